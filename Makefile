@@ -1,0 +1,37 @@
+# mesh: build, test, demo, install. `make deps` installs the system packages the tests need (run as root).
+SHELL := /bin/bash
+NODE_TEST := node --test --test-concurrency=1
+
+.PHONY: all build test unit e2e interop demo install deps clean bench
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: node_modules/.installed
+	npx tsc -p tsconfig.json
+
+unit: build
+	$(NODE_TEST) dist/test/unit/
+
+test: build
+	$(NODE_TEST) dist/test/unit/ dist/test/interop/ dist/test/e2e/
+
+demo: build
+	bash examples/demo.sh
+
+install: build
+	npm install -g --no-audit --no-fund .
+
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  nebula iproute2 nftables conntrack tcpdump iperf3 iputils-ping make g++ python3
+
+bench: build
+	node dist/bench/throughput.js
+
+clean:
+	rm -rf dist build node_modules/.installed
