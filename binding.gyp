@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "mesh_tun",
+      "sources": [
+        "pkg/tun/native/binding.c",
+        "pkg/tun/native/args.c",
+        "pkg/tun/native/errors.c",
+        "pkg/tun/native/tun.c",
+        "pkg/tun/native/poll.c",
+        "pkg/tun/native/udp.c"
+      ],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
+    }
+  ]
+}

@@ -1,0 +1,76 @@
+// Global flags and mode dispatch of `mesh-cert`, the way nebula-cert reads them: global flags first
+// (`-version`, `-h`/`-help`), then the mode and its own flags.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { caCommand, caSummary } from './ca.js';
+import type { CliIo, Subcommand } from './cli-io.js';
+import { keygenCommand, keygenSummary } from './keygen.js';
+import { printCommand, printSummary } from './print.js';
+import { signCommand, signSummary } from './sign.js';
+import { verifyCommand, verifySummary } from './verify.js';
+
+const MODES: Record<string, { run: Subcommand; summary: string }> = {
+  ca: { run: caCommand, summary: caSummary },
+  keygen: { run: keygenCommand, summary: keygenSummary },
+  sign: { run: signCommand, summary: signSummary },
+  print: { run: printCommand, summary: printSummary },
+  verify: { run: verifyCommand, summary: verifySummary },
+};
+
+function version(): string {
+  try {
+    // dist/cmd/mesh-cert/dispatch.js -> package.json at the package root
+    const pkgPath = fileURLToPath(new URL('../../../package.json', import.meta.url));
+    return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function usage(): string {
+  const modes = Object.entries(MODES).map(([name, m]) => `    ${name} <flags>: ${m.summary}\n`);
+  return (
+    'Usage of mesh-cert <global flags> <mode>:\n' +
+    '  Global flags:\n' +
+    '    -version: Prints the version\n' +
+    '    -h, -help: Prints this help message\n\n' +
+    '  Modes:\n' +
+    modes.join('')
+  );
+}
+
+export async function runMeshCert(argv: string[], io: CliIo): Promise<number> {
+  let help = false;
+  let showVersion = false;
+  let i = 0;
+  for (; i < argv.length && argv[i].startsWith('-') && argv[i] !== '--'; i++) {
+    const flag = argv[i].replace(/^--?/, '');
+    if (flag === 'version') showVersion = true;
+    else if (flag === 'h' || flag === 'help') help = true;
+    else {
+      io.stderr(`Error: flag provided but not defined: ${argv[i]} (see 'mesh-cert -h')\n`);
+      return 1;
+    }
+  }
+  if (argv[i] === '--') i++;
+  if (showVersion) {
+    io.stdout(`Version: ${version()}\n`);
+    return 0;
+  }
+  const mode = argv[i];
+  if (mode === undefined) {
+    if (help) {
+      io.stdout(usage());
+      return 0;
+    }
+    io.stderr("Error: no mode was provided (see 'mesh-cert -h')\n");
+    return 1;
+  }
+  const entry = Object.hasOwn(MODES, mode) ? MODES[mode] : undefined;
+  if (entry === undefined) {
+    io.stderr(`Error: unknown mode: ${mode} (see 'mesh-cert -h')\n`);
+    return 1;
+  }
+  return entry.run(help ? ['-h'] : argv.slice(i + 1), io);
+}

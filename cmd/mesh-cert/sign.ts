@@ -1,0 +1,120 @@
+// `mesh-cert sign`: create and sign a host certificate with a CA (nebula-cert 1.6.1 `sign`). Every check runs
+// before anything is written: CA key/cert pairing, CA expiry, flag values, root constraints, existing outputs.
+
+import { parseCertificatesPem, certificateToPem } from '../../pkg/cert/cert-pem.js';
+import {
+  X25519_PRIVATE_KEY_BANNER,
+  certMatchesPrivateKey,
+  generateX25519KeyPair,
+  parseEd25519PrivateKeyPem,
+  parseX25519PublicKeyPem,
+} from '../../pkg/cert/keys.js';
+import { encodePem } from '../../pkg/cert/pem.js';
+import { checkRootConstraints, isCertExpired } from '../../pkg/cert/root-constraints.js';
+import { fingerprint, signCertificate } from '../../pkg/cert/signature.js';
+import type { CertDetails } from '../../pkg/cert/types.js';
+import { CliError, loadFlagFile, writeOutputs, type CliIo, type OutputFile } from './cli-io.js';
+import {
+  cidrList,
+  commaList,
+  durationFlag,
+  hostCidr,
+  optionalString,
+  requiredString,
+  type FlagSpec,
+} from './flags.js';
+import { qrPngForFlag } from './qr-output.js';
+import { runCommand } from './run-command.js';
+
+export const signSummary = 'create and sign a certificate';
+
+const specs: Record<string, FlagSpec> = {
+  'ca-key': { type: 'string', default: 'ca.key', describe: 'Optional: path to the signing CA key' },
+  'ca-crt': { type: 'string', default: 'ca.crt', describe: 'Optional: path to the signing CA cert' },
+  name: { type: 'string', describe: 'Required: name of the cert, usually a hostname' },
+  ip: { type: 'string', describe: 'Required: ipv4 address and network in CIDR notation to assign the cert' },
+  duration: {
+    type: 'string',
+    describe:
+      'Optional: how long the cert should be valid for. The default is 1 second before the signing cert expires. Valid time units are seconds: "s", minutes: "m", hours: "h"',
+  },
+  'in-pub': {
+    type: 'string',
+    describe: 'Optional (if out-key not set): path to read a previously generated public key',
+  },
+  'out-key': { type: 'string', describe: 'Optional (if in-pub not set): path to write the private key to' },
+  'out-crt': { type: 'string', describe: 'Optional: path to write the certificate to' },
+  'out-qr': { type: 'string', describe: 'Optional: output a qr code image (png) of the certificate' },
+  groups: { type: 'string', describe: 'Optional: comma separated list of groups' },
+  subnets: {
+    type: 'string',
+    describe:
+      'Optional: comma separated list of ipv4 address and network in CIDR notation. Subnets this cert can serve for',
+  },
+};
+
+export async function signCommand(argv: string[], io: CliIo): Promise<number> {
+  return runCommand('sign', signSummary, specs, argv, io, async (v) => {
+    const caKeyPath = requiredString(v, 'ca-key');
+    const caCrtPath = requiredString(v, 'ca-crt');
+    const name = requiredString(v, 'name');
+    const ipText = requiredString(v, 'ip');
+    const inPub = optionalString(v, 'in-pub');
+    let outKey = optionalString(v, 'out-key');
+    if (inPub !== '' && outKey !== '') throw new CliError('cannot set both -in-pub and -out-key');
+    const duration = durationFlag(v, 'duration');
+
+    const caKey = await loadFlagFile(io, 'ca-key', caKeyPath, parseEd25519PrivateKeyPem);
+    const [caCert] = await loadFlagFile(io, 'ca-crt', caCrtPath, parseCertificatesPem);
+    if (!caCert.details.isCA) throw new CliError(`-ca-crt ${caCrtPath} is not a CA certificate`);
+    if (!certMatchesPrivateKey(caCert, caKey)) {
+      throw new CliError('refusing to sign, root certificate does not match private key');
+    }
+    const nowMs = Date.now();
+    if (isCertExpired(caCert, nowMs / 1000)) throw new CliError('ca certificate is expired');
+
+    const ip = hostCidr(ipText, 'ip');
+    const groups = commaList(optionalString(v, 'groups'));
+    const subnets = cidrList(optionalString(v, 'subnets'), 'subnets', false);
+
+    let publicKey: Uint8Array;
+    let privateKey: Uint8Array | null = null;
+    if (inPub !== '') {
+      publicKey = await loadFlagFile(io, 'in-pub', inPub, parseX25519PublicKeyPem);
+    } else {
+      ({ publicKey, privateKey } = generateX25519KeyPair());
+    }
+
+    const notBefore = Math.floor(nowMs / 1000);
+    // Like nebula-cert, a missing or non-positive -duration means "until 1 s before the CA expires".
+    const notAfter =
+      duration !== undefined && duration > 0
+        ? Math.floor((nowMs + duration * 1000) / 1000)
+        : caCert.details.notAfter - 1;
+    const details: CertDetails = {
+      name,
+      ips: [ip],
+      subnets,
+      groups,
+      notBefore,
+      notAfter,
+      publicKey,
+      isCA: false,
+      issuer: fingerprint(caCert),
+    };
+    const broken = checkRootConstraints({ details, signature: new Uint8Array(0) }, caCert);
+    if (broken !== null) throw new CliError(`refusing to sign, root certificate constraints violated: ${broken.message}`);
+
+    if (outKey === '') outKey = `${name}.key`;
+    const outCrt = optionalString(v, 'out-crt') || `${name}.crt`;
+    const outQr = optionalString(v, 'out-qr');
+    const certPem = certificateToPem(signCertificate(details, caKey));
+    const files: OutputFile[] = [];
+    if (privateKey !== null) {
+      files.push({ flag: 'out-key', path: outKey, data: encodePem(X25519_PRIVATE_KEY_BANNER, privateKey), what: 'key' });
+    }
+    files.push({ flag: 'out-crt', path: outCrt, data: certPem, what: 'cert' });
+    if (outQr !== '') files.push({ flag: 'out-qr', path: outQr, data: qrPngForFlag(certPem), what: 'qr code' });
+    await writeOutputs(io, files);
+  });
+}

@@ -1,0 +1,180 @@
+// The typed form of config.yml after validation. Every key Nebula 1.6.1 reads is here, filled with Nebula's code
+// defaults (defaults.ts), plus the mesh-only `control` section and the 1.7-style firewall actions.
+// Durations are milliseconds (`...Ms`) unless the name says otherwise; lighthouse.interval stays in seconds like Nebula.
+
+export type Cipher = 'aes' | 'chachapoly';
+export type SendRecvError = 'always' | 'never' | 'private';
+export type LogLevel = 'panic' | 'fatal' | 'error' | 'warning' | 'info' | 'debug' | 'trace';
+export type LogFormat = 'text' | 'json';
+export type StatsType = 'graphite' | 'prometheus';
+export type FirewallAction = 'drop' | 'reject';
+
+/** CIDR (as written, IPv4 or IPv6) -> allowed. Validated: CIDRs parse, and a family mixing true and false names its
+ * own 0.0.0.0/0 or ::/0 default (Nebula refuses such a list at startup). */
+export type AllowListMap = Map<string, boolean>;
+
+export interface PkiConfig {
+  /** CA bundle: a path (relative to the config directory) or inline PEM, kept exactly as written. */
+  ca: string;
+  cert: string;
+  key: string;
+  /** Blocked certificate fingerprints, `pki.blocklist` followed by the deprecated `pki.blacklist`. */
+  blocklist: string[];
+  disconnectInvalid: boolean;
+}
+
+export interface LocalAllowList {
+  cidrs: AllowListMap;
+  /** Interface-name regex (anchored by the user of this value) -> allowed; all values are equal. */
+  interfaces: Map<string, boolean>;
+}
+
+export interface LighthouseConfig {
+  amLighthouse: boolean;
+  serveDns: boolean;
+  dns: { host: string; port: number };
+  /** Seconds between HostUpdateNotifications; 0 disables them. */
+  interval: number;
+  /** VPN IPs (canonical dotted form) of the lighthouses; each has a static_host_map entry. */
+  hosts: string[];
+  /** Undefined when not configured (allow everything). */
+  remoteAllowList: AllowListMap | undefined;
+  /** Inside-VPN CIDR -> its own allow list, consulted first for peers inside that CIDR. */
+  remoteAllowRanges: Map<string, AllowListMap> | undefined;
+  localAllowList: LocalAllowList | undefined;
+  /** `ip:port` / `host:port` strings; port 0 means the listen port. Not resolved here. */
+  advertiseAddrs: string[];
+}
+
+export interface ListenConfig {
+  host: string;
+  /** 0 = pick a random port. */
+  port: number;
+  batch: number;
+  /** Socket buffer sizes; undefined = leave the system default. */
+  readBuffer: number | undefined;
+  writeBuffer: number | undefined;
+  sendRecvError: SendRecvError;
+}
+
+export interface PunchyConfig {
+  punch: boolean;
+  respond: boolean;
+  delayMs: number;
+}
+
+export interface RelayConfig {
+  /** VPN IPs of relays that peers may use to reach this node. Nebula ignores them when amRelay is true. */
+  relays: string[];
+  amRelay: boolean;
+  /** Nebula treats this as false when amRelay is true. */
+  useRelays: boolean;
+}
+
+export interface TunRoute {
+  route: string;
+  mtu: number;
+}
+
+export interface UnsafeRoute {
+  route: string;
+  via: string;
+  /** Undefined = the tun MTU. */
+  mtu: number | undefined;
+  metric: number | undefined;
+}
+
+export interface TunConfig {
+  disabled: boolean;
+  /** Device name; undefined lets the OS choose. */
+  dev: string | undefined;
+  dropLocalBroadcast: boolean;
+  dropMulticast: boolean;
+  txQueue: number;
+  mtu: number;
+  routes: TunRoute[];
+  unsafeRoutes: UnsafeRoute[];
+}
+
+export interface LoggingConfig {
+  level: LogLevel;
+  format: LogFormat;
+  disableTimestamp: boolean;
+  /** Go time layout; '' = the logger's default. */
+  timestampFormat: string;
+}
+
+export interface StatsConfig {
+  /** Undefined = no stats (also for `none`). */
+  type: StatsType | undefined;
+  /** Required (> 0) when a type is set. */
+  intervalMs: number | undefined;
+  prefix: string;
+  protocol: string;
+  host: string;
+  listen: string;
+  path: string;
+  namespace: string;
+  subsystem: string;
+  messageMetrics: boolean;
+  lighthouseMetrics: boolean;
+}
+
+export interface HandshakesConfig {
+  tryIntervalMs: number;
+  retries: number;
+  triggerBuffer: number;
+}
+
+export interface ConntrackConfig {
+  tcpTimeoutMs: number;
+  udpTimeoutMs: number;
+  defaultTimeoutMs: number;
+  /** Mesh addition (Nebula 1.6.1 ignores the key). */
+  maxConnections: number;
+  /** 0, or 1 s by default when routines > 1. */
+  routineCacheTimeoutMs: number;
+}
+
+export interface FirewallConfig {
+  conntrack: ConntrackConfig;
+  /** Rules exactly as written (each checked to be a map); the firewall package validates their fields. */
+  inbound: unknown[];
+  outbound: unknown[];
+  /** Not in Nebula 1.6.1 (added in 1.7); `drop` matches 1.6.1 behaviour. */
+  inboundAction: FirewallAction;
+  outboundAction: FirewallAction;
+}
+
+export interface TimersConfig {
+  connectionAliveIntervalMs: number;
+  pendingDeletionIntervalMs: number;
+}
+
+export interface ControlConfig {
+  /** Path of the unix control socket; undefined = no control socket. */
+  socket: string | undefined;
+}
+
+export interface MeshConfig {
+  pki: PkiConfig;
+  /** VPN IP (canonical dotted form) -> underlay `host:port` strings (IPv6 as `[::1]:4242`), not resolved here. */
+  staticHostMap: Map<string, string[]>;
+  lighthouse: LighthouseConfig;
+  listen: ListenConfig;
+  routines: number;
+  punchy: PunchyConfig;
+  cipher: Cipher;
+  /** CIDRs from `preferred_ranges` then the deprecated `local_range`, without duplicates. */
+  preferredRanges: string[];
+  relay: RelayConfig;
+  tun: TunConfig;
+  logging: LoggingConfig;
+  stats: StatsConfig;
+  /** Kept raw: the sshd package validates it. {} when absent. */
+  sshd: Record<string, unknown>;
+  handshakes: HandshakesConfig;
+  firewall: FirewallConfig;
+  timers: TimersConfig;
+  control: ControlConfig;
+}

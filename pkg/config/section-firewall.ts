@@ -1,0 +1,35 @@
+// firewall: conntrack timeouts and the two rule lists. Rules stay raw (the firewall package validates their fields
+// and uses locate() for its messages); here we only check each is a map.
+
+import { DEFAULTS } from './defaults.js';
+import type { FirewallConfig } from './mesh-config.js';
+import { isMap } from './reader.js';
+import type { ConfigReader } from './reader.js';
+import { readChoice, readDurationMs, readInt, readList } from './typed-values.js';
+
+export function readFirewall(r: ConfigReader, routines: number): FirewallConfig {
+  const conntrack = ['firewall', 'conntrack'];
+  const routineCacheDefault = routines > 1 ? DEFAULTS.multiRoutineCacheTimeoutMs : 0;
+  return {
+    conntrack: {
+      tcpTimeoutMs: readDurationMs(r, [...conntrack, 'tcp_timeout'], DEFAULTS.tcpTimeoutMs),
+      udpTimeoutMs: readDurationMs(r, [...conntrack, 'udp_timeout'], DEFAULTS.udpTimeoutMs),
+      defaultTimeoutMs: readDurationMs(r, [...conntrack, 'default_timeout'], DEFAULTS.defaultTimeoutMs),
+      maxConnections: readInt(r, [...conntrack, 'max_connections'], DEFAULTS.maxConnections, 1, 2 ** 31 - 1),
+      routineCacheTimeoutMs: readDurationMs(r, [...conntrack, 'routine_cache_timeout'], routineCacheDefault),
+    },
+    inbound: readRules(r, 'inbound'),
+    outbound: readRules(r, 'outbound'),
+    inboundAction: readChoice(r, ['firewall', 'inbound_action'], ['drop', 'reject'] as const, 'drop'),
+    outboundAction: readChoice(r, ['firewall', 'outbound_action'], ['drop', 'reject'] as const, 'drop'),
+  };
+}
+
+function readRules(r: ConfigReader, table: 'inbound' | 'outbound'): unknown[] {
+  const rules = readList(r, ['firewall', table]) ?? [];
+  r.keepRaw(['firewall', table]);
+  rules.forEach((rule, i) => {
+    if (!isMap(rule)) throw r.typeError(['firewall', table, i], 'a rule (a map with port, proto, host/group/...)', rule);
+  });
+  return rules;
+}

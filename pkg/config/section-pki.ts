@@ -1,0 +1,29 @@
+// pki: where this node's CA bundle, certificate and key come from, and which certificates are refused.
+
+import { ConfigErrorCode } from './errors.js';
+import type { PkiConfig } from './mesh-config.js';
+import type { ConfigReader } from './reader.js';
+import { readBool, readString, readStringList } from './typed-values.js';
+
+export function readPki(r: ConfigReader): PkiConfig {
+  const required = (key: 'ca' | 'cert' | 'key'): string => {
+    const value = readString(r, ['pki', key], '');
+    if (value.trim() === '') {
+      throw r.error(ConfigErrorCode.missing, ['pki', key], 'required: a file path or inline PEM');
+    }
+    return value;
+  };
+
+  const blocklist = readStringList(r, ['pki', 'blocklist']);
+  const deprecated = readStringList(r, ['pki', 'blacklist']);
+  if (deprecated.length > 0) r.warn(['pki', 'blacklist'], 'deprecated, use pki.blocklist');
+  for (const fp of deprecated) if (!blocklist.includes(fp)) blocklist.push(fp);
+
+  return {
+    ca: required('ca'),
+    cert: required('cert'),
+    key: required('key'),
+    blocklist,
+    disconnectInvalid: readBool(r, ['pki', 'disconnect_invalid'], false),
+  };
+}

@@ -1,0 +1,344 @@
+// A running mesh node: owns the UDP socket, the TUN device, the tunnel tables, the handshake machine and the
+// firewall, and wires the inside and outside pipelines between them. Lighthouse, punchy and relay features hang
+// off the hooks of `DataPathContext`.
+
+import { systemClock, type Clock } from '../clock/clock.js';
+import type { CaPool } from '../cert/index.js';
+import type { MeshConfig } from '../config/index.js';
+import type { DataPathContext } from '../datapath/context.js';
+import { handleTunPacket, sendToHost } from '../datapath/inside.js';
+import { checkLiveness } from '../datapath/liveness.js';
+import { handleUdpPacket } from '../datapath/outside.js';
+import { sendOnTunnel } from '../datapath/tunnel-sender.js';
+import type { Firewall } from '../firewall/firewall.js';
+import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
+import type { LocalIdentity } from '../handshake/identity.js';
+import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
+import type { HostInfo, TunnelKeys } from '../hostmap/hostinfo.js';
+import { HostMap } from '../hostmap/hostmap.js';
+import { formatIpv4, netContains, parseCidr, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import { orderAddresses } from '../lighthouse/address-order.js';
+import { AllowList } from '../lighthouse/allow-list.js';
+import { LighthouseClient } from '../lighthouse/client.js';
+import { localAddresses } from '../lighthouse/local-addresses.js';
+import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
+import { LighthouseServer } from '../lighthouse/server.js';
+import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchAll } from '../punchy/punchy.js';
+import type { Logger } from '../log/logger.js';
+import { Counters } from '../metrics/counters.js';
+import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
+import { openTun, type TunDevice } from '../tun/tun.js';
+import { addrKey, parseUdpAddr, type UdpAddr } from '../udp/addr.js';
+import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
+import type { Pki } from './pki.js';
+import { isPrivateAddress } from './private-address.js';
+
+export interface NodeSetup {
+  config: MeshConfig;
+  pki: Pki;
+  firewall: Firewall;
+  staticHosts: Map<Ipv4, UdpAddr[]>;
+  log: Logger;
+  clock?: Clock;
+  /** Tests pass in-memory twins; the daemon opens real ones. */
+  udp?: UdpConn;
+  tun?: TunDevice | null;
+}
+
+interface UnsafeRoute {
+  route: Ipv4Net;
+  via: Ipv4;
+}
+
+export class MeshNode implements DataPathContext, HandshakeEnv {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly counters = new Counters();
+  readonly hostmap = new HostMap();
+  readonly handshakes: HandshakeManager;
+  readonly cipher: NoiseCipher;
+  readonly tryIntervalMs: number;
+  readonly retries: number;
+  readonly timers: { aliveIntervalMs: number; pendingDeletionIntervalMs: number };
+  readonly dropLocalBroadcast: boolean;
+  readonly dropMulticast: boolean;
+  udp!: UdpConn;
+  tun: TunDevice | null = null;
+  private config: MeshConfig;
+  private pki: Pki;
+  private fw: Firewall;
+  private staticHosts: Map<Ipv4, UdpAddr[]>;
+  private unsafeRoutes: UnsafeRoute[];
+  private preferredRanges: Ipv4Net[];
+  private remoteAllowList: AllowList;
+  readonly lighthouseServer: LighthouseServer | null = null;
+  readonly lighthouseClient: LighthouseClient | null = null;
+  private lighthouses: Ipv4[];
+  private readonly intervals: NodeJS.Timeout[] = [];
+  private stopped = false;
+
+  private constructor(setup: NodeSetup) {
+    const c = setup.config;
+    this.config = c;
+    this.pki = setup.pki;
+    this.fw = setup.firewall;
+    this.staticHosts = setup.staticHosts;
+    this.log = setup.log;
+    this.clock = setup.clock ?? systemClock;
+    this.cipher = c.cipher;
+    this.tryIntervalMs = c.handshakes.tryIntervalMs;
+    this.retries = c.handshakes.retries;
+    this.timers = { aliveIntervalMs: c.timers.connectionAliveIntervalMs, pendingDeletionIntervalMs: c.timers.pendingDeletionIntervalMs };
+    this.dropLocalBroadcast = c.tun.dropLocalBroadcast;
+    this.dropMulticast = c.tun.dropMulticast;
+    this.unsafeRoutes = c.tun.unsafeRoutes
+      .map((r) => ({ route: parseCidr(r.route), via: parseIpv4(r.via) }))
+      .sort((a, b) => Math.clz32(~b.route.mask) - Math.clz32(~a.route.mask));
+    this.preferredRanges = c.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
+    this.remoteAllowList = new AllowList(c.lighthouse.remoteAllowList);
+    this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseIpv4);
+    this.handshakes = new HandshakeManager(this);
+    if (c.lighthouse.amLighthouse) this.lighthouseServer = this.makeLighthouseServer();
+    if (this.lighthouses.length > 0) this.lighthouseClient = this.makeLighthouseClient();
+  }
+
+  private makeLighthouseServer(): LighthouseServer {
+    return new LighthouseServer({
+      vpnNet: () => this.identity().vpnNet,
+      remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
+      hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
+      send: (host, m) => this.sendMeta(host, m),
+      counters: this.counters,
+    });
+  }
+
+  private makeLighthouseClient(): LighthouseClient {
+    const c = this.config;
+    const advertise = c.lighthouse.advertiseAddrs.flatMap((a) => {
+      try {
+        return [parseUdpAddr(a)];
+      } catch {
+        this.log.warn('Ignoring lighthouse.advertise_addrs entry that is not ip:port', { entry: a });
+        return [];
+      }
+    });
+    const localAllow = c.lighthouse.localAllowList;
+    const interfaces = localAllow ? [...localAllow.interfaces].map(([re, allow]) => ({ pattern: new RegExp(`^(?:${re})$`), allow })) : [];
+    const localAllowList = localAllow ? new AllowList(localAllow.cidrs) : undefined;
+    return new LighthouseClient({
+      lighthouses: () => this.lighthouses,
+      vpnIp: () => this.identity().vpnIp,
+      vpnNet: () => this.identity().vpnNet,
+      hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
+      startHandshake: (vpnIp) => {
+        if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
+      },
+      trigger: (vpnIp) => this.handshakes.trigger(vpnIp),
+      send: (host, m) => this.sendMeta(host, m),
+      ownAddresses: () =>
+        localAddresses({ port: this.udp.localPort, vpnNet: this.identity().vpnNet, advertise, allow: localAllowList, interfaces }),
+      relays: () => (c.relay.amRelay ? [] : c.relay.relays.map(parseIpv4)),
+      remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
+      punch: (addr) => this.udp.send(PUNCH_BYTE, addr),
+      punchDelayMs: () => c.punchy.delayMs,
+      respond: () => c.punchy.respond,
+      sendTestRequestTo: (vpnIp) => {
+        const host = this.hostmap.byVpnIp.get(vpnIp);
+        if (host) this.sendTestRequest(host);
+        else this.handshakes.start(vpnIp);
+      },
+      schedule: (ms, fn) => {
+        setTimeout(() => {
+          if (!this.stopped) fn();
+        }, ms).unref();
+      },
+      counters: this.counters,
+    });
+  }
+
+  private sendMeta(host: HostInfo, m: MetaMessage): void {
+    sendOnTunnel(this, host, MessageType.LightHouse, 0, encodeMeta(m));
+  }
+
+  static async start(setup: NodeSetup): Promise<MeshNode> {
+    const node = new MeshNode(setup);
+    const c = setup.config;
+    node.udp =
+      setup.udp ??
+      (await DgramConn.open({ host: c.listen.host, port: c.listen.port, readBuffer: c.listen.readBuffer, writeBuffer: c.listen.writeBuffer }));
+    node.udp.onPacket((packet, from) => node.onUdp(packet, from));
+    const id = node.identity();
+    if (setup.tun !== undefined) node.tun = setup.tun;
+    else if (!c.tun.disabled) {
+      node.tun = await openTun({
+        name: c.tun.dev,
+        mtu: c.tun.mtu,
+        address: id.cert.details.ips[0],
+        txQueueLen: c.tun.txQueue,
+        routes: c.tun.routes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu })),
+        unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu, metric: r.metric })),
+      });
+    }
+    node.tun?.onPackets((batch) => {
+      for (const packet of batch) node.onTun(packet);
+    });
+    const tick = Math.max(10, Math.min(100, node.tryIntervalMs));
+    node.every(tick, () => node.handshakes.tick());
+    node.every(1000, () => checkLiveness(node));
+    node.every(5000, () => node.fw.sweep());
+    if (c.punchy.punch) node.every(PUNCH_INTERVAL_MS, () => punchAll(node.hostmap, (p, to) => node.udp.send(p, to)));
+    if (node.lighthouseClient) {
+      node.lighthouseClient.sendUpdate();
+      if (c.lighthouse.interval > 0) node.every(c.lighthouse.interval * 1000, () => node.lighthouseClient?.sendUpdate());
+    }
+    node.log.info('Mesh node started', {
+      vpnIp: formatIpv4(id.vpnIp),
+      certName: id.cert.details.name,
+      udpPort: node.udp.localPort,
+      tun: node.tun?.name ?? 'disabled',
+      cipher: node.cipher,
+    });
+    return node;
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(() => {
+      try {
+        fn();
+      } catch (e) {
+        this.log.error('Timer task failed', { error: (e as Error).stack });
+      }
+    }, ms);
+    t.unref();
+    this.intervals.push(t);
+  }
+
+  /** Bad input must never take the daemon down: any throw on a packet is counted and the packet dropped. */
+  private onUdp(packet: Buffer, from: UdpAddr): void {
+    try {
+      handleUdpPacket(this, packet, from);
+    } catch (e) {
+      this.counters.inc('drops', 'outside-exception');
+      this.log.debug('Exception on outside packet', { udpAddr: addrKey(from), error: (e as Error).message });
+    }
+  }
+
+  private onTun(packet: Uint8Array): void {
+    try {
+      handleTunPacket(this, packet);
+    } catch (e) {
+      this.counters.inc('drops', 'inside-exception');
+      this.log.debug('Exception on inside packet', { error: (e as Error).message });
+    }
+  }
+
+  identity(): LocalIdentity {
+    return this.pki.identity;
+  }
+
+  caPool(): CaPool {
+    return this.pki.caPool;
+  }
+
+  firewall(): Firewall {
+    return this.fw;
+  }
+
+  candidates(vpnIp: Ipv4): UdpAddr[] {
+    const learned = this.lighthouseClient?.addressesOf(vpnIp) ?? [];
+    return orderAddresses([...(this.staticHosts.get(vpnIp) ?? []), ...learned], this.preferredRanges);
+  }
+
+  send(packet: Uint8Array, to: UdpAddr): void {
+    this.udp.send(packet, to);
+  }
+
+  queryLighthouse(vpnIp: Ipv4): void {
+    this.lighthouseClient?.query(vpnIp);
+  }
+
+  established(host: HostInfo, queued: Uint8Array[], replaced: HostInfo | undefined): void {
+    if (replaced) this.counters.inc('tunnels-replaced');
+    for (const packet of queued) sendToHost(this, host, packet);
+    if (this.lighthouseClient?.isLighthouse(host.vpnIp)) this.lighthouseClient.lighthouseUp(host);
+  }
+
+  sendTestRequest(host: HostInfo): void {
+    sendOnTunnel(this, host, MessageType.Test, 0, new Uint8Array(0));
+  }
+
+  sendClose(keys: TunnelKeys, remoteIndex: number, to: UdpAddr): void {
+    const out = Buffer.allocUnsafe(HEADER_LEN + 16);
+    encodeHeader(out, 0, MessageType.CloseTunnel, 0, remoteIndex, 3);
+    keys.send.seal(3, new Uint8Array(0), out.subarray(0, HEADER_LEN), out, HEADER_LEN);
+    this.udp.send(out, to);
+  }
+
+  routeFor(dst: Ipv4): Ipv4 | null {
+    if (netContains(this.pki.identity.vpnNet, dst)) return dst;
+    for (const r of this.unsafeRoutes) if (netContains(r.route, dst)) return r.via;
+    return null;
+  }
+
+  remoteAllowed(_vpnIp: Ipv4, addr: UdpAddr): boolean {
+    return this.remoteAllowList.allows(addr.address);
+  }
+
+  sendRecvErrorTo(addr: UdpAddr): boolean {
+    const mode = this.config.listen.sendRecvError;
+    if (mode === 'never') return false;
+    if (mode === 'private') return isPrivateAddress(addr.address);
+    return true;
+  }
+
+  onLighthouseMessage(host: HostInfo, payload: Uint8Array, _from: UdpAddr | null): void {
+    let m: MetaMessage;
+    try {
+      m = decodeMeta(payload);
+    } catch {
+      return this.counters.inc('drops', 'lighthouse-malformed');
+    }
+    if (m.type === MetaType.HostQuery || m.type === MetaType.HostUpdateNotification) {
+      if (this.lighthouseServer) this.lighthouseServer.handle(host, m);
+      else this.counters.inc('drops', 'lighthouse-not-a-lighthouse');
+    } else if (this.lighthouseClient) this.lighthouseClient.handle(host, m);
+    else this.counters.inc('drops', 'lighthouse-no-lighthouses');
+  }
+
+  onControlMessage(_host: HostInfo, _payload: Uint8Array): void {
+    this.counters.inc('drops', 'control-unsupported');
+  }
+
+  onRelayPacket(_packet: Buffer, _from: UdpAddr): void {
+    this.counters.inc('drops', 'relay-unsupported');
+  }
+
+  sendRelayed(_host: HostInfo, _packet: Uint8Array): boolean {
+    return false;
+  }
+
+  closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void {
+    if (notifyPeer) sendOnTunnel(this, host, MessageType.CloseTunnel, 0, new Uint8Array(0));
+    this.hostmap.remove(host);
+    this.lighthouseServer?.forget(host.vpnIp);
+    this.lighthouseClient?.forget(host.vpnIp);
+    this.counters.inc('tunnels-closed', reason);
+  }
+
+  rehandshake(host: HostInfo): void {
+    this.log.info('Peer lost the tunnel, handshaking again', { vpnIp: formatIpv4(host.vpnIp) });
+    this.hostmap.remove(host);
+    this.handshakes.start(host.vpnIp);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const host of [...this.hostmap.byVpnIp.values()]) this.closeTunnel(host, 'shutdown', true);
+    for (const t of this.intervals) clearInterval(t);
+    // Give the close datagrams a moment to leave before the socket goes.
+    await new Promise((r) => setTimeout(r, 50));
+    await this.udp.close();
+    await this.tun?.close();
+  }
+}

@@ -1,0 +1,41 @@
+// static_host_map: overlay IP -> underlay addresses. Names are resolved once at load, as Nebula does.
+
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { formatCidr, netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import { udpAddr, type UdpAddr } from '../udp/addr.js';
+
+export class StaticHostError extends Error {
+  override name = 'StaticHostError';
+  readonly code = 'ESTATICHOST';
+}
+
+function splitHostPort(text: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  if (!m || Number(m[2]) > 65535) throw new StaticHostError(`static_host_map: invalid host:port ${JSON.stringify(text)}`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+export async function resolveStaticHosts(map: Map<string, string[]>, vpnNet: Ipv4Net): Promise<Map<Ipv4, UdpAddr[]>> {
+  const out = new Map<Ipv4, UdpAddr[]>();
+  for (const [vpnText, entries] of map) {
+    const vpnIp = parseIpv4(vpnText);
+    if (!netContains(vpnNet, vpnIp)) {
+      throw new StaticHostError(`static_host_map: ${vpnText} is not inside the VPN network ${formatCidr(vpnNet)}`);
+    }
+    const addrs: UdpAddr[] = [];
+    for (const entry of entries) {
+      const { host, port } = splitHostPort(entry);
+      if (isIP(host)) addrs.push(udpAddr(host, port));
+      else {
+        try {
+          for (const r of await lookup(host, { all: true })) addrs.push(udpAddr(r.address, port));
+        } catch (e) {
+          throw new StaticHostError(`static_host_map: cannot resolve ${JSON.stringify(host)}: ${(e as Error).message}`);
+        }
+      }
+    }
+    out.set(vpnIp, addrs);
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+// What the inside and outside pipelines need from the node that owns them. Keeping this an interface lets unit
+// tests drive both pipelines over in-memory TUN and UDP twins.
+
+import type { Clock } from '../clock/clock.js';
+import type { Firewall } from '../firewall/firewall.js';
+import type { HandshakeManager } from '../handshake/manager.js';
+import type { LocalIdentity } from '../handshake/identity.js';
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { HostMap } from '../hostmap/hostmap.js';
+import type { Ipv4 } from '../ip/ipv4.js';
+import type { Logger } from '../log/logger.js';
+import type { Counters } from '../metrics/counters.js';
+import type { UdpAddr } from '../udp/addr.js';
+import type { UdpConn } from '../udp/udp-conn.js';
+
+export interface TunWriter {
+  write(packet: Uint8Array): void;
+}
+
+export interface DataPathContext {
+  clock: Clock;
+  log: Logger;
+  counters: Counters;
+  hostmap: HostMap;
+  handshakes: HandshakeManager;
+  firewall(): Firewall;
+  identity(): LocalIdentity;
+  udp: UdpConn;
+  tun: TunWriter | null;
+  /** The overlay IP a packet for `dst` is sent to (itself inside the VPN network, or an unsafe route's via). */
+  routeFor(dst: Ipv4): Ipv4 | null;
+  /** Whether an underlay address may be used as a peer's remote (lighthouse.remote_allow_list). */
+  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
+  sendRecvErrorTo(addr: UdpAddr): boolean;
+  /** Lighthouse and relay control messages, once authenticated. */
+  onLighthouseMessage(host: HostInfo, payload: Uint8Array, from: UdpAddr | null): void;
+  onControlMessage(host: HostInfo, payload: Uint8Array): void;
+  /** Wraps an end-to-end packet for a peer we only reach through a relay; false when no relay is up. */
+  sendRelayed(host: HostInfo, packet: Uint8Array): boolean;
+  /** Relayed packets (type 1 subtype 1). */
+  onRelayPacket(packet: Buffer, from: UdpAddr): void;
+  closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void;
+  rehandshake(host: HostInfo): void;
+  timers: { aliveIntervalMs: number; pendingDeletionIntervalMs: number };
+  dropLocalBroadcast: boolean;
+  dropMulticast: boolean;
+}

@@ -1,0 +1,156 @@
+// The outside pipeline: datagrams read from the UDP socket.
+//
+//   1. header    16 bytes or dropped (hole-punch bytes are shorter); never from inside our own VPN network
+//   2. dispatch  handshakes to the handshake machine, recv_error to its handler, relayed packets to the relay
+//   3. lookup    the tunnel by our index (unknown: answer recv_error)
+//   4. replay    check the counter against the window (seen or too old: answer recv_error)
+//   5. decrypt   AEAD with the header as associated data; failures are dropped and counted, and change nothing
+//   6. accept    update the window, roam to the source address, mark the tunnel alive
+//   7. deliver   data through the inbound firewall to the TUN; test, lighthouse, control and close to handlers
+//
+// Stricter than Nebula 1.6.1 and still interoperable: only authenticated packets change state (roaming,
+// closeTunnel), because nothing before step 5 proves who sent the datagram.
+
+import { encodeHeader, HEADER_LEN, MessageType, readHeaderInto, type Header } from '../header/header.js';
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import { formatIpv4, netContains, parseIpv4 } from '../ip/ipv4.js';
+import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
+import type { DataPathContext } from './context.js';
+import { sendOnTunnel } from './tunnel-sender.js';
+
+/** Roaming back to an address we just left is ignored this long: packets already in flight would flap it. */
+export const ROAMING_SUPPRESS_MS = 2000;
+
+const header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
+
+export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
+  if (packet.length < HEADER_LEN) return drop(ctx, packet.length === 1 ? 'punch' : 'outside-short');
+  if (isInsideVpnNet(ctx, from)) return drop(ctx, 'outside-from-vpn-net');
+  readHeaderInto(packet, header);
+  switch (header.type) {
+    case MessageType.Handshake:
+      return handleHandshake(ctx, packet, from);
+    case MessageType.RecvError:
+      return handleRecvError(ctx, header.remoteIndex, from);
+    case MessageType.Message:
+      if (header.subtype === 1) return ctx.onRelayPacket(packet, from);
+      return handleTunnelPacket(ctx, packet, from);
+    case MessageType.LightHouse:
+    case MessageType.Test:
+    case MessageType.CloseTunnel:
+    case MessageType.Control:
+      return handleTunnelPacket(ctx, packet, from);
+    default:
+      return drop(ctx, 'outside-unknown-type');
+  }
+}
+
+function handleHandshake(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
+  if (header.subtype !== 0) return drop(ctx, 'handshake-unknown-subtype');
+  const src = { from, reply: (p: Uint8Array) => ctx.udp.send(p, from) };
+  if (header.counter === 1) ctx.handshakes.handleStage1(packet, src);
+  else if (header.counter === 2) ctx.handshakes.handleStage2(packet, header.remoteIndex, src);
+  else drop(ctx, 'handshake-bad-counter');
+}
+
+/** Steps 3-7 for a packet that arrived directly, or (from = null) unwrapped from a relay. */
+export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, from: UdpAddr | null): void {
+  if (from === null) readHeaderInto(packet, header);
+  const { type, subtype, counter, remoteIndex } = header;
+  const host = ctx.hostmap.byIndex.get(remoteIndex);
+  if (!host) {
+    if (from) sendRecvError(ctx, remoteIndex, from);
+    return drop(ctx, 'outside-unknown-index');
+  }
+  if (!host.replay.check(counter)) {
+    if (from) sendRecvError(ctx, remoteIndex, from);
+    return drop(ctx, 'outside-replay');
+  }
+  const plaintext = host.keys.recv.open(counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN));
+  if (plaintext === null) return drop(ctx, 'outside-decrypt');
+  if (!host.replay.update(counter)) return drop(ctx, 'outside-replay');
+  accept(ctx, host, plaintext.length, from);
+  switch (type) {
+    case MessageType.Message:
+      return deliver(ctx, host, plaintext);
+    case MessageType.Test:
+      if (subtype === 0) sendOnTunnel(ctx, host, MessageType.Test, 1, plaintext);
+      return;
+    case MessageType.LightHouse:
+      return ctx.onLighthouseMessage(host, plaintext, from);
+    case MessageType.Control:
+      return ctx.onControlMessage(host, plaintext);
+    case MessageType.CloseTunnel:
+      ctx.log.info('Close tunnel received, tearing down', { vpnIp: formatIpv4(host.vpnIp), certName: host.cert.details.name });
+      return ctx.closeTunnel(host, 'peer-closed', false);
+  }
+}
+
+function accept(ctx: DataPathContext, host: HostInfo, length: number, from: UdpAddr | null): void {
+  const now = ctx.clock.now();
+  host.lastRecvAt = now;
+  host.recvErrors = 0;
+  host.packetsIn++;
+  host.bytesIn += length;
+  if (from && !sameAddr(from, host.remote)) roam(ctx, host, from, now);
+}
+
+function roam(ctx: DataPathContext, host: HostInfo, from: UdpAddr, now: number): void {
+  if (!ctx.remoteAllowed(host.vpnIp, from)) return drop(ctx, 'roam-denied');
+  if (sameAddr(from, host.roamedFrom) && now - host.roamedAt < ROAMING_SUPPRESS_MS) return;
+  ctx.log.info('Host roamed to new udp ip/port', {
+    vpnIp: formatIpv4(host.vpnIp),
+    udpAddr: addrKey(from),
+    previous: host.remote ? addrKey(host.remote) : 'relay',
+  });
+  host.roamedFrom = host.remote;
+  host.roamedAt = now;
+  host.remote = from;
+  ctx.counters.inc('roams');
+}
+
+function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void {
+  if (packet.length < 20 || packet[0] >> 4 !== 4 || (packet[0] & 0x0f) < 5) return drop(ctx, 'outside-not-ipv4');
+  const firewall = ctx.firewall();
+  const reason = firewall.filter(packet, true, host.peer);
+  if (reason !== null) {
+    if (firewall.actionFor(true) === 'reject') {
+      const reply = firewall.rejectReply(packet, true);
+      if (reply) sendOnTunnel(ctx, host, MessageType.Message, 0, reply);
+    }
+    return drop(ctx, `firewall-in-${reason}`);
+  }
+  ctx.tun?.write(packet);
+}
+
+/**
+ * recv_error is unauthenticated by design (the peer has no tunnel to authenticate with), so it never tears a
+ * tunnel down on its own: the first one from the tunnel's remote sends a test request, and only a second one with
+ * no authenticated packet in between (the peer really lost the tunnel, e.g. it restarted) re-handshakes at once,
+ * rather than after Nebula's four.
+ */
+function handleRecvError(ctx: DataPathContext, remoteIndex: number, from: UdpAddr): void {
+  const host = ctx.hostmap.byRemoteIndex.get(remoteIndex);
+  if (!host) return drop(ctx, 'recv-error-unknown');
+  ctx.counters.inc('recv-errors');
+  if (!sameAddr(from, host.remote)) return drop(ctx, 'recv-error-wrong-source');
+  host.recvErrors++;
+  if (host.recvErrors >= 2) ctx.rehandshake(host);
+  else sendOnTunnel(ctx, host, MessageType.Test, 0, new Uint8Array(0));
+}
+
+function sendRecvError(ctx: DataPathContext, remoteIndex: number, to: UdpAddr): void {
+  if (!ctx.sendRecvErrorTo(to)) return;
+  const out = new Uint8Array(HEADER_LEN);
+  encodeHeader(out, 0, MessageType.RecvError, 0, remoteIndex, 0);
+  ctx.udp.send(out, to);
+}
+
+function isInsideVpnNet(ctx: DataPathContext, from: UdpAddr): boolean {
+  if (from.address.includes(':')) return false;
+  return netContains(ctx.identity().vpnNet, parseIpv4(from.address));
+}
+
+function drop(ctx: DataPathContext, reason: string): void {
+  ctx.counters.inc('drops', reason);
+}

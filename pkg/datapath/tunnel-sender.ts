@@ -1,0 +1,40 @@
+// Encrypts one payload for one tunnel and sends it: header with the peer's index and our next counter, AEAD with
+// the header as associated data (reference §4.1), then UDP to the tunnel's remote, or through a relay.
+
+import { encodeHeader, HEADER_LEN, type MessageType } from '../header/header.js';
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { DataPathContext } from './context.js';
+
+const TAG_LEN = 16;
+
+export function sealForTunnel(host: HostInfo, type: MessageType, subtype: number, payload: Uint8Array): Buffer {
+  const counter = host.nextCounter();
+  const out = Buffer.allocUnsafe(HEADER_LEN + payload.length + TAG_LEN);
+  encodeHeader(out, 0, type, subtype, host.remoteIndex, counter);
+  host.keys.send.seal(counter, payload, out.subarray(0, HEADER_LEN), out, HEADER_LEN);
+  return out;
+}
+
+export function sendOnTunnel(
+  ctx: DataPathContext,
+  host: HostInfo,
+  type: MessageType,
+  subtype: number,
+  payload: Uint8Array,
+): void {
+  const packet = sealForTunnel(host, type, subtype, payload);
+  if (host.remote) ctx.udp.send(packet, host.remote);
+  else if (!ctx.sendRelayed(host, packet)) {
+    ctx.counters.inc('drops', 'no-path');
+    return;
+  }
+  const now = ctx.clock.now();
+  host.lastSendAt = now;
+  host.packetsOut++;
+  host.bytesOut += payload.length;
+  if (host.checkAt === 0) {
+    // Liveness (reference §4.4): anything sent schedules a check that something came back.
+    host.checkAt = now + ctx.timers.aliveIntervalMs;
+    host.recvAtCheckScheduled = host.lastRecvAt;
+  }
+}

@@ -1,0 +1,182 @@
+// The conntrack table: flows keyed by (local IP, remote IP, local port, remote port, protocol, fragment) in
+// local orientation, so a reply finds the entry its request made. Open addressing with linear probing over
+// typed arrays: a lookup allocates nothing and hashes four integers. Deletion shifts the following probe
+// run back (no tombstones), so the table never degrades however many flows come and go.
+//
+// Slots are handed out as indexes; they stay valid until the next insert or removal.
+
+import type { FirewallPacket } from './packet.js';
+
+const INITIAL_CAPACITY = 256;
+const USED = 0x200;
+const FRAGMENT = 0x100;
+
+export class ConntrackTable {
+  private capacity = INITIAL_CAPACITY;
+  private mask = INITIAL_CAPACITY - 1;
+  private localIp = new Uint32Array(INITIAL_CAPACITY);
+  private remoteIp = new Uint32Array(INITIAL_CAPACITY);
+  /** localPort << 16 | remotePort */
+  private ports = new Uint32Array(INITIAL_CAPACITY);
+  /** 0 = empty slot, else USED | FRAGMENT? | protocol */
+  private tag = new Uint16Array(INITIAL_CAPACITY);
+  private expires = new Float64Array(INITIAL_CAPACITY);
+  /** rulesVersion * 2 + (allowed as incoming ? 1 : 0) */
+  private meta = new Uint32Array(INITIAL_CAPACITY);
+  size = 0;
+  /** No live entry expires before this (refreshes only push expiries later), so a sweep earlier is useless. */
+  earliestExpiry = Infinity;
+
+  /** The slot holding the packet's flow, or -1. Does not look at expiry. */
+  find(p: FirewallPacket): number {
+    const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
+    const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
+    let i = hash(p.localIp, p.remoteIp, ports, tag) & this.mask;
+    for (;;) {
+      const t = this.tag[i];
+      if (t === 0) return -1;
+      if (t === tag && this.localIp[i] === p.localIp && this.remoteIp[i] === p.remoteIp && this.ports[i] === ports) {
+        return i;
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Adds a flow that `find` just reported absent. */
+  insert(p: FirewallPacket, expires: number, incoming: boolean, rulesVersion: number): void {
+    if ((this.size + 1) * 2 > this.capacity) this.resize(this.capacity * 2);
+    const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
+    const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
+    let i = hash(p.localIp, p.remoteIp, ports, tag) & this.mask;
+    while (this.tag[i] !== 0) i = (i + 1) & this.mask;
+    this.localIp[i] = p.localIp;
+    this.remoteIp[i] = p.remoteIp;
+    this.ports[i] = ports;
+    this.tag[i] = tag;
+    this.expires[i] = expires;
+    this.meta[i] = rulesVersion * 2 + (incoming ? 1 : 0);
+    this.size++;
+    if (expires < this.earliestExpiry) this.earliestExpiry = expires;
+  }
+
+  expiresAt(slot: number): number {
+    return this.expires[slot];
+  }
+
+  refresh(slot: number, expires: number): void {
+    this.expires[slot] = expires;
+  }
+
+  rulesVersionAt(slot: number): number {
+    return this.meta[slot] >>> 1;
+  }
+
+  incomingAt(slot: number): boolean {
+    return (this.meta[slot] & 1) === 1;
+  }
+
+  setRulesVersion(slot: number, rulesVersion: number): void {
+    this.meta[slot] = rulesVersion * 2 + (this.meta[slot] & 1);
+  }
+
+  removeAt(slot: number): void {
+    const mask = this.mask;
+    let hole = slot;
+    let j = slot;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (this.tag[j] === 0) break;
+      const home = this.homeOf(j);
+      // The entry at j may fill the hole only if its home is not cyclically within (hole, j].
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (stays) continue;
+      this.moveSlot(j, hole);
+      hole = j;
+    }
+    this.tag[hole] = 0;
+    this.size--;
+  }
+
+  /** Removes every entry that expired at or before `now`; returns how many. */
+  sweep(now: number): number {
+    let removed = 0;
+    let earliest = Infinity;
+    for (let i = 0; i < this.capacity; ) {
+      if (this.tag[i] !== 0 && this.expires[i] <= now) {
+        // The shift may pull a later entry into slot i: look at i again.
+        this.removeAt(i);
+        removed++;
+        continue;
+      }
+      if (this.tag[i] !== 0 && this.expires[i] < earliest) earliest = this.expires[i];
+      i++;
+    }
+    this.earliestExpiry = earliest;
+    if (this.capacity > INITIAL_CAPACITY && this.size * 8 < this.capacity) {
+      this.resize(Math.max(INITIAL_CAPACITY, nextPowerOfTwo(this.size * 4)));
+    }
+    return removed;
+  }
+
+  clear(): void {
+    this.tag.fill(0);
+    this.size = 0;
+    this.earliestExpiry = Infinity;
+  }
+
+  private homeOf(i: number): number {
+    return hash(this.localIp[i], this.remoteIp[i], this.ports[i], this.tag[i]) & this.mask;
+  }
+
+  private moveSlot(from: number, to: number): void {
+    this.localIp[to] = this.localIp[from];
+    this.remoteIp[to] = this.remoteIp[from];
+    this.ports[to] = this.ports[from];
+    this.tag[to] = this.tag[from];
+    this.expires[to] = this.expires[from];
+    this.meta[to] = this.meta[from];
+  }
+
+  private resize(capacity: number): void {
+    const old = {
+      localIp: this.localIp,
+      remoteIp: this.remoteIp,
+      ports: this.ports,
+      tag: this.tag,
+      expires: this.expires,
+      meta: this.meta,
+    };
+    const oldCapacity = this.capacity;
+    this.capacity = capacity;
+    this.mask = capacity - 1;
+    this.localIp = new Uint32Array(capacity);
+    this.remoteIp = new Uint32Array(capacity);
+    this.ports = new Uint32Array(capacity);
+    this.tag = new Uint16Array(capacity);
+    this.expires = new Float64Array(capacity);
+    this.meta = new Uint32Array(capacity);
+    for (let from = 0; from < oldCapacity; from++) {
+      if (old.tag[from] === 0) continue;
+      let i = hash(old.localIp[from], old.remoteIp[from], old.ports[from], old.tag[from]) & this.mask;
+      while (this.tag[i] !== 0) i = (i + 1) & this.mask;
+      this.localIp[i] = old.localIp[from];
+      this.remoteIp[i] = old.remoteIp[from];
+      this.ports[i] = old.ports[from];
+      this.tag[i] = old.tag[from];
+      this.expires[i] = old.expires[from];
+      this.meta[i] = old.meta[from];
+    }
+  }
+}
+
+function hash(localIp: number, remoteIp: number, ports: number, tag: number): number {
+  let h = Math.imul(localIp ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 15) ^ remoteIp, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13) ^ ports, 0x27d4eb2f);
+  h = Math.imul(h ^ (h >>> 16) ^ tag, 0x165667b1);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+function nextPowerOfTwo(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+}

@@ -1,0 +1,161 @@
+// The firewall on the data path: every packet leaving through a tunnel (outbound, before encryption) and
+// every packet arriving from one (inbound, after decryption) is judged here.
+//
+//   1. Parse the IPv4 header into a reused record, local orientation    -> short-packet, not-ipv4, bad-header
+//   2. The remote inner address must be one the peer's cert covers     -> remote-not-in-cert
+//   3. Conntrack hit (not expired): allow and refresh the expiry. An entry made under older rules is first
+//      re-checked, once, against the current table of the direction that created it; if that fails the
+//      entry is dropped and the packet is judged as new.
+//   4. The local inner address must be ours (cert IPs or subnets)      -> local-not-ours
+//   5. Rule lookup in the inbound or outbound table                    -> no-rule
+//   6. Room in conntrack (max_connections, after reclaiming expired)   -> conntrack-full
+//   7. Record the flow and allow.
+//
+// Nebula 1.6.1 looks in conntrack before checking the remote address, so a host could slip packets into
+// another host's flow by spoofing its address; checking first closes that without changing what honest
+// peers see. Expiry is lazy (on lookup) plus `sweep()`, which the daemon calls periodically: no timers here.
+
+import type { Clock } from '../clock/clock.js';
+import { netContains, type Ipv4Net } from '../ip/ipv4.js';
+import { PROTO_TCP, PROTO_UDP } from './constants.js';
+import { ConntrackTable } from './conntrack-table.js';
+import { DROP_REASONS, type DropReason } from './drop-reason.js';
+import { newFirewallPacket, parseIpv4Packet, type FirewallPacket } from './packet.js';
+import type { FirewallPeer } from './peer.js';
+import { buildRejectReply } from './reject.js';
+import type { FirewallAction, FirewallRules } from './rules.js';
+
+export type { FirewallPeer } from './peer.js';
+export type { DropReason } from './drop-reason.js';
+export type { FirewallAction, FirewallRules, FirewallSection, ConntrackSettings } from './rules.js';
+export { parseFirewallRules } from './rules.js';
+export { FirewallConfigError } from './config-error.js';
+export { parseIpv4Packet, newFirewallPacket, type FirewallPacket } from './packet.js';
+
+export interface FirewallOptions {
+  clock: Clock;
+  /** Our certificate's IPs as /32 plus its Subnets: the local addresses we handle. */
+  localNets: Ipv4Net[];
+}
+
+// Entries remember their rules version in 31 bits; on wrap-around conntrack is cleared, as Nebula does.
+const MAX_RULES_VERSION = 0x7fffffff;
+
+export class Firewall {
+  private rules: FirewallRules;
+  private rulesVersion = 0;
+  private readonly clock: Clock;
+  private readonly localNets: Ipv4Net[];
+  private readonly conntrack = new ConntrackTable();
+  private readonly packet: FirewallPacket = newFirewallPacket();
+  /** Packets refused so far, by reason (both directions). */
+  readonly dropCounts = new Map<DropReason, number>(DROP_REASONS.map((reason) => [reason, 0]));
+
+  constructor(rules: FirewallRules, opts: FirewallOptions) {
+    this.rules = rules;
+    this.clock = opts.clock;
+    this.localNets = opts.localNets.slice();
+  }
+
+  get conntrackSize(): number {
+    return this.conntrack.size;
+  }
+
+  get currentRules(): FirewallRules {
+    return this.rules;
+  }
+
+  /** null = allow. `incoming` = the packet came out of a tunnel from `peer`; otherwise it goes into one to `peer`. */
+  filter(packet: Uint8Array, incoming: boolean, peer: FirewallPeer): DropReason | null {
+    const p = this.packet;
+    const malformed = parseIpv4Packet(packet, incoming, p);
+    if (malformed !== null) return this.drop(malformed);
+    if (!remoteAllowed(p.remoteIp, peer)) return this.drop('remote-not-in-cert');
+
+    const now = this.clock.now();
+    if (this.established(p, peer, now)) return null;
+
+    if (!this.isLocal(p.localIp)) return this.drop('local-not-ours');
+    const table = incoming ? this.rules.inbound : this.rules.outbound;
+    if (!table.matches(p, incoming, peer)) return this.drop('no-rule');
+    if (!this.hasRoom(now)) return this.drop('conntrack-full');
+    this.conntrack.insert(p, now + this.timeoutFor(p.protocol), incoming, this.rulesVersion);
+    return null;
+  }
+
+  /** Swaps in a new rule set at once. Flows are kept; each is re-checked against it on its next packet. */
+  replaceRules(rules: FirewallRules): void {
+    this.rules = rules;
+    if (++this.rulesVersion > MAX_RULES_VERSION) {
+      this.rulesVersion = 0;
+      this.conntrack.clear();
+    }
+  }
+
+  /** Forgets expired flows. Lookups already ignore them; this returns their memory. */
+  sweep(): void {
+    this.conntrack.sweep(this.clock.now());
+  }
+
+  actionFor(incoming: boolean): FirewallAction {
+    return incoming ? this.rules.inboundAction : this.rules.outboundAction;
+  }
+
+  /**
+   * For action reject: a TCP RST or ICMP unreachable addressed to `packet`'s source, or null when no reply
+   * is due (fragments, RSTs, ICMP errors, broadcast/multicast, unparsable). Send it back where the packet
+   * came from: into the tunnel for an incoming packet, to the tun device for an outgoing one.
+   */
+  rejectReply(packet: Uint8Array, _incoming: boolean): Uint8Array | null {
+    return buildRejectReply(packet);
+  }
+
+  private established(p: FirewallPacket, peer: FirewallPeer, now: number): boolean {
+    const ct = this.conntrack;
+    const slot = ct.find(p);
+    if (slot < 0) return false;
+    if (ct.expiresAt(slot) <= now) {
+      ct.removeAt(slot);
+      return false;
+    }
+    if (ct.rulesVersionAt(slot) !== this.rulesVersion) {
+      const createdIncoming = ct.incomingAt(slot);
+      const table = createdIncoming ? this.rules.inbound : this.rules.outbound;
+      if (!table.matches(p, createdIncoming, peer)) {
+        ct.removeAt(slot);
+        return false;
+      }
+      ct.setRulesVersion(slot, this.rulesVersion);
+    }
+    ct.refresh(slot, now + this.timeoutFor(p.protocol));
+    return true;
+  }
+
+  private hasRoom(now: number): boolean {
+    const max = this.rules.conntrack.maxConnections;
+    if (max === 0 || this.conntrack.size < max) return true;
+    if (now >= this.conntrack.earliestExpiry) this.conntrack.sweep(now);
+    return this.conntrack.size < max;
+  }
+
+  private isLocal(ip: number): boolean {
+    for (const net of this.localNets) if (netContains(net, ip)) return true;
+    return false;
+  }
+
+  private timeoutFor(protocol: number): number {
+    const c = this.rules.conntrack;
+    return protocol === PROTO_TCP ? c.tcpTimeoutMs : protocol === PROTO_UDP ? c.udpTimeoutMs : c.defaultTimeoutMs;
+  }
+
+  private drop(reason: DropReason): DropReason {
+    this.dropCounts.set(reason, (this.dropCounts.get(reason) ?? 0) + 1);
+    return reason;
+  }
+}
+
+function remoteAllowed(ip: number, peer: FirewallPeer): boolean {
+  if (peer.singleIp) return ip === peer.vpnIp;
+  for (const net of peer.allowedNets) if (netContains(net, ip)) return true;
+  return false;
+}

@@ -1,0 +1,145 @@
+// The `firewall` config section, checked and indexed: what `Firewall` runs and what a reload swaps in.
+// Durations arrive already converted to milliseconds by the config loader. Keys may be spelled as in the YAML
+// (`inbound_action`, `conntrack.tcp_timeout`) or as the config package's typed FirewallConfig spells them
+// (`inboundAction`, `conntrack.tcpTimeoutMs`), so either can be passed straight in.
+
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_TCP_TIMEOUT_MS,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_UDP_TIMEOUT_MS,
+} from './constants.js';
+import { FirewallConfigError, type Direction } from './config-error.js';
+import { parseRule, type FirewallRule } from './rule-parse.js';
+import { RuleTable } from './rule-table.js';
+
+export type FirewallAction = 'drop' | 'reject';
+
+export interface ConntrackSettings {
+  tcpTimeoutMs: number;
+  udpTimeoutMs: number;
+  /** Every protocol other than TCP and UDP (ICMP included). */
+  defaultTimeoutMs: number;
+  /** 0 = unlimited (Nebula 1.6.1 has no limit). */
+  maxConnections: number;
+}
+
+export interface FirewallSection {
+  inbound?: unknown;
+  outbound?: unknown;
+  conntrack?: {
+    tcp_timeout?: number;
+    udp_timeout?: number;
+    default_timeout?: number;
+    max_connections?: number;
+    routine_cache_timeout?: number;
+    tcpTimeoutMs?: number;
+    udpTimeoutMs?: number;
+    defaultTimeoutMs?: number;
+    maxConnections?: number;
+    routineCacheTimeoutMs?: number;
+  } | null;
+  /** drop (default) or reject; Nebula added these in 1.7. */
+  inbound_action?: unknown;
+  outbound_action?: unknown;
+  inboundAction?: unknown;
+  outboundAction?: unknown;
+}
+
+export interface FirewallRules {
+  readonly inbound: RuleTable;
+  readonly outbound: RuleTable;
+  readonly conntrack: Readonly<ConntrackSettings>;
+  readonly inboundAction: FirewallAction;
+  readonly outboundAction: FirewallAction;
+  /** Things Nebula accepts but that deserve a log line (one-element `group` lists, unknown keys, ...). */
+  readonly warnings: readonly string[];
+}
+
+const SECTION_KEYS = new Set([
+  'inbound',
+  'outbound',
+  'conntrack',
+  'inbound_action',
+  'outbound_action',
+  'inboundAction',
+  'outboundAction',
+]);
+// routine_cache_timeout only matters with several Nebula routines; accepted and unused.
+const CONNTRACK_KEYS = new Set([
+  'tcp_timeout',
+  'udp_timeout',
+  'default_timeout',
+  'max_connections',
+  'routine_cache_timeout',
+  'tcpTimeoutMs',
+  'udpTimeoutMs',
+  'defaultTimeoutMs',
+  'maxConnections',
+  'routineCacheTimeoutMs',
+]);
+
+/** @throws FirewallConfigError naming the rule and key at fault */
+export function parseFirewallRules(section: FirewallSection | null | undefined): FirewallRules {
+  const s = (section ?? {}) as Record<string, unknown>;
+  const warnings: string[] = [];
+  for (const key of Object.keys(s)) {
+    if (!SECTION_KEYS.has(key)) warnings.push(`firewall.${key}: unknown key, ignored`);
+  }
+  return {
+    inbound: new RuleTable(parseRuleList(s.inbound, 'inbound', warnings)),
+    outbound: new RuleTable(parseRuleList(s.outbound, 'outbound', warnings)),
+    conntrack: parseConntrack(s.conntrack, warnings),
+    inboundAction: parseAction(s.inbound_action ?? s.inboundAction, 'inbound_action'),
+    outboundAction: parseAction(s.outbound_action ?? s.outboundAction, 'outbound_action'),
+    warnings,
+  };
+}
+
+function parseRuleList(raw: unknown, direction: Direction, warnings: string[]): FirewallRule[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new FirewallConfigError(direction, -1, '', 'must be a list of rules');
+  return raw.map((rule, index) => parseRule(rule, direction, index, warnings));
+}
+
+function parseConntrack(raw: unknown, warnings: string[]): ConntrackSettings {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new FirewallConfigError(null, -1, 'conntrack', 'must be a map');
+  }
+  const c = raw as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (!CONNTRACK_KEYS.has(key)) warnings.push(`firewall.conntrack.${key}: unknown key, ignored`);
+  }
+  return {
+    tcpTimeoutMs: duration(c.tcp_timeout ?? c.tcpTimeoutMs, 'tcp_timeout', DEFAULT_TCP_TIMEOUT_MS),
+    udpTimeoutMs: duration(c.udp_timeout ?? c.udpTimeoutMs, 'udp_timeout', DEFAULT_UDP_TIMEOUT_MS),
+    defaultTimeoutMs: duration(c.default_timeout ?? c.defaultTimeoutMs, 'default_timeout', DEFAULT_TIMEOUT_MS),
+    maxConnections: maxConnections(c.max_connections ?? c.maxConnections),
+  };
+}
+
+function duration(value: unknown, key: string, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    const detail = `must be a positive duration, not ${JSON.stringify(value)}`;
+    throw new FirewallConfigError(null, -1, `conntrack.${key}`, detail);
+  }
+  return value;
+}
+
+function maxConnections(value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_MAX_CONNECTIONS;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    const detail = `must be a whole number (0 = unlimited), not ${JSON.stringify(value)}`;
+    throw new FirewallConfigError(null, -1, 'conntrack.max_connections', detail);
+  }
+  return n;
+}
+
+function parseAction(value: unknown, key: string): FirewallAction {
+  if (value === undefined || value === null || value === 'drop') return 'drop';
+  if (value === 'reject') return 'reject';
+  throw new FirewallConfigError(null, -1, key, `must be drop or reject, not ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,291 @@
+// The handshake machine (Noise IX, reference §3): starts handshakes on demand, retransmits stage 1 with linear
+// backoff, answers stage 1 as responder (with the cached stage 2 for retransmits), completes stage 2 as initiator,
+// and resolves races (the higher overlay IP stays initiator). It owns no socket and no timer: the daemon calls
+// `tick()` and hands it packets; it talks back through `HandshakeEnv`.
+
+import type { CaPool } from '../cert/index.js';
+import type { Clock } from '../clock/clock.js';
+import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
+import { HostInfo, type TunnelKeys } from '../hostmap/hostinfo.js';
+import type { HostMap } from '../hostmap/hostmap.js';
+import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
+import type { Logger } from '../log/logger.js';
+import type { Counters } from '../metrics/counters.js';
+import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
+import { IxInitiator, IxResponder } from '../noise/ix.js';
+import { addrKey, type UdpAddr } from '../udp/addr.js';
+import type { LocalIdentity } from './identity.js';
+import { decodeHandshakePayload, encodeHandshakePayload } from './payload.js';
+import { PendingHandshake } from './pending.js';
+import { verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
+
+/** Where a handshake packet came from: a UDP address, or a relay (then `from` is null and replies go back through it). */
+export interface PacketSource {
+  from: UdpAddr | null;
+  reply(packet: Uint8Array): void;
+}
+
+export interface HandshakeEnv {
+  hostmap: HostMap;
+  clock: Clock;
+  log: Logger;
+  counters: Counters;
+  cipher: NoiseCipher;
+  tryIntervalMs: number;
+  retries: number;
+  identity(): LocalIdentity;
+  caPool(): CaPool;
+  /** Known underlay addresses for a peer (static map, lighthouse answers), best first. */
+  candidates(vpnIp: Ipv4): UdpAddr[];
+  send(packet: Uint8Array, to: UdpAddr): void;
+  /** Sends through a relay when the peer has relays and no direct path is known; false when not possible. */
+  sendViaRelays?(vpnIp: Ipv4, packet: Uint8Array): void;
+  queryLighthouse(vpnIp: Ipv4): void;
+  /** A tunnel is up: flush the queued packets through the outbound firewall. */
+  established(host: HostInfo, queued: Uint8Array[], replaced: HostInfo | undefined): void;
+  /** A tunnel exists and a peer sent an older handshake: prove liveness over the existing tunnel. */
+  sendTestRequest(host: HostInfo): void;
+  sendClose(keys: TunnelKeys, remoteIndex: number, to: UdpAddr): void;
+  /** An accepted handshake packet came in: punch/lighthouse code may want to know. */
+  handshakeFailed?(vpnIp: Ipv4): void;
+}
+
+export class HandshakeManager {
+  readonly pending = new Map<Ipv4, PendingHandshake>();
+  private readonly pendingByIndex = new Map<number, PendingHandshake>();
+  /** Responder: the ephemeral key of each answered stage 1, for recognising retransmits cheaply. */
+  private readonly answered = new Map<string, HostInfo>();
+  private lastTimeNs = 0;
+
+  constructor(private readonly env: HandshakeEnv) {}
+
+  /** Unix nanoseconds, strictly increasing: a restarted or repeated handshake must carry a larger Time. */
+  private nowNs(): number {
+    const t = Math.max(Date.now() * 1e6, this.lastTimeNs + 1024);
+    this.lastTimeNs = t;
+    return t;
+  }
+
+  /** Starts (or joins) a handshake to `vpnIp`, queueing `packet` to send when it completes. */
+  start(vpnIp: Ipv4, packet?: Uint8Array): PendingHandshake {
+    let p = this.pending.get(vpnIp);
+    if (!p) {
+      const env = this.env;
+      const id = env.identity();
+      const localIndex = env.hostmap.allocateIndex();
+      env.hostmap.reservedIndexes.add(localIndex);
+      const initiator = new IxInitiator({ cipher: env.cipher, staticPrivate: id.privateKey, staticPublic: id.publicKey });
+      const payload = encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex: localIndex, responderIndex: 0, time: this.nowNs() });
+      const msg = initiator.writeMessage1(payload);
+      const out = new Uint8Array(HEADER_LEN + msg.length);
+      encodeHeader(out, 0, MessageType.Handshake, 0, 0, 1);
+      out.set(msg, HEADER_LEN);
+      p = new PendingHandshake(vpnIp, localIndex, initiator, out, env.clock.now());
+      this.pending.set(vpnIp, p);
+      this.pendingByIndex.set(localIndex, p);
+      env.counters.inc('handshakes', 'started');
+      env.log.debug('Handshake started', { vpnIp: formatIpv4(vpnIp), localIndex });
+      this.attempt(p);
+    }
+    if (packet && !p.enqueue(packet)) this.env.counters.inc('drops', 'pending-queue-full');
+    return p;
+  }
+
+  /** New addresses for a pending target (a lighthouse answered): try them now rather than at the next tick. */
+  trigger(vpnIp: Ipv4): void {
+    const p = this.pending.get(vpnIp);
+    if (p) this.sendStage1(p);
+  }
+
+  /** Retransmits due handshakes and expires those out of retries. */
+  tick(): void {
+    const now = this.env.clock.now();
+    for (const p of [...this.pending.values()]) {
+      if (now < p.nextAttemptAt) continue;
+      if (p.attempts > this.env.retries) {
+        this.abandon(p);
+        this.env.counters.inc('handshakes', 'timeout');
+        this.env.log.info('Handshake timed out', { vpnIp: formatIpv4(p.vpnIp), attempts: p.attempts, queued: p.queue.length });
+        this.env.handshakeFailed?.(p.vpnIp);
+        continue;
+      }
+      this.attempt(p);
+    }
+  }
+
+  private attempt(p: PendingHandshake): void {
+    p.attempts++;
+    p.nextAttemptAt = this.env.clock.now() + this.env.tryIntervalMs * p.attempts;
+    const sent = this.sendStage1(p);
+    if (sent <= 1) this.env.queryLighthouse(p.vpnIp);
+  }
+
+  private sendStage1(p: PendingHandshake): number {
+    let sent = 0;
+    for (const addr of this.env.candidates(p.vpnIp)) {
+      if (p.blocked.has(addrKey(addr))) continue;
+      this.env.send(p.packet, addr);
+      sent++;
+    }
+    this.env.sendViaRelays?.(p.vpnIp, p.packet);
+    return sent;
+  }
+
+  private abandon(p: PendingHandshake): void {
+    this.pending.delete(p.vpnIp);
+    this.pendingByIndex.delete(p.localIndex);
+    this.env.hostmap.reservedIndexes.delete(p.localIndex);
+  }
+
+  /** Stage 1 (we are the responder). `packet` includes the 16-byte header. */
+  handleStage1(packet: Uint8Array, src: PacketSource): void {
+    const env = this.env;
+    if (packet.length < HEADER_LEN + 64) return this.drop('handshake-short');
+    const msg = packet.subarray(HEADER_LEN);
+    const ephemeral = Buffer.from(msg.subarray(0, 32)).toString('hex');
+    const known = this.answered.get(ephemeral);
+    if (known && env.hostmap.byIndex.get(known.localIndex) === known && known.stage1 && Buffer.from(known.stage1).equals(msg)) {
+      env.counters.inc('handshakes', 'retransmit-answered');
+      if (known.stage2Packet) src.reply(known.stage2Packet);
+      return;
+    }
+    const id = env.identity();
+    const responder = new IxResponder({ cipher: env.cipher, staticPrivate: id.privateKey, staticPublic: id.publicKey });
+    let peer: VerifiedPeer;
+    let initiatorIndex: number;
+    let time: number;
+    try {
+      const { payload, remoteStatic } = responder.readMessage1(msg);
+      const details = decodeHandshakePayload(payload);
+      peer = verifyPeerCert(details.cert, remoteStatic, env.caPool(), Math.floor(Date.now() / 1000));
+      initiatorIndex = details.initiatorIndex;
+      time = details.time;
+    } catch (e) {
+      env.log.info('Invalid handshake stage 1', { udpAddr: src.from ? addrKey(src.from) : 'relay', error: (e as Error).message });
+      return this.drop('handshake-invalid');
+    }
+    const vpnIp = peer.vpnIp;
+    if (vpnIp === id.vpnIp) return this.drop('handshake-self');
+    const existing = env.hostmap.byVpnIp.get(vpnIp);
+    if (existing && time <= existing.handshakeTime) {
+      env.log.info('Handshake too old', { vpnIp: formatIpv4(vpnIp), certName: peer.cert.details.name });
+      env.sendTestRequest(existing);
+      return this.drop('handshake-too-old');
+    }
+    let queued: Uint8Array[] = [];
+    const ours = this.pending.get(vpnIp);
+    if (ours) {
+      if (vpnIp < id.vpnIp) {
+        env.log.debug('Prevented a pending handshake race', { vpnIp: formatIpv4(vpnIp) });
+        return this.drop('handshake-race');
+      }
+      queued = ours.queue.splice(0);
+      this.abandon(ours);
+    }
+    const localIndex = env.hostmap.allocateIndex();
+    const reply = encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex, responderIndex: localIndex, time: this.nowNs() });
+    const { message, keys } = responder.writeMessage2(reply);
+    const out = new Uint8Array(HEADER_LEN + message.length);
+    encodeHeader(out, 0, MessageType.Handshake, 0, initiatorIndex, 2);
+    out.set(message, HEADER_LEN);
+    const host = new HostInfo({
+      localIndex,
+      remoteIndex: initiatorIndex,
+      vpnIp,
+      cert: peer.cert,
+      fingerprint: peer.fingerprint,
+      peer: peer.firewallPeer,
+      keys,
+      handshakeTime: time,
+      remote: src.from,
+      initiator: false,
+      now: env.clock.now(),
+    });
+    host.stage1 = Uint8Array.from(msg);
+    host.stage2Packet = out;
+    this.remember(ephemeral, host);
+    const replaced = env.hostmap.add(host);
+    src.reply(out);
+    env.counters.inc('handshakes', 'ok');
+    env.log.info('Handshake completed (responder)', {
+      vpnIp: formatIpv4(vpnIp),
+      certName: peer.cert.details.name,
+      fingerprint: peer.fingerprint,
+      udpAddr: src.from ? addrKey(src.from) : 'relay',
+      localIndex,
+      remoteIndex: initiatorIndex,
+    });
+    env.established(host, queued, replaced);
+  }
+
+  /** Stage 2 (we are the initiator). */
+  handleStage2(packet: Uint8Array, remoteIndex: number, src: PacketSource): void {
+    const env = this.env;
+    const p = this.pendingByIndex.get(remoteIndex);
+    if (!p) return this.drop(env.hostmap.byIndex.has(remoteIndex) ? 'handshake-already-complete' : 'handshake-unknown-index');
+    let peer: VerifiedPeer;
+    let keys: TunnelKeys;
+    let responderIndex: number;
+    let time: number;
+    try {
+      const r = p.initiator.readMessage2(packet.subarray(HEADER_LEN));
+      keys = r.keys;
+      const details = decodeHandshakePayload(r.payload);
+      responderIndex = details.responderIndex;
+      time = details.time;
+      peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), Math.floor(Date.now() / 1000));
+    } catch (e) {
+      // A forged stage 2 must not end a handshake that the real peer may still answer.
+      env.log.info('Invalid handshake stage 2', { vpnIp: formatIpv4(p.vpnIp), error: (e as Error).message });
+      return this.drop('handshake-invalid');
+    }
+    if (peer.vpnIp !== p.vpnIp) {
+      env.log.info('Incorrect host responded to handshake', { intendedVpnIp: formatIpv4(p.vpnIp), haveVpnIp: formatIpv4(peer.vpnIp) });
+      if (src.from) {
+        p.blocked.add(addrKey(src.from));
+        env.sendClose(keys, responderIndex, src.from);
+      }
+      return this.drop('handshake-wrong-host');
+    }
+    this.abandon(p);
+    const host = new HostInfo({
+      localIndex: p.localIndex,
+      remoteIndex: responderIndex,
+      vpnIp: p.vpnIp,
+      cert: peer.cert,
+      fingerprint: peer.fingerprint,
+      peer: peer.firewallPeer,
+      keys,
+      handshakeTime: time,
+      remote: src.from,
+      initiator: true,
+      now: env.clock.now(),
+    });
+    const replaced = env.hostmap.add(host);
+    env.counters.inc('handshakes', 'ok');
+    env.log.info('Handshake completed (initiator)', {
+      vpnIp: formatIpv4(p.vpnIp),
+      certName: peer.cert.details.name,
+      fingerprint: peer.fingerprint,
+      udpAddr: src.from ? addrKey(src.from) : 'relay',
+      localIndex: p.localIndex,
+      remoteIndex: responderIndex,
+      attempts: p.attempts,
+      durationMs: Math.round(env.clock.now() - p.startedAt),
+    });
+    env.established(host, p.queue, replaced);
+  }
+
+  private remember(ephemeral: string, host: HostInfo): void {
+    // Bounded: retransmits only matter for a few seconds, so the oldest entries can go.
+    if (this.answered.size >= 4096) {
+      const oldest = this.answered.keys().next().value;
+      if (oldest !== undefined) this.answered.delete(oldest);
+    }
+    this.answered.set(ephemeral, host);
+  }
+
+  private drop(reason: string): void {
+    this.env.counters.inc('drops', reason);
+  }
+}

@@ -1,0 +1,59 @@
+// Turns the certificate bytes from a handshake into a verified peer: the public key is put back from the Noise
+// static key (Nebula strips it from the payload), then every rule of the CA pool applies (CA, signature, validity,
+// constraints, blocklist).
+
+import { fingerprint, unmarshalHandshakeCertificate, type CaPool, type NebulaCertificate } from '../cert/index.js';
+import type { FirewallPeer } from '../firewall/firewall.js';
+import type { Ipv4Net } from '../ip/ipv4.js';
+
+export interface VerifiedPeer {
+  cert: NebulaCertificate;
+  fingerprint: string;
+  vpnIp: number;
+  firewallPeer: FirewallPeer;
+}
+
+export class PeerCertError extends Error {
+  override name = 'PeerCertError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, pool: CaPool, nowSeconds: number): VerifiedPeer {
+  let cert: NebulaCertificate;
+  try {
+    cert = unmarshalHandshakeCertificate(certBytes, remoteStatic);
+  } catch (e) {
+    throw new PeerCertError('EBADCERT', `malformed certificate: ${(e as Error).message}`);
+  }
+  try {
+    pool.verify(cert, nowSeconds);
+  } catch (e) {
+    throw new PeerCertError((e as { code?: string }).code ?? 'EINVALIDCERT', (e as Error).message);
+  }
+  if (cert.details.ips.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
+  const vpnIp = cert.details.ips[0].ip;
+  const allowedNets: Ipv4Net[] = [
+    ...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })),
+    ...cert.details.subnets,
+  ];
+  const ca = pool.getCa(cert.details.issuer);
+  return {
+    cert,
+    fingerprint: fingerprint(cert),
+    vpnIp,
+    firewallPeer: {
+      vpnIp,
+      name: cert.details.name,
+      groups: new Set(cert.details.groups),
+      issuer: cert.details.issuer,
+      caName: ca?.details.name ?? '',
+      allowedNets,
+      singleIp: cert.details.ips.length === 1 && cert.details.subnets.length === 0,
+    },
+  };
+}

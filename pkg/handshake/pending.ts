@@ -1,0 +1,30 @@
+// A handshake we started and that has not been answered yet. Stage 1 is built once (one ephemeral key) and the
+// same bytes are retransmitted, so a responder can recognise a retransmit and answer with its cached stage 2.
+
+import type { Ipv4 } from '../ip/ipv4.js';
+import type { IxInitiator } from '../noise/ix.js';
+
+/** Nebula queues at most 100 packets per pending host. */
+export const PENDING_QUEUE_LIMIT = 100;
+
+export class PendingHandshake {
+  attempts = 0;
+  nextAttemptAt = 0;
+  readonly queue: Uint8Array[] = [];
+  /** Underlay addresses a wrong host answered from: never tried again for this target. */
+  readonly blocked = new Set<string>();
+
+  constructor(
+    readonly vpnIp: Ipv4,
+    readonly localIndex: number,
+    readonly initiator: IxInitiator,
+    readonly packet: Uint8Array,
+    readonly startedAt: number,
+  ) {}
+
+  enqueue(packet: Uint8Array): boolean {
+    if (this.queue.length >= PENDING_QUEUE_LIMIT) return false;
+    this.queue.push(Uint8Array.from(packet));
+    return true;
+  }
+}

@@ -1,0 +1,85 @@
+// One established tunnel to one peer: keys, indexes, counters, the replay window, the peer's certificate and
+// where its packets come from.
+
+import type { NebulaCertificate } from '../cert/index.js';
+import type { FirewallPeer } from '../firewall/firewall.js';
+import type { Ipv4 } from '../ip/ipv4.js';
+import type { Aead } from '../noise/aead.js';
+import { ReplayWindow } from '../replay/replay-window.js';
+import type { UdpAddr } from '../udp/addr.js';
+
+export interface TunnelKeys {
+  send: Aead;
+  recv: Aead;
+}
+
+export class HostInfo {
+  /** Our index: peers put it in the header of every packet they send us. */
+  readonly localIndex: number;
+  /** The peer's index, which we put in the header of every packet we send. */
+  readonly remoteIndex: number;
+  readonly vpnIp: Ipv4;
+  readonly cert: NebulaCertificate;
+  readonly fingerprint: string;
+  readonly peer: FirewallPeer;
+  readonly keys: TunnelKeys;
+  readonly replay = new ReplayWindow();
+  /** Counter of the last packet sent; the first data packet uses 3 (stages 1 and 2 used 1 and 2). */
+  sendCounter = 2;
+  /** The peer's handshake `Time` (ns): a later handshake from the peer must carry a larger one. */
+  readonly handshakeTime: number;
+  /** null while the tunnel is only reachable through a relay. */
+  remote: UdpAddr | null;
+  /** Responder side: the stage-1 bytes we answered and the stage-2 packet we sent, for retransmits. */
+  stage1?: Uint8Array;
+  stage2Packet?: Uint8Array;
+  readonly initiator: boolean;
+  readonly createdAt: number;
+
+  lastRecvAt: number;
+  lastSendAt = 0;
+  /** Liveness: when the next check is due (0 = none scheduled) and whether a test request is outstanding. */
+  checkAt = 0;
+  recvAtCheckScheduled = 0;
+  pendingDeletion = false;
+
+  /** Roaming suppression: the address we roamed away from and when. */
+  roamedFrom: UdpAddr | null = null;
+  roamedAt = 0;
+  recvErrors = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  packetsIn = 0;
+  packetsOut = 0;
+
+  constructor(init: {
+    localIndex: number;
+    remoteIndex: number;
+    vpnIp: Ipv4;
+    cert: NebulaCertificate;
+    fingerprint: string;
+    peer: FirewallPeer;
+    keys: TunnelKeys;
+    handshakeTime: number;
+    remote: UdpAddr | null;
+    initiator: boolean;
+    now: number;
+  }) {
+    this.localIndex = init.localIndex;
+    this.remoteIndex = init.remoteIndex;
+    this.vpnIp = init.vpnIp;
+    this.cert = init.cert;
+    this.fingerprint = init.fingerprint;
+    this.peer = init.peer;
+    this.keys = init.keys;
+    this.handshakeTime = init.handshakeTime;
+    this.remote = init.remote;
+    this.initiator = init.initiator;
+    this.createdAt = init.now;
+    this.lastRecvAt = init.now;
+  }
+
+  nextCounter(): number {
+    return ++this.sendCounter;
+  }
+}

@@ -1,0 +1,32 @@
+// Orders a peer's candidate underlay addresses the way Nebula does (reference §5.6): preferred ranges first, then
+// IPv6 before IPv4, public IPv4 before private, then by address bytes and port. Duplicates are removed.
+
+import { isIPv6 } from 'node:net';
+import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';
+import { addrKey, type UdpAddr } from '../udp/addr.js';
+import { isPrivateAddress } from '../daemon/private-address.js';
+
+function rank(a: UdpAddr, preferred: readonly Ipv4Net[]): number[] {
+  const v6 = isIPv6(a.address);
+  const ip = v6 ? 0 : parseIpv4(a.address);
+  const pref = !v6 && preferred.some((n) => netContains(n, ip)) ? 0 : 1;
+  return [pref, v6 ? 0 : 1, !v6 && isPrivateAddress(a.address) ? 1 : 0];
+}
+
+export function orderAddresses(addrs: Iterable<UdpAddr>, preferred: readonly Ipv4Net[] = []): UdpAddr[] {
+  const unique = new Map<string, UdpAddr>();
+  for (const a of addrs) unique.set(addrKey(a), a);
+  return [...unique.values()]
+    .map((a) => ({ a, r: rank(a, preferred) }))
+    .sort((x, y) => {
+      for (let i = 0; i < x.r.length; i++) if (x.r[i] !== y.r[i]) return x.r[i] - y.r[i];
+      if (x.a.address !== y.a.address) return compareAddress(x.a.address, y.a.address);
+      return x.a.port - y.a.port;
+    })
+    .map((x) => x.a);
+}
+
+function compareAddress(a: string, b: string): number {
+  if (!isIPv6(a) && !isIPv6(b)) return parseIpv4(a) - parseIpv4(b);
+  return a < b ? -1 : 1;
+}

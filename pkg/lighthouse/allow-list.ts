@@ -1,0 +1,69 @@
+// lighthouse.remote_allow_list / local_allow_list CIDR rules (reference §5.6): the most specific matching entry
+// wins; when every entry has the same value the catch-all (0.0.0.0/0, ::/0) gets the opposite one; IPv4 and IPv6
+// are judged separately. Addresses are compared as 128-bit numbers so one code path serves both families.
+
+import { isIPv4, isIPv6 } from 'node:net';
+
+interface Entry {
+  v6: boolean;
+  net: bigint;
+  bits: number;
+  allow: boolean;
+}
+
+export class AllowListError extends Error {
+  override name = 'AllowListError';
+  readonly code = 'EALLOWLIST';
+}
+
+function toBig(address: string): { v6: boolean; value: bigint } {
+  if (isIPv4(address)) return { v6: false, value: address.split('.').reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n) };
+  if (!isIPv6(address)) throw new AllowListError(`invalid address ${JSON.stringify(address)}`);
+  const text = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const parts = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return { v6: true, value: parts.reduce((a, p) => (a << 16n) | BigInt(parseInt(p, 16)), 0n) };
+}
+
+function matches(e: Entry, v6: boolean, value: bigint): boolean {
+  if (e.v6 !== v6) return false;
+  const width = v6 ? 128 : 32;
+  const shift = BigInt(width - e.bits);
+  return value >> shift === e.net >> shift;
+}
+
+export class AllowList {
+  private readonly entries: Entry[] = [];
+
+  /** `rules` maps CIDR text to allow (true) or deny (false). An empty list allows everything. */
+  constructor(rules: Record<string, boolean> | Map<string, boolean> | undefined) {
+    const list = rules instanceof Map ? [...rules] : Object.entries(rules ?? {});
+    for (const [cidr, allow] of list) {
+      const [addr, bitsText] = cidr.split('/');
+      const { v6, value } = toBig(addr);
+      const bits = bitsText === undefined ? (v6 ? 128 : 32) : Number(bitsText);
+      if (!Number.isInteger(bits) || bits < 0 || bits > (v6 ? 128 : 32)) throw new AllowListError(`invalid CIDR ${cidr}`);
+      this.entries.push({ v6, net: value, bits, allow });
+    }
+    for (const v6 of [false, true]) {
+      const family = this.entries.filter((e) => e.v6 === v6);
+      if (family.length > 0 && !family.some((e) => e.bits === 0) && family.every((e) => e.allow === family[0].allow)) {
+        this.entries.push({ v6, net: 0n, bits: 0, allow: !family[0].allow });
+      }
+    }
+    this.entries.sort((a, b) => b.bits - a.bits);
+  }
+
+  get empty(): boolean {
+    return this.entries.length === 0;
+  }
+
+  allows(address: string): boolean {
+    if (this.entries.length === 0) return true;
+    const { v6, value } = toBig(address);
+    for (const e of this.entries) if (matches(e, v6, value)) return e.allow;
+    return true;
+  }
+}

@@ -1,0 +1,139 @@
+// The node side of discovery (reference §5.2, §5.4): reports our addresses to every lighthouse, asks them where
+// a peer is, keeps their answers per lighthouse, and punches back when a lighthouse says someone is trying to
+// reach us. Answers and punch notifications are accepted only from configured lighthouses.
+
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import type { Counters } from '../metrics/counters.js';
+import type { UdpAddr } from '../udp/addr.js';
+import { MetaType, type MetaMessage } from './meta.js';
+import { MAX_REPORTED } from './server.js';
+
+/** Nebula waits a fixed 5 s after a punch notification before it handshakes from its side (punchy.respond). */
+export const RESPOND_DELAY_MS = 5000;
+
+export interface LighthouseClientEnv {
+  lighthouses(): readonly Ipv4[];
+  vpnIp(): Ipv4;
+  vpnNet(): Ipv4Net;
+  hostFor(vpnIp: Ipv4): HostInfo | undefined;
+  startHandshake(vpnIp: Ipv4): void;
+  /** New addresses for a pending handshake. */
+  trigger(vpnIp: Ipv4): void;
+  send(host: HostInfo, message: MetaMessage): void;
+  ownAddresses(): UdpAddr[];
+  relays(): Ipv4[];
+  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
+  punch(addr: UdpAddr): void;
+  punchDelayMs(): number;
+  respond(): boolean;
+  sendTestRequestTo(vpnIp: Ipv4): void;
+  schedule(ms: number, fn: () => void): void;
+  counters: Counters;
+}
+
+export class LighthouseClient {
+  /** vpnIp -> answering lighthouse -> addresses (each lighthouse's answer replaces its previous one). */
+  private readonly answers = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
+  private readonly relaysOf = new Map<Ipv4, Ipv4[]>();
+  private readonly queuedQueries = new Set<Ipv4>();
+
+  constructor(private readonly env: LighthouseClientEnv) {}
+
+  isLighthouse(vpnIp: Ipv4): boolean {
+    return this.env.lighthouses().includes(vpnIp);
+  }
+
+  query(target: Ipv4): void {
+    if (this.isLighthouse(target)) return;
+    for (const lh of this.env.lighthouses()) {
+      const host = this.env.hostFor(lh);
+      if (host) {
+        this.env.send(host, { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [] });
+        this.env.counters.inc('lighthouse', 'query-sent');
+      } else {
+        this.queuedQueries.add(target);
+        this.env.startHandshake(lh);
+      }
+    }
+  }
+
+  /** Periodic and on-demand HostUpdateNotification to every lighthouse. */
+  sendUpdate(): void {
+    for (const lh of this.env.lighthouses()) {
+      const host = this.env.hostFor(lh);
+      if (host) this.sendUpdateTo(host);
+      else this.env.startHandshake(lh);
+    }
+  }
+
+  private sendUpdateTo(host: HostInfo): void {
+    this.env.send(host, {
+      type: MetaType.HostUpdateNotification,
+      vpnIp: this.env.vpnIp(),
+      addrs: this.env.ownAddresses(),
+      relays: this.env.relays(),
+    });
+    this.env.counters.inc('lighthouse', 'update-sent');
+  }
+
+  /** A tunnel to a lighthouse came up: report ourselves and ask what was waiting for it. */
+  lighthouseUp(host: HostInfo): void {
+    this.sendUpdateTo(host);
+    for (const target of this.queuedQueries) {
+      this.env.send(host, { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [] });
+    }
+    this.queuedQueries.clear();
+  }
+
+  handle(from: HostInfo, m: MetaMessage): void {
+    if (!this.isLighthouse(from.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-reply-not-from-lighthouse');
+    if (m.type === MetaType.HostQueryReply) return this.reply(from.vpnIp, m);
+    if (m.type === MetaType.HostPunchNotification) return this.punchBack(m);
+    this.env.counters.inc('lighthouse', `ignored-${MetaType[m.type] ?? m.type}`);
+  }
+
+  private usable(vpnIp: Ipv4, a: UdpAddr, vpnNet: Ipv4Net): boolean {
+    if (!a.address.includes(':') && netContains(vpnNet, parseIpv4(a.address))) return false;
+    return a.port !== 0 && this.env.remoteAllowed(vpnIp, a);
+  }
+
+  private reply(lighthouse: Ipv4, m: MetaMessage): void {
+    if (this.isLighthouse(m.vpnIp) || m.vpnIp === this.env.vpnIp()) return;
+    const vpnNet = this.env.vpnNet();
+    const addrs = m.addrs.filter((a) => this.usable(m.vpnIp, a, vpnNet)).slice(0, MAX_REPORTED);
+    let perLighthouse = this.answers.get(m.vpnIp);
+    if (!perLighthouse) {
+      perLighthouse = new Map();
+      this.answers.set(m.vpnIp, perLighthouse);
+    }
+    perLighthouse.set(lighthouse, addrs);
+    if (m.relays.length > 0) this.relaysOf.set(m.vpnIp, m.relays);
+    this.env.counters.inc('lighthouse', 'reply');
+    this.env.trigger(m.vpnIp);
+  }
+
+  private punchBack(m: MetaMessage): void {
+    this.env.counters.inc('lighthouse', 'punch-notification');
+    const vpnNet = this.env.vpnNet();
+    const addrs = m.addrs.filter((a) => this.usable(m.vpnIp, a, vpnNet));
+    this.env.schedule(this.env.punchDelayMs(), () => {
+      for (const a of addrs) this.env.punch(a);
+    });
+    if (this.env.respond()) this.env.schedule(RESPOND_DELAY_MS, () => this.env.sendTestRequestTo(m.vpnIp));
+  }
+
+  addressesOf(vpnIp: Ipv4): UdpAddr[] {
+    const perLighthouse = this.answers.get(vpnIp);
+    if (!perLighthouse) return [];
+    return [...perLighthouse.values()].flat();
+  }
+
+  relaysFor(vpnIp: Ipv4): readonly Ipv4[] {
+    return this.relaysOf.get(vpnIp) ?? [];
+  }
+
+  forget(vpnIp: Ipv4): void {
+    this.answers.delete(vpnIp);
+  }
+}

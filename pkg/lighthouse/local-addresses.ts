@@ -1,0 +1,39 @@
+// The underlay addresses we report to lighthouses: advertise_addrs first, then every interface address that
+// passes local_allow_list, leaving out loopback, link-local and anything inside the VPN network.
+
+import { networkInterfaces } from 'node:os';
+import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';
+import { udpAddr, type UdpAddr } from '../udp/addr.js';
+import type { AllowList } from './allow-list.js';
+
+export interface LocalAddressOptions {
+  port: number;
+  vpnNet: Ipv4Net;
+  advertise: UdpAddr[];
+  allow?: AllowList;
+  /** local_allow_list.interfaces: anchored regex -> allowed. Non-matching interfaces get the opposite value. */
+  interfaces?: Array<{ pattern: RegExp; allow: boolean }>;
+}
+
+function interfaceAllowed(name: string, rules: LocalAddressOptions['interfaces']): boolean {
+  if (!rules || rules.length === 0) return true;
+  for (const r of rules) if (r.pattern.test(name)) return r.allow;
+  return !rules[0].allow;
+}
+
+export function localAddresses(opts: LocalAddressOptions): UdpAddr[] {
+  const out: UdpAddr[] = opts.advertise.map((a) => (a.port === 0 ? udpAddr(a.address, opts.port) : a));
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (!interfaceAllowed(name, opts.interfaces)) continue;
+    for (const a of addrs ?? []) {
+      if (a.internal) continue;
+      if (a.family === 'IPv4') {
+        const ip = parseIpv4(a.address);
+        if (ip >>> 16 === 0xa9fe || netContains(opts.vpnNet, ip)) continue;
+      } else if (/^fe[89ab]/i.test(a.address)) continue;
+      if (opts.allow && !opts.allow.allows(a.address)) continue;
+      out.push(udpAddr(a.address, opts.port));
+    }
+  }
+  return out;
+}

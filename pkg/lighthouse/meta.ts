@@ -1,0 +1,117 @@
+// Lighthouse messages (Nebula's `NebulaMeta`, proto3), carried encrypted as message type 3:
+//
+//   NebulaMeta        { 1: Type enum, 2: Details NebulaMetaDetails (always present) }
+//   NebulaMetaDetails { 1: VpnIp uint32, 2: Ip4AndPorts repeated Ip4AndPort, 3: counter uint32 (unused),
+//                       4: Ip6AndPorts repeated Ip6AndPort, 5: RelayVpnIp repeated uint32 (packed) }
+//   Ip4AndPort        { 1: Ip uint32 (address bytes read big-endian), 2: Port uint32 }
+//   Ip6AndPort        { 1: Hi uint64 (first 8 bytes, BE), 2: Lo uint64 (last 8 bytes, BE), 3: Port uint32 }
+
+import { isIPv6 } from 'node:net';
+import { formatIpv4, parseIpv4, type Ipv4 } from '../ip/ipv4.js';
+import { ProtobufError, ProtobufWriter, readFields, readPackedVarints, varintToBigInt } from '../protobuf/protobuf.js';
+import { udpAddr, type UdpAddr } from '../udp/addr.js';
+
+export enum MetaType {
+  None = 0,
+  HostQuery = 1,
+  HostQueryReply = 2,
+  HostUpdateNotification = 3,
+  HostMovedNotification = 4,
+  HostPunchNotification = 5,
+  HostWhoami = 6,
+  HostWhoamiReply = 7,
+  PathCheck = 8,
+  PathCheckReply = 9,
+}
+
+export interface MetaMessage {
+  type: MetaType;
+  vpnIp: Ipv4;
+  /** IPv4 and IPv6 underlay addresses in the order they appear (all v4 first, then all v6, as on the wire). */
+  addrs: UdpAddr[];
+  relays: Ipv4[];
+}
+
+export function encodeMeta(m: MetaMessage): Uint8Array {
+  const details = new ProtobufWriter().uint(1, m.vpnIp);
+  for (const a of m.addrs) {
+    if (isIPv6(a.address)) continue;
+    details.message(2, new ProtobufWriter().uint(1, parseIpv4(a.address)).uint(2, a.port).finish());
+  }
+  for (const a of m.addrs) {
+    if (!isIPv6(a.address)) continue;
+    const { hi, lo } = ipv6Halves(a.address);
+    details.message(4, new ProtobufWriter().uint64(1, hi).uint64(2, lo).uint(3, a.port).finish());
+  }
+  details.packed(5, m.relays);
+  return new ProtobufWriter().uint(1, m.type).message(2, details.finish()).finish();
+}
+
+export function decodeMeta(buf: Uint8Array): MetaMessage {
+  let type = MetaType.None;
+  let detailsBytes: Uint8Array | undefined;
+  for (const f of readFields(buf)) {
+    if (f.number === 1) type = f.value as MetaType;
+    else if (f.number === 2 && f.bytes) detailsBytes = f.bytes;
+  }
+  if (!detailsBytes) throw new ProtobufError('lighthouse message without details');
+  const m: MetaMessage = { type, vpnIp: 0, addrs: [], relays: [] };
+  const v6: UdpAddr[] = [];
+  for (const f of readFields(detailsBytes)) {
+    if (f.number === 1) m.vpnIp = f.value >>> 0;
+    else if (f.number === 2 && f.bytes) m.addrs.push(decodeIp4AndPort(f.bytes));
+    else if (f.number === 4 && f.bytes) v6.push(decodeIp6AndPort(f.bytes));
+    else if (f.number === 5 && f.bytes) m.relays.push(...readPackedVarints(f.bytes).map((v) => v >>> 0));
+    else if (f.number === 5) m.relays.push(f.value >>> 0);
+  }
+  m.addrs.push(...v6);
+  return m;
+}
+
+function decodeIp4AndPort(buf: Uint8Array): UdpAddr {
+  let ip = 0;
+  let port = 0;
+  for (const f of readFields(buf)) {
+    if (f.number === 1) ip = f.value >>> 0;
+    else if (f.number === 2) port = f.value;
+  }
+  if (port > 65535) throw new ProtobufError('port out of range');
+  return udpAddr(formatIpv4(ip), port);
+}
+
+function decodeIp6AndPort(buf: Uint8Array): UdpAddr {
+  let hi = 0n;
+  let lo = 0n;
+  let port = 0;
+  for (const f of readFields(buf)) {
+    if (f.number === 1 && f.varint) hi = varintToBigInt(f.varint);
+    else if (f.number === 2 && f.varint) lo = varintToBigInt(f.varint);
+    else if (f.number === 3) port = f.value;
+  }
+  if (port > 65535) throw new ProtobufError('port out of range');
+  const bytes = Buffer.alloc(16);
+  bytes.writeBigUInt64BE(hi & 0xffffffffffffffffn, 0);
+  bytes.writeBigUInt64BE(lo & 0xffffffffffffffffn, 8);
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  return udpAddr(compressIpv6(groups.join(':')), port);
+}
+
+function compressIpv6(full: string): string {
+  // Canonical text (RFC 5952) so that the same address always has one spelling.
+  const u = new URL(`http://[${full}]/`);
+  return u.hostname.slice(1, -1);
+}
+
+function ipv6Halves(address: string): { hi: bigint; lo: bigint } {
+  const u = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const [head, tail] = u.includes('::') ? u.split('::') : [u, undefined];
+  const headParts = head ? head.split(':') : [];
+  const tailParts = tail ? tail.split(':') : [];
+  const parts = [...headParts, ...Array(8 - headParts.length - tailParts.length).fill('0'), ...tailParts];
+  let hi = 0n;
+  let lo = 0n;
+  for (let i = 0; i < 4; i++) hi = (hi << 16n) | BigInt(parseInt(parts[i], 16));
+  for (let i = 4; i < 8; i++) lo = (lo << 16n) | BigInt(parseInt(parts[i], 16));
+  return { hi, lo };
+}

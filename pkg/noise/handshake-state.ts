@@ -1,0 +1,210 @@
+// HandshakeState (Noise spec section 5.3) for the IX pattern, the only one Nebula uses:
+//
+//   IX:
+//     -> e, s
+//     <- e, ee, se, s, es
+//
+// Message 1 is all cleartext (no key exists yet): e ‖ s ‖ payload.
+// Message 2 is e ‖ encrypted s (32 + 16 tag) ‖ encrypted payload (+ 16 tag).
+//
+// A pure state machine: no sockets, no timers; its only randomness is the ephemeral key, which tests fix.
+// Each message runs on a draft of the state that is committed only when the whole message succeeded, so a
+// forged or truncated message changes nothing and the genuine one can still be processed after it.
+
+import { x25519 } from '@noble/curves/ed25519.js';
+import { AEAD_TAG_LEN, type AeadCipher } from './aead.js';
+import { DHLEN, MAX_MESSAGE_LEN, PROTOCOL_NAME } from './constants.js';
+import { NoiseError } from './errors.js';
+import { SymmetricState } from './symmetric-state.js';
+
+type Token = 'e' | 's' | 'ee' | 'es' | 'se';
+
+export const IX_MESSAGE_PATTERNS: readonly (readonly Token[])[] = [
+  ['e', 's'],
+  ['e', 'ee', 'se', 's', 'es'],
+];
+
+export interface KeyPair {
+  publicKey: Uint8Array;
+  privateKey: Uint8Array;
+}
+
+export interface HandshakeStateOptions {
+  cipher: AeadCipher;
+  initiator: boolean;
+  s: KeyPair;
+  prologue?: Uint8Array;
+  /** Fixed ephemeral private key, for test vectors only; normally a fresh random key is drawn. */
+  e?: Uint8Array;
+}
+
+/** The mutable part of the state, copied for each message and committed on success. */
+interface Draft {
+  ss: SymmetricState;
+  e: KeyPair | null;
+  re: Uint8Array | null;
+  rs: Uint8Array | null;
+}
+
+export class HandshakeState {
+  readonly initiator: boolean;
+  private readonly s: KeyPair;
+  private readonly fixedEphemeral: Uint8Array | undefined;
+  private state: Draft;
+  private messageIndex = 0;
+  private splitDone = false;
+
+  constructor(opts: HandshakeStateOptions) {
+    this.initiator = opts.initiator;
+    if (opts.s.publicKey.length !== DHLEN || opts.s.privateKey.length !== DHLEN) {
+      throw new NoiseError('ENOISEKEY', `static keys must be ${DHLEN} bytes`);
+    }
+    if (opts.e !== undefined && opts.e.length !== DHLEN) throw new NoiseError('ENOISEKEY', `ephemeral key must be ${DHLEN} bytes`);
+    // Our own copies, so that wiping them after the handshake does not touch the caller's key.
+    this.s = { publicKey: Uint8Array.from(opts.s.publicKey), privateKey: Uint8Array.from(opts.s.privateKey) };
+    this.fixedEphemeral = opts.e === undefined ? undefined : Uint8Array.from(opts.e);
+    const ss = SymmetricState.initialize(opts.cipher, PROTOCOL_NAME[opts.cipher]);
+    // Mixed even when empty (Nebula's case), which makes h = SHA256(h).
+    ss.mixHash(opts.prologue ?? new Uint8Array(0));
+    this.state = { ss, e: null, re: null, rs: null };
+  }
+
+  /** True once both messages are done; then `split` and `handshakeHash` are meaningful. */
+  isComplete(): boolean {
+    return this.messageIndex === IX_MESSAGE_PATTERNS.length;
+  }
+
+  writeMessage(payload: Uint8Array): Uint8Array {
+    return this.step(true, (draft, tokens) => {
+      const parts: Uint8Array[] = [];
+      for (const token of tokens) {
+        if (token === 'e') {
+          const privateKey = this.fixedEphemeral ?? x25519.utils.randomSecretKey();
+          draft.e = { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+          parts.push(draft.e.publicKey);
+          draft.ss.mixHash(draft.e.publicKey);
+        } else if (token === 's') {
+          parts.push(draft.ss.encryptAndHash(this.s.publicKey));
+        } else {
+          this.mixDh(draft, token);
+        }
+      }
+      parts.push(draft.ss.encryptAndHash(payload));
+      const message = concat(parts);
+      if (message.length > MAX_MESSAGE_LEN) {
+        throw new NoiseError('ENOISETOOLONG', `handshake message of ${message.length} bytes exceeds ${MAX_MESSAGE_LEN}`);
+      }
+      return message;
+    });
+  }
+
+  /** Returns the decrypted payload as a copy: `message` may be a reused receive buffer. */
+  readMessage(message: Uint8Array): Uint8Array {
+    return this.step(false, (draft, tokens) => {
+      if (message.length > MAX_MESSAGE_LEN) {
+        throw new NoiseError('ENOISETOOLONG', `handshake message of ${message.length} bytes exceeds ${MAX_MESSAGE_LEN}`);
+      }
+      let at = 0;
+      const take = (len: number): Uint8Array => {
+        if (message.length - at < len) throw new NoiseError('ENOISESHORT', `handshake message ${this.messageIndex + 1} is truncated`);
+        at += len;
+        return message.subarray(at - len, at);
+      };
+      for (const token of tokens) {
+        if (token === 'e') {
+          draft.re = Uint8Array.from(take(DHLEN));
+          draft.ss.mixHash(draft.re);
+        } else if (token === 's') {
+          const len = draft.ss.hasKey() ? DHLEN + AEAD_TAG_LEN : DHLEN;
+          draft.rs = Uint8Array.from(draft.ss.decryptAndHash(take(len)));
+        } else {
+          this.mixDh(draft, token);
+        }
+      }
+      const payloadStart = at;
+      take(draft.ss.hasKey() ? AEAD_TAG_LEN : 0);
+      return Uint8Array.from(draft.ss.decryptAndHash(message.subarray(payloadStart)));
+    });
+  }
+
+  /** The peer's static public key, known after reading its `s` token. */
+  remoteStatic(): Uint8Array | null {
+    return this.state.rs === null ? null : Uint8Array.from(this.state.rs);
+  }
+
+  handshakeHash(): Uint8Array {
+    if (!this.isComplete()) throw new NoiseError('ENOISESTATE', 'handshake hash requested before completion');
+    return this.state.ss.handshakeHash();
+  }
+
+  /** Raw (k1, k2) after the last message; wipes the private keys, which nothing needs any more. */
+  split(): [Buffer, Buffer] {
+    if (!this.isComplete()) throw new NoiseError('ENOISESTATE', 'split requested before completion');
+    // Split wipes ck, so a second call would derive keys from zeros.
+    if (this.splitDone) throw new NoiseError('ENOISESTATE', 'keys were already split');
+    this.splitDone = true;
+    this.s.privateKey.fill(0);
+    this.state.e?.privateKey.fill(0);
+    this.fixedEphemeral?.fill(0);
+    return this.state.ss.split();
+  }
+
+  private step<T>(writing: boolean, run: (draft: Draft, tokens: readonly Token[]) => T): T {
+    if (this.isComplete()) throw new NoiseError('ENOISESTATE', 'handshake already complete');
+    const ourTurnToWrite = (this.messageIndex % 2 === 0) === this.initiator;
+    if (ourTurnToWrite !== writing) {
+      throw new NoiseError('ENOISESTATE', `not this side's turn to ${writing ? 'write' : 'read'} message ${this.messageIndex + 1}`);
+    }
+    const draft: Draft = { ...this.state, ss: this.state.ss.fork() };
+    let result: T;
+    try {
+      result = run(draft, IX_MESSAGE_PATTERNS[this.messageIndex]);
+    } catch (err) {
+      draft.ss.discard();
+      if (draft.e !== this.state.e && draft.e?.privateKey !== this.fixedEphemeral) draft.e?.privateKey.fill(0);
+      throw err;
+    }
+    this.state.ss.discard();
+    this.state = draft;
+    this.messageIndex++;
+    return result;
+  }
+
+  // The first letter of ee/es/se names the initiator's key, the second the responder's; which of our
+  // keys meets which of theirs therefore depends on our role.
+  private mixDh(draft: Draft, token: 'ee' | 'es' | 'se'): void {
+    const initiatorKeyIsOurs = this.initiator;
+    let local: KeyPair | null;
+    let remote: Uint8Array | null;
+    if (token === 'ee') {
+      [local, remote] = [draft.e, draft.re];
+    } else if ((token === 'es') === initiatorKeyIsOurs) {
+      // es as initiator, se as responder: our ephemeral with their static.
+      [local, remote] = [draft.e, draft.rs];
+    } else {
+      // se as initiator, es as responder: our static with their ephemeral.
+      [local, remote] = [this.s, draft.re];
+    }
+    if (local === null || remote === null) throw new NoiseError('ENOISESTATE', `${token} before both keys are known`);
+    let shared: Uint8Array;
+    try {
+      shared = x25519.getSharedSecret(local.privateKey, remote);
+    } catch {
+      throw new NoiseError('ENOISEKEY', 'peer public key is of low order');
+    }
+    draft.ss.mixKey(shared);
+    shared.fill(0);
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+// The two roles of Nebula's handshake, as the handshake layer uses them:
+//
+//   initiator                                   responder
+//   writeMessage1(payload) ── stage 1 ──────▶   readMessage1(msg)  → payload, remoteStatic
+//   readMessage2(msg)      ◀────── stage 2 ──   writeMessage2(payload) → message, keys
+//     → payload, remoteStatic, keys
+//
+// Messages are the bytes after the 16-byte Nebula header (the header is not part of the Noise transcript).
+// Keys come out of Split: k1 carries initiator-to-responder traffic and k2 the reverse, so the initiator
+// sends with k1 and receives with k2 and the responder does the opposite (reference section 3.4).
+
+import { createAead, type Aead, type AeadCipher } from './aead.js';
+import { NoiseError } from './errors.js';
+import { HandshakeState } from './handshake-state.js';
+
+export interface IxOptions {
+  cipher: AeadCipher;
+  staticPrivate: Uint8Array;
+  /** Must be the X25519 public key of `staticPrivate`; not re-derived here, that costs a scalar multiplication. */
+  staticPublic: Uint8Array;
+  /** Nebula uses the empty prologue (the default); published test vectors use others. */
+  prologue?: Uint8Array;
+  /** Fixed ephemeral private key, for test vectors only. */
+  ephemeralPrivate?: Uint8Array;
+}
+
+/** The transport keys of one tunnel, as AEADs: the raw keys never leave this package. */
+export interface SessionKeys {
+  readonly send: Aead;
+  readonly recv: Aead;
+}
+
+export interface PeerHello {
+  payload: Uint8Array;
+  /** The peer's X25519 static public key, as authenticated by the handshake. */
+  remoteStatic: Uint8Array;
+}
+
+export interface InitiatorResult extends PeerHello {
+  keys: SessionKeys;
+  /** The Noise handshake hash h: identical on both sides, not secret. */
+  handshakeHash: Uint8Array;
+}
+
+export interface ResponderResult {
+  message: Uint8Array;
+  keys: SessionKeys;
+  handshakeHash: Uint8Array;
+}
+
+export class IxInitiator {
+  private readonly hs: HandshakeState;
+
+  constructor(private readonly opts: IxOptions) {
+    this.hs = newHandshakeState(opts, true);
+  }
+
+  /** e ‖ s ‖ payload, all cleartext. Call once; Nebula retransmits the same bytes on retry. */
+  writeMessage1(payload: Uint8Array): Uint8Array {
+    return this.hs.writeMessage(payload);
+  }
+
+  /**
+   * Throws NoiseError on a truncated or forged message; the state is then unchanged, so a later genuine
+   * message 2 still completes the handshake.
+   */
+  readMessage2(msg: Uint8Array): InitiatorResult {
+    const payload = this.hs.readMessage(msg);
+    const { keys, handshakeHash } = finish(this.hs, this.opts.cipher);
+    return { payload, remoteStatic: remoteStaticOf(this.hs), keys, handshakeHash };
+  }
+}
+
+export class IxResponder {
+  private readonly hs: HandshakeState;
+
+  constructor(private readonly opts: IxOptions) {
+    this.hs = newHandshakeState(opts, false);
+  }
+
+  readMessage1(msg: Uint8Array): PeerHello {
+    const payload = this.hs.readMessage(msg);
+    return { payload, remoteStatic: remoteStaticOf(this.hs) };
+  }
+
+  /** Throws NoiseError('ENOISEKEY') when the initiator's keys were of low order. */
+  writeMessage2(payload: Uint8Array): ResponderResult {
+    const message = this.hs.writeMessage(payload);
+    const { keys, handshakeHash } = finish(this.hs, this.opts.cipher);
+    return { message, keys, handshakeHash };
+  }
+}
+
+function newHandshakeState(opts: IxOptions, initiator: boolean): HandshakeState {
+  return new HandshakeState({
+    cipher: opts.cipher,
+    initiator,
+    s: { privateKey: opts.staticPrivate, publicKey: opts.staticPublic },
+    prologue: opts.prologue,
+    e: opts.ephemeralPrivate,
+  });
+}
+
+function remoteStaticOf(hs: HandshakeState): Uint8Array {
+  const rs = hs.remoteStatic();
+  if (rs === null) throw new NoiseError('ENOISESTATE', 'remote static key missing after its message');
+  return rs;
+}
+
+function finish(hs: HandshakeState, cipher: AeadCipher): { keys: SessionKeys; handshakeHash: Uint8Array } {
+  const handshakeHash = hs.handshakeHash();
+  const [k1, k2] = hs.split();
+  const initiatorToResponder = createAead(cipher, k1);
+  const responderToInitiator = createAead(cipher, k2);
+  k1.fill(0);
+  k2.fill(0);
+  const keys: SessionKeys = hs.initiator
+    ? { send: initiatorToResponder, recv: responderToInitiator }
+    : { send: responderToInitiator, recv: initiatorToResponder };
+  return { keys, handshakeHash };
+}

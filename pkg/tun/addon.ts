@@ -1,0 +1,85 @@
+// Loads the native addon (binding.gyp builds it at `npm install`). Looked up by walking up from this file so the
+// same code works from the repo (dist/pkg/tun/ is three levels below the root), from a global install, and via
+// symlinks (node resolves this module to its real path). Loaded lazily, so MemoryTun users never need it.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TunError } from './errors.js';
+
+/** The C exports (pkg/tun/native/). Errors thrown by these carry `code` = errno name and `errno`. */
+export interface TunAddon {
+  tun_open(name: string): { fd: number; name: string };
+  tun_close(fd: number): void;
+  /** 1 if the kernel took the packet, 0 if it dropped it. */
+  tun_write(fd: number, buf: Uint8Array, off: number, len: number): number;
+  /** Returns how many of the `count` packets the kernel accepted. */
+  tun_writev_batch(fd: number, buf: Uint8Array, offsets: Uint32Array, lens: Uint32Array, count: number): number;
+  /** Slot i of `buf` starts at i * slotSize; `cb` runs once per batch with the count (lengths land in `lens`). */
+  tun_poll_start(
+    fd: number,
+    buf: Uint8Array,
+    lens: Uint32Array,
+    slotSize: number,
+    cb: (err: Error | null, count: number) => void,
+  ): TunPollHandle;
+  tun_poll_stop(handle: TunPollHandle): void;
+}
+
+/**
+ * Batched UDP (native/udp.c), for an underlay faster than node:dgram. Per-datagram records are UDP_META_WORDS
+ * words of a Uint32Array: [offset, length, family (4|6), port, addr0..addr3]; family 4 keeps the address in addr0
+ * as a uint32 (the Ipv4 of pkg/ip).
+ */
+export interface UdpAddon {
+  /** Binds a non-blocking socket; an IPv6 host ("::") is dual-stack. Port 0 picks one; `port` is the bound one. */
+  udp_open(host: string, port: number): { fd: number; port: number };
+  /** Asks for buffer sizes (0 = leave as is), past the sysctl cap when privileged; returns what was granted. */
+  udp_set_buffers(fd: number, rcvbuf: number, sndbuf: number): { rcvbuf: number; sndbuf: number };
+  /** Sends `count` datagrams described by `meta`; returns how many went out (stops when the buffer is full). */
+  udp_sendmmsg(fd: number, buf: Uint8Array, meta: Uint32Array, count: number): number;
+  /** As tun_poll_start; record k of `meta` describes datagram k of the batch (its slot is in `offset`). */
+  udp_poll_start(
+    fd: number,
+    buf: Uint8Array,
+    meta: Uint32Array,
+    slotSize: number,
+    cb: (err: Error | null, count: number) => void,
+  ): UdpPollHandle;
+  udp_poll_stop(handle: UdpPollHandle): void;
+  udp_close(fd: number): void;
+}
+
+export const UDP_META_WORDS = 8;
+
+declare const pollHandle: unique symbol;
+export type TunPollHandle = { readonly [pollHandle]: 'tun' };
+export type UdpPollHandle = { readonly [pollHandle]: 'udp' };
+
+const ADDON_PATH = join('build', 'Release', 'mesh_tun.node');
+// dist/pkg/tun -> dist/pkg -> dist -> package root; one spare level.
+const LEVELS_UP = 4;
+
+let cached: (TunAddon & UdpAddon) | undefined;
+
+export function loadTunAddon(): TunAddon & UdpAddon {
+  if (cached) return cached;
+  const path = findAddon();
+  try {
+    cached = createRequire(import.meta.url)(path) as TunAddon & UdpAddon;
+  } catch (err) {
+    throw new TunError('ETUNADDON', `cannot load the TUN addon at ${path}`, { cause: err });
+  }
+  return cached;
+}
+
+function findAddon(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i <= LEVELS_UP; i++) {
+    const candidate = join(dir, ADDON_PATH);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new TunError('ETUNADDON', `the TUN addon (${ADDON_PATH}) is not built: run \`npx node-gyp rebuild\``);
+}

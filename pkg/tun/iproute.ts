@@ -1,0 +1,101 @@
+// Configures a TUN with iproute2 at setup time: address, MTU, queue length, link up, then routes. The plan is a
+// pure list of `ip` argument vectors (tested without root); runIpPlan executes it.
+//
+// Routes follow Nebula: the device MTU is the largest route MTU; the VPN network's own (connected) route is
+// replaced in place to carry the default MTU; every route whose MTU differs from the device's advertises
+// MSS = MTU - 40 so TCP peers size segments to fit.
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { formatCidr, formatIpv4, networkOf, parseCidr, type Ipv4Net } from '../ip/ipv4.js';
+import { TunError } from './errors.js';
+
+export const DEFAULT_TX_QUEUE_LEN = 500;
+
+export interface TunRoute {
+  /** A network, or its CIDR text as config spells it ("10.1.0.0/16"). */
+  route: Ipv4Net | string;
+  /** Route MTU; the device's default MTU when absent. */
+  mtu?: number;
+}
+
+export interface UnsafeTunRoute extends TunRoute {
+  /** Kernel route priority ("metric"); the kernel default (0) when absent. */
+  metric?: number;
+}
+
+export interface TunConfig {
+  /** Default MTU: the VPN network's route and routes without their own. */
+  mtu: number;
+  /** Overlay address with its network mask (host bits kept), from the certificate. */
+  address: Ipv4Net;
+  txQueueLen?: number;
+  routes?: readonly TunRoute[];
+  unsafeRoutes?: readonly UnsafeTunRoute[];
+}
+
+export interface IpCommand {
+  args: string[];
+  /** A failure is tolerated (a feature the kernel may lack), not fatal for setup. */
+  optional?: boolean;
+}
+
+/** The device MTU: the default or any larger route MTU. */
+export function deviceMtu(cfg: TunConfig): number {
+  let mtu = cfg.mtu;
+  for (const r of [...(cfg.routes ?? []), ...(cfg.unsafeRoutes ?? [])]) mtu = Math.max(mtu, r.mtu ?? cfg.mtu);
+  return mtu;
+}
+
+export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
+  const maxMtu = deviceMtu(cfg);
+  const mtuArgs = (mtu: number): string[] =>
+    mtu === maxMtu ? ['mtu', String(mtu)] : ['mtu', String(mtu), 'advmss', String(mtu - 40)];
+  const plan: IpCommand[] = [
+    { args: ['link', 'set', 'dev', dev, 'mtu', String(maxMtu), 'txqueuelen', String(cfg.txQueueLen ?? DEFAULT_TX_QUEUE_LEN)] },
+    // No IPv6 link-local address: its router solicitations would only be read back and dropped.
+    { args: ['link', 'set', 'dev', dev, 'addrgenmode', 'none'], optional: true },
+    { args: ['addr', 'replace', formatCidr(cfg.address), 'dev', dev] },
+    { args: ['link', 'set', 'dev', dev, 'up'] },
+    {
+      // Same key (table main, metric 0) as the connected route the kernel installed, so this replaces it.
+      args: [
+        'route', 'replace', formatCidr(networkOf(cfg.address)), 'dev', dev, ...mtuArgs(cfg.mtu),
+        'scope', 'link', 'src', formatIpv4(cfg.address.ip), 'proto', 'kernel',
+      ],
+    },
+  ];
+  for (const r of cfg.routes ?? []) {
+    plan.push({
+      args: ['route', 'replace', routeCidr(r.route), 'dev', dev, ...mtuArgs(r.mtu ?? cfg.mtu), 'scope', 'link'],
+    });
+  }
+  for (const r of cfg.unsafeRoutes ?? []) {
+    const metric = r.metric ? ['metric', String(r.metric)] : [];
+    plan.push({
+      args: [
+        'route', 'replace', routeCidr(r.route), 'dev', dev, ...mtuArgs(r.mtu ?? cfg.mtu), 'scope', 'link',
+        ...metric,
+      ],
+    });
+  }
+  return plan;
+}
+
+function routeCidr(route: Ipv4Net | string): string {
+  return formatCidr(networkOf(typeof route === 'string' ? parseCidr(route) : route));
+}
+
+const execFileAsync = promisify(execFile);
+
+export async function runIpPlan(plan: readonly IpCommand[]): Promise<void> {
+  for (const cmd of plan) {
+    try {
+      await execFileAsync('ip', cmd.args, { timeout: 10_000 });
+    } catch (err) {
+      if (cmd.optional) continue;
+      const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+      throw new TunError('ETUNCONFIG', `ip ${cmd.args.join(' ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: err });
+    }
+  }
+}

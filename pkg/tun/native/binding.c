@@ -1,0 +1,27 @@
+// Module registration: the flat export table.
+#include "mesh_tun.h"
+
+static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+  napi_value value;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &value);
+  napi_set_named_property(env, exports, name, value);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  export_fn(env, exports, "tun_open", tun_open);
+  export_fn(env, exports, "tun_close", tun_close);
+  export_fn(env, exports, "tun_write", tun_write);
+  export_fn(env, exports, "tun_writev_batch", tun_writev_batch);
+  export_fn(env, exports, "tun_poll_start", tun_poll_start);
+  export_fn(env, exports, "tun_poll_stop", mt_poll_stop);
+
+  export_fn(env, exports, "udp_open", udp_open);
+  export_fn(env, exports, "udp_set_buffers", udp_set_buffers);
+  export_fn(env, exports, "udp_sendmmsg", udp_sendmmsg);
+  export_fn(env, exports, "udp_poll_start", udp_poll_start);
+  export_fn(env, exports, "udp_poll_stop", mt_poll_stop);
+  export_fn(env, exports, "udp_close", tun_close); // closing a descriptor is the same for both
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

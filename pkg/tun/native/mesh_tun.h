@@ -1,0 +1,55 @@
+// mesh_tun: the smallest native layer the TUN data path needs. Flat <object>_<verb> exports; JS allocates and
+// owns every buffer; C only moves bytes between the kernel and those buffers and throws errno-coded errors.
+#ifndef MESH_TUN_H
+#define MESH_TUN_H
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// A JS typed array seen from C: its bytes and element count (valid while the array is reachable from JS).
+typedef struct {
+  void *data;
+  size_t length;
+  size_t byte_length;
+} mt_view_t;
+
+// errors.c
+napi_value mt_errno_error(napi_env env, const char *op, int err);
+void mt_throw_errno(napi_env env, const char *op, int err);
+void mt_throw_range(napi_env env, const char *msg);
+
+// args.c (each returns 0 on success, or throws a TypeError and returns -1)
+int mt_get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
+int mt_get_i32(napi_env env, napi_value v, int32_t *out);
+int mt_get_u32(napi_env env, napi_value v, uint32_t *out);
+int mt_get_view(napi_env env, napi_value v, napi_typedarray_type type, mt_view_t *out);
+
+// poll.c: batched reads woken by libuv. A reader fills up to slot_count slots without blocking and returns how
+// many; *err is set for a failure other than "nothing more to read".
+typedef struct {
+  int fd;
+  uint8_t *slots;
+  uint32_t slot_size;
+  uint32_t slot_count;
+  uint32_t *meta;
+} mt_batch_t;
+typedef uint32_t (*mt_reader_t)(const mt_batch_t *batch, int *err);
+napi_value mt_poll_start(napi_env env, napi_callback_info info, mt_reader_t reader, uint32_t stride, const char *name);
+napi_value mt_poll_stop(napi_env env, napi_callback_info info);
+
+// tun.c
+napi_value tun_open(napi_env env, napi_callback_info info);
+napi_value tun_close(napi_env env, napi_callback_info info);
+napi_value tun_write(napi_env env, napi_callback_info info);
+napi_value tun_writev_batch(napi_env env, napi_callback_info info);
+napi_value tun_poll_start(napi_env env, napi_callback_info info);
+
+// udp.c
+napi_value udp_open(napi_env env, napi_callback_info info);
+napi_value udp_set_buffers(napi_env env, napi_callback_info info);
+napi_value udp_sendmmsg(napi_env env, napi_callback_info info);
+napi_value udp_poll_start(napi_env env, napi_callback_info info);
+
+#endif

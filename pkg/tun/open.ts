@@ -1,0 +1,34 @@
+// openTun: create a TUN device, configure it (iproute.ts) and hand back a LinuxTun. On any setup failure the fd is
+// closed, which deletes the half-configured device.
+
+import { loadTunAddon } from './addon.js';
+import type { TunDevice } from './device.js';
+import { TunError } from './errors.js';
+import { deviceMtu, planIpCommands, runIpPlan, type TunConfig } from './iproute.js';
+import { LinuxTun, type LinuxTunOptions } from './linux.js';
+
+export interface OpenTunOptions extends TunConfig, LinuxTunOptions {
+  /** Interface name; absent or '' lets the kernel choose ("tun0"); "mesh%d" is a kernel-filled template. */
+  name?: string;
+}
+
+export async function openTun(opts: OpenTunOptions): Promise<TunDevice> {
+  const addon = loadTunAddon();
+  let opened: { fd: number; name: string };
+  try {
+    opened = addon.tun_open(opts.name ?? '');
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new TunError('ETUNOPEN', `cannot create tun ${JSON.stringify(opts.name ?? '')}: ${detail}`, { cause: err });
+  }
+  const tun = new LinuxTun(addon, opened.fd, opened.name, deviceMtu(opts), { batchSize: opts.batchSize });
+  try {
+    await runIpPlan(planIpCommands(opened.name, opts));
+  } catch (err) {
+    await tun.close();
+    if (err instanceof TunError) throw err;
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new TunError('ETUNCONFIG', `cannot configure tun ${opened.name}: ${detail}`, { cause: err });
+  }
+  return tun;
+}

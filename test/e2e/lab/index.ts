@@ -1,0 +1,40 @@
+// The namespace lab, from one import. Files, one job each:
+//   lab.ts            Lab: namespaces, veths, internet, NAT routers, processes, teardown
+//   addressing.ts     the address plan (all of it exists only inside lab namespaces)
+//   nat.ts            nftables rulesets per NAT kind
+//   exec.ts           run a command in a namespace with a deadline
+//   process.ts        LabProcess: a long-running process with its log in a file
+//   ping.ts           ping and its parsed result
+//   counters.ts       nftables packet counters (which path did traffic take?)
+//   udp-probe.ts      UDP echo server and prober (what did the NAT do?)
+//   wait.ts           waitFor: bounded polling
+//   cleanup.ts        exit/signal teardown, sweepStaleLabs
+//   nebula.ts         overlays: certs, configs, nebula (and later mesh) nodes
+//
+// Typical use in a node:test test (as root):
+//   const lab = await Lab.create(t);                       // torn down after the test, pass or fail
+//   const lh = await lab.publicHost('lh');
+//   const r1 = await lab.natRouter('masq', { udpTimeoutSec: 30 });
+//   const a = await lab.hostBehind(r1, 'a');
+//   const net = await OverlayNet.create(lab, { cipher: 'aes' });
+//   await net.start(lh, { name: 'lh', lighthouse: true, relay: true });
+//   const na = await net.start(a, { name: 'a' });
+//   (await lab.ping(a, '10.99.0.1', { count: 3 })).ok
+
+export { Lab } from './lab.js';
+export type { CleanupScope, Host, LinkOptions, Router, RouterOptions, SpawnInNsOptions } from './lab.js';
+export { LAB_RANGES } from './addressing.js';
+export type { NatKind } from './nat.js';
+export { ExecError } from './exec.js';
+export type { ExecOptions, ExecResult } from './exec.js';
+export { LabProcess, LogWaitError } from './process.js';
+export type { ExitInfo } from './process.js';
+export type { PingOptions, PingResult } from './ping.js';
+export { TrafficCounter } from './counters.js';
+export type { CounterMatch, CounterValue, CountedHook } from './counters.js';
+export { startUdpEcho, udpProbe } from './udp-probe.js';
+export type { ProbeReply, ProbeResult } from './udp-probe.js';
+export { sleep, waitFor, WaitTimeoutError } from './wait.js';
+export type { WaitOptions } from './wait.js';
+export { sweepStaleLabs } from './cleanup.js';
+export * from './nebula.js';

@@ -1,0 +1,37 @@
+import { execIn } from './exec.js';
+
+// ICMP echo from inside a namespace with iputils ping; the reply times are parsed from its output.
+
+export interface PingOptions {
+  /** Echo requests to send; default 1. */
+  count?: number;
+  /** Overall deadline in seconds (ping -w); default 2. */
+  timeoutSec?: number;
+  /** Seconds between requests; default 0.2. */
+  intervalSec?: number;
+  /** ICMP payload size in bytes (ping -s). */
+  size?: number;
+}
+
+export interface PingResult {
+  /** At least one reply came back. */
+  ok: boolean;
+  sent: number;
+  /** One round-trip time per reply, in milliseconds, in arrival order. */
+  rttMs: number[];
+}
+
+export async function pingFrom(ns: string, ip: string, options: PingOptions = {}): Promise<PingResult> {
+  const count = options.count ?? 1;
+  const timeoutSec = options.timeoutSec ?? 2;
+  const args = ['-n', '-c', String(count), '-w', String(timeoutSec), '-i', String(options.intervalSec ?? 0.2)];
+  if (options.size !== undefined) args.push('-s', String(options.size));
+  args.push(ip);
+  const result = await execIn(ns, 'ping', args, { check: false, timeoutMs: timeoutSec * 1000 + 5000 });
+  return parsePing(result.stdout, count);
+}
+
+export function parsePing(output: string, sent: number): PingResult {
+  const rttMs = [...output.matchAll(/bytes from .* time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  return { ok: rttMs.length > 0, sent, rttMs };
+}
