@@ -13,20 +13,10 @@ export class FirewallSetupError extends Error {
 
 export function firewallRules(loaded: LoadedConfig): FirewallRules {
   try {
-    const fw = loaded.config.firewall;
-    return parseFirewallRules({
-      inbound: fw.inbound,
-      outbound: fw.outbound,
-      conntrack: fw.conntrack,
-      inbound_action: fw.inboundAction,
-      outbound_action: fw.outboundAction,
-    });
+    return parseFirewallRules(loaded.config.firewall);
   } catch (e) {
     if (e instanceof FirewallConfigError) {
-      const path: (string | number)[] = ['firewall'];
-      if (e.direction) path.push(e.direction);
-      if (e.ruleIndex >= 0) path.push(e.ruleIndex);
-      const where = loaded.locate(path);
+      const where = loaded.locate(e.keyPath);
       const prefix = where ? `${where.file}:${where.line}: ` : '';
       throw new FirewallSetupError(`${prefix}${e.message}`);
     }

@@ -58,6 +58,7 @@ for (const cipher of CIPHERS) {
     const aead = createAead(cipher, key);
     const pt = randomBytes(64);
     const sealed = aead.seal(1000, pt, header);
+    const stackTraceLimit = Error.stackTraceLimit;
     assert.equal(aead.open(1001, sealed, header), null);
     const otherHeader = Buffer.from(header);
     otherHeader[7] ^= 1;
@@ -68,6 +69,7 @@ for (const cipher of CIPHERS) {
       assert.equal(aead.open(1000, bad, header), null, `flipped byte ${at}`);
     }
     assert.deepEqual(aead.open(1000, sealed, header), pt, 'the untouched packet still opens');
+    assert.equal(Error.stackTraceLimit, stackTraceLimit, 'the stack trace limit is restored after a failed open');
   });
 
   test(`${cipher}: open returns null, never throws, on input shorter than a tag`, () => {

@@ -9,6 +9,7 @@ import {
   unmarshalHandshakeCertificate,
 } from '../../pkg/cert/cert-codec.js';
 import { CertError } from '../../pkg/cert/errors.js';
+import { formatNet } from '../../pkg/cert/net-text.js';
 import { fingerprint } from '../../pkg/cert/signature.js';
 import type { CertDetails, NebulaCertificate } from '../../pkg/cert/types.js';
 import { parseCidr } from '../../pkg/ip/ipv4.js';
@@ -167,6 +168,14 @@ describe('certificate codec', () => {
     for (const over of [{ issuer: 'xyz' }, { notAfter: 1.5 }, { name: '\ud800' }] as Partial<CertDetails>[]) {
       assert.throws(() => marshalDetails(details(over)), { name: 'CertError', code: 'ECERTENCODE' });
     }
+  });
+});
+
+describe('network text', () => {
+  it('prints prefix masks as /n and other masks in hex, as Go does', () => {
+    assert.equal(formatNet(parseCidr('10.1.2.3/16')), '10.1.2.3/16');
+    assert.equal(formatNet({ ip: 0x0a010203, mask: 0xff00ff00 }), '10.1.2.3/ff00ff00');
+    assert.equal(formatNet({ ip: 0, mask: 0 }), '0.0.0.0/0');
   });
 });
 

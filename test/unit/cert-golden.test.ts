@@ -14,7 +14,7 @@ import { checkSignature, fingerprint } from '../../pkg/cert/signature.js';
 import { formatNet } from '../../pkg/cert/net-text.js';
 import { FIXTURE_NOW, fixture } from '../fixtures/cert/make-certs.js';
 
-const CERTS = ['ca', 'ca-constrained', 'host1', 'host2', 'host3', 'host-expired'];
+const CERTS = ['ca', 'ca-constrained', 'ca-odd-name', 'host1', 'host2', 'host3', 'host-expired'];
 
 interface PrintJson {
   details: { name: string; ips: string[]; subnets: string[]; groups: string[]; isCa: boolean; issuer: string };
