@@ -1,6 +1,7 @@
 // Certificates in PEM form: a file or bundle in, one NEBULA CERTIFICATE block out.
 
-import { marshalCertificate, unmarshalCertificate } from './cert-codec.js';
+import { marshalCertificate } from './cert-marshal.js';
+import { unmarshalCertificate } from './cert-unmarshal.js';
 import { CertError } from './errors.js';
 import { decodePemBlocks, encodePem } from './pem.js';
 import type { NebulaCertificate } from './types.js';

@@ -4,7 +4,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { marshalCertificate, marshalDetails } from './cert-codec.js';
+import { marshalCertificate, marshalDetails } from './cert-marshal.js';
 import { CertError } from './errors.js';
 import { bytesEqual } from './constant-time.js';
 import type { CertDetails, NebulaCertificate } from './types.js';

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import {
-  marshalCertificate,
-  marshalCertificateForHandshake,
-  marshalDetails,
-  unmarshalCertificate,
-  unmarshalHandshakeCertificate,
-} from '../../pkg/cert/cert-codec.js';
+import { marshalCertificate, marshalCertificateForHandshake, marshalDetails } from '../../pkg/cert/cert-marshal.js';
+import { unmarshalCertificate, unmarshalHandshakeCertificate } from '../../pkg/cert/cert-unmarshal.js';
 import { CertError } from '../../pkg/cert/errors.js';
 import { formatNet } from '../../pkg/cert/net-text.js';
 import { fingerprint } from '../../pkg/cert/signature.js';

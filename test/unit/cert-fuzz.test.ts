@@ -3,11 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  marshalCertificate,
-  unmarshalCertificate,
-  unmarshalHandshakeCertificate,
-} from '../../pkg/cert/cert-codec.js';
+import { marshalCertificate } from '../../pkg/cert/cert-marshal.js';
+import { unmarshalCertificate, unmarshalHandshakeCertificate } from '../../pkg/cert/cert-unmarshal.js';
 import { parseCertificatesPem } from '../../pkg/cert/cert-pem.js';
 import { CertError } from '../../pkg/cert/errors.js';
 import { decodePemBlocks } from '../../pkg/cert/pem.js';
