@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { normalizeGoFlags } from '../../pkg/cli/goflags.js';
-import { prepare, startDaemon } from '../../pkg/daemon/daemon.js';
+import { prepare, reloadDaemon, startDaemon } from '../../pkg/daemon/daemon.js';
 
 function version(): string {
   const pkgPath = fileURLToPath(new URL('../../../package.json', import.meta.url));
@@ -44,6 +44,10 @@ async function main(): Promise<number> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    node.log.info('Caught HUP, reloading config');
+    void reloadDaemon(node, args.config as string);
+  });
   return -1;
 }
 

@@ -10,7 +10,7 @@ import { handleTunPacket, sendToHost } from '../datapath/inside.js';
 import { checkLiveness } from '../datapath/liveness.js';
 import { handleUdpPacket } from '../datapath/outside.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
-import type { Firewall } from '../firewall/firewall.js';
+import type { Firewall, FirewallRules } from '../firewall/firewall.js';
 import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
@@ -137,11 +137,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       send: (host, m) => this.sendMeta(host, m),
       ownAddresses: () =>
         localAddresses({ port: this.udp.localPort, vpnNet: this.identity().vpnNet, advertise, allow: localAllowList, interfaces }),
-      relays: () => (c.relay.amRelay ? [] : c.relay.relays.map(parseIpv4)),
+      relays: () => (this.config.relay.amRelay ? [] : this.config.relay.relays.map(parseIpv4)),
       remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
       punch: (addr) => this.udp.send(PUNCH_BYTE, addr),
-      punchDelayMs: () => c.punchy.delayMs,
-      respond: () => c.punchy.respond,
+      punchDelayMs: () => this.config.punchy.delayMs,
+      respond: () => this.config.punchy.respond,
       sendTestRequestTo: (vpnIp) => {
         const host = this.hostmap.byVpnIp.get(vpnIp);
         if (host) this.sendTestRequest(host);
@@ -329,6 +329,41 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.log.info('Peer lost the tunnel, handshaking again', { vpnIp: formatIpv4(host.vpnIp) });
     this.hostmap.remove(host);
     this.handshakes.start(host.vpnIp);
+  }
+
+  /**
+   * Applies a validated reload (SIGHUP). What Nebula 1.6.1 reloads: certificates and CA bundle with the blocklist
+   * (for new handshakes; existing tunnels are re-checked when pki.disconnect_invalid is set), firewall rules (flows
+   * re-checked on their next packet), punchy respond/delay, lighthouse hosts and allow lists, static hosts,
+   * send_recv_error and logging. The listen socket, tun device and cipher need a restart.
+   */
+  applyReload(next: { config: MeshConfig; pki: Pki; rules: FirewallRules; staticHosts: Map<Ipv4, UdpAddr[]> }): string[] {
+    const changed: string[] = [];
+    const restartOnly = ['listen', 'tun', 'cipher'] as const;
+    for (const key of restartOnly) {
+      if (JSON.stringify(next.config[key]) !== JSON.stringify(this.config[key])) changed.push(`${key} (needs a restart to apply)`);
+    }
+    this.config = next.config;
+    this.pki = next.pki;
+    this.fw.replaceRules(next.rules);
+    this.staticHosts = next.staticHosts;
+    this.remoteAllowList = new AllowList(next.config.lighthouse.remoteAllowList);
+    this.preferredRanges = next.config.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
+    if (!next.config.lighthouse.amLighthouse) this.lighthouses = next.config.lighthouse.hosts.map(parseIpv4);
+    this.log.level = next.config.logging.level;
+    this.log.format = next.config.logging.format;
+    if (next.config.pki.disconnectInvalid) {
+      const now = Math.floor(Date.now() / 1000);
+      for (const host of [...this.hostmap.byVpnIp.values()]) {
+        try {
+          this.pki.caPool.verify(host.cert, now);
+        } catch (e) {
+          this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatIpv4(host.vpnIp), error: (e as Error).message });
+          this.closeTunnel(host, 'invalid-cert', true);
+        }
+      }
+    }
+    return changed;
   }
 
   async stop(): Promise<void> {
