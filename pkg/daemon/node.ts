@@ -8,10 +8,10 @@ import type { MeshConfig } from '../config/index.js';
 import type { DataPathContext } from '../datapath/context.js';
 import { handleTunPacket, sendToHost } from '../datapath/inside.js';
 import { checkLiveness } from '../datapath/liveness.js';
-import { handleUdpPacket } from '../datapath/outside.js';
+import { accept, handleTunnelPacket, handleUdpPacket } from '../datapath/outside.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
 import type { Firewall, FirewallRules } from '../firewall/firewall.js';
-import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
+import { encodeHeader, HEADER_LEN, MessageType, parseHeader } from '../header/header.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
 import type { HostInfo, TunnelKeys } from '../hostmap/hostinfo.js';
@@ -24,6 +24,9 @@ import { localAddresses } from '../lighthouse/local-addresses.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
 import { LighthouseServer } from '../lighthouse/server.js';
 import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchAll } from '../punchy/punchy.js';
+import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
+import { RelayManager } from '../relay/manager.js';
+import type { RelayEntry } from '../relay/relay-table.js';
 import type { Logger } from '../log/logger.js';
 import { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
@@ -73,6 +76,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private remoteAllowList: AllowList;
   readonly lighthouseServer: LighthouseServer | null = null;
   readonly lighthouseClient: LighthouseClient | null = null;
+  readonly relays: RelayManager;
   private lighthouses: Ipv4[];
   private readonly intervals: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -98,6 +102,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.remoteAllowList = new AllowList(c.lighthouse.remoteAllowList);
     this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseIpv4);
     this.handshakes = new HandshakeManager(this);
+    this.relays = this.makeRelayManager();
     if (c.lighthouse.amLighthouse) this.lighthouseServer = this.makeLighthouseServer();
     if (this.lighthouses.length > 0) this.lighthouseClient = this.makeLighthouseClient();
   }
@@ -154,6 +159,51 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       },
       counters: this.counters,
     });
+  }
+
+  private makeRelayManager(): RelayManager {
+    return new RelayManager({
+      hostmap: this.hostmap,
+      counters: this.counters,
+      log: this.log,
+      myIp: () => this.identity().vpnIp,
+      amRelay: () => this.config.relay.amRelay,
+      sendControl: (host, m) => this.sendControl(host, m),
+      startHandshake: (vpnIp) => {
+        if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
+      },
+      send: (packet, to) => this.udp.send(packet, to),
+      relayReady: (vpnIp) => this.handshakes.trigger(vpnIp),
+      acceptOnHop: (hop, length, from) => accept(this, hop, length, from),
+      deliverInner: (inner, via) => this.deliverRelayed(inner, via),
+    });
+  }
+
+  private sendControl(host: HostInfo, m: ControlMessage): void {
+    sendOnTunnel(this, host, MessageType.Control, 0, encodeControl(m));
+  }
+
+  /** An inner packet that reached us through a relay: handshakes answer back through it, the rest as usual. */
+  private deliverRelayed(inner: Uint8Array, via: RelayEntry): void {
+    const h = parseHeader(inner);
+    if (!h) return this.counters.inc('drops', 'relay-inner-short');
+    if (h.type === MessageType.Handshake) {
+      if (h.subtype !== 0) return this.counters.inc('drops', 'handshake-unknown-subtype');
+      const src = { from: null, via, reply: (p: Uint8Array) => void this.relays.sendVia(via, p) };
+      if (h.counter === 1) this.handshakes.handleStage1(inner, src);
+      else if (h.counter === 2) this.handshakes.handleStage2(inner, h.remoteIndex, src);
+      else this.counters.inc('drops', 'handshake-bad-counter');
+      return;
+    }
+    if (h.type === MessageType.Message && h.subtype === 1) return this.counters.inc('drops', 'relay-nested');
+    handleTunnelPacket(this, inner, null);
+  }
+
+  sendViaRelays(vpnIp: Ipv4, packet: Uint8Array): void {
+    const c = this.config.relay;
+    if (!c.useRelays || c.amRelay) return;
+    const relays = this.lighthouseClient?.relaysFor(vpnIp) ?? [];
+    if (relays.length > 0) this.relays.sendViaRelays(vpnIp, packet, relays);
   }
 
   private sendMeta(host: HostInfo, m: MetaMessage): void {
@@ -305,22 +355,29 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     else this.counters.inc('drops', 'lighthouse-no-lighthouses');
   }
 
-  onControlMessage(_host: HostInfo, _payload: Uint8Array): void {
-    this.counters.inc('drops', 'control-unsupported');
+  onControlMessage(host: HostInfo, payload: Uint8Array): void {
+    let m: ControlMessage;
+    try {
+      m = decodeControl(payload);
+    } catch {
+      return this.counters.inc('drops', 'control-malformed');
+    }
+    this.relays.onControl(host, m);
   }
 
-  onRelayPacket(_packet: Buffer, _from: UdpAddr): void {
-    this.counters.inc('drops', 'relay-unsupported');
+  onRelayPacket(packet: Buffer, relayIndex: number, counter: number, from: UdpAddr): void {
+    this.relays.onRelayedPacket(packet, relayIndex, counter, from);
   }
 
-  sendRelayed(_host: HostInfo, _packet: Uint8Array): boolean {
-    return false;
+  sendRelayed(host: HostInfo, packet: Uint8Array): boolean {
+    return this.relays.sendRelayed(host, packet);
   }
 
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void {
     if (notifyPeer) sendOnTunnel(this, host, MessageType.CloseTunnel, 0, new Uint8Array(0));
     this.hostmap.remove(host);
     this.lighthouseServer?.forget(host.vpnIp);
+    this.relays.table.forgetTunnel(host.vpnIp);
     this.lighthouseClient?.forget(host.vpnIp);
     this.counters.inc('tunnels-closed', reason);
   }

@@ -38,7 +38,7 @@ export interface DataPathContext {
   /** Wraps an end-to-end packet for a peer we only reach through a relay; false when no relay is up. */
   sendRelayed(host: HostInfo, packet: Uint8Array): boolean;
   /** Relayed packets (type 1 subtype 1). */
-  onRelayPacket(packet: Buffer, from: UdpAddr): void;
+  onRelayPacket(packet: Buffer, relayIndex: number, counter: number, from: UdpAddr): void;
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void;
   rehandshake(host: HostInfo): void;
   timers: { aliveIntervalMs: number; pendingDeletionIntervalMs: number };

@@ -33,7 +33,7 @@ export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpA
     case MessageType.RecvError:
       return handleRecvError(ctx, header.remoteIndex, from);
     case MessageType.Message:
-      if (header.subtype === 1) return ctx.onRelayPacket(packet, from);
+      if (header.subtype === 1) return ctx.onRelayPacket(packet, header.remoteIndex, header.counter, from);
       return handleTunnelPacket(ctx, packet, from);
     case MessageType.LightHouse:
     case MessageType.Test:
@@ -47,6 +47,7 @@ export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpA
 
 function handleHandshake(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
   if (header.subtype !== 0) return drop(ctx, 'handshake-unknown-subtype');
+  if (!ctx.remoteAllowed(0, from)) return drop(ctx, 'handshake-remote-denied');
   const src = { from, reply: (p: Uint8Array) => ctx.udp.send(p, from) };
   if (header.counter === 1) ctx.handshakes.handleStage1(packet, src);
   else if (header.counter === 2) ctx.handshakes.handleStage2(packet, header.remoteIndex, src);
@@ -86,7 +87,7 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, fro
   }
 }
 
-function accept(ctx: DataPathContext, host: HostInfo, length: number, from: UdpAddr | null): void {
+export function accept(ctx: DataPathContext, host: HostInfo, length: number, from: UdpAddr | null): void {
   const now = ctx.clock.now();
   host.lastRecvAt = now;
   host.recvErrors = 0;

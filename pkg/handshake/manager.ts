@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { IxInitiator, IxResponder } from '../noise/ix.js';
+import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import type { LocalIdentity } from './identity.js';
 import { decodeHandshakePayload, encodeHandshakePayload } from './payload.js';
@@ -23,6 +24,8 @@ import { verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
 export interface PacketSource {
   from: UdpAddr | null;
   reply(packet: Uint8Array): void;
+  /** Set when the packet came through a relay. */
+  via?: RelayEntry;
 }
 
 export interface HandshakeEnv {
@@ -201,6 +204,7 @@ export class HandshakeManager {
       initiator: false,
       now: env.clock.now(),
     });
+    host.relayVia = src.via ?? null;
     host.stage1 = Uint8Array.from(msg);
     host.stage2Packet = out;
     this.remember(ephemeral, host);
@@ -261,6 +265,7 @@ export class HandshakeManager {
       initiator: true,
       now: env.clock.now(),
     });
+    host.relayVia = src.via ?? null;
     const replaced = env.hostmap.add(host);
     env.counters.inc('handshakes', 'ok');
     env.log.info('Handshake completed (initiator)', {

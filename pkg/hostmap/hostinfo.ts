@@ -5,6 +5,7 @@ import type { NebulaCertificate } from '../cert/index.js';
 import type { FirewallPeer } from '../firewall/firewall.js';
 import type { Ipv4 } from '../ip/ipv4.js';
 import type { Aead } from '../noise/aead.js';
+import type { RelayEntry } from '../relay/relay-table.js';
 import { ReplayWindow } from '../replay/replay-window.js';
 import type { UdpAddr } from '../udp/addr.js';
 
@@ -30,6 +31,8 @@ export class HostInfo {
   readonly handshakeTime: number;
   /** null while the tunnel is only reachable through a relay. */
   remote: UdpAddr | null;
+  /** The relay the handshake came through, used while `remote` is null. */
+  relayVia: RelayEntry | null = null;
   /** Responder side: the stage-1 bytes we answered and the stage-2 packet we sent, for retransmits. */
   stage1?: Uint8Array;
   stage2Packet?: Uint8Array;

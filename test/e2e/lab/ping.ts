@@ -19,6 +19,8 @@ export interface PingResult {
   sent: number;
   /** One round-trip time per reply, in milliseconds, in arrival order. */
   rttMs: number[];
+  /** ICMP errors that came back instead of replies, as ping prints them ("From 10.99.0.2 icmp_seq=1 Packet filtered"). */
+  errors: string[];
 }
 
 export async function pingFrom(ns: string, ip: string, options: PingOptions = {}): Promise<PingResult> {
@@ -33,5 +35,6 @@ export async function pingFrom(ns: string, ip: string, options: PingOptions = {}
 
 export function parsePing(output: string, sent: number): PingResult {
   const rttMs = [...output.matchAll(/bytes from .* time=([\d.]+) ms/g)].map((m) => Number(m[1]));
-  return { ok: rttMs.length > 0, sent, rttMs };
+  const errors = output.split('\n').filter((line) => /^From \S+ icmp_seq=/.test(line));
+  return { ok: rttMs.length > 0, sent, rttMs, errors };
 }

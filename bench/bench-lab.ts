@@ -1,0 +1,108 @@
+// The benchmark lab: two hosts, a and b, joined by one veth pair (no bridge, no router: the underlay is as fast
+// as this kernel can be), one CA, one certificate and one config file per host. The same files run either
+// implementation, so mesh and nebula are compared on identical inputs:
+//
+//   a 198.18.0.1 ──veth── 198.18.0.2 b        overlay 10.99.0.1 ── 10.99.0.2, tun MTU 1300
+//
+// Everything lives in lab namespaces (test/e2e/lab), torn down by destroy() or on exit.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Lab } from '../test/e2e/lab/lab.js';
+import type { Host } from '../test/e2e/lab/lab.js';
+import { meshImpl } from '../test/e2e/lab/mesh-impl.js';
+import { nebulaImpl } from '../test/e2e/lab/nebula-impl.js';
+import { overlayConfig, writeOverlayConfig } from '../test/e2e/lab/overlay-config.js';
+import type { Cipher } from '../test/e2e/lab/overlay-config.js';
+import { startNode } from '../test/e2e/lab/overlay-node.js';
+import type { OverlayImpl } from '../test/e2e/lab/overlay-node.js';
+import { createCa, signHostCert } from '../test/e2e/lab/pki.js';
+import type { LabProcess } from '../test/e2e/lab/process.js';
+import { waitFor } from '../test/e2e/lab/wait.js';
+
+export const IMPLS: Record<'mesh' | 'nebula', OverlayImpl> = { mesh: meshImpl, nebula: nebulaImpl };
+export type ImplName = keyof typeof IMPLS;
+
+export const UNDERLAY = { a: '198.18.0.1', b: '198.18.0.2' } as const;
+export const OVERLAY = { a: '10.99.0.1', b: '10.99.0.2' } as const;
+export const OVERLAY_MTU = 1300;
+
+export interface PairOptions {
+  cipher?: Cipher;
+  /** Extra environment for the daemons (MESH_UDP=dgram, NODE_OPTIONS=--cpu-prof, …). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningPair {
+  impl: ImplName;
+  a: LabProcess;
+  b: LabProcess;
+}
+
+export class PairLab {
+  private running: RunningPair | null = null;
+
+  private constructor(
+    readonly lab: Lab,
+    readonly a: Host,
+    readonly b: Host,
+    readonly configs: { a: string; b: string },
+    private readonly env: NodeJS.ProcessEnv | undefined,
+  ) {}
+
+  static async create(options: PairOptions = {}): Promise<PairLab> {
+    const lab = await Lab.create();
+    try {
+      const a = await lab.addHost('a');
+      const b = await lab.addHost('b');
+      await lab.link(a, b, { addrA: `${UNDERLAY.a}/24`, addrB: `${UNDERLAY.b}/24`, ifA: 'eth0', ifB: 'eth0' });
+      const dir = lab.path('pki');
+      mkdirSync(dir, { recursive: true });
+      const ca = await createCa(dir, { name: 'bench CA' });
+      const configs = { a: join(dir, 'a.yml'), b: join(dir, 'b.yml') };
+      for (const [me, peer] of [['a', 'b'], ['b', 'a']] as const) {
+        const cert = await signHostCert(dir, ca, { name: me, vpnCidr: `${OVERLAY[me]}/24` });
+        const config = overlayConfig({
+          pki: { ca: ca.crt, cert: cert.crt, key: cert.key },
+          tunDev: `bench${me}`,
+          cipher: options.cipher ?? 'aes',
+          logLevel: 'info',
+          staticHosts: { [OVERLAY[peer]]: [`${UNDERLAY[peer]}:4242`] },
+        });
+        writeOverlayConfig(configs[me], config);
+      }
+      return new PairLab(lab, a, b, configs, options.env);
+    } catch (err) {
+      await lab.destroy();
+      throw err;
+    }
+  }
+
+  /** Starts `impl` on both hosts with the shared files and waits until a ping crosses the tunnel. */
+  async start(impl: ImplName, env = this.env): Promise<RunningPair> {
+    await this.stop();
+    const spawnEnv = env === undefined ? undefined : { ...process.env, ...env };
+    const a = await startNode(this.lab, this.a, IMPLS[impl], this.configs.a, { env: spawnEnv });
+    const b = await startNode(this.lab, this.b, IMPLS[impl], this.configs.b, { env: spawnEnv });
+    this.running = { impl, a, b };
+    await waitFor(async () => (await this.lab.ping(this.a, OVERLAY.b, { count: 1, timeoutSec: 1 })).ok, {
+      timeoutMs: 15_000,
+      intervalMs: 0,
+      what: `a ${impl} tunnel a -> b\n${this.lab.logTails()}`,
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    if (this.running === null) return;
+    const { a, b } = this.running;
+    this.running = null;
+    await Promise.all([a.kill(5000), b.kill(5000)]);
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    await this.lab.destroy();
+  }
+}

@@ -1,0 +1,66 @@
+// iperf3 between two lab hosts: a one-shot server in `server`, the client in `client`, results from its JSON.
+
+import type { Host, Lab } from '../test/e2e/lab/lab.js';
+import { waitFor } from '../test/e2e/lab/wait.js';
+
+export interface TcpResult {
+  /** Receiver goodput. */
+  mbitPerSec: number;
+  bytes: number;
+  retransmits: number;
+}
+
+export interface UdpResult {
+  offeredMbit: number;
+  /** What arrived, per the receiver. */
+  receivedMbit: number;
+  lossPercent: number;
+  bytes: number;
+}
+
+let portSeq = 0;
+
+async function withServer<T>(lab: Lab, server: Host, run: (port: number) => Promise<T>): Promise<T> {
+  const port = 5201 + (portSeq++ % 100);
+  const proc = await lab.spawn(server, 'iperf3', ['-s', '-1', '--forceflush', '-p', String(port)]);
+  try {
+    await waitFor(() => /Server listening/.test(proc.log()), { timeoutMs: 5000, intervalMs: 20, what: 'iperf3 server' });
+    return await run(port);
+  } finally {
+    await proc.kill(1000);
+  }
+}
+
+async function client(lab: Lab, host: Host, args: string[], seconds: number): Promise<Record<string, any>> {
+  const r = await lab.exec(host, 'iperf3', [...args, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 20) * 1000, check: false });
+  const json = JSON.parse(r.stdout) as Record<string, any>;
+  if (json.error) throw new Error(`iperf3 ${args.join(' ')}: ${json.error}`);
+  return json;
+}
+
+export function iperfTcp(lab: Lab, from: Host, to: Host, toIp: string, seconds: number): Promise<TcpResult> {
+  return withServer(lab, to, async (port) => {
+    const json = await client(lab, from, ['-c', toIp, '-p', String(port)], seconds);
+    const received = json.end.sum_received;
+    return {
+      mbitPerSec: received.bits_per_second / 1e6,
+      bytes: received.bytes,
+      retransmits: json.end.sum_sent.retransmits ?? 0,
+    };
+  });
+}
+
+/** UDP at a fixed offered load, `payload`-byte datagrams (1200 fits an MTU-1300 overlay with room to spare). */
+export function iperfUdp(lab: Lab, from: Host, to: Host, toIp: string, offeredMbit: number, seconds: number, payload = 1200): Promise<UdpResult> {
+  return withServer(lab, to, async (port) => {
+    const json = await client(lab, from, ['-c', toIp, '-p', String(port), '-u', '-b', `${offeredMbit}M`, '-l', String(payload)], seconds);
+    const sum = json.end.sum;
+    const received = json.end.sum_received ?? sum;
+    return {
+      offeredMbit,
+      receivedMbit: ((sum.packets - sum.lost_packets) * payload * 8) / (seconds * 1e6),
+      lossPercent: sum.lost_percent,
+      bytes: received.bytes,
+    };
+  });
+}

@@ -1,0 +1,139 @@
+// Throughput, mesh against nebula 1.6.1 in the same run: `node dist/bench/throughput.js [options]` as root.
+//
+// Two hosts on one veth pair (bench-lab.ts), overlay MTU 1300, identical certificates and config files. Each round
+// runs every implementation in turn (nebula, mesh, then any variants), each freshly started:
+//   - TCP: iperf3 a -> b through the overlay for --seconds, receiver goodput; CPU seconds of both daemons per GB
+//   - UDP: iperf3 at each fixed offered load in --udp (Mbit/s), 1200-byte datagrams, what arrived and the loss
+// and once per run the raw veth (TCP and the same UDP loads without any overlay), the physical limit.
+//
+// Options: --rounds N (2)  --seconds S (10)  --udp 300,600  --cipher aes|chachapoly
+//          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (e.g. mesh-dgram:MESH_UDP=dgram)
+//          --only mesh,nebula,<variant>  run just these
+
+import { parseArgs } from 'node:util';
+
+import { OVERLAY, PairLab, type ImplName } from './bench-lab.js';
+import { iperfTcp, iperfUdp, type UdpResult } from './iperf.js';
+import { cpuSeconds, median } from './proc-stats.js';
+
+interface Variant {
+  label: string;
+  impl: ImplName;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface RunResult {
+  label: string;
+  round: number;
+  tcpMbit: number;
+  retransmits: number;
+  cpuSecPerGb: number;
+  udp: UdpResult[];
+}
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '10' },
+    udp: { type: 'string', default: '300,600' },
+    cipher: { type: 'string', default: 'aes' },
+    variant: { type: 'string', multiple: true, default: [] },
+    only: { type: 'string' },
+  },
+});
+
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+const udpLoads = values.udp.split(',').filter(Boolean).map(Number);
+const cipher = values.cipher === 'chachapoly' ? 'chachapoly' : 'aes';
+
+function variants(): Variant[] {
+  const all: Variant[] = [
+    { label: 'nebula', impl: 'nebula' },
+    { label: 'mesh', impl: 'mesh' },
+    ...values.variant.map((spec): Variant => {
+      const [label, envText = ''] = spec.split(':');
+      const env = Object.fromEntries(envText.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+      return { label, impl: 'mesh', env };
+    }),
+  ];
+  const only = values.only?.split(',');
+  return only ? all.filter((v) => only.includes(v.label)) : all;
+}
+
+async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunResult> {
+  const { a, b } = await pair.start(v.impl, v.env);
+  const cpu0 = cpuSeconds(a.pid) + cpuSeconds(b.pid);
+  const tcp = await iperfTcp(pair.lab, pair.a, pair.b, OVERLAY.b, seconds);
+  const cpu = cpuSeconds(a.pid) + cpuSeconds(b.pid) - cpu0;
+  const udp: UdpResult[] = [];
+  for (const load of udpLoads) udp.push(await iperfUdp(pair.lab, pair.a, pair.b, OVERLAY.b, load, Math.min(seconds, 5)));
+  await pair.stop();
+  const result = { label: v.label, round, tcpMbit: tcp.mbitPerSec, retransmits: tcp.retransmits, cpuSecPerGb: cpu / (tcp.bytes / 1e9), udp };
+  console.error(`  round ${round} ${v.label}: tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB, udp ${udp.map(fmtUdp).join(' ')}`);
+  return result;
+}
+
+function fmtUdp(u: UdpResult): string {
+  return `${u.offeredMbit}M->${u.receivedMbit.toFixed(0)}M (${u.lossPercent.toFixed(2)}% lost)`;
+}
+
+async function rawVeth(pair: PairLab): Promise<{ tcpMbit: number; udp: UdpResult[] }> {
+  await pair.stop();
+  const tcp = await iperfTcp(pair.lab, pair.a, pair.b, '198.18.0.2', seconds);
+  const udp: UdpResult[] = [];
+  for (const load of udpLoads) udp.push(await iperfUdp(pair.lab, pair.a, pair.b, '198.18.0.2', load, Math.min(seconds, 5)));
+  return { tcpMbit: tcp.mbitPerSec, udp };
+}
+
+function report(results: RunResult[], raw: { tcpMbit: number; udp: UdpResult[] }): void {
+  const labels = [...new Set(results.map((r) => r.label))];
+  const lines: string[] = [];
+  lines.push(`| round | impl | TCP Mbit/s | vs nebula | retrans | CPU s/GB | ${udpLoads.map((l) => `UDP ${l}M: got Mbit/s (loss)`).join(' | ')} |`);
+  lines.push(`|---|---|---|---|---|---|${udpLoads.map(() => '---').join('|')}|`);
+  for (const r of results) {
+    const neb = results.find((x) => x.round === r.round && x.label === 'nebula');
+    const ratio = neb ? (r.tcpMbit / neb.tcpMbit).toFixed(2) : '';
+    const udp = r.udp.map((u) => `${u.receivedMbit.toFixed(0)} (${u.lossPercent.toFixed(2)}%)`).join(' | ');
+    lines.push(`| ${r.round} | ${r.label} | ${r.tcpMbit.toFixed(0)} | ${ratio} | ${r.retransmits} | ${r.cpuSecPerGb.toFixed(2)} | ${udp} |`);
+  }
+  for (const label of labels) {
+    const mine = results.filter((r) => r.label === label);
+    const neb = results.filter((r) => r.label === 'nebula');
+    const ratio = neb.length ? (median(mine.map((r) => r.tcpMbit)) / median(neb.map((r) => r.tcpMbit))).toFixed(2) : '';
+    const udp = udpLoads
+      .map((_, i) => {
+        const got = median(mine.map((r) => r.udp[i].receivedMbit));
+        const loss = median(mine.map((r) => r.udp[i].lossPercent));
+        return `${got.toFixed(0)} (${loss.toFixed(2)}%)`;
+      })
+      .join(' | ');
+    lines.push(
+      `| median | ${label} | ${median(mine.map((r) => r.tcpMbit)).toFixed(0)} | ${ratio} | ${median(mine.map((r) => r.retransmits))} | ${median(mine.map((r) => r.cpuSecPerGb)).toFixed(2)} | ${udp} |`,
+    );
+  }
+  const rawUdp = raw.udp.map((u) => `${u.receivedMbit.toFixed(0)} (${u.lossPercent.toFixed(2)}%)`).join(' | ');
+  lines.push(`| - | raw veth | ${raw.tcpMbit.toFixed(0)} | | | | ${rawUdp} |`);
+  console.log(lines.join('\n'));
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
+  const pair = await PairLab.create({ cipher });
+  try {
+    console.error(`throughput: ${rounds} rounds, TCP ${seconds} s, UDP ${udpLoads.join('/')} Mbit/s, cipher ${cipher}`);
+    const results: RunResult[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const v of variants()) results.push(await runOnce(pair, v, round));
+    }
+    const raw = await rawVeth(pair);
+    report(results, raw);
+  } finally {
+    await pair.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

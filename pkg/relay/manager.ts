@@ -1,0 +1,168 @@
+// The relay protocol of Nebula 1.6 (reference §6): asking a relay for a path to a peer we cannot reach directly,
+// serving as a relay (`relay.am_relay`), accepting a relay as its target, and carrying relayed packets.
+//
+//   A (initiator)             R (am_relay)                    B (target)
+//   Request{a, A->B}   ───▶   allocates r_b, r_a
+//                             Request{r_b, A->B}       ───▶   allocates b (established)
+//                             Response{b, r_b}         ◀───
+//   Response{r_a, a}   ◀───   r_a, r_b established
+//   stage 1 wrapped for r_a ─▶ unwrap, rewrap for b    ───▶   handshake through the relay
+
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { HostMap } from '../hostmap/hostmap.js';
+import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
+import type { Logger } from '../log/logger.js';
+import type { Counters } from '../metrics/counters.js';
+import type { UdpAddr } from '../udp/addr.js';
+import { ControlType, type ControlMessage } from './control.js';
+import { unwrapRelayed, wrapRelayed } from './frame.js';
+import { RelayTable, type RelayEntry } from './relay-table.js';
+
+export interface RelayEnv {
+  hostmap: HostMap;
+  counters: Counters;
+  log: Logger;
+  myIp(): Ipv4;
+  amRelay(): boolean;
+  sendControl(host: HostInfo, m: ControlMessage): void;
+  startHandshake(vpnIp: Ipv4): void;
+  send(packet: Uint8Array, to: UdpAddr): void;
+  /** A relay to `vpnIp` became usable: retry its handshake now. */
+  relayReady(vpnIp: Ipv4): void;
+  /** Authenticated outer packet on a hop tunnel: roaming and liveness as for any packet. */
+  acceptOnHop(hop: HostInfo, length: number, from: UdpAddr): void;
+  /** An inner packet for us (we are an end of the relay). */
+  deliverInner(inner: Uint8Array, via: RelayEntry): void;
+}
+
+export class RelayManager {
+  readonly table: RelayTable;
+
+  constructor(private readonly env: RelayEnv) {
+    this.table = new RelayTable(env.hostmap);
+  }
+
+  /** A side: route a handshake packet for `target` through each of its relays, setting relays up as needed. */
+  sendViaRelays(target: Ipv4, packet: Uint8Array, relays: readonly Ipv4[]): void {
+    const env = this.env;
+    for (const relayIp of relays) {
+      if (relayIp === env.myIp() || relayIp === target) continue;
+      const hop = env.hostmap.byVpnIp.get(relayIp);
+      if (!hop || !hop.remote) {
+        env.startHandshake(relayIp);
+        continue;
+      }
+      let entry = this.table.get(relayIp, target);
+      if (!entry || !entry.terminal) {
+        entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: relayIp, peerIp: target });
+      }
+      if (entry.state === 'requested') {
+        env.sendControl(hop, request(entry.localIndex, env.myIp(), target));
+        env.counters.inc('relay', 'request-sent');
+        continue;
+      }
+      env.send(wrapRelayed(hop, entry.remoteIndex, packet), hop.remote);
+    }
+  }
+
+  /** Sends an end-to-end packet to a peer we reach only through a relay. */
+  sendRelayed(host: HostInfo, packet: Uint8Array): boolean {
+    const entry = host.relayVia?.state === 'established' ? host.relayVia : this.table.terminalFor(host.vpnIp);
+    if (!entry) return false;
+    return this.sendVia(entry, packet);
+  }
+
+  sendVia(entry: RelayEntry, inner: Uint8Array): boolean {
+    const hop = this.env.hostmap.byVpnIp.get(entry.hopIp);
+    if (!hop?.remote || entry.state !== 'established') return false;
+    this.env.send(wrapRelayed(hop, entry.remoteIndex, inner), hop.remote);
+    return true;
+  }
+
+  onControl(from: HostInfo, m: ControlMessage): void {
+    if (m.type === ControlType.CreateRelayRequest) return this.onRequest(from, m);
+    if (m.type === ControlType.CreateRelayResponse) return this.onResponse(from, m);
+    this.env.counters.inc('drops', 'control-unknown-type');
+  }
+
+  private onRequest(from: HostInfo, m: ControlMessage): void {
+    const env = this.env;
+    if (m.relayToIp === env.myIp()) return this.acceptAsTarget(from, m);
+    if (!env.amRelay()) return env.counters.inc('drops', 'relay-request-not-a-relay');
+    if (m.relayFromIp !== from.vpnIp) return env.counters.inc('drops', 'relay-request-spoofed');
+    const target = env.hostmap.byVpnIp.get(m.relayToIp);
+    if (!target?.remote) {
+      // Nebula's behaviour: start the tunnel to the target and let the requester's retry find it up.
+      env.startHandshake(m.relayToIp);
+      return env.counters.inc('relay', 'request-target-not-ready');
+    }
+    let toRequester = this.table.get(from.vpnIp, m.relayToIp);
+    let toTarget = this.table.get(m.relayToIp, from.vpnIp);
+    if (!toRequester || toRequester.remoteIndex !== m.initiatorRelayIndex || !toTarget) {
+      toRequester = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'requested', terminal: false, hopIp: from.vpnIp, peerIp: m.relayToIp });
+      toTarget = this.table.add({ remoteIndex: 0, state: 'requested', terminal: false, hopIp: m.relayToIp, peerIp: from.vpnIp });
+    }
+    if (toRequester.state === 'established') {
+      env.sendControl(from, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp));
+      return;
+    }
+    env.sendControl(target, request(toTarget.localIndex, m.relayFromIp, m.relayToIp));
+    env.counters.inc('relay', 'forward-request');
+  }
+
+  private acceptAsTarget(from: HostInfo, m: ControlMessage): void {
+    let entry = this.table.get(from.vpnIp, m.relayFromIp);
+    if (!entry || entry.remoteIndex !== m.initiatorRelayIndex) {
+      entry = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'established', terminal: true, hopIp: from.vpnIp, peerIp: m.relayFromIp });
+      this.env.log.info('Relay established as target', { relay: formatIpv4(from.vpnIp), peer: formatIpv4(m.relayFromIp) });
+    }
+    this.env.sendControl(from, response(entry.localIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp));
+  }
+
+  private onResponse(from: HostInfo, m: ControlMessage): void {
+    const env = this.env;
+    const entry = this.table.byIndex.get(m.initiatorRelayIndex);
+    if (!entry || entry.hopIp !== from.vpnIp) return env.counters.inc('drops', 'relay-response-unknown');
+    entry.remoteIndex = m.responderRelayIndex;
+    entry.state = 'established';
+    if (entry.terminal) {
+      env.log.info('Relay established', { relay: formatIpv4(from.vpnIp), peer: formatIpv4(entry.peerIp) });
+      env.relayReady(entry.peerIp);
+      return;
+    }
+    // We are the relay: the target answered, so answer the requester.
+    const toRequester = this.table.get(entry.peerIp, from.vpnIp);
+    const requester = env.hostmap.byVpnIp.get(entry.peerIp);
+    if (!toRequester || !requester) return env.counters.inc('drops', 'relay-response-requester-gone');
+    toRequester.state = 'established';
+    env.sendControl(requester, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp));
+    env.counters.inc('relay', 'established-as-relay');
+  }
+
+  /** A relayed packet (type 1, subtype 1) arrived from `from`; `relayIndex` and `counter` come from its header. */
+  onRelayedPacket(outer: Uint8Array, relayIndex: number, counter: number, from: UdpAddr): void {
+    const env = this.env;
+    const entry = this.table.byIndex.get(relayIndex);
+    if (!entry) return env.counters.inc('drops', 'relay-unknown-index');
+    const hop = env.hostmap.byVpnIp.get(entry.hopIp);
+    if (!hop) return env.counters.inc('drops', 'relay-hop-gone');
+    if (!hop.replay.check(counter)) return env.counters.inc('drops', 'relay-replay');
+    const inner = unwrapRelayed(hop, counter, outer);
+    if (inner === null) return env.counters.inc('drops', 'relay-auth');
+    // Stricter than Nebula, which leaves the outer window alone here: a replayed outer packet is refused too.
+    hop.replay.update(counter);
+    env.acceptOnHop(hop, inner.length, from);
+    if (entry.terminal) return env.deliverInner(inner, entry);
+    const onward = this.table.get(entry.peerIp, entry.hopIp);
+    if (!onward || onward.state !== 'established' || !this.sendVia(onward, inner)) env.counters.inc('drops', 'relay-onward-not-ready');
+    else env.counters.inc('relay', 'forwarded');
+  }
+}
+
+function request(initiatorRelayIndex: number, from: Ipv4, to: Ipv4): ControlMessage {
+  return { type: ControlType.CreateRelayRequest, initiatorRelayIndex, responderRelayIndex: 0, relayFromIp: from, relayToIp: to };
+}
+
+function response(responderRelayIndex: number, initiatorRelayIndex: number, from: Ipv4, to: Ipv4): ControlMessage {
+  return { type: ControlType.CreateRelayResponse, initiatorRelayIndex, responderRelayIndex, relayFromIp: from, relayToIp: to };
+}

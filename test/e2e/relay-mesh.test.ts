@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Lab } from './lab/lab.js';
+import type { Host } from './lab/lab.js';
+import { meshImpl } from './lab/mesh-impl.js';
+import { OverlayNet, nebulaImpl } from './lab/nebula.js';
+import type { OverlayImpl, OverlayNode } from './lab/nebula.js';
+import { waitFor } from './lab/wait.js';
+
+// Relays (Nebula 1.6 relay protocol). The two ends may only talk to the relay's underlay address
+// (lighthouse.remote_allow_list), so the relay is the only path, whoever implements each role.
+
+async function reaches(lab: Lab, from: Host, to: OverlayNode, timeoutMs = 20_000): Promise<void> {
+  await waitFor(
+    async () => ((await lab.ping(from, to.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null),
+    { timeoutMs, intervalMs: 0, what: `overlay ping ${from.name} -> ${to.name}\n${lab.logTails(30)}` },
+  );
+}
+
+const cases: Array<{ relay: OverlayImpl; ends: OverlayImpl }> = [
+  { relay: meshImpl, ends: meshImpl },
+  { relay: nebulaImpl, ends: meshImpl },
+  { relay: meshImpl, ends: nebulaImpl },
+];
+
+for (const { relay, ends } of cases) {
+  test(`a ${relay.name} relay carries traffic between two ${ends.name} nodes that cannot reach each other`, async (t) => {
+    const lab = await Lab.create(t);
+    const [hr, ha, hb] = await lab.flat(3);
+    const net = await OverlayNet.create(lab);
+    const onlyRelay = { lighthouse: { remote_allow_list: { [`${hr!.ip}/32`]: true } } };
+    await net.start(hr!, { name: 'relay', lighthouse: true, relay: true, impl: relay, tunDisabled: true });
+    const a = await net.start(ha!, { name: 'a', impl: ends, config: onlyRelay });
+    const b = await net.start(hb!, { name: 'b', impl: ends, config: onlyRelay });
+    await reaches(lab, ha!, b);
+    await reaches(lab, hb!, a);
+    const pings = await lab.ping(ha!, b.vpnIp, { count: 5, timeoutSec: 5 });
+    assert.equal(pings.rttMs.length, 5, lab.logTails());
+    if (ends === meshImpl) assert.match(a.log(), /Relay established/, 'a used the relay');
+    t.diagnostic(`relayed rtt ${pings.rttMs.join('/')} ms`);
+  });
+}
