@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { Lab } from '../test/e2e/lab/lab.js';
 import type { Host } from '../test/e2e/lab/lab.js';
-import { meshImpl } from '../test/e2e/lab/mesh-impl.js';
+import { MESH_MAIN, meshImpl } from '../test/e2e/lab/mesh-impl.js';
 import { nebulaImpl } from '../test/e2e/lab/nebula-impl.js';
 import { overlayConfig, writeOverlayConfig } from '../test/e2e/lab/overlay-config.js';
 import type { Cipher } from '../test/e2e/lab/overlay-config.js';
@@ -79,12 +79,17 @@ export class PairLab {
     }
   }
 
-  /** Starts `impl` on both hosts with the shared files and waits until a ping crosses the tunnel. */
+  /**
+   * Starts `impl` on both hosts with the shared files and waits until a ping crosses the tunnel. NODE_ARGS in
+   * `env` become node's own flags for mesh (--cpu-prof is refused in NODE_OPTIONS).
+   */
   async start(impl: ImplName, env = this.env): Promise<RunningPair> {
     await this.stop();
-    const spawnEnv = env === undefined ? undefined : { ...process.env, ...env };
-    const a = await startNode(this.lab, this.a, IMPLS[impl], this.configs.a, { env: spawnEnv });
-    const b = await startNode(this.lab, this.b, IMPLS[impl], this.configs.b, { env: spawnEnv });
+    const { NODE_ARGS: nodeArgs, ...rest } = env ?? {};
+    const spawnEnv = env === undefined ? undefined : { ...process.env, ...rest };
+    const overlay = impl === 'mesh' && nodeArgs ? meshWithNodeArgs(nodeArgs.split(' ')) : IMPLS[impl];
+    const a = await startNode(this.lab, this.a, overlay, this.configs.a, { env: spawnEnv });
+    const b = await startNode(this.lab, this.b, overlay, this.configs.b, { env: spawnEnv });
     this.running = { impl, a, b };
     await waitFor(async () => (await this.lab.ping(this.a, OVERLAY.b, { count: 1, timeoutSec: 1 })).ok, {
       timeoutMs: 15_000,
@@ -105,4 +110,8 @@ export class PairLab {
     await this.stop();
     await this.lab.destroy();
   }
+}
+
+function meshWithNodeArgs(nodeArgs: string[]): OverlayImpl {
+  return { ...meshImpl, command: (configPath) => ({ cmd: process.execPath, args: [...nodeArgs, MESH_MAIN, '-config', configPath] }) };
 }

@@ -5,13 +5,21 @@ import { readFileSync } from 'node:fs';
 
 const CLOCK_TICKS_PER_SEC = 100; // USER_HZ on Linux
 
-export function cpuSeconds(pid: number): number {
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
+export function cpuTimes(pid: number): CpuTimes {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / CLOCK_TICKS_PER_SEC;
+  return { user: Number(fields[11]) / CLOCK_TICKS_PER_SEC, system: Number(fields[12]) / CLOCK_TICKS_PER_SEC };
+}
+
+export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
 }
 
 /** Resident set size in MB (VmRSS). */

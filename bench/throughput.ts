@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 
 import { OVERLAY, PairLab, type ImplName } from './bench-lab.js';
 import { iperfTcp, iperfUdp, type UdpResult } from './iperf.js';
-import { cpuSeconds, median } from './proc-stats.js';
+import { cpuTimes, median, type CpuTimes } from './proc-stats.js';
 
 interface Variant {
   label: string;
@@ -52,8 +52,15 @@ function variants(): Variant[] {
     { label: 'nebula', impl: 'nebula' },
     { label: 'mesh', impl: 'mesh' },
     ...values.variant.map((spec): Variant => {
-      const [label, envText = ''] = spec.split(':');
-      const env = Object.fromEntries(envText.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+      const colon = spec.indexOf(':');
+      const label = colon < 0 ? spec : spec.slice(0, colon);
+      const envText = colon < 0 ? '' : spec.slice(colon + 1);
+      const env = Object.fromEntries(
+        envText
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      );
       return { label, impl: 'mesh', env };
     }),
   ];
@@ -63,14 +70,18 @@ function variants(): Variant[] {
 
 async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunResult> {
   const { a, b } = await pair.start(v.impl, v.env);
-  const cpu0 = cpuSeconds(a.pid) + cpuSeconds(b.pid);
+  const before = [cpuTimes(a.pid), cpuTimes(b.pid)];
   const tcp = await iperfTcp(pair.lab, pair.a, pair.b, OVERLAY.b, seconds);
-  const cpu = cpuSeconds(a.pid) + cpuSeconds(b.pid) - cpu0;
+  const after = [cpuTimes(a.pid), cpuTimes(b.pid)];
+  const used = (i: number, k: keyof CpuTimes) => after[i][k] - before[i][k];
+  const cpu = used(0, 'user') + used(0, 'system') + used(1, 'user') + used(1, 'system');
+  const gb = tcp.bytes / 1e9;
+  const split = `a ${(used(0, 'user') / gb).toFixed(1)}u+${(used(0, 'system') / gb).toFixed(1)}s, b ${(used(1, 'user') / gb).toFixed(1)}u+${(used(1, 'system') / gb).toFixed(1)}s`;
   const udp: UdpResult[] = [];
   for (const load of udpLoads) udp.push(await iperfUdp(pair.lab, pair.a, pair.b, OVERLAY.b, load, Math.min(seconds, 5)));
   await pair.stop();
-  const result = { label: v.label, round, tcpMbit: tcp.mbitPerSec, retransmits: tcp.retransmits, cpuSecPerGb: cpu / (tcp.bytes / 1e9), udp };
-  console.error(`  round ${round} ${v.label}: tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB, udp ${udp.map(fmtUdp).join(' ')}`);
+  const result = { label: v.label, round, tcpMbit: tcp.mbitPerSec, retransmits: tcp.retransmits, cpuSecPerGb: cpu / gb, udp };
+  console.error(`  round ${round} ${v.label}: tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB (${split}), udp ${udp.map(fmtUdp).join(' ')}`);
   return result;
 }
 

@@ -49,6 +49,10 @@ teardown() {
   trap - EXIT INT TERM
   set +e
   printf '\n%s== Cleaning up ==%s\n' "$BOLD" "$OFF"
+  # Our processes: the ones we started, and anything else still running inside our namespaces.
+  for ns in "${ALL_NS[@]}"; do
+    [[ -e "/run/netns/$ns" ]] && PIDS+=($(ip netns pids "$ns" 2>/dev/null))
+  done
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for _ in $(seq 1 20); do
     local alive=0
@@ -65,7 +69,10 @@ teardown() {
   if [[ -n "$WORK" && -d "$WORK" ]]; then
     if [[ "${MESH_DEMO_KEEP:-}" == 1 ]]; then say "kept certificates, configs and logs in $WORK"; else rm -rf "$WORK"; fi
   fi
-  if [[ "$left" == 0 ]]; then ok "stopped ${#PIDS[@]} processes and deleted ${#ALL_NS[@]} namespaces; nothing left behind"
+  local running=0
+  for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && running=$((running + 1)); done
+  ((running == 0)) || { printf '   %s%s of our processes are still running%s\n' "$RED" "$running" "$OFF"; status=1; }
+  if [[ "$left" == 0 ]]; then ok "stopped the mesh processes and deleted ${#ALL_NS[@]} namespaces; nothing left behind"
   else printf '   %s%s namespaces named %s-* are still there%s\n' "$RED" "$left" "$P" "$OFF"; status=1; fi
   exit "$status"
 }
@@ -79,8 +86,8 @@ link() {
   ip -n "$1" link add name "$2" type veth peer name "$5" netns "$4"
   ip -n "$1" addr add "$3" dev "$2"
   ip -n "$4" addr add "$6" dev "$5"
-  ip -n "$1" link set "$2" up
-  ip -n "$4" link set "$5" up
+  ip -n "$1" link set dev "$2" up
+  ip -n "$4" link set dev "$5" up
 }
 
 new_ns() {
@@ -106,7 +113,8 @@ handshake_addr() {
 
 start_mesh() {
   local ns=$1 name=$2
-  in_ns "$ns" node "$MESH" -config "$WORK/$name.yml" >"$WORK/$name.log" 2>&1 &
+  # Started with `ip netns exec` itself (not through a shell function), so $! is the process that becomes node.
+  ip netns exec "$ns" node "$MESH" -config "$WORK/$name.yml" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
 }
 
@@ -195,9 +203,9 @@ ok "all three certificates verify against ca.crt"
 step "Build a small internet out of network namespaces"
 for ns in "${ALL_NS[@]}"; do new_ns "$ns"; done
 in_ns "$NS_INET" sysctl -q -w net.ipv4.ip_forward=1
-link "$NS_INET" lh "$LH_NEAR/30" "$NS_LH" eth0 "$LH_IP/30"
-link "$NS_INET" b "$B_NEAR/30" "$NS_B" eth0 "$B_IP/30"
-link "$NS_INET" router "$R_NEAR/30" "$NS_R" wan "$R_WAN/30"
+link "$NS_INET" to-lh "$LH_NEAR/30" "$NS_LH" eth0 "$LH_IP/30"
+link "$NS_INET" to-b "$B_NEAR/30" "$NS_B" eth0 "$B_IP/30"
+link "$NS_INET" to-router "$R_NEAR/30" "$NS_R" wan "$R_WAN/30"
 link "$NS_R" lan "$R_LAN/24" "$NS_A" eth0 "$A_IP/24"
 ip -n "$NS_LH" route add default via "$LH_NEAR"
 ip -n "$NS_B" route add default via "$B_NEAR"
@@ -217,7 +225,7 @@ table ip demo_filter {
   chain input {
     type filter hook input priority 0; policy accept;
     iifname "wan" ct state established,related accept
-    iifname "wan" drop
+    iifname "wan" counter drop
   }
   chain forward {
     type filter hook forward priority 0; policy accept;
@@ -272,7 +280,7 @@ step "node-b pings node-a over the overlay (the hard direction: node-a is behind
 CAPTURE="$WORK/router-wan.txt"
 if ((HAVE_TCPDUMP)); then
   # Watch router-a's public side for traffic with node-b, to show the hole being punched.
-  in_ns "$NS_R" tcpdump -l -n -ttttt -i wan "udp and host $B_IP" >"$CAPTURE" 2>"$WORK/tcpdump.err" &
+  ip netns exec "$NS_R" tcpdump -l -n -x -ttttt -i wan "udp and host $B_IP" >"$CAPTURE" 2>"$WORK/tcpdump.err" &
   PIDS+=($!)
   wait_for 10 "tcpdump to start" grep -q 'listening on' "$WORK/tcpdump.err"
 fi
@@ -317,17 +325,35 @@ if ((HAVE_TCPDUMP)); then
   say ""
   say "How the hole was punched (tcpdump on router-a's public side, traffic with node-b only):"
   sleep 0.3
-  awk -v b="$B_IP" -v r="$R_WAN" '
-    NR > 10 { exit }
-    {
-      split($1, hms, ":"); t = hms[1] * 3600 + hms[2] * 60 + hms[3]; src = $3; len = $NF
-      from = (index(src, b ".") == 1) ? "node-b   -> router-a" : "router-a -> node-b  "
-      what = (len == 1) ? "1-byte hole punch from node-a (the lighthouse told it node-b was calling)" : "mesh packet, " len " bytes"
-      printf "     +%6.3fs  %s  %s\n", t, from, what
-    }' "$CAPTURE"
-  say "node-b's first handshake packets arrive before router-a has a mapping for them and are dropped. When"
-  say "node-b asked the lighthouse where node-a is, the lighthouse also sent node-a a punch notification; node-a"
-  say "then sent one byte to node-b, which opened router-a's NAT, and node-b's next handshake got through."
+  # Each packet: a summary line, then its bytes in hex (-x). The UDP payload starts 28 bytes into the IPv4 packet;
+  # a mesh packet's first byte holds the message type (low nibble), bytes 8-15 its counter (handshake stage).
+  awk -v b="$B_IP" '
+    function show() {
+      if (src == "") return
+      if (++shown > 12) exit
+      type = substr(hex, 58, 1); counter = substr(hex, 87, 2)
+      if (len == 1) what = "1-byte hole punch from node-a"
+      else if (type == "0" && counter == "01") what = "handshake stage 1: node-b says hello to node-a"
+      else if (type == "0" && counter == "02") what = "handshake stage 2: node-a answers"
+      else if (type == "1") what = "encrypted overlay packet (a ping)"
+      else if (type == "4") what = "encrypted tunnel test"
+      else what = "mesh packet type " type
+      if (index(src, b ".") == 1) {
+        from = "node-b   -> router-a"
+        if (!opened) what = what "  (dropped: router-a has no mapping for it)"
+      } else { from = "router-a -> node-b  "; opened = 1 }
+      printf "     +%.3fs  %s  %s\n", t, from, what
+      src = ""
+    }
+    /^ *[0-9]/ { show(); split($1, hms, ":"); t = hms[1] * 3600 + hms[2] * 60 + hms[3]; src = $3; len = $NF; hex = ""; next }
+    { for (i = 2; i <= NF; i++) hex = hex $i }
+    END { show() }' "$CAPTURE"
+  DROPPED=$(in_ns "$NS_R" nft list chain ip demo_filter input | sed -n 's/.*counter packets \([0-9]*\).*drop.*/\1/p')
+  say "router-a dropped ${DROPPED:-?} unsolicited packets from the internet: node-b's first handshake attempts."
+  say "When node-b asked the lighthouse where node-a is, the lighthouse answered with node-a's addresses and also"
+  say "sent node-a a punch notification naming node-b. After punchy.delay (1 s) node-a sent a byte to node-b, which"
+  say "opened router-a's NAT for node-b, and node-b's next handshake got through. (That second is also why the"
+  say "first ping reply took about a second.)"
 fi
 
 ok "demo finished: node-a (behind NAT) and node-b talk directly over the mesh"

@@ -118,7 +118,9 @@ export class LineSplitter {
     this.pending += chunk;
     const parts = this.pending.split('\n');
     this.pending = parts.pop() ?? '';
-    if (Buffer.byteLength(this.pending) > this.maxBytes) throw new ControlError(ControlErrorCode.badRequest, 'line too long');
+    for (const line of [...parts, this.pending]) {
+      if (Buffer.byteLength(line) > this.maxBytes) throw new ControlError(ControlErrorCode.badRequest, 'line too long');
+    }
     return parts.filter((l) => l.trim() !== '');
   }
 }

@@ -23,6 +23,7 @@ import { LighthouseClient } from '../lighthouse/client.js';
 import { localAddresses } from '../lighthouse/local-addresses.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
 import { LighthouseServer } from '../lighthouse/server.js';
+import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS, PUNCH_TTL } from '../punchy/nat-punch.js';
 import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchAll } from '../punchy/punchy.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
 import { RelayManager } from '../relay/manager.js';
@@ -65,6 +66,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly timers: { aliveIntervalMs: number; pendingDeletionIntervalMs: number };
   readonly dropLocalBroadcast: boolean;
   readonly dropMulticast: boolean;
+  readonly punchSettleMs = PUNCH_SETTLE_MS;
   udp!: UdpConn;
   tun: TunDevice | null = null;
   private config: MeshConfig;
@@ -138,7 +140,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       startHandshake: (vpnIp) => {
         if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
       },
-      trigger: (vpnIp) => this.handshakes.trigger(vpnIp),
+      learned: (vpnIp) => this.onAddressesLearned(vpnIp),
+      openMapping: (addr) => this.openMapping(addr),
       send: (host, m) => this.sendMeta(host, m),
       ownAddresses: () =>
         localAddresses({ port: this.udp.localPort, vpnNet: this.identity().vpnNet, advertise, allow: localAllowList, interfaces }),
@@ -152,11 +155,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         if (host) this.sendTestRequest(host);
         else this.handshakes.start(vpnIp);
       },
-      schedule: (ms, fn) => {
-        setTimeout(() => {
-          if (!this.stopped) fn();
-        }, ms).unref();
-      },
+      schedule: (ms, fn) => this.after(ms, fn),
       counters: this.counters,
     });
   }
@@ -173,7 +172,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
       },
       send: (packet, to) => this.udp.send(packet, to),
-      relayReady: (vpnIp) => this.handshakes.trigger(vpnIp),
+      relayReady: (vpnIp) => this.handshakes.sendNow(vpnIp),
       acceptOnHop: (hop, length, from) => accept(this, hop, length, from),
       deliverInner: (inner, via) => this.deliverRelayed(inner, via),
     });
@@ -236,6 +235,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     node.every(tick, () => node.handshakes.tick());
     node.every(1000, () => checkLiveness(node));
     node.every(5000, () => node.fw.sweep());
+    node.every(DIRECT_UPGRADE_INTERVAL_MS, () => node.upgradeRelayed());
     if (c.punchy.punch) node.every(PUNCH_INTERVAL_MS, () => punchAll(node.hostmap, (p, to) => node.udp.send(p, to)));
     if (node.lighthouseClient) {
       node.lighthouseClient.sendUpdate();
@@ -303,6 +303,51 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.udp.send(packet, to);
   }
 
+  openMapping(to: UdpAddr): void {
+    // Without per-packet TTL control a full-TTL punch could poison the far NAT, so none is sent.
+    this.udp.sendWithTtl?.(PUNCH_BYTE, to, PUNCH_TTL);
+  }
+
+  /** A lighthouse answered for `vpnIp`: feed a pending handshake, or try to take a relayed tunnel direct. */
+  private onAddressesLearned(vpnIp: Ipv4): void {
+    this.handshakes.trigger(vpnIp);
+    const host = this.hostmap.byVpnIp.get(vpnIp);
+    if (host && host.remote === null) this.probeDirect(host);
+  }
+
+  /**
+   * Tries a direct path for a relayed tunnel: low-TTL punches now, then an authenticated test request straight to
+   * each candidate once the far side has punched back. The peer moves its tunnel to whichever address the test
+   * arrives from (roaming on an authenticated packet), its reply comes back directly, and we move ours.
+   */
+  private probeDirect(host: HostInfo): void {
+    const candidates = this.candidates(host.vpnIp);
+    if (candidates.length === 0) return;
+    for (const a of candidates) this.openMapping(a);
+    this.after(this.punchSettleMs, () => {
+      if (this.hostmap.byVpnIp.get(host.vpnIp) !== host || host.remote !== null) return;
+      for (const a of candidates) sendOnTunnel(this, host, MessageType.Test, 0, new Uint8Array(0), a);
+      this.counters.inc('direct-probes');
+    });
+  }
+
+  private upgradeRelayed(): void {
+    for (const host of this.hostmap.byVpnIp.values()) this.upgradeOne(host);
+  }
+
+  private upgradeOne(host: HostInfo): void {
+    if (host.remote !== null || this.hostmap.byVpnIp.get(host.vpnIp) !== host) return;
+    // The query makes the lighthouse tell the peer to punch toward us; its answer then triggers probeDirect.
+    if (this.lighthouseClient) this.lighthouseClient.query(host.vpnIp);
+    else this.probeDirect(host);
+  }
+
+  private after(ms: number, fn: () => void): void {
+    setTimeout(() => {
+      if (!this.stopped) fn();
+    }, ms).unref();
+  }
+
   queryLighthouse(vpnIp: Ipv4): void {
     this.lighthouseClient?.query(vpnIp);
   }
@@ -311,6 +356,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (replaced) this.counters.inc('tunnels-replaced');
     for (const packet of queued) sendToHost(this, host, packet);
     if (this.lighthouseClient?.isLighthouse(host.vpnIp)) this.lighthouseClient.lighthouseUp(host);
+    if (host.remote === null) this.after(1000, () => this.upgradeOne(host));
   }
 
   sendTestRequest(host: HostInfo): void {

@@ -3,6 +3,7 @@
 
 import { encodeHeader, HEADER_LEN, type MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 
 const TAG_LEN = 16;
@@ -21,9 +22,12 @@ export function sendOnTunnel(
   type: MessageType,
   subtype: number,
   payload: Uint8Array,
+  /** Send to this address instead of the tunnel's remote (probing a direct path, refreshing after a move). */
+  to?: UdpAddr,
 ): void {
   const packet = sealForTunnel(host, type, subtype, payload);
-  if (host.remote) ctx.udp.send(packet, host.remote);
+  const dest = to ?? host.remote;
+  if (dest) ctx.udp.send(packet, dest);
   else if (!ctx.sendRelayed(host, packet)) {
     ctx.counters.inc('drops', 'no-path');
     return;

@@ -41,6 +41,10 @@ export interface HandshakeEnv {
   /** Known underlay addresses for a peer (static map, lighthouse answers), best first. */
   candidates(vpnIp: Ipv4): UdpAddr[];
   send(packet: Uint8Array, to: UdpAddr): void;
+  /** A low-TTL punch that opens our NAT toward `to` without reaching the far NAT (see punchy/nat-punch.ts). */
+  openMapping(to: UdpAddr): void;
+  /** How long full-TTL stage 1 waits after the low-TTL punch to a newly learned address. */
+  punchSettleMs: number;
   /** Sends through a relay when the peer has relays and no direct path is known; false when not possible. */
   sendViaRelays?(vpnIp: Ipv4, packet: Uint8Array): void;
   queryLighthouse(vpnIp: Ipv4): void;
@@ -94,8 +98,24 @@ export class HandshakeManager {
     return p;
   }
 
-  /** New addresses for a pending target (a lighthouse answered): try them now rather than at the next tick. */
+  /**
+   * New addresses for a pending target (a lighthouse answered). They are punched with a low TTL at once, and stage 1
+   * follows once the far side has had time to punch toward us (the lighthouse told it to at the same moment).
+   */
   trigger(vpnIp: Ipv4): void {
+    const p = this.pending.get(vpnIp);
+    if (!p) return;
+    const fresh = this.env.candidates(vpnIp).filter((a) => !p.tried.has(addrKey(a)) && !p.blocked.has(addrKey(a)));
+    if (fresh.length === 0) return;
+    for (const a of fresh) {
+      p.tried.add(addrKey(a));
+      this.env.openMapping(a);
+    }
+    p.nextAttemptAt = this.env.clock.now() + this.env.punchSettleMs;
+  }
+
+  /** A relay to the target is ready: send stage 1 now. */
+  sendNow(vpnIp: Ipv4): void {
     const p = this.pending.get(vpnIp);
     if (p) this.sendStage1(p);
   }
@@ -126,7 +146,9 @@ export class HandshakeManager {
   private sendStage1(p: PendingHandshake): number {
     let sent = 0;
     for (const addr of this.env.candidates(p.vpnIp)) {
-      if (p.blocked.has(addrKey(addr))) continue;
+      const key = addrKey(addr);
+      if (p.blocked.has(key)) continue;
+      p.tried.add(key);
       this.env.send(p.packet, addr);
       sent++;
     }

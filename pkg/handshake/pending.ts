@@ -13,6 +13,8 @@ export class PendingHandshake {
   readonly queue: Uint8Array[] = [];
   /** Underlay addresses a wrong host answered from: never tried again for this target. */
   readonly blocked = new Set<string>();
+  /** Addresses already sent to (or punched): a lighthouse answer naming only these changes nothing. */
+  readonly tried = new Set<string>();
 
   constructor(
     readonly vpnIp: Ipv4,

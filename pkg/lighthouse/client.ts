@@ -18,13 +18,15 @@ export interface LighthouseClientEnv {
   vpnNet(): Ipv4Net;
   hostFor(vpnIp: Ipv4): HostInfo | undefined;
   startHandshake(vpnIp: Ipv4): void;
-  /** New addresses for a pending handshake. */
-  trigger(vpnIp: Ipv4): void;
   send(host: HostInfo, message: MetaMessage): void;
   ownAddresses(): UdpAddr[];
   relays(): Ipv4[];
   remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
   punch(addr: UdpAddr): void;
+  /** Low-TTL punch: opens our NAT toward `addr` at once without reaching the far NAT. */
+  openMapping(addr: UdpAddr): void;
+  /** A lighthouse told us where `vpnIp` is (new handshake candidates, or a direct path for a relayed tunnel). */
+  learned(vpnIp: Ipv4): void;
   punchDelayMs(): number;
   respond(): boolean;
   sendTestRequestTo(vpnIp: Ipv4): void;
@@ -110,13 +112,15 @@ export class LighthouseClient {
     perLighthouse.set(lighthouse, addrs);
     if (m.relays.length > 0) this.relaysOf.set(m.vpnIp, m.relays);
     this.env.counters.inc('lighthouse', 'reply');
-    this.env.trigger(m.vpnIp);
+    this.env.learned(m.vpnIp);
   }
 
   private punchBack(m: MetaMessage): void {
     this.env.counters.inc('lighthouse', 'punch-notification');
     const vpnNet = this.env.vpnNet();
     const addrs = m.addrs.filter((a) => this.usable(m.vpnIp, a, vpnNet));
+    // Open our NAT now (mesh); the full-TTL punch after punchy.delay is Nebula's and still helps a nebula peer.
+    for (const a of addrs) this.env.openMapping(a);
     this.env.schedule(this.env.punchDelayMs(), () => {
       for (const a of addrs) this.env.punch(a);
     });

@@ -23,6 +23,8 @@ export interface DgramConnOptions {
 
 export class DgramConn implements UdpConn {
   sendErrors = 0;
+  private held: Array<{ packet: Uint8Array; to: UdpAddr }> | null = null;
+  private lowTtlInFlight = 0;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -62,6 +64,10 @@ export class DgramConn implements UdpConn {
   }
 
   send(packet: Uint8Array, to: UdpAddr): void {
+    if (this.held) {
+      this.held.push({ packet: Uint8Array.from(packet), to });
+      return;
+    }
     const target = this.target(to);
     if (target === null) return;
     this.socket.send(packet, to.port, target, (err) => {
@@ -69,13 +75,26 @@ export class DgramConn implements UdpConn {
     });
   }
 
+  /**
+   * Sends with a one-off IP TTL. TTL is a socket option and node:dgram hands datagrams to the kernel a tick after
+   * `send`, so ordinary sends are held back until the low-TTL ones have left and the TTL is restored; otherwise a
+   * data packet sent in the same tick would die with the punch.
+   */
   sendWithTtl(packet: Uint8Array, to: UdpAddr, ttl: number): void {
     const target = this.target(to);
     if (target === null) return;
-    // TTL is per socket and node:dgram hands the datagram to the kernel a tick later, so the TTL is restored only
-    // once the datagram has gone.
-    this.socket.setTTL(ttl);
-    this.socket.send(packet, to.port, target, () => this.socket.setTTL(64));
+    if (!this.held) {
+      this.held = [];
+      this.socket.setTTL(ttl);
+    }
+    this.lowTtlInFlight++;
+    this.socket.send(packet, to.port, target, () => {
+      if (--this.lowTtlInFlight > 0) return;
+      this.socket.setTTL(64);
+      const held = this.held ?? [];
+      this.held = null;
+      for (const h of held) this.send(h.packet, h.to);
+    });
   }
 
   close(): Promise<void> {

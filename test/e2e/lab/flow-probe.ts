@@ -149,7 +149,7 @@ export class FlowServer {
     return out;
   }
 
-  /** Did any probe or stream packet with this token (or, with a trailing '-', this tag) arrive? */
+  /** Did the probe with this token arrive? */
   saw(token: string): boolean {
     return this.arrivals().some((a) => a.token === token);
   }

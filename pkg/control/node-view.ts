@@ -1,0 +1,88 @@
+// What the control commands read from a running node. MeshNode satisfies it; naming only these members keeps the
+// commands honest about what they touch (everything here is read, except closeTunnel and starting a handshake).
+
+import type { Clock } from '../clock/clock.js';
+import type { MeshConfig } from '../config/index.js';
+import type { LocalIdentity } from '../handshake/identity.js';
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { HostMap } from '../hostmap/hostmap.js';
+import { formatIpv4, netContains, parseIpv4, type Ipv4 } from '../ip/ipv4.js';
+import type { Counters } from '../metrics/counters.js';
+import type { UdpConn } from '../udp/udp-conn.js';
+import { ControlError, ControlErrorCode } from './protocol.js';
+import type { PathKind } from './reports.js';
+
+interface RelayEntryView {
+  readonly terminal: boolean;
+  readonly hopIp: Ipv4;
+  readonly state: string;
+}
+
+export interface ControlledNode {
+  readonly clock: Clock;
+  readonly counters: Counters;
+  readonly hostmap: HostMap;
+  readonly handshakes: {
+    readonly pending: ReadonlyMap<Ipv4, { readonly attempts: number; readonly startedAt: number }>;
+    start(vpnIp: Ipv4): unknown;
+  };
+  readonly relays: {
+    readonly table: { readonly byIndex: ReadonlyMap<number, RelayEntryView>; terminalFor(peerIp: Ipv4): RelayEntryView | undefined };
+  };
+  readonly udp: UdpConn;
+  identity(): LocalIdentity;
+  currentConfig(): MeshConfig;
+  closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void;
+}
+
+/** The configured lighthouses (none on a lighthouse itself, as the node treats it). */
+export function lighthouseIps(node: ControlledNode): Ipv4[] {
+  const c = node.currentConfig().lighthouse;
+  return c.amLighthouse ? [] : c.hosts.map(parseIpv4);
+}
+
+export function pathOf(node: ControlledNode, host: HostInfo): { path: PathKind; remote: string | null; via: string | null } {
+  if (host.remote) return { path: 'direct', remote: addrText(host.remote), via: null };
+  const entry = host.relayVia ?? node.relays.table.terminalFor(host.vpnIp);
+  return { path: 'relayed', remote: null, via: entry ? formatIpv4(entry.hopIp) : null };
+}
+
+export function addrText(a: { address: string; port: number }): string {
+  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+function parseMaybeIp(text: string): Ipv4 | null {
+  try {
+    return parseIpv4(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A HOST argument: an overlay IP (tunnel or not), or the certificate name of a peer we have a tunnel to (names
+ * are only known from certificates, so a host without a tunnel must be given by IP).
+ */
+export function resolveHost(node: ControlledNode, text: string): { vpnIp: Ipv4; host: HostInfo | undefined } {
+  const ip = parseMaybeIp(text);
+  if (ip !== null) return { vpnIp: ip, host: node.hostmap.byVpnIp.get(ip) };
+  for (const host of node.hostmap.byVpnIp.values()) if (host.cert.details.name === text) return { vpnIp: host.vpnIp, host };
+  throw new ControlError(ControlErrorCode.noHost, `no tunnel to a host named ${JSON.stringify(text)} (use its overlay IP to reach a host without a tunnel)`);
+}
+
+/** Starts a handshake if needed and waits (bounded) for the tunnel to `vpnIp`. */
+export async function tunnelTo(node: ControlledNode, vpnIp: Ipv4, timeoutMs: number): Promise<HostInfo> {
+  const me = node.identity();
+  if (vpnIp === me.vpnIp) throw new ControlError(ControlErrorCode.badRequest, `${formatIpv4(vpnIp)} is this node`);
+  if (!netContains(me.vpnNet, vpnIp)) throw new ControlError(ControlErrorCode.noHost, `${formatIpv4(vpnIp)} is outside the overlay network`);
+  let host = node.hostmap.byVpnIp.get(vpnIp);
+  if (host) return host;
+  node.handshakes.start(vpnIp);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    host = node.hostmap.byVpnIp.get(vpnIp);
+    if (host) return host;
+  }
+  throw new ControlError(ControlErrorCode.timeout, `no tunnel to ${formatIpv4(vpnIp)} after ${timeoutMs} ms`);
+}

@@ -1,0 +1,101 @@
+// Round-trip probes over a tunnel: a test request whose payload is a magic and a random nonce, which every peer
+// (mesh or Nebula) echoes in its test reply. Matching the nonce tells our probe's reply from a liveness check's,
+// and the time between send and reply is the RTT through whatever path the tunnel uses now.
+//
+//   payload   0       8                16
+//             +-------+----------------+
+//             | magic |     nonce      |      magic = "meshrtt1"
+//             +-------+----------------+
+
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock/clock.js';
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { Ipv4 } from '../ip/ipv4.js';
+import type { UdpAddr } from '../udp/addr.js';
+import { ControlError, ControlErrorCode } from './protocol.js';
+
+export const PROBE_MAGIC = Buffer.from('meshrtt1', 'ascii');
+export const PROBE_LEN = 16;
+
+export interface ProbeResult {
+  rttMs: number;
+  /** Where the reply came from: an underlay address, or null when it came through a relay. */
+  from: UdpAddr | null;
+  /** The relay's overlay IP when the reply came through one. */
+  via: Ipv4 | null;
+}
+
+interface Pending {
+  host: HostInfo;
+  sentAt: number;
+  resolve(r: ProbeResult): void;
+  timer: NodeJS.Timeout;
+}
+
+export class RttProbes {
+  private readonly pending = new Map<string, Pending>();
+  private readonly waitingIndexes = new Map<number, number>();
+  private readonly last = new Map<Ipv4, { rttMs: number; at: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly send: (host: HostInfo, payload: Uint8Array) => void,
+  ) {}
+
+  /** True while a probe on the tunnel with our index `localIndex` awaits its reply (the reply tap's filter). */
+  awaits(localIndex: number): boolean {
+    return this.waitingIndexes.has(localIndex);
+  }
+
+  get active(): boolean {
+    return this.pending.size > 0;
+  }
+
+  probe(host: HostInfo, timeoutMs: number): Promise<ProbeResult> {
+    const nonce = randomBytes(PROBE_LEN - PROBE_MAGIC.length);
+    const key = nonce.toString('hex');
+    const payload = Buffer.concat([PROBE_MAGIC, nonce]);
+    return new Promise<ProbeResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.finish(key);
+        reject(new ControlError(ControlErrorCode.timeout, `no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(key, { host, sentAt: this.clock.now(), resolve, timer });
+      this.waitingIndexes.set(host.localIndex, (this.waitingIndexes.get(host.localIndex) ?? 0) + 1);
+      this.send(host, payload);
+    });
+  }
+
+  /** A test reply arrived on `host`'s tunnel (decrypted). Replies that are not our probes are ignored. */
+  onTestReply(host: HostInfo, payload: Uint8Array, from: UdpAddr | null, via: Ipv4 | null): void {
+    if (payload.length !== PROBE_LEN || !PROBE_MAGIC.equals(payload.subarray(0, PROBE_MAGIC.length))) return;
+    const key = Buffer.from(payload.subarray(PROBE_MAGIC.length)).toString('hex');
+    const p = this.pending.get(key);
+    if (!p || p.host.vpnIp !== host.vpnIp) return;
+    const now = this.clock.now();
+    const rttMs = now - p.sentAt;
+    this.finish(key);
+    this.last.set(host.vpnIp, { rttMs, at: now });
+    p.resolve({ rttMs, from, via });
+  }
+
+  /** The last RTT measured to `vpnIp` and when (clock ms). */
+  lastRtt(vpnIp: Ipv4): { rttMs: number; at: number } | undefined {
+    return this.last.get(vpnIp);
+  }
+
+  private finish(key: string): void {
+    const p = this.pending.get(key);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(key);
+    const n = (this.waitingIndexes.get(p.host.localIndex) ?? 1) - 1;
+    if (n <= 0) this.waitingIndexes.delete(p.host.localIndex);
+    else this.waitingIndexes.set(p.host.localIndex, n);
+  }
+
+  /** Rejects nothing, just forgets: used when the daemon stops. */
+  clear(): void {
+    for (const key of [...this.pending.keys()]) this.finish(key);
+  }
+}

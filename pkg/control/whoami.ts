@@ -1,0 +1,97 @@
+// "How do you see me?" between mesh nodes, for `mesh netcheck`, on Nebula's defined-but-unused lighthouse types:
+//
+//   asker -> peer   NebulaMeta{Type: HostWhoami (6),      Details{VpnIp: asker}}
+//   peer -> asker   NebulaMeta{Type: HostWhoamiReply (7), Details{VpnIp: asker, Ip4AndPorts/Ip6AndPorts: [the
+//                   underlay address the peer's tunnel to the asker uses now]}}
+//
+// Any mesh node answers (it only tells the asker its own address); netcheck asks the lighthouses. Nebula 1.6.1
+// ignores type 6, so asking a Nebula lighthouse times out and netcheck says "unknown".
+//
+// The node hands lighthouse messages to `onLighthouseMessage`, which has no slot for these types, so
+// `installWhoami` wraps that method on the node object and passes everything else through untouched. A
+// dispatch line in MeshNode.onLighthouseMessage calling `Whoami.onMeta` would replace the wrapper.
+
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { Ipv4 } from '../ip/ipv4.js';
+import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
+import type { UdpAddr } from '../udp/addr.js';
+import { ControlError, ControlErrorCode } from './protocol.js';
+
+export interface WhoamiEnv {
+  myIp(): Ipv4;
+  sendMeta(host: HostInfo, m: MetaMessage): void;
+}
+
+interface Waiter {
+  resolve(addrs: UdpAddr[]): void;
+  timer: NodeJS.Timeout;
+}
+
+export class Whoami {
+  private readonly waiting = new Map<Ipv4, Waiter[]>();
+
+  constructor(private readonly env: WhoamiEnv) {}
+
+  /** Asks `peer` which underlay address it sees us at. */
+  ask(peer: HostInfo, timeoutMs: number): Promise<UdpAddr[]> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        timer: setTimeout(() => {
+          this.drop(peer.vpnIp, waiter);
+          reject(new ControlError(ControlErrorCode.timeout, 'no whoami reply'));
+        }, timeoutMs),
+      };
+      const list = this.waiting.get(peer.vpnIp) ?? [];
+      list.push(waiter);
+      this.waiting.set(peer.vpnIp, list);
+      this.env.sendMeta(peer, { type: MetaType.HostWhoami, vpnIp: this.env.myIp(), addrs: [], relays: [] });
+    });
+  }
+
+  /** Handles a decrypted lighthouse message if it is a whoami; returns false to let the node have it. */
+  onMeta(from: HostInfo, payload: Uint8Array): boolean {
+    // NebulaMeta starts with field 1 (Type) as a one-byte varint: 0x08, then 6 or 7. Anything else is not ours,
+    // and is not decoded twice.
+    if (payload.length < 2 || payload[0] !== 0x08 || (payload[1] !== MetaType.HostWhoami && payload[1] !== MetaType.HostWhoamiReply)) {
+      return false;
+    }
+    let m: MetaMessage;
+    try {
+      m = decodeMeta(payload);
+    } catch {
+      return false;
+    }
+    if (m.type === MetaType.HostWhoami) {
+      const addrs = from.remote ? [from.remote] : [];
+      this.env.sendMeta(from, { type: MetaType.HostWhoamiReply, vpnIp: from.vpnIp, addrs, relays: [] });
+      return true;
+    }
+    if (m.vpnIp !== this.env.myIp()) return true;
+    const list = this.waiting.get(from.vpnIp) ?? [];
+    this.waiting.delete(from.vpnIp);
+    for (const w of list) {
+      clearTimeout(w.timer);
+      w.resolve(m.addrs);
+    }
+    return true;
+  }
+
+  private drop(peer: Ipv4, waiter: Waiter): void {
+    const list = (this.waiting.get(peer) ?? []).filter((w) => w !== waiter);
+    if (list.length > 0) this.waiting.set(peer, list);
+    else this.waiting.delete(peer);
+  }
+}
+
+export interface LighthouseMessageSink {
+  onLighthouseMessage(host: HostInfo, payload: Uint8Array, from: UdpAddr | null): void;
+}
+
+/** Puts `whoami` in front of the node's lighthouse message handler. */
+export function installWhoami(node: LighthouseMessageSink, whoami: Whoami): void {
+  const inner = node.onLighthouseMessage.bind(node);
+  node.onLighthouseMessage = (host, payload, from) => {
+    if (!whoami.onMeta(host, payload)) inner(host, payload, from);
+  };
+}
