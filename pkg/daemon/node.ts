@@ -33,6 +33,7 @@ import { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { openTun, type TunDevice } from '../tun/tun.js';
 import { addrKey, parseUdpAddr, type UdpAddr } from '../udp/addr.js';
+import { AddressWatch } from '../udp/address-watch.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
@@ -47,6 +48,8 @@ export interface NodeSetup {
   /** Tests pass in-memory twins; the daemon opens real ones. */
   udp?: UdpConn;
   tun?: TunDevice | null;
+  /** Watch for local address changes (roaming); off for in-process test nodes. Default true. */
+  watchAddresses?: boolean;
 }
 
 interface UnsafeRoute {
@@ -81,6 +84,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly relays: RelayManager;
   private lighthouses: Ipv4[];
   private readonly intervals: NodeJS.Timeout[] = [];
+  private addressWatch: AddressWatch | null = null;
   private stopped = false;
 
   private constructor(setup: NodeSetup) {
@@ -236,6 +240,13 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     node.every(1000, () => checkLiveness(node));
     node.every(5000, () => node.fw.sweep());
     node.every(DIRECT_UPGRADE_INTERVAL_MS, () => node.upgradeRelayed());
+    if (setup.watchAddresses ?? true) {
+      node.addressWatch = new AddressWatch(
+        () => node.holdForMove(),
+        (addrs) => node.onLocalAddressChange(addrs),
+      );
+      node.addressWatch.start();
+    }
     if (c.punchy.punch) node.every(PUNCH_INTERVAL_MS, () => punchAll(node.hostmap, (p, to) => node.udp.send(p, to)));
     if (node.lighthouseClient) {
       node.lighthouseClient.sendUpdate();
@@ -305,6 +316,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   openMapping(to: UdpAddr): void {
     // Without per-packet TTL control a full-TTL punch could poison the far NAT, so none is sent.
+    this.log.debug('Low-TTL punch', { udpAddr: addrKey(to) });
     this.udp.sendWithTtl?.(PUNCH_BYTE, to, PUNCH_TTL);
   }
 
@@ -340,6 +352,53 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     // The query makes the lighthouse tell the peer to punch toward us; its answer then triggers probeDirect.
     if (this.lighthouseClient) this.lighthouseClient.query(host.vpnIp);
     else this.probeDirect(host);
+  }
+
+  /** Our addresses are changing: stop full-TTL data to NATed peers until the refresh has punched them open. */
+  private holdForMove(): void {
+    const until = this.clock.now() + 200 + this.punchSettleMs;
+    for (const host of this.hostmap.byVpnIp.values()) {
+      if (!this.lighthouseClient?.isLighthouse(host.vpnIp)) host.holdUntil = Math.max(host.holdUntil, until);
+    }
+  }
+
+  /**
+   * Roaming from our side: report the new addresses to the lighthouses at once, ask them about every peer (which
+   * makes them tell each peer to punch toward our new address), punch our own NAT open toward each peer, and then
+   * send each an authenticated test request: the peer moves its tunnel to our new address on receipt.
+   */
+  onLocalAddressChange(addresses: string[]): void {
+    const changedAt = this.clock.now();
+    this.log.info('Local addresses changed, refreshing tunnels', { addresses: addresses.join(',') });
+    this.counters.inc('local-address-changes');
+    const peers = [...this.hostmap.byVpnIp.values()].filter((h) => !this.lighthouseClient?.isLighthouse(h.vpnIp));
+    const unanswered = (): HostInfo[] =>
+      peers.filter((h) => this.hostmap.byVpnIp.get(h.vpnIp) === h && h.lastRecvAt <= changedAt + this.punchSettleMs);
+    // A round: tell the lighthouses where we are now and ask about every peer (so each is told to punch toward our
+    // new address), punch our own NAT open, then an authenticated test request to each peer once it has punched.
+    // Rounds repeat because the first may go out before the new route is in place.
+    const round = (): void => {
+      const waiting = unanswered();
+      if (waiting.length === 0) return;
+      this.holdForMove();
+      this.lighthouseClient?.sendUpdate();
+      for (const host of waiting) {
+        this.lighthouseClient?.query(host.vpnIp);
+        for (const a of this.refreshTargets(host)) this.openMapping(a);
+      }
+      this.after(this.punchSettleMs, () => {
+        for (const host of unanswered()) {
+          this.log.debug('Refreshing tunnel after a move', { vpnIp: formatIpv4(host.vpnIp), targets: this.refreshTargets(host).map(addrKey).join(',') });
+          for (const a of this.refreshTargets(host)) sendOnTunnel(this, host, MessageType.Test, 0, new Uint8Array(0), a);
+        }
+      });
+    };
+    this.lighthouseClient?.sendUpdate();
+    for (const delay of [0, 600, 1200, 2500]) this.after(delay, round);
+  }
+
+  private refreshTargets(host: HostInfo): UdpAddr[] {
+    return orderAddresses([...(host.remote ? [host.remote] : []), ...this.candidates(host.vpnIp)], this.preferredRanges);
   }
 
   private after(ms: number, fn: () => void): void {
@@ -474,9 +533,17 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.stopped = true;
     for (const host of [...this.hostmap.byVpnIp.values()]) this.closeTunnel(host, 'shutdown', true);
     for (const t of this.intervals) clearInterval(t);
+    this.addressWatch?.stop();
     // Give the close datagrams a moment to leave before the socket goes.
     await new Promise((r) => setTimeout(r, 50));
     await this.udp.close();
     await this.tun?.close();
+  }
+
+  // ---- operability (issue 8: control socket, status, metrics): read-only views ----
+
+  /** The running config (the last one applied, at start or by a good reload). */
+  currentConfig(): MeshConfig {
+    return this.config;
   }
 }

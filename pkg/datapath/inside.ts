@@ -33,6 +33,9 @@ export function handleTunPacket(ctx: DataPathContext, packet: Uint8Array): void 
 
 /** Steps 3-5 for one packet; also used to flush packets queued while a handshake was pending. */
 export function sendToHost(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void {
+  // Right after we moved, a full-TTL packet reaching the peer's NAT before it punched toward our new address would
+  // leave an unreplied flow there that blocks the path; the refresh in progress re-opens it within moments.
+  if (host.holdUntil !== 0 && ctx.clock.now() < host.holdUntil) return drop(ctx, 'inside-roam-settle');
   const firewall = ctx.firewall();
   const reason = firewall.filter(packet, false, host.peer);
   if (reason !== null) {

@@ -50,6 +50,8 @@ export class HostInfo {
   roamedFrom: UdpAddr | null = null;
   roamedAt = 0;
   recvErrors = 0;
+  /** After our own address changed: data waits until the far NAT has been punched open (see punchy/nat-punch.ts). */
+  holdUntil = 0;
   bytesIn = 0;
   bytesOut = 0;
   packetsIn = 0;

@@ -1,16 +1,29 @@
-// The UDP socket seam. Contract: `onPacket` callbacks receive a buffer that the callee may keep (node:dgram gives
-// each datagram its own Buffer); `send` never throws for a transient error, it counts and drops.
+// The UDP socket seam. Two implementations for real sockets: BatchConn (batch-conn.ts, the addon's recvmmsg and
+// sendmmsg; the daemon's default) and DgramConn (node:dgram; the fallback when the addon is missing), plus
+// MemoryUdp (memory-udp.ts) for tests.
 
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { udpAddr, type UdpAddr } from './addr.js';
 
+/**
+ * Buffer contract. Received: `packet` is valid only until the callback returns (a batched connection reuses its
+ * receive buffer for the next batch); whoever keeps bytes past that copies them. `from` is immutable and may be
+ * kept. Sent: the bytes belong to the connection from `send` on; do not change them afterwards (node:dgram hands
+ * them to the kernel a tick later, a batched connection copies them at once).
+ *
+ * Errors: `send` never throws for a transient error, it counts and drops. Sends may be gathered and handed to the
+ * kernel together at the end of the current turn of the event loop (before any timer or I/O callback runs), in
+ * the order they were made.
+ */
 export interface UdpConn {
   readonly localPort: number;
   onPacket(cb: (packet: Buffer, from: UdpAddr) => void): void;
   send(packet: Uint8Array, to: UdpAddr): void;
   /** Sends with a one-off IP TTL (NAT traversal: open our own mapping without reaching the far NAT). */
   sendWithTtl?(packet: Uint8Array, to: UdpAddr, ttl: number): void;
+  /** Batched connections: hand what `send` gathered to the kernel now rather than at the end of the turn. */
+  flush?(): void;
   close(): Promise<void>;
 }
 
@@ -24,7 +37,7 @@ export interface DgramConnOptions {
 export class DgramConn implements UdpConn {
   sendErrors = 0;
   private held: Array<{ packet: Uint8Array; to: UdpAddr }> | null = null;
-  private lowTtlInFlight = 0;
+  private lowTtl: Array<{ packet: Uint8Array; port: number; target: string }> = [];
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -76,25 +89,34 @@ export class DgramConn implements UdpConn {
   }
 
   /**
-   * Sends with a one-off IP TTL. TTL is a socket option and node:dgram hands datagrams to the kernel a tick after
-   * `send`, so ordinary sends are held back until the low-TTL ones have left and the TTL is restored; otherwise a
-   * data packet sent in the same tick would die with the punch.
+   * Sends with a one-off IP TTL. TTL is a socket option, and node:dgram hands a datagram to the kernel a tick after
+   * `send`. So low-TTL datagrams wait until the sends already under way have left, and sends made meanwhile wait
+   * until the low-TTL ones have left and the TTL is back; otherwise a data packet would die with a punch.
    */
   sendWithTtl(packet: Uint8Array, to: UdpAddr, ttl: number): void {
     const target = this.target(to);
     if (target === null) return;
     if (!this.held) {
       this.held = [];
-      this.socket.setTTL(ttl);
+      this.lowTtl = [];
+      setImmediate(() => this.flushLowTtl(ttl));
     }
-    this.lowTtlInFlight++;
-    this.socket.send(packet, to.port, target, () => {
-      if (--this.lowTtlInFlight > 0) return;
+    this.lowTtl.push({ packet: Uint8Array.from(packet), port: to.port, target });
+  }
+
+  private flushLowTtl(ttl: number): void {
+    const batch = this.lowTtl;
+    this.lowTtl = [];
+    let left = batch.length;
+    const done = (): void => {
+      if (--left > 0) return;
       this.socket.setTTL(64);
       const held = this.held ?? [];
       this.held = null;
       for (const h of held) this.send(h.packet, h.to);
-    });
+    };
+    this.socket.setTTL(ttl);
+    for (const p of batch) this.socket.send(p.packet, p.port, p.target, done);
   }
 
   close(): Promise<void> {
