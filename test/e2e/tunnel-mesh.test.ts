@@ -37,8 +37,8 @@ test('garbage and replayed datagrams leave the tunnel working and deliver nothin
 
   // Capture real tunnel datagrams arriving at two, and every ICMP echo request two's TUN hands to its kernel.
   const pcap = lab.path('two-udp.pcap');
-  const udpCapture = await lab.spawn(h2, 'tcpdump', ['-i', 'any', '-U', '-n', '-w', pcap, 'udp', 'dst', 'port', '4242']);
-  const tunCapture = await lab.spawn(h2, 'tcpdump', ['-i', 'any', '-l', '-n', 'icmp[icmptype] == icmp-echo and dst host', vpn2]);
+  const udpCapture = await lab.spawn(h2, 'tcpdump', ['-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp', 'dst', 'port', '4242']);
+  const tunCapture = await lab.spawn(h2, 'tcpdump', ['-i', 'any', '--immediate-mode', '-l', '-n', 'icmp[icmptype] == icmp-echo and dst host', vpn2]);
   await sleep(1000);
   const pings = await lab.ping(h1, vpn2, { count: 5, timeoutSec: 5 });
   assert.equal(pings.rttMs.length, 5);
