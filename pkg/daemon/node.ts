@@ -35,7 +35,9 @@ import { openTun, type TunDevice } from '../tun/tun.js';
 import { addrKey, parseUdpAddr, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
+import { Birthday } from './birthday.js';
 import type { Pki } from './pki.js';
+import { portBehaviour } from '../punchy/nat-kind.js';
 import { isPrivateAddress } from './private-address.js';
 
 export interface NodeSetup {
@@ -82,6 +84,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly lighthouseServer: LighthouseServer | null = null;
   readonly lighthouseClient: LighthouseClient | null = null;
   readonly relays: RelayManager;
+  readonly birthday: Birthday;
   private lighthouses: Ipv4[];
   private readonly intervals: NodeJS.Timeout[] = [];
   private addressWatch: AddressWatch | null = null;
@@ -109,6 +112,13 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseIpv4);
     this.handshakes = new HandshakeManager(this);
     this.relays = this.makeRelayManager();
+    this.birthday = new Birthday({
+      ctx: this,
+      log: this.log,
+      counters: this.counters,
+      onUdp: (packet, from) => this.onUdp(packet, from),
+      stopped: () => this.stopped,
+    });
     if (c.lighthouse.amLighthouse) this.lighthouseServer = this.makeLighthouseServer();
     if (this.lighthouses.length > 0) this.lighthouseClient = this.makeLighthouseClient();
   }
@@ -247,7 +257,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       );
       node.addressWatch.start();
     }
-    if (c.punchy.punch) node.every(PUNCH_INTERVAL_MS, () => punchAll(node.hostmap, (p, to) => node.udp.send(p, to)));
+    if (c.punchy.punch) node.every(PUNCH_INTERVAL_MS, () => punchAll(node.hostmap, node.udp));
     if (node.lighthouseClient) {
       node.lighthouseClient.sendUpdate();
       if (c.lighthouse.interval > 0) node.every(c.lighthouse.interval * 1000, () => node.lighthouseClient?.sendUpdate());
@@ -324,7 +334,24 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private onAddressesLearned(vpnIp: Ipv4): void {
     this.handshakes.trigger(vpnIp);
     const host = this.hostmap.byVpnIp.get(vpnIp);
-    if (host && host.remote === null) this.probeDirect(host);
+    if (host && host.remote === null) {
+      this.probeDirect(host);
+      this.maybeBirthday(host);
+    }
+  }
+
+  /** A relayed tunnel where we are behind a symmetric NAT and the peer behind a port-preserving one. */
+  private maybeBirthday(host: HostInfo): void {
+    const client = this.lighthouseClient;
+    if (!client) return;
+    const peerAddrs = client.addressesOf(host.vpnIp);
+    const us = portBehaviour(client.selfAddresses());
+    const them = portBehaviour(peerAddrs);
+    if (us === 'rewriting' && (them === 'preserving' || them === 'no-nat')) void this.birthday.start(host, peerAddrs[0]);
+  }
+
+  onTestRequest(host: HostInfo, payload: Uint8Array): void {
+    if (host.remote === null) this.birthday.onTestRequest(host, payload, this.lighthouseClient?.addressesOf(host.vpnIp)[0]);
   }
 
   /**
@@ -483,6 +510,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.hostmap.remove(host);
     this.lighthouseServer?.forget(host.vpnIp);
     this.relays.table.forgetTunnel(host.vpnIp);
+    if (host.conn) {
+      this.birthday.owned.delete(host.conn);
+      void host.conn.close();
+    }
     this.lighthouseClient?.forget(host.vpnIp);
     this.counters.inc('tunnels-closed', reason);
   }
@@ -534,6 +565,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     for (const host of [...this.hostmap.byVpnIp.values()]) this.closeTunnel(host, 'shutdown', true);
     for (const t of this.intervals) clearInterval(t);
     this.addressWatch?.stop();
+    this.birthday.closeAll();
     // Give the close datagrams a moment to leave before the socket goes.
     await new Promise((r) => setTimeout(r, 50));
     await this.udp.close();

@@ -35,6 +35,8 @@ export interface DataPathContext {
   /** Lighthouse and relay control messages, once authenticated. */
   onLighthouseMessage(host: HostInfo, payload: Uint8Array, from: UdpAddr | null): void;
   onControlMessage(host: HostInfo, payload: Uint8Array): void;
+  /** A test request, after it was answered (mesh-only extensions ride on test payloads; nebula just echoes them). */
+  onTestRequest(host: HostInfo, payload: Uint8Array): void;
   /** Wraps an end-to-end packet for a peer we only reach through a relay; false when no relay is up. */
   sendRelayed(host: HostInfo, packet: Uint8Array): boolean;
   /** Relayed packets (type 1 subtype 1). */

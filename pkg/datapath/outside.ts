@@ -75,7 +75,10 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, fro
     case MessageType.Message:
       return deliver(ctx, host, plaintext);
     case MessageType.Test:
-      if (subtype === 0) sendOnTunnel(ctx, host, MessageType.Test, 1, plaintext);
+      if (subtype === 0) {
+        sendOnTunnel(ctx, host, MessageType.Test, 1, plaintext);
+        ctx.onTestRequest(host, plaintext);
+      }
       return;
     case MessageType.LightHouse:
       return ctx.onLighthouseMessage(host, plaintext, from);

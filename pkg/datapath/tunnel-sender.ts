@@ -27,7 +27,7 @@ export function sendOnTunnel(
 ): void {
   const packet = sealForTunnel(host, type, subtype, payload);
   const dest = to ?? host.remote;
-  if (dest) ctx.udp.send(packet, dest);
+  if (dest) (host.conn ?? ctx.udp).send(packet, dest);
   else if (!ctx.sendRelayed(host, packet)) {
     ctx.counters.inc('drops', 'no-path');
     return;

@@ -8,6 +8,7 @@ import type { Aead } from '../noise/aead.js';
 import type { RelayEntry } from '../relay/relay-table.js';
 import { ReplayWindow } from '../replay/replay-window.js';
 import type { UdpAddr } from '../udp/addr.js';
+import type { UdpConn } from '../udp/udp-conn.js';
 
 export interface TunnelKeys {
   send: Aead;
@@ -31,6 +32,8 @@ export class HostInfo {
   readonly handshakeTime: number;
   /** null while the tunnel is only reachable through a relay. */
   remote: UdpAddr | null;
+  /** A socket of its own (birthday punching found a path from it); null = the node's listen socket. */
+  conn: UdpConn | null = null;
   /** The relay the handshake came through, used while `remote` is null. */
   relayVia: RelayEntry | null = null;
   /** Responder side: the stage-1 bytes we answered and the stage-2 packet we sent, for retransmits. */

@@ -39,6 +39,8 @@ export class LighthouseClient {
   private readonly answers = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
   private readonly relaysOf = new Map<Ipv4, Ipv4[]>();
   private readonly queuedQueries = new Set<Ipv4>();
+  /** What the lighthouses say about us: the address they see us from first (a lighthouse answers for anyone). */
+  private self: UdpAddr[] = [];
 
   constructor(private readonly env: LighthouseClientEnv) {}
 
@@ -79,9 +81,16 @@ export class LighthouseClient {
     this.env.counters.inc('lighthouse', 'update-sent');
   }
 
+  /** Our own addresses as a lighthouse sees them (learned first, then reported); empty until it answered. */
+  selfAddresses(): readonly UdpAddr[] {
+    return this.self;
+  }
+
   /** A tunnel to a lighthouse came up: report ourselves and ask what was waiting for it. */
   lighthouseUp(host: HostInfo): void {
     this.sendUpdateTo(host);
+    // Asking about ourselves tells us how our NAT maps us (see punchy/birthday.ts).
+    this.env.send(host, { type: MetaType.HostQuery, vpnIp: this.env.vpnIp(), addrs: [], relays: [] });
     for (const target of this.queuedQueries) {
       this.env.send(host, { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [] });
     }
@@ -101,7 +110,11 @@ export class LighthouseClient {
   }
 
   private reply(lighthouse: Ipv4, m: MetaMessage): void {
-    if (this.isLighthouse(m.vpnIp) || m.vpnIp === this.env.vpnIp()) return;
+    if (m.vpnIp === this.env.vpnIp()) {
+      this.self = m.addrs;
+      return;
+    }
+    if (this.isLighthouse(m.vpnIp)) return;
     const vpnNet = this.env.vpnNet();
     const addrs = m.addrs.filter((a) => this.usable(m.vpnIp, a, vpnNet)).slice(0, MAX_REPORTED);
     let perLighthouse = this.answers.get(m.vpnIp);

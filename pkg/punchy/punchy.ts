@@ -2,18 +2,18 @@
 // that forgets an idle UDP mapping after 30-60 s keeps ours. Receivers drop it: it is shorter than a header.
 
 import type { HostMap } from '../hostmap/hostmap.js';
-import type { UdpAddr } from '../udp/addr.js';
+import type { UdpConn } from '../udp/udp-conn.js';
 
 export const PUNCH_INTERVAL_MS = 10_000;
 /** The keep-alive byte; a reply to a punch notification is 0x00. */
 export const KEEPALIVE_BYTE = Uint8Array.of(1);
 export const PUNCH_BYTE = Uint8Array.of(0);
 
-export function punchAll(hostmap: HostMap, send: (packet: Uint8Array, to: UdpAddr) => void): number {
+export function punchAll(hostmap: HostMap, udp: UdpConn): number {
   let sent = 0;
   for (const host of hostmap.byVpnIp.values()) {
     if (!host.remote) continue;
-    send(KEEPALIVE_BYTE, host.remote);
+    (host.conn ?? udp).send(KEEPALIVE_BYTE, host.remote);
     sent++;
   }
   return sent;

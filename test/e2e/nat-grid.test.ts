@@ -45,6 +45,8 @@ async function reaches(lab: Lab, from: Host, to: OverlayNode, timeoutMs = 20_000
 const grid: Array<[Side, Side, 'direct' | 'relayed']> = [
   ['public', 'masq', 'direct'],
   ['masq', 'masq', 'direct'],
+  ['random', 'masq', 'direct'],
+  ['public', 'random', 'direct'],
   ['random', 'random', 'relayed'],
 ];
 
