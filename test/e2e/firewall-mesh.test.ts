@@ -36,14 +36,21 @@ function verdictMismatches(label: string, role: ClientRole, observed: Observed[]
 
 test('a mesh host filters by group, groups AND, port, range and host; keeps its own flows; rejects when told to', async (t) => {
   const lab = await Lab.create(t);
-  const [hSrv, hRej, hAlice, hBob, hCarol] = (await lab.flat(5, ['srv', 'rej', 'alice', 'bob', 'carol'])) as Host[];
+  const [hSrv, hRej, hAlice, hBob, hCarol, hOut] = (await lab.flat(6, ['srv', 'rej', 'alice', 'bob', 'carol', 'out'])) as Host[];
   const clients: Record<ClientRole, Host> = { alice: hAlice!, bob: hBob!, carol: hCarol! };
-  const ip = { srv: '10.99.0.1', rej: '10.99.0.2', alice: '10.99.0.11', bob: '10.99.0.12', carol: '10.99.0.13' };
+  const ip = { srv: '10.99.0.1', rej: '10.99.0.2', alice: '10.99.0.11', bob: '10.99.0.12', carol: '10.99.0.13', out: '10.99.0.14' };
+  // "out" may send only ICMP and tcp/9000, and refuses its own other attempts.
+  const outFirewall = {
+    outbound_action: 'reject',
+    outbound: [{ port: 'any', proto: 'icmp', host: 'any' }, { port: 9000, proto: 'tcp', host: 'any' }],
+    inbound: ANY_OUT,
+  };
   const net = await OverlayNet.create(lab);
   await startStaticPeers(net, [
     { host: hSrv!, name: 'srv', vpnIp: ip.srv, impl: meshImpl, firewall: serverFirewall(['alice']) },
     { host: hRej!, name: 'rej', vpnIp: ip.rej, impl: meshImpl, firewall: serverFirewall(['alice'], { inbound_action: 'reject' }) },
     ...ROLES.map((role) => ({ host: clients[role], name: role, vpnIp: ip[role], impl: meshImpl, groups: ROLE_GROUPS[role] })),
+    { host: hOut!, name: 'out', vpnIp: ip.out, impl: meshImpl, groups: ['web', 'prod'], firewall: outFirewall },
   ]);
   const [srvServer, rejServer, bobServer] = await Promise.all([
     startFlowServer(lab, hSrv!, SERVER_PORTS),
@@ -89,6 +96,17 @@ test('a mesh host filters by group, groups AND, port, range and host; keeps its 
       if (o.outcome === 'refused' && o.ms > 800) mismatches.push(`${o.case.what}: refused only after ${o.ms.toFixed(0)} ms`);
     }
     assert.deepEqual(mismatches, [], lab.logTails(10));
+  });
+
+  await t.test("with outbound_action reject a host's own denied attempts are refused at once and never leave it", async () => {
+    const targets = [
+      { proto: 'tcp' as const, ip: ip.srv, port: 9000 },
+      { proto: 'tcp' as const, ip: ip.srv, port: 8080 },
+      { proto: 'udp' as const, ip: ip.srv, port: 9000 },
+    ];
+    const results = await probeFlows(lab, hOut!, targets, { timeoutMs: 3000 });
+    assert.deepEqual(results.map((r) => r.outcome), ['answered', 'refused', 'refused'], JSON.stringify(results));
+    assert.ok(results.slice(1).every((r) => r.ms < 800 && !srvServer.saw(r.token)), JSON.stringify(results));
   });
 });
 

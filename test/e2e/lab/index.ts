@@ -7,6 +7,9 @@
 //   ping.ts           ping and its parsed result
 //   counters.ts       nftables packet counters (which path did traffic take?)
 //   udp-probe.ts      UDP echo server and prober (what did the NAT do?)
+//   flow-probe.ts     TCP/UDP flow server, prober and streams (what did a firewall let through?)
+//   static-peers.ts   overlay nodes that all know each other from static_host_map
+//   firewall-cases.ts the rule set and verdict table shared by the firewall e2e and interop tests
 //   wait.ts           waitFor: bounded polling
 //   cleanup.ts        exit/signal teardown, sweepStaleLabs
 //   nebula.ts         overlays: certs, configs, nebula (and later mesh) nodes
@@ -34,6 +37,10 @@ export { TrafficCounter } from './counters.js';
 export type { CounterMatch, CounterValue, CountedHook } from './counters.js';
 export { startUdpEcho, udpProbe } from './udp-probe.js';
 export type { ProbeReply, ProbeResult } from './udp-probe.js';
+export { FlowServer, FlowStream, probeFlows, startFlowServer, startFlowStream } from './flow-probe.js';
+export type { FlowArrival, FlowOutcome, FlowProto, FlowResult, FlowTarget } from './flow-probe.js';
+export { startStaticPeers } from './static-peers.js';
+export type { StaticPeer } from './static-peers.js';
 export { sleep, waitFor, WaitTimeoutError } from './wait.js';
 export type { WaitOptions } from './wait.js';
 export { sweepStaleLabs } from './cleanup.js';
