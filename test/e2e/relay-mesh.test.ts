@@ -41,3 +41,33 @@ for (const { relay, ends } of cases) {
     t.diagnostic(`relayed rtt ${pings.rttMs.join('/')} ms`);
   });
 }
+
+test('a relayed mesh pair moves to a direct path as soon as one works', async (t) => {
+  const lab = await Lab.create(t);
+  const [hr, ha, hb] = await lab.flat(3);
+  const net = await OverlayNet.create(lab);
+  const onlyRelay = { lighthouse: { remote_allow_list: { [`${hr!.ip}/32`]: true } } };
+  await net.start(hr!, { name: 'relay', lighthouse: true, relay: true, impl: meshImpl, tunDisabled: true });
+  const a = await net.start(ha!, { name: 'a', impl: meshImpl, config: onlyRelay });
+  const b = await net.start(hb!, { name: 'b', impl: meshImpl, config: onlyRelay });
+  await reaches(lab, ha!, b);
+  const direct = await lab.trafficCounter(hb!, { hook: 'input', saddr: ha!.ip, minUdpLength: 40 });
+  assert.equal((await lab.ping(ha!, b.vpnIp, { count: 3, timeoutSec: 3 })).rttMs.length, 3);
+  assert.equal((await direct.read()).packets, 0, 'relayed while direct is not allowed');
+
+  // Lift the restriction on both ends (SIGHUP): the periodic direct probe finds the path and traffic leaves the relay.
+  for (const n of [a, b]) {
+    n.updateConfig({ lighthouse: { remote_allow_list: null } });
+    await n.reload();
+  }
+  const started = performance.now();
+  await waitFor(
+    async () => {
+      const before = (await direct.read()).packets;
+      const ok = (await lab.ping(ha!, b.vpnIp, { count: 2, timeoutSec: 1, intervalSec: 0.1 })).ok;
+      return ok && (await direct.read()).packets - before >= 2 ? true : null;
+    },
+    { timeoutMs: 15_000, intervalMs: 200, what: `direct path after the restriction was lifted\n${lab.logTails(30)}` },
+  );
+  t.diagnostic(`direct ${(performance.now() - started).toFixed(0)} ms after the reload`);
+});
