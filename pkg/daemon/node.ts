@@ -245,7 +245,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     node.tun?.onPackets((batch) => {
       for (const packet of batch) node.onTun(packet);
     });
-    const tick = Math.max(10, Math.min(100, node.tryIntervalMs));
+    // Finer than try_interval so that an attempt scheduled after a punch settles goes out on time.
+    const tick = Math.max(10, Math.min(25, node.tryIntervalMs));
     node.every(tick, () => node.handshakes.tick());
     node.every(1000, () => checkLiveness(node));
     node.every(5000, () => node.fw.sweep());

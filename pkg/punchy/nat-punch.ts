@@ -11,7 +11,10 @@
 
 /** Hops a punch survives: through our own NAT router and no further than the next router. */
 export const PUNCH_TTL = 2;
-/** How long full-TTL packets wait for the far side's low-TTL punch (one lighthouse round trip in practice). */
-export const PUNCH_SETTLE_MS = 300;
+/**
+ * How long full-TTL packets wait for the far side's low-TTL punch. The lighthouse tells both sides at once and our
+ * packet still has to cross to the far NAT, so this only has to cover jitter and processing.
+ */
+export const PUNCH_SETTLE_MS = 100;
 /** While a relayed tunnel exists, how often we try to move it to a direct path. */
 export const DIRECT_UPGRADE_INTERVAL_MS = 5_000;
