@@ -431,7 +431,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   private after(ms: number, fn: () => void): void {
     setTimeout(() => {
-      if (!this.stopped) fn();
+      if (this.stopped) return;
+      try {
+        fn();
+      } catch (e) {
+        this.log.error('Scheduled task failed', { error: (e as Error).stack });
+      }
     }, ms).unref();
   }
 
