@@ -1,28 +1,38 @@
 #!/usr/bin/env bash
-# `make demo`: a lighthouse and two mesh nodes in network namespaces, one of them behind a NAT router, pinging
+# `make demo`: a lighthouse and two mesh nodes in network namespaces, each node behind its own NAT router, pinging
 # each other over the overlay. Run as root after `make deps` and `make build`.
 #
-# Everything lives in namespaces named mdemo<pid>-*, linked only to each other (never to this machine's own network),
-# and a trap on EXIT kills the processes and deletes the namespaces however the script ends.
-# MESH_DEMO_KEEP=1 keeps the scratch directory (certificates, configs, logs) for a look afterwards.
+# Everything lives in namespaces named mdemo<pid>-*, linked only to each other (never to this machine's own
+# network), and a trap on EXIT kills the processes and deletes the namespaces however the script ends.
+#   MESH_DEMO_KEEP=1          keep the scratch directory (certificates, configs, logs) for a look afterwards
+#   MESH_DEMO_NODE_B=public   give node-b a public address instead of a second NAT (the one-NAT case)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MESH="$ROOT/dist/cmd/mesh/main.js"
 MESH_CERT="$ROOT/dist/cmd/mesh-cert/main.js"
+B_NAT=1
+[[ "${MESH_DEMO_NODE_B:-nat}" == public ]] && B_NAT=0
 
 # ---- address plan: documentation and private ranges, used only inside the namespaces -------------------------
-OVERLAY_NET=192.168.100.0/24
 LH_VPN=192.168.100.1 A_VPN=192.168.100.2 B_VPN=192.168.100.3
-LH_NEAR=198.51.100.9 LH_IP=198.51.100.10        # lighthouse: public, on a /30 to the internet
-B_NEAR=198.51.100.13 B_IP=198.51.100.14         # node-b: public, on a /30 to the internet
-R_NEAR=203.0.113.1 R_WAN=203.0.113.2            # router-a: its public (WAN) side
-R_LAN=192.168.1.1 A_IP=192.168.1.2              # node-a: on router-a's private LAN
+LH_NEAR=198.51.100.9 LH_IP=198.51.100.10      # lighthouse: public, on a /30 to the internet
+RA_NEAR=203.0.113.1 RA_WAN=203.0.113.2        # router-a's public (WAN) side
+RA_LAN=192.168.1.1 A_IP=192.168.1.2           # node-a, on router-a's private LAN
+if ((B_NAT)); then
+  RB_NEAR=203.0.113.5 RB_WAN=203.0.113.6      # router-b's public side
+  RB_LAN=192.168.2.1 B_IP=192.168.2.2         # node-b, on router-b's private LAN
+  B_SEEN=$RB_WAN                              # where the rest of the world sees node-b
+else
+  B_NEAR=198.51.100.13 B_IP=198.51.100.14     # node-b: public, on a /30 to the internet
+  B_SEEN=$B_IP
+fi
 PORT=4242
 
 P="mdemo$$"
-NS_INET="$P-inet" NS_LH="$P-lh" NS_R="$P-router" NS_A="$P-a" NS_B="$P-b"
-ALL_NS=("$NS_A" "$NS_B" "$NS_LH" "$NS_R" "$NS_INET")
+NS_INET="$P-inet" NS_LH="$P-lh" NS_RA="$P-router-a" NS_A="$P-a" NS_RB="$P-router-b" NS_B="$P-b"
+ALL_NS=("$NS_A" "$NS_B" "$NS_LH" "$NS_RA" "$NS_INET")
+((B_NAT)) && ALL_NS+=("$NS_RB")
 PIDS=()
 WORK=""
 
@@ -48,6 +58,9 @@ teardown() {
   local status=$?
   trap - EXIT INT TERM
   set +e
+  # An interrupt may land while a command's output goes to /dev/null, and the trap would inherit that: report to
+  # the script's own stdout and stderr, saved at start as fds 3 and 4.
+  exec 1>&3 2>&4
   printf '\n%s== Cleaning up ==%s\n' "$BOLD" "$OFF"
   # Our processes: the ones we started, and anything else still running inside our namespaces.
   for ns in "${ALL_NS[@]}"; do
@@ -64,21 +77,26 @@ teardown() {
   wait 2>/dev/null
   # Deleting a namespace deletes its veths, bridge and TUN device with it.
   for ns in "${ALL_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  local left
+  local left running=0
   left=$(ip netns list | grep -c "^$P-" || true)
+  for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && running=$((running + 1)); done
   if [[ -n "$WORK" && -d "$WORK" ]]; then
     if [[ "${MESH_DEMO_KEEP:-}" == 1 ]]; then say "kept certificates, configs and logs in $WORK"; else rm -rf "$WORK"; fi
   fi
-  local running=0
-  for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && running=$((running + 1)); done
   ((running == 0)) || { printf '   %s%s of our processes are still running%s\n' "$RED" "$running" "$OFF"; status=1; }
   if [[ "$left" == 0 ]]; then ok "stopped the mesh processes and deleted ${#ALL_NS[@]} namespaces; nothing left behind"
   else printf '   %s%s namespaces named %s-* are still there%s\n' "$RED" "$left" "$P" "$OFF"; status=1; fi
   exit "$status"
 }
 
-# ---- small helpers -------------------------------------------------------------------------------------------
+# ---- building blocks -----------------------------------------------------------------------------------------
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+new_ns() {
+  ip netns add "$1"
+  ip -n "$1" link set dev lo up
+  in_ns "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
 
 # link NS_A IF_A ADDR_A NS_B IF_B ADDR_B: a veth pair created inside NS_A with its peer moved straight into NS_B,
 # so that no interface ever appears in this machine's own namespace.
@@ -90,11 +108,34 @@ link() {
   ip -n "$4" link set dev "$5" up
 }
 
-new_ns() {
-  ip netns add "$1"
-  ip -n "$1" link set lo up
-  in_ns "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+# nat_router NS: a home router. It rewrites its LAN's packets to come from its own public address (masquerade,
+# which keeps the source port when it can) and lets in from the internet only replies to what went out; the
+# counter shows how many unsolicited packets it dropped.
+nat_router() {
+  in_ns "$1" sysctl -q -w net.ipv4.ip_forward=1
+  in_ns "$1" nft -f - <<'EOF'
+table ip demo_nat {
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    oifname "wan" masquerade
+  }
 }
+table ip demo_filter {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    iifname "wan" ct state established,related accept
+    iifname "wan" counter drop
+  }
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    iifname "wan" ct state established,related accept
+    iifname "wan" drop
+  }
+}
+EOF
+}
+
+dropped_by() { in_ns "$1" nft list chain ip demo_filter input | sed -n 's/.*counter packets \([0-9]*\).*drop.*/\1/p'; }
 
 # wait_for SECONDS WHAT COMMAND...: polls until COMMAND succeeds.
 wait_for() {
@@ -106,7 +147,7 @@ wait_for() {
   done
 }
 
-# The underlay address a node's log says it completed a handshake with for a given overlay IP.
+# The underlay address a node's log says it completed a handshake with, for a given overlay IP.
 handshake_addr() {
   grep 'Handshake completed' "$1" | grep "vpnIp=$2 " | tail -n 1 | sed -n 's/.*udpAddr=\([^ ]*\).*/\1/p'
 }
@@ -162,6 +203,8 @@ relay:
   use_relays: false
 logging:
   level: info
+control:
+  socket: $name.sock       # next to this file, so the demo leaves nothing in /run/mesh
 firewall:
   outbound:
     - { port: any, proto: any, host: any }
@@ -171,8 +214,37 @@ EOF
   } >"$WORK/$name.yml"
 }
 
+# nat_table NS SIDE: the router's UDP conntrack entries in plain words; SIDE (a or b) is whose router it is.
+nat_table() {
+  in_ns "$1" conntrack -L -p udp 2>/dev/null | awk -v side="$2" -v lh="$LH_IP" -v a="$A_IP" -v ra="$RA_WAN" \
+    -v b="$B_IP" -v bs="$B_SEEN" -v bnat="$B_NAT" '
+    function who(ip) {
+      if (ip == lh) return "the lighthouse"
+      if (side == "a" && ip == a) return "node-a"
+      if (side == "b" && ip == b) return "node-b"
+      if (side == "a" && ip == bs) return bnat ? "node-b (via router-b)" : "node-b"
+      if (side == "b" && ip == ra) return "node-a (via router-a)"
+      if (side == "a" && ip == ra) return "router-a'"'"'s own public address"
+      if (side == "b" && ip == bs) return "router-b'"'"'s own public address"
+      if (ip == a) return "node-a'"'"'s private address (a candidate that cannot work from here)"
+      if (ip == b) return "node-b'"'"'s private address (a candidate that cannot work from here)"
+      return ip
+    }
+    {
+      delete v; delete c
+      for (i = 1; i <= NF; i++) {
+        split($i, kv, "=")
+        if (kv[1] == "src" || kv[1] == "dst" || kv[1] == "sport" || kv[1] == "dport") v[kv[1] (++c[kv[1]])] = kv[2]
+      }
+      line = sprintf("%s to %s", who(v["src1"]), who(v["dst1"]))
+      if (v["dst2"] != v["src1"]) line = line sprintf(", leaves as %s:%s", v["dst2"], v["dport2"])
+      printf "     %-40s %s\n", v["src1"] ":" v["sport1"] " -> " v["dst1"] ":" v["dport1"], line
+    }'
+}
+
 # ---- preflight -----------------------------------------------------------------------------------------------
-printf '%smesh demo%s: a lighthouse and two nodes, one behind a NAT, in throw-away network namespaces.\n' "$BOLD" "$OFF"
+if ((B_NAT)); then DESC="two nodes, each behind its own NAT router"; else DESC="two nodes, one of them behind a NAT router"; fi
+printf '%smesh demo%s: a lighthouse and %s, in throw-away network namespaces.\n' "$BOLD" "$OFF" "$DESC"
 [[ $(id -u) == 0 ]] || { echo "The demo creates network namespaces: run it as root (sudo make demo)." >&2; exit 1; }
 for cmd in node ip nft conntrack ping sysctl; do
   command -v "$cmd" >/dev/null || { echo "missing '$cmd': run 'make deps' first" >&2; exit 1; }
@@ -181,6 +253,7 @@ done
 [[ -c /dev/net/tun ]] || { echo "/dev/net/tun is missing: the nodes need TUN devices" >&2; exit 1; }
 HAVE_TCPDUMP=0; command -v tcpdump >/dev/null && HAVE_TCPDUMP=1
 
+exec 3>&1 4>&2
 trap teardown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -195,7 +268,8 @@ cert sign -name node-a -ip "$A_VPN/24"
 cert sign -name node-b -ip "$B_VPN/24"
 for name in lighthouse node-a node-b; do
   cert verify -ca ca.crt -crt "$name.crt" || fail "$name.crt does not verify"
-  say "$(printf '%-11s overlay IP %-15s  %s.crt + %s.key' "$name" "$(cert print -json -path "$name.crt" | sed -n 's/.*"ips":\["\([^"/]*\).*/\1/p')" "$name" "$name")"
+  vpn=$(cert print -json -path "$name.crt" | sed -n 's/.*"ips":\["\([^"/]*\).*/\1/p')
+  say "$(printf '%-11s overlay IP %-15s  %s.crt + %s.key' "$name" "$vpn" "$name" "$name")"
 done
 ok "all three certificates verify against ca.crt"
 
@@ -204,52 +278,55 @@ step "Build a small internet out of network namespaces"
 for ns in "${ALL_NS[@]}"; do new_ns "$ns"; done
 in_ns "$NS_INET" sysctl -q -w net.ipv4.ip_forward=1
 link "$NS_INET" to-lh "$LH_NEAR/30" "$NS_LH" eth0 "$LH_IP/30"
-link "$NS_INET" to-b "$B_NEAR/30" "$NS_B" eth0 "$B_IP/30"
-link "$NS_INET" to-router "$R_NEAR/30" "$NS_R" wan "$R_WAN/30"
-link "$NS_R" lan "$R_LAN/24" "$NS_A" eth0 "$A_IP/24"
 ip -n "$NS_LH" route add default via "$LH_NEAR"
-ip -n "$NS_B" route add default via "$B_NEAR"
-ip -n "$NS_R" route add default via "$R_NEAR"
-ip -n "$NS_A" route add default via "$R_LAN"
-# router-a: a home router. It rewrites node-a's packets to come from its own public address (masquerade) and lets
-# in from the internet only replies to what went out.
-in_ns "$NS_R" sysctl -q -w net.ipv4.ip_forward=1
-in_ns "$NS_R" nft -f - <<'EOF'
-table ip demo_nat {
-  chain postrouting {
-    type nat hook postrouting priority 100; policy accept;
-    oifname "wan" masquerade
-  }
-}
-table ip demo_filter {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    iifname "wan" ct state established,related accept
-    iifname "wan" counter drop
-  }
-  chain forward {
-    type filter hook forward priority 0; policy accept;
-    iifname "wan" ct state established,related accept
-    iifname "wan" drop
-  }
-}
+link "$NS_INET" to-router-a "$RA_NEAR/30" "$NS_RA" wan "$RA_WAN/30"
+link "$NS_RA" lan "$RA_LAN/24" "$NS_A" eth0 "$A_IP/24"
+ip -n "$NS_RA" route add default via "$RA_NEAR"
+ip -n "$NS_A" route add default via "$RA_LAN"
+nat_router "$NS_RA"
+if ((B_NAT)); then
+  link "$NS_INET" to-router-b "$RB_NEAR/30" "$NS_RB" wan "$RB_WAN/30"
+  link "$NS_RB" lan "$RB_LAN/24" "$NS_B" eth0 "$B_IP/24"
+  ip -n "$NS_RB" route add default via "$RB_NEAR"
+  ip -n "$NS_B" route add default via "$RB_LAN"
+  nat_router "$NS_RB"
+  cat <<EOF | indent
+
+                       lighthouse ${LH_IP}
+                       (overlay ${LH_VPN})
+                                |
+             +------------- internet -------------+
+             |                                    |
+   ${RA_WAN}  router-a                ${RB_WAN}  router-b
+   ${RA_LAN}  (NAT)                   ${RB_LAN}  (NAT)
+             |                                    |
+   node-a ${A_IP}                    node-b ${B_IP}
+   (overlay ${A_VPN})                (overlay ${B_VPN})
+
 EOF
-cat <<EOF | indent
+  say "Both routers masquerade (like home routers) and drop anything from the internet that is not a reply."
+else
+  link "$NS_INET" to-b "$B_NEAR/30" "$NS_B" eth0 "$B_IP/30"
+  ip -n "$NS_B" route add default via "$B_NEAR"
+  cat <<EOF | indent
 
   lighthouse ${LH_IP}          node-b ${B_IP}
   (overlay ${LH_VPN})          (overlay ${B_VPN})
             \\                          /
              +------- internet -------+
                           |
-                 ${R_WAN}  router-a (NAT: masquerade, replies only)
-                 ${R_LAN}
+                 ${RA_WAN}  router-a (NAT)
+                 ${RA_LAN}
                           |
                  node-a ${A_IP}  (overlay ${A_VPN})
 
 EOF
+  say "router-a masquerades (like a home router) and drops anything from the internet that is not a reply."
+fi
 say "namespaces: ${ALL_NS[*]}"
 if in_ns "$NS_B" ping -c 1 -W 1 "$A_IP" >/dev/null 2>&1; then fail "node-b can reach node-a's private address: the NAT is not in the way"; fi
-ok "node-b cannot reach node-a's private address $A_IP on this network: node-a is hidden behind router-a"
+if in_ns "$NS_B" ping -c 1 -W 1 "$RA_WAN" >/dev/null 2>&1; then fail "router-a answers unsolicited packets from the internet"; fi
+ok "node-b cannot reach node-a's private address $A_IP, and router-a ignores it: node-a is hidden behind router-a"
 
 # ---- 3. configs ----------------------------------------------------------------------------------------------
 step "Write a config for each host"
@@ -276,14 +353,15 @@ done
 ok "node-a's overlay interface: $(in_ns "$NS_A" ip -4 -br addr show dev mesh0 | awk '{print $1, $3}')"
 
 # ---- 5. ping -------------------------------------------------------------------------------------------------
-step "node-b pings node-a over the overlay (the hard direction: node-a is behind a NAT)"
-CAPTURE="$WORK/router-wan.txt"
+CAPTURE="$WORK/router-a-wan.txt"
+DROPPED_BEFORE=$(dropped_by "$NS_RA")
 if ((HAVE_TCPDUMP)); then
   # Watch router-a's public side for traffic with node-b, to show the hole being punched.
-  ip netns exec "$NS_R" tcpdump -l -n -x -ttttt -i wan "udp and host $B_IP" >"$CAPTURE" 2>"$WORK/tcpdump.err" &
+  ip netns exec "$NS_RA" tcpdump -l -n -x -ttttt -i wan "udp and host $B_SEEN" >"$CAPTURE" 2>"$WORK/tcpdump.err" &
   PIDS+=($!)
   wait_for 10 "tcpdump to start" grep -q 'listening on' "$WORK/tcpdump.err"
 fi
+step "node-b pings node-a over the overlay (they have never talked; node-a is behind a NAT)"
 say "\$ ip netns exec $NS_B ping -c 3 -i 0.5 $A_VPN"
 in_ns "$NS_B" ping -c 3 -i 0.5 -w 20 "$A_VPN" 2>&1 | indent || fail "node-b could not ping node-a over the overlay"
 ok "node-b reached node-a"
@@ -297,50 +375,50 @@ ok "node-a reached node-b"
 step "Which path do the packets take?"
 B_SEES_A=$(handshake_addr "$WORK/node-b.log" "$A_VPN")
 A_SEES_B=$(handshake_addr "$WORK/node-a.log" "$B_VPN")
-say "From the 'Handshake completed' lines in the nodes' logs:"
-say "  node-b sends node-a's packets to   $B_SEES_A"
-say "  node-a sends node-b's packets to   $A_SEES_B"
-case "$B_SEES_A" in
-  "$R_WAN":*) say "$B_SEES_A is router-a's public address, not node-a's private $A_IP: the packets go straight"
-              say "through router-a's NAT. The lighthouse only introduced the two nodes; it carries none of their traffic." ;;
-  relay|"")   fail "node-b did not get a direct path to node-a (udpAddr=${B_SEES_A:-none})" ;;
-esac
-[[ "$A_SEES_B" == "$B_IP:$PORT" ]] && say "$A_SEES_B is node-b's own public address."
+say "From the 'Handshake completed' lines in the nodes' logs (udpAddr=):"
+say "  node-b sends node-a's packets to   ${B_SEES_A:-?}"
+say "  node-a sends node-b's packets to   ${A_SEES_B:-?}"
+[[ "$B_SEES_A" == "$RA_WAN:"* ]] || fail "node-b did not get a direct path to node-a (udpAddr=${B_SEES_A:-none})"
+[[ "$A_SEES_B" == "$B_SEEN:"* ]] || fail "node-a did not get a direct path to node-b (udpAddr=${A_SEES_B:-none})"
+say "$B_SEES_A is router-a's public address, not node-a's private $A_IP."
+if ((B_NAT)); then say "$A_SEES_B is router-b's public address, not node-b's private $B_IP."
+else say "$A_SEES_B is node-b's own public address."; fi
+if ((B_NAT)); then NATS="both NATs"; else NATS="the NAT"; fi
+say "So the packets go straight from one node to the other through $NATS. The lighthouse only introduced"
+say "them; it carries none of their traffic."
 
 say ""
-say "router-a's NAT table (conntrack -L -p udp) in plain words:"
-in_ns "$NS_R" conntrack -L -p udp 2>/dev/null | awk -v lh="$LH_IP" -v b="$B_IP" '
-  {
-    n = 0
-    for (i = 1; i <= NF; i++) {
-      split($i, kv, "=")
-      if (kv[1] == "src" || kv[1] == "dst" || kv[1] == "sport" || kv[1] == "dport") v[kv[1] (++c[kv[1]])] = kv[2]
-    }
-    who = (v["dst1"] == lh) ? "the lighthouse" : (v["dst1"] == b) ? "node-b" : v["dst1"]
-    printf "     node-a %s:%s  <->  %s %s:%s, seen outside as %s:%s\n", v["src1"], v["sport1"], who, v["dst1"], v["dport1"], v["dst2"], v["dport2"]
-    delete v; delete c
-  }'
+say "router-a's NAT table (conntrack -L -p udp):"
+nat_table "$NS_RA" a
+if ((B_NAT)); then
+  say "router-b's NAT table:"
+  nat_table "$NS_RB" b
+fi
 
 if ((HAVE_TCPDUMP)); then
   say ""
-  say "How the hole was punched (tcpdump on router-a's public side, traffic with node-b only):"
+  say "How the way through was opened (tcpdump on router-a's public side, traffic with node-b only):"
   sleep 0.3
-  # Each packet: a summary line, then its bytes in hex (-x). The UDP payload starts 28 bytes into the IPv4 packet;
-  # a mesh packet's first byte holds the message type (low nibble), bytes 8-15 its counter (handshake stage).
-  awk -v b="$B_IP" '
+  # Each packet: a summary line, then its bytes in hex (-x). Byte 8 of the IPv4 header is the TTL. The UDP payload
+  # starts 28 bytes in; a mesh packet's first byte holds the message type (low nibble), bytes 8-15 its counter,
+  # which tells the two handshake stages apart.
+  awk -v bs="$B_SEEN" -v H=0123456789abcdef '
     function show() {
       if (src == "") return
       if (++shown > 12) exit
-      type = substr(hex, 58, 1); counter = substr(hex, 87, 2)
-      if (len == 1) what = "1-byte hole punch from node-a"
+      ttl = index(H, substr(hex, 17, 1)) * 16 + index(H, substr(hex, 18, 1)) - 17; type = substr(hex, 58, 1); counter = substr(hex, 87, 2)
+      fromB = (index(src, bs ".") == 1)
+      if (len == 1 && fromB) what = "1-byte punch from node-b"
+      else if (len == 1 && ttl <= 2) what = "1-byte punch from node-a, TTL " ttl ": opens router-a, expires in the internet"
+      else if (len == 1) what = "1-byte punch from node-a"
       else if (type == "0" && counter == "01") what = "handshake stage 1: node-b says hello to node-a"
       else if (type == "0" && counter == "02") what = "handshake stage 2: node-a answers"
       else if (type == "1") what = "encrypted overlay packet (a ping)"
       else if (type == "4") what = "encrypted tunnel test"
       else what = "mesh packet type " type
-      if (index(src, b ".") == 1) {
+      if (fromB) {
         from = "node-b   -> router-a"
-        if (!opened) what = what "  (dropped: router-a has no mapping for it)"
+        if (!opened) what = what "  (dropped: router-a has no mapping for it yet)"
       } else { from = "router-a -> node-b  "; opened = 1 }
       printf "     +%.3fs  %s  %s\n", t, from, what
       src = ""
@@ -348,12 +426,20 @@ if ((HAVE_TCPDUMP)); then
     /^ *[0-9]/ { show(); split($1, hms, ":"); t = hms[1] * 3600 + hms[2] * 60 + hms[3]; src = $3; len = $NF; hex = ""; next }
     { for (i = 2; i <= NF; i++) hex = hex $i }
     END { show() }' "$CAPTURE"
-  DROPPED=$(in_ns "$NS_R" nft list chain ip demo_filter input | sed -n 's/.*counter packets \([0-9]*\).*drop.*/\1/p')
-  say "router-a dropped ${DROPPED:-?} unsolicited packets from the internet: node-b's first handshake attempts."
-  say "When node-b asked the lighthouse where node-a is, the lighthouse answered with node-a's addresses and also"
-  say "sent node-a a punch notification naming node-b. After punchy.delay (1 s) node-a sent a byte to node-b, which"
-  say "opened router-a's NAT for node-b, and node-b's next handshake got through. (That second is also why the"
-  say "first ping reply took about a second.)"
+  DROPPED=$(($(dropped_by "$NS_RA") - DROPPED_BEFORE))
+  if ((DROPPED == 0)); then say "router-a dropped nothing from node-b: its way in was open before node-b's handshake arrived."
+  else say "router-a dropped $DROPPED packet(s) from node-b that arrived before node-a had opened the way."; fi
 fi
+say ""
+say "What happened: node-b asked the lighthouse where node-a is. The lighthouse answered with node-a's addresses"
+say "($RA_WAN:$PORT as the lighthouse sees it, $A_IP:$PORT as node-a reported it) and also sent node-a a"
+say "punch notification naming node-b. node-a then sent node-b a 1-byte punch: going out through router-a, it made"
+say "router-a expect packets from node-b, so node-b's handshake got in."
+if ((B_NAT)); then
+  say "node-b punched too, toward node-a, to open router-b the same way. Those first punches go out with a tiny IP"
+  say "TTL, so they open the sender's own NAT and expire in the internet before they can reach the other router,"
+  say "which would otherwise note them as unanswered and then block the real packets."
+fi
+if ((B_NAT)); then say "Nobody configured either router."; else say "Nobody configured router-a."; fi
 
-ok "demo finished: node-a (behind NAT) and node-b talk directly over the mesh"
+ok "demo finished: node-a and node-b talk directly over the mesh, through $NATS"

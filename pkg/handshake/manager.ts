@@ -74,7 +74,11 @@ export class HandshakeManager {
   }
 
   /** Starts (or joins) a handshake to `vpnIp`, queueing `packet` to send when it completes. */
-  start(vpnIp: Ipv4, packet?: Uint8Array): PendingHandshake {
+  start(vpnIp: Ipv4, packet?: Uint8Array): PendingHandshake | undefined {
+    if (vpnIp === this.env.identity().vpnIp) {
+      this.drop('handshake-to-self');
+      return undefined;
+    }
     let p = this.pending.get(vpnIp);
     if (!p) {
       const env = this.env;

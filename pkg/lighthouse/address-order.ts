@@ -3,6 +3,7 @@
 
 import { isIPv6 } from 'node:net';
 import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';
+import { ipv6ToBigInt } from '../ip/ipv6.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { isPrivateAddress } from '../daemon/private-address.js';
 
@@ -28,5 +29,8 @@ export function orderAddresses(addrs: Iterable<UdpAddr>, preferred: readonly Ipv
 
 function compareAddress(a: string, b: string): number {
   if (!isIPv6(a) && !isIPv6(b)) return parseIpv4(a) - parseIpv4(b);
-  return a < b ? -1 : 1;
+  const x = ipv6ToBigInt(a);
+  const y = ipv6ToBigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
+

@@ -3,6 +3,7 @@
 // are judged separately. Addresses are compared as 128-bit numbers so one code path serves both families.
 
 import { isIPv4, isIPv6 } from 'node:net';
+import { ipv6ToBigInt } from '../ip/ipv6.js';
 
 interface Entry {
   v6: boolean;
@@ -19,12 +20,7 @@ export class AllowListError extends Error {
 function toBig(address: string): { v6: boolean; value: bigint } {
   if (isIPv4(address)) return { v6: false, value: address.split('.').reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n) };
   if (!isIPv6(address)) throw new AllowListError(`invalid address ${JSON.stringify(address)}`);
-  const text = new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const parts = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return { v6: true, value: parts.reduce((a, p) => (a << 16n) | BigInt(parseInt(p, 16)), 0n) };
+  return { v6: true, value: ipv6ToBigInt(address) };
 }
 
 function matches(e: Entry, v6: boolean, value: bigint): boolean {

@@ -7,7 +7,7 @@ import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { MetaType, type MetaMessage } from './meta.js';
-import { MAX_REPORTED } from './server.js';
+import { capPerFamily } from './server.js';
 
 /** Nebula waits a fixed 5 s after a punch notification before it handshakes from its side (punchy.respond). */
 export const RESPOND_DELAY_MS = 5000;
@@ -116,7 +116,7 @@ export class LighthouseClient {
     }
     if (this.isLighthouse(m.vpnIp)) return;
     const vpnNet = this.env.vpnNet();
-    const addrs = m.addrs.filter((a) => this.usable(m.vpnIp, a, vpnNet)).slice(0, MAX_REPORTED);
+    const addrs = capPerFamily(m.addrs).filter((a) => this.usable(m.vpnIp, a, vpnNet));
     let perLighthouse = this.answers.get(m.vpnIp);
     if (!perLighthouse) {
       perLighthouse = new Map();
@@ -129,6 +129,7 @@ export class LighthouseClient {
   }
 
   private punchBack(m: MetaMessage): void {
+    if (m.vpnIp === this.env.vpnIp()) return this.env.counters.inc('drops', 'lighthouse-punch-for-self');
     this.env.counters.inc('lighthouse', 'punch-notification');
     const vpnNet = this.env.vpnNet();
     const addrs = m.addrs.filter((a) => this.usable(m.vpnIp, a, vpnNet));
@@ -152,5 +153,6 @@ export class LighthouseClient {
 
   forget(vpnIp: Ipv4): void {
     this.answers.delete(vpnIp);
+    this.relaysOf.delete(vpnIp);
   }
 }

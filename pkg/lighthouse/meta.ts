@@ -8,7 +8,8 @@
 
 import { isIPv6 } from 'node:net';
 import { formatIpv4, parseIpv4, type Ipv4 } from '../ip/ipv4.js';
-import { ProtobufError, ProtobufWriter, readFields, readPackedVarints, varintToBigInt } from '../protobuf/protobuf.js';
+import { bigIntToIpv6, ipv6ToBigInt } from '../ip/ipv6.js';
+import { ProtobufError, ProtobufWriter, readFields, readPackedVarints, varintToBigInt, WireType, type Field } from '../protobuf/protobuf.js';
 import { udpAddr, type UdpAddr } from '../udp/addr.js';
 
 export enum MetaType {
@@ -40,7 +41,9 @@ export function encodeMeta(m: MetaMessage): Uint8Array {
   }
   for (const a of m.addrs) {
     if (!isIPv6(a.address)) continue;
-    const { hi, lo } = ipv6Halves(a.address);
+    const v = ipv6ToBigInt(a.address);
+    const hi = v >> 64n;
+    const lo = v & 0xffffffffffffffffn;
     details.message(4, new ProtobufWriter().uint64(1, hi).uint64(2, lo).uint(3, a.port).finish());
   }
   details.packed(5, m.relays);
@@ -51,18 +54,18 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
   let type = MetaType.None;
   let detailsBytes: Uint8Array | undefined;
   for (const f of readFields(buf)) {
-    if (f.number === 1) type = f.value as MetaType;
-    else if (f.number === 2 && f.bytes) detailsBytes = f.bytes;
+    if (f.number === 1) type = varint(f) as MetaType;
+    else if (f.number === 2) detailsBytes = bytes(f);
   }
   if (!detailsBytes) throw new ProtobufError('lighthouse message without details');
   const m: MetaMessage = { type, vpnIp: 0, addrs: [], relays: [] };
   const v6: UdpAddr[] = [];
   for (const f of readFields(detailsBytes)) {
-    if (f.number === 1) m.vpnIp = f.value >>> 0;
-    else if (f.number === 2 && f.bytes) m.addrs.push(decodeIp4AndPort(f.bytes));
-    else if (f.number === 4 && f.bytes) v6.push(decodeIp6AndPort(f.bytes));
+    if (f.number === 1) m.vpnIp = varint(f) >>> 0;
+    else if (f.number === 2) m.addrs.push(decodeIp4AndPort(bytes(f)));
+    else if (f.number === 4) v6.push(decodeIp6AndPort(bytes(f)));
     else if (f.number === 5 && f.bytes) m.relays.push(...readPackedVarints(f.bytes).map((v) => v >>> 0));
-    else if (f.number === 5) m.relays.push(f.value >>> 0);
+    else if (f.number === 5) m.relays.push(varint(f) >>> 0);
   }
   m.addrs.push(...v6);
   return m;
@@ -72,8 +75,8 @@ function decodeIp4AndPort(buf: Uint8Array): UdpAddr {
   let ip = 0;
   let port = 0;
   for (const f of readFields(buf)) {
-    if (f.number === 1) ip = f.value >>> 0;
-    else if (f.number === 2) port = f.value;
+    if (f.number === 1) ip = varint(f) >>> 0;
+    else if (f.number === 2) port = varint(f);
   }
   if (port > 65535) throw new ProtobufError('port out of range');
   return udpAddr(formatIpv4(ip), port);
@@ -84,34 +87,27 @@ function decodeIp6AndPort(buf: Uint8Array): UdpAddr {
   let lo = 0n;
   let port = 0;
   for (const f of readFields(buf)) {
-    if (f.number === 1 && f.varint) hi = varintToBigInt(f.varint);
-    else if (f.number === 2 && f.varint) lo = varintToBigInt(f.varint);
-    else if (f.number === 3) port = f.value;
+    if (f.number === 1) hi = varintToBigInt(varintBytes(f));
+    else if (f.number === 2) lo = varintToBigInt(varintBytes(f));
+    else if (f.number === 3) port = varint(f);
   }
   if (port > 65535) throw new ProtobufError('port out of range');
-  const bytes = Buffer.alloc(16);
-  bytes.writeBigUInt64BE(hi & 0xffffffffffffffffn, 0);
-  bytes.writeBigUInt64BE(lo & 0xffffffffffffffffn, 8);
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  return udpAddr(compressIpv6(groups.join(':')), port);
+  return udpAddr(bigIntToIpv6(((hi & 0xffffffffffffffffn) << 64n) | (lo & 0xffffffffffffffffn)), port);
 }
 
-function compressIpv6(full: string): string {
-  // Canonical text (RFC 5952) so that the same address always has one spelling.
-  const u = new URL(`http://[${full}]/`);
-  return u.hostname.slice(1, -1);
+
+// A known field with the wrong wire type makes the message invalid, as it does for Go's decoder.
+function varint(f: Field): number {
+  if (f.wireType !== WireType.Varint) throw new ProtobufError(`field ${f.number}: expected a varint`);
+  return f.value;
 }
 
-function ipv6Halves(address: string): { hi: bigint; lo: bigint } {
-  const u = new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  const [head, tail] = u.includes('::') ? u.split('::') : [u, undefined];
-  const headParts = head ? head.split(':') : [];
-  const tailParts = tail ? tail.split(':') : [];
-  const parts = [...headParts, ...Array(8 - headParts.length - tailParts.length).fill('0'), ...tailParts];
-  let hi = 0n;
-  let lo = 0n;
-  for (let i = 0; i < 4; i++) hi = (hi << 16n) | BigInt(parseInt(parts[i], 16));
-  for (let i = 4; i < 8; i++) lo = (lo << 16n) | BigInt(parseInt(parts[i], 16));
-  return { hi, lo };
+function varintBytes(f: Field): Uint8Array {
+  if (f.wireType !== WireType.Varint || !f.varint) throw new ProtobufError(`field ${f.number}: expected a varint`);
+  return f.varint;
+}
+
+function bytes(f: Field): Uint8Array {
+  if (f.wireType !== WireType.Bytes || !f.bytes) throw new ProtobufError(`field ${f.number}: expected length-delimited bytes`);
+  return f.bytes;
 }

@@ -43,10 +43,9 @@ export class LighthouseServer {
   private update(from: HostInfo, m: MetaMessage): void {
     if (m.vpnIp !== from.vpnIp) return this.env.counters.inc('drops', 'lighthouse-update-wrong-vpnip');
     const vpnNet = this.env.vpnNet();
-    const reported = m.addrs
+    const reported = capPerFamily(m.addrs)
       .filter((a) => a.address.includes(':') || !netContains(vpnNet, parseIpv4(a.address)))
-      .filter((a) => this.env.remoteAllowed(from.vpnIp, a))
-      .slice(0, MAX_REPORTED);
+      .filter((a) => this.env.remoteAllowed(from.vpnIp, a));
     this.entries.set(from.vpnIp, { reported, relays: m.relays });
     this.env.counters.inc('lighthouse', 'update');
   }
@@ -69,6 +68,8 @@ export class LighthouseServer {
       addrs: this.addressesOf(targetHost),
       relays: this.entries.get(target)?.relays ?? [],
     });
+    // Asking about ourselves (mesh nodes do, to learn how their NAT maps them) needs no punch.
+    if (from.vpnIp === target) return;
     this.env.send(targetHost, {
       type: MetaType.HostPunchNotification,
       vpnIp: from.vpnIp,
@@ -84,4 +85,11 @@ export class LighthouseServer {
   reportedOf(vpnIp: Ipv4): readonly UdpAddr[] {
     return this.entries.get(vpnIp)?.reported ?? [];
   }
+}
+
+/** Nebula keeps up to MAX_REPORTED addresses of each family, taken before any filtering. */
+export function capPerFamily(addrs: readonly UdpAddr[]): UdpAddr[] {
+  const v4 = addrs.filter((a) => !a.address.includes(':')).slice(0, MAX_REPORTED);
+  const v6 = addrs.filter((a) => a.address.includes(':')).slice(0, MAX_REPORTED);
+  return [...v4, ...v6];
 }

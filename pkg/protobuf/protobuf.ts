@@ -109,6 +109,7 @@ export class ProtobufWriter {
   private chunks: number[] = [];
 
   private varint(v: number): void {
+    if (!Number.isInteger(v) || v < 0) throw new ProtobufError(`cannot encode ${v} as a varint`);
     let n = v;
     while (n >= 128) {
       this.chunks.push((n % 128) | 0x80);

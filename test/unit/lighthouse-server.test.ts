@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
+import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { AllowList } from '../../pkg/lighthouse/allow-list.js';
+import { MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
+import { LighthouseServer, MAX_REPORTED } from '../../pkg/lighthouse/server.js';
+import { Counters } from '../../pkg/metrics/counters.js';
+import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+
+// The lighthouse's bookkeeping (reference §5.3, nebula 1.6.1 lighthouse.go): learned address = the tunnel's
+// remote, reported addresses from HostUpdateNotification; HostQuery answered with both and a HostPunchNotification
+// to the queried host. Driven through a fake env: hosts are plain records, sends are recorded.
+
+const VPN_NET = parseCidr('10.99.0.0/24');
+const ip = parseIpv4;
+const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
+
+interface Sent {
+  to: string;
+  type: MetaType;
+  vpnIp: string;
+  addrs: string[];
+  relays: string[];
+}
+
+function host(vpnIp: string, remote: UdpAddr | null): HostInfo {
+  return { vpnIp: ip(vpnIp), remote } as unknown as HostInfo;
+}
+
+function setup(options: { allow?: Record<string, boolean> } = {}) {
+  const hosts = new Map<Ipv4, HostInfo>();
+  const sent: Sent[] = [];
+  const counters = new Counters();
+  const allow = new AllowList(options.allow);
+  const allowCalls: string[] = [];
+  const server = new LighthouseServer({
+    vpnNet: () => VPN_NET,
+    remoteAllowed: (vpnIp, addr) => {
+      allowCalls.push(`${formatIpv4(vpnIp)} ${addrKey(addr)}`);
+      return allow.allows(addr.address);
+    },
+    hostFor: (vpnIp) => hosts.get(vpnIp),
+    send: (to: HostInfo, m: MetaMessage) =>
+      sent.push({
+        to: formatIpv4(to.vpnIp),
+        type: m.type,
+        vpnIp: formatIpv4(m.vpnIp),
+        addrs: m.addrs.map(addrKey),
+        relays: m.relays.map(formatIpv4),
+      }),
+    counters,
+  });
+  const connect = (vpnIp: string, remote: UdpAddr | null): HostInfo => {
+    const h = host(vpnIp, remote);
+    hosts.set(h.vpnIp, h);
+    return h;
+  };
+  const update = (from: HostInfo, addrs: UdpAddr[], relays: string[] = [], vpnIp = from.vpnIp): void =>
+    server.handle(from, { type: MetaType.HostUpdateNotification, vpnIp, addrs, relays: relays.map(ip) });
+  const query = (from: HostInfo, target: string): void =>
+    server.handle(from, { type: MetaType.HostQuery, vpnIp: ip(target), addrs: [], relays: [] });
+  return { server, hosts, sent, counters, allowCalls, connect, update, query };
+}
+
+test('a host update is stored as that host reported it', () => {
+  const { server, connect, update } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  update(n, [a('192.168.1.2', 4242), a('2001:db8::3', 4242)]);
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')).map(addrKey), ['192.168.1.2:4242', '[2001:db8::3]:4242']);
+});
+
+test('a new update replaces the whole reported list', () => {
+  const { server, connect, update } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  update(n, [a('192.168.1.2', 4242), a('198.51.100.3', 4242)]);
+  update(n, [a('192.168.7.7', 4000)]);
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')).map(addrKey), ['192.168.7.7:4000']);
+  update(n, []);
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')), []);
+});
+
+test(`at most ${MAX_REPORTED} reported addresses are kept, the first ones`, () => {
+  const { server, connect, update } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  const many = Array.from({ length: 15 }, (_, i) => a(`198.51.100.${i + 1}`, 4242));
+  update(n, many);
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')), many.slice(0, MAX_REPORTED));
+});
+
+test('an update whose VpnIp is not the sender is ignored and counted', () => {
+  const { server, counters, connect, update } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  update(n, [a('192.168.1.2', 4242)], [], ip('10.99.0.4'));
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')), []);
+  assert.deepEqual(server.reportedOf(ip('10.99.0.4')), []);
+  assert.equal(counters.get('drops', 'lighthouse-update-wrong-vpnip'), 1);
+});
+
+test('reported IPv4 addresses inside the VPN network are dropped; IPv6 ones are not checked against it', () => {
+  const { server, connect, update } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  update(n, [a('10.99.0.3', 4242), a('10.99.0.200', 1), a('10.98.0.1', 4242), a('::ffff:a63:1', 4242)]);
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')).map(addrKey), ['10.98.0.1:4242', '[::ffff:a63:1]:4242']);
+});
+
+test('reported addresses must pass remote_allow_list, judged for the reporting host', () => {
+  const { server, allowCalls, connect, update } = setup({ allow: { '192.168.0.0/16': false } });
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  update(n, [a('192.168.1.2', 4242), a('198.51.100.3', 4242)]);
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')).map(addrKey), ['198.51.100.3:4242']);
+  assert.deepEqual(allowCalls, ['10.99.0.3 192.168.1.2:4242', '10.99.0.3 198.51.100.3:4242']);
+});
+
+test('a query is answered with the learned address then the reported ones, and the target is told to punch', () => {
+  const { sent, connect, update, query } = setup();
+  const target = connect('10.99.0.3', a('203.0.113.2', 4242));
+  const querier = connect('10.99.0.4', a('198.51.100.14', 4242));
+  update(target, [a('192.168.1.2', 4242)], ['10.99.0.1']);
+  update(querier, [a('198.51.100.14', 4242)]);
+  query(querier, '10.99.0.3');
+  assert.deepEqual(sent, [
+    {
+      to: '10.99.0.4',
+      type: MetaType.HostQueryReply,
+      vpnIp: '10.99.0.3',
+      addrs: ['203.0.113.2:4242', '192.168.1.2:4242'],
+      relays: ['10.99.0.1'],
+    },
+    {
+      to: '10.99.0.3',
+      type: MetaType.HostPunchNotification,
+      vpnIp: '10.99.0.4',
+      // Learned and reported are the same here: like nebula, duplicates are kept.
+      addrs: ['198.51.100.14:4242', '198.51.100.14:4242'],
+      relays: [],
+    },
+  ]);
+});
+
+test('answers list IPv4 before IPv6, each family learned first', () => {
+  const { sent, connect, update, query } = setup();
+  const target = connect('10.99.0.3', a('2001:db8::3', 4242));
+  const querier = connect('10.99.0.4', a('198.51.100.14', 4242));
+  update(target, [a('2001:db8:1::3', 1), a('192.168.1.2', 2), a('198.51.100.3', 3)]);
+  query(querier, '10.99.0.3');
+  assert.deepEqual(sent[0].addrs, ['192.168.1.2:2', '198.51.100.3:3', '[2001:db8::3]:4242', '[2001:db8:1::3]:1']);
+});
+
+test('a host that never reported is answered with its learned address alone', () => {
+  const { sent, connect, query } = setup();
+  connect('10.99.0.3', a('203.0.113.2', 4242));
+  const querier = connect('10.99.0.4', a('198.51.100.14', 4242));
+  query(querier, '10.99.0.3');
+  assert.deepEqual(sent[0].addrs, ['203.0.113.2:4242']);
+  assert.deepEqual(sent[1].addrs, ['198.51.100.14:4242']);
+});
+
+test('a host reachable only through a relay has no learned address to give out', () => {
+  const { sent, connect, update, query } = setup();
+  const target = connect('10.99.0.3', null);
+  const querier = connect('10.99.0.4', a('198.51.100.14', 4242));
+  update(target, [a('192.168.1.2', 4242)]);
+  query(querier, '10.99.0.3');
+  assert.deepEqual(sent[0].addrs, ['192.168.1.2:4242']);
+});
+
+test('a query for an unknown host sends nothing at all and is counted', () => {
+  const { sent, counters, connect, query } = setup();
+  const querier = connect('10.99.0.4', a('198.51.100.14', 4242));
+  query(querier, '10.99.0.77');
+  assert.deepEqual(sent, []);
+  assert.equal(counters.get('lighthouse', 'query-unknown'), 1);
+  assert.equal(counters.get('lighthouse', 'query'), 1);
+});
+
+test('forgetting a host drops what it reported', () => {
+  const { server, sent, connect, update, query } = setup();
+  const target = connect('10.99.0.3', a('203.0.113.2', 4242));
+  const querier = connect('10.99.0.4', a('198.51.100.14', 4242));
+  update(target, [a('192.168.1.2', 4242)], ['10.99.0.1']);
+  server.forget(ip('10.99.0.3'));
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')), []);
+  query(querier, '10.99.0.3');
+  assert.deepEqual(sent[0].addrs, ['203.0.113.2:4242']);
+  assert.deepEqual(sent[0].relays, []);
+});
+
+test('replies and punch notifications sent to a lighthouse are ignored and counted', () => {
+  const { server, sent, counters, connect } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  server.handle(n, { type: MetaType.HostQueryReply, vpnIp: ip('10.99.0.4'), addrs: [a('198.51.100.1', 1)], relays: [] });
+  server.handle(n, { type: MetaType.HostPunchNotification, vpnIp: ip('10.99.0.4'), addrs: [a('198.51.100.1', 1)], relays: [] });
+  server.handle(n, { type: 42 as MetaType, vpnIp: 0, addrs: [], relays: [] });
+  assert.deepEqual(sent, []);
+  assert.equal(counters.get('lighthouse', 'ignored-HostQueryReply'), 1);
+  assert.equal(counters.get('lighthouse', 'ignored-HostPunchNotification'), 1);
+  assert.equal(counters.get('lighthouse', 'ignored-42'), 1);
+});
+
+// Reported to the lead: server.ts update() filters and then slices the IPv4 and IPv6 addresses together to 10.
+// Nebula 1.6.1 (RemoteList.unlockedSetV4 / unlockedSetV6) keeps up to 10 per family, so a dual-stack host that
+// reports 10 IPv4 addresses keeps its IPv6 ones too.
+test('the 10-address cap applies to IPv4 and IPv6 separately', () => {
+  const { server, connect, update } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  const v4 = Array.from({ length: 10 }, (_, i) => a(`198.51.100.${i + 1}`, 4242));
+  const v6 = [a('2001:db8::1', 4242), a('2001:db8::2', 4242)];
+  update(n, [...v4, ...v6]);
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')).map(addrKey), [...v4, ...v6].map(addrKey));
+});
