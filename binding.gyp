@@ -8,7 +8,9 @@
         "pkg/tun/native/errors.c",
         "pkg/tun/native/tun.c",
         "pkg/tun/native/poll.c",
-        "pkg/tun/native/udp.c"
+        "pkg/tun/native/udp.c",
+        "pkg/tun/native/checksum.c",
+        "pkg/tun/native/offload.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
     }

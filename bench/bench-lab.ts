@@ -30,6 +30,7 @@ export const OVERLAY_MTU = 1300;
 
 export interface PairOptions {
   cipher?: Cipher;
+  logLevel?: 'info' | 'debug';
   /** Extra environment for the daemons (MESH_UDP=dgram, NODE_OPTIONS=--cpu-prof, …). */
   env?: NodeJS.ProcessEnv;
 }
@@ -67,7 +68,7 @@ export class PairLab {
           pki: { ca: ca.crt, cert: cert.crt, key: cert.key },
           tunDev: `bench${me}`,
           cipher: options.cipher ?? 'aes',
-          logLevel: 'info',
+          logLevel: options.logLevel ?? 'info',
           staticHosts: { [OVERLAY[peer]]: [`${UNDERLAY[peer]}:4242`] },
         });
         writeOverlayConfig(configs[me], config);

@@ -30,8 +30,12 @@ export function rssMb(pid: number): number {
   return Number(m[1]) / 1024;
 }
 
+/** The middle value; the mean of the two middle ones for an even count. */
 export function median(values: readonly number[]): number {
-  return quantile(values, 0.5);
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Nearest-rank quantile (p99 of 200 samples is the 198th smallest). */

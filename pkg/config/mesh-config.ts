@@ -152,7 +152,7 @@ export interface TimersConfig {
 }
 
 export interface ControlConfig {
-  /** Path of the unix control socket; undefined = no control socket. */
+  /** Path of the unix control socket; undefined = a default derived from the config path (pkg/control/socket-path.ts). */
   socket: string | undefined;
 }
 

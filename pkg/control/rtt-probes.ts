@@ -1,11 +1,17 @@
-// Round-trip probes over a tunnel: a test request whose payload is a magic and a random nonce, which every peer
-// (mesh or Nebula) echoes in its test reply. Matching the nonce tells our probe's reply from a liveness check's,
-// and the time between send and reply is the RTT through whatever path the tunnel uses now.
+// Round-trip probes over a tunnel: a test request whose 16-byte payload is a magic and a random nonce. A mesh
+// peer echoes the payload, so the nonce names the probe; the time between send and reply is the RTT through
+// whatever path the tunnel uses now.
 //
-//   payload   0       8                16
-//             +-------+----------------+
-//             | magic |     nonce      |      magic = "meshrtt1"
-//             +-------+----------------+
+//   payload   0       8               16
+//             +-------+---------------+
+//             | magic |     nonce     |      magic = "meshrtt1"
+//             +-------+---------------+
+//
+// Nebula 1.6.1 builds its reply in the buffer that holds the decrypted request: the reply header overwrites the
+// first 16 payload bytes, so a 16-byte request comes back carrying the reply's own header instead of our nonce
+// (seen in the lab). Such a reply is matched to the oldest probe waiting on that tunnel. A longer payload makes
+// the reply's sealing overlap its input and Nebula 1.6.1 panics ("crypto/cipher: invalid buffer overlap"), so
+// probes must never exceed 16 bytes.
 
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock/clock.js';
@@ -15,6 +21,7 @@ import type { UdpAddr } from '../udp/addr.js';
 import { ControlError, ControlErrorCode } from './protocol.js';
 
 export const PROBE_MAGIC = Buffer.from('meshrtt1', 'ascii');
+/** The most a test payload to a Nebula 1.6.1 peer may carry without crashing it. */
 export const PROBE_LEN = 16;
 
 export interface ProbeResult {
@@ -66,17 +73,29 @@ export class RttProbes {
     });
   }
 
-  /** A test reply arrived on `host`'s tunnel (decrypted). Replies that are not our probes are ignored. */
-  onTestReply(host: HostInfo, payload: Uint8Array, from: UdpAddr | null, via: Ipv4 | null): void {
-    if (payload.length !== PROBE_LEN || !PROBE_MAGIC.equals(payload.subarray(0, PROBE_MAGIC.length))) return;
-    const key = Buffer.from(payload.subarray(PROBE_MAGIC.length)).toString('hex');
-    const p = this.pending.get(key);
+  /**
+   * A test reply arrived on `host`'s tunnel (decrypted), with the reply's 16-byte header. Replies that are not
+   * answers to our probes (empty liveness replies) are ignored.
+   */
+  onTestReply(host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null, via: Ipv4 | null): void {
+    if (payload.length !== PROBE_LEN) return;
+    const bytes = Buffer.from(payload);
+    let key: string | undefined;
+    if (PROBE_MAGIC.equals(bytes.subarray(0, PROBE_MAGIC.length))) key = bytes.subarray(PROBE_MAGIC.length).toString('hex');
+    else if (bytes.equals(header)) key = this.oldestFor(host.vpnIp);
+    const p = key === undefined ? undefined : this.pending.get(key);
     if (!p || p.host.vpnIp !== host.vpnIp) return;
     const now = this.clock.now();
     const rttMs = now - p.sentAt;
-    this.finish(key);
+    this.finish(key as string);
     this.last.set(host.vpnIp, { rttMs, at: now });
     p.resolve({ rttMs, from, via });
+  }
+
+  /** Map order is insertion order: the first probe found for the peer is the oldest. */
+  private oldestFor(vpnIp: Ipv4): string | undefined {
+    for (const [key, p] of this.pending) if (p.host.vpnIp === vpnIp) return key;
+    return undefined;
   }
 
   /** The last RTT measured to `vpnIp` and when (clock ms). */

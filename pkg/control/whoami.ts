@@ -7,9 +7,7 @@
 // Any mesh node answers (it only tells the asker its own address); netcheck asks the lighthouses. Nebula 1.6.1
 // ignores type 6, so asking a Nebula lighthouse times out and netcheck says "unknown".
 //
-// The node hands lighthouse messages to `onLighthouseMessage`, which has no slot for these types, so
-// `installWhoami` wraps that method on the node object and passes everything else through untouched. A
-// dispatch line in MeshNode.onLighthouseMessage calling `Whoami.onMeta` would replace the wrapper.
+// The node offers every decrypted lighthouse message here first (MeshNode.metaExtension), before its own handling.
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { Ipv4 } from '../ip/ipv4.js';
@@ -84,14 +82,5 @@ export class Whoami {
   }
 }
 
-export interface LighthouseMessageSink {
-  onLighthouseMessage(host: HostInfo, payload: Uint8Array, from: UdpAddr | null): void;
-}
 
 /** Puts `whoami` in front of the node's lighthouse message handler. */
-export function installWhoami(node: LighthouseMessageSink, whoami: Whoami): void {
-  const inner = node.onLighthouseMessage.bind(node);
-  node.onLighthouseMessage = (host, payload, from) => {
-    if (!whoami.onMeta(host, payload)) inner(host, payload, from);
-  };
-}

@@ -3,9 +3,16 @@
 
 import { dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
-import { loadConfig, type LoadedConfig } from '../config/index.js';
+import { loadConfig, type LoadedConfig, type MeshConfig, type StatsConfig } from '../config/index.js';
+import { ControlService } from '../control/control-service.js';
+import { ControlError, ControlErrorCode } from '../control/protocol.js';
+import type { ReloadReply } from '../control/reports.js';
+import { configuredSocketPath, defaultSocketPaths } from '../control/socket-path.js';
 import { Firewall } from '../firewall/firewall.js';
 import { Logger } from '../log/logger.js';
+import { BatchConn } from '../udp/batch-conn.js';
+import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
+import { PrometheusExporter } from '../metrics/prometheus-exporter.js';
 import { buildFirewall, firewallRules } from './firewall-setup.js';
 import { MeshNode } from './node.js';
 import { loadPki, type Pki } from './pki.js';
@@ -42,14 +49,41 @@ export async function startDaemon(configPath: string, log?: Logger): Promise<Mes
   const logger = log ?? new Logger(config.logging.level, config.logging.format, undefined, config.logging.disableTimestamp);
   for (const w of [...warnings, ...prepared.pki.warnings, ...prepared.firewall.currentRules.warnings]) logger.warn(w);
   const staticHosts = await resolveStaticHosts(config.staticHostMap, prepared.pki.identity.vpnNet);
-  return MeshNode.start({ config, pki: prepared.pki, firewall: prepared.firewall, staticHosts, log: logger });
+  const udp = await openUnderlay(config.listen, logger);
+  try {
+    return await MeshNode.start({ config, pki: prepared.pki, firewall: prepared.firewall, staticHosts, log: logger, udp });
+  } catch (e) {
+    await udp.close();
+    throw e;
+  }
 }
+
+/**
+ * The listen socket: batched through the addon (recvmmsg/sendmmsg, listen.batch datagrams per read) unless the
+ * addon cannot load, then node:dgram. MESH_UDP=dgram forces the fallback (benchmarks compare the two).
+ */
+export async function openUnderlay(listen: MeshConfig['listen'], log: Logger): Promise<UdpConn> {
+  const host = listen.host.startsWith('[') && listen.host.endsWith(']') ? listen.host.slice(1, -1) : listen.host;
+  const opts = { host, port: listen.port, readBuffer: listen.readBuffer, writeBuffer: listen.writeBuffer };
+  if (process.env.MESH_UDP !== 'dgram') {
+    try {
+      return await BatchConn.open({ ...opts, batchSize: listen.batch });
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ETUNADDON') throw e;
+      log.warn('Batched UDP unavailable, using node:dgram', { error: (e as Error).message });
+    }
+  }
+  return DgramConn.open(opts);
+}
+
+/** What a reload did: applied (with settings that wait for a restart) or refused, and why. */
+export type ReloadOutcome = { ok: true; restartNeeded: string[] } | { ok: false; error: string };
 
 /**
  * SIGHUP: re-reads the config and applies it only when everything validates; on any error the running config stays
  * and the error is logged as one line.
  */
-export async function reloadDaemon(node: MeshNode, configPath: string): Promise<boolean> {
+export async function reloadDaemon(node: MeshNode, configPath: string): Promise<ReloadOutcome> {
   try {
     const loaded = loadConfig(configPath);
     const pki = loadPki(loaded.config, configBaseDir(configPath));
@@ -60,9 +94,89 @@ export async function reloadDaemon(node: MeshNode, configPath: string): Promise<
     const notes = node.applyReload({ config: loaded.config, pki, rules, staticHosts });
     for (const w of [...loaded.warnings, ...pki.warnings, ...rules.warnings]) node.log.warn(w);
     node.log.info('Config reloaded', { restartNeeded: notes.join(', ') || undefined });
-    return true;
+    return { ok: true, restartNeeded: notes };
   } catch (e) {
     node.log.error('Reload failed, keeping the running config', { error: (e as Error).message });
-    return false;
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+// ---- operability (issue 8): the node with its control socket and metrics endpoint ----
+
+function controlSocketPaths(config: MeshConfig, configPath: string): string[] {
+  const socket = config.control.socket;
+  return socket ? [configuredSocketPath(socket, configBaseDir(configPath))] : defaultSocketPaths(configPath);
+}
+
+async function startStats(node: MeshNode, stats: StatsConfig): Promise<PrometheusExporter | null> {
+  if (stats.type !== 'prometheus') {
+    if (stats.type) node.log.warn('stats.type is not supported, no metrics are exported', { statsType: stats.type });
+    return null;
+  }
+  const opts = { listen: stats.listen, path: stats.path, intervalMs: stats.intervalMs ?? 10_000, namespace: stats.namespace, subsystem: stats.subsystem };
+  const exporter = await PrometheusExporter.start(node, opts);
+  node.log.info('Prometheus metrics listening', { listen: stats.listen, path: stats.path });
+  return exporter;
+}
+
+/** A running daemon: the node, its control socket (null if it could not open) and its metrics exporter. */
+export class Daemon {
+  private reloading: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly node: MeshNode,
+    readonly configPath: string,
+    public control: ControlService | null,
+    public stats: PrometheusExporter | null,
+  ) {}
+
+  static async start(configPath: string, log?: Logger): Promise<Daemon> {
+    const node = await startDaemon(configPath, log);
+    const config = node.currentConfig();
+    const daemon = new Daemon(node, configPath, null, null);
+    try {
+      daemon.stats = await startStats(node, config.stats);
+      daemon.control = await ControlService.start(node, { socketPaths: controlSocketPaths(config, configPath), reload: () => daemon.reloadForControl() });
+      node.log.info('Control socket listening', { path: daemon.control.path });
+    } catch (e) {
+      await daemon.stop();
+      throw e;
+    }
+    return daemon;
+  }
+
+  /** SIGHUP and `mesh reload`; one at a time. Stats follow the new config; the control socket needs a restart. */
+  reload(): Promise<ReloadOutcome> {
+    const run = this.reloading.then(async (): Promise<ReloadOutcome> => {
+      const before = this.node.currentConfig();
+      const outcome = await reloadDaemon(this.node, this.configPath);
+      if (!outcome.ok) return outcome;
+      const after = this.node.currentConfig();
+      if (after.control.socket !== before.control.socket) outcome.restartNeeded.push('control (needs a restart to apply)');
+      if (JSON.stringify(after.stats) !== JSON.stringify(before.stats)) {
+        await this.stats?.close();
+        this.stats = null;
+        try {
+          this.stats = await startStats(this.node, after.stats);
+        } catch (e) {
+          this.node.log.error('Metrics exporter failed to start after reload', { error: (e as Error).message });
+        }
+      }
+      return outcome;
+    });
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadForControl(): Promise<ReloadReply> {
+    const outcome = await this.reload();
+    if (!outcome.ok) throw new ControlError(ControlErrorCode.reloadFailed, `reload refused, the running config stays: ${outcome.error}`);
+    return { restartNeeded: outcome.restartNeeded };
+  }
+
+  async stop(): Promise<void> {
+    await this.control?.close();
+    await this.stats?.close();
+    await this.node.stop();
   }
 }

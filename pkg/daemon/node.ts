@@ -351,6 +351,15 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (us === 'rewriting' && (them === 'preserving' || them === 'no-nat')) void this.birthday.start(host, peerAddrs[0]);
   }
 
+  /** Set by the control service: RTT probes read test replies. */
+  testReplyHandler: ((host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null) => void) | null = null;
+  /** Set by the control service: mesh-only lighthouse message types (whoami); returns true when it took the message. */
+  metaExtension: ((host: HostInfo, payload: Uint8Array) => boolean) | null = null;
+
+  onTestReply(host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null): void {
+    this.testReplyHandler?.(host, payload, header, from);
+  }
+
   onTestRequest(host: HostInfo, payload: Uint8Array): void {
     if (host.remote === null) this.birthday.onTestRequest(host, payload, this.lighthouseClient?.addressesOf(host.vpnIp)[0]);
   }
@@ -480,6 +489,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   onLighthouseMessage(host: HostInfo, payload: Uint8Array, _from: UdpAddr | null): void {
+    if (this.metaExtension?.(host, payload)) return;
     let m: MetaMessage;
     try {
       m = decodeMeta(payload);

@@ -15,6 +15,8 @@ import type { UdpConn } from '../udp/udp-conn.js';
 
 export interface TunWriter {
   write(packet: Uint8Array): void;
+  /** Many packets in one call (LinuxTun); tun-batch.ts uses it when present. */
+  writeBatch?(packets: readonly Uint8Array[]): number;
 }
 
 export interface DataPathContext {
@@ -37,6 +39,8 @@ export interface DataPathContext {
   onControlMessage(host: HostInfo, payload: Uint8Array): void;
   /** A test request, after it was answered (mesh-only extensions ride on test payloads; nebula just echoes them). */
   onTestRequest(host: HostInfo, payload: Uint8Array): void;
+  /** A test reply (RTT probes). `header` is the reply's own header; `from` is null when it came through a relay. */
+  onTestReply(host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null): void;
   /** Wraps an end-to-end packet for a peer we only reach through a relay; false when no relay is up. */
   sendRelayed(host: HostInfo, packet: Uint8Array): boolean;
   /** Relayed packets (type 1 subtype 1). */

@@ -16,6 +16,7 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import { formatIpv4, netContains, parseIpv4 } from '../ip/ipv4.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
+import { writeToTun } from './tun-batch.js';
 import { sendOnTunnel } from './tunnel-sender.js';
 
 /** Roaming back to an address we just left is ignored this long: packets already in flight would flap it. */
@@ -78,7 +79,7 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, fro
       if (subtype === 0) {
         sendOnTunnel(ctx, host, MessageType.Test, 1, plaintext);
         ctx.onTestRequest(host, plaintext);
-      }
+      } else ctx.onTestReply(host, plaintext, packet.subarray(0, HEADER_LEN), from);
       return;
     case MessageType.LightHouse:
       return ctx.onLighthouseMessage(host, plaintext, from);
@@ -124,7 +125,7 @@ function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void
     }
     return drop(ctx, `firewall-in-${reason}`);
   }
-  ctx.tun?.write(packet);
+  writeToTun(ctx, packet);
 }
 
 /**

@@ -18,6 +18,7 @@ import { udpAddr, type UdpAddr } from './addr.js';
  */
 export interface UdpConn {
   readonly localPort: number;
+  /** Adds a listener; every datagram goes to every listener, in the order they were added (as node:dgram does). */
   onPacket(cb: (packet: Buffer, from: UdpAddr) => void): void;
   send(packet: Uint8Array, to: UdpAddr): void;
   /** Sends with a one-off IP TTL (NAT traversal: open our own mapping without reaching the far NAT). */

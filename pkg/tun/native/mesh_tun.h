@@ -4,9 +4,11 @@
 #define MESH_TUN_H
 
 #define NAPI_VERSION 8
+#include <linux/virtio_net.h>
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 // A JS typed array seen from C: its bytes and element count (valid while the array is reachable from JS).
 typedef struct {
@@ -27,19 +29,41 @@ int mt_get_u32(napi_env env, napi_value v, uint32_t *out);
 int mt_get_view(napi_env env, napi_value v, napi_typedarray_type type, mt_view_t *out);
 
 // poll.c: batched reads woken by libuv. A reader fills up to slot_count slots without blocking and returns how
-// many; *err is set for a failure other than "nothing more to read".
+// many; *err is set for a failure other than "nothing more to read". A reader may keep its own `state` (freed
+// with the poll) and set `pending` when it holds packets it has read but not yet handed out (the rest of a cut
+// TSO packet): the poll then calls it again before waiting for the fd.
 typedef struct {
   int fd;
   uint8_t *slots;
   uint32_t slot_size;
   uint32_t slot_count;
   uint32_t *meta;
+  void *state;
+  int pending;
 } mt_batch_t;
-typedef uint32_t (*mt_reader_t)(const mt_batch_t *batch, int *err);
+typedef uint32_t (*mt_reader_t)(mt_batch_t *batch, int *err);
 napi_value mt_poll_start(napi_env env, napi_callback_info info, mt_reader_t reader, uint32_t stride, const char *name);
 napi_value mt_poll_stop(napi_env env, napi_callback_info info);
 
+// checksum.c: RFC 1071 sums; fold() leaves the result in the byte order of the data summed.
+uint64_t mt_csum_add(uint64_t sum, const uint8_t *data, size_t len);
+uint16_t mt_csum_fold(uint64_t sum);
+uint64_t mt_csum_pseudo4(const uint8_t *ip_header, uint8_t protocol, uint16_t l4_len);
+
+// offload.c: TSO cutting on read, GRO joining on write (TUN with IFF_VNET_HDR).
+typedef struct virtio_net_hdr mt_vnet_hdr_t;
+typedef struct {
+  const uint8_t *data;
+  uint32_t len;
+} mt_pkt_t;
+int mt_csum_complete(uint8_t *pkt, size_t len, uint16_t start, uint16_t offset);
+uint32_t mt_tso4_count(const uint8_t *pkt, size_t len, uint16_t gso_size);
+size_t mt_tso4_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap);
+uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *err, uint32_t *accepted);
+
 // tun.c
+int mt_vnet_write(int fd, const mt_vnet_hdr_t *hdr, const uint8_t *data, size_t len);
+int mt_vnet_writev(int fd, struct iovec *iov, int iovcnt);
 napi_value tun_open(napi_env env, napi_callback_info info);
 napi_value tun_close(napi_env env, napi_callback_info info);
 napi_value tun_write(napi_env env, napi_callback_info info);

@@ -15,7 +15,8 @@
 
 #include "mesh_tun.h"
 
-// Batches per wakeup before yielding to the rest of the loop; the poll is level-triggered, so the rest waits.
+// Batches per wakeup before yielding to the rest of the loop; the poll is level-triggered, so the rest waits
+// (a reader with packets pending is drained first: see mt_batch_t).
 #define ROUNDS_PER_WAKEUP 4
 
 typedef struct {
@@ -33,7 +34,9 @@ typedef struct {
 } mt_poll_t;
 
 static void maybe_free(mt_poll_t *p) {
-  if (p->uv_closed && p->js_released) free(p);
+  if (!p->uv_closed || !p->js_released) return;
+  free(p->batch.state);
+  free(p);
 }
 
 static void on_uv_closed(uv_handle_t *handle) {
@@ -100,7 +103,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     stop(p);
     call_js(p, -status, 0);
   } else {
-    for (int round = 0; round < ROUNDS_PER_WAKEUP && p->active; round++) {
+    for (int round = 0; p->active; round++) {
       int err;
       uint32_t n = p->read_batch(&p->batch, &err);
       if (err) stop(p);
@@ -111,6 +114,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         break;
       }
       if (n < p->batch.slot_count) break;
+      // Packets the reader already holds cannot wait for the fd to become readable again.
+      if (round + 1 >= ROUNDS_PER_WAKEUP && !p->batch.pending) break;
     }
   }
 

@@ -1,13 +1,39 @@
 // The TUN file descriptor: open (TUNSETIFF), read batches (driven by poll.c), write one packet or a batch, close.
+//
+// By default the device is opened with IFF_VNET_HDR and TCP offloads (offload.c): reads cut TSO super-packets
+// back into MTU-sized packets, batch writes join segments of one TCP flow. JS sees plain IP packets either way.
+// MESH_TUN_OFFLOAD=0 in the environment opens a plain device (for comparison, or a kernel that refuses).
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "mesh_tun.h"
+
+// Which descriptors carry a virtio_net_hdr, so a write knows without a syscall. Set by tun_open, cleared by
+// tun_close; descriptors past the table are asked with TUNGETIFF.
+#define VNET_TABLE 4096
+static uint8_t vnet_fds[VNET_TABLE];
+
+static int fd_has_vnet(int fd) {
+  if (fd >= 0 && fd < VNET_TABLE) return vnet_fds[fd];
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+}
+
+static void remember_vnet(int fd, int vnet) {
+  if (fd >= 0 && fd < VNET_TABLE) vnet_fds[fd] = (uint8_t) vnet;
+}
+
+static int offload_wanted(void) {
+  const char *v = getenv("MESH_TUN_OFFLOAD");
+  return v == NULL || strcmp(v, "0") != 0;
+}
 
 // tun_open(name: string): { fd, name }. An empty name lets the kernel pick one ("tun0", ...); a name with "%d"
 // is a template the kernel fills in. The device is not persistent: closing the fd deletes it and its routes.
@@ -32,9 +58,10 @@ napi_value tun_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
+  int vnet = offload_wanted();
   struct ifreq ifr;
   memset(&ifr, 0, sizeof(ifr));
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, name_len);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -42,13 +69,18 @@ napi_value tun_open(napi_env env, napi_callback_info info) {
     mt_throw_errno(env, "TUNSETIFF", err);
     return NULL;
   }
+  // Without the offloads the header stays (all zero on reads); the device then simply behaves as a plain one.
+  if (vnet) ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4);
+  remember_vnet(fd, vnet);
 
-  napi_value result, fd_value, name_value;
+  napi_value result, fd_value, name_value, offload_value;
   napi_create_object(env, &result);
   napi_create_int32(env, fd, &fd_value);
   napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &name_value);
+  napi_get_boolean(env, vnet, &offload_value);
   napi_set_named_property(env, result, "fd", fd_value);
   napi_set_named_property(env, result, "name", name_value);
+  napi_set_named_property(env, result, "offload", offload_value);
   return result;
 }
 
@@ -57,19 +89,42 @@ napi_value tun_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
   if (mt_get_args(env, info, 1, argv) < 0 || mt_get_i32(env, argv[0], &fd) < 0) return NULL;
+  remember_vnet(fd, 0);
   // Linux releases the descriptor even when close reports EINTR, so retrying could close someone else's fd.
   if (close(fd) < 0 && errno != EINTR) mt_throw_errno(env, "close", errno);
   return NULL;
 }
 
-// One packet into the kernel: 1 when accepted, 0 when the kernel refused this packet (EINVAL: not an IP packet),
-// otherwise -errno. EAGAIN/ENOBUFS mean the queue is full; anything else means the fd is unusable.
-static int write_packet(int fd, const uint8_t *data, size_t len) {
+// 1 when the kernel took the write, 0 when it refused this packet (EINVAL: not an IP packet), otherwise -errno.
+// EAGAIN/ENOBUFS mean the queue is full; anything else means the fd is unusable.
+static int write_result(ssize_t r) {
+  if (r >= 0) return 1;
+  if (errno == EINVAL) return 0;
+  return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+int mt_vnet_writev(int fd, struct iovec *iov, int iovcnt) {
   for (;;) {
-    if (write(fd, data, len) >= 0) return 1;
-    if (errno == EINTR) continue;
-    if (errno == EINVAL) return 0;
-    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    ssize_t r = writev(fd, iov, iovcnt);
+    if (r < 0 && errno == EINTR) continue;
+    return write_result(r);
+  }
+}
+
+// One packet behind a virtio_net_hdr (all zero when `hdr` is NULL: a plain packet, checksums complete).
+int mt_vnet_write(int fd, const mt_vnet_hdr_t *hdr, const uint8_t *data, size_t len) {
+  mt_vnet_hdr_t zero;
+  memset(&zero, 0, sizeof(zero));
+  struct iovec iov[2] = {{(void *) (hdr ? hdr : &zero), sizeof(zero)}, {(void *) data, len}};
+  return mt_vnet_writev(fd, iov, 2);
+}
+
+static int write_packet(int fd, const uint8_t *data, size_t len) {
+  if (fd_has_vnet(fd)) return mt_vnet_write(fd, NULL, data, len);
+  for (;;) {
+    ssize_t r = write(fd, data, len);
+    if (r < 0 && errno == EINTR) continue;
+    return write_result(r);
   }
 }
 
@@ -133,28 +188,50 @@ napi_value tun_writev_batch(napi_env env, napi_callback_info info) {
   }
 
   uint32_t written = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    int r = write_packet(fd, (const uint8_t *) buf.data + off[i], len[i]);
-    if (is_full(r)) break;
-    if (r < 0) {
-      // Packets already handed to the kernel are gone, so a partial batch reports its count; the next call on
-      // a broken fd fails at its first packet and throws.
-      if (written > 0) break;
-      mt_throw_errno(env, "write", -r);
-      return NULL;
+  if (fd_has_vnet(fd)) {
+    mt_pkt_t pkts[64];
+    for (uint32_t base = 0; base < count; base += 64) {
+      uint32_t chunk = count - base < 64 ? count - base : 64;
+      for (uint32_t i = 0; i < chunk; i++) {
+        pkts[i].data = (const uint8_t *) buf.data + off[base + i];
+        pkts[i].len = len[base + i];
+      }
+      for (uint32_t i = 0; i < chunk;) {
+        int err;
+        uint32_t accepted;
+        i += mt_gro_write(fd, pkts, i, chunk, &err, &accepted);
+        if (err == EAGAIN || err == ENOBUFS) goto done;
+        if (err) {
+          if (written > 0) goto done;
+          mt_throw_errno(env, "write", err);
+          return NULL;
+        }
+        written += accepted;
+      }
     }
-    written += (uint32_t) r;
+  } else {
+    for (uint32_t i = 0; i < count; i++) {
+      int r = write_packet(fd, (const uint8_t *) buf.data + off[i], len[i]);
+      if (is_full(r)) break;
+      if (r < 0) {
+        // Packets already handed to the kernel are gone, so a partial batch reports its count; the next call on
+        // a broken fd fails at its first packet and throws.
+        if (written > 0) break;
+        mt_throw_errno(env, "write", -r);
+        return NULL;
+      }
+      written += (uint32_t) r;
+    }
   }
-
+done:;
   napi_value result;
   napi_create_uint32(env, written, &result);
   return result;
 }
 
 // One read() per packet: a TUN hands out exactly one packet per read. meta[i] = length of slot i.
-static uint32_t tun_read_batch(const mt_batch_t *b, int *err) {
+static uint32_t read_plain(mt_batch_t *b, int *err) {
   uint32_t n = 0;
-  *err = 0;
   while (n < b->slot_count) {
     ssize_t r = read(b->fd, b->slots + (size_t) n * b->slot_size, b->slot_size);
     if (r >= 0) {
@@ -166,6 +243,77 @@ static uint32_t tun_read_batch(const mt_batch_t *b, int *err) {
     break;
   }
   return n;
+}
+
+// A reader on an offloading TUN keeps the super-packet it is cutting: one may yield more segments than a batch
+// has slots left, and the rest go out first in the next batch.
+#define TSO_MAX 65536
+typedef struct {
+  int vnet;
+  size_t tso_len; // the packet being cut, 0 when none
+  uint16_t gso_size;
+  uint32_t next_segment, segments;
+  uint8_t tso[];  // slot_size + TSO_MAX bytes when vnet: the head lands in a slot, the tail right behind its copy
+} mt_tun_reader_t;
+
+static uint32_t emit_segments(mt_tun_reader_t *s, mt_batch_t *b, uint32_t n) {
+  while (s->next_segment < s->segments && n < b->slot_count) {
+    uint8_t *slot = b->slots + (size_t) n * b->slot_size;
+    size_t len = mt_tso4_segment(s->tso, s->tso_len, s->gso_size, s->next_segment++, slot, b->slot_size);
+    if (len > 0) b->meta[n++] = (uint32_t) len;
+  }
+  if (s->next_segment >= s->segments) s->tso_len = 0;
+  return n;
+}
+
+static uint32_t read_offloaded(mt_batch_t *b, mt_tun_reader_t *s, int *err) {
+  uint32_t n = emit_segments(s, b, 0);
+  while (n < b->slot_count) {
+    mt_vnet_hdr_t h;
+    uint8_t *slot = b->slots + (size_t) n * b->slot_size;
+    struct iovec iov[3] = {{&h, sizeof(h)}, {slot, b->slot_size}, {s->tso + b->slot_size, TSO_MAX}};
+    ssize_t r = readv(b->fd, iov, 3);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) *err = errno;
+      break;
+    }
+    if ((size_t) r <= sizeof(h)) continue;
+    size_t len = (size_t) r - sizeof(h);
+    if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+      if (len > b->slot_size) continue; // longer than the MTU slot: the kernel never sends one without GSO
+      if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && mt_csum_complete(slot, len, h.csum_start, h.csum_offset) < 0) continue;
+      b->meta[n++] = (uint32_t) len;
+      continue;
+    }
+    // Make the super-packet contiguous (its head is in the slot), then cut it into the slots from here on.
+    memcpy(s->tso, slot, len < b->slot_size ? len : b->slot_size);
+    uint32_t count = (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4 ? mt_tso4_count(s->tso, len, h.gso_size) : 0;
+    if (count == 0) continue; // not a TSO packet we asked for: dropped, as a full queue would
+    s->tso_len = len;
+    s->gso_size = h.gso_size;
+    s->next_segment = 0;
+    s->segments = count;
+    n = emit_segments(s, b, n);
+  }
+  b->pending = s->tso_len != 0;
+  return n;
+}
+
+static uint32_t tun_read_batch(mt_batch_t *b, int *err) {
+  *err = 0;
+  mt_tun_reader_t *s = b->state;
+  if (s == NULL) {
+    int vnet = fd_has_vnet(b->fd);
+    s = calloc(1, sizeof(*s) + (vnet ? b->slot_size + TSO_MAX : 0));
+    if (s == NULL) {
+      *err = ENOMEM;
+      return 0;
+    }
+    s->vnet = vnet;
+    b->state = s; // freed with the poll
+  }
+  return s->vnet ? read_offloaded(b, s, err) : read_plain(b, err);
 }
 
 // tun_poll_start(fd, buf, lens: Uint32Array, slotSize, cb(err, count)): handle for tun_poll_stop.

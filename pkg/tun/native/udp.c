@@ -7,12 +7,15 @@
 //         +--------+--------+---------+------+--------+--------+--------+--------+
 //   family 4: addr0 is the IPv4 address as a uint32 (1.2.3.4 = 0x01020304), addr1..3 are 0.
 //   family 6: addr0..3 are the address's four 32-bit words, most significant first.
+//   The family word's low byte is the family; on send, bits 8..15 may carry an IP TTL (hop limit) for that one
+//   datagram (0: the socket's default), passed as ancillary data so no socket option has to be toggled.
 // IPv4-mapped IPv6 senders (a dual-stack socket) are reported as family 4, and family-4 destinations are mapped
 // when the socket is IPv6, so a peer has one spelling.
 #define _GNU_SOURCE // recvmmsg, sendmmsg
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +24,11 @@
 
 #define META_WORDS 8
 #define MMSG_MAX 64
+#define FAMILY_MASK 0xff
+#define TTL_SHIFT 8
+// A full socket buffer drains in microseconds on a live link; past this we drop rather than stall the event loop.
+#define SEND_WAIT_MS 20
+#define SEND_WAITS_MAX 16
 
 typedef union {
   struct sockaddr sa;
@@ -55,8 +63,9 @@ static void addr_to_meta(const mt_sockaddr_t *a, uint32_t *m) {
 // Returns the sockaddr length, or 0 when this socket's family cannot reach the address.
 static socklen_t meta_to_addr(const uint32_t *m, int socket_family, mt_sockaddr_t *a) {
   memset(a, 0, sizeof(*a));
+  uint32_t family = m[2] & FAMILY_MASK;
   if (socket_family == AF_INET) {
-    if (m[2] != 4) return 0;
+    if (family != 4) return 0;
     a->in4.sin_family = AF_INET;
     a->in4.sin_port = htons((uint16_t) m[3]);
     a->in4.sin_addr.s_addr = htonl(m[4]);
@@ -65,7 +74,7 @@ static socklen_t meta_to_addr(const uint32_t *m, int socket_family, mt_sockaddr_
   uint8_t *b = a->in6.sin6_addr.s6_addr;
   a->in6.sin6_family = AF_INET6;
   a->in6.sin6_port = htons((uint16_t) m[3]);
-  if (m[2] == 4) {
+  if (family == 4) {
     memcpy(b, V4_MAPPED_PREFIX, 12);
     b[12] = m[4] >> 24, b[13] = m[4] >> 16, b[14] = m[4] >> 8, b[15] = m[4];
   } else {
@@ -189,9 +198,39 @@ static int is_per_packet_error(int err) {
   }
 }
 
+// Ancillary data for a one-off TTL. IP_TTL also reaches an IPv4-mapped destination on a dual-stack socket (the
+// kernel sends those through its IPv4 path, which reads SOL_IP messages); IPV6_HOPLIMIT reaches IPv6 ones.
+typedef union {
+  char buf[CMSG_SPACE(sizeof(int))];
+  struct cmsghdr align;
+} mt_ttl_cmsg_t;
+
+static void attach_ttl(struct msghdr *h, mt_ttl_cmsg_t *c, uint32_t family, int ttl) {
+  memset(c, 0, sizeof(*c));
+  h->msg_control = c->buf;
+  h->msg_controllen = sizeof(c->buf);
+  struct cmsghdr *cm = CMSG_FIRSTHDR(h);
+  cm->cmsg_level = family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
+  cm->cmsg_type = family == 4 ? IP_TTL : IPV6_HOPLIMIT;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &ttl, sizeof(int));
+}
+
+// Waits (briefly) for room in the socket's send buffer; 1 when there is some.
+static int wait_writable(int fd) {
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  for (;;) {
+    int r = poll(&p, 1, SEND_WAIT_MS);
+    if (r < 0 && errno == EINTR) continue;
+    return r > 0 && (p.revents & POLLOUT);
+  }
+}
+
 // udp_sendmmsg(fd, buf, meta, count): datagram i is buf[offset .. offset + length) to the address in its record.
 // Returns how many went out. A datagram the kernel rejects for its own reasons (unreachable, too big, filtered)
-// is skipped; the batch stops at the first EAGAIN/ENOBUFS (the socket buffer is full).
+// is skipped. A full send buffer is waited out (SEND_WAIT_MS at a time, SEND_WAITS_MAX times per call), as a
+// blocking sender would be, so a burst is paced by the link instead of dropped; past that, or at ENOBUFS, the
+// batch stops.
 napi_value udp_sendmmsg(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   int32_t fd;
@@ -222,7 +261,9 @@ napi_value udp_sendmmsg(napi_env env, napi_callback_info info) {
   struct mmsghdr msgs[MMSG_MAX];
   struct iovec iov[MMSG_MAX];
   mt_sockaddr_t to[MMSG_MAX];
+  mt_ttl_cmsg_t ttl[MMSG_MAX];
   uint32_t sent = 0;
+  uint32_t waits = 0;
   uint32_t next = 0; // first datagram not yet handed to the kernel or skipped
   while (next < count) {
     uint32_t n = 0;
@@ -238,6 +279,8 @@ napi_value udp_sendmmsg(napi_env env, napi_callback_info info) {
       msgs[n].msg_hdr.msg_namelen = len;
       msgs[n].msg_hdr.msg_iov = &iov[n];
       msgs[n].msg_hdr.msg_iovlen = 1;
+      int hops = (int) ((r[2] >> TTL_SHIFT) & 0xff);
+      if (hops != 0) attach_ttl(&msgs[n].msg_hdr, &ttl[n], r[2] & FAMILY_MASK, hops);
       n++;
     }
     uint32_t done = 0;
@@ -254,6 +297,7 @@ napi_value udp_sendmmsg(napi_env env, napi_callback_info info) {
         done++; // sendmmsg stopped at this datagram: drop it, go on with the next
         continue;
       }
+      if ((err == EAGAIN || err == EWOULDBLOCK) && waits++ < SEND_WAITS_MAX && wait_writable(fd)) continue;
       if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) goto out;
       if (sent > 0) goto out;
       mt_throw_errno(env, "sendmmsg", err);
@@ -268,7 +312,7 @@ out:;
 
 // One recvmmsg per batch. A datagram larger than its slot arrives cut short (MSG_TRUNC) and is dropped here, so
 // the records stay dense: record k describes the k-th good datagram wherever its slot is.
-static uint32_t udp_read_batch(const mt_batch_t *b, int *err) {
+static uint32_t udp_read_batch(mt_batch_t *b, int *err) {
   struct mmsghdr msgs[MMSG_MAX];
   struct iovec iov[MMSG_MAX];
   mt_sockaddr_t from[MMSG_MAX];

@@ -1,0 +1,55 @@
+// `mesh -config PATH` runs the daemon until SIGTERM/SIGINT (SIGHUP reloads); `-test` only validates the config
+// and certificates; `-version` prints the version.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Daemon, prepare } from '../../pkg/daemon/daemon.js';
+import type { CliIo } from './cli-io.js';
+import { parseFlags, stringFlag } from './flags.js';
+
+export function version(): string {
+  try {
+    const pkgPath = fileURLToPath(new URL('../../../package.json', import.meta.url));
+    return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const SPECS = {
+  config: { type: 'string', value: 'PATH', describe: 'config file or directory of *.yml files' },
+  test: { type: 'boolean', describe: 'validate the config and certificates, then exit' },
+  version: { type: 'boolean', describe: 'print the version and exit' },
+} as const;
+
+export async function daemonCommand(argv: string[], io: CliIo): Promise<number> {
+  const flags = parseFlags('mesh -config PATH [-test]', 'Run the mesh daemon, or: mesh <command> -h (see mesh -h for commands)', SPECS, argv, io);
+  if (typeof flags === 'number') return flags;
+  if (flags.values.version) {
+    io.stdout(`Version: ${version()}\n`);
+    return 0;
+  }
+  const configPath = stringFlag(flags, 'config');
+  if (!configPath) {
+    io.stderr('mesh: -config is required\n');
+    return 1;
+  }
+  if (flags.values.test) {
+    prepare(configPath);
+    io.stdout(`${configPath}: config and certificates are valid\n`);
+    return 0;
+  }
+  const daemon = await Daemon.start(configPath);
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string): void => {
+      daemon.node.log.info('Caught signal, shutting down', { signal });
+      void daemon.stop().then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGHUP', () => {
+      daemon.node.log.info('Caught HUP, reloading config');
+      void daemon.reload();
+    });
+  });
+}

@@ -1,0 +1,74 @@
+// The daemon's answer to each control command. Arguments are checked here (a bad one is EBADREQUEST naming it);
+// results are the records of reports.ts.
+
+import { formatCertificateJson, formatCertificateText } from '../cert/index.js';
+import { formatIpv4 } from '../ip/ipv4.js';
+import { runNetcheck } from './netcheck.js';
+import { addrText, pathOf, resolveHost, tunnelTo, type ControlledNode } from './node-view.js';
+import { ControlError, ControlErrorCode, numberArg, optionalStringArg, stringArg, type Command, type ControlRequest } from './protocol.js';
+import type { CloseTunnelReply, PingReply, PrintCertReply, ReloadReply } from './reports.js';
+import type { RttProbes } from './rtt-probes.js';
+import type { RequestHandler } from './server.js';
+import { buildStatus, probeAll } from './status.js';
+import type { Whoami } from './whoami.js';
+
+export interface ControlContext {
+  node: ControlledNode;
+  probes: RttProbes;
+  whoami: Whoami;
+  /** Same as SIGHUP; rejects with a ControlError (ERELOAD) saying why when the new config is refused. */
+  reload(): Promise<ReloadReply>;
+}
+
+type Args = Record<string, unknown>;
+
+async function ping(ctx: ControlContext, args: Args): Promise<PingReply> {
+  const timeoutMs = numberArg(args, 'timeoutMs', 2000, 1, 60_000);
+  const { vpnIp } = resolveHost(ctx.node, stringArg(args, 'host'));
+  const host = await tunnelTo(ctx.node, vpnIp, timeoutMs);
+  const r = await ctx.probes.probe(host, timeoutMs);
+  // The reply's own path: a UDP source address means direct, otherwise it came through the relay `via`.
+  return {
+    vpnIp: formatIpv4(host.vpnIp),
+    name: host.cert.details.name,
+    rttMs: r.rttMs,
+    path: r.from ? 'direct' : 'relayed',
+    remote: r.from ? addrText(r.from) : null,
+    via: r.via !== null ? formatIpv4(r.via) : pathOf(ctx.node, host).via,
+  };
+}
+
+function printCert(ctx: ControlContext, args: Args): PrintCertReply {
+  const name = optionalStringArg(args, 'host');
+  let cert = ctx.node.identity().cert;
+  if (name !== undefined && name !== '') {
+    const { vpnIp, host } = resolveHost(ctx.node, name);
+    if (host) cert = host.cert;
+    else if (vpnIp !== ctx.node.identity().vpnIp) throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${name}`);
+  }
+  return { text: formatCertificateText(cert), json: JSON.parse(formatCertificateJson(cert)) };
+}
+
+function closeTunnel(ctx: ControlContext, args: Args): CloseTunnelReply {
+  const text = stringArg(args, 'host');
+  const { host } = resolveHost(ctx.node, text);
+  if (!host) throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${text}`);
+  ctx.node.closeTunnel(host, 'operator', true);
+  return { vpnIp: formatIpv4(host.vpnIp), name: host.cert.details.name };
+}
+
+const COMMAND_HANDLERS: Record<Command, (ctx: ControlContext, args: Args) => unknown> = {
+  status: async (ctx, args) => {
+    await probeAll(ctx.node, ctx.probes, numberArg(args, 'probeMs', 500, 0, 10_000));
+    return buildStatus(ctx.node, ctx.probes);
+  },
+  ping,
+  netcheck: (ctx, args) => runNetcheck(ctx.node, ctx.probes, ctx.whoami, numberArg(args, 'timeoutMs', 3000, 1, 60_000)),
+  reload: (ctx) => ctx.reload(),
+  'print-cert': printCert,
+  'close-tunnel': closeTunnel,
+};
+
+export function controlHandler(ctx: ControlContext): RequestHandler {
+  return async (req: ControlRequest) => COMMAND_HANDLERS[req.command](ctx, req.args);
+}

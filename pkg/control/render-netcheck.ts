@@ -1,0 +1,31 @@
+// `mesh netcheck` for a person: what each lighthouse saw, then the verdict in plain sentences.
+
+import type { NetcheckReport } from './reports.js';
+import { formatRtt, textTable } from './text-table.js';
+
+function yesNo(v: boolean | null): string {
+  return v === null ? 'unknown' : v ? 'yes' : 'no';
+}
+
+export function renderNetcheck(r: NetcheckReport): string {
+  const v = r.verdict;
+  let out = `local udp port ${r.localPort}; local addresses: ${r.localAddresses.length ? r.localAddresses.join(', ') : 'none'}\n\n`;
+  if (r.lighthouses.length > 0) {
+    const rows = r.lighthouses.map((l) => [
+      l.name ?? '-',
+      l.vpnIp,
+      l.underlay ?? '-',
+      l.tunnel ? 'up' : 'DOWN',
+      formatRtt(l.rttMs),
+      l.seenAs ?? (l.tunnel ? 'unknown (no answer)' : '-'),
+    ]);
+    out += textTable(['lighthouse', 'overlay ip', 'underlay', 'tunnel', 'rtt', 'sees us at'], rows) + '\n';
+  }
+  out += `udp works:        ${yesNo(v.udpWorks)}\n`;
+  out += `behind nat:       ${yesNo(v.behindNat)}\n`;
+  out += `mapping:          ${v.mapping}\n`;
+  out += `port preserving:  ${yesNo(v.portPreserving)}\n`;
+  if (v.publicAddresses.length > 0) out += `public addresses: ${v.publicAddresses.join(', ')}\n`;
+  out += '\n' + v.summary.map((s) => `${s}\n`).join('');
+  return out;
+}

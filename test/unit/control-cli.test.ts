@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runMesh } from '../../cmd/mesh/dispatch.js';
+import { ControlError, ControlErrorCode, type ControlRequest } from '../../pkg/control/protocol.js';
+import type { PingReply, StatusReport } from '../../pkg/control/reports.js';
+import { ControlServer } from '../../pkg/control/server.js';
+
+// The `mesh` client subcommands run in-process against a control server whose handler plays the daemon.
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runMesh(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+const STATUS: StatusReport = {
+  self: {
+    name: 'one',
+    vpnIp: '10.99.0.1',
+    vpnCidr: '10.99.0.1/24',
+    listenPort: 4242,
+    addresses: ['192.168.7.2:4242'],
+    lighthouse: false,
+    relay: false,
+    certExpiresAt: '2099-01-01T00:00:00Z',
+    fingerprint: 'cd',
+  },
+  peers: [
+    {
+      name: 'two',
+      vpnIp: '10.99.0.2',
+      remote: '192.168.7.3:4242',
+      path: 'direct',
+      via: null,
+      rttMs: 0.5,
+      handshakeAt: new Date().toISOString(),
+      lastRecvAgoMs: 10,
+      bytesIn: 10,
+      bytesOut: 20,
+      packetsIn: 1,
+      packetsOut: 2,
+      certExpiresAt: '2099-01-01T00:00:00Z',
+      fingerprint: 'ab',
+      initiator: true,
+      localIndex: 1,
+      remoteIndex: 2,
+    },
+  ],
+  pending: [],
+  lighthouses: [],
+};
+
+const dir = mkdtempSync(join(tmpdir(), `control-cli-${process.pid}-`));
+const socket = join(dir, 'run', 'ctl.sock');
+const requests: ControlRequest[] = [];
+let pingReplies: Array<PingReply | 'timeout'> = [];
+let server: ControlServer;
+
+before(async () => {
+  server = await ControlServer.open([socket], async (req) => {
+    requests.push(req);
+    if (req.command === 'status') return STATUS;
+    if (req.command === 'reload') throw new ControlError(ControlErrorCode.reloadFailed, 'reload refused, the running config stays: firewall.inbound[0].port: bad');
+    if (req.command === 'close-tunnel') throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${String(req.args.host)}`);
+    if (req.command === 'ping') {
+      const next = pingReplies.shift();
+      if (next === 'timeout' || next === undefined) throw new ControlError(ControlErrorCode.timeout, 'no reply within 5 ms');
+      return next;
+    }
+    return null;
+  });
+});
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('mesh command line', () => {
+  it('prints usage with every command when run without arguments, and exits 1', async () => {
+    const r = await run();
+    assert.equal(r.code, 1);
+    for (const c of ['status', 'ping', 'netcheck', 'reload', 'print-cert', 'close-tunnel']) assert.match(r.stderr, new RegExp(`\\n  ${c} `));
+  });
+
+  it('refuses an unknown command and an unknown flag in one line each', async () => {
+    const a = await run('frobnicate');
+    assert.equal(a.code, 1);
+    assert.match(a.stderr, /^mesh: unknown command "frobnicate"/);
+    const b = await run('status', '-socket', socket, '-bogus');
+    assert.equal(b.code, 1);
+    assert.equal(b.stderr, "mesh: flag provided but not defined: -bogus (see 'mesh status -h')\n");
+  });
+
+  it('keeps -version working', async () => {
+    const r = await run('-version');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^Version: \d+\.\d+\.\d+/);
+  });
+
+  it('prints help for a subcommand with its flags', async () => {
+    const r = await run('ping', '-h');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^Usage: mesh ping \[flags\] HOST/);
+    assert.match(r.stdout, /-config PATH/);
+    assert.match(r.stdout, /-count N/);
+  });
+
+  it('status prints the peer table, or the daemon\'s JSON with -json', async () => {
+    const text = await run('status', '-socket', socket);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /two\s+10\.99\.0\.2\s+direct\s+192\.168\.7\.3:4242\s+0\.50ms/);
+    const json = await run('status', '-socket', socket, '-json');
+    assert.deepEqual(JSON.parse(json.stdout), STATUS);
+  });
+
+  it('status passes the probe wait to the daemon, and 0 turns probing off', async () => {
+    requests.length = 0;
+    await run('status', '-socket', socket, '-probe', '0');
+    await run('status', '-socket', socket, '-probe', '1s');
+    assert.deepEqual(requests.map((r) => r.args.probeMs), [0, 1000]);
+  });
+
+  it('ping prints each reply, says when the path goes from relayed to direct, and sums up', async () => {
+    const relayed: PingReply = { vpnIp: '10.99.0.2', name: 'two', rttMs: 4, path: 'relayed', remote: null, via: '10.99.0.9' };
+    const direct: PingReply = { ...relayed, rttMs: 1, path: 'direct', remote: '192.168.7.3:4242', via: null };
+    pingReplies = [relayed, 'timeout', direct];
+    const r = await run('ping', '-socket', socket, '-count', '3', '-interval', '1ms', 'two');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.deepEqual(lines, [
+      'reply from two (10.99.0.2): seq=1 rtt=4.00ms path=relayed via 10.99.0.9',
+      'no reply: seq=2 no reply within 5 ms',
+      'path changed: relayed via 10.99.0.9 -> direct 192.168.7.3:4242',
+      'reply from two (10.99.0.2): seq=3 rtt=1.00ms path=direct 192.168.7.3:4242',
+      '--- two (10.99.0.2): 3 sent, 2 received, 33% lost, rtt min/avg/max 1.00ms/2.50ms/4.00ms',
+    ]);
+  });
+
+  it('ping exits 1 when nothing answers, and needs exactly one HOST', async () => {
+    pingReplies = [];
+    const r = await run('ping', '-socket', socket, '-count', '2', '-interval', '1ms', '10.99.0.7');
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /2 sent, 0 received, 100% lost/);
+    const none = await run('ping', '-socket', socket);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /exactly one HOST/);
+  });
+
+  it('reload and close-tunnel print the daemon\'s refusal as one line and exit 1', async () => {
+    const r = await run('reload', '-socket', socket);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'mesh: reload refused, the running config stays: firewall.inbound[0].port: bad\n');
+    const c = await run('close-tunnel', '-socket', socket, 'nobody');
+    assert.equal(c.code, 1);
+    assert.equal(c.stderr, 'mesh: no tunnel to nobody\n');
+  });
+
+  it('says no daemon is running for a config whose daemon is not up', async () => {
+    const config = join(dir, 'idle.yml');
+    writeFileSync(config, 'pki: {ca: ca.crt, cert: host.crt, key: host.key}\n');
+    const r = await run('status', '-config', config);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^mesh: no daemon is running with this config/);
+  });
+
+  it('finds the daemon through control.socket in the config', async () => {
+    const config = join(dir, 'explicit.yml');
+    writeFileSync(config, `pki: {ca: ca.crt, cert: host.crt, key: host.key}\ncontrol: {socket: run/ctl.sock}\n`);
+    const r = await run('status', '-config', config, '-probe', '0');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /this node {2}one/);
+  });
+});

@@ -1,0 +1,159 @@
+// In-process mesh nodes for unit tests: real MeshNodes (real handshakes, pipelines, firewall and timers) on a
+// MemoryNetwork underlay with MemoryTun devices. Every node is stopped when its test ends.
+//
+//   const mesh = new TestMesh(t);
+//   const a = await mesh.node({ vpnIp: '10.99.0.1', peers: ['10.99.0.2'] });
+//   const b = await mesh.node({ vpnIp: '10.99.0.2' });
+//   a.tun.inject(udpPacket({ src: a.vpnIpText, dst: b.vpnIpText }));
+
+import type { Clock } from '../../../pkg/clock/clock.js';
+import { systemClock } from '../../../pkg/clock/clock.js';
+import { validateConfig, type MeshConfig } from '../../../pkg/config/index.js';
+import { localNets } from '../../../pkg/daemon/firewall-setup.js';
+import { MeshNode } from '../../../pkg/daemon/node.js';
+import { resolveStaticHosts } from '../../../pkg/daemon/static-hosts.js';
+import { Firewall, parseFirewallRules } from '../../../pkg/firewall/firewall.js';
+import type { HostInfo } from '../../../pkg/hostmap/hostinfo.js';
+import { parseIpv4, type Ipv4 } from '../../../pkg/ip/ipv4.js';
+import { Logger, type LogLevel } from '../../../pkg/log/logger.js';
+import { MemoryTun } from '../../../pkg/tun/memory.js';
+import { addrKey, udpAddr, type UdpAddr } from '../../../pkg/udp/addr.js';
+import { MemoryNetwork, type MemoryUdp } from '../../../pkg/udp/memory-udp.js';
+import { makeHostCert, makeTestCa, testPki, type TestCa, type TestHostCert } from './pki.js';
+
+export const VPN_PREFIX = 24;
+
+export const ALLOW_ALL_FIREWALL = {
+  outbound: [{ port: 'any', proto: 'any', host: 'any' }],
+  inbound: [{ port: 'any', proto: 'any', host: 'any' }],
+};
+
+/** The underlay address a node gets on the MemoryNetwork: 198.51.100.<last octet of its VPN IP>:4242. */
+export function underlayOf(vpnIp: string): UdpAddr {
+  return udpAddr(`198.51.100.${vpnIp.split('.')[3]}`, 4242);
+}
+
+export interface TestNodeOptions {
+  vpnIp: string;
+  name?: string;
+  /** VPN IPs put in static_host_map at their `underlayOf` address. */
+  peers?: string[];
+  /** More static_host_map entries (vpnIp -> "ip:port" list); replace `peers` entries for the same IP. */
+  staticHostMap?: Record<string, string[]>;
+  /** Our certificate; default: signed by the mesh CA for `vpnIp`/24. */
+  cert?: TestHostCert;
+  /** CAs we trust; default: the mesh CA. */
+  trusted?: TestCa[];
+  /** Raw config keys deep-merged over the defaults (before validation). */
+  config?: Record<string, unknown>;
+  clock?: Clock;
+  /** Default: a new MemoryTun. null: no TUN (a relay or lighthouse). */
+  tun?: MemoryTun | null;
+  /** 'memory' (default): bound on the mesh's MemoryNetwork at `underlay`. 'kernel': the node opens a real socket. */
+  udp?: 'memory' | 'kernel';
+  underlay?: UdpAddr;
+  logLevel?: LogLevel;
+}
+
+export interface TestNode {
+  node: MeshNode;
+  vpnIp: Ipv4;
+  vpnIpText: string;
+  /** The MemoryTun (throws for a node started with tun: null). */
+  tun: MemoryTun;
+  /** The memory socket (null for a kernel socket). */
+  memUdp: MemoryUdp | null;
+  addr: UdpAddr;
+  cert: TestHostCert;
+  config: MeshConfig;
+  logs: string[];
+  /** The tunnel to a peer, if one is up. */
+  tunnelTo(vpnIp: string | TestNode): HostInfo | undefined;
+  stop(): Promise<void>;
+}
+
+interface AfterHook {
+  after(fn: () => unknown): void;
+}
+
+export class TestMesh {
+  readonly net = new MemoryNetwork();
+  readonly ca: TestCa;
+
+  constructor(
+    private readonly t: AfterHook,
+    ca?: TestCa,
+  ) {
+    this.ca = ca ?? makeTestCa();
+  }
+
+  async node(o: TestNodeOptions): Promise<TestNode> {
+    const cert = o.cert ?? makeHostCert(this.ca, { name: o.name, ip: `${o.vpnIp}/${VPN_PREFIX}` });
+    const staticHostMap: Record<string, string[]> = {};
+    for (const peer of o.peers ?? []) staticHostMap[peer] = [addrKey(underlayOf(peer))];
+    Object.assign(staticHostMap, o.staticHostMap);
+    const raw = deepMerge(
+      {
+        pki: { ca: (o.trusted ?? [this.ca]).map((ca) => ca.pem).join(''), cert: cert.certPem, key: cert.keyPem },
+        static_host_map: staticHostMap,
+        listen: { host: '0.0.0.0', port: 4242 },
+        firewall: ALLOW_ALL_FIREWALL,
+        logging: { level: o.logLevel ?? 'info' },
+      },
+      o.config ?? {},
+    );
+    const { config } = validateConfig(raw, undefined, `${o.name ?? o.vpnIp}.yml`);
+    const pki = testPki(cert, o.trusted ?? [this.ca], config.pki.blocklist);
+    const firewall = new Firewall(parseFirewallRules(config.firewall), { clock: systemClock, localNets: localNets(pki) });
+    const staticHosts = await resolveStaticHosts(config.staticHostMap, pki.identity.vpnNet);
+    const logs: string[] = [];
+    const log = new Logger(config.logging.level, 'text', (line) => logs.push(line), true);
+    const addr = o.underlay ?? underlayOf(o.vpnIp);
+    const memUdp = (o.udp ?? 'memory') === 'memory' ? this.net.bind(addr.address, addr.port) : null;
+    const tun = o.tun === undefined ? new MemoryTun({ name: `mem-${o.name ?? o.vpnIp}` }) : o.tun;
+    const node = await MeshNode.start({
+      config,
+      pki,
+      firewall,
+      staticHosts,
+      log,
+      clock: o.clock,
+      udp: memUdp ?? undefined,
+      tun,
+      watchAddresses: false,
+    });
+    let stopped: Promise<void> | null = null;
+    const stop = (): Promise<void> => (stopped ??= node.stop());
+    this.t.after(stop);
+    return {
+      node,
+      vpnIp: parseIpv4(o.vpnIp),
+      vpnIpText: o.vpnIp,
+      get tun(): MemoryTun {
+        if (!tun) throw new Error(`${o.vpnIp} has no tun`);
+        return tun;
+      },
+      memUdp,
+      addr: memUdp ? addr : udpAddr('::1', node.udp.localPort),
+      cert,
+      config,
+      logs,
+      tunnelTo: (peer) => node.hostmap.byVpnIp.get(parseIpv4(typeof peer === 'string' ? peer : peer.vpnIpText)),
+      stop,
+    };
+  }
+}
+
+/** Plain objects merge key by key; anything else in `over` replaces what is in `base`. */
+export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key];
+    out[key] = isPlainObject(prev) && isPlainObject(value) ? deepMerge(prev, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
