@@ -9,7 +9,7 @@ import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
 import { HostInfo, type TunnelKeys } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
 import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
-import type { Logger } from '../log/logger.js';
+import type { LogFields, Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { IxInitiator, IxResponder } from '../noise/ix.js';
@@ -217,35 +217,17 @@ export class HandshakeManager {
     const out = new Uint8Array(HEADER_LEN + message.length);
     encodeHeader(out, 0, MessageType.Handshake, 0, initiatorIndex, 2);
     out.set(message, HEADER_LEN);
-    const host = new HostInfo({
+    this.complete({
       localIndex,
       remoteIndex: initiatorIndex,
-      vpnIp,
-      cert: peer.cert,
-      fingerprint: peer.fingerprint,
-      peer: peer.firewallPeer,
+      peer,
       keys,
-      handshakeTime: time,
-      remote: src.from,
+      time,
+      src,
       initiator: false,
-      now: env.clock.now(),
+      queued,
+      answered: { ephemeral, stage1: Uint8Array.from(msg), stage2: out },
     });
-    host.relayVia = src.via ?? null;
-    host.stage1 = Uint8Array.from(msg);
-    host.stage2Packet = out;
-    this.remember(ephemeral, host);
-    const replaced = env.hostmap.add(host);
-    src.reply(out);
-    env.counters.inc('handshakes', 'ok');
-    env.log.info('Handshake completed (responder)', {
-      vpnIp: formatIpv4(vpnIp),
-      certName: peer.cert.details.name,
-      fingerprint: peer.fingerprint,
-      udpAddr: src.from ? addrKey(src.from) : 'relay',
-      localIndex,
-      remoteIndex: initiatorIndex,
-    });
-    env.established(host, queued, replaced);
   }
 
   /** Stage 2 (we are the initiator). */
@@ -278,33 +260,66 @@ export class HandshakeManager {
       return this.drop('handshake-wrong-host');
     }
     this.abandon(p);
-    const host = new HostInfo({
+    this.complete({
       localIndex: p.localIndex,
       remoteIndex: responderIndex,
-      vpnIp: p.vpnIp,
-      cert: peer.cert,
-      fingerprint: peer.fingerprint,
-      peer: peer.firewallPeer,
+      peer,
       keys,
-      handshakeTime: time,
-      remote: src.from,
+      time,
+      src,
       initiator: true,
+      queued: p.queue,
+      logFields: { attempts: p.attempts, durationMs: Math.round(env.clock.now() - p.startedAt) },
+    });
+  }
+
+  /** Installs a finished handshake as a tunnel (replacing any older one to the peer) and flushes what waited. */
+  private complete(t: {
+    localIndex: number;
+    remoteIndex: number;
+    peer: VerifiedPeer;
+    keys: TunnelKeys;
+    time: number;
+    src: PacketSource;
+    initiator: boolean;
+    queued: Uint8Array[];
+    /** Responder: what a retransmitted stage 1 must get back. */
+    answered?: { ephemeral: string; stage1: Uint8Array; stage2: Uint8Array };
+    logFields?: LogFields;
+  }): void {
+    const env = this.env;
+    const host = new HostInfo({
+      localIndex: t.localIndex,
+      remoteIndex: t.remoteIndex,
+      vpnIp: t.peer.vpnIp,
+      cert: t.peer.cert,
+      fingerprint: t.peer.fingerprint,
+      peer: t.peer.firewallPeer,
+      keys: t.keys,
+      handshakeTime: t.time,
+      remote: t.src.from,
+      initiator: t.initiator,
       now: env.clock.now(),
     });
-    host.relayVia = src.via ?? null;
+    host.relayVia = t.src.via ?? null;
+    if (t.answered) {
+      host.stage1 = t.answered.stage1;
+      host.stage2Packet = t.answered.stage2;
+      this.remember(t.answered.ephemeral, host);
+    }
     const replaced = env.hostmap.add(host);
+    if (t.answered) t.src.reply(t.answered.stage2);
     env.counters.inc('handshakes', 'ok');
-    env.log.info('Handshake completed (initiator)', {
-      vpnIp: formatIpv4(p.vpnIp),
-      certName: peer.cert.details.name,
-      fingerprint: peer.fingerprint,
-      udpAddr: src.from ? addrKey(src.from) : 'relay',
-      localIndex: p.localIndex,
-      remoteIndex: responderIndex,
-      attempts: p.attempts,
-      durationMs: Math.round(env.clock.now() - p.startedAt),
+    env.log.info(`Handshake completed (${t.initiator ? 'initiator' : 'responder'})`, {
+      vpnIp: formatIpv4(host.vpnIp),
+      certName: t.peer.cert.details.name,
+      fingerprint: t.peer.fingerprint,
+      udpAddr: t.src.from ? addrKey(t.src.from) : 'relay',
+      localIndex: t.localIndex,
+      remoteIndex: t.remoteIndex,
+      ...t.logFields,
     });
-    env.established(host, p.queue, replaced);
+    env.established(host, t.queued, replaced);
   }
 
   private remember(ephemeral: string, host: HostInfo): void {

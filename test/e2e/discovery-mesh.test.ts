@@ -6,19 +6,11 @@ import type { Host } from './lab/lab.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet } from './lab/nebula.js';
 import type { OverlayNode } from './lab/nebula.js';
-import { waitFor } from './lab/wait.js';
+import { reaches } from './lab/reach.js';
 
 // Discovery through a mesh lighthouse: nodes know only the lighthouse (static_host_map + lighthouse.hosts) and
 // find each other through HostQuery / HostQueryReply / HostPunchNotification.
 
-async function reaches(lab: Lab, from: Host, to: OverlayNode, timeoutMs = 15_000): Promise<number> {
-  const started = performance.now();
-  await waitFor(
-    async () => ((await lab.ping(from, to.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null),
-    { timeoutMs, intervalMs: 0, what: `overlay ping ${from.name} -> ${to.name}\n${lab.logTails()}` },
-  );
-  return performance.now() - started;
-}
 
 test('three mesh nodes that know only the lighthouse reach each other', async (t) => {
   const lab = await Lab.create(t);

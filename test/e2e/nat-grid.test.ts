@@ -8,6 +8,7 @@ import { OverlayNet } from './lab/nebula.js';
 import type { OverlayNode } from './lab/nebula.js';
 import type { NatKind } from './lab/nat.js';
 import { sleep, waitFor } from './lab/wait.js';
+import { reaches } from './lab/reach.js';
 
 // The NAT grid: two mesh nodes, each public or behind a NAT router (masq = port-preserving masquerade, random =
 // symmetric), with a public mesh lighthouse that is also a relay. Every pair must talk; the path is direct where
@@ -32,15 +33,6 @@ async function place(lab: Lab, side: Side, name: string): Promise<Placed> {
   return { host, router, wanIp: router.wanIp };
 }
 
-async function reaches(lab: Lab, from: Host, to: OverlayNode, timeoutMs = 20_000): Promise<number> {
-  const t0 = performance.now();
-  await waitFor(async () => ((await lab.ping(from, to.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null), {
-    timeoutMs,
-    intervalMs: 0,
-    what: `overlay ping ${from.name} -> ${to.name}\n${lab.logTails(40)}`,
-  });
-  return performance.now() - t0;
-}
 
 const grid: Array<[Side, Side, 'direct' | 'relayed']> = [
   ['public', 'masq', 'direct'],

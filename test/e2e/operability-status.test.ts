@@ -8,6 +8,7 @@ import { MESH_MAIN, meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet } from './lab/nebula.js';
 import type { OverlayNode } from './lab/nebula.js';
 import { waitFor } from './lab/wait.js';
+import { reaches } from './lab/reach.js';
 
 // The operator's view of a running mesh: `mesh status`, `mesh ping`, `mesh print-cert`, `mesh close-tunnel` and
 // the Prometheus endpoint, each run the way a person would, in the node's namespace against its control socket.
@@ -23,13 +24,6 @@ async function status(lab: Lab, node: OverlayNode): Promise<StatusReport> {
   return JSON.parse(r.stdout) as StatusReport;
 }
 
-async function reaches(lab: Lab, from: Host, to: OverlayNode): Promise<void> {
-  await waitFor(async () => ((await lab.ping(from, to.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null), {
-    timeoutMs: 15_000,
-    intervalMs: 0,
-    what: `overlay ping ${from.name} -> ${to.name}\n${lab.logTails()}`,
-  });
-}
 
 async function scrape(lab: Lab, host: Host, port: number): Promise<Map<string, number>> {
   const r = await lab.exec(host, 'curl', ['-sf', `http://127.0.0.1:${port}/metrics`]);

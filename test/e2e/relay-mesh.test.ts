@@ -7,16 +7,11 @@ import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet, nebulaImpl } from './lab/nebula.js';
 import type { OverlayImpl, OverlayNode } from './lab/nebula.js';
 import { waitFor } from './lab/wait.js';
+import { reaches } from './lab/reach.js';
 
 // Relays (Nebula 1.6 relay protocol). The two ends may only talk to the relay's underlay address
 // (lighthouse.remote_allow_list), so the relay is the only path, whoever implements each role.
 
-async function reaches(lab: Lab, from: Host, to: OverlayNode, timeoutMs = 20_000): Promise<void> {
-  await waitFor(
-    async () => ((await lab.ping(from, to.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null),
-    { timeoutMs, intervalMs: 0, what: `overlay ping ${from.name} -> ${to.name}\n${lab.logTails(30)}` },
-  );
-}
 
 const cases: Array<{ relay: OverlayImpl; ends: OverlayImpl }> = [
   { relay: meshImpl, ends: meshImpl },

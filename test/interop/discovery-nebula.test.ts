@@ -5,17 +5,11 @@ import type { Host } from '../e2e/lab/lab.js';
 import { meshImpl } from '../e2e/lab/mesh-impl.js';
 import { OverlayNet, nebulaImpl } from '../e2e/lab/nebula.js';
 import type { OverlayNode } from '../e2e/lab/nebula.js';
-import { waitFor } from '../e2e/lab/wait.js';
+import { reaches } from '../e2e/lab/reach.js';
 
 // Discovery across implementations: a mesh node finds a nebula node through a nebula lighthouse, and nebula nodes
 // find each other (and a mesh node) through a mesh lighthouse.
 
-async function reaches(lab: Lab, from: Host, to: OverlayNode, timeoutMs = 15_000): Promise<void> {
-  await waitFor(
-    async () => ((await lab.ping(from, to.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null),
-    { timeoutMs, intervalMs: 0, what: `overlay ping ${from.name} -> ${to.name}\n${lab.logTails()}` },
-  );
-}
 
 test('a mesh node and a nebula node find each other through a nebula lighthouse', async (t) => {
   const lab = await Lab.create(t);
