@@ -17,6 +17,7 @@ import { buildFirewall, firewallRules } from './firewall-setup.js';
 import { MeshNode } from './node.js';
 import { loadPki, type Pki } from './pki.js';
 import { resolveStaticHosts } from './static-hosts.js';
+import { unsupportedSettings } from './unsupported.js';
 
 export interface Prepared {
   loaded: LoadedConfig;
@@ -47,7 +48,8 @@ export async function startDaemon(configPath: string, log?: Logger): Promise<Mes
   const prepared = prepare(configPath);
   const { config, warnings } = prepared.loaded;
   const logger = log ?? new Logger(config.logging.level, config.logging.format, undefined, config.logging.disableTimestamp);
-  for (const w of [...warnings, ...prepared.pki.warnings, ...prepared.firewall.currentRules.warnings]) logger.warn(w);
+  const notes = [...warnings, ...prepared.pki.warnings, ...prepared.firewall.currentRules.warnings, ...unsupportedSettings(config)];
+  for (const w of notes) logger.warn(w);
   const staticHosts = await resolveStaticHosts(config.staticHostMap, prepared.pki.identity.vpnNet);
   const udp = await openUnderlay(config.listen, logger);
   try {

@@ -40,6 +40,8 @@ import type { Pki } from './pki.js';
 import { portBehaviour } from '../punchy/nat-kind.js';
 import { isPrivateAddress } from './private-address.js';
 
+const CERT_RECHECK_MS = 30_000;
+
 export interface NodeSetup {
   config: MeshConfig;
   pki: Pki;
@@ -81,6 +83,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private unsafeRoutes: UnsafeRoute[];
   private preferredRanges: Ipv4Net[];
   private remoteAllowList: AllowList;
+  /** remote_allow_ranges: peers inside one of these overlay ranges are judged by its own list, most specific first. */
+  private remoteAllowRanges: Array<{ range: Ipv4Net; list: AllowList }> = [];
   readonly lighthouseServer: LighthouseServer | null = null;
   readonly lighthouseClient: LighthouseClient | null = null;
   readonly relays: RelayManager;
@@ -109,6 +113,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       .sort((a, b) => Math.clz32(~b.route.mask) - Math.clz32(~a.route.mask));
     this.preferredRanges = c.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
     this.remoteAllowList = new AllowList(c.lighthouse.remoteAllowList);
+    this.remoteAllowRanges = allowRanges(c);
     this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseIpv4);
     this.handshakes = new HandshakeManager(this);
     this.relays = this.makeRelayManager();
@@ -251,6 +256,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     node.every(1000, () => checkLiveness(node));
     node.every(5000, () => node.fw.sweep());
     node.every(DIRECT_UPGRADE_INTERVAL_MS, () => node.upgradeRelayed());
+    // Nebula re-checks with its connection manager; a certificate can expire while its tunnel is up.
+    node.every(CERT_RECHECK_MS, () => {
+      if (node.config.pki.disconnectInvalid) node.closeInvalidTunnels();
+    });
     if (setup.watchAddresses ?? true) {
       node.addressWatch = new AddressWatch(
         () => node.holdForMove(),
@@ -477,8 +486,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     return null;
   }
 
-  remoteAllowed(_vpnIp: Ipv4, addr: UdpAddr): boolean {
-    return this.remoteAllowList.allows(addr.address);
+  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean {
+    const ranged = this.remoteAllowRanges.find((r) => netContains(r.range, vpnIp));
+    return (ranged?.list ?? this.remoteAllowList).allows(addr.address);
   }
 
   sendRecvErrorTo(addr: UdpAddr): boolean {
@@ -557,22 +567,26 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.fw.replaceRules(next.rules);
     this.staticHosts = next.staticHosts;
     this.remoteAllowList = new AllowList(next.config.lighthouse.remoteAllowList);
+    this.remoteAllowRanges = allowRanges(next.config);
     this.preferredRanges = next.config.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
     if (!next.config.lighthouse.amLighthouse) this.lighthouses = next.config.lighthouse.hosts.map(parseIpv4);
     this.log.level = next.config.logging.level;
     this.log.format = next.config.logging.format;
-    if (next.config.pki.disconnectInvalid) {
-      const now = Math.floor(Date.now() / 1000);
-      for (const host of [...this.hostmap.byVpnIp.values()]) {
-        try {
-          this.pki.caPool.verify(host.cert, now);
-        } catch (e) {
-          this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatIpv4(host.vpnIp), error: (e as Error).message });
-          this.closeTunnel(host, 'invalid-cert', true);
-        }
+    if (next.config.pki.disconnectInvalid) this.closeInvalidTunnels();
+    return changed;
+  }
+
+  /** pki.disconnect_invalid: tunnels whose peer certificate expired or was blocklisted are closed. */
+  private closeInvalidTunnels(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (const host of [...this.hostmap.byVpnIp.values()]) {
+      try {
+        this.pki.caPool.verify(host.cert, now);
+      } catch (e) {
+        this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatIpv4(host.vpnIp), error: (e as Error).message });
+        this.closeTunnel(host, 'invalid-cert', true);
       }
     }
-    return changed;
   }
 
   async stop(): Promise<void> {
@@ -594,4 +608,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   currentConfig(): MeshConfig {
     return this.config;
   }
+}
+
+function allowRanges(c: MeshConfig): Array<{ range: Ipv4Net; list: AllowList }> {
+  return [...(c.lighthouse.remoteAllowRanges ?? new Map())]
+    .filter(([cidr]) => !cidr.includes(':'))
+    .map(([cidr, rules]) => ({ range: parseCidr(cidr), list: new AllowList(rules) }))
+    .sort((a, b) => Math.clz32(~b.range.mask) - Math.clz32(~a.range.mask));
 }

@@ -41,6 +41,8 @@ export interface HandshakeEnv {
   /** Known underlay addresses for a peer (static map, lighthouse answers), best first. */
   candidates(vpnIp: Ipv4): UdpAddr[];
   send(packet: Uint8Array, to: UdpAddr): void;
+  /** lighthouse.remote_allow_list and remote_allow_ranges, judged once the peer's overlay IP is known. */
+  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
   /** A low-TTL punch that opens our NAT toward `to` without reaching the far NAT (see punchy/nat-punch.ts). */
   openMapping(to: UdpAddr): void;
   /** How long full-TTL stage 1 waits after the low-TTL punch to a newly learned address. */
@@ -195,6 +197,7 @@ export class HandshakeManager {
     }
     const vpnIp = peer.vpnIp;
     if (vpnIp === id.vpnIp) return this.drop('handshake-self');
+    if (src.from && !env.remoteAllowed(vpnIp, src.from)) return this.drop('handshake-remote-denied');
     const existing = env.hostmap.byVpnIp.get(vpnIp);
     if (existing && time <= existing.handshakeTime) {
       env.log.info('Handshake too old', { vpnIp: formatIpv4(vpnIp), certName: peer.cert.details.name });
