@@ -52,7 +52,9 @@ export class HostInfo {
   /** Roaming suppression: the address we roamed away from and when. */
   roamedFrom: UdpAddr | null = null;
   roamedAt = 0;
+  /** recv_errors since the last authenticated packet (0 or 1), and when the first came. */
   recvErrors = 0;
+  recvErrorAt = 0;
   /** After our own address changed: data waits until the far NAT has been punched open (see punchy/nat-punch.ts). */
   holdUntil = 0;
   bytesIn = 0;

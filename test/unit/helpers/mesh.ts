@@ -19,7 +19,9 @@ import { Logger, type LogLevel } from '../../../pkg/log/logger.js';
 import { MemoryTun } from '../../../pkg/tun/memory.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../../pkg/udp/addr.js';
 import { MemoryNetwork, type MemoryUdp } from '../../../pkg/udp/memory-udp.js';
+import { udpPacket } from './packets.js';
 import { makeHostCert, makeTestCa, testPki, type TestCa, type TestHostCert } from './pki.js';
+import { waitFor } from './wait.js';
 
 export const VPN_PREFIX = 24;
 
@@ -134,7 +136,7 @@ export class TestMesh {
         return tun;
       },
       memUdp,
-      addr: memUdp ? addr : udpAddr('::1', node.udp.localPort),
+      addr: memUdp ? addr : udpAddr(o.underlay?.address ?? '::1', node.udp.localPort),
       cert,
       config,
       logs,
@@ -142,6 +144,15 @@ export class TestMesh {
       stop,
     };
   }
+}
+
+/** Sends one packet from `a` to `b` through the TUNs and waits until it comes out of b's: the tunnel is up. */
+export async function connect(a: TestNode, b: TestNode, payload = 'hello'): Promise<void> {
+  const before = b.tun.written.length;
+  a.tun.inject(udpPacket({ src: a.vpnIpText, dst: b.vpnIpText, payload }));
+  await waitFor(() => b.tun.written.length > before && a.tunnelTo(b) && b.tunnelTo(a), {
+    what: () => `a packet ${a.vpnIpText} -> ${b.vpnIpText}\n${a.logs.join('\n')}\n${b.logs.join('\n')}`,
+  });
 }
 
 /** Plain objects merge key by key; anything else in `over` replaces what is in `base`. */

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { RECV_ERROR_GRACE_MS } from '../../pkg/datapath/outside.js';
+import { encodeHandshakePayload } from '../../pkg/handshake/payload.js';
+import { PENDING_QUEUE_LIMIT } from '../../pkg/handshake/pending.js';
+import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
+import { IxInitiator } from '../../pkg/noise/ix.js';
+import { sameAddr } from '../../pkg/udp/addr.js';
+import { connect, TestMesh, type TestNode } from './helpers/mesh.js';
+import { headerOf, isType, udpPacket, udpPayloadText } from './helpers/packets.js';
+import { sleep, waitFor } from './helpers/wait.js';
+
+// The handshake machine inside real in-process nodes: Noise IX over a MemoryNetwork, packets in and out of
+// MemoryTun devices, real (short) handshake timers.
+
+const A = '10.99.0.1';
+const B = '10.99.0.2';
+const FAST = { handshakes: { try_interval: '20ms', retries: 3 } };
+
+async function pair(t: { after(fn: () => unknown): void }, config: Record<string, unknown> = FAST) {
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], config });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], config });
+  return { mesh, a, b };
+}
+
+function stage1Sent(n: TestNode): Uint8Array[] {
+  return n.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Handshake, 0, 1)).map((s) => s.packet);
+}
+
+function stage2Sent(n: TestNode): Uint8Array[] {
+  return n.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Handshake, 0, 2)).map((s) => s.packet);
+}
+
+test('two nodes complete a handshake and an IPv4 packet crosses the tunnel both ways', async (t) => {
+  const { a, b } = await pair(t);
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'ping from a' }));
+  await waitFor(() => b.tun.written.length === 1, { what: 'the packet at b' });
+  assert.equal(udpPayloadText(b.tun.written[0]), 'ping from a');
+
+  b.tun.inject(udpPacket({ src: B, dst: A, payload: 'pong from b' }));
+  await waitFor(() => a.tun.written.length === 1, { what: 'the reply at a' });
+  assert.equal(udpPayloadText(a.tun.written[0]), 'pong from b');
+
+  const ab = a.tunnelTo(b)!;
+  const ba = b.tunnelTo(a)!;
+  assert.equal(ab.initiator, true);
+  assert.equal(ba.initiator, false);
+  assert.equal(ab.remoteIndex, ba.localIndex);
+  assert.equal(ba.remoteIndex, ab.localIndex);
+  assert.ok(sameAddr(ab.remote, b.addr) && sameAddr(ba.remote, a.addr));
+  assert.equal(a.node.counters.get('handshakes', 'ok'), 1);
+  assert.equal(b.node.counters.get('handshakes', 'ok'), 1);
+  assert.equal(a.node.handshakes.pending.size, 0);
+});
+
+test('packets sent while the handshake is pending are queued, bounded at 100, and delivered in order once it completes', async (t) => {
+  const { a, b } = await pair(t);
+  // inject() is synchronous and datagrams are delivered on a later microtask: all 150 arrive while pending.
+  for (let i = 0; i < 150; i++) a.tun.inject(udpPacket({ src: A, dst: B, payload: `packet ${i}` }));
+  assert.equal(a.node.handshakes.pending.get(b.vpnIp)?.queue.length, PENDING_QUEUE_LIMIT);
+  assert.equal(a.node.counters.get('drops', 'pending-queue-full'), 50);
+
+  await waitFor(() => b.tun.written.length === PENDING_QUEUE_LIMIT, { what: '100 packets at b' });
+  await sleep(50);
+  assert.equal(b.tun.written.length, PENDING_QUEUE_LIMIT, 'nothing beyond the queue limit arrives');
+  assert.deepEqual(
+    b.tun.written.map(udpPayloadText),
+    Array.from({ length: PENDING_QUEUE_LIMIT }, (_, i) => `packet ${i}`),
+  );
+});
+
+test('a retransmitted stage 1 is answered with the byte-identical cached stage 2', async (t) => {
+  const { mesh, a, b } = await pair(t);
+  let dropped = 0;
+  mesh.net.drop = (packet, src) => {
+    if (sameAddr(src, b.addr) && isType(packet, MessageType.Handshake, 0, 2) && dropped === 0) {
+      dropped++;
+      return true;
+    }
+    return false;
+  };
+  await connect(a, b);
+
+  const stage1 = stage1Sent(a);
+  const stage2 = stage2Sent(b);
+  assert.ok(stage1.length >= 2, 'a retransmitted stage 1');
+  assert.deepEqual(stage1[1], stage1[0], 'a retransmit repeats the same bytes');
+  assert.ok(stage2.length >= 2, 'b answered the retransmit');
+  for (const s of stage2) assert.deepEqual(s, stage2[0], 'every answer is the cached stage 2');
+  assert.equal(b.node.counters.get('handshakes', 'ok'), 1, 'b completed the handshake once');
+  assert.ok(b.node.counters.get('handshakes', 'retransmit-answered') >= 1);
+  assert.equal(b.node.hostmap.size, 1);
+});
+
+test('a stage 1 from an existing peer with an older handshake Time is ignored as too old and answered with a test request', async (t) => {
+  const { a, b } = await pair(t);
+  await connect(a, b);
+  const before = b.tunnelTo(a)!;
+
+  // A genuine stage 1 from a's key and certificate, but with a Time older than the one of the tunnel.
+  const id = a.node.identity();
+  const initiator = new IxInitiator({ cipher: a.config.cipher, staticPrivate: id.privateKey, staticPublic: id.publicKey });
+  const msg = initiator.writeMessage1(encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex: 12345, responderIndex: 0, time: 1 }));
+  const stage1 = new Uint8Array(HEADER_LEN + msg.length);
+  encodeHeader(stage1, 0, MessageType.Handshake, 0, 0, 1);
+  stage1.set(msg, HEADER_LEN);
+  const sentBefore = b.memUdp!.sent.length;
+  const testsAnsweredByA = (): number => a.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Test, 1)).length;
+  const answeredBefore = testsAnsweredByA();
+  a.memUdp!.send(stage1, b.addr);
+
+  await waitFor(() => b.node.counters.get('drops', 'handshake-too-old') === 1, { what: 'the too-old drop' });
+  assert.ok(b.logs.some((l) => l.includes('Handshake too old')));
+  const sent = b.memUdp!.sent.slice(sentBefore);
+  assert.equal(sent.filter((s) => isType(s.packet, MessageType.Handshake)).length, 0, 'no stage 2 for an old handshake');
+  const test = sent.find((s) => isType(s.packet, MessageType.Test, 0));
+  assert.ok(test, 'b sent a test request over the existing tunnel');
+  assert.equal(headerOf(test.packet).remoteIndex, before.remoteIndex);
+  await waitFor(() => testsAnsweredByA() > answeredBefore, { what: "a's test reply" });
+  assert.equal(b.tunnelTo(a), before, 'the existing tunnel is kept');
+  assert.equal(b.node.counters.get('handshakes', 'ok'), 1);
+});
+
+test('simultaneous handshakes end with exactly one tunnel on each side, the higher VPN IP as initiator, and traffic flows', async (t) => {
+  const { a, b } = await pair(t);
+  // Both sides send stage 1 before either datagram is delivered.
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'from a' }));
+  b.tun.inject(udpPacket({ src: B, dst: A, payload: 'from b' }));
+  assert.equal(stage1Sent(a).length, 1);
+  assert.equal(stage1Sent(b).length, 1);
+
+  await waitFor(() => a.tun.written.length === 1 && b.tun.written.length === 1, { what: 'both packets delivered' });
+  await sleep(100);
+  assert.equal(udpPayloadText(b.tun.written[0]), 'from a');
+  assert.equal(udpPayloadText(a.tun.written[0]), 'from b');
+  assert.equal(a.node.hostmap.size, 1);
+  assert.equal(b.node.hostmap.size, 1);
+  assert.equal(a.node.handshakes.pending.size, 0);
+  assert.equal(b.node.handshakes.pending.size, 0);
+  const ab = a.tunnelTo(b)!;
+  const ba = b.tunnelTo(a)!;
+  assert.equal(ba.initiator, true, '10.99.0.2 (higher) stays initiator');
+  assert.equal(ab.initiator, false);
+  assert.equal(ab.remoteIndex, ba.localIndex);
+  assert.equal(ba.remoteIndex, ab.localIndex);
+  assert.equal(b.node.counters.get('drops', 'handshake-race'), 1, "the higher side ignored the lower side's stage 1");
+  assert.equal(a.node.counters.get('handshakes', 'ok'), 1);
+  assert.equal(b.node.counters.get('handshakes', 'ok'), 1);
+
+  b.tun.inject(udpPacket({ src: B, dst: A, payload: 'after' }));
+  await waitFor(() => a.tun.written.length === 2, { what: 'a second packet' });
+});
+
+test('handshake retries stop after handshakes.retries and the queued packets are dropped', async (t) => {
+  const retries = 2;
+  const { mesh, a, b } = await pair(t, { handshakes: { try_interval: '20ms', retries } });
+  mesh.net.drop = (_p, src, dst) => sameAddr(src, a.addr) && sameAddr(dst, b.addr);
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'lost' }));
+  await waitFor(() => a.node.handshakes.pending.size === 0, { what: 'the handshake to give up' });
+
+  assert.equal(stage1Sent(a).length, retries + 1, 'the first attempt and `retries` more');
+  assert.equal(a.node.counters.get('handshakes', 'timeout'), 1);
+  assert.ok(a.logs.some((l) => l.includes('Handshake timed out') && l.includes('queued=1')));
+  await sleep(100);
+  assert.equal(stage1Sent(a).length, retries + 1, 'nothing more after giving up');
+
+  // The path opens: a new packet starts a new handshake, and only it arrives.
+  mesh.net.drop = () => false;
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'new' }));
+  await waitFor(() => b.tun.written.length === 1, { what: 'the new packet' });
+  await sleep(50);
+  assert.deepEqual(b.tun.written.map(udpPayloadText), ['new']);
+});
+
+test('a peer that restarts without closing gets a new tunnel that replaces the old one', async (t) => {
+  const { mesh, a, b } = await pair(t);
+  await connect(a, b);
+  const old = b.tunnelTo(a)!;
+  // A crash: a's close tunnel never reaches b. The restarted node has the same certificate and address.
+  mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
+  await a.stop();
+  mesh.net.drop = () => false;
+  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], config: FAST });
+
+  a2.tun.inject(udpPacket({ src: A, dst: B, payload: 'after restart' }));
+  await waitFor(() => b.tun.written.length === 2, { what: 'the packet from the restarted peer' });
+  assert.equal(udpPayloadText(b.tun.written[1]), 'after restart');
+  const fresh = b.tunnelTo(a2)!;
+  assert.notEqual(fresh, old);
+  assert.ok(fresh.handshakeTime > old.handshakeTime, 'the new handshake carries a later Time');
+  assert.equal(b.node.counters.get('tunnels-replaced'), 1);
+  assert.equal(b.node.hostmap.size, 1);
+  assert.equal(b.node.hostmap.byIndex.has(old.localIndex), false, 'the old index is gone');
+});
+
+test('after a peer restarts, recv_errors that outlast our test request make us handshake again', async (t) => {
+  const { mesh, a, b } = await pair(t);
+  await connect(a, b);
+  const old = b.tunnelTo(a)!;
+  mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
+  await a.stop();
+  mesh.net.drop = () => false;
+  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], config: FAST });
+
+  // b still believes in the old tunnel: a2 answers its packet with recv_error and b probes with a test request,
+  // which a2 cannot answer either. Once the grace period is over, b's next packet draws another recv_error and b
+  // re-handshakes.
+  b.tun.inject(udpPacket({ src: B, dst: A, payload: 'lost on the old tunnel' }));
+  await waitFor(() => b.node.counters.get('recv-errors') >= 2, { what: 'recv_errors for the packet and the test request' });
+  assert.ok(!b.logs.some((l) => l.includes('Peer lost the tunnel')), 'not before the grace period');
+  await sleep(RECV_ERROR_GRACE_MS + 50);
+  b.tun.inject(udpPacket({ src: B, dst: A, payload: 'lost on the old tunnel too' }));
+  await waitFor(() => b.logs.some((l) => l.includes('Peer lost the tunnel, handshaking again')), { what: 'the re-handshake' });
+  await waitFor(() => b.tunnelTo(a2) && b.tunnelTo(a2) !== old && a2.tunnelTo(b), { what: 'the new tunnel' });
+  b.tun.inject(udpPacket({ src: B, dst: A, payload: 'on the new tunnel' }));
+  await waitFor(() => a2.tun.written.length === 1, { what: 'the packet at the restarted peer' });
+  assert.equal(udpPayloadText(a2.tun.written[0]), 'on the new tunnel');
+});

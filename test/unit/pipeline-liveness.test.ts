@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { checkLiveness } from '../../pkg/datapath/liveness.js';
+import { MessageType } from '../../pkg/header/header.js';
+import { sameAddr } from '../../pkg/udp/addr.js';
+import { connect, TestMesh } from './helpers/mesh.js';
+import { isType, udpPacket } from './helpers/packets.js';
+import { sleep, waitFor } from './helpers/wait.js';
+
+// The connection manager (reference §4.4) with short timers from the config (timers.connection_alive_interval and
+// timers.pending_deletion_interval, 100 ms each). The node checks once a second; the tests call checkLiveness
+// every 20 ms instead so that they take a fraction of that.
+
+const A = '10.99.0.1';
+const B = '10.99.0.2';
+const ALIVE_MS = 100;
+const PENDING_MS = 100;
+const TIMERS = { timers: { connection_alive_interval: `${ALIVE_MS}ms`, pending_deletion_interval: `${PENDING_MS}ms` } };
+
+async function setup(t: { after(fn: () => unknown): void }) {
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], config: TIMERS });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], config: TIMERS });
+  await connect(a, b);
+  await connect(b, a);
+  // Let a check that the handshake traffic scheduled come and go, so the next send schedules a fresh one.
+  await sleep(ALIVE_MS + 20);
+  checkLiveness(a.node);
+  checkLiveness(a.node);
+  return { mesh, a, b };
+}
+
+/** Calls checkLiveness on `n` every 20 ms for `ms`, or until `done` holds. */
+async function drive(n: { node: Parameters<typeof checkLiveness>[0] }, ms: number, done: () => boolean = () => false): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until && !done()) {
+    checkLiveness(n.node);
+    await sleep(20);
+  }
+}
+
+test('the config sets the liveness timers', async (t) => {
+  const { a } = await setup(t);
+  assert.deepEqual(a.node.timers, { aliveIntervalMs: ALIVE_MS, pendingDeletionIntervalMs: PENDING_MS });
+});
+
+test('a silent peer gets a test request after the alive interval and its tunnel is removed after pending deletion', async (t) => {
+  const { mesh, a, b } = await setup(t);
+  mesh.net.drop = (_p, src) => sameAddr(src, b.addr);
+  const sentBefore = a.memUdp!.sent.length;
+  const started = performance.now();
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'anyone?' }));
+
+  await drive(a, 2000, () => a.tunnelTo(b) === undefined);
+  const elapsed = performance.now() - started;
+  assert.equal(a.tunnelTo(b), undefined, 'the tunnel was removed');
+  assert.ok(elapsed >= ALIVE_MS + PENDING_MS, `removed after ${elapsed.toFixed(0)} ms, not before alive + pending deletion`);
+  assert.equal(a.node.counters.get('tunnels-dead'), 1);
+  assert.equal(a.node.counters.get('tunnels-closed', 'dead'), 1);
+  assert.ok(a.logs.some((l) => l.includes('Tunnel status dead, removing')));
+  const sent = a.memUdp!.sent.slice(sentBefore);
+  assert.equal(sent.filter((s) => isType(s.packet, MessageType.Test, 0)).length, 1, 'one test request before giving up');
+  assert.equal(sent.filter((s) => isType(s.packet, MessageType.CloseTunnel)).length, 0, 'no close is sent to a dead peer');
+});
+
+test('a peer that answers the test request keeps its tunnel', async (t) => {
+  const { a, b } = await setup(t);
+  const tunnel = a.tunnelTo(b);
+  const sentBefore = a.memUdp!.sent.length;
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'one way only' }));
+
+  await drive(a, 3 * (ALIVE_MS + PENDING_MS));
+  assert.equal(a.tunnelTo(b), tunnel);
+  assert.equal(a.node.counters.get('tunnels-dead'), 0);
+  const tests = a.memUdp!.sent.slice(sentBefore).filter((s) => isType(s.packet, MessageType.Test, 0));
+  assert.equal(tests.length, 1, 'the one-way traffic was checked with a test request');
+  await waitFor(() => tunnel!.pendingDeletion === false && tunnel!.checkAt === 0, { what: 'the check to clear' });
+});
+
+test('a tunnel that carries nothing is never checked', async (t) => {
+  const { a, b } = await setup(t);
+  const sentBefore = a.memUdp!.sent.length;
+  await drive(a, 2 * (ALIVE_MS + PENDING_MS));
+  assert.ok(a.tunnelTo(b));
+  assert.equal(a.memUdp!.sent.length, sentBefore, 'no test requests on an idle tunnel');
+});
