@@ -11,7 +11,7 @@
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { Ipv4 } from '../ip/ipv4.js';
-import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
+import { decodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { ControlError, ControlErrorCode } from './protocol.js';
 

@@ -23,7 +23,7 @@ import { LighthouseClient } from '../lighthouse/client.js';
 import { localAddresses } from '../lighthouse/local-addresses.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
 import { LighthouseServer } from '../lighthouse/server.js';
-import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS, PUNCH_TTL } from '../punchy/nat-punch.js';
+import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS } from '../punchy/nat-punch.js';
 import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchAll } from '../punchy/punchy.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
 import { RelayManager } from '../relay/manager.js';
@@ -36,8 +36,8 @@ import { addrKey, parseUdpAddr, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
+import { PathFinder } from './path-finder.js';
 import type { Pki } from './pki.js';
-import { portBehaviour } from '../punchy/nat-kind.js';
 import { isPrivateAddress } from './private-address.js';
 
 const CERT_RECHECK_MS = 30_000;
@@ -89,6 +89,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly lighthouseClient: LighthouseClient | null = null;
   readonly relays: RelayManager;
   readonly birthday: Birthday;
+  readonly paths: PathFinder;
   private lighthouses: Ipv4[];
   private readonly intervals: NodeJS.Timeout[] = [];
   private addressWatch: AddressWatch | null = null;
@@ -117,6 +118,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseIpv4);
     this.handshakes = new HandshakeManager(this);
     this.relays = this.makeRelayManager();
+    this.paths = new PathFinder(this);
     this.birthday = new Birthday({
       ctx: this,
       log: this.log,
@@ -159,7 +161,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       startHandshake: (vpnIp) => {
         if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
       },
-      learned: (vpnIp) => this.onAddressesLearned(vpnIp),
+      learned: (vpnIp) => this.paths.addressesLearned(vpnIp),
       openMapping: (addr) => this.openMapping(addr),
       send: (host, m) => this.sendMeta(host, m),
       ownAddresses: () =>
@@ -174,7 +176,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         if (host) this.sendTestRequest(host);
         else this.handshakes.start(vpnIp);
       },
-      schedule: (ms, fn) => this.after(ms, fn),
+      schedule: (ms, fn) => this.schedule(ms, fn),
       counters: this.counters,
     });
   }
@@ -255,15 +257,15 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     node.every(tick, () => node.handshakes.tick());
     node.every(1000, () => checkLiveness(node));
     node.every(5000, () => node.fw.sweep());
-    node.every(DIRECT_UPGRADE_INTERVAL_MS, () => node.upgradeRelayed());
+    node.every(DIRECT_UPGRADE_INTERVAL_MS, () => node.paths.upgradeRelayed());
     // Nebula re-checks with its connection manager; a certificate can expire while its tunnel is up.
     node.every(CERT_RECHECK_MS, () => {
       if (node.config.pki.disconnectInvalid) node.closeInvalidTunnels();
     });
     if (setup.watchAddresses ?? true) {
       node.addressWatch = new AddressWatch(
-        () => node.holdForMove(),
-        (addrs) => node.onLocalAddressChange(addrs),
+        () => node.paths.holdForMove(),
+        (addrs) => node.paths.localAddressesChanged(addrs),
       );
       node.addressWatch.start();
     }
@@ -325,6 +327,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     return this.fw;
   }
 
+  preferred(): readonly Ipv4Net[] {
+    return this.preferredRanges;
+  }
+
   candidates(vpnIp: Ipv4): UdpAddr[] {
     const learned = this.lighthouseClient?.addressesOf(vpnIp) ?? [];
     return orderAddresses([...(this.staticHosts.get(vpnIp) ?? []), ...learned], this.preferredRanges);
@@ -335,29 +341,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   openMapping(to: UdpAddr): void {
-    // Without per-packet TTL control a full-TTL punch could poison the far NAT, so none is sent.
-    this.log.debug('Low-TTL punch', { udpAddr: addrKey(to) });
-    this.udp.sendWithTtl?.(PUNCH_BYTE, to, PUNCH_TTL);
-  }
-
-  /** A lighthouse answered for `vpnIp`: feed a pending handshake, or try to take a relayed tunnel direct. */
-  private onAddressesLearned(vpnIp: Ipv4): void {
-    this.handshakes.trigger(vpnIp);
-    const host = this.hostmap.byVpnIp.get(vpnIp);
-    if (host && host.remote === null) {
-      this.probeDirect(host);
-      this.maybeBirthday(host);
-    }
-  }
-
-  /** A relayed tunnel where we are behind a symmetric NAT and the peer behind a port-preserving one. */
-  private maybeBirthday(host: HostInfo): void {
-    const client = this.lighthouseClient;
-    if (!client) return;
-    const peerAddrs = client.addressesOf(host.vpnIp);
-    const us = portBehaviour(client.selfAddresses());
-    const them = portBehaviour(peerAddrs);
-    if (us === 'rewriting' && (them === 'preserving' || them === 'no-nat')) void this.birthday.start(host, peerAddrs[0]);
+    this.paths.openMapping(to);
   }
 
   /** Set by the control service: RTT probes read test replies. */
@@ -373,81 +357,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (host.remote === null) this.birthday.onTestRequest(host, payload, this.lighthouseClient?.addressesOf(host.vpnIp)[0]);
   }
 
-  /**
-   * Tries a direct path for a relayed tunnel: low-TTL punches now, then an authenticated test request straight to
-   * each candidate once the far side has punched back. The peer moves its tunnel to whichever address the test
-   * arrives from (roaming on an authenticated packet), its reply comes back directly, and we move ours.
-   */
-  private probeDirect(host: HostInfo): void {
-    const candidates = this.candidates(host.vpnIp);
-    if (candidates.length === 0) return;
-    for (const a of candidates) this.openMapping(a);
-    this.after(this.punchSettleMs, () => {
-      if (this.hostmap.byVpnIp.get(host.vpnIp) !== host || host.remote !== null) return;
-      for (const a of candidates) sendOnTunnel(this, host, MessageType.Test, 0, new Uint8Array(0), a);
-      this.counters.inc('direct-probes');
-    });
-  }
-
-  private upgradeRelayed(): void {
-    for (const host of this.hostmap.byVpnIp.values()) this.upgradeOne(host);
-  }
-
-  private upgradeOne(host: HostInfo): void {
-    if (host.remote !== null || this.hostmap.byVpnIp.get(host.vpnIp) !== host) return;
-    // The query makes the lighthouse tell the peer to punch toward us; its answer then triggers probeDirect.
-    if (this.lighthouseClient) this.lighthouseClient.query(host.vpnIp);
-    else this.probeDirect(host);
-  }
-
-  /** Our addresses are changing: stop full-TTL data to NATed peers until the refresh has punched them open. */
-  private holdForMove(): void {
-    const until = this.clock.now() + 200 + this.punchSettleMs;
-    for (const host of this.hostmap.byVpnIp.values()) {
-      if (!this.lighthouseClient?.isLighthouse(host.vpnIp)) host.holdUntil = Math.max(host.holdUntil, until);
-    }
-  }
-
-  /**
-   * Roaming from our side: report the new addresses to the lighthouses at once, ask them about every peer (which
-   * makes them tell each peer to punch toward our new address), punch our own NAT open toward each peer, and then
-   * send each an authenticated test request: the peer moves its tunnel to our new address on receipt.
-   */
-  onLocalAddressChange(addresses: string[]): void {
-    const changedAt = this.clock.now();
-    this.log.info('Local addresses changed, refreshing tunnels', { addresses: addresses.join(',') });
-    this.counters.inc('local-address-changes');
-    const peers = [...this.hostmap.byVpnIp.values()].filter((h) => !this.lighthouseClient?.isLighthouse(h.vpnIp));
-    const unanswered = (): HostInfo[] =>
-      peers.filter((h) => this.hostmap.byVpnIp.get(h.vpnIp) === h && h.lastRecvAt <= changedAt + this.punchSettleMs);
-    // A round: tell the lighthouses where we are now and ask about every peer (so each is told to punch toward our
-    // new address), punch our own NAT open, then an authenticated test request to each peer once it has punched.
-    // Rounds repeat because the first may go out before the new route is in place.
-    const round = (): void => {
-      const waiting = unanswered();
-      if (waiting.length === 0) return;
-      this.holdForMove();
-      this.lighthouseClient?.sendUpdate();
-      for (const host of waiting) {
-        this.lighthouseClient?.query(host.vpnIp);
-        for (const a of this.refreshTargets(host)) this.openMapping(a);
-      }
-      this.after(this.punchSettleMs, () => {
-        for (const host of unanswered()) {
-          this.log.debug('Refreshing tunnel after a move', { vpnIp: formatIpv4(host.vpnIp), targets: this.refreshTargets(host).map(addrKey).join(',') });
-          for (const a of this.refreshTargets(host)) sendOnTunnel(this, host, MessageType.Test, 0, new Uint8Array(0), a);
-        }
-      });
-    };
-    this.lighthouseClient?.sendUpdate();
-    for (const delay of [0, 600, 1200, 2500]) this.after(delay, round);
-  }
-
-  private refreshTargets(host: HostInfo): UdpAddr[] {
-    return orderAddresses([...(host.remote ? [host.remote] : []), ...this.candidates(host.vpnIp)], this.preferredRanges);
-  }
-
-  private after(ms: number, fn: () => void): void {
+  schedule(ms: number, fn: () => void): void {
     setTimeout(() => {
       if (this.stopped) return;
       try {
@@ -466,7 +376,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (replaced) this.counters.inc('tunnels-replaced');
     for (const packet of queued) sendToHost(this, host, packet);
     if (this.lighthouseClient?.isLighthouse(host.vpnIp)) this.lighthouseClient.lighthouseUp(host);
-    if (host.remote === null) this.after(1000, () => this.upgradeOne(host));
+    if (host.remote === null) this.schedule(1000, () => this.paths.upgradeOne(host));
   }
 
   sendTestRequest(host: HostInfo): void {

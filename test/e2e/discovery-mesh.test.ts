@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { Lab } from './lab/lab.js';
-import type { Host } from './lab/lab.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet } from './lab/nebula.js';
-import type { OverlayNode } from './lab/nebula.js';
 import { reaches } from './lab/reach.js';
 
 // Discovery through a mesh lighthouse: nodes know only the lighthouse (static_host_map + lighthouse.hosts) and

@@ -5,7 +5,6 @@ import { Lab } from './lab/lab.js';
 import type { Host, Router } from './lab/lab.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet } from './lab/nebula.js';
-import type { OverlayNode } from './lab/nebula.js';
 import type { NatKind } from './lab/nat.js';
 import { sleep, waitFor } from './lab/wait.js';
 import { reaches } from './lab/reach.js';

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { Lab } from './lab/lab.js';
-import type { Host } from './lab/lab.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet, nebulaImpl } from './lab/nebula.js';
-import type { OverlayImpl, OverlayNode } from './lab/nebula.js';
+import type { OverlayImpl } from './lab/nebula.js';
 import { waitFor } from './lab/wait.js';
 import { reaches } from './lab/reach.js';
 

@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 
 import { Lab } from '../e2e/lab/lab.js';
-import type { Host } from '../e2e/lab/lab.js';
 import { meshImpl } from '../e2e/lab/mesh-impl.js';
 import { OverlayNet, nebulaImpl } from '../e2e/lab/nebula.js';
-import type { OverlayNode } from '../e2e/lab/nebula.js';
 import { reaches } from '../e2e/lab/reach.js';
 
 // Discovery across implementations: a mesh node finds a nebula node through a nebula lighthouse, and nebula nodes

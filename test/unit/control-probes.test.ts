@@ -6,7 +6,7 @@ import { PROBE_LEN, PROBE_MAGIC, RttProbes } from '../../pkg/control/rtt-probes.
 import { Whoami } from '../../pkg/control/whoami.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
-import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
+import { encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 
 const HDR = Buffer.alloc(16, 0xee);
