@@ -10,6 +10,7 @@ import type { ReloadReply } from '../control/reports.js';
 import { configuredSocketPath, defaultSocketPaths } from '../control/socket-path.js';
 import { Firewall } from '../firewall/firewall.js';
 import { Logger } from '../log/logger.js';
+import { LighthouseDns } from '../lighthouse/dns-server.js';
 import { BatchConn } from '../udp/batch-conn.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { PrometheusExporter } from '../metrics/prometheus-exporter.js';
@@ -124,6 +125,8 @@ async function startStats(node: MeshNode, stats: StatsConfig): Promise<Prometheu
 /** A running daemon: the node, its control socket (null if it could not open) and its metrics exporter. */
 export class Daemon {
   private reloading: Promise<unknown> = Promise.resolve();
+  /** lighthouse.serve_dns (pkg/lighthouse/dns-server.ts); null until started. */
+  dns: LighthouseDns | null = null;
 
   private constructor(
     readonly node: MeshNode,
@@ -140,6 +143,8 @@ export class Daemon {
       daemon.stats = await startStats(node, config.stats);
       daemon.control = await ControlService.start(node, { socketPaths: controlSocketPaths(config, configPath), reload: () => daemon.reloadForControl() });
       node.log.info('Control socket listening', { path: daemon.control.path });
+      // lighthouse DNS: last, as in Nebula, so that dns.host may be the overlay IP.
+      daemon.dns = await LighthouseDns.start(node);
     } catch (e) {
       await daemon.stop();
       throw e;
@@ -164,6 +169,8 @@ export class Daemon {
           this.node.log.error('Metrics exporter failed to start after reload', { error: (e as Error).message });
         }
       }
+      // lighthouse DNS: restarts when lighthouse.dns.host/port moved.
+      if (this.dns) outcome.restartNeeded.push(...(await this.dns.reload(after)));
       return outcome;
     });
     this.reloading = run.catch(() => undefined);
@@ -177,6 +184,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    await this.dns?.close(); // lighthouse DNS
     await this.control?.close();
     await this.stats?.close();
     await this.node.stop();

@@ -1,0 +1,282 @@
+// `lighthouse.serve_dns`: a lighthouse answers DNS over UDP on `lighthouse.dns.host`:`lighthouse.dns.port` with
+// what it knows of the mesh, as Nebula 1.6.1 does:
+//   A   <cert name>     -> the overlay IP of each host of that name it has a tunnel to (or itself)
+//   TXT <overlay IP>    -> that host's certificate details, and only to clients inside the overlay network or
+//                          127.0.0.1, because certificate details are not for the underlay to read
+// Anything else, an unknown name, or a TXT question from outside gets an empty NOERROR reply (Nebula's replies
+// never say NXDOMAIN). A query the DNS library Nebula uses would reject gets its header-only FORMERR or NOTIMP
+// reply; fewer than 12 bytes, or a response, get nothing (a reply could be used for amplification).
+//
+// Two deliberate differences: names match without regard to ASCII case (RFC 4343; Nebula compares exactly), and
+// the answers come from the current tunnels plus the lighthouse itself, where Nebula remembers every name it ever
+// saw and never itself.
+
+import dgram from 'node:dgram';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { NebulaCertificate } from '../cert/index.js';
+import { formatNet } from '../cert/index.js';
+import type { MeshConfig } from '../config/index.js';
+import type { LocalIdentity } from '../handshake/identity.js';
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import type { Logger } from '../log/logger.js';
+import type { Counters } from '../metrics/counters.js';
+import { DnsError, DnsFlag, DnsOpcode, DnsRcode, DnsType, encodeReply, parseQuery, replySize, type DnsAnswer, type DnsQuery, type DnsReply } from './dns-wire.js';
+
+/** Nebula's answers carry its DNS library's default TTL. */
+export const DNS_TTL_SECONDS = 3600;
+
+/** What the responder may tell: the hosts known now and the overlay network. */
+export interface DnsDirectory {
+  vpnNet(): Ipv4Net;
+  /** The lighthouse itself and every host it has a tunnel to. */
+  hosts(): Iterable<{ vpnIp: Ipv4; cert: NebulaCertificate }>;
+}
+
+// ---- answering (no sockets) ----
+
+/** The reply to a parsed query from `from` (the client's IP as text). */
+export function answerQuery(query: DnsQuery, from: string, dir: DnsDirectory): DnsReply {
+  const isQuery = query.opcode === DnsOpcode.Query;
+  const reply: DnsReply = { id: query.id, opcode: query.opcode, rd: isQuery && query.rd, cd: isQuery && query.cd, rcode: DnsRcode.NoError, question: query.question, answers: [] };
+  if (!isQuery) return reply;
+  const q = query.question;
+  if (q.type === DnsType.A) {
+    reply.answers = addressesNamed(q.name, dir).map((address): DnsAnswer => ({ type: DnsType.A, ttl: DNS_TTL_SECONDS, address }));
+  } else if (q.type === DnsType.TXT && mayReadCerts(from, dir.vpnNet())) {
+    const cert = certOf(q.name, dir);
+    if (cert) reply.answers = [{ type: DnsType.TXT, ttl: DNS_TTL_SECONDS, strings: certTxt(cert) }];
+  }
+  return reply;
+}
+
+function addressesNamed(name: string, dir: DnsDirectory): Ipv4[] {
+  const wanted = asciiLower(name);
+  const found = new Set<Ipv4>();
+  for (const h of dir.hosts()) {
+    if (asciiLower(h.cert.details.name) === wanted) found.add(h.cert.details.ips[0]?.ip ?? h.vpnIp);
+  }
+  return [...found];
+}
+
+function certOf(name: string, dir: DnsDirectory): NebulaCertificate | null {
+  let ip: Ipv4;
+  try {
+    ip = parseIpv4(name);
+  } catch {
+    return null;
+  }
+  for (const h of dir.hosts()) if (h.vpnIp === ip) return h.cert;
+  return null;
+}
+
+function mayReadCerts(from: string, vpnNet: Ipv4Net): boolean {
+  const ip = from.startsWith('::ffff:') ? from.slice(7) : from;
+  if (ip === '127.0.0.1') return true;
+  try {
+    return netContains(vpnNet, parseIpv4(ip));
+  } catch {
+    return false;
+  }
+}
+
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+/** The certificate as Nebula's TXT answer words it, spellings included, so tools that read one read the other. */
+export function certTxt(cert: NebulaCertificate): string[] {
+  const d = cert.details;
+  const list = (items: string[]): string => `[${items.join(' ')}]`;
+  return [
+    `Name: ${d.name}`,
+    `Ips: ${list(d.ips.map(formatNet))}`,
+    `Subnets ${list(d.subnets.map(formatNet))}`,
+    `Groups ${list(d.groups)}`,
+    `NotBefore ${goTime(d.notBefore)}`,
+    `NotAFter ${goTime(d.notAfter)}`,
+    `PublicKey ${bytesToHex(d.publicKey)}`,
+    `IsCA ${d.isCA}`,
+    `Issuer ${d.issuer}`,
+  ];
+}
+
+/** Go's time.Time String() in UTC: "2026-11-23 17:29:53 +0000 UTC". */
+function goTime(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  if (Number.isNaN(d.getTime())) return `@${seconds}`;
+  const iso = d.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
+}
+
+export type DnsOutcome = 'answered' | 'empty' | 'formerr' | 'notimp' | 'dropped';
+
+/** One datagram in, at most one out. Never throws: bad input becomes an error reply or nothing. */
+export function respond(packet: Uint8Array, from: string, dir: DnsDirectory): { reply: Uint8Array | null; outcome: DnsOutcome } {
+  let query: DnsQuery;
+  try {
+    query = parseQuery(packet);
+  } catch (e) {
+    if (!(e instanceof DnsError) || !e.header || e.code === 'EDNSRESPONSE') return { reply: null, outcome: 'dropped' };
+    const h = e.header;
+    const notImp = e.code === 'EDNSOPCODE';
+    const opcode = notImp ? (h.flags >> 11) & 0xf : DnsOpcode.Query;
+    const rcode = notImp ? DnsRcode.NotImp : DnsRcode.FormErr;
+    const reply = { id: h.id, opcode, rd: (h.flags & DnsFlag.RD) !== 0, cd: (h.flags & DnsFlag.CD) !== 0, rcode, question: null, answers: [] };
+    return { reply: encoded(reply), outcome: notImp ? 'notimp' : 'formerr' };
+  }
+  const reply = answerQuery(query, from, dir);
+  return { reply: encoded(reply), outcome: reply.answers.length > 0 ? 'answered' : 'empty' };
+}
+
+function encoded(reply: DnsReply): Uint8Array {
+  const out = new Uint8Array(replySize(reply));
+  encodeReply(reply, out);
+  return out;
+}
+
+// ---- the UDP socket ----
+
+export interface DnsListen {
+  /** '' listens on every address, IPv4 and IPv6 where the host has it. */
+  host: string;
+  port: number;
+}
+
+/** A bound UDP socket answering every datagram through `respond`. */
+export class DnsResponder {
+  private constructor(private readonly socket: dgram.Socket) {}
+
+  static async start(listen: DnsListen, dir: DnsDirectory, onOutcome: (o: DnsOutcome) => void = () => {}): Promise<DnsResponder> {
+    const host = listen.host.replace(/^\[(.*)\]$/, '$1');
+    let socket: dgram.Socket;
+    if (host !== '') socket = await bind(host.includes(':') ? 'udp6' : 'udp4', host, listen.port);
+    else {
+      try {
+        socket = await bind('udp6', '::', listen.port);
+      } catch {
+        socket = await bind('udp4', '0.0.0.0', listen.port);
+      }
+    }
+    socket.on('message', (packet, rinfo) => {
+      const { reply, outcome } = respond(packet, rinfo.address, dir);
+      onOutcome(outcome);
+      try {
+        if (reply) socket.send(reply, rinfo.port, rinfo.address);
+      } catch {
+        // Closed while the datagram was in flight: nothing to answer with.
+      }
+    });
+    // A send to a vanished client must not take the daemon down.
+    socket.on('error', () => {});
+    return new DnsResponder(socket);
+  }
+
+  address(): { address: string; port: number } {
+    const a = this.socket.address();
+    return { address: a.address, port: a.port };
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+function bind(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
+  const socket = dgram.createSocket({ type, ipv6Only: false });
+  return new Promise((resolve, reject) => {
+    socket.once('error', (e) => {
+      socket.close();
+      reject(e);
+    });
+    socket.bind(port, host, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+// ---- lifecycle on a node: start with the daemon, follow reloads, close on stop ----
+
+/** What the DNS responder needs of a running node (MeshNode has it). */
+export interface DnsNode {
+  readonly hostmap: { readonly byVpnIp: ReadonlyMap<Ipv4, HostInfo> };
+  readonly log: Logger;
+  readonly counters: Counters;
+  identity(): LocalIdentity;
+  currentConfig(): MeshConfig;
+}
+
+export function nodeDirectory(node: DnsNode): DnsDirectory {
+  return {
+    vpnNet: () => node.identity().vpnNet,
+    *hosts() {
+      const self = node.identity();
+      yield { vpnIp: self.vpnIp, cert: self.cert };
+      yield* node.hostmap.byVpnIp.values();
+    },
+  };
+}
+
+function listenText(l: DnsListen): string {
+  return `${l.host}:${l.port}`;
+}
+
+/**
+ * The responder as the daemon runs it. Whether it runs is decided at start (serve_dns on a lighthouse), as in
+ * Nebula; a reload that moves `lighthouse.dns.host`/`port` restarts it at the new address. A bind failure is
+ * logged and the node runs on without DNS, as Nebula's does.
+ */
+export class LighthouseDns {
+  private responder: DnsResponder | null = null;
+  private listen: string;
+
+  private constructor(
+    private readonly node: DnsNode,
+    readonly enabled: boolean,
+    listen: DnsListen,
+  ) {
+    this.listen = listenText(listen);
+  }
+
+  static async start(node: DnsNode): Promise<LighthouseDns> {
+    const l = node.currentConfig().lighthouse;
+    if (l.serveDns && !l.amLighthouse) node.log.warn('DNS server refusing to run because this host is not a lighthouse.');
+    const dns = new LighthouseDns(node, l.serveDns && l.amLighthouse, l.dns);
+    if (dns.enabled) await dns.open(l.dns);
+    return dns;
+  }
+
+  /** The bound address, or null when not serving. */
+  address(): { address: string; port: number } | null {
+    return this.responder?.address() ?? null;
+  }
+
+  /** Follows a reload; returns the settings that wait for a restart. */
+  async reload(config: MeshConfig): Promise<string[]> {
+    const l = config.lighthouse;
+    if ((l.serveDns && l.amLighthouse) !== this.enabled) return ['lighthouse.serve_dns (needs a restart to apply)'];
+    if (!this.enabled || listenText(l.dns) === this.listen) return [];
+    this.node.log.info('Restarting DNS server', { dnsListener: listenText(l.dns) });
+    await this.close();
+    await this.open(l.dns);
+    return [];
+  }
+
+  private async open(listen: DnsListen): Promise<void> {
+    this.listen = listenText(listen);
+    try {
+      const counters = this.node.counters;
+      this.responder = await DnsResponder.start(listen, nodeDirectory(this.node), (o) => counters.inc('dns-queries', o));
+      this.node.log.info('Starting DNS responder', { dnsListener: this.listen });
+    } catch (e) {
+      this.node.log.error('Failed to start DNS server', { dnsListener: this.listen, error: (e as Error).message });
+    }
+  }
+
+  async close(): Promise<void> {
+    const r = this.responder;
+    this.responder = null;
+    await r?.close();
+  }
+}
