@@ -37,6 +37,7 @@ import { AddressWatch } from '../udp/address-watch.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
 import { PathFinder } from './path-finder.js';
+import { portBehaviour } from '../punchy/nat-kind.js';
 import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
 
@@ -325,6 +326,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   firewall(): Firewall {
     return this.fw;
+  }
+
+  peerBehindNat(vpnIp: Ipv4): boolean {
+    // A public peer (the lighthouse sees it at one of its own addresses) has no NAT to poison: no need to wait.
+    return portBehaviour(this.lighthouseClient?.addressesOf(vpnIp) ?? []) !== 'no-nat';
   }
 
   preferred(): readonly Ipv4Net[] {

@@ -47,6 +47,8 @@ export interface HandshakeEnv {
   openMapping(to: UdpAddr): void;
   /** How long full-TTL stage 1 waits after the low-TTL punch to a newly learned address. */
   punchSettleMs: number;
+  /** Whether the peer sits behind a NAT that a premature full-TTL packet could poison (see punchy/nat-punch.ts). */
+  peerBehindNat(vpnIp: Ipv4): boolean;
   /** Sends through a relay when the peer has relays and no direct path is known; false when not possible. */
   sendViaRelays?(vpnIp: Ipv4, packet: Uint8Array): void;
   queryLighthouse(vpnIp: Ipv4): void;
@@ -113,6 +115,10 @@ export class HandshakeManager {
     if (!p) return;
     const fresh = this.env.candidates(vpnIp).filter((a) => !p.tried.has(addrKey(a)) && !p.blocked.has(addrKey(a)));
     if (fresh.length === 0) return;
+    if (!this.env.peerBehindNat(vpnIp)) {
+      this.sendStage1(p);
+      return;
+    }
     for (const a of fresh) {
       p.tried.add(addrKey(a));
       this.env.openMapping(a);

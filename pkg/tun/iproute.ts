@@ -6,7 +6,6 @@
 // MSS = MTU - 40 so TCP peers size segments to fit.
 
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { formatCidr, formatIpv4, networkOf, parseCidr, type Ipv4Net } from '../ip/ipv4.js';
 import { TunError } from './errors.js';
 
@@ -86,16 +85,40 @@ function routeCidr(route: Ipv4Net | string): string {
   return formatCidr(networkOf(typeof route === 'string' ? parseCidr(route) : route));
 }
 
-const execFileAsync = promisify(execFile);
-
+/**
+ * Runs the plan in order. Consecutive required commands go to one `ip -batch -` process (one fork instead of one
+ * per command, which is most of a cold start's TUN setup); an optional command runs alone and may fail.
+ */
 export async function runIpPlan(plan: readonly IpCommand[]): Promise<void> {
-  for (const cmd of plan) {
+  let batch: IpCommand[] = [];
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const cmds = batch;
+    batch = [];
     try {
-      await execFileAsync('ip', cmd.args, { timeout: 10_000 });
+      await runIp(['-batch', '-'], cmds.map((c) => c.args.join(' ')).join('\n') + '\n');
     } catch (err) {
-      if (cmd.optional) continue;
       const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
-      throw new TunError('ETUNCONFIG', `ip ${cmd.args.join(' ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: err });
+      throw new TunError('ETUNCONFIG', `ip ${cmds.map((c) => c.args.join(' ')).join('; ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: err });
     }
+  };
+  for (const cmd of plan) {
+    if (!cmd.optional) {
+      batch.push(cmd);
+      continue;
+    }
+    await flush();
+    await runIp(cmd.args).catch(() => undefined);
   }
+  await flush();
+}
+
+function runIp(args: string[], input?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('ip', args, { timeout: 10_000 }, (err, _stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stderr }));
+      else resolve();
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
 }
