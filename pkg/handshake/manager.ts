@@ -61,6 +61,9 @@ export interface HandshakeEnv {
   handshakeFailed?(vpnIp: Ipv4): void;
 }
 
+/** Nebula's initiator gives up after ~5.5 s of retransmits; a stage 1 older than this is never seen again. */
+export const RETRANSMIT_MEMORY_MS = 30_000;
+
 export class HandshakeManager {
   readonly pending = new Map<Ipv4, PendingHandshake>();
   private readonly pendingByIndex = new Map<number, PendingHandshake>();
@@ -135,6 +138,7 @@ export class HandshakeManager {
   /** Retransmits due handshakes and expires those out of retries. */
   tick(): void {
     const now = this.env.clock.now();
+    this.forgetOldAnswers(now);
     for (const p of [...this.pending.values()]) {
       if (now < p.nextAttemptAt) continue;
       if (p.attempts > this.env.retries) {
@@ -338,6 +342,17 @@ export class HandshakeManager {
       if (oldest !== undefined) this.answered.delete(oldest);
     }
     this.answered.set(ephemeral, host);
+  }
+
+  /** Stage-1/stage-2 copies outlive any retransmit after RETRANSMIT_MEMORY_MS; a tunnel need not keep them. */
+  private forgetOldAnswers(now: number): void {
+    for (const [ephemeral, host] of this.answered) {
+      // Insertion order is age order, so the first young entry ends the scan.
+      if (now - host.createdAt < RETRANSMIT_MEMORY_MS) break;
+      this.answered.delete(ephemeral);
+      host.stage1 = undefined;
+      host.stage2Packet = undefined;
+    }
   }
 
   private drop(reason: string): void {
