@@ -81,14 +81,15 @@ export class PairLab {
   }
 
   /**
-   * Starts `impl` on both hosts with the shared files and waits until a ping crosses the tunnel. NODE_ARGS in
-   * `env` become node's own flags for mesh (--cpu-prof is refused in NODE_OPTIONS).
+   * Starts `impl` on both hosts with the shared files and waits until a ping crosses the tunnel. Two keys of `env`
+   * change how mesh runs rather than its environment: NODE_ARGS (node's own flags; --cpu-prof is refused in
+   * NODE_OPTIONS) and MESH_MAIN (another build's dist/cmd/mesh/main.js, to compare builds in one run).
    */
   async start(impl: ImplName, env = this.env): Promise<RunningPair> {
     await this.stop();
-    const { NODE_ARGS: nodeArgs, ...rest } = env ?? {};
+    const { NODE_ARGS: nodeArgs, MESH_MAIN: main, ...rest } = env ?? {};
     const spawnEnv = env === undefined ? undefined : { ...process.env, ...rest };
-    const overlay = impl === 'mesh' && nodeArgs ? meshWithNodeArgs(nodeArgs.split(' ')) : IMPLS[impl];
+    const overlay = impl === 'mesh' && (nodeArgs || main) ? meshWithNodeArgs(nodeArgs ? nodeArgs.split(' ') : [], main) : IMPLS[impl];
     const a = await startNode(this.lab, this.a, overlay, this.configs.a, { env: spawnEnv });
     const b = await startNode(this.lab, this.b, overlay, this.configs.b, { env: spawnEnv });
     this.running = { impl, a, b };
@@ -113,6 +114,7 @@ export class PairLab {
   }
 }
 
-function meshWithNodeArgs(nodeArgs: string[]): OverlayImpl {
-  return { ...meshImpl, command: (configPath) => ({ cmd: process.execPath, args: [...nodeArgs, MESH_MAIN, '-config', configPath] }) };
+/** mesh run with extra node flags (--cpu-prof, --heapsnapshot-signal=SIGUSR2, …), optionally from another build. */
+export function meshWithNodeArgs(nodeArgs: string[], main = MESH_MAIN): OverlayImpl {
+  return { ...meshImpl, command: (configPath) => ({ cmd: process.execPath, args: [...nodeArgs, main, '-config', configPath] }) };
 }

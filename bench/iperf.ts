@@ -53,7 +53,7 @@ export function iperfTcp(lab: Lab, from: Host, to: Host, toIp: string, seconds: 
 /** UDP at a fixed offered load, `payload`-byte datagrams (1200 fits an MTU-1300 overlay with room to spare). */
 export function iperfUdp(lab: Lab, from: Host, to: Host, toIp: string, offeredMbit: number, seconds: number, payload = 1200): Promise<UdpResult> {
   return withServer(lab, to, async (port) => {
-    const json = await client(lab, from, ['-c', toIp, '-p', String(port), '-u', '-b', `${offeredMbit}M`, '-l', String(payload)], seconds);
+    const json = await client(lab, from, ['-c', toIp, '-p', String(port), '-u', '-b', `${offeredMbit}M`, '-l', String(payload), '-w', '4M'], seconds);
     const sum = json.end.sum;
     const received = json.end.sum_received ?? sum;
     return {

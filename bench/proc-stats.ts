@@ -22,7 +22,7 @@ export function cpuSeconds(pid: number): number {
   return t.user + t.system;
 }
 
-/** Resident set size in MB (VmRSS). */
+/** Resident set size in MiB (VmRSS). */
 export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /^VmRSS:\s+(\d+) kB/m.exec(status);

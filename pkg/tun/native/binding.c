@@ -21,6 +21,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "udp_poll_start", udp_poll_start);
   export_fn(env, exports, "udp_poll_stop", mt_poll_stop);
   export_fn(env, exports, "udp_close", tun_close); // closing a descriptor is the same for both
+
   return exports;
 }
 

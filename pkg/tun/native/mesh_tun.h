@@ -70,7 +70,9 @@ napi_value tun_write(napi_env env, napi_callback_info info);
 napi_value tun_writev_batch(napi_env env, napi_callback_info info);
 napi_value tun_poll_start(napi_env env, napi_callback_info info);
 
+
 // udp.c
+void mt_udp_forget_fd(int fd);
 napi_value udp_open(napi_env env, napi_callback_info info);
 napi_value udp_set_buffers(napi_env env, napi_callback_info info);
 napi_value udp_sendmmsg(napi_env env, napi_callback_info info);

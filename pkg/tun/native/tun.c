@@ -90,6 +90,7 @@ napi_value tun_close(napi_env env, napi_callback_info info) {
   int32_t fd;
   if (mt_get_args(env, info, 1, argv) < 0 || mt_get_i32(env, argv[0], &fd) < 0) return NULL;
   remember_vnet(fd, 0);
+  mt_udp_forget_fd(fd);
   // Linux releases the descriptor even when close reports EINTR, so retrying could close someone else's fd.
   if (close(fd) < 0 && errno != EINTR) mt_throw_errno(env, "close", errno);
   return NULL;

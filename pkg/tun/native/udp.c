@@ -15,7 +15,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,6 +31,12 @@
 // A full socket buffer drains in microseconds on a live link; past this we drop rather than stall the event loop.
 #define SEND_WAIT_MS 20
 #define SEND_WAITS_MAX 16
+// UDP GSO: a run of datagrams to one destination, all one size but for a shorter last one, leaves as one
+// sendmsg with UDP_SEGMENT; the kernel (or the NIC) cuts it back into those datagrams, so peers (Nebula among
+// them) see exactly what separate sends would have produced, at a fraction of the per-datagram cost.
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES 65000
+#define IOV_POOL 512
 
 typedef union {
   struct sockaddr sa;
@@ -226,11 +234,46 @@ static int wait_writable(int fd) {
   }
 }
 
+// Sockets whose route refused a GSO send (no checksum offload on the way out, an old kernel): they get one
+// datagram per message from then on. Indexed by descriptor; cleared when the addon closes one (tun_close).
+#define NO_GSO_TABLE 4096
+static uint8_t no_gso_fds[NO_GSO_TABLE];
+
+void mt_udp_forget_fd(int fd) {
+  if (fd >= 0 && fd < NO_GSO_TABLE) no_gso_fds[fd] = 0;
+}
+
+static int gso_allowed(int fd) {
+  static int env_allows = -1;
+  if (env_allows < 0) {
+    const char *v = getenv("MESH_UDP_GSO");
+    env_allows = v == NULL || strcmp(v, "0") != 0;
+  }
+  return env_allows && !(fd >= 0 && fd < NO_GSO_TABLE && no_gso_fds[fd]);
+}
+
+static void refuse_gso(int fd) {
+  if (fd >= 0 && fd < NO_GSO_TABLE) no_gso_fds[fd] = 1;
+}
+
+typedef union {
+  char buf[CMSG_SPACE(sizeof(uint16_t))];
+  struct cmsghdr align;
+} mt_gso_cmsg_t;
+
+// Whether record `r` may join the GSO run that starts with `first` (its datagrams so far: `segments`, `bytes`).
+static int joins_run(const uint32_t *first, const uint32_t *r, uint32_t segments, uint32_t bytes, uint32_t prev_len) {
+  if (segments >= GSO_MAX_SEGMENTS || bytes + r[1] > GSO_MAX_BYTES) return 0;
+  if (prev_len != first[1] || r[1] > first[1] || r[1] == 0) return 0; // only the last may be shorter
+  if ((first[2] >> TTL_SHIFT) != 0 || (r[2] >> TTL_SHIFT) != 0) return 0;
+  return memcmp(first + 2, r + 2, 6 * sizeof(uint32_t)) == 0; // family, port, address
+}
+
 // udp_sendmmsg(fd, buf, meta, count): datagram i is buf[offset .. offset + length) to the address in its record.
 // Returns how many went out. A datagram the kernel rejects for its own reasons (unreachable, too big, filtered)
 // is skipped. A full send buffer is waited out (SEND_WAIT_MS at a time, SEND_WAITS_MAX times per call), as a
 // blocking sender would be, so a burst is paced by the link instead of dropped; past that, or at ENOBUFS, the
-// batch stops.
+// batch stops. MESH_UDP_GSO=0 in the environment turns GSO off (for comparison).
 napi_value udp_sendmmsg(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   int32_t fd;
@@ -257,44 +300,85 @@ napi_value udp_sendmmsg(napi_env env, napi_callback_info info) {
     mt_throw_errno(env, "getsockname", errno);
     return NULL;
   }
+  int gso = gso_allowed(fd);
 
   struct mmsghdr msgs[MMSG_MAX];
-  struct iovec iov[MMSG_MAX];
+  struct iovec iov[IOV_POOL];
   mt_sockaddr_t to[MMSG_MAX];
   mt_ttl_cmsg_t ttl[MMSG_MAX];
+  mt_gso_cmsg_t seg[MMSG_MAX];
+  uint32_t first_record[MMSG_MAX], records[MMSG_MAX], datagrams[MMSG_MAX];
   uint32_t sent = 0;
   uint32_t waits = 0;
-  uint32_t next = 0; // first datagram not yet handed to the kernel or skipped
+  uint32_t next = 0; // first record not yet handed to the kernel or skipped
   while (next < count) {
-    uint32_t n = 0;
-    while (n < MMSG_MAX && next < count) {
+    // Build up to MMSG_MAX messages; a message is one datagram, or a GSO run of several.
+    uint32_t n = 0, used_iov = 0;
+    while (n < MMSG_MAX && next < count && used_iov < IOV_POOL) {
       const uint32_t *r = m + (size_t) next * META_WORDS;
       socklen_t len = meta_to_addr(r, family, &to[n]);
-      next++;
-      if (len == 0) continue; // an IPv6 destination on an IPv4 socket: unreachable from here
-      iov[n].iov_base = (uint8_t *) buf.data + r[0];
-      iov[n].iov_len = r[1];
-      memset(&msgs[n].msg_hdr, 0, sizeof(msgs[n].msg_hdr));
-      msgs[n].msg_hdr.msg_name = &to[n];
-      msgs[n].msg_hdr.msg_namelen = len;
-      msgs[n].msg_hdr.msg_iov = &iov[n];
-      msgs[n].msg_hdr.msg_iovlen = 1;
+      if (len == 0) { // an IPv6 destination on an IPv4 socket: unreachable from here
+        next++;
+        continue;
+      }
+      uint32_t segments = 1, bytes = r[1], prev_len = r[1];
+      iov[used_iov].iov_base = (uint8_t *) buf.data + r[0];
+      iov[used_iov].iov_len = r[1];
+      while (gso && next + segments < count && used_iov + segments < IOV_POOL) {
+        const uint32_t *q = m + (size_t) (next + segments) * META_WORDS;
+        if (!joins_run(r, q, segments, bytes, prev_len)) break;
+        iov[used_iov + segments].iov_base = (uint8_t *) buf.data + q[0];
+        iov[used_iov + segments].iov_len = q[1];
+        bytes += q[1];
+        prev_len = q[1];
+        segments++;
+      }
+      struct msghdr *h = &msgs[n].msg_hdr;
+      memset(h, 0, sizeof(*h));
+      h->msg_name = &to[n];
+      h->msg_namelen = len;
+      h->msg_iov = &iov[used_iov];
+      h->msg_iovlen = segments;
       int hops = (int) ((r[2] >> TTL_SHIFT) & 0xff);
-      if (hops != 0) attach_ttl(&msgs[n].msg_hdr, &ttl[n], r[2] & FAMILY_MASK, hops);
+      if (hops != 0) attach_ttl(h, &ttl[n], r[2] & FAMILY_MASK, hops);
+      if (segments > 1) {
+        memset(&seg[n], 0, sizeof(seg[n]));
+        h->msg_control = seg[n].buf;
+        h->msg_controllen = sizeof(seg[n].buf);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(h);
+        cm->cmsg_level = SOL_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t size = (uint16_t) r[1];
+        memcpy(CMSG_DATA(cm), &size, sizeof(size));
+      }
+      first_record[n] = next;
+      records[n] = segments;
+      datagrams[n] = segments;
+      used_iov += segments;
+      next += segments;
       n++;
     }
     uint32_t done = 0;
     while (done < n) {
       int r = sendmmsg(fd, msgs + done, n - done, MSG_DONTWAIT);
       if (r > 0) {
+        for (int k = 0; k < r; k++) sent += datagrams[done + (uint32_t) k];
         done += (uint32_t) r;
-        sent += (uint32_t) r;
         continue;
       }
       if (r < 0 && errno == EINTR) continue;
       int err = r < 0 ? errno : EAGAIN;
+      if (records[done] > 1 && (err == EIO || err == EINVAL || err == EOPNOTSUPP || err == EMSGSIZE)) {
+        // The run goes again one datagram per message (then each too-big one is dropped on its own). EIO, EINVAL
+        // and EOPNOTSUPP mean this socket's route cannot take GSO at all: not tried again on it.
+        if (err != EMSGSIZE) refuse_gso(fd);
+        gso = 0;
+        next = first_record[done];
+        goto rebuild;
+      }
       if (is_per_packet_error(err)) {
-        done++; // sendmmsg stopped at this datagram: drop it, go on with the next
+        done++; // sendmmsg stopped at this message: drop it, go on with the next
         continue;
       }
       if ((err == EAGAIN || err == EWOULDBLOCK) && waits++ < SEND_WAITS_MAX && wait_writable(fd)) continue;
@@ -303,6 +387,7 @@ napi_value udp_sendmmsg(napi_env env, napi_callback_info info) {
       mt_throw_errno(env, "sendmmsg", err);
       return NULL;
     }
+  rebuild:;
   }
 out:;
   napi_value result;

@@ -1,0 +1,129 @@
+// Latency, mesh against nebula 1.6.1 in the same run: `node dist/bench/latency.js [options]` as root.
+//
+//   RTT   an established tunnel a -> b on the veth pair (bench-lab.ts): --pings echo requests at each of
+//         --intervals (seconds apart), median and p99 of the replies; the raw veth for reference. The interval
+//         matters: a daemon woken from idle answers slower than one kept busy.
+//   cold  time from starting a's process to the first ping reply from b, through a lighthouse (lighthouse-lab.ts):
+//         lighthouse and b already up, a started fresh each trial while ping (every 5 ms) waits for its route.
+//
+// Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
+
+import { parseArgs } from 'node:util';
+
+import type { Host, Lab } from '../test/e2e/lab/lab.js';
+import type { LabProcess } from '../test/e2e/lab/process.js';
+import { sleep } from '../test/e2e/lab/wait.js';
+import { OVERLAY, PairLab, UNDERLAY, type ImplName } from './bench-lab.js';
+import { LH_OVERLAY, LighthouseLab } from './lighthouse-lab.js';
+import { median, quantile } from './proc-stats.js';
+
+const { values } = parseArgs({
+  options: {
+    pings: { type: 'string', default: '500' },
+    intervals: { type: 'string', default: '0.001,0.01' },
+    trials: { type: 'string', default: '5' },
+    only: { type: 'string', default: 'nebula,mesh' },
+  },
+});
+const impls = values.only.split(',') as ImplName[];
+const pings = Number(values.pings);
+const intervals = values.intervals.split(',').map(Number);
+const trials = Number(values.trials);
+
+async function rtt(lab: Lab, from: Host, ip: string, intervalSec: number): Promise<number[]> {
+  const r = await lab.ping(from, ip, { count: pings, intervalSec, timeoutSec: Math.ceil(pings * intervalSec) + 5 });
+  return r.rttMs;
+}
+
+function fmt(ms: number[]): string {
+  return `median ${median(ms).toFixed(3)} ms, p99 ${quantile(ms, 0.99).toFixed(3)} ms (${ms.length} replies)`;
+}
+
+async function rttRun(): Promise<string[]> {
+  const pair = await PairLab.create();
+  const lines: string[] = [];
+  try {
+    for (const interval of intervals) {
+      const raw = await rtt(pair.lab, pair.a, UNDERLAY.b, interval);
+      lines.push(`| raw veth | ${interval * 1000} | ${median(raw).toFixed(3)} | ${quantile(raw, 0.99).toFixed(3)} |`);
+    }
+    for (const impl of impls) {
+      await pair.start(impl);
+      for (const interval of intervals) {
+        const ms = await rtt(pair.lab, pair.a, OVERLAY.b, interval);
+        console.error(`  rtt ${impl} every ${interval * 1000} ms: ${fmt(ms)}`);
+        lines.push(`| ${impl} | ${interval * 1000} | ${median(ms).toFixed(3)} | ${quantile(ms, 0.99).toFixed(3)} |`);
+      }
+      await pair.stop();
+    }
+  } finally {
+    await pair.destroy();
+  }
+  return lines;
+}
+
+/** A ping that keeps retrying until a's route exists, then resolves with the wall-clock time of the first reply. */
+async function firstReply(lab: Lab, from: Host, ip: string, deadline: number): Promise<number> {
+  while (Date.now() < deadline) {
+    const ping = await lab.spawn(from, 'ping', ['-D', '-n', '-i', '0.005', '-w', '15', ip]);
+    const early = await Promise.race([ping.exited.then(() => true), sleep(30).then(() => false)]);
+    if (early) {
+      // No route yet (the TUN is not up): ping gives up at once. Try again.
+      await sleep(2);
+      continue;
+    }
+    try {
+      const m = await ping.waitForLog(/^\[(\d+\.\d+)\] \d+ bytes from/m, Math.max(0, deadline - Date.now()));
+      return Number(m[1]) * 1000;
+    } finally {
+      await ping.kill(500);
+    }
+  }
+  throw new Error(`no reply from ${ip} in time`);
+}
+
+async function coldRun(): Promise<string[]> {
+  const lhLab = await LighthouseLab.create();
+  const samples = new Map<ImplName, number[]>(impls.map((i) => [i, []]));
+  try {
+    for (let t = 1; t <= trials; t++) {
+      for (const impl of impls) {
+        await lhLab.start(impl, 'lh');
+        await lhLab.start(impl, 'b');
+        await sleep(1000); // b reports itself to the lighthouse
+        const t0 = Date.now();
+        let a: LabProcess | undefined;
+        try {
+          a = await lhLab.start(impl, 'a', false);
+          const reply = await firstReply(lhLab.lab, lhLab.hosts.a, LH_OVERLAY.b, t0 + 20_000);
+          const ms = reply - t0;
+          samples.get(impl)?.push(ms);
+          console.error(`  cold ${impl} trial ${t}: ${ms.toFixed(0)} ms`);
+        } finally {
+          await lhLab.stopAll();
+        }
+      }
+    }
+  } finally {
+    await lhLab.destroy();
+  }
+  return impls.map((impl) => {
+    const ms = samples.get(impl) ?? [];
+    return `| ${impl} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)} | ${Math.max(...ms).toFixed(0)} |`;
+  });
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
+  console.error(`latency: ${pings} pings, ${trials} cold trials per implementation`);
+  const rttLines = await rttRun();
+  const coldLines = await coldRun();
+  console.log(['| overlay RTT | ping every ms | median ms | p99 ms |', '|---|---|---|---|', ...rttLines].join('\n'));
+  console.log();
+  console.log(['| cold tunnel: process start to first reply | median ms | min | max |', '|---|---|---|---|', ...coldLines].join('\n'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,124 @@
+// Memory, mesh against nebula 1.6.1 in the same run: `node dist/bench/resources.js [--steps 100,1000]` as root.
+//
+// A target node (the implementation under test) runs alone in namespace a with a TUN; its resident set is read
+// idle, then with each number of tunnels in --steps. The tunnels come from load-peers.ts in namespace b: that many
+// in-process mesh peers, each with its own certificate and socket. Certificates are made in memory (a /16 overlay,
+// so a thousand peers fit); target and peers share the CA. CPU seconds per GB come from throughput.ts.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { Lab } from '../test/e2e/lab/lab.js';
+import { overlayConfig, writeOverlayConfig } from '../test/e2e/lab/overlay-config.js';
+import { startNode } from '../test/e2e/lab/overlay-node.js';
+import { sleep } from '../test/e2e/lab/wait.js';
+import { makeHostCert, makeTestCa } from '../test/unit/helpers/pki.js';
+import { IMPLS, meshWithNodeArgs, UNDERLAY, type ImplName } from './bench-lab.js';
+import { rssMb } from './proc-stats.js';
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '100,1000' },
+    only: { type: 'string', default: 'nebula,mesh' },
+    settle: { type: 'string', default: '15000' },
+    'node-args': { type: 'string' },
+  },
+});
+const steps = values.steps.split(',').map(Number);
+const impls = values.only.split(',') as ImplName[];
+const settleMs = Number(values.settle);
+
+const TARGET_VPN = '10.100.0.1';
+const PREFIX = 16;
+
+interface Row {
+  impl: ImplName;
+  idleMb: number;
+  withTunnels: Array<{ tunnels: number; mb: number }>;
+}
+
+async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string): Promise<Row> {
+  const [a, b] = [lab.allHosts().find((h) => h.name === 'a'), lab.allHosts().find((h) => h.name === 'b')];
+  if (!a || !b) throw new Error('lab hosts missing');
+  const overlay = impl === 'mesh' && values['node-args'] ? meshWithNodeArgs(values['node-args'].split(' ')) : IMPLS[impl];
+  const target = await startNode(lab, a, overlay, join(dir, 'target.yml'), { logFile: join(dir, `target-${impl}.log`) });
+  const row: Row = { impl, idleMb: 0, withTunnels: [] };
+  try {
+    await sleep(settleMs);
+    row.idleMb = rssMb(target.pid);
+    console.error(`  ${impl}: idle ${row.idleMb.toFixed(1)} MiB`);
+    const gen = await lab.spawn(b, process.execPath, [new URL('./load-peers.js', import.meta.url).pathname, specPath]);
+    try {
+      let offset = gen.logStart;
+      for (let i = 0; i < steps.length; i++) {
+        const m = await gen.waitForLog(/^up (\d+)$/m, 600_000, offset);
+        offset = gen.log().indexOf(m[0], offset) + m[0].length;
+        const tunnels = Number(m[1]);
+        await sleep(settleMs);
+        const mb = rssMb(target.pid);
+        row.withTunnels.push({ tunnels, mb });
+        console.error(`  ${impl}: ${tunnels} tunnels ${mb.toFixed(1)} MiB`);
+        gen.signal('SIGUSR2');
+      }
+    } finally {
+      await gen.kill(2000);
+    }
+  } finally {
+    await target.kill(5000);
+  }
+  return row;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
+  const lab = await Lab.create();
+  try {
+    const a = await lab.addHost('a');
+    const b = await lab.addHost('b');
+    await lab.link(a, b, { addrA: `${UNDERLAY.a}/24`, addrB: `${UNDERLAY.b}/24`, ifA: 'eth0', ifB: 'eth0' });
+    const dir = lab.path('res');
+    mkdirSync(dir, { recursive: true });
+    const ca = makeTestCa('bench CA');
+    const host = makeHostCert(ca, { name: 'target', ip: `${TARGET_VPN}/${PREFIX}` });
+    writeFileSync(join(dir, 'ca.crt'), ca.pem);
+    writeFileSync(join(dir, 'target.crt'), host.certPem);
+    writeFileSync(join(dir, 'target.key'), host.keyPem, { mode: 0o600 });
+    const config = overlayConfig({
+      pki: { ca: join(dir, 'ca.crt'), cert: join(dir, 'target.crt'), key: join(dir, 'target.key') },
+      tunDev: 'benchres',
+      punchy: { punch: false },
+    });
+    writeOverlayConfig(join(dir, 'target.yml'), config);
+    const specPath = join(dir, 'peers.json');
+    const spec = {
+      caPem: ca.pem,
+      caKeyHex: Buffer.from(ca.privateKey).toString('hex'),
+      target: { vpnIp: TARGET_VPN, addr: `${UNDERLAY.a}:4242` },
+      firstIp: '10.100.1.0',
+      prefix: PREFIX,
+      steps,
+    };
+    writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });
+
+    console.error(`resources: tunnels ${steps.join(', ')}, ${settleMs} ms settle before each reading`);
+    const rows: Row[] = [];
+    for (const impl of impls) rows.push(await measure(lab, impl, dir, specPath));
+
+    const head = `| impl | idle RSS MiB | ${steps.map((s) => `RSS with ${s} tunnels MiB`).join(' | ')} | KiB per tunnel (idle -> ${steps.at(-1)}) |`;
+    const lines = [head, `|---|---|${steps.map(() => '---').join('|')}|---|`];
+    for (const r of rows) {
+      const last = r.withTunnels.at(-1);
+      const perTunnel = last ? ((last.mb - r.idleMb) * 1024) / last.tunnels : NaN;
+      lines.push(`| ${r.impl} | ${r.idleMb.toFixed(1)} | ${r.withTunnels.map((w) => `${w.mb.toFixed(1)} (${w.tunnels} up)`).join(' | ')} | ${perTunnel.toFixed(2)} |`);
+    }
+    console.log(lines.join('\n'));
+  } finally {
+    await lab.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
