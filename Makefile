@@ -28,7 +28,7 @@ install: build
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	  nebula iproute2 nftables conntrack tcpdump iperf3 iputils-ping zbar-tools make g++ python3
+	  nebula iproute2 nftables conntrack tcpdump iperf3 iputils-ping zbar-tools curl make g++ python3
 
 bench: build
 	node dist/bench/throughput.js

@@ -128,3 +128,22 @@ test('the metrics endpoint serves counters that move when traffic flows', async 
   assert.ok((after.get(bytesKey) ?? 0) >= (before.get(bytesKey) ?? 0) + 10 * 84, `${bytesKey}: ${before.get(bytesKey)} -> ${after.get(bytesKey)}`);
   assert.ok((after.get('mesh_lighthouse_messages_total{event="query-sent"}') ?? 0) >= 1, 'one asked the lighthouse where two is');
 });
+
+test('status and ping show a relayed path and the relay it goes through', async (t) => {
+  const lab = await Lab.create(t);
+  const [hr, h1, h2] = await lab.flat(3);
+  const net = await OverlayNet.create(lab);
+  // The ends may only use the relay's underlay address, so the relay is the only path.
+  const onlyRelay = { lighthouse: { remote_allow_list: { [`${hr!.ip}/32`]: true } } };
+  const relay = await net.start(hr!, { name: 'relay', lighthouse: true, relay: true, impl: meshImpl, tunDisabled: true });
+  const one = await net.start(h1!, { name: 'one', impl: meshImpl, config: onlyRelay });
+  const two = await net.start(h2!, { name: 'two', impl: meshImpl, config: onlyRelay });
+  for (const n of [one, two]) await n.waitForLog(/Control socket listening/, 5000);
+  await reaches(lab, h1!, two);
+  const peer = (await status(lab, one)).peers.find((p) => p.name === 'two') as PeerStatus;
+  assert.equal(peer.path, 'relayed', JSON.stringify(peer));
+  assert.equal(peer.via, relay.vpnIp);
+  const ping = await mesh(lab, one, 'ping', 'two', '-count', '2');
+  assert.equal(ping.exitCode, 0, ping.stderr);
+  assert.match(ping.stdout, new RegExp(`path=relayed via ${relay.vpnIp.replace(/\./g, '\\.')}`));
+});

@@ -22,6 +22,7 @@ import { MemoryNetwork, type MemoryUdp } from '../../../pkg/udp/memory-udp.js';
 import { udpPacket } from './packets.js';
 import { makeHostCert, makeTestCa, testPki, type TestCa, type TestHostCert } from './pki.js';
 import { waitFor } from './wait.js';
+import { deepMerge } from '../../e2e/lab/overlay-config.js';
 
 export const VPN_PREFIX = 24;
 
@@ -155,16 +156,4 @@ export async function connect(a: TestNode, b: TestNode, payload = 'hello'): Prom
   });
 }
 
-/** Plain objects merge key by key; anything else in `over` replaces what is in `base`. */
-export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const prev = out[key];
-    out[key] = isPlainObject(prev) && isPlainObject(value) ? deepMerge(prev, value) : value;
-  }
-  return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { deepMerge };
