@@ -2,7 +2,10 @@
 SHELL := /bin/bash
 NODE_TEST := node --test --test-concurrency=1
 
-.PHONY: all build test unit e2e interop demo install deps clean bench
+.PHONY: all build test unit e2e interop demo install deps deps-check clean bench
+
+# Commands the tests and the demo use; `make demo` and `make test` install them first on a fresh machine.
+NEEDED_CMDS := nebula nebula-cert ip nft conntrack tcpdump iperf3 ping curl zbarimg
 
 all: build
 
@@ -16,14 +19,18 @@ build: node_modules/.installed
 unit: build
 	$(NODE_TEST) dist/test/unit/
 
-test: build
+test: deps-check build
 	$(NODE_TEST) dist/test/unit/ dist/test/interop/ dist/test/e2e/
 
-demo: build
+demo: deps-check build
 	bash examples/demo.sh
 
 install: build
 	npm install -g --no-audit --no-fund .
+
+deps-check:
+	@missing=""; for c in $(NEEDED_CMDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then echo "missing:$$missing; installing with make deps"; $(MAKE) deps; fi
 
 deps:
 	apt-get update -qq
