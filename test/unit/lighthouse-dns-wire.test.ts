@@ -15,6 +15,7 @@ import {
   replySize,
   type DnsReply,
 } from '../../pkg/lighthouse/dns-wire.js';
+import { seededRandom } from './helpers/seeded-random.js';
 
 // The hand-written DNS codec of the lighthouse's responder: queries built byte by byte, replies checked byte by
 // byte, and bad input that must fail only with a DnsError.
@@ -25,13 +26,6 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 // id beef, RD, one question: "n1.Mesh" A IN
 const QUERY_A = 'beef 0100 0001 0000 0000 0000  02 6e31 04 4d657368 00  0001 0001';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function throwsDnsError(fn: () => unknown, code?: string): void {
   assert.throws(fn, (e: unknown) => e instanceof DnsError && (code === undefined || e.code === code));
@@ -152,7 +146,7 @@ test('every truncation of a query and of a reply fails only with a DnsError', ()
 });
 
 test('random and mutated bytes never throw anything but a DnsError', () => {
-  const rand = prng(0xd45);
+  const rand = seededRandom(0xd45);
   const seed = bytes(QUERY_A);
   for (let i = 0; i < 20_000; i++) {
     let buf: Uint8Array;

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { ProtobufError } from '../../pkg/protobuf/protobuf.js';
+import { seededRandom } from './helpers/seeded-random.js';
 
 // The NebulaMeta codec (reference §5.1) against the reference's byte examples and against plaintext that nebula
 // 1.6.1 itself produced.
@@ -35,17 +36,6 @@ const NEBULA_HOST_UPDATE =
   '08 03 12 27 08 85 80 8c 53 12 09 08 94 c8 cd b1 0c 10 92 21 22 0f 08 80 80 84 80 80 b7 c3 80 20 10 20 18 a0 1f' +
   ' 2a 04 81 80 8c 53';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
-}
 
 function decodesOrThrowsProtobufError(buf: Uint8Array): void {
   try {
@@ -209,7 +199,7 @@ test('every truncation of a valid message throws ProtobufError', () => {
 });
 
 test('random bytes and mutated messages decode or throw ProtobufError, never anything else', () => {
-  const rand = prng(1234);
+  const rand = seededRandom(1234);
   for (let i = 0; i < 20_000; i++) {
     const buf = new Uint8Array(Math.floor(rand() * 64));
     for (let j = 0; j < buf.length; j++) buf[j] = Math.floor(rand() * 256);

@@ -9,6 +9,7 @@ import {
   varintToBigInt,
   WireType,
 } from '../../pkg/protobuf/protobuf.js';
+import { seededRandom } from './helpers/seeded-random.js';
 
 // The hand-written proto3 reader and writer under Nebula's messages. Expected bytes follow the protobuf encoding
 // spec (varints little-endian base 128, key = field << 3 | wire type) and Go's canonical output (ascending fields,
@@ -17,18 +18,6 @@ import {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 
-/** A small deterministic PRNG, so a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
-}
 
 function assertOnlyProtobufError(fn: () => unknown, what: string): void {
   try {
@@ -113,7 +102,7 @@ test('varint values are exact up to 2^53 and varintToBigInt is exact to 64 bits'
 });
 
 test('whatever the writer produces, the reader reads back', () => {
-  const rand = prng(7);
+  const rand = seededRandom(7);
   for (let i = 0; i < 500; i++) {
     const n = Math.floor(rand() * 2 ** 53);
     const big = (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32));
@@ -155,7 +144,7 @@ test('malformed input throws ProtobufError with code EPROTOBUF', () => {
 });
 
 test('random bytes never make the reader throw anything but ProtobufError', () => {
-  const rand = prng(42);
+  const rand = seededRandom(42);
   for (let i = 0; i < 20_000; i++) {
     const buf = new Uint8Array(Math.floor(rand() * 48));
     for (let j = 0; j < buf.length; j++) buf[j] = Math.floor(rand() * 256);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReplayWindow, REPLAY_WINDOW } from '../../pkg/replay/replay-window.js';
+import { seededRandom } from './helpers/seeded-random.js';
 
 test('a new window has already seen counters 0, 1 and 2, and accepts 3', () => {
   const w = new ReplayWindow();
@@ -96,23 +97,12 @@ class SetModel {
   }
 }
 
-/** mulberry32: small, seeded, good enough to pick test inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('agrees with a Set-based model on thousands of random counter sequences', () => {
   const sequences = 3000;
   const length = 300;
   for (let seed = 1; seed <= sequences; seed++) {
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const int = (n: number) => Math.floor(rand() * n);
     const w = new ReplayWindow();
     const model = new SetModel();
