@@ -4,7 +4,7 @@
 
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { CaPool } from '../cert/index.js';
-import type { MeshConfig } from '../config/index.js';
+import { parseHostPort, type MeshConfig } from '../config/index.js';
 import type { DataPathContext } from '../datapath/context.js';
 import { handleTunPacket, sendToHost } from '../datapath/inside.js';
 import { checkLiveness } from '../datapath/liveness.js';
@@ -32,7 +32,7 @@ import type { Logger } from '../log/logger.js';
 import { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { openTun, type TunDevice } from '../tun/tun.js';
-import { addrKey, parseUdpAddr, type UdpAddr } from '../udp/addr.js';
+import { addrKey, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
@@ -144,12 +144,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private makeLighthouseClient(): LighthouseClient {
     const c = this.config;
     const advertise = c.lighthouse.advertiseAddrs.flatMap((a) => {
-      try {
-        return [parseUdpAddr(a)];
-      } catch {
-        this.log.warn('Ignoring lighthouse.advertise_addrs entry that is not ip:port', { entry: a });
-        return [];
-      }
+      const parsed = parseHostPort(a);
+      if (typeof parsed !== 'string') return [udpAddr(parsed.host, parsed.port)];
+      this.log.warn('Ignoring lighthouse.advertise_addrs entry', { entry: a, error: parsed });
+      return [];
     });
     const localAllow = c.lighthouse.localAllowList;
     const interfaces = localAllow ? [...localAllow.interfaces].map(([re, allow]) => ({ pattern: new RegExp(`^(?:${re})$`), allow })) : [];

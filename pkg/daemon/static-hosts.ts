@@ -1,6 +1,7 @@
 // static_host_map: overlay IP -> underlay addresses. Names are resolved once at load, as Nebula does.
 
 import { lookup } from 'node:dns/promises';
+import { parseHostPort, type HostPort } from '../config/index.js';
 import { isIP } from 'node:net';
 import { formatCidr, netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import { udpAddr, type UdpAddr } from '../udp/addr.js';
@@ -10,10 +11,10 @@ export class StaticHostError extends Error {
   readonly code = 'ESTATICHOST';
 }
 
-function splitHostPort(text: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
-  if (!m || Number(m[2]) > 65535) throw new StaticHostError(`static_host_map: invalid host:port ${JSON.stringify(text)}`);
-  return { host: m[1], port: Number(m[2]) };
+function splitHostPort(text: string): HostPort {
+  const parsed = parseHostPort(text);
+  if (typeof parsed === 'string') throw new StaticHostError(`static_host_map: ${JSON.stringify(text)}: ${parsed}`);
+  return parsed;
 }
 
 export async function resolveStaticHosts(map: Map<string, string[]>, vpnNet: Ipv4Net): Promise<Map<Ipv4, UdpAddr[]>> {

@@ -3,6 +3,7 @@
 // are judged separately. Addresses are compared as 128-bit numbers so one code path serves both families.
 
 import { isIPv4, isIPv6 } from 'node:net';
+import { parseIpv4 } from '../ip/ipv4.js';
 import { ipv6ToBigInt } from '../ip/ipv6.js';
 
 interface Entry {
@@ -18,7 +19,7 @@ export class AllowListError extends Error {
 }
 
 function toBig(address: string): { v6: boolean; value: bigint } {
-  if (isIPv4(address)) return { v6: false, value: address.split('.').reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n) };
+  if (isIPv4(address)) return { v6: false, value: BigInt(parseIpv4(address)) };
   if (!isIPv6(address)) throw new AllowListError(`invalid address ${JSON.stringify(address)}`);
   return { v6: true, value: ipv6ToBigInt(address) };
 }
