@@ -141,17 +141,24 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     });
   }
 
+  /**
+   * This host's underlay addresses as we would report them: local_allow_list applied, the VPN network (our own TUN)
+   * and link-local left out. Roaming detection compares the same set, so only a change we would report is a move.
+   */
+  private ownAddresses(advertise: UdpAddr[] = []): UdpAddr[] {
+    const localAllow = this.config.lighthouse.localAllowList;
+    const interfaces = localAllow ? [...localAllow.interfaces].map(([re, allow]) => ({ pattern: new RegExp(`^(?:${re})$`), allow })) : [];
+    const allow = localAllow ? new AllowList(localAllow.cidrs) : undefined;
+    return localAddresses({ port: this.udp.localPort, vpnNet: this.identity().vpnNet, advertise, allow, interfaces });
+  }
+
   private makeLighthouseClient(): LighthouseClient {
-    const c = this.config;
-    const advertise = c.lighthouse.advertiseAddrs.flatMap((a) => {
+    const advertise = this.config.lighthouse.advertiseAddrs.flatMap((a) => {
       const parsed = parseHostPort(a);
       if (typeof parsed !== 'string') return [udpAddr(parsed.host, parsed.port)];
       this.log.warn('Ignoring lighthouse.advertise_addrs entry', { entry: a, error: parsed });
       return [];
     });
-    const localAllow = c.lighthouse.localAllowList;
-    const interfaces = localAllow ? [...localAllow.interfaces].map(([re, allow]) => ({ pattern: new RegExp(`^(?:${re})$`), allow })) : [];
-    const localAllowList = localAllow ? new AllowList(localAllow.cidrs) : undefined;
     return new LighthouseClient({
       lighthouses: () => this.lighthouses,
       vpnIp: () => this.identity().vpnIp,
@@ -163,8 +170,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       learned: (vpnIp) => this.paths.addressesLearned(vpnIp),
       openMapping: (addr) => this.openMapping(addr),
       send: (host, m) => this.sendMeta(host, m),
-      ownAddresses: () =>
-        localAddresses({ port: this.udp.localPort, vpnNet: this.identity().vpnNet, advertise, allow: localAllowList, interfaces }),
+      ownAddresses: () => this.ownAddresses(advertise),
       relays: () => (this.config.relay.amRelay ? [] : this.config.relay.relays.map(parseIpv4)),
       remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
       punch: (addr) => this.udp.send(PUNCH_BYTE, addr),
@@ -263,8 +269,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     });
     if (setup.watchAddresses ?? true) {
       node.addressWatch = new AddressWatch(
+        () => node.ownAddresses().map((a) => a.address),
         () => node.paths.holdForMove(),
-        (addrs) => node.paths.localAddressesChanged(addrs),
+        (addrs, lostAny) => node.paths.localAddressesChanged(addrs, lostAny),
       );
       node.addressWatch.start();
     }

@@ -93,9 +93,9 @@ export class PathFinder {
    * makes them tell each peer to punch toward our new address), punch our own NAT open toward each peer, and then
    * send each an authenticated test request: the peer moves its tunnel to our new address on receipt.
    */
-  localAddressesChanged(addresses: string[]): void {
+  localAddressesChanged(addresses: string[], lostAny = true): void {
     const changedAt = this.env.clock.now();
-    this.env.log.info('Local addresses changed, refreshing tunnels', { addresses: addresses.join(',') });
+    this.env.log.info('Local addresses changed, refreshing tunnels', { addresses: addresses.join(','), moved: lostAny });
     this.env.counters.inc('local-address-changes');
     const peers = [...this.env.hostmap.byVpnIp.values()].filter((h) => !this.env.lighthouseClient?.isLighthouse(h.vpnIp));
     const unanswered = (): HostInfo[] =>
@@ -106,7 +106,8 @@ export class PathFinder {
     const round = (): void => {
       const waiting = unanswered();
       if (waiting.length === 0) return;
-      this.holdForMove();
+      // Only a lost address breaks the current path; when the set merely grew, traffic keeps flowing meanwhile.
+      if (lostAny) this.holdForMove();
       this.env.lighthouseClient?.sendUpdate();
       for (const host of waiting) {
         this.env.lighthouseClient?.query(host.vpnIp);

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { AddressWatch } from '../../pkg/udp/address-watch.js';
+import { sleep } from './helpers/wait.js';
+
+function watch(initial: string[]) {
+  let addresses = initial;
+  const events: string[] = [];
+  const w = new AddressWatch(
+    () => addresses,
+    () => events.push('hold'),
+    (now, lostAny) => events.push(`change ${now.join(',')}${lostAny ? ' moved' : ''}`),
+  );
+  return { w, events, set: (a: string[]) => (addresses = a) };
+}
+
+test('a netlink event that leaves the reported address set unchanged neither holds traffic nor reports a move', async () => {
+  const { w, events } = watch(['198.18.0.2', '2001:db8::5']);
+  w.netlinkEvent(); // an IPv6 lifetime refresh, or our own TUN address appearing (filtered out by the snapshot)
+  w.netlinkEvent();
+  await sleep(150);
+  w.stop();
+  assert.deepEqual(events, []);
+});
+
+test('a lost address holds traffic at once and reports the settled set as a move once, after the debounce', async () => {
+  const { w, events, set } = watch(['198.18.0.2']);
+  set([]);
+  w.netlinkEvent(); // the old address goes
+  assert.deepEqual(events, ['hold']);
+  set(['198.18.7.9']);
+  w.netlinkEvent(); // the new one arrives within the debounce
+  await sleep(150);
+  w.stop();
+  assert.deepEqual(events, ['hold', 'hold', 'change 198.18.7.9 moved']);
+});
+
+test('an address that goes and comes back within the debounce holds traffic but is not a move', async () => {
+  const { w, events, set } = watch(['198.18.0.2']);
+  set([]);
+  w.netlinkEvent();
+  set(['198.18.0.2']);
+  w.netlinkEvent();
+  await sleep(150);
+  w.stop();
+  assert.deepEqual(events, ['hold']);
+});
+
+test('an added address (a second interface coming up) is reported without holding traffic and is not a move', async () => {
+  const { w, events, set } = watch(['198.18.0.2']);
+  set(['198.18.0.2', '198.18.9.9']);
+  w.netlinkEvent();
+  assert.deepEqual(events, []);
+  await sleep(150);
+  w.stop();
+  assert.deepEqual(events, ['change 198.18.0.2,198.18.9.9']);
+});
