@@ -1,9 +1,10 @@
 // Key material: typed PEM loaders with the size checks Nebula applies (reference §1.1), key generation in the
 // layouts nebula-cert writes, and the key/certificate pairing check done before signing and at daemon start.
 
-import { ed25519, x25519 } from '@noble/curves/ed25519.js';
-import { randomBytes } from '@noble/hashes/utils.js';
+import { randomBytes } from 'node:crypto';
+import { importX25519Secret } from '../noise/x25519.js';
 import { bytesEqual } from './constant-time.js';
+import { ed25519PublicKey } from './ed25519.js';
 import { CertError } from './errors.js';
 import { decodePemBlocks } from './pem.js';
 import type { NebulaCertificate } from './types.js';
@@ -53,19 +54,19 @@ export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   if (privateKey.length !== 32) {
     throw new CertError('ECERTKEY', `X25519 private key must be 32 bytes, got ${privateKey.length}`);
   }
-  return x25519.getPublicKey(privateKey);
+  return importX25519Secret(privateKey).publicKey;
 }
 
 /** A host key pair: 32 random bytes, stored unclamped like nebula-cert does. */
 export function generateX25519KeyPair(): KeyPair {
-  const privateKey = randomBytes(32);
+  const privateKey = new Uint8Array(randomBytes(32));
   return { publicKey: x25519PublicKey(privateKey), privateKey };
 }
 
 /** A CA key pair; the private key is 64 bytes, seed || public key. */
 export function generateEd25519KeyPair(): KeyPair {
-  const seed = randomBytes(32);
-  const publicKey = ed25519.getPublicKey(seed);
+  const seed = new Uint8Array(randomBytes(32));
+  const publicKey = ed25519PublicKey(seed);
   const privateKey = new Uint8Array(64);
   privateKey.set(seed, 0);
   privateKey.set(publicKey, 32);
@@ -80,12 +81,12 @@ export function certMatchesPrivateKey(cert: NebulaCertificate, privateKey: Uint8
   const certKey = cert.details.publicKey;
   if (cert.details.isCA) {
     if (privateKey.length !== 64) return false;
-    const derived = ed25519.getPublicKey(privateKey.subarray(0, 32));
+    const derived = ed25519PublicKey(privateKey.subarray(0, 32));
     const stored = privateKey.subarray(32);
     const seedMatches = bytesEqual(derived, certKey);
     const storedMatches = bytesEqual(stored, certKey);
     return seedMatches && storedMatches;
   }
   if (privateKey.length !== 32) return false;
-  return bytesEqual(x25519.getPublicKey(privateKey), certKey);
+  return bytesEqual(x25519PublicKey(privateKey), certKey);
 }

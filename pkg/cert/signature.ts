@@ -1,12 +1,12 @@
 // Ed25519 signatures over the canonical details (reference §1.4) and the SHA-256 fingerprint of the whole
 // canonical certificate (§1.5), which is also how a child names its issuer.
 
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { marshalCertificate, marshalDetails } from './cert-marshal.js';
 import { CertError } from './errors.js';
 import { bytesEqual } from './constant-time.js';
+import { ed25519PublicKey, ed25519Sign, ed25519Verify } from './ed25519.js';
 import type { CertDetails, NebulaCertificate } from './types.js';
 
 /** Lowercase hex SHA-256 of the canonical marshal: pool keys, `Issuer`, blocklists and `ca_sha` all use it. */
@@ -23,19 +23,14 @@ export function signCertificate(details: CertDetails, caPrivateKey64: Uint8Array
     throw new CertError('ECERTKEY', `ed25519 private key must be 64 bytes, got ${caPrivateKey64.length}`);
   }
   const seed = caPrivateKey64.subarray(0, 32);
-  if (!bytesEqual(ed25519.getPublicKey(seed), caPrivateKey64.subarray(32))) {
+  if (!bytesEqual(ed25519PublicKey(seed), caPrivateKey64.subarray(32))) {
     throw new CertError('ECERTKEY', 'ed25519 private key is inconsistent: its public half does not match its seed');
   }
-  const signature = ed25519.sign(marshalDetails(details), seed);
+  const signature = ed25519Sign(marshalDetails(details), seed);
   return { details: { ...details }, signature };
 }
 
 /** True when `c`'s signature verifies over its canonical details with `ed25519PublicKey`. Never throws. */
-export function checkSignature(c: NebulaCertificate, ed25519PublicKey: Uint8Array): boolean {
-  if (ed25519PublicKey.length !== 32 || c.signature.length !== 64) return false;
-  try {
-    return ed25519.verify(c.signature, marshalDetails(c.details), ed25519PublicKey, { zip215: false });
-  } catch {
-    return false;
-  }
+export function checkSignature(c: NebulaCertificate, caPublicKey: Uint8Array): boolean {
+  return ed25519Verify(c.signature, marshalDetails(c.details), caPublicKey);
 }

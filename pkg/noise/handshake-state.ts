@@ -11,11 +11,11 @@
 // Each message runs on a draft of the state that is committed only when the whole message succeeded, so a
 // forged or truncated message changes nothing and the genuine one can still be processed after it.
 
-import { x25519 } from '@noble/curves/ed25519.js';
 import { AEAD_TAG_LEN, type AeadCipher } from './aead.js';
 import { DHLEN, MAX_MESSAGE_LEN, PROTOCOL_NAME } from './constants.js';
 import { NoiseError } from './errors.js';
 import { SymmetricState } from './symmetric-state.js';
+import { generateX25519Secret, importX25519Secret, staticSecret, x25519SharedSecret, type X25519Secret } from './x25519.js';
 
 type Token = 'e' | 's' | 'ee' | 'es' | 'se';
 
@@ -32,6 +32,7 @@ export interface KeyPair {
 export interface HandshakeStateOptions {
   cipher: AeadCipher;
   initiator: boolean;
+  /** Our static key pair; the private key is imported once and cached for as long as the caller keeps it. */
   s: KeyPair;
   prologue?: Uint8Array;
   /** Fixed ephemeral private key, for test vectors only; normally a fresh random key is drawn. */
@@ -41,15 +42,15 @@ export interface HandshakeStateOptions {
 /** The mutable part of the state, copied for each message and committed on success. */
 interface Draft {
   ss: SymmetricState;
-  e: KeyPair | null;
+  e: X25519Secret | null;
   re: Uint8Array | null;
   rs: Uint8Array | null;
 }
 
 export class HandshakeState {
   readonly initiator: boolean;
-  private readonly s: KeyPair;
-  private readonly fixedEphemeral: Uint8Array | undefined;
+  private readonly s: X25519Secret;
+  private readonly fixedEphemeral: X25519Secret | undefined;
   private state: Draft;
   private messageIndex = 0;
   private splitDone = false;
@@ -60,9 +61,8 @@ export class HandshakeState {
       throw new NoiseError('ENOISEKEY', `static keys must be ${DHLEN} bytes`);
     }
     if (opts.e !== undefined && opts.e.length !== DHLEN) throw new NoiseError('ENOISEKEY', `ephemeral key must be ${DHLEN} bytes`);
-    // Our own copies, so that wiping them after the handshake does not touch the caller's key.
-    this.s = { publicKey: Uint8Array.from(opts.s.publicKey), privateKey: Uint8Array.from(opts.s.privateKey) };
-    this.fixedEphemeral = opts.e === undefined ? undefined : Uint8Array.from(opts.e);
+    this.s = staticSecret(opts.s.privateKey);
+    this.fixedEphemeral = opts.e === undefined ? undefined : importX25519Secret(opts.e);
     const ss = SymmetricState.initialize(opts.cipher, PROTOCOL_NAME[opts.cipher]);
     // Mixed even when empty (Nebula's case), which makes h = SHA256(h).
     ss.mixHash(opts.prologue ?? new Uint8Array(0));
@@ -79,8 +79,7 @@ export class HandshakeState {
       const parts: Uint8Array[] = [];
       for (const token of tokens) {
         if (token === 'e') {
-          const privateKey = this.fixedEphemeral ?? x25519.utils.randomSecretKey();
-          draft.e = { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+          draft.e = this.fixedEphemeral ?? generateX25519Secret();
           parts.push(draft.e.publicKey);
           draft.ss.mixHash(draft.e.publicKey);
         } else if (token === 's') {
@@ -137,15 +136,14 @@ export class HandshakeState {
     return this.state.ss.handshakeHash();
   }
 
-  /** Raw (k1, k2) after the last message; wipes the private keys, which nothing needs any more. */
+  /** Raw (k1, k2) after the last message. */
   split(): [Buffer, Buffer] {
     if (!this.isComplete()) throw new NoiseError('ENOISESTATE', 'split requested before completion');
     // Split wipes ck, so a second call would derive keys from zeros.
     if (this.splitDone) throw new NoiseError('ENOISESTATE', 'keys were already split');
     this.splitDone = true;
-    this.s.privateKey.fill(0);
-    this.state.e?.privateKey.fill(0);
-    this.fixedEphemeral?.fill(0);
+    // Nothing needs the ephemeral key any more; dropping it lets OpenSSL free it (KeyObjects cannot be wiped).
+    this.state = { ...this.state, e: null };
     return this.state.ss.split();
   }
 
@@ -161,7 +159,6 @@ export class HandshakeState {
       result = run(draft, IX_MESSAGE_PATTERNS[this.messageIndex]);
     } catch (err) {
       draft.ss.discard();
-      if (draft.e !== this.state.e && draft.e?.privateKey !== this.fixedEphemeral) draft.e?.privateKey.fill(0);
       throw err;
     }
     this.state.ss.discard();
@@ -174,7 +171,7 @@ export class HandshakeState {
   // keys meets which of theirs therefore depends on our role.
   private mixDh(draft: Draft, token: 'ee' | 'es' | 'se'): void {
     const initiatorKeyIsOurs = this.initiator;
-    let local: KeyPair | null;
+    let local: X25519Secret | null;
     let remote: Uint8Array | null;
     if (token === 'ee') {
       [local, remote] = [draft.e, draft.re];
@@ -186,12 +183,7 @@ export class HandshakeState {
       [local, remote] = [this.s, draft.re];
     }
     if (local === null || remote === null) throw new NoiseError('ENOISESTATE', `${token} before both keys are known`);
-    let shared: Uint8Array;
-    try {
-      shared = x25519.getSharedSecret(local.privateKey, remote);
-    } catch {
-      throw new NoiseError('ENOISEKEY', 'peer public key is of low order');
-    }
+    const shared = x25519SharedSecret(local, remote);
     draft.ss.mixKey(shared);
     shared.fill(0);
   }

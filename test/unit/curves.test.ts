@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+
+import { ed25519 as nobleEd25519, x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
+
+import { ed25519PublicKey, ed25519Sign, ed25519Verify } from '../../pkg/cert/ed25519.js';
+import { generateX25519Secret, importX25519Secret, staticSecret, x25519SharedSecret } from '../../pkg/noise/x25519.js';
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+// RFC 7748 section 6.1.
+const ALICE_PRIV = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
+const ALICE_PUB = '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a';
+const BOB_PRIV = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
+const BOB_PUB = 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f';
+const SHARED = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
+
+test('X25519 gives the RFC 7748 public keys and shared secret', () => {
+  const alice = importX25519Secret(ALICE_PRIV);
+  const bob = importX25519Secret(BOB_PRIV);
+  assert.equal(toHex(alice.publicKey), ALICE_PUB);
+  assert.equal(toHex(bob.publicKey), BOB_PUB);
+  assert.equal(toHex(x25519SharedSecret(alice, bob.publicKey)), SHARED);
+  assert.equal(toHex(x25519SharedSecret(bob, alice.publicKey)), SHARED);
+});
+
+test('X25519 agrees with @noble/curves on random and unclamped keys', () => {
+  for (let i = 0; i < 20; i++) {
+    const priv = Uint8Array.from(randomBytes(32));
+    priv[0] |= 7; // unclamped, as nebula-cert stores them
+    priv[31] |= 0xc0;
+    const peer = generateX25519Secret();
+    assert.equal(toHex(importX25519Secret(priv).publicKey), toHex(nobleX25519.getPublicKey(priv)));
+    assert.equal(toHex(x25519SharedSecret(importX25519Secret(priv), peer.publicKey)), toHex(nobleX25519.getSharedSecret(priv, peer.publicKey)));
+  }
+});
+
+test('X25519 refuses low-order and wrongly sized peer keys with ENOISEKEY', () => {
+  const me = generateX25519Secret();
+  for (const bad of [new Uint8Array(32), hex('0100000000000000000000000000000000000000000000000000000000000000'), new Uint8Array(31)]) {
+    assert.throws(() => x25519SharedSecret(me, bad), { code: 'ENOISEKEY' });
+  }
+  assert.throws(() => importX25519Secret(new Uint8Array(33)), { code: 'ENOISEKEY' });
+});
+
+test('a static key is imported once and reused while its bytes are kept', () => {
+  const priv = Uint8Array.from(randomBytes(32));
+  assert.equal(staticSecret(priv), staticSecret(priv));
+  assert.notEqual(staticSecret(priv), staticSecret(Uint8Array.from(priv)));
+});
+
+// RFC 8032 section 7.1, TEST 2 (one-byte message).
+const ED_SEED = hex('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb');
+const ED_PUB = '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c';
+const ED_SIG = '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00';
+
+test('Ed25519 gives the RFC 8032 public key and signature, and verifies it', () => {
+  assert.equal(toHex(ed25519PublicKey(ED_SEED)), ED_PUB);
+  const sig = ed25519Sign(hex('72'), ED_SEED);
+  assert.equal(toHex(sig), ED_SIG);
+  assert.equal(ed25519Verify(sig, hex('72'), hex(ED_PUB)), true);
+});
+
+test('Ed25519 signatures match @noble/curves and each verifies the other', () => {
+  for (let i = 0; i < 10; i++) {
+    const seed = Uint8Array.from(randomBytes(32));
+    const msg = Uint8Array.from(randomBytes(1 + i * 37));
+    const ours = ed25519Sign(msg, seed);
+    assert.equal(toHex(ours), toHex(nobleEd25519.sign(msg, seed)));
+    assert.equal(nobleEd25519.verify(ours, msg, ed25519PublicKey(seed)), true);
+  }
+});
+
+test('Ed25519 verification refuses tampered, non-canonical and malformed input without throwing', () => {
+  const msg = hex('72');
+  const sig = hex(ED_SIG);
+  const flipped = Uint8Array.from(sig);
+  flipped[5] ^= 1;
+  assert.equal(ed25519Verify(flipped, msg, hex(ED_PUB)), false);
+  assert.equal(ed25519Verify(sig, hex('73'), hex(ED_PUB)), false);
+  // S + L: the same signature with a non-canonical scalar (malleability), which RFC 8032 verification refuses.
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i]);
+  s += L;
+  const malleated = Uint8Array.from(sig);
+  for (let i = 32; i < 64; i++) malleated[i] = Number((s >> BigInt(8 * (i - 32))) & 0xffn);
+  assert.equal(ed25519Verify(malleated, msg, hex(ED_PUB)), false);
+  assert.equal(ed25519Verify(sig.subarray(1), msg, hex(ED_PUB)), false);
+  assert.equal(ed25519Verify(sig, msg, new Uint8Array(31)), false);
+  assert.equal(ed25519Verify(sig, msg, new Uint8Array(32).fill(0xff)), false);
+});
