@@ -1,4 +1,6 @@
 # mesh: build, test, demo, install. `make deps` installs the system packages the tests need (run as root).
+# `make build` compiles to dist/ with tsc, then bundles each CLI with esbuild into one file, dist/bin/mesh.mjs and
+# dist/bin/mesh-cert.mjs (scripts/bundle.mjs): those are the executables `make install` puts on PATH.
 SHELL := /bin/bash
 NODE_TEST := node --test --test-concurrency=1
 
@@ -15,6 +17,7 @@ node_modules/.installed: package.json package-lock.json
 
 build: node_modules/.installed
 	npx tsc -p tsconfig.json
+	node scripts/bundle.mjs
 
 unit: build
 	$(NODE_TEST) dist/test/unit/

@@ -18,7 +18,11 @@ const MODES: Record<string, { run: Subcommand; summary: string }> = {
   verify: { run: verifyCommand, summary: verifySummary },
 };
 
+// Written in by the bundler (scripts/bundle.mjs); the unbundled tree reads package.json instead.
+declare const MESH_VERSION: string | undefined;
+
 function version(): string {
+  if (typeof MESH_VERSION === 'string') return MESH_VERSION;
   try {
     // dist/cmd/mesh-cert/dispatch.js -> package.json at the package root
     const pkgPath = fileURLToPath(new URL('../../../package.json', import.meta.url));

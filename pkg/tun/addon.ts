@@ -1,6 +1,7 @@
 // Loads the native addon (binding.gyp builds it at `npm install`). Looked up by walking up from this file so the
-// same code works from the repo (dist/pkg/tun/ is three levels below the root), from a global install, and via
-// symlinks (node resolves this module to its real path). Loaded lazily, so MemoryTun users never need it.
+// same code works from the repo (dist/pkg/tun/ is three levels below the root), from the bundled executables
+// (dist/bin/, where import.meta.url is the bundle's), from a global install, and via symlinks (node resolves this
+// module to its real path). Loaded lazily, so MemoryTun users never need it.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -58,7 +59,7 @@ export type TunPollHandle = { readonly [pollHandle]: 'tun' };
 export type UdpPollHandle = { readonly [pollHandle]: 'udp' };
 
 const ADDON_PATH = join('build', 'Release', 'mesh_tun.node');
-// dist/pkg/tun -> dist/pkg -> dist -> package root; one spare level.
+// dist/pkg/tun -> dist/pkg -> dist -> package root (dist/bin: two levels); one spare level.
 const LEVELS_UP = 4;
 
 let cached: (TunAddon & UdpAddon) | undefined;
