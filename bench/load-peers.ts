@@ -4,8 +4,8 @@
 //   node dist/bench/load-peers.js SPEC.json
 //
 // SPEC: { caPem, caKeyHex, target: { vpnIp, addr }, firstIp, prefix, steps: [100, 1000] }. For each step it adds
-// peers until that many tunnels are up, prints "up <n>" and waits for SIGUSR2 before the next step, so the caller
-// can measure the target in between. After the last step the peers keep their tunnels until SIGTERM.
+// peers until that many tunnels are up, sends one test request through each, prints "up <n>" and waits for
+// SIGUSR2 before the next step, so the caller can measure the target in between. After the last step the peers keep their tunnels until SIGTERM.
 
 import { readFileSync } from 'node:fs';
 
@@ -79,6 +79,12 @@ async function main(): Promise<void> {
     }
     const deadline = Date.now() + 30_000;
     while (up() < step && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // Each tunnel carries one authenticated packet, as a tunnel opened for traffic would; it also tells the target
+    // that its handshake answer arrived (so it can drop the copy kept for retransmits).
+    for (const p of peers) {
+      const host = p.hostmap.byVpnIp.get(target);
+      if (host) p.sendTestRequest(host);
+    }
     const next = proceed();
     console.log(`up ${up()}`);
     await next;

@@ -98,6 +98,7 @@ export function accept(ctx: DataPathContext, host: HostInfo, length: number, fro
   host.recvErrors = 0;
   host.packetsIn++;
   host.bytesIn += length;
+  if (host.stage2Packet !== undefined) ctx.handshakes.peerHasStage2(host);
   if (from && !sameAddr(from, host.remote)) roam(ctx, host, from, now);
 }
 

@@ -344,6 +344,20 @@ export class HandshakeManager {
     this.answered.set(ephemeral, host);
   }
 
+  /**
+   * The initiator sent us an authenticated packet, so it has our stage 2 and needs no answer to a retransmit: the
+   * copies go now instead of after RETRANSMIT_MEMORY_MS (they are most of an idle tunnel's memory until then). A
+   * stage 1 still in flight then meets "Handshake too old", which answers it with a test request.
+   */
+  peerHasStage2(host: HostInfo): void {
+    const stage1 = host.stage1;
+    host.stage1 = undefined;
+    host.stage2Packet = undefined;
+    if (stage1 === undefined) return;
+    const ephemeral = Buffer.from(stage1.subarray(0, 32)).toString('hex');
+    if (this.answered.get(ephemeral) === host) this.answered.delete(ephemeral);
+  }
+
   /** Stage-1/stage-2 copies outlive any retransmit after RETRANSMIT_MEMORY_MS; a tunnel need not keep them. */
   private forgetOldAnswers(now: number): void {
     for (const [ephemeral, host] of this.answered) {

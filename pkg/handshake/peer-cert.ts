@@ -23,6 +23,21 @@ export class PeerCertError extends Error {
   }
 }
 
+// Thousands of tunnels share a few CAs and group lists: one copy of each issuer string and group set serves them
+// all (about 300 bytes a tunnel). Bounded, so certificates with ever new groups cannot grow it without end.
+const MAX_SHARED = 4096;
+const sharedIssuers = new Map<string, string>();
+const sharedGroups = new Map<string, ReadonlySet<string>>();
+
+function shared<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    if (map.size < MAX_SHARED) map.set(key, value);
+  }
+  return value;
+}
+
 export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, pool: CaPool, nowSeconds: number): VerifiedPeer {
   let cert: NebulaCertificate;
   try {
@@ -42,6 +57,10 @@ export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, 
     ...cert.details.subnets,
   ];
   const ca = pool.getCa(cert.details.issuer);
+  const issuer = shared(sharedIssuers, cert.details.issuer, () => cert.details.issuer);
+  cert.details.issuer = issuer;
+  // Sorted for the key only (a set has no order); JSON keeps names with any characters apart.
+  const groups = shared(sharedGroups, JSON.stringify([...cert.details.groups].sort()), () => new Set(cert.details.groups));
   return {
     cert,
     fingerprint: fingerprint(cert),
@@ -49,8 +68,8 @@ export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, 
     firewallPeer: {
       vpnIp,
       name: cert.details.name,
-      groups: new Set(cert.details.groups),
-      issuer: cert.details.issuer,
+      groups,
+      issuer,
       caName: ca?.details.name ?? '',
       allowedNets,
       singleIp: cert.details.ips.length === 1 && cert.details.subnets.length === 0,

@@ -13,10 +13,14 @@
 // 2-core lab machine: AES-256-GCM seal/open about 4.2/3.2 us (noble: 50/43 us), ChaCha20-Poly1305 about
 // 6.1/5.3 us (noble: 17-20 us). A new cipher object per packet is unavoidable (node:crypto cannot re-nonce
 // a GCM/Poly1305 context); what helps is reusing one nonce Buffer (about 0.5 us per seal) and sealing into
-// the caller's buffer (about 0.4 us). Importing the key once as a KeyObject costs nothing measurable per
-// packet and keeps the raw key off this object, so a stray console.log cannot print it.
+// the caller's buffer (about 0.4 us).
+//
+// Memory: every tunnel holds two of these, so they are small. The key is kept as raw bytes in a private field
+// (util.inspect does not show #fields, so a stray console.log cannot print it): a KeyObject would cost no less
+// per packet (bench/aead.ts: raw key and KeyObject within 0.05 us) but about 1.1 KiB of native memory per key.
+// All instances share one nonce Buffer, filled right before createCipheriv copies it.
 
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 export type AeadCipher = 'aes' | 'chachapoly';
 
@@ -55,25 +59,28 @@ export function createAead(cipher: AeadCipher, key: Uint8Array): Aead {
   const algorithm = ALGORITHM[cipher];
   if (algorithm === undefined) throw new AeadKeyError(`unknown cipher: ${String(cipher)}`);
   if (key.length !== AEAD_KEY_LEN) throw new AeadKeyError(`AEAD key must be ${AEAD_KEY_LEN} bytes, got ${key.length}`);
-  // Importing once copies the key (so the caller may wipe its own) and spares OpenSSL a re-import per packet.
-  const secret = createSecretKey(Buffer.from(key));
   const writeNonce = cipher === 'aes' ? writeNonceBigEndian : writeNonceLittleEndian;
-  return new NodeAead(algorithm, secret, writeNonce);
+  return new NodeAead(algorithm, key, writeNonce);
 }
 
+// Shared by every instance: createCipheriv copies the IV into the OpenSSL context synchronously.
+const nonce = Buffer.alloc(AEAD_NONCE_LEN);
+
 class NodeAead implements Aead {
-  // Reused for every call: createCipheriv copies the IV into the OpenSSL context synchronously.
-  private readonly nonce = Buffer.alloc(AEAD_NONCE_LEN);
+  // A copy, so the caller may wipe its own.
+  readonly #key: Uint8Array;
 
   constructor(
     private readonly algorithm: 'aes-256-gcm' | 'chacha20-poly1305',
-    private readonly key: KeyObject,
+    key: Uint8Array,
     private readonly writeNonce: (nonce: Buffer, counter: number) => void,
-  ) {}
+  ) {
+    this.#key = Uint8Array.from(key);
+  }
 
   seal(counter: number, plaintext: Uint8Array, ad: Uint8Array, out?: Buffer, outOffset = 0): Buffer {
-    this.writeNonce(this.nonce, counter);
-    const c = createCipheriv(this.algorithm as 'aes-256-gcm', this.key, this.nonce, { authTagLength: AEAD_TAG_LEN });
+    this.writeNonce(nonce, counter);
+    const c = createCipheriv(this.algorithm as 'aes-256-gcm', this.#key, nonce, { authTagLength: AEAD_TAG_LEN });
     c.setAAD(ad);
     const body = c.update(plaintext);
     c.final();
@@ -89,8 +96,8 @@ class NodeAead implements Aead {
   open(counter: number, ciphertextAndTag: Uint8Array, ad: Uint8Array): Buffer | null {
     const bodyLen = ciphertextAndTag.length - AEAD_TAG_LEN;
     if (bodyLen < 0) return null;
-    this.writeNonce(this.nonce, counter);
-    const d = createDecipheriv(this.algorithm as 'aes-256-gcm', this.key, this.nonce, { authTagLength: AEAD_TAG_LEN });
+    this.writeNonce(nonce, counter);
+    const d = createDecipheriv(this.algorithm as 'aes-256-gcm', this.#key, nonce, { authTagLength: AEAD_TAG_LEN });
     d.setAAD(ad);
     d.setAuthTag(ciphertextAndTag.subarray(bodyLen));
     const plaintext = d.update(ciphertextAndTag.subarray(0, bodyLen));

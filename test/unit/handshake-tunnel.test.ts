@@ -94,6 +94,20 @@ test('a retransmitted stage 1 is answered with the byte-identical cached stage 2
   assert.equal(b.node.hostmap.size, 1);
 });
 
+test('the responder drops its stage-1/stage-2 copies once the initiator has sent an authenticated packet', async (t) => {
+  const { a, b } = await pair(t);
+  await connect(a, b);
+  const atB = b.tunnelTo(a)!;
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first data' }));
+  await waitFor(() => b.tun.written.length === 1, { what: 'the packet at b' });
+  assert.equal(atB.stage1, undefined);
+  assert.equal(atB.stage2Packet, undefined);
+  // A late copy of the completed handshake's stage 1 is no new tunnel: it is too old and draws a test request.
+  b.node.handshakes.handleStage1(stage1Sent(a)[0], { from: a.addr, reply: () => undefined });
+  assert.equal(b.tunnelTo(a), atB);
+  assert.equal(b.node.counters.get('drops', 'handshake-too-old'), 1);
+});
+
 test('a stage 1 from an existing peer with an older handshake Time is ignored as too old and answered with a test request', async (t) => {
   const { a, b } = await pair(t);
   await connect(a, b);
