@@ -86,31 +86,29 @@ function routeCidr(route: Ipv4Net | string): string {
 }
 
 /**
- * Runs the plan in order. Consecutive required commands go to one `ip -batch -` process (one fork instead of one
- * per command, which is most of a cold start's TUN setup); an optional command runs alone and may fail.
+ * Runs the plan in order in one `ip -force -batch -` process: one fork instead of one per command (forks were most
+ * of a cold start's TUN setup). `-force` goes on past a failed line and names it ("Command failed -:N"), so an
+ * optional command (a feature the kernel may lack) may fail while a required one fails the setup.
  */
 export async function runIpPlan(plan: readonly IpCommand[]): Promise<void> {
-  let batch: IpCommand[] = [];
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const cmds = batch;
-    batch = [];
-    try {
-      await runIp(['-batch', '-'], cmds.map((c) => c.args.join(' ')).join('\n') + '\n');
-    } catch (err) {
-      const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
-      throw new TunError('ETUNCONFIG', `ip ${cmds.map((c) => c.args.join(' ')).join('; ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: err });
-    }
-  };
-  for (const cmd of plan) {
-    if (!cmd.optional) {
-      batch.push(cmd);
-      continue;
-    }
-    await flush();
-    await runIp(cmd.args).catch(() => undefined);
+  if (plan.length === 0) return;
+  let stderr = '';
+  let failedToRun: unknown = null;
+  try {
+    await runIp(['-force', '-batch', '-'], plan.map((c) => c.args.join(' ')).join('\n') + '\n');
+  } catch (err) {
+    stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    failedToRun = err;
   }
-  await flush();
+  if (failedToRun === null) return;
+  const failedLines = [...stderr.matchAll(/Command failed -:(\d+)/g)].map((m) => Number(m[1]));
+  // No line named: ip itself did not run (missing binary, timeout); every command counts as failed.
+  const failed = failedLines.length === 0 ? [...plan] : failedLines.map((n) => plan[n - 1]).filter((c) => c !== undefined);
+  const required = failed.filter((c) => !c.optional);
+  if (required.length === 0) return;
+  throw new TunError('ETUNCONFIG', `ip ${required.map((c) => c.args.join(' ')).join('; ')} failed${stderr ? `: ${stderr}` : ''}`, {
+    cause: failedToRun,
+  });
 }
 
 function runIp(args: string[], input?: string): Promise<void> {

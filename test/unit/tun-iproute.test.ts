@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCidr } from '../../pkg/ip/ipv4.js';
-import { deviceMtu, planIpCommands } from '../../pkg/tun/iproute.js';
+import { deviceMtu, planIpCommands, runIpPlan } from '../../pkg/tun/iproute.js';
 
 const address = parseCidr('10.200.0.1/24');
 
@@ -45,4 +45,21 @@ test('unsafe routes carry their metric and default to the tun MTU; CIDR text and
   }).map((c) => c.args.join(' '));
   assert.equal(lines[5], 'route replace 192.168.77.0/24 dev mesh1 mtu 1100 advmss 1060 scope link metric 50');
   assert.equal(lines[6], 'route replace 172.16.0.0/12 dev mesh1 mtu 1300 scope link');
+});
+
+// Read-only commands on this host: `ip link show` changes nothing, and the missing device only makes a line fail.
+const MISSING = `nosuch${process.pid}`;
+
+test('one ip batch tolerates a failed optional command but fails naming the required one that failed', async () => {
+  await runIpPlan([
+    { args: ['link', 'show', 'dev', MISSING], optional: true },
+    { args: ['link', 'show', 'dev', 'lo'] },
+  ]);
+  await assert.rejects(
+    runIpPlan([
+      { args: ['link', 'show', 'dev', 'lo'] },
+      { args: ['link', 'show', 'dev', MISSING] },
+    ]),
+    (err: Error & { code?: string }) => err.code === 'ETUNCONFIG' && err.message.includes(`link show dev ${MISSING}`) && !err.message.includes('dev lo;'),
+  );
 });
