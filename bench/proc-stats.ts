@@ -24,9 +24,21 @@ export function cpuSeconds(pid: number): number {
 
 /** Resident set size in MiB (VmRSS). */
 export function rssMb(pid: number): number {
+  return statusMb(pid, 'VmRSS');
+}
+
+/**
+ * The anonymous part of the resident set (heaps, malloc): what more tunnels cost. VmRSS also counts pages of the
+ * executable and libraries, which grow once as code paths run for the first time and are shared between processes.
+ */
+export function anonRssMb(pid: number): number {
+  return statusMb(pid, 'RssAnon');
+}
+
+function statusMb(pid: number, field: 'VmRSS' | 'RssAnon'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  if (m === null) throw new Error(`no VmRSS for pid ${pid}`);
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (m === null) throw new Error(`no ${field} for pid ${pid}`);
   return Number(m[1]) / 1024;
 }
 

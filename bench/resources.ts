@@ -15,7 +15,7 @@ import { startNode } from '../test/e2e/lab/overlay-node.js';
 import { sleep } from '../test/e2e/lab/wait.js';
 import { makeHostCert, makeTestCa } from '../test/unit/helpers/pki.js';
 import { IMPLS, meshWithNodeArgs, UNDERLAY, type ImplName } from './bench-lab.js';
-import { rssMb } from './proc-stats.js';
+import { anonRssMb, rssMb } from './proc-stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +35,7 @@ const PREFIX = 16;
 interface Row {
   impl: ImplName;
   idleMb: number;
-  withTunnels: Array<{ tunnels: number; mb: number }>;
+  withTunnels: Array<{ tunnels: number; mb: number; anonMb: number }>;
 }
 
 async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string): Promise<Row> {
@@ -57,8 +57,9 @@ async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string):
         const tunnels = Number(m[1]);
         await sleep(settleMs);
         const mb = rssMb(target.pid);
-        row.withTunnels.push({ tunnels, mb });
-        console.error(`  ${impl}: ${tunnels} tunnels ${mb.toFixed(1)} MiB`);
+        const anonMb = anonRssMb(target.pid);
+        row.withTunnels.push({ tunnels, mb, anonMb });
+        console.error(`  ${impl}: ${tunnels} tunnels ${mb.toFixed(1)} MiB (anonymous ${anonMb.toFixed(1)} MiB)`);
         gen.signal('SIGUSR2');
       }
     } finally {
@@ -105,12 +106,17 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const impl of impls) rows.push(await measure(lab, impl, dir, specPath));
 
-    const head = `| impl | idle RSS MiB | ${steps.map((s) => `RSS with ${s} tunnels MiB`).join(' | ')} | KiB per tunnel (idle -> ${steps.at(-1)}) |`;
-    const lines = [head, `|---|---|${steps.map(() => '---').join('|')}|---|`];
+    // Two figures per tunnel: the whole resident set from idle to the last step (includes one-time costs, such as
+    // the handshake's code being paged in), and the anonymous memory each additional tunnel adds between the first
+    // and the last step (the marginal cost; needs two steps).
+    const [first, last] = [steps[0], steps.at(-1)];
+    const head = `| impl | idle RSS MiB | ${steps.map((s) => `RSS with ${s} tunnels MiB`).join(' | ')} | KiB per tunnel (RSS, idle -> ${last}) | KiB per additional tunnel (anonymous, ${first} -> ${last}) |`;
+    const lines = [head, `|---|---|${steps.map(() => '---').join('|')}|---|---|`];
     for (const r of rows) {
-      const last = r.withTunnels.at(-1);
-      const perTunnel = last ? ((last.mb - r.idleMb) * 1024) / last.tunnels : NaN;
-      lines.push(`| ${r.impl} | ${r.idleMb.toFixed(1)} | ${r.withTunnels.map((w) => `${w.mb.toFixed(1)} (${w.tunnels} up)`).join(' | ')} | ${perTunnel.toFixed(2)} |`);
+      const [lo, hi] = [r.withTunnels[0], r.withTunnels.at(-1)];
+      const perTunnel = hi ? ((hi.mb - r.idleMb) * 1024) / hi.tunnels : NaN;
+      const marginal = lo && hi && hi.tunnels > lo.tunnels ? ((hi.anonMb - lo.anonMb) * 1024) / (hi.tunnels - lo.tunnels) : NaN;
+      lines.push(`| ${r.impl} | ${r.idleMb.toFixed(1)} | ${r.withTunnels.map((w) => `${w.mb.toFixed(1)} (${w.tunnels} up)`).join(' | ')} | ${perTunnel.toFixed(2)} | ${marginal.toFixed(2)} |`);
     }
     console.log(lines.join('\n'));
   } finally {

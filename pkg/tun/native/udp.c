@@ -239,8 +239,18 @@ static int wait_writable(int fd) {
 #define NO_GSO_TABLE 4096
 static uint8_t no_gso_fds[NO_GSO_TABLE];
 
+// The socket family, looked up once per descriptor instead of a getsockname per send batch (a syscall on every
+// packet of a ping-pong exchange). 0 = not looked up yet.
+static int fd_families[NO_GSO_TABLE];
+
 void mt_udp_forget_fd(int fd) {
-  if (fd >= 0 && fd < NO_GSO_TABLE) no_gso_fds[fd] = 0;
+  if (fd >= 0 && fd < NO_GSO_TABLE) no_gso_fds[fd] = 0, fd_families[fd] = 0;
+}
+
+static int cached_family(int fd) {
+  if (fd < 0 || fd >= NO_GSO_TABLE) return socket_family(fd);
+  if (fd_families[fd] == 0) fd_families[fd] = socket_family(fd);
+  return fd_families[fd];
 }
 
 static int gso_allowed(int fd) {
@@ -295,8 +305,9 @@ napi_value udp_sendmmsg(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  int family = socket_family(fd);
+  int family = cached_family(fd);
   if (family < 0) {
+    if (fd >= 0 && fd < NO_GSO_TABLE) fd_families[fd] = 0;
     mt_throw_errno(env, "getsockname", errno);
     return NULL;
   }
