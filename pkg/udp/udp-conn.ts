@@ -39,6 +39,7 @@ export class DgramConn implements UdpConn {
   sendErrors = 0;
   private held: Array<{ packet: Uint8Array; to: UdpAddr }> | null = null;
   private lowTtl: Array<{ packet: Uint8Array; port: number; target: string }> = [];
+  private closing: Promise<void> | null = null;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -120,7 +121,9 @@ export class DgramConn implements UdpConn {
     for (const p of batch) this.socket.send(p.packet, p.port, p.target, done);
   }
 
+  /** Idempotent, like BatchConn's: a failed start and its caller may both close the socket. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    this.closing ??= new Promise((resolve) => this.socket.close(() => resolve()));
+    return this.closing;
   }
 }
