@@ -23,6 +23,8 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'nebula,mesh' },
     settle: { type: 'string', default: '15000' },
     'node-args': { type: 'string' },
+    /** After each reading, a heap snapshot of the mesh target (Heap.*.heapsnapshot in the current directory). */
+    'heap-snapshots': { type: 'boolean', default: false },
   },
 });
 const steps = values.steps.split(',').map(Number);
@@ -41,13 +43,22 @@ interface Row {
 async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string): Promise<Row> {
   const [a, b] = [lab.allHosts().find((h) => h.name === 'a'), lab.allHosts().find((h) => h.name === 'b')];
   if (!a || !b) throw new Error('lab hosts missing');
-  const overlay = impl === 'mesh' && values['node-args'] ? meshWithNodeArgs(values['node-args'].split(' ')) : IMPLS[impl];
+  const snapshots = impl === 'mesh' && values['heap-snapshots'];
+  const nodeArgs = [...(values['node-args']?.split(' ') ?? []), ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : [])];
+  const overlay = impl === 'mesh' && nodeArgs.length > 0 ? meshWithNodeArgs(nodeArgs) : IMPLS[impl];
+  // A snapshot doubles the heap for a while, so it is taken after the reading and given time to finish.
+  const snapshot = async (): Promise<void> => {
+    if (!snapshots) return;
+    process.kill(target.pid, 'SIGUSR2');
+    await sleep(8000);
+  };
   const target = await startNode(lab, a, overlay, join(dir, 'target.yml'), { logFile: join(dir, `target-${impl}.log`) });
   const row: Row = { impl, idleMb: 0, withTunnels: [] };
   try {
     await sleep(settleMs);
     row.idleMb = rssMb(target.pid);
     console.error(`  ${impl}: idle ${row.idleMb.toFixed(1)} MiB`);
+    await snapshot();
     const gen = await lab.spawn(b, process.execPath, [new URL('./load-peers.js', import.meta.url).pathname, specPath]);
     try {
       let offset = gen.logStart;
@@ -60,6 +71,7 @@ async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string):
         const anonMb = anonRssMb(target.pid);
         row.withTunnels.push({ tunnels, mb, anonMb });
         console.error(`  ${impl}: ${tunnels} tunnels ${mb.toFixed(1)} MiB (anonymous ${anonMb.toFixed(1)} MiB)`);
+        await snapshot();
         gen.signal('SIGUSR2');
       }
     } finally {

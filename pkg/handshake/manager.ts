@@ -52,6 +52,8 @@ export interface HandshakeEnv {
   /** Sends through a relay when the peer has relays and no direct path is known; false when not possible. */
   sendViaRelays?(vpnIp: Ipv4, packet: Uint8Array): void;
   queryLighthouse(vpnIp: Ipv4): void;
+  /** A handshake became pending: `tick` must now run every few milliseconds until none is. */
+  handshakePending?(): void;
   /** A tunnel is up: flush the queued packets through the outbound firewall. */
   established(host: HostInfo, queued: Uint8Array[], replaced: HostInfo | undefined): void;
   /** A tunnel exists and a peer sent an older handshake: prove liveness over the existing tunnel. */
@@ -104,6 +106,7 @@ export class HandshakeManager {
       env.counters.inc('handshakes', 'started');
       env.log.debug('Handshake started', { vpnIp: formatIpv4(vpnIp), localIndex });
       this.attempt(p);
+      env.handshakePending?.();
     }
     if (packet && !p.enqueue(packet)) this.env.counters.inc('drops', 'pending-queue-full');
     return p;
@@ -136,9 +139,9 @@ export class HandshakeManager {
   }
 
   /** Retransmits due handshakes and expires those out of retries. */
+  /** Retransmits and timeouts of pending handshakes; only needed while `pending` is not empty. */
   tick(): void {
     const now = this.env.clock.now();
-    this.forgetOldAnswers(now);
     for (const p of [...this.pending.values()]) {
       if (now < p.nextAttemptAt) continue;
       if (p.attempts > this.env.retries) {
@@ -359,7 +362,7 @@ export class HandshakeManager {
   }
 
   /** Stage-1/stage-2 copies outlive any retransmit after RETRANSMIT_MEMORY_MS; a tunnel need not keep them. */
-  private forgetOldAnswers(now: number): void {
+  forgetOldAnswers(now: number = this.env.clock.now()): void {
     for (const [ephemeral, host] of this.answered) {
       // Insertion order is age order, so the first young entry ends the scan.
       if (now - host.createdAt < RETRANSMIT_MEMORY_MS) break;
