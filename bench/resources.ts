@@ -1,9 +1,11 @@
-// Memory, mesh against nebula 1.6.1 in the same run: `node dist/bench/resources.js [--steps 100,1000]` as root.
+// Memory and idle CPU, mesh against nebula 1.6.1 in the same run: `node dist/bench/resources.js [--steps 100,1000]`
+// as root.
 //
-// A target node (the implementation under test) runs alone in namespace a with a TUN; its resident set is read
-// idle, then with each number of tunnels in --steps. The tunnels come from load-peers.ts in namespace b: that many
-// in-process mesh peers, each with its own certificate and socket. Certificates are made in memory (a /16 overlay,
-// so a thousand peers fit); target and peers share the CA. CPU seconds per GB come from throughput.ts.
+// A target node (the implementation under test) runs alone in namespace a with a TUN; its CPU and resident set are
+// read idle, then its resident set with each number of tunnels in --steps. The tunnels come from load-peers.ts in
+// namespace b: that many in-process mesh peers, each with its own certificate and socket. Certificates are made in
+// memory (a /16 overlay, so a thousand peers fit); target and peers share the CA. CPU seconds per GB come from
+// throughput.ts.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ import { startNode } from '../test/e2e/lab/overlay-node.js';
 import { sleep } from '../test/e2e/lab/wait.js';
 import { makeHostCert, makeTestCa } from '../test/unit/helpers/pki.js';
 import { IMPLS, meshWithNodeArgs, UNDERLAY, type ImplName } from './bench-lab.js';
-import { anonRssMb, rssMb } from './proc-stats.js';
+import { anonRssMb, cpuSeconds, rssMb } from './proc-stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +39,8 @@ const PREFIX = 16;
 interface Row {
   impl: ImplName;
   idleMb: number;
+  /** CPU of the idle daemon (timers, polls), in ms per second: what an idle laptop pays. */
+  idleCpuMsPerS: number;
   withTunnels: Array<{ tunnels: number; mb: number; anonMb: number }>;
 }
 
@@ -53,11 +57,15 @@ async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string):
     await sleep(8000);
   };
   const target = await startNode(lab, a, overlay, join(dir, 'target.yml'), { logFile: join(dir, `target-${impl}.log`) });
-  const row: Row = { impl, idleMb: 0, withTunnels: [] };
+  const row: Row = { impl, idleMb: 0, idleCpuMsPerS: 0, withTunnels: [] };
   try {
-    await sleep(settleMs);
+    // Start-up CPU is left out: idle CPU is read over the last two thirds of the settle time.
+    await sleep(settleMs / 3);
+    const cpu0 = cpuSeconds(target.pid);
+    await sleep((settleMs * 2) / 3);
+    row.idleCpuMsPerS = ((cpuSeconds(target.pid) - cpu0) * 1000) / ((settleMs * 2) / 3 / 1000);
     row.idleMb = rssMb(target.pid);
-    console.error(`  ${impl}: idle ${row.idleMb.toFixed(1)} MiB`);
+    console.error(`  ${impl}: idle ${row.idleMb.toFixed(1)} MiB, ${row.idleCpuMsPerS.toFixed(1)} ms CPU per second`);
     await snapshot();
     const gen = await lab.spawn(b, process.execPath, [new URL('./load-peers.js', import.meta.url).pathname, specPath]);
     try {
@@ -122,13 +130,13 @@ async function main(): Promise<void> {
     // the handshake's code being paged in), and the anonymous memory each additional tunnel adds between the first
     // and the last step (the marginal cost; needs two steps).
     const [first, last] = [steps[0], steps.at(-1)];
-    const head = `| impl | idle RSS MiB | ${steps.map((s) => `RSS with ${s} tunnels MiB`).join(' | ')} | KiB per tunnel (RSS, idle -> ${last}) | KiB per additional tunnel (anonymous, ${first} -> ${last}) |`;
-    const lines = [head, `|---|---|${steps.map(() => '---').join('|')}|---|---|`];
+    const head = `| impl | idle CPU ms/s | idle RSS MiB | ${steps.map((s) => `RSS with ${s} tunnels MiB`).join(' | ')} | KiB per tunnel (RSS, idle -> ${last}) | KiB per additional tunnel (anonymous, ${first} -> ${last}) |`;
+    const lines = [head, `|---|---|---|${steps.map(() => '---').join('|')}|---|---|`];
     for (const r of rows) {
       const [lo, hi] = [r.withTunnels[0], r.withTunnels.at(-1)];
       const perTunnel = hi ? ((hi.mb - r.idleMb) * 1024) / hi.tunnels : NaN;
       const marginal = lo && hi && hi.tunnels > lo.tunnels ? ((hi.anonMb - lo.anonMb) * 1024) / (hi.tunnels - lo.tunnels) : NaN;
-      lines.push(`| ${r.impl} | ${r.idleMb.toFixed(1)} | ${r.withTunnels.map((w) => `${w.mb.toFixed(1)} (${w.tunnels} up)`).join(' | ')} | ${perTunnel.toFixed(2)} | ${marginal.toFixed(2)} |`);
+      lines.push(`| ${r.impl} | ${r.idleCpuMsPerS.toFixed(1)} | ${r.idleMb.toFixed(1)} | ${r.withTunnels.map((w) => `${w.mb.toFixed(1)} (${w.tunnels} up)`).join(' | ')} | ${perTunnel.toFixed(2)} | ${marginal.toFixed(2)} |`);
     }
     console.log(lines.join('\n'));
   } finally {

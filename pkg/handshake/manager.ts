@@ -138,7 +138,6 @@ export class HandshakeManager {
     if (p) this.sendStage1(p);
   }
 
-  /** Retransmits due handshakes and expires those out of retries. */
   /** Retransmits and timeouts of pending handshakes; only needed while `pending` is not empty. */
   tick(): void {
     const now = this.env.clock.now();
