@@ -20,7 +20,7 @@ import { formatIpv4, netContains, parseCidr, parseIpv4, type Ipv4, type Ipv4Net 
 import { orderAddresses } from '../lighthouse/address-order.js';
 import { AllowList } from '../lighthouse/allow-list.js';
 import { LighthouseClient } from '../lighthouse/client.js';
-import { localAddresses } from '../lighthouse/local-addresses.js';
+import { localAddresses, type LocalAddressOptions } from '../lighthouse/local-addresses.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
 import { LighthouseServer } from '../lighthouse/server.js';
 import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS } from '../punchy/nat-punch.js';
@@ -95,6 +95,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private readonly intervals: NodeJS.Timeout[] = [];
   private addressWatch: AddressWatch | null = null;
   private handshakeTicker: NodeJS.Timeout | null = null;
+  private addressFilter: { config: MeshConfig; allow: AllowList | undefined; interfaces: LocalAddressOptions['interfaces'] } | null = null;
   private stopped = false;
 
   private constructor(setup: NodeSetup) {
@@ -147,9 +148,16 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
    * and link-local left out. Roaming detection compares the same set, so only a change we would report is a move.
    */
   private ownAddresses(advertise: UdpAddr[] = []): UdpAddr[] {
-    const localAllow = this.config.lighthouse.localAllowList;
-    const interfaces = localAllow ? [...localAllow.interfaces].map(([re, allow]) => ({ pattern: new RegExp(`^(?:${re})$`), allow })) : [];
-    const allow = localAllow ? new AllowList(localAllow.cidrs) : undefined;
+    // Built once per config (the watcher polls every 2 s); a reload brings a new config object.
+    if (this.addressFilter?.config !== this.config) {
+      const localAllow = this.config.lighthouse.localAllowList;
+      this.addressFilter = {
+        config: this.config,
+        interfaces: localAllow ? [...localAllow.interfaces].map(([re, allow]) => ({ pattern: new RegExp(`^(?:${re})$`), allow })) : [],
+        allow: localAllow ? new AllowList(localAllow.cidrs) : undefined,
+      };
+    }
+    const { allow, interfaces } = this.addressFilter;
     return localAddresses({ port: this.udp.localPort, vpnNet: this.identity().vpnNet, advertise, allow, interfaces });
   }
 
