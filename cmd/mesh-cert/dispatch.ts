@@ -1,8 +1,7 @@
 // Global flags and mode dispatch of `mesh-cert`, the way nebula-cert reads them: global flags first
 // (`-version`, `-h`/`-help`), then the mode and its own flags.
 
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { version } from '../../pkg/version/version.js';
 import { caCommand, caSummary } from './ca.js';
 import type { CliIo, Subcommand } from './cli-io.js';
 import { keygenCommand, keygenSummary } from './keygen.js';
@@ -17,20 +16,6 @@ const MODES: Record<string, { run: Subcommand; summary: string }> = {
   print: { run: printCommand, summary: printSummary },
   verify: { run: verifyCommand, summary: verifySummary },
 };
-
-// Written in by the bundler (scripts/bundle.mjs); the unbundled tree reads package.json instead.
-declare const MESH_VERSION: string | undefined;
-
-function version(): string {
-  if (typeof MESH_VERSION === 'string') return MESH_VERSION;
-  try {
-    // dist/cmd/mesh-cert/dispatch.js -> package.json at the package root
-    const pkgPath = fileURLToPath(new URL('../../../package.json', import.meta.url));
-    return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 export function usage(): string {
   const modes = Object.entries(MODES).map(([name, m]) => `    ${name} <flags>: ${m.summary}\n`);

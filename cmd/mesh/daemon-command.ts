@@ -1,25 +1,10 @@
 // `mesh -config PATH` runs the daemon until SIGTERM/SIGINT (SIGHUP reloads); `-test` only validates the config
 // and certificates; `-version` prints the version.
 
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Daemon, prepare } from '../../pkg/daemon/daemon.js';
+import { version } from '../../pkg/version/version.js';
 import type { CliIo } from './cli-io.js';
 import { parseFlags, stringFlag } from './flags.js';
-
-// Written in by the bundler (scripts/bundle.mjs); the unbundled tree reads package.json instead.
-declare const MESH_VERSION: string | undefined;
-
-export function version(): string {
-  if (typeof MESH_VERSION === 'string') return MESH_VERSION;
-  try {
-    // dist/cmd/mesh/daemon-command.js -> package.json at the package root
-    const pkgPath = fileURLToPath(new URL('../../../package.json', import.meta.url));
-    return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 const SPECS = {
   config: { type: 'string', value: 'PATH', describe: 'config file or directory of *.yml files' },
