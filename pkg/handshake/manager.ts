@@ -185,7 +185,7 @@ export class HandshakeManager {
     const env = this.env;
     if (packet.length < HEADER_LEN + 64) return this.drop('handshake-short');
     const msg = packet.subarray(HEADER_LEN);
-    const ephemeral = Buffer.from(msg.subarray(0, 32)).toString('hex');
+    const ephemeral = answeredKey(msg);
     const known = this.answered.get(ephemeral);
     if (known && env.hostmap.byIndex.get(known.localIndex) === known && known.stage1 && Buffer.from(known.stage1).equals(msg)) {
       env.counters.inc('handshakes', 'retransmit-answered');
@@ -356,7 +356,7 @@ export class HandshakeManager {
     host.stage1 = undefined;
     host.stage2Packet = undefined;
     if (stage1 === undefined) return;
-    const ephemeral = Buffer.from(stage1.subarray(0, 32)).toString('hex');
+    const ephemeral = answeredKey(stage1);
     if (this.answered.get(ephemeral) === host) this.answered.delete(ephemeral);
   }
 
@@ -374,4 +374,9 @@ export class HandshakeManager {
   private drop(reason: string): void {
     this.env.counters.inc('drops', reason);
   }
+}
+
+/** Answered stage 1s are known by the initiator's ephemeral key, the first 32 bytes of the Noise message. */
+function answeredKey(stage1Message: Uint8Array): string {
+  return Buffer.from(stage1Message.subarray(0, 32)).toString('hex');
 }
