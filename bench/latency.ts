@@ -7,6 +7,7 @@
 //         lighthouse and b already up, a started fresh each trial while ping (every 5 ms) waits for its route.
 //
 // Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
+//          --parts rtt,cold (both)
 
 import { parseArgs } from 'node:util';
 
@@ -23,12 +24,14 @@ const { values } = parseArgs({
     intervals: { type: 'string', default: '0.001,0.01' },
     trials: { type: 'string', default: '5' },
     only: { type: 'string', default: 'nebula,mesh' },
+    parts: { type: 'string', default: 'rtt,cold' },
   },
 });
 const impls = values.only.split(',') as ImplName[];
 const pings = Number(values.pings);
 const intervals = values.intervals.split(',').map(Number);
 const trials = Number(values.trials);
+const parts = values.parts.split(',');
 
 async function rtt(lab: Lab, from: Host, ip: string, intervalSec: number): Promise<number[]> {
   const r = await lab.ping(from, ip, { count: pings, intervalSec, timeoutSec: Math.ceil(pings * intervalSec) + 5 });
@@ -116,11 +119,15 @@ async function coldRun(): Promise<string[]> {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
   console.error(`latency: ${pings} pings, ${trials} cold trials per implementation`);
-  const rttLines = await rttRun();
-  const coldLines = await coldRun();
-  console.log(['| overlay RTT | ping every ms | median ms | p99 ms |', '|---|---|---|---|', ...rttLines].join('\n'));
-  console.log();
-  console.log(['| cold tunnel: process start to first reply | median ms | min | max |', '|---|---|---|---|', ...coldLines].join('\n'));
+  if (parts.includes('rtt')) {
+    const rttLines = await rttRun();
+    console.log(['| overlay RTT | ping every ms | median ms | p99 ms |', '|---|---|---|---|', ...rttLines].join('\n'));
+    console.log();
+  }
+  if (parts.includes('cold')) {
+    const coldLines = await coldRun();
+    console.log(['| cold tunnel: process start to first reply | median ms | min | max |', '|---|---|---|---|', ...coldLines].join('\n'));
+  }
 }
 
 main().catch((err) => {

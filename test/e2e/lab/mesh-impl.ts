@@ -4,13 +4,13 @@ import { startNode, type OverlayImpl, type StartNodeOptions } from './overlay-no
 import type { LabProcess } from './process.js';
 
 // mesh as an overlay implementation of the lab: the shipped executable (dist/bin/mesh.mjs, the esbuild bundle that
-// `make build` writes and package.json's "bin" points at), run with the node binary running the tests.
+// `make build` writes and package.json's "bin" points at), run as an executable, the way users and systemd start it.
 
 export const MESH_MAIN = fileURLToPath(new URL('../../../bin/mesh.mjs', import.meta.url));
 
 export const meshImpl: OverlayImpl = {
   name: 'mesh',
-  command: (configPath) => ({ cmd: process.execPath, args: [MESH_MAIN, '-config', configPath] }),
+  command: (configPath) => ({ cmd: MESH_MAIN, args: ['-config', configPath] }),
   ready: /Mesh node started/,
 };
 
