@@ -1,14 +1,13 @@
 // Orders a peer's candidate underlay addresses the way Nebula does (reference §5.6): preferred ranges first, then
 // IPv6 before IPv4, public IPv4 before private, then by address bytes and port. Duplicates are removed.
 
-import { isIPv6 } from 'node:net';
 import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';
 import { ipv6ToBigInt } from '../ip/ipv6.js';
-import { addrKey, type UdpAddr } from '../udp/addr.js';
+import { addrKey, isIpv6Literal, type UdpAddr } from '../udp/addr.js';
 import { isPrivateAddress } from '../daemon/private-address.js';
 
 function rank(a: UdpAddr, preferred: readonly Ipv4Net[]): number[] {
-  const v6 = isIPv6(a.address);
+  const v6 = isIpv6Literal(a.address);
   const ip = v6 ? 0 : parseIpv4(a.address);
   const pref = !v6 && preferred.some((n) => netContains(n, ip)) ? 0 : 1;
   return [pref, v6 ? 0 : 1, !v6 && isPrivateAddress(a.address) ? 1 : 0];
@@ -28,7 +27,7 @@ export function orderAddresses(addrs: Iterable<UdpAddr>, preferred: readonly Ipv
 }
 
 function compareAddress(a: string, b: string): number {
-  if (!isIPv6(a) && !isIPv6(b)) return parseIpv4(a) - parseIpv4(b);
+  if (!isIpv6Literal(a) && !isIpv6Literal(b)) return parseIpv4(a) - parseIpv4(b);
   const x = ipv6ToBigInt(a);
   const y = ipv6ToBigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;

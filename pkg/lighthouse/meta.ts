@@ -6,11 +6,10 @@
 //   Ip4AndPort        { 1: Ip uint32 (address bytes read big-endian), 2: Port uint32 }
 //   Ip6AndPort        { 1: Hi uint64 (first 8 bytes, BE), 2: Lo uint64 (last 8 bytes, BE), 3: Port uint32 }
 
-import { isIPv6 } from 'node:net';
 import { formatIpv4, parseIpv4, type Ipv4 } from '../ip/ipv4.js';
 import { bigIntToIpv6, ipv6ToBigInt } from '../ip/ipv6.js';
 import { ProtobufError, ProtobufWriter, readFields, readPackedVarints, varintToBigInt, WireType, type Field } from '../protobuf/protobuf.js';
-import { udpAddr, type UdpAddr } from '../udp/addr.js';
+import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 
 export enum MetaType {
   None = 0,
@@ -36,11 +35,11 @@ export interface MetaMessage {
 export function encodeMeta(m: MetaMessage): Uint8Array {
   const details = new ProtobufWriter().uint(1, m.vpnIp);
   for (const a of m.addrs) {
-    if (isIPv6(a.address)) continue;
+    if (isIpv6Addr(a)) continue;
     details.message(2, new ProtobufWriter().uint(1, parseIpv4(a.address)).uint(2, a.port).finish());
   }
   for (const a of m.addrs) {
-    if (!isIPv6(a.address)) continue;
+    if (!isIpv6Addr(a)) continue;
     const v = ipv6ToBigInt(a.address);
     const hi = v >> 64n;
     const lo = v & 0xffffffffffffffffn;

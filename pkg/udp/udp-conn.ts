@@ -4,7 +4,7 @@
 
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { udpAddr, type UdpAddr } from './addr.js';
+import { isIpv6Addr, udpAddr, type UdpAddr } from './addr.js';
 
 /**
  * Buffer contract. Received: `packet` is valid only until the callback returns (a batched connection reuses its
@@ -74,8 +74,8 @@ export class DgramConn implements UdpConn {
   }
 
   private target(to: UdpAddr): string | null {
-    if (this.dualStack) return isIPv6(to.address) ? to.address : `::ffff:${to.address}`;
-    return isIPv6(to.address) ? null : to.address;
+    if (this.dualStack) return isIpv6Addr(to) ? to.address : `::ffff:${to.address}`;
+    return isIpv6Addr(to) ? null : to.address;
   }
 
   send(packet: Uint8Array, to: UdpAddr): void {
