@@ -4,6 +4,7 @@ export type { CertDetails, NebulaCertificate } from './types.js';
 export { CertError, CertVerifyError, type CertErrorCode, type CertVerifyCode } from './errors.js';
 export { marshalDetails, marshalCertificate, marshalCertificateForHandshake } from './cert-marshal.js';
 export { unmarshalCertificate, unmarshalHandshakeCertificate } from './cert-unmarshal.js';
+export { PeerCertBytes } from './peer-cert-bytes.js';
 export { fingerprint, signCertificate, checkSignature } from './signature.js';
 export { encodePem, decodePemBlocks, type PemBlock } from './pem.js';
 export { CERTIFICATE_BANNER, parseCertificatesPem, certificateToPem } from './cert-pem.js';

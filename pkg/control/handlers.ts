@@ -30,7 +30,7 @@ async function ping(ctx: ControlContext, args: Args): Promise<PingReply> {
   // The reply's own path: a UDP source address means direct, otherwise it came through the relay `via`.
   return {
     vpnIp: formatIpv4(host.vpnIp),
-    name: host.cert.details.name,
+    name: host.certName,
     rttMs: r.rttMs,
     path: r.from ? 'direct' : 'relayed',
     remote: r.from ? addrText(r.from) : null,
@@ -54,7 +54,7 @@ function closeTunnel(ctx: ControlContext, args: Args): CloseTunnelReply {
   const { host } = resolveHost(ctx.node, text);
   if (!host) throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${text}`);
   ctx.node.closeTunnel(host, 'operator', true);
-  return { vpnIp: formatIpv4(host.vpnIp), name: host.cert.details.name };
+  return { vpnIp: formatIpv4(host.vpnIp), name: host.certName };
 }
 
 const COMMAND_HANDLERS: Record<Command, (ctx: ControlContext, args: Args) => unknown> = {

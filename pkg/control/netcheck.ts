@@ -18,7 +18,7 @@ async function observe(node: ControlledNode, probes: RttProbes, whoami: Whoami, 
     return obs;
   }
   obs.tunnel = true;
-  obs.name = host.cert.details.name;
+  obs.name = host.certName;
   obs.underlay = host.remote ? addrText(host.remote) : null;
   const [rtt, seen] = await Promise.allSettled([probes.probe(host, timeoutMs), whoami.ask(host, timeoutMs)]);
   if (rtt.status === 'fulfilled') obs.rttMs = rtt.value.rttMs;

@@ -66,7 +66,7 @@ function parseMaybeIp(text: string): Ipv4 | null {
 export function resolveHost(node: ControlledNode, text: string): { vpnIp: Ipv4; host: HostInfo | undefined } {
   const ip = parseMaybeIp(text);
   if (ip !== null) return { vpnIp: ip, host: node.hostmap.byVpnIp.get(ip) };
-  for (const host of node.hostmap.byVpnIp.values()) if (host.cert.details.name === text) return { vpnIp: host.vpnIp, host };
+  for (const host of node.hostmap.byVpnIp.values()) if (host.certName === text) return { vpnIp: host.vpnIp, host };
   throw new ControlError(ControlErrorCode.noHost, `no tunnel to a host named ${JSON.stringify(text)} (use its overlay IP to reach a host without a tunnel)`);
 }
 

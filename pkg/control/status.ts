@@ -41,7 +41,7 @@ export function buildStatus(node: ControlledNode, probes: RttProbes): StatusRepo
   const peers: PeerStatus[] = [...node.hostmap.byVpnIp.values()]
     .sort((a, b) => a.vpnIp - b.vpnIp)
     .map((h) => ({
-      name: h.cert.details.name,
+      name: h.certName,
       vpnIp: formatIpv4(h.vpnIp),
       ...pathOf(node, h),
       rttMs: probes.lastRtt(h.vpnIp)?.rttMs ?? null,
@@ -62,7 +62,7 @@ export function buildStatus(node: ControlledNode, probes: RttProbes): StatusRepo
     const ago = h ? Math.max(0, Math.round(now - h.lastRecvAt)) : null;
     return {
       vpnIp: formatIpv4(ip),
-      name: h?.cert.details.name ?? null,
+      name: h?.certName ?? null,
       reachable: ago !== null && ago < LIGHTHOUSE_SILENCE_MS,
       remote: h?.remote ? addrText(h.remote) : null,
       lastRecvAgoMs: ago,

@@ -22,7 +22,7 @@ export function checkLiveness(ctx: DataPathContext): void {
       sendOnTunnel(ctx, host, MessageType.Test, 0, new Uint8Array(0));
       continue;
     }
-    ctx.log.info('Tunnel status dead, removing', { vpnIp: formatIpv4(host.vpnIp), certName: host.cert.details.name });
+    ctx.log.info('Tunnel status dead, removing', { vpnIp: formatIpv4(host.vpnIp), certName: host.certName });
     ctx.counters.inc('tunnels-dead');
     ctx.closeTunnel(host, 'dead', false);
   }

@@ -87,7 +87,7 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, fro
     case MessageType.Control:
       return ctx.onControlMessage(host, plaintext);
     case MessageType.CloseTunnel:
-      ctx.log.info('Close tunnel received, tearing down', { vpnIp: formatIpv4(host.vpnIp), certName: host.cert.details.name });
+      ctx.log.info('Close tunnel received, tearing down', { vpnIp: formatIpv4(host.vpnIp), certName: host.certName });
       return ctx.closeTunnel(host, 'peer-closed', false);
   }
 }

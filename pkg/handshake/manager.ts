@@ -307,7 +307,7 @@ export class HandshakeManager {
       localIndex: t.localIndex,
       remoteIndex: t.remoteIndex,
       vpnIp: t.peer.vpnIp,
-      cert: t.peer.cert,
+      cert: t.peer.stored,
       fingerprint: t.peer.fingerprint,
       peer: t.peer.firewallPeer,
       keys: t.keys,

@@ -2,12 +2,14 @@
 // static key (Nebula strips it from the payload), then every rule of the CA pool applies (CA, signature, validity,
 // constraints, blocklist).
 
-import { fingerprint, unmarshalHandshakeCertificate, type CaPool, type NebulaCertificate } from '../cert/index.js';
+import { fingerprint, PeerCertBytes, unmarshalHandshakeCertificate, type CaPool, type NebulaCertificate } from '../cert/index.js';
 import type { FirewallPeer } from '../firewall/firewall.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
 
 export interface VerifiedPeer {
   cert: NebulaCertificate;
+  /** The same certificate as a tunnel keeps it (see PeerCertBytes). */
+  stored: PeerCertBytes;
   fingerprint: string;
   vpnIp: number;
   firewallPeer: FirewallPeer;
@@ -63,6 +65,7 @@ export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, 
   const groups = shared(sharedGroups, JSON.stringify([...cert.details.groups].sort()), () => new Set(cert.details.groups));
   return {
     cert,
+    stored: new PeerCertBytes(certBytes, remoteStatic),
     fingerprint: fingerprint(cert),
     vpnIp,
     firewallPeer: {

@@ -1,7 +1,7 @@
 // One established tunnel to one peer: keys, indexes, counters, the replay window, the peer's certificate and
 // where its packets come from.
 
-import type { NebulaCertificate } from '../cert/index.js';
+import type { NebulaCertificate, PeerCertBytes } from '../cert/index.js';
 import type { FirewallPeer } from '../firewall/firewall.js';
 import type { Ipv4 } from '../ip/ipv4.js';
 import type { Aead } from '../noise/aead.js';
@@ -21,7 +21,9 @@ export class HostInfo {
   /** The peer's index, which we put in the header of every packet we send. */
   readonly remoteIndex: number;
   readonly vpnIp: Ipv4;
-  readonly cert: NebulaCertificate;
+  /** The peer certificate's name (the firewall's copy of it). */
+  readonly certName: string;
+  readonly #cert: PeerCertBytes;
   readonly fingerprint: string;
   readonly peer: FirewallPeer;
   readonly keys: TunnelKeys;
@@ -66,7 +68,7 @@ export class HostInfo {
     localIndex: number;
     remoteIndex: number;
     vpnIp: Ipv4;
-    cert: NebulaCertificate;
+    cert: PeerCertBytes;
     fingerprint: string;
     peer: FirewallPeer;
     keys: TunnelKeys;
@@ -78,7 +80,8 @@ export class HostInfo {
     this.localIndex = init.localIndex;
     this.remoteIndex = init.remoteIndex;
     this.vpnIp = init.vpnIp;
-    this.cert = init.cert;
+    this.#cert = init.cert;
+    this.certName = init.peer.name;
     this.fingerprint = init.fingerprint;
     this.peer = init.peer;
     this.keys = init.keys;
@@ -87,6 +90,11 @@ export class HostInfo {
     this.initiator = init.initiator;
     this.createdAt = init.now;
     this.lastRecvAt = init.now;
+  }
+
+  /** The peer's certificate, decoded anew on each call: for the control plane, reloads and log lines. */
+  get cert(): NebulaCertificate {
+    return this.#cert.decode();
   }
 
   nextCounter(): number {

@@ -27,10 +27,17 @@ import { DnsError, DnsFlag, DnsOpcode, DnsRcode, DnsType, encodeReply, parseQuer
 export const DNS_TTL_SECONDS = 3600;
 
 /** What the responder may tell: the hosts known now and the overlay network. */
+/** A host the responder can name: its overlay IP, its certificate's name, and the certificate (decoded on demand). */
+export interface DnsHost {
+  readonly vpnIp: Ipv4;
+  readonly certName: string;
+  readonly cert: NebulaCertificate;
+}
+
 export interface DnsDirectory {
   vpnNet(): Ipv4Net;
   /** The lighthouse itself and every host it has a tunnel to. */
-  hosts(): Iterable<{ vpnIp: Ipv4; cert: NebulaCertificate }>;
+  hosts(): Iterable<DnsHost>;
 }
 
 // ---- answering (no sockets) ----
@@ -54,7 +61,8 @@ function addressesNamed(name: string, dir: DnsDirectory): Ipv4[] {
   const wanted = asciiLower(name);
   const found = new Set<Ipv4>();
   for (const h of dir.hosts()) {
-    if (asciiLower(h.cert.details.name) === wanted) found.add(h.cert.details.ips[0]?.ip ?? h.vpnIp);
+    // A host's overlay IP is its certificate's first IP (the handshake and the identity both take that one).
+    if (asciiLower(h.certName) === wanted) found.add(h.vpnIp);
   }
   return [...found];
 }
@@ -212,7 +220,7 @@ export function nodeDirectory(node: DnsNode): DnsDirectory {
     vpnNet: () => node.identity().vpnNet,
     *hosts() {
       const self = node.identity();
-      yield { vpnIp: self.vpnIp, cert: self.cert };
+      yield { vpnIp: self.vpnIp, certName: self.cert.details.name, cert: self.cert };
       yield* node.hostmap.byVpnIp.values();
     },
   };

@@ -18,7 +18,10 @@ export const REPLAY_WINDOW = 1024;
 const WORDS = REPLAY_WINDOW / 32;
 
 export class ReplayWindow {
-  private readonly bits = new Uint32Array(WORDS);
+  // A plain array of int32 words rather than a Uint32Array: every tunnel has one, and a typed array brings an
+  // ArrayBuffer and a native backing store with it (about 700 bytes resident for these 128 bytes, against about
+  // 300 for the array, whose int32 values V8 keeps unboxed as small integers). The bit operations are the same.
+  private readonly bits: number[] = new Array<number>(WORDS).fill(0);
   private highest = 0;
 
   /** Starts with counters 0, 1 and 2 seen: 0 is never used and 1 and 2 were the handshake messages. */

@@ -37,7 +37,7 @@ const NODE1 = cert('Node1', '10.99.0.2/24', {
 const LH = cert('lh', '10.99.0.1/24');
 
 function directory(...peers: NebulaCertificate[]): DnsDirectory {
-  const all = [LH, ...peers].map((c) => ({ vpnIp: c.details.ips[0].ip, cert: c }));
+  const all = [LH, ...peers].map((c) => ({ vpnIp: c.details.ips[0].ip, certName: c.details.name, cert: c }));
   return { vpnNet: () => parseCidr('10.99.0.0/24'), hosts: () => all };
 }
 
@@ -191,7 +191,7 @@ test('the responder answers over UDP, drops a response datagram, and keeps answe
 
 function fakeNode(lighthouse: { amLighthouse: boolean; serveDns: boolean; dns: { host: string; port: number } }, lines: string[]): DnsNode & { config: MeshConfig } {
   const self: LocalIdentity = { cert: LH, handshakeCert: new Uint8Array(), privateKey: new Uint8Array(), publicKey: new Uint8Array(), vpnIp: LH.details.ips[0].ip, vpnNet: parseCidr('10.99.0.0/24') };
-  const byVpnIp = new Map<Ipv4, HostInfo>([[parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), cert: NODE1 } as HostInfo]]);
+  const byVpnIp = new Map<Ipv4, HostInfo>([[parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: NODE1.details.name, cert: NODE1 } as HostInfo]]);
   const node = {
     config: { lighthouse } as unknown as MeshConfig,
     hostmap: { byVpnIp },

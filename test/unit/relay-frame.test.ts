@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { generateX25519KeyPair, type NebulaCertificate } from '../../pkg/cert/index.js';
+import { generateX25519KeyPair, type PeerCertBytes } from '../../pkg/cert/index.js';
 import type { FirewallPeer } from '../../pkg/firewall/firewall.js';
 import { encodeHeader, HEADER_LEN, MessageType, parseHeader } from '../../pkg/header/header.js';
 import { HostInfo, type TunnelKeys } from '../../pkg/hostmap/hostinfo.js';
@@ -26,7 +26,7 @@ function hopPair(cipher: AeadCipher): { sender: HostInfo; receiver: HostInfo } {
       localIndex,
       remoteIndex,
       vpnIp: 0x0a630001,
-      cert: {} as NebulaCertificate,
+      cert: {} as PeerCertBytes,
       fingerprint: '',
       peer: {} as FirewallPeer,
       keys,
