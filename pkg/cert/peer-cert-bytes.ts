@@ -28,4 +28,3 @@ export class PeerCertBytes {
     return unmarshalHandshakeCertificate(bytes.subarray(KEY_LEN), bytes.subarray(0, KEY_LEN));
   }
 }
-

@@ -26,7 +26,6 @@ import { DnsError, DnsFlag, DnsOpcode, DnsRcode, DnsType, encodeReply, parseQuer
 /** Nebula's answers carry its DNS library's default TTL. */
 export const DNS_TTL_SECONDS = 3600;
 
-/** What the responder may tell: the hosts known now and the overlay network. */
 /** A host the responder can name: its overlay IP, its certificate's name, and the certificate (decoded on demand). */
 export interface DnsHost {
   readonly vpnIp: Ipv4;
@@ -34,6 +33,7 @@ export interface DnsHost {
   readonly cert: NebulaCertificate;
 }
 
+/** What the responder may tell: the hosts known now and the overlay network. */
 export interface DnsDirectory {
   vpnNet(): Ipv4Net;
   /** The lighthouse itself and every host it has a tunnel to. */

@@ -20,7 +20,7 @@ const WORDS = REPLAY_WINDOW / 32;
 export class ReplayWindow {
   // A plain array of int32 words rather than a Uint32Array: every tunnel has one, and a typed array brings an
   // ArrayBuffer and a native backing store with it (about 700 bytes resident for these 128 bytes, against about
-  // 300 for the array, whose int32 values V8 keeps unboxed as small integers). The bit operations are the same.
+  // 300 bytes of heap for the array: node's V8 keeps every int32 as a small integer, unboxed). Same bit operations.
   private readonly bits: number[] = new Array<number>(WORDS).fill(0);
   private highest = 0;
 
