@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 import { ed25519 as nobleEd25519, x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 
@@ -35,6 +35,33 @@ test('X25519 agrees with @noble/curves on random and unclamped keys', () => {
     assert.equal(toHex(importX25519Secret(priv).publicKey), toHex(nobleX25519.getPublicKey(priv)));
     assert.equal(toHex(x25519SharedSecret(importX25519Secret(priv), peer.publicKey)), toHex(nobleX25519.getSharedSecret(priv, peer.publicKey)));
   }
+});
+
+test('a fresh X25519 key pair has the public key of its private key, found without exporting the new key', () => {
+  // Node 20 can deadlock when a key made by generateKeyPairSync is exported while a garbage collection finalizes
+  // the job that made it (see generateX25519Secret), so the key must never be exported at all.
+  const sample = generateKeyPairSync('x25519');
+  const classes = [...new Set([sample.publicKey, sample.privateKey].map((k) => Object.getPrototypeOf(k) as { export: unknown }))];
+  const originals = classes.map((c) => c.export as (...a: unknown[]) => unknown);
+  const exported: unknown[] = [];
+  classes.forEach((c, i) => {
+    c.export = function (this: unknown, ...args: unknown[]) {
+      exported.push(args[0]);
+      return originals[i].apply(this, args);
+    };
+  });
+  let a, b;
+  try {
+    a = generateX25519Secret();
+    b = generateX25519Secret();
+  } finally {
+    classes.forEach((c, i) => (c.export = originals[i]));
+  }
+  assert.deepEqual(exported, []);
+  assert.equal(a.publicKey.length, 32);
+  assert.notEqual(toHex(a.publicKey), toHex(b.publicKey));
+  // Each side's DH with the other's public key agrees only if each public key belongs to its private key.
+  assert.equal(toHex(x25519SharedSecret(a, b.publicKey)), toHex(x25519SharedSecret(b, a.publicKey)));
 });
 
 test('X25519 refuses low-order and wrongly sized peer keys with ENOISEKEY', () => {
