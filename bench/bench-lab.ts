@@ -6,7 +6,7 @@
 //
 // Everything lives in lab namespaces (test/e2e/lab), torn down by destroy() or on exit.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Lab } from '../test/e2e/lab/lab.js';
@@ -114,7 +114,16 @@ export class PairLab {
   }
 }
 
-/** mesh run with extra node flags (--cpu-prof, --heapsnapshot-signal=SIGUSR2, …), optionally from another build. */
+/**
+ * mesh run with extra node flags (--cpu-prof, --heapsnapshot-signal=SIGUSR2, …), optionally from another build. The
+ * executable's own `#!/usr/bin/env -S …` line is kept (its env options and node flags), so such a run differs from
+ * the plain one only by the extra flags.
+ */
 export function meshWithNodeArgs(nodeArgs: string[], main = MESH_MAIN): OverlayImpl {
-  return { ...meshImpl, command: (configPath) => ({ cmd: process.execPath, args: [...nodeArgs, main, '-config', configPath] }) };
+  const shebang = readFileSync(main, 'utf8').split('\n', 1)[0].split(/\s+/);
+  const words = shebang.includes('-S') ? shebang.slice(shebang.indexOf('-S') + 1) : ['node'];
+  const node = words.indexOf('node');
+  if (node < 0) throw new Error(`${main}: no node in its #! line`);
+  const args = [...words.slice(0, node), process.execPath, ...words.slice(node + 1), ...nodeArgs, main];
+  return { ...meshImpl, command: (configPath) => ({ cmd: 'env', args: [...args, '-config', configPath] }) };
 }
