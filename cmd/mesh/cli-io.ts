@@ -14,3 +14,18 @@ export class CliError extends Error {
   override name = 'CliError';
   readonly code = 'ECLI';
 }
+
+/**
+ * Exits with `code` once everything written to stdout and stderr has reached the kernel. Node writes to a pipe
+ * synchronously only while the pipe has room (64 KiB here) and queues the rest; `process.exit` drops that queue,
+ * which cut `mesh status -json | jq` off at 65536 bytes with a thousand tunnels. A closed pipe (`| head`) ends the
+ * wait too.
+ */
+export function exitWhenFlushed(code: number): void {
+  const flushed = (stream: NodeJS.WriteStream): Promise<void> =>
+    new Promise((resolve) => {
+      if (stream.destroyed || !stream.writable) return resolve();
+      stream.write('', () => resolve());
+    });
+  void Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => process.exit(code));
+}

@@ -6,15 +6,16 @@
 // bench/throughput.js: no loss, 1048 -> 1108 Mbit/s in one run.)
 // `mesh`: the daemon (`mesh -config PATH`) and its client commands (`mesh status`, ...). Thin: see dispatch.ts.
 
+import { exitWhenFlushed } from './cli-io.js';
 import { runMesh } from './dispatch.js';
 
 runMesh(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
 }).then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (e: Error) => {
     process.stderr.write(`mesh: ${e.message}\n`);
-    process.exit(1);
+    exitWhenFlushed(1);
   },
 );
