@@ -14,8 +14,11 @@ export interface FirewallPeer {
   issuer: string;
   /** Name of the signing CA found in our pool ('' if none), matched by `ca_name`. */
   caName: string;
-  /** The certificate's IPs as /32 plus its Subnets: the inner source addresses the peer may use. */
-  allowedNets: Ipv4Net[];
+  /**
+   * The certificate's IPs as /32 plus its Subnets: the inner source addresses the peer may use. Empty when
+   * `singleIp`, where `vpnIp` says it all (one array and net object less for most tunnels).
+   */
+  allowedNets: readonly Ipv4Net[];
   /** Exactly one IP and no subnets: then the remote address must equal `vpnIp` (Nebula's fast path). */
   singleIp: boolean;
 }

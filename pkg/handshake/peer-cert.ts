@@ -28,6 +28,7 @@ export class PeerCertError extends Error {
 // Thousands of tunnels share a few CAs and group lists: one copy of each issuer string and group set serves them
 // all (about 300 bytes a tunnel). Bounded, so certificates with ever new groups cannot grow it without end.
 const MAX_SHARED = 4096;
+const NO_NETS: readonly Ipv4Net[] = Object.freeze([]);
 const sharedIssuers = new Map<string, string>();
 const sharedGroups = new Map<string, ReadonlySet<string>>();
 
@@ -54,10 +55,10 @@ export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, 
   }
   if (cert.details.ips.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
   const vpnIp = cert.details.ips[0].ip;
-  const allowedNets: Ipv4Net[] = [
-    ...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })),
-    ...cert.details.subnets,
-  ];
+  const singleIp = cert.details.ips.length === 1 && cert.details.subnets.length === 0;
+  const allowedNets: readonly Ipv4Net[] = singleIp
+    ? NO_NETS
+    : [...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...cert.details.subnets];
   const ca = pool.getCa(cert.details.issuer);
   const issuer = shared(sharedIssuers, cert.details.issuer, () => cert.details.issuer);
   cert.details.issuer = issuer;
@@ -75,7 +76,7 @@ export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, 
       issuer,
       caName: ca?.details.name ?? '',
       allowedNets,
-      singleIp: cert.details.ips.length === 1 && cert.details.subnets.length === 0,
+      singleIp,
     },
   };
 }
