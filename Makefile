@@ -1,6 +1,6 @@
 # mesh: build, test, demo, install. `make deps` installs the system packages the tests need (run as root).
-# `make build` compiles to dist/ with tsc, then bundles each CLI with esbuild into one file, dist/bin/mesh.mjs and
-# dist/bin/mesh-cert.mjs (scripts/bundle.mjs): those are the executables `make install` puts on PATH.
+# `make build` compiles to dist/ with tsc, then bundles each CLI with esbuild into one file, dist/bin/mesh.cjs and
+# dist/bin/mesh-cert.cjs (scripts/bundle.mjs): those are the executables `make install` puts on PATH.
 SHELL := /bin/bash
 NODE_TEST := node --test --test-concurrency=1
 

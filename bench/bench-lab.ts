@@ -83,7 +83,7 @@ export class PairLab {
   /**
    * Starts `impl` on both hosts with the shared files and waits until a ping crosses the tunnel. Two keys of `env`
    * change how mesh runs rather than its environment: NODE_ARGS (node's own flags; --cpu-prof is refused in
-   * NODE_OPTIONS) and MESH_MAIN (another build's dist/bin/mesh.mjs, to compare builds in one run).
+   * NODE_OPTIONS) and MESH_MAIN (another build's dist/bin/mesh.cjs, to compare builds in one run).
    */
   async start(impl: ImplName, env = this.env): Promise<RunningPair> {
     await this.stop();

@@ -9,8 +9,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-MESH="$ROOT/dist/bin/mesh.mjs"
-MESH_CERT="$ROOT/dist/bin/mesh-cert.mjs"
+MESH="$ROOT/dist/bin/mesh.cjs"
+MESH_CERT="$ROOT/dist/bin/mesh-cert.cjs"
 B_NAT=1
 [[ "${MESH_DEMO_NODE_B:-nat}" == public ]] && B_NAT=0
 
@@ -340,7 +340,7 @@ grep -v '^#' "$WORK/node-a.yml" | head -n 14 | indent
 say "..."
 
 # ---- 4. start ------------------------------------------------------------------------------------------------
-step "Start the lighthouse and the two nodes (node dist/bin/mesh.mjs -config <file>)"
+step "Start the lighthouse and the two nodes (node dist/bin/mesh.cjs -config <file>)"
 start_mesh "$NS_LH" lighthouse
 wait_for 20 "the lighthouse to start" grep -q 'Mesh node started' "$WORK/lighthouse.log"
 ok "lighthouse is listening on $LH_IP:$PORT"

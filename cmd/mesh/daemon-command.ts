@@ -2,6 +2,7 @@
 // and certificates; `-version` prints the version.
 
 import { Daemon, prepare } from '../../pkg/daemon/daemon.js';
+import { capYoungGeneration } from '../../pkg/daemon/young-generation.js';
 import { version } from '../../pkg/version/version.js';
 import type { CliIo } from './cli-io.js';
 import { parseFlags, stringFlag } from './flags.js';
@@ -30,6 +31,7 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   const daemon = await Daemon.start(configPath);
+  capYoungGeneration();
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {
       daemon.node.log.info('Caught signal, shutting down', { signal });

@@ -22,7 +22,7 @@ import { DAY, hostDetails, makeCa, makeHost, type TestCa } from '../fixtures/cer
 const NEBULA_CERT = '/usr/bin/nebula-cert';
 const NEBULA = '/usr/bin/nebula';
 // The shipped executable: the esbuild bundle `make build` writes.
-const MESH_CERT_BIN = fileURLToPath(new URL('../../bin/mesh-cert.mjs', import.meta.url));
+const MESH_CERT_BIN = fileURLToPath(new URL('../../bin/mesh-cert.cjs', import.meta.url));
 const skip = existsSync(NEBULA_CERT) ? false : `${NEBULA_CERT} is not installed (apt-get install nebula)`;
 
 interface Run {

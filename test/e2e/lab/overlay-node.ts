@@ -5,7 +5,7 @@ import type { LabProcess } from './process.js';
 //
 //   export const meshImpl: OverlayImpl = {
 //     name: 'mesh',
-//     command: (configPath) => ({ cmd: process.execPath, args: [resolve('dist/bin/mesh.mjs'), '-config', configPath] }),
+//     command: (configPath) => ({ cmd: process.execPath, args: [resolve('dist/bin/mesh.cjs'), '-config', configPath] }),
 //     ready: /<the line mesh logs once its tun and socket are up>/,
 //   };
 //   export const startMesh = (lab: Lab, host: Host, configPath: string, options?: StartNodeOptions) =>
