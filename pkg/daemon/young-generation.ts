@@ -3,7 +3,7 @@
 // V8 grows the young generation, up to 16 MB semi-spaces, while many young objects survive, which a burst of
 // handshakes causes, and the resident set keeps most of that afterwards. The data path's garbage
 // (a cipher object and a buffer per packet) dies young, so a small nursery costs it nothing. bench/resources.js,
-// anonymous memory per additional tunnel (100 -> 1000): 7.6-8.2 KiB before, 5.9-6.2 KiB with this; throughput
+// anonymous memory per additional tunnel (100 -> 1000): 7.6-8.2 KiB before, 5.2-6.2 KiB with this; throughput
 // unchanged (bench/throughput.js: 1136 Mbit/s against nebula's 731 in the run after).
 //
 // Set at run time, after start-up, rather than as `--max-semi-space-size` on the command line: any V8 flag given
