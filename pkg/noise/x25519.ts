@@ -1,10 +1,11 @@
 // X25519 (RFC 7748), the Noise DH function, on node:crypto (OpenSSL).
 //
 // Measured against @noble/curves on this machine (bench/curves.ts): a shared secret costs ~50 us here (an imported
-// private key, the peer's key read as JWK) against ~1000 us in noble, a fresh key pair ~65 us against ~320 us, and
-// the first call after start ~1.4 ms against ~4.5 ms plus ~25 ms to import noble at all. A handshake does three
-// DHs and one key pair per side, so this is most of a cold tunnel's crypto time. OpenSSL also allocates nothing on
-// the JavaScript heap, where noble's BigInt arithmetic left megabytes of garbage behind a burst of handshakes.
+// private key, the peer's key read as JWK) against ~1000 us in noble, a fresh key pair ~65 us (~105 us with its
+// public half, see generateX25519Secret) against ~320 us, and the first call after start ~1.4 ms against ~4.5 ms
+// plus ~25 ms to import noble at all. A handshake does three DHs and one key pair per side, so this is most of a
+// cold tunnel's crypto time. OpenSSL also allocates nothing on the JavaScript heap, where noble's BigInt
+// arithmetic left megabytes of garbage behind a burst of handshakes.
 //
 // Private keys live in KeyObjects, which cannot be wiped from JavaScript; OpenSSL frees them when they are
 // collected. Raw 32-byte private keys are accepted unclamped (nebula-cert stores them so); X25519 clamps.
