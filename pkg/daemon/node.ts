@@ -317,11 +317,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   handshakePending(): void {
     if (this.handshakeTicker !== null || this.stopped) return;
     const ticker = setInterval(() => {
-      try {
-        this.handshakes.tick();
-      } catch (e) {
-        this.log.error('Timer task failed', { error: (e as Error).stack });
-      }
+      this.runTimerTask(() => this.handshakes.tick());
       if (this.handshakes.pending.size === 0 || this.stopped) {
         clearInterval(ticker);
         this.handshakeTicker = null;
@@ -332,15 +328,18 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   private every(ms: number, fn: () => void): void {
-    const t = setInterval(() => {
-      try {
-        fn();
-      } catch (e) {
-        this.log.error('Timer task failed', { error: (e as Error).stack });
-      }
-    }, ms);
+    const t = setInterval(() => this.runTimerTask(fn), ms);
     t.unref();
     this.intervals.push(t);
+  }
+
+  /** A timer task that throws is logged; the timer goes on. */
+  private runTimerTask(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log.error('Timer task failed', { error: (e as Error).stack });
+    }
   }
 
   /** Bad input must never take the daemon down: any throw on a packet is counted and the packet dropped. */
