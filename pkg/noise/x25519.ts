@@ -15,14 +15,19 @@ import { NoiseError } from './errors.js';
 
 export const X25519_KEY_LEN = 32;
 
-// DER headers of a PKCS#8 X25519 private key and an SPKI public key (RFC 8410), each followed by the 32 raw bytes.
-// PKCS#8 is the one raw-private-key import node:crypto offers without knowing the public half first.
+// DER header of a PKCS#8 X25519 private key (RFC 8410), followed by the 32 raw bytes. PKCS#8 is the one
+// raw-private-key import node:crypto offers without knowing the public half first.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 /** A private key ready for DH, with its public key. */
 export interface X25519Secret {
   readonly key: KeyObject;
   readonly publicKey: Uint8Array;
+}
+
+/** A raw 32-byte public key as a KeyObject (JWK is the raw-public-key import node:crypto offers). */
+function importPublicKey(publicKey: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
 }
 
 function publicKeyOf(key: KeyObject): Uint8Array {
@@ -57,7 +62,7 @@ export function staticSecret(privateKey: Uint8Array): X25519Secret {
 }
 
 // The base point (u = 9, RFC 7748 section 4.1): X25519(k, 9) is k's public key.
-const BASE_POINT = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from([9, ...new Array(31).fill(0)]).toString('base64url') }, format: 'jwk' });
+const BASE_POINT = importPublicKey(Uint8Array.of(9, ...new Array<number>(31).fill(0)));
 
 /**
  * A fresh random key pair (an ephemeral key). The public key comes from a DH with the base point, not from
@@ -77,8 +82,7 @@ export function x25519SharedSecret(secret: X25519Secret, peerPublicKey: Uint8Arr
     throw new NoiseError('ENOISEKEY', `X25519 public key must be ${X25519_KEY_LEN} bytes, got ${peerPublicKey.length}`);
   }
   try {
-    const peer = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(peerPublicKey).toString('base64url') }, format: 'jwk' });
-    return diffieHellman({ privateKey: secret.key, publicKey: peer });
+    return diffieHellman({ privateKey: secret.key, publicKey: importPublicKey(peerPublicKey) });
   } catch {
     // OpenSSL refuses to derive the all-zero secret a low-order point gives (RFC 7748 section 6.1).
     throw new NoiseError('ENOISEKEY', 'peer public key is of low order');
