@@ -1,10 +1,8 @@
 // How a tunnel keeps its peer's certificate (see PeerCertBytes).
 
+import { X25519_KEY_LEN } from '../noise/x25519.js';
 import { unmarshalHandshakeCertificate } from './cert-unmarshal.js';
 import type { NebulaCertificate } from './types.js';
-
-/** An X25519 public key: what the Noise handshake gives as the peer's static key. */
-const KEY_LEN = 32;
 
 /**
  * A verified peer certificate as a tunnel keeps it: the peer's static key followed by the certificate bytes from
@@ -25,6 +23,6 @@ export class PeerCertBytes {
     const buf = Buffer.from(this.#bytes, 'latin1');
     // A plain Uint8Array view, so the decoded byte fields are Uint8Arrays like any other decoded certificate's.
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-    return unmarshalHandshakeCertificate(bytes.subarray(KEY_LEN), bytes.subarray(0, KEY_LEN));
+    return unmarshalHandshakeCertificate(bytes.subarray(X25519_KEY_LEN), bytes.subarray(0, X25519_KEY_LEN));
   }
 }
