@@ -21,8 +21,6 @@ export class HostInfo {
   /** The peer's index, which we put in the header of every packet we send. */
   readonly remoteIndex: number;
   readonly vpnIp: Ipv4;
-  /** The peer certificate's name (the firewall's copy of it). */
-  readonly certName: string;
   readonly #cert: PeerCertBytes;
   readonly fingerprint: string;
   readonly peer: FirewallPeer;
@@ -81,7 +79,6 @@ export class HostInfo {
     this.remoteIndex = init.remoteIndex;
     this.vpnIp = init.vpnIp;
     this.#cert = init.cert;
-    this.certName = init.peer.name;
     this.fingerprint = init.fingerprint;
     this.peer = init.peer;
     this.keys = init.keys;
@@ -90,6 +87,11 @@ export class HostInfo {
     this.initiator = init.initiator;
     this.createdAt = init.now;
     this.lastRecvAt = init.now;
+  }
+
+  /** The peer certificate's name (the firewall keeps it; no decoding). */
+  get certName(): string {
+    return this.peer.name;
   }
 
   /** The peer's certificate, decoded anew on each call: for the control plane, reloads and log lines. */
