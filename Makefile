@@ -1,6 +1,7 @@
 # mesh: build, test, demo, install. `make deps` installs the system packages the tests need (run as root).
-# `make build` compiles to dist/ with tsc, then bundles each CLI with esbuild into one file, dist/bin/mesh.cjs and
-# dist/bin/mesh-cert.cjs (scripts/bundle.mjs): those are the executables `make install` puts on PATH.
+# `make build` compiles to dist/ with tsc, then bundles each CLI with esbuild into one file, dist/bin/mesh.bundle.cjs
+# and dist/bin/mesh-cert.bundle.cjs, behind the executables dist/bin/mesh.cjs and dist/bin/mesh-cert.cjs that
+# `make install` puts on PATH (scripts/bundle.mjs), and makes their V8 code caches (scripts/train-code-cache.mjs).
 SHELL := /bin/bash
 NODE_TEST := node --test --test-concurrency=1
 
@@ -18,6 +19,7 @@ node_modules/.installed: package.json package-lock.json
 build: node_modules/.installed
 	npx tsc -p tsconfig.json
 	node scripts/bundle.mjs
+	node scripts/train-code-cache.mjs
 
 unit: build
 	$(NODE_TEST) dist/test/unit/

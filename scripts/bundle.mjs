@@ -1,12 +1,14 @@
 // Bundles the compiled CLIs (dist/cmd/*/main.js, from tsc) with their dependencies into one file each,
-// dist/bin/mesh.cjs and dist/bin/mesh-cert.cjs, the executables package.json's "bin" ships. Node then reads one
-// file instead of ~170 small ones, which halves start-up (and so the cold-tunnel time). CommonJS rather than ESM:
-// node's ESM loader is ~20 more internal modules to load (`mesh -version` 43 against 45 ms; 51 against 61 ms when
-// a V8 flag costs node the code cache of its internal modules). Not minified, so stack traces stay readable; the
-// linked source map goes back to the .ts files under `node --enable-source-maps`.
+// dist/bin/mesh.bundle.cjs and dist/bin/mesh-cert.bundle.cjs, and builds the executables package.json's "bin"
+// ships, dist/bin/mesh.cjs and dist/bin/mesh-cert.cjs: small launchers (cmd/launcher) that run their bundle with
+// the code cache scripts/train-code-cache.mjs makes next. Node then reads one file instead of ~170 small ones,
+// which halves start-up (and so the cold-tunnel time). CommonJS rather than ESM: node's ESM loader is ~20 more
+// internal modules to load (`mesh -version` 43 against 45 ms; 51 against 61 ms when a V8 flag costs node the code
+// cache of its internal modules), and node 20 offers a code cache only to scripts. Not minified, so stack traces
+// stay readable; the linked source map goes back to the .ts files under `node --enable-source-maps`.
 // Run by `make build` after tsc: `node scripts/bundle.mjs`.
 
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -18,23 +20,38 @@ const ENTRIES = {
   'mesh-cert': 'dist/cmd/mesh-cert/main.js',
 };
 const OUT_DIR = 'dist/bin';
+const SHEBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node'; // why: cmd/launcher/launcher.ts
+
+const common = { absWorkingDir: ROOT, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' };
+
+// What an earlier build may have left: caches made from the previous bundles (refused anyway, their digest no
+// longer matches; removed so a failed training leaves none rather than a useless one), and the source maps of
+// the builds whose executables were the bundles themselves.
+for (const name of Object.keys(ENTRIES)) {
+  for (const stale of [`${name}.code-cache`, `${name}.cjs.map`]) rmSync(`${ROOT}/${OUT_DIR}/${stale}`, { force: true });
+}
 
 await build({
-  absWorkingDir: ROOT,
-  entryPoints: Object.entries(ENTRIES).map(([out, entry]) => ({ in: entry, out })),
+  ...common,
+  entryPoints: Object.entries(ENTRIES).map(([name, entry]) => ({ in: entry, out: `${name}.bundle` })),
   outdir: OUT_DIR,
   outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
   // The bundle no longer sits three levels below package.json, so the version is written in (see version()).
   // import.meta does not exist in CommonJS: the bundle's own file URL stands in (the addon is found from it).
   define: { MESH_VERSION: JSON.stringify(version), 'import.meta.url': 'bundleFileUrl' },
   banner: { js: 'const bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: 'linked',
   sourcesContent: false,
-  logLevel: 'warning',
 });
 
-for (const out of Object.keys(ENTRIES)) chmodSync(`${ROOT}/${OUT_DIR}/${out}.cjs`, 0o755);
+for (const name of Object.keys(ENTRIES)) {
+  const outfile = `${ROOT}/${OUT_DIR}/${name}.cjs`;
+  await build({
+    ...common,
+    entryPoints: ['dist/cmd/launcher/launcher.js'],
+    outfile,
+    define: { LAUNCH_NAME: JSON.stringify(name) },
+    banner: { js: SHEBANG },
+  });
+  chmodSync(outfile, 0o755);
+}

@@ -1,6 +1,3 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
-// (Node reads NODE_EXTRA_CA_CERTS at start-up, before any of our code, and parses every certificate in it: 37 ms
-// of a 59 ms start here with the Debian bundle. mesh makes no TLS connections, so the variable is dropped.)
 // `mesh-cert`: nebula-cert compatible certificate tool. Thin: all behaviour lives in the subcommand modules.
 
 import { runMeshCert } from './dispatch.js';

@@ -251,9 +251,25 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       setup.udp ??
       (await DgramConn.open({ host: c.listen.host, port: c.listen.port, readBuffer: c.listen.readBuffer, writeBuffer: c.listen.writeBuffer }));
     node.udp.onPacket((packet, from) => node.onUdp(packet, from));
+    node.every(1000, () => {
+      checkLiveness(node);
+      node.handshakes.forgetOldAnswers();
+    });
+    node.every(5000, () => node.fw.sweep());
+    node.every(DIRECT_UPGRADE_INTERVAL_MS, () => node.paths.upgradeRelayed());
+    // Nebula re-checks with its connection manager; a certificate can expire while its tunnel is up.
+    node.every(CERT_RECHECK_MS, () => {
+      if (node.config.pki.disconnectInvalid) node.closeInvalidTunnels();
+    });
+    if (c.punchy.punch) node.every(PUNCH_INTERVAL_MS, () => punchAll(node.hostmap, node.udp));
+    if (node.lighthouseClient) {
+      node.lighthouseClient.sendUpdate();
+      if (c.lighthouse.interval > 0) node.every(c.lighthouse.interval * 1000, () => node.lighthouseClient?.sendUpdate());
+    }
     const id = node.identity();
-    // The TUN is configured by an ip child process; the lighthouse handshake below needs only the socket, so it
-    // runs meanwhile (a cold start's first tunnel comes up that much sooner). Awaited before anything returns.
+    // The TUN is configured by an ip child process, and starting one blocks for a few ms; the lighthouse handshake
+    // needs only the socket, so it went out first and runs meanwhile (a cold start's first tunnel comes up that
+    // much sooner). Awaited before anything returns.
     const tunReady: Promise<TunDevice | null> =
       setup.tun !== undefined
         ? Promise.resolve(setup.tun)
@@ -267,16 +283,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
               routes: c.tun.routes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu })),
               unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu, metric: r.metric })),
             });
-    node.every(1000, () => {
-      checkLiveness(node);
-      node.handshakes.forgetOldAnswers();
-    });
-    node.every(5000, () => node.fw.sweep());
-    node.every(DIRECT_UPGRADE_INTERVAL_MS, () => node.paths.upgradeRelayed());
-    // Nebula re-checks with its connection manager; a certificate can expire while its tunnel is up.
-    node.every(CERT_RECHECK_MS, () => {
-      if (node.config.pki.disconnectInvalid) node.closeInvalidTunnels();
-    });
+    // Another child process (`ip monitor`), so it also starts after the lighthouse handshake went out.
     if (setup.watchAddresses ?? true) {
       node.addressWatch = new AddressWatch(
         () => node.ownAddresses().map((a) => a.address),
@@ -284,11 +291,6 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         (addrs, lostAny) => node.paths.localAddressesChanged(addrs, lostAny),
       );
       node.addressWatch.start();
-    }
-    if (c.punchy.punch) node.every(PUNCH_INTERVAL_MS, () => punchAll(node.hostmap, node.udp));
-    if (node.lighthouseClient) {
-      node.lighthouseClient.sendUpdate();
-      if (c.lighthouse.interval > 0) node.every(c.lighthouse.interval * 1000, () => node.lighthouseClient?.sendUpdate());
     }
     try {
       node.tun = await tunReady;
