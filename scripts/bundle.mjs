@@ -20,7 +20,7 @@ const ENTRIES = {
   'mesh-cert': 'dist/cmd/mesh-cert/main.js',
 };
 const OUT_DIR = 'dist/bin';
-const SHEBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node'; // why: cmd/launcher/launcher.ts
+const SHEBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS MALLOC_ARENA_MAX=1 node'; // why: cmd/launcher/launcher.ts
 
 const common = { absWorkingDir: ROOT, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' };
 
