@@ -265,6 +265,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (node.lighthouseClient) {
       node.lighthouseClient.sendUpdate();
       if (c.lighthouse.interval > 0) node.every(c.lighthouse.interval * 1000, () => node.lighthouseClient?.sendUpdate());
+      // Sends wait for the end of the turn, which the child processes below would hold up by several ms.
+      node.udp.flush?.();
     }
     const id = node.identity();
     // The TUN is configured by an ip child process, and starting one blocks for a few ms; the lighthouse handshake

@@ -1,6 +1,5 @@
 // static_host_map: overlay IP -> underlay addresses. Names are resolved once at load, as Nebula does.
 
-import { lookup } from 'node:dns/promises';
 import { parseHostPort, type HostPort } from '../config/index.js';
 import { isIP } from 'node:net';
 import { formatCidr, netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
@@ -30,6 +29,9 @@ export async function resolveStaticHosts(map: Map<string, string[]>, vpnNet: Ipv
       if (isIP(host)) addrs.push(udpAddr(host, port));
       else {
         try {
+          // Loaded only for a name: static hosts are usually addresses, and a start-up that loads node:dns pays
+          // ~0.5 ms for it (and c-ares reads resolv.conf).
+          const { lookup } = await import('node:dns/promises');
           for (const r of await lookup(host, { all: true })) addrs.push(udpAddr(r.address, port));
         } catch (e) {
           throw new StaticHostError(`static_host_map: cannot resolve ${JSON.stringify(host)}: ${(e as Error).message}`);

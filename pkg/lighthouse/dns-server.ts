@@ -11,7 +11,7 @@
 // the answers come from the current tunnels plus the lighthouse itself, where Nebula remembers every name it ever
 // saw and never itself.
 
-import dgram from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { NebulaCertificate } from '../cert/index.js';
 import { formatNet } from '../cert/index.js';
@@ -153,11 +153,11 @@ export interface DnsListen {
 
 /** A bound UDP socket answering every datagram through `respond`. */
 export class DnsResponder {
-  private constructor(private readonly socket: dgram.Socket) {}
+  private constructor(private readonly socket: Socket) {}
 
   static async start(listen: DnsListen, dir: DnsDirectory, onOutcome: (o: DnsOutcome) => void = () => {}): Promise<DnsResponder> {
     const host = listen.host.replace(/^\[(.*)\]$/, '$1');
-    let socket: dgram.Socket;
+    let socket: Socket;
     if (host !== '') socket = await bind(host.includes(':') ? 'udp6' : 'udp4', host, listen.port);
     else {
       try {
@@ -190,8 +190,10 @@ export class DnsResponder {
   }
 }
 
-function bind(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type, ipv6Only: false });
+async function bind(type: 'udp4' | 'udp6', host: string, port: number): Promise<Socket> {
+  // Loaded on first use, as in pkg/udp/udp-conn.ts: most daemons serve no DNS.
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket({ type, ipv6Only: false });
   return new Promise((resolve, reject) => {
     socket.once('error', (e) => {
       socket.close();

@@ -35,14 +35,14 @@ function writeBundle(name: string, source = BUNDLE): string {
 test('a cache is read back only for the bundle it was made from', () => {
   const bundle = writeBundle('a.bundle.cjs');
   const cache = join(dir, 'a.code-cache');
-  assert.equal(readCodeCache(cache, BUNDLE), undefined, 'no file');
+  assert.equal(readCodeCache(cache, Buffer.from(BUNDLE)), undefined, 'no file');
   const { script, source } = compileBundle(bundle, cache);
   writeCodeCache(cache, script, source);
-  assert.ok((readCodeCache(cache, BUNDLE)?.length ?? 0) > 0);
+  assert.ok((readCodeCache(cache, Buffer.from(BUNDLE))?.length ?? 0) > 0);
   // Same length, other code: V8 alone would accept this cache, the digest does not.
   const other = BUNDLE.replace('hello', 'howdy');
   assert.equal(other.length, BUNDLE.length);
-  assert.equal(readCodeCache(cache, other), undefined);
+  assert.equal(readCodeCache(cache, Buffer.from(other)), undefined);
   assert.equal(compileBundle(writeBundle('other.bundle.cjs', other), cache).cacheRejected, false);
 });
 
@@ -67,11 +67,11 @@ test('runBundle runs the bundle as the main module would, and writes a cache on 
   const plain = runs({ [WRITE_CODE_CACHE_ENV]: '' });
   assert.equal(plain.status, 0, plain.stderr);
   assert.equal(plain.stdout, `hello bundle ${JSON.stringify({ base: 'c.bundle.cjs', dir, same: true })}`);
-  assert.equal(readCodeCache(cache, BUNDLE), undefined, 'nothing written without the variable');
+  assert.equal(readCodeCache(cache, Buffer.from(BUNDLE)), undefined, 'nothing written without the variable');
 
   const training = runs({ [WRITE_CODE_CACHE_ENV]: cache });
   assert.equal(training.status, 0, training.stderr);
-  assert.ok(readCodeCache(cache, BUNDLE), 'written on exit');
+  assert.ok(readCodeCache(cache, Buffer.from(BUNDLE)), 'written on exit');
   // Checked in a fresh process, whose V8 has not compiled the bundle yet.
   const check = `import(${JSON.stringify(CODE_CACHE_JS)}).then((m) => process.stdout.write(String(m.compileBundle(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}).cacheRejected)));`;
   assert.equal(spawnSync(process.execPath, ['-e', check], { encoding: 'utf8' }).stdout, 'false');
