@@ -16,7 +16,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-build: node_modules/.installed
+# npm ci builds the addon too (binding.gyp); this rebuilds it when its C sources change afterwards.
+ADDON := build/Release/mesh_tun.node
+$(ADDON): binding.gyp $(wildcard pkg/tun/native/*.c pkg/tun/native/*.h) | node_modules/.installed
+	npx node-gyp rebuild
+	@touch $@
+
+build: node_modules/.installed $(ADDON)
 	npx tsc -p tsconfig.json
 	node scripts/bundle.mjs
 	node scripts/train-code-cache.mjs

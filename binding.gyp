@@ -10,7 +10,8 @@
         "pkg/tun/native/poll.c",
         "pkg/tun/native/udp.c",
         "pkg/tun/native/checksum.c",
-        "pkg/tun/native/offload.c"
+        "pkg/tun/native/offload.c",
+        "pkg/tun/native/netlink.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
     }

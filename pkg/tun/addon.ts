@@ -54,21 +54,40 @@ export interface UdpAddon {
 
 export const UDP_META_WORDS = 8;
 
+/** Address-change events (native/netlink.c), for pkg/udp/address-watch.ts. */
+export interface NetlinkAddon {
+  /** A non-blocking NETLINK_ROUTE socket subscribed to IPv4 and IPv6 address changes. */
+  netlink_open_addr_watch(): number;
+  /** As tun_poll_start: one length per message in `lens` (0 when the kernel reported lost events). */
+  netlink_poll_start(
+    fd: number,
+    buf: Uint8Array,
+    lens: Uint32Array,
+    slotSize: number,
+    cb: (err: Error | null, count: number) => void,
+  ): NetlinkPollHandle;
+  netlink_poll_stop(handle: NetlinkPollHandle): void;
+  netlink_close(fd: number): void;
+}
+
 declare const pollHandle: unique symbol;
 export type TunPollHandle = { readonly [pollHandle]: 'tun' };
 export type UdpPollHandle = { readonly [pollHandle]: 'udp' };
+export type NetlinkPollHandle = { readonly [pollHandle]: 'netlink' };
 
 const ADDON_PATH = join('build', 'Release', 'mesh_tun.node');
 // dist/pkg/tun -> dist/pkg -> dist -> package root (dist/bin: two levels); one spare level.
 const LEVELS_UP = 4;
 
-let cached: (TunAddon & UdpAddon) | undefined;
+type Addon = TunAddon & UdpAddon & NetlinkAddon;
 
-export function loadTunAddon(): TunAddon & UdpAddon {
+let cached: Addon | undefined;
+
+export function loadTunAddon(): Addon {
   if (cached) return cached;
   const path = findAddon();
   try {
-    cached = createRequire(import.meta.url)(path) as TunAddon & UdpAddon;
+    cached = createRequire(import.meta.url)(path) as Addon;
   } catch (err) {
     throw new TunError('ETUNADDON', `cannot load the TUN addon at ${path}`, { cause: err });
   }

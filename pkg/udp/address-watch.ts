@@ -1,5 +1,6 @@
-// Notices when this host's underlay addresses change (a laptop moving from WiFi to 4G): `ip -o monitor address`
-// reports netlink events the moment they happen, and a slow poll covers systems without iproute2. Each event is
+// Notices when this host's underlay addresses change (a laptop moving from WiFi to 4G): a netlink socket in the
+// addon (pkg/tun/native/netlink.c), or `ip -o monitor address` without the addon, reports address events the moment
+// they happen, and a slow poll covers systems with neither. Each event is
 // checked against the address set the caller reports (`snapshot`), so routine netlink noise (IPv6 lifetime
 // refreshes after a router advertisement, our own TUN coming up, addresses outside local_allow_list) is not a
 // move. `onLost` fires at once when an address we had is gone (callers hold traffic before a route even exists);
@@ -7,11 +8,16 @@
 // from it (a move) or the set only grew (a new interface: the current paths still work).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { loadTunAddon, type NetlinkAddon, type NetlinkPollHandle } from '../tun/addon.js';
 
 const DEBOUNCE_MS = 100;
 const POLL_MS = 2000;
+// Message bytes are never looked at (a longer message is cut to its slot), so small slots do.
+const NETLINK_SLOTS = 16;
+const NETLINK_SLOT_SIZE = 256;
 
 export class AddressWatch {
+  private netlink: { addon: NetlinkAddon; fd: number; handle: NetlinkPollHandle } | null = null;
   private child: ChildProcess | null = null;
   private poll: NodeJS.Timeout | null = null;
   private debounce: NodeJS.Timeout | null = null;
@@ -27,6 +33,30 @@ export class AddressWatch {
   }
 
   start(): void {
+    if (!this.startNetlink()) this.startMonitor();
+    this.poll = setInterval(() => this.check(), POLL_MS);
+    this.poll.unref();
+  }
+
+  private startNetlink(): boolean {
+    let addon: NetlinkAddon;
+    let fd: number;
+    try {
+      addon = loadTunAddon();
+      fd = addon.netlink_open_addr_watch();
+    } catch {
+      return false;
+    }
+    const buf = Buffer.allocUnsafe(NETLINK_SLOTS * NETLINK_SLOT_SIZE);
+    const handle = addon.netlink_poll_start(fd, buf, new Uint32Array(NETLINK_SLOTS), NETLINK_SLOT_SIZE, (err) => {
+      if (err) this.stopNetlink(); // the slow poll still covers us
+      else this.netlinkEvent();
+    });
+    this.netlink = { addon, fd, handle };
+    return true;
+  }
+
+  private startMonitor(): void {
     try {
       this.child = spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
       this.child.on('error', () => (this.child = null));
@@ -36,8 +66,14 @@ export class AddressWatch {
     } catch {
       this.child = null;
     }
-    this.poll = setInterval(() => this.check(), POLL_MS);
-    this.poll.unref();
+  }
+
+  private stopNetlink(): void {
+    if (this.netlink === null) return;
+    const { addon, fd, handle } = this.netlink;
+    this.netlink = null;
+    addon.netlink_poll_stop(handle);
+    addon.netlink_close(fd);
   }
 
   private key(): string {
@@ -69,6 +105,7 @@ export class AddressWatch {
   }
 
   stop(): void {
+    this.stopNetlink();
     this.child?.kill();
     if (this.poll) clearInterval(this.poll);
     if (this.debounce) clearTimeout(this.debounce);

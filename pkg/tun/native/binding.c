@@ -20,7 +20,12 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "udp_sendmmsg", udp_sendmmsg);
   export_fn(env, exports, "udp_poll_start", udp_poll_start);
   export_fn(env, exports, "udp_poll_stop", mt_poll_stop);
-  export_fn(env, exports, "udp_close", tun_close); // closing a descriptor is the same for both
+  export_fn(env, exports, "udp_close", tun_close); // closing a descriptor is the same for all three
+
+  export_fn(env, exports, "netlink_open_addr_watch", netlink_open_addr_watch);
+  export_fn(env, exports, "netlink_poll_start", netlink_poll_start);
+  export_fn(env, exports, "netlink_poll_stop", mt_poll_stop);
+  export_fn(env, exports, "netlink_close", tun_close);
 
   return exports;
 }

@@ -1,0 +1,55 @@
+// Address changes from the kernel, for pkg/udp/address-watch.ts: a NETLINK_ROUTE socket subscribed to the IPv4
+// and IPv6 address groups, read through the same batched poll as the TUN and UDP. JavaScript only needs to know
+// that something changed (it re-reads the addresses itself), so each message is handed over as its length and
+// its bytes are not looked at. This replaces an `ip -o monitor address` child process: one process less for the
+// daemon's lifetime, and no fork on the way to a cold start's first tunnel.
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mesh_tun.h"
+
+// netlink_open_addr_watch(): fd, non-blocking, in the calling thread's network namespace.
+napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) {
+    mt_throw_errno(env, "socket", errno);
+    return NULL;
+  }
+  struct sockaddr_nl addr = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
+  if (bind(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0) {
+    int err = errno;
+    close(fd);
+    mt_throw_errno(env, "bind", err);
+    return NULL;
+  }
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+static uint32_t netlink_read_batch(mt_batch_t *b, int *err) {
+  *err = 0;
+  uint32_t n = 0;
+  while (n < b->slot_count) {
+    ssize_t len = recv(b->fd, b->slots + (size_t) n * b->slot_size, b->slot_size, MSG_DONTWAIT);
+    if (len >= 0) {
+      b->meta[n++] = (uint32_t) len;
+    } else if (errno == ENOBUFS) {
+      // The socket overflowed and events were lost; the reader re-reads the addresses anyway, so this is one
+      // more "something changed" (length 0), not a failure.
+      b->meta[n++] = 0;
+    } else if (errno != EINTR) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) *err = errno;
+      break;
+    }
+  }
+  return n;
+}
+
+// netlink_poll_start(fd, buf, lens: Uint32Array, slotSize, cb(err, count)): handle for netlink_poll_stop.
+napi_value netlink_poll_start(napi_env env, napi_callback_info info) {
+  return mt_poll_start(env, info, netlink_read_batch, 1, "mesh:netlink");
+}
