@@ -39,6 +39,9 @@ await build({
   // The bundle no longer sits three levels below package.json, so the version is written in (see version()).
   // import.meta does not exist in CommonJS: the bundle's own file URL stands in (the addon is found from it).
   define: { MESH_VERSION: JSON.stringify(version), 'import.meta.url': 'bundleFileUrl' },
+  // The launcher compiles the bundle with vm.Script, where `import()` would need a loader callback: node built-ins
+  // loaded on first use (`await import('node:http')`) become require() calls instead.
+  supported: { 'dynamic-import': false },
   banner: { js: 'const bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: 'linked',
   sourcesContent: false,
