@@ -79,3 +79,10 @@ test('runBundle runs the bundle as the main module would, and writes a cache on 
   const cached = runs({ [WRITE_CODE_CACHE_ENV]: '' });
   assert.equal(cached.stdout, plain.stdout);
 });
+
+test('the shipped bundles make no import() call, which code compiled by vm.Script cannot run', () => {
+  for (const name of ['mesh', 'mesh-cert']) {
+    const bundle = readFileSync(fileURLToPath(new URL(`../../bin/${name}.bundle.cjs`, import.meta.url)), 'utf8');
+    assert.doesNotMatch(bundle, /\bimport\(/, `${name}.bundle.cjs`);
+  }
+});
