@@ -285,7 +285,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
               routes: c.tun.routes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu })),
               unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu, metric: r.metric })),
             });
-    // Another child process (`ip monitor`), so it also starts after the lighthouse handshake went out.
+    // After the lighthouse handshake went out too: its netlink socket is quick to open, but without the addon it
+    // is another child process (`ip monitor`).
     if (setup.watchAddresses ?? true) {
       node.addressWatch = new AddressWatch(
         () => node.ownAddresses().map((a) => a.address),

@@ -1,7 +1,7 @@
 // Runs a CommonJS bundle (dist/bin/*.bundle.cjs) with a V8 code cache made at build time, so a cold start skips
-// parsing and compiling the functions a start-up runs. bench/latency.js, cold tunnel through a lighthouse (7-9
-// trials each, one run): 91-93 ms without a cache, 86 with one made right after compiling (top-level code only),
-// 80 with one made after a real cold tunnel (scripts/train-code-cache.mjs).
+// parsing and compiling the functions a start-up runs. Cold tunnel through a lighthouse (the lab of
+// bench/latency.js, 9 trials of each in one run): 87-88 ms without a cache, 75-76 with one made after a real cold
+// tunnel (scripts/train-code-cache.mjs); a cache made right after compiling (top-level code only) gave ~6 ms.
 //
 // node 20 has no compile cache for modules (module.enableCompileCache is node 22), so the bundle is compiled
 // here with vm.Script and its cachedData, wrapped exactly as node's CommonJS loader would wrap it.
@@ -51,11 +51,13 @@ export function readCodeCache(cachePath: string, source: Buffer): Buffer | undef
 
 export interface CompiledBundle {
   script: Script;
+  /** The bundle's bytes, which a cache written later must be tagged with. */
+  source: Buffer;
   /** True when a cache was found but V8 refused it (another node version or other V8 flags). */
   cacheRejected: boolean;
 }
 
-export function compileBundle(bundlePath: string, cachePath: string): CompiledBundle & { source: Buffer } {
+export function compileBundle(bundlePath: string, cachePath: string): CompiledBundle {
   // Hashed as bytes: hashing the decoded string would encode it back to UTF-8 first (~1 ms of a cold start).
   const source = readFileSync(bundlePath);
   const cachedData = readCodeCache(cachePath, source);
