@@ -308,7 +308,6 @@ export class HandshakeManager {
       remoteIndex: t.remoteIndex,
       vpnIp: t.peer.vpnIp,
       cert: t.peer.stored,
-      fingerprint: t.peer.fingerprint,
       peer: t.peer.firewallPeer,
       keys: t.keys,
       handshakeTime: t.time,

@@ -1,7 +1,7 @@
 // One established tunnel to one peer: keys, indexes, counters, the replay window, the peer's certificate and
 // where its packets come from.
 
-import type { NebulaCertificate, PeerCertBytes } from '../cert/index.js';
+import { fingerprint, type NebulaCertificate, type PeerCertBytes } from '../cert/index.js';
 import type { FirewallPeer } from '../firewall/firewall.js';
 import type { Ipv4 } from '../ip/ipv4.js';
 import type { Aead } from '../noise/aead.js';
@@ -22,7 +22,6 @@ export class HostInfo {
   readonly remoteIndex: number;
   readonly vpnIp: Ipv4;
   readonly #cert: PeerCertBytes;
-  readonly fingerprint: string;
   readonly peer: FirewallPeer;
   readonly keys: TunnelKeys;
   readonly replay = new ReplayWindow();
@@ -67,7 +66,6 @@ export class HostInfo {
     remoteIndex: number;
     vpnIp: Ipv4;
     cert: PeerCertBytes;
-    fingerprint: string;
     peer: FirewallPeer;
     keys: TunnelKeys;
     handshakeTime: number;
@@ -79,7 +77,6 @@ export class HostInfo {
     this.remoteIndex = init.remoteIndex;
     this.vpnIp = init.vpnIp;
     this.#cert = init.cert;
-    this.fingerprint = init.fingerprint;
     this.peer = init.peer;
     this.keys = init.keys;
     this.handshakeTime = init.handshakeTime;
@@ -97,6 +94,11 @@ export class HostInfo {
   /** The peer's certificate, decoded anew on each call: for the control plane, reloads and log lines. */
   get cert(): NebulaCertificate {
     return this.#cert.decode();
+  }
+
+  /** The peer certificate's fingerprint, computed on each call: only `mesh status` shows it (~80 bytes less a tunnel). */
+  get fingerprint(): string {
+    return fingerprint(this.cert);
   }
 
   nextCounter(): number {

@@ -50,6 +50,10 @@ test('two nodes complete a handshake and an IPv4 packet crosses the tunnel both 
   assert.equal(ab.remoteIndex, ba.localIndex);
   assert.equal(ba.remoteIndex, ab.localIndex);
   assert.ok(sameAddr(ab.remote, b.addr) && sameAddr(ba.remote, a.addr));
+  // Each side knows the other's certificate as it was signed, public key included.
+  assert.equal(ab.fingerprint, b.cert.fingerprint);
+  assert.equal(ba.fingerprint, a.cert.fingerprint);
+  assert.equal(ab.certName, 'b');
   assert.equal(a.node.counters.get('handshakes', 'ok'), 1);
   assert.equal(b.node.counters.get('handshakes', 'ok'), 1);
   assert.equal(a.node.handshakes.pending.size, 0);

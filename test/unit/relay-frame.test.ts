@@ -27,7 +27,6 @@ function hopPair(cipher: AeadCipher): { sender: HostInfo; receiver: HostInfo } {
       remoteIndex,
       vpnIp: 0x0a630001,
       cert: {} as PeerCertBytes,
-      fingerprint: '',
       peer: {} as FirewallPeer,
       keys,
       handshakeTime: 0,
