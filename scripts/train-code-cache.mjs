@@ -38,7 +38,11 @@ function run(cmd, args, env = {}) {
 
 function startDaemon(config, env = {}) {
   const child = spawn(MESH, ['-config', config], { env: { ...process.env, ...env }, stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
+  // A daemon that cannot even be spawned fails the training (waitFor), not the build.
+  const exited = new Promise((resolve) => {
+    child.on('exit', resolve);
+    child.on('error', resolve);
+  });
   return {
     child,
     async stop() {
@@ -87,7 +91,7 @@ function config(dir, name, lighthousePort) {
 }
 
 async function train(dir) {
-  const certCache = { [WRITE_CODE_CACHE_ENV]: join(BIN, 'mesh-cert.code-cache') };
+  const certCache = { [WRITE_CODE_CACHE_ENV]: '1' };
   const ca = ['-ca-crt', join(dir, 'ca.crt'), '-ca-key', join(dir, 'ca.key')];
   await run(MESH_CERT, ['ca', '-name', 'code-cache training', '-out-crt', ca[1], '-out-key', ca[3]], certCache);
   for (const [name, ip] of Object.entries(HOSTS)) {
@@ -101,7 +105,7 @@ async function train(dir) {
     daemons.push(startDaemon(config(dir, 'lh', port)));
     daemons.push(startDaemon(config(dir, 'b', port)));
     const a = config(dir, 'a', port);
-    daemons.push(startDaemon(a, { [WRITE_CODE_CACHE_ENV]: join(BIN, 'mesh.code-cache') }));
+    daemons.push(startDaemon(a, { [WRITE_CODE_CACHE_ENV]: '1' }));
     for (const name of ['lh', 'b', 'a']) await waitFor(join(dir, `${name}.sock`));
     await run(MESH, ['ping', '-config', a, '-count', '3', '-interval', '20ms', HOSTS.b]);
   } finally {

@@ -58,7 +58,7 @@ export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   if (privateKey.length !== 32) {
     throw new CertError('ECERTKEY', `X25519 private key must be 32 bytes, got ${privateKey.length}`);
   }
-  return staticSecret(privateKey).publicKey;
+  return staticSecret(privateKey).publicKey.slice(); // a copy: the cached one must not change
 }
 
 /** A host key pair: 32 random bytes, stored unclamped like nebula-cert does. */

@@ -16,6 +16,6 @@ import { WRITE_CODE_CACHE_ENV } from '../launch/code-cache.js';
 
 export function capYoungGeneration(): void {
   // The build's code-cache training run must keep the flags it started with (pkg/launch/code-cache.ts).
-  if (process.env[WRITE_CODE_CACHE_ENV]) return;
+  if (process.env[WRITE_CODE_CACHE_ENV] === '1') return;
   setFlagsFromString('--semi-space-growth-factor=1');
 }

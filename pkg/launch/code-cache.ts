@@ -6,10 +6,14 @@
 // node 20 has no compile cache for modules (module.enableCompileCache is node 22), so the bundle is compiled
 // here with vm.Script and its cachedData, wrapped exactly as node's CommonJS loader would wrap it.
 //
-// The cache file is a build artifact next to the bundle, with the bundle's owner, never written at run time. It
-// starts with the SHA-256 of the bundle it was made from: V8's own check compares only the source's length, so a
-// stale cache for a rebuilt bundle of the same length would otherwise run the old code. V8 still checks its
-// version and flags and rejects a cache that does not match them; the bundle is then compiled from source.
+// The cache file is a build artifact next to the bundle, with the bundle's owner; only a process started with
+// WRITE_CODE_CACHE_ENV (the build's training run) writes it, and only there. It starts with the SHA-256 of the
+// bundle it was made from: V8's own check compares only the source's length, so a stale cache for a rebuilt bundle
+// of the same length would otherwise run the old code. V8 still checks its version and flags and rejects a cache
+// that does not match them; the bundle is then compiled from source.
+//
+// Code compiled by vm.Script gets no source maps, so under `node --enable-source-maps` the bundle is loaded by
+// require() instead, without the cache, and stack traces point into the .ts files as before.
 
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,9 +22,9 @@ import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 
 /**
- * Set (to the cache file's path) only by the build's training run: the process writes a code cache of every
- * function compiled so far when it exits. Such a process must leave V8's flags as they were at start, or V8
- * rejects the cache it writes (pkg/daemon/young-generation.ts reads this too).
+ * Set (to 1) only by the build's training run: the process writes the code cache of every function compiled so
+ * far, next to its bundle, when it exits. Such a process must leave V8's flags as they were at start, or V8 rejects
+ * the cache it writes (pkg/daemon/young-generation.ts reads this too).
  */
 export const WRITE_CODE_CACHE_ENV = 'MESH_WRITE_CODE_CACHE';
 
@@ -72,9 +76,12 @@ export function writeCodeCache(cachePath: string, script: Script, source: Buffer
 
 /** Compiles the bundle (with its cache when valid) and runs it as the main module would run. */
 export function runBundle(bundlePath: string, cachePath: string): void {
+  if (process.sourceMapsEnabled) {
+    createRequire(bundlePath)(bundlePath);
+    return;
+  }
   const { script, source } = compileBundle(bundlePath, cachePath);
-  const writeTo = process.env[WRITE_CODE_CACHE_ENV];
-  if (writeTo) process.once('exit', () => writeCodeCache(writeTo, script, source));
+  if (process.env[WRITE_CODE_CACHE_ENV] === '1') process.once('exit', () => writeCodeCache(cachePath, script, source));
   const moduleFn = script.runInThisContext() as (...args: unknown[]) => void;
   const module = { exports: {}, filename: bundlePath };
   moduleFn.call(module.exports, module.exports, createRequire(bundlePath), module, bundlePath, dirname(bundlePath));

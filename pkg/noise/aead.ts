@@ -15,12 +15,12 @@
 // a GCM/Poly1305 context); what helps is reusing one nonce Buffer (about 0.5 us per seal) and sealing into
 // the caller's buffer (about 0.4 us).
 //
-// Memory: every tunnel holds two of these, so they are small. The key is kept as a latin-1 string in a private
-// field (util.inspect does not show #fields, so a stray console.log cannot print it), which createCipheriv
-// decodes with `encoding: 'latin1'`: a 32-byte string takes 48 bytes of heap, a Uint8Array with its own buffer
-// about 400 bytes once its native backing store is counted, and the decode costs under 0.2 us per packet
-// (within the noise of a 5.6 us seal). A KeyObject would cost no less per packet (bench/aead.ts: raw key and
-// KeyObject within 0.05 us) but about 1.1 KiB of native memory per key.
+// Memory: every tunnel holds two of these, so they are small. The key is kept as raw bytes of its own in a private
+// field (util.inspect does not show #fields, so a stray console.log cannot print it): a KeyObject would cost no less
+// per packet (bench/aead.ts: raw key and KeyObject within 0.05 us) but about 1.1 KiB of native memory per key. A
+// latin-1 string key (48 bytes of heap against ~400 resident) was tried and dropped: createCipheriv turns a string
+// key into a Buffer from node's shared pool on every packet, which leaves copies of the key in memory that later
+// Buffer.allocUnsafe calls hand out unwiped.
 // All instances share one nonce Buffer, filled right before createCipheriv copies it.
 
 import { createCipheriv, createDecipheriv } from 'node:crypto';
@@ -68,18 +68,18 @@ export function createAead(cipher: AeadCipher, key: Uint8Array): Aead {
 
 // Shared by every instance: createCipheriv copies the IV into the OpenSSL context synchronously.
 const nonce = Buffer.alloc(AEAD_NONCE_LEN);
-const CIPHER_OPTIONS = { authTagLength: AEAD_TAG_LEN, encoding: 'latin1' } as const;
+const CIPHER_OPTIONS = { authTagLength: AEAD_TAG_LEN } as const;
 
 class NodeAead implements Aead {
   // A copy, so the caller may wipe its own.
-  readonly #key: string;
+  readonly #key: Uint8Array;
 
   constructor(
     private readonly algorithm: 'aes-256-gcm' | 'chacha20-poly1305',
     key: Uint8Array,
     private readonly writeNonce: (nonce: Buffer, counter: number) => void,
   ) {
-    this.#key = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+    this.#key = Uint8Array.from(key);
   }
 
   seal(counter: number, plaintext: Uint8Array, ad: Uint8Array, out?: Buffer, outOffset = 0): Buffer {

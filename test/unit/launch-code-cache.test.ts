@@ -69,7 +69,7 @@ test('runBundle runs the bundle as the main module would, and writes a cache on 
   assert.equal(plain.stdout, `hello bundle ${JSON.stringify({ base: 'c.bundle.cjs', dir, same: true })}`);
   assert.equal(readCodeCache(cache, Buffer.from(BUNDLE)), undefined, 'nothing written without the variable');
 
-  const training = runs({ [WRITE_CODE_CACHE_ENV]: cache });
+  const training = runs({ [WRITE_CODE_CACHE_ENV]: '1' });
   assert.equal(training.status, 0, training.stderr);
   assert.ok(readCodeCache(cache, Buffer.from(BUNDLE)), 'written on exit');
   // Checked in a fresh process, whose V8 has not compiled the bundle yet.
@@ -78,6 +78,11 @@ test('runBundle runs the bundle as the main module would, and writes a cache on 
 
   const cached = runs({ [WRITE_CODE_CACHE_ENV]: '' });
   assert.equal(cached.stdout, plain.stdout);
+
+  // Under --enable-source-maps the bundle is required instead (vm.Script code gets no source maps): same result.
+  const mapped = spawnSync(process.execPath, ['--enable-source-maps', '-e', launch], { encoding: 'utf8' });
+  assert.equal(mapped.status, 0, mapped.stderr);
+  assert.equal(mapped.stdout, plain.stdout);
 });
 
 test('the shipped bundles make no import() call, which code compiled by vm.Script cannot run', () => {
