@@ -43,6 +43,9 @@ typedef struct {
 } mt_batch_t;
 typedef uint32_t (*mt_reader_t)(mt_batch_t *batch, int *err);
 napi_value mt_poll_start(napi_env env, napi_callback_info info, mt_reader_t reader, uint32_t stride, const char *name);
+// The reader for an fd that hands out one message per read() (a plain TUN, a netlink socket): meta[i] = length of
+// slot i (a longer message is cut to its slot). Leaves *err alone unless read() fails with more than EAGAIN.
+uint32_t mt_read_each(mt_batch_t *batch, int *err);
 napi_value mt_poll_stop(napi_env env, napi_callback_info info);
 
 // checksum.c: RFC 1071 sums; fold() leaves the result in the byte order of the data summed.

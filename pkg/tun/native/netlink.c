@@ -32,19 +32,13 @@ napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info) {
 
 static uint32_t netlink_read_batch(mt_batch_t *b, int *err) {
   *err = 0;
-  uint32_t n = 0;
-  while (n < b->slot_count) {
-    ssize_t len = recv(b->fd, b->slots + (size_t) n * b->slot_size, b->slot_size, MSG_DONTWAIT);
-    if (len >= 0) {
-      b->meta[n++] = (uint32_t) len;
-    } else if (errno == ENOBUFS) {
-      // The socket overflowed and events were lost; the reader re-reads the addresses anyway, so this is one
-      // more "something changed" (length 0), not a failure.
-      b->meta[n++] = 0;
-    } else if (errno != EINTR) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) *err = errno;
-      break;
-    }
+  uint32_t n = mt_read_each(b, err);
+  if (*err == ENOBUFS) {
+    // The socket overflowed and events were lost; JavaScript re-reads the addresses anyway, so this is one more
+    // "something changed" (length 0), not a failure. Later messages wait for the next wakeup (the poll is
+    // level-triggered).
+    *err = 0;
+    b->meta[n++] = 0; // read() failed before filling slot n, so there is one
   }
   return n;
 }

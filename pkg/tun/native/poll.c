@@ -19,6 +19,21 @@
 // (a reader with packets pending is drained first: see mt_batch_t).
 #define ROUNDS_PER_WAKEUP 4
 
+uint32_t mt_read_each(mt_batch_t *b, int *err) {
+  uint32_t n = 0;
+  while (n < b->slot_count) {
+    ssize_t r = read(b->fd, b->slots + (size_t) n * b->slot_size, b->slot_size);
+    if (r >= 0) {
+      b->meta[n++] = (uint32_t) r;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) *err = errno;
+    break;
+  }
+  return n;
+}
+
 typedef struct {
   uv_poll_t poll;
   napi_env env;

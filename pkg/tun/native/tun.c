@@ -230,22 +230,6 @@ done:;
   return result;
 }
 
-// One read() per packet: a TUN hands out exactly one packet per read. meta[i] = length of slot i.
-static uint32_t read_plain(mt_batch_t *b, int *err) {
-  uint32_t n = 0;
-  while (n < b->slot_count) {
-    ssize_t r = read(b->fd, b->slots + (size_t) n * b->slot_size, b->slot_size);
-    if (r >= 0) {
-      b->meta[n++] = (uint32_t) r;
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) *err = errno;
-    break;
-  }
-  return n;
-}
-
 // A reader on an offloading TUN keeps the super-packet it is cutting: one may yield more segments than a batch
 // has slots left, and the rest go out first in the next batch.
 #define TSO_MAX 65536
@@ -314,7 +298,8 @@ static uint32_t tun_read_batch(mt_batch_t *b, int *err) {
     s->vnet = vnet;
     b->state = s; // freed with the poll
   }
-  return s->vnet ? read_offloaded(b, s, err) : read_plain(b, err);
+  // Without offloads a TUN hands out exactly one packet per read().
+  return s->vnet ? read_offloaded(b, s, err) : mt_read_each(b, err);
 }
 
 // tun_poll_start(fd, buf, lens: Uint32Array, slotSize, cb(err, count)): handle for tun_poll_stop.
