@@ -220,7 +220,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** An inner packet that reached us through a relay: handshakes answer back through it, the rest as usual. */
   private deliverRelayed(inner: Uint8Array, via: RelayEntry): void {
     const h = parseHeader(inner);
-    if (!h) return this.counters.inc('drops', 'relay-inner-short');
+    if (!h) return this.counters.inc('drops', inner.length < HEADER_LEN ? 'relay-inner-short' : 'relay-inner-bad-counter');
     if (h.type === MessageType.Handshake) {
       if (h.subtype !== 0) return this.counters.inc('drops', 'handshake-unknown-subtype');
       const src = { from: null, via, reply: (p: Uint8Array) => void this.relays.sendVia(via, p) };

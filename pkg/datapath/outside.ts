@@ -29,7 +29,8 @@ const header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteInd
 export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
   if (packet.length < HEADER_LEN) return drop(ctx, packet.length === 1 ? 'punch' : 'outside-short');
   if (isInsideVpnNet(ctx, from)) return drop(ctx, 'outside-from-vpn-net');
-  readHeaderInto(packet, header);
+  // The length was checked, so a refused header carries a counter no honest sender reaches (2^53 or more).
+  if (!readHeaderInto(packet, header)) return drop(ctx, 'outside-bad-counter');
   switch (header.type) {
     case MessageType.Handshake:
       return handleHandshake(ctx, packet, from);
@@ -59,7 +60,7 @@ function handleHandshake(ctx: DataPathContext, packet: Buffer, from: UdpAddr): v
 
 /** Steps 3-7 for a packet that arrived directly, or (from = null) unwrapped from a relay. */
 export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, from: UdpAddr | null): void {
-  if (from === null) readHeaderInto(packet, header);
+  if (from === null && !readHeaderInto(packet, header)) return drop(ctx, 'relay-inner-malformed');
   const { type, subtype, counter, remoteIndex } = header;
   const host = ctx.hostmap.byIndex.get(remoteIndex);
   if (!host) {

@@ -42,11 +42,11 @@ export const HandshakeSubType = { IXPSK0: 0 } as const;
  * A parsed header. `type` holds the raw low nibble, so it may be a value outside `MessageType` (7-15):
  * callers switch on it and drop what they do not know.
  *
- * `counter` is a JS number. It is exact for every counter below 2^53: counters start at 1 and grow by one
- * per packet, so even at 10 million packets a second a tunnel needs 28 years to get there, and 1.6 never
- * rekeys or resets. A forged header may carry a larger value; it then reads as the nearest double, the
- * nonce rebuilt from that number differs from the sender's, and authentication fails, so such a packet
- * can be dropped but never accepted under the wrong counter.
+ * `counter` is a JS number, exact for every counter below 2^53: counters start at 1 and grow by one per
+ * packet, so even at 10 million packets a second a tunnel needs 28 years to get there, and 1.6 never rekeys
+ * or resets. A header whose counter is 2^53 or more cannot come from an honest sender and cannot be held
+ * exactly (it would round, up to 2^64 itself, which no nonce writer accepts), so the parser refuses it as
+ * malformed: no caller ever sees a counter outside [0, MAX_COUNTER].
  */
 export interface Header {
   version: number;
@@ -58,6 +58,10 @@ export interface Header {
 }
 
 const TWO_POW_32 = 0x1_0000_0000;
+/** The largest counter a header may carry: 2^53 - 1, the largest integer a double holds exactly. */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+/** The high 32 bits of the counter must stay below this (2^21) for the counter to stay below 2^53. */
+const COUNTER_HIGH_LIMIT = 0x20_0000;
 
 /** Writes the 16 header bytes at `out[offset..offset+16)`. `counter` must be an integer in [0, 2^53). */
 export function encodeHeader(
@@ -77,7 +81,10 @@ export function encodeHeader(
   writeUint32(out, offset + 12, counter >>> 0);
 }
 
-/** Parses the first 16 bytes of `buf`; null when the packet is too short to be a Nebula packet. */
+/**
+ * Parses the first 16 bytes of `buf`; null when the packet is too short to be a Nebula packet or its counter is
+ * 2^53 or more (malformed, see `Header.counter`).
+ */
 export function parseHeader(buf: Uint8Array): Header | null {
   const h: Header = { version: 0, type: MessageType.Handshake, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
   return readHeaderInto(buf, h) ? h : null;
@@ -85,17 +92,20 @@ export function parseHeader(buf: Uint8Array): Header | null {
 
 /**
  * The allocation-free form of `parseHeader` for the receive loop: fills `target` and returns true, or
- * returns false (leaving `target` untouched) when `buf` is shorter than 16 bytes.
+ * returns false (leaving `target` untouched) when `buf` is shorter than 16 bytes or its counter is 2^53 or
+ * more. A caller that checked the length first knows a false is a bad counter.
  */
 export function readHeaderInto(buf: Uint8Array, target: Header): boolean {
   if (buf.length < HEADER_LEN) return false;
+  const counterHigh = readUint32(buf, 8);
+  if (counterHigh >= COUNTER_HIGH_LIMIT) return false;
   const b0 = buf[0];
   target.version = b0 >>> 4;
   target.type = b0 & 0x0f;
   target.subtype = buf[1];
   target.reserved = (buf[2] << 8) | buf[3];
   target.remoteIndex = readUint32(buf, 4);
-  target.counter = readUint32(buf, 8) * TWO_POW_32 + readUint32(buf, 12);
+  target.counter = counterHigh * TWO_POW_32 + readUint32(buf, 12);
   return true;
 }
 
