@@ -200,12 +200,17 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       hostmap: this.hostmap,
       counters: this.counters,
       log: this.log,
+      clock: this.clock,
       myIp: () => this.identity().vpnIp,
+      vpnNet: () => this.identity().vpnNet,
       amRelay: () => this.config.relay.amRelay,
+      relaysForUs: () => (this.config.relay.amRelay ? [] : this.config.relay.relays.map(parseIpv4)),
       sendControl: (host, m) => this.sendControl(host, m),
       startHandshake: (vpnIp) => {
-        if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
+        if (this.hostmap.byVpnIp.has(vpnIp) || this.handshakes.pending.has(vpnIp)) return false;
+        return this.handshakes.start(vpnIp) !== undefined;
       },
+      handshakePending: (vpnIp) => this.handshakes.pending.has(vpnIp),
       send: (packet, to) => this.udp.send(packet, to),
       relayReady: (vpnIp) => this.handshakes.sendNow(vpnIp),
       acceptOnHop: (hop, length, from) => accept(this, hop, length, from),

@@ -7,25 +7,39 @@
 //                             Response{b, r_b}         ◀───
 //   Response{r_a, a}   ◀───   r_a, r_b established
 //   stage 1 wrapped for r_a ─▶ unwrap, rewrap for b    ───▶   handshake through the relay
+//
+// What a peer may make us hold or do (docs/security-model.md): as the relay, only targets inside our VPN network,
+// and a bounded number of handshakes started per requester (handshake-quota.ts); as the target, only relays through
+// a hop we advertise as our relay, for far ends inside our VPN network; on every hop a bounded number of entries
+// (relay-table.ts). Lines a peer's request causes are rate-limited.
 
+import type { Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
-import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
+import { formatIpv4, netContains, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { Logger } from '../log/logger.js';
+import { RateLimitedLog } from '../log/rate-limit.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { ControlType, type ControlMessage } from './control.js';
 import { unwrapRelayed, wrapRelayed } from './frame.js';
+import { RelayHandshakeQuota } from './handshake-quota.js';
 import { RelayTable, type RelayEntry } from './relay-table.js';
 
 export interface RelayEnv {
   hostmap: HostMap;
   counters: Counters;
   log: Logger;
+  clock: Clock;
   myIp(): Ipv4;
+  vpnNet(): Ipv4Net;
   amRelay(): boolean;
+  /** The relays we advertise (relay.relays; none when we are a relay): the only hops we accept relays through. */
+  relaysForUs(): readonly Ipv4[];
   sendControl(host: HostInfo, m: ControlMessage): void;
-  startHandshake(vpnIp: Ipv4): void;
+  /** Starts a handshake unless a tunnel or a handshake to `vpnIp` exists; returns whether it started one. */
+  startHandshake(vpnIp: Ipv4): boolean;
+  handshakePending(vpnIp: Ipv4): boolean;
   send(packet: Uint8Array, to: UdpAddr): void;
   /** A relay to `vpnIp` became usable: retry its handshake now. */
   relayReady(vpnIp: Ipv4): void;
@@ -35,11 +49,18 @@ export interface RelayEnv {
   deliverInner(inner: Uint8Array, via: RelayEntry): void;
 }
 
+/** "Relay established as target" lines: one per far end a hop names, so a hop could otherwise flood the log. */
+const TARGET_LOG_LIMIT = { burst: 10, windowMs: 10_000 };
+
 export class RelayManager {
   readonly table: RelayTable;
+  readonly handshakeQuota: RelayHandshakeQuota;
+  private readonly targetLog: RateLimitedLog;
 
   constructor(private readonly env: RelayEnv) {
-    this.table = new RelayTable(env.hostmap);
+    this.table = new RelayTable(env.hostmap, undefined, () => env.counters.inc('relay', 'evicted-hop-full'));
+    this.handshakeQuota = new RelayHandshakeQuota((vpnIp) => env.handshakePending(vpnIp));
+    this.targetLog = new RateLimitedLog(env.log, env.clock, TARGET_LOG_LIMIT);
   }
 
   /** A side: route a handshake packet for `target` through each of its relays, setting relays up as needed. */
@@ -90,12 +111,13 @@ export class RelayManager {
     if (m.relayToIp === env.myIp()) return this.acceptAsTarget(from, m);
     if (!env.amRelay()) return env.counters.inc('drops', 'relay-request-not-a-relay');
     if (m.relayFromIp !== from.vpnIp) return env.counters.inc('drops', 'relay-request-spoofed');
+    // Nebula refuses to handshake outside its network too; a target there could never be a peer.
+    if (!netContains(env.vpnNet(), m.relayToIp)) return env.counters.inc('drops', 'relay-request-target-outside-network');
+    if (m.relayToIp === from.vpnIp) return env.counters.inc('drops', 'relay-request-to-requester');
     const target = env.hostmap.byVpnIp.get(m.relayToIp);
-    if (!target?.remote) {
-      // Nebula's behaviour: start the tunnel to the target and let the requester's retry find it up.
-      env.startHandshake(m.relayToIp);
-      return env.counters.inc('relay', 'request-target-not-ready');
-    }
+    // Like Nebula: relay only to peers we reach directly, never through a relay of our own.
+    if (target && !target.remote) return env.counters.inc('drops', 'relay-request-target-not-direct');
+    if (!target) return this.startTunnelFor(from, m.relayToIp);
     let toRequester = this.table.get(from.vpnIp, m.relayToIp);
     let toTarget = this.table.get(m.relayToIp, from.vpnIp);
     if (!toRequester || toRequester.remoteIndex !== m.initiatorRelayIndex || !toTarget) {
@@ -110,11 +132,29 @@ export class RelayManager {
     env.counters.inc('relay', 'forward-request');
   }
 
+  /** Nebula's behaviour: start the tunnel to the target and let the requester's retry find it up, within quota. */
+  private startTunnelFor(requester: HostInfo, target: Ipv4): void {
+    const env = this.env;
+    if (!env.handshakePending(target)) {
+      const verdict = this.handshakeQuota.check(requester.vpnIp);
+      if (verdict === 'requester-full') return env.counters.inc('drops', 'relay-request-handshake-quota');
+      if (verdict === 'full') return env.counters.inc('drops', 'relay-request-handshakes-full');
+      if (env.startHandshake(target)) this.handshakeQuota.charge(requester.vpnIp, target);
+    }
+    env.counters.inc('relay', 'request-target-not-ready');
+  }
+
   private acceptAsTarget(from: HostInfo, m: ControlMessage): void {
-    let entry = this.table.get(from.vpnIp, m.relayFromIp);
+    const env = this.env;
+    // Peers learn our relays from the lighthouse, which learns them from us: a request through any other hop was
+    // not caused by us advertising it.
+    if (!env.relaysForUs().includes(from.vpnIp)) return env.counters.inc('drops', 'relay-request-hop-not-our-relay');
+    const far = m.relayFromIp;
+    if (!netContains(env.vpnNet(), far) || far === from.vpnIp || far === env.myIp()) return env.counters.inc('drops', 'relay-request-bad-far-end');
+    let entry = this.table.get(from.vpnIp, far);
     if (!entry || entry.remoteIndex !== m.initiatorRelayIndex) {
-      entry = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'established', terminal: true, hopIp: from.vpnIp, peerIp: m.relayFromIp });
-      this.env.log.info('Relay established as target', { relay: formatIpv4(from.vpnIp), peer: formatIpv4(m.relayFromIp) });
+      entry = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'established', terminal: true, hopIp: from.vpnIp, peerIp: far });
+      this.targetLog.info('Relay established as target', { relay: formatIpv4(from.vpnIp), peer: formatIpv4(far) });
     }
     this.env.sendControl(from, response(entry.localIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp));
   }

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { HostMap } from '../../pkg/hostmap/hostmap.js';
-import { parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
-import { Logger } from '../../pkg/log/logger.js';
-import { Counters } from '../../pkg/metrics/counters.js';
-import { ControlType, type ControlMessage } from '../../pkg/relay/control.js';
-import { RelayManager } from '../../pkg/relay/manager.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { ControlType } from '../../pkg/relay/control.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
+import { relayEnv as setup, relayRequest as request, relayResponse as response } from './helpers/relay-env.js';
 
 // The relay protocol's control messages (reference §6.3), driven through a fake env: who may ask for a relay,
 // what the relay forwards, and what each side records. No sockets, no timers, no crypto.
@@ -16,41 +12,6 @@ import { udpAddr } from '../../pkg/udp/addr.js';
 const A = parseIpv4('10.99.0.10');
 const R = parseIpv4('10.99.0.1');
 const B = parseIpv4('10.99.0.20');
-
-function setup(me: Ipv4, opts: { amRelay?: boolean; tunnels?: Ipv4[] } = {}) {
-  const hostmap = new HostMap();
-  for (const vpnIp of opts.tunnels ?? []) {
-    const host = { vpnIp, remote: udpAddr(`198.51.100.${vpnIp & 0xff}`, 4242), localIndex: hostmap.allocateIndex(), remoteIndex: vpnIp } as unknown as HostInfo;
-    hostmap.byVpnIp.set(vpnIp, host);
-  }
-  const sent: Array<{ to: Ipv4; m: ControlMessage }> = [];
-  const handshakes: Ipv4[] = [];
-  const ready: Ipv4[] = [];
-  const counters = new Counters();
-  const manager = new RelayManager({
-    hostmap,
-    counters,
-    log: new Logger('info', 'text', () => {}, true),
-    myIp: () => me,
-    amRelay: () => opts.amRelay ?? false,
-    sendControl: (host, m) => sent.push({ to: host.vpnIp, m }),
-    startHandshake: (vpnIp) => handshakes.push(vpnIp),
-    send: () => {},
-    relayReady: (vpnIp) => ready.push(vpnIp),
-    acceptOnHop: () => {},
-    deliverInner: () => {},
-  });
-  const tunnel = (vpnIp: Ipv4): HostInfo => hostmap.byVpnIp.get(vpnIp)!;
-  return { manager, sent, handshakes, ready, counters, tunnel };
-}
-
-function request(initiatorRelayIndex: number, from: Ipv4, to: Ipv4): ControlMessage {
-  return { type: ControlType.CreateRelayRequest, initiatorRelayIndex, responderRelayIndex: 0, relayFromIp: from, relayToIp: to };
-}
-
-function response(responderRelayIndex: number, initiatorRelayIndex: number, from: Ipv4, to: Ipv4): ControlMessage {
-  return { type: ControlType.CreateRelayResponse, initiatorRelayIndex, responderRelayIndex, relayFromIp: from, relayToIp: to };
-}
 
 test('a node that is not a relay refuses to relay for others', () => {
   const r = setup(R, { amRelay: false, tunnels: [A, B] });
@@ -105,7 +66,7 @@ test('a relay forwards the request to the target and the target response back to
 });
 
 test('the target accepts a request naming it, answers with its relay index, and keeps that index for a repeat', () => {
-  const b = setup(B, { tunnels: [R] });
+  const b = setup(B, { tunnels: [R], relaysForUs: [R] });
   b.manager.onControl(b.tunnel(R), request(333, A, B));
   assert.equal(b.sent.length, 1);
   const first = b.sent[0].m;
