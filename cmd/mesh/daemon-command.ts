@@ -2,6 +2,7 @@
 // and certificates; `-version` prints the version.
 
 import { Daemon, prepare } from '../../pkg/daemon/daemon.js';
+import { installLastResort } from '../../pkg/daemon/last-resort.js';
 import { capYoungGeneration } from '../../pkg/daemon/young-generation.js';
 import { version } from '../../pkg/version/version.js';
 import type { CliIo } from './cli-io.js';
@@ -31,6 +32,9 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   const daemon = await Daemon.start(configPath);
+  // From here on an exception no handler caught is logged and the daemon keeps serving (pkg/daemon/last-resort.ts).
+  const { node } = daemon;
+  installLastResort({ log: node.log, counters: node.counters, devices: [{ name: 'udp', device: node.udp }, { name: 'tun', device: node.tun }] });
   capYoungGeneration();
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {

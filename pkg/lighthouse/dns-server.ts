@@ -11,7 +11,7 @@
 // the answers come from the current tunnels plus the lighthouse itself, where Nebula remembers every name it ever
 // saw and never itself.
 
-import type { Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { NebulaCertificate } from '../cert/index.js';
 import { formatNet } from '../cert/index.js';
@@ -19,6 +19,7 @@ import type { MeshConfig } from '../config/index.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import { guarded } from '../log/escaped-errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import { DnsError, DnsFlag, DnsOpcode, DnsRcode, DnsType, encodeReply, parseQuery, replySize, type DnsAnswer, type DnsQuery, type DnsReply } from './dns-wire.js';
@@ -166,7 +167,8 @@ export class DnsResponder {
         socket = await bind('udp4', '0.0.0.0', listen.port);
       }
     }
-    socket.on('message', (packet, rinfo) => {
+    // Guarded: a query that makes the responder throw is dropped, it must not end the process.
+    socket.on('message', guarded('dns', (packet: Buffer, rinfo: RemoteInfo) => {
       const { reply, outcome } = respond(packet, rinfo.address, dir);
       onOutcome(outcome);
       try {
@@ -174,7 +176,7 @@ export class DnsResponder {
       } catch {
         // Closed while the datagram was in flight: nothing to answer with.
       }
-    });
+    }));
     // A send to a vanished client must not take the daemon down.
     socket.on('error', () => {});
     return new DnsResponder(socket);

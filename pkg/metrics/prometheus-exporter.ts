@@ -2,7 +2,8 @@
 // text exposition format. Every `stats.interval` the traffic totals take a sample, so a tunnel that closes between
 // scrapes still counts what it carried up to then.
 
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { escapedErrors } from '../log/escaped-errors.js';
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from './exposition.js';
 import { metricsPrefix, NodeMetrics, type MetricsSource } from './node-metrics.js';
 
@@ -44,7 +45,16 @@ export class PrometheusExporter {
     const metrics = new NodeMetrics(source, metricsPrefix(options.namespace, options.subsystem));
     // Loaded on first use: node:http is seven built-in modules, ~2 ms of every start-up that does not export.
     const { createServer } = await import('node:http');
+    // A scrape that makes rendering throw gets its connection closed; the exception must not end the process.
     const server = createServer((req, res) => {
+      try {
+        serve(req, res);
+      } catch (e) {
+        escapedErrors.report('metrics', e);
+        res.destroy();
+      }
+    });
+    const serve = (req: IncomingMessage, res: ServerResponse): void => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== options.path) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -56,7 +66,7 @@ export class PrometheusExporter {
       }
       const body = renderExposition(metrics.families());
       res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
-    });
+    };
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new StatsError(`stats.listen ${options.listen}: ${e.message}`)));
       server.listen(port, host, () => resolve());

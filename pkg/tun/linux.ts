@@ -3,6 +3,7 @@
 
 import type { TunAddon, TunPollHandle } from './addon.js';
 import type { PacketBatch, TunDevice, TunStats } from './device.js';
+import { escapedErrors } from '../log/escaped-errors.js';
 import { TunError } from './errors.js';
 
 export const DEFAULT_BATCH_SIZE = 64;
@@ -119,6 +120,8 @@ export class LinuxTun implements TunDevice {
     this.stats.readBatches++;
     try {
       consumer(packets);
+    } catch (e) {
+      escapedErrors.report('tun', e);
     } finally {
       packets.length = 0; // the views die with the callback (see PacketBatch)
     }

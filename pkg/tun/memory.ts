@@ -4,6 +4,7 @@
 // view without copying it fails its test instead of failing in production.
 
 import type { PacketBatch, TunDevice, TunStats } from './device.js';
+import { escapedErrors } from '../log/escaped-errors.js';
 import { TunError } from './errors.js';
 
 export interface MemoryTunOptions {
@@ -91,6 +92,8 @@ export class MemoryTun implements TunDevice {
     this.stats.readBatches++;
     try {
       consumer(views);
+    } catch (e) {
+      escapedErrors.report('tun', e);
     } finally {
       if (this.poison) buf.fill(POISON);
       views.length = 0;

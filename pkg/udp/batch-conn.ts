@@ -12,6 +12,7 @@
 
 import { loadTunAddon, UDP_META_WORDS, type UdpAddon, type UdpPollHandle } from '../tun/addon.js';
 import type { UdpAddr } from './addr.js';
+import { escapedErrors } from '../log/escaped-errors.js';
 import { AddrTable } from './addr-record.js';
 import type { UdpConn } from './udp-conn.js';
 
@@ -214,7 +215,14 @@ export class BatchConn implements UdpConn {
       const offset = recvMeta[r];
       const packet = recvBuf.subarray(offset, offset + recvMeta[r + 1]);
       const from = addrs.fromRecord(recvMeta, r);
-      for (let k = 0; k < listeners.length; k++) listeners[k](packet, from);
+      // A listener's exception drops this datagram for that listener, never the batch or the process.
+      for (let k = 0; k < listeners.length; k++) {
+        try {
+          listeners[k](packet, from);
+        } catch (e) {
+          escapedErrors.report('udp', e);
+        }
+      }
     }
   }
 }

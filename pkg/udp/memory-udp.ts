@@ -2,6 +2,7 @@
 // microtask, so pipeline tests run real packets through both nodes without the kernel. `drop` lets a test lose
 // or inspect datagrams.
 
+import { escapedErrors } from '../log/escaped-errors.js';
 import { addrKey, type UdpAddr } from './addr.js';
 import type { UdpConn } from './udp-conn.js';
 
@@ -49,7 +50,12 @@ export class MemoryUdp implements UdpConn {
   }
 
   receive(packet: Buffer, from: UdpAddr): void {
-    this.handler?.(packet, from);
+    // Caught like the real connections do (see UdpConn), so tests see what the daemon would.
+    try {
+      this.handler?.(packet, from);
+    } catch (e) {
+      escapedErrors.report('udp', e);
+    }
   }
 
   send(packet: Uint8Array, to: UdpAddr): void {

@@ -4,6 +4,7 @@
 
 import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { escapedErrors } from '../log/escaped-errors.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from './addr.js';
 
 /**
@@ -12,7 +13,8 @@ import { isIpv6Addr, udpAddr, type UdpAddr } from './addr.js';
  * kept. Sent: the bytes belong to the connection from `send` on; do not change them afterwards (node:dgram hands
  * them to the kernel a tick later, a batched connection copies them at once).
  *
- * Errors: `send` never throws for a transient error, it counts and drops. Sends may be gathered and handed to the
+ * Errors: an exception thrown by an `onPacket` listener is caught by the connection and reported to
+ * pkg/log/escaped-errors.ts; it drops that datagram and nothing else. `send` never throws for a transient error, it counts and drops. Sends may be gathered and handed to the
  * kernel together at the end of the current turn of the event loop (before any timer or I/O callback runs), in
  * the order they were made.
  */
@@ -73,7 +75,14 @@ export class DgramConn implements UdpConn {
   }
 
   onPacket(cb: (packet: Buffer, from: UdpAddr) => void): void {
-    this.socket.on('message', (msg, rinfo) => cb(msg, udpAddr(rinfo.address, rinfo.port)));
+    // An exception in the listener drops the datagram; from an EventEmitter it would end the process.
+    this.socket.on('message', (msg, rinfo) => {
+      try {
+        cb(msg, udpAddr(rinfo.address, rinfo.port));
+      } catch (e) {
+        escapedErrors.report('udp', e);
+      }
+    });
   }
 
   private target(to: UdpAddr): string | null {

@@ -1,0 +1,76 @@
+// Exceptions that escaped a callback fed from outside the process (a datagram, a TUN batch, a DNS query, an HTTP
+// scrape, a netlink event). None of them may end the process: one crafted datagram would otherwise take every
+// tunnel down. Each socket kind guards the callbacks it was given once, where it calls them (UdpConn
+// implementations, TUN devices, the DNS responder, the metrics server, the address watch), so no call site needs a
+// try/catch of its own; what is caught comes here.
+//
+// Reports are counted per source and logged at error level, at most one line per LOG_INTERVAL_MS with the number
+// left out since the last line (a remote sender that can trigger one can trigger millions). The daemon points
+// `escapedErrors.sink` at its logger and counters; until then lines go to stderr. docs/security-model.md has
+// the policy: keep serving, the packet that triggered it is dropped.
+
+export const LOG_INTERVAL_MS = 1000;
+
+export type EscapedErrorSink = (source: string, error: unknown, suppressed: number) => void;
+
+const stderrSink: EscapedErrorSink = (source, error, suppressed) => {
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`level=error msg="Exception escaped a ${source} handler, kept serving" suppressed=${suppressed} error=${JSON.stringify(text)}\n`);
+};
+
+export class EscapedErrors {
+  /** Where logged reports go; `suppressed` is how many were rate-limited away since the last one. */
+  sink: EscapedErrorSink = stderrSink;
+  /** Called for every report (logged or not): the daemon counts them as drops. */
+  onEach: (source: string) => void = () => {};
+  private readonly counts = new Map<string, number>();
+  private lastLoggedAt = -Infinity;
+  private suppressed = 0;
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  report(source: string, error: unknown): void {
+    this.counts.set(source, (this.counts.get(source) ?? 0) + 1);
+    try {
+      this.onEach(source);
+      const now = this.now();
+      if (now - this.lastLoggedAt < LOG_INTERVAL_MS) {
+        this.suppressed++;
+        return;
+      }
+      this.lastLoggedAt = now;
+      const suppressed = this.suppressed;
+      this.suppressed = 0;
+      this.sink(source, error, suppressed);
+    } catch {
+      // The report itself must not become the exception that ends the process (a closed stderr, say).
+    }
+  }
+
+  count(source: string): number {
+    return this.counts.get(source) ?? 0;
+  }
+}
+
+/** The process-wide report every guard writes to. */
+export const escapedErrors = new EscapedErrors();
+
+/** Calls `fn(arg)`; an exception is reported under `source` instead of propagating. */
+export function callGuarded<A>(source: string, fn: (arg: A) => void, arg: A): void {
+  try {
+    fn(arg);
+  } catch (e) {
+    escapedErrors.report(source, e);
+  }
+}
+
+/** `fn` wrapped so that an exception it throws is reported under `source` instead of propagating. */
+export function guarded<A extends unknown[]>(source: string, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (e) {
+      escapedErrors.report(source, e);
+    }
+  };
+}
