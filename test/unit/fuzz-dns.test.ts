@@ -1,0 +1,128 @@
+// Fuzzing the lighthouse's DNS responder: the wire parsers (DnsError only), the responder (never throws, at most
+// one datagram out per datagram in, and from outside the overlay no reply larger than the query plus one spelled
+// out name) and the real UDP listener on 127.0.0.1 (random and mutated datagrams, then a real query still answers).
+
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { test } from 'node:test';
+import type { NebulaCertificate } from '../../pkg/cert/index.js';
+import { parseCidr } from '../../pkg/ip/ipv4.js';
+import { DnsResponder, respond, type DnsDirectory, type DnsOutcome } from '../../pkg/lighthouse/dns-server.js';
+import { DnsError, DnsType, encodeQuery, encodeReply, parseQuery, parseResponse, type DnsReply } from '../../pkg/lighthouse/dns-wire.js';
+import { expectOnly, hex, mutate, randomBytes, runFuzz, runFuzzAsync } from './helpers/fuzz.js';
+import { waitFor } from './helpers/wait.js';
+
+const isDnsError = (e: unknown): boolean => e instanceof DnsError;
+
+function cert(name: string, cidr: string): NebulaCertificate {
+  return {
+    details: { name, ips: [parseCidr(cidr)], subnets: [], groups: ['g'], notBefore: 0, notAfter: 2 ** 40, publicKey: new Uint8Array(32), isCA: false, issuer: '' },
+    signature: new Uint8Array(64),
+  };
+}
+
+const HOSTS = [cert('lh', '10.99.0.1/24'), cert('node1', '10.99.0.2/24'), cert('Node1', '10.99.0.3/24')];
+const DIR: DnsDirectory = {
+  vpnNet: () => parseCidr('10.99.0.0/24'),
+  hosts: () => HOSTS.map((c) => ({ vpnIp: c.details.ips[0].ip, certName: c.details.name, cert: c })),
+};
+
+/** Queries and replies as they are sent: the seeds the mutators start from. */
+const SAMPLES: Uint8Array[] = [
+  encodeQuery(0x1111, 'node1', DnsType.A),
+  encodeQuery(0x2222, '10.99.0.2', DnsType.TXT),
+  encodeQuery(0x3333, 'a.b.c.example.', DnsType.A),
+  // A name by pointer into an earlier one, and a query with an extra record, as other resolvers send.
+  Uint8Array.from(Buffer.from('4444 0100 0001 0000 0000 0001 05 6e6f646531 00 0001 0001 c00c 0001 0001 00000e10 0004 0a630002'.replace(/ /g, ''), 'hex')),
+  (() => {
+    const question = parseQuery(encodeQuery(0x5555, 'node1', DnsType.A)).question;
+    return encodeReplyBytes({ id: 0x5555, opcode: 0, rd: true, cd: false, rcode: 0, question, answers: [{ type: DnsType.A, ttl: 60, address: 0x0a630002 }] });
+  })(),
+];
+
+function encodeReplyBytes(reply: DnsReply): Uint8Array {
+  const out = new Uint8Array(512);
+  return out.subarray(0, encodeReply(reply, out));
+}
+
+/** The longest name spelled out in a reply: a query may name it by pointers, a reply writes it in full. */
+const MAX_NAME_BYTES = 255;
+
+test('fuzz DNS wire: parseQuery and parseResponse fail only with DnsError', () => {
+  runFuzz('dns-parse', { iterations: 30_000, ms: 800, seed: 0xd45 }, (r) => {
+    const b = r.chance(0.2) ? randomBytes(r, 80) : mutate(r, r.pick(SAMPLES), SAMPLES, 4, 600);
+    const q = expectOnly(() => parseQuery(b), isDnsError, b);
+    if (q.ok) assert.ok(q.value.question.name.length <= 4 * MAX_NAME_BYTES);
+    expectOnly(() => parseResponse(b), isDnsError, b);
+  });
+});
+
+test('fuzz DNS responder: never throws, and from outside the overlay replies no more than the query plus one name', (t) => {
+  let answered = 0;
+  let worst = 0;
+  runFuzz('dns-respond', { iterations: 30_000, ms: 1000, seed: 0xd46 }, (r) => {
+    const b = r.chance(0.2) ? randomBytes(r, 80) : mutate(r, r.pick(SAMPLES), SAMPLES, 4, 600);
+    const from = r.pick(['10.1.1.1', '127.0.0.1', '10.99.0.77', '::ffff:10.99.0.9', '2001:db8::1']);
+    let out: { reply: Uint8Array | null; outcome: DnsOutcome };
+    try {
+      out = respond(b, from, DIR);
+    } catch (e) {
+      throw new Error(`respond threw ${String(e)} on ${hex(b)} from ${from}`);
+    }
+    if (out.reply === null) {
+      assert.equal(out.outcome, 'dropped');
+      return;
+    }
+    // What we answer parses as a DNS response with the query's id.
+    const parsed = parseResponse(out.reply);
+    assert.equal(parsed.id, (b[0] << 8) | b[1]);
+    if (out.outcome === 'answered') answered++;
+    else {
+      // An error or empty reply echoes at most the question: no amplification beyond re-spelling a compressed name.
+      assert.ok(out.reply.length <= b.length + MAX_NAME_BYTES, `${out.outcome} reply of ${out.reply.length} bytes to ${hex(b)}`);
+      worst = Math.max(worst, out.reply.length / b.length);
+    }
+    if (from === '10.1.1.1' || from === '2001:db8::1') assert.ok(parsed.answers.every((a) => a.type !== DnsType.TXT), 'no certificate details outside');
+  });
+  assert.ok(answered > 100, `only ${answered} mutated queries were answered: the mutations do not reach the answers`);
+  t.diagnostic(`largest unanswered reply: ${worst.toFixed(2)} times its query`);
+  assert.ok(worst < 20, `an unanswered query got a reply ${worst.toFixed(1)} times its size`);
+});
+
+test('fuzz DNS listener: random and mutated datagrams on 127.0.0.1, then a real query is still answered', async (t) => {
+  const outcomes: DnsOutcome[] = [];
+  const server = await DnsResponder.start({ host: '127.0.0.1', port: 0 }, DIR, (o) => outcomes.push(o));
+  t.after(() => server.close());
+  const { port } = server.address();
+  const client = dgram.createSocket('udp4');
+  t.after(() => client.close());
+  await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+  const replies: Buffer[] = [];
+  client.on('message', (m) => replies.push(m));
+  const send = (b: Uint8Array): Promise<void> => new Promise((resolve, reject) => client.send(b, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+
+  let sent = 0;
+  let sentBytes = 0;
+  // Bursts of 50 with a wait for the server to see each, so the loopback socket buffer never drops any.
+  await runFuzzAsync('dns-listener', { iterations: 40, ms: 1500, seed: 0xd47, maxIterationMs: 3000 }, async (r) => {
+    for (let k = 0; k < 50; k++) {
+      const b = r.chance(0.3) ? randomBytes(r, 100) : mutate(r, r.pick(SAMPLES), SAMPLES, 4, 600);
+      if (b.length === 0) continue; // a zero-length datagram is legal but nothing to fuzz
+      await send(b);
+      sent++;
+      sentBytes += b.length;
+    }
+    await waitFor(() => outcomes.length === sent, { what: () => `the server to see ${sent} datagrams (saw ${outcomes.length})`, timeoutMs: 2000 });
+  });
+  assert.ok(sent >= 500, `only ${sent} datagrams sent`);
+
+  const before = replies.length;
+  await send(encodeQuery(0x7777, 'NODE1', DnsType.A));
+  await waitFor(() => replies.slice(before).find((m) => m.readUInt16BE(0) === 0x7777), { what: 'the answer to a real query' });
+  const answer = parseResponse(replies.slice(before).find((m) => m.readUInt16BE(0) === 0x7777)!);
+  assert.equal(answer.answers.length, 2, 'both hosts named node1, case-insensitively');
+  const notAnswered = outcomes.filter((o) => o !== 'answered').length;
+  assert.ok(outcomes.length === sent + 1 && notAnswered > 0);
+  assert.ok(replies.length <= sent + 1, 'at most one reply per datagram');
+  t.diagnostic(`${sent} datagrams (${sentBytes} B) in, ${replies.length} replies (${replies.reduce((n, m) => n + m.length, 0)} B) out`);
+});
