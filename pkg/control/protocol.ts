@@ -107,21 +107,44 @@ export function decodeReply(line: string): ControlReply {
 
 /**
  * Splits a byte stream into lines. `push` returns the complete lines so far; a line over `maxBytes` throws, so a
- * peer cannot make us buffer without bound.
+ * peer cannot make us buffer without bound. Each chunk is scanned and measured once: the unfinished line is kept
+ * as pieces with a running byte count, because re-splitting it on every chunk made a line written a byte at a
+ * time cost quadratic time on the daemon's event loop.
  */
 export class LineSplitter {
-  private pending = '';
+  private pending: string[] = [];
+  private pendingBytes = 0;
 
   constructor(private readonly maxBytes = MAX_LINE_BYTES) {}
 
   push(chunk: string): string[] {
-    this.pending += chunk;
-    const parts = this.pending.split('\n');
-    this.pending = parts.pop() ?? '';
-    for (const line of [...parts, this.pending]) {
-      if (Buffer.byteLength(line) > this.maxBytes) throw new ControlError(ControlErrorCode.badRequest, 'line too long');
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
+      const line = this.take(chunk.slice(start, nl));
+      if (line.trim() !== '') lines.push(line);
+      start = nl + 1;
     }
-    return parts.filter((l) => l.trim() !== '');
+    const rest = chunk.slice(start);
+    if (rest !== '') {
+      this.grow(rest);
+      this.pending.push(rest);
+    }
+    return lines;
+  }
+
+  /** The pending pieces and `tail` as one line; the splitter starts a new line. */
+  private take(tail: string): string {
+    this.grow(tail);
+    const line = this.pending.length === 0 ? tail : this.pending.join('') + tail;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return line;
+  }
+
+  private grow(piece: string): void {
+    this.pendingBytes += Buffer.byteLength(piece);
+    if (this.pendingBytes > this.maxBytes) throw new ControlError(ControlErrorCode.badRequest, 'line too long');
   }
 }
 
