@@ -255,7 +255,9 @@ export class HandshakeManager {
     let responderIndex: number;
     let time: number;
     try {
-      const r = p.initiator.readMessage2(packet.subarray(HEADER_LEN));
+      // Read on a fork: stage 1 went to every candidate address, so another host may answer first, and its reply
+      // (refused below for its certificate or its overlay IP) must leave the state for the real peer's reply.
+      const r = p.initiator.fork().readMessage2(packet.subarray(HEADER_LEN));
       keys = r.keys;
       const details = decodeHandshakePayload(r.payload);
       responderIndex = details.responderIndex;

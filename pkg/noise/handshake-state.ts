@@ -69,6 +69,18 @@ export class HandshakeState {
     this.state = { ss, e: null, re: null, rs: null };
   }
 
+  /**
+   * An independent copy: what is read or written on one leaves the other as it was. An initiator's message 1 goes
+   * to several addresses and any host there may answer; each answer is read on a copy, so an answer the caller
+   * refuses (another host's certificate) leaves the state ready for the right one.
+   */
+  fork(): HandshakeState {
+    const copy = Object.create(HandshakeState.prototype) as HandshakeState;
+    Object.assign(copy, this);
+    copy.state = { ...this.state, ss: this.state.ss.fork() };
+    return copy;
+  }
+
   /** True once both messages are done; then `split` and `handshakeHash` are meaningful. */
   isComplete(): boolean {
     return this.messageIndex === IX_MESSAGE_PATTERNS.length;

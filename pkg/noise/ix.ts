@@ -51,8 +51,21 @@ export interface ResponderResult {
 export class IxInitiator {
   private readonly hs: HandshakeState;
 
-  constructor(private readonly opts: IxOptions) {
-    this.hs = newHandshakeState(opts, true);
+  constructor(
+    private readonly opts: IxOptions,
+    /** Only `fork` passes one. */
+    hs?: HandshakeState,
+  ) {
+    this.hs = hs ?? newHandshakeState(opts, true);
+  }
+
+  /**
+   * A copy that reads message 2 without touching this one: the handshake layer reads every stage 2 on a fork, so
+   * that a reply it refuses (another host answered from a stale address, or a blocklisted one) does not use up the
+   * state the real peer's reply needs.
+   */
+  fork(): IxInitiator {
+    return new IxInitiator(this.opts, this.hs.fork());
   }
 
   /** e ‖ s ‖ payload, all cleartext. Call once; Nebula retransmits the same bytes on retry. */

@@ -133,6 +133,30 @@ test('calls out of order are refused with ENOISESTATE', () => {
   assert.throws(() => initiator.readMessage2(message), isNoiseError('ENOISESTATE'));
 });
 
+test("a message 2 read on a fork leaves the initiator ready for another host's message 2 to the same message 1", () => {
+  const { initiator } = handshake('aes');
+  const msg1 = initiator.writeMessage1(new Uint8Array(0));
+  // Message 1 went to two addresses and two hosts answer it: a wrong one first, then the right one.
+  const wrong = new IxResponder({ cipher: 'aes', ...keyPair() });
+  const right = new IxResponder({ cipher: 'aes', ...keyPair() });
+  wrong.readMessage1(msg1);
+  right.readMessage1(msg1);
+  const fromWrong = wrong.writeMessage2(Buffer.from('wrong'));
+  const fromRight = right.writeMessage2(Buffer.from('right'));
+
+  const refused = initiator.fork().readMessage2(fromWrong.message);
+  assert.equal(Buffer.from(refused.payload).toString(), 'wrong');
+  const done = initiator.fork().readMessage2(fromRight.message);
+  assert.equal(Buffer.from(done.payload).toString(), 'right');
+  assert.deepEqual(done.handshakeHash, fromRight.handshakeHash);
+  const ad = new Uint8Array(16);
+  assert.equal(fromRight.keys.recv.open(3, done.keys.send.seal(3, Buffer.from('ok'), ad), ad)?.toString(), 'ok');
+  assert.notDeepEqual(refused.handshakeHash, done.handshakeHash);
+  // The forks read; the initiator itself is still at message 2, and reads it once.
+  initiator.readMessage2(fromRight.message);
+  assert.throws(() => initiator.readMessage2(fromRight.message), isNoiseError('ENOISESTATE'));
+});
+
 test('messages over 65535 bytes are neither written nor read', () => {
   const { initiator, responder } = handshake('aes');
   assert.throws(() => initiator.writeMessage1(new Uint8Array(65535 - 64 + 1)), isNoiseError('ENOISETOOLONG'));
