@@ -4,7 +4,7 @@
 // `tick()` and hands it packets; it talks back through `HandshakeEnv`.
 
 import type { CaPool } from '../cert/index.js';
-import type { Clock } from '../clock/clock.js';
+import { unixMs, type Clock } from '../clock/clock.js';
 import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
 import { HostInfo, type TunnelKeys } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
@@ -65,6 +65,17 @@ export interface HandshakeEnv {
 
 /** Nebula's initiator gives up after ~5.5 s of retransmits; a stage 1 older than this is never seen again. */
 export const RETRANSMIT_MEMORY_MS = 30_000;
+/**
+ * A peer's handshake Time is stored as at most our wall time plus this: a forged or wild Time (up to 2^64-1 ns)
+ * must not make every later handshake of the real peer "too old" (docs/security-model.md).
+ */
+export const HANDSHAKE_TIME_SKEW_MS = 1000;
+/**
+ * A candidate tunnel keeps its place this long against the next stage 1 for the same overlay IP: the real peer
+ * proves its candidate within a round trip, and stage 1s for one overlay IP cost us at most one answer (three DHs
+ * and a stage 2) per this interval.
+ */
+export const CANDIDATE_HOLD_MS = 1000;
 
 export class HandshakeManager {
   readonly pending = new Map<Ipv4, PendingHandshake>();
@@ -77,7 +88,7 @@ export class HandshakeManager {
 
   /** Unix nanoseconds, strictly increasing: a restarted or repeated handshake must carry a larger Time. */
   private nowNs(): number {
-    const t = Math.max(Date.now() * 1e6, this.lastTimeNs + 1024);
+    const t = Math.max(unixMs(this.env.clock) * 1e6, this.lastTimeNs + 1024);
     this.lastTimeNs = t;
     return t;
   }
@@ -200,7 +211,7 @@ export class HandshakeManager {
     try {
       const { payload, remoteStatic } = responder.readMessage1(msg);
       const details = decodeHandshakePayload(payload);
-      peer = verifyPeerCert(details.cert, remoteStatic, env.caPool(), Math.floor(Date.now() / 1000));
+      peer = verifyPeerCert(details.cert, remoteStatic, env.caPool(), Math.floor(unixMs(env.clock) / 1000));
       initiatorIndex = details.initiatorIndex;
       time = details.time;
     } catch (e) {
@@ -211,21 +222,24 @@ export class HandshakeManager {
     if (vpnIp === id.vpnIp) return this.drop('handshake-self');
     if (src.from && !env.remoteAllowed(vpnIp, src.from)) return this.drop('handshake-remote-denied');
     const existing = env.hostmap.byVpnIp.get(vpnIp);
-    if (existing && time <= existing.handshakeTime) {
+    // Only a proven tunnel's Time counts: an unproven one may come from a forged stage 1, whose Time must not
+    // shut the real peer out.
+    if (existing?.proven && time <= existing.handshakeTime) {
       env.log.info('Handshake too old', { vpnIp: formatIpv4(vpnIp), certName: peer.cert.details.name });
       env.sendTestRequest(existing);
       return this.drop('handshake-too-old');
     }
-    let queued: Uint8Array[] = [];
     const ours = this.pending.get(vpnIp);
-    if (ours) {
-      if (vpnIp < id.vpnIp) {
-        env.log.debug('Prevented a pending handshake race', { vpnIp: formatIpv4(vpnIp) });
-        return this.drop('handshake-race');
-      }
-      queued = ours.queue.splice(0);
-      this.abandon(ours);
+    if (ours && vpnIp < id.vpnIp) {
+      env.log.debug('Prevented a pending handshake race', { vpnIp: formatIpv4(vpnIp) });
+      return this.drop('handshake-race');
     }
+    // Anyone who saw the peer's certificate can send this stage 1. When there is something to lose (a tunnel, our
+    // own handshake with its queue, another candidate), the answer only becomes a candidate, and the peer's first
+    // packet on it promotes it (peerHasStage2); until then the tunnel and our handshake go on as they were.
+    const held = env.hostmap.candidates.get(vpnIp);
+    if (held && env.clock.now() - held.createdAt < CANDIDATE_HOLD_MS) return this.drop('handshake-candidate-held');
+    const candidate = existing !== undefined || ours !== undefined || held !== undefined;
     const localIndex = env.hostmap.allocateIndex();
     const reply = encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex, responderIndex: localIndex, time: this.nowNs() });
     const { message, keys } = responder.writeMessage2(reply);
@@ -240,8 +254,9 @@ export class HandshakeManager {
       time,
       src,
       initiator: false,
-      queued,
+      queued: [],
       answered: { ephemeral, stage1: Uint8Array.from(msg), stage2: out },
+      candidate,
     });
   }
 
@@ -262,7 +277,7 @@ export class HandshakeManager {
       const details = decodeHandshakePayload(r.payload);
       responderIndex = details.responderIndex;
       time = details.time;
-      peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), Math.floor(Date.now() / 1000));
+      peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), Math.floor(unixMs(env.clock) / 1000));
     } catch (e) {
       // A forged stage 2 must not end a handshake that the real peer may still answer.
       env.log.info('Invalid handshake stage 2', { vpnIp: formatIpv4(p.vpnIp), error: (e as Error).message });
@@ -302,6 +317,8 @@ export class HandshakeManager {
     queued: Uint8Array[];
     /** Responder: what a retransmitted stage 1 must get back. */
     answered?: { ephemeral: string; stage1: Uint8Array; stage2: Uint8Array };
+    /** Responder: hold the tunnel as a candidate until the peer uses it (see handleStage1). */
+    candidate?: boolean;
     logFields?: LogFields;
   }): void {
     const env = this.env;
@@ -312,7 +329,7 @@ export class HandshakeManager {
       cert: t.peer.stored,
       peer: t.peer.firewallPeer,
       keys: t.keys,
-      handshakeTime: t.time,
+      handshakeTime: Math.min(t.time, (unixMs(env.clock) + HANDSHAKE_TIME_SKEW_MS) * 1e6),
       remote: t.src.from,
       initiator: t.initiator,
       now: env.clock.now(),
@@ -322,6 +339,20 @@ export class HandshakeManager {
       host.stage1 = t.answered.stage1;
       host.stage2Packet = t.answered.stage2;
       this.remember(t.answered.ephemeral, host);
+      if (t.candidate) {
+        env.hostmap.addCandidate(host);
+        t.src.reply(t.answered.stage2);
+        env.counters.inc('handshakes', 'candidate');
+        env.log.debug('Handshake answered, new tunnel held until the peer uses it', {
+          vpnIp: formatIpv4(host.vpnIp),
+          udpAddr: t.src.from ? addrKey(t.src.from) : 'relay',
+          localIndex: t.localIndex,
+        });
+        // The real peer answers at once, which promotes the candidate even when it has nothing to send; whoever
+        // forged or replayed the stage 1 cannot. 32 bytes, at most once per CANDIDATE_HOLD_MS and overlay IP.
+        env.sendTestRequest(host);
+        return;
+      }
     }
     const replaced = env.hostmap.add(host);
     if (t.answered) t.src.reply(t.answered.stage2);
@@ -356,20 +387,57 @@ export class HandshakeManager {
     const stage1 = host.stage1;
     host.stage1 = undefined;
     host.stage2Packet = undefined;
+    // A candidate keeps its stage-2 copy until it is promoted or expires, so its first packet always lands here.
+    if (this.env.hostmap.isCandidate(host)) this.promote(host);
     if (stage1 === undefined) return;
     const ephemeral = answeredKey(stage1);
     if (this.answered.get(ephemeral) === host) this.answered.delete(ephemeral);
   }
 
-  /** Stage-1/stage-2 copies outlive any retransmit after RETRANSMIT_MEMORY_MS; a tunnel need not keep them. */
+  /**
+   * Stage-1/stage-2 copies outlive any retransmit after RETRANSMIT_MEMORY_MS; a tunnel need not keep them. A
+   * candidate nobody used in that time goes too.
+   */
   forgetOldAnswers(now: number = this.env.clock.now()): void {
+    const hostmap = this.env.hostmap;
+    // Both maps are in age order, so the first young entry ends each scan.
+    for (const host of hostmap.candidates.values()) {
+      if (now - host.createdAt < RETRANSMIT_MEMORY_MS) break;
+      hostmap.remove(host);
+      this.drop('handshake-candidate-expired');
+    }
     for (const [ephemeral, host] of this.answered) {
-      // Insertion order is age order, so the first young entry ends the scan.
       if (now - host.createdAt < RETRANSMIT_MEMORY_MS) break;
       this.answered.delete(ephemeral);
       host.stage1 = undefined;
       host.stage2Packet = undefined;
     }
+  }
+
+  /**
+   * A candidate carried an authenticated packet, which only the holder of the certificate's key can make: it
+   * replaces the tunnel it was held against and takes over our own handshake's queue.
+   */
+  private promote(host: HostInfo): void {
+    const env = this.env;
+    let queued: Uint8Array[] = [];
+    const ours = this.pending.get(host.vpnIp);
+    if (ours) {
+      queued = ours.queue.splice(0);
+      this.abandon(ours);
+    }
+    const replaced = env.hostmap.promote(host);
+    env.counters.inc('handshakes', 'ok');
+    env.counters.inc('handshakes', 'promoted');
+    env.log.info('Handshake completed (responder)', {
+      vpnIp: formatIpv4(host.vpnIp),
+      certName: host.certName,
+      udpAddr: host.remote ? addrKey(host.remote) : 'relay',
+      localIndex: host.localIndex,
+      remoteIndex: host.remoteIndex,
+      replacedLocalIndex: replaced?.localIndex ?? 'none',
+    });
+    env.established(host, queued, replaced);
   }
 
   private drop(reason: string): void {

@@ -86,6 +86,14 @@ export class HostInfo {
     this.lastRecvAt = init.now;
   }
 
+  /**
+   * Whether the peer behind this tunnel has shown it holds the certificate's key: as initiator the authenticated
+   * stage 2 did, as responder only an authenticated packet does (stage 1 travels in clear and can be forged).
+   */
+  get proven(): boolean {
+    return this.initiator || this.packetsIn > 0;
+  }
+
   /** The peer certificate's name (the firewall keeps it; no decoding). */
   get certName(): string {
     return this.peer.name;

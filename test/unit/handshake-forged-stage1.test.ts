@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { generateX25519KeyPair } from '../../pkg/cert/index.js';
+import { ManualClock } from '../../pkg/clock/clock.js';
+import { CANDIDATE_HOLD_MS, HANDSHAKE_TIME_SKEW_MS, RETRANSMIT_MEMORY_MS } from '../../pkg/handshake/manager.js';
+import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
+import type { AeadCipher } from '../../pkg/noise/aead.js';
+import { IxInitiator } from '../../pkg/noise/ix.js';
+import { ProtobufWriter } from '../../pkg/protobuf/protobuf.js';
+import { sameAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import type { MemoryUdp } from '../../pkg/udp/memory-udp.js';
+import { connect, TestMesh, type TestNode } from './helpers/mesh.js';
+import { isType, udpPacket, udpPayloadText } from './helpers/packets.js';
+import { waitFor } from './helpers/wait.js';
+
+// IX stage 1 travels in clear (e ‖ s ‖ payload, no MAC), so anyone who has seen a host's stage 1 can send one with
+// that host's certificate and public static key: only the answer's keys need the private key. Such a forgery must
+// not take a working tunnel out of service, and its Time (up to 2^64-1 ns) must not shut the real peer out.
+// The nodes run on one ManualClock: time is simulated, and "gap" means simulated milliseconds without delivery.
+
+const A = '10.99.0.1';
+const B = '10.99.0.2';
+/** Nebula's defaults: stage 1 every 100 ms more than the last, 10 retries. */
+const NEBULA_TIMING = { handshakes: { try_interval: '100ms', retries: 10 } };
+const MAX_UINT64 = (1n << 64n) - 1n;
+
+async function pair(t: { after(fn: () => unknown): void }) {
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: NEBULA_TIMING });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: NEBULA_TIMING });
+  return { clock, mesh, a, b };
+}
+
+/**
+ * A stage 1 claiming to come from `victim`: its handshake certificate and public static key, the forger's own
+ * ephemeral key. Written with the forger's key pair, then the static key (bytes 32-63, in clear) swapped for the
+ * victim's, which message 1 allows because nothing in it is authenticated.
+ */
+function forgedStage1(victim: TestNode, cipher: AeadCipher, time: bigint): Uint8Array {
+  const forger = generateX25519KeyPair();
+  const initiator = new IxInitiator({ cipher, staticPrivate: forger.privateKey, staticPublic: forger.publicKey });
+  const details = new ProtobufWriter().bytes(1, victim.node.identity().handshakeCert).uint(2, 0x5eed).uint64(5, time).finish();
+  const msg = initiator.writeMessage1(new ProtobufWriter().message(1, details).finish());
+  msg.set(victim.node.identity().publicKey, 32);
+  const out = new Uint8Array(HEADER_LEN + msg.length);
+  encodeHeader(out, 0, MessageType.Handshake, 0, 0, 1);
+  out.set(msg, HEADER_LEN);
+  return out;
+}
+
+/** A host on the underlay that records what reaches it. */
+function attackerAt(mesh: TestMesh, address: string): { udp: MemoryUdp; received: Uint8Array[]; addr: UdpAddr } {
+  const udp = mesh.net.bind(address, 4242);
+  const received: Uint8Array[] = [];
+  udp.onPacket((p) => received.push(p));
+  return { udp, received, addr: udp.addr };
+}
+
+/** Lets every datagram in flight (delivered on microtasks) and its consequences run. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * `steps` rounds of simulated `stepMs`: each round a packet goes a -> b and b -> a. Returns the longest time each
+ * direction went without a delivery. `during(step)` runs before the round's packets.
+ */
+async function traffic(
+  clock: ManualClock,
+  a: TestNode,
+  b: TestNode,
+  o: { steps: number; stepMs: number; during?(step: number): void },
+): Promise<{ gapAtoB: number; gapBtoA: number }> {
+  let lastAtB = clock.now();
+  let lastAtA = clock.now();
+  let gapAtoB = 0;
+  let gapBtoA = 0;
+  for (let step = 1; step <= o.steps; step++) {
+    clock.advance(o.stepMs);
+    o.during?.(step);
+    await settle();
+    const [atA, atB] = [a.tun.written.length, b.tun.written.length];
+    a.tun.inject(udpPacket({ src: A, dst: B, payload: `a ${step}` }));
+    b.tun.inject(udpPacket({ src: B, dst: A, payload: `b ${step}` }));
+    await settle();
+    if (b.tun.written.length > atB) lastAtB = clock.now();
+    if (a.tun.written.length > atA) lastAtA = clock.now();
+    gapAtoB = Math.max(gapAtoB, clock.now() - lastAtB);
+    gapBtoA = Math.max(gapBtoA, clock.now() - lastAtA);
+  }
+  return { gapAtoB, gapBtoA };
+}
+
+test('a forged stage 1 for a peer with a working tunnel leaves that tunnel carrying traffic both ways, without a gap', async (t) => {
+  const { clock, mesh, a, b } = await pair(t);
+  await connect(a, b);
+  const working = b.tunnelTo(a)!;
+  const attacker = attackerAt(mesh, '203.0.113.66');
+
+  // 3 s of traffic at 10 packets a second each way; the forgery arrives after 1 s.
+  const gaps = await traffic(clock, a, b, {
+    steps: 30,
+    stepMs: 100,
+    during: (step) => {
+      if (step === 10) attacker.udp.send(forgedStage1(a, a.config.cipher, MAX_UINT64), b.addr);
+    },
+  });
+
+  assert.ok(gaps.gapAtoB <= 100 && gaps.gapBtoA <= 100, `longest gaps: a->b ${gaps.gapAtoB} ms, b->a ${gaps.gapBtoA} ms`);
+  assert.equal(b.tunnelTo(a), working, 'the working tunnel is still the one in service');
+  assert.equal(working.handshakeTime < 2 ** 63, true, "the working tunnel kept the real peer's Time");
+  // b did answer (it cannot tell a forgery from a restart by looking), but only as a candidate, and it asked the
+  // candidate to prove itself; the forger cannot, having neither the static key nor the session keys.
+  const candidate = b.node.hostmap.candidates.get(a.vpnIp)!;
+  assert.ok(candidate && candidate !== working);
+  assert.equal(b.node.hostmap.byIndex.get(candidate.localIndex), candidate, 'reachable by its index, for the proof');
+  assert.equal(b.node.hostmap.byRemoteIndex.get(candidate.remoteIndex), undefined, 'out of recv_error lookups');
+  assert.equal(attacker.received.filter((p) => isType(p, MessageType.Handshake, 0, 2)).length, 1, 'one stage 2');
+  assert.equal(attacker.received.filter((p) => isType(p, MessageType.Test, 0)).length, 1, 'one test request');
+  assert.equal(b.node.counters.get('handshakes', 'candidate'), 1);
+  assert.equal(b.node.counters.get('tunnels-replaced'), 0);
+  assert.equal(a.node.handshakes.pending.size, 0, 'a never had to handshake again');
+});
+
+test('after a forged stage 1 with Time 2^64-1 the real peer, restarted, gets its new tunnel at once', async (t) => {
+  const { clock, mesh, a, b } = await pair(t);
+  await connect(a, b);
+  const old = b.tunnelTo(a)!;
+  const attacker = attackerAt(mesh, '203.0.113.66');
+  attacker.udp.send(forgedStage1(a, a.config.cipher, MAX_UINT64), b.addr);
+  await settle();
+  assert.ok(b.node.hostmap.candidates.get(a.vpnIp), 'the forgery is held as a candidate');
+
+  clock.advance(2000);
+  // a crashes (its close never reaches b) and comes back with the same certificate and address.
+  mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
+  await a.stop();
+  mesh.net.drop = () => false;
+  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], clock, config: NEBULA_TIMING });
+  a2.tun.inject(udpPacket({ src: A, dst: B, payload: 'after restart' }));
+  await settle();
+
+  // No simulated time passed: the first stage 1 did it.
+  assert.equal(udpPayloadText(b.tun.written.at(-1)!), 'after restart');
+  const fresh = b.tunnelTo(a2)!;
+  assert.notEqual(fresh, old);
+  assert.equal(b.node.hostmap.byIndex.has(old.localIndex), false, 'the old tunnel is gone');
+  assert.equal(b.node.hostmap.candidates.size, 0, 'the forged candidate is gone');
+  assert.equal(b.node.counters.get('drops', 'handshake-too-old'), 0);
+  b.tun.inject(udpPacket({ src: B, dst: A, payload: 'reply' }));
+  await settle();
+  assert.equal(udpPayloadText(a2.tun.written.at(-1)!), 'reply');
+});
+
+test('a restarted peer racing a forger gets in once the forged candidate has held its place for CANDIDATE_HOLD_MS', async (t) => {
+  const { clock, mesh, a, b } = await pair(t);
+  await connect(a, b);
+  const old = b.tunnelTo(a)!;
+  clock.advance(500);
+  mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
+  await a.stop();
+  mesh.net.drop = () => false;
+  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], clock, config: NEBULA_TIMING });
+  const attacker = attackerAt(mesh, '203.0.113.66');
+  attacker.udp.send(forgedStage1(a, a.config.cipher, MAX_UINT64), b.addr);
+  await settle();
+
+  const started = clock.now();
+  a2.tun.inject(udpPacket({ src: A, dst: B, payload: 'after restart' }));
+  await settle();
+  assert.equal(b.node.counters.get('drops', 'handshake-candidate-held'), 1, 'the first stage 1 met the held forgery');
+  // a2's retransmits (driven by hand on the simulated clock) get through once the hold is over.
+  for (let i = 0; i < 100 && b.tun.written.length === 1; i++) {
+    clock.advance(10);
+    a2.node.handshakes.tick();
+    await settle();
+  }
+  const took = clock.now() - started;
+  assert.equal(udpPayloadText(b.tun.written.at(-1)!), 'after restart');
+  assert.ok(took >= CANDIDATE_HOLD_MS - 100 && took <= CANDIDATE_HOLD_MS + 500, `tunnel up after ${took} ms`);
+  const fresh = b.tunnelTo(a2)!;
+  assert.notEqual(fresh, old, 'the new tunnel is in service');
+  b.tun.inject(udpPacket({ src: B, dst: A, payload: 'reply' }));
+  await settle();
+  assert.equal(udpPayloadText(a2.tun.written.at(-1)!), 'reply');
+});
+
+test('a forged stage 1 for a peer without a tunnel is stored with a clamped Time and gives way to the real peer at once', async (t) => {
+  const { clock, mesh, a, b } = await pair(t);
+  const attacker = attackerAt(mesh, '203.0.113.66');
+  attacker.udp.send(forgedStage1(a, a.config.cipher, MAX_UINT64), b.addr);
+  await settle();
+  const forged = b.tunnelTo(a)!;
+  assert.ok(forged, 'with nothing to lose, b installs the answer directly');
+  assert.ok(forged.handshakeTime <= (clock.unixMs() + HANDSHAKE_TIME_SKEW_MS) * 1e6, `stored Time ${forged.handshakeTime}`);
+  assert.equal(forged.proven, false);
+
+  // The real a handshakes: the unproven tunnel's Time does not make it too old, a's data proves its own.
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'real a' }));
+  await settle();
+  assert.equal(b.tun.written.length, 1, 'delivered without any simulated time passing');
+  assert.equal(udpPayloadText(b.tun.written[0]), 'real a');
+  const real = b.tunnelTo(a)!;
+  assert.notEqual(real, forged);
+  assert.ok(real.proven);
+  assert.equal(b.node.hostmap.byIndex.has(forged.localIndex), false);
+  assert.equal(b.node.counters.get('drops', 'handshake-too-old'), 0);
+});
+
+test('a peer whose clock ran hours ahead can handshake again once its clock is right', async (t) => {
+  const clock = new ManualClock(1_000_000);
+  // 12 hours: far enough to matter, near enough for both certificates (valid for a day) to stay valid on a's clock.
+  const ahead = new ManualClock(1_000_000);
+  ahead.advance(12 * 3600 * 1000);
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock: ahead, config: NEBULA_TIMING });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: NEBULA_TIMING });
+  await connect(a, b);
+  const first = b.tunnelTo(a);
+  assert.ok(first, "b accepted a's handshake");
+  assert.ok(first.handshakeTime <= (clock.unixMs() + HANDSHAKE_TIME_SKEW_MS) * 1e6, 'stored clamped to our time');
+
+  clock.advance(2 * HANDSHAKE_TIME_SKEW_MS);
+  mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
+  await a.stop();
+  mesh.net.drop = () => false;
+  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], clock, config: NEBULA_TIMING });
+  a2.tun.inject(udpPacket({ src: A, dst: B, payload: 'clock fixed' }));
+  await waitFor(() => b.tun.written.some((p) => udpPayloadText(p) === 'clock fixed'), { what: 'the packet after the clock fix' });
+  assert.equal(b.node.counters.get('drops', 'handshake-too-old'), 0);
+});
+
+test('an unproven candidate is dropped after RETRANSMIT_MEMORY_MS and at most one is held per overlay IP', async (t) => {
+  const { clock, mesh, a, b } = await pair(t);
+  await connect(a, b);
+  const attacker = attackerAt(mesh, '203.0.113.66');
+  for (let i = 0; i < 5; i++) {
+    attacker.udp.send(forgedStage1(a, a.config.cipher, BigInt(i + 1) << 62n), b.addr);
+    await settle();
+    clock.advance(CANDIDATE_HOLD_MS / 2);
+  }
+  assert.equal(b.node.hostmap.candidates.size, 1);
+  // 5 forgeries half a hold apart: the 1st, 3rd and 5th were answered, each replacing the one before.
+  assert.equal(attacker.received.filter((p) => isType(p, MessageType.Handshake, 0, 2)).length, 3);
+  assert.equal(b.node.counters.get('drops', 'handshake-candidate-held'), 2);
+  assert.equal(b.node.hostmap.byIndex.size, 2, 'the tunnel and one candidate');
+
+  clock.advance(RETRANSMIT_MEMORY_MS);
+  b.node.handshakes.forgetOldAnswers();
+  assert.equal(b.node.hostmap.candidates.size, 0);
+  assert.equal(b.node.hostmap.byIndex.size, 1);
+  assert.equal(b.node.counters.get('drops', 'handshake-candidate-expired'), 1);
+});
