@@ -14,6 +14,8 @@ import { Whoami } from './whoami.js';
 export interface ControlServiceOptions {
   /** Candidate socket paths, tried in order (one when control.socket is set). */
   socketPaths: string[];
+  /** socketPaths is the admin's `control.socket`, in a directory the daemon must not change (server.ts). */
+  socketConfigured: boolean;
   reload(): Promise<ReloadReply>;
 }
 
@@ -32,7 +34,9 @@ export class ControlService {
       sendMeta: (host, m) => sendOnTunnel(node, host, MessageType.LightHouse, 0, encodeMeta(m)),
     });
     node.metaExtension = (host, payload) => whoami.onMeta(host, payload);
-    const server = await ControlServer.open(opts.socketPaths, controlHandler({ node, probes, whoami, reload: opts.reload }));
+    const server = await ControlServer.open(opts.socketPaths, controlHandler({ node, probes, whoami, reload: opts.reload }), {
+      configured: opts.socketConfigured,
+    });
     return new ControlService(server, probes);
   }
 

@@ -1,8 +1,9 @@
 // The daemon end of the control socket. Access control is the file system's: the socket is created 0600 inside a
-// 0700 directory owned by the daemon's user, so another user cannot even reach it (Node cannot read SO_PEERCRED).
+// directory only the daemon's user can write in (its own 0700 one by default, see socket-dir.ts), so another user
+// can neither reach it nor replace it (Node cannot read SO_PEERCRED).
 // Each request line is handed to `handle`; whatever it throws becomes an error reply, never a daemon crash.
 
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import {
@@ -15,22 +16,16 @@ import {
   type ControlReply,
   type ControlRequest,
 } from './protocol.js';
+import { ensureConfiguredDir, ensureOwnDir } from './socket-dir.js';
+import { ControlSocketError } from './socket-error.js';
 
 export type RequestHandler = (req: ControlRequest) => Promise<unknown>;
 
-export class ControlSocketError extends Error {
-  override name = 'ControlSocketError';
-  readonly code = 'ECONTROLSOCKET';
-}
+export { ControlSocketError };
 
-/** Makes `dir` (mode 0700) or checks that an existing one is a real directory of ours that nobody else can enter. */
-function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  const uid = process.getuid?.() ?? 0;
-  if (!st.isDirectory()) throw new ControlSocketError(`${dir} is not a directory`);
-  if (st.uid !== uid) throw new ControlSocketError(`${dir} belongs to uid ${st.uid}, not to us (uid ${uid})`);
-  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+export interface OpenOptions {
+  /** The single candidate is the admin's `control.socket`: its directory is checked, not made ours (socket-dir.ts). */
+  configured?: boolean;
 }
 
 function isLive(path: string): Promise<boolean> {
@@ -78,14 +73,16 @@ export class ControlServer {
   ) {}
 
   /**
-   * Listens on the first of `candidates` whose directory we can make private; an explicit `control.socket` is
-   * passed as the only candidate. Throws ControlSocketError naming the path when none works.
+   * Listens on the first of `candidates` whose directory is (or can be made) ours and private; an explicit
+   * `control.socket` is passed as the only candidate with `configured`. Throws ControlSocketError naming the path
+   * when none works.
    */
-  static async open(candidates: string[], handle: RequestHandler): Promise<ControlServer> {
+  static async open(candidates: string[], handle: RequestHandler, opts: OpenOptions = {}): Promise<ControlServer> {
     const reasons: string[] = [];
     for (const path of candidates) {
       try {
-        ensurePrivateDir(dirname(path));
+        if (opts.configured) ensureConfiguredDir(dirname(path), path);
+        else ensureOwnDir(dirname(path));
         await clearStale(path);
         const server = createServer();
         const control = new ControlServer(path, server);

@@ -5,7 +5,8 @@
 //   /run/mesh/<first 12 hex of sha1(absolute config path)>.sock            when /run/mesh is ours (root)
 //   <os.tmpdir()>/mesh-<uid>/<same>.sock                                   otherwise
 //
-// Both directories are made 0700 and the socket 0600: only the daemon's user (root) gets in.
+// Both directories are made 0700 (one found already there must be ours and 0700, it is never changed) and the
+// socket 0600: only the daemon's user (root) gets in. See socket-dir.ts for an explicit control.socket.
 
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';

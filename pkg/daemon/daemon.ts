@@ -141,7 +141,11 @@ export class Daemon {
     const daemon = new Daemon(node, configPath, null, null);
     try {
       daemon.stats = await startStats(node, config.stats);
-      daemon.control = await ControlService.start(node, { socketPaths: controlSocketPaths(config, configPath), reload: () => daemon.reloadForControl() });
+      daemon.control = await ControlService.start(node, {
+        socketPaths: controlSocketPaths(config, configPath),
+        socketConfigured: Boolean(config.control.socket),
+        reload: () => daemon.reloadForControl(),
+      });
       node.log.info('Control socket listening', { path: daemon.control.path });
       // lighthouse DNS: last, as in Nebula, so that dns.host may be the overlay IP.
       daemon.dns = await LighthouseDns.start(node);

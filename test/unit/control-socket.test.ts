@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -117,6 +117,102 @@ describe('control socket server and client', () => {
       flood.close();
       await server.close();
     }
+  });
+});
+
+// A daemon never changes a directory it did not create (a chmod 700 of /tmp or /run breaks the host): an explicit
+// control.socket in a directory others may write in is refused, and a default directory found too open is skipped.
+describe('control socket directories', { timeout: 5000 }, () => {
+  /** The error `open` fails with; a server that opens after all is closed (the test must not hang) and fails it. */
+  async function refusal(opening: Promise<ControlServer>): Promise<Error> {
+    let server: ControlServer;
+    try {
+      server = await opening;
+    } catch (e) {
+      return e as Error;
+    }
+    await server.close();
+    assert.fail(`expected a refusal, but a socket opened at ${server.path}`);
+  }
+  /** A fresh existing directory with `mode` (chmod: the umask would narrow mkdir's mode). */
+  function existingDir(mode: number): string {
+    const dir = join(scratch, `shared${++seq}`);
+    mkdirSync(dir);
+    chmodSync(dir, mode);
+    return dir;
+  }
+  const modeOf = (dir: string): number => statSync(dir).mode & 0o7777;
+
+  it('uses an explicit control.socket in an existing directory like /run (root, 0755) without changing its mode', async () => {
+    const dir = existingDir(0o755);
+    const path = join(dir, 'mesh.sock');
+    const server = await ControlServer.open([path], async () => 'ok', { configured: true });
+    try {
+      assert.equal(modeOf(dir), 0o755, 'the directory keeps its mode');
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      const client = await ControlClient.connect(path);
+      assert.equal(await client.request('status'), 'ok');
+      client.close();
+    } finally {
+      await server.close();
+    }
+    assert.equal(modeOf(dir), 0o755, 'and keeps it after the daemon stops');
+  });
+
+  for (const [what, mode] of [['world-writable with the sticky bit, like /tmp', 0o1777], ['group-writable', 0o775]] as const) {
+    it(`refuses an explicit control.socket in a directory that is ${what}, with one error naming the key and the path`, async () => {
+      const dir = existingDir(mode);
+      const path = join(dir, 'mesh.sock');
+      const e = await refusal(ControlServer.open([path], async () => null, { configured: true }));
+      assert.ok(e instanceof ControlSocketError, String(e));
+      assert.match(e.message, /^control\.socket /);
+      assert.ok(e.message.includes(path), e.message);
+      assert.match(e.message, /writable by its group or by everyone/);
+      assert.equal(modeOf(dir), mode, 'the directory is left as it was');
+      assert.equal(existsSync(path), false, 'no socket was created');
+    });
+  }
+
+  it('refuses an explicit control.socket in a directory owned by another user, who could replace the socket', async () => {
+    if (process.getuid?.() !== 0) return; // chown needs root
+    const dir = existingDir(0o755);
+    chownSync(dir, 65534, 65534);
+    assert.match((await refusal(ControlServer.open([join(dir, 'mesh.sock')], async () => null, { configured: true }))).message, /belongs to uid 65534/);
+    assert.equal(modeOf(dir), 0o755);
+  });
+
+  it('creates the missing directories of an explicit control.socket 0700', async () => {
+    const dir = join(scratch, `made${++seq}`, 'sub');
+    const server = await ControlServer.open([join(dir, 'mesh.sock')], async () => null, { configured: true });
+    try {
+      assert.equal(modeOf(dir), 0o700);
+      assert.equal(modeOf(join(dir, '..')), 0o700);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('leaves a default directory found open to others as it is and falls through to the next candidate', async () => {
+    const open = existingDir(0o755);
+    const good = socketPath();
+    const server = await ControlServer.open([join(open, 'x.sock'), good], async () => null);
+    try {
+      assert.equal(server.path, good);
+      assert.equal(modeOf(open), 0o755, 'not chmodded');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a default directory that is a symlink or belongs to another user', async () => {
+    const target = existingDir(0o700);
+    const link = join(scratch, `link${++seq}`);
+    symlinkSync(target, link);
+    assert.match((await refusal(ControlServer.open([join(link, 'x.sock')], async () => null))).message, /is not a directory/);
+    if (process.getuid?.() !== 0) return;
+    const foreign = existingDir(0o700);
+    chownSync(foreign, 65534, 65534);
+    assert.match((await refusal(ControlServer.open([join(foreign, 'x.sock')], async () => null))).message, /belongs to uid 65534/);
   });
 });
 
