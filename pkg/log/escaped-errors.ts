@@ -55,15 +55,6 @@ export class EscapedErrors {
 /** The process-wide report every guard writes to. */
 export const escapedErrors = new EscapedErrors();
 
-/** Calls `fn(arg)`; an exception is reported under `source` instead of propagating. */
-export function callGuarded<A>(source: string, fn: (arg: A) => void, arg: A): void {
-  try {
-    fn(arg);
-  } catch (e) {
-    escapedErrors.report(source, e);
-  }
-}
-
 /** `fn` wrapped so that an exception it throws is reported under `source` instead of propagating. */
 export function guarded<A extends unknown[]>(source: string, fn: (...args: A) => void): (...args: A) => void {
   return (...args: A) => {
