@@ -1,7 +1,8 @@
 // Birthday punching wired to a node (the method is described in punchy/birthday.ts): the symmetric side's many
-// sockets, the port-preserving side's probes, and moving a tunnel onto the socket a probe reached.
+// sockets, the port-preserving side's probes, and moving a tunnel onto the socket a probe reached. Who may make us
+// probe, where to and how often is punchy/birthday-policy.ts.
 
-import { sendOnTunnel } from '../datapath/tunnel-sender.js';
+import type { Clock } from '../clock/clock.js';
 import { HEADER_LEN, MessageType, parseHeader } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { formatIpv4 } from '../ip/ipv4.js';
@@ -18,24 +19,36 @@ import {
   PROBES_PER_TICK,
   SOCKETS,
 } from '../punchy/birthday.js';
+import { probeTarget, ProbeBudget } from '../punchy/birthday-policy.js';
 import { PUNCH_TTL } from '../punchy/nat-punch.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
-import type { DataPathContext } from '../datapath/context.js';
 
 export interface BirthdayEnv {
-  ctx: DataPathContext;
   log: Logger;
   counters: Counters;
+  clock: Clock;
+  /** Runs `fn` after `ms` unless the node stopped; a throw is logged, never fatal. */
+  schedule(ms: number, fn: () => void): void;
+  /** Sends an authenticated test request on `host`'s tunnel, to `to` instead of its current path when given. */
+  sendTest(host: HostInfo, payload: Uint8Array, to?: UdpAddr): void;
+  /** Whether `host` is still the tunnel for its VPN IP. */
+  isCurrent(host: HostInfo): boolean;
+  /** The lighthouses' NAT views (LighthouseClient.selfNatView / natViewOf); null without lighthouses. */
+  natViews: { self(): readonly UdpAddr[]; peer(vpnIp: number): readonly UdpAddr[] } | null;
   /** Every datagram a chosen socket receives goes through the outside pipeline. */
   onUdp(packet: Buffer, from: UdpAddr): void;
   stopped(): boolean;
+  /** Opens one of the symmetric side's sockets; default a node:dgram socket on an ephemeral port. */
+  openSocket?(): Promise<UdpConn>;
 }
 
 export class Birthday {
+  /** Symmetric side: when each peer was last asked (pruned, see `start`). */
   private readonly lastAttempt = new Map<number, number>();
   private readonly probing = new Set<number>();
+  private readonly budget = new ProbeBudget();
   /** Sockets that carry a tunnel, closed with the node. */
   readonly owned = new Set<UdpConn>();
 
@@ -43,14 +56,16 @@ export class Birthday {
 
   /** Symmetric side: ask the peer to probe, then open SOCKETS mappings toward its public address. */
   async start(host: HostInfo, peerPublic: UdpAddr): Promise<void> {
-    const now = Date.now();
-    if (isIpv6Addr(peerPublic) || now - (this.lastAttempt.get(host.vpnIp) ?? 0) < 4 * ATTEMPT_MS) return;
+    const now = this.env.clock.now();
+    for (const [ip, at] of this.lastAttempt) if (now - at >= 4 * ATTEMPT_MS) this.lastAttempt.delete(ip);
+    if (isIpv6Addr(peerPublic) || this.lastAttempt.has(host.vpnIp)) return;
     this.lastAttempt.set(host.vpnIp, now);
-    const { ctx, log, counters } = this.env;
+    const { log, counters } = this.env;
     log.info('Trying birthday punching toward a port-preserving NAT', { vpnIp: formatIpv4(host.vpnIp), udpAddr: `${peerPublic.address}:${peerPublic.port}` });
     counters.inc('birthday', 'attempt');
-    const conns = await Promise.all(Array.from({ length: SOCKETS }, () => DgramConn.open({ host: '0.0.0.0', port: 0 }).catch(() => null)));
-    const open = conns.filter((c): c is DgramConn => c !== null);
+    const open1 = this.env.openSocket ?? (() => DgramConn.open({ host: '0.0.0.0', port: 0 }));
+    const conns = await Promise.all(Array.from({ length: SOCKETS }, () => open1().catch(() => null)));
+    const open = conns.filter((c): c is UdpConn => c !== null);
     let chosen: UdpConn | null = null;
     for (const conn of open) {
       conn.onPacket((packet, from) => {
@@ -65,15 +80,15 @@ export class Birthday {
         this.env.onUdp(packet, from);
         for (const other of open) if (other !== conn) void other.close();
       });
-      conn.sendWithTtl(PUNCH_BYTE, peerPublic, PUNCH_TTL);
+      conn.sendWithTtl?.(PUNCH_BYTE, peerPublic, PUNCH_TTL);
     }
-    sendOnTunnel(ctx, host, MessageType.Test, 0, BIRTHDAY_REQUEST);
-    setTimeout(() => {
+    this.env.sendTest(host, BIRTHDAY_REQUEST);
+    this.env.schedule(ATTEMPT_MS, () => {
       if (chosen === null) {
         counters.inc('birthday', 'timeout');
         for (const conn of open) void conn.close();
       }
-    }, ATTEMPT_MS).unref();
+    });
   }
 
   /** A packet for `host` that decrypts (checked without touching the replay window: the pipeline does that). */
@@ -83,15 +98,23 @@ export class Birthday {
     return host.keys.recv.open(h.counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN)) !== null;
   }
 
-  /** Port-preserving side: the peer asked; probe random ports of its public IP until its reply arrives directly. */
-  onTestRequest(host: HostInfo, payload: Uint8Array, peerPublic: UdpAddr | undefined): void {
-    if (!isPayload(payload, BIRTHDAY_REQUEST) || !peerPublic || isIpv6Addr(peerPublic) || this.probing.has(host.vpnIp)) return;
-    const { ctx, counters } = this.env;
+  /**
+   * Port-preserving side: the peer asked; probe random ports of the public IP a lighthouse saw it at until its
+   * reply arrives directly. Refused (and counted) unless punchy/birthday-policy.ts allows it.
+   */
+  onTestRequest(host: HostInfo, payload: Uint8Array): void {
+    if (!isPayload(payload, BIRTHDAY_REQUEST)) return;
+    const { counters, natViews } = this.env;
+    if (this.probing.has(host.vpnIp)) return counters.inc('drops', 'birthday-already-probing');
+    const target = natViews ? probeTarget(natViews.self(), natViews.peer(host.vpnIp)) : 'peer-not-seen';
+    if (typeof target === 'string') return counters.inc('drops', `birthday-${target}`);
+    const admitted = this.budget.admit(host.vpnIp, this.env.clock.now());
+    if (admitted !== 'ok') return counters.inc('drops', `birthday-${admitted}`);
     this.probing.add(host.vpnIp);
     counters.inc('birthday', 'probing');
     let sent = 0;
     const tick = (): void => {
-      const done = host.remote !== null || sent >= PROBES || this.env.stopped() || ctx.hostmap.byVpnIp.get(host.vpnIp) !== host;
+      const done = host.remote !== null || sent >= PROBES || this.env.stopped() || !this.env.isCurrent(host);
       if (done) {
         this.probing.delete(host.vpnIp);
         counters.inc('birthday', 'probes-sent', sent);
@@ -99,9 +122,9 @@ export class Birthday {
       }
       for (let i = 0; i < PROBES_PER_TICK && sent < PROBES; i++, sent++) {
         const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN + 1));
-        sendOnTunnel(ctx, host, MessageType.Test, 0, BIRTHDAY_PROBE, udpAddr(peerPublic.address, port));
+        this.env.sendTest(host, BIRTHDAY_PROBE, udpAddr(target.address, port));
       }
-      setTimeout(tick, PROBE_TICK_MS).unref();
+      this.env.schedule(PROBE_TICK_MS, tick);
     };
     tick();
   }

@@ -123,9 +123,13 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.relays = this.makeRelayManager();
     this.paths = new PathFinder(this);
     this.birthday = new Birthday({
-      ctx: this,
       log: this.log,
       counters: this.counters,
+      clock: this.clock,
+      schedule: (ms, fn) => this.schedule(ms, fn),
+      sendTest: (host, payload, to) => sendOnTunnel(this, host, MessageType.Test, 0, payload, to),
+      isCurrent: (host) => this.hostmap.byVpnIp.get(host.vpnIp) === host,
+      natViews: { self: () => this.lighthouseClient?.selfNatView() ?? [], peer: (ip) => this.lighthouseClient?.natViewOf(ip) ?? [] },
       onUdp: (packet, from) => this.onUdp(packet, from),
       stopped: () => this.stopped,
     });
@@ -415,7 +419,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   onTestRequest(host: HostInfo, payload: Uint8Array): void {
-    if (host.remote === null) this.birthday.onTestRequest(host, payload, this.lighthouseClient?.addressesOf(host.vpnIp)[0]);
+    if (host.remote === null) this.birthday.onTestRequest(host, payload);
   }
 
   schedule(ms: number, fn: () => void): void {

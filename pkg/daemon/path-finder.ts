@@ -47,10 +47,12 @@ export class PathFinder {
   private maybeBirthday(host: HostInfo): void {
     const client = this.env.lighthouseClient;
     if (!client) return;
-    const peerAddrs = client.addressesOf(host.vpnIp);
-    const us = portBehaviour(client.selfAddresses());
-    const them = portBehaviour(peerAddrs);
-    if (us === 'rewriting' && (them === 'preserving' || them === 'no-nat')) void this.env.birthday.start(host, peerAddrs[0]);
+    // NAT views hold only addresses a lighthouse saw first (meta.ts SEEN_FIRST_V4): the sockets' punches go to
+    // where the peer really is, never to an address it merely reported.
+    const peerView = client.natViewOf(host.vpnIp);
+    const us = portBehaviour(client.selfNatView());
+    const them = portBehaviour(peerView);
+    if (us === 'rewriting' && (them === 'preserving' || them === 'no-nat')) void this.env.birthday.start(host, peerView[0]);
   }
 
   /**

@@ -6,7 +6,7 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
-import { MetaType, type MetaMessage } from './meta.js';
+import { MetaType, SEEN_FIRST_V4, type MetaMessage } from './meta.js';
 import { capPerFamily } from './server.js';
 
 /** Nebula waits a fixed 5 s after a punch notification before it handshakes from its side (punchy.respond). */
@@ -37,10 +37,13 @@ export interface LighthouseClientEnv {
 export class LighthouseClient {
   /** vpnIp -> answering lighthouse -> addresses (each lighthouse's answer replaces its previous one). */
   private readonly answers = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
+  /** vpnIp -> answering lighthouse -> its IPv4 NAT view of the host (see `natViewOf`), only when it saw one. */
+  private readonly views = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
   private readonly relaysOf = new Map<Ipv4, Ipv4[]>();
   private readonly queuedQueries = new Set<Ipv4>();
   /** What the lighthouses say about us: the address they see us from first (a lighthouse answers for anyone). */
   private self: UdpAddr[] = [];
+  private selfView: UdpAddr[] = [];
 
   constructor(private readonly env: LighthouseClientEnv) {}
 
@@ -86,6 +89,23 @@ export class LighthouseClient {
     return this.self;
   }
 
+  /** Our own IPv4 NAT view (as `natViewOf`); empty unless a mesh lighthouse said which address it saw. */
+  selfNatView(): readonly UdpAddr[] {
+    return this.selfView;
+  }
+
+  /**
+   * A peer's IPv4 addresses as the first lighthouse that saw it answered: the address that lighthouse saw its
+   * packets come from first, then the ones the peer reported. Empty when no lighthouse marked an address as seen
+   * (meta.ts SEEN_FIRST_V4): then every address is only the peer's own claim, which may name anybody.
+   */
+  natViewOf(vpnIp: Ipv4): readonly UdpAddr[] {
+    const perLighthouse = this.views.get(vpnIp);
+    if (!perLighthouse) return [];
+    for (const view of perLighthouse.values()) return view;
+    return [];
+  }
+
   /** A tunnel to a lighthouse came up: report ourselves and ask what was waiting for it. */
   lighthouseUp(host: HostInfo): void {
     this.sendUpdateTo(host);
@@ -112,17 +132,17 @@ export class LighthouseClient {
   private reply(lighthouse: Ipv4, m: MetaMessage): void {
     if (m.vpnIp === this.env.vpnIp()) {
       this.self = m.addrs;
+      this.selfView = seenV4View(m, () => true);
       return;
     }
     if (this.isLighthouse(m.vpnIp)) return;
     const vpnNet = this.env.vpnNet();
-    const addrs = capPerFamily(m.addrs).filter((a) => this.usable(m.vpnIp, a, vpnNet));
-    let perLighthouse = this.answers.get(m.vpnIp);
-    if (!perLighthouse) {
-      perLighthouse = new Map();
-      this.answers.set(m.vpnIp, perLighthouse);
-    }
-    perLighthouse.set(lighthouse, addrs);
+    const usable = (a: UdpAddr): boolean => this.usable(m.vpnIp, a, vpnNet);
+    const addrs = capPerFamily(m.addrs).filter(usable);
+    perLighthouseOf(this.answers, m.vpnIp).set(lighthouse, addrs);
+    const view = seenV4View(m, usable);
+    if (view.length > 0) perLighthouseOf(this.views, m.vpnIp).set(lighthouse, view);
+    else this.views.get(m.vpnIp)?.delete(lighthouse);
     if (m.relays.length > 0) this.relaysOf.set(m.vpnIp, m.relays);
     this.env.counters.inc('lighthouse', 'reply');
     this.env.learned(m.vpnIp);
@@ -153,6 +173,24 @@ export class LighthouseClient {
 
   forget(vpnIp: Ipv4): void {
     this.answers.delete(vpnIp);
+    this.views.delete(vpnIp);
     this.relaysOf.delete(vpnIp);
   }
+}
+
+function perLighthouseOf(map: Map<Ipv4, Map<Ipv4, UdpAddr[]>>, vpnIp: Ipv4): Map<Ipv4, UdpAddr[]> {
+  let perLighthouse = map.get(vpnIp);
+  if (!perLighthouse) {
+    perLighthouse = new Map();
+    map.set(vpnIp, perLighthouse);
+  }
+  return perLighthouse;
+}
+
+/** [seen, ...reported] IPv4 addresses of a reply whose first IPv4 address the lighthouse saw; else empty. */
+function seenV4View(m: MetaMessage, usable: (a: UdpAddr) => boolean): UdpAddr[] {
+  if (((m.seen ?? 0) & SEEN_FIRST_V4) === 0) return [];
+  const v4 = capPerFamily(m.addrs).filter((a) => !a.address.includes(':'));
+  if (v4.length === 0 || !usable(v4[0])) return [];
+  return v4.filter(usable);
 }

@@ -30,7 +30,18 @@ export interface MetaMessage {
   /** IPv4 and IPv6 underlay addresses in the order they appear (all v4 first, then all v6, as on the wire). */
   addrs: UdpAddr[];
   relays: Ipv4[];
+  /** HostQueryReply from a mesh lighthouse: which addresses it saw as the host's UDP source (SEEN_* bits). */
+  seen?: number;
 }
+
+// Which replied addresses a lighthouse saw, rather than only heard reported by the host itself: a mesh lighthouse
+// sets NebulaMetaDetails field 3 ("counter", which Nebula 1.6.1 neither sets nor reads) in a HostQueryReply.
+// Absent or 0: no address is known to be seen (a Nebula lighthouse, or a host the lighthouse reaches only through
+// a relay), and every address is only what the host claims. Birthday probes go only to a seen address.
+/** The first IPv4 address of the reply is the one the lighthouse sees the host's packets come from. */
+export const SEEN_FIRST_V4 = 1;
+/** The first IPv6 address of the reply is the one the lighthouse sees the host's packets come from. */
+export const SEEN_FIRST_V6 = 2;
 
 export function encodeMeta(m: MetaMessage): Uint8Array {
   const details = new ProtobufWriter().uint(1, m.vpnIp);
@@ -45,6 +56,7 @@ export function encodeMeta(m: MetaMessage): Uint8Array {
     const lo = v & 0xffffffffffffffffn;
     details.message(4, new ProtobufWriter().uint64(1, hi).uint64(2, lo).uint(3, a.port).finish());
   }
+  details.uint(3, m.seen ?? 0);
   details.packed(5, m.relays);
   return new ProtobufWriter().uint(1, m.type).message(2, details.finish()).finish();
 }
@@ -62,6 +74,7 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
   for (const f of readFields(detailsBytes)) {
     if (f.number === 1) m.vpnIp = varint(f) >>> 0;
     else if (f.number === 2) m.addrs.push(decodeIp4AndPort(bytes(f)));
+    else if (f.number === 3 && type === MetaType.HostQueryReply) m.seen = varint(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
     else if (f.number === 4) v6.push(decodeIp6AndPort(bytes(f)));
     else if (f.number === 5 && f.bytes) m.relays.push(...readPackedVarints(f.bytes).map((v) => v >>> 0));
     else if (f.number === 5) m.relays.push(varint(f) >>> 0);

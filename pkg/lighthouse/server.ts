@@ -6,7 +6,7 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
-import { MetaType, type MetaMessage } from './meta.js';
+import { MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage } from './meta.js';
 
 /** Nebula keeps at most 10 reported addresses per host. */
 export const MAX_REPORTED = 10;
@@ -58,6 +58,12 @@ export class LighthouseServer {
     return [...all.filter((a) => !a.address.includes(':')), ...all.filter((a) => a.address.includes(':'))];
   }
 
+  /** SEEN_* bits for a reply about `host`: only a direct tunnel shows us its source address (see meta.ts). */
+  private seenOf(host: HostInfo): number {
+    if (!host.remote) return 0;
+    return host.remote.address.includes(':') ? SEEN_FIRST_V6 : SEEN_FIRST_V4;
+  }
+
   private query(from: HostInfo, target: Ipv4): void {
     this.env.counters.inc('lighthouse', 'query');
     const targetHost = this.env.hostFor(target);
@@ -67,6 +73,7 @@ export class LighthouseServer {
       vpnIp: target,
       addrs: this.addressesOf(targetHost),
       relays: this.entries.get(target)?.relays ?? [],
+      seen: this.seenOf(targetHost),
     });
     // Asking about ourselves (mesh nodes do, to learn how their NAT maps them) needs no punch.
     if (from.vpnIp === target) return;

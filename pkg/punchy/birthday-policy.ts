@@ -1,0 +1,55 @@
+// When the port-preserving side (M) of a birthday attempt may probe, and how often (docs/security-model.md). A
+// birthday request is 15 bytes and a probing run is PROBES datagrams, so whom a run may reach and how many runs
+// there may be is what bounds the amplification a peer can cause:
+//
+//   target   only the IPv4 address a lighthouse saw the peer's packets come from (meta.ts SEEN_FIRST_V4): a
+//            peer can report any address (advertise_addrs, a crafted host update), and one that reaches the
+//            lighthouse only through a relay has no seen address at all. The target is the peer's own NAT.
+//   sides    only when the lighthouses' views say the peer's NAT rewrites ports and ours keeps them (or we have
+//            none): the only case the method is for. Anything else a peer asks for is refused.
+//   rate     one run per peer per PEER_RUN_INTERVAL_MS (the requester itself retries no sooner), and at most
+//            GLOBAL_RUNS runs in any GLOBAL_WINDOW_MS across all peers.
+//
+// So one peer makes us send at most PROBES probes per PEER_RUN_INTERVAL_MS, all to its own public IP, and all
+// peers together at most GLOBAL_RUNS * PROBES per GLOBAL_WINDOW_MS.
+
+import { isIpv6Addr, type UdpAddr } from '../udp/addr.js';
+import type { Ipv4 } from '../ip/ipv4.js';
+import { ATTEMPT_MS } from './birthday.js';
+import { portBehaviour } from './nat-kind.js';
+
+export const PEER_RUN_INTERVAL_MS = 4 * ATTEMPT_MS;
+export const GLOBAL_RUNS = 4;
+export const GLOBAL_WINDOW_MS = 4 * ATTEMPT_MS;
+
+/** Why a birthday request was refused; counted as drops{birthday-<reason>}. */
+export type ProbeRefusal = 'peer-not-seen' | 'peer-not-rewriting' | 'not-our-side';
+
+/**
+ * `self` and `peer` are NAT views (LighthouseClient.natViewOf): [seen address, ...reported IPv4 addresses], empty
+ * when no lighthouse saw one. Returns the address to probe (its IP; ports are guessed) or why not.
+ */
+export function probeTarget(self: readonly UdpAddr[], peer: readonly UdpAddr[]): UdpAddr | ProbeRefusal {
+  if (peer.length === 0 || isIpv6Addr(peer[0])) return 'peer-not-seen';
+  if (portBehaviour(peer) !== 'rewriting') return 'peer-not-rewriting';
+  const us = portBehaviour(self);
+  if (us !== 'preserving' && us !== 'no-nat') return 'not-our-side';
+  return peer[0];
+}
+
+/** The rate half of the policy. Memory: at most one entry per run admitted in the last PEER_RUN_INTERVAL_MS. */
+export class ProbeBudget {
+  private readonly lastRun = new Map<Ipv4, number>();
+  private readonly recentRuns: number[] = [];
+
+  /** Whether `peer` may start a run at `now`; when it may, the run is recorded. */
+  admit(peer: Ipv4, now: number): 'ok' | 'peer-rate' | 'global-rate' {
+    for (const [ip, at] of this.lastRun) if (now - at >= PEER_RUN_INTERVAL_MS) this.lastRun.delete(ip);
+    while (this.recentRuns.length > 0 && now - this.recentRuns[0] >= GLOBAL_WINDOW_MS) this.recentRuns.shift();
+    if (this.lastRun.has(peer)) return 'peer-rate';
+    if (this.recentRuns.length >= GLOBAL_RUNS) return 'global-rate';
+    this.lastRun.set(peer, now);
+    this.recentRuns.push(now);
+    return 'ok';
+  }
+}

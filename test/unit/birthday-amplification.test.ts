@@ -1,0 +1,173 @@
+// Issue 14, fault 2: a relayed peer's 15-byte birthday request made us send PROBES (2000) probes to whatever
+// address the lighthouse listed first for it, which the peer chooses when the lighthouse never saw it directly.
+// Now: probes go only to an address a lighthouse saw, only when the NAT views say we are the probing side, and at
+// most one run per peer per PEER_RUN_INTERVAL_MS and GLOBAL_RUNS runs per GLOBAL_WINDOW_MS in all. Time and timers
+// are a ManualClock and a queue, so a minute of requests runs in milliseconds.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ManualClock } from '../../pkg/clock/clock.js';
+import { Birthday } from '../../pkg/daemon/birthday.js';
+import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
+import { parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { LighthouseClient } from '../../pkg/lighthouse/client.js';
+import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
+import { LighthouseServer } from '../../pkg/lighthouse/server.js';
+import { Logger } from '../../pkg/log/logger.js';
+import { Counters } from '../../pkg/metrics/counters.js';
+import { BIRTHDAY_PROBE, BIRTHDAY_REQUEST, PROBES } from '../../pkg/punchy/birthday.js';
+import { GLOBAL_RUNS, GLOBAL_WINDOW_MS, PEER_RUN_INTERVAL_MS, probeTarget } from '../../pkg/punchy/birthday-policy.js';
+import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+
+const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
+const host = (vpnIp: string, remote: UdpAddr | null = null): HostInfo => ({ vpnIp: parseIpv4(vpnIp), remote }) as unknown as HostInfo;
+
+// Our own view: a port-preserving NAT (seen at our public IP with our own port 4242).
+const SELF_PRESERVING = [a('198.51.100.1', 4242), a('192.168.0.2', 4242)];
+// A peer the lighthouse saw behind a port-rewriting NAT.
+const PEER_REWRITING = [a('203.0.113.7', 40001), a('10.0.0.2', 4242)];
+
+/** A Birthday on fake time and a recording sender. */
+function harness(views: { self: UdpAddr[]; peers: Map<Ipv4, UdpAddr[]> }) {
+  const clock = new ManualClock(1_000_000);
+  const timers: Array<{ at: number; fn: () => void }> = [];
+  const probes: UdpAddr[] = [];
+  const counters = new Counters();
+  const birthday = new Birthday({
+    log: new Logger('error', 'text', () => {}),
+    counters,
+    clock,
+    schedule: (ms, fn) => timers.push({ at: clock.now() + ms, fn }),
+    sendTest: (_host, payload, to) => {
+      if (payload === BIRTHDAY_PROBE && to) probes.push(to);
+    },
+    isCurrent: () => true,
+    natViews: { self: () => views.self, peer: (ip) => views.peers.get(ip) ?? [] },
+    onUdp: () => {},
+    stopped: () => false,
+  });
+  /** Moves time on to `until`, running due timers in order. */
+  const runUntil = (until: number): void => {
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      timers.sort((x, y) => x.at - y.at);
+      const next = timers[0];
+      if (!next || next.at > until) break;
+      timers.shift();
+      clock.advance(next.at - clock.now());
+      next.fn();
+    }
+    clock.advance(until - clock.now());
+  };
+  return { birthday, clock, probes, counters, runUntil };
+}
+
+/** `count` requests from `peer`, one every `everyMs`; returns the probes sent. */
+function flood(h: ReturnType<typeof harness>, peer: HostInfo, count: number, everyMs: number): UdpAddr[] {
+  for (let i = 0; i < count; i++) {
+    h.birthday.onTestRequest(peer, BIRTHDAY_REQUEST);
+    h.runUntil(h.clock.now() + everyMs);
+  }
+  h.runUntil(h.clock.now() + 10_000);
+  return h.probes;
+}
+
+test('a peer no lighthouse saw gets no probes, whatever addresses it reported', () => {
+  // The reflection: the peer reported a victim's address first (advertise_addrs, or a crafted host update) and
+  // reaches the lighthouse only through a relay, so no address is marked seen and its NAT view is empty.
+  const peer = host('10.99.0.9');
+  const h = harness({ self: SELF_PRESERVING, peers: new Map([[peer.vpnIp, []]]) });
+  const probes = flood(h, peer, 60, 1000);
+  assert.equal(probes.length, 0);
+  assert.equal(h.counters.get('drops', 'birthday-peer-not-seen'), 60);
+});
+
+test('one peer asking every 100 ms for a minute gets at most one run per interval, all to the address a lighthouse saw', (t) => {
+  const peer = host('10.99.0.9');
+  const h = harness({ self: SELF_PRESERVING, peers: new Map([[peer.vpnIp, PEER_REWRITING]]) });
+  const durationMs = 60_000;
+  const requests = durationMs / 100;
+  const probes = flood(h, peer, requests, 100);
+  const runs = 1 + Math.floor(durationMs / PEER_RUN_INTERVAL_MS);
+  assert.ok(probes.length <= runs * PROBES, `${probes.length} probes for ${requests} requests`);
+  assert.ok(probes.length > 0, 'the honest case still probes');
+  assert.deepEqual([...new Set(probes.map((p) => p.address))], ['203.0.113.7']);
+  // Before the fix a new run started as soon as the last one ended (about a second): ~60 runs, 120000 probes.
+  t.diagnostic(`${requests} requests -> ${probes.length} probes (${(probes.length / requests).toFixed(1)} per request)`);
+});
+
+test('all peers together are bounded by the global budget', () => {
+  const peers = Array.from({ length: 20 }, (_, i) => host(`10.99.0.${10 + i}`));
+  const h = harness({ self: SELF_PRESERVING, peers: new Map(peers.map((p) => [p.vpnIp, PEER_REWRITING])) });
+  for (const p of peers) h.birthday.onTestRequest(p, BIRTHDAY_REQUEST);
+  h.runUntil(h.clock.now() + GLOBAL_WINDOW_MS - 1);
+  assert.equal(h.probes.length, GLOBAL_RUNS * PROBES);
+  assert.equal(h.counters.get('drops', 'birthday-global-rate'), peers.length - GLOBAL_RUNS);
+});
+
+test('no probes unless the views say we keep ports and the peer rewrites them', () => {
+  const peer = host('10.99.0.9');
+  const rewritingUs = [a('198.51.100.1', 50000), a('192.168.0.2', 4242)];
+  const preservingPeer = [a('203.0.113.7', 4242), a('10.0.0.2', 4242)];
+  assert.equal(probeTarget(rewritingUs, PEER_REWRITING), 'not-our-side');
+  assert.equal(probeTarget([], PEER_REWRITING), 'not-our-side');
+  assert.equal(probeTarget(SELF_PRESERVING, preservingPeer), 'peer-not-rewriting');
+  assert.equal(probeTarget(SELF_PRESERVING, []), 'peer-not-seen');
+  assert.equal(addrKey(probeTarget(SELF_PRESERVING, PEER_REWRITING) as UdpAddr), '203.0.113.7:40001');
+  const h = harness({ self: rewritingUs, peers: new Map([[peer.vpnIp, PEER_REWRITING]]) });
+  assert.equal(flood(h, peer, 5, 1000).length, 0);
+  assert.equal(h.counters.get('drops', 'birthday-not-our-side'), 5);
+});
+
+// The views above come from the lighthouse's replies: what the server marks as seen and the client keeps.
+function lighthouseRoundTrip(targetRemote: UdpAddr | null, reported: UdpAddr[]): { view: readonly UdpAddr[]; all: UdpAddr[] } {
+  const target = host('10.99.0.9', targetRemote);
+  const querier = host('10.99.0.2', a('198.51.100.2', 4242));
+  const lighthouse = host('10.99.0.1', a('192.0.2.1', 4242));
+  const replies: MetaMessage[] = [];
+  const server = new LighthouseServer({
+    vpnNet: () => parseCidr('10.99.0.0/24'),
+    remoteAllowed: () => true,
+    hostFor: (ip) => (ip === target.vpnIp ? target : undefined),
+    // Through the wire codec, as a reply really travels.
+    send: (_to, m) => replies.push(decodeMeta(encodeMeta(m))),
+    counters: new Counters(),
+  });
+  server.handle(target, { type: MetaType.HostUpdateNotification, vpnIp: target.vpnIp, addrs: reported, relays: [] });
+  server.handle(querier, { type: MetaType.HostQuery, vpnIp: target.vpnIp, addrs: [], relays: [] });
+  const client = new LighthouseClient({
+    lighthouses: () => [lighthouse.vpnIp],
+    vpnIp: () => querier.vpnIp,
+    vpnNet: () => parseCidr('10.99.0.0/24'),
+    hostFor: () => undefined,
+    startHandshake: () => {},
+    send: () => {},
+    ownAddresses: () => [],
+    relays: () => [],
+    remoteAllowed: () => true,
+    punch: () => {},
+    openMapping: () => {},
+    learned: () => {},
+    punchDelayMs: () => 0,
+    respond: () => false,
+    sendTestRequestTo: () => {},
+    schedule: () => {},
+    counters: new Counters(),
+  });
+  const reply = replies.find((m) => m.type === MetaType.HostQueryReply);
+  assert.ok(reply);
+  client.handle(lighthouse, reply);
+  return { view: client.natViewOf(target.vpnIp), all: client.addressesOf(target.vpnIp) };
+}
+
+test('a lighthouse that reaches the peer only through a relay marks nothing as seen: the view is empty', () => {
+  const victim = a('192.0.2.200', 53);
+  const { view, all } = lighthouseRoundTrip(null, [victim, a('10.0.0.2', 4242)]);
+  assert.deepEqual(all.map(addrKey), ['192.0.2.200:53', '10.0.0.2:4242'], 'the addresses are still candidates');
+  assert.deepEqual(view, []);
+});
+
+test('a lighthouse with a direct tunnel marks the address it sees: the view starts with it', () => {
+  const { view } = lighthouseRoundTrip(a('203.0.113.7', 40001), [a('192.0.2.200', 53), a('10.0.0.2', 4242)]);
+  assert.deepEqual(view.map(addrKey), ['203.0.113.7:40001', '192.0.2.200:53', '10.0.0.2:4242']);
+});
