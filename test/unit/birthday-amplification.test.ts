@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
-import { Birthday } from '../../pkg/daemon/birthday.js';
+import { Birthday, type BirthdayEnv } from '../../pkg/daemon/birthday.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { LighthouseClient } from '../../pkg/lighthouse/client.js';
@@ -29,7 +29,7 @@ const SELF_PRESERVING = [a('198.51.100.1', 4242), a('192.168.0.2', 4242)];
 const PEER_REWRITING = [a('203.0.113.7', 40001), a('10.0.0.2', 4242)];
 
 /** A Birthday on fake time and a recording sender. */
-function harness(views: { self: UdpAddr[]; peers: Map<Ipv4, UdpAddr[]> }) {
+function harness(views: { self: UdpAddr[]; peers: Map<Ipv4, UdpAddr[]> }, extra: Partial<BirthdayEnv> = {}) {
   const clock = new ManualClock(1_000_000);
   const timers: Array<{ at: number; fn: () => void }> = [];
   const probes: UdpAddr[] = [];
@@ -46,6 +46,7 @@ function harness(views: { self: UdpAddr[]; peers: Map<Ipv4, UdpAddr[]> }) {
     natViews: { self: () => views.self, peer: (ip) => views.peers.get(ip) ?? [] },
     onUdp: () => {},
     stopped: () => false,
+    ...extra,
   });
   /** Moves time on to `until`, running due timers in order. */
   const runUntil = (until: number): void => {
@@ -170,4 +171,36 @@ test('a lighthouse that reaches the peer only through a relay marks nothing as s
 test('a lighthouse with a direct tunnel marks the address it sees: the view starts with it', () => {
   const { view } = lighthouseRoundTrip(a('203.0.113.7', 40001), [a('192.0.2.200', 53), a('10.0.0.2', 4242)]);
   assert.deepEqual(view.map(addrKey), ['203.0.113.7:40001', '192.0.2.200:53', '10.0.0.2:4242']);
+});
+
+test('a Test datagram with counter 2^64-1 on the probe sockets is refused without an exception', async () => {
+  const { MemoryNetwork } = await import('../../pkg/udp/memory-udp.js');
+  const { ReplayWindow } = await import('../../pkg/replay/replay-window.js');
+  const { createAead } = await import('../../pkg/noise/aead.js');
+  const { escapedErrors } = await import('../../pkg/log/escaped-errors.js');
+  const net = new MemoryNetwork();
+  let port = 20000;
+  const sockets: Array<ReturnType<typeof net.bind>> = [];
+  const openSocket = async (): Promise<ReturnType<typeof net.bind>> => {
+    const s = net.bind('192.0.2.50', port++);
+    sockets.push(s);
+    return s;
+  };
+  const h = harness({ self: [], peers: new Map() }, { openSocket });
+  const birthday = h.birthday;
+  const peer = Object.assign(host('10.99.0.9'), { localIndex: 77, replay: new ReplayWindow(), keys: { recv: createAead('aes', new Uint8Array(32)) }, conn: null });
+  await birthday.start(peer, a('203.0.113.7', 4242));
+  assert.equal(sockets.length > 0, true);
+  const forged = Buffer.alloc(16 + 32);
+  forged[0] = 0x14;
+  forged.writeUInt32BE(77, 4);
+  forged.writeUInt32BE(0xffffffff, 8);
+  forged.writeUInt32BE(0xffffffff, 12);
+  const before = escapedErrors.count('udp');
+  const attacker = net.bind('198.51.100.66', 1);
+  for (const s of sockets) attacker.send(forged, s.addr);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(escapedErrors.count('udp'), before, 'no listener threw');
+  assert.equal(h.counters.get('birthday', 'success'), 0);
+  assert.equal(peer.conn, null);
 });
