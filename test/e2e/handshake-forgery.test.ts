@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { generateX25519KeyPair, marshalCertificateForHandshake, parseCertificatesPem } from '../../pkg/cert/index.js';
+import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
+import { IxInitiator } from '../../pkg/noise/ix.js';
+import { ProtobufWriter } from '../../pkg/protobuf/protobuf.js';
+import { Lab } from './lab/lab.js';
+import { meshImpl } from './lab/mesh-impl.js';
+import { OverlayNet, type OverlayNode } from './lab/nebula.js';
+import { sleep } from './lab/wait.js';
+
+// A forged handshake stage 1 against real processes: a third host on the underlay, which has seen one's
+// certificate (it travels in clear in every stage 1), sends two a stage 1 with one's certificate and public key and
+// Time 2^64-1, while one pings two at 10 Hz. The working tunnel must stay in service: no gap in replies over 1 s.
+
+/** Stage 1 claiming to be `victim`: its certificate and public static key, our own ephemeral key, Time 2^64-1. */
+function forgedStage1(victim: OverlayNode): Buffer {
+  const [cert] = parseCertificatesPem(readFileSync(victim.cert.crt, 'utf8'));
+  const forger = generateX25519KeyPair();
+  const initiator = new IxInitiator({ cipher: 'aes', staticPrivate: forger.privateKey, staticPublic: forger.publicKey });
+  const details = new ProtobufWriter()
+    .bytes(1, marshalCertificateForHandshake(cert))
+    .uint(2, 0x5eed)
+    .uint64(5, (1n << 64n) - 1n)
+    .finish();
+  const msg = initiator.writeMessage1(new ProtobufWriter().message(1, details).finish());
+  // Message 1 is e ‖ s ‖ payload in clear, with nothing authenticated: the static key can be anyone's.
+  msg.set(cert.details.publicKey, 32);
+  const out = Buffer.alloc(HEADER_LEN + msg.length);
+  encodeHeader(out, 0, MessageType.Handshake, 0, 0, 1);
+  out.set(msg, HEADER_LEN);
+  return out;
+}
+
+const SEND_ONCE = `
+const dgram = require('node:dgram');
+const [ip, port, packet] = JSON.parse(process.argv[1]);
+const s = dgram.createSocket('udp4');
+s.send(Buffer.from(packet, 'base64'), port, ip, (err) => { if (err) throw err; s.close(); });
+`;
+
+test('a forged stage 1 with Time 2^64-1 leaves a working mesh tunnel without a gap over 1 s', async (t) => {
+  const lab = await Lab.create(t);
+  const [h1, h2, attacker] = await lab.flat(3);
+  const net = await OverlayNet.create(lab, { cipher: 'aes' });
+  const vpn1 = '10.99.0.1';
+  const vpn2 = '10.99.0.2';
+  const one = await net.start(h1!, { name: 'one', impl: meshImpl, config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } } });
+  await net.start(h2!, { name: 'two', impl: meshImpl, config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } } });
+  const warm = await lab.ping(h1!, vpn2, { count: 1, timeoutSec: 5 });
+  assert.ok(warm.ok, `tunnel up\n${lab.logTails()}`);
+
+  const ping = await lab.spawn(h1!, 'stdbuf', ['-oL', 'ping', '-D', '-n', '-i', '0.1', '-W', '1', vpn2]);
+  await sleep(1000);
+  const forgedAt = Date.now() / 1000;
+  await lab.exec(attacker!, 'node', ['-e', SEND_ONCE, JSON.stringify([h2!.ip, 4242, forgedStage1(one).toString('base64')])]);
+  await sleep(3000);
+  await ping.kill();
+
+  const replies = ping
+    .log()
+    .split('\n')
+    .map((l) => /^\[(\d+\.\d+)\] \d+ bytes from/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+  let longestGapMs = 0;
+  for (let i = 1; i < replies.length; i++) longestGapMs = Math.max(longestGapMs, Math.round((replies[i] - replies[i - 1]) * 1000));
+  const after = replies.filter((r) => r > forgedAt).length;
+  t.diagnostic(`longest gap between replies ${longestGapMs} ms; ${replies.length - after} replies before the forgery, ${after} after`);
+  assert.ok(replies.length - after >= 5, `ping ran before the forgery\n${ping.log()}`);
+  assert.ok(after >= 20, `replies kept coming after the forgery (${after})\n${lab.logTails(40)}`);
+  assert.ok(longestGapMs < 1000, `longest gap ${longestGapMs} ms\n${lab.logTails(40)}`);
+});
