@@ -1,7 +1,11 @@
-// Underlay (UDP) addresses. IPv4-mapped IPv6 forms from a dual-stack socket are folded to plain IPv4 so that one
-// peer never has two spellings.
+// Underlay (UDP) addresses. An IPv4-mapped IPv6 address (::ffff:a.b.c.d, in any spelling) is folded to plain
+// IPv4 wherever an address enters (a dual-stack socket, a lighthouse message, the config): one peer never has two
+// spellings, and remote_allow_list, address ordering and the private-address checks see the IPv4 address that
+// packets to it really reach (docs/security-model.md).
 
 import { isIPv4 } from 'node:net';
+import { formatIpv4 } from '../ip/ipv4.js';
+import { parseAddrWords } from './addr-record.js';
 
 export interface UdpAddr {
   readonly address: string;
@@ -9,8 +13,17 @@ export interface UdpAddr {
 }
 
 export function normalizeAddress(address: string): string {
-  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+  if (!address.includes(':')) return address;
+  // What a dual-stack socket reports for an IPv4 sender: the per-packet case, kept cheap.
+  if (address.startsWith('::ffff:') && isIPv4(address.slice(7))) return address.slice(7);
+  // Any other spelling (::ffff:102:304 from a lighthouse's 128-bit field, 0:0:0:0:0:FFFF:..., ...) has an ffff
+  // hextet; only those are parsed.
+  if (!MAPPED_HEXTET.test(address)) return address;
+  const words = parseAddrWords(address);
+  return words !== null && words[0] === 4 ? formatIpv4(words[1]) : address;
 }
+
+const MAPPED_HEXTET = /ffff/i;
 
 export function udpAddr(address: string, port: number): UdpAddr {
   return { address: normalizeAddress(address), port };

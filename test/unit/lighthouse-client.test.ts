@@ -5,7 +5,8 @@ import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
 import { LighthouseClient, RESPOND_DELAY_MS } from '../../pkg/lighthouse/client.js';
-import { MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
+import { orderAddresses } from '../../pkg/lighthouse/address-order.js';
+import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { MAX_REPORTED } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
@@ -146,6 +147,33 @@ test('answered addresses inside the VPN network, with port 0 or refused by remot
     a('2001:db8::3', 4242),
   ]);
   assert.deepEqual(client.addressesOf(ip('10.99.0.3')).map(addrKey), ['198.51.100.3:4242', '[2001:db8::3]:4242']);
+});
+
+// A lighthouse (or a host reporting itself to one) can write an IPv4 address as ::ffff:a.b.c.d in the IPv6 field.
+test('an answer carrying ::ffff:<denied IPv4> in its IPv6 field is refused by remote_allow_list and never tried', () => {
+  const { client, reply } = setup({ allow: { '192.168.0.0/16': false } });
+  // On the wire as the lighthouse sent it: encodeMeta writes an address with a colon as an Ip6AndPort.
+  const wire = encodeMeta({
+    type: MetaType.HostQueryReply,
+    vpnIp: ip('10.99.0.3'),
+    addrs: [{ address: '::ffff:192.168.1.3', port: 4242 }, { address: '::ffff:c0a8:104', port: 4242 }, a('203.0.113.2', 4242)],
+    relays: [],
+  });
+  reply(LH1, '10.99.0.3', decodeMeta(wire).addrs);
+  assert.deepEqual(client.addressesOf(ip('10.99.0.3')).map(addrKey), ['203.0.113.2:4242']);
+});
+
+test('an allowed ::ffff:<IPv4> answer is kept as that IPv4 address and ordered as IPv4, not first as IPv6', () => {
+  const { client, reply } = setup();
+  const wire = encodeMeta({
+    type: MetaType.HostQueryReply,
+    vpnIp: ip('10.99.0.3'),
+    addrs: [a('203.0.113.2', 4242), { address: '::ffff:192.168.1.3', port: 4242 }, a('2001:db8::3', 4242)],
+    relays: [],
+  });
+  reply(LH1, '10.99.0.3', decodeMeta(wire).addrs);
+  const order = orderAddresses(client.addressesOf(ip('10.99.0.3'))).map(addrKey);
+  assert.deepEqual(order, ['[2001:db8::3]:4242', '203.0.113.2:4242', '192.168.1.3:4242']);
 });
 
 test('answers from a host that is not a lighthouse are dropped and counted', () => {

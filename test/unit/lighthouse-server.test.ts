@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
-import { MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
+import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { LighthouseServer, MAX_REPORTED } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
@@ -98,11 +98,12 @@ test('an update whose VpnIp is not the sender is ignored and counted', () => {
   assert.equal(counters.get('drops', 'lighthouse-update-wrong-vpnip'), 1);
 });
 
-test('reported IPv4 addresses inside the VPN network are dropped; IPv6 ones are not checked against it', () => {
+test('reported IPv4 addresses inside the VPN network are dropped, also written IPv4-mapped; IPv6 ones are not checked against it', () => {
   const { server, connect, update } = setup();
   const n = connect('10.99.0.3', a('203.0.113.2', 4242));
-  update(n, [a('10.99.0.3', 4242), a('10.99.0.200', 1), a('10.98.0.1', 4242), a('::ffff:a63:1', 4242)]);
-  assert.deepEqual(server.reportedOf(ip('10.99.0.3')).map(addrKey), ['10.98.0.1:4242', '[::ffff:a63:1]:4242']);
+  const mapped = { address: '::ffff:a63:1', port: 4242 }; // 10.99.0.1, as a peer may write it in an Ip6AndPort
+  update(n, [a('10.99.0.3', 4242), a('10.99.0.200', 1), a('10.98.0.1', 4242), ...decodeMeta(encodeMeta({ type: MetaType.HostUpdateNotification, vpnIp: ip('10.99.0.3'), addrs: [mapped], relays: [] })).addrs, a('::a63:1', 4242)]);
+  assert.deepEqual(server.reportedOf(ip('10.99.0.3')).map(addrKey), ['10.98.0.1:4242', '[::a63:1]:4242']);
 });
 
 test('reported addresses must pass remote_allow_list, judged for the reporting host', () => {
