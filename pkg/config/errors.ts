@@ -22,6 +22,8 @@ export const ConfigErrorCode = {
   missing: 'ECONFIG_MISSING',
   /** A PEM value that is neither inline PEM nor a readable file. */
   pem: 'ECONFIG_PEM',
+  /** The config expands to more values than a config may have (YAML aliases counted as copies). */
+  tooLarge: 'ECONFIG_TOO_LARGE',
 } as const;
 
 export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];

@@ -9,7 +9,7 @@ import type { MeshConfig } from './mesh-config.js';
 import { mergeDocuments } from './merge.js';
 import type { SourceLocation } from './reader.js';
 import { validateConfig } from './validate.js';
-import { locateIn, parseYamlDocument } from './yaml-source.js';
+import { locateIn, MAX_EXPANDED_VALUES, parseYamlDocument } from './yaml-source.js';
 import type { YamlDocument } from './yaml-source.js';
 
 export interface LoadedConfig {
@@ -30,7 +30,8 @@ export function loadConfig(path: string): LoadedConfig {
   const files = listConfigFiles(path);
   let merged: YamlDocument | undefined;
   for (const file of files) {
-    const doc = parseYamlDocument(readText(file), file);
+    // One budget for the whole directory: each file gets what the files before it left.
+    const doc = parseYamlDocument(readText(file), file, MAX_EXPANDED_VALUES - (merged?.expandedSize ?? 0));
     merged = merged === undefined ? doc : mergeDocuments(merged, doc);
   }
   const source = merged!.source;

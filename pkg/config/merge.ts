@@ -10,7 +10,9 @@ import type { SourceNode, YamlDocument } from './yaml-source.js';
 
 export function mergeDocuments(older: YamlDocument, newer: YamlDocument): YamlDocument {
   const [value, source] = mergeValues(older.value, older.source, newer.value, newer.source);
-  return { value: value as Record<string, unknown>, source: source! };
+  // The merge walks newer's tree once, so it costs what newer expands to (bounded in yaml-source.ts); its result
+  // is no larger than both together.
+  return { value: value as Record<string, unknown>, source: source!, expandedSize: older.expandedSize + newer.expandedSize };
 }
 
 type Placed = [unknown, SourceNode | undefined];
