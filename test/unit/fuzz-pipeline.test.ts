@@ -14,7 +14,7 @@ import { sendOnTunnel } from '../../pkg/datapath/tunnel-sender.js';
 import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
 import { encodeMeta, MetaType } from '../../pkg/lighthouse/meta.js';
 import { addrKey, sameAddr, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
-import { INTERESTING_INTS, mutate, randomBytes, runFuzzAsync, type Rand } from './helpers/fuzz.js';
+import { INTERESTING_INTS, mutateDatagram, randomBytes, runFuzzAsync } from './helpers/fuzz.js';
 import { TestMesh, underlayOf, type TestNode } from './helpers/mesh.js';
 import { isType, udpPacket } from './helpers/packets.js';
 import { sleep, waitFor } from './helpers/wait.js';
@@ -54,39 +54,6 @@ async function sendThroughRelay(a: TestNode, b: TestNode, payload: string): Prom
   const before = b.tun.written.length;
   a.tun.inject(udpPacket({ src: A, dst: B, payload }));
   await waitFor(() => b.tun.written.length > before, { timeoutMs: 5000, what: () => `"${payload}" at b\n${a.logs.slice(-20).join('\n')}` });
-}
-
-/** Mutations that keep a captured header's type and index (so the datagram reaches a tunnel) or rewrite its counter. */
-function mutateDatagram(r: Rand, sample: Uint8Array, samples: readonly Uint8Array[]): Uint8Array {
-  switch (r.int(4)) {
-    case 0: {
-      // The header kept, the body mutated: passes the index lookup and reaches AEAD, the handshake or the relay.
-      const body = mutate(r, sample.subarray(HEADER_LEN), samples, 3, 1400);
-      const out = new Uint8Array(HEADER_LEN + body.length);
-      out.set(sample.subarray(0, HEADER_LEN));
-      out.set(body, HEADER_LEN);
-      return out;
-    }
-    case 1: {
-      // A boundary counter (2^53 and 2^64-1 among them) under an otherwise intact packet.
-      const out = sample.slice();
-      if (out.length < HEADER_LEN) return out;
-      const v = r.pick(INTERESTING_INTS);
-      const view = new DataView(out.buffer, out.byteOffset);
-      view.setBigUint64(8, v);
-      return out;
-    }
-    case 2: {
-      // Another type or subtype in front of a real body.
-      const out = sample.slice();
-      if (out.length < HEADER_LEN) return out;
-      out[0] = 0x10 | r.int(16);
-      if (r.chance(0.5)) out[1] = r.pick([0, 1, 2, 255]);
-      return out;
-    }
-    default:
-      return mutate(r, sample, samples, 4, 1400);
-  }
 }
 
 test('fuzz the live pipeline: mutated and random datagrams never throw, never amplify, never break the tunnels', async (t) => {

@@ -358,6 +358,42 @@ export function mutateProto(r: Rand, sample: Uint8Array, samples: readonly Uint8
   return concat(...parts);
 }
 
+/** The Nebula packet header's length (pkg/header), repeated so this helper stays free of the code under test. */
+const NEBULA_HEADER_LEN = 16;
+
+/** Mutations that keep a captured header's type and index (so the datagram reaches a tunnel) or rewrite its counter. */
+export function mutateDatagram(r: Rand, sample: Uint8Array, samples: readonly Uint8Array[]): Uint8Array {
+  switch (r.int(4)) {
+    case 0: {
+      // The header kept, the body mutated: passes the index lookup and reaches AEAD, the handshake or the relay.
+      const body = mutate(r, sample.subarray(NEBULA_HEADER_LEN), samples, 3, 1400);
+      const out = new Uint8Array(NEBULA_HEADER_LEN + body.length);
+      out.set(sample.subarray(0, NEBULA_HEADER_LEN));
+      out.set(body, NEBULA_HEADER_LEN);
+      return out;
+    }
+    case 1: {
+      // A boundary counter (2^53 and 2^64-1 among them) under an otherwise intact packet.
+      const out = sample.slice();
+      if (out.length < NEBULA_HEADER_LEN) return out;
+      const v = r.pick(INTERESTING_INTS);
+      const view = new DataView(out.buffer, out.byteOffset);
+      view.setBigUint64(8, v);
+      return out;
+    }
+    case 2: {
+      // Another type or subtype in front of a real body.
+      const out = sample.slice();
+      if (out.length < NEBULA_HEADER_LEN) return out;
+      out[0] = 0x10 | r.int(16);
+      if (r.chance(0.5)) out[1] = r.pick([0, 1, 2, 255]);
+      return out;
+    }
+    default:
+      return mutate(r, sample, samples, 4, 1400);
+  }
+}
+
 const TEXT_PIECES = ['\n', ' ', '  ', '\t', ':', ': ', '- ', '-', '[', ']', '{', '}', ',', '"', "'", '#', '&a', '*a', '<<: ', '!!', '|', '>', '?', '%', '@', '`', '\\', '\u0000', '\uFEFF', '\uD800', 'null', 'true', '~', '0x', '1e999', '-1', '9007199254740993', '18446744073709551615', '0.0.0.0/0', '::', 'any'];
 
 /** Text edits: characters and YAML/JSON punctuation inserted, replaced or deleted, lines cut or repeated. */
