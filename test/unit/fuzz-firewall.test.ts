@@ -1,0 +1,79 @@
+// Fuzzing the firewall's two inputs: inner packets from peers (parsed, judged in both directions with conntrack,
+// and answered with a reject reply) and rule sections from the config. Packets never throw, every verdict is a
+// known drop reason, and a reject reply is a well-formed IPv4 packet back to the sender of at most 96 bytes
+// (ICMP: 28 bytes of its own plus the offending header, up to 60, and 8 bytes of it). Rule sections load or fail
+// with FirewallConfigError only. firewall-packet.test.ts fuzzes with flips and cuts; this adds the shared
+// mutators (boundary integers in IHL, length, offset and port fields, splices across protocols).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../pkg/clock/clock.js';
+import { internetChecksum } from '../../pkg/firewall/checksum.js';
+import { FirewallConfigError } from '../../pkg/firewall/config-error.js';
+import { DROP_REASONS } from '../../pkg/firewall/drop-reason.js';
+import { Firewall, newFirewallPacket, parseFirewallRules, parseIpv4Packet } from '../../pkg/firewall/firewall.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { expectOnly, hex, mutate, randomBytes, runFuzz, type Rand } from './helpers/fuzz.js';
+import { ICMP, TCP, UDP, ipv4Packet, peer } from './firewall-fixtures.js';
+
+const MAX_REJECT_REPLY = 20 + 8 + 60 + 8;
+
+test('fuzz firewall packets: never throw, known verdicts, and reject replies are small well-formed packets back to the sender', () => {
+  const clock = new ManualClock();
+  const rules = parseFirewallRules({
+    inbound: [{ proto: 'tcp', port: '22', group: 'admin' }, { proto: 'icmp', port: 'any', host: 'any' }, { proto: 'udp', port: '1000-2000', cidr: '10.1.0.0/16' }],
+    outbound: [{ proto: 'any', port: 'any', host: 'any' }],
+    inbound_action: 'reject',
+  });
+  const fw = new Firewall(rules, { clock, localNets: [{ ip: parseIpv4('10.1.0.1'), mask: 0xffffffff }] });
+  const peers = [peer({ ip: '10.1.0.2', groups: ['admin'] }), peer({ ip: '10.1.0.3' })];
+  const samples = [
+    ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: TCP, srcPort: 40000, dstPort: 22 }),
+    ipv4Packet({ src: '10.1.0.3', dst: '10.1.0.1', proto: UDP, srcPort: 5000, dstPort: 1500 }),
+    ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: ICMP }),
+    ipv4Packet({ src: '10.1.0.3', dst: '10.1.0.1', proto: UDP, fragOffset: 3 }),
+    ipv4Packet({ src: '10.1.0.1', dst: '10.1.0.2', proto: TCP, srcPort: 22, dstPort: 40000 }),
+  ];
+  const reasons = new Set<string | null>([null, ...DROP_REASONS]);
+  const parsed = newFirewallPacket();
+  let replies = 0;
+  runFuzz('firewall-packets', { iterations: 30_000, ms: 1000, seed: 0xf17e }, (r: Rand) => {
+    const b = r.chance(0.2) ? randomBytes(r, 80) : mutate(r, r.pick(samples), samples, 3, 200);
+    if (r.chance(0.01)) clock.advance(60_000);
+    const incoming = r.chance(0.7);
+    const why = parseIpv4Packet(b, incoming, parsed);
+    assert.ok(why === null || reasons.has(why), `parse reason ${why}`);
+    const verdict = fw.filter(b, incoming, r.pick(peers));
+    assert.ok(reasons.has(verdict), `verdict ${verdict} for ${hex(b)}`);
+    const reply = fw.rejectReply(b, incoming);
+    if (reply === null) return;
+    replies++;
+    assert.ok(reply.length >= 20 && reply.length <= MAX_REJECT_REPLY, `reject reply of ${reply.length} bytes to ${hex(b)}`);
+    assert.equal(reply[0] >>> 4, 4);
+    assert.equal(internetChecksum(reply, 0, (reply[0] & 0x0f) * 4), 0, `reply header checksum for ${hex(b)}`);
+    assert.deepEqual(reply.subarray(16, 20), b.subarray(12, 16), 'the reply goes to the packet source');
+  });
+  assert.ok(replies > 1000, `only ${replies} reject replies`);
+});
+
+function someRule(r: Rand): Record<string, unknown> {
+  const rule: Record<string, unknown> = {};
+  const values: unknown[] = ['any', 'tcp', 'udp', 'icmp', 'fragment', '0', '1-65535', '65536', '90-80', '-1', '', 22, -1, 2 ** 53, 1.5, null, [], {}, ['a', 'b'], 'admin', '10.1.0.0/16', '10.1.0.0/33', 'abc', '0.0.0.0/0'];
+  for (const key of ['port', 'proto', 'host', 'group', 'groups', 'cidr', 'local_cidr', 'ca_name', 'ca_sha', 'code', r.pick(['x', 'Port', ''])]) {
+    if (r.chance(0.4)) rule[key] = r.pick(values);
+  }
+  return rule;
+}
+
+test('fuzz firewall rules: any rule section loads or fails with FirewallConfigError', () => {
+  let loaded = 0;
+  runFuzz('firewall-rules', { iterations: 20_000, ms: 800, seed: 0xf17f }, (r) => {
+    const section: Record<string, unknown> = {};
+    if (r.chance(0.9)) section.inbound = r.chance(0.9) ? Array.from({ length: r.int(4) }, () => (r.chance(0.9) ? someRule(r) : r.pick([null, 'x', 5, []]))) : r.pick([null, 'x', {}]);
+    if (r.chance(0.5)) section.outbound = Array.from({ length: r.int(3) }, () => someRule(r));
+    if (r.chance(0.2)) section.inbound_action = r.pick(['drop', 'reject', 'accept', '', 5, null]);
+    if (r.chance(0.2)) section.conntrack = r.pick([{ tcp_timeout: '12m' }, { udp_timeout: -1 }, { default_timeout: 'x' }, { max_connections: 2 ** 53 }, null, 'x', []]);
+    if (expectOnly(() => parseFirewallRules(section as Parameters<typeof parseFirewallRules>[0]), (e) => e instanceof FirewallConfigError, JSON.stringify(section)).ok) loaded++;
+  });
+  assert.ok(loaded > 100, `only ${loaded} sections loaded`);
+});
