@@ -1,0 +1,48 @@
+// The fuzz helper itself: runs replay from their seed, a failure names the seed and the iteration, a slow input
+// fails as a hang, and the mutators stay within their length bound.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { mutate, mutateProto, mutateText, Rand, runFuzz, varintBytes } from './helpers/fuzz.js';
+
+test('a fuzz run is a function of its seed', () => {
+  const draw = (): number[] => {
+    const seen: number[] = [];
+    runFuzz('replay', { iterations: 50, ms: 1000, seed: 42 }, (r) => void seen.push(r.int(1 << 30)));
+    return seen;
+  };
+  assert.deepEqual(draw(), draw());
+});
+
+test('a failure names the fuzz, the iteration and the seed to replay it with', () => {
+  assert.throws(
+    () =>
+      runFuzz('named', { iterations: 100, ms: 1000, seed: 7 }, (_r, i) => {
+        if (i === 3) throw new Error('boom');
+      }),
+    (e: Error) => /fuzz named: failed at iteration 3 of seed 0x7 \(replay with MESH_FUZZ_SEED=7\).*boom/s.test(e.message),
+  );
+});
+
+test('an input that takes longer than the per-iteration limit fails as a hang', () => {
+  assert.throws(
+    () =>
+      runFuzz('slow', { iterations: 2, ms: 1000, seed: 1, maxIterationMs: 5 }, () => {
+        const until = performance.now() + 20;
+        while (performance.now() < until);
+      }),
+    /a hang or a super-linear path/,
+  );
+});
+
+test('mutators stay within their bounds and keep protobuf framing consistent', () => {
+  const r = new Rand(3);
+  const sample = Uint8Array.from([0x0a, 0x04, 0x08, 0x01, 0x10, 0x02, 0x10, 0x05]);
+  for (let i = 0; i < 2000; i++) {
+    assert.ok(mutate(r, sample, [sample], 8, 64).length <= 64);
+    assert.ok(mutateProto(r, sample, [sample]).length <= 4096 + 64);
+    assert.ok(mutateText(r, 'a: 1\nb: [2]\n', 6, 100).length <= 100);
+  }
+  assert.deepEqual([...varintBytes(300n)], [0xac, 0x02]);
+  assert.deepEqual([...varintBytes(1n, 3)], [0x81, 0x80, 0x00]);
+});
