@@ -1,10 +1,12 @@
 // The conntrack table: flows keyed by (local IP, remote IP, local port, remote port, protocol, fragment) in
 // local orientation, so a reply finds the entry its request made. Open addressing with linear probing over
-// typed arrays: a lookup allocates nothing and hashes four integers. Deletion shifts the following probe
-// run back (no tombstones), so the table never degrades however many flows come and go.
+// typed arrays: a lookup allocates nothing and hashes four integers with a secret-keyed hash (flow-hash.ts),
+// so a peer cannot choose flows that share one probe run. Deletion shifts the following probe run back (no
+// tombstones), so the table never degrades however many flows come and go.
 //
 // Slots are handed out as indexes; they stay valid until the next insert or removal.
 
+import { FlowHash } from './flow-hash.js';
 import type { FirewallPacket } from './packet.js';
 
 const INITIAL_CAPACITY = 256;
@@ -12,6 +14,7 @@ const USED = 0x200;
 const FRAGMENT = 0x100;
 
 export class ConntrackTable {
+  private readonly hash: FlowHash;
   private capacity = INITIAL_CAPACITY;
   private mask = INITIAL_CAPACITY - 1;
   private localIp = new Uint32Array(INITIAL_CAPACITY);
@@ -27,11 +30,16 @@ export class ConntrackTable {
   /** No live entry expires before this (refreshes only push expiries later), so a sweep earlier is useless. */
   earliestExpiry = Infinity;
 
+  /** `hashKey`: see FlowHash; tests pass a seeded one. */
+  constructor(hashKey?: Uint8Array) {
+    this.hash = new FlowHash(hashKey);
+  }
+
   /** The slot holding the packet's flow, or -1. Does not look at expiry. */
   find(p: FirewallPacket): number {
     const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
     const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
-    let i = hash(p.localIp, p.remoteIp, ports, tag) & this.mask;
+    let i = this.hash.of(p.localIp, p.remoteIp, ports, tag) & this.mask;
     for (;;) {
       const t = this.tag[i];
       if (t === 0) return -1;
@@ -42,12 +50,23 @@ export class ConntrackTable {
     }
   }
 
+  /** How many slots `find(p)` reads: what a lookup costs. For tests and the bench. */
+  probeLength(p: FirewallPacket): number {
+    const found = this.find(p);
+    const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
+    const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
+    const home = this.hash.of(p.localIp, p.remoteIp, ports, tag) & this.mask;
+    let end = found;
+    if (end < 0) for (end = home; this.tag[end] !== 0; ) end = (end + 1) & this.mask;
+    return ((end - home) & this.mask) + 1;
+  }
+
   /** Adds a flow that `find` just reported absent. */
   insert(p: FirewallPacket, expires: number, incoming: boolean, rulesVersion: number): void {
     if ((this.size + 1) * 2 > this.capacity) this.resize(this.capacity * 2);
     const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
     const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
-    let i = hash(p.localIp, p.remoteIp, ports, tag) & this.mask;
+    let i = this.hash.of(p.localIp, p.remoteIp, ports, tag) & this.mask;
     while (this.tag[i] !== 0) i = (i + 1) & this.mask;
     this.localIp[i] = p.localIp;
     this.remoteIp[i] = p.remoteIp;
@@ -125,7 +144,7 @@ export class ConntrackTable {
   }
 
   private homeOf(i: number): number {
-    return hash(this.localIp[i], this.remoteIp[i], this.ports[i], this.tag[i]) & this.mask;
+    return this.hash.of(this.localIp[i], this.remoteIp[i], this.ports[i], this.tag[i]) & this.mask;
   }
 
   private moveSlot(from: number, to: number): void {
@@ -157,7 +176,7 @@ export class ConntrackTable {
     this.meta = new Uint32Array(capacity);
     for (let from = 0; from < oldCapacity; from++) {
       if (old.tag[from] === 0) continue;
-      let i = hash(old.localIp[from], old.remoteIp[from], old.ports[from], old.tag[from]) & this.mask;
+      let i = this.hash.of(old.localIp[from], old.remoteIp[from], old.ports[from], old.tag[from]) & this.mask;
       while (this.tag[i] !== 0) i = (i + 1) & this.mask;
       this.localIp[i] = old.localIp[from];
       this.remoteIp[i] = old.remoteIp[from];
@@ -167,14 +186,6 @@ export class ConntrackTable {
       this.meta[i] = old.meta[from];
     }
   }
-}
-
-function hash(localIp: number, remoteIp: number, ports: number, tag: number): number {
-  let h = Math.imul(localIp ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 15) ^ remoteIp, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 13) ^ ports, 0x27d4eb2f);
-  h = Math.imul(h ^ (h >>> 16) ^ tag, 0x165667b1);
-  return (h ^ (h >>> 15)) >>> 0;
 }
 
 function nextPowerOfTwo(n: number): number {
