@@ -132,6 +132,8 @@ export interface ConntrackConfig {
   defaultTimeoutMs: number;
   /** Mesh addition (Nebula 1.6.1 ignores the key). */
   maxConnections: number;
+  /** Mesh addition: flows one peer may open toward us; undefined = the firewall's default, a tenth of maxConnections. */
+  maxConnectionsPerHost: number | undefined;
   /** 0, or 1 s by default when routines > 1. */
   routineCacheTimeoutMs: number;
 }

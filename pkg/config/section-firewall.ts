@@ -9,6 +9,7 @@ import { readChoice, readDurationMs, readInt, readList } from './typed-values.js
 
 export function readFirewall(r: ConfigReader, routines: number): FirewallConfig {
   const conntrack = ['firewall', 'conntrack'];
+  const perHost = [...conntrack, 'max_connections_per_host'];
   const routineCacheDefault = routines > 1 ? DEFAULTS.multiRoutineCacheTimeoutMs : 0;
   return {
     conntrack: {
@@ -16,6 +17,7 @@ export function readFirewall(r: ConfigReader, routines: number): FirewallConfig 
       udpTimeoutMs: readDurationMs(r, [...conntrack, 'udp_timeout'], DEFAULTS.udpTimeoutMs),
       defaultTimeoutMs: readDurationMs(r, [...conntrack, 'default_timeout'], DEFAULTS.defaultTimeoutMs),
       maxConnections: readInt(r, [...conntrack, 'max_connections'], DEFAULTS.maxConnections, 1, 2 ** 31 - 1),
+      maxConnectionsPerHost: r.has(perHost) ? readInt(r, perHost, 0, 1, 2 ** 31 - 1) : undefined,
       routineCacheTimeoutMs: readDurationMs(r, [...conntrack, 'routine_cache_timeout'], routineCacheDefault),
     },
     inbound: readRules(r, 'inbound'),

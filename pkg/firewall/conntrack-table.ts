@@ -4,6 +4,11 @@
 // so a peer cannot choose flows that share one probe run. Deletion shifts the following probe run back (no
 // tombstones), so the table never degrades however many flows come and go.
 //
+// Each flow remembers its owner: the VPN address of the tunnel it was recorded for. Flows an owner opened
+// toward us (created by an inbound packet) are counted per owner, and those not yet answered by a packet
+// the other way are kept in a per-owner list, oldest first, threaded through the slots, so the firewall can
+// hold each peer to a quota by evicting that peer's oldest unanswered flow (see docs/security-model.md).
+//
 // Slots are handed out as indexes; they stay valid until the next insert or removal.
 
 import { FlowHash } from './flow-hash.js';
@@ -12,6 +17,17 @@ import type { FirewallPacket } from './packet.js';
 const INITIAL_CAPACITY = 256;
 const USED = 0x200;
 const FRAGMENT = 0x100;
+/** In `older`: the slot is in no unanswered list (an outbound flow, or one already answered). */
+const UNLISTED = -2;
+/** In `older`/`newer` and at the ends of a list: no neighbour. */
+const NONE = -1;
+
+/** An owner's inbound flows: how many, and its unanswered ones as a list from oldest to newest slot. */
+interface OwnerFlows {
+  inbound: number;
+  oldest: number;
+  newest: number;
+}
 
 export class ConntrackTable {
   private readonly hash: FlowHash;
@@ -26,7 +42,16 @@ export class ConntrackTable {
   private expires = new Float64Array(INITIAL_CAPACITY);
   /** rulesVersion * 2 + (allowed as incoming ? 1 : 0) */
   private meta = new Uint32Array(INITIAL_CAPACITY);
+  /** The VPN address of the tunnel the flow was recorded for. */
+  private owner = new Uint32Array(INITIAL_CAPACITY);
+  /** Neighbours in the owner's unanswered list (slot, NONE at an end); older = UNLISTED when not in one. */
+  private older = new Int32Array(INITIAL_CAPACITY).fill(UNLISTED);
+  private newer = new Int32Array(INITIAL_CAPACITY);
+  /** Keyed by owner | 0, which stays a small integer for every address. */
+  private readonly owners = new Map<number, OwnerFlows>();
   size = 0;
+  /** Flows created by an inbound packet, all owners together. */
+  inboundSize = 0;
   /** No live entry expires before this (refreshes only push expiries later), so a sweep earlier is useless. */
   earliestExpiry = Infinity;
 
@@ -61,8 +86,11 @@ export class ConntrackTable {
     return ((end - home) & this.mask) + 1;
   }
 
-  /** Adds a flow that `find` just reported absent. */
-  insert(p: FirewallPacket, expires: number, incoming: boolean, rulesVersion: number): void {
+  /**
+   * Adds a flow that `find` just reported absent, recorded for the tunnel whose VPN address is `owner`. A flow
+   * created by an inbound packet counts toward its owner and stays unanswered until `markAnswered`.
+   */
+  insert(p: FirewallPacket, expires: number, incoming: boolean, rulesVersion: number, owner: number): void {
     if ((this.size + 1) * 2 > this.capacity) this.resize(this.capacity * 2);
     const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
     const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
@@ -74,8 +102,11 @@ export class ConntrackTable {
     this.tag[i] = tag;
     this.expires[i] = expires;
     this.meta[i] = rulesVersion * 2 + (incoming ? 1 : 0);
+    this.owner[i] = owner;
+    this.older[i] = UNLISTED;
     this.size++;
     if (expires < this.earliestExpiry) this.earliestExpiry = expires;
+    if (incoming) this.addInbound(i, owner);
   }
 
   expiresAt(slot: number): number {
@@ -98,7 +129,23 @@ export class ConntrackTable {
     this.meta[slot] = rulesVersion * 2 + (this.meta[slot] & 1);
   }
 
+  /** A packet went the other way on this flow: it is no longer a candidate for eviction. */
+  markAnswered(slot: number): void {
+    if (this.older[slot] !== UNLISTED) this.unlist(slot);
+  }
+
+  /** Flows `owner` opened toward us (created by an inbound packet), answered or not. */
+  inboundFlowsOf(owner: number): number {
+    return this.owners.get(owner | 0)?.inbound ?? 0;
+  }
+
+  /** The slot of `owner`'s oldest flow toward us that was never answered, or -1. */
+  oldestUnansweredOf(owner: number): number {
+    return this.owners.get(owner | 0)?.oldest ?? NONE;
+  }
+
   removeAt(slot: number): void {
+    if ((this.meta[slot] & 1) === 1) this.removeInbound(slot);
     const mask = this.mask;
     let hole = slot;
     let j = slot;
@@ -113,6 +160,7 @@ export class ConntrackTable {
       hole = j;
     }
     this.tag[hole] = 0;
+    this.older[hole] = UNLISTED;
     this.size--;
   }
 
@@ -139,8 +187,45 @@ export class ConntrackTable {
 
   clear(): void {
     this.tag.fill(0);
+    this.older.fill(UNLISTED);
+    this.owners.clear();
     this.size = 0;
+    this.inboundSize = 0;
     this.earliestExpiry = Infinity;
+  }
+
+  private addInbound(slot: number, owner: number): void {
+    let flows = this.owners.get(owner | 0);
+    if (flows === undefined) {
+      flows = { inbound: 0, oldest: NONE, newest: NONE };
+      this.owners.set(owner | 0, flows);
+    }
+    flows.inbound++;
+    this.inboundSize++;
+    this.older[slot] = flows.newest;
+    this.newer[slot] = NONE;
+    if (flows.newest === NONE) flows.oldest = slot;
+    else this.newer[flows.newest] = slot;
+    flows.newest = slot;
+  }
+
+  private removeInbound(slot: number): void {
+    if (this.older[slot] !== UNLISTED) this.unlist(slot);
+    const key = this.owner[slot] | 0;
+    const flows = this.owners.get(key)!;
+    if (--flows.inbound === 0) this.owners.delete(key);
+    this.inboundSize--;
+  }
+
+  private unlist(slot: number): void {
+    const flows = this.owners.get(this.owner[slot] | 0)!;
+    const older = this.older[slot];
+    const newer = this.newer[slot];
+    if (older === NONE) flows.oldest = newer;
+    else this.newer[older] = newer;
+    if (newer === NONE) flows.newest = older;
+    else this.older[newer] = older;
+    this.older[slot] = UNLISTED;
   }
 
   private homeOf(i: number): number {
@@ -154,6 +239,18 @@ export class ConntrackTable {
     this.tag[to] = this.tag[from];
     this.expires[to] = this.expires[from];
     this.meta[to] = this.meta[from];
+    this.owner[to] = this.owner[from];
+    const older = this.older[from];
+    const newer = this.newer[from];
+    this.older[to] = older;
+    this.newer[to] = newer;
+    if (older === UNLISTED) return;
+    // Its neighbours (or the owner's list ends) pointed at `from`.
+    const flows = older === NONE || newer === NONE ? this.owners.get(this.owner[from] | 0)! : undefined;
+    if (older === NONE) flows!.oldest = to;
+    else this.newer[older] = to;
+    if (newer === NONE) flows!.newest = to;
+    else this.older[newer] = to;
   }
 
   private resize(capacity: number): void {
@@ -164,6 +261,9 @@ export class ConntrackTable {
       tag: this.tag,
       expires: this.expires,
       meta: this.meta,
+      owner: this.owner,
+      older: this.older,
+      newer: this.newer,
     };
     const oldCapacity = this.capacity;
     this.capacity = capacity;
@@ -174,16 +274,34 @@ export class ConntrackTable {
     this.tag = new Uint16Array(capacity);
     this.expires = new Float64Array(capacity);
     this.meta = new Uint32Array(capacity);
+    this.owner = new Uint32Array(capacity);
+    this.older = new Int32Array(capacity).fill(UNLISTED);
+    this.newer = new Int32Array(capacity);
+    const movedTo = new Int32Array(oldCapacity);
     for (let from = 0; from < oldCapacity; from++) {
       if (old.tag[from] === 0) continue;
       let i = this.hash.of(old.localIp[from], old.remoteIp[from], old.ports[from], old.tag[from]) & this.mask;
       while (this.tag[i] !== 0) i = (i + 1) & this.mask;
+      movedTo[from] = i;
       this.localIp[i] = old.localIp[from];
       this.remoteIp[i] = old.remoteIp[from];
       this.ports[i] = old.ports[from];
       this.tag[i] = old.tag[from];
       this.expires[i] = old.expires[from];
       this.meta[i] = old.meta[from];
+      this.owner[i] = old.owner[from];
+    }
+    // The unanswered lists, rethreaded through the new slots.
+    for (let from = 0; from < oldCapacity; from++) {
+      const older = old.older[from];
+      if (old.tag[from] === 0 || older === UNLISTED) continue;
+      const newer = old.newer[from];
+      this.older[movedTo[from]] = older === NONE ? NONE : movedTo[older];
+      this.newer[movedTo[from]] = newer === NONE ? NONE : movedTo[newer];
+    }
+    for (const flows of this.owners.values()) {
+      if (flows.oldest !== NONE) flows.oldest = movedTo[flows.oldest];
+      if (flows.newest !== NONE) flows.newest = movedTo[flows.newest];
     }
   }
 }

@@ -16,3 +16,11 @@ export const DEFAULT_UDP_TIMEOUT_MS = 3 * 60_000;
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 /** Nebula 1.6.1 has no limit; 0 keeps it that way. */
 export const DEFAULT_MAX_CONNECTIONS = 0;
+
+/**
+ * max_connections_per_host when the key is absent: a tenth of max_connections (none when that is unlimited).
+ * One peer then cannot take more than that, and it takes eight of them to fill the share peers may use.
+ */
+export function defaultMaxConnectionsPerHost(maxConnections: number): number {
+  return maxConnections === 0 ? 0 : Math.max(1, Math.floor(maxConnections / 10));
+}

@@ -13,7 +13,12 @@ export type DropReason =
   | 'local-not-ours'
   /** No inbound/outbound rule allows the packet (the firewall denies by default). */
   | 'no-rule'
-  /** A rule allowed the packet but the conntrack table is at `max_connections`. */
+  /**
+   * A rule allowed the packet but its peer already holds `max_connections_per_host` flows it opened toward us,
+   * all of them answered (an unanswered one would have made way).
+   */
+  | 'conntrack-host-quota'
+  /** A rule allowed the packet but the conntrack table (or the share of it that peers may fill) is full. */
   | 'conntrack-full';
 
 export const DROP_REASONS: readonly DropReason[] = [
@@ -23,5 +28,6 @@ export const DROP_REASONS: readonly DropReason[] = [
   'remote-not-in-cert',
   'local-not-ours',
   'no-rule',
+  'conntrack-host-quota',
   'conntrack-full',
 ];

@@ -8,8 +8,13 @@
 //      entry is dropped and the packet is judged as new.
 //   4. The local inner address must be ours (cert IPs or subnets)      -> local-not-ours
 //   5. Rule lookup in the inbound or outbound table                    -> no-rule
-//   6. Room in conntrack (max_connections, after reclaiming expired)   -> conntrack-full
+//   6. Room in conntrack (see admit below)                -> conntrack-host-quota, conntrack-full
 //   7. Record the flow and allow.
+//
+// Room in conntrack is shared fairly (docs/security-model.md): a peer may hold at most max_connections_per_host
+// flows it opened toward us; at that quota its oldest flow we never answered makes way for its new one (never
+// another peer's flow), and with none to give up its new flow is refused. Flows peers open may fill only
+// three quarters of max_connections, so flows this node opens always find room in the last quarter.
 //
 // Nebula 1.6.1 looks in conntrack before checking the remote address, so a host could slip packets into
 // another host's flow by spoofing its address; checking first closes that without changing what honest
@@ -50,6 +55,8 @@ export class Firewall {
   private readonly packet: FirewallPacket = newFirewallPacket();
   /** Packets refused so far, by reason (both directions). */
   readonly dropCounts = new Map<DropReason, number>(DROP_REASONS.map((reason) => [reason, 0]));
+  /** Unanswered flows forgotten to make way for a new flow of the same peer. */
+  evictedFlows = 0;
 
   constructor(rules: FirewallRules, opts: FirewallOptions) {
     this.rules = rules;
@@ -73,13 +80,14 @@ export class Firewall {
     if (!remoteAllowed(p.remoteIp, peer)) return this.drop('remote-not-in-cert');
 
     const now = this.clock.now();
-    if (this.established(p, peer, now)) return null;
+    if (this.established(p, incoming, peer, now)) return null;
 
     if (!this.isLocal(p.localIp)) return this.drop('local-not-ours');
     const table = incoming ? this.rules.inbound : this.rules.outbound;
     if (!table.matches(p, incoming, peer)) return this.drop('no-rule');
-    if (!this.hasRoom(now)) return this.drop('conntrack-full');
-    this.conntrack.insert(p, now + this.timeoutFor(p.protocol), incoming, this.rulesVersion);
+    const full = this.admit(incoming, peer.vpnIp, now);
+    if (full !== null) return this.drop(full);
+    this.conntrack.insert(p, now + this.timeoutFor(p.protocol), incoming, this.rulesVersion, peer.vpnIp);
     return null;
   }
 
@@ -110,7 +118,7 @@ export class Firewall {
     return buildRejectReply(packet);
   }
 
-  private established(p: FirewallPacket, peer: FirewallPeer, now: number): boolean {
+  private established(p: FirewallPacket, incoming: boolean, peer: FirewallPeer, now: number): boolean {
     const ct = this.conntrack;
     const slot = ct.find(p);
     if (slot < 0) return false;
@@ -128,14 +136,46 @@ export class Firewall {
       ct.setRulesVersion(slot, this.rulesVersion);
     }
     ct.refresh(slot, now + this.timeoutFor(p.protocol));
+    if (incoming !== ct.incomingAt(slot)) ct.markAnswered(slot);
     return true;
   }
 
-  private hasRoom(now: number): boolean {
-    const max = this.rules.conntrack.maxConnections;
-    if (max === 0 || this.conntrack.size < max) return true;
+  /** null when a new flow for the tunnel to `owner` may be recorded, after making room if need be; else why not. */
+  private admit(incoming: boolean, owner: number, now: number): DropReason | null {
+    const { maxConnections: max, maxConnectionsPerHost: quota } = this.rules.conntrack;
+    const ct = this.conntrack;
+    if (!incoming) {
+      if (max !== 0 && ct.size >= max) this.reclaimExpired(now);
+      return max !== 0 && ct.size >= max ? 'conntrack-full' : null;
+    }
+    if (quota !== 0 && ct.inboundFlowsOf(owner) >= quota) {
+      // A loop, not one eviction: after a reload lowered the quota the peer may hold more than it.
+      while (ct.inboundFlowsOf(owner) >= quota && this.evictOldestUnanswered(owner));
+      if (ct.inboundFlowsOf(owner) >= quota) this.reclaimExpired(now);
+      if (ct.inboundFlowsOf(owner) >= quota) return 'conntrack-host-quota';
+    }
+    if (this.peersShareFull(max)) {
+      this.reclaimExpired(now);
+      if (this.peersShareFull(max) && !this.evictOldestUnanswered(owner)) return 'conntrack-full';
+    }
+    return null;
+  }
+
+  private peersShareFull(max: number): boolean {
+    return max !== 0 && (this.conntrack.inboundSize >= inboundShare(max) || this.conntrack.size >= max);
+  }
+
+  private evictOldestUnanswered(owner: number): boolean {
+    const slot = this.conntrack.oldestUnansweredOf(owner);
+    if (slot < 0) return false;
+    this.conntrack.removeAt(slot);
+    this.evictedFlows++;
+    return true;
+  }
+
+  /** A sweep reads the whole table: only when some flow has expired. */
+  private reclaimExpired(now: number): void {
     if (now >= this.conntrack.earliestExpiry) this.conntrack.sweep(now);
-    return this.conntrack.size < max;
   }
 
   private isLocal(ip: number): boolean {
@@ -152,6 +192,11 @@ export class Firewall {
     this.dropCounts.set(reason, (this.dropCounts.get(reason) ?? 0) + 1);
     return reason;
   }
+}
+
+/** How many of max_connections flows opened by peers may fill; the rest is kept for flows this node opens. */
+function inboundShare(max: number): number {
+  return max - Math.floor(max / 4);
 }
 
 function remoteAllowed(ip: number, peer: FirewallPeer): boolean {

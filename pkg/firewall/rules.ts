@@ -5,6 +5,7 @@
 
 import {
   DEFAULT_MAX_CONNECTIONS,
+  defaultMaxConnectionsPerHost,
   DEFAULT_TCP_TIMEOUT_MS,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_UDP_TIMEOUT_MS,
@@ -22,6 +23,8 @@ export interface ConntrackSettings {
   defaultTimeoutMs: number;
   /** 0 = unlimited (Nebula 1.6.1 has no limit). */
   maxConnections: number;
+  /** Flows one peer may open toward us (mesh only; 0 = no quota). Default: a tenth of maxConnections. */
+  maxConnectionsPerHost: number;
 }
 
 export interface FirewallSection {
@@ -32,11 +35,13 @@ export interface FirewallSection {
     udp_timeout?: number;
     default_timeout?: number;
     max_connections?: number;
+    max_connections_per_host?: number;
     routine_cache_timeout?: number;
     tcpTimeoutMs?: number;
     udpTimeoutMs?: number;
     defaultTimeoutMs?: number;
     maxConnections?: number;
+    maxConnectionsPerHost?: number;
     routineCacheTimeoutMs?: number;
   } | null;
   /** drop (default) or reject; Nebula added these in 1.7. */
@@ -71,11 +76,13 @@ const CONNTRACK_KEYS = new Set([
   'udp_timeout',
   'default_timeout',
   'max_connections',
+  'max_connections_per_host',
   'routine_cache_timeout',
   'tcpTimeoutMs',
   'udpTimeoutMs',
   'defaultTimeoutMs',
   'maxConnections',
+  'maxConnectionsPerHost',
   'routineCacheTimeoutMs',
 ]);
 
@@ -111,11 +118,17 @@ function parseConntrack(raw: unknown, warnings: string[]): ConntrackSettings {
   for (const key of Object.keys(c)) {
     if (!CONNTRACK_KEYS.has(key)) warnings.push(`firewall.conntrack.${key}: unknown key, ignored`);
   }
+  const max = flowCount(c.max_connections ?? c.maxConnections, 'max_connections', DEFAULT_MAX_CONNECTIONS);
   return {
     tcpTimeoutMs: duration(c.tcp_timeout ?? c.tcpTimeoutMs, 'tcp_timeout', DEFAULT_TCP_TIMEOUT_MS),
     udpTimeoutMs: duration(c.udp_timeout ?? c.udpTimeoutMs, 'udp_timeout', DEFAULT_UDP_TIMEOUT_MS),
     defaultTimeoutMs: duration(c.default_timeout ?? c.defaultTimeoutMs, 'default_timeout', DEFAULT_TIMEOUT_MS),
-    maxConnections: maxConnections(c.max_connections ?? c.maxConnections),
+    maxConnections: max,
+    maxConnectionsPerHost: flowCount(
+      c.max_connections_per_host ?? c.maxConnectionsPerHost,
+      'max_connections_per_host',
+      defaultMaxConnectionsPerHost(max),
+    ),
   };
 }
 
@@ -128,12 +141,12 @@ function duration(value: unknown, key: string, fallback: number): number {
   return value;
 }
 
-function maxConnections(value: unknown): number {
-  if (value === undefined || value === null) return DEFAULT_MAX_CONNECTIONS;
+function flowCount(value: unknown, key: string, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
     const detail = `must be a whole number (0 = unlimited), not ${JSON.stringify(value)}`;
-    throw new FirewallConfigError(null, -1, 'conntrack.max_connections', detail);
+    throw new FirewallConfigError(null, -1, `conntrack.${key}`, detail);
   }
   return n;
 }

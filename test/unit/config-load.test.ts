@@ -72,7 +72,14 @@ test("a config holding only pki gets Nebula 1.6.1's code default for every other
     sshd: {},
     handshakes: { tryIntervalMs: 100, retries: 10, triggerBuffer: 64 },
     firewall: {
-      conntrack: { tcpTimeoutMs: 720_000, udpTimeoutMs: 180_000, defaultTimeoutMs: 600_000, maxConnections: 100_000, routineCacheTimeoutMs: 0 },
+      conntrack: {
+        tcpTimeoutMs: 720_000,
+        udpTimeoutMs: 180_000,
+        defaultTimeoutMs: 600_000,
+        maxConnections: 100_000,
+        maxConnectionsPerHost: undefined,
+        routineCacheTimeoutMs: 0,
+      },
       inbound: [],
       outbound: [],
       inboundAction: 'drop',
@@ -178,6 +185,7 @@ test('every key of the every-key fixture lands in the typed config', () => {
     udpTimeoutMs: 90_000,
     defaultTimeoutMs: 300_000,
     maxConnections: 5000,
+    maxConnectionsPerHost: 250,
     routineCacheTimeoutMs: 2000,
   });
   assert.equal(config.firewall.inboundAction, 'reject');

@@ -35,7 +35,7 @@ test('the conntrack table agrees with a Map through random inserts, removals and
       if (action < 0.7) {
         const expires = now + Math.floor(random() * 1000);
         const incoming = random() < 0.5;
-        table.insert(p, expires, incoming, 3);
+        table.insert(p, expires, incoming, 3, p.remoteIp);
         model.set(keyOf(p), { expires, incoming });
       }
     } else {
@@ -65,7 +65,7 @@ test('the table grows past its initial capacity and shrinks back after a sweep',
   const p = newFirewallPacket();
   for (let i = 0; i < 10_000; i++) {
     p.remoteIp = i;
-    table.insert(p, 100, false, 0);
+    table.insert(p, 100, false, 0, 0);
   }
   assert.equal(table.size, 10_000);
   for (let i = 0; i < 10_000; i += 1000) {
@@ -76,6 +76,76 @@ test('the table grows past its initial capacity and shrinks back after a sweep',
   assert.equal(table.size, 0);
   p.remoteIp = 5;
   assert.equal(table.find(p), -1);
+});
+
+test('per-owner inbound counts and oldest-unanswered lists stay right through moves, resizes, answers and sweeps', () => {
+  const random = seededRandom(11);
+  const table = new ConntrackTable();
+  interface Flow { key: string; owner: number; incoming: boolean; answered: boolean; expires: number; seq: number }
+  const model = new Map<string, Flow>();
+  const p = newFirewallPacket();
+  const owners = [0x0a000101, 0x0a000102, 0xc0a80001, 0xfffffffe];
+  let seq = 0;
+  let now = 0;
+  const check = (step: number) => {
+    for (const owner of owners) {
+      const mine = [...model.values()].filter((f) => f.owner === owner && f.incoming);
+      assert.equal(table.inboundFlowsOf(owner), mine.length, `step ${step}: count of ${owner}`);
+      const unanswered = mine.filter((f) => !f.answered).sort((a, b) => a.seq - b.seq);
+      const slot = table.oldestUnansweredOf(owner);
+      assert.equal(slot >= 0, unanswered.length > 0, `step ${step}: ${owner} has unanswered flows`);
+      if (slot >= 0) {
+        const [oldest] = unanswered;
+        const [l, r, lp, rp] = oldest.key.split('|').map(Number);
+        Object.assign(p, { localIp: l, remoteIp: r, localPort: lp, remotePort: rp, protocol: 17, fragment: false });
+        assert.equal(table.find(p), slot, `step ${step}: oldest unanswered of ${owner}`);
+      }
+    }
+    assert.equal(table.inboundSize, [...model.values()].filter((f) => f.incoming).length);
+  };
+  for (let step = 0; step < 30_000; step++) {
+    const owner = owners[Math.floor(random() * owners.length)];
+    p.localIp = 0x0a000001;
+    p.remoteIp = owner;
+    p.localPort = Math.floor(random() * 40);
+    p.remotePort = Math.floor(random() * 40);
+    p.protocol = 17;
+    p.fragment = false;
+    const key = `${p.localIp}|${p.remoteIp}|${p.localPort}|${p.remotePort}`;
+    const slot = table.find(p);
+    const flow = model.get(key);
+    assert.equal(slot >= 0, flow !== undefined, `step ${step}`);
+    const action = random();
+    if (slot < 0) {
+      const incoming = random() < 0.7;
+      const expires = now + Math.floor(random() * 2000);
+      table.insert(p, expires, incoming, 0, owner);
+      model.set(key, { key, owner, incoming, answered: false, expires, seq: seq++ });
+    } else if (action < 0.3) {
+      table.removeAt(slot);
+      model.delete(key);
+    } else if (action < 0.6) {
+      table.markAnswered(slot);
+      flow!.answered = true;
+    } else if (action < 0.7) {
+      const owned = table.oldestUnansweredOf(flow!.owner);
+      if (owned >= 0) {
+        table.removeAt(owned);
+        const oldest = [...model.values()].filter((f) => f.owner === flow!.owner && f.incoming && !f.answered).sort((a, b) => a.seq - b.seq)[0];
+        model.delete(oldest.key);
+      }
+    }
+    if (step % 1009 === 0) {
+      now += 700;
+      table.sweep(now);
+      for (const [k, f] of model) if (f.expires <= now) model.delete(k);
+    }
+    if (step % 97 === 0) check(step);
+  }
+  check(-1);
+  table.clear();
+  for (const owner of owners) assert.equal(table.inboundFlowsOf(owner), 0);
+  assert.equal(table.inboundSize, 0);
 });
 
 function seededHashKey(seed: number): Uint8Array {
@@ -94,7 +164,7 @@ test('flows a peer chose to share one slot under the old unkeyed hash spread out
   }
   for (const seed of [1, 2, 3]) {
     const table = new ConntrackTable(seededHashKey(seed));
-    for (const p of flows) table.insert(p, Infinity, true, 0);
+    for (const p of flows) table.insert(p, Infinity, true, 0, p.remoteIp);
     let longest = 0;
     let total = 0;
     for (const p of flows) {

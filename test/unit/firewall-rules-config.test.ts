@@ -26,6 +26,7 @@ test('an absent or empty firewall section has no rules, default timeouts and dro
       udpTimeoutMs: 3 * 60_000,
       defaultTimeoutMs: 10 * 60_000,
       maxConnections: 0,
+      maxConnectionsPerHost: 0,
     });
     assert.equal(rules.inboundAction, 'drop');
     assert.equal(rules.outboundAction, 'drop');
@@ -177,12 +178,26 @@ test('null or structured values for scalar keys are errors', () => {
 
 test('conntrack timeouts and max_connections are read in milliseconds and validated', () => {
   const rules = parseFirewallRules({ conntrack: { tcp_timeout: 1000, udp_timeout: 2000, default_timeout: 3000, max_connections: 10 } });
-  assert.deepEqual(rules.conntrack, { tcpTimeoutMs: 1000, udpTimeoutMs: 2000, defaultTimeoutMs: 3000, maxConnections: 10 });
+  assert.deepEqual(rules.conntrack, { tcpTimeoutMs: 1000, udpTimeoutMs: 2000, defaultTimeoutMs: 3000, maxConnections: 10, maxConnectionsPerHost: 1 });
   const err = configError({ conntrack: { udp_timeout: -5 } });
   assert.deepEqual([err.direction, err.ruleIndex, err.field], [null, -1, 'conntrack.udp_timeout']);
   assert.match(err.message, /^firewall\.conntrack\.udp_timeout: /);
   assert.deepEqual(err.keyPath, ['firewall', 'conntrack', 'udp_timeout']);
   assert.equal(configError({ conntrack: { max_connections: 1.5 } }).field, 'conntrack.max_connections');
+});
+
+test('max_connections_per_host defaults to a tenth of max_connections, none when that is unlimited, and is validated', () => {
+  const perHost = (conntrack: NonNullable<FirewallSection['conntrack']>) => parseFirewallRules({ conntrack }).conntrack.maxConnectionsPerHost;
+  assert.equal(perHost({ max_connections: 100_000 }), 10_000);
+  assert.equal(perHost({ max_connections: 5 }), 1, 'never 0 (no quota) while the table is bounded');
+  assert.equal(perHost({}), 0);
+  assert.equal(perHost({ max_connections: 100_000, max_connections_per_host: 30 }), 30);
+  assert.equal(perHost({ maxConnections: 100_000, maxConnectionsPerHost: 40 }), 40);
+  assert.equal(perHost({ maxConnections: 100_000, maxConnectionsPerHost: undefined }), 10_000);
+  for (const bad of [-1, 2.5, 'many', true, Infinity]) {
+    const err = configError({ conntrack: { max_connections_per_host: bad as number } });
+    assert.deepEqual(err.keyPath, ['firewall', 'conntrack', 'max_connections_per_host']);
+  }
 });
 
 test('the config package\'s typed firewall section (camelCase keys) is read the same way', () => {
@@ -193,7 +208,7 @@ test('the config package\'s typed firewall section (camelCase keys) is read the 
     inboundAction: 'reject',
     outboundAction: 'drop',
   });
-  assert.deepEqual(rules.conntrack, { tcpTimeoutMs: 1000, udpTimeoutMs: 2000, defaultTimeoutMs: 3000, maxConnections: 10 });
+  assert.deepEqual(rules.conntrack, { tcpTimeoutMs: 1000, udpTimeoutMs: 2000, defaultTimeoutMs: 3000, maxConnections: 10, maxConnectionsPerHost: 1 });
   assert.deepEqual([rules.inboundAction, rules.outboundAction], ['reject', 'drop']);
   assert.deepEqual(rules.warnings, []);
 });
