@@ -2,7 +2,7 @@
 // firewall, and wires the inside and outside pipelines between them. Lighthouse, punchy and relay features hang
 // off the hooks of `DataPathContext`.
 
-import { systemClock, type Clock } from '../clock/clock.js';
+import { systemClock, unixMs, type Clock } from '../clock/clock.js';
 import type { CaPool } from '../cert/index.js';
 import { parseHostPort, type MeshConfig } from '../config/index.js';
 import type { DataPathContext } from '../datapath/context.js';
@@ -38,10 +38,9 @@ import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
 import { PathFinder } from './path-finder.js';
 import { portBehaviour } from '../punchy/nat-kind.js';
+import { CertExpiryWatch } from './cert-expiry.js';
 import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
-
-const CERT_RECHECK_MS = 30_000;
 
 export interface NodeSetup {
   config: MeshConfig;
@@ -91,6 +90,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly relays: RelayManager;
   readonly birthday: Birthday;
   readonly paths: PathFinder;
+  private readonly certExpiry: CertExpiryWatch;
   private lighthouses: Ipv4[];
   private readonly intervals: NodeJS.Timeout[] = [];
   private addressWatch: AddressWatch | null = null;
@@ -122,6 +122,15 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.handshakes = new HandshakeManager(this);
     this.relays = this.makeRelayManager();
     this.paths = new PathFinder(this);
+    this.certExpiry = new CertExpiryWatch({
+      clock: this.clock,
+      enabled: () => this.config.pki.disconnectInvalid,
+      tunnels: () => this.hostmap.byVpnIp.values(),
+      expired: (host) => {
+        this.log.info('Tunnel peer certificate expired, closing', { vpnIp: formatIpv4(host.vpnIp) });
+        this.closeTunnel(host, 'invalid-cert', true);
+      },
+    });
     this.birthday = new Birthday({
       log: this.log,
       counters: this.counters,
@@ -266,10 +275,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     });
     node.every(5000, () => node.fw.sweep());
     node.every(DIRECT_UPGRADE_INTERVAL_MS, () => node.paths.upgradeRelayed());
-    // Nebula re-checks with its connection manager; a certificate can expire while its tunnel is up.
-    node.every(CERT_RECHECK_MS, () => {
-      if (node.config.pki.disconnectInvalid) node.closeInvalidTunnels();
-    });
+    // A certificate can expire while its tunnel is up: closed at its expiry (cert-expiry.ts).
+    node.certExpiry.recheck();
     if (c.punchy.punch) node.every(PUNCH_INTERVAL_MS, () => punchAll(node.hostmap, node.udp));
     if (node.lighthouseClient) {
       node.lighthouseClient.sendUpdate();
@@ -439,6 +446,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   established(host: HostInfo, queued: Uint8Array[], replaced: HostInfo | undefined): void {
     if (replaced) this.counters.inc('tunnels-replaced');
+    this.certExpiry.added(host);
     for (const packet of queued) sendToHost(this, host, packet);
     if (this.lighthouseClient?.isLighthouse(host.vpnIp)) this.lighthouseClient.lighthouseUp(host);
     if (host.remote === null) this.schedule(1000, () => this.paths.upgradeOne(host));
@@ -548,15 +556,18 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.log.level = next.config.logging.level;
     this.log.format = next.config.logging.format;
     if (next.config.pki.disconnectInvalid) this.closeInvalidTunnels();
+    this.certExpiry.recheck(); // the new CAs may expire at other times, and disconnect_invalid may have changed
     return changed;
   }
 
-  /** pki.disconnect_invalid: tunnels whose peer certificate expired or was blocklisted are closed. */
+  /** pki.disconnect_invalid, on reload: tunnels whose peer certificate the new CA pool refuses are closed. */
   private closeInvalidTunnels(): void {
-    const now = Math.floor(Date.now() / 1000);
+    const now = unixMs(this.clock) / 1000; // to the millisecond, as in the handshake
     for (const host of [...this.hostmap.byVpnIp.values()]) {
       try {
-        this.pki.caPool.verify(host.cert, now);
+        const cert = host.cert;
+        const ca = this.pki.caPool.verify(cert, now);
+        host.certValidUntil = Math.min(cert.details.notAfter, ca.details.notAfter);
       } catch (e) {
         this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatIpv4(host.vpnIp), error: (e as Error).message });
         this.closeTunnel(host, 'invalid-cert', true);
@@ -569,6 +580,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.stopped = true;
     for (const host of [...this.hostmap.byVpnIp.values()]) this.closeTunnel(host, 'shutdown', true);
     for (const t of this.intervals) clearInterval(t);
+    this.certExpiry.stop();
     if (this.handshakeTicker !== null) clearInterval(this.handshakeTicker);
     this.addressWatch?.stop();
     this.birthday.closeAll();

@@ -20,6 +20,15 @@ import { decodeHandshakePayload, encodeHandshakePayload } from './payload.js';
 import { PendingHandshake } from './pending.js';
 import { verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
 
+/**
+ * Now in (fractional) unix seconds for certificate validity: a certificate is expired once the time is past its
+ * notAfter, to the millisecond as in Nebula; whole seconds would accept it for up to 1 s more, and a tunnel closed
+ * at the expiry (pki.disconnect_invalid) would be handshaken again meanwhile.
+ */
+function certTime(clock: Clock): number {
+  return unixMs(clock) / 1000;
+}
+
 /** Where a handshake packet came from: a UDP address, or a relay (then `from` is null and replies go back through it). */
 export interface PacketSource {
   from: UdpAddr | null;
@@ -211,7 +220,7 @@ export class HandshakeManager {
     try {
       const { payload, remoteStatic } = responder.readMessage1(msg);
       const details = decodeHandshakePayload(payload);
-      peer = verifyPeerCert(details.cert, remoteStatic, env.caPool(), Math.floor(unixMs(env.clock) / 1000));
+      peer = verifyPeerCert(details.cert, remoteStatic, env.caPool(), certTime(env.clock));
       initiatorIndex = details.initiatorIndex;
       time = details.time;
     } catch (e) {
@@ -277,7 +286,7 @@ export class HandshakeManager {
       const details = decodeHandshakePayload(r.payload);
       responderIndex = details.responderIndex;
       time = details.time;
-      peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), Math.floor(unixMs(env.clock) / 1000));
+      peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), certTime(env.clock));
     } catch (e) {
       // A forged stage 2 must not end a handshake that the real peer may still answer.
       env.log.info('Invalid handshake stage 2', { vpnIp: formatIpv4(p.vpnIp), error: (e as Error).message });
@@ -333,6 +342,7 @@ export class HandshakeManager {
       remote: t.src.from,
       initiator: t.initiator,
       now: env.clock.now(),
+      certValidUntil: t.peer.validUntil,
     });
     host.relayVia = t.src.via ?? null;
     if (t.answered) {

@@ -13,6 +13,8 @@ export interface VerifiedPeer {
   fingerprint: string;
   vpnIp: number;
   firewallPeer: FirewallPeer;
+  /** Unix seconds after which the certificate or the CA that signed it is expired (pki.disconnect_invalid). */
+  validUntil: number;
 }
 
 export class PeerCertError extends Error {
@@ -69,6 +71,7 @@ export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, 
     stored: new PeerCertBytes(certBytes, remoteStatic),
     fingerprint: fingerprint(cert),
     vpnIp,
+    validUntil: Math.min(cert.details.notAfter, ca?.details.notAfter ?? Infinity),
     firewallPeer: {
       vpnIp,
       name: cert.details.name,

@@ -40,6 +40,8 @@ export class HostInfo {
   stage2Packet?: Uint8Array;
   readonly initiator: boolean;
   readonly createdAt: number;
+  /** Unix seconds after which the peer's certificate or its CA is expired; a reload may bring a new CA. */
+  certValidUntil: number;
 
   lastRecvAt: number;
   lastSendAt = 0;
@@ -72,6 +74,7 @@ export class HostInfo {
     remote: UdpAddr | null;
     initiator: boolean;
     now: number;
+    certValidUntil?: number;
   }) {
     this.localIndex = init.localIndex;
     this.remoteIndex = init.remoteIndex;
@@ -84,6 +87,7 @@ export class HostInfo {
     this.initiator = init.initiator;
     this.createdAt = init.now;
     this.lastRecvAt = init.now;
+    this.certValidUntil = init.certValidUntil ?? Infinity;
   }
 
   /**
