@@ -41,6 +41,8 @@ export interface OverlayNodeOptions {
   relays?: OverlayNode[];
   groups?: string[];
   subnets?: string[];
+  /** The certificate's validity as a Go duration ('8s'); default nebula-cert's. */
+  certDuration?: string;
   /** Default 4242. */
   listenPort?: number;
   /** Underlay "ip:port" that later nodes put in static_host_map for this node; default host.ip:listenPort. */
@@ -99,6 +101,7 @@ export class OverlayNet {
       vpnCidr: `${vpnIp}/${prefix}`,
       groups: options.groups,
       subnets: options.subnets,
+      duration: options.certDuration,
     });
     const listenPort = options.listenPort ?? 4242;
     const lighthouses = options.lighthouse ? [] : (options.lighthouses ?? this.lighthouses);
