@@ -10,11 +10,12 @@ import { HostInfo, type TunnelKeys } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
 import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
 import type { LogFields, Logger } from '../log/logger.js';
+import { RateLimitedLog } from '../log/rate-limit.js';
 import type { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { IxInitiator, IxResponder } from '../noise/ix.js';
 import type { RelayEntry } from '../relay/relay-table.js';
-import { addrKey, type UdpAddr } from '../udp/addr.js';
+import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import type { LocalIdentity } from './identity.js';
 import { decodeHandshakePayload, encodeHandshakePayload } from './payload.js';
 import { PendingHandshake } from './pending.js';
@@ -85,6 +86,10 @@ export const HANDSHAKE_TIME_SKEW_MS = 1000;
  * and a stage 2) per this interval.
  */
 export const CANDIDATE_HOLD_MS = 1000;
+/** A replayed old stage 1 makes us test the tunnel it names at most this often. */
+export const STALE_STAGE1_TEST_INTERVAL_MS = 1000;
+/** Handshake log lines that outsiders can trigger: at most this many per window. */
+const REMOTE_LOG_LIMIT = { burst: 10, windowMs: 10_000 } as const;
 
 export class HandshakeManager {
   readonly pending = new Map<Ipv4, PendingHandshake>();
@@ -92,8 +97,12 @@ export class HandshakeManager {
   /** Responder: the ephemeral key of each answered stage 1, for recognising retransmits cheaply. */
   private readonly answered = new Map<string, HostInfo>();
   private lastTimeNs = 0;
+  /** Lines that anyone able to send us a datagram can trigger. */
+  private readonly remoteLog: RateLimitedLog;
 
-  constructor(private readonly env: HandshakeEnv) {}
+  constructor(private readonly env: HandshakeEnv) {
+    this.remoteLog = new RateLimitedLog(env.log, env.clock, REMOTE_LOG_LIMIT);
+  }
 
   /** Unix nanoseconds, strictly increasing: a restarted or repeated handshake must carry a larger Time. */
   private nowNs(): number {
@@ -208,6 +217,9 @@ export class HandshakeManager {
     const ephemeral = answeredKey(msg);
     const known = this.answered.get(ephemeral);
     if (known && env.hostmap.byIndex.get(known.localIndex) === known && known.stage1 && Buffer.from(known.stage1).equals(msg)) {
+      // A real retransmit comes the way the first copy came. A copy from elsewhere is a replay, and answering it
+      // would reflect our (larger) stage 2 at an address of the replayer's choosing (docs/security-model.md).
+      if (!cameFrom(known, src)) return this.drop('handshake-retransmit-other-source');
       env.counters.inc('handshakes', 'retransmit-answered');
       if (known.stage2Packet) src.reply(known.stage2Packet);
       return;
@@ -224,7 +236,7 @@ export class HandshakeManager {
       initiatorIndex = details.initiatorIndex;
       time = details.time;
     } catch (e) {
-      env.log.info('Invalid handshake stage 1', { udpAddr: src.from ? addrKey(src.from) : 'relay', error: (e as Error).message });
+      this.remoteLog.info('Invalid handshake stage 1', { udpAddr: src.from ? addrKey(src.from) : 'relay', error: (e as Error).message });
       return this.drop('handshake-invalid');
     }
     const vpnIp = peer.vpnIp;
@@ -234,8 +246,13 @@ export class HandshakeManager {
     // Only a proven tunnel's Time counts: an unproven one may come from a forged stage 1, whose Time must not
     // shut the real peer out.
     if (existing?.proven && time <= existing.handshakeTime) {
-      env.log.info('Handshake too old', { vpnIp: formatIpv4(vpnIp), certName: peer.cert.details.name });
-      env.sendTestRequest(existing);
+      this.remoteLog.info('Handshake too old', { vpnIp: formatIpv4(vpnIp), certName: peer.cert.details.name });
+      // Anyone can replay an old stage 1: one test request a second per tunnel is enough to prove it alive.
+      const now = env.clock.now();
+      if (now - existing.staleStage1TestAt >= STALE_STAGE1_TEST_INTERVAL_MS) {
+        existing.staleStage1TestAt = now;
+        env.sendTestRequest(existing);
+      }
       return this.drop('handshake-too-old');
     }
     const ours = this.pending.get(vpnIp);
@@ -289,11 +306,11 @@ export class HandshakeManager {
       peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), certTime(env.clock));
     } catch (e) {
       // A forged stage 2 must not end a handshake that the real peer may still answer.
-      env.log.info('Invalid handshake stage 2', { vpnIp: formatIpv4(p.vpnIp), error: (e as Error).message });
+      this.remoteLog.info('Invalid handshake stage 2', { vpnIp: formatIpv4(p.vpnIp), error: (e as Error).message });
       return this.drop('handshake-invalid');
     }
     if (peer.vpnIp !== p.vpnIp) {
-      env.log.info('Incorrect host responded to handshake', { intendedVpnIp: formatIpv4(p.vpnIp), haveVpnIp: formatIpv4(peer.vpnIp) });
+      this.remoteLog.info('Incorrect host responded to handshake', { intendedVpnIp: formatIpv4(p.vpnIp), haveVpnIp: formatIpv4(peer.vpnIp) });
       if (src.from) {
         p.blocked.add(addrKey(src.from));
         env.sendClose(keys, responderIndex, src.from);
@@ -453,6 +470,11 @@ export class HandshakeManager {
   private drop(reason: string): void {
     this.env.counters.inc('drops', reason);
   }
+}
+
+/** Whether a stage 1 came the way the one `host` answered came: the same UDP address, or the same relay. */
+function cameFrom(host: HostInfo, src: PacketSource): boolean {
+  return src.from ? sameAddr(src.from, host.remote) : src.via !== undefined && src.via === host.relayVia;
 }
 
 /** Answered stage 1s are known by the initiator's ephemeral key, the first 32 bytes of the Noise message. */

@@ -58,6 +58,8 @@ export class HostInfo {
   recvErrorAt = 0;
   /** After our own address changed: data waits until the far NAT has been punched open (see punchy/nat-punch.ts). */
   holdUntil = 0;
+  /** When a replayed old stage 1 last made us send a test request on this tunnel. */
+  staleStage1TestAt = -Infinity;
   bytesIn = 0;
   bytesOut = 0;
   packetsIn = 0;

@@ -253,3 +253,32 @@ test('an unproven candidate is dropped after RETRANSMIT_MEMORY_MS and at most on
   assert.equal(b.node.hostmap.byIndex.size, 1);
   assert.equal(b.node.counters.get('drops', 'handshake-candidate-expired'), 1);
 });
+
+test("a peer's old stage 1 replayed from 200 addresses makes one test request a second on its tunnel and at most 10 log lines", async (t) => {
+  const { clock, mesh, a, b } = await pair(t);
+  const stage1s: Uint8Array[] = [];
+  mesh.net.drop = (p, src) => {
+    if (sameAddr(src, a.addr) && isType(p, MessageType.Handshake, 0, 1)) stage1s.push(Uint8Array.from(p));
+    return false;
+  };
+  await connect(a, b);
+  const tunnel = b.tunnelTo(a)!;
+  assert.ok(tunnel.proven && stage1s.length > 0);
+  const toA = () => b.memUdp!.sent.filter((s) => sameAddr(s.to, a.addr) && isType(s.packet, MessageType.Test, 0)).length;
+  const testsBefore = toA();
+  const logsBefore = b.logs.length;
+
+  // Two simulated seconds, 100 replays from fresh addresses in each.
+  for (let i = 0; i < 200; i++) {
+    mesh.net.deliver(stage1s[0], { address: `203.0.113.${1 + (i % 250)}`, port: 1000 + i }, b.addr);
+    await settle();
+    await settle();
+    if (i % 100 === 99) clock.advance(1000);
+  }
+
+  assert.equal(b.node.counters.get('drops', 'handshake-too-old'), 200);
+  assert.equal(toA() - testsBefore, 2, 'one test request per simulated second');
+  const tooOld = b.logs.slice(logsBefore).filter((l) => l.includes('Handshake too old'));
+  assert.ok(tooOld.length <= 10, `${tooOld.length} log lines`);
+  assert.equal(b.tunnelTo(a), tunnel);
+});
