@@ -17,7 +17,8 @@ export function readFirewall(r: ConfigReader, routines: number): FirewallConfig 
       udpTimeoutMs: readDurationMs(r, [...conntrack, 'udp_timeout'], DEFAULTS.udpTimeoutMs),
       defaultTimeoutMs: readDurationMs(r, [...conntrack, 'default_timeout'], DEFAULTS.defaultTimeoutMs),
       maxConnections: readInt(r, [...conntrack, 'max_connections'], DEFAULTS.maxConnections, 1, 2 ** 31 - 1),
-      maxConnectionsPerHost: r.has(perHost) ? readInt(r, perHost, 0, 1, 2 ** 31 - 1) : undefined,
+      // 0 turns the per-peer quota off, as 0 does for the firewall's max_connections.
+      maxConnectionsPerHost: r.has(perHost) ? readInt(r, perHost, 0, 0, 2 ** 31 - 1) : undefined,
       routineCacheTimeoutMs: readDurationMs(r, [...conntrack, 'routine_cache_timeout'], routineCacheDefault),
     },
     inbound: readRules(r, 'inbound'),

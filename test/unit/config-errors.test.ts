@@ -69,7 +69,7 @@ const BAD_VALUES: BadValue[] = [
   { name: 'an unparsable duration', yaml: 'handshakes:\n  try_interval: fast\n', code: 'ECONFIG_VALUE', key: 'handshakes.try_interval', line: 6, message: /duration/ },
   { name: 'a duration without unit', yaml: 'handshakes:\n  try_interval: 100\n', code: 'ECONFIG_VALUE', key: 'handshakes.try_interval', line: 6, message: /duration/ },
   { name: 'a negative duration', yaml: 'firewall:\n  conntrack:\n    tcp_timeout: -1m\n', code: 'ECONFIG_RANGE', key: 'firewall.conntrack.tcp_timeout', line: 7, message: /negative/ },
-  { name: 'a zero per-host flow quota', yaml: 'firewall:\n  conntrack:\n    max_connections_per_host: 0\n', code: 'ECONFIG_RANGE', key: 'firewall.conntrack.max_connections_per_host', line: 7, message: /integer 1-/ },
+  { name: 'a negative per-host flow quota', yaml: 'firewall:\n  conntrack:\n    max_connections_per_host: -1\n', code: 'ECONFIG_RANGE', key: 'firewall.conntrack.max_connections_per_host', line: 7, message: /integer 0-/ },
   { name: 'a fractional per-host flow quota', yaml: 'firewall:\n  conntrack:\n    max_connections_per_host: 2.5\n', code: 'ECONFIG_TYPE', key: 'firewall.conntrack.max_connections_per_host', line: 7, message: /integer/ },
   { name: 'a zero handshake interval', yaml: 'handshakes:\n  try_interval: 0s\n', code: 'ECONFIG_RANGE', key: 'handshakes.try_interval', line: 6, message: /at least/ },
   { name: 'an unparsable lighthouse interval', yaml: 'lighthouse:\n  interval: soon\n', code: 'ECONFIG_VALUE', key: 'lighthouse.interval', line: 6, message: /seconds/ },

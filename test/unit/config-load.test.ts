@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { loadConfig } from '../../pkg/config/index.js';
 import type { MeshConfig } from '../../pkg/config/index.js';
+import { ManualClock } from '../../pkg/clock/clock.js';
+import { Firewall, parseFirewallRules } from '../../pkg/firewall/firewall.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { UDP, ipv4Packet, peer } from './firewall-fixtures.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = join(REPO, 'test/fixtures/config');
@@ -312,6 +316,23 @@ test('routine_cache_timeout defaults to 1s with several routines and to 0 with o
   assert.equal(loadConfig(join(many, 'c.yml')).config.firewall.conntrack.routineCacheTimeoutMs, 1000);
   const one = tempDir(t, { 'c.yml': PKI });
   assert.equal(loadConfig(join(one, 'c.yml')).config.firewall.conntrack.routineCacheTimeoutMs, 0);
+});
+
+test('max_connections_per_host: 0 turns the per-peer flow quota off, like 0 for max_connections', (t) => {
+  const conntrack = 'firewall:\n  inbound:\n    - { port: any, proto: any, host: any }\n  conntrack:\n    max_connections: 100\n    max_connections_per_host: 0\n';
+  const dir = tempDir(t, { 'c.yml': PKI + conntrack });
+  const { config } = loadConfig(join(dir, 'c.yml'));
+  assert.equal(config.firewall.conntrack.maxConnectionsPerHost, 0);
+  const rules = parseFirewallRules(config.firewall);
+  assert.equal(rules.conntrack.maxConnectionsPerHost, 0, 'not replaced by the default of a tenth');
+  const fw = new Firewall(rules, { clock: new ManualClock(0), localNets: [{ ip: parseIpv4('10.1.0.1'), mask: 0xffffffff }] });
+  const one = peer({ ip: '10.1.0.2' });
+  // Without a quota one peer may fill the whole share peers get (three quarters of max_connections).
+  for (let port = 1; port <= 75; port++) {
+    assert.equal(fw.filter(ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: UDP, srcPort: port, dstPort: 53 }), true, one), null, `flow ${port}`);
+  }
+  assert.equal(fw.conntrackSize, 75);
+  assert.equal(fw.dropCounts.get('conntrack-host-quota') ?? 0, 0);
 });
 
 test('an empty (null) section or key counts as absent', (t) => {
