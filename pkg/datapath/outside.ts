@@ -1,6 +1,7 @@
 // The outside pipeline: datagrams read from the UDP socket.
 //
-//   1. header    16 bytes or dropped (hole-punch bytes are shorter); never from inside our own VPN network
+//   1. header    16 bytes or dropped (hole-punch bytes are shorter); never from inside our own VPN network; a
+//                counter of 2^53 or more is refused (no honest sender reaches it, and it would lose precision)
 //   2. dispatch  handshakes to the handshake machine, recv_error to its handler, relayed packets to the relay
 //   3. lookup    the tunnel by our index (unknown: answer recv_error)
 //   4. replay    check the counter against the window (seen or too old: answer recv_error)
