@@ -248,7 +248,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       return;
     }
     if (h.type === MessageType.Message && h.subtype === 1) return this.counters.inc('drops', 'relay-nested');
-    handleTunnelPacket(this, inner, null);
+    handleTunnelPacket(this, inner, h, null);
   }
 
   sendViaRelays(vpnIp: Ipv4, packet: Uint8Array): void {

@@ -39,12 +39,12 @@ export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpA
       return handleRecvError(ctx, header.remoteIndex, from);
     case MessageType.Message:
       if (header.subtype === 1) return ctx.onRelayPacket(packet, header.remoteIndex, header.counter, from);
-      return handleTunnelPacket(ctx, packet, from);
+      return handleTunnelPacket(ctx, packet, header, from);
     case MessageType.LightHouse:
     case MessageType.Test:
     case MessageType.CloseTunnel:
     case MessageType.Control:
-      return handleTunnelPacket(ctx, packet, from);
+      return handleTunnelPacket(ctx, packet, header, from);
     default:
       return drop(ctx, 'outside-unknown-type');
   }
@@ -59,10 +59,12 @@ function handleHandshake(ctx: DataPathContext, packet: Buffer, from: UdpAddr): v
   else drop(ctx, 'handshake-bad-counter');
 }
 
-/** Steps 3-7 for a packet that arrived directly, or (from = null) unwrapped from a relay. */
-export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, from: UdpAddr | null): void {
-  if (from === null && !readHeaderInto(packet, header)) return drop(ctx, 'relay-inner-malformed');
-  const { type, subtype, counter, remoteIndex } = header;
+/**
+ * Steps 3-7 for a packet that arrived directly, or (from = null) unwrapped from a relay; `h` is its header, already
+ * read and accepted by step 1 (the relay path refuses short or 2^53-counter inner headers before calling this).
+ */
+export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: Header, from: UdpAddr | null): void {
+  const { type, subtype, counter, remoteIndex } = h;
   const host = ctx.hostmap.byIndex.get(remoteIndex);
   if (!host) {
     if (from) sendRecvError(ctx, remoteIndex, from);
