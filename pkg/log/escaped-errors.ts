@@ -9,6 +9,8 @@
 // `escapedErrors.sink` at its logger and counters; until then lines go to stderr. docs/security-model.md has
 // the policy: keep serving, the packet that triggered it is dropped.
 
+import { RateLimiter } from './rate-limit.js';
+
 export const LOG_INTERVAL_MS = 1000;
 
 export type EscapedErrorSink = (source: string, error: unknown, suppressed: number) => void;
@@ -24,8 +26,7 @@ export class EscapedErrors {
   /** Called for every report (logged or not): the daemon counts them as drops. */
   onEach: (source: string) => void = () => {};
   private readonly counts = new Map<string, number>();
-  private lastLoggedAt = -Infinity;
-  private suppressed = 0;
+  private readonly logLimit = new RateLimiter({ burst: 1, windowMs: LOG_INTERVAL_MS });
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
@@ -33,15 +34,8 @@ export class EscapedErrors {
     this.counts.set(source, (this.counts.get(source) ?? 0) + 1);
     try {
       this.onEach(source);
-      const now = this.now();
-      if (now - this.lastLoggedAt < LOG_INTERVAL_MS) {
-        this.suppressed++;
-        return;
-      }
-      this.lastLoggedAt = now;
-      const suppressed = this.suppressed;
-      this.suppressed = 0;
-      this.sink(source, error, suppressed);
+      const suppressed = this.logLimit.admit(this.now());
+      if (suppressed >= 0) this.sink(source, error, suppressed);
     } catch {
       // The report itself must not become the exception that ends the process (a closed stderr, say).
     }

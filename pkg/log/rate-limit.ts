@@ -12,34 +12,51 @@ export interface RateLimit {
   windowMs: number;
 }
 
-export class RateLimitedLog {
+/**
+ * The budget behind every rate-limited report: at most `burst` admissions per `windowMs` window, counting the
+ * ones refused so the next admitted one can say how many were left out.
+ */
+export class RateLimiter {
   private windowStart = -Infinity;
-  private linesInWindow = 0;
+  private admittedInWindow = 0;
   private suppressed = 0;
+
+  constructor(private readonly limit: RateLimit) {}
+
+  /** At `now`: -1 when this window's budget is spent, else how many were refused since the last admission. */
+  admit(now: number): number {
+    if (now - this.windowStart >= this.limit.windowMs) {
+      this.windowStart = now;
+      this.admittedInWindow = 0;
+    }
+    if (this.admittedInWindow >= this.limit.burst) {
+      this.suppressed++;
+      return -1;
+    }
+    this.admittedInWindow++;
+    const suppressed = this.suppressed;
+    this.suppressed = 0;
+    return suppressed;
+  }
+}
+
+export class RateLimitedLog {
+  private readonly limiter: RateLimiter;
 
   constructor(
     private readonly log: Logger,
     private readonly clock: Clock,
-    private readonly limit: RateLimit,
-  ) {}
+    limit: RateLimit,
+  ) {
+    this.limiter = new RateLimiter(limit);
+  }
 
   /** Logs unless this window's budget is spent; returns whether the line was written. */
   write(level: LogLevel, msg: string, fields: LogFields = {}): boolean {
     if (!this.log.enabled(level)) return false;
-    const now = this.clock.now();
-    if (now - this.windowStart >= this.limit.windowMs) {
-      this.windowStart = now;
-      this.linesInWindow = 0;
-    }
-    if (this.linesInWindow >= this.limit.burst) {
-      this.suppressed++;
-      return false;
-    }
-    this.linesInWindow++;
-    if (this.suppressed > 0) {
-      fields = { ...fields, suppressed: this.suppressed };
-      this.suppressed = 0;
-    }
+    const suppressed = this.limiter.admit(this.clock.now());
+    if (suppressed < 0) return false;
+    if (suppressed > 0) fields = { ...fields, suppressed };
     this.log.log(level, msg, fields);
     return true;
   }
