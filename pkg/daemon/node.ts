@@ -528,9 +528,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   rehandshake(host: HostInfo): void {
-    this.log.info('Peer lost the tunnel, handshaking again', { vpnIp: formatIpv4(host.vpnIp) });
-    this.hostmap.remove(host);
-    this.handshakes.start(host.vpnIp);
+    this.log.debug('Peer may have lost the tunnel, handshaking again', { vpnIp: formatIpv4(host.vpnIp) });
+    this.handshakes.replace(host);
   }
 
   /**

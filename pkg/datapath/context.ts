@@ -46,6 +46,7 @@ export interface DataPathContext {
   /** Relayed packets (type 1 subtype 1). */
   onRelayPacket(packet: Buffer, relayIndex: number, counter: number, from: UdpAddr): void;
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void;
+  /** The peer may have lost `host`: handshake again; `host` stays in service until the new tunnel replaces it. */
   rehandshake(host: HostInfo): void;
   timers: { aliveIntervalMs: number; pendingDeletionIntervalMs: number };
   dropLocalBroadcast: boolean;

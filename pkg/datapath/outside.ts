@@ -22,8 +22,11 @@ import { sendOnTunnel } from './tunnel-sender.js';
 
 /** Roaming back to an address we just left is ignored this long: packets already in flight would flap it. */
 export const ROAMING_SUPPRESS_MS = 2000;
-/** How long a peer has to answer our test request before its recv_errors count as real. */
-export const RECV_ERROR_GRACE_MS = 1000;
+/**
+ * recv_errors from a tunnel's peer act at most once per this interval (a test request and a replacement
+ * handshake each time): forged ones at any rate cost at most one handshake per interval and peer.
+ */
+export const RECV_ERROR_INTERVAL_MS = 1000;
 
 const header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
 
@@ -99,7 +102,11 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: 
 export function accept(ctx: DataPathContext, host: HostInfo, length: number, from: UdpAddr | null): void {
   const now = ctx.clock.now();
   host.lastRecvAt = now;
-  host.recvErrors = 0;
+  if (host.recvErrors !== 0) {
+    // The peer still has this tunnel: the recv_error was forged (or stale), so its replacement is not needed.
+    host.recvErrors = 0;
+    ctx.handshakes.tunnelAnswered(host);
+  }
   host.packetsIn++;
   host.bytesIn += length;
   if (host.stage2Packet !== undefined) ctx.handshakes.peerHasStage2(host);
@@ -136,9 +143,11 @@ function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void
 
 /**
  * recv_error is unauthenticated by design (the peer has no tunnel to authenticate with), so it never tears a
- * tunnel down on its own: the first one from the tunnel's remote sends a test request, and only one arriving after
- * the peer had RECV_ERROR_GRACE_MS to answer that request and did not (it really lost the tunnel, e.g. it
- * restarted) re-handshakes, rather than Nebula's close after four. A live peer's answer resets the count.
+ * tunnel down on its own. The first one from the tunnel's remote sends a test request and starts a replacement
+ * handshake at once, while the tunnel stays in service: a peer that restarted answers the handshake within a round
+ * trip and the new tunnel replaces the old one (its stage 2 is authenticated); a live peer answers the test request
+ * first, and that authenticated answer abandons the replacement (see `accept`). Nebula 1.6.1 instead closes the
+ * tunnel after a few recv_errors, which anyone who can spoof the peer's address can send.
  */
 function handleRecvError(ctx: DataPathContext, remoteIndex: number, from: UdpAddr): void {
   const host = ctx.hostmap.byRemoteIndex.get(remoteIndex);
@@ -146,11 +155,12 @@ function handleRecvError(ctx: DataPathContext, remoteIndex: number, from: UdpAdd
   ctx.counters.inc('recv-errors');
   if (!sameAddr(from, host.remote)) return drop(ctx, 'recv-error-wrong-source');
   const now = ctx.clock.now();
-  if (host.recvErrors === 0) {
-    host.recvErrors = 1;
-    host.recvErrorAt = now;
-    sendOnTunnel(ctx, host, MessageType.Test, 0, new Uint8Array(0));
-  } else if (now - host.recvErrorAt >= RECV_ERROR_GRACE_MS) ctx.rehandshake(host);
+  // Not reset by the peer's answers: the interval bounds what forged recv_errors can make us send.
+  if (now - host.recvErrorAt < RECV_ERROR_INTERVAL_MS) return drop(ctx, 'recv-error-rate-limited');
+  host.recvErrors = 1;
+  host.recvErrorAt = now;
+  sendOnTunnel(ctx, host, MessageType.Test, 0, new Uint8Array(0));
+  ctx.rehandshake(host);
 }
 
 function sendRecvError(ctx: DataPathContext, remoteIndex: number, to: UdpAddr): void {

@@ -112,7 +112,7 @@ export class HandshakeManager {
   }
 
   /** Starts (or joins) a handshake to `vpnIp`, queueing `packet` to send when it completes. */
-  start(vpnIp: Ipv4, packet?: Uint8Array): PendingHandshake | undefined {
+  start(vpnIp: Ipv4, packet?: Uint8Array, replacing?: HostInfo): PendingHandshake | undefined {
     if (vpnIp === this.env.identity().vpnIp) {
       this.drop('handshake-to-self');
       return undefined;
@@ -130,6 +130,7 @@ export class HandshakeManager {
       encodeHeader(out, 0, MessageType.Handshake, 0, 0, 1);
       out.set(msg, HEADER_LEN);
       p = new PendingHandshake(vpnIp, localIndex, initiator, out, env.clock.now());
+      p.replacing = replacing ?? null;
       this.pending.set(vpnIp, p);
       this.pendingByIndex.set(localIndex, p);
       env.counters.inc('handshakes', 'started');
@@ -139,6 +140,24 @@ export class HandshakeManager {
     }
     if (packet && !p.enqueue(packet)) this.env.counters.inc('drops', 'pending-queue-full');
     return p;
+  }
+
+  /**
+   * A handshake that replaces `host` when it completes (its peer sent a recv_error, so it may have restarted);
+   * `host` stays in service meanwhile. Nothing if a handshake to the peer is already pending.
+   */
+  replace(host: HostInfo): void {
+    if (this.pending.has(host.vpnIp)) return;
+    const p = this.start(host.vpnIp, undefined, host);
+    if (p) this.env.counters.inc('handshakes', 'replacement-started');
+  }
+
+  /** An authenticated packet came on `host` after a recv_error: the peer still has it, so no replacement. */
+  tunnelAnswered(host: HostInfo): void {
+    const p = this.pending.get(host.vpnIp);
+    if (p?.replacing !== host) return;
+    this.abandon(p);
+    this.env.counters.inc('handshakes', 'replacement-abandoned');
   }
 
   /**
@@ -192,7 +211,11 @@ export class HandshakeManager {
 
   private sendStage1(p: PendingHandshake): number {
     let sent = 0;
-    for (const addr of this.env.candidates(p.vpnIp)) {
+    const candidates = this.env.candidates(p.vpnIp);
+    // The tunnel being replaced knows where the peer sent its recv_error from, which may be no candidate (a NAT).
+    const remote = p.replacing?.remote;
+    if (remote && !candidates.some((a) => sameAddr(a, remote))) candidates.unshift(remote);
+    for (const addr of candidates) {
       const key = addrKey(addr);
       if (p.blocked.has(key)) continue;
       p.tried.add(key);

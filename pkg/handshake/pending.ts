@@ -1,6 +1,7 @@
 // A handshake we started and that has not been answered yet. Stage 1 is built once (one ephemeral key) and the
 // same bytes are retransmitted, so a responder can recognise a retransmit and answer with its cached stage 2.
 
+import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { Ipv4 } from '../ip/ipv4.js';
 import type { IxInitiator } from '../noise/ix.js';
 
@@ -15,6 +16,11 @@ export class PendingHandshake {
   readonly blocked = new Set<string>();
   /** Addresses already sent to (or punched): a lighthouse answer naming only these changes nothing. */
   readonly tried = new Set<string>();
+  /**
+   * Set when this handshake replaces a tunnel whose peer sent a recv_error: the tunnel stays in service, its
+   * address is tried too, and an authenticated packet on it abandons this handshake (the peer still has it).
+   */
+  replacing: HostInfo | null = null;
 
   constructor(
     readonly vpnIp: Ipv4,

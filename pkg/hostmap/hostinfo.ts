@@ -53,9 +53,9 @@ export class HostInfo {
   /** Roaming suppression: the address we roamed away from and when. */
   roamedFrom: UdpAddr | null = null;
   roamedAt = 0;
-  /** recv_errors since the last authenticated packet (0 or 1), and when the first came. */
+  /** 1 from a recv_error that acted until the next authenticated packet; when a recv_error last acted. */
   recvErrors = 0;
-  recvErrorAt = 0;
+  recvErrorAt = -Infinity;
   /** After our own address changed: data waits until the far NAT has been punched open (see punchy/nat-punch.ts). */
   holdUntil = 0;
   /** When a replayed old stage 1 last made us send a test request on this tunnel. */
