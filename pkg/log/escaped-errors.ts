@@ -1,8 +1,8 @@
 // Exceptions that escaped a callback fed from outside the process (a datagram, a TUN batch, a DNS query, an HTTP
 // scrape, a netlink event). None of them may end the process: one crafted datagram would otherwise take every
-// tunnel down. Each socket kind guards the callbacks it was given once, where it calls them (UdpConn
-// implementations, TUN devices, the DNS responder, the metrics server, the address watch), so no call site needs a
-// try/catch of its own; what is caught comes here.
+// tunnel down. Each socket kind wraps the callbacks it is given with guarded() once, where they are registered
+// (UdpConn implementations, TUN devices, the DNS responder, the address watch; the metrics server reports its own),
+// so no call site needs a try/catch of its own; what is caught comes here.
 //
 // Reports are counted per source and logged at error level, at most one line per LOG_INTERVAL_MS with the number
 // left out since the last line (a remote sender that can trigger one can trigger millions). The daemon points
@@ -49,11 +49,16 @@ export class EscapedErrors {
 /** The process-wide report every guard writes to. */
 export const escapedErrors = new EscapedErrors();
 
-/** `fn` wrapped so that an exception it throws is reported under `source` instead of propagating. */
-export function guarded<A extends unknown[]>(source: string, fn: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
+/**
+ * `fn` wrapped so that an exception it throws is reported under `source` instead of propagating. Wrap once, where
+ * a callback is registered: the wrapper takes fixed parameters (no rest array), so calling it per datagram
+ * allocates nothing.
+ */
+export function guarded<A extends [] | [unknown] | [unknown, unknown]>(source: string, fn: (...args: A) => void): (...args: A) => void;
+export function guarded(source: string, fn: (a?: unknown, b?: unknown) => void): (a?: unknown, b?: unknown) => void {
+  return (a, b) => {
     try {
-      fn(...args);
+      fn(a, b);
     } catch (e) {
       escapedErrors.report(source, e);
     }

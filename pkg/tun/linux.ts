@@ -3,7 +3,7 @@
 
 import type { TunAddon, TunPollHandle } from './addon.js';
 import type { PacketBatch, TunDevice, TunStats } from './device.js';
-import { escapedErrors } from '../log/escaped-errors.js';
+import { guarded } from '../log/escaped-errors.js';
 import { TunError } from './errors.js';
 
 export const DEFAULT_BATCH_SIZE = 64;
@@ -44,7 +44,8 @@ export class LinuxTun implements TunDevice {
   }
 
   onPackets(cb: (batch: PacketBatch) => void): void {
-    this.consumer = cb;
+    // An exception in the consumer drops the batch, never the process.
+    this.consumer = guarded('tun', cb);
     if (this.poll !== null || this.closed) return;
     this.poll = this.addon.tun_poll_start(this.fd, this.readBuf, this.readLens, this.slotSize, (err, count) =>
       this.deliver(err, count),
@@ -118,13 +119,8 @@ export class LinuxTun implements TunDevice {
     }
     this.stats.readPackets += count;
     this.stats.readBatches++;
-    try {
-      consumer(packets);
-    } catch (e) {
-      escapedErrors.report('tun', e);
-    } finally {
-      packets.length = 0; // the views die with the callback (see PacketBatch)
-    }
+    consumer(packets);
+    packets.length = 0; // the views die with the callback (see PacketBatch)
   }
 
   /**

@@ -4,7 +4,7 @@
 // view without copying it fails its test instead of failing in production.
 
 import type { PacketBatch, TunDevice, TunStats } from './device.js';
-import { escapedErrors } from '../log/escaped-errors.js';
+import { guarded } from '../log/escaped-errors.js';
 import { TunError } from './errors.js';
 
 export interface MemoryTunOptions {
@@ -36,7 +36,8 @@ export class MemoryTun implements TunDevice {
   }
 
   onPackets(cb: (batch: PacketBatch) => void): void {
-    this.consumer = cb;
+    // Guarded like the kernel device's consumer, so tests see what the daemon would.
+    this.consumer = guarded('tun', cb);
     if (this.pending.length > 0) this.deliver(this.pending.splice(0));
   }
 
@@ -90,13 +91,8 @@ export class MemoryTun implements TunDevice {
     }
     this.stats.readPackets += views.length;
     this.stats.readBatches++;
-    try {
-      consumer(views);
-    } catch (e) {
-      escapedErrors.report('tun', e);
-    } finally {
-      if (this.poison) buf.fill(POISON);
-      views.length = 0;
-    }
+    consumer(views);
+    if (this.poison) buf.fill(POISON);
+    views.length = 0;
   }
 }

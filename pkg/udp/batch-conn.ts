@@ -12,7 +12,7 @@
 
 import { loadTunAddon, UDP_META_WORDS, type UdpAddon, type UdpPollHandle } from '../tun/addon.js';
 import type { UdpAddr } from './addr.js';
-import { escapedErrors } from '../log/escaped-errors.js';
+import { guarded } from '../log/escaped-errors.js';
 import { AddrTable } from './addr-record.js';
 import type { UdpConn } from './udp-conn.js';
 
@@ -121,7 +121,8 @@ export class BatchConn implements UdpConn {
    * `from` is immutable and shared by every datagram from that sender.
    */
   onPacket(cb: (packet: Buffer, from: UdpAddr) => void): void {
-    this.listeners = [...this.listeners, cb];
+    // Guarded once here: a listener's exception drops that datagram for that listener, never the batch or the process.
+    this.listeners = [...this.listeners, guarded('udp', cb)];
     if (this.poll !== null || this.closed) return;
     this.poll = this.addon.udp_poll_start(this.fd, this.recvBuf, this.recvMeta, this.slotSize, (err, count) =>
       this.deliver(err, count),
@@ -215,14 +216,7 @@ export class BatchConn implements UdpConn {
       const offset = recvMeta[r];
       const packet = recvBuf.subarray(offset, offset + recvMeta[r + 1]);
       const from = addrs.fromRecord(recvMeta, r);
-      // A listener's exception drops this datagram for that listener, never the batch or the process.
-      for (let k = 0; k < listeners.length; k++) {
-        try {
-          listeners[k](packet, from);
-        } catch (e) {
-          escapedErrors.report('udp', e);
-        }
-      }
+      for (let k = 0; k < listeners.length; k++) listeners[k](packet, from);
     }
   }
 }

@@ -2,7 +2,7 @@
 // microtask, so pipeline tests run real packets through both nodes without the kernel. `drop` lets a test lose
 // or inspect datagrams.
 
-import { escapedErrors } from '../log/escaped-errors.js';
+import { guarded } from '../log/escaped-errors.js';
 import { addrKey, type UdpAddr } from './addr.js';
 import type { UdpConn } from './udp-conn.js';
 
@@ -46,16 +46,12 @@ export class MemoryUdp implements UdpConn {
   }
 
   onPacket(cb: (packet: Buffer, from: UdpAddr) => void): void {
-    this.handler = cb;
+    // Guarded like the real connections (see UdpConn), so tests see what the daemon would.
+    this.handler = guarded('udp', cb);
   }
 
   receive(packet: Buffer, from: UdpAddr): void {
-    // Caught like the real connections do (see UdpConn), so tests see what the daemon would.
-    try {
-      this.handler?.(packet, from);
-    } catch (e) {
-      escapedErrors.report('udp', e);
-    }
+    this.handler?.(packet, from);
   }
 
   send(packet: Uint8Array, to: UdpAddr): void {

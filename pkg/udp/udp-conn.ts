@@ -2,9 +2,9 @@
 // sendmmsg; the daemon's default) and DgramConn (node:dgram; the fallback when the addon is missing), plus
 // MemoryUdp (memory-udp.ts) for tests.
 
-import type { Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { escapedErrors } from '../log/escaped-errors.js';
+import { guarded } from '../log/escaped-errors.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from './addr.js';
 
 /**
@@ -76,13 +76,7 @@ export class DgramConn implements UdpConn {
 
   onPacket(cb: (packet: Buffer, from: UdpAddr) => void): void {
     // An exception in the listener drops the datagram; from an EventEmitter it would end the process.
-    this.socket.on('message', (msg, rinfo) => {
-      try {
-        cb(msg, udpAddr(rinfo.address, rinfo.port));
-      } catch (e) {
-        escapedErrors.report('udp', e);
-      }
-    });
+    this.socket.on('message', guarded('udp', (msg: Buffer, rinfo: RemoteInfo) => cb(msg, udpAddr(rinfo.address, rinfo.port))));
   }
 
   private target(to: UdpAddr): string | null {
