@@ -20,10 +20,11 @@ import { formatIpv4, netContains, parseCidr, parseIpv4, type Ipv4, type Ipv4Net 
 import { orderAddresses } from '../lighthouse/address-order.js';
 import { AllowList } from '../lighthouse/allow-list.js';
 import { LighthouseClient } from '../lighthouse/client.js';
-import { localAddresses, type LocalAddressOptions } from '../lighthouse/local-addresses.js';
+import { interfaceNetworks, localAddresses, type LocalAddressOptions } from '../lighthouse/local-addresses.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
 import { LighthouseServer } from '../lighthouse/server.js';
 import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS } from '../punchy/nat-punch.js';
+import { splitByPunch, type LocalNetwork } from '../punchy/punch-needed.js';
 import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchAll } from '../punchy/punchy.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
 import { RelayManager } from '../relay/manager.js';
@@ -54,6 +55,8 @@ export interface NodeSetup {
   tun?: TunDevice | null;
   /** Watch for local address changes (roaming); off for in-process test nodes. Default true. */
   watchAddresses?: boolean;
+  /** The networks our interfaces are on (punchy/punch-needed.ts); default: read from the system each time. */
+  localNetworks?: () => LocalNetwork[];
 }
 
 interface UnsafeRoute {
@@ -74,6 +77,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly dropLocalBroadcast: boolean;
   readonly dropMulticast: boolean;
   readonly punchSettleMs = PUNCH_SETTLE_MS;
+  private readonly localNetworks: () => LocalNetwork[];
   udp!: UdpConn;
   tun: TunDevice | null = null;
   private config: MeshConfig;
@@ -106,6 +110,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.staticHosts = setup.staticHosts;
     this.log = setup.log;
     this.clock = setup.clock ?? systemClock;
+    this.localNetworks = setup.localNetworks ?? interfaceNetworks;
     this.cipher = c.cipher;
     this.tryIntervalMs = c.handshakes.tryIntervalMs;
     this.retries = c.handshakes.retries;
@@ -394,9 +399,18 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     return this.fw;
   }
 
-  peerBehindNat(vpnIp: Ipv4): boolean {
-    // A public peer (the lighthouse sees it at one of its own addresses) has no NAT to poison: no need to wait.
-    return portBehaviour(this.lighthouseClient?.addressesOf(vpnIp) ?? []) !== 'no-nat';
+  splitByPunch(vpnIp: Ipv4, addrs: readonly UdpAddr[]): { direct: UdpAddr[]; punched: UdpAddr[] } {
+    const client = this.lighthouseClient;
+    const learned = client?.addressesOf(vpnIp) ?? [];
+    const ours = client?.selfNatView()[0] ?? client?.selfAddresses()[0];
+    return splitByPunch(addrs, {
+      localNetworks: this.localNetworks(),
+      ourPublicIp: ours?.address,
+      peerPublicIp: (client?.natViewOf(vpnIp)[0] ?? learned[0])?.address,
+      peerReported: client?.reportedOf(vpnIp) ?? [],
+      // A public peer (the lighthouse sees it at one of its own addresses) has no NAT to poison.
+      peerUnNated: portBehaviour(learned) === 'no-nat',
+    });
   }
 
   preferred(): readonly Ipv4Net[] {

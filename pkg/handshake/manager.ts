@@ -88,6 +88,11 @@ export const HANDSHAKE_TIME_SKEW_MS = 1000;
 export const CANDIDATE_HOLD_MS = 1000;
 /** A replayed old stage 1 makes us test the tunnel it names at most this often. */
 export const STALE_STAGE1_TEST_INTERVAL_MS = 1000;
+/**
+ * An unanswered handshake that had addresses to try asks the lighthouses again on every this-many attempts (with
+ * Nebula's timing at 0.1 s, 0.6 s, 1.5 s, ...): at most one query per lighthouse every two attempts.
+ */
+export const REQUERY_EVERY_ATTEMPTS = 2;
 /** Handshake log lines that outsiders can trigger: at most this many per window. */
 const REMOTE_LOG_LIMIT = { burst: 10, windowMs: 10_000 } as const;
 
@@ -206,7 +211,9 @@ export class HandshakeManager {
     p.attempts++;
     p.nextAttemptAt = this.env.clock.now() + this.env.tryIntervalMs * p.attempts;
     const sent = this.sendStage1(p);
-    if (sent <= 1) this.env.queryLighthouse(p.vpnIp);
+    // Addresses we know may all be dead (a NAT forgot the peer's mapping, the peer moved): an unanswered handshake
+    // asks the lighthouses again every REQUERY_EVERY_ATTEMPTS attempts, and their fresh answer replaces the old one.
+    if (sent <= 1 || p.attempts % REQUERY_EVERY_ATTEMPTS === 0) this.env.queryLighthouse(p.vpnIp);
   }
 
   private sendStage1(p: PendingHandshake): number {

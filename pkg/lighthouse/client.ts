@@ -7,6 +7,7 @@ import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { MetaType, SEEN_FIRST_V4, type MetaMessage } from './meta.js';
+import { reportedAddresses } from '../punchy/punch-needed.js';
 import { capPerFamily } from './server.js';
 
 /** Nebula waits a fixed 5 s after a punch notification before it handshakes from its side (punchy.respond). */
@@ -39,6 +40,8 @@ export class LighthouseClient {
   private readonly answers = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
   /** vpnIp -> answering lighthouse -> its IPv4 NAT view of the host (see `natViewOf`), only when it saw one. */
   private readonly views = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
+  /** vpnIp -> answering lighthouse -> the addresses the host reported as its own (see `reportedOf`). */
+  private readonly reported = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
   private readonly relaysOf = new Map<Ipv4, Ipv4[]>();
   private readonly queuedQueries = new Set<Ipv4>();
   /** What the lighthouses say about us: the address they see us from first (a lighthouse answers for anyone). */
@@ -140,6 +143,7 @@ export class LighthouseClient {
     const usable = (a: UdpAddr): boolean => this.usable(m.vpnIp, a, vpnNet);
     const addrs = capPerFamily(m.addrs).filter(usable);
     perLighthouseOf(this.answers, m.vpnIp).set(lighthouse, addrs);
+    perLighthouseOf(this.reported, m.vpnIp).set(lighthouse, reportedAddresses(capPerFamily(m.addrs), m.seen ?? 0).filter(usable));
     const view = seenV4View(m, usable);
     if (view.length > 0) perLighthouseOf(this.views, m.vpnIp).set(lighthouse, view);
     else this.views.get(m.vpnIp)?.delete(lighthouse);
@@ -167,6 +171,12 @@ export class LighthouseClient {
     return [...perLighthouse.values()].flat();
   }
 
+  /** The addresses a peer reported as its own interface addresses, as far as the lighthouses' answers tell. */
+  reportedOf(vpnIp: Ipv4): UdpAddr[] {
+    const perLighthouse = this.reported.get(vpnIp);
+    return perLighthouse ? [...perLighthouse.values()].flat() : [];
+  }
+
   relaysFor(vpnIp: Ipv4): readonly Ipv4[] {
     return this.relaysOf.get(vpnIp) ?? [];
   }
@@ -174,6 +184,7 @@ export class LighthouseClient {
   forget(vpnIp: Ipv4): void {
     this.answers.delete(vpnIp);
     this.views.delete(vpnIp);
+    this.reported.delete(vpnIp);
     this.relaysOf.delete(vpnIp);
   }
 }

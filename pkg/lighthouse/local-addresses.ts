@@ -4,6 +4,7 @@
 import { networkInterfaces } from 'node:os';
 import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';
 import { udpAddr, type UdpAddr } from '../udp/addr.js';
+import type { LocalNetwork } from '../punchy/punch-needed.js';
 import type { AllowList } from './allow-list.js';
 
 export interface LocalAddressOptions {
@@ -33,6 +34,23 @@ export function localAddresses(opts: LocalAddressOptions): UdpAddr[] {
       } else if (/^fe[89ab]/i.test(a.address)) continue;
       if (opts.allow && !opts.allow.allows(a.address)) continue;
       out.push(udpAddr(a.address, opts.port));
+    }
+  }
+  return out;
+}
+
+/**
+ * The networks our interfaces are directly on (address and prefix length), whatever local_allow_list says: a peer
+ * address inside one is reached without crossing any router, so no NAT's mapping can be poisoned on the way
+ * (punchy/punch-needed.ts). Loopback is left out.
+ */
+export function interfaceNetworks(): LocalNetwork[] {
+  const out: LocalNetwork[] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.internal || a.cidr === null) continue;
+      const prefixLength = Number(a.cidr.slice(a.cidr.lastIndexOf('/') + 1));
+      if (Number.isInteger(prefixLength)) out.push({ address: a.address.replace(/%.*$/, ''), prefixLength });
     }
   }
   return out;

@@ -16,6 +16,7 @@ import { Firewall, parseFirewallRules } from '../../../pkg/firewall/firewall.js'
 import type { HostInfo } from '../../../pkg/hostmap/hostinfo.js';
 import { parseIpv4, type Ipv4 } from '../../../pkg/ip/ipv4.js';
 import { Logger, type LogLevel } from '../../../pkg/log/logger.js';
+import type { LocalNetwork } from '../../../pkg/punchy/punch-needed.js';
 import { MemoryTun } from '../../../pkg/tun/memory.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../../pkg/udp/addr.js';
 import { MemoryNetwork, type MemoryUdp } from '../../../pkg/udp/memory-udp.js';
@@ -56,6 +57,8 @@ export interface TestNodeOptions {
   udp?: 'memory' | 'kernel';
   underlay?: UdpAddr;
   logLevel?: LogLevel;
+  /** The networks the node's interfaces are on (default: the test machine's own). */
+  localNetworks?: LocalNetwork[];
 }
 
 export interface TestNode {
@@ -124,6 +127,7 @@ export class TestMesh {
       udp: memUdp ?? undefined,
       tun,
       watchAddresses: false,
+      localNetworks: o.localNetworks ? () => o.localNetworks! : undefined,
     });
     let stopped: Promise<void> | null = null;
     const stop = (): Promise<void> => (stopped ??= node.stop());

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ManualClock } from '../../pkg/clock/clock.js';
+import { MessageType } from '../../pkg/header/header.js';
+import { PUNCH_SETTLE_MS } from '../../pkg/punchy/nat-punch.js';
+import type { LocalNetwork } from '../../pkg/punchy/punch-needed.js';
+import { addrKey, sameAddr, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { TestMesh, type TestNode } from './helpers/mesh.js';
+import { isType, udpPacket, udpPayloadText } from './helpers/packets.js';
+import { sleep, waitFor } from './helpers/wait.js';
+
+// The first packet to a peer that a lighthouse reports: stage 1 goes at once to an address with no NAT of the
+// peer's in the way (here: on our own LAN), and only a NATed public address waits PUNCH_SETTLE_MS after its
+// low-TTL punch. Simulated time (one ManualClock): the LAN case must complete without the clock moving at all.
+
+const L = '10.99.0.10';
+const A = '10.99.0.1';
+const B = '10.99.0.2';
+const LH_ADDR = udpAddr('198.51.100.10', 4242);
+/** No interface address of the test machine is reported; each node reports only what the test advertises. */
+const REPORT_NOTHING = { '0.0.0.0/0': false, '::/0': false };
+const A_LAN: LocalNetwork[] = [{ address: '192.168.7.1', prefixLength: 24 }];
+
+async function lab(t: { after(fn: () => unknown): void }, b: { underlay: UdpAddr; advertise: string[] }) {
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t);
+  const end = (advertise: string[]) => ({
+    lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING, advertise_addrs: advertise },
+    handshakes: { try_interval: '100ms' },
+  });
+  const lh = await mesh.node({ vpnIp: L, name: 'lighthouse', tun: null, clock, underlay: LH_ADDR, config: { lighthouse: { am_lighthouse: true } } });
+  const staticHostMap = { [L]: [addrKey(LH_ADDR)] };
+  const a = await mesh.node({ vpnIp: A, name: 'a', clock, underlay: udpAddr('192.168.7.1', 4242), staticHostMap, localNetworks: A_LAN, config: end([]) });
+  const bn = await mesh.node({ vpnIp: B, name: 'b', clock, underlay: b.underlay, staticHostMap, localNetworks: [], config: end(b.advertise) });
+  const punches: UdpAddr[] = [];
+  Object.assign(a.memUdp!, { sendWithTtl: (_p: Uint8Array, to: UdpAddr) => punches.push(to) });
+  await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(bn) && lh.node.counters.get('lighthouse', 'update') >= 2, { what: 'a and b at the lighthouse' });
+  return { clock, a, b: bn, punches };
+}
+
+function stage1To(a: TestNode, to: UdpAddr): number {
+  return a.memUdp!.sent.filter((s) => sameAddr(s.to, to) && isType(s.packet, MessageType.Handshake, 0, 1)).length;
+}
+
+test('a peer on our own LAN gets stage 1 as soon as the lighthouse answers: the first packet crosses with no simulated time passing', async (t) => {
+  const bAddr = udpAddr('192.168.7.2', 4242);
+  const { clock, a, b, punches } = await lab(t, { underlay: bAddr, advertise: [] });
+  const started = clock.now();
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first' }));
+  await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
+  assert.equal(udpPayloadText(b.tun.written[0]), 'first');
+  assert.equal(clock.now() - started, 0, 'no settle was waited');
+  assert.equal(stage1To(a, bAddr), 1);
+  assert.equal(punches.length, 0, 'no low-TTL punch toward a LAN address');
+  assert.equal(a.node.counters.get('handshakes', 'stage1-unpunched'), 1);
+});
+
+test("a NATed peer's public address is punched first and gets stage 1 only after the settle", async (t) => {
+  const bPublic = udpAddr('203.0.113.2', 4242);
+  const bPrivate = udpAddr('10.55.0.2', 4242);
+  const { clock, a, b, punches } = await lab(t, { underlay: bPublic, advertise: [addrKey(bPrivate)] });
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first' }));
+  await waitFor(() => punches.some((p) => sameAddr(p, bPublic)), { timeoutMs: 1000, what: 'the low-TTL punch toward b' });
+  assert.ok(punches.some((p) => sameAddr(p, bPrivate)), "b's private address on another network is punched too");
+  // The handshake ticker runs on real timers; give it several rounds before and after the simulated settle.
+  clock.advance(PUNCH_SETTLE_MS - 1);
+  await sleep(60);
+  assert.equal(stage1To(a, bPublic), 0, 'no full-TTL stage 1 before the settle');
+  assert.equal(b.tun.written.length, 0);
+  clock.advance(1);
+  await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
+  assert.equal(stage1To(a, bPublic), 1);
+  assert.equal(a.node.counters.get('handshakes', 'stage1-unpunched'), 0);
+});

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { MessageType } from '../../pkg/header/header.js';
+import { addrKey, sameAddr, udpAddr } from '../../pkg/udp/addr.js';
+import { TestMesh, underlayOf } from './helpers/mesh.js';
+import { isType, udpPacket } from './helpers/packets.js';
+import { waitFor } from './helpers/wait.js';
+
+// Idle tunnels with punching off: whatever a node remembered about a peer's addresses may be dead when traffic
+// resumes. In-process nodes on a MemoryNetwork; L is the lighthouse.
+
+const L = '10.99.0.1';
+const A = '10.99.0.10';
+const B = '10.99.0.20';
+const FAST = { handshakes: { try_interval: '20ms', retries: 10 } };
+
+test('a handshake whose known addresses are all dead asks the lighthouse again and reaches the peer where it says', async (t) => {
+  const mesh = new TestMesh(t);
+  const lh = { lighthouse: { hosts: [L] } };
+  await mesh.node({ vpnIp: L, name: 'lh', tun: null, config: { ...FAST, lighthouse: { am_lighthouse: true } } });
+  // a remembers two addresses of b that no longer answer (as after a NAT forgot b's mappings).
+  const dead = [udpAddr('203.0.113.7', 4242), udpAddr('203.0.113.8', 4242)];
+  const a = await mesh.node({
+    vpnIp: A,
+    name: 'a',
+    peers: [L],
+    staticHostMap: { [B]: dead.map(addrKey) },
+    config: { ...FAST, ...lh },
+  });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [L], config: { ...FAST, ...lh } });
+  await waitFor(() => b.node.counters.get('lighthouse', 'update-sent') >= 1 && a.tunnelTo(L), { what: 'a and b at the lighthouse' });
+  const queriesBefore = a.node.counters.get('lighthouse', 'query-sent');
+
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'after the idle time' }));
+  await waitFor(() => b.tun.written.length === 1, {
+    timeoutMs: 2000,
+    what: () => `the packet at b (${a.node.counters.get('lighthouse', 'query-sent') - queriesBefore} queries)\n${a.logs.join('\n')}`,
+  });
+  assert.ok(sameAddr(a.tunnelTo(b)!.remote, underlayOf(B)), 'a reached b at the address the lighthouse gave');
+  const stage1ToDead = a.memUdp!.sent.filter((s) => dead.some((d) => sameAddr(d, s.to)) && isType(s.packet, MessageType.Handshake, 0, 1));
+  // The second attempt asked again, and the answer reached b before the fourth.
+  assert.ok(stage1ToDead.length <= 3 * dead.length, `${stage1ToDead.length} stage 1s to the dead addresses`);
+});
