@@ -57,8 +57,11 @@ export interface HandshakeEnv {
   openMapping(to: UdpAddr): void;
   /** How long full-TTL stage 1 waits after the low-TTL punch to a newly learned address. */
   punchSettleMs: number;
-  /** Whether the peer sits behind a NAT that a premature full-TTL packet could poison (see punchy/nat-punch.ts). */
-  peerBehindNat(vpnIp: Ipv4): boolean;
+  /**
+   * Splits a peer's new addresses into those stage 1 may go to at once and those behind a NAT that a premature
+   * full-TTL packet could poison (see punchy/punch-needed.ts).
+   */
+  splitByPunch(vpnIp: Ipv4, addrs: readonly UdpAddr[]): { direct: UdpAddr[]; punched: UdpAddr[] };
   /** Sends through a relay when the peer has relays and no direct path is known; false when not possible. */
   sendViaRelays?(vpnIp: Ipv4, packet: Uint8Array): void;
   queryLighthouse(vpnIp: Ipv4): void;
@@ -166,19 +169,25 @@ export class HandshakeManager {
   }
 
   /**
-   * New addresses for a pending target (a lighthouse answered). They are punched with a low TTL at once, and stage 1
-   * follows once the far side has had time to punch toward us (the lighthouse told it to at the same moment).
+   * New addresses for a pending target (a lighthouse answered). Those with no NAT of the peer's in the way (our own
+   * LAN, the peer's own addresses behind our shared NAT, its global IPv6 addresses) get stage 1 at once; the rest
+   * are punched with a low TTL now, and stage 1 follows once the far side has had time to punch toward us (the
+   * lighthouse told it to at the same moment). All go out in parallel: the first stage 2 back wins, and a later one
+   * is refused without harm (handleStage2 reads each on a fork).
    */
   trigger(vpnIp: Ipv4): void {
     const p = this.pending.get(vpnIp);
     if (!p) return;
     const fresh = this.env.candidates(vpnIp).filter((a) => !p.tried.has(addrKey(a)) && !p.blocked.has(addrKey(a)));
     if (fresh.length === 0) return;
-    if (!this.env.peerBehindNat(vpnIp)) {
-      this.sendStage1(p);
-      return;
+    const { direct, punched } = this.env.splitByPunch(vpnIp, fresh);
+    for (const a of direct) {
+      p.tried.add(addrKey(a));
+      this.env.send(p.packet, a);
     }
-    for (const a of fresh) {
+    if (direct.length > 0) this.env.counters.inc('handshakes', 'stage1-unpunched');
+    if (punched.length === 0) return;
+    for (const a of punched) {
       p.tried.add(addrKey(a));
       this.env.openMapping(a);
     }
