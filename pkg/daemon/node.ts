@@ -233,6 +233,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       relayReady: (vpnIp) => this.handshakes.sendNow(vpnIp),
       acceptOnHop: (hop, length, from) => accept(this, hop, length, from),
       deliverInner: (inner, via) => this.deliverRelayed(inner, via),
+      relayLost: (host) => this.handshakes.replace(host),
     });
   }
 
@@ -532,7 +533,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (notifyPeer) sendOnTunnel(this, host, MessageType.CloseTunnel, 0, new Uint8Array(0));
     this.hostmap.remove(host);
     this.lighthouseServer?.forget(host.vpnIp);
-    this.relays.table.forgetTunnel(host.vpnIp);
+    this.relays.tunnelGone(host.vpnIp);
     if (host.conn) {
       this.birthday.owned.delete(host.conn);
       void host.conn.close();

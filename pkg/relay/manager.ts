@@ -47,6 +47,8 @@ export interface RelayEnv {
   acceptOnHop(hop: HostInfo, length: number, from: UdpAddr): void;
   /** An inner packet for us (we are an end of the relay). */
   deliverInner(inner: Uint8Array, via: RelayEntry): void;
+  /** The relay under `host`, a tunnel we reach only through relays, went: handshake again (relay and direct). */
+  relayLost?(host: HostInfo): void;
 }
 
 /** "Relay established as target" lines: one per far end a hop names, so a hop could otherwise flood the log. */
@@ -103,7 +105,40 @@ export class RelayManager {
   onControl(from: HostInfo, m: ControlMessage): void {
     if (m.type === ControlType.CreateRelayRequest) return this.onRequest(from, m);
     if (m.type === ControlType.CreateRelayResponse) return this.onResponse(from, m);
+    if (m.type === ControlType.RelayRemoved) return this.onRemoved(from, m);
     this.env.counters.inc('drops', 'control-unknown-type');
+  }
+
+  /**
+   * Our tunnel to `vpnIp` is gone: every relay entry on it or toward it goes, and, as the relay, we tell the end
+   * on the other side of each forwarding pair that its leg went (ControlType.RelayRemoved), so that it builds its
+   * path again at once instead of sending into an entry we no longer have. One message per pair, and pairs exist
+   * only at the ends' requests.
+   */
+  tunnelGone(vpnIp: Ipv4): void {
+    const env = this.env;
+    for (const e of this.table.forgetTunnel(vpnIp)) {
+      if (e.terminal || e.peerIp !== vpnIp || e.remoteIndex === 0) continue;
+      const end = env.hostmap.byVpnIp.get(e.hopIp);
+      if (!end) continue;
+      env.sendControl(end, { type: ControlType.RelayRemoved, initiatorRelayIndex: e.remoteIndex, responderRelayIndex: e.localIndex, relayFromIp: e.hopIp, relayToIp: vpnIp });
+      env.counters.inc('relay', 'removed-sent');
+    }
+  }
+
+  /** The relay says it dropped our leg to a far end: forget the entry, and rebuild a tunnel that had only it. */
+  private onRemoved(from: HostInfo, m: ControlMessage): void {
+    const env = this.env;
+    const entry = this.table.byIndex.get(m.initiatorRelayIndex);
+    // Only the hop that holds the entry, naming its own index for it: nobody else can make us drop a relay.
+    if (!entry?.terminal || entry.hopIp !== from.vpnIp || entry.remoteIndex !== m.responderRelayIndex) {
+      return env.counters.inc('drops', 'relay-removed-unknown');
+    }
+    this.table.remove(entry);
+    env.counters.inc('relay', 'removed-by-relay');
+    env.log.debug('Relay removed by the relay', { relay: formatIpv4(from.vpnIp), peer: formatIpv4(entry.peerIp) });
+    const host = env.hostmap.byVpnIp.get(entry.peerIp);
+    if (host && host.remote === null) env.relayLost?.(host);
   }
 
   private onRequest(from: HostInfo, m: ControlMessage): void {

@@ -99,9 +99,11 @@ export class RelayTable {
     return undefined;
   }
 
-  /** Entries that ride on, or lead to, a tunnel that is gone. */
-  forgetTunnel(vpnIp: Ipv4): void {
-    for (const e of [...this.byIndex.values()]) if (e.hopIp === vpnIp || (!e.terminal && e.peerIp === vpnIp)) this.remove(e);
+  /** Removes the entries that ride on, or lead to, a tunnel that is gone; returns them. */
+  forgetTunnel(vpnIp: Ipv4): RelayEntry[] {
+    const gone = [...this.byIndex.values()].filter((e) => e.hopIp === vpnIp || (!e.terminal && e.peerIp === vpnIp));
+    for (const e of gone) this.remove(e);
+    return gone;
   }
 
   /** Entries riding on the tunnel to `hopIp`. */

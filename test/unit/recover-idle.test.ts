@@ -42,3 +42,40 @@ test('a handshake whose known addresses are all dead asks the lighthouse again a
   // The second attempt asked again, and the answer reached b before the fourth.
   assert.ok(stage1ToDead.length <= 3 * dead.length, `${stage1ToDead.length} stage 1s to the dead addresses`);
 });
+
+test('a relay that lost its tunnel to one end tells the other end, which rebuilds the relayed tunnel at once', async (t) => {
+  const mesh = new TestMesh(t);
+  // A reports to the lighthouse every second, so it finds out within a second that R forgot it (recv_error).
+  const end = { ...FAST, lighthouse: { hosts: [L], interval: 1 }, relay: { relays: [L], use_relays: true } };
+  const r = await mesh.node({ vpnIp: L, name: 'relay', tun: null, config: { ...FAST, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } } });
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [L], config: end });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [L], config: end });
+  // No direct path between a and b: the relay is the only one.
+  mesh.net.drop = (_p, src, dst) => (sameAddr(src, a.addr) && sameAddr(dst, b.addr)) || (sameAddr(src, b.addr) && sameAddr(dst, a.addr));
+  await waitFor(() => r.tunnelTo(a) && r.tunnelTo(b) && a.node.counters.get('lighthouse', 'update-sent') >= 1 && b.node.counters.get('lighthouse', 'update-sent') >= 1, {
+    what: 'a and b at the lighthouse',
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'via the relay' }));
+  await waitFor(() => b.tun.written.length === 1, { timeoutMs: 3000, what: 'the relayed tunnel' });
+  const old = b.tunnelTo(a)!;
+  assert.equal(old.remote, null, 'relayed');
+
+  // The relay drops its tunnel to a (its liveness check found it idle), and both legs with it; a does not know.
+  r.node.closeTunnel(r.tunnelTo(a)!, 'test-idle', false);
+  assert.equal(r.node.counters.get('relay', 'removed-sent'), 1, "b's leg is reported to b");
+  // b sends first, 20 packets a second (the first ones go into the relay entry r no longer has).
+  const sentAt = performance.now();
+  const atA = a.tun.written.length;
+  const sender = setInterval(() => b.tun.inject(udpPacket({ src: B, dst: A, payload: 'b sends first' })), 50);
+  t.after(() => clearInterval(sender));
+  await waitFor(() => a.tun.written.length > atA, {
+    timeoutMs: 3000,
+    what: () => `b's packet at a\n--b\n${b.logs.join('\n')}\n--r\n${r.logs.join('\n')}`,
+  });
+  clearInterval(sender);
+  const recoveryMs = Math.round(performance.now() - sentAt);
+  console.log(`relayed tunnel rebuilt: b's traffic back at a after ${recoveryMs} ms`);
+  assert.equal(b.node.counters.get('relay', 'removed-by-relay'), 1);
+  assert.ok(recoveryMs <= 2000, `${recoveryMs} ms`);
+});
