@@ -10,6 +10,7 @@ import { MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { readIpv4 } from '../ip/ipv4.js';
 import type { DataPathContext } from './context.js';
+import { logDroppedPacket } from './drop-log.js';
 import { sendOnTunnel } from './tunnel-sender.js';
 
 export function handleTunPacket(ctx: DataPathContext, packet: Uint8Array): void {
@@ -22,7 +23,10 @@ export function handleTunPacket(ctx: DataPathContext, packet: Uint8Array): void 
     return drop(ctx, 'inside-broadcast');
   }
   const vpnIp = ctx.routeFor(dst);
-  if (vpnIp === null) return drop(ctx, 'inside-no-route');
+  if (vpnIp === null) {
+    drop(ctx, 'inside-no-route');
+    return logDroppedPacket(ctx, 'outbound', 'no-route', packet, null);
+  }
   const host = ctx.hostmap.byVpnIp.get(vpnIp);
   if (!host) {
     ctx.handshakes.start(vpnIp, packet);
@@ -43,7 +47,8 @@ export function sendToHost(ctx: DataPathContext, host: HostInfo, packet: Uint8Ar
       const reply = firewall.rejectReply(packet, false);
       if (reply) ctx.tun?.write(reply);
     }
-    return drop(ctx, `firewall-out-${reason}`);
+    drop(ctx, `firewall-out-${reason}`);
+    return logDroppedPacket(ctx, 'outbound', reason, packet, host.vpnIp);
   }
   sendOnTunnel(ctx, host, MessageType.Message, 0, packet);
 }

@@ -17,6 +17,7 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import { formatIpv4, netContains, parseIpv4 } from '../ip/ipv4.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
+import { logDroppedPacket } from './drop-log.js';
 import { writeToTun } from './tun-batch.js';
 import { sendOnTunnel } from './tunnel-sender.js';
 
@@ -136,7 +137,8 @@ function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void
       const reply = firewall.rejectReply(packet, true);
       if (reply) sendOnTunnel(ctx, host, MessageType.Message, 0, reply);
     }
-    return drop(ctx, `firewall-in-${reason}`);
+    drop(ctx, `firewall-in-${reason}`);
+    return logDroppedPacket(ctx, 'inbound', reason, packet, host.vpnIp);
   }
   writeToTun(ctx, packet);
 }
