@@ -26,6 +26,7 @@ export class EscapedErrors {
   /** Called for every report (logged or not): the daemon counts them as drops. */
   onEach: (source: string) => void = () => {};
   private readonly counts = new Map<string, number>();
+  private readonly watchers = new Set<(source: string, error: unknown) => void>();
   private readonly logLimit = new RateLimiter({ burst: 1, windowMs: LOG_INTERVAL_MS });
 
   constructor(private readonly now: () => number = () => performance.now()) {}
@@ -34,11 +35,21 @@ export class EscapedErrors {
     this.counts.set(source, (this.counts.get(source) ?? 0) + 1);
     try {
       this.onEach(source);
+      for (const watcher of this.watchers) watcher(source, error);
       const suppressed = this.logLimit.admit(this.now());
       if (suppressed >= 0) this.sink(source, error, suppressed);
     } catch {
       // The report itself must not become the exception that ends the process (a closed stderr, say).
     }
+  }
+
+  /**
+   * Calls `fn` with every report, not rate-limited (the unit tests' TestMesh fails a test on any exception the
+   * pipeline threw); returns a function that removes it.
+   */
+  watch(fn: (source: string, error: unknown) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
   }
 
   count(source: string): number {

@@ -15,6 +15,7 @@ import { resolveStaticHosts } from '../../../pkg/daemon/static-hosts.js';
 import { Firewall, parseFirewallRules } from '../../../pkg/firewall/firewall.js';
 import type { HostInfo } from '../../../pkg/hostmap/hostinfo.js';
 import { parseIpv4, type Ipv4 } from '../../../pkg/ip/ipv4.js';
+import { escapedErrors } from '../../../pkg/log/escaped-errors.js';
 import { Logger, type LogLevel } from '../../../pkg/log/logger.js';
 import type { LocalNetwork } from '../../../pkg/punchy/punch-needed.js';
 import { MemoryTun } from '../../../pkg/tun/memory.js';
@@ -85,12 +86,57 @@ interface AfterHook {
 export class TestMesh {
   readonly net = new MemoryNetwork();
   readonly ca: TestCa;
+  /**
+   * Exceptions the sockets' guards caught (pkg/log/escaped-errors.ts) while this mesh ran. The daemon survives
+   * them, and those its pipelines catch themselves (drops{outside-exception}, drops{inside-exception}), so a test
+   * would pass without noticing: unless expectEscapedErrors() was called, the test fails if there was any.
+   */
+  readonly escaped: Array<{ source: string; error: unknown }> = [];
+  private escapedExpected = false;
+  private readonly nodes: Array<{ name: string; node: MeshNode; stop: () => Promise<void> }> = [];
 
   constructor(
     private readonly t: AfterHook,
     ca?: TestCa,
   ) {
     this.ca = ca ?? makeTestCa();
+    const unwatch = escapedErrors.watch((source, error) => this.escaped.push({ source, error }));
+    // Registered first, so it runs first: it stops the nodes itself, so exceptions while stopping count too.
+    t.after(async () => {
+      try {
+        await Promise.all(this.nodes.map((n) => n.stop()));
+      } finally {
+        unwatch();
+      }
+      if (!this.escapedExpected) this.assertNoExceptions();
+    });
+  }
+
+  /** For tests that provoke exceptions on purpose: they stay recorded in `escaped` but do not fail the test. */
+  expectEscapedErrors(): void {
+    this.escapedExpected = true;
+  }
+
+  /** Exceptions the nodes' pipelines caught and counted as drops (logged at debug level only). */
+  caughtExceptions(): string[] {
+    const found: string[] = [];
+    for (const { name, node } of this.nodes) {
+      const drops = node.counters.snapshot().drops ?? {};
+      for (const [label, n] of Object.entries(drops)) if (label.endsWith('-exception') && n > 0) found.push(`${name}: drops{${label}}=${n}`);
+    }
+    return found;
+  }
+
+  private assertNoExceptions(): void {
+    const caught = this.caughtExceptions();
+    if (this.escaped.length === 0 && caught.length === 0) return;
+    const lines = [`exceptions were thrown while the mesh ran (call expectEscapedErrors() if the test means it):`, ...caught];
+    if (this.escaped.length > 0) {
+      const { source, error } = this.escaped[0];
+      const first = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      lines.push(`${this.escaped.length} escaped into the sockets' guards; the first (${source}): ${first}`);
+    }
+    throw new Error(lines.join('\n'));
   }
 
   async node(o: TestNodeOptions): Promise<TestNode> {
@@ -131,6 +177,7 @@ export class TestMesh {
     });
     let stopped: Promise<void> | null = null;
     const stop = (): Promise<void> => (stopped ??= node.stop());
+    this.nodes.push({ name: o.name ?? o.vpnIp, node, stop });
     this.t.after(stop);
     return {
       node,
