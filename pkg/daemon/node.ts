@@ -37,6 +37,7 @@ import { addrKey, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
+import { peerMoved } from './peer-moved.js';
 import { PathFinder } from './path-finder.js';
 import { portBehaviour } from '../punchy/nat-kind.js';
 import { CertExpiryWatch } from './cert-expiry.js';
@@ -158,6 +159,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
       send: (host, m) => this.sendMeta(host, m),
       counters: this.counters,
+      clock: this.clock,
     });
   }
 
@@ -195,6 +197,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
       },
       learned: (vpnIp) => this.paths.addressesLearned(vpnIp),
+      moved: (vpnIp, addrs) => {
+        const host = this.hostmap.byVpnIp.get(vpnIp);
+        if (host) peerMoved(this, host, addrs);
+      },
       openMapping: (addr) => this.openMapping(addr),
       send: (host, m) => this.sendMeta(host, m),
       ownAddresses: () => this.ownAddresses(advertise),
@@ -230,7 +236,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       },
       handshakePending: (vpnIp) => this.handshakes.pending.has(vpnIp),
       send: (packet, to) => this.udp.send(packet, to),
-      relayReady: (vpnIp) => this.handshakes.sendNow(vpnIp),
+      relayReady: (vpnIp) => {
+        this.handshakes.sendNow(vpnIp);
+        this.paths.relayReady(vpnIp);
+      },
       acceptOnHop: (hop, length, from) => accept(this, hop, length, from),
       deliverInner: (inner, via) => this.deliverRelayed(inner, via),
       relayLost: (host) => this.handshakes.replace(host),
@@ -254,7 +263,24 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       return;
     }
     if (h.type === MessageType.Message && h.subtype === 1) return this.counters.inc('drops', 'relay-nested');
+    const host = this.hostmap.byIndex.get(h.remoteIndex);
+    const previousRecvAt = host?.lastRecvAt ?? 0;
+    const packetsIn = host?.packetsIn ?? 0;
     handleTunnelPacket(this, inner, h, null);
+    // Authenticated (counted) and still current: the peer may be telling us its direct path went dead.
+    if (host && host.packetsIn > packetsIn && this.hostmap.byVpnIp.get(host.vpnIp) === host) this.paths.arrivedViaRelay(host, via, previousRecvAt);
+  }
+
+  /** PathEnv: a relay to fail over to (daemon/path-finder.ts), through a relay the lighthouse named for the peer. */
+  prepareRelay(vpnIp: Ipv4): 'established' | 'requested' | 'none' {
+    const c = this.config.relay;
+    if (!c.useRelays || c.amRelay) return 'none';
+    return this.relays.prepare(vpnIp, this.lighthouseClient?.relaysFor(vpnIp) ?? []);
+  }
+
+  /** DataPathContext: the path-health detector counts what should draw an answer. */
+  answerableSent(host: HostInfo, test: boolean): void {
+    this.paths.answerableSent(host, test);
   }
 
   sendViaRelays(vpnIp: Ipv4, packet: Uint8Array): void {
@@ -437,6 +463,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   metaExtension: ((host: HostInfo, payload: Uint8Array) => boolean) | null = null;
 
   onTestReply(host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null): void {
+    this.paths.health.testReply(host);
     this.testReplyHandler?.(host, payload, header, from);
   }
 

@@ -1,7 +1,10 @@
 // Finding and keeping direct paths: low-TTL punches (punchy/nat-punch.ts), moving relayed tunnels to a direct
 // path, birthday punching across a symmetric NAT, and refreshing every tunnel after our own address changed.
+// When a path stops answering (datapath/path-health.ts) the tunnel fails over to a relay at once, asks the
+// lighthouses for fresh addresses and probes them, and handshakes anew if nothing answers.
 
 import type { DataPathContext } from '../datapath/context.js';
+import { PathHealth } from '../datapath/path-health.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
 import { MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -11,6 +14,7 @@ import type { LighthouseClient } from '../lighthouse/client.js';
 import { portBehaviour } from '../punchy/nat-kind.js';
 import { PUNCH_TTL } from '../punchy/nat-punch.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
+import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import type { Birthday } from './birthday.js';
 
@@ -22,10 +26,125 @@ export interface PathEnv extends DataPathContext {
   preferred(): readonly Ipv4Net[];
   /** Runs `fn` later unless the node stopped; a throw is logged, never fatal. */
   schedule(ms: number, fn: () => void): void;
+  /**
+   * A relay to `vpnIp` we could send through: one already up, one just asked for (through a relay the lighthouse
+   * named for the peer), or none (no relays known, relay.use_relays off, or we are a relay).
+   */
+  prepareRelay(vpnIp: Ipv4): 'established' | 'requested' | 'none';
+}
+
+/** A relayed packet moves a direct tunnel to the relay only when nothing came directly for this long. */
+export const RELAY_ROAM_QUIET_MS = 300;
+/** A peer we sent to in this window has its relay kept warm; the check runs at most this often per tunnel. */
+export const WARM_RELAY_RECENT_MS = 60_000;
+export const WARM_RELAY_CHECK_MS = 10_000;
+
+/** Per tunnel: where its authenticated packets came from lately, and when its relay was last warmed. */
+interface PathMemory {
+  /** The tunnel's packetsIn after the last relayed packet: a count above it when the next comes means direct ones came. */
+  packetsInAtRelayed: number;
+  lastDirectAt: number;
+  warmedAt: number;
+  /** The direct address we left when failing over (probed again with the fresh candidates). */
+  leftDirect: UdpAddr | null;
 }
 
 export class PathFinder {
-  constructor(private readonly env: PathEnv) {}
+  readonly health: PathHealth;
+  private readonly memory = new WeakMap<HostInfo, PathMemory>();
+
+  constructor(private readonly env: PathEnv) {
+    this.health = new PathHealth({
+      clock: env.clock,
+      isCurrent: (host) => env.hostmap.byVpnIp.get(host.vpnIp) === host,
+      probe: (host) => {
+        env.counters.inc('path', 'probe');
+        sendOnTunnel(env, host, MessageType.Test, 0, new Uint8Array(0));
+      },
+      suspect: (host) => this.pathSuspect(host),
+      giveUp: (host) => {
+        env.counters.inc('path', 'gave-up');
+        env.log.debug('No path to peer answers, handshaking again', { vpnIp: formatIpv4(host.vpnIp) });
+        env.rehandshake(host);
+      },
+    });
+  }
+
+  private memoryOf(host: HostInfo): PathMemory {
+    let m = this.memory.get(host);
+    if (!m) {
+      m = { packetsInAtRelayed: 0, lastDirectAt: host.createdAt, warmedAt: -Infinity, leftDirect: null };
+      this.memory.set(host, m);
+    }
+    return m;
+  }
+
+  /**
+   * The path-health detector gave up on the tunnel's path: send over a relay from now on (the tunnel and its keys
+   * stay, only the path changes), ask the lighthouses where the peer is now and probe what they answer, and send a
+   * test request over the new path so that an answer (or none) decides between keeping it and a new handshake.
+   */
+  private pathSuspect(host: HostInfo): void {
+    const env = this.env;
+    env.counters.inc('path', 'suspect');
+    if (host.remote !== null && !env.lighthouseClient?.isLighthouse(host.vpnIp) && env.prepareRelay(host.vpnIp) !== 'none') {
+      env.log.debug('Direct path unanswered, failing over to a relay', { vpnIp: formatIpv4(host.vpnIp), left: addrKey(host.remote) });
+      this.memoryOf(host).leftDirect = host.remote;
+      host.remote = null;
+      // Any authenticated packet that arrives directly may take the tunnel back (outside.ts roam).
+      host.roamedFrom = null;
+      // The hold after a move keeps full-TTL packets away from the peer's NAT; relayed ones go to the relay.
+      host.holdUntil = 0;
+      env.counters.inc('path', 'failover-relay');
+    }
+    env.lighthouseClient?.query(host.vpnIp);
+    // Without lighthouses (or until one answers) the addresses we already know are probed.
+    this.probeDirect(host, true);
+    sendOnTunnel(env, host, MessageType.Test, 0, new Uint8Array(0));
+  }
+
+  /** A relay to `vpnIp` came up: a tunnel that failed over to it proves the new path with a test request. */
+  relayReady(vpnIp: Ipv4): void {
+    const host = this.env.hostmap.byVpnIp.get(vpnIp);
+    if (host && host.remote === null) sendOnTunnel(this.env, host, MessageType.Test, 0, new Uint8Array(0));
+  }
+
+  /**
+   * We sent `host` something it should answer (see path-health.ts). Also keeps a relay warm for a peer that
+   * advertises relays, so a failover need not wait for one to be set up: one terminal entry per peer, checked at
+   * most every WARM_RELAY_CHECK_MS, and only while we send to the peer.
+   */
+  answerableSent(host: HostInfo, test: boolean): void {
+    this.health.sent(host, test);
+    if (host.remote === null) return;
+    const m = this.memoryOf(host);
+    const now = this.env.clock.now();
+    if (now - m.warmedAt < WARM_RELAY_CHECK_MS) return;
+    m.warmedAt = now;
+    if (!this.env.lighthouseClient?.isLighthouse(host.vpnIp)) this.env.prepareRelay(host.vpnIp);
+  }
+
+  /**
+   * An authenticated packet of `host` came through relay `via`; `previousRecvAt` is when the one before it came.
+   * The peer sends over the relay because its direct path stopped answering: answer the same way, unless packets
+   * still come directly (then this one was in flight when the peer moved back, or the peer only probes).
+   */
+  arrivedViaRelay(host: HostInfo, via: RelayEntry, previousRecvAt: number): void {
+    const m = this.memoryOf(host);
+    // packetsIn counts this packet too: more than the relayed ones means a direct one came since we last looked.
+    if (host.packetsIn - 1 > m.packetsInAtRelayed) m.lastDirectAt = previousRecvAt;
+    m.packetsInAtRelayed = host.packetsIn;
+    if (host.remote === null) return;
+    const now = this.env.clock.now();
+    if (now - m.lastDirectAt < RELAY_ROAM_QUIET_MS) return;
+    this.env.log.debug('Peer answers through a relay, following it', { vpnIp: formatIpv4(host.vpnIp), left: addrKey(host.remote) });
+    m.leftDirect = host.remote;
+    host.remote = null;
+    host.relayVia = via;
+    host.roamedFrom = null;
+    host.holdUntil = 0;
+    this.env.counters.inc('path', 'follow-relay');
+  }
 
   openMapping(to: UdpAddr): void {
     // Without per-packet TTL control a full-TTL punch could poison the far NAT, so none is sent.
@@ -40,7 +159,7 @@ export class PathFinder {
     if (host && host.remote === null) {
       this.probeDirect(host);
       this.maybeBirthday(host);
-    }
+    } else if (host && this.health.phaseOf(host) === 'suspect') this.probeDirect(host, true);
   }
 
   /** A relayed tunnel where we are behind a symmetric NAT and the peer behind a port-preserving one. */
@@ -59,13 +178,20 @@ export class PathFinder {
    * Tries a direct path for a relayed tunnel: low-TTL punches now, then an authenticated test request straight to
    * each candidate once the far side has punched back. The peer moves its tunnel to whichever address the test
    * arrives from (roaming on an authenticated packet), its reply comes back directly, and we move ours.
+   * `suspect`: the tunnel's path stopped answering, so its other candidates (and the address it left) are probed
+   * even while it still has a direct remote.
    */
-  private probeDirect(host: HostInfo): void {
-    const candidates = this.env.candidates(host.vpnIp);
+  private probeDirect(host: HostInfo, suspect = false): void {
+    const left = this.memory.get(host)?.leftDirect;
+    const candidates = orderAddresses(
+      [...this.env.candidates(host.vpnIp), ...(left ? [left] : [])].filter((a, i, all) => all.findIndex((b) => addrKey(b) === addrKey(a)) === i && addrKey(a) !== (host.remote && addrKey(host.remote))),
+      this.env.preferred(),
+    );
     if (candidates.length === 0) return;
     for (const a of candidates) this.openMapping(a);
     this.env.schedule(this.env.punchSettleMs, () => {
-      if (this.env.hostmap.byVpnIp.get(host.vpnIp) !== host || host.remote !== null) return;
+      if (this.env.hostmap.byVpnIp.get(host.vpnIp) !== host) return;
+      if (host.remote !== null && !(suspect && this.health.phaseOf(host) === 'suspect')) return;
       for (const a of candidates) sendOnTunnel(this.env, host, MessageType.Test, 0, new Uint8Array(0), a);
       this.env.counters.inc('direct-probes');
     });
@@ -86,6 +212,8 @@ export class PathFinder {
   holdForMove(): void {
     const until = this.env.clock.now() + 200 + this.env.punchSettleMs;
     for (const host of this.env.hostmap.byVpnIp.values()) {
+      // A relayed tunnel's packets go to the relay, not toward the peer's NAT: nothing to hold.
+      if (host.remote === null) continue;
       if (!this.env.lighthouseClient?.isLighthouse(host.vpnIp)) host.holdUntil = Math.max(host.holdUntil, until);
     }
   }
@@ -100,6 +228,10 @@ export class PathFinder {
     this.env.log.info('Local addresses changed, refreshing tunnels', { addresses: addresses.join(','), moved: lostAny });
     this.env.counters.inc('local-address-changes');
     const peers = [...this.env.hostmap.byVpnIp.values()].filter((h) => !this.env.lighthouseClient?.isLighthouse(h.vpnIp));
+    // A lost address breaks the direct paths that used it: tunnels in use fail over now rather than wait for silence.
+    if (lostAny) {
+      for (const host of peers) if (changedAt - host.lastSendAt < WARM_RELAY_RECENT_MS && host.lastSendAt > 0) this.health.suspectNow(host);
+    }
     const unanswered = (): HostInfo[] =>
       peers.filter((h) => this.env.hostmap.byVpnIp.get(h.vpnIp) === h && h.lastRecvAt <= changedAt + this.env.punchSettleMs);
     // A round: tell the lighthouses where we are now and ask about every peer (so each is told to punch toward our
@@ -127,6 +259,7 @@ export class PathFinder {
   }
 
   private refreshTargets(host: HostInfo): UdpAddr[] {
-    return orderAddresses([...(host.remote ? [host.remote] : []), ...this.env.candidates(host.vpnIp)], this.env.preferred());
+    const left = this.memory.get(host)?.leftDirect;
+    return orderAddresses([...(host.remote ? [host.remote] : left ? [left] : []), ...this.env.candidates(host.vpnIp)], this.env.preferred());
   }
 }

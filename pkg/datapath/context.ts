@@ -43,6 +43,8 @@ export interface DataPathContext {
   onTestReply(host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null): void;
   /** Wraps an end-to-end packet for a peer we only reach through a relay; false when no relay is up. */
   sendRelayed(host: HostInfo, packet: Uint8Array): boolean;
+  /** We sent `host` something it should answer, on the tunnel's own path (the path-health detector counts it). */
+  answerableSent?(host: HostInfo, test: boolean): void;
   /** Relayed packets (type 1 subtype 1). */
   onRelayPacket(packet: Buffer, relayIndex: number, counter: number, from: UdpAddr): void;
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void;

@@ -1,10 +1,11 @@
 // Encrypts one payload for one tunnel and sends it: header with the peer's index and our next counter, AEAD with
 // the header as associated data (reference §4.1), then UDP to the tunnel's remote, or through a relay.
 
-import { encodeHeader, HEADER_LEN, type MessageType } from '../header/header.js';
+import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
+import { expectsAnswer } from './path-health.js';
 
 const TAG_LEN = 16;
 
@@ -31,6 +32,10 @@ export function sendOnTunnel(
   else if (!ctx.sendRelayed(host, packet)) {
     ctx.counters.inc('drops', 'no-path');
     return;
+  }
+  // Only what goes on the tunnel's own path says anything about that path (not probes of other addresses).
+  if (to === undefined && subtype === 0 && (type === MessageType.Test || (type === MessageType.Message && expectsAnswer(payload)))) {
+    ctx.answerableSent?.(host, type === MessageType.Test);
   }
   const now = ctx.clock.now();
   host.lastSendAt = now;

@@ -88,6 +88,27 @@ export class RelayManager {
     }
   }
 
+  /**
+   * Makes sure a relay to `target` exists or is being set up, through the first of `relays` whose hop tunnel is up,
+   * without sending anything through it: a path to fail over to at once (see daemon/path-finder.ts). At most one
+   * terminal entry per target, so calling this again costs at most a repeated request.
+   */
+  prepare(target: Ipv4, relays: readonly Ipv4[]): 'established' | 'requested' | 'none' {
+    const env = this.env;
+    if (this.table.terminalFor(target)) return 'established';
+    for (const relayIp of relays) {
+      if (relayIp === env.myIp() || relayIp === target) continue;
+      const hop = env.hostmap.byVpnIp.get(relayIp);
+      if (!hop?.remote) continue;
+      let entry = this.table.get(relayIp, target);
+      if (!entry || !entry.terminal) entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: relayIp, peerIp: target });
+      env.sendControl(hop, request(entry.localIndex, env.myIp(), target));
+      env.counters.inc('relay', 'request-sent');
+      return 'requested';
+    }
+    return 'none';
+  }
+
   /** Sends an end-to-end packet to a peer we reach only through a relay. */
   sendRelayed(host: HostInfo, packet: Uint8Array): boolean {
     const entry = host.relayVia?.state === 'established' ? host.relayVia : this.table.terminalFor(host.vpnIp);

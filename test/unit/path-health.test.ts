@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ManualClock } from '../../pkg/clock/clock.js';
+import {
+  DEFAULT_UNANSWERED_MS,
+  expectsAnswer,
+  GIVE_UP_MS,
+  MAX_UNANSWERED_MS,
+  MIN_UNANSWERED_MS,
+  PathHealth,
+} from '../../pkg/datapath/path-health.js';
+import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
+import { udpPacket } from './helpers/packets.js';
+
+// The dead-path detector alone, on simulated time: what it does when outbound traffic gets no authenticated answer.
+
+function setup() {
+  const clock = new ManualClock(10_000);
+  const host = { lastRecvAt: 10_000 } as HostInfo;
+  const events: string[] = [];
+  let current = true;
+  const health = new PathHealth({
+    clock,
+    isCurrent: () => current,
+    probe: () => events.push(`probe@${clock.now()}`),
+    suspect: () => events.push(`suspect@${clock.now()}`),
+    giveUp: () => events.push(`give-up@${clock.now()}`),
+  });
+  /** An authenticated packet arrives now. */
+  const answer = (): void => {
+    host.lastRecvAt = clock.now();
+  };
+  return { clock, host, events, health, answer, gone: () => (current = false) };
+}
+
+test('unanswered traffic draws one probe after the timeout, then suspect, then give-up', () => {
+  const { clock, host, events, health } = setup();
+  clock.advance(5);
+  // 10 Hz pings into a dead path.
+  for (let i = 0; i < 30; i++) {
+    health.sent(host);
+    clock.advance(100);
+  }
+  const t0 = 10_005;
+  assert.deepEqual(events, [
+    `probe@${t0 + DEFAULT_UNANSWERED_MS}`,
+    `suspect@${t0 + 2 * DEFAULT_UNANSWERED_MS}`,
+    `give-up@${t0 + 2 * DEFAULT_UNANSWERED_MS + GIVE_UP_MS}`,
+    // The tunnel stays in service while its replacement handshakes; traffic still unanswered starts a new round.
+    `probe@${t0 + 3 * DEFAULT_UNANSWERED_MS + GIVE_UP_MS}`,
+    `suspect@${t0 + 4 * DEFAULT_UNANSWERED_MS + GIVE_UP_MS}`,
+  ]);
+  assert.ok(2 * DEFAULT_UNANSWERED_MS <= 1000, 'suspect (and the relay failover) within 1 s of the first unanswered packet');
+});
+
+test('answered traffic never probes; an answer to the probe settles it and gives an RTT sample', () => {
+  const { clock, host, events, health, answer } = setup();
+  for (let i = 0; i < 50; i++) {
+    health.sent(host);
+    clock.advance(3);
+    answer();
+    clock.advance(97);
+  }
+  assert.deepEqual(events, []);
+  // The answer comes only to the probe, 20 ms after it.
+  health.sent(host);
+  clock.advance(DEFAULT_UNANSWERED_MS);
+  assert.equal(events.length, 1);
+  clock.advance(20);
+  answer();
+  clock.advance(DEFAULT_UNANSWERED_MS);
+  assert.deepEqual(events, [`probe@${clock.now() - DEFAULT_UNANSWERED_MS - 20}`]);
+  assert.equal(health.phaseOf(host), 'idle');
+  assert.equal(health.timeoutFor(host), MIN_UNANSWERED_MS, '4 x 20 ms is below the floor');
+});
+
+test('the timeout follows the smoothed RTT between the floor and the cap', () => {
+  const { host, health } = setup();
+  assert.equal(health.timeoutFor(host), DEFAULT_UNANSWERED_MS);
+  health.rtt(host, 100);
+  assert.equal(health.timeoutFor(host), 400);
+  for (let i = 0; i < 40; i++) health.rtt(host, 1000);
+  assert.equal(health.timeoutFor(host), MAX_UNANSWERED_MS);
+  health.rtt(host, Number.NaN);
+  assert.equal(health.timeoutFor(host), MAX_UNANSWERED_MS, 'a bad sample changes nothing');
+});
+
+test('an answer while suspect keeps the tunnel (no give-up); suspectNow acts at once', () => {
+  const { clock, host, events, health, answer } = setup();
+  health.suspectNow(host);
+  assert.deepEqual(events, [`suspect@${clock.now()}`]);
+  clock.advance(GIVE_UP_MS / 2);
+  answer();
+  clock.advance(GIVE_UP_MS * 3);
+  assert.equal(events.length, 1, 'no give-up after an answer');
+  assert.equal(health.phaseOf(host), 'idle');
+});
+
+test('a tunnel that left the hostmap is forgotten without acting', () => {
+  const { clock, host, events, health, gone } = setup();
+  health.sent(host);
+  gone();
+  clock.advance(10_000);
+  assert.deepEqual(events, []);
+});
+
+test('only TCP and ICMP echo requests expect an answer', () => {
+  const udp = udpPacket({ src: '10.0.0.1', dst: '10.0.0.2', payload: 'x' });
+  assert.equal(expectsAnswer(udp), false);
+  const tcp = Uint8Array.from(udp);
+  tcp[9] = 6;
+  assert.equal(expectsAnswer(tcp), true);
+  const echo = Uint8Array.from(udp);
+  echo[9] = 1;
+  echo[20] = 8;
+  assert.equal(expectsAnswer(echo), true);
+  echo[20] = 0; // echo reply
+  assert.equal(expectsAnswer(echo), false);
+  assert.equal(expectsAnswer(new Uint8Array(10)), false);
+});
