@@ -104,7 +104,7 @@ test('fuzz DNS listener: random and mutated datagrams on 127.0.0.1, then a real 
   let sent = 0;
   let sentBytes = 0;
   // Bursts of 50 with a wait for the server to see each, so the loopback socket buffer never drops any.
-  await runFuzzAsync('dns-listener', { iterations: 40, ms: 1500, seed: 0xd47, maxIterationMs: 3000 }, async (r) => {
+  await runFuzzAsync('dns-listener', { iterations: 40, ms: 1500, seed: 0xd47 }, async (r) => {
     for (let k = 0; k < 50; k++) {
       const b = r.chance(0.3) ? randomBytes(r, 100) : mutate(r, r.pick(SAMPLES), SAMPLES, 4, 600);
       if (b.length === 0) continue; // a zero-length datagram is legal but nothing to fuzz

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mutate, mutateProto, mutateText, Rand, runFuzz, varintBytes } from './helpers/fuzz.js';
+import { ASYNC_MAX_ITERATION_MS, mutate, mutateProto, mutateText, Rand, runFuzz, runFuzzAsync, varintBytes } from './helpers/fuzz.js';
 
 test('a fuzz run is a function of its seed', () => {
   const draw = (): number[] => {
@@ -33,6 +33,13 @@ test('an input that takes longer than the per-iteration limit fails as a hang', 
       }),
     /a hang or a super-linear path/,
   );
+});
+
+test('an async body (socket and timer waits) is allowed longer per iteration than a synchronous one', async () => {
+  assert.ok(ASYNC_MAX_ITERATION_MS >= 5000);
+  // 600 ms is over runFuzz's 500 ms default and well under the async default.
+  const stats = await runFuzzAsync('waits', { iterations: 1, ms: 10_000, seed: 1 }, () => new Promise((resolve) => setTimeout(resolve, 600)));
+  assert.equal(stats.iterations, 1);
 });
 
 test('mutators stay within their bounds and keep protobuf framing consistent', () => {

@@ -82,7 +82,7 @@ test('fuzz the live pipeline: mutated and random datagrams never throw, never am
   const sentMark = new Map(targets.map((n) => [n, n.memUdp!.sent.length]));
   let datagrams = 0;
 
-  const stats = await runFuzzAsync('pipeline', { iterations: 1500, ms: 2500, seed: 0x91be, maxIterationMs: 2000 }, async (rand) => {
+  const stats = await runFuzzAsync('pipeline', { iterations: 1500, ms: 2500, seed: 0x91be }, async (rand) => {
     // A burst of 20, then the event loop runs: deliveries are microtasks, replies and timers follow.
     for (let k = 0; k < 20; k++) {
       const target = rand.pick(targets);
@@ -147,7 +147,7 @@ test('fuzz a node with a direct tunnel: header-only and boundary-counter datagra
   const ba = b.tunnelTo(a)!;
   const state = { localIndex: ba.localIndex, remote: ba.remote, packetsIn: ba.packetsIn };
 
-  await runFuzzAsync('pipeline-direct', { iterations: 100, ms: 1000, seed: 0x91bf, maxIterationMs: 2000 }, async (rand) => {
+  await runFuzzAsync('pipeline-direct', { iterations: 100, ms: 1000, seed: 0x91bf }, async (rand) => {
     for (let k = 0; k < 20; k++) {
       const sample = rand.pick(captured);
       const packet = sample.slice();

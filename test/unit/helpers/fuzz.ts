@@ -19,7 +19,8 @@ export interface FuzzBudget {
   seed?: number;
   /**
    * One iteration taking longer than this fails as a hang (a pointer loop, a quadratic path). Generous, because
-   * the suite shares a small machine; default 500 ms.
+   * the suite shares a small machine: default 500 ms for runFuzz, and ASYNC_MAX_ITERATION_MS for runFuzzAsync,
+   * whose bodies also wait for sockets and timers.
    */
   maxIterationMs?: number;
 }
@@ -74,13 +75,16 @@ function envNumber(name: string): number | undefined {
   return n;
 }
 
-function resolveBudget(b: FuzzBudget): { iterations: number; ms: number; seed: number; maxIterationMs: number } {
+/** An async body's iteration includes socket round trips and timers, which a loaded machine can stretch. */
+export const ASYNC_MAX_ITERATION_MS = 5000;
+
+function resolveBudget(b: FuzzBudget, defaultMaxIterationMs = 500): { iterations: number; ms: number; seed: number; maxIterationMs: number } {
   const ms = envNumber('MESH_FUZZ_MS');
   return {
     iterations: ms === undefined ? b.iterations : Number.MAX_SAFE_INTEGER,
     ms: ms ?? b.ms,
     seed: (envNumber('MESH_FUZZ_SEED') ?? b.seed ?? 0x6d657368) >>> 0,
-    maxIterationMs: b.maxIterationMs ?? 500,
+    maxIterationMs: b.maxIterationMs ?? defaultMaxIterationMs,
   };
 }
 
@@ -119,7 +123,7 @@ export function runFuzz(name: string, budget: FuzzBudget, body: (r: Rand, i: num
 
 /** `runFuzz` for bodies that await (sockets, timers). */
 export async function runFuzzAsync(name: string, budget: FuzzBudget, body: (r: Rand, i: number) => Promise<void>): Promise<FuzzStats> {
-  const { iterations, ms, seed, maxIterationMs } = resolveBudget(budget);
+  const { iterations, ms, seed, maxIterationMs } = resolveBudget(budget, ASYNC_MAX_ITERATION_MS);
   const start = performance.now();
   const deadline = start + ms;
   let i = 0;
