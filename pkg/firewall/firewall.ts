@@ -136,7 +136,8 @@ export class Firewall {
       ct.setRulesVersion(slot, this.rulesVersion);
     }
     ct.refresh(slot, now + this.timeoutFor(p.protocol));
-    if (incoming !== ct.incomingAt(slot)) ct.markAnswered(slot);
+    // Only flows peers opened toward us are listed as unanswered, so only our outbound packet can answer one.
+    if (!incoming) ct.markAnswered(slot);
     return true;
   }
 
