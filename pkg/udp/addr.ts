@@ -12,10 +12,11 @@ export interface UdpAddr {
   readonly port: number;
 }
 
+/** `address` with an IPv4-mapped IPv6 address in any spelling folded to IPv4; for addresses from messages and config. */
 export function normalizeAddress(address: string): string {
   if (!address.includes(':')) return address;
-  // What a dual-stack socket reports for an IPv4 sender: the per-packet case, kept cheap.
-  if (address.startsWith('::ffff:') && isIPv4(address.slice(7))) return address.slice(7);
+  const folded = foldSocketSpelling(address);
+  if (folded !== address) return folded;
   // Any other spelling (::ffff:102:304 from a lighthouse's 128-bit field, 0:0:0:0:0:FFFF:..., ...) has an ffff
   // hextet; only those are parsed.
   if (!MAPPED_HEXTET.test(address)) return address;
@@ -25,8 +26,22 @@ export function normalizeAddress(address: string): string {
 
 const MAPPED_HEXTET = /ffff/i;
 
+/** What a dual-stack socket reports for an IPv4 sender: ::ffff:a.b.c.d, the only spelling inet_ntop gives it. */
+function foldSocketSpelling(address: string): string {
+  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
+
+/** An address from a message, the config or a resolver: every spelling of an IPv4-mapped address is folded. */
 export function udpAddr(address: string, port: number): UdpAddr {
   return { address: normalizeAddress(address), port };
+}
+
+/**
+ * A sender's address as a socket reports it, per datagram: the kernel spells a mapped IPv4 sender only as
+ * ::ffff:a.b.c.d, so that is all that is folded here, and a real IPv6 sender costs no regular expression.
+ */
+export function socketAddr(address: string, port: number): UdpAddr {
+  return { address: foldSocketSpelling(address), port };
 }
 
 /**

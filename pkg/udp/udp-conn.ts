@@ -5,7 +5,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { guarded } from '../log/escaped-errors.js';
-import { isIpv6Addr, udpAddr, type UdpAddr } from './addr.js';
+import { isIpv6Addr, socketAddr, type UdpAddr } from './addr.js';
 
 /**
  * Buffer contract. Received: `packet` is valid only until the callback returns (a batched connection reuses its
@@ -76,7 +76,7 @@ export class DgramConn implements UdpConn {
 
   onPacket(cb: (packet: Buffer, from: UdpAddr) => void): void {
     // An exception in the listener drops the datagram; from an EventEmitter it would end the process.
-    this.socket.on('message', guarded('udp', (msg: Buffer, rinfo: RemoteInfo) => cb(msg, udpAddr(rinfo.address, rinfo.port))));
+    this.socket.on('message', guarded('udp', (msg: Buffer, rinfo: RemoteInfo) => cb(msg, socketAddr(rinfo.address, rinfo.port))));
   }
 
   private target(to: UdpAddr): string | null {
