@@ -160,6 +160,15 @@ export class HandshakeManager {
     if (p) this.env.counters.inc('handshakes', 'replacement-started');
   }
 
+  /**
+   * As `replace`, but an authenticated packet on `host` before the new handshake completes (the peer still has the
+   * tunnel, e.g. it only moved) abandons the handshake, as after a recv_error (see datapath/outside.ts accept).
+   */
+  replaceUnlessAnswered(host: HostInfo): void {
+    host.recvErrors = 1;
+    this.replace(host);
+  }
+
   /** An authenticated packet came on `host` after a recv_error: the peer still has it, so no replacement. */
   tunnelAnswered(host: HostInfo): void {
     const p = this.pending.get(host.vpnIp);

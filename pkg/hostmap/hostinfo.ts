@@ -53,7 +53,10 @@ export class HostInfo {
   /** Roaming suppression: the address we roamed away from and when. */
   roamedFrom: UdpAddr | null = null;
   roamedAt = 0;
-  /** 1 from a recv_error that acted until the next authenticated packet; when a recv_error last acted. */
+  /**
+   * 1 while a replacement handshake waits to see whether this tunnel still answers (after a recv_error or a
+   * lighthouse push), until the next authenticated packet; when a recv_error last acted.
+   */
   recvErrors = 0;
   recvErrorAt = -Infinity;
   /** After our own address changed: data waits until the far NAT has been punched open (see punchy/nat-punch.ts). */

@@ -28,6 +28,8 @@ export interface LighthouseClientEnv {
   openMapping(addr: UdpAddr): void;
   /** A lighthouse told us where `vpnIp` is (new handshake candidates, or a direct path for a relayed tunnel). */
   learned(vpnIp: Ipv4): void;
+  /** A lighthouse pushed new addresses of `vpnIp` (see server.ts): a tunnel not at one of them has lost its path. */
+  moved?(vpnIp: Ipv4, addrs: readonly UdpAddr[]): void;
   punchDelayMs(): number;
   respond(): boolean;
   sendTestRequestTo(vpnIp: Ipv4): void;
@@ -123,6 +125,7 @@ export class LighthouseClient {
   handle(from: HostInfo, m: MetaMessage): void {
     if (!this.isLighthouse(from.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-reply-not-from-lighthouse');
     if (m.type === MetaType.HostQueryReply) return this.reply(from.vpnIp, m);
+    if (m.type === MetaType.HostMovedNotification) return this.pushed(from.vpnIp, m);
     if (m.type === MetaType.HostPunchNotification) return this.punchBack(m);
     this.env.counters.inc('lighthouse', `ignored-${MetaType[m.type] ?? m.type}`);
   }
@@ -150,6 +153,14 @@ export class LighthouseClient {
     if (m.relays.length > 0) this.relaysOf.set(m.vpnIp, m.relays);
     this.env.counters.inc('lighthouse', 'reply');
     this.env.learned(m.vpnIp);
+  }
+
+  /** A mesh lighthouse's push (server.ts): an answer we did not ask for just now, taken as one. */
+  private pushed(lighthouse: Ipv4, m: MetaMessage): void {
+    if (m.vpnIp === this.env.vpnIp() || this.isLighthouse(m.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-push-ignored');
+    this.env.counters.inc('lighthouse', 'push');
+    this.reply(lighthouse, m);
+    this.env.moved?.(m.vpnIp, this.answers.get(m.vpnIp)?.get(lighthouse) ?? []);
   }
 
   private punchBack(m: MetaMessage): void {

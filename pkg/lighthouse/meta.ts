@@ -30,7 +30,7 @@ export interface MetaMessage {
   /** IPv4 and IPv6 underlay addresses in the order they appear (all v4 first, then all v6, as on the wire). */
   addrs: UdpAddr[];
   relays: Ipv4[];
-  /** HostQueryReply from a mesh lighthouse: which addresses it saw as the host's UDP source (SEEN_* bits). */
+  /** HostQueryReply (or the push, HostMovedNotification) from a mesh lighthouse: which addresses it saw as the host's UDP source (SEEN_* bits). */
   seen?: number;
 }
 
@@ -74,7 +74,9 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
   for (const f of readFields(detailsBytes)) {
     if (f.number === 1) m.vpnIp = varint(f) >>> 0;
     else if (f.number === 2) m.addrs.push(decodeIp4AndPort(bytes(f)));
-    else if (f.number === 3 && type === MetaType.HostQueryReply) m.seen = varint(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
+    else if (f.number === 3 && (type === MetaType.HostQueryReply || type === MetaType.HostMovedNotification)) {
+      m.seen = varint(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
+    }
     else if (f.number === 4) v6.push(decodeIp6AndPort(bytes(f)));
     else if (f.number === 5 && f.bytes) m.relays.push(...readPackedVarints(f.bytes).map((v) => v >>> 0));
     else if (f.number === 5) m.relays.push(varint(f) >>> 0);

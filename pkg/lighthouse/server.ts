@@ -1,19 +1,39 @@
-// The lighthouse role (reference §5.3): remembers, for every host with a tunnel to us, the address we see it
-// from (learned) and the addresses it reports; answers queries with both; and tells the queried host to punch
-// back toward the querier, so that both NATs open without anyone logging in to either side.
+// The lighthouse role: remembers, for every host with a tunnel to us, the address we see it from (learned) and
+// the addresses it reports; answers queries with both; and tells the queried host to punch back toward the
+// querier, so that both NATs open without anyone logging in to either side.
+//
+// Mesh only, the push: when a host's addresses change (it restarted on another port, moved, its NAT rebound), the
+// mesh hosts that asked about it recently get the new ones at once in a HostMovedNotification (type 4, laid out
+// as a HostQueryReply; Nebula 1.6.1 defines the type and does nothing with it), instead of sending to the dead
+// address until their tunnel times out. A host is known to run mesh when it asks about itself (mesh nodes do on
+// every lighthouse tunnel, to learn their NAT mapping; Nebula never does). Each query pays for at most one push:
+// an asker is forgotten once pushed to, so pushes never outnumber the queries that asked for them.
 
+import { systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { Counters } from '../metrics/counters.js';
-import type { UdpAddr } from '../udp/addr.js';
+import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage } from './meta.js';
 
 /** Nebula keeps at most 10 reported addresses per host. */
 export const MAX_REPORTED = 10;
+/** Push: the most recent mesh askers remembered per host. */
+export const PUSH_ASKERS_PER_HOST = 32;
+/** Push: how long an asker is remembered (a tunnel built on the answer may live long; its path may die later). */
+export const PUSH_ASKER_TTL_MS = 600_000;
+/** Push: hosts whose askers are remembered; the oldest watch makes room. */
+export const PUSH_WATCHED_HOSTS = 4096;
 
 interface Entry {
   reported: UdpAddr[];
   relays: Ipv4[];
+}
+
+/** Who asked about a host (asker -> when), and the addresses we last told anyone about it. */
+interface Watch {
+  told: string;
+  askers: Map<Ipv4, number>;
 }
 
 export interface LighthouseServerEnv {
@@ -22,12 +42,19 @@ export interface LighthouseServerEnv {
   hostFor(vpnIp: Ipv4): HostInfo | undefined;
   send(host: HostInfo, message: MetaMessage): void;
   counters: Counters;
+  clock?: Clock;
 }
 
 export class LighthouseServer {
   private readonly entries = new Map<Ipv4, Entry>();
+  private readonly watches = new Map<Ipv4, Watch>();
+  /** Hosts with a tunnel to us that asked about themselves: they run mesh and understand the push. */
+  private readonly meshHosts = new Set<Ipv4>();
+  private readonly clock: Clock;
 
-  constructor(private readonly env: LighthouseServerEnv) {}
+  constructor(private readonly env: LighthouseServerEnv) {
+    this.clock = env.clock ?? systemClock;
+  }
 
   handle(from: HostInfo, m: MetaMessage): void {
     switch (m.type) {
@@ -48,6 +75,52 @@ export class LighthouseServer {
       .filter((a) => this.env.remoteAllowed(from.vpnIp, a));
     this.entries.set(from.vpnIp, { reported, relays: m.relays });
     this.env.counters.inc('lighthouse', 'update');
+    this.pushIfMoved(from);
+  }
+
+  /** Tells the recent mesh askers about `host` its new addresses, if they differ from what we last told. */
+  private pushIfMoved(host: HostInfo): void {
+    const watch = this.watches.get(host.vpnIp);
+    if (!watch) return;
+    const addrs = this.addressesOf(host);
+    const told = addrs.map(addrKey).join(',');
+    if (told === watch.told) return;
+    watch.told = told;
+    const now = this.clock.now();
+    const message: MetaMessage = {
+      type: MetaType.HostMovedNotification,
+      vpnIp: host.vpnIp,
+      addrs,
+      relays: this.entries.get(host.vpnIp)?.relays ?? [],
+      seen: this.seenOf(host),
+    };
+    for (const [asker, askedAt] of watch.askers) {
+      watch.askers.delete(asker);
+      if (now - askedAt > PUSH_ASKER_TTL_MS) continue;
+      const askerHost = this.env.hostFor(asker);
+      if (!askerHost || !this.meshHosts.has(asker)) continue;
+      this.env.send(askerHost, message);
+      this.env.counters.inc('lighthouse', 'push-sent');
+    }
+  }
+
+  /** Remembers that `asker` was told `addrs` about `target`, for the push. */
+  private watch(asker: Ipv4, target: Ipv4, addrs: readonly UdpAddr[]): void {
+    let watch = this.watches.get(target);
+    if (watch) this.watches.delete(target); // re-inserted: the map stays in order of last use
+    else if (this.watches.size >= PUSH_WATCHED_HOSTS) {
+      const oldest = this.watches.keys().next().value;
+      if (oldest !== undefined) this.watches.delete(oldest);
+    }
+    watch ??= { told: '', askers: new Map() };
+    this.watches.set(target, watch);
+    watch.told = addrs.map(addrKey).join(',');
+    watch.askers.delete(asker);
+    watch.askers.set(asker, this.clock.now());
+    if (watch.askers.size > PUSH_ASKERS_PER_HOST) {
+      const oldest = watch.askers.keys().next().value;
+      if (oldest !== undefined) watch.askers.delete(oldest);
+    }
   }
 
   private addressesOf(host: HostInfo): UdpAddr[] {
@@ -66,17 +139,20 @@ export class LighthouseServer {
 
   private query(from: HostInfo, target: Ipv4): void {
     this.env.counters.inc('lighthouse', 'query');
+    if (from.vpnIp === target) this.meshHosts.add(from.vpnIp);
     const targetHost = this.env.hostFor(target);
     if (!targetHost) return this.env.counters.inc('lighthouse', 'query-unknown');
+    const addrs = this.addressesOf(targetHost);
     this.env.send(from, {
       type: MetaType.HostQueryReply,
       vpnIp: target,
-      addrs: this.addressesOf(targetHost),
+      addrs,
       relays: this.entries.get(target)?.relays ?? [],
       seen: this.seenOf(targetHost),
     });
     // Asking about ourselves (mesh nodes do, to learn how their NAT maps them) needs no punch.
     if (from.vpnIp === target) return;
+    if (this.meshHosts.has(from.vpnIp)) this.watch(from.vpnIp, target, addrs);
     this.env.send(targetHost, {
       type: MetaType.HostPunchNotification,
       vpnIp: from.vpnIp,
@@ -85,8 +161,10 @@ export class LighthouseServer {
     });
   }
 
+  /** The tunnel to `vpnIp` is gone. Who asked about it stays remembered: they want to hear where it comes back. */
   forget(vpnIp: Ipv4): void {
     this.entries.delete(vpnIp);
+    this.meshHosts.delete(vpnIp);
   }
 
   reportedOf(vpnIp: Ipv4): readonly UdpAddr[] {

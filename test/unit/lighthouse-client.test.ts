@@ -247,12 +247,22 @@ test('a punch notification from a host that is not a lighthouse punches nothing'
 
 test('other message types from a lighthouse are ignored and counted', () => {
   const { client, log, counters } = setup();
-  for (const type of [MetaType.HostQuery, MetaType.HostUpdateNotification, MetaType.HostMovedNotification]) {
+  for (const type of [MetaType.HostQuery, MetaType.HostUpdateNotification, MetaType.HostWhoamiReply]) {
     client.handle(host(LH1), { type, vpnIp: ip('10.99.0.3'), addrs: [a('198.51.100.1', 1)], relays: [] });
   }
   assert.deepEqual(log, []);
   assert.equal(counters.get('lighthouse', 'ignored-HostQuery'), 1);
-  assert.equal(counters.get('lighthouse', 'ignored-HostMovedNotification'), 1);
+  assert.equal(counters.get('lighthouse', 'ignored-HostWhoamiReply'), 1);
+});
+
+test('a push (HostMovedNotification) from a lighthouse is taken as its answer for that host; one about ourselves is not', () => {
+  const { client, counters } = setup();
+  client.handle(host(LH1), { type: MetaType.HostMovedNotification, vpnIp: ip('10.99.0.3'), addrs: [a('198.51.100.1', 4000)], relays: [] });
+  assert.deepEqual(client.addressesOf(ip('10.99.0.3')), [a('198.51.100.1', 4000)]);
+  assert.equal(counters.get('lighthouse', 'push'), 1);
+  client.handle(host(LH1), { type: MetaType.HostMovedNotification, vpnIp: ip(ME), addrs: [a('198.51.100.9', 1)], relays: [] });
+  assert.equal(counters.get('drops', 'lighthouse-push-ignored'), 1);
+  assert.deepEqual(client.selfAddresses(), []);
 });
 
 // Reported to the lead: client.ts reply() slices IPv4 and IPv6 together to 10; nebula 1.6.1 keeps up to 10 per
