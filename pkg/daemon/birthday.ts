@@ -19,7 +19,7 @@ import {
   PROBES_PER_TICK,
   SOCKETS,
 } from '../punchy/birthday.js';
-import { probeTarget, ProbeBudget } from '../punchy/birthday-policy.js';
+import { PeerRunInterval, probeTarget, ProbeBudget } from '../punchy/birthday-policy.js';
 import { PUNCH_TTL } from '../punchy/nat-punch.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
@@ -45,8 +45,8 @@ export interface BirthdayEnv {
 }
 
 export class Birthday {
-  /** Symmetric side: when each peer was last asked (pruned, see `start`). */
-  private readonly lastAttempt = new Map<number, number>();
+  /** Symmetric side: a peer is asked at most once per PEER_RUN_INTERVAL_MS, the interval its prober admits. */
+  private readonly attempts = new PeerRunInterval();
   private readonly probing = new Set<number>();
   private readonly budget = new ProbeBudget();
   /** Sockets that carry a tunnel, closed with the node. */
@@ -56,10 +56,7 @@ export class Birthday {
 
   /** Symmetric side: ask the peer to probe, then open SOCKETS mappings toward its public address. */
   async start(host: HostInfo, peerPublic: UdpAddr): Promise<void> {
-    const now = this.env.clock.now();
-    for (const [ip, at] of this.lastAttempt) if (now - at >= 4 * ATTEMPT_MS) this.lastAttempt.delete(ip);
-    if (isIpv6Addr(peerPublic) || this.lastAttempt.has(host.vpnIp)) return;
-    this.lastAttempt.set(host.vpnIp, now);
+    if (isIpv6Addr(peerPublic) || !this.attempts.take(host.vpnIp, this.env.clock.now())) return;
     const { log, counters } = this.env;
     log.info('Trying birthday punching toward a port-preserving NAT', { vpnIp: formatIpv4(host.vpnIp), udpAddr: `${peerPublic.address}:${peerPublic.port}` });
     counters.inc('birthday', 'attempt');

@@ -37,18 +37,42 @@ export function probeTarget(self: readonly UdpAddr[], peer: readonly UdpAddr[]):
   return peer[0];
 }
 
+/**
+ * One run per peer per PEER_RUN_INTERVAL_MS, for both sides: the prober's budget below and the symmetric side's
+ * requests (daemon/birthday.ts). Memory: one entry per peer with a run in the last interval.
+ */
+export class PeerRunInterval {
+  private readonly lastRun = new Map<Ipv4, number>();
+
+  /** Whether `peer` had no run in the interval before `now` (forgets runs older than that). */
+  isFree(peer: Ipv4, now: number): boolean {
+    for (const [ip, at] of this.lastRun) if (now - at >= PEER_RUN_INTERVAL_MS) this.lastRun.delete(ip);
+    return !this.lastRun.has(peer);
+  }
+
+  record(peer: Ipv4, now: number): void {
+    this.lastRun.set(peer, now);
+  }
+
+  /** isFree, and when it is, the run is recorded. */
+  take(peer: Ipv4, now: number): boolean {
+    if (!this.isFree(peer, now)) return false;
+    this.record(peer, now);
+    return true;
+  }
+}
+
 /** The rate half of the policy. Memory: at most one entry per run admitted in the last PEER_RUN_INTERVAL_MS. */
 export class ProbeBudget {
-  private readonly lastRun = new Map<Ipv4, number>();
+  private readonly perPeer = new PeerRunInterval();
   private readonly recentRuns: number[] = [];
 
   /** Whether `peer` may start a run at `now`; when it may, the run is recorded. */
   admit(peer: Ipv4, now: number): 'ok' | 'peer-rate' | 'global-rate' {
-    for (const [ip, at] of this.lastRun) if (now - at >= PEER_RUN_INTERVAL_MS) this.lastRun.delete(ip);
     while (this.recentRuns.length > 0 && now - this.recentRuns[0] >= GLOBAL_WINDOW_MS) this.recentRuns.shift();
-    if (this.lastRun.has(peer)) return 'peer-rate';
+    if (!this.perPeer.isFree(peer, now)) return 'peer-rate';
     if (this.recentRuns.length >= GLOBAL_RUNS) return 'global-rate';
-    this.lastRun.set(peer, now);
+    this.perPeer.record(peer, now);
     this.recentRuns.push(now);
     return 'ok';
   }
