@@ -1,7 +1,9 @@
-// The handshake machine (Noise IX, reference §3): starts handshakes on demand, retransmits stage 1 with linear
-// backoff, answers stage 1 as responder (with the cached stage 2 for retransmits), completes stage 2 as initiator,
-// and resolves races (the higher overlay IP stays initiator). It owns no socket and no timer: the daemon calls
-// `tick()` and hands it packets; it talks back through `HandshakeEnv`.
+// The handshake machine (Noise IX): starts handshakes on demand, retransmits stage 1 with linear backoff, and
+// completes stage 2 as initiator. As responder it answers stage 1 (retransmits with the cached stage 2) with a
+// candidate tunnel, which a peer's first authenticated packet promotes into service: stage 1 can be forged, so an
+// answer alone never replaces a tunnel nor becomes one (candidate-slots.ts decides which stage 1s are answered). It
+// resolves races (the higher overlay IP stays initiator). It owns no socket and no timer: the daemon calls `tick()`
+// and hands it packets; it talks back through `HandshakeEnv`.
 
 import type { CaPool } from '../cert/index.js';
 import { unixMs, type Clock } from '../clock/clock.js';
@@ -16,6 +18,7 @@ import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { IxInitiator, IxResponder } from '../noise/ix.js';
 import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
+import { chooseCandidateSlot, type CandidateSource } from './candidate-slots.js';
 import type { LocalIdentity } from './identity.js';
 import { decodeHandshakePayload, encodeHandshakePayload } from './payload.js';
 import { PendingHandshake } from './pending.js';
@@ -83,12 +86,14 @@ export const RETRANSMIT_MEMORY_MS = 30_000;
  * must not make every later handshake of the real peer "too old" (docs/security-model.md).
  */
 export const HANDSHAKE_TIME_SKEW_MS = 1000;
+export { CANDIDATE_HOLD_MS, MAX_CANDIDATES_PER_VPN_IP } from './candidate-slots.js';
 /**
- * A candidate tunnel keeps its place this long against the next stage 1 for the same overlay IP: the real peer
- * proves its candidate within a round trip, and stage 1s for one overlay IP cost us at most one answer (three DHs
- * and a stage 2) per this interval.
+ * A handshake we start toward a peer whose stage 1 we answered less than this ago waits out the rest before sending
+ * its own stage 1: the peer proves its candidate within a round trip, and a newer stage 1 of ours would make it
+ * handshake again (Nebula 1.6.1 takes it at once and drops the tunnel it had). A forged candidate delays us this
+ * long at most.
  */
-export const CANDIDATE_HOLD_MS = 1000;
+export const CANDIDATE_PROOF_WAIT_MS = 500;
 /** A replayed old stage 1 makes us test the tunnel it names at most this often. */
 export const STALE_STAGE1_TEST_INTERVAL_MS = 1000;
 /**
@@ -104,6 +109,8 @@ export class HandshakeManager {
   private readonly pendingByIndex = new Map<number, PendingHandshake>();
   /** Responder: the ephemeral key of each answered stage 1, for recognising retransmits cheaply. */
   private readonly answered = new Map<string, HostInfo>();
+  /** A candidate answered while our own handshake to its peer was pending: that handshake, which it supersedes. */
+  private readonly racedBy = new WeakMap<HostInfo, PendingHandshake>();
   private lastTimeNs = 0;
   /** Lines that anyone able to send us a datagram can trigger. */
   private readonly remoteLog: RateLimitedLog;
@@ -143,7 +150,9 @@ export class HandshakeManager {
       this.pendingByIndex.set(localIndex, p);
       env.counters.inc('handshakes', 'started');
       env.log.debug('Handshake started', { vpnIp: formatIpv4(vpnIp), localIndex });
-      this.attempt(p);
+      const wait = this.candidateProofWait(vpnIp);
+      if (wait > 0) p.nextAttemptAt = env.clock.now() + wait;
+      else this.attempt(p);
       env.handshakePending?.();
     }
     if (packet && !p.enqueue(packet)) this.env.counters.inc('drops', 'pending-queue-full');
@@ -308,12 +317,20 @@ export class HandshakeManager {
       env.log.debug('Prevented a pending handshake race', { vpnIp: formatIpv4(vpnIp) });
       return this.drop('handshake-race');
     }
-    // Anyone who saw the peer's certificate can send this stage 1. When there is something to lose (a tunnel, our
-    // own handshake with its queue, another candidate), the answer only becomes a candidate, and the peer's first
-    // packet on it promotes it (peerHasStage2); until then the tunnel and our handshake go on as they were.
-    const held = env.hostmap.candidates.get(vpnIp);
-    if (held && env.clock.now() - held.createdAt < CANDIDATE_HOLD_MS) return this.drop('handshake-candidate-held');
-    const candidate = existing !== undefined || ours !== undefined || held !== undefined;
+    // Anyone who saw the peer's certificate can send this stage 1, so the answer is only a candidate, and the
+    // peer's first packet on it promotes it (peerHasStage2); until then a tunnel and our own handshake with its
+    // queue go on as they were, and without a tunnel our sends start a handshake of our own.
+    const slot = chooseCandidateSlot(
+      env.hostmap.candidatesFor(vpnIp),
+      this.candidateSource(vpnIp, src.from, src.via ?? null, existing),
+      (c) => this.candidateSource(vpnIp, c.remote, c.relayVia, existing),
+      env.clock.now(),
+    );
+    if (slot === 'held') return this.drop('handshake-candidate-held');
+    if (slot) {
+      env.hostmap.remove(slot);
+      this.drop('handshake-candidate-replaced');
+    }
     const localIndex = env.hostmap.allocateIndex();
     const reply = encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex, responderIndex: localIndex, time: this.nowNs() });
     const { message, keys } = responder.writeMessage2(reply);
@@ -330,7 +347,7 @@ export class HandshakeManager {
       initiator: false,
       queued: [],
       answered: { ephemeral, stage1: Uint8Array.from(msg), stage2: out },
-      candidate,
+      racing: ours,
     });
   }
 
@@ -379,7 +396,10 @@ export class HandshakeManager {
     });
   }
 
-  /** Installs a finished handshake as a tunnel (replacing any older one to the peer) and flushes what waited. */
+  /**
+   * Initiator: installs the finished handshake as the tunnel (replacing any older one to the peer, and ending its
+   * candidates) and flushes what waited. Responder: holds it as a candidate until the peer proves it (promote).
+   */
   private complete(t: {
     localIndex: number;
     remoteIndex: number;
@@ -391,8 +411,8 @@ export class HandshakeManager {
     queued: Uint8Array[];
     /** Responder: what a retransmitted stage 1 must get back. */
     answered?: { ephemeral: string; stage1: Uint8Array; stage2: Uint8Array };
-    /** Responder: hold the tunnel as a candidate until the peer uses it (see handleStage1). */
-    candidate?: boolean;
+    /** Responder: our own handshake to the peer that was pending when its stage 1 came. */
+    racing?: PendingHandshake;
     logFields?: LogFields;
   }): void {
     const env = this.env;
@@ -414,23 +434,21 @@ export class HandshakeManager {
       host.stage1 = t.answered.stage1;
       host.stage2Packet = t.answered.stage2;
       this.remember(t.answered.ephemeral, host);
-      if (t.candidate) {
-        env.hostmap.addCandidate(host);
-        t.src.reply(t.answered.stage2);
-        env.counters.inc('handshakes', 'candidate');
-        env.log.debug('Handshake answered, new tunnel held until the peer uses it', {
-          vpnIp: formatIpv4(host.vpnIp),
-          udpAddr: t.src.from ? addrKey(t.src.from) : 'relay',
-          localIndex: t.localIndex,
-        });
-        // The real peer answers at once, which promotes the candidate even when it has nothing to send; whoever
-        // forged or replayed the stage 1 cannot. 32 bytes, at most once per CANDIDATE_HOLD_MS and overlay IP.
-        env.sendTestRequest(host);
-        return;
-      }
+      if (env.hostmap.addCandidate(host)) this.drop('handshake-candidates-full');
+      if (t.racing) this.racedBy.set(host, t.racing);
+      t.src.reply(t.answered.stage2);
+      env.counters.inc('handshakes', 'candidate');
+      env.log.debug('Handshake answered, new tunnel held until the peer uses it', {
+        vpnIp: formatIpv4(host.vpnIp),
+        udpAddr: t.src.from ? addrKey(t.src.from) : 'relay',
+        localIndex: t.localIndex,
+      });
+      // The real peer answers at once, which promotes the candidate even when it has nothing to send; whoever
+      // forged or replayed the stage 1 cannot. 32 bytes, at most once per CANDIDATE_HOLD_MS, source and overlay IP.
+      env.sendTestRequest(host);
+      return;
     }
     const replaced = env.hostmap.add(host);
-    if (t.answered) t.src.reply(t.answered.stage2);
     env.counters.inc('handshakes', 'ok');
     env.log.info(`Handshake completed (${t.initiator ? 'initiator' : 'responder'})`, {
       vpnIp: formatIpv4(host.vpnIp),
@@ -491,13 +509,18 @@ export class HandshakeManager {
 
   /**
    * A candidate carried an authenticated packet, which only the holder of the certificate's key can make: it
-   * replaces the tunnel it was held against and takes over our own handshake's queue.
+   * becomes the peer's tunnel in place of any other, and takes over our own handshake's queue where that handshake
+   * gives way (below).
    */
   private promote(host: HostInfo): void {
     const env = this.env;
     let queued: Uint8Array[] = [];
     const ours = this.pending.get(host.vpnIp);
-    if (ours) {
+    // Our own handshake gives way only where the peer cannot have taken it: it was pending when the peer's stage 1
+    // came (the peer, initiating too, drops ours as a race or finds its Time too old), or it has sent nothing yet
+    // (start() waits for a fresh candidate's proof). A stage 1 of ours sent later may already have replaced the
+    // peer's side of this tunnel (Nebula 1.6.1 takes a newer handshake at once), so its answer replaces this one.
+    if (ours && (this.racedBy.get(host) === ours || (ours.attempts === 0 && ours.tried.size === 0))) {
       queued = ours.queue.splice(0);
       this.abandon(ours);
     }
@@ -513,6 +536,25 @@ export class HandshakeManager {
       replacedLocalIndex: replaced?.localIndex ?? 'none',
     });
     env.established(host, queued, replaced);
+  }
+
+  /**
+   * Where a stage 1 for `vpnIp` came from (a UDP address, or a relay), and whether we expected the peer there: the
+   * tunnel's address, a static or lighthouse-learned one, or a relay whose entry names the peer (the relay learned
+   * that from the peer's own authenticated tunnel).
+   */
+  private candidateSource(vpnIp: Ipv4, from: UdpAddr | null, via: RelayEntry | null, tunnel: HostInfo | undefined): CandidateSource {
+    if (!from) return { key: `relay ${via?.localIndex ?? 0}`, expected: via?.peerIp === vpnIp };
+    const expected = sameAddr(from, tunnel?.remote) || this.env.candidates(vpnIp).some((a) => sameAddr(a, from));
+    return { key: addrKey(from), expected };
+  }
+
+  /** How long a handshake to `vpnIp` starting now waits for the proof of the youngest candidate (CANDIDATE_PROOF_WAIT_MS). */
+  private candidateProofWait(vpnIp: Ipv4): number {
+    const candidates = this.env.hostmap.candidatesFor(vpnIp);
+    if (candidates.length === 0) return 0;
+    const youngest = Math.max(...candidates.map((c) => c.createdAt));
+    return Math.max(0, youngest + CANDIDATE_PROOF_WAIT_MS - this.env.clock.now());
   }
 
   private drop(reason: string): void {
