@@ -11,7 +11,7 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import { formatIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import { orderAddresses } from '../lighthouse/address-order.js';
 import type { LighthouseClient } from '../lighthouse/client.js';
-import { portBehaviour } from '../punchy/nat-kind.js';
+import { birthdaySides } from '../punchy/birthday-policy.js';
 import { PUNCH_TTL } from '../punchy/nat-punch.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
 import type { RelayEntry } from '../relay/relay-table.js';
@@ -169,9 +169,7 @@ export class PathFinder {
     // NAT views hold only addresses a lighthouse saw first (meta.ts SEEN_FIRST_V4): the sockets' punches go to
     // where the peer really is, never to an address it merely reported.
     const peerView = client.natViewOf(host.vpnIp);
-    const us = portBehaviour(client.selfNatView());
-    const them = portBehaviour(peerView);
-    if (us === 'rewriting' && (them === 'preserving' || them === 'no-nat')) void this.env.birthday.start(host, peerView[0]);
+    if (birthdaySides(client.selfNatView(), peerView) === 'fit') void this.env.birthday.start(host, peerView[0]);
   }
 
   /**

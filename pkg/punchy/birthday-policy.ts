@@ -26,14 +26,25 @@ export const GLOBAL_WINDOW_MS = 4 * ATTEMPT_MS;
 export type ProbeRefusal = 'peer-not-seen' | 'peer-not-rewriting' | 'not-our-side';
 
 /**
+ * Whether NAT views fit the method, with `symmetric` the side that opens many sockets and `prober` the side that
+ * probes: the symmetric side's NAT must rewrite ports and the prober's keep them (or there is none). Both sides
+ * judge by this, each with the views swapped.
+ */
+export function birthdaySides(symmetric: readonly UdpAddr[], prober: readonly UdpAddr[]): 'fit' | 'not-rewriting' | 'not-preserving' {
+  if (portBehaviour(symmetric) !== 'rewriting') return 'not-rewriting';
+  const p = portBehaviour(prober);
+  return p === 'preserving' || p === 'no-nat' ? 'fit' : 'not-preserving';
+}
+
+/**
  * `self` and `peer` are NAT views (LighthouseClient.natViewOf): [seen address, ...reported IPv4 addresses], empty
  * when no lighthouse saw one. Returns the address to probe (its IP; ports are guessed) or why not.
  */
 export function probeTarget(self: readonly UdpAddr[], peer: readonly UdpAddr[]): UdpAddr | ProbeRefusal {
   if (peer.length === 0 || isIpv6Addr(peer[0])) return 'peer-not-seen';
-  if (portBehaviour(peer) !== 'rewriting') return 'peer-not-rewriting';
-  const us = portBehaviour(self);
-  if (us !== 'preserving' && us !== 'no-nat') return 'not-our-side';
+  const sides = birthdaySides(peer, self);
+  if (sides === 'not-rewriting') return 'peer-not-rewriting';
+  if (sides === 'not-preserving') return 'not-our-side';
   return peer[0];
 }
 

@@ -17,7 +17,7 @@ import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { BIRTHDAY_PROBE, BIRTHDAY_REQUEST, PROBES } from '../../pkg/punchy/birthday.js';
-import { GLOBAL_RUNS, GLOBAL_WINDOW_MS, PEER_RUN_INTERVAL_MS, probeTarget } from '../../pkg/punchy/birthday-policy.js';
+import { birthdaySides, GLOBAL_RUNS, GLOBAL_WINDOW_MS, PEER_RUN_INTERVAL_MS, probeTarget } from '../../pkg/punchy/birthday-policy.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
 const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
@@ -118,6 +118,26 @@ test('no probes unless the views say we keep ports and the peer rewrites them', 
   const h = harness({ self: rewritingUs, peers: new Map([[peer.vpnIp, PEER_REWRITING]]) });
   assert.equal(flood(h, peer, 5, 1000).length, 0);
   assert.equal(h.counters.get('drops', 'birthday-not-our-side'), 5);
+});
+
+test('the side that opens sockets starts exactly when the other side would probe: one rule, views swapped', () => {
+  const views = [
+    [],
+    [a('198.51.100.1', 50000), a('192.168.0.2', 4242)], // rewriting
+    [a('203.0.113.7', 4242), a('10.0.0.2', 4242)], // preserving
+    [a('203.0.113.8', 4242), a('203.0.113.8', 4242)], // no NAT
+    [a('203.0.113.9', 4242)], // seen, nothing reported: unknown
+  ];
+  let fits = 0;
+  for (const symmetric of views) {
+    for (const prober of views) {
+      const starts = birthdaySides(symmetric, prober) === 'fit';
+      const probes = typeof probeTarget(prober, symmetric) !== 'string';
+      assert.equal(starts, probes, `${JSON.stringify(symmetric)} / ${JSON.stringify(prober)}`);
+      if (starts) fits++;
+    }
+  }
+  assert.equal(fits, 2, 'rewriting toward preserving, and toward no NAT');
 });
 
 // The views above come from the lighthouse's replies: what the server marks as seen and the client keeps.
