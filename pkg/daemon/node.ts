@@ -14,6 +14,7 @@ import type { Firewall, FirewallRules } from '../firewall/firewall.js';
 import { encodeHeader, HEADER_LEN, MessageType, parseHeader } from '../header/header.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
+import { certValidUntil } from '../handshake/peer-cert.js';
 import type { HostInfo, TunnelKeys } from '../hostmap/hostinfo.js';
 import { HostMap } from '../hostmap/hostmap.js';
 import { formatIpv4, netContains, parseCidr, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
@@ -608,7 +609,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       try {
         const cert = host.cert;
         const ca = this.pki.caPool.verify(cert, now);
-        host.certValidUntil = Math.min(cert.details.notAfter, ca.details.notAfter);
+        host.certValidUntil = certValidUntil(cert, ca);
       } catch (e) {
         this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatIpv4(host.vpnIp), error: (e as Error).message });
         this.closeTunnel(host, 'invalid-cert', true);

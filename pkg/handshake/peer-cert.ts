@@ -17,6 +17,11 @@ export interface VerifiedPeer {
   validUntil: number;
 }
 
+/** Unix seconds after which `cert` or the CA that signed it (unknown: no limit of its own) is expired. */
+export function certValidUntil(cert: NebulaCertificate, ca: NebulaCertificate | undefined): number {
+  return Math.min(cert.details.notAfter, ca?.details.notAfter ?? Infinity);
+}
+
 export class PeerCertError extends Error {
   override name = 'PeerCertError';
   constructor(
@@ -71,7 +76,7 @@ export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, 
     stored: new PeerCertBytes(certBytes, remoteStatic),
     fingerprint: fingerprint(cert),
     vpnIp,
-    validUntil: Math.min(cert.details.notAfter, ca?.details.notAfter ?? Infinity),
+    validUntil: certValidUntil(cert, ca),
     firewallPeer: {
       vpnIp,
       name: cert.details.name,
