@@ -1,10 +1,11 @@
-// lighthouse.remote_allow_list / local_allow_list CIDR rules (reference §5.6): the most specific matching entry
+// lighthouse.remote_allow_list / local_allow_list CIDR rules, as in Nebula: the most specific matching entry
 // wins; when every entry has the same value the catch-all (0.0.0.0/0, ::/0) gets the opposite one; IPv4 and IPv6
 // are judged separately. Addresses are compared as 128-bit numbers so one code path serves both families.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseIpv4 } from '../ip/ipv4.js';
 import { ipv6ToBigInt } from '../ip/ipv6.js';
+import { normalizeAddress } from '../udp/addr.js';
 
 interface Entry {
   v6: boolean;
@@ -22,11 +23,6 @@ function toBig(address: string): { v6: boolean; value: bigint } {
   if (isIPv4(address)) return { v6: false, value: BigInt(parseIpv4(address)) };
   if (!isIPv6(address)) throw new AllowListError(`invalid address ${JSON.stringify(address)}`);
   return { v6: true, value: ipv6ToBigInt(address) };
-}
-
-/** An IPv4-mapped IPv6 address (::ffff:0:0/96) as the IPv4 address it is. */
-function unmapped(a: { v6: boolean; value: bigint }): { v6: boolean; value: bigint } {
-  return a.v6 && a.value >> 32n === 0xffffn ? { v6: false, value: a.value & 0xffffffffn } : a;
 }
 
 function matches(e: Entry, v6: boolean, value: bigint): boolean {
@@ -66,7 +62,7 @@ export class AllowList {
     if (this.entries.length === 0) return true;
     // Addresses are folded where they enter (udp/addr.ts); folding again here keeps a missed entry point from
     // judging ::ffff:a.b.c.d by the IPv6 rules while packets go to a.b.c.d.
-    const { v6, value } = unmapped(toBig(address));
+    const { v6, value } = toBig(normalizeAddress(address));
     for (const e of this.entries) if (matches(e, v6, value)) return e.allow;
     return true;
   }
