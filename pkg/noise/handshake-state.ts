@@ -77,8 +77,13 @@ export class HandshakeState {
   fork(): HandshakeState {
     const copy = Object.create(HandshakeState.prototype) as HandshakeState;
     Object.assign(copy, this);
-    copy.state = { ...this.state, ss: this.state.ss.fork() };
+    copy.state = this.copyState();
     return copy;
+  }
+
+  /** The keys, hashes and cipher state as a copy that can change without touching this one. */
+  private copyState(): Draft {
+    return { ...this.state, ss: this.state.ss.fork() };
   }
 
   /** True once both messages are done; then `split` and `handshakeHash` are meaningful. */
@@ -165,7 +170,7 @@ export class HandshakeState {
     if (ourTurnToWrite !== writing) {
       throw new NoiseError('ENOISESTATE', `not this side's turn to ${writing ? 'write' : 'read'} message ${this.messageIndex + 1}`);
     }
-    const draft: Draft = { ...this.state, ss: this.state.ss.fork() };
+    const draft = this.copyState();
     let result: T;
     try {
       result = run(draft, IX_MESSAGE_PATTERNS[this.messageIndex]);
