@@ -36,7 +36,7 @@ async function lab(t: { after(fn: () => unknown): void }, b: { underlay: UdpAddr
   const punches: UdpAddr[] = [];
   Object.assign(a.memUdp!, { sendWithTtl: (_p: Uint8Array, to: UdpAddr) => punches.push(to) });
   await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(bn) && lh.node.counters.get('lighthouse', 'update') >= 2, { what: 'a and b at the lighthouse' });
-  return { clock, a, b: bn, punches };
+  return { clock, mesh, a, b: bn, punches };
 }
 
 function stage1To(a: TestNode, to: UdpAddr): number {
@@ -72,4 +72,20 @@ test("a NATed peer's public address is punched first and gets stage 1 only after
   await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
   assert.equal(stage1To(a, bPublic), 1);
   assert.equal(a.node.counters.get('handshakes', 'stage1-unpunched'), 0);
+});
+
+test("a dual-stack peer behind an IPv4 NAT: its reported global IPv6 address gets stage 1 at once, its NAT's address waits", async (t) => {
+  const bV4 = udpAddr('203.0.113.2', 4242);
+  const bV6 = udpAddr('2001:db8:2::2', 4242);
+  const { clock, mesh, a, b, punches } = await lab(t, { underlay: bV4, advertise: ['10.55.0.2:4242', addrKey(bV6)] });
+  // b's IPv6 address: another socket into the same node (the lighthouse sees b over IPv4 only).
+  mesh.net.bind(bV6.address, bV6.port).onPacket((packet, from) => b.memUdp!.receive(packet, from));
+  const started = clock.now();
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first' }));
+  await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
+  assert.equal(clock.now() - started, 0, 'no settle was waited');
+  assert.equal(stage1To(a, bV6), 1);
+  assert.equal(stage1To(a, bV4), 0, "the NAT's address still waits for its settle");
+  assert.ok(punches.some((p) => sameAddr(p, bV4)));
+  assert.ok(!punches.some((p) => sameAddr(p, bV6)), 'no punch toward the IPv6 address');
 });
