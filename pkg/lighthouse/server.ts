@@ -5,9 +5,10 @@
 // Mesh only, the push: when a host's addresses change (it restarted on another port, moved, its NAT rebound), the
 // mesh hosts that asked about it recently get the new ones at once in a HostMovedNotification (type 4, laid out
 // as a HostQueryReply; Nebula 1.6.1 defines the type and does nothing with it), instead of sending to the dead
-// address until their tunnel times out. A host is known to run mesh when it asks about itself (mesh nodes do on
-// every lighthouse tunnel, to learn their NAT mapping; Nebula never does). Each query pays for at most one push:
-// an asker is forgotten once pushed to, so pushes never outnumber the queries that asked for them.
+// address until their tunnel times out; and, as for a query, the moved host is told to punch toward each of them.
+// A host is known to run mesh when it asks about itself (mesh nodes do on every lighthouse tunnel, to learn their
+// NAT mapping; Nebula never does). Each query pays for at most one push (and its punch notification): an asker is
+// forgotten once pushed to, so pushes never outnumber the queries that asked for them.
 
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -99,6 +100,9 @@ export class LighthouseServer {
       if (now - askedAt > PUSH_ASKER_TTL_MS) continue;
       const askerHost = this.env.hostFor(asker);
       if (!askerHost || !this.meshHosts.has(asker)) continue;
+      // As for the query it answers: the moved host punches toward the asker, whose handshake then gets through
+      // the moved host's new NAT mapping (sent first: it has the shorter way to go).
+      this.env.send(host, { type: MetaType.HostPunchNotification, vpnIp: asker, addrs: this.addressesOf(askerHost), relays: [] });
       this.env.send(askerHost, message);
       this.env.counters.inc('lighthouse', 'push-sent');
     }

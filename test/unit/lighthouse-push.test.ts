@@ -20,6 +20,7 @@ function setup() {
   const clock = new ManualClock(1_000_000);
   const hosts = new Map<Ipv4, HostInfo>();
   const pushes: Array<{ to: string; vpnIp: string; addrs: string[] }> = [];
+  const punches: Array<{ to: string; vpnIp: string }> = [];
   const server = new LighthouseServer({
     vpnNet: () => parseCidr('10.99.0.0/24'),
     remoteAllowed: () => true,
@@ -28,6 +29,7 @@ function setup() {
       // Through the codec, as on the wire.
       const d = decodeMeta(encodeMeta(m));
       if (d.type === MetaType.HostMovedNotification) pushes.push({ to: formatIpv4(to.vpnIp), vpnIp: formatIpv4(d.vpnIp), addrs: d.addrs.map(addrKey) });
+      if (d.type === MetaType.HostPunchNotification) punches.push({ to: formatIpv4(to.vpnIp), vpnIp: formatIpv4(d.vpnIp) });
     },
     counters: new Counters(),
     clock,
@@ -46,11 +48,11 @@ function setup() {
     query(h, vpnIp);
     return h;
   };
-  return { clock, server, hosts, pushes, connect, query, update, meshHost };
+  return { clock, server, hosts, pushes, punches, connect, query, update, meshHost };
 }
 
 test('a mesh asker gets the new addresses once when the host it asked about comes back elsewhere; a nebula asker never', (t) => {
-  const { pushes, connect, query, update, meshHost } = setup();
+  const { pushes, punches, connect, query, update, meshHost } = setup();
   const b = connect(B, udpAddr('192.0.2.20', 4242));
   update(b, [udpAddr('10.0.0.20', 4242)]);
   const mesh = meshHost(ip('10.99.0.10'), udpAddr('192.0.2.10', 4242));
@@ -65,11 +67,15 @@ test('a mesh asker gets the new addresses once when the host it asked about come
   const b2 = connect(B, udpAddr('192.0.2.20', 51000));
   update(b2, [udpAddr('10.0.0.20', 51000)]);
   assert.deepEqual(pushes, [{ to: '10.99.0.10', vpnIp: '10.99.0.20', addrs: ['192.0.2.20:51000', '10.0.0.20:51000'] }]);
+  // And b, behind its new NAT mapping, is told to punch toward the asker (as after the asker's query).
+  assert.deepEqual(punches.at(-1), { to: '10.99.0.20', vpnIp: '10.99.0.10' });
+  const punchesAfterPush = punches.length;
 
   // The asker was paid for once; it hears again only after asking again.
   const b3 = connect(B, udpAddr('192.0.2.20', 52000));
   update(b3, []);
   assert.equal(pushes.length, 1);
+  assert.equal(punches.length, punchesAfterPush, 'no punch notification without a push');
   query(mesh, B);
   update(connect(B, udpAddr('192.0.2.20', 53000)), []);
   assert.equal(pushes.length, 2);
