@@ -1,5 +1,6 @@
 // The underlay addresses we report to lighthouses: advertise_addrs first, then every interface address that
-// passes local_allow_list, leaving out loopback, link-local and anything inside the VPN network.
+// passes local_allow_list, leaving out loopback, link-local and anything inside the VPN network. Also the networks
+// our interfaces are on, which tell the handshake which peer addresses need no NAT punch.
 
 import { networkInterfaces } from 'node:os';
 import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';

@@ -13,7 +13,8 @@
 export const PUNCH_TTL = 2;
 /**
  * How long full-TTL packets wait for the far side's low-TTL punch. The lighthouse tells both sides at once and our
- * packet still has to cross to the far NAT, so this only has to cover jitter and processing.
+ * packet still has to cross to the far NAT, so this only has to cover jitter and processing. Only addresses behind
+ * a NAT of the peer's wait; stage 1 goes at once to the others (punch-needed.ts).
  */
 export const PUNCH_SETTLE_MS = 100;
 /** While a relayed tunnel exists, how often we try to move it to a direct path. */
