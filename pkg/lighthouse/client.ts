@@ -38,10 +38,8 @@ export interface LighthouseClientEnv {
 }
 
 export class LighthouseClient {
-  /** vpnIp -> answering lighthouse -> addresses (each lighthouse's answer replaces its previous one). */
-  private readonly answers = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
-  /** vpnIp -> answering lighthouse -> its IPv4 NAT view of the host (see `natViewOf`), only when it saw one. */
-  private readonly views = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
+  /** vpnIp -> answering lighthouse -> its answer (each lighthouse's answer replaces its previous one). */
+  private readonly answers = new Map<Ipv4, Map<Ipv4, Answer>>();
   /** vpnIp -> answering lighthouse -> the addresses the host reported as its own (see `reportedOf`). */
   private readonly reported = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
   private readonly relaysOf = new Map<Ipv4, Ipv4[]>();
@@ -105,9 +103,9 @@ export class LighthouseClient {
    * (meta.ts SEEN_FIRST_V4): then every address is only the peer's own claim, which may name anybody.
    */
   natViewOf(vpnIp: Ipv4): readonly UdpAddr[] {
-    const perLighthouse = this.views.get(vpnIp);
+    const perLighthouse = this.answers.get(vpnIp);
     if (!perLighthouse) return [];
-    for (const view of perLighthouse.values()) return view;
+    for (const answer of perLighthouse.values()) if (answer.seenV4) return natView(answer.addrs);
     return [];
   }
 
@@ -138,18 +136,16 @@ export class LighthouseClient {
   private reply(lighthouse: Ipv4, m: MetaMessage): void {
     if (m.vpnIp === this.env.vpnIp()) {
       this.self = m.addrs;
-      this.selfView = seenV4View(m, () => true);
+      const capped = capPerFamily(m.addrs);
+      this.selfView = seenFirstV4(m, capped, () => true) ? natView(capped) : [];
       return;
     }
     if (this.isLighthouse(m.vpnIp)) return;
     const vpnNet = this.env.vpnNet();
     const usable = (a: UdpAddr): boolean => this.usable(m.vpnIp, a, vpnNet);
-    const addrs = capPerFamily(m.addrs).filter(usable);
-    perLighthouseOf(this.answers, m.vpnIp).set(lighthouse, addrs);
+    const capped = capPerFamily(m.addrs);
+    perLighthouseOf(this.answers, m.vpnIp).set(lighthouse, { addrs: capped.filter(usable), seenV4: seenFirstV4(m, capped, usable) });
     perLighthouseOf(this.reported, m.vpnIp).set(lighthouse, reportedAddresses(capPerFamily(m.addrs), m.seen ?? 0).filter(usable));
-    const view = seenV4View(m, usable);
-    if (view.length > 0) perLighthouseOf(this.views, m.vpnIp).set(lighthouse, view);
-    else this.views.get(m.vpnIp)?.delete(lighthouse);
     if (m.relays.length > 0) this.relaysOf.set(m.vpnIp, m.relays);
     this.env.counters.inc('lighthouse', 'reply');
     this.env.learned(m.vpnIp);
@@ -160,7 +156,7 @@ export class LighthouseClient {
     if (m.vpnIp === this.env.vpnIp() || this.isLighthouse(m.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-push-ignored');
     this.env.counters.inc('lighthouse', 'push');
     this.reply(lighthouse, m);
-    this.env.moved?.(m.vpnIp, this.answers.get(m.vpnIp)?.get(lighthouse) ?? []);
+    this.env.moved?.(m.vpnIp, this.answers.get(m.vpnIp)?.get(lighthouse)?.addrs ?? []);
   }
 
   private punchBack(m: MetaMessage): void {
@@ -179,7 +175,7 @@ export class LighthouseClient {
   addressesOf(vpnIp: Ipv4): UdpAddr[] {
     const perLighthouse = this.answers.get(vpnIp);
     if (!perLighthouse) return [];
-    return [...perLighthouse.values()].flat();
+    return [...perLighthouse.values()].flatMap((answer) => answer.addrs);
   }
 
   /** The addresses a peer reported as its own interface addresses, as far as the lighthouses' answers tell. */
@@ -194,13 +190,12 @@ export class LighthouseClient {
 
   forget(vpnIp: Ipv4): void {
     this.answers.delete(vpnIp);
-    this.views.delete(vpnIp);
     this.reported.delete(vpnIp);
     this.relaysOf.delete(vpnIp);
   }
 }
 
-function perLighthouseOf(map: Map<Ipv4, Map<Ipv4, UdpAddr[]>>, vpnIp: Ipv4): Map<Ipv4, UdpAddr[]> {
+function perLighthouseOf<T>(map: Map<Ipv4, Map<Ipv4, T>>, vpnIp: Ipv4): Map<Ipv4, T> {
   let perLighthouse = map.get(vpnIp);
   if (!perLighthouse) {
     perLighthouse = new Map();
@@ -209,10 +204,24 @@ function perLighthouseOf(map: Map<Ipv4, Map<Ipv4, UdpAddr[]>>, vpnIp: Ipv4): Map
   return perLighthouse;
 }
 
-/** [seen, ...reported] IPv4 addresses of a reply whose first IPv4 address the lighthouse saw; else empty. */
-function seenV4View(m: MetaMessage, usable: (a: UdpAddr) => boolean): UdpAddr[] {
-  if (((m.seen ?? 0) & SEEN_FIRST_V4) === 0) return [];
-  const v4 = capPerFamily(m.addrs).filter((a) => !a.address.includes(':'));
-  if (v4.length === 0 || !usable(v4[0])) return [];
-  return v4.filter(usable);
+/** One lighthouse's answer about a host: its usable addresses, in the order the lighthouse gave them. */
+interface Answer {
+  addrs: UdpAddr[];
+  /** The first IPv4 address of `addrs` is the one the lighthouse saw the host's packets come from. */
+  seenV4: boolean;
+}
+
+/**
+ * Whether a reply marks its first IPv4 address (of `capped`, its addresses capped per family) as seen and that
+ * address is usable: when it is not, the next one must not pass for the seen one.
+ */
+function seenFirstV4(m: MetaMessage, capped: readonly UdpAddr[], usable: (a: UdpAddr) => boolean): boolean {
+  if (((m.seen ?? 0) & SEEN_FIRST_V4) === 0) return false;
+  const first = capped.find((a) => !a.address.includes(':'));
+  return first !== undefined && usable(first);
+}
+
+/** [seen, ...reported] IPv4 addresses: the NAT view of an answer whose first IPv4 address was seen. */
+function natView(addrs: readonly UdpAddr[]): UdpAddr[] {
+  return addrs.filter((a) => !a.address.includes(':'));
 }

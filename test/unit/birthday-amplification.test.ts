@@ -141,7 +141,11 @@ test('the side that opens sockets starts exactly when the other side would probe
 });
 
 // The views above come from the lighthouse's replies: what the server marks as seen and the client keeps.
-function lighthouseRoundTrip(targetRemote: UdpAddr | null, reported: UdpAddr[]): { view: readonly UdpAddr[]; all: UdpAddr[] } {
+function lighthouseRoundTrip(
+  targetRemote: UdpAddr | null,
+  reported: UdpAddr[],
+  clientAllows: (addr: UdpAddr) => boolean = () => true,
+): { view: readonly UdpAddr[]; all: UdpAddr[] } {
   const target = host('10.99.0.9', targetRemote);
   const querier = host('10.99.0.2', a('198.51.100.2', 4242));
   const lighthouse = host('10.99.0.1', a('192.0.2.1', 4242));
@@ -165,7 +169,7 @@ function lighthouseRoundTrip(targetRemote: UdpAddr | null, reported: UdpAddr[]):
     send: () => {},
     ownAddresses: () => [],
     relays: () => [],
-    remoteAllowed: () => true,
+    remoteAllowed: (_vpnIp: number, addr: UdpAddr) => clientAllows(addr),
     punch: () => {},
     openMapping: () => {},
     learned: () => {},
@@ -191,6 +195,13 @@ test('a lighthouse that reaches the peer only through a relay marks nothing as s
 test('a lighthouse with a direct tunnel marks the address it sees: the view starts with it', () => {
   const { view } = lighthouseRoundTrip(a('203.0.113.7', 40001), [a('192.0.2.200', 53), a('10.0.0.2', 4242)]);
   assert.deepEqual(view.map(addrKey), ['203.0.113.7:40001', '192.0.2.200:53', '10.0.0.2:4242']);
+});
+
+test('a seen address the querier may not use (remote_allow_list) leaves the view empty: the next one is no stand-in', () => {
+  const seen = a('203.0.113.7', 40001);
+  const { view, all } = lighthouseRoundTrip(seen, [a('192.0.2.200', 53), a('10.0.0.2', 4242)], (addr) => addrKey(addr) !== addrKey(seen));
+  assert.deepEqual(all.map(addrKey), ['192.0.2.200:53', '10.0.0.2:4242']);
+  assert.deepEqual(view, []);
 });
 
 test('a Test datagram with counter 2^64-1 on the probe sockets is refused without an exception', async () => {
