@@ -34,7 +34,7 @@ export interface PathEnv extends DataPathContext {
 }
 
 /** A relayed packet moves a direct tunnel to the relay only when nothing came directly for this long. */
-export const RELAY_ROAM_QUIET_MS = 300;
+export const RELAY_ROAM_QUIET_MS = 150;
 /** A peer we sent to in this window has its relay kept warm; the check runs at most this often per tunnel. */
 export const WARM_RELAY_RECENT_MS = 60_000;
 export const WARM_RELAY_CHECK_MS = 10_000;
@@ -45,6 +45,8 @@ interface PathMemory {
   packetsInAtRelayed: number;
   lastDirectAt: number;
   warmedAt: number;
+  /** Whether we asked the lighthouses about the peer to learn its relays. */
+  askedRelays: boolean;
   /** The direct address we left when failing over (probed again with the fresh candidates). */
   leftDirect: UdpAddr | null;
 }
@@ -73,7 +75,7 @@ export class PathFinder {
   private memoryOf(host: HostInfo): PathMemory {
     let m = this.memory.get(host);
     if (!m) {
-      m = { packetsInAtRelayed: 0, lastDirectAt: host.createdAt, warmedAt: -Infinity, leftDirect: null };
+      m = { packetsInAtRelayed: 0, lastDirectAt: host.createdAt, warmedAt: -Infinity, askedRelays: false, leftDirect: null };
       this.memory.set(host, m);
     }
     return m;
@@ -87,20 +89,28 @@ export class PathFinder {
   private pathSuspect(host: HostInfo): void {
     const env = this.env;
     env.counters.inc('path', 'suspect');
-    if (host.remote !== null && !env.lighthouseClient?.isLighthouse(host.vpnIp) && env.prepareRelay(host.vpnIp) !== 'none') {
-      env.log.debug('Direct path unanswered, failing over to a relay', { vpnIp: formatIpv4(host.vpnIp), left: addrKey(host.remote) });
-      this.memoryOf(host).leftDirect = host.remote;
-      host.remote = null;
-      // Any authenticated packet that arrives directly may take the tunnel back (outside.ts roam).
-      host.roamedFrom = null;
-      // The hold after a move keeps full-TTL packets away from the peer's NAT; relayed ones go to the relay.
-      host.holdUntil = 0;
-      env.counters.inc('path', 'failover-relay');
-    }
+    this.failOverToRelay(host);
+    // The answer names the peer's current addresses (probed then) and its relays (a failover not possible yet is
+    // tried again then: see addressesLearned).
     env.lighthouseClient?.query(host.vpnIp);
     // Without lighthouses (or until one answers) the addresses we already know are probed.
     this.probeDirect(host, true);
     sendOnTunnel(env, host, MessageType.Test, 0, new Uint8Array(0));
+  }
+
+  /** Moves a direct tunnel onto a relay (up, or just asked for); false when there is none to move to. */
+  private failOverToRelay(host: HostInfo): boolean {
+    const env = this.env;
+    if (host.remote === null || env.lighthouseClient?.isLighthouse(host.vpnIp) || env.prepareRelay(host.vpnIp) === 'none') return false;
+    env.log.debug('Direct path unanswered, failing over to a relay', { vpnIp: formatIpv4(host.vpnIp), left: addrKey(host.remote) });
+    this.memoryOf(host).leftDirect = host.remote;
+    host.remote = null;
+    // Any authenticated packet that arrives directly may take the tunnel back (outside.ts roam).
+    host.roamedFrom = null;
+    // The hold after a move keeps full-TTL packets away from the peer's NAT; relayed ones go to the relay.
+    host.holdUntil = 0;
+    env.counters.inc('path', 'failover-relay');
+    return true;
   }
 
   /** A relay to `vpnIp` came up: a tunnel that failed over to it proves the new path with a test request. */
@@ -121,7 +131,13 @@ export class PathFinder {
     const now = this.env.clock.now();
     if (now - m.warmedAt < WARM_RELAY_CHECK_MS) return;
     m.warmedAt = now;
-    if (!this.env.lighthouseClient?.isLighthouse(host.vpnIp)) this.env.prepareRelay(host.vpnIp);
+    const client = this.env.lighthouseClient;
+    if (!client || client.isLighthouse(host.vpnIp)) return;
+    // A peer that started the tunnel was never looked up, so its relays are unknown: ask once per tunnel.
+    if (this.env.prepareRelay(host.vpnIp) === 'none' && !m.askedRelays && client.relaysFor(host.vpnIp).length === 0) {
+      m.askedRelays = true;
+      client.query(host.vpnIp);
+    }
   }
 
   /**
@@ -159,7 +175,14 @@ export class PathFinder {
     if (host && host.remote === null) {
       this.probeDirect(host);
       this.maybeBirthday(host);
-    } else if (host && this.health.phaseOf(host) === 'suspect') this.probeDirect(host, true);
+    } else if (host && this.memory.get(host)?.askedRelays && this.health.phaseOf(host) !== 'suspect') {
+      // The answer to our question about its relays (answerableSent): warm one now.
+      this.env.prepareRelay(host.vpnIp);
+    } else if (host && this.health.phaseOf(host) === 'suspect') {
+      // We may not have known the peer's relays before (it started the tunnel, so we never asked about it).
+      if (this.failOverToRelay(host)) sendOnTunnel(this.env, host, MessageType.Test, 0, new Uint8Array(0));
+      this.probeDirect(host, true);
+    }
   }
 
   /** A relayed tunnel where we are behind a symmetric NAT and the peer behind a port-preserving one. */

@@ -89,7 +89,15 @@ export class PathHealth {
     const st = this.stateOf(host);
     const now = this.env.clock.now();
     if (test && (st.testAt === null || now - st.testAt > 2 * MAX_UNANSWERED_MS)) st.testAt = now;
-    if (st.since === null || host.lastRecvAt >= st.since) st.since = now;
+    if (st.since === null) st.since = now;
+    else if (host.lastRecvAt >= st.since) {
+      // What we sent since `since` was answered. From that first send to the latest packet back is roughly a round
+      // trip for request/response traffic (less for a stream, and the floor absorbs that). Longer than the cap, the
+      // peer was sending on its own account: no sample.
+      const sample = host.lastRecvAt - st.since;
+      if (sample <= MAX_UNANSWERED_MS) this.rtt(host, sample);
+      st.since = now;
+    }
     if (st.phase === 'idle') {
       st.phase = 'waiting';
       st.phaseAt = now;
