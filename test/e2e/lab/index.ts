@@ -11,6 +11,9 @@
 //   static-peers.ts   overlay nodes that all know each other from static_host_map
 //   firewall-cases.ts the rule set and verdict table shared by the firewall e2e and interop tests
 //   wait.ts           waitFor: bounded polling
+//   recovery.ts       time to first reply across an event (a move, a restart) and on a cold tunnel
+//   recovery-scenarios.ts  issue 15's recovery cases, each in its own lab, for mesh or nebula
+//   ipv6.ts           a routed, unfiltered IPv6 underlay next to the NATed IPv4 one (dual-stack cases)
 //   cleanup.ts        exit/signal teardown, sweepStaleLabs
 //   nebula.ts         overlays: certs, configs, nebula (and later mesh) nodes
 //

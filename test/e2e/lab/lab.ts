@@ -10,7 +10,7 @@ import { TrafficCounter, forgetCounters } from './counters.js';
 import type { CounterMatch } from './counters.js';
 import { execIn } from './exec.js';
 import type { ExecOptions, ExecResult } from './exec.js';
-import { LAN_IF, routerRuleset, WAN_IF } from './nat.js';
+import { isolationRuleset, LAN_IF, routerRuleset, WAN_IF } from './nat.js';
 import type { NatKind } from './nat.js';
 import { pingFrom } from './ping.js';
 import type { PingOptions, PingResult } from './ping.js';
@@ -34,6 +34,8 @@ export interface Router extends Host {
   readonly wanIp: string;
   readonly lanIp: string;
   readonly lanCidr: string;
+  /** The LAN bridge hosts attach to; default "lan" (isolatedLan() makes a second one). */
+  readonly lanIf?: string;
 }
 
 export interface RouterOptions {
@@ -68,6 +70,11 @@ export interface CleanupScope {
 }
 
 type HostRef = Host | string;
+
+/** Which of a router's LANs a Router view stands for. */
+function lanKey(router: Router): string {
+  return `${router.name}/${router.lanIf ?? LAN_IF}`;
+}
 
 const NAME = /^[a-z][a-z0-9-]{0,14}$/;
 
@@ -193,9 +200,29 @@ export class Lab {
     const router: Router = { ...host, kind, wanIp: p2p.far, lanIp, lanCidr: `${formatIpv4(lanNet.ip)}/${prefix}` };
     router.ip = p2p.far;
     this.hosts.set(router.name, router);
-    this.routerLanNext.set(router.name, 2);
+    this.routerLanNext.set(lanKey(router), 2);
     await this.setUdpTimeouts(router, options);
     return router;
+  }
+
+  /**
+   * A second LAN on `router` (bridge "lan2", translated like the first), isolated the way many home routers are: the
+   * router forwards nothing between its two LANs and drops packets from either LAN to its own WAN address (no
+   * hairpin). Hosts attach with hostBehind/moveBehind on the returned view; it shares the router's namespace.
+   */
+  async isolatedLan(router: Router, lanCidr: string): Promise<Router> {
+    const lanIf = 'lan2';
+    this.claimIfName(router, lanIf);
+    const [, prefix] = splitCidr(lanCidr);
+    const lanNet = networkOf(parseCidr(lanCidr));
+    const lanIp = formatIpv4(lanNet.ip + 1);
+    await this.exec(router, 'ip', ['link', 'add', 'name', lanIf, 'type', 'bridge']);
+    await this.exec(router, 'ip', ['addr', 'add', `${lanIp}/${prefix}`, 'dev', lanIf]);
+    await this.exec(router, 'ip', ['link', 'set', 'dev', lanIf, 'up']);
+    await this.exec(router, 'nft', ['-f', '-'], { input: isolationRuleset(router.wanIp, [LAN_IF, lanIf]) });
+    const view: Router = { ...router, lanIf, lanIp, lanCidr: `${formatIpv4(lanNet.ip)}/${prefix}` };
+    this.routerLanNext.set(lanKey(view), 2);
+    return view;
   }
 
   /** A host on the router's LAN ("eth0", next free address) with its default route through the router. */
@@ -319,12 +346,12 @@ export class Lab {
   }
 
   private async attachBehind(host: Host, router: Router): Promise<void> {
-    const n = this.routerLanNext.get(router.name) ?? 2;
-    this.routerLanNext.set(router.name, n + 1);
+    const n = this.routerLanNext.get(lanKey(router)) ?? 2;
+    this.routerLanNext.set(lanKey(router), n + 1);
     const [, prefix] = splitCidr(router.lanCidr);
     const ip = formatIpv4(parseCidr(router.lanCidr).ip + n);
     const { ifB } = await this.link(host, router, { addrA: `${ip}/${prefix}`, ifA: 'eth0' });
-    await this.exec(router, 'ip', ['link', 'set', 'dev', ifB, 'master', LAN_IF]);
+    await this.exec(router, 'ip', ['link', 'set', 'dev', ifB, 'master', router.lanIf ?? LAN_IF]);
     await this.exec(host, 'ip', ['route', 'add', 'default', 'via', router.lanIp]);
     host.ip = ip;
   }

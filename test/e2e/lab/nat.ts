@@ -35,3 +35,20 @@ export function routerRuleset(kind: NatKind): string {
 }
 `;
 }
+
+/** A router's LANs kept apart: nothing forwarded between them, nothing from them to the WAN address (no hairpin). */
+export function isolationRuleset(wanIp: string, lans: string[]): string {
+  const set = lans.map((l) => `"${l}"`).join(', ');
+  const between = lans.flatMap((from) => lans.filter((to) => to !== from).map((to) => `    iifname "${from}" oifname "${to}" drop`));
+  return `table ip lab_isolate {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+${between.join('\n')}
+  }
+  chain input {
+    type filter hook input priority -10; policy accept;
+    iifname { ${set} } ip daddr ${wanIp} drop
+  }
+}
+`;
+}
