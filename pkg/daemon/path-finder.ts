@@ -65,9 +65,14 @@ export class PathFinder {
       },
       suspect: (host) => this.pathSuspect(host),
       giveUp: (host) => {
+        // Nothing answered on any path: not the direct one, not the relay, not the addresses the lighthouses gave
+        // now. The peer lost the tunnel (restarted, SIGKILLed, moved where we cannot follow): drop it and handshake
+        // anew at once, so new packets wait in the handshake's queue. Liveness would take 15 s to say the same.
         env.counters.inc('path', 'gave-up');
-        env.log.debug('No path to peer answers, handshaking again', { vpnIp: formatIpv4(host.vpnIp) });
-        env.rehandshake(host);
+        env.counters.inc('tunnels-dead');
+        env.log.info('Tunnel status dead, removing', { vpnIp: formatIpv4(host.vpnIp), certName: host.certName, reason: 'no answer on any path' });
+        env.closeTunnel(host, 'dead', false);
+        env.handshakes.start(host.vpnIp);
       },
     });
   }

@@ -164,3 +164,19 @@ test('a peer restarted on a new address (same certificate) is reached again with
   assert.ok(outage <= 2000, `first reply ${outage} ms after the restart (wanted <= 2000)`);
   assert.ok(sameAddr(a.tunnelTo(B)!.remote, b2.addr), 'the tunnel now goes to the new address');
 });
+
+test('a peer that is gone (SIGKILL, no restart) is noticed within 2 s: tunnel removed, a new handshake holds the packets', { timeout: 20_000 }, async (t) => {
+  const { clock, mesh, a, b, pinger } = await lab(t, true);
+  const tunnel = a.tunnelTo(b)!;
+  const dead = b.addr;
+  mesh.net.drop = (_p, src, dst) => sameAddr(src, dead) || sameAddr(dst, dead);
+  const killedAt = clock.now();
+  await pinger.run(3000, () => a.tunnelTo(b) !== tunnel);
+  const noticed = clock.now() - killedAt;
+  console.log(`peer gone: tunnel removed ${noticed} ms after (simulated)`);
+  assert.notEqual(a.tunnelTo(b), tunnel, `the dead tunnel was removed\n${a.logs.join('\n')}`);
+  assert.ok(noticed <= 2000, `noticed after ${noticed} ms (wanted <= 2000)`);
+  assert.equal(a.node.counters.get('tunnels-closed', 'dead'), 1);
+  assert.ok(a.node.handshakes.pending.has(b.vpnIp), 'a handshakes anew (its queue keeps the pings)');
+  assert.ok(a.logs.some((l) => l.includes('Tunnel status dead') && l.includes('no answer on any path')));
+});
