@@ -12,6 +12,7 @@
 // Stricter than Nebula 1.6.1 and still interoperable: only authenticated packets change state (roaming,
 // closeTunnel), because nothing before step 5 proves who sent the datagram.
 
+import { after } from '../clock/clock.js';
 import { encodeHeader, HEADER_LEN, MessageType, readHeaderInto, type Header } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { formatIpv4, netContains, parseIpv4 } from '../ip/ipv4.js';
@@ -28,6 +29,12 @@ export const ROAMING_SUPPRESS_MS = 2000;
  * handshake each time): forged ones at any rate cost at most one handshake per interval and peer.
  */
 export const RECV_ERROR_INTERVAL_MS = 1000;
+/**
+ * How long the peer has to answer the test request a recv_error sends before we handshake again: a round trip on
+ * any but the slowest paths. A live peer's answer comes first, so forged recv_errors cost one test request each,
+ * and no handshake that would make the peer (a Nebula one replaces its tunnel with it) change tunnels.
+ */
+export const RECV_ERROR_PROOF_WAIT_MS = 100;
 
 const header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
 
@@ -145,10 +152,10 @@ function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void
 
 /**
  * recv_error is unauthenticated by design (the peer has no tunnel to authenticate with), so it never tears a
- * tunnel down on its own. The first one from the tunnel's remote sends a test request and starts a replacement
- * handshake at once, while the tunnel stays in service: a peer that restarted answers the handshake within a round
- * trip and the new tunnel replaces the old one (its stage 2 is authenticated); a live peer answers the test request
- * first, and that authenticated answer abandons the replacement (see `accept`). Nebula 1.6.1 instead closes the
+ * tunnel down on its own. The first one from the tunnel's remote sends a test request; unanswered after
+ * RECV_ERROR_PROOF_WAIT_MS, a replacement handshake starts while the tunnel stays in service: a peer that restarted
+ * answers it within a round trip, and the new tunnel replaces the old one (its stage 2 is authenticated). A live
+ * peer's authenticated answer, whenever it comes, ends the matter (see `accept`). Nebula 1.6.1 instead closes the
  * tunnel after a few recv_errors, which anyone who can spoof the peer's address can send.
  */
 function handleRecvError(ctx: DataPathContext, remoteIndex: number, from: UdpAddr): void {
@@ -162,7 +169,10 @@ function handleRecvError(ctx: DataPathContext, remoteIndex: number, from: UdpAdd
   host.recvErrors = 1;
   host.recvErrorAt = now;
   sendOnTunnel(ctx, host, MessageType.Test, 0, new Uint8Array(0));
-  ctx.rehandshake(host);
+  after(ctx.clock, RECV_ERROR_PROOF_WAIT_MS, () => {
+    // Unanswered (an answer resets recvErrors), and still the tunnel in service: the peer lost it.
+    if (host.recvErrors !== 0 && host.recvErrorAt === now && ctx.hostmap.byVpnIp.get(host.vpnIp) === host) ctx.rehandshake(host);
+  });
 }
 
 function sendRecvError(ctx: DataPathContext, remoteIndex: number, to: UdpAddr): void {
