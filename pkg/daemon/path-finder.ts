@@ -130,10 +130,9 @@ export class PathFinder {
    * most every WARM_RELAY_CHECK_MS, and only while we send to the peer.
    */
   answerableSent(host: HostInfo, test: boolean): void {
-    this.health.sent(host, test);
+    const now = this.health.sent(host, test);
     if (host.remote === null) return;
     const m = this.memoryOf(host);
-    const now = this.env.clock.now();
     if (now - m.warmedAt < WARM_RELAY_CHECK_MS) return;
     m.warmedAt = now;
     const client = this.env.lighthouseClient;

@@ -83,9 +83,9 @@ export class PathHealth {
 
   /**
    * We sent something on the tunnel's own path that the peer should answer (`test`: a test request). Called per
-   * packet: keep it cheap.
+   * packet: keep it cheap. Returns the clock's time, which the caller may reuse.
    */
-  sent(host: HostInfo, test = false): void {
+  sent(host: HostInfo, test = false): number {
     const st = this.stateOf(host);
     const now = this.env.clock.now();
     if (test && (st.testAt === null || now - st.testAt > 2 * MAX_UNANSWERED_MS)) st.testAt = now;
@@ -95,7 +95,7 @@ export class PathHealth {
       // trip for request/response traffic (less for a stream, and the floor absorbs that). Longer than the cap, the
       // peer was sending on its own account: no sample.
       const sample = host.lastRecvAt - st.since;
-      if (sample <= MAX_UNANSWERED_MS) this.rtt(host, sample);
+      if (sample <= MAX_UNANSWERED_MS) st.srtt = st.srtt === undefined ? sample : st.srtt + (sample - st.srtt) / 8;
       st.since = now;
     }
     if (st.phase === 'idle') {
@@ -103,6 +103,7 @@ export class PathHealth {
       st.phaseAt = now;
       this.arm(host, st, st.since + this.timeoutFor(host));
     }
+    return now;
   }
 
   /** Our own address changed and lost one: the path is suspect now, no need to wait for silence. */
