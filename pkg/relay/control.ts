@@ -1,6 +1,6 @@
 // Relay control messages (Nebula's `NebulaControl`, proto3), carried encrypted as message type 6:
 //
-//   NebulaControl { 1: Type enum (0 None, 1 CreateRelayRequest, 2 CreateRelayResponse, 3 RelayRemoved: mesh only),
+//   NebulaControl { 1: Type enum (0 None, 1 CreateRelayRequest, 2 CreateRelayResponse; 100 RelayRemoved: mesh only),
 //                   2: InitiatorRelayIndex uint32, 3: ResponderRelayIndex uint32,
 //                   4: RelayToIp uint32 (VpnIp), 5: RelayFromIp uint32 (VpnIp) }
 
@@ -12,12 +12,13 @@ export enum ControlType {
   CreateRelayRequest = 1,
   CreateRelayResponse = 2,
   /**
-   * Mesh only (Nebula 1.6.1 handles types 1 and 2 and ignores any other): the relay lost its tunnel to the far
+   * Mesh only (Nebula 1.6.1 handles types 1 and 2 and ignores any other; 100, well clear of any type Nebula may
+   * define next, one of its development branches having used 3): the relay lost its tunnel to the far
    * end and dropped both legs. Sent by the relay over its tunnel to the end whose leg went: initiatorRelayIndex is
    * that end's relay index (the one it must forget), responderRelayIndex the relay's own index of the leg,
    * relayFromIp that end and relayToIp the far end that went.
    */
-  RelayRemoved = 3,
+  RelayRemoved = 100,
 }
 
 export interface ControlMessage {
