@@ -339,7 +339,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (setup.watchAddresses ?? true) {
       node.addressWatch = new AddressWatch(
         () => node.ownAddresses().map((a) => a.address),
-        () => node.paths.holdForMove(),
+        () => node.paths.addressLost(),
         (addrs, lostAny) => node.paths.localAddressesChanged(addrs, lostAny),
       );
       node.addressWatch.start();

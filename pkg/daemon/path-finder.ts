@@ -233,6 +233,22 @@ export class PathFinder {
     else this.probeDirect(host);
   }
 
+  /**
+   * An address of ours is gone (the watcher says so at once, before the new one settles): the direct paths that used
+   * it are dead, so tunnels in use fail over now, and direct data waits for the refresh (holdForMove).
+   */
+  addressLost(): void {
+    this.holdForMove();
+    this.suspectRecent(this.env.clock.now());
+  }
+
+  private suspectRecent(now: number): void {
+    for (const host of this.env.hostmap.byVpnIp.values()) {
+      if (this.env.lighthouseClient?.isLighthouse(host.vpnIp)) continue;
+      if (host.lastSendAt > 0 && now - host.lastSendAt < WARM_RELAY_RECENT_MS) this.health.suspectNow(host);
+    }
+  }
+
   /** Our addresses are changing: stop full-TTL data to NATed peers until the refresh has punched them open. */
   holdForMove(): void {
     const until = this.env.clock.now() + 200 + this.env.punchSettleMs;
@@ -254,9 +270,7 @@ export class PathFinder {
     this.env.counters.inc('local-address-changes');
     const peers = [...this.env.hostmap.byVpnIp.values()].filter((h) => !this.env.lighthouseClient?.isLighthouse(h.vpnIp));
     // A lost address breaks the direct paths that used it: tunnels in use fail over now rather than wait for silence.
-    if (lostAny) {
-      for (const host of peers) if (changedAt - host.lastSendAt < WARM_RELAY_RECENT_MS && host.lastSendAt > 0) this.health.suspectNow(host);
-    }
+    if (lostAny) this.suspectRecent(changedAt);
     const unanswered = (): HostInfo[] =>
       peers.filter((h) => this.env.hostmap.byVpnIp.get(h.vpnIp) === h && h.lastRecvAt <= changedAt + this.env.punchSettleMs);
     // A round: tell the lighthouses where we are now and ask about every peer (so each is told to punch toward our

@@ -184,3 +184,17 @@ test('a peer that is gone (SIGKILL, no restart) is noticed within 2 s: tunnel re
   assert.ok(a.node.handshakes.pending.has(b.vpnIp), 'a handshakes anew (its queue keeps the pings)');
   assert.ok(a.logs.some((l) => l.includes('Tunnel status dead') && l.includes('no answer on any path')));
 });
+
+test('losing a local address moves tunnels in use onto the relay at once, and pings keep coming back', { timeout: 20_000 }, async (t) => {
+  const { clock, mesh, a, b, pinger } = await lab(t, true);
+  // a's address is about to change: the direct path dies with it.
+  cutBetween(mesh, a.addr, b.addr);
+  const lostAt = clock.now();
+  a.node.paths.addressLost();
+  assert.equal(a.tunnelTo(b)!.remote, null, 'a sends through the relay at once');
+  await pinger.run(1000, () => pinger.repliesAfter(lostAt).length >= 3);
+  const back = pinger.repliesAfter(lostAt);
+  assert.ok(back.length >= 3, `pings come back over the relay\n${a.logs.join('\n')}`);
+  console.log(`address lost: first reply over the relay after ${back[0] - lostAt} ms (simulated)`);
+  assert.ok(back[0] - lostAt <= 300, `first reply ${back[0] - lostAt} ms after the loss`);
+});
