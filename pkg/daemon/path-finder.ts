@@ -35,8 +35,9 @@ export interface PathEnv extends DataPathContext {
 
 /** A relayed packet moves a direct tunnel to the relay only when nothing came directly for this long. */
 export const RELAY_ROAM_QUIET_MS = 150;
-/** A peer we sent to in this window has its relay kept warm; the check runs at most this often per tunnel. */
+/** Tunnels we sent on within this window count as in use: a lost local address makes them suspect at once. */
 export const WARM_RELAY_RECENT_MS = 60_000;
+/** While we send to a peer, whether its relay is warm is checked at most this often. */
 export const WARM_RELAY_CHECK_MS = 10_000;
 
 /** Per tunnel: where its authenticated packets came from lately, and when its relay was last warmed. */
