@@ -454,6 +454,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.udp.send(packet, to);
   }
 
+  flushSends(): void {
+    this.udp.flush?.();
+  }
+
   openMapping(to: UdpAddr): void {
     this.paths.openMapping(to);
   }

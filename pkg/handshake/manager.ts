@@ -68,6 +68,12 @@ export interface HandshakeEnv {
   /** Sends through a relay when the peer has relays and no direct path is known; false when not possible. */
   sendViaRelays?(vpnIp: Ipv4, packet: Uint8Array): void;
   queryLighthouse(vpnIp: Ipv4): void;
+  /**
+   * Hands what was sent so far to the kernel now instead of at the end of the turn (batched UDP). A handshake
+   * packet, and the lighthouse query a handshake waits for, starts a round trip that a first packet waits out, so it
+   * must not also wait for the rest of the turn's work (building stage 1, answering other datagrams).
+   */
+  flushSends?(): void;
   /** A handshake became pending: `tick` must now run every few milliseconds until none is. */
   handshakePending?(): void;
   /** A tunnel is up: flush the queued packets through the outbound firewall. */
@@ -135,6 +141,14 @@ export class HandshakeManager {
     let p = this.pending.get(vpnIp);
     if (!p) {
       const env = this.env;
+      const wait = this.candidateProofWait(vpnIp);
+      // A peer we know no address of (or only one) waits for the lighthouses' answer: ask before building stage 1
+      // (a key pair and two DHs, ~1 ms in a process that has run them once), so that work overlaps the round trip.
+      const askedFirst = wait === 0 && this.stage1Targets(vpnIp, replacing ?? null).length <= 1;
+      if (askedFirst) {
+        env.queryLighthouse(vpnIp);
+        env.flushSends?.();
+      }
       const id = env.identity();
       const localIndex = env.hostmap.allocateIndex();
       env.hostmap.reservedIndexes.add(localIndex);
@@ -150,9 +164,11 @@ export class HandshakeManager {
       this.pendingByIndex.set(localIndex, p);
       env.counters.inc('handshakes', 'started');
       env.log.debug('Handshake started', { vpnIp: formatIpv4(vpnIp), localIndex });
-      const wait = this.candidateProofWait(vpnIp);
       if (wait > 0) p.nextAttemptAt = env.clock.now() + wait;
-      else this.attempt(p);
+      else {
+        this.attempt(p, askedFirst);
+        env.flushSends?.();
+      }
       env.handshakePending?.();
     }
     if (packet && !p.enqueue(packet)) this.env.counters.inc('drops', 'pending-queue-full');
@@ -204,12 +220,12 @@ export class HandshakeManager {
       this.env.send(p.packet, a);
     }
     if (direct.length > 0) this.env.counters.inc('handshakes', 'stage1-unpunched');
-    if (punched.length === 0) return;
     for (const a of punched) {
       p.tried.add(addrKey(a));
       this.env.openMapping(a);
     }
-    p.nextAttemptAt = this.env.clock.now() + this.env.punchSettleMs;
+    this.env.flushSends?.();
+    if (punched.length > 0) p.nextAttemptAt = this.env.clock.now() + this.env.punchSettleMs;
   }
 
   /** A relay to the target is ready: send stage 1 now. */
@@ -234,30 +250,33 @@ export class HandshakeManager {
     }
   }
 
-  private attempt(p: PendingHandshake): void {
+  /** `asked`: the lighthouses were asked about the peer just now (start), so this attempt does not ask again. */
+  private attempt(p: PendingHandshake, asked = false): void {
     p.attempts++;
     p.nextAttemptAt = this.env.clock.now() + this.env.tryIntervalMs * p.attempts;
     const sent = this.sendStage1(p);
     // Addresses we know may all be dead (a NAT forgot the peer's mapping, the peer moved): an unanswered handshake
     // asks the lighthouses again every REQUERY_EVERY_ATTEMPTS attempts, and their fresh answer replaces the old one.
-    if (sent <= 1 || p.attempts % REQUERY_EVERY_ATTEMPTS === 0) this.env.queryLighthouse(p.vpnIp);
+    if (!asked && (sent <= 1 || p.attempts % REQUERY_EVERY_ATTEMPTS === 0)) this.env.queryLighthouse(p.vpnIp);
+  }
+
+  /** Where stage 1 goes: every known address of the peer that no wrong host answered from. */
+  private stage1Targets(vpnIp: Ipv4, replacing: HostInfo | null, blocked?: ReadonlySet<string>): UdpAddr[] {
+    const candidates = this.env.candidates(vpnIp);
+    // The tunnel being replaced knows where the peer sent its recv_error from, which may be no candidate (a NAT).
+    const remote = replacing?.remote;
+    if (remote && !candidates.some((a) => sameAddr(a, remote))) candidates.unshift(remote);
+    return blocked ? candidates.filter((a) => !blocked.has(addrKey(a))) : candidates;
   }
 
   private sendStage1(p: PendingHandshake): number {
-    let sent = 0;
-    const candidates = this.env.candidates(p.vpnIp);
-    // The tunnel being replaced knows where the peer sent its recv_error from, which may be no candidate (a NAT).
-    const remote = p.replacing?.remote;
-    if (remote && !candidates.some((a) => sameAddr(a, remote))) candidates.unshift(remote);
-    for (const addr of candidates) {
-      const key = addrKey(addr);
-      if (p.blocked.has(key)) continue;
-      p.tried.add(key);
+    const targets = this.stage1Targets(p.vpnIp, p.replacing, p.blocked);
+    for (const addr of targets) {
+      p.tried.add(addrKey(addr));
       this.env.send(p.packet, addr);
-      sent++;
     }
     this.env.sendViaRelays?.(p.vpnIp, p.packet);
-    return sent;
+    return targets.length;
   }
 
   private abandon(p: PendingHandshake): void {
@@ -437,6 +456,8 @@ export class HandshakeManager {
       if (env.hostmap.addCandidate(host)) this.drop('handshake-candidates-full');
       if (t.racing) this.racedBy.set(host, t.racing);
       t.src.reply(t.answered.stage2);
+      // Stage 2 leaves before the test request below and whatever else this turn handles.
+      env.flushSends?.();
       env.counters.inc('handshakes', 'candidate');
       env.log.debug('Handshake answered, new tunnel held until the peer uses it', {
         vpnIp: formatIpv4(host.vpnIp),
@@ -460,6 +481,8 @@ export class HandshakeManager {
       ...t.logFields,
     });
     env.established(host, t.queued, replaced);
+    // What waited for the tunnel goes now, not after the rest of the turn.
+    env.flushSends?.();
   }
 
   private remember(ephemeral: string, host: HostInfo): void {

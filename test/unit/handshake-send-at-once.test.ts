@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ManualClock } from '../../pkg/clock/clock.js';
+import { WARM_RELAY_FIRST_CHECK_MS } from '../../pkg/daemon/path-finder.js';
+import { internetChecksum } from '../../pkg/firewall/checksum.js';
+import { MessageType } from '../../pkg/header/header.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import type { LocalNetwork } from '../../pkg/punchy/punch-needed.js';
+import { addrKey, sameAddr, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { TestMesh, type TestNode } from './helpers/mesh.js';
+import { isType, udpPacket } from './helpers/packets.js';
+import { waitFor } from './helpers/wait.js';
+
+// A cold tunnel's first packet waits out several round trips (the lighthouse query, stage 1 and 2, the packet and
+// its answer); each datagram that starts one is handed to the socket as soon as it is built, not at the end of the
+// turn that built it (batched UDP sends, pkg/udp/batch-conn.ts), and the relay warm-up stays out of that exchange.
+// The memory socket delivers at once; its flush() here only records which datagrams a flush would have handed over.
+
+const L = '10.99.0.10';
+const A = '10.99.0.1';
+const B = '10.99.0.2';
+const LH_ADDR = udpAddr('198.51.100.10', 4242);
+const A_ADDR = udpAddr('192.168.7.1', 4242);
+const B_ADDR = udpAddr('192.168.7.2', 4242);
+const LAN: LocalNetwork[] = [{ address: '192.168.7.1', prefixLength: 24 }];
+const REPORT_NOTHING = { '0.0.0.0/0': false, '::/0': false };
+
+interface Flush {
+  /** How many datagrams the socket had been given when flush() was called. */
+  sent: number;
+  /** Whether the node had a pending handshake to the other node then (its stage 1 was built). */
+  handshakeBuilt: boolean;
+}
+
+async function lab(t: { after(fn: () => unknown): void }) {
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t);
+  const config = { lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING }, handshakes: { try_interval: '100ms' } };
+  const lh = await mesh.node({ vpnIp: L, name: 'lighthouse', tun: null, clock, underlay: LH_ADDR, config: { lighthouse: { am_lighthouse: true } } });
+  const staticHostMap = { [L]: [addrKey(LH_ADDR)] };
+  const a = await mesh.node({ vpnIp: A, name: 'a', clock, underlay: A_ADDR, staticHostMap, localNetworks: LAN, config });
+  const b = await mesh.node({ vpnIp: B, name: 'b', clock, underlay: B_ADDR, staticHostMap, localNetworks: LAN, config });
+  await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(b) && lh.node.counters.get('lighthouse', 'update') >= 2, { what: 'a and b at the lighthouse' });
+  return { clock, a, b, aFlushes: recordFlushes(a, B), bFlushes: recordFlushes(b, A) };
+}
+
+function recordFlushes(n: TestNode, peer: string): Flush[] {
+  const flushes: Flush[] = [];
+  const udp = n.memUdp!;
+  Object.assign(udp, { flush: () => flushes.push({ sent: udp.sent.length, handshakeBuilt: n.node.handshakes.pending.has(parseIpv4(peer)) }) });
+  return flushes;
+}
+
+/** The last datagram the socket had been given when `f` was called. */
+function lastBefore(n: TestNode, f: Flush): { packet: Uint8Array; to: UdpAddr } {
+  return n.memUdp!.sent[f.sent - 1];
+}
+
+/** An ICMP echo request from A to B: a packet the path-health detector expects an answer to. */
+function echoRequest(): Uint8Array {
+  const out = new Uint8Array(28);
+  const v = new DataView(out.buffer);
+  out[0] = 0x45;
+  v.setUint16(2, out.length);
+  out[8] = 64;
+  out[9] = 1;
+  v.setUint32(12, parseIpv4(A));
+  v.setUint32(16, parseIpv4(B));
+  v.setUint16(10, internetChecksum(out, 0, 20));
+  out[20] = 8;
+  v.setUint16(22, internetChecksum(out, 20, 8));
+  return out;
+}
+
+async function firstPacket(a: TestNode, b: TestNode, packet = udpPacket({ src: A, dst: B, payload: 'first' })): Promise<void> {
+  a.tun.inject(packet);
+  await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
+}
+
+test('the lighthouse query for an unknown peer is handed to the socket before stage 1 is built', async (t) => {
+  const { a, b, aFlushes } = await lab(t);
+  await firstPacket(a, b);
+  const first = aFlushes[0];
+  assert.ok(first, 'a flushed its sends');
+  const d = lastBefore(a, first);
+  assert.ok(sameAddr(d.to, LH_ADDR) && isType(d.packet, MessageType.LightHouse), 'the query is the datagram flushed first');
+  assert.equal(first.handshakeBuilt, false, 'flushed before the handshake and its stage 1 were built');
+});
+
+test("stage 1 is handed to the socket as soon as the lighthouse's answer names the peer", async (t) => {
+  const { a, b, aFlushes } = await lab(t);
+  await firstPacket(a, b);
+  const stage1 = aFlushes.filter((f) => {
+    const d = lastBefore(a, f);
+    return sameAddr(d.to, B_ADDR) && isType(d.packet, MessageType.Handshake, 0, 1);
+  });
+  assert.equal(stage1.length, 1, 'one flush right after stage 1 to the LAN address');
+});
+
+test('the responder hands stage 2 to the socket before its test request and the rest of the turn', async (t) => {
+  const { a, b, bFlushes } = await lab(t);
+  await firstPacket(a, b);
+  const sent = b.memUdp!.sent;
+  const stage2At = sent.findIndex((d) => isType(d.packet, MessageType.Handshake, 0, 2));
+  const testAt = sent.findIndex((d) => isType(d.packet, MessageType.Test, 0));
+  assert.ok(stage2At >= 0 && testAt > stage2At, 'b sent stage 2, then a test request');
+  assert.ok(
+    bFlushes.some((f) => f.sent === stage2At + 1),
+    'a flush came right after stage 2',
+  );
+});
+
+test('the packets that waited for the handshake are handed to the socket as soon as stage 2 is read', async (t) => {
+  const { a, b, aFlushes } = await lab(t);
+  await firstPacket(a, b);
+  const sent = a.memUdp!.sent;
+  const dataAt = sent.findIndex((d) => sameAddr(d.to, B_ADDR) && isType(d.packet, MessageType.Message, 0));
+  assert.ok(dataAt >= 0, 'a sent the queued packet to b');
+  assert.ok(
+    aFlushes.some((f) => f.sent === dataAt + 1),
+    'a flush came right after the queued packet',
+  );
+});
+
+test(`a new tunnel's relay warm-up waits ${WARM_RELAY_FIRST_CHECK_MS} ms, out of the first exchange`, async (t) => {
+  const { clock, a, b } = await lab(t);
+  const queries = (n: TestNode): number => n.node.counters.get('lighthouse', 'query-sent');
+  const bBefore = queries(b);
+  await firstPacket(a, b, echoRequest());
+  // Neither end knows relays of the other, so its warm-up asks the lighthouses once; not during the exchange.
+  const aAfterHandshake = queries(a);
+  assert.equal(queries(b), bBefore, 'b asked nothing while answering the handshake');
+  clock.advance(WARM_RELAY_FIRST_CHECK_MS - 1);
+  assert.equal(queries(a), aAfterHandshake, 'a: not yet');
+  assert.equal(queries(b), bBefore, 'b: not yet');
+  clock.advance(1);
+  assert.equal(queries(a), aAfterHandshake + 1, 'a asked about the relays of b');
+  assert.equal(queries(b), bBefore + 1, 'b asked about the relays of a');
+});
