@@ -6,7 +6,7 @@
 // and hands it packets; it talks back through `HandshakeEnv`.
 
 import type { CaPool } from '../cert/index.js';
-import { unixMs, type Clock } from '../clock/clock.js';
+import { after, unixMs, type Clock } from '../clock/clock.js';
 import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
 import { HostInfo, type TunnelKeys } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
@@ -225,7 +225,27 @@ export class HandshakeManager {
       this.env.openMapping(a);
     }
     this.env.flushSends?.();
-    if (punched.length > 0) p.nextAttemptAt = this.env.clock.now() + this.env.punchSettleMs;
+    if (punched.length > 0) this.attemptAfter(p, this.env.punchSettleMs);
+  }
+
+  /**
+   * The next attempt of `p` goes `ms` from now, on a timer of its own: the retransmit ticker is coarser (up to
+   * 25 ms), and a stage 1 that waits for a punch to settle must leave the moment it has.
+   */
+  private attemptAfter(p: PendingHandshake, ms: number): void {
+    const at = this.env.clock.now() + ms;
+    p.nextAttemptAt = at;
+    after(this.env.clock, ms, () => {
+      // Nothing to do when the handshake ended, or another attempt (or a newer schedule) came first.
+      if (this.pending.get(p.vpnIp) !== p || p.nextAttemptAt !== at) return;
+      try {
+        this.attempt(p);
+        this.env.flushSends?.();
+      } catch (e) {
+        // A timer's throw would end the process; the only one expected is a socket closed by a stopping node.
+        this.env.log.debug('Scheduled handshake attempt failed', { vpnIp: formatIpv4(p.vpnIp), error: (e as Error).message });
+      }
+    });
   }
 
   /** A relay to the target is ready: send stage 1 now. */

@@ -5,6 +5,7 @@ import { ManualClock } from '../../pkg/clock/clock.js';
 import { WARM_RELAY_FIRST_CHECK_MS } from '../../pkg/daemon/path-finder.js';
 import { internetChecksum } from '../../pkg/firewall/checksum.js';
 import { MessageType } from '../../pkg/header/header.js';
+import { PUNCH_SETTLE_MS } from '../../pkg/punchy/nat-punch.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import type { LocalNetwork } from '../../pkg/punchy/punch-needed.js';
 import { addrKey, sameAddr, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
@@ -33,14 +34,14 @@ interface Flush {
   handshakeBuilt: boolean;
 }
 
-async function lab(t: { after(fn: () => unknown): void }) {
+async function lab(t: { after(fn: () => unknown): void }, bAddr = B_ADDR) {
   const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t);
   const config = { lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING }, handshakes: { try_interval: '100ms' } };
   const lh = await mesh.node({ vpnIp: L, name: 'lighthouse', tun: null, clock, underlay: LH_ADDR, config: { lighthouse: { am_lighthouse: true } } });
   const staticHostMap = { [L]: [addrKey(LH_ADDR)] };
   const a = await mesh.node({ vpnIp: A, name: 'a', clock, underlay: A_ADDR, staticHostMap, localNetworks: LAN, config });
-  const b = await mesh.node({ vpnIp: B, name: 'b', clock, underlay: B_ADDR, staticHostMap, localNetworks: LAN, config });
+  const b = await mesh.node({ vpnIp: B, name: 'b', clock, underlay: bAddr, staticHostMap, localNetworks: LAN, config });
   await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(b) && lh.node.counters.get('lighthouse', 'update') >= 2, { what: 'a and b at the lighthouse' });
   return { clock, a, b, aFlushes: recordFlushes(a, B), bFlushes: recordFlushes(b, A) };
 }
@@ -137,4 +138,20 @@ test(`a new tunnel's relay warm-up waits ${WARM_RELAY_FIRST_CHECK_MS} ms, out of
   clock.advance(1);
   assert.equal(queries(a), aAfterHandshake + 1, 'a asked about the relays of b');
   assert.equal(queries(b), bBefore + 1, 'b asked about the relays of a');
+});
+
+test('stage 1 to a NATed address leaves the moment its punch settled, not at the next retransmit tick', async (t) => {
+  const bPublic = udpAddr('203.0.113.2', 4242);
+  const { clock, a } = await lab(t, bPublic);
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first' }));
+  await waitFor(() => a.node.handshakes.pending.get(parseIpv4(B))?.tried.has(addrKey(bPublic)) === true, {
+    timeoutMs: 1000,
+    what: "the lighthouse's answer at a (b's address punched)",
+  });
+  const stage1 = (): number => a.memUdp!.sent.filter((d) => sameAddr(d.to, bPublic) && isType(d.packet, MessageType.Handshake, 0, 1)).length;
+  clock.advance(PUNCH_SETTLE_MS - 1);
+  assert.equal(stage1(), 0, 'not before the settle');
+  // No real time passes here: the retransmit ticker (a real 25 ms interval) cannot have sent it.
+  clock.advance(1);
+  assert.equal(stage1(), 1, 'sent when the settle ended');
 });
