@@ -28,15 +28,19 @@ export function sendOnTunnel(
 ): void {
   const packet = sealForTunnel(host, type, subtype, payload);
   const dest = to ?? host.remote;
+  let left = true;
   if (dest) (host.conn ?? ctx.udp).send(packet, dest);
   else if (!ctx.sendRelayed(host, packet)) {
     ctx.counters.inc('drops', 'no-path');
-    return;
+    left = false;
   }
-  // Only what goes on the tunnel's own path says anything about that path (not probes of other addresses).
+  // Only what goes on the tunnel's own path says anything about that path (not probes of other addresses). A
+  // relayed tunnel whose relay entry is gone has no path at all: what we meant to send there is unanswered all the
+  // same, and the detector is what notices it (otherwise nothing ever would: liveness only checks sent traffic).
   if (to === undefined && subtype === 0 && (type === MessageType.Test || (type === MessageType.Message && expectsAnswer(payload)))) {
     ctx.answerableSent?.(host, type === MessageType.Test);
   }
+  if (!left) return;
   const now = ctx.clock.now();
   host.lastSendAt = now;
   host.packetsOut++;
