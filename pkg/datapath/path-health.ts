@@ -147,8 +147,10 @@ export class PathHealth {
       if (now < due) return this.arm(host, st, due);
       st.phase = 'probing';
       st.phaseAt = now;
-      this.env.probe(host);
-      return this.arm(host, st, now + this.timeoutFor(host));
+      // Armed before the probe goes out, as enterSuspect does: a send that throws must not leave the phase without
+      // its timer (nothing else would ever move it on; liveness would take 15 s to remove the tunnel).
+      this.arm(host, st, now + this.timeoutFor(host));
+      return this.env.probe(host);
     }
     if (st.phase === 'probing') {
       if (answeredSince(st.phaseAt)) {
