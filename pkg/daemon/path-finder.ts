@@ -3,7 +3,6 @@
 // When a path stops answering (datapath/path-health.ts) the tunnel fails over to a relay at once, asks the
 // lighthouses for fresh addresses and probes them, and handshakes anew if nothing answers.
 
-import { after } from '../clock/clock.js';
 import type { DataPathContext } from '../datapath/context.js';
 import { PathHealth } from '../datapath/path-health.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
@@ -40,12 +39,6 @@ export const RELAY_ROAM_QUIET_MS = 150;
 export const WARM_RELAY_RECENT_MS = 60_000;
 /** While we send to a peer, whether its relay is warm is checked at most this often. */
 export const WARM_RELAY_CHECK_MS = 10_000;
-/**
- * A new tunnel's first relay check waits this long: its first exchange (the packets that waited for the handshake
- * and their answers) must not share the CPU of either end, nor the lighthouse, with setting up a relay that only a
- * failover may need, and no failover comes this early (path-health.ts: its timeout is 250 ms at least).
- */
-export const WARM_RELAY_FIRST_CHECK_MS = 100;
 
 /** Per tunnel: where its authenticated packets came from lately, and when its relay was last warmed. */
 interface PathMemory {
@@ -53,8 +46,6 @@ interface PathMemory {
   packetsInAtRelayed: number;
   lastDirectAt: number;
   warmedAt: number;
-  /** Whether the tunnel's first relay check is scheduled (WARM_RELAY_FIRST_CHECK_MS). */
-  warmScheduled: boolean;
   /** Whether we asked the lighthouses about the peer to learn its relays. */
   askedRelays: boolean;
   /** The direct address we left when failing over (probed again with the fresh candidates). */
@@ -90,7 +81,7 @@ export class PathFinder {
   private memoryOf(host: HostInfo): PathMemory {
     let m = this.memory.get(host);
     if (!m) {
-      m = { packetsInAtRelayed: 0, lastDirectAt: host.createdAt, warmedAt: -Infinity, warmScheduled: false, askedRelays: false, leftDirect: null };
+      m = { packetsInAtRelayed: 0, lastDirectAt: host.createdAt, warmedAt: -Infinity, askedRelays: false, leftDirect: null };
       this.memory.set(host, m);
     }
     return m;
@@ -144,21 +135,6 @@ export class PathFinder {
     if (host.remote === null) return;
     const m = this.memoryOf(host);
     if (now - m.warmedAt < WARM_RELAY_CHECK_MS) return;
-    const age = now - host.createdAt;
-    if (age < WARM_RELAY_FIRST_CHECK_MS) {
-      if (!m.warmScheduled) {
-        m.warmScheduled = true;
-        after(this.env.clock, WARM_RELAY_FIRST_CHECK_MS - age, () => this.warmRelay(host, this.env.clock.now()));
-      }
-      return;
-    }
-    this.warmRelay(host, now);
-  }
-
-  /** Sets up (or asks the lighthouses for) a relay to a peer we send to directly; see answerableSent. */
-  private warmRelay(host: HostInfo, now: number): void {
-    if (host.remote === null || this.env.hostmap.byVpnIp.get(host.vpnIp) !== host) return;
-    const m = this.memoryOf(host);
     m.warmedAt = now;
     const client = this.env.lighthouseClient;
     if (!client || client.isLighthouse(host.vpnIp)) return;

@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
-import { WARM_RELAY_FIRST_CHECK_MS } from '../../pkg/daemon/path-finder.js';
-import { internetChecksum } from '../../pkg/firewall/checksum.js';
 import { MessageType } from '../../pkg/header/header.js';
 import { PUNCH_SETTLE_MS } from '../../pkg/punchy/nat-punch.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
@@ -15,7 +13,7 @@ import { waitFor } from './helpers/wait.js';
 
 // A cold tunnel's first packet waits out several round trips (the lighthouse query, stage 1 and 2, the packet and
 // its answer); each datagram that starts one is handed to the socket as soon as it is built, not at the end of the
-// turn that built it (batched UDP sends, pkg/udp/batch-conn.ts), and the relay warm-up stays out of that exchange.
+// turn that built it (batched UDP sends, pkg/udp/batch-conn.ts); a stage 1 waiting for a punch leaves when it settled.
 // The memory socket delivers at once; its flush() here only records which datagrams a flush would have handed over.
 
 const L = '10.99.0.10';
@@ -58,24 +56,8 @@ function lastBefore(n: TestNode, f: Flush): { packet: Uint8Array; to: UdpAddr } 
   return n.memUdp!.sent[f.sent - 1];
 }
 
-/** An ICMP echo request from A to B: a packet the path-health detector expects an answer to. */
-function echoRequest(): Uint8Array {
-  const out = new Uint8Array(28);
-  const v = new DataView(out.buffer);
-  out[0] = 0x45;
-  v.setUint16(2, out.length);
-  out[8] = 64;
-  out[9] = 1;
-  v.setUint32(12, parseIpv4(A));
-  v.setUint32(16, parseIpv4(B));
-  v.setUint16(10, internetChecksum(out, 0, 20));
-  out[20] = 8;
-  v.setUint16(22, internetChecksum(out, 20, 8));
-  return out;
-}
-
-async function firstPacket(a: TestNode, b: TestNode, packet = udpPacket({ src: A, dst: B, payload: 'first' })): Promise<void> {
-  a.tun.inject(packet);
+async function firstPacket(a: TestNode, b: TestNode): Promise<void> {
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first' }));
   await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
 }
 
@@ -122,22 +104,6 @@ test('the packets that waited for the handshake are handed to the socket as soon
     aFlushes.some((f) => f.sent === dataAt + 1),
     'a flush came right after the queued packet',
   );
-});
-
-test(`a new tunnel's relay warm-up waits ${WARM_RELAY_FIRST_CHECK_MS} ms, out of the first exchange`, async (t) => {
-  const { clock, a, b } = await lab(t);
-  const queries = (n: TestNode): number => n.node.counters.get('lighthouse', 'query-sent');
-  const bBefore = queries(b);
-  await firstPacket(a, b, echoRequest());
-  // Neither end knows relays of the other, so its warm-up asks the lighthouses once; not during the exchange.
-  const aAfterHandshake = queries(a);
-  assert.equal(queries(b), bBefore, 'b asked nothing while answering the handshake');
-  clock.advance(WARM_RELAY_FIRST_CHECK_MS - 1);
-  assert.equal(queries(a), aAfterHandshake, 'a: not yet');
-  assert.equal(queries(b), bBefore, 'b: not yet');
-  clock.advance(1);
-  assert.equal(queries(a), aAfterHandshake + 1, 'a asked about the relays of b');
-  assert.equal(queries(b), bBefore + 1, 'b asked about the relays of a');
 });
 
 test('stage 1 to a NATed address leaves the moment its punch settled, not at the next retransmit tick', async (t) => {
