@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
-import { internetChecksum } from '../../pkg/firewall/checksum.js';
 import { WARM_RELAY_CHECK_MS } from '../../pkg/daemon/path-finder.js';
-import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { sameAddr, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 import { TestMesh, type TestNode } from './helpers/mesh.js';
+import { icmpEcho, isIcmpEcho } from './helpers/packets.js';
 import { sleep } from './helpers/wait.js';
 
 // A tunnel whose path dies (datapath/path-health.ts, daemon/path-finder.ts), on in-process nodes: the detector's
@@ -18,25 +17,6 @@ const A = '10.99.0.10';
 const B = '10.99.0.20';
 const STEP_MS = 10;
 
-/** An ICMP echo request (type 8) or reply (type 0): echo requests are what the detector expects answers to. */
-function echo(src: string, dst: string, type: 8 | 0, seq: number): Uint8Array {
-  const out = new Uint8Array(28);
-  const v = new DataView(out.buffer);
-  out[0] = 0x45;
-  v.setUint16(2, out.length);
-  out[8] = 64;
-  out[9] = 1;
-  v.setUint32(12, parseIpv4(src));
-  v.setUint32(16, parseIpv4(dst));
-  v.setUint16(10, internetChecksum(out, 0, 20));
-  out[20] = type;
-  v.setUint16(24, 7);
-  v.setUint16(26, seq);
-  v.setUint16(22, internetChecksum(out, 20, 8));
-  return out;
-}
-
-const isEcho = (p: Uint8Array, type: number): boolean => p.length >= 28 && p[9] === 1 && p[20] === type;
 
 /** A pinger on `from` toward `to` at 10 Hz of simulated time; `to` answers every echo request its TUN gets. */
 class Pinger {
@@ -65,17 +45,17 @@ class Pinger {
     while (this.clock.now() < end && !until()) {
       if (this.clock.now() - this.lastSendAt >= 100) {
         this.lastSendAt = this.clock.now();
-        this.from.tun.inject(echo(this.from.vpnIpText, B, 8, ++this.seq));
+        this.from.tun.inject(icmpEcho(this.from.vpnIpText, B, 8, ++this.seq));
       }
       for (const r of this.responders) {
         const written = r.tun.written;
         for (let i = this.answered.get(r) ?? 0; i < written.length; i++) {
-          if (isEcho(written[i], 8)) r.tun.inject(echo(B, this.from.vpnIpText, 0, 0));
+          if (isIcmpEcho(written[i], 8)) r.tun.inject(icmpEcho(B, this.from.vpnIpText, 0, 0));
         }
         this.answered.set(r, written.length);
       }
       const got = this.from.tun.written;
-      for (; this.seenReplies < got.length; this.seenReplies++) if (isEcho(got[this.seenReplies], 0)) this.replies.push(this.clock.now());
+      for (; this.seenReplies < got.length; this.seenReplies++) if (isIcmpEcho(got[this.seenReplies], 0)) this.replies.push(this.clock.now());
       await sleep(1);
       this.clock.advance(STEP_MS);
       await new Promise((r) => setImmediate(r));

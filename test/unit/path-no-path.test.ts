@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
-import { internetChecksum } from '../../pkg/firewall/checksum.js';
-import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { sameAddr } from '../../pkg/udp/addr.js';
 import { TestMesh, type TestNode } from './helpers/mesh.js';
+import { icmpEcho, isIcmpEcho } from './helpers/packets.js';
 import { sleep } from './helpers/wait.js';
 
 // A relayed tunnel whose relay entry is gone (the relay dropped its leg, or our tunnel to the relay was replaced)
@@ -17,22 +16,6 @@ const R = '10.99.0.1';
 const A = '10.99.0.10';
 const B = '10.99.0.20';
 
-function echo(src: string, dst: string, type: 8 | 0): Uint8Array {
-  const out = new Uint8Array(28);
-  const v = new DataView(out.buffer);
-  out[0] = 0x45;
-  v.setUint16(2, out.length);
-  out[8] = 64;
-  out[9] = 1;
-  v.setUint32(12, parseIpv4(src));
-  v.setUint32(16, parseIpv4(dst));
-  v.setUint16(10, internetChecksum(out, 0, 20));
-  out[20] = type;
-  v.setUint16(22, internetChecksum(out, 20, 8));
-  return out;
-}
-
-const isEcho = (p: Uint8Array, type: number): boolean => p.length >= 28 && p[9] === 1 && p[20] === type;
 
 /** `ms` of simulated time in 10 ms steps: a pings b at 10 Hz, b answers what its TUN gets, replies are counted. */
 async function ping(clock: ManualClock, a: TestNode, b: TestNode, ms: number, until: () => boolean = () => false): Promise<number> {
@@ -40,9 +23,9 @@ async function ping(clock: ManualClock, a: TestNode, b: TestNode, ms: number, un
   let answered = b.tun.written.length;
   let seen = a.tun.written.length;
   for (let t = 0; t < ms && !until(); t += 10) {
-    if (t % 100 === 0) a.tun.inject(echo(A, B, 8));
-    for (; answered < b.tun.written.length; answered++) if (isEcho(b.tun.written[answered], 8)) b.tun.inject(echo(B, A, 0));
-    for (; seen < a.tun.written.length; seen++) if (isEcho(a.tun.written[seen], 0)) replies++;
+    if (t % 100 === 0) a.tun.inject(icmpEcho(A, B, 8));
+    for (; answered < b.tun.written.length; answered++) if (isIcmpEcho(b.tun.written[answered], 8)) b.tun.inject(icmpEcho(B, A, 0));
+    for (; seen < a.tun.written.length; seen++) if (isIcmpEcho(a.tun.written[seen], 0)) replies++;
     await sleep(1);
     clock.advance(10);
     await new Promise((r) => setImmediate(r));
@@ -50,7 +33,8 @@ async function ping(clock: ManualClock, a: TestNode, b: TestNode, ms: number, un
   return replies;
 }
 
-test('a relayed tunnel that lost its relay entry while its peer is gone is removed within 2 s, not kept forever', { timeout: 20_000 }, async (t) => {
+/** A lighthouse-relay r and two ends a and b that talk through it (pings answered), on one ManualClock. */
+async function talkingPair(t: { after(fn: () => unknown): void }): Promise<{ clock: ManualClock; mesh: TestMesh; a: TestNode; b: TestNode }> {
   const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t);
   const fast = { handshakes: { try_interval: '20ms' } };
@@ -59,6 +43,11 @@ test('a relayed tunnel that lost its relay entry while its peer is gone is remov
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [R], clock, config: end });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [R], clock, config: end });
   assert.ok((await ping(clock, a, b, 2000)) >= 5, `a and b talk\n${a.logs.join('\n')}`);
+  return { clock, mesh, a, b };
+}
+
+test('a relayed tunnel that lost its relay entry while its peer is gone is removed within 2 s, not kept forever', { timeout: 20_000 }, async (t) => {
+  const { clock, mesh, a, b } = await talkingPair(t);
 
   // No direct path between a and b: the tunnel moves to the relay and pings keep coming back through it.
   mesh.net.drop = (_p, src, dst) => (sameAddr(src, a.addr) && sameAddr(dst, b.addr)) || (sameAddr(src, b.addr) && sameAddr(dst, a.addr));
@@ -83,14 +72,7 @@ test('a relayed tunnel that lost its relay entry while its peer is gone is remov
 });
 
 test('a relayed tunnel that lost its relay entry carries pings again within 2 s while its peer lives', { timeout: 20_000 }, async (t) => {
-  const clock = new ManualClock(1_000_000);
-  const mesh = new TestMesh(t);
-  const fast = { handshakes: { try_interval: '20ms' } };
-  const end = { ...fast, lighthouse: { hosts: [R] }, relay: { relays: [R], use_relays: true } };
-  await mesh.node({ vpnIp: R, name: 'r', tun: null, clock, config: { ...fast, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } } });
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [R], clock, config: end });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [R], clock, config: end });
-  assert.ok((await ping(clock, a, b, 2000)) >= 5, `a and b talk\n${a.logs.join('\n')}`);
+  const { clock, mesh, a, b } = await talkingPair(t);
   mesh.net.drop = (_p, src, dst) => (sameAddr(src, a.addr) && sameAddr(dst, b.addr)) || (sameAddr(src, b.addr) && sameAddr(dst, a.addr));
   await ping(clock, a, b, 2000);
   assert.equal(a.tunnelTo(b)!.remote, null, `a sends through the relay\n${a.logs.join('\n')}`);

@@ -33,6 +33,29 @@ export function udpPacket(spec: UdpPacketSpec): Uint8Array {
 }
 
 /** The UDP payload of an IPv4/UDP packet as text. */
+/** An ICMP echo request (type 8) or reply (type 0) of 28 bytes, checksums filled in. */
+export function icmpEcho(src: string, dst: string, type: 8 | 0, seq = 0): Uint8Array {
+  const out = new Uint8Array(28);
+  const v = new DataView(out.buffer);
+  out[0] = 0x45;
+  v.setUint16(2, out.length);
+  out[8] = 64;
+  out[9] = 1;
+  v.setUint32(12, parseIpv4(src));
+  v.setUint32(16, parseIpv4(dst));
+  v.setUint16(10, internetChecksum(out, 0, 20));
+  out[20] = type;
+  v.setUint16(24, 7);
+  v.setUint16(26, seq);
+  v.setUint16(22, internetChecksum(out, 20, 8));
+  return out;
+}
+
+/** Whether an IPv4 packet is an ICMP echo of `type` (8 request, 0 reply). */
+export function isIcmpEcho(packet: Uint8Array, type: 8 | 0): boolean {
+  return packet.length >= 28 && packet[9] === 1 && packet[20] === type;
+}
+
 export function udpPayloadText(packet: Uint8Array): string {
   const ihl = (packet[0] & 0x0f) * 4;
   return new TextDecoder().decode(packet.subarray(ihl + 8));
