@@ -50,6 +50,11 @@ export class ConntrackTable {
   /** Keyed by owner | 0, which stays a small integer for every address. */
   private readonly owners = new Map<number, OwnerFlows>();
   size = 0;
+
+  /** Slots allocated (a power of two): what the table's memory follows, grown at half full, shrunk after sweeps. */
+  get slots(): number {
+    return this.capacity;
+  }
   /** Flows created by an inbound packet, all owners together. */
   inboundSize = 0;
   /** No live entry expires before this (refreshes only push expiries later), so a sweep earlier is useless. */

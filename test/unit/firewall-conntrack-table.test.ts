@@ -62,20 +62,26 @@ test('the conntrack table agrees with a Map through random inserts, removals and
 
 test('the table grows past its initial capacity and shrinks back after a sweep', () => {
   const table = new ConntrackTable();
+  const initialSlots = table.slots;
   const p = newFirewallPacket();
   for (let i = 0; i < 10_000; i++) {
     p.remoteIp = i;
     table.insert(p, 100, false, 0, 0);
   }
   assert.equal(table.size, 10_000);
+  assert.ok(table.slots >= 20_000, `grown to at least twice its entries, got ${table.slots} slots`);
   for (let i = 0; i < 10_000; i += 1000) {
     p.remoteIp = i;
     assert.ok(table.find(p) >= 0);
   }
   table.sweep(100);
   assert.equal(table.size, 0);
+  assert.equal(table.slots, initialSlots, 'an emptied table gives its memory back');
   p.remoteIp = 5;
   assert.equal(table.find(p), -1);
+  // Still usable at its initial size.
+  table.insert(p, 200, false, 0, 0);
+  assert.ok(table.find(p) >= 0);
 });
 
 test('per-owner inbound counts and oldest-unanswered lists stay right through moves, resizes, answers and sweeps', () => {

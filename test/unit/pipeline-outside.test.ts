@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ManualClock, type Clock } from '../../pkg/clock/clock.js';
-import { handleUdpPacket, ROAMING_SUPPRESS_MS } from '../../pkg/datapath/outside.js';
+import { handleUdpPacket, RECV_ERROR_PROOF_WAIT_MS, ROAMING_SUPPRESS_MS } from '../../pkg/datapath/outside.js';
 import { sealForTunnel, sendOnTunnel } from '../../pkg/datapath/tunnel-sender.js';
 import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
 import { sameAddr, type UdpAddr } from '../../pkg/udp/addr.js';
@@ -17,9 +17,9 @@ import { sleep, waitFor } from './helpers/wait.js';
 const A = '10.99.0.1';
 const B = '10.99.0.2';
 
-async function tunnel(t: { after(fn: () => unknown): void }, opts: { clockB?: Clock; configB?: Record<string, unknown> } = {}) {
+async function tunnel(t: { after(fn: () => unknown): void }, opts: { clockA?: Clock; clockB?: Clock; configB?: Record<string, unknown> } = {}) {
   const mesh = new TestMesh(t);
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock: opts.clockA });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock: opts.clockB, config: opts.configB });
   await connect(a, b);
   const ab = a.tunnelTo(b)!;
@@ -98,13 +98,40 @@ test('a replayed packet is dropped without a recv_error (the sender has the tunn
 });
 
 test('forged recv_errors from the peer address do not tear down a tunnel whose peer answers', async (t) => {
-  const { a, b, ab } = await tunnel(t);
+  const clock = new ManualClock(1_000_000);
+  const { a, b, ab } = await tunnel(t, { clockA: clock });
   const forged = Buffer.alloc(HEADER_LEN);
   encodeHeader(forged, 0, MessageType.RecvError, 0, ab.remoteIndex, 0);
+  const sentBefore = a.memUdp!.sent.length;
+  const answersBefore = ab.packetsIn;
   for (let i = 0; i < 5; i++) handleUdpPacket(a.node, forged, b.addr);
+  // The recv_error costs one test request to b (rate-limited: five forgeries, one request), and b's answer comes back.
+  await waitFor(() => ab.packetsIn > answersBefore, { what: "b's answer to the test request" });
+  const tests = a.memUdp!.sent.slice(sentBefore).filter((s) => isType(s.packet, MessageType.Test));
+  assert.equal(tests.length, 1, 'one test request for five forged recv_errors');
+
+  // Past the proof wait: the answer proved the tunnel alive, so no replacement handshake starts.
+  clock.advance(RECV_ERROR_PROOF_WAIT_MS + 1);
   await settle();
+  const handshakes = a.memUdp!.sent.slice(sentBefore).filter((s) => isType(s.packet, MessageType.Handshake));
+  assert.equal(handshakes.length, 0, 'no replacement handshake for a tunnel whose peer answered');
   assert.equal(a.tunnelTo(b), ab, 'the tunnel is still the same one');
   assert.ok(!a.logs.some((l) => l.includes('Peer lost the tunnel')));
+});
+
+test('a recv_error whose test request goes unanswered starts a replacement handshake after the proof wait', async (t) => {
+  const clock = new ManualClock(1_000_000);
+  const { mesh, a, b, ab } = await tunnel(t, { clockA: clock });
+  const forged = Buffer.alloc(HEADER_LEN);
+  encodeHeader(forged, 0, MessageType.RecvError, 0, ab.remoteIndex, 0);
+  mesh.net.drop = (_p, from, to) => sameAddr(from, b.addr) && sameAddr(to, a.addr);
+  const sentBefore = a.memUdp!.sent.length;
+  handleUdpPacket(a.node, forged, b.addr);
+  await settle();
+  const stage1 = () => a.memUdp!.sent.slice(sentBefore).filter((s) => isType(s.packet, MessageType.Handshake)).length;
+  assert.equal(stage1(), 0, 'nothing before the proof wait ends');
+  clock.advance(RECV_ERROR_PROOF_WAIT_MS + 1);
+  await waitFor(() => stage1() > 0, { what: 'the replacement handshake' });
 });
 
 test('a packet for an unknown index is answered with recv_error naming that index', async (t) => {
