@@ -4,7 +4,8 @@ import { certificateToPem } from '../../pkg/cert/cert-pem.js';
 import { ED25519_PRIVATE_KEY_BANNER, generateEd25519KeyPair } from '../../pkg/cert/keys.js';
 import { encodePem } from '../../pkg/cert/pem.js';
 import { signCertificate } from '../../pkg/cert/signature.js';
-import { CliError, writeOutputs, type CliIo, type OutputFile } from './cli-io.js';
+import { CliError } from '../../pkg/cli/cli-error.js';
+import { writeOutputs, type CliIo, type OutputFile } from './cli-io.js';
 import { cidrList, commaList, durationFlag, optionalString, requiredString, type FlagSpec } from './flags.js';
 import { qrPngForFlag } from './qr-output.js';
 import { runCommand } from './run-command.js';
@@ -17,6 +18,7 @@ const specs: Record<string, FlagSpec> = {
   name: { type: 'string', describe: 'Required: name of the certificate authority' },
   duration: {
     type: 'string',
+    value: 'duration',
     describe:
       'Optional: amount of time the certificate should be valid for. Valid time units are seconds: "s", minutes: "m", hours: "h" (default 8760h0m0s)',
   },

@@ -4,6 +4,7 @@
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CertError } from '../../pkg/cert/errors.js';
+import { CliError } from '../../pkg/cli/cli-error.js';
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -12,12 +13,6 @@ export interface CliIo {
 }
 
 export type Subcommand = (argv: string[], io: CliIo) => Promise<number>;
-
-/** A failure the user can fix: printed as one `Error: ...` line, exit status 1. */
-export class CliError extends Error {
-  override name = 'CliError';
-  readonly code = 'ECLI';
-}
 
 const FS_REASONS: Record<string, string> = {
   ENOENT: 'no such file or directory',

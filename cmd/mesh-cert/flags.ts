@@ -1,75 +1,30 @@
-// Flag parsing shared by the subcommands: Go-style flags (`-name x`) through yargs in strict mode, help with
-// `-h`, and the value parsers for comma lists, CIDRs and durations with messages that name the flag.
+// Flag parsing shared by the subcommands: Go-style flags (`-name x`) through the parser both CLIs share
+// (pkg/cli/goflags.ts), nebula-cert's help with `-h`, and the value parsers for comma lists, CIDRs and durations
+// with messages that name the flag.
 
-import yargs from 'yargs';
+import { CliError } from '../../pkg/cli/cli-error.js';
 import { parseGoDuration } from '../../pkg/cli/go-duration.js';
-import { normalizeGoFlags } from '../../pkg/cli/goflags.js';
+import { parseGoFlags, type FlagSpec, type FlagValues } from '../../pkg/cli/goflags.js';
 import { parseCidr, networkOf, type Ipv4Net } from '../../pkg/ip/ipv4.js';
-import { CliError, type CliIo } from './cli-io.js';
+import type { CliIo } from './cli-io.js';
+import { goHelp } from './go-help.js';
 
-export interface FlagSpec {
-  type: 'string' | 'boolean';
-  describe: string;
-  default?: string | boolean;
-}
+export type { FlagSpec, FlagValues };
 
-export type FlagValues = Record<string, string | boolean | undefined>;
-
-/** Parses `argv`; returns the values, or the exit status when help was printed or the flags were wrong. */
-export async function parseFlags(
-  command: string,
-  summary: string,
-  specs: Record<string, FlagSpec>,
-  argv: string[],
-  io: CliIo,
-): Promise<FlagValues | number> {
-  const booleans = ['h', 'help', ...Object.keys(specs).filter((k) => specs[k].type === 'boolean')];
-  const args = normalizeGoFlags(argv, { booleanFlags: booleans });
-  // Named the way Go's flag package names it, before yargs reports it in its own words.
-  for (const arg of args) {
-    if (arg === '--') break;
-    const name = /^--([^=]+)/.exec(arg)?.[1];
-    if (name !== undefined && !booleans.includes(name) && !Object.hasOwn(specs, name)) {
-      io.stderr(`Error: flag provided but not defined: -${name} (see 'mesh-cert ${command} -h')\n`);
-      return 1;
-    }
-  }
-  let y = yargs(args)
-    .scriptName(`mesh-cert ${command}`)
-    .usage(`Usage: mesh-cert ${command} <flags>: ${summary}`)
-    .parserConfiguration({
-      'camel-case-expansion': false,
-      'dot-notation': false,
-      'boolean-negation': false,
-      'duplicate-arguments-array': false,
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-    })
-    .version(false)
-    .help('h')
-    .alias('h', 'help')
-    .describe('h', 'Print this help message')
-    .strict()
-    .exitProcess(false)
-    .wrap(null);
-  for (const [name, spec] of Object.entries(specs)) y = y.option(name, spec);
-  let output = '';
+/** Parses `argv`; returns the values, or the exit status when help was printed (0) or the flags were wrong (1). */
+export function parseFlags(command: string, summary: string, specs: Record<string, FlagSpec>, argv: string[], io: CliIo): FlagValues | number {
   try {
-    const values = await new Promise<FlagValues>((resolvePromise, reject) => {
-      void y.parse(args, {}, (err, parsed, out) => {
-        output = out;
-        if (err) reject(err);
-        else resolvePromise(parsed as FlagValues);
-      });
-    });
-    if (values.h || values.help) {
-      // Show the flags the way users type them (Go style, one dash).
-      io.stdout(output.replace(/(^|\s)--(?=[a-z])/gm, '$1-') + '\n');
+    const parsed = parseGoFlags(specs, argv);
+    if (parsed.help) {
+      io.stdout(goHelp(command, summary, specs));
       return 0;
     }
-    return values;
+    // nebula-cert ignores stray arguments; refusing them catches a value that lost its flag (`-name my host`).
+    if (parsed.positionals.length > 0) throw new CliError(`unexpected argument: ${parsed.positionals[0]}`);
+    return parsed.values;
   } catch (err) {
-    io.stderr(`Error: ${(err as Error).message} (see 'mesh-cert ${command} -h')\n`);
+    if (!(err instanceof CliError)) throw err;
+    io.stderr(`Error: ${err.message} (see 'mesh-cert ${command} -h')\n`);
     return 1;
   }
 }

@@ -1,6 +1,6 @@
 // -out-qr: the PEM text as a QR code PNG (level M, 5 pixels per module), as nebula-cert writes it.
 
-import { CliError } from './cli-io.js';
+import { CliError } from '../../pkg/cli/cli-error.js';
 import { QrTooLongError, encodeQr } from './qr/qr-matrix.js';
 import { qrToPng } from './qr/png.js';
 

@@ -2,7 +2,8 @@
 // exit status 1. Bodies throw CliError (or CertError) with a message that names the flag or file at fault.
 
 import { CertError, CertVerifyError } from '../../pkg/cert/errors.js';
-import { CliError, type CliIo } from './cli-io.js';
+import { CliError } from '../../pkg/cli/cli-error.js';
+import type { CliIo } from './cli-io.js';
 import { parseFlags, type FlagSpec, type FlagValues } from './flags.js';
 
 export async function runCommand(
@@ -13,7 +14,7 @@ export async function runCommand(
   io: CliIo,
   body: (values: FlagValues) => Promise<void>,
 ): Promise<number> {
-  const values = await parseFlags(command, summary, specs, argv, io);
+  const values = parseFlags(command, summary, specs, argv, io);
   if (typeof values === 'number') return values;
   try {
     await body(values);

@@ -13,7 +13,8 @@ import { encodePem } from '../../pkg/cert/pem.js';
 import { checkRootConstraints, isCertExpired } from '../../pkg/cert/root-constraints.js';
 import { fingerprint, signCertificate } from '../../pkg/cert/signature.js';
 import type { CertDetails } from '../../pkg/cert/types.js';
-import { CliError, loadFlagFile, writeOutputs, type CliIo, type OutputFile } from './cli-io.js';
+import { CliError } from '../../pkg/cli/cli-error.js';
+import { loadFlagFile, writeOutputs, type CliIo, type OutputFile } from './cli-io.js';
 import {
   cidrList,
   commaList,
@@ -35,6 +36,7 @@ const specs: Record<string, FlagSpec> = {
   ip: { type: 'string', describe: 'Required: ipv4 address and network in CIDR notation to assign the cert' },
   duration: {
     type: 'string',
+    value: 'duration',
     describe:
       'Optional: how long the cert should be valid for. The default is 1 second before the signing cert expires. Valid time units are seconds: "s", minutes: "m", hours: "h"',
   },

@@ -5,7 +5,8 @@ import { CaPool } from '../../pkg/cert/ca-pool.js';
 import { parseCertificatesPem } from '../../pkg/cert/cert-pem.js';
 import { CertError } from '../../pkg/cert/errors.js';
 import { isCertExpired } from '../../pkg/cert/root-constraints.js';
-import { CliError, loadFlagFile, type CliIo } from './cli-io.js';
+import { CliError } from '../../pkg/cli/cli-error.js';
+import { loadFlagFile, type CliIo } from './cli-io.js';
 import { requiredString, type FlagSpec } from './flags.js';
 import { runCommand } from './run-command.js';
 

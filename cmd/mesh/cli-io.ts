@@ -9,12 +9,6 @@ export interface CliIo {
 /** A subcommand: the arguments after its name, and the exit status it wants. */
 export type Subcommand = (argv: string[], io: CliIo) => Promise<number>;
 
-/** A failure the user can fix: printed as one `mesh: ...` line, exit status 1. */
-export class CliError extends Error {
-  override name = 'CliError';
-  readonly code = 'ECLI';
-}
-
 /**
  * Exits with `code` once everything written to stdout and stderr has reached the kernel. Node writes to a pipe
  * synchronously only while the pipe has room (64 KiB here) and queues the rest; `process.exit` drops that queue,

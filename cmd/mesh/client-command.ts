@@ -3,7 +3,8 @@
 
 import type { ControlClient } from '../../pkg/control/client.js';
 import { ControlError } from '../../pkg/control/protocol.js';
-import { CliError, type CliIo } from './cli-io.js';
+import { CliError } from '../../pkg/cli/cli-error.js';
+import type { CliIo } from './cli-io.js';
 import { parseFlags, TARGET_FLAGS, type FlagSpec, type ParsedFlags } from './flags.js';
 import { connectDaemon } from './control-target.js';
 

@@ -7,7 +7,7 @@ import { ControlClient } from '../../pkg/control/client.js';
 import { ControlError, ControlErrorCode } from '../../pkg/control/protocol.js';
 import { configuredSocketPath, defaultSocketPaths } from '../../pkg/control/socket-path.js';
 import { configBaseDir } from '../../pkg/daemon/daemon.js';
-import { CliError } from './cli-io.js';
+import { CliError } from '../../pkg/cli/cli-error.js';
 import { stringFlag, type ParsedFlags } from './flags.js';
 
 function firstPresent(paths: string[]): string {

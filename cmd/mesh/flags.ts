@@ -1,22 +1,12 @@
-// Go-style flags for the `mesh` subcommands (`-config PATH`, `-json`, `-count 3`), the way Nebula's users type
-// them, parsed with node:util after rewriting single dashes; positional arguments (a HOST) are kept in order.
+// The `mesh` subcommands' flags (`-config PATH`, `-json`, `-count 3`), read by the Go-style parser both CLIs share
+// (pkg/cli/goflags.ts), with help and mistakes in `mesh`'s voice; positional arguments (a HOST) are kept in order.
 
-import { parseArgs } from 'node:util';
+import { CliError } from '../../pkg/cli/cli-error.js';
 import { parseGoDuration } from '../../pkg/cli/go-duration.js';
-import { normalizeGoFlags } from '../../pkg/cli/goflags.js';
-import { CliError, type CliIo } from './cli-io.js';
+import { parseGoFlags, type FlagSpec, type ParsedFlags } from '../../pkg/cli/goflags.js';
+import type { CliIo } from './cli-io.js';
 
-export interface FlagSpec {
-  type: 'string' | 'boolean';
-  describe: string;
-  /** Shown in the help as the value's name, e.g. PATH. */
-  value?: string;
-}
-
-export interface ParsedFlags {
-  values: Record<string, string | boolean | undefined>;
-  positionals: string[];
-}
+export type { FlagSpec, ParsedFlags };
 
 /** The flags every client subcommand takes to find its daemon. */
 export const TARGET_FLAGS: Record<string, FlagSpec> = {
@@ -36,27 +26,31 @@ function commandOf(usage: string): string {
   return words.slice(0, end === -1 ? words.length : end).join(' ');
 }
 
-/** The parsed flags, or the exit status when help was printed (0) or the flags were wrong (1). */
-export function parseFlags(usage: string, summary: string, specs: Record<string, FlagSpec>, argv: string[], io: CliIo): ParsedFlags | number {
-  const booleans = ['h', 'help', ...Object.keys(specs).filter((k) => specs[k].type === 'boolean')];
-  const options: Record<string, { type: 'string' | 'boolean' }> = { h: { type: 'boolean' }, help: { type: 'boolean' } };
-  for (const [name, s] of Object.entries(specs)) options[name] = { type: s.type };
-  let parsed;
+/**
+ * The parsed flags, or the exit status when help was printed (0) or the flags were wrong (`errorStatus`: 1, or 2
+ * for `mesh ping`, whose statuses follow ping(8)).
+ */
+export function parseFlags(
+  usage: string,
+  summary: string,
+  specs: Record<string, FlagSpec>,
+  argv: string[],
+  io: CliIo,
+  errorStatus = 1,
+): ParsedFlags | number {
+  let parsed: ParsedFlags;
   try {
-    // node:util wants one-letter options with a single dash; ours are all long.
-    const args = normalizeGoFlags(argv, { booleanFlags: booleans }).map((a) => (a === '--h' ? '--help' : a));
-    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    parsed = parseGoFlags(specs, argv);
   } catch (e) {
-    const unknown = /'--?([^'\s]+)'/.exec((e as Error).message)?.[1];
-    const what = (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown ? `flag provided but not defined: -${unknown}` : (e as Error).message.replace(/'--/g, "'-");
-    io.stderr(`mesh: ${what} (see '${commandOf(usage)} -h')\n`);
-    return 1;
+    if (!(e instanceof CliError)) throw e;
+    io.stderr(`mesh: ${e.message} (see '${commandOf(usage)} -h')\n`);
+    return errorStatus;
   }
-  if (parsed.values.help || parsed.values.h) {
+  if (parsed.help) {
     io.stdout(helpText(usage, summary, specs));
     return 0;
   }
-  return { values: parsed.values as ParsedFlags['values'], positionals: parsed.positionals };
+  return parsed;
 }
 
 export function stringFlag(f: ParsedFlags, name: string): string | undefined {

@@ -1,7 +1,8 @@
 // `mesh print-cert [-json] [HOST]`: the running node's certificate, or the one a peer presented.
 
 import type { PrintCertReply } from '../../pkg/control/reports.js';
-import { CliError, type CliIo } from './cli-io.js';
+import { CliError } from '../../pkg/cli/cli-error.js';
+import type { CliIo } from './cli-io.js';
 import { printJson, runClientCommand } from './client-command.js';
 
 export const printCertSummary = "print this node's certificate, or the certificate of the peer HOST";

@@ -1,39 +1,74 @@
-// Go's flag package spells long options with one dash (`-name x`, `-name=x`); yargs reads one dash as a group of
-// short options. Nebula's users type Go style, so both CLIs rewrite the arguments before yargs sees them.
+// The flag parser of both command lines (`mesh`, `mesh-cert`), with the rules of Go's flag package, which is
+// how Nebula's users type flags: one or two dashes (`-name x`, `--name=x`), a boolean alone or as `-json=false`,
+// a value flag taking the next argument even when it starts with a dash (`-duration -1h`), `--` ending the flags,
+// the last of repeated flags winning, and Go's messages for mistakes. Unlike Go, flags and positional arguments may
+// be mixed (`mesh ping HOST -c 3`), as ping(8) allows. `-h`/`-help` ask for help unless a command defines them.
 
-export interface GoFlagOptions {
-  /**
-   * Names of boolean flags. When given, every other flag written without `=` takes the next argument as its
-   * value and is emitted as `--name=value`, as Go does; this keeps values that start with a dash (`-duration
-   * -1h`) from being read as flags.
-   */
-  booleanFlags?: Iterable<string>;
+import { CliError } from './cli-error.js';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  /** One line of help. */
+  describe: string;
+  /** The value's name in help, e.g. PATH or duration. */
+  value?: string;
+  /** A string flag's value when it is not given. */
+  default?: string;
 }
 
-// A flag: one or two dashes, then a name that starts with a letter; "-", "--", "-5" and bare values are not.
-const FLAG = /^--?([A-Za-z][^=]*)(=[\s\S]*)?$/;
+export type FlagValues = Record<string, string | boolean | undefined>;
 
-/** Rewrites `-name x` / `-name=x` to `--name x` / `--name=x`; everything after a bare `--` is left alone. */
-export function normalizeGoFlags(argv: string[], options: GoFlagOptions = {}): string[] {
-  const booleans = options.booleanFlags === undefined ? null : new Set(options.booleanFlags);
-  const out: string[] = [];
+export interface ParsedFlags {
+  /** Every flag of the spec: given, its default, or undefined (false for booleans). */
+  values: FlagValues;
+  positionals: string[];
+  /** `-h` or `-help` was given. */
+  help: boolean;
+}
+
+// One or two dashes, then a name that starts with a letter; "-", "--" and "-5" are not flags (Go reads "-5" as
+// an undefined flag; a positional is more useful, e.g. a negative number after a value flag's own value).
+const FLAG = /^--?([A-Za-z][^=]*)(?:=([\s\S]*))?$/;
+
+// strconv.ParseBool, which Go's boolean flags use.
+const BOOLEANS: Record<string, boolean> = {
+  1: true, t: true, T: true, true: true, TRUE: true, True: true,
+  0: false, f: false, F: false, false: false, FALSE: false, False: false,
+};
+
+/** Parses `argv` against `specs`; a mistake throws CliError with Go's wording (`flag provided but not defined: -x`). */
+export function parseGoFlags(specs: Record<string, FlagSpec>, argv: readonly string[]): ParsedFlags {
+  const values: FlagValues = {};
+  for (const [name, spec] of Object.entries(specs)) values[name] = spec.type === 'boolean' ? false : spec.default;
+  const positionals: string[] = [];
+  let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') {
-      out.push(...argv.slice(i));
+      positionals.push(...argv.slice(i + 1));
       break;
     }
     const m = FLAG.exec(arg);
     if (!m) {
-      out.push(arg);
+      positionals.push(arg);
       continue;
     }
     const [, name, assigned] = m;
-    if (assigned !== undefined || booleans === null || booleans.has(name) || i + 1 >= argv.length) {
-      out.push(`--${name}${assigned ?? ''}`);
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
+    if (spec === undefined) {
+      if (name !== 'h' && name !== 'help') throw new CliError(`flag provided but not defined: -${name}`);
+      if (assigned !== undefined && BOOLEANS[assigned] === undefined) throw new CliError(`invalid boolean value ${JSON.stringify(assigned)} for -${name}: parse error`);
+      help ||= assigned === undefined || BOOLEANS[assigned];
+    } else if (spec.type === 'boolean') {
+      if (assigned !== undefined && BOOLEANS[assigned] === undefined) throw new CliError(`invalid boolean value ${JSON.stringify(assigned)} for -${name}: parse error`);
+      values[name] = assigned === undefined ? true : BOOLEANS[assigned];
+    } else if (assigned !== undefined) {
+      values[name] = assigned;
+    } else if (i + 1 < argv.length) {
+      values[name] = argv[++i];
     } else {
-      out.push(`--${name}=${argv[++i]}`);
+      throw new CliError(`flag needs an argument: -${name}`);
     }
   }
-  return out;
+  return { values, positionals, help };
 }

@@ -92,6 +92,20 @@ describe('certificate interop with nebula-cert 1.6.1', { skip }, () => {
     assert.equal((await mesh('verify', '-ca', 'ca.crt', '-crt', 'x2.crt')).code, 0);
   });
 
+  it('every mode answers -h with nebula-cert’s help, line for line (the tool’s name aside), and exits 0', async () => {
+    for (const mode of ['ca', 'keygen', 'sign', 'print', 'verify']) {
+      const theirs = nc(mode, '-h');
+      const ours = await mesh(mode, '-h');
+      assert.equal(theirs.code, 0);
+      assert.equal(ours.code, 0);
+      // nebula-cert prints help on stderr (Go's flag package does); mesh-cert has always printed it on stdout.
+      assert.equal(ours.stdout, theirs.stderr.replace(/(?:\/usr\/bin\/)?nebula-cert/g, 'mesh-cert'), mode);
+    }
+    const topTheirs = nc('-h');
+    const topOurs = await mesh('-h');
+    assert.equal(topOurs.stdout.trimEnd(), (topTheirs.stdout + topTheirs.stderr).replace(/(?:\/usr\/bin\/)?nebula-cert/g, 'mesh-cert').trimEnd());
+  });
+
   it('the mesh-cert executable runs as a program (shebang entry point) and ignores NODE_EXTRA_CA_CERTS', () => {
     assert.ok(readFileSync(MESH_CERT_BIN, 'utf8').startsWith('#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS MALLOC_ARENA_MAX=1 node\n'));
     // node warns on stderr when it tries to load this file; the executable drops the variable before node starts.
