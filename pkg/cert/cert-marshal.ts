@@ -1,4 +1,4 @@
-// Nebula v1 certificate -> protobuf bytes (`RawNebulaCertificate`, reference §1.2). Decoding: cert-unmarshal.ts.
+// Nebula v1 certificate -> protobuf bytes (`RawNebulaCertificate`, docs/wire-format.md). Decoding: cert-unmarshal.ts.
 //
 // Written by hand rather than generated: the signature and the fingerprint are computed over Go's *re-marshal* of
 // the decoded struct, so our encoder has to reproduce that canonical form byte for byte (ascending field order,

@@ -1,4 +1,4 @@
-// Key material: typed PEM loaders with the size checks Nebula applies (reference §1.1), key generation in the
+// Key material: typed PEM loaders with the size checks Nebula applies (docs/wire-format.md, PEM), key generation in the
 // layouts nebula-cert writes, and the key/certificate pairing check done before signing and at daemon start.
 
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// The limits a CA puts on the certificates it signs (reference §1.7 rule 6), and the expiry test. `sign` applies
+// The limits a CA puts on the certificates it signs (docs/wire-format.md, verification rule 6), and the expiry test. `sign` applies
 // the constraints before signing; `CaPool.verify` applies them to every peer certificate.
 
 import type { Ipv4Net } from '../ip/ipv4.js';

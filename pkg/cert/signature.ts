@@ -1,5 +1,5 @@
-// Ed25519 signatures over the canonical details (reference §1.4) and the SHA-256 fingerprint of the whole
-// canonical certificate (§1.5), which is also how a child names its issuer.
+// Ed25519 signatures over the canonical details and the SHA-256 fingerprint of the whole canonical
+// certificate (docs/wire-format.md, "Bytes to sign" and "Fingerprint"), which is also how a child names its issuer.
 
 import { createHash } from 'node:crypto';
 import { marshalCertificate, marshalDetails } from './cert-marshal.js';

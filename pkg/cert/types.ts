@@ -1,5 +1,5 @@
 // The decoded form of a Nebula v1 certificate. Field meanings follow `RawNebulaCertificateDetails`
-// (reference §1.2); times are whole Unix seconds as on the wire.
+// (docs/wire-format.md); times are whole Unix seconds as on the wire.
 
 import type { Ipv4Net } from '../ip/ipv4.js';
 

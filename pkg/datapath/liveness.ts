@@ -1,4 +1,4 @@
-// The connection manager (reference §4.4): a tunnel we sent on must hear back. After `aliveIntervalMs` with
+// The connection manager (docs/state-machines.md, "Liveness"): a tunnel we sent on must hear back. After `aliveIntervalMs` with
 // nothing received we send a test request; after `pendingDeletionIntervalMs` more of silence the tunnel is
 // dropped locally (no close is sent: the peer is presumably gone). Tunnels that carry nothing are never checked.
 

@@ -1,5 +1,5 @@
 // Encrypts one payload for one tunnel and sends it: header with the peer's index and our next counter, AEAD with
-// the header as associated data (reference §4.1), then UDP to the tunnel's remote, or through a relay.
+// the header as associated data (docs/wire-format.md), then UDP to the tunnel's remote, or through a relay.
 
 import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -46,7 +46,7 @@ export function sendOnTunnel(
   host.packetsOut++;
   host.bytesOut += payload.length;
   if (host.checkAt === 0) {
-    // Liveness (reference §4.4): anything sent schedules a check that something came back.
+    // Liveness (docs/state-machines.md): anything sent schedules a check that something came back.
     host.checkAt = now + ctx.timers.aliveIntervalMs;
     host.recvAtCheckScheduled = host.lastRecvAt;
   }

@@ -2,8 +2,9 @@
 // completes stage 2 as initiator. As responder it answers stage 1 (retransmits with the cached stage 2) with a
 // candidate tunnel, which a peer's first authenticated packet promotes into service: stage 1 can be forged, so an
 // answer alone never replaces a tunnel nor becomes one (candidate-slots.ts decides which stage 1s are answered). It
-// resolves races (the higher overlay IP stays initiator). It owns no socket and no timer: the daemon calls `tick()`
-// and hands it packets; it talks back through `HandshakeEnv`.
+// resolves races (the higher overlay IP stays initiator). It owns no socket, and its one timer (a stage 1 waiting
+// for a punch to settle) goes through the injected Clock: the daemon calls `tick()` and hands it packets; it talks
+// back through `HandshakeEnv`. States and events: docs/state-machines.md, "Handshake".
 
 import type { CaPool } from '../cert/index.js';
 import { after, unixMs, type Clock } from '../clock/clock.js';
@@ -65,7 +66,10 @@ export interface HandshakeEnv {
    * full-TTL packet could poison (see punchy/punch-needed.ts).
    */
   splitByPunch(vpnIp: Ipv4, addrs: readonly UdpAddr[]): { direct: UdpAddr[]; punched: UdpAddr[] };
-  /** Sends through a relay when the peer has relays and no direct path is known; false when not possible. */
+  /**
+   * Sends stage 1 through each relay the lighthouses named for the peer (setting relays up as needed), on every
+   * attempt alongside the direct candidates; does nothing without relays, with relay.use_relays off, or on a relay.
+   */
   sendViaRelays?(vpnIp: Ipv4, packet: Uint8Array): void;
   queryLighthouse(vpnIp: Ipv4): void;
   /**
@@ -81,7 +85,7 @@ export interface HandshakeEnv {
   /** A tunnel exists and a peer sent an older handshake: prove liveness over the existing tunnel. */
   sendTestRequest(host: HostInfo): void;
   sendClose(keys: TunnelKeys, remoteIndex: number, to: UdpAddr): void;
-  /** An accepted handshake packet came in: punch/lighthouse code may want to know. */
+  /** A handshake to `vpnIp` timed out (its queue is dropped). Optional; the daemon does not implement it today. */
   handshakeFailed?(vpnIp: Ipv4): void;
 }
 

@@ -1,4 +1,4 @@
-// Orders a peer's candidate underlay addresses the way Nebula does (reference §5.6): preferred ranges first, then
+// Orders a peer's candidate underlay addresses the way Nebula does (docs/wire-format.md, "Candidate order"): preferred ranges first, then
 // IPv6 before IPv4, public IPv4 before private, then by address bytes and port. Duplicates are removed.
 
 import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';

@@ -1,4 +1,4 @@
-// The node side of discovery (reference §5.2, §5.4): reports our addresses to every lighthouse, asks them where
+// The node side of discovery (docs/wire-format.md, "Lighthouse messages"): reports our addresses to every lighthouse, asks them where
 // a peer is, keeps their answers per lighthouse, and punches back when a lighthouse says someone is trying to
 // reach us. Answers and punch notifications are accepted only from configured lighthouses.
 

@@ -4,8 +4,9 @@
 //   # TYPE mesh_drops_total counter
 //   mesh_drops_total{reason="outside-replay"} 3
 //
-// Written by hand rather than through prom-client: every value here is read from the node at scrape time, so a
-// client library's registry would only hold copies, and the format is small and fixed.
+// Written by hand rather than through prom-client, for start-up cost and size: prom-client 15.1.3 brings three
+// more packages (4.6 MB installed) and took ~41 ms to import on the 2-core test machine, this file ~1 ms. (Reading
+// values at scrape time is no reason: its collect() callbacks do that too.) The format is small and fixed.
 
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

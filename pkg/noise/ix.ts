@@ -7,7 +7,7 @@
 //
 // Messages are the bytes after the 16-byte Nebula header (the header is not part of the Noise transcript).
 // Keys come out of Split: k1 carries initiator-to-responder traffic and k2 the reverse, so the initiator
-// sends with k1 and receives with k2 and the responder does the opposite (reference section 3.4).
+// sends with k1 and receives with k2 and the responder does the opposite (docs/wire-format.md, "Handshake").
 
 import { createAead, type Aead, type AeadCipher } from './aead.js';
 import { NoiseError } from './errors.js';

@@ -1,4 +1,4 @@
-// Relayed framing (reference §6.4): the inner packet travels in the clear inside an outer packet of the hop's
+// Relayed framing (docs/wire-format.md, "Relays"): the inner packet travels in the clear inside an outer packet of the hop's
 // tunnel, and the hop authenticates it:
 //
 //   outer header (type 1, subtype 1, remote index = next hop's relay index, counter = hop tunnel's counter)

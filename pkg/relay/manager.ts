@@ -1,4 +1,4 @@
-// The relay protocol of Nebula 1.6 (reference §6): asking a relay for a path to a peer we cannot reach directly,
+// The relay protocol of Nebula 1.6 (docs/state-machines.md, "Relay entries"): asking a relay for a path to a peer we cannot reach directly,
 // serving as a relay (`relay.am_relay`), accepting a relay as its target, and carrying relayed packets.
 //
 //   A (initiator)             R (am_relay)                    B (target)

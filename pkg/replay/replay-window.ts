@@ -1,4 +1,4 @@
-// Receive-side replay protection for one tunnel direction, with Nebula 1.6's rules (reference section 4.2):
+// Receive-side replay protection for one tunnel direction, with Nebula 1.6's rules (docs/wire-format.md):
 // a window of the last 1024 counters, kept as a ring of 1024 bits indexed by counter mod 1024, plus the
 // highest counter seen.
 //
@@ -7,8 +7,9 @@
 //   highest - 1024 < counter <= highest      accept once: reject when its bit is already set
 //   counter <= highest - 1024                reject (too old to tell)
 //
-// The receive path calls check() before decrypting (so a replay costs no AEAD work and draws a recv_error)
-// and update() only after the packet authenticated (so forged packets cannot move the window).
+// The receive path calls check() before decrypting (so a replay costs no AEAD work; it draws no recv_error, on
+// purpose: datapath/outside.ts) and update() only after the packet authenticated (so forged packets cannot move
+// the window).
 //
 // Counters are JS numbers (exact below 2^53, see pkg/header). `counter & 1023` is exact for them too: the
 // bitwise operators reduce a safe integer modulo 2^32, and 1024 divides 2^32.
