@@ -50,7 +50,7 @@ function varint(n: number): number[] {
 const PK_FIELD = '3a20' + '07'.repeat(32);
 
 describe('certificate codec', () => {
-  it('encodes an IP and mask as packed varints of the big-endian address (reference §1.2 example)', () => {
+  it('encodes an IP and mask as packed varints of the big-endian address (docs/wire-format.md example)', () => {
     const bytes = marshalDetails(details({ name: '', subnets: [], groups: [], notBefore: 0, notAfter: 0, publicKey: new Uint8Array(0), issuer: '' }));
     assert.equal(bytesToHex(bytes), '1209838484508080fcff0f');
   });

@@ -1,4 +1,5 @@
-// Nebula's Verify (reference §1.7): one test per rule, plus the order in which the rules are applied.
+// Nebula's Verify (docs/wire-format.md, "CA bundles and verification"): one test per rule, plus the order in which the
+// rules are applied.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

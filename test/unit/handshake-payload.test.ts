@@ -6,10 +6,10 @@ import { decodeHandshakePayload, encodeHandshakePayload, type HandshakeDetails }
 import { formatIpv4 } from '../../pkg/ip/ipv4.js';
 import { ProtobufError } from '../../pkg/protobuf/protobuf.js';
 
-// The NebulaHandshake payload (reference §3.2) against payloads nebula 1.6.1 produced. Stage 1 travels in
-// cleartext; the stage 2 payload was decrypted by the scripted initiator that received it (the capture is described
-// in lighthouse-meta.test.ts). Host "n" (10.99.0.5/24) initiated to us; lighthouse "lh" (10.99.0.1/24) answered our
-// stage 1, whose InitiatorIndex was 0x11111111.
+// The NebulaHandshake payload (docs/wire-format.md, "Handshake") against payloads nebula 1.6.1 produced. Stage 1
+// travels in cleartext; the stage 2 payload was decrypted by the scripted initiator that received it (the capture is
+// described in lighthouse-meta.test.ts). Host "n" (10.99.0.5/24) initiated to us; lighthouse "lh" (10.99.0.1/24)
+// answered our stage 1, whose InitiatorIndex was 0x11111111.
 
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

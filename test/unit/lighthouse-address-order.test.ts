@@ -5,8 +5,8 @@ import { parseCidr } from '../../pkg/ip/ipv4.js';
 import { orderAddresses } from '../../pkg/lighthouse/address-order.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
-// Candidate ordering (reference §5.6, nebula 1.6.1 RemoteList.unlockedSort): preferred_ranges first, then IPv6
-// before IPv4, public IPv4 before RFC 1918, then address bytes, then port; duplicates removed.
+// Candidate ordering (docs/wire-format.md, "Candidate order"; nebula 1.6.1 RemoteList.unlockedSort): preferred_ranges
+// first, then IPv6 before IPv4, public IPv4 before RFC 1918, then address bytes, then port; duplicates removed.
 
 const parse = (key: string): UdpAddr => {
   const m = /^\[(.+)\]:(\d+)$/.exec(key) ?? /^(.+):(\d+)$/.exec(key);

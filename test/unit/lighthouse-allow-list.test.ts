@@ -3,10 +3,10 @@ import { test } from 'node:test';
 
 import { AllowList, AllowListError } from '../../pkg/lighthouse/allow-list.js';
 
-// remote_allow_list / local_allow_list CIDR semantics (reference §5.6, nebula 1.6.1 allow_list.go): the most
-// specific entry wins; when every entry of a family has the same value, that family's catch-all gets the opposite;
-// IPv4 and IPv6 are judged separately. (A mix of true and false without a catch-all is a config error, caught by
-// pkg/config before an AllowList is built.)
+// remote_allow_list / local_allow_list CIDR semantics (docs/wire-format.md, "Allow lists"; nebula 1.6.1 allow_list.go):
+// the most specific entry wins; when every entry of a family has the same value, that family's catch-all gets the
+// opposite; IPv4 and IPv6 are judged separately. (A mix of true and false without a catch-all is a config error, caught
+// by pkg/config before an AllowList is built.)
 
 function verdicts(list: AllowList, addresses: string[]): Record<string, boolean> {
   return Object.fromEntries(addresses.map((a) => [a, list.allows(a)]));

@@ -11,9 +11,9 @@ import { MAX_REPORTED } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
-// The node side of discovery (reference §5.2, §5.4): reports and queries to every lighthouse, answers kept per
-// lighthouse, punch notifications turned into punches, and nothing accepted from a host that is not a lighthouse.
-// Driven through a fake env whose timers run only when the test says so.
+// The node side of discovery (docs/wire-format.md, "Lighthouse messages"): reports and queries to every lighthouse,
+// answers kept per lighthouse, punch notifications turned into punches, and nothing accepted from a host that is not a
+// lighthouse. Driven through a fake env whose timers run only when the test says so.
 
 const VPN_NET = parseCidr('10.99.0.0/24');
 const ME = '10.99.0.2';

@@ -7,8 +7,8 @@ import { ProtobufError, readFields } from '../../pkg/protobuf/protobuf.js';
 import { normalizeAddress } from '../../pkg/udp/addr.js';
 import { seededRandom } from './helpers/seeded-random.js';
 
-// The NebulaMeta codec (reference §5.1) against the reference's byte examples and against plaintext that nebula
-// 1.6.1 itself produced.
+// The NebulaMeta codec (docs/wire-format.md, "Lighthouse messages") against its byte examples and against plaintext
+// that nebula 1.6.1 itself produced.
 //
 // How the nebula bytes were captured (a one-off script, kept out of the repo): inside a private network namespace,
 // a nebula 1.6.1 lighthouse (10.99.0.1, tun disabled) listened on 127.0.0.1:4242. Two scripted nodes built on
@@ -46,7 +46,7 @@ function decodesOrThrowsProtobufError(buf: Uint8Array): void {
   }
 }
 
-test("the reference's HostUpdateNotification decodes to 10.99.0.3 at 192.0.2.2:47003", () => {
+test("the documented HostUpdateNotification decodes to 10.99.0.3 at 192.0.2.2:47003", () => {
   assert.deepEqual(decodeMeta(bytes(REFERENCE_UPDATE)), {
     type: MetaType.HostUpdateNotification,
     vpnIp: ip('10.99.0.3'),
@@ -55,12 +55,12 @@ test("the reference's HostUpdateNotification decodes to 10.99.0.3 at 192.0.2.2:4
   });
 });
 
-test("encoding that HostUpdateNotification gives the reference's bytes exactly", () => {
+test("encoding that HostUpdateNotification gives the documented bytes exactly", () => {
   const m: MetaMessage = { type: MetaType.HostUpdateNotification, vpnIp: ip('10.99.0.3'), addrs: [a('192.0.2.2', 47003)], relays: [] };
   assert.equal(hex(encodeMeta(m)), REFERENCE_UPDATE.replace(/ /g, ''));
 });
 
-test("the reference's HostQuery for 10.99.0.3 decodes and encodes byte for byte", () => {
+test("the documented HostQuery for 10.99.0.3 decodes and encodes byte for byte", () => {
   const m: MetaMessage = { type: MetaType.HostQuery, vpnIp: ip('10.99.0.3'), addrs: [], relays: [] };
   assert.deepEqual(decodeMeta(bytes(REFERENCE_QUERY)), m);
   assert.equal(hex(encodeMeta(m)), REFERENCE_QUERY.replace(/ /g, ''));

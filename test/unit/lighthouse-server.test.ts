@@ -9,9 +9,9 @@ import { LighthouseServer, MAX_REPORTED } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
-// The lighthouse's bookkeeping (reference §5.3, nebula 1.6.1 lighthouse.go): learned address = the tunnel's
-// remote, reported addresses from HostUpdateNotification; HostQuery answered with both and a HostPunchNotification
-// to the queried host. Driven through a fake env: hosts are plain records, sends are recorded.
+// The lighthouse's bookkeeping (docs/wire-format.md, "What a lighthouse keeps"; nebula 1.6.1 lighthouse.go): learned
+// address = the tunnel's remote, reported addresses from HostUpdateNotification; HostQuery answered with both and a
+// HostPunchNotification to the queried host. Driven through a fake env: hosts are plain records, sends are recorded.
 
 const VPN_NET = parseCidr('10.99.0.0/24');
 const ip = parseIpv4;

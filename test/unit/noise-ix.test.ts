@@ -234,7 +234,7 @@ for (const cipher of CIPHERS) {
     const [k1, k2] = hsI.split();
     assert.deepEqual(hsR.split(), [k1, k2]);
 
-    // Initiator to responder travels under k1, responder to initiator under k2 (reference 3.4).
+    // Initiator to responder travels under k1, responder to initiator under k2 (docs/wire-format.md, "Handshake").
     for (const counter of [3, 4, 0x0102030405]) {
       const fromInitiator = dataPacket(done.keys.send, 0x1111, counter, `a${counter}`);
       const fromResponder = dataPacket(reply.keys.send, 0x2222, counter, `b${counter}`);

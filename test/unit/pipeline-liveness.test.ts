@@ -8,9 +8,9 @@ import { connect, TestMesh } from './helpers/mesh.js';
 import { isType, udpPacket } from './helpers/packets.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
-// The connection manager (reference §4.4) with short timers from the config (timers.connection_alive_interval and
-// timers.pending_deletion_interval, 100 ms each). The node checks once a second; the tests call checkLiveness
-// every 20 ms instead so that they take a fraction of that.
+// The connection manager (docs/state-machines.md, "Liveness") with short timers from the config
+// (timers.connection_alive_interval and timers.pending_deletion_interval, 100 ms each). The node checks once a second;
+// the tests call checkLiveness every 20 ms instead so that they take a fraction of that.
 
 const A = '10.99.0.1';
 const B = '10.99.0.2';

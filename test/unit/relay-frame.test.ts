@@ -9,8 +9,8 @@ import type { AeadCipher } from '../../pkg/noise/aead.js';
 import { IxInitiator, IxResponder } from '../../pkg/noise/ix.js';
 import { RELAY_SUBTYPE, unwrapRelayed, wrapRelayed } from '../../pkg/relay/frame.js';
 
-// Relayed framing (reference §6.4): the inner packet rides in the clear and the hop's tag covers the outer
-// header and the inner packet, so a relay can forward it and nobody can change a bit on the way.
+// Relayed framing (docs/wire-format.md, "Relays"): the inner packet rides in the clear and the hop's tag covers the
+// outer header and the inner packet, so a relay can forward it and nobody can change a bit on the way.
 
 /** The two ends of one hop tunnel, with keys from a real Noise IX exchange. */
 function hopPair(cipher: AeadCipher): { sender: HostInfo; receiver: HostInfo } {

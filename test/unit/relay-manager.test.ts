@@ -6,8 +6,8 @@ import { ControlType } from '../../pkg/relay/control.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 import { relayEnv as setup, relayRequest as request, relayResponse as response } from './helpers/relay-env.js';
 
-// The relay protocol's control messages (reference §6.3), driven through a fake env: who may ask for a relay,
-// what the relay forwards, and what each side records. No sockets, no timers, no crypto.
+// The relay protocol's control messages (docs/state-machines.md, "Relay entries"), driven through a fake env: who may
+// ask for a relay, what the relay forwards, and what each side records. No sockets, no timers, no crypto.
 
 const A = parseIpv4('10.99.0.10');
 const R = parseIpv4('10.99.0.1');
