@@ -1,5 +1,5 @@
-// The limits a CA puts on the certificates it signs (docs/wire-format.md, verification rule 6), and the expiry test. `sign` applies
-// the constraints before signing; `CaPool.verify` applies them to every peer certificate.
+// The limits a CA puts on the certificates it signs (docs/wire-format.md, verification rule 6), and the expiry test.
+// `sign` applies the constraints before signing; `CaPool.verify` applies them to every peer certificate.
 
 import type { Ipv4Net } from '../ip/ipv4.js';
 import { formatNet } from './net-text.js';

@@ -1,7 +1,7 @@
 // Time is injected so that protocol logic is testable without sleeping: every time decision reads now() (conntrack
-// expiry, handshake retries, liveness, roaming suppression), wall time comes from unixMs() (handshake Time,
-// certificate validity), and one-shot protocol timers go through after() (path health, the recv_error proof wait,
-// a stage 1 waiting for its punch to settle, certificate expiry), which ManualClock fires on advance(). Periodic tasks (the handshake
+// expiry, handshake retries, liveness, roaming suppression), wall time comes from unixMs() (handshake Time, certificate
+// validity), and one-shot protocol timers go through after() (path health, the recv_error proof wait, a stage 1 waiting
+// for its punch to settle, certificate expiry), which ManualClock fires on advance(). Periodic tasks (the handshake
 // ticker, liveness, punchy keep-alives, lighthouse updates) and the daemon's schedule() are still real timers in
 // daemon/node.ts; their tests call the task itself (tick(), checkLiveness()) after advancing a ManualClock.
 

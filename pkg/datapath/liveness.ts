@@ -1,6 +1,7 @@
-// The connection manager (docs/state-machines.md, "Liveness"): a tunnel we sent on must hear back. After `aliveIntervalMs` with
-// nothing received we send a test request; after `pendingDeletionIntervalMs` more of silence the tunnel is
-// dropped locally (no close is sent: the peer is presumably gone). Tunnels that carry nothing are never checked.
+// The connection manager (docs/state-machines.md, "Liveness"): a tunnel we sent on must hear back. After
+// `aliveIntervalMs` with nothing received we send a test request; after `pendingDeletionIntervalMs` more of silence the
+// tunnel is dropped locally (no close is sent: the peer is presumably gone). Tunnels that carry nothing are never
+// checked.
 
 import { MessageType } from '../header/header.js';
 import { formatIpv4 } from '../ip/ipv4.js';

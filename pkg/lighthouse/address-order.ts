@@ -1,5 +1,6 @@
-// Orders a peer's candidate underlay addresses the way Nebula does (docs/wire-format.md, "Candidate order"): preferred ranges first, then
-// IPv6 before IPv4, public IPv4 before private, then by address bytes and port. Duplicates are removed.
+// Orders a peer's candidate underlay addresses the way Nebula does (docs/wire-format.md, "Candidate order"): preferred
+// ranges first, then IPv6 before IPv4, public IPv4 before private, then by address bytes and port. Duplicates are
+// removed.
 
 import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';
 import { ipv6ToBigInt } from '../ip/ipv6.js';

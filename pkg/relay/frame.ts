@@ -1,5 +1,5 @@
-// Relayed framing (docs/wire-format.md, "Relays"): the inner packet travels in the clear inside an outer packet of the hop's
-// tunnel, and the hop authenticates it:
+// Relayed framing (docs/wire-format.md, "Relays"): the inner packet travels in the clear inside an outer packet of the
+// hop's tunnel, and the hop authenticates it:
 //
 //   outer header (type 1, subtype 1, remote index = next hop's relay index, counter = hop tunnel's counter)
 //   ‖ inner packet (unchanged: a handshake or an end-to-end encrypted packet)

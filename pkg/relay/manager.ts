@@ -1,5 +1,6 @@
-// The relay protocol of Nebula 1.6 (docs/state-machines.md, "Relay entries"): asking a relay for a path to a peer we cannot reach directly,
-// serving as a relay (`relay.am_relay`), accepting a relay as its target, and carrying relayed packets.
+// The relay protocol of Nebula 1.6 (docs/state-machines.md, "Relay entries"): asking a relay for a path to a peer we
+// cannot reach directly, serving as a relay (`relay.am_relay`), accepting a relay as its target, and carrying relayed
+// packets.
 //
 //   A (initiator)             R (am_relay)                    B (target)
 //   Request{a, A->B}   ───▶   allocates r_b, r_a

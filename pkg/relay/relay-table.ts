@@ -1,6 +1,6 @@
-// Relay entries (docs/state-machines.md, "Relay entries"). An entry rides on one tunnel (the hop) and names the peer on the far side:
-// at an end (A or B) it is terminal and the peer is the other end; at the relay it forwards, and comes in pairs,
-// one per hop, each naming the other side's peer. Relay indexes come from the same generator as tunnel indexes,
+// Relay entries (docs/state-machines.md, "Relay entries"). An entry rides on one tunnel (the hop) and names the peer on
+// the far side: at an end (A or B) it is terminal and the peer is the other end; at the relay it forwards, and comes in
+// pairs, one per hop, each naming the other side's peer. Relay indexes come from the same generator as tunnel indexes,
 // so they never collide with one.
 //
 // Each hop holds at most `maxPerHop` entries (docs/security-model.md): a hop can name any number of distinct far
