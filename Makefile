@@ -8,7 +8,7 @@ NODE_TEST := node --test --test-concurrency=1
 .PHONY: all build test unit e2e interop demo install deps deps-check clean bench
 
 # Commands the tests and the demo use; `make demo` and `make test` install them first on a fresh machine.
-NEEDED_CMDS := nebula nebula-cert ip nft conntrack tcpdump iperf3 ping curl zbarimg miniupnpd nats-server
+NEEDED_CMDS := nebula nebula-cert ip nft conntrack tcpdump iperf3 ping curl zbarimg miniupnpd nats-server dig
 
 all: build
 
@@ -47,7 +47,7 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	  nebula iproute2 nftables conntrack tcpdump iperf3 iputils-ping zbar-tools curl make g++ python3 \
-	  miniupnpd-nftables nats-server
+	  miniupnpd-nftables nats-server bind9-dnsutils
 
 bench: build
 	node dist/bench/throughput.js
