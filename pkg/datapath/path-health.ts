@@ -9,6 +9,7 @@
 // never makes a path suspect. "Answered" is any authenticated packet on the tunnel (host.lastRecvAt), whatever path
 // it came by. Each tunnel holds at most one timer, and a probe goes out at most once per timeout while our own
 // traffic stays unanswered: what this sends is bounded by what we send, never by what anyone else sends.
+// How this fits into a tunnel's life: docs/state-machines.md, "Path health".
 
 import { after, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';

@@ -15,6 +15,7 @@
 // version is 1, so byte 0 is 0x10 | type. On receive the version nibble is not checked and the reserved
 // bytes are ignored (Nebula 1.6.1 does the same). For encrypted types the whole 16 bytes are the AEAD
 // associated data; handshake packets carry the header in front of the Noise message, unauthenticated.
+// Which index goes where, the counter rules and every message type: docs/wire-format.md.
 
 export const HEADER_LEN = 16;
 export const HEADER_VERSION = 1;

@@ -7,7 +7,8 @@
 //
 // So a mesh node first sends a one-byte punch with a small IP TTL: it creates our router's mapping and dies in
 // the network before it can reach the far router. Only after the far side has done the same (coordinated through
-// the lighthouse's punch notification) do full-TTL packets go out, and they find both mappings open.
+// the lighthouse's punch notification) do full-TTL packets go out, and they find both mappings open. How this fits
+// with the other methods: docs/nat-traversal.md.
 
 /** Hops a punch survives: through our own NAT router and no further than the next router. */
 export const PUNCH_TTL = 2;
