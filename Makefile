@@ -17,7 +17,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 # npm ci builds the addon too (binding.gyp); this rebuilds it when its C sources change afterwards.
-ADDON := build/Release/mesh_tun.node
+ADDON := build/Release/mesh_native.node
 $(ADDON): binding.gyp $(wildcard pkg/tun/native/*.c pkg/tun/native/*.h) | node_modules/.installed
 	npx node-gyp rebuild
 	@touch $@

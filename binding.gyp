@@ -1,7 +1,7 @@
 {
   "targets": [
     {
-      "target_name": "mesh_tun",
+      "target_name": "mesh_native",
       "sources": [
         "pkg/tun/native/binding.c",
         "pkg/tun/native/args.c",

@@ -2,13 +2,13 @@
 // into a recvmmsg poll, for 1 s. Moved out of the unit suite (a timed loop there could only assert "something
 // arrived"); run it with `node dist/bench/udp-loopback.js`.
 
-import { loadTunAddon, UDP_META_WORDS } from '../pkg/tun/addon.js';
+import { loadNativeAddon, UDP_META_WORDS } from '../pkg/tun/addon.js';
 
 const LOOPBACK = 0x7f000001;
 const W = UDP_META_WORDS;
 
 async function main(): Promise<void> {
-  const addon = loadTunAddon();
+  const addon = loadNativeAddon();
   const a = addon.udp_open('127.0.0.1', 0);
   const b = addon.udp_open('127.0.0.1', 0);
   addon.udp_set_buffers(b.fd, 8 << 20, 0);

@@ -1,7 +1,8 @@
-// Loads the native addon (binding.gyp builds it at `npm install`). Looked up by walking up from this file so the
-// same code works from the repo (dist/pkg/tun/ is three levels below the root), from the bundled executables
-// (dist/bin/, where import.meta.url is the bundle's), from a global install, and via symlinks (node resolves this
-// module to its real path). Loaded lazily, so MemoryTun users never need it.
+// Loads the native addon, mesh_native (binding.gyp builds it at `npm install`): TUN, batched UDP, netlink and the
+// data path's batched AEAD. Looked up by walking up from this file so the same code works from the repo
+// (dist/pkg/tun/ is three levels below the root), from the bundled executables (dist/bin/, where import.meta.url is
+// the bundle's), from a global install, and via symlinks (node resolves this module to its real path). Loaded
+// lazily, so MemoryTun users never need it.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -75,7 +76,7 @@ export type TunPollHandle = { readonly [pollHandle]: 'tun' };
 export type UdpPollHandle = { readonly [pollHandle]: 'udp' };
 export type NetlinkPollHandle = { readonly [pollHandle]: 'netlink' };
 
-const ADDON_PATH = join('build', 'Release', 'mesh_tun.node');
+const ADDON_PATH = join('build', 'Release', 'mesh_native.node');
 // dist/pkg/tun -> dist/pkg -> dist -> package root (dist/bin: two levels); one spare level.
 const LEVELS_UP = 4;
 
@@ -83,13 +84,13 @@ type Addon = TunAddon & UdpAddon & NetlinkAddon;
 
 let cached: Addon | undefined;
 
-export function loadTunAddon(): Addon {
+export function loadNativeAddon(): Addon {
   if (cached) return cached;
   const path = findAddon();
   try {
     cached = createRequire(import.meta.url)(path) as Addon;
   } catch (err) {
-    throw new TunError('ETUNADDON', `cannot load the TUN addon at ${path}`, { cause: err });
+    throw new TunError('ETUNADDON', `cannot load the native addon at ${path}`, { cause: err });
   }
   return cached;
 }
@@ -101,5 +102,5 @@ function findAddon(): string {
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  throw new TunError('ETUNADDON', `the TUN addon (${ADDON_PATH}) is not built: run \`npx node-gyp rebuild\``);
+  throw new TunError('ETUNADDON', `the native addon (${ADDON_PATH}) is not built: run \`npx node-gyp rebuild\``);
 }

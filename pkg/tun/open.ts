@@ -1,7 +1,7 @@
 // openTun: create a TUN device, configure it (iproute.ts) and hand back a LinuxTun. On any setup failure the fd is
 // closed, which deletes the half-configured device.
 
-import { loadTunAddon } from './addon.js';
+import { loadNativeAddon } from './addon.js';
 import type { TunDevice } from './device.js';
 import { TunError } from './errors.js';
 import { deviceMtu, planIpCommands, runIpPlan, type TunConfig } from './iproute.js';
@@ -13,7 +13,7 @@ export interface OpenTunOptions extends TunConfig, LinuxTunOptions {
 }
 
 export async function openTun(opts: OpenTunOptions): Promise<TunDevice> {
-  const addon = loadTunAddon();
+  const addon = loadNativeAddon();
   let opened: { fd: number; name: string };
   try {
     opened = addon.tun_open(opts.name ?? '');

@@ -9,7 +9,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { guarded } from '../log/escaped-errors.js';
-import { loadTunAddon, type NetlinkAddon, type NetlinkPollHandle } from '../tun/addon.js';
+import { loadNativeAddon, type NetlinkAddon, type NetlinkPollHandle } from '../tun/addon.js';
 
 const DEBOUNCE_MS = 100;
 const POLL_MS = 2000;
@@ -43,7 +43,7 @@ export class AddressWatch {
     let addon: NetlinkAddon;
     let fd: number;
     try {
-      addon = loadTunAddon();
+      addon = loadNativeAddon();
       fd = addon.netlink_open_addr_watch();
     } catch {
       return false;

@@ -10,7 +10,7 @@
 // Addresses cross as numbers (addr-record.ts). A one-off TTL rides in the record, so sendWithTtl needs no socket
 // option toggling and ordinary sends in the same batch keep the default TTL.
 
-import { loadTunAddon, UDP_META_WORDS, type UdpAddon, type UdpPollHandle } from '../tun/addon.js';
+import { loadNativeAddon, UDP_META_WORDS, type UdpAddon, type UdpPollHandle } from '../tun/addon.js';
 import type { UdpAddr } from './addr.js';
 import { guarded } from '../log/escaped-errors.js';
 import { AddrTable } from './addr-record.js';
@@ -98,7 +98,7 @@ export class BatchConn implements UdpConn {
 
   /** Binds the socket; throws BatchConnError EUDPOPEN (with the errno error as cause) when the addon cannot. */
   static async open(opts: BatchConnOptions): Promise<BatchConn> {
-    const addon = opts.addon ?? loadTunAddon();
+    const addon = opts.addon ?? loadNativeAddon();
     let opened: { fd: number; port: number };
     try {
       opened = addon.udp_open(opts.host, opts.port);

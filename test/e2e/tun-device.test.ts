@@ -266,7 +266,7 @@ async function linkExists(name: string): Promise<boolean> {
 function skipReason(): string | false {
   if (process.getuid?.() !== 0) return 'needs root';
   if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
-  if (!existsSync(fileURLToPath(new URL('../../../build/Release/mesh_tun.node', import.meta.url)))) {
+  if (!existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)))) {
     return 'the addon is not built (npx node-gyp rebuild)';
   }
   return false;

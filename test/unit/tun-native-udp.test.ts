@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { loadTunAddon, UDP_META_WORDS, type UdpAddon } from '../../pkg/tun/addon.js';
+import { loadNativeAddon, UDP_META_WORDS, type UdpAddon } from '../../pkg/tun/addon.js';
 
-const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_tun.node', import.meta.url)));
+const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
 const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';
 const LOOPBACK = 0x7f000001;
 const W = UDP_META_WORDS;
@@ -55,7 +55,7 @@ function records(entries: { off: number; len: number; family: number; port: numb
 }
 
 test('a sendmmsg batch arrives as one recvmmsg batch with the sender as numbers', { skip }, async () => {
-  const addon = loadTunAddon();
+  const addon = loadNativeAddon();
   const a = addon.udp_open('127.0.0.1', 0);
   const b = addon.udp_open('127.0.0.1', 0);
   try {
@@ -81,7 +81,7 @@ test('a sendmmsg batch arrives as one recvmmsg batch with the sender as numbers'
 });
 
 test('a dual-stack socket reports an IPv4 sender as family 4, and sends to family-4 records', { skip }, async () => {
-  const addon = loadTunAddon();
+  const addon = loadNativeAddon();
   const v6 = addon.udp_open('::', 0);
   const v4 = addon.udp_open('127.0.0.1', 0);
   try {
@@ -101,7 +101,7 @@ test('a dual-stack socket reports an IPv4 sender as family 4, and sends to famil
 });
 
 test('datagrams the socket cannot send or a slot cannot hold are dropped, the rest go through', { skip }, async () => {
-  const addon = loadTunAddon();
+  const addon = loadNativeAddon();
   const a = addon.udp_open('127.0.0.1', 0);
   const b = addon.udp_open('127.0.0.1', 0);
   try {
@@ -121,7 +121,7 @@ test('datagrams the socket cannot send or a slot cannot hold are dropped, the re
 });
 
 test('bad arguments throw instead of touching memory out of range', { skip }, () => {
-  const addon = loadTunAddon();
+  const addon = loadNativeAddon();
   const a = addon.udp_open('127.0.0.1', 0);
   try {
     const meta = records([{ off: 8, len: 8, family: 4, port: 9, addr: [LOOPBACK] }]);
@@ -135,7 +135,7 @@ test('bad arguments throw instead of touching memory out of range', { skip }, ()
 });
 
 test('512 full-size datagrams sent as 8 sendmmsg batches all arrive intact, once each, in recvmmsg batches', { skip }, async () => {
-  const addon = loadTunAddon();
+  const addon = loadNativeAddon();
   const a = addon.udp_open('127.0.0.1', 0);
   const b = addon.udp_open('127.0.0.1', 0);
   // Room for every datagram in the receive queue, so a loss here is the addon's and not the kernel's.

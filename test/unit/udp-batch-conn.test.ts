@@ -8,7 +8,7 @@ import { formatIpv6, parseAddrWords } from '../../pkg/udp/addr-record.js';
 import type { UdpAddr } from '../../pkg/udp/addr.js';
 import { BatchConn } from '../../pkg/udp/batch-conn.js';
 
-const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_tun.node', import.meta.url)));
+const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
 const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';
 
 async function pair(t: { after(fn: () => unknown): void }, host = '127.0.0.1'): Promise<[BatchConn, BatchConn]> {

@@ -1,5 +1,5 @@
 // Reading JS arguments: a wrong type is a programming error in our own TS wrapper, so it throws a TypeError.
-#include "mesh_tun.h"
+#include "mesh_native.h"
 
 int mt_get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   size_t argc = want;

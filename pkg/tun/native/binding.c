@@ -1,5 +1,5 @@
 // Module registration: the flat export table.
-#include "mesh_tun.h"
+#include "mesh_native.h"
 
 static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
   napi_value value;

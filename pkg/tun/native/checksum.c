@@ -2,7 +2,7 @@
 // end. Sums of byte ranges combine by addition as long as every range but the last has even length.
 #include <string.h>
 
-#include "mesh_tun.h"
+#include "mesh_native.h"
 
 uint64_t mt_csum_add(uint64_t sum, const uint8_t *data, size_t len) {
   // Native-endian 32-bit loads: the ones'-complement sum is byte-order independent once folded and stored back

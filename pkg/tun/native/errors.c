@@ -5,7 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "mesh_tun.h"
+#include "mesh_native.h"
 
 napi_value mt_errno_error(napi_env env, const char *op, int err) {
   // glibc names every errno; libuv (whose codes are the negated errno values on Linux) is the fallback.

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mesh_tun.h"
+#include "mesh_native.h"
 
 // netlink_open_addr_watch(): fd, non-blocking, in the calling thread's network namespace.
 napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info) {

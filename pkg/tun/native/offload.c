@@ -18,7 +18,7 @@
 // Only IPv4 TCP is joined or cut (mesh's overlay is IPv4); anything else passes through one packet at a time.
 #include <string.h>
 
-#include "mesh_tun.h"
+#include "mesh_native.h"
 
 #define IPV4_HLEN 20
 #define TCP_FLAG_FIN 0x01

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "mesh_tun.h"
+#include "mesh_native.h"
 
 // Batches per wakeup before yielding to the rest of the loop; the poll is level-triggered, so the rest waits
 // (a reader with packets pending is drained first: see mt_batch_t).

@@ -12,7 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "mesh_tun.h"
+#include "mesh_native.h"
 
 // Which descriptors carry a virtio_net_hdr, so a write knows without a syscall. Set by tun_open, cleared by
 // tun_close; descriptors past the table are asked with TUNGETIFF.

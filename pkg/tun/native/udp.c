@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mesh_tun.h"
+#include "mesh_native.h"
 
 #define META_WORDS 8
 #define MMSG_MAX 64

@@ -1,7 +1,8 @@
-// mesh_tun: the smallest native layer the TUN data path needs. Flat <object>_<verb> exports; JS allocates and
-// owns every buffer; C only moves bytes between the kernel and those buffers and throws errno-coded errors.
-#ifndef MESH_TUN_H
-#define MESH_TUN_H
+// mesh_native: the native layer of the data path (TUN, batched UDP, netlink address events). Flat <object>_<verb>
+// exports; JS allocates and owns every buffer; C only moves bytes between the kernel and those buffers and throws
+// errno-coded errors.
+#ifndef MESH_NATIVE_H
+#define MESH_NATIVE_H
 
 #define NAPI_VERSION 8
 #include <linux/virtio_net.h>
