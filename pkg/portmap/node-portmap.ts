@@ -1,0 +1,94 @@
+// The node's side of port mapping: starts the mapper once the node runs (the protocol code is imported only then,
+// so a node with portmap off never loads it), refreshes it after address changes, deletes the mapping at stop, and
+// says which address to add to the lighthouse reports (advertise.ts decides).
+
+import type { Clock } from '../clock/clock.js';
+import type { Logger } from '../log/logger.js';
+import { udpAddr, type UdpAddr } from '../udp/addr.js';
+import { judgeMapping } from './advertise.js';
+import type { PortMapper, PortMapStatus } from './manager.js';
+import type { PortMapping } from './types.js';
+
+export interface NodePortMapEnv {
+  clock: Clock;
+  log: Logger;
+  lifetimeSec: number;
+  localPort(): number;
+  /** The IP a lighthouse sees us at (its answer about ourselves), if any answered. */
+  seenIp(): string | undefined;
+  /** Re-send our addresses to the lighthouses (the advertised mapping changed). */
+  sendUpdate(): void;
+}
+
+/** What `mesh netcheck` and status show about port mapping. */
+export interface PortMapReport extends PortMapStatus {
+  advertised: boolean;
+  /** Why a mapping is not advertised (null when it is, or when there is none). */
+  notAdvertisedWhy: string | null;
+}
+
+export class NodePortMap {
+  private mapper: PortMapper | null = null;
+  private stopped = false;
+  /** The address last put in a lighthouse report ('' for none), to re-send only when it changes. */
+  private lastAdvertised = '';
+
+  constructor(private readonly env: NodePortMapEnv) {}
+
+  async start(): Promise<void> {
+    const [{ PortMapper }, { PcpClient }, { NatPmpClient }, { UpnpClient }, { defaultGateway }] = await Promise.all([
+      import('./manager.js'),
+      import('./pcp.js'),
+      import('./natpmp.js'),
+      import('./upnp.js'),
+      import('./gateway.js'),
+    ]);
+    if (this.stopped) return;
+    this.mapper = new PortMapper({
+      clock: this.env.clock,
+      log: this.env.log,
+      internalPort: () => this.env.localPort(),
+      gateway: defaultGateway,
+      clients: [new PcpClient(), new NatPmpClient(), new UpnpClient()],
+      lifetimeSec: this.env.lifetimeSec,
+      changed: () => this.seenChanged(),
+    });
+    this.mapper.start();
+  }
+
+  refresh(): void {
+    this.mapper?.refresh();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.mapper?.stop();
+  }
+
+  /** The mapped address when it is worth advertising (external IP = where the lighthouses see us). */
+  advertised(): UdpAddr[] {
+    const m = this.mapper?.current();
+    const addrs = m && judgeMapping(m, this.env.seenIp()).advertise ? [udpAddr(m.externalIp, m.externalPort)] : [];
+    this.lastAdvertised = key(m, addrs.length > 0);
+    return addrs;
+  }
+
+  /** The mapping or the lighthouses' view of us changed: report again if what we would advertise did. */
+  seenChanged(): void {
+    const m = this.mapper?.current() ?? null;
+    const now = key(m, m !== null && judgeMapping(m, this.env.seenIp()).advertise);
+    if (now !== this.lastAdvertised) this.env.sendUpdate();
+  }
+
+  report(): PortMapReport | null {
+    if (this.mapper === null) return null;
+    const status = this.mapper.status();
+    const m = this.mapper.current();
+    const verdict = m ? judgeMapping(m, this.env.seenIp()) : null;
+    return { ...status, advertised: verdict?.advertise ?? false, notAdvertisedWhy: verdict && !verdict.advertise ? verdict.why : null };
+  }
+}
+
+function key(m: PortMapping | null | undefined, advertise: boolean): string {
+  return m && advertise ? `${m.externalIp}:${m.externalPort}` : '';
+}
