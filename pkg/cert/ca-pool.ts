@@ -1,29 +1,70 @@
 // The trusted CAs (`pki.ca`) keyed by fingerprint, the blocklist (`pki.blocklist`), and Nebula's verification
-// of a peer certificate against them (reference §1.6, §1.7).
+// of a peer certificate against them (docs/wire-format.md, "CA bundles and verification").
 
-import { parseCertificatesPem } from './cert-pem.js';
+import { checkCaConstraints } from './ca-constraints.js';
+import {
+  anyCheckSignature,
+  anyFingerprint,
+  certificateView,
+  CERTIFICATE_V2_BANNER,
+  isCertificateV2,
+  type AnyCertificate,
+} from './cert-any.js';
+import { CERTIFICATE_BANNER } from './cert-pem.js';
+import { certificateFromPemBlock } from './cert-pem-any.js';
+import { fingerprintV2 } from './cert-v2-marshal.js';
+import { checkSignatureV2 } from './cert-v2-sign.js';
+import type { NebulaCertificateV2 } from './cert-v2-types.js';
 import { CertError, CertVerifyError } from './errors.js';
+import { decodePemBlocks } from './pem.js';
 import { checkRootConstraints, isCertExpired } from './root-constraints.js';
 import { checkSignature, fingerprint } from './signature.js';
 import type { NebulaCertificate } from './types.js';
 
+export interface CaPoolLoadOptions {
+  /**
+   * 'skip' (the default, for the daemon): `NEBULA CERTIFICATE V2` blocks are counted in `skippedV2Blocks` and
+   * otherwise ignored, as a Nebula 1.9.5+ build without v2 support does, because the daemon cannot yet use v2 in
+   * handshakes. 'load': they become CAs of the pool, for `verifyAny` (mesh-cert verify).
+   */
+  v2?: 'skip' | 'load';
+}
+
+function isExpired(c: AnyCertificate, nowSeconds: number): boolean {
+  return c.details.notBefore > nowSeconds || c.details.notAfter < nowSeconds;
+}
+
 export class CaPool {
   /** fingerprint (lowercase hex) -> CA certificate. */
   readonly cas = new Map<string, NebulaCertificate>();
+  /** fingerprint -> v2 CA certificate (only with `{ v2: 'load' }`); `verify` ignores them, `verifyAny` uses them. */
+  readonly casV2 = new Map<string, NebulaCertificateV2>();
+  /** How many v2 CA blocks `fromPem` skipped; the daemon logs one warning when this is not 0. */
+  skippedV2Blocks = 0;
   /** Fingerprints of certificates refused whatever else is true of them. */
   readonly blocklist = new Set<string>();
   /** CAs that were already expired when the pool was loaded; the daemon logs a warning for each. */
-  readonly expiredCas: NebulaCertificate[] = [];
+  readonly expiredCas: AnyCertificate[] = [];
 
   /**
    * Loads a bundle of one or more CA certificates. Every block must be a self-signed CA. Some expired CAs are
    * tolerated (see `expiredCas`); a bundle where every CA is expired is refused.
    */
-  static fromPem(text: string, nowSeconds: number = Date.now() / 1000): CaPool {
+  static fromPem(text: string, nowSeconds: number = Date.now() / 1000, options: CaPoolLoadOptions = {}): CaPool {
     const pool = new CaPool();
-    for (const cert of parseCertificatesPem(text)) pool.addCa(cert);
-    for (const ca of pool.cas.values()) if (isCertExpired(ca, nowSeconds)) pool.expiredCas.push(ca);
-    if (pool.expiredCas.length === pool.cas.size) {
+    const blocks = decodePemBlocks(text);
+    if (blocks.length === 0) throw new CertError('ECERTPEM', 'input did not contain a valid PEM encoded block');
+    for (const block of blocks) {
+      if (block.banner === CERTIFICATE_V2_BANNER && options.v2 !== 'load') pool.skippedV2Blocks++;
+      else if (block.banner === CERTIFICATE_V2_BANNER) pool.addAnyCa(certificateFromPemBlock(block));
+      else if (block.banner !== CERTIFICATE_BANNER) {
+        throw new CertError('ECERTPEM', `PEM block is "${block.banner}", expected "${CERTIFICATE_BANNER}"`);
+      } else pool.addAnyCa(certificateFromPemBlock(block));
+    }
+    for (const ca of [...pool.cas.values(), ...pool.casV2.values()]) {
+      if (isExpired(ca, nowSeconds)) pool.expiredCas.push(ca);
+    }
+    if (pool.expiredCas.length === pool.cas.size + pool.casV2.size) {
       throw new CertError('ECERTNOVALIDCA', 'no valid CA certificates present');
     }
     return pool;
@@ -38,6 +79,26 @@ export class CaPool {
     const fp = fingerprint(cert);
     this.cas.set(fp, cert);
     return fp;
+  }
+
+  /** Adds a v2 CA after the same checks as `addCa`; returns its fingerprint. */
+  addCaV2(cert: NebulaCertificateV2): string {
+    if (!cert.details.isCA) throw new CertError('ECERTNOTCA', `${cert.details.name}: certificate is not a CA`);
+    if (!checkSignatureV2(cert, cert.publicKey)) {
+      throw new CertError('ECERTNOTSELFSIGNED', `${cert.details.name}: certificate is not self-signed`);
+    }
+    const fp = fingerprintV2(cert);
+    this.casV2.set(fp, cert);
+    return fp;
+  }
+
+  addAnyCa(cert: AnyCertificate): string {
+    return isCertificateV2(cert) ? this.addCaV2(cert) : this.addCa(cert);
+  }
+
+  /** A CA of either version by fingerprint. */
+  getAnyCa(fp: string): AnyCertificate | undefined {
+    return this.cas.get(fp) ?? this.casV2.get(fp);
   }
 
   /** Replaces the blocklist (config reload). Entries are compared as lowercase hex. */
@@ -69,10 +130,36 @@ export class CaPool {
     return ca;
   }
 
+  /**
+   * `verify` for a certificate of either version against CAs of either version, in Nebula 1.10's order (its curve
+   * check after the CA lookup). A v1 certificate under a v1 CA is judged exactly as `verify` judges it; any other
+   * pair by the constraint rules of 1.10 (ca-constraints.ts).
+   */
+  verifyAny(cert: AnyCertificate, nowSeconds: number): AnyCertificate {
+    if (this.isBlocklisted(cert)) throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
+    if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
+    const ca = this.getAnyCa(cert.details.issuer);
+    if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
+    const caView = certificateView(ca);
+    const certView = certificateView(cert);
+    if (caView.curve !== certView.curve) {
+      throw new CertVerifyError('ECERTCURVEMISMATCH', 'certificate curve does not match CA');
+    }
+    if (isExpired(ca, nowSeconds)) throw new CertVerifyError('ECERTCAEXPIRED', 'root certificate is expired');
+    if (isExpired(cert, nowSeconds)) throw new CertVerifyError('ECERTEXPIRED', 'certificate is expired');
+    if (!anyCheckSignature(cert, caView.publicKey)) {
+      throw new CertVerifyError('ECERTSIGNATURE', 'certificate signature did not match');
+    }
+    const broken =
+      !isCertificateV2(cert) && !isCertificateV2(ca) ? checkRootConstraints(cert, ca) : checkCaConstraints(caView, certView);
+    if (broken !== null) throw broken;
+    return ca;
+  }
+
   // A certificate whose fingerprint cannot even be computed is treated as blocked, as Nebula does.
-  private isBlocklisted(cert: NebulaCertificate): boolean {
+  private isBlocklisted(cert: AnyCertificate): boolean {
     try {
-      return this.blocklist.has(fingerprint(cert));
+      return this.blocklist.has(anyFingerprint(cert));
     } catch {
       return true;
     }

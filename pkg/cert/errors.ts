@@ -9,7 +9,10 @@ export type CertErrorCode =
   | 'ECERTKEY' // key material has the wrong size or does not match
   | 'ECERTNOTCA' // a CA bundle holds a certificate that is not a CA
   | 'ECERTNOTSELFSIGNED' // a CA bundle holds a CA whose signature does not verify with its own key
-  | 'ECERTNOVALIDCA'; // a CA bundle is empty or every CA in it is expired
+  | 'ECERTNOVALIDCA' // a CA bundle is empty or every CA in it is expired
+  | 'ECERTPROPERTIES' // a v2 certificate decodes but its contents are invalid (duplicate or zero networks, ...)
+  | 'ECERTPUBKEYPRESENT' // a v2 handshake certificate carries a public key where the handshake supplies it
+  | 'ECERTCURVE'; // an unknown curve, or a key of another curve than the certificate's
 
 export class CertError extends Error {
   override name = 'CertError';
@@ -33,7 +36,10 @@ export type CertVerifyCode =
   | 'ECERTVALIDBEFORECA'
   | 'ECERTGROUP'
   | 'ECERTIP'
-  | 'ECERTSUBNET';
+  | 'ECERTSUBNET'
+  | 'ECERTCURVEMISMATCH' // v2 era: the certificate's curve is not its CA's
+  | 'ECERTNETWORK' // v2 era: a network outside the CA's networks
+  | 'ECERTUNSAFENETWORK'; // v2 era: an unsafe network outside the CA's unsafe networks
 
 export class CertVerifyError extends Error {
   override name = 'CertVerifyError';

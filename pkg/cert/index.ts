@@ -1,4 +1,4 @@
-// Nebula v1 certificates: codec, signatures, PEM files, keys, CA pool and verification, printing.
+// Nebula v1 and v2 certificates: codec, signatures, PEM files, keys, CA pool and verification, printing.
 
 export type { CertDetails, NebulaCertificate } from './types.js';
 export { CertError, CertVerifyError, type CertErrorCode, type CertVerifyCode } from './errors.js';
@@ -28,3 +28,31 @@ export { isCertExpired, checkRootConstraints } from './root-constraints.js';
 export { formatNet } from './net-text.js';
 export { formatCertificateText, formatCertificateJson } from './print.js';
 export { bytesEqual } from './constant-time.js';
+
+// Nebula v2 certificates (ASN.1 DER), and what works across both versions (docs/certificates-v2.md).
+export { Curve, curveName, type CertDetailsV2, type NebulaCertificateV2, type CertificateV2ToSign } from './cert-v2-types.js';
+export {
+  marshalDetailsV2,
+  marshalCertificateV2,
+  marshalCertificateV2ForHandshake,
+  bytesToSignV2,
+  fingerprintV2,
+} from './cert-v2-marshal.js';
+export { unmarshalCertificateV2 } from './cert-v2-unmarshal.js';
+export { validateCertificateV2 } from './cert-v2-validate.js';
+export { signCertificateV2, checkSignatureV2 } from './cert-v2-sign.js';
+export { type SigningKey, signingPublicKey, p256PublicKey } from './signing-keys.js';
+export {
+  CERTIFICATE_V2_BANNER,
+  type AnyCertificate,
+  type CertificateView,
+  isCertificateV2,
+  certificateView,
+  anyFingerprint,
+  anyCheckSignature,
+  anyCertificateToPem,
+} from './cert-any.js';
+export { certificateFromPemBlock, parseAnyCertificatesPem } from './cert-pem-any.js';
+export { checkCaConstraints } from './ca-constraints.js';
+export type { CaPoolLoadOptions } from './ca-pool.js';
+export { formatCertificateJsonV2, formatCertificateTextV2, formatCertificatesJsonArray } from './print-v2.js';

@@ -60,7 +60,7 @@ export function formatCertificateText(c: NebulaCertificate): string {
 }
 
 // Go's encoding/json escapes HTML-significant characters and U+2028/2029 that JSON.stringify leaves alone.
-function goJsonString(s: string): string {
+export function goJsonString(s: string): string {
   let out = '"';
   for (const ch of s) {
     const code = ch.codePointAt(0)!;
