@@ -24,7 +24,10 @@ export class CertError extends Error {
   }
 }
 
-/** One code per rule of Nebula's `Verify`, in the order the rules run (reference §1.7). */
+/**
+ * One code per rule of Nebula's `Verify`, in the order the rules run (docs/wire-format.md, "CA bundles and
+ * verification").
+ */
 export type CertVerifyCode =
   | 'ECERTBLOCKED'
   | 'ECERTNOISSUER'
