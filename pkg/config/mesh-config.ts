@@ -2,6 +2,8 @@
 // defaults (defaults.ts), plus the mesh-only `control` section and the 1.7-style firewall actions.
 // Durations are milliseconds (`...Ms`) unless the name says otherwise; lighthouse.interval stays in seconds like Nebula.
 
+import type { PortMapConfig } from './section-portmap.js';
+
 export type Cipher = 'aes' | 'chachapoly';
 export type SendRecvError = 'always' | 'never' | 'private';
 export type LogLevel = 'panic' | 'fatal' | 'error' | 'warning' | 'info' | 'debug' | 'trace';
@@ -179,4 +181,6 @@ export interface MeshConfig {
   firewall: FirewallConfig;
   timers: TimersConfig;
   control: ControlConfig;
+  /** mesh only: port mapping on the gateway (section-portmap.ts); absent in configs built by hand (then off). */
+  portmap?: PortMapConfig;
 }

@@ -9,6 +9,7 @@ import { readFirewall } from './section-firewall.js';
 import { checkLighthouseRelations, readLighthouse, readStaticHostMap } from './section-lighthouse.js';
 import { readControl, readLogging, readSshd, readStats } from './section-operations.js';
 import { readPki } from './section-pki.js';
+import { readPortMap } from './section-portmap.js';
 import { readCipher, readHandshakes, readListen, readPreferredRanges, readPunchy, readRelay, readRoutines, readTimers } from './section-transport.js';
 import { readTun } from './section-tun.js';
 
@@ -53,6 +54,7 @@ export function validateConfig(raw: unknown, locate?: Locator, defaultFile = '<c
     firewall: readFirewall(r, routines),
     timers: readTimers(r),
     control: readControl(r),
+    portmap: readPortMap(r),
   };
   r.warnUnknownKeys();
   return { config, warnings: r.warnings };

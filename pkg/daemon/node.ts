@@ -36,6 +36,7 @@ import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { openTun, type TunDevice } from '../tun/tun.js';
 import { addrKey, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
+import { NodePortMap, type PortMapReport } from '../portmap/node-portmap.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
 import { peerMoved } from './peer-moved.js';
@@ -100,6 +101,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private lighthouses: Ipv4[];
   private readonly intervals: NodeJS.Timeout[] = [];
   private addressWatch: AddressWatch | null = null;
+  /** portmap.enabled (pkg/portmap/): the gateway forwards our listen port; null when off or without lighthouses. */
+  private portMap: NodePortMap | null = null;
   private handshakeTicker: NodeJS.Timeout | null = null;
   private addressFilter: { config: MeshConfig; allow: AllowList | undefined; interfaces: LocalAddressOptions['interfaces'] } | null = null;
   private stopped = false;
@@ -204,7 +207,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       },
       openMapping: (addr) => this.openMapping(addr),
       send: (host, m) => this.sendMeta(host, m),
-      ownAddresses: () => this.ownAddresses(advertise),
+      ownAddresses: () => [...this.ownAddresses(advertise), ...(this.portMap?.advertised() ?? [])],
+      selfSeen: () => this.portMap?.seenChanged(),
       relays: () => (this.config.relay.amRelay ? [] : this.config.relay.relays.map(parseIpv4)),
       remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
       punch: (addr) => this.udp.send(PUNCH_BYTE, addr),
@@ -340,7 +344,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       node.addressWatch = new AddressWatch(
         () => node.ownAddresses().map((a) => a.address),
         () => node.paths.addressLost(),
-        (addrs, lostAny) => node.paths.localAddressesChanged(addrs, lostAny),
+        (addrs, lostAny) => {
+          node.paths.localAddressesChanged(addrs, lostAny);
+          node.portMap?.refresh();
+        },
       );
       node.addressWatch.start();
     }
@@ -360,7 +367,27 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       tun: node.tun?.name ?? 'disabled',
       cipher: node.cipher,
     });
+    // After the start-up work: the mapping protocols are loaded and run only now, off the start path.
+    if (c.portmap?.enabled && node.lighthouseClient) node.startPortMap(c.portmap.lifetimeSec);
     return node;
+  }
+
+  private startPortMap(lifetimeSec: number): void {
+    const portMap = new NodePortMap({
+      clock: this.clock,
+      log: this.log,
+      lifetimeSec,
+      localPort: () => this.udp.localPort,
+      seenIp: () => (this.lighthouseClient?.selfNatView()[0] ?? this.lighthouseClient?.selfAddresses()[0])?.address,
+      sendUpdate: () => this.lighthouseClient?.sendUpdate(),
+    });
+    this.portMap = portMap;
+    portMap.start().catch((e) => this.log.warn('Port mapping did not start', { error: (e as Error).message }));
+  }
+
+  /** What port mapping did, for `mesh netcheck` and status; null when it is off. */
+  portMapReport(): PortMapReport | null {
+    return this.portMap?.report() ?? null;
   }
 
   /**
@@ -630,6 +657,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (this.handshakeTicker !== null) clearInterval(this.handshakeTicker);
     this.addressWatch?.stop();
     this.birthday.closeAll();
+    // The gateway is told to delete our mapping (bounded wait, portmap/manager.ts DELETE_WAIT_MS).
+    await this.portMap?.stop();
     // Give the close datagrams a moment to leave before the socket goes.
     await new Promise((r) => setTimeout(r, 50));
     await this.udp.close();

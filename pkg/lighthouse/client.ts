@@ -21,6 +21,8 @@ export interface LighthouseClientEnv {
   startHandshake(vpnIp: Ipv4): void;
   send(host: HostInfo, message: MetaMessage): void;
   ownAddresses(): UdpAddr[];
+  /** A lighthouse answered about us (where it sees us may have changed). */
+  selfSeen?(): void;
   relays(): Ipv4[];
   remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
   punch(addr: UdpAddr): void;
@@ -138,6 +140,7 @@ export class LighthouseClient {
       this.self = m.addrs;
       const capped = capPerFamily(m.addrs);
       this.selfView = seenFirstV4(m, capped, () => true) ? natView(capped) : [];
+      this.env.selfSeen?.();
       return;
     }
     if (this.isLighthouse(m.vpnIp)) return;

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { nebulaImpl } from './lab/nebula-impl.js';
+import { portmapScenario } from './lab/portmap-scenario.js';
+
+// Both routers symmetric (port-rewriting), miniupnpd on a's: mesh maps a's port and advertises it, so a and b talk
+// directly both ways; without port mapping (Nebula 1.6.1) they stay relayed. MESH_MEASURE_NEBULA=1 prints nebula's
+// figures from the same run.
+
+test('symmetric NAT on both sides, miniupnpd on one: a and b talk directly both ways', async (t) => {
+  const r = await portmapScenario(t);
+  t.diagnostic(
+    `mesh: first reply a->b ${r.firstReplyMs.toFixed(0)} ms, b->a ${r.reverseFirstReplyMs.toFixed(0)} ms after; ` +
+      `a->b ${r.path}${r.directAfterMs !== null ? ` (direct ${r.directAfterMs.toFixed(0)} ms after start)` : ''}, b->a ${r.reversePath}`,
+  );
+  assert.equal(r.path, 'direct', r.lab.logTails(40));
+  assert.equal(r.reversePath, 'direct', r.lab.logTails(40));
+});
+
+test('a mapping whose external address is not where the lighthouse sees us is not advertised: relayed', async (t) => {
+  // miniupnpd claims another public address (as a router behind a carrier NAT would): the mapping exists, but its
+  // external IP differs from the lighthouse's view, so a keeps it to itself.
+  const r = await portmapScenario(t, { extIp: '11.0.200.1', settleMs: 4000 });
+  t.diagnostic(`mesh, unreachable mapping: first reply ${r.firstReplyMs.toFixed(0)} ms; a->b ${r.path}, b->a ${r.reversePath}`);
+  assert.equal(r.path, 'relayed', r.lab.logTails(40));
+  assert.equal(r.reversePath, 'relayed', r.lab.logTails(40));
+});
+
+test('nebula 1.6.1 in the same lab (printed only with MESH_MEASURE_NEBULA=1)', { skip: process.env.MESH_MEASURE_NEBULA !== '1' }, async (t) => {
+  const r = await portmapScenario(t, { impl: nebulaImpl, settleMs: 4000 });
+  t.diagnostic(`nebula 1.6.1: first reply a->b ${r.firstReplyMs.toFixed(0)} ms, b->a ${r.reverseFirstReplyMs.toFixed(0)} ms; a->b ${r.path}, b->a ${r.reversePath}`);
+});
