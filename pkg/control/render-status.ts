@@ -20,7 +20,8 @@ function untilText(iso: string, nowMs: number): string {
 }
 
 function pathText(p: PeerStatus): string {
-  return p.path === 'direct' ? 'direct' : `relayed via ${p.via ?? '?'}`;
+  const path = p.path === 'direct' ? 'direct' : `relayed via ${p.via ?? '?'}`;
+  return p.overTcp ? `${path} over tcp` : path;
 }
 
 export function renderStatus(r: StatusReport, nowMs = Date.now()): string {
@@ -30,6 +31,7 @@ export function renderStatus(r: StatusReport, nowMs = Date.now()): string {
     `this node  ${s.name} (${s.vpnCidr})${roles.length ? ` [${roles.join(', ')}]` : ''}, listening on udp ${s.listenPort}: ` +
     `${s.addresses.length ? s.addresses.join(', ') : 'no usable interface address'}; ` +
     `cert expires ${day(s.certExpiresAt)} (${untilText(s.certExpiresAt, nowMs)})\n`;
+  if (s.transport === 'tcp') out += 'UDP blocked: lighthouses and relays reached over tcp, peers through relays\n';
 
   if (r.lighthouses.length > 0) {
     out += '\nlighthouses\n';

@@ -85,6 +85,7 @@ export function buildStatus(node: ControlledNode, probes: RttProbes): StatusRepo
       relay: config.relay.amRelay,
       certExpiresAt: isoFromSeconds(id.cert.details.notAfter),
       fingerprint: safeFingerprint(id.cert),
+      ...(node.tcp?.fallback ? { transport: node.tcp.fallback.transport } : {}),
     },
     peers,
     pending,

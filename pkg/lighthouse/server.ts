@@ -15,6 +15,7 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { Counters } from '../metrics/counters.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
+import { isTcpAddr } from '../tcp/tcp-addr.js';
 import { MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage } from './meta.js';
 
 /** Nebula keeps at most 10 reported addresses per host. */
@@ -129,7 +130,8 @@ export class LighthouseServer {
 
   private addressesOf(host: HostInfo): UdpAddr[] {
     const entry = this.entries.get(host.vpnIp);
-    const learned = host.remote ? [host.remote] : [];
+    // A host attached over TCP (pkg/tcp) is reached through its relays only: its virtual address is no UDP address.
+    const learned = host.remote && !isTcpAddr(host.remote) ? [host.remote] : [];
     // v4 first then v6, each learned-then-reported, duplicates kept: what Nebula 1.6.1 sends.
     const all = [...learned, ...(entry?.reported ?? [])];
     return [...all.filter((a) => !a.address.includes(':')), ...all.filter((a) => a.address.includes(':'))];
@@ -137,7 +139,7 @@ export class LighthouseServer {
 
   /** SEEN_* bits for a reply about `host`: only a direct tunnel shows us its source address (see meta.ts). */
   private seenOf(host: HostInfo): number {
-    if (!host.remote) return 0;
+    if (!host.remote || isTcpAddr(host.remote)) return 0;
     return host.remote.address.includes(':') ? SEEN_FIRST_V6 : SEEN_FIRST_V4;
   }
 

@@ -1,0 +1,120 @@
+// Wires the TCP fallback (pkg/tcp, docs/tcp-fallback.md) into a node: wraps its UDP socket in a TcpUnderlay, opens
+// the TCP listener of a lighthouse or relay, and gives a node with lighthouses the fallback controller.
+
+import type { MeshConfig } from '../config/index.js';
+import { MessageType } from '../header/header.js';
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { HandshakeManager } from '../handshake/manager.js';
+import type { HostMap } from '../hostmap/hostmap.js';
+import { parseIpv4, type Ipv4 } from '../ip/ipv4.js';
+import type { Clock } from '../clock/clock.js';
+import type { Logger } from '../log/logger.js';
+import type { Counters } from '../metrics/counters.js';
+import { sealForTunnel } from '../datapath/tunnel-sender.js';
+import { TcpFallback } from '../tcp/fallback.js';
+import { TcpServer } from '../tcp/server.js';
+import { TcpUnderlay } from '../tcp/underlay.js';
+import { addrKey, type UdpAddr } from '../udp/addr.js';
+import type { UdpConn } from '../udp/udp-conn.js';
+
+const TCP_DEFAULTS = { listen: true, port: 0, fallback: true };
+
+/** What the wiring needs from the node. */
+export interface TcpNodeEnv {
+  clock: Clock;
+  log: Logger;
+  counters: Counters;
+  hostmap: HostMap;
+  handshakes: HandshakeManager;
+  config(): MeshConfig;
+  lighthouses(): readonly Ipv4[];
+  staticHosts(): ReadonlyMap<Ipv4, readonly UdpAddr[]>;
+  deliver(packet: Buffer, from: UdpAddr, overTcp: boolean): void;
+  sendTestRequest(host: HostInfo): void;
+  relaysChanged(): void;
+}
+
+export interface TcpTransport {
+  underlay: TcpUnderlay;
+  fallback: TcpFallback | null;
+}
+
+/** Null when this node neither serves TCP nor falls back to it: its socket stays unwrapped. */
+export async function openTcpTransport(raw: UdpConn, env: TcpNodeEnv): Promise<TcpTransport | null> {
+  const c = env.config();
+  const tcp = c.tcp ?? TCP_DEFAULTS;
+  const serve = tcp.listen && (c.lighthouse.amLighthouse || c.relay.amRelay);
+  const fallBack = tcp.fallback && !c.lighthouse.amLighthouse && env.lighthouses().length > 0;
+  if (!serve && !fallBack) return null;
+  const underlay = new TcpUnderlay(raw);
+  underlay.onPacket((packet, from, overTcp) => env.deliver(packet, from, overTcp ?? false));
+  if (serve) {
+    const host = c.listen.host.startsWith('[') ? c.listen.host.slice(1, -1) : c.listen.host;
+    underlay.server = await TcpServer.listen(host, tcp.port || raw.localPort, {
+      clock: env.clock,
+      counters: env.counters,
+      deliver: (packet, from) => underlay.deliver(packet, from, true),
+      remotesInUse: () => {
+        const keys = new Set<string>();
+        for (const h of env.hostmap.byVpnIp.values()) if (h.remote) keys.add(addrKey(h.remote));
+        for (const h of env.hostmap.candidates.values()) if (h.remote) keys.add(addrKey(h.remote));
+        return keys;
+      },
+    });
+    env.log.info('Accepting TCP (fallback for UDP-blocked peers)', { tcpPort: underlay.server.port });
+  }
+  const fallback = fallBack ? makeFallback(underlay, env) : null;
+  return { underlay, fallback };
+}
+
+function makeFallback(underlay: TcpUnderlay, env: TcpNodeEnv): TcpFallback {
+  return new TcpFallback({
+    clock: env.clock,
+    counters: env.counters,
+    log: env.log,
+    underlay,
+    servers: () => {
+      const c = env.config();
+      const lighthouses = env.lighthouses();
+      const relays = c.relay.amRelay ? [] : c.relay.relays.map(parseIpv4).filter((ip) => !lighthouses.includes(ip));
+      return [...lighthouses, ...relays].map((vpnIp) => ({ vpnIp, addrs: env.staticHosts().get(vpnIp) ?? [] }));
+    },
+    lighthouseHeardSince: (since) =>
+      env.lighthouses().some((ip) => {
+        const h = env.hostmap.byVpnIp.get(ip);
+        return h !== undefined && h.lastRecvAt >= since;
+      }),
+    testLighthouses: () => {
+      for (const ip of env.lighthouses()) {
+        const h = env.hostmap.byVpnIp.get(ip);
+        if (h?.remote) env.sendTestRequest(h);
+      }
+    },
+    probeUdp: (vpnIp, to) => {
+      const h = env.hostmap.byVpnIp.get(vpnIp);
+      if (!h) return false;
+      underlay.sendUdp(sealForTunnel(h, MessageType.Test, 0, new Uint8Array(0)), to);
+      return true;
+    },
+    linked: (vpnIp) => {
+      const h = env.hostmap.byVpnIp.get(vpnIp);
+      // A tunnel from before the fallback: a packet over the link shows the server where we are now.
+      if (h) env.sendTestRequest(h);
+      else env.handshakes.sendNow(vpnIp);
+    },
+    relaysChanged: () => env.relaysChanged(),
+  });
+}
+
+/**
+ * The receive path while on TCP, for a datagram that came over UDP from a server we reach over TCP: once it proves
+ * authentic (the server's tunnel counted it), UDP works again.
+ */
+export function udpWhileOnTcp(fallback: TcpFallback, hostmap: HostMap, handle: () => void): void {
+  const before = new Map<Ipv4, number>();
+  for (const ip of fallback.tcpAttached()) before.set(ip, hostmap.byVpnIp.get(ip)?.packetsIn ?? 0);
+  handle();
+  for (const [ip, n] of before) {
+    if ((hostmap.byVpnIp.get(ip)?.packetsIn ?? 0) > n) return fallback.udpWorks();
+  }
+}

@@ -1,0 +1,149 @@
+import type { StatusReport } from '../../../pkg/control/reports.js';
+import { Lab } from './lab.js';
+import type { CleanupScope, Host, Router } from './lab.js';
+import { MESH_MAIN, meshImpl } from './mesh-impl.js';
+import { OverlayNet, type OverlayNode } from './overlay-net.js';
+import type { OverlayImpl } from './overlay-node.js';
+import type { LabProcess } from './process.js';
+import { waitFor } from './wait.js';
+
+// A network that drops UDP (hotels, offices: only DNS passes) and the TCP fallback scenario built on it
+// (docs/tcp-fallback.md): a public lighthouse that is also a relay, node a behind a NAT router that forwards no UDP
+// except port 53, node b public. Returns the time from a's start to the first ping reply each way and a's path to b;
+// then UDP is let through again and the time until a is back on UDP is measured. bench/nat-report.ts prints it next
+// to nebula 1.6.1, which has no TCP and never gets a reply here ("no path").
+
+const TABLE = 'lab_udp_block';
+
+/** Drops every UDP datagram the router forwards, either way, except DNS (port 53); returns the undo. */
+export async function blockUdp(lab: Lab, router: Router): Promise<{ unblock(): Promise<void> }> {
+  const ruleset =
+    `table inet ${TABLE} {\n  chain forward {\n    type filter hook forward priority -5; policy accept;\n` +
+    '    meta l4proto udp udp dport != 53 udp sport != 53 counter drop\n  }\n}\n';
+  await lab.exec(router, 'nft', ['-f', '-'], { input: ruleset });
+  return { unblock: async () => void (await lab.exec(router, 'nft', ['delete', 'table', 'inet', TABLE])) };
+}
+
+export interface UdpBlockedResult {
+  /** ms from a's start to its first ping reply from b; null: none within timeoutMs. */
+  aToBMs: number | null;
+  /** ms from a's start to b's first ping reply from a. */
+  bToAMs: number | null;
+  /** a's path to b as `mesh status` says it ("relayed via lh over tcp"), or "no path". */
+  path: string;
+  /** After UDP is let through: ms until a is off TCP and b answers it (mesh only; null: not back in time). */
+  backToUdpMs: number | null;
+  /** UDP datagrams a sent through the router in 2 s of pings after the move back, and TCP segments meanwhile. */
+  udpAfter: number;
+  tcpAfter: number;
+  /** Log tails when something did not come. */
+  detail: string;
+}
+
+export interface UdpBlockedOptions {
+  scope?: CleanupScope;
+  /** How long each way may take to the first reply; default 10 s (the goal). */
+  timeoutMs?: number;
+  /** Also let UDP through again and measure the move back (mesh only); default true. */
+  unblock?: boolean;
+}
+
+export async function udpBlockedScenario(impl: OverlayImpl, options: UdpBlockedOptions = {}): Promise<UdpBlockedResult> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const lab = await Lab.create(options.scope);
+  try {
+    const hl = await lab.publicHost('lh');
+    const hb = await lab.publicHost('b');
+    const router = await lab.natRouter('masq');
+    const ha = await lab.hostBehind(router, 'a');
+    const block = await blockUdp(lab, router);
+    const net = await OverlayNet.create(lab);
+    await net.start(hl, { name: 'lh', lighthouse: true, relay: true, impl, tunDisabled: true });
+    const b = await net.start(hb, { name: 'b', impl });
+    const startedAt = Date.now();
+    // No relay.relays on a: the lighthouse it reaches over TCP becomes its relay meanwhile.
+    const a = await net.start(ha, { name: 'a', impl, relays: [] });
+    const aPing = await startPing(lab, ha, b.vpnIp);
+    const bPing = await startPing(lab, hb, a.vpnIp);
+    let aToBMs: number | null = null;
+    let bToAMs: number | null = null;
+    try {
+      await waitFor(
+        () => {
+          aToBMs = firstReplyAt(aPing.proc.log(), startedAt);
+          bToAMs = firstReplyAt(bPing.proc.log(), startedAt);
+          return aToBMs !== null && bToAMs !== null ? true : null;
+        },
+        { timeoutMs: Math.max(0, startedAt + timeoutMs - Date.now()), intervalMs: 50, what: 'first replies' },
+      ).catch(() => undefined);
+    } finally {
+      await aPing.proc.kill();
+      await bPing.proc.kill();
+    }
+    const path = aToBMs === null ? 'no path' : impl === meshImpl ? await pathTo(lab, a, b) : 'relayed';
+    const result: UdpBlockedResult = { aToBMs, bToAMs, path, backToUdpMs: null, udpAfter: 0, tcpAfter: 0, detail: '' };
+    if (aToBMs === null || bToAMs === null) result.detail = lab.logTails(40);
+    if (options.unblock !== false && impl === meshImpl && aToBMs !== null) await measureBackToUdp(lab, router, ha, a, b, block, result);
+    return result;
+  } finally {
+    await lab.destroy();
+  }
+}
+
+async function measureBackToUdp(
+  lab: Lab,
+  router: Router,
+  ha: Host,
+  a: OverlayNode,
+  b: OverlayNode,
+  block: { unblock(): Promise<void> },
+  result: UdpBlockedResult,
+): Promise<void> {
+  const udp = await lab.trafficCounter(router, { hook: 'forward', saddr: ha.ip, proto: 'udp' });
+  const tcp = await lab.trafficCounter(router, { hook: 'forward', saddr: ha.ip, proto: 'tcp' });
+  const unblockedAt = performance.now();
+  await block.unblock();
+  try {
+    await waitFor(
+      async () => {
+        const s = await status(lab, a);
+        if (s?.self.transport !== 'udp') return null;
+        return (await lab.ping(ha, b.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null;
+      },
+      { timeoutMs: 15_000, intervalMs: 100, what: 'a back on UDP' },
+    );
+    result.backToUdpMs = Math.round(performance.now() - unblockedAt);
+  } catch {
+    result.detail += lab.logTails(40);
+    return;
+  }
+  const udpBefore = (await udp.read()).packets;
+  const tcpBefore = (await tcp.read()).packets;
+  await lab.ping(ha, b.vpnIp, { count: 10, intervalSec: 0.2, timeoutSec: 3 });
+  result.udpAfter = (await udp.read()).packets - udpBefore;
+  result.tcpAfter = (await tcp.read()).packets - tcpBefore;
+}
+
+async function startPing(lab: Lab, from: Host, target: string): Promise<{ proc: LabProcess }> {
+  return { proc: await lab.spawn(from, 'stdbuf', ['-oL', 'ping', '-D', '-n', '-i', '0.2', '-W', '1', target]) };
+}
+
+/** ms from `startedAt` (epoch ms) to the first reply line of `ping -D`, or null. */
+function firstReplyAt(log: string, startedAt: number): number | null {
+  const m = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(log);
+  return m === null ? null : Math.round(Number(m[1]) * 1000 - startedAt);
+}
+
+async function status(lab: Lab, node: OverlayNode): Promise<StatusReport | null> {
+  const r = await lab.exec(node.host, process.execPath, [MESH_MAIN, 'status', '-json', '-config', node.configPath], { check: false, timeoutMs: 10_000 });
+  if (r.exitCode !== 0) return null;
+  return JSON.parse(r.stdout) as StatusReport;
+}
+
+/** a's path to b in `mesh status` words. */
+async function pathTo(lab: Lab, a: OverlayNode, b: OverlayNode): Promise<string> {
+  const peer = (await status(lab, a))?.peers.find((p) => p.vpnIp === b.vpnIp);
+  if (!peer) return 'no tunnel';
+  const path = peer.path === 'direct' ? 'direct' : `relayed via ${peer.via === null ? '?' : peer.via}`;
+  return peer.overTcp ? `${path} over tcp` : path;
+}
