@@ -59,5 +59,10 @@ export function loadPki(config: MeshConfig, baseDir: string, nowSeconds = Math.f
     warnings.push(`pki.cert does not verify against pki.ca: ${(e as Error).message}; peers using this CA bundle will refuse it`);
   }
   for (const ca of caPool.expiredCas ?? []) warnings.push(`pki.ca: CA "${ca.details.name}" is expired`);
+  if (caPool.skippedV2Blocks > 0) {
+    warnings.push(
+      `pki.ca: skipped ${caPool.skippedV2Blocks} NEBULA CERTIFICATE V2 block(s); this build uses v1 certificates in handshakes only`,
+    );
+  }
   return { caPool, identity: localIdentity(cert, key), warnings };
 }
