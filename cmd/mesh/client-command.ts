@@ -1,5 +1,6 @@
 // The shell of every client subcommand: parse flags, connect to the daemon, run the body, close, and turn a
-// CliError or ControlError into one `mesh: ...` line with exit status 1.
+// CliError or ControlError into one `mesh: ...` line with exit status 1 (`errorStatus`: `mesh ping` uses 2, as
+// ping(8) does, so that 1 can mean "no reply").
 
 import type { ControlClient } from '../../pkg/control/client.js';
 import { ControlError } from '../../pkg/control/protocol.js';
@@ -15,8 +16,9 @@ export async function runClientCommand(
   argv: string[],
   io: CliIo,
   body: (flags: ParsedFlags, client: ControlClient) => Promise<number>,
+  errorStatus = 1,
 ): Promise<number> {
-  const flags = parseFlags(usage, summary, { ...TARGET_FLAGS, ...specs }, argv, io);
+  const flags = parseFlags(usage, summary, { ...TARGET_FLAGS, ...specs }, argv, io, errorStatus);
   if (typeof flags === 'number') return flags;
   let client: ControlClient | null = null;
   try {
@@ -25,7 +27,7 @@ export async function runClientCommand(
   } catch (e) {
     if (e instanceof CliError || e instanceof ControlError) {
       io.stderr(`mesh: ${e.message}\n`);
-      return 1;
+      return errorStatus;
     }
     throw e;
   } finally {

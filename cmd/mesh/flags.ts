@@ -58,24 +58,21 @@ export function stringFlag(f: ParsedFlags, name: string): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** A duration flag in Go syntax ("500ms", "2s") or plain milliseconds, as milliseconds. */
+/** A duration in Go syntax ("500ms", "2s") or plain digits as milliseconds, in milliseconds; NaN when malformed. */
+export function durationMs(text: string): number {
+  if (/^\d+$/.test(text)) return Number(text);
+  try {
+    return parseGoDuration(text) * 1000;
+  } catch {
+    return NaN;
+  }
+}
+
+/** A duration flag (see durationMs), as milliseconds. */
 export function durationMsFlag(f: ParsedFlags, name: string, fallbackMs: number): number {
   const v = stringFlag(f, name);
   if (v === undefined) return fallbackMs;
-  const ms = /^\d+$/.test(v) ? Number(v) : (() => {
-    try {
-      return parseGoDuration(v) * 1000;
-    } catch {
-      return NaN;
-    }
-  })();
+  const ms = durationMs(v);
   if (!Number.isFinite(ms) || ms <= 0) throw new CliError(`invalid -${name} ${JSON.stringify(v)}: want a duration such as 500ms or 2s`);
   return ms;
-}
-
-export function countFlag(f: ParsedFlags, name: string, fallback: number): number {
-  const v = stringFlag(f, name);
-  if (v === undefined) return fallback;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new CliError(`invalid -${name} ${JSON.stringify(v)}: want a whole number of at least 1`);
-  return Number(v);
 }

@@ -1,32 +1,29 @@
-// `mesh ping HOST`: test messages through the tunnel (made on demand), one line per reply with its RTT and
-// path, a line when the path changes (relayed -> direct), and a summary. Exit 0 when any reply came back.
+// `mesh ping [-c COUNT] [-i INTERVAL] [-W TIMEOUT] HOST`, flags before or after HOST as ping(8) takes them: test
+// messages through the tunnel (made on demand), one line per reply with its RTT and path, a line when the path
+// changes (relayed -> direct), and ping(8)'s summary. Exit status as ping(8)'s: 0 when any reply came back, 1 when
+// none did, 2 on an error (bad flags, no daemon, unknown host).
 
 import { ControlError, ControlErrorCode } from '../../pkg/control/protocol.js';
 import type { PingReply } from '../../pkg/control/reports.js';
 import { renderPathChange, renderPingReply, renderPingSummary } from '../../pkg/control/render-ping.js';
 import type { CliIo } from './cli-io.js';
 import { hostArgument, runClientCommand } from './client-command.js';
-import { countFlag, durationMsFlag } from './flags.js';
+import { PING_FLAGS, pingExitStatus, pingOptions } from './ping-options.js';
 
 export const pingSummary = 'send test messages through the tunnel to HOST and show RTT and path';
 
+const ERROR_STATUS = 2;
+
 export function pingCommand(argv: string[], io: CliIo): Promise<number> {
-  const specs = {
-    count: { type: 'string', value: 'N', describe: 'number of probes (default 4)' },
-    interval: { type: 'string', value: 'DURATION', describe: 'time between probes (default 1s)' },
-    timeout: { type: 'string', value: 'DURATION', describe: 'how long to wait for each reply, tunnel set-up included (default 2s)' },
-    json: { type: 'boolean', describe: 'print one JSON object per reply' },
-  } as const;
-  return runClientCommand('mesh ping [flags] HOST', pingSummary, specs, argv, io, async (flags, client) => {
+  return runClientCommand('mesh ping [flags] HOST', pingSummary, PING_FLAGS, argv, io, async (flags, client) => {
     const host = hostArgument(flags);
-    const count = countFlag(flags, 'count', 4);
-    const intervalMs = durationMsFlag(flags, 'interval', 1000);
-    const timeoutMs = durationMsFlag(flags, 'timeout', 2000);
+    const { count, intervalMs, timeoutMs } = pingOptions(flags);
     const rtts: number[] = [];
     let previous: PingReply | null = null;
     let target = host;
+    const start = Date.now();
     for (let seq = 1; seq <= count; seq++) {
-      const started = Date.now();
+      const sent = Date.now();
       try {
         const reply = await client.request<PingReply>('ping', { host, timeoutMs }, timeoutMs + 5000);
         target = `${reply.name} (${reply.vpnIp})`;
@@ -39,10 +36,10 @@ export function pingCommand(argv: string[], io: CliIo): Promise<number> {
         if (flags.values.json) io.stdout(JSON.stringify({ seq, error: e.message }) + '\n');
         else io.stdout(`no reply: seq=${seq} ${e.message}\n`);
       }
-      const wait = intervalMs - (Date.now() - started);
+      const wait = intervalMs - (Date.now() - sent);
       if (seq < count && wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
-    if (!flags.values.json) io.stdout(renderPingSummary(target, count, rtts));
-    return rtts.length > 0 ? 0 : 1;
-  });
+    if (!flags.values.json) io.stdout(renderPingSummary(target, count, rtts, Date.now() - start));
+    return pingExitStatus(rtts.length);
+  }, ERROR_STATUS);
 }

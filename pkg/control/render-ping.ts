@@ -20,14 +20,16 @@ export function renderPathChange(previous: PingReply | null, current: PingReply)
   return before === after ? '' : `path changed: ${before} -> ${after}\n`;
 }
 
-export function renderPingSummary(target: string, sent: number, rtts: number[]): string {
-  const lost = sent - rtts.length;
-  let out = `--- ${target}: ${sent} sent, ${rtts.length} received, ${sent === 0 ? 0 : Math.round((lost / sent) * 100)}% lost`;
+/** ping(8)'s closing lines: what was sent and received, the time taken, and the RTT spread (mdev: the standard deviation). */
+export function renderPingSummary(target: string, sent: number, rtts: number[], elapsedMs: number): string {
+  const lossPercent = sent === 0 ? 0 : Number((((sent - rtts.length) / sent) * 100).toPrecision(6));
+  let out = `--- ${target} ping statistics ---\n`;
+  out += `${sent} packets transmitted, ${rtts.length} received, ${lossPercent}% packet loss, time ${Math.round(elapsedMs)}ms\n`;
   if (rtts.length > 0) {
-    const min = Math.min(...rtts);
-    const max = Math.max(...rtts);
     const avg = rtts.reduce((a, b) => a + b, 0) / rtts.length;
-    out += `, rtt min/avg/max ${formatRtt(min)}/${formatRtt(avg)}/${formatRtt(max)}`;
+    const mdev = Math.sqrt(Math.max(0, rtts.reduce((a, b) => a + b * b, 0) / rtts.length - avg * avg));
+    const ms = [Math.min(...rtts), avg, Math.max(...rtts), mdev].map((v) => v.toFixed(3));
+    out += `rtt min/avg/max/mdev = ${ms.join('/')} ms\n`;
   }
-  return out + '\n';
+  return out;
 }

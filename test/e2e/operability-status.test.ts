@@ -73,20 +73,30 @@ test('status shows each peer with its direct path, underlay address, RTT and tra
   for (const line of text.stdout.trimEnd().split('\n')) t.diagnostic(line);
 });
 
-test('ping by certificate name prints an RTT and the direct path for every reply', async (t) => {
+test('ping takes ping(8)\'s -c/-i/-W either side of HOST, prints an RTT and the direct path for every reply, and exits as ping(8) does', async (t) => {
   const { lab, h2, one, two } = await meshTrio(t);
-  // No tunnel yet: ping makes one through the lighthouse.
-  const r = await mesh(lab, one, 'ping', '-count', '3', '-interval', '200ms', '-timeout', '5s', two.vpnIp);
-  assert.equal(r.exitCode, 0, `${r.stdout}${r.stderr}\n${lab.logTails()}`);
-  const byName = await mesh(lab, one, 'ping', '-count', '3', '-interval', '100ms', 'two');
+  // No tunnel yet: ping makes one through the lighthouse. Flags before HOST, ping(8)'s units (seconds).
+  const cold = await mesh(lab, one, 'ping', '-c', '3', '-i', '0.2', '-W', '5', two.vpnIp);
+  assert.equal(cold.exitCode, 0, `${cold.stdout}${cold.stderr}\n${lab.logTails()}`);
+  const first = /seq=1 rtt=([\d.]+)ms path=(\S+)/.exec(cold.stdout);
+  t.diagnostic(`cold tunnel: first reply ${first?.[1]} ms (tunnel set-up excluded), path ${first?.[2]}`);
+  // Flags after HOST, by certificate name.
+  const byName = await mesh(lab, one, 'ping', 'two', '-c', '3', '-i', '0.1');
   assert.equal(byName.exitCode, 0, byName.stderr);
   const replies = byName.stdout.split('\n').filter((l) => l.startsWith('reply from'));
   assert.equal(replies.length, 3, byName.stdout);
   for (const line of replies) {
     assert.match(line, new RegExp(`^reply from two \\(${two.vpnIp.replace(/\./g, '\\.')}\\): seq=\\d rtt=[\\d.]+ms path=direct ${h2.ip.replace(/\./g, '\\.')}:4242$`));
   }
-  assert.match(byName.stdout, /3 sent, 3 received, 0% lost/);
+  assert.match(byName.stdout, new RegExp(`--- two \\(${two.vpnIp.replace(/\./g, '\\.')}\\) ping statistics ---\n3 packets transmitted, 3 received, 0% packet loss, time \\d+ms\nrtt min/avg/max/mdev = [\\d.]+/[\\d.]+/[\\d.]+/[\\d.]+ ms\n$`));
   for (const line of byName.stdout.trimEnd().split('\n')) t.diagnostic(line);
+  // An overlay address nobody holds: no reply, exit 1; a name nobody holds: an error, exit 2.
+  const nobody = two.vpnIp.replace(/\d+$/, '250');
+  const silent = await mesh(lab, one, 'ping', '-c', '1', '-W', '0.5', nobody);
+  assert.equal(silent.exitCode, 1, `${silent.stdout}${silent.stderr}`);
+  assert.match(silent.stdout, /1 packets transmitted, 0 received, 100% packet loss/);
+  const unknown = await mesh(lab, one, 'ping', '-c', '1', 'nobody');
+  assert.equal(unknown.exitCode, 2, `${unknown.stdout}${unknown.stderr}`);
 });
 
 test('print-cert shows our own and a peer\'s certificate, and close-tunnel tears the tunnel down until traffic needs it', async (t) => {

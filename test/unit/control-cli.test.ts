@@ -57,7 +57,7 @@ const STATUS: StatusReport = {
 const dir = mkdtempSync(join(tmpdir(), `control-cli-${process.pid}-`));
 const socket = join(dir, 'run', 'ctl.sock');
 const requests: ControlRequest[] = [];
-let pingReplies: Array<PingReply | 'timeout'> = [];
+let pingReplies: Array<PingReply | 'timeout' | 'unknown'> = [];
 let server: ControlServer;
 
 before(async () => {
@@ -69,6 +69,7 @@ before(async () => {
     if (req.command === 'ping') {
       const next = pingReplies.shift();
       if (next === 'timeout' || next === undefined) throw new ControlError(ControlErrorCode.timeout, 'no reply within 5 ms');
+      if (next === 'unknown') throw new ControlError(ControlErrorCode.noHost, `no host named ${String(req.args.host)}`);
       return next;
     }
     return null;
@@ -106,7 +107,9 @@ describe('mesh command line', () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^Usage: mesh ping \[flags\] HOST/);
     assert.match(r.stdout, /-config PATH/);
-    assert.match(r.stdout, /-count N/);
+    assert.match(r.stdout, /-c COUNT/);
+    assert.match(r.stdout, /-i INTERVAL/);
+    assert.match(r.stdout, /-W TIMEOUT/);
   });
 
   it('status prints the peer table, or the daemon\'s JSON with -json', async () => {
@@ -124,30 +127,77 @@ describe('mesh command line', () => {
     assert.deepEqual(requests.map((r) => r.args.probeMs), [0, 1000]);
   });
 
-  it('ping prints each reply, says when the path goes from relayed to direct, and sums up', async () => {
+  it('ping prints each reply, says when the path goes from relayed to direct, and sums up as ping(8) does', async () => {
     const relayed: PingReply = { vpnIp: '10.99.0.2', name: 'two', rttMs: 4, path: 'relayed', remote: null, via: '10.99.0.9' };
     const direct: PingReply = { ...relayed, rttMs: 1, path: 'direct', remote: '192.168.7.3:4242', via: null };
     pingReplies = [relayed, 'timeout', direct];
-    const r = await run('ping', '-socket', socket, '-count', '3', '-interval', '1ms', 'two');
+    const r = await run('ping', '-socket', socket, '-count', '3', '-interval', '2ms', 'two');
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
-    assert.deepEqual(lines, [
+    assert.deepEqual(lines.slice(0, 6), [
       'reply from two (10.99.0.2): seq=1 rtt=4.00ms path=relayed via 10.99.0.9',
       'no reply: seq=2 no reply within 5 ms',
       'path changed: relayed via 10.99.0.9 -> direct 192.168.7.3:4242',
       'reply from two (10.99.0.2): seq=3 rtt=1.00ms path=direct 192.168.7.3:4242',
-      '--- two (10.99.0.2): 3 sent, 2 received, 33% lost, rtt min/avg/max 1.00ms/2.50ms/4.00ms',
+      '--- two (10.99.0.2) ping statistics ---',
+      lines[5],
     ]);
+    assert.match(lines[5], /^3 packets transmitted, 2 received, 33\.3333% packet loss, time \d+ms$/);
+    assert.equal(lines[6], 'rtt min/avg/max/mdev = 1.000/2.500/4.000/1.500 ms');
   });
 
-  it('ping exits 1 when nothing answers, and needs exactly one HOST', async () => {
+  it('ping takes ping(8)\'s -c, -i (seconds) and -W (seconds) before or after HOST', async () => {
+    const reply: PingReply = { vpnIp: '10.99.0.2', name: 'two', rttMs: 1, path: 'direct', remote: '192.168.7.3:4242', via: null };
+    for (const argv of [['-c', '3', '-i', '0.002', '-W', '0.5', 'two'], ['two', '-c', '3', '-i', '0.002', '-W', '0.5'], ['-c', '3', 'two', '-W', '500ms', '-i=2ms']]) {
+      requests.length = 0;
+      pingReplies = [reply, reply, reply];
+      const r = await run('ping', '-socket', socket, ...argv);
+      assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+      assert.deepEqual(requests.map((q) => q.args), [1, 2, 3].map(() => ({ host: 'two', timeoutMs: 500 })), argv.join(' '));
+      assert.match(r.stdout, /3 packets transmitted, 3 received, 0% packet loss/);
+    }
+  });
+
+  it('ping waits -i seconds between probes', async () => {
     pingReplies = [];
-    const r = await run('ping', '-socket', socket, '-count', '2', '-interval', '1ms', '10.99.0.7');
+    const started = Date.now();
+    const r = await run('ping', '-socket', socket, '-c', '3', '-i', '0.15', '10.99.0.7');
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /2 sent, 0 received, 100% lost/);
-    const none = await run('ping', '-socket', socket);
-    assert.equal(none.code, 1);
-    assert.match(none.stderr, /exactly one HOST/);
+    assert.ok(Date.now() - started >= 300, `two waits of 150 ms, took ${Date.now() - started} ms`);
+  });
+
+  it('ping exits 1 when nothing answers, with the summary', async () => {
+    pingReplies = [];
+    const r = await run('ping', '-socket', socket, '-c', '2', '-i', '0.002', '10.99.0.7');
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /\n2 packets transmitted, 0 received, 100% packet loss, time \d+ms\n$/);
+  });
+
+  it('ping exits 2, as ping(8) does, on a bad flag or value, no HOST, an unknown host, or no daemon', async () => {
+    const cases: [string[], RegExp][] = [
+      [['-socket', socket], /exactly one HOST/],
+      [['-socket', socket, '-bogus', 'two'], /flag provided but not defined: -bogus/],
+      [['-socket', socket, 'two', '-c'], /flag needs an argument: -c/],
+      [['-socket', socket, '-c', '0', 'two'], /invalid -c "0": want a whole number from 1 to 1000000/],
+      [['-socket', socket, '-c', '1000001', 'two'], /invalid -c "1000001"/],
+      [['-socket', socket, '-count', 'x', 'two'], /invalid -count "x"/],
+      [['-socket', socket, '-c', '2', '-count', '2', 'two'], /give -c or -count, not both/],
+      [['-socket', socket, '-i', '0.001', 'two'], /invalid -i "0\.001": want an interval from 0\.002 to 3600 seconds/],
+      [['-socket', socket, '-interval', '1ms', 'two'], /invalid -interval "1ms"/],
+      [['-socket', socket, '-W', '61', 'two'], /invalid -W "61": want a reply wait above 0 and at most 60 seconds/],
+      [['-socket', socket, '-W', '0', 'two'], /invalid -W "0"/],
+      [['-socket', socket, '-W', 'soon', 'two'], /invalid -W "soon"/],
+      [['-socket', socket, '-c', '1', 'nobody'], /no host named nobody/],
+      [['-socket', join(dir, 'absent.sock'), '-c', '1', 'two'], /mesh: /],
+    ];
+    for (const [argv, message] of cases) {
+      pingReplies = ['unknown'];
+      const r = await run('ping', ...argv);
+      assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, message, argv.join(' '));
+      assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
+    }
+    assert.equal((await run('ping', '-h')).code, 0);
   });
 
   it('reload and close-tunnel print the daemon\'s refusal as one line and exit 1', async () => {

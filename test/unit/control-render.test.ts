@@ -107,9 +107,13 @@ describe('ping rendering', () => {
     assert.equal(renderPathChange(null, direct), '');
   });
 
-  it('summarises sent, received, loss and min/avg/max RTT', () => {
-    assert.equal(renderPingSummary('two', 4, [1, 2, 3]), '--- two: 4 sent, 3 received, 25% lost, rtt min/avg/max 1.00ms/2.00ms/3.00ms\n');
-    assert.equal(renderPingSummary('two', 2, []), '--- two: 2 sent, 0 received, 100% lost\n');
+  it('summarises as ping(8) does: transmitted, received, loss, time, and min/avg/max/mdev RTT', () => {
+    assert.equal(
+      renderPingSummary('two', 4, [1, 2, 3], 3004.4),
+      '--- two ping statistics ---\n4 packets transmitted, 3 received, 25% packet loss, time 3004ms\nrtt min/avg/max/mdev = 1.000/2.000/3.000/0.816 ms\n',
+    );
+    assert.equal(renderPingSummary('two', 3, [0.5], 2000), '--- two ping statistics ---\n3 packets transmitted, 1 received, 66.6667% packet loss, time 2000ms\nrtt min/avg/max/mdev = 0.500/0.500/0.500/0.000 ms\n');
+    assert.equal(renderPingSummary('two', 2, [], 1000), '--- two ping statistics ---\n2 packets transmitted, 0 received, 100% packet loss, time 1000ms\n');
   });
 });
 
