@@ -50,21 +50,29 @@ export async function openTcpTransport(raw: UdpConn, env: TcpNodeEnv): Promise<T
   underlay.onPacket((packet, from, overTcp) => env.deliver(packet, from, overTcp ?? false));
   if (serve) {
     const host = c.listen.host.startsWith('[') ? c.listen.host.slice(1, -1) : c.listen.host;
-    underlay.server = await TcpServer.listen(host, tcp.port || raw.localPort, {
-      clock: env.clock,
-      counters: env.counters,
-      deliver: (packet, from) => underlay.deliver(packet, from, true),
-      remotesInUse: () => {
-        const keys = new Set<string>();
-        for (const h of env.hostmap.byVpnIp.values()) if (h.remote) keys.add(addrKey(h.remote));
-        for (const h of env.hostmap.candidates.values()) if (h.remote) keys.add(addrKey(h.remote));
-        return keys;
-      },
-    });
-    env.log.info('Accepting TCP (fallback for UDP-blocked peers)', { tcpPort: underlay.server.port });
+    const port = tcp.port || raw.localPort;
+    try {
+      underlay.server = await TcpServer.listen(host, port, {
+        clock: env.clock,
+        counters: env.counters,
+        deliver: (packet, from) => underlay.deliver(packet, from, true),
+        remotesInUse: () => remotesInUse(env.hostmap),
+      });
+      env.log.info('Accepting TCP (fallback for UDP-blocked peers)', { tcpPort: underlay.server.port });
+    } catch (e) {
+      // UDP serves everyone else: a TCP port taken by another program costs only the fallback.
+      env.log.warn('Cannot listen on TCP, UDP-blocked peers cannot reach this node', { tcpPort: port, error: (e as Error).message });
+    }
   }
   const fallback = fallBack ? makeFallback(underlay, env) : null;
   return { underlay, fallback };
+}
+
+function remotesInUse(hostmap: HostMap): Set<string> {
+  const keys = new Set<string>();
+  for (const h of hostmap.byVpnIp.values()) if (h.remote) keys.add(addrKey(h.remote));
+  for (const h of hostmap.candidates.values()) if (h.remote) keys.add(addrKey(h.remote));
+  return keys;
 }
 
 function makeFallback(underlay: TcpUnderlay, env: TcpNodeEnv): TcpFallback {
