@@ -11,7 +11,8 @@
         "pkg/tun/native/udp.c",
         "pkg/tun/native/checksum.c",
         "pkg/tun/native/offload.c",
-        "pkg/tun/native/netlink.c"
+        "pkg/tun/native/netlink.c",
+        "pkg/tun/native/aead.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
     }

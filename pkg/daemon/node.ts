@@ -599,6 +599,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     }
     this.lighthouseClient?.forget(host.vpnIp);
     this.counters.inc('tunnels-closed', reason);
+    // The keys are wiped now rather than when the collector gets to them (a tunnel replaced by a newer handshake
+    // is left to the collector: timers and relays may still hold it).
+    host.keys.send.close();
+    host.keys.recv.close();
   }
 
   rehandshake(host: HostInfo): void {

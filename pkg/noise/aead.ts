@@ -9,7 +9,8 @@
 //   AES-256-GCM:        counter big-endian    (00000000 0000000000000003 for counter 3)
 //   ChaCha20-Poly1305:  counter little-endian (00000000 0300000000000000 for counter 3)
 //
-// Backend: node:crypto (OpenSSL) for both ciphers. bench/aead.ts, 1300-byte packets, CPU time on the
+// Backend: node:crypto (OpenSSL) for both ciphers; the data path's keys use the addon's contexts when it is
+// built (native-aead.ts, chosen by session-aead.ts). bench/aead.ts, 1300-byte packets, CPU time on the
 // 2-core lab machine: AES-256-GCM seal/open about 4.2/3.2 us (noble: 50/43 us), ChaCha20-Poly1305 about
 // 6.1/5.3 us (noble: 17-20 us). A new cipher object per packet is unavoidable (node:crypto cannot re-nonce
 // a GCM/Poly1305 context); what helps is reusing one nonce Buffer (about 0.5 us per seal) and sealing into
@@ -45,6 +46,8 @@ export const AEAD_NONCE_LEN = 12;
 export interface Aead {
   seal(counter: number, plaintext: Uint8Array, ad: Uint8Array, out?: Buffer, outOffset?: number): Buffer;
   open(counter: number, ciphertextAndTag: Uint8Array, ad: Uint8Array): Buffer | null;
+  /** Wipes the key now (the tunnel is gone); later seals are a bug. Idempotent. */
+  close(): void;
 }
 
 export class AeadKeyError extends Error {
@@ -65,7 +68,10 @@ const ALGORITHM: Record<AeadCipher, 'aes-256-gcm' | 'chacha20-poly1305'> = {
 
 const TWO_POW_32 = 0x1_0000_0000;
 
-/** Counters are integers in [0, 2^53); pkg/header refuses larger ones on receive and says why none is reached. */
+/**
+ * The node:crypto Aead: the handshake's, and the data path's when the addon is missing (session-aead.ts chooses).
+ * Counters are integers in [0, 2^53); pkg/header refuses larger ones on receive and says why none is reached.
+ */
 export function createAead(cipher: AeadCipher, key: Uint8Array): Aead {
   const algorithm = ALGORITHM[cipher];
   if (algorithm === undefined) throw new AeadKeyError(`unknown cipher: ${String(cipher)}`);
@@ -130,6 +136,10 @@ class NodeAead implements Aead {
       Error.stackTraceLimit = stackTraceLimit;
     }
     return plaintext;
+  }
+
+  close(): void {
+    this.#key.fill(0);
   }
 }
 

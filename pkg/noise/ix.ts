@@ -8,10 +8,12 @@
 // Messages are the bytes after the 16-byte Nebula header (the header is not part of the Noise transcript).
 // Keys come out of Split: k1 carries initiator-to-responder traffic and k2 the reverse, so the initiator
 // sends with k1 and receives with k2 and the responder does the opposite (docs/wire-format.md, "Handshake").
+// Each becomes a session Aead (session-aead.ts: the addon's OpenSSL context when it loads) and is wiped here.
 
-import { createAead, type Aead, type AeadCipher } from './aead.js';
+import type { Aead, AeadCipher } from './aead.js';
 import { NoiseError } from './errors.js';
 import { HandshakeState } from './handshake-state.js';
+import { createSessionAead } from './session-aead.js';
 
 export interface IxOptions {
   cipher: AeadCipher;
@@ -123,8 +125,8 @@ function remoteStaticOf(hs: HandshakeState): Uint8Array {
 function finish(hs: HandshakeState, cipher: AeadCipher): { keys: SessionKeys; handshakeHash: Uint8Array } {
   const handshakeHash = hs.handshakeHash();
   const [k1, k2] = hs.split();
-  const initiatorToResponder = createAead(cipher, k1);
-  const responderToInitiator = createAead(cipher, k2);
+  const initiatorToResponder = createSessionAead(cipher, k1);
+  const responderToInitiator = createSessionAead(cipher, k2);
   k1.fill(0);
   k2.fill(0);
   const keys: SessionKeys = hs.initiator

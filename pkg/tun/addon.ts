@@ -71,6 +71,44 @@ export interface NetlinkAddon {
   netlink_close(fd: number): void;
 }
 
+/**
+ * The data path's AEAD (native/aead.c) on node's own OpenSSL; pkg/noise/native-aead.ts is its only user. A context
+ * holds one key; cipher 0 = AES-256-GCM, 1 = ChaCha20-Poly1305. After aead_close every call but aead_close throws
+ * an Error with code EAEADCLOSED. Batch records are AEAD_META_WORDS words of a Uint32Array:
+ * [adOffset, adLength, inputOffset, inputLength, outputOffset], all within `buf`.
+ */
+export interface AeadAddon {
+  aead_create(cipher: 0 | 1, key: Uint8Array): AeadContext;
+  aead_close(ctx: AeadContext): void;
+  /** Writes ciphertext ‖ tag at out[outOffset..]; returns its length. RangeError for a counter outside [0, 2^53). */
+  aead_seal(
+    ctx: AeadContext,
+    counter: number,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+  /** Plaintext to out[0..]; false (out wiped) when it does not authenticate, is short or the counter is out of range. */
+  aead_open(ctx: AeadContext, counter: number, ad: Uint8Array, ciphertextAndTag: Uint8Array, out: Uint8Array): boolean;
+  /** Seals `count` records (input = plaintext); checks all first and throws on a bad one. Returns count. */
+  aead_seal_batch(ctx: AeadContext, buf: Uint8Array, meta: Uint32Array, counters: Float64Array, count: number): number;
+  /** Opens `count` records (input = ciphertext ‖ tag); ok[i] = 1 if record i authenticated. Returns how many did. */
+  aead_open_batch(
+    ctx: AeadContext,
+    buf: Uint8Array,
+    meta: Uint32Array,
+    counters: Float64Array,
+    count: number,
+    ok: Uint8Array,
+  ): number;
+}
+
+export const AEAD_META_WORDS = 5;
+
+declare const aeadContext: unique symbol;
+export type AeadContext = { readonly [aeadContext]: true };
+
 declare const pollHandle: unique symbol;
 export type TunPollHandle = { readonly [pollHandle]: 'tun' };
 export type UdpPollHandle = { readonly [pollHandle]: 'udp' };
@@ -80,7 +118,7 @@ const ADDON_PATH = join('build', 'Release', 'mesh_native.node');
 // dist/pkg/tun -> dist/pkg -> dist -> package root (dist/bin: two levels); one spare level.
 const LEVELS_UP = 4;
 
-type Addon = TunAddon & UdpAddon & NetlinkAddon;
+type Addon = TunAddon & UdpAddon & NetlinkAddon & AeadAddon;
 
 let cached: Addon | undefined;
 

@@ -27,6 +27,13 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "netlink_poll_stop", mt_poll_stop);
   export_fn(env, exports, "netlink_close", tun_close);
 
+  export_fn(env, exports, "aead_create", aead_create);
+  export_fn(env, exports, "aead_close", aead_close);
+  export_fn(env, exports, "aead_seal", aead_seal);
+  export_fn(env, exports, "aead_open", aead_open);
+  export_fn(env, exports, "aead_seal_batch", aead_seal_batch);
+  export_fn(env, exports, "aead_open_batch", aead_open_batch);
+
   return exports;
 }
 

@@ -1,6 +1,6 @@
-// mesh_native: the native layer of the data path (TUN, batched UDP, netlink address events). Flat <object>_<verb>
-// exports; JS allocates and owns every buffer; C only moves bytes between the kernel and those buffers and throws
-// errno-coded errors.
+// mesh_native: the native layer of the data path (TUN, batched UDP, netlink address events, AEAD). Flat
+// <object>_<verb> exports; JS allocates and owns every buffer; C moves bytes between the kernel and those buffers,
+// seals and opens them with node's own OpenSSL (aead.c), and throws errno-coded errors.
 #ifndef MESH_NATIVE_H
 #define MESH_NATIVE_H
 
@@ -85,5 +85,13 @@ napi_value udp_poll_start(napi_env env, napi_callback_info info);
 // netlink.c
 napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info);
 napi_value netlink_poll_start(napi_env env, napi_callback_info info);
+
+// aead.c
+napi_value aead_create(napi_env env, napi_callback_info info);
+napi_value aead_close(napi_env env, napi_callback_info info);
+napi_value aead_seal(napi_env env, napi_callback_info info);
+napi_value aead_open(napi_env env, napi_callback_info info);
+napi_value aead_seal_batch(napi_env env, napi_callback_info info);
+napi_value aead_open_batch(napi_env env, napi_callback_info info);
 
 #endif

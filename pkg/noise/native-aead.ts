@@ -1,0 +1,124 @@
+// The data path's AEAD in the addon (pkg/tun/native/aead.c): the same ciphers and nonce layout as the node:crypto
+// Aead in aead.ts, on the same OpenSSL node links, but with one OpenSSL context per key kept for the tunnel's life
+// instead of a new cipher object per packet, and sealing straight into the caller's buffer. bench/aead.ts has the
+// per-packet figures next to node:crypto's.
+//
+// The key crosses into C once, at creation; no JS copy is kept (the caller wipes its own). close() frees and
+// clears the OpenSSL context at once; a context nobody closed is freed by the addon's finalizer when collected.
+// After close, seal throws AeadClosedError (sealing on a closed tunnel is our own bug) and open returns null (a
+// packet can still arrive for a tunnel being torn down; that must not throw).
+//
+// Batches: sealBatch/openBatch run N records of one buffer in one crossing (AEAD_META_WORDS per record, see
+// pkg/tun/addon.ts). openBatch only authenticates: the replay window and the firewall stay with the caller, after
+// it, so a packet that fails authentication never touches the window.
+
+import { AEAD_META_WORDS, loadNativeAddon, type AeadAddon, type AeadContext } from '../tun/addon.js';
+import {
+  AEAD_KEY_LEN,
+  AEAD_TAG_LEN,
+  AeadCounterError,
+  AeadKeyError,
+  type Aead,
+  type AeadCipher,
+} from './aead.js';
+
+export { AEAD_META_WORDS };
+
+/** A seal or batch call on a context that was closed. */
+export class AeadClosedError extends Error {
+  override name = 'AeadClosedError';
+  readonly code = 'EAEADCLOSED';
+}
+
+const CIPHER_ID: Record<AeadCipher, 0 | 1> = { aes: 0, chachapoly: 1 };
+
+export class NativeAead implements Aead {
+  #ctx: AeadContext | null;
+
+  constructor(
+    private readonly addon: AeadAddon,
+    cipher: AeadCipher,
+    key: Uint8Array,
+  ) {
+    const id = CIPHER_ID[cipher];
+    if (id === undefined) throw new AeadKeyError(`unknown cipher: ${String(cipher)}`);
+    if (key.length !== AEAD_KEY_LEN) throw new AeadKeyError(`AEAD key must be ${AEAD_KEY_LEN} bytes, got ${key.length}`);
+    this.#ctx = addon.aead_create(id, key);
+  }
+
+  get closed(): boolean {
+    return this.#ctx === null;
+  }
+
+  seal(counter: number, plaintext: Uint8Array, ad: Uint8Array, out?: Buffer, outOffset = 0): Buffer {
+    const ctx = this.#live();
+    if (!Number.isSafeInteger(counter) || counter < 0) throw new AeadCounterError(`AEAD counter out of range: ${counter}`);
+    const dst = out ?? Buffer.allocUnsafe(plaintext.length + AEAD_TAG_LEN);
+    const at = out ? outOffset : 0;
+    const written = this.addon.aead_seal(ctx, counter, ad, plaintext, dst, at);
+    return dst.subarray(at, at + written);
+  }
+
+  open(counter: number, ciphertextAndTag: Uint8Array, ad: Uint8Array): Buffer | null {
+    const ctx = this.#ctx;
+    const bodyLen = ciphertextAndTag.length - AEAD_TAG_LEN;
+    if (ctx === null || bodyLen < 0) return null;
+    // Pooled for small packets, as node:crypto's output is; on failure the addon has already wiped it.
+    const plaintext = Buffer.allocUnsafe(bodyLen);
+    return this.addon.aead_open(ctx, counter, ad, ciphertextAndTag, plaintext) ? plaintext : null;
+  }
+
+  /**
+   * Seals `count` records of `buf` (see pkg/tun/addon.ts; input = plaintext, output gets plaintext length + 16).
+   * Throws AeadCounterError or RangeError before sealing anything if any record is bad.
+   */
+  sealBatch(buf: Uint8Array, meta: Uint32Array, counters: Float64Array, count: number): void {
+    const ctx = this.#live();
+    for (let i = 0; i < count; i++) {
+      const c = counters[i]!;
+      if (!Number.isSafeInteger(c) || c < 0) throw new AeadCounterError(`AEAD counter out of range: ${c}`);
+    }
+    this.addon.aead_seal_batch(ctx, buf, meta, counters, count);
+  }
+
+  /** Opens `count` records (input = ciphertext ‖ tag); ok[i] = 1 if record i authenticated. Returns how many did. */
+  openBatch(buf: Uint8Array, meta: Uint32Array, counters: Float64Array, count: number, ok: Uint8Array): number {
+    const ctx = this.#ctx;
+    if (ctx === null) {
+      ok.fill(0, 0, count);
+      return 0;
+    }
+    return this.addon.aead_open_batch(ctx, buf, meta, counters, count, ok);
+  }
+
+  close(): void {
+    if (this.#ctx === null) return;
+    this.addon.aead_close(this.#ctx);
+    this.#ctx = null;
+  }
+
+  #live(): AeadContext {
+    if (this.#ctx === null) throw new AeadClosedError('AEAD context used after close');
+    return this.#ctx;
+  }
+}
+
+let addon: AeadAddon | null | undefined;
+
+/**
+ * The addon's AEAD, or null when the addon is not built or will not load (then node:crypto serves). Decided on
+ * the first call and kept: a process never mixes backends. MESH_AEAD=node forces node:crypto (for benchmarks and
+ * for comparing the two on one machine).
+ */
+export function nativeAeadAddon(): AeadAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.env['MESH_AEAD'] === 'node') return addon;
+  try {
+    const loaded = loadNativeAddon();
+    if (typeof loaded.aead_create === 'function') addon = loaded;
+  } catch {
+    // Not built (a pure-JS install, MemoryTun tests): node:crypto serves.
+  }
+  return addon;
+}

@@ -1,0 +1,294 @@
+// The addon's AEAD (pkg/noise/native-aead.ts over pkg/tun/native/aead.c) against node:crypto and @noble/ciphers on
+// the same inputs, single packets and batches; its refusals (wrong tag, wrong AD, truncated, counters >= 2^53); use
+// after close; and that contexts created and closed do not leak. Skipped when the addon is not built.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { gcm } from '@noble/ciphers/aes.js';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { createAead, AeadCounterError, AEAD_TAG_LEN, type AeadCipher } from '../../pkg/noise/aead.js';
+import { AEAD_META_WORDS, AeadClosedError, NativeAead, nativeAeadAddon } from '../../pkg/noise/native-aead.js';
+import { createSessionAead } from '../../pkg/noise/session-aead.js';
+import { loadNativeAddon, type AeadAddon } from '../../pkg/tun/addon.js';
+import { Rand, runFuzz } from './helpers/fuzz.js';
+
+const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
+const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';
+const addon = (): AeadAddon => loadNativeAddon();
+
+const CIPHERS: AeadCipher[] = ['aes', 'chachapoly'];
+const EDGE_COUNTERS = [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
+const HEADER_LEN = 16;
+
+function nonceOf(cipher: AeadCipher, counter: number): Uint8Array {
+  const n = new Uint8Array(12);
+  const v = new DataView(n.buffer);
+  const high = Math.floor(counter / 2 ** 32);
+  if (cipher === 'aes') {
+    v.setUint32(4, high);
+    v.setUint32(8, counter >>> 0);
+  } else {
+    v.setUint32(4, counter >>> 0, true);
+    v.setUint32(8, high, true);
+  }
+  return n;
+}
+
+function nobleSeal(cipher: AeadCipher, key: Uint8Array, counter: number, pt: Uint8Array, ad: Uint8Array): Uint8Array {
+  const nonce = nonceOf(cipher, counter);
+  return (cipher === 'aes' ? gcm(key, nonce, ad) : chacha20poly1305(key, nonce, ad)).encrypt(pt);
+}
+
+/** Random inputs of lengths 0..9000 at the edge counters and random ones, from a seeded PRNG. */
+function cases(r: Rand, n: number): { counter: number; pt: Uint8Array; ad: Uint8Array }[] {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const counter = i < EDGE_COUNTERS.length ? EDGE_COUNTERS[i]! : r.int(2 ** 53);
+    const length = i === 0 ? 0 : r.chance(0.2) ? r.pick([1, 15, 16, 17, 1300, 9000]) : r.int(9001);
+    out.push({ counter, pt: r.bytes(length), ad: r.bytes(r.chance(0.8) ? HEADER_LEN : r.int(64)) });
+  }
+  return out;
+}
+
+test('native seal equals node:crypto and @noble/ciphers, and each opens the others, both ciphers', { skip }, () => {
+  const r = new Rand(19);
+  for (const cipher of CIPHERS) {
+    const key = r.bytes(32);
+    const native = new NativeAead(addon(), cipher, key);
+    const node = createAead(cipher, key);
+    for (const { counter, pt, ad } of cases(r, 60)) {
+      const sealed = native.seal(counter, pt, ad);
+      const what = `${cipher} counter ${counter} length ${pt.length}`;
+      assert.deepEqual(sealed, node.seal(counter, pt, ad), `node:crypto, ${what}`);
+      assert.deepEqual(new Uint8Array(sealed), nobleSeal(cipher, key, counter, pt, ad), `noble, ${what}`);
+      assert.deepEqual(native.open(counter, sealed, ad), Buffer.from(pt), what);
+      assert.deepEqual(node.open(counter, sealed, ad), Buffer.from(pt), what);
+    }
+    native.close();
+  }
+});
+
+test('native seal writes into the caller buffer at its offset, as the node:crypto Aead does', { skip }, () => {
+  const key = new Uint8Array(32).fill(7);
+  for (const cipher of CIPHERS) {
+    const pt = new Uint8Array(100).fill(1);
+    const ad = new Uint8Array(16).fill(2);
+    const out = Buffer.alloc(200, 0xee);
+    const view = new NativeAead(addon(), cipher, key).seal(3, pt, ad, out, 16);
+    assert.equal(view.byteOffset - out.byteOffset, 16);
+    assert.deepEqual(view, createAead(cipher, key).seal(3, pt, ad));
+    assert.equal(out[15], 0xee);
+    assert.equal(out[16 + 116], 0xee);
+  }
+});
+
+test('batches seal and open like single packets; per-packet flags; in place', { skip }, () => {
+  const r = new Rand(20);
+  for (const cipher of CIPHERS) {
+    const key = r.bytes(32);
+    const native = new NativeAead(addon(), cipher, key);
+    const node = createAead(cipher, key);
+    const list = cases(r, 24);
+    // Layout per record: ad, then the plaintext, sealed in place (tag after it).
+    const size = list.reduce((s, c) => s + c.ad.length + c.pt.length + AEAD_TAG_LEN, 0);
+    const buf = new Uint8Array(size);
+    const meta = new Uint32Array(list.length * AEAD_META_WORDS);
+    const counters = new Float64Array(list.length);
+    let at = 0;
+    list.forEach((c, i) => {
+      buf.set(c.ad, at);
+      buf.set(c.pt, at + c.ad.length);
+      meta.set([at, c.ad.length, at + c.ad.length, c.pt.length, at + c.ad.length], i * AEAD_META_WORDS);
+      counters[i] = c.counter;
+      at += c.ad.length + c.pt.length + AEAD_TAG_LEN;
+    });
+    native.sealBatch(buf, meta, counters, list.length);
+    list.forEach((c, i) => {
+      const m = meta.subarray(i * AEAD_META_WORDS);
+      assert.deepEqual(Buffer.from(buf.subarray(m[2]!, m[2]! + c.pt.length + AEAD_TAG_LEN)), node.seal(c.counter, c.pt, c.ad));
+      m[3] = c.pt.length + AEAD_TAG_LEN; // now the input is ciphertext and tag
+    });
+    // Spoil records 1 (tag), 2 (AD) and 3 (counter); the rest must still open.
+    const tagAt = (i: number) => meta[i * AEAD_META_WORDS + 2]! + meta[i * AEAD_META_WORDS + 3]! - 1;
+    buf[tagAt(1)]! ^= 1;
+    buf[meta[2 * AEAD_META_WORDS]!]! ^= 0x80;
+    counters[3] = counters[3]! + 1;
+    const ok = new Uint8Array(list.length).fill(9);
+    assert.equal(native.openBatch(buf, meta, counters, list.length, ok), list.length - 3);
+    list.forEach((c, i) => {
+      const m = meta.subarray(i * AEAD_META_WORDS);
+      const out = buf.subarray(m[4]!, m[4]! + c.pt.length);
+      if (i >= 1 && i <= 3) {
+        assert.equal(ok[i], 0, `record ${i} must fail`);
+        assert.ok(out.every((b) => b === 0), `record ${i}: unauthenticated plaintext wiped`);
+      } else {
+        assert.equal(ok[i], 1, `record ${i}`);
+        assert.deepEqual(out, c.pt);
+      }
+    });
+    native.close();
+  }
+});
+
+test('refused: wrong tag, wrong AD, flipped ciphertext, wrong counter, truncated or short input', { skip }, () => {
+  const key = new Uint8Array(32).fill(3);
+  for (const cipher of CIPHERS) {
+    const aead = new NativeAead(addon(), cipher, key);
+    const ad = new Uint8Array(16).fill(5);
+    const sealed = aead.seal(1000, new Uint8Array(64).fill(6), ad);
+    const flip = (at: number) => {
+      const copy = Buffer.from(sealed);
+      copy[at]! ^= 1;
+      return copy;
+    };
+    assert.equal(aead.open(1000, flip(sealed.length - 1), ad), null, 'tag');
+    assert.equal(aead.open(1000, flip(0), ad), null, 'ciphertext');
+    assert.equal(aead.open(1000, sealed, new Uint8Array(16).fill(4)), null, 'AD');
+    assert.equal(aead.open(1000, sealed, ad.subarray(0, 15)), null, 'AD length');
+    assert.equal(aead.open(1001, sealed, ad), null, 'counter');
+    assert.equal(aead.open(1000, sealed.subarray(0, sealed.length - 1), ad), null, 'truncated');
+    assert.equal(aead.open(1000, sealed.subarray(0, 15), ad), null, 'shorter than a tag');
+    assert.equal(aead.open(1000, new Uint8Array(0), ad), null, 'empty');
+    assert.ok(aead.open(1000, sealed, ad), 'the untouched packet still opens');
+  }
+});
+
+test('counters outside [0, 2^53): seal throws, batch seal throws before sealing any, open refuses', { skip }, () => {
+  const key = new Uint8Array(32).fill(8);
+  for (const cipher of CIPHERS) {
+    const aead = new NativeAead(addon(), cipher, key);
+    const ad = new Uint8Array(16);
+    const pt = new Uint8Array(10);
+    for (const bad of [2 ** 53, 2 ** 64, -1, 1.5, NaN, Infinity]) {
+      assert.throws(() => aead.seal(bad, pt, ad), AeadCounterError, `${bad}`);
+      // The addon refuses it too, whatever a caller of its own might skip.
+      assert.throws(() => addon().aead_seal(aeadCtxOf(cipher, key), bad, ad, pt, new Uint8Array(64), 0), RangeError);
+    }
+    const sealed = aead.seal(2 ** 53 - 1, pt, ad);
+    assert.ok(aead.open(2 ** 53 - 1, sealed, ad));
+    for (const bad of [2 ** 53, 2 ** 53 + 2, -1, 0.5, NaN]) assert.equal(aead.open(bad, sealed, ad), null, `${bad}`);
+
+    const buf = new Uint8Array(64);
+    const meta = new Uint32Array([0, 0, 0, 10, 0, 32, 0, 32, 10, 32]);
+    const before = Uint8Array.from(buf);
+    assert.throws(() => aead.sealBatch(buf, meta, new Float64Array([5, 2 ** 53]), 2), AeadCounterError);
+    assert.deepEqual(buf, before, 'nothing sealed');
+    assert.throws(() => addon().aead_seal_batch(aeadCtxOf(cipher, key), buf, meta, new Float64Array([5, 2 ** 53]), 2), RangeError);
+    assert.deepEqual(buf, before, 'nothing sealed by the addon either');
+  }
+});
+
+function aeadCtxOf(cipher: AeadCipher, key: Uint8Array) {
+  return addon().aead_create(cipher === 'aes' ? 0 : 1, key);
+}
+
+test('use after close: seal throws AeadClosedError, open and openBatch refuse, the addon throws EAEADCLOSED', { skip }, () => {
+  for (const cipher of CIPHERS) {
+    const key = new Uint8Array(32).fill(1);
+    const aead = new NativeAead(addon(), cipher, key);
+    const ad = new Uint8Array(16);
+    const sealed = aead.seal(7, new Uint8Array(20), ad);
+    aead.close();
+    aead.close(); // idempotent
+    assert.throws(() => aead.seal(8, new Uint8Array(20), ad), AeadClosedError);
+    assert.equal(aead.open(7, sealed, ad), null);
+    const ok = new Uint8Array(1).fill(1);
+    assert.equal(aead.openBatch(sealed, new Uint32Array([0, 0, 0, 36, 0]), new Float64Array([7]), 1, ok), 0);
+    assert.equal(ok[0], 0);
+    assert.throws(() => aead.sealBatch(new Uint8Array(64), new Uint32Array(5), new Float64Array(1), 1), AeadClosedError);
+
+    const ctx = aeadCtxOf(cipher, key);
+    addon().aead_close(ctx);
+    addon().aead_close(ctx);
+    const closed = (e: unknown) => (e as { code?: string }).code === 'EAEADCLOSED';
+    assert.throws(() => addon().aead_seal(ctx, 1, ad, ad, new Uint8Array(64), 0), closed);
+    assert.throws(() => addon().aead_open(ctx, 7, ad, sealed, new Uint8Array(64)), closed);
+    assert.throws(() => addon().aead_open_batch(ctx, sealed, new Uint32Array(5), new Float64Array(1), 1, ok), closed);
+  }
+});
+
+test('the addon refuses records and outputs outside its buffers instead of touching other memory', { skip }, () => {
+  const a = addon();
+  const ctx = a.aead_create(0, new Uint8Array(32));
+  const ad = new Uint8Array(16);
+  assert.throws(() => a.aead_seal(ctx, 1, ad, new Uint8Array(100), new Uint8Array(115), 0), RangeError, 'short out');
+  assert.throws(() => a.aead_seal(ctx, 1, ad, new Uint8Array(10), new Uint8Array(64), 40), RangeError, 'offset');
+  const shared = new Uint8Array(64);
+  assert.throws(() => a.aead_seal(ctx, 1, ad, shared.subarray(0, 20), shared, 1), RangeError, 'partial overlap');
+  assert.throws(() => a.aead_open(ctx, 1, ad, new Uint8Array(40), new Uint8Array(23)), RangeError, 'short out');
+  const buf = new Uint8Array(64);
+  assert.throws(() => a.aead_seal_batch(ctx, buf, new Uint32Array([0, 0, 60, 10, 0]), new Float64Array([1]), 1), RangeError);
+  assert.throws(() => a.aead_seal_batch(ctx, buf, new Uint32Array([0, 0, 0, 10, 50]), new Float64Array([1]), 1), RangeError);
+  assert.throws(() => a.aead_seal_batch(ctx, buf, new Uint32Array(5), new Float64Array(1), 2), RangeError, 'count');
+  const ok = new Uint8Array(1).fill(1);
+  assert.equal(a.aead_open_batch(ctx, buf, new Uint32Array([0, 0, 40, 40, 0]), new Float64Array([1]), 1, ok), 0);
+  assert.equal(ok[0], 0);
+  a.aead_close(ctx);
+});
+
+test('hostile datagrams and records never throw from open and never authenticate (fuzz)', { skip }, () => {
+  const a = addon();
+  const key = new Uint8Array(32).fill(9);
+  const aeads = CIPHERS.map((c) => new NativeAead(a, c, key));
+  const counters = [0, 3, 2 ** 32, 2 ** 53 - 1, 2 ** 53, -1, 0.5, NaN, Infinity, -Infinity, 2 ** 64];
+  const stats = runFuzz('native aead open', { iterations: 20_000, ms: 1500 }, (r) => {
+    const aead = r.pick(aeads);
+    const packet = r.bytes(r.int(200));
+    const counter = r.pick(counters);
+    assert.equal(aead.open(counter, packet, packet.subarray(0, Math.min(16, packet.length))), null);
+    const meta = new Uint32Array(AEAD_META_WORDS);
+    for (let w = 0; w < AEAD_META_WORDS; w++) meta[w] = r.chance(0.5) ? r.int(packet.length + 2) : r.int(2 ** 32);
+    const ok = new Uint8Array(1);
+    assert.equal(aead.openBatch(packet, meta, new Float64Array([counter]), 1, ok), 0);
+  });
+  assert.ok(stats.iterations > 100, `only ${stats.iterations} iterations`);
+  for (const aead of aeads) aead.close();
+});
+
+// node runs N-API finalizers from the event loop, not inside gc(): the churn yields between chunks so they can.
+const gc = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+async function rssGrowthMiB(contexts: number, close: boolean): Promise<number> {
+  const a = addon();
+  const key = new Uint8Array(32).fill(2);
+  const churn = async (n: number) => {
+    for (let done = 0; done < n; done += 10_000) {
+      for (let i = 0; i < 10_000; i++) {
+        const ctx = a.aead_create((i & 1) as 0 | 1, key);
+        if (close) a.aead_close(ctx);
+      }
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  await churn(50_000); // warm up: allocator arenas, the JIT, the finalizer queue
+  const before = process.memoryUsage.rss();
+  await churn(contexts);
+  return (process.memoryUsage.rss() - before) / 2 ** 20;
+}
+
+// An OpenSSL cipher context with its key schedule is ~0.5-1.2 KiB: leaking 100k would add 50-120 MiB.
+test('100k contexts created and closed leave the resident set bounded (no leak)', { skip }, async () => {
+  const grown = await rssGrowthMiB(100_000, true);
+  assert.ok(grown < 8, `RSS grew ${grown.toFixed(1)} MiB over 100k create/close`);
+});
+
+test('100k contexts never closed are freed by the finalizer (no leak)', { skip }, async () => {
+  const grown = await rssGrowthMiB(100_000, false);
+  assert.ok(grown < 8, `RSS grew ${grown.toFixed(1)} MiB over 100k contexts left to the collector`);
+});
+
+test('session keys use the addon when it is built, and MESH_AEAD=node is not set here', { skip }, () => {
+  assert.equal(process.env['MESH_AEAD'], undefined);
+  assert.ok(nativeAeadAddon());
+  const aead = createSessionAead('aes', new Uint8Array(32));
+  assert.ok(aead instanceof NativeAead);
+  aead.close();
+});
