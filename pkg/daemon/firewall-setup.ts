@@ -11,9 +11,10 @@ export class FirewallSetupError extends Error {
   readonly code = 'EFIREWALLCONFIG';
 }
 
-export function firewallRules(loaded: LoadedConfig): FirewallRules {
+/** `pki`, when given, lets the rules warn about local_cidr on a host whose certificate has unsafe networks. */
+export function firewallRules(loaded: LoadedConfig, pki?: Pki): FirewallRules {
   try {
-    return parseFirewallRules(loaded.config.firewall);
+    return parseFirewallRules(loaded.config.firewall, { unsafeNetworks: (pki?.identity.cert.details.subnets.length ?? 0) > 0 });
   } catch (e) {
     if (e instanceof FirewallConfigError) {
       const where = loaded.locate(e.keyPath);
@@ -30,5 +31,6 @@ export function localNets(pki: Pki): Ipv4Net[] {
 }
 
 export function buildFirewall(loaded: LoadedConfig, pki: Pki): Firewall {
-  return new Firewall(firewallRules(loaded), { clock: systemClock, localNets: localNets(pki) });
+  const d = pki.identity.cert.details;
+  return new Firewall(firewallRules(loaded, pki), { clock: systemClock, localNets: localNets(pki), assignedNets: d.ips.slice(), unsafeNets: d.subnets.slice() });
 }

@@ -8,6 +8,7 @@
 //      entry is dropped and the packet is judged as new.
 //   4. The local inner address must be ours (cert IPs or subnets)      -> local-not-ours
 //   5. Rule lookup in the inbound or outbound table                    -> no-rule
+//      (a rule without local_cidr covers only our VPN addresses when our cert has unsafe networks, Nebula 1.10+)
 //   6. Room in conntrack (see admit below)                -> conntrack-host-quota, conntrack-full
 //   7. Record the flow and allow.
 //
@@ -33,7 +34,7 @@ import type { FirewallAction, FirewallRules } from './rules.js';
 export type { FirewallPeer } from './peer.js';
 export type { DropReason } from './drop-reason.js';
 export type { FirewallAction, FirewallRules, FirewallSection, ConntrackSettings } from './rules.js';
-export { parseFirewallRules } from './rules.js';
+export { parseFirewallRules, type RuleContext } from './rules.js';
 export { FirewallConfigError } from './config-error.js';
 export { parseIpv4Packet, newFirewallPacket, type FirewallPacket } from './packet.js';
 
@@ -41,6 +42,10 @@ export interface FirewallOptions {
   clock: Clock;
   /** Our certificate's IPs as /32 plus its Subnets: the local addresses we handle. */
   localNets: Ipv4Net[];
+  /** Our VPN networks (the certificate's IPs with their prefix). Default: the /32 entries of localNets. */
+  assignedNets?: Ipv4Net[];
+  /** The certificate's unsafe networks (Subnets). Default: the entries of localNets that are not /32. */
+  unsafeNets?: Ipv4Net[];
 }
 
 // Entries remember their rules version in 31 bits; on wrap-around conntrack is cleared, as Nebula does.
@@ -51,6 +56,8 @@ export class Firewall {
   private rulesVersion = 0;
   private readonly clock: Clock;
   private readonly localNets: Ipv4Net[];
+  private readonly assignedNets: Ipv4Net[];
+  private readonly hasUnsafeNets: boolean;
   private readonly conntrack = new ConntrackTable();
   private readonly packet: FirewallPacket = newFirewallPacket();
   /** Packets refused so far, by reason (both directions). */
@@ -62,6 +69,8 @@ export class Firewall {
     this.rules = rules;
     this.clock = opts.clock;
     this.localNets = opts.localNets.slice();
+    this.assignedNets = (opts.assignedNets ?? opts.localNets.filter((n) => n.mask === 0xffffffff)).slice();
+    this.hasUnsafeNets = (opts.unsafeNets ?? opts.localNets.filter((n) => n.mask !== 0xffffffff)).length > 0;
   }
 
   get conntrackSize(): number {
@@ -84,7 +93,7 @@ export class Firewall {
 
     if (!this.isLocal(p.localIp)) return this.drop('local-not-ours');
     const table = incoming ? this.rules.inbound : this.rules.outbound;
-    if (!table.matches(p, incoming, peer)) return this.drop('no-rule');
+    if (!table.matches(p, incoming, peer, this.defaultLocal(p.localIp))) return this.drop('no-rule');
     const full = this.admit(incoming, peer.vpnIp, now);
     if (full !== null) return this.drop(full);
     this.conntrack.insert(p, now + this.timeoutFor(p.protocol), incoming, this.rulesVersion, peer.vpnIp);
@@ -129,7 +138,7 @@ export class Firewall {
     if (ct.rulesVersionAt(slot) !== this.rulesVersion) {
       const createdIncoming = ct.incomingAt(slot);
       const table = createdIncoming ? this.rules.inbound : this.rules.outbound;
-      if (!table.matches(p, createdIncoming, peer)) {
+      if (!table.matches(p, createdIncoming, peer, this.defaultLocal(p.localIp))) {
         ct.removeAt(slot);
         return false;
       }
@@ -177,6 +186,13 @@ export class Firewall {
   /** A sweep reads the whole table: only when some flow has expired. */
   private reclaimExpired(now: number): void {
     if (now >= this.conntrack.earliestExpiry) this.conntrack.sweep(now);
+  }
+
+  /** Whether rules without local_cidr cover `localIp` (Nebula 1.10+; see MatchTarget). */
+  private defaultLocal(localIp: number): boolean {
+    if (!this.hasUnsafeNets || this.rules.defaultLocalCidrAny) return true;
+    for (const net of this.assignedNets) if (netContains(net, localIp)) return true;
+    return false;
   }
 
   private isLocal(ip: number): boolean {

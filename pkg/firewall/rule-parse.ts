@@ -1,11 +1,19 @@
 // One raw rule from YAML (a plain object; numbers may be numbers or strings) into a checked FirewallRule.
-// Accepts what Nebula 1.6.1 accepts, with the same quirks; where Nebula would crash or silently widen a rule,
-// this reports an error naming the rule and key instead.
+// Accepts what Nebula accepts, with the meaning of its newest release (1.11) where releases disagree and a warning
+// where an older config relied on the old meaning (docs/compatibility.md); where Nebula would crash or silently
+// widen a rule, this reports an error naming the rule and key instead.
 
-import { parseCidr, networkOf, IpParseError, type Ipv4Net } from '../ip/ipv4.js';
-import { PORT_ANY, PORT_FRAGMENT, PORT_MAX, PROTO_ANY, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './constants.js';
+import { parseCidr, netContains, networkOf, IpParseError, type Ipv4Net } from '../ip/ipv4.js';
+import { PORT_ANY, PORT_MAX, PROTO_ANY, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './constants.js';
 import { FirewallConfigError, configPath, type Direction } from './config-error.js';
 import { parsePortSpec, PortSpecError } from './port-spec.js';
+
+/**
+ * A rule's `local_cidr`: which of our addresses the packet must be for (inbound) or from (outbound).
+ * `default` (no local_cidr) means our VPN addresses only when our certificate carries unsafe networks and
+ * `default_local_cidr_any` is off, else any (Nebula 1.10+).
+ */
+export type LocalCidr = { readonly kind: 'default' } | { readonly kind: 'any' } | { readonly kind: 'net'; readonly net: Ipv4Net };
 
 /** A rule as the index stores it. Empty strings / empty lists mean "not given". */
 export interface FirewallRule {
@@ -19,8 +27,9 @@ export interface FirewallRule {
   readonly host: string;
   /** From `group` or `groups`: the peer needs all of them. */
   readonly groups: readonly string[];
-  /** Masked to its network, as Go's net.ParseCIDR returns it. */
+  /** Masked to its network, as Go's net.ParseCIDR returns it; `cidr: any` is 0.0.0.0/0 (IPv4 is all mesh carries). */
   readonly cidr: Ipv4Net | null;
+  readonly localCidr: LocalCidr;
   readonly caName: string;
   readonly caSha: string;
 }
@@ -31,7 +40,9 @@ const PROTOS = new Map([
   ['udp', PROTO_UDP],
   ['icmp', PROTO_ICMP],
 ]);
-const KNOWN_KEYS = new Set(['port', 'code', 'proto', 'host', 'group', 'groups', 'cidr', 'ca_name', 'ca_sha']);
+const KNOWN_KEYS = new Set(['port', 'code', 'proto', 'host', 'group', 'groups', 'cidr', 'local_cidr', 'ca_name', 'ca_sha']);
+const DEFAULT_LOCAL: LocalCidr = { kind: 'default' };
+const ANY_NET: Ipv4Net = { ip: 0, mask: 0 };
 const FINGERPRINT = /^[0-9a-f]{64}$/;
 
 export function parseRule(raw: unknown, direction: Direction, index: number, warnings: string[]): FirewallRule {
@@ -44,8 +55,6 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
 
   for (const key of Object.keys(rule)) {
     if (KNOWN_KEYS.has(key)) continue;
-    // Ignoring local_cidr would make the rule wider than its author meant.
-    if (key === 'local_cidr') fail(key, 'not supported (Nebula added it in 1.8); refusing to ignore a restriction');
     warnings.push(`${where}.${key}: unknown key, ignored`);
   }
 
@@ -60,37 +69,50 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
   const proto = text('proto');
   const host = text('host');
   const cidrText = text('cidr');
+  const localCidrText = text('local_cidr');
   const caName = text('ca_name');
   const caSha = text('ca_sha');
   const group = groupText(rule.group, where, warnings, (detail) => fail('group', detail));
   const groups = groupsList(rule.groups, (field, detail) => fail(field, detail));
 
   if (code !== '' && port !== '') fail('code', 'only one of port or code may be given');
-  if (host === '' && groups.length === 0 && group === '' && cidrText === '' && caName === '' && caSha === '') {
-    fail('', 'at least one of host, group, groups, cidr, ca_name or ca_sha must be given');
+  if (host === '' && groups.length === 0 && group === '' && cidrText === '' && localCidrText === '' && caName === '' && caSha === '') {
+    fail('', 'at least one of host, group, groups, cidr, local_cidr, ca_name or ca_sha must be given');
   }
   if (group !== '' && groups.length > 0) fail('group', 'only one of group or groups may be given');
-
-  const portField = code !== '' ? 'code' : 'port';
-  let range;
-  try {
-    range = parsePortSpec(code !== '' ? code : port);
-  } catch (err) {
-    if (!(err instanceof PortSpecError)) throw err;
-    return fail(portField, port === '' && code === '' ? 'port (or code) is required' : err.message);
-  }
 
   const protoNumber = PROTOS.get(proto);
   if (protoNumber === undefined) return fail('proto', `must be any, tcp, udp or icmp, not ${JSON.stringify(proto)}`);
 
-  let cidr: Ipv4Net | null = null;
-  if (cidrText !== '') {
-    if (cidrText.includes(':')) fail('cidr', `IPv6 is not supported: ${JSON.stringify(cidrText)}`);
+  const portField = code !== '' ? 'code' : 'port';
+  const portText = code !== '' ? code : port;
+  let range = { start: PORT_ANY, end: PORT_ANY };
+  if (protoNumber === PROTO_ICMP) {
+    // ICMP has no ports: Nebula 1.11 needs none and ignores one if given (1.6-1.10 required one and matched ICMP
+    // as port 0, so only any/0 ever matched).
+    if (portText !== '' && portText !== 'any' && portText !== '0') {
+      warnings.push(`${where}.${portField}: ignored, an ICMP rule matches every ICMP packet (Nebula 1.11; 1.6-1.10 matched nothing with a port other than any)`);
+    }
+  } else {
     try {
-      cidr = networkOf(parseCidr(cidrText));
+      range = parsePortSpec(portText);
     } catch (err) {
-      if (!(err instanceof IpParseError)) throw err;
-      fail('cidr', err.message);
+      if (!(err instanceof PortSpecError)) throw err;
+      return fail(portField, portText === '' ? 'port (or code) is required' : err.message);
+    }
+  }
+
+  const cidr = cidrText === '' ? null : parseRuleCidr(cidrText, 'cidr', fail);
+  if (cidr !== null && cidr.mask !== 0 && netContains(cidr, 0)) {
+    warnings.push(`${where}.cidr: ${cidrText} is matched as written (Nebula 1.10+); Nebula 1.6-1.9 treated any CIDR containing 0.0.0.0 as any`);
+  }
+  let localCidr = DEFAULT_LOCAL;
+  if (localCidrText === 'any') localCidr = { kind: 'any' };
+  else if (localCidrText !== '') {
+    const net = parseRuleCidr(localCidrText, 'local_cidr', fail);
+    localCidr = net.mask === 0 ? { kind: 'any' } : { kind: 'net', net };
+    if (net.mask !== 0 && netContains(net, 0)) {
+      warnings.push(`${where}.local_cidr: ${localCidrText} is matched as written (Nebula 1.10+); Nebula 1.7-1.9 treated any CIDR containing 0.0.0.0 as any`);
     }
   }
 
@@ -99,9 +121,6 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
   }
   if (range.start > PORT_MAX) {
     warnings.push(`${where}.${portField}: ${range.start} is above ${PORT_MAX} and never matches`);
-  }
-  if (protoNumber === PROTO_ICMP && range.start !== PORT_ANY && range.start !== PORT_FRAGMENT) {
-    warnings.push(`${where}.${portField}: ICMP packets are matched with port 0, so only any (or 0) can match`);
   }
 
   const groupSet = group !== '' ? [group] : groups;
@@ -113,9 +132,23 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
     host,
     groups: groupSet,
     cidr,
+    localCidr,
     caName,
     caSha,
   };
+}
+
+/** `any` (any address, Nebula 1.10+) or an IPv4 CIDR masked to its network. IPv6 is refused until mesh carries it:
+ * such a rule could only ever match IPv6 packets. */
+function parseRuleCidr(text: string, field: string, fail: (field: string, detail: string) => never): Ipv4Net {
+  if (text === 'any') return ANY_NET;
+  if (text.includes(':')) fail(field, `IPv6 is not supported: ${JSON.stringify(text)}`);
+  try {
+    return networkOf(parseCidr(text));
+  } catch (err) {
+    if (!(err instanceof IpParseError)) throw err;
+    return fail(field, err.message);
+  }
 }
 
 /** Go's `fmt.Sprintf("%v")` for the scalars YAML can produce; null for anything Nebula could not use. */

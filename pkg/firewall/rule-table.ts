@@ -1,4 +1,4 @@
-// The rule index for one direction (reference §8.2): protocol -> port -> CA bucket -> peer selector.
+// The rule index for one direction (docs/compatibility.md): protocol -> port -> CA bucket -> peer selector.
 //
 // Nebula expands a port range into one map entry per port. Here each protocol keeps its ranges as sorted,
 // disjoint segments, each holding the merged CA buckets of every rule covering it; a lookup is a binary
@@ -9,7 +9,7 @@ import { PORT_ANY, PORT_FRAGMENT, PORT_MAX, PROTO_ANY, PROTO_ICMP, PROTO_TCP, PR
 import type { FirewallPacket } from './packet.js';
 import type { FirewallPeer } from './peer.js';
 import type { FirewallRule } from './rule-parse.js';
-import { CaBuckets } from './selector.js';
+import { CaBuckets, type MatchTarget } from './selector.js';
 
 class PortIndex {
   private anyPort: CaBuckets | null = null;
@@ -30,14 +30,14 @@ class PortIndex {
   }
 
   /** `port` is the destination port; fragments are looked up under `fragment` instead. */
-  matches(port: number, fragment: boolean, remoteIp: number, peer: FirewallPeer): boolean {
+  matches(port: number, fragment: boolean, t: MatchTarget, peer: FirewallPeer): boolean {
     if (fragment) {
-      if (this.fragment?.matches(remoteIp, peer)) return true;
+      if (this.fragment?.matches(t, peer)) return true;
     } else if (port !== PORT_ANY && this.starts.length > 0) {
       const bucket = this.segmentAt(port);
-      if (bucket?.matches(remoteIp, peer)) return true;
+      if (bucket?.matches(t, peer)) return true;
     }
-    return this.anyPort !== null && this.anyPort.matches(remoteIp, peer);
+    return this.anyPort !== null && this.anyPort.matches(t, peer);
   }
 
   private segmentAt(port: number): CaBuckets | null {
@@ -91,6 +91,8 @@ export class RuleTable {
   private readonly tcp: PortIndex;
   private readonly udp: PortIndex;
   private readonly icmp: PortIndex;
+  /** Reused for every lookup: the hot path allocates nothing. */
+  private readonly target: MatchTarget = { remoteIp: 0, localIp: 0, defaultLocal: true };
 
   constructor(readonly rules: readonly FirewallRule[]) {
     const of = (proto: number) => new PortIndex(rules.filter((r) => r.proto === proto));
@@ -100,17 +102,24 @@ export class RuleTable {
     this.icmp = of(PROTO_ICMP);
   }
 
-  /** Whether a rule allows the packet. `incoming` picks the destination port: local inbound, remote outbound. */
-  matches(p: FirewallPacket, incoming: boolean, peer: FirewallPeer): boolean {
+  /**
+   * Whether a rule allows the packet. `incoming` picks the destination port: local inbound, remote outbound.
+   * `defaultLocal`: whether rules without local_cidr cover the packet's local address (MatchTarget).
+   */
+  matches(p: FirewallPacket, incoming: boolean, peer: FirewallPeer, defaultLocal = true): boolean {
     const port = incoming ? p.localPort : p.remotePort;
-    if (this.anyProto.matches(port, p.fragment, p.remoteIp, peer)) return true;
+    const t = this.target;
+    t.remoteIp = p.remoteIp;
+    t.localIp = p.localIp;
+    t.defaultLocal = defaultLocal;
+    if (this.anyProto.matches(port, p.fragment, t, peer)) return true;
     switch (p.protocol) {
       case PROTO_TCP:
-        return this.tcp.matches(port, p.fragment, p.remoteIp, peer);
+        return this.tcp.matches(port, p.fragment, t, peer);
       case PROTO_UDP:
-        return this.udp.matches(port, p.fragment, p.remoteIp, peer);
+        return this.udp.matches(port, p.fragment, t, peer);
       case PROTO_ICMP:
-        return this.icmp.matches(port, p.fragment, p.remoteIp, peer);
+        return this.icmp.matches(port, p.fragment, t, peer);
       default:
         return false;
     }

@@ -44,6 +44,9 @@ export interface FirewallSection {
     maxConnectionsPerHost?: number;
     routineCacheTimeoutMs?: number;
   } | null;
+  /** Rules without local_cidr cover every local address, not only our VPN addresses (deprecated in Nebula). */
+  default_local_cidr_any?: unknown;
+  defaultLocalCidrAny?: unknown;
   /** drop (default) or reject; Nebula added these in 1.7. */
   inbound_action?: unknown;
   outbound_action?: unknown;
@@ -57,6 +60,8 @@ export interface FirewallRules {
   readonly conntrack: Readonly<ConntrackSettings>;
   readonly inboundAction: FirewallAction;
   readonly outboundAction: FirewallAction;
+  /** `default_local_cidr_any` (default false, as Nebula 1.10+; 1.9 defaulted to true). */
+  readonly defaultLocalCidrAny: boolean;
   /** Things Nebula accepts but that deserve a log line (one-element `group` lists, unknown keys, ...). */
   readonly warnings: readonly string[];
 }
@@ -69,6 +74,8 @@ const SECTION_KEYS = new Set([
   'outbound_action',
   'inboundAction',
   'outboundAction',
+  'default_local_cidr_any',
+  'defaultLocalCidrAny',
 ]);
 // routine_cache_timeout only matters with several Nebula routines; accepted and unused.
 const CONNTRACK_KEYS = new Set([
@@ -86,21 +93,45 @@ const CONNTRACK_KEYS = new Set([
   'routineCacheTimeoutMs',
 ]);
 
+export interface RuleContext {
+  /** Our certificate carries unsafe networks (subnets): then local_cidr decides whether a rule reaches them. */
+  unsafeNetworks?: boolean;
+}
+
 /** @throws FirewallConfigError naming the rule and key at fault */
-export function parseFirewallRules(section: FirewallSection | null | undefined): FirewallRules {
+export function parseFirewallRules(section: FirewallSection | null | undefined, context: RuleContext = {}): FirewallRules {
   const s = (section ?? {}) as Record<string, unknown>;
   const warnings: string[] = [];
   for (const key of Object.keys(s)) {
     if (!SECTION_KEYS.has(key)) warnings.push(`firewall.${key}: unknown key, ignored`);
   }
+  const inbound = parseRuleList(s.inbound, 'inbound', warnings);
+  const outbound = parseRuleList(s.outbound, 'outbound', warnings);
+  const defaultLocalCidrAny = parseFlag(s.default_local_cidr_any ?? s.defaultLocalCidrAny, 'default_local_cidr_any');
+  if (context.unsafeNetworks && !defaultLocalCidrAny) {
+    const open = inbound.filter((r) => r.localCidr.kind === 'default');
+    if (open.length > 0) {
+      warnings.push(
+        `${open[0].where}: ${open.length} inbound rule(s) without local_cidr reach only this host's VPN address, not the unsafe ` +
+          'networks of its certificate (Nebula 1.10+; 1.7-1.9 let them reach those too): add local_cidr, or set firewall.default_local_cidr_any: true',
+      );
+    }
+  }
   return {
-    inbound: new RuleTable(parseRuleList(s.inbound, 'inbound', warnings)),
-    outbound: new RuleTable(parseRuleList(s.outbound, 'outbound', warnings)),
+    inbound: new RuleTable(inbound),
+    outbound: new RuleTable(outbound),
     conntrack: parseConntrack(s.conntrack, warnings),
     inboundAction: parseAction(s.inbound_action ?? s.inboundAction, 'inbound_action'),
     outboundAction: parseAction(s.outbound_action ?? s.outboundAction, 'outbound_action'),
+    defaultLocalCidrAny,
     warnings,
   };
+}
+
+function parseFlag(value: unknown, key: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value === 'boolean') return value;
+  throw new FirewallConfigError(null, -1, key, `must be true or false, not ${JSON.stringify(value)}`);
 }
 
 function parseRuleList(raw: unknown, direction: Direction, warnings: string[]): FirewallRule[] {

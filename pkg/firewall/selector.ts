@@ -1,60 +1,101 @@
-// The last two levels of the rule index (reference §8.2): for one direction, protocol and port, the rules
+// The last two levels of the rule index (docs/compatibility.md): for one direction, protocol and port, the rules
 // sorted into CA buckets, and in each bucket who may match (Nebula's FirewallCA and FirewallRule).
 //
 // A rule with both ca_sha and ca_name is stored under each, so the two are OR'd; within a bucket a peer
 // matches if the bucket is "any", or it has every group of one group set, or its Name is listed, or the
-// packet's remote address is in a listed CIDR.
+// packet's remote address is in a listed CIDR; and each of those carries the local_cidr of the rules that put
+// it there, which the packet's local address must satisfy too (Nebula 1.7+: who AND local_cidr).
 
-import { netContains, type Ipv4Net } from '../ip/ipv4.js';
+import { netContains, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { FirewallPeer } from './peer.js';
-import type { FirewallRule } from './rule-parse.js';
+import type { FirewallRule, LocalCidr } from './rule-parse.js';
 
-export class PeerSelector {
+/** What a selector needs to know about the packet. */
+export interface MatchTarget {
+  remoteIp: Ipv4;
+  localIp: Ipv4;
+  /**
+   * Whether a rule without local_cidr covers this packet's local address: always, unless our certificate has
+   * unsafe networks and `default_local_cidr_any` is off, then only for our VPN addresses (Nebula 1.10+).
+   */
+  defaultLocal: boolean;
+}
+
+/** The union of the local_cidr values of the rules that share one "who" entry. */
+export class LocalCidrs {
   any = false;
-  readonly hosts = new Set<string>();
-  readonly groupSets: (readonly string[])[] = [];
-  readonly cidrs: Ipv4Net[] = [];
+  default = false;
+  readonly nets: Ipv4Net[] = [];
 
-  add(rule: FirewallRule): void {
-    if (this.any) return;
-    if (ruleIsAny(rule)) {
-      this.any = true;
-      this.hosts.clear();
-      this.groupSets.length = 0;
-      this.cidrs.length = 0;
-      return;
-    }
-    if (rule.groups.length > 0) this.groupSets.push(rule.groups);
-    if (rule.host !== '') this.hosts.add(rule.host);
-    if (rule.cidr) this.cidrs.push(rule.cidr);
+  add(local: LocalCidr): void {
+    if (local.kind === 'any') this.any = true;
+    else if (local.kind === 'default') this.default = true;
+    else this.nets.push(local.net);
   }
 
-  matches(remoteIp: number, peer: FirewallPeer): boolean {
-    if (this.any) return true;
+  matches(t: MatchTarget): boolean {
+    if (this.any || (this.default && t.defaultLocal)) return true;
+    for (const net of this.nets) if (netContains(net, t.localIp)) return true;
+    return false;
+  }
+}
+
+export class PeerSelector {
+  /** Rules that match every peer (see ruleIsAny), by local_cidr. */
+  anyPeer: LocalCidrs | null = null;
+  readonly hosts = new Map<string, LocalCidrs>();
+  readonly groupSets: { groups: readonly string[]; local: LocalCidrs }[] = [];
+  readonly cidrs: { net: Ipv4Net; local: LocalCidrs }[] = [];
+
+  add(rule: FirewallRule): void {
+    if (ruleIsAny(rule)) {
+      (this.anyPeer ??= new LocalCidrs()).add(rule.localCidr);
+      return;
+    }
+    if (rule.groups.length > 0) {
+      const local = new LocalCidrs();
+      local.add(rule.localCidr);
+      this.groupSets.push({ groups: rule.groups, local });
+    }
+    if (rule.host !== '') {
+      let local = this.hosts.get(rule.host);
+      if (!local) this.hosts.set(rule.host, (local = new LocalCidrs()));
+      local.add(rule.localCidr);
+    }
+    if (rule.cidr) {
+      const local = new LocalCidrs();
+      local.add(rule.localCidr);
+      this.cidrs.push({ net: rule.cidr, local });
+    }
+  }
+
+  matches(t: MatchTarget, peer: FirewallPeer): boolean {
+    if (this.anyPeer?.matches(t)) return true;
     for (const set of this.groupSets) {
       let all = true;
-      for (const group of set) {
+      for (const group of set.groups) {
         if (!peer.groups.has(group)) {
           all = false;
           break;
         }
       }
-      if (all) return true;
+      if (all && set.local.matches(t)) return true;
     }
-    if (this.hosts.has(peer.name)) return true;
-    for (const net of this.cidrs) if (netContains(net, remoteIp)) return true;
+    if (this.hosts.get(peer.name)?.matches(t)) return true;
+    for (const c of this.cidrs) if (netContains(c.net, t.remoteIp) && c.local.matches(t)) return true;
     return false;
   }
 }
 
 /**
- * Nebula's "any": no host/group/cidr at all (only a CA restriction), `host: any`, `any` among the groups,
- * or a CIDR containing 0.0.0.0 (so `0.0.0.0/8` is any too). One such rule makes its whole bucket any.
+ * Nebula's "any": no host/group/cidr at all (only a CA or local_cidr restriction), `host: any`, `any` among the
+ * groups, or `cidr: any` / a /0 CIDR. (Nebula 1.6-1.9 also took any CIDR containing 0.0.0.0, e.g. 0.0.0.0/8, as
+ * any; 1.10+ matches it as written, and so does mesh.) The rule's local_cidr still applies.
  */
 export function ruleIsAny(rule: FirewallRule): boolean {
   if (rule.groups.length === 0 && rule.host === '' && rule.cidr === null) return true;
   if (rule.host === 'any' || rule.groups.includes('any')) return true;
-  return rule.cidr !== null && netContains(rule.cidr, 0);
+  return rule.cidr !== null && rule.cidr.mask === 0;
 }
 
 export class CaBuckets {
@@ -71,12 +112,12 @@ export class CaBuckets {
     if (rule.caName !== '') bucketFor(this.byName, rule.caName).add(rule);
   }
 
-  matches(remoteIp: number, peer: FirewallPeer): boolean {
-    if (this.unrestricted?.matches(remoteIp, peer)) return true;
-    if (this.bySha.size > 0 && this.bySha.get(peer.issuer)?.matches(remoteIp, peer)) return true;
+  matches(t: MatchTarget, peer: FirewallPeer): boolean {
+    if (this.unrestricted?.matches(t, peer)) return true;
+    if (this.bySha.size > 0 && this.bySha.get(peer.issuer)?.matches(t, peer)) return true;
     // '' means the peer's CA is not in our pool: Nebula then skips the ca_name rules.
     if (this.byName.size === 0 || peer.caName === '') return false;
-    return this.byName.get(peer.caName)?.matches(remoteIp, peer) ?? false;
+    return this.byName.get(peer.caName)?.matches(t, peer) ?? false;
   }
 }
 

@@ -97,10 +97,13 @@ test('proto restricts the protocol; proto any covers every protocol, even unknow
   assert.equal(inbound([{ proto: 'any', port: 'any', host: 'any' }], alice, { proto: 47 }), null);
 });
 
-test('ICMP is matched with port 0: only code/port any can allow it', () => {
+test('an ICMP rule needs no port and ignores one (Nebula 1.11): it allows every ICMP packet', () => {
   assert.equal(inbound([{ proto: 'icmp', code: 'any', host: 'any' }], alice, { proto: ICMP }), null);
   assert.equal(inbound([{ proto: 'icmp', code: 0, host: 'any' }], alice, { proto: ICMP }), null);
-  assert.equal(inbound([{ proto: 'icmp', code: 8, host: 'any' }], alice, { proto: ICMP, icmpType: 8 }), 'no-rule');
+  assert.equal(inbound([{ proto: 'icmp', host: 'any' }], alice, { proto: ICMP, icmpType: 8 }), null);
+  assert.equal(inbound([{ proto: 'icmp', code: 8, host: 'any' }], alice, { proto: ICMP, icmpType: 8 }), null);
+  assert.equal(inbound([{ proto: 'icmp', port: 443, host: 'any' }], alice, { proto: ICMP, icmpType: 0 }), null);
+  assert.equal(inbound([{ proto: 'icmp', host: 'any' }], alice, { proto: TCP, dstPort: 80 }), 'no-rule');
 });
 
 test('host matches the certificate name exactly', () => {
@@ -159,9 +162,10 @@ test('cidr matches the remote inner address', () => {
   assert.equal(outbound(rules, router, { dst: '172.16.5.20' }), null);
 });
 
-test('a cidr containing 0.0.0.0 matches everyone, as in Nebula (0.0.0.0/8 included)', () => {
+test('cidr: any and a /0 match everyone; 0.0.0.0/8 is matched as written (Nebula 1.10+)', () => {
   assert.equal(inbound([{ proto: 'any', port: 'any', cidr: '0.0.0.0/0' }], alice), null);
-  assert.equal(inbound([{ proto: 'any', port: 'any', cidr: '0.0.0.0/8' }], alice), null);
+  assert.equal(inbound([{ proto: 'any', port: 'any', cidr: 'any' }], alice), null);
+  assert.equal(inbound([{ proto: 'any', port: 'any', cidr: '0.0.0.0/8' }], alice), 'no-rule');
   assert.equal(inbound([{ proto: 'any', port: 'any', cidr: '1.0.0.0/8' }], alice), 'no-rule');
 });
 
@@ -228,7 +232,7 @@ test('a peer with several IPs or subnets may use any of them as its inner addres
 });
 
 test('a local address that is not ours is dropped; our subnets count as ours', () => {
-  const allowAll = [{ proto: 'any', port: 'any', host: 'any' }];
+  const allowAll = [{ proto: 'any', port: 'any', host: 'any', local_cidr: 'any' }];
   assert.equal(inbound(allowAll, alice, { dst: '10.1.0.77' }), 'local-not-ours');
   assert.equal(inbound(allowAll, alice, { dst: '192.168.100.7' }), null);
   assert.equal(outbound(allowAll, alice, { src: '10.1.0.77' }), 'local-not-ours');

@@ -96,10 +96,18 @@ test('code is parsed like port, and giving both is an error', () => {
   assert.equal(err.field, 'code');
 });
 
-test('an ICMP rule with a specific port or code is accepted with a warning that it cannot match', () => {
-  const rules = parseFirewallRules({ inbound: [{ proto: 'icmp', code: 8, host: 'a' }] });
+test('an ICMP rule with a specific port or code is accepted, the port ignored with one warning naming the key (Nebula 1.11)', () => {
+  const rules = parseFirewallRules({ inbound: [{ proto: 'icmp', code: 8, host: 'a' }, { proto: 'icmp', port: 'any', host: 'a' }] });
   assert.equal(rules.warnings.length, 1);
-  assert.match(rules.warnings[0], /firewall\.inbound\[0\]\.code: ICMP/);
+  assert.match(rules.warnings[0], /^firewall\.inbound\[0\]\.code: ignored/);
+  assert.deepEqual(rules.inbound.rules.map((r) => [r.startPort, r.endPort]), [[0, 0], [0, 0]]);
+});
+
+test('an ICMP rule without port or code is accepted (Nebula 1.11); other protocols still need one', () => {
+  const rules = parseFirewallRules({ inbound: [{ proto: 'icmp', host: 'a' }] });
+  assert.deepEqual(rules.warnings, []);
+  assert.equal(rules.inbound.rules[0].startPort, 0);
+  assert.equal(configError({ inbound: [{ proto: 'udp', host: 'a' }] }).field, 'port');
 });
 
 test('proto must be any, tcp, udp or icmp (case-sensitive) and is required', () => {
@@ -157,10 +165,12 @@ test('a ca_sha that is not a lowercase fingerprint is kept as written, with a wa
   assert.match(rules.warnings[0], /ca_sha/);
 });
 
-test('unknown rule keys are ignored with a warning, but local_cidr is refused', () => {
+test('unknown rule keys are ignored with a warning; a bad or IPv6 local_cidr is an error naming it', () => {
   const rules = parseFirewallRules({ inbound: [{ ...ok, description: 'web' }] });
   assert.match(rules.warnings[0], /firewall\.inbound\[0\]\.description: unknown key/);
-  assert.equal(configError({ inbound: [{ ...ok, local_cidr: '10.0.0.0/8' }] }).field, 'local_cidr');
+  assert.equal(configError({ inbound: [{ ...ok, local_cidr: '10.0.0.0/33' }] }).field, 'local_cidr');
+  assert.equal(configError({ inbound: [{ ...ok, local_cidr: 'fd00::/8' }] }).field, 'local_cidr');
+  assert.equal(configError({ inbound: [{ ...ok, cidr: 'anything' }] }).field, 'cidr');
 });
 
 test('a rule list that is not a list, or a rule that is not a map, is an error', () => {
