@@ -24,8 +24,10 @@ export interface PortmapScenarioResult {
   reversePath: PortmapPath;
   /** ms from start until a's pings to b were seen going direct; null if they never did. */
   directAfterMs: number | null;
-  /** The address a's mapping has on the internet (miniupnpd's external address). */
+  /** The address a is seen at on the internet (the router's NAT address). */
   mappedIp: string;
+  /** With `extIp`: tunnel packets b's side sent to extIp (it is routed to a's router, so it would work if used). */
+  toExtIp: number;
   lab: Lab;
 }
 
@@ -33,7 +35,10 @@ export interface PortmapScenarioOptions {
   impl?: OverlayImpl;
   /** How long to wait for a direct path before calling it relayed (default 15 s). */
   settleMs?: number;
-  /** miniupnpd's ext_ip; another address than the router's makes the mapping unreachable (not advertised). */
+  /**
+   * miniupnpd's ext_ip, claimed instead of the address a is seen at. The internet routes it to a's router too (whose
+   * miniupnpd rules forward it), so advertising it would work: only the comparison with the seen address stops it.
+   */
   extIp?: string;
 }
 
@@ -50,6 +55,8 @@ export async function portmapScenario(scope: CleanupScope, options: PortmapScena
   const inet = await lab.internet();
   const count = (saddr: string, daddr: string) => lab.trafficCounter(inet, { saddr, daddr, minUdpLength: 40 });
   const [abDirect, baDirect, aRelay, bRelay] = await Promise.all([count(aIp, rb.wanIp), count(rb.wanIp, aIp), count(aIp, lhHost.ip), count(rb.wanIp, lhHost.ip)]);
+  if (options.extIp) await lab.exec(inet, 'ip', ['route', 'add', `${options.extIp}/32`, 'via', ra.wanIp]);
+  const toExt = options.extIp ? await count(rb.wanIp, options.extIp) : null;
 
   const net = await OverlayNet.create(lab);
   await net.start(lhHost, { name: 'lh', lighthouse: true, relay: true, impl, tunDisabled: true });
@@ -85,5 +92,6 @@ export async function portmapScenario(scope: CleanupScope, options: PortmapScena
     // stays what the last look saw
   }
   const reversePath = await watch(b, na, baDirect, bRelay);
-  return { firstReplyMs, reverseFirstReplyMs, path, reversePath, directAfterMs, mappedIp: aIp, lab };
+  const toExtIp = toExt ? (await toExt.read()).packets : 0;
+  return { firstReplyMs, reverseFirstReplyMs, path, reversePath, directAfterMs, mappedIp: aIp, toExtIp, lab };
 }
