@@ -8,11 +8,15 @@
 //   pkg createAead          what pkg/noise/aead.ts ships (seal also measured writing into a caller buffer)
 //   noble                   @noble/ciphers gcm / chacha20poly1305, one cipher instance per packet (its API
 //                           binds the nonce at construction); ChaCha20-Poly1305 also into an output buffer
+//   native                  the addon's per-key OpenSSL context (pkg/noise/native-aead.ts), what session keys use
+//                           when the addon is built: one packet per crossing, sealing into a caller buffer
+//   native batch of N       the same, N packets of one buffer per crossing, sealed and opened in place
 
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { createAead, type AeadCipher } from '../pkg/noise/aead.js';
+import { AEAD_META_WORDS, NativeAead, nativeAeadAddon } from '../pkg/noise/native-aead.js';
 
 const PACKET = 1300;
 const TAG = 16;
@@ -84,6 +88,58 @@ function forgedCandidate(cipher: AeadCipher): Candidate {
     // The wrong counter gives the wrong nonce, so the tag check fails as it would for a forgery.
     open: (counter, sealed) => aead.open(counter + 1, sealed, ad),
   };
+}
+
+function nativeCandidate(cipher: AeadCipher, forged: boolean): Candidate | null {
+  const addon = nativeAeadAddon();
+  if (!addon) return null;
+  const aead = new NativeAead(addon, cipher, key);
+  return {
+    name: forged ? 'native, open forged' : 'native, seal into out',
+    forged,
+    seal: (counter) => aead.seal(counter, plaintext, ad, outBuf, 16),
+    open: (counter, sealed) => aead.open(forged ? counter + 1 : counter, sealed, ad),
+  };
+}
+
+/** CPU us per packet for batches of `batch` packets, sealed in place and then opened in place. */
+function measureNativeBatch(cipher: AeadCipher, batch: number, packets: number, rounds: number): { seal: number; open: number } | null {
+  const addon = nativeAeadAddon();
+  if (!addon) return null;
+  const aead = new NativeAead(addon, cipher, key);
+  const stride = 16 + PACKET + TAG;
+  const buf = new Uint8Array(stride * batch);
+  const meta = new Uint32Array(batch * AEAD_META_WORDS);
+  const counters = new Float64Array(batch);
+  const ok = new Uint8Array(batch);
+  const layout = (inputLen: number) => {
+    for (let i = 0; i < batch; i++) meta.set([i * stride, 16, i * stride + 16, inputLen, i * stride + 16], i * AEAD_META_WORDS);
+  };
+  const batches = Math.max(1, Math.floor(packets / batch));
+  const best = { seal: Infinity, open: Infinity };
+  for (let round = 0; round <= rounds; round++) {
+    let base = 3;
+    const seal = time(batches, () => {
+      for (let i = 0; i < batch; i++) {
+        buf.set(plaintext, i * stride + 16);
+        counters[i] = base++;
+      }
+      layout(PACKET);
+      aead.sealBatch(buf, meta, counters, batch);
+    }) / batch;
+    // Open what the last round sealed (its counters are still in `counters`).
+    layout(PACKET + TAG);
+    const sealedCopy = Uint8Array.from(buf);
+    const open = time(batches, () => {
+      buf.set(sealedCopy);
+      if (aead.openBatch(buf, meta, counters, batch, ok) !== batch) throw new Error('native batch did not open');
+    }) / batch;
+    if (round === 0) continue;
+    best.seal = Math.min(best.seal, seal);
+    best.open = Math.min(best.open, open);
+  }
+  aead.close();
+  return best;
 }
 
 function nobleCandidate(cipher: AeadCipher, intoBuffer: boolean): Candidate {
@@ -158,6 +214,7 @@ function main(): void {
       pkgCandidate(cipher, true),
       forgedCandidate(cipher),
       nobleCandidate(cipher, false),
+      ...[nativeCandidate(cipher, false), nativeCandidate(cipher, true)].filter((c): c is Candidate => c !== null),
     ];
     // noble's GCM has no output-buffer form; only its ARX ciphers do.
     if (cipher === 'chachapoly') candidates.push(nobleCandidate(cipher, true));
@@ -170,6 +227,12 @@ function main(): void {
       const name = candidates[i].name;
       console.log(row([cipher, name, r.seal.toFixed(2), mbps(r.seal).toFixed(0), r.open.toFixed(2), mbps(r.open).toFixed(0)], widths));
     });
+    for (const batch of [16, 64]) {
+      const r = measureNativeBatch(cipher, batch, packets, rounds);
+      if (!r) break;
+      // Includes copying the packet into place (seal) and the sealed copy back (open), about what a data path does.
+      console.log(row([cipher, `native batch of ${batch}`, r.seal.toFixed(2), mbps(r.seal).toFixed(0), r.open.toFixed(2), mbps(r.open).toFixed(0)], widths));
+    }
   }
 }
 
