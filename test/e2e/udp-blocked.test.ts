@@ -13,10 +13,15 @@ test('a node whose router drops all UDP but DNS pings its peer and is pinged wit
   const r = await udpBlockedScenario(meshImpl, { scope: t, timeoutMs: 10_000 });
   t.diagnostic(`mesh: a->b first reply ${r.aToBMs} ms, b->a ${r.bToAMs} ms after a's start; path: ${r.path}`);
   t.diagnostic(`mesh: back on UDP ${r.backToUdpMs} ms after UDP passed; then ${r.udpAfter} UDP / ${r.tcpAfter} TCP packets from a in 10 pings`);
+  for (const line of `${r.status}\n${r.netcheck}`.split('\n')) if (/tcp|udp works|UDP/i.test(line)) t.diagnostic(`  ${line.trim()}`);
   assert.notEqual(r.aToBMs, null, `a never got a reply from b\n${r.detail}`);
   assert.notEqual(r.bToAMs, null, `b never got a reply from a\n${r.detail}`);
   assert.ok((r.aToBMs as number) <= 10_000 && (r.bToAMs as number) <= 10_000);
   assert.equal(r.path, 'relayed via 10.99.0.1 over tcp');
+  assert.match(r.status, /UDP blocked: lighthouses and relays reached over tcp/, r.status);
+  assert.match(r.status, /relayed via 10\.99\.0\.1 over tcp/, r.status);
+  assert.match(r.netcheck, /udp works: +no/, r.netcheck);
+  assert.match(r.netcheck, /UDP blocked: no lighthouse answers over UDP\. TCP to lh works/, r.netcheck);
   assert.notEqual(r.backToUdpMs, null, `a did not move back to UDP\n${r.detail}`);
   assert.ok(r.udpAfter >= 10, `a's traffic goes over UDP again (${r.udpAfter} UDP datagrams)`);
   assert.equal(r.tcpAfter, 0, 'no TCP once back on UDP');

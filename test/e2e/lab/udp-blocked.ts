@@ -36,6 +36,9 @@ export interface UdpBlockedResult {
   /** UDP datagrams a sent through the router in 2 s of pings after the move back, and TCP segments meanwhile. */
   udpAfter: number;
   tcpAfter: number;
+  /** mesh: what `mesh netcheck` and `mesh status` (text) on a said while on TCP ('' for nebula). */
+  netcheck: string;
+  status: string;
   /** Log tails when something did not come. */
   detail: string;
 }
@@ -81,7 +84,11 @@ export async function udpBlockedScenario(impl: OverlayImpl, options: UdpBlockedO
       await bPing.proc.kill();
     }
     const path = aToBMs === null ? 'no path' : isMesh(impl) ? await pathTo(lab, a, b) : 'relayed';
-    const result: UdpBlockedResult = { aToBMs, bToAMs, path, backToUdpMs: null, udpAfter: 0, tcpAfter: 0, detail: '' };
+    const result: UdpBlockedResult = { aToBMs, bToAMs, path, backToUdpMs: null, udpAfter: 0, tcpAfter: 0, netcheck: '', status: '', detail: '' };
+    if (isMesh(impl)) {
+      result.netcheck = (await meshCommand(lab, a, 'netcheck')).stdout;
+      result.status = (await meshCommand(lab, a, 'status')).stdout;
+    }
     if (aToBMs === null || bToAMs === null) result.detail = lab.logTails(40);
     if (options.unblock !== false && isMesh(impl) && aToBMs !== null) await measureBackToUdp(lab, router, ha, a, b, block, result);
     return result;
@@ -134,8 +141,12 @@ function firstReplyAt(log: string, startedAt: number): number | null {
   return m === null ? null : Math.round(Number(m[1]) * 1000 - startedAt);
 }
 
+function meshCommand(lab: Lab, node: OverlayNode, command: string, ...args: string[]) {
+  return lab.exec(node.host, process.execPath, [MESH_MAIN, command, '-config', node.configPath, ...args], { check: false, timeoutMs: 10_000 });
+}
+
 async function status(lab: Lab, node: OverlayNode): Promise<StatusReport | null> {
-  const r = await lab.exec(node.host, process.execPath, [MESH_MAIN, 'status', '-json', '-config', node.configPath], { check: false, timeoutMs: 10_000 });
+  const r = await meshCommand(lab, node, 'status', '-json');
   if (r.exitCode !== 0) return null;
   return JSON.parse(r.stdout) as StatusReport;
 }
