@@ -87,8 +87,9 @@ function makeFallback(underlay: TcpUnderlay, env: TcpNodeEnv): TcpFallback {
       const relays = c.relay.amRelay ? [] : c.relay.relays.map(parseIpv4).filter((ip) => !lighthouses.includes(ip));
       return [...lighthouses, ...relays].map((vpnIp) => ({ vpnIp, addrs: env.staticHosts().get(vpnIp) ?? [] }));
     },
-    lighthouseHeardSince: (since) =>
+    lighthouseHeardSince: (since, overTcp) =>
       env.lighthouses().some((ip) => {
+        if (overTcp?.has(ip)) return false;
         const h = env.hostmap.byVpnIp.get(ip);
         return h !== undefined && h.lastRecvAt >= since;
       }),

@@ -36,8 +36,11 @@ export interface TcpFallbackEnv {
   underlay: TcpUnderlay;
   /** Lighthouses, then relays that are not lighthouses. */
   servers(): TcpServerTarget[];
-  /** Whether some lighthouse sent us an authenticated packet (over UDP: we are not on TCP) since `sinceMs`. */
-  lighthouseHeardSince(sinceMs: number): boolean;
+  /**
+   * Whether some lighthouse other than `overTcp` sent us an authenticated packet since `sinceMs`: over UDP, as only
+   * the servers in `overTcp` are reached over TCP.
+   */
+  lighthouseHeardSince(sinceMs: number, overTcp?: ReadonlySet<Ipv4>): boolean;
   /** Sends a test request to each lighthouse with a tunnel: their answers tell whether UDP still works. */
   testLighthouses(): void;
   /** An authenticated test request to `vpnIp` at `to` over plain UDP; false when there is no tunnel to it. */
@@ -69,8 +72,9 @@ export class TcpFallback {
 
   constructor(private readonly env: TcpFallbackEnv) {}
 
+  /** 'tcp' while some server is reached over TCP (falling back with every connect failing is not being on TCP). */
   get transport(): TransportState {
-    return this.state;
+    return this.state === 'tcp' && this.attached.size > 0 ? 'tcp' : 'udp';
   }
 
   /** Servers we reach over TCP right now. */
@@ -163,6 +167,8 @@ export class TcpFallback {
     this.cancelRetry = after(this.env.clock, UDP_RETRY_MS, () => {
       this.cancelRetry = null;
       if (this.stopped || this.state !== 'tcp') return;
+      // A lighthouse we do not reach over TCP answered (it came back up, or UDP to it works): UDP works.
+      if (this.env.lighthouseHeardSince(this.since, new Set(this.attached.keys()))) return this.udpWorks();
       this.probe();
       for (const s of this.env.servers()) this.connect(s);
       this.armRetry();

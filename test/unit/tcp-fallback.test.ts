@@ -20,7 +20,7 @@ import { waitFor } from './helpers/wait.js';
 const LH = parseIpv4('10.99.0.1');
 const LH_ADDR: UdpAddr = { address: '192.0.2.1', port: 4242 };
 
-async function setup(heard: () => boolean) {
+async function setup(heard: () => boolean, connectFails = false) {
   const clock = new ManualClock();
   const raw = new MemoryNetwork().bind('10.0.0.2', 4242);
   const underlay = new TcpUnderlay(raw);
@@ -37,9 +37,10 @@ async function setup(heard: () => boolean) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   const calls = { connects: 0, probes: 0, linked: 0, relaysChanged: 0 };
+  const counters = new Counters();
   const fallback = new TcpFallback({
     clock,
-    counters: new Counters(),
+    counters,
     log: new Logger('error', 'text', () => {}),
     underlay,
     servers: () => [{ vpnIp: LH, addrs: [LH_ADDR] }],
@@ -48,14 +49,17 @@ async function setup(heard: () => boolean) {
     probeUdp: () => (calls.probes++, true),
     linked: () => void calls.linked++,
     relaysChanged: () => void calls.relaysChanged++,
-    connect: (_to, timeoutMs) => (calls.connects++, connectTcp({ address: '127.0.0.1', port }, timeoutMs)),
+    connect: (_to, timeoutMs) => {
+      calls.connects++;
+      return connectFails ? Promise.reject(new Error('refused')) : connectTcp({ address: '127.0.0.1', port }, timeoutMs);
+    },
   });
   const close = async (): Promise<void> => {
     fallback.stop();
     for (const s of lhSide) s.destroy();
     await new Promise<void>((r) => server.close(() => r()));
   };
-  return { clock, raw, underlay, received, lhSide, lhFrames, fallback, calls, close };
+  return { clock, raw, underlay, received, lhSide, lhFrames, fallback, calls, counters, close };
 }
 
 test('UDP unanswered for 2 s: the node connects over TCP, its lighthouse datagrams go there, and frames come back as datagrams from the lighthouse address', async () => {
@@ -119,6 +123,25 @@ test('a lighthouse that answers over UDP within 2 s keeps the node on UDP', asyn
     s.clock.advance(UDP_ANSWER_WAIT_MS * 5);
     assert.equal(s.fallback.transport, 'udp');
     assert.equal(s.calls.connects, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('falling back with every connect failing is not being on TCP, and ends when a lighthouse answers over UDP (it was only down)', async () => {
+  let heard = false;
+  const s = await setup(() => heard, true);
+  try {
+    s.fallback.start();
+    s.clock.advance(UDP_ANSWER_WAIT_MS);
+    await waitFor(() => s.counters.get('tcp', 'connect-failed') === 1, { what: 'the failed connect' });
+    assert.equal(s.fallback.transport, 'udp', 'no server is reached over TCP');
+    heard = true; // the lighthouse came up; its handshake went over UDP
+    s.clock.advance(UDP_RETRY_MS);
+    assert.equal(s.counters.get('tcp', 'back-to-udp'), 1);
+    s.clock.advance(UDP_RETRY_MS * 3);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(s.calls.connects, 1, 'no more connects once UDP works');
   } finally {
     await s.close();
   }
