@@ -21,7 +21,6 @@
 //   0x40 0x01                                        isCA
 //   0x4A len issuer                                  raw 32-byte SHA-256 of the CA certificate
 
-import { hexToBytes } from '@noble/hashes/utils.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
 import { CertError } from './errors.js';
 import { int64Size, varintSize, writeInt64, writeVarint } from './proto-wire.js';
@@ -67,7 +66,7 @@ function layoutDetails(d: CertDetails, withPublicKey: boolean): DetailsParts {
   const parts: DetailsParts = {
     name: encodeString(d.name, 'name'),
     groups: d.groups.map((g) => encodeString(g, 'group')),
-    issuer: hexToBytes(d.issuer.toLowerCase()),
+    issuer: new Uint8Array(Buffer.from(d.issuer, 'hex')),
     ipsLen: netsPayloadLen(d.ips),
     subnetsLen: netsPayloadLen(d.subnets),
     size: 0,

@@ -3,7 +3,6 @@
 // type skipped, a repeated message field merged, proto3 strings required to be UTF-8. Nothing but CertError
 // escapes, whatever the input.
 
-import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
 import { CertError } from './errors.js';
 import { ProtoReader, WIRE_BYTES, WIRE_VARINT } from './proto-wire.js';
@@ -123,7 +122,7 @@ function toCertificate(raw: { details: RawDetails | null; signature: Uint8Array 
       notAfter: d.notAfter,
       publicKey: d.publicKey.slice(),
       isCA: d.isCA,
-      issuer: bytesToHex(d.issuer),
+      issuer: Buffer.from(d.issuer).toString('hex'),
     },
     signature: raw.signature.slice(),
   };

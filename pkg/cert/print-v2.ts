@@ -3,7 +3,6 @@
 // when they are printed next to v2 ones (a file of v1 certificates prints as 1.6.1 did, print.ts).
 // Times are printed in UTC (Go prints them in the local zone).
 
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { formatIpPrefix, type IpPrefix } from '../ip/prefix.js';
 import { certificateView, isCertificateV2, type AnyCertificate } from './cert-any.js';
 import { fingerprintV2 } from './cert-v2-marshal.js';
@@ -73,11 +72,11 @@ export function certificateJsonValue(c: AnyCertificate): JsonValue {
     details,
     version: v.version,
     fingerprint: tryFingerprint(c),
-    signature: bytesToHex(c.signature),
+    signature: Buffer.from(c.signature).toString('hex'),
   };
   // v1 keeps its key and curve inside the details, v2 beside them.
   const home = v2 ? out : details;
-  home.publicKey = bytesToHex(v.publicKey);
+  home.publicKey = Buffer.from(v.publicKey).toString('hex');
   home.curve = curveName(v.curve);
   return out;
 }

@@ -1,7 +1,6 @@
 // Human and JSON renderings of a certificate, matching `nebula-cert print` and `nebula-cert print -json` when the
 // process runs in UTC (Go prints times in the local zone; we always print UTC).
 
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { formatNet } from './net-text.js';
 import { fingerprint } from './signature.js';
 import type { NebulaCertificate } from './types.js';
@@ -51,11 +50,11 @@ export function formatCertificateText(c: NebulaCertificate): string {
   s += `\t\tNot After: ${goTimeText(d.notAfter)}\n`;
   s += `\t\tIs CA: ${d.isCA}\n`;
   s += `\t\tIssuer: ${d.issuer}\n`;
-  s += `\t\tPublic key: ${bytesToHex(d.publicKey)}\n`;
+  s += `\t\tPublic key: ${Buffer.from(d.publicKey).toString('hex')}\n`;
   s += '\t}\n';
   const fp = tryFingerprint(c);
   if (fp !== null) s += `\tFingerprint: ${fp}\n`;
-  s += `\tSignature: ${bytesToHex(c.signature)}\n`;
+  s += `\tSignature: ${Buffer.from(c.signature).toString('hex')}\n`;
   return s + '}';
 }
 
@@ -91,8 +90,8 @@ export function formatCertificateJson(c: NebulaCertificate): string {
     `"name":${goJsonString(d.name)},` +
     `"notAfter":${goJsonString(rfc3339(d.notAfter))},` +
     `"notBefore":${goJsonString(rfc3339(d.notBefore))},` +
-    `"publicKey":${goJsonString(bytesToHex(d.publicKey))},` +
+    `"publicKey":${goJsonString(Buffer.from(d.publicKey).toString('hex'))},` +
     `"subnets":${jsonArray(d.subnets.map(formatNet))}}`;
   const fp = tryFingerprint(c) ?? '';
-  return `{"details":${details},"fingerprint":${goJsonString(fp)},"signature":${goJsonString(bytesToHex(c.signature))}}`;
+  return `{"details":${details},"fingerprint":${goJsonString(fp)},"signature":${goJsonString(Buffer.from(c.signature).toString('hex'))}}`;
 }

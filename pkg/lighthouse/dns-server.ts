@@ -12,7 +12,6 @@
 // saw and never itself.
 
 import type { RemoteInfo, Socket } from 'node:dgram';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import type { NebulaCertificate } from '../cert/index.js';
 import { formatNet } from '../cert/index.js';
 import type { MeshConfig } from '../config/index.js';
@@ -104,7 +103,7 @@ export function certTxt(cert: NebulaCertificate): string[] {
     `Groups ${list(d.groups)}`,
     `NotBefore ${goTime(d.notBefore)}`,
     `NotAFter ${goTime(d.notAfter)}`,
-    `PublicKey ${bytesToHex(d.publicKey)}`,
+    `PublicKey ${Buffer.from(d.publicKey).toString('hex')}`,
     `IsCA ${d.isCA}`,
     `Issuer ${d.issuer}`,
   ];
