@@ -21,6 +21,8 @@ export interface TunRoute {
 export interface UnsafeTunRoute extends TunRoute {
   /** Kernel route priority ("metric"); the kernel default (0) when absent. */
   metric?: number;
+  /** false (Nebula 1.7+ `install: false`): routed through the tunnel by us, but not added to the system table. */
+  install?: boolean;
 }
 
 export interface TunConfig {
@@ -70,6 +72,7 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
     });
   }
   for (const r of cfg.unsafeRoutes ?? []) {
+    if (r.install === false) continue;
     const metric = r.metric ? ['metric', String(r.metric)] : [];
     plan.push({
       args: [

@@ -47,6 +47,19 @@ test('unsafe routes carry their metric and default to the tun MTU; CIDR text and
   assert.equal(lines[6], 'route replace 172.16.0.0/12 dev mesh1 mtu 1300 scope link');
 });
 
+test('an unsafe route with install: false (Nebula 1.7+) is left out of the system table; install: true is as absent', () => {
+  const lines = planIpCommands('mesh1', {
+    mtu: 1300,
+    address,
+    unsafeRoutes: [
+      { route: '192.168.77.0/24', install: false },
+      { route: '192.168.78.0/24', install: true },
+      { route: '192.168.79.0/24' },
+    ],
+  }).map((c) => c.args.join(' '));
+  assert.deepEqual(lines.slice(5), ['route replace 192.168.78.0/24 dev mesh1 mtu 1300 scope link', 'route replace 192.168.79.0/24 dev mesh1 mtu 1300 scope link']);
+});
+
 // Read-only commands on this host: `ip link show` changes nothing, and the missing device only makes a line fail.
 const MISSING = `nosuch${process.pid}`;
 
