@@ -1,14 +1,17 @@
-// `mesh-cert ca`: create a self-signed certificate authority (nebula-cert 1.6.1 `ca`).
+// `mesh-cert ca`: create a self-signed certificate authority (nebula-cert 1.6.1 `ca`; `-version 2` as 1.10).
 
 import { certificateToPem } from '../../pkg/cert/cert-pem.js';
 import { ED25519_PRIVATE_KEY_BANNER, generateEd25519KeyPair } from '../../pkg/cert/keys.js';
 import { encodePem } from '../../pkg/cert/pem.js';
 import { signCertificate } from '../../pkg/cert/signature.js';
 import { CliError } from '../../pkg/cli/cli-error.js';
+import { networkOf } from '../../pkg/ip/ipv4.js';
 import { writeOutputs, type CliIo, type OutputFile } from './cli-io.js';
 import { cidrList, commaList, durationFlag, optionalString, requiredString, type FlagSpec } from './flags.js';
 import { qrPngForFlag } from './qr-output.js';
 import { runCommand } from './run-command.js';
+import { makeCaV2 } from './ca-v2.js';
+import { CA_DEFAULT_VERSION, CA_VERSION_HELP, prefixListFlag, requireIpv4, toIpv4Net, versionFlag, versionSpec } from './version-flags.js';
 
 export const caSummary = 'create a self signed certificate authority';
 
@@ -39,6 +42,18 @@ const specs: Record<string, FlagSpec> = {
     describe:
       'Optional: comma separated list of ipv4 address and network in CIDR notation. This will limit which ipv4 addresses and networks subordinate certs can use in subnets',
   },
+  // Nebula 1.10's flags; -ips and -subnets stay their v1 spellings.
+  version: versionSpec(CA_VERSION_HELP),
+  networks: {
+    type: 'string',
+    describe:
+      'Optional: comma separated list of ip address and network in CIDR notation. This will limit which ip addresses and networks subordinate certs can use in networks',
+  },
+  'unsafe-networks': {
+    type: 'string',
+    describe:
+      'Optional: comma separated list of ip address and network in CIDR notation. This will limit which ip addresses and networks subordinate certs can use in unsafe networks',
+  },
 };
 
 export async function caCommand(argv: string[], io: CliIo): Promise<number> {
@@ -50,11 +65,37 @@ export async function caCommand(argv: string[], io: CliIo): Promise<number> {
     const duration = durationFlag(v, 'duration') ?? DEFAULT_DURATION_SECONDS;
     if (duration <= 0) throw new CliError('-duration must be greater than 0');
     const groups = commaList(optionalString(v, 'groups'));
-    // A CA's -ips keep the address as typed; -subnets are stored as network addresses (as nebula-cert does).
-    const ips = cidrList(optionalString(v, 'ips'), 'ips', true);
-    const subnets = cidrList(optionalString(v, 'subnets'), 'subnets', false);
-
+    const version = versionFlag(v, false) ?? CA_DEFAULT_VERSION;
+    const v2 = version === 2;
+    const networks = prefixListFlag(v, 'networks', v2 ? 'ips' : null);
+    const unsafeNetworks = prefixListFlag(v, 'unsafe-networks', v2 ? 'subnets' : null);
     const nowMs = Date.now();
+    if (v2) {
+      const { certPem, keyPem } = makeCaV2({
+        name,
+        groups,
+        networks,
+        unsafeNetworks,
+        notBefore: Math.floor(nowMs / 1000),
+        notAfter: Math.floor((nowMs + duration * 1000) / 1000),
+      });
+      const v2Files: OutputFile[] = [
+        { flag: 'out-key', path: outKey, data: keyPem, what: 'CA key' },
+        { flag: 'out-crt', path: outCrt, data: certPem, what: 'CA cert' },
+      ];
+      if (outQr !== '') v2Files.push({ flag: 'out-qr', path: outQr, data: qrPngForFlag(certPem), what: 'qr code' });
+      return writeOutputs(io, v2Files);
+    }
+    // v1, as nebula-cert 1.6.1: a CA's -ips keep the address as typed; -subnets are stored as network addresses.
+    // -networks/-unsafe-networks, when given, are read the same way but may not hold IPv6.
+    requireIpv4(networks, 'networks');
+    requireIpv4(unsafeNetworks, 'unsafe-networks');
+    const ips = networks.length > 0 ? networks.map(toIpv4Net) : cidrList(optionalString(v, 'ips'), 'ips', true);
+    const subnets =
+      unsafeNetworks.length > 0
+        ? unsafeNetworks.map((p) => networkOf(toIpv4Net(p)))
+        : cidrList(optionalString(v, 'subnets'), 'subnets', false);
+
     const keys = generateEd25519KeyPair();
     const cert = signCertificate(
       {

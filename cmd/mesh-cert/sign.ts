@@ -1,5 +1,6 @@
 // `mesh-cert sign`: create and sign a host certificate with a CA (nebula-cert 1.6.1 `sign`). Every check runs
 // before anything is written: CA key/cert pairing, CA expiry, flag values, root constraints, existing outputs.
+// A v2 certificate, or any certificate under a v2 CA, is signed by sign-v2.ts (nebula-cert 1.10).
 
 import { parseCertificatesPem, certificateToPem } from '../../pkg/cert/cert-pem.js';
 import {
@@ -12,7 +13,8 @@ import {
 import { encodePem } from '../../pkg/cert/pem.js';
 import { checkRootConstraints, isCertExpired } from '../../pkg/cert/root-constraints.js';
 import { fingerprint, signCertificate } from '../../pkg/cert/signature.js';
-import type { CertDetails } from '../../pkg/cert/types.js';
+import type { CertDetails, NebulaCertificate } from '../../pkg/cert/types.js';
+import { networkOf, type Ipv4Net } from '../../pkg/ip/ipv4.js';
 import { CliError } from '../../pkg/cli/cli-error.js';
 import { loadFlagFile, writeOutputs, type CliIo, type OutputFile } from './cli-io.js';
 import {
@@ -23,9 +25,14 @@ import {
   optionalString,
   requiredString,
   type FlagSpec,
+  type FlagValues,
 } from './flags.js';
 import { qrPngForFlag } from './qr-output.js';
 import { runCommand } from './run-command.js';
+import { caMatchesKey, signAcrossVersions } from './sign-v2.js';
+import { prefixListFlag, requireIpv4, SIGN_VERSION_HELP, toIpv4Net, versionFlag, versionSpec } from './version-flags.js';
+import { isCertificateV2 } from '../../pkg/cert/cert-any.js';
+import { parseAnyCertificatesPem } from '../../pkg/cert/cert-pem-any.js';
 
 export const signSummary = 'create and sign a certificate';
 
@@ -53,6 +60,16 @@ const specs: Record<string, FlagSpec> = {
     describe:
       'Optional: comma separated list of ipv4 address and network in CIDR notation. Subnets this cert can serve for',
   },
+  // Nebula 1.10's flags; -ip and -subnets stay their v1 spellings.
+  version: versionSpec(SIGN_VERSION_HELP),
+  networks: {
+    type: 'string',
+    describe: 'Required (or -ip): comma separated list of ip address and network in CIDR notation to assign to this cert',
+  },
+  'unsafe-networks': {
+    type: 'string',
+    describe: 'Optional: comma separated list of ip address and network in CIDR notation. Unsafe networks this cert can route for',
+  },
 };
 
 export async function signCommand(argv: string[], io: CliIo): Promise<number> {
@@ -60,24 +77,29 @@ export async function signCommand(argv: string[], io: CliIo): Promise<number> {
     const caKeyPath = requiredString(v, 'ca-key');
     const caCrtPath = requiredString(v, 'ca-crt');
     const name = requiredString(v, 'name');
-    const ipText = requiredString(v, 'ip');
+    const askedVersion = versionFlag(v, true) ?? 0;
+    const newNetworks = optionalString(v, 'networks') !== '';
+    if (!newNetworks && optionalString(v, 'ip') === '') {
+      throw new CliError(askedVersion === 2 ? '-networks is required' : '-ip is required');
+    }
     const inPub = optionalString(v, 'in-pub');
     let outKey = optionalString(v, 'out-key');
     if (inPub !== '' && outKey !== '') throw new CliError('cannot set both -in-pub and -out-key');
     const duration = durationFlag(v, 'duration');
 
     const caKey = await loadFlagFile(io, 'ca-key', caKeyPath, parseEd25519PrivateKeyPem);
-    const [caCert] = await loadFlagFile(io, 'ca-crt', caCrtPath, parseCertificatesPem);
-    if (!caCert.details.isCA) throw new CliError(`-ca-crt ${caCrtPath} is not a CA certificate`);
-    if (!certMatchesPrivateKey(caCert, caKey)) {
+    const [anyCa] = await loadFlagFile(io, 'ca-crt', caCrtPath, parseAnyCertificatesPem);
+    if (!anyCa.details.isCA) throw new CliError(`-ca-crt ${caCrtPath} is not a CA certificate`);
+    if (!caMatchesKey(anyCa, caKey)) {
       throw new CliError('refusing to sign, root certificate does not match private key');
     }
     const nowMs = Date.now();
-    if (isCertExpired(caCert, nowMs / 1000)) throw new CliError('ca certificate is expired');
-
-    const ip = hostCidr(ipText, 'ip');
+    if (anyCa.details.notBefore > nowMs / 1000 || anyCa.details.notAfter < nowMs / 1000) {
+      throw new CliError('ca certificate is expired');
+    }
+    // With no -version the certificate follows its CA's version (nebula-cert 1.10).
+    const version = askedVersion === 0 ? (isCertificateV2(anyCa) ? 2 : 1) : askedVersion;
     const groups = commaList(optionalString(v, 'groups'));
-    const subnets = cidrList(optionalString(v, 'subnets'), 'subnets', false);
 
     let publicKey: Uint8Array;
     let privateKey: Uint8Array | null = null;
@@ -92,25 +114,26 @@ export async function signCommand(argv: string[], io: CliIo): Promise<number> {
     const notAfter =
       duration !== undefined && duration > 0
         ? Math.floor((nowMs + duration * 1000) / 1000)
-        : caCert.details.notAfter - 1;
-    const details: CertDetails = {
-      name,
-      ips: [ip],
-      subnets,
-      groups,
-      notBefore,
-      notAfter,
-      publicKey,
-      isCA: false,
-      issuer: fingerprint(caCert),
-    };
-    const broken = checkRootConstraints({ details, signature: new Uint8Array(0) }, caCert);
-    if (broken !== null) throw new CliError(`refusing to sign, root certificate constraints violated: ${broken.message}`);
+        : anyCa.details.notAfter - 1;
 
     if (outKey === '') outKey = `${name}.key`;
     const outCrt = optionalString(v, 'out-crt') || `${name}.crt`;
     const outQr = optionalString(v, 'out-qr');
-    const certPem = certificateToPem(signCertificate(details, caKey));
+    let certPem: string;
+    if (version === 2 || isCertificateV2(anyCa)) {
+      certPem = signAcrossVersions(anyCa, caKey, {
+        version,
+        name,
+        networks: prefixListFlag(v, 'networks', 'ip'),
+        unsafeNetworks: prefixListFlag(v, 'unsafe-networks', 'subnets'),
+        groups,
+        publicKey,
+        notBefore,
+        notAfter,
+      });
+    } else {
+      certPem = signV1UnderV1(anyCa, caKey, v, { name, groups, publicKey, notBefore, notAfter });
+    }
     const files: OutputFile[] = [];
     if (privateKey !== null) {
       files.push({ flag: 'out-key', path: outKey, data: encodePem(X25519_PRIVATE_KEY_BANNER, privateKey), what: 'key' });
@@ -119,4 +142,44 @@ export async function signCommand(argv: string[], io: CliIo): Promise<number> {
     if (outQr !== '') files.push({ flag: 'out-qr', path: outQr, data: qrPngForFlag(certPem), what: 'qr code' });
     await writeOutputs(io, files);
   });
+}
+
+interface V1Request {
+  name: string;
+  groups: string[];
+  publicKey: Uint8Array;
+  notBefore: number;
+  notAfter: number;
+}
+
+// A v1 certificate under a v1 CA: nebula-cert 1.6.1's path, output byte for byte as before. -networks may stand
+// in for -ip (one IPv4 network), -unsafe-networks for -subnets.
+function signV1UnderV1(caCert: NebulaCertificate, caKey: Uint8Array, v: FlagValues, r: V1Request): string {
+  const { name, groups, publicKey, notBefore, notAfter } = r;
+  let ip: Ipv4Net;
+  if (optionalString(v, 'networks') !== '') {
+    const networks = prefixListFlag(v, 'networks', null);
+    if (networks.length !== 1 || networks[0].addr.family !== 4) {
+      throw new CliError('invalid -networks definition: v1 certificates can only have a single ipv4 address');
+    }
+    ip = toIpv4Net(networks[0]);
+  } else ip = hostCidr(optionalString(v, 'ip'), 'ip');
+  const unsafe = prefixListFlag(v, 'unsafe-networks', null);
+  requireIpv4(unsafe, 'unsafe-networks');
+  const subnets =
+    unsafe.length > 0 ? unsafe.map((p) => networkOf(toIpv4Net(p))) : cidrList(optionalString(v, 'subnets'), 'subnets', false);
+  const details: CertDetails = {
+    name,
+    ips: [ip],
+    subnets,
+    groups,
+    notBefore,
+    notAfter,
+    publicKey,
+    isCA: false,
+    issuer: fingerprint(caCert),
+  };
+  const broken = checkRootConstraints({ details, signature: new Uint8Array(0) }, caCert);
+  if (broken !== null) throw new CliError(`refusing to sign, root certificate constraints violated: ${broken.message}`);
+  return certificateToPem(signCertificate(details, caKey));
 }
