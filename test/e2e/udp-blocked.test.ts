@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { meshImpl } from './lab/mesh-impl.js';
 import { nebulaImpl } from './lab/nebula-impl.js';
-import { udpBlockedScenario } from './lab/udp-blocked.js';
+import { moveIntoUdpBlockedScenario, udpBlockedScenario } from './lab/udp-blocked.js';
 
 // Issue 16 section 1 (docs/tcp-fallback.md): a node behind a router that forwards no UDP except DNS reaches its
 // peers through the lighthouse over TCP, both ways, within 10 s of its start, and moves back to UDP once UDP passes.
@@ -27,6 +27,18 @@ test('a node whose router drops all UDP but DNS pings its peer and is pinged wit
   assert.equal(r.tcpAfter, 0, 'no TCP once back on UDP');
   if (process.env.MESH_MEASURE_NEBULA === '1') {
     const n = await udpBlockedScenario(nebulaImpl, { scope: t, timeoutMs: 10_000, unblock: false });
+    t.diagnostic(`nebula 1.6.1: a->b ${n.aToBMs ?? 'no path'}, b->a ${n.bToAMs ?? 'no path'}`);
+  }
+});
+
+test('a node that moves into a network dropping all UDP but DNS falls back to TCP: both pings get replies again within 10 s', async (t) => {
+  const r = await moveIntoUdpBlockedScenario(meshImpl, { scope: t, timeoutMs: 10_000 });
+  t.diagnostic(`mesh: first reply after the move a->b ${r.aToBMs} ms, b->a ${r.bToAMs} ms; path: ${r.path}`);
+  assert.notEqual(r.aToBMs, null, `a never got a reply from b after the move\n${r.detail}`);
+  assert.notEqual(r.bToAMs, null, `b never got a reply from a after the move\n${r.detail}`);
+  assert.equal(r.path, 'relayed via 10.99.0.1 over tcp');
+  if (process.env.MESH_MEASURE_NEBULA === '1') {
+    const n = await moveIntoUdpBlockedScenario(nebulaImpl, { scope: t, timeoutMs: 10_000 });
     t.diagnostic(`nebula 1.6.1: a->b ${n.aToBMs ?? 'no path'}, b->a ${n.bToAMs ?? 'no path'}`);
   }
 });

@@ -163,3 +163,71 @@ async function pathTo(lab: Lab, a: OverlayNode, b: OverlayNode): Promise<string>
 function isMesh(impl: OverlayImpl): boolean {
   return impl.name === meshImpl.name;
 }
+
+export interface MoveIntoBlockedResult {
+  /** ms from a's move into the UDP-blocked network to its first ping reply from b, and b's from a; null: none. */
+  aToBMs: number | null;
+  bToAMs: number | null;
+  /** a's path to b afterwards, as `mesh status` says it (mesh only). */
+  path: string;
+  detail: string;
+}
+
+/**
+ * a talks to b directly behind an ordinary NAT, then moves (a new LAN address, as a laptop joining a hotel network)
+ * behind a router that forwards no UDP but DNS. Both ping at 10 Hz throughout; the figures are the first replies
+ * after the move.
+ */
+export async function moveIntoUdpBlockedScenario(impl: OverlayImpl, options: UdpBlockedOptions = {}): Promise<MoveIntoBlockedResult> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const lab = await Lab.create(options.scope);
+  try {
+    const hl = await lab.publicHost('lh');
+    const hb = await lab.publicHost('b');
+    const home = await lab.natRouter('masq');
+    const hotel = await lab.natRouter('masq');
+    await blockUdp(lab, hotel);
+    const ha = await lab.hostBehind(home, 'a');
+    const net = await OverlayNet.create(lab);
+    await net.start(hl, { name: 'lh', lighthouse: true, relay: true, impl, tunDisabled: true });
+    const b = await net.start(hb, { name: 'b', impl });
+    const a = await net.start(ha, { name: 'a', impl, relays: [] });
+    const aPing = await lab.spawn(ha, 'stdbuf', ['-oL', 'ping', '-D', '-n', '-i', '0.1', '-W', '1', b.vpnIp]);
+    const bPing = await lab.spawn(hb, 'stdbuf', ['-oL', 'ping', '-D', '-n', '-i', '0.1', '-W', '1', a.vpnIp]);
+    let aToBMs: number | null = null;
+    let bToAMs: number | null = null;
+    try {
+      await waitFor(() => (firstReplyAt(aPing.log(), 0) !== null && firstReplyAt(bPing.log(), 0) !== null ? true : null), {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+        what: `a and b talking before the move\n${lab.logTails(30)}`,
+      });
+      const movedAt = Date.now();
+      await lab.moveBehind(ha, hotel);
+      await waitFor(
+        () => {
+          aToBMs = firstReplyAfter(aPing.log(), movedAt);
+          bToAMs = firstReplyAfter(bPing.log(), movedAt);
+          return aToBMs !== null && bToAMs !== null ? true : null;
+        },
+        { timeoutMs, intervalMs: 50, what: 'first replies after the move' },
+      ).catch(() => undefined);
+    } finally {
+      await aPing.kill();
+      await bPing.kill();
+    }
+    const path = aToBMs === null ? 'no path' : isMesh(impl) ? await pathTo(lab, a, b) : 'relayed';
+    return { aToBMs, bToAMs, path, detail: aToBMs === null || bToAMs === null ? lab.logTails(40) : '' };
+  } finally {
+    await lab.destroy();
+  }
+}
+
+/** ms from `since` (epoch ms) to the first reply of `ping -D` to a request sent after it (arrival - rtt), or null. */
+function firstReplyAfter(log: string, since: number): number | null {
+  for (const m of log.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .* time=([\d.]+) ms/gm)) {
+    const at = Number(m[1]) * 1000;
+    if (at - Number(m[2]) > since) return Math.round(at - since);
+  }
+  return null;
+}
