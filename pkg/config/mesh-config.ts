@@ -46,6 +46,11 @@ export interface LighthouseConfig {
   localAllowList: LocalAllowList | undefined;
   /** `ip:port` / `host:port` strings; port 0 means the listen port. Not resolved here. */
   advertiseAddrs: string[];
+  /**
+   * mesh only: a lighthouse's second UDP port for NAT tests (lighthouse/probe-port.ts); port 0 = ephemeral. Read
+   * only when am_lighthouse is set; absent when the config has no lighthouse.second_port (SECOND_PORT_DEFAULT).
+   */
+  secondPort?: { enabled: boolean; port: number };
 }
 
 export interface ListenConfig {

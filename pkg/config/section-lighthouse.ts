@@ -25,6 +25,9 @@ export function readStaticHostMap(r: ConfigReader): Map<string, string[]> {
   return out;
 }
 
+/** lighthouse.second_port when absent: on (for a lighthouse), on an ephemeral port. */
+export const SECOND_PORT_DEFAULT = { enabled: true, port: 0 };
+
 export function readLighthouse(r: ConfigReader): LighthouseConfig {
   const hosts = readStringList(r, ['lighthouse', 'hosts']).map((host, i) => {
     const ip = canonicalIpv4(host);
@@ -47,6 +50,15 @@ export function readLighthouse(r: ConfigReader): LighthouseConfig {
     remoteAllowRanges: readRemoteAllowRanges(r, ['lighthouse', 'remote_allow_ranges']),
     localAllowList: readLocalAllowList(r, ['lighthouse', 'local_allow_list']),
     advertiseAddrs,
+    // Only when configured, so a Nebula config reads back exactly as Nebula's keys say (defaults: SECOND_PORT_DEFAULT).
+    ...(r.value(['lighthouse', 'second_port']) === undefined
+      ? {}
+      : {
+          secondPort: {
+            enabled: readBool(r, ['lighthouse', 'second_port', 'enabled'], SECOND_PORT_DEFAULT.enabled),
+            port: readInt(r, ['lighthouse', 'second_port', 'port'], SECOND_PORT_DEFAULT.port, 0, 65535),
+          },
+        }),
   };
 }
 
@@ -54,6 +66,9 @@ export function readLighthouse(r: ConfigReader): LighthouseConfig {
 export function checkLighthouseRelations(r: ConfigReader, lh: LighthouseConfig, staticHostMap: Map<string, string[]>, listenPort: number): void {
   if (lh.amLighthouse && listenPort === 0) {
     throw r.error(ConfigErrorCode.value, ['lighthouse', 'am_lighthouse'], 'a lighthouse needs a fixed listen.port (not 0)');
+  }
+  if (lh.amLighthouse && lh.secondPort?.enabled && lh.secondPort.port !== 0 && lh.secondPort.port === listenPort) {
+    throw r.error(ConfigErrorCode.value, ['lighthouse', 'second_port', 'port'], `must differ from listen.port (${listenPort}); 0 picks a free one`);
   }
   lh.hosts.forEach((host, i) => {
     if (!staticHostMap.has(host)) {

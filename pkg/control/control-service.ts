@@ -32,6 +32,7 @@ export class ControlService {
     const whoami = new Whoami({
       myIp: () => node.identity().vpnIp,
       sendMeta: (host, m) => sendOnTunnel(node, host, MessageType.LightHouse, 0, encodeMeta(m)),
+      probePort: () => node.natTests?.probePort?.port ?? 0,
     });
     node.metaExtension = (host, payload) => whoami.onMeta(host, payload);
     const server = await ControlServer.open(opts.socketPaths, controlHandler({ node, probes, whoami, reload: opts.reload }), {

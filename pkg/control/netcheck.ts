@@ -1,5 +1,7 @@
 // `mesh netcheck`: asks every lighthouse, in parallel, where it sees us (whoami) and how long a round trip takes,
 // then classifies the NAT from the answers (nat-verdict.ts). A lighthouse without a tunnel gets a handshake first.
+// The node's NAT tests against a lighthouse's second port (punchy/nat-discovery.ts) add mapping and filtering from a
+// single lighthouse: the last measurement, or the one under way.
 
 import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
 import { localAddresses } from '../lighthouse/local-addresses.js';
@@ -30,7 +32,10 @@ export async function runNetcheck(node: ControlledNode, probes: RttProbes, whoam
   const id = node.identity();
   const port = node.udp.localPort;
   const locals = localAddresses({ port, vpnNet: id.vpnNet, advertise: [] });
-  const lighthouses = await Promise.all(lighthouseIps(node).map((ip) => observe(node, probes, whoami, ip, timeoutMs)));
-  const verdict = classifyNat({ localPort: port, localIps: locals.map((a) => a.address), observations: lighthouses });
+  const [lighthouses, natTest] = await Promise.all([
+    Promise.all(lighthouseIps(node).map((ip) => observe(node, probes, whoami, ip, timeoutMs))),
+    node.natTests?.measured(timeoutMs) ?? Promise.resolve(null),
+  ]);
+  const verdict = classifyNat({ localPort: port, localIps: locals.map((a) => a.address), observations: lighthouses, natTest });
   return { localPort: port, localAddresses: locals.map(addrText), lighthouses, verdict };
 }

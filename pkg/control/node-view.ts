@@ -11,6 +11,7 @@ import type { Counters } from '../metrics/counters.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 import { ControlError, ControlErrorCode } from './protocol.js';
 import type { PathKind } from './reports.js';
+import type { NatTestResult } from '../punchy/nat-discovery.js';
 
 interface RelayEntryView {
   readonly terminal: boolean;
@@ -33,6 +34,8 @@ export interface ControlledNode {
   identity(): LocalIdentity;
   currentConfig(): MeshConfig;
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void;
+  /** NAT tests against a lighthouse's second port (daemon/nat-tests.ts). */
+  readonly natTests?: { measured(timeoutMs: number): Promise<NatTestResult | null> } | null;
 }
 
 /** The configured lighthouses (none on a lighthouse itself, as the node treats it). */

@@ -88,6 +88,8 @@ export interface PrintCertReply {
 }
 
 export type MappingKind = 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
+/** RFC 4787 filtering as one lighthouse IP can tell it (punchy/nat-discovery.ts). */
+export type FilteringKind = 'address-dependent' | 'address-and-port-dependent' | 'unknown';
 
 export interface LighthouseObservation {
   vpnIp: string;
@@ -106,6 +108,10 @@ export interface NatVerdict {
   /** Some lighthouse saw us at an address that is not ours: there is a NAT (null: nobody said). */
   behindNat: boolean | null;
   mapping: MappingKind;
+  /** Measured against a mesh lighthouse's second port; absent or 'unknown' when no lighthouse has one. */
+  filtering?: FilteringKind;
+  /** The learned IP TTL of low-TTL punches (hops to the outermost NAT + 1); null: not learned, the default is used. */
+  punchTtl?: number | null;
   /** The NAT kept our listen port (null: not known). */
   portPreserving: boolean | null;
   /** Distinct public addresses the lighthouses saw. */

@@ -2,7 +2,8 @@
 //
 //   asker -> peer   NebulaMeta{Type: HostWhoami (6),      Details{VpnIp: asker}}
 //   peer -> asker   NebulaMeta{Type: HostWhoamiReply (7), Details{VpnIp: asker, Ip4AndPorts/Ip6AndPorts: [the
-//                   underlay address the peer's tunnel to the asker uses now]}}
+//                   underlay address the peer's tunnel to the asker uses now], counter (3): a mesh lighthouse's
+//                   second UDP port for NAT tests (punchy/nat-discovery.ts), absent when it has none}}
 //
 // Any mesh node answers (it only tells the asker its own address); netcheck asks the lighthouses. Nebula 1.6.1
 // ignores type 6, so asking a Nebula lighthouse times out and netcheck says "unknown".
@@ -18,6 +19,8 @@ import { ControlError, ControlErrorCode } from './protocol.js';
 export interface WhoamiEnv {
   myIp(): Ipv4;
   sendMeta(host: HostInfo, m: MetaMessage): void;
+  /** A lighthouse's second UDP port (lighthouse/probe-port.ts), announced in the reply; 0 or absent: none. */
+  probePort?(): number;
 }
 
 interface Waiter {
@@ -62,7 +65,8 @@ export class Whoami {
     }
     if (m.type === MetaType.HostWhoami) {
       const addrs = from.remote ? [from.remote] : [];
-      this.env.sendMeta(from, { type: MetaType.HostWhoamiReply, vpnIp: from.vpnIp, addrs, relays: [] });
+      const probePort = this.env.probePort?.() ?? 0;
+      this.env.sendMeta(from, { type: MetaType.HostWhoamiReply, vpnIp: from.vpnIp, addrs, relays: [], ...(probePort ? { probePort } : {}) });
       return true;
     }
     if (m.vpnIp !== this.env.myIp()) return true;

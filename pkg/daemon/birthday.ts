@@ -40,6 +40,8 @@ export interface BirthdayEnv {
   /** Every datagram a chosen socket receives goes through the outside pipeline. */
   onUdp(packet: Buffer, from: UdpAddr): void;
   stopped(): boolean;
+  /** The IP TTL of the sockets' punches; default PUNCH_TTL (the node's is learned: punchy/nat-discovery.ts). */
+  punchTtl?(): number;
   /** Opens one of the symmetric side's sockets; default a node:dgram socket on an ephemeral port. */
   openSocket?(): Promise<UdpConn>;
 }
@@ -77,7 +79,7 @@ export class Birthday {
         this.env.onUdp(packet, from);
         for (const other of open) if (other !== conn) void other.close();
       });
-      conn.sendWithTtl?.(PUNCH_BYTE, peerPublic, PUNCH_TTL);
+      conn.sendWithTtl?.(PUNCH_BYTE, peerPublic, this.env.punchTtl?.() ?? PUNCH_TTL);
     }
     this.env.sendTest(host, BIRTHDAY_REQUEST);
     this.env.schedule(ATTEMPT_MS, () => {

@@ -54,7 +54,7 @@ export async function startDaemon(configPath: string, log?: Logger): Promise<Mes
   const staticHosts = await resolveStaticHosts(config.staticHostMap, prepared.pki.identity.vpnNet);
   const udp = await openUnderlay(config.listen, logger);
   try {
-    return await MeshNode.start({ config, pki: prepared.pki, firewall: prepared.firewall, staticHosts, log: logger, udp, tcp: true });
+    return await MeshNode.start({ config, pki: prepared.pki, firewall: prepared.firewall, staticHosts, log: logger, udp, tcp: true, secondPort: true });
   } catch (e) {
     await udp.close();
     throw e;

@@ -24,7 +24,7 @@ import { LighthouseClient } from '../lighthouse/client.js';
 import { interfaceNetworks, localAddresses, type LocalAddressOptions } from '../lighthouse/local-addresses.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
 import { LighthouseServer } from '../lighthouse/server.js';
-import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS } from '../punchy/nat-punch.js';
+import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS, PUNCH_TTL } from '../punchy/nat-punch.js';
 import { splitByPunch, type LocalNetwork } from '../punchy/punch-needed.js';
 import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchAll } from '../punchy/punchy.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
@@ -39,6 +39,8 @@ import { AddressWatch } from '../udp/address-watch.js';
 import { NodePortMap, type PortMapReport } from '../portmap/node-portmap.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
+import { NatTests } from './nat-tests.js';
+import { SECOND_PORT_DEFAULT } from '../config/section-lighthouse.js';
 import { peerMoved } from './peer-moved.js';
 import { PathFinder } from './path-finder.js';
 import { portBehaviour } from '../punchy/nat-kind.js';
@@ -60,6 +62,12 @@ export interface NodeSetup {
   watchAddresses?: boolean;
   /** The networks our interfaces are on (punchy/punch-needed.ts); default: read from the system each time. */
   localNetworks?: () => LocalNetwork[];
+  /**
+   * A lighthouse's second port for NAT tests (daemon/nat-tests.ts), a node:dgram socket unless `openSecondPort`
+   * says otherwise. The daemon turns it on; in-process test nodes leave it off unless they test it.
+   */
+  secondPort?: boolean;
+  openSecondPort?: () => Promise<UdpConn>;
 }
 
 interface UnsafeRoute {
@@ -97,6 +105,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly relays: RelayManager;
   readonly birthday: Birthday;
   readonly paths: PathFinder;
+  /** NAT tests: the second port of a lighthouse, a node's measurement of its NAT (daemon/nat-tests.ts). */
+  natTests: NatTests | null = null;
   private readonly certExpiry: CertExpiryWatch;
   private lighthouses: Ipv4[];
   private readonly intervals: NodeJS.Timeout[] = [];
@@ -151,6 +161,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       natViews: { self: () => this.lighthouseClient?.selfNatView() ?? [], peer: (ip) => this.lighthouseClient?.natViewOf(ip) ?? [] },
       onUdp: (packet, from) => this.onUdp(packet, from),
       stopped: () => this.stopped,
+      punchTtl: () => this.punchTtl(),
     });
     if (c.lighthouse.amLighthouse) this.lighthouseServer = this.makeLighthouseServer();
     if (this.lighthouses.length > 0) this.lighthouseClient = this.makeLighthouseClient();
@@ -306,6 +317,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       setup.udp ??
       (await DgramConn.open({ host: c.listen.host, port: c.listen.port, readBuffer: c.listen.readBuffer, writeBuffer: c.listen.writeBuffer }));
     node.udp.onPacket((packet, from) => node.onUdp(packet, from));
+    node.natTests = await node.openNatTests(setup);
     node.every(1000, () => {
       checkLiveness(node);
       node.handshakes.forgetOldAnswers();
@@ -346,6 +358,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         () => node.paths.addressLost(),
         (addrs, lostAny) => {
           node.paths.localAddressesChanged(addrs, lostAny);
+          node.natTests?.addressesChanged();
           node.portMap?.refresh();
         },
       );
@@ -489,6 +502,37 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.paths.openMapping(to);
   }
 
+  /** PathEnv: the IP TTL of a low-TTL punch, learned from the lighthouse (punchy/nat-discovery.ts) or PUNCH_TTL. */
+  punchTtl(): number {
+    return this.natTests?.discovery.punchTtl() ?? PUNCH_TTL;
+  }
+
+  /** DataPathContext: a NatEcho on the listen socket (daemon/nat-tests.ts); true when it was taken. */
+  onBareDatagram(packet: Buffer, from: UdpAddr): boolean {
+    return this.natTests?.onDatagram(packet, from) ?? false;
+  }
+
+  private async openNatTests(setup: NodeSetup): Promise<NatTests> {
+    const lh = this.config.lighthouse;
+    const second = lh.amLighthouse ? (lh.secondPort ?? SECOND_PORT_DEFAULT) : null;
+    const open = !setup.secondPort ? null : (setup.openSecondPort ?? (() => DgramConn.open({ host: this.config.listen.host, port: second?.port ?? 0 })));
+    return NatTests.open(
+      {
+        clock: this.clock,
+        log: this.log,
+        counters: this.counters,
+        myIp: () => this.identity().vpnIp,
+        sendInTunnel: (host, payload) => sendOnTunnel(this, host, MessageType.LightHouse, 0, payload),
+        sendWhoami: (host) => this.sendMeta(host, { type: MetaType.HostWhoami, vpnIp: this.identity().vpnIp, addrs: [], relays: [] }),
+        udp: () => this.udp,
+        lighthouseTunnel: () => this.lighthouses.map((ip) => this.hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null),
+        schedule: (ms, fn) => this.schedule(ms, fn),
+      },
+      open ? second : null,
+      open ?? (() => Promise.reject(new Error('no second port'))),
+    );
+  }
+
   /** Set by the control service: RTT probes read test replies. */
   testReplyHandler: ((host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null) => void) | null = null;
   /** Set by the control service: mesh-only lighthouse message types (whoami); returns true when it took the message. */
@@ -522,7 +566,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (replaced) this.counters.inc('tunnels-replaced');
     this.certExpiry.added(host);
     for (const packet of queued) sendToHost(this, host, packet);
-    if (this.lighthouseClient?.isLighthouse(host.vpnIp)) this.lighthouseClient.lighthouseUp(host);
+    if (this.lighthouseClient?.isLighthouse(host.vpnIp)) {
+      this.lighthouseClient.lighthouseUp(host);
+      this.natTests?.lighthouseUp(host);
+    }
     if (host.remote === null) this.schedule(1000, () => this.paths.upgradeOne(host));
   }
 
@@ -556,6 +603,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   onLighthouseMessage(host: HostInfo, payload: Uint8Array, _from: UdpAddr | null): void {
+    if (this.natTests?.onMeta(host, payload)) return;
     if (this.metaExtension?.(host, payload)) return;
     let m: MetaMessage;
     try {
@@ -661,6 +709,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (this.handshakeTicker !== null) clearInterval(this.handshakeTicker);
     this.addressWatch?.stop();
     this.birthday.closeAll();
+    await this.natTests?.close();
     // The gateway is told to delete our mapping (bounded wait, portmap/manager.ts DELETE_WAIT_MS).
     await this.portMap?.stop();
     // Give the close datagrams a moment to leave before the socket goes.

@@ -12,7 +12,6 @@ import { formatIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import { orderAddresses } from '../lighthouse/address-order.js';
 import type { LighthouseClient } from '../lighthouse/client.js';
 import { birthdaySides } from '../punchy/birthday-policy.js';
-import { PUNCH_TTL } from '../punchy/nat-punch.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
 import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
@@ -22,6 +21,8 @@ export interface PathEnv extends DataPathContext {
   readonly lighthouseClient: LighthouseClient | null;
   readonly birthday: Birthday;
   readonly punchSettleMs: number;
+  /** The IP TTL of a low-TTL punch (learned per network: punchy/nat-discovery.ts). */
+  punchTtl(): number;
   candidates(vpnIp: Ipv4): UdpAddr[];
   preferred(): readonly Ipv4Net[];
   /** Runs `fn` later unless the node stopped; a throw is logged, never fatal. */
@@ -170,7 +171,7 @@ export class PathFinder {
   openMapping(to: UdpAddr): void {
     // Without per-packet TTL control a full-TTL punch could poison the far NAT, so none is sent.
     this.env.log.debug('Low-TTL punch', { udpAddr: addrKey(to) });
-    this.env.udp.sendWithTtl?.(PUNCH_BYTE, to, PUNCH_TTL);
+    this.env.udp.sendWithTtl?.(PUNCH_BYTE, to, this.env.punchTtl());
   }
 
   /** A lighthouse answered for `vpnIp`: feed a pending handshake, or try to take a relayed tunnel direct. */

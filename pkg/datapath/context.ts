@@ -45,6 +45,8 @@ export interface DataPathContext {
   sendRelayed(host: HostInfo, packet: Uint8Array): boolean;
   /** We sent `host` something it should answer, on the tunnel's own path (the path-health detector counts it). */
   answerableSent?(host: HostInfo, test: boolean): void;
+  /** A mesh-only bare datagram (a NatEcho, NAT_ECHO_LEN bytes: daemon/nat-tests.ts); true when it was taken. */
+  onBareDatagram?(packet: Buffer, from: UdpAddr): boolean;
   /** Relayed packets (type 1 subtype 1). */
   onRelayPacket(packet: Buffer, relayIndex: number, counter: number, from: UdpAddr): void;
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void;

@@ -20,6 +20,7 @@ import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import { logDroppedPacket } from './drop-log.js';
 import { writeToTun } from './tun-batch.js';
+import { NAT_ECHO_LEN } from '../punchy/nat-test-wire.js';
 import { sendOnTunnel } from './tunnel-sender.js';
 
 /** Roaming back to an address we just left is ignored this long: packets already in flight would flap it. */
@@ -40,6 +41,8 @@ const header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteInd
 
 export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
   if (packet.length < HEADER_LEN) return drop(ctx, packet.length === 1 ? 'punch' : 'outside-short');
+  // A NatEcho is 21 bytes, which no Nebula packet is (header and AEAD tag alone are 32).
+  if (packet.length === NAT_ECHO_LEN && ctx.onBareDatagram?.(packet, from)) return;
   if (isInsideVpnNet(ctx, from)) return drop(ctx, 'outside-from-vpn-net');
   // The length was checked, so a refused header carries a counter no honest sender reaches (2^53 or more).
   if (!readHeaderInto(packet, header)) return drop(ctx, 'outside-bad-counter');

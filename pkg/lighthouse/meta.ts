@@ -32,6 +32,8 @@ export interface MetaMessage {
   relays: Ipv4[];
   /** HostQueryReply (or the push, HostMovedNotification) from a mesh lighthouse: which addresses it saw as the host's UDP source (SEEN_* bits). */
   seen?: number;
+  /** HostWhoamiReply from a mesh lighthouse: its second UDP port for NAT tests (lighthouse/probe-port.ts), in field 3. */
+  probePort?: number;
 }
 
 // Which replied addresses a lighthouse saw, rather than only heard reported by the host itself: a mesh lighthouse
@@ -56,7 +58,7 @@ export function encodeMeta(m: MetaMessage): Uint8Array {
     const lo = v & 0xffffffffffffffffn;
     details.message(4, new ProtobufWriter().uint64(1, hi).uint64(2, lo).uint(3, a.port).finish());
   }
-  details.uint(3, m.seen ?? 0);
+  details.uint(3, m.seen ?? m.probePort ?? 0);
   details.packed(5, m.relays);
   return new ProtobufWriter().uint(1, m.type).message(2, details.finish()).finish();
 }
@@ -77,6 +79,7 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
     else if (f.number === 3 && (type === MetaType.HostQueryReply || type === MetaType.HostMovedNotification)) {
       m.seen = varint(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
     }
+    else if (f.number === 3 && type === MetaType.HostWhoamiReply) m.probePort = varint(f) & 0xffff;
     else if (f.number === 4) v6.push(decodeIp6AndPort(bytes(f)));
     else if (f.number === 5 && f.bytes) m.relays.push(...readPackedVarints(f.bytes).map((v) => v >>> 0));
     else if (f.number === 5) m.relays.push(varint(f) >>> 0);

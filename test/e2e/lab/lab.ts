@@ -206,6 +206,41 @@ export class Lab {
   }
 
   /**
+   * A router whose WAN ("wan") is a host on `outer`'s LAN: two levels of NAT, as with a home router behind the
+   * provider's carrier-grade NAT. Its `wanIp` is the outer router's (what peers on the internet see); `ip` is its
+   * own address on the outer LAN. Hosts attach with hostBehind as usual; their packets cross two NATs.
+   */
+  async natRouterBehind(outer: Router, kind: Exclude<NatKind, 'none'>, options: RouterOptions = {}): Promise<Router> {
+    const k = this.routerCount++;
+    const host = await this.addHost(options.name ?? `r${k + 1}`);
+    const n = this.routerLanNext.get(lanKey(outer)) ?? 2;
+    this.routerLanNext.set(lanKey(outer), n + 1);
+    const [, outerPrefix] = splitCidr(outer.lanCidr);
+    const ownIp = formatIpv4(parseCidr(outer.lanCidr).ip + n);
+    const { ifB } = await this.link(host, outer, { addrA: `${ownIp}/${outerPrefix}`, ifA: WAN_IF });
+    await this.exec(outer, 'ip', ['link', 'set', 'dev', ifB, 'master', outer.lanIf ?? LAN_IF]);
+    await this.exec(host, 'ip', ['route', 'add', 'default', 'via', outer.lanIp]);
+
+    const lanCidr = options.lanCidr ?? routerLan(k);
+    const lanNet = networkOf(parseCidr(lanCidr));
+    const prefix = splitCidr(lanCidr)[1];
+    const lanIp = formatIpv4(lanNet.ip + 1);
+    this.claimIfName(host, LAN_IF);
+    await this.exec(host, 'ip', ['link', 'add', 'name', LAN_IF, 'type', 'bridge']);
+    await this.exec(host, 'ip', ['addr', 'add', `${lanIp}/${prefix}`, 'dev', LAN_IF]);
+    await this.exec(host, 'ip', ['link', 'set', 'dev', LAN_IF, 'up']);
+    await this.sysctl(host, { 'net.ipv4.ip_forward': 1 });
+    await this.exec(host, 'nft', ['-f', '-'], { input: routerRuleset(kind) });
+
+    const router: Router = { ...host, kind, wanIp: outer.wanIp, lanIp, lanCidr: `${formatIpv4(lanNet.ip)}/${prefix}` };
+    router.ip = ownIp;
+    this.hosts.set(router.name, router);
+    this.routerLanNext.set(lanKey(router), 2);
+    await this.setUdpTimeouts(router, options);
+    return router;
+  }
+
+  /**
    * A second LAN on `router` (bridge "lan2", translated like the first), isolated the way many home routers are: the
    * router forwards nothing between its two LANs and drops packets from either LAN to its own WAN address (no
    * hairpin). Hosts attach with hostBehind/moveBehind on the returned view; it shares the router's namespace.
