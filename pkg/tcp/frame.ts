@@ -26,39 +26,61 @@ export function encodeFrame(packet: Uint8Array): Buffer {
 export type FrameError = 'frame-empty' | 'frame-too-long';
 
 /**
- * Reassembles frames from stream chunks. Holds at most one partial frame (<= MAX_FRAME + 2 bytes); once it has
- * returned an error it refuses everything after (the stream can no longer be trusted to be in step).
+ * Reassembles frames from stream chunks. A frame whole inside a chunk is handed on as a view of it; one that spans
+ * chunks is copied once into a buffer of its announced length (so a peer trickling bytes costs no re-copying), and
+ * that buffer is all the reader holds (<= MAX_FRAME bytes). After an error it refuses everything (the stream can no
+ * longer be trusted to be in step).
  */
 export class FrameReader {
-  private pending: Buffer | null = null;
+  private readonly head = Buffer.alloc(FRAME_HEADER_LEN);
+  private headLen = 0;
+  private frame: Buffer | null = null;
+  private filled = 0;
   private failed: FrameError | null = null;
 
-  /** Calls `onFrame` for each whole frame in `chunk` (a view valid only during the call); returns the error, if any. */
+  /** Calls `onFrame` for each whole frame in `chunk` (valid only during the call); returns the error, if any. */
   push(chunk: Buffer, onFrame: (packet: Buffer) => void): FrameError | null {
     if (this.failed) return this.failed;
-    let buf = chunk;
-    if (this.pending) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
     let at = 0;
-    while (buf.length - at >= FRAME_HEADER_LEN) {
-      const len = buf.readUInt16BE(at);
-      if (len === 0 || len > MAX_FRAME) {
-        this.failed = len === 0 ? 'frame-empty' : 'frame-too-long';
-        return this.failed;
+    while (at < chunk.length) {
+      if (this.frame === null) {
+        let len: number;
+        if (this.headLen === 0 && chunk.length - at >= FRAME_HEADER_LEN) {
+          len = chunk.readUInt16BE(at);
+          at += FRAME_HEADER_LEN;
+        } else {
+          this.head[this.headLen++] = chunk[at++];
+          if (this.headLen < FRAME_HEADER_LEN) continue;
+          this.headLen = 0;
+          len = this.head.readUInt16BE(0);
+        }
+        if (len === 0 || len > MAX_FRAME) {
+          this.failed = len === 0 ? 'frame-empty' : 'frame-too-long';
+          return this.failed;
+        }
+        if (chunk.length - at >= len) {
+          onFrame(chunk.subarray(at, at + len));
+          at += len;
+          continue;
+        }
+        this.frame = Buffer.allocUnsafe(len);
+        this.filled = 0;
       }
-      if (buf.length - at < FRAME_HEADER_LEN + len) break;
-      onFrame(buf.subarray(at + FRAME_HEADER_LEN, at + FRAME_HEADER_LEN + len));
-      at += FRAME_HEADER_LEN + len;
+      const n = Math.min(this.frame.length - this.filled, chunk.length - at);
+      chunk.copy(this.frame, this.filled, at, at + n);
+      this.filled += n;
+      at += n;
+      if (this.filled === this.frame.length) {
+        const whole = this.frame;
+        this.frame = null;
+        onFrame(whole);
+      }
     }
-    // Copied: the chunk belongs to the socket, and a partial frame is never more than MAX_FRAME + 2 bytes.
-    if (at < buf.length) this.pending = Buffer.from(buf.subarray(at));
     return null;
   }
 
-  /** Bytes of an unfinished frame held. */
+  /** Bytes of an unfinished frame held, its length field included. */
   get buffered(): number {
-    return this.pending?.length ?? 0;
+    return this.frame ? FRAME_HEADER_LEN + this.filled : this.headLen;
   }
 }
