@@ -116,7 +116,8 @@ export function unmarshalCertificateV2(
   try {
     const input = new DerReader(new DerReader(bytes).read(TAG_SEQUENCE));
     if (input.empty()) throw new DerError('empty certificate');
-    const rawDetails = input.readElement(TAG_CERT_DETAILS).slice();
+    // Copies, as plain Uint8Arrays whatever the input's class (a Buffer's slice is a Buffer).
+    const rawDetails = new Uint8Array(input.readElement(TAG_CERT_DETAILS));
     const curveByte = input.readOptional(TAG_CERT_CURVE);
     if (curveByte !== undefined && curveByte.length !== 1) throw new DerError('curve must be one byte');
     const curve = curveByte === undefined ? defaultCurve : curveByte[0];
@@ -125,12 +126,12 @@ export function unmarshalCertificateV2(
       if (input.peekTag(TAG_CERT_PUBLIC_KEY)) {
         throw new CertError('ECERTPUBKEYPRESENT', 'certificate has unexpected pubkey present');
       }
-      publicKey = handshakePublicKey.slice();
+      publicKey = new Uint8Array(handshakePublicKey);
     } else {
-      publicKey = (input.readOptional(TAG_CERT_PUBLIC_KEY) ?? new Uint8Array(0)).slice();
+      publicKey = new Uint8Array(input.readOptional(TAG_CERT_PUBLIC_KEY) ?? new Uint8Array(0));
     }
     if (publicKey.length === 0) throw new DerError('no public key');
-    const signature = input.read(TAG_CERT_SIGNATURE).slice();
+    const signature = new Uint8Array(input.read(TAG_CERT_SIGNATURE));
     if (signature.length === 0) throw new DerError('empty signature');
     cert = { version: 2, details: decodeDetails(rawDetails), rawDetails, curve, publicKey, signature };
   } catch (err) {
