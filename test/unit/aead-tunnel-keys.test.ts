@@ -1,0 +1,33 @@
+// A tunnel's session keys are the addon's OpenSSL contexts when the addon is built, and closing the tunnel wipes
+// them at once (pkg/noise/native-aead.ts): after closeTunnel nothing can seal with them and late packets for the
+// tunnel only fail to open.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { HEADER_LEN, MessageType } from '../../pkg/header/header.js';
+import { sealForTunnel } from '../../pkg/datapath/tunnel-sender.js';
+import { AeadClosedError, NativeAead } from '../../pkg/noise/native-aead.js';
+import { connect, TestMesh } from './helpers/mesh.js';
+
+const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
+const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';
+
+test('tunnels carry data on native session keys, and closeTunnel closes both', { skip }, async (t) => {
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: '10.1.0.1', name: 'a', peers: ['10.1.0.2'] });
+  const b = await mesh.node({ vpnIp: '10.1.0.2', name: 'b', peers: ['10.1.0.1'] });
+  await connect(a, b);
+  const ab = a.tunnelTo(b)!;
+  assert.ok(ab.keys.send instanceof NativeAead && ab.keys.recv instanceof NativeAead);
+  const late = sealForTunnel(b.tunnelTo(a)!, MessageType.Test, 0, new Uint8Array(4));
+
+  a.node.closeTunnel(ab, 'test', false);
+  assert.equal((ab.keys.send as NativeAead).closed, true);
+  assert.equal((ab.keys.recv as NativeAead).closed, true);
+  assert.throws(() => sealForTunnel(ab, MessageType.Test, 0, new Uint8Array(4)), AeadClosedError);
+  const h = late.subarray(0, HEADER_LEN);
+  assert.equal(ab.keys.recv.open(3, late.subarray(HEADER_LEN), h), null);
+  await connect(a, b, 'a new tunnel after the close');
+});
