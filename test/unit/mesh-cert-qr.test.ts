@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { encodeQr } from '../../cmd/mesh-cert/qr/qr-matrix.js';
+import { inflateSync } from 'node:zlib';
+import { encodeQr } from '../../cmd/mesh-cert/qr/qr-symbol.js';
 import { qrToPng } from '../../cmd/mesh-cert/qr/png.js';
 import { Scratch } from '../fixtures/cert/cli-harness.js';
 import { fixture } from '../fixtures/cert/make-certs.js';
@@ -16,6 +17,16 @@ function decodePng(path: string): string {
   const r = spawnSync(ZBARIMG, ['-q', '--raw', path], { encoding: 'utf8', timeout: 20_000 });
   // zbarimg ends every decoded symbol with a newline of its own
   return r.stdout.replace(/\n$/, '');
+}
+
+/** The rows of a 1-bit PNG (one IDAT, filter 0), each without its filter byte. */
+function inflateRows(png: Uint8Array): Uint8Array[] {
+  const { width, height } = pngSize(png);
+  const v = new DataView(png.buffer, png.byteOffset);
+  const idatLen = v.getUint32(33);
+  const raw = inflateSync(png.subarray(41, 41 + idatLen));
+  const stride = Math.ceil(width / 8) + 1;
+  return Array.from({ length: height }, (_, y) => raw.subarray(y * stride + 1, (y + 1) * stride));
 }
 
 function pngSize(png: Uint8Array): { width: number; height: number } {
@@ -33,18 +44,29 @@ describe('QR codes for -out-qr', () => {
     assert.equal(encodeQr(new TextEncoder().encode(fixture('host1.crt'))).version, 13);
     assert.equal(encodeQr(new Uint8Array(2331)).version, 40);
     assert.throws(() => encodeQr(new Uint8Array(2332)), { code: 'EQRTOOLONG' });
+    // Level M in byte mode, as nebula-cert: digits alone would fit a smaller numeric-mode symbol.
+    assert.equal(encodeQr(new TextEncoder().encode('1'.repeat(40))).version, 3);
   });
 
-  it('draws the three finder patterns', () => {
+  it('draws the three finder patterns into the PNG, dark on a light border', () => {
     const qr = encodeQr(new Uint8Array(100));
+    const png = qrToPng(qr, 1);
+    const rows = inflateRows(png);
+    const px = (x: number, y: number): boolean => ((rows[y][x >>> 3] >>> (7 - (x & 7))) & 1) === 0; // 0 = dark
     for (const [x, y] of [[0, 0], [qr.size - 7, 0], [0, qr.size - 7]]) {
       for (let i = 0; i < 7; i++) {
-        assert.equal(qr.dark[y][x + i], true);
-        assert.equal(qr.dark[y + 6][x + i], true);
-        assert.equal(qr.dark[y + i][x], true);
+        assert.equal(px(4 + x + i, 4 + y), true);
+        assert.equal(px(4 + x, 4 + y + i), true);
       }
-      assert.equal(qr.dark[y + 1][x + 1], false);
-      assert.equal(qr.dark[y + 3][x + 3], true);
+      assert.equal(px(4 + x + 1, 4 + y + 1), false);
+      assert.equal(px(4 + x + 3, 4 + y + 3), true);
+    }
+    for (let i = 0; i < qr.size + 8; i++) assert.equal(px(i, 0) || px(0, i) || px(i, 3), false, 'border is light');
+    // The always-dark module beside the lower-left finder, whatever the mask (a mirrored symbol has format bits there).
+    for (let mask = 0; mask < 8; mask++) {
+      const m = encodeQr(new Uint8Array(100), mask);
+      const rowsM = inflateRows(qrToPng(m, 1));
+      assert.equal(((rowsM[4 + m.size - 8][(4 + 8) >>> 3] >>> (7 - ((4 + 8) & 7))) & 1) === 0, true, `mask ${mask}`);
     }
   });
 

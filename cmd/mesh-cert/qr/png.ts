@@ -4,7 +4,7 @@
 //   chunk = length (u32 BE) | type | data | CRC-32 of type+data
 
 import { crc32, deflateSync } from 'node:zlib';
-import type { QrMatrix } from './qr-matrix.js';
+import type { QrSymbol } from './qr-symbol.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const BORDER = 4;
@@ -19,7 +19,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-export function qrToPng(qr: QrMatrix, scale = 5): Uint8Array {
+export function qrToPng(qr: QrSymbol, scale = 5): Uint8Array {
   const width = (qr.size + 2 * BORDER) * scale;
   const rowBytes = Math.ceil(width / 8);
   const raw = new Uint8Array((rowBytes + 1) * width);
@@ -28,7 +28,7 @@ export function qrToPng(qr: QrMatrix, scale = 5): Uint8Array {
     const my = Math.floor(py / scale) - BORDER;
     for (let px = 0; px < width; px++) {
       const mx = Math.floor(px / scale) - BORDER;
-      const dark = my >= 0 && my < qr.size && mx >= 0 && mx < qr.size && qr.dark[my][mx];
+      const dark = my >= 0 && my < qr.size && mx >= 0 && mx < qr.size && qr.isDark(mx, my);
       if (!dark) row[px >>> 3] |= 0x80 >>> (px & 7);
     }
   }
