@@ -2,7 +2,7 @@
 // before anything is written: CA key/cert pairing, CA expiry, flag values, root constraints, existing outputs.
 // A v2 certificate, or any certificate under a v2 CA, is signed by sign-v2.ts (nebula-cert 1.10).
 
-import { parseCertificatesPem, certificateToPem } from '../../pkg/cert/cert-pem.js';
+import { certificateToPem } from '../../pkg/cert/cert-pem.js';
 import {
   X25519_PRIVATE_KEY_BANNER,
   certMatchesPrivateKey,

@@ -52,7 +52,7 @@ export {
   anyCheckSignature,
   anyCertificateToPem,
 } from './cert-any.js';
-export { certificateFromPemBlock, parseAnyCertificatesPem } from './cert-pem-any.js';
+export { certificateFromPemBlock, parseAnyCertificatesPem, parseV1CertificatesSkippingV2 } from './cert-pem-any.js';
 export { checkCaConstraints } from './ca-constraints.js';
 export type { CaPoolLoadOptions } from './ca-pool.js';
 export { formatCertificateJsonV2, formatCertificateTextV2, formatCertificatesJsonArray } from './print-v2.js';

@@ -6,7 +6,7 @@ import {
   CaPool,
   certMatchesPrivateKey,
   isCertExpired,
-  parseCertificatesPem,
+  parseV1CertificatesSkippingV2,
   parseX25519PrivateKeyPem,
   type NebulaCertificate,
 } from '../cert/index.js';
@@ -43,7 +43,8 @@ export function loadPki(config: MeshConfig, baseDir: string, nowSeconds = Math.f
   if (!pki.key) throw new PkiError('pki.key: required');
   const caPool = attempt('pki.ca', pki.ca, () => CaPool.fromPem(readPemSource(pki.ca, baseDir)));
   caPool.setBlocklist(pki.blocklist);
-  const certs = attempt('pki.cert', pki.cert, () => parseCertificatesPem(readPemSource(pki.cert, baseDir)));
+  const certFile = attempt('pki.cert', pki.cert, () => parseV1CertificatesSkippingV2(readPemSource(pki.cert, baseDir)));
+  const certs = certFile.certs;
   if (certs.length === 0) throw new PkiError(`${describe('pki.cert', pki.cert)}: no certificate found`);
   const cert: NebulaCertificate = certs[0];
   const key = attempt('pki.key', pki.key, () => parseX25519PrivateKeyPem(readPemSource(pki.key, baseDir)));
@@ -59,6 +60,9 @@ export function loadPki(config: MeshConfig, baseDir: string, nowSeconds = Math.f
     warnings.push(`pki.cert does not verify against pki.ca: ${(e as Error).message}; peers using this CA bundle will refuse it`);
   }
   for (const ca of caPool.expiredCas ?? []) warnings.push(`pki.ca: CA "${ca.details.name}" is expired`);
+  if (certFile.skippedV2 > 0) {
+    warnings.push(`pki.cert: skipped ${certFile.skippedV2} NEBULA CERTIFICATE V2 block(s); using the v1 certificate`);
+  }
   if (caPool.skippedV2Blocks > 0) {
     warnings.push(
       `pki.ca: skipped ${caPool.skippedV2Blocks} NEBULA CERTIFICATE V2 block(s); this build uses v1 certificates in handshakes only`,
