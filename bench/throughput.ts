@@ -9,6 +9,8 @@
 // Options: --rounds N (2)  --seconds S (10)  --udp 300,600  --cipher aes|chachapoly
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (e.g. mesh-dgram:MESH_UDP=dgram)
 //          --only mesh,nebula,<variant>  run just these
+// mesh seals and opens with the addon's AEAD when it is built (pkg/noise/session-aead.ts); to compare with
+// node:crypto in the same run: --variant mesh-nodecrypto:MESH_AEAD=node
 
 import { parseArgs } from 'node:util';
 

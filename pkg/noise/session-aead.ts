@@ -10,8 +10,3 @@ export function createSessionAead(cipher: AeadCipher, key: Uint8Array): Aead {
   const addon = nativeAeadAddon();
   return addon ? new NativeAead(addon, cipher, key) : createAead(cipher, key);
 }
-
-/** Which backend createSessionAead uses in this process (for status output and benchmarks). */
-export function sessionAeadBackend(): 'native' | 'node' {
-  return nativeAeadAddon() ? 'native' : 'node';
-}

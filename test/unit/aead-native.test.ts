@@ -4,6 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -291,4 +292,22 @@ test('session keys use the addon when it is built, and MESH_AEAD=node is not set
   const aead = createSessionAead('aes', new Uint8Array(32));
   assert.ok(aead instanceof NativeAead);
   aead.close();
+});
+
+test('MESH_AEAD=node selects node:crypto for session keys, once, and both backends interoperate', { skip }, () => {
+  const module = new URL('../../pkg/noise/session-aead.js', import.meta.url).href;
+  const script = `import { createSessionAead } from ${JSON.stringify(module)};
+    const a = createSessionAead('chachapoly', new Uint8Array(32).fill(4));
+    process.stdout.write(a.constructor.name + ' ' + a.seal(3, new Uint8Array(5), new Uint8Array(16)).toString('hex'));`;
+  const run = (env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 });
+  const forced = run({ MESH_AEAD: 'node' });
+  const native = run({ MESH_AEAD: '' });
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.equal(native.status, 0, native.stderr);
+  const [forcedName, forcedHex] = forced.stdout.split(' ');
+  const [nativeName, nativeHex] = native.stdout.split(' ');
+  assert.equal(forcedName, 'NodeAead');
+  assert.equal(nativeName, 'NativeAead');
+  assert.equal(forcedHex, nativeHex);
 });
