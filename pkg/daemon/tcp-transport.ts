@@ -87,11 +87,10 @@ function makeFallback(underlay: TcpUnderlay, env: TcpNodeEnv): TcpFallback {
       const relays = c.relay.amRelay ? [] : c.relay.relays.map(parseIpv4).filter((ip) => !lighthouses.includes(ip));
       return [...lighthouses, ...relays].map((vpnIp) => ({ vpnIp, addrs: env.staticHosts().get(vpnIp) ?? [] }));
     },
-    lighthouseHeardSince: (since, overTcp) =>
+    lighthouseHeardSince: (since, lastFrameAt) =>
       env.lighthouses().some((ip) => {
-        if (overTcp?.has(ip)) return false;
         const h = env.hostmap.byVpnIp.get(ip);
-        return h !== undefined && h.lastRecvAt >= since;
+        return h !== undefined && h.lastRecvAt >= since && h.lastRecvAt > (lastFrameAt?.(ip) ?? -Infinity);
       }),
     testLighthouses: () => {
       for (const ip of env.lighthouses()) {
@@ -104,6 +103,10 @@ function makeFallback(underlay: TcpUnderlay, env: TcpNodeEnv): TcpFallback {
       if (!h) return false;
       underlay.sendUdp(sealForTunnel(h, MessageType.Test, 0, new Uint8Array(0)), to);
       return true;
+    },
+    testOverLink: (vpnIp) => {
+      const h = env.hostmap.byVpnIp.get(vpnIp);
+      if (h?.remote) env.sendTestRequest(h);
     },
     linked: (vpnIp) => {
       const h = env.hostmap.byVpnIp.get(vpnIp);

@@ -22,6 +22,11 @@ export const UDP_ANSWER_WAIT_MS = 2000;
 export const UDP_RETRY_MS = 5000;
 /** A TCP connect that takes longer than this failed. */
 export const CONNECT_TIMEOUT_MS = 3000;
+/**
+ * A link that brought no frame for this many retry rounds, each of which sent a test request over it, is dead (a NAT
+ * or firewall on the way dropped the connection without a reset): it is closed and connected again.
+ */
+export const SILENT_ROUNDS = 3;
 
 export interface TcpServerTarget {
   vpnIp: Ipv4;
@@ -37,14 +42,16 @@ export interface TcpFallbackEnv {
   /** Lighthouses, then relays that are not lighthouses. */
   servers(): TcpServerTarget[];
   /**
-   * Whether some lighthouse other than `overTcp` sent us an authenticated packet since `sinceMs`: over UDP, as only
-   * the servers in `overTcp` are reached over TCP.
+   * Whether some lighthouse sent us an authenticated packet since `sinceMs` and after `lastFrameAt` (clock ms) of
+   * its own: the last frame that came from it over TCP, so that packet came over UDP.
    */
-  lighthouseHeardSince(sinceMs: number, overTcp?: ReadonlySet<Ipv4>): boolean;
+  lighthouseHeardSince(sinceMs: number, lastFrameAt?: (vpnIp: Ipv4) => number): boolean;
   /** Sends a test request to each lighthouse with a tunnel: their answers tell whether UDP still works. */
   testLighthouses(): void;
   /** An authenticated test request to `vpnIp` at `to` over plain UDP; false when there is no tunnel to it. */
   probeUdp(vpnIp: Ipv4, to: UdpAddr): boolean;
+  /** A test request to `vpnIp` on its tunnel as usual (over the link): its answer shows the link is alive. */
+  testOverLink(vpnIp: Ipv4): void;
   /** A link to `vpnIp` came up: send what waits for it (a pending handshake) now. */
   linked(vpnIp: Ipv4): void;
   /** The set of TCP-attached relays changed: tell the lighthouses (they hand our relays to peers). */
@@ -56,6 +63,9 @@ interface Attached {
   vpnIp: Ipv4;
   addr: UdpAddr;
   link: TcpLink;
+  /** link.framesIn at the last retry round, and the rounds since it last changed. */
+  framesIn: number;
+  silentRounds: number;
 }
 
 export type TransportState = 'udp' | 'tcp';
@@ -64,6 +74,8 @@ export class TcpFallback {
   private state: TransportState = 'udp';
   private readonly attached = new Map<Ipv4, Attached>();
   private readonly connecting = new Set<Ipv4>();
+  /** When the last frame came from each server over TCP (kept after its link closes). */
+  private readonly lastFrameAt = new Map<Ipv4, number>();
   private cancelCheck: (() => void) | null = null;
   private cancelRetry: (() => void) | null = null;
   private stopped = false;
@@ -137,10 +149,13 @@ export class TcpFallback {
       }
       if (this.stopped || this.state !== 'tcp') return void socket.destroy();
       const link = new TcpLink(socket, this.env.counters, {
-        frame: (packet) => this.env.underlay.deliver(packet, addr, true),
+        frame: (packet) => {
+          this.lastFrameAt.set(target.vpnIp, this.env.clock.now());
+          this.env.underlay.deliver(packet, addr, true);
+        },
         closed: (reason) => this.linkClosed(target.vpnIp, link, reason),
       });
-      this.attached.set(target.vpnIp, { vpnIp: target.vpnIp, addr, link });
+      this.attached.set(target.vpnIp, { vpnIp: target.vpnIp, addr, link, framesIn: 0, silentRounds: 0 });
       this.env.underlay.route(addr, link);
       this.env.counters.inc('tcp', 'connected');
       this.env.log.info('Connected over TCP', { vpnIp: target.vpnIp, tcpAddr: addrKey(addr) });
@@ -167,12 +182,24 @@ export class TcpFallback {
     this.cancelRetry = after(this.env.clock, UDP_RETRY_MS, () => {
       this.cancelRetry = null;
       if (this.stopped || this.state !== 'tcp') return;
-      // A lighthouse we do not reach over TCP answered (it came back up, or UDP to it works): UDP works.
-      if (this.env.lighthouseHeardSince(this.since, new Set(this.attached.keys()))) return this.udpWorks();
+      // A lighthouse answered other than over TCP (it came back up, or UDP to it works): UDP works.
+      if (this.env.lighthouseHeardSince(this.since, (ip) => this.lastFrameAt.get(ip) ?? -Infinity)) return this.udpWorks();
       this.probe();
+      this.closeSilentLinks();
       for (const s of this.env.servers()) this.connect(s);
+      for (const a of this.attached.values()) this.env.testOverLink(a.vpnIp);
       this.armRetry();
     });
+  }
+
+  private closeSilentLinks(): void {
+    for (const a of [...this.attached.values()]) {
+      a.silentRounds = a.link.framesIn === a.framesIn ? a.silentRounds + 1 : 0;
+      a.framesIn = a.link.framesIn;
+      if (a.silentRounds < SILENT_ROUNDS) continue;
+      this.env.counters.inc('tcp', 'link-silent');
+      a.link.close('silent');
+    }
   }
 
   private probe(): void {

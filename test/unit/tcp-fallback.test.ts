@@ -10,7 +10,7 @@ import type { HostMap } from '../../pkg/hostmap/hostmap.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
-import { connectTcp, TcpFallback, UDP_ANSWER_WAIT_MS, UDP_RETRY_MS } from '../../pkg/tcp/fallback.js';
+import { connectTcp, SILENT_ROUNDS, TcpFallback, UDP_ANSWER_WAIT_MS, UDP_RETRY_MS } from '../../pkg/tcp/fallback.js';
 import { encodeFrame, FrameReader } from '../../pkg/tcp/frame.js';
 import { TcpUnderlay } from '../../pkg/tcp/underlay.js';
 import type { UdpAddr } from '../../pkg/udp/addr.js';
@@ -20,7 +20,7 @@ import { waitFor } from './helpers/wait.js';
 const LH = parseIpv4('10.99.0.1');
 const LH_ADDR: UdpAddr = { address: '192.0.2.1', port: 4242 };
 
-async function setup(heard: () => boolean, connectFails = false) {
+async function setup(heard: (since: number, lastFrameAt?: (vpnIp: number) => number) => boolean, connectFails = false) {
   const clock = new ManualClock();
   const raw = new MemoryNetwork().bind('10.0.0.2', 4242);
   const underlay = new TcpUnderlay(raw);
@@ -36,7 +36,7 @@ async function setup(heard: () => boolean, connectFails = false) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
-  const calls = { connects: 0, probes: 0, linked: 0, relaysChanged: 0 };
+  const calls = { connects: 0, probes: 0, linked: 0, relaysChanged: 0, linkTests: 0 };
   const counters = new Counters();
   const fallback = new TcpFallback({
     clock,
@@ -47,6 +47,7 @@ async function setup(heard: () => boolean, connectFails = false) {
     lighthouseHeardSince: heard,
     testLighthouses: () => undefined,
     probeUdp: () => (calls.probes++, true),
+    testOverLink: () => void calls.linkTests++,
     linked: () => void calls.linked++,
     relaysChanged: () => void calls.relaysChanged++,
     connect: (_to, timeoutMs) => {
@@ -142,6 +143,50 @@ test('falling back with every connect failing is not being on TCP, and ends when
     s.clock.advance(UDP_RETRY_MS * 3);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(s.calls.connects, 1, 'no more connects once UDP works');
+  } finally {
+    await s.close();
+  }
+});
+
+test('a link that brings nothing back while it is tested is closed and connected again; one that answers stays', async () => {
+  const s = await setup(() => false);
+  try {
+    s.fallback.start();
+    s.clock.advance(UDP_ANSWER_WAIT_MS);
+    await waitFor(() => s.calls.linked === 1, { what: 'the link' });
+    for (let round = 0; round < SILENT_ROUNDS + 2; round++) {
+      s.lhSide[0].write(encodeFrame(Buffer.from('aa', 'hex'))); // the lighthouse answers each round's test
+      await waitFor(() => s.received.length === round + 1, { what: 'the answer' });
+      s.clock.advance(UDP_RETRY_MS);
+    }
+    assert.ok(s.calls.linkTests >= SILENT_ROUNDS, 'each round tests the link');
+    assert.equal(s.calls.connects, 1, 'an answering link stays');
+    // Now the connection goes silent (a NAT on the way dropped it without a reset).
+    for (let round = 0; round < SILENT_ROUNDS; round++) s.clock.advance(UDP_RETRY_MS);
+    await waitFor(() => s.calls.connects === 2, { what: 'a new connection' });
+    assert.equal(s.counters.get('tcp', 'link-silent'), 1);
+    await waitFor(() => s.lhSide.length === 2 && (s.lhSide[0].destroyed || s.lhSide[0].readableEnded), { what: 'the old connection closed' });
+  } finally {
+    await s.close();
+  }
+});
+
+test('what the lighthouse sent over TCP never passes for a UDP answer, even while its link is down', async () => {
+  let lhRecvAt = -Infinity; // the lighthouse tunnel's lastRecvAt, as the node keeps it
+  const s = await setup((since, lastFrameAt) => lhRecvAt >= since && lhRecvAt > (lastFrameAt?.(LH) ?? -Infinity));
+  s.underlay.onPacket(() => (lhRecvAt = s.clock.now()));
+  try {
+    s.fallback.start();
+    s.clock.advance(UDP_ANSWER_WAIT_MS);
+    await waitFor(() => s.calls.linked === 1, { what: 'the link' });
+    s.clock.advance(1);
+    s.lhSide[0].write(encodeFrame(Buffer.from('aa', 'hex')));
+    await waitFor(() => s.received.length === 1, { what: 'the frame' });
+    s.lhSide[0].destroy(); // the lighthouse restarts: the link is down at the next round
+    await waitFor(() => s.fallback.tcpAttached().length === 0, { what: 'the link lost' });
+    s.clock.advance(UDP_RETRY_MS);
+    assert.equal(s.counters.get('tcp', 'back-to-udp'), 0, 'still on TCP');
+    await waitFor(() => s.calls.connects === 2, { what: 'connected again' });
   } finally {
     await s.close();
   }

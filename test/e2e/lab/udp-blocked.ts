@@ -202,8 +202,9 @@ export async function moveIntoUdpBlockedScenario(impl: OverlayImpl, options: Udp
         intervalMs: 50,
         what: `a and b talking before the move\n${lab.logTails(30)}`,
       });
-      const movedAt = Date.now();
+      // Timed from the end of the move: requests sent while it was under way may still have left by the old path.
       await lab.moveBehind(ha, hotel);
+      const movedAt = Date.now();
       await waitFor(
         () => {
           aToBMs = firstReplyAfter(aPing.log(), movedAt);
