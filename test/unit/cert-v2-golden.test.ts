@@ -6,19 +6,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  anyCertificateToPem,
   bytesToSignV2,
+  CaPool,
   CertError,
+  checkSignatureV2,
   Curve,
   fingerprintV2,
   formatCertificateJsonV2,
   marshalCertificateV2,
   marshalCertificateV2ForHandshake,
   marshalDetailsV2,
+  parseAnyCertificatesPem,
+  parseX25519PrivateKeyPem,
   unmarshalCertificateV2,
+  x25519PublicKey,
   type CertDetailsV2,
   type NebulaCertificateV2,
 } from '../../pkg/cert/index.js';
-import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import { formatIpPrefix, parseIpPrefix } from '../../pkg/ip/prefix.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const ascii = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -106,3 +112,67 @@ describe('v2 certificate golden vectors (Nebula cert/cert_v2_test.go)', () => {
     assert.equal(hex(unmarshalCertificateV2(noKey, ascii(pubKey)).publicKey), hex(ascii(pubKey)));
   });
 });
+
+// A v2 CA and host certificate written by Nebula's own tooling (1.10 era), with the host's X25519 key, copied as
+// test data from DefinedNet/mobile_nebula, lib/screens/settings_screen.dart (goodDebugSaveV2; commit 73b4d5bb).
+// The host's issuer field was computed by Nebula, so it checks our fingerprint of the CA against a real binary.
+const REAL_CA = `-----BEGIN NEBULA CERTIFICATE V2-----
+MIHeoHiAClYyIFRlc3QgQ0GhNAQFCgEAABAEBcCoAQAYBBH9mAAAAAAAAAAAAAAA
+AAABQAQR/Znu7u7u7u4AAAAAAAAAAECjJQwLdGVzdC1ncm91cDEMC3Rlc3QtZ3Jv
+dXAyDAlmb29iYXJiYXqEAf+FBGkFErqGBGrmRjqCIB1M/UJegMPjdpCkNV4spaH6
+48Zrc6EF6PgB0dmTjsGug0DHOiCTMm/fRkD1R3E+gtI53eTJk/gaRyphMvSJUuyJ
+Yd6DdoCpAMXb7cpgDfW8PGkU/77HWjLhu5HM28YHlioC
+-----END NEBULA CERTIFICATE V2-----
+`;
+const REAL_HOST = `-----BEGIN NEBULA CERTIFICATE V2-----
+MIIBHKCBtYAMVjIgVGVzdCBIb3N0oTQEBQoBAAIQBAXAqAECGAQR/ZgAAAAAAAAA
+AAAAAAAAAkAEEf2Z7u7u7u7uqqq7u8zM//JAohoEBQAAAAAABBEAAAAAAAAAAAAA
+AAAAAAAAAKMlDAt0ZXN0LWdyb3VwMQwLdGVzdC1ncm91cDIMCWZvb2JhcmJheoUE
+aQUSxIYEauZGOYcganAHTUvQcytewZBsfkiAhruIuQgoJ0vSpRK180ipgQuCIG06
+ZRKG32WKsCKEls5eENf5QkUO6pzaGGgCdLl3rbRJg0Db4EhAHpvtNbumzMs2lamb
+zkFjSWHl6qTvhA/3ZaKuD09wp9NEHhkL8l9uwz9KfSB6wHsZDC55i/HBo9YKCPIB
+-----END NEBULA CERTIFICATE V2-----
+`;
+const REAL_HOST_KEY = `-----BEGIN NEBULA X25519 PRIVATE KEY-----
+QyQYT2IxfdtDGUirKjhUMIT5O6W8CE/JzJquqQRZhFU=
+-----END NEBULA X25519 PRIVATE KEY-----
+`;
+
+describe('v2 certificates written by Nebula (mobile_nebula test data)', () => {
+  const [ca] = parseAnyCertificatesPem(REAL_CA) as NebulaCertificateV2[];
+  const [host] = parseAnyCertificatesPem(REAL_HOST) as NebulaCertificateV2[];
+
+  it('decodes both with every field, IPv4 and IPv6 networks and zero unsafe routes', () => {
+    assert.deepEqual(
+      { name: ca.details.name, isCA: ca.details.isCA, issuer: ca.details.issuer, groups: ca.details.groups },
+      { name: 'V2 Test CA', isCA: true, issuer: '', groups: ['test-group1', 'test-group2', 'foobarbaz'] },
+    );
+    assert.deepEqual(ca.details.networks.map(formatIpPrefix), ['10.1.0.0/16', '192.168.1.0/24', 'fd98::1/64', 'fd99:eeee:eeee:eeee::/64']);
+    assert.deepEqual(host.details.networks.map(formatIpPrefix), ['10.1.0.2/16', '192.168.1.2/24', 'fd98::2/64', 'fd99:eeee:eeee:eeee:aaaa:bbbb:cccc:fff2/64']);
+    assert.deepEqual(host.details.unsafeNetworks.map(formatIpPrefix), ['0.0.0.0/0', '::/0']);
+    assert.equal(new Date(host.details.notBefore * 1000).toISOString(), '2025-10-31T19:49:24.000Z');
+    assert.equal(host.curve, Curve.CURVE25519);
+  });
+
+  it("names the CA by the fingerprint we compute, and both signatures verify", () => {
+    assert.equal(fingerprintV2(ca), '6a70074d4bd0732b5ec1906c7e488086bb88b90828274bd2a512b5f348a9810b');
+    assert.equal(host.details.issuer, fingerprintV2(ca));
+    assert.equal(fingerprintV2(host), '383611bf9945e6a430addf536b7beca73ef7c7d584d9d1fcb575620a27e20f74');
+    assert.ok(checkSignatureV2(ca, ca.publicKey));
+    assert.ok(checkSignatureV2(host, ca.publicKey));
+    const pool = CaPool.fromPem(REAL_CA, ca.details.notBefore + 60, { v2: 'load' });
+    assert.equal(fingerprintV2(pool.verifyAny(host, host.details.notBefore + 60) as NebulaCertificateV2), fingerprintV2(ca));
+    assert.ok(certMatchesV2Key(host, parseX25519PrivateKeyPem(REAL_HOST_KEY)));
+  });
+
+  it('re-encodes the details and the whole certificate byte for byte as Nebula wrote them', () => {
+    for (const [c, pem] of [[ca, REAL_CA], [host, REAL_HOST]] as const) {
+      assert.equal(hex(marshalDetailsV2(c.details)), hex(c.rawDetails));
+      assert.equal(anyCertificateToPem(c), pem);
+    }
+  });
+});
+
+function certMatchesV2Key(c: NebulaCertificateV2, x25519Private: Uint8Array): boolean {
+  return hex(x25519PublicKey(x25519Private)) === hex(c.publicKey);
+}
