@@ -11,6 +11,8 @@
 //   native                  the addon's per-key OpenSSL context (pkg/noise/native-aead.ts), what session keys use
 //                           when the addon is built: one packet per crossing, sealing into a caller buffer
 //   native batch of N       the same, N packets of one buffer per crossing, sealed and opened in place
+//   native, cold            2048 keys in turn, more than the addon keeps keyed OpenSSL contexts for (1024): every
+//                           packet re-keys one (a lighthouse's or a busy hub's many idle tunnels)
 
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { gcm } from '@noble/ciphers/aes.js';
@@ -87,6 +89,18 @@ function forgedCandidate(cipher: AeadCipher): Candidate {
     seal: (counter) => aead.seal(counter, plaintext, ad),
     // The wrong counter gives the wrong nonce, so the tag check fails as it would for a forgery.
     open: (counter, sealed) => aead.open(counter + 1, sealed, ad),
+  };
+}
+
+function coldNativeCandidate(cipher: AeadCipher): Candidate | null {
+  const addon = nativeAeadAddon();
+  if (!addon) return null;
+  const many = Array.from({ length: 2048 }, () => new NativeAead(addon, cipher, key));
+  let turn = 0;
+  return {
+    name: 'native, cold',
+    seal: (counter) => many[turn++ & 2047]!.seal(counter, plaintext, ad, outBuf, 16),
+    open: (counter, sealed) => many[turn++ & 2047]!.open(counter, sealed, ad),
   };
 }
 
@@ -214,7 +228,9 @@ function main(): void {
       pkgCandidate(cipher, true),
       forgedCandidate(cipher),
       nobleCandidate(cipher, false),
-      ...[nativeCandidate(cipher, false), nativeCandidate(cipher, true)].filter((c): c is Candidate => c !== null),
+      ...[nativeCandidate(cipher, false), nativeCandidate(cipher, true), coldNativeCandidate(cipher)].filter(
+        (c): c is Candidate => c !== null,
+      ),
     ];
     // noble's GCM has no output-buffer form; only its ARX ciphers do.
     if (cipher === 'chachapoly') candidates.push(nobleCandidate(cipher, true));

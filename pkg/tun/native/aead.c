@@ -1,12 +1,20 @@
 // The data path's AEAD on node's own OpenSSL (the symbols node exports; no library of our own): AES-256-GCM and
-// ChaCha20-Poly1305 through the EVP interface, one context per key, single packets or batches in one crossing.
-// Only the cipher runs here: the handshake, key derivation, the replay window and the firewall stay in TypeScript
+// ChaCha20-Poly1305 through the EVP interface, single packets or batches in one crossing. Only the cipher runs
+// here: the handshake, key derivation, the replay window and the firewall stay in TypeScript
 // (docs/security-model.md). Nonce layout as pkg/noise/aead.ts: 4 zero bytes, then the counter as a uint64,
 // big-endian for AES-GCM and little-endian for ChaCha20-Poly1305.
 //
-// A context is a JS external. The key lives only inside OpenSSL's cipher context (JS wipes its copy once this
-// returns); aead_close frees it now (OpenSSL clears its key schedule on free) and the finalizer frees what JS forgot.
-// After close every call throws an Error with code EAEADCLOSED.
+// A context (one per tunnel and direction) is a JS external holding its key in C memory; JS wipes its own copy once
+// aead_create returns. aead_close clears the key and frees the context now; the finalizer does it for contexts JS
+// forgot. After close every call throws an Error with code EAEADCLOSED.
+//
+// OpenSSL cipher contexts are lent, not owned: a keyed EVP_CIPHER_CTX costs ~1.4-1.5 KiB resident, three times the
+// whole key of the node:crypto path, and a lighthouse holds tens of thousands of tunnels that are mostly idle. The
+// HOT_LIMIT most recently used contexts keep a keyed EVP context; using a cold one re-keys the least recently used
+// EVP context for it (a key schedule, well under a microsecond; bench/aead.ts "cold"). Keying transfers ownership,
+// so no EVP context ever holds a key its owner no longer has; a closed context's EVP context is freed (OpenSSL clears
+// it). The hot list is process-wide and not locked: contexts are created and used on the main thread only, and a
+// second napi_env (a worker) is refused.
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -23,25 +31,97 @@
 #define AEAD_COUNTER_LIMIT 9007199254740992.0
 // Per-packet records of a batch: [ad offset, ad length, input offset, input length, output offset].
 #define AEAD_META_WORDS 5
+// Keyed EVP contexts kept at most: ~1.5 MiB. A node moving data through fewer tunnels than half of this never
+// re-keys; beyond it, each packet on a cold tunnel pays one key schedule.
+#define HOT_LIMIT 1024
 
 enum { AEAD_AES = 0, AEAD_CHACHA = 1 };
 
-typedef struct {
-  EVP_CIPHER_CTX *ctx; // NULL once closed
+typedef struct aead_s aead_t;
+struct aead_s {
+  uint8_t key[AEAD_KEY_LEN];
   int cipher;
-} aead_t;
+  bool closed;
+  EVP_CIPHER_CTX *ctx; // keyed with `key` while hot, NULL while cold
+  aead_t *newer, *older; // the hot list, while ctx != NULL
+};
+
+static struct {
+  aead_t *newest, *oldest;
+  uint32_t count;
+  napi_env env; // the one environment allowed to use contexts
+} hot;
+
+static void hot_unlink(aead_t *a) {
+  if (a->newer) a->newer->older = a->older;
+  else hot.newest = a->older;
+  if (a->older) a->older->newer = a->newer;
+  else hot.oldest = a->newer;
+  a->newer = a->older = NULL;
+  hot.count--;
+}
+
+static void hot_push(aead_t *a) {
+  a->older = hot.newest;
+  a->newer = NULL;
+  if (hot.newest) hot.newest->newer = a;
+  hot.newest = a;
+  if (hot.oldest == NULL) hot.oldest = a;
+  hot.count++;
+}
+
+static const EVP_CIPHER *evp_of(int cipher) {
+  return cipher == AEAD_AES ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
+}
+
+// The keyed EVP context for `a`, made most recently used; NULL if OpenSSL failed (out of memory).
+static EVP_CIPHER_CTX *hot_ctx(aead_t *a) {
+  if (a->ctx != NULL) {
+    if (hot.newest != a) {
+      hot_unlink(a);
+      hot_push(a);
+    }
+    return a->ctx;
+  }
+  EVP_CIPHER_CTX *ctx = NULL;
+  if (hot.count >= HOT_LIMIT) {
+    aead_t *victim = hot.oldest;
+    hot_unlink(victim);
+    ctx = victim->ctx;
+    victim->ctx = NULL;
+    // Re-keying below overwrites the victim's key schedule; the cipher may differ, so the context is reset first.
+    EVP_CIPHER_CTX_reset(ctx);
+  } else {
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL) return NULL;
+  }
+  // Both ciphers default to a 12-byte nonce; the key is set here, the nonce per packet.
+  if (EVP_CipherInit_ex(ctx, evp_of(a->cipher), NULL, a->key, NULL, 1) != 1) {
+    EVP_CIPHER_CTX_free(ctx);
+    return NULL;
+  }
+  a->ctx = ctx;
+  hot_push(a);
+  return ctx;
+}
 
 static void throw_closed(napi_env env) {
   napi_throw_error(env, "EAEADCLOSED", "AEAD context used after close");
 }
 
-static void aead_free(aead_t *a) {
-  if (a->ctx != NULL) EVP_CIPHER_CTX_free(a->ctx);
-  OPENSSL_cleanse(a, sizeof(*a));
+// Clears the key and gives back the EVP context (freed, which clears it); idempotent.
+static void aead_clear(aead_t *a) {
+  if (a->ctx != NULL) {
+    hot_unlink(a);
+    EVP_CIPHER_CTX_free(a->ctx);
+    a->ctx = NULL;
+  }
+  OPENSSL_cleanse(a->key, sizeof(a->key));
+  a->closed = true;
 }
 
 static void aead_finalize(napi_env env, void *data, void *hint) {
-  aead_free((aead_t *)data);
+  aead_clear((aead_t *)data);
   free(data);
 }
 
@@ -55,7 +135,7 @@ static aead_t *get_aead(napi_env env, napi_value v) {
     return NULL;
   }
   aead_t *a = data;
-  if (a->ctx == NULL) {
+  if (a->closed) {
     throw_closed(env);
     return NULL;
   }
@@ -82,33 +162,33 @@ static bool partially_overlap(const uint8_t *a, size_t a_len, const uint8_t *b, 
 }
 
 // Seals `len` bytes at `in` into `out` (may be `in`), tag right after. Returns 1, or 0 if OpenSSL failed.
-static int seal_one(aead_t *a, double counter, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t len,
-                    uint8_t *out) {
+static int seal_one(EVP_CIPHER_CTX *ctx, int cipher, double counter, const uint8_t *ad, size_t ad_len,
+                    const uint8_t *in, size_t len, uint8_t *out) {
   uint8_t nonce[AEAD_NONCE_LEN];
   int outl = 0;
-  write_nonce(a->cipher, counter, nonce);
-  if (EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, nonce, 1) != 1) return 0;
-  if (ad_len > 0 && EVP_CipherUpdate(a->ctx, NULL, &outl, ad, (int)ad_len) != 1) return 0;
-  if (len > 0 && EVP_CipherUpdate(a->ctx, out, &outl, in, (int)len) != 1) return 0;
-  if (EVP_CipherFinal_ex(a->ctx, out + len, &outl) != 1) return 0;
-  return EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, out + len) == 1;
+  write_nonce(cipher, counter, nonce);
+  if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 1) != 1) return 0;
+  if (ad_len > 0 && EVP_CipherUpdate(ctx, NULL, &outl, ad, (int)ad_len) != 1) return 0;
+  if (len > 0 && EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1) return 0;
+  if (EVP_CipherFinal_ex(ctx, out + len, &outl) != 1) return 0;
+  return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, out + len) == 1;
 }
 
 // Opens `len` bytes (ciphertext and tag) at `in` into `out` (may be `in`). Returns 1 if it authenticates; otherwise
 // 0, and the bytes written to `out` are wiped (unauthenticated plaintext never reaches JS).
-static int open_one(aead_t *a, double counter, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t len,
-                    uint8_t *out) {
+static int open_one(EVP_CIPHER_CTX *ctx, int cipher, double counter, const uint8_t *ad, size_t ad_len,
+                    const uint8_t *in, size_t len, uint8_t *out) {
   if (len < AEAD_TAG_LEN || !valid_counter(counter)) return 0;
   size_t body = len - AEAD_TAG_LEN;
   uint8_t nonce[AEAD_NONCE_LEN], tag[AEAD_TAG_LEN];
   int outl = 0, ok = 0;
   memcpy(tag, in + body, AEAD_TAG_LEN); // in place, the body's plaintext must not overwrite the tag first
-  write_nonce(a->cipher, counter, nonce);
-  if (EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, nonce, 0) == 1 &&
-      (ad_len == 0 || EVP_CipherUpdate(a->ctx, NULL, &outl, ad, (int)ad_len) == 1) &&
-      (body == 0 || EVP_CipherUpdate(a->ctx, out, &outl, in, (int)body) == 1) &&
-      EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) == 1 &&
-      EVP_CipherFinal_ex(a->ctx, out + body, &outl) == 1) {
+  write_nonce(cipher, counter, nonce);
+  if (ctx != NULL && EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 0) == 1 &&
+      (ad_len == 0 || EVP_CipherUpdate(ctx, NULL, &outl, ad, (int)ad_len) == 1) &&
+      (body == 0 || EVP_CipherUpdate(ctx, out, &outl, in, (int)body) == 1) &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) == 1 &&
+      EVP_CipherFinal_ex(ctx, out + body, &outl) == 1) {
     ok = 1;
   }
   if (!ok) OPENSSL_cleanse(out, body);
@@ -132,24 +212,28 @@ napi_value aead_create(napi_env env, napi_callback_info info) {
     mt_throw_range(env, "AEAD key must be 32 bytes");
     return NULL;
   }
+  if (hot.env == NULL) hot.env = env;
+  if (hot.env != env) {
+    napi_throw_error(env, "EAEADTHREAD", "AEAD contexts live on the main thread only");
+    return NULL;
+  }
   aead_t *a = calloc(1, sizeof(*a));
   if (a == NULL) {
     mt_throw_errno(env, "aead_create", ENOMEM);
     return NULL;
   }
   a->cipher = (int)cipher;
-  a->ctx = EVP_CIPHER_CTX_new();
-  const EVP_CIPHER *evp = cipher == AEAD_AES ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
-  // Both ciphers default to a 12-byte nonce; the key is set once, the nonce per packet.
-  if (a->ctx == NULL || evp == NULL || EVP_CipherInit_ex(a->ctx, evp, NULL, key.data, NULL, 1) != 1) {
-    aead_free(a);
+  memcpy(a->key, key.data, AEAD_KEY_LEN);
+  // Keyed now: a new tunnel is about to be used, and OpenSSL's refusal is better seen here than per packet.
+  if (hot_ctx(a) == NULL) {
+    aead_clear(a);
     free(a);
     napi_throw_error(env, "EAEADKEY", "OpenSSL refused the AEAD context");
     return NULL;
   }
   napi_value external;
   if (napi_create_external(env, a, aead_finalize, NULL, &external) != napi_ok) {
-    aead_free(a);
+    aead_clear(a);
     free(a);
     return NULL;
   }
@@ -165,7 +249,7 @@ napi_value aead_close(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected an AEAD context");
     return NULL;
   }
-  aead_free(data); // leaves ctx NULL: the finalizer and later calls see a closed context
+  aead_clear(data); // the finalizer and later calls see a closed context
   return NULL;
 }
 
@@ -205,7 +289,8 @@ napi_value aead_seal(napi_env env, napi_callback_info info) {
     mt_throw_range(env, "AEAD output overlaps the plaintext");
     return NULL;
   }
-  if (!seal_one(a, counter, ad.data, ad.byte_length, pt.data, pt.byte_length, dst)) {
+  EVP_CIPHER_CTX *ctx = hot_ctx(a);
+  if (ctx == NULL || !seal_one(ctx, a->cipher, counter, ad.data, ad.byte_length, pt.data, pt.byte_length, dst)) {
     napi_throw_error(env, "EAEADSEAL", "OpenSSL failed to seal");
     return NULL;
   }
@@ -238,7 +323,7 @@ napi_value aead_open(napi_env env, napi_callback_info info) {
       mt_throw_range(env, "AEAD output overlaps the ciphertext");
       return NULL;
     }
-    ok = open_one(a, counter, ad.data, ad.byte_length, ct.data, ct.byte_length, out.data);
+    ok = open_one(hot_ctx(a), a->cipher, counter, ad.data, ad.byte_length, ct.data, ct.byte_length, out.data);
   }
   napi_value result;
   napi_get_boolean(env, ok, &result);
@@ -297,9 +382,10 @@ napi_value aead_seal_batch(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
+  EVP_CIPHER_CTX *ctx = hot_ctx(b.a);
   for (uint32_t i = 0; i < b.count; i++) {
     const uint32_t *m = b.meta + (size_t)i * AEAD_META_WORDS;
-    if (!seal_one(b.a, b.counters[i], b.buf + m[0], m[1], b.buf + m[2], m[3], b.buf + m[4])) {
+    if (ctx == NULL || !seal_one(ctx, b.a->cipher, b.counters[i], b.buf + m[0], m[1], b.buf + m[2], m[3], b.buf + m[4])) {
       napi_throw_error(env, "EAEADSEAL", "OpenSSL failed to seal");
       return NULL;
     }
@@ -325,6 +411,7 @@ napi_value aead_open_batch(napi_env env, napi_callback_info info) {
   }
   uint32_t opened = 0;
   uint8_t *flags = ok.data;
+  EVP_CIPHER_CTX *ctx = hot_ctx(b.a);
   for (uint32_t i = 0; i < b.count; i++) {
     const uint32_t *m = b.meta + (size_t)i * AEAD_META_WORDS;
     flags[i] = 0;
@@ -333,7 +420,7 @@ napi_value aead_open_batch(napi_env env, napi_callback_info info) {
         partially_overlap(b.buf + m[2], m[3] - AEAD_TAG_LEN, b.buf + m[4], m[3] - AEAD_TAG_LEN)) {
       continue;
     }
-    flags[i] = (uint8_t)open_one(b.a, b.counters[i], b.buf + m[0], m[1], b.buf + m[2], m[3], b.buf + m[4]);
+    flags[i] = (uint8_t)open_one(ctx, b.a->cipher, b.counters[i], b.buf + m[0], m[1], b.buf + m[2], m[3], b.buf + m[4]);
     opened += flags[i];
   }
   napi_value result;
