@@ -4,6 +4,11 @@
 export interface CliIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
+  /**
+   * Calls `stop` on the next Ctrl-C (SIGINT) instead of letting it end the process, until the returned function is
+   * called; a second Ctrl-C ends the process as usual. `mesh ping` uses it to print its summary, as ping(8) does.
+   */
+  onInterrupt?: (stop: () => void) => () => void;
 }
 
 /** A subcommand: the arguments after its name, and the exit status it wants. */

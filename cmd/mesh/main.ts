@@ -6,6 +6,10 @@ import { runMesh } from './dispatch.js';
 runMesh(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
+  onInterrupt: (stop) => {
+    process.once('SIGINT', stop);
+    return () => process.removeListener('SIGINT', stop);
+  },
 }).then(
   (code) => exitWhenFlushed(code),
   (e: Error) => {

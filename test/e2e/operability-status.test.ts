@@ -97,6 +97,16 @@ test('ping takes ping(8)\'s -c/-i/-W either side of HOST, prints an RTT and the 
   assert.match(silent.stdout, /1 packets transmitted, 0 received, 100% packet loss/);
   const unknown = await mesh(lab, one, 'ping', '-c', '1', 'nobody');
   assert.equal(unknown.exitCode, 2, `${unknown.stdout}${unknown.stderr}`);
+  // Ctrl-C ends a long run with the summary and ping(8)'s status.
+  const long = await lab.spawn(one.host, process.execPath, [MESH_MAIN, 'ping', '-config', one.configPath, 'two', '-c', '1000', '-i', '0.05']);
+  await long.waitForLog(/seq=3 /, 10_000);
+  long.signal('SIGINT');
+  // The lab does not keep the event loop alive for its children: poll rather than await the exit alone.
+  let exit: Awaited<typeof long.exited> | null = null;
+  void long.exited.then((e) => (exit = e));
+  const ended = await waitFor(() => exit, { timeoutMs: 5000, what: 'mesh ping ends at SIGINT' });
+  assert.equal(ended.exitCode, 0, long.log());
+  assert.match(long.log(), /\n\d+ packets transmitted, \d+ received, [\d.]+% packet loss, time \d+ms\nrtt min/);
 });
 
 test('print-cert shows our own and a peer\'s certificate, and close-tunnel tears the tunnel down until traffic needs it', async (t) => {

@@ -11,10 +11,38 @@ import { ControlServer } from '../../pkg/control/server.js';
 // The `mesh` client subcommands run in-process against a control server whose handler plays the daemon.
 
 async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runInterrupted(() => false, ...argv);
+}
+
+/** Runs `mesh` with a Ctrl-C delivered once `when(stdout)` says so (checked on every write and every 20 ms). */
+async function runInterrupted(when: (stdout: string) => boolean, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runMesh(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
+  let stop: (() => void) | null = null;
+  const check = (): void => {
+    if (stop && when(stdout)) {
+      const s = stop;
+      stop = null;
+      s();
+    }
+  };
+  const poll = setInterval(check, 20);
+  try {
+    const code = await runMesh(argv, {
+      stdout: (s) => {
+        stdout += s;
+        check();
+      },
+      stderr: (s) => (stderr += s),
+      onInterrupt: (fn) => {
+        stop = fn;
+        return () => (stop = null);
+      },
+    });
+    return { code, stdout, stderr };
+  } finally {
+    clearInterval(poll);
+  }
 }
 
 const STATUS: StatusReport = {
@@ -57,7 +85,7 @@ const STATUS: StatusReport = {
 const dir = mkdtempSync(join(tmpdir(), `control-cli-${process.pid}-`));
 const socket = join(dir, 'run', 'ctl.sock');
 const requests: ControlRequest[] = [];
-let pingReplies: Array<PingReply | 'timeout' | 'unknown'> = [];
+let pingReplies: Array<PingReply | 'timeout' | 'unknown' | 'slow'> = [];
 let server: ControlServer;
 
 before(async () => {
@@ -69,7 +97,8 @@ before(async () => {
     if (req.command === 'ping') {
       const next = pingReplies.shift();
       if (next === 'timeout' || next === undefined) throw new ControlError(ControlErrorCode.timeout, 'no reply within 5 ms');
-      if (next === 'unknown') throw new ControlError(ControlErrorCode.noHost, `no host named ${String(req.args.host)}`);
+      if (next === 'slow') await new Promise((r) => setTimeout(r, 3000));
+      if (next === 'unknown' || next === 'slow') throw new ControlError(ControlErrorCode.noHost, `no host named ${String(req.args.host)}`);
       return next;
     }
     return null;
@@ -164,6 +193,21 @@ describe('mesh command line', () => {
     const r = await run('ping', '-socket', socket, '-c', '3', '-i', '0.15', '10.99.0.7');
     assert.equal(r.code, 1);
     assert.ok(Date.now() - started >= 300, `two waits of 150 ms, took ${Date.now() - started} ms`);
+  });
+
+  it('ping stops at Ctrl-C, between probes or while awaiting a reply, and still sums up', { timeout: 10_000 }, async () => {
+    const reply: PingReply = { vpnIp: '10.99.0.2', name: 'two', rttMs: 1, path: 'direct', remote: '192.168.7.3:4242', via: null };
+    pingReplies = [reply, reply, reply, reply];
+    const started = Date.now();
+    const between = await runInterrupted((out) => out.includes('seq=2'), 'ping', '-socket', socket, '-c', '100', '-i', '0.5', 'two');
+    assert.equal(between.code, 0, between.stderr);
+    assert.match(between.stdout, /\n2 packets transmitted, 2 received, 0% packet loss/);
+    pingReplies = ['slow'];
+    const t0 = Date.now();
+    const awaiting = await runInterrupted(() => Date.now() - t0 > 100, 'ping', '-socket', socket, '-c', '3', '-W', '10', 'two');
+    assert.equal(awaiting.code, 1, awaiting.stderr);
+    assert.match(awaiting.stdout, /^--- two ping statistics ---\n1 packets transmitted, 0 received, 100% packet loss/);
+    assert.ok(Date.now() - started < 2000, `stopped at once, took ${Date.now() - started} ms`);
   });
 
   it('ping exits 1 when nothing answers, with the summary', async () => {
