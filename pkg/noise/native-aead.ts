@@ -1,10 +1,11 @@
 // The data path's AEAD in the addon (pkg/tun/native/aead.c): the same ciphers and nonce layout as the node:crypto
-// Aead in aead.ts, on the same OpenSSL node links, but with one OpenSSL context per key kept for the tunnel's life
-// instead of a new cipher object per packet, and sealing straight into the caller's buffer. bench/aead.ts has the
-// per-packet figures next to node:crypto's.
+// Aead in aead.ts, on the same OpenSSL node links, but with keyed OpenSSL contexts reused from packet to packet
+// (for the 1024 most recently used keys; others re-key one) instead of a new cipher object per packet, and sealing
+// straight into the caller's buffer. bench/aead.ts has the per-packet figures next to node:crypto's.
 //
-// The key crosses into C once, at creation; no JS copy is kept (the caller wipes its own). close() frees and
-// clears the OpenSSL context at once; a context nobody closed is freed by the addon's finalizer when collected.
+// The key crosses into C once, at creation; no JS copy is kept (the caller wipes its own). close() clears the key
+// and frees its OpenSSL context at once; a context nobody closed is cleared by the addon's finalizer when collected.
+// Contexts belong to the main thread: the addon refuses to create them from a worker (EAEADTHREAD).
 // After close, seal throws AeadClosedError (sealing on a closed tunnel is our own bug) and open returns null (a
 // packet can still arrive for a tunnel being torn down; that must not throw).
 //
