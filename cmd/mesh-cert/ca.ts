@@ -11,7 +11,17 @@ import { cidrList, commaList, durationFlag, optionalString, requiredString, type
 import { qrPngForFlag } from './qr-output.js';
 import { runCommand } from './run-command.js';
 import { makeCaV2 } from './ca-v2.js';
-import { CA_DEFAULT_VERSION, CA_VERSION_HELP, prefixListFlag, requireIpv4, toIpv4Net, versionFlag, versionSpec } from './version-flags.js';
+import { Curve } from '../../pkg/cert/cert-v2-types.js';
+import {
+  CA_DEFAULT_VERSION,
+  CA_VERSION_HELP,
+  parseCurveFlag,
+  prefixListFlag,
+  requireIpv4,
+  toIpv4Net,
+  versionFlag,
+  versionSpec,
+} from './version-flags.js';
 
 export const caSummary = 'create a self signed certificate authority';
 
@@ -44,6 +54,7 @@ const specs: Record<string, FlagSpec> = {
   },
   // Nebula 1.10's flags; -ips and -subnets stay their v1 spellings.
   version: versionSpec(CA_VERSION_HELP),
+  curve: { type: 'string', default: '25519', describe: 'EdDSA/ECDSA Curve (25519, P256)' },
   networks: {
     type: 'string',
     describe:
@@ -67,6 +78,9 @@ export async function caCommand(argv: string[], io: CliIo): Promise<number> {
     const groups = commaList(optionalString(v, 'groups'));
     const version = versionFlag(v, false) ?? CA_DEFAULT_VERSION;
     const v2 = version === 2;
+    const curve = parseCurveFlag(optionalString(v, 'curve'));
+    // mesh's v1 codec is Nebula 1.6's, which has no curve field.
+    if (!v2 && curve !== Curve.CURVE25519) throw new CliError('-curve P256 needs -version 2 in mesh-cert');
     const networks = prefixListFlag(v, 'networks', v2 ? 'ips' : null);
     const unsafeNetworks = prefixListFlag(v, 'unsafe-networks', v2 ? 'subnets' : null);
     const nowMs = Date.now();
@@ -78,6 +92,7 @@ export async function caCommand(argv: string[], io: CliIo): Promise<number> {
         unsafeNetworks,
         notBefore: Math.floor(nowMs / 1000),
         notAfter: Math.floor((nowMs + duration * 1000) / 1000),
+        curve,
       });
       const v2Files: OutputFile[] = [
         { flag: 'out-key', path: outKey, data: keyPem, what: 'CA key' },

@@ -10,7 +10,7 @@ import { bytesEqual } from '../../pkg/cert/constant-time.js';
 import { CertError, CertVerifyError } from '../../pkg/cert/errors.js';
 import { certMatchesPrivateKey } from '../../pkg/cert/keys.js';
 import { signCertificate } from '../../pkg/cert/signature.js';
-import { signingPublicKey } from '../../pkg/cert/signing-keys.js';
+import { signingPublicKey, type SigningKey } from '../../pkg/cert/signing-keys.js';
 import { CliError } from '../../pkg/cli/cli-error.js';
 import type { IpPrefix } from '../../pkg/ip/prefix.js';
 import { toIpv4Net } from './version-flags.js';
@@ -37,26 +37,28 @@ export function signedOrCliError<T>(sign: () => T): T {
   }
 }
 
-/** True when the 64-byte Ed25519 `caKey` belongs to `ca`, whatever its version. */
-export function caMatchesKey(ca: AnyCertificate, caKey: Uint8Array): boolean {
-  if (!isCertificateV2(ca)) return certMatchesPrivateKey(ca, caKey);
-  if (ca.curve !== Curve.CURVE25519 || caKey.length !== 64) return false;
+/** True when `caKey` (of either curve) belongs to `ca`, whatever its version. */
+export function caMatchesKey(ca: AnyCertificate, caKey: SigningKey): boolean {
+  if (!isCertificateV2(ca)) return caKey.curve === Curve.CURVE25519 && certMatchesPrivateKey(ca, caKey.privateKey);
+  if (ca.curve !== caKey.curve) return false;
   try {
-    return bytesEqual(signingPublicKey({ curve: Curve.CURVE25519, privateKey: caKey }), ca.publicKey);
+    return bytesEqual(signingPublicKey(caKey), ca.publicKey);
   } catch {
     return false;
   }
 }
 
 /** The signed certificate as PEM. */
-export function signAcrossVersions(ca: AnyCertificate, caKey: Uint8Array, r: SignRequest): string {
+export function signAcrossVersions(ca: AnyCertificate, caKey: SigningKey, r: SignRequest): string {
   if (r.version === 2) {
     const details = { name: r.name, networks: r.networks, unsafeNetworks: r.unsafeNetworks, groups: r.groups, isCA: false, notBefore: r.notBefore, notAfter: r.notAfter, issuer: '' };
     const cert = signedOrCliError(() =>
-      signCertificateV2({ details, curve: Curve.CURVE25519, publicKey: r.publicKey }, ca, { curve: Curve.CURVE25519, privateKey: caKey }),
+      signCertificateV2({ details, curve: caKey.curve, publicKey: r.publicKey }, ca, caKey),
     );
     return anyCertificateToPem(cert);
   }
+  // mesh's v1 codec is Nebula 1.6's, which has no curve field.
+  if (caKey.curve !== Curve.CURVE25519) throw new CliError('-version 1 needs a Curve25519 CA in mesh-cert');
   const v4 = r.networks.filter((n) => n.addr.family === 4);
   if (v4.length !== 1) throw new CliError('invalid -networks definition: v1 certificates can only have a single ipv4 address');
   if (v4.length !== r.networks.length) throw new CliError('invalid -networks definition: v1 certificates can only contain ipv4 addresses');
@@ -76,5 +78,5 @@ export function signAcrossVersions(ca: AnyCertificate, caKey: Uint8Array, r: Sig
     isCA: false,
     issuer: anyFingerprint(ca),
   };
-  return anyCertificateToPem(signedOrCliError(() => signCertificate(details, caKey)));
+  return anyCertificateToPem(signedOrCliError(() => signCertificate(details, caKey.privateKey)));
 }

@@ -3,13 +3,8 @@
 // A v2 certificate, or any certificate under a v2 CA, is signed by sign-v2.ts (nebula-cert 1.10).
 
 import { certificateToPem } from '../../pkg/cert/cert-pem.js';
-import {
-  X25519_PRIVATE_KEY_BANNER,
-  certMatchesPrivateKey,
-  generateX25519KeyPair,
-  parseEd25519PrivateKeyPem,
-  parseX25519PublicKeyPem,
-} from '../../pkg/cert/keys.js';
+import { generateHostKeyPair, parseHostPublicKeyPem, parseSigningPrivateKeyPem } from '../../pkg/cert/curve-keys.js';
+import { certificateView } from '../../pkg/cert/cert-any.js';
 import { encodePem } from '../../pkg/cert/pem.js';
 import { checkRootConstraints, isCertExpired } from '../../pkg/cert/root-constraints.js';
 import { fingerprint, signCertificate } from '../../pkg/cert/signature.js';
@@ -87,7 +82,7 @@ export async function signCommand(argv: string[], io: CliIo): Promise<number> {
     if (inPub !== '' && outKey !== '') throw new CliError('cannot set both -in-pub and -out-key');
     const duration = durationFlag(v, 'duration');
 
-    const caKey = await loadFlagFile(io, 'ca-key', caKeyPath, parseEd25519PrivateKeyPem);
+    const caKey = await loadFlagFile(io, 'ca-key', caKeyPath, parseSigningPrivateKeyPem);
     const [anyCa] = await loadFlagFile(io, 'ca-crt', caCrtPath, parseAnyCertificatesPem);
     if (!anyCa.details.isCA) throw new CliError(`-ca-crt ${caCrtPath} is not a CA certificate`);
     if (!caMatchesKey(anyCa, caKey)) {
@@ -101,12 +96,18 @@ export async function signCommand(argv: string[], io: CliIo): Promise<number> {
     const version = askedVersion === 0 ? (isCertificateV2(anyCa) ? 2 : 1) : askedVersion;
     const groups = commaList(optionalString(v, 'groups'));
 
+    // The host key is of the CA's curve (a P-256 CA certifies P-256 keys).
+    const curve = certificateView(anyCa).curve;
     let publicKey: Uint8Array;
-    let privateKey: Uint8Array | null = null;
+    let privateKey: { bytes: Uint8Array; banner: string } | null = null;
     if (inPub !== '') {
-      publicKey = await loadFlagFile(io, 'in-pub', inPub, parseX25519PublicKeyPem);
+      const pub = await loadFlagFile(io, 'in-pub', inPub, parseHostPublicKeyPem);
+      if (pub.curve !== curve) throw new CliError('curve of in-pub does not match ca');
+      publicKey = pub.publicKey;
     } else {
-      ({ publicKey, privateKey } = generateX25519KeyPair());
+      const keys = generateHostKeyPair(curve);
+      publicKey = keys.publicKey;
+      privateKey = { bytes: keys.privateKey, banner: keys.privateBanner };
     }
 
     const notBefore = Math.floor(nowMs / 1000);
@@ -132,11 +133,11 @@ export async function signCommand(argv: string[], io: CliIo): Promise<number> {
         notAfter,
       });
     } else {
-      certPem = signV1UnderV1(anyCa, caKey, v, { name, groups, publicKey, notBefore, notAfter });
+      certPem = signV1UnderV1(anyCa, caKey.privateKey, v, { name, groups, publicKey, notBefore, notAfter });
     }
     const files: OutputFile[] = [];
     if (privateKey !== null) {
-      files.push({ flag: 'out-key', path: outKey, data: encodePem(X25519_PRIVATE_KEY_BANNER, privateKey), what: 'key' });
+      files.push({ flag: 'out-key', path: outKey, data: encodePem(privateKey.banner, privateKey.bytes), what: 'key' });
     }
     files.push({ flag: 'out-crt', path: outCrt, data: certPem, what: 'cert' });
     if (outQr !== '') files.push({ flag: 'out-qr', path: outQr, data: qrPngForFlag(certPem), what: 'qr code' });

@@ -1,5 +1,6 @@
-// The flags Nebula 1.10 added to `ca` and `sign` for v2 certificates: -version and the -networks /
-// -unsafe-networks lists (IPv4 or IPv6 CIDRs, host bits kept, as Go's netip.ParsePrefix reads them).
+// The flags later Nebula releases added to `ca`, `sign` and `keygen`: -version and the -networks /
+// -unsafe-networks lists of 1.10 (IPv4 or IPv6 CIDRs, host bits kept, as Go's netip.ParsePrefix reads them), and
+// -curve of 1.7 (P-256 only with v2 certificates here).
 //
 // The default certificate version of `ca` stays 1 in mesh, unlike Nebula 1.10+ (2): mesh daemons cannot yet
 // present a v2 certificate in a handshake, so a user following `mesh-cert ca` would get a CA their own daemons
@@ -8,6 +9,7 @@
 import { formatIpPrefix, parseIpPrefix, type IpPrefix } from '../../pkg/ip/prefix.js';
 import { type Ipv4Net, prefixToMask, readIpv4 } from '../../pkg/ip/ipv4.js';
 import { CliError } from '../../pkg/cli/cli-error.js';
+import { parseCurveName } from '../../pkg/cert/curve-keys.js';
 import { commaList, optionalString, type FlagSpec, type FlagValues } from './flags.js';
 
 export const CA_DEFAULT_VERSION = 1;
@@ -59,4 +61,13 @@ export function requireIpv4(list: IpPrefix[], flag: string): void {
 /** The v1 form of an IPv4 prefix (host bits kept). */
 export function toIpv4Net(p: IpPrefix): Ipv4Net {
   return { ip: readIpv4(p.addr.bytes, 0), mask: prefixToMask(p.bits) };
+}
+
+/** -curve, as nebula-cert spells it (25519 by default). */
+export function parseCurveFlag(text: string): number {
+  try {
+    return parseCurveName(text === '' ? '25519' : text);
+  } catch {
+    throw new CliError(`invalid curve: ${text}`);
+  }
 }

@@ -56,3 +56,14 @@ export { certificateFromPemBlock, parseAnyCertificatesPem, parseV1CertificatesSk
 export { checkCaConstraints } from './ca-constraints.js';
 export type { CaPoolLoadOptions } from './ca-pool.js';
 export { formatCertificateJsonV2, formatCertificateTextV2, formatCertificatesJsonArray } from './print-v2.js';
+export {
+  ECDSA_P256_PRIVATE_KEY_BANNER,
+  P256_PRIVATE_KEY_BANNER,
+  P256_PUBLIC_KEY_BANNER,
+  generateP256KeyPair,
+  generateSigningKeyPair,
+  generateHostKeyPair,
+  parseSigningPrivateKeyPem,
+  parseHostPublicKeyPem,
+  parseCurveName,
+} from './curve-keys.js';

@@ -8,6 +8,7 @@ import {
   anyFingerprint,
   CaPool,
   certificateView,
+  Curve,
   isCertificateV2,
   parseAnyCertificatesPem,
   parseEd25519PrivateKeyPem,
@@ -135,6 +136,34 @@ describe('mesh-cert with v2 certificates', () => {
     const printed = JSON.parse((await ok('print', '-json', '-path', 'hosts.crt')).stdout) as Array<{ version: number; details: Record<string, unknown> }>;
     assert.deepEqual(printed.map((c) => c.version), [1, 2, 1, 2]);
     assert.equal((printed[0].details as { curve: string }).curve, 'CURVE25519', "a v1 certificate in 1.10's shape keeps its curve in the details");
+  });
+
+  it('P-256: ca -curve P256 (v2 only), sign follows the CA curve, keygen -curve P256 for -in-pub; verify and print agree', async () => {
+    await ok('ca', '-version', '2', '-curve', 'P256', '-name', 'P CA', '-out-crt', 'p.crt', '-out-key', 'p.key');
+    const ca = cert('p.crt');
+    assert.ok(isCertificateV2(ca) && ca.curve === Curve.P256 && ca.publicKey.length === 65);
+    assert.match(read('p.key'), /^-----BEGIN NEBULA ECDSA P256 PRIVATE KEY-----\n/);
+    await ok('sign', '-ca-crt', 'p.crt', '-ca-key', 'p.key', '-name', 'ph', '-networks', '10.5.0.1/16');
+    const host = cert('ph.crt');
+    assert.ok(isCertificateV2(host) && host.curve === Curve.P256 && host.publicKey.length === 65);
+    assert.match(read('ph.key'), /^-----BEGIN NEBULA P256 PRIVATE KEY-----\n/);
+    assert.equal((await s.run('verify', '-ca', 'p.crt', '-crt', 'ph.crt')).code, 0);
+    const printed = JSON.parse((await ok('print', '-json', '-path', 'ph.crt')).stdout) as Array<{ curve: string }>;
+    assert.equal(printed[0].curve, 'P256');
+
+    await ok('keygen', '-curve', 'P256', '-out-key', 'k.key', '-out-pub', 'k.pub');
+    assert.match(read('k.pub'), /^-----BEGIN NEBULA P256 PUBLIC KEY-----\n/);
+    await ok('sign', '-ca-crt', 'p.crt', '-ca-key', 'p.key', '-name', 'pk', '-networks', '10.5.0.2/16', '-in-pub', 'k.pub');
+    assert.ok(!s.files().includes('pk.key'));
+
+    const refusals: [string[], string][] = [
+      [['sign', '-ca-crt', 'ca2.crt', '-ca-key', 'ca2.key', '-name', 'x1', '-networks', '10.0.0.7/8', '-in-pub', 'k.pub'], 'Error: curve of in-pub does not match ca\n'],
+      [['sign', '-ca-crt', 'p.crt', '-ca-key', 'p.key', '-name', 'x2', '-version', '1', '-networks', '10.5.0.3/16'], 'Error: -version 1 needs a Curve25519 CA in mesh-cert\n'],
+      [['sign', '-ca-crt', 'p.crt', '-ca-key', 'ca2.key', '-name', 'x3', '-networks', '10.5.0.4/16'], 'Error: refusing to sign, root certificate does not match private key\n'],
+      [['ca', '-name', 'x4', '-curve', 'P256', '-out-crt', 'x4.crt', '-out-key', 'x4.key'], 'Error: -curve P256 needs -version 2 in mesh-cert\n'],
+      [['ca', '-name', 'x5', '-version', '2', '-curve', 'P384', '-out-crt', 'x5.crt', '-out-key', 'x5.key'], 'Error: invalid curve: P384\n'],
+    ];
+    for (const [argv, stderr] of refusals) assert.deepEqual(await s.run(...argv), { code: 1, stdout: '', stderr }, argv.join(' '));
   });
 
   it('a v1-only file still prints one 1.6.1 JSON object per line', async () => {
