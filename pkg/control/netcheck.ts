@@ -37,5 +37,5 @@ export async function runNetcheck(node: ControlledNode, probes: RttProbes, whoam
     node.natTests?.measured(timeoutMs) ?? Promise.resolve(null),
   ]);
   const verdict = classifyNat({ localPort: port, localIps: locals.map((a) => a.address), observations: lighthouses, natTest });
-  return { localPort: port, localAddresses: locals.map(addrText), lighthouses, verdict };
+  return { localPort: port, localAddresses: locals.map(addrText), lighthouses, verdict, portmap: node.portMapReport?.() ?? null };
 }

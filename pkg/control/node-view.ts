@@ -2,6 +2,7 @@
 // commands honest about what they touch (everything here is read, except closeTunnel and starting a handshake).
 
 import type { Clock } from '../clock/clock.js';
+import type { PortMapReport } from '../portmap/node-portmap.js';
 import type { MeshConfig } from '../config/index.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -34,6 +35,8 @@ export interface ControlledNode {
   identity(): LocalIdentity;
   currentConfig(): MeshConfig;
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void;
+  /** Port mapping on the gateway (portmap/node-portmap.ts); null or absent when it is off. */
+  portMapReport?(): PortMapReport | null;
   /** NAT tests against a lighthouse's second port (daemon/nat-tests.ts). */
   readonly natTests?: { measured(timeoutMs: number): Promise<NatTestResult | null> } | null;
 }

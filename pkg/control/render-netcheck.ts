@@ -1,6 +1,7 @@
 // `mesh netcheck` for a person: what each lighthouse saw, then the verdict in plain sentences.
 
 import type { FilteringKind, NatVerdict, NetcheckReport } from './reports.js';
+import { portMapLine } from './render-portmap.js';
 import { formatRtt, textTable } from './text-table.js';
 
 const MAPPING_WORDS: Record<NatVerdict['mapping'], string> = {
@@ -40,6 +41,7 @@ export function renderNetcheck(r: NetcheckReport): string {
   if (v.punchTtl !== undefined) out += `punch ttl:        ${v.punchTtl ?? 'default (not learned)'}\n`;
   out += `port preserving:  ${yesNo(v.portPreserving)}\n`;
   if (v.publicAddresses.length > 0) out += `public addresses: ${v.publicAddresses.join(', ')}\n`;
+  if (r.portmap !== undefined) out += `port mapping:     ${portMapLine(r.portmap)}\n`;
   out += '\n' + v.summary.map((s) => `${s}\n`).join('');
   return out;
 }

@@ -8,6 +8,7 @@
 //     two   10.99.0.2   direct   192.168.7.3:4242  0.81ms  12s ago    1.2 KiB 980 B   2027-11-23
 
 import type { PeerStatus, StatusReport } from './reports.js';
+import { portMapLine } from './render-portmap.js';
 import { formatRtt, humanAge, humanBytes, textTable } from './text-table.js';
 
 function day(iso: string): string {
@@ -32,6 +33,7 @@ export function renderStatus(r: StatusReport, nowMs = Date.now()): string {
     `${s.addresses.length ? s.addresses.join(', ') : 'no usable interface address'}; ` +
     `cert expires ${day(s.certExpiresAt)} (${untilText(s.certExpiresAt, nowMs)})\n`;
   if (s.transport === 'tcp') out += 'UDP blocked: lighthouses and relays reached over tcp, peers through relays\n';
+  if (r.portmap) out += `port mapping  ${portMapLine(r.portmap)}\n`;
 
   if (r.lighthouses.length > 0) {
     out += '\nlighthouses\n';

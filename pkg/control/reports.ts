@@ -1,6 +1,8 @@
 // The results the daemon sends for each control command: plain JSON-safe records (strings, numbers, null), the
 // same ones `-json` prints, so scripts and the text renderers read one shape. Times are ISO-8601 UTC, ages in ms.
 
+import type { PortMapReport } from '../portmap/node-portmap.js';
+
 export type PathKind = 'direct' | 'relayed';
 
 export interface PeerStatus {
@@ -55,6 +57,8 @@ export interface SelfStatus {
 
 export interface StatusReport {
   self: SelfStatus;
+  /** Port mapping on the gateway; null when off (absent from older daemons). */
+  portmap?: PortMapReport | null;
   peers: PeerStatus[];
   pending: PendingStatus[];
   lighthouses: LighthouseStatus[];
@@ -122,6 +126,8 @@ export interface NatVerdict {
 
 export interface NetcheckReport {
   localPort: number;
+  /** Port mapping on the gateway; null when off (absent from older daemons). */
+  portmap?: PortMapReport | null;
   localAddresses: string[];
   lighthouses: LighthouseObservation[];
   verdict: NatVerdict;

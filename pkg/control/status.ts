@@ -90,5 +90,6 @@ export function buildStatus(node: ControlledNode, probes: RttProbes): StatusRepo
     peers,
     pending,
     lighthouses,
+    portmap: node.portMapReport?.() ?? null,
   };
 }

@@ -1,8 +1,8 @@
 import type { CleanupScope } from './lab.js';
 import { Lab } from './lab.js';
 import { meshImpl } from './mesh-impl.js';
-import { startMiniupnpd } from './miniupnpd.js';
-import { OverlayNet } from './nebula.js';
+import { startMiniupnpd, type Miniupnpd } from './miniupnpd.js';
+import { OverlayNet, type OverlayNode } from './nebula.js';
 import type { OverlayImpl } from './overlay-node.js';
 import { reaches } from './reach.js';
 import { waitFor } from './wait.js';
@@ -29,6 +29,9 @@ export interface PortmapScenarioResult {
   /** With `extIp`: tunnel packets b's side sent to extIp (it is routed to a's router, so it would work if used). */
   toExtIp: number;
   lab: Lab;
+  a: OverlayNode;
+  b: OverlayNode;
+  upnpd: Miniupnpd;
 }
 
 export interface PortmapScenarioOptions {
@@ -93,5 +96,5 @@ export async function portmapScenario(scope: CleanupScope, options: PortmapScena
   }
   const reversePath = await watch(b, na, baDirect, bRelay);
   const toExtIp = toExt ? (await toExt.read()).packets : 0;
-  return { firstReplyMs, reverseFirstReplyMs, path, reversePath, directAfterMs, mappedIp: aIp, toExtIp, lab };
+  return { firstReplyMs, reverseFirstReplyMs, path, reversePath, directAfterMs, mappedIp: aIp, toExtIp, lab, a: na, b: nb, upnpd };
 }
