@@ -1,6 +1,8 @@
 // Global flags and mode dispatch of `mesh-cert`, the way nebula-cert reads them: global flags first
 // (`-version`, `-h`/`-help`), then the mode and its own flags.
 
+import { CliError } from '../../pkg/cli/cli-error.js';
+import { parseGoFlags, type FlagSpec } from '../../pkg/cli/goflags.js';
 import { version } from '../../pkg/version/version.js';
 import { caCommand, caSummary } from './ca.js';
 import type { CliIo, Subcommand } from './cli-io.js';
@@ -29,27 +31,24 @@ export function usage(): string {
   );
 }
 
+const GLOBAL_FLAGS: Record<string, FlagSpec> = { version: { type: 'boolean', describe: 'Prints the version' } };
+
 export async function runMeshCert(argv: string[], io: CliIo): Promise<number> {
-  let help = false;
-  let showVersion = false;
-  let i = 0;
-  for (; i < argv.length && argv[i].startsWith('-') && argv[i] !== '--'; i++) {
-    const flag = argv[i].replace(/^--?/, '');
-    if (flag === 'version') showVersion = true;
-    else if (flag === 'h' || flag === 'help') help = true;
-    else {
-      io.stderr(`Error: flag provided but not defined: ${argv[i]} (see 'mesh-cert -h')\n`);
-      return 1;
-    }
+  let global;
+  try {
+    global = parseGoFlags(GLOBAL_FLAGS, argv, { interspersed: false });
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    io.stderr(`Error: ${err.message} (see 'mesh-cert -h')\n`);
+    return 1;
   }
-  if (argv[i] === '--') i++;
-  if (showVersion) {
+  if (global.values.version) {
     io.stdout(`Version: ${version()}\n`);
     return 0;
   }
-  const mode = argv[i];
+  const [mode, ...rest] = global.positionals;
   if (mode === undefined) {
-    if (help) {
+    if (global.help) {
       io.stdout(usage());
       return 0;
     }
@@ -61,5 +60,5 @@ export async function runMeshCert(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`Error: unknown mode: ${mode} (see 'mesh-cert -h')\n`);
     return 1;
   }
-  return entry.run(help ? ['-h'] : argv.slice(i + 1), io);
+  return entry.run(global.help ? ['-h'] : rest, io);
 }

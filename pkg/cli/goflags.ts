@@ -2,7 +2,8 @@
 // how Nebula's users type flags: one or two dashes (`-name x`, `--name=x`), a boolean alone or as `-json=false`,
 // a value flag taking the next argument even when it starts with a dash (`-duration -1h`), `--` ending the flags,
 // the last of repeated flags winning, and Go's messages for mistakes. Unlike Go, flags and positional arguments may
-// be mixed (`mesh ping HOST -c 3`), as ping(8) allows. `-h`/`-help` ask for help unless a command defines them.
+// be mixed (`mesh ping HOST -c 3`), as ping(8) allows, unless `interspersed` is false (mesh-cert's global flags end
+// at the mode's name, as Go's do). `-h`/`-help` ask for help unless a command defines them.
 
 import { CliError } from './cli-error.js';
 
@@ -36,8 +37,13 @@ const BOOLEANS: Record<string, boolean> = {
   0: false, f: false, F: false, false: false, FALSE: false, False: false,
 };
 
+export interface GoFlagOptions {
+  /** Flags may follow positional arguments (default true); false: the first positional ends the flags, as in Go. */
+  interspersed?: boolean;
+}
+
 /** Parses `argv` against `specs`; a mistake throws CliError with Go's wording (`flag provided but not defined: -x`). */
-export function parseGoFlags(specs: Record<string, FlagSpec>, argv: readonly string[]): ParsedFlags {
+export function parseGoFlags(specs: Record<string, FlagSpec>, argv: readonly string[], options: GoFlagOptions = {}): ParsedFlags {
   const values: FlagValues = {};
   for (const [name, spec] of Object.entries(specs)) values[name] = spec.type === 'boolean' ? false : spec.default;
   const positionals: string[] = [];
@@ -50,6 +56,10 @@ export function parseGoFlags(specs: Record<string, FlagSpec>, argv: readonly str
     }
     const m = FLAG.exec(arg);
     if (!m) {
+      if (options.interspersed === false) {
+        positionals.push(...argv.slice(i));
+        break;
+      }
       positionals.push(arg);
       continue;
     }

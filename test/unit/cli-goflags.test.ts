@@ -41,6 +41,12 @@ describe('parseGoFlags', () => {
     assert.equal(p.values.json, false);
   });
 
+  it('with interspersed off, ends the flags at the first positional, as Go does (the mesh-cert global flags)', () => {
+    const p = parseGoFlags(SPECS, ['-json', 'ca', '-name', 'x', '-bogus'], { interspersed: false });
+    assert.deepEqual([p.values.json, p.values.name, p.positionals], [true, undefined, ['ca', '-name', 'x', '-bogus']]);
+    assert.deepEqual(parseGoFlags(SPECS, ['-h', 'sign'], { interspersed: false }).help, true);
+  });
+
   it('lets the last of repeated flags win', () => {
     assert.equal(parseGoFlags(SPECS, ['-name', 'a', '-name', 'b']).values.name, 'b');
   });
