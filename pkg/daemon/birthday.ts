@@ -19,7 +19,7 @@ import {
   PROBES_PER_TICK,
   SOCKETS,
 } from '../punchy/birthday.js';
-import { PeerRunInterval, probeTarget, ProbeBudget } from '../punchy/birthday-policy.js';
+import { PeerRunInterval, probeTarget, ProbeBudget, type MeasuredMapping } from '../punchy/birthday-policy.js';
 import { PUNCH_TTL } from '../punchy/nat-punch.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
@@ -36,7 +36,7 @@ export interface BirthdayEnv {
   /** Whether `host` is still the tunnel for its VPN IP. */
   isCurrent(host: HostInfo): boolean;
   /** The lighthouses' NAT views (LighthouseClient.selfNatView / natViewOf); null without lighthouses. */
-  natViews: { self(): readonly UdpAddr[]; peer(vpnIp: number): readonly UdpAddr[] } | null;
+  natViews: { self(): readonly UdpAddr[]; peer(vpnIp: number): readonly UdpAddr[]; selfMeasured?(): MeasuredMapping } | null;
   /** Every datagram a chosen socket receives goes through the outside pipeline. */
   onUdp(packet: Buffer, from: UdpAddr): void;
   stopped(): boolean;
@@ -105,7 +105,7 @@ export class Birthday {
     if (!isPayload(payload, BIRTHDAY_REQUEST)) return;
     const { counters, natViews } = this.env;
     if (this.probing.has(host.vpnIp)) return counters.inc('drops', 'birthday-already-probing');
-    const target = natViews ? probeTarget(natViews.self(), natViews.peer(host.vpnIp)) : 'peer-not-seen';
+    const target = natViews ? probeTarget(natViews.self(), natViews.peer(host.vpnIp), natViews.selfMeasured?.()) : 'peer-not-seen';
     if (typeof target === 'string') return counters.inc('drops', `birthday-${target}`);
     const admitted = this.budget.admit(host.vpnIp, this.env.clock.now());
     if (admitted !== 'ok') return counters.inc('drops', `birthday-${admitted}`);

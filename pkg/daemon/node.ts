@@ -40,6 +40,7 @@ import { NodePortMap, type PortMapReport } from '../portmap/node-portmap.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
 import { NatTests } from './nat-tests.js';
+import type { MeasuredMapping } from '../punchy/birthday-policy.js';
 import { SECOND_PORT_DEFAULT } from '../config/section-lighthouse.js';
 import { peerMoved } from './peer-moved.js';
 import { PathFinder } from './path-finder.js';
@@ -158,7 +159,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       schedule: (ms, fn) => this.schedule(ms, fn),
       sendTest: (host, payload, to) => sendOnTunnel(this, host, MessageType.Test, 0, payload, to),
       isCurrent: (host) => this.hostmap.byVpnIp.get(host.vpnIp) === host,
-      natViews: { self: () => this.lighthouseClient?.selfNatView() ?? [], peer: (ip) => this.lighthouseClient?.natViewOf(ip) ?? [] },
+      natViews: {
+        self: () => this.lighthouseClient?.selfNatView() ?? [],
+        peer: (ip) => this.lighthouseClient?.natViewOf(ip) ?? [],
+        selfMeasured: () => this.natMapping(),
+      },
       onUdp: (packet, from) => this.onUdp(packet, from),
       stopped: () => this.stopped,
       punchTtl: () => this.punchTtl(),
@@ -505,6 +510,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** PathEnv: the IP TTL of a low-TTL punch, learned from the lighthouse (punchy/nat-discovery.ts) or PUNCH_TTL. */
   punchTtl(): number {
     return this.natTests?.discovery.punchTtl() ?? PUNCH_TTL;
+  }
+
+  /** PathEnv: our NAT's mapping as measured against a lighthouse's second port, 'unknown' until then. */
+  natMapping(): MeasuredMapping {
+    return this.natTests?.discovery.last?.mapping ?? 'unknown';
   }
 
   /** DataPathContext: a NatEcho on the listen socket (daemon/nat-tests.ts); true when it was taken. */

@@ -11,7 +11,7 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import { formatIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import { orderAddresses } from '../lighthouse/address-order.js';
 import type { LighthouseClient } from '../lighthouse/client.js';
-import { birthdaySides } from '../punchy/birthday-policy.js';
+import { birthdaySides, type MeasuredMapping } from '../punchy/birthday-policy.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
 import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
@@ -23,6 +23,8 @@ export interface PathEnv extends DataPathContext {
   readonly punchSettleMs: number;
   /** The IP TTL of a low-TTL punch (learned per network: punchy/nat-discovery.ts). */
   punchTtl(): number;
+  /** Our NAT's mapping as measured against a lighthouse's second port (punchy/nat-discovery.ts). */
+  natMapping(): MeasuredMapping;
   candidates(vpnIp: Ipv4): UdpAddr[];
   preferred(): readonly Ipv4Net[];
   /** Runs `fn` later unless the node stopped; a throw is logged, never fatal. */
@@ -198,7 +200,7 @@ export class PathFinder {
     // NAT views hold only addresses a lighthouse saw first (meta.ts SEEN_FIRST_V4): the sockets' punches go to
     // where the peer really is, never to an address it merely reported.
     const peerView = client.natViewOf(host.vpnIp);
-    if (birthdaySides(client.selfNatView(), peerView) === 'fit') void this.env.birthday.start(host, peerView[0]);
+    if (birthdaySides(client.selfNatView(), peerView, { symmetric: this.env.natMapping() }) === 'fit') void this.env.birthday.start(host, peerView[0]);
   }
 
   /**

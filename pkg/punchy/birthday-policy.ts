@@ -6,7 +6,10 @@
 //            peer can report any address (advertise_addrs, a crafted host update), and one that reaches the
 //            lighthouse only through a relay has no seen address at all. The target is the peer's own NAT.
 //   sides    only when the lighthouses' views say the peer's NAT rewrites ports and ours keeps them (or we have
-//            none): the only case the method is for. Anything else a peer asks for is refused.
+//            none): the only case the method is for. Anything else a peer asks for is refused. Our own side is
+//            judged by what we measured against a lighthouse's second port when we could (punchy/nat-discovery.ts):
+//            the method needs the prober's mapping to be endpoint-independent and the other side's not, which port
+//            preservation only hints at.
 //   rate     one run per peer per PEER_RUN_INTERVAL_MS (the requester itself retries no sooner), and at most
 //            GLOBAL_RUNS runs in any GLOBAL_WINDOW_MS across all peers.
 //
@@ -25,13 +28,26 @@ export const GLOBAL_WINDOW_MS = 4 * ATTEMPT_MS;
 /** Why a birthday request was refused; counted as drops{birthday-<reason>}. */
 export type ProbeRefusal = 'peer-not-seen' | 'peer-not-rewriting' | 'not-our-side';
 
+/** Our own NAT's mapping as measured against a lighthouse's second port (punchy/nat-discovery.ts). */
+export type MeasuredMapping = 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
+
+/** Measured mappings of the two sides, where known (each side knows only its own). */
+export interface MeasuredSides {
+  symmetric?: MeasuredMapping;
+  prober?: MeasuredMapping;
+}
+
 /**
  * Whether NAT views fit the method, with `symmetric` the side that opens many sockets and `prober` the side that
- * probes: the symmetric side's NAT must rewrite ports and the prober's keep them (or there is none). Both sides
- * judge by this, each with the views swapped.
+ * probes: the symmetric side's NAT must map per destination and the prober's must not. A measured mapping decides
+ * for its side; otherwise port behaviour stands in (rewriting for the symmetric side, preserving or no NAT for the
+ * prober). Both sides judge by this, each with the views swapped and its own measurement.
  */
-export function birthdaySides(symmetric: readonly UdpAddr[], prober: readonly UdpAddr[]): 'fit' | 'not-rewriting' | 'not-preserving' {
-  if (portBehaviour(symmetric) !== 'rewriting') return 'not-rewriting';
+export function birthdaySides(symmetric: readonly UdpAddr[], prober: readonly UdpAddr[], measured: MeasuredSides = {}): 'fit' | 'not-rewriting' | 'not-preserving' {
+  const s = measured.symmetric ?? 'unknown';
+  if (s === 'endpoint-independent' || (s === 'unknown' && portBehaviour(symmetric) !== 'rewriting')) return 'not-rewriting';
+  const m = measured.prober ?? 'unknown';
+  if (m !== 'unknown') return m === 'endpoint-independent' ? 'fit' : 'not-preserving';
   const p = portBehaviour(prober);
   return p === 'preserving' || p === 'no-nat' ? 'fit' : 'not-preserving';
 }
@@ -40,9 +56,9 @@ export function birthdaySides(symmetric: readonly UdpAddr[], prober: readonly Ud
  * `self` and `peer` are NAT views (LighthouseClient.natViewOf): [seen address, ...reported IPv4 addresses], empty
  * when no lighthouse saw one. Returns the address to probe (its IP; ports are guessed) or why not.
  */
-export function probeTarget(self: readonly UdpAddr[], peer: readonly UdpAddr[]): UdpAddr | ProbeRefusal {
+export function probeTarget(self: readonly UdpAddr[], peer: readonly UdpAddr[], selfMeasured: MeasuredMapping = 'unknown'): UdpAddr | ProbeRefusal {
   if (peer.length === 0 || isIpv6Addr(peer[0])) return 'peer-not-seen';
-  const sides = birthdaySides(peer, self);
+  const sides = birthdaySides(peer, self, { prober: selfMeasured });
   if (sides === 'not-rewriting') return 'peer-not-rewriting';
   if (sides === 'not-preserving') return 'not-our-side';
   return peer[0];
