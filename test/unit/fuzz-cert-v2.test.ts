@@ -18,6 +18,14 @@ import {
   marshalCertificateV2,
   marshalCertificateV2ForHandshake,
   parseAnyCertificatesPem,
+  parseHostPublicKeyPem,
+  parseSigningPrivateKeyPem,
+  parseV1CertificatesSkippingV2,
+  generateP256KeyPair,
+  encodePem,
+  ECDSA_P256_PRIVATE_KEY_BANNER,
+  ED25519_PRIVATE_KEY_BANNER,
+  P256_PUBLIC_KEY_BANNER,
   signCertificateV2,
   signingPublicKey,
   unmarshalCertificateV2,
@@ -182,12 +190,23 @@ function marshalForHandshakeOrSelf(b: Uint8Array): Uint8Array {
   }
 }
 
-test('fuzz v2 PEM bundles: mutated mixed CA files fail only with CertError in both pool modes', () => {
-  const texts = [[CA, CA_P].map(anyCertificateToPem).join(''), HOSTS.map(anyCertificateToPem).join('')];
+test('fuzz v2 PEM bundles and key files: mutated mixed CA files and P-256/25519 keys fail only with CertError', () => {
+  const p256 = generateP256KeyPair();
+  const texts = [
+    [CA, CA_P].map(anyCertificateToPem).join(''),
+    HOSTS.map(anyCertificateToPem).join(''),
+    encodePem(ECDSA_P256_PRIVATE_KEY_BANNER, pKey.privateKey),
+    encodePem(P256_PUBLIC_KEY_BANNER, p256.publicKey),
+    encodePem(ED25519_PRIVATE_KEY_BANNER, caKey.privateKey),
+  ];
   runFuzz('pem-v2', { iterations: 3_000, ms: 800, seed: 0x9e5 }, (r) => {
     const text = mutateText(r, r.pick(texts));
     expectOnly(() => parseAnyCertificatesPem(text), isCertError, text);
+    expectOnly(() => parseV1CertificatesSkippingV2(text), isCertError, text);
     expectOnly(() => CaPool.fromPem(text, NOW, { v2: 'load' }), isCertError, text);
     expectOnly(() => CaPool.fromPem(text, NOW), isCertError, text);
+    const key = expectOnly(() => parseSigningPrivateKeyPem(text), isCertError, text);
+    if (key.ok) expectOnly(() => signingPublicKey(key.value), isCertError, text);
+    expectOnly(() => parseHostPublicKeyPem(text), isCertError, text);
   });
 });
