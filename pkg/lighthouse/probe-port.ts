@@ -27,6 +27,7 @@ import {
   tokenKey,
   type NatTestRequest,
 } from '../punchy/nat-test-wire.js';
+import { isTcpAddr } from '../tcp/tcp-addr.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 
@@ -91,8 +92,9 @@ export class ProbePort {
     if (bounded(this.peers, host.vpnIp, MAX_PEERS, { burst: REQUESTS_PER_PEER, windowMs: REQUEST_WINDOW_MS }).admit(clock.now()) < 0) {
       return counters.inc('drops', 'nat-test-rate');
     }
-    // Only a direct tunnel has an address we saw the requester at; a relayed one gets no echo.
-    if (req.echoToken && host.remote) {
+    // Only a direct UDP tunnel has an address we saw the requester at; a relayed one, or one over TCP (a virtual
+    // address no UDP socket can reach: tcp/tcp-addr.ts), gets no echo.
+    if (req.echoToken && host.remote && !isTcpAddr(host.remote)) {
       this.conn.send(encodeNatEcho(req.echoToken), host.remote);
       counters.inc('probe-port', 'echo');
     }

@@ -24,6 +24,7 @@ import { after, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
+import { isTcpAddr } from '../tcp/tcp-addr.js';
 import { addrKey, sameAddr, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { PUNCH_TTL } from './nat-punch.js';
 import { decodeNatEcho, decodeNatTestReply, encodeNatProbe, encodeNatTestRequest, type NatTestReply } from './nat-test-wire.js';
@@ -214,7 +215,8 @@ export class NatDiscovery {
     env.sendWhoami(lh);
     await this.waitFor(WHOAMI_WAIT_MS);
     this.whoami = null;
-    if (!this.live(gen) || probePort === 0 || !seenMain || !lh.remote) return null;
+    // Over TCP (tcp/tcp-addr.ts) there is no UDP path to measure.
+    if (!this.live(gen) || probePort === 0 || !seenMain || !lh.remote || isTcpAddr(lh.remote)) return null;
     const wait = Math.min(MAX_ECHO_WAIT_MS, Math.max(MIN_ECHO_WAIT_MS, 3 * (env.clock.now() - t0) + 50));
     const second = udpAddr(lh.remote.address, probePort);
     env.counters.inc('nat-test', 'start');

@@ -25,6 +25,8 @@ import {
 } from '../../pkg/punchy/nat-test-wire.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 import { MemoryNetwork } from '../../pkg/udp/memory-udp.js';
+import { Logger } from '../../pkg/log/logger.js';
+import { NatDiscovery } from '../../pkg/punchy/nat-discovery.js';
 import { expectOnly, hex, mutate, mutateProto, randomBytes, runFuzz } from './helpers/fuzz.js';
 
 const token = (n: number): Uint8Array => new Uint8Array(16).fill(n);
@@ -90,11 +92,12 @@ describe("a lighthouse's second port", () => {
     assert.equal(reply.probePort, 50000);
   });
 
-  it('sends no echo to a requester it reaches only through a relay', () => {
+  it('sends no echo to a requester it reaches only through a relay or over TCP', () => {
     const lh = lighthouse();
     lh.port.onRequest(peer(null), encodeNatTestRequest({ vpnIp: 0x0a630002, echoToken: token(4) }));
+    lh.port.onRequest(peer('198.51.100.7:65537'), encodeNatTestRequest({ vpnIp: 0x0a630002, echoToken: token(5) }));
     assert.equal(lh.sent.length, 0);
-    assert.equal(lh.inTunnel.length, 1);
+    assert.equal(lh.inTunnel.length, 2);
   });
 
   it('bounds probes per source, requests per peer, and the tokens it keeps', () => {
@@ -149,5 +152,29 @@ test("fuzz a lighthouse's second port: hostile datagrams never make it send, and
   assert.equal(lh.sent.length, 0, 'bare datagrams draw nothing');
   assert.equal(lh.inTunnel.length, 0);
   assert.ok(recordsOf(lh.port) <= MAX_RECORDS);
+  assert.ok(stats.iterations > 100);
+});
+
+test('fuzz the listen socket\'s NatEcho check: it never throws, and takes nothing while no echo is expected', () => {
+  const counters = new Counters();
+  const d = new NatDiscovery({
+    clock: new ManualClock(0),
+    log: new Logger('error', 'text', () => undefined),
+    counters,
+    myIp: () => 1,
+    sendWhoami: () => undefined,
+    sendInTunnel: () => undefined,
+    sendBare: () => undefined,
+    randomToken: () => token(1),
+  });
+  const seeds = [encodeNatEcho(token(1)), encodeNatProbe(token(1))];
+  let taken = 0;
+  const stats = runFuzz('nat-echo', { iterations: 20_000, ms: 500, seed: 0x4543 }, (r) => {
+    const b = r.chance(0.3) ? randomBytes(r, 40) : mutate(r, r.pick(seeds), seeds);
+    if (d.onDatagram(Buffer.from(b), udpAddr('203.0.113.1', 1 + r.int(65535)))) taken++;
+  });
+  // Echo-shaped datagrams are consumed (so the tunnel pipeline does not count them twice) but change nothing.
+  assert.equal(counters.get('drops', 'nat-echo-unexpected'), taken);
+  assert.equal(d.last, null);
   assert.ok(stats.iterations > 100);
 });
