@@ -150,8 +150,9 @@ export class TcpFallback {
       if (this.stopped || this.state !== 'tcp') return void socket.destroy();
       const link = new TcpLink(socket, this.env.counters, {
         frame: (packet) => {
-          this.lastFrameAt.set(target.vpnIp, this.env.clock.now());
           this.env.underlay.deliver(packet, addr, true);
+          // After the delivery, which stamped the tunnel's last packet: that stamp must not look newer than this.
+          this.lastFrameAt.set(target.vpnIp, this.env.clock.now());
         },
         closed: (reason) => this.linkClosed(target.vpnIp, link, reason),
       });
@@ -226,6 +227,9 @@ export class TcpFallback {
       a.link.close('back-to-udp');
     }
     this.env.relaysChanged();
+    // Checked as after an address change: should the lighthouses not answer over UDP after all, we fall back again.
+    this.env.testLighthouses();
+    this.armCheck();
   }
 
   stop(): void {

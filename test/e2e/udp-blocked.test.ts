@@ -22,6 +22,7 @@ test('a node whose router drops all UDP but DNS pings its peer and is pinged wit
   assert.match(r.status, /relayed via 10\.99\.0\.1 over tcp/, r.status);
   assert.match(r.netcheck, /udp works: +no/, r.netcheck);
   assert.match(r.netcheck, /UDP blocked: no lighthouse answers over UDP\. TCP to lh works/, r.netcheck);
+  assert.ok(r.stillOnTcp, `a stays on TCP while UDP is blocked (13 s after its start)\n${r.detail}`);
   assert.notEqual(r.backToUdpMs, null, `a did not move back to UDP\n${r.detail}`);
   assert.ok(r.udpAfter >= 10, `a's traffic goes over UDP again (${r.udpAfter} UDP datagrams)`);
   assert.equal(r.tcpAfter, 0, 'no TCP once back on UDP');

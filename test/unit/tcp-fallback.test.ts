@@ -94,7 +94,8 @@ test('UDP unanswered for 2 s: the node connects over TCP, its lighthouse datagra
 });
 
 test('an authenticated UDP packet from the TCP-attached lighthouse ends the fallback; an unauthenticated one does not', async () => {
-  const s = await setup(() => false);
+  let answersOverUdp = false;
+  const s = await setup(() => answersOverUdp);
   try {
     s.fallback.start();
     s.clock.advance(UDP_ANSWER_WAIT_MS);
@@ -105,6 +106,7 @@ test('an authenticated UDP packet from the TCP-attached lighthouse ends the fall
     udpWhileOnTcp(s.fallback, hostmap, () => undefined); // dropped: the tunnel did not count it
     assert.equal(s.fallback.transport, 'tcp');
     udpWhileOnTcp(s.fallback, hostmap, () => void lighthouse.packetsIn++);
+    answersOverUdp = true;
     assert.equal(s.fallback.transport, 'udp');
     assert.ok(!s.underlay.routed(LH_ADDR));
     await waitFor(() => s.lhSide[0].destroyed || s.lhSide[0].readableEnded, { what: 'the link closed' });
@@ -174,7 +176,11 @@ test('a link that brings nothing back while it is tested is closed and connected
 test('what the lighthouse sent over TCP never passes for a UDP answer, even while its link is down', async () => {
   let lhRecvAt = -Infinity; // the lighthouse tunnel's lastRecvAt, as the node keeps it
   const s = await setup((since, lastFrameAt) => lhRecvAt >= since && lhRecvAt > (lastFrameAt?.(LH) ?? -Infinity));
-  s.underlay.onPacket(() => (lhRecvAt = s.clock.now()));
+  // As in the node: the tunnel stamps the packet while it is delivered, a moment after it arrived.
+  s.underlay.onPacket(() => {
+    s.clock.advance(0.5);
+    lhRecvAt = s.clock.now();
+  });
   try {
     s.fallback.start();
     s.clock.advance(UDP_ANSWER_WAIT_MS);
@@ -182,11 +188,29 @@ test('what the lighthouse sent over TCP never passes for a UDP answer, even whil
     s.clock.advance(1);
     s.lhSide[0].write(encodeFrame(Buffer.from('aa', 'hex')));
     await waitFor(() => s.received.length === 1, { what: 'the frame' });
+    s.clock.advance(UDP_RETRY_MS);
+    assert.equal(s.counters.get('tcp', 'back-to-udp'), 0, 'a frame is no UDP answer');
     s.lhSide[0].destroy(); // the lighthouse restarts: the link is down at the next round
     await waitFor(() => s.fallback.tcpAttached().length === 0, { what: 'the link lost' });
     s.clock.advance(UDP_RETRY_MS);
     assert.equal(s.counters.get('tcp', 'back-to-udp'), 0, 'still on TCP');
     await waitFor(() => s.calls.connects === 2, { what: 'connected again' });
+  } finally {
+    await s.close();
+  }
+});
+
+test('back on UDP, lighthouses that do not answer over UDP after all make the node fall back again', async () => {
+  const s = await setup(() => false);
+  try {
+    s.fallback.start();
+    s.clock.advance(UDP_ANSWER_WAIT_MS);
+    await waitFor(() => s.calls.linked === 1, { what: 'the link' });
+    s.fallback.udpWorks(); // say, a stray packet that authenticated
+    assert.equal(s.fallback.transport, 'udp');
+    s.clock.advance(UDP_ANSWER_WAIT_MS);
+    await waitFor(() => s.calls.linked === 2, { what: 'linked again' });
+    assert.equal(s.fallback.transport, 'tcp');
   } finally {
     await s.close();
   }

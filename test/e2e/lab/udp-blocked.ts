@@ -5,7 +5,7 @@ import { MESH_MAIN, meshImpl } from './mesh-impl.js';
 import { OverlayNet, type OverlayNode } from './overlay-net.js';
 import type { OverlayImpl } from './overlay-node.js';
 import type { LabProcess } from './process.js';
-import { waitFor } from './wait.js';
+import { sleep, waitFor } from './wait.js';
 
 // A network that drops UDP (hotels, offices: only DNS passes) and the TCP fallback scenario built on it
 // (docs/tcp-fallback.md): a public lighthouse that is also a relay, node a behind a NAT router that forwards no UDP
@@ -14,6 +14,8 @@ import { waitFor } from './wait.js';
 // to nebula 1.6.1, which has no TCP and never gets a reply here ("no path").
 
 const TABLE = 'lab_udp_block';
+/** Two UDP retry rounds (5 s apart) after the fallback at ~2 s. */
+const STILL_ON_TCP_AFTER_MS = 13_000;
 
 /** Drops every UDP datagram the router forwards, either way, except DNS (port 53); returns the undo. */
 export async function blockUdp(lab: Lab, router: Router): Promise<{ unblock(): Promise<void> }> {
@@ -36,6 +38,8 @@ export interface UdpBlockedResult {
   /** UDP datagrams a sent through the router in 2 s of pings after the move back, and TCP segments meanwhile. */
   udpAfter: number;
   tcpAfter: number;
+  /** mesh: a never left TCP, and b still answers it, two UDP retry rounds (5 s each) after falling back. */
+  stillOnTcp: boolean;
   /** mesh: what `mesh netcheck` and `mesh status` (text) on a said while on TCP ('' for nebula). */
   netcheck: string;
   status: string;
@@ -84,10 +88,21 @@ export async function udpBlockedScenario(impl: OverlayImpl, options: UdpBlockedO
       await bPing.proc.kill();
     }
     const path = aToBMs === null ? 'no path' : isMesh(impl) ? await pathTo(lab, a, b) : 'relayed';
-    const result: UdpBlockedResult = { aToBMs, bToAMs, path, backToUdpMs: null, udpAfter: 0, tcpAfter: 0, netcheck: '', status: '', detail: '' };
+    const result: UdpBlockedResult = { aToBMs, bToAMs, path, backToUdpMs: null, udpAfter: 0, tcpAfter: 0, stillOnTcp: false, netcheck: '', status: '', detail: '' };
     if (isMesh(impl)) {
-      result.netcheck = (await meshCommand(lab, a, 'netcheck')).stdout;
-      result.status = (await meshCommand(lab, a, 'status')).stdout;
+      const text = async (command: string): Promise<string> => {
+        const r = await meshCommand(lab, a, command);
+        // netcheck exits 1 when UDP does not work, with its report on stdout all the same.
+        return r.stdout !== '' ? r.stdout : `mesh ${command} exited ${r.exitCode}: ${r.stderr}`;
+      };
+      result.netcheck = await text('netcheck');
+      result.status = await text('status');
+      // Nothing may pass for UDP working meanwhile (each round tests UDP and the link).
+      await sleep(Math.max(0, startedAt + STILL_ON_TCP_AFTER_MS - Date.now()));
+      const pinged = (await lab.ping(ha, b.vpnIp, { count: 1, timeoutSec: 2 })).ok;
+      // ... nor in between: a fallback that ended and began again would be back on TCP by now, but says so in its log.
+      const leftTcp = /UDP works again/.test(a.log());
+      result.stillOnTcp = pinged && !leftTcp && (await status(lab, a))?.self.transport === 'tcp';
     }
     if (aToBMs === null || bToAMs === null) result.detail = lab.logTails(40);
     if (options.unblock !== false && isMesh(impl) && aToBMs !== null) await measureBackToUdp(lab, router, ha, a, b, block, result);
@@ -142,7 +157,7 @@ function firstReplyAt(log: string, startedAt: number): number | null {
 }
 
 function meshCommand(lab: Lab, node: OverlayNode, command: string, ...args: string[]) {
-  return lab.exec(node.host, process.execPath, [MESH_MAIN, command, '-config', node.configPath, ...args], { check: false, timeoutMs: 10_000 });
+  return lab.exec(node.host, process.execPath, [MESH_MAIN, command, '-config', node.configPath, ...args], { check: false, timeoutMs: 30_000 });
 }
 
 async function status(lab: Lab, node: OverlayNode): Promise<StatusReport | null> {
