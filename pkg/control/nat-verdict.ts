@@ -28,11 +28,16 @@ export function classifyNat(input: NatInput): NatVerdict {
   const seen = obs.filter((o) => o.seenAs !== null).map((o) => ({ lh: o.name ?? o.vpnIp, ...splitAddr(o.seenAs as string), text: o.seenAs as string }));
   const publicAddresses = [...new Set(seen.map((s) => s.text))];
   const summary: string[] = [];
-  const udpWorks = obs.length === 0 ? null : obs.some((o) => o.tunnel || o.seenAs !== null);
+  const udpWorks = obs.length === 0 ? null : obs.some((o) => !o.overTcp && (o.tunnel || o.seenAs !== null));
 
   if (obs.length === 0) {
     summary.push('No lighthouse is configured, so nobody can tell how this host looks from outside.');
     return { udpWorks, behindNat: null, mapping: 'unknown', portPreserving: null, publicAddresses, summary };
+  }
+  const overTcp = obs.filter((o) => o.overTcp && o.tunnel).map((o) => o.name ?? o.vpnIp);
+  if (!udpWorks && overTcp.length > 0) {
+    summary.push(`UDP blocked: no lighthouse answers over UDP. TCP to ${overTcp.join(', ')} works: peers reach this node through relays over tcp.`);
+    return { udpWorks, behindNat: null, mapping: 'unknown', portPreserving: null, publicAddresses: [], summary };
   }
   if (!udpWorks) {
     summary.push(

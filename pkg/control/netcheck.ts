@@ -22,6 +22,10 @@ async function observe(node: ControlledNode, probes: RttProbes, whoami: Whoami, 
   obs.tunnel = true;
   obs.name = host.certName;
   obs.underlay = host.remote ? addrText(host.remote) : null;
+  if (node.tcp?.fallback?.isAttached(ip)) {
+    obs.overTcp = true;
+    obs.underlay = `${obs.underlay ?? '-'} (tcp)`;
+  }
   const [rtt, seen] = await Promise.allSettled([probes.probe(host, timeoutMs), whoami.ask(host, timeoutMs)]);
   if (rtt.status === 'fulfilled') obs.rttMs = rtt.value.rttMs;
   if (seen.status === 'fulfilled' && seen.value.length > 0) obs.seenAs = addrText(seen.value[0]);

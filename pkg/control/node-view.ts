@@ -10,9 +10,15 @@ import type { HostMap } from '../hostmap/hostmap.js';
 import { formatIpv4, netContains, parseIpv4, type Ipv4 } from '../ip/ipv4.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpConn } from '../udp/udp-conn.js';
+import { isTcpAddr } from '../tcp/tcp-addr.js';
 import { ControlError, ControlErrorCode } from './protocol.js';
 import type { PathKind } from './reports.js';
 import type { NatTestResult } from '../punchy/nat-discovery.js';
+
+interface TcpFallbackView {
+  readonly transport: 'udp' | 'tcp';
+  isAttached(vpnIp: Ipv4): boolean;
+}
 
 interface RelayEntryView {
   readonly terminal: boolean;
@@ -37,6 +43,8 @@ export interface ControlledNode {
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void;
   /** Port mapping on the gateway (portmap/node-portmap.ts); null or absent when it is off. */
   portMapReport?(): PortMapReport | null;
+  /** The TCP fallback (daemon/tcp-transport.ts); null or absent when the node has none. */
+  readonly tcp?: { readonly fallback: TcpFallbackView | null } | null;
   /** NAT tests against a lighthouse's second port (daemon/nat-tests.ts). */
   readonly natTests?: { measured(timeoutMs: number): Promise<NatTestResult | null> } | null;
 }
@@ -47,10 +55,16 @@ export function lighthouseIps(node: ControlledNode): Ipv4[] {
   return c.amLighthouse ? [] : c.hosts.map(parseIpv4);
 }
 
-export function pathOf(node: ControlledNode, host: HostInfo): { path: PathKind; remote: string | null; via: string | null } {
-  if (host.remote) return { path: 'direct', remote: addrText(host.remote), via: null };
+export function pathOf(node: ControlledNode, host: HostInfo): { path: PathKind; remote: string | null; via: string | null; overTcp?: boolean } {
+  // Over TCP (docs/tcp-fallback.md): a peer attached to our TCP listener, or a server we reach over our own link.
+  if (host.remote && isTcpAddr(host.remote)) return { path: 'direct', remote: `${host.remote.address} (tcp)`, via: null, overTcp: true };
+  if (host.remote) return { path: 'direct', remote: addrText(host.remote), via: null, ...overTcp(node, host.vpnIp) };
   const entry = host.relayVia ?? node.relays.table.terminalFor(host.vpnIp);
-  return { path: 'relayed', remote: null, via: entry ? formatIpv4(entry.hopIp) : null };
+  return { path: 'relayed', remote: null, via: entry ? formatIpv4(entry.hopIp) : null, ...(entry ? overTcp(node, entry.hopIp) : {}) };
+}
+
+function overTcp(node: ControlledNode, vpnIp: Ipv4): { overTcp?: true } {
+  return node.tcp?.fallback?.isAttached(vpnIp) ? { overTcp: true } : {};
 }
 
 export function addrText(a: { address: string; port: number }): string {

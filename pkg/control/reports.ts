@@ -13,6 +13,8 @@ export interface PeerStatus {
   path: PathKind;
   /** The relay's overlay IP when path is relayed (null if not known). */
   via: string | null;
+  /** mesh TCP fallback: the path (direct, or to the relay) runs over TCP. */
+  overTcp?: boolean;
   /** Last measured round trip over the tunnel; null when never measured or no reply. */
   rttMs: number | null;
   handshakeAt: string;
@@ -53,6 +55,8 @@ export interface SelfStatus {
   relay: boolean;
   certExpiresAt: string;
   fingerprint: string;
+  /** mesh TCP fallback: 'tcp' while UDP gets no answer and lighthouses and relays are reached over TCP. */
+  transport?: 'udp' | 'tcp';
 }
 
 export interface StatusReport {
@@ -104,6 +108,8 @@ export interface LighthouseObservation {
   rttMs: number | null;
   /** Our address as the lighthouse sees it; null when it did not say (a Nebula lighthouse, or no answer). */
   seenAs: string | null;
+  /** mesh TCP fallback: we reach this lighthouse over TCP, UDP got no answer. */
+  overTcp?: boolean;
 }
 
 export interface NatVerdict {
