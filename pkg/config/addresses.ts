@@ -44,7 +44,8 @@ export function parseHostPort(text: string): HostPort | string {
   return { host, port: Number(portText) };
 }
 
-function isHostname(host: string): boolean {
+/** An IPv4 address or something shaped like a DNS name (not resolved here). */
+export function isHostname(host: string): boolean {
   // Something that looks like an IPv4 address must be one ("1.2.3.999" is a typo, not a name).
   if (/^[\d.]+$/.test(host)) return isIP(host) === 4;
   return HOSTNAME.test(host);

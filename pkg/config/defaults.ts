@@ -11,6 +11,8 @@ export const DEFAULTS = {
   listenBatch: 64,
   routines: 1,
   punchDelayMs: 1 * SECOND,
+  /** punchy.respond_delay (a key since 1.7; 1.6.1 waited this long too). */
+  punchRespondDelayMs: 5 * SECOND,
   relayUseRelays: true,
   tunTxQueue: 500,
   tunMtu: 1300,

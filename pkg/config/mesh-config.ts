@@ -22,7 +22,10 @@ export interface PkiConfig {
   key: string;
   /** Blocked certificate fingerprints, `pki.blocklist` followed by the deprecated `pki.blacklist`. */
   blocklist: string[];
+  /** Default true, as Nebula 1.8+ (1.6-1.7: false). Blocklisted peers are closed whatever its value (1.7+). */
   disconnectInvalid: boolean;
+  /** Certificate version for handshakes we start (Nebula 1.10+); undefined when not set. */
+  initiatingVersion: 1 | 2 | undefined;
 }
 
 export interface LocalAllowList {
@@ -46,6 +49,8 @@ export interface LighthouseConfig {
   localAllowList: LocalAllowList | undefined;
   /** `ip:port` / `host:port` strings; port 0 means the listen port. Not resolved here. */
   advertiseAddrs: string[];
+  /** lighthouse.calculated_remotes (Nebula 1.7+): remotes guessed from a peer's VPN address. */
+  calculatedRemotes: CalculatedRemotes[];
   /**
    * mesh only: a lighthouse's second UDP port for NAT tests (lighthouse/probe-port.ts); port 0 = ephemeral. Read
    * only when am_lighthouse is set; absent when the config has no lighthouse.second_port (SECOND_PORT_DEFAULT).
@@ -53,7 +58,14 @@ export interface LighthouseConfig {
   secondPort?: { enabled: boolean; port: number };
 }
 
+/** For peers inside `vpnRange`, a guessed remote: `mask`'s network bits, the peer's host bits, and `port`. */
+export interface CalculatedRemotes {
+  vpnRange: string;
+  remotes: { mask: string; port: number }[];
+}
+
 export interface ListenConfig {
+  /** An IP address or (Nebula 1.7+) a host name, resolved when the socket is opened. */
   host: string;
   /** 0 = pick a random port. */
   port: number;
@@ -62,12 +74,20 @@ export interface ListenConfig {
   readBuffer: number | undefined;
   writeBuffer: number | undefined;
   sendRecvError: SendRecvError;
+  /** Whose recv_error packets we act on (Nebula 1.11+; default always). */
+  acceptRecvError: SendRecvError;
+  /** SO_MARK for outgoing packets (Nebula 1.10+); 0 = none. */
+  soMark: number;
 }
 
 export interface PunchyConfig {
   punch: boolean;
   respond: boolean;
   delayMs: number;
+  /** Wait before punchy.respond handshakes back (Nebula 1.7+; 5 s). */
+  respondDelayMs: number;
+  /** Keepalive punches go to every known address of a peer, not only the one in use (Nebula 1.7+). */
+  targetAllRemotes: boolean;
 }
 
 export interface RelayConfig {
@@ -83,12 +103,23 @@ export interface TunRoute {
   mtu: number;
 }
 
+/** One gateway of an unsafe route (Nebula 1.10+ takes a list: ECMP, pkg/routing/ecmp.ts). */
+export interface UnsafeGateway {
+  /** VPN IPv4 address, canonical dotted form. */
+  gateway: string;
+  /** 1..2^31-1; 1 when not given (and for the single-address form). */
+  weight: number;
+}
+
 export interface UnsafeRoute {
   route: string;
-  via: string;
+  /** One or more gateways; `via: 10.0.0.1` is one gateway of weight 1. */
+  via: UnsafeGateway[];
   /** Undefined = the tun MTU. */
   mtu: number | undefined;
   metric: number | undefined;
+  /** false (Nebula 1.7+): we route it through the tunnel but leave the system routing table alone. */
+  install: boolean;
 }
 
 export interface TunConfig {
@@ -101,6 +132,8 @@ export interface TunConfig {
   mtu: number;
   routes: TunRoute[];
   unsafeRoutes: UnsafeRoute[];
+  /** Nebula 1.7+ (Linux): take unsafe routes from the system table. Accepted, not implemented (warned). */
+  useSystemRouteTable: boolean;
 }
 
 export interface LoggingConfig {
@@ -150,14 +183,33 @@ export interface FirewallConfig {
   /** Rules exactly as written (each checked to be a map); the firewall package validates their fields. */
   inbound: unknown[];
   outbound: unknown[];
-  /** Not in Nebula 1.6.1 (added in 1.7); `drop` matches 1.6.1 behaviour. */
+  /** Not in Nebula 1.6.1 (added in 1.7); `drop` matches 1.6.1 behaviour. As in 1.11: inbound_action answers
+   * refused inbound packets (1.7-1.10 applied each key to the other direction). */
   inboundAction: FirewallAction;
   outboundAction: FirewallAction;
+  /** Rules without local_cidr also reach our unsafe networks (Nebula 1.9's default; false since 1.10). */
+  defaultLocalCidrAny: boolean;
 }
 
 export interface TimersConfig {
   connectionAliveIntervalMs: number;
   pendingDeletionIntervalMs: number;
+}
+
+/** Keys of Nebula 1.7-1.11 that mesh reads and checks but does not act on; each is named at start when set
+ * (pkg/daemon/unsupported.ts). Undefined = not written. */
+export interface LaterReleaseKeys {
+  /** static_map.cadence / network / lookup_timeout (1.7+: re-resolve static_host_map names). */
+  staticMapCadenceMs: number | undefined;
+  staticMapNetwork: 'ip4' | 'ip6' | 'ip' | undefined;
+  staticMapLookupTimeoutMs: number | undefined;
+  /** tunnels.drop_inactive / inactivity_timeout (1.10+). */
+  tunnelsDropInactive: boolean | undefined;
+  tunnelsInactivityTimeoutMs: number | undefined;
+  /** timers.requery_wait_duration (1.8+). */
+  requeryWaitMs: number | undefined;
+  /** handshakes.query_buffer (1.9+): a channel size in Nebula, nothing to size in mesh. */
+  queryBuffer: number | undefined;
 }
 
 export interface ControlConfig {
@@ -188,4 +240,6 @@ export interface MeshConfig {
   control: ControlConfig;
   /** mesh only: port mapping on the gateway (section-portmap.ts); absent in configs built by hand (then off). */
   portmap?: PortMapConfig;
+  /** Nebula 1.7-1.11 keys read and checked but not acted on (section-later.ts). */
+  later: LaterReleaseKeys;
 }

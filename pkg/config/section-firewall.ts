@@ -5,12 +5,22 @@ import { DEFAULTS } from './defaults.js';
 import type { FirewallConfig } from './mesh-config.js';
 import { isMap } from './reader.js';
 import type { ConfigReader } from './reader.js';
-import { readChoice, readDurationMs, readInt, readList } from './typed-values.js';
+import { readBool, readChoice, readDurationMs, readInt, readList } from './typed-values.js';
 
 export function readFirewall(r: ConfigReader, routines: number): FirewallConfig {
   const conntrack = ['firewall', 'conntrack'];
   const perHost = [...conntrack, 'max_connections_per_host'];
   const routineCacheDefault = routines > 1 ? DEFAULTS.multiRoutineCacheTimeoutMs : 0;
+  const inboundAction = readChoice(r, ['firewall', 'inbound_action'], ['drop', 'reject'] as const, 'drop');
+  const outboundAction = readChoice(r, ['firewall', 'outbound_action'], ['drop', 'reject'] as const, 'drop');
+  if (inboundAction !== outboundAction) {
+    // Only a difference between the two is affected by the swap (docs/compatibility.md).
+    r.warn(['firewall', 'inbound_action'], `${inboundAction} answers refused inbound packets and outbound_action ${outboundAction} refused outbound ones, as in Nebula 1.11; Nebula 1.7-1.10 applied each key to the other direction`);
+  }
+  const defaultLocalCidrAny = readBool(r, ['firewall', 'default_local_cidr_any'], false);
+  if (r.has(['firewall', 'default_local_cidr_any'])) {
+    r.warn(['firewall', 'default_local_cidr_any'], `deprecated in Nebula (default false since 1.10, true in 1.9)${defaultLocalCidrAny ? ': true lets every rule without local_cidr reach the unsafe networks' : ''}`);
+  }
   return {
     conntrack: {
       tcpTimeoutMs: readDurationMs(r, [...conntrack, 'tcp_timeout'], DEFAULTS.tcpTimeoutMs),
@@ -23,8 +33,9 @@ export function readFirewall(r: ConfigReader, routines: number): FirewallConfig 
     },
     inbound: readRules(r, 'inbound'),
     outbound: readRules(r, 'outbound'),
-    inboundAction: readChoice(r, ['firewall', 'inbound_action'], ['drop', 'reject'] as const, 'drop'),
-    outboundAction: readChoice(r, ['firewall', 'outbound_action'], ['drop', 'reject'] as const, 'drop'),
+    inboundAction,
+    outboundAction,
+    defaultLocalCidrAny,
   };
 }
 

@@ -2,6 +2,7 @@
 
 import { canonicalIpv4, parseHostPort } from './addresses.js';
 import { readAllowList, readLocalAllowList, readRemoteAllowRanges } from './allow-lists.js';
+import { readCalculatedRemotes } from './calculated-remotes.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigErrorCode } from './errors.js';
 import type { KeyPath } from './errors.js';
@@ -50,6 +51,7 @@ export function readLighthouse(r: ConfigReader): LighthouseConfig {
     remoteAllowRanges: readRemoteAllowRanges(r, ['lighthouse', 'remote_allow_ranges']),
     localAllowList: readLocalAllowList(r, ['lighthouse', 'local_allow_list']),
     advertiseAddrs,
+    calculatedRemotes: readCalculatedRemotes(r),
     // Only when configured, so a Nebula config reads back exactly as Nebula's keys say (defaults: SECOND_PORT_DEFAULT).
     ...(r.value(['lighthouse', 'second_port']) === undefined
       ? {}

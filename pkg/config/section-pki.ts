@@ -3,7 +3,7 @@
 import { ConfigErrorCode } from './errors.js';
 import type { PkiConfig } from './mesh-config.js';
 import type { ConfigReader } from './reader.js';
-import { readBool, readString, readStringList } from './typed-values.js';
+import { readBool, readInt, readString, readStringList } from './typed-values.js';
 
 export function readPki(r: ConfigReader): PkiConfig {
   const required = (key: 'ca' | 'cert' | 'key'): string => {
@@ -24,6 +24,8 @@ export function readPki(r: ConfigReader): PkiConfig {
     cert: required('cert'),
     key: required('key'),
     blocklist,
-    disconnectInvalid: readBool(r, ['pki', 'disconnect_invalid'], false),
+    // true since Nebula 1.8 (false in 1.6-1.7): a tunnel whose peer certificate expires or stops verifying closes.
+    disconnectInvalid: readBool(r, ['pki', 'disconnect_invalid'], true),
+    initiatingVersion: r.has(['pki', 'initiating_version']) ? (readInt(r, ['pki', 'initiating_version'], 1, 1, 2) as 1 | 2) : undefined,
   };
 }

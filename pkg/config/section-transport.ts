@@ -2,7 +2,7 @@
 // connection timers.
 
 import { isIP } from 'node:net';
-import { canonicalIpv4, checkCidr } from './addresses.js';
+import { canonicalIpv4, checkCidr, isHostname } from './addresses.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigErrorCode } from './errors.js';
 import type { KeyPath } from './errors.js';
@@ -21,15 +21,21 @@ export function readListen(r: ConfigReader): ListenConfig {
     readBuffer: buffer('read_buffer'),
     writeBuffer: buffer('write_buffer'),
     sendRecvError: readSendRecvError(r, ['listen', 'send_recv_error']),
+    acceptRecvError: readSendRecvError(r, ['listen', 'accept_recv_error']),
+    soMark: readInt(r, ['listen', 'so_mark'], 0, 0, 2 ** 32 - 1),
   };
 }
 
-/** An IP address, IPv6 optionally in brackets ("[::]"). Nebula binds to every address when it cannot parse the
- * value (a host name included), so a name here is refused rather than quietly widening the bind. */
+/** An IP address, IPv6 optionally in brackets ("[::]"), or a host name (Nebula 1.7+), which the daemon resolves
+ * when it opens the socket (pkg/daemon/listen-host.ts). Nebula 1.6 bound to every address when it could not parse
+ * the value; a name that does not resolve is now an error at start, in Nebula 1.7+ and here. */
 function readListenHost(r: ConfigReader, path: KeyPath): string {
   const host = readString(r, path, DEFAULTS.listenHost);
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIP(bare) === 0) throw r.error(ConfigErrorCode.value, path, `expected an IP address such as 0.0.0.0 or [::], got ${JSON.stringify(host)}`);
+  if (isIP(bare) === 0 && !isHostname(host)) {
+    throw r.error(ConfigErrorCode.value, path, `expected an IP address such as 0.0.0.0 or [::], or a host name, got ${JSON.stringify(host)}`);
+  }
+  if (isIP(bare) === 0) r.warn(path, `host name, resolved at start (Nebula 1.6 ignored a name and bound to every address)`);
   return host;
 }
 
@@ -62,12 +68,20 @@ export function readPunchy(r: ConfigReader): PunchyConfig {
   if (section !== undefined && (typeof section !== 'object' || Array.isArray(section))) {
     // Deprecated form: `punchy: true` at the top level (then there is no punchy map to hold respond or delay).
     r.warn(['punchy'], 'a boolean here is deprecated, use punchy.punch');
-    return { punch: readBool(r, ['punchy'], false), respond: readPunchBack(r), delayMs: DEFAULTS.punchDelayMs };
+    return {
+      punch: readBool(r, ['punchy'], false),
+      respond: readPunchBack(r),
+      delayMs: DEFAULTS.punchDelayMs,
+      respondDelayMs: DEFAULTS.punchRespondDelayMs,
+      targetAllRemotes: false,
+    };
   }
   return {
     punch: readBool(r, ['punchy', 'punch'], false),
     respond: r.has(['punchy', 'respond']) ? readBool(r, ['punchy', 'respond'], false) : readPunchBack(r),
     delayMs: readDurationMs(r, ['punchy', 'delay'], DEFAULTS.punchDelayMs),
+    respondDelayMs: readDurationMs(r, ['punchy', 'respond_delay'], DEFAULTS.punchRespondDelayMs),
+    targetAllRemotes: readBool(r, ['punchy', 'target_all_remotes'], false),
   };
 }
 

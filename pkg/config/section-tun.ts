@@ -5,10 +5,10 @@ import { canonicalIpv4 } from './addresses.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigErrorCode } from './errors.js';
 import type { KeyPath } from './errors.js';
-import type { TunConfig, TunRoute, UnsafeRoute } from './mesh-config.js';
+import type { TunConfig, TunRoute, UnsafeGateway, UnsafeRoute } from './mesh-config.js';
 import { isMap } from './reader.js';
 import type { ConfigReader } from './reader.js';
-import { checkInt, readBool, readInt, readList, readString } from './typed-values.js';
+import { checkInt, parseBool, readBool, readChoice, readInt, readList, readString } from './typed-values.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -23,7 +23,17 @@ export function readTun(r: ConfigReader): TunConfig {
     mtu: readInt(r, ['tun', 'mtu'], DEFAULTS.tunMtu, DEFAULTS.minMtu, DEFAULTS.maxMtu),
     routes: readRoutes(r),
     unsafeRoutes: readUnsafeRoutes(r),
+    useSystemRouteTable: readSystemRouteTable(r),
   };
+}
+
+/** tun.use_system_route_table and its buffer size (Nebula 1.7+, Linux), and the Windows-only keys of 1.11, which
+ * Nebula ignores on Linux too. */
+function readSystemRouteTable(r: ConfigReader): boolean {
+  readInt(r, ['tun', 'use_system_route_table_buffer_size'], 0, 0, INT32_MAX);
+  readChoice(r, ['tun', 'network_category'], ['private', 'public', 'domain', 'unset'] as const, 'private');
+  readBool(r, ['tun', 'windows_bypass_wdf'], true);
+  return readBool(r, ['tun', 'use_system_route_table'], false);
 }
 
 /** tun.routes: `{mtu, route}`, both required. Whether the route lies inside the VPN network is checked later,
@@ -40,20 +50,47 @@ function readRoutes(r: ConfigReader): TunRoute[] {
   });
 }
 
-/** tun.unsafe_routes: `{route, via}` required, `mtu` and `metric` optional. */
+/** tun.unsafe_routes: `{route, via}` required, `mtu`, `metric` and `install` (Nebula 1.7+) optional. `via` is one
+ * VPN address or (Nebula 1.10+) a list of `{gateway, weight}`. */
 function readUnsafeRoutes(r: ConfigReader): UnsafeRoute[] {
   const list = readList(r, ['tun', 'unsafe_routes']) ?? [];
   return list.map((item, i) => {
     const at = ['tun', 'unsafe_routes', i];
-    const entry = routeEntry(r, at, item, ['route', 'via', 'mtu', 'metric']);
-    const via = required(r, at, entry, 'via');
-    const viaIp = typeof via === 'string' ? canonicalIpv4(via) : undefined;
-    if (viaIp === undefined) throw r.error(ConfigErrorCode.value, [...at, 'via'], `expected a VPN IPv4 address, got ${JSON.stringify(via)}`);
+    const entry = routeEntry(r, at, item, ['route', 'via', 'mtu', 'metric', 'install']);
+    const via = readGateways(r, [...at, 'via'], required(r, at, entry, 'via'));
     // mtu 0 means "the tun MTU", as in Nebula.
     const mtu = entry.mtu === undefined || entry.mtu === null || entry.mtu === 0 ? undefined : checkInt(r, [...at, 'mtu'], entry.mtu, DEFAULTS.minMtu, DEFAULTS.maxMtu);
     const metric = entry.metric === undefined || entry.metric === null ? undefined : checkInt(r, [...at, 'metric'], entry.metric, 0, INT32_MAX);
-    return { route: ipv4Cidr(r, [...at, 'route'], required(r, at, entry, 'route')), via: viaIp, mtu, metric };
+    let install = true;
+    if (entry.install !== undefined && entry.install !== null) {
+      const parsed = parseBool(entry.install);
+      if (parsed === undefined) throw r.typeError([...at, 'install'], 'a boolean (true/false)', entry.install);
+      install = parsed;
+    }
+    return { route: ipv4Cidr(r, [...at, 'route'], required(r, at, entry, 'route')), via, mtu, metric, install };
   });
+}
+
+function readGateways(r: ConfigReader, at: KeyPath, via: unknown): UnsafeGateway[] {
+  if (typeof via === 'string') return [{ gateway: vpnAddress(r, at, via), weight: 1 }];
+  if (!Array.isArray(via) || via.length === 0) throw r.typeError(at, 'a VPN IPv4 address or a list of {gateway, weight}', via);
+  const seen = new Set<string>();
+  return via.map((item, g) => {
+    const gAt = [...at, g];
+    const entry = routeEntry(r, gAt, item, ['gateway', 'weight']);
+    const gateway = vpnAddress(r, [...gAt, 'gateway'], required(r, gAt, entry, 'gateway'));
+    // Twice the same gateway would only skew the weights; Nebula keeps both, which is surely not what was meant.
+    if (seen.has(gateway)) throw r.error(ConfigErrorCode.value, [...gAt, 'gateway'], `${gateway} is listed twice`);
+    seen.add(gateway);
+    const weight = entry.weight === undefined || entry.weight === null ? 1 : checkInt(r, [...gAt, 'weight'], entry.weight, 1, INT32_MAX);
+    return { gateway, weight };
+  });
+}
+
+function vpnAddress(r: ConfigReader, at: KeyPath, v: unknown): string {
+  const ip = typeof v === 'string' ? canonicalIpv4(v) : undefined;
+  if (ip === undefined) throw r.error(ConfigErrorCode.value, at, `expected a VPN IPv4 address, got ${JSON.stringify(v)}`);
+  return ip;
 }
 
 function routeEntry(r: ConfigReader, at: KeyPath, item: unknown, keys: string[]): Record<string, unknown> {

@@ -12,6 +12,7 @@ import { readPki } from './section-pki.js';
 import { readPortMap } from './section-portmap.js';
 import { readCipher, readHandshakes, readListen, readPreferredRanges, readPunchy, readRelay, readRoutines, readTimers } from './section-transport.js';
 import { readTun } from './section-tun.js';
+import { readLaterReleaseKeys } from './section-later.js';
 
 export interface ValidatedConfig {
   config: MeshConfig;
@@ -55,6 +56,7 @@ export function validateConfig(raw: unknown, locate?: Locator, defaultFile = '<c
     timers: readTimers(r),
     control: readControl(r),
     portmap: readPortMap(r),
+    later: readLaterReleaseKeys(r),
   };
   r.warnUnknownKeys();
   return { config, warnings: r.warnings };

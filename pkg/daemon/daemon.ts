@@ -15,6 +15,7 @@ import { BatchConn } from '../udp/batch-conn.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { PrometheusExporter } from '../metrics/prometheus-exporter.js';
 import { buildFirewall, firewallRules } from './firewall-setup.js';
+import { resolveListenHost } from './listen-host.js';
 import { MeshNode } from './node.js';
 import { loadPki, type Pki } from './pki.js';
 import { resolveStaticHosts } from './static-hosts.js';
@@ -52,7 +53,7 @@ export async function startDaemon(configPath: string, log?: Logger): Promise<Mes
   const notes = [...warnings, ...prepared.pki.warnings, ...prepared.firewall.currentRules.warnings, ...unsupportedSettings(config)];
   for (const w of notes) logger.warn(w);
   const staticHosts = await resolveStaticHosts(config.staticHostMap, prepared.pki.identity.vpnNet);
-  const udp = await openUnderlay(config.listen, logger);
+  const udp = await openUnderlay(await resolveListenHost(prepared.loaded), logger);
   try {
     return await MeshNode.start({ config, pki: prepared.pki, firewall: prepared.firewall, staticHosts, log: logger, udp, tcp: true, secondPort: true });
   } catch (e) {
@@ -92,7 +93,7 @@ export async function reloadDaemon(node: MeshNode, configPath: string): Promise<
     const pki = loadPki(loaded.config, configBaseDir(configPath));
     const oldIp = node.identity().vpnIp;
     if (pki.identity.vpnIp !== oldIp) throw new Error('pki.cert: the new certificate has a different IP; restart to change it');
-    const rules = firewallRules(loaded);
+    const rules = firewallRules(loaded, pki);
     const staticHosts = await resolveStaticHosts(loaded.config.staticHostMap, pki.identity.vpnNet);
     const notes = node.applyReload({ config: loaded.config, pki, rules, staticHosts });
     for (const w of [...loaded.warnings, ...pki.warnings, ...rules.warnings]) node.log.warn(w);

@@ -27,6 +27,8 @@ import { LighthouseServer } from '../lighthouse/server.js';
 import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS, PUNCH_TTL } from '../punchy/nat-punch.js';
 import { splitByPunch, type LocalNetwork } from '../punchy/punch-needed.js';
 import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchAll } from '../punchy/punchy.js';
+import { UnsafeRouteTable } from '../routing/unsafe-routes.js';
+import { CalculatedRemotes } from '../lighthouse/calculated-remotes.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
 import { RelayManager } from '../relay/manager.js';
 import type { RelayEntry } from '../relay/relay-table.js';
@@ -71,11 +73,6 @@ export interface NodeSetup {
   openSecondPort?: () => Promise<UdpConn>;
 }
 
-interface UnsafeRoute {
-  route: Ipv4Net;
-  via: Ipv4;
-}
-
 export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly clock: Clock;
   readonly log: Logger;
@@ -96,7 +93,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private pki: Pki;
   private fw: Firewall;
   private staticHosts: Map<Ipv4, UdpAddr[]>;
-  private unsafeRoutes: UnsafeRoute[];
+  private unsafeRoutes: UnsafeRouteTable;
+  private calculatedRemotes: CalculatedRemotes;
   private preferredRanges: Ipv4Net[];
   private remoteAllowList: AllowList;
   /** remote_allow_ranges: peers inside one of these overlay ranges are judged by its own list, most specific first. */
@@ -133,9 +131,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.timers = { aliveIntervalMs: c.timers.connectionAliveIntervalMs, pendingDeletionIntervalMs: c.timers.pendingDeletionIntervalMs };
     this.dropLocalBroadcast = c.tun.dropLocalBroadcast;
     this.dropMulticast = c.tun.dropMulticast;
-    this.unsafeRoutes = c.tun.unsafeRoutes
-      .map((r) => ({ route: parseCidr(r.route), via: parseIpv4(r.via) }))
-      .sort((a, b) => Math.clz32(~b.route.mask) - Math.clz32(~a.route.mask));
+    this.unsafeRoutes = new UnsafeRouteTable(c.tun.unsafeRoutes);
+    this.calculatedRemotes = new CalculatedRemotes(c.lighthouse.calculatedRemotes);
     this.preferredRanges = c.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
     this.remoteAllowList = new AllowList(c.lighthouse.remoteAllowList);
     this.remoteAllowRanges = allowRanges(c);
@@ -230,6 +227,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       punch: (addr) => this.udp.send(PUNCH_BYTE, addr),
       punchDelayMs: () => this.config.punchy.delayMs,
       respond: () => this.config.punchy.respond,
+      respondDelayMs: () => this.config.punchy.respondDelayMs,
       sendTestRequestTo: (vpnIp) => {
         const host = this.hostmap.byVpnIp.get(vpnIp);
         if (host) this.sendTestRequest(host);
@@ -331,7 +329,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     node.every(DIRECT_UPGRADE_INTERVAL_MS, () => node.paths.upgradeRelayed());
     // A certificate can expire while its tunnel is up: closed at its expiry (cert-expiry.ts).
     node.certExpiry.recheck();
-    if (c.punchy.punch) node.every(PUNCH_INTERVAL_MS, () => punchAll(node.hostmap, node.udp));
+    if (c.punchy.punch) {
+      node.every(PUNCH_INTERVAL_MS, () =>
+        punchAll(node.hostmap, node.udp, node.config.punchy.targetAllRemotes ? (h) => node.candidates(h.vpnIp) : undefined),
+      );
+    }
     if (node.lighthouseClient) {
       node.lighthouseClient.sendUpdate();
       if (c.lighthouse.interval > 0) node.every(c.lighthouse.interval * 1000, () => node.lighthouseClient?.sendUpdate());
@@ -353,7 +355,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
               address: id.cert.details.ips[0],
               txQueueLen: c.tun.txQueue,
               routes: c.tun.routes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu })),
-              unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu, metric: r.metric })),
+              unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu, metric: r.metric, install: r.install })),
             });
     // After the lighthouse handshake went out too: its netlink socket is quick to open, but without the addon it
     // is another child process (`ip monitor`).
@@ -492,7 +494,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   candidates(vpnIp: Ipv4): UdpAddr[] {
     const learned = this.lighthouseClient?.addressesOf(vpnIp) ?? [];
-    return orderAddresses([...(this.staticHosts.get(vpnIp) ?? []), ...learned], this.preferredRanges);
+    // lighthouse.calculated_remotes only for peers without a static entry, as in Nebula.
+    const fixed = this.staticHosts.get(vpnIp) ?? this.calculatedRemotes.for(vpnIp);
+    return orderAddresses([...fixed, ...learned], this.preferredRanges);
   }
 
   send(packet: Uint8Array, to: UdpAddr): void {
@@ -594,10 +598,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.udp.send(out, to);
   }
 
-  routeFor(dst: Ipv4): Ipv4 | null {
+  routeFor(dst: Ipv4, packet?: Uint8Array): Ipv4 | null {
     if (netContains(this.pki.identity.vpnNet, dst)) return dst;
-    for (const r of this.unsafeRoutes) if (netContains(r.route, dst)) return r.via;
-    return null;
+    return this.unsafeRoutes.gatewayFor(dst, packet, (vpnIp) => this.hostmap.byVpnIp.has(vpnIp));
   }
 
   remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean {
@@ -606,10 +609,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   sendRecvErrorTo(addr: UdpAddr): boolean {
-    const mode = this.config.listen.sendRecvError;
-    if (mode === 'never') return false;
-    if (mode === 'private') return isPrivateAddress(addr.address);
-    return true;
+    return recvErrorModeAllows(this.config.listen.sendRecvError, addr);
+  }
+
+  acceptRecvErrorFrom(addr: UdpAddr): boolean {
+    return recvErrorModeAllows(this.config.listen.acceptRecvError, addr);
   }
 
   onLighthouseMessage(host: HostInfo, payload: Uint8Array, _from: UdpAddr | null): void {
@@ -684,19 +688,23 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.pki = next.pki;
     this.fw.replaceRules(next.rules);
     this.staticHosts = next.staticHosts;
+    this.calculatedRemotes = new CalculatedRemotes(next.config.lighthouse.calculatedRemotes);
     this.remoteAllowList = new AllowList(next.config.lighthouse.remoteAllowList);
     this.remoteAllowRanges = allowRanges(next.config);
     this.preferredRanges = next.config.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
     if (!next.config.lighthouse.amLighthouse) this.lighthouses = next.config.lighthouse.hosts.map(parseIpv4);
     this.log.level = next.config.logging.level;
     this.log.format = next.config.logging.format;
-    if (next.config.pki.disconnectInvalid) this.closeInvalidTunnels();
+    this.closeInvalidTunnels(next.config.pki.disconnectInvalid);
     this.certExpiry.recheck(); // the new CAs may expire at other times, and disconnect_invalid may have changed
     return changed;
   }
 
-  /** pki.disconnect_invalid, on reload: tunnels whose peer certificate the new CA pool refuses are closed. */
-  private closeInvalidTunnels(): void {
+  /**
+   * On reload: tunnels whose peer certificate the new CA pool refuses are closed when pki.disconnect_invalid is set
+   * (the default, Nebula 1.8+); blocklisted ones are closed whatever it says (Nebula 1.7+).
+   */
+  private closeInvalidTunnels(disconnectInvalid: boolean): void {
     const now = unixMs(this.clock) / 1000; // to the millisecond, as in the handshake
     for (const host of [...this.hostmap.byVpnIp.values()]) {
       try {
@@ -704,6 +712,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         const ca = this.pki.caPool.verify(cert, now);
         host.certValidUntil = certValidUntil(cert, ca);
       } catch (e) {
+        if (!disconnectInvalid && (e as { code?: string }).code !== 'ECERTBLOCKED') continue;
         this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatIpv4(host.vpnIp), error: (e as Error).message });
         this.closeTunnel(host, 'invalid-cert', true);
       }
@@ -734,6 +743,13 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   currentConfig(): MeshConfig {
     return this.config;
   }
+}
+
+/** listen.send_recv_error / accept_recv_error: always, never, or only for private (RFC 1918 etc.) addresses. */
+function recvErrorModeAllows(mode: MeshConfig['listen']['sendRecvError'], addr: UdpAddr): boolean {
+  if (mode === 'never') return false;
+  if (mode === 'private') return isPrivateAddress(addr.address);
+  return true;
 }
 
 function allowRanges(c: MeshConfig): Array<{ range: Ipv4Net; list: AllowList }> {

@@ -29,11 +29,14 @@ export interface DataPathContext {
   identity(): LocalIdentity;
   udp: UdpConn;
   tun: TunWriter | null;
-  /** The overlay IP a packet for `dst` is sent to (itself inside the VPN network, or an unsafe route's via). */
-  routeFor(dst: Ipv4): Ipv4 | null;
+  /** The overlay IP a packet for `dst` is sent to (itself inside the VPN network, or an unsafe route's gateway,
+   * picked per flow from `packet`'s ports when the route has several: pkg/routing/ecmp.ts). */
+  routeFor(dst: Ipv4, packet?: Uint8Array): Ipv4 | null;
   /** Whether an underlay address may be used as a peer's remote (lighthouse.remote_allow_list). */
   remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
   sendRecvErrorTo(addr: UdpAddr): boolean;
+  /** listen.accept_recv_error (Nebula 1.11): whether a recv_error from `addr` is acted on; absent = always. */
+  acceptRecvErrorFrom?(addr: UdpAddr): boolean;
   /** Lighthouse and relay control messages, once authenticated. */
   onLighthouseMessage(host: HostInfo, payload: Uint8Array, from: UdpAddr | null): void;
   onControlMessage(host: HostInfo, payload: Uint8Array): void;

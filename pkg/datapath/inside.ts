@@ -22,7 +22,7 @@ export function handleTunPacket(ctx: DataPathContext, packet: Uint8Array): void 
   if (ctx.dropLocalBroadcast && (dst === 0xffffffff || dst === ((id.vpnNet.ip | ~id.vpnNet.mask) >>> 0))) {
     return drop(ctx, 'inside-broadcast');
   }
-  const vpnIp = ctx.routeFor(dst);
+  const vpnIp = ctx.routeFor(dst, packet);
   if (vpnIp === null) {
     drop(ctx, 'inside-no-route');
     return logDroppedPacket(ctx, 'outbound', 'no-route', packet, null);

@@ -166,6 +166,7 @@ function handleRecvError(ctx: DataPathContext, remoteIndex: number, from: UdpAdd
   if (!host) return drop(ctx, 'recv-error-unknown');
   ctx.counters.inc('recv-errors');
   if (!sameAddr(from, host.remote)) return drop(ctx, 'recv-error-wrong-source');
+  if (ctx.acceptRecvErrorFrom?.(from) === false) return drop(ctx, 'recv-error-not-accepted');
   const now = ctx.clock.now();
   // Not reset by the peer's answers: the interval bounds what forged recv_errors can make us send.
   if (now - host.recvErrorAt < RECV_ERROR_INTERVAL_MS) return drop(ctx, 'recv-error-rate-limited');

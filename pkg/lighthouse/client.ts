@@ -10,7 +10,8 @@ import { MetaType, SEEN_FIRST_V4, type MetaMessage } from './meta.js';
 import { reportedAddresses } from '../punchy/punch-needed.js';
 import { capPerFamily } from './server.js';
 
-/** Nebula waits a fixed 5 s after a punch notification before it handshakes from its side (punchy.respond). */
+/** Nebula waits 5 s after a punch notification before it handshakes from its side (punchy.respond); 1.7+ reads
+ * the wait from punchy.respond_delay. */
 export const RESPOND_DELAY_MS = 5000;
 
 export interface LighthouseClientEnv {
@@ -34,6 +35,8 @@ export interface LighthouseClientEnv {
   moved?(vpnIp: Ipv4, addrs: readonly UdpAddr[]): void;
   punchDelayMs(): number;
   respond(): boolean;
+  /** punchy.respond_delay (Nebula 1.7+); RESPOND_DELAY_MS when absent. */
+  respondDelayMs?(): number;
   sendTestRequestTo(vpnIp: Ipv4): void;
   schedule(ms: number, fn: () => void): void;
   counters: Counters;
@@ -172,7 +175,8 @@ export class LighthouseClient {
     this.env.schedule(this.env.punchDelayMs(), () => {
       for (const a of addrs) this.env.punch(a);
     });
-    if (this.env.respond()) this.env.schedule(RESPOND_DELAY_MS, () => this.env.sendTestRequestTo(m.vpnIp));
+    const respondDelay = this.env.respondDelayMs?.() ?? RESPOND_DELAY_MS;
+    if (this.env.respond()) this.env.schedule(respondDelay, () => this.env.sendTestRequestTo(m.vpnIp));
   }
 
   addressesOf(vpnIp: Ipv4): UdpAddr[] {

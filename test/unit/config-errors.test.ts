@@ -47,7 +47,7 @@ interface BadValue {
 
 const BAD_VALUES: BadValue[] = [
   { name: 'a port above 65535', yaml: 'listen:\n  port: 70000\n', code: 'ECONFIG_RANGE', key: 'listen.port', line: 6, message: /0-65535, got 70000/ },
-  { name: 'a listen host that is a name', yaml: 'listen:\n  host: localhost\n', code: 'ECONFIG_VALUE', key: 'listen.host', line: 6, message: /IP address/ },
+  { name: 'a listen host that is neither an address nor a name', yaml: 'listen:\n  host: "bad host!"\n', code: 'ECONFIG_VALUE', key: 'listen.host', line: 6, message: /IP address .* or a host name/ },
   { name: 'a negative port', yaml: 'listen:\n  port: -1\n', code: 'ECONFIG_RANGE', key: 'listen.port', line: 6, message: /0-65535/ },
   { name: 'a fractional port', yaml: 'listen:\n  port: 42.5\n', code: 'ECONFIG_TYPE', key: 'listen.port', line: 6, message: /integer/ },
   { name: 'a tun MTU below 500', yaml: 'tun:\n  mtu: 400\n', code: 'ECONFIG_RANGE', key: 'tun.mtu', line: 6, message: /500-65535, got 400/ },

@@ -26,11 +26,11 @@ function tempDir(t: TestContext, files: Record<string, string>): string {
   return dir;
 }
 
-test("a config holding only pki gets Nebula 1.6.1's code default for every other key", (t) => {
+test("a config holding only pki gets Nebula's code default for every other key (1.6.1's, or the newest release's where they differ)", (t) => {
   const dir = tempDir(t, { 'config.yml': PKI });
   const loaded = loadConfig(join(dir, 'config.yml'));
   const expected: MeshConfig = {
-    pki: { ca: 'ca.crt', cert: 'host.crt', key: 'host.key', blocklist: [], disconnectInvalid: false },
+    pki: { ca: 'ca.crt', cert: 'host.crt', key: 'host.key', blocklist: [], disconnectInvalid: true, initiatingVersion: undefined },
     staticHostMap: new Map(),
     lighthouse: {
       amLighthouse: false,
@@ -42,10 +42,20 @@ test("a config holding only pki gets Nebula 1.6.1's code default for every other
       remoteAllowRanges: undefined,
       localAllowList: undefined,
       advertiseAddrs: [],
+      calculatedRemotes: [],
     },
-    listen: { host: '0.0.0.0', port: 0, batch: 64, readBuffer: undefined, writeBuffer: undefined, sendRecvError: 'always' },
+    listen: {
+      host: '0.0.0.0',
+      port: 0,
+      batch: 64,
+      readBuffer: undefined,
+      writeBuffer: undefined,
+      sendRecvError: 'always',
+      acceptRecvError: 'always',
+      soMark: 0,
+    },
     routines: 1,
-    punchy: { punch: false, respond: false, delayMs: 1000 },
+    punchy: { punch: false, respond: false, delayMs: 1000, respondDelayMs: 5000, targetAllRemotes: false },
     cipher: 'aes',
     preferredRanges: [],
     relay: { relays: [], amRelay: false, useRelays: true },
@@ -58,6 +68,7 @@ test("a config holding only pki gets Nebula 1.6.1's code default for every other
       mtu: 1300,
       routes: [],
       unsafeRoutes: [],
+      useSystemRouteTable: false,
     },
     logging: { level: 'info', format: 'text', disableTimestamp: false, timestampFormat: '' },
     stats: {
@@ -88,9 +99,19 @@ test("a config holding only pki gets Nebula 1.6.1's code default for every other
       outbound: [],
       inboundAction: 'drop',
       outboundAction: 'drop',
+      defaultLocalCidrAny: false,
     },
     timers: { connectionAliveIntervalMs: 5000, pendingDeletionIntervalMs: 10_000 },
     control: { socket: undefined },
+    later: {
+      staticMapCadenceMs: undefined,
+      staticMapNetwork: undefined,
+      staticMapLookupTimeoutMs: undefined,
+      tunnelsDropInactive: undefined,
+      tunnelsInactivityTimeoutMs: undefined,
+      requeryWaitMs: undefined,
+      queryBuffer: undefined,
+    },
   };
   assert.deepEqual(loaded.config, expected);
   assert.deepEqual(loaded.warnings, []);
@@ -117,8 +138,12 @@ test('the reference example sets the values its comments describe', () => {
 
 test('every key of the every-key fixture lands in the typed config', () => {
   const { config, warnings } = loadConfig(join(FIXTURES, 'every-key.yml'));
-  assert.deepEqual(warnings.filter((w) => !w.includes('deprecated')), []);
-  assert.deepEqual(config.pki, { ca: 'ca.crt', cert: 'host.crt', key: 'host.key', blocklist: ['aaaa'], disconnectInvalid: true });
+  // The fixture sets inbound_action: reject, outbound_action: drop, whose meaning Nebula 1.11 swapped.
+  assert.deepEqual(
+    warnings.filter((w) => !w.includes('deprecated')).map((w) => w.replace(/^.*?: (firewall\.\w+):.*$/, '$1')),
+    ['firewall.inbound_action'],
+  );
+  assert.deepEqual(config.pki, { ca: 'ca.crt', cert: 'host.crt', key: 'host.key', blocklist: ['aaaa'], disconnectInvalid: true, initiatingVersion: undefined });
   assert.deepEqual(
     config.staticHostMap,
     new Map([
@@ -147,10 +172,20 @@ test('every key of the every-key fixture lands in the typed config', () => {
       ]),
     },
     advertiseAddrs: ['203.0.113.7:0', '[2001:db8::7]:4242'],
+    calculatedRemotes: [],
   });
-  assert.deepEqual(config.listen, { host: '[::]', port: 4242, batch: 32, readBuffer: 1048576, writeBuffer: 2097152, sendRecvError: 'private' });
+  assert.deepEqual(config.listen, {
+    host: '[::]',
+    port: 4242,
+    batch: 32,
+    readBuffer: 1048576,
+    writeBuffer: 2097152,
+    sendRecvError: 'private',
+    acceptRecvError: 'always',
+    soMark: 0,
+  });
   assert.equal(config.routines, 2);
-  assert.deepEqual(config.punchy, { punch: true, respond: true, delayMs: 250 });
+  assert.deepEqual(config.punchy, { punch: true, respond: true, delayMs: 250, respondDelayMs: 5000, targetAllRemotes: false });
   assert.equal(config.cipher, 'chachapoly');
   assert.deepEqual(config.preferredRanges, ['192.168.1.0/24', 'fd00:1::/64', '172.16.0.0/24']);
   assert.deepEqual(config.relay, { relays: ['192.168.100.9'], amRelay: false, useRelays: false });
@@ -163,9 +198,10 @@ test('every key of the every-key fixture lands in the typed config', () => {
     mtu: 1400,
     routes: [{ mtu: 8800, route: '192.168.100.128/25' }],
     unsafeRoutes: [
-      { route: '172.16.1.0/24', via: '192.168.100.99', mtu: 1300, metric: 100 },
-      { route: '172.16.2.0/24', via: '192.168.100.98', mtu: undefined, metric: undefined },
+      { route: '172.16.1.0/24', via: [{ gateway: '192.168.100.99', weight: 1 }], mtu: 1300, metric: 100, install: true },
+      { route: '172.16.2.0/24', via: [{ gateway: '192.168.100.98', weight: 1 }], mtu: undefined, metric: undefined, install: true },
     ],
+    useSystemRouteTable: false,
   });
   assert.deepEqual(config.logging, { level: 'debug', format: 'json', disableTimestamp: true, timestampFormat: '2006-01-02T15:04:05Z07:00' });
   assert.deepEqual(config.stats, {
@@ -292,7 +328,7 @@ test('deprecated local_range joins preferred_ranges once, with a warning', (t) =
 test('top-level punchy: true and punch_back: true stand for punchy.punch and punchy.respond', (t) => {
   const dir = tempDir(t, { 'c.yml': `${PKI}punchy: true\npunch_back: yes\n` });
   const { config, warnings } = loadConfig(join(dir, 'c.yml'));
-  assert.deepEqual(config.punchy, { punch: true, respond: true, delayMs: 1000 });
+  assert.deepEqual(config.punchy, { punch: true, respond: true, delayMs: 1000, respondDelayMs: 5000, targetAllRemotes: false });
   assert.equal(warnings.filter((w) => w.includes('deprecated')).length, 2);
 });
 

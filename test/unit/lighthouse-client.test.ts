@@ -26,7 +26,7 @@ function host(vpnIp: string, remote: UdpAddr | null = a('198.51.100.10', 4242)):
   return { vpnIp: ip(vpnIp), remote } as unknown as HostInfo;
 }
 
-function setup(options: { lighthouses?: string[]; allow?: Record<string, boolean>; respond?: boolean; punchDelayMs?: number } = {}) {
+function setup(options: { lighthouses?: string[]; allow?: Record<string, boolean>; respond?: boolean; punchDelayMs?: number; respondDelayMs?: number } = {}) {
   const tunnels = new Map<Ipv4, HostInfo>();
   const log: string[] = [];
   const timers: Array<{ ms: number; fn: () => void }> = [];
@@ -49,6 +49,7 @@ function setup(options: { lighthouses?: string[]; allow?: Record<string, boolean
     openMapping: (addr) => log.push(`open ${addrKey(addr)}`),
     punchDelayMs: () => options.punchDelayMs ?? 1000,
     respond: () => options.respond ?? false,
+    ...(options.respondDelayMs === undefined ? {} : { respondDelayMs: () => options.respondDelayMs! }),
     sendTestRequestTo: (vpnIp) => log.push(`test-request ${formatIpv4(vpnIp)}`),
     schedule: (ms, fn) => timers.push({ ms, fn }),
     counters,
@@ -228,6 +229,13 @@ test('with punchy.respond the node also handshakes back to the querier after a f
   assert.deepEqual(runTimers().sort((x, y) => x - y), [1000, RESPOND_DELAY_MS]);
   assert.equal(RESPOND_DELAY_MS, 5000);
   assert.deepEqual(log, ['open 198.51.100.14:4242', 'punch 198.51.100.14:4242', 'test-request 10.99.0.4']);
+});
+
+test('punchy.respond_delay (Nebula 1.7+) sets the wait before the handshake back', () => {
+  const { client, log, runTimers } = setup({ respond: true, punchDelayMs: 1000, respondDelayMs: 250 });
+  client.handle(host(LH1), { type: MetaType.HostPunchNotification, vpnIp: ip('10.99.0.4'), addrs: [a('198.51.100.14', 4242)], relays: [] });
+  assert.deepEqual(runTimers().sort((x, y) => x - y), [250, 1000]);
+  assert.ok(log.includes('test-request 10.99.0.4'));
 });
 
 test('without punchy.respond no handshake back is scheduled', () => {

@@ -17,10 +17,10 @@ const A = '10.99.0.1';
 const B = '10.99.0.2';
 const NEBULA_TIMING = { handshakes: { try_interval: '100ms', retries: 10 } };
 
-async function pair(t: { after(fn: () => unknown): void }) {
+async function pair(t: { after(fn: () => unknown): void }, aConfig: Record<string, unknown> = {}) {
   const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t);
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: NEBULA_TIMING });
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: { ...NEBULA_TIMING, ...aConfig } });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: NEBULA_TIMING });
   await connect(a, b);
   return { clock, mesh, a, b };
@@ -111,4 +111,16 @@ test('a peer restarted on the same address gets its new tunnel from the first re
   assert.ok(recovery <= Math.max(100, RECV_ERROR_PROOF_WAIT_MS), `traffic back after ${recovery} simulated ms`);
   assert.notEqual(a.tunnelTo(b2), old, 'the new tunnel replaced the old one');
   assert.equal(a.node.counters.get('tunnels-replaced'), 1);
+});
+
+test('listen.accept_recv_error (Nebula 1.11): never ignores recv_errors; private ignores them from public addresses', async (t) => {
+  for (const [mode, acted] of [['never', false], ['private', false], ['always', true]] as const) {
+    const { a, b } = await pair(t, { listen: { accept_recv_error: mode } });
+    const testsBefore = testRequestsTo(a, b);
+    // The test network's underlay addresses are 198.51.100.x, not private.
+    handleUdpPacket(a.node, recvErrorFor(a.tunnelTo(b)!.remoteIndex), b.addr);
+    await settle();
+    assert.equal(testRequestsTo(a, b) - testsBefore, acted ? 1 : 0, mode);
+    assert.equal(a.node.counters.get('drops', 'recv-error-not-accepted'), acted ? 0 : 1, mode);
+  }
 });
