@@ -3,6 +3,7 @@
 // Durations are milliseconds (`...Ms`) unless the name says otherwise; lighthouse.interval stays in seconds like Nebula.
 
 import type { PortMapConfig } from './section-portmap.js';
+import type { TcpConfig } from './section-tcp.js';
 
 export type Cipher = 'aes' | 'chachapoly';
 export type SendRecvError = 'always' | 'never' | 'private';
@@ -238,6 +239,8 @@ export interface MeshConfig {
   firewall: FirewallConfig;
   timers: TimersConfig;
   control: ControlConfig;
+  /** mesh only: the TCP fallback (section-tcp.ts); absent in configs built by hand, which then get its defaults. */
+  tcp?: TcpConfig;
   /** mesh only: port mapping on the gateway (section-portmap.ts); absent in configs built by hand (then off). */
   portmap?: PortMapConfig;
   /** Nebula 1.7-1.11 keys read and checked but not acted on (section-later.ts). */

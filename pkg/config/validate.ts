@@ -11,6 +11,7 @@ import { readControl, readLogging, readSshd, readStats } from './section-operati
 import { readPki } from './section-pki.js';
 import { readPortMap } from './section-portmap.js';
 import { readCipher, readHandshakes, readListen, readPreferredRanges, readPunchy, readRelay, readRoutines, readTimers } from './section-transport.js';
+import { readTcp } from './section-tcp.js';
 import { readTun } from './section-tun.js';
 import { readLaterReleaseKeys } from './section-later.js';
 
@@ -55,6 +56,7 @@ export function validateConfig(raw: unknown, locate?: Locator, defaultFile = '<c
     firewall: readFirewall(r, routines),
     timers: readTimers(r),
     control: readControl(r),
+    tcp: readTcp(r),
     portmap: readPortMap(r),
     later: readLaterReleaseKeys(r),
   };
