@@ -14,7 +14,8 @@ import { CERTIFICATE_BANNER } from './cert-pem.js';
 import { certificateFromPemBlock } from './cert-pem-any.js';
 import { fingerprintV2 } from './cert-v2-marshal.js';
 import { checkSignatureV2 } from './cert-v2-sign.js';
-import type { NebulaCertificateV2 } from './cert-v2-types.js';
+import { Curve, type NebulaCertificateV2 } from './cert-v2-types.js';
+import { p256OtherS } from './signing-keys.js';
 import { CertError, CertVerifyError } from './errors.js';
 import { decodePemBlocks } from './pem.js';
 import { checkRootConstraints, isCertExpired } from './root-constraints.js';
@@ -158,10 +159,23 @@ export class CaPool {
 
   // A certificate whose fingerprint cannot even be computed is treated as blocked, as Nebula does.
   private isBlocklisted(cert: AnyCertificate): boolean {
+    let fp: string;
     try {
-      return this.blocklist.has(anyFingerprint(cert));
+      fp = anyFingerprint(cert);
     } catch {
       return true;
+    }
+    return this.blocklist.has(fp) || (this.blocklist.size > 0 && this.isBlocklistedP256Twin(cert));
+  }
+
+  // A P-256 signature verifies with S or n - S, and each form gives another fingerprint: both are checked, as
+  // Nebula does. A signature too malformed to turn is left to the signature check, which refuses it.
+  private isBlocklistedP256Twin(cert: AnyCertificate): boolean {
+    if (!isCertificateV2(cert) || cert.curve !== Curve.P256) return false;
+    try {
+      return this.blocklist.has(fingerprintV2({ ...cert, signature: p256OtherS(cert.signature) }));
+    } catch {
+      return false;
     }
   }
 }

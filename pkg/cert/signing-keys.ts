@@ -54,18 +54,32 @@ function unsignedInteger(v: bigint): Uint8Array {
   return derTlv(0x02, new Uint8Array(Buffer.from(hex, 'hex')));
 }
 
-/** An ASN.1 ECDSA signature with S folded into the low half of the group order. */
-export function p256LowS(signature: Uint8Array): Uint8Array {
+function readRs(signature: Uint8Array): { r: bigint; s: bigint } {
   try {
     const seq = new DerReader(new DerReader(signature).read(0x30));
     const r = BigInt('0x' + (Buffer.from(seq.read(0x02)).toString('hex') || '0'));
     const s = BigInt('0x' + (Buffer.from(seq.read(0x02)).toString('hex') || '0'));
-    if (s <= P256_ORDER >> 1n) return signature;
-    return derTlv(0x30, unsignedInteger(r), unsignedInteger(P256_ORDER - s));
+    return { r, s };
   } catch (err) {
     if (err instanceof DerError) throw new CertError('ECERTKEY', 'malformed ECDSA signature');
     throw err;
   }
+}
+
+/** An ASN.1 ECDSA signature with S folded into the low half of the group order. */
+export function p256LowS(signature: Uint8Array): Uint8Array {
+  const { r, s } = readRs(signature);
+  if (s <= P256_ORDER >> 1n) return signature;
+  return derTlv(0x30, unsignedInteger(r), unsignedInteger(P256_ORDER - s));
+}
+
+/**
+ * The other valid form of an ECDSA signature (S replaced by n - S). Both verify, and each gives the certificate a
+ * different fingerprint, so a blocklist must be checked against both (as Nebula does).
+ */
+export function p256OtherS(signature: Uint8Array): Uint8Array {
+  const { r, s } = readRs(signature);
+  return derTlv(0x30, unsignedInteger(r), unsignedInteger(P256_ORDER - s));
 }
 
 /** The public key belonging to a signing key, checked for consistency. */

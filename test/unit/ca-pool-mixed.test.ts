@@ -26,7 +26,7 @@ import {
   type NebulaCertificateV2,
   type SigningKey,
 } from '../../pkg/cert/index.js';
-import { signWithKey } from '../../pkg/cert/signing-keys.js';
+import { p256OtherS, signWithKey } from '../../pkg/cert/signing-keys.js';
 import { parseCidr } from '../../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { ed25519Key, p256Key } from './helpers/cert-v2-keys.js';
@@ -122,6 +122,21 @@ describe('CA pool with v1 and v2 CAs', () => {
     const tampered = { ...host, signature: host.signature.map((b, i) => (i === 0 ? b ^ 1 : b)) };
     assert.throws(() => pool.verifyAny(tampered, NOW), code('ECERTSIGNATURE'));
     assert.throws(() => pool.verifyAny(v2Host(ca2, k2, { notAfter: NOW + 10 }), NOW + 20), code('ECERTEXPIRED'));
+  });
+
+  it("blocklists a P-256 certificate under either form of its signature (S or n - S), as Nebula does", () => {
+    const kp = p256Key('p256 ca');
+    const caP = v2Ca(kp, { name: 'p256' });
+    const pool = CaPool.fromPem(anyCertificateToPem(caP), NOW, { v2: 'load' });
+    const host = v2Host(caP, kp);
+    const twin = { ...host, signature: p256OtherS(host.signature) };
+    assert.notEqual(fingerprintV2(twin), fingerprintV2(host));
+    assert.doesNotThrow(() => pool.verifyAny(twin, NOW), 'the other form verifies too');
+    for (const listed of [host, twin]) {
+      pool.setBlocklist([fingerprintV2(listed)]);
+      assert.throws(() => pool.verifyAny(host, NOW), code('ECERTBLOCKED'));
+      assert.throws(() => pool.verifyAny(twin, NOW), code('ECERTBLOCKED'));
+    }
   });
 
   it('refuses a v2 CA block that is not a CA or not self-signed', () => {
