@@ -3,14 +3,15 @@
 //   1. header    16 bytes or dropped (hole-punch bytes are shorter); never from inside our own VPN network; a
 //                counter of 2^53 or more is refused (no honest sender reaches it, and it would lose precision)
 //   2. dispatch  handshakes to the handshake machine, recv_error to its handler, relayed packets to the relay
-//   3. lookup    the tunnel by our index (unknown: answer recv_error)
-//   4. replay    check the counter against the window (seen or too old: answer recv_error)
+//   3. lookup    the tunnel by our index (unknown: answer recv_error, subject to listen.send_recv_error)
+//   4. replay    check the counter against the window (seen or too old: dropped, and on purpose no recv_error:
+//                docs/differences-from-nebula.md)
 //   5. decrypt   AEAD with the header as associated data; failures are dropped and counted, and change nothing
 //   6. accept    update the window, roam to the source address, mark the tunnel alive
 //   7. deliver   data through the inbound firewall to the TUN; test, lighthouse, control and close to handlers
 //
 // Stricter than Nebula 1.6.1 and still interoperable: only authenticated packets change state (roaming,
-// closeTunnel), because nothing before step 5 proves who sent the datagram.
+// closeTunnel), because nothing before step 5 proves who sent the datagram (docs/wire-format.md, "Encrypted packets").
 
 import { after } from '../clock/clock.js';
 import { encodeHeader, HEADER_LEN, MessageType, readHeaderInto, type Header } from '../header/header.js';
