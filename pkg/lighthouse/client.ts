@@ -1,6 +1,6 @@
-// The node side of discovery (docs/wire-format.md, "Lighthouse messages"): reports our addresses to every lighthouse, asks them where
-// a peer is, keeps their answers per lighthouse, and punches back when a lighthouse says someone is trying to
-// reach us. Answers and punch notifications are accepted only from configured lighthouses.
+// The node side of discovery (docs/wire-format.md, "Lighthouse messages"): reports our addresses to every lighthouse,
+// asks them where a peer is, keeps their answers per lighthouse, and punches back when a lighthouse says someone is
+// trying to reach us. Answers and punch notifications are accepted only from configured lighthouses.
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
