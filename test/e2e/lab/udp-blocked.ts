@@ -53,6 +53,8 @@ export interface UdpBlockedOptions {
   timeoutMs?: number;
   /** Also let UDP through again and measure the move back (mesh only); default true. */
   unblock?: boolean;
+  /** b behind an ordinary (masquerading) NAT instead of public; default false. */
+  bBehindNat?: boolean;
 }
 
 export async function udpBlockedScenario(impl: OverlayImpl, options: UdpBlockedOptions = {}): Promise<UdpBlockedResult> {
@@ -60,9 +62,9 @@ export async function udpBlockedScenario(impl: OverlayImpl, options: UdpBlockedO
   const lab = await Lab.create(options.scope);
   try {
     const hl = await lab.publicHost('lh');
-    const hb = await lab.publicHost('b');
     const router = await lab.natRouter('masq');
     const ha = await lab.hostBehind(router, 'a');
+    const hb = options.bBehindNat ? await lab.hostBehind(await lab.natRouter('masq'), 'b') : await lab.publicHost('b');
     const block = await blockUdp(lab, router);
     const net = await OverlayNet.create(lab);
     await net.start(hl, { name: 'lh', lighthouse: true, relay: true, impl, tunDisabled: true });
