@@ -367,6 +367,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
           node.paths.localAddressesChanged(addrs, lostAny);
           node.natTests?.addressesChanged();
           node.portMap?.refresh();
+          node.lighthouseClient?.askAboutSelf();
         },
       );
       node.addressWatch.start();

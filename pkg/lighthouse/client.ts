@@ -114,6 +114,17 @@ export class LighthouseClient {
     return [];
   }
 
+  /**
+   * Asks every lighthouse we have a tunnel to where it sees us now. After our addresses changed the answer at start
+   * is stale: port mapping (portmap/advertise.ts) and punching compare against it.
+   */
+  askAboutSelf(): void {
+    for (const lh of this.env.lighthouses()) {
+      const host = this.env.hostFor(lh);
+      if (host) this.env.send(host, { type: MetaType.HostQuery, vpnIp: this.env.vpnIp(), addrs: [], relays: [] });
+    }
+  }
+
   /** A tunnel to a lighthouse came up: report ourselves and ask what was waiting for it. */
   lighthouseUp(host: HostInfo): void {
     this.sendUpdateTo(host);
