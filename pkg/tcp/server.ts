@@ -2,8 +2,9 @@
 // gives each a virtual address (tcp-addr.ts), feeds its frames into the receive path and carries what the daemon
 // sends to that address back on it.
 //
-// Bounds (docs/security-model.md): MAX_CONNECTIONS in all and MAX_PER_IP from one source address, beyond which a
-// new connection is closed at once; a connection that is no tunnel's remote AUTH_DEADLINE_MS after it opened (no
+// Bounds (docs/security-model.md): MAX_CONNECTIONS in all, where a new connection takes the place of the oldest one
+// no tunnel has used yet (or is closed when every one is in use), and MAX_PER_IP from one source address, beyond
+// which a new connection is closed at once; a connection that is no tunnel's remote AUTH_DEADLINE_MS after it opened (no
 // handshake completed over it: a scanner, a slowloris) is closed, and so is one that stopped being any tunnel's
 // remote for UNUSED_CLOSE_MS (the peer went back to UDP, or its tunnel closed); one frame of partial input and
 // MAX_BACKLOG unsent bytes per connection (link.ts).
@@ -28,6 +29,8 @@ export interface TcpServerEnv {
   deliver(packet: Buffer, from: UdpAddr): void;
   /** The addrKeys of every tunnel's remote (read once per sweep). */
   remotesInUse(): ReadonlySet<string>;
+  /** Tests: smaller bounds. */
+  limits?: { maxConnections?: number; maxPerIp?: number };
 }
 
 interface Accepted {
@@ -80,9 +83,11 @@ export class TcpServer {
     const env = this.env;
     const ip = socketAddr(socket.remoteAddress ?? '', 0).address;
     if (this.closed || ip === '' || socket.destroyed) return void socket.destroy();
-    if (this.conns.size >= MAX_CONNECTIONS) return this.refuse(socket, 'tcp-connections-full');
     const fromIp = this.perIp.get(ip) ?? 0;
-    if (fromIp >= MAX_PER_IP) return this.refuse(socket, 'tcp-connections-per-ip');
+    if (fromIp >= (env.limits?.maxPerIp ?? MAX_PER_IP)) return this.refuse(socket, 'tcp-connections-per-ip');
+    if (this.conns.size >= (env.limits?.maxConnections ?? MAX_CONNECTIONS) && !this.evictUnused()) {
+      return this.refuse(socket, 'tcp-connections-full');
+    }
     let id = this.next;
     while (this.conns.has(tcpAddr(ip, id).port)) id++;
     this.next = id + 1;
@@ -95,6 +100,20 @@ export class TcpServer {
     this.perIp.set(ip, fromIp + 1);
     env.counters.inc('tcp', 'accepted');
     this.armSweep();
+  }
+
+  /**
+   * Full: the oldest connection no tunnel has used yet goes (a flood of idle connections then only churns itself,
+   * and a peer's handshake, done in a round trip, is marked used at the next sweep). False when all are in use.
+   */
+  private evictUnused(): boolean {
+    for (const c of this.conns.values()) {
+      if (c.usedAt >= 0) continue;
+      this.env.counters.inc('drops', 'tcp-evicted-unused');
+      c.link.close('evicted');
+      return true;
+    }
+    return false;
   }
 
   private refuse(socket: Socket, reason: string): void {

@@ -103,3 +103,45 @@ test('a connection whose peer stops reading drops frames beyond MAX_BACKLOG inst
   assert.equal(sent, Math.floor(MAX_BACKLOG / 1402));
   assert.equal(counters.get('drops', 'tcp-backlog-full'), 1000 - sent);
 });
+
+test('when full, a new connection takes the place of the oldest one no tunnel uses; with every one in use it is refused', async () => {
+  const clock = new ManualClock();
+  const counters = new Counters();
+  const inUse = new Set<string>();
+  const from = new Map<string, UdpAddr>();
+  const server = await TcpServer.listen('127.0.0.1', 0, {
+    clock,
+    counters,
+    deliver: (p, f) => from.set(p.toString(), f),
+    remotesInUse: () => inUse,
+    limits: { maxConnections: 3 },
+  });
+  const clients: Array<{ socket: Socket; closed: () => boolean }> = [];
+  const useTunnel = async (c: { socket: Socket }, name: string): Promise<void> => {
+    c.socket.write(encodeFrame(Buffer.from(name)));
+    await waitFor(() => from.has(name), { what: `${name}'s frame` });
+    inUse.add(addrKey(from.get(name) as UdpAddr));
+  };
+  try {
+    for (let i = 0; i < 3; i++) clients.push(await open(server.port));
+    await waitFor(() => server.connections === 3, { what: 'three accepted' });
+    await useTunnel(clients[0], 'first');
+    clock.advance(1000); // the sweep marks it used
+    clients.push(await open(server.port));
+    await waitFor(() => clients[1].closed(), { what: 'the oldest unused connection evicted' });
+    assert.ok(!clients[0].closed(), 'the one a tunnel uses stays');
+    assert.equal(counters.get('drops', 'tcp-evicted-unused'), 1);
+    await waitFor(() => server.connections === 3, { what: 'the new one accepted' });
+    await useTunnel(clients[2], 'third');
+    await useTunnel(clients[3], 'fourth');
+    clock.advance(1000);
+    const refused = await open(server.port);
+    clients.push(refused);
+    await waitFor(() => refused.closed(), { what: 'refused when all are in use' });
+    assert.equal(counters.get('drops', 'tcp-connections-full'), 1);
+    assert.ok([0, 2, 3].every((i) => !clients[i].closed()));
+  } finally {
+    for (const c of clients) c.socket.destroy();
+    await server.close();
+  }
+});
