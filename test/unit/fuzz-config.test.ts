@@ -13,7 +13,12 @@ import { expectOnly, INTERESTING_INTS, mutateText, runFuzz, type Rand } from './
 
 const isConfigError = (e: unknown): boolean => e instanceof ConfigError;
 
-const EXAMPLES = ['config.yml', 'node.yml', 'lighthouse.yml'].map((f) => readFileSync(new URL(`../../../examples/${f}`, import.meta.url), 'utf8'));
+const EXAMPLES = [
+  ...['config.yml', 'node.yml', 'lighthouse.yml'].map((f) => `examples/${f}`),
+  // Nebula 1.11's stock example and every key 1.7-1.11 added (ECMP via lists, calculated_remotes, local_cidr, ...).
+  'test/data/nebula-examples/v1.11.1.yml',
+  'test/fixtures/config/nebula-1.7-1.11-keys.yml',
+].map((f) => readFileSync(new URL(`../../../${f}`, import.meta.url), 'utf8'));
 
 /** Parse, merge over another document as a config directory does, and validate: everything loadConfig does after reading. */
 function load(text: string, over?: string): unknown {

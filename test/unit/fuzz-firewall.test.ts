@@ -58,7 +58,7 @@ test('fuzz firewall packets: never throw, known verdicts, and reject replies are
 
 function someRule(r: Rand): Record<string, unknown> {
   const rule: Record<string, unknown> = {};
-  const values: unknown[] = ['any', 'tcp', 'udp', 'icmp', 'fragment', '0', '1-65535', '65536', '90-80', '-1', '', 22, -1, 2 ** 53, 1.5, null, [], {}, ['a', 'b'], 'admin', '10.1.0.0/16', '10.1.0.0/33', 'abc', '0.0.0.0/0'];
+  const values: unknown[] = ['any', 'tcp', 'udp', 'icmp', 'fragment', '0', '1-65535', '65536', '90-80', '-1', '', 22, -1, 2 ** 53, 1.5, null, [], {}, ['a', 'b'], 'admin', '10.1.0.0/16', '10.1.0.0/33', 'abc', '0.0.0.0/0', '0.0.0.0/8', 'fd00::/8', '192.168.100.1/24'];
   for (const key of ['port', 'proto', 'host', 'group', 'groups', 'cidr', 'local_cidr', 'ca_name', 'ca_sha', 'code', r.pick(['x', 'Port', ''])]) {
     if (r.chance(0.4)) rule[key] = r.pick(values);
   }
@@ -72,8 +72,10 @@ test('fuzz firewall rules: any rule section loads or fails with FirewallConfigEr
     if (r.chance(0.9)) section.inbound = r.chance(0.9) ? Array.from({ length: r.int(4) }, () => (r.chance(0.9) ? someRule(r) : r.pick([null, 'x', 5, []]))) : r.pick([null, 'x', {}]);
     if (r.chance(0.5)) section.outbound = Array.from({ length: r.int(3) }, () => someRule(r));
     if (r.chance(0.2)) section.inbound_action = r.pick(['drop', 'reject', 'accept', '', 5, null]);
+    if (r.chance(0.2)) section.default_local_cidr_any = r.pick([true, false, 'yes', 1, null]);
     if (r.chance(0.2)) section.conntrack = r.pick([{ tcp_timeout: '12m' }, { udp_timeout: -1 }, { default_timeout: 'x' }, { max_connections: 2 ** 53 }, null, 'x', []]);
-    if (expectOnly(() => parseFirewallRules(section as Parameters<typeof parseFirewallRules>[0]), (e) => e instanceof FirewallConfigError, JSON.stringify(section)).ok) loaded++;
+    const context = { unsafeNetworks: r.chance(0.5) };
+    if (expectOnly(() => parseFirewallRules(section as Parameters<typeof parseFirewallRules>[0], context), (e) => e instanceof FirewallConfigError, JSON.stringify(section)).ok) loaded++;
   });
   assert.ok(loaded > 100, `only ${loaded} sections loaded`);
 });
