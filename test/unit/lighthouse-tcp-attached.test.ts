@@ -1,0 +1,39 @@
+// A lighthouse answering about a host attached to it over TCP (docs/tcp-fallback.md): the host's virtual address
+// (its IP with a port above 65535, pkg/tcp/tcp-addr.ts) is never handed out, nor marked as seen; peers get its
+// reported addresses and its relays, and the answer encodes as a valid Nebula message.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
+import { parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
+import { LighthouseServer } from '../../pkg/lighthouse/server.js';
+import { Counters } from '../../pkg/metrics/counters.js';
+import { tcpAddr } from '../../pkg/tcp/tcp-addr.js';
+import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+
+function host(vpnIp: string, remote: UdpAddr | null): HostInfo {
+  return { vpnIp: parseIpv4(vpnIp), remote } as unknown as HostInfo;
+}
+
+test('a query about a TCP-attached host is answered with its reported addresses and relays, never its virtual address', () => {
+  const hosts = new Map<Ipv4, HostInfo>();
+  const sent: Array<{ to: Ipv4; m: MetaMessage }> = [];
+  const server = new LighthouseServer({
+    vpnNet: () => parseCidr('10.99.0.0/24'),
+    remoteAllowed: () => true,
+    hostFor: (ip) => hosts.get(ip),
+    send: (to, m) => sent.push({ to: to.vpnIp, m }),
+    counters: new Counters(),
+  });
+  const blocked = host('10.99.0.3', tcpAddr('203.0.113.7', 0));
+  const asker = host('10.99.0.2', udpAddr('198.51.100.9', 4242));
+  for (const h of [blocked, asker]) hosts.set(h.vpnIp, h);
+  server.handle(blocked, { type: MetaType.HostUpdateNotification, vpnIp: blocked.vpnIp, addrs: [udpAddr('192.168.1.2', 4242)], relays: [parseIpv4('10.99.0.1')] });
+  server.handle(asker, { type: MetaType.HostQuery, vpnIp: blocked.vpnIp, addrs: [], relays: [] });
+  const reply = sent.find((s) => s.m.type === MetaType.HostQueryReply)?.m as MetaMessage;
+  assert.deepEqual(reply.addrs.map(addrKey), ['192.168.1.2:4242']);
+  assert.deepEqual(reply.relays, [parseIpv4('10.99.0.1')]);
+  assert.equal(reply.seen ?? 0, 0, 'no address was seen');
+  assert.deepEqual(decodeMeta(encodeMeta(reply)).addrs.map(addrKey), ['192.168.1.2:4242'], 'a valid message on the wire');
+});
