@@ -19,7 +19,7 @@ test('symmetric NAT on both sides, miniupnpd on one: a and b talk directly both 
   const r = await portmapScenario(t);
   t.diagnostic(
     `mesh: first reply a->b ${r.firstReplyMs.toFixed(0)} ms, b->a ${r.reverseFirstReplyMs.toFixed(0)} ms after; ` +
-      `a->b ${r.path}${r.directAfterMs !== null ? ` (direct ${r.directAfterMs.toFixed(0)} ms after start)` : ''}, b->a ${r.reversePath}`,
+      `a->b ${r.path}${r.directAfterMs !== null ? ` (direct ${r.directAfterMs.toFixed(0)} ms after both ready)` : ''}, b->a ${r.reversePath}`,
   );
   assert.equal(r.path, 'direct', r.lab.logTails(40));
   assert.equal(r.reversePath, 'direct', r.lab.logTails(40));
