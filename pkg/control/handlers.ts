@@ -3,6 +3,7 @@
 
 import { formatCertificateJson, formatCertificateText } from '../cert/index.js';
 import { formatIpv4 } from '../ip/ipv4.js';
+import { isTcpAddr } from '../tcp/tcp-addr.js';
 import { runNetcheck } from './netcheck.js';
 import { addrText, pathOf, resolveHost, tunnelTo, type ControlledNode } from './node-view.js';
 import { ControlError, ControlErrorCode, numberArg, optionalStringArg, stringArg, type Command, type ControlRequest } from './protocol.js';
@@ -27,14 +28,18 @@ async function ping(ctx: ControlContext, args: Args): Promise<PingReply> {
   const { vpnIp } = resolveHost(ctx.node, stringArg(args, 'host'));
   const host = await tunnelTo(ctx.node, vpnIp, timeoutMs);
   const r = await ctx.probes.probe(host, timeoutMs);
+  const current = pathOf(ctx.node, host);
+  // A reply from a peer attached to our TCP listener comes from its virtual address (docs/tcp-fallback.md).
+  const fromTcp = r.from !== null && isTcpAddr(r.from);
   // The reply's own path: a UDP source address means direct, otherwise it came through the relay `via`.
   return {
     vpnIp: formatIpv4(host.vpnIp),
     name: host.certName,
     rttMs: r.rttMs,
     path: r.from ? 'direct' : 'relayed',
-    remote: r.from ? addrText(r.from) : null,
-    via: r.via !== null ? formatIpv4(r.via) : pathOf(ctx.node, host).via,
+    remote: r.from ? (fromTcp ? r.from.address : addrText(r.from)) : null,
+    via: r.via !== null ? formatIpv4(r.via) : current.via,
+    ...(fromTcp || current.overTcp ? { overTcp: true } : {}),
   };
 }
 

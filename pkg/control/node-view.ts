@@ -57,7 +57,7 @@ export function lighthouseIps(node: ControlledNode): Ipv4[] {
 
 export function pathOf(node: ControlledNode, host: HostInfo): { path: PathKind; remote: string | null; via: string | null; overTcp?: boolean } {
   // Over TCP (docs/tcp-fallback.md): a peer attached to our TCP listener, or a server we reach over our own link.
-  if (host.remote && isTcpAddr(host.remote)) return { path: 'direct', remote: `${host.remote.address} (tcp)`, via: null, overTcp: true };
+  if (host.remote && isTcpAddr(host.remote)) return { path: 'direct', remote: host.remote.address, via: null, overTcp: true };
   if (host.remote) return { path: 'direct', remote: addrText(host.remote), via: null, ...overTcp(node, host.vpnIp) };
   const entry = host.relayVia ?? node.relays.table.terminalFor(host.vpnIp);
   return { path: 'relayed', remote: null, via: entry ? formatIpv4(entry.hopIp) : null, ...(entry ? overTcp(node, entry.hopIp) : {}) };

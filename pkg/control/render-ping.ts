@@ -4,8 +4,9 @@
 import type { PingReply } from './reports.js';
 import { formatRtt } from './text-table.js';
 
-export function pathLabel(r: Pick<PingReply, 'path' | 'remote' | 'via'>): string {
-  return r.path === 'direct' ? `direct ${r.remote ?? ''}`.trimEnd() : `relayed via ${r.via ?? '?'}`;
+export function pathLabel(r: Pick<PingReply, 'path' | 'remote' | 'via' | 'overTcp'>): string {
+  const label = r.path === 'direct' ? `direct ${r.remote ?? ''}`.trimEnd() : `relayed via ${r.via ?? '?'}`;
+  return r.overTcp ? `${label} over tcp` : label;
 }
 
 export function renderPingReply(r: PingReply, seq: number): string {

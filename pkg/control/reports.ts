@@ -76,6 +76,9 @@ export interface PingReply {
   /** Where the reply came from (direct) or null (relayed). */
   remote: string | null;
   via: string | null;
+  /** mesh TCP fallback: the reply came over TCP (from a peer attached to our listener, or through a server we reach
+   * over TCP). */
+  overTcp?: boolean;
 }
 
 export interface CloseTunnelReply {
