@@ -37,10 +37,13 @@ export function exchange<T>(o: ExchangeOptions<T>): Promise<{ answer: T; localIp
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
     let timer: NodeJS.Timeout | null = null;
+    let done = false;
     let sent = 0;
     let request: Uint8Array | null = null;
     let localIp = '';
     const finish = (err: Error | null, answer?: T): void => {
+      if (done) return;
+      done = true;
       if (timer) clearTimeout(timer);
       timer = null;
       sock.removeAllListeners('message');

@@ -2,6 +2,7 @@
 // DeletePortMapping. Only a device at the default gateway's address is used: its search answer, its LOCATION and
 // its control URL must all name that address, so an answer from another LAN host cannot point us elsewhere.
 
+import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { request } from 'node:http';
 import { localIpToward } from './local-ip.js';
@@ -32,7 +33,10 @@ export function ssdpSearch(gateway: string, tries = SEARCH_TRIES, waitMs = SEARC
     const sock = createSocket('udp4');
     let sent = 0;
     let timer: NodeJS.Timeout | null = null;
+    let done = false;
     const finish = (err: Error | null, location?: string): void => {
+      if (done) return;
+      done = true;
       if (timer) clearTimeout(timer);
       sock.removeAllListeners('message');
       sock.on('error', () => {});
@@ -114,17 +118,27 @@ export class UpnpClient implements MappingClient {
     const service = prev ? (prev.handle as UpnpHandle).service : await this.service(req.gateway);
     const internalClient = await localIpToward(req.gateway);
     const { NewExternalIPAddress: externalIp } = await soap(service, 'GetExternalIPAddress', [], ['NewExternalIPAddress']);
-    const externalPort = prev?.externalPort ?? req.internalPort;
-    await soap(service, 'AddPortMapping', [
-      ['NewRemoteHost', ''],
-      ['NewExternalPort', externalPort],
-      ['NewProtocol', 'UDP'],
-      ['NewInternalPort', req.internalPort],
-      ['NewInternalClient', internalClient],
-      ['NewEnabled', 1],
-      ['NewPortMappingDescription', 'mesh'],
-      ['NewLeaseDuration', req.lifetimeSec],
-    ]);
+    const add = (externalPort: number) =>
+      soap(service, 'AddPortMapping', [
+        ['NewRemoteHost', ''],
+        ['NewExternalPort', externalPort],
+        ['NewProtocol', 'UDP'],
+        ['NewInternalPort', req.internalPort],
+        ['NewInternalClient', internalClient],
+        ['NewEnabled', 1],
+        ['NewPortMappingDescription', 'mesh'],
+        ['NewLeaseDuration', req.lifetimeSec],
+      ]);
+    let externalPort = prev?.externalPort ?? req.internalPort;
+    try {
+      await add(externalPort);
+    } catch (e) {
+      // IGD has the client choose the external port (PCP and NAT-PMP servers pick another themselves): when another
+      // host holds ours (718 ConflictInMappingEntry), one random port is tried, once.
+      if (prev || !/UPnP error 718\b/.test((e as Error).message)) throw e;
+      externalPort = 1024 + randomInt(64512);
+      await add(externalPort);
+    }
     return {
       protocol: 'upnp',
       gateway: req.gateway,

@@ -76,3 +76,20 @@ for (const protocol of ['pcp', 'nat-pmp', 'upnp'] as const) {
     await mapRenewDelete(t, lab, host, upnpd, protocol);
   });
 }
+
+test('upnp: when another host holds the port, a random external port is mapped instead', async (t) => {
+  const lab = await Lab.create(t);
+  const router = await lab.natRouter('random');
+  const other = await lab.hostBehind(router, 'c');
+  const host = await lab.hostBehind(router, 'a');
+  const upnpd = await startMiniupnpd(lab, router);
+  const first = startProbe(t, other, 'upnp', 4242, 600);
+  assert.equal((await first.next()).externalPort, 4242);
+  const second = startProbe(t, host, 'upnp', 4242, 600);
+  const m = await second.next();
+  assert.equal(m.step, 'mapped', `${m.error}\n${upnpd.proc.logTail(20)}`);
+  assert.notEqual(m.externalPort, 4242);
+  const rules = await upnpd.rules();
+  assert.match(rules, new RegExp(`dport ${m.externalPort} dnat ip to ${host.ip.replace(/\./g, '\\.')}:4242`), rules);
+  t.diagnostic(`port 4242 held by ${other.ip}: ${host.ip} got ${m.externalIp}:${m.externalPort}`);
+});
