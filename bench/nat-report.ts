@@ -1,5 +1,6 @@
-// Prints the NAT traversal grid (direct or relayed, per pair of NAT kinds) and roaming recovery times, for mesh and
-// for nebula 1.6.1 in the same lab, run after run. Run as root: `node dist/bench/nat-report.js [rounds]`.
+// Prints the NAT traversal grid (direct or relayed, per pair of NAT kinds), carrier-grade NAT (two levels of NAT,
+// each side first), UDP blocked, port mapping and roaming recovery times, for mesh and for nebula 1.6.1 in the same
+// lab, run after run, and what `mesh netcheck` says with one lighthouse. Run as root: `node dist/bench/nat-report.js`.
 
 import { Lab } from '../test/e2e/lab/lab.js';
 import type { Host, Router } from '../test/e2e/lab/lab.js';
@@ -7,7 +8,10 @@ import { meshImpl } from '../test/e2e/lab/mesh-impl.js';
 import type { NatKind } from '../test/e2e/lab/nat.js';
 import { OverlayNet, nebulaImpl } from '../test/e2e/lab/nebula.js';
 import type { OverlayImpl } from '../test/e2e/lab/nebula.js';
+import { natLevelsPair, netcheckBehind, type Levels } from '../test/e2e/lab/nat-levels.js';
+import { portmapScenario } from '../test/e2e/lab/portmap-scenario.js';
 import { measureRecovery } from '../test/e2e/lab/recovery.js';
+import { udpBlockedScenario } from '../test/e2e/lab/udp-blocked.js';
 import { sleep, waitFor } from '../test/e2e/lab/wait.js';
 
 type Side = 'public' | NatKind;
@@ -102,6 +106,62 @@ async function roaming(impl: OverlayImpl, sender: 'mover' | 'other'): Promise<st
   }
 }
 
+const CGNAT: Array<[Levels, Levels, 'a' | 'b']> = [
+  [1, 2, 'a'],
+  [1, 2, 'b'],
+  [2, 1, 'a'],
+  [2, 1, 'b'],
+  [2, 2, 'a'],
+  [2, 2, 'b'],
+];
+
+async function inLab<T>(fn: (lab: Lab) => Promise<T>): Promise<T | string> {
+  const lab = await Lab.create();
+  try {
+    return await fn(lab);
+  } catch (e) {
+    return `failed: ${(e as Error).message.split('\n')[0]}`;
+  } finally {
+    await lab.destroy();
+  }
+}
+
+async function cgnatCell(impl: OverlayImpl, la: Levels, lb: Levels, first: 'a' | 'b'): Promise<string> {
+  const r = await inLab((lab) => natLevelsPair(lab, impl, la, lb, first));
+  if (typeof r === 'string') return r;
+  const direct = r.directAfterMs === null ? 'never direct in 8 s' : `direct after ${r.directAfterMs.toFixed(0)} ms`;
+  return `${r.path} (first reply ${r.firstReplyMs.toFixed(0)} ms, ${direct})`;
+}
+
+async function netcheckCell(kind: 'masq' | 'random', levels: 1 | 2): Promise<string> {
+  const r = await inLab((lab) => netcheckBehind(lab, meshImpl, kind, levels));
+  if (typeof r === 'string') return r;
+  return `mapping ${r.mapping}, filtering ${r.filtering ?? 'unknown'}, punch ttl ${r.punchTtl ?? 'default'}`;
+}
+
+async function udpBlockedCell(impl: OverlayImpl): Promise<string> {
+  try {
+    const r = await udpBlockedScenario(impl, { unblock: false });
+    const ms = (v: number | null): string => (v === null ? 'none in 10 s' : `${v.toFixed(0)} ms`);
+    return `a->b ${ms(r.aToBMs)}, b->a ${ms(r.bToAMs)}; ${r.path}`;
+  } catch (e) {
+    return `failed: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
+async function portmapCell(impl: OverlayImpl): Promise<string> {
+  const cleanups: Array<() => unknown> = [];
+  try {
+    const r = await portmapScenario({ after: (fn) => void cleanups.push(fn) }, { impl });
+    const direct = r.directAfterMs === null ? 'never direct' : `direct ${(r.directAfterMs / 1000).toFixed(1)} s after start`;
+    return `a->b ${r.path}, b->a ${r.reversePath} (first reply ${r.firstReplyMs.toFixed(0)} ms, ${direct})`;
+  } catch (e) {
+    return `failed: ${(e as Error).message.split('\n')[0]}`;
+  } finally {
+    for (const fn of cleanups) await fn();
+  }
+}
+
 async function main(): Promise<void> {
   const impls = [meshImpl, nebulaImpl];
   console.log('NAT grid (lighthouse public and relay; masq = masquerade, random = masquerade random)');
@@ -112,6 +172,32 @@ async function main(): Promise<void> {
     for (const impl of impls) cells.push(await gridCell(impl, a, b));
     console.log(`| ${a} / ${b} | ${cells.join(' | ')} |`);
   }
+  console.log('\nCarrier-grade NAT (levels of masq NAT in front of a / of b; who pings first, 1 s after start)');
+  console.log(`| levels a x b, first | ${impls.map((i) => i.name).join(' | ')} |`);
+  console.log(`|---|${impls.map(() => '---').join('|')}|`);
+  for (const [la, lb, first] of CGNAT) {
+    const cells: string[] = [];
+    for (const impl of impls) cells.push(await cgnatCell(impl, la, lb, first));
+    console.log(`| ${la} x ${lb}, ${first} first | ${cells.join(' | ')} |`);
+  }
+  console.log('\nmesh netcheck with one mesh lighthouse (nebula has no netcheck)');
+  console.log('| NAT in front of the node | mesh netcheck says |');
+  console.log('|---|---|');
+  for (const [kind, levels, label] of [['masq', 1, 'masq (port-preserving)'], ['random', 1, 'random (port-rewriting)'], ['masq', 2, 'masq behind masq (two levels)']] as const) {
+    console.log(`| ${label} | ${await netcheckCell(kind, levels)} |`);
+  }
+  console.log('\nUDP blocked: a behind a router that drops all UDP but DNS, b public, lh public and a relay; first reply after a starts');
+  console.log(`| ${impls.map((i) => i.name).join(' | ')} |`);
+  console.log(`|${impls.map(() => '---').join('|')}|`);
+  const blocked: string[] = [];
+  for (const impl of impls) blocked.push(await udpBlockedCell(impl));
+  console.log(`| ${blocked.join(' | ')} |`);
+  console.log('\nPort mapping: both routers random (symmetric), miniupnpd on a\'s');
+  console.log(`| ${impls.map((i) => i.name).join(' | ')} |`);
+  console.log(`|${impls.map(() => '---').join('|')}|`);
+  const mapped: string[] = [];
+  for (const impl of impls) mapped.push(await portmapCell(impl));
+  console.log(`| ${mapped.join(' | ')} |`);
   console.log('\nRoaming: a host behind a masq NAT moves behind another masq NAT, the old NAT is flushed; 10 Hz ping');
   console.log(`| who sends | ${impls.map((i) => i.name).join(' | ')} |`);
   console.log(`|---|${impls.map(() => '---').join('|')}|`);

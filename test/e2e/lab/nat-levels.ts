@@ -4,7 +4,7 @@ import type { NatKind } from './nat.js';
 import { OverlayNet } from './overlay-net.js';
 import type { OverlayNode } from './overlay-net.js';
 import type { OverlayImpl } from './overlay-node.js';
-import { waitFor } from './wait.js';
+import { sleep, waitFor } from './wait.js';
 
 // Carrier-grade NAT scenarios (issue 16, section 3) and netcheck against a single lighthouse (section 4), shared by
 // the e2e tests and bench/nat-report.ts. A side sits behind `levels` NATs: 1 = a home router on the internet, 2 = a
@@ -54,8 +54,8 @@ async function learnedTtl(node: OverlayNode, impl: OverlayImpl, timeoutMs: numbe
 }
 
 /**
- * a behind `levelsA` NATs, b behind `levelsB`; `first` pings the other first (after both measured their NAT, as a
- * node does within about a second of start). Then where ten pings go: direct (through the internet between the
+ * a behind `levelsA` NATs, b behind `levelsB`; `first` pings the other first, at least one second after start for
+ * both implementations (a mesh node also waits for its NAT measurement, a few hundred ms in the lab). Then where ten pings go: direct (through the internet between the
  * two outer routers) or relayed (through the lighthouse). `settleMs`: time given to a relayed start to go direct.
  */
 export async function natLevelsPair(
@@ -76,7 +76,10 @@ export async function natLevelsPair(
   await net.start(lhHost, { name: 'lh', lighthouse: true, relay: true, impl, tunDisabled: true });
   const punchy = { punch: true, respond: true };
   const [na, nb] = await Promise.all([net.start(a.host, { name: 'a', impl, punchy }), net.start(b.host, { name: 'b', impl, punchy })]);
+  const startedAt = performance.now();
   const [ttlA, ttlB] = await Promise.all([learnedTtl(na, impl, 5000), learnedTtl(nb, impl, 5000)]);
+  // Both implementations get the same second after start (mesh measures its NAT within it) before the first ping.
+  await sleep(Math.max(0, 1000 - (performance.now() - startedAt)));
   const [from, to] = first === 'a' ? [a.host, nb] : [b.host, na];
   const t0 = performance.now();
   await waitFor(async () => ((await lab.ping(from, to.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null), {
