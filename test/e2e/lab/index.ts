@@ -14,6 +14,9 @@
 //   recovery.ts       time to first reply across an event (a move, a restart) and on a cold tunnel
 //   recovery-scenarios.ts  issue 15's recovery cases, each in its own lab, for mesh or nebula
 //   ipv6.ts           a routed, unfiltered IPv6 underlay next to the NATed IPv4 one (dual-stack cases)
+//   miniupnpd.ts      Debian's miniupnpd (UPnP-IGD, NAT-PMP, PCP) on a NAT router, configured by the test
+//   portmap-probe.ts  one port-mapping client run inside a namespace, driven over stdin (per-protocol tests)
+//   portmap-scenario.ts  issue 16's port-mapping case (both routers symmetric, miniupnpd on one), for mesh or nebula
 //   cleanup.ts        exit/signal teardown, sweepStaleLabs
 //   nebula.ts         overlays: certs, configs, nebula (and later mesh) nodes
 //
@@ -47,4 +50,8 @@ export type { StaticPeer } from './static-peers.js';
 export { sleep, waitFor, WaitTimeoutError } from './wait.js';
 export type { WaitOptions } from './wait.js';
 export { sweepStaleLabs } from './cleanup.js';
+export { miniupnpdPublicIp, startMiniupnpd } from './miniupnpd.js';
+export type { Miniupnpd, MiniupnpdOptions } from './miniupnpd.js';
+export { portmapScenario } from './portmap-scenario.js';
+export type { PortmapPath, PortmapScenarioOptions, PortmapScenarioResult } from './portmap-scenario.js';
 export * from './nebula.js';
