@@ -3,6 +3,7 @@
 // where an older config relied on the old meaning (docs/compatibility.md); where Nebula would crash or silently
 // widen a rule, this reports an error naming the rule and key instead.
 
+import { isIP } from 'node:net';
 import { parseCidr, netContains, networkOf, IpParseError, type Ipv4Net } from '../ip/ipv4.js';
 import { PORT_ANY, PORT_MAX, PROTO_ANY, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './constants.js';
 import { FirewallConfigError, configPath, type Direction } from './config-error.js';
@@ -13,7 +14,12 @@ import { parsePortSpec, PortSpecError } from './port-spec.js';
  * `default` (no local_cidr) means our VPN addresses only when our certificate carries unsafe networks and
  * `default_local_cidr_any` is off, else any (Nebula 1.10+).
  */
-export type LocalCidr = { readonly kind: 'default' } | { readonly kind: 'any' } | { readonly kind: 'net'; readonly net: Ipv4Net };
+export type LocalCidr =
+  | { readonly kind: 'default' }
+  | { readonly kind: 'any' }
+  | { readonly kind: 'net'; readonly net: Ipv4Net }
+  /** An IPv6 network (Nebula 1.10+): no IPv4 packet is inside it. */
+  | { readonly kind: 'ipv6' };
 
 /** A rule as the index stores it. Empty strings / empty lists mean "not given". */
 export interface FirewallRule {
@@ -29,6 +35,8 @@ export interface FirewallRule {
   readonly groups: readonly string[];
   /** Masked to its network, as Go's net.ParseCIDR returns it; `cidr: any` is 0.0.0.0/0 (IPv4 is all mesh carries). */
   readonly cidr: Ipv4Net | null;
+  /** `cidr` is an IPv6 network (Nebula 1.10+): the rule names a remote, but no IPv4 packet comes from inside it. */
+  readonly cidrIpv6: boolean;
   readonly localCidr: LocalCidr;
   readonly caName: string;
   readonly caSha: string;
@@ -102,7 +110,10 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
     }
   }
 
-  const cidr = cidrText === '' ? null : parseRuleCidr(cidrText, 'cidr', fail);
+  const parsedCidr = cidrText === '' ? null : parseRuleCidr(cidrText, 'cidr', fail);
+  const cidrIpv6 = parsedCidr === IPV6;
+  const cidr = parsedCidr === IPV6 ? null : parsedCidr;
+  if (cidrIpv6) warnings.push(`${where}.cidr: ${cidrText} is IPv6 and matches no packet until mesh carries IPv6 in the overlay`);
   if (cidr !== null && cidr.mask !== 0 && netContains(cidr, 0)) {
     warnings.push(`${where}.cidr: ${cidrText} is matched as written (Nebula 1.10+); Nebula 1.6-1.9 treated any CIDR containing 0.0.0.0 as any`);
   }
@@ -110,8 +121,11 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
   if (localCidrText === 'any') localCidr = { kind: 'any' };
   else if (localCidrText !== '') {
     const net = parseRuleCidr(localCidrText, 'local_cidr', fail);
-    localCidr = net.mask === 0 ? { kind: 'any' } : { kind: 'net', net };
-    if (net.mask !== 0 && netContains(net, 0)) {
+    if (net === IPV6) {
+      localCidr = { kind: 'ipv6' };
+      warnings.push(`${where}.local_cidr: ${localCidrText} is IPv6 and matches no packet until mesh carries IPv6 in the overlay`);
+    } else localCidr = net.mask === 0 ? { kind: 'any' } : { kind: 'net', net };
+    if (net !== IPV6 && net.mask !== 0 && netContains(net, 0)) {
       warnings.push(`${where}.local_cidr: ${localCidrText} is matched as written (Nebula 1.10+); Nebula 1.7-1.9 treated any CIDR containing 0.0.0.0 as any`);
     }
   }
@@ -132,17 +146,27 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
     host,
     groups: groupSet,
     cidr,
+    cidrIpv6,
     localCidr,
     caName,
     caSha,
   };
 }
 
-/** `any` (any address, Nebula 1.10+) or an IPv4 CIDR masked to its network. IPv6 is refused until mesh carries it:
- * such a rule could only ever match IPv6 packets. */
-function parseRuleCidr(text: string, field: string, fail: (field: string, detail: string) => never): Ipv4Net {
+const IPV6 = 'ipv6';
+
+/** `any` (any address, Nebula 1.10+), an IPv4 CIDR masked to its network, or IPV6 for a valid IPv6 CIDR (which no
+ * packet of mesh's IPv4 overlay is inside; accepted so that a Nebula 1.10+ dual-stack rule set loads). */
+function parseRuleCidr(text: string, field: string, fail: (field: string, detail: string) => never): Ipv4Net | typeof IPV6 {
   if (text === 'any') return ANY_NET;
-  if (text.includes(':')) fail(field, `IPv6 is not supported: ${JSON.stringify(text)}`);
+  if (text.includes(':')) {
+    const slash = text.indexOf('/');
+    const bits = text.slice(slash + 1);
+    if (slash < 0 || isIP(text.slice(0, slash)) !== 6 || !/^(0|[1-9]\d{0,2})$/.test(bits) || Number(bits) > 128) {
+      fail(field, `not an IPv6 CIDR: ${JSON.stringify(text)}`);
+    }
+    return IPV6;
+  }
   try {
     return networkOf(parseCidr(text));
   } catch (err) {

@@ -30,7 +30,8 @@ export class LocalCidrs {
   add(local: LocalCidr): void {
     if (local.kind === 'any') this.any = true;
     else if (local.kind === 'default') this.default = true;
-    else this.nets.push(local.net);
+    else if (local.kind === 'net') this.nets.push(local.net);
+    // 'ipv6': no IPv4 local address is inside it; nothing to add.
   }
 
   matches(t: MatchTarget): boolean {
@@ -93,7 +94,7 @@ export class PeerSelector {
  * any; 1.10+ matches it as written, and so does mesh.) The rule's local_cidr still applies.
  */
 export function ruleIsAny(rule: FirewallRule): boolean {
-  if (rule.groups.length === 0 && rule.host === '' && rule.cidr === null) return true;
+  if (rule.groups.length === 0 && rule.host === '' && rule.cidr === null && !rule.cidrIpv6) return true;
   if (rule.host === 'any' || rule.groups.includes('any')) return true;
   return rule.cidr !== null && rule.cidr.mask === 0;
 }

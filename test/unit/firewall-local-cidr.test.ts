@@ -122,3 +122,21 @@ test('a CIDR containing 0.0.0.0 but not /0 is matched as written, with a warning
   const rules = parseFirewallRules({ inbound: [{ port: 'any', proto: 'any', cidr: '0.0.0.0/8' }] });
   assert.match(rules.warnings[0], /^firewall\.inbound\[0\]\.cidr: 0\.0\.0\.0\/8 is matched as written/);
 });
+
+test('IPv6 cidr and local_cidr (Nebula 1.10+) load with one warning each and match no IPv4 packet; the rest of the rule still does', () => {
+  const section = {
+    inbound: [
+      { port: 'any', proto: 'any', cidr: '::/0' },
+      { port: 'any', proto: 'any', host: 'bob', local_cidr: 'fd00::/64' },
+      { port: 'any', proto: 'any', group: 'remote_client', cidr: 'fd00::/8' },
+    ],
+  };
+  const rules = parseFirewallRules(section, { unsafeNetworks: true });
+  assert.deepEqual(
+    rules.warnings.filter((w) => /IPv6/.test(w)).map((w) => w.split(':')[0]),
+    ['firewall.inbound[0].cidr', 'firewall.inbound[1].local_cidr', 'firewall.inbound[2].cidr'],
+  );
+  // ::/0 is no "any" for IPv4: bob matches nothing (his rule's local range is IPv6), alice only through her group.
+  assert.equal(to(router(section), VPN_IP, bob), 'no-rule');
+  assert.equal(to(router(section), VPN_IP, alice), null);
+});

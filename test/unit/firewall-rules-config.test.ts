@@ -151,10 +151,10 @@ test('groups accepts a list or a single name; group and groups together are an e
   assert.deepEqual(badItem.keyPath, ['firewall', 'inbound', 0, 'groups', 1]);
 });
 
-test('cidr must be an IPv4 CIDR and is stored as its network', () => {
+test('cidr must be a CIDR (an IPv4 one is stored as its network) or any', () => {
   const rules = parseFirewallRules({ inbound: [{ proto: 'any', port: 'any', cidr: '10.1.2.3/16' }] });
   assert.deepEqual(rules.inbound.rules[0].cidr, { ip: 0x0a010000, mask: 0xffff0000 });
-  for (const cidr of ['10.0.0.0', '10.0.0.0/33', 'fd00::/8', 'ten/8']) {
+  for (const cidr of ['10.0.0.0', '10.0.0.0/33', 'fd00::/129', 'fd00::', 'fd00::/08', 'ten/8']) {
     assert.equal(configError({ inbound: [{ proto: 'any', port: 'any', cidr }] }).field, 'cidr', cidr);
   }
 });
@@ -165,11 +165,11 @@ test('a ca_sha that is not a lowercase fingerprint is kept as written, with a wa
   assert.match(rules.warnings[0], /ca_sha/);
 });
 
-test('unknown rule keys are ignored with a warning; a bad or IPv6 local_cidr is an error naming it', () => {
+test('unknown rule keys are ignored with a warning; a bad local_cidr is an error naming it', () => {
   const rules = parseFirewallRules({ inbound: [{ ...ok, description: 'web' }] });
   assert.match(rules.warnings[0], /firewall\.inbound\[0\]\.description: unknown key/);
   assert.equal(configError({ inbound: [{ ...ok, local_cidr: '10.0.0.0/33' }] }).field, 'local_cidr');
-  assert.equal(configError({ inbound: [{ ...ok, local_cidr: 'fd00::/8' }] }).field, 'local_cidr');
+  assert.equal(configError({ inbound: [{ ...ok, local_cidr: 'fd00::/200' }] }).field, 'local_cidr');
   assert.equal(configError({ inbound: [{ ...ok, cidr: 'anything' }] }).field, 'cidr');
 });
 
