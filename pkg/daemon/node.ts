@@ -397,6 +397,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     const portMap = new NodePortMap({
       clock: this.clock,
       log: this.log,
+      counters: this.counters,
       lifetimeSec,
       localPort: () => this.udp.localPort,
       seenIp: () => (this.lighthouseClient?.selfNatView()[0] ?? this.lighthouseClient?.selfAddresses()[0])?.address,

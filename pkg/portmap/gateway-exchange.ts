@@ -16,6 +16,8 @@ export interface ExchangeOptions<T> {
   build(localIp: string): Uint8Array;
   /** A parsed answer, or a string saying why this datagram is not one (it is then ignored). */
   accept(datagram: Uint8Array): T | string;
+  /** A datagram that was not an acceptable answer (counted by the caller as a drop). */
+  ignored?(): void;
   tries?: number;
   firstWaitMs?: number;
 }
@@ -69,9 +71,10 @@ export function exchange<T>(o: ExchangeOptions<T>): Promise<{ answer: T; localIp
     });
     sock.on('message', (msg, rinfo) => {
       // Connected: the kernel already filters by source; checked again so the rule is visible here.
-      if (rinfo.address !== o.gateway || rinfo.port !== o.port) return;
+      if (rinfo.address !== o.gateway || rinfo.port !== o.port) return o.ignored?.();
       const parsed = o.accept(msg);
       if (typeof parsed !== 'string') finish(null, parsed);
+      else o.ignored?.();
     });
     sock.connect(o.port, o.gateway, () => {
       try {

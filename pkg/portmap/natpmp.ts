@@ -22,12 +22,16 @@ function failed(result: number): Error {
 export class NatPmpClient implements MappingClient {
   readonly protocol = 'nat-pmp' as const;
 
-  constructor(private readonly port = PCP_PORT) {}
+  constructor(
+    private readonly port = PCP_PORT,
+    private readonly ignored?: () => void,
+  ) {}
 
   private async mapUdp(gateway: string, internalPort: number, suggestedPort: number, lifetimeSec: number): Promise<NatPmpMapResponse> {
     const { answer } = await exchange<NatPmpMapResponse>({
       gateway,
       port: this.port,
+      ignored: this.ignored,
       build: () => encodeNatPmpMapUdp(internalPort, suggestedPort, lifetimeSec),
       accept: (d) => {
         const r = parseNatPmpResponse(d);
@@ -45,6 +49,7 @@ export class NatPmpClient implements MappingClient {
     const { answer: address } = await exchange<NatPmpAddressResponse>({
       gateway: req.gateway,
       port: this.port,
+      ignored: this.ignored,
       build: encodeNatPmpAddressRequest,
       accept: (d) => {
         const r = parseNatPmpResponse(d);

@@ -4,6 +4,7 @@
 
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
+import type { Counters } from '../metrics/counters.js';
 import { udpAddr, type UdpAddr } from '../udp/addr.js';
 import { judgeMapping } from './advertise.js';
 import type { PortMapper, PortMapStatus } from './manager.js';
@@ -12,6 +13,8 @@ import type { PortMapping } from './types.js';
 export interface NodePortMapEnv {
   clock: Clock;
   log: Logger;
+  /** Answers that were not acceptable (not from the gateway, not ours, malformed) count as drops. */
+  counters?: Counters;
   lifetimeSec: number;
   localPort(): number;
   /** The IP a lighthouse sees us at (its answer about ourselves), if any answered. */
@@ -44,12 +47,13 @@ export class NodePortMap {
       import('./gateway.js'),
     ]);
     if (this.stopped) return;
+    const ignored = (): void => this.env.counters?.inc('drops', 'portmap-answer-ignored');
     this.mapper = new PortMapper({
       clock: this.env.clock,
       log: this.env.log,
       internalPort: () => this.env.localPort(),
       gateway: defaultGateway,
-      clients: [new PcpClient(), new NatPmpClient(), new UpnpClient()],
+      clients: [new PcpClient(undefined, ignored), new NatPmpClient(undefined, ignored), new UpnpClient(ignored)],
       lifetimeSec: this.env.lifetimeSec,
       changed: () => this.seenChanged(),
     });

@@ -17,12 +17,16 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export class PcpClient implements MappingClient {
   readonly protocol = 'pcp' as const;
 
-  constructor(private readonly port = PCP_PORT) {}
+  constructor(
+    private readonly port = PCP_PORT,
+    private readonly ignored?: () => void,
+  ) {}
 
   private async request(gateway: string, nonce: Uint8Array, internalPort: number, suggestedPort: number, suggestedIp: string, lifetimeSec: number): Promise<PcpMapResponse> {
     const { answer } = await exchange<PcpMapResponse>({
       gateway,
       port: this.port,
+      ignored: this.ignored,
       build: (clientIp) => encodePcpMap({ lifetimeSec, clientIp, nonce, internalPort, suggestedPort, suggestedIp }),
       accept: (d) => {
         const r = parsePcpMapResponse(d);

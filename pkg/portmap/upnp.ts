@@ -28,7 +28,7 @@ interface UpnpHandle {
 }
 
 /** The LOCATION of the IGD at `gateway`, from an SSDP search (bounded: SEARCH_TRIES searches). */
-export function ssdpSearch(gateway: string, tries = SEARCH_TRIES, waitMs = SEARCH_WAIT_MS): Promise<string> {
+export function ssdpSearch(gateway: string, ignored?: () => void, tries = SEARCH_TRIES, waitMs = SEARCH_WAIT_MS): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
     let sent = 0;
@@ -55,9 +55,9 @@ export function ssdpSearch(gateway: string, tries = SEARCH_TRIES, waitMs = SEARC
     };
     sock.on('error', (e) => finish(new Error(`UPnP: ${e.message}`)));
     sock.on('message', (msg, rinfo) => {
-      if (rinfo.address !== gateway) return;
+      if (rinfo.address !== gateway) return ignored?.();
       const r = parseSsdpResponse(msg);
-      if (typeof r === 'string' || new URL(r.location).hostname !== gateway) return;
+      if (typeof r === 'string' || new URL(r.location).hostname !== gateway) return ignored?.();
       finish(null, r.location);
     });
     sock.bind(0, () => {
@@ -103,8 +103,10 @@ async function soap(service: IgdService, action: string, args: ReadonlyArray<rea
 export class UpnpClient implements MappingClient {
   readonly protocol = 'upnp' as const;
 
+  constructor(private readonly ignored?: () => void) {}
+
   private async service(gateway: string): Promise<IgdService> {
-    const location = await ssdpSearch(gateway);
+    const location = await ssdpSearch(gateway, this.ignored);
     const desc = await http(location, 'GET');
     if (desc.status !== 200) throw new Error(`UPnP: description HTTP ${desc.status}`);
     const service = parseIgdDescription(desc.body, location);

@@ -72,11 +72,14 @@ test('fuzz: the exchange takes only an acceptable answer from the gateway, and s
     const replyValid = r.chance(0.5);
     const gw = await fakeGateway(() => [...junk, ...(replyValid ? [PCP_OK] : [])]);
     try {
-      const result = await exchange({ gateway: '127.0.0.1', port: gw.port, build: () => new Uint8Array(PCP_MAP_LEN), accept: (d) => {
+      let ignored = 0;
+      const result = await exchange({ gateway: '127.0.0.1', port: gw.port, build: () => new Uint8Array(PCP_MAP_LEN), ignored: () => ignored++, accept: (d) => {
         const p = parsePcpMapResponse(d);
         return typeof p === 'string' || !isValid(d) ? 'not it' : p;
       }, firstWaitMs: 15, tries: 3 }).then((v) => v.answer, (e: unknown) => e);
+      // Loopback keeps order: everything ahead of the answer was looked at and counted as ignored.
       if (replyValid) assert.equal((result as { externalPort: number }).externalPort, 8080);
+      if (replyValid) assert.equal(ignored, junk.length);
       else assert.ok(result instanceof ExchangeError && result.code === 'no-answer', String(result));
       assert.ok(gw.requests() <= 3, `sent ${gw.requests()} requests`);
     } finally {
