@@ -50,6 +50,7 @@ import { portBehaviour } from '../punchy/nat-kind.js';
 import { CertExpiryWatch } from './cert-expiry.js';
 import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
+import { openTcpTransport, udpWhileOnTcp, type TcpNodeEnv, type TcpTransport } from './tcp-transport.js';
 
 export interface NodeSetup {
   config: MeshConfig;
@@ -71,6 +72,9 @@ export interface NodeSetup {
    */
   secondPort?: boolean;
   openSecondPort?: () => Promise<UdpConn>;
+  /** The TCP fallback (tcp-transport.ts): a listener for lighthouses and relays, the fallback for others. The
+   * daemon turns it on; in-process test nodes leave it off unless they test it. */
+  tcp?: boolean;
 }
 
 export class MeshNode implements DataPathContext, HandshakeEnv {
@@ -112,6 +116,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private addressWatch: AddressWatch | null = null;
   /** portmap.enabled (pkg/portmap/): the gateway forwards our listen port; null when off or without lighthouses. */
   private portMap: NodePortMap | null = null;
+  /** The TCP fallback (tcp-transport.ts); null when this node neither serves TCP nor falls back to it. */
+  tcp: TcpTransport | null = null;
   private handshakeTicker: NodeJS.Timeout | null = null;
   private addressFilter: { config: MeshConfig; allow: AllowList | undefined; interfaces: LocalAddressOptions['interfaces'] } | null = null;
   private stopped = false;
@@ -222,7 +228,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       send: (host, m) => this.sendMeta(host, m),
       ownAddresses: () => [...this.ownAddresses(advertise), ...(this.portMap?.advertised() ?? [])],
       selfSeen: () => this.portMap?.seenChanged(),
-      relays: () => (this.config.relay.amRelay ? [] : this.config.relay.relays.map(parseIpv4)),
+      relays: () => this.advertisedRelays(),
       remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
       punch: (addr) => this.udp.send(PUNCH_BYTE, addr),
       punchDelayMs: () => this.config.punchy.delayMs,
@@ -247,7 +253,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       myIp: () => this.identity().vpnIp,
       vpnNet: () => this.identity().vpnNet,
       amRelay: () => this.config.relay.amRelay,
-      relaysForUs: () => (this.config.relay.amRelay ? [] : this.config.relay.relays.map(parseIpv4)),
+      relaysForUs: () => this.advertisedRelays(),
       sendControl: (host, m) => this.sendControl(host, m),
       startHandshake: (vpnIp) => {
         if (this.hostmap.byVpnIp.has(vpnIp) || this.handshakes.pending.has(vpnIp)) return false;
@@ -263,6 +269,14 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       deliverInner: (inner, via) => this.deliverRelayed(inner, via),
       relayLost: (host) => this.handshakes.replace(host),
     });
+  }
+
+  /** relay.relays, and while UDP is blocked the servers we reach over TCP (peers reach us through them). */
+  private advertisedRelays(): Ipv4[] {
+    if (this.config.relay.amRelay) return [];
+    const configured = this.config.relay.relays.map(parseIpv4);
+    const overTcp = this.tcp?.fallback?.tcpAttached() ?? [];
+    return overTcp.length === 0 ? configured : [...new Set([...configured, ...overTcp])];
   }
 
   private sendControl(host: HostInfo, m: ControlMessage): void {
@@ -319,7 +333,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     node.udp =
       setup.udp ??
       (await DgramConn.open({ host: c.listen.host, port: c.listen.port, readBuffer: c.listen.readBuffer, writeBuffer: c.listen.writeBuffer }));
-    node.udp.onPacket((packet, from) => node.onUdp(packet, from));
+    if (setup.tcp) node.tcp = await openTcpTransport(node.udp, node.tcpEnv());
+    if (node.tcp) node.udp = node.tcp.underlay;
+    else node.udp.onPacket((packet, from) => node.onUdp(packet, from));
+    node.tcp?.fallback?.start();
     node.natTests = await node.openNatTests(setup);
     node.every(1000, () => {
       checkLiveness(node);
@@ -366,6 +383,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         (addrs, lostAny) => {
           node.paths.localAddressesChanged(addrs, lostAny);
           node.natTests?.addressesChanged();
+          node.tcp?.fallback?.addressesChanged();
           node.portMap?.refresh();
           node.lighthouseClient?.askAboutSelf();
         },
@@ -445,10 +463,28 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     }
   }
 
+  private tcpEnv(): TcpNodeEnv {
+    return {
+      clock: this.clock,
+      log: this.log,
+      counters: this.counters,
+      hostmap: this.hostmap,
+      handshakes: this.handshakes,
+      config: () => this.config,
+      lighthouses: () => this.lighthouses,
+      staticHosts: () => this.staticHosts,
+      deliver: (packet, from, overTcp) => this.onUdp(packet, from, overTcp),
+      sendTestRequest: (host) => this.sendTestRequest(host),
+      relaysChanged: () => this.lighthouseClient?.sendUpdate(),
+    };
+  }
+
   /** Bad input must never take the daemon down: any throw on a packet is counted and the packet dropped. */
-  private onUdp(packet: Buffer, from: UdpAddr): void {
+  private onUdp(packet: Buffer, from: UdpAddr, overTcp = false): void {
     try {
-      handleUdpPacket(this, packet, from);
+      const fallback = this.tcp?.fallback;
+      if (!overTcp && fallback?.routedFrom(from)) udpWhileOnTcp(fallback, this.hostmap, () => handleUdpPacket(this, packet, from));
+      else handleUdpPacket(this, packet, from);
     } catch (e) {
       this.counters.inc('drops', 'outside-exception');
       this.log.debug('Exception on outside packet', { udpAddr: addrKey(from), error: (e as Error).message });
@@ -543,6 +579,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         udp: () => this.udp,
         lighthouseTunnel: () => this.lighthouses.map((ip) => this.hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null),
         schedule: (ms, fn) => this.schedule(ms, fn),
+        measured: () => this.paths.punchTtlLearned(),
       },
       open ? second : null,
       open ?? (() => Promise.reject(new Error('no second port'))),
@@ -729,6 +766,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.certExpiry.stop();
     if (this.handshakeTicker !== null) clearInterval(this.handshakeTicker);
     this.addressWatch?.stop();
+    this.tcp?.fallback?.stop();
     this.birthday.closeAll();
     await this.natTests?.close();
     // The gateway is told to delete our mapping (bounded wait, portmap/manager.ts DELETE_WAIT_MS).
