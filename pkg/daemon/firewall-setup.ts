@@ -1,7 +1,7 @@
 // Builds the firewall from the config, turning a rule error into one line that names the file and line.
 
 import type { LoadedConfig } from '../config/index.js';
-import { Firewall, FirewallConfigError, parseFirewallRules, type FirewallRules } from '../firewall/firewall.js';
+import { Firewall, FirewallConfigError, parseFirewallRules, type FirewallNetworks, type FirewallRules } from '../firewall/firewall.js';
 import { systemClock } from '../clock/clock.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
 import type { Pki } from './pki.js';
@@ -30,7 +30,12 @@ export function localNets(pki: Pki): Ipv4Net[] {
   return [...d.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...d.subnets];
 }
 
-export function buildFirewall(loaded: LoadedConfig, pki: Pki): Firewall {
+/** Our local addresses as the firewall needs them: VPN addresses and unsafe networks from our certificate. */
+export function firewallNetworks(pki: Pki): FirewallNetworks {
   const d = pki.identity.cert.details;
-  return new Firewall(firewallRules(loaded, pki), { clock: systemClock, localNets: localNets(pki), assignedNets: d.ips.slice(), unsafeNets: d.subnets.slice() });
+  return { localNets: localNets(pki), assignedNets: d.ips.slice(), unsafeNets: d.subnets.slice() };
+}
+
+export function buildFirewall(loaded: LoadedConfig, pki: Pki): Firewall {
+  return new Firewall(firewallRules(loaded, pki), { clock: systemClock, ...firewallNetworks(pki) });
 }

@@ -29,6 +29,7 @@ import { splitByPunch, type LocalNetwork } from '../punchy/punch-needed.js';
 import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchAll } from '../punchy/punchy.js';
 import { UnsafeRouteTable } from '../routing/unsafe-routes.js';
 import { CalculatedRemotes } from '../lighthouse/calculated-remotes.js';
+import { firewallNetworks } from './firewall-setup.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
 import { RelayManager } from '../relay/manager.js';
 import type { RelayEntry } from '../relay/relay-table.js';
@@ -726,6 +727,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.config = next.config;
     this.pki = next.pki;
     this.fw.replaceRules(next.rules);
+    this.fw.setLocalNetworks(firewallNetworks(next.pki)); // the new certificate's unsafe networks (Nebula 1.11)
     this.staticHosts = next.staticHosts;
     this.calculatedRemotes = new CalculatedRemotes(next.config.lighthouse.calculatedRemotes);
     this.remoteAllowList = new AllowList(next.config.lighthouse.remoteAllowList);

@@ -38,8 +38,12 @@ export { parseFirewallRules, type RuleContext } from './rules.js';
 export { FirewallConfigError } from './config-error.js';
 export { parseIpv4Packet, newFirewallPacket, type FirewallPacket } from './packet.js';
 
-export interface FirewallOptions {
+export interface FirewallOptions extends FirewallNetworks {
   clock: Clock;
+}
+
+/** Which local addresses are ours, from our certificate; replaced when a reload brings another certificate. */
+export interface FirewallNetworks {
   /** Our certificate's IPs as /32 plus its Subnets: the local addresses we handle. */
   localNets: Ipv4Net[];
   /** Our VPN networks (the certificate's IPs with their prefix). Default: the /32 entries of localNets. */
@@ -55,9 +59,9 @@ export class Firewall {
   private rules: FirewallRules;
   private rulesVersion = 0;
   private readonly clock: Clock;
-  private readonly localNets: Ipv4Net[];
-  private readonly assignedNets: Ipv4Net[];
-  private readonly hasUnsafeNets: boolean;
+  private localNets: Ipv4Net[] = [];
+  private assignedNets: Ipv4Net[] = [];
+  private hasUnsafeNets = false;
   private readonly conntrack = new ConntrackTable();
   private readonly packet: FirewallPacket = newFirewallPacket();
   /** Packets refused so far, by reason (both directions). */
@@ -68,9 +72,17 @@ export class Firewall {
   constructor(rules: FirewallRules, opts: FirewallOptions) {
     this.rules = rules;
     this.clock = opts.clock;
-    this.localNets = opts.localNets.slice();
-    this.assignedNets = (opts.assignedNets ?? opts.localNets.filter((n) => n.mask === 0xffffffff)).slice();
-    this.hasUnsafeNets = (opts.unsafeNets ?? opts.localNets.filter((n) => n.mask !== 0xffffffff)).length > 0;
+    this.setLocalNetworks(opts);
+  }
+
+  /**
+   * Our addresses, from the certificate (a reload may bring one with other unsafe networks, as Nebula 1.11 reloads
+   * them). Flows keep their conntrack entries; a new packet is judged against the new networks.
+   */
+  setLocalNetworks(nets: FirewallNetworks): void {
+    this.localNets = nets.localNets.slice();
+    this.assignedNets = (nets.assignedNets ?? nets.localNets.filter((n) => n.mask === 0xffffffff)).slice();
+    this.hasUnsafeNets = (nets.unsafeNets ?? nets.localNets.filter((n) => n.mask !== 0xffffffff)).length > 0;
   }
 
   get conntrackSize(): number {

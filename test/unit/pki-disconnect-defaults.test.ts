@@ -1,5 +1,5 @@
-// pki.disconnect_invalid defaults to true (Nebula 1.8+), and a blocklisted peer's tunnel is closed on reload
-// whatever disconnect_invalid says (Nebula 1.7+).
+// pki.disconnect_invalid defaults to true (Nebula 1.8+), a blocklisted peer's tunnel is closed on reload whatever
+// disconnect_invalid says (Nebula 1.7+), and a reloaded certificate's unsafe networks reach the firewall (1.11).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import type { MeshConfig } from '../../pkg/config/index.js';
 import { connect, TestMesh, type TestNode } from './helpers/mesh.js';
 import { makeHostCert, makeTestCa, testPki, type TestCa } from './helpers/pki.js';
 import { udpPacket } from './helpers/packets.js';
+import { UDP, ipv4Packet } from './firewall-fixtures.js';
 
 const A = '10.99.0.1';
 const B = '10.99.0.2';
@@ -62,4 +63,18 @@ test('a reload that stops trusting a peer CA closes its tunnel only with disconn
   assert.ok(a.tunnelTo(b), 'disconnect_invalid: false keeps it');
   reload(a, true, [other], []);
   assert.equal(a.tunnelTo(b), undefined, 'disconnect_invalid: true closes it');
+});
+
+test("a reload with a certificate that adds an unsafe network lets the firewall take that network's packets (Nebula 1.11)", async (t) => {
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], config: { firewall: { outbound: [{ port: 'any', proto: 'any', host: 'any' }], inbound: [{ port: 'any', proto: 'any', host: 'any', local_cidr: 'any' }] } } });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
+  await connect(a, b);
+  const toSubnet = ipv4Packet({ src: B, dst: '192.168.200.7', proto: UDP, srcPort: 1000, dstPort: 53 });
+  const peer = a.tunnelTo(b)!.peer;
+  assert.equal(a.node.firewall().filter(toSubnet, true, peer), 'local-not-ours');
+  const withSubnet = makeHostCert(mesh.ca, { name: 'a', ip: `${A}/24`, subnets: ['192.168.200.0/24'] });
+  const current = a.node.currentConfig();
+  a.node.applyReload({ config: current, pki: testPki(withSubnet, [mesh.ca]), rules: a.node.firewall().currentRules, staticHosts: new Map() });
+  assert.equal(a.node.firewall().filter(toSubnet, true, peer), null);
 });
