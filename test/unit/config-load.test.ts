@@ -104,6 +104,7 @@ test("a config holding only pki gets Nebula's code default for every other key (
     timers: { connectionAliveIntervalMs: 5000, pendingDeletionIntervalMs: 10_000 },
     control: { socket: undefined },
     tcp: { listen: true, port: 0, fallback: true },
+    portmap: { enabled: true, lifetimeSec: 7200 },
     later: {
       staticMapCadenceMs: undefined,
       staticMapNetwork: undefined,
