@@ -29,6 +29,8 @@ export interface NatTestsEnv {
   /** A tunnel to a lighthouse that is up, if any. */
   lighthouseTunnel(): HostInfo | undefined;
   schedule(ms: number, fn: () => void): void;
+  /** A measurement finished (the punch TTL may have changed). */
+  measured?(): void;
 }
 
 export class NatTests {
@@ -53,6 +55,7 @@ export class NatTests {
         else udp.sendWithTtl?.(packet, to, ttl);
       },
       randomToken: () => randomBytes(TOKEN_LEN),
+      measured: () => env.measured?.(),
     });
   }
 

@@ -176,6 +176,17 @@ export class PathFinder {
     this.env.udp.sendWithTtl?.(PUNCH_BYTE, to, this.env.punchTtl());
   }
 
+  /**
+   * Our NAT was measured (punchy/nat-discovery.ts), a few hundred ms after start or a move: a tunnel that came up
+   * over a relay meanwhile, its candidates punched with the default TTL (which behind a carrier-grade NAT dies
+   * before the outermost NAT), tries a direct path with the learned one now rather than at its first upgrade
+   * check a second after it came up. Cold start, a behind two NATs, b speaks first: direct after 0.4-0.6 s instead
+   * of 1.3-1.4 s. (Punching the recent targets again with the new TTL as well made no measurable difference.)
+   */
+  punchTtlLearned(): void {
+    this.upgradeRelayed();
+  }
+
   /** A lighthouse answered for `vpnIp`: feed a pending handshake, or try to take a relayed tunnel direct. */
   addressesLearned(vpnIp: Ipv4): void {
     this.env.handshakes.trigger(vpnIp);

@@ -66,6 +66,8 @@ export interface NatDiscoveryEnv {
   /** A bare datagram from the listen socket; `ttl` sets a one-off IP TTL. */
   sendBare(packet: Uint8Array, to: UdpAddr, ttl?: number): void;
   randomToken(): Uint8Array;
+  /** A run finished with a result (punchTtl() may have changed). */
+  measured?(r: NatTestResult): void;
 }
 
 type Wake = (what: 'echo' | 'reply' | 'timeout') => void;
@@ -170,6 +172,7 @@ export class NatDiscovery {
         punchTtl: r.punchTtl ?? `default ${PUNCH_TTL}`,
         seenAs: addrKey(r.seenMain),
       });
+      this.env.measured?.(r);
     }
     const waiters = this.doneWaiters;
     this.doneWaiters = [];

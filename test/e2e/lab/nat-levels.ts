@@ -65,6 +65,8 @@ export async function natLevelsPair(
   levelsB: Levels,
   first: 'a' | 'b',
   settleMs = 8000,
+  /** 'cold': the first ping goes as soon as both nodes are up, before a mesh node has measured its NAT. */
+  start: 'settled' | 'cold' = 'settled',
 ): Promise<PairResult> {
   const lhHost = await lab.publicHost('lh');
   const a = await placeBehind(lab, levelsA, 'a');
@@ -77,9 +79,12 @@ export async function natLevelsPair(
   const punchy = { punch: true, respond: true };
   const [na, nb] = await Promise.all([net.start(a.host, { name: 'a', impl, punchy }), net.start(b.host, { name: 'b', impl, punchy })]);
   const startedAt = performance.now();
-  const [ttlA, ttlB] = await Promise.all([learnedTtl(na, impl, 5000), learnedTtl(nb, impl, 5000)]);
-  // Both implementations get the same second after start (mesh measures its NAT within it) before the first ping.
-  await sleep(Math.max(0, 1000 - (performance.now() - startedAt)));
+  const measured = Promise.all([learnedTtl(na, impl, 5000), learnedTtl(nb, impl, 5000)]);
+  if (start === 'settled') {
+    await measured;
+    // Both implementations get the same second after start (mesh measures its NAT within it) before the first ping.
+    await sleep(Math.max(0, 1000 - (performance.now() - startedAt)));
+  }
   const [from, to] = first === 'a' ? [a.host, nb] : [b.host, na];
   const t0 = performance.now();
   await waitFor(async () => ((await lab.ping(from, to.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null), {
@@ -104,6 +109,7 @@ export async function natLevelsPair(
     }
     if (performance.now() > deadline) break;
   }
+  const [ttlA, ttlB] = await measured;
   return { firstReplyMs, directAfterMs, path, punchTtl: { a: ttlA, b: ttlB } };
 }
 
