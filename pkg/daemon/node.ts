@@ -220,7 +220,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       startHandshake: (vpnIp) => {
         if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
       },
-      learned: (vpnIp) => this.paths.addressesLearned(vpnIp),
+      learned: (vpnIp) => {
+        this.paths.addressesLearned(vpnIp);
+        // On TCP only a relay carries a handshake: the relays this answer named are used now, not at the next
+        // attempt of the backoff (~200 ms sooner two seconds into a start).
+        if (this.tcp?.fallback?.transport === 'tcp') this.handshakes.sendNow(vpnIp);
+      },
       moved: (vpnIp, addrs) => {
         const host = this.hostmap.byVpnIp.get(vpnIp);
         if (host) peerMoved(this, host, addrs);
