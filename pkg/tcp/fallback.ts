@@ -9,7 +9,7 @@
 
 import type { Socket } from 'node:net';
 import { after, type Clock } from '../clock/clock.js';
-import type { Ipv4 } from '../ip/ipv4.js';
+import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
@@ -159,7 +159,7 @@ export class TcpFallback {
       this.attached.set(target.vpnIp, { vpnIp: target.vpnIp, addr, link, framesIn: 0, silentRounds: 0 });
       this.env.underlay.route(addr, link);
       this.env.counters.inc('tcp', 'connected');
-      this.env.log.info('Connected over TCP', { vpnIp: target.vpnIp, tcpAddr: addrKey(addr) });
+      this.env.log.info('Connected over TCP', { vpnIp: formatIpv4(target.vpnIp), tcpAddr: addrKey(addr) });
       this.env.linked(target.vpnIp);
       this.env.relaysChanged();
       return;
@@ -173,7 +173,7 @@ export class TcpFallback {
     this.env.underlay.unroute(a.addr, link);
     if (this.state !== 'tcp' || this.stopped) return;
     this.env.counters.inc('tcp', 'link-lost');
-    this.env.log.info('TCP link lost', { vpnIp, reason });
+    this.env.log.info('TCP link lost', { vpnIp: formatIpv4(vpnIp), reason });
     this.env.relaysChanged();
   }
 
