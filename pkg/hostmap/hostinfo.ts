@@ -10,6 +10,9 @@ import { ReplayWindow } from '../replay/replay-window.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 
+/** A Nebula certificate version: 1 (protobuf, Nebula 1.0+) or 2 (ASN.1, Nebula 1.10+). */
+export type CertVersion = 1 | 2;
+
 export interface TunnelKeys {
   send: Aead;
   recv: Aead;
@@ -21,6 +24,12 @@ export class HostInfo {
   /** The peer's index, which we put in the header of every packet we send. */
   readonly remoteIndex: number;
   readonly vpnIp: Ipv4;
+  /**
+   * The version of the certificate the peer presented in this tunnel's handshake (Nebula's ConnectionState
+   * certificate version): lighthouse and relay messages to this peer use the matching message layout
+   * (docs/certificates-v2.md).
+   */
+  readonly certVersion: CertVersion;
   readonly #cert: PeerCertBytes;
   readonly peer: FirewallPeer;
   readonly keys: TunnelKeys;
@@ -80,10 +89,13 @@ export class HostInfo {
     initiator: boolean;
     now: number;
     certValidUntil?: number;
+    /** Defaults to 1: the only version Nebula 1.6 speaks. */
+    certVersion?: CertVersion;
   }) {
     this.localIndex = init.localIndex;
     this.remoteIndex = init.remoteIndex;
     this.vpnIp = init.vpnIp;
+    this.certVersion = init.certVersion ?? 1;
     this.#cert = init.cert;
     this.peer = init.peer;
     this.keys = init.keys;
