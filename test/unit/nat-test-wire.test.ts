@@ -27,7 +27,9 @@ import { udpAddr } from '../../pkg/udp/addr.js';
 import { MemoryNetwork } from '../../pkg/udp/memory-udp.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { NatDiscovery } from '../../pkg/punchy/nat-discovery.js';
-import { expectOnly, hex, mutate, mutateProto, randomBytes, runFuzz } from './helpers/fuzz.js';
+import { expectOnly, hex, mutate, mutateProto, randomBytes, runFuzz, runFuzzAsync } from './helpers/fuzz.js';
+import dgram from 'node:dgram';
+import { DgramConn } from '../../pkg/udp/udp-conn.js';
 
 const token = (n: number): Uint8Array => new Uint8Array(16).fill(n);
 
@@ -177,4 +179,34 @@ test('fuzz the listen socket\'s NatEcho check: it never throws, and takes nothin
   assert.equal(counters.get('drops', 'nat-echo-unexpected'), taken);
   assert.equal(d.last, null);
   assert.ok(stats.iterations > 100);
+});
+
+test("fuzz a lighthouse's second port on a real socket (127.0.0.1): nothing comes back, it keeps listening", async () => {
+  const conn = await DgramConn.open({ host: '127.0.0.1', port: 0 });
+  const counters = new Counters();
+  const clock = new ManualClock(0);
+  const port = new ProbePort(conn, { clock, counters, sendInTunnel: () => assert.fail('nothing goes in a tunnel') });
+  const client = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', () => resolve()));
+  let replies = 0;
+  client.on('message', () => replies++);
+  const seeds = [encodeNatProbe(token(1)), encodeNatEcho(token(1))];
+  const send = (b: Uint8Array): Promise<void> => new Promise((resolve) => client.send(b, port.port, '127.0.0.1', () => resolve()));
+  try {
+    const stats = await runFuzzAsync('probe-port-socket', { iterations: 400, ms: 1000, seed: 0x5053 }, async (r) => {
+      await send(r.chance(0.3) ? randomBytes(r, 200) : mutate(r, r.pick(seeds), seeds));
+    });
+    // A last valid probe still lands (in a new rate window): the listener survived whatever came before.
+    await new Promise((r) => setTimeout(r, 50));
+    clock.advance(2000);
+    const before = counters.get('probe-port', 'probe');
+    await send(encodeNatProbe(token(200)));
+    for (let i = 0; i < 100 && counters.get('probe-port', 'probe') === before; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(counters.get('probe-port', 'probe'), before + 1, 'still listening');
+    assert.equal(replies, 0, 'the second port answered a bare datagram');
+    assert.ok(stats.iterations > 10);
+  } finally {
+    client.close();
+    await port.close();
+  }
 });
