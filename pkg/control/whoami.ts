@@ -13,6 +13,7 @@
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { Ipv4 } from '../ip/ipv4.js';
 import { decodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
+import { isTcpAddr } from '../tcp/tcp-addr.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { ControlError, ControlErrorCode } from './protocol.js';
 
@@ -64,7 +65,8 @@ export class Whoami {
       return false;
     }
     if (m.type === MetaType.HostWhoami) {
-      const addrs = from.remote ? [from.remote] : [];
+      // A host attached over TCP (docs/tcp-fallback.md) has no UDP address we could tell it: its virtual one is not.
+      const addrs = from.remote && !isTcpAddr(from.remote) ? [from.remote] : [];
       const probePort = this.env.probePort?.() ?? 0;
       this.env.sendMeta(from, { type: MetaType.HostWhoamiReply, vpnIp: from.vpnIp, addrs, relays: [], ...(probePort ? { probePort } : {}) });
       return true;
