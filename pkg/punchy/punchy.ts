@@ -18,17 +18,22 @@ export const PUNCH_BYTE = Uint8Array.of(0);
  */
 export function punchAll(hostmap: HostMap, udp: UdpConn, allRemotes?: (host: HostInfo) => readonly UdpAddr[]): number {
   let sent = 0;
-  for (const host of hostmap.byVpnIp.values()) {
-    if (host.remote) {
-      (host.conn ?? udp).send(KEEPALIVE_BYTE, host.remote);
-      sent++;
-    }
-    if (!allRemotes) continue;
-    for (const addr of allRemotes(host)) {
-      if (host.remote && sameAddr(addr, host.remote)) continue;
-      udp.send(KEEPALIVE_BYTE, addr);
-      sent++;
-    }
+  for (const host of hostmap.byVpnIp.values()) sent += punchHost(host, udp, allRemotes);
+  return sent;
+}
+
+/** One tunnel's keep-alives (see punchAll); returns how many datagrams went out. */
+export function punchHost(host: HostInfo, udp: UdpConn, allRemotes?: (host: HostInfo) => readonly UdpAddr[]): number {
+  let sent = 0;
+  if (host.remote) {
+    (host.conn ?? udp).send(KEEPALIVE_BYTE, host.remote);
+    sent++;
+  }
+  if (!allRemotes) return sent;
+  for (const addr of allRemotes(host)) {
+    if (host.remote && sameAddr(addr, host.remote)) continue;
+    udp.send(KEEPALIVE_BYTE, addr);
+    sent++;
   }
   return sent;
 }
