@@ -5,6 +5,7 @@ export { CertError, CertVerifyError, type CertErrorCode, type CertVerifyCode } f
 export { marshalDetails, marshalCertificate, marshalCertificateForHandshake } from './cert-marshal.js';
 export { unmarshalCertificate, unmarshalHandshakeCertificate } from './cert-unmarshal.js';
 export { PeerCertBytes } from './peer-cert-bytes.js';
+export { ipv4Networks, ipv4ViewOfV2 } from './cert-v2-ipv4-view.js';
 export { fingerprint, signCertificate, checkSignature } from './signature.js';
 export { encodePem, decodePemBlocks, type PemBlock } from './pem.js';
 export { CERTIFICATE_BANNER, parseCertificatesPem, certificateToPem } from './cert-pem.js';

@@ -14,7 +14,7 @@ import type { Firewall, FirewallRules } from '../firewall/firewall.js';
 import { encodeHeader, HEADER_LEN, MessageType, parseHeader } from '../header/header.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
-import { certValidUntil } from '../handshake/peer-cert.js';
+import { verifyPresented } from '../handshake/peer-cert.js';
 import type { HostInfo, TunnelKeys } from '../hostmap/hostinfo.js';
 import { HostMap } from '../hostmap/hostmap.js';
 import { formatIpv4, netContains, parseCidr, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
@@ -754,6 +754,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.log.level = next.config.logging.level;
     this.log.format = next.config.logging.format;
     this.closeInvalidTunnels(next.config.pki.disconnectInvalid);
+    // A new certificate, or another version of it, makes the tunnels made with the old one handshake again.
+    for (const host of [...this.hostmap.byVpnIp.values()]) this.handshakes.checkVersions(host);
     this.certExpiry.recheck(); // the new CAs may expire at other times, and disconnect_invalid may have changed
     return changed;
   }
@@ -766,9 +768,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     const now = unixMs(this.clock) / 1000; // to the millisecond, as in the handshake
     for (const host of [...this.hostmap.byVpnIp.values()]) {
       try {
-        const cert = host.cert;
-        const ca = this.pki.caPool.verify(cert, now);
-        host.certValidUntil = certValidUntil(cert, ca);
+        const cert = host.presentedCert; // of either version, as the handshake verified it
+        const ca = verifyPresented(cert, this.pki.caPool, now);
+        host.certValidUntil = Math.min(cert.details.notAfter, ca.details.notAfter);
       } catch (e) {
         if (!disconnectInvalid && (e as { code?: string }).code !== 'ECERTBLOCKED') continue;
         this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatIpv4(host.vpnIp), error: (e as Error).message });

@@ -10,9 +10,6 @@ export function unsupportedSettings(c: MeshConfig): string[] {
     out.push('sshd.enabled: the ssh debug console is not part of mesh; use `mesh status`, `mesh ping` and the other subcommands');
   }
   if (c.routines > 1) out.push(`routines: ${c.routines} is accepted but mesh runs one packet loop (batched I/O instead of threads)`);
-  if (c.pki.initiatingVersion !== undefined) {
-    out.push(`pki.initiating_version: ${c.pki.initiatingVersion} has no effect yet: mesh starts every handshake with its v1 certificate`);
-  }
   if (c.tun.useSystemRouteTable) {
     out.push('tun.use_system_route_table: not implemented; mesh routes only the tun.unsafe_routes of its config');
   }

@@ -1,12 +1,38 @@
-// Who we are in handshakes: our certificate (sent without its public key, as Nebula does), our X25519 static key
-// pair, and the overlay address and network the certificate binds.
+// Who we are in handshakes: our certificates (v1, v2 or both, each sent without its public key, as Nebula does),
+// which of them starts our handshakes (pki.initiating_version), our X25519 static key pair, and the overlay address
+// and network the certificates bind (docs/certificates-v2.md, "Handshakes").
 
-import { marshalCertificateForHandshake, type NebulaCertificate } from '../cert/index.js';
+import {
+  ipv4ViewOfV2,
+  marshalCertificateForHandshake,
+  marshalCertificateV2ForHandshake,
+  type NebulaCertificate,
+  type NebulaCertificateV2,
+} from '../cert/index.js';
+import type { CertVersion } from '../hostmap/hostinfo.js';
 import type { Ipv4, Ipv4Net } from '../ip/ipv4.js';
 
+/** One certificate we can present: what the handshake carries and what a tunnel records about it. */
+export interface HandshakeCredential {
+  readonly version: CertVersion;
+  /** The handshake form (no public key): the payload's Cert field. */
+  readonly bytes: Uint8Array;
+  /** The certificate's signature: a tunnel made with another one was made with a certificate since replaced. */
+  readonly signature: Uint8Array;
+}
+
 export interface LocalIdentity {
+  /**
+   * Our certificate in the v1 shape, for the firewall, the control plane and the DNS server: the v2 certificate's
+   * IPv4 view when we hold one (v2 is the superset, as in Nebula), else the v1 certificate.
+   */
   readonly cert: NebulaCertificate;
+  /** The handshake form of the initiating version's certificate. */
   readonly handshakeCert: Uint8Array;
+  /** What we can present, by version. */
+  readonly credentials: Readonly<Partial<Record<CertVersion, HandshakeCredential>>>;
+  /** The version our handshakes start with (pki.initiating_version). */
+  readonly initiatingVersion: CertVersion;
   readonly privateKey: Uint8Array;
   readonly publicKey: Uint8Array;
   readonly vpnIp: Ipv4;
@@ -14,14 +40,69 @@ export interface LocalIdentity {
   readonly vpnNet: Ipv4Net;
 }
 
-export function localIdentity(cert: NebulaCertificate, privateKey: Uint8Array): LocalIdentity {
+export interface IdentityCerts {
+  v1?: NebulaCertificate;
+  v2?: NebulaCertificateV2;
+  /** Default: 1 when a v1 certificate is held, else 2 (Nebula 1.10's default). */
+  initiatingVersion?: CertVersion;
+}
+
+export class IdentityError extends Error {
+  override name = 'IdentityError';
+  readonly code = 'EIDENTITY';
+}
+
+/** The credential of `version`, or of the initiating version when we have none of `version`. */
+export function credentialFor(id: LocalIdentity, version: CertVersion): HandshakeCredential {
+  return id.credentials[version] ?? (id.credentials[id.initiatingVersion] as HandshakeCredential);
+}
+
+/**
+ * Builds the identity from one or both certificates. Throws IdentityError when they cannot serve one host: no
+ * certificate, keys that differ, different first networks, an initiating version we hold no certificate of, a v2
+ * certificate without an IPv4 network or on a curve the handshake does not speak.
+ */
+export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalIdentity {
+  const { v1, v2 } = certs;
+  if (!v1 && !v2) throw new IdentityError('no certificate');
+  const credentials: Partial<Record<CertVersion, HandshakeCredential>> = {};
+  if (v1) credentials[1] = { version: 1, bytes: marshalCertificateForHandshake(v1), signature: v1.signature };
+  let v2View: NebulaCertificate | undefined;
+  if (v2) {
+    if (v2.curve !== 0) throw new IdentityError('the v2 certificate is not on Curve25519; mesh handshakes are Curve25519 only');
+    v2View = ipv4ViewOfV2(v2);
+    credentials[2] = { version: 2, bytes: marshalCertificateV2ForHandshake(v2), signature: v2.signature };
+  }
+  if (v1 && v2View) {
+    if (!Buffer.from(v1.details.publicKey).equals(Buffer.from(v2View.details.publicKey))) {
+      throw new IdentityError('the v1 and v2 certificates have different public keys');
+    }
+    const a = v1.details.ips[0];
+    const b = v2View.details.ips[0];
+    if (!a || !b || a.ip !== b.ip || a.mask !== b.mask) {
+      throw new IdentityError('the v1 and v2 certificates have different first networks');
+    }
+  }
+  const initiatingVersion: CertVersion = certs.initiatingVersion ?? (v1 ? 1 : 2);
+  if (!credentials[initiatingVersion]) {
+    throw new IdentityError(`initiating version ${initiatingVersion} needs a v${initiatingVersion} certificate in pki.cert`);
+  }
+  const cert = (v2View ?? v1) as NebulaCertificate;
   const first = cert.details.ips[0];
+  if (!first) throw new IdentityError('certificate has no IP');
   return {
     cert,
-    handshakeCert: marshalCertificateForHandshake(cert),
+    handshakeCert: (credentials[initiatingVersion] as HandshakeCredential).bytes,
+    credentials,
+    initiatingVersion,
     privateKey,
     publicKey: cert.details.publicKey,
     vpnIp: first.ip,
     vpnNet: { ip: (first.ip & first.mask) >>> 0, mask: first.mask },
   };
+}
+
+/** A v1-only identity (Nebula 1.6's): the form most tests and tools build. */
+export function localIdentity(cert: NebulaCertificate, privateKey: Uint8Array): LocalIdentity {
+  return identityOf({ v1: cert }, privateKey);
 }

@@ -9,7 +9,7 @@
 import type { CaPool } from '../cert/index.js';
 import { after, unixMs, type Clock } from '../clock/clock.js';
 import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
-import { HostInfo, type TunnelKeys } from '../hostmap/hostinfo.js';
+import { HostInfo, type CertVersion, type TunnelKeys } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
 import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
 import type { LogFields, Logger } from '../log/logger.js';
@@ -20,10 +20,11 @@ import { IxInitiator, IxResponder } from '../noise/ix.js';
 import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import { chooseCandidateSlot, type CandidateSource } from './candidate-slots.js';
-import type { LocalIdentity } from './identity.js';
-import { decodeHandshakePayload, encodeHandshakePayload } from './payload.js';
+import { credentialFor, type HandshakeCredential, type LocalIdentity } from './identity.js';
+import { decodeHandshakePayload, encodeHandshakePayload, payloadCertVersion, type HandshakeDetails } from './payload.js';
 import { PendingHandshake } from './pending.js';
 import { verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
+import { versionRehandshake } from './version-rules.js';
 
 /**
  * Now in (fractional) unix seconds for certificate validity: a certificate is expired once the time is past its
@@ -136,8 +137,11 @@ export class HandshakeManager {
     return t;
   }
 
-  /** Starts (or joins) a handshake to `vpnIp`, queueing `packet` to send when it completes. */
-  start(vpnIp: Ipv4, packet?: Uint8Array, replacing?: HostInfo): PendingHandshake | undefined {
+  /**
+   * Starts (or joins) a handshake to `vpnIp`, queueing `packet` to send when it completes. `certVersion` overrides
+   * pki.initiating_version for this handshake (a version correction, version-rules.ts).
+   */
+  start(vpnIp: Ipv4, packet?: Uint8Array, replacing?: HostInfo, certVersion?: CertVersion): PendingHandshake | undefined {
     if (vpnIp === this.env.identity().vpnIp) {
       this.drop('handshake-to-self');
       return undefined;
@@ -157,12 +161,20 @@ export class HandshakeManager {
       const localIndex = env.hostmap.allocateIndex();
       env.hostmap.reservedIndexes.add(localIndex);
       const initiator = new IxInitiator({ cipher: env.cipher, staticPrivate: id.privateKey, staticPublic: id.publicKey });
-      const payload = encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex: localIndex, responderIndex: 0, time: this.nowNs() });
+      const cred = credentialFor(id, certVersion ?? id.initiatingVersion);
+      const payload = encodeHandshakePayload({
+        cert: cred.bytes,
+        initiatorIndex: localIndex,
+        responderIndex: 0,
+        time: this.nowNs(),
+        certVersion: payloadVersionField(cred),
+      });
       const msg = initiator.writeMessage1(payload);
       const out = new Uint8Array(HEADER_LEN + msg.length);
       encodeHeader(out, 0, MessageType.Handshake, 0, 0, 1);
       out.set(msg, HEADER_LEN);
       p = new PendingHandshake(vpnIp, localIndex, initiator, out, env.clock.now());
+      p.credential = cred;
       p.replacing = replacing ?? null;
       this.pending.set(vpnIp, p);
       this.pendingByIndex.set(localIndex, p);
@@ -183,9 +195,9 @@ export class HandshakeManager {
    * A handshake that replaces `host` when it completes (its peer sent a recv_error, so it may have restarted);
    * `host` stays in service meanwhile. Nothing if a handshake to the peer is already pending.
    */
-  replace(host: HostInfo): void {
+  replace(host: HostInfo, certVersion?: CertVersion): void {
     if (this.pending.has(host.vpnIp)) return;
-    const p = this.start(host.vpnIp, undefined, host);
+    const p = this.start(host.vpnIp, undefined, host, certVersion);
     if (p) this.env.counters.inc('handshakes', 'replacement-started');
   }
 
@@ -332,7 +344,7 @@ export class HandshakeManager {
     try {
       const { payload, remoteStatic } = responder.readMessage1(msg);
       const details = decodeHandshakePayload(payload);
-      peer = verifyPeerCert(details.cert, remoteStatic, env.caPool(), certTime(env.clock));
+      peer = verifyPeerCert(details.cert, remoteStatic, env.caPool(), certTime(env.clock), knownCertVersion(details));
       initiatorIndex = details.initiatorIndex;
       time = details.time;
     } catch (e) {
@@ -375,7 +387,16 @@ export class HandshakeManager {
       this.drop('handshake-candidate-replaced');
     }
     const localIndex = env.hostmap.allocateIndex();
-    const reply = encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex, responderIndex: localIndex, time: this.nowNs() });
+    // The version the initiator used when we hold it, else our initiating version's (Nebula 1.10): a peer that
+    // could do better corrects it with a handshake of its own (version-rules.ts).
+    const cred = id.credentials[peer.version] ?? credentialFor(id, id.initiatingVersion);
+    const reply = encodeHandshakePayload({
+      cert: cred.bytes,
+      initiatorIndex,
+      responderIndex: localIndex,
+      time: this.nowNs(),
+      certVersion: payloadVersionField(cred),
+    });
     const { message, keys } = responder.writeMessage2(reply);
     const out = new Uint8Array(HEADER_LEN + message.length);
     encodeHeader(out, 0, MessageType.Handshake, 0, initiatorIndex, 2);
@@ -389,6 +410,7 @@ export class HandshakeManager {
       src,
       initiator: false,
       queued: [],
+      credential: cred,
       answered: { ephemeral, stage1: Uint8Array.from(msg), stage2: out },
       racing: ours,
     });
@@ -411,7 +433,7 @@ export class HandshakeManager {
       const details = decodeHandshakePayload(r.payload);
       responderIndex = details.responderIndex;
       time = details.time;
-      peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), certTime(env.clock));
+      peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), certTime(env.clock), knownCertVersion(details));
     } catch (e) {
       // A forged stage 2 must not end a handshake that the real peer may still answer.
       this.remoteLog.info('Invalid handshake stage 2', { vpnIp: formatIpv4(p.vpnIp), error: (e as Error).message });
@@ -435,6 +457,7 @@ export class HandshakeManager {
       src,
       initiator: true,
       queued: p.queue,
+      credential: p.credential ?? credentialFor(env.identity(), env.identity().initiatingVersion),
       logFields: { attempts: p.attempts, durationMs: Math.round(env.clock.now() - p.startedAt) },
     });
   }
@@ -452,6 +475,8 @@ export class HandshakeManager {
     src: PacketSource;
     initiator: boolean;
     queued: Uint8Array[];
+    /** The certificate we presented. */
+    credential: HandshakeCredential;
     /** Responder: what a retransmitted stage 1 must get back. */
     answered?: { ephemeral: string; stage1: Uint8Array; stage2: Uint8Array };
     /** Responder: our own handshake to the peer that was pending when its stage 1 came. */
@@ -471,6 +496,9 @@ export class HandshakeManager {
       initiator: t.initiator,
       now: env.clock.now(),
       certValidUntil: t.peer.validUntil,
+      certVersion: t.peer.version,
+      localCertVersion: t.credential.version,
+      localCertSignature: t.credential.signature,
     });
     host.relayVia = t.src.via ?? null;
     if (t.answered) {
@@ -498,6 +526,7 @@ export class HandshakeManager {
     env.log.info(`Handshake completed (${t.initiator ? 'initiator' : 'responder'})`, {
       vpnIp: formatIpv4(host.vpnIp),
       certName: t.peer.cert.details.name,
+      certVersion: t.peer.version,
       fingerprint: t.peer.fingerprint,
       udpAddr: t.src.from ? addrKey(t.src.from) : 'relay',
       localIndex: t.localIndex,
@@ -507,6 +536,27 @@ export class HandshakeManager {
     env.established(host, t.queued, replaced);
     // What waited for the tunnel goes now, not after the rest of the turn.
     env.flushSends?.();
+    this.checkVersions(host);
+  }
+
+  /**
+   * Starts a handshake that replaces `host` when the certificates it was made with call for one (a version
+   * correction or upgrade, a certificate a reload replaced: version-rules.ts). The daemon calls it after a reload.
+   */
+  checkVersions(host: HostInfo): void {
+    const env = this.env;
+    if (env.hostmap.byVpnIp.get(host.vpnIp) !== host || this.pending.has(host.vpnIp)) return;
+    const r = versionRehandshake(host, env.identity());
+    if (!r) return;
+    env.counters.inc('handshakes', 'cert-version-rehandshake');
+    env.log.info('Re-handshaking with remote', {
+      vpnIp: formatIpv4(host.vpnIp),
+      reason: r.reason,
+      certVersion: host.localCertVersion,
+      peerCertVersion: host.certVersion,
+      startVersion: r.certVersion ?? env.identity().initiatingVersion,
+    });
+    this.replace(host, r.certVersion);
   }
 
   private remember(ephemeral: string, host: HostInfo): void {
@@ -583,6 +633,7 @@ export class HandshakeManager {
       replacedLocalIndex: replaced?.localIndex ?? 'none',
     });
     env.established(host, queued, replaced);
+    this.checkVersions(host);
   }
 
   /**
@@ -617,4 +668,19 @@ function cameFrom(host: HostInfo, src: PacketSource): boolean {
 /** Answered stage 1s are known by the initiator's ephemeral key, the first 32 bytes of the Noise message. */
 function answeredKey(stage1Message: Uint8Array): string {
   return Buffer.from(stage1Message.subarray(0, 32)).toString('hex');
+}
+
+/**
+ * The payload's CertVersion for a credential: 2 for v2; absent for v1, so a v1 payload is byte for byte Nebula
+ * 1.6's (1.10 writes 1, which every reader takes as absent: docs/certificates-v2.md, "Handshakes").
+ */
+function payloadVersionField(cred: HandshakeCredential): number | undefined {
+  return cred.version === 2 ? 2 : undefined;
+}
+
+/** The certificate version a payload names; an unknown one is refused as Nebula refuses it. */
+function knownCertVersion(details: HandshakeDetails): CertVersion {
+  const v = payloadCertVersion(details);
+  if (v === null) throw new Error(`unknown certificate version ${details.certVersion}`);
+  return v;
 }

@@ -1,13 +1,30 @@
 // Turns the certificate bytes from a handshake into a verified peer: the public key is put back from the Noise
 // static key (Nebula strips it from the payload), then every rule of the CA pool applies (CA, signature, validity,
-// constraints, blocklist).
+// constraints, blocklist). A v2 certificate is verified as itself against CAs of both versions, then seen through
+// its IPv4 view (cert-v2-ipv4-view.ts) by everything downstream (docs/certificates-v2.md, "Handshakes").
 
-import { fingerprint, PeerCertBytes, unmarshalHandshakeCertificate, type CaPool, type NebulaCertificate } from '../cert/index.js';
+import {
+  anyFingerprint,
+  certificateView,
+  ipv4ViewOfV2,
+  isCertificateV2,
+  PeerCertBytes,
+  unmarshalCertificateV2,
+  unmarshalHandshakeCertificate,
+  type AnyCertificate,
+  type CaPool,
+  type NebulaCertificate,
+  type NebulaCertificateV2,
+} from '../cert/index.js';
+import type { CertVersion } from '../hostmap/hostinfo.js';
 import type { FirewallPeer } from '../firewall/firewall.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
 
 export interface VerifiedPeer {
+  /** The certificate in the v1 shape (a v2 one in its IPv4 view). */
   cert: NebulaCertificate;
+  /** The version of the certificate the peer presented. */
+  version: CertVersion;
   /** The same certificate as a tunnel keeps it (see PeerCertBytes). */
   stored: PeerCertBytes;
   fingerprint: string;
@@ -17,10 +34,6 @@ export interface VerifiedPeer {
   validUntil: number;
 }
 
-/** Unix seconds after which `cert` or the CA that signed it (unknown: no limit of its own) is expired. */
-export function certValidUntil(cert: NebulaCertificate, ca: NebulaCertificate | undefined): number {
-  return Math.min(cert.details.notAfter, ca?.details.notAfter ?? Infinity);
-}
 
 export class PeerCertError extends Error {
   override name = 'PeerCertError';
@@ -48,41 +61,66 @@ function shared<T>(map: Map<string, T>, key: string, make: () => T): T {
   return value;
 }
 
-export function verifyPeerCert(certBytes: Uint8Array, remoteStatic: Uint8Array, pool: CaPool, nowSeconds: number): VerifiedPeer {
-  let cert: NebulaCertificate;
+/**
+ * Verifies a peer certificate of either version against the pool and returns its CA: a v1 certificate under a v1
+ * CA by Nebula 1.6's rules and messages exactly, any other pair by 1.10's. Throws CertVerifyError.
+ */
+export function verifyPresented(cert: AnyCertificate, pool: CaPool, nowSeconds: number): AnyCertificate {
+  if (!isCertificateV2(cert) && pool.getCa(cert.details.issuer) !== undefined) return pool.verify(cert, nowSeconds);
+  return pool.verifyAny(cert, nowSeconds);
+}
+
+/** Decodes and verifies a handshake certificate of `version` (CertVersion 0 and 1 mean v1). */
+export function verifyPeerCert(
+  certBytes: Uint8Array,
+  remoteStatic: Uint8Array,
+  pool: CaPool,
+  nowSeconds: number,
+  version: CertVersion = 1,
+): VerifiedPeer {
+  let presented: AnyCertificate;
   try {
-    cert = unmarshalHandshakeCertificate(certBytes, remoteStatic);
+    presented = version === 2 ? unmarshalCertificateV2(certBytes, remoteStatic) : unmarshalHandshakeCertificate(certBytes, remoteStatic);
   } catch (e) {
     throw new PeerCertError('EBADCERT', `malformed certificate: ${(e as Error).message}`);
   }
+  let ca: AnyCertificate;
   try {
-    pool.verify(cert, nowSeconds);
+    ca = verifyPresented(presented, pool, nowSeconds);
   } catch (e) {
     throw new PeerCertError((e as { code?: string }).code ?? 'EINVALIDCERT', (e as Error).message);
   }
+  let cert: NebulaCertificate;
+  if (version === 2) {
+    try {
+      cert = ipv4ViewOfV2(presented as NebulaCertificateV2);
+    } catch (e) {
+      throw new PeerCertError('ENOIPV4', (e as Error).message);
+    }
+  } else cert = presented as NebulaCertificate;
   if (cert.details.ips.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
   const vpnIp = cert.details.ips[0].ip;
   const singleIp = cert.details.ips.length === 1 && cert.details.subnets.length === 0;
   const allowedNets: readonly Ipv4Net[] = singleIp
     ? NO_NETS
     : [...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...cert.details.subnets];
-  const ca = pool.getCa(cert.details.issuer);
   const issuer = shared(sharedIssuers, cert.details.issuer, () => cert.details.issuer);
   cert.details.issuer = issuer;
   // Sorted for the key only (a set has no order); JSON keeps names with any characters apart.
   const groups = shared(sharedGroups, JSON.stringify([...cert.details.groups].sort()), () => new Set(cert.details.groups));
   return {
     cert,
-    stored: new PeerCertBytes(certBytes, remoteStatic),
-    fingerprint: fingerprint(cert),
+    version,
+    stored: new PeerCertBytes(certBytes, remoteStatic, version),
+    fingerprint: anyFingerprint(presented),
     vpnIp,
-    validUntil: certValidUntil(cert, ca),
+    validUntil: Math.min(cert.details.notAfter, ca.details.notAfter),
     firewallPeer: {
       vpnIp,
       name: cert.details.name,
       groups,
       issuer,
-      caName: ca?.details.name ?? '',
+      caName: certificateView(ca).name,
       allowedNets,
       singleIp,
     },

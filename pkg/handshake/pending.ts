@@ -2,6 +2,7 @@
 // same bytes are retransmitted, so a responder can recognise a retransmit and answer with its cached stage 2.
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { HandshakeCredential } from './identity.js';
 import type { Ipv4 } from '../ip/ipv4.js';
 import type { IxInitiator } from '../noise/ix.js';
 
@@ -21,6 +22,8 @@ export class PendingHandshake {
    * address is tried too, and an authenticated packet on it abandons this handshake (the peer still has it).
    */
   replacing: HostInfo | null = null;
+  /** The certificate stage 1 carries (the initiating version's, or the version a correction asked for). */
+  credential: HandshakeCredential | null = null;
 
   constructor(
     readonly vpnIp: Ipv4,

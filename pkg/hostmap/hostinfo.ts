@@ -1,7 +1,7 @@
 // One established tunnel to one peer: keys, indexes, counters, the replay window, the peer's certificate and
 // where its packets come from.
 
-import { fingerprint, type NebulaCertificate, type PeerCertBytes } from '../cert/index.js';
+import { anyFingerprint, type AnyCertificate, type NebulaCertificate, type PeerCertBytes } from '../cert/index.js';
 import type { FirewallPeer } from '../firewall/firewall.js';
 import type { Ipv4 } from '../ip/ipv4.js';
 import type { Aead } from '../noise/aead.js';
@@ -30,6 +30,10 @@ export class HostInfo {
    * (docs/certificates-v2.md).
    */
   readonly certVersion: CertVersion;
+  /** The version of the certificate we presented in the handshake (Nebula's ConnectionState.myCert). */
+  readonly localCertVersion: CertVersion;
+  /** The signature of the certificate we presented: a reload that replaces it makes the tunnel handshake again. */
+  readonly localCertSignature: Uint8Array | null;
   readonly #cert: PeerCertBytes;
   readonly peer: FirewallPeer;
   readonly keys: TunnelKeys;
@@ -91,11 +95,15 @@ export class HostInfo {
     certValidUntil?: number;
     /** Defaults to 1: the only version Nebula 1.6 speaks. */
     certVersion?: CertVersion;
+    localCertVersion?: CertVersion;
+    localCertSignature?: Uint8Array;
   }) {
     this.localIndex = init.localIndex;
     this.remoteIndex = init.remoteIndex;
     this.vpnIp = init.vpnIp;
     this.certVersion = init.certVersion ?? 1;
+    this.localCertVersion = init.localCertVersion ?? 1;
+    this.localCertSignature = init.localCertSignature ?? null;
     this.#cert = init.cert;
     this.peer = init.peer;
     this.keys = init.keys;
@@ -125,9 +133,14 @@ export class HostInfo {
     return this.#cert.decode();
   }
 
+  /** The peer's certificate as it presented it, of either version: for verification on reload. */
+  get presentedCert(): AnyCertificate {
+    return this.#cert.decodeAny();
+  }
+
   /** The peer certificate's fingerprint, computed on each call: only `mesh status` shows it (~80 bytes less a tunnel). */
   get fingerprint(): string {
-    return fingerprint(this.cert);
+    return anyFingerprint(this.presentedCert);
   }
 
   nextCounter(): number {

@@ -109,7 +109,6 @@ test('an older meaning gets one warning naming its key: swapped actions, default
 test('the keys mesh accepts but does not act on are each named at start when set', () => {
   const notes = unsupportedSettings(loadConfig(FIXTURE).config).map((n) => n.split(':')[0]);
   assert.deepEqual(notes, [
-    'pki.initiating_version',
     'tun.use_system_route_table',
     'listen.so_mark',
     'static_map',

@@ -190,7 +190,7 @@ test('the responder answers over UDP, drops a response datagram, and keeps answe
 // ---- lifecycle on a node ----
 
 function fakeNode(lighthouse: { amLighthouse: boolean; serveDns: boolean; dns: { host: string; port: number } }, lines: string[]): DnsNode & { config: MeshConfig } {
-  const self: LocalIdentity = { cert: LH, handshakeCert: new Uint8Array(), privateKey: new Uint8Array(), publicKey: new Uint8Array(), vpnIp: LH.details.ips[0].ip, vpnNet: parseCidr('10.99.0.0/24') };
+  const self: LocalIdentity = { cert: LH, handshakeCert: new Uint8Array(), credentials: {}, initiatingVersion: 1, privateKey: new Uint8Array(), publicKey: new Uint8Array(), vpnIp: LH.details.ips[0].ip, vpnNet: parseCidr('10.99.0.0/24') };
   const byVpnIp = new Map<Ipv4, HostInfo>([[parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: NODE1.details.name, cert: NODE1 } as HostInfo]]);
   const node = {
     config: { lighthouse } as unknown as MeshConfig,

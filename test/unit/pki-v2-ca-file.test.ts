@@ -1,53 +1,75 @@
-// The daemon's pki.ca may hold v2 CAs (a Nebula 1.10+ CA file, or a migration bundle): it starts with the v1 CAs,
-// warns once about the skipped v2 blocks, and refuses a file holding v2 CAs only, as a Nebula 1.9.5 build
-// without v2 support does. Likewise pki.cert of a migration host (v1 and v2 certificates): the v1 one is used.
+// The daemon's pki section with v2 certificates (docs/certificates-v2.md, "Handshakes"): pki.ca holds v1 and v2
+// CAs, pki.cert a v1 certificate, a v2 one, or both (a migration host), and pki.initiating_version picks the one
+// handshakes start with (default as Nebula 1.10: 1 when a v1 certificate is held, else 2). Every refusal names its
+// key.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { anyCertificateToPem, Curve, fingerprint, signCertificateV2, signingPublicKey } from '../../pkg/cert/index.js';
 import type { MeshConfig } from '../../pkg/config/index.js';
 import { loadPki, PkiError } from '../../pkg/daemon/pki.js';
-import { ed25519Key } from './helpers/cert-v2-keys.js';
-import { makeHostCert, makeTestCa, nowSeconds } from './helpers/pki.js';
+import { makeHostCertV2, makeTestCaV2 } from './helpers/pki-v2.js';
+import { makeHostCert, makeTestCa } from './helpers/pki.js';
 
-function v2CaPem(): string {
-  const key = ed25519Key('daemon v2 ca');
-  const now = nowSeconds();
-  const details = { name: 'v2 ca', networks: [], unsafeNetworks: [], groups: [], isCA: true, notBefore: now - 60, notAfter: now + 3600, issuer: '' };
-  return anyCertificateToPem(signCertificateV2({ details, curve: Curve.CURVE25519, publicKey: signingPublicKey(key) }, null, key));
+function configWith(ca: string, cert: string, key: string, initiatingVersion?: 1 | 2): MeshConfig {
+  return { pki: { ca, cert, key, blocklist: [], initiatingVersion } } as unknown as MeshConfig;
 }
 
-function configWith(ca: string, cert: string, key: string): MeshConfig {
-  return { pki: { ca, cert, key, blocklist: [] } } as unknown as MeshConfig;
+function refused(config: MeshConfig, pattern: RegExp): void {
+  assert.throws(
+    () => loadPki(config, '/'),
+    (e: unknown) => e instanceof PkiError && pattern.test(e.message),
+  );
 }
 
-describe('daemon pki.ca with v2 CA blocks', () => {
+describe('daemon pki with v2 certificates', () => {
   const ca = makeTestCa('v1 ca');
-  const host = makeHostCert(ca, { ip: '10.70.0.1/24' });
+  const ca2 = makeTestCaV2('v2 ca');
+  const host = makeHostCert(ca, { name: 'h', ip: '10.70.0.1/24' });
+  const keys = { publicKey: host.cert.details.publicKey, privateKey: host.privateKey };
+  const host2 = makeHostCertV2(ca2, { name: 'h', networks: ['10.70.0.1/24', 'fd00::1/64'], keys });
 
-  it('loads the v1 CAs, skips the v2 block with one warning, and still verifies its own v1 certificate', () => {
-    const pki = loadPki(configWith(v2CaPem() + ca.pem + v2CaPem(), host.certPem, host.keyPem), '/');
+  it('loads v1 and v2 CAs from one pki.ca, without warnings', () => {
+    const pki = loadPki(configWith(ca2.pem + ca.pem, host.certPem, host.keyPem), '/');
     assert.equal(pki.caPool.cas.size, 1);
-    const v2Warnings = pki.warnings.filter((w) => w.includes('V2'));
-    assert.equal(v2Warnings.length, 1, pki.warnings.join('\n'));
-    assert.match(v2Warnings[0], /skipped 2 NEBULA CERTIFICATE V2 block/);
-    assert.equal(pki.warnings.length, 1, 'no "does not verify" warning: the v1 CA is there');
+    assert.equal(pki.caPool.casV2.size, 1);
+    assert.deepEqual(pki.warnings, []);
+    // A CA file of v2 CAs only is a v2 network's: it loads.
+    assert.equal(loadPki(configWith(ca2.pem, host2.pem, host.keyPem), '/').caPool.casV2.size, 1);
   });
 
-  it('a migration host file (v2 and v1 certificates) runs with the v1 one and one warning; v2 only is refused', () => {
-    const pki = loadPki(configWith(ca.pem, v2CaPem() + host.certPem, host.keyPem), '/');
-    assert.equal(fingerprint(pki.identity.cert), host.fingerprint);
-    assert.deepEqual(pki.warnings, ['pki.cert: skipped 1 NEBULA CERTIFICATE V2 block(s); using the v1 certificate']);
-    assert.throws(
-      () => loadPki(configWith(ca.pem, v2CaPem(), host.keyPem), '/'),
-      (e: unknown) => e instanceof PkiError && /pki\.cert.*only NEBULA CERTIFICATE V2 blocks.*-version 1/.test(e.message),
-    );
+  it('a migration host (v1 and v2 in pki.cert) holds both and starts with v1 unless pki.initiating_version says 2', () => {
+    const pki = loadPki(configWith(ca.pem + ca2.pem, host2.pem + host.certPem, host.keyPem), '/');
+    assert.deepEqual(Object.keys(pki.identity.credentials), ['1', '2']);
+    assert.equal(pki.identity.initiatingVersion, 1);
+    assert.equal(pki.identity.cert.details.name, 'h');
+    assert.deepEqual(pki.warnings, []);
+    assert.equal(loadPki(configWith(ca.pem + ca2.pem, host2.pem + host.certPem, host.keyPem, 2), '/').identity.initiatingVersion, 2);
   });
 
-  it('refuses a CA file with v2 CAs only, naming pki.ca', () => {
-    assert.throws(
-      () => loadPki(configWith(v2CaPem(), host.certPem, host.keyPem), '/'),
-      (e: unknown) => e instanceof PkiError && /pki\.ca.*no valid CA certificates present/.test(e.message),
-    );
+  it('a v2-only host starts with v2 and takes its overlay address from the first IPv4 network', () => {
+    const pki = loadPki(configWith(ca2.pem, host2.pem, host.keyPem), '/');
+    assert.equal(pki.identity.initiatingVersion, 2);
+    assert.deepEqual(Object.keys(pki.identity.credentials), ['2']);
+    assert.equal(pki.identity.vpnIp, host.cert.details.ips[0].ip);
+    assert.equal(pki.identity.vpnNet.mask, 0xffffff00);
+  });
+
+  it('refuses, naming the key: initiating version 1 without a v1 certificate, a v6-only v2 certificate, a wrong key', () => {
+    refused(configWith(ca2.pem, host2.pem, host.keyPem, 1), /^pki\.initiating_version: .*v1 certificate/);
+    const v6only = makeHostCertV2(ca2, { name: 'h6', networks: ['fd00::1/64'], keys });
+    refused(configWith(ca2.pem, v6only.pem, host.keyPem), /^pki\.cert .*no IPv4 network.*not supported yet/);
+    const other = makeHostCert(ca, { ip: '10.70.0.1/24' });
+    refused(configWith(ca2.pem, host2.pem, other.keyPem), /^pki\.key .*does not match.*v2 certificate/);
+  });
+
+  it('refuses two certificates of one version, a CA as host certificate, and v1/v2 certificates that disagree', () => {
+    refused(configWith(ca.pem, host.certPem + host.certPem, host.keyPem), /^pki\.cert .*more than one v1 certificate/);
+    refused(configWith(ca.pem, ca2.pem + host.certPem, host.keyPem), /^pki\.cert .*v2 certificate is a CA/);
+    const elsewhere = makeHostCertV2(ca2, { name: 'h', networks: ['10.70.0.9/24'], keys });
+    refused(configWith(ca.pem + ca2.pem, elsewhere.pem + host.certPem, host.keyPem), /^pki\.cert .*different first networks/);
+  });
+
+  it('refuses a pki.ca without a valid CA, naming pki.ca', () => {
+    refused(configWith('-----BEGIN NEBULA CERTIFICATE V2-----\n-----END NEBULA CERTIFICATE V2-----\n', host.certPem, host.keyPem), /^pki\.ca/);
   });
 });

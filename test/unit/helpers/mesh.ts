@@ -17,6 +17,7 @@ import type { HostInfo } from '../../../pkg/hostmap/hostinfo.js';
 import { parseIpv4, type Ipv4 } from '../../../pkg/ip/ipv4.js';
 import { escapedErrors } from '../../../pkg/log/escaped-errors.js';
 import { Logger, type LogLevel } from '../../../pkg/log/logger.js';
+import type { Pki } from '../../../pkg/daemon/pki.js';
 import type { LocalNetwork } from '../../../pkg/punchy/punch-needed.js';
 import { MemoryTun } from '../../../pkg/tun/memory.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../../pkg/udp/addr.js';
@@ -49,6 +50,8 @@ export interface TestNodeOptions {
   cert?: TestHostCert;
   /** CAs we trust; default: the mesh CA. */
   trusted?: TestCa[];
+  /** The node's Pki as built (certificates of either version, CA pool); replaces `cert` and `trusted`. */
+  pki?: Pki;
   /** Raw config keys deep-merged over the defaults (before validation). */
   config?: Record<string, unknown>;
   clock?: Clock;
@@ -155,7 +158,7 @@ export class TestMesh {
       o.config ?? {},
     );
     const { config } = validateConfig(raw, undefined, `${o.name ?? o.vpnIp}.yml`);
-    const pki = testPki(cert, o.trusted ?? [this.ca], config.pki.blocklist);
+    const pki = o.pki ?? testPki(cert, o.trusted ?? [this.ca], config.pki.blocklist);
     const firewall = new Firewall(parseFirewallRules(config.firewall), { clock: systemClock, localNets: localNets(pki) });
     const staticHosts = await resolveStaticHosts(config.staticHostMap, pki.identity.vpnNet);
     const logs: string[] = [];
