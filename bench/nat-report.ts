@@ -106,13 +106,15 @@ async function roaming(impl: OverlayImpl, sender: 'mover' | 'other'): Promise<st
   }
 }
 
-const CGNAT: Array<[Levels, Levels, 'a' | 'b']> = [
-  [1, 2, 'a'],
-  [1, 2, 'b'],
-  [2, 1, 'a'],
-  [2, 1, 'b'],
-  [2, 2, 'a'],
-  [2, 2, 'b'],
+const CGNAT: Array<[Levels, Levels, 'a' | 'b', 'settled' | 'cold']> = [
+  [1, 2, 'a', 'settled'],
+  [1, 2, 'b', 'settled'],
+  [2, 1, 'a', 'settled'],
+  [2, 1, 'b', 'settled'],
+  [2, 2, 'a', 'settled'],
+  [2, 2, 'b', 'settled'],
+  [2, 1, 'b', 'cold'],
+  [2, 2, 'b', 'cold'],
 ];
 
 async function inLab<T>(fn: (lab: Lab) => Promise<T>): Promise<T | string> {
@@ -126,8 +128,8 @@ async function inLab<T>(fn: (lab: Lab) => Promise<T>): Promise<T | string> {
   }
 }
 
-async function cgnatCell(impl: OverlayImpl, la: Levels, lb: Levels, first: 'a' | 'b'): Promise<string> {
-  const r = await inLab((lab) => natLevelsPair(lab, impl, la, lb, first));
+async function cgnatCell(impl: OverlayImpl, la: Levels, lb: Levels, first: 'a' | 'b', start: 'settled' | 'cold'): Promise<string> {
+  const r = await inLab((lab) => natLevelsPair(lab, impl, la, lb, first, 8000, start));
   if (typeof r === 'string') return r;
   const direct = r.directAfterMs === null ? 'never direct in 8 s' : `direct after ${r.directAfterMs.toFixed(0)} ms`;
   return `${r.path} (first reply ${r.firstReplyMs.toFixed(0)} ms, ${direct})`;
@@ -172,13 +174,13 @@ async function main(): Promise<void> {
     for (const impl of impls) cells.push(await gridCell(impl, a, b));
     console.log(`| ${a} / ${b} | ${cells.join(' | ')} |`);
   }
-  console.log('\nCarrier-grade NAT (levels of masq NAT in front of a / of b; who pings first, 1 s after start)');
+  console.log('\nCarrier-grade NAT (levels of masq NAT in front of a / of b; who pings first, 1 s after start unless "at once")');
   console.log(`| levels a x b, first | ${impls.map((i) => i.name).join(' | ')} |`);
   console.log(`|---|${impls.map(() => '---').join('|')}|`);
-  for (const [la, lb, first] of CGNAT) {
+  for (const [la, lb, first, start] of CGNAT) {
     const cells: string[] = [];
-    for (const impl of impls) cells.push(await cgnatCell(impl, la, lb, first));
-    console.log(`| ${la} x ${lb}, ${first} first | ${cells.join(' | ')} |`);
+    for (const impl of impls) cells.push(await cgnatCell(impl, la, lb, first, start));
+    console.log(`| ${la} x ${lb}, ${first} first${start === 'cold' ? ', at once after start' : ''} | ${cells.join(' | ')} |`);
   }
   console.log('\nmesh netcheck with one mesh lighthouse (nebula has no netcheck)');
   console.log('| NAT in front of the node | mesh netcheck says |');
