@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 
 import { ed25519 as nobleEd25519, x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 
@@ -37,31 +38,42 @@ test('X25519 agrees with @noble/curves on random and unclamped keys', () => {
   }
 });
 
-test('a fresh X25519 key pair has the public key of its private key, found without exporting the new key', () => {
+test('a fresh X25519 key pair has the public key of its private key, and comes from no key-generation job', () => {
   // Node 20 can deadlock when a key made by generateKeyPairSync is exported while a garbage collection finalizes
-  // the job that made it (see generateX25519Secret), so the key must never be exported at all.
-  const sample = generateKeyPairSync('x25519');
-  const classes = [...new Set([sample.publicKey, sample.privateKey].map((k) => Object.getPrototypeOf(k) as { export: unknown }))];
-  const originals = classes.map((c) => c.export as (...a: unknown[]) => unknown);
-  const exported: unknown[] = [];
-  classes.forEach((c, i) => {
-    c.export = function (this: unknown, ...args: unknown[]) {
-      exported.push(args[0]);
-      return originals[i].apply(this, args);
-    };
-  });
+  // the job that made it (see generateX25519Secret); the pair is an imported random key, so it is never made by one.
+  const cjsCrypto = createRequire(import.meta.url)('node:crypto') as { generateKeyPairSync: unknown; generateKeyPair: unknown };
+  const originals = [cjsCrypto.generateKeyPairSync, cjsCrypto.generateKeyPair];
+  const used: string[] = [];
+  cjsCrypto.generateKeyPairSync = () => used.push('generateKeyPairSync');
+  cjsCrypto.generateKeyPair = () => used.push('generateKeyPair');
+  syncBuiltinESMExports();
   let a, b;
   try {
     a = generateX25519Secret();
     b = generateX25519Secret();
   } finally {
-    classes.forEach((c, i) => (c.export = originals[i]));
+    [cjsCrypto.generateKeyPairSync, cjsCrypto.generateKeyPair] = originals;
+    syncBuiltinESMExports();
   }
-  assert.deepEqual(exported, []);
+  assert.deepEqual(used, []);
   assert.equal(a.publicKey.length, 32);
   assert.notEqual(toHex(a.publicKey), toHex(b.publicKey));
   // Each side's DH with the other's public key agrees only if each public key belongs to its private key.
   assert.equal(toHex(x25519SharedSecret(a, b.publicKey)), toHex(x25519SharedSecret(b, a.publicKey)));
+  const c = generateX25519Secret();
+  assert.equal(toHex(x25519SharedSecret(a, c.publicKey)), toHex(x25519SharedSecret(c, a.publicKey)));
+});
+
+test('a peer key is imported once per array: the same array in two DHs gives the secrets of its bytes', () => {
+  const me = generateX25519Secret();
+  const peer = generateX25519Secret();
+  const other = generateX25519Secret();
+  const view = Uint8Array.from(peer.publicKey);
+  const first = toHex(x25519SharedSecret(me, view));
+  assert.equal(toHex(x25519SharedSecret(me, view)), first);
+  assert.equal(first, toHex(x25519SharedSecret(peer, me.publicKey)));
+  // Another array with other bytes is another key, not the cached one.
+  assert.equal(toHex(x25519SharedSecret(me, Uint8Array.from(other.publicKey))), toHex(x25519SharedSecret(other, me.publicKey)));
 });
 
 test('X25519 refuses low-order and wrongly sized peer keys with ENOISEKEY', () => {
