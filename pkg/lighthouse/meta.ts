@@ -5,11 +5,21 @@
 //                       4: Ip6AndPorts repeated Ip6AndPort, 5: RelayVpnIp repeated uint32 (packed) }
 //   Ip4AndPort        { 1: Ip uint32 (address bytes read big-endian), 2: Port uint32 }
 //   Ip6AndPort        { 1: Hi uint64 (first 8 bytes, BE), 2: Lo uint64 (last 8 bytes, BE), 3: Port uint32 }
+//
+// Version 2 of the layout (Nebula 1.10+, on tunnels made with v2 certificates; docs/wire-format.md) names hosts by
+// an `Addr` (protobuf/nebula-addr.ts, IPv4 written IPv4-mapped) instead of a uint32:
+//
+//   NebulaMetaDetails { 6: VpnAddr Addr (optional in an update), 7: RelayVpnAddrs repeated Addr; 2, 3, 4 as above;
+//                       1 and 5 unset }
+//
+// A message is v2 when field 1 is unset and field 6 or 7 is present (Nebula: a non-zero field 1 means v1).
 
 import { formatIpv4, parseIpv4, type Ipv4 } from '../ip/ipv4.js';
 import { bigIntToIpv6, ipv6ToBigInt } from '../ip/ipv6.js';
 import { ProtobufError, ProtobufWriter, readFields, readPackedVarints, varintToBigInt, WireType, type Field } from '../protobuf/protobuf.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
+import { ipv4FromUint32, type IpAddr } from '../ip/prefix.js';
+import { decodeNebulaAddr, encodeNebulaAddr, ipv4Of } from '../protobuf/nebula-addr.js';
 
 export enum MetaType {
   None = 0,
@@ -22,6 +32,19 @@ export enum MetaType {
   HostWhoamiReply = 7,
   PathCheck = 8,
   PathCheckReply = 9,
+  /** Nebula 1.7+: a lighthouse's answer to every HostUpdateNotification it accepted (server.ts). */
+  HostUpdateNotificationAck = 10,
+}
+
+/** 1: Nebula 1.6's layout (uint32 overlay addresses); 2: the v2 layout of Nebula 1.10+ (Addr, see above). */
+export type MetaVersion = 1 | 2;
+
+/**
+ * The `version` property for a message to send in layout `v`: none for v1, which is what a message without one is
+ * encoded in, so v1 messages stay exactly as they were before v2 existed.
+ */
+export function layout(v: MetaVersion): { version?: 2 } {
+  return v === 2 ? { version: 2 } : {};
 }
 
 export interface MetaMessage {
@@ -34,6 +57,15 @@ export interface MetaMessage {
   seen?: number;
   /** HostWhoamiReply from a mesh lighthouse: its second UDP port for NAT tests (lighthouse/probe-port.ts), in field 3. */
   probePort?: number;
+  /**
+   * The layout: decodeMeta sets 2 for a v2 message and leaves it unset for v1 (see `layout`). Senders set it from
+   * the tunnel's certificate version, or copy the request's so that it is answered in its version.
+   */
+  version?: MetaVersion;
+  /** v2 only, as decoded: the VpnAddr field, which may be IPv6 (then `vpnIp` is 0). Written instead of `vpnIp`. */
+  vpnAddr?: IpAddr;
+  /** v2 only: relays with an IPv6 overlay address, which `relays` cannot hold. */
+  relays6?: IpAddr[];
 }
 
 // Which replied addresses a lighthouse saw, rather than only heard reported by the host itself: a mesh lighthouse
@@ -45,21 +77,33 @@ export const SEEN_FIRST_V4 = 1;
 /** The first IPv6 address of the reply is the one the lighthouse sees the host's packets come from. */
 export const SEEN_FIRST_V6 = 2;
 
-export function encodeMeta(m: MetaMessage): Uint8Array {
-  const details = new ProtobufWriter().uint(1, m.vpnIp);
+/** Encodes in `m.version` when set (senders set it from the tunnel or the request, see `layout`), else in `version`. */
+export function encodeMeta(m: MetaMessage, version: MetaVersion = 1): Uint8Array {
+  const v = m.version ?? version;
+  const details = new ProtobufWriter();
+  if (v === 1) details.uint(1, m.vpnIp);
   for (const a of m.addrs) {
     if (isIpv6Addr(a)) continue;
     details.message(2, new ProtobufWriter().uint(1, parseIpv4(a.address)).uint(2, a.port).finish());
   }
+  if (v === 2) details.uint(3, m.seen ?? m.probePort ?? 0);
   for (const a of m.addrs) {
     if (!isIpv6Addr(a)) continue;
-    const v = ipv6ToBigInt(a.address);
-    const hi = v >> 64n;
-    const lo = v & 0xffffffffffffffffn;
+    const n = ipv6ToBigInt(a.address);
+    const hi = n >> 64n;
+    const lo = n & 0xffffffffffffffffn;
     details.message(4, new ProtobufWriter().uint64(1, hi).uint64(2, lo).uint(3, a.port).finish());
   }
-  details.uint(3, m.seen ?? m.probePort ?? 0);
-  details.packed(5, m.relays);
+  if (v === 1) {
+    details.uint(3, m.seen ?? m.probePort ?? 0);
+    details.packed(5, m.relays);
+  } else {
+    // Fields in number order, as Nebula's generated encoder writes them. An update may leave VpnAddr out.
+    const vpnAddr = m.vpnAddr ?? (m.vpnIp !== 0 ? ipv4FromUint32(m.vpnIp) : undefined);
+    if (vpnAddr) details.message(6, encodeNebulaAddr(vpnAddr));
+    for (const r of m.relays) details.message(7, encodeNebulaAddr(ipv4FromUint32(r)));
+    for (const r of m.relays6 ?? []) details.message(7, encodeNebulaAddr(r));
+  }
   return new ProtobufWriter().uint(1, m.type).message(2, details.finish()).finish();
 }
 
@@ -73,6 +117,9 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
   if (!detailsBytes) throw new ProtobufError('lighthouse message without details');
   const m: MetaMessage = { type, vpnIp: 0, addrs: [], relays: [] };
   const v6: UdpAddr[] = [];
+  let vpnAddr: IpAddr | undefined;
+  const relayAddrs: IpAddr[] = [];
+  let hasRelayAddrs = false;
   for (const f of readFields(detailsBytes)) {
     if (f.number === 1) m.vpnIp = varint(f) >>> 0;
     else if (f.number === 2) m.addrs.push(decodeIp4AndPort(bytes(f)));
@@ -83,8 +130,36 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
     else if (f.number === 4) v6.push(decodeIp6AndPort(bytes(f)));
     else if (f.number === 5 && f.bytes) m.relays.push(...readPackedVarints(f.bytes).map((v) => v >>> 0));
     else if (f.number === 5) m.relays.push(varint(f) >>> 0);
+    else if (f.number === 6) vpnAddr = decodeNebulaAddr(bytes(f));
+    else if (f.number === 7) {
+      relayAddrs.push(decodeNebulaAddr(bytes(f)));
+      hasRelayAddrs = true;
+    }
   }
-  m.addrs.push(...v6);
+  // An IPv4-mapped Ip6AndPort decodes as IPv4 (udp/addr.ts) and takes its place among the IPv4 ones, where
+  // encodeMeta writes it back: all IPv4 first, then all IPv6, and a re-encoded message decodes in the same order.
+  m.addrs.push(...v6.filter((a) => !isIpv6Addr(a)), ...v6.filter((a) => isIpv6Addr(a)));
+  // As Nebula decides it: a non-zero field 1 makes the message v1, whatever else it carries.
+  if (m.vpnIp === 0 && (vpnAddr !== undefined || hasRelayAddrs)) {
+    m.version = 2;
+    if (vpnAddr) {
+      m.vpnAddr = vpnAddr;
+      m.vpnIp = ipv4Of(vpnAddr) ?? 0;
+    }
+    const relays6: IpAddr[] = [];
+    for (const r of relayAddrs) {
+      const v4 = ipv4Of(r);
+      if (v4 === undefined) relays6.push(r);
+      else m.relays.push(v4);
+    }
+    if (relays6.length > 0) m.relays6 = relays6;
+  } else {
+    // Nebula reads the v2 relay list of a v1 message too; IPv6 ones have no place in a v1 exchange.
+    for (const r of relayAddrs) {
+      const v4 = ipv4Of(r);
+      if (v4 !== undefined) m.relays.push(v4);
+    }
+  }
   return m;
 }
 
