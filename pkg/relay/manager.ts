@@ -13,6 +13,9 @@
 // and a bounded number of handshakes started per requester (handshake-quota.ts); as the target, only relays through
 // a hop we advertise as our relay, for far ends inside our VPN network; on every hop a bounded number of entries
 // (relay-table.ts). Lines a peer's request causes are rate-limited.
+//
+// Versions (docs/wire-format.md): a request we start goes in the layout of the hop's tunnel (v1, or v2 on a tunnel
+// made with v2 certificates); every other message answers or forwards one and goes in its layout, as Nebula 1.10+ does.
 
 import type { Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -22,6 +25,7 @@ import type { Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/rate-limit.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
+import { layout, type MetaVersion } from '../lighthouse/meta.js';
 import { ControlType, type ControlMessage } from './control.js';
 import { unwrapRelayed, wrapRelayed } from './frame.js';
 import { RelayHandshakeQuota } from './handshake-quota.js';
@@ -81,7 +85,7 @@ export class RelayManager {
         entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: relayIp, peerIp: target });
       }
       if (entry.state === 'requested') {
-        env.sendControl(hop, request(entry.localIndex, env.myIp(), target));
+        env.sendControl(hop, request(entry.localIndex, env.myIp(), target, hop.certVersion ?? 1));
         env.counters.inc('relay', 'request-sent');
         continue;
       }
@@ -103,7 +107,7 @@ export class RelayManager {
       if (!hop?.remote) continue;
       let entry = this.table.get(relayIp, target);
       if (!entry || !entry.terminal) entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: relayIp, peerIp: target });
-      env.sendControl(hop, request(entry.localIndex, env.myIp(), target));
+      env.sendControl(hop, request(entry.localIndex, env.myIp(), target, hop.certVersion ?? 1));
       env.counters.inc('relay', 'request-sent');
       return 'requested';
     }
@@ -143,7 +147,7 @@ export class RelayManager {
       if (e.terminal || e.peerIp !== vpnIp || e.remoteIndex === 0) continue;
       const end = env.hostmap.byVpnIp.get(e.hopIp);
       if (!end) continue;
-      env.sendControl(end, { type: ControlType.RelayRemoved, initiatorRelayIndex: e.remoteIndex, responderRelayIndex: e.localIndex, relayFromIp: e.hopIp, relayToIp: vpnIp });
+      env.sendControl(end, { type: ControlType.RelayRemoved, initiatorRelayIndex: e.remoteIndex, responderRelayIndex: e.localIndex, relayFromIp: e.hopIp, relayToIp: vpnIp, ...layout(end.certVersion ?? 1) });
       env.counters.inc('relay', 'removed-sent');
     }
   }
@@ -176,16 +180,18 @@ export class RelayManager {
     if (target && !target.remote) return env.counters.inc('drops', 'relay-request-target-not-direct');
     if (!target) return this.startTunnelFor(from, m.relayToIp);
     let toRequester = this.table.get(from.vpnIp, m.relayToIp);
-    let toTarget = this.table.get(m.relayToIp, from.vpnIp);
-    if (!toRequester || toRequester.remoteIndex !== m.initiatorRelayIndex || !toTarget) {
+    if (!toRequester || toRequester.remoteIndex !== m.initiatorRelayIndex || !this.table.get(m.relayToIp, from.vpnIp)) {
       toRequester = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'requested', terminal: false, hopIp: from.vpnIp, peerIp: m.relayToIp });
-      toTarget = this.table.add({ remoteIndex: 0, state: 'requested', terminal: false, hopIp: m.relayToIp, peerIp: from.vpnIp });
     }
+    // The leg toward the target keeps its index when the requester asks again with another one (it re-handshook or
+    // restarted): the target holds a relay under that index, and from Nebula 1.7 a target refuses a request for
+    // the same pair under a different index, so a new one would leave the pair stuck.
+    const toTarget = this.table.get(m.relayToIp, from.vpnIp) ?? this.table.add({ remoteIndex: 0, state: 'requested', terminal: false, hopIp: m.relayToIp, peerIp: from.vpnIp });
     if (toRequester.state === 'established') {
-      env.sendControl(from, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp));
+      env.sendControl(from, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
       return;
     }
-    env.sendControl(target, request(toTarget.localIndex, m.relayFromIp, m.relayToIp));
+    env.sendControl(target, request(toTarget.localIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
     env.counters.inc('relay', 'forward-request');
   }
 
@@ -213,7 +219,7 @@ export class RelayManager {
       entry = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'established', terminal: true, hopIp: from.vpnIp, peerIp: far });
       this.targetLog.info('Relay established as target', { relay: formatIpv4(from.vpnIp), peer: formatIpv4(far) });
     }
-    this.env.sendControl(from, response(entry.localIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp));
+    this.env.sendControl(from, response(entry.localIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
   }
 
   private onResponse(from: HostInfo, m: ControlMessage): void {
@@ -232,7 +238,7 @@ export class RelayManager {
     const requester = env.hostmap.byVpnIp.get(entry.peerIp);
     if (!toRequester || !requester) return env.counters.inc('drops', 'relay-response-requester-gone');
     toRequester.state = 'established';
-    env.sendControl(requester, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp));
+    env.sendControl(requester, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
     env.counters.inc('relay', 'established-as-relay');
   }
 
@@ -256,10 +262,10 @@ export class RelayManager {
   }
 }
 
-function request(initiatorRelayIndex: number, from: Ipv4, to: Ipv4): ControlMessage {
-  return { type: ControlType.CreateRelayRequest, initiatorRelayIndex, responderRelayIndex: 0, relayFromIp: from, relayToIp: to };
+function request(initiatorRelayIndex: number, from: Ipv4, to: Ipv4, version: MetaVersion): ControlMessage {
+  return { type: ControlType.CreateRelayRequest, initiatorRelayIndex, responderRelayIndex: 0, relayFromIp: from, relayToIp: to, ...layout(version) };
 }
 
-function response(responderRelayIndex: number, initiatorRelayIndex: number, from: Ipv4, to: Ipv4): ControlMessage {
-  return { type: ControlType.CreateRelayResponse, initiatorRelayIndex, responderRelayIndex, relayFromIp: from, relayToIp: to };
+function response(responderRelayIndex: number, initiatorRelayIndex: number, from: Ipv4, to: Ipv4, version: MetaVersion): ControlMessage {
+  return { type: ControlType.CreateRelayResponse, initiatorRelayIndex, responderRelayIndex, relayFromIp: from, relayToIp: to, ...layout(version) };
 }
