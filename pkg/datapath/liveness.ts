@@ -1,7 +1,10 @@
-// The connection manager (docs/state-machines.md, "Liveness"): a tunnel we sent on must hear back. After
-// `aliveIntervalMs` with nothing received we send a test request; after `pendingDeletionIntervalMs` more of silence the
-// tunnel is dropped locally (no close is sent: the peer is presumably gone). Tunnels that carry nothing are never
-// checked.
+// The connection manager (docs/state-machines.md, "Liveness"): a tunnel we sent on must hear back. Sending schedules
+// a check `aliveIntervalMs` later; it passes when anything came in since the previous check passed (or since the
+// tunnel was made), as Nebula's does, not only since the send: otherwise each side's answer to the other's test
+// request scheduled a check that nothing after it would pass, and two nodes traded test requests every interval for
+// as long as the tunnel lived (a lighthouse sent 4.7x Nebula's). A failed check sends a test request; after
+// `pendingDeletionIntervalMs` more of silence the tunnel is dropped locally (no close is sent: the peer is presumably
+// gone). Tunnels that carry nothing are never checked.
 
 import { MessageType } from '../header/header.js';
 import { formatIpv4 } from '../ip/ipv4.js';
@@ -12,9 +15,10 @@ export function checkLiveness(ctx: DataPathContext): void {
   const now = ctx.clock.now();
   for (const host of [...ctx.hostmap.byVpnIp.values()]) {
     if (host.checkAt === 0 || now < host.checkAt) continue;
-    if (host.lastRecvAt > host.recvAtCheckScheduled) {
+    if (host.lastRecvAt > host.livenessSince) {
       host.checkAt = 0;
       host.pendingDeletion = false;
+      host.livenessSince = now;
       continue;
     }
     if (!host.pendingDeletion) {

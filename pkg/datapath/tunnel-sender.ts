@@ -46,8 +46,8 @@ export function sendOnTunnel(
   host.packetsOut++;
   host.bytesOut += payload.length;
   if (host.checkAt === 0) {
-    // Liveness (docs/state-machines.md): anything sent schedules a check that something came back.
+    // Liveness (docs/state-machines.md): anything sent schedules a check that the peer was heard from since the
+    // last check (checkLiveness).
     host.checkAt = now + ctx.timers.aliveIntervalMs;
-    host.recvAtCheckScheduled = host.lastRecvAt;
   }
 }

@@ -85,3 +85,25 @@ test('a tunnel that carries nothing is never checked', async (t) => {
   assert.ok(a.tunnelTo(b));
   assert.equal(a.memUdp!.sent.length, sentBefore, 'no test requests on an idle tunnel');
 });
+
+test('answering a test request does not start a test of our own: one test per check on a one-way tunnel, not a ping-pong', async (t) => {
+  const { a, b } = await setup(t);
+  // b's check of the handshake traffic too, so both sides start from a passed check.
+  checkLiveness(b.node);
+  checkLiveness(b.node);
+  const aBefore = a.memUdp!.sent.length;
+  const bBefore = b.memUdp!.sent.length;
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'one way only' }));
+  // Eight alive intervals with both sides checking: before, b's test reply scheduled a check on b that nothing
+  // after it passed, so b tested a, whose reply made a test b again, for as long as the tunnel lived.
+  const until = performance.now() + 8 * ALIVE_MS;
+  while (performance.now() < until) {
+    checkLiveness(a.node);
+    checkLiveness(b.node);
+    await sleep(20);
+  }
+  const testsBy = (n: typeof a, from: number) => n.memUdp!.sent.slice(from).filter((s) => isType(s.packet, MessageType.Test, 0)).length;
+  assert.equal(testsBy(a, aBefore), 1, 'a tests its one-way traffic once');
+  assert.equal(testsBy(b, bBefore), 0, 'b heard a test request before its reply was due for a check');
+  assert.ok(a.tunnelTo(b) && b.tunnelTo(a));
+});
