@@ -1,14 +1,19 @@
 // The node side of discovery (docs/wire-format.md, "Lighthouse messages"): reports our addresses to every lighthouse,
 // asks them where a peer is, keeps their answers per lighthouse, and punches back when a lighthouse says someone is
 // trying to reach us. Answers and punch notifications are accepted only from configured lighthouses.
+//
+// Every message to a lighthouse goes in the layout of its tunnel (v1, or the v2 layout on a tunnel made with v2
+// certificates, as Nebula 1.10+ sends). A v2 update leaves VpnAddr out, as Nebula's does. The lighthouse's
+// HostUpdateNotificationAck (Nebula 1.7+, and mesh lighthouses) needs no action: like any packet on the tunnel it
+// tells the liveness check that the tunnel works, so no test packet follows the update.
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
-import { MetaType, SEEN_FIRST_V4, type MetaMessage } from './meta.js';
+import { layout, MetaType, SEEN_FIRST_V4, type MetaMessage } from './meta.js';
 import { reportedAddresses } from '../punchy/punch-needed.js';
-import { capPerFamily } from './server.js';
+import { capPerFamily, tunnelVersion } from './server.js';
 
 /** Nebula waits 5 s after a punch notification before it handshakes from its side (punchy.respond); 1.7+ reads
  * the wait from punchy.respond_delay. */
@@ -64,7 +69,7 @@ export class LighthouseClient {
     for (const lh of this.env.lighthouses()) {
       const host = this.env.hostFor(lh);
       if (host) {
-        this.env.send(host, { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [] });
+        this.env.send(host, queryFor(host, target));
         this.env.counters.inc('lighthouse', 'query-sent');
       } else {
         this.queuedQueries.add(target);
@@ -83,11 +88,13 @@ export class LighthouseClient {
   }
 
   private sendUpdateTo(host: HostInfo): void {
+    const version = tunnelVersion(host);
     this.env.send(host, {
       type: MetaType.HostUpdateNotification,
-      vpnIp: this.env.vpnIp(),
+      vpnIp: version === 1 ? this.env.vpnIp() : 0,
       addrs: this.env.ownAddresses(),
       relays: this.env.relays(),
+      ...layout(version),
     });
     this.env.counters.inc('lighthouse', 'update-sent');
   }
@@ -121,7 +128,7 @@ export class LighthouseClient {
   askAboutSelf(): void {
     for (const lh of this.env.lighthouses()) {
       const host = this.env.hostFor(lh);
-      if (host) this.env.send(host, { type: MetaType.HostQuery, vpnIp: this.env.vpnIp(), addrs: [], relays: [] });
+      if (host) this.env.send(host, queryFor(host, this.env.vpnIp()));
     }
   }
 
@@ -129,10 +136,8 @@ export class LighthouseClient {
   lighthouseUp(host: HostInfo): void {
     this.sendUpdateTo(host);
     // Asking about ourselves tells us how our NAT maps us (see punchy/birthday.ts).
-    this.env.send(host, { type: MetaType.HostQuery, vpnIp: this.env.vpnIp(), addrs: [], relays: [] });
-    for (const target of this.queuedQueries) {
-      this.env.send(host, { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [] });
-    }
+    this.env.send(host, queryFor(host, this.env.vpnIp()));
+    for (const target of this.queuedQueries) this.env.send(host, queryFor(host, target));
     this.queuedQueries.clear();
   }
 
@@ -141,6 +146,7 @@ export class LighthouseClient {
     if (m.type === MetaType.HostQueryReply) return this.reply(from.vpnIp, m);
     if (m.type === MetaType.HostMovedNotification) return this.pushed(from.vpnIp, m);
     if (m.type === MetaType.HostPunchNotification) return this.punchBack(m);
+    if (m.type === MetaType.HostUpdateNotificationAck) return this.env.counters.inc('lighthouse', 'update-ack');
     this.env.counters.inc('lighthouse', `ignored-${MetaType[m.type] ?? m.type}`);
   }
 
@@ -211,6 +217,10 @@ export class LighthouseClient {
     this.reported.delete(vpnIp);
     this.relaysOf.delete(vpnIp);
   }
+}
+
+function queryFor(lighthouse: HostInfo, target: Ipv4): MetaMessage {
+  return { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [], ...layout(tunnelVersion(lighthouse)) };
 }
 
 function perLighthouseOf<T>(map: Map<Ipv4, Map<Ipv4, T>>, vpnIp: Ipv4): Map<Ipv4, T> {

@@ -9,6 +9,11 @@
 // A host is known to run mesh when it asks about itself (mesh nodes do on every lighthouse tunnel, to learn their
 // NAT mapping; Nebula never does). Each query pays for at most one push (and its punch notification): an asker is
 // forgotten once pushed to, so pushes never outnumber the queries that asked for them.
+//
+// Versions (docs/wire-format.md): a query is answered, and an update acknowledged, in the layout of the request (v1 or
+// the v2 layout of Nebula 1.10+); a punch notification or push goes in the layout of the receiving host's tunnel.
+// Every accepted update draws a HostUpdateNotificationAck, as from Nebula 1.7 (smaller than the update, one per update):
+// the client's tunnel hears back, so its liveness check needs no test packet (datapath/liveness.ts).
 
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -16,7 +21,9 @@ import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import type { Counters } from '../metrics/counters.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
-import { MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage } from './meta.js';
+import type { IpAddr } from '../ip/prefix.js';
+import { ipv4Of } from '../protobuf/nebula-addr.js';
+import { layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage, type MetaVersion } from './meta.js';
 
 /** Nebula keeps at most 10 reported addresses per host. */
 export const MAX_REPORTED = 10;
@@ -30,6 +37,8 @@ export const PUSH_WATCHED_HOSTS = 4096;
 interface Entry {
   reported: UdpAddr[];
   relays: Ipv4[];
+  /** Relays with IPv6 overlay addresses (v2 updates only); told only in v2 answers. */
+  relays6: IpAddr[];
 }
 
 /** Who asked about a host (asker -> when), and the addresses we last told anyone about it. */
@@ -63,20 +72,26 @@ export class LighthouseServer {
       case MetaType.HostUpdateNotification:
         return this.update(from, m);
       case MetaType.HostQuery:
-        return this.query(from, m.vpnIp);
+        return this.query(from, m.vpnIp, m.version ?? 1);
       default:
         this.env.counters.inc('lighthouse', `ignored-${MetaType[m.type] ?? m.type}`);
     }
   }
 
   private update(from: HostInfo, m: MetaMessage): void {
-    if (m.vpnIp !== from.vpnIp) return this.env.counters.inc('drops', 'lighthouse-update-wrong-vpnip');
+    // As Nebula: a v1 update names its sender in field 1; a v2 update may leave its VpnAddr out (then it is v2).
+    const version: MetaVersion = m.version ?? (m.vpnIp === 0 ? 2 : 1);
+    const named = version === 1 || m.vpnAddr !== undefined;
+    const namesSender = version === 1 ? m.vpnIp === from.vpnIp : m.vpnAddr === undefined || ipv4Of(m.vpnAddr) === from.vpnIp;
+    if (named && !namesSender) return this.env.counters.inc('drops', 'lighthouse-update-wrong-vpnip');
     const vpnNet = this.env.vpnNet();
     const reported = capPerFamily(m.addrs)
       .filter((a) => a.address.includes(':') || !netContains(vpnNet, parseIpv4(a.address)))
       .filter((a) => this.env.remoteAllowed(from.vpnIp, a));
-    this.entries.set(from.vpnIp, { reported, relays: m.relays });
+    this.entries.set(from.vpnIp, { reported, relays: m.relays, relays6: m.relays6 ?? [] });
     this.env.counters.inc('lighthouse', 'update');
+    // v1 names the host, as Nebula 1.7+ does; v2 is blank.
+    this.env.send(from, { type: MetaType.HostUpdateNotificationAck, vpnIp: version === 1 ? from.vpnIp : 0, addrs: [], relays: [], ...layout(version) });
     this.pushIfMoved(from);
   }
 
@@ -89,13 +104,14 @@ export class LighthouseServer {
     if (told === watch.told) return;
     watch.told = told;
     const now = this.clock.now();
-    const message: MetaMessage = {
+    const message = (to: HostInfo): MetaMessage => ({
       type: MetaType.HostMovedNotification,
       vpnIp: host.vpnIp,
       addrs,
-      relays: this.entries.get(host.vpnIp)?.relays ?? [],
+      ...this.relaysFor(host.vpnIp, tunnelVersion(to)),
       seen: this.seenOf(host),
-    };
+      ...layout(tunnelVersion(to)),
+    });
     for (const [asker, askedAt] of watch.askers) {
       watch.askers.delete(asker);
       if (now - askedAt > PUSH_ASKER_TTL_MS) continue;
@@ -103,8 +119,8 @@ export class LighthouseServer {
       if (!askerHost || !this.meshHosts.has(asker)) continue;
       // As for the query it answers: the moved host punches toward the asker, whose handshake then gets through
       // the moved host's new NAT mapping (sent first: it has the shorter way to go).
-      this.env.send(host, { type: MetaType.HostPunchNotification, vpnIp: asker, addrs: this.addressesOf(askerHost), relays: [] });
-      this.env.send(askerHost, message);
+      this.env.send(host, { type: MetaType.HostPunchNotification, vpnIp: asker, addrs: this.addressesOf(askerHost), relays: [], ...layout(tunnelVersion(host)) });
+      this.env.send(askerHost, message(askerHost));
       this.env.counters.inc('lighthouse', 'push-sent');
     }
   }
@@ -143,7 +159,14 @@ export class LighthouseServer {
     return host.remote.address.includes(':') ? SEEN_FIRST_V6 : SEEN_FIRST_V4;
   }
 
-  private query(from: HostInfo, target: Ipv4): void {
+  /** The relays told about `vpnIp`: IPv6 ones only in the v2 layout, which alone can carry them. */
+  private relaysFor(vpnIp: Ipv4, version: MetaVersion): Pick<MetaMessage, 'relays' | 'relays6'> {
+    const entry = this.entries.get(vpnIp);
+    const relays = entry?.relays ?? [];
+    return version === 2 && entry && entry.relays6.length > 0 ? { relays, relays6: entry.relays6 } : { relays };
+  }
+
+  private query(from: HostInfo, target: Ipv4, version: MetaVersion): void {
     this.env.counters.inc('lighthouse', 'query');
     if (from.vpnIp === target) this.meshHosts.add(from.vpnIp);
     const targetHost = this.env.hostFor(target);
@@ -153,8 +176,9 @@ export class LighthouseServer {
       type: MetaType.HostQueryReply,
       vpnIp: target,
       addrs,
-      relays: this.entries.get(target)?.relays ?? [],
+      ...this.relaysFor(target, version),
       seen: this.seenOf(targetHost),
+      ...layout(version),
     });
     // Asking about ourselves (mesh nodes do, to learn how their NAT maps them) needs no punch.
     if (from.vpnIp === target) return;
@@ -164,6 +188,7 @@ export class LighthouseServer {
       vpnIp: from.vpnIp,
       addrs: this.addressesOf(from),
       relays: [],
+      ...layout(tunnelVersion(targetHost)),
     });
   }
 
@@ -183,4 +208,9 @@ export function capPerFamily(addrs: readonly UdpAddr[]): UdpAddr[] {
   const v4 = addrs.filter((a) => !a.address.includes(':')).slice(0, MAX_REPORTED);
   const v6 = addrs.filter((a) => a.address.includes(':')).slice(0, MAX_REPORTED);
   return [...v4, ...v6];
+}
+
+/** The layout of lighthouse messages on a tunnel: its certificate version (HostInfo.certVersion). */
+export function tunnelVersion(host: HostInfo): MetaVersion {
+  return host.certVersion ?? 1;
 }

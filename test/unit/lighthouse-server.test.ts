@@ -32,6 +32,7 @@ function host(vpnIp: string, remote: UdpAddr | null): HostInfo {
 function setup(options: { allow?: Record<string, boolean> } = {}) {
   const hosts = new Map<Ipv4, HostInfo>();
   const sent: Sent[] = [];
+  const acks: Sent[] = [];
   const counters = new Counters();
   const allow = new AllowList(options.allow);
   const allowCalls: string[] = [];
@@ -42,8 +43,9 @@ function setup(options: { allow?: Record<string, boolean> } = {}) {
       return allow.allows(addr.address);
     },
     hostFor: (vpnIp) => hosts.get(vpnIp),
+    // Acks (one per accepted update) are kept apart, so the tests of answers see only answers.
     send: (to: HostInfo, m: MetaMessage) =>
-      sent.push({
+      (m.type === MetaType.HostUpdateNotificationAck ? acks : sent).push({
         to: formatIpv4(to.vpnIp),
         type: m.type,
         vpnIp: formatIpv4(m.vpnIp),
@@ -61,7 +63,7 @@ function setup(options: { allow?: Record<string, boolean> } = {}) {
     server.handle(from, { type: MetaType.HostUpdateNotification, vpnIp, addrs, relays: relays.map(ip) });
   const query = (from: HostInfo, target: string): void =>
     server.handle(from, { type: MetaType.HostQuery, vpnIp: ip(target), addrs: [], relays: [] });
-  return { server, hosts, sent, counters, allowCalls, connect, update, query };
+  return { server, hosts, sent, acks, counters, allowCalls, connect, update, query };
 }
 
 test('a host update is stored as that host reported it', () => {
