@@ -1,15 +1,12 @@
-// Wires the control socket to a running node: the RTT probes (fed test replies by the node), the whoami exchange, and the
-// command handlers behind the unix socket. The daemon opens it after the node starts and closes it first on stop.
+// Wires the control socket to a running node: the command handlers behind the unix socket, reading the node's RTT
+// probes and whoami (both owned by the node, which works the same with or without a socket). The daemon opens it after
+// the node starts and closes it first on stop.
 
 import type { MeshNode } from '../daemon/node.js';
-import { sendOnTunnel } from '../datapath/tunnel-sender.js';
-import { MessageType } from '../header/header.js';
-import { encodeMeta } from '../lighthouse/meta.js';
 import { controlHandler } from './handlers.js';
 import type { ReloadReply } from './reports.js';
-import { RttProbes } from './rtt-probes.js';
+import type { RttProbes } from './rtt-probes.js';
 import { ControlServer } from './server.js';
-import { Whoami } from './whoami.js';
 
 export interface ControlServiceOptions {
   /** Candidate socket paths, tried in order (one when control.socket is set). */
@@ -26,19 +23,10 @@ export class ControlService {
   ) {}
 
   static async start(node: MeshNode, opts: ControlServiceOptions): Promise<ControlService> {
-    const probes = new RttProbes(node.clock, (host, payload) => sendOnTunnel(node, host, MessageType.Test, 0, payload));
-    node.testReplyHandler = (host, payload, header, from) =>
-      probes.onTestReply(host, payload, header, from, from === null ? (host.relayVia?.hopIp ?? null) : null);
-    const whoami = new Whoami({
-      myIp: () => node.identity().vpnIp,
-      sendMeta: (host, m) => sendOnTunnel(node, host, MessageType.LightHouse, 0, encodeMeta(m)),
-      probePort: () => node.natTests?.probePort?.port ?? 0,
-    });
-    node.metaExtension = (host, payload) => whoami.onMeta(host, payload);
-    const server = await ControlServer.open(opts.socketPaths, controlHandler({ node, probes, whoami, reload: opts.reload }), {
+    const server = await ControlServer.open(opts.socketPaths, controlHandler({ node, probes: node.probes, whoami: node.whoami, reload: opts.reload }), {
       configured: opts.socketConfigured,
     });
-    return new ControlService(server, probes);
+    return new ControlService(server, node.probes);
   }
 
   get path(): string {

@@ -8,7 +8,7 @@
 // Any mesh node answers (it only tells the asker its own address); netcheck asks the lighthouses. Nebula 1.6.1
 // ignores type 6, so asking a Nebula lighthouse times out and netcheck says "unknown".
 //
-// The node offers every decrypted lighthouse message here first (MeshNode.metaExtension), before its own handling.
+// The node offers every decrypted lighthouse message here first (MeshNode.onLighthouseMessage), before its own handling.
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { Ipv4 } from '../ip/ipv4.js';

@@ -53,6 +53,8 @@ import { CertExpiryWatch } from './cert-expiry.js';
 import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
 import { openTcpTransport, udpWhileOnTcp, type TcpNodeEnv, type TcpTransport } from './tcp-transport.js';
+import { RttProbes } from '../control/rtt-probes.js';
+import { Whoami } from '../control/whoami.js';
 
 export interface NodeSetup {
   config: MeshConfig;
@@ -110,6 +112,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly relays: RelayManager;
   readonly birthday: Birthday;
   readonly paths: PathFinder;
+  /** RTT probes on test request/reply pairs (`mesh status`, `mesh ping`). */
+  readonly probes: RttProbes;
+  /** The mesh-only "how do you see me" exchange (pkg/control/whoami.ts): answered always, asked by netcheck. */
+  readonly whoami: Whoami;
   /** NAT tests: the second port of a lighthouse, a node's measurement of its NAT (daemon/nat-tests.ts). */
   natTests: NatTests | null = null;
   private readonly certExpiry: CertExpiryWatch;
@@ -150,6 +156,14 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.handshakes = new HandshakeManager(this);
     this.relays = this.makeRelayManager();
     this.paths = new PathFinder(this);
+    // Owned here, not by the control service: a lighthouse answers whoami (and announces its second port) whether or
+    // not a control socket is open; `mesh status|ping|netcheck` only read these.
+    this.probes = new RttProbes(this.clock, (host, payload) => sendOnTunnel(this, host, MessageType.Test, 0, payload));
+    this.whoami = new Whoami({
+      myIp: () => this.identity().vpnIp,
+      sendMeta: (host, m) => this.sendMeta(host, m),
+      probePort: () => this.natTests?.probePort?.port ?? 0,
+    });
     this.certExpiry = new CertExpiryWatch({
       clock: this.clock,
       enabled: () => this.config.pki.disconnectInvalid,
@@ -604,14 +618,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     );
   }
 
-  /** Set by the control service: RTT probes read test replies. */
-  testReplyHandler: ((host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null) => void) | null = null;
-  /** Set by the control service: mesh-only lighthouse message types (whoami); returns true when it took the message. */
-  metaExtension: ((host: HostInfo, payload: Uint8Array) => boolean) | null = null;
-
   onTestReply(host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null): void {
     this.paths.health.testReply(host);
-    this.testReplyHandler?.(host, payload, header, from);
+    this.probes.onTestReply(host, payload, header, from, from === null ? (host.relayVia?.hopIp ?? null) : null);
   }
 
   onTestRequest(host: HostInfo, payload: Uint8Array): void {
@@ -675,7 +684,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   onLighthouseMessage(host: HostInfo, payload: Uint8Array, _from: UdpAddr | null): void {
     if (this.natTests?.onMeta(host, payload)) return;
-    if (this.metaExtension?.(host, payload)) return;
+    if (this.whoami.onMeta(host, payload)) return;
     let m: MetaMessage;
     try {
       m = decodeMeta(payload);
@@ -790,9 +799,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.addressWatch?.stop();
     this.tcp?.fallback?.stop();
     this.birthday.closeAll();
-    await this.natTests?.close();
+    this.probes.clear();
     // The gateway is told to delete our mapping (bounded wait, portmap/manager.ts DELETE_WAIT_MS).
     await this.portMap?.stop();
+    await this.natTests?.close();
     // Give the close datagrams a moment to leave before the socket goes.
     await new Promise((r) => setTimeout(r, 50));
     await this.udp.close();
