@@ -1,4 +1,4 @@
-// A mesh lighthouse's second UDP port (lighthouse.probe_port): what lets a node behind one lighthouse tell its NAT's
+// A mesh lighthouse's second UDP port (lighthouse.second_port): what lets a node behind one lighthouse tell its NAT's
 // mapping and filtering behaviour (RFC 4787; the one-address variant of RFC 5780's tests) and how many hops away its
 // outermost NAT is (punchy/nat-discovery.ts). Wire: punchy/nat-test-wire.ts; docs/mesh-extensions.md, "NAT tests".
 //
