@@ -5,8 +5,8 @@ import { parseFirewallRules } from '../../pkg/firewall/firewall.js';
 import type { CertVersion } from '../../pkg/hostmap/hostinfo.js';
 import { resolveStaticHosts } from '../../pkg/daemon/static-hosts.js';
 import type { Pki } from '../../pkg/daemon/pki.js';
-import { marshalCertificateV2ForHandshake } from '../../pkg/cert/index.js';
-import { makeTestCa } from './helpers/pki.js';
+import { marshalCertificateV2ForHandshake, signCertificate } from '../../pkg/cert/index.js';
+import { makeHostCert, makeTestCa } from './helpers/pki.js';
 import { udpPacket } from './helpers/packets.js';
 import { makeHost, makeHostCertV2, makeTestCaV2, pkiOf } from './helpers/pki-v2.js';
 import { connect, TestMesh, type TestNode } from './helpers/mesh.js';
@@ -160,6 +160,20 @@ test('an upgrade of pki.initiating_version alone (1 -> 2 on reload) moves the tu
   await reload(a, pkiOf(ha, c, 2));
   await settle(a, b, 'a sees 2/2, b sees 2/2');
   assert.ok(a.logs.some((l) => l.includes('pki.initiating_version')), a.logs.join('\n'));
+});
+
+test('a reload with a new certificate of the same version (other groups) re-handshakes; the peer sees the new one', async (t) => {
+  const c = cas();
+  const { a, b, ha } = await pair(t, c, { versions: [1] }, { versions: [1] });
+  await connect(a, b);
+  await settle(a, b, 'a sees 1/1, b sees 1/1');
+  const renewed = makeHostCert(c.v1, { name: 'a', ip: `${A}/24`, groups: ['renewed'] });
+  // The same key pair: only the certificate changes, as when a certificate is renewed.
+  const same = signCertificate({ ...renewed.cert.details, publicKey: ha.v1!.cert.details.publicKey }, c.v1.privateKey);
+  await reload(a, pkiOf({ ...ha, v1: { ...ha.v1!, cert: same } }, c));
+  await waitFor(() => b.tunnelTo(a)?.peer.groups.has('renewed'), { what: () => `b sees the renewed certificate\n${a.logs.join('\n')}` });
+  assert.ok(a.logs.some((l) => l.includes('local certificate is not current')), a.logs.join('\n'));
+  assert.equal(rehandshakes(a), 1);
 });
 
 test('a v2 peer certificate without an IPv4 network is refused with a clear reason', async (t) => {

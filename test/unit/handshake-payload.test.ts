@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { fingerprint, unmarshalHandshakeCertificate } from '../../pkg/cert/index.js';
-import { decodeHandshakePayload, encodeHandshakePayload, type HandshakeDetails } from '../../pkg/handshake/payload.js';
+import { decodeHandshakePayload, encodeHandshakePayload, payloadCertVersion, type HandshakeDetails } from '../../pkg/handshake/payload.js';
 import { formatIpv4 } from '../../pkg/ip/ipv4.js';
 import { ProtobufError } from '../../pkg/protobuf/protobuf.js';
 
@@ -113,4 +113,32 @@ test('truncated and random payloads throw ProtobufError and nothing else', () =>
       assert.ok(e instanceof ProtobufError, `${(e as Error).name}: ${(e as Error).message}`);
     }
   }
+});
+
+// CertVersion (field 8, Nebula 1.10+): docs/certificates-v2.md, "Handshakes".
+
+test('CertVersion 2 is written as field 8 after Time and round trips', () => {
+  const d: HandshakeDetails = { cert: bytes('30 00'), initiatorIndex: 2, responderIndex: 3, time: 5, certVersion: 2 };
+  const encoded = encodeHandshakePayload(d);
+  assert.equal(hex(encoded), '0a0c' + '0a023000' + '1002' + '1803' + '2805' + '4002');
+  assert.deepEqual({ ...decodeHandshakePayload(encoded), cert: '3000' }, { ...d, cert: '3000' });
+  assert.equal(payloadCertVersion(decodeHandshakePayload(encoded)), 2);
+});
+
+test('a v1 payload has no CertVersion field: byte for byte what nebula 1.6.1 writes', () => {
+  for (const certVersion of [undefined, 0]) {
+    const encoded = encodeHandshakePayload({ cert: bytes('aa'), initiatorIndex: 2, responderIndex: 3, time: 5, certVersion });
+    assert.equal(hex(encoded), '0a09' + '0a01aa' + '1002' + '1803' + '2805');
+  }
+  // nebula 1.6.1's own stage 1 names no version, which means v1.
+  assert.equal(payloadCertVersion(decodeHandshakePayload(bytes(NEBULA_STAGE1))), 1);
+});
+
+test('CertVersion 0 or absent and 1 (what Nebula 1.10 writes for v1) mean v1; other values are unknown', () => {
+  const withVersion = (v: string): HandshakeDetails => decodeHandshakePayload(bytes(`0a 07 0a 01 aa 10 02 40 ${v}`));
+  assert.equal(payloadCertVersion(withVersion('00')), 1);
+  assert.equal(payloadCertVersion(withVersion('01')), 1);
+  assert.equal(payloadCertVersion(withVersion('02')), 2);
+  assert.equal(payloadCertVersion(withVersion('03')), null);
+  assert.equal(payloadCertVersion(withVersion('7f')), null);
 });
