@@ -15,10 +15,11 @@ export function checkLiveness(ctx: DataPathContext): void {
   const now = ctx.clock.now();
   for (const host of [...ctx.hostmap.byVpnIp.values()]) {
     if (host.checkAt === 0 || now < host.checkAt) continue;
-    if (host.lastRecvAt > host.livenessSince) {
+    // A count, not a time: a packet in the same clock tick as the creation or the last check counts too.
+    if (host.packetsIn > host.packetsInAtCheck) {
       host.checkAt = 0;
       host.pendingDeletion = false;
-      host.livenessSince = now;
+      host.packetsInAtCheck = host.packetsIn;
       continue;
     }
     if (!host.pendingDeletion) {

@@ -60,8 +60,8 @@ export class HostInfo {
   lastSendAt = 0;
   /** Liveness: when the next check is due (0 = none scheduled) and whether a test request is outstanding. */
   checkAt = 0;
-  /** Liveness: a check passes when something came in after this (the last check that passed, or the creation). */
-  livenessSince: number;
+  /** Liveness: packetsIn when the last check passed (0: the tunnel's creation); a check passes when it grew since. */
+  packetsInAtCheck = 0;
   pendingDeletion = false;
 
   /** Roaming suppression: the address we roamed away from and when. */
@@ -113,7 +113,6 @@ export class HostInfo {
     this.initiator = init.initiator;
     this.createdAt = init.now;
     this.lastRecvAt = init.now;
-    this.livenessSince = init.now;
     this.certValidUntil = init.certValidUntil ?? Infinity;
   }
 
