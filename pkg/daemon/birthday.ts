@@ -36,7 +36,13 @@ export interface BirthdayEnv {
   /** Whether `host` is still the tunnel for its VPN IP. */
   isCurrent(host: HostInfo): boolean;
   /** The lighthouses' NAT views (LighthouseClient.selfNatView / natViewOf); null without lighthouses. */
-  natViews: { self(): readonly UdpAddr[]; peer(vpnIp: number): readonly UdpAddr[]; selfMeasured?(): MeasuredMapping } | null;
+  natViews: {
+    self(): readonly UdpAddr[];
+    peer(vpnIp: number): readonly UdpAddr[];
+    selfMeasured?(): MeasuredMapping;
+    /** Asks the lighthouses about `vpnIp`; their answer comes back as Birthday.peerViewLearned. */
+    ask?(vpnIp: number): void;
+  } | null;
   /** Every datagram a chosen socket receives goes through the outside pipeline. */
   onUdp(packet: Buffer, from: UdpAddr): void;
   stopped(): boolean;
@@ -46,11 +52,21 @@ export interface BirthdayEnv {
   openSocket?(): Promise<UdpConn>;
 }
 
+/**
+ * How long a request waits for the lighthouses' answer about its peer; well within the requester's ATTEMPT_MS,
+ * whose sockets stay open for our probes meanwhile.
+ */
+export const VIEW_WAIT_MS = ATTEMPT_MS / 4;
+
 export class Birthday {
   /** Symmetric side: a peer is asked at most once per PEER_RUN_INTERVAL_MS, the interval its prober admits. */
   private readonly attempts = new PeerRunInterval();
   private readonly probing = new Set<number>();
   private readonly budget = new ProbeBudget();
+  /** Port-preserving side: requests held until the lighthouses answer about their peer (one per peer). */
+  private readonly awaitingView = new Map<number, HostInfo>();
+  /** Port-preserving side: a peer's request makes us ask the lighthouses about it at most once per interval. */
+  private readonly askedView = new PeerRunInterval();
   /** Sockets that carry a tunnel, closed with the node. */
   readonly owned = new Set<UdpConn>();
 
@@ -102,10 +118,39 @@ export class Birthday {
    * reply arrives directly. Refused (and counted) unless punchy/birthday-policy.ts allows it.
    */
   onTestRequest(host: HostInfo, payload: Uint8Array): void {
-    if (!isPayload(payload, BIRTHDAY_REQUEST)) return;
+    if (isPayload(payload, BIRTHDAY_REQUEST)) this.consider(host, true);
+  }
+
+  /**
+   * A lighthouse answered about `vpnIp`: a request held for its view is decided now. Only one asked for
+   * (awaitingView) is, so an answer never starts a run by itself.
+   */
+  peerViewLearned(vpnIp: number): void {
+    const host = this.awaitingView.get(vpnIp);
+    if (!host) return;
+    this.awaitingView.delete(vpnIp);
+    if (this.env.isCurrent(host) && host.remote === null) this.consider(host, false);
+  }
+
+  /** `mayAsk`: with no lighthouse view of the peer yet, ask for one and decide on the answer instead of refusing. */
+  private consider(host: HostInfo, mayAsk: boolean): void {
     const { counters, natViews } = this.env;
     if (this.probing.has(host.vpnIp)) return counters.inc('drops', 'birthday-already-probing');
+    if (this.awaitingView.has(host.vpnIp)) return counters.inc('drops', 'birthday-awaiting-view');
     const target = natViews ? probeTarget(natViews.self(), natViews.peer(host.vpnIp), natViews.selfMeasured?.()) : 'peer-not-seen';
+    // A tunnel we answered was never looked up: its peer's request can come before we asked a lighthouse about it
+    // (it measured its NAT and went for a direct path at once), so ask now. docs/nat-traversal.md "Birthday punching".
+    if (target === 'peer-not-seen' && mayAsk && natViews?.ask && this.askedView.take(host.vpnIp, this.env.clock.now())) {
+      this.awaitingView.set(host.vpnIp, host);
+      counters.inc('birthday', 'view-asked');
+      natViews.ask(host.vpnIp);
+      this.env.schedule(VIEW_WAIT_MS, () => {
+        if (this.awaitingView.get(host.vpnIp) !== host) return;
+        this.awaitingView.delete(host.vpnIp);
+        counters.inc('drops', 'birthday-peer-not-seen');
+      });
+      return;
+    }
     if (typeof target === 'string') return counters.inc('drops', `birthday-${target}`);
     const admitted = this.budget.admit(host.vpnIp, this.env.clock.now());
     if (admitted !== 'ok') return counters.inc('drops', `birthday-${admitted}`);

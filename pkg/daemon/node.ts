@@ -184,6 +184,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         self: () => this.lighthouseClient?.selfNatView() ?? [],
         peer: (ip) => this.lighthouseClient?.natViewOf(ip) ?? [],
         selfMeasured: () => this.natMapping(),
+        ask: (ip) => this.lighthouseClient?.query(ip),
       },
       onUdp: (packet, from) => this.onUdp(packet, from),
       stopped: () => this.stopped,

@@ -190,6 +190,8 @@ export class PathFinder {
   /** A lighthouse answered for `vpnIp`: feed a pending handshake, or try to take a relayed tunnel direct. */
   addressesLearned(vpnIp: Ipv4): void {
     this.env.handshakes.trigger(vpnIp);
+    // A birthday request may have been waiting for this answer (daemon/birthday.ts).
+    this.env.birthday.peerViewLearned(vpnIp);
     const host = this.env.hostmap.byVpnIp.get(vpnIp);
     if (host && host.remote === null) {
       this.probeDirect(host);
