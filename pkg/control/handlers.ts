@@ -1,7 +1,14 @@
 // The daemon's answer to each control command. Arguments are checked here (a bad one is EBADREQUEST naming it);
 // results are the records of reports.ts.
 
-import { formatCertificateJson, formatCertificateText } from '../cert/index.js';
+import {
+  formatCertificateJson,
+  formatCertificateJsonV2,
+  formatCertificateText,
+  formatCertificateTextV2,
+  isCertificateV2,
+  type AnyCertificate,
+} from '../cert/index.js';
 import { formatIpv4 } from '../ip/ipv4.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
 import { runNetcheck } from './netcheck.js';
@@ -43,14 +50,18 @@ async function ping(ctx: ControlContext, args: Args): Promise<PingReply> {
   };
 }
 
+// Ours: the certificate our handshakes start with (as Nebula prints its default one); a peer's: the one it
+// presented. A v2 certificate prints as Nebula 1.10 prints it, a v1 one as 1.6.1 (docs/certificates-v2.md).
 function printCert(ctx: ControlContext, args: Args): PrintCertReply {
   const name = optionalStringArg(args, 'host');
-  let cert = ctx.node.identity().cert;
+  const id = ctx.node.identity();
+  let cert: AnyCertificate = (id.initiatingVersion === 2 ? id.certs?.v2 : id.certs?.v1) ?? id.cert;
   if (name !== undefined && name !== '') {
     const { vpnIp, host } = resolveHost(ctx.node, name);
-    if (host) cert = host.cert;
-    else if (vpnIp !== ctx.node.identity().vpnIp) throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${name}`);
+    if (host) cert = host.presentedCert;
+    else if (vpnIp !== id.vpnIp) throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${name}`);
   }
+  if (isCertificateV2(cert)) return { text: formatCertificateTextV2(cert), json: JSON.parse(formatCertificateJsonV2(cert)) };
   return { text: formatCertificateText(cert), json: JSON.parse(formatCertificateJson(cert)) };
 }
 

@@ -31,6 +31,8 @@ export interface LocalIdentity {
   readonly handshakeCert: Uint8Array;
   /** What we can present, by version. */
   readonly credentials: Readonly<Partial<Record<CertVersion, HandshakeCredential>>>;
+  /** The certificates as loaded, for printing (`mesh print-cert`); absent in identities tests build by hand. */
+  readonly certs?: { readonly v1?: NebulaCertificate; readonly v2?: NebulaCertificateV2 };
   /** The version our handshakes start with (pki.initiating_version). */
   readonly initiatingVersion: CertVersion;
   readonly privateKey: Uint8Array;
@@ -94,6 +96,7 @@ export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalI
     cert,
     handshakeCert: (credentials[initiatingVersion] as HandshakeCredential).bytes,
     credentials,
+    certs: { v1, v2 },
     initiatingVersion,
     privateKey,
     publicKey: cert.details.publicKey,
