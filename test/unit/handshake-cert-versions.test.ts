@@ -192,3 +192,18 @@ test('a v2 peer certificate without an IPv4 network is refused with a clear reas
   await waitFor(() => na.logs.some((l) => l.includes('no IPv4 network')), { what: () => na.logs.join('\n') });
   assert.equal(na.tunnelTo(nb), undefined);
 });
+
+test('a reload re-checks v2 peer certificates as v2: kept under a pool with their CA, closed under one without', async (t) => {
+  const c = cas();
+  const { a, b, ha } = await pair(t, c, { versions: [2] }, { versions: [2] });
+  await connect(a, b);
+  await settle(a, b, 'a sees 2/2, b sees 2/2');
+  await reload(a, pkiOf(ha, c));
+  assert.ok(a.tunnelTo(b), 'the v2 tunnel survives a reload that keeps its CA');
+  assert.equal(a.node.counters.get('tunnels-closed', 'invalid-cert') ?? 0, 0);
+  const withoutV2Ca = pkiOf(ha, c);
+  withoutV2Ca.caPool.casV2.clear();
+  await reload(a, withoutV2Ca);
+  assert.equal(a.tunnelTo(b), undefined);
+  assert.equal(a.node.counters.get('tunnels-closed', 'invalid-cert'), 1);
+});
