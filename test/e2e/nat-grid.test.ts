@@ -63,6 +63,7 @@ for (const [sideA, sideB, expected] of grid) {
     await reaches(lab, b.host, na);
 
     // Give a relayed start time to move to a direct path, then watch where ten pings go.
+    let seen = 'nothing yet';
     const settled = await waitFor(
       async () => {
         const d0 = (await direct.read()).packets;
@@ -70,11 +71,13 @@ for (const [sideA, sideB, expected] of grid) {
         const ping = await lab.ping(a.host, nb.vpnIp, { count: 3, timeoutSec: 2, intervalSec: 0.1 });
         const d = (await direct.read()).packets - d0;
         const r = (await viaRelay.read()).packets - r0;
+        seen = `last round: ping ${ping.ok ? 'answered' : 'unanswered'}, ${d} packets direct, ${r} via the relay`;
         if (!ping.ok) return null;
         const path = d >= 3 && r < 3 ? 'direct' : r >= 3 && d === 0 ? 'relayed' : null;
         return path === expected ? path : null;
       },
-      { timeoutMs: 15_000, intervalMs: 500, what: `a ${expected} path ${sideA}<->${sideB}\n${lab.logTails(40)}` },
+      // The logs as they are at the timeout, not as they were when the wait began.
+      { timeoutMs: 15_000, intervalMs: 500, what: () => `a ${expected} path ${sideA}<->${sideB} (${seen})\n${lab.logTails(40)}` },
     );
     const pings = await lab.ping(a.host, nb.vpnIp, { count: 10, timeoutSec: 3, intervalSec: 0.1 });
     assert.equal(pings.rttMs.length, 10, lab.logTails());

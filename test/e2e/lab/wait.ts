@@ -8,8 +8,11 @@ export class WaitTimeoutError extends Error {
 export interface WaitOptions {
   timeoutMs: number;
   intervalMs?: number;
-  /** Says what was awaited, for the timeout message. */
-  what?: string;
+  /**
+   * Says what was awaited, for the timeout message. A function is called when the wait times out: log tails in a
+   * string are those of when the wait began, which hid everything the daemons logged while it ran.
+   */
+  what?: string | (() => string);
 }
 
 /**
@@ -34,7 +37,8 @@ export async function waitFor<T>(
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }
   const detail = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-  throw new WaitTimeoutError(`timed out after ${options.timeoutMs} ms waiting for ${options.what ?? 'condition'}${detail}`);
+  const what = typeof options.what === 'function' ? options.what() : options.what;
+  throw new WaitTimeoutError(`timed out after ${options.timeoutMs} ms waiting for ${what ?? 'condition'}${detail}`);
 }
 
 export function sleep(ms: number): Promise<void> {
