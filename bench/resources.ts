@@ -7,6 +7,7 @@
 // memory (a /16 overlay, so a thousand peers fit); target and peers share the CA. CPU seconds per GB come from
 // throughput.ts.
 
+import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -67,6 +68,11 @@ async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string):
     row.idleMb = rssMb(target.pid);
     console.error(`  ${impl}: idle ${row.idleMb.toFixed(1)} MiB, ${row.idleCpuMsPerS.toFixed(1)} ms CPU per second`);
     await snapshot();
+    // CPU per tunnel set up: the target's CPU time while the peers handshake (each tunnel also carries one test
+    // request), less its idle rate over the same time. The issue-19 figure (us per handshake), load-independent.
+    let cpuAt = cpuSeconds(target.pid);
+    let timeAt = performance.now();
+    let upBefore = 0;
     const gen = await lab.spawn(b, process.execPath, [new URL('./load-peers.js', import.meta.url).pathname, specPath]);
     try {
       let offset = gen.logStart;
@@ -74,12 +80,20 @@ async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string):
         const m = await gen.waitForLog(/^up (\d+)$/m, 600_000, offset);
         offset = gen.log().indexOf(m[0], offset) + m[0].length;
         const tunnels = Number(m[1]);
+        const busyS = cpuSeconds(target.pid) - cpuAt - (row.idleCpuMsPerS / 1000) * ((performance.now() - timeAt) / 1000);
+        if (tunnels > upBefore) {
+          const cpuUs = (busyS * 1e6) / (tunnels - upBefore);
+          console.error(`  ${impl}: ${upBefore} -> ${tunnels} tunnels: ${cpuUs.toFixed(0)} us CPU per tunnel set up (${execSync('uptime').toString().trim().replace(/^.*load/, 'load')})`);
+        }
         await sleep(settleMs);
         const mb = rssMb(target.pid);
         const anonMb = anonRssMb(target.pid);
         row.withTunnels.push({ tunnels, mb, anonMb });
         console.error(`  ${impl}: ${tunnels} tunnels ${mb.toFixed(1)} MiB (anonymous ${anonMb.toFixed(1)} MiB)`);
         await snapshot();
+        upBefore = tunnels;
+        cpuAt = cpuSeconds(target.pid);
+        timeAt = performance.now();
         gen.signal('SIGUSR2');
       }
     } finally {
