@@ -1,7 +1,7 @@
 // `mesh status`: who is up and by which path. Built from the node's tables at the moment of asking, with RTTs from
 // a round of probes sent just before (so a person sees a current figure, not the one from the last ping).
 
-import { fingerprint as certFingerprint } from '../cert/index.js';
+import { anyFingerprint, type AnyCertificate } from '../cert/index.js';
 import { formatCidr, formatIpv4 } from '../ip/ipv4.js';
 import { localAddresses } from '../lighthouse/local-addresses.js';
 import { addrText, lighthouseIps, pathOf, type ControlledNode } from './node-view.js';
@@ -20,9 +20,9 @@ function wallTime(node: ControlledNode, clockMs: number): string {
   return new Date(Date.now() - (node.clock.now() - clockMs)).toISOString();
 }
 
-function safeFingerprint(cert: Parameters<typeof certFingerprint>[0]): string {
+function safeFingerprint(cert: AnyCertificate): string {
   try {
-    return certFingerprint(cert);
+    return anyFingerprint(cert);
   } catch {
     return '';
   }
@@ -84,7 +84,8 @@ export function buildStatus(node: ControlledNode, probes: RttProbes): StatusRepo
       lighthouse: config.lighthouse.amLighthouse,
       relay: config.relay.amRelay,
       certExpiresAt: isoFromSeconds(id.cert.details.notAfter),
-      fingerprint: safeFingerprint(id.cert),
+      // The certificate our handshakes start with, of its own version (id.cert is a v2 one's IPv4 view).
+      fingerprint: safeFingerprint((id.initiatingVersion === 2 ? id.certs?.v2 : id.certs?.v1) ?? id.cert),
       ...(node.tcp?.fallback ? { transport: node.tcp.fallback.transport } : {}),
     },
     peers,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { controlHandler, type ControlContext } from '../../pkg/control/handlers.js';
+import { buildStatus } from '../../pkg/control/status.js';
 import { connect, TestMesh } from './helpers/mesh.js';
 import { makeTestCa } from './helpers/pki.js';
 import { makeHost, makeTestCaV2, pkiOf } from './helpers/pki-v2.js';
@@ -12,7 +13,7 @@ import { makeHost, makeTestCaV2, pkiOf } from './helpers/pki-v2.js';
 
 const FAST = { handshakes: { try_interval: '20ms', retries: 5 } };
 
-test('print-cert shows our initiating certificate and the peer\'s presented one, each in its version', async (t) => {
+test('print-cert and status show our initiating certificate and the peer\'s presented one, each in its version', async (t) => {
   const cas = { v1: makeTestCa('v1 ca'), v2: makeTestCaV2('v2 ca') };
   const mesh = new TestMesh(t);
   const ha = makeHost(cas, 'a', '10.99.0.1', [1, 2]);
@@ -31,4 +32,9 @@ test('print-cert shows our initiating certificate and the peer\'s presented one,
   assert.equal(peer.json.version, 2);
   assert.equal(peer.json.fingerprint, hb.v2!.fingerprint);
   assert.match(peer.text, /"networks": \[\n\t\t\t"10\.99\.0\.2\/24"/);
+
+  // mesh status: our fingerprint and the peer's are the v2 ones too.
+  const status = buildStatus(a.node, a.node.probes);
+  assert.equal(status.self.fingerprint, ha.v2!.fingerprint);
+  assert.equal(status.peers.find((p) => p.vpnIp === '10.99.0.2')?.fingerprint, hb.v2!.fingerprint);
 });
