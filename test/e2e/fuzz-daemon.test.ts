@@ -8,72 +8,27 @@
 // Only loopback traffic: nothing leaves the machine, and no namespace is needed.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { sendOnTunnel } from '../../pkg/datapath/tunnel-sender.js';
 import { MessageType } from '../../pkg/header/header.js';
 import { encodeMeta, MetaType } from '../../pkg/lighthouse/meta.js';
 import type { UdpAddr } from '../../pkg/udp/addr.js';
 import { mutateDatagram, randomBytes, runFuzzAsync } from '../unit/helpers/fuzz.js';
-import { ALLOW_ALL_FIREWALL, TestMesh, type TestNode } from '../unit/helpers/mesh.js';
+import { TestMesh, type TestNode } from '../unit/helpers/mesh.js';
 import { udpPacket } from '../unit/helpers/packets.js';
-import { makeHostCert } from '../unit/helpers/pki.js';
 import { sleep, waitFor } from '../unit/helpers/wait.js';
-import { MESH_MAIN } from './lab/mesh-impl.js';
+import { alive, startFuzzTarget } from './lab/fuzz-target.js';
 
 const D = '10.99.0.1';
 const A = '10.99.0.2';
 const B = '10.99.0.3';
 
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
-function alive(p: ChildProcess): boolean {
-  return p.exitCode === null && p.signalCode === null;
-}
 
 test('a running daemon fed thousands of random and mutated datagrams stays up, never amplifies and still handshakes', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), `fuzz-daemon-${process.pid}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const mesh = new TestMesh(t);
-  const port = await freeUdpPort();
-  const cert = makeHostCert(mesh.ca, { name: 'daemon', ip: `${D}/24` });
-  const configPath = join(dir, 'config.yml');
-  // JSON is YAML: the config as the daemon reads it from disk.
-  const config = {
-    pki: { ca: mesh.ca.pem, cert: cert.certPem, key: cert.keyPem },
-    listen: { host: '127.0.0.1', port },
-    tun: { disabled: true },
-    lighthouse: { am_lighthouse: true },
-    relay: { am_relay: true },
-    firewall: ALLOW_ALL_FIREWALL,
-    logging: { level: 'debug' },
-    control: { socket: join(dir, 'control.sock') },
-  };
-  writeFileSync(configPath, JSON.stringify(config, null, 2));
-
-  const logs: string[] = [];
-  const daemon = spawn(MESH_MAIN, ['-config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  daemon.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
-  daemon.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
-  t.after(async () => {
-    if (!alive(daemon)) return;
-    daemon.kill('SIGTERM');
-    await Promise.race([new Promise((resolve) => daemon.once('exit', resolve)), sleep(3000)]);
-    if (alive(daemon)) daemon.kill('SIGKILL');
-  });
-  const tail = (): string => logs.join('').split('\n').slice(-30).join('\n');
-  await waitFor(() => logs.join('').includes('Mesh node started') || !alive(daemon), { timeoutMs: 10_000, what: () => `the daemon to start\n${tail()}` });
-  assert.ok(alive(daemon), `the daemon exited at start:\n${tail()}`);
+  const { daemon, port, logs, tail } = await startFuzzTarget(t, mesh, D, 'Mesh node started');
 
   // A real peer on a kernel socket; what it sends the daemon becomes the fuzzer's seeds.
   const captured: Uint8Array[] = [];
