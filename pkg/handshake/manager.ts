@@ -627,6 +627,7 @@ export class HandshakeManager {
     env.log.info('Handshake completed (responder)', {
       vpnIp: formatIpv4(host.vpnIp),
       certName: host.certName,
+      certVersion: host.certVersion,
       udpAddr: host.remote ? addrKey(host.remote) : 'relay',
       localIndex: host.localIndex,
       remoteIndex: host.remoteIndex,
