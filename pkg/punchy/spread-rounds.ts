@@ -1,6 +1,6 @@
 // A periodic task over every tunnel, spread over its interval instead of run in one turn. The punchy keep-alive
 // goes to every tunnel every 10 s; at 10k tunnels one synchronous pass held a lighthouse's only thread for 50-68 ms,
-// and every query that arrived meanwhile waited for it (docs/state-machines.md, "Timers").
+// and every query that arrived meanwhile waited for it (docs/state-machines.md).
 //
 // Each round takes a snapshot of the items when it starts and visits them in slices, one slice per tick, the ticks
 // evenly spaced over the interval; the next round starts one interval after this one. So an item present when a
