@@ -1,4 +1,5 @@
-// `mesh-cert ca`: create a self-signed certificate authority (nebula-cert 1.6.1 `ca`; `-version 2` as 1.10).
+// `mesh-cert ca`: create a self-signed certificate authority: v2 by default (nebula-cert 1.10+), v1 with
+// `-version 1` (nebula-cert 1.6.1's `ca`, byte for byte).
 
 import { certificateToPem } from '../../pkg/cert/cert-pem.js';
 import { ED25519_PRIVATE_KEY_BANNER, generateEd25519KeyPair } from '../../pkg/cert/keys.js';

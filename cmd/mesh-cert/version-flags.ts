@@ -2,9 +2,9 @@
 // -unsafe-networks lists of 1.10 (IPv4 or IPv6 CIDRs, host bits kept, as Go's netip.ParsePrefix reads them), and
 // -curve of 1.7 (P-256 only with v2 certificates here).
 //
-// The default certificate version of `ca` stays 1 in mesh, unlike Nebula 1.10+ (2): mesh daemons cannot yet
-// present a v2 certificate in a handshake, so a user following `mesh-cert ca` would get a CA their own daemons
-// refuse. The default becomes 2 when v2 handshakes land (docs/certificates-v2.md).
+// `ca` makes a v2 CA unless told `-version 1`, as nebula-cert 1.10+ does; `sign` follows the version of the CA
+// (the first certificate of -ca-crt). Nebula before 1.10 (Debian's 1.6.1 among them) cannot read v2 certificates,
+// so a network with such peers needs `ca -version 1` (docs/certificates-v2.md, "Which version mesh-cert makes").
 
 import { formatIpPrefix, parseIpPrefix, type IpPrefix } from '../../pkg/ip/prefix.js';
 import { type Ipv4Net, prefixToMask, readIpv4 } from '../../pkg/ip/ipv4.js';
@@ -12,14 +12,14 @@ import { CliError } from '../../pkg/cli/cli-error.js';
 import { parseCurveName } from '../../pkg/cert/curve-keys.js';
 import { commaList, optionalString, type FlagSpec, type FlagValues } from './flags.js';
 
-export const CA_DEFAULT_VERSION = 1;
+export const CA_DEFAULT_VERSION = 2;
 
 export function versionSpec(describe: string): FlagSpec {
   return { type: 'string', value: 'uint', describe };
 }
 
-export const CA_VERSION_HELP =
-  'Optional: version of the certificate format to use (default 1). Nebula 1.10+ defaults to 2; mesh stays at 1 until its daemons can present v2 certificates in handshakes';
+// nebula-cert's text; Go's flag package adds the " (default 2)" of a non-zero uint default.
+export const CA_VERSION_HELP = `Optional: version of the certificate format to use (default ${CA_DEFAULT_VERSION})`;
 export const SIGN_VERSION_HELP =
   'Optional: version of the certificate format to use. The default is to match the version of the signing CA';
 

@@ -55,7 +55,7 @@ describe('certificate interop with nebula-cert 1.6.1', { skip }, () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('nebula-cert verifies a CA and host certificate made by mesh-cert, and reports our fingerprint', async () => {
-    assert.equal((await mesh('ca', '-name', 'Mesh CA', '-groups', 'a,b', '-ips', '10.0.0.0/8', '-subnets', '192.168.0.0/16')).code, 0);
+    assert.equal((await mesh('ca', '-version', '1', '-name', 'Mesh CA', '-groups', 'a,b', '-ips', '10.0.0.0/8', '-subnets', '192.168.0.0/16')).code, 0);
     const r = await mesh('sign', '-name', 'm1', '-ip', '10.1.2.3/16', '-groups', 'a', '-subnets', '192.168.7.0/24');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(nc('verify', '-ca', 'ca.crt', '-crt', 'm1.crt'), { code: 0, stdout: '', stderr: '' });

@@ -32,7 +32,7 @@ describe('mesh-cert ca', () => {
   after(() => s.remove());
 
   it('writes a self-signed CA valid for one year by default, with files readable only by the owner', async () => {
-    const r = await s.run('ca', '-name', 'Lab CA');
+    const r = await s.run('ca', '-version', '1', '-name', 'Lab CA');
     assert.deepEqual(r, { code: 0, stdout: '', stderr: '' });
     const ca = certIn(s, 'ca.crt');
     assert.equal(ca.details.name, 'Lab CA');
@@ -48,7 +48,7 @@ describe('mesh-cert ca', () => {
 
   it('stores constraints: groups trimmed, -ips as typed, -subnets as network addresses', async () => {
     const r = await s.run(
-      'ca', '-name', 'C', '-duration', '1h30m', '-groups', ' ops, web,,', '-ips', '10.1.2.3/16, 192.168.0.0/24',
+      'ca', '-version', '1', '-name', 'C', '-duration', '1h30m', '-groups', ' ops, web,,', '-ips', '10.1.2.3/16, 192.168.0.0/24',
       '-subnets', '172.16.9.9/12', '-out-crt', 'c.crt', '-out-key', 'c.key',
     );
     assert.equal(r.code, 0, r.stderr);
@@ -60,7 +60,7 @@ describe('mesh-cert ca', () => {
   });
 
   it('accepts the Go "=" flag form and two-dash flags', async () => {
-    const r = await s.run('ca', '-name=Eq', '--out-crt=eq.crt', '-out-key', 'eq.key');
+    const r = await s.run('ca', '-version', '1', '-name=Eq', '--out-crt=eq.crt', '-out-key', 'eq.key');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(certIn(s, 'eq.crt').details.name, 'Eq');
   });
@@ -70,7 +70,7 @@ describe('mesh-cert keygen and sign', () => {
   const s = new Scratch();
   let ca: NebulaCertificate;
   before(async () => {
-    assert.equal((await s.run('ca', '-name', 'CA', '-groups', 'a,b,c', '-ips', '10.0.0.0/8', '-subnets', '192.168.0.0/16')).code, 0);
+    assert.equal((await s.run('ca', '-version', '1', '-name', 'CA', '-groups', 'a,b,c', '-ips', '10.0.0.0/8', '-subnets', '192.168.0.0/16')).code, 0);
     ca = certIn(s, 'ca.crt');
   });
   after(() => s.remove());
@@ -126,7 +126,7 @@ describe('mesh-cert keygen and sign', () => {
   });
 
   it('sign reads the CA from -ca-crt/-ca-key', async () => {
-    await s.run('ca', '-name', 'Other', '-out-crt', 'o.crt', '-out-key', 'o.key');
+    await s.run('ca', '-version', '1', '-name', 'Other', '-out-crt', 'o.crt', '-out-key', 'o.key');
     const r = await s.run('sign', '-ca-crt', 'o.crt', '-ca-key', 'o.key', '-name', 'oh', '-ip', '172.16.0.1/12');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(certIn(s, 'oh.crt').details.issuer, fingerprint(certIn(s, 'o.crt')));
@@ -136,8 +136,8 @@ describe('mesh-cert keygen and sign', () => {
 describe('mesh-cert print and verify', () => {
   const s = new Scratch();
   before(async () => {
-    await s.run('ca', '-name', 'CA');
-    await s.run('ca', '-name', 'CA2', '-out-crt', 'ca2.crt', '-out-key', 'ca2.key');
+    await s.run('ca', '-version', '1', '-name', 'CA');
+    await s.run('ca', '-version', '1', '-name', 'CA2', '-out-crt', 'ca2.crt', '-out-key', 'ca2.key');
     await s.run('sign', '-name', 'h', '-ip', '10.0.0.1/24', '-groups', 'g');
   });
   after(() => s.remove());

@@ -23,8 +23,8 @@ async function assertRefused(s: Scratch, argv: string[], message: RegExp): Promi
 describe('mesh-cert refuses bad input without writing anything', () => {
   const s = new Scratch();
   before(async () => {
-    assert.equal((await s.run('ca', '-name', 'CA', '-groups', 'a,b', '-ips', '10.0.0.0/8', '-subnets', '192.168.0.0/16')).code, 0);
-    assert.equal((await s.run('ca', '-name', 'Other', '-out-crt', 'other.crt', '-out-key', 'other.key')).code, 0);
+    assert.equal((await s.run('ca', '-version', '1', '-name', 'CA', '-groups', 'a,b', '-ips', '10.0.0.0/8', '-subnets', '192.168.0.0/16')).code, 0);
+    assert.equal((await s.run('ca', '-version', '1', '-name', 'Other', '-out-crt', 'other.crt', '-out-key', 'other.key')).code, 0);
     assert.equal((await s.run('keygen', '-out-key', 'k.key', '-out-pub', 'k.pub')).code, 0);
     assert.equal((await s.run('sign', '-name', 'h', '-ip', '10.0.0.1/8')).code, 0);
     const now = Math.floor(Date.now() / 1000);
@@ -41,8 +41,11 @@ describe('mesh-cert refuses bad input without writing anything', () => {
     ['ca with a zero -duration', ['ca', '-name', 'x', '-out-crt', 'n.crt', '-out-key', 'n.key', '-duration', '0s'], /-duration must be greater than 0/],
     ['ca with a negative -duration', ['ca', '-name', 'x', '-out-crt', 'n.crt', '-out-key', 'n.key', '-duration', '-1h'], /-duration must be greater than 0/],
     ['ca with a malformed -duration', ['ca', '-name', 'x', '-out-crt', 'n.crt', '-out-key', 'n.key', '-duration', '10 days'], /-duration/],
-    ['ca with a bad -ips entry', ['ca', '-name', 'x', '-out-crt', 'n.crt', '-out-key', 'n.key', '-ips', '10.0.0.0/8,300.1.1.1/8'], /-ips "300\.1\.1\.1\/8"/],
-    ['ca with an IPv6 -subnets entry', ['ca', '-name', 'x', '-out-crt', 'n.crt', '-out-key', 'n.key', '-subnets', 'fd00::/8'], /-subnets "fd00::\/8"/],
+    ['ca -version 1 with a bad -ips entry', ['ca', '-version', '1', '-name', 'x', '-out-crt', 'n.crt', '-out-key', 'n.key', '-ips', '10.0.0.0/8,300.1.1.1/8'], /-ips "300\.1\.1\.1\/8"/],
+    ['ca -version 1 with an IPv6 -subnets entry', ['ca', '-version', '1', '-name', 'x', '-out-crt', 'n.crt', '-out-key', 'n.key', '-subnets', 'fd00::/8'], /-subnets "fd00::\/8"/],
+    // v2 by default (nebula-cert 1.10+): -ips and -subnets are read as -networks and -unsafe-networks.
+    ['ca with a bad -ips entry', ['ca', '-name', 'x', '-out-crt', 'n.crt', '-out-key', 'n.key', '-ips', '10.0.0.0/8,300.1.1.1/8'], /^Error: invalid -networks definition: 300\.1\.1\.1\/8\n/],
+    ['ca with a bad -subnets entry', ['ca', '-name', 'x', '-out-crt', 'n.crt', '-out-key', 'n.key', '-subnets', 'fd00::/129'], /^Error: invalid -unsafe-networks definition: fd00::\/129\n/],
     ['ca over an existing key', ['ca', '-name', 'x', '-out-crt', 'n.crt'], /refusing to overwrite existing CA key: ca\.key/],
     ['ca over an existing cert', ['ca', '-name', 'x', '-out-key', 'n.key'], /refusing to overwrite existing CA cert: ca\.crt/],
     ['ca with an unknown flag', ['ca', '-name', 'x', '-bogus', 'y'], /bogus/],

@@ -1,5 +1,5 @@
 // mesh-cert with v2 certificates (nebula-cert 1.10's -version, -networks, -unsafe-networks, print and verify of
-// mixed bundles), while the default stays v1 (mesh daemons cannot yet present a v2 certificate).
+// mixed bundles). `ca` makes v2 unless told `-version 1`, as nebula-cert 1.10+ does; `sign` follows the CA.
 
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,13 +29,13 @@ describe('mesh-cert with v2 certificates', () => {
   };
 
   before(async () => {
-    await ok('ca', '-name', 'v1 CA', '-out-crt', 'ca1.crt', '-out-key', 'ca1.key');
+    await ok('ca', '-version', '1', '-name', 'v1 CA', '-out-crt', 'ca1.crt', '-out-key', 'ca1.key');
     await ok('ca', '-version', '2', '-name', 'v2 CA', '-groups', 'web, db', '-networks', '10.0.0.0/8, fd00::/8',
       '-unsafe-networks', '192.168.0.0/16', '-out-crt', 'ca2.crt', '-out-key', 'ca2.key');
   });
   after(() => s.remove());
 
-  it('ca keeps v1 as its default and -version 2 writes a v2 CA with its constraints', () => {
+  it('ca -version 1 writes a v1 CA and -version 2 a v2 CA with its constraints', () => {
     assert.match(read('ca1.crt'), /^-----BEGIN NEBULA CERTIFICATE-----\n/);
     assert.match(read('ca2.crt'), /^-----BEGIN NEBULA CERTIFICATE V2-----\n/);
     const ca = cert('ca2.crt');
@@ -50,7 +50,7 @@ describe('mesh-cert with v2 certificates', () => {
 
   it('ca refuses IPv6 in a v1 CA, an unknown version and a zero network, each with one error line', async () => {
     const cases: [string[], string][] = [
-      [['-networks', 'fd00::/8'], 'Error: invalid -networks definition: v1 certificates can only be ipv4, have fd00::/8\n'],
+      [['-version', '1', '-networks', 'fd00::/8'], 'Error: invalid -networks definition: v1 certificates can only be ipv4, have fd00::/8\n'],
       [['-version', '3'], 'Error: -version must be either 1 or 2\n'],
       [['-version', 'two'], 'Error: invalid value "two" for flag -version: parse error\n'],
       [['-version', '2', '-networks', '10.0.0.0/33'], 'Error: invalid -networks definition: 10.0.0.0/33\n'],
@@ -63,9 +63,29 @@ describe('mesh-cert with v2 certificates', () => {
     assert.ok(!s.files().includes('x.crt'));
   });
 
-  it('ca -h says the default is 1 and why', async () => {
-    const r = await ok('ca', '-h');
-    assert.match(r.stdout, /\n {2}-version uint\n {4}\tOptional: version of the certificate format to use \(default 1\)\. Nebula 1\.10\+ defaults to 2/);
+  it('ca with no -version makes a v2 CA, as nebula-cert 1.10+ does, and sign follows it (the quickstart\'s -ip form)', async () => {
+    await ok('ca', '-name', 'default CA', '-out-crt', 'cad.crt', '-out-key', 'cad.key');
+    assert.match(read('cad.crt'), /^-----BEGIN NEBULA CERTIFICATE V2-----\n/);
+    const ca = cert('cad.crt');
+    assert.ok(isCertificateV2(ca) && ca.curve === Curve.CURVE25519 && ca.details.isCA);
+    await ok('sign', '-ca-crt', 'cad.crt', '-ca-key', 'cad.key', '-name', 'hd', '-ip', '10.3.0.1/16', '-groups', 'admin');
+    const host = cert('hd.crt');
+    assert.ok(isCertificateV2(host));
+    assert.deepEqual(nets(host), ['10.3.0.1/16']);
+    assert.equal(host.details.issuer, anyFingerprint(ca));
+    assert.deepEqual(await s.run('verify', '-ca', 'cad.crt', '-crt', 'hd.crt'), { code: 0, stdout: '', stderr: '' });
+    // -version 1 under it still makes the v1 form, for a host that must talk to Nebula < 1.10.
+    await ok('sign', '-ca-crt', 'cad.crt', '-ca-key', 'cad.key', '-name', 'hd1', '-version', '1', '-ip', '10.3.0.2/16');
+    assert.match(read('hd1.crt'), /^-----BEGIN NEBULA CERTIFICATE-----\n/);
+  });
+
+  it('ca -h and sign -h read as nebula-cert 1.10+ (ca: default 2; sign: follows the CA)', async () => {
+    assert.ok((await ok('ca', '-h')).stdout.includes('\n  -version uint\n    \tOptional: version of the certificate format to use (default 2)\n'));
+    assert.ok(
+      (await ok('sign', '-h')).stdout.includes(
+        '\n  -version uint\n    \tOptional: version of the certificate format to use. The default is to match the version of the signing CA\n',
+      ),
+    );
   });
 
   it('sign follows a v2 CA: v4 and v6 networks, unsafe networks, groups; verify and print agree', async () => {
@@ -160,7 +180,7 @@ describe('mesh-cert with v2 certificates', () => {
       [['sign', '-ca-crt', 'ca2.crt', '-ca-key', 'ca2.key', '-name', 'x1', '-networks', '10.0.0.7/8', '-in-pub', 'k.pub'], 'Error: curve of in-pub does not match ca\n'],
       [['sign', '-ca-crt', 'p.crt', '-ca-key', 'p.key', '-name', 'x2', '-version', '1', '-networks', '10.5.0.3/16'], 'Error: -version 1 needs a Curve25519 CA in mesh-cert\n'],
       [['sign', '-ca-crt', 'p.crt', '-ca-key', 'ca2.key', '-name', 'x3', '-networks', '10.5.0.4/16'], 'Error: refusing to sign, root certificate does not match private key\n'],
-      [['ca', '-name', 'x4', '-curve', 'P256', '-out-crt', 'x4.crt', '-out-key', 'x4.key'], 'Error: -curve P256 needs -version 2 in mesh-cert\n'],
+      [['ca', '-version', '1', '-name', 'x4', '-curve', 'P256', '-out-crt', 'x4.crt', '-out-key', 'x4.key'], 'Error: -curve P256 needs -version 2 in mesh-cert\n'],
       [['ca', '-name', 'x5', '-version', '2', '-curve', 'P384', '-out-crt', 'x5.crt', '-out-key', 'x5.key'], 'Error: invalid curve: P384\n'],
     ];
     for (const [argv, stderr] of refusals) assert.deepEqual(await s.run(...argv), { code: 1, stdout: '', stderr }, argv.join(' '));
