@@ -2,8 +2,8 @@
 // ordering, containment and text forms Nebula's v2 certificates rely on. This is the address type new code uses
 // instead of a bare uint32, so IPv6 overlay addresses fit without another type (docs/certificates-v2.md).
 
-import { isIPv4, isIPv6 } from 'node:net';
-import { ipv6ToBigInt } from './ipv6.js';
+import { isIPv4 } from 'node:net';
+import { formatIpv6Groups, parseIpv6Groups } from './ipv6.js';
 
 export interface IpAddr {
   readonly family: 4 | 6;
@@ -46,12 +46,12 @@ export function parseIpAddr(text: string): IpAddr {
   if (isIPv4(text) && /^\d+\.\d+\.\d+\.\d+$/.test(text) && !/(^|\.)0\d/.test(text)) {
     return ipv4Addr(text.split('.').map(Number));
   }
-  if (isIPv6(text) && !text.includes('%')) {
-    let v = ipv6ToBigInt(text);
+  const groups = parseIpv6Groups(text);
+  if (groups !== null) {
     const bytes = new Uint8Array(16);
-    for (let i = 15; i >= 0; i--) {
-      bytes[i] = Number(v & 0xffn);
-      v >>= 8n;
+    for (let i = 0; i < 8; i++) {
+      bytes[2 * i] = groups[i] >>> 8;
+      bytes[2 * i + 1] = groups[i] & 0xff;
     }
     return ipv6Addr(bytes);
   }
@@ -84,28 +84,13 @@ export function isUnspecified(a: IpAddr): boolean {
   return a.bytes.every((b) => b === 0);
 }
 
-/** RFC 5952 text, as Go's netip writes it (a v4-mapped address keeps its dotted tail). */
+/** Dotted quad, or RFC 5952 IPv6 text as Go's netip writes it (pkg/ip/ipv6.ts). */
 export function formatIpAddr(a: IpAddr): string {
   const b = a.bytes;
   if (a.family === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  if (isV4Mapped(b)) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
-  // The longest run of two or more zero groups (the first one on a tie) becomes "::".
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j === i ? i + 1 : j;
-  }
-  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatIpv6Groups(groups);
 }
 
 export function formatIpPrefix(p: IpPrefix): string {

@@ -5,8 +5,9 @@
 // directions are remembered: a sender seen again gets the very same UdpAddr object back (sameAddr is then a cheap
 // comparison, and a roam check allocates nothing), and an address we send to is parsed once.
 
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
 import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
+import { formatIpv6Groups, parseIpv6Groups } from '../ip/ipv6.js';
 import type { UdpAddr } from './addr.js';
 
 /** [family (4|6), addr0, addr1, addr2, addr3] */
@@ -61,8 +62,8 @@ export class AddrTable {
 
 export function parseAddrWords(address: string): AddrWords | null {
   if (isIPv4(address)) return [4, parseIpv4(address), 0, 0, 0];
-  if (!isIPv6(address) || address.includes('%')) return null;
-  const hextets = parseIpv6(address);
+  const hextets = parseIpv6Groups(address); // null for a zone id or a name
+  if (hextets === null) return null;
   const words = [0, 0, 0, 0];
   for (let i = 0; i < 4; i++) words[i] = ((hextets[2 * i] << 16) | hextets[2 * i + 1]) >>> 0;
   // An IPv4-mapped address is that IPv4 address: one peer, one spelling (see addr.ts).
@@ -70,42 +71,7 @@ export function parseAddrWords(address: string): AddrWords | null {
   return [6, words[0], words[1], words[2], words[3]];
 }
 
-/** Eight hextets of a valid IPv6 literal (isIPv6 checked), '::' expanded and a dotted IPv4 tail folded in. */
-function parseIpv6(address: string): number[] {
-  let text = address;
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.', lastColon)) {
-    const v4 = parseIpv4(text.slice(lastColon + 1));
-    text = `${text.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)));
-  const left = parse(head);
-  if (rest === undefined) return left;
-  const right = parse(rest);
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-}
-
-/** RFC 5952 text, as the kernel's inet_ntop (and so node:dgram) writes it: lowercase, longest zero run as '::'. */
+/** RFC 5952 text of the four address words (pkg/ip/ipv6.ts writes it as Go's netip does). */
 export function formatIpv6(w: AddrWords): string {
-  const h: number[] = [];
-  for (let i = 1; i <= 4; i++) h.push(w[i] >>> 16, w[i] & 0xffff);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (h[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && h[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number, b: number): string => h.slice(a, b).map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+  return formatIpv6Groups([w[1] >>> 16, w[1] & 0xffff, w[2] >>> 16, w[2] & 0xffff, w[3] >>> 16, w[3] & 0xffff, w[4] >>> 16, w[4] & 0xffff]);
 }
