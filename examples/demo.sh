@@ -268,7 +268,7 @@ cert sign -name node-a -ip "$A_VPN/24"
 cert sign -name node-b -ip "$B_VPN/24"
 for name in lighthouse node-a node-b; do
   cert verify -ca ca.crt -crt "$name.crt" || fail "$name.crt does not verify"
-  vpn=$(cert print -json -path "$name.crt" | sed -n 's/.*"ips":\["\([^"/]*\).*/\1/p')
+  vpn=$(cert print -json -path "$name.crt" | sed -n 's/.*"\(ips\|networks\)":\["\([^"/]*\).*/\2/p')
   say "$(printf '%-11s overlay IP %-15s  %s.crt + %s.key' "$name" "$vpn" "$name" "$name")"
 done
 ok "all three certificates verify against ca.crt"
