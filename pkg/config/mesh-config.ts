@@ -133,8 +133,11 @@ export interface TunConfig {
   mtu: number;
   routes: TunRoute[];
   unsafeRoutes: UnsafeRoute[];
-  /** Nebula 1.7+ (Linux): take unsafe routes from the system table. Accepted, not implemented (warned). */
+  /** Nebula 1.7+ (Linux): also route through the kernel's routes via a VPN gateway on our TUN
+   * (pkg/routing/system-route-watch.ts). */
   useSystemRouteTable: boolean;
+  /** tun.use_system_route_table_buffer_size: the route socket's receive buffer in bytes; 0 = the system default. */
+  useSystemRouteTableBufferSize: number;
 }
 
 export interface LoggingConfig {

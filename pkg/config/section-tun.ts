@@ -23,17 +23,17 @@ export function readTun(r: ConfigReader): TunConfig {
     mtu: readInt(r, ['tun', 'mtu'], DEFAULTS.tunMtu, DEFAULTS.minMtu, DEFAULTS.maxMtu),
     routes: readRoutes(r),
     unsafeRoutes: readUnsafeRoutes(r),
-    useSystemRouteTable: readSystemRouteTable(r),
+    ...readSystemRouteTable(r),
   };
 }
 
 /** tun.use_system_route_table and its buffer size (Nebula 1.7+, Linux), and the Windows-only keys of 1.11, which
  * Nebula ignores on Linux too. */
-function readSystemRouteTable(r: ConfigReader): boolean {
-  readInt(r, ['tun', 'use_system_route_table_buffer_size'], 0, 0, INT32_MAX);
+function readSystemRouteTable(r: ConfigReader): Pick<TunConfig, 'useSystemRouteTable' | 'useSystemRouteTableBufferSize'> {
+  const useSystemRouteTableBufferSize = readInt(r, ['tun', 'use_system_route_table_buffer_size'], 0, 0, INT32_MAX);
   readChoice(r, ['tun', 'network_category'], ['private', 'public', 'domain', 'unset'] as const, 'private');
   readBool(r, ['tun', 'windows_bypass_wdf'], true);
-  return readBool(r, ['tun', 'use_system_route_table'], false);
+  return { useSystemRouteTable: readBool(r, ['tun', 'use_system_route_table'], false), useSystemRouteTableBufferSize };
 }
 
 /** tun.routes: `{mtu, route}`, both required. Whether the route lies inside the VPN network is checked later,

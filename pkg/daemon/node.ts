@@ -29,6 +29,8 @@ import { splitByPunch, type LocalNetwork } from '../punchy/punch-needed.js';
 import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchHost } from '../punchy/punchy.js';
 import { SpreadRounds } from '../punchy/spread-rounds.js';
 import { UnsafeRouteTable } from '../routing/unsafe-routes.js';
+import { SystemRouteTable } from '../routing/system-routes.js';
+import { SystemRouteWatch } from '../routing/system-route-watch.js';
 import { CalculatedRemotes } from '../lighthouse/calculated-remotes.js';
 import { firewallNetworks } from './firewall-setup.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
@@ -102,6 +104,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private fw: Firewall;
   private staticHosts: Map<Ipv4, UdpAddr[]>;
   private unsafeRoutes: UnsafeRouteTable;
+  /** tun.use_system_route_table: the kernel's routes via a VPN gateway on our TUN, and their watcher. */
+  private readonly learnedRoutes: SystemRouteTable | null;
+  private systemRouteWatch: SystemRouteWatch | null = null;
   private calculatedRemotes: CalculatedRemotes;
   private preferredRanges: Ipv4Net[];
   private remoteAllowList: AllowList;
@@ -147,7 +152,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.timers = { aliveIntervalMs: c.timers.connectionAliveIntervalMs, pendingDeletionIntervalMs: c.timers.pendingDeletionIntervalMs };
     this.dropLocalBroadcast = c.tun.dropLocalBroadcast;
     this.dropMulticast = c.tun.dropMulticast;
-    this.unsafeRoutes = new UnsafeRouteTable(c.tun.unsafeRoutes);
+    this.learnedRoutes = c.tun.useSystemRouteTable ? new SystemRouteTable() : null;
+    this.unsafeRoutes = new UnsafeRouteTable(c.tun.unsafeRoutes, this.learnedRoutes);
     this.calculatedRemotes = new CalculatedRemotes(c.lighthouse.calculatedRemotes);
     this.preferredRanges = c.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
     this.remoteAllowList = new AllowList(c.lighthouse.remoteAllowList);
@@ -391,6 +397,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       node.udp.flush?.();
     }
     const id = node.identity();
+    if (setup.tun === undefined && !c.tun.disabled) node.openSystemRouteWatch(c.tun.useSystemRouteTableBufferSize);
     // The TUN is configured by an ip child process, and starting one blocks for a few ms; the lighthouse handshake
     // needs only the socket, so it went out first and runs meanwhile (a cold start's first tunnel comes up that
     // much sooner). Awaited before anything returns.
@@ -429,6 +436,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       await node.stop();
       throw err;
     }
+    if (node.tun) node.startSystemRouteWatch(node.tun.name);
     node.tun?.onPackets((batch) => {
       for (const packet of batch) node.onTun(packet);
     });
@@ -479,6 +487,28 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     }, Math.max(10, Math.min(25, this.tryIntervalMs)));
     ticker.unref();
     this.handshakeTicker = ticker;
+  }
+
+  /** Subscribed before the TUN exists, so a route added the moment it appears is queued, not missed. */
+  private openSystemRouteWatch(bufferSize: number): void {
+    if (this.learnedRoutes === null) return;
+    const watch = new SystemRouteWatch({ table: this.learnedRoutes, vpnNet: () => this.identity().vpnNet, log: this.log, clock: this.clock, counters: this.counters });
+    try {
+      watch.open(bufferSize);
+      this.systemRouteWatch = watch;
+    } catch (err) {
+      this.log.error('tun.use_system_route_table: cannot watch the system route table; only tun.unsafe_routes are routed', { error: String(err) });
+    }
+  }
+
+  private startSystemRouteWatch(tunName: string): void {
+    try {
+      this.systemRouteWatch?.start(tunName);
+    } catch (err) {
+      this.log.error('tun.use_system_route_table: cannot watch the system route table; only tun.unsafe_routes are routed', { error: String(err) });
+      this.systemRouteWatch?.stop();
+      this.systemRouteWatch = null;
+    }
   }
 
   private every(ms: number, fn: () => void): void {
@@ -798,6 +828,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.certExpiry.stop();
     if (this.handshakeTicker !== null) clearInterval(this.handshakeTicker);
     this.addressWatch?.stop();
+    this.systemRouteWatch?.stop();
     this.tcp?.fallback?.stop();
     this.birthday.closeAll();
     this.probes.clear();

@@ -10,9 +10,6 @@ export function unsupportedSettings(c: MeshConfig): string[] {
     out.push('sshd.enabled: the ssh debug console is not part of mesh; use `mesh status`, `mesh ping` and the other subcommands');
   }
   if (c.routines > 1) out.push(`routines: ${c.routines} is accepted but mesh runs one packet loop (batched I/O instead of threads)`);
-  if (c.tun.useSystemRouteTable) {
-    out.push('tun.use_system_route_table: not implemented; mesh routes only the tun.unsafe_routes of its config');
-  }
   if (c.listen.soMark !== 0) out.push(`listen.so_mark: ${c.listen.soMark} is not applied; mesh's packets leave unmarked`);
   const later = c.later;
   if (later.staticMapCadenceMs !== undefined || later.staticMapNetwork !== undefined || later.staticMapLookupTimeoutMs !== undefined) {

@@ -69,6 +69,7 @@ test("a config holding only pki gets Nebula's code default for every other key (
       routes: [],
       unsafeRoutes: [],
       useSystemRouteTable: false,
+      useSystemRouteTableBufferSize: 0,
     },
     logging: { level: 'info', format: 'text', disableTimestamp: false, timestampFormat: '' },
     stats: {
@@ -204,6 +205,7 @@ test('every key of the every-key fixture lands in the typed config', () => {
       { route: '172.16.2.0/24', via: [{ gateway: '192.168.100.98', weight: 1 }], mtu: undefined, metric: undefined, install: true },
     ],
     useSystemRouteTable: false,
+    useSystemRouteTableBufferSize: 0,
   });
   assert.deepEqual(config.logging, { level: 'debug', format: 'json', disableTimestamp: true, timestampFormat: '2006-01-02T15:04:05Z07:00' });
   assert.deepEqual(config.stats, {

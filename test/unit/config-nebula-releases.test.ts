@@ -80,6 +80,7 @@ test('every key Nebula 1.7-1.11 added loads into the typed config, and none is u
     },
   ]);
   assert.equal(config.tun.useSystemRouteTable, true);
+  assert.equal(config.tun.useSystemRouteTableBufferSize, 65536);
   assert.equal(config.logging.level, 'warning');
   assert.deepEqual(config.later, {
     staticMapCadenceMs: 300_000,
@@ -109,7 +110,6 @@ test('an older meaning gets one warning naming its key: swapped actions, default
 test('the keys mesh accepts but does not act on are each named at start when set', () => {
   const notes = unsupportedSettings(loadConfig(FIXTURE).config).map((n) => n.split(':')[0]);
   assert.deepEqual(notes, [
-    'tun.use_system_route_table',
     'listen.so_mark',
     'static_map',
     'tunnels.drop_inactive',

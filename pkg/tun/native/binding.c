@@ -23,6 +23,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "udp_close", tun_close); // closing a descriptor is the same for all three
 
   export_fn(env, exports, "netlink_open_addr_watch", netlink_open_addr_watch);
+  export_fn(env, exports, "netlink_open_route_watch", netlink_open_route_watch);
   export_fn(env, exports, "netlink_poll_start", netlink_poll_start);
   export_fn(env, exports, "netlink_poll_stop", mt_poll_stop);
   export_fn(env, exports, "netlink_close", tun_close);

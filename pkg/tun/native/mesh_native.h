@@ -84,6 +84,7 @@ napi_value udp_poll_start(napi_env env, napi_callback_info info);
 
 // netlink.c
 napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info);
+napi_value netlink_open_route_watch(napi_env env, napi_callback_info info);
 napi_value netlink_poll_start(napi_env env, napi_callback_info info);
 
 // aead.c

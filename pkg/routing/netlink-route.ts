@@ -1,0 +1,155 @@
+// Route change messages from the kernel (rtnetlink RTM_NEWROUTE / RTM_DELROUTE, IPv4), as read from the socket of
+// pkg/tun/native/netlink.c, turned into what tun.use_system_route_table needs: a destination network and the VPN
+// gateways of the route's next hops on our TUN (docs/compatibility.md). Pure: no sockets, no logging, so it can be
+// fed anything (test/unit/fuzz-netlink-route.test.ts).
+//
+// Layout (little-endian, every item padded to 4 bytes):
+//   nlmsghdr  len u32, type u16, flags u16, seq u32, pid u32                       16 bytes
+//   rtmsg     family, dst_len, src_len, tos, table, protocol, scope, type (u8), flags u32   12 bytes
+//   rtattr    len u16, type u16, value                                              (repeated)
+//   RTA_MULTIPATH holds rtnexthop { len u16, flags u8, hops u8, ifindex i32 } each followed by its own rtattrs.
+// A nexthop's weight is hops + 1 (hops 0 = weight 1), as `ip route ... nexthop ... weight N` writes it.
+
+import type { Ipv4, Ipv4Net } from '../ip/ipv4.js';
+import { netContains, prefixToMask } from '../ip/ipv4.js';
+
+const NLMSG_HDRLEN = 16;
+const RTMSG_LEN = 12;
+const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
+const AF_INET = 2;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
+const RTA_MULTIPATH = 9;
+const RTA_TABLE = 15;
+const RTA_VIA = 18;
+const RTNH_LEN = 8;
+
+export interface SystemGateway {
+  readonly vpnIp: Ipv4;
+  readonly weight: number;
+}
+
+/** One route the kernel added or removed whose next hops include our TUN. */
+export interface RouteChange {
+  readonly kind: 'add' | 'delete';
+  readonly dst: Ipv4Net;
+  /** Routing table and metric: with the destination, what tells two kernel routes apart. */
+  readonly table: number;
+  readonly metric: number;
+  /** The next hops on our TUN whose gateway is inside the VPN network (never empty). */
+  readonly gateways: readonly SystemGateway[];
+}
+
+/** A route message that names our TUN but that we do not follow, and why (for a debug log). */
+export interface IgnoredRoute {
+  readonly reason: 'no-gateway' | 'gateway-outside-vpn';
+  readonly dst: Ipv4Net;
+  readonly gateways: readonly Ipv4[];
+}
+
+export interface ParsedRoutes {
+  changes: RouteChange[];
+  ignored: IgnoredRoute[];
+}
+
+interface NextHop {
+  ifindex: number;
+  gateway: Ipv4 | null;
+  weight: number;
+}
+
+/**
+ * The IPv4 route changes in `buf` (one read from the socket: any number of messages, possibly cut short) whose
+ * next hops go out through interface `tunIndex`. Routes of other interfaces, other families and other message
+ * types are skipped silently; malformed bytes end the parse without throwing.
+ */
+export function parseRouteMessages(buf: Uint8Array, tunIndex: number, vpnNet: Ipv4Net): ParsedRoutes {
+  const out: ParsedRoutes = { changes: [], ignored: [] };
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= buf.length) {
+    const len = view.getUint32(off, true);
+    if (len < NLMSG_HDRLEN || off + len > buf.length) break; // cut short or garbage: nothing after it is framed
+    const type = view.getUint16(off + 4, true);
+    if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
+      parseRoute(view, off + NLMSG_HDRLEN, off + len, type === RTM_NEWROUTE ? 'add' : 'delete', tunIndex, vpnNet, out);
+    }
+    off += align4(len);
+  }
+  return out;
+}
+
+function parseRoute(view: DataView, start: number, end: number, kind: 'add' | 'delete', tunIndex: number, vpnNet: Ipv4Net, out: ParsedRoutes): void {
+  if (start + RTMSG_LEN > end) return;
+  if (view.getUint8(start) !== AF_INET) return;
+  const dstLen = view.getUint8(start + 1);
+  if (dstLen > 32) return;
+  let table = view.getUint8(start + 4);
+  let dst = 0;
+  let metric = 0;
+  let oif = -1;
+  let gateway: Ipv4 | null = null;
+  const hops: NextHop[] = [];
+  for (let a = start + RTMSG_LEN; a + 4 <= end; ) {
+    const alen = view.getUint16(a, true);
+    if (alen < 4 || a + alen > end) return; // a malformed message is not followed at all
+    const atype = view.getUint16(a + 2, true) & 0x3fff; // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
+    const v = a + 4;
+    const vlen = alen - 4;
+    if (atype === RTA_DST && vlen === 4) dst = view.getUint32(v, false);
+    else if (atype === RTA_OIF && vlen === 4) oif = view.getInt32(v, true);
+    else if (atype === RTA_PRIORITY && vlen === 4) metric = view.getUint32(v, true);
+    else if (atype === RTA_TABLE && vlen === 4) table = view.getUint32(v, true);
+    else if (atype === RTA_GATEWAY || atype === RTA_VIA) gateway = gatewayOf(view, atype, v, vlen) ?? gateway;
+    else if (atype === RTA_MULTIPATH && !parseNextHops(view, v, v + vlen, hops)) return;
+    a += align4(alen);
+  }
+  if (oif !== -1 || gateway !== null) hops.unshift({ ifindex: oif, gateway, weight: 1 });
+  const ours = hops.filter((h) => h.ifindex === tunIndex);
+  if (ours.length === 0) return;
+  const mask = prefixToMask(dstLen);
+  const net: Ipv4Net = { ip: (dst & mask) >>> 0, mask };
+  const gateways: SystemGateway[] = [];
+  const outside: Ipv4[] = [];
+  for (const h of ours) {
+    if (h.gateway === null) continue;
+    if (netContains(vpnNet, h.gateway)) gateways.push({ vpnIp: h.gateway, weight: h.weight });
+    else outside.push(h.gateway);
+  }
+  if (outside.length > 0) out.ignored.push({ reason: 'gateway-outside-vpn', dst: net, gateways: outside });
+  if (gateways.length > 0) out.changes.push({ kind, dst: net, table, metric, gateways });
+  else if (outside.length === 0) out.ignored.push({ reason: 'no-gateway', dst: net, gateways: [] });
+}
+
+/** RTA_MULTIPATH's rtnexthop list; false when malformed. */
+function parseNextHops(view: DataView, start: number, end: number, hops: NextHop[]): boolean {
+  for (let h = start; h + RTNH_LEN <= end; ) {
+    const hlen = view.getUint16(h, true);
+    if (hlen < RTNH_LEN || h + hlen > end) return false;
+    const hop: NextHop = { ifindex: view.getInt32(h + 4, true), gateway: null, weight: view.getUint8(h + 3) + 1 };
+    for (let a = h + RTNH_LEN; a + 4 <= h + hlen; ) {
+      const alen = view.getUint16(a, true);
+      if (alen < 4 || a + alen > h + hlen) return false;
+      const atype = view.getUint16(a + 2, true) & 0x3fff;
+      if (atype === RTA_GATEWAY || atype === RTA_VIA) hop.gateway = gatewayOf(view, atype, a + 4, alen - 4) ?? hop.gateway;
+      a += align4(alen);
+    }
+    hops.push(hop);
+    h += align4(hlen);
+  }
+  return true;
+}
+
+/** An IPv4 gateway from RTA_GATEWAY (4 bytes) or RTA_VIA (family u16 + address); null for anything else. */
+function gatewayOf(view: DataView, atype: number, v: number, vlen: number): Ipv4 | null {
+  if (atype === RTA_GATEWAY) return vlen === 4 ? view.getUint32(v, false) : null;
+  if (vlen === 6 && view.getUint16(v, true) === AF_INET) return view.getUint32(v + 2, false);
+  return null;
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}

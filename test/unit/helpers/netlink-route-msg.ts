@@ -1,0 +1,83 @@
+// Builds rtnetlink route messages (RTM_NEWROUTE / RTM_DELROUTE) laid out as the kernel sends them, for the tests
+// of pkg/routing/netlink-route.ts. Written from the rtnetlink(7) layout, independently of the parser.
+
+export interface NextHopSpec {
+  ifindex: number;
+  gateway?: string;
+  /** As `ip route ... weight N`: the kernel stores N - 1 in rtnh_hops. */
+  weight?: number;
+  /** Give the gateway as RTA_VIA (family + address) instead of RTA_GATEWAY. */
+  asVia?: boolean;
+}
+
+export interface RouteMsgSpec {
+  type: 'new' | 'del';
+  dst: string; // "10.9.0.0/24"
+  family?: number; // default AF_INET (2)
+  table?: number; // default 254 (main), in rtm_table and RTA_TABLE
+  metric?: number;
+  oif?: number;
+  gateway?: string;
+  nexthops?: NextHopSpec[];
+}
+
+function ip4(text: string): Buffer {
+  return Buffer.from(text.split('.').map(Number));
+}
+
+function attr(type: number, value: Buffer): Buffer {
+  const len = 4 + value.length;
+  const out = Buffer.alloc((len + 3) & ~3);
+  out.writeUInt16LE(len, 0);
+  out.writeUInt16LE(type, 2);
+  value.copy(out, 4);
+  return out;
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0, 0);
+  return b;
+}
+
+function gatewayAttr(gateway: string, asVia: boolean | undefined): Buffer {
+  if (!asVia) return attr(5, ip4(gateway));
+  const via = Buffer.alloc(6);
+  via.writeUInt16LE(2, 0);
+  ip4(gateway).copy(via, 2);
+  return attr(18, via);
+}
+
+export function routeMsg(spec: RouteMsgSpec): Buffer {
+  const [net, len] = spec.dst.split('/');
+  const table = spec.table ?? 254;
+  const rtm = Buffer.alloc(12);
+  rtm.writeUInt8(spec.family ?? 2, 0);
+  rtm.writeUInt8(Number(len), 1);
+  rtm.writeUInt8(table < 256 ? table : 252, 4); // RT_TABLE_COMPAT for ids above 255, as the kernel does
+  rtm.writeUInt8(3, 5); // RTPROT_BOOT
+  rtm.writeUInt8(0, 6); // RT_SCOPE_UNIVERSE
+  rtm.writeUInt8(1, 7); // RTN_UNICAST
+  const attrs: Buffer[] = [attr(15, u32(table))];
+  if (Number(len) > 0) attrs.push(attr(1, ip4(net)));
+  if (spec.metric !== undefined) attrs.push(attr(6, u32(spec.metric)));
+  if (spec.gateway !== undefined) attrs.push(attr(5, ip4(spec.gateway)));
+  if (spec.oif !== undefined) attrs.push(attr(4, u32(spec.oif)));
+  if (spec.nexthops !== undefined) {
+    const hops = spec.nexthops.map((h) => {
+      const inner = h.gateway === undefined ? Buffer.alloc(0) : gatewayAttr(h.gateway, h.asVia);
+      const head = Buffer.alloc(8);
+      head.writeUInt16LE(8 + inner.length, 0);
+      head.writeUInt8((h.weight ?? 1) - 1, 3);
+      head.writeInt32LE(h.ifindex, 4);
+      return Buffer.concat([head, inner]);
+    });
+    attrs.push(attr(9, Buffer.concat(hops)));
+  }
+  const body = Buffer.concat([rtm, ...attrs]);
+  const hdr = Buffer.alloc(16);
+  hdr.writeUInt32LE(16 + body.length, 0);
+  hdr.writeUInt16LE(spec.type === 'new' ? 24 : 25, 4);
+  hdr.writeUInt16LE(spec.type === 'new' ? 0x600 : 0, 6); // NLM_F_CREATE | NLM_F_EXCL on a new route
+  return Buffer.concat([hdr, body]);
+}

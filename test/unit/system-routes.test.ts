@@ -1,0 +1,182 @@
+// tun.use_system_route_table: parsing the kernel's route messages (netlink-route.ts), the learned table
+// (system-routes.ts), how learned routes combine with the config's unsafe_routes (unsafe-routes.ts), and the
+// watcher's handling of a full table (system-route-watch.ts).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../pkg/clock/clock.js';
+import { formatCidr, formatIpv4, parseCidr, parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { Logger } from '../../pkg/log/logger.js';
+import { Counters } from '../../pkg/metrics/counters.js';
+import { parseRouteMessages, type RouteChange } from '../../pkg/routing/netlink-route.js';
+import { SystemRouteWatch } from '../../pkg/routing/system-route-watch.js';
+import { SystemRouteTable } from '../../pkg/routing/system-routes.js';
+import { UnsafeRouteTable } from '../../pkg/routing/unsafe-routes.js';
+import { routeMsg } from './helpers/netlink-route-msg.js';
+
+const TUN = 7;
+const VPN = parseCidr('10.1.0.0/16');
+
+// Read from a Linux 6.x netlink socket in a namespace whose TUN (10.1.0.1/16) had index 2:
+//   ip route add 10.9.0.0/24 via 10.1.0.2 dev probe0
+//   ip route add 10.8.0.0/24 nexthop via 10.1.0.2 dev probe0 weight 3 nexthop via 10.1.0.3 dev probe0
+//   ip route del 10.9.0.0/24
+const KERNEL_ADD = '3c000000180000066824156b8a0e000002180000fe0300011000000008000f00fe000000080001000a090000080005000a0100020800040002000000';
+const KERNEL_MULTIPATH =
+  '50000000180000066824156b8b0e000002180000fe0300011000000008000f00fe000000080001000a080000240009001000100202000000080005000a0100021000100002000000080005000a010003';
+const KERNEL_DEL = '3c000000190000006824156b8c0e000002180000fe0300011000000008000f00fe000000080001000a090000080005000a0100020800040002000000';
+// The connected route the kernel adds for the TUN's own address (no gateway).
+const KERNEL_CONNECTED = '3c00000018000006000000000000000002100000fe02fd011000000008000f00fe000000080001000a010000080007000a0100010800040002000000';
+
+function show(c: RouteChange): string {
+  return `${c.kind} ${formatCidr(c.dst)} t${c.table} m${c.metric} via ${c.gateways.map((g) => `${formatIpv4(g.vpnIp)}*${g.weight}`).join(',')}`;
+}
+
+function parse(buf: Uint8Array, tun = TUN) {
+  const p = parseRouteMessages(buf, tun, VPN);
+  return { changes: p.changes.map(show), ignored: p.ignored.map((i) => `${i.reason} ${formatCidr(i.dst)}`) };
+}
+
+test('kernel route messages: a gateway route, a weighted multipath route and a delete on the TUN', () => {
+  assert.deepEqual(parse(Buffer.from(KERNEL_ADD, 'hex'), 2).changes, ['add 10.9.0.0/24 t254 m0 via 10.1.0.2*1']);
+  assert.deepEqual(parse(Buffer.from(KERNEL_MULTIPATH, 'hex'), 2).changes, ['add 10.8.0.0/24 t254 m0 via 10.1.0.2*3,10.1.0.3*1']);
+  assert.deepEqual(parse(Buffer.from(KERNEL_DEL, 'hex'), 2).changes, ['delete 10.9.0.0/24 t254 m0 via 10.1.0.2*1']);
+  assert.deepEqual(parse(Buffer.from(KERNEL_CONNECTED, 'hex'), 2), { changes: [], ignored: ['no-gateway 10.1.0.0/16'] });
+  // The same messages name another interface for a node whose TUN has another index: not ours, nothing at all.
+  assert.deepEqual(parse(Buffer.from(KERNEL_ADD + KERNEL_MULTIPATH, 'hex'), 9), { changes: [], ignored: [] });
+});
+
+test('route messages: only next hops on our TUN with a VPN gateway count; RTA_VIA, metric and table are read', () => {
+  const buf = Buffer.concat([
+    routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9', metric: 50, table: 1000 }),
+    routeMsg({ type: 'new', dst: '192.168.6.0/24', oif: TUN, gateway: '172.16.0.1' }), // gateway outside the VPN
+    routeMsg({ type: 'new', dst: '192.168.7.0/24', oif: 3, gateway: '10.1.0.9' }), // another interface
+    routeMsg({ type: 'new', dst: '192.168.8.0/24', family: 10, oif: TUN, gateway: '10.1.0.9' }), // not IPv4
+    routeMsg({
+      type: 'new',
+      dst: '0.0.0.0/0',
+      nexthops: [
+        { ifindex: TUN, gateway: '10.1.0.2', weight: 2 },
+        { ifindex: 3, gateway: '10.1.0.3' }, // another interface: left out
+        { ifindex: TUN, gateway: '10.1.0.4', weight: 5, asVia: true },
+        { ifindex: TUN, gateway: '10.2.0.4' }, // outside the VPN: left out, reported
+      ],
+    }),
+    routeMsg({ type: 'del', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9', metric: 50, table: 1000 }),
+  ]);
+  assert.deepEqual(parse(buf), {
+    changes: ['add 192.168.5.0/24 t1000 m50 via 10.1.0.9*1', 'add 0.0.0.0/0 t254 m0 via 10.1.0.2*2,10.1.0.4*5', 'delete 192.168.5.0/24 t1000 m50 via 10.1.0.9*1'],
+    ignored: ['gateway-outside-vpn 192.168.6.0/24', 'gateway-outside-vpn 0.0.0.0/0'],
+  });
+});
+
+test('route messages: a read cut short keeps the whole messages before the cut', () => {
+  const a = routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9' });
+  const b = routeMsg({ type: 'new', dst: '192.168.6.0/24', oif: TUN, gateway: '10.1.0.9' });
+  const both = Buffer.concat([a, b]);
+  assert.deepEqual(parse(both.subarray(0, both.length - 1)).changes, ['add 192.168.5.0/24 t254 m0 via 10.1.0.9*1']);
+  assert.deepEqual(parse(Buffer.alloc(0)).changes, []);
+});
+
+function change(kind: 'add' | 'delete', dst: string, via: Array<[string, number]>, metric = 0, table = 254): RouteChange {
+  return { kind, dst: parseCidr(dst), table, metric, gateways: via.map(([g, weight]) => ({ vpnIp: parseIpv4(g), weight })) };
+}
+
+function via(t: SystemRouteTable, dst: string): string | null {
+  const m = t.match(parseIpv4(dst));
+  return m === null ? null : `/${m.prefixLen} ${m.gateways.map((g) => formatIpv4(g.vpnIp)).join(',')}`;
+}
+
+test('learned table: longest prefix, lowest metric per destination, a delete removes only the route it names', () => {
+  const t = new SystemRouteTable();
+  assert.equal(t.apply(change('add', '192.168.0.0/16', [['10.1.0.2', 1]])), 'added');
+  assert.equal(t.apply(change('add', '192.168.5.0/24', [['10.1.0.3', 1]], 100)), 'added');
+  assert.equal(t.apply(change('add', '192.168.5.0/24', [['10.1.0.4', 1]], 10)), 'added');
+  assert.equal(via(t, '192.168.5.1'), '/24 10.1.0.4');
+  assert.equal(via(t, '192.168.6.1'), '/16 10.1.0.2');
+  assert.equal(via(t, '10.9.0.1'), null);
+  assert.equal(t.apply(change('add', '192.168.5.0/24', [['10.1.0.5', 1], ['10.1.0.6', 2]], 10)), 'replaced');
+  assert.equal(via(t, '192.168.5.1'), '/24 10.1.0.5,10.1.0.6');
+  assert.equal(t.apply(change('delete', '192.168.5.0/24', [['10.1.0.5', 1]], 10)), 'removed');
+  assert.equal(via(t, '192.168.5.1'), '/24 10.1.0.3', 'the metric-100 route is still in the kernel');
+  assert.equal(t.apply(change('delete', '192.168.5.0/24', [['10.1.0.3', 1]], 100)), 'removed');
+  assert.equal(via(t, '192.168.5.1'), '/16 10.1.0.2');
+  assert.equal(t.apply(change('delete', '192.168.5.0/24', [['10.1.0.3', 1]], 100)), 'unknown');
+  assert.equal(t.size, 1);
+  assert.equal(t.apply(change('add', '0.0.0.0/0', [['10.1.0.7', 1]])), 'added');
+  assert.equal(via(t, '8.8.8.8'), '/0 10.1.0.7');
+  assert.deepEqual(t.list().map((r) => formatCidr(r.dst)), ['192.168.0.0/16', '0.0.0.0/0']);
+});
+
+test('learned table is bounded: a new route beyond the bound is refused, held ones still change', () => {
+  const t = new SystemRouteTable(3);
+  for (let i = 0; i < 3; i++) assert.equal(t.apply(change('add', `192.168.${i}.0/24`, [['10.1.0.2', 1]])), 'added');
+  assert.equal(t.apply(change('add', '192.168.3.0/24', [['10.1.0.2', 1]])), 'full');
+  assert.equal(via(t, '192.168.3.1'), null);
+  assert.equal(t.apply(change('add', '192.168.0.0/24', [['10.1.0.9', 1]])), 'replaced');
+  assert.equal(t.apply(change('delete', '192.168.1.0/24', [['10.1.0.2', 1]])), 'removed');
+  assert.equal(t.apply(change('add', '192.168.3.0/24', [['10.1.0.2', 1]])), 'added');
+  assert.equal(t.size, 3);
+});
+
+test('unsafe routes: the most specific of config and learned wins; learned wins a tie, ECMP weights apply', () => {
+  const learned = new SystemRouteTable();
+  const routes = new UnsafeRouteTable(
+    [
+      { route: '192.168.0.0/16', via: [{ gateway: '10.1.0.2', weight: 1 }] },
+      { route: '192.168.5.0/24', via: [{ gateway: '10.1.0.3', weight: 1 }] },
+    ],
+    learned,
+  );
+  const up = () => true;
+  const gw = (dst: string) => {
+    const g = routes.gatewayFor(parseIpv4(dst), undefined, up);
+    return g === null ? null : formatIpv4(g);
+  };
+  assert.equal(gw('192.168.5.1'), '10.1.0.3');
+  learned.apply(change('add', '192.168.0.0/16', [['10.1.0.8', 1]]));
+  assert.equal(gw('192.168.9.1'), '10.1.0.8', 'same prefix as the config: learned');
+  assert.equal(gw('192.168.5.1'), '10.1.0.3', 'the config /24 is more specific');
+  learned.apply(change('add', '192.168.5.128/25', [['10.1.0.9', 1]]));
+  assert.equal(gw('192.168.5.200'), '10.1.0.9');
+  assert.equal(gw('192.168.5.1'), '10.1.0.3');
+  learned.apply(change('add', '172.16.0.0/12', [['10.1.0.4', 1]]));
+  assert.equal(gw('172.20.0.1'), '10.1.0.4', 'learned only');
+  learned.apply(change('delete', '172.16.0.0/12', [['10.1.0.4', 1]]));
+  assert.equal(gw('172.20.0.1'), null);
+
+  // A multipath kernel route: flows spread by weight over its gateways (1:3).
+  learned.apply(change('add', '172.16.0.0/12', [['10.1.0.4', 1], ['10.1.0.5', 3]]));
+  const counts = new Map<string, number>();
+  for (let port = 1000; port < 1400; port++) {
+    const udp = Buffer.alloc(28);
+    udp[0] = 0x45;
+    udp[9] = 17;
+    udp.writeUInt16BE(28, 2);
+    udp.writeUInt32BE(parseIpv4('10.1.0.1'), 12);
+    udp.writeUInt32BE(parseIpv4('172.20.0.1'), 16);
+    udp.writeUInt16BE(port, 20);
+    udp.writeUInt16BE(53, 22);
+    const g = formatIpv4(routes.gatewayFor(parseIpv4('172.20.0.1'), udp, up)!);
+    counts.set(g, (counts.get(g) ?? 0) + 1);
+  }
+  const share = (counts.get('10.1.0.5') ?? 0) / 400;
+  assert.ok(share > 0.65 && share < 0.85, `10.1.0.5 took ${share} of the flows (weight 3 of 4)`);
+});
+
+test('watch: each route change is applied to the table; beyond the bound it is counted as a drop', () => {
+  const table = new SystemRouteTable(1);
+  const counters = new Counters();
+  const lines: string[] = [];
+  const watch = new SystemRouteWatch({ table, vpnNet: () => VPN, log: new Logger('info', 'text', (l) => lines.push(l)), clock: new ManualClock(), counters });
+  (watch as unknown as { tunIndex: number }).tunIndex = TUN;
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9' }));
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.6.0/24', oif: TUN, gateway: '10.1.0.9' }));
+  assert.equal(via(table, '192.168.5.1'), '/24 10.1.0.9');
+  assert.equal(via(table, '192.168.6.1'), null);
+  assert.equal(counters.get('drops', 'system-routes-full'), 1);
+  watch.messages(routeMsg({ type: 'del', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9' }));
+  assert.equal(via(table, '192.168.5.1'), null);
+  assert.equal(lines.filter((l) => l.includes('Adding route')).length, 1);
+  assert.equal(lines.filter((l) => l.includes('Removing route')).length, 1);
+});
