@@ -4,7 +4,7 @@
 //
 // `ca` makes a v2 CA unless told `-version 1`, as nebula-cert 1.10+ does; `sign` follows the version of the CA
 // (the first certificate of -ca-crt). Nebula before 1.10 (Debian's 1.6.1 among them) cannot read v2 certificates,
-// so a network with such peers needs `ca -version 1` (docs/certificates-v2.md, "Which version mesh-cert makes").
+// so a network with such peers needs `ca -version 1` (docs/certificates-v2.md, "mesh-cert").
 
 import { formatIpPrefix, parseIpPrefix, type IpPrefix } from '../../pkg/ip/prefix.js';
 import { type Ipv4Net, prefixToMask, readIpv4 } from '../../pkg/ip/ipv4.js';
