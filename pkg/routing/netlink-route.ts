@@ -32,14 +32,18 @@ export interface SystemGateway {
   readonly weight: number;
 }
 
-/** One route the kernel added or removed whose next hops include our TUN. */
+/**
+ * One route the kernel added or removed whose next hops include our TUN. A route added that we do not follow (on
+ * another device, without a VPN gateway) is a 'delete' with no gateways: when it has the key of one we hold
+ * (`ip route replace` to another device), the kernel has just replaced ours, so we must stop following it.
+ */
 export interface RouteChange {
   readonly kind: 'add' | 'delete';
   readonly dst: Ipv4Net;
   /** Routing table and metric: with the destination, what tells two kernel routes apart. */
   readonly table: number;
   readonly metric: number;
-  /** The next hops on our TUN whose gateway is inside the VPN network (never empty). */
+  /** The next hops on our TUN whose gateway is inside the VPN network (never empty in an 'add'). */
   readonly gateways: readonly SystemGateway[];
 }
 
@@ -109,9 +113,12 @@ function parseRoute(view: DataView, start: number, end: number, kind: 'add' | 'd
   }
   if (oif !== -1 || gateway !== null) hops.unshift({ ifindex: oif, gateway, weight: 1 });
   const ours = hops.filter((h) => h.ifindex === tunIndex);
-  if (ours.length === 0) return;
   const mask = prefixToMask(dstLen);
   const net: Ipv4Net = { ip: (dst & mask) >>> 0, mask };
+  if (ours.length === 0) {
+    if (kind === 'add') out.changes.push({ kind: 'delete', dst: net, table, metric, gateways: [] });
+    return;
+  }
   const gateways: SystemGateway[] = [];
   const outside: Ipv4[] = [];
   for (const h of ours) {
@@ -121,7 +128,10 @@ function parseRoute(view: DataView, start: number, end: number, kind: 'add' | 'd
   }
   if (outside.length > 0) out.ignored.push({ reason: 'gateway-outside-vpn', dst: net, gateways: outside });
   if (gateways.length > 0) out.changes.push({ kind, dst: net, table, metric, gateways });
-  else if (outside.length === 0) out.ignored.push({ reason: 'no-gateway', dst: net, gateways: [] });
+  else {
+    if (outside.length === 0) out.ignored.push({ reason: 'no-gateway', dst: net, gateways: [] });
+    if (kind === 'add') out.changes.push({ kind: 'delete', dst: net, table, metric, gateways: [] });
+  }
 }
 
 /** RTA_MULTIPATH's rtnexthop list; false when malformed. */

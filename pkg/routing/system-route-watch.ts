@@ -85,6 +85,7 @@ export class SystemRouteWatch {
     }
     for (const change of changes) {
       const result = this.env.table.apply(change);
+      if (result === 'unknown') continue; // mostly routes of other devices: the kernel reports every change
       const fields = { destination: formatCidr(change.dst), via: change.gateways.map((g) => `${formatIpv4(g.vpnIp)}:${g.weight}`).join(','), table: change.table, metric: change.metric };
       if (result === 'full') {
         this.env.counters.inc('drops', 'system-routes-full');

@@ -41,9 +41,13 @@ test('kernel route messages: a gateway route, a weighted multipath route and a d
   assert.deepEqual(parse(Buffer.from(KERNEL_ADD, 'hex'), 2).changes, ['add 10.9.0.0/24 t254 m0 via 10.1.0.2*1']);
   assert.deepEqual(parse(Buffer.from(KERNEL_MULTIPATH, 'hex'), 2).changes, ['add 10.8.0.0/24 t254 m0 via 10.1.0.2*3,10.1.0.3*1']);
   assert.deepEqual(parse(Buffer.from(KERNEL_DEL, 'hex'), 2).changes, ['delete 10.9.0.0/24 t254 m0 via 10.1.0.2*1']);
-  assert.deepEqual(parse(Buffer.from(KERNEL_CONNECTED, 'hex'), 2), { changes: [], ignored: ['no-gateway 10.1.0.0/16'] });
-  // The same messages name another interface for a node whose TUN has another index: not ours, nothing at all.
-  assert.deepEqual(parse(Buffer.from(KERNEL_ADD + KERNEL_MULTIPATH, 'hex'), 9), { changes: [], ignored: [] });
+  // A route added that we do not follow is a delete of its key (it may have replaced one of ours), no gateways.
+  assert.deepEqual(parse(Buffer.from(KERNEL_CONNECTED, 'hex'), 2), { changes: ['delete 10.1.0.0/16 t254 m0 via '], ignored: ['no-gateway 10.1.0.0/16'] });
+  // The same messages name another interface for a node whose TUN has another index: not ours.
+  assert.deepEqual(parse(Buffer.from(KERNEL_ADD + KERNEL_MULTIPATH + KERNEL_DEL, 'hex'), 9), {
+    changes: ['delete 10.9.0.0/24 t254 m0 via ', 'delete 10.8.0.0/24 t254 m0 via '],
+    ignored: [],
+  });
 });
 
 test('route messages: only next hops on our TUN with a VPN gateway count; RTA_VIA, metric and table are read', () => {
@@ -65,7 +69,13 @@ test('route messages: only next hops on our TUN with a VPN gateway count; RTA_VI
     routeMsg({ type: 'del', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9', metric: 50, table: 1000 }),
   ]);
   assert.deepEqual(parse(buf), {
-    changes: ['add 192.168.5.0/24 t1000 m50 via 10.1.0.9*1', 'add 0.0.0.0/0 t254 m0 via 10.1.0.2*2,10.1.0.4*5', 'delete 192.168.5.0/24 t1000 m50 via 10.1.0.9*1'],
+    changes: [
+      'add 192.168.5.0/24 t1000 m50 via 10.1.0.9*1',
+      'delete 192.168.6.0/24 t254 m0 via ',
+      'delete 192.168.7.0/24 t254 m0 via ',
+      'add 0.0.0.0/0 t254 m0 via 10.1.0.2*2,10.1.0.4*5',
+      'delete 192.168.5.0/24 t1000 m50 via 10.1.0.9*1',
+    ],
     ignored: ['gateway-outside-vpn 192.168.6.0/24', 'gateway-outside-vpn 0.0.0.0/0'],
   });
 });
@@ -179,4 +189,21 @@ test('watch: each route change is applied to the table; beyond the bound it is c
   assert.equal(via(table, '192.168.5.1'), null);
   assert.equal(lines.filter((l) => l.includes('Adding route')).length, 1);
   assert.equal(lines.filter((l) => l.includes('Removing route')).length, 1);
+});
+
+test('watch: a followed route replaced in the kernel by one we do not follow (another device, no gateway) is dropped', () => {
+  const table = new SystemRouteTable();
+  const lines: string[] = [];
+  const watch = new SystemRouteWatch({ table, vpnNet: () => VPN, log: new Logger('info', 'text', (l) => lines.push(l)), clock: new ManualClock(), counters: new Counters() });
+  (watch as unknown as { tunIndex: number }).tunIndex = TUN;
+  const add = () => watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9', metric: 5 }));
+  add();
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: 3, gateway: '172.16.0.1', metric: 6 })); // another key
+  assert.equal(via(table, '192.168.5.1'), '/24 10.1.0.9');
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: 3, gateway: '172.16.0.1', metric: 5 })); // `ip route replace ... dev eth0`
+  assert.equal(via(table, '192.168.5.1'), null);
+  add();
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, metric: 5 })); // `ip route replace ... dev tun`, no gateway
+  assert.equal(via(table, '192.168.5.1'), null);
+  assert.equal(lines.filter((l) => l.includes('Removing route')).length, 2);
 });
