@@ -16,7 +16,8 @@ export class Ipv6TextError extends Error {
 /** ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255; anything longer is refused before it is looked at. */
 const MAX_TEXT_LENGTH = 45;
 
-const DOTTED_QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)'; // 0-255, no leading zero
+const DOTTED_QUAD = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 
 function hexValue(code: number): number {
   if (code >= 48 && code <= 57) return code - 48; // 0-9
@@ -79,7 +80,8 @@ export function parseIpv6Groups(text: string): Uint16Array | null {
 
 /** Canonical text of eight 16-bit groups (see the top of this file). */
 export function formatIpv6Groups(groups: ArrayLike<number>): string {
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
+  const mapped = groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0;
+  if (mapped && groups[5] === 0xffff) {
     const hi = groups[6];
     const lo = groups[7];
     return `::ffff:${hi >>> 8}.${hi & 0xff}.${lo >>> 8}.${lo & 0xff}`;

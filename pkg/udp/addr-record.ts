@@ -73,5 +73,10 @@ export function parseAddrWords(address: string): AddrWords | null {
 
 /** RFC 5952 text of the four address words (pkg/ip/ipv6.ts writes it as Go's netip does). */
 export function formatIpv6(w: AddrWords): string {
-  return formatIpv6Groups([w[1] >>> 16, w[1] & 0xffff, w[2] >>> 16, w[2] & 0xffff, w[3] >>> 16, w[3] & 0xffff, w[4] >>> 16, w[4] & 0xffff]);
+  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
+  for (let i = 0; i < 4; i++) {
+    groups[2 * i] = w[i + 1] >>> 16;
+    groups[2 * i + 1] = w[i + 1] & 0xffff;
+  }
+  return formatIpv6Groups(groups);
 }
