@@ -6,7 +6,7 @@
 import type { DataPathContext } from '../datapath/context.js';
 import { PathHealth } from '../datapath/path-health.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
-import { MessageType } from '../header/header.js';
+import { MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { formatIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import { orderAddresses } from '../lighthouse/address-order.js';
@@ -65,7 +65,7 @@ export class PathFinder {
       isCurrent: (host) => env.hostmap.byVpnIp.get(host.vpnIp) === host,
       probe: (host) => {
         env.counters.inc('path', 'probe');
-        sendOnTunnel(env, host, MessageType.Test, 0, new Uint8Array(0));
+        sendOnTunnel(env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
       },
       suspect: (host) => this.pathSuspect(host),
       giveUp: (host) => {
@@ -104,7 +104,7 @@ export class PathFinder {
     env.lighthouseClient?.query(host.vpnIp);
     // Without lighthouses (or until one answers) the addresses we already know are probed.
     this.probeDirect(host, true);
-    sendOnTunnel(env, host, MessageType.Test, 0, new Uint8Array(0));
+    sendOnTunnel(env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
   }
 
   /** Moves a direct tunnel onto a relay (up, or just asked for); false when there is none to move to. */
@@ -125,7 +125,7 @@ export class PathFinder {
   /** A relay to `vpnIp` came up: a tunnel that failed over to it proves the new path with a test request. */
   relayReady(vpnIp: Ipv4): void {
     const host = this.env.hostmap.byVpnIp.get(vpnIp);
-    if (host && host.remote === null) sendOnTunnel(this.env, host, MessageType.Test, 0, new Uint8Array(0));
+    if (host && host.remote === null) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
   }
 
   /**
@@ -201,7 +201,7 @@ export class PathFinder {
       this.env.prepareRelay(host.vpnIp);
     } else if (host && this.health.phaseOf(host) === 'suspect') {
       // We may not have known the peer's relays before (it started the tunnel, so we never asked about it).
-      if (this.failOverToRelay(host)) sendOnTunnel(this.env, host, MessageType.Test, 0, new Uint8Array(0));
+      if (this.failOverToRelay(host)) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
       this.probeDirect(host, true);
     }
   }
@@ -234,7 +234,7 @@ export class PathFinder {
     this.env.schedule(this.env.punchSettleMs, () => {
       if (this.env.hostmap.byVpnIp.get(host.vpnIp) !== host) return;
       if (host.remote !== null && !(suspect && this.health.phaseOf(host) === 'suspect')) return;
-      for (const a of candidates) sendOnTunnel(this.env, host, MessageType.Test, 0, new Uint8Array(0), a);
+      for (const a of candidates) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
       this.env.counters.inc('direct-probes');
     });
   }
@@ -306,7 +306,7 @@ export class PathFinder {
       this.env.schedule(this.env.punchSettleMs, () => {
         for (const host of unanswered()) {
           this.env.log.debug('Refreshing tunnel after a move', { vpnIp: formatIpv4(host.vpnIp), targets: this.refreshTargets(host).map(addrKey).join(',') });
-          for (const a of this.refreshTargets(host)) sendOnTunnel(this.env, host, MessageType.Test, 0, new Uint8Array(0), a);
+          for (const a of this.refreshTargets(host)) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
         }
       });
     };

@@ -3,7 +3,7 @@
 // makes it roam there, and its reply moves us) or restarted elsewhere (then only a new handshake helps). Both go
 // out at once; whichever the peer answers first wins, and the tunnel carries traffic until then.
 
-import { MessageType } from '../header/header.js';
+import { MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { DataPathContext } from '../datapath/context.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
@@ -17,6 +17,6 @@ export function peerMoved(ctx: DataPathContext, host: HostInfo, addrs: readonly 
   // A relayed tunnel is handled as any lighthouse answer is (path-finder probes a direct path).
   if (remote === null || addrs.length === 0 || addrs.some((a) => sameAddr(a, remote))) return;
   ctx.counters.inc('lighthouse', 'push-moved-peer');
-  for (const a of addrs.slice(0, MOVED_PROBE_LIMIT)) sendOnTunnel(ctx, host, MessageType.Test, 0, new Uint8Array(0), a);
+  for (const a of addrs.slice(0, MOVED_PROBE_LIMIT)) sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
   ctx.handshakes.replaceUnlessAnswered(host);
 }

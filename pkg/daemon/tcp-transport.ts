@@ -2,7 +2,7 @@
 // the TCP listener of a lighthouse or relay, and gives a node with lighthouses the fallback controller.
 
 import type { MeshConfig } from '../config/index.js';
-import { MessageType } from '../header/header.js';
+import { MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { HandshakeManager } from '../handshake/manager.js';
 import type { HostMap } from '../hostmap/hostmap.js';
@@ -101,7 +101,7 @@ function makeFallback(underlay: TcpUnderlay, env: TcpNodeEnv): TcpFallback {
     probeUdp: (vpnIp, to) => {
       const h = env.hostmap.byVpnIp.get(vpnIp);
       if (!h) return false;
-      underlay.sendUdp(sealForTunnel(h, MessageType.Test, 0, new Uint8Array(0)), to);
+      underlay.sendUdp(sealForTunnel(h, MessageType.Test, TestSubType.Request, new Uint8Array(0)), to);
       return true;
     },
     testOverLink: (vpnIp) => {

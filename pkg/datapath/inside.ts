@@ -6,7 +6,7 @@
 //   4. encrypt   header + AEAD with the tunnel's next counter
 //   5. send      UDP to the tunnel's remote, or through a relay
 
-import { MessageType } from '../header/header.js';
+import { MessageSubType, MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { readIpv4 } from '../ip/ipv4.js';
 import type { DataPathContext } from './context.js';
@@ -50,7 +50,7 @@ export function sendToHost(ctx: DataPathContext, host: HostInfo, packet: Uint8Ar
     drop(ctx, `firewall-out-${reason}`);
     return logDroppedPacket(ctx, 'outbound', reason, packet, host.vpnIp);
   }
-  sendOnTunnel(ctx, host, MessageType.Message, 0, packet);
+  sendOnTunnel(ctx, host, MessageType.Message, MessageSubType.None, packet);
 }
 
 function drop(ctx: DataPathContext, reason: string): void {

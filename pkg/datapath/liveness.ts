@@ -6,7 +6,7 @@
 // `pendingDeletionIntervalMs` more of silence the tunnel is dropped locally (no close is sent: the peer is presumably
 // gone). Tunnels that carry nothing are never checked.
 
-import { MessageType } from '../header/header.js';
+import { MessageType, TestSubType } from '../header/header.js';
 import { formatIpv4 } from '../ip/ipv4.js';
 import type { DataPathContext } from './context.js';
 import { sendOnTunnel } from './tunnel-sender.js';
@@ -25,7 +25,7 @@ export function checkLiveness(ctx: DataPathContext): void {
     if (!host.pendingDeletion) {
       host.pendingDeletion = true;
       host.checkAt = now + ctx.timers.pendingDeletionIntervalMs;
-      sendOnTunnel(ctx, host, MessageType.Test, 0, new Uint8Array(0));
+      sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
       continue;
     }
     ctx.log.info('Tunnel status dead, removing', { vpnIp: formatIpv4(host.vpnIp), certName: host.certName });

@@ -14,7 +14,17 @@
 // closeTunnel), because nothing before step 5 proves who sent the datagram (docs/wire-format.md, "Encrypted packets").
 
 import { after } from '../clock/clock.js';
-import { encodeHeader, HEADER_LEN, MessageType, readHeaderInto, type Header } from '../header/header.js';
+import {
+  encodeHeader,
+  HandshakeSubType,
+  type Header,
+  HEADER_LEN,
+  MessageSubType,
+  MessageType,
+  NoSubType,
+  readHeaderInto,
+  TestSubType,
+} from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { formatIpv4, netContains, parseIpv4 } from '../ip/ipv4.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
@@ -53,7 +63,7 @@ export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpA
     case MessageType.RecvError:
       return handleRecvError(ctx, header.remoteIndex, from);
     case MessageType.Message:
-      if (header.subtype === 1) return ctx.onRelayPacket(packet, header.remoteIndex, header.counter, from);
+      if (header.subtype === MessageSubType.Relay) return ctx.onRelayPacket(packet, header.remoteIndex, header.counter, from);
       return handleTunnelPacket(ctx, packet, header, from);
     case MessageType.LightHouse:
     case MessageType.Test:
@@ -66,7 +76,7 @@ export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpA
 }
 
 function handleHandshake(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
-  if (header.subtype !== 0) return drop(ctx, 'handshake-unknown-subtype');
+  if (header.subtype !== HandshakeSubType.IXPSK0) return drop(ctx, 'handshake-unknown-subtype');
   if (!ctx.remoteAllowed(0, from)) return drop(ctx, 'handshake-remote-denied');
   const src = { from, reply: (p: Uint8Array) => ctx.udp.send(p, from) };
   if (header.counter === 1) ctx.handshakes.handleStage1(packet, src);
@@ -96,8 +106,8 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: 
     case MessageType.Message:
       return deliver(ctx, host, plaintext);
     case MessageType.Test:
-      if (subtype === 0) {
-        sendOnTunnel(ctx, host, MessageType.Test, 1, plaintext);
+      if (subtype === TestSubType.Request) {
+        sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Reply, plaintext);
         ctx.onTestRequest(host, plaintext);
       } else ctx.onTestReply(host, plaintext, packet.subarray(0, HEADER_LEN), from);
       return;
@@ -146,7 +156,7 @@ function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void
   if (reason !== null) {
     if (firewall.actionFor(true) === 'reject') {
       const reply = firewall.rejectReply(packet, true);
-      if (reply) sendOnTunnel(ctx, host, MessageType.Message, 0, reply);
+      if (reply) sendOnTunnel(ctx, host, MessageType.Message, MessageSubType.None, reply);
     }
     drop(ctx, `firewall-in-${reason}`);
     return logDroppedPacket(ctx, 'inbound', reason, packet, host.vpnIp);
@@ -173,7 +183,7 @@ function handleRecvError(ctx: DataPathContext, remoteIndex: number, from: UdpAdd
   if (now - host.recvErrorAt < RECV_ERROR_INTERVAL_MS) return drop(ctx, 'recv-error-rate-limited');
   host.recvErrors = 1;
   host.recvErrorAt = now;
-  sendOnTunnel(ctx, host, MessageType.Test, 0, new Uint8Array(0));
+  sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
   after(ctx.clock, RECV_ERROR_PROOF_WAIT_MS, () => {
     // Unanswered (an answer resets recvErrors), and still the tunnel in service: the peer lost it.
     if (host.recvErrors !== 0 && host.recvErrorAt === now && ctx.hostmap.byVpnIp.get(host.vpnIp) === host) ctx.rehandshake(host);
@@ -183,7 +193,7 @@ function handleRecvError(ctx: DataPathContext, remoteIndex: number, from: UdpAdd
 function sendRecvError(ctx: DataPathContext, remoteIndex: number, to: UdpAddr): void {
   if (!ctx.sendRecvErrorTo(to)) return;
   const out = new Uint8Array(HEADER_LEN);
-  encodeHeader(out, 0, MessageType.RecvError, 0, remoteIndex, 0);
+  encodeHeader(out, 0, MessageType.RecvError, NoSubType, remoteIndex, 0);
   ctx.udp.send(out, to);
 }
 

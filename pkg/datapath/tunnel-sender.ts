@@ -1,13 +1,19 @@
 // Encrypts one payload for one tunnel and sends it: header with the peer's index and our next counter, AEAD with
 // the header as associated data (docs/wire-format.md), then UDP to the tunnel's remote, or through a relay.
 
-import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
+import { encodeHeader, HEADER_LEN, MessageSubType, MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import { expectsAnswer } from './path-health.js';
 
 const TAG_LEN = 16;
+
+/** A test request, or a data packet the peer's side answers (path-health.ts): a reply is expected. */
+function expectsReply(type: MessageType, subtype: number, payload: Uint8Array): boolean {
+  if (type === MessageType.Test) return subtype === TestSubType.Request;
+  return type === MessageType.Message && subtype === MessageSubType.None && expectsAnswer(payload);
+}
 
 export function sealForTunnel(host: HostInfo, type: MessageType, subtype: number, payload: Uint8Array): Buffer {
   const counter = host.nextCounter();
@@ -37,9 +43,7 @@ export function sendOnTunnel(
   // Only what goes on the tunnel's own path says anything about that path (not probes of other addresses). A
   // relayed tunnel whose relay entry is gone has no path at all: what we meant to send there is unanswered all the
   // same, and the detector is what notices it (otherwise nothing ever would: liveness only checks sent traffic).
-  if (to === undefined && subtype === 0 && (type === MessageType.Test || (type === MessageType.Message && expectsAnswer(payload)))) {
-    ctx.answerableSent?.(host, type === MessageType.Test);
-  }
+  if (to === undefined && expectsReply(type, subtype, payload)) ctx.answerableSent?.(host, type === MessageType.Test);
   if (!left) return;
   const now = ctx.clock.now();
   host.lastSendAt = now;

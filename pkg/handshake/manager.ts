@@ -8,7 +8,7 @@
 
 import type { CaPool } from '../cert/index.js';
 import { after, unixMs, type Clock } from '../clock/clock.js';
-import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
+import { encodeHeader, HandshakeSubType, HEADER_LEN, MessageType } from '../header/header.js';
 import { HostInfo, type CertVersion, type TunnelKeys } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
 import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
@@ -171,7 +171,7 @@ export class HandshakeManager {
       });
       const msg = initiator.writeMessage1(payload);
       const out = new Uint8Array(HEADER_LEN + msg.length);
-      encodeHeader(out, 0, MessageType.Handshake, 0, 0, 1);
+      encodeHeader(out, 0, MessageType.Handshake, HandshakeSubType.IXPSK0, 0, 1);
       out.set(msg, HEADER_LEN);
       p = new PendingHandshake(vpnIp, localIndex, initiator, out, env.clock.now());
       p.credential = cred;
@@ -399,7 +399,7 @@ export class HandshakeManager {
     });
     const { message, keys } = responder.writeMessage2(reply);
     const out = new Uint8Array(HEADER_LEN + message.length);
-    encodeHeader(out, 0, MessageType.Handshake, 0, initiatorIndex, 2);
+    encodeHeader(out, 0, MessageType.Handshake, HandshakeSubType.IXPSK0, initiatorIndex, 2);
     out.set(message, HEADER_LEN);
     this.complete({
       localIndex,

@@ -30,8 +30,11 @@ export enum MessageType {
   Control = 6,
 }
 
-/** Subtypes of `MessageType.Message`. Every other encrypted type except Test uses 0 as well. */
+/** Subtypes of `MessageType.Message`. */
 export const MessageSubType = { None: 0, Relay: 1 } as const;
+
+/** The subtype of the types that have none of their own: RecvError, LightHouse, CloseTunnel and Control. */
+export const NoSubType = 0;
 
 /** Subtypes of `MessageType.Test`. */
 export const TestSubType = { Request: 0, Reply: 1 } as const;

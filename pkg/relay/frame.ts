@@ -5,17 +5,16 @@
 //   ‖ inner packet (unchanged: a handshake or an end-to-end encrypted packet)
 //   ‖ 16-byte tag = AEAD(hop key, counter, plaintext = empty, ad = outer header ‖ inner packet)
 
-import { encodeHeader, HEADER_LEN, MessageType } from '../header/header.js';
+import { encodeHeader, HEADER_LEN, MessageSubType, MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 
-export const RELAY_SUBTYPE = 1;
 const TAG_LEN = 16;
 const EMPTY = new Uint8Array(0);
 
 export function wrapRelayed(hop: HostInfo, relayRemoteIndex: number, inner: Uint8Array): Buffer {
   const counter = hop.nextCounter();
   const out = Buffer.allocUnsafe(HEADER_LEN + inner.length + TAG_LEN);
-  encodeHeader(out, 0, MessageType.Message, RELAY_SUBTYPE, relayRemoteIndex, counter);
+  encodeHeader(out, 0, MessageType.Message, MessageSubType.Relay, relayRemoteIndex, counter);
   out.set(inner, HEADER_LEN);
   hop.keys.send.seal(counter, EMPTY, out.subarray(0, HEADER_LEN + inner.length), out, HEADER_LEN + inner.length);
   return out;

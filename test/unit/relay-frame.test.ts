@@ -3,11 +3,11 @@ import { test } from 'node:test';
 
 import { generateX25519KeyPair, type PeerCertBytes } from '../../pkg/cert/index.js';
 import type { FirewallPeer } from '../../pkg/firewall/firewall.js';
-import { encodeHeader, HEADER_LEN, MessageType, parseHeader } from '../../pkg/header/header.js';
+import { encodeHeader, HEADER_LEN, MessageSubType, MessageType, parseHeader } from '../../pkg/header/header.js';
 import { HostInfo, type TunnelKeys } from '../../pkg/hostmap/hostinfo.js';
 import type { AeadCipher } from '../../pkg/noise/aead.js';
 import { IxInitiator, IxResponder } from '../../pkg/noise/ix.js';
-import { RELAY_SUBTYPE, unwrapRelayed, wrapRelayed } from '../../pkg/relay/frame.js';
+import { unwrapRelayed, wrapRelayed } from '../../pkg/relay/frame.js';
 
 // Relayed framing (docs/wire-format.md, "Relays"): the inner packet rides in the clear and the hop's tag covers the
 // outer header and the inner packet, so a relay can forward it and nobody can change a bit on the way.
@@ -54,7 +54,7 @@ for (const cipher of ['aes', 'chachapoly'] as const) {
     const h = parseHeader(outer)!;
     assert.deepEqual(
       { type: h.type, subtype: h.subtype, remoteIndex: h.remoteIndex, counter: h.counter },
-      { type: MessageType.Message, subtype: RELAY_SUBTYPE, remoteIndex: 0xcafe, counter: 3 },
+      { type: MessageType.Message, subtype: MessageSubType.Relay, remoteIndex: 0xcafe, counter: 3 },
     );
     assert.deepEqual(new Uint8Array(outer.subarray(HEADER_LEN, HEADER_LEN + inner.length)), inner, 'the inner packet travels as is');
     const unwrapped = unwrapRelayed(receiver, h.counter, outer);

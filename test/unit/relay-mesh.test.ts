@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { HEADER_LEN, MessageType } from '../../pkg/header/header.js';
-import { RELAY_SUBTYPE, wrapRelayed } from '../../pkg/relay/frame.js';
+import { HEADER_LEN, MessageSubType, MessageType } from '../../pkg/header/header.js';
+import { wrapRelayed } from '../../pkg/relay/frame.js';
 import { sameAddr } from '../../pkg/udp/addr.js';
 import { TestMesh } from './helpers/mesh.js';
 import { isType, udpPacket, udpPayloadText } from './helpers/packets.js';
@@ -75,7 +75,7 @@ test('the relay rejects a relayed frame with a flipped bit and forwards nothing'
   const hopPacketsIn = r.tunnelTo(a)!.packetsIn;
 
   const frame = wrapRelayed(hop, entry.remoteIndex, udpPacket({ src: A, dst: B, payload: 'not an end-to-end packet' }));
-  assert.ok(isType(frame, MessageType.Message, RELAY_SUBTYPE));
+  assert.ok(isType(frame, MessageType.Message, MessageSubType.Relay));
   frame[HEADER_LEN + 3] ^= 0x80; // a bit of the inner packet
   a.memUdp!.send(frame, r.addr);
   await waitFor(() => r.node.counters.get('drops', 'relay-auth') === 1, { what: 'the relay-auth drop' });
