@@ -11,7 +11,16 @@ import { checkLiveness } from '../datapath/liveness.js';
 import { accept, handleTunnelPacket, handleUdpPacket } from '../datapath/outside.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
 import type { Firewall, FirewallRules } from '../firewall/firewall.js';
-import { encodeHeader, HEADER_LEN, MessageType, parseHeader } from '../header/header.js';
+import {
+  encodeHeader,
+  HandshakeSubType,
+  HEADER_LEN,
+  MessageSubType,
+  MessageType,
+  NoSubType,
+  parseHeader,
+  TestSubType,
+} from '../header/header.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
 import { verifyPresented } from '../handshake/peer-cert.js';
@@ -164,7 +173,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.paths = new PathFinder(this);
     // Owned here, not by the control service: a lighthouse answers whoami (and announces its second port) whether or
     // not a control socket is open; `mesh status|ping|netcheck` only read these.
-    this.probes = new RttProbes(this.clock, (host, payload) => sendOnTunnel(this, host, MessageType.Test, 0, payload));
+    this.probes = new RttProbes(this.clock, (host, payload) => sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, payload));
     this.whoami = new Whoami({
       myIp: () => this.identity().vpnIp,
       sendMeta: (host, m) => this.sendMeta(host, m),
@@ -184,7 +193,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       counters: this.counters,
       clock: this.clock,
       schedule: (ms, fn) => this.schedule(ms, fn),
-      sendTest: (host, payload, to) => sendOnTunnel(this, host, MessageType.Test, 0, payload, to),
+      sendTest: (host, payload, to) => sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, payload, to),
       isCurrent: (host) => this.hostmap.byVpnIp.get(host.vpnIp) === host,
       natViews: {
         self: () => this.lighthouseClient?.selfNatView() ?? [],
@@ -310,7 +319,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   private sendControl(host: HostInfo, m: ControlMessage): void {
-    sendOnTunnel(this, host, MessageType.Control, 0, encodeControl(m));
+    sendOnTunnel(this, host, MessageType.Control, NoSubType, encodeControl(m));
   }
 
   /** An inner packet that reached us through a relay: handshakes answer back through it, the rest as usual. */
@@ -318,14 +327,14 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     const h = parseHeader(inner);
     if (!h) return this.counters.inc('drops', inner.length < HEADER_LEN ? 'relay-inner-short' : 'relay-inner-bad-counter');
     if (h.type === MessageType.Handshake) {
-      if (h.subtype !== 0) return this.counters.inc('drops', 'handshake-unknown-subtype');
+      if (h.subtype !== HandshakeSubType.IXPSK0) return this.counters.inc('drops', 'handshake-unknown-subtype');
       const src = { from: null, via, reply: (p: Uint8Array) => void this.relays.sendVia(via, p) };
       if (h.counter === 1) this.handshakes.handleStage1(inner, src);
       else if (h.counter === 2) this.handshakes.handleStage2(inner, h.remoteIndex, src);
       else this.counters.inc('drops', 'handshake-bad-counter');
       return;
     }
-    if (h.type === MessageType.Message && h.subtype === 1) return this.counters.inc('drops', 'relay-nested');
+    if (h.type === MessageType.Message && h.subtype === MessageSubType.Relay) return this.counters.inc('drops', 'relay-nested');
     const host = this.hostmap.byIndex.get(h.remoteIndex);
     const previousRecvAt = host?.lastRecvAt ?? 0;
     const packetsIn = host?.packetsIn ?? 0;
@@ -354,7 +363,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   private sendMeta(host: HostInfo, m: MetaMessage): void {
-    sendOnTunnel(this, host, MessageType.LightHouse, 0, encodeMeta(m));
+    sendOnTunnel(this, host, MessageType.LightHouse, NoSubType, encodeMeta(m));
   }
 
   static async start(setup: NodeSetup): Promise<MeshNode> {
@@ -637,7 +646,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         log: this.log,
         counters: this.counters,
         myIp: () => this.identity().vpnIp,
-        sendInTunnel: (host, payload) => sendOnTunnel(this, host, MessageType.LightHouse, 0, payload),
+        sendInTunnel: (host, payload) => sendOnTunnel(this, host, MessageType.LightHouse, NoSubType, payload),
         sendWhoami: (host) => this.sendMeta(host, { type: MetaType.HostWhoami, vpnIp: this.identity().vpnIp, addrs: [], relays: [] }),
         udp: () => this.udp,
         lighthouseTunnel: () => this.lighthouses.map((ip) => this.hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null),
@@ -685,12 +694,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   sendTestRequest(host: HostInfo): void {
-    sendOnTunnel(this, host, MessageType.Test, 0, new Uint8Array(0));
+    sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
   }
 
   sendClose(keys: TunnelKeys, remoteIndex: number, to: UdpAddr): void {
     const out = Buffer.allocUnsafe(HEADER_LEN + 16);
-    encodeHeader(out, 0, MessageType.CloseTunnel, 0, remoteIndex, 3);
+    encodeHeader(out, 0, MessageType.CloseTunnel, NoSubType, remoteIndex, 3);
     keys.send.seal(3, new Uint8Array(0), out.subarray(0, HEADER_LEN), out, HEADER_LEN);
     this.udp.send(out, to);
   }
@@ -748,7 +757,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void {
-    if (notifyPeer) sendOnTunnel(this, host, MessageType.CloseTunnel, 0, new Uint8Array(0));
+    if (notifyPeer) sendOnTunnel(this, host, MessageType.CloseTunnel, NoSubType, new Uint8Array(0));
     this.hostmap.remove(host);
     this.lighthouseServer?.forget(host.vpnIp);
     this.relays.tunnelGone(host.vpnIp);
