@@ -58,6 +58,7 @@ export function checkCidr(text: string): 4 | 6 | string {
   if (slash < 0) return 'missing /prefix';
   const family = isIP(text.slice(0, slash));
   if (family === 0) return `"${text.slice(0, slash)}" is not an IP address`;
+  if (text.includes('%')) return 'a CIDR has no zone'; // as Go's net.ParseCIDR; isIP accepts "fe80::1%eth0"
   const prefix = text.slice(slash + 1);
   const maxBits = family === 4 ? 32 : 128;
   if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > maxBits) return `prefix "/${prefix}" is not 0-${maxBits}`;

@@ -79,6 +79,7 @@ const BAD_VALUES: BadValue[] = [
   { name: 'a bad preferred range', yaml: 'preferred_ranges: ["10.0.0.0/8", "10.0.0.0/33"]\n', code: 'ECONFIG_VALUE', key: 'preferred_ranges[1]', line: 5, message: /\/33/ },
   { name: 'a bad local_range', yaml: 'local_range: 10.0.0.0\n', code: 'ECONFIG_VALUE', key: 'local_range', line: 5, message: /missing \/prefix/ },
   { name: 'a bad remote_allow_list CIDR', yaml: 'lighthouse:\n  remote_allow_list:\n    "10.0.0.0/8": false\n    "fe80::/200": false\n', code: 'ECONFIG_VALUE', key: 'lighthouse.remote_allow_list["fe80::/200"]', line: 8, message: /0-128/ },
+  { name: 'a remote_allow_list CIDR with a zone', yaml: 'lighthouse:\n  remote_allow_list:\n    "fe80::1%eth0/64": false\n    "::/0": true\n', code: 'ECONFIG_VALUE', key: 'lighthouse.remote_allow_list["fe80::1%eth0/64"]', line: 7, message: /zone/ },
   { name: 'a remote_allow_list value that is not a boolean', yaml: 'lighthouse:\n  remote_allow_list:\n    "10.0.0.0/8": nope\n', code: 'ECONFIG_TYPE', key: 'lighthouse.remote_allow_list["10.0.0.0/8"]', line: 7, message: /boolean/ },
   { name: 'a mixed remote_allow_list without default', yaml: 'lighthouse:\n  remote_allow_list:\n    "10.0.0.0/8": false\n    "10.1.0.0/16": true\n', code: 'ECONFIG_VALUE', key: 'lighthouse.remote_allow_list', line: 6, message: /0\.0\.0\.0\/0/ },
   { name: 'a mixed IPv6 allow list without default', yaml: 'lighthouse:\n  local_allow_list:\n    "fd00::/8": false\n    "fd00:1::/32": true\n', code: 'ECONFIG_VALUE', key: 'lighthouse.local_allow_list', line: 6, message: /::\/0/ },
