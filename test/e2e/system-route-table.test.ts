@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Lab } from './lab/lab.js';
+import type { Host } from './lab/lab.js';
+import { meshImpl } from './lab/mesh-impl.js';
+import { OverlayNet } from './lab/nebula.js';
+import { startStaticPeers } from './lab/static-peers.js';
+import { waitFor } from './lab/wait.js';
+
+// tun.use_system_route_table (Nebula 1.7+): a has no unsafe_routes in its config; the routes it follows are those
+// added to its kernel table at runtime with a VPN gateway on its TUN. b's certificate carries 192.168.200.0/24 and
+// b holds 192.168.200.1. Each "no reply" case keeps a route on a's TUN without a gateway, so the packets still reach
+// mesh and it is mesh that has no route for them (not the kernel).
+
+const GW = '10.99.0.1';
+const UNSAFE = '192.168.200.0/24';
+const BEHIND_GW = '192.168.200.1';
+
+test('use_system_route_table: a route added at runtime via a VPN gateway is followed; replaced or deleted, it is not', async (t) => {
+  const lab = await Lab.create(t);
+  const [hB, hA] = (await lab.flat(2, ['b', 'a'])) as Host[];
+  await lab.exec(hB!, 'ip', ['addr', 'add', `${BEHIND_GW}/32`, 'dev', 'lo']);
+  const net = await OverlayNet.create(lab);
+  await startStaticPeers(net, [
+    {
+      host: hB!,
+      name: 'b',
+      vpnIp: GW,
+      impl: meshImpl,
+      subnets: [UNSAFE],
+      firewall: { outbound: [{ port: 'any', proto: 'any', host: 'any' }], inbound: [{ proto: 'icmp', host: 'any', local_cidr: 'any' }] },
+    },
+    { host: hA!, name: 'a', vpnIp: '10.99.0.2', impl: meshImpl, config: { tun: { use_system_route_table: true } } },
+  ]);
+  // The tunnel first, so what follows measures the route being followed, not a handshake.
+  assert.ok((await lab.ping(hA!, GW, { count: 3, timeoutSec: 3 })).ok, 'a -> b over the tunnel');
+  const dev = /dev (\S+)/.exec((await lab.exec(hA!, 'ip', ['-4', 'route', 'get', GW])).stdout)?.[1];
+  assert.ok(dev, 'a has a tun device');
+  const route = (...args: string[]) => lab.exec(hA!, 'ip', ['route', ...args]);
+  const noReply = async (when: string) => {
+    const p = await lab.ping(hA!, BEHIND_GW, { count: 2, timeoutSec: 1 });
+    assert.equal(p.rttMs.length, 0, `${when}: a -> ${BEHIND_GW} must get no reply: ${JSON.stringify(p)}`);
+  };
+  const replyWithin = async (when: string): Promise<number> => {
+    const start = Date.now();
+    await waitFor(async () => (await lab.ping(hA!, BEHIND_GW, { count: 1, timeoutSec: 1 })).ok, { timeoutMs: 5000, intervalMs: 0, what: `${when}: a -> ${BEHIND_GW}` });
+    return Date.now() - start;
+  };
+
+  await route('add', UNSAFE, 'dev', dev);
+  await noReply('a route on the tun without a gateway');
+
+  await route('replace', UNSAFE, 'via', GW, 'dev', dev);
+  const ms = await replyWithin('route via b added');
+  t.diagnostic(`first reply ${ms} ms after 'ip route replace ${UNSAFE} via ${GW}'`);
+
+  await route('replace', UNSAFE, 'dev', dev);
+  await noReply('route replaced by one without a gateway');
+
+  await route('replace', UNSAFE, 'via', GW, 'dev', dev);
+  await replyWithin('route via b added again');
+  await route('del', UNSAFE);
+  await route('add', UNSAFE, 'dev', dev);
+  await noReply('route via b deleted');
+});
