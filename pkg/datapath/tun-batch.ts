@@ -6,6 +6,8 @@
 //
 // Ownership: the packets must stay unchanged until the flush; the pipeline hands over freshly decrypted buffers.
 
+import { icmpEchoReply } from './echo-responder.js';
+import { handleTunPacket } from './inside.js';
 import type { DataPathContext, TunWriter } from './context.js';
 
 const FLUSH_AT = 64;
@@ -48,7 +50,7 @@ const batches = new WeakMap<TunWriter, TunBatch>();
 
 export function writeToTun(ctx: DataPathContext, packet: Uint8Array): void {
   const tun = ctx.tun;
-  if (tun === null) return;
+  if (tun === null) return answerWithoutTun(ctx, packet);
   if (tun.writeBatch === undefined) return tun.write(packet);
   let batch = batches.get(tun);
   if (batch === undefined) {
@@ -56,4 +58,12 @@ export function writeToTun(ctx: DataPathContext, packet: Uint8Array): void {
     batches.set(tun, batch);
   }
   batch.add(packet);
+}
+
+/** tun.disabled: echo requests are answered (echo-responder.ts), everything else has nowhere to go. */
+function answerWithoutTun(ctx: DataPathContext, packet: Uint8Array): void {
+  const reply = icmpEchoReply(packet);
+  if (reply === null) return;
+  ctx.counters.inc('echo-replies');
+  handleTunPacket(ctx, reply);
 }

@@ -47,7 +47,7 @@ export function icmpEcho(src: string, dst: string, type: 8 | 0, seq = 0): Uint8A
   out[20] = type;
   v.setUint16(24, 7);
   v.setUint16(26, seq);
-  v.setUint16(22, internetChecksum(out, 20, 8));
+  v.setUint16(22, internetChecksum(out, 20, 28));
   return out;
 }
 

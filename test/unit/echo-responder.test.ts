@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { icmpEchoReply } from '../../pkg/datapath/echo-responder.js';
+import { TestMesh } from './helpers/mesh.js';
+import { icmpEcho, isIcmpEcho } from './helpers/packets.js';
+import { waitFor } from './helpers/wait.js';
+
+// tun.disabled answers ping on the overlay address, as Nebula's disabled device does (pkg/datapath/echo-responder.ts).
+
+/** RFC 1071 written out independently of pkg/firewall/checksum.ts: 0 when the checksummed range is intact. */
+function sumOk(b: Uint8Array, start: number, end: number): boolean {
+  let s = 0;
+  for (let i = start; i < end; i += 2) s += (b[i] << 8) + (i + 1 < end ? b[i + 1] : 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s === 0xffff;
+}
+
+test('an echo request becomes its reply: addresses swapped, type 0, id/seq/payload kept, both checksums valid', () => {
+  const request = icmpEcho('10.99.0.2', '10.99.0.1', 8, 42);
+  const reply = icmpEchoReply(request)!;
+  assert.ok(reply);
+  assert.equal(reply.length, request.length);
+  assert.deepEqual([...reply.subarray(12, 16)], [10, 99, 0, 1]);
+  assert.deepEqual([...reply.subarray(16, 20)], [10, 99, 0, 2]);
+  assert.equal(reply[20], 0);
+  assert.deepEqual([...reply.subarray(24, 28)], [...request.subarray(24, 28)]);
+  assert.ok(sumOk(reply, 0, 20), 'IP header checksum');
+  assert.ok(sumOk(reply, 20, 28), 'ICMP checksum');
+  assert.ok(sumOk(request, 20, 28), 'the request it answered was valid too');
+});
+
+test('anything but an intact, unfragmented IPv4 echo request gets no reply', () => {
+  const request = icmpEcho('10.99.0.2', '10.99.0.1', 8);
+  const variants: Record<string, Uint8Array> = {
+    'echo reply': icmpEcho('10.99.0.2', '10.99.0.1', 0),
+    truncated: request.subarray(0, 27),
+    'bad ICMP checksum': Uint8Array.from(request, (b, i) => (i === 27 ? b ^ 1 : b)),
+    'more fragments': Uint8Array.from(request, (b, i) => (i === 6 ? 0x20 : b)),
+    'fragment offset': Uint8Array.from(request, (b, i) => (i === 7 ? 1 : b)),
+    'not ICMP': Uint8Array.from(request, (b, i) => (i === 9 ? 17 : b)),
+    'code 1': Uint8Array.from(request, (b, i) => (i === 21 ? 1 : b)),
+    IPv6: Uint8Array.from(request, (b, i) => (i === 0 ? 0x60 : b)),
+    'total length beyond the packet': Uint8Array.from(request, (b, i) => (i === 3 ? 60 : b)),
+    empty: new Uint8Array(0),
+  };
+  for (const [name, packet] of Object.entries(variants)) assert.equal(icmpEchoReply(packet), null, name);
+});
+
+test('a node with tun disabled answers a ping through the tunnel it came from, and only a ping', async (t) => {
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: '10.99.0.2', name: 'a', peers: ['10.99.0.1'] });
+  const lh = await mesh.node({ vpnIp: '10.99.0.1', name: 'lh', peers: ['10.99.0.2'], tun: null });
+  // The ping itself makes a handshake with lh (queued meanwhile): lh has no TUN to start one from.
+  const before = a.tun.written.length;
+  a.tun.inject(icmpEcho('10.99.0.2', '10.99.0.1', 8, 5));
+  await waitFor(() => a.tun.written.length > before, { what: 'the echo reply on a' });
+  const reply = a.tun.written.at(-1)!;
+  assert.ok(isIcmpEcho(reply, 0));
+  assert.equal((reply[26] << 8) | reply[27], 5);
+  assert.equal(lh.node.counters.get('echo-replies'), 1);
+
+  // Anything else that reaches lh is not answered.
+  a.tun.inject(icmpEcho('10.99.0.2', '10.99.0.1', 0, 6));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(a.tun.written.length, before + 1);
+  assert.equal(lh.node.counters.get('echo-replies'), 1);
+});
