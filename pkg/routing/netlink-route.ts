@@ -14,6 +14,12 @@ import type { Ipv4, Ipv4Net } from '../ip/ipv4.js';
 import { netContains, prefixToMask } from '../ip/ipv4.js';
 
 const NLMSG_HDRLEN = 16;
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_DUMP = 0x300;
+const NLM_F_DUMP_INTR = 0x10;
+const RTM_GETROUTE = 26;
 const RTMSG_LEN = 12;
 const RTM_NEWROUTE = 24;
 const RTM_DELROUTE = 25;
@@ -57,6 +63,26 @@ export interface IgnoredRoute {
 export interface ParsedRoutes {
   changes: RouteChange[];
   ignored: IgnoredRoute[];
+  /** Sequence numbers of the dumps (dumpRequest) this read ended with NLMSG_DONE... */
+  ended: number[];
+  /** ...of those it ended with an error... */
+  failed: number[];
+  /** ...and of those whose messages say the table changed during the dump, so it may miss or repeat routes. */
+  interrupted: number[];
+  /** Sequence numbers of all messages answering a request (events have 0): a dump under way still answers. */
+  answering: number[];
+}
+
+/** RTM_GETROUTE with NLM_F_DUMP for IPv4: the kernel answers with one RTM_NEWROUTE per route, then NLMSG_DONE. */
+export function dumpRequest(seq: number): Uint8Array {
+  const req = new Uint8Array(NLMSG_HDRLEN + RTMSG_LEN);
+  const view = new DataView(req.buffer);
+  view.setUint32(0, req.length, true);
+  view.setUint16(4, RTM_GETROUTE, true);
+  view.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, true);
+  view.setUint32(8, seq, true);
+  req[NLMSG_HDRLEN] = AF_INET;
+  return req;
 }
 
 interface NextHop {
@@ -71,15 +97,22 @@ interface NextHop {
  * types are skipped silently; malformed bytes end the parse without throwing.
  */
 export function parseRouteMessages(buf: Uint8Array, tunIndex: number, vpnNet: Ipv4Net): ParsedRoutes {
-  const out: ParsedRoutes = { changes: [], ignored: [] };
+  const out: ParsedRoutes = { changes: [], ignored: [], ended: [], failed: [], interrupted: [], answering: [] };
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let off = 0;
   while (off + NLMSG_HDRLEN <= buf.length) {
     const len = view.getUint32(off, true);
     if (len < NLMSG_HDRLEN || off + len > buf.length) break; // cut short or garbage: nothing after it is framed
     const type = view.getUint16(off + 4, true);
+    const seq = view.getUint32(off + 8, true);
+    if (seq !== 0 && !out.answering.includes(seq)) out.answering.push(seq);
+    if ((view.getUint16(off + 6, true) & NLM_F_DUMP_INTR) !== 0 && !out.interrupted.includes(seq)) out.interrupted.push(seq);
     if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
       parseRoute(view, off + NLMSG_HDRLEN, off + len, type === RTM_NEWROUTE ? 'add' : 'delete', tunIndex, vpnNet, out);
+    } else if (type === NLMSG_DONE) {
+      out.ended.push(seq);
+    } else if (type === NLMSG_ERROR) {
+      out.failed.push(seq);
     }
     off += align4(len);
   }

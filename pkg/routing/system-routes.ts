@@ -14,7 +14,12 @@ import type { RouteChange } from './netlink-route.js';
 
 export const MAX_SYSTEM_ROUTES = 10_000;
 
-export type ApplyResult = 'added' | 'replaced' | 'removed' | 'unknown' | 'full';
+export type ApplyResult = 'added' | 'replaced' | 'unchanged' | 'removed' | 'unknown' | 'full';
+
+/** What tells two kernel routes apart (with the TOS, which nobody sets on these): destination, table, metric. */
+export function routeKey(change: Pick<RouteChange, 'dst' | 'table' | 'metric'>): string {
+  return `${change.dst.ip}/${maskToPrefix(change.dst.mask)} ${change.table}/${change.metric}`;
+}
 
 interface Held {
   /** `${table}/${metric}` -> its gateways. */
@@ -54,9 +59,11 @@ export class SystemRouteTable {
       return 'removed';
     }
     const gateways = bucketGateways(change.gateways);
-    if (held?.variants.has(key)) {
-      held.variants.set(key, { metric: change.metric, gateways });
-      held.best = lowest(held);
+    const before = held?.variants.get(key);
+    if (before !== undefined) {
+      if (sameGateways(before.gateways, gateways)) return 'unchanged';
+      held!.variants.set(key, { metric: change.metric, gateways });
+      held!.best = lowest(held!);
       return 'replaced';
     }
     if (this.count >= this.max) return 'full';
@@ -93,10 +100,31 @@ export class SystemRouteTable {
     return out;
   }
 
+  /** Removes every route whose key (routeKey) is not in `keep`; returns those removed. */
+  retainOnly(keep: ReadonlySet<string>): RouteChange[] {
+    const removed: RouteChange[] = [];
+    for (const len of [...this.lengths]) {
+      for (const [ip, held] of [...this.byLength.get(len)!]) {
+        for (const [variant, v] of [...held.variants]) {
+          const [table, metric] = variant.split('/').map(Number);
+          const change: RouteChange = { kind: 'delete', dst: { ip, mask: prefixToMask(len) }, table: table!, metric: metric!, gateways: v.gateways };
+          if (keep.has(routeKey(change))) continue;
+          this.apply(change);
+          removed.push(change);
+        }
+      }
+    }
+    return removed;
+  }
+
   private dropLength(len: number): void {
     this.byLength.delete(len);
     this.lengths = this.lengths.filter((l) => l !== len);
   }
+}
+
+function sameGateways(a: readonly Gateway[], b: readonly Gateway[]): boolean {
+  return a.length === b.length && a.every((g, i) => g.vpnIp === b[i]!.vpnIp && g.weight === b[i]!.weight);
 }
 
 function lowest(held: Held): Gateway[] {

@@ -10,7 +10,7 @@ import { netContains, parseCidr } from '../../pkg/ip/ipv4.js';
 import { parseRouteMessages } from '../../pkg/routing/netlink-route.js';
 import { SystemRouteTable } from '../../pkg/routing/system-routes.js';
 import { mutate, randomBytes, runFuzz } from './helpers/fuzz.js';
-import { routeMsg } from './helpers/netlink-route-msg.js';
+import { dumpEnd, routeMsg } from './helpers/netlink-route-msg.js';
 
 const TUN = 4;
 const VPN = parseCidr('10.1.0.0/16');
@@ -26,6 +26,8 @@ const SAMPLES: Uint8Array[] = [
     routeMsg({ type: 'new', dst: '10.9.0.0/24', oif: TUN, gateway: '10.1.0.4' }),
     routeMsg({ type: 'new', dst: '10.8.0.0/24', nexthops: [{ ifindex: TUN, gateway: '10.1.0.5' }, { ifindex: 2, gateway: '10.1.0.6' }] }),
   ]),
+  Buffer.concat([routeMsg({ type: 'new', dst: '10.7.0.0/16', oif: TUN, gateway: '10.1.0.7', dumpSeq: 3 }), dumpEnd(3)]),
+  dumpEnd(4, 16),
 ].map((b) => new Uint8Array(b));
 
 test('fuzz: route messages parse without throwing; changes stay inside the VPN and the table stays bounded', () => {

@@ -12,7 +12,7 @@ import { parseRouteMessages, type RouteChange } from '../../pkg/routing/netlink-
 import { SystemRouteWatch } from '../../pkg/routing/system-route-watch.js';
 import { SystemRouteTable } from '../../pkg/routing/system-routes.js';
 import { UnsafeRouteTable } from '../../pkg/routing/unsafe-routes.js';
-import { routeMsg } from './helpers/netlink-route-msg.js';
+import { dumpEnd, routeMsg } from './helpers/netlink-route-msg.js';
 
 const TUN = 7;
 const VPN = parseCidr('10.1.0.0/16');
@@ -206,4 +206,118 @@ test('watch: a followed route replaced in the kernel by one we do not follow (an
   watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, metric: 5 })); // `ip route replace ... dev tun`, no gateway
   assert.equal(via(table, '192.168.5.1'), null);
   assert.equal(lines.filter((l) => l.includes('Removing route')).length, 2);
+});
+
+function watchWithSends(table: SystemRouteTable, clock = new ManualClock()) {
+  const counters = new Counters();
+  const sent: number[] = [];
+  const lines: string[] = [];
+  const watch = new SystemRouteWatch({ table, vpnNet: () => VPN, log: new Logger('info', 'text', (l) => lines.push(l)), clock, counters });
+  (watch as unknown as { tunIndex: number }).tunIndex = TUN;
+  watch.send = (bytes) => {
+    const b = Buffer.from(bytes);
+    assert.equal(b.readUInt16LE(4), 26, 'RTM_GETROUTE');
+    assert.equal(b.readUInt16LE(6), 0x301, 'NLM_F_REQUEST | NLM_F_DUMP');
+    assert.equal(b[16], 2, 'AF_INET');
+    sent.push(b.readUInt32LE(8));
+  };
+  return { watch, counters, sent, lines };
+}
+
+test('watch: after lost events the table is re-read; routes gone meanwhile are dropped, missed ones learned', () => {
+  const table = new SystemRouteTable();
+  const { watch, counters, sent } = watchWithSends(table);
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.1.0/24', oif: TUN, gateway: '10.1.0.2' }));
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.2.0/24', oif: TUN, gateway: '10.1.0.2' })); // deleted while events were lost
+  watch.lost();
+  assert.equal(counters.get('drops', 'system-routes-lost'), 1);
+  assert.equal(sent.length, 1);
+  const seq = sent[0]!;
+  watch.messages(
+    Buffer.concat([
+      routeMsg({ type: 'new', dst: '192.168.1.0/24', oif: TUN, gateway: '10.1.0.2', dumpSeq: seq }),
+      routeMsg({ type: 'new', dst: '192.168.3.0/24', oif: TUN, gateway: '10.1.0.3', dumpSeq: seq }), // added while lost
+      routeMsg({ type: 'new', dst: '172.16.0.0/12', oif: 3, gateway: '172.31.0.1', dumpSeq: seq }), // another device
+    ]),
+  );
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.4.0/24', oif: TUN, gateway: '10.1.0.4' })); // an event during the dump
+  assert.equal(via(table, '192.168.2.1'), '/24 10.1.0.2', 'nothing removed before the dump ends');
+  watch.messages(dumpEnd(seq));
+  assert.deepEqual(table.list().map((r) => formatCidr(r.dst)).sort(), ['192.168.1.0/24', '192.168.3.0/24', '192.168.4.0/24']);
+  assert.equal(sent.length, 1);
+});
+
+test('watch: a dump that ends in an error removes nothing and is asked again, 3 times at most', () => {
+  const table = new SystemRouteTable();
+  const { watch, sent, lines } = watchWithSends(table);
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.1.0/24', oif: TUN, gateway: '10.1.0.2' }));
+  watch.lost();
+  watch.messages(dumpEnd(sent[0]!, 16)); // EBUSY
+  assert.equal(sent.length, 2);
+  watch.messages(dumpEnd(sent[1]!, 16));
+  assert.equal(sent.length, 3);
+  watch.messages(dumpEnd(sent[2]!, 16));
+  assert.equal(sent.length, 3, 'gave up after 3');
+  assert.equal(via(table, '192.168.1.1'), '/24 10.1.0.2', 'an incomplete dump removes nothing');
+  assert.ok(lines.some((l) => l.includes('Could not re-read the route table consistently')));
+  watch.messages(dumpEnd(sent[2]!)); // a stray end: nothing
+  watch.lost(); // later losses start again
+  assert.equal(sent.length, 4);
+  watch.messages(dumpEnd(sent[3]!));
+  assert.equal(via(table, '192.168.1.1'), null, 'a complete dump without the route removes it');
+});
+
+test('watch: events lost again during a dump, or a dump the kernel marks interrupted, make it remove nothing and another dump follow, however often', () => {
+  const table = new SystemRouteTable();
+  const { watch, sent } = watchWithSends(table);
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.1.0/24', oif: TUN, gateway: '10.1.0.2' }));
+  watch.lost();
+  for (let i = 0; i < 5; i++) {
+    if (i % 2 === 0) watch.lost(); // during dump i: no new request until it ends
+    else watch.messages(routeMsg({ type: 'new', dst: '10.5.0.0/16', oif: 3, dumpSeq: sent[i]!, interrupted: true })); // NLM_F_DUMP_INTR
+    assert.equal(sent.length, i + 1);
+    watch.messages(dumpEnd(sent[i]!));
+    assert.equal(sent.length, i + 2);
+    assert.equal(via(table, '192.168.1.1'), '/24 10.1.0.2', 'a dump overtaken by lost events removes nothing');
+  }
+  watch.messages(dumpEnd(sent[5]!));
+  assert.equal(sent.length, 6);
+  assert.equal(via(table, '192.168.1.1'), null);
+});
+
+test('watch: a dump silent for 1 s is asked again (its answer may have been dropped); answers keep it alive', () => {
+  const clock = new ManualClock();
+  const table = new SystemRouteTable();
+  const { watch, sent, lines } = watchWithSends(table, clock);
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.1.0/24', oif: TUN, gateway: '10.1.0.2' }));
+  watch.lost();
+  // Answers with its sequence number restart the wait.
+  clock.advance(900);
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.1.0/24', oif: TUN, gateway: '10.1.0.2', dumpSeq: sent[0]! }));
+  clock.advance(900);
+  assert.equal(sent.length, 1);
+  // Silence, with events coming meanwhile: asked again, however often.
+  watch.messages(routeMsg({ type: 'new', dst: '192.168.2.0/24', oif: TUN, gateway: '10.1.0.2' }));
+  clock.advance(100);
+  assert.equal(sent.length, 2);
+  for (let i = 0; i < 4; i++) {
+    watch.messages(routeMsg({ type: 'new', dst: '192.168.3.0/24', oif: TUN, gateway: '10.1.0.2' }));
+    clock.advance(1000);
+  }
+  assert.equal(sent.length, 6);
+  // Silence without events: as an error, 3 dumps in a row at most.
+  clock.advance(1000);
+  clock.advance(1000);
+  clock.advance(1000);
+  assert.equal(sent.length, 8);
+  clock.advance(5000);
+  assert.equal(sent.length, 8, 'gave up');
+  assert.ok(lines.some((l) => l.includes('Could not re-read the route table consistently')));
+  assert.equal(via(table, '192.168.1.1'), '/24 10.1.0.2', 'nothing removed by dumps that never ended');
+  // A dump that ends stops its timer.
+  watch.lost();
+  watch.messages(dumpEnd(sent[8]!));
+  clock.advance(5000);
+  assert.equal(sent.length, 9);
+  assert.equal(via(table, '192.168.1.1'), null);
 });

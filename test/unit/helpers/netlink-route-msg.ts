@@ -19,6 +19,9 @@ export interface RouteMsgSpec {
   oif?: number;
   gateway?: string;
   nexthops?: NextHopSpec[];
+  /** A dump reply: the request's sequence number, NLM_F_MULTI (and NLM_F_DUMP_INTR when `interrupted`). */
+  dumpSeq?: number;
+  interrupted?: boolean;
 }
 
 function ip4(text: string): Buffer {
@@ -78,6 +81,22 @@ export function routeMsg(spec: RouteMsgSpec): Buffer {
   const hdr = Buffer.alloc(16);
   hdr.writeUInt32LE(16 + body.length, 0);
   hdr.writeUInt16LE(spec.type === 'new' ? 24 : 25, 4);
-  hdr.writeUInt16LE(spec.type === 'new' ? 0x600 : 0, 6); // NLM_F_CREATE | NLM_F_EXCL on a new route
+  if (spec.dumpSeq !== undefined) {
+    hdr.writeUInt16LE(0x2 | (spec.interrupted ? 0x10 : 0), 6); // NLM_F_MULTI (| NLM_F_DUMP_INTR)
+    hdr.writeUInt32LE(spec.dumpSeq, 8);
+  } else {
+    hdr.writeUInt16LE(spec.type === 'new' ? 0x600 : 0, 6); // NLM_F_CREATE | NLM_F_EXCL on a new route
+  }
   return Buffer.concat([hdr, body]);
+}
+
+/** The end of a dump: NLMSG_DONE (with its 4-byte status 0), or NLMSG_ERROR with an errno. */
+export function dumpEnd(seq: number, errno = 0): Buffer {
+  const out = Buffer.alloc(errno === 0 ? 20 : 36);
+  out.writeUInt32LE(out.length, 0);
+  out.writeUInt16LE(errno === 0 ? 3 : 2, 4);
+  out.writeUInt16LE(errno === 0 ? 0x2 : 0, 6);
+  out.writeUInt32LE(seq, 8);
+  out.writeInt32LE(-errno, 16);
+  return out;
 }
