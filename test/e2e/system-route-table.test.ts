@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
 import { test } from 'node:test';
 
 import { Lab } from './lab/lab.js';
@@ -117,4 +118,16 @@ test('use_system_route_table: after lost route events (socket buffer overflow) t
   await sleep(2500);
   const stale = await answering();
   assert.deepEqual(stale, [], `every route via b deleted: no sentinel may answer\n${logged()}`);
+});
+
+// The watch alone (lab/route-watch-probe.ts) with its event loop blocked while 2000 routes are added, then deleted:
+// the socket overflows before any read, so libuv reports the poll as failed (POLLERR) instead of readable. The
+// watch takes the error off the socket, polls again and re-reads the table.
+test('use_system_route_table: a route socket that overflowed before any read (POLLERR) is read again and re-read', async (t) => {
+  const lab = await Lab.create(t);
+  const [h] = (await lab.flat(1, ['w'])) as Host[];
+  const out = await lab.exec(h!, process.execPath, [resolve('dist/test/e2e/lab/route-watch-probe.js'), '2000', '4096'], { timeoutMs: 20_000 });
+  const r = JSON.parse(out.stdout.trim()) as { afterAdds: number; afterDels: number; lost: number; watchFailed: boolean };
+  assert.deepEqual({ afterAdds: r.afterAdds, afterDels: r.afterDels, watchFailed: r.watchFailed }, { afterAdds: 2000, afterDels: 0, watchFailed: false }, out.stdout);
+  assert.ok(r.lost > 0, `the environment did not overflow the route socket (2000 routes, 4 KB buffer, loop blocked); nothing was tested: ${out.stdout}`);
 });

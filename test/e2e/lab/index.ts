@@ -17,6 +17,7 @@
 //   miniupnpd.ts      Debian's miniupnpd (UPnP-IGD, NAT-PMP, PCP) on a NAT router, configured by the test
 //   portmap-probe.ts  one port-mapping client run inside a namespace, driven over stdin (per-protocol tests)
 //   portmap-scenario.ts  issue 16's port-mapping case (both routers symmetric, miniupnpd on one), for mesh or nebula
+//   route-watch-probe.ts  the use_system_route_table route watch run alone in a namespace (socket overflow cases)
 //   cleanup.ts        exit/signal teardown, sweepStaleLabs
 //   nebula.ts         overlays: certs, configs, nebula (and later mesh) nodes
 //

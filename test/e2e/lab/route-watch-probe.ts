@@ -1,0 +1,51 @@
+// Runs pkg/routing/system-route-watch.ts alone inside a lab namespace, against the real kernel, for the
+// use_system_route_table e2e test: makes a TUN (10.1.0.1/16), then adds and later deletes `count` routes via
+// 10.1.0.2 in one `ip -batch` each while the event loop is blocked (execFileSync), so the route socket overflows
+// before a single read: the poll then reports an error (POLLERR) rather than data. Prints one JSON line:
+// the learned table's size after the adds and after the deletes, the lost-event count and whether the watch died.
+//
+//   ip netns exec NS node dist/test/e2e/lab/route-watch-probe.js <count> <buffer bytes>
+
+import { execFileSync } from 'node:child_process';
+import { systemClock } from '../../../pkg/clock/clock.js';
+import { parseCidr } from '../../../pkg/ip/ipv4.js';
+import { Logger } from '../../../pkg/log/logger.js';
+import { Counters } from '../../../pkg/metrics/counters.js';
+import { SystemRouteWatch } from '../../../pkg/routing/system-route-watch.js';
+import { SystemRouteTable } from '../../../pkg/routing/system-routes.js';
+
+const SETTLE_MS = 2500;
+
+async function main(): Promise<void> {
+  const count = Number(process.argv[2]);
+  const bufferSize = Number(process.argv[3]);
+  const table = new SystemRouteTable();
+  const counters = new Counters();
+  const lines: string[] = [];
+  const watch = new SystemRouteWatch({ table, vpnNet: () => parseCidr('10.1.0.0/16'), log: new Logger('warning', 'text', (l) => lines.push(l)), clock: systemClock, counters });
+  watch.open(bufferSize);
+  execFileSync('ip', ['tuntap', 'add', 'dev', 'probe0', 'mode', 'tun']);
+  execFileSync('ip', ['addr', 'add', '10.1.0.1/16', 'dev', 'probe0']);
+  execFileSync('ip', ['link', 'set', 'probe0', 'up']);
+  watch.start('probe0');
+  let adds = '';
+  for (let i = 0; i < count; i++) adds += `route add 172.${16 + (i >> 8)}.${i & 255}.0/24 via 10.1.0.2 dev probe0\n`;
+  const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  execFileSync('ip', ['-batch', '-'], { input: adds });
+  await settle();
+  const afterAdds = table.size;
+  execFileSync('ip', ['-batch', '-'], { input: adds.replaceAll('route add', 'route del') });
+  await settle();
+  process.stdout.write(
+    `${JSON.stringify({ afterAdds, afterDels: table.size, lost: counters.get('drops', 'system-routes-lost'), watchFailed: lines.some((l) => l.includes('Route watch failed')) })}\n`,
+  );
+  watch.stop();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  },
+);
