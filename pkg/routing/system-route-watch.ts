@@ -1,4 +1,4 @@
-// tun.use_system_route_table (Nebula 1.7+, Linux): instead of (as well as) the config's unsafe_routes, follow the
+// tun.use_system_route_table (Nebula 1.7+, Linux): as well as the config's unsafe_routes, follow the
 // kernel's routes through our TUN whose gateway is a VPN address, as they change. `ip route add 10.9.0.0/24 via
 // 10.1.0.2 dev mesh1` makes packets for 10.9.0.0/24 go through the tunnel to 10.1.0.2 the moment the kernel
 // reports the route; `ip route del` stops it. Events, not polling: a netlink socket of the addon subscribed to IPv4
