@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ASYNC_MAX_ITERATION_MS, mutate, mutateProto, mutateText, Rand, runFuzz, runFuzzAsync, varintBytes } from './helpers/fuzz.js';
+import { ASYNC_MAX_ITERATION_MS, mutate, mutateDatagram, mutateProto, mutateText, Rand, runFuzz, runFuzzAsync, varintBytes } from './helpers/fuzz.js';
 
 test('a fuzz run is a function of its seed', () => {
   const draw = (): number[] => {
@@ -52,4 +52,15 @@ test('mutators stay within their bounds and keep protobuf framing consistent', (
   }
   assert.deepEqual([...varintBytes(300n)], [0xac, 0x02]);
   assert.deepEqual([...varintBytes(1n, 3)], [0x81, 0x80, 0x00]);
+});
+
+test('mutating a Buffer sample never changes the sample (a Buffer slice is a view)', () => {
+  const original = Buffer.from(Array.from({ length: 64 }, (_, i) => i));
+  const sample = Buffer.from(original);
+  const r = new Rand(99);
+  for (let i = 0; i < 2000; i++) {
+    mutate(r, sample, [sample]);
+    mutateDatagram(r, sample, [sample]);
+  }
+  assert.deepEqual(sample, original);
 });

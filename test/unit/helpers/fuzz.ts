@@ -230,6 +230,9 @@ export function randomProtoField(r: Rand): Uint8Array {
 }
 
 // ---- mutators ----
+//
+// Each mutator copies before it writes (Uint8Array.from): a sample may be a Buffer, whose slice() is a view, and
+// writing through a view would corrupt the sample for every later iteration.
 
 type Mutator = (r: Rand, b: Uint8Array, samples: readonly Uint8Array[]) => Uint8Array;
 
@@ -237,14 +240,14 @@ const MUTATORS: readonly Mutator[] = [
   // bit flip
   (r, b) => {
     if (b.length === 0) return b;
-    const out = b.slice();
+    const out = Uint8Array.from(b);
     out[r.int(out.length)] ^= 1 << r.int(8);
     return out;
   },
   // a random or boundary byte
   (r, b) => {
     if (b.length === 0) return b;
-    const out = b.slice();
+    const out = Uint8Array.from(b);
     out[r.int(out.length)] = r.chance(0.5) ? r.byte() : r.pick([0x00, 0x01, 0x7f, 0x80, 0xff]);
     return out;
   },
@@ -277,7 +280,7 @@ const MUTATORS: readonly Mutator[] = [
   (r, b) => {
     const width = r.chance(0.5) ? 4 : 8;
     if (b.length < width) return b;
-    const out = b.slice();
+    const out = Uint8Array.from(b);
     const at = r.int(b.length - width + 1);
     let v = r.pick(INTERESTING_INTS);
     for (let i = width - 1; i >= 0; i--) {
@@ -378,7 +381,7 @@ export function mutateDatagram(r: Rand, sample: Uint8Array, samples: readonly Ui
     }
     case 1: {
       // A boundary counter (2^53 and 2^64-1 among them) under an otherwise intact packet.
-      const out = sample.slice();
+      const out = Uint8Array.from(sample);
       if (out.length < NEBULA_HEADER_LEN) return out;
       const v = r.pick(INTERESTING_INTS);
       const view = new DataView(out.buffer, out.byteOffset);
@@ -387,7 +390,7 @@ export function mutateDatagram(r: Rand, sample: Uint8Array, samples: readonly Ui
     }
     case 2: {
       // Another type or subtype in front of a real body.
-      const out = sample.slice();
+      const out = Uint8Array.from(sample);
       if (out.length < NEBULA_HEADER_LEN) return out;
       out[0] = 0x10 | r.int(16);
       if (r.chance(0.5)) out[1] = r.pick([0, 1, 2, 255]);
