@@ -2,13 +2,20 @@
 // so a node with portmap off never loads it), refreshes it after address changes, deletes the mapping at stop, and
 // says which address to add to the lighthouse reports (advertise.ts decides).
 
-import type { Clock } from '../clock/clock.js';
+import { after, type Clock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import { udpAddr, type UdpAddr } from '../udp/addr.js';
 import { judgeMapping } from './advertise.js';
 import type { PortMapper, PortMapStatus } from './manager.js';
 import type { PortMapping } from './types.js';
+
+/**
+ * How long after the node's start the mapper is loaded and run. The start is when the first tunnel's packets arrive
+ * (the TUN has just come up), and loading the mapping protocols (node:http, node:fs/promises, ~4 ms of main thread)
+ * then delayed that tunnel's handshake by ~2-3 ms; a mapping is for peers that reach us later, so it can wait.
+ */
+export const PORTMAP_START_DELAY_MS = 500;
 
 export interface NodePortMapEnv {
   clock: Clock;
@@ -21,6 +28,8 @@ export interface NodePortMapEnv {
   seenIp(): string | undefined;
   /** Re-send our addresses to the lighthouses (the advertised mapping changed). */
   sendUpdate(): void;
+  /** Where the mapping servers are; absent means the system's default gateway (gateway.ts). */
+  gateway?: () => Promise<string | null>;
 }
 
 /** What `mesh netcheck` and status show about port mapping. */
@@ -33,12 +42,24 @@ export interface PortMapReport extends PortMapStatus {
 export class NodePortMap {
   private mapper: PortMapper | null = null;
   private stopped = false;
+  private cancelStartDelay: (() => void) | null = null;
   /** The address last put in a lighthouse report ('' for none), to re-send only when it changes. */
   private lastAdvertised = '';
 
   constructor(private readonly env: NodePortMapEnv) {}
 
-  async start(): Promise<void> {
+  async start(delayMs = PORTMAP_START_DELAY_MS): Promise<void> {
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const cancel = after(this.env.clock, delayMs, resolve);
+        this.cancelStartDelay = () => {
+          cancel();
+          resolve();
+        };
+      });
+      this.cancelStartDelay = null;
+    }
+    if (this.stopped) return;
     const [{ PortMapper }, { PcpClient }, { NatPmpClient }, { UpnpClient }, { defaultGateway }] = await Promise.all([
       import('./manager.js'),
       import('./pcp.js'),
@@ -52,7 +73,7 @@ export class NodePortMap {
       clock: this.env.clock,
       log: this.env.log,
       internalPort: () => this.env.localPort(),
-      gateway: defaultGateway,
+      gateway: this.env.gateway ?? defaultGateway,
       clients: [new PcpClient(undefined, ignored), new NatPmpClient(undefined, ignored), new UpnpClient(ignored)],
       lifetimeSec: this.env.lifetimeSec,
       changed: () => this.seenChanged(),
@@ -66,6 +87,7 @@ export class NodePortMap {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.cancelStartDelay?.();
     await this.mapper?.stop();
   }
 
