@@ -55,6 +55,12 @@ export class AeadKeyError extends Error {
   readonly code = 'EAEADKEY';
 }
 
+/** A seal or batch call on a key that was closed (its tunnel is gone: sealing then is our bug). */
+export class AeadClosedError extends Error {
+  override name = 'AeadClosedError';
+  readonly code = 'EAEADCLOSED';
+}
+
 /** A seal asked for with a counter no nonce can carry exactly (see `Aead`). */
 export class AeadCounterError extends RangeError {
   override name = 'AeadCounterError';
@@ -87,6 +93,7 @@ const CIPHER_OPTIONS = { authTagLength: AEAD_TAG_LEN } as const;
 class NodeAead implements Aead {
   // A copy, so the caller may wipe its own.
   readonly #key: Uint8Array;
+  #closed = false;
 
   constructor(
     private readonly algorithm: 'aes-256-gcm' | 'chacha20-poly1305',
@@ -97,6 +104,7 @@ class NodeAead implements Aead {
   }
 
   seal(counter: number, plaintext: Uint8Array, ad: Uint8Array, out?: Buffer, outOffset = 0): Buffer {
+    if (this.#closed) throw new AeadClosedError('seal on a closed AEAD key');
     if (!isNonceCounter(counter)) throw new AeadCounterError(`AEAD counter out of range: ${counter}`);
     this.writeNonce(nonce, counter);
     const c = createCipheriv(this.algorithm as 'aes-256-gcm', this.#key, nonce, CIPHER_OPTIONS);
@@ -114,7 +122,8 @@ class NodeAead implements Aead {
 
   open(counter: number, ciphertextAndTag: Uint8Array, ad: Uint8Array): Buffer | null {
     const bodyLen = ciphertextAndTag.length - AEAD_TAG_LEN;
-    if (bodyLen < 0 || !isNonceCounter(counter)) return null;
+    // Closed: the key is zeroes now, which anyone could seal with; late packets for a closed tunnel open as nothing.
+    if (this.#closed || bodyLen < 0 || !isNonceCounter(counter)) return null;
     this.writeNonce(nonce, counter);
     // OpenSSL reports a bad tag by throwing; most of that cost is the stack trace, which nobody reads.
     // Skipping it makes a forged packet about a third cheaper to reject (bench/aead.ts, "open forged").
@@ -139,6 +148,7 @@ class NodeAead implements Aead {
   }
 
   close(): void {
+    this.#closed = true;
     this.#key.fill(0);
   }
 }

@@ -17,6 +17,7 @@ import { AEAD_META_WORDS, loadNativeAddon, type AeadAddon, type AeadContext } fr
 import {
   AEAD_KEY_LEN,
   AEAD_TAG_LEN,
+  AeadClosedError,
   AeadCounterError,
   AeadKeyError,
   type Aead,
@@ -25,11 +26,7 @@ import {
 
 export { AEAD_META_WORDS };
 
-/** A seal or batch call on a context that was closed. */
-export class AeadClosedError extends Error {
-  override name = 'AeadClosedError';
-  readonly code = 'EAEADCLOSED';
-}
+export { AeadClosedError };
 
 const CIPHER_ID: Record<AeadCipher, 0 | 1> = { aes: 0, chachapoly: 1 };
 

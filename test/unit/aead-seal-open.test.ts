@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { createAead, AeadKeyError, AEAD_TAG_LEN, type AeadCipher } from '../../pkg/noise/aead.js';
+import { createAead, AeadClosedError, AeadKeyError, AEAD_TAG_LEN, type AeadCipher } from '../../pkg/noise/aead.js';
 
 const CIPHERS: AeadCipher[] = ['aes', 'chachapoly'];
 const key = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
@@ -126,4 +126,19 @@ for (const cipher of CIPHERS) {
 test('createAead rejects a key that is not 32 bytes and an unknown cipher', () => {
   assert.throws(() => createAead('aes', new Uint8Array(16)), (e: unknown) => e instanceof AeadKeyError && e.code === 'EAEADKEY');
   assert.throws(() => createAead('rot13' as AeadCipher, key), AeadKeyError);
+});
+
+test('a closed node:crypto key seals nothing and opens nothing (its key bytes are zeroes now, which anyone could use)', () => {
+  for (const cipher of ['aes', 'chachapoly'] as const) {
+    const key = randomBytes(32);
+    const aead = createAead(cipher, key);
+    const ad = Buffer.alloc(16, 1);
+    const sealed = Buffer.from(aead.seal(5, Buffer.from('before close'), ad));
+    aead.close();
+    assert.throws(() => aead.seal(6, Buffer.from('after close'), ad), AeadClosedError, cipher);
+    assert.equal(aead.open(5, sealed, ad), null, `${cipher}: a packet sealed before the close`);
+    // What an attacker can make once the key is zeroes: sealed with an all-zero key.
+    const forged = Buffer.from(createAead(cipher, Buffer.alloc(32)).seal(7, Buffer.from('forged'), ad));
+    assert.equal(aead.open(7, forged, ad), null, `${cipher}: a packet sealed with the zeroed key`);
+  }
 });
