@@ -27,6 +27,11 @@ import { layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage, type 
 
 /** Nebula keeps at most 10 reported addresses per host. */
 export const MAX_REPORTED = 10;
+/**
+ * Relays kept per host and family. Nebula keeps every relay an update lists; each is repeated in every answer about
+ * the host, so a host could make a small query draw a reply of kilobytes. Real nodes list a handful.
+ */
+export const MAX_RELAYS = 16;
 /** Push: the most recent mesh askers remembered per host. */
 export const PUSH_ASKERS_PER_HOST = 32;
 /** Push: how long an asker is remembered (a tunnel built on the answer may live long; its path may die later). */
@@ -88,7 +93,7 @@ export class LighthouseServer {
     const reported = capPerFamily(m.addrs)
       .filter((a) => a.address.includes(':') || !netContains(vpnNet, parseIpv4(a.address)))
       .filter((a) => this.env.remoteAllowed(from.vpnIp, a));
-    this.entries.set(from.vpnIp, { reported, relays: m.relays, relays6: m.relays6 ?? [] });
+    this.entries.set(from.vpnIp, { reported, relays: m.relays.slice(0, MAX_RELAYS), relays6: (m.relays6 ?? []).slice(0, MAX_RELAYS) });
     this.env.counters.inc('lighthouse', 'update');
     // v1 names the host, as Nebula 1.7+ does; v2 is blank.
     this.env.send(from, { type: MetaType.HostUpdateNotificationAck, vpnIp: version === 1 ? from.vpnIp : 0, addrs: [], relays: [], ...layout(version) });

@@ -5,7 +5,7 @@ import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
-import { LighthouseServer, MAX_REPORTED } from '../../pkg/lighthouse/server.js';
+import { LighthouseServer, MAX_RELAYS, MAX_REPORTED } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
@@ -89,6 +89,16 @@ test(`at most ${MAX_REPORTED} reported addresses are kept, the first ones`, () =
   const many = Array.from({ length: 15 }, (_, i) => a(`198.51.100.${i + 1}`, 4242));
   update(n, many);
   assert.deepEqual(server.reportedOf(ip('10.99.0.3')), many.slice(0, MAX_REPORTED));
+});
+
+test(`at most ${MAX_RELAYS} relays are kept per host and repeated in answers, the first ones`, () => {
+  const { sent, connect, update, query } = setup();
+  const target = connect('10.99.0.3', a('203.0.113.2', 4242));
+  const querier = connect('10.99.0.4', a('198.51.100.14', 4242));
+  const relays = Array.from({ length: 200 }, (_, i) => `10.99.1.${i + 1}`);
+  update(target, [], relays);
+  query(querier, '10.99.0.3');
+  assert.deepEqual(sent[0].relays, relays.slice(0, MAX_RELAYS));
 });
 
 test('an update whose VpnIp is not the sender is ignored and counted', () => {
