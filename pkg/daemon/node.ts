@@ -372,11 +372,17 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     node.udp =
       setup.udp ??
       (await DgramConn.open({ host: c.listen.host, port: c.listen.port, readBuffer: c.listen.readBuffer, writeBuffer: c.listen.writeBuffer }));
-    if (setup.tcp) node.tcp = await openTcpTransport(node.udp, node.tcpEnv());
-    if (node.tcp) node.udp = node.tcp.underlay;
-    else node.udp.onPacket((packet, from) => node.onUdp(packet, from));
-    node.tcp?.fallback?.start();
-    node.natTests = await node.openNatTests(setup);
+    try {
+      if (setup.tcp) node.tcp = await openTcpTransport(node.udp, node.tcpEnv());
+      if (node.tcp) node.udp = node.tcp.underlay;
+      else node.udp.onPacket((packet, from) => node.onUdp(packet, from));
+      node.tcp?.fallback?.start();
+      node.natTests = await node.openNatTests(setup);
+    } catch (err) {
+      // A second port that is taken, say: what was opened so far (the TCP listener) must not keep the process alive.
+      await node.stop();
+      throw err;
+    }
     node.every(1000, () => {
       checkLiveness(node);
       node.handshakes.forgetOldAnswers();
@@ -706,8 +712,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   routeFor(dst: Ipv4, packet?: Uint8Array): Ipv4 | null {
     if (netContains(this.pki.identity.vpnNet, dst)) return dst;
-    return this.unsafeRoutes.gatewayFor(dst, packet, (vpnIp) => this.hostmap.byVpnIp.has(vpnIp));
+    return this.unsafeRoutes.gatewayFor(dst, packet, this.hasTunnel);
   }
+
+  /** For unsafe-route gateway choice; made once, not per packet (routeFor is on the inside path). */
+  private readonly hasTunnel = (vpnIp: Ipv4): boolean => this.hostmap.byVpnIp.has(vpnIp);
 
   remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean {
     const ranged = this.remoteAllowRanges.find((r) => netContains(r.range, vpnIp));

@@ -10,7 +10,7 @@ import type { Clock } from '../../../pkg/clock/clock.js';
 import { systemClock } from '../../../pkg/clock/clock.js';
 import { validateConfig, type MeshConfig } from '../../../pkg/config/index.js';
 import { localNets } from '../../../pkg/daemon/firewall-setup.js';
-import { MeshNode } from '../../../pkg/daemon/node.js';
+import { MeshNode, type NodeSetup } from '../../../pkg/daemon/node.js';
 import { resolveStaticHosts } from '../../../pkg/daemon/static-hosts.js';
 import { Firewall, parseFirewallRules } from '../../../pkg/firewall/firewall.js';
 import type { HostInfo } from '../../../pkg/hostmap/hostinfo.js';
@@ -59,6 +59,8 @@ export interface TestNodeOptions {
   tun?: MemoryTun | null;
   /** 'memory' (default): bound on the mesh's MemoryNetwork at `underlay`. 'kernel': the node opens a real socket. */
   udp?: 'memory' | 'kernel';
+  /** What the daemon adds to an in-process node's setup: the TCP listener and the lighthouse's second port. */
+  setup?: Pick<NodeSetup, 'tcp' | 'secondPort' | 'openSecondPort'>;
   underlay?: UdpAddr;
   logLevel?: LogLevel;
   /** The networks the node's interfaces are on (default: the test machine's own). */
@@ -177,6 +179,7 @@ export class TestMesh {
       tun,
       watchAddresses: false,
       localNetworks: o.localNetworks ? () => o.localNetworks! : undefined,
+      ...o.setup,
     });
     let stopped: Promise<void> | null = null;
     const stop = (): Promise<void> => (stopped ??= node.stop());

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { test } from 'node:test';
+
+import { TestMesh } from './helpers/mesh.js';
+
+// A start that fails after the socket (here: the lighthouse's second port is taken) stops what it opened so far: the
+// TCP listener must not stay bound and keep an embedding process alive.
+
+test('a lighthouse whose second port cannot open fails to start and leaves no TCP listener behind', async (t) => {
+  const mesh = new TestMesh(t);
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+
+  await assert.rejects(
+    mesh.node({
+      vpnIp: '10.99.0.1',
+      name: 'lh',
+      udp: 'kernel',
+      config: { listen: { host: '127.0.0.1', port }, lighthouse: { am_lighthouse: true } },
+      setup: { tcp: true, secondPort: true, openSecondPort: () => Promise.reject(new Error('second port taken')) },
+    }),
+    /second port taken/,
+  );
+  // The TCP port (the UDP port's number) is free again.
+  const again = createServer();
+  await new Promise<void>((resolve, reject) => {
+    again.once('error', reject);
+    again.listen(port, '127.0.0.1', resolve);
+  });
+  await new Promise<void>((resolve) => again.close(() => resolve()));
+});
