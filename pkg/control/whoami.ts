@@ -10,6 +10,7 @@
 //
 // The node offers every decrypted lighthouse message here first (MeshNode.onLighthouseMessage), before its own handling.
 
+import { after, systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { Ipv4 } from '../ip/ipv4.js';
 import { decodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
@@ -18,6 +19,8 @@ import type { UdpAddr } from '../udp/addr.js';
 import { ControlError, ControlErrorCode } from './protocol.js';
 
 export interface WhoamiEnv {
+  /** Timers for the waits (default: real time). */
+  clock?: Clock;
   myIp(): Ipv4;
   sendMeta(host: HostInfo, m: MetaMessage): void;
   /** A lighthouse's second UDP port (lighthouse/probe-port.ts), announced in the reply; 0 or absent: none. */
@@ -26,7 +29,8 @@ export interface WhoamiEnv {
 
 interface Waiter {
   resolve(addrs: UdpAddr[]): void;
-  timer: NodeJS.Timeout;
+  reject(e: Error): void;
+  cancel: () => void;
 }
 
 export class Whoami {
@@ -39,16 +43,29 @@ export class Whoami {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
-        timer: setTimeout(() => {
+        reject,
+        cancel: after(this.env.clock ?? systemClock, timeoutMs, () => {
           this.drop(peer.vpnIp, waiter);
           reject(new ControlError(ControlErrorCode.timeout, 'no whoami reply'));
-        }, timeoutMs),
+        }),
       };
       const list = this.waiting.get(peer.vpnIp) ?? [];
       list.push(waiter);
       this.waiting.set(peer.vpnIp, list);
       this.env.sendMeta(peer, { type: MetaType.HostWhoami, vpnIp: this.env.myIp(), addrs: [], relays: [] });
     });
+  }
+
+  /** Ends every wait (the node stops): each asker is told no reply came. */
+  clear(): void {
+    const waiting = [...this.waiting.entries()];
+    this.waiting.clear();
+    for (const [, list] of waiting) {
+      for (const w of list) {
+        w.cancel();
+        w.reject(new ControlError(ControlErrorCode.timeout, 'the node stopped before a whoami reply'));
+      }
+    }
   }
 
   /** Handles a decrypted lighthouse message if it is a whoami; returns false to let the node have it. */
@@ -75,7 +92,7 @@ export class Whoami {
     const list = this.waiting.get(from.vpnIp) ?? [];
     this.waiting.delete(from.vpnIp);
     for (const w of list) {
-      clearTimeout(w.timer);
+      w.cancel();
       w.resolve(m.addrs);
     }
     return true;

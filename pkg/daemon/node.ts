@@ -175,6 +175,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     // not a control socket is open; `mesh status|ping|netcheck` only read these.
     this.probes = new RttProbes(this.clock, (host, payload) => sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, payload));
     this.whoami = new Whoami({
+      clock: this.clock,
       myIp: () => this.identity().vpnIp,
       sendMeta: (host, m) => this.sendMeta(host, m),
       probePort: () => this.natTests?.probePort?.port ?? 0,
@@ -850,6 +851,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.tcp?.fallback?.stop();
     this.birthday.closeAll();
     this.probes.clear();
+    this.whoami.clear();
     // The gateway is told to delete our mapping (bounded wait, portmap/manager.ts DELETE_WAIT_MS).
     await this.portMap?.stop();
     await this.natTests?.close();

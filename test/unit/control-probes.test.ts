@@ -113,6 +113,24 @@ describe('whoami', () => {
     assert.deepEqual(await answer, [udpAddr('198.51.100.4', 5555)]);
   });
 
+  it('times out on the injected clock, and clear() (the node stopping) ends every wait at once', async () => {
+    const clock = new ManualClock(1000);
+    const w = new Whoami({ clock, myIp: () => me, sendMeta: () => {} });
+    const lh = fakeHost('10.99.0.1', 11);
+    const timedOut = w.ask(lh, 500);
+    clock.advance(499);
+    let settled = false;
+    void timedOut.catch(() => {}).finally(() => (settled = true));
+    await Promise.resolve();
+    assert.equal(settled, false, 'still waiting 1 ms before the timeout');
+    clock.advance(1);
+    await assert.rejects(timedOut, (e: ControlError) => e.code === ControlErrorCode.timeout);
+
+    const pending = w.ask(lh, 60_000);
+    w.clear();
+    await assert.rejects(pending, /stopped/);
+  });
+
   it('takes only whoami messages and leaves every other lighthouse message to the node', () => {
     const w = new Whoami({ myIp: () => me, sendMeta: () => {} });
     const lh = fakeHost('10.99.0.1', 11);
@@ -121,7 +139,10 @@ describe('whoami', () => {
   });
 
   it('gives up with ETIMEOUT when the peer does not know the question (a Nebula lighthouse)', async () => {
-    const w = new Whoami({ myIp: () => me, sendMeta: () => {} });
-    await assert.rejects(w.ask(fakeHost('10.99.0.1', 11), 20), (e: unknown) => e instanceof ControlError && e.code === ControlErrorCode.timeout);
+    const clock = new ManualClock(0);
+    const w = new Whoami({ clock, myIp: () => me, sendMeta: () => {} });
+    const asked = w.ask(fakeHost('10.99.0.1', 11), 20);
+    clock.advance(20);
+    await assert.rejects(asked, (e: unknown) => e instanceof ControlError && e.code === ControlErrorCode.timeout);
   });
 });
