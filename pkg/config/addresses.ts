@@ -45,6 +45,11 @@ export function parseHostPort(text: string): HostPort | string {
 }
 
 /** An IPv4 address or something shaped like a DNS name (not resolved here). */
+/** `listen.host` as a socket wants it: an IPv6 literal may be written in brackets (`[::]`), as in a URL. */
+export function bareHost(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
 export function isHostname(host: string): boolean {
   // Something that looks like an IPv4 address must be one ("1.2.3.999" is a typo, not a name).
   if (/^[\d.]+$/.test(host)) return isIP(host) === 4;

@@ -16,10 +16,13 @@ export interface TcpConfig {
   fallback: boolean;
 }
 
+/** The defaults; also what a config built by hand (without the section) gets. */
+export const TCP_DEFAULTS: Readonly<TcpConfig> = { listen: true, port: 0, fallback: true };
+
 export function readTcp(r: ConfigReader): TcpConfig {
   return {
-    listen: readBool(r, ['tcp', 'listen'], true),
-    port: readInt(r, ['tcp', 'port'], 0, 0, 65535),
-    fallback: readBool(r, ['tcp', 'fallback'], true),
+    listen: readBool(r, ['tcp', 'listen'], TCP_DEFAULTS.listen),
+    port: readInt(r, ['tcp', 'port'], TCP_DEFAULTS.port, 0, 65535),
+    fallback: readBool(r, ['tcp', 'fallback'], TCP_DEFAULTS.fallback),
   };
 }

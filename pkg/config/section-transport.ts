@@ -2,7 +2,7 @@
 // connection timers.
 
 import { isIP } from 'node:net';
-import { canonicalIpv4, checkCidr, isHostname } from './addresses.js';
+import { canonicalIpv4, checkCidr, isHostname, bareHost } from './addresses.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigErrorCode } from './errors.js';
 import type { KeyPath } from './errors.js';
@@ -31,7 +31,7 @@ export function readListen(r: ConfigReader): ListenConfig {
  * the value; a name that does not resolve is now an error at start, in Nebula 1.7+ and here. */
 function readListenHost(r: ConfigReader, path: KeyPath): string {
   const host = readString(r, path, DEFAULTS.listenHost);
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const bare = bareHost(host);
   if (isIP(bare) === 0 && !isHostname(host)) {
     throw r.error(ConfigErrorCode.value, path, `expected an IP address such as 0.0.0.0 or [::], or a host name, got ${JSON.stringify(host)}`);
   }

@@ -1,6 +1,7 @@
 // Starts a node from a config path: load and validate everything first (config, certificates, firewall,
 // static hosts), so that a bad file gives one clear error and a non-zero exit before any socket opens.
 
+import { bareHost } from '../config/addresses.js';
 import { dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { loadConfig, type LoadedConfig, type MeshConfig, type StatsConfig } from '../config/index.js';
@@ -67,7 +68,7 @@ export async function startDaemon(configPath: string, log?: Logger): Promise<Mes
  * addon cannot load, then node:dgram. MESH_UDP=dgram forces the fallback (benchmarks compare the two).
  */
 export async function openUnderlay(listen: MeshConfig['listen'], log: Logger): Promise<UdpConn> {
-  const host = listen.host.startsWith('[') && listen.host.endsWith(']') ? listen.host.slice(1, -1) : listen.host;
+  const host = bareHost(listen.host);
   const opts = { host, port: listen.port, readBuffer: listen.readBuffer, writeBuffer: listen.writeBuffer };
   if (process.env.MESH_UDP !== 'dgram') {
     try {

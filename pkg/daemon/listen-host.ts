@@ -2,6 +2,7 @@
 // resolver gives (an IPv4-mapped IPv6 address unmapped), as Nebula does. A name that does not resolve stops the
 // start with one line naming the key, rather than binding somewhere the user did not ask for.
 
+import { bareHost } from '../config/addresses.js';
 import { isIP } from 'node:net';
 import { ConfigError, ConfigErrorCode } from '../config/index.js';
 import type { LoadedConfig, MeshConfig } from '../config/index.js';
@@ -21,7 +22,7 @@ export async function resolveListenHost(
   resolve: Resolve = systemResolve,
 ): Promise<MeshConfig['listen']> {
   const listen = loaded.config.listen;
-  const bare = listen.host.startsWith('[') && listen.host.endsWith(']') ? listen.host.slice(1, -1) : listen.host;
+  const bare = bareHost(listen.host);
   if (isIP(bare) !== 0) return listen;
   let addrs: string[];
   let why = 'no addresses';

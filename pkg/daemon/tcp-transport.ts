@@ -1,6 +1,8 @@
 // Wires the TCP fallback (pkg/tcp, docs/tcp-fallback.md) into a node: wraps its UDP socket in a TcpUnderlay, opens
 // the TCP listener of a lighthouse or relay, and gives a node with lighthouses the fallback controller.
 
+import { bareHost } from '../config/addresses.js';
+import { TCP_DEFAULTS } from '../config/section-tcp.js';
 import type { MeshConfig } from '../config/index.js';
 import { MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -17,7 +19,6 @@ import { TcpUnderlay } from '../tcp/underlay.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 
-const TCP_DEFAULTS = { listen: true, port: 0, fallback: true };
 
 /** What the wiring needs from the node. */
 export interface TcpNodeEnv {
@@ -49,7 +50,7 @@ export async function openTcpTransport(raw: UdpConn, env: TcpNodeEnv): Promise<T
   const underlay = new TcpUnderlay(raw);
   underlay.onPacket((packet, from, overTcp) => env.deliver(packet, from, overTcp ?? false));
   if (serve) {
-    const host = c.listen.host.startsWith('[') ? c.listen.host.slice(1, -1) : c.listen.host;
+    const host = bareHost(c.listen.host);
     const port = tcp.port || raw.localPort;
     try {
       underlay.server = await TcpServer.listen(host, port, {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { ConfigError, ConfigErrorCode, formatKeyPath, parseGoDuration, parseHostPort, readPemSource, validateConfig } from '../../pkg/config/index.js';
+import { bareHost } from '../../pkg/config/addresses.js';
 
 const PKI = { ca: 'ca.crt', cert: 'host.crt', key: 'host.key' };
 const PEM = '-----BEGIN NEBULA CERTIFICATE-----\nAAAA\n-----END NEBULA CERTIFICATE-----\n';
@@ -151,4 +152,13 @@ test('readPemSource errors name the key and the file it tried', (t) => {
 test('inline PEM in the YAML is kept exactly as written in the config', () => {
   const { config } = validateConfig({ pki: { ca: PEM, cert: 'host.crt', key: 'host.key' } });
   assert.equal(config.pki.ca, PEM);
+});
+
+test('listen.host in brackets is bare for the socket; anything else is left as written', () => {
+  assert.equal(bareHost('[::]'), '::');
+  assert.equal(bareHost('[2001:db8::1]'), '2001:db8::1');
+  assert.equal(bareHost('0.0.0.0'), '0.0.0.0');
+  assert.equal(bareHost('::'), '::');
+  assert.equal(bareHost('[::'), '[::', 'an unclosed bracket is not stripped (the config check reports it)');
+  assert.equal(bareHost('host.example'), 'host.example');
 });
