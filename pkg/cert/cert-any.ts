@@ -8,7 +8,7 @@ import { bytesToSignV2, fingerprintV2, marshalCertificateV2 } from './cert-v2-ma
 import { CERTIFICATE_BANNER, certificateToPem } from './cert-pem.js';
 import { encodePem } from './pem.js';
 import { checkSignature, fingerprint } from './signature.js';
-import { Curve, type NebulaCertificateV2 } from './cert-v2-types.js';
+import { Curve, type CertDetailsV2, type NebulaCertificateV2 } from './cert-v2-types.js';
 import type { NebulaCertificate } from './types.js';
 import { verifyWithKey } from './signing-keys.js';
 
@@ -20,16 +20,9 @@ export function isCertificateV2(c: AnyCertificate): c is NebulaCertificateV2 {
   return (c as NebulaCertificateV2).version === 2;
 }
 
-export interface CertificateView {
+/** Either version's certificate as one shape: v2's details, plus what a v1 certificate also carries. */
+export interface CertificateView extends CertDetailsV2 {
   version: 1 | 2;
-  name: string;
-  networks: IpPrefix[];
-  unsafeNetworks: IpPrefix[];
-  groups: string[];
-  isCA: boolean;
-  notBefore: number;
-  notAfter: number;
-  issuer: string;
   curve: number;
   publicKey: Uint8Array;
 }

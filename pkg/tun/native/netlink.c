@@ -11,14 +11,18 @@
 
 #include "mesh_native.h"
 
-// netlink_open_addr_watch(): fd, non-blocking, in the calling thread's network namespace.
-napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info) {
+// A non-blocking rtnetlink socket bound to `groups`, with `rcvbuf` bytes of receive buffer when > 0 (SO_RCVBUFFORCE
+// as root, so net.core.rmem_max does not cap it; SO_RCVBUF when that is refused). Throws and returns NULL on failure.
+static napi_value open_netlink(napi_env env, uint32_t groups, int32_t rcvbuf) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) {
     mt_throw_errno(env, "socket", errno);
     return NULL;
   }
-  struct sockaddr_nl addr = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
+  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  }
+  struct sockaddr_nl addr = {.nl_family = AF_NETLINK, .nl_groups = groups};
   if (bind(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0) {
     int err = errno;
     close(fd);
@@ -30,34 +34,21 @@ napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// netlink_open_addr_watch(): fd, non-blocking, in the calling thread's network namespace.
+napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info) {
+  return open_netlink(env, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, 0);
+}
+
 // netlink_open_route_watch(rcvbuf): fd subscribed to IPv4 route changes, for pkg/routing/system-route-watch.ts
 // (tun.use_system_route_table). Unlike address events, these messages are read: JavaScript parses each route.
-// rcvbuf > 0 sets the receive buffer (SO_RCVBUFFORCE as root, so net.core.rmem_max does not cap it; SO_RCVBUF when
-// that is refused), for hosts where a routing daemon changes many routes at once.
+// rcvbuf > 0 sets the receive buffer, for hosts where a routing daemon changes many routes at once.
 napi_value netlink_open_route_watch(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t rcvbuf = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc >= 1 && napi_get_value_int32(env, argv[0], &rcvbuf) != napi_ok) rcvbuf = 0;
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) {
-    mt_throw_errno(env, "socket", errno);
-    return NULL;
-  }
-  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0) {
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-  }
-  struct sockaddr_nl addr = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_ROUTE};
-  if (bind(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0) {
-    int err = errno;
-    close(fd);
-    mt_throw_errno(env, "bind", err);
-    return NULL;
-  }
-  napi_value out;
-  napi_create_int32(env, fd, &out);
-  return out;
+  return open_netlink(env, RTMGRP_IPV4_ROUTE, rcvbuf);
 }
 
 static uint32_t netlink_read_batch(mt_batch_t *b, int *err) {
