@@ -8,8 +8,8 @@ import { parseHostPort, type MeshConfig } from '../config/index.js';
 import type { DataPathContext } from '../datapath/context.js';
 import { handleTunPacket, sendToHost } from '../datapath/inside.js';
 import { checkLiveness } from '../datapath/liveness.js';
-import { accept, handleTunnelPacket, handleUdpPacket } from '../datapath/outside.js';
-import { sendOnTunnel } from '../datapath/tunnel-sender.js';
+import { accept, handleTunnelPacket, handleUdpNow, handleUdpPacket } from '../datapath/outside.js';
+import { flushSealed, sendOnTunnel } from '../datapath/tunnel-sender.js';
 import type { Firewall, FirewallRules } from '../firewall/firewall.js';
 import {
   encodeHeader,
@@ -562,7 +562,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private onUdp(packet: Buffer, from: UdpAddr, overTcp = false): void {
     try {
       const fallback = this.tcp?.fallback;
-      if (!overTcp && fallback?.routedFrom(from)) udpWhileOnTcp(fallback, this.hostmap, () => handleUdpPacket(this, packet, from));
+      // udpWhileOnTcp looks at what the packet did right after handling it: its data may not wait for the batch.
+      if (!overTcp && fallback?.routedFrom(from)) udpWhileOnTcp(fallback, this.hostmap, () => handleUdpNow(this, packet, from));
       else handleUdpPacket(this, packet, from);
     } catch (e) {
       this.counters.inc('drops', 'outside-exception');
@@ -621,6 +622,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   flushSends(): void {
+    // Data packets batched for sealing (the queue a finished handshake flushes) go first.
+    flushSealed(this);
     this.udp.flush?.();
   }
 

@@ -6,7 +6,9 @@
 //   3. lookup    the tunnel by our index (unknown: answer recv_error, subject to listen.send_recv_error)
 //   4. replay    check the counter against the window (seen or too old: dropped, and on purpose no recv_error:
 //                docs/differences-from-nebula.md)
-//   5. decrypt   AEAD with the header as associated data; failures are dropped and counted, and change nothing
+//   5. decrypt   AEAD with the header as associated data; failures are dropped and counted, and change nothing.
+//                Data packets are opened in batches (open-batch.ts: one crossing per tunnel per received batch);
+//                every other packet first completes the pending batch, so nothing overtakes data that came first
 //   6. accept    update the window, roam to the source address, mark the tunnel alive
 //   7. deliver   data through the inbound firewall to the TUN; test, lighthouse, control and close to handlers
 //
@@ -33,6 +35,7 @@ import { logDroppedPacket } from './drop-log.js';
 import { writeToTun } from './tun-batch.js';
 import { NAT_ECHO_LEN } from '../punchy/nat-test-wire.js';
 import { sendOnTunnel } from './tunnel-sender.js';
+import { OpenBatch } from './open-batch.js';
 
 /** Roaming back to an address we just left is ignored this long: packets already in flight would flap it. */
 export const ROAMING_SUPPRESS_MS = 2000;
@@ -57,6 +60,7 @@ export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpA
   if (isInsideVpnNet(ctx, from)) return drop(ctx, 'outside-from-vpn-net');
   // The length was checked, so a refused header carries a counter no honest sender reaches (2^53 or more).
   if (!readHeaderInto(packet, header)) return drop(ctx, 'outside-bad-counter');
+  if (header.type !== MessageType.Message || header.subtype !== MessageSubType.None) flushOpened(ctx);
   switch (header.type) {
     case MessageType.Handshake:
       return handleHandshake(ctx, packet, from);
@@ -73,6 +77,12 @@ export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpA
     default:
       return drop(ctx, 'outside-unknown-type');
   }
+}
+
+/** handleUdpPacket with a data packet's batch completed before returning (for callers that look at its effects). */
+export function handleUdpNow(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
+  handleUdpPacket(ctx, packet, from);
+  flushOpened(ctx);
 }
 
 function handleHandshake(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
@@ -98,6 +108,10 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: 
   // No recv_error for a replay (Nebula sends one): the index is known, so the real sender has the tunnel, and a
   // recv_error would only help someone replaying captured packets to make us tear tunnels down.
   if (!host.replay.check(counter)) return drop(ctx, 'outside-replay');
+  // Relayed data (from = null) is opened at once: its relay looks at what each packet did right after handling it.
+  if (from !== null && type === MessageType.Message && subtype === MessageSubType.None) {
+    return openBatchOf(ctx).add(host, packet, counter, from);
+  }
   const plaintext = host.keys.recv.open(counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN));
   if (plaintext === null) return drop(ctx, 'outside-decrypt');
   if (!host.replay.update(counter)) return drop(ctx, 'outside-replay');
@@ -119,6 +133,36 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: 
       ctx.log.info('Close tunnel received, tearing down', { vpnIp: formatIpv4(host.vpnIp), certName: host.certName });
       return ctx.closeTunnel(host, 'peer-closed', false);
   }
+}
+
+const openBatches = new WeakMap<DataPathContext, OpenBatch>();
+
+function openBatchOf(ctx: DataPathContext): OpenBatch {
+  let batch = openBatches.get(ctx);
+  if (batch === undefined) {
+    batch = new OpenBatch(
+      (host, plaintext, counter, from) => openedData(ctx, host, plaintext, counter, from),
+      (err) => {
+        ctx.counters.inc('drops', 'outside-exception');
+        ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
+      },
+    );
+    openBatches.set(ctx, batch);
+  }
+  return batch;
+}
+
+/** Completes steps 5-7 for the data packets batched so far (normally a microtask does this after each batch). */
+export function flushOpened(ctx: DataPathContext): void {
+  openBatches.get(ctx)?.flush();
+}
+
+/** Steps 5-7 of a data packet, once its batch was opened (null: it did not authenticate). */
+function openedData(ctx: DataPathContext, host: HostInfo, plaintext: Buffer | null, counter: number, from: UdpAddr): void {
+  if (plaintext === null) return drop(ctx, 'outside-decrypt');
+  if (!host.replay.update(counter)) return drop(ctx, 'outside-replay');
+  accept(ctx, host, plaintext.length, from);
+  deliver(ctx, host, plaintext);
 }
 
 export function accept(ctx: DataPathContext, host: HostInfo, length: number, from: UdpAddr | null): void {

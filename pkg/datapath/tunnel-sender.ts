@@ -1,11 +1,14 @@
 // Encrypts one payload for one tunnel and sends it: header with the peer's index and our next counter, AEAD with
-// the header as associated data (docs/wire-format.md), then UDP to the tunnel's remote, or through a relay.
+// the header as associated data (docs/wire-format.md), then UDP to the tunnel's remote, or through a relay. Data
+// packets on a direct path are sealed in batches (seal-batch.ts: one crossing per tunnel per turn); anything else is
+// sealed and sent at once, after the pending batch, so the wire keeps the order of the calls.
 
 import { encodeHeader, HEADER_LEN, MessageSubType, MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import { expectsAnswer } from './path-health.js';
+import { SealBatch } from './seal-batch.js';
 
 const TAG_LEN = 16;
 
@@ -23,6 +26,22 @@ export function sealForTunnel(host: HostInfo, type: MessageType, subtype: number
   return out;
 }
 
+const sealBatches = new WeakMap<DataPathContext, SealBatch>();
+
+function sealBatchOf(ctx: DataPathContext): SealBatch {
+  let batch = sealBatches.get(ctx);
+  if (batch === undefined) {
+    batch = new SealBatch((reason, n) => ctx.counters.inc('drops', reason, n));
+    sealBatches.set(ctx, batch);
+  }
+  return batch;
+}
+
+/** Seals and sends the data packets batched so far (normally a microtask does this at the end of the turn). */
+export function flushSealed(ctx: DataPathContext): void {
+  sealBatches.get(ctx)?.flush();
+}
+
 export function sendOnTunnel(
   ctx: DataPathContext,
   host: HostInfo,
@@ -32,13 +51,13 @@ export function sendOnTunnel(
   /** Send to this address instead of the tunnel's remote (probing a direct path, refreshing after a move). */
   to?: UdpAddr,
 ): void {
-  const packet = sealForTunnel(host, type, subtype, payload);
   const dest = to ?? host.remote;
   let left = true;
-  if (dest) (host.conn ?? ctx.udp).send(packet, dest);
-  else if (!ctx.sendRelayed(host, packet)) {
-    ctx.counters.inc('drops', 'no-path');
-    left = false;
+  if (dest && to === undefined && type === MessageType.Message && subtype === MessageSubType.None) {
+    sealBatchOf(ctx).add(host, host.conn ?? ctx.udp, dest, type, subtype, payload);
+  } else {
+    flushSealed(ctx);
+    left = sendNow(ctx, host, sealForTunnel(host, type, subtype, payload), dest);
   }
   // Only what goes on the tunnel's own path says anything about that path (not probes of other addresses). A
   // relayed tunnel whose relay entry is gone has no path at all: what we meant to send there is unanswered all the
@@ -54,4 +73,13 @@ export function sendOnTunnel(
     // last check (checkLiveness).
     host.checkAt = now + ctx.timers.aliveIntervalMs;
   }
+}
+
+function sendNow(ctx: DataPathContext, host: HostInfo, packet: Buffer, dest: UdpAddr | null): boolean {
+  if (dest) (host.conn ?? ctx.udp).send(packet, dest);
+  else if (!ctx.sendRelayed(host, packet)) {
+    ctx.counters.inc('drops', 'no-path');
+    return false;
+  }
+  return true;
 }

@@ -1,0 +1,110 @@
+// Step 4 of the inside pipeline (encrypt) for data packets, batched: the packets of one TUN read (a TSO burst is
+// tens of segments) are written into a CryptoBatch, header first, as they pass steps 1-3, and sealed together, one
+// addon crossing per tunnel, from a microtask at the end of the read (the addon runs microtasks right after each
+// batch, before the UDP socket's own end-of-turn flush hands the datagrams to sendmmsg). Each gets its counter when
+// it is added, so counters follow the order packets were sent in; tunnel-sender.ts flushes before it sends anything
+// on its own, so nothing overtakes a pending data packet on the wire either.
+//
+// A key closed between the add and the flush (its tunnel torn down by a packet handled meanwhile) seals nothing:
+// those packets are dropped and counted (drops{seal-key-closed}), as a packet for a tunnel that is gone is.
+
+import { encodeHeader, HEADER_LEN, type MessageType } from '../header/header.js';
+import type { HostInfo } from '../hostmap/hostinfo.js';
+import { AEAD_TAG_LEN, type Aead } from '../noise/aead.js';
+import { AEAD_META_WORDS as W, sealRecords } from '../noise/session-aead.js';
+import type { UdpAddr } from '../udp/addr.js';
+import type { UdpConn } from '../udp/udp-conn.js';
+import { CryptoBatch } from './crypto-batch.js';
+
+function sealAll(aead: Aead, buf: Buffer, meta: Uint32Array, counters: Float64Array, count: number, ok: Uint8Array): void {
+  sealRecords(aead, buf, meta, counters, count);
+  ok.fill(1, 0, count);
+}
+
+export class SealBatch {
+  private readonly batch = new CryptoBatch();
+  private readonly conns: UdpConn[] = [];
+  private readonly dests: UdpAddr[] = [];
+  private readonly lengths: number[] = [];
+  private queued = false;
+  private flushing = false;
+  private readonly flushNow = (): void => this.flush();
+
+  constructor(
+    /** Packets lost: 'seal-key-closed' (their key was closed first), 'send-exception' (the socket threw). */
+    private readonly onDropped: (reason: 'seal-key-closed' | 'send-exception', count: number) => void,
+  ) {}
+
+  get pending(): number {
+    return this.batch.count;
+  }
+
+  /** Takes the tunnel's next counter now; `payload` is copied, the caller may reuse it at once. */
+  add(host: HostInfo, conn: UdpConn, dest: UdpAddr, type: MessageType, subtype: number, payload: Uint8Array): void {
+    const b = this.batch;
+    const total = HEADER_LEN + payload.length + AEAD_TAG_LEN;
+    if (this.flushing) return this.sendOne(host, conn, dest, type, subtype, payload, host.nextCounter());
+    if (!b.fits(total)) this.flush();
+    const counter = host.nextCounter();
+    const i = b.count;
+    const at = b.add(host.keys.send, counter, total);
+    encodeHeader(b.chunk, at, type, subtype, host.remoteIndex, counter);
+    b.chunk.set(payload, at + HEADER_LEN);
+    b.setMeta(i, at, HEADER_LEN, at + HEADER_LEN, payload.length, at + HEADER_LEN);
+    this.conns[i] = conn;
+    this.dests[i] = dest;
+    this.lengths[i] = total;
+    if (!this.queued) {
+      this.queued = true;
+      queueMicrotask(this.flushNow);
+    }
+  }
+
+  /** Seals what is pending and sends it, in the order it was added. */
+  flush(): void {
+    this.queued = false;
+    const b = this.batch;
+    const n = b.count;
+    if (n === 0 || this.flushing) return;
+    this.flushing = true;
+    let dropped = 0;
+    let thrown = 0;
+    try {
+      b.run(sealAll);
+      const { meta, ok, chunk } = b;
+      for (let i = 0; i < n; i++) {
+        if (!ok[i]) {
+          dropped++;
+          continue;
+        }
+        const at = meta[i * W]!;
+        // A send that throws (UdpConn promises it does not) loses its packet, not the rest of the batch: this runs
+        // from a microtask, where an exception would end the process.
+        try {
+          this.conns[i]!.send(chunk.subarray(at, at + this.lengths[i]!), this.dests[i]!);
+        } catch {
+          thrown++;
+        }
+      }
+    } finally {
+      b.clear();
+      this.conns.length = 0;
+      this.dests.length = 0;
+      this.flushing = false;
+    }
+    if (dropped !== 0) this.onDropped('seal-key-closed', dropped);
+    if (thrown !== 0) this.onDropped('send-exception', thrown);
+  }
+
+  /** A send from within a flush (nothing does this today): sealed and sent on its own. */
+  private sendOne(host: HostInfo, conn: UdpConn, dest: UdpAddr, type: MessageType, subtype: number, payload: Uint8Array, counter: number): void {
+    const out = Buffer.allocUnsafe(HEADER_LEN + payload.length + AEAD_TAG_LEN);
+    encodeHeader(out, 0, type, subtype, host.remoteIndex, counter);
+    try {
+      host.keys.send.seal(counter, payload, out.subarray(0, HEADER_LEN), out, HEADER_LEN);
+    } catch {
+      return this.onDropped('seal-key-closed', 1);
+    }
+    conn.send(out, dest);
+  }
+}
