@@ -1,0 +1,186 @@
+// The lighthouse load generator's process (bench/lh-load.ts starts it in a lab namespace, pinned to its own core):
+// N simulated nodes (bench/lh-load-fleet.ts) join one lighthouse, then update and query it for a while.
+//
+//   node dist/bench/lh-load-gen.js SPEC.json     prints one JSON line: LoadResult
+//
+// 1. join: stage 1s go out with at most `window` handshakes unanswered at a time (resent after 2 s, as a node
+//    does); the rate is stage 2s received per second from the first stage 1 to the last stage 2, and the
+//    lighthouse's CPU over the same span divided by the handshakes. Each node reads its stage 2 and sends its
+//    first update as soon as the generator gets to it (receives first).
+// 2. steady: every node sends a HostUpdateNotification every `updateIntervalMs` (from when its tunnel came up,
+//    through the join too), and `queriesPerSec` HostQuery go out from random nodes about random other nodes; reply latency per query,
+//    unanswered after `queryTimeoutMs`, the lighthouse's CPU share and RSS, its liveness test requests.
+
+import { readFileSync } from 'node:fs';
+
+import { fingerprint, parseCertificatesPem } from '../pkg/cert/index.js';
+import type { AeadCipher } from '../pkg/noise/aead.js';
+import type { TestCa } from '../test/unit/helpers/pki.js';
+import { Fleet, type SimNode } from './lh-load-fleet.js';
+import { cpuSeconds, quantile, rssMb } from './proc-stats.js';
+
+export interface LoadSpec {
+  caPem: string;
+  caKeyHex: string;
+  cipher: AeadCipher;
+  lighthouse: { vpnIp: string; ip: string; port: number; pid: number };
+  firstVpnIp: string;
+  prefix: number;
+  sourceIps: string[];
+  basePort: number;
+  nodes: number;
+  /** Open files this process may use for sockets (RLIMIT_NOFILE less a margin). */
+  maxSockets: number;
+  window: number;
+  updateIntervalMs: number;
+  steadyMs: number;
+  queriesPerSec: number;
+  queryTimeoutMs: number;
+}
+
+export interface LoadResult {
+  nodes: number;
+  up: number;
+  joinMs: number;
+  handshakesPerSec: number;
+  resent: number;
+  lhCpuUsPerHandshake: number;
+  rssAfterJoinMiB: number;
+  steadyCpuPct: number;
+  rssMiB: number;
+  updates: number;
+  queries: number;
+  replyP50Ms: number;
+  replyP99Ms: number;
+  replyMaxMs: number;
+  unanswered: number;
+  /** Liveness test requests from the lighthouse per tunnel per minute in the steady phase. */
+  testRequestsPerTunnelMin: number;
+  punchNotifications: number;
+  acks: number;
+  lateReplies: number;
+  otherPackets: number;
+  badPackets: number;
+  createMs: number;
+  nodesPerSocket: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function join(fleet: Fleet, spec: LoadSpec): Promise<{ ms: number; cpuS: number }> {
+  const pending = new Set<SimNode>();
+  let next = 0;
+  let lastAnswerAt = 0;
+  const cpu0 = cpuSeconds(spec.lighthouse.pid);
+  let cpuAtLast = cpu0;
+  const t0 = performance.now();
+  const deadline = t0 + 60_000 + spec.nodes * 5; // bounded: 260 s at 40k
+  let answeredSeen = 0;
+  let lastResendCheck = t0;
+  while (performance.now() < deadline) {
+    const now = performance.now();
+    if (fleet.stats.answered > answeredSeen) {
+      answeredSeen = fleet.stats.answered;
+      lastAnswerAt = now;
+      cpuAtLast = cpuSeconds(spec.lighthouse.pid);
+    }
+    const unanswered = next - fleet.stats.answered;
+    for (let k = unanswered; k < spec.window && next < spec.nodes; k++) {
+      const n = fleet.nodes[next++];
+      pending.add(n);
+      fleet.startHandshake(n, now);
+    }
+    if (now - lastResendCheck >= 100) {
+      lastResendCheck = now;
+      fleet.resendStale(now, pending);
+    }
+    if (answeredSeen >= spec.nodes) break;
+    await sleep(1);
+  }
+  // The stage 2s not read yet (each node then sends its first update).
+  await fleet.finishAll();
+  return { ms: lastAnswerAt - t0, cpuS: cpuAtLast - cpu0 };
+}
+
+async function steady(fleet: Fleet, spec: LoadSpec): Promise<{ cpuPct: number }> {
+  const up = fleet.nodes.filter((n) => n.phase === 'up');
+  const perTickQueries = (spec.queriesPerSec * 10) / 1000;
+  let queryCredit = 0;
+  fleet.stats = Fleet.emptyStats();
+  const cpu0 = cpuSeconds(spec.lighthouse.pid);
+  const t0 = performance.now();
+  let lastQueryTick = t0;
+  while (performance.now() - t0 < spec.steadyMs) {
+    const now = performance.now();
+    if (now - lastQueryTick >= 10) {
+      queryCredit += (perTickQueries * (now - lastQueryTick)) / 10;
+      lastQueryTick = now;
+      for (; queryCredit >= 1; queryCredit--) {
+        const from = up[Math.floor(Math.random() * up.length)];
+        let to = up[Math.floor(Math.random() * up.length)];
+        if (to === from) to = up[(to.id + 1) % up.length];
+        fleet.sendQuery(from, to.vpnIp);
+      }
+      fleet.expireQueries(spec.queryTimeoutMs);
+    }
+    await sleep(2);
+  }
+  const cpuS = cpuSeconds(spec.lighthouse.pid) - cpu0;
+  const ms = performance.now() - t0;
+  // Let the last queries come back (or time out) before counting.
+  await sleep(spec.queryTimeoutMs);
+  fleet.expireQueries(0);
+  return { cpuPct: (100 * cpuS * 1000) / ms };
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as LoadSpec;
+  const caCert = parseCertificatesPem(spec.caPem)[0];
+  const ca: TestCa = { cert: caCert, privateKey: Buffer.from(spec.caKeyHex, 'hex'), fingerprint: fingerprint(caCert), pem: spec.caPem };
+  const fleet = new Fleet({ ca, cipher: spec.cipher, lighthouse: spec.lighthouse, firstVpnIp: spec.firstVpnIp, prefix: spec.prefix, sourceIps: spec.sourceIps, basePort: spec.basePort, nodesPerSocket: Math.ceil(spec.nodes / spec.maxSockets), updateIntervalMs: spec.updateIntervalMs });
+  const c0 = performance.now();
+  await fleet.create(spec.nodes);
+  const createMs = performance.now() - c0;
+  // Updates run from each node's handshake on, through the join and the steady phase.
+  const updates = setInterval(() => fleet.sendDueUpdates(performance.now()), 20);
+  const j = await join(fleet, spec);
+  const up = fleet.nodes.filter((n) => n.phase === 'up').length;
+  const joinStats = fleet.stats;
+  const rssAfterJoinMiB = rssMb(spec.lighthouse.pid);
+  await sleep(1000);
+  const s = await steady(fleet, spec);
+  const st = fleet.stats;
+  const result: LoadResult = {
+    nodes: spec.nodes,
+    up,
+    joinMs: Math.round(j.ms),
+    handshakesPerSec: Math.round((joinStats.answered * 1000) / j.ms),
+    resent: joinStats.resent,
+    lhCpuUsPerHandshake: Math.round((j.cpuS * 1e6) / Math.max(1, joinStats.answered)),
+    rssAfterJoinMiB: Math.round(rssAfterJoinMiB),
+    steadyCpuPct: Number(s.cpuPct.toFixed(1)),
+    rssMiB: Math.round(rssMb(spec.lighthouse.pid)),
+    updates: st.updates,
+    queries: st.queries,
+    replyP50Ms: Number(quantile(st.replyMs, 0.5).toFixed(2)),
+    replyP99Ms: Number(quantile(st.replyMs, 0.99).toFixed(2)),
+    replyMaxMs: Number(quantile(st.replyMs, 1).toFixed(2)),
+    unanswered: st.unanswered,
+    testRequestsPerTunnelMin: Number(((st.testRequests / Math.max(1, up)) * (60_000 / spec.steadyMs)).toFixed(3)),
+    punchNotifications: st.punchNotifications,
+    acks: st.acks,
+    lateReplies: st.lateReplies,
+    otherPackets: st.otherPackets,
+    badPackets: st.badPackets + joinStats.badPackets,
+    createMs: Math.round(createMs),
+    nodesPerSocket: Math.ceil(spec.nodes / spec.maxSockets),
+  };
+  console.log(JSON.stringify(result));
+  clearInterval(updates);
+  fleet.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
