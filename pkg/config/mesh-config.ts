@@ -4,6 +4,7 @@
 
 import type { PortMapConfig } from './section-portmap.js';
 import type { TcpConfig } from './section-tcp.js';
+import type { LighthouseStoreConfig } from './section-lighthouse-store.js';
 
 export type Cipher = 'aes' | 'chachapoly';
 export type SendRecvError = 'always' | 'never' | 'private';
@@ -57,6 +58,8 @@ export interface LighthouseConfig {
    * only when am_lighthouse is set; absent when the config has no lighthouse.second_port (SECOND_PORT_DEFAULT).
    */
   secondPort?: { enabled: boolean; port: number };
+  /** mesh only: lighthouse.store, where a lighthouse shares its hosts with its tier (docs/lighthouse-tier.md). */
+  store?: LighthouseStoreConfig;
 }
 
 /** For peers inside `vpnRange`, a guessed remote: `mask`'s network bits, the peer's host bits, and `port`. */

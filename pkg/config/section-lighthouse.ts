@@ -3,6 +3,7 @@
 import { canonicalIpv4, parseHostPort } from './addresses.js';
 import { readAllowList, readLocalAllowList, readRemoteAllowRanges } from './allow-lists.js';
 import { readCalculatedRemotes } from './calculated-remotes.js';
+import { readLighthouseStore } from './section-lighthouse-store.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigErrorCode } from './errors.js';
 import type { KeyPath } from './errors.js';
@@ -52,6 +53,8 @@ export function readLighthouse(r: ConfigReader): LighthouseConfig {
     localAllowList: readLocalAllowList(r, ['lighthouse', 'local_allow_list']),
     advertiseAddrs,
     calculatedRemotes: readCalculatedRemotes(r),
+    // Only when configured, so a Nebula config reads back exactly as Nebula's keys say (default: memory).
+    ...(r.value(['lighthouse', 'store']) === undefined ? {} : { store: readLighthouseStore(r) }),
     // Only when configured, so a Nebula config reads back exactly as Nebula's keys say (defaults: SECOND_PORT_DEFAULT).
     ...(r.value(['lighthouse', 'second_port']) === undefined
       ? {}

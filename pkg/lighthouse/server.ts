@@ -24,6 +24,8 @@ import { isTcpAddr } from '../tcp/tcp-addr.js';
 import type { IpAddr } from '../ip/prefix.js';
 import { ipv4Of } from '../protobuf/nebula-addr.js';
 import { layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage, type MetaVersion } from './meta.js';
+import { MemoryStore, type LighthouseStore, type ServedHost } from './store/store.js';
+import { answerFromTier, servedHost, tierPunch } from './store/tier.js';
 
 /** Nebula keeps at most 10 reported addresses per host. */
 export const MAX_REPORTED = 10;
@@ -59,6 +61,8 @@ export interface LighthouseServerEnv {
   send(host: HostInfo, message: MetaMessage): void;
   counters: Counters;
   clock?: Clock;
+  /** lighthouse.store: what the other lighthouses of a tier serve (store/store.ts); default MemoryStore (none). */
+  store?: LighthouseStore;
 }
 
 export class LighthouseServer {
@@ -67,9 +71,12 @@ export class LighthouseServer {
   /** Hosts with a tunnel to us that asked about themselves: they run mesh and understand the push. */
   private readonly meshHosts = new Set<Ipv4>();
   private readonly clock: Clock;
+  private readonly store: LighthouseStore;
 
   constructor(private readonly env: LighthouseServerEnv) {
     this.clock = env.clock ?? systemClock;
+    this.store = env.store ?? new MemoryStore();
+    this.store.attach({ served: () => this.served(), punchRequested: (request) => tierPunch(env, request) });
   }
 
   handle(from: HostInfo, m: MetaMessage): void {
@@ -93,7 +100,9 @@ export class LighthouseServer {
     const reported = capPerFamily(m.addrs)
       .filter((a) => a.address.includes(':') || !netContains(vpnNet, parseIpv4(a.address)))
       .filter((a) => this.env.remoteAllowed(from.vpnIp, a));
-    this.entries.set(from.vpnIp, { reported, relays: m.relays.slice(0, MAX_RELAYS), relays6: (m.relays6 ?? []).slice(0, MAX_RELAYS) });
+    const entry = { reported, relays: m.relays.slice(0, MAX_RELAYS), relays6: (m.relays6 ?? []).slice(0, MAX_RELAYS) };
+    this.entries.set(from.vpnIp, entry);
+    this.store.changed(servedHost(from, entry));
     this.env.counters.inc('lighthouse', 'update');
     // v1 names the host, as Nebula 1.7+ does; v2 is blank.
     this.env.send(from, { type: MetaType.HostUpdateNotificationAck, vpnIp: version === 1 ? from.vpnIp : 0, addrs: [], relays: [], ...layout(version) });
@@ -175,7 +184,8 @@ export class LighthouseServer {
     this.env.counters.inc('lighthouse', 'query');
     if (from.vpnIp === target) this.meshHosts.add(from.vpnIp);
     const targetHost = this.env.hostFor(target);
-    if (!targetHost) return this.env.counters.inc('lighthouse', 'query-unknown');
+    // Not ours: another lighthouse of the tier may serve it (store/tier.ts); our own view always comes first.
+    if (!targetHost) return answerFromTier(this.env, this.store, from, target, version, () => this.addressesOf(from));
     const addrs = this.addressesOf(targetHost);
     this.env.send(from, {
       type: MetaType.HostQueryReply,
@@ -201,6 +211,17 @@ export class LighthouseServer {
   forget(vpnIp: Ipv4): void {
     this.entries.delete(vpnIp);
     this.meshHosts.delete(vpnIp);
+    this.store.withdraw(vpnIp);
+  }
+
+  /** The hosts we serve, as the tier's store writes them: those that sent an update and still have a tunnel. */
+  private served(): ServedHost[] {
+    const out: ServedHost[] = [];
+    for (const [vpnIp, entry] of this.entries) {
+      const host = this.env.hostFor(vpnIp);
+      if (host) out.push(servedHost(host, entry));
+    }
+    return out;
   }
 
   reportedOf(vpnIp: Ipv4): readonly UdpAddr[] {

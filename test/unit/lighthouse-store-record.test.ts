@@ -1,0 +1,100 @@
+// The records lighthouses of a tier exchange over NATS (pkg/lighthouse/store/record.ts): round trips, the schema's
+// refusals, and bounded fuzzing of both decoders (byte and text mutations of valid records): they fail only with
+// RecordError, and whatever they accept is within the bounds (addresses IP literals, lists bounded).
+
+import assert from 'node:assert/strict';
+import { isIP } from 'node:net';
+import { test } from 'node:test';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { formatVpnIp, parseVpnIp } from '../../pkg/ip/vpn-ip.js';
+import { decodePunch, decodeRecord, defaultLighthouseId, encodePunch, encodeRecord, keyOf, LIGHTHOUSE_ID, MAX_RECORD_BYTES, RecordError, vpnIpOfKey } from '../../pkg/lighthouse/store/record.js';
+import type { RemoteHost, ServedHost } from '../../pkg/lighthouse/store/store.js';
+import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
+import { expectOnly, mutate, mutateText, runFuzz } from './helpers/fuzz.js';
+
+const HOST: ServedHost = {
+  vpnIp: parseIpv4('10.1.0.5'),
+  learned: udpAddr('198.51.100.7', 4242),
+  reported: [udpAddr('192.168.1.5', 4242), udpAddr('2001:db8::5', 4242)],
+  relays: [parseIpv4('10.1.0.9'), parseVpnIp('fd00::9')],
+};
+const isRecordError = (e: unknown): boolean => e instanceof RecordError;
+const text = (b: Uint8Array): string => Buffer.from(b).toString();
+const bytes = (s: string): Uint8Array => Buffer.from(s);
+
+test('a record round-trips, keyed by the overlay address text', () => {
+  const key = keyOf(HOST.vpnIp);
+  assert.equal(key, '10.1.0.5');
+  const back = decodeRecord(key, encodeRecord(HOST, 'lh-1', 1_700_000_000_000));
+  assert.equal(back.servedBy, 'lh-1');
+  assert.equal(back.writtenAt, 1_700_000_000_000);
+  assert.equal(back.vpnIp, HOST.vpnIp);
+  assert.equal(back.learned && addrKey(back.learned), '198.51.100.7:4242');
+  assert.deepEqual(back.reported.map(addrKey), HOST.reported.map(addrKey));
+  assert.deepEqual(back.relays.map(formatVpnIp), ['10.1.0.9', 'fd00::9']);
+});
+
+test('an IPv6 overlay address is a valid KV key and comes back; the default id is a subject token', () => {
+  const v6 = parseVpnIp('fd00::5');
+  assert.match(keyOf(v6), /^[-/_=.a-zA-Z0-9]+$/);
+  assert.equal(vpnIpOfKey(keyOf(v6)), v6);
+  assert.equal(decodeRecord(keyOf(v6), encodeRecord({ ...HOST, vpnIp: v6 }, 'lh-1', 1)).vpnIp, v6);
+  assert.match(defaultLighthouseId(parseIpv4('10.1.0.1')), LIGHTHOUSE_ID);
+  assert.match(defaultLighthouseId(v6), LIGHTHOUSE_ID);
+});
+
+test('the schema refuses what a lighthouse never writes', () => {
+  const good = JSON.parse(text(encodeRecord(HOST, 'lh-1', 1))) as Record<string, unknown>;
+  const refused: Array<[string, Record<string, unknown>]> = [
+    ['another version', { ...good, v: 2 }],
+    ['another host than the key', { ...good, ip: '10.1.0.6' }],
+    ['a host name', { ...good, learned: 'example.com:4242' }],
+    ['a port out of range', { ...good, reported: ['1.2.3.4:65536'] }],
+    ['an unbracketed IPv6 address', { ...good, reported: ['2001:db8::1:4242'] }],
+    ['21 addresses', { ...good, reported: Array(21).fill('1.2.3.4:1') }],
+    ['33 relays', { ...good, relays: Array(33).fill('10.1.0.9') }],
+    ['an id with subject wildcards', { ...good, lh: 'lh.>' }],
+    ['a negative time', { ...good, t: -1 }],
+    ['a relay that is no address', { ...good, relays: ['relay-1'] }],
+  ];
+  for (const [why, value] of refused) assert.throws(() => decodeRecord('10.1.0.5', bytes(JSON.stringify(value))), RecordError, why);
+  // A valid record padded past the bound: refused before it is parsed.
+  const padded = text(encodeRecord(HOST, 'lh-1', 1)).padEnd(MAX_RECORD_BYTES + 1, ' ');
+  assert.doesNotThrow(() => decodeRecord('10.1.0.5', bytes(padded.slice(0, MAX_RECORD_BYTES))));
+  assert.throws(() => decodeRecord('10.1.0.5', bytes(padded)), RecordError, 'oversized');
+  assert.throws(() => decodeRecord('10.1.0.5', bytes('[]')), RecordError);
+  assert.throws(() => decodeRecord('not-an-ip', encodeRecord(HOST, 'lh-1', 1)), RecordError);
+});
+
+test('a punch request round-trips', () => {
+  const back = decodePunch(encodePunch({ target: HOST.vpnIp, asker: parseIpv4('10.1.0.7'), askerAddrs: [udpAddr('203.0.113.9', 4242), udpAddr('2001:db8::9', 1)] }));
+  assert.equal(formatVpnIp(back.target), '10.1.0.5');
+  assert.equal(formatVpnIp(back.asker), '10.1.0.7');
+  assert.deepEqual(back.askerAddrs.map(addrKey), ['203.0.113.9:4242', '[2001:db8::9]:1']);
+});
+
+function checkAccepted(h: RemoteHost | { askerAddrs: readonly { address: string; port: number }[] }): void {
+  const addrs = 'askerAddrs' in h ? h.askerAddrs : [...(h.learned ? [h.learned] : []), ...h.reported];
+  for (const a of addrs) {
+    assert.ok(isIP(a.address) !== 0, `accepted a non-IP address ${a.address}`);
+    assert.ok(Number.isInteger(a.port) && a.port >= 0 && a.port <= 65535);
+  }
+  if (!('askerAddrs' in h)) {
+    assert.ok(h.reported.length <= 20 && h.relays.length <= 32);
+    assert.match(h.servedBy, LIGHTHOUSE_ID);
+  }
+}
+
+test('fuzz: the record and punch decoders fail only with RecordError and accept only bounded, literal addresses', () => {
+  const records = [encodeRecord(HOST, 'lh-1', 1_700_000_000_000), encodeRecord({ ...HOST, learned: null, reported: [], relays: [] }, 'x', 0)];
+  const punches = [encodePunch({ target: HOST.vpnIp, asker: parseIpv4('10.1.0.7'), askerAddrs: HOST.reported })];
+  const stats = runFuzz('lighthouse-store-record', { iterations: 20_000, ms: 1500, seed: 2101 }, (r) => {
+    const asRecord = r.chance(0.7);
+    const samples = asRecord ? records : punches;
+    const sample = r.pick(samples);
+    const input = r.chance(0.5) ? mutate(r, sample, samples, 4, MAX_RECORD_BYTES + 64) : bytes(mutateText(r, text(sample), 4, MAX_RECORD_BYTES + 64));
+    const out = asRecord ? expectOnly(() => decodeRecord('10.1.0.5', input), isRecordError, input) : expectOnly(() => decodePunch(input), isRecordError, input);
+    if (out.ok) checkAccepted(out.value);
+  });
+  assert.ok(stats.iterations > 1000, `only ${stats.iterations} iterations`);
+});

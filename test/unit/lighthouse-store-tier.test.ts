@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ManualClock, unixMs } from '../../pkg/clock/clock.js';
+import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
+import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
+import { AllowList } from '../../pkg/lighthouse/allow-list.js';
+import { MetaType, SEEN_FIRST_V4, type MetaMessage } from '../../pkg/lighthouse/meta.js';
+import { LighthouseServer } from '../../pkg/lighthouse/server.js';
+import type { LighthouseStore, PunchRequest, RemoteHost, ServedHost, StoreOwner } from '../../pkg/lighthouse/store/store.js';
+import { Counters } from '../../pkg/metrics/counters.js';
+import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+
+// The lighthouse server in a tier (pkg/lighthouse/store/tier.ts, docs/lighthouse-tier.md), through an in-memory
+// twin of the shared store: a query about a host another lighthouse serves is answered from the tier, filtered as
+// that host's own report would be, and its punch notification goes out from the serving lighthouse; the local view
+// comes first; the memory store (the default) shares nothing.
+
+const VPN_NET = parseCidr('10.99.0.0/24');
+const ip = parseIpv4;
+const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
+const TTL = 30_000;
+
+/** What every lighthouse of the twin tier sees: one record per host, the last writer's. */
+class TwinTier {
+  readonly records = new Map<VpnIp, RemoteHost>();
+  readonly owners = new Map<string, StoreOwner>();
+  constructor(readonly clock: ManualClock) {}
+  store(id: string): LighthouseStore {
+    const tier = this;
+    return {
+      kind: 'nats',
+      attach: (owner) => void tier.owners.set(id, owner),
+      changed: (h: ServedHost) => void tier.records.set(h.vpnIp, { ...h, servedBy: id, writtenAt: unixMs(tier.clock) }),
+      withdraw: (vpnIp) => void (tier.records.get(vpnIp)?.servedBy === id && tier.records.delete(vpnIp)),
+      lookup: (vpnIp) => {
+        const r = tier.records.get(vpnIp);
+        return r && r.servedBy !== id && unixMs(tier.clock) - r.writtenAt <= TTL ? r : undefined;
+      },
+      requestPunch: (servedBy: string, request: PunchRequest) => tier.owners.get(servedBy)?.punchRequested(request),
+      close: async () => {},
+    };
+  }
+}
+
+interface Sent {
+  from: string;
+  to: string;
+  type: MetaType;
+  vpnIp: string;
+  addrs: string[];
+  relays: string[];
+  seen?: number;
+}
+
+function lighthouse(id: string, store: LighthouseStore | undefined, sent: Sent[], allow?: Record<string, boolean>) {
+  const hosts = new Map<Ipv4, HostInfo>();
+  const counters = new Counters();
+  const allowList = new AllowList(allow);
+  const server = new LighthouseServer({
+    vpnNet: () => VPN_NET,
+    remoteAllowed: (_vpnIp, addr) => allowList.allows(addr.address),
+    hostFor: (vpnIp) => hosts.get(vpnIp),
+    send: (to: HostInfo, m: MetaMessage) => {
+      if (m.type === MetaType.HostUpdateNotificationAck) return;
+      sent.push({ from: id, to: formatIpv4(to.vpnIp), type: m.type, vpnIp: formatIpv4(m.vpnIp), addrs: m.addrs.map(addrKey), relays: m.relays.map(formatIpv4), seen: m.seen });
+    },
+    counters,
+    ...(store ? { store } : {}),
+  });
+  const connect = (vpnIp: string, remote: UdpAddr | null, reported: UdpAddr[] = [], relays: string[] = []): HostInfo => {
+    const h = { vpnIp: ip(vpnIp), remote } as unknown as HostInfo;
+    hosts.set(h.vpnIp, h);
+    server.handle(h, { type: MetaType.HostUpdateNotification, vpnIp: h.vpnIp, addrs: reported, relays: relays.map(ip) });
+    return h;
+  };
+  const query = (from: HostInfo, target: string): void => server.handle(from, { type: MetaType.HostQuery, vpnIp: ip(target), addrs: [], relays: [] });
+  const disconnect = (vpnIp: string): void => {
+    hosts.delete(ip(vpnIp));
+    server.forget(ip(vpnIp));
+  };
+  return { server, counters, connect, query, disconnect };
+}
+
+function tier(allow?: Record<string, boolean>) {
+  const clock = new ManualClock();
+  const twin = new TwinTier(clock);
+  const sent: Sent[] = [];
+  return { clock, twin, sent, lh1: lighthouse('lh-1', twin.store('lh-1'), sent, allow), lh3: lighthouse('lh-3', twin.store('lh-3'), sent, allow) };
+}
+
+test('a query about a host another lighthouse serves is answered from the tier, and that lighthouse makes the host punch', () => {
+  const { sent, lh1, lh3 } = tier();
+  const asker = lh1.connect('10.99.0.11', a('203.0.113.11', 4242), [a('192.168.1.11', 4242)]);
+  lh3.connect('10.99.0.33', a('198.51.100.33', 4000), [a('192.168.3.33', 4242)], ['10.99.0.50']);
+  lh1.query(asker, '10.99.0.33');
+  assert.deepEqual(sent, [
+    { from: 'lh-1', to: '10.99.0.11', type: MetaType.HostQueryReply, vpnIp: '10.99.0.33', addrs: ['198.51.100.33:4000', '192.168.3.33:4242'], relays: ['10.99.0.50'], seen: SEEN_FIRST_V4 },
+    { from: 'lh-3', to: '10.99.0.33', type: MetaType.HostPunchNotification, vpnIp: '10.99.0.11', addrs: ['203.0.113.11:4242', '192.168.1.11:4242'], relays: [], seen: undefined },
+  ]);
+  assert.equal(lh1.counters.get('lighthouse', 'query-tier'), 1);
+  assert.equal(lh3.counters.get('lighthouse', 'tier-punch'), 1);
+});
+
+test('addresses from the tier pass the same filters as a host report: remote_allow_list and the overlay network', () => {
+  const { sent, twin, lh1, lh3 } = tier({ '0.0.0.0/0': true, '192.168.0.0/16': false });
+  const asker = lh1.connect('10.99.0.11', a('203.0.113.11', 4242), [a('192.168.1.11', 4242)]);
+  lh3.connect('10.99.0.33', a('198.51.100.33', 4000));
+  // As a hostile or misconfigured lighthouse could write it: a denied address, one inside the overlay network.
+  twin.records.set(ip('10.99.0.33'), { ...twin.records.get(ip('10.99.0.33'))!, reported: [a('192.168.3.33', 4242), a('10.99.0.7', 4242), a('198.51.100.34', 4242)] });
+  lh1.query(asker, '10.99.0.33');
+  assert.deepEqual(sent[0].addrs, ['198.51.100.33:4000', '198.51.100.34:4242']);
+  // The asker's addresses, told to the host on lh-3, are filtered there too.
+  assert.deepEqual(sent[1].addrs, ['203.0.113.11:4242']);
+});
+
+test('a learned address the allow list refuses is not claimed as seen', () => {
+  const { sent, lh1, lh3 } = tier({ '0.0.0.0/0': true, '198.51.100.0/24': false });
+  const asker = lh1.connect('10.99.0.11', a('203.0.113.11', 4242));
+  lh3.connect('10.99.0.33', a('198.51.100.33', 4000), [a('203.0.113.33', 4242)]);
+  lh1.query(asker, '10.99.0.33');
+  assert.deepEqual(sent[0].addrs, ['203.0.113.33:4242']);
+  assert.equal(sent[0].seen, 0);
+});
+
+test('the local view comes first: a host with a tunnel here is answered from here, whatever the tier says', () => {
+  const { sent, lh1, lh3 } = tier();
+  const asker = lh1.connect('10.99.0.11', a('203.0.113.11', 4242));
+  lh1.connect('10.99.0.33', a('198.51.100.99', 4999));
+  lh3.connect('10.99.0.33', a('198.51.100.33', 4000)); // the tier's record is lh-3's, the last writer's
+  lh1.query(asker, '10.99.0.33');
+  assert.deepEqual(sent.map((s) => [s.from, s.type, s.addrs[0]]), [
+    ['lh-1', MetaType.HostQueryReply, '198.51.100.99:4999'],
+    ['lh-1', MetaType.HostPunchNotification, '203.0.113.11:4242'],
+  ]);
+});
+
+test('a host whose tunnel closed is withdrawn from the tier; an expired record is not served', () => {
+  const { sent, clock, lh1, lh3 } = tier();
+  const asker = lh1.connect('10.99.0.11', a('203.0.113.11', 4242));
+  lh3.connect('10.99.0.33', a('198.51.100.33', 4000));
+  lh3.disconnect('10.99.0.33');
+  lh1.query(asker, '10.99.0.33');
+  lh3.connect('10.99.0.34', a('198.51.100.34', 4000));
+  clock.advance(TTL + 1);
+  lh1.query(asker, '10.99.0.34');
+  assert.deepEqual(sent, []);
+  assert.equal(lh1.counters.get('lighthouse', 'query-unknown'), 2);
+});
+
+test('the memory store (the default) shares nothing: a host on another lighthouse stays unknown, as with Nebula', () => {
+  const sent: Sent[] = [];
+  const lh1 = lighthouse('lh-1', undefined, sent);
+  const lh3 = lighthouse('lh-3', undefined, sent);
+  const asker = lh1.connect('10.99.0.11', a('203.0.113.11', 4242));
+  lh3.connect('10.99.0.33', a('198.51.100.33', 4000));
+  lh1.query(asker, '10.99.0.33');
+  assert.deepEqual(sent, []);
+});
+
+test('a punch request for a host we no longer serve, or of the wrong family, is dropped and counted', () => {
+  const { twin, sent, lh3 } = tier();
+  twin.owners.get('lh-3')!.punchRequested({ target: ip('10.99.0.33'), asker: ip('10.99.0.11'), askerAddrs: [a('203.0.113.11', 4242)] });
+  twin.owners.get('lh-3')!.punchRequested({ target: 'fd00::33', asker: ip('10.99.0.11'), askerAddrs: [] });
+  assert.deepEqual(sent, []);
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-unknown'), 1);
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-family'), 1);
+  assert.equal(formatVpnIp(ip('10.99.0.33')), '10.99.0.33');
+});
