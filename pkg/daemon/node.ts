@@ -33,6 +33,8 @@ import { LighthouseClient } from '../lighthouse/client.js';
 import { interfaceNetworks, localAddresses, type LocalAddressOptions } from '../lighthouse/local-addresses.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
 import { LighthouseServer } from '../lighthouse/server.js';
+import { openLighthouseStore } from '../lighthouse/store/open.js';
+import type { LighthouseStore } from '../lighthouse/store/store.js';
 import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS, PUNCH_TTL } from '../punchy/nat-punch.js';
 import { splitByPunch, type LocalNetwork } from '../punchy/punch-needed.js';
 import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchHost } from '../punchy/punchy.js';
@@ -122,6 +124,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** remote_allow_ranges: peers inside one of these overlay ranges are judged by its own list, most specific first. */
   private remoteAllowRanges: Array<{ range: Ipv4Net; list: AllowList }> = [];
   readonly lighthouseServer: LighthouseServer | null = null;
+  /** lighthouse.store: what this lighthouse shares with its tier (lighthouse/store/, docs/lighthouse-tier.md). */
+  lighthouseStore: LighthouseStore | null = null;
   readonly lighthouseClient: LighthouseClient | null = null;
   readonly relays: RelayManager;
   readonly birthday: Birthday;
@@ -211,7 +215,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   private makeLighthouseServer(): LighthouseServer {
+    const store = openLighthouseStore(this.config.lighthouse.store, { vpnIp: this.identity().vpnIp, clock: this.clock, log: this.log, counters: this.counters });
+    this.lighthouseStore = store;
     return new LighthouseServer({
+      store,
       vpnNet: () => this.identity().vpnNet,
       remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
       hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
@@ -858,6 +865,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     // The gateway is told to delete our mapping (bounded wait, portmap/manager.ts DELETE_WAIT_MS).
     await this.portMap?.stop();
     await this.natTests?.close();
+    await this.lighthouseStore?.close(); // after the tunnels: their records were withdrawn
     // Give the close datagrams a moment to leave before the socket goes.
     await new Promise((r) => setTimeout(r, 50));
     await this.udp.close();

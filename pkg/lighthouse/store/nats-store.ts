@@ -1,0 +1,270 @@
+// The lighthouse tier on NATS JetStream (docs/lighthouse-tier.md).
+//
+//   bucket `lighthouse.store.bucket` (a JetStream KV, history 1, max_age = ttl): one record per host, written by
+//     the lighthouse serving it (record.ts): when its update changes it, and again every ttl/3 while its tunnel
+//     lives; deleted (only if still ours: a compare on our last revision) when its tunnel closes.
+//   watch on the bucket: the records of the other lighthouses, validated, in a local cache bounded at
+//     MAX_REMOTE_HOSTS; lookups answer from the cache and refuse a record older than ttl by its write time (the
+//     server's max_age removes it from the bucket, but tells no watcher).
+//   subject mesh.lh.<id>.punch: punch requests for the hosts this lighthouse serves.
+//
+// NATS unreachable: lookups keep answering from the cache until its records age out, our own hosts are served as
+// ever (the server never waits for the store), one warning is logged; when NATS returns, the bucket is re-created
+// if it is gone, every served host re-written and the watch restarted, and one line says so.
+
+import { unixMs, after, type Clock } from '../../clock/clock.js';
+import type { NatsStoreConfig } from '../../config/section-lighthouse-store.js';
+import type { VpnIp } from '../../ip/vpn-ip.js';
+import type { Logger } from '../../log/logger.js';
+import type { Counters } from '../../metrics/counters.js';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { decodePunch, decodeRecord, encodePunch, encodeRecord, keyOf, LIGHTHOUSE_ID, MAX_RECORD_BYTES } from './record.js';
+import type { LighthouseStore, PunchRequest, RemoteHost, ServedHost, StoreOwner } from './store.js';
+
+/** Hosts of other lighthouses kept at most; a record for a new host beyond that is dropped (and counted). */
+export const MAX_REMOTE_HOSTS = 65_536;
+/** Between attempts to set up the bucket while connected (a JetStream not ready yet after a server restart). */
+export const SYNC_RETRY_MS = 1000;
+/** A lighthouse started while NATS is away says so after this long. */
+export const FIRST_CONNECT_WARNING_MS = 3000;
+/** How long a stopping lighthouse waits for NATS to take its last withdrawals. */
+export const CLOSE_FLUSH_MS = 500;
+
+export function punchSubject(id: string): string {
+  return `mesh.lh.${id}.punch`;
+}
+
+export interface NatsStoreEnv {
+  config: NatsStoreConfig;
+  /** This lighthouse's id in the tier (record.ts LIGHTHOUSE_ID). */
+  id: string;
+  clock: Clock;
+  log: Logger;
+  counters: Counters;
+}
+
+interface Written {
+  /** The record without its time: a write that would change nothing but the time waits for the refresh. */
+  content: string;
+  at: number;
+  revision: number;
+}
+
+export class NatsStore implements LighthouseStore {
+  readonly kind = 'nats';
+  private owner: StoreOwner | null = null;
+  private nc: NatsConnection | null = null;
+  private kv: KV | null = null;
+  private watcher: { stop(): void } | null = null;
+  private readonly cache = new Map<string, RemoteHost>();
+  private readonly written = new Map<string, Written>();
+  private reachable = false;
+  /** Whether the outage was logged: once per outage. */
+  private downLogged = false;
+  private closed = false;
+  private syncing = false;
+  private cancelTimer: (() => void) | null = null;
+  private readonly ttl: number;
+
+  constructor(private readonly env: NatsStoreEnv) {
+    this.ttl = env.config.ttlMs;
+  }
+
+  attach(owner: StoreOwner): void {
+    this.owner = owner;
+    void this.connect();
+  }
+
+  /** Whether the bucket is reachable now (for status and tests). */
+  get online(): boolean {
+    return this.reachable;
+  }
+
+  changed(host: ServedHost): void {
+    if (this.reachable) this.write(host, false);
+  }
+
+  withdraw(vpnIp: VpnIp): void {
+    const key = keyOf(vpnIp);
+    const mine = this.written.get(key);
+    this.written.delete(key);
+    // Only our own revision: if another lighthouse wrote since (the host moved to it), its record stays.
+    if (mine && this.kv && this.reachable) this.kv.delete(key, { previousSeq: mine.revision }).catch(() => this.env.counters.inc('lighthouse', 'tier-withdraw-superseded'));
+  }
+
+  lookup(vpnIp: VpnIp): RemoteHost | undefined {
+    const key = keyOf(vpnIp);
+    const host = this.cache.get(key);
+    if (!host) return undefined;
+    if (!this.fresh(host)) {
+      this.cache.delete(key);
+      return undefined;
+    }
+    return host;
+  }
+
+  requestPunch(servedBy: string, request: PunchRequest): void {
+    // Not queued while NATS is away: a punch is only worth it now, and the client re-sends its query anyway.
+    if (!this.nc || !this.reachable || !LIGHTHOUSE_ID.test(servedBy)) return this.env.counters.inc('drops', 'lighthouse-tier-punch-unsent');
+    this.nc.publish(punchSubject(servedBy), encodePunch(request));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.cancelTimer?.();
+    this.watcher?.stop();
+    const nc = this.nc;
+    this.nc = null;
+    this.reachable = false;
+    if (!nc) return;
+    // The withdrawals of the tunnels just closed are on their way: a flush (bounded) lets the server see them.
+    await Promise.race([nc.flush().catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_FLUSH_MS))]);
+    await nc.close().catch(() => {});
+  }
+
+  private async connect(): Promise<void> {
+    const { config, id } = this.env;
+    // connect() keeps trying until a server answers: the outage is logged (once) meanwhile.
+    const cancelWarning = after(this.env.clock, FIRST_CONNECT_WARNING_MS, () => this.wentDown(`no NATS server answered within ${FIRST_CONNECT_WARNING_MS} ms`));
+    try {
+      const { connect } = await import('./nats-client.js');
+      const nc = await connect({
+        servers: config.servers,
+        name: `mesh-lighthouse-${id}`,
+        ...(config.user !== undefined ? { user: config.user } : {}),
+        ...(config.password !== undefined ? { pass: config.password } : {}),
+        ...(config.token !== undefined ? { token: config.token } : {}),
+        ...(config.tls ? { tls: { caFile: config.tls.ca, certFile: config.tls.cert, keyFile: config.tls.key } } : {}),
+        // Forever, from the first attempt on: a lighthouse starts and serves its own hosts whether NATS is up or not.
+        waitOnFirstConnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        pingInterval: 2000,
+        maxPingOut: 2,
+      });
+      cancelWarning();
+      if (this.closed) return void nc.close();
+      this.nc = nc;
+      nc.subscribe(punchSubject(id), { callback: (err, msg) => void (err ? undefined : this.onPunch(msg.data)) });
+      void this.followStatus(nc);
+      await this.sync();
+    } catch (err) {
+      this.wentDown(err);
+    }
+  }
+
+  private async followStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (this.closed) return;
+      if (s.type === 'disconnect' || s.type === 'staleConnection') this.wentDown(s.type);
+      else if (s.type === 'reconnect') void this.sync();
+    }
+  }
+
+  /** (Re)creates the bucket, re-writes every served host, restarts the watch: after a start and after an outage. */
+  private async sync(): Promise<void> {
+    if (this.syncing || this.closed || !this.nc) return;
+    this.syncing = true;
+    try {
+      const { jetstream, Kvm } = await import('./nats-client.js');
+      const kv = await new Kvm(jetstream(this.nc, { timeout: 2000 })).create(this.env.config.bucket, { ttl: this.ttl, history: 1, maxValueSize: MAX_RECORD_BYTES });
+      this.kv = kv;
+      this.written.clear();
+      this.reachable = true;
+      const served = this.owner?.served() ?? [];
+      for (const host of served) this.write(host, true);
+      this.watch(kv);
+      if (this.downLogged) this.env.log.info('Lighthouse tier store reachable again, re-synced', { hosts: served.length });
+      this.downLogged = false;
+      this.scheduleRefresh();
+    } catch (err) {
+      this.wentDown(err);
+      if (!this.closed && this.nc && !this.nc.isClosed()) this.retry(() => void this.sync(), SYNC_RETRY_MS);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private wentDown(why: unknown): void {
+    this.reachable = false;
+    if (this.closed || this.downLogged) return;
+    this.downLogged = true;
+    this.env.log.warn('Lighthouse tier store unreachable, serving own hosts only', { error: why instanceof Error ? why.message : String(why) });
+  }
+
+  private write(host: ServedHost, force: boolean): void {
+    const kv = this.kv;
+    if (!kv) return;
+    const key = keyOf(host.vpnIp);
+    const content = Buffer.from(encodeRecord(host, this.env.id, 0)).toString();
+    const now = unixMs(this.env.clock);
+    const last = this.written.get(key);
+    if (!force && last && last.content === content && now - last.at < this.ttl / 3) return;
+    const mark: Written = { content, at: now, revision: last?.revision ?? 0 };
+    this.written.set(key, mark);
+    kv.put(key, encodeRecord(host, this.env.id, now)).then(
+      (revision) => {
+        mark.revision = revision;
+        this.env.counters.inc('lighthouse', 'tier-write');
+      },
+      () => this.env.counters.inc('lighthouse', 'tier-write-failed'),
+    );
+  }
+
+  /** Every ttl/3 the served hosts are re-written, so a live host's record never reaches max_age. */
+  private scheduleRefresh(): void {
+    this.retry(() => {
+      if (this.reachable) for (const host of this.owner?.served() ?? []) this.write(host, false);
+      this.scheduleRefresh();
+    }, Math.max(250, Math.floor(this.ttl / 3)));
+  }
+
+  private retry(fn: () => void, ms: number): void {
+    this.cancelTimer?.();
+    this.cancelTimer = this.closed ? null : after(this.env.clock, ms, fn);
+  }
+
+  private watch(kv: KV): void {
+    this.watcher?.stop();
+    this.watcher = null;
+    kv.watch({ key: '>' }).then(
+      async (entries) => {
+        if (this.closed) return entries.stop();
+        this.watcher = entries;
+        for await (const e of entries) this.onEntry(e);
+      },
+      (err: unknown) => this.wentDown(err),
+    );
+  }
+
+  private onEntry(e: KvWatchEntry): void {
+    if (e.operation !== 'PUT') return void this.cache.delete(e.key);
+    let host: RemoteHost;
+    try {
+      host = decodeRecord(e.key, e.value);
+    } catch {
+      return this.env.counters.inc('drops', 'lighthouse-tier-invalid');
+    }
+    if (host.servedBy === this.env.id) return void this.cache.delete(e.key);
+    if (!this.fresh(host)) return this.env.counters.inc('drops', 'lighthouse-tier-stale');
+    if (!this.cache.has(e.key) && this.cache.size >= MAX_REMOTE_HOSTS) return this.env.counters.inc('drops', 'lighthouse-tier-full');
+    this.cache.set(e.key, host);
+  }
+
+  private onPunch(data: Uint8Array): void {
+    let request: PunchRequest;
+    try {
+      request = decodePunch(data);
+    } catch {
+      return this.env.counters.inc('drops', 'lighthouse-tier-invalid');
+    }
+    this.owner?.punchRequested(request);
+  }
+
+  /** Written within the TTL, and not in the future by more than one (clocks of the tier roughly in step). */
+  private fresh(host: RemoteHost): boolean {
+    const age = unixMs(this.env.clock) - host.writtenAt;
+    return age <= this.ttl && age >= -this.ttl;
+  }
+}

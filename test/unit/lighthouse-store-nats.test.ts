@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ManualClock, systemClock, type Clock } from '../../pkg/clock/clock.js';
+import type { NatsStoreConfig } from '../../pkg/config/section-lighthouse-store.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
+import { Logger } from '../../pkg/log/logger.js';
+import { NatsStore } from '../../pkg/lighthouse/store/nats-store.js';
+import { keyOf } from '../../pkg/lighthouse/store/record.js';
+import type { PunchRequest, ServedHost } from '../../pkg/lighthouse/store/store.js';
+import { Counters } from '../../pkg/metrics/counters.js';
+import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
+import { NATS_PASSWORD, NATS_READER, NATS_READER_PASSWORD, NATS_USER, NatsServer } from './helpers/nats-server.js';
+import { waitFor } from './helpers/wait.js';
+
+// The NATS JetStream store of a lighthouse tier (pkg/lighthouse/store/nats-store.ts, docs/lighthouse-tier.md)
+// against a real nats-server 2.9 started by the test: what one lighthouse writes another finds, punch requests
+// reach the serving lighthouse, withdrawals, the TTL check on read, hostile bucket values, and NATS killed and
+// restarted (with its bucket gone).
+
+const ip = parseIpv4;
+
+function served(vpnIp: string, learned: string | null, reported: string[] = []): ServedHost {
+  const addr = (t: string) => udpAddr(t.slice(0, t.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1'), Number(t.slice(t.lastIndexOf(':') + 1)));
+  return { vpnIp: ip(vpnIp), learned: learned ? addr(learned) : null, reported: reported.map(addr), relays: [ip('10.9.0.99')] };
+}
+
+function lighthouse(nats: NatsServer, id: string, options: { clock?: Clock; ttlMs?: number; hosts?: ServedHost[] } = {}) {
+  const config: NatsStoreConfig = { kind: 'nats', servers: [nats.url], user: NATS_USER, password: NATS_PASSWORD, bucket: 'mesh_test', ttlMs: options.ttlMs ?? 30_000 };
+  const logs: string[] = [];
+  const counters = new Counters();
+  const store = new NatsStore({ config, id, clock: options.clock ?? systemClock, log: new Logger('info', 'text', (l) => logs.push(l)), counters });
+  const hosts = new Map<VpnIp, ServedHost>((options.hosts ?? []).map((h) => [h.vpnIp, h]));
+  const punches: PunchRequest[] = [];
+  store.attach({ served: () => [...hosts.values()], punchRequested: (r) => punches.push(r) });
+  const serve = (h: ServedHost) => {
+    hosts.set(h.vpnIp, h);
+    store.changed(h);
+  };
+  const withdraw = (vpnIp: VpnIp) => {
+    hosts.delete(vpnIp);
+    store.withdraw(vpnIp);
+  };
+  return { store, logs, counters, punches, serve, withdraw };
+}
+
+type Lh = ReturnType<typeof lighthouse>;
+
+async function online(...lhs: Lh[]): Promise<void> {
+  for (const lh of lhs) await waitFor(() => lh.store.online, { timeoutMs: 5000, what: 'the store online' });
+}
+
+test('a host one lighthouse serves is found by another through the bucket; its punch request reaches the serving one', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1');
+  const lh2 = lighthouse(nats, 'lh-2');
+  t.after(() => Promise.all([lh1.store.close(), lh2.store.close()]));
+  await online(lh1, lh2);
+  lh1.serve(served('10.9.0.5', '198.51.100.5:4242', ['192.168.1.5:4242', '[2001:db8::5]:4242']));
+  const found = await waitFor(() => lh2.store.lookup(ip('10.9.0.5')), { what: 'lh-2 to see 10.9.0.5' });
+  assert.equal(found.servedBy, 'lh-1');
+  assert.equal(found.learned && addrKey(found.learned), '198.51.100.5:4242');
+  assert.deepEqual(found.reported.map(addrKey), ['192.168.1.5:4242', '[2001:db8::5]:4242']);
+  assert.deepEqual(found.relays.map(formatVpnIp), ['10.9.0.99']);
+  // A lighthouse never answers about its own hosts from the bucket: its own view is the truth.
+  assert.equal(lh1.store.lookup(ip('10.9.0.5')), undefined);
+
+  lh2.store.requestPunch(found.servedBy, { target: ip('10.9.0.5'), asker: ip('10.9.0.7'), askerAddrs: [udpAddr('203.0.113.7', 4242)] });
+  const punch = await waitFor(() => lh1.punches[0], { what: 'the punch request at lh-1' });
+  assert.equal(formatVpnIp(punch.target), '10.9.0.5');
+  assert.equal(formatVpnIp(punch.asker), '10.9.0.7');
+  assert.deepEqual(punch.askerAddrs.map(addrKey), ['203.0.113.7:4242']);
+  assert.equal(lh2.punches.length, 0);
+});
+
+test('a withdrawn host leaves the other lighthouses; a withdrawal never removes a record another lighthouse wrote since', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1');
+  const lh2 = lighthouse(nats, 'lh-2');
+  const lh3 = lighthouse(nats, 'lh-3');
+  t.after(() => Promise.all([lh1.store.close(), lh2.store.close(), lh3.store.close()]));
+  await online(lh1, lh2, lh3);
+  lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
+  lh1.serve(served('10.9.0.6', '198.51.100.6:4242'));
+  await waitFor(() => lh3.store.lookup(ip('10.9.0.5')) && lh3.store.lookup(ip('10.9.0.6')), { what: 'lh-3 to see both hosts' });
+  lh1.withdraw(ip('10.9.0.5'));
+  await waitFor(() => lh3.store.lookup(ip('10.9.0.5')) === undefined, { what: 'the withdrawal at lh-3' });
+
+  // 10.9.0.6 moves to lh-2 before lh-1 notices its tunnel is gone: lh-1's late withdrawal must not delete lh-2's record.
+  lh2.serve(served('10.9.0.6', '198.51.100.66:5555'));
+  await waitFor(() => lh3.store.lookup(ip('10.9.0.6'))?.servedBy === 'lh-2', { what: 'lh-3 to see the move' });
+  lh1.withdraw(ip('10.9.0.6'));
+  await waitFor(() => lh1.counters.get('lighthouse', 'tier-withdraw-superseded') === 1, { what: 'the refused withdrawal' });
+  assert.equal(lh3.store.lookup(ip('10.9.0.6'))?.servedBy, 'lh-2');
+});
+
+test('a record older than the TTL is never served, though still cached (the check on read)', async (t) => {
+  const nats = await NatsServer.start(t);
+  const clock = new ManualClock();
+  const lh1 = lighthouse(nats, 'lh-1', { ttlMs: 5000 });
+  const lh2 = lighthouse(nats, 'lh-2', { ttlMs: 5000, clock });
+  t.after(() => Promise.all([lh1.store.close(), lh2.store.close()]));
+  await online(lh1, lh2);
+  lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
+  await waitFor(() => lh2.store.lookup(ip('10.9.0.5')), { what: 'lh-2 to see 10.9.0.5' });
+  clock.advance(4000);
+  assert.ok(lh2.store.lookup(ip('10.9.0.5')), 'still within the TTL');
+  clock.advance(1500);
+  assert.equal(lh2.store.lookup(ip('10.9.0.5')), undefined, 'older than the TTL');
+});
+
+test('a hostile bucket value is refused and counted, and nothing of it is served', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1');
+  t.after(() => lh1.store.close());
+  await online(lh1);
+  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
+  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
+  t.after(() => nc.close());
+  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  const now = Date.now();
+  const bad = [
+    // names another host than its key
+    { key: keyOf(ip('10.9.0.5')), value: { v: 1, ip: '10.9.0.6', lh: 'lh-9', t: now, learned: null, reported: [], relays: [] } },
+    // a name instead of an IP literal: nothing read from NATS makes a lighthouse resolve
+    { key: keyOf(ip('10.9.0.7')), value: { v: 1, ip: '10.9.0.7', lh: 'lh-9', t: now, learned: 'evil.example:4242', reported: [], relays: [] } },
+    // too many addresses
+    { key: keyOf(ip('10.9.0.8')), value: { v: 1, ip: '10.9.0.8', lh: 'lh-9', t: now, learned: null, reported: Array(21).fill('1.2.3.4:5'), relays: [] } },
+    // a lighthouse id that is no subject token
+    { key: keyOf(ip('10.9.0.9')), value: { v: 1, ip: '10.9.0.9', lh: 'lh.*.>', t: now, learned: null, reported: [], relays: [] } },
+  ];
+  for (const b of bad) await kv.put(b.key, JSON.stringify(b.value));
+  await kv.put(keyOf(ip('10.9.0.10')), JSON.stringify({ v: 1, ip: '10.9.0.10', lh: 'lh-9', t: now, learned: '198.51.100.10:4242', reported: [], relays: [] }));
+  await waitFor(() => lh1.store.lookup(ip('10.9.0.10')), { what: 'the valid record' });
+  assert.equal(lh1.counters.get('drops', 'lighthouse-tier-invalid'), bad.length);
+  for (const b of ['10.9.0.5', '10.9.0.6', '10.9.0.7', '10.9.0.8', '10.9.0.9']) assert.equal(lh1.store.lookup(ip(b)), undefined, b);
+});
+
+test('only lighthouses write: a reader cannot put into the bucket', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1');
+  t.after(() => lh1.store.close());
+  await online(lh1);
+  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
+  const nc = await connect({ servers: nats.url, user: NATS_READER, pass: NATS_READER_PASSWORD });
+  t.after(() => nc.close());
+  const kv = await new Kvm(jetstream(nc, { timeout: 1000 })).open('mesh_test');
+  await assert.rejects(kv.put(keyOf(ip('10.9.0.5')), '{}'));
+});
+
+test('NATS killed: own view kept, one warning; restarted without its bucket: re-created, hosts re-written, watch resumed', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1');
+  const lh2 = lighthouse(nats, 'lh-2');
+  t.after(() => Promise.all([lh1.store.close(), lh2.store.close()]));
+  await online(lh1, lh2);
+  lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
+  await waitFor(() => lh2.store.lookup(ip('10.9.0.5')), { what: 'lh-2 to see 10.9.0.5' });
+
+  await nats.stop();
+  await waitFor(() => !lh1.store.online && !lh2.store.online, { what: 'both stores to notice' });
+  // A host learned meanwhile is not lost: it is written on the re-sync.
+  lh1.serve(served('10.9.0.6', '198.51.100.6:4242'));
+  assert.ok(lh2.store.lookup(ip('10.9.0.5')), 'a fresh record stays served while NATS is away');
+  lh2.store.requestPunch('lh-1', { target: ip('10.9.0.5'), asker: ip('10.9.0.7'), askerAddrs: [] });
+  assert.equal(lh2.counters.get('drops', 'lighthouse-tier-punch-unsent'), 1, 'a punch is not queued');
+
+  await nats.start({ wipe: true });
+  await waitFor(() => lh2.store.lookup(ip('10.9.0.6')), { timeoutMs: 8000, what: 'lh-2 to see the host written on the re-sync' });
+  assert.ok(lh2.store.lookup(ip('10.9.0.5')));
+  for (const lh of [lh1, lh2]) {
+    assert.equal(lh.logs.filter((l) => l.includes('unreachable')).length, 1, lh.logs.join('\n'));
+    await waitFor(() => lh.logs.some((l) => l.includes('reachable again')), { what: 'the re-sync line' });
+  }
+});
