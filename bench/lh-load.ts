@@ -6,10 +6,13 @@
 //        [--qps 200] [--window 256] [--log info] [--prof DIR] [--rounds 1] [--env K=V,…]
 //
 // --prof DIR: the mesh lighthouse runs with --cpu-prof into DIR (bench/profile-summary.js reads it).
+// --keep-logs DIR: each lighthouse's log is copied there (with a variant adding --trace-gc: its GC pauses).
 // --env: extra environment for the mesh lighthouse (A/B of a lever switched by an environment variable).
+// --variant NAME=NODE_ARGS (repeatable): NAME, listed in --impls, runs the mesh lighthouse with extra node flags,
+// e.g. --variant 'ygen16=--min-semi-space-size=16' --impls mesh,ygen16,nebula.
 // As root. Lab: lh 198.18.0.1:4242 (10.99.0.1/16), gen 198.18.0.2 with one extra address per 5000 nodes.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -18,7 +21,7 @@ import { overlayConfig, writeOverlayConfig, type LogLevel } from '../test/e2e/la
 import { startNode, type OverlayImpl } from '../test/e2e/lab/overlay-node.js';
 import type { LabProcess } from '../test/e2e/lab/process.js';
 import { makeHostCert, makeTestCa } from '../test/unit/helpers/pki.js';
-import { IMPLS, meshWithNodeArgs, type ImplName } from './bench-lab.js';
+import { IMPLS, meshWithNodeArgs } from './bench-lab.js';
 import type { LoadResult, LoadSpec } from './lh-load-gen.js';
 
 const { values } = parseArgs({
@@ -33,6 +36,8 @@ const { values } = parseArgs({
     prof: { type: 'string' },
     rounds: { type: 'string', default: '1' },
     env: { type: 'string' },
+    'keep-logs': { type: 'string' },
+    variant: { type: 'string', multiple: true },
   },
 });
 
@@ -49,12 +54,16 @@ function pinned(impl: OverlayImpl, core: number): OverlayImpl {
   };
 }
 
-async function runOne(lab: Lab, dir: string, impl: ImplName, n: number, spec: Omit<LoadSpec, 'nodes' | 'lighthouse'>, config: string): Promise<LoadResult> {
+const VARIANTS = new Map((values.variant ?? []).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1).split(' ')]));
+
+async function runOne(lab: Lab, dir: string, impl: string, n: number, spec: Omit<LoadSpec, 'nodes' | 'lighthouse'>, config: string): Promise<LoadResult> {
   const [lhHost, genHost] = [lab.allHosts().find((h) => h.name === 'lh')!, lab.allHosts().find((h) => h.name === 'gen')!];
-  let overlay = IMPLS[impl];
-  if (impl === 'mesh' && values.prof) overlay = meshWithNodeArgs(['--cpu-prof', `--cpu-prof-dir=${resolve(values.prof)}`]);
+  const isMesh = impl !== 'nebula';
+  const nodeArgs = [...(VARIANTS.get(impl) ?? []), ...(values.prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.prof)}`] : [])];
+  let overlay = IMPLS[isMesh ? 'mesh' : 'nebula'];
+  if (isMesh && nodeArgs.length > 0) overlay = meshWithNodeArgs(nodeArgs);
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (impl === 'mesh' && values.env) for (const kv of values.env.split(',')) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+  if (isMesh && values.env) for (const kv of values.env.split(',')) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   const lh: LabProcess = await startNode(lab, lhHost, pinned(overlay, 1), config, { env });
   try {
     const full: LoadSpec = { ...spec, nodes: n, lighthouse: { ...LH, pid: lh.pid } };
@@ -69,12 +78,13 @@ async function runOne(lab: Lab, dir: string, impl: ImplName, n: number, spec: Om
     return JSON.parse(line) as LoadResult;
   } finally {
     await lh.kill(10_000);
+    if (values['keep-logs']) copyFileSync(lh.logFile, join(values['keep-logs'], `lh-${impl}-${n}-${Date.now()}.log`));
   }
 }
 
 async function main(): Promise<void> {
   const steps = values.nodes.split(',').map(Number);
-  const impls = values.impls.split(',') as ImplName[];
+  const impls = values.impls.split(',');
   const lab = await Lab.create();
   try {
     const [, gen] = await lab.flat(2, ['lh', 'gen']);
