@@ -38,11 +38,24 @@ export function ed25519Sign(message: Uint8Array, seed: Uint8Array): Uint8Array {
   return new Uint8Array(sign(null, message, importSeed(seed)));
 }
 
-/** True when `signature` is `publicKey`'s over `message`. Never throws: malformed keys and signatures are false. */
+// A CA's key verifies every certificate a handshake presents (a lighthouse: one per connecting node), and the CA
+// pool hands over the same array each time: imported once per array instead of once per verification (~7-10 us of
+// a ~120 us verification). Keyed by the array, so entries go when it does; its bytes must not change afterwards.
+const importedPublic = new WeakMap<Uint8Array, KeyObject>();
+
+/**
+ * True when `signature` is `publicKey`'s over `message`. Never throws: malformed keys and signatures are false.
+ * `publicKey` is imported once per array (see importedPublic), so its bytes must not change afterwards.
+ */
 export function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (publicKey.length !== PUBLIC_KEY_LEN || signature.length !== SIGNATURE_LEN) return false;
   try {
-    return verify(null, message, importPublicKey(publicKey), signature);
+    let key = importedPublic.get(publicKey);
+    if (key === undefined) {
+      key = importPublicKey(publicKey);
+      importedPublic.set(publicKey, key);
+    }
+    return verify(null, message, key, signature);
   } catch {
     return false;
   }

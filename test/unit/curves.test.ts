@@ -131,3 +131,20 @@ test('Ed25519 verification refuses tampered, non-canonical and malformed input w
   assert.equal(ed25519Verify(sig, msg, new Uint8Array(31)), false);
   assert.equal(ed25519Verify(sig, msg, new Uint8Array(32).fill(0xff)), false);
 });
+
+test('an Ed25519 key is imported once per array: each of two kept keys verifies only its own signatures', () => {
+  const [seedA, seedB] = [Uint8Array.from(randomBytes(32)), Uint8Array.from(randomBytes(32))];
+  const [keyA, keyB] = [ed25519PublicKey(seedA), ed25519PublicKey(seedB)];
+  const msg = Uint8Array.from(randomBytes(120));
+  const [sigA, sigB] = [ed25519Sign(msg, seedA), ed25519Sign(msg, seedB)];
+  // Several rounds on the same arrays, interleaved, as a CA pool verifies with its CAs' keys.
+  for (let round = 0; round < 3; round++) {
+    assert.equal(ed25519Verify(sigA, msg, keyA), true);
+    assert.equal(ed25519Verify(sigB, msg, keyA), false);
+    assert.equal(ed25519Verify(sigB, msg, keyB), true);
+    assert.equal(ed25519Verify(sigA, msg, keyB), false);
+  }
+  // Another array with A's bytes is A's key too.
+  assert.equal(ed25519Verify(sigA, msg, Uint8Array.from(keyA)), true);
+  assert.equal(ed25519Verify(sigB, msg, Uint8Array.from(keyA)), false);
+});
