@@ -64,6 +64,7 @@ export class NatsStore implements LighthouseStore {
   private downLogged = false;
   private closed = false;
   private syncing = false;
+  private everSynced = false;
   private cancelTimer: (() => void) | null = null;
   private readonly ttl: number;
 
@@ -176,6 +177,8 @@ export class NatsStore implements LighthouseStore {
       for (const host of served) this.write(host, true);
       this.watch(kv);
       if (this.downLogged) this.env.log.info('Lighthouse tier store reachable again, re-synced', { hosts: served.length });
+      else if (!this.everSynced) this.env.log.info('Lighthouse tier store connected', { bucket: this.env.config.bucket, id: this.env.id });
+      this.everSynced = true;
       this.downLogged = false;
       this.scheduleRefresh();
     } catch (err) {
