@@ -38,9 +38,10 @@ async function client(lab: Lab, host: Host, args: string[], seconds: number): Pr
   return json;
 }
 
-export function iperfTcp(lab: Lab, from: Host, to: Host, toIp: string, seconds: number): Promise<TcpResult> {
+/** TCP for `seconds`; `parallel` flows at once (iperf3 -P), summed. */
+export function iperfTcp(lab: Lab, from: Host, to: Host, toIp: string, seconds: number, parallel = 1): Promise<TcpResult> {
   return withServer(lab, to, async (port) => {
-    const json = await client(lab, from, ['-c', toIp, '-p', String(port)], seconds);
+    const json = await client(lab, from, ['-c', toIp, '-p', String(port), ...(parallel > 1 ? ['-P', String(parallel)] : [])], seconds);
     const received = json.end.sum_received;
     return {
       mbitPerSec: received.bits_per_second / 1e6,

@@ -7,7 +7,8 @@
 //         lighthouse and b already up, a started fresh each trial while ping (every 5 ms) waits for its route.
 //
 // Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
-//          --parts rtt,cold (both)
+//          --parts rtt,cold (both)  --variant name:KEY=VAL[,KEY=VAL]  an extra mesh RTT run with this environment
+//          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
 
 import { parseArgs } from 'node:util';
 
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '5' },
     only: { type: 'string', default: 'nebula,mesh' },
     parts: { type: 'string', default: 'rtt,cold' },
+    variant: { type: 'string', multiple: true, default: [] },
   },
 });
 const impls = values.only.split(',') as ImplName[];
@@ -32,6 +34,12 @@ const pings = Number(values.pings);
 const intervals = values.intervals.split(',').map(Number);
 const trials = Number(values.trials);
 const parts = values.parts.split(',');
+/** Extra mesh runs for the RTT part: [label, environment]. */
+const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map((spec) => {
+  const colon = spec.indexOf(':');
+  const pairs = colon < 0 ? [] : spec.slice(colon + 1).split(',').filter(Boolean);
+  return [colon < 0 ? spec : spec.slice(0, colon), Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))];
+});
 
 async function rtt(lab: Lab, from: Host, ip: string, intervalSec: number): Promise<number[]> {
   const r = await lab.ping(from, ip, { count: pings, intervalSec, timeoutSec: Math.ceil(pings * intervalSec) + 5 });
@@ -50,12 +58,16 @@ async function rttRun(): Promise<string[]> {
       const raw = await rtt(pair.lab, pair.a, UNDERLAY.b, interval);
       lines.push(`| raw veth | ${interval * 1000} | ${median(raw).toFixed(3)} | ${quantile(raw, 0.99).toFixed(3)} |`);
     }
-    for (const impl of impls) {
-      await pair.start(impl);
+    const runs: Array<[string, ImplName, NodeJS.ProcessEnv | undefined]> = [
+      ...impls.map((impl): [string, ImplName, undefined] => [impl, impl, undefined]),
+      ...variants.map(([label, env]): [string, ImplName, NodeJS.ProcessEnv] => [label, 'mesh', env]),
+    ];
+    for (const [label, impl, env] of runs) {
+      await pair.start(impl, env);
       for (const interval of intervals) {
         const ms = await rtt(pair.lab, pair.a, OVERLAY.b, interval);
-        console.error(`  rtt ${impl} every ${interval * 1000} ms: ${fmt(ms)}`);
-        lines.push(`| ${impl} | ${interval * 1000} | ${median(ms).toFixed(3)} | ${quantile(ms, 0.99).toFixed(3)} |`);
+        console.error(`  rtt ${label} every ${interval * 1000} ms: ${fmt(ms)}`);
+        lines.push(`| ${label} | ${interval * 1000} | ${median(ms).toFixed(3)} | ${quantile(ms, 0.99).toFixed(3)} |`);
       }
       await pair.stop();
     }

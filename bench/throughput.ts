@@ -8,7 +8,8 @@
 //
 // Options: --rounds N (2)  --seconds S (10)  --udp 300,600  --cipher aes|chachapoly
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (e.g. mesh-dgram:MESH_UDP=dgram)
-//          --only mesh,nebula,<variant>  run just these
+//          --only mesh,nebula,<variant>  run just these   --parallel N  TCP flows at once (iperf3 -P; 1)
+//          --loss P  the underlay drops P% of packets each way (netem on both ends; TCP under loss)
 // mesh seals and opens with the addon's AEAD when it is built (pkg/noise/session-aead.ts); to compare with
 // node:crypto in the same run: --variant mesh-nodecrypto:MESH_AEAD=node
 
@@ -41,6 +42,8 @@ const { values } = parseArgs({
     cipher: { type: 'string', default: 'aes' },
     variant: { type: 'string', multiple: true, default: [] },
     only: { type: 'string' },
+    parallel: { type: 'string', default: '1' },
+    loss: { type: 'string', default: '0' },
   },
 });
 
@@ -48,6 +51,8 @@ const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const udpLoads = values.udp.split(',').filter(Boolean).map(Number);
 const cipher = values.cipher === 'chachapoly' ? 'chachapoly' : 'aes';
+const parallel = Math.max(1, Number(values.parallel) || 1);
+const lossPercent = Math.max(0, Number(values.loss) || 0);
 
 function variants(): Variant[] {
   const all: Variant[] = [
@@ -73,7 +78,7 @@ function variants(): Variant[] {
 async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunResult> {
   const { a, b } = await pair.start(v.impl, v.env);
   const before = [cpuTimes(a.pid), cpuTimes(b.pid)];
-  const tcp = await iperfTcp(pair.lab, pair.a, pair.b, OVERLAY.b, seconds);
+  const tcp = await iperfTcp(pair.lab, pair.a, pair.b, OVERLAY.b, seconds, parallel);
   const after = [cpuTimes(a.pid), cpuTimes(b.pid)];
   const used = (i: number, k: keyof CpuTimes) => after[i][k] - before[i][k];
   const cpu = used(0, 'user') + used(0, 'system') + used(1, 'user') + used(1, 'system');
@@ -93,7 +98,7 @@ function fmtUdp(u: UdpResult): string {
 
 async function rawVeth(pair: PairLab): Promise<{ tcpMbit: number; udp: UdpResult[] }> {
   await pair.stop();
-  const tcp = await iperfTcp(pair.lab, pair.a, pair.b, '198.18.0.2', seconds);
+  const tcp = await iperfTcp(pair.lab, pair.a, pair.b, '198.18.0.2', seconds, parallel);
   const udp: UdpResult[] = [];
   for (const load of udpLoads) udp.push(await iperfUdp(pair.lab, pair.a, pair.b, '198.18.0.2', load, Math.min(seconds, 5)));
   return { tcpMbit: tcp.mbitPerSec, udp };
@@ -134,7 +139,10 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
   const pair = await PairLab.create({ cipher });
   try {
-    console.error(`throughput: ${rounds} rounds, TCP ${seconds} s, UDP ${udpLoads.join('/')} Mbit/s, cipher ${cipher}`);
+    if (lossPercent > 0) {
+      for (const h of [pair.a, pair.b]) await pair.lab.exec(h, 'tc', ['qdisc', 'add', 'dev', 'eth0', 'root', 'netem', 'loss', `${lossPercent}%`]);
+    }
+    console.error(`throughput: ${rounds} rounds, TCP ${seconds} s x ${parallel} flow(s), ${lossPercent}% underlay loss, UDP ${udpLoads.join('/')} Mbit/s, cipher ${cipher}`);
     const results: RunResult[] = [];
     for (let round = 1; round <= rounds; round++) {
       for (const v of variants()) results.push(await runOnce(pair, v, round));
