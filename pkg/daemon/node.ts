@@ -810,6 +810,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     for (const key of restartOnly) {
       if (JSON.stringify(next.config[key]) !== JSON.stringify(this.config[key])) changed.push(`${key} (needs a restart to apply)`);
     }
+    // The store's connection is made once (lighthouse/store/open.ts): a new one would drop the tier's view meanwhile.
+    if (JSON.stringify(next.config.lighthouse.store) !== JSON.stringify(this.config.lighthouse.store)) changed.push('lighthouse.store (needs a restart to apply)');
     this.config = next.config;
     this.pki = next.pki;
     this.fw.replaceRules(next.rules);
