@@ -9,7 +9,7 @@
 // Options: --rounds N (2)  --seconds S (10)  --udp 300,600  --cipher aes|chachapoly
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (e.g. mesh-dgram:MESH_UDP=dgram)
 //          --only mesh,nebula,<variant>  run just these   --parallel N  TCP flows at once (iperf3 -P; 1)
-//          --loss P  the underlay drops P% of packets each way (netem on both ends; TCP under loss)
+//          --loss P  the underlay drops P% of packets each way (nftables ingress on both ends, GSO off; TCP under loss)
 // mesh seals and opens with the addon's AEAD when it is built (pkg/noise/session-aead.ts); to compare with
 // node:crypto in the same run: --variant mesh-nodecrypto:MESH_AEAD=node
 
@@ -140,7 +140,16 @@ async function main(): Promise<void> {
   const pair = await PairLab.create({ cipher });
   try {
     if (lossPercent > 0) {
-      for (const h of [pair.a, pair.b]) await pair.lab.exec(h, 'tc', ['qdisc', 'add', 'dev', 'eth0', 'root', 'netem', 'loss', `${lossPercent}%`]);
+      // nftables, not netem (this kernel has no sch_netem): each end drops a random P% of the packets arriving on its
+      // eth0. Dropped as they come off the wire: with GSO on, one dropped skb would be tens of segments at once (a
+      // UDP GSO batch, a TSO burst), which no real link does, so both ends hand the veth single packets.
+      const perTenThousand = String(Math.round(lossPercent * 100));
+      for (const h of [pair.a, pair.b]) {
+        await pair.lab.exec(h, 'ip', ['link', 'set', 'dev', 'eth0', 'gso_max_segs', '1']);
+        await pair.lab.exec(h, 'nft', ['add', 'table', 'netdev', 'benchloss']);
+        await pair.lab.exec(h, 'nft', ['add', 'chain', 'netdev', 'benchloss', 'in', '{', 'type', 'filter', 'hook', 'ingress', 'device', 'eth0', 'priority', '0', ';', '}']);
+        await pair.lab.exec(h, 'nft', ['add', 'rule', 'netdev', 'benchloss', 'in', 'numgen', 'random', 'mod', '10000', '<', perTenThousand, 'drop']);
+      }
     }
     console.error(`throughput: ${rounds} rounds, TCP ${seconds} s x ${parallel} flow(s), ${lossPercent}% underlay loss, UDP ${udpLoads.join('/')} Mbit/s, cipher ${cipher}`);
     const results: RunResult[] = [];
