@@ -30,7 +30,8 @@ export const DNS_TTL_SECONDS = 3600;
 export interface DnsHost {
   readonly vpnIp: Ipv4;
   readonly certName: string;
-  readonly cert: NebulaCertificate;
+  /** Absent for a host another lighthouse of the tier serves (docs/lighthouse-tier.md): A answers only. */
+  readonly cert?: NebulaCertificate;
 }
 
 /** What the responder may tell: the hosts known now and the overlay network. */
@@ -74,7 +75,7 @@ function certOf(name: string, dir: DnsDirectory): NebulaCertificate | null {
   } catch {
     return null;
   }
-  for (const h of dir.hosts()) if (h.vpnIp === ip) return h.cert;
+  for (const h of dir.hosts()) if (h.vpnIp === ip && h.cert) return h.cert;
   return null;
 }
 
@@ -216,6 +217,8 @@ export interface DnsNode {
   readonly counters: Counters;
   identity(): LocalIdentity;
   currentConfig(): MeshConfig;
+  /** lighthouse.store: the hosts the other lighthouses of a tier serve (lighthouse/store/). */
+  readonly lighthouseStore?: { remoteHosts(): Iterable<{ readonly vpnIp: number | string; readonly name?: string }> } | null;
 }
 
 export function nodeDirectory(node: DnsNode): DnsDirectory {
@@ -225,6 +228,9 @@ export function nodeDirectory(node: DnsNode): DnsDirectory {
       const self = node.identity();
       yield { vpnIp: self.vpnIp, certName: self.cert.details.name, cert: self.cert };
       yield* node.hostmap.byVpnIp.values();
+      for (const h of node.lighthouseStore?.remoteHosts() ?? []) {
+        if (h.name !== undefined && typeof h.vpnIp === 'number' && !node.hostmap.byVpnIp.has(h.vpnIp)) yield { vpnIp: h.vpnIp, certName: h.name };
+      }
     },
   };
 }

@@ -16,13 +16,14 @@ import { sleep } from './lab/wait.js';
 
 /** The store's TTL in these tests: short, so that expiry is seen within the test. */
 const TTL_S = 4;
+const DNS_PORT = 5353;
 
 async function tier(t: { after(fn: () => unknown): void }, lab: Lab, natsHost: Host) {
   const nats = await NatsServer.start(t, { host: natsHost.ip, wrap: ['ip', 'netns', 'exec', natsHost.ns] });
   const net = await OverlayNet.create(lab);
   const store = { nats: [nats.url], user: NATS_USER, password: NATS_PASSWORD, ttl: `${TTL_S}s` };
-  const lighthouse = async (host: Host, name: string): Promise<OverlayNode> => {
-    const lh = await net.start(host, { name, lighthouse: true, impl: meshImpl, tunDisabled: true, config: { lighthouse: { store } } });
+  const lighthouse = async (host: Host, name: string, extra: Record<string, unknown> = {}): Promise<OverlayNode> => {
+    const lh = await net.start(host, { name, lighthouse: true, impl: meshImpl, tunDisabled: true, config: { lighthouse: { store, ...extra } } });
     await lh.waitForLog(/Lighthouse tier store connected/, 10_000);
     return lh;
   };
@@ -35,7 +36,7 @@ test('three lighthouses on NATS: nodes that list only their own lighthouse reach
   const lab = await LabClass.create(t);
   const [hn, hl1, hl2, hl3, ha, hb, hc, hd] = await lab.flat(8);
   const { lighthouse, node } = await tier(t, lab, hn!);
-  const lh1 = await lighthouse(hl1!, 'lh1');
+  const lh1 = await lighthouse(hl1!, 'lh1', { serve_dns: true, dns: { host: hl1!.ip, port: DNS_PORT } });
   const lh2 = await lighthouse(hl2!, 'lh2');
   const lh3 = await lighthouse(hl3!, 'lh3');
   const a = await node(ha!, 'a', [lh1]);
@@ -50,6 +51,9 @@ test('three lighthouses on NATS: nodes that list only their own lighthouse reach
   const cross31 = await reaches(lab, hd!, { name: 'b', vpnIp: b.vpnIp });
   t.diagnostic(`first reply: one lighthouse a->b ${same.toFixed(0)} ms; across lighthouses a->c ${cross12.toFixed(0)}, c->d ${cross23.toFixed(0)}, d->b ${cross31.toFixed(0)} ms`);
   assert.ok(!JSON.stringify(a.config.static_host_map).includes(c.vpnIp), 'a knows c only through the tier');
+  // serve_dns answers from the same view: lh1 names d, which only lh3 serves.
+  const dig = await lab.exec(ha!, 'dig', [`@${hl1!.ip}`, '-p', String(DNS_PORT), '+time=1', '+tries=3', '+short', 'd', 'A'], { timeoutMs: 10_000, check: false });
+  assert.equal(dig.stdout.trim(), d.vpnIp, `dig d A at lh1: ${dig.stdout}${dig.stderr}`);
   assert.ok(lh1.process.running && lh2.process.running && lh3.process.running);
 });
 

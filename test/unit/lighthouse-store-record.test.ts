@@ -17,6 +17,7 @@ const HOST: ServedHost = {
   learned: udpAddr('198.51.100.7', 4242),
   reported: [udpAddr('192.168.1.5', 4242), udpAddr('2001:db8::5', 4242)],
   relays: [parseIpv4('10.1.0.9'), parseVpnIp('fd00::9')],
+  name: 'host-5.example',
 };
 const isRecordError = (e: unknown): boolean => e instanceof RecordError;
 const text = (b: Uint8Array): string => Buffer.from(b).toString();
@@ -32,6 +33,16 @@ test('a record round-trips, keyed by the overlay address text', () => {
   assert.equal(back.learned && addrKey(back.learned), '198.51.100.7:4242');
   assert.deepEqual(back.reported.map(addrKey), HOST.reported.map(addrKey));
   assert.deepEqual(back.relays.map(formatVpnIp), ['10.1.0.9', 'fd00::9']);
+  assert.equal(back.name, 'host-5.example');
+});
+
+test('a certificate name DNS could not ask for is left out by the writer, and refused from anyone else', () => {
+  for (const name of ['two words', 'x'.repeat(254), 'tab\there']) {
+    const back = decodeRecord('10.1.0.5', encodeRecord({ ...HOST, name }, 'lh-1', 1));
+    assert.equal(back.name, undefined, JSON.stringify(name));
+    const forged = { ...(JSON.parse(text(encodeRecord(HOST, 'lh-1', 1))) as object), name };
+    assert.throws(() => decodeRecord('10.1.0.5', bytes(JSON.stringify(forged))), RecordError);
+  }
 });
 
 test('an IPv6 overlay address is a valid KV key and comes back; the default id is a subject token', () => {

@@ -38,6 +38,7 @@ class TwinTier {
         const r = tier.records.get(vpnIp);
         return r && r.servedBy !== id && unixMs(tier.clock) - r.writtenAt <= TTL ? r : undefined;
       },
+      remoteHosts: () => [...tier.records.values()].filter((r) => r.servedBy !== id),
       requestPunch: (servedBy: string, request: PunchRequest) => tier.owners.get(servedBy)?.punchRequested(request),
       close: async () => {},
     };

@@ -105,6 +105,10 @@ export class NatsStore implements LighthouseStore {
     return host;
   }
 
+  *remoteHosts(): Iterable<RemoteHost> {
+    for (const host of this.cache.values()) if (this.fresh(host)) yield host;
+  }
+
   requestPunch(servedBy: string, request: PunchRequest): void {
     // Not queued while NATS is away: a punch is only worth it now, and the client re-sends its query anyway.
     if (!this.nc || !this.reachable || !LIGHTHOUSE_ID.test(servedBy)) return this.env.counters.inc('drops', 'lighthouse-tier-punch-unsent');

@@ -21,6 +21,8 @@ const MAX_ADDRS = 20;
 const MAX_RELAY_ENTRIES = 32;
 /** A full record (10+10 reported IPv6 addresses, 2x16 IPv6 relays) is ~2.2 KB; anything larger is refused unread. */
 export const MAX_RECORD_BYTES = 4096;
+/** The longest certificate name shared (a DNS name's 253 characters). */
+export const MAX_NAME_LENGTH = 253;
 /** A lighthouse id: a NATS subject token and a KV-safe string. */
 export const LIGHTHOUSE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -51,6 +53,8 @@ export function encodeRecord(host: ServedHost, servedBy: string, writtenAt: numb
     learned: host.learned ? formatAddr(host.learned) : null,
     reported: host.reported.map(formatAddr),
     relays: host.relays.map(formatVpnIp),
+    // A name DNS could not ask for is left out rather than making the whole record invalid for the readers.
+    ...(host.name !== undefined && isShareableName(host.name) ? { name: host.name } : {}),
   });
 }
 
@@ -74,6 +78,7 @@ export function decodeRecord(key: string, bytes: Uint8Array): RemoteHost {
     learned: o.learned === null ? null : addrField(o.learned, 'learned'),
     reported: listField(o.reported, 'reported', MAX_ADDRS).map((a) => addrField(a, 'reported')),
     relays: listField(o.relays, 'relays', MAX_RELAY_ENTRIES).map((r) => ipField(r, 'relays')),
+    ...(o.name === undefined ? {} : { name: nameField(o.name) }),
   };
 }
 
@@ -106,6 +111,16 @@ function parseObject(bytes: Uint8Array): Record<string, unknown> {
   const rec = o as Record<string, unknown>;
   if (rec.v !== RECORD_VERSION) throw new RecordError('unknown version');
   return rec;
+}
+
+/** A certificate name, as DNS will compare it: printable, at most a DNS name's length. */
+function nameField(v: unknown): string {
+  if (typeof v !== 'string' || !isShareableName(v)) throw new RecordError('name is not a host name');
+  return v;
+}
+
+export function isShareableName(name: string): boolean {
+  return name.length <= MAX_NAME_LENGTH && /^[\x21-\x7e]*$/.test(name);
 }
 
 function listField(v: unknown, name: string, max: number): unknown[] {

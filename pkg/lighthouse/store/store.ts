@@ -19,6 +19,8 @@ export interface ServedHost {
   readonly reported: readonly UdpAddr[];
   /** The relays the host named in its last update (IPv4 and IPv6 overlay addresses). */
   readonly relays: readonly VpnIp[];
+  /** Its certificate's name, for the lighthouse DNS (serve_dns) of the other lighthouses. */
+  readonly name?: string;
 }
 
 /** A host another lighthouse serves, as read from the tier: validated (record.ts), not yet allow-list filtered. */
@@ -57,6 +59,8 @@ export interface LighthouseStore {
   withdraw(vpnIp: VpnIp): void;
   /** A host another lighthouse serves, if known and fresh. */
   lookup(vpnIp: VpnIp): RemoteHost | undefined;
+  /** The fresh hosts other lighthouses serve (for serve_dns). */
+  remoteHosts(): Iterable<RemoteHost>;
   /** Sends `request` to the lighthouse `servedBy`; dropped when the store is unreachable. */
   requestPunch(servedBy: string, request: PunchRequest): void;
   close(): Promise<void>;
@@ -70,6 +74,9 @@ export class MemoryStore implements LighthouseStore {
   withdraw(): void {}
   lookup(): undefined {
     return undefined;
+  }
+  remoteHosts(): Iterable<RemoteHost> {
+    return [];
   }
   requestPunch(): void {}
   async close(): Promise<void> {}

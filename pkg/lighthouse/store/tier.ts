@@ -21,6 +21,7 @@ export function servedHost(host: HostInfo, entry: { reported: readonly UdpAddr[]
     learned: host.remote && !isTcpAddr(host.remote) ? host.remote : null,
     reported: entry.reported,
     relays: [...entry.relays, ...entry.relays6.map(vpnIpFromIpAddr)],
+    ...(host.certName !== undefined ? { name: host.certName } : {}),
   };
 }
 
