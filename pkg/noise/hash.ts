@@ -4,12 +4,13 @@
 // native (a handshake runs a dozen hashes and HMACs, each cheaper in OpenSSL than in JS), and none of these
 // inputs needs the constant-time care that would favour an audited JS implementation over OpenSSL.
 
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
+// One-shot (crypto.hash, node 20.12+) rather than a Hash object per call: every node:crypto object is a native
+// wrapper that a garbage collection must find dead and finalize, and a handshake hashed ~10 times. On a lighthouse
+// answering a burst of handshakes that finalizing was most of each young-generation collection (bench/lh-load-gc.ts).
 export function sha256(...parts: Uint8Array[]): Buffer {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
+  return hash('sha256', parts.length === 1 ? parts[0] : Buffer.concat(parts), 'buffer');
 }
 
 function hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
