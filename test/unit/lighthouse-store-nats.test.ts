@@ -26,11 +26,11 @@ function served(vpnIp: string, learned: string | null, reported: string[] = []):
   return { vpnIp: ip(vpnIp), learned: learned ? addr(learned) : null, reported: reported.map(addr), relays: [ip('10.9.0.99')] };
 }
 
-function lighthouse(nats: NatsServer, id: string, options: { clock?: Clock; ttlMs?: number; hosts?: ServedHost[] } = {}) {
+function lighthouse(nats: NatsServer, id: string, options: { clock?: Clock; ttlMs?: number; hosts?: ServedHost[]; maxRemoteHosts?: number } = {}) {
   const config: NatsStoreConfig = { kind: 'nats', servers: [nats.url], user: NATS_USER, password: NATS_PASSWORD, bucket: 'mesh_test', ttlMs: options.ttlMs ?? 30_000 };
   const logs: string[] = [];
   const counters = new Counters();
-  const store = new NatsStore({ config, id, clock: options.clock ?? systemClock, log: new Logger('info', 'text', (l) => logs.push(l)), counters });
+  const store = new NatsStore({ config, id, clock: options.clock ?? systemClock, log: new Logger('info', 'text', (l) => logs.push(l)), counters, maxRemoteHosts: options.maxRemoteHosts });
   const hosts = new Map<VpnIp, ServedHost>((options.hosts ?? []).map((h) => [h.vpnIp, h]));
   const punches: PunchRequest[] = [];
   store.attach({ served: () => [...hosts.values()], punchRequested: (r) => punches.push(r) });
@@ -173,4 +173,23 @@ test('NATS killed: own view kept, one warning; restarted without its bucket: re-
     assert.equal(lh.logs.filter((l) => l.includes('unreachable')).length, 1, lh.logs.join('\n'));
     await waitFor(() => lh.logs.some((l) => l.includes('reachable again')), { what: 'the re-sync line' });
   }
+});
+
+test('the cache of other lighthouses\' hosts is bounded; a full cache makes room from records that aged out', async (t) => {
+  const nats = await NatsServer.start(t);
+  const clock = new ManualClock();
+  // One clock: the tier's clocks agree.
+  const lh1 = lighthouse(nats, 'lh-1', { ttlMs: 5000, clock });
+  const lh2 = lighthouse(nats, 'lh-2', { ttlMs: 5000, clock, maxRemoteHosts: 3 });
+  const lh3 = lighthouse(nats, 'lh-3', { ttlMs: 5000, clock });
+  t.after(() => Promise.all([lh1.store.close(), lh2.store.close(), lh3.store.close()]));
+  await online(lh1, lh2, lh3);
+  for (const n of [1, 2, 3, 4]) lh1.serve(served(`10.9.0.${n}`, `198.51.100.${n}:4242`));
+  await waitFor(() => lh2.counters.get('drops', 'lighthouse-tier-full') === 1, { what: 'the fourth host refused' });
+  assert.deepEqual([1, 2, 3, 4].map((n) => lh2.store.lookup(ip(`10.9.0.${n}`)) !== undefined), [true, true, true, false]);
+  // lh-1 dies: nobody refreshes or deletes its records, which age out; a host of lh-3 then finds room.
+  await lh1.store.close();
+  clock.advance(6000);
+  lh3.serve(served('10.9.0.5', '198.51.100.5:4242'));
+  await waitFor(() => lh2.store.lookup(ip('10.9.0.5')), { what: 'the fifth host admitted after the sweep' });
 });

@@ -42,6 +42,8 @@ export interface NatsStoreEnv {
   clock: Clock;
   log: Logger;
   counters: Counters;
+  /** Default MAX_REMOTE_HOSTS (smaller in tests). */
+  maxRemoteHosts?: number;
 }
 
 interface Written {
@@ -65,6 +67,7 @@ export class NatsStore implements LighthouseStore {
   private closed = false;
   private syncing = false;
   private everSynced = false;
+  private sweptAt = -Infinity;
   private cancelTimer: (() => void) | null = null;
   private readonly ttl: number;
 
@@ -160,10 +163,14 @@ export class NatsStore implements LighthouseStore {
   }
 
   private async followStatus(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      if (this.closed) return;
-      if (s.type === 'disconnect' || s.type === 'staleConnection') this.wentDown(s.type);
-      else if (s.type === 'reconnect') void this.sync();
+    try {
+      for await (const s of nc.status()) {
+        if (this.closed) return;
+        if (s.type === 'disconnect' || s.type === 'staleConnection') this.wentDown(s.type);
+        else if (s.type === 'reconnect') void this.sync();
+      }
+    } catch (err) {
+      this.wentDown(err);
     }
   }
 
@@ -223,6 +230,7 @@ export class NatsStore implements LighthouseStore {
   private scheduleRefresh(): void {
     this.retry(() => {
       if (this.reachable) for (const host of this.owner?.served() ?? []) this.write(host, false);
+      this.sweep();
       this.scheduleRefresh();
     }, Math.max(250, Math.floor(this.ttl / 3)));
   }
@@ -235,14 +243,19 @@ export class NatsStore implements LighthouseStore {
   private watch(kv: KV): void {
     this.watcher?.stop();
     this.watcher = null;
-    kv.watch({ key: '>' }).then(
-      async (entries) => {
-        if (this.closed) return entries.stop();
-        this.watcher = entries;
-        for await (const e of entries) this.onEntry(e);
-      },
-      (err: unknown) => this.wentDown(err),
-    );
+    const follow = async (): Promise<void> => {
+      const entries = await kv.watch({ key: '>' });
+      if (this.closed) return entries.stop();
+      this.watcher = entries;
+      for await (const e of entries) this.onEntry(e);
+    };
+    // A watch that fails or ends (its consumer gone with the server) waits for the next re-sync; never unhandled.
+    follow().catch((err: unknown) => this.wentDown(err));
+  }
+
+  /** Drops the records older than the TTL: the server's max_age removes them from the bucket without a word. */
+  private sweep(): void {
+    for (const [key, host] of this.cache) if (!this.fresh(host)) this.cache.delete(key);
   }
 
   private onEntry(e: KvWatchEntry): void {
@@ -255,7 +268,16 @@ export class NatsStore implements LighthouseStore {
     }
     if (host.servedBy === this.env.id) return void this.cache.delete(e.key);
     if (!this.fresh(host)) return this.env.counters.inc('drops', 'lighthouse-tier-stale');
-    if (!this.cache.has(e.key) && this.cache.size >= MAX_REMOTE_HOSTS) return this.env.counters.inc('drops', 'lighthouse-tier-full');
+    const max = this.env.maxRemoteHosts ?? MAX_REMOTE_HOSTS;
+    if (!this.cache.has(e.key) && this.cache.size >= max) {
+      // Full: make room from what aged out, but sweep at most once a second (a sweep walks the whole cache).
+      const now = this.env.clock.now();
+      if (now - this.sweptAt >= 1000) {
+        this.sweptAt = now;
+        this.sweep();
+      }
+      if (this.cache.size >= max) return this.env.counters.inc('drops', 'lighthouse-tier-full');
+    }
     this.cache.set(e.key, host);
   }
 
