@@ -34,8 +34,10 @@ async function tier(t: { after(fn: () => unknown): void }, lab: Lab, natsHost: H
 
 test('three lighthouses on NATS: nodes that list only their own lighthouse reach nodes of the others', async (t) => {
   const lab = await LabClass.create(t);
-  const [hn, hl1, hl2, hl3, ha, hb, hc, hd] = await lab.flat(8);
-  const { lighthouse, node } = await tier(t, lab, hn!);
+  const [hn, hl1, hl2, hl3, ha, hb, hc, hd, hnl, hn1, hn2] = await lab.flat(11);
+  const { net, lighthouse, node } = await tier(t, lab, hn!);
+  // For the figure: two Nebula 1.6.1 nodes through one Nebula lighthouse, in the same lab (their own CA is the same).
+  const nebLh = await net.start(hnl!, { name: 'neblh', lighthouse: true, impl: nebulaImpl, tunDisabled: true });
   const lh1 = await lighthouse(hl1!, 'lh1', { serve_dns: true, dns: { host: hl1!.ip, port: DNS_PORT } });
   const lh2 = await lighthouse(hl2!, 'lh2');
   const lh3 = await lighthouse(hl3!, 'lh3');
@@ -43,13 +45,19 @@ test('three lighthouses on NATS: nodes that list only their own lighthouse reach
   const b = await node(hb!, 'b', [lh1]);
   const c = await node(hc!, 'c', [lh2]);
   const d = await node(hd!, 'd', [lh3]);
+  await node(hn1!, 'neb1', [nebLh], nebulaImpl);
+  const neb2 = await node(hn2!, 'neb2', [nebLh], nebulaImpl);
   // Each node's update is in the bucket and at the other lighthouses (one update interval, plus the watch).
   await sleep(1500);
   const same = await reaches(lab, ha!, b);
   const cross12 = await reaches(lab, ha!, c);
   const cross23 = await reaches(lab, hc!, d);
   const cross31 = await reaches(lab, hd!, { name: 'b', vpnIp: b.vpnIp });
-  t.diagnostic(`first reply: one lighthouse a->b ${same.toFixed(0)} ms; across lighthouses a->c ${cross12.toFixed(0)}, c->d ${cross23.toFixed(0)}, d->b ${cross31.toFixed(0)} ms`);
+  const nebula = await reaches(lab, hn1!, neb2);
+  t.diagnostic(
+    `first reply: one lighthouse a->b ${same.toFixed(0)} ms; across lighthouses a->c ${cross12.toFixed(0)}, c->d ${cross23.toFixed(0)}, d->b ${cross31.toFixed(0)} ms; ` +
+      `nebula 1.6.1 through one nebula lighthouse ${nebula.toFixed(0)} ms`,
+  );
   assert.ok(!JSON.stringify(a.config.static_host_map).includes(c.vpnIp), 'a knows c only through the tier');
   // serve_dns answers from the same view: lh1 names d, which only lh3 serves.
   const dig = await lab.exec(ha!, 'dig', [`@${hl1!.ip}`, '-p', String(DNS_PORT), '+time=1', '+tries=3', '+short', 'd', 'A'], { timeoutMs: 10_000, check: false });
