@@ -4,6 +4,7 @@
 import { Daemon, prepare } from '../../pkg/daemon/daemon.js';
 import { installLastResort } from '../../pkg/daemon/last-resort.js';
 import { capYoungGeneration } from '../../pkg/daemon/young-generation.js';
+import { tierUpSooner } from '../../pkg/launch/tier-up.js';
 import { version } from '../../pkg/version/version.js';
 import type { CliIo } from './cli-io.js';
 import { parseFlags, stringFlag } from './flags.js';
@@ -36,6 +37,7 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
   const { node } = daemon;
   installLastResort({ log: node.log, counters: node.counters, devices: [{ name: 'udp', device: node.udp }, { name: 'tun', device: node.tun }] });
   capYoungGeneration();
+  tierUpSooner();
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {
       daemon.node.log.info('Caught signal, shutting down', { signal });
