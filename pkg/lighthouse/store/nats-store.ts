@@ -30,6 +30,8 @@ export const SYNC_RETRY_MS = 1000;
 export const FIRST_CONNECT_WARNING_MS = 3000;
 /** How long a stopping lighthouse waits for NATS to take its last withdrawals. */
 export const CLOSE_FLUSH_MS = 500;
+/** Puts waiting for their acknowledgement at most. */
+export const MAX_PUTS_IN_FLIGHT = 64;
 
 export function punchSubject(id: string): string {
   return `mesh.lh.${id}.punch`;
@@ -68,6 +70,9 @@ export class NatsStore implements LighthouseStore {
   private syncing = false;
   private everSynced = false;
   private sweptAt = -Infinity;
+  /** Records waiting for a put (pump), by key: a newer version of a queued host replaces the older. */
+  private readonly queued = new Map<string, ServedHost>();
+  private inFlight = 0;
   private cancelTimer: (() => void) | null = null;
   private readonly ttl: number;
 
@@ -183,6 +188,7 @@ export class NatsStore implements LighthouseStore {
       const kv = await new Kvm(jetstream(this.nc, { timeout: 2000 })).create(this.env.config.bucket, { ttl: this.ttl, history: 1, maxValueSize: MAX_RECORD_BYTES });
       this.kv = kv;
       this.written.clear();
+      this.queued.clear(); // puts still in flight on the old handle settle on their own
       this.reachable = true;
       const served = this.owner?.served() ?? [];
       for (const host of served) this.write(host, true);
@@ -215,15 +221,37 @@ export class NatsStore implements LighthouseStore {
     const now = unixMs(this.env.clock);
     const last = this.written.get(key);
     if (!force && last && last.content === content && now - last.at < this.ttl / 3) return;
-    const mark: Written = { content, at: now, revision: last?.revision ?? 0 };
-    this.written.set(key, mark);
-    kv.put(key, encodeRecord(host, this.env.id, now)).then(
-      (revision) => {
-        mark.revision = revision;
-        this.env.counters.inc('lighthouse', 'tier-write');
-      },
-      () => this.env.counters.inc('lighthouse', 'tier-write-failed'),
-    );
+    this.written.set(key, { content, at: now, revision: last?.revision ?? 0 });
+    this.queued.set(key, host);
+    this.pump(kv);
+  }
+
+  /**
+   * Puts the queued records, at most MAX_PUTS_IN_FLIGHT at a time: a re-sync of thousands of hosts fired at once
+   * stalls the client (10000 puts: none acknowledged within two minutes); queued, they flow at the server's pace.
+   */
+  private pump(kv: KV): void {
+    while (this.inFlight < MAX_PUTS_IN_FLIGHT && this.queued.size > 0 && this.kv === kv) {
+      const [key, host] = this.queued.entries().next().value as [string, ServedHost];
+      this.queued.delete(key);
+      const mark = this.written.get(key);
+      if (!mark) continue; // withdrawn meanwhile
+      this.inFlight++;
+      kv.put(key, encodeRecord(host, this.env.id, unixMs(this.env.clock))).then(
+        (revision) => {
+          mark.revision = revision;
+          this.env.counters.inc('lighthouse', 'tier-write');
+        },
+        () => {
+          // Not written: the next change or refresh tries again.
+          if (this.written.get(key) === mark) this.written.delete(key);
+          this.env.counters.inc('lighthouse', 'tier-write-failed');
+        },
+      ).finally(() => {
+        this.inFlight--;
+        this.pump(kv);
+      });
+    }
   }
 
   /** Every ttl/3 the served hosts are re-written, so a live host's record never reaches max_age. */
