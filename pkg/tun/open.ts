@@ -1,10 +1,11 @@
-// openTun: create a TUN device, configure it (iproute.ts) and hand back a LinuxTun. On any setup failure the fd is
-// closed, which deletes the half-configured device.
+// openTun: create a TUN device, configure it (iproute.ts, and ipv6-sysctl.ts when it has IPv6 addresses) and hand
+// back a LinuxTun. On any setup failure the fd is closed, which deletes the half-configured device.
 
 import { loadNativeAddon } from './addon.js';
 import type { TunDevice } from './device.js';
 import { TunError } from './errors.js';
-import { deviceMtu, planIpCommands, runIpPlan, type TunConfig } from './iproute.js';
+import { deviceMtu, planIpCommands, runIpPlan, tunNetworks, type TunConfig } from './iproute.js';
+import { refuseRouterAdvertisements } from './ipv6-sysctl.js';
 import { LinuxTun, type LinuxTunOptions } from './linux.js';
 
 export interface OpenTunOptions extends TunConfig, LinuxTunOptions {
@@ -24,6 +25,7 @@ export async function openTun(opts: OpenTunOptions): Promise<TunDevice> {
   const tun = new LinuxTun(addon, opened.fd, opened.name, deviceMtu(opts), { batchSize: opts.batchSize });
   try {
     await runIpPlan(planIpCommands(opened.name, opts));
+    if (tunNetworks(opts).some((n) => n.addr.family === 6)) await refuseRouterAdvertisements(opened.name);
   } catch (err) {
     await tun.close();
     if (err instanceof TunError) throw err;
