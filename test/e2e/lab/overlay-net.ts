@@ -55,6 +55,9 @@ export interface OverlayNodeOptions {
   /** Which overlay families the node has (needs `ipv6` on the network for 'dual' and 'v6'); default 'dual' for mesh
    *  nodes of an IPv6 network, else 'v4'. */
   stack?: OverlayStack;
+  /** The family by which this node names lighthouses and relays (static_host_map, lighthouse.hosts, relay.relays);
+   *  default the first of its own. */
+  peerFamily?: 4 | 6;
   /** Certificate version: 1 (nebula-cert, IPv4), 2 (mesh-cert), '1+2' (a v1+v2 bundle on one key). Default 2 for
    *  mesh nodes of an IPv6 network, else 1. */
   certVersion?: 1 | 2 | '1+2';
@@ -152,7 +155,7 @@ export class OverlayNet {
     // A namespace of the lab has IPv6 off; a node with an IPv6 overlay address needs it on its TUN (made after this,
     // so `default` is enough) and on lo (local delivery). The underlay interfaces stay IPv4-only.
     if (stack !== 'v4') await this.lab.exec(host, 'sysctl', ['-q', '-w', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0', 'net.ipv6.conf.default.accept_dad=0']);
-    const families = cert.vpnIps.map(familyOf);
+    const families = options.peerFamily !== undefined ? [options.peerFamily] : cert.vpnIps.map(familyOf);
     const listenPort = options.listenPort ?? 4242;
     const lighthouses = options.lighthouse ? [] : (options.lighthouses ?? this.lighthouses);
     const relays = (options.relays ?? this.relays).filter((r) => r.vpnIp !== vpnIp);
