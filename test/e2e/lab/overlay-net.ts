@@ -276,7 +276,7 @@ export function familyOf(ip: string): 4 | 6 {
 }
 
 /** fdXX:XXXX:XXXX:XXXX::/64 with random, non-zero groups (so the text is canonical: nothing to compress). */
-function randomUlaPrefix(): string {
+export function randomUlaPrefix(): string {
   const b = randomBytes(8);
   const groups = [0xfd00 | b[0]!, ...[1, 3, 5].map((i) => ((b[i]! << 8) | b[i + 1]!) || 1)];
   return `${groups.map((g) => g.toString(16)).join(':')}::/64`;
