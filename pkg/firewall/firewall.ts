@@ -49,6 +49,7 @@ export { parseFirewallRules, type RuleContext } from './rules.js';
 export { FirewallConfigError } from './config-error.js';
 export { parseIpv4Packet, newFirewallPacket, type FirewallPacket } from './packet.js';
 export { parseIpv6Packet } from './packet-ipv6.js';
+export { parseFirewallPacket, packetLocalAddr, packetRemoteAddr } from './packet-any.js';
 
 export interface FirewallOptions extends FirewallNetworks {
   clock: Clock;
