@@ -26,7 +26,9 @@ import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
 import { verifyPresented } from '../handshake/peer-cert.js';
 import type { HostInfo, TunnelKeys } from '../hostmap/hostinfo.js';
 import { HostMap } from '../hostmap/hostmap.js';
-import { formatIpv4, netContains, parseCidr, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import { netContains, parseCidr, type Ipv4Net } from '../ip/ipv4.js';
+import { formatVpnIp, parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
+import { inNetworks } from '../handshake/peer-addrs.js';
 import { orderAddresses } from '../lighthouse/address-order.js';
 import { AllowList } from '../lighthouse/allow-list.js';
 import { LighthouseClient } from '../lighthouse/client.js';
@@ -71,7 +73,7 @@ export interface NodeSetup {
   config: MeshConfig;
   pki: Pki;
   firewall: Firewall;
-  staticHosts: Map<Ipv4, UdpAddr[]>;
+  staticHosts: Map<VpnIp, UdpAddr[]>;
   log: Logger;
   clock?: Clock;
   /** Tests pass in-memory twins; the daemon opens real ones. */
@@ -111,7 +113,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private config: MeshConfig;
   private pki: Pki;
   private fw: Firewall;
-  private staticHosts: Map<Ipv4, UdpAddr[]>;
+  private staticHosts: Map<VpnIp, UdpAddr[]>;
   private unsafeRoutes: UnsafeRouteTable;
   /** tun.use_system_route_table: the kernel's routes via a VPN gateway on our TUN, and their watcher. */
   private readonly learnedRoutes: SystemRouteTable | null;
@@ -133,7 +135,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** NAT tests: the second port of a lighthouse, a node's measurement of its NAT (daemon/nat-tests.ts). */
   natTests: NatTests | null = null;
   private readonly certExpiry: CertExpiryWatch;
-  private lighthouses: Ipv4[];
+  private lighthouses: VpnIp[];
   private readonly intervals: NodeJS.Timeout[] = [];
   /** punchy.punch: the keep-alives, spread over their interval; null when off. */
   private punches: SpreadRounds<HostInfo> | null = null;
@@ -167,7 +169,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.preferredRanges = c.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
     this.remoteAllowList = new AllowList(c.lighthouse.remoteAllowList);
     this.remoteAllowRanges = allowRanges(c);
-    this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseIpv4);
+    this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseVpnIp);
     this.handshakes = new HandshakeManager(this);
     this.relays = this.makeRelayManager();
     this.paths = new PathFinder(this);
@@ -183,9 +185,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.certExpiry = new CertExpiryWatch({
       clock: this.clock,
       enabled: () => this.config.pki.disconnectInvalid,
-      tunnels: () => this.hostmap.byVpnIp.values(),
+      tunnels: () => this.hostmap.byPrimary.values(),
       expired: (host) => {
-        this.log.info('Tunnel peer certificate expired, closing', { vpnIp: formatIpv4(host.vpnIp) });
+        this.log.info('Tunnel peer certificate expired, closing', { vpnIp: formatVpnIp(host.vpnIp) });
         this.closeTunnel(host, 'invalid-cert', true);
       },
     });
@@ -212,7 +214,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   private makeLighthouseServer(): LighthouseServer {
     return new LighthouseServer({
-      vpnNet: () => this.identity().vpnNet,
+      vpnNetworks: () => this.identity().vpnNetworks,
       remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
       hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
       send: (host, m) => this.sendMeta(host, m),
@@ -248,8 +250,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     });
     return new LighthouseClient({
       lighthouses: () => this.lighthouses,
-      vpnIp: () => this.identity().vpnIp,
-      vpnNet: () => this.identity().vpnNet,
+      vpnAddrs: () => this.identity().vpnAddrs,
+      vpnNetworks: () => this.identity().vpnNetworks,
       hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
       startHandshake: (vpnIp) => {
         if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
@@ -290,8 +292,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       counters: this.counters,
       log: this.log,
       clock: this.clock,
-      myIp: () => this.identity().vpnIp,
-      vpnNet: () => this.identity().vpnNet,
+      myAddrs: () => this.identity().vpnAddrs,
+      vpnNetworks: () => this.identity().vpnNetworks,
       amRelay: () => this.config.relay.amRelay,
       relaysForUs: () => this.advertisedRelays(),
       sendControl: (host, m) => this.sendControl(host, m),
@@ -312,9 +314,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   /** relay.relays, and while UDP is blocked the servers we reach over TCP (peers reach us through them). */
-  private advertisedRelays(): Ipv4[] {
+  private advertisedRelays(): VpnIp[] {
     if (this.config.relay.amRelay) return [];
-    const configured = this.config.relay.relays.map(parseIpv4);
+    const configured = this.config.relay.relays.map(parseVpnIp);
     const overTcp = this.tcp?.fallback?.tcpAttached() ?? [];
     return overTcp.length === 0 ? configured : [...new Set([...configured, ...overTcp])];
   }
@@ -345,7 +347,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   /** PathEnv: a relay to fail over to (daemon/path-finder.ts), through a relay the lighthouse named for the peer. */
-  prepareRelay(vpnIp: Ipv4): 'established' | 'requested' | 'none' {
+  prepareRelay(vpnIp: VpnIp): 'established' | 'requested' | 'none' {
     const c = this.config.relay;
     if (!c.useRelays || c.amRelay) return 'none';
     return this.relays.prepare(vpnIp, this.lighthouseClient?.relaysFor(vpnIp) ?? []);
@@ -356,7 +358,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.paths.answerableSent(host, test);
   }
 
-  sendViaRelays(vpnIp: Ipv4, packet: Uint8Array): void {
+  sendViaRelays(vpnIp: VpnIp, packet: Uint8Array): void {
     const c = this.config.relay;
     if (!c.useRelays || c.amRelay) return;
     const relays = this.lighthouseClient?.relaysFor(vpnIp) ?? [];
@@ -398,7 +400,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       node.punches = new SpreadRounds<HostInfo>({
         clock: node.clock,
         intervalMs: PUNCH_INTERVAL_MS,
-        items: () => node.hostmap.byVpnIp.values(),
+        items: () => node.hostmap.byPrimary.values(),
         visit: (h) => {
           if (node.hostmap.byVpnIp.get(h.vpnIp) !== h) return;
           node.runTimerTask(() => punchHost(h, node.udp, node.config.punchy.targetAllRemotes ? (x) => node.candidates(x.vpnIp) : undefined));
@@ -457,7 +459,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       for (const packet of batch) node.onTun(packet);
     });
     node.log.info('Mesh node started', {
-      vpnIp: formatIpv4(id.vpnIp),
+      vpnIp: formatVpnIp(id.vpnIp),
       certName: id.cert.details.name,
       udpPort: node.udp.localPort,
       tun: node.tun?.name ?? 'disabled',
@@ -591,7 +593,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     return this.fw;
   }
 
-  splitByPunch(vpnIp: Ipv4, addrs: readonly UdpAddr[]): { direct: UdpAddr[]; punched: UdpAddr[] } {
+  splitByPunch(vpnIp: VpnIp, addrs: readonly UdpAddr[]): { direct: UdpAddr[]; punched: UdpAddr[] } {
     const client = this.lighthouseClient;
     const learned = client?.addressesOf(vpnIp) ?? [];
     const ours = client?.selfNatView()[0] ?? client?.selfAddresses()[0];
@@ -609,10 +611,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     return this.preferredRanges;
   }
 
-  candidates(vpnIp: Ipv4): UdpAddr[] {
+  candidates(vpnIp: VpnIp): UdpAddr[] {
     const learned = this.lighthouseClient?.addressesOf(vpnIp) ?? [];
     // lighthouse.calculated_remotes only for peers without a static entry, as in Nebula.
-    const fixed = this.staticHosts.get(vpnIp) ?? this.calculatedRemotes.for(vpnIp);
+    const fixed = this.staticHosts.get(vpnIp) ?? (typeof vpnIp === 'number' ? this.calculatedRemotes.for(vpnIp) : []);
     return orderAddresses([...fixed, ...learned], this.preferredRanges);
   }
 
@@ -685,7 +687,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     }, ms).unref();
   }
 
-  queryLighthouse(vpnIp: Ipv4): void {
+  queryLighthouse(vpnIp: VpnIp): void {
     this.lighthouseClient?.query(vpnIp);
   }
 
@@ -711,16 +713,19 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.udp.send(out, to);
   }
 
-  routeFor(dst: Ipv4, packet?: Uint8Array): Ipv4 | null {
-    if (netContains(this.pki.identity.vpnNet, dst)) return dst;
+  routeFor(dst: VpnIp, packet?: Uint8Array): VpnIp | null {
+    const id = this.pki.identity;
+    // The IPv4 fast path: the first IPv4 network is nearly always the only one.
+    if (typeof dst === 'number' && netContains(id.vpnNet, dst)) return dst;
+    if ((typeof dst === 'string' || id.vpnNetworks.length > 1) && inNetworks(dst, id.vpnNetworks)) return dst;
     return this.unsafeRoutes.gatewayFor(dst, packet, this.hasTunnel);
   }
 
   /** For unsafe-route gateway choice; made once, not per packet (routeFor is on the inside path). */
-  private readonly hasTunnel = (vpnIp: Ipv4): boolean => this.hostmap.byVpnIp.has(vpnIp);
+  private readonly hasTunnel = (vpnIp: VpnIp): boolean => this.hostmap.byVpnIp.has(vpnIp);
 
-  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean {
-    const ranged = this.remoteAllowRanges.find((r) => netContains(r.range, vpnIp));
+  remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean {
+    const ranged = typeof vpnIp === 'number' ? this.remoteAllowRanges.find((r) => netContains(r.range, vpnIp)) : undefined;
     return (ranged?.list ?? this.remoteAllowList).allows(addr.address);
   }
 
@@ -784,7 +789,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   rehandshake(host: HostInfo): void {
-    this.log.debug('Peer may have lost the tunnel, handshaking again', { vpnIp: formatIpv4(host.vpnIp) });
+    this.log.debug('Peer may have lost the tunnel, handshaking again', { vpnIp: formatVpnIp(host.vpnIp) });
     this.handshakes.replace(host);
   }
 
@@ -794,7 +799,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
    * re-checked on their next packet), punchy respond/delay, lighthouse hosts and allow lists, static hosts,
    * send_recv_error and logging. The listen socket, tun device and cipher need a restart.
    */
-  applyReload(next: { config: MeshConfig; pki: Pki; rules: FirewallRules; staticHosts: Map<Ipv4, UdpAddr[]> }): string[] {
+  applyReload(next: { config: MeshConfig; pki: Pki; rules: FirewallRules; staticHosts: Map<VpnIp, UdpAddr[]> }): string[] {
     const changed: string[] = [];
     const restartOnly = ['listen', 'tun', 'cipher'] as const;
     for (const key of restartOnly) {
@@ -809,12 +814,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.remoteAllowList = new AllowList(next.config.lighthouse.remoteAllowList);
     this.remoteAllowRanges = allowRanges(next.config);
     this.preferredRanges = next.config.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
-    if (!next.config.lighthouse.amLighthouse) this.lighthouses = next.config.lighthouse.hosts.map(parseIpv4);
+    if (!next.config.lighthouse.amLighthouse) this.lighthouses = next.config.lighthouse.hosts.map(parseVpnIp);
     this.log.level = next.config.logging.level;
     this.log.format = next.config.logging.format;
     this.closeInvalidTunnels(next.config.pki.disconnectInvalid);
     // A new certificate, or another version of it, makes the tunnels made with the old one handshake again.
-    for (const host of [...this.hostmap.byVpnIp.values()]) this.handshakes.checkVersions(host);
+    for (const host of [...this.hostmap.byPrimary.values()]) this.handshakes.checkVersions(host);
     this.certExpiry.recheck(); // the new CAs may expire at other times, and disconnect_invalid may have changed
     return changed;
   }
@@ -825,14 +830,14 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
    */
   private closeInvalidTunnels(disconnectInvalid: boolean): void {
     const now = unixMs(this.clock) / 1000; // to the millisecond, as in the handshake
-    for (const host of [...this.hostmap.byVpnIp.values()]) {
+    for (const host of [...this.hostmap.byPrimary.values()]) {
       try {
         const cert = host.presentedCert; // of either version, as the handshake verified it
         const ca = verifyPresented(cert, this.pki.caPool, now);
         host.certValidUntil = Math.min(cert.details.notAfter, ca.details.notAfter);
       } catch (e) {
         if (!disconnectInvalid && (e as { code?: string }).code !== 'ECERTBLOCKED') continue;
-        this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatIpv4(host.vpnIp), error: (e as Error).message });
+        this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatVpnIp(host.vpnIp), error: (e as Error).message });
         this.closeTunnel(host, 'invalid-cert', true);
       }
     }
@@ -841,7 +846,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const host of [...this.hostmap.byVpnIp.values()]) this.closeTunnel(host, 'shutdown', true);
+    for (const host of [...this.hostmap.byPrimary.values()]) this.closeTunnel(host, 'shutdown', true);
     for (const t of this.intervals) clearInterval(t);
     this.punches?.stop();
     this.certExpiry.stop();

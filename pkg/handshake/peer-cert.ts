@@ -1,7 +1,8 @@
 // Turns the certificate bytes from a handshake into a verified peer: the public key is put back from the Noise
 // static key (Nebula strips it from the payload), then every rule of the CA pool applies (CA, signature, validity,
-// constraints, blocklist). A v2 certificate is verified as itself against CAs of both versions, then seen through
-// its IPv4 view (cert-v2-ipv4-view.ts) by everything downstream (docs/certificates-v2.md, "Handshakes").
+// constraints, blocklist). A v2 certificate is verified as itself against CAs of both versions; its networks of both
+// families are the peer's overlay addresses (`certAddrs`), and its IPv4 view (cert-v2-ipv4-view.ts) serves what
+// still reads v1-shaped certificates (docs/certificates-v2.md, "Handshakes"; docs/ipv6-A.md).
 
 import {
   anyFingerprint,
@@ -19,6 +20,7 @@ import {
 import type { CertVersion } from '../hostmap/hostinfo.js';
 import type { FirewallPeer } from '../firewall/firewall.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
+import { vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
 
 export interface VerifiedPeer {
   /** The certificate in the v1 shape (a v2 one in its IPv4 view). */
@@ -28,7 +30,10 @@ export interface VerifiedPeer {
   /** The same certificate as a tunnel keeps it (see PeerCertBytes). */
   stored: PeerCertBytes;
   fingerprint: string;
-  vpnIp: number;
+  /** The certificate's first address: the peer's primary address until usablePeerAddrs narrows `certAddrs`. */
+  vpnIp: VpnIp;
+  /** Every network address of the certificate, both families, certificate order (unfiltered). */
+  certAddrs: readonly VpnIp[];
   firewallPeer: FirewallPeer;
   /** Unix seconds after which the certificate or the CA that signed it is expired (pki.disconnect_invalid). */
   validUntil: number;
@@ -90,17 +95,11 @@ export function verifyPeerCert(
   } catch (e) {
     throw new PeerCertError((e as { code?: string }).code ?? 'EINVALIDCERT', (e as Error).message);
   }
-  let cert: NebulaCertificate;
-  if (version === 2) {
-    try {
-      cert = ipv4ViewOfV2(presented as NebulaCertificateV2);
-    } catch (e) {
-      throw new PeerCertError('ENOIPV4', (e as Error).message);
-    }
-  } else cert = presented as NebulaCertificate;
-  if (cert.details.ips.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
-  const vpnIp = cert.details.ips[0].ip;
-  const singleIp = cert.details.ips.length === 1 && cert.details.subnets.length === 0;
+  const cert: NebulaCertificate = version === 2 ? ipv4ViewOfV2(presented as NebulaCertificateV2) : (presented as NebulaCertificate);
+  const certAddrs = version === 2 ? (presented as NebulaCertificateV2).details.networks.map((n) => vpnIpFromIpAddr(n.addr)) : cert.details.ips.map((n) => n.ip);
+  if (certAddrs.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
+  const vpnIp = certAddrs[0];
+  const singleIp = cert.details.ips.length === 1 && cert.details.subnets.length === 0 && certAddrs.length === 1;
   const allowedNets: readonly Ipv4Net[] = singleIp
     ? NO_NETS
     : [...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...cert.details.subnets];
@@ -114,6 +113,7 @@ export function verifyPeerCert(
     stored: new PeerCertBytes(certBytes, remoteStatic, version),
     fingerprint: anyFingerprint(presented),
     vpnIp,
+    certAddrs,
     validUntil: Math.min(cert.details.notAfter, ca.details.notAfter),
     firewallPeer: {
       vpnIp,

@@ -176,7 +176,7 @@ test('a reload with a new certificate of the same version (other groups) re-hand
   assert.equal(rehandshakes(a), 1);
 });
 
-test('a v2 peer certificate without an IPv4 network is refused with a clear reason', async (t) => {
+test('a v2 peer certificate whose only network is outside ours (IPv6 to an IPv4-only node) is refused with a clear reason', async (t) => {
   const c = cas();
   const mesh = new TestMesh(t);
   const ha = makeHost(c, 'a', A, [2]);
@@ -189,7 +189,7 @@ test('a v2 peer certificate without an IPv4 network is refused with a clear reas
   const forged = { ...pkiB.identity, credentials: { ...pkiB.identity.credentials, 2: { version: 2 as const, bytes: marshalCertificateV2ForHandshake(v6.v2), signature: v6.v2.signature } }, initiatingVersion: 2 as const };
   const nb = await mesh.node({ vpnIp: B, name: 'b', peers: [A], config: FAST, pki: { ...pkiB, identity: forged } });
   nb.tun.inject(udpPacket({ src: B, dst: A, payload: 'x' }));
-  await waitFor(() => na.logs.some((l) => l.includes('no IPv4 network')), { what: () => na.logs.join('\n') });
+  await waitFor(() => na.logs.some((l) => l.includes('no certificate address inside our networks')), { what: () => na.logs.join('\n') });
   assert.equal(na.tunnelTo(nb), undefined);
 });
 
