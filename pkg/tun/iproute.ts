@@ -77,13 +77,12 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
   plan.push({ args: ['link', 'set', 'dev', dev, 'up'] });
   for (const n of networks) {
     // Same key as the connected route the kernel installed (table main; metric 0 for IPv4, 256 for IPv6), so
-    // this replaces it instead of adding a second one it would shadow.
-    const metric = n.addr.family === 4 ? [] : ['metric', String(IPV6_CONNECTED_METRIC)];
+    // this replaces it instead of adding a second one it would shadow. IPv4 names its source address as Nebula
+    // does; IPv6 cannot while the new address is still tentative (the kernel refuses it for a moment after link
+    // up, the race Nebula retries around) and needs none: source selection picks the address of the prefix.
+    const tail = n.addr.family === 4 ? ['src', formatIpAddr(n.addr), 'proto', 'kernel'] : ['proto', 'kernel', 'metric', String(IPV6_CONNECTED_METRIC)];
     plan.push({
-      args: [
-        'route', 'replace', formatIpPrefix(masked(n)), 'dev', dev, ...mtuArgs(cfg.mtu, n.addr.family),
-        'scope', 'link', 'src', formatIpAddr(n.addr), 'proto', 'kernel', ...metric,
-      ],
+      args: ['route', 'replace', formatIpPrefix(masked(n)), 'dev', dev, ...mtuArgs(cfg.mtu, n.addr.family), 'scope', 'link', ...tail],
     });
   }
   for (const r of cfg.routes ?? []) {

@@ -93,8 +93,8 @@ test('every network of the certificate gets its address and its connected route;
       'addr replace fd01::5/112 dev mesh1',
       'link set dev mesh1 up',
       'route replace 10.200.0.0/24 dev mesh1 mtu 1300 scope link src 10.200.0.1 proto kernel',
-      'route replace fd00::/64 dev mesh1 mtu 1300 scope link src fd00::1 proto kernel metric 256',
-      'route replace fd01::/112 dev mesh1 mtu 1300 scope link src fd01::5 proto kernel metric 256',
+      'route replace fd00::/64 dev mesh1 mtu 1300 scope link proto kernel metric 256',
+      'route replace fd01::/112 dev mesh1 mtu 1300 scope link proto kernel metric 256',
     ],
   );
   assert.deepEqual(tunNetworks({ mtu: 1300, networks: dualStack }), dualStack);
@@ -122,8 +122,8 @@ test('IPv6 routes and unsafe routes of any MTU: host bits cleared, MSS = MTU - 6
   assert.equal(lines[0], 'link set dev mesh1 mtu 1400 txqueuelen 500');
   assert.deepEqual(lines.slice(6), [
     'route replace 10.200.0.0/24 dev mesh1 mtu 1300 advmss 1260 scope link src 10.200.0.1 proto kernel',
-    'route replace fd00::/64 dev mesh1 mtu 1300 advmss 1240 scope link src fd00::1 proto kernel metric 256',
-    'route replace fd01::/112 dev mesh1 mtu 1300 advmss 1240 scope link src fd01::5 proto kernel metric 256',
+    'route replace fd00::/64 dev mesh1 mtu 1300 advmss 1240 scope link proto kernel metric 256',
+    'route replace fd01::/112 dev mesh1 mtu 1300 advmss 1240 scope link proto kernel metric 256',
     'route replace fd00::8000:0:0:0/65 dev mesh1 mtu 1280 advmss 1220 scope link',
     'route replace fd77::/48 dev mesh1 mtu 1400 scope link metric 50',
     'route replace fd78::/64 dev mesh1 mtu 1200 advmss 1140 scope link',
