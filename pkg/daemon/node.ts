@@ -27,7 +27,8 @@ import { verifyPresented } from '../handshake/peer-cert.js';
 import type { HostInfo, TunnelKeys } from '../hostmap/hostinfo.js';
 import { HostMap } from '../hostmap/hostmap.js';
 import { netContains, parseCidr, type Ipv4Net } from '../ip/ipv4.js';
-import { formatVpnIp, parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
+import { formatVpnIp, parseVpnIp, vpnIpInPrefix, type VpnIp } from '../ip/vpn-ip.js';
+import { parseIpPrefix, type IpPrefix } from '../ip/prefix.js';
 import { inNetworks } from '../handshake/peer-addrs.js';
 import { orderAddresses } from '../lighthouse/address-order.js';
 import { AllowList } from '../lighthouse/allow-list.js';
@@ -122,7 +123,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private preferredRanges: Ipv4Net[];
   private remoteAllowList: AllowList;
   /** remote_allow_ranges: peers inside one of these overlay ranges are judged by its own list, most specific first. */
-  private remoteAllowRanges: Array<{ range: Ipv4Net; list: AllowList }> = [];
+  private remoteAllowRanges: AllowRanges = { v4: [], v6: [] };
   readonly lighthouseServer: LighthouseServer | null = null;
   readonly lighthouseClient: LighthouseClient | null = null;
   readonly relays: RelayManager;
@@ -427,10 +428,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
           : openTun({
               name: c.tun.dev,
               mtu: c.tun.mtu,
-              address: id.cert.details.ips[0],
+              // Every network of our certificate(s), both families: each gets its address and connected route.
+              networks: id.vpnNetworks,
               txQueueLen: c.tun.txQueue,
-              routes: c.tun.routes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu })),
-              unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu, metric: r.metric, install: r.install })),
+              routes: c.tun.routes.map((r) => ({ route: r.route, mtu: r.mtu })),
+              unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: r.route, mtu: r.mtu, metric: r.metric, install: r.install })),
             });
     // After the lighthouse handshake went out too: its netlink socket is quick to open, but without the addon it
     // is another child process (`ip monitor`).
@@ -725,7 +727,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private readonly hasTunnel = (vpnIp: VpnIp): boolean => this.hostmap.byVpnIp.has(vpnIp);
 
   remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean {
-    const ranged = typeof vpnIp === 'number' ? this.remoteAllowRanges.find((r) => netContains(r.range, vpnIp)) : undefined;
+    const ranged =
+      typeof vpnIp === 'number' ? this.remoteAllowRanges.v4.find((r) => netContains(r.range, vpnIp)) : this.remoteAllowRanges.v6.find((r) => vpnIpInPrefix(vpnIp, r.range));
     return (ranged?.list ?? this.remoteAllowList).allows(addr.address);
   }
 
@@ -881,9 +884,22 @@ function recvErrorModeAllows(mode: MeshConfig['listen']['sendRecvError'], addr: 
   return true;
 }
 
-function allowRanges(c: MeshConfig): Array<{ range: Ipv4Net; list: AllowList }> {
-  return [...(c.lighthouse.remoteAllowRanges ?? new Map())]
-    .filter(([cidr]) => !cidr.includes(':'))
-    .map(([cidr, rules]) => ({ range: parseCidr(cidr), list: new AllowList(rules) }))
-    .sort((a, b) => Math.clz32(~b.range.mask) - Math.clz32(~a.range.mask));
+/** lighthouse.remote_allow_ranges by overlay range, most specific first; IPv6 ranges apply to IPv6 overlay addresses. */
+function allowRanges(c: MeshConfig): AllowRanges {
+  const all = [...(c.lighthouse.remoteAllowRanges ?? new Map())];
+  return {
+    v4: all
+      .filter(([cidr]) => !cidr.includes(':'))
+      .map(([cidr, rules]) => ({ range: parseCidr(cidr), list: new AllowList(rules) }))
+      .sort((a, b) => Math.clz32(~b.range.mask) - Math.clz32(~a.range.mask)),
+    v6: all
+      .filter(([cidr]) => cidr.includes(':'))
+      .map(([cidr, rules]) => ({ range: parseIpPrefix(cidr), list: new AllowList(rules) }))
+      .sort((a, b) => b.range.bits - a.range.bits),
+  };
+}
+
+interface AllowRanges {
+  v4: Array<{ range: Ipv4Net; list: AllowList }>;
+  v6: Array<{ range: IpPrefix; list: AllowList }>;
 }

@@ -47,6 +47,8 @@ export interface LocalIdentity {
   readonly vpnAddrs: readonly VpnIp[];
   /** Our overlay networks (address with its prefix length), certificate order: the TUN's addresses and routes. */
   readonly vpnNetworks: readonly IpPrefix[];
+  /** Our certificate's unsafe networks, both families (the firewall's local ranges). */
+  readonly unsafeNetworks: readonly IpPrefix[];
   /**
    * The first IPv4 overlay network (address and mask), for the IPv4 fast paths; NO_IPV4_NET when the certificate
    * has only IPv6 networks.
@@ -108,7 +110,8 @@ export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalI
     throw new IdentityError(`initiating version ${initiatingVersion} needs a v${initiatingVersion} certificate in pki.cert`);
   }
   const cert = (v2View ?? v1) as NebulaCertificate;
-  const vpnNetworks = certificateView((v2 ?? v1) as NebulaCertificate | NebulaCertificateV2).networks;
+  const view = certificateView((v2 ?? v1) as NebulaCertificate | NebulaCertificateV2);
+  const vpnNetworks = view.networks;
   if (vpnNetworks.length === 0) throw new IdentityError('certificate has no IP');
   const vpnAddrs = vpnNetworks.map((n) => vpnIpFromIpAddr(n.addr));
   const first = cert.details.ips[0];
@@ -123,6 +126,7 @@ export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalI
     vpnIp: vpnAddrs[0],
     vpnAddrs,
     vpnNetworks,
+    unsafeNetworks: view.unsafeNetworks,
     vpnNet: first ? { ip: (first.ip & first.mask) >>> 0, mask: first.mask } : NO_IPV4_NET,
   };
 }

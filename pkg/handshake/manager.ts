@@ -23,7 +23,7 @@ import { credentialFor, type HandshakeCredential, type LocalIdentity } from './i
 import { decodeHandshakePayload, encodeHandshakePayload, payloadCertVersion, type HandshakeDetails } from './payload.js';
 import { usablePeerAddrs } from './peer-addrs.js';
 import { PendingHandshake } from './pending.js';
-import { verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
+import { narrowedFirewallPeer, verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
 import { versionRehandshake } from './version-rules.js';
 import { compareVpnIp, formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 
@@ -509,7 +509,7 @@ export class HandshakeManager {
       vpnIp: t.vpnAddrs[0],
       vpnAddrs: t.vpnAddrs,
       cert: t.peer.stored,
-      peer: t.peer.firewallPeer,
+      peer: narrowedFirewallPeer(t.peer, t.vpnAddrs),
       keys: t.keys,
       handshakeTime: Math.min(t.time, (unixMs(env.clock) + HANDSHAKE_TIME_SKEW_MS) * 1e6),
       remote: t.src.from,

@@ -18,7 +18,9 @@ import {
   type NebulaCertificateV2,
 } from '../cert/index.js';
 import type { CertVersion } from '../hostmap/hostinfo.js';
-import type { FirewallPeer } from '../firewall/firewall.js';
+import { firewallPeerAddresses, type FirewallPeer } from '../firewall/firewall.js';
+import type { FirewallPeerAddresses } from '../firewall/peer.js';
+import type { IpPrefix } from '../ip/prefix.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
 import { vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
 
@@ -34,6 +36,8 @@ export interface VerifiedPeer {
   vpnIp: VpnIp;
   /** Every network address of the certificate, both families, certificate order (unfiltered). */
   certAddrs: readonly VpnIp[];
+  /** The certificate's unsafe networks, both families (computed on call: only a filtered tunnel needs them). */
+  unsafeNetworks(): readonly IpPrefix[];
   firewallPeer: FirewallPeer;
   /** Unix seconds after which the certificate or the CA that signed it is expired (pki.disconnect_invalid). */
   validUntil: number;
@@ -64,6 +68,22 @@ function shared<T>(map: Map<string, T>, key: string, make: () => T): T {
     if (map.size < MAX_SHARED) map.set(key, value);
   }
   return value;
+}
+
+/** A v1 certificate's firewall addresses: its IPs as /32s and its subnets (nothing else a v1 certificate can hold). */
+function v1PeerAddresses(cert: NebulaCertificate, vpnIp: number): FirewallPeerAddresses {
+  const singleIp = cert.details.ips.length === 1 && cert.details.subnets.length === 0;
+  const allowedNets: readonly Ipv4Net[] = singleIp ? NO_NETS : [...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...cert.details.subnets];
+  return { vpnIp, allowedNets, singleIp };
+}
+
+/**
+ * The firewall view of a peer whose usable addresses (usablePeerAddrs) are fewer than its certificate's: packets
+ * from the addresses we dropped are not the tunnel's (Nebula 1.10 likewise only accepts sources inside our networks).
+ */
+export function narrowedFirewallPeer(peer: VerifiedPeer, vpnAddrs: readonly VpnIp[]): FirewallPeer {
+  if (vpnAddrs === peer.certAddrs) return peer.firewallPeer;
+  return { ...peer.firewallPeer, ...firewallPeerAddresses(vpnAddrs, peer.unsafeNetworks()) };
 }
 
 /**
@@ -99,10 +119,9 @@ export function verifyPeerCert(
   const certAddrs = version === 2 ? (presented as NebulaCertificateV2).details.networks.map((n) => vpnIpFromIpAddr(n.addr)) : cert.details.ips.map((n) => n.ip);
   if (certAddrs.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
   const vpnIp = certAddrs[0];
-  const singleIp = cert.details.ips.length === 1 && cert.details.subnets.length === 0 && certAddrs.length === 1;
-  const allowedNets: readonly Ipv4Net[] = singleIp
-    ? NO_NETS
-    : [...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...cert.details.subnets];
+  // A v1 certificate as ever (IPv4 only); a v2 one by the firewall's own rules for both families.
+  const unsafeNetworks = (): readonly IpPrefix[] => certificateView(presented).unsafeNetworks;
+  const addresses: FirewallPeerAddresses = version === 2 ? firewallPeerAddresses(certAddrs, unsafeNetworks()) : v1PeerAddresses(cert, vpnIp as number);
   const issuer = shared(sharedIssuers, cert.details.issuer, () => cert.details.issuer);
   cert.details.issuer = issuer;
   // Sorted for the key only (a set has no order); JSON keeps names with any characters apart.
@@ -114,15 +133,14 @@ export function verifyPeerCert(
     fingerprint: anyFingerprint(presented),
     vpnIp,
     certAddrs,
+    unsafeNetworks,
     validUntil: Math.min(cert.details.notAfter, ca.details.notAfter),
     firewallPeer: {
-      vpnIp,
+      ...addresses,
       name: cert.details.name,
       groups,
       issuer,
       caName: certificateView(ca).name,
-      allowedNets,
-      singleIp,
     },
   };
 }
