@@ -27,10 +27,13 @@ export interface RelayEnvOptions {
 
 export function relayEnv(me: VpnIp, opts: RelayEnvOptions = {}) {
   const hostmap = new HostMap();
-  /** A tunnel stand-in, indexed under each of `vpnAddrs` (primary first) as the hostmap does. */
-  const addTunnel = (vpnIp: VpnIp, vpnAddrs: VpnIp[] = [vpnIp]): HostInfo => {
+  /**
+   * A tunnel stand-in, indexed under each of `vpnAddrs` (primary first) as the hostmap does; `certVersion` 2 makes
+   * the relay messages on it use the v2 layout.
+   */
+  const addTunnel = (vpnIp: VpnIp, vpnAddrs: VpnIp[] = [vpnIp], certVersion?: 1 | 2): HostInfo => {
     const octet = typeof vpnIp === 'number' ? vpnIp & 0xff : hostmap.byPrimary.size + 1;
-    const host = { vpnIp, vpnAddrs, remote: udpAddr(`198.51.100.${octet}`, 4242), localIndex: hostmap.allocateIndex(), remoteIndex: typeof vpnIp === 'number' ? vpnIp : octet } as unknown as HostInfo;
+    const host = { vpnIp, vpnAddrs, certVersion, remote: udpAddr(`198.51.100.${octet}`, 4242), localIndex: hostmap.allocateIndex(), remoteIndex: typeof vpnIp === 'number' ? vpnIp : octet } as unknown as HostInfo;
     for (const a of vpnAddrs) hostmap.byVpnIp.set(a, host);
     hostmap.byPrimary.set(vpnIp, host);
     return host;
