@@ -239,7 +239,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       };
     }
     const { allow, interfaces } = this.addressFilter;
-    return localAddresses({ port: this.udp.localPort, vpnNet: this.identity().vpnNet, advertise, allow, interfaces });
+    const { vpnNet, vpnNetworks } = this.identity();
+    return localAddresses({ port: this.udp.localPort, vpnNet, vpnNetworks, advertise, allow, interfaces });
   }
 
   private makeLighthouseClient(): LighthouseClient {
