@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ManualClock } from '../../pkg/clock/clock.js';
+import { resolveHost, tunnelTo, type ControlledNode } from '../../pkg/control/node-view.js';
+import { renderStatus } from '../../pkg/control/render-status.js';
+import type { RttProbes } from '../../pkg/control/rtt-probes.js';
+import { buildStatus } from '../../pkg/control/status.js';
+import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
+import { parseCidr, parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import type { VpnIp } from '../../pkg/ip/vpn-ip.js';
+import { Counters } from '../../pkg/metrics/counters.js';
+import { udpAddr } from '../../pkg/udp/addr.js';
+
+// `mesh status` and the HOST argument of ping/close-tunnel/print-cert with IPv6 overlay addresses (docs/ipv6-B.md):
+// addresses printed as RFC 5952 text, every address of a host listed, each tunnel once, `fd00::2` accepted.
+
+const ip = parseIpv4;
+
+function tunnel(vpnAddrs: VpnIp[], name: string, localIndex: number): HostInfo {
+  return {
+    vpnIp: vpnAddrs[0],
+    vpnAddrs,
+    certName: name,
+    remote: udpAddr(`198.51.100.${localIndex}`, 4242),
+    relayVia: null,
+    createdAt: 0,
+    lastRecvAt: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    cert: { details: { notAfter: 2_000_000_000 } },
+    fingerprint: 'ff',
+    initiator: true,
+    localIndex,
+    remoteIndex: localIndex,
+  } as unknown as HostInfo;
+}
+
+function node(): ControlledNode & { hostmap: HostMap } {
+  const hostmap = new HostMap();
+  for (const h of [tunnel(['fd00::3'], 'six', 3), tunnel([ip('10.99.0.2'), 'fd00::2'], 'dual', 2)]) {
+    for (const a of h.vpnAddrs) hostmap.byVpnIp.set(a, h);
+    hostmap.byPrimary.set(h.vpnIp, h);
+  }
+  const identity = {
+    vpnIp: ip('10.99.0.1'),
+    vpnAddrs: [ip('10.99.0.1'), 'fd00::1'],
+    vpnNetworks: [parseIpPrefix('10.99.0.1/24'), parseIpPrefix('fd00::1/64')],
+    vpnNet: parseCidr('10.99.0.1/24'),
+    cert: { details: { name: 'one', notAfter: 2_000_000_000 } },
+    initiatingVersion: 2,
+  };
+  return {
+    clock: new ManualClock(),
+    counters: new Counters(),
+    hostmap,
+    handshakes: { pending: new Map([['fd00::9', { attempts: 2, startedAt: 0 }]]), start: () => undefined },
+    relays: { table: { byIndex: new Map(), terminalFor: () => undefined } },
+    udp: { localPort: 4242 },
+    identity: () => identity,
+    currentConfig: () => ({ lighthouse: { amLighthouse: false, hosts: ['fd00::99'] }, relay: { amRelay: false } }),
+    closeTunnel: () => {},
+  } as unknown as ControlledNode & { hostmap: HostMap };
+}
+
+const probes = { lastRtt: () => undefined } as unknown as RttProbes;
+
+test('status lists each tunnel once with all its addresses, IPv4 before IPv6, and this node\'s networks', () => {
+  const s = buildStatus(node(), probes);
+  assert.deepEqual(s.peers.map((p) => [p.name, p.vpnIp, p.vpnAddrs]), [
+    ['dual', '10.99.0.2', ['10.99.0.2', 'fd00::2']],
+    ['six', 'fd00::3', ['fd00::3']],
+  ]);
+  assert.deepEqual(s.self.vpnCidrs, ['10.99.0.1/24', 'fd00::1/64']);
+  assert.equal(s.self.vpnCidr, '10.99.0.1/24');
+  assert.deepEqual(s.pending.map((p) => p.vpnIp), ['fd00::9']);
+  assert.deepEqual(s.lighthouses.map((l) => l.vpnIp), ['fd00::99']);
+
+  const text = renderStatus(s, 0);
+  assert.match(text.split('\n')[0], /one \(10\.99\.0\.1\/24, fd00::1\/64\)/);
+  assert.match(text, /dual\s+10\.99\.0\.2,fd00::2\s+direct/);
+  assert.match(text, /six\s+fd00::3\s+direct/);
+});
+
+test('a HOST argument may be an IPv6 overlay address: found under any of a tunnel\'s addresses', async () => {
+  const n = node();
+  assert.equal(resolveHost(n, 'fd00::2').host?.certName, 'dual');
+  assert.equal(resolveHost(n, 'fd00:0:0::2').vpnIp, 'fd00::2', 'canonical text');
+  assert.equal(resolveHost(n, 'fd00::3').host?.certName, 'six');
+  assert.equal((await tunnelTo(n, 'fd00::2', 10)).certName, 'dual');
+  await assert.rejects(tunnelTo(n, 'fd00::1', 10), /is this node/);
+  await assert.rejects(tunnelTo(n, 'fd01::2', 10), /outside the overlay network/);
+});
