@@ -40,7 +40,8 @@ async function ping(ctx: ControlContext, args: Args): Promise<PingReply> {
   const fromTcp = r.from !== null && isTcpAddr(r.from);
   // The reply's own path: a UDP source address means direct, otherwise it came through the relay `via`.
   return {
-    vpnIp: formatVpnIp(host.vpnIp),
+    // The address asked for, as ping(8) prints it (a dual-stack peer pinged by its IPv6 address is named by that).
+    vpnIp: formatVpnIp(vpnIp),
     name: host.certName,
     rttMs: r.rttMs,
     path: r.from ? 'direct' : 'relayed',

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
+import { controlHandler, type ControlContext } from '../../pkg/control/handlers.js';
 import { resolveHost, tunnelTo, type ControlledNode } from '../../pkg/control/node-view.js';
+import type { PingReply } from '../../pkg/control/reports.js';
 import { renderStatus } from '../../pkg/control/render-status.js';
 import type { RttProbes } from '../../pkg/control/rtt-probes.js';
 import { buildStatus } from '../../pkg/control/status.js';
@@ -94,4 +96,16 @@ test('a HOST argument may be an IPv6 overlay address: found under any of a tunne
   assert.equal((await tunnelTo(n, 'fd00::2', 10)).certName, 'dual');
   await assert.rejects(tunnelTo(n, 'fd00::1', 10), /is this node/);
   await assert.rejects(tunnelTo(n, 'fd01::2', 10), /outside the overlay network/);
+});
+
+test('mesh ping by a dual-stack peer\'s IPv6 address names that address in the reply, as ping(8) does', async () => {
+  const n = node();
+  const answering = { probe: async () => ({ rttMs: 1.5, from: udpAddr('198.51.100.2', 4242), via: null }), lastRtt: () => undefined } as unknown as RttProbes;
+  const handle = controlHandler({ node: n, probes: answering, whoami: {} as ControlContext['whoami'], reload: async () => ({ restartNeeded: [] }) });
+  const byV6 = (await handle({ command: 'ping', args: { host: 'fd00::2', timeoutMs: 100 } } as never)) as PingReply;
+  assert.deepEqual([byV6.vpnIp, byV6.name, byV6.path], ['fd00::2', 'dual', 'direct']);
+  const byV4 = (await handle({ command: 'ping', args: { host: '10.99.0.2', timeoutMs: 100 } } as never)) as PingReply;
+  assert.equal(byV4.vpnIp, '10.99.0.2');
+  const byName = (await handle({ command: 'ping', args: { host: 'six', timeoutMs: 100 } } as never)) as PingReply;
+  assert.equal(byName.vpnIp, 'fd00::3');
 });
