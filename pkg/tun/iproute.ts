@@ -67,6 +67,7 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
     mtu === maxMtu ? ['mtu', String(mtu)] : ['mtu', String(mtu), 'advmss', String(mtu - (family === 4 ? 40 : 60))];
   const networks = tunNetworks(cfg);
   if (networks.length === 0) throw new TunError('ETUNCONFIG', `tun ${dev}: no overlay address to configure`);
+  checkIpv6Mtus(dev, cfg, networks);
   const plan: IpCommand[] = [
     { args: ['link', 'set', 'dev', dev, 'mtu', String(maxMtu), 'txqueuelen', String(cfg.txQueueLen ?? DEFAULT_TX_QUEUE_LEN)] },
     // No IPv6 link-local address: no router solicitations or MLD reports the data path would only read and drop.
@@ -107,6 +108,22 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
 
 // The metric the kernel gives an IPv6 address's prefix route (IP6_RT_PRIO_ADDRCONF).
 const IPV6_CONNECTED_METRIC = 256;
+// IPv6's minimum link MTU (RFC 8200 5). Below it the kernel turns IPv6 off on the device, and the address would
+// fail with an error that does not say why; config validation refuses it first (part A), this is the backstop.
+export const IPV6_MIN_MTU = 1280;
+
+function checkIpv6Mtus(dev: string, cfg: TunConfig, networks: readonly IpPrefix[]): void {
+  const tooSmall = (mtu: number): boolean => mtu < IPV6_MIN_MTU;
+  if (networks.some((n) => n.addr.family === 6) && tooSmall(cfg.mtu)) {
+    throw new TunError('ETUNCONFIG', `tun ${dev}: an IPv6 overlay needs tun.mtu >= ${IPV6_MIN_MTU}, got ${cfg.mtu}`);
+  }
+  for (const r of [...(cfg.routes ?? []), ...(cfg.unsafeRoutes ?? [])]) {
+    const net = routePrefix(r.route);
+    if (net.addr.family === 6 && tooSmall(r.mtu ?? cfg.mtu)) {
+      throw new TunError('ETUNCONFIG', `tun ${dev}: IPv6 route ${formatIpPrefix(net)} needs an MTU >= ${IPV6_MIN_MTU}, got ${r.mtu ?? cfg.mtu}`);
+    }
+  }
+}
 
 function fromIpv4Net(n: Ipv4Net): IpPrefix {
   return { addr: ipv4FromUint32(n.ip), bits: maskToPrefix(n.mask) };

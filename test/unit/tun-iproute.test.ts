@@ -115,7 +115,7 @@ test('IPv6 routes and unsafe routes of any MTU: host bits cleared, MSS = MTU - 6
     routes: [{ route: parseIpPrefix('fd00::8000:0:0:1/65'), mtu: 1280 }],
     unsafeRoutes: [
       { route: 'fd77::1/48', mtu: 1400, metric: 50 },
-      { route: 'fd78::/64', mtu: 1200 },
+      { route: 'fd78::/64', mtu: 1290 },
       { route: 'fd79::/64', install: false },
     ],
   }).map((c) => c.args.join(' '));
@@ -126,11 +126,21 @@ test('IPv6 routes and unsafe routes of any MTU: host bits cleared, MSS = MTU - 6
     'route replace fd01::/112 dev mesh1 mtu 1300 advmss 1240 scope link proto kernel metric 256',
     'route replace fd00::8000:0:0:0/65 dev mesh1 mtu 1280 advmss 1220 scope link',
     'route replace fd77::/48 dev mesh1 mtu 1400 scope link metric 50',
-    'route replace fd78::/64 dev mesh1 mtu 1200 advmss 1140 scope link',
+    'route replace fd78::/64 dev mesh1 mtu 1290 advmss 1230 scope link',
   ]);
 });
 
 test('the accept_ra sysctl path is the device\'s own and refuses names that would leave its directory', () => {
   assert.equal(ipv6ConfPath('mesh1', 'accept_ra'), '/proc/sys/net/ipv6/conf/mesh1/accept_ra');
   for (const bad of ['', '.', '..', '../all', 'a/b']) assert.throws(() => ipv6ConfPath(bad, 'accept_ra'), RangeError);
+});
+
+test('an IPv6 network or route below the IPv6 minimum MTU of 1280 is refused with a message naming it; IPv4 alone may go lower', () => {
+  const refused = (cfg: Parameters<typeof planIpCommands>[1], what: RegExp): void =>
+    assert.throws(() => planIpCommands('mesh1', cfg), (e: Error & { code?: string }) => e.code === 'ETUNCONFIG' && what.test(e.message));
+  refused({ mtu: 1279, networks: dualStack }, /IPv6 overlay needs tun\.mtu >= 1280, got 1279/);
+  refused({ mtu: 1300, networks: dualStack, routes: [{ route: 'fd00:cb::/64', mtu: 1200 }] }, /route fd00:cb::\/64 needs an MTU >= 1280, got 1200/);
+  refused({ mtu: 1300, networks: [parseIpPrefix('10.1.0.1/16')], unsafeRoutes: [{ route: 'fd77::/48', mtu: 1279 }] }, /fd77::\/48/);
+  assert.equal(planIpCommands('mesh1', { mtu: 1280, networks: dualStack, routes: [{ route: 'fd00:cb::/64' }] }).length, 10);
+  assert.ok(planIpCommands('mesh1', { mtu: 576, networks: [parseIpPrefix('10.1.0.1/16')], routes: [{ route: '10.2.0.0/16', mtu: 500 }] }));
 });
