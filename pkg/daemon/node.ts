@@ -720,8 +720,19 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     const id = this.pki.identity;
     // The IPv4 fast path: the first IPv4 network is nearly always the only one.
     if (typeof dst === 'number' && netContains(id.vpnNet, dst)) return dst;
-    if ((typeof dst === 'string' || id.vpnNetworks.length > 1) && inNetworks(dst, id.vpnNetworks)) return dst;
+    if ((typeof dst === 'string' || id.vpnNetworks.length > 1) && this.inOurNetworks(dst, id)) return dst;
     return this.unsafeRoutes.gatewayFor(dst, packet, this.hasTunnel);
+  }
+
+  /** The last verdict of routeFor's network check, by address and identity: a burst is nearly always one flow. */
+  private lastNetCheck: { dst: VpnIp; id: LocalIdentity; inside: boolean } | null = null;
+
+  private inOurNetworks(dst: VpnIp, id: LocalIdentity): boolean {
+    const last = this.lastNetCheck;
+    if (last !== null && last.dst === dst && last.id === id) return last.inside;
+    const inside = inNetworks(dst, id.vpnNetworks);
+    this.lastNetCheck = { dst, id, inside };
+    return inside;
   }
 
   /** For unsafe-route gateway choice; made once, not per packet (routeFor is on the inside path). */
