@@ -152,9 +152,7 @@ export class OverlayNet {
             withV1: certVersion === '1+2',
           });
     const vpnIp = cert.vpnIp;
-    // A namespace of the lab has IPv6 off; a node with an IPv6 overlay address needs it on its TUN (made after this,
-    // so `default` is enough) and on lo (local delivery). The underlay interfaces stay IPv4-only.
-    if (stack !== 'v4') await this.lab.exec(host, 'sysctl', ['-q', '-w', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0', 'net.ipv6.conf.default.accept_dad=0']);
+    if (stack !== 'v4') await enableOverlayIpv6(this.lab, host);
     const families = options.peerFamily !== undefined ? [options.peerFamily] : cert.vpnIps.map(familyOf);
     const listenPort = options.listenPort ?? 4242;
     const lighthouses = options.lighthouse ? [] : (options.lighthouses ?? this.lighthouses);
@@ -269,6 +267,15 @@ export class OverlayNode {
   reload(): void {
     this.process.signal('SIGHUP');
   }
+}
+
+/**
+ * A namespace of the lab has IPv6 off (Lab.addHost). A node with an IPv6 overlay address needs it on its TUN (made
+ * after this, so `default` is enough) and on lo (local delivery); the underlay interfaces stay IPv4-only. Without
+ * it mesh cannot put its IPv6 networks on the TUN and exits ("IPv6 is disabled on this device"), as Nebula would.
+ */
+export async function enableOverlayIpv6(lab: Lab, host: Host): Promise<void> {
+  await lab.exec(host, 'sysctl', ['-q', '-w', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0', 'net.ipv6.conf.default.accept_dad=0']);
 }
 
 export function familyOf(ip: string): 4 | 6 {
