@@ -69,9 +69,15 @@ export class LighthouseClient {
 
   constructor(private readonly env: LighthouseClientEnv) {}
 
-  /** Whether `vpnIp` is a configured lighthouse. */
+  /**
+   * Whether `vpnIp` is a configured lighthouse, or an address of a tunnel to one: a dual-stack lighthouse configured
+   * by its IPv6 address has a tunnel whose primary address may be its IPv4 one (Nebula: IsAnyLighthouseAddr).
+   */
   isLighthouse(vpnIp: VpnIp): boolean {
-    return this.env.lighthouses().includes(vpnIp);
+    const lighthouses = this.env.lighthouses();
+    if (lighthouses.includes(vpnIp)) return true;
+    const host = this.env.hostFor(vpnIp);
+    return host !== undefined && this.isLighthouseHost(host);
   }
 
   /** Whether a tunnel is to a lighthouse: by any of its addresses (a lighthouse may be configured by its second one). */
