@@ -54,3 +54,21 @@ test('a v6-only mesh node (v2 certificate with one IPv6 network) and a dual-stac
   const v4 = await lab.ping(hc!, a.address(4), { count: 1, timeoutSec: 1 });
   assert.equal(v4.ok, false, `c (v6-only) reached a over IPv4: ${JSON.stringify(v4)}`);
 });
+
+test('IPv6 over the overlay at the TUN MTU and beyond it: full-size and fragmented pings, as IPv4', { timeout: 60_000 }, async (t) => {
+  const lab = await Lab.create(t);
+  const [hl, ha, hb] = await lab.flat(3);
+  const net = await OverlayNet.create(lab, { ipv6: true });
+  await net.start(hl!, { name: 'lh', impl: meshImpl, lighthouse: true, tunDisabled: true });
+  const a = await net.start(ha!, { name: 'a', impl: meshImpl });
+  const b = await net.start(hb!, { name: 'b', impl: meshImpl });
+  await assertPings(lab, a, b, 6);
+  // The lab's TUN MTU is 1300: 1252 bytes of ICMPv6 payload fill a packet exactly (40 + 8 + 1252); 1272 for IPv4
+  // (20 + 8 + 1272). 3000 bytes go as fragments, made by the sending kernel and put back together by the receiving one.
+  for (const [family, full] of [[6, 1252], [4, 1272]] as const) {
+    for (const size of [full, 3000]) {
+      const r = await lab.ping(ha!, b.address(family), { count: 3, timeoutSec: 5, size });
+      assert.equal(r.rttMs.length, 3, `${size}-byte pings a -> b over IPv${family}: ${JSON.stringify(r)}\n${lab.logTails(20)}`);
+    }
+  }
+});
