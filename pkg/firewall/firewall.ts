@@ -140,7 +140,7 @@ export class Firewall {
     if (!remoteAllowed(p.remoteIp, peer)) return this.drop('remote-not-in-cert');
 
     const now = this.clock.now();
-    if (this.established(this.conntrack, p, incoming, peer, now)) return null;
+    if (this.established(p, incoming, peer, now)) return null;
 
     if (!this.isLocal(p.localIp)) return this.drop('local-not-ours');
     const table = incoming ? this.rules.inbound : this.rules.outbound;
@@ -160,7 +160,7 @@ export class Firewall {
 
     const now = this.clock.now();
     const ct = this.conntrack6;
-    if (this.established(ct, p, incoming, peer, now)) return null;
+    if (this.established6(p, incoming, peer, now)) return null;
 
     if (!anyNet6Contains(this.localNets6, p.local6!)) return this.drop('local-not-ours');
     const table = incoming ? this.rules.inbound : this.rules.outbound;
@@ -201,9 +201,22 @@ export class Firewall {
     return buildRejectReply(packet);
   }
 
-  private established(ct: ConntrackTable, p: FirewallPacket, incoming: boolean, peer: FirewallPeer, now: number): boolean {
-    const slot = ct.find(p);
-    if (slot < 0) return false;
+  /** An IPv4 packet of a live flow: allow it and refresh the flow (re-checked first after a reload). */
+  private established(p: FirewallPacket, incoming: boolean, peer: FirewallPeer, now: number): boolean {
+    const ct = this.conntrack;
+    const slot = ct.find4(p);
+    return slot >= 0 && this.keepFlow(ct, slot, p, incoming, peer, now);
+  }
+
+  // A sibling of established, not a family argument to it: with the table passed in, V8 compiled the IPv4 path
+  // about 20 ns per packet slower (best-of-30 A/B, docs/ipv6-C.md).
+  private established6(p: FirewallPacket, incoming: boolean, peer: FirewallPeer, now: number): boolean {
+    const ct = this.conntrack6;
+    const slot = ct.find6(p);
+    return slot >= 0 && this.keepFlow(ct, slot, p, incoming, peer, now);
+  }
+
+  private keepFlow(ct: ConntrackTable, slot: number, p: FirewallPacket, incoming: boolean, peer: FirewallPeer, now: number): boolean {
     if (ct.expiresAt(slot) <= now) {
       ct.removeAt(slot);
       return false;
@@ -222,6 +235,7 @@ export class Firewall {
     if (!incoming) ct.markAnswered(slot);
     return true;
   }
+
 
   /**
    * null when a new flow for the tunnel to `owner` may be recorded in `ct` (the table of the packet's family),

@@ -72,3 +72,4 @@ export class FlowHash6 {
     return h ^ w[8192 | (ports >>> 24)] ^ w[8448 | ((ports >>> 16) & 0xff)] ^ w[8704 | ((ports >>> 8) & 0xff)] ^ w[8960 | (ports & 0xff)];
   }
 }
+
