@@ -19,6 +19,7 @@ import { buildFirewall, firewallRules } from './firewall-setup.js';
 import { resolveListenHost } from './listen-host.js';
 import { MeshNode } from './node.js';
 import { loadPki, type Pki } from './pki.js';
+import { formatIpPrefix, type IpPrefix } from '../ip/prefix.js';
 import { checkOverlayConfig } from './overlay-checks.js';
 import { resolveStaticHosts } from './static-hosts.js';
 import { unsupportedSettings } from './unsupported.js';
@@ -83,6 +84,10 @@ export async function openUnderlay(listen: MeshConfig['listen'], log: Logger): P
   return DgramConn.open(opts);
 }
 
+function sameNetworks(a: readonly IpPrefix[], b: readonly IpPrefix[]): boolean {
+  return a.length === b.length && a.every((n, i) => formatIpPrefix(n) === formatIpPrefix(b[i]));
+}
+
 /** What a reload did: applied (with settings that wait for a restart) or refused, and why. */
 export type ReloadOutcome = { ok: true; restartNeeded: string[] } | { ok: false; error: string };
 
@@ -97,6 +102,10 @@ export async function reloadDaemon(node: MeshNode, configPath: string): Promise<
     checkOverlayConfig(loaded.config, pki.identity.vpnNetworks, loaded.locate);
     const oldIp = node.identity().vpnIp;
     if (pki.identity.vpnIp !== oldIp) throw new Error('pki.cert: the new certificate has a different IP; restart to change it');
+    // The TUN holds every network's address and route from the start: another set needs a restart too.
+    if (!sameNetworks(pki.identity.vpnNetworks, node.identity().vpnNetworks)) {
+      throw new Error('pki.cert: the new certificate has different networks; restart to change them');
+    }
     const rules = firewallRules(loaded, pki);
     const staticHosts = await resolveStaticHosts(loaded.config.staticHostMap, pki.identity.vpnNetworks);
     const notes = node.applyReload({ config: loaded.config, pki, rules, staticHosts });
