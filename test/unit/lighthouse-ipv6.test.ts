@@ -172,3 +172,21 @@ test('a client keeps an answer about an IPv6 host under that address and treats 
   assert.deepEqual(client.selfAddresses().map(addrKey), ['203.0.113.2:4000']);
   assert.deepEqual(client.addressesOf('fd00::2'), []);
 });
+
+test('the push (mesh) about a dual-stack host that moved names it by the address the asker asked by', () => {
+  const { wire, connect, receive } = serverSetup();
+  const asker = connect(host([ip('10.99.0.3'), 'fd00::3'], 2, udpAddr('198.51.100.3', 4242)));
+  // A mesh asker: it asks about itself (by its IPv6 address) first.
+  receive(asker, { type: MetaType.HostQuery, vpnIp: 'fd00::3', addrs: [], relays: [] });
+  const before = connect(host(DUAL, 2, udpAddr('198.51.100.2', 4242)));
+  receive(before, { type: MetaType.HostUpdateNotification, vpnIp: 0, addrs: [], relays: [] });
+  receive(asker, { type: MetaType.HostQuery, vpnIp: ip('10.99.0.2'), addrs: [], relays: [] });
+  wire.length = 0;
+  // The host comes back from another address: a new tunnel, found under both addresses.
+  const after = connect(host(DUAL, 2, udpAddr('198.51.100.22', 4000)));
+  receive(after, { type: MetaType.HostUpdateNotification, vpnIp: 0, addrs: [], relays: [] });
+  const push = wire.find((w) => w.m.type === MetaType.HostMovedNotification);
+  assert.equal(push?.to, '10.99.0.3');
+  assert.equal(push?.m.vpnIp, ip('10.99.0.2'));
+  assert.deepEqual(push?.m.addrs.map(addrKey), ['198.51.100.22:4000']);
+});
