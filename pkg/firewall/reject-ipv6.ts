@@ -18,8 +18,9 @@
 //  +---------------------------------------------------------------+
 //  |   the refused packet from its first byte, at most 1000 bytes  |
 //  +---------------------------------------------------------------+
-// Code 4 (port unreachable) for UDP, 1 (administratively prohibited) otherwise, as reject.ts picks 3 and 13
-// for IPv4. At most 1000 bytes are quoted, as Nebula 1.11 does, so the reply (at most 1048 bytes) stays below
+// Code 1 (administratively prohibited) for every protocol, as Nebula 1.11 answers (mesh's IPv4 reject keeps its
+// older port unreachable for UDP; a mixed network sees one IPv6 answer). At most 1000 bytes are quoted, as Nebula
+// 1.11 does, so the reply (at most 1048 bytes) stays below
 // the IPv6 minimum MTU of 1280 and inside any tunnel MTU, and is never more than 48 bytes longer than the
 // packet it answers.
 //
@@ -28,14 +29,13 @@
 // address or to a multicast address (RFC 4443 2.4 e.2/e.3; Nebula 1.11 answers those).
 
 import { finishChecksum, onesSum } from './checksum.js';
-import { PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from './constants.js';
+import { PROTO_ICMPV6, PROTO_TCP } from './constants.js';
 import { IPV6_HEADER_LEN, walkIpv6Chain, type Ipv6Chain } from './packet-ipv6.js';
 import { tcpResetInto, TCP_HEADER_LEN } from './tcp-reset.js';
 
 const ICMPV6_HEADER_LEN = 8;
 const ICMPV6_DEST_UNREACHABLE = 1;
 const ICMPV6_CODE_ADMIN_PROHIBITED = 1;
-const ICMPV6_CODE_PORT_UNREACHABLE = 4;
 /** ICMPv6 types below this are error messages (RFC 4443 2.1). */
 const ICMPV6_FIRST_INFO_TYPE = 128;
 /** Bytes of the refused packet an ICMPv6 unreachable quotes at most (Nebula 1.11's figure). */
@@ -50,7 +50,7 @@ export function buildRejectReply6(packet: Uint8Array): Uint8Array | null {
   const { protocol, offset } = chain;
   if (protocol === PROTO_TCP) return tcpReset6(packet, offset);
   if (protocol === PROTO_ICMPV6 && (packet.length <= offset || packet[offset] < ICMPV6_FIRST_INFO_TYPE)) return null;
-  return icmpv6Unreachable(packet, protocol === PROTO_UDP ? ICMPV6_CODE_PORT_UNREACHABLE : ICMPV6_CODE_ADMIN_PROHIBITED);
+  return icmpv6Unreachable(packet, ICMPV6_CODE_ADMIN_PROHIBITED);
 }
 
 function tcpReset6(packet: Uint8Array, offset: number): Uint8Array | null {

@@ -64,13 +64,13 @@ test('a refused IPv6 TCP segment with ACK and payload gets a bare RST with their
   assert.equal(u32(refusedReply(fin)!, 48), 5 + 100 + 1, 'ack = sequence + payload + FIN');
 });
 
-test('refused UDP gets ICMPv6 port unreachable, anything else administratively prohibited, quoting the packet', () => {
+test('refused UDP and everything else but TCP gets ICMPv6 administratively prohibited (as Nebula 1.11), quoting the packet', () => {
   const udp = ipv6Packet({ src: THEM, dst: US, proto: UDP, srcPort: 5000, dstPort: 53, payload: 20 });
   const reply = refusedReply(udp);
   assert.ok(reply);
   assert.equal(reply.length, 40 + 8 + udp.length);
   assertReplyHeader(reply, udp, ICMPV6);
-  assert.deepEqual([reply[40], reply[41]], [1, 4], 'destination unreachable, port unreachable');
+  assert.deepEqual([reply[40], reply[41]], [1, 1], 'destination unreachable, administratively prohibited');
   assert.equal(u32(reply, 44), 0, 'unused');
   assert.deepEqual(reply.subarray(48), udp, 'the refused packet, whole');
   assert.equal(u16(reply, 42), upperChecksum6(reply, 40, ICMPV6), 'ICMPv6 checksum');
