@@ -53,8 +53,7 @@ export class Whoami {
       const list = this.waiting.get(peer.vpnIp) ?? [];
       list.push(waiter);
       this.waiting.set(peer.vpnIp, list);
-      const me = this.env.myIp();
-      this.env.sendMeta(peer, { type: MetaType.HostWhoami, vpnIp: me, addrs: [], relays: [], ...whoamiLayout(me) });
+      this.env.sendMeta(peer, whoamiQuestion(this.env.myIp()));
     });
   }
 
@@ -107,6 +106,11 @@ export class Whoami {
   }
 }
 
+
+/** The HostWhoami naming us (`me`, our primary address), in the layout that can carry it (whoamiLayout). */
+export function whoamiQuestion(me: VpnIp): MetaMessage {
+  return { type: MetaType.HostWhoami, vpnIp: me, addrs: [], relays: [], ...whoamiLayout(me) };
+}
 
 /**
  * Whoami is mesh-only and went in the v1 layout; a host named by an IPv6 address needs the v2 one (its Addr field),

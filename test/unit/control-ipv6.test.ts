@@ -8,11 +8,13 @@ import type { PingReply } from '../../pkg/control/reports.js';
 import { renderStatus } from '../../pkg/control/render-status.js';
 import type { RttProbes } from '../../pkg/control/rtt-probes.js';
 import { buildStatus } from '../../pkg/control/status.js';
+import { Whoami } from '../../pkg/control/whoami.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { HostMap } from '../../pkg/hostmap/hostmap.js';
 import { parseCidr, parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import type { VpnIp } from '../../pkg/ip/vpn-ip.js';
+import { decodeMeta, encodeMeta, MetaType } from '../../pkg/lighthouse/meta.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 
@@ -108,4 +110,21 @@ test('mesh ping by a dual-stack peer\'s IPv6 address names that address in the r
   assert.equal(byV4.vpnIp, '10.99.0.2');
   const byName = (await handle({ command: 'ping', args: { host: 'six', timeoutMs: 100 } } as never)) as PingReply;
   assert.equal(byName.vpnIp, 'fd00::3');
+});
+
+test('whoami with an IPv6 primary address: the question and the answer go in the v2 layout (a v1 one cannot name it)', async () => {
+  const out: Array<{ to: VpnIp; bytes: Uint8Array }> = [];
+  const asker = new Whoami({ myIp: () => 'fd00::1', sendMeta: (h, m) => out.push({ to: h.vpnIp, bytes: encodeMeta(m) }) });
+  const lighthouse = { vpnIp: ip('10.99.0.9'), vpnAddrs: [ip('10.99.0.9')], remote: udpAddr('198.51.100.9', 4242) } as unknown as HostInfo;
+  const answer = asker.ask(lighthouse, 1000);
+  assert.deepEqual(decodeMeta(out[0].bytes), { type: MetaType.HostWhoami, vpnIp: 'fd00::1', addrs: [], relays: [], version: 2 });
+
+  // The lighthouse side answers the asker by its (IPv6) tunnel address.
+  const replies: Uint8Array[] = [];
+  const responder = new Whoami({ myIp: () => ip('10.99.0.9'), sendMeta: (_h, m) => replies.push(encodeMeta(m)) });
+  const me = { vpnIp: 'fd00::1', vpnAddrs: ['fd00::1'], remote: udpAddr('203.0.113.1', 4000) } as unknown as HostInfo;
+  assert.equal(responder.onMeta(me, out[0].bytes), true);
+  assert.deepEqual(decodeMeta(replies[0]).vpnIp, 'fd00::1');
+  assert.equal(asker.onMeta(lighthouse, replies[0]), true);
+  assert.deepEqual((await answer).map((a) => `${a.address}:${a.port}`), ['203.0.113.1:4000']);
 });
