@@ -50,3 +50,21 @@ test('with pki.initiating_version 2 the bundled mesh nodes also reach each other
   await assertPings(lab, a, n, 4);
   await assertPings(lab, n, b, 4);
 });
+
+test('a dual-stack mesh relay holding a v1+v2 bundle relays between two nebula 1.6.1 nodes in v1 (IPv4 relay messages)', { timeout: 60_000 }, async (t) => {
+  const lab = await Lab.create(t);
+  const [hr, h1, h2] = await lab.flat(3, ['relay', 'neb1', 'neb2']);
+  const net = await OverlayNet.create(lab, { ipv6: true });
+  const onlyRelay = { lighthouse: { remote_allow_list: { [`${hr!.ip}/32`]: true } } };
+  const relay = await net.start(hr!, { name: 'relay', impl: meshImpl, lighthouse: true, relay: true, certVersion: '1+2' });
+  const n1 = await net.start(h1!, { name: 'neb1', impl: nebulaImpl, config: onlyRelay });
+  const n2 = await net.start(h2!, { name: 'neb2', impl: nebulaImpl, config: onlyRelay });
+  assert.deepEqual(n1.config.relay, { am_relay: false, use_relays: true, relays: [relay.address(4)] }, 'nebula names the relay by its IPv4 address');
+  const direct = await lab.trafficCounter(h2!, { hook: 'input', saddr: h1!.ip, minUdpLength: 40 });
+  await assertPings(lab, n1, n2, 4, { timeoutMs: 30_000 });
+  await assertPings(lab, n2, n1, 4);
+  // 1.6.1 logs the relay's answer to its CreateRelay request (relay_manager.go) when the relayed path is set up.
+  assert.match(n1.log() + n2.log(), /handleCreateRelayResponse/, `a nebula node got the relay's CreateRelay response\n${lab.logTails(20)}`);
+  assert.equal((await direct.read()).packets, 0, 'no datagram went directly neb1 -> neb2');
+  assert.doesNotMatch(n1.log() + n2.log(), /level=error/, 'nebula logged no error');
+});
