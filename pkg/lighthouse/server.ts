@@ -101,7 +101,7 @@ export class LighthouseServer {
     const reported = capPerFamily(m.addrs)
       .filter((a) => !underlayInNetworks(a, networks))
       .filter((a) => this.env.remoteAllowed(from.vpnIp, a));
-    // At most MAX_RELAYS per family, as before IPv6 relays shared the list.
+    // At most MAX_RELAYS of each family (docs/security-model.md).
     const relays = [...m.relays.filter((r) => typeof r === 'number').slice(0, MAX_RELAYS), ...m.relays.filter((r) => typeof r === 'string').slice(0, MAX_RELAYS)];
     this.entries.set(from.vpnIp, { reported, relays });
     this.env.counters.inc('lighthouse', 'update');
@@ -207,12 +207,13 @@ export class LighthouseServer {
    * Tells `target` to punch toward `querier`, naming the querier by an address the target can use: Nebula 1.10 picks
    * the first of the querier's addresses inside the target's certificate networks; we pick the first of the
    * querier's addresses of a family the target's own addresses have (the target's networks, as far as the tunnel
-   * shows them), and on a v1 tunnel its first IPv4 address. No such address: skipped and counted.
+   * shows them), else, as Nebula, its primary one; a v1 tunnel can only name an IPv4 address (none: skipped, counted).
    */
   private sendPunchNotification(target: HostInfo, querier: HostInfo): void {
     const version = tunnelVersion(target);
     const families = new Set(addrsOf(target).map((a) => typeof a));
-    const named = addrsOf(querier).find((a) => fitsLayout(a, version) && families.has(typeof a));
+    const fitting = addrsOf(querier).filter((a) => fitsLayout(a, version));
+    const named = fitting.find((a) => families.has(typeof a)) ?? fitting[0];
     if (named === undefined) return this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
     this.env.send(target, { type: MetaType.HostPunchNotification, vpnIp: named, addrs: this.addressesOf(querier), relays: [], ...layout(version) });
   }

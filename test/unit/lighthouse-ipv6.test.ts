@@ -190,3 +190,13 @@ test('the push (mesh) about a dual-stack host that moved names it by the address
   assert.equal(push?.m.vpnIp, ip('10.99.0.2'));
   assert.deepEqual(push?.m.addrs.map(addrKey), ['198.51.100.22:4000']);
 });
+
+test('the punch notification to an IPv6-only host names the querier by its IPv6 address, one the host can reach', () => {
+  const { wire, connect, receive } = serverSetup();
+  const v6only = connect(host(['fd00::6'], 2, udpAddr('198.51.100.6', 4242)));
+  const dual = connect(host([ip('10.99.0.2'), 'fd00::2'], 2, udpAddr('198.51.100.2', 4242)));
+  receive(dual, { type: MetaType.HostQuery, vpnIp: 'fd00::6', addrs: [], relays: [] });
+  const punch = wire.find((w) => w.m.type === MetaType.HostPunchNotification);
+  assert.deepEqual([punch?.to, punch?.m.vpnIp, punch?.m.addrs.map(addrKey)], ['fd00::6', 'fd00::2', ['198.51.100.2:4242']]);
+  assert.equal(v6only.vpnIp, 'fd00::6');
+});
