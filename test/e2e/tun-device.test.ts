@@ -258,6 +258,16 @@ async function pairRole(): Promise<void> {
   process.exit(0);
 }
 
+// A dual-stack TUN on a host where new interfaces have IPv6 disabled: reports how openTun fails.
+async function noIpv6Role(): Promise<void> {
+  const error = await openTun({ name: 'mtnov6', mtu: 1300, networks: [parseIpPrefix('10.204.0.1/24'), parseIpPrefix('fd00:ce::1/64')] }).then(
+    () => null,
+    (e: Error & { code?: string }) => ({ code: e.code, message: e.message }),
+  );
+  report({ event: 'result', error });
+  process.exit(0);
+}
+
 // ---- parent side ---------------------------------------------------------------------------------------------
 
 class Child {
@@ -373,6 +383,7 @@ else if (ROLE === 'reader') await readerRole();
 else if (ROLE === 'writer') await writerRole();
 else if (ROLE === 'dual') await dualRole();
 else if (ROLE === 'pair') await pairRole();
+else if (ROLE === 'noipv6') await noIpv6Role();
 else {
   describe('Linux TUN device in a network namespace', { skip: skipReason() }, () => {
     const children: Child[] = [];
@@ -515,6 +526,19 @@ else {
         c.send('exit');
       } finally {
         await run('ip', ['netns', 'del', NS2]).catch(() => {});
+      }
+    });
+
+    test('where new interfaces have IPv6 disabled, a dual-stack TUN fails with a message naming the sysctl, and leaves no device', async () => {
+      await inNs('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1');
+      try {
+        const { error } = await child('noipv6').next('result');
+        assert.equal(error?.code, 'ETUNCONFIG');
+        assert.match(error.message, /net\.ipv6\.conf\.default\.disable_ipv6/);
+        assert.match(error.message, /fd00:ce::1\/64/);
+        assert.equal(await linkExists('mtnov6'), false);
+      } finally {
+        await inNs('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=0');
       }
     });
 
