@@ -117,3 +117,24 @@ test('IPv6 packets the kernel sends on its own (multicast, link-local) and packe
   assert.equal(a.node.counters.get('handshakes', 'started') ?? 0, 0);
   assert.equal(a.node.handshakes.pending.size, 0);
 });
+
+test('an IPv6 unsafe route sends packets for its range to its IPv6 gateway, whose certificate holds the range', async (t) => {
+  const ca = makeTestCaV2();
+  const mesh = new TestMesh(t);
+  const pa = pkiFor(ca, 'a', [`${A6}/64`]);
+  const hb = makeHostCertV2(ca, { name: 'b', networks: [`${B6}/64`], unsafeNetworks: ['fd77:1::/48'] });
+  const poolB = new CaPool();
+  poolB.addCaV2(ca.cert);
+  const routes = { tun: { unsafe_routes: [{ route: 'fd77:1::/48', via: B6 }] } };
+  const a = await mesh.node({ vpnIp: A4, name: 'a', config: { ...FAST, ...routes }, pki: pa, staticHostMap: { [B6]: [UNDERLAY_B] } });
+  // A rule without local_cidr reaches only b's own addresses when its certificate has unsafe networks (Nebula 1.10+).
+  const anyLocal = { firewall: { inbound: [{ port: 'any', proto: 'any', host: 'any', local_cidr: 'any' }] } };
+  const b = await mesh.node({ vpnIp: B4, name: 'b', config: { ...FAST, ...anyLocal }, pki: { caPool: poolB, identity: identityOf({ v2: hb.v2 }, hb.privateKey), warnings: [] } });
+  const packet = udp6(A6, 'fd77:1::5');
+  a.tun.inject(packet);
+  await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(packet))), {
+    what: () => JSON.stringify([a.node.counters.snapshot().drops, b.node.counters.snapshot().drops]),
+  });
+  assert.ok(a.node.hostmap.get(B6));
+  assert.equal(a.node.hostmap.get('fd77:1::5'), undefined, 'the route leads to the gateway, no tunnel for the address');
+});
