@@ -28,7 +28,7 @@ export interface UnsafeTunRoute extends TunRoute {
 }
 
 export interface TunConfig {
-  /** Default MTU: the VPN network's route and routes without their own. */
+  /** Default MTU: each overlay network's connected route, and routes without their own. */
   mtu: number;
   /**
    * Every overlay address of the host with its prefix length (host bits kept): the networks of its certificate(s),
@@ -108,7 +108,7 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
 
 // The metric the kernel gives an IPv6 address's prefix route (IP6_RT_PRIO_ADDRCONF).
 const IPV6_CONNECTED_METRIC = 256;
-// IPv6's minimum link MTU (RFC 8200 5). Below it the kernel turns IPv6 off on the device, and the address would
+// IPv6's minimum link MTU (RFC 8200 §5). Below it the kernel turns IPv6 off on the device, and the address would
 // fail with an error that does not say why; config validation refuses it first (part A), this is the backstop.
 export const IPV6_MIN_MTU = 1280;
 
