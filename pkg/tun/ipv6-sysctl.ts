@@ -4,7 +4,9 @@
 // with it: nothing system-wide changes (docs/ipv6-D.md). Link-local addresses, and with them router
 // solicitations, are off already (addrgenmode none).
 
-import { readFile, writeFile } from 'node:fs/promises';
+// Synchronous: two tiny procfs files at setup, and node:fs is loaded at start anyway, where node:fs/promises is
+// kept off the start path (test/unit/start-builtins).
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** The sysctl file of one device's IPv6 setting; the network namespace is the calling process's. */
 export function ipv6ConfPath(dev: string, key: string): string {
@@ -14,9 +16,9 @@ export function ipv6ConfPath(dev: string, key: string): string {
 
 /** Sets accept_ra = 0 on `dev`; false when the kernel refused (IPv6 disabled, no /proc): harmless, as then no RA
  * can arrive either. */
-export async function refuseRouterAdvertisements(dev: string): Promise<boolean> {
+export function refuseRouterAdvertisements(dev: string): boolean {
   try {
-    await writeFile(ipv6ConfPath(dev, 'accept_ra'), '0');
+    writeFileSync(ipv6ConfPath(dev, 'accept_ra'), '0');
     return true;
   } catch {
     return false;
@@ -28,10 +30,10 @@ export async function refuseRouterAdvertisements(dev: string): Promise<boolean> 
  * (net.ipv6.conf.default.disable_ipv6) has decided against IPv6, and we do not override that; without this check
  * the address would fail with "IPv6 is disabled on this device", which does not say what to change.
  */
-export async function ipv6UnavailableReason(dev: string): Promise<string | null> {
+export function ipv6UnavailableReason(dev: string): string | null {
   let value: string;
   try {
-    value = (await readFile(ipv6ConfPath(dev, 'disable_ipv6'), 'utf8')).trim();
+    value = readFileSync(ipv6ConfPath(dev, 'disable_ipv6'), 'utf8').trim();
   } catch {
     return 'this kernel has no IPv6 (no /proc/sys/net/ipv6)';
   }

@@ -28,14 +28,14 @@ export async function openTun(opts: OpenTunOptions): Promise<TunDevice> {
     const plan = planIpCommands(opened.name, opts);
     const ipv6 = tunNetworks(opts).filter((n) => n.addr.family === 6);
     if (ipv6.length > 0) {
-      const reason = await ipv6UnavailableReason(opened.name);
+      const reason = ipv6UnavailableReason(opened.name);
       if (reason !== null) {
         const nets = ipv6.map((n) => formatIpPrefix(n)).join(', ');
         throw new TunError('ETUNCONFIG', `tun ${opened.name}: ${reason}; the certificate's IPv6 networks (${nets}) cannot go on it`);
       }
     }
     await runIpPlan(plan);
-    if (ipv6.length > 0) await refuseRouterAdvertisements(opened.name);
+    if (ipv6.length > 0) refuseRouterAdvertisements(opened.name);
   } catch (err) {
     await tun.close();
     if (err instanceof TunError) throw err;
