@@ -30,7 +30,7 @@ import { netContains, parseCidr, type Ipv4Net } from '../ip/ipv4.js';
 import { formatVpnIp, parseVpnIp, vpnIpInPrefix, type VpnIp } from '../ip/vpn-ip.js';
 import { parseIpPrefix, type IpPrefix } from '../ip/prefix.js';
 import { inNetworks } from '../handshake/peer-addrs.js';
-import { orderAddresses } from '../lighthouse/address-order.js';
+import { orderAddresses, type PreferredRange } from '../lighthouse/address-order.js';
 import { AllowList } from '../lighthouse/allow-list.js';
 import { LighthouseClient } from '../lighthouse/client.js';
 import { interfaceNetworks, localAddresses, type LocalAddressOptions } from '../lighthouse/local-addresses.js';
@@ -68,7 +68,7 @@ import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
 import { openTcpTransport, udpWhileOnTcp, type TcpNodeEnv, type TcpTransport } from './tcp-transport.js';
 import { RttProbes } from '../control/rtt-probes.js';
-import { Whoami } from '../control/whoami.js';
+import { Whoami, whoamiQuestion } from '../control/whoami.js';
 
 export interface NodeSetup {
   config: MeshConfig;
@@ -120,7 +120,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private readonly learnedRoutes: SystemRouteTable | null;
   private systemRouteWatch: SystemRouteWatch | null = null;
   private calculatedRemotes: CalculatedRemotes;
-  private preferredRanges: Ipv4Net[];
+  private preferredRanges: PreferredRange[];
   private remoteAllowList: AllowList;
   /** remote_allow_ranges: peers inside one of these overlay ranges are judged by its own list, most specific first. */
   private remoteAllowRanges: AllowRanges = { v4: [], v6: [] };
@@ -167,7 +167,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.learnedRoutes = c.tun.useSystemRouteTable ? new SystemRouteTable() : null;
     this.unsafeRoutes = new UnsafeRouteTable(c.tun.unsafeRoutes, this.learnedRoutes);
     this.calculatedRemotes = new CalculatedRemotes(c.lighthouse.calculatedRemotes);
-    this.preferredRanges = c.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
+    this.preferredRanges = preferredRanges(c);
     this.remoteAllowList = new AllowList(c.lighthouse.remoteAllowList);
     this.remoteAllowRanges = allowRanges(c);
     this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseVpnIp);
@@ -610,7 +610,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     });
   }
 
-  preferred(): readonly Ipv4Net[] {
+  preferred(): readonly PreferredRange[] {
     return this.preferredRanges;
   }
 
@@ -659,7 +659,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         counters: this.counters,
         myIp: () => this.identity().vpnIp,
         sendInTunnel: (host, payload) => sendOnTunnel(this, host, MessageType.LightHouse, NoSubType, payload),
-        sendWhoami: (host) => this.sendMeta(host, { type: MetaType.HostWhoami, vpnIp: this.identity().vpnIp, addrs: [], relays: [] }),
+        // v1 layout for an IPv4 primary as before, v2 for an IPv6 one (a v1 message cannot carry it).
+        sendWhoami: (host) => this.sendMeta(host, whoamiQuestion(this.identity().vpnIp)),
         udp: () => this.udp,
         lighthouseTunnel: () => this.lighthouses.map((ip) => this.hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null),
         schedule: (ms, fn) => this.schedule(ms, fn),
@@ -828,7 +829,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.calculatedRemotes = new CalculatedRemotes(next.config.lighthouse.calculatedRemotes);
     this.remoteAllowList = new AllowList(next.config.lighthouse.remoteAllowList);
     this.remoteAllowRanges = allowRanges(next.config);
-    this.preferredRanges = next.config.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
+    this.preferredRanges = preferredRanges(next.config);
     if (!next.config.lighthouse.amLighthouse) this.lighthouses = next.config.lighthouse.hosts.map(parseVpnIp);
     this.log.level = next.config.logging.level;
     this.log.format = next.config.logging.format;
@@ -894,6 +895,11 @@ function recvErrorModeAllows(mode: MeshConfig['listen']['sendRecvError'], addr: 
   if (mode === 'never') return false;
   if (mode === 'private') return isPrivateAddress(addr.address);
   return true;
+}
+
+/** preferred_ranges (underlay ranges) of both families. */
+function preferredRanges(c: MeshConfig): PreferredRange[] {
+  return c.preferredRanges.map((r) => (r.includes(':') ? parseIpPrefix(r) : parseCidr(r)));
 }
 
 /** lighthouse.remote_allow_ranges by overlay range, most specific first; IPv6 ranges apply to IPv6 overlay addresses. */

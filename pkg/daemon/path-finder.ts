@@ -8,8 +8,7 @@ import { PathHealth } from '../datapath/path-health.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
 import { MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import { type Ipv4Net } from '../ip/ipv4.js';
-import { orderAddresses } from '../lighthouse/address-order.js';
+import { orderAddresses, type PreferredRange } from '../lighthouse/address-order.js';
 import type { LighthouseClient } from '../lighthouse/client.js';
 import { birthdaySides, type MeasuredMapping } from '../punchy/birthday-policy.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
@@ -27,7 +26,7 @@ export interface PathEnv extends DataPathContext {
   /** Our NAT's mapping as measured against a lighthouse's second port (punchy/nat-discovery.ts). */
   natMapping(): MeasuredMapping;
   candidates(vpnIp: VpnIp): UdpAddr[];
-  preferred(): readonly Ipv4Net[];
+  preferred(): readonly PreferredRange[];
   /** Runs `fn` later unless the node stopped; a throw is logged, never fatal. */
   schedule(ms: number, fn: () => void): void;
   /**
