@@ -60,7 +60,7 @@ function rehandshakes(n: TestNode): number {
 
 /** A config reload that brings `pki` (Nebula's e2e tests reload a config with other certificates). */
 async function reload(n: TestNode, pki: Pki): Promise<void> {
-  const staticHosts = await resolveStaticHosts(n.config.staticHostMap, pki.identity.vpnNet);
+  const staticHosts = await resolveStaticHosts(n.config.staticHostMap, pki.identity.vpnNetworks);
   n.node.applyReload({ config: n.config, pki, rules: parseFirewallRules(n.config.firewall), staticHosts });
 }
 
