@@ -463,6 +463,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     });
     node.log.info('Mesh node started', {
       vpnIp: formatVpnIp(id.vpnIp),
+      // Only for several addresses, so an IPv4-only node's line stays as it was.
+      vpnAddrs: id.vpnAddrs.length > 1 ? id.vpnAddrs.map(formatVpnIp).join(',') : undefined,
       certName: id.cert.details.name,
       udpPort: node.udp.localPort,
       tun: node.tun?.name ?? 'disabled',

@@ -545,6 +545,7 @@ export class HandshakeManager {
     env.counters.inc('handshakes', 'ok');
     env.log.info(`Handshake completed (${t.initiator ? 'initiator' : 'responder'})`, {
       vpnIp: formatVpnIp(host.vpnIp),
+      vpnAddrs: host.vpnAddrs.length > 1 ? host.vpnAddrs.map(formatVpnIp).join(',') : undefined,
       certName: t.peer.cert.details.name,
       certVersion: t.peer.version,
       fingerprint: t.peer.fingerprint,
@@ -646,6 +647,7 @@ export class HandshakeManager {
     env.counters.inc('handshakes', 'promoted');
     env.log.info('Handshake completed (responder)', {
       vpnIp: formatVpnIp(host.vpnIp),
+      vpnAddrs: host.vpnAddrs.length > 1 ? host.vpnAddrs.map(formatVpnIp).join(',') : undefined,
       certName: host.certName,
       certVersion: host.certVersion,
       udpAddr: host.remote ? addrKey(host.remote) : 'relay',
