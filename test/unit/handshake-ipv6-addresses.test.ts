@@ -6,7 +6,7 @@ import type { Pki } from '../../pkg/daemon/pki.js';
 import { identityOf } from '../../pkg/handshake/identity.js';
 import { inNetworks } from '../../pkg/handshake/peer-addrs.js';
 import { parseVpnIp } from '../../pkg/ip/vpn-ip.js';
-import { ipv6Packet, UDP } from './firewall-fixtures.js';
+import { ICMPV6, ipv6Packet, TCP, UDP } from './firewall-fixtures.js';
 import { TestMesh, type TestNode } from './helpers/mesh.js';
 import { udpPacket } from './helpers/packets.js';
 import { makeHostCertV2, makeTestCaV2, type TestCaV2 } from './helpers/pki-v2.js';
@@ -137,4 +137,27 @@ test('an IPv6 unsafe route sends packets for its range to its IPv6 gateway, whos
   });
   assert.ok(a.node.hostmap.get(B6));
   assert.equal(a.node.hostmap.get('fd77:1::5'), undefined, 'the route leads to the gateway, no tunnel for the address');
+});
+
+test('IPv6 through the inbound firewall: ICMPv6 allowed by rule arrives, TCP is refused with an IPv6 RST back through the tunnel', async (t) => {
+  const ca = makeTestCaV2();
+  const mesh = new TestMesh(t);
+  const pa = pkiFor(ca, 'a', [`${A6}/64`]);
+  const pb = pkiFor(ca, 'b', [`${B6}/64`]);
+  const fw = { firewall: { inbound_action: 'reject', inbound: [{ port: 'any', proto: 'icmp', host: 'any' }], outbound: [{ port: 'any', proto: 'any', host: 'any' }] } };
+  const a = await mesh.node({ vpnIp: A4, name: 'a', config: FAST, pki: pa, staticHostMap: { [B6]: [UNDERLAY_B] } });
+  const b = await mesh.node({ vpnIp: B4, name: 'b', config: { ...FAST, ...fw }, pki: pb });
+  const echo = ipv6Packet({ src: A6, dst: B6, proto: ICMPV6, icmpType: 128, payload: 8 });
+  a.tun.inject(echo);
+  await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(echo))), { what: () => JSON.stringify(b.node.counters.snapshot().drops) });
+  const syn = ipv6Packet({ src: A6, dst: B6, proto: TCP, srcPort: 40000, dstPort: 22, tcpFlags: 0x02 });
+  const before = a.tun.written.length;
+  a.tun.inject(syn);
+  await waitFor(() => a.tun.written.length > before, { what: () => JSON.stringify(b.node.counters.snapshot().drops) });
+  const rst = a.tun.written[a.tun.written.length - 1];
+  assert.equal(rst[0] >> 4, 6, 'an IPv6 packet');
+  assert.equal(rst[6], TCP);
+  assert.equal(Buffer.from(rst.subarray(8, 24)).equals(Buffer.from(syn.subarray(24, 40))), true, 'from the address the SYN went to');
+  assert.equal(rst[40 + 13] & 0x04, 0x04, 'RST set');
+  assert.equal(b.tun.written.some((p) => p[6] === TCP), false, 'the SYN never reached b');
 });
