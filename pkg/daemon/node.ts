@@ -619,7 +619,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   candidates(vpnIp: VpnIp): UdpAddr[] {
     const learned = this.lighthouseClient?.addressesOf(vpnIp) ?? [];
     // lighthouse.calculated_remotes only for peers without a static entry, as in Nebula.
-    const fixed = this.staticHosts.get(vpnIp) ?? (typeof vpnIp === 'number' ? this.calculatedRemotes.for(vpnIp) : []);
+    const fixed = this.staticHosts.get(vpnIp) ?? this.calculatedRemotes.for(vpnIp);
     return orderAddresses([...fixed, ...learned], this.preferredRanges);
   }
 

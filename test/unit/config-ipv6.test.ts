@@ -89,3 +89,11 @@ test('unsafe routes: an IPv6 route is found for IPv6 destinations only, most spe
   assert.equal(table.gatewayFor(parseVpnIp('fd78::1'), undefined, up), null);
   assert.equal(table.size, 3);
 });
+
+test('lighthouse.calculated_remotes takes an IPv6 range with IPv6 masks; a mask of the other family names its key', () => {
+  const { config } = validateConfig({ pki: PKI, lighthouse: { calculated_remotes: { 'fd00:9::/64': [{ mask: '2001:db8::/64', port: 4242 }] } } });
+  assert.deepEqual(config.lighthouse.calculatedRemotes, [{ vpnRange: 'fd00:9::/64', remotes: [{ mask: '2001:db8::/64', port: 4242 }] }]);
+  const e = configError({ pki: PKI, lighthouse: { calculated_remotes: { 'fd00:9::/64': [{ mask: '192.0.2.0/24', port: 4242 }] } } });
+  assert.match(e.key ?? '', /calculated_remotes.*mask/);
+  assert.match(e.message, /IPv6 CIDR/);
+});
