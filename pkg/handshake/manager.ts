@@ -167,7 +167,7 @@ export class HandshakeManager {
         cert: cred.bytes,
         initiatorIndex: localIndex,
         responderIndex: 0,
-        time: this.nowNs(),
+        time: BigInt(Math.round(this.nowNs())),
         certVersion: payloadVersionField(cred),
       });
       const msg = initiator.writeMessage1(payload);
@@ -347,7 +347,7 @@ export class HandshakeManager {
       const details = decodeHandshakePayload(payload);
       peer = verifyPeerCert(details.cert, remoteStatic, env.caPool(), certTime(env.clock), knownCertVersion(details));
       initiatorIndex = details.initiatorIndex;
-      time = details.time;
+      time = Number(details.time);
     } catch (e) {
       this.remoteLog.info('Invalid handshake stage 1', { udpAddr: src.from ? addrKey(src.from) : 'relay', error: (e as Error).message });
       return this.drop('handshake-invalid');
@@ -398,7 +398,7 @@ export class HandshakeManager {
       cert: cred.bytes,
       initiatorIndex,
       responderIndex: localIndex,
-      time: this.nowNs(),
+      time: BigInt(Math.round(this.nowNs())),
       certVersion: payloadVersionField(cred),
     });
     const { message, keys } = responder.writeMessage2(reply);
@@ -437,7 +437,7 @@ export class HandshakeManager {
       keys = r.keys;
       const details = decodeHandshakePayload(r.payload);
       responderIndex = details.responderIndex;
-      time = details.time;
+      time = Number(details.time);
       peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), certTime(env.clock), knownCertVersion(details));
     } catch (e) {
       // A forged stage 2 must not end a handshake that the real peer may still answer.

@@ -22,7 +22,7 @@
 import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
 import { bigIntToIpv6, ipv6ToBigInt } from '../ip/ipv6.js';
 import { ipAddrOfVpnIp, vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
-import { ProtobufError, ProtobufWriter, readFields, readPackedVarints, varintToBigInt, WireType, type Field } from '../protobuf/protobuf.js';
+import { fieldBytes, fieldEnum, fieldRepeatedUint32, fieldUint32, fieldUint64, ProtobufError, ProtobufWriter, readFields } from '../protobuf/protobuf.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { decodeNebulaAddr, encodeNebulaAddr } from '../protobuf/nebula-addr.js';
 
@@ -124,8 +124,8 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
   let type = MetaType.None;
   let detailsBytes: Uint8Array | undefined;
   for (const f of readFields(buf)) {
-    if (f.number === 1) type = varint(f) as MetaType;
-    else if (f.number === 2) detailsBytes = bytes(f);
+    if (f.number === 1) type = fieldEnum(f) as MetaType;
+    else if (f.number === 2) detailsBytes = fieldBytes(f);
   }
   if (!detailsBytes) throw new ProtobufError('lighthouse message without details');
   const m: MetaMessage = { type, vpnIp: 0, addrs: [], relays: [] };
@@ -133,17 +133,17 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
   let vpnAddr: VpnIp | undefined;
   const relayAddrs: VpnIp[] = [];
   for (const f of readFields(detailsBytes)) {
-    if (f.number === 1) m.vpnIp = varint(f) >>> 0;
-    else if (f.number === 2) m.addrs.push(decodeIp4AndPort(bytes(f)));
+    if (f.number === 1) m.vpnIp = fieldUint32(f);
+    else if (f.number === 2) m.addrs.push(decodeIp4AndPort(fieldBytes(f)));
     else if (f.number === 3 && (type === MetaType.HostQueryReply || type === MetaType.HostMovedNotification)) {
-      m.seen = varint(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
+      m.seen = fieldUint32(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
     }
-    else if (f.number === 3 && type === MetaType.HostWhoamiReply) m.probePort = varint(f) & 0xffff;
-    else if (f.number === 4) v6.push(decodeIp6AndPort(bytes(f)));
-    else if (f.number === 5 && f.bytes) m.relays.push(...readPackedVarints(f.bytes).map((v) => v >>> 0));
-    else if (f.number === 5) m.relays.push(varint(f) >>> 0);
-    else if (f.number === 6) vpnAddr = vpnIpFromIpAddr(decodeNebulaAddr(bytes(f)));
-    else if (f.number === 7) relayAddrs.push(vpnIpFromIpAddr(decodeNebulaAddr(bytes(f))));
+    else if (f.number === 3 && type === MetaType.HostWhoamiReply) m.probePort = fieldUint32(f) & 0xffff;
+    else if (f.number === 3) fieldUint32(f); // Nebula's Counter: unused, but a wrong wire type is refused
+    else if (f.number === 4) v6.push(decodeIp6AndPort(fieldBytes(f)));
+    else if (f.number === 5) m.relays.push(...fieldRepeatedUint32(f));
+    else if (f.number === 6) vpnAddr = vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f)));
+    else if (f.number === 7) relayAddrs.push(vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f))));
   }
   // An IPv4-mapped Ip6AndPort decodes as IPv4 (udp/addr.ts) and takes its place among the IPv4 ones, where
   // encodeMeta writes it back: all IPv4 first, then all IPv6, and a re-encoded message decodes in the same order.
@@ -165,8 +165,8 @@ function decodeIp4AndPort(buf: Uint8Array): UdpAddr {
   let ip = 0;
   let port = 0;
   for (const f of readFields(buf)) {
-    if (f.number === 1) ip = varint(f) >>> 0;
-    else if (f.number === 2) port = varint(f);
+    if (f.number === 1) ip = fieldUint32(f);
+    else if (f.number === 2) port = fieldUint32(f);
   }
   if (port > 65535) throw new ProtobufError('port out of range');
   return udpAddr(formatIpv4(ip), port);
@@ -177,27 +177,11 @@ function decodeIp6AndPort(buf: Uint8Array): UdpAddr {
   let lo = 0n;
   let port = 0;
   for (const f of readFields(buf)) {
-    if (f.number === 1) hi = varintToBigInt(varintBytes(f));
-    else if (f.number === 2) lo = varintToBigInt(varintBytes(f));
-    else if (f.number === 3) port = varint(f);
+    if (f.number === 1) hi = fieldUint64(f);
+    else if (f.number === 2) lo = fieldUint64(f);
+    else if (f.number === 3) port = fieldUint32(f);
   }
   if (port > 65535) throw new ProtobufError('port out of range');
-  return udpAddr(bigIntToIpv6(((hi & 0xffffffffffffffffn) << 64n) | (lo & 0xffffffffffffffffn)), port);
+  return udpAddr(bigIntToIpv6((hi << 64n) | lo), port);
 }
 
-
-// A known field with the wrong wire type makes the message invalid, as it does for Go's decoder.
-function varint(f: Field): number {
-  if (f.wireType !== WireType.Varint) throw new ProtobufError(`field ${f.number}: expected a varint`);
-  return f.value;
-}
-
-function varintBytes(f: Field): Uint8Array {
-  if (f.wireType !== WireType.Varint || !f.varint) throw new ProtobufError(`field ${f.number}: expected a varint`);
-  return f.varint;
-}
-
-function bytes(f: Field): Uint8Array {
-  if (f.wireType !== WireType.Bytes || !f.bytes) throw new ProtobufError(`field ${f.number}: expected length-delimited bytes`);
-  return f.bytes;
-}

@@ -15,7 +15,7 @@
 import { ipAddrOfVpnIp, vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
 import type { MetaVersion } from '../lighthouse/meta.js';
 import { decodeNebulaAddr, encodeNebulaAddr } from '../protobuf/nebula-addr.js';
-import { ProtobufError, ProtobufWriter, readFields, WireType } from '../protobuf/protobuf.js';
+import { fieldBytes, fieldEnum, fieldUint32, ProtobufWriter, readFields } from '../protobuf/protobuf.js';
 
 export enum ControlType {
   None = 0,
@@ -70,13 +70,14 @@ export function decodeControl(buf: Uint8Array): ControlMessage {
   let to: VpnIp | undefined;
   let from: VpnIp | undefined;
   for (const f of readFields(buf)) {
-    if (f.number === 1) m.type = f.value as ControlType;
-    else if (f.number === 2) m.initiatorRelayIndex = f.value >>> 0;
-    else if (f.number === 3) m.responderRelayIndex = f.value >>> 0;
-    else if (f.number === 4) m.relayToIp = f.value >>> 0;
-    else if (f.number === 5) m.relayFromIp = f.value >>> 0;
-    else if (f.number === 6) to = vpnIpFromIpAddr(decodeNebulaAddr(addrBytes(f.wireType, f.bytes)));
-    else if (f.number === 7) from = vpnIpFromIpAddr(decodeNebulaAddr(addrBytes(f.wireType, f.bytes)));
+    // A known field of the wrong wire type refuses the message, as nebula.pb.go does.
+    if (f.number === 1) m.type = fieldEnum(f) as ControlType;
+    else if (f.number === 2) m.initiatorRelayIndex = fieldUint32(f);
+    else if (f.number === 3) m.responderRelayIndex = fieldUint32(f);
+    else if (f.number === 4) m.relayToIp = fieldUint32(f);
+    else if (f.number === 5) m.relayFromIp = fieldUint32(f);
+    else if (f.number === 6) to = vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f)));
+    else if (f.number === 7) from = vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f)));
   }
   // An Addr of 0.0.0.0 names nobody, as an unset one (so the message re-encodes as it decoded).
   if (m.relayToIp === 0 && m.relayFromIp === 0 && ((to !== undefined && to !== 0) || (from !== undefined && from !== 0))) {
@@ -85,9 +86,4 @@ export function decodeControl(buf: Uint8Array): ControlMessage {
     if (from !== undefined) m.relayFromIp = from;
   }
   return m;
-}
-
-function addrBytes(wireType: WireType, bytes: Uint8Array | undefined): Uint8Array {
-  if (wireType !== WireType.Bytes || !bytes) throw new ProtobufError('relay address: expected length-delimited bytes');
-  return bytes;
 }
