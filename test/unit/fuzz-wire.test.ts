@@ -77,6 +77,29 @@ test('fuzz protobuf: readFields and readPackedVarints fail only with ProtobufErr
   });
 });
 
+// Every rule set of the one reader (gogo, proto, protowire; pkg/protobuf/reader.ts): walking a message tag by tag,
+// skipping every field, fails only with ProtobufError, moves forward on every field and never past the end.
+test('fuzz protobuf reader: under each Go rule set, skipping a message fails only with ProtobufError and stays in bounds', () => {
+  for (const rules of ['gogo', 'proto', 'protowire'] as const) {
+    runFuzz(`protobuf-reader-${rules}`, { iterations: 10_000, ms: 400, seed: 0x9d }, (r) => {
+      const b = r.chance(0.3) ? randomBytes(r, 48) : mutate(r, someProtoMessage(r));
+      const walked = expectOnly(() => {
+        const reader = new ProtoReader(b, rules);
+        let fields = 0;
+        while (!reader.done()) {
+          const before = reader.pos;
+          const [num, type] = reader.tag();
+          reader.skip(num, type);
+          assert.ok(reader.pos > before && reader.pos <= b.length, `position ${reader.pos} of ${b.length}`);
+          fields++;
+        }
+        return fields;
+      }, isProtobufError, b);
+      if (walked.ok) assert.ok(walked.value <= b.length);
+    });
+  }
+});
+
 test('fuzz protobuf: what ProtobufWriter writes, readFields reads back', () => {
   runFuzz('protobuf-roundtrip', { iterations: 10_000, ms: 500, seed: 0x9c }, (r) => {
     const w = new ProtobufWriter();
