@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { encodeHeader, HEADER_LEN, MessageType, parseHeader, readHeaderInto, type Header } from '../../pkg/header/header.js';
 import { decodeHandshakePayload, encodeHandshakePayload, type HandshakeDetails } from '../../pkg/handshake/payload.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
-import { ProtobufError, ProtobufWriter, readFields, readPackedUint32 as readPackedVarints, fieldUint64, ProtoReader, WireType } from '../../pkg/protobuf/protobuf.js';
+import { ProtobufError, ProtobufWriter, readFields, readPackedUint32, fieldUint64, ProtoReader, WireType } from '../../pkg/protobuf/protobuf.js';
 import { ControlType, decodeControl, encodeControl, type ControlMessage } from '../../pkg/relay/control.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 import { expectOnly, hex, INTERESTING_INTS, mutate, mutateProto, randomBytes, randomProtoField, Rand, runFuzz, varintBytes } from './helpers/fuzz.js';
@@ -61,7 +61,7 @@ test('fuzz header: parseHeader never throws; every header it returns re-encodes 
 
 // ---- protobuf ----
 
-test('fuzz protobuf: readFields and readPackedVarints fail only with ProtobufError, and never return more than they read', () => {
+test('fuzz protobuf: readFields and readPackedUint32 fail only with ProtobufError, and never return more than they read', () => {
   runFuzz('protobuf-read', { iterations: 30_000, ms: 800, seed: 0x9b }, (r) => {
     const b = r.chance(0.3) ? randomBytes(r, 48) : mutate(r, someProtoMessage(r));
     const fields = expectOnly(() => readFields(b), isProtobufError, b);
@@ -72,7 +72,7 @@ test('fuzz protobuf: readFields and readPackedVarints fail only with ProtobufErr
         if (f.wireType === WireType.Bytes) assert.ok(f.bytes !== undefined && f.bytes.length <= b.length);
       }
     }
-    const packed = expectOnly(() => readPackedVarints(b), isProtobufError, b);
+    const packed = expectOnly(() => readPackedUint32(b), isProtobufError, b);
     if (packed.ok) assert.ok(packed.value.length <= b.length);
   });
 });

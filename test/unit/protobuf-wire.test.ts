@@ -7,7 +7,7 @@ import {
   fieldUint32,
   fieldUint64,
   readFields,
-  readPackedUint32 as readPackedVarints,
+  readPackedUint32,
   WireType,
 } from '../../pkg/protobuf/protobuf.js';
 import { seededRandom } from './helpers/seeded-random.js';
@@ -115,13 +115,13 @@ test('whatever the writer produces, the reader reads back', () => {
     const byNumber = new Map(fields.map((f) => [f.number, f]));
     if (n !== 0) assert.equal(fieldUint64(byNumber.get(1)!), BigInt(n));
     if (big !== 0n) assert.equal(fieldUint64(byNumber.get(2)!), big);
-    assert.deepEqual(readPackedVarints(byNumber.get(3)?.bytes as Uint8Array), packed);
+    assert.deepEqual(readPackedUint32(byNumber.get(3)?.bytes as Uint8Array), packed);
   }
 });
 
-test('readPackedVarints decodes a run of varints and an empty run', () => {
-  assert.deepEqual(readPackedVarints(bytes('01 ac02 ffffffff0f')), [1, 300, 0xffffffff]);
-  assert.deepEqual(readPackedVarints(new Uint8Array(0)), []);
+test('readPackedUint32 decodes a run of varints and an empty run', () => {
+  assert.deepEqual(readPackedUint32(bytes('01 ac02 ffffffff0f')), [1, 300, 0xffffffff]);
+  assert.deepEqual(readPackedUint32(new Uint8Array(0)), []);
 });
 
 test('malformed input throws ProtobufError with code EPROTOBUF', () => {
@@ -142,8 +142,8 @@ test('malformed input throws ProtobufError with code EPROTOBUF', () => {
   for (const [input, what] of bad) {
     assert.throws(() => readFields(bytes(input)), (e: unknown) => e instanceof ProtobufError && e.code === 'EPROTOBUF', what);
   }
-  assert.throws(() => readPackedVarints(bytes('ac')), ProtobufError);
-  assert.throws(() => readPackedVarints(bytes('80808080808080808080 01')), ProtobufError);
+  assert.throws(() => readPackedUint32(bytes('ac')), ProtobufError);
+  assert.throws(() => readPackedUint32(bytes('80808080808080808080 01')), ProtobufError);
 });
 
 test('random bytes never make the reader throw anything but ProtobufError', () => {
@@ -152,7 +152,7 @@ test('random bytes never make the reader throw anything but ProtobufError', () =
     const buf = new Uint8Array(Math.floor(rand() * 48));
     for (let j = 0; j < buf.length; j++) buf[j] = Math.floor(rand() * 256);
     assertOnlyProtobufError(() => readFields(buf), `readFields(${hex(buf)})`);
-    assertOnlyProtobufError(() => readPackedVarints(buf), `readPackedVarints(${hex(buf)})`);
+    assertOnlyProtobufError(() => readPackedUint32(buf), `readPackedUint32(${hex(buf)})`);
   }
 });
 
