@@ -138,7 +138,8 @@ export function accept(ctx: DataPathContext, host: HostInfo, length: number, fro
 }
 
 function roam(ctx: DataPathContext, host: HostInfo, from: UdpAddr, now: number): void {
-  if (!ctx.remoteAllowed(host.vpnIp, from)) return drop(ctx, 'roam-denied');
+  // Every address of the peer, as the handshake judged it (Nebula 1.10 checks them all when a host roams).
+  if (!host.vpnAddrs.every((a) => ctx.remoteAllowed(a, from))) return drop(ctx, 'roam-denied');
   if (sameAddr(from, host.roamedFrom) && now - host.roamedAt < ROAMING_SUPPRESS_MS) return;
   ctx.log.info('Host roamed to new udp ip/port', {
     vpnIp: formatVpnIp(host.vpnIp),

@@ -541,6 +541,9 @@ export class HandshakeManager {
       env.sendTestRequest(host);
       return;
     }
+    // Our handshakes toward the peer's other addresses (a dual-stack peer asked by both at once) would each make a
+    // tunnel replacing this one: they end here and what they queued goes on this tunnel.
+    const queued = [...t.queued, ...this.endPendingFor(host)];
     const replaced = env.hostmap.add(host);
     env.counters.inc('handshakes', 'ok');
     env.log.info(`Handshake completed (${t.initiator ? 'initiator' : 'responder'})`, {
@@ -554,7 +557,7 @@ export class HandshakeManager {
       remoteIndex: t.remoteIndex,
       ...t.logFields,
     });
-    env.established(host, t.queued, replaced);
+    env.established(host, queued, replaced);
     // What waited for the tunnel goes now, not after the rest of the turn.
     env.flushSends?.();
     this.checkVersions(host);
@@ -676,6 +679,19 @@ export class HandshakeManager {
     if (candidates.length === 0) return 0;
     const youngest = Math.max(...candidates.map((c) => c.createdAt));
     return Math.max(0, youngest + CANDIDATE_PROOF_WAIT_MS - this.env.clock.now());
+  }
+
+  /** Ends our pending handshakes toward any of `host`'s addresses and returns what they queued, in order. */
+  private endPendingFor(host: HostInfo): Uint8Array[] {
+    const queued: Uint8Array[] = [];
+    for (const addr of host.vpnAddrs) {
+      const p = this.pending.get(addr);
+      if (!p) continue;
+      queued.push(...p.queue.splice(0));
+      this.abandon(p);
+      this.env.counters.inc('handshakes', 'joined');
+    }
+    return queued;
   }
 
   /** Our pending handshake toward any of a peer's addresses (the first found, in the peer's address order). */

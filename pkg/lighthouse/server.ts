@@ -100,7 +100,8 @@ export class LighthouseServer {
     const networks = this.env.vpnNetworks();
     const reported = capPerFamily(m.addrs)
       .filter((a) => !underlayInNetworks(a, networks))
-      .filter((a) => this.env.remoteAllowed(from.vpnIp, a));
+      // Every address of the sender, as the handshake judges it (Nebula 1.10 AllowAll over its addresses).
+      .filter((a) => addrsOf(from).every((ip) => this.env.remoteAllowed(ip, a)));
     // At most MAX_RELAYS of each family (docs/security-model.md).
     const relays = [...m.relays.filter((r) => typeof r === 'number').slice(0, MAX_RELAYS), ...m.relays.filter((r) => typeof r === 'string').slice(0, MAX_RELAYS)];
     this.entries.set(from.vpnIp, { reported, relays });

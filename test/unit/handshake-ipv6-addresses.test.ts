@@ -161,3 +161,18 @@ test('IPv6 through the inbound firewall: ICMPv6 allowed by rule arrives, TCP is 
   assert.equal(rst[40 + 13] & 0x04, 0x04, 'RST set');
   assert.equal(b.tun.written.some((p) => p[6] === TCP), false, 'the SYN never reached b');
 });
+
+test('IPv6 and IPv4 packets to a dual-stack peer at once: the first handshake to finish takes both queues, no tunnel is replaced', async (t) => {
+  const { a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
+  a.tun.inject(udp6(A6, B6));
+  a.tun.inject(udpPacket({ src: A4, dst: B4, payload: 'v4' }));
+  assert.equal(a.node.handshakes.pending.size, 2, 'two addresses, not yet known to be one peer');
+  await waitFor(() => b.tun.written.length >= 2 && a.node.handshakes.pending.size === 0, { what: () => `${a.logs.join('\n')}\n${b.logs.join('\n')}` });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(a.node.counters.get('handshakes', 'ok'), 1);
+  assert.equal(a.node.counters.get('handshakes', 'joined'), 1);
+  assert.equal(a.node.counters.get('tunnels-replaced') ?? 0, 0);
+  assert.equal(b.node.counters.get('tunnels-replaced') ?? 0, 0);
+  assert.equal(a.node.hostmap.size, 1);
+  assert.equal(b.tun.written.length, 2);
+});
