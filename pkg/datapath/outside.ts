@@ -28,6 +28,7 @@ import {
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { netContains, parseIpv4 } from '../ip/ipv4.js';
 import { formatVpnIp, parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
+import { NO_IPV4_NET, type LocalIdentity } from '../handshake/identity.js';
 import { inNetworks } from '../handshake/peer-addrs.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
@@ -217,17 +218,29 @@ function isInsideVpnNet(ctx: DataPathContext, from: UdpAddr): boolean {
   const address = from.address;
   const id = ctx.identity();
   if (address !== lastSource || id !== lastIdentity) {
-    const ip = parseSource(address);
-    // The IPv4 fast path first; other networks (IPv6 ones, a second IPv4 one) only when the certificate has them.
-    lastInside = ip !== null && ((typeof ip === 'number' && netContains(id.vpnNet, ip)) || inNetworks(ip, id.vpnNetworks));
+    lastInside = sourceInside(address, id);
     lastSource = address;
     lastIdentity = id;
   }
   return lastInside;
 }
 
+/**
+ * The IPv4 fast path as before (one network, uint32 compare); other networks (IPv6 ones, a second IPv4 one) only
+ * when the certificate has them, and IPv6 text is parsed only then.
+ */
+function sourceInside(address: string, id: LocalIdentity): boolean {
+  const several = id.vpnNetworks.length > 1;
+  if (!address.includes(':')) {
+    const ip = parseIpv4(address);
+    return (id.vpnNet !== NO_IPV4_NET && netContains(id.vpnNet, ip)) || (several && inNetworks(ip, id.vpnNetworks));
+  }
+  if (id.vpnNet !== NO_IPV4_NET && !several) return false; // one IPv4 network: no IPv6 one to be inside
+  const ip = parseSource(address);
+  return ip !== null && inNetworks(ip, id.vpnNetworks);
+}
+
 function parseSource(address: string): VpnIp | null {
-  if (!address.includes(':')) return parseIpv4(address);
   try {
     // A zone (fe80::1%eth0) is an underlay link-local address, never an overlay one.
     return address.includes('%') ? null : parseVpnIp(address);

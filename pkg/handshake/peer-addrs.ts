@@ -8,16 +8,44 @@
 //              only ever reachable by addresses our TUN routes to it (a difference, docs/ipv6-A.md)
 
 import type { IpPrefix } from '../ip/prefix.js';
-import { vpnIpInPrefix, type VpnIp } from '../ip/vpn-ip.js';
+import { vpnIpBytes, type VpnIp } from '../ip/vpn-ip.js';
 
 export type PeerAddrsVerdict =
   | { readonly ok: true; readonly vpnAddrs: readonly VpnIp[] }
   | { readonly ok: false; readonly reason: 'self' | 'no-usable-address' };
 
-/** Whether `addr` is inside one of `networks` (an IPv4 address never matches an IPv6 network, nor the reverse). */
+/**
+ * Whether `addr` is inside one of `networks` (an IPv4 address never matches an IPv6 network, nor the reverse). On
+ * the data path's misses: IPv4 by uint32 arithmetic (no allocation), IPv6 with its bytes made once for all networks.
+ * A network of a negative length (a v1 certificate's non-prefix mask, cert-any.ts) contains nothing.
+ */
 export function inNetworks(addr: VpnIp, networks: readonly IpPrefix[]): boolean {
-  for (const n of networks) if (vpnIpInPrefix(addr, n)) return true;
+  if (typeof addr === 'number') {
+    for (const n of networks) {
+      if (n.addr.family !== 4 || n.bits < 0) continue;
+      const b = n.addr.bytes;
+      const net = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+      const mask = n.bits === 0 ? 0 : (0xffffffff << (32 - n.bits)) >>> 0;
+      if (((addr & mask) >>> 0) === ((net & mask) >>> 0)) return true;
+    }
+    return false;
+  }
+  let bytes: Uint8Array | null = null;
+  for (const n of networks) {
+    if (n.addr.family !== 6 || n.bits < 0) continue;
+    bytes ??= vpnIpBytes(addr);
+    if (prefixHolds(n, bytes)) return true;
+  }
   return false;
+}
+
+function prefixHolds(p: IpPrefix, bytes: Uint8Array): boolean {
+  let bits = p.bits;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((bytes[i] & mask) !== (p.addr.bytes[i] & mask)) return false;
+  }
+  return true;
 }
 
 /** Applies the rules above to a verified certificate's addresses (`certAddrs`, certificate order). */

@@ -3,7 +3,8 @@
 // (`HostInfo.vpnIp`) is the first of them (`HostInfo.vpnAddrs`), as Nebula 1.10's vpnAddrs[0].
 
 import type { IpPrefix } from '../ip/prefix.js';
-import { parseVpnIp, vpnIpInPrefix, type VpnIp } from '../ip/vpn-ip.js';
+import { inNetworks } from '../handshake/peer-addrs.js';
+import { parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 import type { UdpAddr } from '../udp/addr.js';
 
 /** What we read of a tunnel: its primary address and all its usable ones (primary first). */
@@ -28,9 +29,8 @@ export function firstIpv4(addrs: readonly VpnIp[]): number | undefined {
   return undefined;
 }
 
-export function inNetworks(v: VpnIp, networks: readonly IpPrefix[]): boolean {
-  return networks.some((n) => vpnIpInPrefix(v, n));
-}
+// One implementation for every package (the handshake's, allocation-light on the data path).
+export { inNetworks };
 
 /**
  * Whether an underlay address lies inside one of our overlay networks: never a way to reach a host (it would route

@@ -67,7 +67,7 @@ export class UnsafeRouteTable {
 
   /** The gateways of the most specific route holding `dst`, or null. */
   gatewaysFor(dst: VpnIp): readonly Gateway[] | null {
-    if (typeof dst === 'string') return this.entries6.find((e) => vpnIpInPrefix(dst, e.route))?.gateways ?? null;
+    if (typeof dst === 'string') return this.gatewaysFor6(dst);
     const learned = this.learned?.match(dst) ?? null;
     for (const e of this.entries) {
       if (!netContains(e.route, dst)) continue;
@@ -75,6 +75,17 @@ export class UnsafeRouteTable {
       return e.gateways;
     }
     return learned?.gateways ?? null;
+  }
+
+  /** The last IPv6 destination looked up and its answer: a burst is one flow, and the lookup parses the text. */
+  private last6: { dst: string; gateways: readonly Gateway[] | null } | null = null;
+
+  private gatewaysFor6(dst: string): readonly Gateway[] | null {
+    if (this.entries6.length === 0) return null;
+    if (this.last6 !== null && this.last6.dst === dst) return this.last6.gateways;
+    const gateways = this.entries6.find((e) => vpnIpInPrefix(dst, e.route))?.gateways ?? null;
+    this.last6 = { dst, gateways };
+    return gateways;
   }
 
   /**
