@@ -792,13 +792,16 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void {
     if (notifyPeer) sendOnTunnel(this, host, MessageType.CloseTunnel, NoSubType, new Uint8Array(0));
     this.hostmap.remove(host);
-    this.lighthouseServer?.forget(host.vpnIp);
-    this.relays.tunnelGone(host.vpnIp);
+    // Under every address: a lighthouse answer or a relay may be kept under the one it was asked by.
+    for (const addr of host.vpnAddrs) {
+      this.lighthouseServer?.forget(addr);
+      this.relays.tunnelGone(addr);
+      this.lighthouseClient?.forget(addr);
+    }
     if (host.conn) {
       this.birthday.owned.delete(host.conn);
       void host.conn.close();
     }
-    this.lighthouseClient?.forget(host.vpnIp);
     this.counters.inc('tunnels-closed', reason);
     // The keys are wiped now rather than when the collector gets to them (a tunnel replaced by a newer handshake
     // is left to the collector: timers and relays may still hold it).

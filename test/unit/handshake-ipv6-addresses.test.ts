@@ -176,3 +176,19 @@ test('IPv6 and IPv4 packets to a dual-stack peer at once: the first handshake to
   assert.equal(a.node.hostmap.size, 1);
   assert.equal(b.tun.written.length, 2);
 });
+
+test('closing a dual-stack tunnel forgets what was kept under each of its addresses (relays, lighthouse answers)', async (t) => {
+  const { a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
+  a.tun.inject(udp6(A6, B6));
+  await waitFor(() => b.tun.written.length > 0);
+  const gone: string[] = [];
+  const tunnelGone = a.node.relays.tunnelGone.bind(a.node.relays);
+  a.node.relays.tunnelGone = (ip) => {
+    gone.push(String(ip));
+    tunnelGone(ip);
+  };
+  a.node.closeTunnel(a.node.hostmap.get(B6)!, 'test', false);
+  assert.deepEqual(gone, [String(parseVpnIp(B4)), B6]);
+  assert.equal(a.node.hostmap.get(B6), undefined);
+  assert.equal(a.node.hostmap.get(parseVpnIp(B4)), undefined);
+});
