@@ -45,7 +45,7 @@ export function prepare(configPath: string): Prepared {
   const loaded = loadConfig(configPath);
   const baseDir = configBaseDir(configPath);
   const pki = loadPki(loaded.config, baseDir);
-  checkOverlayConfig(loaded.config, pki.identity.vpnNetworks, loaded.locate);
+  pki.warnings.push(...checkOverlayConfig(loaded.config, pki.identity.vpnNetworks, loaded.locate));
   const firewall = buildFirewall(loaded, pki);
   return { loaded, pki, firewall, baseDir };
 }
@@ -99,7 +99,7 @@ export async function reloadDaemon(node: MeshNode, configPath: string): Promise<
   try {
     const loaded = loadConfig(configPath);
     const pki = loadPki(loaded.config, configBaseDir(configPath));
-    checkOverlayConfig(loaded.config, pki.identity.vpnNetworks, loaded.locate);
+    pki.warnings.push(...checkOverlayConfig(loaded.config, pki.identity.vpnNetworks, loaded.locate));
     const oldIp = node.identity().vpnIp;
     if (pki.identity.vpnIp !== oldIp) throw new Error('pki.cert: the new certificate has a different IP; restart to change it');
     // The TUN holds every network's address and route from the start: another set needs a restart too.

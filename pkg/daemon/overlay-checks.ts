@@ -2,9 +2,8 @@
 //
 //   tun.mtu          at least 1280 when a network is IPv6: the IPv6 minimum link MTU (RFC 8200, section 5); the
 //                    kernel refuses IPv6 on a smaller device, which would leave the node without its IPv6 address
-//   lighthouse.hosts inside one of our networks: a handshake with an address outside them is refused (handshake/
-//                    peer-addrs.ts), so such a lighthouse could never answer. Nebula 1.10/1.11 only warns here
-//                    (its handshake keeps peers outside our networks); mesh refuses the config, naming the entry
+//   lighthouse.hosts outside all of our networks: a warning, as Nebula 1.11 lighthouse.go gives ("lighthouse
+//                    functionality will work but layer 3 network traffic to the lighthouse will not")
 
 import type { KeyPath } from '../config/errors.js';
 import type { MeshConfig } from '../config/index.js';
@@ -23,10 +22,10 @@ export class OverlayConfigError extends Error {
 type Locate = (keyPath: KeyPath) => { file: string; line: number } | undefined;
 
 /**
- * Throws OverlayConfigError naming the key (and its file and line when `locate` finds them) when the config does not
- * fit our certificate's networks.
+ * Throws OverlayConfigError naming the key (and its file and line when `locate` finds them) when the config cannot
+ * work with our certificate's networks; returns the warnings for what works only in part.
  */
-export function checkOverlayConfig(config: MeshConfig, vpnNetworks: readonly IpPrefix[], locate: Locate = () => undefined): void {
+export function checkOverlayConfig(config: MeshConfig, vpnNetworks: readonly IpPrefix[], locate: Locate = () => undefined): string[] {
   const fail = (keyPath: KeyPath, message: string): never => {
     const where = locate(keyPath);
     throw new OverlayConfigError(`${where ? `${where.file}:${where.line}: ` : ''}${message}`);
@@ -35,9 +34,14 @@ export function checkOverlayConfig(config: MeshConfig, vpnNetworks: readonly IpP
   if (!config.tun.disabled && v6.length > 0 && config.tun.mtu < IPV6_MIN_MTU) {
     fail(['tun', 'mtu'], `tun.mtu: ${config.tun.mtu} is below ${IPV6_MIN_MTU}, the IPv6 minimum MTU, and this host has the IPv6 network ${formatIpPrefix(v6[0])}`);
   }
+  const warnings: string[] = [];
   config.lighthouse.hosts.forEach((host, i) => {
     if (!inNetworks(parseVpnIp(host), vpnNetworks)) {
-      fail(['lighthouse', 'hosts', i], `lighthouse.hosts[${i}]: ${host} is not inside our networks (${vpnNetworks.map(formatIpPrefix).join(', ')})`);
+      const where = locate(['lighthouse', 'hosts', i]);
+      warnings.push(
+        `${where ? `${where.file}:${where.line}: ` : ''}lighthouse.hosts[${i}]: ${host} is not inside our networks (${vpnNetworks.map(formatIpPrefix).join(', ')}): lighthouse functionality will work but layer 3 network traffic to the lighthouse will not`,
+      );
     }
   });
+  return warnings;
 }

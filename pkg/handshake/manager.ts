@@ -459,7 +459,7 @@ export class HandshakeManager {
     }
     const addrs = this.usableAddrs(peer, src, 2);
     if (addrs === null) {
-      // The right host, refused for its addresses: no reply of another host can do better, so the handshake ends.
+      // The right host claiming one of our addresses (Nebula 1.11 ends the handshake too).
       this.abandon(p);
       return;
     }
@@ -704,26 +704,28 @@ export class HandshakeManager {
   }
 
   /**
-   * The peer's usable addresses (peer-addrs.ts), or null when its certificate claims one of ours or has none inside
-   * our networks: dropped and logged (rate-limited, since anyone holding a certificate of the CA can try).
+   * The peer's addresses (peer-addrs.ts), or null when its certificate claims one of ours: dropped and logged
+   * (rate-limited, since anyone holding a certificate of the CA can try). A peer with no address inside our networks
+   * is accepted, as Nebula does, with a rate-limited line and a count.
    */
   private usableAddrs(peer: VerifiedPeer, src: PacketSource, stage: 1 | 2): readonly VpnIp[] | null {
     const verdict = usablePeerAddrs(peer.certAddrs, this.env.identity());
-    if (verdict.ok) return verdict.vpnAddrs;
     const fields = {
       vpnAddrs: peer.certAddrs.map(formatVpnIp).join(','),
       certName: peer.cert.details.name,
       udpAddr: src.from ? addrKey(src.from) : 'relay',
       stage,
     };
-    if (verdict.reason === 'self') {
+    if (!verdict.ok) {
       this.remoteLog.info('Refusing to handshake with myself', fields);
       this.drop('handshake-self');
-    } else {
-      this.remoteLog.info('Refusing handshake: no certificate address inside our networks', fields);
-      this.drop('handshake-no-usable-address');
+      return null;
     }
-    return null;
+    if (!verdict.inCommon) {
+      this.remoteLog.info('Handshake message received, but no vpnNetworks in common.', fields);
+      this.env.counters.inc('handshakes', 'no-networks-in-common');
+    }
+    return verdict.vpnAddrs;
   }
 
   private drop(reason: string): void {

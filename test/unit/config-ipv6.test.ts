@@ -55,14 +55,16 @@ test('tun.mtu below 1280 is refused, naming tun.mtu, only when the host has an I
   checkOverlayConfig(validateConfig({ pki: PKI, tun: { mtu: 1200, disabled: true } }).config, DUAL);
 });
 
-test('lighthouse.hosts outside all our networks is refused, naming the entry; either family inside passes', () => {
+test('lighthouse.hosts outside all our networks is a warning naming the entry, as Nebula 1.11; either family inside is quiet', () => {
   const statics = { '10.9.0.2': ['192.0.2.2:4242'], 'fd00:9::2': ['192.0.2.2:4242'], 'fd00:8::2': ['192.0.2.2:4242'] };
   const inside = validateConfig({ pki: PKI, static_host_map: statics, lighthouse: { hosts: ['10.9.0.2', 'fd00:9::2'] } }).config;
-  checkOverlayConfig(inside, DUAL);
+  assert.deepEqual(checkOverlayConfig(inside, DUAL), []);
   const outside = validateConfig({ pki: PKI, static_host_map: statics, lighthouse: { hosts: ['10.9.0.2', 'fd00:8::2'] } }).config;
-  assert.throws(() => checkOverlayConfig(outside, DUAL), (e: unknown) => e instanceof OverlayConfigError && /^lighthouse\.hosts\[1\]: fd00:8::2 is not inside/.test(e.message));
-  // An IPv6 lighthouse for an IPv4-only host: the family alone keeps it out.
-  assert.throws(() => checkOverlayConfig(inside, [parseIpPrefix('10.9.0.1/24')]), OverlayConfigError);
+  const warnings = checkOverlayConfig(outside, DUAL);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^lighthouse\.hosts\[1\]: fd00:8::2 is not inside our networks .*layer 3 network traffic to the lighthouse will not/);
+  // An IPv6 lighthouse for an IPv4-only host: the family alone puts it outside.
+  assert.equal(checkOverlayConfig(inside, [parseIpPrefix('10.9.0.1/24')]).length, 1);
 });
 
 test('static_host_map keys of both families resolve inside our networks; one outside them is refused', async () => {
