@@ -23,7 +23,7 @@ import { credentialFor, type HandshakeCredential, type LocalIdentity } from './i
 import { decodeHandshakePayload, encodeHandshakePayload, payloadCertVersion, type HandshakeDetails } from './payload.js';
 import { usablePeerAddrs } from './peer-addrs.js';
 import { PendingHandshake } from './pending.js';
-import { narrowedFirewallPeer, verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
+import { verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
 import { versionRehandshake } from './version-rules.js';
 import { compareVpnIp, formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 
@@ -487,7 +487,7 @@ export class HandshakeManager {
     localIndex: number;
     remoteIndex: number;
     peer: VerifiedPeer;
-    /** The peer's usable addresses (usablePeerAddrs); the first is the tunnel's primary. */
+    /** The peer's addresses (usablePeerAddrs: the certificate's); the first is the tunnel's primary. */
     vpnAddrs: readonly VpnIp[];
     keys: TunnelKeys;
     time: number;
@@ -509,7 +509,7 @@ export class HandshakeManager {
       vpnIp: t.vpnAddrs[0],
       vpnAddrs: t.vpnAddrs,
       cert: t.peer.stored,
-      peer: narrowedFirewallPeer(t.peer, t.vpnAddrs),
+      peer: t.peer.firewallPeer,
       keys: t.keys,
       handshakeTime: Math.min(t.time, (unixMs(env.clock) + HANDSHAKE_TIME_SKEW_MS) * 1e6),
       remote: t.src.from,

@@ -20,7 +20,6 @@ import {
 import type { CertVersion } from '../hostmap/hostinfo.js';
 import { firewallPeerAddresses, type FirewallPeer } from '../firewall/firewall.js';
 import type { FirewallPeerAddresses } from '../firewall/peer.js';
-import type { IpPrefix } from '../ip/prefix.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
 import { vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
 
@@ -32,12 +31,10 @@ export interface VerifiedPeer {
   /** The same certificate as a tunnel keeps it (see PeerCertBytes). */
   stored: PeerCertBytes;
   fingerprint: string;
-  /** The certificate's first address: the peer's primary address until usablePeerAddrs narrows `certAddrs`. */
+  /** The certificate's first address: the tunnel's primary address. */
   vpnIp: VpnIp;
   /** Every network address of the certificate, both families, certificate order (unfiltered). */
   certAddrs: readonly VpnIp[];
-  /** The certificate's unsafe networks, both families (computed on call: only a filtered tunnel needs them). */
-  unsafeNetworks(): readonly IpPrefix[];
   firewallPeer: FirewallPeer;
   /** Unix seconds after which the certificate or the CA that signed it is expired (pki.disconnect_invalid). */
   validUntil: number;
@@ -78,15 +75,6 @@ function v1PeerAddresses(cert: NebulaCertificate, vpnIp: number): FirewallPeerAd
 }
 
 /**
- * The firewall view of a peer whose usable addresses (usablePeerAddrs) are fewer than its certificate's: packets
- * from the addresses we dropped are not the tunnel's (Nebula 1.10 likewise only accepts sources inside our networks).
- */
-export function narrowedFirewallPeer(peer: VerifiedPeer, vpnAddrs: readonly VpnIp[]): FirewallPeer {
-  if (vpnAddrs === peer.certAddrs) return peer.firewallPeer;
-  return { ...peer.firewallPeer, ...firewallPeerAddresses(vpnAddrs, peer.unsafeNetworks()) };
-}
-
-/**
  * Verifies a peer certificate of either version against the pool and returns its CA: a v1 certificate under a v1
  * CA by Nebula 1.6's rules and messages exactly, any other pair by 1.10's. Throws CertVerifyError.
  */
@@ -120,8 +108,8 @@ export function verifyPeerCert(
   if (certAddrs.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
   const vpnIp = certAddrs[0];
   // A v1 certificate as ever (IPv4 only); a v2 one by the firewall's own rules for both families.
-  const unsafeNetworks = (): readonly IpPrefix[] => certificateView(presented).unsafeNetworks;
-  const addresses: FirewallPeerAddresses = version === 2 ? firewallPeerAddresses(certAddrs, unsafeNetworks()) : v1PeerAddresses(cert, vpnIp as number);
+  const addresses: FirewallPeerAddresses =
+    version === 2 ? firewallPeerAddresses(certAddrs, certificateView(presented).unsafeNetworks) : v1PeerAddresses(cert, vpnIp as number);
   const issuer = shared(sharedIssuers, cert.details.issuer, () => cert.details.issuer);
   cert.details.issuer = issuer;
   // Sorted for the key only (a set has no order); JSON keeps names with any characters apart.
@@ -133,7 +121,6 @@ export function verifyPeerCert(
     fingerprint: anyFingerprint(presented),
     vpnIp,
     certAddrs,
-    unsafeNetworks,
     validUntil: Math.min(cert.details.notAfter, ca.details.notAfter),
     firewallPeer: {
       ...addresses,
