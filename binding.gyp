@@ -11,6 +11,7 @@
         "pkg/tun/native/udp.c",
         "pkg/tun/native/checksum.c",
         "pkg/tun/native/offload.c",
+        "pkg/tun/native/offload_probe.c",
         "pkg/tun/native/netlink.c",
         "pkg/tun/native/aead.c"
       ],

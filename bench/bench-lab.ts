@@ -4,6 +4,10 @@
 //
 //   a 198.18.0.1 ──veth── 198.18.0.2 b        overlay 10.99.0.1 ── 10.99.0.2, tun MTU 1300
 //
+// With `ipv6`, a second pair of files gives mesh dual-stack v2 certificates (10.99.0.n/24 and <ULA>::n/64, a ULA
+// /64 random per run), so one tunnel carries both families and IPv6 is measured against IPv4 on the same daemons
+// (nebula 1.6.1 has no IPv6 overlay and reads v1 certificates only: it keeps the v1 files).
+//
 // Everything lives in lab namespaces (test/e2e/lab), torn down by destroy() or on exit.
 
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -17,7 +21,8 @@ import { overlayConfig, writeOverlayConfig } from '../test/e2e/lab/overlay-confi
 import type { Cipher } from '../test/e2e/lab/overlay-config.js';
 import { startNode } from '../test/e2e/lab/overlay-node.js';
 import type { OverlayImpl } from '../test/e2e/lab/overlay-node.js';
-import { createCa, signHostCert } from '../test/e2e/lab/pki.js';
+import { randomUlaPrefix } from '../test/e2e/lab/overlay-net.js';
+import { createCa, signHostCert, signHostCertV2 } from '../test/e2e/lab/pki.js';
 import type { LabProcess } from '../test/e2e/lab/process.js';
 import { waitFor } from '../test/e2e/lab/wait.js';
 
@@ -33,6 +38,8 @@ export interface PairOptions {
   logLevel?: 'info' | 'debug';
   /** Extra environment for the daemons (MESH_UDP=dgram, NODE_OPTIONS=--cpu-prof, …). */
   env?: NodeJS.ProcessEnv;
+  /** Also dual-stack (IPv4 + IPv6) v2 files for mesh: start(..., { dualStack: true }). */
+  ipv6?: boolean;
 }
 
 export interface RunningPair {
@@ -50,6 +57,8 @@ export class PairLab {
     readonly b: Host,
     readonly configs: { a: string; b: string },
     private readonly env: NodeJS.ProcessEnv | undefined,
+    /** The dual-stack files and IPv6 overlay addresses, with `ipv6`. */
+    readonly dual: { configs: { a: string; b: string }; overlay6: { a: string; b: string } } | null,
   ) {}
 
   static async create(options: PairOptions = {}): Promise<PairLab> {
@@ -73,7 +82,8 @@ export class PairLab {
         });
         writeOverlayConfig(configs[me], config);
       }
-      return new PairLab(lab, a, b, configs, options.env);
+      const dual = options.ipv6 === true ? await dualStackFiles(lab, dir, ca, [a, b], options) : null;
+      return new PairLab(lab, a, b, configs, options.env, dual);
     } catch (err) {
       await lab.destroy();
       throw err;
@@ -85,19 +95,29 @@ export class PairLab {
    * change how mesh runs rather than its environment: NODE_ARGS (node's own flags; --cpu-prof is refused in
    * NODE_OPTIONS) and MESH_MAIN (another build's dist/bin/mesh.cjs, to compare builds in one run).
    */
-  async start(impl: ImplName, env = this.env): Promise<RunningPair> {
+  async start(impl: ImplName, env = this.env, options: { dualStack?: boolean } = {}): Promise<RunningPair> {
+    const configs = options.dualStack === true ? this.dual?.configs : this.configs;
+    if (configs === undefined) throw new Error('dual-stack files need PairLab.create({ ipv6: true })');
     await this.stop();
     const { NODE_ARGS: nodeArgs, MESH_MAIN: main, ...rest } = env ?? {};
     const spawnEnv = env === undefined ? undefined : { ...process.env, ...rest };
     const overlay = impl === 'mesh' && (nodeArgs || main) ? meshWithNodeArgs(nodeArgs ? nodeArgs.split(' ') : [], main) : IMPLS[impl];
-    const a = await startNode(this.lab, this.a, overlay, this.configs.a, { env: spawnEnv });
-    const b = await startNode(this.lab, this.b, overlay, this.configs.b, { env: spawnEnv });
+    const a = await startNode(this.lab, this.a, overlay, configs.a, { env: spawnEnv });
+    const b = await startNode(this.lab, this.b, overlay, configs.b, { env: spawnEnv });
     this.running = { impl, a, b };
     await waitFor(async () => (await this.lab.ping(this.a, OVERLAY.b, { count: 1, timeoutSec: 1 })).ok, {
       timeoutMs: 15_000,
       intervalMs: 0,
       what: `a ${impl} tunnel a -> b\n${this.lab.logTails()}`,
     });
+    const b6 = this.dual?.overlay6.b;
+    if (options.dualStack === true && b6 !== undefined) {
+      await waitFor(async () => (await this.lab.ping(this.a, b6, { count: 1, timeoutSec: 1 })).ok, {
+        timeoutMs: 15_000,
+        intervalMs: 0,
+        what: `a ${impl} tunnel a -> b over IPv6 (${b6})\n${this.lab.logTails()}`,
+      });
+    }
     return this.running;
   }
 
@@ -112,6 +132,32 @@ export class PairLab {
     await this.stop();
     await this.lab.destroy();
   }
+}
+
+/** v2 certificates with both families and their config files; IPv6 turned on for the TUNs (and lo) of a and b. */
+async function dualStackFiles(
+  lab: Lab,
+  dir: string,
+  ca: Awaited<ReturnType<typeof createCa>>,
+  hosts: [Host, Host],
+  options: PairOptions,
+): Promise<{ configs: { a: string; b: string }; overlay6: { a: string; b: string } }> {
+  const prefix = randomUlaPrefix().split('::/')[0];
+  const overlay6 = { a: `${prefix}::1`, b: `${prefix}::2` };
+  const configs = { a: join(dir, 'a-dual.yml'), b: join(dir, 'b-dual.yml') };
+  for (const host of hosts) await lab.exec(host, 'sysctl', ['-q', '-w', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0']);
+  for (const [me, peer] of [['a', 'b'], ['b', 'a']] as const) {
+    const cert = await signHostCertV2(dir, ca, { name: `${me}-dual`, networks: [`${OVERLAY[me]}/24`, `${overlay6[me]}/64`] });
+    const config = overlayConfig({
+      pki: { ca: ca.crt, cert: cert.crt, key: cert.key },
+      tunDev: `bench${me}`,
+      cipher: options.cipher ?? 'aes',
+      logLevel: options.logLevel ?? 'info',
+      staticHosts: { [OVERLAY[peer]]: [`${UNDERLAY[peer]}:4242`] },
+    });
+    writeOverlayConfig(configs[me], config);
+  }
+  return { configs, overlay6 };
 }
 
 /**

@@ -160,7 +160,7 @@ export class Fleet {
     };
     const cert: NebulaCertificate = { details, signature: new Uint8Array(sign(null, marshalDetails(details), this.caKey)) };
     const initiator = new IxInitiator({ cipher: this.opts.cipher, staticPrivate, staticPublic });
-    const payload = encodeHandshakePayload({ cert: marshalCertificateForHandshake(cert), initiatorIndex: node.id + 1, responderIndex: 0, time: Date.now() * 1e6 });
+    const payload = encodeHandshakePayload({ cert: marshalCertificateForHandshake(cert), initiatorIndex: node.id + 1, responderIndex: 0, time: BigInt(Date.now()) * 1_000_000n });
     const msg = initiator.writeMessage1(payload);
     const out = Buffer.alloc(HEADER_LEN + msg.length);
     encodeHeader(out, 0, MessageType.Handshake, HandshakeSubType.IXPSK0, 0, 1);

@@ -49,7 +49,7 @@ async function startPeer(spec: Spec, ca: TestCa, index: number): Promise<MeshNod
   const { config } = validateConfig(raw, undefined, `peer${index}.yml`);
   const pki = testPki(cert, [ca]);
   const firewall = new Firewall(parseFirewallRules(config.firewall), { clock: systemClock, localNets: localNets(pki) });
-  const staticHosts = await resolveStaticHosts(config.staticHostMap, pki.identity.vpnNet);
+  const staticHosts = await resolveStaticHosts(config.staticHostMap, pki.identity.vpnNetworks);
   const log = new Logger('error', 'text', () => undefined, true);
   // node:dgram here: a thousand batched sockets would each hold a 590 KB receive buffer in this process.
   const udp = await DgramConn.open({ host: '0.0.0.0', port: 0 });

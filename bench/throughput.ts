@@ -10,12 +10,17 @@
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (e.g. mesh-dgram:MESH_UDP=dgram)
 //          --only mesh,nebula,<variant>  run just these   --parallel N  TCP flows at once (iperf3 -P; 1)
 //          --loss P  the underlay drops P% of packets each way (nftables ingress on both ends, GSO off; TCP under loss)
+//          --ipv6   also 'mesh-dual': mesh with dual-stack v2 certificates (bench-lab.ts), TCP over the overlay's IPv4
+//                   and its IPv6 addresses on the same tunnel, back to back (order alternating by round), printed
+//                   side by side with the IPv6/IPv4 ratio (issue 18's goal: IPv6 within 10% of IPv4). mesh only:
+//                   nebula 1.6.1 has no IPv6 overlay.
 // mesh seals and opens with the addon's AEAD when it is built (pkg/noise/session-aead.ts); to compare with
 // node:crypto in the same run: --variant mesh-nodecrypto:MESH_AEAD=node
 
 import { parseArgs } from 'node:util';
 
 import { OVERLAY, PairLab, type ImplName } from './bench-lab.js';
+import type { TcpResult } from './iperf.js';
 import { iperfTcp, iperfUdp, type UdpResult } from './iperf.js';
 import { cpuTimes, median, type CpuTimes } from './proc-stats.js';
 
@@ -23,6 +28,15 @@ interface Variant {
   label: string;
   impl: ImplName;
   env?: NodeJS.ProcessEnv;
+  /** Dual-stack certificates; TCP measured over IPv4 and IPv6. */
+  dual?: boolean;
+}
+
+interface FamilyTcp {
+  family: 4 | 6;
+  mbit: number;
+  retransmits: number;
+  cpuSecPerGb: number;
 }
 
 interface RunResult {
@@ -32,6 +46,8 @@ interface RunResult {
   retransmits: number;
   cpuSecPerGb: number;
   udp: UdpResult[];
+  /** A dual-stack run: both families, in the order measured. */
+  families?: FamilyTcp[];
 }
 
 const { values } = parseArgs({
@@ -44,6 +60,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     parallel: { type: 'string', default: '1' },
     loss: { type: 'string', default: '0' },
+    ipv6: { type: 'boolean', default: false },
   },
 });
 
@@ -70,12 +87,35 @@ function variants(): Variant[] {
       );
       return { label, impl: 'mesh', env };
     }),
+    ...(values.ipv6 ? [{ label: 'mesh-dual', impl: 'mesh', dual: true } satisfies Variant] : []),
   ];
   const only = values.only?.split(',');
   return only ? all.filter((v) => only.includes(v.label)) : all;
 }
 
+/** TCP a -> b over each family on one running dual-stack pair, IPv4 first in odd rounds, IPv6 first in even ones. */
+async function runDual(pair: PairLab, v: Variant, round: number): Promise<RunResult> {
+  const { a, b } = await pair.start(v.impl, v.env, { dualStack: true });
+  const targets = { 4: OVERLAY.b, 6: pair.dual!.overlay6.b } as const;
+  const order: Array<4 | 6> = round % 2 === 1 ? [4, 6] : [6, 4];
+  const families: FamilyTcp[] = [];
+  for (const family of order) {
+    const before = cpuTimes(a.pid).user + cpuTimes(a.pid).system + cpuTimes(b.pid).user + cpuTimes(b.pid).system;
+    const tcp: TcpResult = await iperfTcp(pair.lab, pair.a, pair.b, targets[family], seconds);
+    const after = cpuTimes(a.pid).user + cpuTimes(a.pid).system + cpuTimes(b.pid).user + cpuTimes(b.pid).system;
+    families.push({ family, mbit: tcp.mbitPerSec, retransmits: tcp.retransmits, cpuSecPerGb: (after - before) / (tcp.bytes / 1e9) });
+  }
+  await pair.stop();
+  const v4 = families.find((f) => f.family === 4)!;
+  const v6 = families.find((f) => f.family === 6)!;
+  console.error(
+    `  round ${round} ${v.label}: tcp IPv4 ${v4.mbit.toFixed(0)} Mbit/s (${v4.cpuSecPerGb.toFixed(2)} CPU s/GB), IPv6 ${v6.mbit.toFixed(0)} Mbit/s (${v6.cpuSecPerGb.toFixed(2)} CPU s/GB), v6/v4 ${(v6.mbit / v4.mbit).toFixed(2)}`,
+  );
+  return { label: v.label, round, tcpMbit: v4.mbit, retransmits: v4.retransmits, cpuSecPerGb: v4.cpuSecPerGb, udp: [], families };
+}
+
 async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunResult> {
+  if (v.dual === true) return runDual(pair, v, round);
   const { a, b } = await pair.start(v.impl, v.env);
   const before = [cpuTimes(a.pid), cpuTimes(b.pid)];
   const tcp = await iperfTcp(pair.lab, pair.a, pair.b, OVERLAY.b, seconds, parallel);
@@ -112,7 +152,7 @@ function report(results: RunResult[], raw: { tcpMbit: number; udp: UdpResult[] }
   for (const r of results) {
     const neb = results.find((x) => x.round === r.round && x.label === 'nebula');
     const ratio = neb ? (r.tcpMbit / neb.tcpMbit).toFixed(2) : '';
-    const udp = r.udp.map((u) => `${u.receivedMbit.toFixed(0)} (${u.lossPercent.toFixed(2)}%)`).join(' | ');
+    const udp = (r.udp.length > 0 ? r.udp : udpLoads.map(() => null)).map((u) => u === null ? '-' : `${u.receivedMbit.toFixed(0)} (${u.lossPercent.toFixed(2)}%)`).join(' | ');
     lines.push(`| ${r.round} | ${r.label} | ${r.tcpMbit.toFixed(0)} | ${ratio} | ${r.retransmits} | ${r.cpuSecPerGb.toFixed(2)} | ${udp} |`);
   }
   for (const label of labels) {
@@ -121,6 +161,7 @@ function report(results: RunResult[], raw: { tcpMbit: number; udp: UdpResult[] }
     const ratio = neb.length ? (median(mine.map((r) => r.tcpMbit)) / median(neb.map((r) => r.tcpMbit))).toFixed(2) : '';
     const udp = udpLoads
       .map((_, i) => {
+        if (mine.some((r) => r.udp.length === 0)) return '-';
         const got = median(mine.map((r) => r.udp[i].receivedMbit));
         const loss = median(mine.map((r) => r.udp[i].lossPercent));
         return `${got.toFixed(0)} (${loss.toFixed(2)}%)`;
@@ -133,11 +174,31 @@ function report(results: RunResult[], raw: { tcpMbit: number; udp: UdpResult[] }
   const rawUdp = raw.udp.map((u) => `${u.receivedMbit.toFixed(0)} (${u.lossPercent.toFixed(2)}%)`).join(' | ');
   lines.push(`| - | raw veth | ${raw.tcpMbit.toFixed(0)} | | | | ${rawUdp} |`);
   console.log(lines.join('\n'));
+  const dual = results.filter((r) => r.families !== undefined);
+  if (dual.length > 0) console.log(`\n${familyReport(dual)}`);
+}
+
+/** IPv6 next to IPv4, per round and median, from the dual-stack runs (same daemons, same tunnel). */
+function familyReport(dual: RunResult[]): string {
+  const of = (r: RunResult, family: 4 | 6) => r.families!.find((f) => f.family === family)!;
+  const lines = ['| round | mesh-dual | TCP IPv4 Mbit/s | TCP IPv6 Mbit/s | IPv6/IPv4 | CPU s/GB IPv4 | CPU s/GB IPv6 | retrans v4/v6 |', '|---|---|---|---|---|---|---|---|'];
+  for (const r of dual) {
+    const [v4, v6] = [of(r, 4), of(r, 6)];
+    const first = r.families![0]!.family;
+    lines.push(`| ${r.round} | IPv${first} first | ${v4.mbit.toFixed(0)} | ${v6.mbit.toFixed(0)} | ${(v6.mbit / v4.mbit).toFixed(2)} | ${v4.cpuSecPerGb.toFixed(2)} | ${v6.cpuSecPerGb.toFixed(2)} | ${v4.retransmits}/${v6.retransmits} |`);
+  }
+  const m4 = median(dual.map((r) => of(r, 4).mbit));
+  const m6 = median(dual.map((r) => of(r, 6).mbit));
+  const c4 = median(dual.map((r) => of(r, 4).cpuSecPerGb));
+  const c6 = median(dual.map((r) => of(r, 6).cpuSecPerGb));
+  lines.push(`| median | | ${m4.toFixed(0)} | ${m6.toFixed(0)} | ${(m6 / m4).toFixed(2)} | ${c4.toFixed(2)} | ${c6.toFixed(2)} | |`);
+  lines.push(`IPv6 TCP ${m6 >= 0.9 * m4 ? 'is' : 'is NOT'} within 10% of IPv4 (goal of issue 18): ${((m6 / m4 - 1) * 100).toFixed(1)}%`);
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
-  const pair = await PairLab.create({ cipher });
+  const pair = await PairLab.create({ cipher, ipv6: values.ipv6 });
   try {
     if (lossPercent > 0) {
       // nftables, not netem (this kernel has no sch_netem): each end drops a random P% of the packets arriving on its

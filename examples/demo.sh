@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: a lighthouse and two mesh nodes in network namespaces, each node behind its own NAT router, pinging
-# each other over the overlay. Run as root after `make deps` and `make build`.
+# each other over the overlay, in IPv4 and in IPv6 (each certificate has one network of each family). Run as root
+# after `make deps` and `make build`.
 #
 # Everything lives in namespaces named mdemo<pid>-*, linked only to each other (never to this machine's own
 # network), and a trap on EXIT kills the processes and deletes the namespaces however the script ends.
@@ -16,6 +17,8 @@ B_NAT=1
 
 # ---- address plan: documentation and private ranges, used only inside the namespaces -------------------------
 LH_VPN=192.168.100.1 A_VPN=192.168.100.2 B_VPN=192.168.100.3
+# The IPv6 overlay: a unique local (ULA, fd00::/8) /64; the underlay stays IPv4 only.
+LH_VPN6=fd6d:6573:68::1 A_VPN6=fd6d:6573:68::2 B_VPN6=fd6d:6573:68::3
 LH_NEAR=198.51.100.9 LH_IP=198.51.100.10      # lighthouse: public, on a /30 to the internet
 RA_NEAR=203.0.113.1 RA_WAN=203.0.113.2        # router-a's public (WAN) side
 RA_LAN=192.168.1.1 A_IP=192.168.1.2           # node-a, on router-a's private LAN
@@ -154,6 +157,8 @@ handshake_addr() {
 
 start_mesh() {
   local ns=$1 name=$2
+  # The namespaces start with IPv6 off; the node's TUN (made by mesh, after this) needs it for its IPv6 address.
+  in_ns "$ns" sysctl -q -w net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.lo.disable_ipv6=0
   # Started with `ip netns exec` itself (not through a shell function), so $! is the process that becomes node.
   ip netns exec "$ns" node "$MESH" -config "$WORK/$name.yml" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
@@ -262,14 +267,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/mesh-demo.XXXXXX")
 # ---- 1. certificates -----------------------------------------------------------------------------------------
 step "Make a certificate authority and sign one certificate per host (mesh-cert)"
 cert() { (cd "$WORK" && node "$MESH_CERT" "$@"); }
+# Version 2 certificates (mesh-cert's default) can hold several networks, IPv6 ones too.
 cert ca -name "mesh demo CA" -duration 1h
-cert sign -name lighthouse -ip "$LH_VPN/24"
-cert sign -name node-a -ip "$A_VPN/24"
-cert sign -name node-b -ip "$B_VPN/24"
+cert sign -name lighthouse -networks "$LH_VPN/24,$LH_VPN6/64"
+cert sign -name node-a -networks "$A_VPN/24,$A_VPN6/64"
+cert sign -name node-b -networks "$B_VPN/24,$B_VPN6/64"
 for name in lighthouse node-a node-b; do
   cert verify -ca ca.crt -crt "$name.crt" || fail "$name.crt does not verify"
-  vpn=$(cert print -json -path "$name.crt" | sed -n 's/.*"\(ips\|networks\)":\["\([^"/]*\).*/\2/p')
-  say "$(printf '%-11s overlay IP %-15s  %s.crt + %s.key' "$name" "$vpn" "$name" "$name")"
+  vpn=$(cert print -json -path "$name.crt" | tr -d ' \n\t' | sed -n 's/.*"networks":\[\([^]]*\)\].*/\1/p' | tr -d '"' | sed 's/,/ and /')
+  say "$(printf '%-11s overlay %-40s  %s.crt + %s.key' "$name" "$vpn" "$name" "$name")"
 done
 ok "all three certificates verify against ca.crt"
 
@@ -350,7 +356,7 @@ for name in node-a node-b; do
   wait_for 20 "$name's tunnel to the lighthouse" grep -q "Handshake completed.*vpnIp=$LH_VPN " "$WORK/$name.log"
   ok "$name has a tunnel to the lighthouse and has reported its addresses to it"
 done
-ok "node-a's overlay interface: $(in_ns "$NS_A" ip -4 -br addr show dev mesh0 | awk '{print $1, $3}')"
+ok "node-a's overlay interface: $(in_ns "$NS_A" ip -br addr show dev mesh0 | awk '{$2 = ""; print}' | tr -s ' ')"
 
 # ---- 5. ping -------------------------------------------------------------------------------------------------
 CAPTURE="$WORK/router-a-wan.txt"
@@ -370,6 +376,12 @@ step "node-a pings node-b over the overlay"
 say "\$ ip netns exec $NS_A ping -c 3 -i 0.5 $B_VPN"
 in_ns "$NS_A" ping -c 3 -i 0.5 -w 20 "$B_VPN" 2>&1 | indent || fail "node-a could not ping node-b over the overlay"
 ok "node-a reached node-b"
+
+step "The same over IPv6: node-b pings node-a's IPv6 overlay address, and back"
+say "\$ ip netns exec $NS_B ping -6 -c 3 -i 0.5 $A_VPN6"
+in_ns "$NS_B" ping -6 -c 3 -i 0.5 -w 20 "$A_VPN6" 2>&1 | indent || fail "node-b could not ping node-a over the IPv6 overlay"
+in_ns "$NS_A" ping -6 -c 1 -w 10 "$B_VPN6" >/dev/null 2>&1 || fail "node-a could not ping node-b over the IPv6 overlay"
+ok "node-a and node-b reach each other over IPv6 too, in the same tunnel (the underlay is IPv4 only)"
 
 # ---- 6. path -------------------------------------------------------------------------------------------------
 step "Which path do the packets take?"

@@ -1,13 +1,12 @@
-// A v2 certificate seen through the v1 shape (NebulaCertificate) by the code that still works in IPv4 uint32
-// addresses: the firewall, the hostmap, the control plane, the lighthouse's DNS. Only the IPv4 networks show; the
-// first of them is the node's overlay address, as the first IP of a v1 certificate is. The view is never signed,
-// encoded or fingerprinted: those always go through the v2 certificate itself (docs/certificates-v2.md,
-// "Handshakes"). Goes away with the IPv6 overlay, when those consumers take IpPrefix networks.
+// A v2 certificate seen through the v1 shape (NebulaCertificate) by the code that reads IPv4 uint32 networks (the
+// firewall's IPv4 fast path, the control plane's name and groups). Only the IPv4 networks show, so an IPv6-only host
+// certificate has an empty `ips` here: its overlay addresses come from the certificate's `networks` (see
+// certNetworks and docs/ipv6-A.md). The view is never signed, encoded or fingerprinted: those always go through the
+// v2 certificate itself (docs/certificates-v2.md, "Handshakes").
 
 import type { Ipv4Net } from '../ip/ipv4.js';
 import { prefixToMask } from '../ip/ipv4.js';
 import type { IpPrefix } from '../ip/prefix.js';
-import { CertError } from './errors.js';
 import type { NebulaCertificateV2 } from './cert-v2-types.js';
 import type { NebulaCertificate } from './types.js';
 
@@ -23,15 +22,9 @@ export function ipv4Networks(c: NebulaCertificateV2): Ipv4Net[] {
   return c.details.networks.filter((p) => p.addr.family === 4).map((p) => ipv4Net(p, false));
 }
 
-/**
- * The v1-shaped view of a host certificate. Throws ECERTNOIPV4 for a host certificate without an IPv4 network,
- * which this build cannot give an overlay address (IPv6 overlays come with the next issue).
- */
+/** The v1-shaped view of a certificate: its IPv4 networks and IPv4 unsafe networks (none for an IPv6-only host). */
 export function ipv4ViewOfV2(c: NebulaCertificateV2): NebulaCertificate {
   const ips = ipv4Networks(c);
-  if (ips.length === 0 && !c.details.isCA) {
-    throw new CertError('ECERTNOIPV4', 'certificate has no IPv4 network; IPv6-only overlay addresses are not supported yet');
-  }
   return {
     details: {
       name: c.details.name,

@@ -12,8 +12,7 @@ export type CertErrorCode =
   | 'ECERTNOVALIDCA' // a CA bundle is empty or every CA in it is expired
   | 'ECERTPROPERTIES' // a v2 certificate decodes but its contents are invalid (duplicate or zero networks, ...)
   | 'ECERTPUBKEYPRESENT' // a v2 handshake certificate carries a public key where the handshake supplies it
-  | 'ECERTCURVE' // an unknown curve, or a key of another curve than the certificate's
-  | 'ECERTNOIPV4'; // a v2 host certificate without an IPv4 network (this build has IPv4 overlays only)
+  | 'ECERTCURVE'; // an unknown curve, or a key of another curve than the certificate's
 
 export class CertError extends Error {
   override name = 'CertError';

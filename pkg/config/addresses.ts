@@ -2,7 +2,9 @@
 // resolved later by the code that dials them.
 
 import { isIP } from 'node:net';
-import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
+import { formatIpv4, parseCidr as parseIpv4Cidr, parseIpv4 } from '../ip/ipv4.js';
+import { parseIpPrefix } from '../ip/prefix.js';
+import { formatVpnIp, parseVpnIp } from '../ip/vpn-ip.js';
 
 export interface HostPort {
   host: string;
@@ -17,6 +19,33 @@ export function canonicalIpv4(text: string): string | undefined {
     return formatIpv4(parseIpv4(text));
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Canonical text of an overlay address of either family (dotted quad, or RFC 5952 IPv6; ::ffff:a.b.c.d is the IPv4
+ * address), or undefined. Overlay addresses have no zone.
+ */
+export function canonicalVpnIp(text: string): string | undefined {
+  if (!text.includes(':')) return canonicalIpv4(text);
+  if (text.includes('%')) return undefined;
+  try {
+    return formatVpnIp(parseVpnIp(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `text` is an overlay CIDR: an IPv4 one as parseCidr reads it, or an IPv6 one (IPv6 overlays, v2 certs). */
+export function isVpnCidr(text: string): boolean {
+  try {
+    if (!text.includes(':')) {
+      parseIpv4Cidr(text);
+      return true;
+    }
+    return !text.includes('%') && parseIpPrefix(text).addr.family === 6;
+  } catch {
+    return false;
   }
 }
 

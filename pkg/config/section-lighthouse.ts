@@ -1,6 +1,6 @@
 // lighthouse and static_host_map: how this node finds others (and, as a lighthouse, is found).
 
-import { canonicalIpv4, parseHostPort } from './addresses.js';
+import { canonicalVpnIp, parseHostPort } from './addresses.js';
 import { readAllowList, readLocalAllowList, readRemoteAllowRanges } from './allow-lists.js';
 import { readCalculatedRemotes } from './calculated-remotes.js';
 import { readLighthouseStore } from './section-lighthouse-store.js';
@@ -17,8 +17,8 @@ export function readStaticHostMap(r: ConfigReader): Map<string, string[]> {
   r.keepRaw(['static_host_map']); // every entry is checked below
   for (const [vpnIp, value] of Object.entries(raw)) {
     const at = ['static_host_map', vpnIp];
-    const ip = canonicalIpv4(vpnIp);
-    if (ip === undefined) throw r.error(ConfigErrorCode.value, at, `"${vpnIp}" is not an IPv4 VPN address`);
+    const ip = canonicalVpnIp(vpnIp);
+    if (ip === undefined) throw r.error(ConfigErrorCode.value, at, `"${vpnIp}" is not a VPN address (IPv4 or IPv6)`);
     // Nebula also takes a single "host:port" instead of a list.
     const addrs = typeof value === 'string' ? [value] : readStringList(r, at);
     addrs.forEach((addr, i) => checkHostPort(r, typeof value === 'string' ? at : [...at, i], addr));
@@ -32,8 +32,8 @@ export const SECOND_PORT_DEFAULT = { enabled: true, port: 0 };
 
 export function readLighthouse(r: ConfigReader): LighthouseConfig {
   const hosts = readStringList(r, ['lighthouse', 'hosts']).map((host, i) => {
-    const ip = canonicalIpv4(host);
-    if (ip === undefined) throw r.error(ConfigErrorCode.value, ['lighthouse', 'hosts', i], `"${host}" is not an IPv4 VPN address`);
+    const ip = canonicalVpnIp(host);
+    if (ip === undefined) throw r.error(ConfigErrorCode.value, ['lighthouse', 'hosts', i], `"${host}" is not a VPN address (IPv4 or IPv6)`);
     return ip;
   });
   const advertiseAddrs = readStringList(r, ['lighthouse', 'advertise_addrs']);

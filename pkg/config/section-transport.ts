@@ -2,7 +2,7 @@
 // connection timers.
 
 import { isIP } from 'node:net';
-import { canonicalIpv4, checkCidr, isHostname, bareHost } from './addresses.js';
+import { canonicalVpnIp, checkCidr, isHostname, bareHost } from './addresses.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigErrorCode } from './errors.js';
 import type { KeyPath } from './errors.js';
@@ -116,8 +116,8 @@ function checkRange(r: ConfigReader, path: KeyPath, cidr: string): void {
 
 export function readRelay(r: ConfigReader): RelayConfig {
   const relays = readStringList(r, ['relay', 'relays']).map((relay, i) => {
-    const ip = canonicalIpv4(relay);
-    if (ip === undefined) throw r.error(ConfigErrorCode.value, ['relay', 'relays', i], `"${relay}" is not an IPv4 VPN address`);
+    const ip = canonicalVpnIp(relay);
+    if (ip === undefined) throw r.error(ConfigErrorCode.value, ['relay', 'relays', i], `"${relay}" is not a VPN address (IPv4 or IPv6)`);
     return ip;
   });
   return {

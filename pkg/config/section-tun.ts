@@ -1,7 +1,6 @@
 // tun: the virtual interface and the routes Nebula installs on it.
 
-import { parseCidr } from '../ip/ipv4.js';
-import { canonicalIpv4 } from './addresses.js';
+import { canonicalVpnIp, isVpnCidr } from './addresses.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigErrorCode } from './errors.js';
 import type { KeyPath } from './errors.js';
@@ -45,7 +44,7 @@ function readRoutes(r: ConfigReader): TunRoute[] {
     const entry = routeEntry(r, at, item, ['mtu', 'route']);
     return {
       mtu: checkInt(r, [...at, 'mtu'], required(r, at, entry, 'mtu'), DEFAULTS.minMtu, DEFAULTS.maxMtu),
-      route: ipv4Cidr(r, [...at, 'route'], required(r, at, entry, 'route')),
+      route: vpnCidr(r, [...at, 'route'], required(r, at, entry, 'route')),
     };
   });
 }
@@ -67,13 +66,13 @@ function readUnsafeRoutes(r: ConfigReader): UnsafeRoute[] {
       if (parsed === undefined) throw r.typeError([...at, 'install'], 'a boolean (true/false)', entry.install);
       install = parsed;
     }
-    return { route: ipv4Cidr(r, [...at, 'route'], required(r, at, entry, 'route')), via, mtu, metric, install };
+    return { route: vpnCidr(r, [...at, 'route'], required(r, at, entry, 'route')), via, mtu, metric, install };
   });
 }
 
 function readGateways(r: ConfigReader, at: KeyPath, via: unknown): UnsafeGateway[] {
   if (typeof via === 'string') return [{ gateway: vpnAddress(r, at, via), weight: 1 }];
-  if (!Array.isArray(via) || via.length === 0) throw r.typeError(at, 'a VPN IPv4 address or a list of {gateway, weight}', via);
+  if (!Array.isArray(via) || via.length === 0) throw r.typeError(at, 'a VPN address or a list of {gateway, weight}', via);
   const seen = new Set<string>();
   return via.map((item, g) => {
     const gAt = [...at, g];
@@ -88,8 +87,8 @@ function readGateways(r: ConfigReader, at: KeyPath, via: unknown): UnsafeGateway
 }
 
 function vpnAddress(r: ConfigReader, at: KeyPath, v: unknown): string {
-  const ip = typeof v === 'string' ? canonicalIpv4(v) : undefined;
-  if (ip === undefined) throw r.error(ConfigErrorCode.value, at, `expected a VPN IPv4 address, got ${JSON.stringify(v)}`);
+  const ip = typeof v === 'string' ? canonicalVpnIp(v) : undefined;
+  if (ip === undefined) throw r.error(ConfigErrorCode.value, at, `expected a VPN address (IPv4 or IPv6), got ${JSON.stringify(v)}`);
   return ip;
 }
 
@@ -105,12 +104,9 @@ function required(r: ConfigReader, at: KeyPath, entry: Record<string, unknown>, 
   return v;
 }
 
-function ipv4Cidr(r: ConfigReader, path: KeyPath, v: unknown): string {
-  if (typeof v !== 'string') throw r.typeError(path, 'an IPv4 CIDR like "10.0.0.0/24"', v);
-  try {
-    parseCidr(v);
-  } catch {
-    throw r.error(ConfigErrorCode.value, path, `expected an IPv4 CIDR like "10.0.0.0/24", got ${JSON.stringify(v)}`);
-  }
+/** A route: an IPv4 CIDR, or an IPv6 one (Nebula 1.10+ with v2 certificates: docs/ipv6-A.md). */
+function vpnCidr(r: ConfigReader, path: KeyPath, v: unknown): string {
+  if (typeof v !== 'string') throw r.typeError(path, 'an IPv4 or IPv6 CIDR like "10.0.0.0/24"', v);
+  if (!isVpnCidr(v)) throw r.error(ConfigErrorCode.value, path, `expected an IPv4 CIDR like "10.0.0.0/24" or an IPv6 one like "fd00:1::/64", got ${JSON.stringify(v)}`);
   return v;
 }

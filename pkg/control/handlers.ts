@@ -9,7 +9,7 @@ import {
   isCertificateV2,
   type AnyCertificate,
 } from '../cert/index.js';
-import { formatIpv4 } from '../ip/ipv4.js';
+import { formatVpnIp } from '../ip/vpn-ip.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
 import { runNetcheck } from './netcheck.js';
 import { addrText, pathOf, resolveHost, tunnelTo, type ControlledNode } from './node-view.js';
@@ -40,12 +40,13 @@ async function ping(ctx: ControlContext, args: Args): Promise<PingReply> {
   const fromTcp = r.from !== null && isTcpAddr(r.from);
   // The reply's own path: a UDP source address means direct, otherwise it came through the relay `via`.
   return {
-    vpnIp: formatIpv4(host.vpnIp),
+    // The address asked for, as ping(8) prints it (a dual-stack peer pinged by its IPv6 address is named by that).
+    vpnIp: formatVpnIp(vpnIp),
     name: host.certName,
     rttMs: r.rttMs,
     path: r.from ? 'direct' : 'relayed',
     remote: r.from ? (fromTcp ? r.from.address : addrText(r.from)) : null,
-    via: r.via !== null ? formatIpv4(r.via) : current.via,
+    via: r.via !== null ? formatVpnIp(r.via) : current.via,
     ...(fromTcp || current.overTcp ? { overTcp: true } : {}),
   };
 }
@@ -59,7 +60,7 @@ function printCert(ctx: ControlContext, args: Args): PrintCertReply {
   if (name !== undefined && name !== '') {
     const { vpnIp, host } = resolveHost(ctx.node, name);
     if (host) cert = host.presentedCert;
-    else if (vpnIp !== id.vpnIp) throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${name}`);
+    else if (!id.vpnAddrs.includes(vpnIp)) throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${name}`);
   }
   if (isCertificateV2(cert)) return { text: formatCertificateTextV2(cert), json: JSON.parse(formatCertificateJsonV2(cert)) };
   return { text: formatCertificateText(cert), json: JSON.parse(formatCertificateJson(cert)) };
@@ -70,7 +71,7 @@ function closeTunnel(ctx: ControlContext, args: Args): CloseTunnelReply {
   const { host } = resolveHost(ctx.node, text);
   if (!host) throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${text}`);
   ctx.node.closeTunnel(host, 'operator', true);
-  return { vpnIp: formatIpv4(host.vpnIp), name: host.certName };
+  return { vpnIp: formatVpnIp(host.vpnIp), name: host.certName };
 }
 
 const COMMAND_HANDLERS: Record<Command, (ctx: ControlContext, args: Args) => unknown> = {

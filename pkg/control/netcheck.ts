@@ -3,7 +3,7 @@
 // The node's NAT tests against a lighthouse's second port (punchy/nat-discovery.ts) add mapping and filtering from a
 // single lighthouse: the last measurement, or the one under way.
 
-import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
+import { formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 import { localAddresses } from '../lighthouse/local-addresses.js';
 import { classifyNat } from './nat-verdict.js';
 import { addrText, lighthouseIps, tunnelTo, type ControlledNode } from './node-view.js';
@@ -11,8 +11,8 @@ import type { LighthouseObservation, NetcheckReport } from './reports.js';
 import type { RttProbes } from './rtt-probes.js';
 import type { Whoami } from './whoami.js';
 
-async function observe(node: ControlledNode, probes: RttProbes, whoami: Whoami, ip: Ipv4, timeoutMs: number): Promise<LighthouseObservation> {
-  const obs: LighthouseObservation = { vpnIp: formatIpv4(ip), name: null, underlay: null, tunnel: false, rttMs: null, seenAs: null };
+async function observe(node: ControlledNode, probes: RttProbes, whoami: Whoami, ip: VpnIp, timeoutMs: number): Promise<LighthouseObservation> {
+  const obs: LighthouseObservation = { vpnIp: formatVpnIp(ip), name: null, underlay: null, tunnel: false, rttMs: null, seenAs: null };
   let host;
   try {
     host = await tunnelTo(node, ip, timeoutMs);
@@ -35,7 +35,7 @@ async function observe(node: ControlledNode, probes: RttProbes, whoami: Whoami, 
 export async function runNetcheck(node: ControlledNode, probes: RttProbes, whoami: Whoami, timeoutMs: number): Promise<NetcheckReport> {
   const id = node.identity();
   const port = node.udp.localPort;
-  const locals = localAddresses({ port, vpnNet: id.vpnNet, advertise: [] });
+  const locals = localAddresses({ port, vpnNet: id.vpnNet, vpnNetworks: id.vpnNetworks, advertise: [] });
   const [lighthouses, natTest] = await Promise.all([
     Promise.all(lighthouseIps(node).map((ip) => observe(node, probes, whoami, ip, timeoutMs))),
     node.natTests?.measured(timeoutMs) ?? Promise.resolve(null),

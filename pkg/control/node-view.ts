@@ -7,7 +7,8 @@ import type { MeshConfig } from '../config/index.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
-import { formatIpv4, netContains, parseIpv4, type Ipv4 } from '../ip/ipv4.js';
+import { formatVpnIp, parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
+import { inNetworks } from '../lighthouse/overlay-networks.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
@@ -17,12 +18,12 @@ import type { NatTestResult } from '../punchy/nat-discovery.js';
 
 interface TcpFallbackView {
   readonly transport: 'udp' | 'tcp';
-  isAttached(vpnIp: Ipv4): boolean;
+  isAttached(vpnIp: VpnIp): boolean;
 }
 
 interface RelayEntryView {
   readonly terminal: boolean;
-  readonly hopIp: Ipv4;
+  readonly hopIp: VpnIp;
   readonly state: string;
 }
 
@@ -31,11 +32,11 @@ export interface ControlledNode {
   readonly counters: Counters;
   readonly hostmap: HostMap;
   readonly handshakes: {
-    readonly pending: ReadonlyMap<Ipv4, { readonly attempts: number; readonly startedAt: number }>;
-    start(vpnIp: Ipv4): unknown;
+    readonly pending: ReadonlyMap<VpnIp, { readonly attempts: number; readonly startedAt: number }>;
+    start(vpnIp: VpnIp): unknown;
   };
   readonly relays: {
-    readonly table: { readonly byIndex: ReadonlyMap<number, RelayEntryView>; terminalFor(peerIp: Ipv4): RelayEntryView | undefined };
+    readonly table: { readonly byIndex: ReadonlyMap<number, RelayEntryView>; terminalFor(peerIp: VpnIp): RelayEntryView | undefined };
   };
   readonly udp: UdpConn;
   identity(): LocalIdentity;
@@ -50,20 +51,37 @@ export interface ControlledNode {
 }
 
 /** The configured lighthouses (none on a lighthouse itself, as the node treats it). */
-export function lighthouseIps(node: ControlledNode): Ipv4[] {
+export function lighthouseIps(node: ControlledNode): VpnIp[] {
   const c = node.currentConfig().lighthouse;
-  return c.amLighthouse ? [] : c.hosts.map(parseIpv4);
+  return c.amLighthouse ? [] : c.hosts.map((h) => parseVpnIp(h));
+}
+
+/**
+ * Every tunnel once (HostMap.byPrimary): byVpnIp holds a tunnel under each of its overlay addresses, so its values
+ * repeat a dual-stack host.
+ */
+export function tunnels(node: ControlledNode): HostInfo[] {
+  return [...node.hostmap.byPrimary.values()];
 }
 
 export function pathOf(node: ControlledNode, host: HostInfo): { path: PathKind; remote: string | null; via: string | null; overTcp?: boolean } {
   // Over TCP (docs/tcp-fallback.md): a peer attached to our TCP listener, or a server we reach over our own link.
   if (host.remote && isTcpAddr(host.remote)) return { path: 'direct', remote: host.remote.address, via: null, overTcp: true };
   if (host.remote) return { path: 'direct', remote: addrText(host.remote), via: null, ...overTcp(node, host.vpnIp) };
-  const entry = host.relayVia ?? node.relays.table.terminalFor(host.vpnIp);
-  return { path: 'relayed', remote: null, via: entry ? formatIpv4(entry.hopIp) : null, ...(entry ? overTcp(node, entry.hopIp) : {}) };
+  const entry = host.relayVia ?? terminalFor(node, host);
+  return { path: 'relayed', remote: null, via: entry ? formatVpnIp(entry.hopIp) : null, ...(entry ? overTcp(node, entry.hopIp) : {}) };
 }
 
-function overTcp(node: ControlledNode, vpnIp: Ipv4): { overTcp?: true } {
+/** The relay to `host` under any of its addresses (it was asked for by the one we handshook to). */
+function terminalFor(node: ControlledNode, host: HostInfo): RelayEntryView | undefined {
+  for (const a of host.vpnAddrs) {
+    const entry = node.relays.table.terminalFor(a);
+    if (entry) return entry;
+  }
+  return undefined;
+}
+
+function overTcp(node: ControlledNode, vpnIp: VpnIp): { overTcp?: true } {
   return node.tcp?.fallback?.isAttached(vpnIp) ? { overTcp: true } : {};
 }
 
@@ -71,9 +89,9 @@ export function addrText(a: { address: string; port: number }): string {
   return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-function parseMaybeIp(text: string): Ipv4 | null {
+function parseMaybeIp(text: string): VpnIp | null {
   try {
-    return parseIpv4(text);
+    return parseVpnIp(text);
   } catch {
     return null;
   }
@@ -83,7 +101,7 @@ function parseMaybeIp(text: string): Ipv4 | null {
  * A HOST argument: an overlay IP (tunnel or not), or the certificate name of a peer we have a tunnel to (names
  * are only known from certificates, so a host without a tunnel must be given by IP).
  */
-export function resolveHost(node: ControlledNode, text: string): { vpnIp: Ipv4; host: HostInfo | undefined } {
+export function resolveHost(node: ControlledNode, text: string): { vpnIp: VpnIp; host: HostInfo | undefined } {
   const ip = parseMaybeIp(text);
   if (ip !== null) return { vpnIp: ip, host: node.hostmap.byVpnIp.get(ip) };
   for (const host of node.hostmap.byVpnIp.values()) if (host.certName === text) return { vpnIp: host.vpnIp, host };
@@ -91,10 +109,10 @@ export function resolveHost(node: ControlledNode, text: string): { vpnIp: Ipv4; 
 }
 
 /** Starts a handshake if needed and waits (bounded) for the tunnel to `vpnIp`. */
-export async function tunnelTo(node: ControlledNode, vpnIp: Ipv4, timeoutMs: number): Promise<HostInfo> {
+export async function tunnelTo(node: ControlledNode, vpnIp: VpnIp, timeoutMs: number): Promise<HostInfo> {
   const me = node.identity();
-  if (vpnIp === me.vpnIp) throw new ControlError(ControlErrorCode.badRequest, `${formatIpv4(vpnIp)} is this node`);
-  if (!netContains(me.vpnNet, vpnIp)) throw new ControlError(ControlErrorCode.noHost, `${formatIpv4(vpnIp)} is outside the overlay network`);
+  if (me.vpnAddrs.includes(vpnIp)) throw new ControlError(ControlErrorCode.badRequest, `${formatVpnIp(vpnIp)} is this node`);
+  if (!inNetworks(vpnIp, me.vpnNetworks)) throw new ControlError(ControlErrorCode.noHost, `${formatVpnIp(vpnIp)} is outside the overlay network`);
   let host = node.hostmap.byVpnIp.get(vpnIp);
   if (host) return host;
   node.handshakes.start(vpnIp);
@@ -104,5 +122,5 @@ export async function tunnelTo(node: ControlledNode, vpnIp: Ipv4, timeoutMs: num
     host = node.hostmap.byVpnIp.get(vpnIp);
     if (host) return host;
   }
-  throw new ControlError(ControlErrorCode.timeout, `no tunnel to ${formatIpv4(vpnIp)} after ${timeoutMs} ms`);
+  throw new ControlError(ControlErrorCode.timeout, `no tunnel to ${formatVpnIp(vpnIp)} after ${timeoutMs} ms`);
 }

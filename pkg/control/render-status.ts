@@ -6,6 +6,8 @@
 //   peers
 //     NAME  OVERLAY IP  PATH     UNDERLAY          RTT     HANDSHAKE  IN      OUT     CERT EXPIRES
 //     two   10.99.0.2   direct   192.168.7.3:4242  0.81ms  12s ago    1.2 KiB 980 B   2027-11-23
+//
+// A dual-stack host lists all its overlay addresses, comma-separated (10.99.0.2,fd00::2); so does this node's line.
 
 import type { PeerStatus, StatusReport } from './reports.js';
 import { portMapLine } from './render-portmap.js';
@@ -29,7 +31,7 @@ export function renderStatus(r: StatusReport, nowMs = Date.now()): string {
   const s = r.self;
   const roles = [s.lighthouse ? 'lighthouse' : '', s.relay ? 'relay' : ''].filter(Boolean);
   let out =
-    `this node  ${s.name} (${s.vpnCidr})${roles.length ? ` [${roles.join(', ')}]` : ''}, listening on udp ${s.listenPort}: ` +
+    `this node  ${s.name} (${(s.vpnCidrs ?? [s.vpnCidr]).join(', ')})${roles.length ? ` [${roles.join(', ')}]` : ''}, listening on udp ${s.listenPort}: ` +
     `${s.addresses.length ? s.addresses.join(', ') : 'no usable interface address'}; ` +
     `cert expires ${day(s.certExpiresAt)} (${untilText(s.certExpiresAt, nowMs)})\n`;
   if (s.transport === 'tcp') out += 'UDP blocked: lighthouses and relays reached over tcp, peers through relays\n';
@@ -54,7 +56,7 @@ export function renderStatus(r: StatusReport, nowMs = Date.now()): string {
   else {
     const rows = r.peers.map((p) => [
       p.name,
-      p.vpnIp,
+      (p.vpnAddrs ?? [p.vpnIp]).join(','),
       pathText(p),
       p.remote ?? '-',
       formatRtt(p.rttMs),

@@ -7,7 +7,10 @@ export type PathKind = 'direct' | 'relayed';
 
 export interface PeerStatus {
   name: string;
+  /** The tunnel's primary overlay address (IPv4 dotted or IPv6 text). */
   vpnIp: string;
+  /** All of the tunnel's overlay addresses, primary first (a dual-stack peer has two or more); absent from older daemons. */
+  vpnAddrs?: string[];
   /** Underlay address of a direct path; null while the tunnel only goes through a relay. */
   remote: string | null;
   path: PathKind;
@@ -47,7 +50,10 @@ export interface PendingStatus {
 export interface SelfStatus {
   name: string;
   vpnIp: string;
+  /** Our first overlay network (address/prefix length). */
   vpnCidr: string;
+  /** All our overlay networks, certificate order (IPv4 and IPv6); absent from older daemons. */
+  vpnCidrs?: string[];
   listenPort: number;
   /** Underlay addresses of this host (interface addresses with the listen port). */
   addresses: string[];

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import type { Ipv4 } from '../ip/ipv4.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { ControlError, ControlErrorCode } from './protocol.js';
 
@@ -29,7 +29,7 @@ export interface ProbeResult {
   /** Where the reply came from: an underlay address, or null when it came through a relay. */
   from: UdpAddr | null;
   /** The relay's overlay IP when the reply came through one. */
-  via: Ipv4 | null;
+  via: VpnIp | null;
 }
 
 interface Pending {
@@ -42,7 +42,7 @@ interface Pending {
 export class RttProbes {
   private readonly pending = new Map<string, Pending>();
   private readonly waitingIndexes = new Map<number, number>();
-  private readonly last = new Map<Ipv4, { rttMs: number; at: number }>();
+  private readonly last = new Map<VpnIp, { rttMs: number; at: number }>();
 
   constructor(
     private readonly clock: Clock,
@@ -77,7 +77,7 @@ export class RttProbes {
    * A test reply arrived on `host`'s tunnel (decrypted), with the reply's 16-byte header. Replies that are not
    * answers to our probes (empty liveness replies) are ignored.
    */
-  onTestReply(host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null, via: Ipv4 | null): void {
+  onTestReply(host: HostInfo, payload: Uint8Array, header: Uint8Array, from: UdpAddr | null, via: VpnIp | null): void {
     if (payload.length !== PROBE_LEN) return;
     const bytes = Buffer.from(payload);
     let key: string | undefined;
@@ -93,13 +93,13 @@ export class RttProbes {
   }
 
   /** Map order is insertion order: the first probe found for the peer is the oldest. */
-  private oldestFor(vpnIp: Ipv4): string | undefined {
+  private oldestFor(vpnIp: VpnIp): string | undefined {
     for (const [key, p] of this.pending) if (p.host.vpnIp === vpnIp) return key;
     return undefined;
   }
 
   /** The last RTT measured to `vpnIp` and when (clock ms). */
-  lastRtt(vpnIp: Ipv4): { rttMs: number; at: number } | undefined {
+  lastRtt(vpnIp: VpnIp): { rttMs: number; at: number } | undefined {
     return this.last.get(vpnIp);
   }
 

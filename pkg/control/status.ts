@@ -2,9 +2,11 @@
 // a round of probes sent just before (so a person sees a current figure, not the one from the last ping).
 
 import { anyFingerprint, type AnyCertificate } from '../cert/index.js';
-import { formatCidr, formatIpv4 } from '../ip/ipv4.js';
+import { formatCidr } from '../ip/ipv4.js';
+import { formatIpPrefix } from '../ip/prefix.js';
+import { compareVpnIp, formatVpnIp } from '../ip/vpn-ip.js';
 import { localAddresses } from '../lighthouse/local-addresses.js';
-import { addrText, lighthouseIps, pathOf, type ControlledNode } from './node-view.js';
+import { addrText, lighthouseIps, pathOf, tunnels, type ControlledNode } from './node-view.js';
 import type { LighthouseStatus, PeerStatus, StatusReport } from './reports.js';
 import type { RttProbes } from './rtt-probes.js';
 
@@ -31,18 +33,19 @@ function safeFingerprint(cert: AnyCertificate): string {
 /** Sends one probe to every peer and waits for all of them, at most `timeoutMs`. */
 export async function probeAll(node: ControlledNode, probes: RttProbes, timeoutMs: number): Promise<void> {
   if (timeoutMs <= 0) return;
-  await Promise.allSettled([...node.hostmap.byVpnIp.values()].map((h) => probes.probe(h, timeoutMs)));
+  await Promise.allSettled(tunnels(node).map((h) => probes.probe(h, timeoutMs)));
 }
 
 export function buildStatus(node: ControlledNode, probes: RttProbes): StatusReport {
   const now = node.clock.now();
   const id = node.identity();
   const config = node.currentConfig();
-  const peers: PeerStatus[] = [...node.hostmap.byVpnIp.values()]
-    .sort((a, b) => a.vpnIp - b.vpnIp)
+  const peers: PeerStatus[] = tunnels(node)
+    .sort((a, b) => compareVpnIp(a.vpnIp, b.vpnIp))
     .map((h) => ({
       name: h.certName,
-      vpnIp: formatIpv4(h.vpnIp),
+      vpnIp: formatVpnIp(h.vpnIp),
+      vpnAddrs: h.vpnAddrs.map(formatVpnIp),
       ...pathOf(node, h),
       rttMs: probes.lastRtt(h.vpnIp)?.rttMs ?? null,
       handshakeAt: wallTime(node, h.createdAt),
@@ -61,7 +64,7 @@ export function buildStatus(node: ControlledNode, probes: RttProbes): StatusRepo
     const h = node.hostmap.byVpnIp.get(ip);
     const ago = h ? Math.max(0, Math.round(now - h.lastRecvAt)) : null;
     return {
-      vpnIp: formatIpv4(ip),
+      vpnIp: formatVpnIp(ip),
       name: h?.certName ?? null,
       reachable: ago !== null && ago < LIGHTHOUSE_SILENCE_MS,
       remote: h?.remote ? addrText(h.remote) : null,
@@ -69,18 +72,21 @@ export function buildStatus(node: ControlledNode, probes: RttProbes): StatusRepo
     };
   });
   const pending = [...node.handshakes.pending.entries()].map(([ip, p]) => ({
-    vpnIp: formatIpv4(ip),
+    vpnIp: formatVpnIp(ip),
     attempts: p.attempts,
     ageMs: Math.max(0, Math.round(now - p.startedAt)),
   }));
   const port = node.udp.localPort;
+  // An identity built by hand (tests) may have no networks list: its IPv4 network is the one.
+  const vpnCidrs = id.vpnNetworks?.length ? id.vpnNetworks.map(formatIpPrefix) : [formatCidr({ ip: id.vpnIp as number, mask: id.vpnNet.mask })];
   return {
     self: {
       name: id.cert.details.name,
-      vpnIp: formatIpv4(id.vpnIp),
-      vpnCidr: formatCidr({ ip: id.vpnIp, mask: id.vpnNet.mask }),
+      vpnIp: formatVpnIp(id.vpnIp),
+      vpnCidr: vpnCidrs[0] ?? '',
+      vpnCidrs,
       listenPort: port,
-      addresses: localAddresses({ port, vpnNet: id.vpnNet, advertise: [] }).map(addrText),
+      addresses: localAddresses({ port, vpnNet: id.vpnNet, vpnNetworks: id.vpnNetworks, advertise: [] }).map(addrText),
       lighthouse: config.lighthouse.amLighthouse,
       relay: config.relay.amRelay,
       certExpiresAt: isoFromSeconds(id.cert.details.notAfter),

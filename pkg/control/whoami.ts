@@ -12,8 +12,8 @@
 
 import { after, systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import type { Ipv4 } from '../ip/ipv4.js';
-import { decodeMeta, MetaType, type MetaMessage } from '../lighthouse/meta.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
+import { decodeMeta, layout, MetaType, type MetaMessage } from '../lighthouse/meta.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { ControlError, ControlErrorCode } from './protocol.js';
@@ -21,7 +21,8 @@ import { ControlError, ControlErrorCode } from './protocol.js';
 export interface WhoamiEnv {
   /** Timers for the waits (default: real time). */
   clock?: Clock;
-  myIp(): Ipv4;
+  /** Our primary overlay address: the one a whoami names us by. */
+  myIp(): VpnIp;
   sendMeta(host: HostInfo, m: MetaMessage): void;
   /** A lighthouse's second UDP port (lighthouse/probe-port.ts), announced in the reply; 0 or absent: none. */
   probePort?(): number;
@@ -34,7 +35,7 @@ interface Waiter {
 }
 
 export class Whoami {
-  private readonly waiting = new Map<Ipv4, Waiter[]>();
+  private readonly waiting = new Map<VpnIp, Waiter[]>();
 
   constructor(private readonly env: WhoamiEnv) {}
 
@@ -52,7 +53,7 @@ export class Whoami {
       const list = this.waiting.get(peer.vpnIp) ?? [];
       list.push(waiter);
       this.waiting.set(peer.vpnIp, list);
-      this.env.sendMeta(peer, { type: MetaType.HostWhoami, vpnIp: this.env.myIp(), addrs: [], relays: [] });
+      this.env.sendMeta(peer, whoamiQuestion(this.env.myIp()));
     });
   }
 
@@ -85,7 +86,7 @@ export class Whoami {
       // A host attached over TCP (docs/tcp-fallback.md) has no UDP address we could tell it: its virtual one is not.
       const addrs = from.remote && !isTcpAddr(from.remote) ? [from.remote] : [];
       const probePort = this.env.probePort?.() ?? 0;
-      this.env.sendMeta(from, { type: MetaType.HostWhoamiReply, vpnIp: from.vpnIp, addrs, relays: [], ...(probePort ? { probePort } : {}) });
+      this.env.sendMeta(from, { type: MetaType.HostWhoamiReply, vpnIp: from.vpnIp, addrs, relays: [], ...(probePort ? { probePort } : {}), ...whoamiLayout(from.vpnIp) });
       return true;
     }
     if (m.vpnIp !== this.env.myIp()) return true;
@@ -98,12 +99,25 @@ export class Whoami {
     return true;
   }
 
-  private drop(peer: Ipv4, waiter: Waiter): void {
+  private drop(peer: VpnIp, waiter: Waiter): void {
     const list = (this.waiting.get(peer) ?? []).filter((w) => w !== waiter);
     if (list.length > 0) this.waiting.set(peer, list);
     else this.waiting.delete(peer);
   }
 }
 
+
+/** The HostWhoami naming us (`me`, our primary address), in the layout that can carry it (whoamiLayout). */
+export function whoamiQuestion(me: VpnIp): MetaMessage {
+  return { type: MetaType.HostWhoami, vpnIp: me, addrs: [], relays: [], ...whoamiLayout(me) };
+}
+
+/**
+ * Whoami is mesh-only and went in the v1 layout; a host named by an IPv6 address needs the v2 one (its Addr field),
+ * which every mesh node that has IPv6 addresses decodes (docs/ipv6-B.md).
+ */
+function whoamiLayout(named: VpnIp): { version?: 2 } {
+  return layout(typeof named === 'string' ? 2 : 1);
+}
 
 /** Puts `whoami` in front of the node's lighthouse message handler. */

@@ -5,7 +5,6 @@
 import type { Clock } from '../clock/clock.js';
 import { HEADER_LEN, MessageType, parseHeader } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import { formatIpv4 } from '../ip/ipv4.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import {
@@ -24,6 +23,7 @@ import { PUNCH_TTL } from '../punchy/nat-punch.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
+import { formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 
 export interface BirthdayEnv {
   log: Logger;
@@ -38,10 +38,10 @@ export interface BirthdayEnv {
   /** The lighthouses' NAT views (LighthouseClient.selfNatView / natViewOf); null without lighthouses. */
   natViews: {
     self(): readonly UdpAddr[];
-    peer(vpnIp: number): readonly UdpAddr[];
+    peer(vpnIp: VpnIp): readonly UdpAddr[];
     selfMeasured?(): MeasuredMapping;
     /** Asks the lighthouses about `vpnIp`; their answer comes back as Birthday.peerViewLearned. */
-    ask?(vpnIp: number): void;
+    ask?(vpnIp: VpnIp): void;
   } | null;
   /** Every datagram a chosen socket receives goes through the outside pipeline. */
   onUdp(packet: Buffer, from: UdpAddr): void;
@@ -61,10 +61,10 @@ export const VIEW_WAIT_MS = ATTEMPT_MS / 4;
 export class Birthday {
   /** Symmetric side: a peer is asked at most once per PEER_RUN_INTERVAL_MS, the interval its prober admits. */
   private readonly attempts = new PeerRunInterval();
-  private readonly probing = new Set<number>();
+  private readonly probing = new Set<VpnIp>();
   private readonly budget = new ProbeBudget();
   /** Port-preserving side: requests held until the lighthouses answer about their peer (one per peer). */
-  private readonly awaitingView = new Map<number, HostInfo>();
+  private readonly awaitingView = new Map<VpnIp, HostInfo>();
   /** Port-preserving side: a peer's request makes us ask the lighthouses about it at most once per interval. */
   private readonly askedView = new PeerRunInterval();
   /** Sockets that carry a tunnel, closed with the node. */
@@ -76,7 +76,7 @@ export class Birthday {
   async start(host: HostInfo, peerPublic: UdpAddr): Promise<void> {
     if (isIpv6Addr(peerPublic) || !this.attempts.take(host.vpnIp, this.env.clock.now())) return;
     const { log, counters } = this.env;
-    log.info('Trying birthday punching toward a port-preserving NAT', { vpnIp: formatIpv4(host.vpnIp), udpAddr: `${peerPublic.address}:${peerPublic.port}` });
+    log.info('Trying birthday punching toward a port-preserving NAT', { vpnIp: formatVpnIp(host.vpnIp), udpAddr: `${peerPublic.address}:${peerPublic.port}` });
     counters.inc('birthday', 'attempt');
     const open1 = this.env.openSocket ?? (() => DgramConn.open({ host: '0.0.0.0', port: 0 }));
     const conns = await Promise.all(Array.from({ length: SOCKETS }, () => open1().catch(() => null)));
@@ -91,7 +91,7 @@ export class Birthday {
         host.conn = conn;
         this.owned.add(conn);
         counters.inc('birthday', 'success');
-        log.info('Birthday punching found a direct path', { vpnIp: formatIpv4(host.vpnIp), udpAddr: `${from.address}:${from.port}` });
+        log.info('Birthday punching found a direct path', { vpnIp: formatVpnIp(host.vpnIp), udpAddr: `${from.address}:${from.port}` });
         this.env.onUdp(packet, from);
         for (const other of open) if (other !== conn) void other.close();
       });
@@ -125,7 +125,7 @@ export class Birthday {
    * A lighthouse answered about `vpnIp`: a request held for its view is decided now. Only one asked for
    * (awaitingView) is, so an answer never starts a run by itself.
    */
-  peerViewLearned(vpnIp: number): void {
+  peerViewLearned(vpnIp: VpnIp): void {
     const host = this.awaitingView.get(vpnIp);
     if (!host) return;
     this.awaitingView.delete(vpnIp);

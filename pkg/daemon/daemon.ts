@@ -19,6 +19,8 @@ import { buildFirewall, firewallRules } from './firewall-setup.js';
 import { resolveListenHost } from './listen-host.js';
 import { MeshNode } from './node.js';
 import { loadPki, type Pki } from './pki.js';
+import { formatIpPrefix, type IpPrefix } from '../ip/prefix.js';
+import { checkOverlayConfig } from './overlay-checks.js';
 import { resolveStaticHosts } from './static-hosts.js';
 import { unsupportedSettings } from './unsupported.js';
 
@@ -43,6 +45,7 @@ export function prepare(configPath: string): Prepared {
   const loaded = loadConfig(configPath);
   const baseDir = configBaseDir(configPath);
   const pki = loadPki(loaded.config, baseDir);
+  pki.warnings.push(...checkOverlayConfig(loaded.config, pki.identity.vpnNetworks, loaded.locate));
   const firewall = buildFirewall(loaded, pki);
   return { loaded, pki, firewall, baseDir };
 }
@@ -53,7 +56,7 @@ export async function startDaemon(configPath: string, log?: Logger): Promise<Mes
   const logger = log ?? new Logger(config.logging.level, config.logging.format, undefined, config.logging.disableTimestamp);
   const notes = [...warnings, ...prepared.pki.warnings, ...prepared.firewall.currentRules.warnings, ...unsupportedSettings(config)];
   for (const w of notes) logger.warn(w);
-  const staticHosts = await resolveStaticHosts(config.staticHostMap, prepared.pki.identity.vpnNet);
+  const staticHosts = await resolveStaticHosts(config.staticHostMap, prepared.pki.identity.vpnNetworks);
   const udp = await openUnderlay(await resolveListenHost(prepared.loaded), logger);
   try {
     return await MeshNode.start({ config, pki: prepared.pki, firewall: prepared.firewall, staticHosts, log: logger, udp, tcp: true, secondPort: true });
@@ -81,6 +84,10 @@ export async function openUnderlay(listen: MeshConfig['listen'], log: Logger): P
   return DgramConn.open(opts);
 }
 
+function sameNetworks(a: readonly IpPrefix[], b: readonly IpPrefix[]): boolean {
+  return a.length === b.length && a.every((n, i) => formatIpPrefix(n) === formatIpPrefix(b[i]));
+}
+
 /** What a reload did: applied (with settings that wait for a restart) or refused, and why. */
 export type ReloadOutcome = { ok: true; restartNeeded: string[] } | { ok: false; error: string };
 
@@ -92,10 +99,15 @@ export async function reloadDaemon(node: MeshNode, configPath: string): Promise<
   try {
     const loaded = loadConfig(configPath);
     const pki = loadPki(loaded.config, configBaseDir(configPath));
+    pki.warnings.push(...checkOverlayConfig(loaded.config, pki.identity.vpnNetworks, loaded.locate));
     const oldIp = node.identity().vpnIp;
     if (pki.identity.vpnIp !== oldIp) throw new Error('pki.cert: the new certificate has a different IP; restart to change it');
+    // The TUN holds every network's address and route from the start: another set needs a restart too.
+    if (!sameNetworks(pki.identity.vpnNetworks, node.identity().vpnNetworks)) {
+      throw new Error('pki.cert: the new certificate has different networks; restart to change them');
+    }
     const rules = firewallRules(loaded, pki);
-    const staticHosts = await resolveStaticHosts(loaded.config.staticHostMap, pki.identity.vpnNet);
+    const staticHosts = await resolveStaticHosts(loaded.config.staticHostMap, pki.identity.vpnNetworks);
     const notes = node.applyReload({ config: loaded.config, pki, rules, staticHosts });
     for (const w of [...loaded.warnings, ...pki.warnings, ...rules.warnings]) node.log.warn(w);
     node.log.info('Config reloaded', { restartNeeded: notes.join(', ') || undefined });

@@ -14,7 +14,7 @@ export class FirewallSetupError extends Error {
 /** `pki`, when given, lets the rules warn about local_cidr on a host whose certificate has unsafe networks. */
 export function firewallRules(loaded: LoadedConfig, pki?: Pki): FirewallRules {
   try {
-    return parseFirewallRules(loaded.config.firewall, { unsafeNetworks: (pki?.identity.cert.details.subnets.length ?? 0) > 0 });
+    return parseFirewallRules(loaded.config.firewall, { unsafeNetworks: (pki?.identity.unsafeNetworks.length ?? 0) > 0 });
   } catch (e) {
     if (e instanceof FirewallConfigError) {
       const where = loaded.locate(e.keyPath);
@@ -30,10 +30,14 @@ export function localNets(pki: Pki): Ipv4Net[] {
   return [...d.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...d.subnets];
 }
 
-/** Our local addresses as the firewall needs them: VPN addresses and unsafe networks from our certificate. */
+/**
+ * Our local addresses as the firewall needs them: VPN addresses and unsafe networks from our certificate. The IPv4
+ * ones as before; the firewall takes the IPv6 ones from vpnNetworks/unsafeNetworks (docs/ipv6-A.md).
+ */
 export function firewallNetworks(pki: Pki): FirewallNetworks {
-  const d = pki.identity.cert.details;
-  return { localNets: localNets(pki), assignedNets: d.ips.slice(), unsafeNets: d.subnets.slice() };
+  const { cert, vpnNetworks, unsafeNetworks } = pki.identity;
+  const d = cert.details;
+  return { localNets: localNets(pki), assignedNets: d.ips.slice(), unsafeNets: d.subnets.slice(), vpnNetworks, unsafeNetworks };
 }
 
 export function buildFirewall(loaded: LoadedConfig, pki: Pki): Firewall {

@@ -12,6 +12,7 @@ import { NatDiscovery, type NatTestResult } from '../punchy/nat-discovery.js';
 import { NAT_ECHO_LEN, natTestType, NatTestType, TOKEN_LEN } from '../punchy/nat-test-wire.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 
 /** After our addresses change, the lighthouse tunnel needs a moment to follow before we measure again. */
 export const REMEASURE_DELAY_MS = 1500;
@@ -20,7 +21,7 @@ export interface NatTestsEnv {
   clock: Clock;
   log: Logger;
   counters: Counters;
-  myIp(): number;
+  myIp(): VpnIp;
   /** A lighthouse payload inside `host`'s tunnel. */
   sendInTunnel(host: HostInfo, payload: Uint8Array): void;
   sendWhoami(host: HostInfo): void;

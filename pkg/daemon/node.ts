@@ -26,8 +26,11 @@ import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
 import { verifyPresented } from '../handshake/peer-cert.js';
 import type { HostInfo, TunnelKeys } from '../hostmap/hostinfo.js';
 import { HostMap } from '../hostmap/hostmap.js';
-import { formatIpv4, netContains, parseCidr, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
-import { orderAddresses } from '../lighthouse/address-order.js';
+import { netContains, parseCidr, type Ipv4Net } from '../ip/ipv4.js';
+import { formatVpnIp, parseVpnIp, vpnIpInPrefix, type VpnIp } from '../ip/vpn-ip.js';
+import { parseIpPrefix, type IpPrefix } from '../ip/prefix.js';
+import { inNetworks } from '../handshake/peer-addrs.js';
+import { orderAddresses, type PreferredRange } from '../lighthouse/address-order.js';
 import { AllowList } from '../lighthouse/allow-list.js';
 import { LighthouseClient } from '../lighthouse/client.js';
 import { interfaceNetworks, localAddresses, type LocalAddressOptions } from '../lighthouse/local-addresses.js';
@@ -67,13 +70,13 @@ import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
 import { openTcpTransport, udpWhileOnTcp, type TcpNodeEnv, type TcpTransport } from './tcp-transport.js';
 import { RttProbes } from '../control/rtt-probes.js';
-import { Whoami } from '../control/whoami.js';
+import { Whoami, whoamiQuestion } from '../control/whoami.js';
 
 export interface NodeSetup {
   config: MeshConfig;
   pki: Pki;
   firewall: Firewall;
-  staticHosts: Map<Ipv4, UdpAddr[]>;
+  staticHosts: Map<VpnIp, UdpAddr[]>;
   log: Logger;
   clock?: Clock;
   /** Tests pass in-memory twins; the daemon opens real ones. */
@@ -113,16 +116,16 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private config: MeshConfig;
   private pki: Pki;
   private fw: Firewall;
-  private staticHosts: Map<Ipv4, UdpAddr[]>;
+  private staticHosts: Map<VpnIp, UdpAddr[]>;
   private unsafeRoutes: UnsafeRouteTable;
   /** tun.use_system_route_table: the kernel's routes via a VPN gateway on our TUN, and their watcher. */
   private readonly learnedRoutes: SystemRouteTable | null;
   private systemRouteWatch: SystemRouteWatch | null = null;
   private calculatedRemotes: CalculatedRemotes;
-  private preferredRanges: Ipv4Net[];
+  private preferredRanges: PreferredRange[];
   private remoteAllowList: AllowList;
   /** remote_allow_ranges: peers inside one of these overlay ranges are judged by its own list, most specific first. */
-  private remoteAllowRanges: Array<{ range: Ipv4Net; list: AllowList }> = [];
+  private remoteAllowRanges: AllowRanges = { v4: [], v6: [] };
   readonly lighthouseServer: LighthouseServer | null = null;
   /** lighthouse.store: what this lighthouse shares with its tier (lighthouse/store/, docs/lighthouse-tier.md). */
   lighthouseStore: LighthouseStore | null = null;
@@ -137,7 +140,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** NAT tests: the second port of a lighthouse, a node's measurement of its NAT (daemon/nat-tests.ts). */
   natTests: NatTests | null = null;
   private readonly certExpiry: CertExpiryWatch;
-  private lighthouses: Ipv4[];
+  private lighthouses: VpnIp[];
   private readonly intervals: NodeJS.Timeout[] = [];
   /** punchy.punch: the keep-alives, spread over their interval; null when off. */
   private punches: SpreadRounds<HostInfo> | null = null;
@@ -168,10 +171,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.learnedRoutes = c.tun.useSystemRouteTable ? new SystemRouteTable() : null;
     this.unsafeRoutes = new UnsafeRouteTable(c.tun.unsafeRoutes, this.learnedRoutes);
     this.calculatedRemotes = new CalculatedRemotes(c.lighthouse.calculatedRemotes);
-    this.preferredRanges = c.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
+    this.preferredRanges = preferredRanges(c);
     this.remoteAllowList = new AllowList(c.lighthouse.remoteAllowList);
     this.remoteAllowRanges = allowRanges(c);
-    this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseIpv4);
+    this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseVpnIp);
     this.handshakes = new HandshakeManager(this);
     this.relays = this.makeRelayManager();
     this.paths = new PathFinder(this);
@@ -187,9 +190,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.certExpiry = new CertExpiryWatch({
       clock: this.clock,
       enabled: () => this.config.pki.disconnectInvalid,
-      tunnels: () => this.hostmap.byVpnIp.values(),
+      tunnels: () => this.hostmap.byPrimary.values(),
       expired: (host) => {
-        this.log.info('Tunnel peer certificate expired, closing', { vpnIp: formatIpv4(host.vpnIp) });
+        this.log.info('Tunnel peer certificate expired, closing', { vpnIp: formatVpnIp(host.vpnIp) });
         this.closeTunnel(host, 'invalid-cert', true);
       },
     });
@@ -219,7 +222,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.lighthouseStore = store;
     return new LighthouseServer({
       store,
-      vpnNet: () => this.identity().vpnNet,
+      vpnNetworks: () => this.identity().vpnNetworks,
       remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
       hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
       send: (host, m) => this.sendMeta(host, m),
@@ -243,7 +246,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       };
     }
     const { allow, interfaces } = this.addressFilter;
-    return localAddresses({ port: this.udp.localPort, vpnNet: this.identity().vpnNet, advertise, allow, interfaces });
+    const { vpnNet, vpnNetworks } = this.identity();
+    return localAddresses({ port: this.udp.localPort, vpnNet, vpnNetworks, advertise, allow, interfaces });
   }
 
   private makeLighthouseClient(): LighthouseClient {
@@ -255,8 +259,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     });
     return new LighthouseClient({
       lighthouses: () => this.lighthouses,
-      vpnIp: () => this.identity().vpnIp,
-      vpnNet: () => this.identity().vpnNet,
+      vpnAddrs: () => this.identity().vpnAddrs,
+      vpnNetworks: () => this.identity().vpnNetworks,
       hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
       startHandshake: (vpnIp) => {
         if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
@@ -297,8 +301,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       counters: this.counters,
       log: this.log,
       clock: this.clock,
-      myIp: () => this.identity().vpnIp,
-      vpnNet: () => this.identity().vpnNet,
+      myAddrs: () => this.identity().vpnAddrs,
+      vpnNetworks: () => this.identity().vpnNetworks,
       amRelay: () => this.config.relay.amRelay,
       relaysForUs: () => this.advertisedRelays(),
       sendControl: (host, m) => this.sendControl(host, m),
@@ -319,9 +323,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   /** relay.relays, and while UDP is blocked the servers we reach over TCP (peers reach us through them). */
-  private advertisedRelays(): Ipv4[] {
+  private advertisedRelays(): VpnIp[] {
     if (this.config.relay.amRelay) return [];
-    const configured = this.config.relay.relays.map(parseIpv4);
+    const configured = this.config.relay.relays.map(parseVpnIp);
     const overTcp = this.tcp?.fallback?.tcpAttached() ?? [];
     return overTcp.length === 0 ? configured : [...new Set([...configured, ...overTcp])];
   }
@@ -352,7 +356,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   /** PathEnv: a relay to fail over to (daemon/path-finder.ts), through a relay the lighthouse named for the peer. */
-  prepareRelay(vpnIp: Ipv4): 'established' | 'requested' | 'none' {
+  prepareRelay(vpnIp: VpnIp): 'established' | 'requested' | 'none' {
     const c = this.config.relay;
     if (!c.useRelays || c.amRelay) return 'none';
     return this.relays.prepare(vpnIp, this.lighthouseClient?.relaysFor(vpnIp) ?? []);
@@ -363,7 +367,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.paths.answerableSent(host, test);
   }
 
-  sendViaRelays(vpnIp: Ipv4, packet: Uint8Array): void {
+  sendViaRelays(vpnIp: VpnIp, packet: Uint8Array): void {
     const c = this.config.relay;
     if (!c.useRelays || c.amRelay) return;
     const relays = this.lighthouseClient?.relaysFor(vpnIp) ?? [];
@@ -405,7 +409,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       node.punches = new SpreadRounds<HostInfo>({
         clock: node.clock,
         intervalMs: PUNCH_INTERVAL_MS,
-        items: () => node.hostmap.byVpnIp.values(),
+        items: () => node.hostmap.byPrimary.values(),
         visit: (h) => {
           if (node.hostmap.byVpnIp.get(h.vpnIp) !== h) return;
           node.runTimerTask(() => punchHost(h, node.udp, node.config.punchy.targetAllRemotes ? (x) => node.candidates(x.vpnIp) : undefined));
@@ -432,10 +436,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
           : openTun({
               name: c.tun.dev,
               mtu: c.tun.mtu,
-              address: id.cert.details.ips[0],
+              // Every network of our certificate(s), both families: each gets its address and connected route.
+              networks: id.vpnNetworks,
               txQueueLen: c.tun.txQueue,
-              routes: c.tun.routes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu })),
-              unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: parseCidr(r.route), mtu: r.mtu, metric: r.metric, install: r.install })),
+              routes: c.tun.routes.map((r) => ({ route: r.route, mtu: r.mtu })),
+              unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: r.route, mtu: r.mtu, metric: r.metric, install: r.install })),
             });
     // After the lighthouse handshake went out too: its netlink socket is quick to open, but without the addon it
     // is another child process (`ip monitor`).
@@ -464,7 +469,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       for (const packet of batch) node.onTun(packet);
     });
     node.log.info('Mesh node started', {
-      vpnIp: formatIpv4(id.vpnIp),
+      vpnIp: formatVpnIp(id.vpnIp),
+      // Only for several addresses, so an IPv4-only node's line stays as it was.
+      vpnAddrs: id.vpnAddrs.length > 1 ? id.vpnAddrs.map(formatVpnIp).join(',') : undefined,
       certName: id.cert.details.name,
       udpPort: node.udp.localPort,
       tun: node.tun?.name ?? 'disabled',
@@ -599,7 +606,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     return this.fw;
   }
 
-  splitByPunch(vpnIp: Ipv4, addrs: readonly UdpAddr[]): { direct: UdpAddr[]; punched: UdpAddr[] } {
+  splitByPunch(vpnIp: VpnIp, addrs: readonly UdpAddr[]): { direct: UdpAddr[]; punched: UdpAddr[] } {
     const client = this.lighthouseClient;
     const learned = client?.addressesOf(vpnIp) ?? [];
     const ours = client?.selfNatView()[0] ?? client?.selfAddresses()[0];
@@ -613,11 +620,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     });
   }
 
-  preferred(): readonly Ipv4Net[] {
+  preferred(): readonly PreferredRange[] {
     return this.preferredRanges;
   }
 
-  candidates(vpnIp: Ipv4): UdpAddr[] {
+  candidates(vpnIp: VpnIp): UdpAddr[] {
     const learned = this.lighthouseClient?.addressesOf(vpnIp) ?? [];
     // lighthouse.calculated_remotes only for peers without a static entry, as in Nebula.
     const fixed = this.staticHosts.get(vpnIp) ?? this.calculatedRemotes.for(vpnIp);
@@ -664,7 +671,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         counters: this.counters,
         myIp: () => this.identity().vpnIp,
         sendInTunnel: (host, payload) => sendOnTunnel(this, host, MessageType.LightHouse, NoSubType, payload),
-        sendWhoami: (host) => this.sendMeta(host, { type: MetaType.HostWhoami, vpnIp: this.identity().vpnIp, addrs: [], relays: [] }),
+        // v1 layout for an IPv4 primary as before, v2 for an IPv6 one (a v1 message cannot carry it).
+        sendWhoami: (host) => this.sendMeta(host, whoamiQuestion(this.identity().vpnIp)),
         udp: () => this.udp,
         lighthouseTunnel: () => this.lighthouses.map((ip) => this.hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null),
         schedule: (ms, fn) => this.schedule(ms, fn),
@@ -695,7 +703,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     }, ms).unref();
   }
 
-  queryLighthouse(vpnIp: Ipv4): void {
+  queryLighthouse(vpnIp: VpnIp): void {
     this.lighthouseClient?.query(vpnIp);
   }
 
@@ -721,16 +729,31 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.udp.send(out, to);
   }
 
-  routeFor(dst: Ipv4, packet?: Uint8Array): Ipv4 | null {
-    if (netContains(this.pki.identity.vpnNet, dst)) return dst;
+  routeFor(dst: VpnIp, packet?: Uint8Array): VpnIp | null {
+    const id = this.pki.identity;
+    // The IPv4 fast path: the first IPv4 network is nearly always the only one.
+    if (typeof dst === 'number' && netContains(id.vpnNet, dst)) return dst;
+    if ((typeof dst === 'string' || id.vpnNetworks.length > 1) && this.inOurNetworks(dst, id)) return dst;
     return this.unsafeRoutes.gatewayFor(dst, packet, this.hasTunnel);
   }
 
-  /** For unsafe-route gateway choice; made once, not per packet (routeFor is on the inside path). */
-  private readonly hasTunnel = (vpnIp: Ipv4): boolean => this.hostmap.byVpnIp.has(vpnIp);
+  /** The last verdict of routeFor's network check, by address and identity: a burst is nearly always one flow. */
+  private lastNetCheck: { dst: VpnIp; id: LocalIdentity; inside: boolean } | null = null;
 
-  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean {
-    const ranged = this.remoteAllowRanges.find((r) => netContains(r.range, vpnIp));
+  private inOurNetworks(dst: VpnIp, id: LocalIdentity): boolean {
+    const last = this.lastNetCheck;
+    if (last !== null && last.dst === dst && last.id === id) return last.inside;
+    const inside = inNetworks(dst, id.vpnNetworks);
+    this.lastNetCheck = { dst, id, inside };
+    return inside;
+  }
+
+  /** For unsafe-route gateway choice; made once, not per packet (routeFor is on the inside path). */
+  private readonly hasTunnel = (vpnIp: VpnIp): boolean => this.hostmap.byVpnIp.has(vpnIp);
+
+  remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean {
+    const ranged =
+      typeof vpnIp === 'number' ? this.remoteAllowRanges.v4.find((r) => netContains(r.range, vpnIp)) : this.remoteAllowRanges.v6.find((r) => vpnIpInPrefix(vpnIp, r.range));
     return (ranged?.list ?? this.remoteAllowList).allows(addr.address);
   }
 
@@ -779,13 +802,16 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void {
     if (notifyPeer) sendOnTunnel(this, host, MessageType.CloseTunnel, NoSubType, new Uint8Array(0));
     this.hostmap.remove(host);
-    this.lighthouseServer?.forget(host.vpnIp);
-    this.relays.tunnelGone(host.vpnIp);
+    // Under every address: a lighthouse answer or a relay may be kept under the one it was asked by.
+    for (const addr of host.vpnAddrs) {
+      this.lighthouseServer?.forget(addr);
+      this.relays.tunnelGone(addr);
+      this.lighthouseClient?.forget(addr);
+    }
     if (host.conn) {
       this.birthday.owned.delete(host.conn);
       void host.conn.close();
     }
-    this.lighthouseClient?.forget(host.vpnIp);
     this.counters.inc('tunnels-closed', reason);
     // The keys are wiped now rather than when the collector gets to them (a tunnel replaced by a newer handshake
     // is left to the collector: timers and relays may still hold it).
@@ -794,7 +820,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   rehandshake(host: HostInfo): void {
-    this.log.debug('Peer may have lost the tunnel, handshaking again', { vpnIp: formatIpv4(host.vpnIp) });
+    this.log.debug('Peer may have lost the tunnel, handshaking again', { vpnIp: formatVpnIp(host.vpnIp) });
     this.handshakes.replace(host);
   }
 
@@ -804,7 +830,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
    * re-checked on their next packet), punchy respond/delay, lighthouse hosts and allow lists, static hosts,
    * send_recv_error and logging. The listen socket, tun device and cipher need a restart.
    */
-  applyReload(next: { config: MeshConfig; pki: Pki; rules: FirewallRules; staticHosts: Map<Ipv4, UdpAddr[]> }): string[] {
+  applyReload(next: { config: MeshConfig; pki: Pki; rules: FirewallRules; staticHosts: Map<VpnIp, UdpAddr[]> }): string[] {
     const changed: string[] = [];
     const restartOnly = ['listen', 'tun', 'cipher'] as const;
     for (const key of restartOnly) {
@@ -820,13 +846,13 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.calculatedRemotes = new CalculatedRemotes(next.config.lighthouse.calculatedRemotes);
     this.remoteAllowList = new AllowList(next.config.lighthouse.remoteAllowList);
     this.remoteAllowRanges = allowRanges(next.config);
-    this.preferredRanges = next.config.preferredRanges.filter((r) => !r.includes(':')).map(parseCidr);
-    if (!next.config.lighthouse.amLighthouse) this.lighthouses = next.config.lighthouse.hosts.map(parseIpv4);
+    this.preferredRanges = preferredRanges(next.config);
+    if (!next.config.lighthouse.amLighthouse) this.lighthouses = next.config.lighthouse.hosts.map(parseVpnIp);
     this.log.level = next.config.logging.level;
     this.log.format = next.config.logging.format;
     this.closeInvalidTunnels(next.config.pki.disconnectInvalid);
     // A new certificate, or another version of it, makes the tunnels made with the old one handshake again.
-    for (const host of [...this.hostmap.byVpnIp.values()]) this.handshakes.checkVersions(host);
+    for (const host of [...this.hostmap.byPrimary.values()]) this.handshakes.checkVersions(host);
     this.certExpiry.recheck(); // the new CAs may expire at other times, and disconnect_invalid may have changed
     return changed;
   }
@@ -837,14 +863,14 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
    */
   private closeInvalidTunnels(disconnectInvalid: boolean): void {
     const now = unixMs(this.clock) / 1000; // to the millisecond, as in the handshake
-    for (const host of [...this.hostmap.byVpnIp.values()]) {
+    for (const host of [...this.hostmap.byPrimary.values()]) {
       try {
         const cert = host.presentedCert; // of either version, as the handshake verified it
         const ca = verifyPresented(cert, this.pki.caPool, now);
         host.certValidUntil = Math.min(cert.details.notAfter, ca.details.notAfter);
       } catch (e) {
         if (!disconnectInvalid && (e as { code?: string }).code !== 'ECERTBLOCKED') continue;
-        this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatIpv4(host.vpnIp), error: (e as Error).message });
+        this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatVpnIp(host.vpnIp), error: (e as Error).message });
         this.closeTunnel(host, 'invalid-cert', true);
       }
     }
@@ -853,7 +879,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const host of [...this.hostmap.byVpnIp.values()]) this.closeTunnel(host, 'shutdown', true);
+    for (const host of [...this.hostmap.byPrimary.values()]) this.closeTunnel(host, 'shutdown', true);
     for (const t of this.intervals) clearInterval(t);
     this.punches?.stop();
     this.certExpiry.stop();
@@ -889,9 +915,27 @@ function recvErrorModeAllows(mode: MeshConfig['listen']['sendRecvError'], addr: 
   return true;
 }
 
-function allowRanges(c: MeshConfig): Array<{ range: Ipv4Net; list: AllowList }> {
-  return [...(c.lighthouse.remoteAllowRanges ?? new Map())]
-    .filter(([cidr]) => !cidr.includes(':'))
-    .map(([cidr, rules]) => ({ range: parseCidr(cidr), list: new AllowList(rules) }))
-    .sort((a, b) => Math.clz32(~b.range.mask) - Math.clz32(~a.range.mask));
+/** preferred_ranges (underlay ranges) of both families. */
+function preferredRanges(c: MeshConfig): PreferredRange[] {
+  return c.preferredRanges.map((r) => (r.includes(':') ? parseIpPrefix(r) : parseCidr(r)));
+}
+
+/** lighthouse.remote_allow_ranges by overlay range, most specific first; IPv6 ranges apply to IPv6 overlay addresses. */
+function allowRanges(c: MeshConfig): AllowRanges {
+  const all = [...(c.lighthouse.remoteAllowRanges ?? new Map())];
+  return {
+    v4: all
+      .filter(([cidr]) => !cidr.includes(':'))
+      .map(([cidr, rules]) => ({ range: parseCidr(cidr), list: new AllowList(rules) }))
+      .sort((a, b) => Math.clz32(~b.range.mask) - Math.clz32(~a.range.mask)),
+    v6: all
+      .filter(([cidr]) => cidr.includes(':'))
+      .map(([cidr, rules]) => ({ range: parseIpPrefix(cidr), list: new AllowList(rules) }))
+      .sort((a, b) => b.range.bits - a.range.bits),
+  };
+}
+
+interface AllowRanges {
+  v4: Array<{ range: Ipv4Net; list: AllowList }>;
+  v6: Array<{ range: IpPrefix; list: AllowList }>;
 }

@@ -8,14 +8,14 @@ import { PathHealth } from '../datapath/path-health.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
 import { MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import { formatIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
-import { orderAddresses } from '../lighthouse/address-order.js';
+import { orderAddresses, type PreferredRange } from '../lighthouse/address-order.js';
 import type { LighthouseClient } from '../lighthouse/client.js';
 import { birthdaySides, type MeasuredMapping } from '../punchy/birthday-policy.js';
 import { PUNCH_BYTE } from '../punchy/punchy.js';
 import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import type { Birthday } from './birthday.js';
+import { formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 
 export interface PathEnv extends DataPathContext {
   readonly lighthouseClient: LighthouseClient | null;
@@ -25,15 +25,15 @@ export interface PathEnv extends DataPathContext {
   punchTtl(): number;
   /** Our NAT's mapping as measured against a lighthouse's second port (punchy/nat-discovery.ts). */
   natMapping(): MeasuredMapping;
-  candidates(vpnIp: Ipv4): UdpAddr[];
-  preferred(): readonly Ipv4Net[];
+  candidates(vpnIp: VpnIp): UdpAddr[];
+  preferred(): readonly PreferredRange[];
   /** Runs `fn` later unless the node stopped; a throw is logged, never fatal. */
   schedule(ms: number, fn: () => void): void;
   /**
    * A relay to `vpnIp` we could send through: one already up, one just asked for (through a relay the lighthouse
    * named for the peer), or none (no relays known, relay.use_relays off, or we are a relay).
    */
-  prepareRelay(vpnIp: Ipv4): 'established' | 'requested' | 'none';
+  prepareRelay(vpnIp: VpnIp): 'established' | 'requested' | 'none';
 }
 
 /** A relayed packet moves a direct tunnel to the relay only when nothing came directly for this long. */
@@ -74,7 +74,7 @@ export class PathFinder {
         // anew at once, so new packets wait in the handshake's queue. Liveness would take 15 s to say the same.
         env.counters.inc('path', 'gave-up');
         env.counters.inc('tunnels-dead');
-        env.log.info('Tunnel status dead, removing', { vpnIp: formatIpv4(host.vpnIp), certName: host.certName, reason: 'no answer on any path' });
+        env.log.info('Tunnel status dead, removing', { vpnIp: formatVpnIp(host.vpnIp), certName: host.certName, reason: 'no answer on any path' });
         env.closeTunnel(host, 'dead', false);
         env.handshakes.start(host.vpnIp);
       },
@@ -111,7 +111,7 @@ export class PathFinder {
   private failOverToRelay(host: HostInfo): boolean {
     const env = this.env;
     if (host.remote === null || env.lighthouseClient?.isLighthouse(host.vpnIp) || env.prepareRelay(host.vpnIp) === 'none') return false;
-    env.log.debug('Direct path unanswered, failing over to a relay', { vpnIp: formatIpv4(host.vpnIp), left: addrKey(host.remote) });
+    env.log.debug('Direct path unanswered, failing over to a relay', { vpnIp: formatVpnIp(host.vpnIp), left: addrKey(host.remote) });
     this.memoryOf(host).leftDirect = host.remote;
     host.remote = null;
     // Any authenticated packet that arrives directly may take the tunnel back (outside.ts roam).
@@ -123,7 +123,7 @@ export class PathFinder {
   }
 
   /** A relay to `vpnIp` came up: a tunnel that failed over to it proves the new path with a test request. */
-  relayReady(vpnIp: Ipv4): void {
+  relayReady(vpnIp: VpnIp): void {
     const host = this.env.hostmap.byVpnIp.get(vpnIp);
     if (host && host.remote === null) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
   }
@@ -161,7 +161,7 @@ export class PathFinder {
     if (host.remote === null) return;
     const now = this.env.clock.now();
     if (now - m.lastDirectAt < RELAY_ROAM_QUIET_MS) return;
-    this.env.log.debug('Peer answers through a relay, following it', { vpnIp: formatIpv4(host.vpnIp), left: addrKey(host.remote) });
+    this.env.log.debug('Peer answers through a relay, following it', { vpnIp: formatVpnIp(host.vpnIp), left: addrKey(host.remote) });
     m.leftDirect = host.remote;
     host.remote = null;
     host.relayVia = via;
@@ -188,7 +188,7 @@ export class PathFinder {
   }
 
   /** A lighthouse answered for `vpnIp`: feed a pending handshake, or try to take a relayed tunnel direct. */
-  addressesLearned(vpnIp: Ipv4): void {
+  addressesLearned(vpnIp: VpnIp): void {
     this.env.handshakes.trigger(vpnIp);
     // A birthday request may have been waiting for this answer (daemon/birthday.ts).
     this.env.birthday.peerViewLearned(vpnIp);
@@ -240,7 +240,7 @@ export class PathFinder {
   }
 
   upgradeRelayed(): void {
-    for (const host of this.env.hostmap.byVpnIp.values()) this.upgradeOne(host);
+    for (const host of this.env.hostmap.byPrimary.values()) this.upgradeOne(host);
   }
 
   upgradeOne(host: HostInfo): void {
@@ -260,7 +260,7 @@ export class PathFinder {
   }
 
   private suspectRecent(now: number): void {
-    for (const host of this.env.hostmap.byVpnIp.values()) {
+    for (const host of this.env.hostmap.byPrimary.values()) {
       if (this.env.lighthouseClient?.isLighthouse(host.vpnIp)) continue;
       if (host.lastSendAt > 0 && now - host.lastSendAt < WARM_RELAY_RECENT_MS) this.health.suspectNow(host);
     }
@@ -269,7 +269,7 @@ export class PathFinder {
   /** Our addresses are changing: stop full-TTL data to NATed peers until the refresh has punched them open. */
   holdForMove(): void {
     const until = this.env.clock.now() + 200 + this.env.punchSettleMs;
-    for (const host of this.env.hostmap.byVpnIp.values()) {
+    for (const host of this.env.hostmap.byPrimary.values()) {
       // A relayed tunnel's packets go to the relay, not toward the peer's NAT: nothing to hold.
       if (host.remote === null) continue;
       if (!this.env.lighthouseClient?.isLighthouse(host.vpnIp)) host.holdUntil = Math.max(host.holdUntil, until);
@@ -285,7 +285,7 @@ export class PathFinder {
     const changedAt = this.env.clock.now();
     this.env.log.info('Local addresses changed, refreshing tunnels', { addresses: addresses.join(','), moved: lostAny });
     this.env.counters.inc('local-address-changes');
-    const peers = [...this.env.hostmap.byVpnIp.values()].filter((h) => !this.env.lighthouseClient?.isLighthouse(h.vpnIp));
+    const peers = [...this.env.hostmap.byPrimary.values()].filter((h) => !this.env.lighthouseClient?.isLighthouse(h.vpnIp));
     // A lost address breaks the direct paths that used it: tunnels in use fail over now rather than wait for silence.
     if (lostAny) this.suspectRecent(changedAt);
     const unanswered = (): HostInfo[] =>
@@ -305,7 +305,7 @@ export class PathFinder {
       }
       this.env.schedule(this.env.punchSettleMs, () => {
         for (const host of unanswered()) {
-          this.env.log.debug('Refreshing tunnel after a move', { vpnIp: formatIpv4(host.vpnIp), targets: this.refreshTargets(host).map(addrKey).join(',') });
+          this.env.log.debug('Refreshing tunnel after a move', { vpnIp: formatVpnIp(host.vpnIp), targets: this.refreshTargets(host).map(addrKey).join(',') });
           for (const a of this.refreshTargets(host)) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
         }
       });

@@ -9,7 +9,6 @@ import {
   CaPool,
   certificateView,
   Curve,
-  ipv4Networks,
   isCertificateV2,
   parseAnyCertificatesPem,
   parseX25519PrivateKeyPem,
@@ -84,9 +83,6 @@ export function loadPki(config: MeshConfig, baseDir: string, nowSeconds = Math.f
     if (c.details.notBefore > nowSeconds || c.details.notAfter < nowSeconds) {
       throw new PkiError(`${certWhere}: the v${v} certificate is expired`);
     }
-  }
-  if (v2 && ipv4Networks(v2).length === 0) {
-    throw new PkiError(`${certWhere}: the v2 certificate has no IPv4 network; IPv6-only overlay addresses are not supported yet`);
   }
   let identity: LocalIdentity;
   try {

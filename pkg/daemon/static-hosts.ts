@@ -1,8 +1,11 @@
-// static_host_map: overlay IP -> underlay addresses. Names are resolved once at load, as Nebula does.
+// static_host_map: overlay address (IPv4 or IPv6) -> underlay addresses. Names are resolved once at load, as Nebula
+// does. A key outside all of our networks is refused: no handshake with it could be accepted (docs/ipv6-A.md).
 
 import { parseHostPort, type HostPort } from '../config/index.js';
 import { isIP } from 'node:net';
-import { formatCidr, netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import { formatIpPrefix, type IpPrefix } from '../ip/prefix.js';
+import { parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
+import { inNetworks } from '../handshake/peer-addrs.js';
 import { udpAddr, type UdpAddr } from '../udp/addr.js';
 
 export class StaticHostError extends Error {
@@ -16,12 +19,13 @@ function splitHostPort(text: string): HostPort {
   return parsed;
 }
 
-export async function resolveStaticHosts(map: Map<string, string[]>, vpnNet: Ipv4Net): Promise<Map<Ipv4, UdpAddr[]>> {
-  const out = new Map<Ipv4, UdpAddr[]>();
+export async function resolveStaticHosts(map: Map<string, string[]>, vpnNetworks: readonly IpPrefix[]): Promise<Map<VpnIp, UdpAddr[]>> {
+  const out = new Map<VpnIp, UdpAddr[]>();
   for (const [vpnText, entries] of map) {
-    const vpnIp = parseIpv4(vpnText);
-    if (!netContains(vpnNet, vpnIp)) {
-      throw new StaticHostError(`static_host_map: ${vpnText} is not inside the VPN network ${formatCidr(vpnNet)}`);
+    const vpnIp = parseVpnIp(vpnText);
+    if (!inNetworks(vpnIp, vpnNetworks)) {
+      const nets = vpnNetworks.map(formatIpPrefix).join(', ');
+      throw new StaticHostError(`static_host_map: ${vpnText} is not inside the VPN network${vpnNetworks.length > 1 ? 's' : ''} ${nets}`);
     }
     const addrs: UdpAddr[] = [];
     for (const entry of entries) {

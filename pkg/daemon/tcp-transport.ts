@@ -8,7 +8,7 @@ import { MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { HandshakeManager } from '../handshake/manager.js';
 import type { HostMap } from '../hostmap/hostmap.js';
-import { parseIpv4, type Ipv4 } from '../ip/ipv4.js';
+import { parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
@@ -28,8 +28,8 @@ export interface TcpNodeEnv {
   hostmap: HostMap;
   handshakes: HandshakeManager;
   config(): MeshConfig;
-  lighthouses(): readonly Ipv4[];
-  staticHosts(): ReadonlyMap<Ipv4, readonly UdpAddr[]>;
+  lighthouses(): readonly VpnIp[];
+  staticHosts(): ReadonlyMap<VpnIp, readonly UdpAddr[]>;
   deliver(packet: Buffer, from: UdpAddr, overTcp: boolean): void;
   sendTestRequest(host: HostInfo): void;
   relaysChanged(): void;
@@ -71,7 +71,7 @@ export async function openTcpTransport(raw: UdpConn, env: TcpNodeEnv): Promise<T
 
 function remotesInUse(hostmap: HostMap): Set<string> {
   const keys = new Set<string>();
-  for (const h of hostmap.byVpnIp.values()) if (h.remote) keys.add(addrKey(h.remote));
+  for (const h of hostmap.byPrimary.values()) if (h.remote) keys.add(addrKey(h.remote));
   for (const h of hostmap.candidates.values()) if (h.remote) keys.add(addrKey(h.remote));
   return keys;
 }
@@ -85,7 +85,7 @@ function makeFallback(underlay: TcpUnderlay, env: TcpNodeEnv): TcpFallback {
     servers: () => {
       const c = env.config();
       const lighthouses = env.lighthouses();
-      const relays = c.relay.amRelay ? [] : c.relay.relays.map(parseIpv4).filter((ip) => !lighthouses.includes(ip));
+      const relays = c.relay.amRelay ? [] : c.relay.relays.map(parseVpnIp).filter((ip) => !lighthouses.includes(ip));
       return [...lighthouses, ...relays].map((vpnIp) => ({ vpnIp, addrs: env.staticHosts().get(vpnIp) ?? [] }));
     },
     lighthouseHeardSince: (since, lastFrameAt) =>
@@ -124,7 +124,7 @@ function makeFallback(underlay: TcpUnderlay, env: TcpNodeEnv): TcpFallback {
  * authentic (the server's tunnel counted it), UDP works again.
  */
 export function udpWhileOnTcp(fallback: TcpFallback, hostmap: HostMap, handle: () => void): void {
-  const before = new Map<Ipv4, number>();
+  const before = new Map<VpnIp, number>();
   for (const ip of fallback.tcpAttached()) before.set(ip, hostmap.byVpnIp.get(ip)?.packetsIn ?? 0);
   handle();
   for (const [ip, n] of before) {

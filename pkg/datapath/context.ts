@@ -7,11 +7,11 @@ import type { HandshakeManager } from '../handshake/manager.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
-import type { Ipv4 } from '../ip/ipv4.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 
 export interface TunWriter {
   write(packet: Uint8Array): void;
@@ -31,9 +31,9 @@ export interface DataPathContext {
   tun: TunWriter | null;
   /** The overlay IP a packet for `dst` is sent to (itself inside the VPN network, or an unsafe route's gateway,
    * picked per flow from `packet`'s ports when the route has several: pkg/routing/ecmp.ts). */
-  routeFor(dst: Ipv4, packet?: Uint8Array): Ipv4 | null;
+  routeFor(dst: VpnIp, packet?: Uint8Array): VpnIp | null;
   /** Whether an underlay address may be used as a peer's remote (lighthouse.remote_allow_list). */
-  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
+  remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean;
   sendRecvErrorTo(addr: UdpAddr): boolean;
   /** listen.accept_recv_error (Nebula 1.11): whether a recv_error from `addr` is acted on; absent = always. */
   acceptRecvErrorFrom?(addr: UdpAddr): boolean;

@@ -8,7 +8,8 @@
 
 import type { Clock } from '../clock/clock.js';
 import { newFirewallPacket, parseIpv4Packet } from '../firewall/packet.js';
-import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
+import { formatIpv4 } from '../ip/ipv4.js';
+import { formatVpnIp, vpnIp6FromBytes, type VpnIp } from '../ip/vpn-ip.js';
 import type { LogFields, Logger } from '../log/logger.js';
 import { RateLimiter, type RateLimit } from '../log/rate-limit.js';
 
@@ -16,6 +17,8 @@ import { RateLimiter, type RateLimit } from '../log/rate-limit.js';
 export const DROP_LOG_LIMIT: RateLimit = { burst: 10, windowMs: 1000 };
 
 export type DropDirection = 'inbound' | 'outbound';
+
+const IPV6_HEADER_LEN = 40;
 
 interface Limiters {
   inbound: RateLimiter;
@@ -36,21 +39,28 @@ function limitersOf(log: Logger): Limiters {
 
 /**
  * Logs a refused packet at debug level, rate-limited. `vpnIp` is the peer it came from or was meant for (null when
- * no peer was found, e.g. no route); `packet` is the inner IPv4 packet.
+ * no peer was found, e.g. no route); `packet` is the inner IP packet. An IPv6 packet shows its addresses and next
+ * header only (the firewall's verdict named the reason; ports behind extension headers are not worth a parse here).
  */
 export function logDroppedPacket(
   ctx: { log: Logger; clock: Clock },
   direction: DropDirection,
   reason: string,
   packet: Uint8Array,
-  vpnIp: Ipv4 | null,
+  vpnIp: VpnIp | null,
 ): void {
   if (!ctx.log.enabled('debug')) return;
   const suppressed = limitersOf(ctx.log)[direction].admit(ctx.clock.now());
   if (suppressed < 0) return;
-  const fields: LogFields = { vpnIp: vpnIp === null ? undefined : formatIpv4(vpnIp), reason };
+  const fields: LogFields = { vpnIp: vpnIp === null ? undefined : formatVpnIp(vpnIp), reason };
   const p = newFirewallPacket();
-  if (parseIpv4Packet(packet, direction === 'inbound', p) === null) {
+  if (packet.length >= IPV6_HEADER_LEN && packet[0] >> 4 === 6) {
+    const src = formatVpnIp(vpnIp6FromBytes(packet, 8));
+    const dst = formatVpnIp(vpnIp6FromBytes(packet, 24));
+    fields.localIp = direction === 'inbound' ? dst : src;
+    fields.remoteIp = direction === 'inbound' ? src : dst;
+    fields.protocol = packet[6];
+  } else if (parseIpv4Packet(packet, direction === 'inbound', p) === null) {
     fields.localIp = formatIpv4(p.localIp);
     fields.remoteIp = formatIpv4(p.remoteIp);
     fields.localPort = p.localPort;

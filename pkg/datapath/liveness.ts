@@ -7,13 +7,13 @@
 // gone). Tunnels that carry nothing are never checked.
 
 import { MessageType, TestSubType } from '../header/header.js';
-import { formatIpv4 } from '../ip/ipv4.js';
 import type { DataPathContext } from './context.js';
 import { sendOnTunnel } from './tunnel-sender.js';
+import { formatVpnIp } from '../ip/vpn-ip.js';
 
 export function checkLiveness(ctx: DataPathContext): void {
   const now = ctx.clock.now();
-  for (const host of [...ctx.hostmap.byVpnIp.values()]) {
+  for (const host of [...ctx.hostmap.byPrimary.values()]) {
     if (host.checkAt === 0 || now < host.checkAt) continue;
     // A count, not a time: a packet in the same clock tick as the creation or the last check counts too.
     if (host.packetsIn > host.packetsInAtCheck) {
@@ -28,7 +28,7 @@ export function checkLiveness(ctx: DataPathContext): void {
       sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
       continue;
     }
-    ctx.log.info('Tunnel status dead, removing', { vpnIp: formatIpv4(host.vpnIp), certName: host.certName });
+    ctx.log.info('Tunnel status dead, removing', { vpnIp: formatVpnIp(host.vpnIp), certName: host.certName });
     ctx.counters.inc('tunnels-dead');
     ctx.closeTunnel(host, 'dead', false);
   }

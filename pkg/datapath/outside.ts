@@ -28,7 +28,10 @@ import {
   TestSubType,
 } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import { formatIpv4, netContains, parseIpv4 } from '../ip/ipv4.js';
+import { netContains, parseIpv4 } from '../ip/ipv4.js';
+import { formatVpnIp, parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
+import { NO_IPV4_NET, type LocalIdentity } from '../handshake/identity.js';
+import { inNetworks } from '../handshake/peer-addrs.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import { logDroppedPacket } from './drop-log.js';
@@ -130,7 +133,7 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: 
     case MessageType.Control:
       return ctx.onControlMessage(host, plaintext);
     case MessageType.CloseTunnel:
-      ctx.log.info('Close tunnel received, tearing down', { vpnIp: formatIpv4(host.vpnIp), certName: host.certName });
+      ctx.log.info('Close tunnel received, tearing down', { vpnIp: formatVpnIp(host.vpnIp), certName: host.certName });
       return ctx.closeTunnel(host, 'peer-closed', false);
   }
 }
@@ -180,10 +183,11 @@ export function accept(ctx: DataPathContext, host: HostInfo, length: number, fro
 }
 
 function roam(ctx: DataPathContext, host: HostInfo, from: UdpAddr, now: number): void {
-  if (!ctx.remoteAllowed(host.vpnIp, from)) return drop(ctx, 'roam-denied');
+  // Every address of the peer, as the handshake judged it (Nebula 1.10 checks them all when a host roams).
+  if (!host.vpnAddrs.every((a) => ctx.remoteAllowed(a, from))) return drop(ctx, 'roam-denied');
   if (sameAddr(from, host.roamedFrom) && now - host.roamedAt < ROAMING_SUPPRESS_MS) return;
   ctx.log.info('Host roamed to new udp ip/port', {
-    vpnIp: formatIpv4(host.vpnIp),
+    vpnIp: formatVpnIp(host.vpnIp),
     udpAddr: addrKey(from),
     previous: host.remote ? addrKey(host.remote) : 'relay',
   });
@@ -194,7 +198,11 @@ function roam(ctx: DataPathContext, host: HostInfo, from: UdpAddr, now: number):
 }
 
 function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void {
-  if (packet.length < 20 || packet[0] >> 4 !== 4 || (packet[0] & 0x0f) < 5) return drop(ctx, 'outside-not-ipv4');
+  // IPv4 with a sane header length, or IPv6 with its fixed header; the firewall reads the rest (docs/ipv6-A.md).
+  const version = packet.length > 0 ? packet[0] >> 4 : 0;
+  if (version === 6) {
+    if (packet.length < IPV6_HEADER_LEN) return drop(ctx, 'outside-not-ip');
+  } else if (packet.length < 20 || version !== 4 || (packet[0] & 0x0f) < 5) return drop(ctx, 'outside-not-ip');
   const firewall = ctx.firewall();
   const reason = firewall.filter(packet, true, host.peer);
   if (reason !== null) {
@@ -241,19 +249,48 @@ function sendRecvError(ctx: DataPathContext, remoteIndex: number, to: UdpAddr): 
   ctx.udp.send(out, to);
 }
 
-// The last sender's address as a number: parsing the dotted quad for every datagram showed in profiles, and a
-// batch of datagrams nearly always comes from one or a few senders.
-let lastSource = '';
-let lastSourceIp = 0;
+const IPV6_HEADER_LEN = 40;
 
+// The verdict for the last sender's address: parsing the address for every datagram showed in profiles, and a
+// batch of datagrams nearly always comes from one or a few senders. Kept per identity (a reload may bring networks).
+let lastSource = '';
+let lastIdentity: object | null = null;
+let lastInside = false;
+
+/** Whether a datagram came from inside one of our overlay networks (our own TUN routes it back: a loop). */
 function isInsideVpnNet(ctx: DataPathContext, from: UdpAddr): boolean {
   const address = from.address;
-  if (address !== lastSource) {
-    if (address.includes(':')) return false;
-    lastSourceIp = parseIpv4(address);
+  const id = ctx.identity();
+  if (address !== lastSource || id !== lastIdentity) {
+    lastInside = sourceInside(address, id);
     lastSource = address;
+    lastIdentity = id;
   }
-  return netContains(ctx.identity().vpnNet, lastSourceIp);
+  return lastInside;
+}
+
+/**
+ * The IPv4 fast path as before (one network, uint32 compare); other networks (IPv6 ones, a second IPv4 one) only
+ * when the certificate has them, and IPv6 text is parsed only then.
+ */
+function sourceInside(address: string, id: LocalIdentity): boolean {
+  const several = id.vpnNetworks.length > 1;
+  if (!address.includes(':')) {
+    const ip = parseIpv4(address);
+    return (id.vpnNet !== NO_IPV4_NET && netContains(id.vpnNet, ip)) || (several && inNetworks(ip, id.vpnNetworks));
+  }
+  if (id.vpnNet !== NO_IPV4_NET && !several) return false; // one IPv4 network: no IPv6 one to be inside
+  const ip = parseSource(address);
+  return ip !== null && inNetworks(ip, id.vpnNetworks);
+}
+
+function parseSource(address: string): VpnIp | null {
+  try {
+    // A zone (fe80::1%eth0) is an underlay link-local address, never an overlay one.
+    return address.includes('%') ? null : parseVpnIp(address);
+  } catch {
+    return null;
+  }
 }
 
 function drop(ctx: DataPathContext, reason: string): void {

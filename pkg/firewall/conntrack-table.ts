@@ -8,10 +8,18 @@
 // toward us (created by an inbound packet) are counted per owner, and those not yet answered by a packet
 // the other way are kept in a per-owner list, oldest first, threaded through the slots, so the firewall can
 // hold each peer to a quota by evicting that peer's oldest unanswered flow (see docs/security-model.md).
+// An owner is a VpnIp (a number, or a string for an IPv6 address): a slot stores a small integer id for it,
+// handed out while the owner has flows toward us and taken back with its last one, so the ids in use never
+// outnumber the inbound flows (docs/ipv6-C.md).
+//
+// A table holds one address family: IPv4 flows in two uint32 arrays, as before IPv6; an IPv6 table (family 6)
+// keeps both 128-bit addresses in one array of eight words per slot, hashed byte by byte with FlowHash6, so
+// IPv4 flows pay nothing for IPv6 in speed or memory. The Firewall keeps one table of each.
 //
 // Slots are handed out as indexes; they stay valid until the next insert or removal.
 
-import { FlowHash } from './flow-hash.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
+import { FlowHash, FlowHash6 } from './flow-hash.js';
 import type { FirewallPacket } from './packet.js';
 
 const INITIAL_CAPACITY = 256;
@@ -24,17 +32,32 @@ const NONE = -1;
 
 /** An owner's inbound flows: how many, and its unanswered ones as a list from oldest to newest slot. */
 interface OwnerFlows {
+  readonly key: number | string;
+  /** What the owner's slots store in `owner`. */
+  readonly id: number;
   inbound: number;
   oldest: number;
   newest: number;
 }
 
+/** A Map key per owner: an IPv4 address as a small integer (no heap number), an IPv6 one as its text. */
+function ownerKey(owner: VpnIp): number | string {
+  return typeof owner === 'number' ? owner | 0 : owner;
+}
+
 export class ConntrackTable {
   private readonly hash: FlowHash;
+  private readonly hash6: FlowHash6 | null;
+  /** An IPv6 table: addresses in addr6, localIp/remoteIp unused (empty). */
+  private readonly v6: boolean;
   private capacity = INITIAL_CAPACITY;
   private mask = INITIAL_CAPACITY - 1;
-  private localIp = new Uint32Array(INITIAL_CAPACITY);
-  private remoteIp = new Uint32Array(INITIAL_CAPACITY);
+  private localIp: Uint32Array;
+  private remoteIp: Uint32Array;
+  /** IPv6 tables: slot i's local address in words 8i..8i+3, its remote address in 8i+4..8i+7. */
+  private addr6: Uint32Array;
+  /** The packet's IPv6 key gathered for hashing (local then remote), so a lookup allocates nothing. */
+  private readonly key6 = new Uint32Array(8);
   /** localPort << 16 | remotePort */
   private ports = new Uint32Array(INITIAL_CAPACITY);
   /** 0 = empty slot, else USED | FRAGMENT? | protocol */
@@ -42,13 +65,16 @@ export class ConntrackTable {
   private expires = new Float64Array(INITIAL_CAPACITY);
   /** rulesVersion * 2 + (allowed as incoming ? 1 : 0) */
   private meta = new Uint32Array(INITIAL_CAPACITY);
-  /** The VPN address of the tunnel the flow was recorded for. */
+  /** For a flow created by an inbound packet: its owner's id (OwnerFlows.id); unused for the others. */
   private owner = new Uint32Array(INITIAL_CAPACITY);
   /** Neighbours in the owner's unanswered list (slot, NONE at an end); older = UNLISTED when not in one. */
   private older = new Int32Array(INITIAL_CAPACITY).fill(UNLISTED);
   private newer = new Int32Array(INITIAL_CAPACITY);
-  /** Keyed by owner | 0, which stays a small integer for every address. */
-  private readonly owners = new Map<number, OwnerFlows>();
+  /** Owners with at least one inbound flow, by ownerKey. */
+  private readonly owners = new Map<number | string, OwnerFlows>();
+  /** The same owners by id; ids of owners gone are reused first (freeIds), so this is as long as owners ever were. */
+  private ownerById: (OwnerFlows | undefined)[] = [];
+  private freeIds: number[] = [];
   size = 0;
 
   /** Slots allocated (a power of two): what the table's memory follows, grown at half full, shrunk after sweeps. */
@@ -60,13 +86,26 @@ export class ConntrackTable {
   /** No live entry expires before this (refreshes only push expiries later), so a sweep earlier is useless. */
   earliestExpiry = Infinity;
 
-  /** `hashKey`: see FlowHash; tests pass a seeded one. */
-  constructor(hashKey?: Uint8Array) {
-    this.hash = new FlowHash(hashKey);
+  /** `hashKey`: see FlowHash (FlowHash6 for family 6); tests pass a seeded one. */
+  constructor(hashKey?: Uint8Array, readonly family: 4 | 6 = 4) {
+    this.v6 = family === 6;
+    this.hash = new FlowHash(this.v6 ? undefined : hashKey);
+    this.hash6 = this.v6 ? new FlowHash6(hashKey) : null;
+    this.localIp = new Uint32Array(this.v6 ? 0 : INITIAL_CAPACITY);
+    this.remoteIp = new Uint32Array(this.v6 ? 0 : INITIAL_CAPACITY);
+    this.addr6 = new Uint32Array(this.v6 ? INITIAL_CAPACITY * 8 : 0);
   }
 
   /** The slot holding the packet's flow, or -1. Does not look at expiry. */
   find(p: FirewallPacket): number {
+    return this.v6 ? this.find6(p) : this.find4(p);
+  }
+
+  /**
+   * find for an IPv4 table. The Firewall calls find4/find6 directly: a family test inside one lookup kept V8
+   * from inlining it and cost the IPv4 path about 20 ns per packet (docs/ipv6-C.md).
+   */
+  find4(p: FirewallPacket): number {
     const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
     const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
     let i = this.hash.of(p.localIp, p.remoteIp, ports, tag) & this.mask;
@@ -85,7 +124,7 @@ export class ConntrackTable {
     const found = this.find(p);
     const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
     const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
-    const home = this.hash.of(p.localIp, p.remoteIp, ports, tag) & this.mask;
+    const home = this.homeOfPacket(p, ports, tag);
     let end = found;
     if (end < 0) for (end = home; this.tag[end] !== 0; ) end = (end + 1) & this.mask;
     return ((end - home) & this.mask) + 1;
@@ -95,19 +134,22 @@ export class ConntrackTable {
    * Adds a flow that `find` just reported absent, recorded for the tunnel whose VPN address is `owner`. A flow
    * created by an inbound packet counts toward its owner and stays unanswered until `markAnswered`.
    */
-  insert(p: FirewallPacket, expires: number, incoming: boolean, rulesVersion: number, owner: number): void {
+  insert(p: FirewallPacket, expires: number, incoming: boolean, rulesVersion: number, owner: VpnIp): void {
     if ((this.size + 1) * 2 > this.capacity) this.resize(this.capacity * 2);
     const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
     const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
-    let i = this.hash.of(p.localIp, p.remoteIp, ports, tag) & this.mask;
+    let i = this.homeOfPacket(p, ports, tag);
     while (this.tag[i] !== 0) i = (i + 1) & this.mask;
-    this.localIp[i] = p.localIp;
-    this.remoteIp[i] = p.remoteIp;
+    if (this.v6) this.addr6.set(this.key6, i * 8);
+    else {
+      this.localIp[i] = p.localIp;
+      this.remoteIp[i] = p.remoteIp;
+    }
     this.ports[i] = ports;
     this.tag[i] = tag;
     this.expires[i] = expires;
     this.meta[i] = rulesVersion * 2 + (incoming ? 1 : 0);
-    this.owner[i] = owner;
+    this.owner[i] = 0;
     this.older[i] = UNLISTED;
     this.size++;
     if (expires < this.earliestExpiry) this.earliestExpiry = expires;
@@ -140,13 +182,23 @@ export class ConntrackTable {
   }
 
   /** Flows `owner` opened toward us (created by an inbound packet), answered or not. */
-  inboundFlowsOf(owner: number): number {
-    return this.owners.get(owner | 0)?.inbound ?? 0;
+  inboundFlowsOf(owner: VpnIp): number {
+    return this.owners.get(ownerKey(owner))?.inbound ?? 0;
+  }
+
+  /** Owners holding flows toward us (each has an id); for the bound tests. */
+  get ownerCount(): number {
+    return this.owners.size;
+  }
+
+  /** Ids ever handed out at once: never more than the most owners that held flows together. */
+  get ownerIdsAllocated(): number {
+    return this.ownerById.length;
   }
 
   /** The slot of `owner`'s oldest flow toward us that was never answered, or -1. */
-  oldestUnansweredOf(owner: number): number {
-    return this.owners.get(owner | 0)?.oldest ?? NONE;
+  oldestUnansweredOf(owner: VpnIp): number {
+    return this.owners.get(ownerKey(owner))?.oldest ?? NONE;
   }
 
   removeAt(slot: number): void {
@@ -194,17 +246,23 @@ export class ConntrackTable {
     this.tag.fill(0);
     this.older.fill(UNLISTED);
     this.owners.clear();
+    this.ownerById = [];
+    this.freeIds = [];
     this.size = 0;
     this.inboundSize = 0;
     this.earliestExpiry = Infinity;
   }
 
-  private addInbound(slot: number, owner: number): void {
-    let flows = this.owners.get(owner | 0);
+  private addInbound(slot: number, owner: VpnIp): void {
+    const key = ownerKey(owner);
+    let flows = this.owners.get(key);
     if (flows === undefined) {
-      flows = { inbound: 0, oldest: NONE, newest: NONE };
-      this.owners.set(owner | 0, flows);
+      const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.ownerById.length;
+      flows = { key, id, inbound: 0, oldest: NONE, newest: NONE };
+      this.owners.set(key, flows);
+      this.ownerById[id] = flows;
     }
+    this.owner[slot] = flows.id;
     flows.inbound++;
     this.inboundSize++;
     this.older[slot] = flows.newest;
@@ -216,14 +274,17 @@ export class ConntrackTable {
 
   private removeInbound(slot: number): void {
     if (this.older[slot] !== UNLISTED) this.unlist(slot);
-    const key = this.owner[slot] | 0;
-    const flows = this.owners.get(key)!;
-    if (--flows.inbound === 0) this.owners.delete(key);
+    const flows = this.ownerById[this.owner[slot]]!;
+    if (--flows.inbound === 0) {
+      this.owners.delete(flows.key);
+      this.ownerById[flows.id] = undefined;
+      this.freeIds.push(flows.id);
+    }
     this.inboundSize--;
   }
 
   private unlist(slot: number): void {
-    const flows = this.owners.get(this.owner[slot] | 0)!;
+    const flows = this.ownerById[this.owner[slot]]!;
     const older = this.older[slot];
     const newer = this.newer[slot];
     if (older === NONE) flows.oldest = newer;
@@ -234,12 +295,57 @@ export class ConntrackTable {
   }
 
   private homeOf(i: number): number {
+    if (this.v6) return this.hash6!.of(this.addr6, i * 8, this.ports[i], this.tag[i]) & this.mask;
     return this.hash.of(this.localIp[i], this.remoteIp[i], this.ports[i], this.tag[i]) & this.mask;
   }
 
+  /** The home slot of the packet's flow; for IPv6 it also gathers the packet's key into key6. */
+  private homeOfPacket(p: FirewallPacket, ports: number, tag: number): number {
+    if (!this.v6) return this.hash.of(p.localIp, p.remoteIp, ports, tag) & this.mask;
+    // Element by element: TypedArray.set costs more than the whole hash here.
+    const k = this.key6;
+    const l = p.local6!;
+    const r = p.remote6!;
+    k[0] = l[0];
+    k[1] = l[1];
+    k[2] = l[2];
+    k[3] = l[3];
+    k[4] = r[0];
+    k[5] = r[1];
+    k[6] = r[2];
+    k[7] = r[3];
+    return this.hash6!.of(k, 0, ports, tag) & this.mask;
+  }
+
+  /** find for an IPv6 table. */
+  find6(p: FirewallPacket): number {
+    const ports = ((p.localPort << 16) | p.remotePort) >>> 0;
+    const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
+    let i = this.homeOfPacket(p, ports, tag);
+    const k = this.key6;
+    const a = this.addr6;
+    for (;;) {
+      const t = this.tag[i];
+      if (t === 0) return -1;
+      const at = i * 8;
+      if (
+        t === tag &&
+        this.ports[i] === ports &&
+        a[at] === k[0] && a[at + 1] === k[1] && a[at + 2] === k[2] && a[at + 3] === k[3] &&
+        a[at + 4] === k[4] && a[at + 5] === k[5] && a[at + 6] === k[6] && a[at + 7] === k[7]
+      ) {
+        return i;
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+
   private moveSlot(from: number, to: number): void {
-    this.localIp[to] = this.localIp[from];
-    this.remoteIp[to] = this.remoteIp[from];
+    if (this.v6) this.addr6.copyWithin(to * 8, from * 8, from * 8 + 8);
+    else {
+      this.localIp[to] = this.localIp[from];
+      this.remoteIp[to] = this.remoteIp[from];
+    }
     this.ports[to] = this.ports[from];
     this.tag[to] = this.tag[from];
     this.expires[to] = this.expires[from];
@@ -251,7 +357,7 @@ export class ConntrackTable {
     this.newer[to] = newer;
     if (older === UNLISTED) return;
     // Its neighbours (or the owner's list ends) pointed at `from`.
-    const flows = older === NONE || newer === NONE ? this.owners.get(this.owner[from] | 0)! : undefined;
+    const flows = older === NONE || newer === NONE ? this.ownerById[this.owner[from]]! : undefined;
     if (older === NONE) flows!.oldest = to;
     else this.newer[older] = to;
     if (newer === NONE) flows!.newest = to;
@@ -262,6 +368,7 @@ export class ConntrackTable {
     const old = {
       localIp: this.localIp,
       remoteIp: this.remoteIp,
+      addr6: this.addr6,
       ports: this.ports,
       tag: this.tag,
       expires: this.expires,
@@ -273,8 +380,9 @@ export class ConntrackTable {
     const oldCapacity = this.capacity;
     this.capacity = capacity;
     this.mask = capacity - 1;
-    this.localIp = new Uint32Array(capacity);
-    this.remoteIp = new Uint32Array(capacity);
+    this.localIp = new Uint32Array(this.v6 ? 0 : capacity);
+    this.remoteIp = new Uint32Array(this.v6 ? 0 : capacity);
+    this.addr6 = new Uint32Array(this.v6 ? capacity * 8 : 0);
     this.ports = new Uint32Array(capacity);
     this.tag = new Uint16Array(capacity);
     this.expires = new Float64Array(capacity);
@@ -285,11 +393,16 @@ export class ConntrackTable {
     const movedTo = new Int32Array(oldCapacity);
     for (let from = 0; from < oldCapacity; from++) {
       if (old.tag[from] === 0) continue;
-      let i = this.hash.of(old.localIp[from], old.remoteIp[from], old.ports[from], old.tag[from]) & this.mask;
+      let i = this.v6
+        ? this.hash6!.of(old.addr6, from * 8, old.ports[from], old.tag[from]) & this.mask
+        : this.hash.of(old.localIp[from], old.remoteIp[from], old.ports[from], old.tag[from]) & this.mask;
       while (this.tag[i] !== 0) i = (i + 1) & this.mask;
       movedTo[from] = i;
-      this.localIp[i] = old.localIp[from];
-      this.remoteIp[i] = old.remoteIp[from];
+      if (this.v6) this.addr6.set(old.addr6.subarray(from * 8, from * 8 + 8), i * 8);
+      else {
+        this.localIp[i] = old.localIp[from];
+        this.remoteIp[i] = old.remoteIp[from];
+      }
       this.ports[i] = old.ports[from];
       this.tag[i] = old.tag[from];
       this.expires[i] = old.expires[from];

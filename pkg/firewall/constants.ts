@@ -5,6 +5,8 @@ export const PROTO_ANY = 0;
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
+/** Matched by `proto: icmp` rules like ICMP, as Nebula 1.10+ does. */
+export const PROTO_ICMPV6 = 58;
 
 /** Port 0 in a rule means "any port"; -1 is the `fragment` pseudo-port. */
 export const PORT_ANY = 0;

@@ -43,3 +43,33 @@ export class FlowHash {
     );
   }
 }
+
+const BYTE_TABLES6 = 36;
+/** The IPv6 hash's key: one table per byte of the two addresses and the ports, and the tag table. */
+export const FLOW_HASH6_KEY_BYTES = (BYTE_TABLES6 * 256 + TAG_WORDS) * 4;
+
+/**
+ * The same tabulation for IPv6 flows (docs/ipv6-C.md): every one of the 32 address bytes picks its own secret
+ * word, so a peer choosing source addresses in an unsafe /64 cannot fold them onto one slot either.
+ */
+export class FlowHash6 {
+  private readonly words: Int32Array;
+
+  constructor(key: Uint8Array = randomBytes(FLOW_HASH6_KEY_BYTES)) {
+    if (key.length !== FLOW_HASH6_KEY_BYTES) throw new RangeError(`IPv6 flow hash key must be ${FLOW_HASH6_KEY_BYTES} bytes`);
+    this.words = new Int32Array(key.buffer.slice(key.byteOffset, key.byteOffset + key.length));
+  }
+
+  /** `addr[at..at+8)`: local then remote address as big-endian words. */
+  of(addr: Uint32Array, at: number, ports: number, tag: number): number {
+    const w = this.words;
+    let h = w[(BYTE_TABLES6 * 256) | (tag & 0x3ff)];
+    for (let i = 0; i < 8; i++) {
+      const x = addr[at + i];
+      const t = i << 10;
+      h ^= w[t | (x >>> 24)] ^ w[t | 256 | ((x >>> 16) & 0xff)] ^ w[t | 512 | ((x >>> 8) & 0xff)] ^ w[t | 768 | (x & 0xff)];
+    }
+    return h ^ w[8192 | (ports >>> 24)] ^ w[8448 | ((ports >>> 16) & 0xff)] ^ w[8704 | ((ports >>> 8) & 0xff)] ^ w[8960 | (ports & 0xff)];
+  }
+}
+

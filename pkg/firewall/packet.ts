@@ -21,6 +21,7 @@
 // Like Nebula 1.6.1: the 4 bytes after the header are read as ports for every protocol except ICMP, and
 // only in the first fragment; ICMP and non-first fragments get ports 0, which makes both directions of an
 // ICMP exchange one flow. Total length and checksum are not checked (the kernel on either end does that).
+// IPv6 packets fill the same record (packet-ipv6.ts): `ipv6` set, addresses in `local6`/`remote6`.
 
 import { PROTO_ICMP } from './constants.js';
 import type { DropReason } from './drop-reason.js';
@@ -36,10 +37,28 @@ export interface FirewallPacket {
   protocol: number;
   /** A second or later fragment (fragment offset != 0): it carries no ports. */
   fragment: boolean;
+  /**
+   * An IPv6 packet: its addresses are in `local6`/`remote6` (four big-endian words each) and `localIp`/`remoteIp`
+   * are 0. Absent or false for IPv4. `protocol` is then the upper-layer protocol after the extension headers.
+   */
+  ipv6?: boolean;
+  local6?: Uint32Array;
+  remote6?: Uint32Array;
 }
 
+/** The record the firewall reuses for every packet, with room for either family (one hidden class). */
 export function newFirewallPacket(): FirewallPacket {
-  return { localIp: 0, remoteIp: 0, localPort: 0, remotePort: 0, protocol: 0, fragment: false };
+  return {
+    localIp: 0,
+    remoteIp: 0,
+    localPort: 0,
+    remotePort: 0,
+    protocol: 0,
+    fragment: false,
+    ipv6: false,
+    local6: new Uint32Array(4),
+    remote6: new Uint32Array(4),
+  };
 }
 
 /** Fills `out` and returns null, or returns why the bytes are not a packet the firewall can judge. Never throws. */
@@ -65,6 +84,7 @@ export function parseIpv4Packet(buf: Uint8Array, incoming: boolean, out: Firewal
 
   out.protocol = protocol;
   out.fragment = fragment;
+  if (out.ipv6) out.ipv6 = false;
   if (incoming) {
     out.remoteIp = src;
     out.localIp = dst;

@@ -25,24 +25,23 @@
 // the first 8 bytes of its payload.
 //
 // No reply to: non-first fragments, TCP RSTs, ICMP error messages (RFC 1122 3.2.2), and packets from or to
-// broadcast, multicast or 0.0.0.0 addresses.
+// broadcast, multicast or 0.0.0.0 addresses. IPv6 packets are answered by reject-ipv6.ts.
 
 import { finishChecksum, internetChecksum, onesSum } from './checksum.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './constants.js';
+import { buildRejectReply6 } from './reject-ipv6.js';
+import { tcpResetInto, TCP_HEADER_LEN } from './tcp-reset.js';
 
 const IP_HEADER_LEN = 20;
-const TCP_HEADER_LEN = 20;
+
 const ICMP_HEADER_LEN = 8;
-const TCP_FIN = 0x01;
-const TCP_SYN = 0x02;
-const TCP_RST = 0x04;
-const TCP_ACK = 0x10;
 const ICMP_DEST_UNREACHABLE = 3;
 const ICMP_CODE_PORT_UNREACHABLE = 3;
 const ICMP_CODE_ADMIN_PROHIBITED = 13;
 const ICMP_ERROR_TYPES = new Set([3, 4, 5, 11, 12]);
 
 export function buildRejectReply(packet: Uint8Array): Uint8Array | null {
+  if (packet.length > 0 && packet[0] >>> 4 === 6) return buildRejectReply6(packet);
   if (packet.length < IP_HEADER_LEN || packet[0] >>> 4 !== 4) return null;
   const ihl = (packet[0] & 0x0f) << 2;
   if (ihl < IP_HEADER_LEN || packet.length < ihl) return null;
@@ -56,38 +55,16 @@ export function buildRejectReply(packet: Uint8Array): Uint8Array | null {
 }
 
 function tcpReset(packet: Uint8Array, ihl: number): Uint8Array | null {
-  if (packet.length < ihl + TCP_HEADER_LEN) return null;
-  const flags = packet[ihl + 13];
-  if (flags & TCP_RST) return null;
-  const dataOffset = (packet[ihl + 12] >>> 4) << 2;
-  if (dataOffset < TCP_HEADER_LEN) return null;
-
   const out = new Uint8Array(IP_HEADER_LEN + TCP_HEADER_LEN);
+  const end = Math.min((packet[2] << 8) | packet[3], packet.length);
+  if (!tcpResetInto(out, IP_HEADER_LEN, packet, ihl, end)) return null;
   writeIpHeader(out, packet, PROTO_TCP);
-  const view = new DataView(out.buffer);
-  const inView = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
-  const tcp = IP_HEADER_LEN;
-  out[tcp] = packet[ihl + 2];
-  out[tcp + 1] = packet[ihl + 3];
-  out[tcp + 2] = packet[ihl];
-  out[tcp + 3] = packet[ihl + 1];
-  if (flags & TCP_ACK) {
-    view.setUint32(tcp + 4, inView.getUint32(ihl + 8));
-    out[tcp + 13] = TCP_RST;
-  } else {
-    const totalLength = Math.min(inView.getUint16(2), packet.length);
-    const payload = Math.max(0, totalLength - ihl - dataOffset);
-    const seq = inView.getUint32(ihl + 4);
-    const ack = (seq + payload + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0)) >>> 0;
-    view.setUint32(tcp + 8, ack);
-    out[tcp + 13] = TCP_RST | TCP_ACK;
-  }
-  out[tcp + 12] = (TCP_HEADER_LEN >>> 2) << 4;
   // Pseudo-header: source, destination, zero + protocol, TCP length.
   const pseudo = onesSum(out, 12, 20, PROTO_TCP + TCP_HEADER_LEN);
-  view.setUint16(tcp + 16, finishChecksum(onesSum(out, tcp, out.length, pseudo)));
+  new DataView(out.buffer).setUint16(IP_HEADER_LEN + 16, finishChecksum(onesSum(out, IP_HEADER_LEN, out.length, pseudo)));
   return out;
 }
+
 
 function icmpUnreachable(packet: Uint8Array, ihl: number, code: number): Uint8Array {
   const quoted = Math.min(packet.length, ihl + 8);

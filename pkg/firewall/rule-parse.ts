@@ -3,8 +3,9 @@
 // where an older config relied on the old meaning (docs/compatibility.md); where Nebula would crash or silently
 // widen a rule, this reports an error naming the rule and key instead.
 
-import { isIP } from 'node:net';
 import { parseCidr, netContains, networkOf, IpParseError, type Ipv4Net } from '../ip/ipv4.js';
+import { IpPrefixParseError, parseIpPrefix } from '../ip/prefix.js';
+import { net6, type Net6 } from './net6.js';
 import { PORT_ANY, PORT_MAX, PROTO_ANY, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './constants.js';
 import { FirewallConfigError, configPath, type Direction } from './config-error.js';
 import { parsePortSpec, PortSpecError } from './port-spec.js';
@@ -16,10 +17,12 @@ import { parsePortSpec, PortSpecError } from './port-spec.js';
  */
 export type LocalCidr =
   | { readonly kind: 'default' }
+  /** `any`: every local address of either family. */
   | { readonly kind: 'any' }
+  /** An IPv4 network (0.0.0.0/0 included: every IPv4 address, no IPv6 one, as in Nebula 1.10+). */
   | { readonly kind: 'net'; readonly net: Ipv4Net }
-  /** An IPv6 network (Nebula 1.10+): no IPv4 packet is inside it. */
-  | { readonly kind: 'ipv6' };
+  /** An IPv6 network (Nebula 1.10+; ::/0 is every IPv6 address, no IPv4 one). */
+  | { readonly kind: 'net6'; readonly net: Net6 };
 
 /** A rule as the index stores it. Empty strings / empty lists mean "not given". */
 export interface FirewallRule {
@@ -33,10 +36,12 @@ export interface FirewallRule {
   readonly host: string;
   /** From `group` or `groups`: the peer needs all of them. */
   readonly groups: readonly string[];
-  /** Masked to its network, as Go's net.ParseCIDR returns it; `cidr: any` is 0.0.0.0/0 (IPv4 is all mesh carries). */
+  /** An IPv4 `cidr`, masked to its network, as Go's net.ParseCIDR returns it (0.0.0.0/0: every IPv4 remote). */
   readonly cidr: Ipv4Net | null;
-  /** `cidr` is an IPv6 network (Nebula 1.10+): the rule names a remote, but no IPv4 packet comes from inside it. */
-  readonly cidrIpv6: boolean;
+  /** An IPv6 `cidr` (Nebula 1.10+), masked likewise (::/0: every IPv6 remote). */
+  readonly cidr6: Net6 | null;
+  /** `cidr: any`: every remote of either family (Nebula 1.10+). */
+  readonly cidrAny: boolean;
   readonly localCidr: LocalCidr;
   readonly caName: string;
   readonly caSha: string;
@@ -50,7 +55,6 @@ const PROTOS = new Map([
 ]);
 const KNOWN_KEYS = new Set(['port', 'code', 'proto', 'host', 'group', 'groups', 'cidr', 'local_cidr', 'ca_name', 'ca_sha']);
 const DEFAULT_LOCAL: LocalCidr = { kind: 'default' };
-const ANY_NET: Ipv4Net = { ip: 0, mask: 0 };
 const FINGERPRINT = /^[0-9a-f]{64}$/;
 
 export function parseRule(raw: unknown, direction: Direction, index: number, warnings: string[]): FirewallRule {
@@ -110,10 +114,10 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
     }
   }
 
-  const parsedCidr = cidrText === '' ? null : parseRuleCidr(cidrText, 'cidr', fail);
-  const cidrIpv6 = parsedCidr === IPV6;
-  const cidr = parsedCidr === IPV6 ? null : parsedCidr;
-  if (cidrIpv6) warnings.push(`${where}.cidr: ${cidrText} is IPv6 and matches no packet until mesh carries IPv6 in the overlay`);
+  const cidrAny = cidrText === 'any';
+  const parsedCidr = cidrText === '' || cidrAny ? null : parseRuleCidr(cidrText, 'cidr', fail);
+  const cidr = parsedCidr !== null && !isNet6(parsedCidr) ? parsedCidr : null;
+  const cidr6 = parsedCidr !== null && isNet6(parsedCidr) ? parsedCidr : null;
   if (cidr !== null && cidr.mask !== 0 && netContains(cidr, 0)) {
     warnings.push(`${where}.cidr: ${cidrText} is matched as written (Nebula 1.10+); Nebula 1.6-1.9 treated any CIDR containing 0.0.0.0 as any`);
   }
@@ -121,11 +125,8 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
   if (localCidrText === 'any') localCidr = { kind: 'any' };
   else if (localCidrText !== '') {
     const net = parseRuleCidr(localCidrText, 'local_cidr', fail);
-    if (net === IPV6) {
-      localCidr = { kind: 'ipv6' };
-      warnings.push(`${where}.local_cidr: ${localCidrText} is IPv6 and matches no packet until mesh carries IPv6 in the overlay`);
-    } else localCidr = net.mask === 0 ? { kind: 'any' } : { kind: 'net', net };
-    if (net !== IPV6 && net.mask !== 0 && netContains(net, 0)) {
+    localCidr = isNet6(net) ? { kind: 'net6', net } : { kind: 'net', net };
+    if (!isNet6(net) && net.mask !== 0 && netContains(net, 0)) {
       warnings.push(`${where}.local_cidr: ${localCidrText} is matched as written (Nebula 1.10+); Nebula 1.7-1.9 treated any CIDR containing 0.0.0.0 as any`);
     }
   }
@@ -146,26 +147,32 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
     host,
     groups: groupSet,
     cidr,
-    cidrIpv6,
+    cidr6,
+    cidrAny,
     localCidr,
     caName,
     caSha,
   };
 }
 
-const IPV6 = 'ipv6';
+function isNet6(net: Ipv4Net | Net6): net is Net6 {
+  return 'words' in net;
+}
 
-/** `any` (any address, Nebula 1.10+), an IPv4 CIDR masked to its network, or IPV6 for a valid IPv6 CIDR (which no
- * packet of mesh's IPv4 overlay is inside; accepted so that a Nebula 1.10+ dual-stack rule set loads). */
-function parseRuleCidr(text: string, field: string, fail: (field: string, detail: string) => never): Ipv4Net | typeof IPV6 {
-  if (text === 'any') return ANY_NET;
+/**
+ * An IPv4 CIDR masked to its network, or an IPv6 one likewise (Nebula 1.10+ netip.ParsePrefix: no zone, no
+ * leading zeros in the length). `any` is handled by the callers: it is no network of either family.
+ */
+function parseRuleCidr(text: string, field: string, fail: (field: string, detail: string) => never): Ipv4Net | Net6 {
   if (text.includes(':')) {
-    const slash = text.indexOf('/');
-    const bits = text.slice(slash + 1);
-    if (slash < 0 || isIP(text.slice(0, slash)) !== 6 || !/^(0|[1-9]\d{0,2})$/.test(bits) || Number(bits) > 128) {
-      fail(field, `not an IPv6 CIDR: ${JSON.stringify(text)}`);
+    try {
+      const prefix = parseIpPrefix(text);
+      if (prefix.addr.family !== 6) throw new IpPrefixParseError('not IPv6');
+      return net6(prefix.addr.bytes, prefix.bits);
+    } catch (err) {
+      if (!(err instanceof IpPrefixParseError)) throw err;
+      return fail(field, `not an IPv6 CIDR: ${JSON.stringify(text)}`);
     }
-    return IPV6;
   }
   try {
     return networkOf(parseCidr(text));

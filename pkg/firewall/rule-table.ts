@@ -5,7 +5,7 @@
 // search. `any` and `fragment` ports have buckets of their own. The answer is the same as Nebula's: the
 // packet matches if any rule of `proto: any` or of its protocol, at its port or at port any, matches.
 
-import { PORT_ANY, PORT_FRAGMENT, PORT_MAX, PROTO_ANY, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './constants.js';
+import { PORT_ANY, PORT_FRAGMENT, PORT_MAX, PROTO_ANY, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from './constants.js';
 import type { FirewallPacket } from './packet.js';
 import type { FirewallPeer } from './peer.js';
 import type { FirewallRule } from './rule-parse.js';
@@ -92,7 +92,14 @@ export class RuleTable {
   private readonly udp: PortIndex;
   private readonly icmp: PortIndex;
   /** Reused for every lookup: the hot path allocates nothing. */
-  private readonly target: MatchTarget = { remoteIp: 0, localIp: 0, defaultLocal: true };
+  private readonly target: MatchTarget = {
+    remoteIp: 0,
+    localIp: 0,
+    ipv6: false,
+    remote6: new Uint32Array(4),
+    local6: new Uint32Array(4),
+    defaultLocal: true,
+  };
 
   constructor(readonly rules: readonly FirewallRule[]) {
     const of = (proto: number) => new PortIndex(rules.filter((r) => r.proto === proto));
@@ -107,11 +114,17 @@ export class RuleTable {
    * `defaultLocal`: whether rules without local_cidr cover the packet's local address (MatchTarget).
    */
   matches(p: FirewallPacket, incoming: boolean, peer: FirewallPeer, defaultLocal = true): boolean {
-    const port = incoming ? p.localPort : p.remotePort;
+    // ICMPv6 carries its echo identifier in remotePort for conntrack; rules never filter on it (Nebula 1.11).
+    const port = p.protocol === PROTO_ICMPV6 && p.ipv6 ? PORT_ANY : incoming ? p.localPort : p.remotePort;
     const t = this.target;
     t.remoteIp = p.remoteIp;
     t.localIp = p.localIp;
     t.defaultLocal = defaultLocal;
+    t.ipv6 = p.ipv6 === true;
+    if (t.ipv6) {
+      t.remote6 = p.remote6!;
+      t.local6 = p.local6!;
+    }
     if (this.anyProto.matches(port, p.fragment, t, peer)) return true;
     switch (p.protocol) {
       case PROTO_TCP:
@@ -120,6 +133,9 @@ export class RuleTable {
         return this.udp.matches(port, p.fragment, t, peer);
       case PROTO_ICMP:
         return this.icmp.matches(port, p.fragment, t, peer);
+      case PROTO_ICMPV6:
+        // `proto: icmp` is ICMP of both families (Nebula 1.10+); an ICMPv6 number inside an IPv4 packet is not.
+        return p.ipv6 === true && this.icmp.matches(port, p.fragment, t, peer);
       default:
         return false;
     }

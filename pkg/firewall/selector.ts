@@ -5,8 +5,11 @@
 // matches if the bucket is "any", or it has every group of one group set, or its Name is listed, or the
 // packet's remote address is in a listed CIDR; and each of those carries the local_cidr of the rules that put
 // it there, which the packet's local address must satisfy too (Nebula 1.7+: who AND local_cidr).
+// A CIDR of one family never holds an address of the other (Nebula 1.10+): an IPv4 packet is looked up among
+// the IPv4 networks only and an IPv6 packet among the IPv6 ones; `any` holds both (docs/ipv6-C.md).
 
 import { netContains, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import { anyNet6Contains, net6Contains, type Net6 } from './net6.js';
 import type { FirewallPeer } from './peer.js';
 import type { FirewallRule, LocalCidr } from './rule-parse.js';
 
@@ -14,6 +17,10 @@ import type { FirewallRule, LocalCidr } from './rule-parse.js';
 export interface MatchTarget {
   remoteIp: Ipv4;
   localIp: Ipv4;
+  /** An IPv6 packet: its addresses are remote6/local6 (the packet record's arrays) and the two above are unused. */
+  ipv6: boolean;
+  remote6: Uint32Array;
+  local6: Uint32Array;
   /**
    * Whether a rule without local_cidr covers this packet's local address: always, unless our certificate has
    * unsafe networks and `default_local_cidr_any` is off, then only for our VPN addresses (Nebula 1.10+).
@@ -26,16 +33,18 @@ export class LocalCidrs {
   any = false;
   default = false;
   readonly nets: Ipv4Net[] = [];
+  readonly nets6: Net6[] = [];
 
   add(local: LocalCidr): void {
     if (local.kind === 'any') this.any = true;
     else if (local.kind === 'default') this.default = true;
     else if (local.kind === 'net') this.nets.push(local.net);
-    // 'ipv6': no IPv4 local address is inside it; nothing to add.
+    else this.nets6.push(local.net);
   }
 
   matches(t: MatchTarget): boolean {
     if (this.any || (this.default && t.defaultLocal)) return true;
+    if (t.ipv6) return anyNet6Contains(this.nets6, t.local6);
     for (const net of this.nets) if (netContains(net, t.localIp)) return true;
     return false;
   }
@@ -47,6 +56,7 @@ export class PeerSelector {
   readonly hosts = new Map<string, LocalCidrs>();
   readonly groupSets: { groups: readonly string[]; local: LocalCidrs }[] = [];
   readonly cidrs: { net: Ipv4Net; local: LocalCidrs }[] = [];
+  readonly cidrs6: { net: Net6; local: LocalCidrs }[] = [];
 
   add(rule: FirewallRule): void {
     if (ruleIsAny(rule)) {
@@ -68,6 +78,11 @@ export class PeerSelector {
       local.add(rule.localCidr);
       this.cidrs.push({ net: rule.cidr, local });
     }
+    if (rule.cidr6) {
+      const local = new LocalCidrs();
+      local.add(rule.localCidr);
+      this.cidrs6.push({ net: rule.cidr6, local });
+    }
   }
 
   matches(t: MatchTarget, peer: FirewallPeer): boolean {
@@ -83,6 +98,10 @@ export class PeerSelector {
       if (all && set.local.matches(t)) return true;
     }
     if (this.hosts.get(peer.name)?.matches(t)) return true;
+    if (t.ipv6) {
+      for (const c of this.cidrs6) if (net6Contains(c.net, t.remote6) && c.local.matches(t)) return true;
+      return false;
+    }
     for (const c of this.cidrs) if (netContains(c.net, t.remoteIp) && c.local.matches(t)) return true;
     return false;
   }
@@ -90,13 +109,14 @@ export class PeerSelector {
 
 /**
  * Nebula's "any": no host/group/cidr at all (only a CA or local_cidr restriction), `host: any`, `any` among the
- * groups, or `cidr: any` / a /0 CIDR. (Nebula 1.6-1.9 also took any CIDR containing 0.0.0.0, e.g. 0.0.0.0/8, as
- * any; 1.10+ matches it as written, and so does mesh.) The rule's local_cidr still applies.
+ * groups, or `cidr: any`. (Nebula 1.6-1.9 also took any CIDR containing 0.0.0.0, e.g. 0.0.0.0/8, as any; 1.10+
+ * matches it as written, and so does mesh: 0.0.0.0/0 is every IPv4 remote and ::/0 every IPv6 one, neither is
+ * both.) The rule's local_cidr still applies.
  */
 export function ruleIsAny(rule: FirewallRule): boolean {
-  if (rule.groups.length === 0 && rule.host === '' && rule.cidr === null && !rule.cidrIpv6) return true;
+  if (rule.groups.length === 0 && rule.host === '' && rule.cidr === null && rule.cidr6 === null) return true;
   if (rule.host === 'any' || rule.groups.includes('any')) return true;
-  return rule.cidr !== null && rule.cidr.mask === 0;
+  return rule.cidrAny;
 }
 
 export class CaBuckets {

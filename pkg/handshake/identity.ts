@@ -1,8 +1,10 @@
 // Who we are in handshakes: our certificates (v1, v2 or both, each sent without its public key, as Nebula does),
-// which of them starts our handshakes (pki.initiating_version), our X25519 static key pair, and the overlay address
-// and network the certificates bind (docs/certificates-v2.md, "Handshakes").
+// which of them starts our handshakes (pki.initiating_version), our X25519 static key pair, and the overlay
+// addresses and networks the certificates bind: every network of the v2 certificate (IPv4 and IPv6) when we hold
+// one, else the v1 certificate's (docs/certificates-v2.md, "Handshakes"; docs/ipv6-A.md).
 
 import {
+  certificateView,
   ipv4ViewOfV2,
   marshalCertificateForHandshake,
   marshalCertificateV2ForHandshake,
@@ -10,7 +12,9 @@ import {
   type NebulaCertificateV2,
 } from '../cert/index.js';
 import type { CertVersion } from '../hostmap/hostinfo.js';
-import type { Ipv4, Ipv4Net } from '../ip/ipv4.js';
+import type { Ipv4Net } from '../ip/ipv4.js';
+import type { IpPrefix } from '../ip/prefix.js';
+import { vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
 
 /** One certificate we can present: what the handshake carries and what a tunnel records about it. */
 export interface HandshakeCredential {
@@ -37,10 +41,26 @@ export interface LocalIdentity {
   readonly initiatingVersion: CertVersion;
   readonly privateKey: Uint8Array;
   readonly publicKey: Uint8Array;
-  readonly vpnIp: Ipv4;
-  /** The overlay network (first IP of the cert with its mask): the "tun CIDR". */
+  /** Our primary overlay address: the first network's address (IPv4 or IPv6). */
+  readonly vpnIp: VpnIp;
+  /** All our overlay addresses, certificate order: no peer may claim one (docs/ipv6-A.md). */
+  readonly vpnAddrs: readonly VpnIp[];
+  /** Our overlay networks (address with its prefix length), certificate order: the TUN's addresses and routes. */
+  readonly vpnNetworks: readonly IpPrefix[];
+  /** Our certificate's unsafe networks, both families (the firewall's local ranges). */
+  readonly unsafeNetworks: readonly IpPrefix[];
+  /**
+   * The first IPv4 overlay network (address and mask), for the IPv4 fast paths; NO_IPV4_NET when the certificate
+   * has only IPv6 networks.
+   */
   readonly vpnNet: Ipv4Net;
 }
+
+/**
+ * The `vpnNet` of a host without an IPv4 network: it contains 0.0.0.0 only, which is neither an overlay
+ * destination nor a datagram's source, so every IPv4 check against it fails.
+ */
+export const NO_IPV4_NET: Ipv4Net = Object.freeze({ ip: 0, mask: 0xffffffff });
 
 export interface IdentityCerts {
   v1?: NebulaCertificate;
@@ -62,7 +82,7 @@ export function credentialFor(id: LocalIdentity, version: CertVersion): Handshak
 /**
  * Builds the identity from one or both certificates. Throws IdentityError when they cannot serve one host: no
  * certificate, keys that differ, different first networks, an initiating version we hold no certificate of, a v2
- * certificate without an IPv4 network or on a curve the handshake does not speak.
+ * certificate on a curve the handshake does not speak.
  */
 export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalIdentity {
   const { v1, v2 } = certs;
@@ -90,8 +110,11 @@ export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalI
     throw new IdentityError(`initiating version ${initiatingVersion} needs a v${initiatingVersion} certificate in pki.cert`);
   }
   const cert = (v2View ?? v1) as NebulaCertificate;
+  const view = certificateView((v2 ?? v1) as NebulaCertificate | NebulaCertificateV2);
+  const vpnNetworks = view.networks;
+  if (vpnNetworks.length === 0) throw new IdentityError('certificate has no IP');
+  const vpnAddrs = vpnNetworks.map((n) => vpnIpFromIpAddr(n.addr));
   const first = cert.details.ips[0];
-  if (!first) throw new IdentityError('certificate has no IP');
   return {
     cert,
     handshakeCert: (credentials[initiatingVersion] as HandshakeCredential).bytes,
@@ -100,8 +123,11 @@ export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalI
     initiatingVersion,
     privateKey,
     publicKey: cert.details.publicKey,
-    vpnIp: first.ip,
-    vpnNet: { ip: (first.ip & first.mask) >>> 0, mask: first.mask },
+    vpnIp: vpnAddrs[0],
+    vpnAddrs,
+    vpnNetworks,
+    unsafeNetworks: view.unsafeNetworks,
+    vpnNet: first ? { ip: (first.ip & first.mask) >>> 0, mask: first.mask } : NO_IPV4_NET,
   };
 }
 

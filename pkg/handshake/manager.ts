@@ -11,7 +11,6 @@ import { after, unixMs, type Clock } from '../clock/clock.js';
 import { encodeHeader, HandshakeSubType, HEADER_LEN, MessageType } from '../header/header.js';
 import { HostInfo, type CertVersion, type TunnelKeys } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
-import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
 import type { LogFields, Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/rate-limit.js';
 import type { Counters } from '../metrics/counters.js';
@@ -22,9 +21,11 @@ import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import { chooseCandidateSlot, type CandidateSource } from './candidate-slots.js';
 import { credentialFor, type HandshakeCredential, type LocalIdentity } from './identity.js';
 import { decodeHandshakePayload, encodeHandshakePayload, payloadCertVersion, type HandshakeDetails } from './payload.js';
+import { usablePeerAddrs } from './peer-addrs.js';
 import { PendingHandshake } from './pending.js';
 import { verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
 import { versionRehandshake } from './version-rules.js';
+import { compareVpnIp, formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 
 /**
  * Now in (fractional) unix seconds for certificate validity: a certificate is expired once the time is past its
@@ -54,10 +55,10 @@ export interface HandshakeEnv {
   identity(): LocalIdentity;
   caPool(): CaPool;
   /** Known underlay addresses for a peer (static map, lighthouse answers), best first. */
-  candidates(vpnIp: Ipv4): UdpAddr[];
+  candidates(vpnIp: VpnIp): UdpAddr[];
   send(packet: Uint8Array, to: UdpAddr): void;
   /** lighthouse.remote_allow_list and remote_allow_ranges, judged once the peer's overlay IP is known. */
-  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
+  remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean;
   /** A low-TTL punch that opens our NAT toward `to` without reaching the far NAT (see punchy/nat-punch.ts). */
   openMapping(to: UdpAddr): void;
   /** How long full-TTL stage 1 waits after the low-TTL punch to a newly learned address. */
@@ -66,13 +67,13 @@ export interface HandshakeEnv {
    * Splits a peer's new addresses into those stage 1 may go to at once and those behind a NAT that a premature
    * full-TTL packet could poison (see punchy/punch-needed.ts).
    */
-  splitByPunch(vpnIp: Ipv4, addrs: readonly UdpAddr[]): { direct: UdpAddr[]; punched: UdpAddr[] };
+  splitByPunch(vpnIp: VpnIp, addrs: readonly UdpAddr[]): { direct: UdpAddr[]; punched: UdpAddr[] };
   /**
    * Sends stage 1 through each relay the lighthouses named for the peer (setting relays up as needed), on every
    * attempt alongside the direct candidates; does nothing without relays, with relay.use_relays off, or on a relay.
    */
-  sendViaRelays?(vpnIp: Ipv4, packet: Uint8Array): void;
-  queryLighthouse(vpnIp: Ipv4): void;
+  sendViaRelays?(vpnIp: VpnIp, packet: Uint8Array): void;
+  queryLighthouse(vpnIp: VpnIp): void;
   /**
    * Hands what was sent so far to the kernel now instead of at the end of the turn (batched UDP). A handshake
    * packet, and the lighthouse query a handshake waits for, starts a round trip that a first packet waits out, so it
@@ -87,7 +88,7 @@ export interface HandshakeEnv {
   sendTestRequest(host: HostInfo): void;
   sendClose(keys: TunnelKeys, remoteIndex: number, to: UdpAddr): void;
   /** A handshake to `vpnIp` timed out (its queue is dropped). Optional; the daemon does not implement it today. */
-  handshakeFailed?(vpnIp: Ipv4): void;
+  handshakeFailed?(vpnIp: VpnIp): void;
 }
 
 /** Nebula's initiator gives up after ~5.5 s of retransmits; a stage 1 older than this is never seen again. */
@@ -116,7 +117,7 @@ export const REQUERY_EVERY_ATTEMPTS = 2;
 const REMOTE_LOG_LIMIT = { burst: 10, windowMs: 10_000 } as const;
 
 export class HandshakeManager {
-  readonly pending = new Map<Ipv4, PendingHandshake>();
+  readonly pending = new Map<VpnIp, PendingHandshake>();
   private readonly pendingByIndex = new Map<number, PendingHandshake>();
   /** Responder: the ephemeral key of each answered stage 1, for recognising retransmits cheaply. */
   private readonly answered = new Map<string, HostInfo>();
@@ -141,8 +142,8 @@ export class HandshakeManager {
    * Starts (or joins) a handshake to `vpnIp`, queueing `packet` to send when it completes. `certVersion` overrides
    * pki.initiating_version for this handshake (a version correction, version-rules.ts).
    */
-  start(vpnIp: Ipv4, packet?: Uint8Array, replacing?: HostInfo, certVersion?: CertVersion): PendingHandshake | undefined {
-    if (vpnIp === this.env.identity().vpnIp) {
+  start(vpnIp: VpnIp, packet?: Uint8Array, replacing?: HostInfo, certVersion?: CertVersion): PendingHandshake | undefined {
+    if (this.env.identity().vpnAddrs.includes(vpnIp)) {
       this.drop('handshake-to-self');
       return undefined;
     }
@@ -166,7 +167,7 @@ export class HandshakeManager {
         cert: cred.bytes,
         initiatorIndex: localIndex,
         responderIndex: 0,
-        time: this.nowNs(),
+        time: BigInt(Math.round(this.nowNs())),
         certVersion: payloadVersionField(cred),
       });
       const msg = initiator.writeMessage1(payload);
@@ -179,7 +180,7 @@ export class HandshakeManager {
       this.pending.set(vpnIp, p);
       this.pendingByIndex.set(localIndex, p);
       env.counters.inc('handshakes', 'started');
-      env.log.debug('Handshake started', { vpnIp: formatIpv4(vpnIp), localIndex });
+      env.log.debug('Handshake started', { vpnIp: formatVpnIp(vpnIp), localIndex });
       if (wait > 0) p.nextAttemptAt = env.clock.now() + wait;
       else {
         this.attempt(p, askedFirst);
@@ -225,7 +226,7 @@ export class HandshakeManager {
    * lighthouse told it to at the same moment). All go out in parallel: the first stage 2 back wins, and a later one
    * is refused without harm (handleStage2 reads each on a fork).
    */
-  trigger(vpnIp: Ipv4): void {
+  trigger(vpnIp: VpnIp): void {
     const p = this.pending.get(vpnIp);
     if (!p) return;
     const fresh = this.env.candidates(vpnIp).filter((a) => !p.tried.has(addrKey(a)) && !p.blocked.has(addrKey(a)));
@@ -259,13 +260,13 @@ export class HandshakeManager {
         this.env.flushSends?.();
       } catch (e) {
         // A timer's throw would end the process; the only one expected is a socket closed by a stopping node.
-        this.env.log.debug('Scheduled handshake attempt failed', { vpnIp: formatIpv4(p.vpnIp), error: (e as Error).message });
+        this.env.log.debug('Scheduled handshake attempt failed', { vpnIp: formatVpnIp(p.vpnIp), error: (e as Error).message });
       }
     });
   }
 
   /** A relay to the target is ready: send stage 1 now. */
-  sendNow(vpnIp: Ipv4): void {
+  sendNow(vpnIp: VpnIp): void {
     const p = this.pending.get(vpnIp);
     if (p) this.sendStage1(p);
   }
@@ -278,7 +279,7 @@ export class HandshakeManager {
       if (p.attempts > this.env.retries) {
         this.abandon(p);
         this.env.counters.inc('handshakes', 'timeout');
-        this.env.log.info('Handshake timed out', { vpnIp: formatIpv4(p.vpnIp), attempts: p.attempts, queued: p.queue.length });
+        this.env.log.info('Handshake timed out', { vpnIp: formatVpnIp(p.vpnIp), attempts: p.attempts, queued: p.queue.length });
         this.env.handshakeFailed?.(p.vpnIp);
         continue;
       }
@@ -297,7 +298,7 @@ export class HandshakeManager {
   }
 
   /** Where stage 1 goes: every known address of the peer that no wrong host answered from. */
-  private stage1Targets(vpnIp: Ipv4, replacing: HostInfo | null, blocked?: ReadonlySet<string>): UdpAddr[] {
+  private stage1Targets(vpnIp: VpnIp, replacing: HostInfo | null, blocked?: ReadonlySet<string>): UdpAddr[] {
     const candidates = this.env.candidates(vpnIp);
     // The tunnel being replaced knows where the peer sent its recv_error from, which may be no candidate (a NAT).
     const remote = replacing?.remote;
@@ -346,19 +347,22 @@ export class HandshakeManager {
       const details = decodeHandshakePayload(payload);
       peer = verifyPeerCert(details.cert, remoteStatic, env.caPool(), certTime(env.clock), knownCertVersion(details));
       initiatorIndex = details.initiatorIndex;
-      time = details.time;
+      time = Number(details.time);
     } catch (e) {
       this.remoteLog.info('Invalid handshake stage 1', { udpAddr: src.from ? addrKey(src.from) : 'relay', error: (e as Error).message });
       return this.drop('handshake-invalid');
     }
-    const vpnIp = peer.vpnIp;
-    if (vpnIp === id.vpnIp) return this.drop('handshake-self');
-    if (src.from && !env.remoteAllowed(vpnIp, src.from)) return this.drop('handshake-remote-denied');
-    const existing = env.hostmap.byVpnIp.get(vpnIp);
+    const addrs = this.usableAddrs(peer, src, 1);
+    if (addrs === null) return;
+    const vpnIp = addrs[0];
+    // Nebula applies lighthouse.remote_allow_list to all of the peer's addresses (AllowAll).
+    const from = src.from;
+    if (from && !addrs.every((a) => env.remoteAllowed(a, from))) return this.drop('handshake-remote-denied');
+    const existing = env.hostmap.get(vpnIp);
     // Only a proven tunnel's Time counts: an unproven one may come from a forged stage 1, whose Time must not
     // shut the real peer out.
     if (existing?.proven && time <= existing.handshakeTime) {
-      this.remoteLog.info('Handshake too old', { vpnIp: formatIpv4(vpnIp), certName: peer.cert.details.name });
+      this.remoteLog.info('Handshake too old', { vpnIp: formatVpnIp(vpnIp), certName: peer.cert.details.name });
       // Anyone can replay an old stage 1: one test request a second per tunnel is enough to prove it alive.
       const now = env.clock.now();
       if (now - existing.staleStage1TestAt >= STALE_STAGE1_TEST_INTERVAL_MS) {
@@ -367,9 +371,9 @@ export class HandshakeManager {
       }
       return this.drop('handshake-too-old');
     }
-    const ours = this.pending.get(vpnIp);
-    if (ours && vpnIp < id.vpnIp) {
-      env.log.debug('Prevented a pending handshake race', { vpnIp: formatIpv4(vpnIp) });
+    const ours = this.pendingFor(addrs);
+    if (ours && compareVpnIp(vpnIp, id.vpnIp) < 0) {
+      env.log.debug('Prevented a pending handshake race', { vpnIp: formatVpnIp(vpnIp) });
       return this.drop('handshake-race');
     }
     // Anyone who saw the peer's certificate can send this stage 1, so the answer is only a candidate, and the
@@ -394,7 +398,7 @@ export class HandshakeManager {
       cert: cred.bytes,
       initiatorIndex,
       responderIndex: localIndex,
-      time: this.nowNs(),
+      time: BigInt(Math.round(this.nowNs())),
       certVersion: payloadVersionField(cred),
     });
     const { message, keys } = responder.writeMessage2(reply);
@@ -405,6 +409,7 @@ export class HandshakeManager {
       localIndex,
       remoteIndex: initiatorIndex,
       peer,
+      vpnAddrs: addrs,
       keys,
       time,
       src,
@@ -432,26 +437,38 @@ export class HandshakeManager {
       keys = r.keys;
       const details = decodeHandshakePayload(r.payload);
       responderIndex = details.responderIndex;
-      time = details.time;
+      time = Number(details.time);
       peer = verifyPeerCert(details.cert, r.remoteStatic, env.caPool(), certTime(env.clock), knownCertVersion(details));
     } catch (e) {
       // A forged stage 2 must not end a handshake that the real peer may still answer.
-      this.remoteLog.info('Invalid handshake stage 2', { vpnIp: formatIpv4(p.vpnIp), error: (e as Error).message });
+      this.remoteLog.info('Invalid handshake stage 2', { vpnIp: formatVpnIp(p.vpnIp), error: (e as Error).message });
       return this.drop('handshake-invalid');
     }
-    if (peer.vpnIp !== p.vpnIp) {
-      this.remoteLog.info('Incorrect host responded to handshake', { intendedVpnIp: formatIpv4(p.vpnIp), haveVpnIp: formatIpv4(peer.vpnIp) });
+    // The address we meant to reach must be one of the certificate's (Nebula's correctHostResponded); any of them,
+    // so a handshake started toward a dual-stack peer's second address finds it.
+    if (!peer.certAddrs.includes(p.vpnIp)) {
+      this.remoteLog.info('Incorrect host responded to handshake', {
+        intendedVpnIp: formatVpnIp(p.vpnIp),
+        haveVpnIp: peer.certAddrs.map(formatVpnIp).join(','),
+      });
       if (src.from) {
         p.blocked.add(addrKey(src.from));
         env.sendClose(keys, responderIndex, src.from);
       }
       return this.drop('handshake-wrong-host');
     }
+    const addrs = this.usableAddrs(peer, src, 2);
+    if (addrs === null) {
+      // The right host claiming one of our addresses (Nebula 1.11 ends the handshake too).
+      this.abandon(p);
+      return;
+    }
     this.abandon(p);
     this.complete({
       localIndex: p.localIndex,
       remoteIndex: responderIndex,
       peer,
+      vpnAddrs: addrs,
       keys,
       time,
       src,
@@ -470,6 +487,8 @@ export class HandshakeManager {
     localIndex: number;
     remoteIndex: number;
     peer: VerifiedPeer;
+    /** The peer's addresses (usablePeerAddrs: the certificate's); the first is the tunnel's primary. */
+    vpnAddrs: readonly VpnIp[];
     keys: TunnelKeys;
     time: number;
     src: PacketSource;
@@ -487,7 +506,8 @@ export class HandshakeManager {
     const host = new HostInfo({
       localIndex: t.localIndex,
       remoteIndex: t.remoteIndex,
-      vpnIp: t.peer.vpnIp,
+      vpnIp: t.vpnAddrs[0],
+      vpnAddrs: t.vpnAddrs,
       cert: t.peer.stored,
       peer: t.peer.firewallPeer,
       keys: t.keys,
@@ -512,7 +532,7 @@ export class HandshakeManager {
       env.flushSends?.();
       env.counters.inc('handshakes', 'candidate');
       env.log.debug('Handshake answered, new tunnel held until the peer uses it', {
-        vpnIp: formatIpv4(host.vpnIp),
+        vpnIp: formatVpnIp(host.vpnIp),
         udpAddr: t.src.from ? addrKey(t.src.from) : 'relay',
         localIndex: t.localIndex,
       });
@@ -521,10 +541,14 @@ export class HandshakeManager {
       env.sendTestRequest(host);
       return;
     }
+    // Our handshakes toward the peer's other addresses (a dual-stack peer asked by both at once) would each make a
+    // tunnel replacing this one: they end here and what they queued goes on this tunnel.
+    const queued = [...t.queued, ...this.endPendingFor(host)];
     const replaced = env.hostmap.add(host);
     env.counters.inc('handshakes', 'ok');
     env.log.info(`Handshake completed (${t.initiator ? 'initiator' : 'responder'})`, {
-      vpnIp: formatIpv4(host.vpnIp),
+      vpnIp: formatVpnIp(host.vpnIp),
+      vpnAddrs: host.vpnAddrs.length > 1 ? host.vpnAddrs.map(formatVpnIp).join(',') : undefined,
       certName: t.peer.cert.details.name,
       certVersion: t.peer.version,
       fingerprint: t.peer.fingerprint,
@@ -533,7 +557,7 @@ export class HandshakeManager {
       remoteIndex: t.remoteIndex,
       ...t.logFields,
     });
-    env.established(host, t.queued, replaced);
+    env.established(host, queued, replaced);
     // What waited for the tunnel goes now, not after the rest of the turn.
     env.flushSends?.();
     this.checkVersions(host);
@@ -550,7 +574,7 @@ export class HandshakeManager {
     if (!r) return;
     env.counters.inc('handshakes', 'cert-version-rehandshake');
     env.log.info('Re-handshaking with remote', {
-      vpnIp: formatIpv4(host.vpnIp),
+      vpnIp: formatVpnIp(host.vpnIp),
       reason: r.reason,
       certVersion: host.localCertVersion,
       peerCertVersion: host.certVersion,
@@ -612,7 +636,7 @@ export class HandshakeManager {
   private promote(host: HostInfo): void {
     const env = this.env;
     let queued: Uint8Array[] = [];
-    const ours = this.pending.get(host.vpnIp);
+    const ours = this.pendingFor(host.vpnAddrs);
     // Our own handshake gives way only where the peer cannot have taken it: it was pending when the peer's stage 1
     // came (the peer, initiating too, drops ours as a race or finds its Time too old), or it has sent nothing yet
     // (start() waits for a fresh candidate's proof). A stage 1 of ours sent later may already have replaced the
@@ -625,7 +649,8 @@ export class HandshakeManager {
     env.counters.inc('handshakes', 'ok');
     env.counters.inc('handshakes', 'promoted');
     env.log.info('Handshake completed (responder)', {
-      vpnIp: formatIpv4(host.vpnIp),
+      vpnIp: formatVpnIp(host.vpnIp),
+      vpnAddrs: host.vpnAddrs.length > 1 ? host.vpnAddrs.map(formatVpnIp).join(',') : undefined,
       certName: host.certName,
       certVersion: host.certVersion,
       udpAddr: host.remote ? addrKey(host.remote) : 'relay',
@@ -642,18 +667,65 @@ export class HandshakeManager {
    * tunnel's address, a static or lighthouse-learned one, or a relay whose entry names the peer (the relay learned
    * that from the peer's own authenticated tunnel).
    */
-  private candidateSource(vpnIp: Ipv4, from: UdpAddr | null, via: RelayEntry | null, tunnel: HostInfo | undefined): CandidateSource {
+  private candidateSource(vpnIp: VpnIp, from: UdpAddr | null, via: RelayEntry | null, tunnel: HostInfo | undefined): CandidateSource {
     if (!from) return { key: `relay ${via?.localIndex ?? 0}`, expected: via?.peerIp === vpnIp };
     const expected = sameAddr(from, tunnel?.remote) || this.env.candidates(vpnIp).some((a) => sameAddr(a, from));
     return { key: addrKey(from), expected };
   }
 
   /** How long a handshake to `vpnIp` starting now waits for the proof of the youngest candidate (CANDIDATE_PROOF_WAIT_MS). */
-  private candidateProofWait(vpnIp: Ipv4): number {
+  private candidateProofWait(vpnIp: VpnIp): number {
     const candidates = this.env.hostmap.candidatesFor(vpnIp);
     if (candidates.length === 0) return 0;
     const youngest = Math.max(...candidates.map((c) => c.createdAt));
     return Math.max(0, youngest + CANDIDATE_PROOF_WAIT_MS - this.env.clock.now());
+  }
+
+  /** Ends our pending handshakes toward any of `host`'s addresses and returns what they queued, in order. */
+  private endPendingFor(host: HostInfo): Uint8Array[] {
+    const queued: Uint8Array[] = [];
+    for (const addr of host.vpnAddrs) {
+      const p = this.pending.get(addr);
+      if (!p) continue;
+      queued.push(...p.queue.splice(0));
+      this.abandon(p);
+      this.env.counters.inc('handshakes', 'joined');
+    }
+    return queued;
+  }
+
+  /** Our pending handshake toward any of a peer's addresses (the first found, in the peer's address order). */
+  private pendingFor(addrs: readonly VpnIp[]): PendingHandshake | undefined {
+    for (const a of addrs) {
+      const p = this.pending.get(a);
+      if (p) return p;
+    }
+    return undefined;
+  }
+
+  /**
+   * The peer's addresses (peer-addrs.ts), or null when its certificate claims one of ours: dropped and logged
+   * (rate-limited, since anyone holding a certificate of the CA can try). A peer with no address inside our networks
+   * is accepted, as Nebula does, with a rate-limited line and a count.
+   */
+  private usableAddrs(peer: VerifiedPeer, src: PacketSource, stage: 1 | 2): readonly VpnIp[] | null {
+    const verdict = usablePeerAddrs(peer.certAddrs, this.env.identity());
+    const fields = {
+      vpnAddrs: peer.certAddrs.map(formatVpnIp).join(','),
+      certName: peer.cert.details.name,
+      udpAddr: src.from ? addrKey(src.from) : 'relay',
+      stage,
+    };
+    if (!verdict.ok) {
+      this.remoteLog.info('Refusing to handshake with myself', fields);
+      this.drop('handshake-self');
+      return null;
+    }
+    if (!verdict.inCommon) {
+      this.remoteLog.info('Handshake message received, but no vpnNetworks in common.', fields);
+      this.env.counters.inc('handshakes', 'no-networks-in-common');
+    }
+    return verdict.vpnAddrs;
   }
 
   private drop(reason: string): void {

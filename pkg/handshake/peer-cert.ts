@@ -1,7 +1,8 @@
 // Turns the certificate bytes from a handshake into a verified peer: the public key is put back from the Noise
 // static key (Nebula strips it from the payload), then every rule of the CA pool applies (CA, signature, validity,
-// constraints, blocklist). A v2 certificate is verified as itself against CAs of both versions, then seen through
-// its IPv4 view (cert-v2-ipv4-view.ts) by everything downstream (docs/certificates-v2.md, "Handshakes").
+// constraints, blocklist). A v2 certificate is verified as itself against CAs of both versions; its networks of both
+// families are the peer's overlay addresses (`certAddrs`), and its IPv4 view (cert-v2-ipv4-view.ts) serves what
+// still reads v1-shaped certificates (docs/certificates-v2.md, "Handshakes"; docs/ipv6-A.md).
 
 import {
   anyFingerprint,
@@ -17,8 +18,10 @@ import {
   type NebulaCertificateV2,
 } from '../cert/index.js';
 import type { CertVersion } from '../hostmap/hostinfo.js';
-import type { FirewallPeer } from '../firewall/firewall.js';
+import { firewallPeerAddresses, type FirewallPeer } from '../firewall/firewall.js';
+import type { FirewallPeerAddresses } from '../firewall/peer.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
+import { vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
 
 export interface VerifiedPeer {
   /** The certificate in the v1 shape (a v2 one in its IPv4 view). */
@@ -28,7 +31,10 @@ export interface VerifiedPeer {
   /** The same certificate as a tunnel keeps it (see PeerCertBytes). */
   stored: PeerCertBytes;
   fingerprint: string;
-  vpnIp: number;
+  /** The certificate's first address: the tunnel's primary address. */
+  vpnIp: VpnIp;
+  /** Every network address of the certificate, both families, certificate order (unfiltered). */
+  certAddrs: readonly VpnIp[];
   firewallPeer: FirewallPeer;
   /** Unix seconds after which the certificate or the CA that signed it is expired (pki.disconnect_invalid). */
   validUntil: number;
@@ -61,6 +67,13 @@ function shared<T>(map: Map<string, T>, key: string, make: () => T): T {
   return value;
 }
 
+/** A v1 certificate's firewall addresses: its IPs as /32s and its subnets (nothing else a v1 certificate can hold). */
+function v1PeerAddresses(cert: NebulaCertificate, vpnIp: number): FirewallPeerAddresses {
+  const singleIp = cert.details.ips.length === 1 && cert.details.subnets.length === 0;
+  const allowedNets: readonly Ipv4Net[] = singleIp ? NO_NETS : [...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...cert.details.subnets];
+  return { vpnIp, allowedNets, singleIp };
+}
+
 /**
  * Verifies a peer certificate of either version against the pool and returns its CA: a v1 certificate under a v1
  * CA by Nebula 1.6's rules and messages exactly, any other pair by 1.10's. Throws CertVerifyError.
@@ -90,20 +103,13 @@ export function verifyPeerCert(
   } catch (e) {
     throw new PeerCertError((e as { code?: string }).code ?? 'EINVALIDCERT', (e as Error).message);
   }
-  let cert: NebulaCertificate;
-  if (version === 2) {
-    try {
-      cert = ipv4ViewOfV2(presented as NebulaCertificateV2);
-    } catch (e) {
-      throw new PeerCertError('ENOIPV4', (e as Error).message);
-    }
-  } else cert = presented as NebulaCertificate;
-  if (cert.details.ips.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
-  const vpnIp = cert.details.ips[0].ip;
-  const singleIp = cert.details.ips.length === 1 && cert.details.subnets.length === 0;
-  const allowedNets: readonly Ipv4Net[] = singleIp
-    ? NO_NETS
-    : [...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...cert.details.subnets];
+  const cert: NebulaCertificate = version === 2 ? ipv4ViewOfV2(presented as NebulaCertificateV2) : (presented as NebulaCertificate);
+  const certAddrs = version === 2 ? (presented as NebulaCertificateV2).details.networks.map((n) => vpnIpFromIpAddr(n.addr)) : cert.details.ips.map((n) => n.ip);
+  if (certAddrs.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
+  const vpnIp = certAddrs[0];
+  // A v1 certificate as ever (IPv4 only); a v2 one by the firewall's own rules for both families.
+  const addresses: FirewallPeerAddresses =
+    version === 2 ? firewallPeerAddresses(certAddrs, certificateView(presented).unsafeNetworks) : v1PeerAddresses(cert, vpnIp as number);
   const issuer = shared(sharedIssuers, cert.details.issuer, () => cert.details.issuer);
   cert.details.issuer = issuer;
   // Sorted for the key only (a set has no order); JSON keeps names with any characters apart.
@@ -114,15 +120,14 @@ export function verifyPeerCert(
     stored: new PeerCertBytes(certBytes, remoteStatic, version),
     fingerprint: anyFingerprint(presented),
     vpnIp,
+    certAddrs,
     validUntil: Math.min(cert.details.notAfter, ca.details.notAfter),
     firewallPeer: {
-      vpnIp,
+      ...addresses,
       name: cert.details.name,
       groups,
       issuer,
       caName: certificateView(ca).name,
-      allowedNets,
-      singleIp,
     },
   };
 }

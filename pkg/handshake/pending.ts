@@ -3,8 +3,8 @@
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { HandshakeCredential } from './identity.js';
-import type { Ipv4 } from '../ip/ipv4.js';
 import type { IxInitiator } from '../noise/ix.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 
 /** Nebula queues at most 100 packets per pending host. */
 export const PENDING_QUEUE_LIMIT = 100;
@@ -26,7 +26,7 @@ export class PendingHandshake {
   credential: HandshakeCredential | null = null;
 
   constructor(
-    readonly vpnIp: Ipv4,
+    readonly vpnIp: VpnIp,
     readonly localIndex: number,
     readonly initiator: IxInitiator,
     readonly packet: Uint8Array,

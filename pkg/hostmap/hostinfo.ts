@@ -3,7 +3,7 @@
 
 import { anyFingerprint, type AnyCertificate, type NebulaCertificate, type PeerCertBytes } from '../cert/index.js';
 import type { FirewallPeer } from '../firewall/firewall.js';
-import type { Ipv4 } from '../ip/ipv4.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Aead } from '../noise/aead.js';
 import type { RelayEntry } from '../relay/relay-table.js';
 import { ReplayWindow } from '../replay/replay-window.js';
@@ -23,7 +23,14 @@ export class HostInfo {
   readonly localIndex: number;
   /** The peer's index, which we put in the header of every packet we send. */
   readonly remoteIndex: number;
-  readonly vpnIp: Ipv4;
+  /** The peer's primary overlay address: the first of `vpnAddrs` (docs/ipv6-A.md). */
+  readonly vpnIp: VpnIp;
+  /**
+   * Every overlay address of the peer that this tunnel answers for, in certificate order: the certificate's
+   * addresses inside one of our networks (docs/ipv6-A.md, "A host's addresses"). The hostmap indexes the tunnel
+   * under each. Never empty; `vpnAddrs[0] === vpnIp`.
+   */
+  readonly vpnAddrs: readonly VpnIp[];
   /**
    * The version of the certificate the peer presented in this tunnel's handshake (Nebula's ConnectionState
    * certificate version): lighthouse and relay messages to this peer use the matching message layout
@@ -85,7 +92,9 @@ export class HostInfo {
   constructor(init: {
     localIndex: number;
     remoteIndex: number;
-    vpnIp: Ipv4;
+    vpnIp: VpnIp;
+    /** Defaults to `[vpnIp]`; when given, its first address is `vpnIp`. */
+    vpnAddrs?: readonly VpnIp[];
     cert: PeerCertBytes;
     peer: FirewallPeer;
     keys: TunnelKeys;
@@ -102,6 +111,7 @@ export class HostInfo {
     this.localIndex = init.localIndex;
     this.remoteIndex = init.remoteIndex;
     this.vpnIp = init.vpnIp;
+    this.vpnAddrs = init.vpnAddrs && init.vpnAddrs.length > 0 ? init.vpnAddrs : [init.vpnIp];
     this.certVersion = init.certVersion ?? 1;
     this.localCertVersion = init.localCertVersion ?? 1;
     this.localCertSignature = init.localCertSignature ?? null;

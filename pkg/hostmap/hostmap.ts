@@ -1,14 +1,16 @@
-// The tables of established tunnels: by peer overlay IP (the send path), by our local index (the receive path)
-// and by the peer's index (recv_error lookups). Index allocation lives here because local indexes must be unique
+// The tables of established tunnels: by peer overlay address (the send path), by our local index (the receive
+// path) and by the peer's index (recv_error lookups). A peer may have several overlay addresses (IPv4 and IPv6
+// networks of a v2 certificate): `byVpnIp` holds a tunnel under every one of them, as Nebula 1.10's hostmap does,
+// and `byPrimary` under its primary address only, so that iterating it visits each tunnel once (docs/ipv6-A.md). Index allocation lives here because local indexes must be unique
 // across established and pending tunnels.
 //
 // A candidate is a tunnel we answered a stage 1 for and that has not carried an authenticated packet yet. Stage 1
 // travels in clear, so anyone who saw the peer's certificate can send one; a candidate is therefore only reachable by
 // our index (so the peer's first packet on it can prove it) and stays out of the send path and of recv_error lookups
-// until it is promoted. Bounded per overlay IP by the handshake manager and here in all (docs/security-model.md).
+// until it is promoted. Bounded per overlay address by the handshake manager and here in all (docs/security-model.md).
 
 import { randomBytes } from 'node:crypto';
-import type { Ipv4 } from '../ip/ipv4.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 import type { HostInfo } from './hostinfo.js';
 
 /**
@@ -20,13 +22,16 @@ export const MAX_CANDIDATES = 4096;
 const NONE: readonly HostInfo[] = [];
 
 export class HostMap {
-  readonly byVpnIp = new Map<Ipv4, HostInfo>();
+  /** Each tunnel under every one of its addresses (`HostInfo.vpnAddrs`): look up here (or `get`). */
+  readonly byVpnIp = new Map<VpnIp, HostInfo>();
+  /** Each tunnel once, under its primary address (`HostInfo.vpnIp`): iterate this (or `hosts()`). */
+  readonly byPrimary = new Map<VpnIp, HostInfo>();
   readonly byIndex = new Map<number, HostInfo>();
   readonly byRemoteIndex = new Map<number, HostInfo>();
   /** Unproven tunnels by our index, oldest first (age order, for expiry); each is also in `byIndex`. */
   readonly candidates = new Map<number, HostInfo>();
-  /** The same candidates by overlay IP, oldest first. */
-  private readonly candidatesByVpnIp = new Map<Ipv4, HostInfo[]>();
+  /** The same candidates by each of their overlay addresses, oldest first. */
+  private readonly candidatesByVpnIp = new Map<VpnIp, HostInfo[]>();
   /** Indexes held by pending handshakes, so that a new index never collides with one of them. */
   readonly reservedIndexes = new Set<number>();
 
@@ -41,8 +46,22 @@ export class HostMap {
 
   /** Installs a tunnel and returns the one it replaced, if any (a newer handshake wins; it also ends the candidates). */
   add(host: HostInfo): HostInfo | undefined {
-    for (const candidate of [...this.candidatesFor(host.vpnIp)]) this.remove(candidate);
+    for (const addr of host.vpnAddrs) for (const candidate of [...this.candidatesFor(addr)]) this.remove(candidate);
     return this.install(host);
+  }
+
+  /** The tunnel answering for `addr`, any of its addresses (the send path's lookup). */
+  get(addr: VpnIp): HostInfo | undefined {
+    return this.byVpnIp.get(addr);
+  }
+
+  has(addr: VpnIp): boolean {
+    return this.byVpnIp.has(addr);
+  }
+
+  /** Every established tunnel once. */
+  hosts(): IterableIterator<HostInfo> {
+    return this.byPrimary.values();
   }
 
   /**
@@ -57,16 +76,18 @@ export class HostMap {
       if (evicted) this.remove(evicted);
     }
     this.candidates.set(host.localIndex, host);
-    const forIp = this.candidatesByVpnIp.get(host.vpnIp);
-    if (forIp) forIp.push(host);
-    else this.candidatesByVpnIp.set(host.vpnIp, [host]);
+    for (const addr of host.vpnAddrs) {
+      const forIp = this.candidatesByVpnIp.get(addr);
+      if (forIp) forIp.push(host);
+      else this.candidatesByVpnIp.set(addr, [host]);
+    }
     this.byIndex.set(host.localIndex, host);
     this.reservedIndexes.delete(host.localIndex);
     return evicted;
   }
 
-  /** The candidates for one overlay IP, oldest first (empty when none). */
-  candidatesFor(vpnIp: Ipv4): readonly HostInfo[] {
+  /** The candidates holding one overlay address, oldest first (empty when none). */
+  candidatesFor(vpnIp: VpnIp): readonly HostInfo[] {
     return this.candidatesByVpnIp.get(vpnIp) ?? NONE;
   }
 
@@ -76,19 +97,23 @@ export class HostMap {
 
   /**
    * The candidate proved itself: it becomes the tunnel, and the one it replaces (returned) goes, as do the
-   * candidates for its overlay IP older than it (the peer's newer handshake won; none of them can be its own).
+   * candidates for any of its overlay addresses older than it (the peer's newer handshake won; none of them can be
+   * its own).
    */
   promote(host: HostInfo): HostInfo | undefined {
-    for (const other of [...this.candidatesFor(host.vpnIp)]) {
-      if (other === host) break;
-      this.remove(other);
+    for (const addr of host.vpnAddrs) {
+      for (const other of [...this.candidatesFor(addr)]) {
+        if (other === host) break;
+        this.remove(other);
+      }
     }
     this.dropCandidate(host);
     return this.install(host);
   }
 
   remove(host: HostInfo): void {
-    if (this.byVpnIp.get(host.vpnIp) === host) this.byVpnIp.delete(host.vpnIp);
+    if (this.byPrimary.get(host.vpnIp) === host) this.byPrimary.delete(host.vpnIp);
+    for (const addr of host.vpnAddrs) if (this.byVpnIp.get(addr) === host) this.byVpnIp.delete(addr);
     this.dropCandidate(host);
     if (this.byIndex.get(host.localIndex) === host) this.byIndex.delete(host.localIndex);
     if (this.byRemoteIndex.get(host.remoteIndex) === host) this.byRemoteIndex.delete(host.remoteIndex);
@@ -97,24 +122,37 @@ export class HostMap {
   private dropCandidate(host: HostInfo): void {
     if (this.candidates.get(host.localIndex) !== host) return;
     this.candidates.delete(host.localIndex);
-    const forIp = this.candidatesByVpnIp.get(host.vpnIp);
-    if (!forIp) return;
-    const at = forIp.indexOf(host);
-    if (at >= 0) forIp.splice(at, 1);
-    if (forIp.length === 0) this.candidatesByVpnIp.delete(host.vpnIp);
+    for (const addr of host.vpnAddrs) {
+      const forIp = this.candidatesByVpnIp.get(addr);
+      if (!forIp) continue;
+      const at = forIp.indexOf(host);
+      if (at >= 0) forIp.splice(at, 1);
+      if (forIp.length === 0) this.candidatesByVpnIp.delete(addr);
+    }
   }
 
+  /**
+   * Installs `host` under all its addresses. A tunnel holding any of them goes (the newer handshake wins, as for one
+   * address); the first found (the primary address's, if any) is returned as the replaced tunnel.
+   */
   private install(host: HostInfo): HostInfo | undefined {
-    const old = this.byVpnIp.get(host.vpnIp);
-    if (old) this.remove(old);
-    this.byVpnIp.set(host.vpnIp, host);
+    let old: HostInfo | undefined;
+    for (const addr of host.vpnAddrs) {
+      const other = this.byVpnIp.get(addr);
+      if (other === undefined || other === host) continue;
+      old ??= other;
+      this.remove(other);
+    }
+    this.byPrimary.set(host.vpnIp, host);
+    for (const addr of host.vpnAddrs) this.byVpnIp.set(addr, host);
     this.byIndex.set(host.localIndex, host);
     this.byRemoteIndex.set(host.remoteIndex, host);
     this.reservedIndexes.delete(host.localIndex);
     return old;
   }
 
+  /** Established tunnels (each once). */
   get size(): number {
-    return this.byVpnIp.size;
+    return this.byPrimary.size;
   }
 }

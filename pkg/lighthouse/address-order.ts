@@ -1,20 +1,33 @@
 // Orders a peer's candidate underlay addresses the way Nebula does (docs/wire-format.md, "Candidate order"): preferred
 // ranges first, then IPv6 before IPv4, public IPv4 before private, then by address bytes and port. Duplicates are
-// removed.
+// removed. Preferred ranges may be IPv6 (IpPrefix), as Nebula's preferred_ranges are netip.Prefixes (docs/ipv6-B.md).
 
 import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';
 import { ipv6ToBigInt } from '../ip/ipv6.js';
+import type { IpPrefix } from '../ip/prefix.js';
+import { parseVpnIp, vpnIpInPrefix } from '../ip/vpn-ip.js';
 import { addrKey, isIpv6Literal, type UdpAddr } from '../udp/addr.js';
 import { isPrivateAddress } from '../daemon/private-address.js';
 
-function rank(a: UdpAddr, preferred: readonly Ipv4Net[]): number[] {
+/** A preferred range: an IPv4 net (the IPv4 fast path) or a prefix of either family. */
+export type PreferredRange = Ipv4Net | IpPrefix;
+
+function inRange(a: string, v6: boolean, n: PreferredRange): boolean {
+  if (!('addr' in n)) return !v6 && netContains(n, parseIpv4(a));
+  try {
+    return vpnIpInPrefix(parseVpnIp(a), n);
+  } catch {
+    return false; // a scoped literal (fe80::1%eth0) is in no configured range
+  }
+}
+
+function rank(a: UdpAddr, preferred: readonly PreferredRange[]): number[] {
   const v6 = isIpv6Literal(a.address);
-  const ip = v6 ? 0 : parseIpv4(a.address);
-  const pref = !v6 && preferred.some((n) => netContains(n, ip)) ? 0 : 1;
+  const pref = preferred.some((n) => inRange(a.address, v6, n)) ? 0 : 1;
   return [pref, v6 ? 0 : 1, !v6 && isPrivateAddress(a.address) ? 1 : 0];
 }
 
-export function orderAddresses(addrs: Iterable<UdpAddr>, preferred: readonly Ipv4Net[] = []): UdpAddr[] {
+export function orderAddresses(addrs: Iterable<UdpAddr>, preferred: readonly PreferredRange[] = []): UdpAddr[] {
   const unique = new Map<string, UdpAddr>();
   for (const a of addrs) unique.set(addrKey(a), a);
   return [...unique.values()]

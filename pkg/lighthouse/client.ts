@@ -6,12 +6,19 @@
 // certificates, as Nebula 1.10+ sends). A v2 update leaves VpnAddr out, as Nebula's does. The lighthouse's
 // HostUpdateNotificationAck (Nebula 1.7+, and mesh lighthouses) needs no action: like any packet on the tunnel it
 // tells the liveness check that the tunnel works, so no test packet follows the update.
+//
+// IPv6 overlay addresses (docs/ipv6-B.md), as Nebula 1.10's client: a query about an IPv6 host is not sent to a
+// lighthouse whose tunnel is v1 (a v1 query names a uint32), a v1 update names our first address and is not sent
+// when that is IPv6, and a v1 update lists only our IPv4 relays. Each skip is counted ('v1-ipv6-skipped').
+// Answers are kept under the address they name (the one asked by).
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import type { IpPrefix } from '../ip/prefix.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
-import { layout, MetaType, SEEN_FIRST_V4, type MetaMessage } from './meta.js';
+import { fitsLayout, layout, MetaType, SEEN_FIRST_V4, type MetaMessage } from './meta.js';
+import { addrsOf, underlayInNetworks } from './overlay-networks.js';
 import { reportedAddresses } from '../punchy/punch-needed.js';
 import { capPerFamily, tunnelVersion } from './server.js';
 
@@ -20,56 +27,76 @@ import { capPerFamily, tunnelVersion } from './server.js';
 export const RESPOND_DELAY_MS = 5000;
 
 export interface LighthouseClientEnv {
-  lighthouses(): readonly Ipv4[];
-  vpnIp(): Ipv4;
-  vpnNet(): Ipv4Net;
-  hostFor(vpnIp: Ipv4): HostInfo | undefined;
-  startHandshake(vpnIp: Ipv4): void;
+  lighthouses(): readonly VpnIp[];
+  /** Our overlay addresses, primary first (LocalIdentity.vpnAddrs). */
+  vpnAddrs(): readonly VpnIp[];
+  /** Our overlay networks: an answer's underlay address inside one is no way to reach anybody. */
+  vpnNetworks(): readonly IpPrefix[];
+  hostFor(vpnIp: VpnIp): HostInfo | undefined;
+  startHandshake(vpnIp: VpnIp): void;
   send(host: HostInfo, message: MetaMessage): void;
   ownAddresses(): UdpAddr[];
   /** A lighthouse answered about us (where it sees us may have changed). */
   selfSeen?(): void;
-  relays(): Ipv4[];
-  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
+  relays(): VpnIp[];
+  remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean;
   punch(addr: UdpAddr): void;
   /** Low-TTL punch: opens our NAT toward `addr` at once without reaching the far NAT. */
   openMapping(addr: UdpAddr): void;
   /** A lighthouse told us where `vpnIp` is (new handshake candidates, or a direct path for a relayed tunnel). */
-  learned(vpnIp: Ipv4): void;
+  learned(vpnIp: VpnIp): void;
   /** A lighthouse pushed new addresses of `vpnIp` (see server.ts): a tunnel not at one of them has lost its path. */
-  moved?(vpnIp: Ipv4, addrs: readonly UdpAddr[]): void;
+  moved?(vpnIp: VpnIp, addrs: readonly UdpAddr[]): void;
   punchDelayMs(): number;
   respond(): boolean;
   /** punchy.respond_delay (Nebula 1.7+); RESPOND_DELAY_MS when absent. */
   respondDelayMs?(): number;
-  sendTestRequestTo(vpnIp: Ipv4): void;
+  sendTestRequestTo(vpnIp: VpnIp): void;
   schedule(ms: number, fn: () => void): void;
   counters: Counters;
 }
 
 export class LighthouseClient {
   /** vpnIp -> answering lighthouse -> its answer (each lighthouse's answer replaces its previous one). */
-  private readonly answers = new Map<Ipv4, Map<Ipv4, Answer>>();
+  private readonly answers = new Map<VpnIp, Map<VpnIp, Answer>>();
   /** vpnIp -> answering lighthouse -> the addresses the host reported as its own (see `reportedOf`). */
-  private readonly reported = new Map<Ipv4, Map<Ipv4, UdpAddr[]>>();
-  private readonly relaysOf = new Map<Ipv4, Ipv4[]>();
-  private readonly queuedQueries = new Set<Ipv4>();
+  private readonly reported = new Map<VpnIp, Map<VpnIp, UdpAddr[]>>();
+  private readonly relaysOf = new Map<VpnIp, VpnIp[]>();
+  private readonly queuedQueries = new Set<VpnIp>();
   /** What the lighthouses say about us: the address they see us from first (a lighthouse answers for anyone). */
   private self: UdpAddr[] = [];
   private selfView: UdpAddr[] = [];
 
   constructor(private readonly env: LighthouseClientEnv) {}
 
-  isLighthouse(vpnIp: Ipv4): boolean {
-    return this.env.lighthouses().includes(vpnIp);
+  /**
+   * Whether `vpnIp` is a configured lighthouse, or an address of a tunnel to one: a dual-stack lighthouse configured
+   * by its IPv6 address has a tunnel whose primary address may be its IPv4 one (Nebula: IsAnyLighthouseAddr).
+   */
+  isLighthouse(vpnIp: VpnIp): boolean {
+    const lighthouses = this.env.lighthouses();
+    if (lighthouses.includes(vpnIp)) return true;
+    const host = this.env.hostFor(vpnIp);
+    return host !== undefined && this.isLighthouseHost(host);
   }
 
-  query(target: Ipv4): void {
+  /** Whether a tunnel is to a lighthouse: by any of its addresses (a lighthouse may be configured by its second one). */
+  isLighthouseHost(host: HostInfo): boolean {
+    const lighthouses = this.env.lighthouses();
+    return addrsOf(host).some((a) => lighthouses.includes(a));
+  }
+
+  /** Our primary address (the first of our overlay addresses). */
+  private myVpnIp(): VpnIp {
+    return this.env.vpnAddrs()[0] ?? 0;
+  }
+
+  query(target: VpnIp): void {
     if (this.isLighthouse(target)) return;
     for (const lh of this.env.lighthouses()) {
       const host = this.env.hostFor(lh);
       if (host) {
-        this.env.send(host, queryFor(host, target));
+        if (!this.sendQuery(host, target)) continue;
         this.env.counters.inc('lighthouse', 'query-sent');
       } else {
         this.queuedQueries.add(target);
@@ -89,14 +116,28 @@ export class LighthouseClient {
 
   private sendUpdateTo(host: HostInfo): void {
     const version = tunnelVersion(host);
+    // v1 names our first address (Nebula: myVpnNetworks[0]) and cannot when it is IPv6; v2 names nobody.
+    const me = this.myVpnIp();
+    if (version === 1 && !fitsLayout(me, 1)) return this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
     this.env.send(host, {
       type: MetaType.HostUpdateNotification,
-      vpnIp: version === 1 ? this.env.vpnIp() : 0,
+      vpnIp: version === 1 ? me : 0,
       addrs: this.env.ownAddresses(),
       relays: this.env.relays(),
       ...layout(version),
     });
     this.env.counters.inc('lighthouse', 'update-sent');
+  }
+
+  /** A query about `target` on the tunnel `lighthouse`, unless its layout cannot name it (counted). */
+  private sendQuery(lighthouse: HostInfo, target: VpnIp): boolean {
+    const version = tunnelVersion(lighthouse);
+    if (!fitsLayout(target, version)) {
+      this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
+      return false;
+    }
+    this.env.send(lighthouse, { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [], ...layout(version) });
+    return true;
   }
 
   /** Our own addresses as a lighthouse sees them (learned first, then reported); empty until it answered. */
@@ -114,7 +155,7 @@ export class LighthouseClient {
    * packets come from first, then the ones the peer reported. Empty when no lighthouse marked an address as seen
    * (meta.ts SEEN_FIRST_V4): then every address is only the peer's own claim, which may name anybody.
    */
-  natViewOf(vpnIp: Ipv4): readonly UdpAddr[] {
+  natViewOf(vpnIp: VpnIp): readonly UdpAddr[] {
     const perLighthouse = this.answers.get(vpnIp);
     if (!perLighthouse) return [];
     for (const answer of perLighthouse.values()) if (answer.seenV4) return natView(answer.addrs);
@@ -128,7 +169,7 @@ export class LighthouseClient {
   askAboutSelf(): void {
     for (const lh of this.env.lighthouses()) {
       const host = this.env.hostFor(lh);
-      if (host) this.env.send(host, queryFor(host, this.env.vpnIp()));
+      if (host) this.sendQuery(host, this.myVpnIp());
     }
   }
 
@@ -136,13 +177,13 @@ export class LighthouseClient {
   lighthouseUp(host: HostInfo): void {
     this.sendUpdateTo(host);
     // Asking about ourselves tells us how our NAT maps us (see punchy/birthday.ts).
-    this.env.send(host, queryFor(host, this.env.vpnIp()));
-    for (const target of this.queuedQueries) this.env.send(host, queryFor(host, target));
+    this.sendQuery(host, this.myVpnIp());
+    for (const target of this.queuedQueries) this.sendQuery(host, target);
     this.queuedQueries.clear();
   }
 
   handle(from: HostInfo, m: MetaMessage): void {
-    if (!this.isLighthouse(from.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-reply-not-from-lighthouse');
+    if (!this.isLighthouseHost(from)) return this.env.counters.inc('drops', 'lighthouse-reply-not-from-lighthouse');
     if (m.type === MetaType.HostQueryReply) return this.reply(from.vpnIp, m);
     if (m.type === MetaType.HostMovedNotification) return this.pushed(from.vpnIp, m);
     if (m.type === MetaType.HostPunchNotification) return this.punchBack(m);
@@ -150,13 +191,13 @@ export class LighthouseClient {
     this.env.counters.inc('lighthouse', `ignored-${MetaType[m.type] ?? m.type}`);
   }
 
-  private usable(vpnIp: Ipv4, a: UdpAddr, vpnNet: Ipv4Net): boolean {
-    if (!a.address.includes(':') && netContains(vpnNet, parseIpv4(a.address))) return false;
+  private usable(vpnIp: VpnIp, a: UdpAddr, networks: readonly IpPrefix[]): boolean {
+    if (underlayInNetworks(a, networks)) return false;
     return a.port !== 0 && this.env.remoteAllowed(vpnIp, a);
   }
 
-  private reply(lighthouse: Ipv4, m: MetaMessage): void {
-    if (m.vpnIp === this.env.vpnIp()) {
+  private reply(lighthouse: VpnIp, m: MetaMessage): void {
+    if (this.env.vpnAddrs().includes(m.vpnIp)) {
       this.self = m.addrs;
       const capped = capPerFamily(m.addrs);
       this.selfView = seenFirstV4(m, capped, () => true) ? natView(capped) : [];
@@ -164,8 +205,8 @@ export class LighthouseClient {
       return;
     }
     if (this.isLighthouse(m.vpnIp)) return;
-    const vpnNet = this.env.vpnNet();
-    const usable = (a: UdpAddr): boolean => this.usable(m.vpnIp, a, vpnNet);
+    const networks = this.env.vpnNetworks();
+    const usable = (a: UdpAddr): boolean => this.usable(m.vpnIp, a, networks);
     const capped = capPerFamily(m.addrs);
     perLighthouseOf(this.answers, m.vpnIp).set(lighthouse, { addrs: capped.filter(usable), seenV4: seenFirstV4(m, capped, usable) });
     perLighthouseOf(this.reported, m.vpnIp).set(lighthouse, reportedAddresses(capPerFamily(m.addrs), m.seen ?? 0).filter(usable));
@@ -175,18 +216,18 @@ export class LighthouseClient {
   }
 
   /** A mesh lighthouse's push (server.ts): an answer we did not ask for just now, taken as one. */
-  private pushed(lighthouse: Ipv4, m: MetaMessage): void {
-    if (m.vpnIp === this.env.vpnIp() || this.isLighthouse(m.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-push-ignored');
+  private pushed(lighthouse: VpnIp, m: MetaMessage): void {
+    if (this.env.vpnAddrs().includes(m.vpnIp) || this.isLighthouse(m.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-push-ignored');
     this.env.counters.inc('lighthouse', 'push');
     this.reply(lighthouse, m);
     this.env.moved?.(m.vpnIp, this.answers.get(m.vpnIp)?.get(lighthouse)?.addrs ?? []);
   }
 
   private punchBack(m: MetaMessage): void {
-    if (m.vpnIp === this.env.vpnIp()) return this.env.counters.inc('drops', 'lighthouse-punch-for-self');
+    if (this.env.vpnAddrs().includes(m.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-punch-for-self');
     this.env.counters.inc('lighthouse', 'punch-notification');
-    const vpnNet = this.env.vpnNet();
-    const addrs = m.addrs.filter((a) => this.usable(m.vpnIp, a, vpnNet));
+    const networks = this.env.vpnNetworks();
+    const addrs = m.addrs.filter((a) => this.usable(m.vpnIp, a, networks));
     // Open our NAT now (mesh); the full-TTL punch after punchy.delay is Nebula's and still helps a nebula peer.
     for (const a of addrs) this.env.openMapping(a);
     this.env.schedule(this.env.punchDelayMs(), () => {
@@ -196,34 +237,30 @@ export class LighthouseClient {
     if (this.env.respond()) this.env.schedule(respondDelay, () => this.env.sendTestRequestTo(m.vpnIp));
   }
 
-  addressesOf(vpnIp: Ipv4): UdpAddr[] {
+  addressesOf(vpnIp: VpnIp): UdpAddr[] {
     const perLighthouse = this.answers.get(vpnIp);
     if (!perLighthouse) return [];
     return [...perLighthouse.values()].flatMap((answer) => answer.addrs);
   }
 
   /** The addresses a peer reported as its own interface addresses, as far as the lighthouses' answers tell. */
-  reportedOf(vpnIp: Ipv4): UdpAddr[] {
+  reportedOf(vpnIp: VpnIp): UdpAddr[] {
     const perLighthouse = this.reported.get(vpnIp);
     return perLighthouse ? [...perLighthouse.values()].flat() : [];
   }
 
-  relaysFor(vpnIp: Ipv4): readonly Ipv4[] {
+  relaysFor(vpnIp: VpnIp): readonly VpnIp[] {
     return this.relaysOf.get(vpnIp) ?? [];
   }
 
-  forget(vpnIp: Ipv4): void {
+  forget(vpnIp: VpnIp): void {
     this.answers.delete(vpnIp);
     this.reported.delete(vpnIp);
     this.relaysOf.delete(vpnIp);
   }
 }
 
-function queryFor(lighthouse: HostInfo, target: Ipv4): MetaMessage {
-  return { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [], ...layout(tunnelVersion(lighthouse)) };
-}
-
-function perLighthouseOf<T>(map: Map<Ipv4, Map<Ipv4, T>>, vpnIp: Ipv4): Map<Ipv4, T> {
+function perLighthouseOf<T>(map: Map<VpnIp, Map<VpnIp, T>>, vpnIp: VpnIp): Map<VpnIp, T> {
   let perLighthouse = map.get(vpnIp);
   if (!perLighthouse) {
     perLighthouse = new Map();

@@ -1,8 +1,10 @@
 // `lighthouse.serve_dns`: a lighthouse answers DNS over UDP on `lighthouse.dns.host`:`lighthouse.dns.port` with
-// what it knows of the mesh, as Nebula 1.6.1 does:
-//   A   <cert name>     -> the overlay IP of each host of that name it has a tunnel to (or itself)
-//   TXT <overlay IP>    -> that host's certificate details, and only to clients inside the overlay network or
-//                          127.0.0.1, because certificate details are not for the underlay to read
+// what it knows of the mesh, as Nebula 1.6.1 does, with the AAAA records of Nebula 1.10 (docs/ipv6-B.md):
+//   A    <cert name>    -> the first IPv4 overlay address of each host of that name it has a tunnel to (or itself)
+//   AAAA <cert name>    -> the first IPv6 overlay address of each such host (Nebula 1.10: one per family)
+//   TXT  <overlay IP>   -> that host's certificate details (by any of its addresses, IPv6 too), and only to clients
+//                          inside one of our overlay networks or 127.0.0.1, because certificate details are
+//                          not for the underlay to read
 // Anything else, an unknown name, or a TXT question from outside gets an empty NOERROR reply (Nebula's replies
 // never say NXDOMAIN). A query the DNS library Nebula uses would reject gets its header-only FORMERR or NOTIMP
 // reply; fewer than 12 bytes, or a response, get nothing (a reply could be used for amplification).
@@ -17,7 +19,10 @@ import { formatNet } from '../cert/index.js';
 import type { MeshConfig } from '../config/index.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import { netContains, type Ipv4Net } from '../ip/ipv4.js';
+import type { IpPrefix } from '../ip/prefix.js';
+import { parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
+import { inNetworks } from './overlay-networks.js';
 import { guarded } from '../log/escaped-errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
@@ -26,9 +31,11 @@ import { DnsError, DnsFlag, DnsOpcode, DnsRcode, DnsType, encodeReply, parseQuer
 /** Nebula's answers carry its DNS library's default TTL. */
 export const DNS_TTL_SECONDS = 3600;
 
-/** A host the responder can name: its overlay IP, its certificate's name, and the certificate (decoded on demand). */
+/** A host the responder can name: its overlay IPs, its certificate's name, and the certificate (decoded on demand). */
 export interface DnsHost {
-  readonly vpnIp: Ipv4;
+  readonly vpnIp: VpnIp;
+  /** All its overlay addresses, primary first (absent: just `vpnIp`). */
+  readonly vpnAddrs?: readonly VpnIp[];
   readonly certName: string;
   /** Absent for a host another lighthouse of the tier serves (docs/lighthouse-tier.md): A answers only. */
   readonly cert?: NebulaCertificate;
@@ -37,6 +44,8 @@ export interface DnsHost {
 /** What the responder may tell: the hosts known now and the overlay network. */
 export interface DnsDirectory {
   vpnNet(): Ipv4Net;
+  /** All our overlay networks (absent: `vpnNet` alone): who may read certificates. */
+  vpnNetworks?(): readonly IpPrefix[];
   /** The lighthouse itself and every host it has a tunnel to. */
   hosts(): Iterable<DnsHost>;
 }
@@ -50,43 +59,55 @@ export function answerQuery(query: DnsQuery, from: string, dir: DnsDirectory): D
   if (!isQuery) return reply;
   const q = query.question;
   if (q.type === DnsType.A) {
-    reply.answers = addressesNamed(q.name, dir).map((address): DnsAnswer => ({ type: DnsType.A, ttl: DNS_TTL_SECONDS, address }));
-  } else if (q.type === DnsType.TXT && mayReadCerts(from, dir.vpnNet())) {
+    reply.answers = addressesNamed(q.name, dir, 4).map((address): DnsAnswer => ({ type: DnsType.A, ttl: DNS_TTL_SECONDS, address: address as number }));
+  } else if (q.type === DnsType.AAAA) {
+    reply.answers = addressesNamed(q.name, dir, 6).map((address): DnsAnswer => ({ type: DnsType.AAAA, ttl: DNS_TTL_SECONDS, address: address as string }));
+  } else if (q.type === DnsType.TXT && mayReadCerts(from, dir)) {
     const cert = certOf(q.name, dir);
     if (cert) reply.answers = [{ type: DnsType.TXT, ttl: DNS_TTL_SECONDS, strings: certTxt(cert) }];
   }
   return reply;
 }
 
-function addressesNamed(name: string, dir: DnsDirectory): Ipv4[] {
+function addrsOfHost(h: DnsHost): readonly VpnIp[] {
+  return h.vpnAddrs && h.vpnAddrs.length > 0 ? h.vpnAddrs : [h.vpnIp];
+}
+
+/** For each host named `name`, its first address of `family` (Nebula 1.10's dns_server.go Add: one per family). */
+function addressesNamed(name: string, dir: DnsDirectory, family: 4 | 6): VpnIp[] {
   const wanted = asciiLower(name);
-  const found = new Set<Ipv4>();
+  const found = new Set<VpnIp>();
   for (const h of dir.hosts()) {
-    // A host's overlay IP is its certificate's first IP (the handshake and the identity both take that one).
-    if (asciiLower(h.certName) === wanted) found.add(h.vpnIp);
+    if (asciiLower(h.certName) !== wanted) continue;
+    const first = addrsOfHost(h).find((a) => (family === 4 ? typeof a === 'number' : typeof a === 'string'));
+    if (first !== undefined) found.add(first);
   }
   return [...found];
 }
 
 function certOf(name: string, dir: DnsDirectory): NebulaCertificate | null {
-  let ip: Ipv4;
+  let ip: VpnIp;
   try {
-    ip = parseIpv4(name);
+    ip = parseVpnIp(name);
   } catch {
     return null;
   }
-  for (const h of dir.hosts()) if (h.vpnIp === ip && h.cert) return h.cert;
+  for (const h of dir.hosts()) if (h.cert && addrsOfHost(h).includes(ip)) return h.cert;
   return null;
 }
 
-function mayReadCerts(from: string, vpnNet: Ipv4Net): boolean {
-  const ip = from.startsWith('::ffff:') ? from.slice(7) : from;
-  if (ip === '127.0.0.1') return true;
+function mayReadCerts(from: string, dir: DnsDirectory): boolean {
+  let ip: VpnIp;
   try {
-    return netContains(vpnNet, parseIpv4(ip));
+    ip = parseVpnIp(from.replace(/%.*$/, ''));
   } catch {
     return false;
   }
+  // 127.0.0.1 only, as Nebula 1.6.1 (1.10 takes any loopback address, ::1 too; docs/ipv6-B.md).
+  if (ip === 0x7f000001) return true;
+  const networks = dir.vpnNetworks?.();
+  if (networks && networks.length > 0) return inNetworks(ip, networks);
+  return typeof ip === 'number' && netContains(dir.vpnNet(), ip);
 }
 
 function asciiLower(s: string): string {
@@ -212,7 +233,8 @@ async function bind(type: 'udp4' | 'udp6', host: string, port: number): Promise<
 
 /** What the DNS responder needs of a running node (MeshNode has it). */
 export interface DnsNode {
-  readonly hostmap: { readonly byVpnIp: ReadonlyMap<Ipv4, HostInfo> };
+  /** Each tunnel once, under its primary address. */
+  readonly hostmap: { readonly byPrimary: ReadonlyMap<VpnIp, HostInfo>; readonly byVpnIp: ReadonlyMap<VpnIp, HostInfo> };
   readonly log: Logger;
   readonly counters: Counters;
   identity(): LocalIdentity;
@@ -224,12 +246,13 @@ export interface DnsNode {
 export function nodeDirectory(node: DnsNode): DnsDirectory {
   return {
     vpnNet: () => node.identity().vpnNet,
+    vpnNetworks: () => node.identity().vpnNetworks,
     *hosts() {
       const self = node.identity();
-      yield { vpnIp: self.vpnIp, certName: self.cert.details.name, cert: self.cert };
-      yield* node.hostmap.byVpnIp.values();
+      yield { vpnIp: self.vpnIp, vpnAddrs: self.vpnAddrs, certName: self.cert.details.name, cert: self.cert };
+      yield* node.hostmap.byPrimary.values();
       for (const h of node.lighthouseStore?.remoteHosts() ?? []) {
-        if (h.name !== undefined && typeof h.vpnIp === 'number' && !node.hostmap.byVpnIp.has(h.vpnIp)) yield { vpnIp: h.vpnIp, certName: h.name };
+        if (h.name !== undefined && !node.hostmap.byVpnIp.has(h.vpnIp)) yield { vpnIp: h.vpnIp, certName: h.name };
       }
     },
   };

@@ -1,5 +1,5 @@
 // DNS messages (RFC 1035 §4.1) for the lighthouse's DNS responder, written by hand: it only ever answers one
-// question per query with A or TXT records, which takes little code, where a general DNS library would bring zone
+// question per query with A, AAAA or TXT records, which takes little code, where a general DNS library would bring zone
 // files, EDNS and every record type, and none is in the dependency tree. The client half (encodeQuery,
 // parseResponse) is for tests and probes.
 //
@@ -20,12 +20,15 @@
 // of the message) to where the rest of the name already appears.
 //
 // Answer record: NAME | TYPE (16) | CLASS (16) | TTL (32) | RDLENGTH (16) | RDATA. An A record's RDATA is the
-// 4-byte address; a TXT record's is one or more character-strings, each a length byte and up to 255 bytes.
+// 4-byte address, an AAAA record's (RFC 3596) the 16-byte address; a TXT record's is one or more character-strings,
+// each a length byte and up to 255 bytes.
 //
 // Our answers spell the question's name out in full rather than point to it, as Nebula's do, so that replies are
 // byte for byte Nebula's.
 
 import type { Ipv4 } from '../ip/ipv4.js';
+import { formatIpAddr, ipv6Addr } from '../ip/prefix.js';
+import { vpnIpBytes } from '../ip/vpn-ip.js';
 
 export const DNS_HEADER_LEN = 12;
 const MAX_LABEL = 63;
@@ -34,7 +37,7 @@ const MAX_STRING = 255;
 /** A name may not take more jumps than this; a loop of pointers fails instead of running forever. */
 const MAX_POINTERS = 16;
 
-export const DnsType = { A: 1, TXT: 16 } as const;
+export const DnsType = { A: 1, TXT: 16, AAAA: 28 } as const;
 export const DNS_CLASS_IN = 1;
 export const DnsOpcode = { Query: 0, Notify: 4 } as const;
 export const DnsRcode = { NoError: 0, FormErr: 1, ServFail: 2, NxDomain: 3, NotImp: 4, Refused: 5 } as const;
@@ -91,7 +94,11 @@ export interface DnsQuery {
   question: DnsQuestion;
 }
 
-export type DnsAnswer = { type: typeof DnsType.A; ttl: number; address: Ipv4 } | { type: typeof DnsType.TXT; ttl: number; strings: string[] };
+export type DnsAnswer =
+  | { type: typeof DnsType.A; ttl: number; address: Ipv4 }
+  /** `address`: IPv6 text (a VpnIp of pkg/ip/vpn-ip.ts). */
+  | { type: typeof DnsType.AAAA; ttl: number; address: string }
+  | { type: typeof DnsType.TXT; ttl: number; strings: string[] };
 
 export interface DnsReply {
   id: number;
@@ -105,9 +112,11 @@ export interface DnsReply {
   answers: DnsAnswer[];
 }
 
-/** An answer as a client reads it: A and TXT decoded, anything else left as bytes. */
+/** An answer as a client reads it: A, AAAA and TXT decoded, anything else left as bytes. */
 export type ParsedAnswer =
   | { name: string; type: typeof DnsType.A; ttl: number; address: Ipv4 }
+  /** `address`: RFC 5952 text. */
+  | { name: string; type: typeof DnsType.AAAA; ttl: number; address: string }
   | { name: string; type: typeof DnsType.TXT; ttl: number; strings: string[] }
   | { name: string; type: number; ttl: number; data: Uint8Array };
 
@@ -230,6 +239,7 @@ function characterStrings(s: string): Uint8Array[] {
 
 function rdataSize(a: DnsAnswer): number {
   if (a.type === DnsType.A) return 4;
+  if (a.type === DnsType.AAAA) return 16;
   return a.strings.flatMap(characterStrings).reduce((n, p) => n + 1 + p.length, 0);
 }
 
@@ -270,6 +280,9 @@ export function encodeReply(reply: DnsReply, out: Uint8Array = new Uint8Array(re
     if (a.type === DnsType.A) {
       v.setUint32(at, a.address >>> 0);
       at += 4;
+    } else if (a.type === DnsType.AAAA) {
+      out.set(vpnIpBytes(a.address), at);
+      at += 16;
     } else {
       for (const piece of a.strings.flatMap(characterStrings)) {
         out[at++] = piece.length;
@@ -323,6 +336,7 @@ export function parseResponse(buf: Uint8Array): DnsResponse {
 
 function parsedAnswer(name: string, type: number, ttl: number, data: Uint8Array, header: DnsHeader): ParsedAnswer {
   if (type === DnsType.A && data.length === 4) return { name, type, ttl, address: view(data).getUint32(0) };
+  if (type === DnsType.AAAA && data.length === 16) return { name, type, ttl, address: formatIpAddr(ipv6Addr(data)) };
   if (type !== DnsType.TXT) return { name, type, ttl, data };
   const strings: string[] = [];
   for (let at = 0; at < data.length; ) {

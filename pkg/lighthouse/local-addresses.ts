@@ -4,13 +4,17 @@
 
 import { networkInterfaces } from 'node:os';
 import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';
+import type { IpPrefix } from '../ip/prefix.js';
 import { udpAddr, type UdpAddr } from '../udp/addr.js';
+import { underlayInNetworks } from './overlay-networks.js';
 import type { LocalNetwork } from '../punchy/punch-needed.js';
 import type { AllowList } from './allow-list.js';
 
 export interface LocalAddressOptions {
   port: number;
   vpnNet: Ipv4Net;
+  /** All our overlay networks (IPv6 ones too): an interface address inside one is the TUN's, never reported. */
+  vpnNetworks?: readonly IpPrefix[];
   advertise: UdpAddr[];
   allow?: AllowList;
   /** local_allow_list.interfaces: anchored regex -> allowed. Non-matching interfaces get the opposite value. */
@@ -33,8 +37,10 @@ export function localAddresses(opts: LocalAddressOptions): UdpAddr[] {
         const ip = parseIpv4(a.address);
         if (ip >>> 16 === 0xa9fe || netContains(opts.vpnNet, ip)) continue;
       } else if (/^fe[89ab]/i.test(a.address)) continue;
+      const addr = udpAddr(a.address, opts.port);
+      if (opts.vpnNetworks && underlayInNetworks(addr, opts.vpnNetworks)) continue;
       if (opts.allow && !opts.allow.allows(a.address)) continue;
-      out.push(udpAddr(a.address, opts.port));
+      out.push(addr);
     }
   }
   return out;

@@ -13,13 +13,18 @@
 //                       1 and 5 unset }
 //
 // A message is v2 when field 1 is unset and field 6 or 7 is present (Nebula: a non-zero field 1 means v1).
+//
+// IPv6 overlay addresses (docs/ipv6-B.md): `vpnIp` and `relays` are VpnIp (pkg/ip/vpn-ip.ts), so an IPv6 host or
+// relay is simply an IPv6 VpnIp, written as an Addr in the v2 layout. The v1 layout has only uint32 fields: an IPv6
+// relay is left out of it (as Nebula 1.10's coalesceAnswers does) and a v1 message about an IPv6 host cannot be
+// written at all (MetaV1Ipv6Error); senders check `fitsLayout` first and skip and count such a message.
 
-import { formatIpv4, parseIpv4, type Ipv4 } from '../ip/ipv4.js';
+import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
 import { bigIntToIpv6, ipv6ToBigInt } from '../ip/ipv6.js';
-import { ProtobufError, ProtobufWriter, readFields, readPackedVarints, varintToBigInt, WireType, type Field } from '../protobuf/protobuf.js';
+import { ipAddrOfVpnIp, vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
+import { fieldBytes, fieldEnum, fieldRepeatedUint32, fieldUint32, fieldUint64, ProtobufError, ProtobufWriter, readFields } from '../protobuf/protobuf.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
-import { ipv4FromUint32, type IpAddr } from '../ip/prefix.js';
-import { decodeNebulaAddr, encodeNebulaAddr, ipv4Of } from '../protobuf/nebula-addr.js';
+import { decodeNebulaAddr, encodeNebulaAddr } from '../protobuf/nebula-addr.js';
 
 export enum MetaType {
   None = 0,
@@ -47,12 +52,20 @@ export function layout(v: MetaVersion): { version?: 2 } {
   return v === 2 ? { version: 2 } : {};
 }
 
+/** A v1 message cannot name an IPv6 host (its field 1 is a uint32): a caller bug, senders check `fitsLayout`. */
+export class MetaV1Ipv6Error extends Error {
+  override name = 'MetaV1Ipv6Error';
+  readonly code = 'EMETAV1IPV6';
+}
+
 export interface MetaMessage {
   type: MetaType;
-  vpnIp: Ipv4;
+  /** The host the message is about; 0 for none (a v2 update or ack). IPv6 only in the v2 layout. */
+  vpnIp: VpnIp;
   /** IPv4 and IPv6 underlay addresses in the order they appear (all v4 first, then all v6, as on the wire). */
   addrs: UdpAddr[];
-  relays: Ipv4[];
+  /** The host's relays; an IPv6 one is written in the v2 layout only (left out of a v1 message). */
+  relays: VpnIp[];
   /** HostQueryReply (or the push, HostMovedNotification) from a mesh lighthouse: which addresses it saw as the host's UDP source (SEEN_* bits). */
   seen?: number;
   /** HostWhoamiReply from a mesh lighthouse: its second UDP port for NAT tests (lighthouse/probe-port.ts), in field 3. */
@@ -62,10 +75,11 @@ export interface MetaMessage {
    * the tunnel's certificate version, or copy the request's so that it is answered in its version.
    */
   version?: MetaVersion;
-  /** v2 only, as decoded: the VpnAddr field, which may be IPv6 (then `vpnIp` is 0). Written instead of `vpnIp`. */
-  vpnAddr?: IpAddr;
-  /** v2 only: relays with an IPv6 overlay address, which `relays` cannot hold. */
-  relays6?: IpAddr[];
+}
+
+/** Whether a message naming `vpnIp` can be written in layout `v`: v1 names hosts by uint32 only. */
+export function fitsLayout(vpnIp: VpnIp, v: MetaVersion): boolean {
+  return v === 2 || typeof vpnIp === 'number';
 }
 
 // Which replied addresses a lighthouse saw, rather than only heard reported by the host itself: a mesh lighthouse
@@ -80,8 +94,9 @@ export const SEEN_FIRST_V6 = 2;
 /** Encodes in `m.version` when set (senders set it from the tunnel or the request, see `layout`), else in `version`. */
 export function encodeMeta(m: MetaMessage, version: MetaVersion = 1): Uint8Array {
   const v = m.version ?? version;
+  if (!fitsLayout(m.vpnIp, v)) throw new MetaV1Ipv6Error(`a v1 lighthouse message cannot name ${m.vpnIp}`);
   const details = new ProtobufWriter();
-  if (v === 1) details.uint(1, m.vpnIp);
+  if (v === 1) details.uint(1, m.vpnIp as number);
   for (const a of m.addrs) {
     if (isIpv6Addr(a)) continue;
     details.message(2, new ProtobufWriter().uint(1, parseIpv4(a.address)).uint(2, a.port).finish());
@@ -96,13 +111,11 @@ export function encodeMeta(m: MetaMessage, version: MetaVersion = 1): Uint8Array
   }
   if (v === 1) {
     details.uint(3, m.seen ?? m.probePort ?? 0);
-    details.packed(5, m.relays);
+    details.packed(5, m.relays.filter((r): r is number => typeof r === 'number'));
   } else {
     // Fields in number order, as Nebula's generated encoder writes them. An update may leave VpnAddr out.
-    const vpnAddr = m.vpnAddr ?? (m.vpnIp !== 0 ? ipv4FromUint32(m.vpnIp) : undefined);
-    if (vpnAddr) details.message(6, encodeNebulaAddr(vpnAddr));
-    for (const r of m.relays) details.message(7, encodeNebulaAddr(ipv4FromUint32(r)));
-    for (const r of m.relays6 ?? []) details.message(7, encodeNebulaAddr(r));
+    if (m.vpnIp !== 0) details.message(6, encodeNebulaAddr(ipAddrOfVpnIp(m.vpnIp)));
+    for (const r of m.relays) details.message(7, encodeNebulaAddr(ipAddrOfVpnIp(r)));
   }
   return new ProtobufWriter().uint(1, m.type).message(2, details.finish()).finish();
 }
@@ -111,54 +124,39 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
   let type = MetaType.None;
   let detailsBytes: Uint8Array | undefined;
   for (const f of readFields(buf)) {
-    if (f.number === 1) type = varint(f) as MetaType;
-    else if (f.number === 2) detailsBytes = bytes(f);
+    if (f.number === 1) type = fieldEnum(f) as MetaType;
+    else if (f.number === 2) detailsBytes = fieldBytes(f);
   }
   if (!detailsBytes) throw new ProtobufError('lighthouse message without details');
   const m: MetaMessage = { type, vpnIp: 0, addrs: [], relays: [] };
   const v6: UdpAddr[] = [];
-  let vpnAddr: IpAddr | undefined;
-  const relayAddrs: IpAddr[] = [];
-  let hasRelayAddrs = false;
+  let vpnAddr: VpnIp | undefined;
+  const relayAddrs: VpnIp[] = [];
   for (const f of readFields(detailsBytes)) {
-    if (f.number === 1) m.vpnIp = varint(f) >>> 0;
-    else if (f.number === 2) m.addrs.push(decodeIp4AndPort(bytes(f)));
+    if (f.number === 1) m.vpnIp = fieldUint32(f);
+    else if (f.number === 2) m.addrs.push(decodeIp4AndPort(fieldBytes(f)));
     else if (f.number === 3 && (type === MetaType.HostQueryReply || type === MetaType.HostMovedNotification)) {
-      m.seen = varint(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
+      m.seen = fieldUint32(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
     }
-    else if (f.number === 3 && type === MetaType.HostWhoamiReply) m.probePort = varint(f) & 0xffff;
-    else if (f.number === 4) v6.push(decodeIp6AndPort(bytes(f)));
-    else if (f.number === 5 && f.bytes) m.relays.push(...readPackedVarints(f.bytes).map((v) => v >>> 0));
-    else if (f.number === 5) m.relays.push(varint(f) >>> 0);
-    else if (f.number === 6) vpnAddr = decodeNebulaAddr(bytes(f));
-    else if (f.number === 7) {
-      relayAddrs.push(decodeNebulaAddr(bytes(f)));
-      hasRelayAddrs = true;
-    }
+    else if (f.number === 3 && type === MetaType.HostWhoamiReply) m.probePort = fieldUint32(f) & 0xffff;
+    else if (f.number === 3) fieldUint32(f); // Nebula's Counter: unused, but a wrong wire type is refused
+    else if (f.number === 4) v6.push(decodeIp6AndPort(fieldBytes(f)));
+    else if (f.number === 5) m.relays.push(...fieldRepeatedUint32(f));
+    else if (f.number === 6) vpnAddr = vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f)));
+    else if (f.number === 7) relayAddrs.push(vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f))));
   }
   // An IPv4-mapped Ip6AndPort decodes as IPv4 (udp/addr.ts) and takes its place among the IPv4 ones, where
   // encodeMeta writes it back: all IPv4 first, then all IPv6, and a re-encoded message decodes in the same order.
   m.addrs.push(...v6.filter((a) => !isIpv6Addr(a)), ...v6.filter((a) => isIpv6Addr(a)));
   // As Nebula decides it: a non-zero field 1 makes the message v1, whatever else it carries.
-  if (m.vpnIp === 0 && (vpnAddr !== undefined || hasRelayAddrs)) {
+  // A VpnAddr of 0.0.0.0 names nobody, as an unset one (so the message re-encodes as it decoded).
+  if (m.vpnIp === 0 && ((vpnAddr !== undefined && vpnAddr !== 0) || relayAddrs.length > 0)) {
     m.version = 2;
-    if (vpnAddr) {
-      m.vpnAddr = vpnAddr;
-      m.vpnIp = ipv4Of(vpnAddr) ?? 0;
-    }
-    const relays6: IpAddr[] = [];
-    for (const r of relayAddrs) {
-      const v4 = ipv4Of(r);
-      if (v4 === undefined) relays6.push(r);
-      else m.relays.push(v4);
-    }
-    if (relays6.length > 0) m.relays6 = relays6;
+    if (vpnAddr !== undefined) m.vpnIp = vpnAddr;
+    m.relays.push(...relayAddrs);
   } else {
-    // Nebula reads the v2 relay list of a v1 message too; IPv6 ones have no place in a v1 exchange.
-    for (const r of relayAddrs) {
-      const v4 = ipv4Of(r);
-      if (v4 !== undefined) m.relays.push(v4);
-    }
+    // Nebula reads the v2 relay list of a v1 message too (GetRelays); IPv6 ones have no place in a v1 exchange.
+    m.relays.push(...relayAddrs.filter((r) => typeof r === 'number'));
   }
   return m;
 }
@@ -167,8 +165,8 @@ function decodeIp4AndPort(buf: Uint8Array): UdpAddr {
   let ip = 0;
   let port = 0;
   for (const f of readFields(buf)) {
-    if (f.number === 1) ip = varint(f) >>> 0;
-    else if (f.number === 2) port = varint(f);
+    if (f.number === 1) ip = fieldUint32(f);
+    else if (f.number === 2) port = fieldUint32(f);
   }
   if (port > 65535) throw new ProtobufError('port out of range');
   return udpAddr(formatIpv4(ip), port);
@@ -179,27 +177,11 @@ function decodeIp6AndPort(buf: Uint8Array): UdpAddr {
   let lo = 0n;
   let port = 0;
   for (const f of readFields(buf)) {
-    if (f.number === 1) hi = varintToBigInt(varintBytes(f));
-    else if (f.number === 2) lo = varintToBigInt(varintBytes(f));
-    else if (f.number === 3) port = varint(f);
+    if (f.number === 1) hi = fieldUint64(f);
+    else if (f.number === 2) lo = fieldUint64(f);
+    else if (f.number === 3) port = fieldUint32(f);
   }
   if (port > 65535) throw new ProtobufError('port out of range');
-  return udpAddr(bigIntToIpv6(((hi & 0xffffffffffffffffn) << 64n) | (lo & 0xffffffffffffffffn)), port);
+  return udpAddr(bigIntToIpv6((hi << 64n) | lo), port);
 }
 
-
-// A known field with the wrong wire type makes the message invalid, as it does for Go's decoder.
-function varint(f: Field): number {
-  if (f.wireType !== WireType.Varint) throw new ProtobufError(`field ${f.number}: expected a varint`);
-  return f.value;
-}
-
-function varintBytes(f: Field): Uint8Array {
-  if (f.wireType !== WireType.Varint || !f.varint) throw new ProtobufError(`field ${f.number}: expected a varint`);
-  return f.varint;
-}
-
-function bytes(f: Field): Uint8Array {
-  if (f.wireType !== WireType.Bytes || !f.bytes) throw new ProtobufError(`field ${f.number}: expected length-delimited bytes`);
-  return f.bytes;
-}

@@ -100,7 +100,7 @@ export class ProbePort {
     }
     this.expire(clock.now());
     const seen = req.probeToken ? this.records.get(tokenKey(req.probeToken)) : undefined;
-    this.env.sendInTunnel(host, encodeNatTestReply({ vpnIp: host.vpnIp, probeToken: req.probeToken, seenAt: seen?.from, probePort: this.port }));
+    this.env.sendInTunnel(host, encodeNatTestReply({ vpnIp: typeof host.vpnIp === 'number' ? host.vpnIp : 0, probeToken: req.probeToken, seenAt: seen?.from, probePort: this.port }));
   }
 
   private expire(now: number): void {

@@ -14,18 +14,23 @@
 // the v2 layout of Nebula 1.10+); a punch notification or push goes in the layout of the receiving host's tunnel.
 // Every accepted update draws a HostUpdateNotificationAck, as from Nebula 1.7 (smaller than the update, one per update):
 // the client's tunnel hears back, so its liveness check needs no test packet (datapath/liveness.ts).
+//
+// Several overlay addresses (docs/ipv6-B.md), as Nebula 1.10's lighthouse: a host is known under every address of
+// its tunnel (the hostmap finds it by any) and its entry lives under its primary one; a query for any address is
+// answered naming the address asked for. A v1 message cannot name an IPv6 host: a punch notification or push that
+// would need one is skipped and counted ('v1-ipv6-skipped'), and IPv6 relays are left out of v1 answers.
 
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import { netContains, parseIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import type { IpPrefix } from '../ip/prefix.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from '../metrics/counters.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
-import type { IpAddr } from '../ip/prefix.js';
-import { ipv4Of } from '../protobuf/nebula-addr.js';
-import { layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage, type MetaVersion } from './meta.js';
+import { fitsLayout, layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage, type MetaVersion } from './meta.js';
+import { addrsOf, firstIpv4, isAddrOf, underlayInNetworks } from './overlay-networks.js';
 import { MemoryStore, type LighthouseStore, type ServedHost } from './store/store.js';
-import { answerFromTier, servedHost, tierPunch } from './store/tier.js';
+import { answerFromTier, servedHosts, tierPunch } from './store/tier.js';
 
 /** Nebula keeps at most 10 reported addresses per host. */
 export const MAX_REPORTED = 10;
@@ -43,21 +48,22 @@ export const PUSH_WATCHED_HOSTS = 4096;
 
 interface Entry {
   reported: UdpAddr[];
-  relays: Ipv4[];
-  /** Relays with IPv6 overlay addresses (v2 updates only); told only in v2 answers. */
-  relays6: IpAddr[];
+  /** Of either family; an IPv6 relay is told in v2 answers only (meta.ts). */
+  relays: VpnIp[];
 }
 
-/** Who asked about a host (asker -> when), and the addresses we last told anyone about it. */
+/** Who asked about a host (asker's primary address -> when, and the address it asked by), and what we last told. */
 interface Watch {
   told: string;
-  askers: Map<Ipv4, number>;
+  askers: Map<VpnIp, { at: number; asked: VpnIp }>;
 }
 
 export interface LighthouseServerEnv {
-  vpnNet(): Ipv4Net;
-  remoteAllowed(vpnIp: Ipv4, addr: UdpAddr): boolean;
-  hostFor(vpnIp: Ipv4): HostInfo | undefined;
+  /** Our overlay networks (all of our certificate's): reported addresses inside them are refused. */
+  vpnNetworks(): readonly IpPrefix[];
+  remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean;
+  /** The tunnel to a host by any of its overlay addresses. */
+  hostFor(vpnIp: VpnIp): HostInfo | undefined;
   send(host: HostInfo, message: MetaMessage): void;
   counters: Counters;
   clock?: Clock;
@@ -66,10 +72,12 @@ export interface LighthouseServerEnv {
 }
 
 export class LighthouseServer {
-  private readonly entries = new Map<Ipv4, Entry>();
-  private readonly watches = new Map<Ipv4, Watch>();
-  /** Hosts with a tunnel to us that asked about themselves: they run mesh and understand the push. */
-  private readonly meshHosts = new Set<Ipv4>();
+  /** By the host's primary address (HostInfo.vpnIp); found by any of its addresses through hostFor. */
+  private readonly entries = new Map<VpnIp, Entry>();
+  /** By the watched host's primary address. */
+  private readonly watches = new Map<VpnIp, Watch>();
+  /** Hosts (primary addresses) with a tunnel to us that asked about themselves: they run mesh and get the push. */
+  private readonly meshHosts = new Set<VpnIp>();
   private readonly clock: Clock;
   private readonly store: LighthouseStore;
 
@@ -92,20 +100,25 @@ export class LighthouseServer {
 
   private update(from: HostInfo, m: MetaMessage): void {
     // As Nebula: a v1 update names its sender in field 1; a v2 update may leave its VpnAddr out (then it is v2).
+    // A named update must name one of the sender's addresses (Nebula 1.10: any of fromVpnAddrs).
     const version: MetaVersion = m.version ?? (m.vpnIp === 0 ? 2 : 1);
-    const named = version === 1 || m.vpnAddr !== undefined;
-    const namesSender = version === 1 ? m.vpnIp === from.vpnIp : m.vpnAddr === undefined || ipv4Of(m.vpnAddr) === from.vpnIp;
-    if (named && !namesSender) return this.env.counters.inc('drops', 'lighthouse-update-wrong-vpnip');
-    const vpnNet = this.env.vpnNet();
+    const named = version === 1 || m.vpnIp !== 0;
+    if (named && !isAddrOf(from, m.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-update-wrong-vpnip');
+    const networks = this.env.vpnNetworks();
     const reported = capPerFamily(m.addrs)
-      .filter((a) => a.address.includes(':') || !netContains(vpnNet, parseIpv4(a.address)))
-      .filter((a) => this.env.remoteAllowed(from.vpnIp, a));
-    const entry = { reported, relays: m.relays.slice(0, MAX_RELAYS), relays6: (m.relays6 ?? []).slice(0, MAX_RELAYS) };
+      .filter((a) => !underlayInNetworks(a, networks))
+      // Every address of the sender, as the handshake judges it (Nebula 1.10 AllowAll over its addresses).
+      .filter((a) => addrsOf(from).every((ip) => this.env.remoteAllowed(ip, a)));
+    // At most MAX_RELAYS of each family (docs/security-model.md).
+    const relays = [...m.relays.filter((r) => typeof r === 'number').slice(0, MAX_RELAYS), ...m.relays.filter((r) => typeof r === 'string').slice(0, MAX_RELAYS)];
+    const entry = { reported, relays };
     this.entries.set(from.vpnIp, entry);
-    this.store.changed(servedHost(from, entry));
+    for (const served of servedHosts(from, entry)) this.store.changed(served);
     this.env.counters.inc('lighthouse', 'update');
-    // v1 names the host, as Nebula 1.7+ does; v2 is blank.
-    this.env.send(from, { type: MetaType.HostUpdateNotificationAck, vpnIp: version === 1 ? from.vpnIp : 0, addrs: [], relays: [], ...layout(version) });
+    // v1 names the host (its first address, IPv4 on a v1 tunnel), as Nebula 1.7+ does; v2 is blank.
+    const ackNames = version === 1 ? firstIpv4(addrsOf(from)) : 0;
+    if (ackNames === undefined) this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
+    else this.env.send(from, { type: MetaType.HostUpdateNotificationAck, vpnIp: ackNames, addrs: [], relays: [], ...layout(version) });
     this.pushIfMoved(from);
   }
 
@@ -118,29 +131,28 @@ export class LighthouseServer {
     if (told === watch.told) return;
     watch.told = told;
     const now = this.clock.now();
-    const message = (to: HostInfo): MetaMessage => ({
-      type: MetaType.HostMovedNotification,
-      vpnIp: host.vpnIp,
-      addrs,
-      ...this.relaysFor(host.vpnIp, tunnelVersion(to)),
-      seen: this.seenOf(host),
-      ...layout(tunnelVersion(to)),
-    });
-    for (const [asker, askedAt] of watch.askers) {
+    for (const [asker, { at, asked }] of watch.askers) {
       watch.askers.delete(asker);
-      if (now - askedAt > PUSH_ASKER_TTL_MS) continue;
+      if (now - at > PUSH_ASKER_TTL_MS) continue;
       const askerHost = this.env.hostFor(asker);
       if (!askerHost || !this.meshHosts.has(asker)) continue;
       // As for the query it answers: the moved host punches toward the asker, whose handshake then gets through
       // the moved host's new NAT mapping (sent first: it has the shorter way to go).
-      this.env.send(host, { type: MetaType.HostPunchNotification, vpnIp: asker, addrs: this.addressesOf(askerHost), relays: [], ...layout(tunnelVersion(host)) });
-      this.env.send(askerHost, message(askerHost));
+      this.sendPunchNotification(host, askerHost);
+      // Named by the address the asker asked by, in the layout of the asker's tunnel (the query's, as a rule).
+      const version = tunnelVersion(askerHost);
+      if (!fitsLayout(asked, version)) {
+        this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
+        continue;
+      }
+      const relays = this.relaysFor(host.vpnIp);
+      this.env.send(askerHost, { type: MetaType.HostMovedNotification, vpnIp: asked, addrs, relays, seen: this.seenOf(host), ...layout(version) });
       this.env.counters.inc('lighthouse', 'push-sent');
     }
   }
 
-  /** Remembers that `asker` was told `addrs` about `target`, for the push. */
-  private watch(asker: Ipv4, target: Ipv4, addrs: readonly UdpAddr[]): void {
+  /** Remembers that `asker` was told `addrs` about `target` (a primary address) when it asked by `asked`, for the push. */
+  private watch(asker: VpnIp, target: VpnIp, asked: VpnIp, addrs: readonly UdpAddr[]): void {
     let watch = this.watches.get(target);
     if (watch) this.watches.delete(target); // re-inserted: the map stays in order of last use
     else if (this.watches.size >= PUSH_WATCHED_HOSTS) {
@@ -151,7 +163,7 @@ export class LighthouseServer {
     this.watches.set(target, watch);
     watch.told = addrs.map(addrKey).join(',');
     watch.askers.delete(asker);
-    watch.askers.set(asker, this.clock.now());
+    watch.askers.set(asker, { at: this.clock.now(), asked });
     if (watch.askers.size > PUSH_ASKERS_PER_HOST) {
       const oldest = watch.askers.keys().next().value;
       if (oldest !== undefined) watch.askers.delete(oldest);
@@ -173,42 +185,55 @@ export class LighthouseServer {
     return host.remote.address.includes(':') ? SEEN_FIRST_V6 : SEEN_FIRST_V4;
   }
 
-  /** The relays told about `vpnIp`: IPv6 ones only in the v2 layout, which alone can carry them. */
-  private relaysFor(vpnIp: Ipv4, version: MetaVersion): Pick<MetaMessage, 'relays' | 'relays6'> {
-    const entry = this.entries.get(vpnIp);
-    const relays = entry?.relays ?? [];
-    return version === 2 && entry && entry.relays6.length > 0 ? { relays, relays6: entry.relays6 } : { relays };
+  /** The relays told about a host (by its primary address); encodeMeta leaves IPv6 ones out of a v1 message. */
+  private relaysFor(primary: VpnIp): VpnIp[] {
+    return this.entries.get(primary)?.relays ?? [];
   }
 
-  private query(from: HostInfo, target: Ipv4, version: MetaVersion): void {
+  private query(from: HostInfo, target: VpnIp, version: MetaVersion): void {
     this.env.counters.inc('lighthouse', 'query');
-    if (from.vpnIp === target) this.meshHosts.add(from.vpnIp);
+    const aboutSelf = isAddrOf(from, target);
+    if (aboutSelf) this.meshHosts.add(from.vpnIp);
+    // The hostmap finds a tunnel by any of its addresses, so a query by any address is answered (Nebula 1.10).
     const targetHost = this.env.hostFor(target);
     // Not ours: another lighthouse of the tier may serve it (store/tier.ts); our own view always comes first.
     if (!targetHost) return answerFromTier(this.env, this.store, from, target, version, () => this.addressesOf(from));
     const addrs = this.addressesOf(targetHost);
+    // Named by the address asked for, as Nebula does; a v1 query can only have asked by an IPv4 address.
     this.env.send(from, {
       type: MetaType.HostQueryReply,
       vpnIp: target,
       addrs,
-      ...this.relaysFor(target, version),
+      relays: this.relaysFor(targetHost.vpnIp),
       seen: this.seenOf(targetHost),
       ...layout(version),
     });
     // Asking about ourselves (mesh nodes do, to learn how their NAT maps them) needs no punch.
-    if (from.vpnIp === target) return;
-    if (this.meshHosts.has(from.vpnIp)) this.watch(from.vpnIp, target, addrs);
-    this.env.send(targetHost, {
-      type: MetaType.HostPunchNotification,
-      vpnIp: from.vpnIp,
-      addrs: this.addressesOf(from),
-      relays: [],
-      ...layout(tunnelVersion(targetHost)),
-    });
+    if (aboutSelf) return;
+    if (this.meshHosts.has(from.vpnIp)) this.watch(from.vpnIp, targetHost.vpnIp, target, addrs);
+    this.sendPunchNotification(targetHost, from);
   }
 
-  /** The tunnel to `vpnIp` is gone. Who asked about it stays remembered: they want to hear where it comes back. */
-  forget(vpnIp: Ipv4): void {
+  /**
+   * Tells `target` to punch toward `querier`, naming the querier by an address the target can use: Nebula 1.10 picks
+   * the first of the querier's addresses inside the target's certificate networks; we pick the first of the
+   * querier's addresses of a family the target's own addresses have (the target's networks, as far as the tunnel
+   * shows them), else, as Nebula, its primary one; a v1 tunnel can only name an IPv4 address (none: skipped, counted).
+   */
+  private sendPunchNotification(target: HostInfo, querier: HostInfo): void {
+    const version = tunnelVersion(target);
+    const families = new Set(addrsOf(target).map((a) => typeof a));
+    const fitting = addrsOf(querier).filter((a) => fitsLayout(a, version));
+    const named = fitting.find((a) => families.has(typeof a)) ?? fitting[0];
+    if (named === undefined) return this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
+    this.env.send(target, { type: MetaType.HostPunchNotification, vpnIp: named, addrs: this.addressesOf(querier), relays: [], ...layout(version) });
+  }
+
+  /**
+   * The tunnel to a host is gone (`vpnIp`: its primary address). Who asked about it stays remembered: they want to
+   * hear where it comes back.
+   */
+  forget(vpnIp: VpnIp): void {
     this.entries.delete(vpnIp);
     this.meshHosts.delete(vpnIp);
     this.store.withdraw(vpnIp);
@@ -219,12 +244,13 @@ export class LighthouseServer {
     const out: ServedHost[] = [];
     for (const [vpnIp, entry] of this.entries) {
       const host = this.env.hostFor(vpnIp);
-      if (host) out.push(servedHost(host, entry));
+      if (host) out.push(...servedHosts(host, entry));
     }
     return out;
   }
 
-  reportedOf(vpnIp: Ipv4): readonly UdpAddr[] {
+  /** What the host of the tunnel with primary address `vpnIp` reported. */
+  reportedOf(vpnIp: VpnIp): readonly UdpAddr[] {
     return this.entries.get(vpnIp)?.reported ?? [];
   }
 }

@@ -2,13 +2,15 @@
 // handshake failures by reason (drawn from the same counters), live gauges for tunnels by path, pending
 // handshakes and relays, and monotonic traffic totals.
 
+import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from './counters.js';
 import { metricName, type MetricFamily, type Sample } from './exposition.js';
 import { TrafficTotals, type TunnelTraffic } from './traffic-totals.js';
 
 export interface MetricsSource {
   readonly counters: Counters;
-  readonly hostmap: { readonly byVpnIp: ReadonlyMap<number, TunnelTraffic & { readonly remote: unknown }> };
+  /** Each tunnel once, under its primary address (HostMap.byPrimary; byVpnIp repeats a host with several addresses). */
+  readonly hostmap: { readonly byPrimary: ReadonlyMap<VpnIp, TunnelTraffic & { readonly remote: unknown }> };
   readonly handshakes: { readonly pending: { readonly size: number } };
   readonly relays: { readonly table: { readonly byIndex: ReadonlyMap<number, { readonly terminal: boolean }> } };
 }
@@ -44,7 +46,7 @@ export class NodeMetrics {
 
   /** Folds the tunnels' traffic into the totals; called every stats.interval and at each scrape. */
   sampleTraffic(): void {
-    this.traffic.sample(this.source.hostmap.byVpnIp.values());
+    this.traffic.sample(this.source.hostmap.byPrimary.values());
   }
 
   families(): MetricFamily[] {
@@ -63,7 +65,7 @@ export class NodeMetrics {
     }
     out.push({ name: p('handshake_failures_total'), help: 'Handshakes that failed, by reason.', type: 'counter', samples: series(failures, 'reason') });
 
-    const hosts = [...this.source.hostmap.byVpnIp.values()];
+    const hosts = [...this.source.hostmap.byPrimary.values()];
     const direct = hosts.filter((h) => h.remote !== null).length;
     out.push({
       name: p('tunnels'),

@@ -8,9 +8,7 @@
 
 import { ipv4Addr, ipv6Addr, type IpAddr } from '../ip/prefix.js';
 import type { Ipv4 } from '../ip/ipv4.js';
-import { ProtobufError, ProtobufWriter, readFields, varintToBigInt, WireType } from './protobuf.js';
-
-const MASK64 = 0xffffffffffffffffn;
+import { fieldUint64, ProtobufWriter, readFields } from './protobuf.js';
 
 export function encodeNebulaAddr(a: IpAddr): Uint8Array {
   const b16 = a.family === 4 ? Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...a.bytes) : a.bytes;
@@ -26,12 +24,9 @@ export function decodeNebulaAddr(buf: Uint8Array): IpAddr {
   let hi = 0n;
   let lo = 0n;
   for (const f of readFields(buf)) {
-    if (f.number !== 1 && f.number !== 2) continue;
-    if (f.wireType !== WireType.Varint || !f.varint) throw new ProtobufError(`Addr field ${f.number}: expected a varint`);
-    // Go's decoder keeps the low 64 bits of an over-long varint.
-    const v = varintToBigInt(f.varint) & MASK64;
-    if (f.number === 1) hi = v;
-    else lo = v;
+    // Exact 64 bits; Go's decoder keeps the low 64 bits of an over-long varint, and so does the reader.
+    if (f.number === 1) hi = fieldUint64(f);
+    else if (f.number === 2) lo = fieldUint64(f);
   }
   const b16 = new Uint8Array(16);
   for (let i = 0; i < 8; i++) {

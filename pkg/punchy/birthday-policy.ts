@@ -17,7 +17,7 @@
 // peers together at most GLOBAL_RUNS * PROBES per GLOBAL_WINDOW_MS.
 
 import { isIpv6Addr, type UdpAddr } from '../udp/addr.js';
-import type { Ipv4 } from '../ip/ipv4.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 import { ATTEMPT_MS } from './birthday.js';
 import { portBehaviour } from './nat-kind.js';
 
@@ -69,20 +69,20 @@ export function probeTarget(self: readonly UdpAddr[], peer: readonly UdpAddr[], 
  * requests (daemon/birthday.ts). Memory: one entry per peer with a run in the last interval.
  */
 export class PeerRunInterval {
-  private readonly lastRun = new Map<Ipv4, number>();
+  private readonly lastRun = new Map<VpnIp, number>();
 
   /** Whether `peer` had no run in the interval before `now` (forgets runs older than that). */
-  isFree(peer: Ipv4, now: number): boolean {
+  isFree(peer: VpnIp, now: number): boolean {
     for (const [ip, at] of this.lastRun) if (now - at >= PEER_RUN_INTERVAL_MS) this.lastRun.delete(ip);
     return !this.lastRun.has(peer);
   }
 
-  record(peer: Ipv4, now: number): void {
+  record(peer: VpnIp, now: number): void {
     this.lastRun.set(peer, now);
   }
 
   /** isFree, and when it is, the run is recorded. */
-  take(peer: Ipv4, now: number): boolean {
+  take(peer: VpnIp, now: number): boolean {
     if (!this.isFree(peer, now)) return false;
     this.record(peer, now);
     return true;
@@ -95,7 +95,7 @@ export class ProbeBudget {
   private readonly recentRuns: number[] = [];
 
   /** Whether `peer` may start a run at `now`; when it may, the run is recorded. */
-  admit(peer: Ipv4, now: number): 'ok' | 'peer-rate' | 'global-rate' {
+  admit(peer: VpnIp, now: number): 'ok' | 'peer-rate' | 'global-rate' {
     while (this.recentRuns.length > 0 && now - this.recentRuns[0] >= GLOBAL_WINDOW_MS) this.recentRuns.shift();
     if (!this.perPeer.isFree(peer, now)) return 'peer-rate';
     if (this.recentRuns.length >= GLOBAL_RUNS) return 'global-rate';

@@ -20,6 +20,7 @@
 // A lost datagram makes a step err on the safe side (filtering strict, a higher TTL, mapping unknown). With
 // endpoint-dependent mapping step 3 never sees an echo (the probe's mapping is not A's), so the TTL stays the default.
 
+import type { VpnIp } from '../ip/vpn-ip.js';
 import { after, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { Logger } from '../log/logger.js';
@@ -43,8 +44,8 @@ export type MappingBehaviour = 'endpoint-independent' | 'endpoint-dependent' | '
 export type FilteringBehaviour = 'address-dependent' | 'address-and-port-dependent' | 'unknown';
 
 export interface NatTestResult {
-  /** The lighthouse that measured (overlay IP). */
-  lighthouse: number;
+  /** The lighthouse that measured (its primary overlay address). */
+  lighthouse: VpnIp;
   /** Where its main port sees us, and where its second port saw our probe (null: not seen). */
   seenMain: UdpAddr;
   seenSecond: UdpAddr | null;
@@ -58,7 +59,8 @@ export interface NatDiscoveryEnv {
   clock: Clock;
   log: Logger;
   counters: Counters;
-  myIp(): number;
+  /** Our primary overlay address; the NAT test messages carry it only when it is IPv4 (nat-test-wire.ts). */
+  myIp(): VpnIp;
   /** HostWhoami to `host` inside its tunnel. */
   sendWhoami(host: HostInfo): void;
   /** A lighthouse payload to `host` inside its tunnel. */
@@ -228,7 +230,7 @@ export class NatDiscovery {
     const echoed = async (): Promise<boolean> => {
       const token = env.randomToken();
       this.expectEcho = { token, from: second };
-      env.sendInTunnel(lh, encodeNatTestRequest({ vpnIp: env.myIp(), echoToken: token }));
+      env.sendInTunnel(lh, encodeNatTestRequest({ vpnIp: askerField(env.myIp()), echoToken: token }));
       const got = (await this.waitFor(wait)) === 'echo';
       this.expectEcho = null;
       return got;
@@ -261,7 +263,7 @@ export class NatDiscovery {
           this.wake?.('reply');
         }
       };
-      env.sendInTunnel(lh, encodeNatTestRequest({ vpnIp: env.myIp(), probeToken: token }));
+      env.sendInTunnel(lh, encodeNatTestRequest({ vpnIp: askerField(env.myIp()), probeToken: token }));
       await this.waitFor(wait);
       this.expectReply = null;
       seenSecond = (reply as NatTestReply | null)?.seenAt ?? null;
@@ -274,4 +276,9 @@ export class NatDiscovery {
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The NAT test messages' uint32 asker field (informational; tokens tie the messages together): 0 for IPv6. */
+function askerField(me: VpnIp): number {
+  return typeof me === 'number' ? me : 0;
 }

@@ -23,14 +23,14 @@
 // Inside the tunnel, NebulaMeta-shaped (field 1 the type as a one-byte varint, field 2 the details), on types
 // Nebula's enum does not have (a Nebula lighthouse is never sent them: only one that announced a second port):
 //
-//   NatTestRequest (100) { 1: asker VpnIp uint32, 2: probeToken bytes(16), 3: echoToken bytes(16) }
+//   NatTestRequest (100) { 1: asker VpnIp uint32 (its IPv4 address; 0 for an IPv6 one, docs/ipv6-B.md), 2: probeToken bytes(16), 3: echoToken bytes(16) }
 //       probeToken: "where did your second port see this token from?"; echoToken: "send this token from your
 //       second port to where you see me". Either may be absent.
 //   NatTestReply   (101) { 1: asker VpnIp uint32, 2: probeToken bytes(16), 3: seenAt Ip4AndPort, 4: second port }
 //       seenAt is absent when the probe token was not (yet) seen.
 
 import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
-import { ProtobufError, ProtobufWriter, readFields, WireType, type Field } from '../protobuf/protobuf.js';
+import { fieldBytes, fieldEnum, fieldUint32, ProtobufError, ProtobufWriter, readFields, type Field } from '../protobuf/protobuf.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 
 export const NAT_MAGIC = Uint8Array.of(0x4d, 0x4e, 0x41, 0x54);
@@ -114,8 +114,8 @@ function detailsOf(buf: Uint8Array, want: NatTestType): Field[] {
   let type = -1;
   let details: Uint8Array | undefined;
   for (const f of readFields(buf)) {
-    if (f.number === 1) type = varint(f);
-    else if (f.number === 2) details = bytesOf(f);
+    if (f.number === 1) type = fieldEnum(f);
+    else if (f.number === 2) details = fieldBytes(f);
   }
   if (type !== want) throw new ProtobufError(`expected NAT test type ${want}, got ${type}`);
   return details ? readFields(details) : [];
@@ -124,7 +124,7 @@ function detailsOf(buf: Uint8Array, want: NatTestType): Field[] {
 export function decodeNatTestRequest(buf: Uint8Array): NatTestRequest {
   const m: NatTestRequest = { vpnIp: 0 };
   for (const f of detailsOf(buf, NatTestType.Request)) {
-    if (f.number === 1) m.vpnIp = varint(f) >>> 0;
+    if (f.number === 1) m.vpnIp = fieldUint32(f);
     else if (f.number === 2) m.probeToken = token(f);
     else if (f.number === 3) m.echoToken = token(f);
   }
@@ -134,10 +134,10 @@ export function decodeNatTestRequest(buf: Uint8Array): NatTestRequest {
 export function decodeNatTestReply(buf: Uint8Array): NatTestReply {
   const m: NatTestReply = { vpnIp: 0, probePort: 0 };
   for (const f of detailsOf(buf, NatTestType.Reply)) {
-    if (f.number === 1) m.vpnIp = varint(f) >>> 0;
+    if (f.number === 1) m.vpnIp = fieldUint32(f);
     else if (f.number === 2) m.probeToken = token(f);
-    else if (f.number === 3) m.seenAt = ip4AndPort(bytesOf(f));
-    else if (f.number === 4) m.probePort = port(varint(f));
+    else if (f.number === 3) m.seenAt = ip4AndPort(fieldBytes(f));
+    else if (f.number === 4) m.probePort = port(fieldUint32(f));
   }
   return m;
 }
@@ -146,8 +146,8 @@ function ip4AndPort(buf: Uint8Array): UdpAddr {
   let ip = 0;
   let p = 0;
   for (const f of readFields(buf)) {
-    if (f.number === 1) ip = varint(f) >>> 0;
-    else if (f.number === 2) p = port(varint(f));
+    if (f.number === 1) ip = fieldUint32(f);
+    else if (f.number === 2) p = port(fieldUint32(f));
   }
   return udpAddr(formatIpv4(ip), p);
 }
@@ -158,19 +158,9 @@ function port(v: number): number {
 }
 
 function token(f: Field): Uint8Array {
-  const b = bytesOf(f);
+  const b = fieldBytes(f);
   if (b.length !== TOKEN_LEN) throw new ProtobufError(`field ${f.number}: a token is ${TOKEN_LEN} bytes`);
   return Uint8Array.from(b);
-}
-
-function varint(f: Field): number {
-  if (f.wireType !== WireType.Varint) throw new ProtobufError(`field ${f.number}: expected a varint`);
-  return f.value;
-}
-
-function bytesOf(f: Field): Uint8Array {
-  if (f.wireType !== WireType.Bytes || !f.bytes) throw new ProtobufError(`field ${f.number}: expected length-delimited bytes`);
-  return f.bytes;
 }
 
 /** Hex of a token, as a map key. */

@@ -18,7 +18,8 @@ export const PUNCH_BYTE = Uint8Array.of(0);
  */
 export function punchAll(hostmap: HostMap, udp: UdpConn, allRemotes?: (host: HostInfo) => readonly UdpAddr[]): number {
   let sent = 0;
-  for (const host of hostmap.byVpnIp.values()) sent += punchHost(host, udp, allRemotes);
+  // Each tunnel once (byVpnIp holds a host under each of its overlay addresses).
+  for (const host of hostmap.byPrimary.values()) sent += punchHost(host, udp, allRemotes);
   return sent;
 }
 

@@ -7,7 +7,7 @@
 // hold `perRequester` charges, and all requesters together `total`. Charges are settled lazily, only when a bound is
 // reached, so nothing runs on a timer.
 
-import type { Ipv4 } from '../ip/ipv4.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 
 /** A requester reaching many new peers at once gets 16 started per round; its retries start the rest. */
 export const MAX_RELAY_HANDSHAKES_PER_REQUESTER = 16;
@@ -18,25 +18,25 @@ export type QuotaVerdict = 'ok' | 'requester-full' | 'full';
 
 export class RelayHandshakeQuota {
   /** target -> the requester charged for the handshake toward it. */
-  private readonly charged = new Map<Ipv4, Ipv4>();
-  private readonly perRequesterCount = new Map<Ipv4, number>();
+  private readonly charged = new Map<VpnIp, VpnIp>();
+  private readonly perRequesterCount = new Map<VpnIp, number>();
 
   constructor(
     /** Whether the handshake toward `target` is still pending (not up, not given up). */
-    private readonly stillPending: (target: Ipv4) => boolean,
+    private readonly stillPending: (target: VpnIp) => boolean,
     private readonly perRequester = MAX_RELAY_HANDSHAKES_PER_REQUESTER,
     private readonly total = MAX_RELAY_HANDSHAKES,
   ) {}
 
   /** Whether `requester` may make us start one more handshake now. */
-  check(requester: Ipv4): QuotaVerdict {
+  check(requester: VpnIp): QuotaVerdict {
     if (this.verdict(requester) === 'ok') return 'ok';
     this.settle();
     return this.verdict(requester);
   }
 
   /** Charges `requester` for a handshake we just started toward `target`. */
-  charge(requester: Ipv4, target: Ipv4): void {
+  charge(requester: VpnIp, target: VpnIp): void {
     const previous = this.charged.get(target);
     if (previous !== undefined) this.release(previous);
     this.charged.set(target, requester);
@@ -44,7 +44,7 @@ export class RelayHandshakeQuota {
   }
 
   /** Charges held by `requester` (for tests and status). */
-  heldBy(requester: Ipv4): number {
+  heldBy(requester: VpnIp): number {
     return this.perRequesterCount.get(requester) ?? 0;
   }
 
@@ -52,7 +52,7 @@ export class RelayHandshakeQuota {
     return this.charged.size;
   }
 
-  private verdict(requester: Ipv4): QuotaVerdict {
+  private verdict(requester: VpnIp): QuotaVerdict {
     if (this.charged.size >= this.total) return 'full';
     return this.heldBy(requester) >= this.perRequester ? 'requester-full' : 'ok';
   }
@@ -66,7 +66,7 @@ export class RelayHandshakeQuota {
     }
   }
 
-  private release(requester: Ipv4): void {
+  private release(requester: VpnIp): void {
     const n = (this.perRequesterCount.get(requester) ?? 1) - 1;
     if (n > 0) this.perRequesterCount.set(requester, n);
     else this.perRequesterCount.delete(requester);

@@ -16,17 +16,24 @@
 //
 // Versions (docs/wire-format.md): a request we start goes in the layout of the hop's tunnel (v1, or v2 on a tunnel
 // made with v2 certificates); every other message answers or forwards one and goes in its layout, as Nebula 1.10+ does.
+//
+// Several overlay addresses (docs/ipv6-B.md): a hop or a peer may be named by any of its addresses (the hostmap finds
+// a tunnel by each); entries are keyed by the tunnels' primary addresses (HostInfo.vpnIp), so a dual-stack relay is
+// reachable by either of its addresses. A message whose layout cannot carry its addresses (v1 and an IPv6 end) is
+// not sent and is counted ('relay' 'v1-ipv6-skipped'), as Nebula 1.10 refuses it.
 
 import type { Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { HostMap } from '../hostmap/hostmap.js';
-import { formatIpv4, netContains, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import type { IpPrefix } from '../ip/prefix.js';
+import { formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
+import { addrsOf, firstIpv4, inNetworks, isAddrOf } from '../lighthouse/overlay-networks.js';
 import type { Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/rate-limit.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { layout, type MetaVersion } from '../lighthouse/meta.js';
-import { ControlType, type ControlMessage } from './control.js';
+import { controlFitsLayout, ControlType, type ControlMessage } from './control.js';
 import { unwrapRelayed, wrapRelayed } from './frame.js';
 import { RelayHandshakeQuota } from './handshake-quota.js';
 import { RelayTable, type RelayEntry } from './relay-table.js';
@@ -36,18 +43,20 @@ export interface RelayEnv {
   counters: Counters;
   log: Logger;
   clock: Clock;
-  myIp(): Ipv4;
-  vpnNet(): Ipv4Net;
+  /** Our overlay addresses, primary first (LocalIdentity.vpnAddrs): requests we start name the first. */
+  myAddrs(): readonly VpnIp[];
+  /** Our overlay networks: the only targets we relay to, and far ends we accept. */
+  vpnNetworks(): readonly IpPrefix[];
   amRelay(): boolean;
   /** The relays we advertise (relay.relays; none when we are a relay): the only hops we accept relays through. */
-  relaysForUs(): readonly Ipv4[];
+  relaysForUs(): readonly VpnIp[];
   sendControl(host: HostInfo, m: ControlMessage): void;
   /** Starts a handshake unless a tunnel or a handshake to `vpnIp` exists; returns whether it started one. */
-  startHandshake(vpnIp: Ipv4): boolean;
-  handshakePending(vpnIp: Ipv4): boolean;
+  startHandshake(vpnIp: VpnIp): boolean;
+  handshakePending(vpnIp: VpnIp): boolean;
   send(packet: Uint8Array, to: UdpAddr): void;
   /** A relay to `vpnIp` became usable: retry its handshake now. */
-  relayReady(vpnIp: Ipv4): void;
+  relayReady(vpnIp: VpnIp): void;
   /** Authenticated outer packet on a hop tunnel: roaming and liveness as for any packet. */
   acceptOnHop(hop: HostInfo, length: number, from: UdpAddr): void;
   /** An inner packet for us (we are an end of the relay). */
@@ -70,23 +79,46 @@ export class RelayManager {
     this.targetLog = new RateLimitedLog(env.log, env.clock, TARGET_LOG_LIMIT);
   }
 
+  private isMine(vpnIp: VpnIp): boolean {
+    return this.env.myAddrs().includes(vpnIp);
+  }
+
+  /** Sends `m` on `host`'s tunnel unless its layout cannot name its ends (v1 and IPv6), which is counted. */
+  private sendControl(host: HostInfo, m: ControlMessage): boolean {
+    if (!controlFitsLayout(m.relayFromIp, m.relayToIp, m.version ?? 1)) {
+      this.env.counters.inc('relay', 'v1-ipv6-skipped');
+      return false;
+    }
+    this.env.sendControl(host, m);
+    return true;
+  }
+
+  /** A request to `hop` for a relay to `target`, naming us by our first address its layout can carry. */
+  private requestVia(hop: HostInfo, entry: RelayEntry, target: VpnIp): void {
+    const version = hop.certVersion ?? 1;
+    // Nebula names its first address (myVpnAddrs[0]); on a v1 tunnel that is our v1 certificate's IPv4 address.
+    const me = version === 1 ? firstIpv4(this.env.myAddrs()) ?? this.env.myAddrs()[0] : this.env.myAddrs()[0];
+    if (this.sendControl(hop, request(entry.localIndex, me, target, version))) this.env.counters.inc('relay', 'request-sent');
+  }
+
   /** A side: route a handshake packet for `target` through each of its relays, setting relays up as needed. */
-  sendViaRelays(target: Ipv4, packet: Uint8Array, relays: readonly Ipv4[]): void {
+  sendViaRelays(target: VpnIp, packet: Uint8Array, relays: readonly VpnIp[]): void {
     const env = this.env;
     for (const relayIp of relays) {
-      if (relayIp === env.myIp() || relayIp === target) continue;
+      if (this.isMine(relayIp) || relayIp === target) continue;
       const hop = env.hostmap.byVpnIp.get(relayIp);
       if (!hop || !hop.remote) {
         env.startHandshake(relayIp);
         continue;
       }
-      let entry = this.table.get(relayIp, target);
+      if (isAddrOf(hop, target)) continue;
+      // Keyed by the hop's primary address: a relay named by its other address is the same hop.
+      let entry = this.table.get(hop.vpnIp, target);
       if (!entry || !entry.terminal) {
-        entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: relayIp, peerIp: target });
+        entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: hop.vpnIp, peerIp: target });
       }
       if (entry.state === 'requested') {
-        env.sendControl(hop, request(entry.localIndex, env.myIp(), target, hop.certVersion ?? 1));
-        env.counters.inc('relay', 'request-sent');
+        this.requestVia(hop, entry, target);
         continue;
       }
       env.send(wrapRelayed(hop, entry.remoteIndex, packet), hop.remote);
@@ -98,25 +130,33 @@ export class RelayManager {
    * without sending anything through it: a path to fail over to at once (see daemon/path-finder.ts). At most one
    * terminal entry per target, so calling this again costs at most a repeated request.
    */
-  prepare(target: Ipv4, relays: readonly Ipv4[]): 'established' | 'requested' | 'none' {
+  prepare(target: VpnIp, relays: readonly VpnIp[]): 'established' | 'requested' | 'none' {
     const env = this.env;
     if (this.table.terminalFor(target)) return 'established';
     for (const relayIp of relays) {
-      if (relayIp === env.myIp() || relayIp === target) continue;
+      if (this.isMine(relayIp) || relayIp === target) continue;
       const hop = env.hostmap.byVpnIp.get(relayIp);
-      if (!hop?.remote) continue;
-      let entry = this.table.get(relayIp, target);
-      if (!entry || !entry.terminal) entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: relayIp, peerIp: target });
-      env.sendControl(hop, request(entry.localIndex, env.myIp(), target, hop.certVersion ?? 1));
-      env.counters.inc('relay', 'request-sent');
+      if (!hop?.remote || isAddrOf(hop, target)) continue;
+      let entry = this.table.get(hop.vpnIp, target);
+      if (!entry || !entry.terminal) entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: hop.vpnIp, peerIp: target });
+      this.requestVia(hop, entry, target);
       return 'requested';
     }
     return 'none';
   }
 
+  /** The established terminal relay to `host` under any of its addresses (we may have asked by any of them). */
+  terminalForHost(host: HostInfo): RelayEntry | undefined {
+    for (const a of addrsOf(host)) {
+      const entry = this.table.terminalFor(a);
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
   /** Sends an end-to-end packet to a peer we reach only through a relay. */
   sendRelayed(host: HostInfo, packet: Uint8Array): boolean {
-    const entry = host.relayVia?.state === 'established' ? host.relayVia : this.table.terminalFor(host.vpnIp);
+    const entry = host.relayVia?.state === 'established' ? host.relayVia : this.terminalForHost(host);
     if (!entry) return false;
     return this.sendVia(entry, packet);
   }
@@ -141,14 +181,14 @@ export class RelayManager {
    * path again at once instead of sending into an entry we no longer have. One message per pair, and pairs exist
    * only at the ends' requests.
    */
-  tunnelGone(vpnIp: Ipv4): void {
+  tunnelGone(vpnIp: VpnIp): void {
     const env = this.env;
     for (const e of this.table.forgetTunnel(vpnIp)) {
       if (e.terminal || e.peerIp !== vpnIp || e.remoteIndex === 0) continue;
       const end = env.hostmap.byVpnIp.get(e.hopIp);
       if (!end) continue;
-      env.sendControl(end, { type: ControlType.RelayRemoved, initiatorRelayIndex: e.remoteIndex, responderRelayIndex: e.localIndex, relayFromIp: e.hopIp, relayToIp: vpnIp, ...layout(end.certVersion ?? 1) });
-      env.counters.inc('relay', 'removed-sent');
+      const m: ControlMessage = { type: ControlType.RelayRemoved, initiatorRelayIndex: e.remoteIndex, responderRelayIndex: e.localIndex, relayFromIp: e.hopIp, relayToIp: vpnIp, ...layout(end.certVersion ?? 1) };
+      if (this.sendControl(end, m)) env.counters.inc('relay', 'removed-sent');
     }
   }
 
@@ -162,41 +202,42 @@ export class RelayManager {
     }
     this.table.remove(entry);
     env.counters.inc('relay', 'removed-by-relay');
-    env.log.debug('Relay removed by the relay', { relay: formatIpv4(from.vpnIp), peer: formatIpv4(entry.peerIp) });
+    env.log.debug('Relay removed by the relay', { relay: formatVpnIp(from.vpnIp), peer: formatVpnIp(entry.peerIp) });
     const host = env.hostmap.byVpnIp.get(entry.peerIp);
     if (host && host.remote === null) env.relayLost?.(host);
   }
 
   private onRequest(from: HostInfo, m: ControlMessage): void {
     const env = this.env;
-    if (m.relayToIp === env.myIp()) return this.acceptAsTarget(from, m);
+    if (this.isMine(m.relayToIp)) return this.acceptAsTarget(from, m);
     if (!env.amRelay()) return env.counters.inc('drops', 'relay-request-not-a-relay');
-    if (m.relayFromIp !== from.vpnIp) return env.counters.inc('drops', 'relay-request-spoofed');
-    // Nebula refuses to handshake outside its network too; a target there could never be a peer.
-    if (!netContains(env.vpnNet(), m.relayToIp)) return env.counters.inc('drops', 'relay-request-target-outside-network');
-    if (m.relayToIp === from.vpnIp) return env.counters.inc('drops', 'relay-request-to-requester');
+    if (!isAddrOf(from, m.relayFromIp)) return env.counters.inc('drops', 'relay-request-spoofed');
+    // Nebula refuses to handshake outside its networks too; a target there could never be a peer.
+    if (!inNetworks(m.relayToIp, env.vpnNetworks())) return env.counters.inc('drops', 'relay-request-target-outside-network');
+    if (isAddrOf(from, m.relayToIp)) return env.counters.inc('drops', 'relay-request-to-requester');
     const target = env.hostmap.byVpnIp.get(m.relayToIp);
     // Like Nebula: relay only to peers we reach directly, never through a relay of our own.
     if (target && !target.remote) return env.counters.inc('drops', 'relay-request-target-not-direct');
     if (!target) return this.startTunnelFor(from, m.relayToIp);
-    let toRequester = this.table.get(from.vpnIp, m.relayToIp);
-    if (!toRequester || toRequester.remoteIndex !== m.initiatorRelayIndex || !this.table.get(m.relayToIp, from.vpnIp)) {
-      toRequester = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'requested', terminal: false, hopIp: from.vpnIp, peerIp: m.relayToIp });
+    // The pair is keyed by both tunnels' primary addresses, whichever address the requester named the target by.
+    const targetIp = target.vpnIp;
+    let toRequester = this.table.get(from.vpnIp, targetIp);
+    if (!toRequester || toRequester.remoteIndex !== m.initiatorRelayIndex || !this.table.get(targetIp, from.vpnIp)) {
+      toRequester = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'requested', terminal: false, hopIp: from.vpnIp, peerIp: targetIp });
     }
     // The leg toward the target keeps its index when the requester asks again with another one (it re-handshook or
     // restarted): the target holds a relay under that index, and from Nebula 1.7 a target refuses a request for
     // the same pair under a different index, so a new one would leave the pair stuck.
-    const toTarget = this.table.get(m.relayToIp, from.vpnIp) ?? this.table.add({ remoteIndex: 0, state: 'requested', terminal: false, hopIp: m.relayToIp, peerIp: from.vpnIp });
+    const toTarget = this.table.get(targetIp, from.vpnIp) ?? this.table.add({ remoteIndex: 0, state: 'requested', terminal: false, hopIp: targetIp, peerIp: from.vpnIp });
     if (toRequester.state === 'established') {
-      env.sendControl(from, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
+      this.sendControl(from, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
       return;
     }
-    env.sendControl(target, request(toTarget.localIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
-    env.counters.inc('relay', 'forward-request');
+    if (this.sendControl(target, request(toTarget.localIndex, m.relayFromIp, m.relayToIp, m.version ?? 1))) env.counters.inc('relay', 'forward-request');
   }
 
   /** Nebula's behaviour: start the tunnel to the target and let the requester's retry find it up, within quota. */
-  private startTunnelFor(requester: HostInfo, target: Ipv4): void {
+  private startTunnelFor(requester: HostInfo, target: VpnIp): void {
     const env = this.env;
     if (!env.handshakePending(target)) {
       const verdict = this.handshakeQuota.check(requester.vpnIp);
@@ -211,15 +252,17 @@ export class RelayManager {
     const env = this.env;
     // Peers learn our relays from the lighthouse, which learns them from us: a request through any other hop was
     // not caused by us advertising it.
-    if (!env.relaysForUs().includes(from.vpnIp)) return env.counters.inc('drops', 'relay-request-hop-not-our-relay');
+    // A dual-stack relay may be advertised by either of its addresses.
+    const ours = env.relaysForUs();
+    if (!addrsOf(from).some((a) => ours.includes(a))) return env.counters.inc('drops', 'relay-request-hop-not-our-relay');
     const far = m.relayFromIp;
-    if (!netContains(env.vpnNet(), far) || far === from.vpnIp || far === env.myIp()) return env.counters.inc('drops', 'relay-request-bad-far-end');
+    if (!inNetworks(far, env.vpnNetworks()) || isAddrOf(from, far) || this.isMine(far)) return env.counters.inc('drops', 'relay-request-bad-far-end');
     let entry = this.table.get(from.vpnIp, far);
     if (!entry || entry.remoteIndex !== m.initiatorRelayIndex) {
       entry = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'established', terminal: true, hopIp: from.vpnIp, peerIp: far });
-      this.targetLog.info('Relay established as target', { relay: formatIpv4(from.vpnIp), peer: formatIpv4(far) });
+      this.targetLog.info('Relay established as target', { relay: formatVpnIp(from.vpnIp), peer: formatVpnIp(far) });
     }
-    this.env.sendControl(from, response(entry.localIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
+    this.sendControl(from, response(entry.localIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
   }
 
   private onResponse(from: HostInfo, m: ControlMessage): void {
@@ -229,7 +272,7 @@ export class RelayManager {
     entry.remoteIndex = m.responderRelayIndex;
     entry.state = 'established';
     if (entry.terminal) {
-      env.log.info('Relay established', { relay: formatIpv4(from.vpnIp), peer: formatIpv4(entry.peerIp) });
+      env.log.info('Relay established', { relay: formatVpnIp(from.vpnIp), peer: formatVpnIp(entry.peerIp) });
       env.relayReady(entry.peerIp);
       return;
     }
@@ -238,8 +281,7 @@ export class RelayManager {
     const requester = env.hostmap.byVpnIp.get(entry.peerIp);
     if (!toRequester || !requester) return env.counters.inc('drops', 'relay-response-requester-gone');
     toRequester.state = 'established';
-    env.sendControl(requester, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
-    env.counters.inc('relay', 'established-as-relay');
+    if (this.sendControl(requester, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1))) env.counters.inc('relay', 'established-as-relay');
   }
 
   /** A relayed packet (type 1, subtype 1) arrived from `from`; `relayIndex` and `counter` come from its header. */
@@ -262,10 +304,10 @@ export class RelayManager {
   }
 }
 
-function request(initiatorRelayIndex: number, from: Ipv4, to: Ipv4, version: MetaVersion): ControlMessage {
+function request(initiatorRelayIndex: number, from: VpnIp, to: VpnIp, version: MetaVersion): ControlMessage {
   return { type: ControlType.CreateRelayRequest, initiatorRelayIndex, responderRelayIndex: 0, relayFromIp: from, relayToIp: to, ...layout(version) };
 }
 
-function response(responderRelayIndex: number, initiatorRelayIndex: number, from: Ipv4, to: Ipv4, version: MetaVersion): ControlMessage {
+function response(responderRelayIndex: number, initiatorRelayIndex: number, from: VpnIp, to: VpnIp, version: MetaVersion): ControlMessage {
   return { type: ControlType.CreateRelayResponse, initiatorRelayIndex, responderRelayIndex, relayFromIp: from, relayToIp: to, ...layout(version) };
 }

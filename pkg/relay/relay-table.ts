@@ -9,7 +9,7 @@
 // its own relays, while an honest hop whose old entries went stale (their far end left) keeps working.
 
 import type { HostMap } from '../hostmap/hostmap.js';
-import type { Ipv4 } from '../ip/ipv4.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 
 export interface RelayEntry {
   /** Our relay index: the hop puts it in the outer header of packets it relays to us. */
@@ -18,10 +18,10 @@ export interface RelayEntry {
   remoteIndex: number;
   state: 'requested' | 'established';
   readonly terminal: boolean;
-  /** The tunnel (peer overlay IP) this relay rides on. */
-  readonly hopIp: Ipv4;
+  /** The tunnel this relay rides on, by its primary overlay address (HostInfo.vpnIp). */
+  readonly hopIp: VpnIp;
   /** The other side: the far end for a terminal entry, the other hop for a forwarding one. */
-  readonly peerIp: Ipv4;
+  readonly peerIp: VpnIp;
 }
 
 /**
@@ -34,7 +34,7 @@ export class RelayTable {
   readonly byIndex = new Map<number, RelayEntry>();
   private readonly byHopPeer = new Map<string, RelayEntry>();
   /** hop -> its entries, oldest first (a Set keeps insertion order). */
-  private readonly byHop = new Map<Ipv4, Set<RelayEntry>>();
+  private readonly byHop = new Map<VpnIp, Set<RelayEntry>>();
 
   constructor(
     private readonly hostmap: HostMap,
@@ -43,11 +43,11 @@ export class RelayTable {
     private readonly onEvict: (entry: RelayEntry) => void = () => {},
   ) {}
 
-  private static key(hopIp: Ipv4, peerIp: Ipv4): string {
+  private static key(hopIp: VpnIp, peerIp: VpnIp): string {
     return `${hopIp}/${peerIp}`;
   }
 
-  get(hopIp: Ipv4, peerIp: Ipv4): RelayEntry | undefined {
+  get(hopIp: VpnIp, peerIp: VpnIp): RelayEntry | undefined {
     return this.byHopPeer.get(RelayTable.key(hopIp, peerIp));
   }
 
@@ -94,20 +94,20 @@ export class RelayTable {
   }
 
   /** An established terminal relay to `peerIp`, through any hop. */
-  terminalFor(peerIp: Ipv4): RelayEntry | undefined {
+  terminalFor(peerIp: VpnIp): RelayEntry | undefined {
     for (const e of this.byIndex.values()) if (e.terminal && e.peerIp === peerIp && e.state === 'established') return e;
     return undefined;
   }
 
   /** Removes the entries that ride on, or lead to, a tunnel that is gone; returns them. */
-  forgetTunnel(vpnIp: Ipv4): RelayEntry[] {
+  forgetTunnel(vpnIp: VpnIp): RelayEntry[] {
     const gone = [...this.byIndex.values()].filter((e) => e.hopIp === vpnIp || (!e.terminal && e.peerIp === vpnIp));
     for (const e of gone) this.remove(e);
     return gone;
   }
 
   /** Entries riding on the tunnel to `hopIp`. */
-  countOnHop(hopIp: Ipv4): number {
+  countOnHop(hopIp: VpnIp): number {
     return this.byHop.get(hopIp)?.size ?? 0;
   }
 

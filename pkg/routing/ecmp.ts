@@ -9,10 +9,10 @@
 // Only the ports are hashed, so every packet of a TCP/UDP flow takes one gateway; ICMP and later fragments have no
 // ports and all take the gateway of hash(0).
 
-import type { Ipv4 } from '../ip/ipv4.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 
 export interface Gateway {
-  readonly vpnIp: Ipv4;
+  readonly vpnIp: VpnIp;
   readonly weight: number;
   /** Largest flow hash this gateway takes (see bucketGateways). */
   readonly upperBound: number;
@@ -31,7 +31,7 @@ export function flowPortsHash(localPort: number, remotePort: number): number {
 }
 
 /** Gateways with their hash buckets. Weights are 1..2^31-1 (checked by the config loader). */
-export function bucketGateways(gateways: readonly { vpnIp: Ipv4; weight: number }[]): Gateway[] {
+export function bucketGateways(gateways: readonly { vpnIp: VpnIp; weight: number }[]): Gateway[] {
   const total = gateways.reduce((sum, g) => sum + BigInt(g.weight), 0n);
   let running = 0n;
   return gateways.map((g) => {
@@ -49,7 +49,7 @@ export function balance(hash: number, gateways: readonly Gateway[]): Gateway {
 }
 
 /** Steps 2-3: the gateway for a flow, preferring one whose tunnel is up. */
-export function pickGateway(gateways: readonly Gateway[], hash: number, tunnelUp: (vpnIp: Ipv4) => boolean): Ipv4 {
+export function pickGateway(gateways: readonly Gateway[], hash: number, tunnelUp: (vpnIp: VpnIp) => boolean): VpnIp {
   if (gateways.length === 1) return gateways[0].vpnIp;
   const chosen = balance(hash, gateways).vpnIp;
   if (tunnelUp(chosen)) return chosen;

@@ -10,7 +10,7 @@
 import type { Ipv4, Ipv4Net } from '../ip/ipv4.js';
 import { maskToPrefix, prefixToMask } from '../ip/ipv4.js';
 import { bucketGateways, type Gateway } from './ecmp.js';
-import type { RouteChange } from './netlink-route.js';
+import type { RouteChange, SystemGateway } from './netlink-route.js';
 
 export const MAX_SYSTEM_ROUTES = 10_000;
 
@@ -107,7 +107,9 @@ export class SystemRouteTable {
       for (const [ip, held] of [...this.byLength.get(len)!]) {
         for (const [variant, v] of [...held.variants]) {
           const [table, metric] = variant.split('/').map(Number);
-          const change: RouteChange = { kind: 'delete', dst: { ip, mask: prefixToMask(len) }, table: table!, metric: metric!, gateways: v.gateways };
+          // Learned gateways are IPv4 (parsed from IPv4 route messages), so the narrowing holds.
+          const gateways = v.gateways as readonly SystemGateway[];
+          const change: RouteChange = { kind: 'delete', dst: { ip, mask: prefixToMask(len) }, table: table!, metric: metric!, gateways };
           if (keep.has(routeKey(change))) continue;
           this.apply(change);
           removed.push(change);

@@ -9,12 +9,12 @@
 
 import type { Socket } from 'node:net';
 import { after, type Clock } from '../clock/clock.js';
-import { formatIpv4, type Ipv4 } from '../ip/ipv4.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { TcpLink } from './link.js';
 import type { TcpUnderlay } from './underlay.js';
+import { formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 
 /** How long UDP may go unanswered by every lighthouse before we fall back. */
 export const UDP_ANSWER_WAIT_MS = 2000;
@@ -29,7 +29,7 @@ export const CONNECT_TIMEOUT_MS = 3000;
 export const SILENT_ROUNDS = 3;
 
 export interface TcpServerTarget {
-  vpnIp: Ipv4;
+  vpnIp: VpnIp;
   /** Its UDP addresses (static_host_map); the TCP connection goes to the same address and port number. */
   addrs: readonly UdpAddr[];
 }
@@ -45,22 +45,22 @@ export interface TcpFallbackEnv {
    * Whether some lighthouse sent us an authenticated packet since `sinceMs` and after `lastFrameAt` (clock ms) of
    * its own: the last frame that came from it over TCP, so that packet came over UDP.
    */
-  lighthouseHeardSince(sinceMs: number, lastFrameAt?: (vpnIp: Ipv4) => number): boolean;
+  lighthouseHeardSince(sinceMs: number, lastFrameAt?: (vpnIp: VpnIp) => number): boolean;
   /** Sends a test request to each lighthouse with a tunnel: their answers tell whether UDP still works. */
   testLighthouses(): void;
   /** An authenticated test request to `vpnIp` at `to` over plain UDP; false when there is no tunnel to it. */
-  probeUdp(vpnIp: Ipv4, to: UdpAddr): boolean;
+  probeUdp(vpnIp: VpnIp, to: UdpAddr): boolean;
   /** A test request to `vpnIp` on its tunnel as usual (over the link): its answer shows the link is alive. */
-  testOverLink(vpnIp: Ipv4): void;
+  testOverLink(vpnIp: VpnIp): void;
   /** A link to `vpnIp` came up: send what waits for it (a pending handshake) now. */
-  linked(vpnIp: Ipv4): void;
+  linked(vpnIp: VpnIp): void;
   /** The set of TCP-attached relays changed: tell the lighthouses (they hand our relays to peers). */
   relaysChanged(): void;
   connect?(to: UdpAddr, timeoutMs: number): Promise<Socket>;
 }
 
 interface Attached {
-  vpnIp: Ipv4;
+  vpnIp: VpnIp;
   addr: UdpAddr;
   link: TcpLink;
   /** link.framesIn at the last retry round, and the rounds since it last changed. */
@@ -72,10 +72,10 @@ export type TransportState = 'udp' | 'tcp';
 
 export class TcpFallback {
   private state: TransportState = 'udp';
-  private readonly attached = new Map<Ipv4, Attached>();
-  private readonly connecting = new Set<Ipv4>();
+  private readonly attached = new Map<VpnIp, Attached>();
+  private readonly connecting = new Set<VpnIp>();
   /** When the last frame came from each server over TCP (kept after its link closes). */
-  private readonly lastFrameAt = new Map<Ipv4, number>();
+  private readonly lastFrameAt = new Map<VpnIp, number>();
   private cancelCheck: (() => void) | null = null;
   private cancelRetry: (() => void) | null = null;
   private stopped = false;
@@ -90,11 +90,11 @@ export class TcpFallback {
   }
 
   /** Servers we reach over TCP right now. */
-  tcpAttached(): Ipv4[] {
+  tcpAttached(): VpnIp[] {
     return [...this.attached.keys()];
   }
 
-  isAttached(vpnIp: Ipv4): boolean {
+  isAttached(vpnIp: VpnIp): boolean {
     return this.attached.has(vpnIp);
   }
 
@@ -159,21 +159,21 @@ export class TcpFallback {
       this.attached.set(target.vpnIp, { vpnIp: target.vpnIp, addr, link, framesIn: 0, silentRounds: 0 });
       this.env.underlay.route(addr, link);
       this.env.counters.inc('tcp', 'connected');
-      this.env.log.info('Connected over TCP', { vpnIp: formatIpv4(target.vpnIp), tcpAddr: addrKey(addr) });
+      this.env.log.info('Connected over TCP', { vpnIp: formatVpnIp(target.vpnIp), tcpAddr: addrKey(addr) });
       this.env.linked(target.vpnIp);
       this.env.relaysChanged();
       return;
     }
   }
 
-  private linkClosed(vpnIp: Ipv4, link: TcpLink, reason: string): void {
+  private linkClosed(vpnIp: VpnIp, link: TcpLink, reason: string): void {
     const a = this.attached.get(vpnIp);
     if (a?.link !== link) return;
     this.attached.delete(vpnIp);
     this.env.underlay.unroute(a.addr, link);
     if (this.state !== 'tcp' || this.stopped) return;
     this.env.counters.inc('tcp', 'link-lost');
-    this.env.log.info('TCP link lost', { vpnIp: formatIpv4(vpnIp), reason });
+    this.env.log.info('TCP link lost', { vpnIp: formatVpnIp(vpnIp), reason });
     this.env.relaysChanged();
   }
 

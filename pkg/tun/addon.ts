@@ -30,6 +30,27 @@ export interface TunAddon {
 }
 
 /**
+ * The TUN's offload steps (native/offload_probe.c) on buffers instead of a device, for unit tests: exactly the
+ * code a read (TSO cutting) or a tun_writev_batch (GRO joining) runs. A vnet header is VNET_HDR_LEN bytes, host
+ * byte order: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
+ */
+export interface OffloadProbeAddon {
+  /** What one read of `hdr` + `pkt` yields: packets in slots[i * slotSize ..], lengths in `lens`; returns the count. */
+  offload_tso_cut(hdr: Uint8Array, pkt: Uint8Array, slots: Uint8Array, slotSize: number, lens: Uint32Array): number;
+  /** The writes tun_writev_batch makes for these packets, back to back in `out` (each vnet header + packet). */
+  offload_gro_join(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lens: Uint32Array,
+    count: number,
+    out: Uint8Array,
+    outLens: Uint32Array,
+  ): number;
+}
+
+export const VNET_HDR_LEN = 10;
+
+/**
  * Batched UDP (native/udp.c), for an underlay faster than node:dgram. Per-datagram records are UDP_META_WORDS
  * words of a Uint32Array: [offset, length, family (4|6), port, addr0..addr3]; family 4 keeps the address in addr0
  * as a uint32 (the Ipv4 of pkg/ip).
@@ -121,7 +142,7 @@ const ADDON_PATH = join('build', 'Release', 'mesh_native.node');
 // dist/pkg/tun -> dist/pkg -> dist -> package root (dist/bin: two levels); one spare level.
 const LEVELS_UP = 4;
 
-type Addon = TunAddon & UdpAddon & NetlinkAddon & AeadAddon;
+type Addon = TunAddon & OffloadProbeAddon & UdpAddon & NetlinkAddon & AeadAddon;
 
 let cached: Addon | undefined;
 

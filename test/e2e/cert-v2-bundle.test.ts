@@ -20,7 +20,7 @@ import { ed25519Key } from '../unit/helpers/cert-v2-keys.js';
 import { Lab, type Host } from './lab/lab.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { nebulaImpl } from './lab/nebula-impl.js';
-import { OverlayNet } from './lab/overlay-net.js';
+import { enableOverlayIpv6, OverlayNet } from './lab/overlay-net.js';
 import { signHostCert } from './lab/pki.js';
 import { waitFor } from './lab/wait.js';
 
@@ -66,6 +66,8 @@ test('a migration host (v1+v2 CAs and certificates) pings nebula 1.6.1 over its 
   writeFileSync(caFile, anyCertificateToPem(ca2) + readFileSync(net.ca.crt, 'utf8'));
   writeFileSync(certFile, anyCertificateToPem(host2) + readFileSync(v1.crt, 'utf8'));
 
+  // The v2 certificate has an IPv6 network too, which mesh puts on the TUN (issue 18).
+  await enableOverlayIpv6(lab, h1!);
   const one = await net.start(h1!, {
     name: 'one',
     impl: meshImpl,

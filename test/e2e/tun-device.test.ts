@@ -10,12 +10,16 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { icmpEchoReply } from '../../pkg/datapath/echo-responder.js';
 import { parseCidr } from '../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import type { TunDevice } from '../../pkg/tun/device.js';
 import { openTun } from '../../pkg/tun/open.js';
 
 const ROLE = process.env.MESH_TUN_E2E_ROLE;
-const NS = `mtun${process.pid}`;
+const NS = process.env.MESH_TUN_E2E_NS ?? `mtun${process.pid}`;
+// The far side of the TCP-through-two-TUNs story: one TUN is moved here, so TCP between the namespaces crosses both.
+const NS2 = `${NS}b`;
 const run = promisify(execFile);
 
 // ---- packets -------------------------------------------------------------------------------------------------
@@ -203,6 +207,67 @@ async function writerRole(): Promise<void> {
   process.exit(0);
 }
 
+// A dual-stack TUN (an IPv4 and an IPv6 network, an IPv6 route and unsafe route) that answers echo requests of
+// both families with the data path's own echo responder and counts everything else the kernel sends it.
+async function dualRole(): Promise<void> {
+  const tun = await openTun({
+    name: 'mtdual0',
+    mtu: 1300,
+    networks: [parseIpPrefix('10.202.0.1/24'), parseIpPrefix('fd00:ca::1/64')],
+    routes: [{ route: 'fd00:cb::/64', mtu: 1280 }],
+    unsafeRoutes: [{ route: 'fd00:cc::/48', metric: 20 }],
+  });
+  const seen = { echo4: 0, echo6: 0, other4: 0, other6: [] as string[] };
+  tun.onPackets((packets) => {
+    const replies: Uint8Array[] = [];
+    for (const p of packets) {
+      const reply = icmpEchoReply(p);
+      if (reply !== null) {
+        if (p[0] >> 4 === 6) seen.echo6++;
+        else seen.echo4++;
+        replies.push(reply);
+      } else if (p[0] >> 4 === 6) seen.other6.push(`next header ${p[6]} type ${p[40]} to ${Buffer.from(p.subarray(24, 40)).toString('hex')}`);
+      else seen.other4++;
+    }
+    if (replies.length > 0) tun.writeBatch(replies);
+  });
+  report({ event: 'ready', name: tun.name, mtu: tun.mtu });
+  await closeOnCommand(tun, () => seen);
+}
+
+// Two TUNs joined back to back: whatever one reads is written to the other, as the tunnel would. The parent moves
+// mtpb0 into NS2 and configures it there, so TCP between the namespaces goes kernel -> mtpa0 (TSO cut on read)
+// -> mtpb0 (GRO join on write) -> kernel, and back. "stats" reports both devices' counters.
+async function pairRole(): Promise<void> {
+  const a = await openTun({
+    name: 'mtpa0',
+    mtu: 1300,
+    networks: [parseIpPrefix('10.203.1.1/24'), parseIpPrefix('fd00:d1::1/64')],
+    routes: [{ route: '10.203.2.0/24' }, { route: 'fd00:d2::/64' }],
+  });
+  const b = await openTun({ name: 'mtpb0', mtu: 1300, networks: [parseIpPrefix('10.203.9.1/24')] });
+  a.onPackets((packets) => b.writeBatch(packets));
+  b.onPackets((packets) => a.writeBatch(packets));
+  report({ event: 'ready' });
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line !== 'stats') break;
+    report({ event: 'stats', a: a.stats, b: b.stats });
+  }
+  await a.close();
+  await b.close();
+  process.exit(0);
+}
+
+// A dual-stack TUN on a host where new interfaces have IPv6 disabled: reports how openTun fails.
+async function noIpv6Role(): Promise<void> {
+  const error = await openTun({ name: 'mtnov6', mtu: 1300, networks: [parseIpPrefix('10.204.0.1/24'), parseIpPrefix('fd00:ce::1/64')] }).then(
+    () => null,
+    (e: Error & { code?: string }) => ({ code: e.code, message: e.message }),
+  );
+  report({ event: 'result', error });
+  process.exit(0);
+}
+
 // ---- parent side ---------------------------------------------------------------------------------------------
 
 class Child {
@@ -256,6 +321,45 @@ function inNs(...args: string[]): Promise<{ stdout: string }> {
   return run('ip', ['netns', 'exec', NS, ...args], { timeout: 20_000 });
 }
 
+/** The kernel's counters of a device (a GSO super-packet counts once). */
+async function linkStats(ns: string, dev: string): Promise<{ rx: number; tx: number }> {
+  const [link] = JSON.parse((await run('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev])).stdout);
+  return { rx: link.stats64.rx.packets, tx: link.stats64.tx.packets };
+}
+
+// The TCP ends of the two-TUN story, plain node scripts run in a namespace: the server hashes what arrives, the
+// client sends `bytes` of random data and hashes what it sent.
+const TCP_SERVER = `const s = require('net').createServer((c) => {
+  const h = require('crypto').createHash('sha256'); let n = 0;
+  c.on('data', (d) => { h.update(d); n += d.length; });
+  c.on('end', () => { console.log(JSON.stringify({ bytes: n, sha: h.digest('hex') })); c.end(); s.close(); });
+}); s.listen(5599, '::', () => console.log('listening'));`;
+const TCP_CLIENT = `const [host, total] = [process.argv[1], Number(process.argv[2])];
+const block = require('crypto').randomBytes(1 << 20); const h = require('crypto').createHash('sha256');
+const c = require('net').connect(5599, host, async () => {
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += block.length) {
+    const chunk = block.subarray(0, Math.min(block.length, total - sent)); block[sent % 997] ^= 1;
+    h.update(chunk); if (!c.write(chunk)) await new Promise((r) => c.once('drain', r));
+  }
+  c.end(() => console.log(JSON.stringify({ sha: h.digest('hex'), ms: performance.now() - t0 })));
+}); c.on('error', (e) => { console.error(e.message); process.exit(1); });`;
+
+/** Sends `bytes` from NS to `host` in NS2 over TCP; returns what both ends saw. */
+async function tcpAcross(host: string, bytes: number): Promise<{ sent: string; received: { bytes: number; sha: string }; ms: number }> {
+  const server = spawn('ip', ['netns', 'exec', NS2, process.execPath, '-e', TCP_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]();
+    assert.equal((await lines.next()).value, 'listening');
+    const client = await run('ip', ['netns', 'exec', NS, process.execPath, '-e', TCP_CLIENT, host, String(bytes)], { timeout: 60_000 });
+    const { sha, ms } = JSON.parse(client.stdout);
+    const received = JSON.parse((await lines.next()).value);
+    return { sent: sha, received, ms };
+  } finally {
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
+}
+
 async function linkExists(name: string): Promise<boolean> {
   return run('ip', ['-n', NS, 'link', 'show', 'dev', name]).then(
     () => true,
@@ -277,6 +381,9 @@ else if (ROLE === 'routes') await routesRole();
 else if (ROLE === 'burst') await burstRole();
 else if (ROLE === 'reader') await readerRole();
 else if (ROLE === 'writer') await writerRole();
+else if (ROLE === 'dual') await dualRole();
+else if (ROLE === 'pair') await pairRole();
+else if (ROLE === 'noipv6') await noIpv6Role();
 else {
   describe('Linux TUN device in a network namespace', { skip: skipReason() }, () => {
     const children: Child[] = [];
@@ -341,6 +448,98 @@ else {
       const left = (await run('ip', ['-n', NS, 'route', 'show', 'table', 'all'])).stdout;
       assert.doesNotMatch(left, /mtroute0|10\.200\.0\.|192\.168\.77\./);
       c.send('exit');
+    });
+
+    test('a dual-stack TUN gets both addresses and its IPv6 routes, answers ping over IPv4 and IPv6, and sends nothing unasked', async () => {
+      const c = child('dual');
+      const { name, mtu } = await c.next('ready');
+      assert.equal(mtu, 1300);
+      const addr6 = (await run('ip', ['-n', NS, '-6', 'addr', 'show', 'dev', name])).stdout;
+      assert.match(addr6, /inet6 fd00:ca::1\/64 scope global/);
+      assert.doesNotMatch(addr6, /fe80:/, 'no link-local address (addrgenmode none)');
+      assert.match((await run('ip', ['-n', NS, '-4', 'addr', 'show', 'dev', name])).stdout, /inet 10\.202\.0\.1\/24 /);
+      const routes6 = (await run('ip', ['-n', NS, '-6', 'route', 'show', 'dev', name])).stdout;
+      assert.match(routes6, /^fd00:ca::\/64 proto kernel metric 256 mtu 1300 /m);
+      assert.equal(routes6.match(/^fd00:ca::\/64 /gm)?.length, 1, 'the connected route replaced, not doubled');
+      assert.match(routes6, /^fd00:cb::\/64 metric 1024 mtu 1280 advmss 1220 /m);
+      assert.match(routes6, /^fd00:cc::\/48 metric 20 mtu 1300 /m);
+      assert.equal((await inNs('cat', `/proc/sys/net/ipv6/conf/${name}/accept_ra`)).stdout.trim(), '0');
+
+      await new Promise((resolve) => setTimeout(resolve, 500)); // time for any DAD, MLD or solicitation to show
+      const pings = [['10.202.0.9'], ['-6', 'fd00:ca::9'], ['-6', 'fd00:cb::5'], ['-6', 'fd00:cc:0:1::7']];
+      for (const target of pings) {
+        const { stdout } = await inNs('ping', '-c', '2', '-i', '0.2', '-W', '2', ...target);
+        assert.match(stdout, /2 packets transmitted, 2 received/, `ping ${target.join(' ')}`);
+      }
+      c.send('close');
+      const closed = await c.next('closed');
+      assert.equal(closed.echo4, 2);
+      assert.equal(closed.echo6, 6);
+      assert.deepEqual(closed.other6, [], 'the kernel sent no IPv6 packet of its own (no RS, MLD or DAD)');
+      assert.equal(closed.stats.writeDrops, 0);
+      c.send('exit');
+    });
+
+    test('TCP over IPv4 and IPv6 through two TUNs: TSO super-packets are cut on read, segments joined on write, data intact', async (t) => {
+      await run('ip', ['netns', 'add', NS2]);
+      try {
+        const c = child('pair');
+        await c.next('ready');
+        await run('ip', ['-n', NS, 'link', 'set', 'dev', 'mtpb0', 'netns', NS2]);
+        for (const args of [
+          ['link', 'set', 'dev', 'mtpb0', 'addrgenmode', 'none'],
+          ['link', 'set', 'dev', 'mtpb0', 'up'],
+          ['addr', 'add', '10.203.2.1/24', 'dev', 'mtpb0'],
+          ['addr', 'add', 'fd00:d2::1/64', 'dev', 'mtpb0'],
+          ['route', 'add', '10.203.1.0/24', 'dev', 'mtpb0'],
+          ['route', 'add', 'fd00:d1::/64', 'dev', 'mtpb0'],
+        ]) {
+          await run('ip', ['-n', NS2, ...args]);
+        }
+        const bytes = 16 << 20;
+        const rates: Record<string, number> = {};
+        for (const [family, host] of [['IPv4', '10.203.2.1'], ['IPv6', 'fd00:d2::1']]) {
+          c.send('stats');
+          const before = await c.next('stats');
+          const kernelBefore = { a: await linkStats(NS, 'mtpa0'), b: await linkStats(NS2, 'mtpb0') };
+          const r = await tcpAcross(host, bytes);
+          c.send('stats');
+          const after = await c.next('stats');
+          const kernelAfter = { a: await linkStats(NS, 'mtpa0'), b: await linkStats(NS2, 'mtpb0') };
+          assert.equal(r.received.bytes, bytes, `${family}: all bytes arrived`);
+          assert.equal(r.received.sha, r.sent, `${family}: the bytes arrived unaltered`);
+          // Segments we read from mtpa0 vs what its kernel sent (super-packets count once there), and segments we
+          // wrote to mtpb0 vs what its kernel received (a joined write counts once).
+          const segmentsRead = after.a.readPackets - before.a.readPackets;
+          const kernelSent = kernelAfter.a.tx - kernelBefore.a.tx;
+          const segmentsWritten = after.b.writtenPackets - before.b.writtenPackets;
+          const kernelReceived = kernelAfter.b.rx - kernelBefore.b.rx;
+          rates[family] = Math.round((bytes * 8) / r.ms / 1000);
+          t.diagnostic(
+            `${family}: ${rates[family]} Mbit/s; read ${segmentsRead} segments from ${kernelSent} kernel packets (TSO), ` +
+              `wrote ${segmentsWritten} segments as ${kernelReceived} kernel packets (GRO)`,
+          );
+          assert.ok(segmentsRead >= bytes / 1300, `${family}: the data crossed as MTU-sized segments`);
+          assert.ok(kernelSent * 2 < segmentsRead, `${family}: the kernel handed over TSO super-packets`);
+          assert.ok(kernelReceived * 2 < segmentsWritten, `${family}: writes joined segments into super-packets`);
+        }
+        c.send('exit');
+      } finally {
+        await run('ip', ['netns', 'del', NS2]).catch(() => {});
+      }
+    });
+
+    test('where new interfaces have IPv6 disabled, a dual-stack TUN fails with a message naming the sysctl, and leaves no device', async () => {
+      await inNs('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1');
+      try {
+        const { error } = await child('noipv6').next('result');
+        assert.equal(error?.code, 'ETUNCONFIG');
+        assert.match(error.message, /net\.ipv6\.conf\.default\.disable_ipv6/);
+        assert.match(error.message, /fd00:ce::1\/64/);
+        assert.equal(await linkExists('mtnov6'), false);
+      } finally {
+        await inNs('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=0');
+      }
     });
 
     test('packets queued before reading starts are delivered together as one batch', async () => {

@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import { ManualClock } from '../../pkg/clock/clock.js';
 import { Birthday, type BirthdayEnv } from '../../pkg/daemon/birthday.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import type { VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { LighthouseClient } from '../../pkg/lighthouse/client.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { LighthouseServer } from '../../pkg/lighthouse/server.js';
@@ -29,7 +31,7 @@ const SELF_PRESERVING = [a('198.51.100.1', 4242), a('192.168.0.2', 4242)];
 const PEER_REWRITING = [a('203.0.113.7', 40001), a('10.0.0.2', 4242)];
 
 /** A Birthday on fake time and a recording sender. */
-function harness(views: { self: UdpAddr[]; peers: Map<Ipv4, UdpAddr[]> }, extra: Partial<BirthdayEnv> = {}) {
+function harness(views: { self: UdpAddr[]; peers: Map<VpnIp, UdpAddr[]> }, extra: Partial<BirthdayEnv> = {}) {
   const clock = new ManualClock(1_000_000);
   const timers: Array<{ at: number; fn: () => void }> = [];
   const probes: UdpAddr[] = [];
@@ -151,7 +153,7 @@ function lighthouseRoundTrip(
   const lighthouse = host('10.99.0.1', a('192.0.2.1', 4242));
   const replies: MetaMessage[] = [];
   const server = new LighthouseServer({
-    vpnNet: () => parseCidr('10.99.0.0/24'),
+    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: () => true,
     hostFor: (ip) => (ip === target.vpnIp ? target : undefined),
     // Through the wire codec, as a reply really travels.
@@ -162,8 +164,8 @@ function lighthouseRoundTrip(
   server.handle(querier, { type: MetaType.HostQuery, vpnIp: target.vpnIp, addrs: [], relays: [] });
   const client = new LighthouseClient({
     lighthouses: () => [lighthouse.vpnIp],
-    vpnIp: () => querier.vpnIp,
-    vpnNet: () => parseCidr('10.99.0.0/24'),
+    vpnAddrs: () => [querier.vpnIp],
+    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     hostFor: () => undefined,
     startHandshake: () => {},
     send: () => {},

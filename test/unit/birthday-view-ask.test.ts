@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import { ManualClock } from '../../pkg/clock/clock.js';
 import { Birthday, VIEW_WAIT_MS } from '../../pkg/daemon/birthday.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import type { VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { BIRTHDAY_PROBE, BIRTHDAY_REQUEST, PROBES } from '../../pkg/punchy/birthday.js';
@@ -29,8 +30,8 @@ function prober() {
   const clock = new ManualClock(1_000_000);
   const timers: Array<{ at: number; fn: () => void }> = [];
   const probes: UdpAddr[] = [];
-  const asked: Ipv4[] = [];
-  const known = new Map<Ipv4, UdpAddr[]>();
+  const asked: VpnIp[] = [];
+  const known = new Map<VpnIp, UdpAddr[]>();
   const counters = new Counters();
   const birthday = new Birthday({
     log: new Logger('error', 'text', () => {}),

@@ -20,7 +20,7 @@ function source(): MetricsSource & { tunnels: Map<number, FakeTunnel> } {
   return {
     tunnels,
     counters: new Counters(),
-    hostmap: { byVpnIp: tunnels },
+    hostmap: { byPrimary: tunnels },
     handshakes: { pending: { size: 2 } },
     relays: { table: { byIndex: new Map([[9, { terminal: true }]]) } },
   };

@@ -4,6 +4,7 @@ import { ManualClock } from '../../pkg/clock/clock.js';
 import { Firewall, parseFirewallRules, type FirewallPeer, type FirewallSection } from '../../pkg/firewall/firewall.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { TCP, UDP, ipv4Packet, peer } from './firewall-fixtures.js';
+import { formatVpnIp } from '../../pkg/ip/vpn-ip.js';
 
 // How the conntrack table is shared: a per-peer quota on the flows a peer opens toward us, eviction of that
 // peer's own oldest unanswered flow at its quota, and a quarter of max_connections kept for our own flows.
@@ -19,7 +20,7 @@ const openBoth = { ...openInbound, outbound: [{ proto: 'any', port: 'any', host:
 function setup(section: FirewallSection) {
   const clock = new ManualClock(1_000_000);
   const fw = new Firewall(parseFirewallRules(section), { clock, localNets: [{ ip: parseIpv4(US), mask: 0xffffffff }] });
-  const ipOf = (from: FirewallPeer) => `${from.vpnIp >>> 24}.${(from.vpnIp >>> 16) & 255}.${(from.vpnIp >>> 8) & 255}.${from.vpnIp & 255}`;
+  const ipOf = (from: FirewallPeer) => formatVpnIp(from.vpnIp);
   /** A one-datagram UDP flow `from` opens to our port 53 from its port `port`. */
   const open = (from: FirewallPeer, port: number, proto = UDP) =>
     fw.filter(ipv4Packet({ src: ipOf(from), dst: US, proto, srcPort: port, dstPort: 53 }), true, from);

@@ -1,12 +1,15 @@
 // Packet and peer builders shared by the firewall tests.
 
 import { internetChecksum } from '../../pkg/firewall/checksum.js';
-import type { FirewallPeer } from '../../pkg/firewall/firewall.js';
-import { parseCidr, parseIpv4, type Ipv4Net } from '../../pkg/ip/ipv4.js';
+import { firewallPeerAddresses, type FirewallPeer } from '../../pkg/firewall/firewall.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import { parseVpnIp, vpnIpBytes } from '../../pkg/ip/vpn-ip.js';
 
 export const TCP = 6;
 export const UDP = 17;
 export const ICMP = 1;
+export const ICMPV6 = 58;
 
 export interface PacketSpec {
   src: string;
@@ -101,19 +104,118 @@ export interface PeerSpec {
 export const CA_SHA = 'a'.repeat(64);
 export const CA_NAME = 'Test CA';
 
-/** A FirewallPeer as the handshake would derive it from a certificate. */
+/** A FirewallPeer as the handshake would derive it from a certificate; addresses and subnets of either family. */
 export function peer(spec: PeerSpec): FirewallPeer {
-  const ips = [spec.ip, ...(spec.ips ?? [])].map((ip) => ({ ip: parseIpv4(ip), mask: 0xffffffff }));
-  const subnets: Ipv4Net[] = (spec.subnets ?? []).map(parseCidr);
+  const addrs = [spec.ip, ...(spec.ips ?? [])].map(parseVpnIp);
   return {
-    vpnIp: parseIpv4(spec.ip),
+    ...firewallPeerAddresses(addrs, (spec.subnets ?? []).map(parseIpPrefix)),
     name: spec.name ?? 'peer',
     groups: new Set(spec.groups ?? []),
     issuer: spec.issuer ?? CA_SHA,
     caName: spec.caName ?? CA_NAME,
-    allowedNets: [...ips, ...subnets],
-    singleIp: ips.length === 1 && subnets.length === 0,
   };
+}
+
+/** An IPv6 extension header for ipv6Packet: its type and the length of its body after the 2 leading bytes. */
+export interface ExtHeader {
+  type: 0 | 43 | 60 | 51 | 44;
+  /** hop-by-hop/routing/destination: total length in 8-byte units minus 1; AH: in 4-byte units minus 2. Default 0. */
+  lengthField?: number;
+  /** Fragment header only: offset in 8-byte units (non-zero = non-first fragment), M flag. */
+  fragOffset?: number;
+  moreFragments?: boolean;
+}
+
+export interface Packet6Spec {
+  src: string;
+  dst: string;
+  /** The upper-layer protocol (last next header). */
+  proto: number;
+  srcPort?: number;
+  dstPort?: number;
+  ext?: ExtHeader[];
+  hopLimit?: number;
+  tcpFlags?: number;
+  seq?: number;
+  ack?: number;
+  icmpType?: number;
+  identifier?: number;
+  /** Upper-layer bytes after the header (TCP, UDP, ICMPv6) or after the ports (other protocols). */
+  payload?: number;
+}
+
+function extLength(e: ExtHeader): number {
+  if (e.type === 44) return 8;
+  if (e.type === 51) return ((e.lengthField ?? 1) + 2) * 4;
+  return ((e.lengthField ?? 0) + 1) * 8;
+}
+
+/** A well-formed IPv6 packet with extension headers and a TCP, UDP, ICMPv6 or opaque upper layer. */
+export function ipv6Packet(spec: Packet6Spec): Uint8Array {
+  const ext = spec.ext ?? [];
+  const nonFirst = ext.some((e) => e.type === 44 && (e.fragOffset ?? 0) !== 0);
+  let l4: Uint8Array;
+  if (nonFirst) l4 = new Uint8Array(spec.payload ?? 8);
+  else if (spec.proto === TCP) l4 = tcpSegment(spec as PacketSpec);
+  else if (spec.proto === UDP) l4 = udpDatagram(spec as PacketSpec);
+  else if (spec.proto === ICMPV6) {
+    l4 = new Uint8Array(8 + (spec.payload ?? 0));
+    l4[0] = spec.icmpType ?? 128;
+    l4[4] = (spec.identifier ?? 1) >>> 8;
+    l4[5] = (spec.identifier ?? 1) & 0xff;
+  } else {
+    l4 = new Uint8Array(4 + (spec.payload ?? 0));
+    portsInto(l4, spec as PacketSpec);
+  }
+  const extBytes = ext.reduce((n, e) => n + extLength(e), 0);
+  const out = new Uint8Array(40 + extBytes + l4.length);
+  const v = new DataView(out.buffer);
+  out[0] = 0x60;
+  v.setUint16(4, out.length - 40);
+  out[6] = ext.length > 0 ? ext[0].type : spec.proto;
+  out[7] = spec.hopLimit ?? 64;
+  out.set(vpnIpBytes6(spec.src), 8);
+  out.set(vpnIpBytes6(spec.dst), 24);
+  let off = 40;
+  ext.forEach((e, i) => {
+    out[off] = i + 1 < ext.length ? ext[i + 1].type : spec.proto;
+    if (e.type === 44) v.setUint16(off + 2, ((e.fragOffset ?? 0) << 3) | (e.moreFragments ? 1 : 0));
+    else out[off + 1] = e.type === 51 ? (e.lengthField ?? 1) : (e.lengthField ?? 0);
+    off += extLength(e);
+  });
+  out.set(l4, off);
+  if (spec.proto === ICMPV6 && !nonFirst) v.setUint16(off + 2, upperChecksum6(out, off, ICMPV6));
+  if (spec.proto === TCP && !nonFirst) v.setUint16(off + 16, upperChecksum6(out, off, TCP));
+  return out;
+}
+
+/** 16 bytes for an IPv6 text (a mapped ::ffff:a.b.c.d too). */
+function vpnIpBytes6(text: string): Uint8Array {
+  const b = vpnIpBytes(parseVpnIp(text));
+  if (b.length === 16) return b;
+  const mapped = new Uint8Array(16);
+  mapped[10] = mapped[11] = 0xff;
+  mapped.set(b, 12);
+  return mapped;
+}
+
+/**
+ * The upper-layer checksum of `packet[at..]` over the IPv6 pseudo-header (RFC 8200 8.1), computed plainly here
+ * (byte pairs summed into a BigInt-free number, folded at the end) so tests check the firewall's own sums.
+ */
+export function upperChecksum6(packet: Uint8Array, at: number, nextHeader: number): number {
+  const bytes = [...packet.subarray(8, 40)];
+  const length = packet.length - at;
+  bytes.push(length >>> 24, (length >>> 16) & 255, (length >>> 8) & 255, length & 255, 0, 0, 0, nextHeader);
+  const upper = [...packet.subarray(at)];
+  const checksumAt = nextHeader === TCP ? 16 : 2;
+  upper[checksumAt] = upper[checksumAt + 1] = 0;
+  bytes.push(...upper);
+  if (bytes.length % 2 === 1) bytes.push(0);
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i += 2) sum += bytes[i] * 256 + bytes[i + 1];
+  while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  return 0xffff - sum;
 }
 
 export { seededRandom } from './helpers/seeded-random.js';

@@ -4,6 +4,7 @@ import { ManualClock } from '../../pkg/clock/clock.js';
 import { Firewall, parseFirewallRules, type FirewallPeer } from '../../pkg/firewall/firewall.js';
 import { parseCidr, parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { CA_NAME, CA_SHA, ICMP, TCP, UDP, ipv4Packet, peer, type PacketSpec } from './firewall-fixtures.js';
+import { formatVpnIp } from '../../pkg/ip/vpn-ip.js';
 
 const LOCAL = '10.1.0.1';
 const LOCAL_NETS = [{ ip: parseIpv4(LOCAL), mask: 0xffffffff }, parseCidr('192.168.100.0/24')];
@@ -28,7 +29,7 @@ function outbound(rules: Rule[], to: FirewallPeer, spec: Partial<PacketSpec> = {
 }
 
 function ipOf(p: FirewallPeer): string {
-  return `${p.vpnIp >>> 24}.${(p.vpnIp >>> 16) & 255}.${(p.vpnIp >>> 8) & 255}.${p.vpnIp & 255}`;
+  return formatVpnIp(p.vpnIp);
 }
 
 test('with no rules every packet is dropped for no-rule (default deny)', () => {

@@ -17,6 +17,9 @@ test('an outbound packet is read with local = source and remote = destination', 
     remotePort: 443,
     protocol: TCP,
     fragment: false,
+    ipv6: false,
+    local6: new Uint32Array(4),
+    remote6: new Uint32Array(4),
   });
 });
 

@@ -20,6 +20,27 @@ const EXAMPLES = [
   'test/fixtures/config/nebula-1.7-1.11-keys.yml',
 ].map((f) => readFileSync(new URL(`../../../${f}`, import.meta.url), 'utf8'));
 
+// IPv6 overlay addresses wherever an overlay address goes (docs/ipv6-A.md), so mutations reach those parsers too.
+const IPV6_OVERLAY = `pki: {ca: ca.crt, cert: host.crt, key: host.key}
+static_host_map:
+  "fd00:9::1": ["[2001:db8::1]:4242", "192.0.2.1:4242"]
+  "10.9.0.1": ["192.0.2.1:4242"]
+lighthouse:
+  hosts: ["fd00:9::1"]
+  remote_allow_ranges:
+    "fd00:9::/120": {"0.0.0.0/0": true, "::/0": true}
+relay:
+  relays: ["fd00:9::1", "10.9.0.1"]
+tun:
+  mtu: 1280
+  routes: [{mtu: 1400, route: "fd00:9:1::/64"}]
+  unsafe_routes:
+    - {route: "fd77::/48", via: "fd00:9::7"}
+    - {route: "192.168.5.0/24", via: [{gateway: "fd00:9::8", weight: 2}, {gateway: "10.9.0.8", weight: 1}]}
+preferred_ranges: ["2001:db8::/32", "192.0.2.0/24"]
+`;
+EXAMPLES.push(IPV6_OVERLAY);
+
 /** Parse, merge over another document as a config directory does, and validate: everything loadConfig does after reading. */
 function load(text: string, over?: string): unknown {
   let doc = parseYamlDocument(text, 'fuzz.yml');

@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { test } from 'node:test';
 import type { NebulaCertificate } from '../../pkg/cert/index.js';
 import { parseCidr } from '../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { DnsResponder, respond, type DnsDirectory, type DnsOutcome } from '../../pkg/lighthouse/dns-server.js';
 import { DnsError, DnsType, encodeQuery, encodeReply, parseQuery, parseResponse, type DnsReply } from '../../pkg/lighthouse/dns-wire.js';
 import { expectOnly, hex, mutate, randomBytes, runFuzz, runFuzzAsync } from './helpers/fuzz.js';
@@ -24,7 +25,9 @@ function cert(name: string, cidr: string): NebulaCertificate {
 const HOSTS = [cert('lh', '10.99.0.1/24'), cert('node1', '10.99.0.2/24'), cert('Node1', '10.99.0.3/24')];
 const DIR: DnsDirectory = {
   vpnNet: () => parseCidr('10.99.0.0/24'),
-  hosts: () => HOSTS.map((c) => ({ vpnIp: c.details.ips[0].ip, certName: c.details.name, cert: c })),
+  vpnNetworks: () => [parseIpPrefix('10.99.0.0/24'), parseIpPrefix('fd00::/64')],
+  // node1 is dual-stack, so AAAA and TXT-by-IPv6 questions reach answers too (docs/ipv6-B.md).
+  hosts: () => HOSTS.map((c, i) => ({ vpnIp: c.details.ips[0].ip, vpnAddrs: i === 1 ? [c.details.ips[0].ip, 'fd00::2'] : undefined, certName: c.details.name, cert: c })),
 };
 
 /** Queries and replies as they are sent: the seeds the mutators start from. */
@@ -32,11 +35,17 @@ const SAMPLES: Uint8Array[] = [
   encodeQuery(0x1111, 'node1', DnsType.A),
   encodeQuery(0x2222, '10.99.0.2', DnsType.TXT),
   encodeQuery(0x3333, 'a.b.c.example.', DnsType.A),
+  encodeQuery(0x6666, 'node1', DnsType.AAAA),
+  encodeQuery(0x7777, 'fd00::2', DnsType.TXT),
   // A name by pointer into an earlier one, and a query with an extra record, as other resolvers send.
   Uint8Array.from(Buffer.from('4444 0100 0001 0000 0000 0001 05 6e6f646531 00 0001 0001 c00c 0001 0001 00000e10 0004 0a630002'.replace(/ /g, ''), 'hex')),
   (() => {
     const question = parseQuery(encodeQuery(0x5555, 'node1', DnsType.A)).question;
     return encodeReplyBytes({ id: 0x5555, opcode: 0, rd: true, cd: false, rcode: 0, question, answers: [{ type: DnsType.A, ttl: 60, address: 0x0a630002 }] });
+  })(),
+  (() => {
+    const question = parseQuery(encodeQuery(0x8888, 'node1', DnsType.AAAA)).question;
+    return encodeReplyBytes({ id: 0x8888, opcode: 0, rd: true, cd: false, rcode: 0, question, answers: [{ type: DnsType.AAAA, ttl: 60, address: 'fd00::2' }] });
   })(),
 ];
 
@@ -62,7 +71,7 @@ test('fuzz DNS responder: never throws, and from outside the overlay replies no 
   let worst = 0;
   runFuzz('dns-respond', { iterations: 30_000, ms: 1000, seed: 0xd46 }, (r) => {
     const b = r.chance(0.2) ? randomBytes(r, 80) : mutate(r, r.pick(SAMPLES), SAMPLES, 4, 600);
-    const from = r.pick(['10.1.1.1', '127.0.0.1', '10.99.0.77', '::ffff:10.99.0.9', '2001:db8::1']);
+    const from = r.pick(['10.1.1.1', '127.0.0.1', '10.99.0.77', '::ffff:10.99.0.9', '2001:db8::1', 'fd00::77', 'fe80::1%eth0']);
     let out: { reply: Uint8Array | null; outcome: DnsOutcome };
     try {
       out = respond(b, from, DIR);
@@ -82,7 +91,7 @@ test('fuzz DNS responder: never throws, and from outside the overlay replies no 
       assert.ok(out.reply.length <= b.length + MAX_NAME_BYTES, `${out.outcome} reply of ${out.reply.length} bytes to ${hex(b)}`);
       worst = Math.max(worst, out.reply.length / b.length);
     }
-    if (from === '10.1.1.1' || from === '2001:db8::1') assert.ok(parsed.answers.every((a) => a.type !== DnsType.TXT), 'no certificate details outside');
+    if (from === '10.1.1.1' || from === '2001:db8::1' || from === 'fe80::1%eth0') assert.ok(parsed.answers.every((a) => a.type !== DnsType.TXT), 'no certificate details outside');
   });
   assert.ok(answered > 100, `only ${answered} mutated queries were answered: the mutations do not reach the answers`);
   t.diagnostic(`largest unanswered reply: ${worst.toFixed(2)} times its query`);

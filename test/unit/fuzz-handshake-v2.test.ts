@@ -22,8 +22,8 @@ const key = host.v2!.publicKey;
 
 test('fuzz: handshake payloads with CertVersion decode or fail with ProtobufError only', () => {
   const samples = [
-    encodeHandshakePayload({ cert: v2Bytes, initiatorIndex: 7, responderIndex: 0, time: 1e18, certVersion: 2 }),
-    encodeHandshakePayload({ cert: v1Bytes, initiatorIndex: 7, responderIndex: 9, time: 1e18 }),
+    encodeHandshakePayload({ cert: v2Bytes, initiatorIndex: 7, responderIndex: 0, time: 10n ** 18n, certVersion: 2 }),
+    encodeHandshakePayload({ cert: v1Bytes, initiatorIndex: 7, responderIndex: 9, time: 10n ** 18n }),
   ];
   const stats = runFuzz('handshake payload v2', { iterations: 20_000, ms: 1500, seed: 0x1717 }, (r) => {
     const input = mutateProto(r, r.pick(samples), samples);

@@ -387,7 +387,7 @@ test('an unproven candidate is dropped after RETRANSMIT_MEMORY_MS and one source
   await connect(a, b);
   const attacker = attackerAt(mesh, '203.0.113.66');
   for (let i = 0; i < 5; i++) {
-    attacker.udp.send(forgedStage1(a, a.config.cipher, BigInt(i + 1) << 62n), b.addr);
+    attacker.udp.send(forgedStage1(a, a.config.cipher, BigInt(i + 1) << 61n), b.addr);
     await settle();
     clock.advance(CANDIDATE_HOLD_MS / 2);
   }

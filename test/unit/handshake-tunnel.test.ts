@@ -119,7 +119,7 @@ test('a stage 1 from an existing peer with an older handshake Time is ignored as
   // A genuine stage 1 from a's key and certificate, but with a Time older than the one of the tunnel.
   const id = a.node.identity();
   const initiator = new IxInitiator({ cipher: a.config.cipher, staticPrivate: id.privateKey, staticPublic: id.publicKey });
-  const msg = initiator.writeMessage1(encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex: 12345, responderIndex: 0, time: 1 }));
+  const msg = initiator.writeMessage1(encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex: 12345, responderIndex: 0, time: 1n }));
   const stage1 = new Uint8Array(HEADER_LEN + msg.length);
   encodeHeader(stage1, 0, MessageType.Handshake, 0, 0, 1);
   stage1.set(msg, HEADER_LEN);

@@ -4,12 +4,12 @@ import { test } from 'node:test';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
-// Candidate bookkeeping in the hostmap, on stand-in tunnels (the hostmap reads only these three fields).
+// Candidate bookkeeping in the hostmap, on stand-in tunnels (the hostmap reads only these four fields).
 
 let nextIndex = 1;
 function tunnel(vpnIp: number): HostInfo {
   const i = nextIndex++;
-  return { vpnIp, localIndex: i, remoteIndex: 1000 + i } as unknown as HostInfo;
+  return { vpnIp, vpnAddrs: [vpnIp], localIndex: i, remoteIndex: 1000 + i } as unknown as HostInfo;
 }
 
 test('candidates in all are bounded: at the bound the oldest makes room, whatever its overlay IP', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { parseCidr } from '../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { orderAddresses } from '../../pkg/lighthouse/address-order.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
@@ -93,4 +94,10 @@ test('IPv6 addresses sort by their bytes, not their text', () => {
     '[2001:db8::a]:1',
     '[2001:db8::10]:1',
   ]);
+});
+
+test('an IPv6 preferred range puts its addresses first, ahead of other IPv6 ones (Nebula: preferred_ranges are prefixes of either family)', () => {
+  const keys = ['[2001:db8:1::5]:4242', '203.0.113.5:4242', '[2001:db8:2::5]:4242', '10.0.0.5:4242'];
+  const ordered = orderAddresses(keys.map(parse), [parseIpPrefix('2001:db8:2::/48'), parseIpPrefix('10.0.0.0/8')]).map(addrKey);
+  assert.deepEqual(ordered, ['[2001:db8:2::5]:4242', '10.0.0.5:4242', '[2001:db8:1::5]:4242', '203.0.113.5:4242']);
 });

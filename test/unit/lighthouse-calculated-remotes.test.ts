@@ -39,3 +39,14 @@ test('a node reaches a peer it has no static entry for through its calculated re
   assert.deepEqual(c.node.candidates(b.vpnIp), []);
   assert.deepEqual(a.node.candidates(b.vpnIp).map(addrKey), ['198.51.100.2:4242']);
 });
+
+test('an IPv6 range takes an IPv6 mask the same way (Nebula 1.11 ApplyV6): network bits of the mask, host bits of the peer', () => {
+  const calc = new CalculatedRemotes([
+    { vpnRange: 'fd00::/64', remotes: [{ mask: '2001:db8:1::/64', port: 4242 }, { mask: '2001:db8:2::/112', port: 0 }] },
+    { vpnRange: '10.0.10.0/24', remotes: [{ mask: '192.168.1.0/24', port: 4242 }] },
+  ]);
+  assert.deepEqual(calc.for('fd00::1:7b').map(addrKey), ['[2001:db8:1::1:7b]:4242', '[2001:db8:2::7b]:0']);
+  assert.deepEqual(calc.for('fd01::1'), []);
+  assert.deepEqual(calc.for(parseIpv4('10.0.10.123')).map(addrKey), ['192.168.1.123:4242'], 'IPv4 as before');
+  assert.throws(() => new CalculatedRemotes([{ vpnRange: 'fd00::/64', remotes: [{ mask: '192.168.1.0/24', port: 1 }] }]), RangeError);
+});

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
@@ -27,7 +29,7 @@ function host(vpnIp: string, remote: UdpAddr | null = a('198.51.100.10', 4242)):
 }
 
 function setup(options: { lighthouses?: string[]; allow?: Record<string, boolean>; respond?: boolean; punchDelayMs?: number; respondDelayMs?: number } = {}) {
-  const tunnels = new Map<Ipv4, HostInfo>();
+  const tunnels = new Map<VpnIp, HostInfo>();
   const log: string[] = [];
   const timers: Array<{ ms: number; fn: () => void }> = [];
   const counters = new Counters();
@@ -35,13 +37,13 @@ function setup(options: { lighthouses?: string[]; allow?: Record<string, boolean
   const lighthouses = (options.lighthouses ?? [LH1]).map(ip);
   const client = new LighthouseClient({
     lighthouses: () => lighthouses,
-    vpnIp: () => ip(ME),
-    vpnNet: () => VPN_NET,
+    vpnAddrs: () => [ip(ME)],
+    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     hostFor: (vpnIp) => tunnels.get(vpnIp),
-    startHandshake: (vpnIp) => log.push(`handshake ${formatIpv4(vpnIp)}`),
-    learned: (vpnIp) => log.push(`learned ${formatIpv4(vpnIp)}`),
+    startHandshake: (vpnIp) => log.push(`handshake ${formatVpnIp(vpnIp)}`),
+    learned: (vpnIp) => log.push(`learned ${formatVpnIp(vpnIp)}`),
     send: (to: HostInfo, m: MetaMessage) =>
-      log.push(`send ${formatIpv4(to.vpnIp)} ${MetaType[m.type]} ${formatIpv4(m.vpnIp)} [${m.addrs.map(addrKey).join(' ')}] [${m.relays.map(formatIpv4).join(' ')}]`),
+      log.push(`send ${formatVpnIp(to.vpnIp)} ${MetaType[m.type]} ${formatVpnIp(m.vpnIp)} [${m.addrs.map(addrKey).join(' ')}] [${m.relays.map(formatVpnIp).join(' ')}]`),
     ownAddresses: () => [a('192.168.1.2', 4242), a('2001:db8::2', 4242)],
     relays: () => [ip(LH1)],
     remoteAllowed: (_vpnIp, addr) => allow.allows(addr.address),
@@ -50,7 +52,7 @@ function setup(options: { lighthouses?: string[]; allow?: Record<string, boolean
     punchDelayMs: () => options.punchDelayMs ?? 1000,
     respond: () => options.respond ?? false,
     ...(options.respondDelayMs === undefined ? {} : { respondDelayMs: () => options.respondDelayMs! }),
-    sendTestRequestTo: (vpnIp) => log.push(`test-request ${formatIpv4(vpnIp)}`),
+    sendTestRequestTo: (vpnIp) => log.push(`test-request ${formatVpnIp(vpnIp)}`),
     schedule: (ms, fn) => timers.push({ ms, fn }),
     counters,
   });
@@ -117,7 +119,7 @@ test("a lighthouse's answer is stored and the node is told it learned where the 
   const { client, log, reply } = setup();
   reply(LH1, '10.99.0.3', [a('203.0.113.2', 4242), a('192.168.1.3', 4242)], ['10.99.0.1']);
   assert.deepEqual(client.addressesOf(ip('10.99.0.3')).map(addrKey), ['203.0.113.2:4242', '192.168.1.3:4242']);
-  assert.deepEqual(client.relaysFor(ip('10.99.0.3')).map(formatIpv4), ['10.99.0.1']);
+  assert.deepEqual(client.relaysFor(ip('10.99.0.3')).map(formatVpnIp), ['10.99.0.1']);
   assert.deepEqual(log, ['learned 10.99.0.3']);
 });
 

@@ -7,6 +7,7 @@ import type { MeshConfig } from '../../pkg/config/index.js';
 import type { LocalIdentity } from '../../pkg/handshake/identity.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { certTxt, DnsResponder, LighthouseDns, respond, type DnsDirectory, type DnsNode } from '../../pkg/lighthouse/dns-server.js';
 import { DnsRcode, DnsType, encodeQuery, parseResponse, type DnsResponse } from '../../pkg/lighthouse/dns-wire.js';
 import { Logger } from '../../pkg/log/logger.js';
@@ -190,11 +191,11 @@ test('the responder answers over UDP, drops a response datagram, and keeps answe
 // ---- lifecycle on a node ----
 
 function fakeNode(lighthouse: { amLighthouse: boolean; serveDns: boolean; dns: { host: string; port: number } }, lines: string[]): DnsNode & { config: MeshConfig } {
-  const self: LocalIdentity = { cert: LH, handshakeCert: new Uint8Array(), credentials: {}, initiatingVersion: 1, privateKey: new Uint8Array(), publicKey: new Uint8Array(), vpnIp: LH.details.ips[0].ip, vpnNet: parseCidr('10.99.0.0/24') };
-  const byVpnIp = new Map<Ipv4, HostInfo>([[parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: NODE1.details.name, cert: NODE1 } as HostInfo]]);
+  const self: LocalIdentity = { cert: LH, handshakeCert: new Uint8Array(), credentials: {}, initiatingVersion: 1, privateKey: new Uint8Array(), publicKey: new Uint8Array(), vpnIp: LH.details.ips[0].ip, vpnAddrs: [LH.details.ips[0].ip], vpnNetworks: [parseIpPrefix('10.99.0.0/24')], unsafeNetworks: [], vpnNet: parseCidr('10.99.0.0/24') };
+  const byPrimary = new Map<Ipv4, HostInfo>([[parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: NODE1.details.name, cert: NODE1 } as HostInfo]]);
   const node = {
     config: { lighthouse } as unknown as MeshConfig,
-    hostmap: { byVpnIp },
+    hostmap: { byPrimary, byVpnIp: byPrimary },
     log: new Logger('debug', 'text', (l) => lines.push(l), true),
     counters: new Counters(),
     identity: () => self,

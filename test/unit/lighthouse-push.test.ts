@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { ManualClock } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
@@ -18,18 +20,18 @@ const B = ip('10.99.0.20');
 
 function setup() {
   const clock = new ManualClock(1_000_000);
-  const hosts = new Map<Ipv4, HostInfo>();
+  const hosts = new Map<VpnIp, HostInfo>();
   const pushes: Array<{ to: string; vpnIp: string; addrs: string[] }> = [];
   const punches: Array<{ to: string; vpnIp: string }> = [];
   const server = new LighthouseServer({
-    vpnNet: () => parseCidr('10.99.0.0/24'),
+    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: () => true,
     hostFor: (vpnIp) => hosts.get(vpnIp),
     send: (to: HostInfo, m: MetaMessage) => {
       // Through the codec, as on the wire.
       const d = decodeMeta(encodeMeta(m));
-      if (d.type === MetaType.HostMovedNotification) pushes.push({ to: formatIpv4(to.vpnIp), vpnIp: formatIpv4(d.vpnIp), addrs: d.addrs.map(addrKey) });
-      if (d.type === MetaType.HostPunchNotification) punches.push({ to: formatIpv4(to.vpnIp), vpnIp: formatIpv4(d.vpnIp) });
+      if (d.type === MetaType.HostMovedNotification) pushes.push({ to: formatVpnIp(to.vpnIp), vpnIp: formatVpnIp(d.vpnIp), addrs: d.addrs.map(addrKey) });
+      if (d.type === MetaType.HostPunchNotification) punches.push({ to: formatVpnIp(to.vpnIp), vpnIp: formatVpnIp(d.vpnIp) });
     },
     counters: new Counters(),
     clock,
@@ -89,7 +91,7 @@ test('only the most recent askers within the TTL are pushed to', () => {
   for (const a of askers) query(a, B);
   update(connect(B, udpAddr('192.0.2.20', 5000)), []);
   assert.equal(pushes.length, PUSH_ASKERS_PER_HOST);
-  assert.deepEqual(new Set(pushes.map((p) => p.to)), new Set(askers.slice(8).map((a) => formatIpv4(a.vpnIp))), 'the last ones to ask');
+  assert.deepEqual(new Set(pushes.map((p) => p.to)), new Set(askers.slice(8).map((a) => formatVpnIp(a.vpnIp))), 'the last ones to ask');
 
   pushes.length = 0;
   query(askers[0], B);
@@ -112,7 +114,7 @@ test('random queries, updates and reconnections: pushes never outnumber the quer
     if (r < 0.4) {
       const asker = askers[Math.floor(rand() * askers.length)];
       query(asker, target);
-      if (asker.vpnIp < ip('10.99.0.57')) meshQueries++;
+      if ((asker.vpnIp as number) < ip('10.99.0.57')) meshQueries++;
     } else if (r < 0.7) update(connect(target, udpAddr('198.51.100.1', 4000 + Math.floor(rand() * 4))), []);
     else update(connect(target, udpAddr('198.51.100.1', 4242)), [udpAddr('10.0.0.1', 4000 + Math.floor(rand() * 3))]);
   }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
@@ -30,27 +32,27 @@ function host(vpnIp: string, remote: UdpAddr | null): HostInfo {
 }
 
 function setup(options: { allow?: Record<string, boolean> } = {}) {
-  const hosts = new Map<Ipv4, HostInfo>();
+  const hosts = new Map<VpnIp, HostInfo>();
   const sent: Sent[] = [];
   const acks: Sent[] = [];
   const counters = new Counters();
   const allow = new AllowList(options.allow);
   const allowCalls: string[] = [];
   const server = new LighthouseServer({
-    vpnNet: () => VPN_NET,
+    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: (vpnIp, addr) => {
-      allowCalls.push(`${formatIpv4(vpnIp)} ${addrKey(addr)}`);
+      allowCalls.push(`${formatVpnIp(vpnIp)} ${addrKey(addr)}`);
       return allow.allows(addr.address);
     },
     hostFor: (vpnIp) => hosts.get(vpnIp),
     // Acks (one per accepted update) are kept apart, so the tests of answers see only answers.
     send: (to: HostInfo, m: MetaMessage) =>
       (m.type === MetaType.HostUpdateNotificationAck ? acks : sent).push({
-        to: formatIpv4(to.vpnIp),
+        to: formatVpnIp(to.vpnIp),
         type: m.type,
-        vpnIp: formatIpv4(m.vpnIp),
+        vpnIp: formatVpnIp(m.vpnIp),
         addrs: m.addrs.map(addrKey),
-        relays: m.relays.map(formatIpv4),
+        relays: m.relays.map(formatVpnIp),
       }),
     counters,
   });

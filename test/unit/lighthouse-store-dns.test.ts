@@ -31,7 +31,7 @@ function lighthouse(remotes: RemoteHost[]): DnsNode {
   const self = { cert: LH, vpnIp: LH.details.ips[0].ip, vpnNet: parseCidr('10.99.0.0/24') } as unknown as LocalIdentity;
   const byVpnIp = new Map<Ipv4, HostInfo>([[parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: 'local', cert: LOCAL } as HostInfo]]);
   return {
-    hostmap: { byVpnIp },
+    hostmap: { byVpnIp, byPrimary: byVpnIp },
     log: new Logger('error', 'text', () => {}),
     counters: new Counters(),
     identity: () => self,

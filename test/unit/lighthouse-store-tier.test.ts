@@ -3,7 +3,8 @@ import { test } from 'node:test';
 
 import { ManualClock, unixMs } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { formatIpv4, parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
 import { MetaType, SEEN_FIRST_V4, type MetaMessage } from '../../pkg/lighthouse/meta.js';
@@ -17,7 +18,7 @@ import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 // that host's own report would be, and its punch notification goes out from the serving lighthouse; the local view
 // comes first; the memory store (the default) shares nothing.
 
-const VPN_NET = parseCidr('10.99.0.0/24');
+const VPN_PREFIX = parseIpPrefix('10.99.0.0/24');
 const ip = parseIpv4;
 const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
 const TTL = 30_000;
@@ -56,16 +57,16 @@ interface Sent {
 }
 
 function lighthouse(id: string, store: LighthouseStore | undefined, sent: Sent[], allow?: Record<string, boolean>) {
-  const hosts = new Map<Ipv4, HostInfo>();
+  const hosts = new Map<VpnIp, HostInfo>();
   const counters = new Counters();
   const allowList = new AllowList(allow);
   const server = new LighthouseServer({
-    vpnNet: () => VPN_NET,
+    vpnNetworks: () => [VPN_PREFIX],
     remoteAllowed: (_vpnIp, addr) => allowList.allows(addr.address),
     hostFor: (vpnIp) => hosts.get(vpnIp),
     send: (to: HostInfo, m: MetaMessage) => {
       if (m.type === MetaType.HostUpdateNotificationAck) return;
-      sent.push({ from: id, to: formatIpv4(to.vpnIp), type: m.type, vpnIp: formatIpv4(m.vpnIp), addrs: m.addrs.map(addrKey), relays: m.relays.map(formatIpv4), seen: m.seen });
+      sent.push({ from: id, to: formatVpnIp(to.vpnIp), type: m.type, vpnIp: formatVpnIp(m.vpnIp), addrs: m.addrs.map(addrKey), relays: m.relays.map(formatVpnIp), seen: m.seen });
     },
     counters,
     ...(store ? { store } : {}),
@@ -160,12 +161,14 @@ test('the memory store (the default) shares nothing: a host on another lighthous
   assert.deepEqual(sent, []);
 });
 
-test('a punch request for a host we no longer serve, or of the wrong family, is dropped and counted', () => {
+test('a punch request for a host we no longer serve is dropped, and a v1 host is never told an IPv6 asker', () => {
   const { twin, sent, lh3 } = tier();
   twin.owners.get('lh-3')!.punchRequested({ target: ip('10.99.0.33'), asker: ip('10.99.0.11'), askerAddrs: [a('203.0.113.11', 4242)] });
   twin.owners.get('lh-3')!.punchRequested({ target: 'fd00::33', asker: ip('10.99.0.11'), askerAddrs: [] });
   assert.deepEqual(sent, []);
-  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-unknown'), 1);
-  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-family'), 1);
-  assert.equal(formatVpnIp(ip('10.99.0.33')), '10.99.0.33');
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-unknown'), 2);
+  lh3.connect('10.99.0.34', a('198.51.100.34', 4000));
+  twin.owners.get('lh-3')!.punchRequested({ target: ip('10.99.0.34'), asker: 'fd00::11', askerAddrs: [a('203.0.113.11', 4242)] });
+  assert.deepEqual(sent, []);
+  assert.equal(lh3.counters.get('lighthouse', 'v1-ipv6-skipped'), 1);
 });

@@ -5,6 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
@@ -19,10 +21,10 @@ function host(vpnIp: string, remote: UdpAddr | null): HostInfo {
 }
 
 test('a query about a TCP-attached host is answered with its reported addresses and relays, never its virtual address', () => {
-  const hosts = new Map<Ipv4, HostInfo>();
-  const sent: Array<{ to: Ipv4; m: MetaMessage }> = [];
+  const hosts = new Map<VpnIp, HostInfo>();
+  const sent: Array<{ to: VpnIp; m: MetaMessage }> = [];
   const server = new LighthouseServer({
-    vpnNet: () => parseCidr('10.99.0.0/24'),
+    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: () => true,
     hostFor: (ip) => hosts.get(ip),
     send: (to, m) => sent.push({ to: to.vpnIp, m }),

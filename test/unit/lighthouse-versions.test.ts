@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { LighthouseClient } from '../../pkg/lighthouse/client.js';
@@ -29,16 +31,16 @@ interface Wire {
 }
 
 function serverSetup() {
-  const hosts = new Map<Ipv4, HostInfo>();
+  const hosts = new Map<VpnIp, HostInfo>();
   const wire: Wire[] = [];
   const counters = new Counters();
   const server = new LighthouseServer({
-    vpnNet: () => VPN_NET,
+    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: () => true,
     hostFor: (vpnIp) => hosts.get(vpnIp),
     send: (to, m) => {
       const bytes = encodeMeta(m);
-      wire.push({ to: formatIpv4(to.vpnIp), bytes, m: decodeMeta(bytes) });
+      wire.push({ to: formatVpnIp(to.vpnIp), bytes, m: decodeMeta(bytes) });
     },
     counters,
   });
@@ -105,14 +107,14 @@ function clientSetup(certVersion: 1 | 2) {
   const lh = host(LH, certVersion);
   const client = new LighthouseClient({
     lighthouses: () => [LH],
-    vpnIp: () => ip('10.99.0.2'),
-    vpnNet: () => VPN_NET,
+    vpnAddrs: () => [ip('10.99.0.2')],
+    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     hostFor: (vpnIp) => (vpnIp === LH ? lh : undefined),
     startHandshake: () => {},
     learned: () => {},
     send: (to, m) => {
       const bytes = encodeMeta(m);
-      sent.push({ to: formatIpv4(to.vpnIp), bytes, m: decodeMeta(bytes) });
+      sent.push({ to: formatVpnIp(to.vpnIp), bytes, m: decodeMeta(bytes) });
     },
     ownAddresses: () => [udpAddr('192.0.2.2', 4242)],
     relays: () => [ip('10.99.0.9')],
@@ -140,7 +142,6 @@ test('a client sends in the layout of its lighthouse tunnel; a v2 update leaves 
     ]);
     const update = sent[0].m;
     assert.equal(update.vpnIp, certVersion === 2 ? 0 : ip('10.99.0.2'));
-    assert.equal(update.vpnAddr, undefined);
     assert.deepEqual(update.relays, [ip('10.99.0.9')]);
     assert.equal(sent[2].m.vpnIp, ip('10.99.0.7'));
   }

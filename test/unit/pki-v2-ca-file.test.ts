@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MeshConfig } from '../../pkg/config/index.js';
 import { loadPki, PkiError } from '../../pkg/daemon/pki.js';
+import { NO_IPV4_NET } from '../../pkg/handshake/identity.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { formatIpPrefix } from '../../pkg/ip/prefix.js';
 import { makeHostCertV2, makeTestCaV2 } from './helpers/pki-v2.js';
 import { makeHostCert, makeTestCa } from './helpers/pki.js';
 
@@ -54,10 +57,23 @@ describe('daemon pki with v2 certificates', () => {
     assert.equal(pki.identity.vpnNet.mask, 0xffffff00);
   });
 
-  it('refuses, naming the key: initiating version 1 without a v1 certificate, a v6-only v2 certificate, a wrong key', () => {
-    refused(configWith(ca2.pem, host2.pem, host.keyPem, 1), /^pki\.initiating_version: .*v1 certificate/);
+  it('a v6-only v2 host loads: its IPv6 network is its overlay address, and no IPv4 network matches anything', () => {
     const v6only = makeHostCertV2(ca2, { name: 'h6', networks: ['fd00::1/64'], keys });
-    refused(configWith(ca2.pem, v6only.pem, host.keyPem), /^pki\.cert .*no IPv4 network.*not supported yet/);
+    const id = loadPki(configWith(ca2.pem, v6only.pem, host.keyPem), '/').identity;
+    assert.equal(id.vpnIp, 'fd00::1');
+    assert.deepEqual(id.vpnAddrs, ['fd00::1']);
+    assert.deepEqual(id.vpnNetworks.map(formatIpPrefix), ['fd00::1/64']);
+    assert.deepEqual(id.vpnNet, NO_IPV4_NET);
+    const dual = makeHostCertV2(ca2, { name: 'hd', networks: ['fd00::1/64', '10.70.0.1/24'], keys });
+    const idDual = loadPki(configWith(ca2.pem, dual.pem, host.keyPem), '/').identity;
+    // A v2 certificate holds its networks sorted (IPv4 before IPv6, as Nebula signs them): the IPv4 one is primary.
+    assert.deepEqual(idDual.vpnAddrs, [parseIpv4('10.70.0.1'), 'fd00::1']);
+    assert.equal(idDual.vpnIp, parseIpv4('10.70.0.1'));
+    assert.equal(idDual.vpnNet.mask, 0xffffff00, 'the IPv4 fast path keeps the IPv4 network');
+  });
+
+  it('refuses, naming the key: initiating version 1 without a v1 certificate, a wrong key', () => {
+    refused(configWith(ca2.pem, host2.pem, host.keyPem, 1), /^pki\.initiating_version: .*v1 certificate/);
     const other = makeHostCert(ca, { ip: '10.70.0.1/24' });
     refused(configWith(ca2.pem, host2.pem, other.keyPem), /^pki\.key .*does not match.*v2 certificate/);
   });

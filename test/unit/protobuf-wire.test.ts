@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import {
   ProtobufError,
   ProtobufWriter,
+  fieldUint32,
+  fieldUint64,
   readFields,
-  readPackedVarints,
-  varintToBigInt,
+  readPackedUint32,
   WireType,
 } from '../../pkg/protobuf/protobuf.js';
 import { seededRandom } from './helpers/seeded-random.js';
@@ -73,17 +74,16 @@ test('fields are written in the order the caller gives, large field numbers with
 test('readFields returns every field with its number, wire type and value', () => {
   const fields = readFields(bytes('08 96 01 12 03 61 62 63 19 0102030405060708 25 01020304 800101'));
   assert.deepEqual(
-    fields.map((f) => [f.number, f.wireType, f.value]),
+    fields.map((f) => [f.number, f.wireType, f.varint.lo, f.bytes?.length]),
     [
-      [1, WireType.Varint, 150],
-      [2, WireType.Bytes, 3],
-      [3, WireType.Fixed64, 0],
-      [4, WireType.Fixed32, 0],
-      [16, WireType.Varint, 1],
+      [1, WireType.Varint, 150, undefined],
+      [2, WireType.Bytes, 0, 3],
+      [3, WireType.Fixed64, 0, undefined],
+      [4, WireType.Fixed32, 0, undefined],
+      [16, WireType.Varint, 1, undefined],
     ],
   );
   assert.equal(hex(fields[1].bytes as Uint8Array), '616263');
-  assert.equal(hex(fields[0].varint as Uint8Array), '9601');
 });
 
 test('a length-delimited field is a view into the input, not a copy', () => {
@@ -93,12 +93,15 @@ test('a length-delimited field is a view into the input, not a copy', () => {
   assert.equal(f.bytes?.byteOffset, 2);
 });
 
-test('varint values are exact up to 2^53 and varintToBigInt is exact to 64 bits', () => {
+test('varint values are exact to 64 bits, and a uint32 field keeps the low 32 bits as Go does', () => {
   const [a] = readFields(bytes('08 ffffffffffffff0f'));
-  assert.equal(a.value, Number.MAX_SAFE_INTEGER);
+  assert.equal(fieldUint64(a), BigInt(Number.MAX_SAFE_INTEGER));
   const [b] = readFields(bytes('08 ffffffffffffffffff01'));
-  assert.equal(varintToBigInt(b.varint as Uint8Array), 0xffffffffffffffffn);
-  assert.equal(varintToBigInt(bytes('00')), 0n);
+  assert.equal(fieldUint64(b), 0xffffffffffffffffn);
+  assert.equal(fieldUint32(b), 0xffffffff);
+  // 2^53 + 1: a double would round it to 2^53.
+  const [c] = readFields(bytes('08 8180808080808010'));
+  assert.equal(fieldUint64(c), 2n ** 53n + 1n);
 });
 
 test('whatever the writer produces, the reader reads back', () => {
@@ -110,15 +113,15 @@ test('whatever the writer produces, the reader reads back', () => {
     const buf = new ProtobufWriter().uint(1, n).uint64(2, big).packed(3, packed).finish();
     const fields = readFields(buf);
     const byNumber = new Map(fields.map((f) => [f.number, f]));
-    if (n !== 0) assert.equal(byNumber.get(1)?.value, n);
-    if (big !== 0n) assert.equal(varintToBigInt(byNumber.get(2)?.varint as Uint8Array), big);
-    assert.deepEqual(readPackedVarints(byNumber.get(3)?.bytes as Uint8Array), packed);
+    if (n !== 0) assert.equal(fieldUint64(byNumber.get(1)!), BigInt(n));
+    if (big !== 0n) assert.equal(fieldUint64(byNumber.get(2)!), big);
+    assert.deepEqual(readPackedUint32(byNumber.get(3)?.bytes as Uint8Array), packed);
   }
 });
 
-test('readPackedVarints decodes a run of varints and an empty run', () => {
-  assert.deepEqual(readPackedVarints(bytes('01 ac02 ffffffff0f')), [1, 300, 0xffffffff]);
-  assert.deepEqual(readPackedVarints(new Uint8Array(0)), []);
+test('readPackedUint32 decodes a run of varints and an empty run', () => {
+  assert.deepEqual(readPackedUint32(bytes('01 ac02 ffffffff0f')), [1, 300, 0xffffffff]);
+  assert.deepEqual(readPackedUint32(new Uint8Array(0)), []);
 });
 
 test('malformed input throws ProtobufError with code EPROTOBUF', () => {
@@ -127,7 +130,7 @@ test('malformed input throws ProtobufError with code EPROTOBUF', () => {
     ['08 80', 'truncated varint'],
     ['08 80808080808080808080 01', 'varint longer than 10 bytes'],
     ['00 01', 'field number 0'],
-    ['0b', 'wire type 3 (start group)'],
+    ['0b', 'wire type 3 (start group) never ended'],
     ['0c', 'wire type 4 (end group)'],
     ['0e 00', 'wire type 6'],
     ['0f 00', 'wire type 7'],
@@ -139,8 +142,8 @@ test('malformed input throws ProtobufError with code EPROTOBUF', () => {
   for (const [input, what] of bad) {
     assert.throws(() => readFields(bytes(input)), (e: unknown) => e instanceof ProtobufError && e.code === 'EPROTOBUF', what);
   }
-  assert.throws(() => readPackedVarints(bytes('ac')), ProtobufError);
-  assert.throws(() => readPackedVarints(bytes('80808080808080808080 01')), ProtobufError);
+  assert.throws(() => readPackedUint32(bytes('ac')), ProtobufError);
+  assert.throws(() => readPackedUint32(bytes('80808080808080808080 01')), ProtobufError);
 });
 
 test('random bytes never make the reader throw anything but ProtobufError', () => {
@@ -149,7 +152,7 @@ test('random bytes never make the reader throw anything but ProtobufError', () =
     const buf = new Uint8Array(Math.floor(rand() * 48));
     for (let j = 0; j < buf.length; j++) buf[j] = Math.floor(rand() * 256);
     assertOnlyProtobufError(() => readFields(buf), `readFields(${hex(buf)})`);
-    assertOnlyProtobufError(() => readPackedVarints(buf), `readPackedVarints(${hex(buf)})`);
+    assertOnlyProtobufError(() => readPackedUint32(buf), `readPackedUint32(${hex(buf)})`);
   }
 });
 

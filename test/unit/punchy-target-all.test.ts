@@ -13,7 +13,7 @@ function world() {
   const inUse = udpAddr('198.51.100.2', 4242);
   const other = udpAddr('192.168.1.2', 4242);
   const host = { vpnIp: 1, remote: inUse, conn: undefined } as unknown as HostInfo;
-  const hostmap = { byVpnIp: new Map([[1, host]]) } as unknown as HostMap;
+  const hostmap = { byPrimary: new Map([[1, host]]) } as unknown as HostMap;
   const sent: string[] = [];
   const udp = {
     send: (p: Uint8Array, to: UdpAddr) => {

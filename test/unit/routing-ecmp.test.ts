@@ -3,7 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIpv4, formatIpv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { balance, bucketGateways, flowPortsHash, pickGateway } from '../../pkg/routing/ecmp.js';
 import { UnsafeRouteTable } from '../../pkg/routing/unsafe-routes.js';
 import { ICMP, TCP, UDP, ipv4Packet } from './firewall-fixtures.js';
@@ -46,12 +47,12 @@ test('the port hash matches an independent BigInt reference on 2000 seeded port 
 
 test('65535 flows spread over equal gateways within 100 flows of a third each (the bound of Nebula\'s own test)', () => {
   const gateways = bucketGateways([GW1, GW2, GW3].map((vpnIp) => ({ vpnIp, weight: 1 })));
-  const counts = new Map<number, number>();
+  const counts = new Map<VpnIp, number>();
   for (let i = 0; i < 65535; i++) {
     const gw = balance(flowPortsHash(i, 65535 - i), gateways).vpnIp;
     counts.set(gw, (counts.get(gw) ?? 0) + 1);
   }
-  for (const gw of [GW1, GW2, GW3]) assert.ok(Math.abs((counts.get(gw) ?? 0) - 65535 / 3) <= 100, `${formatIpv4(gw)}: ${counts.get(gw)}`);
+  for (const gw of [GW1, GW2, GW3]) assert.ok(Math.abs((counts.get(gw) ?? 0) - 65535 / 3) <= 100, `${formatVpnIp(gw)}: ${counts.get(gw)}`);
 });
 
 test('weights 10 and 5 carry two thirds and one third of the flows, within 100', () => {
@@ -77,7 +78,7 @@ test('every packet of a flow takes the same gateway, whatever its payload, and d
       assert.equal(again, first);
     }
     assert.equal(first, balance(flowPortsHash(port, 443), table.gatewaysFor(dst)!).vpnIp, 'source port is the local port');
-    used.add(first!);
+    used.add(first as number);
   }
   assert.deepEqual([...used].sort(), [GW1, GW2, GW3].sort());
   // UDP flows too; ICMP has no ports and always takes hash(0, 0)'s gateway.

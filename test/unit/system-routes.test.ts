@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../pkg/clock/clock.js';
 import { formatCidr, formatIpv4, parseCidr, parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { formatVpnIp } from '../../pkg/ip/vpn-ip.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { parseRouteMessages, type RouteChange } from '../../pkg/routing/netlink-route.js';
@@ -94,7 +95,7 @@ function change(kind: 'add' | 'delete', dst: string, via: Array<[string, number]
 
 function via(t: SystemRouteTable, dst: string): string | null {
   const m = t.match(parseIpv4(dst));
-  return m === null ? null : `/${m.prefixLen} ${m.gateways.map((g) => formatIpv4(g.vpnIp)).join(',')}`;
+  return m === null ? null : `/${m.prefixLen} ${m.gateways.map((g) => formatVpnIp(g.vpnIp)).join(',')}`;
 }
 
 test('learned table: longest prefix, lowest metric per destination, a delete removes only the route it names', () => {
@@ -141,7 +142,7 @@ test('unsafe routes: the most specific of config and learned wins; learned wins 
   const up = () => true;
   const gw = (dst: string) => {
     const g = routes.gatewayFor(parseIpv4(dst), undefined, up);
-    return g === null ? null : formatIpv4(g);
+    return g === null ? null : formatVpnIp(g);
   };
   assert.equal(gw('192.168.5.1'), '10.1.0.3');
   learned.apply(change('add', '192.168.0.0/16', [['10.1.0.8', 1]]));
@@ -167,7 +168,7 @@ test('unsafe routes: the most specific of config and learned wins; learned wins 
     udp.writeUInt32BE(parseIpv4('172.20.0.1'), 16);
     udp.writeUInt16BE(port, 20);
     udp.writeUInt16BE(53, 22);
-    const g = formatIpv4(routes.gatewayFor(parseIpv4('172.20.0.1'), udp, up)!);
+    const g = formatVpnIp(routes.gatewayFor(parseIpv4('172.20.0.1'), udp, up)!);
     counts.set(g, (counts.get(g) ?? 0) + 1);
   }
   const share = (counts.get('10.1.0.5') ?? 0) / 400;

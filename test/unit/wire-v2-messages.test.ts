@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { formatIpAddr, parseIpAddr } from '../../pkg/ip/prefix.js';
-import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
+import { decodeMeta, encodeMeta, fitsLayout, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { decodeNebulaAddr, encodeNebulaAddr } from '../../pkg/protobuf/nebula-addr.js';
 import { ProtobufError } from '../../pkg/protobuf/protobuf.js';
 import { ControlType, decodeControl, encodeControl, type ControlMessage } from '../../pkg/relay/control.js';
@@ -31,13 +31,14 @@ const V1_ACK = '08 0a 12 05 08 85 80 8c 53';
 const V2_ACK = '08 0a 12 00';
 // NebulaControl{1: request, 2: 111, 6: RelayToAddr 10.99.0.20, 7: RelayFromAddr 10.99.0.10} and its response (3: 222).
 const V2_RELAY_REQUEST = '08 01 10 6f 32 08 10 94 80 8c d3 f0 ff 3f 3a 08 10 8a 80 8c d3 f0 ff 3f';
+// The request for an IPv6 target: 6: RelayToAddr fd00::20 (Hi = 0xfd00000000000000, Lo = 0x20), 7: 10.99.0.10 mapped.
+const V2_RELAY_REQUEST_V6 = '08 01 10 6f 32 0d 08 80 80 80 80 80 80 80 80 fd 01 10 20 3a 08 10 8a 80 8c d3 f0 ff 3f';
 const V2_RELAY_RESPONSE = '08 02 10 6f 18 de 01 32 08 10 94 80 8c d3 f0 ff 3f 3a 08 10 8a 80 8c d3 f0 ff 3f';
 
 test('v2 lighthouse messages decode to what the proto says and encode to the same bytes', () => {
   const query = decodeMeta(bytes(V2_QUERY));
   assert.equal(query.version, 2);
   assert.equal(query.vpnIp, ip('10.99.0.5'), 'an IPv4-mapped VpnAddr is the IPv4 host');
-  assert.equal(formatIpAddr(query.vpnAddr!), '10.99.0.5');
   assert.equal(hex(encodeMeta({ type: MetaType.HostQuery, vpnIp: ip('10.99.0.5'), addrs: [], relays: [], version: 2 })), V2_QUERY.replace(/ /g, ''));
 
   const update = decodeMeta(bytes(V2_UPDATE));
@@ -58,7 +59,7 @@ test('v2 lighthouse messages decode to what the proto says and encode to the sam
     version: 2,
   };
   assert.equal(hex(encodeMeta(reply)), V2_REPLY.replace(/ /g, ''));
-  assert.deepEqual(decodeMeta(bytes(V2_REPLY)), { ...reply, vpnAddr: parseIpAddr('10.99.0.5') });
+  assert.deepEqual(decodeMeta(bytes(V2_REPLY)), reply);
 });
 
 test('the same message in v1 keeps the v1 bytes; the version follows the message, else the argument', () => {
@@ -69,17 +70,23 @@ test('the same message in v1 keeps the v1 bytes; the version follows the message
   assert.equal(decodeMeta(encodeMeta(m)).version, undefined, 'a v1 message carries no version');
 });
 
-test('an IPv6 VpnAddr and IPv6 relays are kept for the IPv6 overlay, with vpnIp 0', () => {
+test('an IPv6 VpnAddr and IPv6 relays are IPv6 VpnIps (canonical text), in the order they came', () => {
   const q = decodeMeta(bytes(V2_QUERY_V6));
-  assert.equal(q.vpnIp, 0);
-  assert.equal(formatIpAddr(q.vpnAddr!), 'fd00::5');
+  assert.equal(q.vpnIp, 'fd00::5');
   assert.equal(hex(encodeMeta(q)), V2_QUERY_V6.replace(/ /g, ''));
-  const m: MetaMessage = { type: MetaType.HostQueryReply, vpnIp: ip('10.99.0.5'), addrs: [], relays: [ip('10.99.0.1')], relays6: [parseIpAddr('fd00::1')], version: 2 };
+  const m: MetaMessage = { type: MetaType.HostQueryReply, vpnIp: ip('10.99.0.5'), addrs: [], relays: [ip('10.99.0.1'), 'fd00::1'], version: 2 };
   const back = decodeMeta(encodeMeta(m));
-  assert.deepEqual(back.relays, [ip('10.99.0.1')]);
-  assert.deepEqual(back.relays6?.map(formatIpAddr), ['fd00::1']);
+  assert.deepEqual(back.relays, [ip('10.99.0.1'), 'fd00::1']);
   // A v1 message cannot carry them: the v1 encoding leaves them out.
-  assert.equal(decodeMeta(encodeMeta({ ...m, version: undefined })).relays6, undefined);
+  assert.deepEqual(decodeMeta(encodeMeta({ ...m, version: undefined })).relays, [ip('10.99.0.1')]);
+});
+
+test('a v1 message cannot name an IPv6 host: encoding one throws MetaV1Ipv6Error (senders skip it first)', () => {
+  const m: MetaMessage = { type: MetaType.HostQuery, vpnIp: 'fd00::5', addrs: [], relays: [] };
+  assert.throws(() => encodeMeta(m), { code: 'EMETAV1IPV6' });
+  assert.equal(fitsLayout('fd00::5', 1), false);
+  assert.equal(fitsLayout('fd00::5', 2), true);
+  assert.equal(fitsLayout(ip('10.99.0.5'), 1), true);
 });
 
 test('a non-zero field 1 makes a message v1 even with v2 fields, as Nebula decides', () => {
@@ -87,7 +94,6 @@ test('a non-zero field 1 makes a message v1 even with v2 fields, as Nebula decid
   const m = decodeMeta(bytes('08 01 12 14 08 85 80 8c 53 32 0d 08 80 80 80 80 80 80 80 80 fd 01 10 05'));
   assert.equal(m.version, undefined);
   assert.equal(m.vpnIp, ip('10.99.0.5'));
-  assert.equal(m.vpnAddr, undefined);
 });
 
 test('the Ack decodes in both layouts', () => {
@@ -100,7 +106,7 @@ test('the Ack decodes in both layouts', () => {
 test('v2 relay control messages: golden bytes both ways', () => {
   const req: ControlMessage = { type: ControlType.CreateRelayRequest, initiatorRelayIndex: 111, responderRelayIndex: 0, relayToIp: ip('10.99.0.20'), relayFromIp: ip('10.99.0.10'), version: 2 };
   assert.equal(hex(encodeControl(req)), V2_RELAY_REQUEST.replace(/ /g, ''));
-  assert.deepEqual(decodeControl(bytes(V2_RELAY_REQUEST)), { ...req, relayToAddr: parseIpAddr('10.99.0.20'), relayFromAddr: parseIpAddr('10.99.0.10') });
+  assert.deepEqual(decodeControl(bytes(V2_RELAY_REQUEST)), req);
   const resp = decodeControl(bytes(V2_RELAY_RESPONSE));
   assert.equal(resp.type, ControlType.CreateRelayResponse);
   assert.equal(resp.responderRelayIndex, 222);
@@ -111,6 +117,28 @@ test('v2 relay control messages: golden bytes both ways', () => {
   assert.equal(v1.version, undefined);
   assert.equal(v1.relayToIp, ip('10.99.0.20'));
   assert.equal(hex(encodeControl({ ...req, version: undefined })), '0801106f2094808c53288a808c53');
+});
+
+test('v2 relay control with an IPv6 end: golden bytes both ways; the v1 layout cannot carry it and throws', () => {
+  const req: ControlMessage = { type: ControlType.CreateRelayRequest, initiatorRelayIndex: 111, responderRelayIndex: 0, relayToIp: 'fd00::20', relayFromIp: ip('10.99.0.10'), version: 2 };
+  assert.equal(hex(encodeControl(req)), V2_RELAY_REQUEST_V6.replace(/ /g, ''));
+  assert.deepEqual(decodeControl(bytes(V2_RELAY_REQUEST_V6)), req);
+  assert.throws(() => encodeControl({ ...req, version: undefined }), { code: 'ECONTROLV1IPV6' });
+});
+
+test('a v2 reply about an IPv6 host carries its V6AddrPorts, VpnAddr and IPv6 relay, and decodes to the same record', () => {
+  const reply: MetaMessage = {
+    type: MetaType.HostQueryReply,
+    vpnIp: 'fd00::5',
+    addrs: [udpAddr('198.51.100.20', 4242), udpAddr('2001:db8:1::20', 4000)],
+    relays: [ip('10.99.0.1'), 'fd00::1'],
+    version: 2,
+  };
+  const b = encodeMeta(reply);
+  // Details hold, in order: 2 (V4AddrPort), 3 (0, omitted), 4 (V6AddrPort), 6 (VpnAddr fd00::5), 7, 7.
+  assert.ok(hex(b).includes('320d088080808080808080fd011005'), 'VpnAddr fd00::5 as Addr{Hi, Lo}');
+  assert.ok(hex(b).includes('3a0d088080808080808080fd011001'), 'relay fd00::1 as Addr{Hi, Lo}');
+  assert.deepEqual(decodeMeta(b), reply);
 });
 
 test('Addr: IPv4 is written mapped and read back as IPv4; mapped-looking IPv6 stays IPv6; junk throws ProtobufError', () => {

@@ -5,24 +5,26 @@
 // lighthouse accepts from NATS only what it would accept from a tunnel.
 
 import type { HostInfo } from '../../hostmap/hostinfo.js';
-import { netContains, parseIpv4, type Ipv4 } from '../../ip/ipv4.js';
-import type { IpAddr } from '../../ip/prefix.js';
-import { ipAddrOfVpnIp, vpnIpFromIpAddr } from '../../ip/vpn-ip.js';
+import type { VpnIp } from '../../ip/vpn-ip.js';
 import { isTcpAddr } from '../../tcp/tcp-addr.js';
 import type { UdpAddr } from '../../udp/addr.js';
-import { layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaVersion } from '../meta.js';
+import { fitsLayout, layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaVersion } from '../meta.js';
+import { addrsOf, underlayInNetworks } from '../overlay-networks.js';
 import type { LighthouseServerEnv } from '../server.js';
 import type { LighthouseStore, PunchRequest, ServedHost } from './store.js';
 
-/** A served host as the store writes it: its tunnel's address and its last update's addresses and relays. */
-export function servedHost(host: HostInfo, entry: { reported: readonly UdpAddr[]; relays: readonly Ipv4[]; relays6: readonly IpAddr[] }): ServedHost {
-  return {
-    vpnIp: host.vpnIp,
+/**
+ * A served host as the store writes it, once under each of its overlay addresses (a dual-stack host is asked for by
+ * either): its tunnel's address and its last update's addresses and relays.
+ */
+export function servedHosts(host: HostInfo, entry: { reported: readonly UdpAddr[]; relays: readonly VpnIp[] }): ServedHost[] {
+  const base = {
     learned: host.remote && !isTcpAddr(host.remote) ? host.remote : null,
     reported: entry.reported,
-    relays: [...entry.relays, ...entry.relays6.map(vpnIpFromIpAddr)],
+    relays: entry.relays,
     ...(host.certName !== undefined ? { name: host.certName } : {}),
   };
+  return addrsOf(host).map((vpnIp) => ({ vpnIp, ...base }));
 }
 
 /** Answers `from`'s query about `target`, a host we have no tunnel to, from the tier; counts it unknown if none. */
@@ -30,7 +32,7 @@ export function answerFromTier(
   env: LighthouseServerEnv,
   store: LighthouseStore,
   from: HostInfo,
-  target: Ipv4,
+  target: VpnIp,
   version: MetaVersion,
   askerAddrs: () => UdpAddr[],
 ): void {
@@ -42,27 +44,28 @@ export function answerFromTier(
   const all = learned ? [learned, ...reported] : reported;
   const addrs = [...all.filter((a) => !a.address.includes(':')), ...all.filter((a) => a.address.includes(':'))];
   const seen = learned ? (learned.address.includes(':') ? SEEN_FIRST_V6 : SEEN_FIRST_V4) : 0;
-  const relays = remote.relays.filter((r): r is number => typeof r === 'number');
-  const relays6 = version === 2 ? remote.relays.filter((r) => typeof r === 'string').map(ipAddrOfVpnIp) : [];
-  env.send(from, { type: MetaType.HostQueryReply, vpnIp: target, addrs, relays, ...(relays6.length > 0 ? { relays6 } : {}), seen, ...layout(version) });
+  // encodeMeta leaves IPv6 relays out of a v1 message, as for the server's own answers.
+  env.send(from, { type: MetaType.HostQueryReply, vpnIp: target, addrs, relays: [...remote.relays], seen, ...layout(version) });
   env.counters.inc('lighthouse', 'query-tier');
   // Asking about ourselves needs no punch; asking about a host another lighthouse serves: that one tells it.
-  if (from.vpnIp !== target) store.requestPunch(remote.servedBy, { target, asker: from.vpnIp, askerAddrs: askerAddrs() });
+  if (!addrsOf(from).includes(target)) store.requestPunch(remote.servedBy, { target, asker: from.vpnIp, askerAddrs: askerAddrs() });
 }
 
 /** Another lighthouse's query reached a host we serve: it punches toward the asker, as for a query of our own. */
 export function tierPunch(env: LighthouseServerEnv, request: PunchRequest): void {
   const { target, asker } = request;
-  if (typeof target !== 'number' || typeof asker !== 'number') return env.counters.inc('drops', 'lighthouse-tier-punch-family');
   const host = env.hostFor(target);
   if (!host) return env.counters.inc('drops', 'lighthouse-tier-punch-unknown');
+  const version = host.certVersion ?? 1;
+  // A v1 tunnel can only name an IPv4 asker (docs/ipv6.md).
+  if (!fitsLayout(asker, version)) return env.counters.inc('lighthouse', 'v1-ipv6-skipped');
   const addrs = request.askerAddrs.filter((a) => acceptable(env, asker, a));
-  env.send(host, { type: MetaType.HostPunchNotification, vpnIp: asker, addrs, relays: [], ...layout(host.certVersion ?? 1) });
+  env.send(host, { type: MetaType.HostPunchNotification, vpnIp: asker, addrs, relays: [], ...layout(version) });
   env.counters.inc('lighthouse', 'tier-punch');
 }
 
-/** What the server keeps of a host's own report: no address inside the overlay network, remote_allow_list passed. */
-function acceptable(env: LighthouseServerEnv, vpnIp: Ipv4, a: UdpAddr): boolean {
-  if (!a.address.includes(':') && netContains(env.vpnNet(), parseIpv4(a.address))) return false;
+/** What the server keeps of a host's own report: no address inside our overlay networks, remote_allow_list passed. */
+function acceptable(env: LighthouseServerEnv, vpnIp: VpnIp, a: UdpAddr): boolean {
+  if (underlayInNetworks(a, env.vpnNetworks())) return false;
   return env.remoteAllowed(vpnIp, a);
 }

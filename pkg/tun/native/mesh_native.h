@@ -53,16 +53,21 @@ napi_value mt_poll_stop(napi_env env, napi_callback_info info);
 uint64_t mt_csum_add(uint64_t sum, const uint8_t *data, size_t len);
 uint16_t mt_csum_fold(uint64_t sum);
 uint64_t mt_csum_pseudo4(const uint8_t *ip_header, uint8_t protocol, uint16_t l4_len);
+uint64_t mt_csum_pseudo6(const uint8_t *ip_header, uint8_t protocol, uint32_t l4_len);
 
-// offload.c: TSO cutting on read, GRO joining on write (TUN with IFF_VNET_HDR).
+// offload.c: TSO cutting on read, GRO joining on write (TUN with IFF_VNET_HDR), IPv4 and IPv6 TCP.
 typedef struct virtio_net_hdr mt_vnet_hdr_t;
 typedef struct {
   const uint8_t *data;
   uint32_t len;
 } mt_pkt_t;
+// Where a joined (or single) packet goes: 1 taken, 0 refused, -errno on failure. iov[0] is its vnet header.
+typedef int (*mt_sink_t)(void *ctx, struct iovec *iov, int iovcnt);
 int mt_csum_complete(uint8_t *pkt, size_t len, uint16_t start, uint16_t offset);
-uint32_t mt_tso4_count(const uint8_t *pkt, size_t len, uint16_t gso_size);
-size_t mt_tso4_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap);
+uint32_t mt_tso_count(const uint8_t *pkt, size_t len, uint8_t gso_type, uint16_t gso_size);
+size_t mt_tso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap);
+uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, mt_sink_t sink, void *ctx, int *err,
+                     uint32_t *accepted);
 uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *err, uint32_t *accepted);
 
 // tun.c
@@ -73,6 +78,21 @@ napi_value tun_close(napi_env env, napi_callback_info info);
 napi_value tun_write(napi_env env, napi_callback_info info);
 napi_value tun_writev_batch(napi_env env, napi_callback_info info);
 napi_value tun_poll_start(napi_env env, napi_callback_info info);
+// The offloading reader's state and its step for one packet read (vnet header `h`, `len` bytes: the head in slot
+// n, the rest in tso + slot_size); returns the new slot count. offload_probe.c drives it in unit tests.
+#define MT_TSO_MAX 65536
+typedef struct {
+  int vnet;
+  size_t tso_len; // the packet being cut, 0 when none
+  uint16_t gso_size;
+  uint32_t next_segment, segments;
+  uint8_t tso[];  // slot_size + MT_TSO_MAX bytes when vnet: the head lands in a slot, the tail right behind its copy
+} mt_tun_reader_t;
+uint32_t mt_tun_take(mt_tun_reader_t *s, mt_batch_t *b, uint32_t n, const mt_vnet_hdr_t *h, size_t len);
+
+// offload_probe.c: the offload steps on buffers instead of a TUN, for unit tests.
+napi_value offload_tso_cut(napi_env env, napi_callback_info info);
+napi_value offload_gro_join(napi_env env, napi_callback_info info);
 
 
 // udp.c

@@ -1,11 +1,13 @@
 // TCP offloads on a TUN opened with IFF_VNET_HDR (tun.c), so the kernel's TCP stack on either end of the tunnel
 // moves 64 KB at a time while the tunnel itself still carries MTU-sized packets, as Nebula peers expect:
 //
-//   read  (TSO)  the kernel hands over one TCP/IPv4 super-packet with a virtio_net_hdr (gso_size = MSS); we cut
-//                it into MSS-sized segments, each a whole packet with its own IP id, TCP sequence number and both
-//                checksums, exactly what the kernel would have sent without offload.
+//   read  (TSO)  the kernel hands over one TCP super-packet (IPv4 or IPv6) with a virtio_net_hdr (gso_size =
+//                MSS); we cut it into MSS-sized segments, each a whole packet with its own TCP sequence number
+//                and checksum (IPv4: also its own IP id and header checksum; IPv6: its payload length), exactly
+//                what the kernel would have sent without offload.
 //   write (GRO)  consecutive segments of one TCP flow in a write batch are joined back into one super-packet
-//                (gso_type TCPV4, checksum left partial), so the receiving stack walks one packet, not forty.
+//                (gso_type TCPV4 or TCPV6, checksum left partial), so the receiving stack walks one packet, not
+//                forty.
 //
 // Every packet starts with this header (10 bytes, host byte order on a legacy TUN):
 //
@@ -15,18 +17,26 @@
 //         +-------+----------+----------+----------+------------+-------------+
 //   flags NEEDS_CSUM: the checksum at csum_start + csum_offset holds only the pseudo-header sum.
 //
-// Only IPv4 TCP is joined or cut (mesh's overlay is IPv4); anything else passes through one packet at a time.
+// Only TCP straight behind the IP header is joined or cut: an IPv4 header without options on the write side, an
+// IPv6 header whose next header is TCP (any extension header -- hop-by-hop, routing, fragment, ... -- makes the
+// packet pass through on its own, as Linux GRO flushes it). Everything else passes through one packet at a time.
+// See docs/ipv6-D.md.
 #include <string.h>
 
 #include "mesh_native.h"
 
 #define IPV4_HLEN 20
+#define IPV6_HLEN 40
+#define TCP_HLEN 20
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+#define UDP_CSUM_OFFSET 6
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_PSH 0x08
 #define TCP_FLAG_ACK 0x10
 #define TCP_FLAG_CWR 0x80
 #define GRO_MAX_SEGMENTS 64
-#define IPV4_MAX_LEN 65535
+#define IP_MAX_LEN 65535 // IPv4 total length, IPv6 payload length: 16-bit fields
 
 static inline uint16_t rd16(const uint8_t *p) {
   return (uint16_t) (p[0] << 8 | p[1]);
@@ -44,10 +54,30 @@ static inline void wr32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t) (v >> 24), p[1] = (uint8_t) (v >> 16), p[2] = (uint8_t) (v >> 8), p[3] = (uint8_t) v;
 }
 
+static inline int is_ipv6(const uint8_t *ip) {
+  return (ip[0] >> 4) == 6;
+}
+
 static void ipv4_set_checksum(uint8_t *ip, size_t ihl) {
   ip[10] = ip[11] = 0;
   uint16_t c = (uint16_t) ~mt_csum_fold(mt_csum_add(0, ip, ihl));
   memcpy(ip + 10, &c, 2);
+}
+
+// The pseudo-header sum of the TCP segment of `l4_len` bytes behind the IP header `ip` of either family.
+static uint64_t tcp_pseudo(const uint8_t *ip, uint32_t l4_len) {
+  return is_ipv6(ip) ? mt_csum_pseudo6(ip, PROTO_TCP, l4_len) : mt_csum_pseudo4(ip, PROTO_TCP, (uint16_t) l4_len);
+}
+
+// Sets the lengths of a packet of `total` bytes whose IP header is `iphl` long (IPv4: total length and header
+// checksum; IPv6: payload length, there is no header checksum).
+static void ip_set_length(uint8_t *ip, size_t iphl, size_t total) {
+  if (is_ipv6(ip)) {
+    wr16(ip + 4, (uint16_t) (total - IPV6_HLEN));
+  } else {
+    wr16(ip + 2, (uint16_t) total);
+    ipv4_set_checksum(ip, iphl);
+  }
 }
 
 // ---- read side ----
@@ -55,108 +85,168 @@ static void ipv4_set_checksum(uint8_t *ip, size_t ihl) {
 int mt_csum_complete(uint8_t *pkt, size_t len, uint16_t start, uint16_t offset) {
   if ((size_t) start + offset + 2 > len) return -1;
   uint16_t c = (uint16_t) ~mt_csum_fold(mt_csum_add(0, pkt + start, len - start));
-  // UDP reserves a zero checksum for "none" (RFC 768): a computed zero goes out as all ones.
-  if (c == 0 && len >= IPV4_HLEN && (pkt[0] >> 4) == 4 && pkt[9] == 17) c = 0xffff;
+  // UDP reserves a zero checksum for "none" (RFC 768; over IPv6 it is not even allowed, RFC 8200 8.1): a computed
+  // zero goes out as all ones. IPv6 may carry extension headers, so its UDP is known by the checksum's offset.
+  if (c == 0 && len >= IPV4_HLEN && (pkt[0] >> 4) == 4 && pkt[9] == PROTO_UDP) c = 0xffff;
+  if (c == 0 && len >= IPV6_HLEN && is_ipv6(pkt) && offset == UDP_CSUM_OFFSET) c = 0xffff;
   memcpy(pkt + start + offset, &c, 2);
   return 0;
 }
 
-uint32_t mt_tso4_count(const uint8_t *pkt, size_t len, uint16_t gso_size) {
-  if (gso_size == 0 || len < IPV4_HLEN || (pkt[0] >> 4) != 4 || pkt[9] != 6) return 0;
-  size_t ihl = (size_t) (pkt[0] & 0x0f) * 4;
-  if (ihl < IPV4_HLEN || len < ihl + 20) return 0;
-  size_t hlen = ihl + (size_t) (pkt[ihl + 12] >> 4) * 4;
-  if (hlen < ihl + 20 || hlen >= len) return 0;
+// The IP header length of a TSO packet of `gso_type`, or 0 when it is not one we can cut.
+static size_t tso_ip_header(const uint8_t *pkt, size_t len, uint8_t gso_type) {
+  if (gso_type == VIRTIO_NET_HDR_GSO_TCPV4) {
+    if (len < IPV4_HLEN || (pkt[0] >> 4) != 4 || pkt[9] != PROTO_TCP) return 0;
+    size_t ihl = (size_t) (pkt[0] & 0x0f) * 4;
+    return ihl < IPV4_HLEN ? 0 : ihl;
+  }
+  // An extension header between IPv6 and TCP: not cut (Linux TCP sends none with TSO), dropped by the caller.
+  if (gso_type == VIRTIO_NET_HDR_GSO_TCPV6) return len >= IPV6_HLEN && is_ipv6(pkt) && pkt[6] == PROTO_TCP ? IPV6_HLEN : 0;
+  return 0;
+}
+
+uint32_t mt_tso_count(const uint8_t *pkt, size_t len, uint8_t gso_type, uint16_t gso_size) {
+  size_t iphl = tso_ip_header(pkt, len, gso_type);
+  if (gso_size == 0 || iphl == 0 || len < iphl + TCP_HLEN) return 0;
+  size_t hlen = iphl + (size_t) (pkt[iphl + 12] >> 4) * 4;
+  if (hlen < iphl + TCP_HLEN || hlen >= len) return 0;
   size_t payload = len - hlen;
   return (uint32_t) ((payload + gso_size - 1) / gso_size);
 }
 
-size_t mt_tso4_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap) {
-  size_t ihl = (size_t) (pkt[0] & 0x0f) * 4;
-  size_t hlen = ihl + (size_t) (pkt[ihl + 12] >> 4) * 4;
+// Segment `index` of a packet mt_tso_count accepted, written to out[0 .. cap); returns its length (0: none/no room).
+size_t mt_tso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap) {
+  size_t iphl = is_ipv6(pkt) ? IPV6_HLEN : (size_t) (pkt[0] & 0x0f) * 4;
+  size_t hlen = iphl + (size_t) (pkt[iphl + 12] >> 4) * 4;
   size_t start = hlen + (size_t) index * gso_size;
   if (start >= len) return 0;
   size_t seg = len - start < gso_size ? len - start : gso_size;
   size_t total = hlen + seg;
-  if (total > cap) return 0;
+  if (total > cap || total - iphl > IP_MAX_LEN) return 0;
   int last = start + seg == len;
   memcpy(out, pkt, hlen);
   memcpy(out + hlen, pkt + start, seg);
 
-  wr16(out + 2, (uint16_t) total);
-  wr16(out + 4, (uint16_t) (rd16(pkt + 4) + index)); // each segment its own IP id, as the kernel's TSO does
-  ipv4_set_checksum(out, ihl);
+  // IPv4: each segment its own IP id, as the kernel's TSO does (IPv6 has no id outside a fragment header).
+  if (!is_ipv6(pkt)) wr16(out + 4, (uint16_t) (rd16(pkt + 4) + index));
+  ip_set_length(out, iphl, total);
 
-  uint8_t *tcp = out + ihl;
-  wr32(tcp + 4, rd32(pkt + ihl + 4) + (uint32_t) (index * gso_size));
+  uint8_t *tcp = out + iphl;
+  wr32(tcp + 4, rd32(pkt + iphl + 4) + (uint32_t) (index * gso_size));
   if (!last) tcp[13] &= (uint8_t) ~(TCP_FLAG_FIN | TCP_FLAG_PSH);
   if (index > 0) tcp[13] &= (uint8_t) ~TCP_FLAG_CWR;
   tcp[16] = tcp[17] = 0;
-  uint64_t sum = mt_csum_pseudo4(out, 6, (uint16_t) (total - ihl));
-  uint16_t c = (uint16_t) ~mt_csum_fold(mt_csum_add(sum, tcp, total - ihl));
+  uint64_t sum = tcp_pseudo(out, (uint32_t) (total - iphl));
+  uint16_t c = (uint16_t) ~mt_csum_fold(mt_csum_add(sum, tcp, total - iphl));
   memcpy(tcp + 16, &c, 2);
   return total;
 }
 
 // ---- write side ----
 
-// A TCP/IPv4 segment that may join a group: no IP options, not a fragment, flags ACK or ACK|PSH, some payload,
-// and both checksums correct (the joined packet's checksum is left to the kernel as partial, so a segment that
-// would have failed verification must not hide inside it).
+// A TCP segment that may join a group: IPv4 without options and not a fragment, or IPv6 without extension
+// headers; flags ACK or ACK|PSH, some payload, the IP lengths matching the packet, and the checksums correct (the
+// joined packet's checksum is left to the kernel as partial, so a segment that would have failed verification
+// must not hide inside it).
 typedef struct {
   const uint8_t *p;
   uint32_t len;
+  uint32_t iphl;
   uint32_t hlen;
   uint32_t payload;
   uint32_t seq;
 } mt_seg_t;
 
 static int parse_segment(const uint8_t *p, uint32_t len, mt_seg_t *s) {
-  if (len < IPV4_HLEN + 20 || p[0] != 0x45 || p[9] != 6 || rd16(p + 2) != len) return 0;
-  if ((rd16(p + 6) & 0x3fff) != 0) return 0; // MF set or a fragment offset
-  const uint8_t *tcp = p + IPV4_HLEN;
-  uint32_t hlen = IPV4_HLEN + (uint32_t) (tcp[12] >> 4) * 4;
-  if (hlen < IPV4_HLEN + 20 || hlen >= len) return 0;
+  uint32_t iphl;
+  if (len >= IPV4_HLEN + TCP_HLEN && p[0] == 0x45) {
+    if (p[9] != PROTO_TCP || rd16(p + 2) != len) return 0;
+    if ((rd16(p + 6) & 0x3fff) != 0) return 0; // MF set or a fragment offset
+    if (mt_csum_fold(mt_csum_add(0, p, IPV4_HLEN)) != 0xffff) return 0;
+    iphl = IPV4_HLEN;
+  } else if (len >= IPV6_HLEN + TCP_HLEN && is_ipv6(p)) {
+    if (p[6] != PROTO_TCP || rd16(p + 4) != len - IPV6_HLEN) return 0; // an extension header, or not TCP
+    iphl = IPV6_HLEN;
+  } else {
+    return 0;
+  }
+  const uint8_t *tcp = p + iphl;
+  uint32_t hlen = iphl + (uint32_t) (tcp[12] >> 4) * 4;
+  if (hlen < iphl + TCP_HLEN || hlen >= len) return 0;
   if ((tcp[13] & (uint8_t) ~TCP_FLAG_PSH) != TCP_FLAG_ACK) return 0;
-  if (mt_csum_fold(mt_csum_add(0, p, IPV4_HLEN)) != 0xffff) return 0;
-  uint64_t sum = mt_csum_pseudo4(p, 6, (uint16_t) (len - IPV4_HLEN));
-  if (mt_csum_fold(mt_csum_add(sum, tcp, len - IPV4_HLEN)) != 0xffff) return 0;
+  if (mt_csum_fold(mt_csum_add(tcp_pseudo(p, len - iphl), tcp, len - iphl)) != 0xffff) return 0;
   s->p = p;
   s->len = len;
+  s->iphl = iphl;
   s->hlen = hlen;
   s->payload = len - hlen;
   s->seq = rd32(tcp + 4);
   return 1;
 }
 
-// Whether `next` continues the group that starts with `first` and so far ends with `prev` (the rules Linux GRO
-// applies: same flow and header fields, in-order sequence, equal-sized segments but for a shorter last one, and
-// a PSH ends the group).
-static int continues(const mt_seg_t *first, const mt_seg_t *prev, const mt_seg_t *next, uint32_t total) {
-  const uint8_t *a = first->p, *b = next->p;
-  if (next->hlen != first->hlen || prev->payload != first->payload || next->payload > first->payload) return 0;
-  if (total + next->payload > IPV4_MAX_LEN) return 0;
-  if (prev->p[IPV4_HLEN + 13] & TCP_FLAG_PSH) return 0;
-  if (next->seq != prev->seq + prev->payload) return 0;
-  if (a[1] != b[1] || a[8] != b[8] || (a[6] & 0x40) != (b[6] & 0x40)) return 0; // TOS, TTL, DF
-  if (memcmp(a + 12, b + 12, 8) != 0) return 0;                                 // addresses
-  const uint8_t *ta = a + IPV4_HLEN, *tb = b + IPV4_HLEN;
-  if (memcmp(ta, tb, 4) != 0) return 0;                                         // ports
-  if (memcmp(ta + 8, tb + 8, 4) != 0) return 0;                                 // ack number
-  if (memcmp(ta + 14, tb + 14, 2) != 0) return 0;                               // window
-  return memcmp(ta + 20, tb + 20, first->hlen - IPV4_HLEN - 20) == 0;           // options (timestamps)
+// The IP fields that must match for two segments to be one flow and be joined (Linux GRO's rules): IPv4 TOS,
+// TTL, DF and the addresses; IPv6 version/traffic class/flow label, hop limit and the addresses.
+static int same_ip_fields(const uint8_t *a, const uint8_t *b, uint32_t iphl) {
+  if (iphl == IPV6_HLEN) return memcmp(a, b, 4) == 0 && a[7] == b[7] && memcmp(a + 8, b + 8, 32) == 0;
+  if (a[1] != b[1] || a[8] != b[8] || (a[6] & 0x40) != (b[6] & 0x40)) return 0;
+  return memcmp(a + 12, b + 12, 8) == 0;
 }
 
-// Writes packets[from ..) starting a group at `from`; returns how many packets the group took (>= 1), and sets
-// *accepted to how many of them the kernel took. write_one writes a packet on its own.
-uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *err, uint32_t *accepted) {
+// Whether `next` continues the group that starts with `first` and so far ends with `prev` (the rules Linux GRO
+// applies: same flow and header fields, in-order sequence, equal-sized segments but for a shorter last one, and
+// a PSH ends the group). `total` is the group's length so far.
+static int continues(const mt_seg_t *first, const mt_seg_t *prev, const mt_seg_t *next, uint32_t total) {
+  uint32_t iphl = first->iphl;
+  if (next->iphl != iphl || next->hlen != first->hlen) return 0;
+  if (prev->payload != first->payload || next->payload > first->payload) return 0;
+  // The length field: IPv4's total length counts its header, IPv6's payload length does not.
+  uint32_t length_field = total + next->payload - (iphl == IPV6_HLEN ? IPV6_HLEN : 0);
+  if (length_field > IP_MAX_LEN) return 0;
+  if (prev->p[iphl + 13] & TCP_FLAG_PSH) return 0;
+  if (next->seq != prev->seq + prev->payload) return 0;
+  if (!same_ip_fields(first->p, next->p, iphl)) return 0;
+  const uint8_t *ta = first->p + iphl, *tb = next->p + iphl;
+  if (memcmp(ta, tb, 4) != 0) return 0;                                  // ports
+  if (memcmp(ta + 8, tb + 8, 4) != 0) return 0;                          // ack number
+  if (memcmp(ta + 14, tb + 14, 2) != 0) return 0;                        // window
+  return memcmp(ta + 20, tb + 20, first->hlen - iphl - TCP_HLEN) == 0;   // options (timestamps)
+}
+
+// The header of a group's super-packet (its first segment's, lengths and partial checksum set) and its vnet header.
+static void group_header(const mt_seg_t *segs, uint32_t n, uint32_t total, uint8_t *header, mt_vnet_hdr_t *h) {
+  const mt_seg_t *first = &segs[0];
+  uint32_t iphl = first->iphl;
+  memcpy(header, first->p, first->hlen);
+  ip_set_length(header, iphl, total);
+  uint8_t *tcp = header + iphl;
+  tcp[13] |= segs[n - 1].p[iphl + 13] & TCP_FLAG_PSH;
+  tcp[16] = tcp[17] = 0;
+  uint16_t pseudo = mt_csum_fold(tcp_pseudo(header, total - iphl));
+  memcpy(tcp + 16, &pseudo, 2);
+
+  memset(h, 0, sizeof(*h));
+  h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  h->gso_type = iphl == IPV6_HLEN ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+  h->hdr_len = (uint16_t) first->hlen;
+  h->gso_size = (uint16_t) first->payload;
+  h->csum_start = (uint16_t) iphl;
+  h->csum_offset = 16;
+}
+
+// Hands packets[from ..) to `sink`, starting a group at `from`; returns how many packets the group took (>= 1),
+// and sets *accepted to how many of them the sink took. A packet that starts no group goes alone behind an all-zero
+// vnet header (a plain packet, checksums complete).
+uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, mt_sink_t sink, void *ctx, int *err,
+                     uint32_t *accepted) {
   mt_seg_t segs[GRO_MAX_SEGMENTS];
+  mt_vnet_hdr_t h;
   *err = 0;
   *accepted = 0;
   uint32_t n = 0;
+  uint32_t total = 0;
   if (parse_segment(pkts[from].data, pkts[from].len, &segs[0])) {
     n = 1;
-    uint32_t total = segs[0].len;
+    total = segs[0].len;
     while (n < GRO_MAX_SEGMENTS && from + n < count &&
            parse_segment(pkts[from + n].data, pkts[from + n].len, &segs[n]) &&
            continues(&segs[0], &segs[n - 1], &segs[n], total)) {
@@ -165,45 +255,35 @@ uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t coun
     }
   }
   if (n <= 1) {
-    int r = mt_vnet_write(fd, NULL, pkts[from].data, pkts[from].len);
+    memset(&h, 0, sizeof(h));
+    struct iovec iov[2] = {{&h, sizeof(h)}, {(void *) pkts[from].data, pkts[from].len}};
+    int r = sink(ctx, iov, 2);
     if (r < 0) *err = -r;
     else *accepted = (uint32_t) r;
     return 1;
   }
 
-  const mt_seg_t *first = &segs[0];
-  uint32_t total = first->len;
-  for (uint32_t i = 1; i < n; i++) total += segs[i].payload;
-  uint8_t header[IPV4_HLEN + 60];
-  memcpy(header, first->p, first->hlen);
-  wr16(header + 2, (uint16_t) total);
-  ipv4_set_checksum(header, IPV4_HLEN);
-  uint8_t *tcp = header + IPV4_HLEN;
-  tcp[13] |= segs[n - 1].p[IPV4_HLEN + 13] & TCP_FLAG_PSH;
-  tcp[16] = tcp[17] = 0;
-  uint16_t pseudo = mt_csum_fold(mt_csum_pseudo4(header, 6, (uint16_t) (total - IPV4_HLEN)));
-  memcpy(tcp + 16, &pseudo, 2);
-
-  mt_vnet_hdr_t h;
-  memset(&h, 0, sizeof(h));
-  h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-  h.hdr_len = (uint16_t) first->hlen;
-  h.gso_size = (uint16_t) first->payload;
-  h.csum_start = IPV4_HLEN;
-  h.csum_offset = 16;
-
+  uint8_t header[IPV6_HLEN + 60];
+  group_header(segs, n, total, header, &h);
   struct iovec iov[GRO_MAX_SEGMENTS + 2];
   iov[0].iov_base = &h;
   iov[0].iov_len = sizeof(h);
   iov[1].iov_base = header;
-  iov[1].iov_len = first->hlen;
+  iov[1].iov_len = segs[0].hlen;
   for (uint32_t i = 0; i < n; i++) {
     iov[i + 2].iov_base = (void *) (segs[i].p + segs[i].hlen);
     iov[i + 2].iov_len = segs[i].payload;
   }
-  int r = mt_vnet_writev(fd, iov, (int) n + 2);
+  int r = sink(ctx, iov, (int) n + 2);
   if (r < 0) *err = -r;
   else *accepted = r ? n : 0;
   return n;
+}
+
+static int fd_sink(void *ctx, struct iovec *iov, int iovcnt) {
+  return mt_vnet_writev(*(int *) ctx, iov, iovcnt);
+}
+
+uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *err, uint32_t *accepted) {
+  return mt_gro_emit(pkts, from, count, fd_sink, &fd, err, accepted);
 }

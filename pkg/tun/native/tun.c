@@ -1,6 +1,6 @@
 // The TUN file descriptor: open (TUNSETIFF), read batches (driven by poll.c), write one packet or a batch, close.
 //
-// By default the device is opened with IFF_VNET_HDR and TCP offloads (offload.c): reads cut TSO super-packets
+// By default the device is opened with IFF_VNET_HDR and TCP offloads for IPv4 and IPv6 (offload.c): reads cut TSO super-packets
 // back into MTU-sized packets, batch writes join segments of one TCP flow. JS sees plain IP packets either way.
 // MESH_TUN_OFFLOAD=0 in the environment opens a plain device (for comparison, or a kernel that refuses).
 #include <errno.h>
@@ -70,7 +70,7 @@ napi_value tun_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   // Without the offloads the header stays (all zero on reads); the device then simply behaves as a plain one.
-  if (vnet) ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4);
+  if (vnet) ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
   remember_vnet(fd, vnet);
 
   napi_value result, fd_value, name_value, offload_value;
@@ -230,25 +230,36 @@ done:;
   return result;
 }
 
-// A reader on an offloading TUN keeps the super-packet it is cutting: one may yield more segments than a batch
-// has slots left, and the rest go out first in the next batch.
-#define TSO_MAX 65536
-typedef struct {
-  int vnet;
-  size_t tso_len; // the packet being cut, 0 when none
-  uint16_t gso_size;
-  uint32_t next_segment, segments;
-  uint8_t tso[];  // slot_size + TSO_MAX bytes when vnet: the head lands in a slot, the tail right behind its copy
-} mt_tun_reader_t;
-
+// A reader on an offloading TUN keeps the super-packet it is cutting (mt_tun_reader_t): one may yield more
+// segments than a batch has slots left, and the rest go out first in the next batch.
 static uint32_t emit_segments(mt_tun_reader_t *s, mt_batch_t *b, uint32_t n) {
   while (s->next_segment < s->segments && n < b->slot_count) {
     uint8_t *slot = b->slots + (size_t) n * b->slot_size;
-    size_t len = mt_tso4_segment(s->tso, s->tso_len, s->gso_size, s->next_segment++, slot, b->slot_size);
+    size_t len = mt_tso_segment(s->tso, s->tso_len, s->gso_size, s->next_segment++, slot, b->slot_size);
     if (len > 0) b->meta[n++] = (uint32_t) len;
   }
   if (s->next_segment >= s->segments) s->tso_len = 0;
   return n;
+}
+
+uint32_t mt_tun_take(mt_tun_reader_t *s, mt_batch_t *b, uint32_t n, const mt_vnet_hdr_t *h, size_t len) {
+  uint8_t *slot = b->slots + (size_t) n * b->slot_size;
+  if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+    if (len > b->slot_size) return n; // longer than the MTU slot: the kernel never sends one without GSO
+    if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && mt_csum_complete(slot, len, h->csum_start, h->csum_offset) < 0) return n;
+    b->meta[n++] = (uint32_t) len;
+    return n;
+  }
+  // Make the super-packet contiguous (its head is in the slot), then cut it into the slots from here on.
+  memcpy(s->tso, slot, len < b->slot_size ? len : b->slot_size);
+  uint8_t gso_type = h->gso_type & (uint8_t) ~VIRTIO_NET_HDR_GSO_ECN;
+  uint32_t count = mt_tso_count(s->tso, len, gso_type, h->gso_size);
+  if (count == 0) return n; // not a TSO packet we asked for: dropped, as a full queue would
+  s->tso_len = len;
+  s->gso_size = h->gso_size;
+  s->next_segment = 0;
+  s->segments = count;
+  return emit_segments(s, b, n);
 }
 
 static uint32_t read_offloaded(mt_batch_t *b, mt_tun_reader_t *s, int *err) {
@@ -256,7 +267,7 @@ static uint32_t read_offloaded(mt_batch_t *b, mt_tun_reader_t *s, int *err) {
   while (n < b->slot_count) {
     mt_vnet_hdr_t h;
     uint8_t *slot = b->slots + (size_t) n * b->slot_size;
-    struct iovec iov[3] = {{&h, sizeof(h)}, {slot, b->slot_size}, {s->tso + b->slot_size, TSO_MAX}};
+    struct iovec iov[3] = {{&h, sizeof(h)}, {slot, b->slot_size}, {s->tso + b->slot_size, MT_TSO_MAX}};
     ssize_t r = readv(b->fd, iov, 3);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -264,22 +275,7 @@ static uint32_t read_offloaded(mt_batch_t *b, mt_tun_reader_t *s, int *err) {
       break;
     }
     if ((size_t) r <= sizeof(h)) continue;
-    size_t len = (size_t) r - sizeof(h);
-    if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
-      if (len > b->slot_size) continue; // longer than the MTU slot: the kernel never sends one without GSO
-      if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && mt_csum_complete(slot, len, h.csum_start, h.csum_offset) < 0) continue;
-      b->meta[n++] = (uint32_t) len;
-      continue;
-    }
-    // Make the super-packet contiguous (its head is in the slot), then cut it into the slots from here on.
-    memcpy(s->tso, slot, len < b->slot_size ? len : b->slot_size);
-    uint32_t count = (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4 ? mt_tso4_count(s->tso, len, h.gso_size) : 0;
-    if (count == 0) continue; // not a TSO packet we asked for: dropped, as a full queue would
-    s->tso_len = len;
-    s->gso_size = h.gso_size;
-    s->next_segment = 0;
-    s->segments = count;
-    n = emit_segments(s, b, n);
+    n = mt_tun_take(s, b, n, &h, (size_t) r - sizeof(h));
   }
   b->pending = s->tso_len != 0;
   return n;
@@ -290,7 +286,7 @@ static uint32_t tun_read_batch(mt_batch_t *b, int *err) {
   mt_tun_reader_t *s = b->state;
   if (s == NULL) {
     int vnet = fd_has_vnet(b->fd);
-    s = calloc(1, sizeof(*s) + (vnet ? b->slot_size + TSO_MAX : 0));
+    s = calloc(1, sizeof(*s) + (vnet ? b->slot_size + MT_TSO_MAX : 0));
     if (s == NULL) {
       *err = ENOMEM;
       return 0;

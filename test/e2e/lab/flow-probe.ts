@@ -4,7 +4,9 @@ import type { LabProcess } from './process.js';
 // TCP and UDP endpoints run with `node -e` inside namespaces, for firewall tests. A flow server listens on many ports,
 // answers every line (TCP) or datagram (UDP) with "ok <token>", and logs each arrival, so a test can tell "refused on
 // the way" from "arrived but the answer was lost". A prober tries many flows at once, each with its own deadline, and
-// says how each ended. A stream keeps one flow busy (one socket, one source port) for reload tests.
+// says how each ended. A stream keeps one flow busy (one socket, one source port) for reload tests. IPv6 targets
+// work once the server listens with `ipv6: true` (on '::', both families; the lab's namespaces have IPv6 off
+// unless an overlay node with an IPv6 address runs there).
 
 export type FlowProto = 'tcp' | 'udp';
 
@@ -41,7 +43,7 @@ export interface FlowArrival {
 const SERVER = `
 const net = require('node:net');
 const dgram = require('node:dgram');
-const { tcp, udp } = JSON.parse(process.argv[1]);
+const { tcp, udp, ipv6 } = JSON.parse(process.argv[1]);
 const arrived = (proto, port, from, token) => console.log('arrival ' + proto + ' ' + port + ' ' + from + ' ' + token);
 let pending = tcp.length + udp.length;
 const ready = () => { if (--pending <= 0) console.log('flow server listening'); };
@@ -59,10 +61,10 @@ for (const port of tcp) {
         c.write('ok ' + token + '\\n');
       }
     });
-  }).listen(port, '0.0.0.0', ready);
+  }).listen(port, ipv6 ? '::' : '0.0.0.0', ready);
 }
 for (const port of udp) {
-  const s = dgram.createSocket('udp4');
+  const s = dgram.createSocket(ipv6 ? 'udp6' : 'udp4');
   s.on('message', (m, r) => {
     const token = m.toString();
     arrived('udp', port, r.address + ':' + r.port, token);
@@ -99,7 +101,7 @@ const one = (p) => new Promise((done) => {
   } else {
     // A connected socket, so an ICMP unreachable comes back as ECONNREFUSED. Resent every 250 ms in case the
     // first datagram is lost while a tunnel comes up.
-    const s = dgram.createSocket('udp4');
+    const s = dgram.createSocket(p.ip.includes(':') ? 'udp6' : 'udp4');
     let resend = null;
     cleanup = () => { clearInterval(resend); s.close(); };
     s.on('message', (m) => { if (m.toString() === 'ok ' + p.token) end('answered'); });
@@ -128,7 +130,7 @@ if (proto === 'tcp') {
   c.on('error', (e) => console.log('stream error ' + e.code));
   setInterval(() => { if (!c.destroyed) c.write(tag + '-' + n++ + '\\n'); }, intervalMs);
 } else {
-  const s = dgram.createSocket('udp4');
+  const s = dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4');
   s.on('message', (m) => replied(m.toString()));
   s.on('error', (e) => console.log('stream error ' + e.code));
   s.bind(0, () => {
@@ -177,8 +179,8 @@ export class FlowStream {
 }
 
 /** Starts a server in `host` that listens on every given port and waits until all of them are bound. */
-export async function startFlowServer(lab: Lab, host: Host, ports: { tcp?: number[]; udp?: number[] }): Promise<FlowServer> {
-  const args = JSON.stringify({ tcp: ports.tcp ?? [], udp: ports.udp ?? [] });
+export async function startFlowServer(lab: Lab, host: Host, ports: { tcp?: number[]; udp?: number[]; ipv6?: boolean }): Promise<FlowServer> {
+  const args = JSON.stringify({ tcp: ports.tcp ?? [], udp: ports.udp ?? [], ipv6: ports.ipv6 ?? false });
   const proc = await lab.spawn(host, process.execPath, ['-e', SERVER, args]);
   await proc.waitForLog(/flow server listening/, 5000);
   return new FlowServer(proc);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -8,13 +9,19 @@ import { deepMerge, overlayConfig, writeOverlayConfig } from './overlay-config.j
 import type { Cipher, LogLevel } from './overlay-config.js';
 import { startNode } from './overlay-node.js';
 import type { OverlayImpl } from './overlay-node.js';
-import { createCa, signHostCert } from './pki.js';
+import { createCa, signHostCert, signHostCertV2 } from './pki.js';
 import type { CaFiles, HostCertFiles } from './pki.js';
 import type { ExitInfo, LabProcess } from './process.js';
 
 // One overlay network in the lab: a CA, and nodes numbered .1, .2, … in start order, each signed, configured and
 // started in its namespace. Lighthouses and relays started earlier are wired into the config of later nodes, so the
 // usual order is: lighthouse(s) first, then the rest.
+//
+// With `ipv6: true` the network also has an IPv6 overlay prefix, a ULA /64 unique per network and run
+// (fdXX:XXXX:XXXX:XXXX::/64, RFC 4193 random global ID), and node n gets both 10.99.0.n and <prefix>::n (hex) in a
+// v2 certificate (docs/ipv6-E.md). A node's `stack` picks its families ('dual', 'v4', 'v6'); nebula 1.6.1 nodes
+// get v1 certificates and IPv4 only. Each node names the lighthouses and relays by an address of a family it has
+// (Nebula 1.10 keeps only the peer addresses inside our own networks).
 
 export interface OverlayNetOptions {
   /** Overlay network; default 10.99.0.0/24. */
@@ -23,7 +30,11 @@ export interface OverlayNetOptions {
   cipher?: Cipher;
   logLevel?: LogLevel;
   caName?: string;
+  /** Also an IPv6 overlay: a random ULA /64 per network, and v2 certificates for mesh nodes. */
+  ipv6?: boolean;
 }
+
+export type OverlayStack = 'dual' | 'v4' | 'v6';
 
 export interface OverlayNodeOptions {
   /** Certificate name; also names the node's files. */
@@ -41,6 +52,15 @@ export interface OverlayNodeOptions {
   relays?: OverlayNode[];
   groups?: string[];
   subnets?: string[];
+  /** Which overlay families the node has (needs `ipv6` on the network for 'dual' and 'v6'); default 'dual' for mesh
+   *  nodes of an IPv6 network, else 'v4'. */
+  stack?: OverlayStack;
+  /** The family by which this node names lighthouses and relays (static_host_map, lighthouse.hosts, relay.relays);
+   *  default the first of its own. */
+  peerFamily?: 4 | 6;
+  /** Certificate version: 1 (nebula-cert, IPv4), 2 (mesh-cert), '1+2' (a v1+v2 bundle on one key). Default 2 for
+   *  mesh nodes of an IPv6 network, else 1. */
+  certVersion?: 1 | 2 | '1+2';
   /** The certificate's validity as a Go duration ('8s'); default nebula-cert's. */
   certDuration?: string;
   /** Default 4242. */
@@ -73,6 +93,8 @@ export class OverlayNet {
     readonly cidr: string,
     readonly ca: CaFiles,
     readonly options: OverlayNetOptions,
+    /** The IPv6 overlay prefix ('fd12:3456:789a:bcde::/64'), when the network has one. */
+    readonly cidr6: string | undefined,
   ) {}
 
   static async create(lab: Lab, options: OverlayNetOptions = {}): Promise<OverlayNet> {
@@ -80,7 +102,13 @@ export class OverlayNet {
     const dir = lab.path(`overlay${id}`);
     mkdirSync(dir, { recursive: true });
     const ca = await createCa(dir, { name: options.caName ?? `Lab CA ${id}` });
-    return new OverlayNet(lab, id, dir, options.cidr ?? '10.99.0.0/24', ca, options);
+    return new OverlayNet(lab, id, dir, options.cidr ?? '10.99.0.0/24', ca, options, options.ipv6 === true ? randomUlaPrefix() : undefined);
+  }
+
+  /** Host number n of the IPv6 overlay prefix, canonical text ('fd12:3456:789a:bcde::a' for 10). */
+  ip6(n: number): string {
+    if (this.cidr6 === undefined) throw new Error('this overlay network has no IPv6 prefix (OverlayNet.create with ipv6: true)');
+    return `${this.cidr6.split('::/')[0]}::${n.toString(16)}`;
   }
 
   get lighthouses(): OverlayNode[] {
@@ -95,14 +123,37 @@ export class OverlayNet {
   async start(host: Host, options: OverlayNodeOptions): Promise<OverlayNode> {
     const net = parseCidr(this.cidr);
     const prefix = this.cidr.split('/')[1];
-    const vpnIp = options.vpnIp ?? formatIpv4(networkOf(net).ip + this.nextHost++);
-    const cert = await signHostCert(this.dir, this.ca, {
-      name: options.name,
-      vpnCidr: `${vpnIp}/${prefix}`,
-      groups: options.groups,
-      subnets: options.subnets,
-      duration: options.certDuration,
-    });
+    // An explicit vpnIp takes no number from the sequence (as before IPv6); its IPv6 twin has its last octet.
+    const hostNumber = options.vpnIp === undefined ? this.nextHost++ : Number(options.vpnIp.split('.')[3]);
+    const vpnIp4 = options.vpnIp ?? formatIpv4(networkOf(net).ip + hostNumber);
+    const impl = options.impl ?? nebulaImpl;
+    const isMesh = impl.name === 'mesh';
+    const stack = options.stack ?? (this.cidr6 !== undefined && isMesh ? 'dual' : 'v4');
+    const certVersion = options.certVersion ?? (this.cidr6 !== undefined && isMesh ? 2 : 1);
+    if (certVersion === 1 && stack !== 'v4') throw new Error(`node ${options.name}: IPv6 overlay addresses need a v2 certificate`);
+    const networks: string[] = [];
+    if (stack !== 'v6') networks.push(`${vpnIp4}/${prefix}`);
+    if (stack !== 'v4') networks.push(`${this.ip6(hostNumber)}/64`);
+    const cert =
+      certVersion === 1
+        ? await signHostCert(this.dir, this.ca, {
+            name: options.name,
+            vpnCidr: `${vpnIp4}/${prefix}`,
+            groups: options.groups,
+            subnets: options.subnets,
+            duration: options.certDuration,
+          })
+        : await signHostCertV2(this.dir, this.ca, {
+            name: options.name,
+            networks,
+            groups: options.groups,
+            unsafeNetworks: options.subnets,
+            duration: options.certDuration,
+            withV1: certVersion === '1+2',
+          });
+    const vpnIp = cert.vpnIp;
+    if (stack !== 'v4') await enableOverlayIpv6(this.lab, host);
+    const families = options.peerFamily !== undefined ? [options.peerFamily] : cert.vpnIps.map(familyOf);
     const listenPort = options.listenPort ?? 4242;
     const lighthouses = options.lighthouse ? [] : (options.lighthouses ?? this.lighthouses);
     const relays = (options.relays ?? this.relays).filter((r) => r.vpnIp !== vpnIp);
@@ -114,17 +165,16 @@ export class OverlayNet {
       cipher: options.cipher ?? this.options.cipher,
       logLevel: options.logLevel ?? this.options.logLevel,
       amLighthouse: options.lighthouse,
-      lighthouses: lighthouses.map((lh) => ({ vpnIp: lh.vpnIp, endpoints: lh.endpoints })),
+      lighthouses: lighthouses.map((lh) => ({ vpnIp: lh.addressFor(families), endpoints: lh.endpoints })),
       lighthouseInterval: options.lighthouseInterval,
       amRelay: options.relay,
-      relays: relays.map((r) => r.vpnIp),
+      relays: relays.map((r) => r.addressFor(families)),
       punchy: options.punchy,
       firewall: options.firewall,
       overrides: options.config,
     });
     const configPath = join(this.dir, `${options.name}.yml`);
     writeOverlayConfig(configPath, config);
-    const impl = options.impl ?? nebulaImpl;
     const proc = await startNode(this.lab, host, impl, configPath, {
       wait: options.wait,
       readyTimeoutMs: options.readyTimeoutMs,
@@ -161,6 +211,33 @@ export class OverlayNode {
     this.isRelay = roles.relay;
   }
 
+  /** Every overlay address (certificate order; the first is vpnIp). */
+  get vpnIps(): string[] {
+    return this.cert.vpnIps;
+  }
+
+  /** The node's IPv4 overlay address, when it has one. */
+  get vpnIp4(): string | undefined {
+    return this.cert.vpnIps.find((ip) => familyOf(ip) === 4);
+  }
+
+  /** The node's IPv6 overlay address, when it has one. */
+  get vpnIp6(): string | undefined {
+    return this.cert.vpnIps.find((ip) => familyOf(ip) === 6);
+  }
+
+  /** The node's address of family `family`; throws naming the node when it has none. */
+  address(family: 4 | 6): string {
+    const ip = family === 4 ? this.vpnIp4 : this.vpnIp6;
+    if (ip === undefined) throw new Error(`node ${this.name} has no IPv${family} overlay address (${this.vpnIps.join(', ')})`);
+    return ip;
+  }
+
+  /** The first of our addresses in one of `families` (how a node with those families names us), else vpnIp. */
+  addressFor(families: ReadonlyArray<4 | 6>): string {
+    return this.cert.vpnIps.find((ip) => families.includes(familyOf(ip))) ?? this.vpnIp;
+  }
+
   log(): string {
     return this.process.log();
   }
@@ -190,4 +267,24 @@ export class OverlayNode {
   reload(): void {
     this.process.signal('SIGHUP');
   }
+}
+
+/**
+ * A namespace of the lab has IPv6 off (Lab.addHost). A node with an IPv6 overlay address needs it on its TUN (made
+ * after this, so `default` is enough) and on lo (local delivery); the underlay interfaces stay IPv4-only. Without
+ * it mesh cannot put its IPv6 networks on the TUN and exits ("IPv6 is disabled on this device"), as Nebula would.
+ */
+export async function enableOverlayIpv6(lab: Lab, host: Host): Promise<void> {
+  await lab.exec(host, 'sysctl', ['-q', '-w', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0', 'net.ipv6.conf.default.accept_dad=0']);
+}
+
+export function familyOf(ip: string): 4 | 6 {
+  return ip.includes(':') ? 6 : 4;
+}
+
+/** fdXX:XXXX:XXXX:XXXX::/64 with random, non-zero groups (so the text is canonical: nothing to compress). */
+export function randomUlaPrefix(): string {
+  const b = randomBytes(8);
+  const groups = [0xfd00 | b[0]!, ...[1, 3, 5].map((i) => ((b[i]! << 8) | b[i + 1]!) || 1)];
+  return `${groups.map((g) => g.toString(16)).join(':')}::/64`;
 }

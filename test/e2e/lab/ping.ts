@@ -1,6 +1,7 @@
 import { execIn } from './exec.js';
 
-// ICMP echo from inside a namespace with iputils ping; the reply times are parsed from its output.
+// ICMP echo from inside a namespace with iputils ping; the reply times are parsed from its output. An IPv6 target
+// (any address with a colon) is pinged with -6 (ICMPv6 echo).
 
 export interface PingOptions {
   /** Echo requests to send; default 1. */
@@ -26,7 +27,7 @@ export interface PingResult {
 export async function pingFrom(ns: string, ip: string, options: PingOptions = {}): Promise<PingResult> {
   const count = options.count ?? 1;
   const timeoutSec = options.timeoutSec ?? 2;
-  const args = ['-n', '-c', String(count), '-w', String(timeoutSec), '-i', String(options.intervalSec ?? 0.2)];
+  const args = [...(ip.includes(':') ? ['-6'] : []), '-n', '-c', String(count), '-w', String(timeoutSec), '-i', String(options.intervalSec ?? 0.2)];
   if (options.size !== undefined) args.push('-s', String(options.size));
   args.push(ip);
   const result = await execIn(ns, 'ping', args, { check: false, timeoutMs: timeoutSec * 1000 + 5000 });

@@ -15,6 +15,7 @@ import { resolveStaticHosts } from '../../../pkg/daemon/static-hosts.js';
 import { Firewall, parseFirewallRules } from '../../../pkg/firewall/firewall.js';
 import type { HostInfo } from '../../../pkg/hostmap/hostinfo.js';
 import { parseIpv4, type Ipv4 } from '../../../pkg/ip/ipv4.js';
+import { parseVpnIp } from '../../../pkg/ip/vpn-ip.js';
 import { escapedErrors } from '../../../pkg/log/escaped-errors.js';
 import { Logger, type LogLevel } from '../../../pkg/log/logger.js';
 import type { Pki } from '../../../pkg/daemon/pki.js';
@@ -79,7 +80,7 @@ export interface TestNode {
   cert: TestHostCert;
   config: MeshConfig;
   logs: string[];
-  /** The tunnel to a peer, if one is up. */
+  /** The tunnel to a peer (by any of its overlay addresses, IPv4 or IPv6 text), if one is up. */
   tunnelTo(vpnIp: string | TestNode): HostInfo | undefined;
   stop(): Promise<void>;
 }
@@ -161,8 +162,10 @@ export class TestMesh {
     );
     const { config } = validateConfig(raw, undefined, `${o.name ?? o.vpnIp}.yml`);
     const pki = o.pki ?? testPki(cert, o.trusted ?? [this.ca], config.pki.blocklist);
-    const firewall = new Firewall(parseFirewallRules(config.firewall), { clock: systemClock, localNets: localNets(pki) });
-    const staticHosts = await resolveStaticHosts(config.staticHostMap, pki.identity.vpnNet);
+    // IPv4 local networks as ever; the IPv6 ones (a v2 certificate's) from its networks, as the daemon does.
+    const { vpnNetworks, unsafeNetworks } = pki.identity;
+    const firewall = new Firewall(parseFirewallRules(config.firewall), { clock: systemClock, localNets: localNets(pki), vpnNetworks, unsafeNetworks });
+    const staticHosts = await resolveStaticHosts(config.staticHostMap, pki.identity.vpnNetworks);
     const logs: string[] = [];
     const log = new Logger(config.logging.level, 'text', (line) => logs.push(line), true);
     const addr = o.underlay ?? underlayOf(o.vpnIp);
@@ -198,7 +201,7 @@ export class TestMesh {
       cert,
       config,
       logs,
-      tunnelTo: (peer) => node.hostmap.byVpnIp.get(parseIpv4(typeof peer === 'string' ? peer : peer.vpnIpText)),
+      tunnelTo: (peer) => node.hostmap.get(parseVpnIp(typeof peer === 'string' ? peer : peer.vpnIpText)),
       stop,
     };
   }

@@ -48,14 +48,14 @@ export interface TestHostV2 {
 /** A v2 host certificate; `networks` like ["10.99.0.1/24"], `publicKey` to share a key with a v1 certificate. */
 export function makeHostCertV2(
   ca: TestCaV2,
-  o: { name: string; networks: string[]; groups?: string[]; keys?: { publicKey: Uint8Array; privateKey: Uint8Array } },
+  o: { name: string; networks: string[]; unsafeNetworks?: string[]; groups?: string[]; keys?: { publicKey: Uint8Array; privateKey: Uint8Array } },
 ): TestHostV2 {
   const keys = o.keys ?? generateX25519KeyPair();
   const now = nowSeconds();
   const details = {
     name: o.name,
     networks: o.networks.map(parseIpPrefix),
-    unsafeNetworks: [],
+    unsafeNetworks: (o.unsafeNetworks ?? []).map(parseIpPrefix),
     groups: o.groups ?? [],
     isCA: false,
     notBefore: now - HOUR,
