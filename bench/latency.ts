@@ -7,6 +7,7 @@
 //         lighthouse and b already up, a started fresh each trial while ping (every 5 ms) waits for its route.
 //
 // Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
+//          --rtt-trials N (1: rounds of the RTT part, each running every implementation and variant once, in turn)
 //          --parts rtt,cold (both)  --variant name:KEY=VAL[,KEY=VAL]  an extra mesh RTT run with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
 
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     pings: { type: 'string', default: '500' },
     intervals: { type: 'string', default: '0.001,0.01' },
     trials: { type: 'string', default: '5' },
+    'rtt-trials': { type: 'string', default: '1' },
     only: { type: 'string', default: 'nebula,mesh' },
     parts: { type: 'string', default: 'rtt,cold' },
     variant: { type: 'string', multiple: true, default: [] },
@@ -33,6 +35,7 @@ const impls = values.only.split(',') as ImplName[];
 const pings = Number(values.pings);
 const intervals = values.intervals.split(',').map(Number);
 const trials = Number(values.trials);
+const rttTrials = Number(values['rtt-trials']);
 const parts = values.parts.split(',');
 /** Extra mesh runs for the RTT part: [label, environment]. */
 const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map((spec) => {
@@ -62,14 +65,19 @@ async function rttRun(): Promise<string[]> {
       ...impls.map((impl): [string, ImplName, undefined] => [impl, impl, undefined]),
       ...variants.map(([label, env]): [string, ImplName, NodeJS.ProcessEnv] => [label, 'mesh', env]),
     ];
-    for (const [label, impl, env] of runs) {
-      await pair.start(impl, env);
-      for (const interval of intervals) {
-        const ms = await rtt(pair.lab, pair.a, OVERLAY.b, interval);
-        console.error(`  rtt ${label} every ${interval * 1000} ms: ${fmt(ms)}`);
-        lines.push(`| ${label} | ${interval * 1000} | ${median(ms).toFixed(3)} | ${quantile(ms, 0.99).toFixed(3)} |`);
+    // Rounds alternate the runs, so load that changes during the bench falls on all of them alike; every daemon
+    // starts fresh each round (its first pings are its cold ones).
+    for (let round = 1; round <= rttTrials; round++) {
+      for (const [label, impl, env] of runs) {
+        await pair.start(impl, env);
+        for (const interval of intervals) {
+          const ms = await rtt(pair.lab, pair.a, OVERLAY.b, interval);
+          const name = rttTrials > 1 ? `${label} #${round}` : label;
+          console.error(`  rtt ${name} every ${interval * 1000} ms: ${fmt(ms)}`);
+          lines.push(`| ${name} | ${interval * 1000} | ${median(ms).toFixed(3)} | ${quantile(ms, 0.99).toFixed(3)} |`);
+        }
+        await pair.stop();
       }
-      await pair.stop();
     }
   } finally {
     await pair.destroy();

@@ -6,6 +6,11 @@
 // hundred packets before it is optimized: a tunnel pinged every 10 ms is answered by baseline code for its first
 // seconds, one pinged every second for minutes. bench/latency.js, 300 pings, same runs (load 2-4), median ms:
 // every 1 ms 0.29-0.42 with the default, 0.15-0.19 with 4096; every 10 ms 0.68-0.70 against 0.47-0.50.
+// 16384 gained less (10 ms: 0.64-0.72 against 0.55-0.63 with 4096 and 0.66-0.79 without, one run of 3 rounds).
+// Not free: the optimizing now happens during a fresh tunnel's first few hundred packets, which shows in the p99 of
+// the 1 ms pings in most runs (4-12 ms against 1-16 ms, as noisy as the load here). Pings every second are no
+// faster (1.1 ms either way, nebula 0.3): even with every function optimized at once (--interrupt-budget=1024,
+// --ticks-before-optimization=1) they were not, so that gap is not V8's tiers.
 //
 // Set at run time, after start-up, for the same reason as pkg/daemon/young-generation.ts: a V8 flag on the command
 // line changes V8's flag hash, and node then compiles its internal modules without their built-in code cache. Set

@@ -193,3 +193,12 @@ test('the cache of other lighthouses\' hosts is bounded; a full cache makes room
   lh3.serve(served('10.9.0.5', '198.51.100.5:4242'));
   await waitFor(() => lh2.store.lookup(ip('10.9.0.5')), { what: 'the fifth host admitted after the sweep' });
 });
+
+test('a re-sync of thousands of hosts reaches the other lighthouses (puts are queued, not fired at once)', async (t) => {
+  const nats = await NatsServer.start(t);
+  const hosts = Array.from({ length: 5000 }, (_, i) => ({ vpnIp: ip('10.9.0.0') + 256 + i, learned: udpAddr('198.51.100.1', 4242), reported: [], relays: [] }));
+  const lh1 = lighthouse(nats, 'lh-1', { hosts });
+  const lh2 = lighthouse(nats, 'lh-2');
+  t.after(() => Promise.all([lh1.store.close(), lh2.store.close()]));
+  await waitFor(() => [...lh2.store.remoteHosts()].length === hosts.length, { timeoutMs: 15_000, what: `all ${hosts.length} hosts at lh-2` });
+});
