@@ -10,7 +10,9 @@ import { parseArgs } from 'node:util';
 
 import { systemClock } from '../pkg/clock/clock.js';
 import type { HostInfo } from '../pkg/hostmap/hostinfo.js';
-import { parseCidr, type Ipv4 } from '../pkg/ip/ipv4.js';
+import type { Ipv4 } from '../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../pkg/ip/prefix.js';
+import type { VpnIp } from '../pkg/ip/vpn-ip.js';
 import { MetaType } from '../pkg/lighthouse/meta.js';
 import { LighthouseServer } from '../pkg/lighthouse/server.js';
 import { NatsStore } from '../pkg/lighthouse/store/nats-store.js';
@@ -51,19 +53,19 @@ async function main(): Promise<void> {
     const propagateMs = performance.now() - t0;
 
     // Two lighthouse servers: lh-2 answers from the tier, a local one from its own hostmap (the same hosts).
-    const vpnNet = parseCidr('10.99.0.0/16');
+    const vpnNetwork = parseIpPrefix('10.99.0.0/16');
     const asker = host(0x0a630002);
     let sent = 0;
-    const env = (hosts: Map<Ipv4, HostInfo>, s?: NatsStore) => ({
-      vpnNet: () => vpnNet,
+    const env = (hosts: Map<VpnIp, HostInfo>, s?: NatsStore) => ({
+      vpnNetworks: () => [vpnNetwork],
       remoteAllowed: () => true,
-      hostFor: (ip: Ipv4) => hosts.get(ip),
+      hostFor: (ip: VpnIp) => hosts.get(ip),
       send: () => void sent++,
       counters: new Counters(),
       ...(s ? { store: s } : {}),
     });
     const tierServer = new LighthouseServer(env(new Map([[asker.vpnIp, asker]]), lh2));
-    const localHosts = new Map<Ipv4, HostInfo>([[asker.vpnIp, asker]]);
+    const localHosts = new Map<VpnIp, HostInfo>([[asker.vpnIp, asker]]);
     for (let i = 0; i < HOSTS; i++) localHosts.set(BASE + i, host(BASE + i));
     const localServer = new LighthouseServer(env(localHosts));
     const run = (server: LighthouseServer): number => {
