@@ -1,7 +1,7 @@
 // lighthouse.calculated_remotes (Nebula 1.7+): `{ "<vpn cidr>": [{mask: "<cidr>", port: N}, ...] }`. For a peer
 // inside the VPN CIDR, each entry gives a remote made of the mask's network bits and the peer's host bits
 // (applied by pkg/lighthouse/calculated-remotes.ts). The VPN CIDR is IPv4 or IPv6 (an IPv6 overlay, v2
-// certificates); its masks must be of the same family, as Nebula 1.11 requires (calculated_remote.go).
+// certificates); its masks must be of the same family, as Nebula 1.11 requires (docs/ipv6.md).
 
 import { checkCidr } from './addresses.js';
 import { ConfigErrorCode } from './errors.js';

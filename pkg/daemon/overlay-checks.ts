@@ -2,7 +2,7 @@
 //
 //   tun.mtu          at least 1280 when a network is IPv6: the IPv6 minimum link MTU (RFC 8200, section 5); the
 //                    kernel refuses IPv6 on a smaller device, which would leave the node without its IPv6 address
-//   lighthouse.hosts outside all of our networks: a warning, as Nebula 1.11 lighthouse.go gives ("lighthouse
+//   lighthouse.hosts outside all of our networks: a warning, as Nebula 1.11 gives ("lighthouse
 //                    functionality will work but layer 3 network traffic to the lighthouse will not")
 
 import type { KeyPath } from '../config/errors.js';

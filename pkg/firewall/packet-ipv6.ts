@@ -18,7 +18,7 @@
 //  +---------------------------------------------------------------+
 //  | upper layer: TCP/UDP ports; ICMPv6 type, code, checksum, echo identifier
 //
-// As Nebula 1.11 (outside.go parseV6, iputil IPv6FindUpperProtocol): only those five are walked, anything else
+// As Nebula 1.11's IPv6 parser: only those five are walked, anything else
 // ends the walk as the upper-layer protocol (ESP, No Next Header, SCTP, Mobility ... then carry no ports and are
 // matched only by `proto: any` rules); a non-first fragment (offset != 0) stops the walk with the fragment
 // header's next header as protocol and no ports; only TCP and UDP carry ports; ICMPv6 echo request/reply put

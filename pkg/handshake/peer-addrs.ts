@@ -1,5 +1,5 @@
 // Which of a peer certificate's addresses a tunnel answers for (docs/ipv6-A.md, "Handshake address rules"), as
-// Nebula 1.10.3 (handshake_ix.go) and 1.11.1 (handshake_manager.go validatePeerCert) decide:
+// Nebula 1.10.3 and 1.11.1 decide:
 //
 //   1. self    a certificate claiming one of our own addresses is refused outright ("Refusing to handshake with
 //              myself"), whatever else it holds

@@ -2,7 +2,7 @@
 // made of the mask's network bits and the peer's own host bits, e.g. VPN 10.0.10.123 with mask 192.168.1.0/24 ->
 // 192.168.1.123:port. It lets two nodes on one LAN handshake before (or without) a lighthouse answer. Like Nebula,
 // the guesses are used only for peers without a static_host_map entry, alongside what lighthouses report.
-// IPv6 ranges take IPv6 masks the same way (Nebula 1.11 calculated_remote.go ApplyV6; the mask's family must be the
+// IPv6 ranges take IPv6 masks the same way (as Nebula 1.11 applies them; the mask's family must be the
 // range's): VPN fd00::1:7b in fd00::/64 with mask 2001:db8:1::/64 -> 2001:db8:1::1:7b (docs/ipv6-B.md).
 
 import { netContains, parseCidr, prefixToMask, maskToPrefix, formatIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';

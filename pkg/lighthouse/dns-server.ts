@@ -73,7 +73,7 @@ function addrsOfHost(h: DnsHost): readonly VpnIp[] {
   return h.vpnAddrs && h.vpnAddrs.length > 0 ? h.vpnAddrs : [h.vpnIp];
 }
 
-/** For each host named `name`, its first address of `family` (Nebula 1.10's dns_server.go Add: one per family). */
+/** For each host named `name`, its first address of `family` (one per family, as Nebula 1.10's DNS server keeps them). */
 function addressesNamed(name: string, dir: DnsDirectory, family: 4 | 6): VpnIp[] {
   const wanted = asciiLower(name);
   const found = new Set<VpnIp>();

@@ -1,5 +1,5 @@
-// A message's fields as a list, for nebula.pb.go's small messages (lighthouse, relay, and our NAT tests), read with
-// gogo's rules (reader.ts), and the typed accessors their decoders share. As in nebula.pb.go's generated Unmarshal,
+// A message's fields as a list, for Nebula's small generated messages (lighthouse, relay, and our NAT tests), read with
+// gogo's rules (reader.ts), and the typed accessors their decoders share. As in Nebula's generated Unmarshal,
 // a KNOWN field with the wrong wire type makes the whole message invalid (the accessors throw), while a field the
 // decoder does not ask for is ignored, whatever its wire type, a group included (docs/wire-format.md).
 

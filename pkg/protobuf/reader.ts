@@ -10,7 +10,7 @@
 // Nebula's messages are decoded by three different Go decoders, and we accept and refuse what each does (docs/wire-format.md,
 // "Protobuf decoding rules"):
 //
-//   'gogo'      the gogoproto-generated Unmarshal of nebula.pb.go (NebulaMeta, NebulaHandshake, NebulaControl, and
+//   'gogo'      the gogoproto-generated Unmarshal of Nebula's messages (NebulaMeta, NebulaHandshake, NebulaControl, and
 //               our NAT-test messages shaped like them): a varint is at most 10 bytes and bits past 64 are dropped;
 //               the field number is the tag's bits above 3 as an int32 and must be positive; an unknown field is
 //               skipped, a group by counting start and end tags (end numbers are not matched); a known field with

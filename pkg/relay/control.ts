@@ -70,7 +70,7 @@ export function decodeControl(buf: Uint8Array): ControlMessage {
   let to: VpnIp | undefined;
   let from: VpnIp | undefined;
   for (const f of readFields(buf)) {
-    // A known field of the wrong wire type refuses the message, as nebula.pb.go does.
+    // A known field of the wrong wire type refuses the message, as Nebula's generated decoder does.
     if (f.number === 1) m.type = fieldEnum(f) as ControlType;
     else if (f.number === 2) m.initiatorRelayIndex = fieldUint32(f);
     else if (f.number === 3) m.responderRelayIndex = fieldUint32(f);
