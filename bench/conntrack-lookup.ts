@@ -31,7 +31,7 @@ function ordinaryFlows(n: number): FirewallPacket[] {
 function nsPerFlow(n: number, round: () => void): number {
   const start = process.hrtime.bigint();
   let rounds = 0;
-  let elapsed = 0n;
+  let elapsed: bigint;
   do {
     round();
     rounds++;

@@ -31,8 +31,10 @@ async function withServer<T>(lab: Lab, server: Host, run: (port: number) => Prom
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- iperf3's JSON report, read field by field below
 async function client(lab: Lab, host: Host, args: string[], seconds: number): Promise<Record<string, any>> {
   const r = await lab.exec(host, 'iperf3', [...args, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 20) * 1000, check: false });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   const json = JSON.parse(r.stdout) as Record<string, any>;
   if (json.error) throw new Error(`iperf3 ${args.join(' ')}: ${json.error}`);
   return json;

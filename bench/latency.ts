@@ -14,7 +14,6 @@
 import { parseArgs } from 'node:util';
 
 import type { Host, Lab } from '../test/e2e/lab/lab.js';
-import type { LabProcess } from '../test/e2e/lab/process.js';
 import { sleep } from '../test/e2e/lab/wait.js';
 import { OVERLAY, PairLab, UNDERLAY, type ImplName } from './bench-lab.js';
 import { LH_OVERLAY, LighthouseLab } from './lighthouse-lab.js';
@@ -115,9 +114,8 @@ async function coldRun(): Promise<string[]> {
         await lhLab.start(impl, 'b');
         await sleep(1000); // b reports itself to the lighthouse
         const t0 = Date.now();
-        let a: LabProcess | undefined;
         try {
-          a = await lhLab.start(impl, 'a', false);
+          await lhLab.start(impl, 'a', false);
           const reply = await firstReply(lhLab.lab, lhLab.hosts.a, LH_OVERLAY.b, t0 + 20_000);
           const ms = reply - t0;
           samples.get(impl)?.push(ms);

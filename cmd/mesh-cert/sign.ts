@@ -6,7 +6,7 @@ import { certificateToPem } from '../../pkg/cert/cert-pem.js';
 import { generateHostKeyPair, parseHostPublicKeyPem, parseSigningPrivateKeyPem } from '../../pkg/cert/curve-keys.js';
 import { certificateView } from '../../pkg/cert/cert-any.js';
 import { encodePem } from '../../pkg/cert/pem.js';
-import { checkRootConstraints, isCertExpired } from '../../pkg/cert/root-constraints.js';
+import { checkRootConstraints } from '../../pkg/cert/root-constraints.js';
 import { fingerprint, signCertificate } from '../../pkg/cert/signature.js';
 import type { CertDetails, NebulaCertificate } from '../../pkg/cert/types.js';
 import { networkOf, type Ipv4Net } from '../../pkg/ip/ipv4.js';

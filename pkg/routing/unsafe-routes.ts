@@ -4,7 +4,7 @@
 // IPv6 routes (Nebula 1.10+, v2 certificates) live in a table of their own, looked up only for IPv6 destinations;
 // a gateway of either family is an overlay address (docs/ipv6-A.md). Routes learned from the kernel are IPv4 only.
 
-import { netContains, parseCidr, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
+import { netContains, parseCidr, type Ipv4Net } from '../ip/ipv4.js';
 import { parseIpPrefix, type IpPrefix } from '../ip/prefix.js';
 import { parseVpnIp, vpnIpInPrefix, type VpnIp } from '../ip/vpn-ip.js';
 import { newFirewallPacket, parseIpv4Packet } from '../firewall/packet.js';

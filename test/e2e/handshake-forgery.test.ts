@@ -108,7 +108,7 @@ for (const impl of [meshImpl, nebulaImpl]) {
     const net = await OverlayNet.create(lab, { cipher: 'aes' });
     const vpn1 = '10.99.0.1';
     const vpn2 = '10.99.0.2';
-    const one = await net.start(h1!, { name: 'one', vpnIp: vpn1, impl: meshImpl, config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } } });
+    await net.start(h1!, { name: 'one', vpnIp: vpn1, impl: meshImpl, config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } } });
     const two = await net.start(h2!, { name: 'two', vpnIp: vpn2, impl, config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } } });
     const warm = await lab.ping(h1!, vpn2, { count: 1, timeoutSec: 5 });
     assert.ok(warm.ok, `tunnel up\n${lab.logTails()}`);

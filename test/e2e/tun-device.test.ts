@@ -290,6 +290,7 @@ class Child {
     this.proc.on('exit', () => this.waiter?.());
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON event line from the probe
   async next(event: string, timeoutMs = 10_000): Promise<Record<string, any>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

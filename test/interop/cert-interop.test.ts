@@ -94,7 +94,7 @@ describe('certificate interop with nebula-cert 1.6.1', { skip }, () => {
 
   it('every mode answers -h with nebula-cert’s help, flag for flag (the tool’s name aside), and exits 0', async () => {
     // Go's flag.PrintDefaults: "  -name type" then "    \tusage", flags sorted by name.
-    const blocks = (help: string): string[] => help.split(/\n(?=  -)/).slice(1).map((b) => b.trimEnd());
+    const blocks = (help: string): string[] => help.split(/\n(?= {2}-)/).slice(1).map((b) => b.trimEnd());
     for (const mode of ['ca', 'keygen', 'sign', 'print', 'verify']) {
       const theirs = nc(mode, '-h');
       const ours = await mesh(mode, '-h');

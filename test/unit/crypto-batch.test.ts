@@ -126,7 +126,7 @@ test('batched seal and open of mixed tunnels equal @noble/ciphers and node:crypt
     open.run(openRecords);
     for (const [i, input] of inputs.entries()) {
       const what = `${cipher} record ${i}${spoiled.has(i) ? ` (${spoiled.get(i)})` : ''}`;
-      let expected: Uint8Array | null = null;
+      let expected: Uint8Array | null;
       try {
         expected = noble(cipher, tuns[input.rec.tunnel]!.key, input.rec.counter, input.rec.ad).decrypt(input.body);
         if (input.counter !== input.rec.counter || input.ad !== input.rec.ad) expected = null;

@@ -138,6 +138,7 @@ function randomRule(r: Random, u: Universe): Record<string, unknown> {
   }
   if (r.chance(0.25)) rule.host = r.chance(u.anyChance) ? 'any' : r.pick(u.hosts);
   if (r.chance(0.3)) rule.group = r.chance(u.anyChance) ? 'any' : r.pick(u.groups);
+  // eslint-disable-next-line no-dupe-else-if -- a second, independent random draw, not the same condition
   else if (r.chance(0.3)) {
     rule.groups = Array.from({ length: 1 + Math.floor(r.random() * 3) }, () => r.pick(u.groups));
     if (r.chance(u.anyChance)) (rule.groups as string[]).push('any');

@@ -149,7 +149,7 @@ test('fuzz DER reader: elements walk forward within bounds and fail only with De
         assert.ok(++steps <= b.length / 2);
       }
     } catch (e) {
-      if (!(e instanceof DerError)) throw new Error(`foreign error on ${hex(b)}: ${String(e)}`);
+      if (!(e instanceof DerError)) throw new Error(`foreign error on ${hex(b)}: ${String(e)}`, { cause: e });
     }
   });
 });

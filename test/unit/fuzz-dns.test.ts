@@ -76,7 +76,7 @@ test('fuzz DNS responder: never throws, and from outside the overlay replies no 
     try {
       out = respond(b, from, DIR);
     } catch (e) {
-      throw new Error(`respond threw ${String(e)} on ${hex(b)} from ${from}`);
+      throw new Error(`respond threw ${String(e)} on ${hex(b)} from ${from}`, { cause: e });
     }
     if (out.reply === null) {
       assert.equal(out.outcome, 'dropped');

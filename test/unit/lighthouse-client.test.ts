@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
 import { LighthouseClient, RESPOND_DELAY_MS } from '../../pkg/lighthouse/client.js';
 import { orderAddresses } from '../../pkg/lighthouse/address-order.js';
@@ -17,7 +17,6 @@ import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 // answers kept per lighthouse, punch notifications turned into punches, and nothing accepted from a host that is not a
 // lighthouse. Driven through a fake env whose timers run only when the test says so.
 
-const VPN_NET = parseCidr('10.99.0.0/24');
 const ME = '10.99.0.2';
 const LH1 = '10.99.0.1';
 const LH2 = '10.99.0.11';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { LighthouseServer, MAX_RELAYS, MAX_REPORTED } from '../../pkg/lighthouse/server.js';
@@ -15,7 +15,6 @@ import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 // address = the tunnel's remote, reported addresses from HostUpdateNotification; HostQuery answered with both and a
 // HostPunchNotification to the queried host. Driven through a fake env: hosts are plain records, sends are recorded.
 
-const VPN_NET = parseCidr('10.99.0.0/24');
 const ip = parseIpv4;
 const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { ManualClock, unixMs } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { formatIpv4, parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
@@ -29,18 +29,17 @@ class TwinTier {
   readonly owners = new Map<string, StoreOwner>();
   constructor(readonly clock: ManualClock) {}
   store(id: string): LighthouseStore {
-    const tier = this;
     return {
       kind: 'nats',
-      attach: (owner) => void tier.owners.set(id, owner),
-      changed: (h: ServedHost) => void tier.records.set(h.vpnIp, { ...h, servedBy: id, writtenAt: unixMs(tier.clock) }),
-      withdraw: (vpnIp) => void (tier.records.get(vpnIp)?.servedBy === id && tier.records.delete(vpnIp)),
+      attach: (owner) => void this.owners.set(id, owner),
+      changed: (h: ServedHost) => void this.records.set(h.vpnIp, { ...h, servedBy: id, writtenAt: unixMs(this.clock) }),
+      withdraw: (vpnIp) => void (this.records.get(vpnIp)?.servedBy === id && this.records.delete(vpnIp)),
       lookup: (vpnIp) => {
-        const r = tier.records.get(vpnIp);
-        return r && r.servedBy !== id && unixMs(tier.clock) - r.writtenAt <= TTL ? r : undefined;
+        const r = this.records.get(vpnIp);
+        return r && r.servedBy !== id && unixMs(this.clock) - r.writtenAt <= TTL ? r : undefined;
       },
-      remoteHosts: () => [...tier.records.values()].filter((r) => r.servedBy !== id),
-      requestPunch: (servedBy: string, request: PunchRequest) => tier.owners.get(servedBy)?.punchRequested(request),
+      remoteHosts: () => [...this.records.values()].filter((r) => r.servedBy !== id),
+      requestPunch: (servedBy: string, request: PunchRequest) => this.owners.get(servedBy)?.punchRequested(request),
       close: async () => {},
     };
   }

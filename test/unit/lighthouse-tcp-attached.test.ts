@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
-import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
+import { type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Whoami } from '../../pkg/control/whoami.js';

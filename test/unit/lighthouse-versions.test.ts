@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { LighthouseClient } from '../../pkg/lighthouse/client.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { LighthouseServer } from '../../pkg/lighthouse/server.js';
@@ -15,7 +15,6 @@ import { udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 // update in the version of the request, and punches in the version of the punched host's tunnel; a client sends in
 // the version of its lighthouse tunnel (HostInfo.certVersion). Everything goes through the codec, as on the wire.
 
-const VPN_NET = parseCidr('10.99.0.0/24');
 const ip = parseIpv4;
 const LH = ip('10.99.0.1');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

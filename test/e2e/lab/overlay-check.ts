@@ -44,7 +44,7 @@ export async function assertPings(lab: Lab, from: OverlayNode, to: OverlayNode, 
       what: `first ping reply ${what}`,
     });
   } catch (e) {
-    if (e instanceof WaitTimeoutError) throw new Error(`no ping reply ${what}${environmentHint(lab)}\n${lab.logTails(40)}`);
+    if (e instanceof WaitTimeoutError) throw new Error(`no ping reply ${what}${environmentHint(lab)}\n${lab.logTails(40)}`, { cause: e });
     throw e;
   }
   const count = options.count ?? 3;
