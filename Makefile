@@ -5,10 +5,10 @@
 SHELL := /bin/bash
 NODE_TEST := node --test --test-concurrency=1
 
-.PHONY: all build test unit e2e interop demo install deps deps-check clean bench
+.PHONY: all build test unit e2e interop demo install deps deps-check clean bench lint format
 
 # Commands the tests and the demo use; `make demo` and `make test` install them first on a fresh machine.
-NEEDED_CMDS := nebula nebula-cert ip nft conntrack tcpdump iperf3 ping curl zbarimg miniupnpd nats-server dig
+NEEDED_CMDS := nebula nebula-cert ip nft conntrack tcpdump iperf3 ping curl zbarimg miniupnpd nats-server dig clang-format
 
 all: build
 
@@ -30,8 +30,23 @@ build: node_modules/.installed $(ADDON)
 unit: build
 	$(NODE_TEST) dist/test/unit/
 
-test: deps-check build
+test: deps-check build lint
 	$(NODE_TEST) dist/test/unit/ dist/test/interop/ dist/test/e2e/
+
+# Style without review: prettier (.prettierrc.json) and eslint with typescript-eslint (eslint.config.mjs) for the
+# TypeScript, clang-format (.clang-format) for the addon's C. `make format` rewrites; `make lint` (part of `make test`)
+# fails on any difference.
+TS_SOURCES := 'cmd/**/*.ts' 'pkg/**/*.ts' 'test/**/*.ts' 'bench/**/*.ts' 'scripts/**/*.mjs' eslint.config.mjs
+C_SOURCES := $(wildcard pkg/tun/native/*.c pkg/tun/native/*.h)
+
+lint: node_modules/.installed
+	npx prettier --check --log-level warn $(TS_SOURCES)
+	npx eslint --max-warnings 0 .
+	clang-format --dry-run --Werror $(C_SOURCES)
+
+format: node_modules/.installed
+	npx prettier --write --log-level warn $(TS_SOURCES)
+	clang-format -i $(C_SOURCES)
 
 demo: deps-check build
 	bash examples/demo.sh
@@ -47,7 +62,7 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	  nebula iproute2 nftables conntrack tcpdump iperf3 iputils-ping zbar-tools curl make g++ python3 \
-	  miniupnpd-nftables nats-server bind9-dnsutils
+	  miniupnpd-nftables nats-server bind9-dnsutils clang-format
 
 bench: build
 	node dist/bench/throughput.js
