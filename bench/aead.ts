@@ -117,7 +117,12 @@ function nativeCandidate(cipher: AeadCipher, forged: boolean): Candidate | null 
 }
 
 /** CPU us per packet for batches of `batch` packets, sealed in place and then opened in place. */
-function measureNativeBatch(cipher: AeadCipher, batch: number, packets: number, rounds: number): { seal: number; open: number } | null {
+function measureNativeBatch(
+  cipher: AeadCipher,
+  batch: number,
+  packets: number,
+  rounds: number,
+): { seal: number; open: number } | null {
   const addon = nativeAeadAddon();
   if (!addon) return null;
   const aead = new NativeAead(addon, cipher, key);
@@ -127,27 +132,30 @@ function measureNativeBatch(cipher: AeadCipher, batch: number, packets: number, 
   const counters = new Float64Array(batch);
   const ok = new Uint8Array(batch);
   const layout = (inputLen: number) => {
-    for (let i = 0; i < batch; i++) meta.set([i * stride, 16, i * stride + 16, inputLen, i * stride + 16], i * AEAD_META_WORDS);
+    for (let i = 0; i < batch; i++)
+      meta.set([i * stride, 16, i * stride + 16, inputLen, i * stride + 16], i * AEAD_META_WORDS);
   };
   const batches = Math.max(1, Math.floor(packets / batch));
   const best = { seal: Infinity, open: Infinity };
   for (let round = 0; round <= rounds; round++) {
     let base = 3;
-    const seal = time(batches, () => {
-      for (let i = 0; i < batch; i++) {
-        buf.set(plaintext, i * stride + 16);
-        counters[i] = base++;
-      }
-      layout(PACKET);
-      aead.sealBatch(buf, meta, counters, batch);
-    }) / batch;
+    const seal =
+      time(batches, () => {
+        for (let i = 0; i < batch; i++) {
+          buf.set(plaintext, i * stride + 16);
+          counters[i] = base++;
+        }
+        layout(PACKET);
+        aead.sealBatch(buf, meta, counters, batch);
+      }) / batch;
     // Open what the last round sealed (its counters are still in `counters`).
     layout(PACKET + TAG);
     const sealedCopy = Uint8Array.from(buf);
-    const open = time(batches, () => {
-      buf.set(sealedCopy);
-      if (aead.openBatch(buf, meta, counters, batch, ok) !== batch) throw new Error('native batch did not open');
-    }) / batch;
+    const open =
+      time(batches, () => {
+        buf.set(sealedCopy);
+        if (aead.openBatch(buf, meta, counters, batch, ok) !== batch) throw new Error('native batch did not open');
+      }) / batch;
     if (round === 0) continue;
     best.seal = Math.min(best.seal, seal);
     best.open = Math.min(best.open, open);
@@ -215,7 +223,9 @@ function main(): void {
   const rounds = Number(process.argv[3] ?? 10);
   const mbps = (us: number) => PACKET / us; // bytes per microsecond = MB/s
   const widths = [10, 30, 11, 9, 11, 9];
-  console.log(`AEAD cost per ${PACKET}-byte packet: best of ${rounds} interleaved batches of ${packets}, node ${process.version}`);
+  console.log(
+    `AEAD cost per ${PACKET}-byte packet: best of ${rounds} interleaved batches of ${packets}, node ${process.version}`,
+  );
   console.log('(us/pkt is CPU time; MB/s is what one core would do at that cost)');
   console.log(row(['cipher', 'backend', 'seal us/pkt', 'seal MB/s', 'open us/pkt', 'open MB/s'], widths));
   for (const cipher of ['aes', 'chachapoly'] as const) {
@@ -237,17 +247,35 @@ function main(): void {
     // Every candidate must agree on the bytes, or the numbers compare different work.
     const reference = Buffer.from(candidates[0].seal(1234));
     for (const c of candidates) {
-      if (!reference.equals(Buffer.from(c.seal(1234)))) throw new Error(`${c.name} (${cipher}) disagrees with node:crypto`);
+      if (!reference.equals(Buffer.from(c.seal(1234))))
+        throw new Error(`${c.name} (${cipher}) disagrees with node:crypto`);
     }
     measureAll(candidates, packets, rounds).forEach((r, i) => {
       const name = candidates[i].name;
-      console.log(row([cipher, name, r.seal.toFixed(2), mbps(r.seal).toFixed(0), r.open.toFixed(2), mbps(r.open).toFixed(0)], widths));
+      console.log(
+        row(
+          [cipher, name, r.seal.toFixed(2), mbps(r.seal).toFixed(0), r.open.toFixed(2), mbps(r.open).toFixed(0)],
+          widths,
+        ),
+      );
     });
     for (const batch of [16, 64]) {
       const r = measureNativeBatch(cipher, batch, packets, rounds);
       if (!r) break;
       // Includes copying the packet into place (seal) and the sealed copy back (open), about what a data path does.
-      console.log(row([cipher, `native batch of ${batch}`, r.seal.toFixed(2), mbps(r.seal).toFixed(0), r.open.toFixed(2), mbps(r.open).toFixed(0)], widths));
+      console.log(
+        row(
+          [
+            cipher,
+            `native batch of ${batch}`,
+            r.seal.toFixed(2),
+            mbps(r.seal).toFixed(0),
+            r.open.toFixed(2),
+            mbps(r.open).toFixed(0),
+          ],
+          widths,
+        ),
+      );
     }
   }
 }

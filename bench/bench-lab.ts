@@ -71,7 +71,10 @@ export class PairLab {
       mkdirSync(dir, { recursive: true });
       const ca = await createCa(dir, { name: 'bench CA' });
       const configs = { a: join(dir, 'a.yml'), b: join(dir, 'b.yml') };
-      for (const [me, peer] of [['a', 'b'], ['b', 'a']] as const) {
+      for (const [me, peer] of [
+        ['a', 'b'],
+        ['b', 'a'],
+      ] as const) {
         const cert = await signHostCert(dir, ca, { name: me, vpnCidr: `${OVERLAY[me]}/24` });
         const config = overlayConfig({
           pki: { ca: ca.crt, cert: cert.crt, key: cert.key },
@@ -101,7 +104,8 @@ export class PairLab {
     await this.stop();
     const { NODE_ARGS: nodeArgs, MESH_MAIN: main, ...rest } = env ?? {};
     const spawnEnv = env === undefined ? undefined : { ...process.env, ...rest };
-    const overlay = impl === 'mesh' && (nodeArgs || main) ? meshWithNodeArgs(nodeArgs ? nodeArgs.split(' ') : [], main) : IMPLS[impl];
+    const overlay =
+      impl === 'mesh' && (nodeArgs || main) ? meshWithNodeArgs(nodeArgs ? nodeArgs.split(' ') : [], main) : IMPLS[impl];
     const a = await startNode(this.lab, this.a, overlay, configs.a, { env: spawnEnv });
     const b = await startNode(this.lab, this.b, overlay, configs.b, { env: spawnEnv });
     this.running = { impl, a, b };
@@ -145,9 +149,21 @@ async function dualStackFiles(
   const prefix = randomUlaPrefix().split('::/')[0];
   const overlay6 = { a: `${prefix}::1`, b: `${prefix}::2` };
   const configs = { a: join(dir, 'a-dual.yml'), b: join(dir, 'b-dual.yml') };
-  for (const host of hosts) await lab.exec(host, 'sysctl', ['-q', '-w', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0']);
-  for (const [me, peer] of [['a', 'b'], ['b', 'a']] as const) {
-    const cert = await signHostCertV2(dir, ca, { name: `${me}-dual`, networks: [`${OVERLAY[me]}/24`, `${overlay6[me]}/64`] });
+  for (const host of hosts)
+    await lab.exec(host, 'sysctl', [
+      '-q',
+      '-w',
+      'net.ipv6.conf.default.disable_ipv6=0',
+      'net.ipv6.conf.lo.disable_ipv6=0',
+    ]);
+  for (const [me, peer] of [
+    ['a', 'b'],
+    ['b', 'a'],
+  ] as const) {
+    const cert = await signHostCertV2(dir, ca, {
+      name: `${me}-dual`,
+      networks: [`${OVERLAY[me]}/24`, `${overlay6[me]}/64`],
+    });
     const config = overlayConfig({
       pki: { ca: ca.crt, cert: cert.crt, key: cert.key },
       tunDev: `bench${me}`,

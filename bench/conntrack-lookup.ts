@@ -19,7 +19,14 @@ const count = Number(process.argv[2] ?? 20_000);
 const US = 0x0a010001;
 const PEER = 0x0a010002;
 const TCP = 6;
-const template: FirewallPacket = { localIp: US, remoteIp: PEER, localPort: 0, remotePort: 0, protocol: TCP, fragment: false };
+const template: FirewallPacket = {
+  localIp: US,
+  remoteIp: PEER,
+  localPort: 0,
+  remotePort: 0,
+  protocol: TCP,
+  fragment: false,
+};
 
 function ordinaryFlows(n: number): FirewallPacket[] {
   const out: FirewallPacket[] = [];
@@ -68,7 +75,15 @@ function timeFilter(flows: FirewallPacket[]): number {
   const conntrack = { max_connections: 1_000_000, max_connections_per_host: 1_000_000 };
   const rules = parseFirewallRules({ inbound: [{ port: 'any', proto: 'any', host: 'any' }], conntrack });
   const fw = new Firewall(rules, { clock: new ManualClock(0), localNets: [{ ip: US, mask: 0xffffffff }] });
-  const peer: FirewallPeer = { vpnIp: PEER, name: 'p', groups: new Set(), issuer: '', caName: '', allowedNets: [], singleIp: true };
+  const peer: FirewallPeer = {
+    vpnIp: PEER,
+    name: 'p',
+    groups: new Set(),
+    issuer: '',
+    caName: '',
+    allowedNets: [],
+    singleIp: true,
+  };
   const packets = flows.map(packetOf);
   for (const b of packets) if (fw.filter(b, true, peer) !== null) throw new Error('flow refused while filling');
   return nsPerFlow(packets.length, () => {
@@ -81,7 +96,13 @@ const PEER6 = [0xfd000000, 0, 0, 2];
 
 function flows6(n: number): FirewallPacket[] {
   return ordinaryFlows(n).map((f) => {
-    const p = { ...newFirewallPacket(), localPort: f.localPort, remotePort: f.remotePort, protocol: f.protocol, ipv6: true };
+    const p = {
+      ...newFirewallPacket(),
+      localPort: f.localPort,
+      remotePort: f.remotePort,
+      protocol: f.protocol,
+      ipv6: true,
+    };
     p.local6!.set(US6);
     p.remote6!.set(PEER6);
     return p;
@@ -121,7 +142,13 @@ function timeFilter6(flows: FirewallPacket[]): number {
   const conntrack = { max_connections: 1_000_000, max_connections_per_host: 1_000_000 };
   const rules = parseFirewallRules({ inbound: [{ port: 'any', proto: 'any', host: 'any' }], conntrack });
   const fw = new Firewall(rules, { clock: new ManualClock(0), vpnNetworks: [parseIpPrefix('fd00::1/64')] });
-  const peer: FirewallPeer = { ...firewallPeerAddresses(['fd00::2']), name: 'p', groups: new Set(), issuer: '', caName: '' };
+  const peer: FirewallPeer = {
+    ...firewallPeerAddresses(['fd00::2']),
+    name: 'p',
+    groups: new Set(),
+    issuer: '',
+    caName: '',
+  };
   const packets = flows.map(packetOf6);
   for (const b of packets) if (fw.filter(b, true, peer) !== null) throw new Error('IPv6 flow refused while filling');
   return nsPerFlow(packets.length, () => {
@@ -133,12 +160,17 @@ const t0 = Date.now();
 const chosen = flowsCollidingUnderUnkeyedHash(template, count, 16);
 console.log(`${count} flows chosen against the unkeyed hash in ${Date.now() - t0} ms`);
 const ordinary = ordinaryFlows(count);
-for (const [name, flows] of [['ordinary', ordinary], ['chosen', chosen]] as const) {
+for (const [name, flows] of [
+  ['ordinary', ordinary],
+  ['chosen', chosen],
+] as const) {
   timeFind(flows); // warm-up
   const find = timeFind(flows);
   const filter = timeFilter(flows);
   const probes = `${find.meanProbes.toFixed(1)} slots read`;
-  console.log(`${name.padEnd(8)} find ${find.ns.toFixed(1).padStart(8)} ns (${probes})   filter ${filter.toFixed(1).padStart(8)} ns`);
+  console.log(
+    `${name.padEnd(8)} find ${find.ns.toFixed(1).padStart(8)} ns (${probes})   filter ${filter.toFixed(1).padStart(8)} ns`,
+  );
 }
 {
   const v6 = flows6(count);
@@ -146,5 +178,7 @@ for (const [name, flows] of [['ordinary', ordinary], ['chosen', chosen]] as cons
   const find = timeFind6(v6);
   const filter = timeFilter6(v6);
   const probes = `${find.meanProbes.toFixed(1)} slots read`;
-  console.log(`${'ipv6'.padEnd(8)} find ${find.ns.toFixed(1).padStart(8)} ns (${probes})   filter ${filter.toFixed(1).padStart(8)} ns`);
+  console.log(
+    `${'ipv6'.padEnd(8)} find ${find.ns.toFixed(1).padStart(8)} ns (${probes})   filter ${filter.toFixed(1).padStart(8)} ns`,
+  );
 }

@@ -33,16 +33,30 @@ async function main(): Promise<void> {
   const sig = ed25519Sign(details, seed);
 
   const rows: Array<[string, ReturnType<typeof measure>, ReturnType<typeof measure>]> = [
-    ['X25519 shared secret', measure(() => x25519SharedSecret(mine, peer)), measure(() => x25519.getSharedSecret(priv, peer))],
-    ['X25519 ephemeral key pair', measure(() => generateX25519Secret()), measure(() => x25519.getPublicKey(x25519.utils.randomSecretKey()))],
-    ['Ed25519 verify (certificate)', measure(() => ed25519Verify(sig, details, caKey)), measure(() => ed25519.verify(sig, details, caKey, { zip215: false }))],
+    [
+      'X25519 shared secret',
+      measure(() => x25519SharedSecret(mine, peer)),
+      measure(() => x25519.getSharedSecret(priv, peer)),
+    ],
+    [
+      'X25519 ephemeral key pair',
+      measure(() => generateX25519Secret()),
+      measure(() => x25519.getPublicKey(x25519.utils.randomSecretKey())),
+    ],
+    [
+      'Ed25519 verify (certificate)',
+      measure(() => ed25519Verify(sig, details, caKey)),
+      measure(() => ed25519.verify(sig, details, caKey, { zip215: false })),
+    ],
     ['Ed25519 sign', measure(() => ed25519Sign(details, seed)), measure(() => ed25519.sign(details, seed))],
   ];
   console.log(`noble import: ${nobleImportMs.toFixed(1)} ms; ${iterations} iterations per warm figure`);
   console.log('| operation | node:crypto first ms | node:crypto warm us | noble first ms | noble warm us |');
   console.log('|---|---|---|---|---|');
   for (const [name, node, noble] of rows) {
-    console.log(`| ${name} | ${node.firstMs.toFixed(2)} | ${node.warmUs.toFixed(1)} | ${noble.firstMs.toFixed(2)} | ${noble.warmUs.toFixed(1)} |`);
+    console.log(
+      `| ${name} | ${node.firstMs.toFixed(2)} | ${node.warmUs.toFixed(1)} | ${noble.firstMs.toFixed(2)} | ${noble.warmUs.toFixed(1)} |`,
+    );
   }
 }
 

@@ -27,7 +27,10 @@ function cpuUs(fn: () => void): number {
 const responderOpts = opts();
 const initiators = Array.from({ length: count }, () => opts());
 // Warm-up, so the figures are steady-state code, not the compiler.
-for (let i = 0; i < 200; i++) new IxResponder(responderOpts).readMessage1(new IxInitiator(initiators[i % count]).writeMessage1(new Uint8Array(100)));
+for (let i = 0; i < 200; i++)
+  new IxResponder(responderOpts).readMessage1(
+    new IxInitiator(initiators[i % count]).writeMessage1(new Uint8Array(100)),
+  );
 
 let stage1: Uint8Array[] = [];
 const initiatorState: IxInitiator[] = [];
@@ -48,7 +51,10 @@ const respond = cpuUs(() => {
 });
 stage1 = [];
 const read2 = cpuUs(() => initiatorState.forEach((ini, i) => ini.readMessage2(stage2[i])));
-const load = execSync('uptime').toString().trim().replace(/^.*load/, 'load');
+const load = execSync('uptime')
+  .toString()
+  .trim()
+  .replace(/^.*load/, 'load');
 console.log(`${count} handshakes, ${load}`);
 console.log(`responder (read stage 1 + write stage 2): ${(respond / count).toFixed(1)} us CPU each`);
 console.log(`initiator (write stage 1 + read stage 2): ${((write1 + read2) / count).toFixed(1)} us CPU each`);

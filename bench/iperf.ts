@@ -24,7 +24,11 @@ async function withServer<T>(lab: Lab, server: Host, run: (port: number) => Prom
   const port = 5201 + (portSeq++ % 100);
   const proc = await lab.spawn(server, 'iperf3', ['-s', '-1', '--forceflush', '-p', String(port)]);
   try {
-    await waitFor(() => /Server listening/.test(proc.log()), { timeoutMs: 5000, intervalMs: 20, what: 'iperf3 server' });
+    await waitFor(() => /Server listening/.test(proc.log()), {
+      timeoutMs: 5000,
+      intervalMs: 20,
+      what: 'iperf3 server',
+    });
     return await run(port);
   } finally {
     await proc.kill(1000);
@@ -33,7 +37,10 @@ async function withServer<T>(lab: Lab, server: Host, run: (port: number) => Prom
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- iperf3's JSON report, read field by field below
 async function client(lab: Lab, host: Host, args: string[], seconds: number): Promise<Record<string, any>> {
-  const r = await lab.exec(host, 'iperf3', [...args, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 20) * 1000, check: false });
+  const r = await lab.exec(host, 'iperf3', [...args, '-t', String(seconds), '-J'], {
+    timeoutMs: (seconds + 20) * 1000,
+    check: false,
+  });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   const json = JSON.parse(r.stdout) as Record<string, any>;
   if (json.error) throw new Error(`iperf3 ${args.join(' ')}: ${json.error}`);
@@ -41,9 +48,21 @@ async function client(lab: Lab, host: Host, args: string[], seconds: number): Pr
 }
 
 /** TCP for `seconds`; `parallel` flows at once (iperf3 -P), summed. */
-export function iperfTcp(lab: Lab, from: Host, to: Host, toIp: string, seconds: number, parallel = 1): Promise<TcpResult> {
+export function iperfTcp(
+  lab: Lab,
+  from: Host,
+  to: Host,
+  toIp: string,
+  seconds: number,
+  parallel = 1,
+): Promise<TcpResult> {
   return withServer(lab, to, async (port) => {
-    const json = await client(lab, from, ['-c', toIp, '-p', String(port), ...(parallel > 1 ? ['-P', String(parallel)] : [])], seconds);
+    const json = await client(
+      lab,
+      from,
+      ['-c', toIp, '-p', String(port), ...(parallel > 1 ? ['-P', String(parallel)] : [])],
+      seconds,
+    );
     const received = json.end.sum_received;
     return {
       mbitPerSec: received.bits_per_second / 1e6,
@@ -54,9 +73,22 @@ export function iperfTcp(lab: Lab, from: Host, to: Host, toIp: string, seconds: 
 }
 
 /** UDP at a fixed offered load, `payload`-byte datagrams (1200 fits an MTU-1300 overlay with room to spare). */
-export function iperfUdp(lab: Lab, from: Host, to: Host, toIp: string, offeredMbit: number, seconds: number, payload = 1200): Promise<UdpResult> {
+export function iperfUdp(
+  lab: Lab,
+  from: Host,
+  to: Host,
+  toIp: string,
+  offeredMbit: number,
+  seconds: number,
+  payload = 1200,
+): Promise<UdpResult> {
   return withServer(lab, to, async (port) => {
-    const json = await client(lab, from, ['-c', toIp, '-p', String(port), '-u', '-b', `${offeredMbit}M`, '-l', String(payload), '-w', '4M'], seconds);
+    const json = await client(
+      lab,
+      from,
+      ['-c', toIp, '-p', String(port), '-u', '-b', `${offeredMbit}M`, '-l', String(payload), '-w', '4M'],
+      seconds,
+    );
     const sum = json.end.sum;
     const received = json.end.sum_received ?? sum;
     return {

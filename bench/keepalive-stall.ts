@@ -23,14 +23,19 @@ async function main(): Promise<void> {
   const sink = createSocket('udp4');
   await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
   sink.on('message', () => undefined);
-  const { config } = validateConfig({ listen: { host: '127.0.0.1', port: 0 }, pki: { ca: 'x', cert: 'x', key: 'x' } }, undefined, 'bench.yml');
+  const { config } = validateConfig(
+    { listen: { host: '127.0.0.1', port: 0 }, pki: { ca: 'x', cert: 'x', key: 'x' } },
+    undefined,
+    'bench.yml',
+  );
   const udp = await openUnderlay(config.listen, new Logger('error', 'text', () => undefined, true));
   const remote = udpAddr('127.0.0.1', sink.address().port);
   const byVpnIp = new Map<number, HostInfo>();
   for (let i = 0; i < count; i++) byVpnIp.set(i + 1, { vpnIp: i + 1, remote, conn: undefined } as unknown as HostInfo);
   const hostmap = { byVpnIp } as unknown as HostMap;
 
-  const turnUntilIdle = (start: number): Promise<number> => new Promise((r) => setImmediate(() => r(performance.now() - start)));
+  const turnUntilIdle = (start: number): Promise<number> =>
+    new Promise((r) => setImmediate(() => r(performance.now() - start)));
 
   // One pass, three times (the first runs colder code).
   const passes: number[] = [];
@@ -64,7 +69,10 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 2 * PUNCH_INTERVAL_MS + 500));
   rounds.stop();
   turns.sort((a, b) => a - b);
-  const load = execSync('uptime').toString().trim().replace(/^.*load/, 'load');
+  const load = execSync('uptime')
+    .toString()
+    .trim()
+    .replace(/^.*load/, 'load');
   console.log(`${count} tunnels on ${udp.constructor.name}, ${load}`);
   console.log(`one pass: ${passes.map((ms) => ms.toFixed(1)).join(', ')} ms`);
   console.log(

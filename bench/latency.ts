@@ -39,8 +39,17 @@ const parts = values.parts.split(',');
 /** Extra mesh runs for the RTT part: [label, environment]. */
 const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map((spec) => {
   const colon = spec.indexOf(':');
-  const pairs = colon < 0 ? [] : spec.slice(colon + 1).split(',').filter(Boolean);
-  return [colon < 0 ? spec : spec.slice(0, colon), Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))];
+  const pairs =
+    colon < 0
+      ? []
+      : spec
+          .slice(colon + 1)
+          .split(',')
+          .filter(Boolean);
+  return [
+    colon < 0 ? spec : spec.slice(0, colon),
+    Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+  ];
 });
 
 async function rtt(lab: Lab, from: Host, ip: string, intervalSec: number): Promise<number[]> {
@@ -144,7 +153,11 @@ async function main(): Promise<void> {
   }
   if (parts.includes('cold')) {
     const coldLines = await coldRun();
-    console.log(['| cold tunnel: process start to first reply | median ms | min | max |', '|---|---|---|---|', ...coldLines].join('\n'));
+    console.log(
+      ['| cold tunnel: process start to first reply | median ms | min | max |', '|---|---|---|---|', ...coldLines].join(
+        '\n',
+      ),
+    );
   }
 }
 

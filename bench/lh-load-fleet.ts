@@ -18,9 +18,23 @@ import { createSocket, type Socket } from 'node:dgram';
 
 import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 
-import { marshalCertificateForHandshake, marshalDetails, type CertDetails, type NebulaCertificate } from '../pkg/cert/index.js';
+import {
+  marshalCertificateForHandshake,
+  marshalDetails,
+  type CertDetails,
+  type NebulaCertificate,
+} from '../pkg/cert/index.js';
 import { encodeHandshakePayload, decodeHandshakePayload } from '../pkg/handshake/payload.js';
-import { encodeHeader, HandshakeSubType, HEADER_LEN, MessageType, NoSubType, readHeaderInto, TestSubType, type Header } from '../pkg/header/header.js';
+import {
+  encodeHeader,
+  HandshakeSubType,
+  HEADER_LEN,
+  MessageType,
+  NoSubType,
+  readHeaderInto,
+  TestSubType,
+  type Header,
+} from '../pkg/header/header.js';
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../pkg/ip/ipv4.js';
 import { decodeMeta, encodeMeta, MetaType } from '../pkg/lighthouse/meta.js';
 import type { Aead, AeadCipher } from '../pkg/noise/aead.js';
@@ -105,12 +119,28 @@ export class Fleet {
   private readonly caKey: KeyObject;
   constructor(private readonly opts: FleetOptions) {
     this.lhVpnIp = parseIpv4(opts.lighthouse.vpnIp);
-    const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), opts.ca.privateKey.subarray(0, 32)]);
+    const pkcs8 = Buffer.concat([
+      Buffer.from('302e020100300506032b657004220420', 'hex'),
+      opts.ca.privateKey.subarray(0, 32),
+    ]);
     this.caKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
   }
 
   static emptyStats(): FleetStats {
-    return { answered: 0, resent: 0, updates: 0, queries: 0, replyMs: [], unanswered: 0, testRequests: 0, punchNotifications: 0, acks: 0, lateReplies: 0, otherPackets: 0, badPackets: 0 };
+    return {
+      answered: 0,
+      resent: 0,
+      updates: 0,
+      queries: 0,
+      replyMs: [],
+      unanswered: 0,
+      testRequests: 0,
+      punchNotifications: 0,
+      acks: 0,
+      lateReplies: 0,
+      otherPackets: 0,
+      badPackets: 0,
+    };
   }
 
   /**
@@ -125,7 +155,23 @@ export class Fleet {
       const s = Math.floor(i / perSocket);
       const ip = ips[s % ips.length];
       const port = this.opts.basePort + Math.floor(s / ips.length);
-      const node: SimNode = { id: i, vpnIp: first + i, ip, port, sock: null, initiator: null, stage1: null, phase: 'new', lhIndex: 0, send: null, recv: null, counter: 3, stage1SentAt: 0, attempts: 0, nextUpdateAt: 0 };
+      const node: SimNode = {
+        id: i,
+        vpnIp: first + i,
+        ip,
+        port,
+        sock: null,
+        initiator: null,
+        stage1: null,
+        phase: 'new',
+        lhIndex: 0,
+        send: null,
+        recv: null,
+        counter: 3,
+        stage1SentAt: 0,
+        attempts: 0,
+        nextUpdateAt: 0,
+      };
       this.prepareStage1(node);
       this.nodes.push(node);
       if (i % 500 === 499) await new Promise((r) => setImmediate(r));
@@ -158,9 +204,17 @@ export class Fleet {
       isCA: false,
       issuer: this.opts.ca.fingerprint,
     };
-    const cert: NebulaCertificate = { details, signature: new Uint8Array(sign(null, marshalDetails(details), this.caKey)) };
+    const cert: NebulaCertificate = {
+      details,
+      signature: new Uint8Array(sign(null, marshalDetails(details), this.caKey)),
+    };
     const initiator = new IxInitiator({ cipher: this.opts.cipher, staticPrivate, staticPublic });
-    const payload = encodeHandshakePayload({ cert: marshalCertificateForHandshake(cert), initiatorIndex: node.id + 1, responderIndex: 0, time: BigInt(Date.now()) * 1_000_000n });
+    const payload = encodeHandshakePayload({
+      cert: marshalCertificateForHandshake(cert),
+      initiatorIndex: node.id + 1,
+      responderIndex: 0,
+      time: BigInt(Date.now()) * 1_000_000n,
+    });
     const msg = initiator.writeMessage1(payload);
     const out = Buffer.alloc(HEADER_LEN + msg.length);
     encodeHeader(out, 0, MessageType.Handshake, HandshakeSubType.IXPSK0, 0, 1);
@@ -311,7 +365,12 @@ export class Fleet {
 
   sendUpdate(node: SimNode): void {
     this.stats.updates++;
-    const body = encodeMeta({ type: MetaType.HostUpdateNotification, vpnIp: node.vpnIp, addrs: [udpAddr(node.ip, node.port)], relays: [] });
+    const body = encodeMeta({
+      type: MetaType.HostUpdateNotification,
+      vpnIp: node.vpnIp,
+      addrs: [udpAddr(node.ip, node.port)],
+      relays: [],
+    });
     this.sendSealed(node, MessageType.LightHouse, NoSubType, body);
   }
 

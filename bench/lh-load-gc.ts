@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   };
   const responder = opts();
   const payload = new Uint8Array(300); // about a v1 certificate and the indexes
-  const stage1 = (n: number): Uint8Array[] => Array.from({ length: n }, () => new ix.IxInitiator(opts()).writeMessage1(payload));
+  const stage1 = (n: number): Uint8Array[] =>
+    Array.from({ length: n }, () => new ix.IxInitiator(opts()).writeMessage1(payload));
   const respond = (msgs: Uint8Array[]): void => {
     for (const m of msgs) {
       const r = new ix.IxResponder(responder);
@@ -67,7 +68,14 @@ async function main(): Promise<void> {
   obs.disconnect();
   const cpuUs = (d.user + d.system) / count;
   console.log(
-    JSON.stringify({ root, handshakes: count, cpuUsPerHandshake: Number(cpuUs.toFixed(1)), gcUsPerHandshake: Number(((gcMs * 1000) / count).toFixed(1)), gcs, maxGcMs: Number(maxGcMs.toFixed(1)) }),
+    JSON.stringify({
+      root,
+      handshakes: count,
+      cpuUsPerHandshake: Number(cpuUs.toFixed(1)),
+      gcUsPerHandshake: Number(((gcMs * 1000) / count).toFixed(1)),
+      gcs,
+      maxGcMs: Number(maxGcMs.toFixed(1)),
+    }),
   );
 }
 

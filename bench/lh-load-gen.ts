@@ -136,8 +136,23 @@ async function steady(fleet: Fleet, spec: LoadSpec): Promise<{ cpuPct: number }>
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as LoadSpec;
   const caCert = parseCertificatesPem(spec.caPem)[0];
-  const ca: TestCa = { cert: caCert, privateKey: Buffer.from(spec.caKeyHex, 'hex'), fingerprint: fingerprint(caCert), pem: spec.caPem };
-  const fleet = new Fleet({ ca, cipher: spec.cipher, lighthouse: spec.lighthouse, firstVpnIp: spec.firstVpnIp, prefix: spec.prefix, sourceIps: spec.sourceIps, basePort: spec.basePort, nodesPerSocket: Math.ceil(spec.nodes / spec.maxSockets), updateIntervalMs: spec.updateIntervalMs });
+  const ca: TestCa = {
+    cert: caCert,
+    privateKey: Buffer.from(spec.caKeyHex, 'hex'),
+    fingerprint: fingerprint(caCert),
+    pem: spec.caPem,
+  };
+  const fleet = new Fleet({
+    ca,
+    cipher: spec.cipher,
+    lighthouse: spec.lighthouse,
+    firstVpnIp: spec.firstVpnIp,
+    prefix: spec.prefix,
+    sourceIps: spec.sourceIps,
+    basePort: spec.basePort,
+    nodesPerSocket: Math.ceil(spec.nodes / spec.maxSockets),
+    updateIntervalMs: spec.updateIntervalMs,
+  });
   const c0 = performance.now();
   await fleet.create(spec.nodes);
   const createMs = performance.now() - c0;

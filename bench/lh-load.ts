@@ -54,27 +54,53 @@ function pinned(impl: OverlayImpl, core: number): OverlayImpl {
   };
 }
 
-const VARIANTS = new Map((values.variant ?? []).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1).split(' ')]));
+const VARIANTS = new Map(
+  (values.variant ?? []).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1).split(' ')]),
+);
 
-async function runOne(lab: Lab, dir: string, impl: string, n: number, spec: Omit<LoadSpec, 'nodes' | 'lighthouse'>, config: string): Promise<LoadResult> {
-  const [lhHost, genHost] = [lab.allHosts().find((h) => h.name === 'lh')!, lab.allHosts().find((h) => h.name === 'gen')!];
+async function runOne(
+  lab: Lab,
+  dir: string,
+  impl: string,
+  n: number,
+  spec: Omit<LoadSpec, 'nodes' | 'lighthouse'>,
+  config: string,
+): Promise<LoadResult> {
+  const [lhHost, genHost] = [
+    lab.allHosts().find((h) => h.name === 'lh')!,
+    lab.allHosts().find((h) => h.name === 'gen')!,
+  ];
   const isMesh = impl !== 'nebula';
-  const nodeArgs = [...(VARIANTS.get(impl) ?? []), ...(values.prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.prof)}`] : [])];
+  const nodeArgs = [
+    ...(VARIANTS.get(impl) ?? []),
+    ...(values.prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.prof)}`] : []),
+  ];
   let overlay = IMPLS[isMesh ? 'mesh' : 'nebula'];
   if (isMesh && nodeArgs.length > 0) overlay = meshWithNodeArgs(nodeArgs);
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (isMesh && values.env) for (const kv of values.env.split(',')) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+  if (isMesh && values.env)
+    for (const kv of values.env.split(',')) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   const lh: LabProcess = await startNode(lab, lhHost, pinned(overlay, 1), config, { env });
   try {
     const full: LoadSpec = { ...spec, nodes: n, lighthouse: { ...LH, pid: lh.pid } };
     const specPath = join(dir, `spec-${impl}-${n}.json`);
     writeFileSync(specPath, JSON.stringify(full));
-    const gen = await lab.spawn(genHost, 'taskset', [ '-c', '0', process.execPath, resolve('dist/bench/lh-load-gen.js'), specPath]);
+    const gen = await lab.spawn(genHost, 'taskset', [
+      '-c',
+      '0',
+      process.execPath,
+      resolve('dist/bench/lh-load-gen.js'),
+      specPath,
+    ]);
     // LabProcess children are unref'd: a timer keeps this process alive while the generator runs.
     const keepAlive = setInterval(() => undefined, 1000);
     const exit = await gen.exited.finally(() => clearInterval(keepAlive));
-    const line = gen.log().split('\n').find((l) => l.startsWith('{'));
-    if (exit.exitCode !== 0 || line === undefined) throw new Error(`generator failed (${JSON.stringify(exit)}):\n${gen.logTail(30)}\n${lh.logTail(10)}`);
+    const line = gen
+      .log()
+      .split('\n')
+      .find((l) => l.startsWith('{'));
+    if (exit.exitCode !== 0 || line === undefined)
+      throw new Error(`generator failed (${JSON.stringify(exit)}):\n${gen.logTail(30)}\n${lh.logTail(10)}`);
     return JSON.parse(line) as LoadResult;
   } finally {
     await lh.kill(10_000);
@@ -103,7 +129,10 @@ async function main(): Promise<void> {
     writeFileSync(pki.cert, lhCert.certPem);
     writeFileSync(pki.key, lhCert.keyPem, { mode: 0o600 });
     const config = join(dir, 'lh.yml');
-    writeOverlayConfig(config, overlayConfig({ pki, tunDev: 'lhload', amLighthouse: true, logLevel: values.log as LogLevel }));
+    writeOverlayConfig(
+      config,
+      overlayConfig({ pki, tunDev: 'lhload', amLighthouse: true, logLevel: values.log as LogLevel }),
+    );
     const spec: Omit<LoadSpec, 'nodes' | 'lighthouse'> = {
       caPem: ca.pem,
       caKeyHex: Buffer.from(ca.privateKey).toString('hex'),
@@ -120,8 +149,12 @@ async function main(): Promise<void> {
       // The hard RLIMIT_NOFILE here is 20000 and root may not raise it (no CAP_SYS_RESOURCE in this container).
       maxSockets: 16_000,
     };
-    console.log(`lighthouse on core 1, generator on core 0; updates every ${values['update-s']} s, ${values.qps} queries/s, ${values['steady-s']} s steady, window ${values.window}, log ${values.log}`);
-    console.log('| nodes | impl | up | handshakes/s | lh CPU us/handshake | resent | steady CPU % | RSS MiB | query p50 / p99 / max ms | unanswered | test req /tunnel/min |');
+    console.log(
+      `lighthouse on core 1, generator on core 0; updates every ${values['update-s']} s, ${values.qps} queries/s, ${values['steady-s']} s steady, window ${values.window}, log ${values.log}`,
+    );
+    console.log(
+      '| nodes | impl | up | handshakes/s | lh CPU us/handshake | resent | steady CPU % | RSS MiB | query p50 / p99 / max ms | unanswered | test req /tunnel/min |',
+    );
     console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (let round = 0; round < Number(values.rounds); round++) {
       for (const [i, n] of steps.entries()) {

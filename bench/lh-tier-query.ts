@@ -22,23 +22,43 @@ import { Counters } from '../pkg/metrics/counters.js';
 import { udpAddr } from '../pkg/udp/addr.js';
 import { NATS_PASSWORD, NATS_USER, NatsServer } from '../test/unit/helpers/nats-server.js';
 
-const { values } = parseArgs({ options: { hosts: { type: 'string', default: '10000' }, queries: { type: 'string', default: '200000' } } });
+const { values } = parseArgs({
+  options: { hosts: { type: 'string', default: '10000' }, queries: { type: 'string', default: '200000' } },
+});
 const HOSTS = Number(values.hosts);
 const QUERIES = Number(values.queries);
 const BASE = 0x0a630000 + 16; // 10.99.0.16 on
 
 function host(vpnIp: Ipv4): HostInfo {
-  return { vpnIp, remote: udpAddr(`198.18.${(vpnIp >> 8) & 255}.${vpnIp & 255}`, 4242), certVersion: 1 } as unknown as HostInfo;
+  return {
+    vpnIp,
+    remote: udpAddr(`198.18.${(vpnIp >> 8) & 255}.${vpnIp & 255}`, 4242),
+    certVersion: 1,
+  } as unknown as HostInfo;
 }
 
 async function main(): Promise<void> {
   const cleanups: Array<() => unknown> = [];
   const nats = await NatsServer.start({ after: (fn) => cleanups.push(fn) });
   try {
-    const config = { kind: 'nats' as const, servers: [nats.url], user: NATS_USER, password: NATS_PASSWORD, bucket: 'mesh_bench', ttlMs: 60_000 };
-    const store = (id: string) => new NatsStore({ config, id, clock: systemClock, log: new Logger('error'), counters: new Counters() });
+    const config = {
+      kind: 'nats' as const,
+      servers: [nats.url],
+      user: NATS_USER,
+      password: NATS_PASSWORD,
+      bucket: 'mesh_bench',
+      ttlMs: 60_000,
+    };
+    const store = (id: string) =>
+      new NatsStore({ config, id, clock: systemClock, log: new Logger('error'), counters: new Counters() });
     const served: ServedHost[] = [];
-    for (let i = 0; i < HOSTS; i++) served.push({ vpnIp: BASE + i, learned: udpAddr('198.18.1.1', 4242 + (i % 1000)), reported: [udpAddr('192.168.1.1', 4242)], relays: [] });
+    for (let i = 0; i < HOSTS; i++)
+      served.push({
+        vpnIp: BASE + i,
+        learned: udpAddr('198.18.1.1', 4242 + (i % 1000)),
+        reported: [udpAddr('192.168.1.1', 4242)],
+        relays: [],
+      });
     let punchesAtLh1 = 0;
     const lh1 = store('lh-1');
     const lh2 = store('lh-2');
@@ -70,7 +90,8 @@ async function main(): Promise<void> {
     const localServer = new LighthouseServer(env(localHosts));
     const run = (server: LighthouseServer): number => {
       const start = performance.now();
-      for (let q = 0; q < QUERIES; q++) server.handle(asker, { type: MetaType.HostQuery, vpnIp: BASE + ((q * 7919) % HOSTS), addrs: [], relays: [] });
+      for (let q = 0; q < QUERIES; q++)
+        server.handle(asker, { type: MetaType.HostQuery, vpnIp: BASE + ((q * 7919) % HOSTS), addrs: [], relays: [] });
       return QUERIES / ((performance.now() - start) / 1000);
     };
     run(localServer); // warm-up

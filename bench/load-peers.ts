@@ -31,7 +31,10 @@ interface Spec {
   steps: number[];
 }
 
-const ALLOW_ALL = { outbound: [{ port: 'any', proto: 'any', host: 'any' }], inbound: [{ port: 'any', proto: 'any', host: 'any' }] };
+const ALLOW_ALL = {
+  outbound: [{ port: 'any', proto: 'any', host: 'any' }],
+  inbound: [{ port: 'any', proto: 'any', host: 'any' }],
+};
 const CHUNK = 25;
 
 async function startPeer(spec: Spec, ca: TestCa, index: number): Promise<MeshNode> {
@@ -61,7 +64,12 @@ async function startPeer(spec: Spec, ca: TestCa, index: number): Promise<MeshNod
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as Spec;
   const caCert = parseCertificatesPem(spec.caPem)[0];
-  const ca: TestCa = { cert: caCert, privateKey: Buffer.from(spec.caKeyHex, 'hex'), fingerprint: fingerprint(caCert), pem: spec.caPem };
+  const ca: TestCa = {
+    cert: caCert,
+    privateKey: Buffer.from(spec.caKeyHex, 'hex'),
+    fingerprint: fingerprint(caCert),
+    pem: spec.caPem,
+  };
   const target = parseIpv4(spec.target.vpnIp);
   const peers: MeshNode[] = [];
   const proceed = (): Promise<void> => new Promise((resolve) => process.once('SIGUSR2', () => resolve()));

@@ -128,7 +128,13 @@ async function inLab<T>(fn: (lab: Lab) => Promise<T>): Promise<T | string> {
   }
 }
 
-async function cgnatCell(impl: OverlayImpl, la: Levels, lb: Levels, first: 'a' | 'b', start: 'settled' | 'cold'): Promise<string> {
+async function cgnatCell(
+  impl: OverlayImpl,
+  la: Levels,
+  lb: Levels,
+  first: 'a' | 'b',
+  start: 'settled' | 'cold',
+): Promise<string> {
   const r = await inLab((lab) => natLevelsPair(lab, impl, la, lb, first, 8000, start));
   if (typeof r === 'string') return r;
   const direct = r.directAfterMs === null ? 'never direct in 8 s' : `direct after ${r.directAfterMs.toFixed(0)} ms`;
@@ -155,7 +161,8 @@ async function portmapCell(impl: OverlayImpl): Promise<string> {
   const cleanups: Array<() => unknown> = [];
   try {
     const r = await portmapScenario({ after: (fn) => void cleanups.push(fn) }, { impl });
-    const direct = r.directAfterMs === null ? 'never direct' : `direct ${(r.directAfterMs / 1000).toFixed(1)} s after start`;
+    const direct =
+      r.directAfterMs === null ? 'never direct' : `direct ${(r.directAfterMs / 1000).toFixed(1)} s after start`;
     return `a->b ${r.path}, b->a ${r.reversePath} (first reply ${r.firstReplyMs.toFixed(0)} ms, ${direct})`;
   } catch (e) {
     return `failed: ${(e as Error).message.split('\n')[0]}`;
@@ -174,27 +181,37 @@ async function main(): Promise<void> {
     for (const impl of impls) cells.push(await gridCell(impl, a, b));
     console.log(`| ${a} / ${b} | ${cells.join(' | ')} |`);
   }
-  console.log('\nCarrier-grade NAT (levels of masq NAT in front of a / of b; who pings first, 1 s after start unless "at once")');
+  console.log(
+    '\nCarrier-grade NAT (levels of masq NAT in front of a / of b; who pings first, 1 s after start unless "at once")',
+  );
   console.log(`| levels a x b, first | ${impls.map((i) => i.name).join(' | ')} |`);
   console.log(`|---|${impls.map(() => '---').join('|')}|`);
   for (const [la, lb, first, start] of CGNAT) {
     const cells: string[] = [];
     for (const impl of impls) cells.push(await cgnatCell(impl, la, lb, first, start));
-    console.log(`| ${la} x ${lb}, ${first} first${start === 'cold' ? ', at once after start' : ''} | ${cells.join(' | ')} |`);
+    console.log(
+      `| ${la} x ${lb}, ${first} first${start === 'cold' ? ', at once after start' : ''} | ${cells.join(' | ')} |`,
+    );
   }
   console.log('\nmesh netcheck with one mesh lighthouse (nebula has no netcheck)');
   console.log('| NAT in front of the node | mesh netcheck says |');
   console.log('|---|---|');
-  for (const [kind, levels, label] of [['masq', 1, 'masq (port-preserving)'], ['random', 1, 'random (port-rewriting)'], ['masq', 2, 'masq behind masq (two levels)']] as const) {
+  for (const [kind, levels, label] of [
+    ['masq', 1, 'masq (port-preserving)'],
+    ['random', 1, 'random (port-rewriting)'],
+    ['masq', 2, 'masq behind masq (two levels)'],
+  ] as const) {
     console.log(`| ${label} | ${await netcheckCell(kind, levels)} |`);
   }
-  console.log('\nUDP blocked: a behind a router that drops all UDP but DNS, b public, lh public and a relay; first reply after a starts');
+  console.log(
+    '\nUDP blocked: a behind a router that drops all UDP but DNS, b public, lh public and a relay; first reply after a starts',
+  );
   console.log(`| ${impls.map((i) => i.name).join(' | ')} |`);
   console.log(`|${impls.map(() => '---').join('|')}|`);
   const blocked: string[] = [];
   for (const impl of impls) blocked.push(await udpBlockedCell(impl));
   console.log(`| ${blocked.join(' | ')} |`);
-  console.log('\nPort mapping: both routers random (symmetric), miniupnpd on a\'s');
+  console.log("\nPort mapping: both routers random (symmetric), miniupnpd on a's");
   console.log(`| ${impls.map((i) => i.name).join(' | ')} |`);
   console.log(`|${impls.map(() => '---').join('|')}|`);
   const mapped: string[] = [];

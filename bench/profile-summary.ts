@@ -45,8 +45,13 @@ for (const [id, us] of selfUs) {
 
 const idle = byFunction.get('(idle)') ?? 0;
 const busy = total - idle;
-console.log(`total ${(total / 1e6).toFixed(2)} s, busy ${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(1)}%)`);
-const rows = [...byFunction].filter(([k]) => k !== '(idle)').sort((x, y) => y[1] - x[1]).slice(0, top);
+console.log(
+  `total ${(total / 1e6).toFixed(2)} s, busy ${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(1)}%)`,
+);
+const rows = [...byFunction]
+  .filter(([k]) => k !== '(idle)')
+  .sort((x, y) => y[1] - x[1])
+  .slice(0, top);
 for (const [name, us] of rows) {
   console.log(`${((100 * us) / busy).toFixed(1).padStart(5)}%  ${(us / 1e3).toFixed(0).padStart(7)} ms  ${name}`);
 }

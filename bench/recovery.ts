@@ -28,12 +28,17 @@ async function figure(scenario: Scenario, impl: OverlayImpl): Promise<string> {
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 2);
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`rounds must be 1..20, got ${process.argv[2]}`);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20)
+    throw new Error(`rounds must be 1..20, got ${process.argv[2]}`);
   const filters = process.argv.slice(3);
   const scenarios = RECOVERY_SCENARIOS.filter((s) => filters.length === 0 || filters.some((f) => s.id.includes(f)));
-  const mesh = process.env.MESH_MAIN ? { ...meshWithNodeArgs([], process.env.MESH_MAIN), name: `mesh (${process.env.MESH_MAIN})` } : meshImpl;
+  const mesh = process.env.MESH_MAIN
+    ? { ...meshWithNodeArgs([], process.env.MESH_MAIN), name: `mesh (${process.env.MESH_MAIN})` }
+    : meshImpl;
   const impls = [mesh, nebulaImpl];
-  console.log(`Time to first reply (ms), 10 Hz overlay ping, ${rounds} round(s); recovery goal <= 2000 ms, first reply on a LAN <= 30 ms`);
+  console.log(
+    `Time to first reply (ms), 10 Hz overlay ping, ${rounds} round(s); recovery goal <= 2000 ms, first reply on a LAN <= 30 ms`,
+  );
   console.log(`| scenario | kind | ${impls.map((i) => `${i.name} ms`).join(' | ')} |`);
   console.log(`|---|---|${impls.map(() => '---').join('|')}|`);
   for (const scenario of scenarios) {

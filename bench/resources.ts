@@ -49,7 +49,10 @@ async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string):
   const [a, b] = [lab.allHosts().find((h) => h.name === 'a'), lab.allHosts().find((h) => h.name === 'b')];
   if (!a || !b) throw new Error('lab hosts missing');
   const snapshots = impl === 'mesh' && values['heap-snapshots'];
-  const nodeArgs = [...(values['node-args']?.split(' ') ?? []), ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : [])];
+  const nodeArgs = [
+    ...(values['node-args']?.split(' ') ?? []),
+    ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+  ];
   const overlay = impl === 'mesh' && nodeArgs.length > 0 ? meshWithNodeArgs(nodeArgs) : IMPLS[impl];
   // A snapshot doubles the heap for a while, so it is taken after the reading and given time to finish.
   const snapshot = async (): Promise<void> => {
@@ -57,7 +60,9 @@ async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string):
     process.kill(target.pid, 'SIGUSR2');
     await sleep(8000);
   };
-  const target = await startNode(lab, a, overlay, join(dir, 'target.yml'), { logFile: join(dir, `target-${impl}.log`) });
+  const target = await startNode(lab, a, overlay, join(dir, 'target.yml'), {
+    logFile: join(dir, `target-${impl}.log`),
+  });
   const row: Row = { impl, idleMb: 0, idleCpuMsPerS: 0, withTunnels: [] };
   try {
     // Start-up CPU is left out: idle CPU is read over the last two thirds of the settle time.
@@ -80,10 +85,18 @@ async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string):
         const m = await gen.waitForLog(/^up (\d+)$/m, 600_000, offset);
         offset = gen.log().indexOf(m[0], offset) + m[0].length;
         const tunnels = Number(m[1]);
-        const busyS = cpuSeconds(target.pid) - cpuAt - (row.idleCpuMsPerS / 1000) * ((performance.now() - timeAt) / 1000);
+        const busyS =
+          cpuSeconds(target.pid) - cpuAt - (row.idleCpuMsPerS / 1000) * ((performance.now() - timeAt) / 1000);
         if (tunnels > upBefore) {
           const cpuUs = (busyS * 1e6) / (tunnels - upBefore);
-          console.error(`  ${impl}: ${upBefore} -> ${tunnels} tunnels: ${cpuUs.toFixed(0)} us CPU per tunnel set up (${execSync('uptime').toString().trim().replace(/^.*load/, 'load')})`);
+          console.error(
+            `  ${impl}: ${upBefore} -> ${tunnels} tunnels: ${cpuUs.toFixed(0)} us CPU per tunnel set up (${execSync(
+              'uptime',
+            )
+              .toString()
+              .trim()
+              .replace(/^.*load/, 'load')})`,
+          );
         }
         await sleep(settleMs);
         const mb = rssMb(target.pid);
@@ -149,8 +162,11 @@ async function main(): Promise<void> {
     for (const r of rows) {
       const [lo, hi] = [r.withTunnels[0], r.withTunnels.at(-1)];
       const perTunnel = hi ? ((hi.mb - r.idleMb) * 1024) / hi.tunnels : NaN;
-      const marginal = lo && hi && hi.tunnels > lo.tunnels ? ((hi.anonMb - lo.anonMb) * 1024) / (hi.tunnels - lo.tunnels) : NaN;
-      lines.push(`| ${r.impl} | ${r.idleCpuMsPerS.toFixed(1)} | ${r.idleMb.toFixed(1)} | ${r.withTunnels.map((w) => `${w.mb.toFixed(1)} (${w.tunnels} up)`).join(' | ')} | ${perTunnel.toFixed(2)} | ${marginal.toFixed(2)} |`);
+      const marginal =
+        lo && hi && hi.tunnels > lo.tunnels ? ((hi.anonMb - lo.anonMb) * 1024) / (hi.tunnels - lo.tunnels) : NaN;
+      lines.push(
+        `| ${r.impl} | ${r.idleCpuMsPerS.toFixed(1)} | ${r.idleMb.toFixed(1)} | ${r.withTunnels.map((w) => `${w.mb.toFixed(1)} (${w.tunnels} up)`).join(' | ')} | ${perTunnel.toFixed(2)} | ${marginal.toFixed(2)} |`,
+      );
     }
     console.log(lines.join('\n'));
   } finally {

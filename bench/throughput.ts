@@ -103,7 +103,12 @@ async function runDual(pair: PairLab, v: Variant, round: number): Promise<RunRes
     const before = cpuTimes(a.pid).user + cpuTimes(a.pid).system + cpuTimes(b.pid).user + cpuTimes(b.pid).system;
     const tcp: TcpResult = await iperfTcp(pair.lab, pair.a, pair.b, targets[family], seconds);
     const after = cpuTimes(a.pid).user + cpuTimes(a.pid).system + cpuTimes(b.pid).user + cpuTimes(b.pid).system;
-    families.push({ family, mbit: tcp.mbitPerSec, retransmits: tcp.retransmits, cpuSecPerGb: (after - before) / (tcp.bytes / 1e9) });
+    families.push({
+      family,
+      mbit: tcp.mbitPerSec,
+      retransmits: tcp.retransmits,
+      cpuSecPerGb: (after - before) / (tcp.bytes / 1e9),
+    });
   }
   await pair.stop();
   const v4 = families.find((f) => f.family === 4)!;
@@ -111,7 +116,15 @@ async function runDual(pair: PairLab, v: Variant, round: number): Promise<RunRes
   console.error(
     `  round ${round} ${v.label}: tcp IPv4 ${v4.mbit.toFixed(0)} Mbit/s (${v4.cpuSecPerGb.toFixed(2)} CPU s/GB), IPv6 ${v6.mbit.toFixed(0)} Mbit/s (${v6.cpuSecPerGb.toFixed(2)} CPU s/GB), v6/v4 ${(v6.mbit / v4.mbit).toFixed(2)}`,
   );
-  return { label: v.label, round, tcpMbit: v4.mbit, retransmits: v4.retransmits, cpuSecPerGb: v4.cpuSecPerGb, udp: [], families };
+  return {
+    label: v.label,
+    round,
+    tcpMbit: v4.mbit,
+    retransmits: v4.retransmits,
+    cpuSecPerGb: v4.cpuSecPerGb,
+    udp: [],
+    families,
+  };
 }
 
 async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunResult> {
@@ -125,10 +138,20 @@ async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunRes
   const gb = tcp.bytes / 1e9;
   const split = `a ${(used(0, 'user') / gb).toFixed(1)}u+${(used(0, 'system') / gb).toFixed(1)}s, b ${(used(1, 'user') / gb).toFixed(1)}u+${(used(1, 'system') / gb).toFixed(1)}s`;
   const udp: UdpResult[] = [];
-  for (const load of udpLoads) udp.push(await iperfUdp(pair.lab, pair.a, pair.b, OVERLAY.b, load, Math.min(seconds, 5)));
+  for (const load of udpLoads)
+    udp.push(await iperfUdp(pair.lab, pair.a, pair.b, OVERLAY.b, load, Math.min(seconds, 5)));
   await pair.stop();
-  const result = { label: v.label, round, tcpMbit: tcp.mbitPerSec, retransmits: tcp.retransmits, cpuSecPerGb: cpu / gb, udp };
-  console.error(`  round ${round} ${v.label}: tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB (${split}), udp ${udp.map(fmtUdp).join(' ')}`);
+  const result = {
+    label: v.label,
+    round,
+    tcpMbit: tcp.mbitPerSec,
+    retransmits: tcp.retransmits,
+    cpuSecPerGb: cpu / gb,
+    udp,
+  };
+  console.error(
+    `  round ${round} ${v.label}: tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB (${split}), udp ${udp.map(fmtUdp).join(' ')}`,
+  );
   return result;
 }
 
@@ -140,20 +163,27 @@ async function rawVeth(pair: PairLab): Promise<{ tcpMbit: number; udp: UdpResult
   await pair.stop();
   const tcp = await iperfTcp(pair.lab, pair.a, pair.b, '198.18.0.2', seconds, parallel);
   const udp: UdpResult[] = [];
-  for (const load of udpLoads) udp.push(await iperfUdp(pair.lab, pair.a, pair.b, '198.18.0.2', load, Math.min(seconds, 5)));
+  for (const load of udpLoads)
+    udp.push(await iperfUdp(pair.lab, pair.a, pair.b, '198.18.0.2', load, Math.min(seconds, 5)));
   return { tcpMbit: tcp.mbitPerSec, udp };
 }
 
 function report(results: RunResult[], raw: { tcpMbit: number; udp: UdpResult[] }): void {
   const labels = [...new Set(results.map((r) => r.label))];
   const lines: string[] = [];
-  lines.push(`| round | impl | TCP Mbit/s | vs nebula | retrans | CPU s/GB | ${udpLoads.map((l) => `UDP ${l}M: got Mbit/s (loss)`).join(' | ')} |`);
+  lines.push(
+    `| round | impl | TCP Mbit/s | vs nebula | retrans | CPU s/GB | ${udpLoads.map((l) => `UDP ${l}M: got Mbit/s (loss)`).join(' | ')} |`,
+  );
   lines.push(`|---|---|---|---|---|---|${udpLoads.map(() => '---').join('|')}|`);
   for (const r of results) {
     const neb = results.find((x) => x.round === r.round && x.label === 'nebula');
     const ratio = neb ? (r.tcpMbit / neb.tcpMbit).toFixed(2) : '';
-    const udp = (r.udp.length > 0 ? r.udp : udpLoads.map(() => null)).map((u) => u === null ? '-' : `${u.receivedMbit.toFixed(0)} (${u.lossPercent.toFixed(2)}%)`).join(' | ');
-    lines.push(`| ${r.round} | ${r.label} | ${r.tcpMbit.toFixed(0)} | ${ratio} | ${r.retransmits} | ${r.cpuSecPerGb.toFixed(2)} | ${udp} |`);
+    const udp = (r.udp.length > 0 ? r.udp : udpLoads.map(() => null))
+      .map((u) => (u === null ? '-' : `${u.receivedMbit.toFixed(0)} (${u.lossPercent.toFixed(2)}%)`))
+      .join(' | ');
+    lines.push(
+      `| ${r.round} | ${r.label} | ${r.tcpMbit.toFixed(0)} | ${ratio} | ${r.retransmits} | ${r.cpuSecPerGb.toFixed(2)} | ${udp} |`,
+    );
   }
   for (const label of labels) {
     const mine = results.filter((r) => r.label === label);
@@ -181,18 +211,27 @@ function report(results: RunResult[], raw: { tcpMbit: number; udp: UdpResult[] }
 /** IPv6 next to IPv4, per round and median, from the dual-stack runs (same daemons, same tunnel). */
 function familyReport(dual: RunResult[]): string {
   const of = (r: RunResult, family: 4 | 6) => r.families!.find((f) => f.family === family)!;
-  const lines = ['| round | mesh-dual | TCP IPv4 Mbit/s | TCP IPv6 Mbit/s | IPv6/IPv4 | CPU s/GB IPv4 | CPU s/GB IPv6 | retrans v4/v6 |', '|---|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| round | mesh-dual | TCP IPv4 Mbit/s | TCP IPv6 Mbit/s | IPv6/IPv4 | CPU s/GB IPv4 | CPU s/GB IPv6 | retrans v4/v6 |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   for (const r of dual) {
     const [v4, v6] = [of(r, 4), of(r, 6)];
     const first = r.families![0]!.family;
-    lines.push(`| ${r.round} | IPv${first} first | ${v4.mbit.toFixed(0)} | ${v6.mbit.toFixed(0)} | ${(v6.mbit / v4.mbit).toFixed(2)} | ${v4.cpuSecPerGb.toFixed(2)} | ${v6.cpuSecPerGb.toFixed(2)} | ${v4.retransmits}/${v6.retransmits} |`);
+    lines.push(
+      `| ${r.round} | IPv${first} first | ${v4.mbit.toFixed(0)} | ${v6.mbit.toFixed(0)} | ${(v6.mbit / v4.mbit).toFixed(2)} | ${v4.cpuSecPerGb.toFixed(2)} | ${v6.cpuSecPerGb.toFixed(2)} | ${v4.retransmits}/${v6.retransmits} |`,
+    );
   }
   const m4 = median(dual.map((r) => of(r, 4).mbit));
   const m6 = median(dual.map((r) => of(r, 6).mbit));
   const c4 = median(dual.map((r) => of(r, 4).cpuSecPerGb));
   const c6 = median(dual.map((r) => of(r, 6).cpuSecPerGb));
-  lines.push(`| median | | ${m4.toFixed(0)} | ${m6.toFixed(0)} | ${(m6 / m4).toFixed(2)} | ${c4.toFixed(2)} | ${c6.toFixed(2)} | |`);
-  lines.push(`IPv6 TCP ${m6 >= 0.9 * m4 ? 'is' : 'is NOT'} within 10% of IPv4 (goal of issue 18): ${((m6 / m4 - 1) * 100).toFixed(1)}%`);
+  lines.push(
+    `| median | | ${m4.toFixed(0)} | ${m6.toFixed(0)} | ${(m6 / m4).toFixed(2)} | ${c4.toFixed(2)} | ${c6.toFixed(2)} | |`,
+  );
+  lines.push(
+    `IPv6 TCP ${m6 >= 0.9 * m4 ? 'is' : 'is NOT'} within 10% of IPv4 (goal of issue 18): ${((m6 / m4 - 1) * 100).toFixed(1)}%`,
+  );
   return lines.join('\n');
 }
 
@@ -208,11 +247,43 @@ async function main(): Promise<void> {
       for (const h of [pair.a, pair.b]) {
         await pair.lab.exec(h, 'ip', ['link', 'set', 'dev', 'eth0', 'gso_max_segs', '1']);
         await pair.lab.exec(h, 'nft', ['add', 'table', 'netdev', 'benchloss']);
-        await pair.lab.exec(h, 'nft', ['add', 'chain', 'netdev', 'benchloss', 'in', '{', 'type', 'filter', 'hook', 'ingress', 'device', 'eth0', 'priority', '0', ';', '}']);
-        await pair.lab.exec(h, 'nft', ['add', 'rule', 'netdev', 'benchloss', 'in', 'numgen', 'random', 'mod', '10000', '<', perTenThousand, 'drop']);
+        await pair.lab.exec(h, 'nft', [
+          'add',
+          'chain',
+          'netdev',
+          'benchloss',
+          'in',
+          '{',
+          'type',
+          'filter',
+          'hook',
+          'ingress',
+          'device',
+          'eth0',
+          'priority',
+          '0',
+          ';',
+          '}',
+        ]);
+        await pair.lab.exec(h, 'nft', [
+          'add',
+          'rule',
+          'netdev',
+          'benchloss',
+          'in',
+          'numgen',
+          'random',
+          'mod',
+          '10000',
+          '<',
+          perTenThousand,
+          'drop',
+        ]);
       }
     }
-    console.error(`throughput: ${rounds} rounds, TCP ${seconds} s x ${parallel} flow(s), ${lossPercent}% underlay loss, UDP ${udpLoads.join('/')} Mbit/s, cipher ${cipher}`);
+    console.error(
+      `throughput: ${rounds} rounds, TCP ${seconds} s x ${parallel} flow(s), ${lossPercent}% underlay loss, UDP ${udpLoads.join('/')} Mbit/s, cipher ${cipher}`,
+    );
     const results: RunResult[] = [];
     for (let round = 1; round <= rounds; round++) {
       for (const v of variants()) results.push(await runOnce(pair, v, round));

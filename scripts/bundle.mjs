@@ -22,7 +22,14 @@ const ENTRIES = {
 const OUT_DIR = 'dist/bin';
 const SHEBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS MALLOC_ARENA_MAX=1 node'; // why: cmd/launcher/launcher.ts
 
-const common = { absWorkingDir: ROOT, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' };
+const common = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+};
 
 // What an earlier build may have left: caches made from the previous bundles (refused anyway, their digest no
 // longer matches; removed so a failed training leaves none rather than a useless one), and the source maps of
@@ -41,7 +48,11 @@ const natsChunk = {
     b.onResolve({ filter: /(^|\/)nats-client\.js$/ }, () => ({ path: `./${NATS_CHUNK}`, external: true }));
   },
 };
-await build({ ...common, entryPoints: ['dist/pkg/lighthouse/store/nats-client.js'], outfile: `${OUT_DIR}/${NATS_CHUNK}` });
+await build({
+  ...common,
+  entryPoints: ['dist/pkg/lighthouse/store/nats-client.js'],
+  outfile: `${OUT_DIR}/${NATS_CHUNK}`,
+});
 
 await build({
   ...common,

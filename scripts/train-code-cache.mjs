@@ -94,7 +94,11 @@ async function train(dir) {
   const certCache = { [WRITE_CODE_CACHE_ENV]: '1' };
   const ca = ['-ca-crt', join(dir, 'ca.crt'), '-ca-key', join(dir, 'ca.key')];
   // v1, the form the benchmarks' networks use (they include nebula 1.6.1); `ca` alone would make v2.
-  await run(MESH_CERT, ['ca', '-version', '1', '-name', 'code-cache training', '-out-crt', ca[1], '-out-key', ca[3]], certCache);
+  await run(
+    MESH_CERT,
+    ['ca', '-version', '1', '-name', 'code-cache training', '-out-crt', ca[1], '-out-key', ca[3]],
+    certCache,
+  );
   for (const [name, ip] of Object.entries(HOSTS)) {
     const out = ['-out-crt', join(dir, `${name}.crt`), '-out-key', join(dir, `${name}.key`)];
     await run(MESH_CERT, ['sign', ...ca, '-name', name, '-ip', `${ip}/24`, ...out], certCache);

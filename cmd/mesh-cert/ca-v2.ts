@@ -23,11 +23,10 @@ export function makeCaV2(r: CaRequest): { certPem: string; keyPem: string } {
   const { curve, ...details } = r;
   const keys = generateSigningKeyPair(curve);
   const cert = signedOrCliError(() =>
-    signCertificateV2(
-      { details: { ...details, isCA: true, issuer: '' }, curve, publicKey: keys.publicKey },
-      null,
-      { curve, privateKey: keys.privateKey },
-    ),
+    signCertificateV2({ details: { ...details, isCA: true, issuer: '' }, curve, publicKey: keys.publicKey }, null, {
+      curve,
+      privateKey: keys.privateKey,
+    }),
   );
   return { certPem: anyCertificateToPem(cert), keyPem: encodePem(keys.privateBanner, keys.privateKey) };
 }

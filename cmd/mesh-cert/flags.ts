@@ -12,7 +12,13 @@ import { goHelp } from './go-help.js';
 export type { FlagSpec, FlagValues };
 
 /** Parses `argv`; returns the values, or the exit status when help was printed (0) or the flags were wrong (1). */
-export function parseFlags(command: string, summary: string, specs: Record<string, FlagSpec>, argv: string[], io: CliIo): FlagValues | number {
+export function parseFlags(
+  command: string,
+  summary: string,
+  specs: Record<string, FlagSpec>,
+  argv: string[],
+  io: CliIo,
+): FlagValues | number {
   try {
     const parsed = parseGoFlags(specs, argv);
     if (parsed.help) {

@@ -8,8 +8,7 @@ import { writeOutputs, type CliIo } from './cli-io.js';
 import { optionalString, requiredString, type FlagSpec } from './flags.js';
 import { runCommand } from './run-command.js';
 
-export const keygenSummary =
-  'create a public/private key pair. the public key can be passed to `mesh-cert sign`';
+export const keygenSummary = 'create a public/private key pair. the public key can be passed to `mesh-cert sign`';
 
 const specs: Record<string, FlagSpec> = {
   'out-key': { type: 'string', describe: 'Required: path to write the private key to' },

@@ -2,7 +2,13 @@
 // v1 or v2 CA (-version 2, or a v2 CA with no -version), or a v1 host certificate under a v2 CA (-version 1).
 // A v1 certificate under a v1 CA stays on sign.ts's 1.6.1 path, byte for byte.
 
-import { anyCertificateToPem, anyFingerprint, certificateView, isCertificateV2, type AnyCertificate } from '../../pkg/cert/cert-any.js';
+import {
+  anyCertificateToPem,
+  anyFingerprint,
+  certificateView,
+  isCertificateV2,
+  type AnyCertificate,
+} from '../../pkg/cert/cert-any.js';
 import { checkCaConstraints } from '../../pkg/cert/ca-constraints.js';
 import { signCertificateV2 } from '../../pkg/cert/cert-v2-sign.js';
 import { Curve } from '../../pkg/cert/cert-v2-types.js';
@@ -31,7 +37,8 @@ export function signedOrCliError<T>(sign: () => T): T {
   try {
     return sign();
   } catch (err) {
-    if (err instanceof CertVerifyError) throw new CliError(`refusing to sign, root certificate constraints violated: ${err.message}`);
+    if (err instanceof CertVerifyError)
+      throw new CliError(`refusing to sign, root certificate constraints violated: ${err.message}`);
     if (err instanceof CertError) throw new CliError(`error while signing: ${err.message}`);
     throw err;
   }
@@ -51,7 +58,16 @@ export function caMatchesKey(ca: AnyCertificate, caKey: SigningKey): boolean {
 /** The signed certificate as PEM. */
 export function signAcrossVersions(ca: AnyCertificate, caKey: SigningKey, r: SignRequest): string {
   if (r.version === 2) {
-    const details = { name: r.name, networks: r.networks, unsafeNetworks: r.unsafeNetworks, groups: r.groups, isCA: false, notBefore: r.notBefore, notAfter: r.notAfter, issuer: '' };
+    const details = {
+      name: r.name,
+      networks: r.networks,
+      unsafeNetworks: r.unsafeNetworks,
+      groups: r.groups,
+      isCA: false,
+      notBefore: r.notBefore,
+      notAfter: r.notAfter,
+      issuer: '',
+    };
     const cert = signedOrCliError(() =>
       signCertificateV2({ details, curve: caKey.curve, publicKey: r.publicKey }, ca, caKey),
     );
@@ -60,8 +76,10 @@ export function signAcrossVersions(ca: AnyCertificate, caKey: SigningKey, r: Sig
   // mesh's v1 codec is Nebula 1.6's, which has no curve field.
   if (caKey.curve !== Curve.CURVE25519) throw new CliError('-version 1 needs a Curve25519 CA in mesh-cert');
   const v4 = r.networks.filter((n) => n.addr.family === 4);
-  if (v4.length !== 1) throw new CliError('invalid -networks definition: v1 certificates can only have a single ipv4 address');
-  if (v4.length !== r.networks.length) throw new CliError('invalid -networks definition: v1 certificates can only contain ipv4 addresses');
+  if (v4.length !== 1)
+    throw new CliError('invalid -networks definition: v1 certificates can only have a single ipv4 address');
+  if (v4.length !== r.networks.length)
+    throw new CliError('invalid -networks definition: v1 certificates can only contain ipv4 addresses');
   if (r.unsafeNetworks.some((n) => n.addr.family !== 4)) {
     throw new CliError('invalid -unsafe-networks definition: v1 certificates can only contain ipv4 addresses');
   }

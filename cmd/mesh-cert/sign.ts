@@ -25,7 +25,14 @@ import {
 import { qrPngForFlag } from './qr-output.js';
 import { runCommand } from './run-command.js';
 import { caMatchesKey, signAcrossVersions } from './sign-v2.js';
-import { prefixListFlag, requireIpv4, SIGN_VERSION_HELP, toIpv4Net, versionFlag, versionSpec } from './version-flags.js';
+import {
+  prefixListFlag,
+  requireIpv4,
+  SIGN_VERSION_HELP,
+  toIpv4Net,
+  versionFlag,
+  versionSpec,
+} from './version-flags.js';
 import { isCertificateV2 } from '../../pkg/cert/cert-any.js';
 import { parseAnyCertificatesPem } from '../../pkg/cert/cert-pem-any.js';
 
@@ -59,11 +66,13 @@ const specs: Record<string, FlagSpec> = {
   version: versionSpec(SIGN_VERSION_HELP),
   networks: {
     type: 'string',
-    describe: 'Required (or -ip): comma separated list of ip address and network in CIDR notation to assign to this cert',
+    describe:
+      'Required (or -ip): comma separated list of ip address and network in CIDR notation to assign to this cert',
   },
   'unsafe-networks': {
     type: 'string',
-    describe: 'Optional: comma separated list of ip address and network in CIDR notation. Unsafe networks this cert can route for',
+    describe:
+      'Optional: comma separated list of ip address and network in CIDR notation. Unsafe networks this cert can route for',
   },
 };
 
@@ -168,7 +177,9 @@ function signV1UnderV1(caCert: NebulaCertificate, caKey: Uint8Array, v: FlagValu
   const unsafe = prefixListFlag(v, 'unsafe-networks', null);
   requireIpv4(unsafe, 'unsafe-networks');
   const subnets =
-    unsafe.length > 0 ? unsafe.map((p) => networkOf(toIpv4Net(p))) : cidrList(optionalString(v, 'subnets'), 'subnets', false);
+    unsafe.length > 0
+      ? unsafe.map((p) => networkOf(toIpv4Net(p)))
+      : cidrList(optionalString(v, 'subnets'), 'subnets', false);
   const details: CertDetails = {
     name,
     ips: [ip],

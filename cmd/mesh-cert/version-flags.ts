@@ -27,7 +27,8 @@ export const SIGN_VERSION_HELP =
 export function versionFlag(values: FlagValues, allowZero: boolean): 0 | 1 | 2 | undefined {
   const text = values.version;
   if (typeof text !== 'string') return undefined;
-  if (!/^\d+$/.test(text.trim())) throw new CliError(`invalid value ${JSON.stringify(text)} for flag -version: parse error`);
+  if (!/^\d+$/.test(text.trim()))
+    throw new CliError(`invalid value ${JSON.stringify(text)} for flag -version: parse error`);
   const v = Number(text.trim());
   if (v === 1 || v === 2 || (allowZero && v === 0)) return v as 0 | 1 | 2;
   throw new CliError('-version must be either 1 or 2');

@@ -23,16 +23,22 @@ function firstPresent(paths: string[]): string {
     }
   }
   if (denied !== null) {
-    throw new ControlError(ControlErrorCode.denied, `permission denied on ${denied}: the control socket is for root (the daemon's user) only`);
+    throw new ControlError(
+      ControlErrorCode.denied,
+      `permission denied on ${denied}: the control socket is for root (the daemon's user) only`,
+    );
   }
-  throw new ControlError(ControlErrorCode.notRunning, `no daemon is running with this config (no socket at ${paths.join(' or ')})`);
+  throw new ControlError(
+    ControlErrorCode.notRunning,
+    `no daemon is running with this config (no socket at ${paths.join(' or ')})`,
+  );
 }
 
 export function socketPathFor(flags: ParsedFlags): string {
   const socket = stringFlag(flags, 'socket');
   if (socket) return socket;
   const config = stringFlag(flags, 'config');
-  if (!config) throw new CliError('-config PATH (the daemon\'s config) or -socket PATH is required');
+  if (!config) throw new CliError("-config PATH (the daemon's config) or -socket PATH is required");
   let configured: string | undefined;
   try {
     configured = loadConfig(config).config.control.socket;
@@ -44,7 +50,9 @@ export function socketPathFor(flags: ParsedFlags): string {
       throw new CliError(`cannot read the config to find the daemon: ${(e as Error).message}`);
     }
   }
-  return configured ? configuredSocketPath(configured, configBaseDir(config)) : firstPresent(defaultSocketPaths(config));
+  return configured
+    ? configuredSocketPath(configured, configBaseDir(config))
+    : firstPresent(defaultSocketPaths(config));
 }
 
 export function connectDaemon(flags: ParsedFlags): Promise<ControlClient> {

@@ -16,7 +16,13 @@ const SPECS = {
 } as const;
 
 export async function daemonCommand(argv: string[], io: CliIo): Promise<number> {
-  const flags = parseFlags('mesh -config PATH [-test]', 'Run the mesh daemon, or: mesh <command> -h (see mesh -h for commands)', SPECS, argv, io);
+  const flags = parseFlags(
+    'mesh -config PATH [-test]',
+    'Run the mesh daemon, or: mesh <command> -h (see mesh -h for commands)',
+    SPECS,
+    argv,
+    io,
+  );
   if (typeof flags === 'number') return flags;
   if (flags.values.version) {
     io.stdout(`Version: ${version()}\n`);
@@ -35,7 +41,14 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
   const daemon = await Daemon.start(configPath);
   // From here on an exception no handler caught is logged and the daemon keeps serving (pkg/daemon/last-resort.ts).
   const { node } = daemon;
-  installLastResort({ log: node.log, counters: node.counters, devices: [{ name: 'udp', device: node.udp }, { name: 'tun', device: node.tun }] });
+  installLastResort({
+    log: node.log,
+    counters: node.counters,
+    devices: [
+      { name: 'udp', device: node.udp },
+      { name: 'tun', device: node.tun },
+    ],
+  });
   capYoungGeneration();
   tierUpSooner();
   return new Promise<number>((resolve) => {

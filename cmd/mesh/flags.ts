@@ -15,7 +15,9 @@ export const TARGET_FLAGS: Record<string, FlagSpec> = {
 };
 
 export function helpText(usage: string, summary: string, specs: Record<string, FlagSpec>): string {
-  const lines = Object.entries(specs).map(([name, s]) => `  -${name}${s.value ? ` ${s.value}` : ''}\n      ${s.describe}\n`);
+  const lines = Object.entries(specs).map(
+    ([name, s]) => `  -${name}${s.value ? ` ${s.value}` : ''}\n      ${s.describe}\n`,
+  );
   return `Usage: ${usage}\n${summary}\n\nFlags:\n${lines.join('')}  -h, -help\n      print this help\n`;
 }
 
@@ -73,6 +75,7 @@ export function durationMsFlag(f: ParsedFlags, name: string, fallbackMs: number)
   const v = stringFlag(f, name);
   if (v === undefined) return fallbackMs;
   const ms = durationMs(v);
-  if (!Number.isFinite(ms) || ms <= 0) throw new CliError(`invalid -${name} ${JSON.stringify(v)}: want a duration such as 500ms or 2s`);
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new CliError(`invalid -${name} ${JSON.stringify(v)}: want a duration such as 500ms or 2s`);
   return ms;
 }

@@ -27,12 +27,28 @@ export const MAX_INTERVAL_MS = 3_600_000;
 export const MAX_TIMEOUT_MS = 60_000;
 
 export const PING_FLAGS: Record<string, FlagSpec> = {
-  c: { type: 'string', value: 'COUNT', describe: `number of probes (default ${PING_DEFAULTS.count}, at most ${MAX_COUNT})` },
+  c: {
+    type: 'string',
+    value: 'COUNT',
+    describe: `number of probes (default ${PING_DEFAULTS.count}, at most ${MAX_COUNT})`,
+  },
   i: { type: 'string', value: 'INTERVAL', describe: 'seconds between probes, as ping(8) (default 1, at least 0.002)' },
-  W: { type: 'string', value: 'TIMEOUT', describe: 'seconds to wait for each reply, tunnel set-up included (default 2, at most 60)' },
+  W: {
+    type: 'string',
+    value: 'TIMEOUT',
+    describe: 'seconds to wait for each reply, tunnel set-up included (default 2, at most 60)',
+  },
   count: { type: 'string', value: 'N', describe: 'same as -c' },
-  interval: { type: 'string', value: 'DURATION', describe: 'same as -i, as a duration (1s, 200ms; plain digits are ms)' },
-  timeout: { type: 'string', value: 'DURATION', describe: 'same as -W, as a duration (2s, 500ms; plain digits are ms)' },
+  interval: {
+    type: 'string',
+    value: 'DURATION',
+    describe: 'same as -i, as a duration (1s, 200ms; plain digits are ms)',
+  },
+  timeout: {
+    type: 'string',
+    value: 'DURATION',
+    describe: 'same as -W, as a duration (2s, 500ms; plain digits are ms)',
+  },
   json: { type: 'boolean', describe: 'print one JSON object per reply' },
 };
 
@@ -51,11 +67,20 @@ function secondsMs(text: string): number {
   return /^(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) * 1000 : durationMs(text);
 }
 
-function timeFlag(flags: ParsedFlags, short: string, long: string, fallbackMs: number, minMs: number, maxMs: number, want: string): number {
+function timeFlag(
+  flags: ParsedFlags,
+  short: string,
+  long: string,
+  fallbackMs: number,
+  minMs: number,
+  maxMs: number,
+  want: string,
+): number {
   const given = either(flags, short, long);
   if (given === undefined) return fallbackMs;
   const ms = given.name === short ? secondsMs(given.text) : durationMs(given.text);
-  if (!(ms >= minMs && ms <= maxMs)) throw new CliError(`invalid -${given.name} ${JSON.stringify(given.text)}: want ${want}`);
+  if (!(ms >= minMs && ms <= maxMs))
+    throw new CliError(`invalid -${given.name} ${JSON.stringify(given.text)}: want ${want}`);
   return ms;
 }
 
@@ -65,11 +90,29 @@ export function pingOptions(flags: ParsedFlags): PingOptions {
   if (givenCount !== undefined) {
     count = /^\d+$/.test(givenCount.text) ? Number(givenCount.text) : NaN;
     if (!(count >= 1 && count <= MAX_COUNT)) {
-      throw new CliError(`invalid -${givenCount.name} ${JSON.stringify(givenCount.text)}: want a whole number from 1 to ${MAX_COUNT}`);
+      throw new CliError(
+        `invalid -${givenCount.name} ${JSON.stringify(givenCount.text)}: want a whole number from 1 to ${MAX_COUNT}`,
+      );
     }
   }
-  const intervalMs = timeFlag(flags, 'i', 'interval', PING_DEFAULTS.intervalMs, MIN_INTERVAL_MS, MAX_INTERVAL_MS, 'an interval from 0.002 to 3600 seconds');
-  const timeoutMs = timeFlag(flags, 'W', 'timeout', PING_DEFAULTS.timeoutMs, 1, MAX_TIMEOUT_MS, 'a reply wait above 0 and at most 60 seconds');
+  const intervalMs = timeFlag(
+    flags,
+    'i',
+    'interval',
+    PING_DEFAULTS.intervalMs,
+    MIN_INTERVAL_MS,
+    MAX_INTERVAL_MS,
+    'an interval from 0.002 to 3600 seconds',
+  );
+  const timeoutMs = timeFlag(
+    flags,
+    'W',
+    'timeout',
+    PING_DEFAULTS.timeoutMs,
+    1,
+    MAX_TIMEOUT_MS,
+    'a reply wait above 0 and at most 60 seconds',
+  );
   return { count, intervalMs, timeoutMs };
 }
 

@@ -15,54 +15,62 @@ export const pingSummary = 'send test messages through the tunnel to HOST and sh
 const ERROR_STATUS = 2;
 
 export function pingCommand(argv: string[], io: CliIo): Promise<number> {
-  return runClientCommand('mesh ping [flags] HOST', pingSummary, PING_FLAGS, argv, io, async (flags, client) => {
-    const host = hostArgument(flags);
-    const { count, intervalMs, timeoutMs } = pingOptions(flags);
-    // Ctrl-C ends the run where it is (a reply awaited or a wait between probes) and goes to the summary.
-    let interrupted = false;
-    let wake = (): void => {};
-    const interrupt = new Promise<'interrupted'>((resolve) => {
-      wake = () => resolve('interrupted');
-    });
-    const release = io.onInterrupt?.(() => {
-      interrupted = true;
-      wake();
-    });
-    const rtts: number[] = [];
-    let previous: PingReply | null = null;
-    let target = host;
-    let sent = 0;
-    const start = Date.now();
-    try {
-      while (sent < count && !interrupted) {
-        const seq = ++sent;
-        const sentAt = Date.now();
-        try {
-          const request = client.request<PingReply>('ping', { host, timeoutMs }, timeoutMs + 5000);
-          request.catch(() => {}); // still pending when Ctrl-C wins the race: closing the client fails it
-          const reply = await Promise.race([request, interrupt]);
-          if (reply === 'interrupted') break;
-          target = `${reply.name} (${reply.vpnIp})`;
-          rtts.push(reply.rttMs);
-          if (flags.values.json) io.stdout(JSON.stringify({ seq, ...reply }) + '\n');
-          else io.stdout(renderPathChange(previous, reply) + renderPingReply(reply, seq));
-          previous = reply;
-        } catch (e) {
-          if (!(e instanceof ControlError) || e.code !== ControlErrorCode.timeout) throw e;
-          if (flags.values.json) io.stdout(JSON.stringify({ seq, error: e.message }) + '\n');
-          else io.stdout(`no reply: seq=${seq} ${e.message}\n`);
+  return runClientCommand(
+    'mesh ping [flags] HOST',
+    pingSummary,
+    PING_FLAGS,
+    argv,
+    io,
+    async (flags, client) => {
+      const host = hostArgument(flags);
+      const { count, intervalMs, timeoutMs } = pingOptions(flags);
+      // Ctrl-C ends the run where it is (a reply awaited or a wait between probes) and goes to the summary.
+      let interrupted = false;
+      let wake = (): void => {};
+      const interrupt = new Promise<'interrupted'>((resolve) => {
+        wake = () => resolve('interrupted');
+      });
+      const release = io.onInterrupt?.(() => {
+        interrupted = true;
+        wake();
+      });
+      const rtts: number[] = [];
+      let previous: PingReply | null = null;
+      let target = host;
+      let sent = 0;
+      const start = Date.now();
+      try {
+        while (sent < count && !interrupted) {
+          const seq = ++sent;
+          const sentAt = Date.now();
+          try {
+            const request = client.request<PingReply>('ping', { host, timeoutMs }, timeoutMs + 5000);
+            request.catch(() => {}); // still pending when Ctrl-C wins the race: closing the client fails it
+            const reply = await Promise.race([request, interrupt]);
+            if (reply === 'interrupted') break;
+            target = `${reply.name} (${reply.vpnIp})`;
+            rtts.push(reply.rttMs);
+            if (flags.values.json) io.stdout(JSON.stringify({ seq, ...reply }) + '\n');
+            else io.stdout(renderPathChange(previous, reply) + renderPingReply(reply, seq));
+            previous = reply;
+          } catch (e) {
+            if (!(e instanceof ControlError) || e.code !== ControlErrorCode.timeout) throw e;
+            if (flags.values.json) io.stdout(JSON.stringify({ seq, error: e.message }) + '\n');
+            else io.stdout(`no reply: seq=${seq} ${e.message}\n`);
+          }
+          const wait = intervalMs - (Date.now() - sentAt);
+          if (sent < count && wait > 0 && !interrupted) {
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([new Promise((r) => (timer = setTimeout(r, wait))), interrupt]);
+            clearTimeout(timer);
+          }
         }
-        const wait = intervalMs - (Date.now() - sentAt);
-        if (sent < count && wait > 0 && !interrupted) {
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([new Promise((r) => (timer = setTimeout(r, wait))), interrupt]);
-          clearTimeout(timer);
-        }
+      } finally {
+        release?.();
       }
-    } finally {
-      release?.();
-    }
-    if (!flags.values.json) io.stdout(renderPingSummary(target, sent, rtts, Date.now() - start));
-    return pingExitStatus(rtts.length);
-  }, ERROR_STATUS);
+      if (!flags.values.json) io.stdout(renderPingSummary(target, sent, rtts, Date.now() - start));
+      return pingExitStatus(rtts.length);
+    },
+    ERROR_STATUS,
+  );
 }

@@ -9,11 +9,18 @@ export const printCertSummary = "print this node's certificate, or the certifica
 
 export function printCertCommand(argv: string[], io: CliIo): Promise<number> {
   const specs = { json: { type: 'boolean', describe: 'print the certificate as JSON' } } as const;
-  return runClientCommand('mesh print-cert [flags] [HOST]', printCertSummary, specs, argv, io, async (flags, client) => {
-    if (flags.positionals.length > 1) throw new CliError('give at most one HOST');
-    const reply = await client.request<PrintCertReply>('print-cert', { host: flags.positionals[0] });
-    if (flags.values.json) printJson(io, reply.json);
-    else io.stdout(reply.text + '\n');
-    return 0;
-  });
+  return runClientCommand(
+    'mesh print-cert [flags] [HOST]',
+    printCertSummary,
+    specs,
+    argv,
+    io,
+    async (flags, client) => {
+      if (flags.positionals.length > 1) throw new CliError('give at most one HOST');
+      const reply = await client.request<PrintCertReply>('print-cert', { host: flags.positionals[0] });
+      if (flags.values.json) printJson(io, reply.json);
+      else io.stdout(reply.text + '\n');
+      return 0;
+    },
+  );
 }

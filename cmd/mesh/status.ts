@@ -11,7 +11,11 @@ export const statusSummary = 'show peers (path, RTT, traffic, certificate expiry
 export function statusCommand(argv: string[], io: CliIo): Promise<number> {
   const specs = {
     json: { type: 'boolean', describe: 'print JSON for scripts' },
-    probe: { type: 'string', value: 'DURATION', describe: 'how long to wait for RTT probe replies (default 500ms; 0 = no probes)' },
+    probe: {
+      type: 'string',
+      value: 'DURATION',
+      describe: 'how long to wait for RTT probe replies (default 500ms; 0 = no probes)',
+    },
   } as const;
   return runClientCommand('mesh status [flags]', statusSummary, specs, argv, io, async (flags, client) => {
     const probeMs = flags.values.probe === '0' ? 0 : durationMsFlag(flags, 'probe', 500);

@@ -152,7 +152,9 @@ export class CaPool {
       throw new CertVerifyError('ECERTSIGNATURE', 'certificate signature did not match');
     }
     const broken =
-      !isCertificateV2(cert) && !isCertificateV2(ca) ? checkRootConstraints(cert, ca) : checkCaConstraints(caView, certView);
+      !isCertificateV2(cert) && !isCertificateV2(ca)
+        ? checkRootConstraints(cert, ca)
+        : checkCaConstraints(caView, certView);
     if (broken !== null) throw broken;
     return ca;
   }

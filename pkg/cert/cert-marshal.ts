@@ -152,4 +152,3 @@ export function marshalCertificate(c: NebulaCertificate): Uint8Array {
 export function marshalCertificateForHandshake(c: NebulaCertificate): Uint8Array {
   return marshal(c, false);
 }
-

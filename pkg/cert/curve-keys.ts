@@ -46,7 +46,11 @@ export function generateHostKeyPair(curve: number): KeyPair & { privateBanner: s
   if (curve === Curve.P256) {
     return { ...generateP256KeyPair(), privateBanner: P256_PRIVATE_KEY_BANNER, publicBanner: P256_PUBLIC_KEY_BANNER };
   }
-  return { ...generateX25519KeyPair(), privateBanner: X25519_PRIVATE_KEY_BANNER, publicBanner: X25519_PUBLIC_KEY_BANNER };
+  return {
+    ...generateX25519KeyPair(),
+    privateBanner: X25519_PRIVATE_KEY_BANNER,
+    publicBanner: X25519_PUBLIC_KEY_BANNER,
+  };
 }
 
 function firstBlock(text: string): { banner: string; bytes: Uint8Array } | undefined {

@@ -17,7 +17,8 @@ const SIGNATURE_LEN = 64;
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 function importSeed(seed: Uint8Array): KeyObject {
-  if (seed.length !== SEED_LEN) throw new CertError('ECERTKEY', `ed25519 seed must be ${SEED_LEN} bytes, got ${seed.length}`);
+  if (seed.length !== SEED_LEN)
+    throw new CertError('ECERTKEY', `ed25519 seed must be ${SEED_LEN} bytes, got ${seed.length}`);
   const der = Buffer.concat([PKCS8_PREFIX, seed]);
   const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   der.fill(0);
@@ -25,7 +26,10 @@ function importSeed(seed: Uint8Array): KeyObject {
 }
 
 function importPublicKey(publicKey: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 /** The public key of a 32-byte seed. */

@@ -31,7 +31,13 @@ export { formatCertificateText, formatCertificateJson } from './print.js';
 export { bytesEqual } from './constant-time.js';
 
 // Nebula v2 certificates (ASN.1 DER), and what works across both versions (docs/certificates-v2.md).
-export { Curve, curveName, type CertDetailsV2, type NebulaCertificateV2, type CertificateV2ToSign } from './cert-v2-types.js';
+export {
+  Curve,
+  curveName,
+  type CertDetailsV2,
+  type NebulaCertificateV2,
+  type CertificateV2ToSign,
+} from './cert-v2-types.js';
 export {
   marshalDetailsV2,
   marshalCertificateV2,

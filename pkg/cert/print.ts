@@ -45,7 +45,10 @@ export function formatCertificateText(c: NebulaCertificate): string {
   s += `\t\tName: ${d.name}\n`;
   s += listBlock('Ips', d.ips.map(formatNet));
   s += listBlock('Subnets', d.subnets.map(formatNet));
-  s += listBlock('Groups', d.groups.map((g) => `"${g}"`));
+  s += listBlock(
+    'Groups',
+    d.groups.map((g) => `"${g}"`),
+  );
   s += `\t\tNot before: ${goTimeText(d.notBefore)}\n`;
   s += `\t\tNot After: ${goTimeText(d.notAfter)}\n`;
   s += `\t\tIs CA: ${d.isCA}\n`;

@@ -22,7 +22,7 @@ function maskWithin(caMask: number, certMask: number): boolean {
 
 function netAllowed(net: Ipv4Net, allowed: Ipv4Net[]): boolean {
   return allowed.some(
-    (ca) => ((net.ip & ca.mask) >>> 0) === ((ca.ip & ca.mask) >>> 0) && maskWithin(ca.mask >>> 0, net.mask >>> 0),
+    (ca) => (net.ip & ca.mask) >>> 0 === (ca.ip & ca.mask) >>> 0 && maskWithin(ca.mask >>> 0, net.mask >>> 0),
   );
 }
 

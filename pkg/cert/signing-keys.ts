@@ -37,7 +37,13 @@ export function p256PublicKey(privateKey: Uint8Array): Uint8Array {
 
 function p256PrivateKeyObject(privateKey: Uint8Array): KeyObject {
   const pub = p256PublicKey(privateKey);
-  const jwk = { kty: 'EC', crv: 'P-256', d: b64url(privateKey), x: b64url(pub.subarray(1, 33)), y: b64url(pub.subarray(33)) };
+  const jwk = {
+    kty: 'EC',
+    crv: 'P-256',
+    d: b64url(privateKey),
+    x: b64url(pub.subarray(1, 33)),
+    y: b64url(pub.subarray(33)),
+  };
   return createPrivateKey({ key: jwk, format: 'jwk' });
 }
 
@@ -104,7 +110,12 @@ export function signWithKey(key: SigningKey, message: Uint8Array): Uint8Array {
 }
 
 /** True when `signature` is `publicKey`'s over `message` on `curve`. Never throws. */
-export function verifyWithKey(curve: number, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+export function verifyWithKey(
+  curve: number,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (curve === Curve.CURVE25519) return ed25519Verify(signature, message, publicKey);
   if (curve !== Curve.P256) return false;
   try {

@@ -33,8 +33,18 @@ const FLAG = /^--?([A-Za-z][^=]*)(?:=([\s\S]*))?$/;
 
 // strconv.ParseBool, which Go's boolean flags use.
 const BOOLEANS: Record<string, boolean> = {
-  1: true, t: true, T: true, true: true, TRUE: true, True: true,
-  0: false, f: false, F: false, false: false, FALSE: false, False: false,
+  1: true,
+  t: true,
+  T: true,
+  true: true,
+  TRUE: true,
+  True: true,
+  0: false,
+  f: false,
+  F: false,
+  false: false,
+  FALSE: false,
+  False: false,
 };
 
 export interface GoFlagOptions {
@@ -43,7 +53,11 @@ export interface GoFlagOptions {
 }
 
 /** Parses `argv` against `specs`; a mistake throws CliError with Go's wording (`flag provided but not defined: -x`). */
-export function parseGoFlags(specs: Record<string, FlagSpec>, argv: readonly string[], options: GoFlagOptions = {}): ParsedFlags {
+export function parseGoFlags(
+  specs: Record<string, FlagSpec>,
+  argv: readonly string[],
+  options: GoFlagOptions = {},
+): ParsedFlags {
   const values: FlagValues = {};
   for (const [name, spec] of Object.entries(specs)) values[name] = spec.type === 'boolean' ? false : spec.default;
   const positionals: string[] = [];
@@ -67,10 +81,12 @@ export function parseGoFlags(specs: Record<string, FlagSpec>, argv: readonly str
     const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (spec === undefined) {
       if (name !== 'h' && name !== 'help') throw new CliError(`flag provided but not defined: -${name}`);
-      if (assigned !== undefined && BOOLEANS[assigned] === undefined) throw new CliError(`invalid boolean value ${JSON.stringify(assigned)} for -${name}: parse error`);
+      if (assigned !== undefined && BOOLEANS[assigned] === undefined)
+        throw new CliError(`invalid boolean value ${JSON.stringify(assigned)} for -${name}: parse error`);
       help ||= assigned === undefined || BOOLEANS[assigned];
     } else if (spec.type === 'boolean') {
-      if (assigned !== undefined && BOOLEANS[assigned] === undefined) throw new CliError(`invalid boolean value ${JSON.stringify(assigned)} for -${name}: parse error`);
+      if (assigned !== undefined && BOOLEANS[assigned] === undefined)
+        throw new CliError(`invalid boolean value ${JSON.stringify(assigned)} for -${name}: parse error`);
       values[name] = assigned === undefined ? true : BOOLEANS[assigned];
     } else if (assigned !== undefined) {
       values[name] = assigned;

@@ -61,7 +61,11 @@ function checkAllowList(r: ConfigReader, path: KeyPath, raw: Record<string, unkn
   for (const family of [4, 6] as const) {
     if (seen[family].size > 1 && !hasDefault[family]) {
       const zero = family === 4 ? '0.0.0.0/0' : '::/0';
-      throw r.error(ConfigErrorCode.value, path, `mixes true and false IPv${family} entries, so it needs an explicit ${zero} entry`);
+      throw r.error(
+        ConfigErrorCode.value,
+        path,
+        `mixes true and false IPv${family} entries, so it needs an explicit ${zero} entry`,
+      );
     }
   }
   return out;

@@ -18,7 +18,8 @@ export function readCalculatedRemotes(r: ConfigReader): CalculatedRemotes[] {
   return Object.entries(raw).map(([vpnRange, list]) => {
     const at = [...path, vpnRange];
     const family = checkCidr(vpnRange);
-    if (family !== 4 && family !== 6) throw r.error(ConfigErrorCode.value, at, `expected a CIDR, got ${JSON.stringify(vpnRange)}`);
+    if (family !== 4 && family !== 6)
+      throw r.error(ConfigErrorCode.value, at, `expected a CIDR, got ${JSON.stringify(vpnRange)}`);
     const familyName = family === 4 ? 'IPv4' : 'IPv6';
     if (!Array.isArray(list)) throw r.typeError(at, 'a list of {mask, port}', list);
     const remotes = list.map((item, i) => {
@@ -26,9 +27,14 @@ export function readCalculatedRemotes(r: ConfigReader): CalculatedRemotes[] {
       const mask = item.mask;
       // Nebula refuses a mask of the other family than its VPN CIDR.
       if (typeof mask !== 'string' || checkCidr(mask) !== family) {
-        throw r.error(ConfigErrorCode.value, [...at, i, 'mask'], `expected an ${familyName} CIDR (the family of ${vpnRange}), got ${JSON.stringify(mask)}`);
+        throw r.error(
+          ConfigErrorCode.value,
+          [...at, i, 'mask'],
+          `expected an ${familyName} CIDR (the family of ${vpnRange}), got ${JSON.stringify(mask)}`,
+        );
       }
-      if (item.port === undefined || item.port === null) throw r.error(ConfigErrorCode.missing, [...at, i, 'port'], 'required');
+      if (item.port === undefined || item.port === null)
+        throw r.error(ConfigErrorCode.missing, [...at, i, 'port'], 'required');
       return { mask, port: checkInt(r, [...at, i, 'port'], item.port, 0, 65535) };
     });
     return { vpnRange, remotes };

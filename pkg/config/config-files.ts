@@ -27,7 +27,11 @@ function collect(dir: string, files: string[], seen: Set<string>): void {
   try {
     names = readdirSync(dir);
   } catch (err) {
-    throw new ConfigError(ConfigErrorCode.unreadable, { file: dir }, `cannot list directory: ${(err as Error).message}`);
+    throw new ConfigError(
+      ConfigErrorCode.unreadable,
+      { file: dir },
+      `cannot list directory: ${(err as Error).message}`,
+    );
   }
   for (const name of names) {
     const full = join(dir, name);

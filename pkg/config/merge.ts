@@ -12,16 +12,28 @@ export function mergeDocuments(older: YamlDocument, newer: YamlDocument): YamlDo
   const [value, source] = mergeValues(older.value, older.source, newer.value, newer.source);
   // The merge walks newer's tree once, so it costs what newer expands to (bounded in yaml-source.ts); its result
   // is no larger than both together.
-  return { value: value as Record<string, unknown>, source: source!, expandedSize: older.expandedSize + newer.expandedSize };
+  return {
+    value: value as Record<string, unknown>,
+    source: source!,
+    expandedSize: older.expandedSize + newer.expandedSize,
+  };
 }
 
 type Placed = [unknown, SourceNode | undefined];
 
-function mergeValues(older: unknown, olderSrc: SourceNode | undefined, newer: unknown, newerSrc: SourceNode | undefined): Placed {
+function mergeValues(
+  older: unknown,
+  olderSrc: SourceNode | undefined,
+  newer: unknown,
+  newerSrc: SourceNode | undefined,
+): Placed {
   if (newer === null || newer === undefined) return [older, olderSrc];
   if (isMap(older) && isMap(newer)) return mergeMaps(older, olderSrc, newer, newerSrc);
   if (Array.isArray(older) && Array.isArray(newer)) {
-    const items = [...(newerSrc?.items ?? newer.map(() => newerSrc!)), ...(olderSrc?.items ?? older.map(() => olderSrc!))];
+    const items = [
+      ...(newerSrc?.items ?? newer.map(() => newerSrc!)),
+      ...(olderSrc?.items ?? older.map(() => olderSrc!)),
+    ];
     return [[...newer, ...older], newerSrc && { ...newerSrc, items }];
   }
   return [newer, newerSrc];
@@ -37,7 +49,12 @@ function mergeMaps(
   const entries = new Map(olderSrc?.entries);
   for (const [key, value] of Object.entries(older)) setOwn(out, key, value);
   for (const [key, value] of Object.entries(newer)) {
-    const [merged, src] = mergeValues(Object.hasOwn(out, key) ? out[key] : undefined, entries.get(key), value, newerSrc?.entries?.get(key));
+    const [merged, src] = mergeValues(
+      Object.hasOwn(out, key) ? out[key] : undefined,
+      entries.get(key),
+      value,
+      newerSrc?.entries?.get(key),
+    );
     setOwn(out, key, merged);
     if (src) entries.set(key, src);
   }

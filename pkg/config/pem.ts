@@ -11,7 +11,8 @@ import { ConfigError, ConfigErrorCode } from './errors.js';
  */
 export function readPemSource(value: string, baseDir: string, key = 'pki'): string {
   if (value.includes('-----BEGIN')) return value;
-  if (value.trim() === '') throw new ConfigError(ConfigErrorCode.pem, { file: baseDir, key }, 'empty: expected a file path or inline PEM');
+  if (value.trim() === '')
+    throw new ConfigError(ConfigErrorCode.pem, { file: baseDir, key }, 'empty: expected a file path or inline PEM');
   const path = resolve(baseDir, value.trim());
   let text: string;
   try {

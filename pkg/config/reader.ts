@@ -62,7 +62,11 @@ export class ConfigReader {
 
   error(code: ConfigErrorCode, path: KeyPath, detail: string): ConfigError {
     const at = this.locate(path);
-    return new ConfigError(code, { file: at?.file ?? this.defaultFile, line: at?.line, key: formatKeyPath(path) }, detail);
+    return new ConfigError(
+      code,
+      { file: at?.file ?? this.defaultFile, line: at?.line, key: formatKeyPath(path) },
+      detail,
+    );
   }
 
   typeError(path: KeyPath, expected: string, got: unknown): ConfigError {

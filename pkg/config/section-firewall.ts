@@ -15,11 +15,17 @@ export function readFirewall(r: ConfigReader, routines: number): FirewallConfig 
   const outboundAction = readChoice(r, ['firewall', 'outbound_action'], ['drop', 'reject'] as const, 'drop');
   if (inboundAction !== outboundAction) {
     // Only a difference between the two is affected by the swap (docs/compatibility.md).
-    r.warn(['firewall', 'inbound_action'], `${inboundAction} answers refused inbound packets and outbound_action ${outboundAction} refused outbound ones, as in Nebula 1.11; Nebula 1.7-1.10 applied each key to the other direction`);
+    r.warn(
+      ['firewall', 'inbound_action'],
+      `${inboundAction} answers refused inbound packets and outbound_action ${outboundAction} refused outbound ones, as in Nebula 1.11; Nebula 1.7-1.10 applied each key to the other direction`,
+    );
   }
   const defaultLocalCidrAny = readBool(r, ['firewall', 'default_local_cidr_any'], false);
   if (r.has(['firewall', 'default_local_cidr_any'])) {
-    r.warn(['firewall', 'default_local_cidr_any'], `deprecated in Nebula (default false since 1.10, true in 1.9)${defaultLocalCidrAny ? ': true lets every rule without local_cidr reach the unsafe networks' : ''}`);
+    r.warn(
+      ['firewall', 'default_local_cidr_any'],
+      `deprecated in Nebula (default false since 1.10, true in 1.9)${defaultLocalCidrAny ? ': true lets every rule without local_cidr reach the unsafe networks' : ''}`,
+    );
   }
   return {
     conntrack: {
@@ -43,7 +49,8 @@ function readRules(r: ConfigReader, table: 'inbound' | 'outbound'): unknown[] {
   const rules = readList(r, ['firewall', table]) ?? [];
   r.keepRaw(['firewall', table]);
   rules.forEach((rule, i) => {
-    if (!isMap(rule)) throw r.typeError(['firewall', table, i], 'a rule (a map with port, proto, host/group/...)', rule);
+    if (!isMap(rule))
+      throw r.typeError(['firewall', table, i], 'a rule (a map with port, proto, host/group/...)', rule);
   });
   return rules;
 }

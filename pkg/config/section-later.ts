@@ -15,11 +15,17 @@ export function readLaterReleaseKeys(r: ConfigReader): LaterReleaseKeys {
   readBool(r, ['listen', 'rebind_on_network_change'], true);
   return {
     staticMapCadenceMs: optionalMs(['static_map', 'cadence']),
-    staticMapNetwork: r.has(['static_map', 'network']) ? readChoice(r, ['static_map', 'network'], ['ip4', 'ip6', 'ip'] as const, 'ip4') : undefined,
+    staticMapNetwork: r.has(['static_map', 'network'])
+      ? readChoice(r, ['static_map', 'network'], ['ip4', 'ip6', 'ip'] as const, 'ip4')
+      : undefined,
     staticMapLookupTimeoutMs: optionalMs(['static_map', 'lookup_timeout']),
-    tunnelsDropInactive: r.has(['tunnels', 'drop_inactive']) ? readBool(r, ['tunnels', 'drop_inactive'], false) : undefined,
+    tunnelsDropInactive: r.has(['tunnels', 'drop_inactive'])
+      ? readBool(r, ['tunnels', 'drop_inactive'], false)
+      : undefined,
     tunnelsInactivityTimeoutMs: optionalMs(['tunnels', 'inactivity_timeout']),
     requeryWaitMs: optionalMs(['timers', 'requery_wait_duration']),
-    queryBuffer: r.has(['handshakes', 'query_buffer']) ? readInt(r, ['handshakes', 'query_buffer'], 64, 0, INT32_MAX) : undefined,
+    queryBuffer: r.has(['handshakes', 'query_buffer'])
+      ? readInt(r, ['handshakes', 'query_buffer'], 64, 0, INT32_MAX)
+      : undefined,
   };
 }

@@ -38,19 +38,27 @@ export function readLighthouseStore(r: ConfigReader): LighthouseStoreConfig {
   const path = ['lighthouse', 'store'];
   const v = r.value(path);
   if (v === undefined || v === 'memory') return { kind: 'memory' };
-  if (typeof v === 'string') throw r.error(ConfigErrorCode.value, path, `expected "memory" or a map with a "nats" URL list, got "${v}"`);
+  if (typeof v === 'string')
+    throw r.error(ConfigErrorCode.value, path, `expected "memory" or a map with a "nats" URL list, got "${v}"`);
   readMap(r, path); // a type error when it is neither
   const servers = readStringList(r, [...path, 'nats']);
-  if (servers.length === 0) throw r.error(ConfigErrorCode.value, [...path, 'nats'], 'needs at least one NATS server URL');
+  if (servers.length === 0)
+    throw r.error(ConfigErrorCode.value, [...path, 'nats'], 'needs at least one NATS server URL');
   servers.forEach((url, i) => {
-    if (!NATS_URL.test(url)) throw r.error(ConfigErrorCode.value, [...path, 'nats', i], `"${url}" is not a NATS URL (nats://host:port)`);
+    if (!NATS_URL.test(url))
+      throw r.error(ConfigErrorCode.value, [...path, 'nats', i], `"${url}" is not a NATS URL (nats://host:port)`);
   });
   const bucket = readString(r, [...path, 'bucket'], STORE_DEFAULTS.bucket);
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(bucket)) throw r.error(ConfigErrorCode.value, [...path, 'bucket'], 'a bucket name is letters, digits, "_" and "-"');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(bucket))
+    throw r.error(ConfigErrorCode.value, [...path, 'bucket'], 'a bucket name is letters, digits, "_" and "-"');
   const id = readString(r, [...path, 'id'], '');
-  if (id !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw r.error(ConfigErrorCode.value, [...path, 'id'], 'an id is 1-64 letters, digits, "_" and "-"');
+  if (id !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(id))
+    throw r.error(ConfigErrorCode.value, [...path, 'id'], 'an id is 1-64 letters, digits, "_" and "-"');
   const optional = (key: string[]): string | undefined => readString(r, [...path, ...key], '') || undefined;
-  const tls = readMap(r, [...path, 'tls']) === undefined ? undefined : { ca: optional(['tls', 'ca']), cert: optional(['tls', 'cert']), key: optional(['tls', 'key']) };
+  const tls =
+    readMap(r, [...path, 'tls']) === undefined
+      ? undefined
+      : { ca: optional(['tls', 'ca']), cert: optional(['tls', 'cert']), key: optional(['tls', 'key']) };
   return {
     kind: 'nats',
     servers,

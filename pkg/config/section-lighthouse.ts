@@ -33,7 +33,8 @@ export const SECOND_PORT_DEFAULT = { enabled: true, port: 0 };
 export function readLighthouse(r: ConfigReader): LighthouseConfig {
   const hosts = readStringList(r, ['lighthouse', 'hosts']).map((host, i) => {
     const ip = canonicalVpnIp(host);
-    if (ip === undefined) throw r.error(ConfigErrorCode.value, ['lighthouse', 'hosts', i], `"${host}" is not a VPN address (IPv4 or IPv6)`);
+    if (ip === undefined)
+      throw r.error(ConfigErrorCode.value, ['lighthouse', 'hosts', i], `"${host}" is not a VPN address (IPv4 or IPv6)`);
     return ip;
   });
   const advertiseAddrs = readStringList(r, ['lighthouse', 'advertise_addrs']);
@@ -46,7 +47,9 @@ export function readLighthouse(r: ConfigReader): LighthouseConfig {
       host: readString(r, ['lighthouse', 'dns', 'host'], ''),
       port: readInt(r, ['lighthouse', 'dns', 'port'], DEFAULTS.dnsPort, 0, 65535),
     },
-    interval: readDurationMs(r, ['lighthouse', 'interval'], DEFAULTS.lighthouseIntervalSeconds * 1000, { bareSeconds: true }) / 1000,
+    interval:
+      readDurationMs(r, ['lighthouse', 'interval'], DEFAULTS.lighthouseIntervalSeconds * 1000, { bareSeconds: true }) /
+      1000,
     hosts,
     remoteAllowList: readAllowList(r, ['lighthouse', 'remote_allow_list']),
     remoteAllowRanges: readRemoteAllowRanges(r, ['lighthouse', 'remote_allow_ranges']),
@@ -68,16 +71,33 @@ export function readLighthouse(r: ConfigReader): LighthouseConfig {
 }
 
 /** Startup checks Nebula makes that involve more than one key. */
-export function checkLighthouseRelations(r: ConfigReader, lh: LighthouseConfig, staticHostMap: Map<string, string[]>, listenPort: number): void {
+export function checkLighthouseRelations(
+  r: ConfigReader,
+  lh: LighthouseConfig,
+  staticHostMap: Map<string, string[]>,
+  listenPort: number,
+): void {
   if (lh.amLighthouse && listenPort === 0) {
-    throw r.error(ConfigErrorCode.value, ['lighthouse', 'am_lighthouse'], 'a lighthouse needs a fixed listen.port (not 0)');
+    throw r.error(
+      ConfigErrorCode.value,
+      ['lighthouse', 'am_lighthouse'],
+      'a lighthouse needs a fixed listen.port (not 0)',
+    );
   }
   if (lh.amLighthouse && lh.secondPort?.enabled && lh.secondPort.port !== 0 && lh.secondPort.port === listenPort) {
-    throw r.error(ConfigErrorCode.value, ['lighthouse', 'second_port', 'port'], `must differ from listen.port (${listenPort}); 0 picks a free one`);
+    throw r.error(
+      ConfigErrorCode.value,
+      ['lighthouse', 'second_port', 'port'],
+      `must differ from listen.port (${listenPort}); 0 picks a free one`,
+    );
   }
   lh.hosts.forEach((host, i) => {
     if (!staticHostMap.has(host)) {
-      throw r.error(ConfigErrorCode.value, ['lighthouse', 'hosts', i], `lighthouse ${host} has no static_host_map entry`);
+      throw r.error(
+        ConfigErrorCode.value,
+        ['lighthouse', 'hosts', i],
+        `lighthouse ${host} has no static_host_map entry`,
+      );
     }
   });
   if (lh.amLighthouse && lh.hosts.length > 0) {

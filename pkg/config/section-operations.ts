@@ -22,7 +22,10 @@ export function readLogging(r: ConfigReader): LoggingConfig {
 export function readStats(r: ConfigReader): StatsConfig {
   const s = (key: string, fallback: string): string => readString(r, ['stats', key], fallback);
   // '' and 'none' both mean no stats.
-  const rawType = readString(r, ['stats', 'type'], '') === '' ? 'none' : readChoice(r, ['stats', 'type'], ['none', 'graphite', 'prometheus'] as const, 'none');
+  const rawType =
+    readString(r, ['stats', 'type'], '') === ''
+      ? 'none'
+      : readChoice(r, ['stats', 'type'], ['none', 'graphite', 'prometheus'] as const, 'none');
   const type: StatsType | undefined = rawType === 'none' ? undefined : rawType;
   const stats: StatsConfig = {
     type,
@@ -46,7 +49,8 @@ export function readStats(r: ConfigReader): StatsConfig {
   }
   if (type === 'prometheus') {
     for (const key of ['listen', 'path'] as const) {
-      if (stats[key] === '') throw r.error(ConfigErrorCode.missing, ['stats', key], 'required when stats.type is prometheus');
+      if (stats[key] === '')
+        throw r.error(ConfigErrorCode.missing, ['stats', key], 'required when stats.type is prometheus');
     }
   }
   return stats;

@@ -26,6 +26,8 @@ export function readPki(r: ConfigReader): PkiConfig {
     blocklist,
     // true since Nebula 1.8 (false in 1.6-1.7): a tunnel whose peer certificate expires or stops verifying closes.
     disconnectInvalid: readBool(r, ['pki', 'disconnect_invalid'], true),
-    initiatingVersion: r.has(['pki', 'initiating_version']) ? (readInt(r, ['pki', 'initiating_version'], 1, 1, 2) as 1 | 2) : undefined,
+    initiatingVersion: r.has(['pki', 'initiating_version'])
+      ? (readInt(r, ['pki', 'initiating_version'], 1, 1, 2) as 1 | 2)
+      : undefined,
   };
 }

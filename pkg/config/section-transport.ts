@@ -6,9 +6,25 @@ import { canonicalVpnIp, checkCidr, isHostname, bareHost } from './addresses.js'
 import { DEFAULTS } from './defaults.js';
 import { ConfigErrorCode } from './errors.js';
 import type { KeyPath } from './errors.js';
-import type { Cipher, HandshakesConfig, ListenConfig, PunchyConfig, RelayConfig, SendRecvError, TimersConfig } from './mesh-config.js';
+import type {
+  Cipher,
+  HandshakesConfig,
+  ListenConfig,
+  PunchyConfig,
+  RelayConfig,
+  SendRecvError,
+  TimersConfig,
+} from './mesh-config.js';
 import type { ConfigReader } from './reader.js';
-import { parseBool, readBool, readChoice, readDurationMs, readInt, readString, readStringList } from './typed-values.js';
+import {
+  parseBool,
+  readBool,
+  readChoice,
+  readDurationMs,
+  readInt,
+  readString,
+  readStringList,
+} from './typed-values.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -33,9 +49,14 @@ function readListenHost(r: ConfigReader, path: KeyPath): string {
   const host = readString(r, path, DEFAULTS.listenHost);
   const bare = bareHost(host);
   if (isIP(bare) === 0 && !isHostname(host)) {
-    throw r.error(ConfigErrorCode.value, path, `expected an IP address such as 0.0.0.0 or [::], or a host name, got ${JSON.stringify(host)}`);
+    throw r.error(
+      ConfigErrorCode.value,
+      path,
+      `expected an IP address such as 0.0.0.0 or [::], or a host name, got ${JSON.stringify(host)}`,
+    );
   }
-  if (isIP(bare) === 0) r.warn(path, `host name, resolved at start (Nebula 1.6 ignored a name and bound to every address)`);
+  if (isIP(bare) === 0)
+    r.warn(path, `host name, resolved at start (Nebula 1.6 ignored a name and bound to every address)`);
   return host;
 }
 
@@ -46,7 +67,11 @@ function readSendRecvError(r: ConfigReader, path: KeyPath): SendRecvError {
   // Nebula also takes a boolean: true = always, false = never.
   const yes = parseBool(v);
   if (yes === undefined) {
-    throw r.error(ConfigErrorCode.value, path, `expected always, never, private or a boolean, got ${JSON.stringify(v)}`);
+    throw r.error(
+      ConfigErrorCode.value,
+      path,
+      `expected always, never, private or a boolean, got ${JSON.stringify(v)}`,
+    );
   }
   return yes ? 'always' : 'never';
 }
@@ -117,7 +142,8 @@ function checkRange(r: ConfigReader, path: KeyPath, cidr: string): void {
 export function readRelay(r: ConfigReader): RelayConfig {
   const relays = readStringList(r, ['relay', 'relays']).map((relay, i) => {
     const ip = canonicalVpnIp(relay);
-    if (ip === undefined) throw r.error(ConfigErrorCode.value, ['relay', 'relays', i], `"${relay}" is not a VPN address (IPv4 or IPv6)`);
+    if (ip === undefined)
+      throw r.error(ConfigErrorCode.value, ['relay', 'relays', i], `"${relay}" is not a VPN address (IPv4 or IPv6)`);
     return ip;
   });
   return {
@@ -139,7 +165,17 @@ export function readTimers(r: ConfigReader): TimersConfig {
   // Nebula reads both as integer seconds.
   const seconds = { bareSeconds: true, minMs: 1 };
   return {
-    connectionAliveIntervalMs: readDurationMs(r, ['timers', 'connection_alive_interval'], DEFAULTS.connectionAliveIntervalMs, seconds),
-    pendingDeletionIntervalMs: readDurationMs(r, ['timers', 'pending_deletion_interval'], DEFAULTS.pendingDeletionIntervalMs, seconds),
+    connectionAliveIntervalMs: readDurationMs(
+      r,
+      ['timers', 'connection_alive_interval'],
+      DEFAULTS.connectionAliveIntervalMs,
+      seconds,
+    ),
+    pendingDeletionIntervalMs: readDurationMs(
+      r,
+      ['timers', 'pending_deletion_interval'],
+      DEFAULTS.pendingDeletionIntervalMs,
+      seconds,
+    ),
   };
 }

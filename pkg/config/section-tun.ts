@@ -28,7 +28,9 @@ export function readTun(r: ConfigReader): TunConfig {
 
 /** tun.use_system_route_table and its buffer size (Nebula 1.7+, Linux), and the Windows-only keys of 1.11, which
  * Nebula ignores on Linux too. */
-function readSystemRouteTable(r: ConfigReader): Pick<TunConfig, 'useSystemRouteTable' | 'useSystemRouteTableBufferSize'> {
+function readSystemRouteTable(
+  r: ConfigReader,
+): Pick<TunConfig, 'useSystemRouteTable' | 'useSystemRouteTableBufferSize'> {
   const useSystemRouteTableBufferSize = readInt(r, ['tun', 'use_system_route_table_buffer_size'], 0, 0, INT32_MAX);
   readChoice(r, ['tun', 'network_category'], ['private', 'public', 'domain', 'unset'] as const, 'private');
   readBool(r, ['tun', 'windows_bypass_wdf'], true);
@@ -58,8 +60,14 @@ function readUnsafeRoutes(r: ConfigReader): UnsafeRoute[] {
     const entry = routeEntry(r, at, item, ['route', 'via', 'mtu', 'metric', 'install']);
     const via = readGateways(r, [...at, 'via'], required(r, at, entry, 'via'));
     // mtu 0 means "the tun MTU", as in Nebula.
-    const mtu = entry.mtu === undefined || entry.mtu === null || entry.mtu === 0 ? undefined : checkInt(r, [...at, 'mtu'], entry.mtu, DEFAULTS.minMtu, DEFAULTS.maxMtu);
-    const metric = entry.metric === undefined || entry.metric === null ? undefined : checkInt(r, [...at, 'metric'], entry.metric, 0, INT32_MAX);
+    const mtu =
+      entry.mtu === undefined || entry.mtu === null || entry.mtu === 0
+        ? undefined
+        : checkInt(r, [...at, 'mtu'], entry.mtu, DEFAULTS.minMtu, DEFAULTS.maxMtu);
+    const metric =
+      entry.metric === undefined || entry.metric === null
+        ? undefined
+        : checkInt(r, [...at, 'metric'], entry.metric, 0, INT32_MAX);
     let install = true;
     if (entry.install !== undefined && entry.install !== null) {
       const parsed = parseBool(entry.install);
@@ -72,7 +80,8 @@ function readUnsafeRoutes(r: ConfigReader): UnsafeRoute[] {
 
 function readGateways(r: ConfigReader, at: KeyPath, via: unknown): UnsafeGateway[] {
   if (typeof via === 'string') return [{ gateway: vpnAddress(r, at, via), weight: 1 }];
-  if (!Array.isArray(via) || via.length === 0) throw r.typeError(at, 'a VPN address or a list of {gateway, weight}', via);
+  if (!Array.isArray(via) || via.length === 0)
+    throw r.typeError(at, 'a VPN address or a list of {gateway, weight}', via);
   const seen = new Set<string>();
   return via.map((item, g) => {
     const gAt = [...at, g];
@@ -81,14 +90,18 @@ function readGateways(r: ConfigReader, at: KeyPath, via: unknown): UnsafeGateway
     // Twice the same gateway would only skew the weights; Nebula keeps both, which is surely not what was meant.
     if (seen.has(gateway)) throw r.error(ConfigErrorCode.value, [...gAt, 'gateway'], `${gateway} is listed twice`);
     seen.add(gateway);
-    const weight = entry.weight === undefined || entry.weight === null ? 1 : checkInt(r, [...gAt, 'weight'], entry.weight, 1, INT32_MAX);
+    const weight =
+      entry.weight === undefined || entry.weight === null
+        ? 1
+        : checkInt(r, [...gAt, 'weight'], entry.weight, 1, INT32_MAX);
     return { gateway, weight };
   });
 }
 
 function vpnAddress(r: ConfigReader, at: KeyPath, v: unknown): string {
   const ip = typeof v === 'string' ? canonicalVpnIp(v) : undefined;
-  if (ip === undefined) throw r.error(ConfigErrorCode.value, at, `expected a VPN address (IPv4 or IPv6), got ${JSON.stringify(v)}`);
+  if (ip === undefined)
+    throw r.error(ConfigErrorCode.value, at, `expected a VPN address (IPv4 or IPv6), got ${JSON.stringify(v)}`);
   return ip;
 }
 
@@ -107,6 +120,11 @@ function required(r: ConfigReader, at: KeyPath, entry: Record<string, unknown>, 
 /** A route: an IPv4 CIDR, or an IPv6 one (Nebula 1.10+ with v2 certificates: docs/ipv6-A.md). */
 function vpnCidr(r: ConfigReader, path: KeyPath, v: unknown): string {
   if (typeof v !== 'string') throw r.typeError(path, 'an IPv4 or IPv6 CIDR like "10.0.0.0/24"', v);
-  if (!isVpnCidr(v)) throw r.error(ConfigErrorCode.value, path, `expected an IPv4 CIDR like "10.0.0.0/24" or an IPv6 one like "fd00:1::/64", got ${JSON.stringify(v)}`);
+  if (!isVpnCidr(v))
+    throw r.error(
+      ConfigErrorCode.value,
+      path,
+      `expected an IPv4 CIDR like "10.0.0.0/24" or an IPv6 one like "fd00:1::/64", got ${JSON.stringify(v)}`,
+    );
   return v;
 }

@@ -54,7 +54,13 @@ export function readString(r: ConfigReader, path: KeyPath, fallback: string): st
   return v;
 }
 
-export function readChoice<T extends string>(r: ConfigReader, path: KeyPath, choices: readonly T[], fallback: T, ignoreCase = false): T {
+export function readChoice<T extends string>(
+  r: ConfigReader,
+  path: KeyPath,
+  choices: readonly T[],
+  fallback: T,
+  ignoreCase = false,
+): T {
   const v = r.value(path);
   if (v === undefined) return fallback;
   const expected = `one of ${choices.join(', ')}`;
@@ -72,7 +78,12 @@ export interface DurationOptions {
   minMs?: number;
 }
 
-export function readDurationMs(r: ConfigReader, path: KeyPath, fallbackMs: number, options: DurationOptions = {}): number {
+export function readDurationMs(
+  r: ConfigReader,
+  path: KeyPath,
+  fallbackMs: number,
+  options: DurationOptions = {},
+): number {
   const v = r.value(path);
   if (v === undefined) return fallbackMs;
   const expected = options.bareSeconds

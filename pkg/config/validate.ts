@@ -10,7 +10,16 @@ import { checkLighthouseRelations, readLighthouse, readStaticHostMap } from './s
 import { readControl, readLogging, readSshd, readStats } from './section-operations.js';
 import { readPki } from './section-pki.js';
 import { readPortMap } from './section-portmap.js';
-import { readCipher, readHandshakes, readListen, readPreferredRanges, readPunchy, readRelay, readRoutines, readTimers } from './section-transport.js';
+import {
+  readCipher,
+  readHandshakes,
+  readListen,
+  readPreferredRanges,
+  readPunchy,
+  readRelay,
+  readRoutines,
+  readTimers,
+} from './section-transport.js';
 import { readTcp } from './section-tcp.js';
 import { readTun } from './section-tun.js';
 import { readLaterReleaseKeys } from './section-later.js';
@@ -63,4 +72,3 @@ export function validateConfig(raw: unknown, locate?: Locator, defaultFile = '<c
   r.warnUnknownKeys();
   return { config, warnings: r.warnings };
 }
-

@@ -26,7 +26,7 @@ export interface YamlDocument {
   value: Record<string, unknown>;
   source: SourceNode;
   /** Keys, values and list items in the document (a long string one per 64 characters), an alias counting as a
- * copy of what it names. */
+   * copy of what it names. */
   expandedSize: number;
 }
 
@@ -122,8 +122,13 @@ function isObject(v: unknown): v is object {
 
 function tooLarge(file: string, text: string, position: number, limit: number): ConfigError {
   const line = new LineIndex(text).lineOf(Math.min(position, text.length));
-  const what = limit === MAX_EXPANDED_VALUES ? `${limit} values` : `${MAX_EXPANDED_VALUES} values with the files before it`;
-  return new ConfigError(ConfigErrorCode.tooLarge, { file, line }, `excessive aliasing: the config expands to more than ${what} (an alias counts as a copy)`);
+  const what =
+    limit === MAX_EXPANDED_VALUES ? `${limit} values` : `${MAX_EXPANDED_VALUES} values with the files before it`;
+  return new ConfigError(
+    ConfigErrorCode.tooLarge,
+    { file, line },
+    `excessive aliasing: the config expands to more than ${what} (an alias counts as a copy)`,
+  );
 }
 
 function toSource(raw: EventNode, file: string, lines: LineIndex, line: number): SourceNode {
@@ -142,7 +147,9 @@ function toSource(raw: EventNode, file: string, lines: LineIndex, line: number):
       source.entries.set(name, toSource(node.children[i + 1], file, lines, lines.lineOf(key.start)));
     }
   } else if (node.kind === 'sequence') {
-    source.items = node.children.map((item) => toSource(item, file, lines, lines.lineOf(skipBlank(lines.text, item.start))));
+    source.items = node.children.map((item) =>
+      toSource(item, file, lines, lines.lineOf(skipBlank(lines.text, item.start))),
+    );
   }
   return source;
 }
@@ -185,7 +192,10 @@ class LineIndex {
 }
 
 /** The place of `path`, or of its deepest ancestor that was written down (a key filled in by a default has none). */
-export function locateIn(source: SourceNode, path: readonly (string | number)[]): { file: string; line: number } | undefined {
+export function locateIn(
+  source: SourceNode,
+  path: readonly (string | number)[],
+): { file: string; line: number } | undefined {
   let node = source;
   let found = false;
   for (const part of path) {

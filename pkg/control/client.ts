@@ -14,10 +14,16 @@ import {
 
 function connectError(path: string, e: NodeJS.ErrnoException): ControlError {
   if (e.code === 'EACCES' || e.code === 'EPERM') {
-    return new ControlError(ControlErrorCode.denied, `permission denied on ${path}: the control socket is for root (the daemon's user) only`);
+    return new ControlError(
+      ControlErrorCode.denied,
+      `permission denied on ${path}: the control socket is for root (the daemon's user) only`,
+    );
   }
   if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
-    return new ControlError(ControlErrorCode.notRunning, `no daemon is listening on ${path}: is mesh running with this config?`);
+    return new ControlError(
+      ControlErrorCode.notRunning,
+      `no daemon is listening on ${path}: is mesh running with this config?`,
+    );
   }
   return new ControlError(ControlErrorCode.protocol, `cannot connect to ${path}: ${e.message}`);
 }
@@ -46,8 +52,12 @@ export class ControlClient {
         this.fail(e instanceof ControlError ? e : new ControlError(ControlErrorCode.protocol, (e as Error).message));
       }
     });
-    socket.on('error', (e) => this.fail(new ControlError(ControlErrorCode.protocol, `control connection failed: ${e.message}`)));
-    socket.on('close', () => this.fail(new ControlError(ControlErrorCode.protocol, 'the daemon closed the control connection')));
+    socket.on('error', (e) =>
+      this.fail(new ControlError(ControlErrorCode.protocol, `control connection failed: ${e.message}`)),
+    );
+    socket.on('close', () =>
+      this.fail(new ControlError(ControlErrorCode.protocol, 'the daemon closed the control connection')),
+    );
   }
 
   static connect(path: string, timeoutMs = 5000): Promise<ControlClient> {
@@ -76,7 +86,9 @@ export class ControlClient {
     return new Promise<ControlReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(id);
-        reject(new ControlError(ControlErrorCode.timeout, `the daemon did not answer ${command} within ${timeoutMs} ms`));
+        reject(
+          new ControlError(ControlErrorCode.timeout, `the daemon did not answer ${command} within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       this.waiters.set(id, { resolve, reject, timer });
       this.socket.write(encodeRequest({ id, command, args }));

@@ -23,9 +23,13 @@ export class ControlService {
   ) {}
 
   static async start(node: MeshNode, opts: ControlServiceOptions): Promise<ControlService> {
-    const server = await ControlServer.open(opts.socketPaths, controlHandler({ node, probes: node.probes, whoami: node.whoami, reload: opts.reload }), {
-      configured: opts.socketConfigured,
-    });
+    const server = await ControlServer.open(
+      opts.socketPaths,
+      controlHandler({ node, probes: node.probes, whoami: node.whoami, reload: opts.reload }),
+      {
+        configured: opts.socketConfigured,
+      },
+    );
     return new ControlService(server, node.probes);
   }
 

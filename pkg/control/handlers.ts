@@ -13,7 +13,15 @@ import { formatVpnIp } from '../ip/vpn-ip.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
 import { runNetcheck } from './netcheck.js';
 import { addrText, pathOf, resolveHost, tunnelTo, type ControlledNode } from './node-view.js';
-import { ControlError, ControlErrorCode, numberArg, optionalStringArg, stringArg, type Command, type ControlRequest } from './protocol.js';
+import {
+  ControlError,
+  ControlErrorCode,
+  numberArg,
+  optionalStringArg,
+  stringArg,
+  type Command,
+  type ControlRequest,
+} from './protocol.js';
 import type { CloseTunnelReply, PingReply, PrintCertReply, ReloadReply } from './reports.js';
 import type { RttProbes } from './rtt-probes.js';
 import type { RequestHandler } from './server.js';
@@ -62,7 +70,8 @@ function printCert(ctx: ControlContext, args: Args): PrintCertReply {
     if (host) cert = host.presentedCert;
     else if (!id.vpnAddrs.includes(vpnIp)) throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${name}`);
   }
-  if (isCertificateV2(cert)) return { text: formatCertificateTextV2(cert), json: JSON.parse(formatCertificateJsonV2(cert)) };
+  if (isCertificateV2(cert))
+    return { text: formatCertificateTextV2(cert), json: JSON.parse(formatCertificateJsonV2(cert)) };
   return { text: formatCertificateText(cert), json: JSON.parse(formatCertificateJson(cert)) };
 }
 

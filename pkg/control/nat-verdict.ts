@@ -25,7 +25,9 @@ function splitAddr(text: string): { ip: string; port: number } {
 
 export function classifyNat(input: NatInput): NatVerdict {
   const obs = input.observations;
-  const seen = obs.filter((o) => o.seenAs !== null).map((o) => ({ lh: o.name ?? o.vpnIp, ...splitAddr(o.seenAs as string), text: o.seenAs as string }));
+  const seen = obs
+    .filter((o) => o.seenAs !== null)
+    .map((o) => ({ lh: o.name ?? o.vpnIp, ...splitAddr(o.seenAs as string), text: o.seenAs as string }));
   const publicAddresses = [...new Set(seen.map((s) => s.text))];
   const summary: string[] = [];
   const udpWorks = obs.length === 0 ? null : obs.some((o) => !o.overTcp && (o.tunnel || o.seenAs !== null));
@@ -36,7 +38,9 @@ export function classifyNat(input: NatInput): NatVerdict {
   }
   const overTcp = obs.filter((o) => o.overTcp && o.tunnel).map((o) => o.name ?? o.vpnIp);
   if (!udpWorks && overTcp.length > 0) {
-    summary.push(`UDP blocked: no lighthouse answers over UDP. TCP to ${overTcp.join(', ')} works: peers reach this node through relays over tcp.`);
+    summary.push(
+      `UDP blocked: no lighthouse answers over UDP. TCP to ${overTcp.join(', ')} works: peers reach this node through relays over tcp.`,
+    );
     return { udpWorks, behindNat: null, mapping: 'unknown', portPreserving: null, publicAddresses: [], summary };
   }
   if (!udpWorks) {
@@ -48,7 +52,9 @@ export function classifyNat(input: NatInput): NatVerdict {
   }
   summary.push('UDP works: at least one lighthouse answered.');
   if (seen.length === 0) {
-    summary.push('No lighthouse reported the address it sees (a Nebula lighthouse does not answer this question), so the NAT type is unknown.');
+    summary.push(
+      'No lighthouse reported the address it sees (a Nebula lighthouse does not answer this question), so the NAT type is unknown.',
+    );
     return { udpWorks, behindNat: null, mapping: 'unknown', portPreserving: null, publicAddresses, summary };
   }
 
@@ -71,9 +77,13 @@ export function classifyNat(input: NatInput): NatVerdict {
         `Peers can connect directly if no firewall blocks UDP port ${input.localPort} inbound.`,
     );
   } else if (mapping === 'endpoint-independent') {
-    const where = seen.length >= 2 ? `every lighthouse sees ${publicAddresses[0]}` : `both ports of ${seen[0].lh} see ${publicAddresses[0]}`;
+    const where =
+      seen.length >= 2
+        ? `every lighthouse sees ${publicAddresses[0]}`
+        : `both ports of ${seen[0].lh} see ${publicAddresses[0]}`;
     summary.push(
-      `Behind a NAT with endpoint-independent mapping: ${where}. ` + 'Hole punching should work, so direct paths to most peers are likely.',
+      `Behind a NAT with endpoint-independent mapping: ${where}. ` +
+        'Hole punching should work, so direct paths to most peers are likely.',
     );
   } else if (mapping === 'endpoint-dependent') {
     const where =
@@ -90,19 +100,38 @@ export function classifyNat(input: NatInput): NatVerdict {
         'a second lighthouse would tell.',
     );
   } else {
-    summary.push(`Behind a NAT that uses several public addresses (${publicAddresses.join(', ')}); the mapping type is unclear.`);
+    summary.push(
+      `Behind a NAT that uses several public addresses (${publicAddresses.join(', ')}); the mapping type is unclear.`,
+    );
   }
   if (behindNat && portPreserving) summary.push(`The NAT keeps the source port (${input.localPort}).`);
-  if (behindNat && !portPreserving && mapping !== 'endpoint-dependent') summary.push(`The NAT changes the source port (${input.localPort} -> ${[...new Set(seen.map((s) => s.port))].join(', ')}).`);
+  if (behindNat && !portPreserving && mapping !== 'endpoint-dependent')
+    summary.push(
+      `The NAT changes the source port (${input.localPort} -> ${[...new Set(seen.map((s) => s.port))].join(', ')}).`,
+    );
   const filtering = nat?.filtering ?? 'unknown';
   if (filtering === 'address-dependent') {
     summary.push('Filtering is address-dependent or looser: a packet from a lighthouse port we never sent to got in.');
   } else if (filtering === 'address-and-port-dependent') {
-    summary.push('Filtering is address-and-port-dependent: only replies from exactly where we sent get in, so both sides must punch (mesh does).');
-  } else if (behindNat) summary.push('Filtering behaviour was not measured (no lighthouse with a second port answered).');
+    summary.push(
+      'Filtering is address-and-port-dependent: only replies from exactly where we sent get in, so both sides must punch (mesh does).',
+    );
+  } else if (behindNat)
+    summary.push('Filtering behaviour was not measured (no lighthouse with a second port answered).');
   const punchTtl = nat?.punchTtl ?? null;
   if (punchTtl !== null) {
-    summary.push(`Punches go out with IP TTL ${punchTtl}: the outermost NAT is ${punchTtl - 1} hop${punchTtl === 2 ? '' : 's'} away.`);
+    summary.push(
+      `Punches go out with IP TTL ${punchTtl}: the outermost NAT is ${punchTtl - 1} hop${punchTtl === 2 ? '' : 's'} away.`,
+    );
   }
-  return { udpWorks, behindNat, mapping, filtering, punchTtl: nat ? punchTtl : undefined, portPreserving, publicAddresses, summary };
+  return {
+    udpWorks,
+    behindNat,
+    mapping,
+    filtering,
+    punchTtl: nat ? punchTtl : undefined,
+    portPreserving,
+    publicAddresses,
+    summary,
+  };
 }

@@ -11,8 +11,21 @@ import type { LighthouseObservation, NetcheckReport } from './reports.js';
 import type { RttProbes } from './rtt-probes.js';
 import type { Whoami } from './whoami.js';
 
-async function observe(node: ControlledNode, probes: RttProbes, whoami: Whoami, ip: VpnIp, timeoutMs: number): Promise<LighthouseObservation> {
-  const obs: LighthouseObservation = { vpnIp: formatVpnIp(ip), name: null, underlay: null, tunnel: false, rttMs: null, seenAs: null };
+async function observe(
+  node: ControlledNode,
+  probes: RttProbes,
+  whoami: Whoami,
+  ip: VpnIp,
+  timeoutMs: number,
+): Promise<LighthouseObservation> {
+  const obs: LighthouseObservation = {
+    vpnIp: formatVpnIp(ip),
+    name: null,
+    underlay: null,
+    tunnel: false,
+    rttMs: null,
+    seenAs: null,
+  };
   let host;
   try {
     host = await tunnelTo(node, ip, timeoutMs);
@@ -32,7 +45,12 @@ async function observe(node: ControlledNode, probes: RttProbes, whoami: Whoami, 
   return obs;
 }
 
-export async function runNetcheck(node: ControlledNode, probes: RttProbes, whoami: Whoami, timeoutMs: number): Promise<NetcheckReport> {
+export async function runNetcheck(
+  node: ControlledNode,
+  probes: RttProbes,
+  whoami: Whoami,
+  timeoutMs: number,
+): Promise<NetcheckReport> {
   const id = node.identity();
   const port = node.udp.localPort;
   const locals = localAddresses({ port, vpnNet: id.vpnNet, vpnNetworks: id.vpnNetworks, advertise: [] });
@@ -40,6 +58,17 @@ export async function runNetcheck(node: ControlledNode, probes: RttProbes, whoam
     Promise.all(lighthouseIps(node).map((ip) => observe(node, probes, whoami, ip, timeoutMs))),
     node.natTests?.measured(timeoutMs) ?? Promise.resolve(null),
   ]);
-  const verdict = classifyNat({ localPort: port, localIps: locals.map((a) => a.address), observations: lighthouses, natTest });
-  return { localPort: port, localAddresses: locals.map(addrText), lighthouses, verdict, portmap: node.portMapReport?.() ?? null };
+  const verdict = classifyNat({
+    localPort: port,
+    localIps: locals.map((a) => a.address),
+    observations: lighthouses,
+    natTest,
+  });
+  return {
+    localPort: port,
+    localAddresses: locals.map(addrText),
+    lighthouses,
+    verdict,
+    portmap: node.portMapReport?.() ?? null,
+  };
 }

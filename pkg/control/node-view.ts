@@ -36,7 +36,10 @@ export interface ControlledNode {
     start(vpnIp: VpnIp): unknown;
   };
   readonly relays: {
-    readonly table: { readonly byIndex: ReadonlyMap<number, RelayEntryView>; terminalFor(peerIp: VpnIp): RelayEntryView | undefined };
+    readonly table: {
+      readonly byIndex: ReadonlyMap<number, RelayEntryView>;
+      terminalFor(peerIp: VpnIp): RelayEntryView | undefined;
+    };
   };
   readonly udp: UdpConn;
   identity(): LocalIdentity;
@@ -64,12 +67,21 @@ export function tunnels(node: ControlledNode): HostInfo[] {
   return [...node.hostmap.byPrimary.values()];
 }
 
-export function pathOf(node: ControlledNode, host: HostInfo): { path: PathKind; remote: string | null; via: string | null; overTcp?: boolean } {
+export function pathOf(
+  node: ControlledNode,
+  host: HostInfo,
+): { path: PathKind; remote: string | null; via: string | null; overTcp?: boolean } {
   // Over TCP (docs/tcp-fallback.md): a peer attached to our TCP listener, or a server we reach over our own link.
-  if (host.remote && isTcpAddr(host.remote)) return { path: 'direct', remote: host.remote.address, via: null, overTcp: true };
+  if (host.remote && isTcpAddr(host.remote))
+    return { path: 'direct', remote: host.remote.address, via: null, overTcp: true };
   if (host.remote) return { path: 'direct', remote: addrText(host.remote), via: null, ...overTcp(node, host.vpnIp) };
   const entry = host.relayVia ?? terminalFor(node, host);
-  return { path: 'relayed', remote: null, via: entry ? formatVpnIp(entry.hopIp) : null, ...(entry ? overTcp(node, entry.hopIp) : {}) };
+  return {
+    path: 'relayed',
+    remote: null,
+    via: entry ? formatVpnIp(entry.hopIp) : null,
+    ...(entry ? overTcp(node, entry.hopIp) : {}),
+  };
 }
 
 /** The relay to `host` under any of its addresses (it was asked for by the one we handshook to). */
@@ -105,14 +117,19 @@ export function resolveHost(node: ControlledNode, text: string): { vpnIp: VpnIp;
   const ip = parseMaybeIp(text);
   if (ip !== null) return { vpnIp: ip, host: node.hostmap.byVpnIp.get(ip) };
   for (const host of node.hostmap.byVpnIp.values()) if (host.certName === text) return { vpnIp: host.vpnIp, host };
-  throw new ControlError(ControlErrorCode.noHost, `no tunnel to a host named ${JSON.stringify(text)} (use its overlay IP to reach a host without a tunnel)`);
+  throw new ControlError(
+    ControlErrorCode.noHost,
+    `no tunnel to a host named ${JSON.stringify(text)} (use its overlay IP to reach a host without a tunnel)`,
+  );
 }
 
 /** Starts a handshake if needed and waits (bounded) for the tunnel to `vpnIp`. */
 export async function tunnelTo(node: ControlledNode, vpnIp: VpnIp, timeoutMs: number): Promise<HostInfo> {
   const me = node.identity();
-  if (me.vpnAddrs.includes(vpnIp)) throw new ControlError(ControlErrorCode.badRequest, `${formatVpnIp(vpnIp)} is this node`);
-  if (!inNetworks(vpnIp, me.vpnNetworks)) throw new ControlError(ControlErrorCode.noHost, `${formatVpnIp(vpnIp)} is outside the overlay network`);
+  if (me.vpnAddrs.includes(vpnIp))
+    throw new ControlError(ControlErrorCode.badRequest, `${formatVpnIp(vpnIp)} is this node`);
+  if (!inNetworks(vpnIp, me.vpnNetworks))
+    throw new ControlError(ControlErrorCode.noHost, `${formatVpnIp(vpnIp)} is outside the overlay network`);
   let host = node.hostmap.byVpnIp.get(vpnIp);
   if (host) return host;
   node.handshakes.start(vpnIp);

@@ -70,10 +70,14 @@ export function decodeRequest(line: string): ControlRequest {
   }
   if (!isObject(raw)) throw new ControlError(ControlErrorCode.badRequest, 'request must be a JSON object');
   const { id, command, args } = raw;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new ControlError(ControlErrorCode.badRequest, 'request id must be an integer');
-  if (typeof command !== 'string') throw new ControlError(ControlErrorCode.badRequest, 'request command must be a string');
-  if (!(COMMANDS as readonly string[]).includes(command)) throw new ControlError(ControlErrorCode.unknownCommand, `unknown command ${JSON.stringify(command)}`);
-  if (args !== undefined && !isObject(args)) throw new ControlError(ControlErrorCode.badRequest, 'request args must be an object');
+  if (typeof id !== 'number' || !Number.isSafeInteger(id))
+    throw new ControlError(ControlErrorCode.badRequest, 'request id must be an integer');
+  if (typeof command !== 'string')
+    throw new ControlError(ControlErrorCode.badRequest, 'request command must be a string');
+  if (!(COMMANDS as readonly string[]).includes(command))
+    throw new ControlError(ControlErrorCode.unknownCommand, `unknown command ${JSON.stringify(command)}`);
+  if (args !== undefined && !isObject(args))
+    throw new ControlError(ControlErrorCode.badRequest, 'request args must be an object');
   return { id, command: command as Command, args: args ?? {} };
 }
 
@@ -161,7 +165,13 @@ export function optionalStringArg(args: Record<string, unknown>, name: string): 
   return v;
 }
 
-export function numberArg(args: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+export function numberArg(
+  args: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const v = args[name];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {

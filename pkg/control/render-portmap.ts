@@ -12,6 +12,7 @@ export function portMapLine(r: PortMapReport | null | undefined): string {
   }
   if (r.state === 'starting' || r.state === 'trying') return `trying${r.gateway ? ` on ${r.gateway}` : ''}`;
   if (r.state === 'stopped') return 'stopped';
-  const why = r.reason ?? (r.failures.length > 0 ? r.failures.map((f) => `${f.protocol}: ${f.error}`).join('; ') : 'unknown');
+  const why =
+    r.reason ?? (r.failures.length > 0 ? r.failures.map((f) => `${f.protocol}: ${f.error}`).join('; ') : 'unknown');
   return `none${r.gateway ? ` on ${r.gateway}` : ''} (${why})`;
 }

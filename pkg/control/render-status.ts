@@ -65,11 +65,18 @@ export function renderStatus(r: StatusReport, nowMs = Date.now()): string {
       humanBytes(p.bytesOut),
       `${day(p.certExpiresAt)} (${untilText(p.certExpiresAt, nowMs)})`,
     ]);
-    out += indent(textTable(['name', 'overlay ip', 'path', 'underlay', 'rtt', 'handshake', 'in', 'out', 'cert expires'], rows));
+    out += indent(
+      textTable(['name', 'overlay ip', 'path', 'underlay', 'rtt', 'handshake', 'in', 'out', 'cert expires'], rows),
+    );
   }
   if (r.pending.length > 0) {
     out += '\nhandshaking\n';
-    out += indent(textTable(['overlay ip', 'attempts', 'for'], r.pending.map((p) => [p.vpnIp, String(p.attempts), humanAge(p.ageMs)])));
+    out += indent(
+      textTable(
+        ['overlay ip', 'attempts', 'for'],
+        r.pending.map((p) => [p.vpnIp, String(p.attempts), humanAge(p.ageMs)]),
+      ),
+    );
   }
   return out;
 }

@@ -81,7 +81,8 @@ export class RttProbes {
     if (payload.length !== PROBE_LEN) return;
     const bytes = Buffer.from(payload);
     let key: string | undefined;
-    if (PROBE_MAGIC.equals(bytes.subarray(0, PROBE_MAGIC.length))) key = bytes.subarray(PROBE_MAGIC.length).toString('hex');
+    if (PROBE_MAGIC.equals(bytes.subarray(0, PROBE_MAGIC.length)))
+      key = bytes.subarray(PROBE_MAGIC.length).toString('hex');
     else if (bytes.equals(header)) key = this.oldestFor(host.vpnIp);
     const p = key === undefined ? undefined : this.pending.get(key);
     if (!p || p.host.vpnIp !== host.vpnIp) return;

@@ -48,7 +48,8 @@ async function clearStale(path: string): Promise<void> {
     return;
   }
   if (!st.isSocket()) throw new ControlSocketError(`${path} exists and is not a socket`);
-  if (await isLive(path)) throw new ControlSocketError(`${path} is in use: is another daemon running with this config?`);
+  if (await isLive(path))
+    throw new ControlSocketError(`${path} is in use: is another daemon running with this config?`);
   unlinkSync(path);
 }
 

@@ -25,9 +25,12 @@ export function ensureOwnDir(dir: string): void {
   const st = lstatSync(dir);
   const uid = myUid();
   if (!st.isDirectory()) throw new ControlSocketError(`${dir} is not a directory`);
-  if (st.uid !== uid) throw new ControlSocketError(`${dir} belongs to uid ${st.uid}, not to us (uid ${uid}); it is left as it is`);
+  if (st.uid !== uid)
+    throw new ControlSocketError(`${dir} belongs to uid ${st.uid}, not to us (uid ${uid}); it is left as it is`);
   if ((st.mode & 0o077) !== 0) {
-    throw new ControlSocketError(`${dir} has mode ${octal(st.mode)}, others may enter it; it is left as it is: remove it or make it 0700`);
+    throw new ControlSocketError(
+      `${dir} has mode ${octal(st.mode)}, others may enter it; it is left as it is: remove it or make it 0700`,
+    );
   }
 }
 
@@ -46,7 +49,9 @@ function statOrNull(path: string): Stats | null {
  */
 export function ensureConfiguredDir(dir: string, socketPath: string): void {
   const refuse = (why: string): never => {
-    throw new ControlSocketError(`control.socket ${socketPath}: ${why}; choose a directory only the daemon's user can write in (e.g. /run/mesh/), the daemon will not change ${dir}`);
+    throw new ControlSocketError(
+      `control.socket ${socketPath}: ${why}; choose a directory only the daemon's user can write in (e.g. /run/mesh/), the daemon will not change ${dir}`,
+    );
   };
   // recursive: no error when it exists; what it created is ours and 0700 (the umask can only narrow it).
   if (statOrNull(dir) === null) mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -78,7 +78,9 @@ export function buildStatus(node: ControlledNode, probes: RttProbes): StatusRepo
   }));
   const port = node.udp.localPort;
   // An identity built by hand (tests) may have no networks list: its IPv4 network is the one.
-  const vpnCidrs = id.vpnNetworks?.length ? id.vpnNetworks.map(formatIpPrefix) : [formatCidr({ ip: id.vpnIp as number, mask: id.vpnNet.mask })];
+  const vpnCidrs = id.vpnNetworks?.length
+    ? id.vpnNetworks.map(formatIpPrefix)
+    : [formatCidr({ ip: id.vpnIp as number, mask: id.vpnNet.mask })];
   return {
     self: {
       name: id.cert.details.name,

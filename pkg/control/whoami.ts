@@ -73,7 +73,11 @@ export class Whoami {
   onMeta(from: HostInfo, payload: Uint8Array): boolean {
     // NebulaMeta starts with field 1 (Type) as a one-byte varint: 0x08, then 6 or 7. Anything else is not ours,
     // and is not decoded twice.
-    if (payload.length < 2 || payload[0] !== 0x08 || (payload[1] !== MetaType.HostWhoami && payload[1] !== MetaType.HostWhoamiReply)) {
+    if (
+      payload.length < 2 ||
+      payload[0] !== 0x08 ||
+      (payload[1] !== MetaType.HostWhoami && payload[1] !== MetaType.HostWhoamiReply)
+    ) {
       return false;
     }
     let m: MetaMessage;
@@ -86,7 +90,14 @@ export class Whoami {
       // A host attached over TCP (docs/tcp-fallback.md) has no UDP address we could tell it: its virtual one is not.
       const addrs = from.remote && !isTcpAddr(from.remote) ? [from.remote] : [];
       const probePort = this.env.probePort?.() ?? 0;
-      this.env.sendMeta(from, { type: MetaType.HostWhoamiReply, vpnIp: from.vpnIp, addrs, relays: [], ...(probePort ? { probePort } : {}), ...whoamiLayout(from.vpnIp) });
+      this.env.sendMeta(from, {
+        type: MetaType.HostWhoamiReply,
+        vpnIp: from.vpnIp,
+        addrs,
+        relays: [],
+        ...(probePort ? { probePort } : {}),
+        ...whoamiLayout(from.vpnIp),
+      });
       return true;
     }
     if (m.vpnIp !== this.env.myIp()) return true;
@@ -105,7 +116,6 @@ export class Whoami {
     else this.waiting.delete(peer);
   }
 }
-
 
 /** The HostWhoami naming us (`me`, our primary address), in the layout that can carry it (whoamiLayout). */
 export function whoamiQuestion(me: VpnIp): MetaMessage {

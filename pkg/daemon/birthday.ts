@@ -76,7 +76,10 @@ export class Birthday {
   async start(host: HostInfo, peerPublic: UdpAddr): Promise<void> {
     if (isIpv6Addr(peerPublic) || !this.attempts.take(host.vpnIp, this.env.clock.now())) return;
     const { log, counters } = this.env;
-    log.info('Trying birthday punching toward a port-preserving NAT', { vpnIp: formatVpnIp(host.vpnIp), udpAddr: `${peerPublic.address}:${peerPublic.port}` });
+    log.info('Trying birthday punching toward a port-preserving NAT', {
+      vpnIp: formatVpnIp(host.vpnIp),
+      udpAddr: `${peerPublic.address}:${peerPublic.port}`,
+    });
     counters.inc('birthday', 'attempt');
     const open1 = this.env.openSocket ?? (() => DgramConn.open({ host: '0.0.0.0', port: 0 }));
     const conns = await Promise.all(Array.from({ length: SOCKETS }, () => open1().catch(() => null)));
@@ -91,7 +94,10 @@ export class Birthday {
         host.conn = conn;
         this.owned.add(conn);
         counters.inc('birthday', 'success');
-        log.info('Birthday punching found a direct path', { vpnIp: formatVpnIp(host.vpnIp), udpAddr: `${from.address}:${from.port}` });
+        log.info('Birthday punching found a direct path', {
+          vpnIp: formatVpnIp(host.vpnIp),
+          udpAddr: `${from.address}:${from.port}`,
+        });
         this.env.onUdp(packet, from);
         for (const other of open) if (other !== conn) void other.close();
       });
@@ -109,7 +115,8 @@ export class Birthday {
   /** A packet for `host` that decrypts (checked without touching the replay window: the pipeline does that). */
   private authentic(host: HostInfo, packet: Buffer): boolean {
     const h = parseHeader(packet);
-    if (!h || h.type !== MessageType.Test || h.remoteIndex !== host.localIndex || !host.replay.check(h.counter)) return false;
+    if (!h || h.type !== MessageType.Test || h.remoteIndex !== host.localIndex || !host.replay.check(h.counter))
+      return false;
     return host.keys.recv.open(h.counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN)) !== null;
   }
 
@@ -137,10 +144,17 @@ export class Birthday {
     const { counters, natViews } = this.env;
     if (this.probing.has(host.vpnIp)) return counters.inc('drops', 'birthday-already-probing');
     if (this.awaitingView.has(host.vpnIp)) return counters.inc('drops', 'birthday-awaiting-view');
-    const target = natViews ? probeTarget(natViews.self(), natViews.peer(host.vpnIp), natViews.selfMeasured?.()) : 'peer-not-seen';
+    const target = natViews
+      ? probeTarget(natViews.self(), natViews.peer(host.vpnIp), natViews.selfMeasured?.())
+      : 'peer-not-seen';
     // A tunnel we answered was never looked up: its peer's request can come before we asked a lighthouse about it
     // (it measured its NAT and went for a direct path at once), so ask now. docs/nat-traversal.md "Birthday punching".
-    if (target === 'peer-not-seen' && mayAsk && natViews?.ask && this.askedView.take(host.vpnIp, this.env.clock.now())) {
+    if (
+      target === 'peer-not-seen' &&
+      mayAsk &&
+      natViews?.ask &&
+      this.askedView.take(host.vpnIp, this.env.clock.now())
+    ) {
       this.awaitingView.set(host.vpnIp, host);
       counters.inc('birthday', 'view-asked');
       natViews.ask(host.vpnIp);

@@ -53,13 +53,28 @@ export function prepare(configPath: string): Prepared {
 export async function startDaemon(configPath: string, log?: Logger): Promise<MeshNode> {
   const prepared = prepare(configPath);
   const { config, warnings } = prepared.loaded;
-  const logger = log ?? new Logger(config.logging.level, config.logging.format, undefined, config.logging.disableTimestamp);
-  const notes = [...warnings, ...prepared.pki.warnings, ...prepared.firewall.currentRules.warnings, ...unsupportedSettings(config)];
+  const logger =
+    log ?? new Logger(config.logging.level, config.logging.format, undefined, config.logging.disableTimestamp);
+  const notes = [
+    ...warnings,
+    ...prepared.pki.warnings,
+    ...prepared.firewall.currentRules.warnings,
+    ...unsupportedSettings(config),
+  ];
   for (const w of notes) logger.warn(w);
   const staticHosts = await resolveStaticHosts(config.staticHostMap, prepared.pki.identity.vpnNetworks);
   const udp = await openUnderlay(await resolveListenHost(prepared.loaded), logger);
   try {
-    return await MeshNode.start({ config, pki: prepared.pki, firewall: prepared.firewall, staticHosts, log: logger, udp, tcp: true, secondPort: true });
+    return await MeshNode.start({
+      config,
+      pki: prepared.pki,
+      firewall: prepared.firewall,
+      staticHosts,
+      log: logger,
+      udp,
+      tcp: true,
+      secondPort: true,
+    });
   } catch (e) {
     await udp.close();
     throw e;
@@ -101,7 +116,8 @@ export async function reloadDaemon(node: MeshNode, configPath: string): Promise<
     const pki = loadPki(loaded.config, configBaseDir(configPath));
     pki.warnings.push(...checkOverlayConfig(loaded.config, pki.identity.vpnNetworks, loaded.locate));
     const oldIp = node.identity().vpnIp;
-    if (pki.identity.vpnIp !== oldIp) throw new Error('pki.cert: the new certificate has a different IP; restart to change it');
+    if (pki.identity.vpnIp !== oldIp)
+      throw new Error('pki.cert: the new certificate has a different IP; restart to change it');
     // The TUN holds every network's address and route from the start: another set needs a restart too.
     if (!sameNetworks(pki.identity.vpnNetworks, node.identity().vpnNetworks)) {
       throw new Error('pki.cert: the new certificate has different networks; restart to change them');
@@ -130,7 +146,13 @@ async function startStats(node: MeshNode, stats: StatsConfig): Promise<Prometheu
     if (stats.type) node.log.warn('stats.type is not supported, no metrics are exported', { statsType: stats.type });
     return null;
   }
-  const opts = { listen: stats.listen, path: stats.path, intervalMs: stats.intervalMs ?? 10_000, namespace: stats.namespace, subsystem: stats.subsystem };
+  const opts = {
+    listen: stats.listen,
+    path: stats.path,
+    intervalMs: stats.intervalMs ?? 10_000,
+    namespace: stats.namespace,
+    subsystem: stats.subsystem,
+  };
   const exporter = await PrometheusExporter.start(node, opts);
   node.log.info('Prometheus metrics listening', { listen: stats.listen, path: stats.path });
   return exporter;
@@ -177,7 +199,8 @@ export class Daemon {
       const outcome = await reloadDaemon(this.node, this.configPath);
       if (!outcome.ok) return outcome;
       const after = this.node.currentConfig();
-      if (after.control.socket !== before.control.socket) outcome.restartNeeded.push('control (needs a restart to apply)');
+      if (after.control.socket !== before.control.socket)
+        outcome.restartNeeded.push('control (needs a restart to apply)');
       if (JSON.stringify(after.stats) !== JSON.stringify(before.stats)) {
         await this.stats?.close();
         this.stats = null;
@@ -197,7 +220,11 @@ export class Daemon {
 
   private async reloadForControl(): Promise<ReloadReply> {
     const outcome = await this.reload();
-    if (!outcome.ok) throw new ControlError(ControlErrorCode.reloadFailed, `reload refused, the running config stays: ${outcome.error}`);
+    if (!outcome.ok)
+      throw new ControlError(
+        ControlErrorCode.reloadFailed,
+        `reload refused, the running config stays: ${outcome.error}`,
+      );
     return { restartNeeded: outcome.restartNeeded };
   }
 

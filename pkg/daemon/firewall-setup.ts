@@ -1,7 +1,13 @@
 // Builds the firewall from the config, turning a rule error into one line that names the file and line.
 
 import type { LoadedConfig } from '../config/index.js';
-import { Firewall, FirewallConfigError, parseFirewallRules, type FirewallNetworks, type FirewallRules } from '../firewall/firewall.js';
+import {
+  Firewall,
+  FirewallConfigError,
+  parseFirewallRules,
+  type FirewallNetworks,
+  type FirewallRules,
+} from '../firewall/firewall.js';
 import { systemClock } from '../clock/clock.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
 import type { Pki } from './pki.js';
@@ -14,7 +20,9 @@ export class FirewallSetupError extends Error {
 /** `pki`, when given, lets the rules warn about local_cidr on a host whose certificate has unsafe networks. */
 export function firewallRules(loaded: LoadedConfig, pki?: Pki): FirewallRules {
   try {
-    return parseFirewallRules(loaded.config.firewall, { unsafeNetworks: (pki?.identity.unsafeNetworks.length ?? 0) > 0 });
+    return parseFirewallRules(loaded.config.firewall, {
+      unsafeNetworks: (pki?.identity.unsafeNetworks.length ?? 0) > 0,
+    });
   } catch (e) {
     if (e instanceof FirewallConfigError) {
       const where = loaded.locate(e.keyPath);
@@ -37,7 +45,13 @@ export function localNets(pki: Pki): Ipv4Net[] {
 export function firewallNetworks(pki: Pki): FirewallNetworks {
   const { cert, vpnNetworks, unsafeNetworks } = pki.identity;
   const d = cert.details;
-  return { localNets: localNets(pki), assignedNets: d.ips.slice(), unsafeNets: d.subnets.slice(), vpnNetworks, unsafeNetworks };
+  return {
+    localNets: localNets(pki),
+    assignedNets: d.ips.slice(),
+    unsafeNets: d.subnets.slice(),
+    vpnNetworks,
+    unsafeNetworks,
+  };
 }
 
 export function buildFirewall(loaded: LoadedConfig, pki: Pki): Firewall {

@@ -25,7 +25,10 @@ export interface LastResortTarget {
 }
 
 /** Installs the policy above for this process; returns a function that removes it (tests). */
-export function installLastResort(target: LastResortTarget, exit: (code: number) => void = (code) => process.exit(code)): () => void {
+export function installLastResort(
+  target: LastResortTarget,
+  exit: (code: number) => void = (code) => process.exit(code),
+): () => void {
   const { log, counters } = target;
   const previousSink = escapedErrors.sink;
   const previousOnEach = escapedErrors.onEach;
@@ -43,7 +46,10 @@ export function installLastResort(target: LastResortTarget, exit: (code: number)
   for (const { name, device } of target.devices) {
     const withOnError = device as { onError?: (cb: (err: Error) => void) => void } | null;
     withOnError?.onError?.((err) => {
-      log.error('Device can no longer read, exiting for the supervisor to restart the daemon', { device: name, error: err.message });
+      log.error('Device can no longer read, exiting for the supervisor to restart the daemon', {
+        device: name,
+        error: err.message,
+      });
       exit(EXIT_DEVICE_FAILED);
     });
   }

@@ -34,7 +34,11 @@ export async function resolveListenHost(
   }
   if (addrs.length === 0) {
     const at = loaded.locate(['listen', 'host']);
-    throw new ConfigError(ConfigErrorCode.value, { file: at?.file ?? loaded.files[0] ?? '<config>', line: at?.line, key: 'listen.host' }, `cannot resolve ${JSON.stringify(listen.host)}: ${why}`);
+    throw new ConfigError(
+      ConfigErrorCode.value,
+      { file: at?.file ?? loaded.files[0] ?? '<config>', line: at?.line, key: 'listen.host' },
+      `cannot resolve ${JSON.stringify(listen.host)}: ${why}`,
+    );
   }
   const first = addrs[0].replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
   return { ...listen, host: first };

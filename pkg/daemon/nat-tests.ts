@@ -61,8 +61,14 @@ export class NatTests {
   }
 
   /** Opens the second port when `secondPort` says so (a lighthouse); `open` defaults to a node:dgram socket. */
-  static async open(env: NatTestsEnv, secondPort: { enabled: boolean; port: number } | null, open: () => Promise<UdpConn>): Promise<NatTests> {
-    const probePort = secondPort?.enabled ? new ProbePort(await open(), { clock: env.clock, counters: env.counters, sendInTunnel: env.sendInTunnel }) : null;
+  static async open(
+    env: NatTestsEnv,
+    secondPort: { enabled: boolean; port: number } | null,
+    open: () => Promise<UdpConn>,
+  ): Promise<NatTests> {
+    const probePort = secondPort?.enabled
+      ? new ProbePort(await open(), { clock: env.clock, counters: env.counters, sendInTunnel: env.sendInTunnel })
+      : null;
     return new NatTests(env, probePort);
   }
 

@@ -150,7 +150,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** The TCP fallback (tcp-transport.ts); null when this node neither serves TCP nor falls back to it. */
   tcp: TcpTransport | null = null;
   private handshakeTicker: NodeJS.Timeout | null = null;
-  private addressFilter: { config: MeshConfig; allow: AllowList | undefined; interfaces: LocalAddressOptions['interfaces'] } | null = null;
+  private addressFilter: {
+    config: MeshConfig;
+    allow: AllowList | undefined;
+    interfaces: LocalAddressOptions['interfaces'];
+  } | null = null;
   private stopped = false;
 
   private constructor(setup: NodeSetup) {
@@ -165,7 +169,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.cipher = c.cipher;
     this.tryIntervalMs = c.handshakes.tryIntervalMs;
     this.retries = c.handshakes.retries;
-    this.timers = { aliveIntervalMs: c.timers.connectionAliveIntervalMs, pendingDeletionIntervalMs: c.timers.pendingDeletionIntervalMs };
+    this.timers = {
+      aliveIntervalMs: c.timers.connectionAliveIntervalMs,
+      pendingDeletionIntervalMs: c.timers.pendingDeletionIntervalMs,
+    };
     this.dropLocalBroadcast = c.tun.dropLocalBroadcast;
     this.dropMulticast = c.tun.dropMulticast;
     this.learnedRoutes = c.tun.useSystemRouteTable ? new SystemRouteTable() : null;
@@ -180,7 +187,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.paths = new PathFinder(this);
     // Owned here, not by the control service: a lighthouse answers whoami (and announces its second port) whether or
     // not a control socket is open; `mesh status|ping|netcheck` only read these.
-    this.probes = new RttProbes(this.clock, (host, payload) => sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, payload));
+    this.probes = new RttProbes(this.clock, (host, payload) =>
+      sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, payload),
+    );
     this.whoami = new Whoami({
       clock: this.clock,
       myIp: () => this.identity().vpnIp,
@@ -218,7 +227,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   private makeLighthouseServer(): LighthouseServer {
-    const store = openLighthouseStore(this.config.lighthouse.store, { vpnIp: this.identity().vpnIp, clock: this.clock, log: this.log, counters: this.counters });
+    const store = openLighthouseStore(this.config.lighthouse.store, {
+      vpnIp: this.identity().vpnIp,
+      clock: this.clock,
+      log: this.log,
+      counters: this.counters,
+    });
     this.lighthouseStore = store;
     return new LighthouseServer({
       store,
@@ -241,7 +255,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       const localAllow = this.config.lighthouse.localAllowList;
       this.addressFilter = {
         config: this.config,
-        interfaces: localAllow ? [...localAllow.interfaces].map(([re, allow]) => ({ pattern: new RegExp(`^(?:${re})$`), allow })) : [],
+        interfaces: localAllow
+          ? [...localAllow.interfaces].map(([re, allow]) => ({ pattern: new RegExp(`^(?:${re})$`), allow }))
+          : [],
         allow: localAllow ? new AllowList(localAllow.cidrs) : undefined,
       };
     }
@@ -337,7 +353,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** An inner packet that reached us through a relay: handshakes answer back through it, the rest as usual. */
   private deliverRelayed(inner: Uint8Array, via: RelayEntry): void {
     const h = parseHeader(inner);
-    if (!h) return this.counters.inc('drops', inner.length < HEADER_LEN ? 'relay-inner-short' : 'relay-inner-bad-counter');
+    if (!h)
+      return this.counters.inc('drops', inner.length < HEADER_LEN ? 'relay-inner-short' : 'relay-inner-bad-counter');
     if (h.type === MessageType.Handshake) {
       if (h.subtype !== HandshakeSubType.IXPSK0) return this.counters.inc('drops', 'handshake-unknown-subtype');
       const src = { from: null, via, reply: (p: Uint8Array) => void this.relays.sendVia(via, p) };
@@ -346,13 +363,15 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       else this.counters.inc('drops', 'handshake-bad-counter');
       return;
     }
-    if (h.type === MessageType.Message && h.subtype === MessageSubType.Relay) return this.counters.inc('drops', 'relay-nested');
+    if (h.type === MessageType.Message && h.subtype === MessageSubType.Relay)
+      return this.counters.inc('drops', 'relay-nested');
     const host = this.hostmap.byIndex.get(h.remoteIndex);
     const previousRecvAt = host?.lastRecvAt ?? 0;
     const packetsIn = host?.packetsIn ?? 0;
     handleTunnelPacket(this, inner, h, null);
     // Authenticated (counted) and still current: the peer may be telling us its direct path went dead.
-    if (host && host.packetsIn > packetsIn && this.hostmap.byVpnIp.get(host.vpnIp) === host) this.paths.arrivedViaRelay(host, via, previousRecvAt);
+    if (host && host.packetsIn > packetsIn && this.hostmap.byVpnIp.get(host.vpnIp) === host)
+      this.paths.arrivedViaRelay(host, via, previousRecvAt);
   }
 
   /** PathEnv: a relay to fail over to (daemon/path-finder.ts), through a relay the lighthouse named for the peer. */
@@ -383,7 +402,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     const c = setup.config;
     node.udp =
       setup.udp ??
-      (await DgramConn.open({ host: c.listen.host, port: c.listen.port, readBuffer: c.listen.readBuffer, writeBuffer: c.listen.writeBuffer }));
+      (await DgramConn.open({
+        host: c.listen.host,
+        port: c.listen.port,
+        readBuffer: c.listen.readBuffer,
+        writeBuffer: c.listen.writeBuffer,
+      }));
     try {
       if (setup.tcp) node.tcp = await openTcpTransport(node.udp, node.tcpEnv());
       if (node.tcp) node.udp = node.tcp.underlay;
@@ -412,14 +436,17 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         items: () => node.hostmap.byPrimary.values(),
         visit: (h) => {
           if (node.hostmap.byVpnIp.get(h.vpnIp) !== h) return;
-          node.runTimerTask(() => punchHost(h, node.udp, node.config.punchy.targetAllRemotes ? (x) => node.candidates(x.vpnIp) : undefined));
+          node.runTimerTask(() =>
+            punchHost(h, node.udp, node.config.punchy.targetAllRemotes ? (x) => node.candidates(x.vpnIp) : undefined),
+          );
         },
       });
       node.punches.start();
     }
     if (node.lighthouseClient) {
       node.lighthouseClient.sendUpdate();
-      if (c.lighthouse.interval > 0) node.every(c.lighthouse.interval * 1000, () => node.lighthouseClient?.sendUpdate());
+      if (c.lighthouse.interval > 0)
+        node.every(c.lighthouse.interval * 1000, () => node.lighthouseClient?.sendUpdate());
       // Sends wait for the end of the turn, which the child processes below would hold up by several ms.
       node.udp.flush?.();
     }
@@ -440,7 +467,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
               networks: id.vpnNetworks,
               txQueueLen: c.tun.txQueue,
               routes: c.tun.routes.map((r) => ({ route: r.route, mtu: r.mtu })),
-              unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({ route: r.route, mtu: r.mtu, metric: r.metric, install: r.install })),
+              unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({
+                route: r.route,
+                mtu: r.mtu,
+                metric: r.metric,
+                install: r.install,
+              })),
             });
     // After the lighthouse handshake went out too: its netlink socket is quick to open, but without the addon it
     // is another child process (`ip monitor`).
@@ -508,13 +540,16 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
    */
   handshakePending(): void {
     if (this.handshakeTicker !== null || this.stopped) return;
-    const ticker = setInterval(() => {
-      this.runTimerTask(() => this.handshakes.tick());
-      if (this.handshakes.pending.size === 0 || this.stopped) {
-        clearInterval(ticker);
-        this.handshakeTicker = null;
-      }
-    }, Math.max(10, Math.min(25, this.tryIntervalMs)));
+    const ticker = setInterval(
+      () => {
+        this.runTimerTask(() => this.handshakes.tick());
+        if (this.handshakes.pending.size === 0 || this.stopped) {
+          clearInterval(ticker);
+          this.handshakeTicker = null;
+        }
+      },
+      Math.max(10, Math.min(25, this.tryIntervalMs)),
+    );
     ticker.unref();
     this.handshakeTicker = ticker;
   }
@@ -522,12 +557,21 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** Subscribed before the TUN exists, so a route added the moment it appears is queued, not missed. */
   private openSystemRouteWatch(bufferSize: number): void {
     if (this.learnedRoutes === null) return;
-    const watch = new SystemRouteWatch({ table: this.learnedRoutes, vpnNet: () => this.identity().vpnNet, log: this.log, clock: this.clock, counters: this.counters });
+    const watch = new SystemRouteWatch({
+      table: this.learnedRoutes,
+      vpnNet: () => this.identity().vpnNet,
+      log: this.log,
+      clock: this.clock,
+      counters: this.counters,
+    });
     try {
       watch.open(bufferSize);
       this.systemRouteWatch = watch;
     } catch (err) {
-      this.log.error('tun.use_system_route_table: cannot watch the system route table; only tun.unsafe_routes are routed', { error: String(err) });
+      this.log.error(
+        'tun.use_system_route_table: cannot watch the system route table; only tun.unsafe_routes are routed',
+        { error: String(err) },
+      );
     }
   }
 
@@ -535,7 +579,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     try {
       this.systemRouteWatch?.start(tunName);
     } catch (err) {
-      this.log.error('tun.use_system_route_table: cannot watch the system route table; only tun.unsafe_routes are routed', { error: String(err) });
+      this.log.error(
+        'tun.use_system_route_table: cannot watch the system route table; only tun.unsafe_routes are routed',
+        { error: String(err) },
+      );
       this.systemRouteWatch?.stop();
       this.systemRouteWatch = null;
     }
@@ -577,7 +624,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     try {
       const fallback = this.tcp?.fallback;
       // udpWhileOnTcp looks at what the packet did right after handling it: its data may not wait for the batch.
-      if (!overTcp && fallback?.routedFrom(from)) udpWhileOnTcp(fallback, this.hostmap, () => handleUdpNow(this, packet, from));
+      if (!overTcp && fallback?.routedFrom(from))
+        udpWhileOnTcp(fallback, this.hostmap, () => handleUdpNow(this, packet, from));
       else handleUdpPacket(this, packet, from);
     } catch (e) {
       this.counters.inc('drops', 'outside-exception');
@@ -663,7 +711,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private async openNatTests(setup: NodeSetup): Promise<NatTests> {
     const lh = this.config.lighthouse;
     const second = lh.amLighthouse ? (lh.secondPort ?? SECOND_PORT_DEFAULT) : null;
-    const open = !setup.secondPort ? null : (setup.openSecondPort ?? (() => DgramConn.open({ host: this.config.listen.host, port: second?.port ?? 0 })));
+    const open = !setup.secondPort
+      ? null
+      : (setup.openSecondPort ?? (() => DgramConn.open({ host: this.config.listen.host, port: second?.port ?? 0 })));
     return NatTests.open(
       {
         clock: this.clock,
@@ -674,7 +724,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         // v1 layout for an IPv4 primary as before, v2 for an IPv6 one (a v1 message cannot carry it).
         sendWhoami: (host) => this.sendMeta(host, whoamiQuestion(this.identity().vpnIp)),
         udp: () => this.udp,
-        lighthouseTunnel: () => this.lighthouses.map((ip) => this.hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null),
+        lighthouseTunnel: () =>
+          this.lighthouses.map((ip) => this.hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null),
         schedule: (ms, fn) => this.schedule(ms, fn),
         measured: () => this.paths.punchTtlLearned(),
       },
@@ -753,7 +804,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean {
     const ranged =
-      typeof vpnIp === 'number' ? this.remoteAllowRanges.v4.find((r) => netContains(r.range, vpnIp)) : this.remoteAllowRanges.v6.find((r) => vpnIpInPrefix(vpnIp, r.range));
+      typeof vpnIp === 'number'
+        ? this.remoteAllowRanges.v4.find((r) => netContains(r.range, vpnIp))
+        : this.remoteAllowRanges.v6.find((r) => vpnIpInPrefix(vpnIp, r.range));
     return (ranged?.list ?? this.remoteAllowList).allows(addr.address);
   }
 
@@ -830,14 +883,21 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
    * re-checked on their next packet), punchy respond/delay, lighthouse hosts and allow lists, static hosts,
    * send_recv_error and logging. The listen socket, tun device and cipher need a restart.
    */
-  applyReload(next: { config: MeshConfig; pki: Pki; rules: FirewallRules; staticHosts: Map<VpnIp, UdpAddr[]> }): string[] {
+  applyReload(next: {
+    config: MeshConfig;
+    pki: Pki;
+    rules: FirewallRules;
+    staticHosts: Map<VpnIp, UdpAddr[]>;
+  }): string[] {
     const changed: string[] = [];
     const restartOnly = ['listen', 'tun', 'cipher'] as const;
     for (const key of restartOnly) {
-      if (JSON.stringify(next.config[key]) !== JSON.stringify(this.config[key])) changed.push(`${key} (needs a restart to apply)`);
+      if (JSON.stringify(next.config[key]) !== JSON.stringify(this.config[key]))
+        changed.push(`${key} (needs a restart to apply)`);
     }
     // The store's connection is made once (lighthouse/store/open.ts): a new one would drop the tier's view meanwhile.
-    if (JSON.stringify(next.config.lighthouse.store) !== JSON.stringify(this.config.lighthouse.store)) changed.push('lighthouse.store (needs a restart to apply)');
+    if (JSON.stringify(next.config.lighthouse.store) !== JSON.stringify(this.config.lighthouse.store))
+      changed.push('lighthouse.store (needs a restart to apply)');
     this.config = next.config;
     this.pki = next.pki;
     this.fw.replaceRules(next.rules);
@@ -870,7 +930,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         host.certValidUntil = Math.min(cert.details.notAfter, ca.details.notAfter);
       } catch (e) {
         if (!disconnectInvalid && (e as { code?: string }).code !== 'ECERTBLOCKED') continue;
-        this.log.info('Tunnel peer certificate no longer valid, closing', { vpnIp: formatVpnIp(host.vpnIp), error: (e as Error).message });
+        this.log.info('Tunnel peer certificate no longer valid, closing', {
+          vpnIp: formatVpnIp(host.vpnIp),
+          error: (e as Error).message,
+        });
         this.closeTunnel(host, 'invalid-cert', true);
       }
     }

@@ -25,14 +25,21 @@ type Locate = (keyPath: KeyPath) => { file: string; line: number } | undefined;
  * Throws OverlayConfigError naming the key (and its file and line when `locate` finds them) when the config cannot
  * work with our certificate's networks; returns the warnings for what works only in part.
  */
-export function checkOverlayConfig(config: MeshConfig, vpnNetworks: readonly IpPrefix[], locate: Locate = () => undefined): string[] {
+export function checkOverlayConfig(
+  config: MeshConfig,
+  vpnNetworks: readonly IpPrefix[],
+  locate: Locate = () => undefined,
+): string[] {
   const fail = (keyPath: KeyPath, message: string): never => {
     const where = locate(keyPath);
     throw new OverlayConfigError(`${where ? `${where.file}:${where.line}: ` : ''}${message}`);
   };
   const v6 = vpnNetworks.filter((n) => n.addr.family === 6);
   if (!config.tun.disabled && v6.length > 0 && config.tun.mtu < IPV6_MIN_MTU) {
-    fail(['tun', 'mtu'], `tun.mtu: ${config.tun.mtu} is below ${IPV6_MIN_MTU}, the IPv6 minimum MTU, and this host has the IPv6 network ${formatIpPrefix(v6[0])}`);
+    fail(
+      ['tun', 'mtu'],
+      `tun.mtu: ${config.tun.mtu} is below ${IPV6_MIN_MTU}, the IPv6 minimum MTU, and this host has the IPv6 network ${formatIpPrefix(v6[0])}`,
+    );
   }
   const warnings: string[] = [];
   config.lighthouse.hosts.forEach((host, i) => {

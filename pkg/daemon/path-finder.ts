@@ -74,7 +74,11 @@ export class PathFinder {
         // anew at once, so new packets wait in the handshake's queue. Liveness would take 15 s to say the same.
         env.counters.inc('path', 'gave-up');
         env.counters.inc('tunnels-dead');
-        env.log.info('Tunnel status dead, removing', { vpnIp: formatVpnIp(host.vpnIp), certName: host.certName, reason: 'no answer on any path' });
+        env.log.info('Tunnel status dead, removing', {
+          vpnIp: formatVpnIp(host.vpnIp),
+          certName: host.certName,
+          reason: 'no answer on any path',
+        });
         env.closeTunnel(host, 'dead', false);
         env.handshakes.start(host.vpnIp);
       },
@@ -84,7 +88,13 @@ export class PathFinder {
   private memoryOf(host: HostInfo): PathMemory {
     let m = this.memory.get(host);
     if (!m) {
-      m = { packetsInAtRelayed: 0, lastDirectAt: host.createdAt, warmedAt: -Infinity, askedRelays: false, leftDirect: null };
+      m = {
+        packetsInAtRelayed: 0,
+        lastDirectAt: host.createdAt,
+        warmedAt: -Infinity,
+        askedRelays: false,
+        leftDirect: null,
+      };
       this.memory.set(host, m);
     }
     return m;
@@ -110,8 +120,16 @@ export class PathFinder {
   /** Moves a direct tunnel onto a relay (up, or just asked for); false when there is none to move to. */
   private failOverToRelay(host: HostInfo): boolean {
     const env = this.env;
-    if (host.remote === null || env.lighthouseClient?.isLighthouse(host.vpnIp) || env.prepareRelay(host.vpnIp) === 'none') return false;
-    env.log.debug('Direct path unanswered, failing over to a relay', { vpnIp: formatVpnIp(host.vpnIp), left: addrKey(host.remote) });
+    if (
+      host.remote === null ||
+      env.lighthouseClient?.isLighthouse(host.vpnIp) ||
+      env.prepareRelay(host.vpnIp) === 'none'
+    )
+      return false;
+    env.log.debug('Direct path unanswered, failing over to a relay', {
+      vpnIp: formatVpnIp(host.vpnIp),
+      left: addrKey(host.remote),
+    });
     this.memoryOf(host).leftDirect = host.remote;
     host.remote = null;
     // Any authenticated packet that arrives directly may take the tunnel back (outside.ts roam).
@@ -125,7 +143,8 @@ export class PathFinder {
   /** A relay to `vpnIp` came up: a tunnel that failed over to it proves the new path with a test request. */
   relayReady(vpnIp: VpnIp): void {
     const host = this.env.hostmap.byVpnIp.get(vpnIp);
-    if (host && host.remote === null) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
+    if (host && host.remote === null)
+      sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
   }
 
   /**
@@ -161,7 +180,10 @@ export class PathFinder {
     if (host.remote === null) return;
     const now = this.env.clock.now();
     if (now - m.lastDirectAt < RELAY_ROAM_QUIET_MS) return;
-    this.env.log.debug('Peer answers through a relay, following it', { vpnIp: formatVpnIp(host.vpnIp), left: addrKey(host.remote) });
+    this.env.log.debug('Peer answers through a relay, following it', {
+      vpnIp: formatVpnIp(host.vpnIp),
+      left: addrKey(host.remote),
+    });
     m.leftDirect = host.remote;
     host.remote = null;
     host.relayVia = via;
@@ -201,7 +223,8 @@ export class PathFinder {
       this.env.prepareRelay(host.vpnIp);
     } else if (host && this.health.phaseOf(host) === 'suspect') {
       // We may not have known the peer's relays before (it started the tunnel, so we never asked about it).
-      if (this.failOverToRelay(host)) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
+      if (this.failOverToRelay(host))
+        sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
       this.probeDirect(host, true);
     }
   }
@@ -213,7 +236,8 @@ export class PathFinder {
     // NAT views hold only addresses a lighthouse saw first (meta.ts SEEN_FIRST_V4): the sockets' punches go to
     // where the peer really is, never to an address it merely reported.
     const peerView = client.natViewOf(host.vpnIp);
-    if (birthdaySides(client.selfNatView(), peerView, { symmetric: this.env.natMapping() }) === 'fit') void this.env.birthday.start(host, peerView[0]);
+    if (birthdaySides(client.selfNatView(), peerView, { symmetric: this.env.natMapping() }) === 'fit')
+      void this.env.birthday.start(host, peerView[0]);
   }
 
   /**
@@ -226,7 +250,10 @@ export class PathFinder {
   private probeDirect(host: HostInfo, suspect = false): void {
     const left = this.memory.get(host)?.leftDirect;
     const candidates = orderAddresses(
-      [...this.env.candidates(host.vpnIp), ...(left ? [left] : [])].filter((a, i, all) => all.findIndex((b) => addrKey(b) === addrKey(a)) === i && addrKey(a) !== (host.remote && addrKey(host.remote))),
+      [...this.env.candidates(host.vpnIp), ...(left ? [left] : [])].filter(
+        (a, i, all) =>
+          all.findIndex((b) => addrKey(b) === addrKey(a)) === i && addrKey(a) !== (host.remote && addrKey(host.remote)),
+      ),
       this.env.preferred(),
     );
     if (candidates.length === 0) return;
@@ -234,7 +261,8 @@ export class PathFinder {
     this.env.schedule(this.env.punchSettleMs, () => {
       if (this.env.hostmap.byVpnIp.get(host.vpnIp) !== host) return;
       if (host.remote !== null && !(suspect && this.health.phaseOf(host) === 'suspect')) return;
-      for (const a of candidates) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
+      for (const a of candidates)
+        sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
       this.env.counters.inc('direct-probes');
     });
   }
@@ -283,13 +311,20 @@ export class PathFinder {
    */
   localAddressesChanged(addresses: string[], lostAny = true): void {
     const changedAt = this.env.clock.now();
-    this.env.log.info('Local addresses changed, refreshing tunnels', { addresses: addresses.join(','), moved: lostAny });
+    this.env.log.info('Local addresses changed, refreshing tunnels', {
+      addresses: addresses.join(','),
+      moved: lostAny,
+    });
     this.env.counters.inc('local-address-changes');
-    const peers = [...this.env.hostmap.byPrimary.values()].filter((h) => !this.env.lighthouseClient?.isLighthouse(h.vpnIp));
+    const peers = [...this.env.hostmap.byPrimary.values()].filter(
+      (h) => !this.env.lighthouseClient?.isLighthouse(h.vpnIp),
+    );
     // A lost address breaks the direct paths that used it: tunnels in use fail over now rather than wait for silence.
     if (lostAny) this.suspectRecent(changedAt);
     const unanswered = (): HostInfo[] =>
-      peers.filter((h) => this.env.hostmap.byVpnIp.get(h.vpnIp) === h && h.lastRecvAt <= changedAt + this.env.punchSettleMs);
+      peers.filter(
+        (h) => this.env.hostmap.byVpnIp.get(h.vpnIp) === h && h.lastRecvAt <= changedAt + this.env.punchSettleMs,
+      );
     // A round: tell the lighthouses where we are now and ask about every peer (so each is told to punch toward our
     // new address), punch our own NAT open, then an authenticated test request to each peer once it has punched.
     // Rounds repeat because the first may go out before the new route is in place.
@@ -305,8 +340,12 @@ export class PathFinder {
       }
       this.env.schedule(this.env.punchSettleMs, () => {
         for (const host of unanswered()) {
-          this.env.log.debug('Refreshing tunnel after a move', { vpnIp: formatVpnIp(host.vpnIp), targets: this.refreshTargets(host).map(addrKey).join(',') });
-          for (const a of this.refreshTargets(host)) sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
+          this.env.log.debug('Refreshing tunnel after a move', {
+            vpnIp: formatVpnIp(host.vpnIp),
+            targets: this.refreshTargets(host).map(addrKey).join(','),
+          });
+          for (const a of this.refreshTargets(host))
+            sendOnTunnel(this.env, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
         }
       });
     };
@@ -316,6 +355,9 @@ export class PathFinder {
 
   private refreshTargets(host: HostInfo): UdpAddr[] {
     const left = this.memory.get(host)?.leftDirect;
-    return orderAddresses([...(host.remote ? [host.remote] : left ? [left] : []), ...this.env.candidates(host.vpnIp)], this.env.preferred());
+    return orderAddresses(
+      [...(host.remote ? [host.remote] : left ? [left] : []), ...this.env.candidates(host.vpnIp)],
+      this.env.preferred(),
+    );
   }
 }

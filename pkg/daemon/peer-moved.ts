@@ -17,6 +17,7 @@ export function peerMoved(ctx: DataPathContext, host: HostInfo, addrs: readonly 
   // A relayed tunnel is handled as any lighthouse answer is (path-finder probes a direct path).
   if (remote === null || addrs.length === 0 || addrs.some((a) => sameAddr(a, remote))) return;
   ctx.counters.inc('lighthouse', 'push-moved-peer');
-  for (const a of addrs.slice(0, MOVED_PROBE_LIMIT)) sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
+  for (const a of addrs.slice(0, MOVED_PROBE_LIMIT))
+    sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0), a);
   ctx.handshakes.replaceUnlessAnswered(host);
 }

@@ -45,7 +45,10 @@ function attempt<T>(key: string, value: string, fn: () => T): T {
 }
 
 /** pki.cert: at most one certificate of each version (Nebula 1.10), each a host certificate. */
-function hostCertificates(certs: AnyCertificate[], where: string): { v1?: NebulaCertificate; v2?: NebulaCertificateV2 } {
+function hostCertificates(
+  certs: AnyCertificate[],
+  where: string,
+): { v1?: NebulaCertificate; v2?: NebulaCertificateV2 } {
   const found: { v1?: NebulaCertificate; v2?: NebulaCertificateV2 } = {};
   for (const c of certs) {
     const v = isCertificateV2(c) ? 'v2' : 'v1';
@@ -62,7 +65,9 @@ export function loadPki(config: MeshConfig, baseDir: string, nowSeconds = Math.f
   if (!pki.ca) throw new PkiError('pki.ca: required');
   if (!pki.cert) throw new PkiError('pki.cert: required');
   if (!pki.key) throw new PkiError('pki.key: required');
-  const caPool = attempt('pki.ca', pki.ca, () => CaPool.fromPem(readPemSource(pki.ca, baseDir), nowSeconds, { v2: 'load' }));
+  const caPool = attempt('pki.ca', pki.ca, () =>
+    CaPool.fromPem(readPemSource(pki.ca, baseDir), nowSeconds, { v2: 'load' }),
+  );
   caPool.setBlocklist(pki.blocklist);
   const certWhere = describe('pki.cert', pki.cert);
   const { v1, v2 } = hostCertificates(
@@ -77,7 +82,9 @@ export function loadPki(config: MeshConfig, baseDir: string, nowSeconds = Math.f
       throw new PkiError(`${certWhere}: the v2 certificate is not on Curve25519; mesh handshakes are Curve25519 only`);
     }
     if (!bytesEqual(x25519PublicKey(key), certificateView(c).publicKey)) {
-      throw new PkiError(`${describe('pki.key', pki.key)}: private key does not match the public key in the v${v} certificate of pki.cert`);
+      throw new PkiError(
+        `${describe('pki.key', pki.key)}: private key does not match the public key in the v${v} certificate of pki.cert`,
+      );
     }
     if (certificateView(c).networks.length === 0) throw new PkiError(`${certWhere}: the v${v} certificate has no IP`);
     if (c.details.notBefore > nowSeconds || c.details.notAfter < nowSeconds) {
@@ -98,7 +105,9 @@ export function loadPki(config: MeshConfig, baseDir: string, nowSeconds = Math.f
       verifyPresented(c, caPool, nowSeconds);
     } catch (e) {
       const v = isCertificateV2(c) ? 2 : 1;
-      warnings.push(`pki.cert: the v${v} certificate does not verify against pki.ca: ${(e as Error).message}; peers using this CA bundle will refuse it`);
+      warnings.push(
+        `pki.cert: the v${v} certificate does not verify against pki.ca: ${(e as Error).message}; peers using this CA bundle will refuse it`,
+      );
     }
   }
   for (const ca of caPool.expiredCas ?? []) warnings.push(`pki.ca: CA "${ca.details.name}" is expired`);

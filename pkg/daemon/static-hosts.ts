@@ -19,13 +19,18 @@ function splitHostPort(text: string): HostPort {
   return parsed;
 }
 
-export async function resolveStaticHosts(map: Map<string, string[]>, vpnNetworks: readonly IpPrefix[]): Promise<Map<VpnIp, UdpAddr[]>> {
+export async function resolveStaticHosts(
+  map: Map<string, string[]>,
+  vpnNetworks: readonly IpPrefix[],
+): Promise<Map<VpnIp, UdpAddr[]>> {
   const out = new Map<VpnIp, UdpAddr[]>();
   for (const [vpnText, entries] of map) {
     const vpnIp = parseVpnIp(vpnText);
     if (!inNetworks(vpnIp, vpnNetworks)) {
       const nets = vpnNetworks.map(formatIpPrefix).join(', ');
-      throw new StaticHostError(`static_host_map: ${vpnText} is not inside the VPN network${vpnNetworks.length > 1 ? 's' : ''} ${nets}`);
+      throw new StaticHostError(
+        `static_host_map: ${vpnText} is not inside the VPN network${vpnNetworks.length > 1 ? 's' : ''} ${nets}`,
+      );
     }
     const addrs: UdpAddr[] = [];
     for (const entry of entries) {

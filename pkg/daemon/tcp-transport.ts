@@ -19,7 +19,6 @@ import { TcpUnderlay } from '../tcp/underlay.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 
-
 /** What the wiring needs from the node. */
 export interface TcpNodeEnv {
   clock: Clock;
@@ -62,7 +61,10 @@ export async function openTcpTransport(raw: UdpConn, env: TcpNodeEnv): Promise<T
       env.log.info('Accepting TCP (fallback for UDP-blocked peers)', { tcpPort: underlay.server.port });
     } catch (e) {
       // UDP serves everyone else: a TCP port taken by another program costs only the fallback.
-      env.log.warn('Cannot listen on TCP, UDP-blocked peers cannot reach this node', { tcpPort: port, error: (e as Error).message });
+      env.log.warn('Cannot listen on TCP, UDP-blocked peers cannot reach this node', {
+        tcpPort: port,
+        error: (e as Error).message,
+      });
     }
   }
   const fallback = fallBack ? makeFallback(underlay, env) : null;

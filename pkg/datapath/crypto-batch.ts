@@ -17,7 +17,14 @@ export const MAX_RECORDS = 64;
 /** Fits a full batch of 1300-byte packets twice over; a larger packet gets a chunk of its own size. */
 const CHUNK_BYTES = 256 * 1024;
 
-export type RecordOp = (aead: Aead, buf: Buffer, meta: Uint32Array, counters: Float64Array, count: number, ok: Uint8Array) => void;
+export type RecordOp = (
+  aead: Aead,
+  buf: Buffer,
+  meta: Uint32Array,
+  counters: Float64Array,
+  count: number,
+  ok: Uint8Array,
+) => void;
 
 export class CryptoBatch {
   /** The key of each record. */
@@ -60,7 +67,14 @@ export class CryptoBatch {
     return at;
   }
 
-  setMeta(i: number, adOffset: number, adLength: number, inputOffset: number, inputLength: number, outputOffset: number): void {
+  setMeta(
+    i: number,
+    adOffset: number,
+    adLength: number,
+    inputOffset: number,
+    inputLength: number,
+    outputOffset: number,
+  ): void {
     const m = this.meta;
     const r = i * W;
     m[r] = adOffset;

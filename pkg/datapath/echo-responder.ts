@@ -32,7 +32,7 @@ function icmp4EchoReply(packet: Uint8Array): Uint8Array | null {
   const total = (packet[2] << 8) | packet[3];
   if (ihl < 20 || total < ihl + 8 || total > packet.length || packet[9] !== ICMP) return null;
   // A fragment (more fragments, or an offset) is not a whole request: the kernel would reassemble first.
-  if (((packet[6] & 0x3f) << 8 | packet[7]) !== 0) return null;
+  if ((((packet[6] & 0x3f) << 8) | packet[7]) !== 0) return null;
   if (packet[ihl] !== ECHO_REQUEST || packet[ihl + 1] !== 0) return null;
   if (internetChecksum(packet, ihl, total) !== 0) return null;
 

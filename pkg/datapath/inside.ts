@@ -27,7 +27,7 @@ export function handleTunPacket(ctx: DataPathContext, packet: Uint8Array): void 
   if (ctx.dropMulticast && dst >>> 28 === 0xe) return drop(ctx, 'inside-multicast');
   const id = ctx.identity();
   if (dst === id.vpnIp || (id.vpnAddrs.length > 1 && id.vpnAddrs.includes(dst))) return drop(ctx, 'inside-to-self');
-  if (ctx.dropLocalBroadcast && (dst === 0xffffffff || dst === ((id.vpnNet.ip | ~id.vpnNet.mask) >>> 0))) {
+  if (ctx.dropLocalBroadcast && (dst === 0xffffffff || dst === (id.vpnNet.ip | ~id.vpnNet.mask) >>> 0)) {
     return drop(ctx, 'inside-broadcast');
   }
   route(ctx, dst, packet);

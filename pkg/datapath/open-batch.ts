@@ -37,7 +37,12 @@ export class OpenBatch {
   add(host: HostInfo, packet: Uint8Array, counter: number, from: UdpAddr): void {
     const aead = host.keys.recv;
     if (this.flushing) {
-      return this.onOpened(host, aead.open(counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN)), counter, from);
+      return this.onOpened(
+        host,
+        aead.open(counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN)),
+        counter,
+        from,
+      );
     }
     const b = this.batch;
     const length = packet.length;

@@ -70,7 +70,8 @@ export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpA
     case MessageType.RecvError:
       return handleRecvError(ctx, header.remoteIndex, from);
     case MessageType.Message:
-      if (header.subtype === MessageSubType.Relay) return ctx.onRelayPacket(packet, header.remoteIndex, header.counter, from);
+      if (header.subtype === MessageSubType.Relay)
+        return ctx.onRelayPacket(packet, header.remoteIndex, header.counter, from);
       return handleTunnelPacket(ctx, packet, header, from);
     case MessageType.LightHouse:
     case MessageType.Test:
@@ -161,7 +162,13 @@ export function flushOpened(ctx: DataPathContext): void {
 }
 
 /** Steps 5-7 of a data packet, once its batch was opened (null: it did not authenticate). */
-function openedData(ctx: DataPathContext, host: HostInfo, plaintext: Buffer | null, counter: number, from: UdpAddr): void {
+function openedData(
+  ctx: DataPathContext,
+  host: HostInfo,
+  plaintext: Buffer | null,
+  counter: number,
+  from: UdpAddr,
+): void {
   if (plaintext === null) return drop(ctx, 'outside-decrypt');
   if (!host.replay.update(counter)) return drop(ctx, 'outside-replay');
   accept(ctx, host, plaintext.length, from);
@@ -238,7 +245,8 @@ function handleRecvError(ctx: DataPathContext, remoteIndex: number, from: UdpAdd
   sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
   after(ctx.clock, RECV_ERROR_PROOF_WAIT_MS, () => {
     // Unanswered (an answer resets recvErrors), and still the tunnel in service: the peer lost it.
-    if (host.recvErrors !== 0 && host.recvErrorAt === now && ctx.hostmap.byVpnIp.get(host.vpnIp) === host) ctx.rehandshake(host);
+    if (host.recvErrors !== 0 && host.recvErrorAt === now && ctx.hostmap.byVpnIp.get(host.vpnIp) === host)
+      ctx.rehandshake(host);
   });
 }
 

@@ -16,7 +16,14 @@ import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 import { CryptoBatch } from './crypto-batch.js';
 
-function sealAll(aead: Aead, buf: Buffer, meta: Uint32Array, counters: Float64Array, count: number, ok: Uint8Array): void {
+function sealAll(
+  aead: Aead,
+  buf: Buffer,
+  meta: Uint32Array,
+  counters: Float64Array,
+  count: number,
+  ok: Uint8Array,
+): void {
   sealRecords(aead, buf, meta, counters, count);
   ok.fill(1, 0, count);
 }
@@ -97,7 +104,15 @@ export class SealBatch {
   }
 
   /** A send from within a flush (nothing does this today): sealed and sent on its own. */
-  private sendOne(host: HostInfo, conn: UdpConn, dest: UdpAddr, type: MessageType, subtype: number, payload: Uint8Array, counter: number): void {
+  private sendOne(
+    host: HostInfo,
+    conn: UdpConn,
+    dest: UdpAddr,
+    type: MessageType,
+    subtype: number,
+    payload: Uint8Array,
+    counter: number,
+  ): void {
     const out = Buffer.allocUnsafe(HEADER_LEN + payload.length + AEAD_TAG_LEN);
     encodeHeader(out, 0, type, subtype, host.remoteIndex, counter);
     try {

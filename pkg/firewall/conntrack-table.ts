@@ -87,7 +87,10 @@ export class ConntrackTable {
   earliestExpiry = Infinity;
 
   /** `hashKey`: see FlowHash (FlowHash6 for family 6); tests pass a seeded one. */
-  constructor(hashKey?: Uint8Array, readonly family: 4 | 6 = 4) {
+  constructor(
+    hashKey?: Uint8Array,
+    readonly family: 4 | 6 = 4,
+  ) {
     this.v6 = family === 6;
     this.hash = new FlowHash(this.v6 ? undefined : hashKey);
     this.hash6 = this.v6 ? new FlowHash6(hashKey) : null;
@@ -126,7 +129,7 @@ export class ConntrackTable {
     const tag = USED | (p.fragment ? FRAGMENT : 0) | p.protocol;
     const home = this.homeOfPacket(p, ports, tag);
     let end = found;
-    if (end < 0) for (end = home; this.tag[end] !== 0; ) end = (end + 1) & this.mask;
+    if (end < 0) for (end = home; this.tag[end] !== 0;) end = (end + 1) & this.mask;
     return ((end - home) & this.mask) + 1;
   }
 
@@ -225,7 +228,7 @@ export class ConntrackTable {
   sweep(now: number): number {
     let removed = 0;
     let earliest = Infinity;
-    for (let i = 0; i < this.capacity; ) {
+    for (let i = 0; i < this.capacity;) {
       if (this.tag[i] !== 0 && this.expires[i] <= now) {
         // The shift may pull a later entry into slot i: look at i again.
         this.removeAt(i);
@@ -331,8 +334,14 @@ export class ConntrackTable {
       if (
         t === tag &&
         this.ports[i] === ports &&
-        a[at] === k[0] && a[at + 1] === k[1] && a[at + 2] === k[2] && a[at + 3] === k[3] &&
-        a[at + 4] === k[4] && a[at + 5] === k[5] && a[at + 6] === k[6] && a[at + 7] === k[7]
+        a[at] === k[0] &&
+        a[at + 1] === k[1] &&
+        a[at + 2] === k[2] &&
+        a[at + 3] === k[3] &&
+        a[at + 4] === k[4] &&
+        a[at + 5] === k[5] &&
+        a[at + 6] === k[6] &&
+        a[at + 7] === k[7]
       ) {
         return i;
       }

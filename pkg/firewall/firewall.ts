@@ -110,10 +110,16 @@ export class Firewall {
     const unsafe = nets.unsafeNetworks ?? [];
     const vpn4 = vpn.filter((p) => p.addr.family === 4);
     const unsafe4 = unsafe.filter((p) => p.addr.family === 4).map(ipv4NetOf);
-    const localNets = nets.localNets ?? [...vpn4.map((p) => ({ ip: ipv4NetOf({ addr: p.addr, bits: 32 }).ip, mask: 0xffffffff })), ...unsafe4];
+    const localNets = nets.localNets ?? [
+      ...vpn4.map((p) => ({ ip: ipv4NetOf({ addr: p.addr, bits: 32 }).ip, mask: 0xffffffff })),
+      ...unsafe4,
+    ];
     this.localNets = localNets.slice();
-    this.assignedNets = (nets.assignedNets ?? (nets.localNets ? localNets.filter((n) => n.mask === 0xffffffff) : vpn4.map(ipv4NetOf))).slice();
-    const hasUnsafe4 = (nets.unsafeNets ?? (nets.localNets ? localNets.filter((n) => n.mask !== 0xffffffff) : unsafe4)).length > 0;
+    this.assignedNets = (
+      nets.assignedNets ?? (nets.localNets ? localNets.filter((n) => n.mask === 0xffffffff) : vpn4.map(ipv4NetOf))
+    ).slice();
+    const hasUnsafe4 =
+      (nets.unsafeNets ?? (nets.localNets ? localNets.filter((n) => n.mask !== 0xffffffff) : unsafe4)).length > 0;
     const vpn6 = vpn.filter((p) => p.addr.family === 6);
     const unsafe6 = unsafe.filter((p) => p.addr.family === 6);
     this.localNets6 = [...vpn6.map((p) => net6(p.addr.bytes, 128)), ...unsafe6.map((p) => net6(p.addr.bytes, p.bits))];
@@ -156,7 +162,8 @@ export class Firewall {
     const p = this.packet;
     const malformed = parseIpv6Packet(packet, incoming, p);
     if (malformed !== null) return this.drop(malformed);
-    if (peer.allowedNets6 === undefined || !anyNet6Contains(peer.allowedNets6, p.remote6!)) return this.drop('remote-not-in-cert');
+    if (peer.allowedNets6 === undefined || !anyNet6Contains(peer.allowedNets6, p.remote6!))
+      return this.drop('remote-not-in-cert');
 
     const now = this.clock.now();
     const ct = this.conntrack6;
@@ -216,7 +223,14 @@ export class Firewall {
     return slot >= 0 && this.keepFlow(ct, slot, p, incoming, peer, now);
   }
 
-  private keepFlow(ct: ConntrackTable, slot: number, p: FirewallPacket, incoming: boolean, peer: FirewallPeer, now: number): boolean {
+  private keepFlow(
+    ct: ConntrackTable,
+    slot: number,
+    p: FirewallPacket,
+    incoming: boolean,
+    peer: FirewallPeer,
+    now: number,
+  ): boolean {
     if (ct.expiresAt(slot) <= now) {
       ct.removeAt(slot);
       return false;
@@ -235,7 +249,6 @@ export class Firewall {
     if (!incoming) ct.markAnswered(slot);
     return true;
   }
-
 
   /**
    * null when a new flow for the tunnel to `owner` may be recorded in `ct` (the table of the packet's family),

@@ -28,18 +28,18 @@ export class FlowHash {
     const w = this.words;
     return (
       w[localIp >>> 24] ^
-        w[256 | ((localIp >>> 16) & 0xff)] ^
-        w[512 | ((localIp >>> 8) & 0xff)] ^
-        w[768 | (localIp & 0xff)] ^
-        w[1024 | (remoteIp >>> 24)] ^
-        w[1280 | ((remoteIp >>> 16) & 0xff)] ^
-        w[1536 | ((remoteIp >>> 8) & 0xff)] ^
-        w[1792 | (remoteIp & 0xff)] ^
-        w[2048 | (ports >>> 24)] ^
-        w[2304 | ((ports >>> 16) & 0xff)] ^
-        w[2560 | ((ports >>> 8) & 0xff)] ^
-        w[2816 | (ports & 0xff)] ^
-        w[3072 | (tag & 0x3ff)]
+      w[256 | ((localIp >>> 16) & 0xff)] ^
+      w[512 | ((localIp >>> 8) & 0xff)] ^
+      w[768 | (localIp & 0xff)] ^
+      w[1024 | (remoteIp >>> 24)] ^
+      w[1280 | ((remoteIp >>> 16) & 0xff)] ^
+      w[1536 | ((remoteIp >>> 8) & 0xff)] ^
+      w[1792 | (remoteIp & 0xff)] ^
+      w[2048 | (ports >>> 24)] ^
+      w[2304 | ((ports >>> 16) & 0xff)] ^
+      w[2560 | ((ports >>> 8) & 0xff)] ^
+      w[2816 | (ports & 0xff)] ^
+      w[3072 | (tag & 0x3ff)]
     );
   }
 }
@@ -56,7 +56,8 @@ export class FlowHash6 {
   private readonly words: Int32Array;
 
   constructor(key: Uint8Array = randomBytes(FLOW_HASH6_KEY_BYTES)) {
-    if (key.length !== FLOW_HASH6_KEY_BYTES) throw new RangeError(`IPv6 flow hash key must be ${FLOW_HASH6_KEY_BYTES} bytes`);
+    if (key.length !== FLOW_HASH6_KEY_BYTES)
+      throw new RangeError(`IPv6 flow hash key must be ${FLOW_HASH6_KEY_BYTES} bytes`);
     this.words = new Int32Array(key.buffer.slice(key.byteOffset, key.byteOffset + key.length));
   }
 
@@ -67,9 +68,18 @@ export class FlowHash6 {
     for (let i = 0; i < 8; i++) {
       const x = addr[at + i];
       const t = i << 10;
-      h ^= w[t | (x >>> 24)] ^ w[t | 256 | ((x >>> 16) & 0xff)] ^ w[t | 512 | ((x >>> 8) & 0xff)] ^ w[t | 768 | (x & 0xff)];
+      h ^=
+        w[t | (x >>> 24)] ^
+        w[t | 256 | ((x >>> 16) & 0xff)] ^
+        w[t | 512 | ((x >>> 8) & 0xff)] ^
+        w[t | 768 | (x & 0xff)];
     }
-    return h ^ w[8192 | (ports >>> 24)] ^ w[8448 | ((ports >>> 16) & 0xff)] ^ w[8704 | ((ports >>> 8) & 0xff)] ^ w[8960 | (ports & 0xff)];
+    return (
+      h ^
+      w[8192 | (ports >>> 24)] ^
+      w[8448 | ((ports >>> 16) & 0xff)] ^
+      w[8704 | ((ports >>> 8) & 0xff)] ^
+      w[8960 | (ports & 0xff)]
+    );
   }
 }
-

@@ -51,10 +51,10 @@ export function net6Contains(net: Net6, addr: Uint32Array): boolean {
   const w = net.words;
   const m = net.masks;
   return (
-    ((addr[0] & m[0]) >>> 0) === w[0] &&
-    ((addr[1] & m[1]) >>> 0) === w[1] &&
-    ((addr[2] & m[2]) >>> 0) === w[2] &&
-    ((addr[3] & m[3]) >>> 0) === w[3]
+    (addr[0] & m[0]) >>> 0 === w[0] &&
+    (addr[1] & m[1]) >>> 0 === w[1] &&
+    (addr[2] & m[2]) >>> 0 === w[2] &&
+    (addr[3] & m[3]) >>> 0 === w[3]
   );
 }
 

@@ -97,7 +97,11 @@ export function walkIpv6Chain(buf: Uint8Array, out: Ipv6Chain): DropReason | nul
         return null;
     }
     // A header must lie wholly in the packet, and the walk is bounded in count and bytes.
-    if (count >= MAX_EXTENSION_HEADERS || offset + len > buf.length || offset + len - IPV6_HEADER_LEN > MAX_EXTENSION_BYTES) {
+    if (
+      count >= MAX_EXTENSION_HEADERS ||
+      offset + len > buf.length ||
+      offset + len - IPV6_HEADER_LEN > MAX_EXTENSION_BYTES
+    ) {
       return 'bad-extension-header';
     }
     next = buf[offset];

@@ -36,7 +36,10 @@ export interface FirewallPeer {
 }
 
 /** The address fields of a FirewallPeer, as the firewall expects them, built once per tunnel. */
-export type FirewallPeerAddresses = Pick<FirewallPeer, 'vpnIp' | 'vpnAddrs' | 'allowedNets' | 'singleIp' | 'allowedNets6'>;
+export type FirewallPeerAddresses = Pick<
+  FirewallPeer,
+  'vpnIp' | 'vpnAddrs' | 'allowedNets' | 'singleIp' | 'allowedNets6'
+>;
 
 const NO_NETS: readonly Ipv4Net[] = [];
 const NO_NETS6: readonly Net6[] = [];
@@ -45,7 +48,10 @@ const NO_NETS6: readonly Net6[] = [];
  * From the peer's VPN addresses (those the handshake kept, certificate order, at least one; the first is the
  * primary) and its certificate's unsafe networks of both families.
  */
-export function firewallPeerAddresses(vpnAddrs: readonly VpnIp[], unsafeNetworks: readonly IpPrefix[] = []): FirewallPeerAddresses {
+export function firewallPeerAddresses(
+  vpnAddrs: readonly VpnIp[],
+  unsafeNetworks: readonly IpPrefix[] = [],
+): FirewallPeerAddresses {
   if (vpnAddrs.length === 0) throw new RangeError('a firewall peer needs at least one VPN address');
   const v4 = vpnAddrs.filter((a): a is Ipv4 => typeof a === 'number');
   const unsafe4: Ipv4Net[] = [];

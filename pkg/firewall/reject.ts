@@ -61,10 +61,12 @@ function tcpReset(packet: Uint8Array, ihl: number): Uint8Array | null {
   writeIpHeader(out, packet, PROTO_TCP);
   // Pseudo-header: source, destination, zero + protocol, TCP length.
   const pseudo = onesSum(out, 12, 20, PROTO_TCP + TCP_HEADER_LEN);
-  new DataView(out.buffer).setUint16(IP_HEADER_LEN + 16, finishChecksum(onesSum(out, IP_HEADER_LEN, out.length, pseudo)));
+  new DataView(out.buffer).setUint16(
+    IP_HEADER_LEN + 16,
+    finishChecksum(onesSum(out, IP_HEADER_LEN, out.length, pseudo)),
+  );
   return out;
 }
-
 
 function icmpUnreachable(packet: Uint8Array, ihl: number, code: number): Uint8Array {
   const quoted = Math.min(packet.length, ihl + 8);

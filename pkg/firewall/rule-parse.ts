@@ -53,7 +53,18 @@ const PROTOS = new Map([
   ['udp', PROTO_UDP],
   ['icmp', PROTO_ICMP],
 ]);
-const KNOWN_KEYS = new Set(['port', 'code', 'proto', 'host', 'group', 'groups', 'cidr', 'local_cidr', 'ca_name', 'ca_sha']);
+const KNOWN_KEYS = new Set([
+  'port',
+  'code',
+  'proto',
+  'host',
+  'group',
+  'groups',
+  'cidr',
+  'local_cidr',
+  'ca_name',
+  'ca_sha',
+]);
 const DEFAULT_LOCAL: LocalCidr = { kind: 'default' };
 const FINGERPRINT = /^[0-9a-f]{64}$/;
 
@@ -88,7 +99,15 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
   const groups = groupsList(rule.groups, (field, detail) => fail(field, detail));
 
   if (code !== '' && port !== '') fail('code', 'only one of port or code may be given');
-  if (host === '' && groups.length === 0 && group === '' && cidrText === '' && localCidrText === '' && caName === '' && caSha === '') {
+  if (
+    host === '' &&
+    groups.length === 0 &&
+    group === '' &&
+    cidrText === '' &&
+    localCidrText === '' &&
+    caName === '' &&
+    caSha === ''
+  ) {
     fail('', 'at least one of host, group, groups, cidr, local_cidr, ca_name or ca_sha must be given');
   }
   if (group !== '' && groups.length > 0) fail('group', 'only one of group or groups may be given');
@@ -103,7 +122,9 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
     // ICMP has no ports: Nebula 1.11 needs none and ignores one if given (1.6-1.10 required one and matched ICMP
     // as port 0, so only any/0 ever matched).
     if (portText !== '' && portText !== 'any' && portText !== '0') {
-      warnings.push(`${where}.${portField}: ignored, an ICMP rule matches every ICMP packet (Nebula 1.11; 1.6-1.10 matched nothing with a port other than any)`);
+      warnings.push(
+        `${where}.${portField}: ignored, an ICMP rule matches every ICMP packet (Nebula 1.11; 1.6-1.10 matched nothing with a port other than any)`,
+      );
     }
   } else {
     try {
@@ -119,7 +140,9 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
   const cidr = parsedCidr !== null && !isNet6(parsedCidr) ? parsedCidr : null;
   const cidr6 = parsedCidr !== null && isNet6(parsedCidr) ? parsedCidr : null;
   if (cidr !== null && cidr.mask !== 0 && netContains(cidr, 0)) {
-    warnings.push(`${where}.cidr: ${cidrText} is matched as written (Nebula 1.10+); Nebula 1.6-1.9 treated any CIDR containing 0.0.0.0 as any`);
+    warnings.push(
+      `${where}.cidr: ${cidrText} is matched as written (Nebula 1.10+); Nebula 1.6-1.9 treated any CIDR containing 0.0.0.0 as any`,
+    );
   }
   let localCidr = DEFAULT_LOCAL;
   if (localCidrText === 'any') localCidr = { kind: 'any' };
@@ -127,7 +150,9 @@ export function parseRule(raw: unknown, direction: Direction, index: number, war
     const net = parseRuleCidr(localCidrText, 'local_cidr', fail);
     localCidr = isNet6(net) ? { kind: 'net6', net } : { kind: 'net', net };
     if (!isNet6(net) && net.mask !== 0 && netContains(net, 0)) {
-      warnings.push(`${where}.local_cidr: ${localCidrText} is matched as written (Nebula 1.10+); Nebula 1.7-1.9 treated any CIDR containing 0.0.0.0 as any`);
+      warnings.push(
+        `${where}.local_cidr: ${localCidrText} is matched as written (Nebula 1.10+); Nebula 1.7-1.9 treated any CIDR containing 0.0.0.0 as any`,
+      );
     }
   }
 

@@ -5,7 +5,16 @@
 // search. `any` and `fragment` ports have buckets of their own. The answer is the same as Nebula's: the
 // packet matches if any rule of `proto: any` or of its protocol, at its port or at port any, matches.
 
-import { PORT_ANY, PORT_FRAGMENT, PORT_MAX, PROTO_ANY, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from './constants.js';
+import {
+  PORT_ANY,
+  PORT_FRAGMENT,
+  PORT_MAX,
+  PROTO_ANY,
+  PROTO_ICMP,
+  PROTO_ICMPV6,
+  PROTO_TCP,
+  PROTO_UDP,
+} from './constants.js';
 import type { FirewallPacket } from './packet.js';
 import type { FirewallPeer } from './peer.js';
 import type { FirewallRule } from './rule-parse.js';

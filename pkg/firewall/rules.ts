@@ -99,7 +99,10 @@ export interface RuleContext {
 }
 
 /** @throws FirewallConfigError naming the rule and key at fault */
-export function parseFirewallRules(section: FirewallSection | null | undefined, context: RuleContext = {}): FirewallRules {
+export function parseFirewallRules(
+  section: FirewallSection | null | undefined,
+  context: RuleContext = {},
+): FirewallRules {
   const s = (section ?? {}) as Record<string, unknown>;
   const warnings: string[] = [];
   for (const key of Object.keys(s)) {

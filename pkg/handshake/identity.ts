@@ -91,7 +91,8 @@ export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalI
   if (v1) credentials[1] = { version: 1, bytes: marshalCertificateForHandshake(v1), signature: v1.signature };
   let v2View: NebulaCertificate | undefined;
   if (v2) {
-    if (v2.curve !== 0) throw new IdentityError('the v2 certificate is not on Curve25519; mesh handshakes are Curve25519 only');
+    if (v2.curve !== 0)
+      throw new IdentityError('the v2 certificate is not on Curve25519; mesh handshakes are Curve25519 only');
     v2View = ipv4ViewOfV2(v2);
     credentials[2] = { version: 2, bytes: marshalCertificateV2ForHandshake(v2), signature: v2.signature };
   }
@@ -107,7 +108,9 @@ export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalI
   }
   const initiatingVersion: CertVersion = certs.initiatingVersion ?? (v1 ? 1 : 2);
   if (!credentials[initiatingVersion]) {
-    throw new IdentityError(`initiating version ${initiatingVersion} needs a v${initiatingVersion} certificate in pki.cert`);
+    throw new IdentityError(
+      `initiating version ${initiatingVersion} needs a v${initiatingVersion} certificate in pki.cert`,
+    );
   }
   const cert = (v2View ?? v1) as NebulaCertificate;
   const view = certificateView((v2 ?? v1) as NebulaCertificate | NebulaCertificateV2);

@@ -20,7 +20,12 @@ import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import { chooseCandidateSlot, type CandidateSource } from './candidate-slots.js';
 import { credentialFor, type HandshakeCredential, type LocalIdentity } from './identity.js';
-import { decodeHandshakePayload, encodeHandshakePayload, payloadCertVersion, type HandshakeDetails } from './payload.js';
+import {
+  decodeHandshakePayload,
+  encodeHandshakePayload,
+  payloadCertVersion,
+  type HandshakeDetails,
+} from './payload.js';
 import { usablePeerAddrs } from './peer-addrs.js';
 import { PendingHandshake } from './pending.js';
 import { verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
@@ -142,7 +147,12 @@ export class HandshakeManager {
    * Starts (or joins) a handshake to `vpnIp`, queueing `packet` to send when it completes. `certVersion` overrides
    * pki.initiating_version for this handshake (a version correction, version-rules.ts).
    */
-  start(vpnIp: VpnIp, packet?: Uint8Array, replacing?: HostInfo, certVersion?: CertVersion): PendingHandshake | undefined {
+  start(
+    vpnIp: VpnIp,
+    packet?: Uint8Array,
+    replacing?: HostInfo,
+    certVersion?: CertVersion,
+  ): PendingHandshake | undefined {
     if (this.env.identity().vpnAddrs.includes(vpnIp)) {
       this.drop('handshake-to-self');
       return undefined;
@@ -161,7 +171,11 @@ export class HandshakeManager {
       const id = env.identity();
       const localIndex = env.hostmap.allocateIndex();
       env.hostmap.reservedIndexes.add(localIndex);
-      const initiator = new IxInitiator({ cipher: env.cipher, staticPrivate: id.privateKey, staticPublic: id.publicKey });
+      const initiator = new IxInitiator({
+        cipher: env.cipher,
+        staticPrivate: id.privateKey,
+        staticPublic: id.publicKey,
+      });
       const cred = credentialFor(id, certVersion ?? id.initiatingVersion);
       const payload = encodeHandshakePayload({
         cert: cred.bytes,
@@ -260,7 +274,10 @@ export class HandshakeManager {
         this.env.flushSends?.();
       } catch (e) {
         // A timer's throw would end the process; the only one expected is a socket closed by a stopping node.
-        this.env.log.debug('Scheduled handshake attempt failed', { vpnIp: formatVpnIp(p.vpnIp), error: (e as Error).message });
+        this.env.log.debug('Scheduled handshake attempt failed', {
+          vpnIp: formatVpnIp(p.vpnIp),
+          error: (e as Error).message,
+        });
       }
     });
   }
@@ -279,7 +296,11 @@ export class HandshakeManager {
       if (p.attempts > this.env.retries) {
         this.abandon(p);
         this.env.counters.inc('handshakes', 'timeout');
-        this.env.log.info('Handshake timed out', { vpnIp: formatVpnIp(p.vpnIp), attempts: p.attempts, queued: p.queue.length });
+        this.env.log.info('Handshake timed out', {
+          vpnIp: formatVpnIp(p.vpnIp),
+          attempts: p.attempts,
+          queued: p.queue.length,
+        });
         this.env.handshakeFailed?.(p.vpnIp);
         continue;
       }
@@ -329,7 +350,12 @@ export class HandshakeManager {
     const msg = packet.subarray(HEADER_LEN);
     const ephemeral = answeredKey(msg);
     const known = this.answered.get(ephemeral);
-    if (known && env.hostmap.byIndex.get(known.localIndex) === known && known.stage1 && Buffer.from(known.stage1).equals(msg)) {
+    if (
+      known &&
+      env.hostmap.byIndex.get(known.localIndex) === known &&
+      known.stage1 &&
+      Buffer.from(known.stage1).equals(msg)
+    ) {
       // A real retransmit comes the way the first copy came. A copy from elsewhere is a replay, and answering it
       // would reflect our (larger) stage 2 at an address of the replayer's choosing (docs/security-model.md).
       if (!cameFrom(known, src)) return this.drop('handshake-retransmit-other-source');
@@ -349,7 +375,10 @@ export class HandshakeManager {
       initiatorIndex = details.initiatorIndex;
       time = Number(details.time);
     } catch (e) {
-      this.remoteLog.info('Invalid handshake stage 1', { udpAddr: src.from ? addrKey(src.from) : 'relay', error: (e as Error).message });
+      this.remoteLog.info('Invalid handshake stage 1', {
+        udpAddr: src.from ? addrKey(src.from) : 'relay',
+        error: (e as Error).message,
+      });
       return this.drop('handshake-invalid');
     }
     const addrs = this.usableAddrs(peer, src, 1);
@@ -425,7 +454,8 @@ export class HandshakeManager {
   handleStage2(packet: Uint8Array, remoteIndex: number, src: PacketSource): void {
     const env = this.env;
     const p = this.pendingByIndex.get(remoteIndex);
-    if (!p) return this.drop(env.hostmap.byIndex.has(remoteIndex) ? 'handshake-already-complete' : 'handshake-unknown-index');
+    if (!p)
+      return this.drop(env.hostmap.byIndex.has(remoteIndex) ? 'handshake-already-complete' : 'handshake-unknown-index');
     let peer: VerifiedPeer;
     let keys: TunnelKeys;
     let responderIndex: number;
@@ -667,7 +697,12 @@ export class HandshakeManager {
    * tunnel's address, a static or lighthouse-learned one, or a relay whose entry names the peer (the relay learned
    * that from the peer's own authenticated tunnel).
    */
-  private candidateSource(vpnIp: VpnIp, from: UdpAddr | null, via: RelayEntry | null, tunnel: HostInfo | undefined): CandidateSource {
+  private candidateSource(
+    vpnIp: VpnIp,
+    from: UdpAddr | null,
+    via: RelayEntry | null,
+    tunnel: HostInfo | undefined,
+  ): CandidateSource {
     if (!from) return { key: `relay ${via?.localIndex ?? 0}`, expected: via?.peerIp === vpnIp };
     const expected = sameAddr(from, tunnel?.remote) || this.env.candidates(vpnIp).some((a) => sameAddr(a, from));
     return { key: addrKey(from), expected };

@@ -6,7 +6,14 @@
 //                            4: Cookie uint64 (unused), 5: Time uint64 (Unix nanoseconds),
 //                            8: CertVersion uint32 (Nebula 1.10+; 0 or absent = 1; 6 and 7 reserved) }
 
-import { ProtobufError, ProtobufWriter, ProtoReader, varint64ToBigInt, WireType, type Varint64 } from '../protobuf/protobuf.js';
+import {
+  ProtobufError,
+  ProtobufWriter,
+  ProtoReader,
+  varint64ToBigInt,
+  WireType,
+  type Varint64,
+} from '../protobuf/protobuf.js';
 
 export interface HandshakeDetails {
   cert: Uint8Array;

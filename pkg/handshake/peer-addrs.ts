@@ -27,7 +27,7 @@ export function inNetworks(addr: VpnIp, networks: readonly IpPrefix[]): boolean 
       const b = n.addr.bytes;
       const net = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
       const mask = n.bits === 0 ? 0 : (0xffffffff << (32 - n.bits)) >>> 0;
-      if (((addr & mask) >>> 0) === ((net & mask) >>> 0)) return true;
+      if ((addr & mask) >>> 0 === (net & mask) >>> 0) return true;
     }
     return false;
   }
@@ -50,7 +50,10 @@ function prefixHolds(p: IpPrefix, bytes: Uint8Array): boolean {
 }
 
 /** Applies the rules above to a verified certificate's addresses (`certAddrs`, certificate order). */
-export function usablePeerAddrs(certAddrs: readonly VpnIp[], ours: { readonly vpnAddrs: readonly VpnIp[]; readonly vpnNetworks: readonly IpPrefix[] }): PeerAddrsVerdict {
+export function usablePeerAddrs(
+  certAddrs: readonly VpnIp[],
+  ours: { readonly vpnAddrs: readonly VpnIp[]; readonly vpnNetworks: readonly IpPrefix[] },
+): PeerAddrsVerdict {
   for (const a of certAddrs) if (ours.vpnAddrs.includes(a)) return { ok: false, reason: 'self' };
   return { ok: true, vpnAddrs: certAddrs, inCommon: certAddrs.some((a) => inNetworks(a, ours.vpnNetworks)) };
 }

@@ -40,7 +40,6 @@ export interface VerifiedPeer {
   validUntil: number;
 }
 
-
 export class PeerCertError extends Error {
   override name = 'PeerCertError';
   constructor(
@@ -70,7 +69,9 @@ function shared<T>(map: Map<string, T>, key: string, make: () => T): T {
 /** A v1 certificate's firewall addresses: its IPs as /32s and its subnets (nothing else a v1 certificate can hold). */
 function v1PeerAddresses(cert: NebulaCertificate, vpnIp: number): FirewallPeerAddresses {
   const singleIp = cert.details.ips.length === 1 && cert.details.subnets.length === 0;
-  const allowedNets: readonly Ipv4Net[] = singleIp ? NO_NETS : [...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...cert.details.subnets];
+  const allowedNets: readonly Ipv4Net[] = singleIp
+    ? NO_NETS
+    : [...cert.details.ips.map((n) => ({ ip: n.ip, mask: 0xffffffff })), ...cert.details.subnets];
   return { vpnIp, allowedNets, singleIp };
 }
 
@@ -93,7 +94,10 @@ export function verifyPeerCert(
 ): VerifiedPeer {
   let presented: AnyCertificate;
   try {
-    presented = version === 2 ? unmarshalCertificateV2(certBytes, remoteStatic) : unmarshalHandshakeCertificate(certBytes, remoteStatic);
+    presented =
+      version === 2
+        ? unmarshalCertificateV2(certBytes, remoteStatic)
+        : unmarshalHandshakeCertificate(certBytes, remoteStatic);
   } catch (e) {
     throw new PeerCertError('EBADCERT', `malformed certificate: ${(e as Error).message}`);
   }
@@ -103,17 +107,27 @@ export function verifyPeerCert(
   } catch (e) {
     throw new PeerCertError((e as { code?: string }).code ?? 'EINVALIDCERT', (e as Error).message);
   }
-  const cert: NebulaCertificate = version === 2 ? ipv4ViewOfV2(presented as NebulaCertificateV2) : (presented as NebulaCertificate);
-  const certAddrs = version === 2 ? (presented as NebulaCertificateV2).details.networks.map((n) => vpnIpFromIpAddr(n.addr)) : cert.details.ips.map((n) => n.ip);
+  const cert: NebulaCertificate =
+    version === 2 ? ipv4ViewOfV2(presented as NebulaCertificateV2) : (presented as NebulaCertificate);
+  const certAddrs =
+    version === 2
+      ? (presented as NebulaCertificateV2).details.networks.map((n) => vpnIpFromIpAddr(n.addr))
+      : cert.details.ips.map((n) => n.ip);
   if (certAddrs.length === 0) throw new PeerCertError('ENOIP', 'certificate has no IP');
   const vpnIp = certAddrs[0];
   // A v1 certificate as ever (IPv4 only); a v2 one by the firewall's own rules for both families.
   const addresses: FirewallPeerAddresses =
-    version === 2 ? firewallPeerAddresses(certAddrs, certificateView(presented).unsafeNetworks) : v1PeerAddresses(cert, vpnIp as number);
+    version === 2
+      ? firewallPeerAddresses(certAddrs, certificateView(presented).unsafeNetworks)
+      : v1PeerAddresses(cert, vpnIp as number);
   const issuer = shared(sharedIssuers, cert.details.issuer, () => cert.details.issuer);
   cert.details.issuer = issuer;
   // Sorted for the key only (a set has no order); JSON keeps names with any characters apart.
-  const groups = shared(sharedGroups, JSON.stringify([...cert.details.groups].sort()), () => new Set(cert.details.groups));
+  const groups = shared(
+    sharedGroups,
+    JSON.stringify([...cert.details.groups].sort()),
+    () => new Set(cert.details.groups),
+  );
   return {
     cert,
     version,

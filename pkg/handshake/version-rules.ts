@@ -37,7 +37,9 @@ export function versionRehandshake(t: TunnelCertVersions, id: LocalIdentity): Re
   if (t.localCertVersion < t.certVersion && id.credentials[t.certVersion]) {
     return { reason: 'local certificate version lower than peer', certVersion: t.certVersion };
   }
-  if (t.localCertSignature && !bytesEqual(t.localCertSignature, mine.signature)) return { reason: 'local certificate is not current' };
-  if (t.localCertVersion < id.initiatingVersion) return { reason: 'current certificate version < pki.initiating_version' };
+  if (t.localCertSignature && !bytesEqual(t.localCertSignature, mine.signature))
+    return { reason: 'local certificate is not current' };
+  if (t.localCertVersion < id.initiatingVersion)
+    return { reason: 'current certificate version < pki.initiating_version' };
   return null;
 }

@@ -64,7 +64,7 @@ export function networkOf(net: Ipv4Net): Ipv4Net {
 }
 
 export function netContains(net: Ipv4Net, ip: Ipv4): boolean {
-  return ((ip & net.mask) >>> 0) === ((net.ip & net.mask) >>> 0);
+  return (ip & net.mask) >>> 0 === (net.ip & net.mask) >>> 0;
 }
 
 /** Reads 4 bytes big-endian at `offset`. */

@@ -88,7 +88,7 @@ export function formatIpv6Groups(groups: ArrayLike<number>): string {
   }
   let bestStart = -1;
   let bestLength = 1; // a lone zero group stays "0"
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

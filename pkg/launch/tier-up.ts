@@ -29,7 +29,10 @@ export const DAEMON_INTERRUPT_BUDGET = 4096;
  * code-cache training run (its flags must stay as they started, pkg/launch/code-cache.ts) and when node's command
  * line already sets the budget (an explicit choice, e.g. a benchmark's variant, wins).
  */
-export function tierUpSooner(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): boolean {
+export function tierUpSooner(
+  execArgv: readonly string[] = process.execArgv,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   if (env[WRITE_CODE_CACHE_ENV] === '1') return false;
   if (execArgv.some((arg) => /^--(no-)?interrupt[-_]budget(=|$)/.test(arg))) return false;
   setFlagsFromString(`--interrupt-budget=${DAEMON_INTERRUPT_BUDGET}`);

@@ -46,4 +46,3 @@ function compareAddress(a: string, b: string): number {
   const y = ipv6ToBigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
-

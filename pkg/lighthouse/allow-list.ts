@@ -42,7 +42,8 @@ export class AllowList {
       const [addr, bitsText] = cidr.split('/');
       const { v6, value } = toBig(addr);
       const bits = bitsText === undefined ? (v6 ? 128 : 32) : Number(bitsText);
-      if (!Number.isInteger(bits) || bits < 0 || bits > (v6 ? 128 : 32)) throw new AllowListError(`invalid CIDR ${cidr}`);
+      if (!Number.isInteger(bits) || bits < 0 || bits > (v6 ? 128 : 32))
+        throw new AllowListError(`invalid CIDR ${cidr}`);
       this.entries.push({ v6, net: value, bits, allow });
     }
     for (const v6 of [false, true]) {

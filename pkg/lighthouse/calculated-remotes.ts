@@ -81,4 +81,3 @@ export class CalculatedRemotes {
     return entry.remotes.map((r) => udpAddr(bigIntToIpv6((r.net & r.mask) | (host & ~r.mask & ALL128)), r.port));
   }
 }
-

@@ -208,8 +208,14 @@ export class LighthouseClient {
     const networks = this.env.vpnNetworks();
     const usable = (a: UdpAddr): boolean => this.usable(m.vpnIp, a, networks);
     const capped = capPerFamily(m.addrs);
-    perLighthouseOf(this.answers, m.vpnIp).set(lighthouse, { addrs: capped.filter(usable), seenV4: seenFirstV4(m, capped, usable) });
-    perLighthouseOf(this.reported, m.vpnIp).set(lighthouse, reportedAddresses(capPerFamily(m.addrs), m.seen ?? 0).filter(usable));
+    perLighthouseOf(this.answers, m.vpnIp).set(lighthouse, {
+      addrs: capped.filter(usable),
+      seenV4: seenFirstV4(m, capped, usable),
+    });
+    perLighthouseOf(this.reported, m.vpnIp).set(
+      lighthouse,
+      reportedAddresses(capPerFamily(m.addrs), m.seen ?? 0).filter(usable),
+    );
     if (m.relays.length > 0) this.relaysOf.set(m.vpnIp, m.relays);
     this.env.counters.inc('lighthouse', 'reply');
     this.env.learned(m.vpnIp);
@@ -217,7 +223,8 @@ export class LighthouseClient {
 
   /** A mesh lighthouse's push (server.ts): an answer we did not ask for just now, taken as one. */
   private pushed(lighthouse: VpnIp, m: MetaMessage): void {
-    if (this.env.vpnAddrs().includes(m.vpnIp) || this.isLighthouse(m.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-push-ignored');
+    if (this.env.vpnAddrs().includes(m.vpnIp) || this.isLighthouse(m.vpnIp))
+      return this.env.counters.inc('drops', 'lighthouse-push-ignored');
     this.env.counters.inc('lighthouse', 'push');
     this.reply(lighthouse, m);
     this.env.moved?.(m.vpnIp, this.answers.get(m.vpnIp)?.get(lighthouse)?.addrs ?? []);

@@ -26,7 +26,19 @@ import { inNetworks } from './overlay-networks.js';
 import { guarded } from '../log/escaped-errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
-import { DnsError, DnsFlag, DnsOpcode, DnsRcode, DnsType, encodeReply, parseQuery, replySize, type DnsAnswer, type DnsQuery, type DnsReply } from './dns-wire.js';
+import {
+  DnsError,
+  DnsFlag,
+  DnsOpcode,
+  DnsRcode,
+  DnsType,
+  encodeReply,
+  parseQuery,
+  replySize,
+  type DnsAnswer,
+  type DnsQuery,
+  type DnsReply,
+} from './dns-wire.js';
 
 /** Nebula's answers carry its DNS library's default TTL. */
 export const DNS_TTL_SECONDS = 3600;
@@ -55,13 +67,29 @@ export interface DnsDirectory {
 /** The reply to a parsed query from `from` (the client's IP as text). */
 export function answerQuery(query: DnsQuery, from: string, dir: DnsDirectory): DnsReply {
   const isQuery = query.opcode === DnsOpcode.Query;
-  const reply: DnsReply = { id: query.id, opcode: query.opcode, rd: isQuery && query.rd, cd: isQuery && query.cd, rcode: DnsRcode.NoError, question: query.question, answers: [] };
+  const reply: DnsReply = {
+    id: query.id,
+    opcode: query.opcode,
+    rd: isQuery && query.rd,
+    cd: isQuery && query.cd,
+    rcode: DnsRcode.NoError,
+    question: query.question,
+    answers: [],
+  };
   if (!isQuery) return reply;
   const q = query.question;
   if (q.type === DnsType.A) {
-    reply.answers = addressesNamed(q.name, dir, 4).map((address): DnsAnswer => ({ type: DnsType.A, ttl: DNS_TTL_SECONDS, address: address as number }));
+    reply.answers = addressesNamed(q.name, dir, 4).map((address): DnsAnswer => ({
+      type: DnsType.A,
+      ttl: DNS_TTL_SECONDS,
+      address: address as number,
+    }));
   } else if (q.type === DnsType.AAAA) {
-    reply.answers = addressesNamed(q.name, dir, 6).map((address): DnsAnswer => ({ type: DnsType.AAAA, ttl: DNS_TTL_SECONDS, address: address as string }));
+    reply.answers = addressesNamed(q.name, dir, 6).map((address): DnsAnswer => ({
+      type: DnsType.AAAA,
+      ttl: DNS_TTL_SECONDS,
+      address: address as string,
+    }));
   } else if (q.type === DnsType.TXT && mayReadCerts(from, dir)) {
     const cert = certOf(q.name, dir);
     if (cert) reply.answers = [{ type: DnsType.TXT, ttl: DNS_TTL_SECONDS, strings: certTxt(cert) }];
@@ -142,7 +170,11 @@ function goTime(seconds: number): string {
 export type DnsOutcome = 'answered' | 'empty' | 'formerr' | 'notimp' | 'dropped';
 
 /** One datagram in, at most one out. Never throws: bad input becomes an error reply or nothing. */
-export function respond(packet: Uint8Array, from: string, dir: DnsDirectory): { reply: Uint8Array | null; outcome: DnsOutcome } {
+export function respond(
+  packet: Uint8Array,
+  from: string,
+  dir: DnsDirectory,
+): { reply: Uint8Array | null; outcome: DnsOutcome } {
   let query: DnsQuery;
   try {
     query = parseQuery(packet);
@@ -152,7 +184,15 @@ export function respond(packet: Uint8Array, from: string, dir: DnsDirectory): { 
     const notImp = e.code === 'EDNSOPCODE';
     const opcode = notImp ? (h.flags >> 11) & 0xf : DnsOpcode.Query;
     const rcode = notImp ? DnsRcode.NotImp : DnsRcode.FormErr;
-    const reply = { id: h.id, opcode, rd: (h.flags & DnsFlag.RD) !== 0, cd: (h.flags & DnsFlag.CD) !== 0, rcode, question: null, answers: [] };
+    const reply = {
+      id: h.id,
+      opcode,
+      rd: (h.flags & DnsFlag.RD) !== 0,
+      cd: (h.flags & DnsFlag.CD) !== 0,
+      rcode,
+      question: null,
+      answers: [],
+    };
     return { reply: encoded(reply), outcome: notImp ? 'notimp' : 'formerr' };
   }
   const reply = answerQuery(query, from, dir);
@@ -177,7 +217,11 @@ export interface DnsListen {
 export class DnsResponder {
   private constructor(private readonly socket: Socket) {}
 
-  static async start(listen: DnsListen, dir: DnsDirectory, onOutcome: (o: DnsOutcome) => void = () => {}): Promise<DnsResponder> {
+  static async start(
+    listen: DnsListen,
+    dir: DnsDirectory,
+    onOutcome: (o: DnsOutcome) => void = () => {},
+  ): Promise<DnsResponder> {
     const host = listen.host.replace(/^\[(.*)\]$/, '$1');
     let socket: Socket;
     if (host !== '') socket = await bind(host.includes(':') ? 'udp6' : 'udp4', host, listen.port);
@@ -189,15 +233,18 @@ export class DnsResponder {
       }
     }
     // Guarded: a query that makes the responder throw is dropped, it must not end the process.
-    socket.on('message', guarded('dns', (packet: Buffer, rinfo: RemoteInfo) => {
-      const { reply, outcome } = respond(packet, rinfo.address, dir);
-      onOutcome(outcome);
-      try {
-        if (reply) socket.send(reply, rinfo.port, rinfo.address);
-      } catch {
-        // Closed while the datagram was in flight: nothing to answer with.
-      }
-    }));
+    socket.on(
+      'message',
+      guarded('dns', (packet: Buffer, rinfo: RemoteInfo) => {
+        const { reply, outcome } = respond(packet, rinfo.address, dir);
+        onOutcome(outcome);
+        try {
+          if (reply) socket.send(reply, rinfo.port, rinfo.address);
+        } catch {
+          // Closed while the datagram was in flight: nothing to answer with.
+        }
+      }),
+    );
     // A send to a vanished client must not take the daemon down.
     socket.on('error', () => {});
     return new DnsResponder(socket);
@@ -234,13 +281,18 @@ async function bind(type: 'udp4' | 'udp6', host: string, port: number): Promise<
 /** What the DNS responder needs of a running node (MeshNode has it). */
 export interface DnsNode {
   /** Each tunnel once, under its primary address. */
-  readonly hostmap: { readonly byPrimary: ReadonlyMap<VpnIp, HostInfo>; readonly byVpnIp: ReadonlyMap<VpnIp, HostInfo> };
+  readonly hostmap: {
+    readonly byPrimary: ReadonlyMap<VpnIp, HostInfo>;
+    readonly byVpnIp: ReadonlyMap<VpnIp, HostInfo>;
+  };
   readonly log: Logger;
   readonly counters: Counters;
   identity(): LocalIdentity;
   currentConfig(): MeshConfig;
   /** lighthouse.store: the hosts the other lighthouses of a tier serve (lighthouse/store/). */
-  readonly lighthouseStore?: { remoteHosts(): Iterable<{ readonly vpnIp: number | string; readonly name?: string }> } | null;
+  readonly lighthouseStore?: {
+    remoteHosts(): Iterable<{ readonly vpnIp: number | string; readonly name?: string }>;
+  } | null;
 }
 
 export function nodeDirectory(node: DnsNode): DnsDirectory {
@@ -281,7 +333,8 @@ export class LighthouseDns {
 
   static async start(node: DnsNode): Promise<LighthouseDns> {
     const l = node.currentConfig().lighthouse;
-    if (l.serveDns && !l.amLighthouse) node.log.warn('DNS server refusing to run because this host is not a lighthouse.');
+    if (l.serveDns && !l.amLighthouse)
+      node.log.warn('DNS server refusing to run because this host is not a lighthouse.');
     const dns = new LighthouseDns(node, l.serveDns && l.amLighthouse, l.dns);
     if (dns.enabled) await dns.open(l.dns);
     return dns;
@@ -307,7 +360,9 @@ export class LighthouseDns {
     this.listen = listenText(listen);
     try {
       const counters = this.node.counters;
-      this.responder = await DnsResponder.start(listen, nodeDirectory(this.node), (o) => counters.inc('dns-queries', o));
+      this.responder = await DnsResponder.start(listen, nodeDirectory(this.node), (o) =>
+        counters.inc('dns-queries', o),
+      );
       this.node.log.info('Starting DNS responder', { dnsListener: this.listen });
     } catch (e) {
       this.node.log.error('Failed to start DNS server', { dnsListener: this.listen, error: (e as Error).message });

@@ -136,7 +136,14 @@ const utf8Encoder = new TextEncoder();
 export function parseDnsHeader(buf: Uint8Array): DnsHeader {
   if (buf.length < DNS_HEADER_LEN) throw new DnsError('EDNSSHORT', `DNS message of ${buf.length} bytes has no header`);
   const v = view(buf);
-  return { id: v.getUint16(0), flags: v.getUint16(2), qdcount: v.getUint16(4), ancount: v.getUint16(6), nscount: v.getUint16(8), arcount: v.getUint16(10) };
+  return {
+    id: v.getUint16(0),
+    flags: v.getUint16(2),
+    qdcount: v.getUint16(4),
+    ancount: v.getUint16(6),
+    nscount: v.getUint16(8),
+    arcount: v.getUint16(10),
+  };
 }
 
 /**
@@ -149,9 +156,13 @@ export function parseQuery(buf: Uint8Array): DnsQuery {
   const fail = (code: DnsErrorCode, message: string): DnsError => new DnsError(code, message, header);
   if (header.flags & QR) throw fail('EDNSRESPONSE', 'DNS message is a response, not a query');
   const opcode = (header.flags >> 11) & 0xf;
-  if (opcode !== DnsOpcode.Query && opcode !== DnsOpcode.Notify) throw fail('EDNSOPCODE', `DNS opcode ${opcode} is not supported`);
+  if (opcode !== DnsOpcode.Query && opcode !== DnsOpcode.Notify)
+    throw fail('EDNSOPCODE', `DNS opcode ${opcode} is not supported`);
   if (header.qdcount !== 1 || header.ancount > 1 || header.nscount > 1 || header.arcount > 2) {
-    throw fail('EDNSCOUNTS', `DNS query counts ${header.qdcount}/${header.ancount}/${header.nscount}/${header.arcount} are not those of a query`);
+    throw fail(
+      'EDNSCOUNTS',
+      `DNS query counts ${header.qdcount}/${header.ancount}/${header.nscount}/${header.arcount} are not those of a query`,
+    );
   }
   let question: DnsQuestion;
   try {
@@ -210,8 +221,10 @@ export function nameLabels(name: string): Uint8Array[] {
   const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
   if (trimmed === '') return [];
   const labels = trimmed.split('.').map((l) => utf8Encoder.encode(l));
-  if (labels.some((l) => l.length === 0 || l.length > MAX_LABEL)) throw new DnsError('EDNSNAME', `DNS name ${JSON.stringify(name)} has an empty or over-long label`);
-  if (nameSize(labels) > MAX_NAME) throw new DnsError('EDNSNAME', `DNS name ${JSON.stringify(name)} is longer than 255 bytes`);
+  if (labels.some((l) => l.length === 0 || l.length > MAX_LABEL))
+    throw new DnsError('EDNSNAME', `DNS name ${JSON.stringify(name)} has an empty or over-long label`);
+  if (nameSize(labels) > MAX_NAME)
+    throw new DnsError('EDNSNAME', `DNS name ${JSON.stringify(name)} is longer than 255 bytes`);
   return labels;
 }
 
@@ -233,7 +246,8 @@ function writeName(out: Uint8Array, at: number, labels: Uint8Array[]): number {
 function characterStrings(s: string): Uint8Array[] {
   const bytes = utf8Encoder.encode(s);
   const pieces: Uint8Array[] = [];
-  for (let i = 0; i < bytes.length || pieces.length === 0; i += MAX_STRING) pieces.push(bytes.subarray(i, i + MAX_STRING));
+  for (let i = 0; i < bytes.length || pieces.length === 0; i += MAX_STRING)
+    pieces.push(bytes.subarray(i, i + MAX_STRING));
   return pieces;
 }
 
@@ -258,10 +272,18 @@ export function replySize(reply: DnsReply): number {
 export function encodeReply(reply: DnsReply, out: Uint8Array = new Uint8Array(replySize(reply))): number {
   const size = replySize(reply);
   if (out.length < size) throw new DnsError('EDNSSPACE', `DNS reply needs ${size} bytes, the buffer has ${out.length}`);
-  if (reply.answers.length > 0 && !reply.question) throw new DnsError('EDNSCOUNTS', 'DNS answers need a question to name');
+  if (reply.answers.length > 0 && !reply.question)
+    throw new DnsError('EDNSCOUNTS', 'DNS answers need a question to name');
   const v = view(out);
   const flags = QR | ((reply.opcode & 0xf) << 11) | (reply.rd ? RD : 0) | (reply.cd ? CD : 0) | (reply.rcode & 0xf);
-  writeHeader(v, { id: reply.id, flags, qdcount: reply.question ? 1 : 0, ancount: reply.answers.length, nscount: 0, arcount: 0 });
+  writeHeader(v, {
+    id: reply.id,
+    flags,
+    qdcount: reply.question ? 1 : 0,
+    ancount: reply.answers.length,
+    nscount: 0,
+    arcount: 0,
+  });
   let at = DNS_HEADER_LEN;
   if (reply.question) {
     at = writeName(out, at, reply.question.labels);
@@ -331,7 +353,15 @@ export function parseResponse(buf: Uint8Array): DnsResponse {
     at = start + rdlength;
   }
   const f = header.flags;
-  return { id: header.id, opcode: (f >> 11) & 0xf, rcode: f & 0xf, authoritative: (f & AA) !== 0, truncated: (f & TC) !== 0, question, answers };
+  return {
+    id: header.id,
+    opcode: (f >> 11) & 0xf,
+    rcode: f & 0xf,
+    authoritative: (f & AA) !== 0,
+    truncated: (f & TC) !== 0,
+    question,
+    answers,
+  };
 }
 
 function parsedAnswer(name: string, type: number, ttl: number, data: Uint8Array, header: DnsHeader): ParsedAnswer {
@@ -339,7 +369,7 @@ function parsedAnswer(name: string, type: number, ttl: number, data: Uint8Array,
   if (type === DnsType.AAAA && data.length === 16) return { name, type, ttl, address: formatIpAddr(ipv6Addr(data)) };
   if (type !== DnsType.TXT) return { name, type, ttl, data };
   const strings: string[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const len = data[at];
     if (at + 1 + len > data.length) throw new DnsError('EDNSTRUNCATED', 'TXT string runs past its record', header);
     strings.push(utf8.decode(data.subarray(at + 1, at + 1 + len)));
@@ -360,4 +390,3 @@ function writeHeader(v: DataView, h: DnsHeader): void {
 function view(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
-

@@ -22,7 +22,16 @@
 import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
 import { bigIntToIpv6, ipv6ToBigInt } from '../ip/ipv6.js';
 import { ipAddrOfVpnIp, vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
-import { fieldBytes, fieldEnum, fieldRepeatedUint32, fieldUint32, fieldUint64, ProtobufError, ProtobufWriter, readFields } from '../protobuf/protobuf.js';
+import {
+  fieldBytes,
+  fieldEnum,
+  fieldRepeatedUint32,
+  fieldUint32,
+  fieldUint64,
+  ProtobufError,
+  ProtobufWriter,
+  readFields,
+} from '../protobuf/protobuf.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { decodeNebulaAddr, encodeNebulaAddr } from '../protobuf/nebula-addr.js';
 
@@ -111,7 +120,10 @@ export function encodeMeta(m: MetaMessage, version: MetaVersion = 1): Uint8Array
   }
   if (v === 1) {
     details.uint(3, m.seen ?? m.probePort ?? 0);
-    details.packed(5, m.relays.filter((r): r is number => typeof r === 'number'));
+    details.packed(
+      5,
+      m.relays.filter((r): r is number => typeof r === 'number'),
+    );
   } else {
     // Fields in number order, as Nebula's generated encoder writes them. An update may leave VpnAddr out.
     if (m.vpnIp !== 0) details.message(6, encodeNebulaAddr(ipAddrOfVpnIp(m.vpnIp)));
@@ -137,9 +149,9 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
     else if (f.number === 2) m.addrs.push(decodeIp4AndPort(fieldBytes(f)));
     else if (f.number === 3 && (type === MetaType.HostQueryReply || type === MetaType.HostMovedNotification)) {
       m.seen = fieldUint32(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
-    }
-    else if (f.number === 3 && type === MetaType.HostWhoamiReply) m.probePort = fieldUint32(f) & 0xffff;
-    else if (f.number === 3) fieldUint32(f); // Nebula's Counter: unused, but a wrong wire type is refused
+    } else if (f.number === 3 && type === MetaType.HostWhoamiReply) m.probePort = fieldUint32(f) & 0xffff;
+    else if (f.number === 3)
+      fieldUint32(f); // Nebula's Counter: unused, but a wrong wire type is refused
     else if (f.number === 4) v6.push(decodeIp6AndPort(fieldBytes(f)));
     else if (f.number === 5) m.relays.push(...fieldRepeatedUint32(f));
     else if (f.number === 6) vpnAddr = vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f)));
@@ -184,4 +196,3 @@ function decodeIp6AndPort(buf: Uint8Array): UdpAddr {
   if (port > 65535) throw new ProtobufError('port out of range');
   return udpAddr(bigIntToIpv6((hi << 64n) | lo), port);
 }
-

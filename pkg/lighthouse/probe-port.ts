@@ -69,7 +69,11 @@ export class ProbePort {
     const token = decodeNatProbe(packet);
     if (!token) return counters.inc('drops', 'probe-port-malformed');
     const now = clock.now();
-    if (bounded(this.sources, from.address, MAX_SOURCES, { burst: PROBES_PER_SOURCE, windowMs: PROBE_WINDOW_MS }).admit(now) < 0) {
+    if (
+      bounded(this.sources, from.address, MAX_SOURCES, { burst: PROBES_PER_SOURCE, windowMs: PROBE_WINDOW_MS }).admit(
+        now,
+      ) < 0
+    ) {
       return counters.inc('drops', 'probe-port-rate');
     }
     this.expire(now);
@@ -89,7 +93,11 @@ export class ProbePort {
     } catch {
       return counters.inc('drops', 'nat-test-malformed');
     }
-    if (bounded(this.peers, host.vpnIp, MAX_PEERS, { burst: REQUESTS_PER_PEER, windowMs: REQUEST_WINDOW_MS }).admit(clock.now()) < 0) {
+    if (
+      bounded(this.peers, host.vpnIp, MAX_PEERS, { burst: REQUESTS_PER_PEER, windowMs: REQUEST_WINDOW_MS }).admit(
+        clock.now(),
+      ) < 0
+    ) {
       return counters.inc('drops', 'nat-test-rate');
     }
     // Only a direct UDP tunnel has an address we saw the requester at; a relayed one, or one over TCP (a virtual
@@ -100,7 +108,15 @@ export class ProbePort {
     }
     this.expire(clock.now());
     const seen = req.probeToken ? this.records.get(tokenKey(req.probeToken)) : undefined;
-    this.env.sendInTunnel(host, encodeNatTestReply({ vpnIp: typeof host.vpnIp === 'number' ? host.vpnIp : 0, probeToken: req.probeToken, seenAt: seen?.from, probePort: this.port }));
+    this.env.sendInTunnel(
+      host,
+      encodeNatTestReply({
+        vpnIp: typeof host.vpnIp === 'number' ? host.vpnIp : 0,
+        probeToken: req.probeToken,
+        seenAt: seen?.from,
+        probePort: this.port,
+      }),
+    );
   }
 
   private expire(now: number): void {
@@ -116,7 +132,12 @@ export class ProbePort {
 }
 
 /** The limiter of `key`, made on first use; the oldest is forgotten when `max` are kept. */
-function bounded<K>(map: Map<K, RateLimiter>, key: K, max: number, limit: { burst: number; windowMs: number }): RateLimiter {
+function bounded<K>(
+  map: Map<K, RateLimiter>,
+  key: K,
+  max: number,
+  limit: { burst: number; windowMs: number },
+): RateLimiter {
   let l = map.get(key);
   if (!l) {
     if (map.size >= max) map.delete(map.keys().next().value as K);

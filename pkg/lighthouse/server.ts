@@ -27,7 +27,15 @@ import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from '../metrics/counters.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
-import { fitsLayout, layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaMessage, type MetaVersion } from './meta.js';
+import {
+  fitsLayout,
+  layout,
+  MetaType,
+  SEEN_FIRST_V4,
+  SEEN_FIRST_V6,
+  type MetaMessage,
+  type MetaVersion,
+} from './meta.js';
 import { addrsOf, firstIpv4, isAddrOf, underlayInNetworks } from './overlay-networks.js';
 import { MemoryStore, type LighthouseStore, type ServedHost } from './store/store.js';
 import { answerFromTier, servedHosts, tierPunch } from './store/tier.js';
@@ -110,7 +118,10 @@ export class LighthouseServer {
       // Every address of the sender, as the handshake judges it (Nebula 1.10 AllowAll over its addresses).
       .filter((a) => addrsOf(from).every((ip) => this.env.remoteAllowed(ip, a)));
     // At most MAX_RELAYS of each family (docs/security-model.md).
-    const relays = [...m.relays.filter((r) => typeof r === 'number').slice(0, MAX_RELAYS), ...m.relays.filter((r) => typeof r === 'string').slice(0, MAX_RELAYS)];
+    const relays = [
+      ...m.relays.filter((r) => typeof r === 'number').slice(0, MAX_RELAYS),
+      ...m.relays.filter((r) => typeof r === 'string').slice(0, MAX_RELAYS),
+    ];
     const entry = { reported, relays };
     this.entries.set(from.vpnIp, entry);
     for (const served of servedHosts(from, entry)) this.store.changed(served);
@@ -118,7 +129,14 @@ export class LighthouseServer {
     // v1 names the host (its first address, IPv4 on a v1 tunnel), as Nebula 1.7+ does; v2 is blank.
     const ackNames = version === 1 ? firstIpv4(addrsOf(from)) : 0;
     if (ackNames === undefined) this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
-    else this.env.send(from, { type: MetaType.HostUpdateNotificationAck, vpnIp: ackNames, addrs: [], relays: [], ...layout(version) });
+    else
+      this.env.send(from, {
+        type: MetaType.HostUpdateNotificationAck,
+        vpnIp: ackNames,
+        addrs: [],
+        relays: [],
+        ...layout(version),
+      });
     this.pushIfMoved(from);
   }
 
@@ -146,7 +164,14 @@ export class LighthouseServer {
         continue;
       }
       const relays = this.relaysFor(host.vpnIp);
-      this.env.send(askerHost, { type: MetaType.HostMovedNotification, vpnIp: asked, addrs, relays, seen: this.seenOf(host), ...layout(version) });
+      this.env.send(askerHost, {
+        type: MetaType.HostMovedNotification,
+        vpnIp: asked,
+        addrs,
+        relays,
+        seen: this.seenOf(host),
+        ...layout(version),
+      });
       this.env.counters.inc('lighthouse', 'push-sent');
     }
   }
@@ -154,7 +179,8 @@ export class LighthouseServer {
   /** Remembers that `asker` was told `addrs` about `target` (a primary address) when it asked by `asked`, for the push. */
   private watch(asker: VpnIp, target: VpnIp, asked: VpnIp, addrs: readonly UdpAddr[]): void {
     let watch = this.watches.get(target);
-    if (watch) this.watches.delete(target); // re-inserted: the map stays in order of last use
+    if (watch)
+      this.watches.delete(target); // re-inserted: the map stays in order of last use
     else if (this.watches.size >= PUSH_WATCHED_HOSTS) {
       const oldest = this.watches.keys().next().value;
       if (oldest !== undefined) this.watches.delete(oldest);
@@ -226,7 +252,13 @@ export class LighthouseServer {
     const fitting = addrsOf(querier).filter((a) => fitsLayout(a, version));
     const named = fitting.find((a) => families.has(typeof a)) ?? fitting[0];
     if (named === undefined) return this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
-    this.env.send(target, { type: MetaType.HostPunchNotification, vpnIp: named, addrs: this.addressesOf(querier), relays: [], ...layout(version) });
+    this.env.send(target, {
+      type: MetaType.HostPunchNotification,
+      vpnIp: named,
+      addrs: this.addressesOf(querier),
+      relays: [],
+      ...layout(version),
+    });
   }
 
   /**

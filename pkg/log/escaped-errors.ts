@@ -17,7 +17,9 @@ export type EscapedErrorSink = (source: string, error: unknown, suppressed: numb
 
 const stderrSink: EscapedErrorSink = (source, error, suppressed) => {
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`level=error msg="Exception escaped a ${source} handler, kept serving" suppressed=${suppressed} error=${JSON.stringify(text)}\n`);
+  process.stderr.write(
+    `level=error msg="Exception escaped a ${source} handler, kept serving" suppressed=${suppressed} error=${JSON.stringify(text)}\n`,
+  );
 };
 
 export class EscapedErrors {
@@ -65,7 +67,10 @@ export const escapedErrors = new EscapedErrors();
  * a callback is registered: the wrapper takes fixed parameters (no rest array), so calling it per datagram
  * allocates nothing.
  */
-export function guarded<A extends [] | [unknown] | [unknown, unknown]>(source: string, fn: (...args: A) => void): (...args: A) => void;
+export function guarded<A extends [] | [unknown] | [unknown, unknown]>(
+  source: string,
+  fn: (...args: A) => void,
+): (...args: A) => void;
 export function guarded(source: string, fn: (a?: unknown, b?: unknown) => void): (a?: unknown, b?: unknown) => void {
   return (a, b) => {
     try {

@@ -30,7 +30,9 @@ export class Logger {
     const parts = Object.entries(fields)
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}=${typeof v === 'string' && /[\s"=]/.test(v) ? JSON.stringify(v) : v}`);
-    this.write(`${time ? `time="${time}" ` : ''}level=${level} msg=${JSON.stringify(msg)}${parts.length ? ' ' + parts.join(' ') : ''}`);
+    this.write(
+      `${time ? `time="${time}" ` : ''}level=${level} msg=${JSON.stringify(msg)}${parts.length ? ' ' + parts.join(' ') : ''}`,
+    );
   }
 
   error(msg: string, fields?: LogFields): void {

@@ -17,13 +17,33 @@ export interface MetricsSource {
 
 /** Counter name in Counters -> metric (without prefix), its label's name and help. Unknown names still export. */
 const KNOWN: Record<string, { metric: string; label: string; help: string }> = {
-  handshakes: { metric: 'handshakes_total', label: 'result', help: 'Handshake events: started, ok, timeout, retransmit-answered.' },
-  drops: { metric: 'drops_total', label: 'reason', help: 'Packets dropped, by reason (firewall-*, outside-replay, outside-decrypt, outside-unknown-index, ...).' },
-  lighthouse: { metric: 'lighthouse_messages_total', label: 'event', help: 'Lighthouse messages sent and handled, by kind (query, query-sent, reply, update, ...).' },
+  handshakes: {
+    metric: 'handshakes_total',
+    label: 'result',
+    help: 'Handshake events: started, ok, timeout, retransmit-answered.',
+  },
+  drops: {
+    metric: 'drops_total',
+    label: 'reason',
+    help: 'Packets dropped, by reason (firewall-*, outside-replay, outside-decrypt, outside-unknown-index, ...).',
+  },
+  lighthouse: {
+    metric: 'lighthouse_messages_total',
+    label: 'event',
+    help: 'Lighthouse messages sent and handled, by kind (query, query-sent, reply, update, ...).',
+  },
   relay: { metric: 'relay_events_total', label: 'event', help: 'Relay use: packets forwarded and relay setup events.' },
   'tunnels-closed': { metric: 'tunnels_closed_total', label: 'reason', help: 'Tunnels closed, by reason.' },
-  'tunnels-replaced': { metric: 'tunnels_replaced_total', label: 'label', help: 'Tunnels replaced by a newer handshake with the same peer.' },
-  'tunnels-dead': { metric: 'tunnels_dead_total', label: 'label', help: 'Tunnels removed because the peer stopped answering.' },
+  'tunnels-replaced': {
+    metric: 'tunnels_replaced_total',
+    label: 'label',
+    help: 'Tunnels replaced by a newer handshake with the same peer.',
+  },
+  'tunnels-dead': {
+    metric: 'tunnels_dead_total',
+    label: 'label',
+    help: 'Tunnels removed because the peer stopped answering.',
+  },
   roams: { metric: 'roams_total', label: 'label', help: 'Peers that moved to a new underlay address.' },
   'recv-errors': { metric: 'recv_errors_total', label: 'label', help: 'recv_error messages received.' },
 };
@@ -32,7 +52,10 @@ const KNOWN: Record<string, { metric: string; label: string; help: string }> = {
 const HANDSHAKE_FAILURES = ['invalid', 'wrong-host', 'self', 'too-old', 'remote-denied'];
 
 function series(byLabel: Record<string, number>, labelName: string): Sample[] {
-  return Object.entries(byLabel).map(([label, value]) => ({ labels: label === '' ? {} : { [labelName]: label }, value }));
+  return Object.entries(byLabel).map(([label, value]) => ({
+    labels: label === '' ? {} : { [labelName]: label },
+    value,
+  }));
 }
 
 export class NodeMetrics {
@@ -63,7 +86,12 @@ export class NodeMetrics {
       const n = snap.drops?.[`handshake-${reason}`];
       if (n) failures[reason] = n;
     }
-    out.push({ name: p('handshake_failures_total'), help: 'Handshakes that failed, by reason.', type: 'counter', samples: series(failures, 'reason') });
+    out.push({
+      name: p('handshake_failures_total'),
+      help: 'Handshakes that failed, by reason.',
+      type: 'counter',
+      samples: series(failures, 'reason'),
+    });
 
     const hosts = [...this.source.hostmap.byPrimary.values()];
     const direct = hosts.filter((h) => h.remote !== null).length;
@@ -76,7 +104,12 @@ export class NodeMetrics {
         { labels: { path: 'relayed' }, value: hosts.length - direct },
       ],
     });
-    out.push({ name: p('handshakes_pending'), help: 'Handshakes started and not yet answered.', type: 'gauge', samples: [{ labels: {}, value: this.source.handshakes.pending.size }] });
+    out.push({
+      name: p('handshakes_pending'),
+      help: 'Handshakes started and not yet answered.',
+      type: 'gauge',
+      samples: [{ labels: {}, value: this.source.handshakes.pending.size }],
+    });
     const relays = [...this.source.relays.table.byIndex.values()];
     const terminal = relays.filter((r) => r.terminal).length;
     out.push({
@@ -94,8 +127,18 @@ export class NodeMetrics {
       { labels: { direction: 'in' }, value: inValue },
       { labels: { direction: 'out' }, value: outValue },
     ];
-    out.push({ name: p('packets_total'), help: 'Tunnel packets received and sent (all message types).', type: 'counter', samples: dir(t.packetsIn, t.packetsOut) });
-    out.push({ name: p('bytes_total'), help: 'Tunnel payload bytes received and sent.', type: 'counter', samples: dir(t.bytesIn, t.bytesOut) });
+    out.push({
+      name: p('packets_total'),
+      help: 'Tunnel packets received and sent (all message types).',
+      type: 'counter',
+      samples: dir(t.packetsIn, t.packetsOut),
+    });
+    out.push({
+      name: p('bytes_total'),
+      help: 'Tunnel payload bytes received and sent.',
+      type: 'counter',
+      samples: dir(t.bytesIn, t.bytesOut),
+    });
     return out;
   }
 }

@@ -28,7 +28,12 @@ export class TrafficTotals {
     for (const t of tunnels) {
       alive.add(t.localIndex);
       const before = this.seen.get(t.localIndex);
-      const now: Totals = { packetsIn: t.packetsIn, packetsOut: t.packetsOut, bytesIn: t.bytesIn, bytesOut: t.bytesOut };
+      const now: Totals = {
+        packetsIn: t.packetsIn,
+        packetsOut: t.packetsOut,
+        bytesIn: t.bytesIn,
+        bytesOut: t.bytesOut,
+      };
       for (const f of FIELDS) this.sum[f] += Math.max(0, now[f] - (before?.[f] ?? 0));
       this.seen.set(t.localIndex, now);
     }

@@ -15,7 +15,13 @@ import { AEAD_TAG_LEN, type AeadCipher } from './aead.js';
 import { DHLEN, MAX_MESSAGE_LEN, PROTOCOL_NAME } from './constants.js';
 import { NoiseError } from './errors.js';
 import { SymmetricState } from './symmetric-state.js';
-import { generateX25519Secret, importX25519Secret, staticSecret, x25519SharedSecret, type X25519Secret } from './x25519.js';
+import {
+  generateX25519Secret,
+  importX25519Secret,
+  staticSecret,
+  x25519SharedSecret,
+  type X25519Secret,
+} from './x25519.js';
 
 type Token = 'e' | 's' | 'ee' | 'es' | 'se';
 
@@ -60,7 +66,8 @@ export class HandshakeState {
     if (opts.s.publicKey.length !== DHLEN || opts.s.privateKey.length !== DHLEN) {
       throw new NoiseError('ENOISEKEY', `static keys must be ${DHLEN} bytes`);
     }
-    if (opts.e !== undefined && opts.e.length !== DHLEN) throw new NoiseError('ENOISEKEY', `ephemeral key must be ${DHLEN} bytes`);
+    if (opts.e !== undefined && opts.e.length !== DHLEN)
+      throw new NoiseError('ENOISEKEY', `ephemeral key must be ${DHLEN} bytes`);
     this.s = staticSecret(opts.s.privateKey);
     this.fixedEphemeral = opts.e === undefined ? undefined : importX25519Secret(opts.e);
     const ss = SymmetricState.initialize(opts.cipher, PROTOCOL_NAME[opts.cipher]);
@@ -108,7 +115,10 @@ export class HandshakeState {
       parts.push(draft.ss.encryptAndHash(payload));
       const message = concat(parts);
       if (message.length > MAX_MESSAGE_LEN) {
-        throw new NoiseError('ENOISETOOLONG', `handshake message of ${message.length} bytes exceeds ${MAX_MESSAGE_LEN}`);
+        throw new NoiseError(
+          'ENOISETOOLONG',
+          `handshake message of ${message.length} bytes exceeds ${MAX_MESSAGE_LEN}`,
+        );
       }
       return message;
     });
@@ -118,11 +128,15 @@ export class HandshakeState {
   readMessage(message: Uint8Array): Uint8Array {
     return this.step(false, (draft, tokens) => {
       if (message.length > MAX_MESSAGE_LEN) {
-        throw new NoiseError('ENOISETOOLONG', `handshake message of ${message.length} bytes exceeds ${MAX_MESSAGE_LEN}`);
+        throw new NoiseError(
+          'ENOISETOOLONG',
+          `handshake message of ${message.length} bytes exceeds ${MAX_MESSAGE_LEN}`,
+        );
       }
       let at = 0;
       const take = (len: number): Uint8Array => {
-        if (message.length - at < len) throw new NoiseError('ENOISESHORT', `handshake message ${this.messageIndex + 1} is truncated`);
+        if (message.length - at < len)
+          throw new NoiseError('ENOISESHORT', `handshake message ${this.messageIndex + 1} is truncated`);
         at += len;
         return message.subarray(at - len, at);
       };
@@ -168,7 +182,10 @@ export class HandshakeState {
     if (this.isComplete()) throw new NoiseError('ENOISESTATE', 'handshake already complete');
     const ourTurnToWrite = (this.messageIndex % 2 === 0) === this.initiator;
     if (ourTurnToWrite !== writing) {
-      throw new NoiseError('ENOISESTATE', `not this side's turn to ${writing ? 'write' : 'read'} message ${this.messageIndex + 1}`);
+      throw new NoiseError(
+        'ENOISESTATE',
+        `not this side's turn to ${writing ? 'write' : 'read'} message ${this.messageIndex + 1}`,
+      );
     }
     const draft = this.copyState();
     let result: T;

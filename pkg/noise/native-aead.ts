@@ -40,7 +40,8 @@ export class NativeAead implements Aead {
   ) {
     const id = CIPHER_ID[cipher];
     if (id === undefined) throw new AeadKeyError(`unknown cipher: ${String(cipher)}`);
-    if (key.length !== AEAD_KEY_LEN) throw new AeadKeyError(`AEAD key must be ${AEAD_KEY_LEN} bytes, got ${key.length}`);
+    if (key.length !== AEAD_KEY_LEN)
+      throw new AeadKeyError(`AEAD key must be ${AEAD_KEY_LEN} bytes, got ${key.length}`);
     this.#ctx = addon.aead_create(id, key);
   }
 
@@ -50,7 +51,8 @@ export class NativeAead implements Aead {
 
   seal(counter: number, plaintext: Uint8Array, ad: Uint8Array, out?: Buffer, outOffset = 0): Buffer {
     const ctx = this.#live();
-    if (!Number.isSafeInteger(counter) || counter < 0) throw new AeadCounterError(`AEAD counter out of range: ${counter}`);
+    if (!Number.isSafeInteger(counter) || counter < 0)
+      throw new AeadCounterError(`AEAD counter out of range: ${counter}`);
     const dst = out ?? Buffer.allocUnsafe(plaintext.length + AEAD_TAG_LEN);
     const at = out ? outOffset : 0;
     const written = this.addon.aead_seal(ctx, counter, ad, plaintext, dst, at);

@@ -27,7 +27,10 @@ export interface X25519Secret {
 
 /** A raw 32-byte public key as a KeyObject (JWK is the raw-public-key import node:crypto offers). */
 function importPublicKey(publicKey: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(publicKey).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 // The private key's own JWK export carries the public half (OpenSSL derived it at import): no second KeyObject, one

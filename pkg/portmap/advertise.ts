@@ -5,15 +5,16 @@
 
 import type { PortMapping } from './types.js';
 
-export type AdvertiseVerdict =
-  | { advertise: true }
-  | { advertise: false; why: string };
+export type AdvertiseVerdict = { advertise: true } | { advertise: false; why: string };
 
 /** @param seenIp the IP a lighthouse saw us at (its answer about ourselves), undefined before any answered */
 export function judgeMapping(m: PortMapping, seenIp: string | undefined): AdvertiseVerdict {
   if (seenIp === undefined) return { advertise: false, why: 'no lighthouse has said where it sees us yet' };
   if (m.externalIp !== seenIp) {
-    return { advertise: false, why: `external ip ${m.externalIp} is not where the lighthouses see us (${seenIp}): another NAT is in front` };
+    return {
+      advertise: false,
+      why: `external ip ${m.externalIp} is not where the lighthouses see us (${seenIp}): another NAT is in front`,
+    };
   }
   return { advertise: true };
 }

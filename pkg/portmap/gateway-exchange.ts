@@ -59,7 +59,8 @@ export function exchange<T>(o: ExchangeOptions<T>): Promise<{ answer: T; localIp
       else resolve({ answer: answer as T, localIp });
     };
     const send = (): void => {
-      if (sent >= tries) return finish(new ExchangeError('no-answer', `no answer from ${o.gateway}:${o.port} after ${tries} tries`));
+      if (sent >= tries)
+        return finish(new ExchangeError('no-answer', `no answer from ${o.gateway}:${o.port} after ${tries} tries`));
       sent++;
       sock.send(request as Uint8Array);
       timer = setTimeout(send, wait);

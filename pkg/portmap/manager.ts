@@ -38,7 +38,13 @@ export type PortMapState = 'starting' | 'trying' | 'mapped' | 'none' | 'stopped'
 export interface PortMapStatus {
   state: PortMapState;
   gateway: string | null;
-  mapping: { protocol: PortMapProtocol; externalIp: string; externalPort: number; lifetimeSec: number; expiresInSec: number } | null;
+  mapping: {
+    protocol: PortMapProtocol;
+    externalIp: string;
+    externalPort: number;
+    lifetimeSec: number;
+    expiresInSec: number;
+  } | null;
   /** Why each protocol did not map, from the last round. */
   failures: Array<{ protocol: PortMapProtocol; error: string }>;
   /** Set when no round could start (no default gateway). */
@@ -111,7 +117,10 @@ export class PortMapper {
     const client = this.env.clients.find((c) => c.protocol === m.protocol);
     try {
       await client?.unmap(m);
-      this.env.log.info('Port mapping deleted', { protocol: m.protocol, external: `${m.externalIp}:${m.externalPort}` });
+      this.env.log.info('Port mapping deleted', {
+        protocol: m.protocol,
+        external: `${m.externalIp}:${m.externalPort}`,
+      });
     } catch (e) {
       this.env.log.debug('Port mapping delete failed', { protocol: m.protocol, error: (e as Error).message });
     }
@@ -131,14 +140,22 @@ export class PortMapper {
     const failures: PortMapStatus['failures'] = [];
     for (const client of this.env.clients) {
       try {
-        const m = await client.map({ gateway, internalPort: this.env.internalPort(), lifetimeSec: this.env.lifetimeSec });
+        const m = await client.map({
+          gateway,
+          internalPort: this.env.internalPort(),
+          lifetimeSec: this.env.lifetimeSec,
+        });
         if (gen !== this.generation) {
           void this.unmap(m); // stopped or refreshed meanwhile: not ours to keep
           return;
         }
         this.failures = failures;
         this.failedRounds = 0;
-        this.env.log.info('Port mapped', { protocol: m.protocol, external: `${m.externalIp}:${m.externalPort}`, lifetimeSec: m.lifetimeSec });
+        this.env.log.info('Port mapped', {
+          protocol: m.protocol,
+          external: `${m.externalIp}:${m.externalPort}`,
+          lifetimeSec: m.lifetimeSec,
+        });
         this.setMapping(m);
         return;
       } catch (e) {
@@ -147,7 +164,10 @@ export class PortMapper {
       }
     }
     this.failures = failures;
-    this.env.log.info('No port mapping', { gateway, failures: failures.map((f) => `${f.protocol}: ${f.error}`).join('; ') });
+    this.env.log.info('No port mapping', {
+      gateway,
+      failures: failures.map((f) => `${f.protocol}: ${f.error}`).join('; '),
+    });
     this.roundFailed(gen);
   }
 
@@ -174,13 +194,22 @@ export class PortMapper {
     if (m === null || gen !== this.generation) return;
     const client = this.env.clients.find((c) => c.protocol === m.protocol) as MappingClient;
     try {
-      const renewed = await client.map({ gateway: m.gateway, internalPort: m.internalPort, lifetimeSec: this.env.lifetimeSec, previous: m });
+      const renewed = await client.map({
+        gateway: m.gateway,
+        internalPort: m.internalPort,
+        lifetimeSec: this.env.lifetimeSec,
+        previous: m,
+      });
       if (gen !== this.generation) return;
       this.setMapping(renewed);
     } catch (e) {
       if (gen !== this.generation) return;
       const left = this.expiresAt - this.env.clock.now();
-      this.env.log.info('Port mapping renewal failed', { protocol: m.protocol, error: (e as Error).message, leftSec: Math.round(left / 1000) });
+      this.env.log.info('Port mapping renewal failed', {
+        protocol: m.protocol,
+        error: (e as Error).message,
+        leftSec: Math.round(left / 1000),
+      });
       if (left > RENEW_RETRY_MS) return this.setTimer(RENEW_RETRY_MS, () => void this.renew(gen));
       // Expired (or about to): gone. Start over with every protocol.
       this.setMapping(null);

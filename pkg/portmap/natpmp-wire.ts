@@ -75,8 +75,18 @@ export function parseNatPmpResponse(b: Uint8Array): NatPmpAddressResponse | NatP
     return { op, result, epochSec, externalIp: formatIpv4(v.getUint32(8)) };
   }
   if (op === NATPMP_OP_MAP_UDP) {
-    if (b.length < 16) return result !== 0 ? { op, result, epochSec, internalPort: 0, externalPort: 0, lifetimeSec: 0 } : 'short map response';
-    return { op, result, epochSec, internalPort: v.getUint16(8), externalPort: v.getUint16(10), lifetimeSec: v.getUint32(12) };
+    if (b.length < 16)
+      return result !== 0
+        ? { op, result, epochSec, internalPort: 0, externalPort: 0, lifetimeSec: 0 }
+        : 'short map response';
+    return {
+      op,
+      result,
+      epochSec,
+      internalPort: v.getUint16(8),
+      externalPort: v.getUint16(10),
+      lifetimeSec: v.getUint32(12),
+    };
   }
   return 'unknown opcode';
 }

@@ -27,7 +27,12 @@ export class NatPmpClient implements MappingClient {
     private readonly ignored?: () => void,
   ) {}
 
-  private async mapUdp(gateway: string, internalPort: number, suggestedPort: number, lifetimeSec: number): Promise<NatPmpMapResponse> {
+  private async mapUdp(
+    gateway: string,
+    internalPort: number,
+    suggestedPort: number,
+    lifetimeSec: number,
+  ): Promise<NatPmpMapResponse> {
     const { answer } = await exchange<NatPmpMapResponse>({
       gateway,
       port: this.port,

@@ -111,7 +111,11 @@ export class NodePortMap {
     const status = this.mapper.status();
     const m = this.mapper.current();
     const verdict = m ? judgeMapping(m, this.env.seenIp()) : null;
-    return { ...status, advertised: verdict?.advertise ?? false, notAdvertisedWhy: verdict && !verdict.advertise ? verdict.why : null };
+    return {
+      ...status,
+      advertised: verdict?.advertise ?? false,
+      notAdvertisedWhy: verdict && !verdict.advertise ? verdict.why : null,
+    };
   }
 }
 

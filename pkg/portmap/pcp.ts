@@ -3,7 +3,14 @@
 
 import { randomBytes } from 'node:crypto';
 import { exchange } from './gateway-exchange.js';
-import { encodePcpMap, IPPROTO_UDP, parsePcpMapResponse, PCP_PORT, PcpResult, type PcpMapResponse } from './pcp-wire.js';
+import {
+  encodePcpMap,
+  IPPROTO_UDP,
+  parsePcpMapResponse,
+  PCP_PORT,
+  PcpResult,
+  type PcpMapResponse,
+} from './pcp-wire.js';
 import type { MappingClient, MapRequest, PortMapping } from './types.js';
 
 interface PcpHandle {
@@ -22,7 +29,14 @@ export class PcpClient implements MappingClient {
     private readonly ignored?: () => void,
   ) {}
 
-  private async request(gateway: string, nonce: Uint8Array, internalPort: number, suggestedPort: number, suggestedIp: string, lifetimeSec: number): Promise<PcpMapResponse> {
+  private async request(
+    gateway: string,
+    nonce: Uint8Array,
+    internalPort: number,
+    suggestedPort: number,
+    suggestedIp: string,
+    lifetimeSec: number,
+  ): Promise<PcpMapResponse> {
     const { answer } = await exchange<PcpMapResponse>({
       gateway,
       port: this.port,
@@ -32,7 +46,11 @@ export class PcpClient implements MappingClient {
         const r = parsePcpMapResponse(d);
         if (typeof r === 'string') return r;
         // An answer to another request (or a forgery without our nonce) is not ours.
-        if (r.result === 0 && (!sameBytes(r.nonce, nonce) || r.protocol !== IPPROTO_UDP || r.internalPort !== internalPort)) return 'not our mapping';
+        if (
+          r.result === 0 &&
+          (!sameBytes(r.nonce, nonce) || r.protocol !== IPPROTO_UDP || r.internalPort !== internalPort)
+        )
+          return 'not our mapping';
         return r;
       },
     });
@@ -43,7 +61,14 @@ export class PcpClient implements MappingClient {
   async map(req: MapRequest): Promise<PortMapping> {
     const prev = req.previous?.protocol === 'pcp' ? req.previous : undefined;
     const nonce = prev ? (prev.handle as PcpHandle).nonce : new Uint8Array(randomBytes(12));
-    const r = await this.request(req.gateway, nonce, req.internalPort, prev?.externalPort ?? req.internalPort, prev?.externalIp ?? '0.0.0.0', req.lifetimeSec);
+    const r = await this.request(
+      req.gateway,
+      nonce,
+      req.internalPort,
+      prev?.externalPort ?? req.internalPort,
+      prev?.externalIp ?? '0.0.0.0',
+      req.lifetimeSec,
+    );
     if (r.externalIp === null) throw new Error('PCP: the server mapped an IPv6 address');
     if (r.externalPort === 0 || r.lifetimeSec === 0) throw new Error('PCP: the server granted no port');
     return {

@@ -50,7 +50,9 @@ export function safeHttpUrl(text: string, base?: string): URL | null {
 
 /** The text of the first <name>…</name> inside `xml` (namespace prefix allowed), entities for <>&"' decoded. */
 export function xmlElement(xml: string, name: string): string | null {
-  const m = new RegExp(`<(?:[A-Za-z0-9_]+:)?${name}(?:\\s[^>]{0,512})?>([^<]{0,2048})</(?:[A-Za-z0-9_]+:)?${name}>`).exec(xml);
+  const m = new RegExp(
+    `<(?:[A-Za-z0-9_]+:)?${name}(?:\\s[^>]{0,512})?>([^<]{0,2048})</(?:[A-Za-z0-9_]+:)?${name}>`,
+  ).exec(xml);
   if (!m) return null;
   return (m[1] as string)
     .replace(/&lt;/g, '<')
@@ -76,7 +78,8 @@ export function parseIgdDescription(xml: string, location: string): IgdService |
     const body = m[1] as string;
     const serviceType = xmlElement(body, 'serviceType');
     const control = xmlElement(body, 'controlURL');
-    if (serviceType === null || control === null || !(WAN_SERVICES as readonly string[]).includes(serviceType)) continue;
+    if (serviceType === null || control === null || !(WAN_SERVICES as readonly string[]).includes(serviceType))
+      continue;
     const url = safeHttpUrl(control, safeHttpUrl(base)?.href ?? location);
     if (url) services.push({ serviceType, controlUrl: url.href });
   }
@@ -88,7 +91,11 @@ function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function encodeSoapRequest(serviceType: string, action: string, args: ReadonlyArray<readonly [string, string | number]>): string {
+export function encodeSoapRequest(
+  serviceType: string,
+  action: string,
+  args: ReadonlyArray<readonly [string, string | number]>,
+): string {
   const body = args.map(([k, v]) => `<${k}>${xmlEscape(String(v))}</${k}>`).join('');
   return (
     '<?xml version="1.0"?>\r\n<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" ' +
@@ -98,10 +105,16 @@ export function encodeSoapRequest(serviceType: string, action: string, args: Rea
 }
 
 /** A SOAP answer: the named output arguments, or the UPnP fault (errorCode/errorDescription). */
-export function parseSoapResponse(xml: string, outputs: readonly string[]): { ok: Record<string, string> } | { fault: string } {
+export function parseSoapResponse(
+  xml: string,
+  outputs: readonly string[],
+): { ok: Record<string, string> } | { fault: string } {
   if (xml.length > MAX_UPNP_BODY) return { fault: 'answer too long' };
   const code = xmlElement(xml, 'errorCode');
-  if (code !== null) return { fault: `UPnP error ${code}${xmlElement(xml, 'errorDescription') ? ` (${xmlElement(xml, 'errorDescription')})` : ''}` };
+  if (code !== null)
+    return {
+      fault: `UPnP error ${code}${xmlElement(xml, 'errorDescription') ? ` (${xmlElement(xml, 'errorDescription')})` : ''}`,
+    };
   if (/<(?:[A-Za-z0-9_]+:)?Fault>/.test(xml)) return { fault: 'SOAP fault' };
   const ok: Record<string, string> = {};
   for (const name of outputs) {

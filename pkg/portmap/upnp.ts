@@ -28,7 +28,12 @@ interface UpnpHandle {
 }
 
 /** The LOCATION of the IGD at `gateway`, from an SSDP search (bounded: SEARCH_TRIES searches). */
-export function ssdpSearch(gateway: string, ignored?: () => void, tries = SEARCH_TRIES, waitMs = SEARCH_WAIT_MS): Promise<string> {
+export function ssdpSearch(
+  gateway: string,
+  ignored?: () => void,
+  tries = SEARCH_TRIES,
+  waitMs = SEARCH_WAIT_MS,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
     let sent = 0;
@@ -68,29 +73,50 @@ export function ssdpSearch(gateway: string, ignored?: () => void, tries = SEARCH
 }
 
 /** An HTTP exchange with a bounded body and time. */
-function http(url: string, method: 'GET' | 'POST', body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function http(
+  url: string,
+  method: 'GET' | 'POST',
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: body === undefined ? headers : { ...headers, 'Content-Type': 'text/xml; charset="utf-8"', 'Content-Length': Buffer.byteLength(body) }, timeout: HTTP_TIMEOUT_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_UPNP_BODY) {
-          req.destroy(new Error('UPnP: answer too long'));
-          return;
-        }
-        chunks.push(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method,
+        headers:
+          body === undefined
+            ? headers
+            : { ...headers, 'Content-Type': 'text/xml; charset="utf-8"', 'Content-Length': Buffer.byteLength(body) },
+        timeout: HTTP_TIMEOUT_MS,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_UPNP_BODY) {
+            req.destroy(new Error('UPnP: answer too long'));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`UPnP: ${url} did not answer in ${HTTP_TIMEOUT_MS} ms`)));
     req.on('error', reject);
     req.end(body);
   });
 }
 
-async function soap(service: IgdService, action: string, args: ReadonlyArray<readonly [string, string | number]>, outputs: readonly string[] = []): Promise<Record<string, string>> {
+async function soap(
+  service: IgdService,
+  action: string,
+  args: ReadonlyArray<readonly [string, string | number]>,
+  outputs: readonly string[] = [],
+): Promise<Record<string, string>> {
   const res = await http(service.controlUrl, 'POST', encodeSoapRequest(service.serviceType, action, args), {
     SOAPAction: `"${service.serviceType}#${action}"`,
   });
@@ -119,7 +145,12 @@ export class UpnpClient implements MappingClient {
     const prev = req.previous?.protocol === 'upnp' ? req.previous : undefined;
     const service = prev ? (prev.handle as UpnpHandle).service : await this.service(req.gateway);
     const internalClient = await localIpToward(req.gateway);
-    const { NewExternalIPAddress: externalIp } = await soap(service, 'GetExternalIPAddress', [], ['NewExternalIPAddress']);
+    const { NewExternalIPAddress: externalIp } = await soap(
+      service,
+      'GetExternalIPAddress',
+      [],
+      ['NewExternalIPAddress'],
+    );
     const add = (externalPort: number) =>
       soap(service, 'AddPortMapping', [
         ['NewRemoteHost', ''],

@@ -33,7 +33,8 @@ export function readFields(buf: Uint8Array): Field[] {
 }
 
 function expect(f: Field, wireType: WireType, what: string): void {
-  if (f.wireType !== wireType) throw new ProtobufError(`field ${f.number}: wrong wire type ${f.wireType}, expected ${what}`);
+  if (f.wireType !== wireType)
+    throw new ProtobufError(`field ${f.number}: wrong wire type ${f.wireType}, expected ${what}`);
 }
 
 /** A uint32 field: the low 32 bits, as Go keeps them. */

@@ -122,14 +122,15 @@ export class ProtoReader {
     const wireType = lo & 7;
     if (this.rules === 'gogo') {
       // int32(wire >> 3): bits 3..34 of the tag, signed.
-      const fieldNumber = ((lo >>> 3) | (hi << 29)) | 0;
+      const fieldNumber = (lo >>> 3) | (hi << 29) | 0;
       if (wireType === WireType.EndGroup) throw this.fail('end group for non-group');
       if (fieldNumber <= 0) throw this.fail(`illegal field number ${fieldNumber}`);
       if (wireType > WireType.Fixed32) throw this.fail(`illegal wire type ${wireType}`);
       return [fieldNumber, wireType];
     }
     const fieldNumber = hi === 0 ? lo >>> 3 : Infinity;
-    if (fieldNumber < 1 || fieldNumber > (this.rules === 'proto' ? MAX_FIELD_NUMBER : MAX_INT32)) throw this.fail('invalid field number');
+    if (fieldNumber < 1 || fieldNumber > (this.rules === 'proto' ? MAX_FIELD_NUMBER : MAX_INT32))
+      throw this.fail('invalid field number');
     if (wireType > WireType.Fixed32) throw this.fail(`invalid wire type ${wireType}`);
     return [fieldNumber, wireType];
   }

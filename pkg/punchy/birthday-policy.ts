@@ -43,9 +43,14 @@ export interface MeasuredSides {
  * for its side; otherwise port behaviour stands in (rewriting for the symmetric side, preserving or no NAT for the
  * prober). Both sides judge by this, each with the views swapped and its own measurement.
  */
-export function birthdaySides(symmetric: readonly UdpAddr[], prober: readonly UdpAddr[], measured: MeasuredSides = {}): 'fit' | 'not-rewriting' | 'not-preserving' {
+export function birthdaySides(
+  symmetric: readonly UdpAddr[],
+  prober: readonly UdpAddr[],
+  measured: MeasuredSides = {},
+): 'fit' | 'not-rewriting' | 'not-preserving' {
   const s = measured.symmetric ?? 'unknown';
-  if (s === 'endpoint-independent' || (s === 'unknown' && portBehaviour(symmetric) !== 'rewriting')) return 'not-rewriting';
+  if (s === 'endpoint-independent' || (s === 'unknown' && portBehaviour(symmetric) !== 'rewriting'))
+    return 'not-rewriting';
   const m = measured.prober ?? 'unknown';
   if (m !== 'unknown') return m === 'endpoint-independent' ? 'fit' : 'not-preserving';
   const p = portBehaviour(prober);
@@ -56,7 +61,11 @@ export function birthdaySides(symmetric: readonly UdpAddr[], prober: readonly Ud
  * `self` and `peer` are NAT views (LighthouseClient.natViewOf): [seen address, ...reported IPv4 addresses], empty
  * when no lighthouse saw one. Returns the address to probe (its IP; ports are guessed) or why not.
  */
-export function probeTarget(self: readonly UdpAddr[], peer: readonly UdpAddr[], selfMeasured: MeasuredMapping = 'unknown'): UdpAddr | ProbeRefusal {
+export function probeTarget(
+  self: readonly UdpAddr[],
+  peer: readonly UdpAddr[],
+  selfMeasured: MeasuredMapping = 'unknown',
+): UdpAddr | ProbeRefusal {
   if (peer.length === 0 || isIpv6Addr(peer[0])) return 'peer-not-seen';
   const sides = birthdaySides(peer, self, { prober: selfMeasured });
   if (sides === 'not-rewriting') return 'peer-not-rewriting';

@@ -23,4 +23,3 @@ export const ATTEMPT_MS = 4000;
 /** Ports a Linux `masquerade random` NAT picks from. */
 export const PORT_MIN = 1024;
 export const PORT_MAX = 65535;
-

@@ -28,7 +28,13 @@ import type { Counters } from '../metrics/counters.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
 import { addrKey, sameAddr, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { PUNCH_TTL } from './nat-punch.js';
-import { decodeNatEcho, decodeNatTestReply, encodeNatProbe, encodeNatTestRequest, type NatTestReply } from './nat-test-wire.js';
+import {
+  decodeNatEcho,
+  decodeNatTestReply,
+  encodeNatProbe,
+  encodeNatTestRequest,
+  type NatTestReply,
+} from './nat-test-wire.js';
 
 export const MIN_PUNCH_TTL = 2;
 export const MAX_PUNCH_TTL = 6;
@@ -269,7 +275,8 @@ export class NatDiscovery {
       seenSecond = (reply as NatTestReply | null)?.seenAt ?? null;
     }
     if (!this.live(gen)) return null;
-    const mapping: MappingBehaviour = seenSecond === null ? 'unknown' : sameAddr(seenSecond, seenMain) ? 'endpoint-independent' : 'endpoint-dependent';
+    const mapping: MappingBehaviour =
+      seenSecond === null ? 'unknown' : sameAddr(seenSecond, seenMain) ? 'endpoint-independent' : 'endpoint-dependent';
     return { lighthouse: lh.vpnIp, seenMain, seenSecond, mapping, filtering, punchTtl };
   }
 }

@@ -30,7 +30,15 @@
 //       seenAt is absent when the probe token was not (yet) seen.
 
 import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
-import { fieldBytes, fieldEnum, fieldUint32, ProtobufError, ProtobufWriter, readFields, type Field } from '../protobuf/protobuf.js';
+import {
+  fieldBytes,
+  fieldEnum,
+  fieldUint32,
+  ProtobufError,
+  ProtobufWriter,
+  readFields,
+  type Field,
+} from '../protobuf/protobuf.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 
 export const NAT_MAGIC = Uint8Array.of(0x4d, 0x4e, 0x41, 0x54);
@@ -105,7 +113,8 @@ export function encodeNatTestRequest(m: NatTestRequest): Uint8Array {
 
 export function encodeNatTestReply(m: NatTestReply): Uint8Array {
   const details = new ProtobufWriter().uint(1, m.vpnIp).bytes(2, m.probeToken);
-  if (m.seenAt && !isIpv6Addr(m.seenAt)) details.message(3, new ProtobufWriter().uint(1, parseIpv4(m.seenAt.address)).uint(2, m.seenAt.port).finish());
+  if (m.seenAt && !isIpv6Addr(m.seenAt))
+    details.message(3, new ProtobufWriter().uint(1, parseIpv4(m.seenAt.address)).uint(2, m.seenAt.port).finish());
   details.uint(4, m.probePort);
   return new ProtobufWriter().uint(1, NatTestType.Reply).message(2, details.finish()).finish();
 }

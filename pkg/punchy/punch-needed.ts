@@ -58,7 +58,8 @@ export function onLocalNetwork(address: string, nets: readonly LocalNetwork[]): 
   const v6 = isIpv6Literal(address);
   for (const n of nets) {
     if (isIpv6Literal(n.address) !== v6) continue;
-    if (v6 ? sameIpv6Prefix(address, n.address, n.prefixLength) : sameIpv4Prefix(address, n.address, n.prefixLength)) return true;
+    if (v6 ? sameIpv6Prefix(address, n.address, n.prefixLength) : sameIpv4Prefix(address, n.address, n.prefixLength))
+      return true;
   }
   return false;
 }

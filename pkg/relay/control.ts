@@ -57,16 +57,27 @@ export function controlFitsLayout(from: VpnIp, to: VpnIp, v: MetaVersion): boole
 /** Encodes in `m.version` when set (senders set it from the tunnel or the request, see `layout`), else in `version`. */
 export function encodeControl(m: ControlMessage, version: MetaVersion = 1): Uint8Array {
   const v = m.version ?? version;
-  if (!controlFitsLayout(m.relayFromIp, m.relayToIp, v)) throw new ControlV1Ipv6Error('a v1 relay message cannot name an IPv6 address');
+  if (!controlFitsLayout(m.relayFromIp, m.relayToIp, v))
+    throw new ControlV1Ipv6Error('a v1 relay message cannot name an IPv6 address');
   const w = new ProtobufWriter().uint(1, m.type).uint(2, m.initiatorRelayIndex).uint(3, m.responderRelayIndex);
-  if (v === 1) return w.uint(4, m.relayToIp as number).uint(5, m.relayFromIp as number).finish();
+  if (v === 1)
+    return w
+      .uint(4, m.relayToIp as number)
+      .uint(5, m.relayFromIp as number)
+      .finish();
   if (m.relayToIp !== 0) w.message(6, encodeNebulaAddr(ipAddrOfVpnIp(m.relayToIp)));
   if (m.relayFromIp !== 0) w.message(7, encodeNebulaAddr(ipAddrOfVpnIp(m.relayFromIp)));
   return w.finish();
 }
 
 export function decodeControl(buf: Uint8Array): ControlMessage {
-  const m: ControlMessage = { type: ControlType.None, initiatorRelayIndex: 0, responderRelayIndex: 0, relayToIp: 0, relayFromIp: 0 };
+  const m: ControlMessage = {
+    type: ControlType.None,
+    initiatorRelayIndex: 0,
+    responderRelayIndex: 0,
+    relayToIp: 0,
+    relayFromIp: 0,
+  };
   let to: VpnIp | undefined;
   let from: VpnIp | undefined;
   for (const f of readFields(buf)) {
@@ -80,7 +91,11 @@ export function decodeControl(buf: Uint8Array): ControlMessage {
     else if (f.number === 7) from = vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f)));
   }
   // An Addr of 0.0.0.0 names nobody, as an unset one (so the message re-encodes as it decoded).
-  if (m.relayToIp === 0 && m.relayFromIp === 0 && ((to !== undefined && to !== 0) || (from !== undefined && from !== 0))) {
+  if (
+    m.relayToIp === 0 &&
+    m.relayFromIp === 0 &&
+    ((to !== undefined && to !== 0) || (from !== undefined && from !== 0))
+  ) {
     m.version = 2;
     if (to !== undefined) m.relayToIp = to;
     if (from !== undefined) m.relayFromIp = from;

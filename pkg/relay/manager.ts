@@ -97,8 +97,9 @@ export class RelayManager {
   private requestVia(hop: HostInfo, entry: RelayEntry, target: VpnIp): void {
     const version = hop.certVersion ?? 1;
     // Nebula names its first address (myVpnAddrs[0]); on a v1 tunnel that is our v1 certificate's IPv4 address.
-    const me = version === 1 ? firstIpv4(this.env.myAddrs()) ?? this.env.myAddrs()[0] : this.env.myAddrs()[0];
-    if (this.sendControl(hop, request(entry.localIndex, me, target, version))) this.env.counters.inc('relay', 'request-sent');
+    const me = version === 1 ? (firstIpv4(this.env.myAddrs()) ?? this.env.myAddrs()[0]) : this.env.myAddrs()[0];
+    if (this.sendControl(hop, request(entry.localIndex, me, target, version)))
+      this.env.counters.inc('relay', 'request-sent');
   }
 
   /** A side: route a handshake packet for `target` through each of its relays, setting relays up as needed. */
@@ -115,7 +116,13 @@ export class RelayManager {
       // Keyed by the hop's primary address: a relay named by its other address is the same hop.
       let entry = this.table.get(hop.vpnIp, target);
       if (!entry || !entry.terminal) {
-        entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: hop.vpnIp, peerIp: target });
+        entry = this.table.add({
+          remoteIndex: 0,
+          state: 'requested',
+          terminal: true,
+          hopIp: hop.vpnIp,
+          peerIp: target,
+        });
       }
       if (entry.state === 'requested') {
         this.requestVia(hop, entry, target);
@@ -138,7 +145,14 @@ export class RelayManager {
       const hop = env.hostmap.byVpnIp.get(relayIp);
       if (!hop?.remote || isAddrOf(hop, target)) continue;
       let entry = this.table.get(hop.vpnIp, target);
-      if (!entry || !entry.terminal) entry = this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: hop.vpnIp, peerIp: target });
+      if (!entry || !entry.terminal)
+        entry = this.table.add({
+          remoteIndex: 0,
+          state: 'requested',
+          terminal: true,
+          hopIp: hop.vpnIp,
+          peerIp: target,
+        });
       this.requestVia(hop, entry, target);
       return 'requested';
     }
@@ -187,7 +201,14 @@ export class RelayManager {
       if (e.terminal || e.peerIp !== vpnIp || e.remoteIndex === 0) continue;
       const end = env.hostmap.byVpnIp.get(e.hopIp);
       if (!end) continue;
-      const m: ControlMessage = { type: ControlType.RelayRemoved, initiatorRelayIndex: e.remoteIndex, responderRelayIndex: e.localIndex, relayFromIp: e.hopIp, relayToIp: vpnIp, ...layout(end.certVersion ?? 1) };
+      const m: ControlMessage = {
+        type: ControlType.RelayRemoved,
+        initiatorRelayIndex: e.remoteIndex,
+        responderRelayIndex: e.localIndex,
+        relayFromIp: e.hopIp,
+        relayToIp: vpnIp,
+        ...layout(end.certVersion ?? 1),
+      };
       if (this.sendControl(end, m)) env.counters.inc('relay', 'removed-sent');
     }
   }
@@ -213,7 +234,8 @@ export class RelayManager {
     if (!env.amRelay()) return env.counters.inc('drops', 'relay-request-not-a-relay');
     if (!isAddrOf(from, m.relayFromIp)) return env.counters.inc('drops', 'relay-request-spoofed');
     // Nebula refuses to handshake outside its networks too; a target there could never be a peer.
-    if (!inNetworks(m.relayToIp, env.vpnNetworks())) return env.counters.inc('drops', 'relay-request-target-outside-network');
+    if (!inNetworks(m.relayToIp, env.vpnNetworks()))
+      return env.counters.inc('drops', 'relay-request-target-outside-network');
     if (isAddrOf(from, m.relayToIp)) return env.counters.inc('drops', 'relay-request-to-requester');
     const target = env.hostmap.byVpnIp.get(m.relayToIp);
     // Like Nebula: relay only to peers we reach directly, never through a relay of our own.
@@ -223,17 +245,29 @@ export class RelayManager {
     const targetIp = target.vpnIp;
     let toRequester = this.table.get(from.vpnIp, targetIp);
     if (!toRequester || toRequester.remoteIndex !== m.initiatorRelayIndex || !this.table.get(targetIp, from.vpnIp)) {
-      toRequester = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'requested', terminal: false, hopIp: from.vpnIp, peerIp: targetIp });
+      toRequester = this.table.add({
+        remoteIndex: m.initiatorRelayIndex,
+        state: 'requested',
+        terminal: false,
+        hopIp: from.vpnIp,
+        peerIp: targetIp,
+      });
     }
     // The leg toward the target keeps its index when the requester asks again with another one (it re-handshook or
     // restarted): the target holds a relay under that index, and from Nebula 1.7 a target refuses a request for
     // the same pair under a different index, so a new one would leave the pair stuck.
-    const toTarget = this.table.get(targetIp, from.vpnIp) ?? this.table.add({ remoteIndex: 0, state: 'requested', terminal: false, hopIp: targetIp, peerIp: from.vpnIp });
+    const toTarget =
+      this.table.get(targetIp, from.vpnIp) ??
+      this.table.add({ remoteIndex: 0, state: 'requested', terminal: false, hopIp: targetIp, peerIp: from.vpnIp });
     if (toRequester.state === 'established') {
-      this.sendControl(from, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
+      this.sendControl(
+        from,
+        response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1),
+      );
       return;
     }
-    if (this.sendControl(target, request(toTarget.localIndex, m.relayFromIp, m.relayToIp, m.version ?? 1))) env.counters.inc('relay', 'forward-request');
+    if (this.sendControl(target, request(toTarget.localIndex, m.relayFromIp, m.relayToIp, m.version ?? 1)))
+      env.counters.inc('relay', 'forward-request');
   }
 
   /** Nebula's behaviour: start the tunnel to the target and let the requester's retry find it up, within quota. */
@@ -254,15 +288,26 @@ export class RelayManager {
     // not caused by us advertising it.
     // A dual-stack relay may be advertised by either of its addresses.
     const ours = env.relaysForUs();
-    if (!addrsOf(from).some((a) => ours.includes(a))) return env.counters.inc('drops', 'relay-request-hop-not-our-relay');
+    if (!addrsOf(from).some((a) => ours.includes(a)))
+      return env.counters.inc('drops', 'relay-request-hop-not-our-relay');
     const far = m.relayFromIp;
-    if (!inNetworks(far, env.vpnNetworks()) || isAddrOf(from, far) || this.isMine(far)) return env.counters.inc('drops', 'relay-request-bad-far-end');
+    if (!inNetworks(far, env.vpnNetworks()) || isAddrOf(from, far) || this.isMine(far))
+      return env.counters.inc('drops', 'relay-request-bad-far-end');
     let entry = this.table.get(from.vpnIp, far);
     if (!entry || entry.remoteIndex !== m.initiatorRelayIndex) {
-      entry = this.table.add({ remoteIndex: m.initiatorRelayIndex, state: 'established', terminal: true, hopIp: from.vpnIp, peerIp: far });
+      entry = this.table.add({
+        remoteIndex: m.initiatorRelayIndex,
+        state: 'established',
+        terminal: true,
+        hopIp: from.vpnIp,
+        peerIp: far,
+      });
       this.targetLog.info('Relay established as target', { relay: formatVpnIp(from.vpnIp), peer: formatVpnIp(far) });
     }
-    this.sendControl(from, response(entry.localIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp, m.version ?? 1));
+    this.sendControl(
+      from,
+      response(entry.localIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp, m.version ?? 1),
+    );
   }
 
   private onResponse(from: HostInfo, m: ControlMessage): void {
@@ -281,7 +326,13 @@ export class RelayManager {
     const requester = env.hostmap.byVpnIp.get(entry.peerIp);
     if (!toRequester || !requester) return env.counters.inc('drops', 'relay-response-requester-gone');
     toRequester.state = 'established';
-    if (this.sendControl(requester, response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1))) env.counters.inc('relay', 'established-as-relay');
+    if (
+      this.sendControl(
+        requester,
+        response(toRequester.localIndex, toRequester.remoteIndex, m.relayFromIp, m.relayToIp, m.version ?? 1),
+      )
+    )
+      env.counters.inc('relay', 'established-as-relay');
   }
 
   /** A relayed packet (type 1, subtype 1) arrived from `from`; `relayIndex` and `counter` come from its header. */
@@ -299,15 +350,36 @@ export class RelayManager {
     env.acceptOnHop(hop, inner.length, from);
     if (entry.terminal) return env.deliverInner(inner, entry);
     const onward = this.table.get(entry.peerIp, entry.hopIp);
-    if (!onward || onward.state !== 'established' || !this.sendVia(onward, inner)) env.counters.inc('drops', 'relay-onward-not-ready');
+    if (!onward || onward.state !== 'established' || !this.sendVia(onward, inner))
+      env.counters.inc('drops', 'relay-onward-not-ready');
     else env.counters.inc('relay', 'forwarded');
   }
 }
 
 function request(initiatorRelayIndex: number, from: VpnIp, to: VpnIp, version: MetaVersion): ControlMessage {
-  return { type: ControlType.CreateRelayRequest, initiatorRelayIndex, responderRelayIndex: 0, relayFromIp: from, relayToIp: to, ...layout(version) };
+  return {
+    type: ControlType.CreateRelayRequest,
+    initiatorRelayIndex,
+    responderRelayIndex: 0,
+    relayFromIp: from,
+    relayToIp: to,
+    ...layout(version),
+  };
 }
 
-function response(responderRelayIndex: number, initiatorRelayIndex: number, from: VpnIp, to: VpnIp, version: MetaVersion): ControlMessage {
-  return { type: ControlType.CreateRelayResponse, initiatorRelayIndex, responderRelayIndex, relayFromIp: from, relayToIp: to, ...layout(version) };
+function response(
+  responderRelayIndex: number,
+  initiatorRelayIndex: number,
+  from: VpnIp,
+  to: VpnIp,
+  version: MetaVersion,
+): ControlMessage {
+  return {
+    type: ControlType.CreateRelayResponse,
+    initiatorRelayIndex,
+    responderRelayIndex,
+    relayFromIp: from,
+    relayToIp: to,
+    ...layout(version),
+  };
 }

@@ -106,7 +106,8 @@ export function parseRouteMessages(buf: Uint8Array, tunIndex: number, vpnNet: Ip
     const type = view.getUint16(off + 4, true);
     const seq = view.getUint32(off + 8, true);
     if (seq !== 0 && !out.answering.includes(seq)) out.answering.push(seq);
-    if ((view.getUint16(off + 6, true) & NLM_F_DUMP_INTR) !== 0 && !out.interrupted.includes(seq)) out.interrupted.push(seq);
+    if ((view.getUint16(off + 6, true) & NLM_F_DUMP_INTR) !== 0 && !out.interrupted.includes(seq))
+      out.interrupted.push(seq);
     if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
       parseRoute(view, off + NLMSG_HDRLEN, off + len, type === RTM_NEWROUTE ? 'add' : 'delete', tunIndex, vpnNet, out);
     } else if (type === NLMSG_DONE) {
@@ -119,7 +120,15 @@ export function parseRouteMessages(buf: Uint8Array, tunIndex: number, vpnNet: Ip
   return out;
 }
 
-function parseRoute(view: DataView, start: number, end: number, kind: 'add' | 'delete', tunIndex: number, vpnNet: Ipv4Net, out: ParsedRoutes): void {
+function parseRoute(
+  view: DataView,
+  start: number,
+  end: number,
+  kind: 'add' | 'delete',
+  tunIndex: number,
+  vpnNet: Ipv4Net,
+  out: ParsedRoutes,
+): void {
   if (start + RTMSG_LEN > end) return;
   if (view.getUint8(start) !== AF_INET) return;
   const dstLen = view.getUint8(start + 1);
@@ -130,7 +139,7 @@ function parseRoute(view: DataView, start: number, end: number, kind: 'add' | 'd
   let oif = -1;
   let gateway: Ipv4 | null = null;
   const hops: NextHop[] = [];
-  for (let a = start + RTMSG_LEN; a + 4 <= end; ) {
+  for (let a = start + RTMSG_LEN; a + 4 <= end;) {
     const alen = view.getUint16(a, true);
     if (alen < 4 || a + alen > end) return; // a malformed message is not followed at all
     const atype = view.getUint16(a + 2, true) & 0x3fff; // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
@@ -169,15 +178,16 @@ function parseRoute(view: DataView, start: number, end: number, kind: 'add' | 'd
 
 /** RTA_MULTIPATH's rtnexthop list; false when malformed. */
 function parseNextHops(view: DataView, start: number, end: number, hops: NextHop[]): boolean {
-  for (let h = start; h + RTNH_LEN <= end; ) {
+  for (let h = start; h + RTNH_LEN <= end;) {
     const hlen = view.getUint16(h, true);
     if (hlen < RTNH_LEN || h + hlen > end) return false;
     const hop: NextHop = { ifindex: view.getInt32(h + 4, true), gateway: null, weight: view.getUint8(h + 3) + 1 };
-    for (let a = h + RTNH_LEN; a + 4 <= h + hlen; ) {
+    for (let a = h + RTNH_LEN; a + 4 <= h + hlen;) {
       const alen = view.getUint16(a, true);
       if (alen < 4 || a + alen > h + hlen) return false;
       const atype = view.getUint16(a + 2, true) & 0x3fff;
-      if (atype === RTA_GATEWAY || atype === RTA_VIA) hop.gateway = gatewayOf(view, atype, a + 4, alen - 4) ?? hop.gateway;
+      if (atype === RTA_GATEWAY || atype === RTA_VIA)
+        hop.gateway = gatewayOf(view, atype, a + 4, alen - 4) ?? hop.gateway;
       a += align4(alen);
     }
     hops.push(hop);

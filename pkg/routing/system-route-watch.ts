@@ -94,27 +94,33 @@ export class SystemRouteWatch {
   /** `fruitless`: polls in a row that ended in an error before delivering anything. */
   private poll(buf: Buffer, lens: Uint32Array, fruitless: number): void {
     let delivered = false;
-    this.handle = this.addon!.netlink_poll_start(this.fd, buf, lens, SLOT_SIZE, guarded('system-routes', (err: Error | null, count: number) => {
-      if (err) {
-        // An overflowed netlink socket polls as an error (POLLERR, its pending ENOBUFS), which libuv reports as
-        // EBADF and stops the watcher for, without reading. One read here takes the ENOBUFS off the socket (a lost
-        // event: re-read the table), then polling starts again. A few times in a row without progress at most, so
-        // a socket that really is broken does not spin.
-        if (this.addon !== null && (delivered || fruitless < MAX_FRUITLESS_POLLS) && this.clearSocketError(buf)) {
-          this.addon.netlink_poll_stop(this.handle!);
-          this.poll(buf, lens, delivered ? 0 : fruitless + 1);
+    this.handle = this.addon!.netlink_poll_start(
+      this.fd,
+      buf,
+      lens,
+      SLOT_SIZE,
+      guarded('system-routes', (err: Error | null, count: number) => {
+        if (err) {
+          // An overflowed netlink socket polls as an error (POLLERR, its pending ENOBUFS), which libuv reports as
+          // EBADF and stops the watcher for, without reading. One read here takes the ENOBUFS off the socket (a lost
+          // event: re-read the table), then polling starts again. A few times in a row without progress at most, so
+          // a socket that really is broken does not spin.
+          if (this.addon !== null && (delivered || fruitless < MAX_FRUITLESS_POLLS) && this.clearSocketError(buf)) {
+            this.addon.netlink_poll_stop(this.handle!);
+            this.poll(buf, lens, delivered ? 0 : fruitless + 1);
+            return;
+          }
+          this.env.log.error('Route watch failed; learned routes stay as they are', { error: err.message });
+          this.stop();
           return;
         }
-        this.env.log.error('Route watch failed; learned routes stay as they are', { error: err.message });
-        this.stop();
-        return;
-      }
-      delivered = true;
-      for (let i = 0; i < count; i++) {
-        if (lens[i] === 0) this.lost();
-        else this.messages(buf.subarray(i * SLOT_SIZE, i * SLOT_SIZE + lens[i]));
-      }
-    }));
+        delivered = true;
+        for (let i = 0; i < count; i++) {
+          if (lens[i] === 0) this.lost();
+          else this.messages(buf.subarray(i * SLOT_SIZE, i * SLOT_SIZE + lens[i]));
+        }
+      }),
+    );
   }
 
   /** After a poll error: one read, which returns (and clears) the socket's pending error. False when it is fatal. */
@@ -132,22 +138,38 @@ export class SystemRouteWatch {
 
   /** One read from the socket (tests feed it too). */
   messages(bytes: Uint8Array): void {
-    const { changes, ignored, ended, failed, interrupted, answering } = parseRouteMessages(bytes, this.tunIndex, this.env.vpnNet());
+    const { changes, ignored, ended, failed, interrupted, answering } = parseRouteMessages(
+      bytes,
+      this.tunIndex,
+      this.env.vpnNet(),
+    );
     if (this.resync !== null) {
       if (answering.includes(this.resync.seq)) this.armDumpTimer();
       else this.resync.heard = true;
     }
     for (const r of ignored) {
-      this.env.log.debug('Ignoring route update', { route: formatCidr(r.dst), reason: r.reason, via: r.gateways.map(formatIpv4).join(',') });
+      this.env.log.debug('Ignoring route update', {
+        route: formatCidr(r.dst),
+        reason: r.reason,
+        via: r.gateways.map(formatIpv4).join(','),
+      });
     }
     for (const change of changes) {
       const result = this.env.table.apply(change);
       if (this.resync !== null && change.kind === 'add') this.resync.seen.add(routeKey(change));
       if (result === 'unknown' || result === 'unchanged') continue; // 'unknown': mostly routes of other devices
-      const fields = { destination: formatCidr(change.dst), via: change.gateways.map((g) => `${formatIpv4(g.vpnIp)}:${g.weight}`).join(','), table: change.table, metric: change.metric };
+      const fields = {
+        destination: formatCidr(change.dst),
+        via: change.gateways.map((g) => `${formatIpv4(g.vpnIp)}:${g.weight}`).join(','),
+        table: change.table,
+        metric: change.metric,
+      };
       if (result === 'full') {
         this.env.counters.inc('drops', 'system-routes-full');
-        this.lostLog.write('warning', 'Learned route table full; route not followed', { ...fields, max: this.env.table.size });
+        this.lostLog.write('warning', 'Learned route table full; route not followed', {
+          ...fields,
+          max: this.env.table.size,
+        });
       } else if (result === 'added' || result === 'replaced') {
         this.changeLog.info('Adding route', fields);
       } else if (result === 'removed') {
@@ -157,13 +179,17 @@ export class SystemRouteWatch {
     if (this.resync !== null && failed.includes(this.resync.seq)) this.resync.failed = true;
     // Changed during the dump: as good as lost events (the dump may have skipped a route).
     if (this.resync !== null && interrupted.includes(this.resync.seq)) this.resync.lostAgain = true;
-    if (this.resync !== null && (ended.includes(this.resync.seq) || failed.includes(this.resync.seq))) this.resyncEnded();
+    if (this.resync !== null && (ended.includes(this.resync.seq) || failed.includes(this.resync.seq)))
+      this.resyncEnded();
   }
 
   /** Events were lost (the kernel said ENOBUFS): count, and re-read the whole table. */
   lost(): void {
     this.env.counters.inc('drops', 'system-routes-lost');
-    this.lostLog.write('warning', 'Route updates were lost (socket buffer full); re-reading the route table. Raise tun.use_system_route_table_buffer_size');
+    this.lostLog.write(
+      'warning',
+      'Route updates were lost (socket buffer full); re-reading the route table. Raise tun.use_system_route_table_buffer_size',
+    );
     if (this.resync !== null) {
       this.resync.lostAgain = true;
       return;
@@ -173,7 +199,15 @@ export class SystemRouteWatch {
 
   private requestDump(attempt: number): void {
     this.seq = (this.seq + 1) >>> 0;
-    this.resync = { seq: this.seq, seen: new Set(), lostAgain: false, failed: false, attempt, heard: false, cancelTimer: () => {} };
+    this.resync = {
+      seq: this.seq,
+      seen: new Set(),
+      lostAgain: false,
+      failed: false,
+      attempt,
+      heard: false,
+      cancelTimer: () => {},
+    };
     this.armDumpTimer();
     try {
       this.send(dumpRequest(this.seq));
@@ -192,7 +226,11 @@ export class SystemRouteWatch {
   private armDumpTimer(): void {
     const resync = this.resync!;
     resync.cancelTimer();
-    resync.cancelTimer = after(this.env.clock, DUMP_SILENCE_MS, guarded('system-routes', () => this.dumpTimedOut(resync.seq)));
+    resync.cancelTimer = after(
+      this.env.clock,
+      DUMP_SILENCE_MS,
+      guarded('system-routes', () => this.dumpTimedOut(resync.seq)),
+    );
   }
 
   private dumpTimedOut(seq: number): void {
@@ -211,11 +249,19 @@ export class SystemRouteWatch {
     if (lostAgain) return this.requestDump(1);
     if (failed && attempt < MAX_DUMP_ATTEMPTS) return this.requestDump(attempt + 1);
     if (failed) {
-      this.env.log.warn('Could not re-read the route table consistently; learned routes may be stale until the next change', { attempts: attempt });
+      this.env.log.warn(
+        'Could not re-read the route table consistently; learned routes may be stale until the next change',
+        { attempts: attempt },
+      );
       return;
     }
     for (const gone of this.env.table.retainOnly(seen)) {
-      this.changeLog.info('Removing route', { destination: formatCidr(gone.dst), table: gone.table, metric: gone.metric, reason: 'not in the route table any more' });
+      this.changeLog.info('Removing route', {
+        destination: formatCidr(gone.dst),
+        table: gone.table,
+        metric: gone.metric,
+        reason: 'not in the route table any more',
+      });
     }
   }
 

@@ -95,7 +95,8 @@ export class SystemRouteTable {
   list(): Array<{ dst: Ipv4Net; gateways: readonly Gateway[] }> {
     const out: Array<{ dst: Ipv4Net; gateways: readonly Gateway[] }> = [];
     for (const len of this.lengths) {
-      for (const [ip, held] of this.byLength.get(len)!) out.push({ dst: { ip, mask: prefixToMask(len) }, gateways: held.best });
+      for (const [ip, held] of this.byLength.get(len)!)
+        out.push({ dst: { ip, mask: prefixToMask(len) }, gateways: held.best });
     }
     return out;
   }
@@ -109,7 +110,13 @@ export class SystemRouteTable {
           const [table, metric] = variant.split('/').map(Number);
           // Learned gateways are IPv4 (parsed from IPv4 route messages), so the narrowing holds.
           const gateways = v.gateways as readonly SystemGateway[];
-          const change: RouteChange = { kind: 'delete', dst: { ip, mask: prefixToMask(len) }, table: table!, metric: metric!, gateways };
+          const change: RouteChange = {
+            kind: 'delete',
+            dst: { ip, mask: prefixToMask(len) },
+            table: table!,
+            metric: metric!,
+            gateways,
+          };
           if (keep.has(routeKey(change))) continue;
           this.apply(change);
           removed.push(change);

@@ -48,8 +48,12 @@ export class UnsafeRouteTable {
   /** Reused by every lookup: one packet at a time. */
   private readonly scratch = newFirewallPacket();
 
-  constructor(routes: readonly UnsafeRouteSpec[], private readonly learned: SystemRouteTable | null = null) {
-    const gatewaysOf = (r: UnsafeRouteSpec): Gateway[] => bucketGateways(r.via.map((g) => ({ vpnIp: parseVpnIp(g.gateway), weight: g.weight })));
+  constructor(
+    routes: readonly UnsafeRouteSpec[],
+    private readonly learned: SystemRouteTable | null = null,
+  ) {
+    const gatewaysOf = (r: UnsafeRouteSpec): Gateway[] =>
+      bucketGateways(r.via.map((g) => ({ vpnIp: parseVpnIp(g.gateway), weight: g.weight })));
     const v6 = (r: UnsafeRouteSpec): boolean => r.route.includes(':');
     this.entries = routes
       .filter((r) => !v6(r))

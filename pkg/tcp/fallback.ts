@@ -125,7 +125,9 @@ export class TcpFallback {
     this.state = 'tcp';
     this.since = this.env.clock.now();
     this.env.counters.inc('tcp', 'fallback');
-    this.env.log.info('UDP gets no answer from any lighthouse, falling back to TCP', { servers: this.env.servers().length });
+    this.env.log.info('UDP gets no answer from any lighthouse, falling back to TCP', {
+      servers: this.env.servers().length,
+    });
     for (const s of this.env.servers()) this.connect(s);
     this.armRetry();
   }
@@ -184,7 +186,8 @@ export class TcpFallback {
       this.cancelRetry = null;
       if (this.stopped || this.state !== 'tcp') return;
       // A lighthouse answered other than over TCP (it came back up, or UDP to it works): UDP works.
-      if (this.env.lighthouseHeardSince(this.since, (ip) => this.lastFrameAt.get(ip) ?? -Infinity)) return this.udpWorks();
+      if (this.env.lighthouseHeardSince(this.since, (ip) => this.lastFrameAt.get(ip) ?? -Infinity))
+        return this.udpWorks();
       this.probe();
       this.closeSilentLinks();
       for (const s of this.env.servers()) this.connect(s);
@@ -204,7 +207,8 @@ export class TcpFallback {
   }
 
   private probe(): void {
-    for (const a of this.attached.values()) if (this.env.probeUdp(a.vpnIp, a.addr)) this.env.counters.inc('tcp', 'udp-probe');
+    for (const a of this.attached.values())
+      if (this.env.probeUdp(a.vpnIp, a.addr)) this.env.counters.inc('tcp', 'udp-probe');
   }
 
   /** Whether `from` is a server we reach over TCP (an authenticated UDP packet from it then ends the fallback). */

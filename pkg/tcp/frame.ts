@@ -16,7 +16,8 @@ export const FRAME_HEADER_LEN = 2;
 
 /** One frame around `packet` (copied: the caller keeps its buffer). */
 export function encodeFrame(packet: Uint8Array): Buffer {
-  if (packet.length === 0 || packet.length > MAX_FRAME) throw new RangeError(`frame length ${packet.length} is not 1-${MAX_FRAME}`);
+  if (packet.length === 0 || packet.length > MAX_FRAME)
+    throw new RangeError(`frame length ${packet.length} is not 1-${MAX_FRAME}`);
   const out = Buffer.allocUnsafe(FRAME_HEADER_LEN + packet.length);
   out.writeUInt16BE(packet.length, 0);
   out.set(packet, FRAME_HEADER_LEN);

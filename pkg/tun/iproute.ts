@@ -69,7 +69,18 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
   if (networks.length === 0) throw new TunError('ETUNCONFIG', `tun ${dev}: no overlay address to configure`);
   checkIpv6Mtus(dev, cfg, networks);
   const plan: IpCommand[] = [
-    { args: ['link', 'set', 'dev', dev, 'mtu', String(maxMtu), 'txqueuelen', String(cfg.txQueueLen ?? DEFAULT_TX_QUEUE_LEN)] },
+    {
+      args: [
+        'link',
+        'set',
+        'dev',
+        dev,
+        'mtu',
+        String(maxMtu),
+        'txqueuelen',
+        String(cfg.txQueueLen ?? DEFAULT_TX_QUEUE_LEN),
+      ],
+    },
     // No IPv6 link-local address: no router solicitations or MLD reports the data path would only read and drop.
     { args: ['link', 'set', 'dev', dev, 'addrgenmode', 'none'], optional: true },
   ];
@@ -81,15 +92,37 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
     // this replaces it instead of adding a second one it would shadow. IPv4 names its source address as Nebula
     // does; IPv6 cannot while the new address is still tentative (the kernel refuses it for a moment after link
     // up, the race Nebula retries around) and needs none: source selection picks the address of the prefix.
-    const tail = n.addr.family === 4 ? ['src', formatIpAddr(n.addr), 'proto', 'kernel'] : ['proto', 'kernel', 'metric', String(IPV6_CONNECTED_METRIC)];
+    const tail =
+      n.addr.family === 4
+        ? ['src', formatIpAddr(n.addr), 'proto', 'kernel']
+        : ['proto', 'kernel', 'metric', String(IPV6_CONNECTED_METRIC)];
     plan.push({
-      args: ['route', 'replace', formatIpPrefix(masked(n)), 'dev', dev, ...mtuArgs(cfg.mtu, n.addr.family), 'scope', 'link', ...tail],
+      args: [
+        'route',
+        'replace',
+        formatIpPrefix(masked(n)),
+        'dev',
+        dev,
+        ...mtuArgs(cfg.mtu, n.addr.family),
+        'scope',
+        'link',
+        ...tail,
+      ],
     });
   }
   for (const r of cfg.routes ?? []) {
     const net = routePrefix(r.route);
     plan.push({
-      args: ['route', 'replace', formatIpPrefix(net), 'dev', dev, ...mtuArgs(r.mtu ?? cfg.mtu, net.addr.family), 'scope', 'link'],
+      args: [
+        'route',
+        'replace',
+        formatIpPrefix(net),
+        'dev',
+        dev,
+        ...mtuArgs(r.mtu ?? cfg.mtu, net.addr.family),
+        'scope',
+        'link',
+      ],
     });
   }
   for (const r of cfg.unsafeRoutes ?? []) {
@@ -98,8 +131,15 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
     const metric = r.metric ? ['metric', String(r.metric)] : [];
     plan.push({
       args: [
-        'route', 'replace', formatIpPrefix(net), 'dev', dev, ...mtuArgs(r.mtu ?? cfg.mtu, net.addr.family),
-        'scope', 'link', ...metric,
+        'route',
+        'replace',
+        formatIpPrefix(net),
+        'dev',
+        dev,
+        ...mtuArgs(r.mtu ?? cfg.mtu, net.addr.family),
+        'scope',
+        'link',
+        ...metric,
       ],
     });
   }
@@ -120,7 +160,10 @@ function checkIpv6Mtus(dev: string, cfg: TunConfig, networks: readonly IpPrefix[
   for (const r of [...(cfg.routes ?? []), ...(cfg.unsafeRoutes ?? [])]) {
     const net = routePrefix(r.route);
     if (net.addr.family === 6 && tooSmall(r.mtu ?? cfg.mtu)) {
-      throw new TunError('ETUNCONFIG', `tun ${dev}: IPv6 route ${formatIpPrefix(net)} needs an MTU >= ${IPV6_MIN_MTU}, got ${r.mtu ?? cfg.mtu}`);
+      throw new TunError(
+        'ETUNCONFIG',
+        `tun ${dev}: IPv6 route ${formatIpPrefix(net)} needs an MTU >= ${IPV6_MIN_MTU}, got ${r.mtu ?? cfg.mtu}`,
+      );
     }
   }
 }
@@ -162,12 +205,17 @@ export async function runIpPlan(plan: readonly IpCommand[]): Promise<void> {
   if (failedToRun === null) return;
   const failedLines = [...stderr.matchAll(/Command failed -:(\d+)/g)].map((m) => Number(m[1]));
   // No line named: ip itself did not run (missing binary, timeout); every command counts as failed.
-  const failed = failedLines.length === 0 ? [...plan] : failedLines.map((n) => plan[n - 1]).filter((c) => c !== undefined);
+  const failed =
+    failedLines.length === 0 ? [...plan] : failedLines.map((n) => plan[n - 1]).filter((c) => c !== undefined);
   const required = failed.filter((c) => !c.optional);
   if (required.length === 0) return;
-  throw new TunError('ETUNCONFIG', `ip ${required.map((c) => c.args.join(' ')).join('; ')} failed${stderr ? `: ${stderr}` : ''}`, {
-    cause: failedToRun,
-  });
+  throw new TunError(
+    'ETUNCONFIG',
+    `ip ${required.map((c) => c.args.join(' ')).join('; ')} failed${stderr ? `: ${stderr}` : ''}`,
+    {
+      cause: failedToRun,
+    },
+  );
 }
 
 function runIp(args: string[], input?: string): Promise<void> {

@@ -10,7 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 /** The sysctl file of one device's IPv6 setting; the network namespace is the calling process's. */
 export function ipv6ConfPath(dev: string, key: string): string {
-  if (dev === '' || dev === '.' || dev === '..' || dev.includes('/')) throw new RangeError(`not a device name: ${JSON.stringify(dev)}`);
+  if (dev === '' || dev === '.' || dev === '..' || dev.includes('/'))
+    throw new RangeError(`not a device name: ${JSON.stringify(dev)}`);
   return `/proc/sys/net/ipv6/conf/${dev}/${key}`;
 }
 

@@ -31,7 +31,10 @@ export async function openTun(opts: OpenTunOptions): Promise<TunDevice> {
       const reason = ipv6UnavailableReason(opened.name);
       if (reason !== null) {
         const nets = ipv6.map((n) => formatIpPrefix(n)).join(', ');
-        throw new TunError('ETUNCONFIG', `tun ${opened.name}: ${reason}; the certificate's IPv6 networks (${nets}) cannot go on it`);
+        throw new TunError(
+          'ETUNCONFIG',
+          `tun ${opened.name}: ${reason}; the certificate's IPv6 networks (${nets}) cannot go on it`,
+        );
       }
     }
     await runIpPlan(plan);

@@ -35,7 +35,10 @@ export class AddressWatch {
 
   start(): void {
     if (!this.startNetlink()) this.startMonitor();
-    this.poll = setInterval(guarded('address-watch', () => this.check()), POLL_MS);
+    this.poll = setInterval(
+      guarded('address-watch', () => this.check()),
+      POLL_MS,
+    );
     this.poll.unref();
   }
 
@@ -50,10 +53,17 @@ export class AddressWatch {
     }
     const buf = Buffer.allocUnsafe(NETLINK_SLOTS * NETLINK_SLOT_SIZE);
     // Guarded like every callback the event loop calls with outside events: a throw must not end the process.
-    const handle = addon.netlink_poll_start(fd, buf, new Uint32Array(NETLINK_SLOTS), NETLINK_SLOT_SIZE, guarded('address-watch', (err: Error | null) => {
-      if (err) this.stopNetlink(); // the slow poll still covers us
-      else this.netlinkEvent();
-    }));
+    const handle = addon.netlink_poll_start(
+      fd,
+      buf,
+      new Uint32Array(NETLINK_SLOTS),
+      NETLINK_SLOT_SIZE,
+      guarded('address-watch', (err: Error | null) => {
+        if (err)
+          this.stopNetlink(); // the slow poll still covers us
+        else this.netlinkEvent();
+      }),
+    );
     this.netlink = { addon, fd, handle };
     return true;
   }
@@ -62,7 +72,10 @@ export class AddressWatch {
     try {
       this.child = spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
       this.child.on('error', () => (this.child = null));
-      this.child.stdout?.on('data', guarded('address-watch', () => this.netlinkEvent()));
+      this.child.stdout?.on(
+        'data',
+        guarded('address-watch', () => this.netlinkEvent()),
+      );
       this.child.unref();
       (this.child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
     } catch {
@@ -93,7 +106,10 @@ export class AddressWatch {
     if (this.debounce === null && now === this.last) return;
     if (this.lostSince(this.last, now)) this.onLost();
     if (this.debounce) clearTimeout(this.debounce);
-    this.debounce = setTimeout(guarded('address-watch', () => this.check()), DEBOUNCE_MS);
+    this.debounce = setTimeout(
+      guarded('address-watch', () => this.check()),
+      DEBOUNCE_MS,
+    );
     this.debounce.unref();
   }
 

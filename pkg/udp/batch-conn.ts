@@ -103,16 +103,28 @@ export class BatchConn implements UdpConn {
     try {
       opened = addon.udp_open(opts.host, opts.port);
     } catch (err) {
-      throw new BatchConnError('EUDPOPEN', `cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`, { cause: err });
+      throw new BatchConnError('EUDPOPEN', `cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     try {
       const readBuffer = opts.readBuffer ?? DEFAULT_READ_BUFFER;
       if (readBuffer || opts.writeBuffer) addon.udp_set_buffers(opened.fd, readBuffer, opts.writeBuffer ?? 0);
     } catch (err) {
       addon.udp_close(opened.fd);
-      throw new BatchConnError('EUDPOPEN', `cannot size the buffers of ${opts.host}:${opts.port}: ${(err as Error).message}`, { cause: err });
+      throw new BatchConnError(
+        'EUDPOPEN',
+        `cannot size the buffers of ${opts.host}:${opts.port}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
-    return new BatchConn(addon, opened.fd, opened.port, opts.batchSize ?? DEFAULT_BATCH, opts.maxDatagram ?? DEFAULT_MAX_DATAGRAM);
+    return new BatchConn(
+      addon,
+      opened.fd,
+      opened.port,
+      opts.batchSize ?? DEFAULT_BATCH,
+      opts.maxDatagram ?? DEFAULT_MAX_DATAGRAM,
+    );
   }
 
   /**

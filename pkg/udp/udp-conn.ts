@@ -76,7 +76,10 @@ export class DgramConn implements UdpConn {
 
   onPacket(cb: (packet: Buffer, from: UdpAddr) => void): void {
     // An exception in the listener drops the datagram; from an EventEmitter it would end the process.
-    this.socket.on('message', guarded('udp', (msg: Buffer, rinfo: RemoteInfo) => cb(msg, socketAddr(rinfo.address, rinfo.port))));
+    this.socket.on(
+      'message',
+      guarded('udp', (msg: Buffer, rinfo: RemoteInfo) => cb(msg, socketAddr(rinfo.address, rinfo.port))),
+    );
   }
 
   private target(to: UdpAddr): string | null {

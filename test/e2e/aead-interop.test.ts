@@ -19,8 +19,16 @@ for (const cipher of ['aes', 'chachapoly'] as const) {
     const net = await OverlayNet.create(lab, { cipher });
     const meshIp = '10.99.0.1';
     const nebulaIp = '10.99.0.2';
-    await net.start(h1!, { name: 'mesh', impl: meshImpl, config: { static_host_map: { [nebulaIp]: [`${h2!.ip}:4242`] } } });
-    await net.start(h2!, { name: 'nebula', impl: nebulaImpl, config: { static_host_map: { [meshIp]: [`${h1!.ip}:4242`] } } });
+    await net.start(h1!, {
+      name: 'mesh',
+      impl: meshImpl,
+      config: { static_host_map: { [nebulaIp]: [`${h2!.ip}:4242`] } },
+    });
+    await net.start(h2!, {
+      name: 'nebula',
+      impl: nebulaImpl,
+      config: { static_host_map: { [meshIp]: [`${h1!.ip}:4242`] } },
+    });
     const warm = await lab.ping(h1!, nebulaIp, { count: 1, timeoutSec: 5 });
     assert.ok(warm.ok, `no tunnel: ${lab.logTails()}`);
     for (const size of SIZES) {

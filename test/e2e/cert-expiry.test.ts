@@ -40,7 +40,12 @@ async function expiryToClose(t: Parameters<typeof Lab.create>[0], closer: Overla
     certDuration: `${CERT_SECONDS}s`,
     config: { static_host_map: { '10.99.0.1': [`${h1!.ip}:4242`] } },
   });
-  const printed = await execIn(null, process.env.NEBULA_CERT_BIN ?? 'nebula-cert', ['print', '-json', '-path', two.cert.crt]);
+  const printed = await execIn(null, process.env.NEBULA_CERT_BIN ?? 'nebula-cert', [
+    'print',
+    '-json',
+    '-path',
+    two.cert.crt,
+  ]);
   const notAfterMs = Date.parse((JSON.parse(printed.stdout) as { details: { notAfter: string } }).details.notAfter);
   await waitFor(async () => ((await lab.ping(h1!, two.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null), {
     timeoutMs: 5000,
@@ -52,17 +57,25 @@ async function expiryToClose(t: Parameters<typeof Lab.create>[0], closer: Overla
   return Date.parse(line[1]!) - notAfterMs;
 }
 
-test('with pki.disconnect_invalid mesh closes a tunnel within 1 s of the peer certificate expiring', { timeout: 40_000 }, async (t) => {
-  const ms = await expiryToClose(t, meshImpl);
-  t.diagnostic(`mesh: closed ${ms} ms after notAfter`);
-  assert.ok(ms >= 0 && ms <= 1000, `closed ${ms} ms after notAfter`);
-});
+test(
+  'with pki.disconnect_invalid mesh closes a tunnel within 1 s of the peer certificate expiring',
+  { timeout: 40_000 },
+  async (t) => {
+    const ms = await expiryToClose(t, meshImpl);
+    t.diagnostic(`mesh: closed ${ms} ms after notAfter`);
+    assert.ok(ms >= 0 && ms <= 1000, `closed ${ms} ms after notAfter`);
+  },
+);
 
-test('nebula 1.6.1 figure for the same (measured, not asserted)', { timeout: 40_000, skip: !process.env.MESH_MEASURE_NEBULA && 'set MESH_MEASURE_NEBULA=1' }, async (t) => {
-  // Nebula's connection manager looks at a tunnel only now and then: a run where it did not within 10 s says so.
-  const figure = await expiryToClose(t, nebulaImpl).then(
-    (ms) => `closed ${ms} ms after notAfter`,
-    (e: Error) => `not measured: ${e.message.split('\n')[0]}`,
-  );
-  t.diagnostic(`nebula: ${figure}`);
-});
+test(
+  'nebula 1.6.1 figure for the same (measured, not asserted)',
+  { timeout: 40_000, skip: !process.env.MESH_MEASURE_NEBULA && 'set MESH_MEASURE_NEBULA=1' },
+  async (t) => {
+    // Nebula's connection manager looks at a tunnel only now and then: a run where it did not within 10 s says so.
+    const figure = await expiryToClose(t, nebulaImpl).then(
+      (ms) => `closed ${ms} ms after notAfter`,
+      (e: Error) => `not measured: ${e.message.split('\n')[0]}`,
+    );
+    t.diagnostic(`nebula: ${figure}`);
+  },
+);

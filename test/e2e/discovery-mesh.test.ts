@@ -9,7 +9,6 @@ import { reaches } from './lab/reach.js';
 // Discovery through a mesh lighthouse: nodes know only the lighthouse (static_host_map + lighthouse.hosts) and
 // find each other through HostQuery / HostQueryReply / HostPunchNotification.
 
-
 test('three mesh nodes that know only the lighthouse reach each other', async (t) => {
   const lab = await Lab.create(t);
   const [hl, h1, h2, h3] = await lab.flat(4);
@@ -32,7 +31,10 @@ test('three mesh nodes that know only the lighthouse reach each other', async (t
   times.push(`1->lh ${(await reaches(lab, h1!, lh)).toFixed(0)}ms`);
   t.diagnostic(`first replies: ${times.join(', ')}`);
   // No static entry for the peers: the path came from the lighthouse.
-  assert.doesNotMatch(JSON.stringify(nodes[0].config.static_host_map), new RegExp(nodes[1].vpnIp.replace(/\./g, '\\.')));
+  assert.doesNotMatch(
+    JSON.stringify(nodes[0].config.static_host_map),
+    new RegExp(nodes[1].vpnIp.replace(/\./g, '\\.')),
+  );
 });
 
 test('a node started after the others is found, and a lighthouse restart is survived', async (t) => {

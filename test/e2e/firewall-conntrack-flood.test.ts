@@ -50,15 +50,27 @@ test("a peer's flood of one-datagram flows leaves room for another peer's flows 
     { host: hMallory!, name: 'mallory', vpnIp: ip.mallory, impl: meshImpl },
     { host: hAlice!, name: 'alice', vpnIp: ip.alice, impl: meshImpl },
   ]);
-  const [srvServer, aliceServer] = await Promise.all([startFlowServer(lab, hSrv!, { udp: [7000] }), startFlowServer(lab, hAlice!, { udp: [7000] })]);
-  for (const from of [hMallory!, hAlice!]) assert.ok((await lab.ping(from, ip.srv, { count: 1, timeoutSec: 3 })).ok, lab.logTails(10));
+  const [srvServer, aliceServer] = await Promise.all([
+    startFlowServer(lab, hSrv!, { udp: [7000] }),
+    startFlowServer(lab, hAlice!, { udp: [7000] }),
+  ]);
+  for (const from of [hMallory!, hAlice!])
+    assert.ok((await lab.ping(from, ip.srv, { count: 1, timeoutSec: 3 })).ok, lab.logTails(10));
   const floodAtSrv = await lab.trafficCounter(hSrv!, { hook: 'input', saddr: ip.mallory, proto: 'udp' });
 
-  const { stdout } = await lab.exec(hMallory!, process.execPath, ['-e', FLOODER, JSON.stringify({ ip: ip.srv, firstPort: 20000, count: FLOOD })], { timeoutMs: 20_000 });
+  const { stdout } = await lab.exec(
+    hMallory!,
+    process.execPath,
+    ['-e', FLOODER, JSON.stringify({ ip: ip.srv, firstPort: 20000, count: FLOOD })],
+    { timeoutMs: 20_000 },
+  );
   const sendErrors = JSON.parse(stdout) as Record<string, number>;
-  if (sendErrors.ENOBUFS) assert.fail(`the environment dropped ${sendErrors.ENOBUFS} flood datagrams (ENOBUFS), not a mesh fault`);
+  if (sendErrors.ENOBUFS)
+    assert.fail(`the environment dropped ${sendErrors.ENOBUFS} flood datagrams (ENOBUFS), not a mesh fault`);
   const arrived = (await floodAtSrv.read()).packets;
-  t.diagnostic(`${arrived} of mallory's ${FLOOD} one-datagram flows reached srv (table ${MAX_CONNECTIONS}, quota ${PER_HOST})`);
+  t.diagnostic(
+    `${arrived} of mallory's ${FLOOD} one-datagram flows reached srv (table ${MAX_CONNECTIONS}, quota ${PER_HOST})`,
+  );
 
   const [fromAlice] = await probeFlows(lab, hAlice!, [{ proto: 'udp', ip: ip.srv, port: 7000 }], { timeoutMs: 3000 });
   const [fromSrv] = await probeFlows(lab, hSrv!, [{ proto: 'udp', ip: ip.alice, port: 7000 }], { timeoutMs: 3000 });

@@ -24,8 +24,6 @@ const D = '10.99.0.1';
 const A = '10.99.0.2';
 const C = '10.99.0.4';
 
-
-
 /** Sends `stream` on a new connection, then waits up to `waitMs` for what comes back; returns the bytes received. */
 function exchange(port: number, stream: Buffer, waitMs: number): Promise<Buffer> {
   return new Promise((resolve) => {
@@ -52,8 +50,10 @@ function fuzzStream(r: Rand, seeds: readonly Uint8Array[]): Buffer {
   for (let i = 0; i < n; i++) {
     const kind = r.int(10);
     if (kind === 0) parts.push(randomBytes(r, 64));
-    else if (kind === 1) parts.push(Uint8Array.from([0, 0])); // an empty frame: the connection closes
-    else if (kind === 2) parts.push(Uint8Array.from([0xff, 0xff])); // too long: the connection closes
+    else if (kind === 1)
+      parts.push(Uint8Array.from([0, 0])); // an empty frame: the connection closes
+    else if (kind === 2)
+      parts.push(Uint8Array.from([0xff, 0xff])); // too long: the connection closes
     else {
       const d = mutateDatagram(r, seeds[r.int(seeds.length)], seeds);
       if (d.length > 0 && d.length <= 9216) parts.push(encodeFrame(d));
@@ -72,7 +72,11 @@ test('a running daemon fed hundreds of random TCP streams stays up, never amplif
     name: 'a',
     udp: 'kernel',
     underlay: { address: '127.0.0.1', port: 0 },
-    config: { listen: { host: '127.0.0.1', port: 0 }, lighthouse: { hosts: [D] }, handshakes: { try_interval: '50ms' } },
+    config: {
+      listen: { host: '127.0.0.1', port: 0 },
+      lighthouse: { hosts: [D] },
+      handshakes: { try_interval: '50ms' },
+    },
     staticHostMap: { [D]: [`127.0.0.1:${port}`] },
   });
   const send = a.node.udp.send.bind(a.node.udp);
@@ -102,10 +106,15 @@ test('a running daemon fed hundreds of random TCP streams stays up, never amplif
       worst = Math.max(worst, back[i].length - s.length);
     });
   });
-  t.diagnostic(`${stats.iterations * 8} connections, ${bytesOut} B sent, ${bytesIn} B back in ${stats.ms.toFixed(0)} ms`);
+  t.diagnostic(
+    `${stats.iterations * 8} connections, ${bytesOut} B sent, ${bytesIn} B back in ${stats.ms.toFixed(0)} ms`,
+  );
   assert.ok(stats.iterations >= 20, `only ${stats.iterations} rounds`);
   assert.ok(alive(daemon), `the daemon died:\n${tail()}`);
-  const exceptions = logs.join('').split('\n').filter((l) => /exception|uncaught|fatal|timer task failed/i.test(l));
+  const exceptions = logs
+    .join('')
+    .split('\n')
+    .filter((l) => /exception|uncaught|fatal|timer task failed/i.test(l));
   assert.deepEqual(exceptions.slice(0, 5), [], 'no exception on outside input');
   assert.ok(worst <= 0, `a connection got ${worst} bytes more than it sent`);
 
@@ -113,14 +122,21 @@ test('a running daemon fed hundreds of random TCP streams stays up, never amplif
   const old = a.tunnelTo(D)!;
   const answeredBefore = old.packetsIn;
   sendOnTunnel(a.node, old, MessageType.Test, 0, new Uint8Array([9]));
-  await waitFor(() => old.packetsIn > answeredBefore, { timeoutMs: 3000, what: () => `a test reply on the old tunnel\n${tail()}` });
+  await waitFor(() => old.packetsIn > answeredBefore, {
+    timeoutMs: 3000,
+    what: () => `a test reply on the old tunnel\n${tail()}`,
+  });
   // A fresh stage 1 (a seen one draws no answer from another address): from a node whose UDP goes nowhere.
   const c = await mesh.node({
     vpnIp: C,
     name: 'c',
     udp: 'kernel',
     underlay: { address: '127.0.0.1', port: 0 },
-    config: { listen: { host: '127.0.0.1', port: 0 }, lighthouse: { hosts: [D] }, handshakes: { try_interval: '50ms' } },
+    config: {
+      listen: { host: '127.0.0.1', port: 0 },
+      lighthouse: { hosts: [D] },
+      handshakes: { try_interval: '50ms' },
+    },
     staticHostMap: { [D]: ['127.0.0.1:9'] },
   });
   let fresh: Uint8Array | null = null;
@@ -133,5 +149,8 @@ test('a running daemon fed hundreds of random TCP streams stays up, never amplif
   const reply = await exchange(port, encodeFrame(fresh as unknown as Uint8Array), 2000);
   const frames: Buffer[] = [];
   new FrameReader().push(reply, (f) => frames.push(Buffer.from(f)));
-  assert.ok(frames.length >= 1 && frames[0][0] === 0x10, `a handshake frame back for a stage 1 over TCP (got ${reply.length} B: ${frames.map((f) => f.length).join(', ')})`);
+  assert.ok(
+    frames.length >= 1 && frames[0][0] === 0x10,
+    `a handshake frame back for a stage 1 over TCP (got ${reply.length} B: ${frames.map((f) => f.length).join(', ')})`,
+  );
 });

@@ -24,8 +24,6 @@ const D = '10.99.0.1';
 const A = '10.99.0.2';
 const B = '10.99.0.3';
 
-
-
 test('a running daemon fed thousands of random and mutated datagrams stays up, never amplifies and still handshakes', async (t) => {
   const mesh = new TestMesh(t);
   const { daemon, port, logs, tail } = await startFuzzTarget(t, mesh, D, 'Mesh node started');
@@ -38,7 +36,11 @@ test('a running daemon fed thousands of random and mutated datagrams stays up, n
       name,
       udp: 'kernel',
       underlay: { address: '127.0.0.1', port: 0 },
-      config: { listen: { host: '127.0.0.1', port: 0 }, lighthouse: { hosts: [D] }, handshakes: { try_interval: '50ms' } },
+      config: {
+        listen: { host: '127.0.0.1', port: 0 },
+        lighthouse: { hosts: [D] },
+        handshakes: { try_interval: '50ms' },
+      },
       staticHostMap: { [D]: [`127.0.0.1:${port}`] },
     });
     const udp = n.node.udp;
@@ -51,11 +53,23 @@ test('a running daemon fed thousands of random and mutated datagrams stays up, n
   };
   const a = await peer(A, 'a');
   a.tun.inject(udpPacket({ src: A, dst: D, payload: 'hello daemon' }));
-  await waitFor(() => a.tunnelTo(D), { timeoutMs: 5000, what: () => `a's tunnel to the daemon\n${a.logs.join('\n')}\n${tail()}` });
+  await waitFor(() => a.tunnelTo(D), {
+    timeoutMs: 5000,
+    what: () => `a's tunnel to the daemon\n${a.logs.join('\n')}\n${tail()}`,
+  });
   const ad = a.tunnelTo(D)!;
   sendOnTunnel(a.node, ad, MessageType.Test, 0, new Uint8Array([1, 2, 3]));
-  sendOnTunnel(a.node, ad, MessageType.LightHouse, 0, encodeMeta({ type: MetaType.HostQuery, vpnIp: 0x0a630003, addrs: [], relays: [] }));
-  await waitFor(() => captured.length >= 3, { timeoutMs: 3000, what: () => `3 datagrams captured (have ${captured.length})` });
+  sendOnTunnel(
+    a.node,
+    ad,
+    MessageType.LightHouse,
+    0,
+    encodeMeta({ type: MetaType.HostQuery, vpnIp: 0x0a630003, addrs: [], relays: [] }),
+  );
+  await waitFor(() => captured.length >= 3, {
+    timeoutMs: 3000,
+    what: () => `3 datagrams captured (have ${captured.length})`,
+  });
 
   const fuzzer = dgram.createSocket('udp4');
   t.after(() => fuzzer.close());
@@ -72,7 +86,10 @@ test('a running daemon fed thousands of random and mutated datagrams stays up, n
     new Promise((resolve, reject) =>
       fuzzer.send(b, port, '127.0.0.1', (e) => {
         if (!e) return resolve();
-        const env = (e as NodeJS.ErrnoException).code === 'ENOBUFS' ? ' (the environment ran out of socket buffers, not a daemon fault)' : '';
+        const env =
+          (e as NodeJS.ErrnoException).code === 'ENOBUFS'
+            ? ' (the environment ran out of socket buffers, not a daemon fault)'
+            : '';
         reject(new Error(`sending datagram ${sent}: ${e.message}${env}`));
       }),
     );
@@ -88,20 +105,31 @@ test('a running daemon fed thousands of random and mutated datagrams stays up, n
     await sleep(5);
   });
   await sleep(200);
-  t.diagnostic(`${sent} datagrams (${bytesOut} B) in ${stats.ms.toFixed(0)} ms; ${repliesIn} replies (${bytesIn} B) back`);
+  t.diagnostic(
+    `${sent} datagrams (${bytesOut} B) in ${stats.ms.toFixed(0)} ms; ${repliesIn} replies (${bytesIn} B) back`,
+  );
   assert.ok(sent >= 2000, `only ${sent} datagrams sent`);
 
   assert.ok(alive(daemon), `the daemon died:\n${tail()}`);
-  const exceptions = logs.join('').split('\n').filter((l) => /exception|uncaught|fatal|timer task failed/i.test(l));
+  const exceptions = logs
+    .join('')
+    .split('\n')
+    .filter((l) => /exception|uncaught|fatal|timer task failed/i.test(l));
   assert.deepEqual(exceptions.slice(0, 5), [], 'no exception on outside input');
   assert.ok(bytesIn <= bytesOut, `the daemon sent ${bytesIn} bytes to a socket that sent it ${bytesOut}`);
 
   // The old tunnel still answers, and a new peer completes a fresh handshake.
   const answeredBefore = ad.packetsIn;
   sendOnTunnel(a.node, ad, MessageType.Test, 0, new Uint8Array([9]));
-  await waitFor(() => ad.packetsIn > answeredBefore, { timeoutMs: 3000, what: () => `a test reply on the old tunnel\n${tail()}` });
+  await waitFor(() => ad.packetsIn > answeredBefore, {
+    timeoutMs: 3000,
+    what: () => `a test reply on the old tunnel\n${tail()}`,
+  });
   const b = await peer(B, 'b');
   b.tun.inject(udpPacket({ src: B, dst: D, payload: 'new peer' }));
-  await waitFor(() => b.tunnelTo(D), { timeoutMs: 5000, what: () => `a fresh handshake\n${b.logs.join('\n')}\n${tail()}` });
+  await waitFor(() => b.tunnelTo(D), {
+    timeoutMs: 5000,
+    what: () => `a fresh handshake\n${b.logs.join('\n')}\n${tail()}`,
+  });
   assert.ok(alive(daemon));
 });

@@ -19,7 +19,11 @@ import { sleep } from './lab/wait.js';
 function forgedStage1(victim: OverlayNode): Buffer {
   const [cert] = parseCertificatesPem(readFileSync(victim.cert.crt, 'utf8'));
   const forger = generateX25519KeyPair();
-  const initiator = new IxInitiator({ cipher: 'aes', staticPrivate: forger.privateKey, staticPublic: forger.publicKey });
+  const initiator = new IxInitiator({
+    cipher: 'aes',
+    staticPrivate: forger.privateKey,
+    staticPublic: forger.publicKey,
+  });
   const details = new ProtobufWriter()
     .bytes(1, marshalCertificateForHandshake(cert))
     .uint(2, 0x5eed)
@@ -70,7 +74,11 @@ test('a forged stage 1 with Time 2^64-1 leaves a working mesh tunnel without a g
   const net = await OverlayNet.create(lab, { cipher: 'aes' });
   const vpn1 = '10.99.0.1';
   const vpn2 = '10.99.0.2';
-  const one = await net.start(h1!, { name: 'one', impl: meshImpl, config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } } });
+  const one = await net.start(h1!, {
+    name: 'one',
+    impl: meshImpl,
+    config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } },
+  });
   await net.start(h2!, { name: 'two', impl: meshImpl, config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } } });
   const warm = await lab.ping(h1!, vpn2, { count: 1, timeoutSec: 5 });
   assert.ok(warm.ok, `tunnel up\n${lab.logTails()}`);
@@ -78,7 +86,11 @@ test('a forged stage 1 with Time 2^64-1 leaves a working mesh tunnel without a g
   const ping = await lab.spawn(h1!, 'stdbuf', ['-oL', 'ping', '-D', '-n', '-i', '0.1', '-W', '1', vpn2]);
   await sleep(1000);
   const forgedAt = Date.now() / 1000;
-  await lab.exec(attacker!, 'node', ['-e', SEND_ONCE, JSON.stringify([h2!.ip, 4242, forgedStage1(one).toString('base64')])]);
+  await lab.exec(attacker!, 'node', [
+    '-e',
+    SEND_ONCE,
+    JSON.stringify([h2!.ip, 4242, forgedStage1(one).toString('base64')]),
+  ]);
   await sleep(3000);
   await ping.kill();
 
@@ -89,9 +101,12 @@ test('a forged stage 1 with Time 2^64-1 leaves a working mesh tunnel without a g
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]));
   let longestGapMs = 0;
-  for (let i = 1; i < replies.length; i++) longestGapMs = Math.max(longestGapMs, Math.round((replies[i] - replies[i - 1]) * 1000));
+  for (let i = 1; i < replies.length; i++)
+    longestGapMs = Math.max(longestGapMs, Math.round((replies[i] - replies[i - 1]) * 1000));
   const after = replies.filter((r) => r > forgedAt).length;
-  t.diagnostic(`longest gap between replies ${longestGapMs} ms; ${replies.length - after} replies before the forgery, ${after} after`);
+  t.diagnostic(
+    `longest gap between replies ${longestGapMs} ms; ${replies.length - after} replies before the forgery, ${after} after`,
+  );
   assert.ok(replies.length - after >= 5, `ping ran before the forgery\n${ping.log()}`);
   assert.ok(after >= 20, `replies kept coming after the forgery (${after})\n${lab.logTails(40)}`);
   assert.ok(longestGapMs < 1000, `longest gap ${longestGapMs} ms\n${lab.logTails(40)}`);
@@ -108,13 +123,27 @@ for (const impl of [meshImpl, nebulaImpl]) {
     const net = await OverlayNet.create(lab, { cipher: 'aes' });
     const vpn1 = '10.99.0.1';
     const vpn2 = '10.99.0.2';
-    await net.start(h1!, { name: 'one', vpnIp: vpn1, impl: meshImpl, config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } } });
-    const two = await net.start(h2!, { name: 'two', vpnIp: vpn2, impl, config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } } });
+    await net.start(h1!, {
+      name: 'one',
+      vpnIp: vpn1,
+      impl: meshImpl,
+      config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } },
+    });
+    const two = await net.start(h2!, {
+      name: 'two',
+      vpnIp: vpn2,
+      impl,
+      config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } },
+    });
     const warm = await lab.ping(h1!, vpn2, { count: 1, timeoutSec: 5 });
     assert.ok(warm.ok, `tunnel up\n${lab.logTails()}`);
 
     const forgeries = Array.from({ length: 10 }, () => forgedStage1(two).toString('base64'));
-    const forger = await lab.spawn(attacker!, 'node', ['-e', SEND_EACH_EVERY, JSON.stringify([h1!.ip, 4242, forgeries, 1010])]);
+    const forger = await lab.spawn(attacker!, 'node', [
+      '-e',
+      SEND_EACH_EVERY,
+      JSON.stringify([h1!.ip, 4242, forgeries, 1010]),
+    ]);
     await sleep(1000);
     // A crash (SIGKILL: no close reaches one), and the same host back with the same certificate and address.
     two.process.killNow();
@@ -128,8 +157,16 @@ for (const impl of [meshImpl, nebulaImpl]) {
     const two1 = replyTimes(fromTwo.log());
     const one2 = replyTimes(fromOne.log()).filter((r) => r > upAt);
     const firstMs = (times: number[]) => (times.length ? Math.round((times[0] - upAt) * 1000) : Infinity);
-    t.diagnostic(`after the restart: two's first reply ${firstMs(two1)} ms, one's ${firstMs(one2)} ms; ${two1.length} and ${one2.length} replies`);
-    assert.ok(firstMs(two1) <= 1000 && firstMs(one2) <= 1000, `first replies after ${firstMs(two1)} / ${firstMs(one2)} ms\n${lab.logTails(40)}`);
-    assert.ok(two1.length >= 25 && one2.length >= 25, `replies kept coming (${two1.length}, ${one2.length})\n${lab.logTails(40)}`);
+    t.diagnostic(
+      `after the restart: two's first reply ${firstMs(two1)} ms, one's ${firstMs(one2)} ms; ${two1.length} and ${one2.length} replies`,
+    );
+    assert.ok(
+      firstMs(two1) <= 1000 && firstMs(one2) <= 1000,
+      `first replies after ${firstMs(two1)} / ${firstMs(one2)} ms\n${lab.logTails(40)}`,
+    );
+    assert.ok(
+      two1.length >= 25 && one2.length >= 25,
+      `replies kept coming (${two1.length}, ${one2.length})\n${lab.logTails(40)}`,
+    );
   });
 }

@@ -16,31 +16,51 @@ const DNS_PORT = 5353;
 async function lookup(lab: Lab, from: Host, server: string, type: 'A' | 'AAAA', name: string): Promise<string[]> {
   const args = [`@${server}`, '-p', String(DNS_PORT), '+time=1', '+tries=2', '+short', name, type];
   const out = await lab.exec(from, 'dig', args, { timeoutMs: 10_000, check: false });
-  if (/connection timed out|no servers could be reached/.test(out.stdout)) throw new Error(`dig ${type} ${name} @${server}: no answer at all`);
+  if (/connection timed out|no servers could be reached/.test(out.stdout))
+    throw new Error(`dig ${type} ${name} @${server}: no answer at all`);
   return out.stdout.split('\n').filter((l) => l !== '' && !l.startsWith(';'));
 }
 
-test('a mesh lighthouse with serve_dns answers AAAA with IPv6 overlay addresses and A with IPv4 ones', { timeout: 60_000 }, async (t) => {
-  const lab = await Lab.create(t);
-  const [hl, h1, h2] = await lab.flat(3);
-  const net = await OverlayNet.create(lab, { ipv6: true });
-  const lh = await net.start(hl!, { name: 'lh', lighthouse: true, impl: meshImpl, config: { lighthouse: { serve_dns: true, dns: { host: hl!.ip, port: DNS_PORT } } } });
-  await lh.waitForLog(/Starting DNS responder/, 5000);
-  const dual = await net.start(h1!, { name: 'dual', impl: meshImpl });
-  const only6 = await net.start(h2!, { name: 'only6', impl: meshImpl, stack: 'v6' });
+test(
+  'a mesh lighthouse with serve_dns answers AAAA with IPv6 overlay addresses and A with IPv4 ones',
+  { timeout: 60_000 },
+  async (t) => {
+    const lab = await Lab.create(t);
+    const [hl, h1, h2] = await lab.flat(3);
+    const net = await OverlayNet.create(lab, { ipv6: true });
+    const lh = await net.start(hl!, {
+      name: 'lh',
+      lighthouse: true,
+      impl: meshImpl,
+      config: { lighthouse: { serve_dns: true, dns: { host: hl!.ip, port: DNS_PORT } } },
+    });
+    await lh.waitForLog(/Starting DNS responder/, 5000);
+    const dual = await net.start(h1!, { name: 'dual', impl: meshImpl });
+    const only6 = await net.start(h2!, { name: 'only6', impl: meshImpl, stack: 'v6' });
 
-  const aaaa = await waitFor(async () => {
-    const r = await lookup(lab, h1!, hl!.ip, 'AAAA', 'dual');
-    return r.length > 0 ? r : null;
-  }, { timeoutMs: 15_000, intervalMs: 200, what: () => `AAAA dual (the lighthouse learns dual's addresses from its first update)\n${lab.logTails(30)}` });
-  assert.deepEqual(aaaa, [dual.address(6)], 'AAAA dual');
-  assert.deepEqual(await lookup(lab, h1!, hl!.ip, 'A', 'dual'), [dual.address(4)], 'A dual');
-  const only6Aaaa = await waitFor(async () => {
-    const r = await lookup(lab, h2!, hl!.ip, 'AAAA', 'only6');
-    return r.length > 0 ? r : null;
-  }, { timeoutMs: 15_000, intervalMs: 200, what: () => `AAAA only6\n${lab.logTails(30)}` });
-  assert.deepEqual(only6Aaaa, [only6.address(6)], 'AAAA only6');
-  assert.deepEqual(await lookup(lab, h2!, hl!.ip, 'A', 'only6'), [], 'a v6-only host has no A record');
-  assert.deepEqual(await lookup(lab, h2!, hl!.ip, 'AAAA', 'LH'), [lh.address(6)], 'AAAA for the lighthouse itself');
-  assert.deepEqual(await lookup(lab, h2!, hl!.ip, 'AAAA', 'nobody'), [], 'unknown name: no AAAA');
-});
+    const aaaa = await waitFor(
+      async () => {
+        const r = await lookup(lab, h1!, hl!.ip, 'AAAA', 'dual');
+        return r.length > 0 ? r : null;
+      },
+      {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+        what: () => `AAAA dual (the lighthouse learns dual's addresses from its first update)\n${lab.logTails(30)}`,
+      },
+    );
+    assert.deepEqual(aaaa, [dual.address(6)], 'AAAA dual');
+    assert.deepEqual(await lookup(lab, h1!, hl!.ip, 'A', 'dual'), [dual.address(4)], 'A dual');
+    const only6Aaaa = await waitFor(
+      async () => {
+        const r = await lookup(lab, h2!, hl!.ip, 'AAAA', 'only6');
+        return r.length > 0 ? r : null;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: () => `AAAA only6\n${lab.logTails(30)}` },
+    );
+    assert.deepEqual(only6Aaaa, [only6.address(6)], 'AAAA only6');
+    assert.deepEqual(await lookup(lab, h2!, hl!.ip, 'A', 'only6'), [], 'a v6-only host has no A record');
+    assert.deepEqual(await lookup(lab, h2!, hl!.ip, 'AAAA', 'LH'), [lh.address(6)], 'AAAA for the lighthouse itself');
+    assert.deepEqual(await lookup(lab, h2!, hl!.ip, 'AAAA', 'nobody'), [], 'unknown name: no AAAA');
+  },
+);

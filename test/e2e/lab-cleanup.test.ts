@@ -76,13 +76,16 @@ function alive(pid: number): boolean {
 test('a lab registered with a failing test is torn down after the test', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mesh-lab-cleanup-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const run = runScript(dir, `
+  const run = runScript(
+    dir,
+    `
 import { test } from 'node:test';
 test('fails', async (t) => {
   await buildLab(t);
   throw new Error('deliberate failure');
 });
-`);
+`,
+  );
 
   const lab = await run.reported;
   assert.notEqual(await run.exited, 0);
@@ -92,10 +95,13 @@ test('fails', async (t) => {
 test('a process stopped with SIGTERM tears down its labs on the way out', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mesh-lab-cleanup-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const run = runScript(dir, `
+  const run = runScript(
+    dir,
+    `
 await buildLab();
 setTimeout(() => {}, 60_000);
-`);
+`,
+  );
 
   const lab = await run.reported;
   assert.match((await execIn(null, 'ip', ['netns', 'list'])).stdout, new RegExp(lab.prefix));
@@ -107,10 +113,13 @@ setTimeout(() => {}, 60_000);
 test('sweepStaleLabs deletes the namespaces of a lab whose process was killed outright', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mesh-lab-cleanup-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const run = runScript(dir, `
+  const run = runScript(
+    dir,
+    `
 await buildLab();
 setTimeout(() => {}, 60_000);
-`);
+`,
+  );
 
   const lab = await run.reported;
   t.after(() => rmSync(lab.tmpdir, { recursive: true, force: true }));
@@ -120,6 +129,9 @@ setTimeout(() => {}, 60_000);
 
   const swept = sweepStaleLabs();
 
-  assert.ok(swept.some((ns) => ns.startsWith(lab.prefix)), `swept: ${swept.join(', ')}`);
+  assert.ok(
+    swept.some((ns) => ns.startsWith(lab.prefix)),
+    `swept: ${swept.join(', ')}`,
+  );
   await assertGone(lab);
 });

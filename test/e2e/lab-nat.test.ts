@@ -46,8 +46,13 @@ test('hosts behind masquerading routers reach public hosts, which see the router
   await startUdpEcho(lab, srv1, ECHO_PORT);
   await startUdpEcho(lab, srv2, ECHO_PORT);
 
-  for (const [host, router] of [[a, r1], [b, r2]] as const) {
-    const result = await udpProbe(lab, host, [`${srv1.ip}:${ECHO_PORT}`, `${srv2.ip}:${ECHO_PORT}`], { localPort: 40000 });
+  for (const [host, router] of [
+    [a, r1],
+    [b, r2],
+  ] as const) {
+    const result = await udpProbe(lab, host, [`${srv1.ip}:${ECHO_PORT}`, `${srv2.ip}:${ECHO_PORT}`], {
+      localPort: 40000,
+    });
     for (const reply of result.replies) {
       assert.equal(reply.seenFrom, `${router.wanIp}:40000`, `${host.name} -> ${reply.target}`);
     }
@@ -99,10 +104,15 @@ test('a datagram sent with TTL 2 opens its own NAT mapping but dies in the inter
   assert.equal(result.replies[0]?.seenFrom, null);
   assert.equal((await arrived.read()).packets, 0);
   const table = await lab.conntrack(router);
-  assert.match(table, new RegExp(`udp .*src=${host.ip.replace(/\./g, '\\.')} dst=${srv.ip.replace(/\./g, '\\.')} sport=40000 dport=${ECHO_PORT} \\[UNREPLIED\\]`));
+  assert.match(
+    table,
+    new RegExp(
+      `udp .*src=${host.ip.replace(/\./g, '\\.')} dst=${srv.ip.replace(/\./g, '\\.')} sport=40000 dport=${ECHO_PORT} \\[UNREPLIED\\]`,
+    ),
+  );
 });
 
-test('a host moved behind another router is seen from that router\'s WAN address', async (t) => {
+test("a host moved behind another router is seen from that router's WAN address", async (t) => {
   const lab = await Lab.create(t);
   const srv = await lab.publicHost('srv');
   const r1 = await lab.natRouter('masq');
@@ -154,7 +164,10 @@ test('the lab lives only inside its own namespaces and destroy leaves nothing be
     // …and no lab address range overlaps an address or route of the root namespace.
     const labRanges = LAB_RANGES.map((r) => parseCidr(r));
     for (const ip of [srv.ip, router.wanIp, router.lanIp, host.ip, f1?.ip ?? '']) {
-      assert.ok(labRanges.some((r) => netContains(r, parseIpv4(ip))), `${ip} is outside the lab ranges`);
+      assert.ok(
+        labRanges.some((r) => netContains(r, parseIpv4(ip))),
+        `${ip} is outside the lab ranges`,
+      );
     }
     for (const cidr of await rootPrefixes()) {
       const overlaps = labRanges.some((r) => netContains(r, cidr.ip) || netContains(cidr, r.ip));

@@ -26,13 +26,27 @@ function txtStrings(data: string): string[] {
 }
 
 async function dns(lab: Lab, from: Host, server: string, type: 'A' | 'TXT', name: string): Promise<Reply> {
-  const args = [`@${server}`, '-p', String(DNS_PORT), '+time=1', '+tries=3', '+noall', '+comments', '+answer', name, type];
+  const args = [
+    `@${server}`,
+    '-p',
+    String(DNS_PORT),
+    '+time=1',
+    '+tries=3',
+    '+noall',
+    '+comments',
+    '+answer',
+    name,
+    type,
+  ];
   const out = await lab.exec(from, 'dig', args, { timeoutMs: 10_000, check: false });
   if (/connection timed out|no servers could be reached/.test(out.stdout)) return { timeout: true };
   const status = /status: ([A-Z]+)/.exec(out.stdout);
   assert.ok(status, `dig printed no status:\n${out.stdout}${out.stderr}`);
   // dig still prints what it could parse of a malformed reply, after a warning: a warning is a failure here.
-  assert.ok(!/;; Warning: Message parser|malformed|bad packet/.test(out.stdout + out.stderr), `dig found the reply malformed:\n${out.stdout}${out.stderr}`);
+  assert.ok(
+    !/;; Warning: Message parser|malformed|bad packet/.test(out.stdout + out.stderr),
+    `dig found the reply malformed:\n${out.stdout}${out.stderr}`,
+  );
   const answers = out.stdout
     .split('\n')
     .filter((l) => l !== '' && !l.startsWith(';'))
@@ -40,7 +54,11 @@ async function dns(lab: Lab, from: Host, server: string, type: 'A' | 'TXT', name
     .filter((f) => f[3] === type)
     .map((f) => (type === 'A' ? f[4] : txtStrings(f.slice(4).join(' '))));
   const counted = /ANSWER: (\d+)/.exec(out.stdout);
-  assert.equal(Number(counted?.[1]), answers.length, `the header's answer count is the answers dig read:\n${out.stdout}`);
+  assert.equal(
+    Number(counted?.[1]),
+    answers.length,
+    `the header's answer count is the answers dig read:\n${out.stdout}`,
+  );
   return { rcode: RCODES[status[1]] ?? -1, answers };
 }
 
@@ -60,15 +78,26 @@ test('a mesh lighthouse answers A for node names and TXT only from inside the ov
 
   // Both nodes report to the lighthouse at start; their names resolve once their tunnels are up.
   for (const n of [n1, n2]) {
-    const r = await waitFor(async () => {
-      const reply = await dns(lab, h2!, hl!.ip, 'A', n.name);
-      return reply.answers?.length ? reply : null;
-    }, { timeoutMs: 15_000, intervalMs: 200, what: `A ${n.name}\n${lab.logTails(30)}` });
+    const r = await waitFor(
+      async () => {
+        const reply = await dns(lab, h2!, hl!.ip, 'A', n.name);
+        return reply.answers?.length ? reply : null;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: `A ${n.name}\n${lab.logTails(30)}` },
+    );
     assert.deepEqual(r.answers, [n.vpnIp]);
   }
   assert.deepEqual((await dns(lab, h1!, hl!.ip, 'A', 'LH.')).answers, [lh.vpnIp], 'the lighthouse itself, any case');
-  assert.deepEqual(await dns(lab, h1!, hl!.ip, 'A', 'nobody'), { rcode: 0, answers: [] }, 'unknown: NOERROR, no address');
-  assert.deepEqual(await dns(lab, h2!, hl!.ip, 'TXT', n1.vpnIp), { rcode: 0, answers: [] }, 'TXT from the underlay: nothing');
+  assert.deepEqual(
+    await dns(lab, h1!, hl!.ip, 'A', 'nobody'),
+    { rcode: 0, answers: [] },
+    'unknown: NOERROR, no address',
+  );
+  assert.deepEqual(
+    await dns(lab, h2!, hl!.ip, 'TXT', n1.vpnIp),
+    { rcode: 0, answers: [] },
+    'TXT from the underlay: nothing',
+  );
 
   // Reload onto the overlay IP: the old address goes quiet, and n1 asks over its tunnel, from its VPN IP.
   const since = lh.process.logOffset();
@@ -80,6 +109,9 @@ test('a mesh lighthouse answers A for node names and TXT only from inside the ov
   const strings = (txt.answers?.[0] ?? []) as string[];
   assert.equal(strings[0], 'Name: n2');
   assert.equal(strings[1], `Ips: [${n2.vpnIp}/24]`);
-  assert.ok(strings.some((s) => /^PublicKey [0-9a-f]{64}$/.test(s)), strings.join(' | '));
+  assert.ok(
+    strings.some((s) => /^PublicKey [0-9a-f]{64}$/.test(s)),
+    strings.join(' | '),
+  );
   assert.deepEqual((await dns(lab, h2!, lh.vpnIp, 'A', 'n1')).answers, [n1.vpnIp]);
 });

@@ -23,7 +23,13 @@ async function tier(t: { after(fn: () => unknown): void }, lab: Lab, natsHost: H
   const net = await OverlayNet.create(lab);
   const store = { nats: [nats.url], user: NATS_USER, password: NATS_PASSWORD, ttl: `${TTL_S}s` };
   const lighthouse = async (host: Host, name: string, extra: Record<string, unknown> = {}): Promise<OverlayNode> => {
-    const lh = await net.start(host, { name, lighthouse: true, impl: meshImpl, tunDisabled: true, config: { lighthouse: { store, ...extra } } });
+    const lh = await net.start(host, {
+      name,
+      lighthouse: true,
+      impl: meshImpl,
+      tunDisabled: true,
+      config: { lighthouse: { store, ...extra } },
+    });
     await lh.waitForLog(/Lighthouse tier store connected/, 10_000);
     return lh;
   };
@@ -60,7 +66,12 @@ test('three lighthouses on NATS: nodes that list only their own lighthouse reach
   );
   assert.ok(!JSON.stringify(a.config.static_host_map).includes(c.vpnIp), 'a knows c only through the tier');
   // serve_dns answers from the same view: lh1 names d, which only lh3 serves.
-  const dig = await lab.exec(ha!, 'dig', [`@${hl1!.ip}`, '-p', String(DNS_PORT), '+time=1', '+tries=3', '+short', 'd', 'A'], { timeoutMs: 10_000, check: false });
+  const dig = await lab.exec(
+    ha!,
+    'dig',
+    [`@${hl1!.ip}`, '-p', String(DNS_PORT), '+time=1', '+tries=3', '+short', 'd', 'A'],
+    { timeoutMs: 10_000, check: false },
+  );
   assert.equal(dig.stdout.trim(), d.vpnIp, `dig d A at lh1: ${dig.stdout}${dig.stderr}`);
   assert.ok(lh1.process.running && lh2.process.running && lh3.process.running);
 });
@@ -105,7 +116,8 @@ test('NATS killed: each lighthouse serves its own hosts and logs it once; NATS b
   await node(ha2!, 'a2', [lh1]);
   const own = await reaches(lab, ha2!, a);
   await sleep(2000);
-  for (const lh of [lh1, lh2]) assert.equal(lh.log().match(/Lighthouse tier store unreachable/g)?.length, 1, `${lh.name} logs the outage once`);
+  for (const lh of [lh1, lh2])
+    assert.equal(lh.log().match(/Lighthouse tier store unreachable/g)?.length, 1, `${lh.name} logs the outage once`);
 
   await nats.start({ wipe: true });
   for (const lh of [lh1, lh2]) await lh.waitForLog(/Lighthouse tier store reachable again/, 15_000);
@@ -113,7 +125,9 @@ test('NATS killed: each lighthouse serves its own hosts and logs it once; NATS b
   await node(hc!, 'c', [lh2]);
   await sleep(1500);
   const cross = await reaches(lab, hc!, a);
-  t.diagnostic(`during the outage a2 -> a (same lighthouse) ${own.toFixed(0)} ms; after the re-sync c -> a (across) ${cross.toFixed(0)} ms`);
+  t.diagnostic(
+    `during the outage a2 -> a (same lighthouse) ${own.toFixed(0)} ms; after the re-sync c -> a (across) ${cross.toFixed(0)} ms`,
+  );
 });
 
 test('a Nebula 1.6.1 node on one mesh lighthouse of the tier reaches a mesh node on another, and is reached', async (t) => {
@@ -129,6 +143,8 @@ test('a Nebula 1.6.1 node on one mesh lighthouse of the tier reaches a mesh node
   const m3 = await node(hm3!, 'm3', [lh2]);
   await sleep(1500);
   const meshToNeb = await reaches(lab, hm3!, neb);
-  t.diagnostic(`nebula (lh1) -> mesh (lh2) ${nebToMesh.toFixed(0)} ms; mesh (lh2) -> nebula (lh1) ${meshToNeb.toFixed(0)} ms`);
+  t.diagnostic(
+    `nebula (lh1) -> mesh (lh2) ${nebToMesh.toFixed(0)} ms; mesh (lh2) -> nebula (lh1) ${meshToNeb.toFixed(0)} ms`,
+  );
   assert.ok(m3.process.running);
 });

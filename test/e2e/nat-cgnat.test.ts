@@ -29,19 +29,30 @@ for (const [la, lb, first] of cases) {
     assert.equal(r.path, 'direct', lab.logTails(40));
     // Direct before punchy.delay (1 s in the lab) sends the full-TTL punch that opens every NAT anyway: so the path
     // came from the low-TTL punch. With the old fixed TTL 2 it took 1370-1384 ms in every case but 2x1 a first.
-    assert.ok(r.directAfterMs !== null && r.directAfterMs < 1000, `direct only after ${r.directAfterMs} ms\n${lab.logTails(40)}`);
+    assert.ok(
+      r.directAfterMs !== null && r.directAfterMs < 1000,
+      `direct only after ${r.directAfterMs} ms\n${lab.logTails(40)}`,
+    );
   });
 }
 
 // Cold start: the first ping goes as soon as both nodes are up, before they measured their NAT (a few hundred ms).
 // The first punches go with the default TTL 2; once the TTL is learned, a tunnel that came up over the relay tries
 // direct with it at once (PathFinder.punchTtlLearned). Without that: direct only after 1.3-1.4 s.
-for (const [la, lb] of [[2, 1], [2, 2]] as Array<[Levels, Levels]>) {
+for (const [la, lb] of [
+  [2, 1],
+  [2, 2],
+] as Array<[Levels, Levels]>) {
   test(`mesh, cold start: a behind ${la} NATs, b behind ${lb}, b speaks first at once: direct within 1000 ms`, async (t) => {
     const lab = await Lab.create(t);
     const r = await natLevelsPair(lab, meshImpl, la, lb, 'b', 8000, 'cold');
-    t.diagnostic(`${la}x${lb} b first, cold: ${r.path}; first reply ${r.firstReplyMs.toFixed(0)} ms, direct after ${r.directAfterMs?.toFixed(0)} ms`);
+    t.diagnostic(
+      `${la}x${lb} b first, cold: ${r.path}; first reply ${r.firstReplyMs.toFixed(0)} ms, direct after ${r.directAfterMs?.toFixed(0)} ms`,
+    );
     assert.equal(r.path, 'direct', lab.logTails(40));
-    assert.ok(r.directAfterMs !== null && r.directAfterMs < 1000, `direct only after ${r.directAfterMs} ms\n${lab.logTails(40)}`);
+    assert.ok(
+      r.directAfterMs !== null && r.directAfterMs < 1000,
+      `direct only after ${r.directAfterMs} ms\n${lab.logTails(40)}`,
+    );
   });
 }

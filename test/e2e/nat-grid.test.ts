@@ -32,7 +32,6 @@ async function place(lab: Lab, side: Side, name: string): Promise<Placed> {
   return { host, router, wanIp: router.wanIp };
 }
 
-
 const grid: Array<[Side, Side, 'direct' | 'relayed']> = [
   ['public', 'masq', 'direct'],
   ['masq', 'masq', 'direct'],
@@ -77,11 +76,17 @@ for (const [sideA, sideB, expected] of grid) {
         return path === expected ? path : null;
       },
       // The logs as they are at the timeout, not as they were when the wait began.
-      { timeoutMs: 15_000, intervalMs: 500, what: () => `a ${expected} path ${sideA}<->${sideB} (${seen})\n${lab.logTails(40)}` },
+      {
+        timeoutMs: 15_000,
+        intervalMs: 500,
+        what: () => `a ${expected} path ${sideA}<->${sideB} (${seen})\n${lab.logTails(40)}`,
+      },
     );
     const pings = await lab.ping(a.host, nb.vpnIp, { count: 10, timeoutSec: 3, intervalSec: 0.1 });
     assert.equal(pings.rttMs.length, 10, lab.logTails());
-    t.diagnostic(`${sideA}<->${sideB}: ${settled}; first reply after ${first.toFixed(0)} ms; rtt ${pings.rttMs.slice(0, 5).join('/')} ms`);
+    t.diagnostic(
+      `${sideA}<->${sideB}: ${settled}; first reply after ${first.toFixed(0)} ms; rtt ${pings.rttMs.slice(0, 5).join('/')} ms`,
+    );
     await sleep(0);
   });
 }

@@ -26,13 +26,15 @@ test('two mesh hosts behind NATs that forget idle flows after 30 s still talk at
     intervalMs: 0,
     what: 'initial tunnel',
   });
-  const handshakesBefore = (na.log().match(/Handshake completed/g) ?? []).length + (nb.log().match(/Handshake completed/g) ?? []).length;
+  const handshakesBefore =
+    (na.log().match(/Handshake completed/g) ?? []).length + (nb.log().match(/Handshake completed/g) ?? []).length;
   await sleep(120_000);
   // The side that did not start the tunnel speaks first, so only a kept-open mapping lets it through.
   const after = await lab.ping(b, na.vpnIp, { count: 1, timeoutSec: 1 });
   assert.ok(after.ok, `first packet after 2 minutes idle got through\n${lab.logTails()}`);
   t.diagnostic(`rtt of the first packet after 2 minutes idle: ${after.rttMs[0]} ms`);
-  const handshakesAfter = (na.log().match(/Handshake completed/g) ?? []).length + (nb.log().match(/Handshake completed/g) ?? []).length;
+  const handshakesAfter =
+    (na.log().match(/Handshake completed/g) ?? []).length + (nb.log().match(/Handshake completed/g) ?? []).length;
   assert.equal(handshakesAfter, handshakesBefore, 'no new handshake was needed');
 });
 
@@ -40,12 +42,42 @@ test('a tunnel packet replayed from another host is not delivered again and does
   const lab = await Lab.create(t);
   const [h1, h2, h3] = await lab.flat(3);
   const net = await OverlayNet.create(lab);
-  const n1 = await net.start(h1!, { name: 'one', impl: meshImpl, vpnIp: '10.99.0.1', config: { static_host_map: { '10.99.0.2': [`${h2!.ip}:4242`] } } });
-  const n2 = await net.start(h2!, { name: 'two', impl: meshImpl, vpnIp: '10.99.0.2', config: { static_host_map: { '10.99.0.1': [`${h1!.ip}:4242`] } } });
+  const n1 = await net.start(h1!, {
+    name: 'one',
+    impl: meshImpl,
+    vpnIp: '10.99.0.1',
+    config: { static_host_map: { '10.99.0.2': [`${h2!.ip}:4242`] } },
+  });
+  const n2 = await net.start(h2!, {
+    name: 'two',
+    impl: meshImpl,
+    vpnIp: '10.99.0.2',
+    config: { static_host_map: { '10.99.0.1': [`${h1!.ip}:4242`] } },
+  });
   assert.ok((await lab.ping(h1!, n2.vpnIp, { count: 1, timeoutSec: 5 })).ok);
   const pcap = lab.path('wire.pcap');
-  const capture = await lab.spawn(h2!, 'tcpdump', ['-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp', 'dst', 'port', '4242']);
-  const tun = await lab.spawn(h2!, 'tcpdump', ['-i', 'any', '--immediate-mode', '-l', '-n', 'icmp[icmptype] == icmp-echo and dst host', n2.vpnIp]);
+  const capture = await lab.spawn(h2!, 'tcpdump', [
+    '-i',
+    'any',
+    '--immediate-mode',
+    '-U',
+    '-n',
+    '-w',
+    pcap,
+    'udp',
+    'dst',
+    'port',
+    '4242',
+  ]);
+  const tun = await lab.spawn(h2!, 'tcpdump', [
+    '-i',
+    'any',
+    '--immediate-mode',
+    '-l',
+    '-n',
+    'icmp[icmptype] == icmp-echo and dst host',
+    n2.vpnIp,
+  ]);
   await sleep(1000);
   assert.equal((await lab.ping(h1!, n2.vpnIp, { count: 3, timeoutSec: 5 })).rttMs.length, 3);
   await sleep(300);
@@ -58,10 +90,17 @@ test('a tunnel packet replayed from another host is not delivered again and does
     const [target, payloads] = JSON.parse(process.argv[1]);
     s.bind(4242, () => { let i = 0; const next = () => i < payloads.length ? s.send(Buffer.from(payloads[i++], 'base64'), 4242, target, next) : s.close(); next(); });
   `;
-  await lab.exec(h3!, process.execPath, ['-e', script, JSON.stringify([h2!.ip, captured.map((d) => d.payload.toString('base64'))])]);
+  await lab.exec(h3!, process.execPath, [
+    '-e',
+    script,
+    JSON.stringify([h2!.ip, captured.map((d) => d.payload.toString('base64'))]),
+  ]);
   await sleep(500);
   await tun.kill();
-  const echoes = tun.log().split('\n').filter((l) => /ICMP echo request/.test(l)).length;
+  const echoes = tun
+    .log()
+    .split('\n')
+    .filter((l) => /ICMP echo request/.test(l)).length;
   assert.equal(echoes, 3, `each ping delivered once:\n${tun.log()}`);
   assert.doesNotMatch(n2.log(), /roamed/, 'the replayer did not become the tunnel remote');
   // Two still answers one at one's real address.

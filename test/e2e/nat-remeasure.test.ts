@@ -24,6 +24,8 @@ test('a node that moves from behind one NAT to behind two learns punch TTL 3 in 
   const movedAt = performance.now();
   await lab.moveBehind(a, home);
   const after = await node.waitForLog(/NAT behaviour measured.*punchTtl=(\S+)/, 10_000, since);
-  t.diagnostic(`punch ttl ${before[1]} -> ${after[1]}, measured again ${(performance.now() - movedAt).toFixed(0)} ms after the move`);
+  t.diagnostic(
+    `punch ttl ${before[1]} -> ${after[1]}, measured again ${(performance.now() - movedAt).toFixed(0)} ms after the move`,
+  );
   assert.equal(after[1], '3', lab.logTails(30));
 });

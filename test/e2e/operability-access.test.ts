@@ -24,11 +24,15 @@ test('the control socket lets root in and refuses an unprivileged user', async (
   assert.equal(statSync(dirname(socket)).mode & 0o777, 0o700);
   assert.equal(statSync(socket).uid, 0);
 
-  const root = await lab.exec(h1!, process.execPath, [MESH_MAIN, 'status', '-config', one.configPath, '-json'], { check: false });
+  const root = await lab.exec(h1!, process.execPath, [MESH_MAIN, 'status', '-config', one.configPath, '-json'], {
+    check: false,
+  });
   assert.equal(root.exitCode, 0, root.stderr);
 
   // The CLI as nobody: refused with a sentence that says why.
-  const cli = await lab.exec(h1!, 'setpriv', [...NOBODY, process.execPath, MESH_MAIN, 'status', '-socket', socket], { check: false });
+  const cli = await lab.exec(h1!, 'setpriv', [...NOBODY, process.execPath, MESH_MAIN, 'status', '-socket', socket], {
+    check: false,
+  });
   assert.equal(cli.exitCode, 1);
   assert.match(cli.stderr, /permission denied on .*: the control socket is for root/);
 

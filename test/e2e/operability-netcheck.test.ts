@@ -12,9 +12,17 @@ import type { OverlayNode } from './lab/nebula.js';
 
 async function netcheck(lab: Lab, node: OverlayNode): Promise<{ report: NetcheckReport; text: string }> {
   await node.waitForLog(/Control socket listening/, 5000);
-  const json = await lab.exec(node.host, process.execPath, [MESH_MAIN, 'netcheck', '-config', node.configPath, '-json'], { check: false, timeoutMs: 20_000 });
+  const json = await lab.exec(
+    node.host,
+    process.execPath,
+    [MESH_MAIN, 'netcheck', '-config', node.configPath, '-json'],
+    { check: false, timeoutMs: 20_000 },
+  );
   assert.equal(json.exitCode, 0, `${json.stderr}\n${lab.logTails()}`);
-  const text = await lab.exec(node.host, process.execPath, [MESH_MAIN, 'netcheck', '-config', node.configPath], { check: false, timeoutMs: 20_000 });
+  const text = await lab.exec(node.host, process.execPath, [MESH_MAIN, 'netcheck', '-config', node.configPath], {
+    check: false,
+    timeoutMs: 20_000,
+  });
   return { report: JSON.parse(json.stdout) as NetcheckReport, text: text.stdout };
 }
 
@@ -37,7 +45,10 @@ test('netcheck tells a symmetric NAT from a port-preserving one, and no NAT from
   const p = await netcheck(lab, pub);
   assert.equal(p.report.verdict.udpWorks, true);
   assert.equal(p.report.verdict.behindNat, false, JSON.stringify(p.report));
-  assert.deepEqual(p.report.lighthouses.map((l) => l.seenAs), [`${pubHost.ip}:4242`, `${pubHost.ip}:4242`]);
+  assert.deepEqual(
+    p.report.lighthouses.map((l) => l.seenAs),
+    [`${pubHost.ip}:4242`, `${pubHost.ip}:4242`],
+  );
 
   const m = await netcheck(lab, a);
   assert.equal(m.report.verdict.behindNat, true, JSON.stringify(m.report));

@@ -12,7 +12,10 @@ import { waitFor } from './lab/wait.js';
 
 async function mesh(lab: Lab, node: OverlayNode, ...args: string[]) {
   const [command, ...rest] = args;
-  return lab.exec(node.host, process.execPath, [MESH_MAIN, command, '-config', node.configPath, ...rest], { check: false, timeoutMs: 20_000 });
+  return lab.exec(node.host, process.execPath, [MESH_MAIN, command, '-config', node.configPath, ...rest], {
+    check: false,
+    timeoutMs: 20_000,
+  });
 }
 
 const ICMP_ONLY = {
@@ -26,8 +29,17 @@ test('mesh reload applies a new firewall at once and refuses a broken config wit
   const lab = await Lab.create(t);
   const [h1, h2] = await lab.flat(2);
   const net = await OverlayNet.create(lab);
-  const one = await net.start(h1!, { name: 'one', impl: meshImpl, config: { static_host_map: { '10.99.0.2': [`${h2!.ip}:4242`] } } });
-  const two = await net.start(h2!, { name: 'two', impl: meshImpl, firewall: ICMP_ONLY, config: { static_host_map: { '10.99.0.1': [`${h1!.ip}:4242`] } } });
+  const one = await net.start(h1!, {
+    name: 'one',
+    impl: meshImpl,
+    config: { static_host_map: { '10.99.0.2': [`${h2!.ip}:4242`] } },
+  });
+  const two = await net.start(h2!, {
+    name: 'two',
+    impl: meshImpl,
+    firewall: ICMP_ONLY,
+    config: { static_host_map: { '10.99.0.1': [`${h1!.ip}:4242`] } },
+  });
   await two.waitForLog(/Control socket listening/, 5000);
   await waitFor(async () => ((await lab.ping(h1!, two.vpnIp, { count: 1, timeoutSec: 1 })).ok ? true : null), {
     timeoutMs: 10_000,
@@ -37,7 +49,9 @@ test('mesh reload applies a new firewall at once and refuses a broken config wit
 
   // Broken: the reply names the key, the daemon keeps running with ICMP still allowed.
   // (A TCP rule: an ICMP rule's port is ignored since Nebula 1.11, so a bad one there no longer breaks the config.)
-  two.updateConfig({ firewall: { ...ICMP_ONLY, inbound: [...ICMP_ONLY.inbound, { port: 'sometimes', proto: 'tcp', host: 'any' }] } });
+  two.updateConfig({
+    firewall: { ...ICMP_ONLY, inbound: [...ICMP_ONLY.inbound, { port: 'sometimes', proto: 'tcp', host: 'any' }] },
+  });
   const refused = await mesh(lab, two, 'reload');
   assert.equal(refused.exitCode, 1);
   assert.match(refused.stderr, /^mesh: reload refused, the running config stays: .*firewall\.inbound/);

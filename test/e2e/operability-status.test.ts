@@ -15,7 +15,10 @@ import { reaches } from './lab/reach.js';
 
 async function mesh(lab: Lab, node: OverlayNode, ...args: string[]) {
   const [command, ...rest] = args;
-  return lab.exec(node.host, process.execPath, [MESH_MAIN, command, '-config', node.configPath, ...rest], { check: false, timeoutMs: 20_000 });
+  return lab.exec(node.host, process.execPath, [MESH_MAIN, command, '-config', node.configPath, ...rest], {
+    check: false,
+    timeoutMs: 20_000,
+  });
 }
 
 async function status(lab: Lab, node: OverlayNode): Promise<StatusReport> {
@@ -23,7 +26,6 @@ async function status(lab: Lab, node: OverlayNode): Promise<StatusReport> {
   assert.equal(r.exitCode, 0, r.stderr);
   return JSON.parse(r.stdout) as StatusReport;
 }
-
 
 async function scrape(lab: Lab, host: Host, port: number): Promise<Map<string, number>> {
   const r = await lab.exec(host, 'curl', ['-sf', `http://127.0.0.1:${port}/metrics`]);
@@ -69,11 +71,16 @@ test('status shows each peer with its direct path, underlay address, RTT and tra
 
   const text = await mesh(lab, one, 'status');
   assert.equal(text.exitCode, 0, text.stderr);
-  assert.match(text.stdout, new RegExp(`two\\s+${two.vpnIp.replace(/\./g, '\\.')}\\s+direct\\s+${h2.ip.replace(/\./g, '\\.')}:4242\\s+[\\d.]+ms`));
+  assert.match(
+    text.stdout,
+    new RegExp(
+      `two\\s+${two.vpnIp.replace(/\./g, '\\.')}\\s+direct\\s+${h2.ip.replace(/\./g, '\\.')}:4242\\s+[\\d.]+ms`,
+    ),
+  );
   for (const line of text.stdout.trimEnd().split('\n')) t.diagnostic(line);
 });
 
-test('ping takes ping(8)\'s -c/-i/-W either side of HOST, prints an RTT and the direct path for every reply, and exits as ping(8) does', async (t) => {
+test("ping takes ping(8)'s -c/-i/-W either side of HOST, prints an RTT and the direct path for every reply, and exits as ping(8) does", async (t) => {
   const { lab, h2, one, two } = await meshTrio(t);
   // No tunnel yet: ping makes one through the lighthouse. Flags before HOST, ping(8)'s units (seconds).
   const cold = await mesh(lab, one, 'ping', '-c', '3', '-i', '0.2', '-W', '5', two.vpnIp);
@@ -86,9 +93,19 @@ test('ping takes ping(8)\'s -c/-i/-W either side of HOST, prints an RTT and the 
   const replies = byName.stdout.split('\n').filter((l) => l.startsWith('reply from'));
   assert.equal(replies.length, 3, byName.stdout);
   for (const line of replies) {
-    assert.match(line, new RegExp(`^reply from two \\(${two.vpnIp.replace(/\./g, '\\.')}\\): seq=\\d rtt=[\\d.]+ms path=direct ${h2.ip.replace(/\./g, '\\.')}:4242$`));
+    assert.match(
+      line,
+      new RegExp(
+        `^reply from two \\(${two.vpnIp.replace(/\./g, '\\.')}\\): seq=\\d rtt=[\\d.]+ms path=direct ${h2.ip.replace(/\./g, '\\.')}:4242$`,
+      ),
+    );
   }
-  assert.match(byName.stdout, new RegExp(`--- two \\(${two.vpnIp.replace(/\./g, '\\.')}\\) ping statistics ---\n3 packets transmitted, 3 received, 0% packet loss, time \\d+ms\nrtt min/avg/max/mdev = [\\d.]+/[\\d.]+/[\\d.]+/[\\d.]+ ms\n$`));
+  assert.match(
+    byName.stdout,
+    new RegExp(
+      `--- two \\(${two.vpnIp.replace(/\./g, '\\.')}\\) ping statistics ---\n3 packets transmitted, 3 received, 0% packet loss, time \\d+ms\nrtt min/avg/max/mdev = [\\d.]+/[\\d.]+/[\\d.]+/[\\d.]+ ms\n$`,
+    ),
+  );
   for (const line of byName.stdout.trimEnd().split('\n')) t.diagnostic(line);
   // An overlay address nobody holds: no reply, exit 1; a name nobody holds: an error, exit 2.
   const nobody = two.vpnIp.replace(/\d+$/, '250');
@@ -98,7 +115,17 @@ test('ping takes ping(8)\'s -c/-i/-W either side of HOST, prints an RTT and the 
   const unknown = await mesh(lab, one, 'ping', '-c', '1', 'nobody');
   assert.equal(unknown.exitCode, 2, `${unknown.stdout}${unknown.stderr}`);
   // Ctrl-C ends a long run with the summary and ping(8)'s status.
-  const long = await lab.spawn(one.host, process.execPath, [MESH_MAIN, 'ping', '-config', one.configPath, 'two', '-c', '1000', '-i', '0.05']);
+  const long = await lab.spawn(one.host, process.execPath, [
+    MESH_MAIN,
+    'ping',
+    '-config',
+    one.configPath,
+    'two',
+    '-c',
+    '1000',
+    '-i',
+    '0.05',
+  ]);
   await long.waitForLog(/seq=3 /, 10_000);
   long.signal('SIGINT');
   // The lab does not keep the event loop alive for its children: poll rather than await the exit alone.
@@ -109,7 +136,7 @@ test('ping takes ping(8)\'s -c/-i/-W either side of HOST, prints an RTT and the 
   assert.match(long.log(), /\n\d+ packets transmitted, \d+ received, [\d.]+% packet loss, time \d+ms\nrtt min/);
 });
 
-test('print-cert shows our own and a peer\'s certificate, and close-tunnel tears the tunnel down until traffic needs it', async (t) => {
+test("print-cert shows our own and a peer's certificate, and close-tunnel tears the tunnel down until traffic needs it", async (t) => {
   const { lab, h1, one, two } = await meshTrio(t);
   await reaches(lab, h1, two);
   const own = await mesh(lab, one, 'print-cert', '-json');
@@ -121,9 +148,15 @@ test('print-cert shows our own and a peer\'s certificate, and close-tunnel tears
   const closed = await mesh(lab, one, 'close-tunnel', 'two');
   assert.equal(closed.exitCode, 0, closed.stderr);
   assert.equal(closed.stdout, `closed the tunnel to two (${two.vpnIp})\n`);
-  assert.equal((await status(lab, one)).peers.some((p) => p.name === 'two'), false);
+  assert.equal(
+    (await status(lab, one)).peers.some((p) => p.name === 'two'),
+    false,
+  );
   // The peer was told, so it forgot the tunnel too.
-  await waitFor(async () => ((await status(lab, two)).peers.some((p) => p.name === 'one') ? null : true), { timeoutMs: 5000, what: 'two forgets the tunnel' });
+  await waitFor(async () => ((await status(lab, two)).peers.some((p) => p.name === 'one') ? null : true), {
+    timeoutMs: 5000,
+    what: 'two forgets the tunnel',
+  });
   const again = await mesh(lab, one, 'close-tunnel', 'two');
   assert.equal(again.exitCode, 1);
   assert.match(again.stderr, /no tunnel to a host named "two"/);
@@ -145,8 +178,14 @@ test('the metrics endpoint serves counters that move when traffic flows', async 
     assert.ok((after.get(key) ?? 0) >= (before.get(key) ?? 0) + 10, `${key}: ${before.get(key)} -> ${after.get(key)}`);
   }
   const bytesKey = 'mesh_bytes_total{direction="out"}';
-  assert.ok((after.get(bytesKey) ?? 0) >= (before.get(bytesKey) ?? 0) + 10 * 84, `${bytesKey}: ${before.get(bytesKey)} -> ${after.get(bytesKey)}`);
-  assert.ok((after.get('mesh_lighthouse_messages_total{event="query-sent"}') ?? 0) >= 1, 'one asked the lighthouse where two is');
+  assert.ok(
+    (after.get(bytesKey) ?? 0) >= (before.get(bytesKey) ?? 0) + 10 * 84,
+    `${bytesKey}: ${before.get(bytesKey)} -> ${after.get(bytesKey)}`,
+  );
+  assert.ok(
+    (after.get('mesh_lighthouse_messages_total{event="query-sent"}') ?? 0) >= 1,
+    'one asked the lighthouse where two is',
+  );
 });
 
 test('status and ping show a relayed path and the relay it goes through', async (t) => {
@@ -155,7 +194,13 @@ test('status and ping show a relayed path and the relay it goes through', async 
   const net = await OverlayNet.create(lab);
   // The ends may only use the relay's underlay address, so the relay is the only path.
   const onlyRelay = { lighthouse: { remote_allow_list: { [`${hr!.ip}/32`]: true } } };
-  const relay = await net.start(hr!, { name: 'relay', lighthouse: true, relay: true, impl: meshImpl, tunDisabled: true });
+  const relay = await net.start(hr!, {
+    name: 'relay',
+    lighthouse: true,
+    relay: true,
+    impl: meshImpl,
+    tunDisabled: true,
+  });
   const one = await net.start(h1!, { name: 'one', impl: meshImpl, config: onlyRelay });
   const two = await net.start(h2!, { name: 'two', impl: meshImpl, config: onlyRelay });
   for (const n of [one, two]) await n.waitForLog(/Control socket listening/, 5000);

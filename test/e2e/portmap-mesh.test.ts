@@ -12,7 +12,12 @@ import { portmapScenario } from './lab/portmap-scenario.js';
 // figures from the same run.
 
 async function netcheckText(lab: Lab, node: OverlayNode): Promise<string> {
-  return (await lab.exec(node.host, process.execPath, [MESH_MAIN, 'netcheck', '-config', node.configPath], { check: false, timeoutMs: 20_000 })).stdout;
+  return (
+    await lab.exec(node.host, process.execPath, [MESH_MAIN, 'netcheck', '-config', node.configPath], {
+      check: false,
+      timeoutMs: 20_000,
+    })
+  ).stdout;
 }
 
 test('symmetric NAT on both sides, miniupnpd on one: a and b talk directly both ways', async (t) => {
@@ -26,7 +31,11 @@ test('symmetric NAT on both sides, miniupnpd on one: a and b talk directly both 
 
   // netcheck says who mapped what; b's router has no server, and b says why for each protocol.
   const aText = await netcheckText(r.lab, r.a);
-  assert.match(aText, /port mapping: +pcp on 192\.168\.\d+\.1: 11\.0\.113\.\d+:4242, lifetime \d+ s \(\d+ s left\); advertised to the lighthouses/, aText);
+  assert.match(
+    aText,
+    /port mapping: +pcp on 192\.168\.\d+\.1: 11\.0\.113\.\d+:4242, lifetime \d+ s \(\d+ s left\); advertised to the lighthouses/,
+    aText,
+  );
   const bText = await netcheckText(r.lab, r.b);
   assert.match(bText, /port mapping: +none on 192\.168\.\d+\.1 \(pcp: .+; nat-pmp: .+; upnp: .+\)/, bText);
   t.diagnostic(`a: ${/port mapping:.*/.exec(aText)?.[0]}`);
@@ -43,15 +52,27 @@ test('a mapping whose external address is not where the lighthouse sees us is no
   // miniupnpd claims another public address (as a router behind a carrier NAT would): the mapping exists, but its
   // external IP differs from the lighthouse's view, so a keeps it to itself and nobody sends there.
   const r = await portmapScenario(t, { extIp: '11.0.200.1', settleMs: 4000 });
-  t.diagnostic(`mesh, mapping at another address: first reply ${r.firstReplyMs.toFixed(0)} ms; a->b ${r.path}, b->a ${r.reversePath}; ${r.toExtIp} packets to it`);
+  t.diagnostic(
+    `mesh, mapping at another address: first reply ${r.firstReplyMs.toFixed(0)} ms; a->b ${r.path}, b->a ${r.reversePath}; ${r.toExtIp} packets to it`,
+  );
   assert.equal(r.toExtIp, 0, 'b was told the mapped address');
   const aText = await netcheckText(r.lab, r.a);
-  assert.match(aText, /port mapping: +pcp on .*; not advertised: external ip 11\.0\.200\.1 is not where the lighthouses see us \(11\.0\.113\.\d+\)/, aText);
+  assert.match(
+    aText,
+    /port mapping: +pcp on .*; not advertised: external ip 11\.0\.200\.1 is not where the lighthouses see us \(11\.0\.113\.\d+\)/,
+    aText,
+  );
   assert.equal(r.path, 'relayed', r.lab.logTails(40));
   assert.equal(r.reversePath, 'relayed', r.lab.logTails(40));
 });
 
-test('nebula 1.6.1 in the same lab (printed only with MESH_MEASURE_NEBULA=1)', { skip: process.env.MESH_MEASURE_NEBULA !== '1' }, async (t) => {
-  const r = await portmapScenario(t, { impl: nebulaImpl, settleMs: 4000 });
-  t.diagnostic(`nebula 1.6.1: first reply a->b ${r.firstReplyMs.toFixed(0)} ms, b->a ${r.reverseFirstReplyMs.toFixed(0)} ms; a->b ${r.path}, b->a ${r.reversePath}`);
-});
+test(
+  'nebula 1.6.1 in the same lab (printed only with MESH_MEASURE_NEBULA=1)',
+  { skip: process.env.MESH_MEASURE_NEBULA !== '1' },
+  async (t) => {
+    const r = await portmapScenario(t, { impl: nebulaImpl, settleMs: 4000 });
+    t.diagnostic(
+      `nebula 1.6.1: first reply a->b ${r.firstReplyMs.toFixed(0)} ms, b->a ${r.reverseFirstReplyMs.toFixed(0)} ms; a->b ${r.path}, b->a ${r.reversePath}`,
+    );
+  },
+);

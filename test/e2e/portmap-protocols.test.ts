@@ -24,16 +24,28 @@ interface Step {
 }
 
 /** The probe in `host`'s namespace; next() is its next JSON line (10 s at most). */
-function startProbe(t: { after(fn: () => unknown): void }, host: Host, protocol: string, port: number, lifetimeSec: number) {
-  const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, PROBE, protocol, String(port), String(lifetimeSec)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+function startProbe(
+  t: { after(fn: () => unknown): void },
+  host: Host,
+  protocol: string,
+  port: number,
+  lifetimeSec: number,
+) {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', host.ns, process.execPath, PROBE, protocol, String(port), String(lifetimeSec)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   t.after(() => child.kill('SIGKILL'));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
     send: (line: string) => child.stdin.write(`${line}\n`),
     next: async (): Promise<Step> => {
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${protocol} probe: no answer in 10 s`)), 10_000).unref());
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`${protocol} probe: no answer in 10 s`)), 10_000).unref(),
+      );
       const r = await Promise.race([lines.next(), timeout]);
       if (r.done) throw new Error(`${protocol} probe exited`);
       return JSON.parse(r.value) as Step;
@@ -41,7 +53,13 @@ function startProbe(t: { after(fn: () => unknown): void }, host: Host, protocol:
   };
 }
 
-async function mapRenewDelete(t: { after(fn: () => unknown): void; diagnostic(s: string): void }, lab: Lab, host: Host, upnpd: Miniupnpd, protocol: string): Promise<void> {
+async function mapRenewDelete(
+  t: { after(fn: () => unknown): void; diagnostic(s: string): void },
+  lab: Lab,
+  host: Host,
+  upnpd: Miniupnpd,
+  protocol: string,
+): Promise<void> {
   const port = 4242;
   const probe = startProbe(t, host, protocol, port, 600);
   const mapped = await probe.next();
@@ -50,21 +68,35 @@ async function mapRenewDelete(t: { after(fn: () => unknown): void; diagnostic(s:
   assert.equal(mapped.internalPort, port);
   assert.ok((mapped.lifetimeSec ?? 0) > 0);
   const rules = await upnpd.rules();
-  assert.match(rules, new RegExp(`dport ${mapped.externalPort} dnat ip to ${host.ip.replace(/\./g, '\\.')}:${port}`), rules);
-  assert.equal(upnpd.leases().filter((l) => l.startsWith(`UDP:${mapped.externalPort}:${host.ip}:${port}:`)).length, 1, upnpd.leases().join('\n'));
+  assert.match(
+    rules,
+    new RegExp(`dport ${mapped.externalPort} dnat ip to ${host.ip.replace(/\./g, '\\.')}:${port}`),
+    rules,
+  );
+  assert.equal(
+    upnpd.leases().filter((l) => l.startsWith(`UDP:${mapped.externalPort}:${host.ip}:${port}:`)).length,
+    1,
+    upnpd.leases().join('\n'),
+  );
 
   probe.send('renew');
   const renewed = await probe.next();
   assert.equal(renewed.step, 'renewed', `${protocol}: ${renewed.error}`);
   assert.equal(renewed.externalPort, mapped.externalPort, 'a renewal keeps the external port');
-  assert.equal(upnpd.leases().filter((l) => l.startsWith(`UDP:${mapped.externalPort}:`)).length, 1, 'renewing does not add a second mapping');
+  assert.equal(
+    upnpd.leases().filter((l) => l.startsWith(`UDP:${mapped.externalPort}:`)).length,
+    1,
+    'renewing does not add a second mapping',
+  );
 
   probe.send('delete');
   assert.equal((await probe.next()).step, 'deleted');
   const after = await upnpd.rules();
   assert.doesNotMatch(after, new RegExp(`dport ${mapped.externalPort} dnat`), after);
   assert.equal(upnpd.leases().length, 0);
-  t.diagnostic(`${protocol}: mapped ${mapped.externalIp}:${mapped.externalPort} -> ${host.ip}:${port}, lifetime ${mapped.lifetimeSec} s; renewed; deleted`);
+  t.diagnostic(
+    `${protocol}: mapped ${mapped.externalIp}:${mapped.externalPort} -> ${host.ip}:${port}, lifetime ${mapped.lifetimeSec} s; renewed; deleted`,
+  );
 }
 
 for (const protocol of ['pcp', 'nat-pmp', 'upnp'] as const) {

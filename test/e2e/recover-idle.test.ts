@@ -21,18 +21,31 @@ function keepAlive(t: { after(fn: () => void): void }): void {
 const GOAL_MS = 2000;
 
 for (const first of ['b', 'a'] as const) {
-  test(`idle past both NAT timeouts with punch off, ${first} sends first: a reply within ${GOAL_MS} ms`, { timeout: 90_000 }, async (t) => {
-    keepAlive(t);
-    const result = await idlePastNatTimeouts(meshImpl, first, { scope: t, timeoutMs: 5000 });
-    t.diagnostic(`mesh, ${first} first: ${result.ms === null ? 'no reply within 5000 ms' : `${result.ms} ms`} (${result.detail.split('\n')[0]})`);
-    assert.ok(result.ms !== null && result.ms <= GOAL_MS, `first reply after ${result.ms} ms, goal ${GOAL_MS} ms\n${result.detail}`);
-  });
+  test(
+    `idle past both NAT timeouts with punch off, ${first} sends first: a reply within ${GOAL_MS} ms`,
+    { timeout: 90_000 },
+    async (t) => {
+      keepAlive(t);
+      const result = await idlePastNatTimeouts(meshImpl, first, { scope: t, timeoutMs: 5000 });
+      t.diagnostic(
+        `mesh, ${first} first: ${result.ms === null ? 'no reply within 5000 ms' : `${result.ms} ms`} (${result.detail.split('\n')[0]})`,
+      );
+      assert.ok(
+        result.ms !== null && result.ms <= GOAL_MS,
+        `first reply after ${result.ms} ms, goal ${GOAL_MS} ms\n${result.detail}`,
+      );
+    },
+  );
 }
 
-test('nebula 1.6.1 in the same lab (figures only)', { timeout: 180_000, skip: process.env.MESH_MEASURE_NEBULA !== '1' }, async (t) => {
-  keepAlive(t);
-  for (const first of ['b', 'a'] as const) {
-    const result = await idlePastNatTimeouts(nebulaImpl, first, { scope: t, timeoutMs: 40_000 });
-    t.diagnostic(`nebula, ${first} first: ${result.ms === null ? 'no reply within 40000 ms' : `${result.ms} ms`}`);
-  }
-});
+test(
+  'nebula 1.6.1 in the same lab (figures only)',
+  { timeout: 180_000, skip: process.env.MESH_MEASURE_NEBULA !== '1' },
+  async (t) => {
+    keepAlive(t);
+    for (const first of ['b', 'a'] as const) {
+      const result = await idlePastNatTimeouts(nebulaImpl, first, { scope: t, timeoutMs: 40_000 });
+      t.diagnostic(`nebula, ${first} first: ${result.ms === null ? 'no reply within 40000 ms' : `${result.ms} ms`}`);
+    }
+  },
+);

@@ -14,13 +14,20 @@ import { moveBehindPeersNat } from './lab/recovery-scenarios.js';
 const GOAL_MS = 2000;
 
 for (const sender of ['mover', 'peer'] as const) {
-  test(`moved behind the peer's own NAT (no hairpin, no route between LANs), ${sender} pings: traffic back within ${GOAL_MS} ms`, { timeout: 90_000 }, async (t) => {
-    const r = await moveBehindPeersNat(meshImpl, sender, { scope: t, timeoutMs: 5000 });
-    t.diagnostic(`mesh: ${r.ms === null ? 'no reply within 5000 ms' : `${r.ms} ms`} (${r.detail.split('\n')[0]})`);
-    if (process.env.MESH_MEASURE_NEBULA === '1') {
-      const n = await moveBehindPeersNat(nebulaImpl, sender, { scope: t, timeoutMs: 25_000 });
-      t.diagnostic(`nebula 1.6.1: ${n.ms === null ? 'no reply within 25000 ms' : `${n.ms} ms`}`);
-    }
-    assert.ok(r.ms !== null && r.ms <= GOAL_MS, `first reply ${r.ms} ms after the move, goal ${GOAL_MS} ms\n${r.detail}`);
-  });
+  test(
+    `moved behind the peer's own NAT (no hairpin, no route between LANs), ${sender} pings: traffic back within ${GOAL_MS} ms`,
+    { timeout: 90_000 },
+    async (t) => {
+      const r = await moveBehindPeersNat(meshImpl, sender, { scope: t, timeoutMs: 5000 });
+      t.diagnostic(`mesh: ${r.ms === null ? 'no reply within 5000 ms' : `${r.ms} ms`} (${r.detail.split('\n')[0]})`);
+      if (process.env.MESH_MEASURE_NEBULA === '1') {
+        const n = await moveBehindPeersNat(nebulaImpl, sender, { scope: t, timeoutMs: 25_000 });
+        t.diagnostic(`nebula 1.6.1: ${n.ms === null ? 'no reply within 25000 ms' : `${n.ms} ms`}`);
+      }
+      assert.ok(
+        r.ms !== null && r.ms <= GOAL_MS,
+        `first reply ${r.ms} ms after the move, goal ${GOAL_MS} ms\n${r.detail}`,
+      );
+    },
+  );
 }

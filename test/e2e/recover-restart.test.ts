@@ -26,18 +26,31 @@ const CASES: Array<{ variant: RestartVariant; goalMs: number }> = [
 ];
 
 for (const { variant, goalMs } of CASES) {
-  test(`b restarts (${variant}) while a pings it: replies again within ${goalMs} ms`, { timeout: 60_000 }, async (t) => {
-    keepAlive(t);
-    const result = await peerRestart(meshImpl, variant, { scope: t, timeoutMs: 5000 });
-    t.diagnostic(`mesh ${variant}: ${result.ms === null ? 'no reply within 5000 ms' : `${result.ms} ms`} (${result.detail.split('\n')[0]})`);
-    assert.ok(result.ms !== null && result.ms <= goalMs, `recovery ${result.ms} ms, goal ${goalMs} ms\n${result.detail}`);
-  });
+  test(
+    `b restarts (${variant}) while a pings it: replies again within ${goalMs} ms`,
+    { timeout: 60_000 },
+    async (t) => {
+      keepAlive(t);
+      const result = await peerRestart(meshImpl, variant, { scope: t, timeoutMs: 5000 });
+      t.diagnostic(
+        `mesh ${variant}: ${result.ms === null ? 'no reply within 5000 ms' : `${result.ms} ms`} (${result.detail.split('\n')[0]})`,
+      );
+      assert.ok(
+        result.ms !== null && result.ms <= goalMs,
+        `recovery ${result.ms} ms, goal ${goalMs} ms\n${result.detail}`,
+      );
+    },
+  );
 }
 
-test('nebula 1.6.1 in the same lab (figures only)', { timeout: 120_000, skip: process.env.MESH_MEASURE_NEBULA !== '1' }, async (t) => {
-  keepAlive(t);
-  for (const { variant } of CASES) {
-    const result = await peerRestart(nebulaImpl, variant, { scope: t, timeoutMs: 30_000 });
-    t.diagnostic(`nebula ${variant}: ${result.ms === null ? 'no reply within 30000 ms' : `${result.ms} ms`}`);
-  }
-});
+test(
+  'nebula 1.6.1 in the same lab (figures only)',
+  { timeout: 120_000, skip: process.env.MESH_MEASURE_NEBULA !== '1' },
+  async (t) => {
+    keepAlive(t);
+    for (const { variant } of CASES) {
+      const result = await peerRestart(nebulaImpl, variant, { scope: t, timeoutMs: 30_000 });
+      t.diagnostic(`nebula ${variant}: ${result.ms === null ? 'no reply within 30000 ms' : `${result.ms} ms`}`);
+    }
+  },
+);

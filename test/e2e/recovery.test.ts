@@ -16,13 +16,24 @@ const TODO: Record<string, string> = {};
 // MESH_RECOVERY_MAIN=<another build's dist/bin/mesh.cjs> runs the same assertions against that build (the
 // pre-issue-15 build fails all ten).
 const otherBuild = process.env.MESH_RECOVERY_MAIN;
-const mesh: OverlayImpl = otherBuild ? { ...meshImpl, command: (configPath) => ({ cmd: otherBuild, args: ['-config', configPath] }) } : meshImpl;
+const mesh: OverlayImpl = otherBuild
+  ? { ...meshImpl, command: (configPath) => ({ cmd: otherBuild, args: ['-config', configPath] }) }
+  : meshImpl;
 
 for (const scenario of RECOVERY_SCENARIOS) {
   const todo = TODO[scenario.id];
-  test(`${scenario.title}: ${scenario.kind} within ${scenario.goalMs} ms (mesh)`, { timeout: 60_000, ...(todo ? { todo } : {}) }, async (t) => {
-    const result = await scenario.run(mesh, { scope: t, timeoutMs: scenario.kind === 'first reply' ? 3000 : 5000 });
-    t.diagnostic(`${scenario.id}: ${result.ms === null ? 'no reply' : `${result.ms} ms`} (${result.detail.split('\n')[0]})`);
-    assert.ok(result.ms !== null && result.ms <= scenario.goalMs, `${scenario.kind} ${result.ms} ms, goal ${scenario.goalMs} ms\n${result.detail}`);
-  });
+  test(
+    `${scenario.title}: ${scenario.kind} within ${scenario.goalMs} ms (mesh)`,
+    { timeout: 60_000, ...(todo ? { todo } : {}) },
+    async (t) => {
+      const result = await scenario.run(mesh, { scope: t, timeoutMs: scenario.kind === 'first reply' ? 3000 : 5000 });
+      t.diagnostic(
+        `${scenario.id}: ${result.ms === null ? 'no reply' : `${result.ms} ms`} (${result.detail.split('\n')[0]})`,
+      );
+      assert.ok(
+        result.ms !== null && result.ms <= scenario.goalMs,
+        `${scenario.kind} ${result.ms} ms, goal ${scenario.goalMs} ms\n${result.detail}`,
+      );
+    },
+  );
 }

@@ -11,7 +11,6 @@ import { reaches } from './lab/reach.js';
 // Relays (Nebula 1.6 relay protocol). The two ends may only talk to the relay's underlay address
 // (lighthouse.remote_allow_list), so the relay is the only path, whoever implements each role.
 
-
 const cases: Array<{ relay: OverlayImpl; ends: OverlayImpl }> = [
   { relay: meshImpl, ends: meshImpl },
   { relay: nebulaImpl, ends: meshImpl },

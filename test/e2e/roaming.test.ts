@@ -34,8 +34,13 @@ for (const sender of ['mover', 'other'] as const) {
       await lab.moveBehind(mover, r3);
       await lab.flushConntrack(r1);
     });
-    t.diagnostic(`recovery ${result.recoveryMs} ms (${result.repliesBefore} replies before the move, ${result.repliesAfter} after)`);
+    t.diagnostic(
+      `recovery ${result.recoveryMs} ms (${result.repliesBefore} replies before the move, ${result.repliesAfter} after)`,
+    );
     assert.ok(result.repliesBefore > 5, 'ping ran before the move');
-    assert.ok(result.recoveryMs !== null && result.recoveryMs < 2000, `recovered in ${result.recoveryMs} ms\n${lab.logTails(40)}`);
+    assert.ok(
+      result.recoveryMs !== null && result.recoveryMs < 2000,
+      `recovered in ${result.recoveryMs} ms\n${lab.logTails(40)}`,
+    );
   });
 }

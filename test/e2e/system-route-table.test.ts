@@ -30,7 +30,10 @@ test('use_system_route_table: a route added at runtime via a VPN gateway is foll
       vpnIp: GW,
       impl: meshImpl,
       subnets: [UNSAFE],
-      firewall: { outbound: [{ port: 'any', proto: 'any', host: 'any' }], inbound: [{ proto: 'icmp', host: 'any', local_cidr: 'any' }] },
+      firewall: {
+        outbound: [{ port: 'any', proto: 'any', host: 'any' }],
+        inbound: [{ proto: 'icmp', host: 'any', local_cidr: 'any' }],
+      },
     },
     { host: hA!, name: 'a', vpnIp: '10.99.0.2', impl: meshImpl, config: { tun: { use_system_route_table: true } } },
   ]);
@@ -45,7 +48,11 @@ test('use_system_route_table: a route added at runtime via a VPN gateway is foll
   };
   const replyWithin = async (when: string): Promise<number> => {
     const start = Date.now();
-    await waitFor(async () => (await lab.ping(hA!, BEHIND_GW, { count: 1, timeoutSec: 1 })).ok, { timeoutMs: 5000, intervalMs: 0, what: `${when}: a -> ${BEHIND_GW}` });
+    await waitFor(async () => (await lab.ping(hA!, BEHIND_GW, { count: 1, timeoutSec: 1 })).ok, {
+      timeoutMs: 5000,
+      intervalMs: 0,
+      what: `${when}: a -> ${BEHIND_GW}`,
+    });
     return Date.now() - start;
   };
 
@@ -85,9 +92,18 @@ test('use_system_route_table: after lost route events (socket buffer overflow) t
       vpnIp: GW,
       impl: meshImpl,
       subnets: [UNSAFE],
-      firewall: { outbound: [{ port: 'any', proto: 'any', host: 'any' }], inbound: [{ proto: 'icmp', host: 'any', local_cidr: 'any' }] },
+      firewall: {
+        outbound: [{ port: 'any', proto: 'any', host: 'any' }],
+        inbound: [{ proto: 'icmp', host: 'any', local_cidr: 'any' }],
+      },
     },
-    { host: hA!, name: 'a', vpnIp: '10.99.0.2', impl: meshImpl, config: { tun: { use_system_route_table: true, use_system_route_table_buffer_size: 4096 } } },
+    {
+      host: hA!,
+      name: 'a',
+      vpnIp: '10.99.0.2',
+      impl: meshImpl,
+      config: { tun: { use_system_route_table: true, use_system_route_table_buffer_size: 4096 } },
+    },
   ]);
   assert.ok((await lab.ping(hA!, GW, { count: 3, timeoutSec: 3 })).ok, 'a -> b over the tunnel');
   const dev = /dev (\S+)/.exec((await lab.exec(hA!, 'ip', ['-4', 'route', 'get', GW])).stdout)?.[1];
@@ -97,12 +113,26 @@ test('use_system_route_table: after lost route events (socket buffer overflow) t
     adds += `route add 172.${16 + (i >> 8)}.${i & 255}.0/24 via ${GW} dev ${dev}\n`;
     if (i % 80 === 79) adds += `route add ${SENTINELS[(i - 79) / 80]}/32 via ${GW} dev ${dev}\n`;
   }
-  const answering = async () => (await Promise.all(SENTINELS.map(async (ip) => ((await lab.ping(hA!, ip, { count: 1, timeoutSec: 1 })).ok ? ip : null)))).filter((ip) => ip !== null);
+  const answering = async () =>
+    (
+      await Promise.all(
+        SENTINELS.map(async (ip) => ((await lab.ping(hA!, ip, { count: 1, timeoutSec: 1 })).ok ? ip : null)),
+      )
+    ).filter((ip) => ip !== null);
   const since = a!.process.logOffset();
-  const logged = () => a!.process.log().slice(since).split('\n').filter((l) => /Could not|were lost|watch failed/.test(l)).slice(-8).join('\n');
+  const logged = () =>
+    a!.process
+      .log()
+      .slice(since)
+      .split('\n')
+      .filter((l) => /Could not|were lost|watch failed/.test(l))
+      .slice(-8)
+      .join('\n');
   await lab.exec(hA!, 'ip', ['-batch', '-'], { input: adds });
   await a!.process.waitForLog(/Route updates were lost/, 5000, since).catch(() => {
-    throw new Error('the environment did not overflow the route socket (2025 routes into a 4 KB buffer); nothing was tested');
+    throw new Error(
+      'the environment did not overflow the route socket (2025 routes into a 4 KB buffer); nothing was tested',
+    );
   });
   let last: string[] = [];
   await waitFor(async () => (last = await answering()).length === SENTINELS.length, {
@@ -126,8 +156,25 @@ test('use_system_route_table: after lost route events (socket buffer overflow) t
 test('use_system_route_table: a route socket that overflowed before any read (POLLERR) is read again and re-read', async (t) => {
   const lab = await Lab.create(t);
   const [h] = (await lab.flat(1, ['w'])) as Host[];
-  const out = await lab.exec(h!, process.execPath, [resolve('dist/test/e2e/lab/route-watch-probe.js'), '2000', '4096'], { timeoutMs: 20_000 });
-  const r = JSON.parse(out.stdout.trim()) as { afterAdds: number; afterDels: number; lost: number; watchFailed: boolean };
-  assert.deepEqual({ afterAdds: r.afterAdds, afterDels: r.afterDels, watchFailed: r.watchFailed }, { afterAdds: 2000, afterDels: 0, watchFailed: false }, out.stdout);
-  assert.ok(r.lost > 0, `the environment did not overflow the route socket (2000 routes, 4 KB buffer, loop blocked); nothing was tested: ${out.stdout}`);
+  const out = await lab.exec(
+    h!,
+    process.execPath,
+    [resolve('dist/test/e2e/lab/route-watch-probe.js'), '2000', '4096'],
+    { timeoutMs: 20_000 },
+  );
+  const r = JSON.parse(out.stdout.trim()) as {
+    afterAdds: number;
+    afterDels: number;
+    lost: number;
+    watchFailed: boolean;
+  };
+  assert.deepEqual(
+    { afterAdds: r.afterAdds, afterDels: r.afterDels, watchFailed: r.watchFailed },
+    { afterAdds: 2000, afterDels: 0, watchFailed: false },
+    out.stdout,
+  );
+  assert.ok(
+    r.lost > 0,
+    `the environment did not overflow the route socket (2000 routes, 4 KB buffer, loop blocked); nothing was tested: ${out.stdout}`,
+  );
 });

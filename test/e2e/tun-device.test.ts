@@ -226,7 +226,8 @@ async function dualRole(): Promise<void> {
         if (p[0] >> 4 === 6) seen.echo6++;
         else seen.echo4++;
         replies.push(reply);
-      } else if (p[0] >> 4 === 6) seen.other6.push(`next header ${p[6]} type ${p[40]} to ${Buffer.from(p.subarray(24, 40)).toString('hex')}`);
+      } else if (p[0] >> 4 === 6)
+        seen.other6.push(`next header ${p[6]} type ${p[40]} to ${Buffer.from(p.subarray(24, 40)).toString('hex')}`);
       else seen.other4++;
     }
     if (replies.length > 0) tun.writeBatch(replies);
@@ -260,7 +261,11 @@ async function pairRole(): Promise<void> {
 
 // A dual-stack TUN on a host where new interfaces have IPv6 disabled: reports how openTun fails.
 async function noIpv6Role(): Promise<void> {
-  const error = await openTun({ name: 'mtnov6', mtu: 1300, networks: [parseIpPrefix('10.204.0.1/24'), parseIpPrefix('fd00:ce::1/64')] }).then(
+  const error = await openTun({
+    name: 'mtnov6',
+    mtu: 1300,
+    networks: [parseIpPrefix('10.204.0.1/24'), parseIpPrefix('fd00:ce::1/64')],
+  }).then(
     () => null,
     (e: Error & { code?: string }) => ({ code: e.code, message: e.message }),
   );
@@ -347,12 +352,19 @@ const c = require('net').connect(5599, host, async () => {
 }); c.on('error', (e) => { console.error(e.message); process.exit(1); });`;
 
 /** Sends `bytes` from NS to `host` in NS2 over TCP; returns what both ends saw. */
-async function tcpAcross(host: string, bytes: number): Promise<{ sent: string; received: { bytes: number; sha: string }; ms: number }> {
-  const server = spawn('ip', ['netns', 'exec', NS2, process.execPath, '-e', TCP_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function tcpAcross(
+  host: string,
+  bytes: number,
+): Promise<{ sent: string; received: { bytes: number; sha: string }; ms: number }> {
+  const server = spawn('ip', ['netns', 'exec', NS2, process.execPath, '-e', TCP_SERVER], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]();
     assert.equal((await lines.next()).value, 'listening');
-    const client = await run('ip', ['netns', 'exec', NS, process.execPath, '-e', TCP_CLIENT, host, String(bytes)], { timeout: 60_000 });
+    const client = await run('ip', ['netns', 'exec', NS, process.execPath, '-e', TCP_CLIENT, host, String(bytes)], {
+      timeout: 60_000,
+    });
     const { sha, ms } = JSON.parse(client.stdout);
     const received = JSON.parse((await lines.next()).value);
     return { sent: sha, received, ms };
@@ -499,7 +511,10 @@ else {
         }
         const bytes = 16 << 20;
         const rates: Record<string, number> = {};
-        for (const [family, host] of [['IPv4', '10.203.2.1'], ['IPv6', 'fd00:d2::1']]) {
+        for (const [family, host] of [
+          ['IPv4', '10.203.2.1'],
+          ['IPv6', 'fd00:d2::1'],
+        ]) {
           c.send('stats');
           const before = await c.next('stats');
           const kernelBefore = { a: await linkStats(NS, 'mtpa0'), b: await linkStats(NS2, 'mtpb0') };
@@ -547,7 +562,10 @@ else {
       const c = child('burst');
       const batch = await c.next('batch');
       assert.equal(batch.udpTo9, 20);
-      assert.deepEqual(batch.payloads, Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual(
+        batch.payloads,
+        Array.from({ length: 20 }, (_, i) => i),
+      );
     });
 
     test('the read path moves a queued backlog and a sustained stream of forwarded packets (rate printed)', async (t) => {

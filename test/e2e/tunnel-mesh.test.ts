@@ -16,8 +16,16 @@ async function twoMeshNodes(t: { after(fn: () => unknown): void }, cipher: 'aes'
   const net = await OverlayNet.create(lab, { cipher });
   const vpn1 = '10.99.0.1';
   const vpn2 = '10.99.0.2';
-  const n1 = await net.start(h1!, { name: 'one', impl: meshImpl, config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } } });
-  const n2 = await net.start(h2!, { name: 'two', impl: meshImpl, config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } } });
+  const n1 = await net.start(h1!, {
+    name: 'one',
+    impl: meshImpl,
+    config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } },
+  });
+  const n2 = await net.start(h2!, {
+    name: 'two',
+    impl: meshImpl,
+    config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } },
+  });
   return { lab, h1: h1!, h2: h2!, n1, n2, vpn1, vpn2 };
 }
 
@@ -37,8 +45,28 @@ test('garbage and replayed datagrams leave the tunnel working and deliver nothin
 
   // Capture real tunnel datagrams arriving at two, and every ICMP echo request two's TUN hands to its kernel.
   const pcap = lab.path('two-udp.pcap');
-  const udpCapture = await lab.spawn(h2, 'tcpdump', ['-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp', 'dst', 'port', '4242']);
-  const tunCapture = await lab.spawn(h2, 'tcpdump', ['-i', 'any', '--immediate-mode', '-l', '-n', 'icmp[icmptype] == icmp-echo and dst host', vpn2]);
+  const udpCapture = await lab.spawn(h2, 'tcpdump', [
+    '-i',
+    'any',
+    '--immediate-mode',
+    '-U',
+    '-n',
+    '-w',
+    pcap,
+    'udp',
+    'dst',
+    'port',
+    '4242',
+  ]);
+  const tunCapture = await lab.spawn(h2, 'tcpdump', [
+    '-i',
+    'any',
+    '--immediate-mode',
+    '-l',
+    '-n',
+    'icmp[icmptype] == icmp-echo and dst host',
+    vpn2,
+  ]);
   await sleep(1000);
   const pings = await lab.ping(h1, vpn2, { count: 5, timeoutSec: 5 });
   assert.equal(pings.rttMs.length, 5);
@@ -59,10 +87,17 @@ test('garbage and replayed datagrams leave the tunnel working and deliver nothin
     const next = () => { if (i >= all.length) return s.close(); s.send(all[i++], port, target, next); };
     next();
   `;
-  await lab.exec(h1, process.execPath, ['-e', script, JSON.stringify([h2.ip, 4242, captured.map((d) => d.payload.toString('base64'))])]);
+  await lab.exec(h1, process.execPath, [
+    '-e',
+    script,
+    JSON.stringify([h2.ip, 4242, captured.map((d) => d.payload.toString('base64'))]),
+  ]);
   await sleep(500);
   await tunCapture.kill();
-  const echoRequests = tunCapture.log().split('\n').filter((l) => /ICMP echo request/.test(l)).length;
+  const echoRequests = tunCapture
+    .log()
+    .split('\n')
+    .filter((l) => /ICMP echo request/.test(l)).length;
   // tcpdump on "any" sees each request once on the TUN (the underlay carries it encrypted as UDP, not ICMP).
   assert.equal(echoRequests, 5, `expected the 5 pings exactly once, saw ${echoRequests}:\n${tunCapture.log()}`);
   assert.ok(n2.process.running, 'mesh survived the garbage');

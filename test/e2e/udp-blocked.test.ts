@@ -12,8 +12,11 @@ import { moveIntoUdpBlockedScenario, udpBlockedScenario } from './lab/udp-blocke
 test('a node whose router drops all UDP but DNS pings its peer and is pinged within 10 s, relayed over TCP, and moves back to UDP when UDP passes', async (t) => {
   const r = await udpBlockedScenario(meshImpl, { scope: t, timeoutMs: 10_000 });
   t.diagnostic(`mesh: a->b first reply ${r.aToBMs} ms, b->a ${r.bToAMs} ms after a's start; path: ${r.path}`);
-  t.diagnostic(`mesh: back on UDP ${r.backToUdpMs} ms after UDP passed; then ${r.udpAfter} UDP / ${r.tcpAfter} TCP packets from a in 10 pings`);
-  for (const line of `${r.status}\n${r.netcheck}`.split('\n')) if (/tcp|udp works|UDP/i.test(line)) t.diagnostic(`  ${line.trim()}`);
+  t.diagnostic(
+    `mesh: back on UDP ${r.backToUdpMs} ms after UDP passed; then ${r.udpAfter} UDP / ${r.tcpAfter} TCP packets from a in 10 pings`,
+  );
+  for (const line of `${r.status}\n${r.netcheck}`.split('\n'))
+    if (/tcp|udp works|UDP/i.test(line)) t.diagnostic(`  ${line.trim()}`);
   assert.notEqual(r.aToBMs, null, `a never got a reply from b\n${r.detail}`);
   assert.notEqual(r.bToAMs, null, `b never got a reply from a\n${r.detail}`);
   assert.ok((r.aToBMs as number) <= 10_000 && (r.bToAMs as number) <= 10_000);

@@ -53,7 +53,8 @@ test('unsafe routes: local_cidr opens the unsafe network, a rule without it does
   assert.equal(b.rttMs.length, 0, `b -> ${BEHIND_GW} must get no reply: ${JSON.stringify(b)}`);
 
   // install: true puts the route on the tun; install: false leaves it out.
-  const routes = async (h: Host): Promise<string> => (await lab.exec(h, 'ip', ['-4', 'route', 'show', UNSAFE])).stdout.trim();
+  const routes = async (h: Host): Promise<string> =>
+    (await lab.exec(h, 'ip', ['-4', 'route', 'show', UNSAFE])).stdout.trim();
   assert.match(await routes(hA!), /dev \S+/, 'a has the route');
   assert.equal(await routes(hC!), '', 'c has no route');
   // Routed by the user into the tunnel, c's packets take the unsafe route all the same.

@@ -67,8 +67,18 @@ for (const [label, implA, implB] of pairs) {
     const net = await OverlayNet.create(lab);
     const vpnA = '10.99.0.1';
     const vpnB = '10.99.0.2';
-    await net.start(h1!, { name: 'one', vpnIp: vpnA, impl: implA, config: { static_host_map: { [vpnB]: [`${h2!.ip}:4242`] } } });
-    await net.start(h2!, { name: 'two', vpnIp: vpnB, impl: implB, config: { static_host_map: { [vpnA]: [`${h1!.ip}:4242`] } } });
+    await net.start(h1!, {
+      name: 'one',
+      vpnIp: vpnA,
+      impl: implA,
+      config: { static_host_map: { [vpnB]: [`${h2!.ip}:4242`] } },
+    });
+    await net.start(h2!, {
+      name: 'two',
+      vpnIp: vpnB,
+      impl: implB,
+      config: { static_host_map: { [vpnA]: [`${h1!.ip}:4242`] } },
+    });
     assert.ok((await lab.ping(h1!, vpnB, { count: 1, timeoutSec: 5 })).ok, lab.logTails());
 
     const there = await transfer(lab, h1!, h2!, vpnB);

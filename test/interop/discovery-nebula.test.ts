@@ -8,7 +8,6 @@ import { reaches } from '../e2e/lab/reach.js';
 // Discovery across implementations: a mesh node finds a nebula node through a nebula lighthouse, and nebula nodes
 // find each other (and a mesh node) through a mesh lighthouse.
 
-
 test('a mesh node and a nebula node find each other through a nebula lighthouse', async (t) => {
   const lab = await Lab.create(t);
   const [hl, h1, h2] = await lab.flat(3);

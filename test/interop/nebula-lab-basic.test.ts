@@ -39,7 +39,11 @@ for (const cipher of CIPHERS) {
       await lab.trafficCounter(r2, { saddr: r1.wanIp, minUdpLength: 40 }),
       await lab.trafficCounter(r1, { saddr: r2.wanIp, minUdpLength: 40 }),
     ];
-    const viaLighthouse = await lab.trafficCounter(await lab.internet(), { saddr: r1.wanIp, daddr: lhHost.ip, minUdpLength: 40 });
+    const viaLighthouse = await lab.trafficCounter(await lab.internet(), {
+      saddr: r1.wanIp,
+      daddr: lhHost.ip,
+      minUdpLength: 40,
+    });
 
     const net = await OverlayNet.create(lab, { cipher });
     const started = performance.now();

@@ -16,8 +16,18 @@ for (const cipher of ['aes', 'chachapoly'] as const) {
       const net = await OverlayNet.create(lab, { cipher });
       const vpnMesh = '10.99.0.1';
       const vpnNebula = '10.99.0.2';
-      await net.start(h1!, { name: 'meshnode', vpnIp: vpnMesh, impl: meshImpl, config: { static_host_map: { [vpnNebula]: [`${h2!.ip}:4242`] } } });
-      await net.start(h2!, { name: 'nebulanode', vpnIp: vpnNebula, impl: nebulaImpl, config: { static_host_map: { [vpnMesh]: [`${h1!.ip}:4242`] } } });
+      await net.start(h1!, {
+        name: 'meshnode',
+        vpnIp: vpnMesh,
+        impl: meshImpl,
+        config: { static_host_map: { [vpnNebula]: [`${h2!.ip}:4242`] } },
+      });
+      await net.start(h2!, {
+        name: 'nebulanode',
+        vpnIp: vpnNebula,
+        impl: nebulaImpl,
+        config: { static_host_map: { [vpnMesh]: [`${h1!.ip}:4242`] } },
+      });
       const [first, second] = starter === 'mesh' ? [h1!, h2!] : [h2!, h1!];
       const firstTarget = starter === 'mesh' ? vpnNebula : vpnMesh;
       const secondTarget = starter === 'mesh' ? vpnMesh : vpnNebula;

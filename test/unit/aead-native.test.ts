@@ -110,7 +110,10 @@ test('batches seal and open like single packets; per-packet flags; in place', { 
     native.sealBatch(buf, meta, counters, list.length);
     list.forEach((c, i) => {
       const m = meta.subarray(i * AEAD_META_WORDS);
-      assert.deepEqual(Buffer.from(buf.subarray(m[2]!, m[2]! + c.pt.length + AEAD_TAG_LEN)), node.seal(c.counter, c.pt, c.ad));
+      assert.deepEqual(
+        Buffer.from(buf.subarray(m[2]!, m[2]! + c.pt.length + AEAD_TAG_LEN)),
+        node.seal(c.counter, c.pt, c.ad),
+      );
       m[3] = c.pt.length + AEAD_TAG_LEN; // now the input is ciphertext and tag
     });
     // Spoil records 1 (tag), 2 (AD) and 3 (counter); the rest must still open.
@@ -125,7 +128,10 @@ test('batches seal and open like single packets; per-packet flags; in place', { 
       const out = buf.subarray(m[4]!, m[4]! + c.pt.length);
       if (i >= 1 && i <= 3) {
         assert.equal(ok[i], 0, `record ${i} must fail`);
-        assert.ok(out.every((b) => b === 0), `record ${i}: unauthenticated plaintext wiped`);
+        assert.ok(
+          out.every((b) => b === 0),
+          `record ${i}: unauthenticated plaintext wiped`,
+        );
       } else {
         assert.equal(ok[i], 1, `record ${i}`);
         assert.deepEqual(out, c.pt);
@@ -178,7 +184,10 @@ test('counters outside [0, 2^53): seal throws, batch seal throws before sealing 
     const before = Uint8Array.from(buf);
     assert.throws(() => aead.sealBatch(buf, meta, new Float64Array([5, 2 ** 53]), 2), AeadCounterError);
     assert.deepEqual(buf, before, 'nothing sealed');
-    assert.throws(() => addon().aead_seal_batch(aeadCtxOf(cipher, key), buf, meta, new Float64Array([5, 2 ** 53]), 2), RangeError);
+    assert.throws(
+      () => addon().aead_seal_batch(aeadCtxOf(cipher, key), buf, meta, new Float64Array([5, 2 ** 53]), 2),
+      RangeError,
+    );
     assert.deepEqual(buf, before, 'nothing sealed by the addon either');
   }
 });
@@ -187,30 +196,37 @@ function aeadCtxOf(cipher: AeadCipher, key: Uint8Array) {
   return addon().aead_create(cipher === 'aes' ? 0 : 1, key);
 }
 
-test('use after close: seal throws AeadClosedError, open and openBatch refuse, the addon throws EAEADCLOSED', { skip }, () => {
-  for (const cipher of CIPHERS) {
-    const key = new Uint8Array(32).fill(1);
-    const aead = new NativeAead(addon(), cipher, key);
-    const ad = new Uint8Array(16);
-    const sealed = aead.seal(7, new Uint8Array(20), ad);
-    aead.close();
-    aead.close(); // idempotent
-    assert.throws(() => aead.seal(8, new Uint8Array(20), ad), AeadClosedError);
-    assert.equal(aead.open(7, sealed, ad), null);
-    const ok = new Uint8Array(1).fill(1);
-    assert.equal(aead.openBatch(sealed, new Uint32Array([0, 0, 0, 36, 0]), new Float64Array([7]), 1, ok), 0);
-    assert.equal(ok[0], 0);
-    assert.throws(() => aead.sealBatch(new Uint8Array(64), new Uint32Array(5), new Float64Array(1), 1), AeadClosedError);
+test(
+  'use after close: seal throws AeadClosedError, open and openBatch refuse, the addon throws EAEADCLOSED',
+  { skip },
+  () => {
+    for (const cipher of CIPHERS) {
+      const key = new Uint8Array(32).fill(1);
+      const aead = new NativeAead(addon(), cipher, key);
+      const ad = new Uint8Array(16);
+      const sealed = aead.seal(7, new Uint8Array(20), ad);
+      aead.close();
+      aead.close(); // idempotent
+      assert.throws(() => aead.seal(8, new Uint8Array(20), ad), AeadClosedError);
+      assert.equal(aead.open(7, sealed, ad), null);
+      const ok = new Uint8Array(1).fill(1);
+      assert.equal(aead.openBatch(sealed, new Uint32Array([0, 0, 0, 36, 0]), new Float64Array([7]), 1, ok), 0);
+      assert.equal(ok[0], 0);
+      assert.throws(
+        () => aead.sealBatch(new Uint8Array(64), new Uint32Array(5), new Float64Array(1), 1),
+        AeadClosedError,
+      );
 
-    const ctx = aeadCtxOf(cipher, key);
-    addon().aead_close(ctx);
-    addon().aead_close(ctx);
-    const closed = (e: unknown) => (e as { code?: string }).code === 'EAEADCLOSED';
-    assert.throws(() => addon().aead_seal(ctx, 1, ad, ad, new Uint8Array(64), 0), closed);
-    assert.throws(() => addon().aead_open(ctx, 7, ad, sealed, new Uint8Array(64)), closed);
-    assert.throws(() => addon().aead_open_batch(ctx, sealed, new Uint32Array(5), new Float64Array(1), 1, ok), closed);
-  }
-});
+      const ctx = aeadCtxOf(cipher, key);
+      addon().aead_close(ctx);
+      addon().aead_close(ctx);
+      const closed = (e: unknown) => (e as { code?: string }).code === 'EAEADCLOSED';
+      assert.throws(() => addon().aead_seal(ctx, 1, ad, ad, new Uint8Array(64), 0), closed);
+      assert.throws(() => addon().aead_open(ctx, 7, ad, sealed, new Uint8Array(64)), closed);
+      assert.throws(() => addon().aead_open_batch(ctx, sealed, new Uint32Array(5), new Float64Array(1), 1, ok), closed);
+    }
+  },
+);
 
 test('the addon refuses records and outputs outside its buffers instead of touching other memory', { skip }, () => {
   const a = addon();
@@ -222,8 +238,14 @@ test('the addon refuses records and outputs outside its buffers instead of touch
   assert.throws(() => a.aead_seal(ctx, 1, ad, shared.subarray(0, 20), shared, 1), RangeError, 'partial overlap');
   assert.throws(() => a.aead_open(ctx, 1, ad, new Uint8Array(40), new Uint8Array(23)), RangeError, 'short out');
   const buf = new Uint8Array(64);
-  assert.throws(() => a.aead_seal_batch(ctx, buf, new Uint32Array([0, 0, 60, 10, 0]), new Float64Array([1]), 1), RangeError);
-  assert.throws(() => a.aead_seal_batch(ctx, buf, new Uint32Array([0, 0, 0, 10, 50]), new Float64Array([1]), 1), RangeError);
+  assert.throws(
+    () => a.aead_seal_batch(ctx, buf, new Uint32Array([0, 0, 60, 10, 0]), new Float64Array([1]), 1),
+    RangeError,
+  );
+  assert.throws(
+    () => a.aead_seal_batch(ctx, buf, new Uint32Array([0, 0, 0, 10, 50]), new Float64Array([1]), 1),
+    RangeError,
+  );
   assert.throws(() => a.aead_seal_batch(ctx, buf, new Uint32Array(5), new Float64Array(1), 2), RangeError, 'count');
   const ok = new Uint8Array(1).fill(1);
   assert.equal(a.aead_open_batch(ctx, buf, new Uint32Array([0, 0, 40, 40, 0]), new Float64Array([1]), 1, ok), 0);
@@ -300,7 +322,11 @@ test('MESH_AEAD=node selects node:crypto for session keys, once, and both backen
     const a = createSessionAead('chachapoly', new Uint8Array(32).fill(4));
     process.stdout.write(a.constructor.name + ' ' + a.seal(3, new Uint8Array(5), new Uint8Array(16)).toString('hex'));`;
   const run = (env: NodeJS.ProcessEnv) =>
-    spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 });
+    spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
   const forced = run({ MESH_AEAD: 'node' });
   const native = run({ MESH_AEAD: '' });
   assert.equal(forced.status, 0, forced.stderr);
@@ -314,41 +340,53 @@ test('MESH_AEAD=node selects node:crypto for session keys, once, and both backen
 
 // The addon keeps OpenSSL contexts keyed for the 1024 most recently used keys and re-keys one for any other
 // (pkg/tun/native/aead.c): every key must still seal and open as node:crypto does, whichever context it lands on.
-test('3000 contexts used round-robin, some closed midway, all agree with node:crypto (re-keyed contexts)', { skip }, () => {
-  const r = new Rand(21);
-  const a = addon();
-  const n = 3000;
-  const keys = Array.from({ length: n }, () => r.bytes(32));
-  const ciphers = keys.map((_, i): AeadCipher => (i % 3 === 0 ? 'chachapoly' : 'aes'));
-  const natives = keys.map((key, i) => new NativeAead(a, ciphers[i]!, key));
-  const ad = r.bytes(16);
-  const pt = r.bytes(200);
-  for (let round = 0; round < 3; round++) {
-    for (let i = 0; i < n; i++) {
-      const native = natives[i]!;
-      if (native.closed) {
-        assert.throws(() => native.seal(round, pt, ad), AeadClosedError);
-        continue;
+test(
+  '3000 contexts used round-robin, some closed midway, all agree with node:crypto (re-keyed contexts)',
+  { skip },
+  () => {
+    const r = new Rand(21);
+    const a = addon();
+    const n = 3000;
+    const keys = Array.from({ length: n }, () => r.bytes(32));
+    const ciphers = keys.map((_, i): AeadCipher => (i % 3 === 0 ? 'chachapoly' : 'aes'));
+    const natives = keys.map((key, i) => new NativeAead(a, ciphers[i]!, key));
+    const ad = r.bytes(16);
+    const pt = r.bytes(200);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < n; i++) {
+        const native = natives[i]!;
+        if (native.closed) {
+          assert.throws(() => native.seal(round, pt, ad), AeadClosedError);
+          continue;
+        }
+        const sealed = native.seal(round + 3, pt, ad);
+        assert.deepEqual(
+          sealed,
+          createAead(ciphers[i]!, keys[i]!).seal(round + 3, pt, ad),
+          `context ${i} round ${round}`,
+        );
+        assert.deepEqual(native.open(round + 3, sealed, ad), Buffer.from(pt), `context ${i} round ${round}`);
+        // Walk backwards through some: the least recently used end of the list changes hands too.
+        if (round === 1 && i % 7 === 0) natives[n - 1 - i]!.close();
       }
-      const sealed = native.seal(round + 3, pt, ad);
-      assert.deepEqual(sealed, createAead(ciphers[i]!, keys[i]!).seal(round + 3, pt, ad), `context ${i} round ${round}`);
-      assert.deepEqual(native.open(round + 3, sealed, ad), Buffer.from(pt), `context ${i} round ${round}`);
-      // Walk backwards through some: the least recently used end of the list changes hands too.
-      if (round === 1 && i % 7 === 0) natives[n - 1 - i]!.close();
     }
-  }
-  for (const native of natives) native.close();
-});
+    for (const native of natives) native.close();
+  },
+);
 
-test('100k live contexts cost under 1 KiB each (OpenSSL contexts are kept for the recently used only)', { skip }, async () => {
-  const a = addon();
-  const key = new Uint8Array(32).fill(6);
-  gc();
-  const before = process.memoryUsage.rss();
-  const live = [];
-  for (let i = 0; i < 100_000; i++) live.push(a.aead_create((i & 1) as 0 | 1, key));
-  const perContext = (process.memoryUsage.rss() - before) / live.length;
-  for (const ctx of live) a.aead_close(ctx);
-  // A keyed OpenSSL context alone is ~1.4-1.5 KiB; the context itself ~0.4 KiB with its JS external.
-  assert.ok(perContext < 1024, `${perContext.toFixed(0)} bytes per live context`);
-});
+test(
+  '100k live contexts cost under 1 KiB each (OpenSSL contexts are kept for the recently used only)',
+  { skip },
+  async () => {
+    const a = addon();
+    const key = new Uint8Array(32).fill(6);
+    gc();
+    const before = process.memoryUsage.rss();
+    const live = [];
+    for (let i = 0; i < 100_000; i++) live.push(a.aead_create((i & 1) as 0 | 1, key));
+    const perContext = (process.memoryUsage.rss() - before) / live.length;
+    for (const ctx of live) a.aead_close(ctx);
+    // A keyed OpenSSL context alone is ~1.4-1.5 KiB; the context itself ~0.4 KiB with its JS external.
+    assert.ok(perContext < 1024, `${perContext.toFixed(0)} bytes per live context`);
+  },
+);

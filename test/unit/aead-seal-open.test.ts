@@ -31,7 +31,10 @@ test('ChaCha20-Poly1305 puts the counter in the nonce little-endian after four z
 
 test('the first data packet (counter 3) uses nonce ...03 for AES and 03... for ChaCha', () => {
   const pt = randomBytes(100);
-  assert.deepEqual(createAead('aes', key).seal(3, pt, header), referenceSeal('aes', '000000000000000000000003', pt, header));
+  assert.deepEqual(
+    createAead('aes', key).seal(3, pt, header),
+    referenceSeal('aes', '000000000000000000000003', pt, header),
+  );
   assert.deepEqual(
     createAead('chachapoly', key).seal(3, pt, header),
     referenceSeal('chachapoly', '000000000300000000000000', pt, header),
@@ -119,12 +122,18 @@ for (const cipher of CIPHERS) {
     const k = Buffer.from(key);
     const aead = createAead(cipher, k);
     k.fill(0);
-    assert.deepEqual(aead.seal(3, Buffer.from('abc'), header), createAead(cipher, key).seal(3, Buffer.from('abc'), header));
+    assert.deepEqual(
+      aead.seal(3, Buffer.from('abc'), header),
+      createAead(cipher, key).seal(3, Buffer.from('abc'), header),
+    );
   });
 }
 
 test('createAead rejects a key that is not 32 bytes and an unknown cipher', () => {
-  assert.throws(() => createAead('aes', new Uint8Array(16)), (e: unknown) => e instanceof AeadKeyError && e.code === 'EAEADKEY');
+  assert.throws(
+    () => createAead('aes', new Uint8Array(16)),
+    (e: unknown) => e instanceof AeadKeyError && e.code === 'EAEADKEY',
+  );
   assert.throws(() => createAead('rot13' as AeadCipher, key), AeadKeyError);
 });
 

@@ -19,11 +19,18 @@ import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { BIRTHDAY_PROBE, BIRTHDAY_REQUEST, PROBES } from '../../pkg/punchy/birthday.js';
-import { birthdaySides, GLOBAL_RUNS, GLOBAL_WINDOW_MS, PEER_RUN_INTERVAL_MS, probeTarget } from '../../pkg/punchy/birthday-policy.js';
+import {
+  birthdaySides,
+  GLOBAL_RUNS,
+  GLOBAL_WINDOW_MS,
+  PEER_RUN_INTERVAL_MS,
+  probeTarget,
+} from '../../pkg/punchy/birthday-policy.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
 const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
-const host = (vpnIp: string, remote: UdpAddr | null = null): HostInfo => ({ vpnIp: parseIpv4(vpnIp), remote }) as unknown as HostInfo;
+const host = (vpnIp: string, remote: UdpAddr | null = null): HostInfo =>
+  ({ vpnIp: parseIpv4(vpnIp), remote }) as unknown as HostInfo;
 
 // Our own view: a port-preserving NAT (seen at our public IP with our own port 4242).
 const SELF_PRESERVING = [a('198.51.100.1', 4242), a('192.168.0.2', 4242)];
@@ -96,7 +103,9 @@ test('one peer asking every 100 ms for a minute gets at most one run per interva
   assert.ok(probes.length > 0, 'the honest case still probes');
   assert.deepEqual([...new Set(probes.map((p) => p.address))], ['203.0.113.7']);
   // Before the fix a new run started as soon as the last one ended (about a second): ~60 runs, 120000 probes.
-  t.diagnostic(`${requests} requests -> ${probes.length} probes (${(probes.length / requests).toFixed(1)} per request)`);
+  t.diagnostic(
+    `${requests} requests -> ${probes.length} probes (${(probes.length / requests).toFixed(1)} per request)`,
+  );
 });
 
 test('all peers together are bounded by the global budget', () => {
@@ -201,7 +210,11 @@ test('a lighthouse with a direct tunnel marks the address it sees: the view star
 
 test('a seen address the querier may not use (remote_allow_list) leaves the view empty: the next one is no stand-in', () => {
   const seen = a('203.0.113.7', 40001);
-  const { view, all } = lighthouseRoundTrip(seen, [a('192.0.2.200', 53), a('10.0.0.2', 4242)], (addr) => addrKey(addr) !== addrKey(seen));
+  const { view, all } = lighthouseRoundTrip(
+    seen,
+    [a('192.0.2.200', 53), a('10.0.0.2', 4242)],
+    (addr) => addrKey(addr) !== addrKey(seen),
+  );
   assert.deepEqual(all.map(addrKey), ['192.0.2.200:53', '10.0.0.2:4242']);
   assert.deepEqual(view, []);
 });
@@ -221,7 +234,12 @@ test('a Test datagram with counter 2^64-1 on the probe sockets is refused withou
   };
   const h = harness({ self: [], peers: new Map() }, { openSocket });
   const birthday = h.birthday;
-  const peer = Object.assign(host('10.99.0.9'), { localIndex: 77, replay: new ReplayWindow(), keys: { recv: createAead('aes', new Uint8Array(32)) }, conn: null });
+  const peer = Object.assign(host('10.99.0.9'), {
+    localIndex: 77,
+    replay: new ReplayWindow(),
+    keys: { recv: createAead('aes', new Uint8Array(32)) },
+    conn: null,
+  });
   await birthday.start(peer, a('203.0.113.7', 4242));
   assert.equal(sockets.length > 0, true);
   const forged = Buffer.alloc(16 + 32);

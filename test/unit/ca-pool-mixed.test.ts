@@ -36,31 +36,81 @@ const HOST_KEY = new Uint8Array(32).fill(3);
 
 function v1Ca(key: SigningKey, over: Partial<NebulaCertificate['details']> = {}): NebulaCertificate {
   return signCertificate(
-    { name: 'v1 ca', ips: [], subnets: [], groups: [], notBefore: NOW - 100, notAfter: NOW + 100_000, publicKey: signingPublicKey(key), isCA: true, issuer: '', ...over },
+    {
+      name: 'v1 ca',
+      ips: [],
+      subnets: [],
+      groups: [],
+      notBefore: NOW - 100,
+      notAfter: NOW + 100_000,
+      publicKey: signingPublicKey(key),
+      isCA: true,
+      issuer: '',
+      ...over,
+    },
     key.privateKey,
   );
 }
 
 function v2Ca(key: SigningKey, over: Partial<CertDetailsV2> = {}): NebulaCertificateV2 {
-  const details = { name: 'v2 ca', networks: [], unsafeNetworks: [], groups: [], isCA: true, notBefore: NOW - 100, notAfter: NOW + 100_000, issuer: '', ...over };
+  const details = {
+    name: 'v2 ca',
+    networks: [],
+    unsafeNetworks: [],
+    groups: [],
+    isCA: true,
+    notBefore: NOW - 100,
+    notAfter: NOW + 100_000,
+    issuer: '',
+    ...over,
+  };
   return signCertificateV2({ details, curve: key.curve, publicKey: signingPublicKey(key) }, null, key);
 }
 
 function v2Host(ca: AnyCertificate, key: SigningKey, over: Partial<CertDetailsV2> = {}): NebulaCertificateV2 {
-  const details = { name: 'h2', networks: [parseIpPrefix('10.1.0.2/16')], unsafeNetworks: [], groups: [], isCA: false, notBefore: NOW, notAfter: NOW + 1000, issuer: '', ...over };
+  const details = {
+    name: 'h2',
+    networks: [parseIpPrefix('10.1.0.2/16')],
+    unsafeNetworks: [],
+    groups: [],
+    isCA: false,
+    notBefore: NOW,
+    notAfter: NOW + 1000,
+    issuer: '',
+    ...over,
+  };
   return signCertificateV2({ details, curve: key.curve, publicKey: HOST_KEY }, ca, key);
 }
 
 function v1Host(issuer: string, key: SigningKey, ip = '10.1.0.3/16'): NebulaCertificate {
   return signCertificate(
-    { name: 'h1', ips: [parseCidr(ip)], subnets: [], groups: [], notBefore: NOW, notAfter: NOW + 1000, publicKey: HOST_KEY, isCA: false, issuer },
+    {
+      name: 'h1',
+      ips: [parseCidr(ip)],
+      subnets: [],
+      groups: [],
+      notBefore: NOW,
+      notAfter: NOW + 1000,
+      publicKey: HOST_KEY,
+      isCA: false,
+      issuer,
+    },
     key.privateKey,
   );
 }
 
 /** A v2 host signed by `key` as `issuer` without the signer's constraint check (what a rogue signer could make). */
 function forgedV2Host(issuer: string, key: SigningKey, curve: number, networks: string[]): NebulaCertificateV2 {
-  const details: CertDetailsV2 = { name: 'rogue', networks: networks.map(parseIpPrefix), unsafeNetworks: [], groups: [], isCA: false, notBefore: NOW, notAfter: NOW + 1000, issuer };
+  const details: CertDetailsV2 = {
+    name: 'rogue',
+    networks: networks.map(parseIpPrefix),
+    unsafeNetworks: [],
+    groups: [],
+    isCA: false,
+    notBefore: NOW,
+    notAfter: NOW + 1000,
+    issuer,
+  };
   const rawDetails = marshalDetailsV2(details);
   const signature = signWithKey(key, bytesToSignV2(rawDetails, curve, HOST_KEY));
   return { version: 2, details, rawDetails, curve, publicKey: HOST_KEY, signature };
@@ -98,20 +148,34 @@ describe('CA pool with v1 and v2 CAs', () => {
   it("applies a v1 CA's networks to a v2 certificate, and a v2 CA's to a v1 certificate", () => {
     const ca2n = v2Ca(k2, { networks: [parseIpPrefix('10.9.0.0/16')], name: 'v2 constrained' });
     const pool = CaPool.fromPem(bundle + anyCertificateToPem(ca2n), NOW, { v2: 'load' });
-    assert.throws(() => pool.verifyAny(forgedV2Host(fingerprint(ca1), k1, Curve.CURVE25519, ['10.2.0.1/24']), NOW), code('ECERTNETWORK'));
-    assert.throws(() => pool.verifyAny(forgedV2Host(fingerprint(ca1), k1, Curve.CURVE25519, ['fd00::1/64']), NOW), code('ECERTNETWORK'));
-    assert.doesNotThrow(() => pool.verifyAny(forgedV2Host(fingerprint(ca1), k1, Curve.CURVE25519, ['10.1.7.1/24']), NOW));
+    assert.throws(
+      () => pool.verifyAny(forgedV2Host(fingerprint(ca1), k1, Curve.CURVE25519, ['10.2.0.1/24']), NOW),
+      code('ECERTNETWORK'),
+    );
+    assert.throws(
+      () => pool.verifyAny(forgedV2Host(fingerprint(ca1), k1, Curve.CURVE25519, ['fd00::1/64']), NOW),
+      code('ECERTNETWORK'),
+    );
+    assert.doesNotThrow(() =>
+      pool.verifyAny(forgedV2Host(fingerprint(ca1), k1, Curve.CURVE25519, ['10.1.7.1/24']), NOW),
+    );
     assert.throws(() => pool.verifyAny(v1Host(fingerprintV2(ca2n), k2, '10.8.0.1/16'), NOW), code('ECERTNETWORK'));
     assert.doesNotThrow(() => pool.verifyAny(v1Host(fingerprintV2(ca2n), k2, '10.9.0.1/24'), NOW));
   });
 
-  it('refuses a curve other than the CA\'s, an expired v2 CA, a blocklisted v2 certificate, a bad signature', () => {
+  it("refuses a curve other than the CA's, an expired v2 CA, a blocklisted v2 certificate, a bad signature", () => {
     const kp = p256Key('p256 ca');
     const caP = v2Ca(kp, { name: 'p256' });
     const old = v2Ca(k2, { name: 'old', notBefore: NOW - 1000, notAfter: NOW - 10 });
     const pool = CaPool.fromPem(bundle + anyCertificateToPem(caP) + anyCertificateToPem(old), NOW, { v2: 'load' });
-    assert.deepEqual(pool.expiredCas.map((c) => c.details.name), ['old']);
-    assert.throws(() => pool.verifyAny(forgedV2Host(fingerprintV2(caP), k2, Curve.CURVE25519, ['10.1.0.5/16']), NOW), code('ECERTCURVEMISMATCH'));
+    assert.deepEqual(
+      pool.expiredCas.map((c) => c.details.name),
+      ['old'],
+    );
+    assert.throws(
+      () => pool.verifyAny(forgedV2Host(fingerprintV2(caP), k2, Curve.CURVE25519, ['10.1.0.5/16']), NOW),
+      code('ECERTCURVEMISMATCH'),
+    );
     assert.doesNotThrow(() => pool.verifyAny(v2Host(caP, kp), NOW));
     const expiredHost = forgedV2Host(fingerprintV2(old), k2, Curve.CURVE25519, ['10.1.0.5/16']);
     assert.throws(() => pool.verifyAny(expiredHost, NOW), code('ECERTCAEXPIRED'));
@@ -124,7 +188,7 @@ describe('CA pool with v1 and v2 CAs', () => {
     assert.throws(() => pool.verifyAny(v2Host(ca2, k2, { notAfter: NOW + 10 }), NOW + 20), code('ECERTEXPIRED'));
   });
 
-  it("blocklists a P-256 certificate under either form of its signature (S or n - S), as Nebula does", () => {
+  it('blocklists a P-256 certificate under either form of its signature (S or n - S), as Nebula does', () => {
     const kp = p256Key('p256 ca');
     const caP = v2Ca(kp, { name: 'p256' });
     const pool = CaPool.fromPem(anyCertificateToPem(caP), NOW, { v2: 'load' });
@@ -144,7 +208,10 @@ describe('CA pool with v1 and v2 CAs', () => {
     assert.throws(() => CaPool.fromPem(bundle + anyCertificateToPem(host), NOW, { v2: 'load' }), code('ECERTNOTCA'));
     const other = v2Ca(ed25519Key('other'));
     const notSelf: NebulaCertificateV2 = { ...other, signature: ca2.signature };
-    assert.throws(() => CaPool.fromPem(bundle + anyCertificateToPem(notSelf), NOW, { v2: 'load' }), code('ECERTNOTSELFSIGNED'));
+    assert.throws(
+      () => CaPool.fromPem(bundle + anyCertificateToPem(notSelf), NOW, { v2: 'load' }),
+      code('ECERTNOTSELFSIGNED'),
+    );
   });
 
   it('reads a mixed PEM bundle back in order with each version intact', () => {

@@ -51,7 +51,17 @@ const PK_FIELD = '3a20' + '07'.repeat(32);
 
 describe('certificate codec', () => {
   it('encodes an IP and mask as packed varints of the big-endian address (docs/wire-format.md example)', () => {
-    const bytes = marshalDetails(details({ name: '', subnets: [], groups: [], notBefore: 0, notAfter: 0, publicKey: new Uint8Array(0), issuer: '' }));
+    const bytes = marshalDetails(
+      details({
+        name: '',
+        subnets: [],
+        groups: [],
+        notBefore: 0,
+        notAfter: 0,
+        publicKey: new Uint8Array(0),
+        issuer: '',
+      }),
+    );
     assert.equal(bytesToHex(bytes), '1209838484508080fcff0f');
   });
 
@@ -72,7 +82,17 @@ describe('certificate codec', () => {
 
   it('round-trips an empty details record, keeping field 1 present', () => {
     const c: NebulaCertificate = {
-      details: { name: '', ips: [], subnets: [], groups: [], notBefore: 0, notAfter: 0, publicKey: new Uint8Array(32), isCA: false, issuer: '' },
+      details: {
+        name: '',
+        ips: [],
+        subnets: [],
+        groups: [],
+        notBefore: 0,
+        notAfter: 0,
+        publicKey: new Uint8Array(32),
+        isCA: false,
+        issuer: '',
+      },
       signature: new Uint8Array(0),
     };
     const bytes = marshalCertificate(c);
@@ -94,13 +114,19 @@ describe('certificate codec', () => {
 
   it('skips unknown fields of every wire type and drops them on re-marshal', () => {
     // field 31 varint, 17 fixed64, 26 fixed32, 30 bytes, group 31 { field 31 varint }
-    const extra = 'f801' + '01' + '8901' + '0000000000000000' + 'd501' + '00000000' + 'f201' + '0101' + 'fb01' + 'f80105' + 'fc01';
+    const extra =
+      'f801' + '01' + '8901' + '0000000000000000' + 'd501' + '00000000' + 'f201' + '0101' + 'fb01' + 'f80105' + 'fc01';
     const canonical = marshalCertificate(cert());
     const d = marshalDetails(cert().details);
     const withUnknown = new Uint8Array([
       ...hexToBytes(extra),
-      0x0a, ...varint(d.length + extra.length / 2), ...d, ...hexToBytes(extra),
-      0x12, 64, ...new Uint8Array(64).fill(9),
+      0x0a,
+      ...varint(d.length + extra.length / 2),
+      ...d,
+      ...hexToBytes(extra),
+      0x12,
+      64,
+      ...new Uint8Array(64).fill(9),
     ]);
     const decoded = unmarshalCertificate(withUnknown);
     assert.deepEqual(decoded, cert());

@@ -31,33 +31,41 @@ async function pairWithExpiringPeer(t: { after(fn: () => unknown): void }, disco
   return { clock, a, b, expiresAtMs: notAfter * 1000 };
 }
 
-test('with disconnect_invalid a tunnel is closed within 1 s of its peer certificate expiring', { timeout: 5000 }, async (t) => {
-  const { clock, a, b, expiresAtMs } = await pairWithExpiringPeer(t, true);
-  const tunnel = a.tunnelTo(b);
-  assert.ok(tunnel);
-  let closedAtMs: number | null = null;
-  // 100 ms steps of traffic a -> b until 3 s past the expiry: the tunnel stays until the expiry, then goes.
-  for (let step = 0; unixMs(clock) < expiresAtMs + 3000; step++) {
-    clock.advance(100);
-    a.tun.inject(udpPacket({ src: A, dst: B, payload: `a ${step}` }));
-    await settle();
-    if (a.tunnelTo(b) !== tunnel && closedAtMs === null) closedAtMs = unixMs(clock);
-    if (closedAtMs === null) assert.ok(unixMs(clock) <= expiresAtMs + 1000, 'still up 1 s after the expiry');
-  }
-  assert.ok(closedAtMs !== null && closedAtMs > expiresAtMs, `closed at ${closedAtMs}, expiry ${expiresAtMs}`);
-  assert.ok(closedAtMs - expiresAtMs <= 1000, `closed ${closedAtMs - expiresAtMs} ms after the expiry`);
-  assert.equal(a.node.counters.get('tunnels-closed', 'invalid-cert'), 1);
-  assert.ok(a.logs.some((l) => /Tunnel peer certificate expired, closing/.test(l)));
-});
+test(
+  'with disconnect_invalid a tunnel is closed within 1 s of its peer certificate expiring',
+  { timeout: 5000 },
+  async (t) => {
+    const { clock, a, b, expiresAtMs } = await pairWithExpiringPeer(t, true);
+    const tunnel = a.tunnelTo(b);
+    assert.ok(tunnel);
+    let closedAtMs: number | null = null;
+    // 100 ms steps of traffic a -> b until 3 s past the expiry: the tunnel stays until the expiry, then goes.
+    for (let step = 0; unixMs(clock) < expiresAtMs + 3000; step++) {
+      clock.advance(100);
+      a.tun.inject(udpPacket({ src: A, dst: B, payload: `a ${step}` }));
+      await settle();
+      if (a.tunnelTo(b) !== tunnel && closedAtMs === null) closedAtMs = unixMs(clock);
+      if (closedAtMs === null) assert.ok(unixMs(clock) <= expiresAtMs + 1000, 'still up 1 s after the expiry');
+    }
+    assert.ok(closedAtMs !== null && closedAtMs > expiresAtMs, `closed at ${closedAtMs}, expiry ${expiresAtMs}`);
+    assert.ok(closedAtMs - expiresAtMs <= 1000, `closed ${closedAtMs - expiresAtMs} ms after the expiry`);
+    assert.equal(a.node.counters.get('tunnels-closed', 'invalid-cert'), 1);
+    assert.ok(a.logs.some((l) => /Tunnel peer certificate expired, closing/.test(l)));
+  },
+);
 
-test('without disconnect_invalid a tunnel outlives its peer certificate, as in Nebula', { timeout: 5000 }, async (t) => {
-  const { clock, a, b, expiresAtMs } = await pairWithExpiringPeer(t, false);
-  const tunnel = a.tunnelTo(b);
-  clock.advance(expiresAtMs - unixMs(clock) + 2000);
-  await settle();
-  assert.equal(a.tunnelTo(b), tunnel);
-  assert.equal(a.node.counters.get('tunnels-closed', 'invalid-cert'), 0);
-});
+test(
+  'without disconnect_invalid a tunnel outlives its peer certificate, as in Nebula',
+  { timeout: 5000 },
+  async (t) => {
+    const { clock, a, b, expiresAtMs } = await pairWithExpiringPeer(t, false);
+    const tunnel = a.tunnelTo(b);
+    clock.advance(expiresAtMs - unixMs(clock) + 2000);
+    await settle();
+    assert.equal(a.tunnelTo(b), tunnel);
+    assert.equal(a.node.counters.get('tunnels-closed', 'invalid-cert'), 0);
+  },
+);
 
 /** Fake tunnels: only what the watch reads. */
 function fakeHost(certValidUntil: number): HostInfo {

@@ -44,9 +44,7 @@ function checkDecode(bytes: Uint8Array, label: string): 'ok' | 'refused' {
   }
 }
 
-const SEEDS = [
-  ...['host1', 'host3', 'ca-constrained'].map((n) => decodePemBlocks(fixture(`${n}.crt`))[0].bytes),
-];
+const SEEDS = [...['host1', 'host3', 'ca-constrained'].map((n) => decodePemBlocks(fixture(`${n}.crt`))[0].bytes)];
 
 describe('decoding arbitrary bytes', () => {
   it('random byte strings fail only with CertError', () => {

@@ -8,7 +8,12 @@ import { CaPool } from '../../pkg/cert/ca-pool.js';
 import { marshalCertificate, marshalDetails } from '../../pkg/cert/cert-marshal.js';
 import { unmarshalCertificate } from '../../pkg/cert/cert-unmarshal.js';
 import { parseCertificatesPem } from '../../pkg/cert/cert-pem.js';
-import { certMatchesPrivateKey, parseEd25519PrivateKeyPem, parseX25519PrivateKeyPem, parseX25519PublicKeyPem } from '../../pkg/cert/keys.js';
+import {
+  certMatchesPrivateKey,
+  parseEd25519PrivateKeyPem,
+  parseX25519PrivateKeyPem,
+  parseX25519PublicKeyPem,
+} from '../../pkg/cert/keys.js';
 import { decodePemBlocks } from '../../pkg/cert/pem.js';
 import { formatCertificateJson, formatCertificateText } from '../../pkg/cert/print.js';
 import { checkSignature, fingerprint } from '../../pkg/cert/signature.js';
@@ -23,7 +28,10 @@ interface PrintJson {
 }
 
 function jsonLines(name: string): PrintJson[] {
-  return fixture(`${name}.json`).trim().split('\n').map((l) => JSON.parse(l) as PrintJson);
+  return fixture(`${name}.json`)
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as PrintJson);
 }
 
 describe('golden certificates from nebula-cert', () => {

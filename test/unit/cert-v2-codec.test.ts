@@ -44,9 +44,12 @@ function certWith(over: Partial<CertDetailsV2>): Uint8Array {
   return certBytes(marshalDetailsV2(details(over)));
 }
 
-const badFormat = (e: unknown): boolean => e instanceof CertError && e.code === 'ECERTDECODE' && e.message === 'bad wire format';
-const invalid = (text: string) => (e: unknown): boolean =>
-  e instanceof CertError && e.code === 'ECERTPROPERTIES' && e.message.includes(text);
+const badFormat = (e: unknown): boolean =>
+  e instanceof CertError && e.code === 'ECERTDECODE' && e.message === 'bad wire format';
+const invalid =
+  (text: string) =>
+  (e: unknown): boolean =>
+    e instanceof CertError && e.code === 'ECERTPROPERTIES' && e.message.includes(text);
 
 // The details of certWith() with one element replaced, for faults the encoder would never write.
 function detailsFrom(parts: string[]): Uint8Array {
@@ -73,7 +76,10 @@ describe('v2 DER framing', () => {
     ['empty input', new Uint8Array(0)],
     ['not a SEQUENCE', h('31 00')],
     ['empty SEQUENCE', h('30 00')],
-    ['length in long form below 128', derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x82, KEY), h('83 81 40'), SIG)],
+    [
+      'length in long form below 128',
+      derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x82, KEY), h('83 81 40'), SIG),
+    ],
     ['length with a leading zero byte', leadingZeroLength(certBytes(detailsFrom([NAME, NETS, TIMES])))],
     ['indefinite length', h('30 80 0000')],
     ['five length bytes', h('30 85 0000000001 00')],
@@ -81,10 +87,19 @@ describe('v2 DER framing', () => {
     ['length past the end', h('30 05 a0 03')],
     ['details missing', h('30 04 83 02 0101')],
     ['no public key', derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x83, SIG))],
-    ['empty public key', derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x82, new Uint8Array(0)), derTlv(0x83, SIG))],
+    [
+      'empty public key',
+      derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x82, new Uint8Array(0)), derTlv(0x83, SIG)),
+    ],
     ['no signature', derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x82, KEY))],
-    ['empty signature', derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x82, KEY), derTlv(0x83, new Uint8Array(0)))],
-    ['two-byte curve', derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x81, h('0001')), derTlv(0x82, KEY), derTlv(0x83, SIG))],
+    [
+      'empty signature',
+      derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x82, KEY), derTlv(0x83, new Uint8Array(0))),
+    ],
+    [
+      'two-byte curve',
+      derTlv(0x30, detailsFrom([NAME, NETS, TIMES]), derTlv(0x81, h('0001')), derTlv(0x82, KEY), derTlv(0x83, SIG)),
+    ],
     ['empty details', certBytes(h('a0 00'))],
     ['empty name', certBytes(detailsFrom(['80 00', NETS, TIMES]))],
     ['254-byte name', certBytes(derTlv(0xa0, derTlv(0x80, new Uint8Array(254).fill(0x61)), h(NETS), h(TIMES)))],
@@ -120,10 +135,18 @@ describe('v2 DER framing', () => {
     assert.equal(ca.details.isCA, true);
   });
 
-  it('writes and reads minimal two\'s-complement integers at every width boundary', () => {
+  it("writes and reads minimal two's-complement integers at every width boundary", () => {
     const cases: [bigint, string][] = [
-      [0n, '00'], [127n, '7f'], [128n, '0080'], [255n, '00ff'], [256n, '0100'], [-1n, 'ff'], [-128n, '80'],
-      [-129n, 'ff7f'], [2n ** 63n - 1n, '7fffffffffffffff'], [-(2n ** 63n), '8000000000000000'],
+      [0n, '00'],
+      [127n, '7f'],
+      [128n, '0080'],
+      [255n, '00ff'],
+      [256n, '0100'],
+      [-1n, 'ff'],
+      [-128n, '80'],
+      [-129n, 'ff7f'],
+      [2n ** 63n - 1n, '7fffffffffffffff'],
+      [-(2n ** 63n), '8000000000000000'],
     ];
     for (const [v, content] of cases) {
       const enc = derInt64(0x85, v);
@@ -144,13 +167,37 @@ describe('v2 DER framing', () => {
 describe('v2 content rules (Nebula validate)', () => {
   const rules: [string, Partial<CertDetailsV2>, string][] = [
     ['a host without networks', { networks: [] }, 'non-CA certificate must contain at least 1 network'],
-    ['a duplicate network', { networks: [parseIpPrefix('10.0.0.1/24'), parseIpPrefix('10.0.0.1/24')] }, 'duplicate network detected: 10.0.0.1/24'],
+    [
+      'a duplicate network',
+      { networks: [parseIpPrefix('10.0.0.1/24'), parseIpPrefix('10.0.0.1/24')] },
+      'duplicate network detected: 10.0.0.1/24',
+    ],
     ['the zero address', { networks: [parseIpPrefix('0.0.0.0/0')] }, 'must not use the zero address'],
-    ['a 4in6 network', { networks: [parseIpPrefix('::ffff:10.0.0.1/120')] }, '4in6 networks are not allowed: ::ffff:10.0.0.1/120'],
-    ['a prefix longer than the address', { networks: [{ addr: parseIpAddr('10.0.0.1'), bits: 33 }] }, 'invalid network'],
-    ['an IPv6 unsafe network on a v4-only host', { unsafeNetworks: [parseIpPrefix('fd00::/64')] }, 'IPv6 unsafe networks require an IPv6 address assignment'],
-    ['an IPv4 unsafe network on a v6-only host', { networks: [parseIpPrefix('fd00::1/64')], unsafeNetworks: [parseIpPrefix('192.168.0.0/24')] }, 'IPv4 unsafe networks require'],
-    ['a duplicate unsafe network', { unsafeNetworks: [parseIpPrefix('10.9.0.0/16'), parseIpPrefix('10.9.0.0/16')] }, 'duplicate network detected'],
+    [
+      'a 4in6 network',
+      { networks: [parseIpPrefix('::ffff:10.0.0.1/120')] },
+      '4in6 networks are not allowed: ::ffff:10.0.0.1/120',
+    ],
+    [
+      'a prefix longer than the address',
+      { networks: [{ addr: parseIpAddr('10.0.0.1'), bits: 33 }] },
+      'invalid network',
+    ],
+    [
+      'an IPv6 unsafe network on a v4-only host',
+      { unsafeNetworks: [parseIpPrefix('fd00::/64')] },
+      'IPv6 unsafe networks require an IPv6 address assignment',
+    ],
+    [
+      'an IPv4 unsafe network on a v6-only host',
+      { networks: [parseIpPrefix('fd00::1/64')], unsafeNetworks: [parseIpPrefix('192.168.0.0/24')] },
+      'IPv4 unsafe networks require',
+    ],
+    [
+      'a duplicate unsafe network',
+      { unsafeNetworks: [parseIpPrefix('10.9.0.0/16'), parseIpPrefix('10.9.0.0/16')] },
+      'duplicate network detected',
+    ],
   ];
   for (const [what, over, message] of rules) {
     it(`refuses ${what}`, () => {
@@ -159,13 +206,25 @@ describe('v2 content rules (Nebula validate)', () => {
   }
 
   it('refuses a one-byte network (no address) as an invalid network', () => {
-    assert.throws(() => unmarshalCertificateV2(certBytes(detailsFrom([NAME, 'a1 03 04 01 18', TIMES]))), invalid('invalid network'));
+    assert.throws(
+      () => unmarshalCertificateV2(certBytes(detailsFrom([NAME, 'a1 03 04 01 18', TIMES]))),
+      invalid('invalid network'),
+    );
   });
 
   it('accepts a CA without networks and with unsafe networks of any family; sorts v4 before v6', () => {
-    const ca = unmarshalCertificateV2(certWith({ isCA: true, issuer: '', networks: [], unsafeNetworks: [parseIpPrefix('fd00::/8'), parseIpPrefix('10.0.0.0/8')] }));
+    const ca = unmarshalCertificateV2(
+      certWith({
+        isCA: true,
+        issuer: '',
+        networks: [],
+        unsafeNetworks: [parseIpPrefix('fd00::/8'), parseIpPrefix('10.0.0.0/8')],
+      }),
+    );
     assert.deepEqual(ca.details.unsafeNetworks.map(formatIpPrefix), ['10.0.0.0/8', 'fd00::/8']);
-    const dual = unmarshalCertificateV2(certWith({ networks: [parseIpPrefix('fd00::2/64'), parseIpPrefix('10.0.0.1/24'), parseIpPrefix('10.0.0.1/16')] }));
+    const dual = unmarshalCertificateV2(
+      certWith({ networks: [parseIpPrefix('fd00::2/64'), parseIpPrefix('10.0.0.1/24'), parseIpPrefix('10.0.0.1/16')] }),
+    );
     assert.deepEqual(dual.details.networks.map(formatIpPrefix), ['10.0.0.1/16', '10.0.0.1/24', 'fd00::2/64']);
   });
 
@@ -194,7 +253,15 @@ describe('IP prefixes as Go netip prints and orders them', () => {
   });
 
   it('refuses what netip.ParsePrefix refuses', () => {
-    for (const bad of ['10.0.0.1', '10.0.0.1/33', '10.0.0.1/08', 'fd00::1/129', '10.0.0.01/8', 'fe80::1%eth0/64', '10.0.0.1/ 8']) {
+    for (const bad of [
+      '10.0.0.1',
+      '10.0.0.1/33',
+      '10.0.0.1/08',
+      'fd00::1/129',
+      '10.0.0.01/8',
+      'fe80::1%eth0/64',
+      '10.0.0.1/ 8',
+    ]) {
       assert.throws(() => parseIpPrefix(bad), /invalid/, bad);
     }
   });

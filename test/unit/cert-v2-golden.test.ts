@@ -45,7 +45,14 @@ function details(over: Partial<CertDetailsV2>): CertDetailsV2 {
 }
 
 function certOf(d: CertDetailsV2, publicKey: string, signature: string): NebulaCertificateV2 {
-  return { version: 2, details: d, rawDetails: marshalDetailsV2(d), curve: Curve.CURVE25519, publicKey: ascii(publicKey), signature: ascii(signature) };
+  return {
+    version: 2,
+    details: d,
+    rawDetails: marshalDetailsV2(d),
+    curve: Curve.CURVE25519,
+    publicKey: ascii(publicKey),
+    signature: ascii(signature),
+  };
 }
 
 describe('v2 certificate golden vectors (Nebula cert/cert_v2_test.go)', () => {
@@ -97,18 +104,37 @@ describe('v2 certificate golden vectors (Nebula cert/cert_v2_test.go)', () => {
 
   it('round-trips, sorting networks, and the handshake form needs the key from outside (Marshal/Unmarshal)', () => {
     const pubKey = '1234567890abcedfghij1234567890ab';
-    const c = certOf(details({ notBefore: 1_700_000_000, notAfter: 1_700_000_120 }), pubKey, '1234567890abcdef1234567890abcdef');
+    const c = certOf(
+      details({ notBefore: 1_700_000_000, notAfter: 1_700_000_120 }),
+      pubKey,
+      '1234567890abcdef1234567890abcdef',
+    );
     const full = marshalCertificateV2(c);
     const back = unmarshalCertificateV2(full);
-    assert.deepEqual(back.details.networks.map((n) => `${n.addr.bytes.join('.')}/${n.bits}`), ['10.1.1.1/24', '10.1.1.2/16']);
-    assert.deepEqual(back.details.unsafeNetworks.map((n) => `${n.addr.bytes.join('.')}/${n.bits}`), ['9.1.1.2/24', '9.1.1.3/16']);
-    assert.deepEqual({ ...back.details, networks: [], unsafeNetworks: [] }, { ...c.details, networks: [], unsafeNetworks: [] });
+    assert.deepEqual(
+      back.details.networks.map((n) => `${n.addr.bytes.join('.')}/${n.bits}`),
+      ['10.1.1.1/24', '10.1.1.2/16'],
+    );
+    assert.deepEqual(
+      back.details.unsafeNetworks.map((n) => `${n.addr.bytes.join('.')}/${n.bits}`),
+      ['9.1.1.2/24', '9.1.1.3/16'],
+    );
+    assert.deepEqual(
+      { ...back.details, networks: [], unsafeNetworks: [] },
+      { ...c.details, networks: [], unsafeNetworks: [] },
+    );
     assert.equal(hex(back.rawDetails), hex(c.rawDetails), 'the signed bytes are kept, not re-encoded');
     assert.equal(hex(marshalCertificateV2(back)), hex(full));
 
     const noKey = marshalCertificateV2ForHandshake(c);
-    assert.throws(() => unmarshalCertificateV2(full, ascii(pubKey)), (e: unknown) => e instanceof CertError && e.code === 'ECERTPUBKEYPRESENT');
-    assert.throws(() => unmarshalCertificateV2(noKey), (e: unknown) => e instanceof CertError && e.message === 'bad wire format');
+    assert.throws(
+      () => unmarshalCertificateV2(full, ascii(pubKey)),
+      (e: unknown) => e instanceof CertError && e.code === 'ECERTPUBKEYPRESENT',
+    );
+    assert.throws(
+      () => unmarshalCertificateV2(noKey),
+      (e: unknown) => e instanceof CertError && e.message === 'bad wire format',
+    );
     assert.equal(hex(unmarshalCertificateV2(noKey, ascii(pubKey)).publicKey), hex(ascii(pubKey)));
   });
 });
@@ -147,26 +173,42 @@ describe('v2 certificates written by Nebula (mobile_nebula test data)', () => {
       { name: ca.details.name, isCA: ca.details.isCA, issuer: ca.details.issuer, groups: ca.details.groups },
       { name: 'V2 Test CA', isCA: true, issuer: '', groups: ['test-group1', 'test-group2', 'foobarbaz'] },
     );
-    assert.deepEqual(ca.details.networks.map(formatIpPrefix), ['10.1.0.0/16', '192.168.1.0/24', 'fd98::1/64', 'fd99:eeee:eeee:eeee::/64']);
-    assert.deepEqual(host.details.networks.map(formatIpPrefix), ['10.1.0.2/16', '192.168.1.2/24', 'fd98::2/64', 'fd99:eeee:eeee:eeee:aaaa:bbbb:cccc:fff2/64']);
+    assert.deepEqual(ca.details.networks.map(formatIpPrefix), [
+      '10.1.0.0/16',
+      '192.168.1.0/24',
+      'fd98::1/64',
+      'fd99:eeee:eeee:eeee::/64',
+    ]);
+    assert.deepEqual(host.details.networks.map(formatIpPrefix), [
+      '10.1.0.2/16',
+      '192.168.1.2/24',
+      'fd98::2/64',
+      'fd99:eeee:eeee:eeee:aaaa:bbbb:cccc:fff2/64',
+    ]);
     assert.deepEqual(host.details.unsafeNetworks.map(formatIpPrefix), ['0.0.0.0/0', '::/0']);
     assert.equal(new Date(host.details.notBefore * 1000).toISOString(), '2025-10-31T19:49:24.000Z');
     assert.equal(host.curve, Curve.CURVE25519);
   });
 
-  it("names the CA by the fingerprint we compute, and both signatures verify", () => {
+  it('names the CA by the fingerprint we compute, and both signatures verify', () => {
     assert.equal(fingerprintV2(ca), '6a70074d4bd0732b5ec1906c7e488086bb88b90828274bd2a512b5f348a9810b');
     assert.equal(host.details.issuer, fingerprintV2(ca));
     assert.equal(fingerprintV2(host), '383611bf9945e6a430addf536b7beca73ef7c7d584d9d1fcb575620a27e20f74');
     assert.ok(checkSignatureV2(ca, ca.publicKey));
     assert.ok(checkSignatureV2(host, ca.publicKey));
     const pool = CaPool.fromPem(REAL_CA, ca.details.notBefore + 60, { v2: 'load' });
-    assert.equal(fingerprintV2(pool.verifyAny(host, host.details.notBefore + 60) as NebulaCertificateV2), fingerprintV2(ca));
+    assert.equal(
+      fingerprintV2(pool.verifyAny(host, host.details.notBefore + 60) as NebulaCertificateV2),
+      fingerprintV2(ca),
+    );
     assert.ok(certMatchesV2Key(host, parseX25519PrivateKeyPem(REAL_HOST_KEY)));
   });
 
   it('re-encodes the details and the whole certificate byte for byte as Nebula wrote them', () => {
-    for (const [c, pem] of [[ca, REAL_CA], [host, REAL_HOST]] as const) {
+    for (const [c, pem] of [
+      [ca, REAL_CA],
+      [host, REAL_HOST],
+    ] as const) {
       assert.equal(hex(marshalDetailsV2(c.details)), hex(c.rawDetails));
       assert.equal(anyCertificateToPem(c), pem);
     }

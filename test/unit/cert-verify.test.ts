@@ -184,7 +184,10 @@ describe('loading a CA bundle', () => {
     const old = makeCa({ name: 'old', notBefore: T0 - 9 * DAY, notAfter: T0 - DAY });
     const current = makeCa({ name: 'current' });
     const pool = CaPool.fromPem(certificateToPem(old.cert) + certificateToPem(current.cert), T0);
-    assert.deepEqual(pool.expiredCas.map((c) => c.details.name), ['old']);
+    assert.deepEqual(
+      pool.expiredCas.map((c) => c.details.name),
+      ['old'],
+    );
     assert.equal(pool.cas.size, 2);
     assert.throws(() => CaPool.fromPem(certificateToPem(old.cert), T0), {
       code: 'ECERTNOVALIDCA',

@@ -12,7 +12,9 @@ async function printThenExit(exit: string): Promise<{ received: number; code: nu
   const script = `import { exitWhenFlushed } from ${JSON.stringify(CLI_IO)};
 process.stdout.write('x'.repeat(${BYTES}));
 ${exit}`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const closed = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
   let received = 0;
   child.stdout.on('data', (chunk: Buffer) => (received += chunk.length));

@@ -15,8 +15,17 @@ const SPECS: Record<string, FlagSpec> = {
 describe('parseGoFlags', () => {
   it('reads one- and two-dash flags, with or without =, and fills in defaults', () => {
     const p = parseGoFlags(SPECS, ['-name', 'x', '--duration=1h', '-json']);
-    assert.deepEqual(p, { values: { name: 'x', duration: '1h', 'out-crt': 'ca.crt', json: true }, positionals: [], help: false });
-    assert.deepEqual(parseGoFlags(SPECS, []).values, { name: undefined, duration: undefined, 'out-crt': 'ca.crt', json: false });
+    assert.deepEqual(p, {
+      values: { name: 'x', duration: '1h', 'out-crt': 'ca.crt', json: true },
+      positionals: [],
+      help: false,
+    });
+    assert.deepEqual(parseGoFlags(SPECS, []).values, {
+      name: undefined,
+      duration: undefined,
+      'out-crt': 'ca.crt',
+      json: false,
+    });
   });
 
   it('binds the next argument to a value flag even when it starts with a dash, and keeps empty values', () => {
@@ -27,12 +36,20 @@ describe('parseGoFlags', () => {
   });
 
   it('reads a boolean as Go does: alone, or =true/=false in strconv.ParseBool spellings', () => {
-    for (const [arg, want] of [['-json=false', false], ['-json=0', false], ['-json=F', false], ['-json=True', true], ['-json=1', true]] as const) {
+    for (const [arg, want] of [
+      ['-json=false', false],
+      ['-json=0', false],
+      ['-json=F', false],
+      ['-json=True', true],
+      ['-json=1', true],
+    ] as const) {
       assert.equal(parseGoFlags(SPECS, [arg]).values.json, want, arg);
     }
     // A boolean never takes the next argument: it stays a positional.
     assert.deepEqual(parseGoFlags(SPECS, ['-json', 'false']).positionals, ['false']);
-    assert.throws(() => parseGoFlags(SPECS, ['-json=yes']), { message: 'invalid boolean value "yes" for -json: parse error' });
+    assert.throws(() => parseGoFlags(SPECS, ['-json=yes']), {
+      message: 'invalid boolean value "yes" for -json: parse error',
+    });
   });
 
   it('keeps positionals in order between flags, and everything after a bare -- as positionals', () => {
@@ -51,26 +68,57 @@ describe('parseGoFlags', () => {
     assert.equal(parseGoFlags(SPECS, ['-name', 'a', '-name', 'b']).values.name, 'b');
   });
 
-  it('names an undefined flag and a value flag without its value in Go\'s words', () => {
-    assert.throws(() => parseGoFlags(SPECS, ['-name', 'x', '-bogus']), (e) => e instanceof CliError && e.message === 'flag provided but not defined: -bogus');
+  it("names an undefined flag and a value flag without its value in Go's words", () => {
+    assert.throws(
+      () => parseGoFlags(SPECS, ['-name', 'x', '-bogus']),
+      (e) => e instanceof CliError && e.message === 'flag provided but not defined: -bogus',
+    );
     assert.throws(() => parseGoFlags(SPECS, ['--bogus=1']), { message: 'flag provided but not defined: -bogus' });
     assert.throws(() => parseGoFlags(SPECS, ['-json', '-name']), { message: 'flag needs an argument: -name' });
   });
 
   it('takes -h, -help and --help as a request for help wherever they stand', () => {
-    for (const argv of [['-h'], ['-name', 'x', '-help'], ['host', '--help'], ['-h=true']]) assert.equal(parseGoFlags(SPECS, argv).help, true, argv.join(' '));
+    for (const argv of [['-h'], ['-name', 'x', '-help'], ['host', '--help'], ['-h=true']])
+      assert.equal(parseGoFlags(SPECS, argv).help, true, argv.join(' '));
     assert.equal(parseGoFlags(SPECS, ['-h=false']).help, false);
     assert.equal(parseGoFlags(SPECS, ['-name', '-h']).help, false, 'a value that looks like -h is still a value');
   });
 
   it('fuzz: any argument list gives flags of the right types or a CliError, nothing else', () => {
-    const tokens = ['-name', '--name', '-name=', '-json', '-json=', '-json=false', '-h', '--', '-', '-5', '=', '-=x', '--=', 'host', '', '-out-crt', '-ç', '-x=y=z', '---name'];
+    const tokens = [
+      '-name',
+      '--name',
+      '-name=',
+      '-json',
+      '-json=',
+      '-json=false',
+      '-h',
+      '--',
+      '-',
+      '-5',
+      '=',
+      '-=x',
+      '--=',
+      'host',
+      '',
+      '-out-crt',
+      '-ç',
+      '-x=y=z',
+      '---name',
+    ];
     runFuzz('goflags', { iterations: 20_000, ms: 800, seed: 0x9f }, (r) => {
-      const argv = Array.from({ length: r.int(8) }, () => (r.chance(0.2) ? String.fromCharCode(...r.bytes(r.int(6))) : r.pick(tokens)));
-      const p = expectOnly(() => parseGoFlags(SPECS, argv), (e) => e instanceof CliError, argv.join(' '));
+      const argv = Array.from({ length: r.int(8) }, () =>
+        r.chance(0.2) ? String.fromCharCode(...r.bytes(r.int(6))) : r.pick(tokens),
+      );
+      const p = expectOnly(
+        () => parseGoFlags(SPECS, argv),
+        (e) => e instanceof CliError,
+        argv.join(' '),
+      );
       if (!p.ok) return;
       assert.equal(typeof p.value.values.json, 'boolean');
-      for (const k of ['name', 'duration', 'out-crt']) assert.ok(['string', 'undefined'].includes(typeof p.value.values[k]), k);
+      for (const k of ['name', 'duration', 'out-crt'])
+        assert.ok(['string', 'undefined'].includes(typeof p.value.values[k]), k);
       assert.ok(p.value.positionals.length <= argv.length);
     });
   });

@@ -30,14 +30,20 @@ function tempDir(t: TestContext, files: Record<string, string>): string {
 /** The classic: 9 levels of lists of 9 aliases to the level below, under `key`, starting on line `firstLine`. */
 function billionLaughs(key: string): string {
   const lines = [`${key}:`, '  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
-  for (let i = 1; i <= 8; i++) lines.push(`  l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]`);
+  for (let i = 1; i <= 8; i++)
+    lines.push(
+      `  l${i}: &l${i} [${Array(9)
+        .fill(`*l${i - 1}`)
+        .join(', ')}]`,
+    );
   return lines.join('\n') + '\n';
 }
 
 /** Maps of 9 aliases to the level below, `levels` deep: what merging two such files copies grows as 9^levels. */
 function aliasMaps(key: string, levels: number): string {
   const lines = [`${key}:`, '  m0: &m0 {k0: lol, k1: lol}'];
-  for (let i = 1; i < levels; i++) lines.push(`  m${i}: &m${i} {${Array.from({ length: 9 }, (_, j) => `k${j}: *m${i - 1}`).join(', ')}}`);
+  for (let i = 1; i < levels; i++)
+    lines.push(`  m${i}: &m${i} {${Array.from({ length: 9 }, (_, j) => `k${j}: *m${i - 1}`).join(', ')}}`);
   return lines.join('\n') + '\n';
 }
 
@@ -52,28 +58,36 @@ function loadError(path: string): { err: ConfigError; ms: number } {
   assert.fail('expected loadConfig to throw');
 }
 
-test('a billion-laughs file is refused fast with one error naming the file and the line of the alias', { timeout: 15_000 }, (t) => {
-  const dir = tempDir(t, { 'config.yml': `${PKI}${billionLaughs('firewall')}` });
-  const file = join(dir, 'config.yml');
-  const { err, ms } = loadError(file);
-  assert.equal(err.code, ConfigErrorCode.tooLarge);
-  assert.equal(err.file, file);
-  assert.ok(err.line !== undefined && err.line >= 12 && err.line <= 14, `line ${err.line}: one of the last levels`);
-  assert.match(err.message, /excessive aliasing/);
-  assert.ok(ms < REFUSED_WITHIN_MS, `refused after ${ms.toFixed(0)} ms`);
-});
+test(
+  'a billion-laughs file is refused fast with one error naming the file and the line of the alias',
+  { timeout: 15_000 },
+  (t) => {
+    const dir = tempDir(t, { 'config.yml': `${PKI}${billionLaughs('firewall')}` });
+    const file = join(dir, 'config.yml');
+    const { err, ms } = loadError(file);
+    assert.equal(err.code, ConfigErrorCode.tooLarge);
+    assert.equal(err.file, file);
+    assert.ok(err.line !== undefined && err.line >= 12 && err.line <= 14, `line ${err.line}: one of the last levels`);
+    assert.match(err.message, /excessive aliasing/);
+    assert.ok(ms < REFUSED_WITHIN_MS, `refused after ${ms.toFixed(0)} ms`);
+  },
+);
 
-test('two files whose aliases only together exceed the limit are refused at the second, naming it', { timeout: 15_000 }, (t) => {
-  // 6 levels are ~415k values; twice plus a reference to the top is ~1.2M: merging them used to copy every one.
-  const half = (key: string): string => `${aliasMaps(key, 6)}  again: [*m5]\n`;
-  const dir = tempDir(t, { '10-base.yml': `${PKI}${half('shared')}`, '20-more.yml': half('shared') });
-  assert.doesNotThrow(() => loadConfig(join(dir, '10-base.yml')), 'one file alone is within the limit');
-  const { err, ms } = loadError(dir);
-  assert.equal(err.code, ConfigErrorCode.tooLarge);
-  assert.equal(err.file, join(dir, '20-more.yml'));
-  assert.match(err.message, new RegExp(`more than ${MAX_EXPANDED_VALUES} values with the files before it`));
-  assert.ok(ms < REFUSED_WITHIN_MS, `refused after ${ms.toFixed(0)} ms`);
-});
+test(
+  'two files whose aliases only together exceed the limit are refused at the second, naming it',
+  { timeout: 15_000 },
+  (t) => {
+    // 6 levels are ~415k values; twice plus a reference to the top is ~1.2M: merging them used to copy every one.
+    const half = (key: string): string => `${aliasMaps(key, 6)}  again: [*m5]\n`;
+    const dir = tempDir(t, { '10-base.yml': `${PKI}${half('shared')}`, '20-more.yml': half('shared') });
+    assert.doesNotThrow(() => loadConfig(join(dir, '10-base.yml')), 'one file alone is within the limit');
+    const { err, ms } = loadError(dir);
+    assert.equal(err.code, ConfigErrorCode.tooLarge);
+    assert.equal(err.file, join(dir, '20-more.yml'));
+    assert.match(err.message, new RegExp(`more than ${MAX_EXPANDED_VALUES} values with the files before it`));
+    assert.ok(ms < REFUSED_WITHIN_MS, `refused after ${ms.toFixed(0)} ms`);
+  },
+);
 
 test('an ordinary use of anchors, aliases and merge keys is accepted', (t) => {
   const rules = Array.from({ length: 500 }, (_, i) => `    - {<<: *rule, port: ${i + 1}}`).join('\n');
@@ -84,17 +98,24 @@ test('an ordinary use of anchors, aliases and merge keys is accepted', (t) => {
   assert.equal(loaded.config.firewall.inbound.length, 500);
 });
 
-test('mesh -test on a config directory with an alias bomb exits 1 with one error line, fast', { timeout: 15_000 }, (t) => {
-  const dir = tempDir(t, { '10-base.yml': `${PKI}${aliasMaps('shared', 8)}`, '20-more.yml': aliasMaps('shared', 8) });
-  const started = performance.now();
-  const run = spawnSync(process.execPath, [MESH_MAIN, '-test', '-config', dir], { encoding: 'utf8', timeout: 12_000 });
-  const ms = performance.now() - started;
-  assert.equal(run.status, 1, `exit status ${run.status} (signal ${run.signal}): ${run.stderr}`);
-  assert.equal(run.stdout, '');
-  assert.match(run.stderr, /^mesh: .*10-base\.yml:\d+: excessive aliasing: [^\n]*\n$/);
-  // Node's own start is most of this; the config was read in well under a second.
-  assert.ok(ms < REFUSED_WITHIN_MS, `took ${ms.toFixed(0)} ms`);
-});
+test(
+  'mesh -test on a config directory with an alias bomb exits 1 with one error line, fast',
+  { timeout: 15_000 },
+  (t) => {
+    const dir = tempDir(t, { '10-base.yml': `${PKI}${aliasMaps('shared', 8)}`, '20-more.yml': aliasMaps('shared', 8) });
+    const started = performance.now();
+    const run = spawnSync(process.execPath, [MESH_MAIN, '-test', '-config', dir], {
+      encoding: 'utf8',
+      timeout: 12_000,
+    });
+    const ms = performance.now() - started;
+    assert.equal(run.status, 1, `exit status ${run.status} (signal ${run.signal}): ${run.stderr}`);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /^mesh: .*10-base\.yml:\d+: excessive aliasing: [^\n]*\n$/);
+    // Node's own start is most of this; the config was read in well under a second.
+    assert.ok(ms < REFUSED_WITHIN_MS, `took ${ms.toFixed(0)} ms`);
+  },
+);
 
 test('a reload with an alias bomb is refused at once and the running config stays', { timeout: 15_000 }, async (t) => {
   const mesh = new TestMesh(t);

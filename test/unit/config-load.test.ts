@@ -30,7 +30,14 @@ test("a config holding only pki gets Nebula's code default for every other key (
   const dir = tempDir(t, { 'config.yml': PKI });
   const loaded = loadConfig(join(dir, 'config.yml'));
   const expected: MeshConfig = {
-    pki: { ca: 'ca.crt', cert: 'host.crt', key: 'host.key', blocklist: [], disconnectInvalid: true, initiatingVersion: undefined },
+    pki: {
+      ca: 'ca.crt',
+      cert: 'host.crt',
+      key: 'host.key',
+      blocklist: [],
+      disconnectInvalid: true,
+      initiatingVersion: undefined,
+    },
     staticHostMap: new Map(),
     lighthouse: {
       amLighthouse: false,
@@ -146,7 +153,14 @@ test('every key of the every-key fixture lands in the typed config', () => {
     warnings.filter((w) => !w.includes('deprecated')).map((w) => w.replace(/^.*?: (firewall\.\w+):.*$/, '$1')),
     ['firewall.inbound_action'],
   );
-  assert.deepEqual(config.pki, { ca: 'ca.crt', cert: 'host.crt', key: 'host.key', blocklist: ['aaaa'], disconnectInvalid: true, initiatingVersion: undefined });
+  assert.deepEqual(config.pki, {
+    ca: 'ca.crt',
+    cert: 'host.crt',
+    key: 'host.key',
+    blocklist: ['aaaa'],
+    disconnectInvalid: true,
+    initiatingVersion: undefined,
+  });
   assert.deepEqual(
     config.staticHostMap,
     new Map([
@@ -188,7 +202,13 @@ test('every key of the every-key fixture lands in the typed config', () => {
     soMark: 0,
   });
   assert.equal(config.routines, 2);
-  assert.deepEqual(config.punchy, { punch: true, respond: true, delayMs: 250, respondDelayMs: 5000, targetAllRemotes: false });
+  assert.deepEqual(config.punchy, {
+    punch: true,
+    respond: true,
+    delayMs: 250,
+    respondDelayMs: 5000,
+    targetAllRemotes: false,
+  });
   assert.equal(config.cipher, 'chachapoly');
   assert.deepEqual(config.preferredRanges, ['192.168.1.0/24', 'fd00:1::/64', '172.16.0.0/24']);
   assert.deepEqual(config.relay, { relays: ['192.168.100.9'], amRelay: false, useRelays: false });
@@ -201,13 +221,30 @@ test('every key of the every-key fixture lands in the typed config', () => {
     mtu: 1400,
     routes: [{ mtu: 8800, route: '192.168.100.128/25' }],
     unsafeRoutes: [
-      { route: '172.16.1.0/24', via: [{ gateway: '192.168.100.99', weight: 1 }], mtu: 1300, metric: 100, install: true },
-      { route: '172.16.2.0/24', via: [{ gateway: '192.168.100.98', weight: 1 }], mtu: undefined, metric: undefined, install: true },
+      {
+        route: '172.16.1.0/24',
+        via: [{ gateway: '192.168.100.99', weight: 1 }],
+        mtu: 1300,
+        metric: 100,
+        install: true,
+      },
+      {
+        route: '172.16.2.0/24',
+        via: [{ gateway: '192.168.100.98', weight: 1 }],
+        mtu: undefined,
+        metric: undefined,
+        install: true,
+      },
     ],
     useSystemRouteTable: false,
     useSystemRouteTableBufferSize: 0,
   });
-  assert.deepEqual(config.logging, { level: 'debug', format: 'json', disableTimestamp: true, timestampFormat: '2006-01-02T15:04:05Z07:00' });
+  assert.deepEqual(config.logging, {
+    level: 'debug',
+    format: 'json',
+    disableTimestamp: true,
+    timestampFormat: '2006-01-02T15:04:05Z07:00',
+  });
   assert.deepEqual(config.stats, {
     type: 'prometheus',
     intervalMs: 30_000,
@@ -242,7 +279,11 @@ test('every key of the every-key fixture lands in the typed config', () => {
 test('a directory merges its yml/yaml files (subdirectories too) in path order, as Nebula does', () => {
   const dir = join(FIXTURES, 'merge');
   const loaded = loadConfig(dir);
-  assert.deepEqual(loaded.files, [join(dir, '10-base.yml'), join(dir, '20-override.yml'), join(dir, 'sub/30-more.yaml')]);
+  assert.deepEqual(loaded.files, [
+    join(dir, '10-base.yml'),
+    join(dir, '20-override.yml'),
+    join(dir, 'sub/30-more.yaml'),
+  ]);
   const { config } = loaded;
   // Scalars: the later file wins.
   assert.equal(config.listen.port, 5000);
@@ -320,7 +361,9 @@ test('deprecated pki.blacklist is read into the blocklist, after pki.blocklist, 
 });
 
 test('deprecated local_range joins preferred_ranges once, with a warning', (t) => {
-  const dir = tempDir(t, { 'c.yml': `${PKI}preferred_ranges: ["10.0.0.0/8", "192.168.0.0/16"]\nlocal_range: 192.168.0.0/16\n` });
+  const dir = tempDir(t, {
+    'c.yml': `${PKI}preferred_ranges: ["10.0.0.0/8", "192.168.0.0/16"]\nlocal_range: 192.168.0.0/16\n`,
+  });
   const { config, warnings } = loadConfig(join(dir, 'c.yml'));
   assert.deepEqual(config.preferredRanges, ['10.0.0.0/8', '192.168.0.0/16']);
   assert.match(warnings.join('\n'), /local_range: deprecated/);
@@ -332,7 +375,13 @@ test('deprecated local_range joins preferred_ranges once, with a warning', (t) =
 test('top-level punchy: true and punch_back: true stand for punchy.punch and punchy.respond', (t) => {
   const dir = tempDir(t, { 'c.yml': `${PKI}punchy: true\npunch_back: yes\n` });
   const { config, warnings } = loadConfig(join(dir, 'c.yml'));
-  assert.deepEqual(config.punchy, { punch: true, respond: true, delayMs: 1000, respondDelayMs: 5000, targetAllRemotes: false });
+  assert.deepEqual(config.punchy, {
+    punch: true,
+    respond: true,
+    delayMs: 1000,
+    respondDelayMs: 5000,
+    targetAllRemotes: false,
+  });
   assert.equal(warnings.filter((w) => w.includes('deprecated')).length, 2);
 });
 
@@ -359,17 +408,25 @@ test('routine_cache_timeout defaults to 1s with several routines and to 0 with o
 });
 
 test('max_connections_per_host: 0 turns the per-peer flow quota off, like 0 for max_connections', (t) => {
-  const conntrack = 'firewall:\n  inbound:\n    - { port: any, proto: any, host: any }\n  conntrack:\n    max_connections: 100\n    max_connections_per_host: 0\n';
+  const conntrack =
+    'firewall:\n  inbound:\n    - { port: any, proto: any, host: any }\n  conntrack:\n    max_connections: 100\n    max_connections_per_host: 0\n';
   const dir = tempDir(t, { 'c.yml': PKI + conntrack });
   const { config } = loadConfig(join(dir, 'c.yml'));
   assert.equal(config.firewall.conntrack.maxConnectionsPerHost, 0);
   const rules = parseFirewallRules(config.firewall);
   assert.equal(rules.conntrack.maxConnectionsPerHost, 0, 'not replaced by the default of a tenth');
-  const fw = new Firewall(rules, { clock: new ManualClock(0), localNets: [{ ip: parseIpv4('10.1.0.1'), mask: 0xffffffff }] });
+  const fw = new Firewall(rules, {
+    clock: new ManualClock(0),
+    localNets: [{ ip: parseIpv4('10.1.0.1'), mask: 0xffffffff }],
+  });
   const one = peer({ ip: '10.1.0.2' });
   // Without a quota one peer may fill the whole share peers get (three quarters of max_connections).
   for (let port = 1; port <= 75; port++) {
-    assert.equal(fw.filter(ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: UDP, srcPort: port, dstPort: 53 }), true, one), null, `flow ${port}`);
+    assert.equal(
+      fw.filter(ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: UDP, srcPort: port, dstPort: 53 }), true, one),
+      null,
+      `flow ${port}`,
+    );
   }
   assert.equal(fw.conntrackSize, 75);
   assert.equal(fw.dropCounts.get('conntrack-host-quota') ?? 0, 0);
@@ -394,7 +451,9 @@ test('YAML anchors and << merge keys work as in Nebula', (t) => {
 });
 
 test('static_host_map keys and lighthouse hosts are compared in canonical dotted form', (t) => {
-  const dir = tempDir(t, { 'c.yml': `${PKI}static_host_map:\n  "10.0.0.1": ["1.2.3.4:4242"]\nlighthouse:\n  hosts: [" 10.0.0.1"]\n` });
+  const dir = tempDir(t, {
+    'c.yml': `${PKI}static_host_map:\n  "10.0.0.1": ["1.2.3.4:4242"]\nlighthouse:\n  hosts: [" 10.0.0.1"]\n`,
+  });
   const { config } = loadConfig(join(dir, 'c.yml'));
   assert.deepEqual(config.lighthouse.hosts, ['10.0.0.1']);
 });

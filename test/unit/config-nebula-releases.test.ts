@@ -18,7 +18,10 @@ const FIXTURE = join(REPO, 'test/fixtures/config/nebula-1.7-1.11-keys.yml');
 
 /** "v1.9.0.yml" -> [1, 9, 0] */
 function versionOf(file: string): number[] {
-  return file.replace(/^v|\.yml$/g, '').split('.').map(Number);
+  return file
+    .replace(/^v|\.yml$/g, '')
+    .split('.')
+    .map(Number);
 }
 
 function atLeast(v: number[], major: number, minor: number): boolean {
@@ -28,7 +31,11 @@ function atLeast(v: number[], major: number, minor: number): boolean {
 const releases = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yml'));
 
 test('the stock example of every release from 1.6.1 to 1.11.x is here', () => {
-  for (const minor of [6, 7, 8, 9, 10, 11]) assert.ok(releases.some((f) => f.startsWith(`v1.${minor}.`)), `1.${minor}`);
+  for (const minor of [6, 7, 8, 9, 10, 11])
+    assert.ok(
+      releases.some((f) => f.startsWith(`v1.${minor}.`)),
+      `1.${minor}`,
+    );
   assert.ok(releases.length >= 21, `${releases.length} files`);
 });
 
@@ -36,9 +43,15 @@ for (const file of releases) {
   test(`Nebula ${file.replace(/\.yml$/, '')}'s examples/config.yml loads, every key known, its firewall valid`, () => {
     const v = versionOf(file);
     const loaded = loadConfig(join(EXAMPLES, file));
-    assert.deepEqual(loaded.warnings.filter((w) => /unknown key/.test(w)), []);
+    assert.deepEqual(
+      loaded.warnings.filter((w) => /unknown key/.test(w)),
+      [],
+    );
     const rules = parseFirewallRules(loaded.config.firewall, { unsafeNetworks: true });
-    assert.deepEqual(rules.warnings.filter((w) => /unknown key/.test(w)), []);
+    assert.deepEqual(
+      rules.warnings.filter((w) => /unknown key/.test(w)),
+      [],
+    );
     // Newest semantics: disconnect_invalid is on unless a config says otherwise (the examples leave it commented).
     assert.equal(loaded.config.pki.disconnectInvalid, true);
     // 1.9+ examples expose an unsafe route to group remote_client through local_cidr.
@@ -49,25 +62,36 @@ for (const file of releases) {
     // 1.10+ examples listen on "::" (IPv4 and IPv6), older ones on 0.0.0.0.
     assert.equal(loaded.config.listen.host, atLeast(v, 1, 10) ? '::' : '0.0.0.0');
     // Both actions are written out (drop, drop) since 1.7: no swap warning.
-    assert.deepEqual(loaded.warnings.filter((w) => /inbound_action/.test(w)), []);
+    assert.deepEqual(
+      loaded.warnings.filter((w) => /inbound_action/.test(w)),
+      [],
+    );
   });
 }
 
 test('every key Nebula 1.7-1.11 added loads into the typed config, and none is unknown', () => {
   const { config, warnings } = loadConfig(FIXTURE);
-  assert.deepEqual(warnings.filter((w) => /unknown key/.test(w)), []);
+  assert.deepEqual(
+    warnings.filter((w) => /unknown key/.test(w)),
+    [],
+  );
   assert.equal(config.pki.disconnectInvalid, false);
   assert.equal(config.pki.initiatingVersion, 2);
-  assert.deepEqual(config.lighthouse.calculatedRemotes, [{ vpnRange: '10.0.10.0/24', remotes: [{ mask: '192.168.1.0/24', port: 4242 }] }]);
+  assert.deepEqual(config.lighthouse.calculatedRemotes, [
+    { vpnRange: '10.0.10.0/24', remotes: [{ mask: '192.168.1.0/24', port: 4242 }] },
+  ]);
   assert.equal(config.listen.host, 'localhost');
   assert.equal(config.listen.acceptRecvError, 'private');
   assert.equal(config.listen.soMark, 42);
-  assert.deepEqual(
-    [config.punchy.respondDelayMs, config.punchy.targetAllRemotes],
-    [2000, true],
-  );
+  assert.deepEqual([config.punchy.respondDelayMs, config.punchy.targetAllRemotes], [2000, true]);
   assert.deepEqual(config.tun.unsafeRoutes, [
-    { route: '172.16.1.0/24', via: [{ gateway: '192.168.100.99', weight: 1 }], mtu: undefined, metric: undefined, install: false },
+    {
+      route: '172.16.1.0/24',
+      via: [{ gateway: '192.168.100.99', weight: 1 }],
+      mtu: undefined,
+      metric: undefined,
+      install: false,
+    },
     {
       route: '192.168.87.0/24',
       via: [
@@ -92,7 +116,10 @@ test('every key Nebula 1.7-1.11 added loads into the typed config, and none is u
     queryBuffer: 32,
   });
   const rules = parseFirewallRules(config.firewall, { unsafeNetworks: true });
-  assert.deepEqual(rules.inbound.rules.map((r) => r.localCidr.kind), ['default', 'net', 'any']);
+  assert.deepEqual(
+    rules.inbound.rules.map((r) => r.localCidr.kind),
+    ['default', 'net', 'any'],
+  );
   assert.equal(rules.inboundAction, 'drop');
   assert.equal(rules.outboundAction, 'reject');
   assert.equal(rules.defaultLocalCidrAny, true);
@@ -104,17 +131,15 @@ test('an older meaning gets one warning naming its key: swapped actions, default
   for (const key of ['firewall.inbound_action', 'firewall.default_local_cidr_any', 'listen.host']) {
     assert.equal(keys.filter((k) => k === key).length, 1, `${key} in ${JSON.stringify(warnings)}`);
   }
-  assert.ok(warnings.every((w) => !w.includes('\n')), 'one line each');
+  assert.ok(
+    warnings.every((w) => !w.includes('\n')),
+    'one line each',
+  );
 });
 
 test('the keys mesh accepts but does not act on are each named at start when set', () => {
   const notes = unsupportedSettings(loadConfig(FIXTURE).config).map((n) => n.split(':')[0]);
-  assert.deepEqual(notes, [
-    'listen.so_mark',
-    'static_map',
-    'tunnels.drop_inactive',
-    'timers.requery_wait_duration',
-  ]);
+  assert.deepEqual(notes, ['listen.so_mark', 'static_map', 'tunnels.drop_inactive', 'timers.requery_wait_duration']);
   assert.deepEqual(unsupportedSettings(loadConfig(join(EXAMPLES, 'v1.11.1.yml')).config), []);
 });
 
@@ -131,16 +156,27 @@ function refusal(extra: Record<string, unknown>): ConfigError {
 }
 
 test('bad 1.7-1.11 values are errors naming the key', () => {
-  const route = (via: unknown, more: Record<string, unknown> = {}) => ({ tun: { unsafe_routes: [{ route: '10.9.0.0/16', via, ...more }] } });
+  const route = (via: unknown, more: Record<string, unknown> = {}) => ({
+    tun: { unsafe_routes: [{ route: '10.9.0.0/16', via, ...more }] },
+  });
   assert.equal(refusal(route([{ gateway: '192.168.100.1', weight: 0 }])).key, 'tun.unsafe_routes[0].via[0].weight');
   assert.equal(refusal(route([{ weight: 2 }])).key, 'tun.unsafe_routes[0].via[0].gateway');
   assert.equal(refusal(route([{ gateway: 'gw1' }])).key, 'tun.unsafe_routes[0].via[0].gateway');
-  assert.equal(refusal(route([{ gateway: '192.168.100.1' }, { gateway: '192.168.100.1' }])).key, 'tun.unsafe_routes[0].via[1].gateway');
+  assert.equal(
+    refusal(route([{ gateway: '192.168.100.1' }, { gateway: '192.168.100.1' }])).key,
+    'tun.unsafe_routes[0].via[1].gateway',
+  );
   assert.equal(refusal(route([])).key, 'tun.unsafe_routes[0].via');
   assert.equal(refusal(route('192.168.100.1', { install: 'maybe' })).key, 'tun.unsafe_routes[0].install');
   const calc = (v: unknown) => ({ lighthouse: { calculated_remotes: v } });
-  assert.equal(refusal(calc({ '10.0.10.0/24': [{ mask: 'fd00::/64', port: 1 }] })).key, 'lighthouse.calculated_remotes["10.0.10.0/24"][0].mask');
-  assert.equal(refusal(calc({ '10.0.10.0/24': [{ mask: '192.168.1.0/24' }] })).key, 'lighthouse.calculated_remotes["10.0.10.0/24"][0].port');
+  assert.equal(
+    refusal(calc({ '10.0.10.0/24': [{ mask: 'fd00::/64', port: 1 }] })).key,
+    'lighthouse.calculated_remotes["10.0.10.0/24"][0].mask',
+  );
+  assert.equal(
+    refusal(calc({ '10.0.10.0/24': [{ mask: '192.168.1.0/24' }] })).key,
+    'lighthouse.calculated_remotes["10.0.10.0/24"][0].port',
+  );
   assert.equal(refusal(calc({ nope: [] })).key, 'lighthouse.calculated_remotes.nope');
   assert.equal(refusal({ pki: { ...PKI.pki, initiating_version: 3 } }).key, 'pki.initiating_version');
   assert.equal(refusal({ listen: { accept_recv_error: 'sometimes' } }).key, 'listen.accept_recv_error');

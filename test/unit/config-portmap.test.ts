@@ -9,7 +9,10 @@ const PKI = { ca: 'ca.crt', cert: 'host.crt', key: 'host.key' };
 
 test('without a portmap section, port mapping is on and asks for 2 h; the section turns it off or changes the lifetime', () => {
   assert.deepEqual(validateConfig({ pki: PKI }).config.portmap, { enabled: true, lifetimeSec: 7200 });
-  assert.deepEqual(validateConfig({ pki: PKI, portmap: { enabled: false, lifetime: '10m' } }).config.portmap, { enabled: false, lifetimeSec: 600 });
+  assert.deepEqual(validateConfig({ pki: PKI, portmap: { enabled: false, lifetime: '10m' } }).config.portmap, {
+    enabled: false,
+    lifetimeSec: 600,
+  });
   assert.deepEqual(validateConfig({ pki: PKI, portmap: { enabled: false } }).warnings, []);
 });
 

@@ -9,7 +9,11 @@ const PKI = { ca: 'ca.crt', cert: 'host.crt', key: 'host.key' };
 
 test('lighthouse.second_port is absent unless configured, and read when it is', () => {
   assert.equal(validateConfig({ pki: PKI }).config.lighthouse.secondPort, undefined);
-  const c = validateConfig({ pki: PKI, listen: { port: 4242 }, lighthouse: { am_lighthouse: true, second_port: { enabled: false, port: 4243 } } });
+  const c = validateConfig({
+    pki: PKI,
+    listen: { port: 4242 },
+    lighthouse: { am_lighthouse: true, second_port: { enabled: false, port: 4243 } },
+  });
   assert.deepEqual(c.config.lighthouse.secondPort, { enabled: false, port: 4243 });
 });
 
@@ -20,7 +24,12 @@ test('a bad lighthouse.second_port value is one error naming its key', () => {
     [{ enabled: 'sometimes' }, 'lighthouse.second_port.enabled'],
   ] as const) {
     assert.throws(
-      () => validateConfig({ pki: PKI, listen: { port: 4242 }, lighthouse: { am_lighthouse: true, second_port: secondPort } }),
+      () =>
+        validateConfig({
+          pki: PKI,
+          listen: { port: 4242 },
+          lighthouse: { am_lighthouse: true, second_port: secondPort },
+        }),
       (e: unknown) => e instanceof ConfigError && e.message.includes(key),
       JSON.stringify(secondPort),
     );

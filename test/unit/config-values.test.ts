@@ -4,7 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { ConfigError, ConfigErrorCode, formatKeyPath, parseGoDuration, parseHostPort, readPemSource, validateConfig } from '../../pkg/config/index.js';
+import {
+  ConfigError,
+  ConfigErrorCode,
+  formatKeyPath,
+  parseGoDuration,
+  parseHostPort,
+  readPemSource,
+  validateConfig,
+} from '../../pkg/config/index.js';
 import { bareHost } from '../../pkg/config/addresses.js';
 
 const PKI = { ca: 'ca.crt', cert: 'host.crt', key: 'host.key' };
@@ -68,14 +76,19 @@ test('keys Nebula reads as whole seconds take a bare number or a duration', () =
 test('booleans accept true/false, yes/no, y/n, on/off in any case, and 1/0', () => {
   const truthy = [true, 'true', 'TRUE', 'yes', 'Yes', 'y', 'on', 'ON', 't', '1', 1];
   const falsy = [false, 'false', 'no', 'NO', 'n', 'off', 'f', '0', 0];
-  for (const v of truthy) assert.equal(validateConfig({ pki: PKI, punchy: { punch: v } }).config.punchy.punch, true, String(v));
-  for (const v of falsy) assert.equal(validateConfig({ pki: PKI, relay: { use_relays: v } }).config.relay.useRelays, false, String(v));
+  for (const v of truthy)
+    assert.equal(validateConfig({ pki: PKI, punchy: { punch: v } }).config.punchy.punch, true, String(v));
+  for (const v of falsy)
+    assert.equal(validateConfig({ pki: PKI, relay: { use_relays: v } }).config.relay.useRelays, false, String(v));
 });
 
 test('send_recv_error also takes a boolean: true is always, false is never', () => {
   assert.equal(validateConfig({ pki: PKI, listen: { send_recv_error: true } }).config.listen.sendRecvError, 'always');
   assert.equal(validateConfig({ pki: PKI, listen: { send_recv_error: 'no' } }).config.listen.sendRecvError, 'never');
-  assert.equal(validateConfig({ pki: PKI, listen: { send_recv_error: 'private' } }).config.listen.sendRecvError, 'private');
+  assert.equal(
+    validateConfig({ pki: PKI, listen: { send_recv_error: 'private' } }).config.listen.sendRecvError,
+    'private',
+  );
 });
 
 test('integers written as quoted strings are accepted, as Nebula does', () => {
@@ -92,7 +105,10 @@ test('stats type none means no stats and needs no interval', () => {
 });
 
 test('unsafe route mtu 0 means the tun MTU, as in Nebula', () => {
-  const { config } = validateConfig({ pki: PKI, tun: { unsafe_routes: [{ route: '172.16.0.0/24', via: '10.0.0.1', mtu: 0 }] } });
+  const { config } = validateConfig({
+    pki: PKI,
+    tun: { unsafe_routes: [{ route: '172.16.0.0/24', via: '10.0.0.1', mtu: 0 }] },
+  });
   assert.equal(config.tun.unsafeRoutes[0].mtu, undefined);
 });
 
@@ -116,7 +132,18 @@ test('host:port parsing follows Go SplitHostPort and keeps names unresolved', ()
   assert.deepEqual(parseHostPort('[::1]:4242'), { host: '::1', port: 4242 });
   assert.deepEqual(parseHostPort('[2001:db8::1]:0'), { host: '2001:db8::1', port: 0 });
   assert.deepEqual(parseHostPort('lighthouse.example.net:4242'), { host: 'lighthouse.example.net', port: 4242 });
-  for (const bad of ['1.2.3.4', '::1:4242', '[::1]4242', '[::1', '1.2.3.4:65536', '1.2.3.4:', 'host:x', ':4242', '[1.2.3.4]:1', 'bad_host!:1']) {
+  for (const bad of [
+    '1.2.3.4',
+    '::1:4242',
+    '[::1]4242',
+    '[::1',
+    '1.2.3.4:65536',
+    '1.2.3.4:',
+    'host:x',
+    ':4242',
+    '[1.2.3.4]:1',
+    'bad_host!:1',
+  ]) {
     assert.equal(typeof parseHostPort(bad), 'string', bad);
   }
 });

@@ -15,7 +15,10 @@ async function run(...argv: string[]): Promise<{ code: number; stdout: string; s
 }
 
 /** Runs `mesh` with a Ctrl-C delivered once `when(stdout)` says so (checked on every write and every 20 ms). */
-async function runInterrupted(when: (stdout: string) => boolean, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runInterrupted(
+  when: (stdout: string) => boolean,
+  ...argv: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   let stop: (() => void) | null = null;
@@ -92,13 +95,20 @@ before(async () => {
   server = await ControlServer.open([socket], async (req) => {
     requests.push(req);
     if (req.command === 'status') return STATUS;
-    if (req.command === 'reload') throw new ControlError(ControlErrorCode.reloadFailed, 'reload refused, the running config stays: firewall.inbound[0].port: bad');
-    if (req.command === 'close-tunnel') throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${String(req.args.host)}`);
+    if (req.command === 'reload')
+      throw new ControlError(
+        ControlErrorCode.reloadFailed,
+        'reload refused, the running config stays: firewall.inbound[0].port: bad',
+      );
+    if (req.command === 'close-tunnel')
+      throw new ControlError(ControlErrorCode.noHost, `no tunnel to ${String(req.args.host)}`);
     if (req.command === 'ping') {
       const next = pingReplies.shift();
-      if (next === 'timeout' || next === undefined) throw new ControlError(ControlErrorCode.timeout, 'no reply within 5 ms');
+      if (next === 'timeout' || next === undefined)
+        throw new ControlError(ControlErrorCode.timeout, 'no reply within 5 ms');
       if (next === 'slow') await new Promise((r) => setTimeout(r, 3000));
-      if (next === 'unknown' || next === 'slow') throw new ControlError(ControlErrorCode.noHost, `no host named ${String(req.args.host)}`);
+      if (next === 'unknown' || next === 'slow')
+        throw new ControlError(ControlErrorCode.noHost, `no host named ${String(req.args.host)}`);
       return next;
     }
     return null;
@@ -113,7 +123,8 @@ describe('mesh command line', () => {
   it('prints usage with every command when run without arguments, and exits 1', async () => {
     const r = await run();
     assert.equal(r.code, 1);
-    for (const c of ['status', 'ping', 'netcheck', 'reload', 'print-cert', 'close-tunnel']) assert.match(r.stderr, new RegExp(`\\n  ${c} `));
+    for (const c of ['status', 'ping', 'netcheck', 'reload', 'print-cert', 'close-tunnel'])
+      assert.match(r.stderr, new RegExp(`\\n  ${c} `));
   });
 
   it('refuses an unknown command and an unknown flag in one line each', async () => {
@@ -141,7 +152,7 @@ describe('mesh command line', () => {
     assert.match(r.stdout, /-W TIMEOUT/);
   });
 
-  it('status prints the peer table, or the daemon\'s JSON with -json', async () => {
+  it("status prints the peer table, or the daemon's JSON with -json", async () => {
     const text = await run('status', '-socket', socket);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /two\s+10\.99\.0\.2\s+direct\s+192\.168\.7\.3:4242\s+0\.50ms/);
@@ -153,11 +164,21 @@ describe('mesh command line', () => {
     requests.length = 0;
     await run('status', '-socket', socket, '-probe', '0');
     await run('status', '-socket', socket, '-probe', '1s');
-    assert.deepEqual(requests.map((r) => r.args.probeMs), [0, 1000]);
+    assert.deepEqual(
+      requests.map((r) => r.args.probeMs),
+      [0, 1000],
+    );
   });
 
   it('ping prints each reply, says when the path goes from relayed to direct, and sums up as ping(8) does', async () => {
-    const relayed: PingReply = { vpnIp: '10.99.0.2', name: 'two', rttMs: 4, path: 'relayed', remote: null, via: '10.99.0.9' };
+    const relayed: PingReply = {
+      vpnIp: '10.99.0.2',
+      name: 'two',
+      rttMs: 4,
+      path: 'relayed',
+      remote: null,
+      via: '10.99.0.9',
+    };
     const direct: PingReply = { ...relayed, rttMs: 1, path: 'direct', remote: '192.168.7.3:4242', via: null };
     pingReplies = [relayed, 'timeout', direct];
     const r = await run('ping', '-socket', socket, '-count', '3', '-interval', '2ms', 'two');
@@ -175,14 +196,29 @@ describe('mesh command line', () => {
     assert.equal(lines[6], 'rtt min/avg/max/mdev = 1.000/2.500/4.000/1.500 ms');
   });
 
-  it('ping takes ping(8)\'s -c, -i (seconds) and -W (seconds) before or after HOST', async () => {
-    const reply: PingReply = { vpnIp: '10.99.0.2', name: 'two', rttMs: 1, path: 'direct', remote: '192.168.7.3:4242', via: null };
-    for (const argv of [['-c', '3', '-i', '0.002', '-W', '0.5', 'two'], ['two', '-c', '3', '-i', '0.002', '-W', '0.5'], ['-c', '3', 'two', '-W', '500ms', '-i=2ms']]) {
+  it("ping takes ping(8)'s -c, -i (seconds) and -W (seconds) before or after HOST", async () => {
+    const reply: PingReply = {
+      vpnIp: '10.99.0.2',
+      name: 'two',
+      rttMs: 1,
+      path: 'direct',
+      remote: '192.168.7.3:4242',
+      via: null,
+    };
+    for (const argv of [
+      ['-c', '3', '-i', '0.002', '-W', '0.5', 'two'],
+      ['two', '-c', '3', '-i', '0.002', '-W', '0.5'],
+      ['-c', '3', 'two', '-W', '500ms', '-i=2ms'],
+    ]) {
       requests.length = 0;
       pingReplies = [reply, reply, reply];
       const r = await run('ping', '-socket', socket, ...argv);
       assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
-      assert.deepEqual(requests.map((q) => q.args), [1, 2, 3].map(() => ({ host: 'two', timeoutMs: 500 })), argv.join(' '));
+      assert.deepEqual(
+        requests.map((q) => q.args),
+        [1, 2, 3].map(() => ({ host: 'two', timeoutMs: 500 })),
+        argv.join(' '),
+      );
       assert.match(r.stdout, /3 packets transmitted, 3 received, 0% packet loss/);
     }
   });
@@ -195,20 +231,54 @@ describe('mesh command line', () => {
     assert.ok(Date.now() - started >= 300, `two waits of 150 ms, took ${Date.now() - started} ms`);
   });
 
-  it('ping stops at Ctrl-C, between probes or while awaiting a reply, and still sums up', { timeout: 10_000 }, async () => {
-    const reply: PingReply = { vpnIp: '10.99.0.2', name: 'two', rttMs: 1, path: 'direct', remote: '192.168.7.3:4242', via: null };
-    pingReplies = [reply, reply, reply, reply];
-    const started = Date.now();
-    const between = await runInterrupted((out) => out.includes('seq=2'), 'ping', '-socket', socket, '-c', '100', '-i', '0.5', 'two');
-    assert.equal(between.code, 0, between.stderr);
-    assert.match(between.stdout, /\n2 packets transmitted, 2 received, 0% packet loss/);
-    pingReplies = ['slow'];
-    const t0 = Date.now();
-    const awaiting = await runInterrupted(() => Date.now() - t0 > 100, 'ping', '-socket', socket, '-c', '3', '-W', '10', 'two');
-    assert.equal(awaiting.code, 1, awaiting.stderr);
-    assert.match(awaiting.stdout, /^--- two ping statistics ---\n1 packets transmitted, 0 received, 100% packet loss/);
-    assert.ok(Date.now() - started < 2000, `stopped at once, took ${Date.now() - started} ms`);
-  });
+  it(
+    'ping stops at Ctrl-C, between probes or while awaiting a reply, and still sums up',
+    { timeout: 10_000 },
+    async () => {
+      const reply: PingReply = {
+        vpnIp: '10.99.0.2',
+        name: 'two',
+        rttMs: 1,
+        path: 'direct',
+        remote: '192.168.7.3:4242',
+        via: null,
+      };
+      pingReplies = [reply, reply, reply, reply];
+      const started = Date.now();
+      const between = await runInterrupted(
+        (out) => out.includes('seq=2'),
+        'ping',
+        '-socket',
+        socket,
+        '-c',
+        '100',
+        '-i',
+        '0.5',
+        'two',
+      );
+      assert.equal(between.code, 0, between.stderr);
+      assert.match(between.stdout, /\n2 packets transmitted, 2 received, 0% packet loss/);
+      pingReplies = ['slow'];
+      const t0 = Date.now();
+      const awaiting = await runInterrupted(
+        () => Date.now() - t0 > 100,
+        'ping',
+        '-socket',
+        socket,
+        '-c',
+        '3',
+        '-W',
+        '10',
+        'two',
+      );
+      assert.equal(awaiting.code, 1, awaiting.stderr);
+      assert.match(
+        awaiting.stdout,
+        /^--- two ping statistics ---\n1 packets transmitted, 0 received, 100% packet loss/,
+      );
+      assert.ok(Date.now() - started < 2000, `stopped at once, took ${Date.now() - started} ms`);
+    },
+  );
 
   it('ping exits 1 when nothing answers, with the summary', async () => {
     pingReplies = [];
@@ -244,7 +314,7 @@ describe('mesh command line', () => {
     assert.equal((await run('ping', '-h')).code, 0);
   });
 
-  it('reload and close-tunnel print the daemon\'s refusal as one line and exit 1', async () => {
+  it("reload and close-tunnel print the daemon's refusal as one line and exit 1", async () => {
     const r = await run('reload', '-socket', socket);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'mesh: reload refused, the running config stays: firewall.inbound[0].port: bad\n');

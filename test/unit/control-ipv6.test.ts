@@ -73,16 +73,25 @@ function node(): ControlledNode & { hostmap: HostMap } {
 
 const probes = { lastRtt: () => undefined } as unknown as RttProbes;
 
-test('status lists each tunnel once with all its addresses, IPv4 before IPv6, and this node\'s networks', () => {
+test("status lists each tunnel once with all its addresses, IPv4 before IPv6, and this node's networks", () => {
   const s = buildStatus(node(), probes);
-  assert.deepEqual(s.peers.map((p) => [p.name, p.vpnIp, p.vpnAddrs]), [
-    ['dual', '10.99.0.2', ['10.99.0.2', 'fd00::2']],
-    ['six', 'fd00::3', ['fd00::3']],
-  ]);
+  assert.deepEqual(
+    s.peers.map((p) => [p.name, p.vpnIp, p.vpnAddrs]),
+    [
+      ['dual', '10.99.0.2', ['10.99.0.2', 'fd00::2']],
+      ['six', 'fd00::3', ['fd00::3']],
+    ],
+  );
   assert.deepEqual(s.self.vpnCidrs, ['10.99.0.1/24', 'fd00::1/64']);
   assert.equal(s.self.vpnCidr, '10.99.0.1/24');
-  assert.deepEqual(s.pending.map((p) => p.vpnIp), ['fd00::9']);
-  assert.deepEqual(s.lighthouses.map((l) => l.vpnIp), ['fd00::99']);
+  assert.deepEqual(
+    s.pending.map((p) => p.vpnIp),
+    ['fd00::9'],
+  );
+  assert.deepEqual(
+    s.lighthouses.map((l) => l.vpnIp),
+    ['fd00::99'],
+  );
 
   const text = renderStatus(s, 0);
   assert.match(text.split('\n')[0], /one \(10\.99\.0\.1\/24, fd00::1\/64\)/);
@@ -90,7 +99,7 @@ test('status lists each tunnel once with all its addresses, IPv4 before IPv6, an
   assert.match(text, /six\s+fd00::3\s+direct/);
 });
 
-test('a HOST argument may be an IPv6 overlay address: found under any of a tunnel\'s addresses', async () => {
+test("a HOST argument may be an IPv6 overlay address: found under any of a tunnel's addresses", async () => {
   const n = node();
   assert.equal(resolveHost(n, 'fd00::2').host?.certName, 'dual');
   assert.equal(resolveHost(n, 'fd00:0:0::2').vpnIp, 'fd00::2', 'canonical text');
@@ -100,10 +109,18 @@ test('a HOST argument may be an IPv6 overlay address: found under any of a tunne
   await assert.rejects(tunnelTo(n, 'fd01::2', 10), /outside the overlay network/);
 });
 
-test('mesh ping by a dual-stack peer\'s IPv6 address names that address in the reply, as ping(8) does', async () => {
+test("mesh ping by a dual-stack peer's IPv6 address names that address in the reply, as ping(8) does", async () => {
   const n = node();
-  const answering = { probe: async () => ({ rttMs: 1.5, from: udpAddr('198.51.100.2', 4242), via: null }), lastRtt: () => undefined } as unknown as RttProbes;
-  const handle = controlHandler({ node: n, probes: answering, whoami: {} as ControlContext['whoami'], reload: async () => ({ restartNeeded: [] }) });
+  const answering = {
+    probe: async () => ({ rttMs: 1.5, from: udpAddr('198.51.100.2', 4242), via: null }),
+    lastRtt: () => undefined,
+  } as unknown as RttProbes;
+  const handle = controlHandler({
+    node: n,
+    probes: answering,
+    whoami: {} as ControlContext['whoami'],
+    reload: async () => ({ restartNeeded: [] }),
+  });
   const byV6 = (await handle({ command: 'ping', args: { host: 'fd00::2', timeoutMs: 100 } } as never)) as PingReply;
   assert.deepEqual([byV6.vpnIp, byV6.name, byV6.path], ['fd00::2', 'dual', 'direct']);
   const byV4 = (await handle({ command: 'ping', args: { host: '10.99.0.2', timeoutMs: 100 } } as never)) as PingReply;
@@ -114,10 +131,23 @@ test('mesh ping by a dual-stack peer\'s IPv6 address names that address in the r
 
 test('whoami with an IPv6 primary address: the question and the answer go in the v2 layout (a v1 one cannot name it)', async () => {
   const out: Array<{ to: VpnIp; bytes: Uint8Array }> = [];
-  const asker = new Whoami({ myIp: () => 'fd00::1', sendMeta: (h, m) => out.push({ to: h.vpnIp, bytes: encodeMeta(m) }) });
-  const lighthouse = { vpnIp: ip('10.99.0.9'), vpnAddrs: [ip('10.99.0.9')], remote: udpAddr('198.51.100.9', 4242) } as unknown as HostInfo;
+  const asker = new Whoami({
+    myIp: () => 'fd00::1',
+    sendMeta: (h, m) => out.push({ to: h.vpnIp, bytes: encodeMeta(m) }),
+  });
+  const lighthouse = {
+    vpnIp: ip('10.99.0.9'),
+    vpnAddrs: [ip('10.99.0.9')],
+    remote: udpAddr('198.51.100.9', 4242),
+  } as unknown as HostInfo;
   const answer = asker.ask(lighthouse, 1000);
-  assert.deepEqual(decodeMeta(out[0].bytes), { type: MetaType.HostWhoami, vpnIp: 'fd00::1', addrs: [], relays: [], version: 2 });
+  assert.deepEqual(decodeMeta(out[0].bytes), {
+    type: MetaType.HostWhoami,
+    vpnIp: 'fd00::1',
+    addrs: [],
+    relays: [],
+    version: 2,
+  });
 
   // The lighthouse side answers the asker by its (IPv6) tunnel address.
   const replies: Uint8Array[] = [];
@@ -126,5 +156,8 @@ test('whoami with an IPv6 primary address: the question and the answer go in the
   assert.equal(responder.onMeta(me, out[0].bytes), true);
   assert.deepEqual(decodeMeta(replies[0]).vpnIp, 'fd00::1');
   assert.equal(asker.onMeta(lighthouse, replies[0]), true);
-  assert.deepEqual((await answer).map((a) => `${a.address}:${a.port}`), ['203.0.113.1:4000']);
+  assert.deepEqual(
+    (await answer).map((a) => `${a.address}:${a.port}`),
+    ['203.0.113.1:4000'],
+  );
 });

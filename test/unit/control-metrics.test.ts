@@ -33,7 +33,12 @@ function tunnel(localIndex: number, remote: unknown, n: number): FakeTunnel {
 describe('Prometheus text format', () => {
   it('writes HELP, TYPE and one line per sample, with escaped label values', () => {
     const text = renderExposition([
-      { name: 'mesh_drops_total', help: 'Drops.\nBy reason.', type: 'counter', samples: [{ labels: { reason: 'a"b\\c' }, value: 3 }] },
+      {
+        name: 'mesh_drops_total',
+        help: 'Drops.\nBy reason.',
+        type: 'counter',
+        samples: [{ labels: { reason: 'a"b\\c' }, value: 3 }],
+      },
       { name: 'mesh_up', help: 'Up.', type: 'gauge', samples: [{ labels: {}, value: 1 }] },
     ]);
     assert.equal(
@@ -110,7 +115,13 @@ describe('Prometheus exporter', () => {
   it('serves the metrics at stats.path and nothing anywhere else', async () => {
     const src = source();
     src.counters.inc('drops', 'outside-decrypt', 3);
-    const exporter = await PrometheusExporter.start(src, { listen: '127.0.0.1:0', path: '/metrics', intervalMs: 1000, namespace: '', subsystem: '' });
+    const exporter = await PrometheusExporter.start(src, {
+      listen: '127.0.0.1:0',
+      path: '/metrics',
+      intervalMs: 1000,
+      namespace: '',
+      subsystem: '',
+    });
     try {
       const res = await fetch(`http://127.0.0.1:${exporter.port}/metrics`);
       assert.equal(res.status, 200);
@@ -124,10 +135,22 @@ describe('Prometheus exporter', () => {
 
   it('fails to start with an error naming stats.listen when the port is taken', async () => {
     const src = source();
-    const first = await PrometheusExporter.start(src, { listen: '127.0.0.1:0', path: '/m', intervalMs: 1000, namespace: '', subsystem: '' });
+    const first = await PrometheusExporter.start(src, {
+      listen: '127.0.0.1:0',
+      path: '/m',
+      intervalMs: 1000,
+      namespace: '',
+      subsystem: '',
+    });
     try {
       await assert.rejects(
-        PrometheusExporter.start(src, { listen: `127.0.0.1:${first.port}`, path: '/m', intervalMs: 1000, namespace: '', subsystem: '' }),
+        PrometheusExporter.start(src, {
+          listen: `127.0.0.1:${first.port}`,
+          path: '/m',
+          intervalMs: 1000,
+          namespace: '',
+          subsystem: '',
+        }),
         /stats\.listen/,
       );
     } finally {

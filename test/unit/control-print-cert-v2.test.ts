@@ -13,17 +13,26 @@ import { makeHost, makeTestCaV2, pkiOf } from './helpers/pki-v2.js';
 
 const FAST = { handshakes: { try_interval: '20ms', retries: 5 } };
 
-test('print-cert and status show our initiating certificate and the peer\'s presented one, each in its version', async (t) => {
+test("print-cert and status show our initiating certificate and the peer's presented one, each in its version", async (t) => {
   const cas = { v1: makeTestCa('v1 ca'), v2: makeTestCaV2('v2 ca') };
   const mesh = new TestMesh(t);
   const ha = makeHost(cas, 'a', '10.99.0.1', [1, 2]);
   const hb = makeHost(cas, 'b', '10.99.0.2', [2]);
-  const a = await mesh.node({ vpnIp: '10.99.0.1', name: 'a', peers: ['10.99.0.2'], config: FAST, pki: pkiOf(ha, cas, 2) });
+  const a = await mesh.node({
+    vpnIp: '10.99.0.1',
+    name: 'a',
+    peers: ['10.99.0.2'],
+    config: FAST,
+    pki: pkiOf(ha, cas, 2),
+  });
   const b = await mesh.node({ vpnIp: '10.99.0.2', name: 'b', peers: ['10.99.0.1'], config: FAST, pki: pkiOf(hb, cas) });
   await connect(a, b);
   const handle = controlHandler({ node: a.node } as unknown as ControlContext);
   const print = async (host?: string) =>
-    (await handle({ command: 'print-cert', args: host ? { host } : {} } as Parameters<typeof handle>[0])) as { text: string; json: Record<string, unknown> };
+    (await handle({ command: 'print-cert', args: host ? { host } : {} } as Parameters<typeof handle>[0])) as {
+      text: string;
+      json: Record<string, unknown>;
+    };
 
   const mine = await print();
   assert.equal(mine.json.version, 2);

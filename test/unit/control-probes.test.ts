@@ -71,7 +71,11 @@ describe('RTT probes', () => {
     clock.advance(2);
     const header = Buffer.from('14010000000000b80000000000000005', 'hex');
     probes.onTestReply(host, Buffer.from(header), Buffer.alloc(16, 9), null, null);
-    assert.equal(probes.active && probes.awaits(11), true, 'a 16-byte payload that is neither nonce nor header matches nothing');
+    assert.equal(
+      probes.active && probes.awaits(11),
+      true,
+      'a 16-byte payload that is neither nonce nor header matches nothing',
+    );
     probes.onTestReply(host, Buffer.from(header), header, null, null);
     assert.equal((await first).rttMs, 3);
     probes.onTestReply(host, Buffer.from(header), header, null, null);
@@ -81,7 +85,10 @@ describe('RTT probes', () => {
   it('rejects with ETIMEOUT when no reply comes, and stops waiting on the tunnel', async () => {
     const probes = new RttProbes(new ManualClock(), () => {});
     const host = fakeHost('10.99.0.2', 11);
-    await assert.rejects(probes.probe(host, 20), (e: unknown) => e instanceof ControlError && e.code === ControlErrorCode.timeout);
+    await assert.rejects(
+      probes.probe(host, 20),
+      (e: unknown) => e instanceof ControlError && e.code === ControlErrorCode.timeout,
+    );
     assert.equal(probes.awaits(11), false);
     assert.equal(probes.active, false);
   });
@@ -94,7 +101,10 @@ describe('whoami', () => {
     const out: Array<{ host: HostInfo; m: MetaMessage }> = [];
     const w = new Whoami({ myIp: () => me, sendMeta: (host, m) => out.push({ host, m }) });
     const asker = fakeHost('10.99.0.2', 11, udpAddr('203.0.113.7', 40001));
-    const handled = w.onMeta(asker, encodeMeta({ type: MetaType.HostWhoami, vpnIp: asker.vpnIp, addrs: [], relays: [] }));
+    const handled = w.onMeta(
+      asker,
+      encodeMeta({ type: MetaType.HostWhoami, vpnIp: asker.vpnIp, addrs: [], relays: [] }),
+    );
     assert.equal(handled, true);
     assert.equal(out.length, 1);
     assert.equal(out[0].m.type, MetaType.HostWhoamiReply);
@@ -109,7 +119,10 @@ describe('whoami', () => {
     const answer = w.ask(lh, 1000);
     assert.equal(question?.type, MetaType.HostWhoami);
     assert.equal(question?.vpnIp, me);
-    w.onMeta(lh, encodeMeta({ type: MetaType.HostWhoamiReply, vpnIp: me, addrs: [udpAddr('198.51.100.4', 5555)], relays: [] }));
+    w.onMeta(
+      lh,
+      encodeMeta({ type: MetaType.HostWhoamiReply, vpnIp: me, addrs: [udpAddr('198.51.100.4', 5555)], relays: [] }),
+    );
     assert.deepEqual(await answer, [udpAddr('198.51.100.4', 5555)]);
   });
 

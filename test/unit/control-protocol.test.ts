@@ -36,15 +36,33 @@ describe('control protocol', () => {
   });
 
   it('refuses requests that are not JSON, lack an integer id, or carry args that are not an object', () => {
-    assert.equal(codeOf(() => decodeRequest('status')), ControlErrorCode.badRequest);
-    assert.equal(codeOf(() => decodeRequest('[1]')), ControlErrorCode.badRequest);
-    assert.equal(codeOf(() => decodeRequest('{"id":"1","command":"status"}')), ControlErrorCode.badRequest);
-    assert.equal(codeOf(() => decodeRequest('{"id":1.5,"command":"status"}')), ControlErrorCode.badRequest);
-    assert.equal(codeOf(() => decodeRequest('{"id":1,"command":"status","args":[]}')), ControlErrorCode.badRequest);
+    assert.equal(
+      codeOf(() => decodeRequest('status')),
+      ControlErrorCode.badRequest,
+    );
+    assert.equal(
+      codeOf(() => decodeRequest('[1]')),
+      ControlErrorCode.badRequest,
+    );
+    assert.equal(
+      codeOf(() => decodeRequest('{"id":"1","command":"status"}')),
+      ControlErrorCode.badRequest,
+    );
+    assert.equal(
+      codeOf(() => decodeRequest('{"id":1.5,"command":"status"}')),
+      ControlErrorCode.badRequest,
+    );
+    assert.equal(
+      codeOf(() => decodeRequest('{"id":1,"command":"status","args":[]}')),
+      ControlErrorCode.badRequest,
+    );
   });
 
   it('names an unknown command with its own error code', () => {
-    assert.equal(codeOf(() => decodeRequest('{"id":1,"command":"rm -rf"}')), ControlErrorCode.unknownCommand);
+    assert.equal(
+      codeOf(() => decodeRequest('{"id":1,"command":"rm -rf"}')),
+      ControlErrorCode.unknownCommand,
+    );
   });
 
   it('recovers the id of a bad request so the error reply can be matched, or 0', () => {
@@ -60,9 +78,18 @@ describe('control protocol', () => {
   });
 
   it('rejects replies without id, ok, or a complete error', () => {
-    assert.equal(codeOf(() => decodeReply('{"ok":true}')), ControlErrorCode.protocol);
-    assert.equal(codeOf(() => decodeReply('{"id":1,"ok":false,"error":{"code":"X"}}')), ControlErrorCode.protocol);
-    assert.equal(codeOf(() => decodeReply('not json')), ControlErrorCode.protocol);
+    assert.equal(
+      codeOf(() => decodeReply('{"ok":true}')),
+      ControlErrorCode.protocol,
+    );
+    assert.equal(
+      codeOf(() => decodeReply('{"id":1,"ok":false,"error":{"code":"X"}}')),
+      ControlErrorCode.protocol,
+    );
+    assert.equal(
+      codeOf(() => decodeReply('not json')),
+      ControlErrorCode.protocol,
+    );
   });
 
   it('splits a byte stream into lines however it is chunked, and skips blank lines', () => {

@@ -55,9 +55,17 @@ test('status says when UDP is blocked and which paths run over tcp', () => {
 });
 
 test('a ping reply over tcp says so', () => {
-  const reply: Pick<PingReply, 'path' | 'remote' | 'via' | 'overTcp'> = { path: 'relayed', remote: null, via: '10.99.0.1', overTcp: true };
+  const reply: Pick<PingReply, 'path' | 'remote' | 'via' | 'overTcp'> = {
+    path: 'relayed',
+    remote: null,
+    via: '10.99.0.1',
+    overTcp: true,
+  };
   assert.equal(pathLabel(reply), 'relayed via 10.99.0.1 over tcp');
-  assert.equal(pathLabel({ path: 'direct', remote: '203.0.113.7', via: null, overTcp: true }), 'direct 203.0.113.7 over tcp');
+  assert.equal(
+    pathLabel({ path: 'direct', remote: '203.0.113.7', via: null, overTcp: true }),
+    'direct 203.0.113.7 over tcp',
+  );
   assert.equal(pathLabel({ ...reply, overTcp: undefined }), 'relayed via 10.99.0.1');
 });
 
@@ -65,7 +73,17 @@ test('netcheck: a lighthouse reached only over tcp is no UDP answer, and the ver
   const v = classifyNat({
     localPort: 4242,
     localIps: ['192.168.1.2'],
-    observations: [{ vpnIp: '10.99.0.1', name: 'lh', underlay: '198.51.100.2:4242 (tcp)', tunnel: true, rttMs: 1, seenAs: null, overTcp: true }],
+    observations: [
+      {
+        vpnIp: '10.99.0.1',
+        name: 'lh',
+        underlay: '198.51.100.2:4242 (tcp)',
+        tunnel: true,
+        rttMs: 1,
+        seenAs: null,
+        overTcp: true,
+      },
+    ],
   });
   assert.equal(v.udpWorks, false);
   assert.match(v.summary.join('\n'), /UDP blocked: no lighthouse answers over UDP\. TCP to lh works/);

@@ -43,7 +43,10 @@ const status: StatusReport = {
     certExpiresAt: '2026-06-11T12:00:00Z',
     fingerprint: 'cd',
   },
-  peers: [peer({}), peer({ name: 'three', vpnIp: '10.99.0.3', remote: null, path: 'relayed', via: '10.99.0.9', rttMs: null })],
+  peers: [
+    peer({}),
+    peer({ name: 'three', vpnIp: '10.99.0.3', remote: null, path: 'relayed', via: '10.99.0.9', rttMs: null }),
+  ],
   pending: [{ vpnIp: '10.99.0.4', attempts: 3, ageMs: 1500 }],
   lighthouses: [
     { vpnIp: '10.99.0.9', name: 'lh', reachable: true, remote: '192.168.7.9:4242', lastRecvAgoMs: 2000 },
@@ -93,12 +96,25 @@ describe('status rendering', () => {
 });
 
 describe('ping rendering', () => {
-  const direct: PingReply = { vpnIp: '10.99.0.2', name: 'two', rttMs: 1.234, path: 'direct', remote: '192.168.7.3:4242', via: null };
+  const direct: PingReply = {
+    vpnIp: '10.99.0.2',
+    name: 'two',
+    rttMs: 1.234,
+    path: 'direct',
+    remote: '192.168.7.3:4242',
+    via: null,
+  };
   const relayed: PingReply = { ...direct, rttMs: 3.5, path: 'relayed', remote: null, via: '10.99.0.9' };
 
   it('prints one line per reply with RTT and path', () => {
-    assert.equal(renderPingReply(direct, 1), 'reply from two (10.99.0.2): seq=1 rtt=1.23ms path=direct 192.168.7.3:4242\n');
-    assert.equal(renderPingReply(relayed, 2), 'reply from two (10.99.0.2): seq=2 rtt=3.50ms path=relayed via 10.99.0.9\n');
+    assert.equal(
+      renderPingReply(direct, 1),
+      'reply from two (10.99.0.2): seq=1 rtt=1.23ms path=direct 192.168.7.3:4242\n',
+    );
+    assert.equal(
+      renderPingReply(relayed, 2),
+      'reply from two (10.99.0.2): seq=2 rtt=3.50ms path=relayed via 10.99.0.9\n',
+    );
   });
 
   it('notes a path change, and nothing when the path stays', () => {
@@ -112,8 +128,14 @@ describe('ping rendering', () => {
       renderPingSummary('two', 4, [1, 2, 3], 3004.4),
       '--- two ping statistics ---\n4 packets transmitted, 3 received, 25% packet loss, time 3004ms\nrtt min/avg/max/mdev = 1.000/2.000/3.000/0.816 ms\n',
     );
-    assert.equal(renderPingSummary('two', 3, [0.5], 2000), '--- two ping statistics ---\n3 packets transmitted, 1 received, 66.6667% packet loss, time 2000ms\nrtt min/avg/max/mdev = 0.500/0.500/0.500/0.000 ms\n');
-    assert.equal(renderPingSummary('two', 2, [], 1000), '--- two ping statistics ---\n2 packets transmitted, 0 received, 100% packet loss, time 1000ms\n');
+    assert.equal(
+      renderPingSummary('two', 3, [0.5], 2000),
+      '--- two ping statistics ---\n3 packets transmitted, 1 received, 66.6667% packet loss, time 2000ms\nrtt min/avg/max/mdev = 0.500/0.500/0.500/0.000 ms\n',
+    );
+    assert.equal(
+      renderPingSummary('two', 2, [], 1000),
+      '--- two ping statistics ---\n2 packets transmitted, 0 received, 100% packet loss, time 1000ms\n',
+    );
   });
 });
 
@@ -123,7 +145,14 @@ describe('netcheck rendering', () => {
       localPort: 4242,
       localAddresses: ['192.168.1.2:4242'],
       lighthouses: [
-        { vpnIp: '10.99.0.1', name: 'lh1', underlay: '198.51.100.1:4242', tunnel: true, rttMs: 1.5, seenAs: '203.0.113.5:4242' },
+        {
+          vpnIp: '10.99.0.1',
+          name: 'lh1',
+          underlay: '198.51.100.1:4242',
+          tunnel: true,
+          rttMs: 1.5,
+          seenAs: '203.0.113.5:4242',
+        },
         { vpnIp: '10.99.0.2', name: null, underlay: null, tunnel: false, rttMs: null, seenAs: null },
       ],
       verdict: {
@@ -147,7 +176,16 @@ describe('netcheck rendering', () => {
 
 describe('text helpers', () => {
   it('pads every column but the last', () => {
-    assert.equal(textTable(['a', 'bb'], [['xxx', 'y'], ['z', 'wwww']]), 'A    BB\nxxx  y\nz    wwww\n');
+    assert.equal(
+      textTable(
+        ['a', 'bb'],
+        [
+          ['xxx', 'y'],
+          ['z', 'wwww'],
+        ],
+      ),
+      'A    BB\nxxx  y\nz    wwww\n',
+    );
   });
 
   it('writes sizes in binary units and ages in the largest sensible unit', () => {

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -73,10 +83,16 @@ describe('control socket server and client', () => {
   it('replaces a socket file left by a dead daemon, but refuses one a live daemon still listens on', async () => {
     const path = socketPath();
     const first = await ControlServer.open([path], async () => 'first');
-    await assert.rejects(ControlServer.open([path], async () => 'second'), ControlSocketError);
+    await assert.rejects(
+      ControlServer.open([path], async () => 'second'),
+      ControlSocketError,
+    );
     await first.close();
     // A daemon killed with SIGKILL leaves its socket file behind with nobody listening.
-    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     assert.ok(statSync(path).isSocket(), 'the stale socket file is there');
     const second = await ControlServer.open([path], async () => 'second');
     const client = await ControlClient.connect(path);
@@ -159,7 +175,10 @@ describe('control socket directories', { timeout: 5000 }, () => {
     assert.equal(modeOf(dir), 0o755, 'and keeps it after the daemon stops');
   });
 
-  for (const [what, mode] of [['world-writable with the sticky bit, like /tmp', 0o1777], ['group-writable', 0o775]] as const) {
+  for (const [what, mode] of [
+    ['world-writable with the sticky bit, like /tmp', 0o1777],
+    ['group-writable', 0o775],
+  ] as const) {
     it(`refuses an explicit control.socket in a directory that is ${what}, with one error naming the key and the path`, async () => {
       const dir = existingDir(mode);
       const path = join(dir, 'mesh.sock');
@@ -177,7 +196,10 @@ describe('control socket directories', { timeout: 5000 }, () => {
     if (process.getuid?.() !== 0) return; // chown needs root
     const dir = existingDir(0o755);
     chownSync(dir, 65534, 65534);
-    assert.match((await refusal(ControlServer.open([join(dir, 'mesh.sock')], async () => null, { configured: true }))).message, /belongs to uid 65534/);
+    assert.match(
+      (await refusal(ControlServer.open([join(dir, 'mesh.sock')], async () => null, { configured: true }))).message,
+      /belongs to uid 65534/,
+    );
     assert.equal(modeOf(dir), 0o755);
   });
 
@@ -208,11 +230,17 @@ describe('control socket directories', { timeout: 5000 }, () => {
     const target = existingDir(0o700);
     const link = join(scratch, `link${++seq}`);
     symlinkSync(target, link);
-    assert.match((await refusal(ControlServer.open([join(link, 'x.sock')], async () => null))).message, /is not a directory/);
+    assert.match(
+      (await refusal(ControlServer.open([join(link, 'x.sock')], async () => null))).message,
+      /is not a directory/,
+    );
     if (process.getuid?.() !== 0) return;
     const foreign = existingDir(0o700);
     chownSync(foreign, 65534, 65534);
-    assert.match((await refusal(ControlServer.open([join(foreign, 'x.sock')], async () => null))).message, /belongs to uid 65534/);
+    assert.match(
+      (await refusal(ControlServer.open([join(foreign, 'x.sock')], async () => null))).message,
+      /belongs to uid 65534/,
+    );
   });
 });
 

@@ -89,10 +89,16 @@ test('batched seal and open of mixed tunnels equal @noble/ciphers and node:crypt
     const sealed = records.map((rec, i) => {
       const what = `${cipher} record ${i} (tunnel ${rec.tunnel}, counter ${rec.counter}, ${rec.pt.length} bytes)`;
       assert.equal(seal.ok[i], 1, what);
-      const body = Uint8Array.from(seal.chunk.subarray(at[i]! + HEADER_LEN, at[i]! + HEADER_LEN + rec.pt.length + AEAD_TAG_LEN));
+      const body = Uint8Array.from(
+        seal.chunk.subarray(at[i]! + HEADER_LEN, at[i]! + HEADER_LEN + rec.pt.length + AEAD_TAG_LEN),
+      );
       const key = tuns[rec.tunnel]!.key;
       assert.deepEqual(body, noble(cipher, key, rec.counter, rec.ad).encrypt(rec.pt), `noble, ${what}`);
-      assert.deepEqual(body, new Uint8Array(createAead(cipher, key).seal(rec.counter, rec.pt, rec.ad)), `node:crypto, ${what}`);
+      assert.deepEqual(
+        body,
+        new Uint8Array(createAead(cipher, key).seal(rec.counter, rec.pt, rec.ad)),
+        `node:crypto, ${what}`,
+      );
       return body;
     });
 
@@ -135,7 +141,12 @@ test('batched seal and open of mixed tunnels equal @noble/ciphers and node:crypt
       }
       assert.equal(open.ok[i], expected === null ? 0 : 1, what);
       const m = open.meta.subarray(i * W, i * W + W);
-      if (expected !== null) assert.deepEqual(Uint8Array.from(open.chunk.subarray(m[4]!, m[4]! + input.body.length - AEAD_TAG_LEN)), expected, what);
+      if (expected !== null)
+        assert.deepEqual(
+          Uint8Array.from(open.chunk.subarray(m[4]!, m[4]! + input.body.length - AEAD_TAG_LEN)),
+          expected,
+          what,
+        );
     }
     assert.equal([...open.ok.subarray(0, records.length)].filter((x) => x === 0).length, spoiled.size);
 
@@ -243,7 +254,11 @@ test('a TUN read is sealed in one crossing, counters in order; a test request se
   if (native) assert.equal(calls, 1, 'one addon crossing for the read');
   assert.deepEqual(b.tun.written.slice(before).map(udpPayloadText), payloads);
   const counters = sent.slice(start).map((s) => headerOf(s.packet).counter);
-  assert.deepEqual(counters, [...counters].sort((x, y) => x - y), 'counters leave in order');
+  assert.deepEqual(
+    counters,
+    [...counters].sort((x, y) => x - y),
+    'counters leave in order',
+  );
 
   const mark = sent.length;
   sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'data first' }));

@@ -34,14 +34,20 @@ test('X25519 agrees with @noble/curves on random and unclamped keys', () => {
     priv[31] |= 0xc0;
     const peer = generateX25519Secret();
     assert.equal(toHex(importX25519Secret(priv).publicKey), toHex(nobleX25519.getPublicKey(priv)));
-    assert.equal(toHex(x25519SharedSecret(importX25519Secret(priv), peer.publicKey)), toHex(nobleX25519.getSharedSecret(priv, peer.publicKey)));
+    assert.equal(
+      toHex(x25519SharedSecret(importX25519Secret(priv), peer.publicKey)),
+      toHex(nobleX25519.getSharedSecret(priv, peer.publicKey)),
+    );
   }
 });
 
 test('a fresh X25519 key pair has the public key of its private key, and comes from no key-generation job', () => {
   // Node 20 can deadlock when a key made by generateKeyPairSync is exported while a garbage collection finalizes
   // the job that made it (see generateX25519Secret); the pair is an imported random key, so it is never made by one.
-  const cjsCrypto = createRequire(import.meta.url)('node:crypto') as { generateKeyPairSync: unknown; generateKeyPair: unknown };
+  const cjsCrypto = createRequire(import.meta.url)('node:crypto') as {
+    generateKeyPairSync: unknown;
+    generateKeyPair: unknown;
+  };
   const originals = [cjsCrypto.generateKeyPairSync, cjsCrypto.generateKeyPair];
   const used: string[] = [];
   cjsCrypto.generateKeyPairSync = () => used.push('generateKeyPairSync');
@@ -73,12 +79,19 @@ test('a peer key is imported once per array: the same array in two DHs gives the
   assert.equal(toHex(x25519SharedSecret(me, view)), first);
   assert.equal(first, toHex(x25519SharedSecret(peer, me.publicKey)));
   // Another array with other bytes is another key, not the cached one.
-  assert.equal(toHex(x25519SharedSecret(me, Uint8Array.from(other.publicKey))), toHex(x25519SharedSecret(other, me.publicKey)));
+  assert.equal(
+    toHex(x25519SharedSecret(me, Uint8Array.from(other.publicKey))),
+    toHex(x25519SharedSecret(other, me.publicKey)),
+  );
 });
 
 test('X25519 refuses low-order and wrongly sized peer keys with ENOISEKEY', () => {
   const me = generateX25519Secret();
-  for (const bad of [new Uint8Array(32), hex('0100000000000000000000000000000000000000000000000000000000000000'), new Uint8Array(31)]) {
+  for (const bad of [
+    new Uint8Array(32),
+    hex('0100000000000000000000000000000000000000000000000000000000000000'),
+    new Uint8Array(31),
+  ]) {
     assert.throws(() => x25519SharedSecret(me, bad), { code: 'ENOISEKEY' });
   }
   assert.throws(() => importX25519Secret(new Uint8Array(33)), { code: 'ENOISEKEY' });
@@ -93,7 +106,8 @@ test('a static key is imported once and reused while its bytes are kept', () => 
 // RFC 8032 section 7.1, TEST 2 (one-byte message).
 const ED_SEED = hex('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb');
 const ED_PUB = '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c';
-const ED_SIG = '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00';
+const ED_SIG =
+  '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00';
 
 test('Ed25519 gives the RFC 8032 public key and signature, and verifies it', () => {
   assert.equal(toHex(ed25519PublicKey(ED_SEED)), ED_PUB);

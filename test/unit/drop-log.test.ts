@@ -13,8 +13,17 @@ import { sleep, waitFor } from './helpers/wait.js';
 const A = '10.99.0.1';
 const B = '10.99.0.2';
 /** a may send to b's ports 9000 and 8000; b takes only 9000 in. */
-const A_OUT = { outbound: [{ port: 9000, proto: 'udp', host: 'any' }, { port: 8000, proto: 'udp', host: 'any' }], inbound: [{ port: 'any', proto: 'any', host: 'any' }] };
-const B_IN = { outbound: [{ port: 'any', proto: 'any', host: 'any' }], inbound: [{ port: 9000, proto: 'udp', host: 'any' }] };
+const A_OUT = {
+  outbound: [
+    { port: 9000, proto: 'udp', host: 'any' },
+    { port: 8000, proto: 'udp', host: 'any' },
+  ],
+  inbound: [{ port: 'any', proto: 'any', host: 'any' }],
+};
+const B_IN = {
+  outbound: [{ port: 'any', proto: 'any', host: 'any' }],
+  inbound: [{ port: 9000, proto: 'udp', host: 'any' }],
+};
 
 async function pair(t: { after(fn: () => unknown): void }, level: 'debug' | 'info') {
   const clock = new ManualClock(1_000_000);
@@ -25,7 +34,8 @@ async function pair(t: { after(fn: () => unknown): void }, level: 'debug' | 'inf
   return { clock, a, b };
 }
 
-const dropLines = (logs: string[], direction: string) => logs.filter((l) => l.includes(`msg="dropping ${direction} packet"`));
+const dropLines = (logs: string[], direction: string) =>
+  logs.filter((l) => l.includes(`msg="dropping ${direction} packet"`));
 
 test('a packet with no route is logged at debug with reason=no-route and its addresses', async (t) => {
   const { a } = await pair(t, 'debug');
@@ -33,7 +43,10 @@ test('a packet with no route is logged at debug with reason=no-route and its add
   const [line] = dropLines(a.logs, 'outbound');
   assert.ok(line, a.logs.join('\n'));
   assert.match(line, /reason=no-route/);
-  assert.match(line, /localIp=10\.99\.0\.1 remoteIp=192\.0\.2\.5 localPort=40001 remotePort=53 protocol=17 fragment=false/);
+  assert.match(
+    line,
+    /localIp=10\.99\.0\.1 remoteIp=192\.0\.2\.5 localPort=40001 remotePort=53 protocol=17 fragment=false/,
+  );
   assert.doesNotMatch(line, /vpnIp=/, 'no peer was chosen');
   assert.equal(a.node.counters.get('drops', 'inside-no-route'), 1);
 });
@@ -45,9 +58,14 @@ test('outbound and inbound firewall refusals are logged with the peer and the fi
   assert.ok(out, a.logs.join('\n'));
   assert.match(out, /vpnIp=10\.99\.0\.2 reason=no-rule .*remotePort=9999/);
   a.tun.inject(udpPacket({ src: A, dst: B, srcPort: 40002, dstPort: 8000 }));
-  await waitFor(() => dropLines(b.logs, 'inbound').length > 0, { what: () => `b's inbound drop line\n${b.logs.join('\n')}` });
+  await waitFor(() => dropLines(b.logs, 'inbound').length > 0, {
+    what: () => `b's inbound drop line\n${b.logs.join('\n')}`,
+  });
   const [inbound] = dropLines(b.logs, 'inbound');
-  assert.match(inbound, /vpnIp=10\.99\.0\.1 reason=no-rule localIp=10\.99\.0\.2 remoteIp=10\.99\.0\.1 localPort=8000 remotePort=40002/);
+  assert.match(
+    inbound,
+    /vpnIp=10\.99\.0\.1 reason=no-rule localIp=10\.99\.0\.2 remoteIp=10\.99\.0\.1 localPort=8000 remotePort=40002/,
+  );
   assert.equal(b.node.counters.get('drops', 'firewall-in-no-rule'), 1);
 });
 

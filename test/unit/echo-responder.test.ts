@@ -156,11 +156,19 @@ test('a dual-stack node with tun disabled answers an IPv6 ping on its IPv6 addre
     staticHostMap: { 'fd00:99::1': ['198.51.100.1:4242'] },
     pki: pkiFor(ca, 'a', ['10.99.0.2/24', 'fd00:99::2/64']),
   });
-  const lh = await mesh.node({ vpnIp: '10.99.0.1', name: 'lh', peers: ['10.99.0.2'], tun: null, pki: pkiFor(ca, 'lh', ['10.99.0.1/24', 'fd00:99::1/64']) });
+  const lh = await mesh.node({
+    vpnIp: '10.99.0.1',
+    name: 'lh',
+    peers: ['10.99.0.2'],
+    tun: null,
+    pki: pkiFor(ca, 'lh', ['10.99.0.1/24', 'fd00:99::1/64']),
+  });
   const v6 = (last: number): number[] => [0xfd, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last];
   const before = a.tun.written.length;
   a.tun.inject(echo6(128, 9, v6(1), 0, v6(2)));
-  await waitFor(() => a.tun.written.length > before, { what: () => `the ICMPv6 echo reply on a\n${a.logs.join('\n')}\n${lh.logs.join('\n')}` });
+  await waitFor(() => a.tun.written.length > before, {
+    what: () => `the ICMPv6 echo reply on a\n${a.logs.join('\n')}\n${lh.logs.join('\n')}`,
+  });
   const reply = a.tun.written.at(-1)!;
   assert.equal(reply[0] >> 4, 6);
   assert.equal(reply[40], 129);

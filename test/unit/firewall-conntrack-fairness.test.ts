@@ -34,8 +34,12 @@ function setup(section: FirewallSection) {
 }
 
 test('a peer opening more flows than its quota cannot stop another peer or our own flows', () => {
-  const { fw, open, answer, connect } = setup({ ...openBoth, conntrack: { max_connections: 1000, max_connections_per_host: 100 } });
-  for (let port = 1; port <= 20_000; port++) assert.equal(open(mallory, port), null, 'an unanswered flow makes way for the next');
+  const { fw, open, answer, connect } = setup({
+    ...openBoth,
+    conntrack: { max_connections: 1000, max_connections_per_host: 100 },
+  });
+  for (let port = 1; port <= 20_000; port++)
+    assert.equal(open(mallory, port), null, 'an unanswered flow makes way for the next');
   assert.equal(fw.conntrackSize, 100, 'mallory holds its quota and no more');
   assert.equal(fw.evictedFlows, 20_000 - 100);
   for (let port = 1; port <= 100; port++) assert.equal(open(alice, port), null, `alice's flow ${port}`);
@@ -47,7 +51,10 @@ test('a peer opening more flows than its quota cannot stop another peer or our o
 });
 
 test("at its quota the peer's oldest unanswered flow is evicted: not an answered one, not another peer's", () => {
-  const { fw, open, answer } = setup({ ...openInbound, conntrack: { max_connections: 100, max_connections_per_host: 3 } });
+  const { fw, open, answer } = setup({
+    ...openInbound,
+    conntrack: { max_connections: 100, max_connections_per_host: 3 },
+  });
   assert.equal(open(alice, 9), null, "alice's flow is the oldest of all");
   assert.equal(open(mallory, 1), null);
   assert.equal(open(mallory, 2), null);
@@ -61,7 +68,10 @@ test("at its quota the peer's oldest unanswered flow is evicted: not an answered
 });
 
 test('a peer at its quota with every flow answered gets its new flows refused, and others still get theirs', () => {
-  const { clock, fw, open, answer } = setup({ ...openInbound, conntrack: { max_connections: 100, max_connections_per_host: 2 } });
+  const { clock, fw, open, answer } = setup({
+    ...openInbound,
+    conntrack: { max_connections: 100, max_connections_per_host: 2 },
+  });
   for (const port of [1, 2]) {
     open(mallory, port);
     answer(mallory, port);
@@ -76,7 +86,10 @@ test('a peer at its quota with every flow answered gets its new flows refused, a
 
 test('flows peers open fill at most three quarters of max_connections; the rest stays ours', () => {
   const peers = Array.from({ length: 8 }, (_, i) => peer({ ip: `10.1.0.${10 + i}`, name: `p${i}` }));
-  const { fw, open, answer, connect } = setup({ ...openBoth, conntrack: { max_connections: 8, max_connections_per_host: 8 } });
+  const { fw, open, answer, connect } = setup({
+    ...openBoth,
+    conntrack: { max_connections: 8, max_connections_per_host: 8 },
+  });
   for (let i = 0; i < 6; i++) {
     assert.equal(open(peers[i], 1), null);
     assert.equal(answer(peers[i], 1), null);
@@ -89,7 +102,10 @@ test('flows peers open fill at most three quarters of max_connections; the rest 
 });
 
 test('when the peers share is full, a peer makes room only from its own unanswered flows', () => {
-  const { fw, open, answer } = setup({ ...openInbound, conntrack: { max_connections: 4, max_connections_per_host: 4 } });
+  const { fw, open, answer } = setup({
+    ...openInbound,
+    conntrack: { max_connections: 4, max_connections_per_host: 4 },
+  });
   assert.equal(open(alice, 1), null);
   assert.equal(open(mallory, 1), null);
   assert.equal(open(mallory, 2), null);
@@ -102,18 +118,24 @@ test('when the peers share is full, a peer makes room only from its own unanswer
 
 test('an answered flow is no longer a candidate for eviction, whichever side answered (ICMP is one flow)', () => {
   const { fw, answer } = setup({ ...openBoth, conntrack: { max_connections: 100, max_connections_per_host: 1 } });
-  const ping = (type: number) => fw.filter(ipv4Packet({ src: '10.1.0.66', dst: US, proto: 1, icmpType: type }), true, mallory);
+  const ping = (type: number) =>
+    fw.filter(ipv4Packet({ src: '10.1.0.66', dst: US, proto: 1, icmpType: type }), true, mallory);
   const pong = () => fw.filter(ipv4Packet({ src: US, dst: '10.1.0.66', proto: 1, icmpType: 0 }), false, mallory);
   assert.equal(ping(8), null);
   assert.equal(pong(), null);
-  assert.equal(fw.filter(ipv4Packet({ src: '10.1.0.66', dst: US, proto: UDP, srcPort: 5, dstPort: 53 }), true, mallory), 'conntrack-host-quota');
+  assert.equal(
+    fw.filter(ipv4Packet({ src: '10.1.0.66', dst: US, proto: UDP, srcPort: 5, dstPort: 53 }), true, mallory),
+    'conntrack-host-quota',
+  );
   assert.equal(answer(mallory, 5), null, 'our own flows do not count toward its quota');
 });
 
 test('after a reload lowers the quota, the next new flow of a peer above it evicts down to the quota', () => {
   const { fw, open } = setup({ ...openInbound, conntrack: { max_connections: 100, max_connections_per_host: 10 } });
   for (let port = 1; port <= 10; port++) open(mallory, port);
-  fw.replaceRules(parseFirewallRules({ ...openInbound, conntrack: { max_connections: 100, max_connections_per_host: 3 } }));
+  fw.replaceRules(
+    parseFirewallRules({ ...openInbound, conntrack: { max_connections: 100, max_connections_per_host: 3 } }),
+  );
   assert.equal(open(mallory, 11), null);
   assert.equal(fw.conntrackSize, 3);
   assert.equal(fw.evictedFlows, 8);

@@ -89,7 +89,15 @@ test('per-owner counts and oldest-unanswered lists hold for IPv6 and IPv4 owners
   const random = seededRandom(67);
   const table = new ConntrackTable(undefined, 6);
   const owners: VpnIp[] = ['fd00::2', 'fd00::3', 0x0a000102, 'fd00:0:0:1::2'];
-  interface Flow { key: string; owner: VpnIp; incoming: boolean; answered: boolean; seq: number; local: number; port: number }
+  interface Flow {
+    key: string;
+    owner: VpnIp;
+    incoming: boolean;
+    answered: boolean;
+    seq: number;
+    local: number;
+    port: number;
+  }
   const model = new Map<string, Flow>();
   const p = newFirewallPacket();
   p.ipv6 = true;
@@ -171,18 +179,29 @@ const openInbound = { inbound: [{ proto: 'any', port: 'any', host: 'any' }] };
 const openBoth = { ...openInbound, outbound: [{ proto: 'any', port: 'any', host: 'any' }] };
 
 function setup(section: FirewallSection) {
-  const fw = new Firewall(parseFirewallRules(section), { clock: new ManualClock(1_000_000), vpnNetworks: ['10.1.0.1/16', 'fd00::1/64'].map(parseIpPrefix) });
+  const fw = new Firewall(parseFirewallRules(section), {
+    clock: new ManualClock(1_000_000),
+    vpnNetworks: ['10.1.0.1/16', 'fd00::1/64'].map(parseIpPrefix),
+  });
   const src = (who: FirewallPeer) => formatVpnIp(who.vpnIp);
-  const open = (from: FirewallPeer, port: number) => fw.filter(ipv6Packet({ src: src(from), dst: US6, proto: UDP, srcPort: port, dstPort: 53 }), true, from);
-  const answer = (to: FirewallPeer, port: number) => fw.filter(ipv6Packet({ src: US6, dst: src(to), proto: UDP, srcPort: 53, dstPort: port }), false, to);
-  const open4 = (from: FirewallPeer, port: number) => fw.filter(ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: UDP, srcPort: port, dstPort: 53 }), true, from);
-  const answer4 = (to: FirewallPeer, port: number) => fw.filter(ipv4Packet({ src: '10.1.0.1', dst: '10.1.0.2', proto: UDP, srcPort: 53, dstPort: port }), false, to);
+  const open = (from: FirewallPeer, port: number) =>
+    fw.filter(ipv6Packet({ src: src(from), dst: US6, proto: UDP, srcPort: port, dstPort: 53 }), true, from);
+  const answer = (to: FirewallPeer, port: number) =>
+    fw.filter(ipv6Packet({ src: US6, dst: src(to), proto: UDP, srcPort: 53, dstPort: port }), false, to);
+  const open4 = (from: FirewallPeer, port: number) =>
+    fw.filter(ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: UDP, srcPort: port, dstPort: 53 }), true, from);
+  const answer4 = (to: FirewallPeer, port: number) =>
+    fw.filter(ipv4Packet({ src: '10.1.0.1', dst: '10.1.0.2', proto: UDP, srcPort: 53, dstPort: port }), false, to);
   return { fw, open, answer, open4, answer4 };
 }
 
 test('an IPv6 peer opening more flows than its quota holds its quota and cannot stop another peer', () => {
-  const { fw, open, answer } = setup({ ...openBoth, conntrack: { max_connections: 1000, max_connections_per_host: 100 } });
-  for (let port = 1; port <= 5000; port++) assert.equal(open(mallory, port), null, 'an unanswered flow makes way for the next');
+  const { fw, open, answer } = setup({
+    ...openBoth,
+    conntrack: { max_connections: 1000, max_connections_per_host: 100 },
+  });
+  for (let port = 1; port <= 5000; port++)
+    assert.equal(open(mallory, port), null, 'an unanswered flow makes way for the next');
   assert.equal(fw.conntrackSize, 100, 'mallory holds its quota and no more');
   assert.equal(fw.evictedFlows, 5000 - 100);
   for (let port = 1; port <= 100; port++) assert.equal(open(alice, port), null, `alice's flow ${port}`);
@@ -192,13 +211,20 @@ test('an IPv6 peer opening more flows than its quota holds its quota and cannot 
 });
 
 test("a dual-stack peer's quota counts its flows of both families; at quota its oldest unanswered flow makes way, its own family first", () => {
-  const { fw, open, answer, open4, answer4 } = setup({ ...openInbound, conntrack: { max_connections: 100, max_connections_per_host: 4 } });
+  const { fw, open, answer, open4, answer4 } = setup({
+    ...openInbound,
+    conntrack: { max_connections: 100, max_connections_per_host: 4 },
+  });
   assert.equal(open4(alice, 1), null);
   assert.equal(open4(alice, 2), null);
   assert.equal(open(alice, 3), null);
   assert.equal(open(alice, 4), null);
   assert.equal(answer(alice, 3), null, 'we answer IPv6 flow 3');
-  assert.equal(open(alice, 5), null, 'at quota: IPv6 flow 4 (same family, unanswered) makes way, not the older IPv4 ones');
+  assert.equal(
+    open(alice, 5),
+    null,
+    'at quota: IPv6 flow 4 (same family, unanswered) makes way, not the older IPv4 ones',
+  );
   assert.equal(answer(alice, 4), 'no-rule', 'flow 4 was evicted');
   assert.equal(answer4(alice, 1), null, 'IPv4 flow 1 is still known (and now answered)');
   assert.equal(answer(alice, 5), null);

@@ -87,7 +87,14 @@ test('the table grows past its initial capacity and shrinks back after a sweep',
 test('per-owner inbound counts and oldest-unanswered lists stay right through moves, resizes, answers and sweeps', () => {
   const random = seededRandom(11);
   const table = new ConntrackTable();
-  interface Flow { key: string; owner: number; incoming: boolean; answered: boolean; expires: number; seq: number }
+  interface Flow {
+    key: string;
+    owner: number;
+    incoming: boolean;
+    answered: boolean;
+    expires: number;
+    seq: number;
+  }
   const model = new Map<string, Flow>();
   const p = newFirewallPacket();
   const owners = [0x0a000101, 0x0a000102, 0xc0a80001, 0xfffffffe];
@@ -137,7 +144,9 @@ test('per-owner inbound counts and oldest-unanswered lists stay right through mo
       const owned = table.oldestUnansweredOf(flow!.owner);
       if (owned >= 0) {
         table.removeAt(owned);
-        const oldest = [...model.values()].filter((f) => f.owner === flow!.owner && f.incoming && !f.answered).sort((a, b) => a.seq - b.seq)[0];
+        const oldest = [...model.values()]
+          .filter((f) => f.owner === flow!.owner && f.incoming && !f.answered)
+          .sort((a, b) => a.seq - b.seq)[0];
         model.delete(oldest.key);
       }
     }
@@ -162,11 +171,21 @@ function seededHashKey(seed: number): Uint8Array {
 test('flows a peer chose to share one slot under the old unkeyed hash spread out under the keyed one', () => {
   // One peer, one protocol, ports chosen so that the unkeyed hash's low 12 bits are all 0: in the 8192-slot table
   // that holds them, that hash gave them two home slots and lookups walked runs of ~2000 entries.
-  const template = { localIp: 0x0a010001, remoteIp: 0x0a010002, localPort: 0, remotePort: 0, protocol: 6, fragment: false };
+  const template = {
+    localIp: 0x0a010001,
+    remoteIp: 0x0a010002,
+    localPort: 0,
+    remotePort: 0,
+    protocol: 6,
+    fragment: false,
+  };
   const flows = flowsCollidingUnderUnkeyedHash(template, 4096, 12);
   assert.equal(flows.length, 4096);
   for (const p of flows.slice(0, 50)) {
-    assert.equal(unkeyedFlowHash(p.localIp, p.remoteIp, ((p.localPort << 16) | p.remotePort) >>> 0, 0x200 | 6) & 0xfff, 0);
+    assert.equal(
+      unkeyedFlowHash(p.localIp, p.remoteIp, ((p.localPort << 16) | p.remotePort) >>> 0, 0x200 | 6) & 0xfff,
+      0,
+    );
   }
   for (const seed of [1, 2, 3]) {
     const table = new ConntrackTable(seededHashKey(seed));
@@ -188,7 +207,8 @@ test('each flow hash draws its own secret key', () => {
   const a = new FlowHash();
   const b = new FlowHash();
   let differ = 0;
-  for (let ports = 0; ports < 64; ports++) if (a.of(0x0a010001, 0x0a010002, ports, 0x206) !== b.of(0x0a010001, 0x0a010002, ports, 0x206)) differ++;
+  for (let ports = 0; ports < 64; ports++)
+    if (a.of(0x0a010001, 0x0a010002, ports, 0x206) !== b.of(0x0a010001, 0x0a010002, ports, 0x206)) differ++;
   assert.ok(differ >= 60, `${differ} of 64 hashes differ between two keys`);
   assert.throws(() => new FlowHash(new Uint8Array(16)), RangeError);
 });

@@ -82,7 +82,10 @@ test('ICMP and other protocols expire after default_timeout (10m)', () => {
 
   out({ proto: 47 });
   clock.advance(10 * MIN);
-  assert.equal(fw.filter(ipv4Packet({ src: THEM, dst: US, proto: 47, srcPort: 80, dstPort: 40000 }), true, them), 'no-rule');
+  assert.equal(
+    fw.filter(ipv4Packet({ src: THEM, dst: US, proto: 47, srcPort: 80, dstPort: 40000 }), true, them),
+    'no-rule',
+  );
 });
 
 test('configured timeouts replace the defaults', () => {
@@ -172,7 +175,7 @@ test('replaceRules applies new conntrack timeouts and actions', () => {
   assert.equal(fw.actionFor(false), 'drop');
 });
 
-test('a conntrack entry does not let a spoofing peer into another peer\'s flow', () => {
+test("a conntrack entry does not let a spoofing peer into another peer's flow", () => {
   const { fw, out } = setup(allowOut);
   out();
   const mallory = peer({ ip: '10.1.0.66', name: 'mallory' });
@@ -185,7 +188,14 @@ test('a non-first fragment is its own flow, allowed by a fragment or any rule', 
   assert.equal(out({ proto: UDP, dstPort: 53 }), null);
   const fragment = ipv4Packet({ src: US, dst: THEM, proto: UDP, fragOffset: 10 });
   assert.equal(fw.filter(fragment, false, them), 'no-rule');
-  fw.replaceRules(parseFirewallRules({ outbound: [{ proto: 'udp', port: 53, host: 'any' }, { proto: 'udp', port: 'fragment', host: 'any' }] }));
+  fw.replaceRules(
+    parseFirewallRules({
+      outbound: [
+        { proto: 'udp', port: 53, host: 'any' },
+        { proto: 'udp', port: 'fragment', host: 'any' },
+      ],
+    }),
+  );
   assert.equal(fw.filter(fragment, false, them), null);
   assert.equal(fw.filter(ipv4Packet({ src: THEM, dst: US, proto: UDP, fragOffset: 10 }), true, them), null);
 });

@@ -27,7 +27,12 @@ function inNet6(net: Net6, addr: Uint32Array): boolean {
  * Reference §8: port AND proto AND (no CA, or ca_sha OR ca_name) AND (any OR groups OR host OR cidr) AND local_cidr.
  * A CIDR holds addresses of its own family only; `any` both; `proto: icmp` is ICMP in either family and ICMPv6.
  */
-function naiveMatches(rules: readonly FirewallRule[], p: FirewallPacket, incoming: boolean, peer: FirewallPeer): boolean {
+function naiveMatches(
+  rules: readonly FirewallRule[],
+  p: FirewallPacket,
+  incoming: boolean,
+  peer: FirewallPeer,
+): boolean {
   const v6 = p.ipv6 === true;
   // ICMPv6's remotePort is its echo identifier: conntrack's, never a rule's.
   const port = v6 && p.protocol === 58 ? 0 : incoming ? p.localPort : p.remotePort;
@@ -80,7 +85,17 @@ interface Universe {
 }
 
 /** local_cidr values, and the local addresses packets come from: each family has one inside and one outside most. */
-const LOCAL_CIDRS = ['10.1.0.0/16', '10.1.0.1/32', '10.2.0.0/16', 'fd00::/64', 'fd00::1/128', 'fd01::/64', 'any', '0.0.0.0/0', '::/0'];
+const LOCAL_CIDRS = [
+  '10.1.0.0/16',
+  '10.1.0.1/32',
+  '10.2.0.0/16',
+  'fd00::/64',
+  'fd00::1/128',
+  'fd01::/64',
+  'any',
+  '0.0.0.0/0',
+  '::/0',
+];
 const LOCAL_IPS = [0x0a010001, 0x0a020001];
 const LOCAL_IPS6 = ['fd00::1', 'fd01::1'];
 
@@ -95,7 +110,16 @@ const SMALL: Universe = {
   cidrs: ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.3/32', '10.2.0.0/15', '192.168.0.0/16'],
   remoteIps: [0x0a010203, 0x0a010204, 0x0a010300, 0x0a020001, 0x0a030001, 0xc0a80101, 0x08080808],
   cidrs6: ['fd00::/16', 'fd00:1::/32', 'fd00:1:2::/48', 'fd00:1:2::3/128', 'fd00:1:2:3:8000::/65', '2001:db8::/32'],
-  remoteIps6: ['fd00:1:2::3', 'fd00:1:2::4', 'fd00:1:3::1', 'fd00:2::1', 'fd00:1:2:3:8000::1', 'fd00:1:2:3:7fff::1', '2001:db8::9', 'fe80::1'],
+  remoteIps6: [
+    'fd00:1:2::3',
+    'fd00:1:2::4',
+    'fd00:1:3::1',
+    'fd00:2::1',
+    'fd00:1:2:3:8000::1',
+    'fd00:1:2:3:7fff::1',
+    '2001:db8::9',
+    'fe80::1',
+  ],
   anyChance: 0.03,
 };
 
@@ -192,7 +216,12 @@ function randomCase(r: Random, u: Universe): { p: FirewallPacket; peer: Firewall
   return { p, peer };
 }
 
-function compare(seed: number, u: Universe, ruleCount: number, packetCount: number): { allowed: number; denied: number; allowed6: number } {
+function compare(
+  seed: number,
+  u: Universe,
+  ruleCount: number,
+  packetCount: number,
+): { allowed: number; denied: number; allowed6: number } {
   const r = makeRandom(seed);
   const raw = { inbound: [] as unknown[], outbound: [] as unknown[] };
   for (let i = 0; i < ruleCount; i++) (r.chance(0.5) ? raw.inbound : raw.outbound).push(randomRule(r, u));
@@ -207,8 +236,10 @@ function compare(seed: number, u: Universe, ruleCount: number, packetCount: numb
       const expected = naiveMatches(table.rules, p, incoming, peer);
       const actual = table.matches(p, incoming, peer);
       if (actual !== expected) {
-        assert.fail(`seed ${seed}, ${incoming ? 'inbound' : 'outbound'}: index says ${actual}, spec says ${expected}\n` +
-          `packet ${JSON.stringify({ ...p, local6: [...p.local6!], remote6: [...p.remote6!] })}\npeer ${JSON.stringify({ ...peer, groups: [...peer.groups] })}`);
+        assert.fail(
+          `seed ${seed}, ${incoming ? 'inbound' : 'outbound'}: index says ${actual}, spec says ${expected}\n` +
+            `packet ${JSON.stringify({ ...p, local6: [...p.local6!], remote6: [...p.remote6!] })}\npeer ${JSON.stringify({ ...peer, groups: [...peer.groups] })}`,
+        );
       }
       if (expected) allowed++;
       else denied++;
@@ -229,12 +260,18 @@ test('the rule index decides exactly as a linear scan over small random rule set
     allowed6 += result.allowed6;
   }
   // Both outcomes must be common, for both families, or the comparison proves little.
-  assert.ok(allowed > 10_000 && denied > 10_000 && allowed6 > 4000, `allowed ${allowed} (IPv6 ${allowed6}), denied ${denied}`);
+  assert.ok(
+    allowed > 10_000 && denied > 10_000 && allowed6 > 4000,
+    `allowed ${allowed} (IPv6 ${allowed6}), denied ${denied}`,
+  );
 });
 
 test('the rule index decides exactly as a linear scan over thousands of random rules', () => {
   for (const seed of [1001, 1002, 1003]) {
     const { allowed, denied, allowed6 } = compare(seed, LARGE, 3000, 5000);
-    assert.ok(allowed > 500 && denied > 500 && allowed6 > 200, `allowed ${allowed} (IPv6 ${allowed6}), denied ${denied}`);
+    assert.ok(
+      allowed > 500 && denied > 500 && allowed6 > 200,
+      `allowed ${allowed} (IPv6 ${allowed6}), denied ${denied}`,
+    );
   }
 });

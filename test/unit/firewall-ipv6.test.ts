@@ -35,7 +35,11 @@ function from(fw: Firewall, who: FirewallPeer, spec: Partial<Packet6Spec> = {}):
 }
 
 function to(fw: Firewall, who: FirewallPeer, spec: Partial<Packet6Spec> = {}): string | null {
-  return fw.filter(ipv6Packet({ src: US6, dst: 'fd00::2', proto: TCP, srcPort: 40000, dstPort: 443, ...spec }), false, who);
+  return fw.filter(
+    ipv6Packet({ src: US6, dst: 'fd00::2', proto: TCP, srcPort: 40000, dstPort: 443, ...spec }),
+    false,
+    who,
+  );
 }
 
 const ANY = { port: 'any', proto: 'any', host: 'any' };
@@ -44,17 +48,30 @@ test("an IPv6 source must be one of the peer's IPv6 addresses or inside its IPv6
   const { fw } = firewall({ inbound: [ANY] });
   assert.equal(from(fw, alice, { src: 'fd00::2' }), null);
   assert.equal(from(fw, alice, { src: 'fd00::5' }), 'remote-not-in-cert', "another host's address");
-  assert.equal(from(fw, alice, { src: '::ffff:10.1.0.2' }), 'remote-not-in-cert', 'its IPv4 address mapped is no IPv6 source');
+  assert.equal(
+    from(fw, alice, { src: '::ffff:10.1.0.2' }),
+    'remote-not-in-cert',
+    'its IPv4 address mapped is no IPv6 source',
+  );
   assert.equal(from(fw, bob, { src: 'fd99::77' }), null, 'inside its unsafe network');
   assert.equal(from(fw, bob, { src: 'fd98::77' }), 'remote-not-in-cert');
   // A peer built by hand without IPv6 data (as before IPv6) sends no IPv6 at all.
-  const legacy: FirewallPeer = { vpnIp: 0x0a010002, name: 'old', groups: new Set(), issuer: '', caName: '', allowedNets: [], singleIp: true };
+  const legacy: FirewallPeer = {
+    vpnIp: 0x0a010002,
+    name: 'old',
+    groups: new Set(),
+    issuer: '',
+    caName: '',
+    allowedNets: [],
+    singleIp: true,
+  };
   assert.equal(from(fw, legacy, { src: 'fd00::2' }), 'remote-not-in-cert');
 });
 
-test("IPv4 sources of a peer are its IPv4 addresses and IPv4 unsafe networks only, whatever its primary address", () => {
+test('IPv4 sources of a peer are its IPv4 addresses and IPv4 unsafe networks only, whatever its primary address', () => {
   const { fw } = firewall({ inbound: [ANY] });
-  const v4 = (src: string, who: FirewallPeer) => fw.filter(ipv4Packet({ src, dst: US4, proto: TCP, srcPort: 1, dstPort: 22 }), true, who);
+  const v4 = (src: string, who: FirewallPeer) =>
+    fw.filter(ipv4Packet({ src, dst: US4, proto: TCP, srcPort: 1, dstPort: 22 }), true, who);
   assert.equal(v4('10.1.0.2', alice), null);
   assert.equal(v4('10.1.0.3', bob), 'remote-not-in-cert', 'an IPv6-only peer sends no IPv4');
   assert.equal(v4('192.168.7.9', carol), null, "an IPv6-only peer's IPv4 unsafe network");
@@ -70,7 +87,8 @@ test('the local IPv6 address must be one of ours (our addresses /128 and IPv6 un
 });
 
 test('IPv6 cidr and local_cidr rules match IPv6 packets; 0.0.0.0/0 and ::/0 each cover one family, any covers both', () => {
-  const v4 = (fw: Firewall) => fw.filter(ipv4Packet({ src: '10.1.0.2', dst: US4, proto: TCP, srcPort: 1, dstPort: 22 }), true, alice);
+  const v4 = (fw: Firewall) =>
+    fw.filter(ipv4Packet({ src: '10.1.0.2', dst: US4, proto: TCP, srcPort: 1, dstPort: 22 }), true, alice);
   const cases: [Record<string, unknown>, boolean, boolean][] = [
     [{ cidr: 'fd00::/64' }, true, false],
     [{ cidr: 'fd00::2/128' }, true, false],
@@ -95,7 +113,12 @@ test('IPv6 cidr and local_cidr rules match IPv6 packets; 0.0.0.0/0 and ::/0 each
 });
 
 test('proto icmp allows ICMPv6 too (Nebula 1.10+), from the group it names only; tcp/udp rules do not', () => {
-  const { fw } = firewall({ inbound: [{ proto: 'icmp', group: 'admin' }, { proto: 'udp', port: 'any', host: 'any' }] });
+  const { fw } = firewall({
+    inbound: [
+      { proto: 'icmp', group: 'admin' },
+      { proto: 'udp', port: 'any', host: 'any' },
+    ],
+  });
   const ping = (who: FirewallPeer, src: string) => from(fw, who, { src, proto: ICMPV6, icmpType: 128, identifier: 7 });
   assert.equal(ping(alice, 'fd00::2'), null);
   assert.equal(ping(bob, 'fd00::3'), 'no-rule', 'bob is not in admin');
@@ -130,7 +153,10 @@ test('IPv6 TCP replies follow our outbound flow, expire with tcp_timeout, and do
   assert.equal(reply(), null);
   assert.equal(fw.conntrackSize, 1);
   // The same ports between our IPv4 addresses are another flow.
-  assert.equal(fw.filter(ipv4Packet({ src: '10.1.0.2', dst: US4, proto: TCP, srcPort: 443, dstPort: 40000 }), true, alice), 'no-rule');
+  assert.equal(
+    fw.filter(ipv4Packet({ src: '10.1.0.2', dst: US4, proto: TCP, srcPort: 443, dstPort: 40000 }), true, alice),
+    'no-rule',
+  );
   clock.advance(2 * MIN - 1);
   assert.equal(reply(), null, 'refreshed');
   clock.advance(2 * MIN);

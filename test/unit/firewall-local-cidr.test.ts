@@ -101,20 +101,34 @@ test('cidr: any matches every peer, and its local_cidr still applies', () => {
 test('a flow admitted under one local_cidr is re-checked after a reload that narrows it', () => {
   const fw = router({ inbound: [{ port: 'any', proto: 'any', host: 'any', local_cidr: 'any' }] });
   assert.equal(to(fw, '192.168.100.7'), null);
-  fw.replaceRules(parseFirewallRules({ inbound: [{ port: 'any', proto: 'any', host: 'any' }] }, { unsafeNetworks: true }));
+  fw.replaceRules(
+    parseFirewallRules({ inbound: [{ port: 'any', proto: 'any', host: 'any' }] }, { unsafeNetworks: true }),
+  );
   assert.equal(to(fw, '192.168.100.7'), 'no-rule');
 });
 
 test('rules without local_cidr on a host with unsafe networks get one warning naming the first rule', () => {
   const rules = parseFirewallRules(
-    { inbound: [{ port: 22, proto: 'tcp', host: 'a', local_cidr: 'any' }, { port: 80, proto: 'tcp', host: 'a' }, { port: 81, proto: 'tcp', host: 'a' }] },
+    {
+      inbound: [
+        { port: 22, proto: 'tcp', host: 'a', local_cidr: 'any' },
+        { port: 80, proto: 'tcp', host: 'a' },
+        { port: 81, proto: 'tcp', host: 'a' },
+      ],
+    },
     { unsafeNetworks: true },
   );
   assert.equal(rules.warnings.length, 1);
   assert.match(rules.warnings[0], /^firewall\.inbound\[1\]: 2 inbound rule\(s\) without local_cidr/);
-  assert.deepEqual(parseFirewallRules({ inbound: [{ port: 80, proto: 'tcp', host: 'a' }] }, { unsafeNetworks: false }).warnings, []);
   assert.deepEqual(
-    parseFirewallRules({ inbound: [{ port: 80, proto: 'tcp', host: 'a' }], default_local_cidr_any: true }, { unsafeNetworks: true }).warnings,
+    parseFirewallRules({ inbound: [{ port: 80, proto: 'tcp', host: 'a' }] }, { unsafeNetworks: false }).warnings,
+    [],
+  );
+  assert.deepEqual(
+    parseFirewallRules(
+      { inbound: [{ port: 80, proto: 'tcp', host: 'a' }], default_local_cidr_any: true },
+      { unsafeNetworks: true },
+    ).warnings,
     [],
   );
 });
@@ -133,7 +147,10 @@ test('IPv6 cidr and local_cidr (Nebula 1.10+) load without warnings and match no
     ],
   };
   const rules = parseFirewallRules(section, { unsafeNetworks: true });
-  assert.deepEqual(rules.warnings.filter((w) => /IPv6/.test(w)), []);
+  assert.deepEqual(
+    rules.warnings.filter((w) => /IPv6/.test(w)),
+    [],
+  );
   // ::/0 is no "any" for IPv4: bob matches nothing (his rule's local range is IPv6), alice only through her group.
   assert.equal(to(router(section), VPN_IP, bob), 'no-rule');
   assert.equal(to(router(section), VPN_IP, alice), null);

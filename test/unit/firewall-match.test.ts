@@ -40,7 +40,8 @@ test('with no rules every packet is dropped for no-rule (default deny)', () => {
 test('port any and port 0 allow every destination port', () => {
   for (const port of ['any', 0, '0']) {
     const rules = [{ proto: 'tcp', port, host: 'any' }];
-    for (const dstPort of [0, 1, 80, 65535]) assert.equal(inbound(rules, alice, { dstPort }), null, `${port} ${dstPort}`);
+    for (const dstPort of [0, 1, 80, 65535])
+      assert.equal(inbound(rules, alice, { dstPort }), null, `${port} ${dstPort}`);
   }
 });
 
@@ -84,7 +85,10 @@ test('a port above 65535 never matches but a range reaching past it covers the t
 test('port fragment matches non-first fragments only, port any matches them too, specific ports do not', () => {
   const fragment = { proto: UDP, fragOffset: 100 };
   assert.equal(inbound([{ proto: 'udp', port: 'fragment', host: 'any' }], alice, fragment), null);
-  assert.equal(inbound([{ proto: 'udp', port: 'fragment', host: 'any' }], alice, { proto: UDP, dstPort: 53 }), 'no-rule');
+  assert.equal(
+    inbound([{ proto: 'udp', port: 'fragment', host: 'any' }], alice, { proto: UDP, dstPort: 53 }),
+    'no-rule',
+  );
   assert.equal(inbound([{ proto: 'udp', port: 'any', host: 'any' }], alice, fragment), null);
   assert.equal(inbound([{ proto: 'udp', port: '1-65535', host: 'any' }], alice, fragment), 'no-rule');
 });
@@ -228,7 +232,8 @@ test('a source address outside the peer certificate is dropped before any rule',
 test('a peer with several IPs or subnets may use any of them as its inner address', () => {
   const allowAll = [{ proto: 'any', port: 'any', host: 'any' }];
   const router = peer({ ip: '10.1.0.9', ips: ['10.2.0.9'], subnets: ['172.16.0.0/16'] });
-  for (const src of ['10.1.0.9', '10.2.0.9', '172.16.44.1']) assert.equal(inbound(allowAll, router, { src }), null, src);
+  for (const src of ['10.1.0.9', '10.2.0.9', '172.16.44.1'])
+    assert.equal(inbound(allowAll, router, { src }), null, src);
   assert.equal(inbound(allowAll, router, { src: '172.17.0.1' }), 'remote-not-in-cert');
 });
 

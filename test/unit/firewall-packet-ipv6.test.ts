@@ -52,10 +52,19 @@ test('every extension header kind is walked to the upper layer, in any legal ord
 test('a non-first fragment has the fragmented protocol and no ports; a first fragment is read whole', () => {
   const later = ok(ipv6Packet({ src: A, dst: B, proto: TCP, ext: [{ type: 44, fragOffset: 185 }] }));
   assert.deepEqual([later.protocol, later.fragment, later.localPort, later.remotePort], [TCP, true, 0, 0]);
-  const first = ok(ipv6Packet({ src: A, dst: B, proto: TCP, srcPort: 1, dstPort: 2, ext: [{ type: 44, moreFragments: true }] }));
+  const first = ok(
+    ipv6Packet({ src: A, dst: B, proto: TCP, srcPort: 1, dstPort: 2, ext: [{ type: 44, moreFragments: true }] }),
+  );
   assert.deepEqual([first.protocol, first.fragment, first.localPort, first.remotePort], [TCP, false, 1, 2]);
   // A first fragment too short to hold the ports it promises is not judged on guessed ports.
-  const cut = ipv6Packet({ src: A, dst: B, proto: TCP, srcPort: 1, dstPort: 2, ext: [{ type: 44, moreFragments: true }] });
+  const cut = ipv6Packet({
+    src: A,
+    dst: B,
+    proto: TCP,
+    srcPort: 1,
+    dstPort: 2,
+    ext: [{ type: 44, moreFragments: true }],
+  });
   assert.equal(parsed(cut.subarray(0, 40 + 8 + 3)), 'short-packet');
 });
 
@@ -87,7 +96,14 @@ test('the hop limit is not judged: 0, 1 and 255 read alike', () => {
 });
 
 test('truncated packets and chains are drop reasons at every cut, never a throw', () => {
-  const full = ipv6Packet({ src: A, dst: B, proto: TCP, srcPort: 1, dstPort: 2, ext: [{ type: 0, lengthField: 1 }, { type: 44 }, { type: 51 }] });
+  const full = ipv6Packet({
+    src: A,
+    dst: B,
+    proto: TCP,
+    srcPort: 1,
+    dstPort: 2,
+    ext: [{ type: 0, lengthField: 1 }, { type: 44 }, { type: 51 }],
+  });
   const upper = 40 + 16 + 8 + 12;
   for (let len = 0; len < full.length; len++) {
     const why = parsed(full.subarray(0, len));
@@ -99,13 +115,30 @@ test('truncated packets and chains are drop reasons at every cut, never a throw'
 });
 
 test('malformed chains fail closed: hop-by-hop not first, two fragment headers, too many headers or bytes', () => {
-  assert.equal(parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: [{ type: 60 }, { type: 0 }] })), 'bad-extension-header');
-  assert.equal(parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: [{ type: 44 }, { type: 44 }] })), 'bad-extension-header');
+  assert.equal(
+    parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: [{ type: 60 }, { type: 0 }] })),
+    'bad-extension-header',
+  );
+  assert.equal(
+    parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: [{ type: 44 }, { type: 44 }] })),
+    'bad-extension-header',
+  );
   const eight: ExtHeader[] = Array.from({ length: 8 }, () => ({ type: 60 }));
-  assert.equal(typeof parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: eight })), 'object', 'eight headers are allowed');
-  assert.equal(parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: [...eight, { type: 60 }] })), 'bad-extension-header');
+  assert.equal(
+    typeof parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: eight })),
+    'object',
+    'eight headers are allowed',
+  );
+  assert.equal(
+    parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: [...eight, { type: 60 }] })),
+    'bad-extension-header',
+  );
   const big: ExtHeader[] = [{ type: 60, lengthField: 127 }];
-  assert.equal(typeof parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: big })), 'object', '1024 bytes of headers are allowed');
+  assert.equal(
+    typeof parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: big })),
+    'object',
+    '1024 bytes of headers are allowed',
+  );
   assert.equal(parsed(ipv6Packet({ src: A, dst: B, proto: UDP, ext: [...big, { type: 43 }] })), 'bad-extension-header');
   // A header whose length runs past the end of the packet, with the packet long enough to hold its first bytes.
   const long = ipv6Packet({ src: A, dst: B, proto: UDP, srcPort: 1, dstPort: 2, ext: [{ type: 43 }] });

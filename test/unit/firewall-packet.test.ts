@@ -51,7 +51,14 @@ test('a non-first fragment is flagged and carries no ports; a first fragment kee
   const later = ipv4Packet({ src: '10.1.0.1', dst: '10.1.0.2', proto: UDP, fragOffset: 185, payload: 2 });
   assert.equal(parseIpv4Packet(later, false, p), null);
   assert.deepEqual([p.fragment, p.localPort, p.remotePort], [true, 0, 0]);
-  const first = ipv4Packet({ src: '10.1.0.1', dst: '10.1.0.2', proto: UDP, srcPort: 7, dstPort: 9, moreFragments: true });
+  const first = ipv4Packet({
+    src: '10.1.0.1',
+    dst: '10.1.0.2',
+    proto: UDP,
+    srcPort: 7,
+    dstPort: 9,
+    moreFragments: true,
+  });
   assert.equal(parseIpv4Packet(first, false, p), null);
   assert.deepEqual([p.fragment, p.localPort, p.remotePort], [false, 7, 9]);
 });
@@ -78,10 +85,16 @@ test('too short, non-IPv4 and bad header lengths are reported as reasons', () =>
 test('random bytes and mutated packets never throw and always get an allowed verdict or a known reason', () => {
   const random = seededRandom(0xf12e);
   const reasons = new Set<string | null>([null, ...DROP_REASONS]);
-  const fw = new Firewall(parseFirewallRules({ inbound: [{ proto: 'any', port: 'any', host: 'any' }], outbound: [{ proto: 'any', port: 'any', host: 'any' }] }), {
-    clock: new ManualClock(),
-    localNets: [{ ip: parseIpv4('10.1.0.1'), mask: 0xffffffff }],
-  });
+  const fw = new Firewall(
+    parseFirewallRules({
+      inbound: [{ proto: 'any', port: 'any', host: 'any' }],
+      outbound: [{ proto: 'any', port: 'any', host: 'any' }],
+    }),
+    {
+      clock: new ManualClock(),
+      localNets: [{ ip: parseIpv4('10.1.0.1'), mask: 0xffffffff }],
+    },
+  );
   const remote = peer({ ip: '10.1.0.2' });
   const seeds = [
     ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: TCP, srcPort: 1, dstPort: 2 }),
@@ -98,7 +111,8 @@ test('random bytes and mutated packets never throw and always get an allowed ver
     } else {
       const seed = seeds[i % seeds.length];
       buf = seed.slice(0, Math.floor(random() * (seed.length + 1)));
-      for (let flips = 0; flips < 3 && buf.length > 0; flips++) buf[Math.floor(random() * buf.length)] ^= 1 << Math.floor(random() * 8);
+      for (let flips = 0; flips < 3 && buf.length > 0; flips++)
+        buf[Math.floor(random() * buf.length)] ^= 1 << Math.floor(random() * 8);
     }
     const verdict = fw.filter(buf, random() < 0.5, remote);
     assert.ok(reasons.has(verdict), `unexpected verdict ${verdict}`);

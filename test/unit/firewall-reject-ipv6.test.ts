@@ -39,7 +39,16 @@ function refusedReply(packet: Uint8Array): Uint8Array | null {
 }
 
 test('a refused IPv6 TCP SYN gets a RST+ACK acknowledging it, its checksum over the IPv6 pseudo-header', () => {
-  const syn = ipv6Packet({ src: THEM, dst: US, proto: TCP, srcPort: 40000, dstPort: 22, seq: 0xfffffff0, tcpFlags: 0x02, ext: [{ type: 60 }] });
+  const syn = ipv6Packet({
+    src: THEM,
+    dst: US,
+    proto: TCP,
+    srcPort: 40000,
+    dstPort: 22,
+    seq: 0xfffffff0,
+    tcpFlags: 0x02,
+    ext: [{ type: 60 }],
+  });
   const reply = refusedReply(syn);
   assert.ok(reply);
   assert.equal(reply.length, 60);
@@ -53,14 +62,33 @@ test('a refused IPv6 TCP SYN gets a RST+ACK acknowledging it, its checksum over 
 });
 
 test('a refused IPv6 TCP segment with ACK and payload gets a bare RST with their ack as sequence', () => {
-  const seg = ipv6Packet({ src: THEM, dst: US, proto: TCP, srcPort: 40000, dstPort: 22, seq: 5, ack: 0xabcdef01, tcpFlags: 0x18, payload: 100 });
+  const seg = ipv6Packet({
+    src: THEM,
+    dst: US,
+    proto: TCP,
+    srcPort: 40000,
+    dstPort: 22,
+    seq: 5,
+    ack: 0xabcdef01,
+    tcpFlags: 0x18,
+    payload: 100,
+  });
   const reply = refusedReply(seg);
   assert.ok(reply);
   assert.equal(u32(reply, 44), 0xabcdef01);
   assert.equal(u32(reply, 48), 0);
   assert.equal(reply[53], 0x04, 'RST');
   assert.equal(u16(reply, 56), upperChecksum6(reply, 40, TCP));
-  const fin = ipv6Packet({ src: THEM, dst: US, proto: TCP, srcPort: 40000, dstPort: 22, seq: 5, tcpFlags: 0x01, payload: 100 });
+  const fin = ipv6Packet({
+    src: THEM,
+    dst: US,
+    proto: TCP,
+    srcPort: 40000,
+    dstPort: 22,
+    seq: 5,
+    tcpFlags: 0x01,
+    payload: 100,
+  });
   assert.equal(u32(refusedReply(fin)!, 48), 5 + 100 + 1, 'ack = sequence + payload + FIN');
 });
 
@@ -92,7 +120,8 @@ test('an ICMPv6 unreachable quotes at most 1000 bytes, so it never exceeds 1048 
 
 test('no reply to ICMPv6 errors, RSTs, non-first fragments, unjudgeable chains, multicast or unspecified ends', () => {
   const none = (packet: Uint8Array, why: string) => assert.equal(fw.rejectReply(packet, true), null, why);
-  for (const type of [1, 2, 3, 4, 127]) none(ipv6Packet({ src: THEM, dst: US, proto: ICMPV6, icmpType: type }), `ICMPv6 error type ${type}`);
+  for (const type of [1, 2, 3, 4, 127])
+    none(ipv6Packet({ src: THEM, dst: US, proto: ICMPV6, icmpType: type }), `ICMPv6 error type ${type}`);
   none(ipv6Packet({ src: THEM, dst: US, proto: TCP, tcpFlags: 0x04 }), 'a RST');
   none(ipv6Packet({ src: THEM, dst: US, proto: UDP, ext: [{ type: 44, fragOffset: 3 }] }), 'a non-first fragment');
   none(ipv6Packet({ src: THEM, dst: US, proto: UDP, ext: [{ type: 60 }, { type: 0 }] }), 'hop-by-hop not first');
@@ -100,5 +129,9 @@ test('no reply to ICMPv6 errors, RSTs, non-first fragments, unjudgeable chains, 
   none(ipv6Packet({ src: '::', dst: US, proto: UDP }), 'from the unspecified address');
   none(ipv6Packet({ src: THEM, dst: 'ff02::1', proto: UDP }), 'to multicast');
   none(ipv6Packet({ src: THEM, dst: US, proto: TCP }).subarray(0, 40 + 19), 'a TCP header cut short');
-  assert.notEqual(fw.rejectReply(ipv6Packet({ src: THEM, dst: US, proto: ICMPV6, icmpType: 128 }), true), null, 'echo request: informational');
+  assert.notEqual(
+    fw.rejectReply(ipv6Packet({ src: THEM, dst: US, proto: ICMPV6, icmpType: 128 }), true),
+    null,
+    'echo request: informational',
+  );
 });

@@ -40,7 +40,15 @@ test('actionFor reports the configured action per direction', () => {
 });
 
 test('a refused TCP SYN gets a RST+ACK acknowledging the SYN, with valid checksums', () => {
-  const syn = ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: TCP, srcPort: 40000, dstPort: 22, seq: 0xfffffff0, tcpFlags: 0x02 });
+  const syn = ipv4Packet({
+    src: '10.1.0.2',
+    dst: '10.1.0.1',
+    proto: TCP,
+    srcPort: 40000,
+    dstPort: 22,
+    seq: 0xfffffff0,
+    tcpFlags: 0x02,
+  });
   assert.equal(fw.filter(syn, true, peer({ ip: '10.1.0.2' })), 'no-rule');
   const reply = fw.rejectReply(syn, true);
   assert.ok(reply);
@@ -55,14 +63,32 @@ test('a refused TCP SYN gets a RST+ACK acknowledging the SYN, with valid checksu
 });
 
 test('a refused TCP segment with payload is acknowledged past its data', () => {
-  const data = ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: TCP, srcPort: 1, dstPort: 2, seq: 100, tcpFlags: 0x08 | 0x01, payload: 30 });
+  const data = ipv4Packet({
+    src: '10.1.0.2',
+    dst: '10.1.0.1',
+    proto: TCP,
+    srcPort: 1,
+    dstPort: 2,
+    seq: 100,
+    tcpFlags: 0x08 | 0x01,
+    payload: 30,
+  });
   const reply = fw.rejectReply(data, true)!;
   assert.equal(u32(reply, 28), 100 + 30 + 1, 'seq + length + FIN');
   assert.ok(tcpChecksumVerifies(reply));
 });
 
 test('a refused TCP segment carrying ACK gets a bare RST whose sequence is that ack', () => {
-  const ack = ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: TCP, srcPort: 1, dstPort: 2, seq: 5, ack: 0xabcdef01, tcpFlags: 0x10 });
+  const ack = ipv4Packet({
+    src: '10.1.0.2',
+    dst: '10.1.0.1',
+    proto: TCP,
+    srcPort: 1,
+    dstPort: 2,
+    seq: 5,
+    ack: 0xabcdef01,
+    tcpFlags: 0x10,
+  });
   const reply = fw.rejectReply(ack, true)!;
   assert.equal(u32(reply, 24), 0xabcdef01);
   assert.equal(u32(reply, 28), 0);
@@ -106,7 +132,10 @@ test('no reply to RSTs, ICMP errors, non-first fragments, broadcast/multicast or
     ['to multicast', ipv4Packet({ src: '10.1.0.2', dst: '224.0.0.251', proto: UDP, srcPort: 5353, dstPort: 5353 })],
     ['to broadcast', ipv4Packet({ src: '10.1.0.2', dst: '255.255.255.255', proto: UDP, srcPort: 68, dstPort: 67 })],
     ['from 0.0.0.0', ipv4Packet({ src: '0.0.0.0', dst: '10.1.0.1', proto: UDP, srcPort: 68, dstPort: 67 })],
-    ['truncated TCP', ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: TCP, srcPort: 1, dstPort: 2 }).subarray(0, 30)],
+    [
+      'truncated TCP',
+      ipv4Packet({ src: '10.1.0.2', dst: '10.1.0.1', proto: TCP, srcPort: 1, dstPort: 2 }).subarray(0, 30),
+    ],
     ['garbage', new Uint8Array([0x60, 1, 2])],
   ];
   for (const [name, packet] of cases) assert.equal(fw.rejectReply(packet, true), null, name);

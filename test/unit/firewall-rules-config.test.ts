@@ -45,7 +45,10 @@ test('the example config rules parse into the expected records', () => {
   const [icmp, https] = rules.inbound.rules;
   assert.equal(icmp.proto, 1);
   assert.equal(icmp.startPort, 0);
-  assert.deepEqual({ proto: https.proto, start: https.startPort, end: https.endPort }, { proto: 6, start: 443, end: 443 });
+  assert.deepEqual(
+    { proto: https.proto, start: https.startPort, end: https.endPort },
+    { proto: 6, start: 443, end: 443 },
+  );
   assert.deepEqual(https.groups, ['laptop', 'home']);
   assert.equal(https.where, 'firewall.inbound[1]');
   assert.deepEqual(rules.warnings, []);
@@ -58,8 +61,16 @@ test('port accepts any, 0, a number, a numeric string, a range and fragment', ()
   assert.deepEqual(parsePortSpec('200-901'), { start: 200, end: 901 });
   assert.deepEqual(parsePortSpec('200 - 901'), { start: 200, end: 901 });
   assert.deepEqual(parsePortSpec('fragment'), { start: -1, end: -1 });
-  const rules = parseFirewallRules({ inbound: [{ ...ok, port: 80 }, { ...ok, port: '81' }] });
-  assert.deepEqual(rules.inbound.rules.map((r) => r.startPort), [80, 81]);
+  const rules = parseFirewallRules({
+    inbound: [
+      { ...ok, port: 80 },
+      { ...ok, port: '81' },
+    ],
+  });
+  assert.deepEqual(
+    rules.inbound.rules.map((r) => r.startPort),
+    [80, 81],
+  );
 });
 
 test('a range starting at 0 means any port, as in Nebula', () => {
@@ -90,17 +101,36 @@ test('a missing port (and no code) is an error', () => {
 });
 
 test('code is parsed like port, and giving both is an error', () => {
-  const rules = parseFirewallRules({ inbound: [{ proto: 'icmp', code: 'any', host: 'a' }, { proto: 'tcp', code: 22, host: 'a' }] });
-  assert.deepEqual(rules.inbound.rules.map((r) => r.startPort), [0, 22]);
+  const rules = parseFirewallRules({
+    inbound: [
+      { proto: 'icmp', code: 'any', host: 'a' },
+      { proto: 'tcp', code: 22, host: 'a' },
+    ],
+  });
+  assert.deepEqual(
+    rules.inbound.rules.map((r) => r.startPort),
+    [0, 22],
+  );
   const err = configError({ inbound: [{ proto: 'icmp', code: 0, port: 0, host: 'a' }] });
   assert.equal(err.field, 'code');
 });
 
 test('an ICMP rule with a specific port or code is accepted, the port ignored with one warning naming the key (Nebula 1.11)', () => {
-  const rules = parseFirewallRules({ inbound: [{ proto: 'icmp', code: 8, host: 'a' }, { proto: 'icmp', port: 'any', host: 'a' }] });
+  const rules = parseFirewallRules({
+    inbound: [
+      { proto: 'icmp', code: 8, host: 'a' },
+      { proto: 'icmp', port: 'any', host: 'a' },
+    ],
+  });
   assert.equal(rules.warnings.length, 1);
   assert.match(rules.warnings[0], /^firewall\.inbound\[0\]\.code: ignored/);
-  assert.deepEqual(rules.inbound.rules.map((r) => [r.startPort, r.endPort]), [[0, 0], [0, 0]]);
+  assert.deepEqual(
+    rules.inbound.rules.map((r) => [r.startPort, r.endPort]),
+    [
+      [0, 0],
+      [0, 0],
+    ],
+  );
 });
 
 test('an ICMP rule without port or code is accepted (Nebula 1.11); other protocols still need one', () => {
@@ -144,7 +174,10 @@ test('groups accepts a list or a single name; group and groups together are an e
       { proto: 'any', port: 'any', groups: 'solo' },
     ],
   });
-  assert.deepEqual(rules.inbound.rules.map((r) => r.groups), [['a', 'b'], ['solo']]);
+  assert.deepEqual(
+    rules.inbound.rules.map((r) => r.groups),
+    [['a', 'b'], ['solo']],
+  );
   assert.equal(configError({ inbound: [{ proto: 'any', port: 'any', group: 'a', groups: ['b'] }] }).field, 'group');
   const badItem = configError({ inbound: [{ proto: 'any', port: 'any', groups: ['a', 7] }] });
   assert.equal(badItem.field, 'groups[1]');
@@ -187,8 +220,16 @@ test('null or structured values for scalar keys are errors', () => {
 });
 
 test('conntrack timeouts and max_connections are read in milliseconds and validated', () => {
-  const rules = parseFirewallRules({ conntrack: { tcp_timeout: 1000, udp_timeout: 2000, default_timeout: 3000, max_connections: 10 } });
-  assert.deepEqual(rules.conntrack, { tcpTimeoutMs: 1000, udpTimeoutMs: 2000, defaultTimeoutMs: 3000, maxConnections: 10, maxConnectionsPerHost: 1 });
+  const rules = parseFirewallRules({
+    conntrack: { tcp_timeout: 1000, udp_timeout: 2000, default_timeout: 3000, max_connections: 10 },
+  });
+  assert.deepEqual(rules.conntrack, {
+    tcpTimeoutMs: 1000,
+    udpTimeoutMs: 2000,
+    defaultTimeoutMs: 3000,
+    maxConnections: 10,
+    maxConnectionsPerHost: 1,
+  });
   const err = configError({ conntrack: { udp_timeout: -5 } });
   assert.deepEqual([err.direction, err.ruleIndex, err.field], [null, -1, 'conntrack.udp_timeout']);
   assert.match(err.message, /^firewall\.conntrack\.udp_timeout: /);
@@ -197,7 +238,8 @@ test('conntrack timeouts and max_connections are read in milliseconds and valida
 });
 
 test('max_connections_per_host defaults to a tenth of max_connections, none when that is unlimited, and is validated', () => {
-  const perHost = (conntrack: NonNullable<FirewallSection['conntrack']>) => parseFirewallRules({ conntrack }).conntrack.maxConnectionsPerHost;
+  const perHost = (conntrack: NonNullable<FirewallSection['conntrack']>) =>
+    parseFirewallRules({ conntrack }).conntrack.maxConnectionsPerHost;
   assert.equal(perHost({ max_connections: 100_000 }), 10_000);
   assert.equal(perHost({ max_connections: 5 }), 1, 'never 0 (no quota) while the table is bounded');
   assert.equal(perHost({}), 0);
@@ -210,15 +252,27 @@ test('max_connections_per_host defaults to a tenth of max_connections, none when
   }
 });
 
-test('the config package\'s typed firewall section (camelCase keys) is read the same way', () => {
+test("the config package's typed firewall section (camelCase keys) is read the same way", () => {
   const rules = parseFirewallRules({
     inbound: [ok],
     outbound: [],
-    conntrack: { tcpTimeoutMs: 1000, udpTimeoutMs: 2000, defaultTimeoutMs: 3000, maxConnections: 10, routineCacheTimeoutMs: 0 },
+    conntrack: {
+      tcpTimeoutMs: 1000,
+      udpTimeoutMs: 2000,
+      defaultTimeoutMs: 3000,
+      maxConnections: 10,
+      routineCacheTimeoutMs: 0,
+    },
     inboundAction: 'reject',
     outboundAction: 'drop',
   });
-  assert.deepEqual(rules.conntrack, { tcpTimeoutMs: 1000, udpTimeoutMs: 2000, defaultTimeoutMs: 3000, maxConnections: 10, maxConnectionsPerHost: 1 });
+  assert.deepEqual(rules.conntrack, {
+    tcpTimeoutMs: 1000,
+    udpTimeoutMs: 2000,
+    defaultTimeoutMs: 3000,
+    maxConnections: 10,
+    maxConnectionsPerHost: 1,
+  });
   assert.deepEqual([rules.inboundAction, rules.outboundAction], ['reject', 'drop']);
   assert.deepEqual(rules.warnings, []);
 });

@@ -35,38 +35,108 @@ import {
 import { DerError, DerReader, derTlv } from '../../pkg/cert/der.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { ed25519Key, p256Key } from './helpers/cert-v2-keys.js';
-import { expectOnly, hex, INTERESTING_INTS, mutate, mutateText, randomBytes, runFuzz, type Rand } from './helpers/fuzz.js';
+import {
+  expectOnly,
+  hex,
+  INTERESTING_INTS,
+  mutate,
+  mutateText,
+  randomBytes,
+  runFuzz,
+  type Rand,
+} from './helpers/fuzz.js';
 
 const NOW = 1_780_000_000;
 const isCertError = (e: unknown): boolean => e instanceof CertError;
 const isVerifyError = (e: unknown): boolean => e instanceof CertVerifyError || e instanceof CertError;
 
 function details(over: Partial<CertDetailsV2>): CertDetailsV2 {
-  return { name: 'n', networks: [], unsafeNetworks: [], groups: [], isCA: false, notBefore: NOW - 10, notAfter: NOW + 1000, issuer: '', ...over };
+  return {
+    name: 'n',
+    networks: [],
+    unsafeNetworks: [],
+    groups: [],
+    isCA: false,
+    notBefore: NOW - 10,
+    notAfter: NOW + 1000,
+    issuer: '',
+    ...over,
+  };
 }
 
 const caKey = ed25519Key('fuzz ca');
 const pKey = p256Key('fuzz p256 ca');
-const CA = signCertificateV2({ details: details({ name: 'ca', isCA: true, networks: [parseIpPrefix('10.0.0.0/8'), parseIpPrefix('fd00::/8')], groups: ['a', 'b'] }), curve: Curve.CURVE25519, publicKey: signingPublicKey(caKey) }, null, caKey);
-const CA_P = signCertificateV2({ details: details({ name: 'p', isCA: true }), curve: Curve.P256, publicKey: signingPublicKey(pKey) }, null, pKey);
+const CA = signCertificateV2(
+  {
+    details: details({
+      name: 'ca',
+      isCA: true,
+      networks: [parseIpPrefix('10.0.0.0/8'), parseIpPrefix('fd00::/8')],
+      groups: ['a', 'b'],
+    }),
+    curve: Curve.CURVE25519,
+    publicKey: signingPublicKey(caKey),
+  },
+  null,
+  caKey,
+);
+const CA_P = signCertificateV2(
+  { details: details({ name: 'p', isCA: true }), curve: Curve.P256, publicKey: signingPublicKey(pKey) },
+  null,
+  pKey,
+);
 const HOSTS: NebulaCertificateV2[] = [
-  signCertificateV2({ details: details({ name: 'h1', networks: [parseIpPrefix('10.1.2.3/16')], groups: ['a'] }), curve: Curve.CURVE25519, publicKey: new Uint8Array(32).fill(1) }, CA, caKey),
   signCertificateV2(
-    { details: details({ name: 'h2', networks: [parseIpPrefix('10.1.2.4/16'), parseIpPrefix('fd00::4/64')], unsafeNetworks: [parseIpPrefix('192.168.0.0/24'), parseIpPrefix('fd01::/64')], groups: ['a', 'b'] }), curve: Curve.CURVE25519, publicKey: new Uint8Array(32).fill(2) },
+    {
+      details: details({ name: 'h1', networks: [parseIpPrefix('10.1.2.3/16')], groups: ['a'] }),
+      curve: Curve.CURVE25519,
+      publicKey: new Uint8Array(32).fill(1),
+    },
     CA,
     caKey,
   ),
-  signCertificateV2({ details: details({ name: 'h3', networks: [parseIpPrefix('10.9.9.9/24')] }), curve: Curve.P256, publicKey: signingPublicKey(p256Key('fuzz host')) }, CA_P, pKey),
+  signCertificateV2(
+    {
+      details: details({
+        name: 'h2',
+        networks: [parseIpPrefix('10.1.2.4/16'), parseIpPrefix('fd00::4/64')],
+        unsafeNetworks: [parseIpPrefix('192.168.0.0/24'), parseIpPrefix('fd01::/64')],
+        groups: ['a', 'b'],
+      }),
+      curve: Curve.CURVE25519,
+      publicKey: new Uint8Array(32).fill(2),
+    },
+    CA,
+    caKey,
+  ),
+  signCertificateV2(
+    {
+      details: details({ name: 'h3', networks: [parseIpPrefix('10.9.9.9/24')] }),
+      curve: Curve.P256,
+      publicKey: signingPublicKey(p256Key('fuzz host')),
+    },
+    CA_P,
+    pKey,
+  ),
 ];
 const SAMPLES = [CA, CA_P, ...HOSTS].map(marshalCertificateV2);
 const POOL = CaPool.fromPem([CA, CA_P].map(anyCertificateToPem).join(''), NOW, { v2: 'load' });
 const PEER_KEY = new Uint8Array(32).fill(5);
-const TAGS = [0x30, 0xa0, 0x81, 0x82, 0x83, 0x80, 0xa1, 0xa2, 0xa3, 0x84, 0x85, 0x86, 0x87, 0x88, 0x04, 0x0c, 0x02, 0x01];
+const TAGS = [
+  0x30, 0xa0, 0x81, 0x82, 0x83, 0x80, 0xa1, 0xa2, 0xa3, 0x84, 0x85, 0x86, 0x87, 0x88, 0x04, 0x0c, 0x02, 0x01,
+];
 
 const h = (x: string): Uint8Array => new Uint8Array(Buffer.from(x, 'hex'));
 const NETWORK_VALUES = [
-  h('0000000000'), h('0a00000121'), h('0a00000120'), h('0a010203ff'), h('00000000000000000000ffff0a00000178'),
-  h('fd000000000000000000000000000001' + '40'), h('fd000000000000000000000000000001' + '81'), h('18'), h('0a01020310'),
+  h('0000000000'),
+  h('0a00000121'),
+  h('0a00000120'),
+  h('0a010203ff'),
+  h('00000000000000000000ffff0a00000178'),
+  h('fd000000000000000000000000000001' + '40'),
+  h('fd000000000000000000000000000001' + '81'),
+  h('18'),
+  h('0a01020310'),
 ];
 
 interface DerNode {
@@ -125,14 +195,34 @@ function mutateTree(r: Rand, sample: Uint8Array): Uint8Array {
     return encodeTree(tree);
   }
   switch (r.int(8)) {
-    case 0: node.tag = r.pick(TAGS); break;
-    case 1: list.splice(i, 1); break;
-    case 2: list.splice(i, 0, { ...node }); break;
-    case 3: list.splice(r.int(list.length + 1), 0, { tag: r.pick(TAGS), content: randomBytes(r, 20), children: null }); break;
-    case 4: node.children = null; node.content = interestingInt(r); break;
-    case 5: node.children = null; node.content = r.bytes(r.pick([0, 1, 4, 5, 6, 16, 17, 18, 32, 65, 254])); break;
-    case 6: { const j = r.int(list.length); [list[i], list[j]] = [list[j], list[i]]; break; }
-    default: node.children = null; node.content = mutate(r, node.content, [], 2, 300);
+    case 0:
+      node.tag = r.pick(TAGS);
+      break;
+    case 1:
+      list.splice(i, 1);
+      break;
+    case 2:
+      list.splice(i, 0, { ...node });
+      break;
+    case 3:
+      list.splice(r.int(list.length + 1), 0, { tag: r.pick(TAGS), content: randomBytes(r, 20), children: null });
+      break;
+    case 4:
+      node.children = null;
+      node.content = interestingInt(r);
+      break;
+    case 5:
+      node.children = null;
+      node.content = r.bytes(r.pick([0, 1, 4, 5, 6, 16, 17, 18, 32, 65, 254]));
+      break;
+    case 6: {
+      const j = r.int(list.length);
+      [list[i], list[j]] = [list[j], list[i]];
+      break;
+    }
+    default:
+      node.children = null;
+      node.content = mutate(r, node.content, [], 2, 300);
   }
   return encodeTree(tree);
 }

@@ -23,7 +23,17 @@ import {
 } from '../../pkg/cert/index.js';
 import { ProtoReader } from '../../pkg/cert/proto-wire.js';
 import { fixture, FIXTURE_NOW } from '../fixtures/cert/make-certs.js';
-import { expectOnly, hex, INTERESTING_INTS, mutate, mutateProto, mutateText, randomBytes, runFuzz, varintBytes } from './helpers/fuzz.js';
+import {
+  expectOnly,
+  hex,
+  INTERESTING_INTS,
+  mutate,
+  mutateProto,
+  mutateText,
+  randomBytes,
+  runFuzz,
+  varintBytes,
+} from './helpers/fuzz.js';
 
 const isCertError = (e: unknown): boolean => e instanceof CertError;
 const isVerifyError = (e: unknown): boolean => e instanceof CertVerifyError || e instanceof CertError;
@@ -65,7 +75,11 @@ test('fuzz certificates: mutated certificates decode or fail with CertError; wha
   runFuzz('certificate', { iterations: 6_000, ms: 1500, seed: 0xce27 }, (r) => {
     const b = r.chance(0.5) ? mutateProto(r, r.pick(SAMPLES), SAMPLES) : mutate(r, r.pick(SAMPLES), SAMPLES);
     const viaHandshake = r.chance(0.3);
-    const c = expectOnly(() => (viaHandshake ? unmarshalHandshakeCertificate(b, PEER_KEY) : unmarshalCertificate(b)), isCertError, b);
+    const c = expectOnly(
+      () => (viaHandshake ? unmarshalHandshakeCertificate(b, PEER_KEY) : unmarshalCertificate(b)),
+      isCertError,
+      b,
+    );
     if (!c.ok) return;
     decoded++;
     const cert = c.value;

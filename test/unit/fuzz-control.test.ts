@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ControlClient } from '../../pkg/control/client.js';
-import { ControlError, decodeReply, decodeRequest, encodeRequest, LineSplitter, requestIdOf } from '../../pkg/control/protocol.js';
+import {
+  ControlError,
+  decodeReply,
+  decodeRequest,
+  encodeRequest,
+  LineSplitter,
+  requestIdOf,
+} from '../../pkg/control/protocol.js';
 import { ControlServer } from '../../pkg/control/server.js';
 import { expectOnly, mutateText, runFuzz, runFuzzAsync, type Rand } from './helpers/fuzz.js';
 import { waitFor } from './helpers/wait.js';
@@ -47,13 +54,16 @@ test('fuzz line splitter: the same lines however the stream is cut', () => {
     const whole = new LineSplitter().push(stream);
     const cut = new LineSplitter();
     const pieces: string[] = [];
-    for (let at = 0; at < stream.length; ) {
+    for (let at = 0; at < stream.length;) {
       const n = 1 + r.int(40);
       pieces.push(...cut.push(stream.slice(at, at + n)));
       at += n;
     }
     assert.deepEqual(pieces, whole);
-    assert.deepEqual(whole, lines.filter((l) => l.trim() !== ''));
+    assert.deepEqual(
+      whole,
+      lines.filter((l) => l.trim() !== ''),
+    );
   });
 });
 
@@ -66,10 +76,15 @@ test('line splitter: a long line fed one byte at a time costs linear time, not q
   const start = performance.now();
   for (let i = 0; i < bytes; i++) {
     s.push('a');
-    if (i % 1000 === 0 && performance.now() - start > limitMs) assert.fail(`only ${i} of ${bytes} one-byte chunks in ${limitMs} ms`);
+    if (i % 1000 === 0 && performance.now() - start > limitMs)
+      assert.fail(`only ${i} of ${bytes} one-byte chunks in ${limitMs} ms`);
   }
   assert.deepEqual(s.push('\n'), ['a'.repeat(bytes)]);
-  assert.throws(() => new LineSplitter(10).push('x'.repeat(6) + 'x'.repeat(5)), ControlError, 'the bound holds across chunks');
+  assert.throws(
+    () => new LineSplitter(10).push('x'.repeat(6) + 'x'.repeat(5)),
+    ControlError,
+    'the bound holds across chunks',
+  );
   const split = new LineSplitter(10);
   split.push('x'.repeat(6));
   assert.throws(() => split.push('x'.repeat(5)), ControlError, 'the bound counts what was pending');

@@ -9,7 +9,15 @@ import type { NebulaCertificate } from '../../pkg/cert/index.js';
 import { parseCidr } from '../../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { DnsResponder, respond, type DnsDirectory, type DnsOutcome } from '../../pkg/lighthouse/dns-server.js';
-import { DnsError, DnsType, encodeQuery, encodeReply, parseQuery, parseResponse, type DnsReply } from '../../pkg/lighthouse/dns-wire.js';
+import {
+  DnsError,
+  DnsType,
+  encodeQuery,
+  encodeReply,
+  parseQuery,
+  parseResponse,
+  type DnsReply,
+} from '../../pkg/lighthouse/dns-wire.js';
 import { expectOnly, hex, mutate, randomBytes, runFuzz, runFuzzAsync } from './helpers/fuzz.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -17,7 +25,17 @@ const isDnsError = (e: unknown): boolean => e instanceof DnsError;
 
 function cert(name: string, cidr: string): NebulaCertificate {
   return {
-    details: { name, ips: [parseCidr(cidr)], subnets: [], groups: ['g'], notBefore: 0, notAfter: 2 ** 40, publicKey: new Uint8Array(32), isCA: false, issuer: '' },
+    details: {
+      name,
+      ips: [parseCidr(cidr)],
+      subnets: [],
+      groups: ['g'],
+      notBefore: 0,
+      notAfter: 2 ** 40,
+      publicKey: new Uint8Array(32),
+      isCA: false,
+      issuer: '',
+    },
     signature: new Uint8Array(64),
   };
 }
@@ -27,7 +45,13 @@ const DIR: DnsDirectory = {
   vpnNet: () => parseCidr('10.99.0.0/24'),
   vpnNetworks: () => [parseIpPrefix('10.99.0.0/24'), parseIpPrefix('fd00::/64')],
   // node1 is dual-stack, so AAAA and TXT-by-IPv6 questions reach answers too (docs/ipv6-B.md).
-  hosts: () => HOSTS.map((c, i) => ({ vpnIp: c.details.ips[0].ip, vpnAddrs: i === 1 ? [c.details.ips[0].ip, 'fd00::2'] : undefined, certName: c.details.name, cert: c })),
+  hosts: () =>
+    HOSTS.map((c, i) => ({
+      vpnIp: c.details.ips[0].ip,
+      vpnAddrs: i === 1 ? [c.details.ips[0].ip, 'fd00::2'] : undefined,
+      certName: c.details.name,
+      cert: c,
+    })),
 };
 
 /** Queries and replies as they are sent: the seeds the mutators start from. */
@@ -38,14 +62,38 @@ const SAMPLES: Uint8Array[] = [
   encodeQuery(0x6666, 'node1', DnsType.AAAA),
   encodeQuery(0x7777, 'fd00::2', DnsType.TXT),
   // A name by pointer into an earlier one, and a query with an extra record, as other resolvers send.
-  Uint8Array.from(Buffer.from('4444 0100 0001 0000 0000 0001 05 6e6f646531 00 0001 0001 c00c 0001 0001 00000e10 0004 0a630002'.replace(/ /g, ''), 'hex')),
+  Uint8Array.from(
+    Buffer.from(
+      '4444 0100 0001 0000 0000 0001 05 6e6f646531 00 0001 0001 c00c 0001 0001 00000e10 0004 0a630002'.replace(
+        / /g,
+        '',
+      ),
+      'hex',
+    ),
+  ),
   (() => {
     const question = parseQuery(encodeQuery(0x5555, 'node1', DnsType.A)).question;
-    return encodeReplyBytes({ id: 0x5555, opcode: 0, rd: true, cd: false, rcode: 0, question, answers: [{ type: DnsType.A, ttl: 60, address: 0x0a630002 }] });
+    return encodeReplyBytes({
+      id: 0x5555,
+      opcode: 0,
+      rd: true,
+      cd: false,
+      rcode: 0,
+      question,
+      answers: [{ type: DnsType.A, ttl: 60, address: 0x0a630002 }],
+    });
   })(),
   (() => {
     const question = parseQuery(encodeQuery(0x8888, 'node1', DnsType.AAAA)).question;
-    return encodeReplyBytes({ id: 0x8888, opcode: 0, rd: true, cd: false, rcode: 0, question, answers: [{ type: DnsType.AAAA, ttl: 60, address: 'fd00::2' }] });
+    return encodeReplyBytes({
+      id: 0x8888,
+      opcode: 0,
+      rd: true,
+      cd: false,
+      rcode: 0,
+      question,
+      answers: [{ type: DnsType.AAAA, ttl: 60, address: 'fd00::2' }],
+    });
   })(),
 ];
 
@@ -71,7 +119,15 @@ test('fuzz DNS responder: never throws, and from outside the overlay replies no 
   let worst = 0;
   runFuzz('dns-respond', { iterations: 30_000, ms: 1000, seed: 0xd46 }, (r) => {
     const b = r.chance(0.2) ? randomBytes(r, 80) : mutate(r, r.pick(SAMPLES), SAMPLES, 4, 600);
-    const from = r.pick(['10.1.1.1', '127.0.0.1', '10.99.0.77', '::ffff:10.99.0.9', '2001:db8::1', 'fd00::77', 'fe80::1%eth0']);
+    const from = r.pick([
+      '10.1.1.1',
+      '127.0.0.1',
+      '10.99.0.77',
+      '::ffff:10.99.0.9',
+      '2001:db8::1',
+      'fd00::77',
+      'fe80::1%eth0',
+    ]);
     let out: { reply: Uint8Array | null; outcome: DnsOutcome };
     try {
       out = respond(b, from, DIR);
@@ -88,10 +144,17 @@ test('fuzz DNS responder: never throws, and from outside the overlay replies no 
     if (out.outcome === 'answered') answered++;
     else {
       // An error or empty reply echoes at most the question: no amplification beyond re-spelling a compressed name.
-      assert.ok(out.reply.length <= b.length + MAX_NAME_BYTES, `${out.outcome} reply of ${out.reply.length} bytes to ${hex(b)}`);
+      assert.ok(
+        out.reply.length <= b.length + MAX_NAME_BYTES,
+        `${out.outcome} reply of ${out.reply.length} bytes to ${hex(b)}`,
+      );
       worst = Math.max(worst, out.reply.length / b.length);
     }
-    if (from === '10.1.1.1' || from === '2001:db8::1' || from === 'fe80::1%eth0') assert.ok(parsed.answers.every((a) => a.type !== DnsType.TXT), 'no certificate details outside');
+    if (from === '10.1.1.1' || from === '2001:db8::1' || from === 'fe80::1%eth0')
+      assert.ok(
+        parsed.answers.every((a) => a.type !== DnsType.TXT),
+        'no certificate details outside',
+      );
   });
   assert.ok(answered > 100, `only ${answered} mutated queries were answered: the mutations do not reach the answers`);
   t.diagnostic(`largest unanswered reply: ${worst.toFixed(2)} times its query`);
@@ -108,7 +171,8 @@ test('fuzz DNS listener: random and mutated datagrams on 127.0.0.1, then a real 
   await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
   const replies: Buffer[] = [];
   client.on('message', (m) => replies.push(m));
-  const send = (b: Uint8Array): Promise<void> => new Promise((resolve, reject) => client.send(b, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  const send = (b: Uint8Array): Promise<void> =>
+    new Promise((resolve, reject) => client.send(b, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
 
   let sent = 0;
   let sentBytes = 0;
@@ -121,17 +185,24 @@ test('fuzz DNS listener: random and mutated datagrams on 127.0.0.1, then a real 
       sent++;
       sentBytes += b.length;
     }
-    await waitFor(() => outcomes.length === sent, { what: () => `the server to see ${sent} datagrams (saw ${outcomes.length})`, timeoutMs: 2000 });
+    await waitFor(() => outcomes.length === sent, {
+      what: () => `the server to see ${sent} datagrams (saw ${outcomes.length})`,
+      timeoutMs: 2000,
+    });
   });
   assert.ok(sent >= 500, `only ${sent} datagrams sent`);
 
   const before = replies.length;
   await send(encodeQuery(0x7777, 'NODE1', DnsType.A));
-  await waitFor(() => replies.slice(before).find((m) => m.readUInt16BE(0) === 0x7777), { what: 'the answer to a real query' });
+  await waitFor(() => replies.slice(before).find((m) => m.readUInt16BE(0) === 0x7777), {
+    what: 'the answer to a real query',
+  });
   const answer = parseResponse(replies.slice(before).find((m) => m.readUInt16BE(0) === 0x7777)!);
   assert.equal(answer.answers.length, 2, 'both hosts named node1, case-insensitively');
   const notAnswered = outcomes.filter((o) => o !== 'answered').length;
   assert.ok(outcomes.length === sent + 1 && notAnswered > 0);
   assert.ok(replies.length <= sent + 1, 'at most one reply per datagram');
-  t.diagnostic(`${sent} datagrams (${sentBytes} B) in, ${replies.length} replies (${replies.reduce((n, m) => n + m.length, 0)} B) out`);
+  t.diagnostic(
+    `${sent} datagrams (${sentBytes} B) in, ${replies.length} replies (${replies.reduce((n, m) => n + m.length, 0)} B) out`,
+  );
 });

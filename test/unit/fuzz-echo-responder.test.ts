@@ -31,18 +31,16 @@ function icmp6Pseudo(p: Uint8Array, len: number): number {
   return s;
 }
 
-const SAMPLES = [
-  icmpEcho('10.99.0.2', '10.99.0.1', 8, 3),
-  echo6Request(0),
-  echo6Request(56),
-  echo6Request(1200),
-].map((b) => new Uint8Array(b));
+const SAMPLES = [icmpEcho('10.99.0.2', '10.99.0.1', 8, 3), echo6Request(0), echo6Request(56), echo6Request(1200)].map(
+  (b) => new Uint8Array(b),
+);
 
 test('fuzz: the echo responder answers only intact requests, never with more bytes, always with a valid reply', () => {
   let replies = 0;
   const stats = runFuzz('echo-responder', { iterations: 30_000, ms: 1500, seed: 0xec40 }, (r) => {
     const roll = r.int(100);
-    const input = roll < 10 ? r.pick(SAMPLES) : roll < 90 ? mutate(r, r.pick(SAMPLES), SAMPLES, 3, 1600) : randomBytes(r, 200);
+    const input =
+      roll < 10 ? r.pick(SAMPLES) : roll < 90 ? mutate(r, r.pick(SAMPLES), SAMPLES, 3, 1600) : randomBytes(r, 200);
     const reply = icmpEchoReply(input);
     if (reply === null) return;
     replies++;

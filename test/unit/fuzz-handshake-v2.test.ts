@@ -27,7 +27,11 @@ test('fuzz: handshake payloads with CertVersion decode or fail with ProtobufErro
   ];
   const stats = runFuzz('handshake payload v2', { iterations: 20_000, ms: 1500, seed: 0x1717 }, (r) => {
     const input = mutateProto(r, r.pick(samples), samples);
-    const out = expectOnly(() => decodeHandshakePayload(input), (e) => e instanceof ProtobufError, input);
+    const out = expectOnly(
+      () => decodeHandshakePayload(input),
+      (e) => e instanceof ProtobufError,
+      input,
+    );
     if (out.ok) assert.ok([1, 2, null].includes(payloadCertVersion(out.value)));
   });
   assert.ok(stats.iterations > 100, String(stats.iterations));
@@ -40,7 +44,11 @@ test('fuzz: mutated v2 handshake certificates are refused with PeerCertError, as
   const stats = runFuzz('handshake cert v2', { iterations: 10_000, ms: 1500, seed: 0x2222 }, (r) => {
     const input = mutate(r, v2Bytes, [v1Bytes], 3, 2048);
     for (const version of [1, 2] as const) {
-      const out = expectOnly(() => verifyPeerCert(input, key, pool, now, version), (e) => e instanceof PeerCertError, input);
+      const out = expectOnly(
+        () => verifyPeerCert(input, key, pool, now, version),
+        (e) => e instanceof PeerCertError,
+        input,
+      );
       if (out.ok) {
         accepted++;
         // Only bytes that still carry the genuine signed details and signature can pass.

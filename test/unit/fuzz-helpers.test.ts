@@ -3,7 +3,17 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ASYNC_MAX_ITERATION_MS, mutate, mutateDatagram, mutateProto, mutateText, Rand, runFuzz, runFuzzAsync, varintBytes } from './helpers/fuzz.js';
+import {
+  ASYNC_MAX_ITERATION_MS,
+  mutate,
+  mutateDatagram,
+  mutateProto,
+  mutateText,
+  Rand,
+  runFuzz,
+  runFuzzAsync,
+  varintBytes,
+} from './helpers/fuzz.js';
 
 test('a fuzz run is a function of its seed', () => {
   const draw = (): number[] => {
@@ -20,7 +30,8 @@ test('a failure names the fuzz, the iteration and the seed to replay it with', (
       runFuzz('named', { iterations: 100, ms: 1000, seed: 7 }, (_r, i) => {
         if (i === 3) throw new Error('boom');
       }),
-    (e: Error) => /fuzz named: failed at iteration 3 of seed 0x7 \(replay with MESH_FUZZ_SEED=7\).*boom/s.test(e.message),
+    (e: Error) =>
+      /fuzz named: failed at iteration 3 of seed 0x7 \(replay with MESH_FUZZ_SEED=7\).*boom/s.test(e.message),
   );
 });
 
@@ -38,7 +49,11 @@ test('an input that takes longer than the per-iteration limit fails as a hang', 
 test('an async body (socket and timer waits) is allowed longer per iteration than a synchronous one', async () => {
   assert.ok(ASYNC_MAX_ITERATION_MS >= 5000);
   // 600 ms is over runFuzz's 500 ms default and well under the async default.
-  const stats = await runFuzzAsync('waits', { iterations: 1, ms: 10_000, seed: 1 }, () => new Promise((resolve) => setTimeout(resolve, 600)));
+  const stats = await runFuzzAsync(
+    'waits',
+    { iterations: 1, ms: 10_000, seed: 1 },
+    () => new Promise((resolve) => setTimeout(resolve, 600)),
+  );
   assert.equal(stats.iterations, 1);
 });
 

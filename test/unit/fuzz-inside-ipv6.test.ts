@@ -31,9 +31,32 @@ test('fuzz the inside IPv6 path: no exception, handshakes only toward routable a
   const mesh = new TestMesh(t);
   const fast = { handshakes: { try_interval: '20ms', retries: 1 } };
   const pa = pkiFor(ca, 'a', ['10.99.0.1/24', 'fd00:99::1/64']);
-  const a = await mesh.node({ vpnIp: '10.99.0.1', name: 'a', config: fast, pki: pa, staticHostMap: { 'fd00:99::2': ['198.51.100.2:4242'] } });
-  const b = await mesh.node({ vpnIp: '10.99.0.2', name: 'b', config: fast, pki: pkiFor(ca, 'b', ['10.99.0.2/24', 'fd00:99::2/64']) });
-  const dsts = ['fd00:99::2', 'fd00:99::1', 'ff02::2', 'ff02::16', 'fe80::1', '::', '::1', '::ffff:10.99.0.2', 'fd00:99::7', 'fd01::1', '2001:db8::1'];
+  const a = await mesh.node({
+    vpnIp: '10.99.0.1',
+    name: 'a',
+    config: fast,
+    pki: pa,
+    staticHostMap: { 'fd00:99::2': ['198.51.100.2:4242'] },
+  });
+  const b = await mesh.node({
+    vpnIp: '10.99.0.2',
+    name: 'b',
+    config: fast,
+    pki: pkiFor(ca, 'b', ['10.99.0.2/24', 'fd00:99::2/64']),
+  });
+  const dsts = [
+    'fd00:99::2',
+    'fd00:99::1',
+    'ff02::2',
+    'ff02::16',
+    'fe80::1',
+    '::',
+    '::1',
+    '::ffff:10.99.0.2',
+    'fd00:99::7',
+    'fd01::1',
+    '2001:db8::1',
+  ];
   const samples = dsts.flatMap((dst) => [
     ipv6Packet({ src: 'fd00:99::1', dst, proto: UDP, srcPort: 5000, dstPort: 53, payload: 20 }),
     ipv6Packet({ src: 'fe80::1', dst, proto: ICMPV6, icmpType: 133, payload: 8 }),

@@ -20,11 +20,26 @@ const VPN = parseCidr('10.1.0.0/16');
 const SAMPLES: Uint8Array[] = [
   routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9', metric: 7 }),
   routeMsg({ type: 'del', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9', metric: 7 }),
-  routeMsg({ type: 'new', dst: '0.0.0.0/0', table: 1000, nexthops: [{ ifindex: TUN, gateway: '10.1.0.2', weight: 3 }, { ifindex: TUN, gateway: '10.1.0.3', asVia: true }] }),
+  routeMsg({
+    type: 'new',
+    dst: '0.0.0.0/0',
+    table: 1000,
+    nexthops: [
+      { ifindex: TUN, gateway: '10.1.0.2', weight: 3 },
+      { ifindex: TUN, gateway: '10.1.0.3', asVia: true },
+    ],
+  }),
   routeMsg({ type: 'new', dst: '172.16.0.0/12', oif: TUN, gateway: '172.31.0.1' }),
   Buffer.concat([
     routeMsg({ type: 'new', dst: '10.9.0.0/24', oif: TUN, gateway: '10.1.0.4' }),
-    routeMsg({ type: 'new', dst: '10.8.0.0/24', nexthops: [{ ifindex: TUN, gateway: '10.1.0.5' }, { ifindex: 2, gateway: '10.1.0.6' }] }),
+    routeMsg({
+      type: 'new',
+      dst: '10.8.0.0/24',
+      nexthops: [
+        { ifindex: TUN, gateway: '10.1.0.5' },
+        { ifindex: 2, gateway: '10.1.0.6' },
+      ],
+    }),
   ]),
   Buffer.concat([routeMsg({ type: 'new', dst: '10.7.0.0/16', oif: TUN, gateway: '10.1.0.7', dumpSeq: 3 }), dumpEnd(3)]),
   dumpEnd(4, 16),
@@ -32,10 +47,11 @@ const SAMPLES: Uint8Array[] = [
 
 test('fuzz: route messages parse without throwing; changes stay inside the VPN and the table stays bounded', () => {
   const table = new SystemRouteTable(64);
-  const stats = runFuzz('netlink-route', { iterations: 30_000, ms: 1500, seed: 0x5e7a },  (r) => {
+  const stats = runFuzz('netlink-route', { iterations: 30_000, ms: 1500, seed: 0x5e7a }, (r) => {
     const roll = r.int(100);
     // Some samples as they are, so the properties are also checked on what certainly parses.
-    const input = roll < 10 ? r.pick(SAMPLES) : roll < 85 ? mutate(r, r.pick(SAMPLES), SAMPLES, 6, 16_384) : randomBytes(r, 512);
+    const input =
+      roll < 10 ? r.pick(SAMPLES) : roll < 85 ? mutate(r, r.pick(SAMPLES), SAMPLES, 6, 16_384) : randomBytes(r, 512);
     const { changes } = parseRouteMessages(input, TUN, VPN);
     for (const c of changes) {
       assert.ok(c.kind === 'delete' || c.gateways.length > 0, 'an add has gateways');

@@ -40,11 +40,18 @@ async function relayedMesh(t: { after(fn: () => unknown): void }) {
     captured.push({ packet: Uint8Array.from(packet), from, to });
     return (sameAddr(from, addrA) && sameAddr(to, addrB)) || (sameAddr(from, addrB) && sameAddr(to, addrA));
   };
-  const r = await mesh.node({ vpnIp: R, name: 'relay', tun: null, config: { ...fast, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } } });
+  const r = await mesh.node({
+    vpnIp: R,
+    name: 'relay',
+    tun: null,
+    config: { ...fast, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } },
+  });
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [R], config: end });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [R], config: end });
   const reported = (n: TestNode): boolean => n.node.counters.get('lighthouse', 'update-sent') >= 1;
-  await waitFor(() => r.tunnelTo(a) && r.tunnelTo(b) && reported(a) && reported(b), { what: 'a and b at the lighthouse' });
+  await waitFor(() => r.tunnelTo(a) && r.tunnelTo(b) && reported(a) && reported(b), {
+    what: 'a and b at the lighthouse',
+  });
   await sleep(20);
   return { mesh, r, a, b, captured };
 }
@@ -53,7 +60,10 @@ async function relayedMesh(t: { after(fn: () => unknown): void }) {
 async function sendThroughRelay(a: TestNode, b: TestNode, payload: string): Promise<void> {
   const before = b.tun.written.length;
   a.tun.inject(udpPacket({ src: A, dst: B, payload }));
-  await waitFor(() => b.tun.written.length > before, { timeoutMs: 5000, what: () => `"${payload}" at b\n${a.logs.slice(-20).join('\n')}` });
+  await waitFor(() => b.tun.written.length > before, {
+    timeoutMs: 5000,
+    what: () => `"${payload}" at b\n${a.logs.slice(-20).join('\n')}`,
+  });
 }
 
 test('fuzz the live pipeline: mutated and random datagrams never throw, never amplify, never break the tunnels', async (t) => {
@@ -63,14 +73,29 @@ test('fuzz the live pipeline: mutated and random datagrams never throw, never am
   // (Relay control and lighthouse updates went out during setup; a made-up relay request would replace the relay.)
   const ar = a.tunnelTo(r)!;
   sendOnTunnel(a.node, ar, MessageType.Test, 0, new Uint8Array([1, 2, 3, 4]));
-  sendOnTunnel(a.node, ar, MessageType.Message, 0, udpPacket({ src: A, dst: R, payload: 'data for a node without a TUN' }));
-  sendOnTunnel(a.node, ar, MessageType.LightHouse, 0, encodeMeta({ type: MetaType.HostQuery, vpnIp: 0x0a630014, addrs: [], relays: [] }));
+  sendOnTunnel(
+    a.node,
+    ar,
+    MessageType.Message,
+    0,
+    udpPacket({ src: A, dst: R, payload: 'data for a node without a TUN' }),
+  );
+  sendOnTunnel(
+    a.node,
+    ar,
+    MessageType.LightHouse,
+    0,
+    encodeMeta({ type: MetaType.HostQuery, vpnIp: 0x0a630014, addrs: [], relays: [] }),
+  );
   await sleep(50);
 
   const samples = captured.map((c) => c.packet).filter((p) => p.length > 0);
-  const kinds = new Set(samples.filter((p) => p.length >= HEADER_LEN).map((p) => `${p[0] & 0x0f}/${p[1]}/${p[0] === 0x10 ? p[15] : ''}`));
+  const kinds = new Set(
+    samples.filter((p) => p.length >= HEADER_LEN).map((p) => `${p[0] & 0x0f}/${p[1]}/${p[0] === 0x10 ? p[15] : ''}`),
+  );
   // Handshake stages 1 and 2, data, lighthouse, test, control and relayed frames: every kind reaches the fuzzer.
-  for (const kind of ['0/0/1', '0/0/2', '1/0/', '1/1/', '3/0/', '4/0/', '6/0/']) assert.ok(kinds.has(kind), `no captured ${kind} datagram (have ${[...kinds].join(' ')})`);
+  for (const kind of ['0/0/1', '0/0/2', '1/0/', '1/1/', '3/0/', '4/0/', '6/0/'])
+    assert.ok(kinds.has(kind), `no captured ${kind} datagram (have ${[...kinds].join(' ')})`);
 
   const targets = [r, b];
   const tunnelsBefore = targets.map((n) => [...n.node.hostmap.byVpnIp.values()].map((h) => h.localIndex).sort());
@@ -90,7 +115,9 @@ test('fuzz the live pipeline: mutated and random datagrams never throw, never am
       let from: UdpAddr;
       if (rand.chance(0.3)) from = rand.pick(spoofable.filter((x) => !sameAddr(x, target.addr)));
       else {
-        from = rand.chance(0.5) ? rand.pick(regulars) : udpAddr(`203.0.113.${100 + (datagrams % 150)}`, 10_000 + datagrams);
+        from = rand.chance(0.5)
+          ? rand.pick(regulars)
+          : udpAddr(`203.0.113.${100 + (datagrams % 150)}`, 10_000 + datagrams);
         const key = `${addrKey(target.addr)} ${addrKey(from)}`;
         fuzzBytes.set(key, (fuzzBytes.get(key) ?? 0) + packet.length);
       }
@@ -103,7 +130,11 @@ test('fuzz the live pipeline: mutated and random datagrams never throw, never am
   t.diagnostic(`${datagrams} datagrams in ${stats.iterations} bursts, ${stats.ms.toFixed(0)} ms`);
 
   for (const n of targets) {
-    assert.equal(n.node.counters.get('drops', 'outside-exception'), 0, `${n.vpnIpText}: an exception escaped the pipeline`);
+    assert.equal(
+      n.node.counters.get('drops', 'outside-exception'),
+      0,
+      `${n.vpnIpText}: an exception escaped the pipeline`,
+    );
     // Amplification: bytes sent to each unauthenticated source against the bytes it sent this node.
     // Stage 2 answers go to whoever sent a stage 1 that verifies; the test below bounds what replays of one draw.
     const sentTo = new Map<string, number>();
@@ -124,7 +155,9 @@ test('fuzz the live pipeline: mutated and random datagrams never throw, never am
       inTotal += into;
       if (out > 0) answered++;
     }
-    t.diagnostic(`${n.vpnIpText}: ${outTotal} bytes to unauthenticated sources for ${inTotal} bytes from them (${answered} sources answered), plus ${stage2Out} bytes of handshake stage 2`);
+    t.diagnostic(
+      `${n.vpnIpText}: ${outTotal} bytes to unauthenticated sources for ${inTotal} bytes from them (${answered} sources answered), plus ${stage2Out} bytes of handshake stage 2`,
+    );
   }
   const tunnelsAfter = targets.map((n) => [...n.node.hostmap.byVpnIp.values()].map((h) => h.localIndex).sort());
   assert.deepEqual(tunnelsAfter, tunnelsBefore, 'unauthenticated input tore down or replaced no tunnel');
@@ -169,30 +202,31 @@ test('fuzz a node with a direct tunnel: header-only and boundary-counter datagra
   await waitFor(() => b.tun.written.length > n, { what: 'traffic after the fuzz' });
 });
 
-test(
-  "a peer's stage 1 to another host, replayed to us from other addresses, gets no more bytes back than it carried",
-  async (t) => {
-    const mesh = new TestMesh(t);
-    const toB: Uint8Array[] = [];
-    mesh.net.drop = (p, from, to) => {
-      if (isType(p, MessageType.Handshake, 0, 1) && sameAddr(from, underlayOf(A)) && sameAddr(to, underlayOf(B))) toB.push(Uint8Array.from(p));
-      return false;
-    };
-    const r = await mesh.node({ vpnIp: R, name: 'r', tun: null });
-    const a = await mesh.node({ vpnIp: A, name: 'a', peers: [R, B] });
-    const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
-    a.tun.inject(udpPacket({ src: A, dst: R, payload: 'to r' }));
-    a.tun.inject(udpPacket({ src: A, dst: B, payload: 'to b' }));
-    await waitFor(() => r.tunnelTo(a) && b.tunnelTo(a) && toB.length > 0, { what: 'the tunnels a-r and a-b' });
-    const stage1 = toB[0];
-    const mark = r.memUdp!.sent.length;
-    const replays = 10;
-    const sources = Array.from({ length: replays }, (_, i) => udpAddr(`203.0.113.${70 + i}`, 5000));
-    for (const from of sources) mesh.net.deliver(stage1, from, r.addr);
-    await sleep(20);
-    const out = r.memUdp!.sent.slice(mark).filter((s) => sources.some((x) => sameAddr(s.to, x))).reduce((n, s) => n + s.packet.length, 0);
-    const into = stage1.length * replays;
-    t.diagnostic(`${replays} copies of a ${stage1.length}-byte stage 1 drew ${out} bytes`);
-    assert.ok(out <= into, `${into} bytes of replayed stage 1 drew ${out} bytes to the replaying addresses`);
-  },
-);
+test("a peer's stage 1 to another host, replayed to us from other addresses, gets no more bytes back than it carried", async (t) => {
+  const mesh = new TestMesh(t);
+  const toB: Uint8Array[] = [];
+  mesh.net.drop = (p, from, to) => {
+    if (isType(p, MessageType.Handshake, 0, 1) && sameAddr(from, underlayOf(A)) && sameAddr(to, underlayOf(B)))
+      toB.push(Uint8Array.from(p));
+    return false;
+  };
+  const r = await mesh.node({ vpnIp: R, name: 'r', tun: null });
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [R, B] });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
+  a.tun.inject(udpPacket({ src: A, dst: R, payload: 'to r' }));
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'to b' }));
+  await waitFor(() => r.tunnelTo(a) && b.tunnelTo(a) && toB.length > 0, { what: 'the tunnels a-r and a-b' });
+  const stage1 = toB[0];
+  const mark = r.memUdp!.sent.length;
+  const replays = 10;
+  const sources = Array.from({ length: replays }, (_, i) => udpAddr(`203.0.113.${70 + i}`, 5000));
+  for (const from of sources) mesh.net.deliver(stage1, from, r.addr);
+  await sleep(20);
+  const out = r
+    .memUdp!.sent.slice(mark)
+    .filter((s) => sources.some((x) => sameAddr(s.to, x)))
+    .reduce((n, s) => n + s.packet.length, 0);
+  const into = stage1.length * replays;
+  t.diagnostic(`${replays} copies of a ${stage1.length}-byte stage 1 drew ${out} bytes`);
+  assert.ok(out <= into, `${into} bytes of replayed stage 1 drew ${out} bytes to the replaying addresses`);
+});

@@ -10,12 +10,23 @@ import { exchange, ExchangeError } from '../../pkg/portmap/gateway-exchange.js';
 import { parseNatPmpResponse } from '../../pkg/portmap/natpmp-wire.js';
 import { PcpClient } from '../../pkg/portmap/pcp.js';
 import { parsePcpMapResponse, PCP_MAP_LEN } from '../../pkg/portmap/pcp-wire.js';
-import { MAX_UPNP_BODY, parseIgdDescription, parseSoapResponse, parseSsdpResponse } from '../../pkg/portmap/upnp-wire.js';
+import {
+  MAX_UPNP_BODY,
+  parseIgdDescription,
+  parseSoapResponse,
+  parseSsdpResponse,
+} from '../../pkg/portmap/upnp-wire.js';
 import { mutate, mutateText, randomBytes, runFuzz, runFuzzAsync } from './helpers/fuzz.js';
 
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s/g, ''), 'hex'));
-const PCP_OK = bytes('02810000 00000258 0000002a 000000000000000000000000 0102030405060708090a0b0c 11000000 1092 1f90 00000000000000000000ffff0b007102');
-const PMP = [bytes('0080 0000 0000002a 0b007102'), bytes('0081 0000 0000002a 1092 1f90 00000258'), bytes('0081 0003 0000002a')];
+const PCP_OK = bytes(
+  '02810000 00000258 0000002a 000000000000000000000000 0102030405060708090a0b0c 11000000 1092 1f90 00000000000000000000ffff0b007102',
+);
+const PMP = [
+  bytes('0080 0000 0000002a 0b007102'),
+  bytes('0081 0000 0000002a 1092 1f90 00000258'),
+  bytes('0081 0003 0000002a'),
+];
 const inPort = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 65535;
 
 test('fuzz: PCP and NAT-PMP responses parse to a reason or a record in range, never a throw', () => {
@@ -32,18 +43,24 @@ test('fuzz: PCP and NAT-PMP responses parse to a reason or a record in range, ne
   });
 });
 
-const SSDP = 'HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nLOCATION: http://192.168.1.1:5000/rootDesc.xml\r\n\r\n';
+const SSDP =
+  'HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nLOCATION: http://192.168.1.1:5000/rootDesc.xml\r\n\r\n';
 const DESC =
   '<?xml version="1.0"?><root><URLBase>http://192.168.1.1:5000/</URLBase><device><serviceList><service><serviceType>urn:schemas-upnp-org:service:WANIPConnection:1</serviceType>' +
   '<controlURL>/ctl/IPConn</controlURL></service></serviceList></device></root>';
-const SOAP = '<s:Envelope><s:Body><u:GetExternalIPAddressResponse><NewExternalIPAddress>11.0.113.2</NewExternalIPAddress></u:GetExternalIPAddressResponse></s:Body></s:Envelope>';
-const FAULT = '<s:Fault><detail><UPnPError><errorCode>718</errorCode><errorDescription>x&amp;y</errorDescription></UPnPError></detail></s:Fault>';
+const SOAP =
+  '<s:Envelope><s:Body><u:GetExternalIPAddressResponse><NewExternalIPAddress>11.0.113.2</NewExternalIPAddress></u:GetExternalIPAddressResponse></s:Body></s:Envelope>';
+const FAULT =
+  '<s:Fault><detail><UPnPError><errorCode>718</errorCode><errorDescription>x&amp;y</errorDescription></UPnPError></detail></s:Fault>';
 
 test('fuzz: SSDP answers, IGD descriptions and SOAP answers never throw; URLs stay http; near-limit inputs stay fast', () => {
   runFuzz('upnp texts', { iterations: 5000, ms: 2000, seed: 0x1d6, maxIterationMs: 200 }, (r) => {
     const ssdp = parseSsdpResponse(new TextEncoder().encode(mutateText(r, SSDP, 6, 4096)));
     if (typeof ssdp !== 'string') assert.ok(ssdp.location.startsWith('http://'));
-    const desc = parseIgdDescription(mutateText(r, r.chance(0.1) ? DESC.repeat(1 + r.int(300)) : DESC, 6, MAX_UPNP_BODY + 100), 'http://192.168.1.1:5000/rootDesc.xml');
+    const desc = parseIgdDescription(
+      mutateText(r, r.chance(0.1) ? DESC.repeat(1 + r.int(300)) : DESC, 6, MAX_UPNP_BODY + 100),
+      'http://192.168.1.1:5000/rootDesc.xml',
+    );
     if (typeof desc !== 'string') assert.ok(desc.controlUrl.startsWith('http://'));
     parseSoapResponse(mutateText(r, r.chance(0.5) ? SOAP : FAULT, 6), ['NewExternalIPAddress']);
   });
@@ -55,7 +72,9 @@ test('fuzz: SSDP answers, IGD descriptions and SOAP answers never throw; URLs st
 });
 
 /** A fake gateway on 127.0.0.1: answers each request with what `answer` returns (any number of datagrams). */
-async function fakeGateway(answer: (req: Buffer, n: number) => Uint8Array[]): Promise<{ port: number; requests: () => number; close(): void }> {
+async function fakeGateway(
+  answer: (req: Buffer, n: number) => Uint8Array[],
+): Promise<{ port: number; requests: () => number; close(): void }> {
   const sock = dgram.createSocket('udp4');
   let n = 0;
   sock.on('message', (msg, rinfo) => {
@@ -68,15 +87,28 @@ async function fakeGateway(answer: (req: Buffer, n: number) => Uint8Array[]): Pr
 test('fuzz: the exchange takes only an acceptable answer from the gateway, and sends at most its bounded tries however much comes back', async () => {
   await runFuzzAsync('gateway exchange', { iterations: 40, ms: 4000, seed: 0x5e7 }, async (r) => {
     const isValid = (d: Uint8Array): boolean => Buffer.compare(Buffer.from(d), Buffer.from(PCP_OK)) === 0;
-    const junk = Array.from({ length: r.int(50) }, () => (r.chance(0.5) ? randomBytes(r, 100) : mutate(r, PCP_OK, [PCP_OK], 4, 200))).filter((d) => !isValid(d));
+    const junk = Array.from({ length: r.int(50) }, () =>
+      r.chance(0.5) ? randomBytes(r, 100) : mutate(r, PCP_OK, [PCP_OK], 4, 200),
+    ).filter((d) => !isValid(d));
     const replyValid = r.chance(0.5);
     const gw = await fakeGateway(() => [...junk, ...(replyValid ? [PCP_OK] : [])]);
     try {
       let ignored = 0;
-      const result = await exchange({ gateway: '127.0.0.1', port: gw.port, build: () => new Uint8Array(PCP_MAP_LEN), ignored: () => ignored++, accept: (d) => {
-        const p = parsePcpMapResponse(d);
-        return typeof p === 'string' || !isValid(d) ? 'not it' : p;
-      }, firstWaitMs: 15, tries: 3 }).then((v) => v.answer, (e: unknown) => e);
+      const result = await exchange({
+        gateway: '127.0.0.1',
+        port: gw.port,
+        build: () => new Uint8Array(PCP_MAP_LEN),
+        ignored: () => ignored++,
+        accept: (d) => {
+          const p = parsePcpMapResponse(d);
+          return typeof p === 'string' || !isValid(d) ? 'not it' : p;
+        },
+        firstWaitMs: 15,
+        tries: 3,
+      }).then(
+        (v) => v.answer,
+        (e: unknown) => e,
+      );
       // Loopback keeps order: everything ahead of the answer was looked at and counted as ignored.
       if (replyValid) assert.equal((result as { externalPort: number }).externalPort, 8080);
       if (replyValid) assert.equal(ignored, junk.length);

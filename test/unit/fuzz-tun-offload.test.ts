@@ -12,7 +12,17 @@ import { test } from 'node:test';
 import { loadNativeAddon, VNET_HDR_LEN } from '../../pkg/tun/addon.js';
 import { hex, mutate, randomBytes, runFuzz, type Rand } from './helpers/fuzz.js';
 import {
-  ACK, checksum, GSO_NONE, GSO_TCPV4, GSO_TCPV6, l4ChecksumOk, NEEDS_CSUM, patterned, PSH, readVnetHeader, tcpPacket,
+  ACK,
+  checksum,
+  GSO_NONE,
+  GSO_TCPV4,
+  GSO_TCPV6,
+  l4ChecksumOk,
+  NEEDS_CSUM,
+  patterned,
+  PSH,
+  readVnetHeader,
+  tcpPacket,
   vnetHeader,
 } from './helpers/offload-packets.js';
 
@@ -30,7 +40,9 @@ const SUPER_PACKETS: Uint8Array[] = [
 ];
 
 const SEGMENTS: Uint8Array[] = [6, 4].flatMap((family) =>
-  Array.from({ length: 4 }, (_, i) => tcpPacket({ family: family as 4 | 6, seq: 100 + i * 900, payload: patterned(900, i) })),
+  Array.from({ length: 4 }, (_, i) =>
+    tcpPacket({ family: family as 4 | 6, seq: 100 + i * 900, payload: patterned(900, i) }),
+  ),
 );
 
 /** A buffer of `size` bytes between two guard zones; returns the view and a check that the guards are intact. */
@@ -63,7 +75,12 @@ test('fuzz: cutting reads never writes outside its slots and yields only whole, 
     const slotSize = r.pick([48, 64, 128, 1344, 1500]);
     const slotCount = 1 + r.int(8);
     const roll = r.int(100);
-    const pkt = roll < 15 ? r.pick(SUPER_PACKETS) : roll < 90 ? mutate(r, r.pick(SUPER_PACKETS), SUPER_PACKETS, 4, slotSize + 65536) : randomBytes(r, 2048);
+    const pkt =
+      roll < 15
+        ? r.pick(SUPER_PACKETS)
+        : roll < 90
+          ? mutate(r, r.pick(SUPER_PACKETS), SUPER_PACKETS, 4, slotSize + 65536)
+          : randomBytes(r, 2048);
     const slots = guarded(slotSize * slotCount);
     const lens = new Uint32Array(slotCount);
     const n = addon.offload_tso_cut(hdr, pkt, slots.view, slotSize, lens);
@@ -84,69 +101,76 @@ test('fuzz: cutting reads never writes outside its slots and yields only whole, 
   assert.ok(stats.iterations > 0);
 });
 
-test('fuzz: joining writes never writes outside its buffer, and every write is one packet unchanged or a sound join', { skip }, () => {
-  const addon = loadNativeAddon();
-  const stats = runFuzz('tun-gro-join', { iterations: 3000, ms: 2000, seed: 0x9e0 }, (r) => {
-    const count = 1 + r.int(12);
-    const start = r.int(SEGMENTS.length);
-    const valid = r.chance(0.5); // valid segments of random shape, or mutations (mostly broken ones)
-    let seq = 100;
-    const packets = Array.from({ length: count }, (_, i) => {
-      if (valid) {
-        const size = r.chance(0.7) ? 900 : r.int(1000);
-        const p = tcpPacket({
-          family: r.chance(0.9) ? 6 : 4,
-          seq: r.chance(0.9) ? seq : seq + 1,
-          flags: r.pick([ACK, ACK, ACK, ACK | PSH, ACK | 1, 2]),
-          flowLabel: r.chance(0.9) ? undefined : 7,
-          hopByHop: r.chance(0.05),
-          payload: patterned(size, i),
-        });
-        seq += size;
-        return p;
-      }
-      const roll = r.int(100);
-      const inOrder = SEGMENTS[(start + i) % SEGMENTS.length];
-      return roll < 60 ? inOrder : roll < 92 ? mutate(r, inOrder, SEGMENTS, 3, 2048) : randomBytes(r, 200);
-    });
-    const total = packets.reduce((s, p) => s + p.length, 0);
-    const buf = new Uint8Array(total);
-    const offsets = new Uint32Array(count);
-    const lens = new Uint32Array(count);
-    packets.reduce((off, p, i) => (buf.set(p, off), (offsets[i] = off), (lens[i] = p.length), off + p.length), 0);
-    const out = guarded(total + count * (VNET_HDR_LEN + 100));
-    const outLens = new Uint32Array(count);
-    const n = addon.offload_gro_join(buf, offsets, lens, count, out.view, outLens);
-    assert.ok(out.intact(), 'wrote outside the output buffer');
-    let next = 0;
-    for (let k = 0, at = 0; k < n; at += outLens[k], k++) {
-      const hdr = readVnetHeader(out.view.subarray(at));
-      const packet = out.view.subarray(at + VNET_HDR_LEN, at + outLens[k]);
-      if (hdr.gsoType === GSO_NONE) {
-        assert.deepEqual(packet, packets[next++], `write ${k} is not packet ${next - 1} unchanged`);
-        continue;
-      }
-      assert.ok(hdr.gsoType === GSO_TCPV4 || hdr.gsoType === GSO_TCPV6);
-      const payload = packet.subarray(hdr.hdrLen);
-      const parts = Math.ceil(payload.length / hdr.gsoSize);
-      assert.ok(parts >= 2 && next + parts <= count, `write ${k} joins ${parts}`);
-      const inputs = packets.slice(next, next + parts);
-      inputs.forEach((p, j) => {
-        const size = p.length - hdr.hdrLen;
-        assert.ok(l4ChecksumOk(p), `write ${k}: hides segment ${j}, whose checksum is wrong`);
-        assert.ok(j === parts - 1 ? size <= hdr.gsoSize : size === hdr.gsoSize, `write ${k}: segment ${j} of ${size} bytes`);
-        assert.ok(j === parts - 1 || (p[hdr.csumStart + 13] & PSH) === 0, `write ${k}: joined past a PSH`);
+test(
+  'fuzz: joining writes never writes outside its buffer, and every write is one packet unchanged or a sound join',
+  { skip },
+  () => {
+    const addon = loadNativeAddon();
+    const stats = runFuzz('tun-gro-join', { iterations: 3000, ms: 2000, seed: 0x9e0 }, (r) => {
+      const count = 1 + r.int(12);
+      const start = r.int(SEGMENTS.length);
+      const valid = r.chance(0.5); // valid segments of random shape, or mutations (mostly broken ones)
+      let seq = 100;
+      const packets = Array.from({ length: count }, (_, i) => {
+        if (valid) {
+          const size = r.chance(0.7) ? 900 : r.int(1000);
+          const p = tcpPacket({
+            family: r.chance(0.9) ? 6 : 4,
+            seq: r.chance(0.9) ? seq : seq + 1,
+            flags: r.pick([ACK, ACK, ACK, ACK | PSH, ACK | 1, 2]),
+            flowLabel: r.chance(0.9) ? undefined : 7,
+            hopByHop: r.chance(0.05),
+            payload: patterned(size, i),
+          });
+          seq += size;
+          return p;
+        }
+        const roll = r.int(100);
+        const inOrder = SEGMENTS[(start + i) % SEGMENTS.length];
+        return roll < 60 ? inOrder : roll < 92 ? mutate(r, inOrder, SEGMENTS, 3, 2048) : randomBytes(r, 200);
       });
-      const joined = inputs.flatMap((p) => [...p.subarray(hdr.hdrLen)]);
-      assert.deepEqual(payload, Uint8Array.from(joined), `write ${k}: payloads out of order or altered`);
-      const full = packet.slice();
-      const c = checksum(full, hdr.csumStart, full.length);
-      full[hdr.csumStart + hdr.csumOffset] = c >> 8;
-      full[hdr.csumStart + hdr.csumOffset + 1] = c & 0xff;
-      assert.ok(l4ChecksumOk(full), `write ${k}: the partial checksum does not complete`);
-      next += parts;
-    }
-    assert.equal(next, count, 'every packet written exactly once');
-  });
-  assert.ok(stats.iterations > 0);
-});
+      const total = packets.reduce((s, p) => s + p.length, 0);
+      const buf = new Uint8Array(total);
+      const offsets = new Uint32Array(count);
+      const lens = new Uint32Array(count);
+      packets.reduce((off, p, i) => (buf.set(p, off), (offsets[i] = off), (lens[i] = p.length), off + p.length), 0);
+      const out = guarded(total + count * (VNET_HDR_LEN + 100));
+      const outLens = new Uint32Array(count);
+      const n = addon.offload_gro_join(buf, offsets, lens, count, out.view, outLens);
+      assert.ok(out.intact(), 'wrote outside the output buffer');
+      let next = 0;
+      for (let k = 0, at = 0; k < n; at += outLens[k], k++) {
+        const hdr = readVnetHeader(out.view.subarray(at));
+        const packet = out.view.subarray(at + VNET_HDR_LEN, at + outLens[k]);
+        if (hdr.gsoType === GSO_NONE) {
+          assert.deepEqual(packet, packets[next++], `write ${k} is not packet ${next - 1} unchanged`);
+          continue;
+        }
+        assert.ok(hdr.gsoType === GSO_TCPV4 || hdr.gsoType === GSO_TCPV6);
+        const payload = packet.subarray(hdr.hdrLen);
+        const parts = Math.ceil(payload.length / hdr.gsoSize);
+        assert.ok(parts >= 2 && next + parts <= count, `write ${k} joins ${parts}`);
+        const inputs = packets.slice(next, next + parts);
+        inputs.forEach((p, j) => {
+          const size = p.length - hdr.hdrLen;
+          assert.ok(l4ChecksumOk(p), `write ${k}: hides segment ${j}, whose checksum is wrong`);
+          assert.ok(
+            j === parts - 1 ? size <= hdr.gsoSize : size === hdr.gsoSize,
+            `write ${k}: segment ${j} of ${size} bytes`,
+          );
+          assert.ok(j === parts - 1 || (p[hdr.csumStart + 13] & PSH) === 0, `write ${k}: joined past a PSH`);
+        });
+        const joined = inputs.flatMap((p) => [...p.subarray(hdr.hdrLen)]);
+        assert.deepEqual(payload, Uint8Array.from(joined), `write ${k}: payloads out of order or altered`);
+        const full = packet.slice();
+        const c = checksum(full, hdr.csumStart, full.length);
+        full[hdr.csumStart + hdr.csumOffset] = c >> 8;
+        full[hdr.csumStart + hdr.csumOffset + 1] = c & 0xff;
+        assert.ok(l4ChecksumOk(full), `write ${k}: the partial checksum does not complete`);
+        next += parts;
+      }
+      assert.equal(next, count, 'every packet written exactly once');
+    });
+    assert.ok(stats.iterations > 0);
+  },
+);

@@ -30,10 +30,17 @@ function someAddr(r: Rand): IpAddr {
 
 function someMeta(r: Rand): MetaMessage {
   const addrs = [];
-  for (let n = r.int(3); n > 0; n--) addrs.push(udpAddr(`${r.int(224)}.${r.byte()}.${r.byte()}.${r.byte()}`, r.int(65536)));
+  for (let n = r.int(3); n > 0; n--)
+    addrs.push(udpAddr(`${r.int(224)}.${r.byte()}.${r.byte()}.${r.byte()}`, r.int(65536)));
   for (let n = r.int(2); n > 0; n--) addrs.push(udpAddr(r.pick(['2001:db8::1', '::', 'fd00::ffff:1']), r.int(65536)));
   const relays = Array.from({ length: r.int(3) }, () => vpnIpFromIpAddr(someAddr(r)));
-  return { type: r.int(11) as MetaType, vpnIp: r.chance(0.2) ? 0 : vpnIpFromIpAddr(someAddr(r)), addrs, relays, version: 2 };
+  return {
+    type: r.int(11) as MetaType,
+    vpnIp: r.chance(0.2) ? 0 : vpnIpFromIpAddr(someAddr(r)),
+    addrs,
+    relays,
+    version: 2,
+  };
 }
 
 function someControl(r: Rand): ControlMessage {
@@ -50,7 +57,11 @@ function someControl(r: Rand): ControlMessage {
 function checkAddr(a: IpAddr | undefined, b: Uint8Array): void {
   if (!a) return;
   assert.equal(a.bytes.length, a.family === 4 ? 4 : 16, `address from ${hex(b)}`);
-  if (a.family === 6) assert.ok(!a.bytes.subarray(0, 12).every((x, i) => x === (i < 10 ? 0 : 0xff)), `mapped address left IPv6 from ${hex(b)}`);
+  if (a.family === 6)
+    assert.ok(
+      !a.bytes.subarray(0, 12).every((x, i) => x === (i < 10 ? 0 : 0xff)),
+      `mapped address left IPv6 from ${hex(b)}`,
+    );
 }
 
 /** A uint32, or canonical IPv6 text that is not a mapped IPv4 address (that one must come out as the uint32). */
@@ -67,7 +78,11 @@ test('fuzz v2 lighthouse messages: decode fails only with ProtobufError; decode(
     if (!m.ok) return;
     checkVpnIp(m.value.vpnIp, 'vpnIp', b);
     for (const v of m.value.relays) checkVpnIp(v, 'relay', b);
-    if (m.value.version !== 2) assert.ok([m.value.vpnIp, ...m.value.relays].every((v) => typeof v === 'number'), `IPv6 in a v1 message from ${hex(b)}`);
+    if (m.value.version !== 2)
+      assert.ok(
+        [m.value.vpnIp, ...m.value.relays].every((v) => typeof v === 'number'),
+        `IPv6 in a v1 message from ${hex(b)}`,
+      );
     assert.deepEqual(decodeMeta(encodeMeta(m.value)), m.value, `message ${hex(b)}`);
   });
   assert.ok(stats.iterations > 1000, `only ${stats.iterations} iterations`);
@@ -76,16 +91,28 @@ test('fuzz v2 lighthouse messages: decode fails only with ProtobufError; decode(
 test('fuzz v2 relay control: decode fails only with ProtobufError, yields 32-bit fields, and decode(encode(m)) == m', () => {
   const samples = Array.from({ length: 6 }, (_, i) => encodeControl(someControl(new Rand(300 + i))));
   const stats = runFuzz('relay-control-v2', { iterations: 20_000, ms: 700, seed: 0x2c7 }, (r) => {
-    const b = r.chance(0.2) ? randomBytes(r, 64) : r.chance(0.5) ? mutateProto(r, r.pick(samples), samples) : mutate(r, r.pick(samples), samples);
+    const b = r.chance(0.2)
+      ? randomBytes(r, 64)
+      : r.chance(0.5)
+        ? mutateProto(r, r.pick(samples), samples)
+        : mutate(r, r.pick(samples), samples);
     const m = expectOnly(() => decodeControl(b), isProtobufError, b);
     if (!m.ok) return;
     for (const k of ['initiatorRelayIndex', 'responderRelayIndex'] as const) {
-      assert.ok(Number.isInteger(m.value[k]) && m.value[k] >= 0 && m.value[k] < 2 ** 32, `${k} ${m.value[k]} from ${hex(b)}`);
+      assert.ok(
+        Number.isInteger(m.value[k]) && m.value[k] >= 0 && m.value[k] < 2 ** 32,
+        `${k} ${m.value[k]} from ${hex(b)}`,
+      );
     }
     checkVpnIp(m.value.relayToIp, 'relayToIp', b);
     checkVpnIp(m.value.relayFromIp, 'relayFromIp', b);
-    if (m.value.version !== 2) assert.ok(typeof m.value.relayToIp === 'number' && typeof m.value.relayFromIp === 'number', `IPv6 in a v1 message from ${hex(b)}`);
-    if (Number.isSafeInteger(m.value.type)) assert.deepEqual(decodeControl(encodeControl(m.value)), m.value, `message ${hex(b)}`);
+    if (m.value.version !== 2)
+      assert.ok(
+        typeof m.value.relayToIp === 'number' && typeof m.value.relayFromIp === 'number',
+        `IPv6 in a v1 message from ${hex(b)}`,
+      );
+    if (Number.isSafeInteger(m.value.type))
+      assert.deepEqual(decodeControl(encodeControl(m.value)), m.value, `message ${hex(b)}`);
   });
   assert.ok(stats.iterations > 1000, `only ${stats.iterations} iterations`);
 });

@@ -42,9 +42,35 @@ const ACCEPTED: [string, bigint][] = [
 ];
 
 const REFUSED = [
-  '', '3', '00', '-', '+', 's', '.', '-.', '.s', '+.s', '1d', '1h-2m', '1h+2m', '--1s', '1 s', ' 1h', '1h ', '1.5.3h',
-  'ms100', '1sec', '1S', '3000000h', '2562048h', '9223372036854775808ns', '9223372036854775.808us',
-  '9223372036854ms775us808ns', '2562047h47m16.854775808s', '-9223372036854775809ns', '-2562047h47m16.854775809s',
+  '',
+  '3',
+  '00',
+  '-',
+  '+',
+  's',
+  '.',
+  '-.',
+  '.s',
+  '+.s',
+  '1d',
+  '1h-2m',
+  '1h+2m',
+  '--1s',
+  '1 s',
+  ' 1h',
+  '1h ',
+  '1.5.3h',
+  'ms100',
+  '1sec',
+  '1S',
+  '3000000h',
+  '2562048h',
+  '9223372036854775808ns',
+  '9223372036854775.808us',
+  '9223372036854ms775us808ns',
+  '2562047h47m16.854775808s',
+  '-9223372036854775809ns',
+  '-2562047h47m16.854775809s',
   '99999999999999999999999999999999ns',
 ];
 
@@ -68,7 +94,11 @@ describe('parseGoDurationNanos', () => {
       let text = '';
       const n = r.int(40);
       for (let i = 0; i < n; i++) text += alphabet[r.int(alphabet.length)];
-      const res = expectOnly(() => parseGoDurationNanos(text), (e) => (e as { code?: string }).code === 'EDURATION', text);
+      const res = expectOnly(
+        () => parseGoDurationNanos(text),
+        (e) => (e as { code?: string }).code === 'EDURATION',
+        text,
+      );
       if (res.ok) assert.ok(res.value >= -(1n << 63n) && res.value <= MAX, text);
     });
   });

@@ -32,7 +32,12 @@ test('a source holds one candidate per overlay IP: its next stage 1 waits CANDID
 });
 
 test('with every place taken by young candidates, an expected source takes the oldest unexpected one', () => {
-  const held = [candidate(NOW - 30, 'known', true), candidate(NOW - 20, 'x1'), candidate(NOW - 10, 'x2'), candidate(NOW, 'x3')];
+  const held = [
+    candidate(NOW - 30, 'known', true),
+    candidate(NOW - 20, 'x1'),
+    candidate(NOW - 10, 'x2'),
+    candidate(NOW, 'x3'),
+  ];
   assert.equal(held.length, MAX_CANDIDATES_PER_VPN_IP);
   assert.equal(chooseCandidateSlot(held, { key: 'peer', expected: true }, sourceOf, NOW), held[1]);
   // An unexpected source finds no place: none is older than CANDIDATE_HOLD_MS.

@@ -49,9 +49,12 @@ function versions(a: TestNode, b: TestNode): string {
 }
 
 async function settle(a: TestNode, b: TestNode, expected: string): Promise<void> {
-  await waitFor(() => a.node.handshakes.pending.size === 0 && b.node.handshakes.pending.size === 0 && versions(a, b) === expected, {
-    what: () => `${expected}, have ${versions(a, b)}\n${a.logs.join('\n')}\n${b.logs.join('\n')}`,
-  });
+  await waitFor(
+    () => a.node.handshakes.pending.size === 0 && b.node.handshakes.pending.size === 0 && versions(a, b) === expected,
+    {
+      what: () => `${expected}, have ${versions(a, b)}\n${a.logs.join('\n')}\n${b.logs.join('\n')}`,
+    },
+  );
 }
 
 function rehandshakes(n: TestNode): number {
@@ -105,7 +108,7 @@ test('the responder answers in the version the initiator used when it holds it',
   assert.equal(rehandshakes(a) + rehandshakes(b), 0);
 });
 
-test('a responder without the initiator\'s version answers with its own, and nobody re-handshakes for nothing', async (t) => {
+test("a responder without the initiator's version answers with its own, and nobody re-handshakes for nothing", async (t) => {
   const c = cas();
   // a starts with v2; b holds v1 only (and trusts the v2 CA): it answers v1. a cannot do better (b has no v2).
   const { a, b } = await pair(t, c, { versions: [1, 2], initiating: 2 }, { versions: [1] });
@@ -124,7 +127,10 @@ test('mismatch correction (TestCertMismatchCorrection): v1+v2 host that started 
   await settle(a, b, 'a sees 2/2, b sees 2/2');
   assert.equal(rehandshakes(a), 1);
   assert.equal(rehandshakes(b), 0);
-  assert.ok(a.logs.some((l) => l.includes('local certificate version lower than peer')), a.logs.join('\n'));
+  assert.ok(
+    a.logs.some((l) => l.includes('local certificate version lower than peer')),
+    a.logs.join('\n'),
+  );
 });
 
 test('cert upgrade (TestCertUpgrade): a v1-only node reloaded with a v2-only certificate re-handshakes; the peer sees v2', async (t) => {
@@ -134,10 +140,17 @@ test('cert upgrade (TestCertUpgrade): a v1-only node reloaded with a v2-only cer
   await settle(a, b, 'a sees 1/1, b sees 1/1');
   const both = makeHost(c, 'a', A, [1, 2]);
   // The same key pair as a's v1 certificate, so only the certificate changes.
-  const v2 = makeHostCertV2(c.v2, { name: 'a', networks: [`${A}/24`], keys: { publicKey: ha.v1!.cert.details.publicKey, privateKey: ha.privateKey } });
+  const v2 = makeHostCertV2(c.v2, {
+    name: 'a',
+    networks: [`${A}/24`],
+    keys: { publicKey: ha.v1!.cert.details.publicKey, privateKey: ha.privateKey },
+  });
   await reload(a, pkiOf({ ...both, v1: undefined, v2, privateKey: ha.privateKey }, c));
   await settle(a, b, 'a sees 2/2, b sees 2/2');
-  assert.ok(a.logs.some((l) => l.includes('local certificate removed')), a.logs.join('\n'));
+  assert.ok(
+    a.logs.some((l) => l.includes('local certificate removed')),
+    a.logs.join('\n'),
+  );
   await connect(b, a, 'after the upgrade');
 });
 
@@ -159,7 +172,10 @@ test('an upgrade of pki.initiating_version alone (1 -> 2 on reload) moves the tu
   await settle(a, b, 'a sees 1/1, b sees 1/1');
   await reload(a, pkiOf(ha, c, 2));
   await settle(a, b, 'a sees 2/2, b sees 2/2');
-  assert.ok(a.logs.some((l) => l.includes('pki.initiating_version')), a.logs.join('\n'));
+  assert.ok(
+    a.logs.some((l) => l.includes('pki.initiating_version')),
+    a.logs.join('\n'),
+  );
 });
 
 test('a reload with a new certificate of the same version (other groups) re-handshakes; the peer sees the new one', async (t) => {
@@ -171,8 +187,13 @@ test('a reload with a new certificate of the same version (other groups) re-hand
   // The same key pair: only the certificate changes, as when a certificate is renewed.
   const same = signCertificate({ ...renewed.cert.details, publicKey: ha.v1!.cert.details.publicKey }, c.v1.privateKey);
   await reload(a, pkiOf({ ...ha, v1: { ...ha.v1!, cert: same } }, c));
-  await waitFor(() => b.tunnelTo(a)?.peer.groups.has('renewed'), { what: () => `b sees the renewed certificate\n${a.logs.join('\n')}` });
-  assert.ok(a.logs.some((l) => l.includes('local certificate is not current')), a.logs.join('\n'));
+  await waitFor(() => b.tunnelTo(a)?.peer.groups.has('renewed'), {
+    what: () => `b sees the renewed certificate\n${a.logs.join('\n')}`,
+  });
+  assert.ok(
+    a.logs.some((l) => l.includes('local certificate is not current')),
+    a.logs.join('\n'),
+  );
   assert.equal(rehandshakes(a), 1);
 });
 
@@ -184,9 +205,20 @@ test('a v2 peer certificate whose only network is outside ours (IPv6 to an IPv4-
   // b's certificate holds an IPv6 network only; its node runs on a v1 identity of the same key, but presents
   // the v6-only v2 certificate by starting with it.
   const hb = makeHost(c, 'b', B, [1]);
-  const v6 = makeHostCertV2(c.v2, { name: 'b6', networks: ['fd00::2/64'], keys: { publicKey: hb.v1!.cert.details.publicKey, privateKey: hb.privateKey } });
+  const v6 = makeHostCertV2(c.v2, {
+    name: 'b6',
+    networks: ['fd00::2/64'],
+    keys: { publicKey: hb.v1!.cert.details.publicKey, privateKey: hb.privateKey },
+  });
   const pkiB = pkiOf(hb, c);
-  const forged = { ...pkiB.identity, credentials: { ...pkiB.identity.credentials, 2: { version: 2 as const, bytes: marshalCertificateV2ForHandshake(v6.v2), signature: v6.v2.signature } }, initiatingVersion: 2 as const };
+  const forged = {
+    ...pkiB.identity,
+    credentials: {
+      ...pkiB.identity.credentials,
+      2: { version: 2 as const, bytes: marshalCertificateV2ForHandshake(v6.v2), signature: v6.v2.signature },
+    },
+    initiatingVersion: 2 as const,
+  };
   const nb = await mesh.node({ vpnIp: B, name: 'b', peers: [A], config: FAST, pki: { ...pkiB, identity: forged } });
   nb.tun.inject(udpPacket({ src: B, dst: A, payload: 'x' }));
   await waitFor(() => na.logs.some((l) => l.includes('no vpnNetworks in common')), { what: () => na.logs.join('\n') });

@@ -51,7 +51,14 @@ async function goodAndBad(t: { after(fn: () => unknown): void }, bad: BadPeer) {
   const other = makeTestCa('another CA');
   const good = await mesh.node({ vpnIp: A, name: 'good', peers: [X], config: FAST });
   // The bad peer trusts both CAs, so it would happily talk to us: only our checks keep it out.
-  const x = await mesh.node({ vpnIp: X, name: 'bad', peers: [A], cert: bad.cert(mesh, other), trusted: [mesh.ca, other], config: FAST });
+  const x = await mesh.node({
+    vpnIp: X,
+    name: 'bad',
+    peers: [A],
+    cert: bad.cert(mesh, other),
+    trusted: [mesh.ca, other],
+    config: FAST,
+  });
   bad.setup?.(good, x);
   return { mesh, good, x };
 }
@@ -63,8 +70,15 @@ for (const bad of badPeers) {
     await waitFor(() => x.node.handshakes.pending.size === 0, { what: "the bad peer's handshake to give up" });
 
     assert.ok(good.node.counters.get('drops', 'handshake-invalid') >= 1);
-    assert.ok(good.logs.some((l) => l.includes('Invalid handshake stage 1') && bad.error.test(l)), good.logs.join('\n'));
-    assert.equal(good.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Handshake)).length, 0, 'no stage 2 was sent');
+    assert.ok(
+      good.logs.some((l) => l.includes('Invalid handshake stage 1') && bad.error.test(l)),
+      good.logs.join('\n'),
+    );
+    assert.equal(
+      good.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Handshake)).length,
+      0,
+      'no stage 2 was sent',
+    );
     assert.equal(good.node.hostmap.size, 0);
     assert.equal(x.node.hostmap.size, 0);
     assert.equal(good.tun.written.length, 0);
@@ -76,7 +90,10 @@ for (const bad of badPeers) {
     await waitFor(() => good.node.handshakes.pending.size === 0, { what: 'our handshake to give up' });
 
     assert.ok(good.node.counters.get('drops', 'handshake-invalid') >= 1);
-    assert.ok(good.logs.some((l) => l.includes('Invalid handshake stage 2') && bad.error.test(l)), good.logs.join('\n'));
+    assert.ok(
+      good.logs.some((l) => l.includes('Invalid handshake stage 2') && bad.error.test(l)),
+      good.logs.join('\n'),
+    );
     assert.equal(good.node.counters.get('handshakes', 'ok'), 0);
     assert.equal(good.node.hostmap.size, 0);
     assert.equal(x.tun.written.length, 0, 'our queued packet never reached the bad peer');
@@ -97,7 +114,9 @@ test('a host answering for the VPN IP we meant to reach with another certificate
 
   await waitFor(() => a.node.handshakes.pending.size === 0, { what: 'the handshake to give up' });
   assert.equal(a.node.hostmap.size, 0);
-  const stage1ToC = a.memUdp!.sent.filter((s) => sameAddr(s.to, c.addr) && isType(s.packet, MessageType.Handshake, 0, 1));
+  const stage1ToC = a.memUdp!.sent.filter(
+    (s) => sameAddr(s.to, c.addr) && isType(s.packet, MessageType.Handshake, 0, 1),
+  );
   assert.equal(stage1ToC.length, 1, 'the address a wrong host answered from is not tried again');
   assert.equal(c.node.counters.get('handshakes', 'ok'), 1);
   assert.equal(c.tun.written.length, 0);

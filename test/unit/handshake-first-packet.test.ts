@@ -29,13 +29,38 @@ async function lab(t: { after(fn: () => unknown): void }, b: { underlay: UdpAddr
     lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING, advertise_addrs: advertise },
     handshakes: { try_interval: '100ms' },
   });
-  const lh = await mesh.node({ vpnIp: L, name: 'lighthouse', tun: null, clock, underlay: LH_ADDR, config: { lighthouse: { am_lighthouse: true } } });
+  const lh = await mesh.node({
+    vpnIp: L,
+    name: 'lighthouse',
+    tun: null,
+    clock,
+    underlay: LH_ADDR,
+    config: { lighthouse: { am_lighthouse: true } },
+  });
   const staticHostMap = { [L]: [addrKey(LH_ADDR)] };
-  const a = await mesh.node({ vpnIp: A, name: 'a', clock, underlay: udpAddr('192.168.7.1', 4242), staticHostMap, localNetworks: A_LAN, config: end([]) });
-  const bn = await mesh.node({ vpnIp: B, name: 'b', clock, underlay: b.underlay, staticHostMap, localNetworks: [], config: end(b.advertise) });
+  const a = await mesh.node({
+    vpnIp: A,
+    name: 'a',
+    clock,
+    underlay: udpAddr('192.168.7.1', 4242),
+    staticHostMap,
+    localNetworks: A_LAN,
+    config: end([]),
+  });
+  const bn = await mesh.node({
+    vpnIp: B,
+    name: 'b',
+    clock,
+    underlay: b.underlay,
+    staticHostMap,
+    localNetworks: [],
+    config: end(b.advertise),
+  });
   const punches: UdpAddr[] = [];
   Object.assign(a.memUdp!, { sendWithTtl: (_p: Uint8Array, to: UdpAddr) => punches.push(to) });
-  await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(bn) && lh.node.counters.get('lighthouse', 'update') >= 2, { what: 'a and b at the lighthouse' });
+  await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(bn) && lh.node.counters.get('lighthouse', 'update') >= 2, {
+    what: 'a and b at the lighthouse',
+  });
   return { clock, mesh, a, b: bn, punches };
 }
 
@@ -48,7 +73,10 @@ test('a peer on our own LAN gets stage 1 as soon as the lighthouse answers: the 
   const { clock, a, b } = await lab(t, { underlay: bAddr, advertise: [] });
   const started = clock.now();
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first' }));
-  await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
+  await waitFor(() => b.tun.written.length > 0, {
+    timeoutMs: 1000,
+    what: () => `the first packet at b\n${a.logs.join('\n')}`,
+  });
   assert.equal(udpPayloadText(b.tun.written[0]), 'first');
   assert.equal(clock.now() - started, 0, 'no settle was waited');
   assert.equal(stage1To(a, bAddr), 1);
@@ -60,15 +88,24 @@ test("a NATed peer's public address is punched first and gets stage 1 only after
   const bPrivate = udpAddr('10.55.0.2', 4242);
   const { clock, a, b, punches } = await lab(t, { underlay: bPublic, advertise: [addrKey(bPrivate)] });
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first' }));
-  await waitFor(() => punches.some((p) => sameAddr(p, bPublic)), { timeoutMs: 1000, what: 'the low-TTL punch toward b' });
-  assert.ok(punches.some((p) => sameAddr(p, bPrivate)), "b's private address on another network is punched too");
+  await waitFor(() => punches.some((p) => sameAddr(p, bPublic)), {
+    timeoutMs: 1000,
+    what: 'the low-TTL punch toward b',
+  });
+  assert.ok(
+    punches.some((p) => sameAddr(p, bPrivate)),
+    "b's private address on another network is punched too",
+  );
   // The handshake ticker runs on real timers; give it several rounds before and after the simulated settle.
   clock.advance(PUNCH_SETTLE_MS - 1);
   await sleep(60);
   assert.equal(stage1To(a, bPublic), 0, 'no full-TTL stage 1 before the settle');
   assert.equal(b.tun.written.length, 0);
   clock.advance(1);
-  await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
+  await waitFor(() => b.tun.written.length > 0, {
+    timeoutMs: 1000,
+    what: () => `the first packet at b\n${a.logs.join('\n')}`,
+  });
   assert.equal(stage1To(a, bPublic), 1);
   assert.equal(a.node.counters.get('handshakes', 'stage1-unpunched'), 0);
 });
@@ -81,9 +118,15 @@ test("a dual-stack peer behind an IPv4 NAT: its reported global IPv6 address get
   mesh.net.bind(bV6.address, bV6.port).onPacket((packet, from) => b.memUdp!.receive(packet, from));
   const started = clock.now();
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first' }));
-  await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
+  await waitFor(() => b.tun.written.length > 0, {
+    timeoutMs: 1000,
+    what: () => `the first packet at b\n${a.logs.join('\n')}`,
+  });
   assert.equal(clock.now() - started, 0, 'no settle was waited');
   assert.equal(stage1To(a, bV6), 1);
   assert.equal(stage1To(a, bV4), 0, "the NAT's address still waits for its settle");
-  assert.ok(punches.some((p) => sameAddr(p, bV4)), "b's NAT address was punched");
+  assert.ok(
+    punches.some((p) => sameAddr(p, bV4)),
+    "b's NAT address was punched",
+  );
 });

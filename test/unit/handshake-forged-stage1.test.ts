@@ -47,7 +47,11 @@ async function pair(t: { after(fn: () => unknown): void }) {
 function forgedStage1(victim: TestNode, cipher: AeadCipher, time: bigint): Uint8Array {
   const forger = generateX25519KeyPair();
   const initiator = new IxInitiator({ cipher, staticPrivate: forger.privateKey, staticPublic: forger.publicKey });
-  const details = new ProtobufWriter().bytes(1, victim.node.identity().handshakeCert).uint(2, 0x5eed).uint64(5, time).finish();
+  const details = new ProtobufWriter()
+    .bytes(1, victim.node.identity().handshakeCert)
+    .uint(2, 0x5eed)
+    .uint64(5, time)
+    .finish();
   const msg = initiator.writeMessage1(new ProtobufWriter().message(1, details).finish());
   msg.set(victim.node.identity().publicKey, 32);
   const out = new Uint8Array(HEADER_LEN + msg.length);
@@ -115,7 +119,10 @@ test('a forged stage 1 for a peer with a working tunnel leaves that tunnel carry
     },
   });
 
-  assert.ok(gaps.gapAtoB <= 100 && gaps.gapBtoA <= 100, `longest gaps: a->b ${gaps.gapAtoB} ms, b->a ${gaps.gapBtoA} ms`);
+  assert.ok(
+    gaps.gapAtoB <= 100 && gaps.gapBtoA <= 100,
+    `longest gaps: a->b ${gaps.gapAtoB} ms, b->a ${gaps.gapBtoA} ms`,
+  );
   assert.equal(b.tunnelTo(a), working, 'the working tunnel is still the one in service');
   assert.equal(working.handshakeTime < 2 ** 63, true, "the working tunnel kept the real peer's Time");
   // b did answer (it cannot tell a forgery from a restart by looking), but only as a candidate, and it asked the
@@ -200,7 +207,10 @@ for (const periodMs of [900, 1000]) {
 
     t.diagnostic(`longest gaps: a->b2 ${gaps.gapAtoB} ms, b2->a ${gaps.gapBtoA} ms`);
     // One step of traffic (100 ms) is the resolution: a's first packet after the restart goes into the old tunnel.
-    assert.ok(gaps.gapAtoB <= 100 && gaps.gapBtoA <= 100, `longest gaps: a->b2 ${gaps.gapAtoB} ms, b2->a ${gaps.gapBtoA} ms`);
+    assert.ok(
+      gaps.gapAtoB <= 100 && gaps.gapBtoA <= 100,
+      `longest gaps: a->b2 ${gaps.gapAtoB} ms, b2->a ${gaps.gapBtoA} ms`,
+    );
     const fresh = a.tunnelTo(b2)!;
     assert.ok(fresh !== old && fresh.proven && sameAddr(fresh.remote, b2.addr), "b2's own tunnel is in service");
     // From the forger's one address, a forgery is answered only CANDIDATE_HOLD_MS after the last answered one, and
@@ -238,11 +248,17 @@ test('forgeries from 8 addresses every 100 ms neither keep out nor push out a re
   });
 
   t.diagnostic(`${sent} forgeries; longest gaps: a->b2 ${gaps.gapAtoB} ms, b2->a ${gaps.gapBtoA} ms`);
-  assert.ok(gaps.gapAtoB <= 100 && gaps.gapBtoA <= 100, `longest gaps: a->b2 ${gaps.gapAtoB} ms, b2->a ${gaps.gapBtoA} ms`);
+  assert.ok(
+    gaps.gapAtoB <= 100 && gaps.gapBtoA <= 100,
+    `longest gaps: a->b2 ${gaps.gapAtoB} ms, b2->a ${gaps.gapBtoA} ms`,
+  );
   assert.ok(sameAddr(a.tunnelTo(b2)?.remote, b2.addr) && a.tunnelTo(b2)!.proven);
   assert.ok(mostHeld <= MAX_CANDIDATES_PER_VPN_IP, `${mostHeld} candidates held for one overlay IP`);
   // Once the candidates for b's IP are all held, forgeries take only the places of those older than CANDIDATE_HOLD_MS.
-  const answered = attackers.reduce((n, x) => n + x.received.filter((p) => isType(p, MessageType.Handshake, 0, 2)).length, 0);
+  const answered = attackers.reduce(
+    (n, x) => n + x.received.filter((p) => isType(p, MessageType.Handshake, 0, 2)).length,
+    0,
+  );
   assert.ok(answered <= MAX_CANDIDATES_PER_VPN_IP * 5, `${answered} stage 2s to the forgers in ~4 s`);
 });
 
@@ -254,7 +270,10 @@ test('a forged stage 1 for a peer without a tunnel is only a candidate: our own 
   assert.equal(b.tunnelTo(a), undefined, 'nothing in the send path');
   const [forged] = b.node.hostmap.candidatesFor(a.vpnIp);
   assert.ok(forged && !forged.proven);
-  assert.ok(forged.handshakeTime <= (clock.unixMs() + HANDSHAKE_TIME_SKEW_MS) * 1e6, `stored Time ${forged.handshakeTime}`);
+  assert.ok(
+    forged.handshakeTime <= (clock.unixMs() + HANDSHAKE_TIME_SKEW_MS) * 1e6,
+    `stored Time ${forged.handshakeTime}`,
+  );
 
   // b has something to say to a: it waits out the forged candidate's proof, then handshakes itself.
   const started = clock.now();
@@ -268,7 +287,11 @@ test('a forged stage 1 for a peer without a tunnel is only a candidate: our own 
   const took = clock.now() - started;
   assert.equal(udpPayloadText(a.tun.written.at(-1)!), 'from b');
   assert.ok(took <= CANDIDATE_PROOF_WAIT_MS + 20, `delivered after ${took} ms`);
-  assert.equal(attacker.received.filter((p) => isType(p, MessageType.Message)).length, 0, 'nothing went into the forged tunnel');
+  assert.equal(
+    attacker.received.filter((p) => isType(p, MessageType.Message)).length,
+    0,
+    'nothing went into the forged tunnel',
+  );
   const real = b.tunnelTo(a)!;
   assert.ok(real !== forged && real.proven);
   assert.equal(b.node.hostmap.byIndex.has(forged.localIndex), false, 'the forged candidate ended with the real tunnel');
@@ -307,7 +330,10 @@ test("a node that answered a peer's stage 1 sends no stage 1 of its own while th
   for (const p of held) mesh.net.deliver(p, a.addr, b.addr);
   await settle();
   assert.ok(b.tun.written.some((p) => udpPayloadText(p) === 'from a'));
-  assert.ok(a.tun.written.some((p) => udpPayloadText(p) === 'from b'), "b's queued packet went into the proven tunnel");
+  assert.ok(
+    a.tun.written.some((p) => udpPayloadText(p) === 'from b'),
+    "b's queued packet went into the proven tunnel",
+  );
   assert.equal(b.node.handshakes.pending.size, 0, "b's own handshake gave way");
   clock.advance(CANDIDATE_PROOF_WAIT_MS);
   b.node.handshakes.tick();
@@ -334,7 +360,11 @@ test('a handshake of ours that went out while a candidate waited for its proof i
   b.node.handshakes.tick();
   await settle();
   await settle();
-  assert.equal(b.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Handshake, 0, 1)).length, 1, 'b handshakes itself');
+  assert.equal(
+    b.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Handshake, 0, 1)).length,
+    1,
+    'b handshakes itself',
+  );
 
   // a's first packet on the first tunnel lands now, its answer to b's stage 1 right behind: b promotes the first
   // tunnel, and b's own handshake (which a may have taken: Nebula 1.6.1 would have) goes on and replaces it.
@@ -351,7 +381,10 @@ test('a handshake of ours that went out while a candidate waited for its proof i
   assert.ok(a.tun.written.some((p) => udpPayloadText(p) === 'from b'));
   const ab = a.tunnelTo(b)!;
   const ba = b.tunnelTo(a)!;
-  assert.ok(ba.initiator && ab.remoteIndex === ba.localIndex && ba.remoteIndex === ab.localIndex, 'both ends use the same tunnel');
+  assert.ok(
+    ba.initiator && ab.remoteIndex === ba.localIndex && ba.remoteIndex === ab.localIndex,
+    'both ends use the same tunnel',
+  );
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'again a' }));
   b.tun.inject(udpPacket({ src: B, dst: A, payload: 'again b' }));
   await settle();
@@ -378,7 +411,9 @@ test('a peer whose clock ran hours ahead can handshake again once its clock is r
   mesh.net.drop = () => false;
   const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], clock, config: NEBULA_TIMING });
   a2.tun.inject(udpPacket({ src: A, dst: B, payload: 'clock fixed' }));
-  await waitFor(() => b.tun.written.some((p) => udpPayloadText(p) === 'clock fixed'), { what: 'the packet after the clock fix' });
+  await waitFor(() => b.tun.written.some((p) => udpPayloadText(p) === 'clock fixed'), {
+    what: 'the packet after the clock fix',
+  });
   assert.equal(b.node.counters.get('drops', 'handshake-too-old'), 0);
 });
 
@@ -414,7 +449,8 @@ test("a peer's old stage 1 replayed from 200 addresses makes one test request a 
   await connect(a, b);
   const tunnel = b.tunnelTo(a)!;
   assert.ok(tunnel.proven && stage1s.length > 0);
-  const toA = () => b.memUdp!.sent.filter((s) => sameAddr(s.to, a.addr) && isType(s.packet, MessageType.Test, 0)).length;
+  const toA = () =>
+    b.memUdp!.sent.filter((s) => sameAddr(s.to, a.addr) && isType(s.packet, MessageType.Test, 0)).length;
   const testsBefore = toA();
   const logsBefore = b.logs.length;
 

@@ -31,16 +31,34 @@ function pkiFor(ca: TestCaV2, name: string, networks: string[]): Pki {
   return { caPool, identity: identityOf({ v2: host.v2 }, host.privateKey), warnings: [] };
 }
 
-async function pair(t: { after(fn: () => unknown): void }, aNets: string[], bNets: string[]): Promise<{ a: TestNode; b: TestNode }> {
+async function pair(
+  t: { after(fn: () => unknown): void },
+  aNets: string[],
+  bNets: string[],
+): Promise<{ a: TestNode; b: TestNode }> {
   const ca = makeTestCaV2();
   const mesh = new TestMesh(t);
   const pa = pkiFor(ca, 'a', aNets);
   const pb = pkiFor(ca, 'b', bNets);
   // Static entries for every address of the peer inside our networks, so a handshake toward either finds it.
   const statics = (pki: Pki, addrs: string[], underlay: string): Record<string, string[]> =>
-    Object.fromEntries(addrs.filter((x) => inNetworks(parseVpnIp(x), pki.identity.vpnNetworks)).map((x) => [x, [underlay]]));
-  const a = await mesh.node({ vpnIp: A4, name: 'a', config: FAST, pki: pa, staticHostMap: statics(pa, [B4, B6], UNDERLAY_B) });
-  const b = await mesh.node({ vpnIp: B4, name: 'b', config: FAST, pki: pb, staticHostMap: statics(pb, [A4, A6], UNDERLAY_A) });
+    Object.fromEntries(
+      addrs.filter((x) => inNetworks(parseVpnIp(x), pki.identity.vpnNetworks)).map((x) => [x, [underlay]]),
+    );
+  const a = await mesh.node({
+    vpnIp: A4,
+    name: 'a',
+    config: FAST,
+    pki: pa,
+    staticHostMap: statics(pa, [B4, B6], UNDERLAY_B),
+  });
+  const b = await mesh.node({
+    vpnIp: B4,
+    name: 'b',
+    config: FAST,
+    pki: pb,
+    staticHostMap: statics(pb, [A4, A6], UNDERLAY_A),
+  });
   return { a, b };
 }
 
@@ -56,7 +74,9 @@ test('dual-stack peers: an IPv6 packet starts the handshake, arrives, and one tu
   const { a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
   const packet = udp6(A6, B6);
   a.tun.inject(packet);
-  await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(packet))), { what: () => `${a.logs.join('\n')}\n${b.logs.join('\n')}` });
+  await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(packet))), {
+    what: () => `${a.logs.join('\n')}\n${b.logs.join('\n')}`,
+  });
   const tunnel = a.node.hostmap.get(B6);
   assert.ok(tunnel);
   assert.deepEqual(tunnel.vpnAddrs, [parseVpnIp(B4), B6], "the peer's certificate order: IPv4 first");
@@ -98,10 +118,16 @@ test('a certificate claiming one of our addresses is refused ("myself"); one wit
   // answered and closes: a's side is what is judged here.
   const none = await pair(t, [`${A6}/64`], [`${B4}/24`, 'fd00:98::2/64']);
   none.b.tun.inject(udpPacket({ src: B4, dst: A4, payload: 'x' }));
-  await waitFor(() => (none.a.node.counters.get('handshakes', 'promoted') ?? 0) > 0, { what: () => none.a.logs.join('\n') });
+  await waitFor(() => (none.a.node.counters.get('handshakes', 'promoted') ?? 0) > 0, {
+    what: () => none.a.logs.join('\n'),
+  });
   assert.ok(none.a.node.counters.get('handshakes', 'no-networks-in-common') > 0);
   assert.ok(none.a.logs.some((l) => l.includes('Handshake message received, but no vpnNetworks in common.')));
-  assert.ok(none.a.logs.some((l) => l.includes('Handshake completed (responder)') && l.includes('vpnAddrs=10.99.0.2,fd00:98::2')));
+  assert.ok(
+    none.a.logs.some(
+      (l) => l.includes('Handshake completed (responder)') && l.includes('vpnAddrs=10.99.0.2,fd00:98::2'),
+    ),
+  );
 });
 
 test('IPv6 packets the kernel sends on its own (multicast, link-local) and packets to ourselves are dropped, never a handshake', async (t) => {
@@ -130,10 +156,21 @@ test('an IPv6 unsafe route sends packets for its range to its IPv6 gateway, whos
   const poolB = new CaPool();
   poolB.addCaV2(ca.cert);
   const routes = { tun: { unsafe_routes: [{ route: 'fd77:1::/48', via: B6 }] } };
-  const a = await mesh.node({ vpnIp: A4, name: 'a', config: { ...FAST, ...routes }, pki: pa, staticHostMap: { [B6]: [UNDERLAY_B] } });
+  const a = await mesh.node({
+    vpnIp: A4,
+    name: 'a',
+    config: { ...FAST, ...routes },
+    pki: pa,
+    staticHostMap: { [B6]: [UNDERLAY_B] },
+  });
   // A rule without local_cidr reaches only b's own addresses when its certificate has unsafe networks (Nebula 1.10+).
   const anyLocal = { firewall: { inbound: [{ port: 'any', proto: 'any', host: 'any', local_cidr: 'any' }] } };
-  const b = await mesh.node({ vpnIp: B4, name: 'b', config: { ...FAST, ...anyLocal }, pki: { caPool: poolB, identity: identityOf({ v2: hb.v2 }, hb.privateKey), warnings: [] } });
+  const b = await mesh.node({
+    vpnIp: B4,
+    name: 'b',
+    config: { ...FAST, ...anyLocal },
+    pki: { caPool: poolB, identity: identityOf({ v2: hb.v2 }, hb.privateKey), warnings: [] },
+  });
   const packet = udp6(A6, 'fd77:1::5');
   a.tun.inject(packet);
   await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(packet))), {
@@ -148,12 +185,20 @@ test('IPv6 through the inbound firewall: ICMPv6 allowed by rule arrives, TCP is 
   const mesh = new TestMesh(t);
   const pa = pkiFor(ca, 'a', [`${A6}/64`]);
   const pb = pkiFor(ca, 'b', [`${B6}/64`]);
-  const fw = { firewall: { inbound_action: 'reject', inbound: [{ port: 'any', proto: 'icmp', host: 'any' }], outbound: [{ port: 'any', proto: 'any', host: 'any' }] } };
+  const fw = {
+    firewall: {
+      inbound_action: 'reject',
+      inbound: [{ port: 'any', proto: 'icmp', host: 'any' }],
+      outbound: [{ port: 'any', proto: 'any', host: 'any' }],
+    },
+  };
   const a = await mesh.node({ vpnIp: A4, name: 'a', config: FAST, pki: pa, staticHostMap: { [B6]: [UNDERLAY_B] } });
   const b = await mesh.node({ vpnIp: B4, name: 'b', config: { ...FAST, ...fw }, pki: pb });
   const echo = ipv6Packet({ src: A6, dst: B6, proto: ICMPV6, icmpType: 128, payload: 8 });
   a.tun.inject(echo);
-  await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(echo))), { what: () => JSON.stringify(b.node.counters.snapshot().drops) });
+  await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(echo))), {
+    what: () => JSON.stringify(b.node.counters.snapshot().drops),
+  });
   const syn = ipv6Packet({ src: A6, dst: B6, proto: TCP, srcPort: 40000, dstPort: 22, tcpFlags: 0x02 });
   const before = a.tun.written.length;
   a.tun.inject(syn);
@@ -161,9 +206,17 @@ test('IPv6 through the inbound firewall: ICMPv6 allowed by rule arrives, TCP is 
   const rst = a.tun.written[a.tun.written.length - 1];
   assert.equal(rst[0] >> 4, 6, 'an IPv6 packet');
   assert.equal(rst[6], TCP);
-  assert.equal(Buffer.from(rst.subarray(8, 24)).equals(Buffer.from(syn.subarray(24, 40))), true, 'from the address the SYN went to');
+  assert.equal(
+    Buffer.from(rst.subarray(8, 24)).equals(Buffer.from(syn.subarray(24, 40))),
+    true,
+    'from the address the SYN went to',
+  );
   assert.equal(rst[40 + 13] & 0x04, 0x04, 'RST set');
-  assert.equal(b.tun.written.some((p) => p[6] === TCP), false, 'the SYN never reached b');
+  assert.equal(
+    b.tun.written.some((p) => p[6] === TCP),
+    false,
+    'the SYN never reached b',
+  );
 });
 
 test('IPv6 and IPv4 packets to a dual-stack peer at once: the first handshake to finish takes both queues, no tunnel is replaced', async (t) => {
@@ -171,7 +224,9 @@ test('IPv6 and IPv4 packets to a dual-stack peer at once: the first handshake to
   a.tun.inject(udp6(A6, B6));
   a.tun.inject(udpPacket({ src: A4, dst: B4, payload: 'v4' }));
   assert.equal(a.node.handshakes.pending.size, 2, 'two addresses, not yet known to be one peer');
-  await waitFor(() => b.tun.written.length >= 2 && a.node.handshakes.pending.size === 0, { what: () => `${a.logs.join('\n')}\n${b.logs.join('\n')}` });
+  await waitFor(() => b.tun.written.length >= 2 && a.node.handshakes.pending.size === 0, {
+    what: () => `${a.logs.join('\n')}\n${b.logs.join('\n')}`,
+  });
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(a.node.counters.get('handshakes', 'ok'), 1);
   assert.equal(a.node.counters.get('handshakes', 'joined'), 1);

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { fingerprint, unmarshalHandshakeCertificate } from '../../pkg/cert/index.js';
-import { decodeHandshakePayload, encodeHandshakePayload, payloadCertVersion, type HandshakeDetails } from '../../pkg/handshake/payload.js';
+import {
+  decodeHandshakePayload,
+  encodeHandshakePayload,
+  payloadCertVersion,
+  type HandshakeDetails,
+} from '../../pkg/handshake/payload.js';
 import { formatIpv4 } from '../../pkg/ip/ipv4.js';
 import { ProtobufError } from '../../pkg/protobuf/protobuf.js';
 
@@ -71,7 +76,12 @@ test('a payload round trips through encode and decode', () => {
 test('zero indexes, zero time and an empty certificate are omitted, and Details is still written', () => {
   const encoded = encodeHandshakePayload({ cert: new Uint8Array(0), initiatorIndex: 0, responderIndex: 0, time: 0n });
   assert.equal(hex(encoded), '0a00');
-  assert.deepEqual(decodeHandshakePayload(encoded), { cert: new Uint8Array(0), initiatorIndex: 0, responderIndex: 0, time: 0n });
+  assert.deepEqual(decodeHandshakePayload(encoded), {
+    cert: new Uint8Array(0),
+    initiatorIndex: 0,
+    responderIndex: 0,
+    time: 0n,
+  });
 });
 
 test('fields are written in ascending order: Cert, InitiatorIndex, ResponderIndex, Time', () => {
@@ -92,7 +102,8 @@ test('a payload without Details is rejected', () => {
 
 test('truncated and random payloads throw ProtobufError and nothing else', () => {
   const full = bytes(NEBULA_STAGE1);
-  for (let n = 0; n < full.length; n++) assert.throws(() => decodeHandshakePayload(full.subarray(0, n)), ProtobufError, `${n} bytes`);
+  for (let n = 0; n < full.length; n++)
+    assert.throws(() => decodeHandshakePayload(full.subarray(0, n)), ProtobufError, `${n} bytes`);
   let s = 99;
   const rand = (): number => {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
@@ -121,7 +132,13 @@ test('CertVersion 2 is written as field 8 after Time and round trips', () => {
 
 test('a v1 payload has no CertVersion field: byte for byte what nebula 1.6.1 writes', () => {
   for (const certVersion of [undefined, 0]) {
-    const encoded = encodeHandshakePayload({ cert: bytes('aa'), initiatorIndex: 2, responderIndex: 3, time: 5n, certVersion });
+    const encoded = encodeHandshakePayload({
+      cert: bytes('aa'),
+      initiatorIndex: 2,
+      responderIndex: 3,
+      time: 5n,
+      certVersion,
+    });
     assert.equal(hex(encoded), '0a09' + '0a01aa' + '1002' + '1803' + '2805');
   }
   // nebula 1.6.1's own stage 1 names no version, which means v1.

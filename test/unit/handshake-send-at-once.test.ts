@@ -35,19 +35,42 @@ interface Flush {
 async function lab(t: { after(fn: () => unknown): void }, bAddr = B_ADDR) {
   const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t);
-  const config = { lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING }, handshakes: { try_interval: '100ms' } };
-  const lh = await mesh.node({ vpnIp: L, name: 'lighthouse', tun: null, clock, underlay: LH_ADDR, config: { lighthouse: { am_lighthouse: true } } });
+  const config = {
+    lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING },
+    handshakes: { try_interval: '100ms' },
+  };
+  const lh = await mesh.node({
+    vpnIp: L,
+    name: 'lighthouse',
+    tun: null,
+    clock,
+    underlay: LH_ADDR,
+    config: { lighthouse: { am_lighthouse: true } },
+  });
   const staticHostMap = { [L]: [addrKey(LH_ADDR)] };
-  const a = await mesh.node({ vpnIp: A, name: 'a', clock, underlay: A_ADDR, staticHostMap, localNetworks: LAN, config });
+  const a = await mesh.node({
+    vpnIp: A,
+    name: 'a',
+    clock,
+    underlay: A_ADDR,
+    staticHostMap,
+    localNetworks: LAN,
+    config,
+  });
   const b = await mesh.node({ vpnIp: B, name: 'b', clock, underlay: bAddr, staticHostMap, localNetworks: LAN, config });
-  await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(b) && lh.node.counters.get('lighthouse', 'update') >= 2, { what: 'a and b at the lighthouse' });
+  await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(b) && lh.node.counters.get('lighthouse', 'update') >= 2, {
+    what: 'a and b at the lighthouse',
+  });
   return { clock, a, b, aFlushes: recordFlushes(a, B), bFlushes: recordFlushes(b, A) };
 }
 
 function recordFlushes(n: TestNode, peer: string): Flush[] {
   const flushes: Flush[] = [];
   const udp = n.memUdp!;
-  Object.assign(udp, { flush: () => flushes.push({ sent: udp.sent.length, handshakeBuilt: n.node.handshakes.pending.has(parseIpv4(peer)) }) });
+  Object.assign(udp, {
+    flush: () =>
+      flushes.push({ sent: udp.sent.length, handshakeBuilt: n.node.handshakes.pending.has(parseIpv4(peer)) }),
+  });
   return flushes;
 }
 
@@ -58,7 +81,10 @@ function lastBefore(n: TestNode, f: Flush): { packet: Uint8Array; to: UdpAddr } 
 
 async function firstPacket(a: TestNode, b: TestNode): Promise<void> {
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first' }));
-  await waitFor(() => b.tun.written.length > 0, { timeoutMs: 1000, what: () => `the first packet at b\n${a.logs.join('\n')}` });
+  await waitFor(() => b.tun.written.length > 0, {
+    timeoutMs: 1000,
+    what: () => `the first packet at b\n${a.logs.join('\n')}`,
+  });
 }
 
 test('the lighthouse query for an unknown peer is handed to the socket before stage 1 is built', async (t) => {
@@ -67,7 +93,10 @@ test('the lighthouse query for an unknown peer is handed to the socket before st
   const first = aFlushes[0];
   assert.ok(first, 'a flushed its sends');
   const d = lastBefore(a, first);
-  assert.ok(sameAddr(d.to, LH_ADDR) && isType(d.packet, MessageType.LightHouse), 'the query is the datagram flushed first');
+  assert.ok(
+    sameAddr(d.to, LH_ADDR) && isType(d.packet, MessageType.LightHouse),
+    'the query is the datagram flushed first',
+  );
   assert.equal(first.handshakeBuilt, false, 'flushed before the handshake and its stage 1 were built');
 });
 
@@ -114,7 +143,8 @@ test('stage 1 to a NATed address leaves the moment its punch settled, not at the
     timeoutMs: 1000,
     what: "the lighthouse's answer at a (b's address punched)",
   });
-  const stage1 = (): number => a.memUdp!.sent.filter((d) => sameAddr(d.to, bPublic) && isType(d.packet, MessageType.Handshake, 0, 1)).length;
+  const stage1 = (): number =>
+    a.memUdp!.sent.filter((d) => sameAddr(d.to, bPublic) && isType(d.packet, MessageType.Handshake, 0, 1)).length;
   clock.advance(PUNCH_SETTLE_MS - 1);
   assert.equal(stage1(), 0, 'not before the settle');
   // No real time passes here: the retransmit ticker (a real 25 ms interval) cannot have sent it.

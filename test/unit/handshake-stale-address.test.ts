@@ -27,10 +27,19 @@ function settle(): Promise<void> {
  * a knows two addresses for X: the stale one (now the other host's) and x's own. Stage 1 goes to both in address
  * order, so the lower stale address answers first: its stage 2 reaches a before x's.
  */
-async function staleFirst(t: { after(fn: () => unknown): void }, c: (mesh: TestMesh, clock: ManualClock, at: UdpAddr) => Promise<TestNode>) {
+async function staleFirst(
+  t: { after(fn: () => unknown): void },
+  c: (mesh: TestMesh, clock: ManualClock, at: UdpAddr) => Promise<TestNode>,
+) {
   const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t);
-  const x = await mesh.node({ vpnIp: X, name: 'x', underlay: { address: '198.51.100.200', port: 4242 }, clock, config: NEBULA_TIMING });
+  const x = await mesh.node({
+    vpnIp: X,
+    name: 'x',
+    underlay: { address: '198.51.100.200', port: 4242 },
+    clock,
+    config: NEBULA_TIMING,
+  });
   const stale = await c(mesh, clock, { address: '198.51.100.100', port: 4242 });
   const a = await mesh.node({
     vpnIp: A,
@@ -46,7 +55,8 @@ async function firstPacketCrosses(clock: ManualClock, a: TestNode, x: TestNode, 
   const started = clock.now();
   a.tun.inject(udpPacket({ src: A, dst: X, payload: 'for x' }));
   await settle();
-  const stage2From = (n: TestNode) => n.memUdp!.sent.filter((s) => sameAddr(s.to, a.addr) && isType(s.packet, MessageType.Handshake, 0, 2));
+  const stage2From = (n: TestNode) =>
+    n.memUdp!.sent.filter((s) => sameAddr(s.to, a.addr) && isType(s.packet, MessageType.Handshake, 0, 2));
   assert.equal(stage2From(stale).length, 1, 'the stale address answered');
   assert.equal(stage2From(x).length, 1, 'x answered, once');
   assert.equal(x.tun.written.length, 1, `the queued packet reached x\n${a.logs.join('\n')}`);
@@ -61,11 +71,13 @@ async function firstPacketCrosses(clock: ManualClock, a: TestNode, x: TestNode, 
 }
 
 test("another valid host answering first from a stale address does not spoil the handshake: the real peer's stage 2 completes it at once", async (t) => {
-  const { clock, a, x, stale } = await staleFirst(t, (mesh, clock, at) => mesh.node({ vpnIp: C, name: 'c', underlay: at, clock, config: NEBULA_TIMING }));
+  const { clock, a, x, stale } = await staleFirst(t, (mesh, clock, at) =>
+    mesh.node({ vpnIp: C, name: 'c', underlay: at, clock, config: NEBULA_TIMING }),
+  );
   await firstPacketCrosses(clock, a, x, stale);
   assert.equal(a.node.counters.get('drops', 'handshake-wrong-host'), 1);
   assert.ok(a.logs.some((l) => l.includes('Incorrect host responded to handshake') && l.includes(`haveVpnIp=${C}`)));
-  assert.equal(stale.node.hostmap.size, 0, "a told c to close the tunnel c answered with");
+  assert.equal(stale.node.hostmap.size, 0, 'a told c to close the tunnel c answered with');
 });
 
 test("a blocklisted host answering first from a stale address does not spoil the handshake: the real peer's stage 2 completes it at once", async (t) => {
@@ -77,6 +89,9 @@ test("a blocklisted host answering first from a stale address does not spoil the
   a.node.caPool().setBlocklist([stale.cert.fingerprint]);
   await firstPacketCrosses(clock, a, x, stale);
   assert.equal(a.node.counters.get('drops', 'handshake-invalid'), 1);
-  assert.ok(a.logs.some((l) => l.includes('Invalid handshake stage 2') && l.includes('blocked')), a.logs.join('\n'));
+  assert.ok(
+    a.logs.some((l) => l.includes('Invalid handshake stage 2') && l.includes('blocked')),
+    a.logs.join('\n'),
+  );
   assert.equal(a.tunnelTo(x)!.fingerprint, x.cert.fingerprint, "the tunnel is x's, not the revoked certificate's");
 });

@@ -118,8 +118,14 @@ test('a stage 1 from an existing peer with an older handshake Time is ignored as
 
   // A genuine stage 1 from a's key and certificate, but with a Time older than the one of the tunnel.
   const id = a.node.identity();
-  const initiator = new IxInitiator({ cipher: a.config.cipher, staticPrivate: id.privateKey, staticPublic: id.publicKey });
-  const msg = initiator.writeMessage1(encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex: 12345, responderIndex: 0, time: 1n }));
+  const initiator = new IxInitiator({
+    cipher: a.config.cipher,
+    staticPrivate: id.privateKey,
+    staticPublic: id.publicKey,
+  });
+  const msg = initiator.writeMessage1(
+    encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex: 12345, responderIndex: 0, time: 1n }),
+  );
   const stage1 = new Uint8Array(HEADER_LEN + msg.length);
   encodeHeader(stage1, 0, MessageType.Handshake, 0, 0, 1);
   stage1.set(msg, HEADER_LEN);
@@ -131,7 +137,11 @@ test('a stage 1 from an existing peer with an older handshake Time is ignored as
   await waitFor(() => b.node.counters.get('drops', 'handshake-too-old') === 1, { what: 'the too-old drop' });
   assert.ok(b.logs.some((l) => l.includes('Handshake too old')));
   const sent = b.memUdp!.sent.slice(sentBefore);
-  assert.equal(sent.filter((s) => isType(s.packet, MessageType.Handshake)).length, 0, 'no stage 2 for an old handshake');
+  assert.equal(
+    sent.filter((s) => isType(s.packet, MessageType.Handshake)).length,
+    0,
+    'no stage 2 for an old handshake',
+  );
   const test = sent.find((s) => isType(s.packet, MessageType.Test, 0));
   assert.ok(test, 'b sent a test request over the existing tunnel');
   assert.equal(headerOf(test.packet).remoteIndex, before.remoteIndex);

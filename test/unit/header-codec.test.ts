@@ -19,7 +19,10 @@ function encode(type: MessageType, subtype: number, remoteIndex: number, counter
 }
 
 test('handshake stage 1 header is 10 00 0000, index 0, counter 1', () => {
-  assert.equal(encode(MessageType.Handshake, HandshakeSubType.IXPSK0, 0, 1), '10000000' + '00000000' + '0000000000000001');
+  assert.equal(
+    encode(MessageType.Handshake, HandshakeSubType.IXPSK0, 0, 1),
+    '10000000' + '00000000' + '0000000000000001',
+  );
 });
 
 test('handshake stage 2 header carries the initiator index and counter 2', () => {
@@ -112,7 +115,14 @@ test('the version nibble and reserved bytes are reported but do not make a heade
 });
 
 test('readHeaderInto reuses the target and leaves it untouched on a short buffer', () => {
-  const target: Header = { version: 0, type: MessageType.Handshake, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
+  const target: Header = {
+    version: 0,
+    type: MessageType.Handshake,
+    subtype: 0,
+    reserved: 0,
+    remoteIndex: 0,
+    counter: 0,
+  };
   assert.equal(readHeaderInto(Buffer.from('1500000000000042000000000000002a', 'hex'), target), true);
   assert.equal(target.type, MessageType.CloseTunnel);
   assert.equal(target.remoteIndex, 0x42);

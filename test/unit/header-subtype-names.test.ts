@@ -34,7 +34,8 @@ test('pkg/ names header subtypes instead of writing their numbers', () => {
       .split('\n')
       .forEach((line, i) => {
         const code = line.replace(/\/\/.*$/, '');
-        if (LITERAL_SUBTYPE.test(code) || PRIVATE_SUBTYPE.test(code)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
+        if (LITERAL_SUBTYPE.test(code) || PRIVATE_SUBTYPE.test(code))
+          offenders.push(`${file}:${i + 1}: ${line.trim()}`);
       });
   }
   assert.deepEqual(offenders, []);

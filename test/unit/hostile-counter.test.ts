@@ -4,7 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { HEADER_LEN, MAX_COUNTER, MessageType, encodeHeader, parseHeader, readHeaderInto, type Header } from '../../pkg/header/header.js';
+import {
+  HEADER_LEN,
+  MAX_COUNTER,
+  MessageType,
+  encodeHeader,
+  parseHeader,
+  readHeaderInto,
+  type Header,
+} from '../../pkg/header/header.js';
 import { AeadCounterError, createAead, type AeadCipher } from '../../pkg/noise/aead.js';
 import { connect, TestMesh } from './helpers/mesh.js';
 import { waitFor } from './helpers/wait.js';
@@ -54,7 +62,11 @@ for (const cipher of ['aes', 'chachapoly'] as AeadCipher[]) {
   test(`${cipher}: seal refuses a counter it cannot put in a nonce exactly`, () => {
     const aead = createAead(cipher, randomBytes(32));
     for (const counter of [2 ** 53, 2 ** 64, -1, 0.5]) {
-      assert.throws(() => aead.seal(counter, Buffer.from('x'), Buffer.alloc(HEADER_LEN)), AeadCounterError, String(counter));
+      assert.throws(
+        () => aead.seal(counter, Buffer.from('x'), Buffer.alloc(HEADER_LEN)),
+        AeadCounterError,
+        String(counter),
+      );
     }
   });
 }
@@ -67,7 +79,10 @@ test('a datagram with counter 2^64-1 for a live tunnel is dropped as outside-bad
   const tunnel = b.tunnelTo(a);
   assert.ok(tunnel);
   for (const type of [MessageType.Test, MessageType.Message, MessageType.Handshake]) {
-    const forged = Buffer.concat([headerWithCounter(type, tunnel.localIndex, 0xffff_ffff, 0xffff_ffff), Buffer.alloc(32)]);
+    const forged = Buffer.concat([
+      headerWithCounter(type, tunnel.localIndex, 0xffff_ffff, 0xffff_ffff),
+      Buffer.alloc(32),
+    ]);
     a.memUdp!.send(forged, b.addr);
   }
   await waitFor(() => b.node.counters.get('drops', 'outside-bad-counter') === 3, {

@@ -62,7 +62,8 @@ test('runBundle runs the bundle as the main module would, and writes a cache on 
   const bundle = writeBundle('c.bundle.cjs');
   const cache = join(dir, 'c.code-cache');
   const launch = `import(${JSON.stringify(CODE_CACHE_JS)}).then((m) => m.runBundle(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}));`;
-  const runs = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['-e', launch], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const runs = (env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, ['-e', launch], { encoding: 'utf8', env: { ...process.env, ...env } });
 
   const plain = runs({ [WRITE_CODE_CACHE_ENV]: '' });
   assert.equal(plain.status, 0, plain.stderr);

@@ -23,7 +23,10 @@ function tieredUp(lower: boolean, calls: number): boolean {
     // V8's optimization status bits: optimized 16, turbofanned 64, marked (2 kinds) 256 and 512, compiling 1024.
     process.stdout.write(String((%GetOptimizationStatus(hot) & (16 | 64 | 256 | 512 | 1024)) !== 0));
   `;
-  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout === 'true';
 }

@@ -26,12 +26,10 @@ test('addresses in preferred_ranges come first, even private IPv4 ahead of IPv6 
 });
 
 test('several preferred ranges count the same; within them the usual order applies', () => {
-  assert.deepEqual(order(['10.0.0.5:1', '198.51.100.9:1', '192.168.1.5:1', '8.8.8.8:1'], ['10.0.0.0/8', '198.51.100.0/24']), [
-    '198.51.100.9:1',
-    '10.0.0.5:1',
-    '8.8.8.8:1',
-    '192.168.1.5:1',
-  ]);
+  assert.deepEqual(
+    order(['10.0.0.5:1', '198.51.100.9:1', '192.168.1.5:1', '8.8.8.8:1'], ['10.0.0.0/8', '198.51.100.0/24']),
+    ['198.51.100.9:1', '10.0.0.5:1', '8.8.8.8:1', '192.168.1.5:1'],
+  );
 });
 
 test('IPv6 comes before IPv4', () => {
@@ -39,14 +37,10 @@ test('IPv6 comes before IPv4', () => {
 });
 
 test('public IPv4 comes before the three RFC 1918 blocks', () => {
-  assert.deepEqual(order(['10.0.0.1:1', '172.16.0.1:1', '192.168.0.1:1', '203.0.113.1:1', '172.32.0.1:1', '100.64.0.1:1']), [
-    '100.64.0.1:1',
-    '172.32.0.1:1',
-    '203.0.113.1:1',
-    '10.0.0.1:1',
-    '172.16.0.1:1',
-    '192.168.0.1:1',
-  ]);
+  assert.deepEqual(
+    order(['10.0.0.1:1', '172.16.0.1:1', '192.168.0.1:1', '203.0.113.1:1', '172.32.0.1:1', '100.64.0.1:1']),
+    ['100.64.0.1:1', '172.32.0.1:1', '203.0.113.1:1', '10.0.0.1:1', '172.16.0.1:1', '192.168.0.1:1'],
+  );
 });
 
 test('within a class IPv4 addresses sort by their bytes, not their text', () => {
@@ -77,8 +71,22 @@ test('no candidates give an empty list and one candidate stays as it is', () => 
 });
 
 test('the order does not depend on the order the addresses arrived in', () => {
-  const keys = ['192.168.1.5:4242', '[2001:db8::2]:1', '198.51.100.1:4242', '10.0.0.1:9', '198.51.100.1:80', '[2001:db8::1]:7'];
-  const want = ['10.0.0.1:9', '[2001:db8::1]:7', '[2001:db8::2]:1', '198.51.100.1:80', '198.51.100.1:4242', '192.168.1.5:4242'];
+  const keys = [
+    '192.168.1.5:4242',
+    '[2001:db8::2]:1',
+    '198.51.100.1:4242',
+    '10.0.0.1:9',
+    '198.51.100.1:80',
+    '[2001:db8::1]:7',
+  ];
+  const want = [
+    '10.0.0.1:9',
+    '[2001:db8::1]:7',
+    '[2001:db8::2]:1',
+    '198.51.100.1:80',
+    '198.51.100.1:4242',
+    '192.168.1.5:4242',
+  ];
   for (let k = 0; k < keys.length; k++) {
     const rotated = [...keys.slice(k), ...keys.slice(0, k)];
     assert.deepEqual(order(rotated, ['10.0.0.0/8']), want);
@@ -98,6 +106,8 @@ test('IPv6 addresses sort by their bytes, not their text', () => {
 
 test('an IPv6 preferred range puts its addresses first, ahead of other IPv6 ones (Nebula: preferred_ranges are prefixes of either family)', () => {
   const keys = ['[2001:db8:1::5]:4242', '203.0.113.5:4242', '[2001:db8:2::5]:4242', '10.0.0.5:4242'];
-  const ordered = orderAddresses(keys.map(parse), [parseIpPrefix('2001:db8:2::/48'), parseIpPrefix('10.0.0.0/8')]).map(addrKey);
+  const ordered = orderAddresses(keys.map(parse), [parseIpPrefix('2001:db8:2::/48'), parseIpPrefix('10.0.0.0/8')]).map(
+    addrKey,
+  );
   assert.deepEqual(ordered, ['[2001:db8:2::5]:4242', '10.0.0.5:4242', '[2001:db8:1::5]:4242', '203.0.113.5:4242']);
 });

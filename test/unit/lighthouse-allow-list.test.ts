@@ -136,14 +136,24 @@ test('judging something that is not an address is an AllowListError, not a silen
 // address that slipped through is still judged by the IPv4 rules its packets will meet.
 test('an IPv4-mapped IPv6 address is judged by the IPv4 rules, whatever its spelling', () => {
   const list = new AllowList({ '192.168.0.0/16': false, '::/0': true });
-  assert.deepEqual(verdicts(list, ['192.168.1.3', '::ffff:192.168.1.3', '::ffff:c0a8:103', '0:0:0:0:0:FFFF:C0A8:0103', '::ffff:8.8.8.8', '2001:db8::1']), {
-    '192.168.1.3': false,
-    '::ffff:192.168.1.3': false,
-    '::ffff:c0a8:103': false,
-    '0:0:0:0:0:FFFF:C0A8:0103': false,
-    '::ffff:8.8.8.8': true,
-    '2001:db8::1': true,
-  });
+  assert.deepEqual(
+    verdicts(list, [
+      '192.168.1.3',
+      '::ffff:192.168.1.3',
+      '::ffff:c0a8:103',
+      '0:0:0:0:0:FFFF:C0A8:0103',
+      '::ffff:8.8.8.8',
+      '2001:db8::1',
+    ]),
+    {
+      '192.168.1.3': false,
+      '::ffff:192.168.1.3': false,
+      '::ffff:c0a8:103': false,
+      '0:0:0:0:0:FFFF:C0A8:0103': false,
+      '::ffff:8.8.8.8': true,
+      '2001:db8::1': true,
+    },
+  );
   // ...and an IPv6 rule does not reach it: ::/0 false would otherwise deny ::ffff:8.8.8.8.
   assert.equal(new AllowList({ '::/0': false }).allows('::ffff:8.8.8.8'), true);
 });

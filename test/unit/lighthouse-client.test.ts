@@ -27,7 +27,15 @@ function host(vpnIp: string, remote: UdpAddr | null = a('198.51.100.10', 4242)):
   return { vpnIp: ip(vpnIp), remote } as unknown as HostInfo;
 }
 
-function setup(options: { lighthouses?: string[]; allow?: Record<string, boolean>; respond?: boolean; punchDelayMs?: number; respondDelayMs?: number } = {}) {
+function setup(
+  options: {
+    lighthouses?: string[];
+    allow?: Record<string, boolean>;
+    respond?: boolean;
+    punchDelayMs?: number;
+    respondDelayMs?: number;
+  } = {},
+) {
   const tunnels = new Map<VpnIp, HostInfo>();
   const log: string[] = [];
   const timers: Array<{ ms: number; fn: () => void }> = [];
@@ -42,7 +50,9 @@ function setup(options: { lighthouses?: string[]; allow?: Record<string, boolean
     startHandshake: (vpnIp) => log.push(`handshake ${formatVpnIp(vpnIp)}`),
     learned: (vpnIp) => log.push(`learned ${formatVpnIp(vpnIp)}`),
     send: (to: HostInfo, m: MetaMessage) =>
-      log.push(`send ${formatVpnIp(to.vpnIp)} ${MetaType[m.type]} ${formatVpnIp(m.vpnIp)} [${m.addrs.map(addrKey).join(' ')}] [${m.relays.map(formatVpnIp).join(' ')}]`),
+      log.push(
+        `send ${formatVpnIp(to.vpnIp)} ${MetaType[m.type]} ${formatVpnIp(m.vpnIp)} [${m.addrs.map(addrKey).join(' ')}] [${m.relays.map(formatVpnIp).join(' ')}]`,
+      ),
     ownAddresses: () => [a('192.168.1.2', 4242), a('2001:db8::2', 4242)],
     relays: () => [ip(LH1)],
     remoteAllowed: (_vpnIp, addr) => allow.allows(addr.address),
@@ -158,7 +168,11 @@ test('an answer carrying ::ffff:<denied IPv4> in its IPv6 field is refused by re
   const wire = encodeMeta({
     type: MetaType.HostQueryReply,
     vpnIp: ip('10.99.0.3'),
-    addrs: [{ address: '::ffff:192.168.1.3', port: 4242 }, { address: '::ffff:c0a8:104', port: 4242 }, a('203.0.113.2', 4242)],
+    addrs: [
+      { address: '::ffff:192.168.1.3', port: 4242 },
+      { address: '::ffff:c0a8:104', port: 4242 },
+      a('203.0.113.2', 4242),
+    ],
     relays: [],
   });
   reply(LH1, '10.99.0.3', decodeMeta(wire).addrs);
@@ -226,29 +240,55 @@ test('a punch notification opens our NAT toward every usable address at once, th
 
 test('with punchy.respond the node also handshakes back to the querier after a fixed 5 s', () => {
   const { client, log, runTimers } = setup({ respond: true, punchDelayMs: 1000 });
-  client.handle(host(LH1), { type: MetaType.HostPunchNotification, vpnIp: ip('10.99.0.4'), addrs: [a('198.51.100.14', 4242)], relays: [] });
-  assert.deepEqual(runTimers().sort((x, y) => x - y), [1000, RESPOND_DELAY_MS]);
+  client.handle(host(LH1), {
+    type: MetaType.HostPunchNotification,
+    vpnIp: ip('10.99.0.4'),
+    addrs: [a('198.51.100.14', 4242)],
+    relays: [],
+  });
+  assert.deepEqual(
+    runTimers().sort((x, y) => x - y),
+    [1000, RESPOND_DELAY_MS],
+  );
   assert.equal(RESPOND_DELAY_MS, 5000);
   assert.deepEqual(log, ['open 198.51.100.14:4242', 'punch 198.51.100.14:4242', 'test-request 10.99.0.4']);
 });
 
 test('punchy.respond_delay (Nebula 1.7+) sets the wait before the handshake back', () => {
   const { client, log, runTimers } = setup({ respond: true, punchDelayMs: 1000, respondDelayMs: 250 });
-  client.handle(host(LH1), { type: MetaType.HostPunchNotification, vpnIp: ip('10.99.0.4'), addrs: [a('198.51.100.14', 4242)], relays: [] });
-  assert.deepEqual(runTimers().sort((x, y) => x - y), [250, 1000]);
+  client.handle(host(LH1), {
+    type: MetaType.HostPunchNotification,
+    vpnIp: ip('10.99.0.4'),
+    addrs: [a('198.51.100.14', 4242)],
+    relays: [],
+  });
+  assert.deepEqual(
+    runTimers().sort((x, y) => x - y),
+    [250, 1000],
+  );
   assert.ok(log.includes('test-request 10.99.0.4'));
 });
 
 test('without punchy.respond no handshake back is scheduled', () => {
   const { client, log, runTimers } = setup({ respond: false });
-  client.handle(host(LH1), { type: MetaType.HostPunchNotification, vpnIp: ip('10.99.0.4'), addrs: [a('198.51.100.14', 4242)], relays: [] });
+  client.handle(host(LH1), {
+    type: MetaType.HostPunchNotification,
+    vpnIp: ip('10.99.0.4'),
+    addrs: [a('198.51.100.14', 4242)],
+    relays: [],
+  });
   assert.deepEqual(runTimers(), [1000]);
   assert.ok(!log.some((l) => l.startsWith('test-request')));
 });
 
 test('a punch notification from a host that is not a lighthouse punches nothing', () => {
   const { client, log, counters, runTimers } = setup({ respond: true });
-  client.handle(host('10.99.0.66'), { type: MetaType.HostPunchNotification, vpnIp: ip('10.99.0.4'), addrs: [a('198.51.100.14', 4242)], relays: [] });
+  client.handle(host('10.99.0.66'), {
+    type: MetaType.HostPunchNotification,
+    vpnIp: ip('10.99.0.4'),
+    addrs: [a('198.51.100.14', 4242)],
+    relays: [],
+  });
   assert.deepEqual(runTimers(), []);
   assert.deepEqual(log, []);
   assert.equal(counters.get('drops', 'lighthouse-reply-not-from-lighthouse'), 1);
@@ -266,10 +306,20 @@ test('other message types from a lighthouse are ignored and counted', () => {
 
 test('a push (HostMovedNotification) from a lighthouse is taken as its answer for that host; one about ourselves is not', () => {
   const { client, counters } = setup();
-  client.handle(host(LH1), { type: MetaType.HostMovedNotification, vpnIp: ip('10.99.0.3'), addrs: [a('198.51.100.1', 4000)], relays: [] });
+  client.handle(host(LH1), {
+    type: MetaType.HostMovedNotification,
+    vpnIp: ip('10.99.0.3'),
+    addrs: [a('198.51.100.1', 4000)],
+    relays: [],
+  });
   assert.deepEqual(client.addressesOf(ip('10.99.0.3')), [a('198.51.100.1', 4000)]);
   assert.equal(counters.get('lighthouse', 'push'), 1);
-  client.handle(host(LH1), { type: MetaType.HostMovedNotification, vpnIp: ip(ME), addrs: [a('198.51.100.9', 1)], relays: [] });
+  client.handle(host(LH1), {
+    type: MetaType.HostMovedNotification,
+    vpnIp: ip(ME),
+    addrs: [a('198.51.100.9', 1)],
+    relays: [],
+  });
   assert.equal(counters.get('drops', 'lighthouse-push-ignored'), 1);
   assert.deepEqual(client.selfAddresses(), []);
 });
@@ -291,7 +341,12 @@ test('the 10-address cap on an answer applies to IPv4 and IPv6 separately', () =
 // timed out vpnIp=<own IP> attempts=11" in the demo's node logs).
 test('a punch notification naming ourselves punches nothing and never starts a handshake', () => {
   const { client, log, runTimers } = setup({ respond: true });
-  client.handle(host(LH1), { type: MetaType.HostPunchNotification, vpnIp: ip(ME), addrs: [a('203.0.113.2', 4242)], relays: [] });
+  client.handle(host(LH1), {
+    type: MetaType.HostPunchNotification,
+    vpnIp: ip(ME),
+    addrs: [a('203.0.113.2', 4242)],
+    relays: [],
+  });
   runTimers();
   assert.deepEqual(log, []);
 });

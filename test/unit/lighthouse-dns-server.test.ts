@@ -8,7 +8,14 @@ import type { LocalIdentity } from '../../pkg/handshake/identity.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
-import { certTxt, DnsResponder, LighthouseDns, respond, type DnsDirectory, type DnsNode } from '../../pkg/lighthouse/dns-server.js';
+import {
+  certTxt,
+  DnsResponder,
+  LighthouseDns,
+  respond,
+  type DnsDirectory,
+  type DnsNode,
+} from '../../pkg/lighthouse/dns-server.js';
 import { DnsRcode, DnsType, encodeQuery, parseResponse, type DnsResponse } from '../../pkg/lighthouse/dns-wire.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
@@ -23,7 +30,18 @@ const hex = (b: Uint8Array | null): string => (b ? Buffer.from(b).toString('hex'
 function cert(name: string, cidr: string, extra: Partial<NebulaCertificate['details']> = {}): NebulaCertificate {
   const ips = [parseCidr(cidr)];
   return {
-    details: { name, ips, subnets: [], groups: [], notBefore: 0, notAfter: 0, publicKey: new Uint8Array(32), isCA: false, issuer: '', ...extra },
+    details: {
+      name,
+      ips,
+      subnets: [],
+      groups: [],
+      notBefore: 0,
+      notAfter: 0,
+      publicKey: new Uint8Array(32),
+      isCA: false,
+      issuer: '',
+      ...extra,
+    },
     signature: new Uint8Array(64),
   };
 }
@@ -68,7 +86,8 @@ const NEBULA = {
   pointerLoopReply: 'aab881010000000000000000',
 };
 
-const reply = (query: string, from: string, dir = directory(NODE1)): string => hex(respond(bytes(query), from, dir).reply);
+const reply = (query: string, from: string, dir = directory(NODE1)): string =>
+  hex(respond(bytes(query), from, dir).reply);
 
 test('an A query for a host name gets the same bytes back as from nebula 1.6.1', () => {
   assert.equal(reply(NEBULA.aQuery, '10.1.1.1'), NEBULA.aReply);
@@ -117,11 +136,17 @@ function ask(name: string, type: number, from = '10.99.0.77', dir = directory(NO
 test('names match whatever their ASCII case, and the answer echoes the question as asked', () => {
   const r = ask('NODE1.', DnsType.A);
   assert.equal(r.question?.name, 'NODE1');
-  assert.deepEqual(r.answers.map((a) => 'address' in a && a.address), [parseIpv4('10.99.0.2')]);
+  assert.deepEqual(
+    r.answers.map((a) => 'address' in a && a.address),
+    [parseIpv4('10.99.0.2')],
+  );
 });
 
 test('the lighthouse answers for its own name and its own certificate', () => {
-  assert.deepEqual(ask('lh', DnsType.A).answers.map((a) => 'address' in a && a.address), [parseIpv4('10.99.0.1')]);
+  assert.deepEqual(
+    ask('lh', DnsType.A).answers.map((a) => 'address' in a && a.address),
+    [parseIpv4('10.99.0.1')],
+  );
   const txt = ask('10.99.0.1', DnsType.TXT).answers[0];
   assert.ok(txt && 'strings' in txt && txt.strings[0] === 'Name: lh');
 });
@@ -130,7 +155,12 @@ test('two hosts with one name both come back; other types and TXT names that are
   const twin = cert('node1', '10.99.0.5/24');
   const dir = directory(NODE1, twin);
   assert.equal(ask('node1', DnsType.A, '10.1.1.1', dir).answers.length, 2);
-  for (const [name, type] of [['Node1', 28], ['Node1', DnsType.TXT], ['10.99.0.200', DnsType.TXT], ['10.99.0.2', DnsType.A]] as const) {
+  for (const [name, type] of [
+    ['Node1', 28],
+    ['Node1', DnsType.TXT],
+    ['10.99.0.200', DnsType.TXT],
+    ['10.99.0.2', DnsType.A],
+  ] as const) {
     const r = ask(name, type, '10.99.0.77', dir);
     assert.equal(r.rcode, DnsRcode.NoError);
     assert.equal(r.answers.length, 0, `${name} ${type}`);
@@ -138,7 +168,10 @@ test('two hosts with one name both come back; other types and TXT names that are
 });
 
 test('certTxt lists subnets and IPs the way Go prints them', () => {
-  const c = cert('r', '10.99.0.9/24', { subnets: [parseCidr('192.168.0.0/16'), parseCidr('172.16.0.0/12')], isCA: true });
+  const c = cert('r', '10.99.0.9/24', {
+    subnets: [parseCidr('192.168.0.0/16'), parseCidr('172.16.0.0/12')],
+    isCA: true,
+  });
   const txt = certTxt(c);
   assert.equal(txt[1], 'Ips: [10.99.0.9/24]');
   assert.equal(txt[2], 'Subnets [192.168.0.0/16 172.16.0.0/12]');
@@ -149,10 +182,13 @@ test('certTxt lists subnets and IPs the way Go prints them', () => {
 
 test('random datagrams never make respond throw', () => {
   let s = 12345;
-  const rand = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rand = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const seed = bytes(NEBULA.txtQuery);
   for (let i = 0; i < 20_000; i++) {
-    const buf = i % 2 ? Uint8Array.from({ length: Math.floor(rand() * 48) }, () => Math.floor(rand() * 256)) : Uint8Array.from(seed);
+    const buf =
+      i % 2
+        ? Uint8Array.from({ length: Math.floor(rand() * 48) }, () => Math.floor(rand() * 256))
+        : Uint8Array.from(seed);
     if (i % 2 === 0) for (let k = 0; k < 3; k++) buf[Math.floor(rand() * buf.length)] = Math.floor(rand() * 256);
     assert.doesNotThrow(() => respond(buf, '10.99.0.77', directory(NODE1)));
   }
@@ -160,7 +196,12 @@ test('random datagrams never make respond throw', () => {
 
 // ---- over a real socket on loopback ----
 
-async function query(port: number, packet: Uint8Array, host = '127.0.0.1', timeoutMs = 1000): Promise<Uint8Array | null> {
+async function query(
+  port: number,
+  packet: Uint8Array,
+  host = '127.0.0.1',
+  timeoutMs = 1000,
+): Promise<Uint8Array | null> {
   const s = dgram.createSocket('udp4');
   try {
     await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
@@ -190,9 +231,26 @@ test('the responder answers over UDP, drops a response datagram, and keeps answe
 
 // ---- lifecycle on a node ----
 
-function fakeNode(lighthouse: { amLighthouse: boolean; serveDns: boolean; dns: { host: string; port: number } }, lines: string[]): DnsNode & { config: MeshConfig } {
-  const self: LocalIdentity = { cert: LH, handshakeCert: new Uint8Array(), credentials: {}, initiatingVersion: 1, privateKey: new Uint8Array(), publicKey: new Uint8Array(), vpnIp: LH.details.ips[0].ip, vpnAddrs: [LH.details.ips[0].ip], vpnNetworks: [parseIpPrefix('10.99.0.0/24')], unsafeNetworks: [], vpnNet: parseCidr('10.99.0.0/24') };
-  const byPrimary = new Map<Ipv4, HostInfo>([[parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: NODE1.details.name, cert: NODE1 } as HostInfo]]);
+function fakeNode(
+  lighthouse: { amLighthouse: boolean; serveDns: boolean; dns: { host: string; port: number } },
+  lines: string[],
+): DnsNode & { config: MeshConfig } {
+  const self: LocalIdentity = {
+    cert: LH,
+    handshakeCert: new Uint8Array(),
+    credentials: {},
+    initiatingVersion: 1,
+    privateKey: new Uint8Array(),
+    publicKey: new Uint8Array(),
+    vpnIp: LH.details.ips[0].ip,
+    vpnAddrs: [LH.details.ips[0].ip],
+    vpnNetworks: [parseIpPrefix('10.99.0.0/24')],
+    unsafeNetworks: [],
+    vpnNet: parseCidr('10.99.0.0/24'),
+  };
+  const byPrimary = new Map<Ipv4, HostInfo>([
+    [parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: NODE1.details.name, cert: NODE1 } as HostInfo],
+  ]);
   const node = {
     config: { lighthouse } as unknown as MeshConfig,
     hostmap: { byPrimary, byVpnIp: byPrimary },
@@ -204,11 +262,16 @@ function fakeNode(lighthouse: { amLighthouse: boolean; serveDns: boolean; dns: {
   return node;
 }
 
-const withDns = (node: { config: MeshConfig }, lighthouse: object): MeshConfig => ({ ...node.config, lighthouse: { ...node.config.lighthouse, ...lighthouse } });
+const withDns = (node: { config: MeshConfig }, lighthouse: object): MeshConfig => ({
+  ...node.config,
+  lighthouse: { ...node.config.lighthouse, ...lighthouse },
+});
 
 test('serve_dns on a host that is not a lighthouse is refused with a warning', async () => {
   const lines: string[] = [];
-  const dns = await LighthouseDns.start(fakeNode({ amLighthouse: false, serveDns: true, dns: { host: '127.0.0.1', port: 0 } }, lines));
+  const dns = await LighthouseDns.start(
+    fakeNode({ amLighthouse: false, serveDns: true, dns: { host: '127.0.0.1', port: 0 } }, lines),
+  );
   assert.equal(dns.address(), null);
   assert.match(lines.join('\n'), /DNS server refusing to run because this host is not a lighthouse/);
 });
@@ -221,7 +284,10 @@ test('a lighthouse serves DNS from its tunnels and itself, and a reload that mov
   const first = dns.address();
   assert.ok(first);
   const answers = parseResponse((await query(first.port, encodeQuery(3, 'lh', DnsType.A)))!).answers;
-  assert.deepEqual(answers.map((a) => 'address' in a && a.address), [parseIpv4('10.99.0.1')]);
+  assert.deepEqual(
+    answers.map((a) => 'address' in a && a.address),
+    [parseIpv4('10.99.0.1')],
+  );
   assert.equal(node.counters.get('dns-queries', 'answered'), 1);
 
   assert.deepEqual(await dns.reload(node.config), [], 'same address: nothing to do');
@@ -230,7 +296,11 @@ test('a lighthouse serves DNS from its tunnels and itself, and a reload that mov
   node.config = withDns(node, { dns: { host: '127.0.0.2', port: 0 } });
   assert.deepEqual(await dns.reload(node.config), []);
   assert.equal(dns.address()?.address, '127.0.0.2');
-  assert.equal(await query(first.port, encodeQuery(4, 'lh', DnsType.A), '127.0.0.1', 200), null, 'the old socket is closed');
+  assert.equal(
+    await query(first.port, encodeQuery(4, 'lh', DnsType.A), '127.0.0.1', 200),
+    null,
+    'the old socket is closed',
+  );
   const moved = dns.address()!;
   assert.ok(await query(moved.port, encodeQuery(5, 'Node1', DnsType.A), '127.0.0.2'));
 
@@ -244,7 +314,9 @@ test('a DNS address that cannot be bound is logged and the node runs on', async 
   await new Promise<void>((r) => taken.bind(0, '127.0.0.1', r));
   t.after(() => taken.close());
   const lines: string[] = [];
-  const dns = await LighthouseDns.start(fakeNode({ amLighthouse: true, serveDns: true, dns: { host: '127.0.0.1', port: taken.address().port } }, lines));
+  const dns = await LighthouseDns.start(
+    fakeNode({ amLighthouse: true, serveDns: true, dns: { host: '127.0.0.1', port: taken.address().port } }, lines),
+  );
   assert.equal(dns.address(), null);
   assert.match(lines.join('\n'), /Failed to start DNS server/);
 });

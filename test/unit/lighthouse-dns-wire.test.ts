@@ -26,7 +26,6 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 // id beef, RD, one question: "n1.Mesh" A IN
 const QUERY_A = 'beef 0100 0001 0000 0000 0000  02 6e31 04 4d657368 00  0001 0001';
 
-
 function throwsDnsError(fn: () => unknown, code?: string): void {
   assert.throws(fn, (e: unknown) => e instanceof DnsError && (code === undefined || e.code === code));
 }
@@ -40,7 +39,10 @@ test('a query built by hand parses to its id, flags and question with the case o
   assert.equal(q.question.name, 'n1.Mesh');
   assert.equal(q.question.type, DnsType.A);
   assert.equal(q.question.class, 1);
-  assert.deepEqual(q.question.labels.map((l) => Buffer.from(l).toString()), ['n1', 'Mesh']);
+  assert.deepEqual(
+    q.question.labels.map((l) => Buffer.from(l).toString()),
+    ['n1', 'Mesh'],
+  );
 });
 
 test('a question name may point back into the message, and a pointer loop fails instead of spinning', () => {
@@ -63,10 +65,19 @@ test('encodeQuery writes what parseQuery reads', () => {
 
 test('an A answer is written byte by byte as expected, the name spelled out in full', () => {
   const question = parseQuery(bytes(QUERY_A)).question;
-  const reply: DnsReply = { id: 0xbeef, opcode: 0, rd: true, cd: false, rcode: 0, question, answers: [{ type: DnsType.A, ttl: 3600, address: parseIpv4('10.99.0.2') }] };
+  const reply: DnsReply = {
+    id: 0xbeef,
+    opcode: 0,
+    rd: true,
+    cd: false,
+    rcode: 0,
+    question,
+    answers: [{ type: DnsType.A, ttl: 3600, address: parseIpv4('10.99.0.2') }],
+  };
   const out = new Uint8Array(replySize(reply));
   assert.equal(encodeReply(reply, out), out.length);
-  const expected = 'beef 8100 0001 0001 0000 0000  02 6e31 04 4d657368 00 0001 0001  02 6e31 04 4d657368 00 0001 0001 00000e10 0004 0a630002';
+  const expected =
+    'beef 8100 0001 0001 0000 0000  02 6e31 04 4d657368 00 0001 0001  02 6e31 04 4d657368 00 0001 0001 00000e10 0004 0a630002';
   assert.equal(hex(out), hex(bytes(expected)));
 });
 
@@ -98,14 +109,35 @@ test('a reply parses back to its answers', () => {
 test('a TXT string longer than 255 bytes is cut into several character-strings', () => {
   const question = parseQuery(encodeQuery(1, 'x', DnsType.TXT)).question;
   const long = 'g'.repeat(600);
-  const r = parseResponse(encodeBuf({ id: 1, opcode: 0, rd: false, cd: false, rcode: 0, question, answers: [{ type: DnsType.TXT, ttl: 1, strings: [long, ''] }] }));
+  const r = parseResponse(
+    encodeBuf({
+      id: 1,
+      opcode: 0,
+      rd: false,
+      cd: false,
+      rcode: 0,
+      question,
+      answers: [{ type: DnsType.TXT, ttl: 1, strings: [long, ''] }],
+    }),
+  );
   const txt = r.answers[0] as { strings: string[] };
-  assert.deepEqual(txt.strings.map((s) => s.length), [255, 255, 90, 0]);
+  assert.deepEqual(
+    txt.strings.map((s) => s.length),
+    [255, 255, 90, 0],
+  );
   assert.equal(txt.strings.join(''), long);
 });
 
 test('a header-only error reply keeps the id and says its rcode', () => {
-  const out = encodeBuf({ id: 0x1234, opcode: 0, rd: true, cd: false, rcode: DnsRcode.FormErr, question: null, answers: [] });
+  const out = encodeBuf({
+    id: 0x1234,
+    opcode: 0,
+    rd: true,
+    cd: false,
+    rcode: DnsRcode.FormErr,
+    question: null,
+    answers: [],
+  });
   assert.equal(hex(out), '123481010000000000000000');
 });
 
@@ -113,7 +145,10 @@ test('encodeReply refuses a buffer that is too small and answers without a quest
   const question = parseQuery(bytes(QUERY_A)).question;
   const reply: DnsReply = { id: 1, opcode: 0, rd: false, cd: false, rcode: 0, question, answers: [] };
   throwsDnsError(() => encodeReply(reply, new Uint8Array(replySize(reply) - 1)), 'EDNSSPACE');
-  throwsDnsError(() => encodeReply({ ...reply, question: null, answers: [{ type: DnsType.A, ttl: 1, address: 1 }] }), 'EDNSCOUNTS');
+  throwsDnsError(
+    () => encodeReply({ ...reply, question: null, answers: [{ type: DnsType.A, ttl: 1, address: 1 }] }),
+    'EDNSCOUNTS',
+  );
 });
 
 test('names with an empty or over-long label are refused', () => {
@@ -140,7 +175,15 @@ test('queries a lighthouse must not answer as queries fail with the reason as th
 test('every truncation of a query and of a reply fails only with a DnsError', () => {
   const query = bytes(QUERY_A);
   const question = parseQuery(query).question;
-  const reply = encodeBuf({ id: 1, opcode: 0, rd: true, cd: false, rcode: 0, question, answers: [{ type: DnsType.TXT, ttl: 1, strings: ['abc', 'de'] }] });
+  const reply = encodeBuf({
+    id: 1,
+    opcode: 0,
+    rd: true,
+    cd: false,
+    rcode: 0,
+    question,
+    answers: [{ type: DnsType.TXT, ttl: 1, strings: ['abc', 'de'] }],
+  });
   for (let n = 0; n < query.length; n++) throwsDnsError(() => parseQuery(query.subarray(0, n)));
   for (let n = 0; n < reply.length; n++) throwsDnsError(() => parseResponse(reply.subarray(0, n)));
 });

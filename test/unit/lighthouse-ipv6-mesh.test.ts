@@ -16,7 +16,10 @@ import { waitFor } from './helpers/wait.js';
 // the node ask the lighthouse about an IPv6 host (v2 layout, VpnAddr), the answer brings its underlay address and the
 // packet arrives; nothing needed a static entry for the peer.
 
-const FAST = { handshakes: { try_interval: '20ms', retries: 10 }, timers: { connection_alive_interval: 1, pending_deletion_interval: 5 } };
+const FAST = {
+  handshakes: { try_interval: '20ms', retries: 10 },
+  timers: { connection_alive_interval: 1, pending_deletion_interval: 5 },
+};
 const LH6 = 'fd00:99::1';
 const A6 = 'fd00:99::2';
 const B6 = 'fd00:99::3';
@@ -40,8 +43,20 @@ test('a node finds an IPv6-only peer through a lighthouse configured by its IPv6
   });
   const client = { ...FAST, lighthouse: { hosts: [LH6], interval: 60 } };
   const toLh = { [LH6]: [addrKey(underlayOf('10.99.0.1'))] };
-  const a = await mesh.node({ vpnIp: '10.99.0.2', name: 'a', config: client, staticHostMap: toLh, pki: pkiFor(ca, 'a', ['10.99.0.2/24', `${A6}/64`]) });
-  const b = await mesh.node({ vpnIp: '10.99.0.3', name: 'b', config: client, staticHostMap: toLh, pki: pkiFor(ca, 'b', [`${B6}/64`]) });
+  const a = await mesh.node({
+    vpnIp: '10.99.0.2',
+    name: 'a',
+    config: client,
+    staticHostMap: toLh,
+    pki: pkiFor(ca, 'a', ['10.99.0.2/24', `${A6}/64`]),
+  });
+  const b = await mesh.node({
+    vpnIp: '10.99.0.3',
+    name: 'b',
+    config: client,
+    staticHostMap: toLh,
+    pki: pkiFor(ca, 'b', [`${B6}/64`]),
+  });
   const logs = (): string => [lh, a, b].map((n) => n.logs.join('\n')).join('\n---\n');
   // b reports itself to the lighthouse (over its only, IPv6, address) before a asks about it.
   await waitFor(() => (lh.node.counters.get('lighthouse', 'update') ?? 0) >= 2, { what: logs });

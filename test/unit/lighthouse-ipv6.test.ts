@@ -37,7 +37,8 @@ function serverSetup() {
     remoteAllowed: () => true,
     hostFor: (vpnIp) => tunnels.get(vpnIp),
     send: (to, m) => {
-      if (m.type !== MetaType.HostUpdateNotificationAck) wire.push({ to: formatVpnIp(to.vpnIp), m: decodeMeta(encodeMeta(m)) });
+      if (m.type !== MetaType.HostUpdateNotificationAck)
+        wire.push({ to: formatVpnIp(to.vpnIp), m: decodeMeta(encodeMeta(m)) });
     },
     counters,
   });
@@ -45,7 +46,8 @@ function serverSetup() {
     for (const a of h.vpnAddrs) tunnels.set(a, h);
     return h;
   };
-  const receive = (from: HostInfo, m: MetaMessage): void => server.handle(from, decodeMeta(encodeMeta(m, from.certVersion)));
+  const receive = (from: HostInfo, m: MetaMessage): void =>
+    server.handle(from, decodeMeta(encodeMeta(m, from.certVersion)));
   return { server, wire, counters, connect, receive };
 }
 
@@ -55,7 +57,12 @@ test('a dual-stack host is answered about by either of its addresses, each reply
   const { wire, connect, receive } = serverSetup();
   const dual = connect(host(DUAL, 2, udpAddr('198.51.100.2', 4242)));
   const asker = connect(host([ip('10.99.0.3'), 'fd00::3'], 2, udpAddr('198.51.100.3', 4242)));
-  receive(dual, { type: MetaType.HostUpdateNotification, vpnIp: 0, addrs: [udpAddr('192.0.2.2', 4242), udpAddr('2001:db8::2', 4242)], relays: [ip('10.99.0.9'), 'fd00::9'] });
+  receive(dual, {
+    type: MetaType.HostUpdateNotification,
+    vpnIp: 0,
+    addrs: [udpAddr('192.0.2.2', 4242), udpAddr('2001:db8::2', 4242)],
+    relays: [ip('10.99.0.9'), 'fd00::9'],
+  });
 
   for (const asked of ['fd00::2', ip('10.99.0.2')] as VpnIp[]) {
     wire.length = 0;
@@ -73,12 +80,22 @@ test('a dual-stack host is answered about by either of its addresses, each reply
   }
 });
 
-test('an update may name any of the sender\'s addresses; naming another host\'s is refused', () => {
+test("an update may name any of the sender's addresses; naming another host's is refused", () => {
   const { server, counters, connect, receive } = serverSetup();
   const dual = connect(host(DUAL, 2, udpAddr('198.51.100.2', 4242)));
-  receive(dual, { type: MetaType.HostUpdateNotification, vpnIp: ip('10.99.0.2'), addrs: [udpAddr('192.0.2.2', 4242)], relays: [] });
+  receive(dual, {
+    type: MetaType.HostUpdateNotification,
+    vpnIp: ip('10.99.0.2'),
+    addrs: [udpAddr('192.0.2.2', 4242)],
+    relays: [],
+  });
   assert.deepEqual(server.reportedOf('fd00::2').map(addrKey), ['192.0.2.2:4242'], 'kept under the primary address');
-  receive(dual, { type: MetaType.HostUpdateNotification, vpnIp: 'fd00::7', addrs: [udpAddr('192.0.2.7', 4242)], relays: [] });
+  receive(dual, {
+    type: MetaType.HostUpdateNotification,
+    vpnIp: 'fd00::7',
+    addrs: [udpAddr('192.0.2.7', 4242)],
+    relays: [],
+  });
   assert.equal(counters.get('drops', 'lighthouse-update-wrong-vpnip'), 1);
   assert.deepEqual(server.reportedOf('fd00::2').map(addrKey), ['192.0.2.2:4242']);
 });
@@ -86,7 +103,12 @@ test('an update may name any of the sender\'s addresses; naming another host\'s 
 test('reported underlay addresses inside any of our overlay networks, IPv6 ones too, are refused', () => {
   const { server, connect, receive } = serverSetup();
   const dual = connect(host(DUAL, 2, udpAddr('198.51.100.2', 4242)));
-  receive(dual, { type: MetaType.HostUpdateNotification, vpnIp: 0, addrs: [udpAddr('10.99.0.50', 4242), udpAddr('fd00::50', 4242), udpAddr('2001:db8::2', 4242)], relays: [] });
+  receive(dual, {
+    type: MetaType.HostUpdateNotification,
+    vpnIp: 0,
+    addrs: [udpAddr('10.99.0.50', 4242), udpAddr('fd00::50', 4242), udpAddr('2001:db8::2', 4242)],
+    relays: [],
+  });
   assert.deepEqual(server.reportedOf('fd00::2').map(addrKey), ['[2001:db8::2]:4242']);
 });
 
@@ -104,7 +126,11 @@ test('v1 peers never get IPv6: a v1 reply leaves IPv6 relays out, a punch naming
 
   wire.length = 0;
   receive(v6only, { type: MetaType.HostQuery, vpnIp: ip('10.99.0.4'), addrs: [], relays: [] });
-  assert.deepEqual(wire.map((w) => [w.to, MetaType[w.m.type]]), [['fd00::5', 'HostQueryReply']], 'no punch notification to the v1 host');
+  assert.deepEqual(
+    wire.map((w) => [w.to, MetaType[w.m.type]]),
+    [['fd00::5', 'HostQueryReply']],
+    'no punch notification to the v1 host',
+  );
   assert.equal(counters.get('lighthouse', 'v1-ipv6-skipped'), 1);
   for (const w of wire) assert.ok(typeof w.m.vpnIp === 'number' || w.m.version === 2);
 });
@@ -139,7 +165,10 @@ function clientSetup(certVersion: 1 | 2, me: VpnIp[]) {
 test('a client asks a v2 lighthouse about an IPv6 host (VpnAddr) and never a v1 one, which it counts', () => {
   const v2 = clientSetup(2, [ip('10.99.0.2'), 'fd00::2']);
   v2.client.query('fd00::7');
-  assert.deepEqual(v2.wire.map((w) => [MetaType[w.m.type], w.m.vpnIp, w.m.version]), [['HostQuery', 'fd00::7', 2]]);
+  assert.deepEqual(
+    v2.wire.map((w) => [MetaType[w.m.type], w.m.vpnIp, w.m.version]),
+    [['HostQuery', 'fd00::7', 2]],
+  );
 
   const v1 = clientSetup(1, [ip('10.99.0.2'), 'fd00::2']);
   v1.client.query('fd00::7');
@@ -148,14 +177,20 @@ test('a client asks a v2 lighthouse about an IPv6 host (VpnAddr) and never a v1 
   assert.equal(v1.counters.get('lighthouse', 'query-sent'), 0);
 });
 
-test('a client\'s v1 update names its first (IPv4) address and only its IPv4 relays; an IPv6-first host sends none in v1', () => {
+test("a client's v1 update names its first (IPv4) address and only its IPv4 relays; an IPv6-first host sends none in v1", () => {
   const v1 = clientSetup(1, [ip('10.99.0.2'), 'fd00::2']);
   v1.client.sendUpdate();
-  assert.deepEqual(v1.wire.map((w) => [MetaType[w.m.type], w.m.vpnIp, w.m.relays]), [['HostUpdateNotification', ip('10.99.0.2'), [ip('10.99.0.9')]]]);
+  assert.deepEqual(
+    v1.wire.map((w) => [MetaType[w.m.type], w.m.vpnIp, w.m.relays]),
+    [['HostUpdateNotification', ip('10.99.0.2'), [ip('10.99.0.9')]]],
+  );
 
   const v2 = clientSetup(2, ['fd00::2', ip('10.99.0.2')]);
   v2.client.sendUpdate();
-  assert.deepEqual(v2.wire.map((w) => [w.m.vpnIp, w.m.relays, w.m.version]), [[0, [ip('10.99.0.9'), 'fd00::9'], 2]]);
+  assert.deepEqual(
+    v2.wire.map((w) => [w.m.vpnIp, w.m.relays, w.m.version]),
+    [[0, [ip('10.99.0.9'), 'fd00::9'], 2]],
+  );
 
   const v6first = clientSetup(1, ['fd00::2', ip('10.99.0.2')]);
   v6first.client.sendUpdate();
@@ -165,10 +200,36 @@ test('a client\'s v1 update names its first (IPv4) address and only its IPv4 rel
 
 test('a client keeps an answer about an IPv6 host under that address and treats a reply about any of its own addresses as about itself', () => {
   const { client, lh } = clientSetup(2, [ip('10.99.0.2'), 'fd00::2']);
-  client.handle(lh, decodeMeta(encodeMeta({ type: MetaType.HostQueryReply, vpnIp: 'fd00::7', addrs: [udpAddr('192.0.2.7', 4242), udpAddr('fd00::70', 4242)], relays: ['fd00::9'], version: 2 })));
-  assert.deepEqual(client.addressesOf('fd00::7').map(addrKey), ['192.0.2.7:4242'], 'an underlay address inside our IPv6 network is no way to reach anybody');
+  client.handle(
+    lh,
+    decodeMeta(
+      encodeMeta({
+        type: MetaType.HostQueryReply,
+        vpnIp: 'fd00::7',
+        addrs: [udpAddr('192.0.2.7', 4242), udpAddr('fd00::70', 4242)],
+        relays: ['fd00::9'],
+        version: 2,
+      }),
+    ),
+  );
+  assert.deepEqual(
+    client.addressesOf('fd00::7').map(addrKey),
+    ['192.0.2.7:4242'],
+    'an underlay address inside our IPv6 network is no way to reach anybody',
+  );
   assert.deepEqual(client.relaysFor('fd00::7'), ['fd00::9']);
-  client.handle(lh, decodeMeta(encodeMeta({ type: MetaType.HostQueryReply, vpnIp: 'fd00::2', addrs: [udpAddr('203.0.113.2', 4000)], relays: [], version: 2 })));
+  client.handle(
+    lh,
+    decodeMeta(
+      encodeMeta({
+        type: MetaType.HostQueryReply,
+        vpnIp: 'fd00::2',
+        addrs: [udpAddr('203.0.113.2', 4000)],
+        relays: [],
+        version: 2,
+      }),
+    ),
+  );
   assert.deepEqual(client.selfAddresses().map(addrKey), ['203.0.113.2:4000']);
   assert.deepEqual(client.addressesOf('fd00::2'), []);
 });
@@ -197,6 +258,9 @@ test('the punch notification to an IPv6-only host names the querier by its IPv6 
   const dual = connect(host([ip('10.99.0.2'), 'fd00::2'], 2, udpAddr('198.51.100.2', 4242)));
   receive(dual, { type: MetaType.HostQuery, vpnIp: 'fd00::6', addrs: [], relays: [] });
   const punch = wire.find((w) => w.m.type === MetaType.HostPunchNotification);
-  assert.deepEqual([punch?.to, punch?.m.vpnIp, punch?.m.addrs.map(addrKey)], ['fd00::6', 'fd00::2', ['198.51.100.2:4242']]);
+  assert.deepEqual(
+    [punch?.to, punch?.m.vpnIp, punch?.m.addrs.map(addrKey)],
+    ['fd00::6', 'fd00::2', ['198.51.100.2:4242']],
+  );
   assert.equal(v6only.vpnIp, 'fd00::6');
 });

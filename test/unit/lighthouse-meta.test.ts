@@ -37,16 +37,18 @@ const NEBULA_HOST_UPDATE =
   '08 03 12 27 08 85 80 8c 53 12 09 08 94 c8 cd b1 0c 10 92 21 22 0f 08 80 80 84 80 80 b7 c3 80 20 10 20 18 a0 1f' +
   ' 2a 04 81 80 8c 53';
 
-
 function decodesOrThrowsProtobufError(buf: Uint8Array): void {
   try {
     decodeMeta(buf);
   } catch (e) {
-    assert.ok(e instanceof ProtobufError, `decodeMeta(${hex(buf)}) threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    assert.ok(
+      e instanceof ProtobufError,
+      `decodeMeta(${hex(buf)}) threw ${(e as Error)?.name}: ${(e as Error)?.message}`,
+    );
   }
 }
 
-test("the documented HostUpdateNotification decodes to 10.99.0.3 at 192.0.2.2:47003", () => {
+test('the documented HostUpdateNotification decodes to 10.99.0.3 at 192.0.2.2:47003', () => {
   assert.deepEqual(decodeMeta(bytes(REFERENCE_UPDATE)), {
     type: MetaType.HostUpdateNotification,
     vpnIp: ip('10.99.0.3'),
@@ -55,12 +57,17 @@ test("the documented HostUpdateNotification decodes to 10.99.0.3 at 192.0.2.2:47
   });
 });
 
-test("encoding that HostUpdateNotification gives the documented bytes exactly", () => {
-  const m: MetaMessage = { type: MetaType.HostUpdateNotification, vpnIp: ip('10.99.0.3'), addrs: [a('192.0.2.2', 47003)], relays: [] };
+test('encoding that HostUpdateNotification gives the documented bytes exactly', () => {
+  const m: MetaMessage = {
+    type: MetaType.HostUpdateNotification,
+    vpnIp: ip('10.99.0.3'),
+    addrs: [a('192.0.2.2', 47003)],
+    relays: [],
+  };
   assert.equal(hex(encodeMeta(m)), REFERENCE_UPDATE.replace(/ /g, ''));
 });
 
-test("the documented HostQuery for 10.99.0.3 decodes and encodes byte for byte", () => {
+test('the documented HostQuery for 10.99.0.3 decodes and encodes byte for byte', () => {
   const m: MetaMessage = { type: MetaType.HostQuery, vpnIp: ip('10.99.0.3'), addrs: [], relays: [] };
   assert.deepEqual(decodeMeta(bytes(REFERENCE_QUERY)), m);
   assert.equal(hex(encodeMeta(m)), REFERENCE_QUERY.replace(/ /g, ''));
@@ -123,7 +130,12 @@ test('IPv6 addresses round trip, including halves with the top bit set', () => {
     '2001:db8:85a3::8a2e:370:7334',
   ];
   for (const address of addrs) {
-    const m: MetaMessage = { type: MetaType.HostQueryReply, vpnIp: ip('10.0.0.9'), addrs: [a(address, 4242)], relays: [] };
+    const m: MetaMessage = {
+      type: MetaType.HostQueryReply,
+      vpnIp: ip('10.0.0.9'),
+      addrs: [a(address, 4242)],
+      relays: [],
+    };
     assert.deepEqual(decodeMeta(encodeMeta(m)), m, address);
   }
 });
@@ -131,11 +143,25 @@ test('IPv6 addresses round trip, including halves with the top bit set', () => {
 // An IPv4-mapped address sent as an Ip6AndPort would otherwise be judged by the IPv6 rules of remote_allow_list
 // and tried first as "IPv6", while the packets go to the IPv4 address (docs/security-model.md).
 test('an IPv4-mapped address in an Ip6AndPort decodes as the IPv4 address it is, whatever its spelling', () => {
-  for (const spelling of ['::ffff:c633:640a', '::ffff:198.51.100.10', '0:0:0:0:0:FFFF:C633:640A', '0::ffff:c633:640a']) {
+  for (const spelling of [
+    '::ffff:c633:640a',
+    '::ffff:198.51.100.10',
+    '0:0:0:0:0:FFFF:C633:640A',
+    '0::ffff:c633:640a',
+  ]) {
     // encodeMeta writes any address with a colon as an Ip6AndPort, as a peer may.
-    const m: MetaMessage = { type: MetaType.HostQueryReply, vpnIp: ip('10.0.0.9'), addrs: [a('2001:db8::5', 1), a(spelling, 4242)], relays: [] };
+    const m: MetaMessage = {
+      type: MetaType.HostQueryReply,
+      vpnIp: ip('10.0.0.9'),
+      addrs: [a('2001:db8::5', 1), a(spelling, 4242)],
+      relays: [],
+    };
     const details = [...readFields(encodeMeta(m))].find((f) => f.number === 2)!.bytes!;
-    assert.deepEqual([...readFields(details)].map((f) => f.number).filter((n) => n === 2 || n === 4), [4, 4], 'both go as Ip6AndPort');
+    assert.deepEqual(
+      [...readFields(details)].map((f) => f.number).filter((n) => n === 2 || n === 4),
+      [4, 4],
+      'both go as Ip6AndPort',
+    );
     // Among the IPv4 ones, ahead of the IPv6 ones, where a re-encoding writes it (as a V4AddrPort).
     assert.deepEqual(decodeMeta(encodeMeta(m)).addrs, [a('198.51.100.10', 4242), a('2001:db8::5', 1)], spelling);
   }
@@ -151,7 +177,12 @@ test('addresses that only look like mapped ones stay IPv6', () => {
 });
 
 test('IPv6 text is canonicalised, so one address has one spelling after a round trip', () => {
-  const m: MetaMessage = { type: MetaType.HostQueryReply, vpnIp: 1, addrs: [a('2001:0DB8:0:0:0:0:0:05', 1)], relays: [] };
+  const m: MetaMessage = {
+    type: MetaType.HostQueryReply,
+    vpnIp: 1,
+    addrs: [a('2001:0DB8:0:0:0:0:0:05', 1)],
+    relays: [],
+  };
   assert.deepEqual(decodeMeta(encodeMeta(m)).addrs, [a('2001:db8::5', 1)]);
 });
 
@@ -162,7 +193,12 @@ test('IPv4 entries are written before IPv6 ones whatever order they were given i
     addrs: [a('2001:db8::1', 1), a('198.51.100.1', 2), a('2001:db8::2', 3), a('198.51.100.2', 4)],
     relays: [],
   };
-  assert.deepEqual(decodeMeta(encodeMeta(m)).addrs, [a('198.51.100.1', 2), a('198.51.100.2', 4), a('2001:db8::1', 1), a('2001:db8::2', 3)]);
+  assert.deepEqual(decodeMeta(encodeMeta(m)).addrs, [
+    a('198.51.100.1', 2),
+    a('198.51.100.2', 4),
+    a('2001:db8::1', 1),
+    a('2001:db8::2', 3),
+  ]);
 });
 
 test('ports 0 and 65535 and addresses 0.0.0.0 and 255.255.255.255 round trip', () => {
@@ -176,7 +212,12 @@ test('ports 0 and 65535 and addresses 0.0.0.0 and 255.255.255.255 round trip', (
 });
 
 test('relays are written packed and read both packed and one value per field', () => {
-  const m: MetaMessage = { type: MetaType.HostUpdateNotification, vpnIp: ip('10.99.0.3'), addrs: [], relays: [ip('10.99.0.1'), ip('10.99.0.9')] };
+  const m: MetaMessage = {
+    type: MetaType.HostUpdateNotification,
+    vpnIp: ip('10.99.0.3'),
+    addrs: [],
+    relays: [ip('10.99.0.1'), ip('10.99.0.9')],
+  };
   const encoded = hex(encodeMeta(m));
   assert.ok(encoded.endsWith('2a08' + '81808c53' + '89808c53'), encoded);
   // The same relays as two unpacked varint fields (what a non-canonical encoder may send).
@@ -215,9 +256,16 @@ test('a port above 65535 is rejected', () => {
 });
 
 test('every truncation of a valid message throws ProtobufError', () => {
-  for (const golden of [REFERENCE_UPDATE, REFERENCE_QUERY, NEBULA_QUERY_REPLY, NEBULA_PUNCH_NOTIFICATION, NEBULA_HOST_UPDATE]) {
+  for (const golden of [
+    REFERENCE_UPDATE,
+    REFERENCE_QUERY,
+    NEBULA_QUERY_REPLY,
+    NEBULA_PUNCH_NOTIFICATION,
+    NEBULA_HOST_UPDATE,
+  ]) {
     const full = bytes(golden);
-    for (let n = 0; n < full.length; n++) assert.throws(() => decodeMeta(full.subarray(0, n)), ProtobufError, `${n} of ${full.length} bytes`);
+    for (let n = 0; n < full.length; n++)
+      assert.throws(() => decodeMeta(full.subarray(0, n)), ProtobufError, `${n} of ${full.length} bytes`);
   }
 });
 

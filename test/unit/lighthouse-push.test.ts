@@ -30,8 +30,10 @@ function setup() {
     send: (to: HostInfo, m: MetaMessage) => {
       // Through the codec, as on the wire.
       const d = decodeMeta(encodeMeta(m));
-      if (d.type === MetaType.HostMovedNotification) pushes.push({ to: formatVpnIp(to.vpnIp), vpnIp: formatVpnIp(d.vpnIp), addrs: d.addrs.map(addrKey) });
-      if (d.type === MetaType.HostPunchNotification) punches.push({ to: formatVpnIp(to.vpnIp), vpnIp: formatVpnIp(d.vpnIp) });
+      if (d.type === MetaType.HostMovedNotification)
+        pushes.push({ to: formatVpnIp(to.vpnIp), vpnIp: formatVpnIp(d.vpnIp), addrs: d.addrs.map(addrKey) });
+      if (d.type === MetaType.HostPunchNotification)
+        punches.push({ to: formatVpnIp(to.vpnIp), vpnIp: formatVpnIp(d.vpnIp) });
     },
     counters: new Counters(),
     clock,
@@ -41,7 +43,8 @@ function setup() {
     hosts.set(vpnIp, h);
     return h;
   };
-  const query = (from: HostInfo, target: Ipv4): void => server.handle(from, { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [] });
+  const query = (from: HostInfo, target: Ipv4): void =>
+    server.handle(from, { type: MetaType.HostQuery, vpnIp: target, addrs: [], relays: [] });
   const update = (from: HostInfo, addrs: UdpAddr[] = []): void =>
     server.handle(from, { type: MetaType.HostUpdateNotification, vpnIp: from.vpnIp, addrs, relays: [] });
   /** A mesh host: it asks about itself on its lighthouse tunnel. */
@@ -87,11 +90,17 @@ test('a mesh asker gets the new addresses once when the host it asked about come
 test('only the most recent askers within the TTL are pushed to', () => {
   const { clock, pushes, connect, query, update, meshHost } = setup();
   const b = connect(B, udpAddr('192.0.2.20', 4242));
-  const askers = Array.from({ length: PUSH_ASKERS_PER_HOST + 8 }, (_, i) => meshHost(ip(`10.99.0.${100 + i}`), udpAddr(`192.0.2.${100 + i}`, 4242)));
+  const askers = Array.from({ length: PUSH_ASKERS_PER_HOST + 8 }, (_, i) =>
+    meshHost(ip(`10.99.0.${100 + i}`), udpAddr(`192.0.2.${100 + i}`, 4242)),
+  );
   for (const a of askers) query(a, B);
   update(connect(B, udpAddr('192.0.2.20', 5000)), []);
   assert.equal(pushes.length, PUSH_ASKERS_PER_HOST);
-  assert.deepEqual(new Set(pushes.map((p) => p.to)), new Set(askers.slice(8).map((a) => formatVpnIp(a.vpnIp))), 'the last ones to ask');
+  assert.deepEqual(
+    new Set(pushes.map((p) => p.to)),
+    new Set(askers.slice(8).map((a) => formatVpnIp(a.vpnIp))),
+    'the last ones to ask',
+  );
 
   pushes.length = 0;
   query(askers[0], B);
@@ -104,7 +113,9 @@ test('random queries, updates and reconnections: pushes never outnumber the quer
   const { clock, pushes, connect, query, update, meshHost } = setup();
   const rand = seededRandom(1504);
   const targets = [B, ip('10.99.0.21'), ip('10.99.0.22')];
-  const askers = Array.from({ length: 10 }, (_, i) => (i < 7 ? meshHost : connect)(ip(`10.99.0.${50 + i}`), udpAddr(`192.0.2.${50 + i}`, 4242)));
+  const askers = Array.from({ length: 10 }, (_, i) =>
+    (i < 7 ? meshHost : connect)(ip(`10.99.0.${50 + i}`), udpAddr(`192.0.2.${50 + i}`, 4242)),
+  );
   for (const target of targets) connect(target, udpAddr('198.51.100.1', 4242));
   let meshQueries = 0;
   for (let i = 0; i < 5000; i++) {
@@ -120,5 +131,8 @@ test('random queries, updates and reconnections: pushes never outnumber the quer
   }
   assert.ok(pushes.length > 100, `${pushes.length} pushes`);
   assert.ok(pushes.length <= meshQueries, `${pushes.length} pushes for ${meshQueries} queries`);
-  assert.ok(pushes.every((p) => Number(p.to.split('.')[3]) < 57), 'only mesh askers');
+  assert.ok(
+    pushes.every((p) => Number(p.to.split('.')[3]) < 57),
+    'only mesh askers',
+  );
 });

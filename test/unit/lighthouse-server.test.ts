@@ -115,7 +115,15 @@ test('reported IPv4 addresses inside the VPN network are dropped, also written I
   const { server, connect, update } = setup();
   const n = connect('10.99.0.3', a('203.0.113.2', 4242));
   const mapped = { address: '::ffff:a63:1', port: 4242 }; // 10.99.0.1, as a peer may write it in an Ip6AndPort
-  update(n, [a('10.99.0.3', 4242), a('10.99.0.200', 1), a('10.98.0.1', 4242), ...decodeMeta(encodeMeta({ type: MetaType.HostUpdateNotification, vpnIp: ip('10.99.0.3'), addrs: [mapped], relays: [] })).addrs, a('::a63:1', 4242)]);
+  update(n, [
+    a('10.99.0.3', 4242),
+    a('10.99.0.200', 1),
+    a('10.98.0.1', 4242),
+    ...decodeMeta(
+      encodeMeta({ type: MetaType.HostUpdateNotification, vpnIp: ip('10.99.0.3'), addrs: [mapped], relays: [] }),
+    ).addrs,
+    a('::a63:1', 4242),
+  ]);
   assert.deepEqual(server.reportedOf(ip('10.99.0.3')).map(addrKey), ['10.98.0.1:4242', '[::a63:1]:4242']);
 });
 
@@ -204,8 +212,18 @@ test('forgetting a host drops what it reported', () => {
 test('replies and punch notifications sent to a lighthouse are ignored and counted', () => {
   const { server, sent, counters, connect } = setup();
   const n = connect('10.99.0.3', a('203.0.113.2', 4242));
-  server.handle(n, { type: MetaType.HostQueryReply, vpnIp: ip('10.99.0.4'), addrs: [a('198.51.100.1', 1)], relays: [] });
-  server.handle(n, { type: MetaType.HostPunchNotification, vpnIp: ip('10.99.0.4'), addrs: [a('198.51.100.1', 1)], relays: [] });
+  server.handle(n, {
+    type: MetaType.HostQueryReply,
+    vpnIp: ip('10.99.0.4'),
+    addrs: [a('198.51.100.1', 1)],
+    relays: [],
+  });
+  server.handle(n, {
+    type: MetaType.HostPunchNotification,
+    vpnIp: ip('10.99.0.4'),
+    addrs: [a('198.51.100.1', 1)],
+    relays: [],
+  });
   server.handle(n, { type: 42 as MetaType, vpnIp: 0, addrs: [], relays: [] });
   assert.deepEqual(sent, []);
   assert.equal(counters.get('lighthouse', 'ignored-HostQueryReply'), 1);

@@ -17,19 +17,42 @@ import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 
 function cert(name: string, cidr: string): NebulaCertificate {
-  return { details: { name, ips: [parseCidr(cidr)], subnets: [], groups: [], notBefore: 0, notAfter: 0, publicKey: new Uint8Array(32), isCA: false, issuer: '' }, signature: new Uint8Array(64) };
+  return {
+    details: {
+      name,
+      ips: [parseCidr(cidr)],
+      subnets: [],
+      groups: [],
+      notBefore: 0,
+      notAfter: 0,
+      publicKey: new Uint8Array(32),
+      isCA: false,
+      issuer: '',
+    },
+    signature: new Uint8Array(64),
+  };
 }
 
 const LH = cert('lh1', '10.99.0.1/24');
 const LOCAL = cert('local', '10.99.0.2/24');
 
 function remote(vpnIp: string, name?: string): RemoteHost {
-  return { vpnIp: parseIpv4(vpnIp), servedBy: 'lh-3', writtenAt: 0, learned: null, reported: [], relays: [], ...(name ? { name } : {}) };
+  return {
+    vpnIp: parseIpv4(vpnIp),
+    servedBy: 'lh-3',
+    writtenAt: 0,
+    learned: null,
+    reported: [],
+    relays: [],
+    ...(name ? { name } : {}),
+  };
 }
 
 function lighthouse(remotes: RemoteHost[]): DnsNode {
   const self = { cert: LH, vpnIp: LH.details.ips[0].ip, vpnNet: parseCidr('10.99.0.0/24') } as unknown as LocalIdentity;
-  const byVpnIp = new Map<Ipv4, HostInfo>([[parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: 'local', cert: LOCAL } as HostInfo]]);
+  const byVpnIp = new Map<Ipv4, HostInfo>([
+    [parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: 'local', cert: LOCAL } as HostInfo],
+  ]);
   return {
     hostmap: { byVpnIp, byPrimary: byVpnIp },
     log: new Logger('error', 'text', () => {}),
@@ -47,8 +70,15 @@ function ask(node: DnsNode, name: string, type: number, from = '10.99.0.77') {
 
 test('A questions are answered for hosts another lighthouse of the tier serves, by their certificate name', () => {
   const node = lighthouse([remote('10.99.0.33', 'far-away'), remote('10.99.0.34')]);
-  assert.deepEqual(ask(node, 'far-away', DnsType.A).map((a) => ('address' in a ? formatIpv4(a.address as number) : a)), ['10.99.0.33']);
-  assert.deepEqual(ask(node, 'FAR-AWAY', DnsType.A).length, 1, 'names match without regard to case, as for local hosts');
+  assert.deepEqual(
+    ask(node, 'far-away', DnsType.A).map((a) => ('address' in a ? formatIpv4(a.address as number) : a)),
+    ['10.99.0.33'],
+  );
+  assert.deepEqual(
+    ask(node, 'FAR-AWAY', DnsType.A).length,
+    1,
+    'names match without regard to case, as for local hosts',
+  );
   assert.equal(ask(node, 'local', DnsType.A).length, 1);
   // No certificate of a remote host was seen here: no TXT for it.
   assert.equal(ask(node, '10.99.0.33', DnsType.TXT).length, 0);

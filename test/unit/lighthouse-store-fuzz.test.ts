@@ -19,15 +19,32 @@ import { mutate, mutateText, randomBytes, runFuzzAsync } from './helpers/fuzz.js
 import { NATS_PASSWORD, NATS_USER, NatsServer } from './helpers/nats-server.js';
 import { waitFor } from './helpers/wait.js';
 
-const HOST = { vpnIp: parseIpv4('10.9.0.5'), learned: udpAddr('198.51.100.5', 4242), reported: [udpAddr('2001:db8::5', 4242)], relays: [parseIpv4('10.9.0.9')], name: 'five' };
-const PUNCH: PunchRequest = { target: parseIpv4('10.9.0.5'), asker: parseIpv4('10.9.0.7'), askerAddrs: [udpAddr('203.0.113.7', 4242)] };
+const HOST = {
+  vpnIp: parseIpv4('10.9.0.5'),
+  learned: udpAddr('198.51.100.5', 4242),
+  reported: [udpAddr('2001:db8::5', 4242)],
+  relays: [parseIpv4('10.9.0.9')],
+  name: 'five',
+};
+const PUNCH: PunchRequest = {
+  target: parseIpv4('10.9.0.5'),
+  asker: parseIpv4('10.9.0.7'),
+  askerAddrs: [udpAddr('203.0.113.7', 4242)],
+};
 
 test('fuzz: hostile punch requests and bucket values through nats-server never break the store', async (t) => {
   const nats = await NatsServer.start(t);
   const counters = new Counters();
   const punches: PunchRequest[] = [];
   const store = new NatsStore({
-    config: { kind: 'nats', servers: [nats.url], user: NATS_USER, password: NATS_PASSWORD, bucket: 'mesh_fuzz', ttlMs: 30_000 },
+    config: {
+      kind: 'nats',
+      servers: [nats.url],
+      user: NATS_USER,
+      password: NATS_PASSWORD,
+      bucket: 'mesh_fuzz',
+      ttlMs: 30_000,
+    },
     id: 'lh-1',
     clock: systemClock,
     log: new Logger('error', 'text', () => {}),
@@ -49,24 +66,38 @@ test('fuzz: hostile punch requests and bucket values through nats-server never b
   const stats = await runFuzzAsync('lighthouse-store-nats', { iterations: 400, ms: 2000, seed: 2121 }, async (r) => {
     const text = (b: Uint8Array) => Buffer.from(mutateText(r, Buffer.from(b).toString(), 4, 6000));
     if (r.chance(0.5)) {
-      const body = r.chance(0.2) ? randomBytes(r, 5000) : r.chance(0.5) ? mutate(r, punch, [punch, record], 4, 5000) : text(punch);
+      const body = r.chance(0.2)
+        ? randomBytes(r, 5000)
+        : r.chance(0.5)
+          ? mutate(r, punch, [punch, record], 4, 5000)
+          : text(punch);
       nc.publish(punchSubject('lh-1'), body);
       published++;
     } else {
-      const body = r.chance(0.2) ? randomBytes(r, 3000) : r.chance(0.5) ? mutate(r, record, [record, punch], 4, 3000) : text(record);
+      const body = r.chance(0.2)
+        ? randomBytes(r, 3000)
+        : r.chance(0.5)
+          ? mutate(r, record, [record, punch], 4, 3000)
+          : text(record);
       await kv.put(r.pick(keys), body).catch(() => {}); // the server refuses values over the bucket's size limit
     }
   });
   await nc.flush();
   // Whatever was delivered passed the decoder: its fields are addresses.
-  for (const p of punches) assert.ok(typeof formatVpnIp(p.target) === 'string' && p.askerAddrs.every((a) => a.port >= 0 && a.port <= 65535));
+  for (const p of punches)
+    assert.ok(typeof formatVpnIp(p.target) === 'string' && p.askerAddrs.every((a) => a.port >= 0 && a.port <= 65535));
   assert.ok(counters.get('drops', 'lighthouse-tier-invalid') > 0, 'hostile input was refused and counted');
 
   // Still working: a valid record is served and a valid punch request delivered.
-  await kv.put(keyOf(parseIpv4('10.9.0.77')), encodeRecord({ ...HOST, vpnIp: parseIpv4('10.9.0.77') }, 'lh-9', Date.now()));
+  await kv.put(
+    keyOf(parseIpv4('10.9.0.77')),
+    encodeRecord({ ...HOST, vpnIp: parseIpv4('10.9.0.77') }, 'lh-9', Date.now()),
+  );
   await waitFor(() => store.lookup(parseIpv4('10.9.0.77')), { what: 'the valid record after the fuzzing' });
   const before = punches.length;
   nc.publish(punchSubject('lh-1'), punch);
   await waitFor(() => punches.length > before, { what: 'the valid punch request after the fuzzing' });
-  t.diagnostic(`${stats.iterations} iterations, ${published} punch messages, ${counters.get('drops', 'lighthouse-tier-invalid')} refused`);
+  t.diagnostic(
+    `${stats.iterations} iterations, ${published} punch messages, ${counters.get('drops', 'lighthouse-tier-invalid')} refused`,
+  );
 });

@@ -22,15 +22,39 @@ import { waitFor } from './helpers/wait.js';
 const ip = parseIpv4;
 
 function served(vpnIp: string, learned: string | null, reported: string[] = []): ServedHost {
-  const addr = (t: string) => udpAddr(t.slice(0, t.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1'), Number(t.slice(t.lastIndexOf(':') + 1)));
-  return { vpnIp: ip(vpnIp), learned: learned ? addr(learned) : null, reported: reported.map(addr), relays: [ip('10.9.0.99')] };
+  const addr = (t: string) =>
+    udpAddr(t.slice(0, t.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1'), Number(t.slice(t.lastIndexOf(':') + 1)));
+  return {
+    vpnIp: ip(vpnIp),
+    learned: learned ? addr(learned) : null,
+    reported: reported.map(addr),
+    relays: [ip('10.9.0.99')],
+  };
 }
 
-function lighthouse(nats: NatsServer, id: string, options: { clock?: Clock; ttlMs?: number; hosts?: ServedHost[]; maxRemoteHosts?: number } = {}) {
-  const config: NatsStoreConfig = { kind: 'nats', servers: [nats.url], user: NATS_USER, password: NATS_PASSWORD, bucket: 'mesh_test', ttlMs: options.ttlMs ?? 30_000 };
+function lighthouse(
+  nats: NatsServer,
+  id: string,
+  options: { clock?: Clock; ttlMs?: number; hosts?: ServedHost[]; maxRemoteHosts?: number } = {},
+) {
+  const config: NatsStoreConfig = {
+    kind: 'nats',
+    servers: [nats.url],
+    user: NATS_USER,
+    password: NATS_PASSWORD,
+    bucket: 'mesh_test',
+    ttlMs: options.ttlMs ?? 30_000,
+  };
   const logs: string[] = [];
   const counters = new Counters();
-  const store = new NatsStore({ config, id, clock: options.clock ?? systemClock, log: new Logger('info', 'text', (l) => logs.push(l)), counters, maxRemoteHosts: options.maxRemoteHosts });
+  const store = new NatsStore({
+    config,
+    id,
+    clock: options.clock ?? systemClock,
+    log: new Logger('info', 'text', (l) => logs.push(l)),
+    counters,
+    maxRemoteHosts: options.maxRemoteHosts,
+  });
   const hosts = new Map<VpnIp, ServedHost>((options.hosts ?? []).map((h) => [h.vpnIp, h]));
   const punches: PunchRequest[] = [];
   store.attach({ served: () => [...hosts.values()], punchRequested: (r) => punches.push(r) });
@@ -66,7 +90,11 @@ test('a host one lighthouse serves is found by another through the bucket; its p
   // A lighthouse never answers about its own hosts from the bucket: its own view is the truth.
   assert.equal(lh1.store.lookup(ip('10.9.0.5')), undefined);
 
-  lh2.store.requestPunch(found.servedBy, { target: ip('10.9.0.5'), asker: ip('10.9.0.7'), askerAddrs: [udpAddr('203.0.113.7', 4242)] });
+  lh2.store.requestPunch(found.servedBy, {
+    target: ip('10.9.0.5'),
+    asker: ip('10.9.0.7'),
+    askerAddrs: [udpAddr('203.0.113.7', 4242)],
+  });
   const punch = await waitFor(() => lh1.punches[0], { what: 'the punch request at lh-1' });
   assert.equal(formatVpnIp(punch.target), '10.9.0.5');
   assert.equal(formatVpnIp(punch.asker), '10.9.0.7');
@@ -83,7 +111,9 @@ test('a withdrawn host leaves the other lighthouses; a withdrawal never removes 
   await online(lh1, lh2, lh3);
   lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
   lh1.serve(served('10.9.0.6', '198.51.100.6:4242'));
-  await waitFor(() => lh3.store.lookup(ip('10.9.0.5')) && lh3.store.lookup(ip('10.9.0.6')), { what: 'lh-3 to see both hosts' });
+  await waitFor(() => lh3.store.lookup(ip('10.9.0.5')) && lh3.store.lookup(ip('10.9.0.6')), {
+    what: 'lh-3 to see both hosts',
+  });
   lh1.withdraw(ip('10.9.0.5'));
   await waitFor(() => lh3.store.lookup(ip('10.9.0.5')) === undefined, { what: 'the withdrawal at lh-3' });
 
@@ -91,7 +121,9 @@ test('a withdrawn host leaves the other lighthouses; a withdrawal never removes 
   lh2.serve(served('10.9.0.6', '198.51.100.66:5555'));
   await waitFor(() => lh3.store.lookup(ip('10.9.0.6'))?.servedBy === 'lh-2', { what: 'lh-3 to see the move' });
   lh1.withdraw(ip('10.9.0.6'));
-  await waitFor(() => lh1.counters.get('lighthouse', 'tier-withdraw-superseded') === 1, { what: 'the refused withdrawal' });
+  await waitFor(() => lh1.counters.get('lighthouse', 'tier-withdraw-superseded') === 1, {
+    what: 'the refused withdrawal',
+  });
   assert.equal(lh3.store.lookup(ip('10.9.0.6'))?.servedBy, 'lh-2');
 });
 
@@ -122,19 +154,51 @@ test('a hostile bucket value is refused and counted, and nothing of it is served
   const now = Date.now();
   const bad = [
     // names another host than its key
-    { key: keyOf(ip('10.9.0.5')), value: { v: 1, ip: '10.9.0.6', lh: 'lh-9', t: now, learned: null, reported: [], relays: [] } },
+    {
+      key: keyOf(ip('10.9.0.5')),
+      value: { v: 1, ip: '10.9.0.6', lh: 'lh-9', t: now, learned: null, reported: [], relays: [] },
+    },
     // a name instead of an IP literal: nothing read from NATS makes a lighthouse resolve
-    { key: keyOf(ip('10.9.0.7')), value: { v: 1, ip: '10.9.0.7', lh: 'lh-9', t: now, learned: 'evil.example:4242', reported: [], relays: [] } },
+    {
+      key: keyOf(ip('10.9.0.7')),
+      value: { v: 1, ip: '10.9.0.7', lh: 'lh-9', t: now, learned: 'evil.example:4242', reported: [], relays: [] },
+    },
     // too many addresses
-    { key: keyOf(ip('10.9.0.8')), value: { v: 1, ip: '10.9.0.8', lh: 'lh-9', t: now, learned: null, reported: Array(21).fill('1.2.3.4:5'), relays: [] } },
+    {
+      key: keyOf(ip('10.9.0.8')),
+      value: {
+        v: 1,
+        ip: '10.9.0.8',
+        lh: 'lh-9',
+        t: now,
+        learned: null,
+        reported: Array(21).fill('1.2.3.4:5'),
+        relays: [],
+      },
+    },
     // a lighthouse id that is no subject token
-    { key: keyOf(ip('10.9.0.9')), value: { v: 1, ip: '10.9.0.9', lh: 'lh.*.>', t: now, learned: null, reported: [], relays: [] } },
+    {
+      key: keyOf(ip('10.9.0.9')),
+      value: { v: 1, ip: '10.9.0.9', lh: 'lh.*.>', t: now, learned: null, reported: [], relays: [] },
+    },
   ];
   for (const b of bad) await kv.put(b.key, JSON.stringify(b.value));
-  await kv.put(keyOf(ip('10.9.0.10')), JSON.stringify({ v: 1, ip: '10.9.0.10', lh: 'lh-9', t: now, learned: '198.51.100.10:4242', reported: [], relays: [] }));
+  await kv.put(
+    keyOf(ip('10.9.0.10')),
+    JSON.stringify({
+      v: 1,
+      ip: '10.9.0.10',
+      lh: 'lh-9',
+      t: now,
+      learned: '198.51.100.10:4242',
+      reported: [],
+      relays: [],
+    }),
+  );
   await waitFor(() => lh1.store.lookup(ip('10.9.0.10')), { what: 'the valid record' });
   assert.equal(lh1.counters.get('drops', 'lighthouse-tier-invalid'), bad.length);
-  for (const b of ['10.9.0.5', '10.9.0.6', '10.9.0.7', '10.9.0.8', '10.9.0.9']) assert.equal(lh1.store.lookup(ip(b)), undefined, b);
+  for (const b of ['10.9.0.5', '10.9.0.6', '10.9.0.7', '10.9.0.8', '10.9.0.9'])
+    assert.equal(lh1.store.lookup(ip(b)), undefined, b);
 });
 
 test('only lighthouses write: a reader cannot put into the bucket', async (t) => {
@@ -167,7 +231,10 @@ test('NATS killed: own view kept, one warning; restarted without its bucket: re-
   assert.equal(lh2.counters.get('drops', 'lighthouse-tier-punch-unsent'), 1, 'a punch is not queued');
 
   await nats.start({ wipe: true });
-  await waitFor(() => lh2.store.lookup(ip('10.9.0.6')), { timeoutMs: 8000, what: 'lh-2 to see the host written on the re-sync' });
+  await waitFor(() => lh2.store.lookup(ip('10.9.0.6')), {
+    timeoutMs: 8000,
+    what: 'lh-2 to see the host written on the re-sync',
+  });
   assert.ok(lh2.store.lookup(ip('10.9.0.5')));
   for (const lh of [lh1, lh2]) {
     assert.equal(lh.logs.filter((l) => l.includes('unreachable')).length, 1, lh.logs.join('\n'));
@@ -175,7 +242,7 @@ test('NATS killed: own view kept, one warning; restarted without its bucket: re-
   }
 });
 
-test('the cache of other lighthouses\' hosts is bounded; a full cache makes room from records that aged out', async (t) => {
+test("the cache of other lighthouses' hosts is bounded; a full cache makes room from records that aged out", async (t) => {
   const nats = await NatsServer.start(t);
   const clock = new ManualClock();
   // One clock: the tier's clocks agree.
@@ -186,7 +253,10 @@ test('the cache of other lighthouses\' hosts is bounded; a full cache makes room
   await online(lh1, lh2, lh3);
   for (const n of [1, 2, 3, 4]) lh1.serve(served(`10.9.0.${n}`, `198.51.100.${n}:4242`));
   await waitFor(() => lh2.counters.get('drops', 'lighthouse-tier-full') === 1, { what: 'the fourth host refused' });
-  assert.deepEqual([1, 2, 3, 4].map((n) => lh2.store.lookup(ip(`10.9.0.${n}`)) !== undefined), [true, true, true, false]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((n) => lh2.store.lookup(ip(`10.9.0.${n}`)) !== undefined),
+    [true, true, true, false],
+  );
   // lh-1 dies: nobody refreshes or deletes its records, which age out; a host of lh-3 then finds room.
   await lh1.store.close();
   clock.advance(6000);
@@ -196,9 +266,17 @@ test('the cache of other lighthouses\' hosts is bounded; a full cache makes room
 
 test('a re-sync of thousands of hosts reaches the other lighthouses (puts are queued, not fired at once)', async (t) => {
   const nats = await NatsServer.start(t);
-  const hosts = Array.from({ length: 5000 }, (_, i) => ({ vpnIp: ip('10.9.0.0') + 256 + i, learned: udpAddr('198.51.100.1', 4242), reported: [], relays: [] }));
+  const hosts = Array.from({ length: 5000 }, (_, i) => ({
+    vpnIp: ip('10.9.0.0') + 256 + i,
+    learned: udpAddr('198.51.100.1', 4242),
+    reported: [],
+    relays: [],
+  }));
   const lh1 = lighthouse(nats, 'lh-1', { hosts });
   const lh2 = lighthouse(nats, 'lh-2');
   t.after(() => Promise.all([lh1.store.close(), lh2.store.close()]));
-  await waitFor(() => [...lh2.store.remoteHosts()].length === hosts.length, { timeoutMs: 15_000, what: `all ${hosts.length} hosts at lh-2` });
+  await waitFor(() => [...lh2.store.remoteHosts()].length === hosts.length, {
+    timeoutMs: 15_000,
+    what: `all ${hosts.length} hosts at lh-2`,
+  });
 });

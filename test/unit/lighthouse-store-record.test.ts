@@ -7,7 +7,18 @@ import { isIP } from 'node:net';
 import { test } from 'node:test';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { formatVpnIp, parseVpnIp } from '../../pkg/ip/vpn-ip.js';
-import { decodePunch, decodeRecord, defaultLighthouseId, encodePunch, encodeRecord, keyOf, LIGHTHOUSE_ID, MAX_RECORD_BYTES, RecordError, vpnIpOfKey } from '../../pkg/lighthouse/store/record.js';
+import {
+  decodePunch,
+  decodeRecord,
+  defaultLighthouseId,
+  encodePunch,
+  encodeRecord,
+  keyOf,
+  LIGHTHOUSE_ID,
+  MAX_RECORD_BYTES,
+  RecordError,
+  vpnIpOfKey,
+} from '../../pkg/lighthouse/store/record.js';
 import type { RemoteHost, ServedHost } from '../../pkg/lighthouse/store/store.js';
 import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
 import { expectOnly, mutate, mutateText, runFuzz } from './helpers/fuzz.js';
@@ -68,7 +79,8 @@ test('the schema refuses what a lighthouse never writes', () => {
     ['a negative time', { ...good, t: -1 }],
     ['a relay that is no address', { ...good, relays: ['relay-1'] }],
   ];
-  for (const [why, value] of refused) assert.throws(() => decodeRecord('10.1.0.5', bytes(JSON.stringify(value))), RecordError, why);
+  for (const [why, value] of refused)
+    assert.throws(() => decodeRecord('10.1.0.5', bytes(JSON.stringify(value))), RecordError, why);
   // A valid record padded past the bound: refused before it is parsed.
   const padded = text(encodeRecord(HOST, 'lh-1', 1)).padEnd(MAX_RECORD_BYTES + 1, ' ');
   assert.doesNotThrow(() => decodeRecord('10.1.0.5', bytes(padded.slice(0, MAX_RECORD_BYTES))));
@@ -78,7 +90,13 @@ test('the schema refuses what a lighthouse never writes', () => {
 });
 
 test('a punch request round-trips', () => {
-  const back = decodePunch(encodePunch({ target: HOST.vpnIp, asker: parseIpv4('10.1.0.7'), askerAddrs: [udpAddr('203.0.113.9', 4242), udpAddr('2001:db8::9', 1)] }));
+  const back = decodePunch(
+    encodePunch({
+      target: HOST.vpnIp,
+      asker: parseIpv4('10.1.0.7'),
+      askerAddrs: [udpAddr('203.0.113.9', 4242), udpAddr('2001:db8::9', 1)],
+    }),
+  );
   assert.equal(formatVpnIp(back.target), '10.1.0.5');
   assert.equal(formatVpnIp(back.asker), '10.1.0.7');
   assert.deepEqual(back.askerAddrs.map(addrKey), ['203.0.113.9:4242', '[2001:db8::9]:1']);
@@ -97,14 +115,21 @@ function checkAccepted(h: RemoteHost | { askerAddrs: readonly { address: string;
 }
 
 test('fuzz: the record and punch decoders fail only with RecordError and accept only bounded, literal addresses', () => {
-  const records = [encodeRecord(HOST, 'lh-1', 1_700_000_000_000), encodeRecord({ ...HOST, learned: null, reported: [], relays: [] }, 'x', 0)];
+  const records = [
+    encodeRecord(HOST, 'lh-1', 1_700_000_000_000),
+    encodeRecord({ ...HOST, learned: null, reported: [], relays: [] }, 'x', 0),
+  ];
   const punches = [encodePunch({ target: HOST.vpnIp, asker: parseIpv4('10.1.0.7'), askerAddrs: HOST.reported })];
   const stats = runFuzz('lighthouse-store-record', { iterations: 20_000, ms: 1500, seed: 2101 }, (r) => {
     const asRecord = r.chance(0.7);
     const samples = asRecord ? records : punches;
     const sample = r.pick(samples);
-    const input = r.chance(0.5) ? mutate(r, sample, samples, 4, MAX_RECORD_BYTES + 64) : bytes(mutateText(r, text(sample), 4, MAX_RECORD_BYTES + 64));
-    const out = asRecord ? expectOnly(() => decodeRecord('10.1.0.5', input), isRecordError, input) : expectOnly(() => decodePunch(input), isRecordError, input);
+    const input = r.chance(0.5)
+      ? mutate(r, sample, samples, 4, MAX_RECORD_BYTES + 64)
+      : bytes(mutateText(r, text(sample), 4, MAX_RECORD_BYTES + 64));
+    const out = asRecord
+      ? expectOnly(() => decodeRecord('10.1.0.5', input), isRecordError, input)
+      : expectOnly(() => decodePunch(input), isRecordError, input);
     if (out.ok) checkAccepted(out.value);
   });
   assert.ok(stats.iterations > 1000, `only ${stats.iterations} iterations`);

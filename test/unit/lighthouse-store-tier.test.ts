@@ -9,7 +9,13 @@ import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
 import { MetaType, SEEN_FIRST_V4, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { LighthouseServer } from '../../pkg/lighthouse/server.js';
-import type { LighthouseStore, PunchRequest, RemoteHost, ServedHost, StoreOwner } from '../../pkg/lighthouse/store/store.js';
+import type {
+  LighthouseStore,
+  PunchRequest,
+  RemoteHost,
+  ServedHost,
+  StoreOwner,
+} from '../../pkg/lighthouse/store/store.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
@@ -65,18 +71,37 @@ function lighthouse(id: string, store: LighthouseStore | undefined, sent: Sent[]
     hostFor: (vpnIp) => hosts.get(vpnIp),
     send: (to: HostInfo, m: MetaMessage) => {
       if (m.type === MetaType.HostUpdateNotificationAck) return;
-      sent.push({ from: id, to: formatVpnIp(to.vpnIp), type: m.type, vpnIp: formatVpnIp(m.vpnIp), addrs: m.addrs.map(addrKey), relays: m.relays.map(formatVpnIp), seen: m.seen });
+      sent.push({
+        from: id,
+        to: formatVpnIp(to.vpnIp),
+        type: m.type,
+        vpnIp: formatVpnIp(m.vpnIp),
+        addrs: m.addrs.map(addrKey),
+        relays: m.relays.map(formatVpnIp),
+        seen: m.seen,
+      });
     },
     counters,
     ...(store ? { store } : {}),
   });
-  const connect = (vpnIp: string, remote: UdpAddr | null, reported: UdpAddr[] = [], relays: string[] = []): HostInfo => {
+  const connect = (
+    vpnIp: string,
+    remote: UdpAddr | null,
+    reported: UdpAddr[] = [],
+    relays: string[] = [],
+  ): HostInfo => {
     const h = { vpnIp: ip(vpnIp), remote } as unknown as HostInfo;
     hosts.set(h.vpnIp, h);
-    server.handle(h, { type: MetaType.HostUpdateNotification, vpnIp: h.vpnIp, addrs: reported, relays: relays.map(ip) });
+    server.handle(h, {
+      type: MetaType.HostUpdateNotification,
+      vpnIp: h.vpnIp,
+      addrs: reported,
+      relays: relays.map(ip),
+    });
     return h;
   };
-  const query = (from: HostInfo, target: string): void => server.handle(from, { type: MetaType.HostQuery, vpnIp: ip(target), addrs: [], relays: [] });
+  const query = (from: HostInfo, target: string): void =>
+    server.handle(from, { type: MetaType.HostQuery, vpnIp: ip(target), addrs: [], relays: [] });
   const disconnect = (vpnIp: string): void => {
     hosts.delete(ip(vpnIp));
     server.forget(ip(vpnIp));
@@ -88,7 +113,13 @@ function tier(allow?: Record<string, boolean>) {
   const clock = new ManualClock();
   const twin = new TwinTier(clock);
   const sent: Sent[] = [];
-  return { clock, twin, sent, lh1: lighthouse('lh-1', twin.store('lh-1'), sent, allow), lh3: lighthouse('lh-3', twin.store('lh-3'), sent, allow) };
+  return {
+    clock,
+    twin,
+    sent,
+    lh1: lighthouse('lh-1', twin.store('lh-1'), sent, allow),
+    lh3: lighthouse('lh-3', twin.store('lh-3'), sent, allow),
+  };
 }
 
 test('a query about a host another lighthouse serves is answered from the tier, and that lighthouse makes the host punch', () => {
@@ -97,8 +128,24 @@ test('a query about a host another lighthouse serves is answered from the tier, 
   lh3.connect('10.99.0.33', a('198.51.100.33', 4000), [a('192.168.3.33', 4242)], ['10.99.0.50']);
   lh1.query(asker, '10.99.0.33');
   assert.deepEqual(sent, [
-    { from: 'lh-1', to: '10.99.0.11', type: MetaType.HostQueryReply, vpnIp: '10.99.0.33', addrs: ['198.51.100.33:4000', '192.168.3.33:4242'], relays: ['10.99.0.50'], seen: SEEN_FIRST_V4 },
-    { from: 'lh-3', to: '10.99.0.33', type: MetaType.HostPunchNotification, vpnIp: '10.99.0.11', addrs: ['203.0.113.11:4242', '192.168.1.11:4242'], relays: [], seen: undefined },
+    {
+      from: 'lh-1',
+      to: '10.99.0.11',
+      type: MetaType.HostQueryReply,
+      vpnIp: '10.99.0.33',
+      addrs: ['198.51.100.33:4000', '192.168.3.33:4242'],
+      relays: ['10.99.0.50'],
+      seen: SEEN_FIRST_V4,
+    },
+    {
+      from: 'lh-3',
+      to: '10.99.0.33',
+      type: MetaType.HostPunchNotification,
+      vpnIp: '10.99.0.11',
+      addrs: ['203.0.113.11:4242', '192.168.1.11:4242'],
+      relays: [],
+      seen: undefined,
+    },
   ]);
   assert.equal(lh1.counters.get('lighthouse', 'query-tier'), 1);
   assert.equal(lh3.counters.get('lighthouse', 'tier-punch'), 1);
@@ -109,7 +156,10 @@ test('addresses from the tier pass the same filters as a host report: remote_all
   const asker = lh1.connect('10.99.0.11', a('203.0.113.11', 4242), [a('192.168.1.11', 4242)]);
   lh3.connect('10.99.0.33', a('198.51.100.33', 4000));
   // As a hostile or misconfigured lighthouse could write it: a denied address, one inside the overlay network.
-  twin.records.set(ip('10.99.0.33'), { ...twin.records.get(ip('10.99.0.33'))!, reported: [a('192.168.3.33', 4242), a('10.99.0.7', 4242), a('198.51.100.34', 4242)] });
+  twin.records.set(ip('10.99.0.33'), {
+    ...twin.records.get(ip('10.99.0.33'))!,
+    reported: [a('192.168.3.33', 4242), a('10.99.0.7', 4242), a('198.51.100.34', 4242)],
+  });
   lh1.query(asker, '10.99.0.33');
   assert.deepEqual(sent[0].addrs, ['198.51.100.33:4000', '198.51.100.34:4242']);
   // The asker's addresses, told to the host on lh-3, are filtered there too.
@@ -131,10 +181,13 @@ test('the local view comes first: a host with a tunnel here is answered from her
   lh1.connect('10.99.0.33', a('198.51.100.99', 4999));
   lh3.connect('10.99.0.33', a('198.51.100.33', 4000)); // the tier's record is lh-3's, the last writer's
   lh1.query(asker, '10.99.0.33');
-  assert.deepEqual(sent.map((s) => [s.from, s.type, s.addrs[0]]), [
-    ['lh-1', MetaType.HostQueryReply, '198.51.100.99:4999'],
-    ['lh-1', MetaType.HostPunchNotification, '203.0.113.11:4242'],
-  ]);
+  assert.deepEqual(
+    sent.map((s) => [s.from, s.type, s.addrs[0]]),
+    [
+      ['lh-1', MetaType.HostQueryReply, '198.51.100.99:4999'],
+      ['lh-1', MetaType.HostPunchNotification, '203.0.113.11:4242'],
+    ],
+  );
 });
 
 test('a host whose tunnel closed is withdrawn from the tier; an expired record is not served', () => {
@@ -162,12 +215,16 @@ test('the memory store (the default) shares nothing: a host on another lighthous
 
 test('a punch request for a host we no longer serve is dropped, and a v1 host is never told an IPv6 asker', () => {
   const { twin, sent, lh3 } = tier();
-  twin.owners.get('lh-3')!.punchRequested({ target: ip('10.99.0.33'), asker: ip('10.99.0.11'), askerAddrs: [a('203.0.113.11', 4242)] });
+  twin.owners
+    .get('lh-3')!
+    .punchRequested({ target: ip('10.99.0.33'), asker: ip('10.99.0.11'), askerAddrs: [a('203.0.113.11', 4242)] });
   twin.owners.get('lh-3')!.punchRequested({ target: 'fd00::33', asker: ip('10.99.0.11'), askerAddrs: [] });
   assert.deepEqual(sent, []);
   assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-unknown'), 2);
   lh3.connect('10.99.0.34', a('198.51.100.34', 4000));
-  twin.owners.get('lh-3')!.punchRequested({ target: ip('10.99.0.34'), asker: 'fd00::11', askerAddrs: [a('203.0.113.11', 4242)] });
+  twin.owners
+    .get('lh-3')!
+    .punchRequested({ target: ip('10.99.0.34'), asker: 'fd00::11', askerAddrs: [a('203.0.113.11', 4242)] });
   assert.deepEqual(sent, []);
   assert.equal(lh3.counters.get('lighthouse', 'v1-ipv6-skipped'), 1);
 });

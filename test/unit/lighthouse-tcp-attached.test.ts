@@ -33,13 +33,22 @@ test('a query about a TCP-attached host is answered with its reported addresses 
   const blocked = host('10.99.0.3', tcpAddr('203.0.113.7', 0));
   const asker = host('10.99.0.2', udpAddr('198.51.100.9', 4242));
   for (const h of [blocked, asker]) hosts.set(h.vpnIp, h);
-  server.handle(blocked, { type: MetaType.HostUpdateNotification, vpnIp: blocked.vpnIp, addrs: [udpAddr('192.168.1.2', 4242)], relays: [parseIpv4('10.99.0.1')] });
+  server.handle(blocked, {
+    type: MetaType.HostUpdateNotification,
+    vpnIp: blocked.vpnIp,
+    addrs: [udpAddr('192.168.1.2', 4242)],
+    relays: [parseIpv4('10.99.0.1')],
+  });
   server.handle(asker, { type: MetaType.HostQuery, vpnIp: blocked.vpnIp, addrs: [], relays: [] });
   const reply = sent.find((s) => s.m.type === MetaType.HostQueryReply)?.m as MetaMessage;
   assert.deepEqual(reply.addrs.map(addrKey), ['192.168.1.2:4242']);
   assert.deepEqual(reply.relays, [parseIpv4('10.99.0.1')]);
   assert.equal(reply.seen ?? 0, 0, 'no address was seen');
-  assert.deepEqual(decodeMeta(encodeMeta(reply)).addrs.map(addrKey), ['192.168.1.2:4242'], 'a valid message on the wire');
+  assert.deepEqual(
+    decodeMeta(encodeMeta(reply)).addrs.map(addrKey),
+    ['192.168.1.2:4242'],
+    'a valid message on the wire',
+  );
 });
 
 test('a whoami from a TCP-attached host is answered without its virtual address, in a message that encodes validly', () => {

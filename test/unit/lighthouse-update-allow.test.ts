@@ -14,7 +14,12 @@ import { udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
 test("a dual-stack host's update keeps only the addresses allowed for all of its overlay addresses", () => {
   const v4 = parseVpnIp('10.99.0.9');
-  const host = { vpnIp: v4, vpnAddrs: [v4, 'fd00:99::9'], remote: udpAddr('198.51.100.9', 4242), certVersion: 2 } as unknown as HostInfo;
+  const host = {
+    vpnIp: v4,
+    vpnAddrs: [v4, 'fd00:99::9'],
+    remote: udpAddr('198.51.100.9', 4242),
+    certVersion: 2,
+  } as unknown as HostInfo;
   // The IPv6 address's range denies 203.0.113.0/24; the IPv4 address is allowed everything.
   const allowed = (ip: VpnIp, a: UdpAddr): boolean => !(typeof ip === 'string' && a.address.startsWith('203.0.113.'));
   const server = new LighthouseServer({
@@ -26,5 +31,8 @@ test("a dual-stack host's update keeps only the addresses allowed for all of its
   });
   const reported = [udpAddr('203.0.113.5', 4242), udpAddr('192.0.2.5', 4242)];
   server.handle(host, { type: MetaType.HostUpdateNotification, vpnIp: v4, addrs: reported, relays: [] });
-  assert.deepEqual(server.reportedOf(v4).map((a) => a.address), ['192.0.2.5']);
+  assert.deepEqual(
+    server.reportedOf(v4).map((a) => a.address),
+    ['192.0.2.5'],
+  );
 });

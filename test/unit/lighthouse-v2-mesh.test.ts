@@ -21,14 +21,19 @@ const V1 = '10.99.0.3';
 /** What a node's lighthouse-message handler receives, decoded: "from type vN". */
 function record(n: TestNode): string[] {
   const seen: string[] = [];
-  const node = n.node as unknown as { onLighthouseMessage(host: HostInfo, payload: Uint8Array, from: UdpAddr | null): void };
+  const node = n.node as unknown as {
+    onLighthouseMessage(host: HostInfo, payload: Uint8Array, from: UdpAddr | null): void;
+  };
   const original = node.onLighthouseMessage.bind(node);
   node.onLighthouseMessage = (host, payload, from) => {
     const m = decodeMeta(payload);
     // As Nebula writes them: an update or an Ack without field 1 is v2, even with nothing else in it.
-    const blank = m.vpnIp === 0 && (m.type === MetaType.HostUpdateNotification || m.type === MetaType.HostUpdateNotificationAck);
+    const blank =
+      m.vpnIp === 0 && (m.type === MetaType.HostUpdateNotification || m.type === MetaType.HostUpdateNotificationAck);
     const version = m.version ?? (blank ? 2 : 1);
-    seen.push(`${host.vpnIp === parseIpv4(LH) ? 'lh' : host.vpnIp === parseIpv4(V2) ? 'v2' : 'v1'} ${MetaType[m.type]} v${version}`);
+    seen.push(
+      `${host.vpnIp === parseIpv4(LH) ? 'lh' : host.vpnIp === parseIpv4(V2) ? 'v2' : 'v1'} ${MetaType[m.type]} v${version}`,
+    );
     original(host, payload, from);
   };
   return seen;
@@ -49,12 +54,27 @@ function testsToLighthouse(n: TestNode): () => number {
 async function lab(t: { after(fn: () => unknown): void }, lighthouseInterval = 60) {
   const c = { v1: makeTestCa('v1 ca'), v2: makeTestCaV2('v2 ca') };
   const mesh = new TestMesh(t);
-  const fast = { handshakes: { try_interval: '20ms', retries: 10 }, timers: { connection_alive_interval: 1, pending_deletion_interval: 5 } };
-  const lh = await mesh.node({ vpnIp: LH, name: 'lh', tun: null, config: { ...fast, lighthouse: { am_lighthouse: true } }, pki: pkiOf(makeHost(c, 'lh', LH, [1, 2]), c) });
+  const fast = {
+    handshakes: { try_interval: '20ms', retries: 10 },
+    timers: { connection_alive_interval: 1, pending_deletion_interval: 5 },
+  };
+  const lh = await mesh.node({
+    vpnIp: LH,
+    name: 'lh',
+    tun: null,
+    config: { ...fast, lighthouse: { am_lighthouse: true } },
+    pki: pkiOf(makeHost(c, 'lh', LH, [1, 2]), c),
+  });
   const atLh = record(lh);
   const client = async (ip: string, version: 1 | 2) => {
     const config = { ...fast, lighthouse: { hosts: [LH], interval: lighthouseInterval } };
-    const n = await mesh.node({ vpnIp: ip, name: `v${version}`, peers: [LH], config, pki: pkiOf(makeHost(c, `v${version}`, ip, [version]), c) });
+    const n = await mesh.node({
+      vpnIp: ip,
+      name: `v${version}`,
+      peers: [LH],
+      config,
+      pki: pkiOf(makeHost(c, `v${version}`, ip, [version]), c),
+    });
     return n;
   };
   return { mesh, lh, atLh, client };
@@ -70,8 +90,11 @@ test('a v2 client is answered and acknowledged in v2, a v1 client in v1, by the 
   await waitFor(() => v2.tunnelTo(LH) && v1.tunnelTo(LH));
   v2.node.lighthouseClient!.askAboutSelf();
   v1.node.lighthouseClient!.askAboutSelf();
-  const done = (seen: string[]): boolean => seen.some((s) => s.includes('HostQueryReply')) && seen.some((s) => s.includes('Ack'));
-  await waitFor(() => done(atV2) && done(atV1), { what: () => `v2 got ${atV2.join(', ')}; v1 got ${atV1.join(', ')}; lh got ${atLh.join(', ')}` });
+  const done = (seen: string[]): boolean =>
+    seen.some((s) => s.includes('HostQueryReply')) && seen.some((s) => s.includes('Ack'));
+  await waitFor(() => done(atV2) && done(atV1), {
+    what: () => `v2 got ${atV2.join(', ')}; v1 got ${atV1.join(', ')}; lh got ${atLh.join(', ')}`,
+  });
   assert.ok(atLh.includes('v2 HostUpdateNotification v2') && atLh.includes('v2 HostQuery v2'), atLh.join(', '));
   assert.ok(atLh.includes('v1 HostUpdateNotification v1') && atLh.includes('v1 HostQuery v1'), atLh.join(', '));
   assert.deepEqual([...new Set(atV2)].sort(), ['lh HostQueryReply v2', 'lh HostUpdateNotificationAck v2']);

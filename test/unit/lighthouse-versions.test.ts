@@ -19,7 +19,11 @@ const ip = parseIpv4;
 const LH = ip('10.99.0.1');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-function host(vpnIp: Ipv4, certVersion: 1 | 2, remote: UdpAddr | null = udpAddr(`198.51.100.${vpnIp & 0xff}`, 4242)): HostInfo {
+function host(
+  vpnIp: Ipv4,
+  certVersion: 1 | 2,
+  remote: UdpAddr | null = udpAddr(`198.51.100.${vpnIp & 0xff}`, 4242),
+): HostInfo {
   return { vpnIp, remote, certVersion } as unknown as HostInfo;
 }
 
@@ -49,7 +53,8 @@ function serverSetup() {
     return h;
   };
   /** Hands the server a message as it would arrive: encoded in `version`, then decoded. */
-  const receive = (from: HostInfo, m: MetaMessage, version: 1 | 2): void => server.handle(from, decodeMeta(encodeMeta(m, version)));
+  const receive = (from: HostInfo, m: MetaMessage, version: 1 | 2): void =>
+    server.handle(from, decodeMeta(encodeMeta(m, version)));
   return { server, wire, counters, connect, receive };
 }
 
@@ -57,8 +62,21 @@ test('a v2 query is answered in v2 and a v1 query in v1; the punch goes in the p
   const { wire, connect, receive } = serverSetup();
   const v1host = connect('10.99.0.5', 1);
   const v2host = connect('10.99.0.6', 2);
-  receive(v2host, { type: MetaType.HostUpdateNotification, vpnIp: 0, addrs: [udpAddr('192.0.2.6', 4242)], relays: [ip('10.99.0.9')] }, 2);
-  receive(v1host, { type: MetaType.HostUpdateNotification, vpnIp: v1host.vpnIp, addrs: [udpAddr('192.0.2.5', 4242)], relays: [ip('10.99.0.9')] }, 1);
+  receive(
+    v2host,
+    { type: MetaType.HostUpdateNotification, vpnIp: 0, addrs: [udpAddr('192.0.2.6', 4242)], relays: [ip('10.99.0.9')] },
+    2,
+  );
+  receive(
+    v1host,
+    {
+      type: MetaType.HostUpdateNotification,
+      vpnIp: v1host.vpnIp,
+      addrs: [udpAddr('192.0.2.5', 4242)],
+      relays: [ip('10.99.0.9')],
+    },
+    1,
+  );
   wire.length = 0;
 
   receive(v2host, { type: MetaType.HostQuery, vpnIp: v1host.vpnIp, addrs: [], relays: [] }, 2);
@@ -86,12 +104,21 @@ test('every accepted update is acknowledged in its version (v1 names the host, v
   const v1host = connect('10.99.0.5', 1);
   const v2host = connect('10.99.0.6', 2);
   receive(v1host, { type: MetaType.HostUpdateNotification, vpnIp: v1host.vpnIp, addrs: [], relays: [] }, 1);
-  assert.deepEqual(wire.map((w) => [w.to, hex(w.bytes)]), [['10.99.0.5', '080a12050885808c53']]);
+  assert.deepEqual(
+    wire.map((w) => [w.to, hex(w.bytes)]),
+    [['10.99.0.5', '080a12050885808c53']],
+  );
   wire.length = 0;
   // Nebula's v2 update leaves VpnAddr out; one that names its sender is accepted too.
   receive(v2host, { type: MetaType.HostUpdateNotification, vpnIp: 0, addrs: [], relays: [] }, 2);
   receive(v2host, { type: MetaType.HostUpdateNotification, vpnIp: v2host.vpnIp, addrs: [], relays: [] }, 2);
-  assert.deepEqual(wire.map((w) => [w.to, hex(w.bytes)]), [['10.99.0.6', '080a1200'], ['10.99.0.6', '080a1200']]);
+  assert.deepEqual(
+    wire.map((w) => [w.to, hex(w.bytes)]),
+    [
+      ['10.99.0.6', '080a1200'],
+      ['10.99.0.6', '080a1200'],
+    ],
+  );
   wire.length = 0;
   // Naming someone else: refused, counted, not acknowledged, in either layout.
   receive(v1host, { type: MetaType.HostUpdateNotification, vpnIp: v2host.vpnIp, addrs: [], relays: [] }, 1);
@@ -134,11 +161,14 @@ test('a client sends in the layout of its lighthouse tunnel; a v2 update leaves 
     const { client, sent, lh } = clientSetup(certVersion);
     client.lighthouseUp(lh);
     client.query(ip('10.99.0.7'));
-    assert.deepEqual(sent.map((s) => [MetaType[s.m.type], s.m.version]), [
-      ['HostUpdateNotification', certVersion === 2 ? 2 : undefined],
-      ['HostQuery', certVersion === 2 ? 2 : undefined],
-      ['HostQuery', certVersion === 2 ? 2 : undefined],
-    ]);
+    assert.deepEqual(
+      sent.map((s) => [MetaType[s.m.type], s.m.version]),
+      [
+        ['HostUpdateNotification', certVersion === 2 ? 2 : undefined],
+        ['HostQuery', certVersion === 2 ? 2 : undefined],
+        ['HostQuery', certVersion === 2 ? 2 : undefined],
+      ],
+    );
     const update = sent[0].m;
     assert.equal(update.vpnIp, certVersion === 2 ? 0 : ip('10.99.0.2'));
     assert.deepEqual(update.relays, [ip('10.99.0.9')]);

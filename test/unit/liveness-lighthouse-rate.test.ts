@@ -19,8 +19,20 @@ const N = '10.99.0.2';
 test('a node and its lighthouse send no liveness test requests in 10 minutes of updates every 60 s', async (t) => {
   const mesh = new TestMesh(t);
   const clock = new ManualClock(1_000_000);
-  const lh = await mesh.node({ vpnIp: LH, name: 'lh', clock, tun: null, config: { lighthouse: { am_lighthouse: true } } });
-  const n = await mesh.node({ vpnIp: N, name: 'n', peers: [LH], clock, config: { lighthouse: { hosts: [LH], interval: 60 } } });
+  const lh = await mesh.node({
+    vpnIp: LH,
+    name: 'lh',
+    clock,
+    tun: null,
+    config: { lighthouse: { am_lighthouse: true } },
+  });
+  const n = await mesh.node({
+    vpnIp: N,
+    name: 'n',
+    peers: [LH],
+    clock,
+    config: { lighthouse: { hosts: [LH], interval: 60 } },
+  });
   await waitFor(() => n.tunnelTo(lh) !== undefined && lh.tunnelTo(n) !== undefined, { what: 'the lighthouse tunnel' });
   const tests = (x: typeof n): number => x.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Test, 0)).length;
   const flush = (): Promise<void> => new Promise((r) => setImmediate(r));

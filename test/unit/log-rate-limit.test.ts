@@ -8,13 +8,18 @@ import { RateLimitedLog } from '../../pkg/log/rate-limit.js';
 function setup(level: 'info' | 'warning' = 'info') {
   const lines: string[] = [];
   const clock = new ManualClock(1000);
-  const log = new RateLimitedLog(new Logger(level, 'text', (l) => lines.push(l), true), clock, { burst: 3, windowMs: 10_000 });
+  const log = new RateLimitedLog(new Logger(level, 'text', (l) => lines.push(l), true), clock, {
+    burst: 3,
+    windowMs: 10_000,
+  });
   return { lines, clock, log };
 }
 
 test('a rate-limited log writes its burst per window and drops the rest', () => {
   const { lines, log } = setup();
-  const written = Array.from({ length: 10_000 }, (_, i) => log.info('Relay established as target', { n: i })).filter(Boolean).length;
+  const written = Array.from({ length: 10_000 }, (_, i) => log.info('Relay established as target', { n: i })).filter(
+    Boolean,
+  ).length;
   assert.equal(written, 3);
   assert.deepEqual(lines, [
     'level=info msg="Relay established as target" n=0',

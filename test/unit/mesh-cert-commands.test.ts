@@ -48,8 +48,23 @@ describe('mesh-cert ca', () => {
 
   it('stores constraints: groups trimmed, -ips as typed, -subnets as network addresses', async () => {
     const r = await s.run(
-      'ca', '-version', '1', '-name', 'C', '-duration', '1h30m', '-groups', ' ops, web,,', '-ips', '10.1.2.3/16, 192.168.0.0/24',
-      '-subnets', '172.16.9.9/12', '-out-crt', 'c.crt', '-out-key', 'c.key',
+      'ca',
+      '-version',
+      '1',
+      '-name',
+      'C',
+      '-duration',
+      '1h30m',
+      '-groups',
+      ' ops, web,,',
+      '-ips',
+      '10.1.2.3/16, 192.168.0.0/24',
+      '-subnets',
+      '172.16.9.9/12',
+      '-out-crt',
+      'c.crt',
+      '-out-key',
+      'c.key',
     );
     assert.equal(r.code, 0, r.stderr);
     const d = certIn(s, 'c.crt').details;
@@ -70,7 +85,24 @@ describe('mesh-cert keygen and sign', () => {
   const s = new Scratch();
   let ca: NebulaCertificate;
   before(async () => {
-    assert.equal((await s.run('ca', '-version', '1', '-name', 'CA', '-groups', 'a,b,c', '-ips', '10.0.0.0/8', '-subnets', '192.168.0.0/16')).code, 0);
+    assert.equal(
+      (
+        await s.run(
+          'ca',
+          '-version',
+          '1',
+          '-name',
+          'CA',
+          '-groups',
+          'a,b,c',
+          '-ips',
+          '10.0.0.0/8',
+          '-subnets',
+          '192.168.0.0/16',
+        )
+      ).code,
+      0,
+    );
     ca = certIn(s, 'ca.crt');
   });
   after(() => s.remove());
@@ -86,7 +118,17 @@ describe('mesh-cert keygen and sign', () => {
   });
 
   it('sign writes <name>.crt and <name>.key signed by ca.crt, valid until 1 s before the CA expires', async () => {
-    const r = await s.run('sign', '-name', 'host1', '-ip', '10.1.2.3/16', '-groups', 'a, b', '-subnets', '192.168.5.77/24');
+    const r = await s.run(
+      'sign',
+      '-name',
+      'host1',
+      '-ip',
+      '10.1.2.3/16',
+      '-groups',
+      'a, b',
+      '-subnets',
+      '192.168.5.77/24',
+    );
     assert.deepEqual(r, { code: 0, stdout: '', stderr: '' });
     const host = certIn(s, 'host1.crt');
     assert.equal(host.details.name, 'host1');
@@ -102,7 +144,19 @@ describe('mesh-cert keygen and sign', () => {
   });
 
   it('sign -duration sets the validity and -out-crt/-out-key choose the paths', async () => {
-    const r = await s.run('sign', '-name', 'h2', '-ip', '10.9.0.1/24', '-duration', '24h', '-out-crt', 'x.crt', '-out-key', 'x.key');
+    const r = await s.run(
+      'sign',
+      '-name',
+      'h2',
+      '-ip',
+      '10.9.0.1/24',
+      '-duration',
+      '24h',
+      '-out-crt',
+      'x.crt',
+      '-out-key',
+      'x.key',
+    );
     assert.equal(r.code, 0, r.stderr);
     const d = certIn(s, 'x.crt').details;
     assert.equal(d.notAfter - d.notBefore, 86400);
@@ -148,7 +202,12 @@ describe('mesh-cert print and verify', () => {
     writeFileSync(s.path('bundle.crt'), bundle);
     const r = await s.run('print', '-path', 'bundle.crt');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, parseCertificatesPem(bundle).map((c) => formatCertificateText(c) + '\n').join(''));
+    assert.equal(
+      r.stdout,
+      parseCertificatesPem(bundle)
+        .map((c) => formatCertificateText(c) + '\n')
+        .join(''),
+    );
   });
 
   it('print -json writes one JSON object per line with the fingerprint', async () => {
@@ -182,19 +241,36 @@ describe('mesh-cert global flags and help', () => {
   it('-h lists the modes and exits 0', async () => {
     const r = await s.run('-h');
     assert.equal(r.code, 0);
-    for (const m of ['ca', 'keygen', 'sign', 'print', 'verify']) assert.match(r.stdout, new RegExp(`\\n    ${m} <flags>`));
+    for (const m of ['ca', 'keygen', 'sign', 'print', 'verify'])
+      assert.match(r.stdout, new RegExp(`\\n    ${m} <flags>`));
   });
 
   it('every subcommand answers -h with its Go-style flags and writes nothing', async () => {
     const expected: Record<string, string[]> = {
       ca: ['-name', '-duration', '-out-crt', '-out-key', '-out-qr', '-groups', '-ips', '-subnets'],
       keygen: ['-out-key', '-out-pub'],
-      sign: ['-ca-crt', '-ca-key', '-name', '-ip', '-duration', '-in-pub', '-out-key', '-out-crt', '-out-qr', '-groups', '-subnets'],
+      sign: [
+        '-ca-crt',
+        '-ca-key',
+        '-name',
+        '-ip',
+        '-duration',
+        '-in-pub',
+        '-out-key',
+        '-out-crt',
+        '-out-qr',
+        '-groups',
+        '-subnets',
+      ],
       print: ['-json', '-path', '-out-qr'],
       verify: ['-ca', '-crt'],
     };
     for (const [cmd, flags] of Object.entries(expected)) {
-      for (const argv of [[cmd, '-h'], ['-h', cmd], [cmd, '-help']]) {
+      for (const argv of [
+        [cmd, '-h'],
+        ['-h', cmd],
+        [cmd, '-help'],
+      ]) {
         const r = await s.run(...argv);
         assert.equal(r.code, 0, argv.join(' '));
         for (const f of flags) assert.match(r.stdout, new RegExp(`\\s${f}\\s`), `${cmd}: ${f}`);

@@ -53,7 +53,11 @@ describe('QR codes for -out-qr', () => {
     const png = qrToPng(qr, 1);
     const rows = inflateRows(png);
     const px = (x: number, y: number): boolean => ((rows[y][x >>> 3] >>> (7 - (x & 7))) & 1) === 0; // 0 = dark
-    for (const [x, y] of [[0, 0], [qr.size - 7, 0], [0, qr.size - 7]]) {
+    for (const [x, y] of [
+      [0, 0],
+      [qr.size - 7, 0],
+      [0, qr.size - 7],
+    ]) {
       for (let i = 0; i < 7; i++) {
         assert.equal(px(4 + x + i, 4 + y), true);
         assert.equal(px(4 + x, 4 + y + i), true);

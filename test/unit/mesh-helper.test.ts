@@ -24,7 +24,10 @@ test('a TestMesh fails its test when the outside pipeline threw, though the node
   // Not a Buffer: the outside pipeline throws reading it; the node catches that and counts a drop.
   a.memUdp!.receive(null as unknown as Buffer, underlayOf('10.99.0.2'));
   assert.deepEqual(mesh.caughtExceptions(), ['10.99.0.1: drops{outside-exception}=1']);
-  await assert.rejects(runHooks(), /exceptions were thrown while the mesh ran.*\n10\.99\.0\.1: drops\{outside-exception\}=1/s);
+  await assert.rejects(
+    runHooks(),
+    /exceptions were thrown while the mesh ran.*\n10\.99\.0\.1: drops\{outside-exception\}=1/s,
+  );
 });
 
 test('a TestMesh fails its test when an exception escaped into a socket guard, unless the test expected it', async () => {
@@ -35,7 +38,10 @@ test('a TestMesh fails its test when an exception escaped into a socket guard, u
     throw new TypeError('listener bug');
   })();
   assert.equal(plain.mesh.escaped.length, 1);
-  await assert.rejects(plain.runHooks(), /1 escaped into the sockets' guards; the first \(udp\): TypeError: listener bug/);
+  await assert.rejects(
+    plain.runHooks(),
+    /1 escaped into the sockets' guards; the first \(udp\): TypeError: listener bug/,
+  );
 
   const expecting = meshWithHooks();
   expecting.mesh.expectEscapedErrors();

@@ -41,7 +41,11 @@ interface PathModel {
   echoFromPort?: number;
 }
 
-function simulate(model: PathModel): { result: () => Promise<NatTestResult | null>; log: string[]; counters: Counters } {
+function simulate(model: PathModel): {
+  result: () => Promise<NatTestResult | null>;
+  log: string[];
+  counters: Counters;
+} {
   const clock = new ManualClock(0);
   const counters = new Counters();
   const log: string[] = [];
@@ -87,7 +91,8 @@ function simulate(model: PathModel): { result: () => Promise<NatTestResult | nul
         if (req.echoToken) {
           // The echo leaves the second port for the main mapping's public address.
           const through = model.addressFiltering || (!model.symmetric && openTowardSecond >= model.nats);
-          if (through && !model.loseEchoes) d.onDatagram(Buffer.from(encodeNatEcho(req.echoToken)), udpAddr(LH_IP, model.echoFromPort ?? SECOND));
+          if (through && !model.loseEchoes)
+            d.onDatagram(Buffer.from(encodeNatEcho(req.echoToken)), udpAddr(LH_IP, model.echoFromPort ?? SECOND));
         }
         const at = req.probeToken ? seen.get(Buffer.from(req.probeToken).toString('hex')) : undefined;
         d.onReply(host, encodeNatTestReply({ vpnIp: 7, probeToken: req.probeToken, seenAt: at, probePort: SECOND }));
@@ -124,7 +129,14 @@ describe('NAT tests against one lighthouse with a second port', () => {
   it('measures filtering before anything is sent to the second port, then ramps the TTL from 2', async () => {
     const sim = simulate({ nats: 2 });
     await sim.result();
-    assert.deepEqual(sim.log.slice(0, 6), ['whoami', 'echo request', 'probe ttl=2', 'echo request', 'probe ttl=3', 'echo request']);
+    assert.deepEqual(sim.log.slice(0, 6), [
+      'whoami',
+      'echo request',
+      'probe ttl=2',
+      'echo request',
+      'probe ttl=3',
+      'echo request',
+    ]);
     assert.equal(sim.log[6], 'probe ttl=full');
   });
 

@@ -53,15 +53,34 @@ describe('NAT test codecs', () => {
     const req = encodeNatTestRequest({ vpnIp: 0x0a630002, probeToken: token(1), echoToken: token(2) });
     assert.equal(natTestType(req), NatTestType.Request);
     assert.deepEqual(decodeNatTestRequest(req), { vpnIp: 0x0a630002, probeToken: token(1), echoToken: token(2) });
-    const reply = encodeNatTestReply({ vpnIp: 0x0a630002, probeToken: token(1), seenAt: udpAddr('198.51.100.7', 4242), probePort: 50000 });
+    const reply = encodeNatTestReply({
+      vpnIp: 0x0a630002,
+      probeToken: token(1),
+      seenAt: udpAddr('198.51.100.7', 4242),
+      probePort: 50000,
+    });
     assert.equal(natTestType(reply), NatTestType.Reply);
-    assert.deepEqual(decodeNatTestReply(reply), { vpnIp: 0x0a630002, probeToken: token(1), seenAt: udpAddr('198.51.100.7', 4242), probePort: 50000 });
+    assert.deepEqual(decodeNatTestReply(reply), {
+      vpnIp: 0x0a630002,
+      probeToken: token(1),
+      seenAt: udpAddr('198.51.100.7', 4242),
+      probePort: 50000,
+    });
     assert.throws(() => decodeNatTestRequest(reply), ProtobufError);
-    assert.throws(() => decodeNatTestRequest(encodeNatTestRequest({ vpnIp: 1, probeToken: new Uint8Array(15).fill(1) })), ProtobufError);
+    assert.throws(
+      () => decodeNatTestRequest(encodeNatTestRequest({ vpnIp: 1, probeToken: new Uint8Array(15).fill(1) })),
+      ProtobufError,
+    );
   });
 });
 
-function lighthouse(): { port: ProbePort; clock: ManualClock; counters: Counters; inTunnel: Uint8Array[]; sent: Array<{ packet: Uint8Array; to: string }> } {
+function lighthouse(): {
+  port: ProbePort;
+  clock: ManualClock;
+  counters: Counters;
+  inTunnel: Uint8Array[];
+  sent: Array<{ packet: Uint8Array; to: string }>;
+} {
   const net = new MemoryNetwork();
   const conn = net.bind('203.0.113.1', 50000);
   const clock = new ManualClock(0);
@@ -76,7 +95,11 @@ function lighthouse(): { port: ProbePort; clock: ManualClock; counters: Counters
   return { port, clock, counters, inTunnel, sent };
 }
 
-const peer = (remote: string | null): HostInfo => ({ vpnIp: 0x0a630002, remote: remote ? udpAddr(remote.split(':')[0], Number(remote.split(':')[1])) : null }) as unknown as HostInfo;
+const peer = (remote: string | null): HostInfo =>
+  ({
+    vpnIp: 0x0a630002,
+    remote: remote ? udpAddr(remote.split(':')[0], Number(remote.split(':')[1])) : null,
+  }) as unknown as HostInfo;
 
 describe("a lighthouse's second port", () => {
   it('answers no probe, tells the requester where its token came from, and echoes only to where the tunnel sees it', () => {
@@ -85,7 +108,10 @@ describe("a lighthouse's second port", () => {
     assert.equal(lh.sent.length, 0, 'a probe draws nothing');
     const req = encodeNatTestRequest({ vpnIp: 0x0a630002, probeToken: token(3), echoToken: token(4) });
     lh.port.onRequest(peer('198.51.100.7:4242'), req);
-    assert.deepEqual(lh.sent.map((s) => s.to), ['198.51.100.7:4242']);
+    assert.deepEqual(
+      lh.sent.map((s) => s.to),
+      ['198.51.100.7:4242'],
+    );
     assert.deepEqual(decodeNatEcho(lh.sent[0].packet), token(4));
     // An encrypted request carries at least 32 bytes of header and tag on top of its payload.
     assert.ok(lh.sent[0].packet.length <= req.length + 32, 'the echo is no bigger than the request');
@@ -104,9 +130,11 @@ describe("a lighthouse's second port", () => {
 
   it('bounds probes per source, requests per peer, and the tokens it keeps', () => {
     const lh = lighthouse();
-    for (let i = 0; i < PROBES_PER_SOURCE * 3; i++) lh.port.onDatagram(encodeNatProbe(token(i)), udpAddr('198.51.100.9', 1000 + i));
+    for (let i = 0; i < PROBES_PER_SOURCE * 3; i++)
+      lh.port.onDatagram(encodeNatProbe(token(i)), udpAddr('198.51.100.9', 1000 + i));
     assert.equal(lh.counters.get('probe-port', 'probe'), PROBES_PER_SOURCE);
-    for (let i = 0; i < REQUESTS_PER_PEER * 3; i++) lh.port.onRequest(peer('198.51.100.7:4242'), encodeNatTestRequest({ vpnIp: 1, echoToken: token(1) }));
+    for (let i = 0; i < REQUESTS_PER_PEER * 3; i++)
+      lh.port.onRequest(peer('198.51.100.7:4242'), encodeNatTestRequest({ vpnIp: 1, echoToken: token(1) }));
     assert.equal(lh.sent.length, REQUESTS_PER_PEER);
     // Many sources: the table stays at MAX_RECORDS, the oldest go first.
     for (let i = 0; i < MAX_RECORDS + 100; i++) {
@@ -145,7 +173,11 @@ test('fuzz NAT test codecs: bare decoders never throw, in-tunnel decoders throw 
 
 test("fuzz a lighthouse's second port: hostile datagrams never make it send, and its tables stay bounded", () => {
   const lh = lighthouse();
-  const seeds = [encodeNatProbe(token(1)), encodeNatEcho(token(1)), encodeNatTestRequest({ vpnIp: 1, echoToken: token(1) })];
+  const seeds = [
+    encodeNatProbe(token(1)),
+    encodeNatEcho(token(1)),
+    encodeNatTestRequest({ vpnIp: 1, echoToken: token(1) }),
+  ];
   const stats = runFuzz('probe-port', { iterations: 20_000, ms: 800, seed: 0x5052 }, (r, i) => {
     const b = r.chance(0.3) ? randomBytes(r, 100) : mutate(r, r.pick(seeds), seeds);
     lh.port.onDatagram(b, udpAddr(`198.51.${r.int(256)}.${r.int(256)}`, 1 + r.int(65535)));
@@ -157,7 +189,7 @@ test("fuzz a lighthouse's second port: hostile datagrams never make it send, and
   assert.ok(stats.iterations > 100);
 });
 
-test('fuzz the listen socket\'s NatEcho check: it never throws, and takes nothing while no echo is expected', () => {
+test("fuzz the listen socket's NatEcho check: it never throws, and takes nothing while no echo is expected", () => {
   const counters = new Counters();
   const d = new NatDiscovery({
     clock: new ManualClock(0),
@@ -191,7 +223,8 @@ test("fuzz a lighthouse's second port on a real socket (127.0.0.1): nothing come
   let replies = 0;
   client.on('message', () => replies++);
   const seeds = [encodeNatProbe(token(1)), encodeNatEcho(token(1))];
-  const send = (b: Uint8Array): Promise<void> => new Promise((resolve) => client.send(b, port.port, '127.0.0.1', () => resolve()));
+  const send = (b: Uint8Array): Promise<void> =>
+    new Promise((resolve) => client.send(b, port.port, '127.0.0.1', () => resolve()));
   try {
     const stats = await runFuzzAsync('probe-port-socket', { iterations: 400, ms: 1000, seed: 0x5053 }, async (r) => {
       await send(r.chance(0.3) ? randomBytes(r, 200) : mutate(r, r.pick(seeds), seeds));
@@ -201,7 +234,8 @@ test("fuzz a lighthouse's second port on a real socket (127.0.0.1): nothing come
     clock.advance(2000);
     const before = counters.get('probe-port', 'probe');
     await send(encodeNatProbe(token(200)));
-    for (let i = 0; i < 100 && counters.get('probe-port', 'probe') === before; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && counters.get('probe-port', 'probe') === before; i++)
+      await new Promise((r) => setTimeout(r, 10));
     assert.equal(counters.get('probe-port', 'probe'), before + 1, 'still listening');
     assert.equal(replies, 0, 'the second port answered a bare datagram');
     assert.ok(stats.iterations > 10);

@@ -35,12 +35,28 @@ test('an IPv6 remote_allow_ranges key applies to IPv6 peers inside it; peers out
   };
   // The underlay addresses come from the vpnIp option (198.51.100.<last octet>); the overlay ones from the certs.
   const a = await mesh.node({ vpnIp: '10.99.0.1', name: 'a', config, pki: pkiFor(ca, 'a', ['fd00:99::1/64']) });
-  const b = await mesh.node({ vpnIp: '10.99.0.2', name: 'b', config: FAST, pki: pkiFor(ca, 'b', ['fd00:99::2/64']), staticHostMap: { 'fd00:99::1': ['198.51.100.1:4242'] } });
-  const c = await mesh.node({ vpnIp: '10.99.0.6', name: 'c', config: FAST, pki: pkiFor(ca, 'c', ['fd00:99::106/64']), staticHostMap: { 'fd00:99::1': ['198.51.100.1:4242'] } });
+  const b = await mesh.node({
+    vpnIp: '10.99.0.2',
+    name: 'b',
+    config: FAST,
+    pki: pkiFor(ca, 'b', ['fd00:99::2/64']),
+    staticHostMap: { 'fd00:99::1': ['198.51.100.1:4242'] },
+  });
+  const c = await mesh.node({
+    vpnIp: '10.99.0.6',
+    name: 'c',
+    config: FAST,
+    pki: pkiFor(ca, 'c', ['fd00:99::106/64']),
+    staticHostMap: { 'fd00:99::1': ['198.51.100.1:4242'] },
+  });
   c.tun.inject(ipv6Packet({ src: 'fd00:99::106', dst: 'fd00:99::1', proto: UDP, srcPort: 1, dstPort: 2, payload: 4 }));
-  await waitFor(() => a.node.hostmap.get('fd00:99::106') !== undefined && a.tun.written.length > 0, { what: () => a.logs.join('\n') });
+  await waitFor(() => a.node.hostmap.get('fd00:99::106') !== undefined && a.tun.written.length > 0, {
+    what: () => a.logs.join('\n'),
+  });
   b.tun.inject(ipv6Packet({ src: 'fd00:99::2', dst: 'fd00:99::1', proto: UDP, srcPort: 1, dstPort: 2, payload: 4 }));
-  await waitFor(() => (a.node.counters.get('drops', 'handshake-remote-denied') ?? 0) > 0, { what: () => a.logs.join('\n') });
+  await waitFor(() => (a.node.counters.get('drops', 'handshake-remote-denied') ?? 0) > 0, {
+    what: () => a.logs.join('\n'),
+  });
   await sleep(50);
   assert.equal(a.node.hostmap.get('fd00:99::2'), undefined, 'b, inside the IPv6 range, is refused by its list');
 });
@@ -48,9 +64,23 @@ test('an IPv6 remote_allow_ranges key applies to IPv6 peers inside it; peers out
 test("roaming is judged by every address of the peer: a dual-stack peer may not roam to an address its IPv6 range's list denies", async (t) => {
   const ca = makeTestCaV2();
   const mesh = new TestMesh(t);
-  const config = { ...FAST, lighthouse: { remote_allow_ranges: { 'fd00:99::/120': { '198.51.100.9/32': false, '0.0.0.0/0': true } } } };
-  const a = await mesh.node({ vpnIp: '10.99.0.1', name: 'a', config, pki: pkiFor(ca, 'a', ['10.99.0.1/24', 'fd00:99::1/64']) });
-  const b = await mesh.node({ vpnIp: '10.99.0.2', name: 'b', config: FAST, pki: pkiFor(ca, 'b', ['10.99.0.2/24', 'fd00:99::2/64']), staticHostMap: { '10.99.0.1': ['198.51.100.1:4242'] } });
+  const config = {
+    ...FAST,
+    lighthouse: { remote_allow_ranges: { 'fd00:99::/120': { '198.51.100.9/32': false, '0.0.0.0/0': true } } },
+  };
+  const a = await mesh.node({
+    vpnIp: '10.99.0.1',
+    name: 'a',
+    config,
+    pki: pkiFor(ca, 'a', ['10.99.0.1/24', 'fd00:99::1/64']),
+  });
+  const b = await mesh.node({
+    vpnIp: '10.99.0.2',
+    name: 'b',
+    config: FAST,
+    pki: pkiFor(ca, 'b', ['10.99.0.2/24', 'fd00:99::2/64']),
+    staticHostMap: { '10.99.0.1': ['198.51.100.1:4242'] },
+  });
   b.tun.inject(udpPacket({ src: '10.99.0.2', dst: '10.99.0.1', payload: 'one' }));
   await waitFor(() => a.tun.written.length > 0, { what: () => a.logs.join('\n') });
   // b's next packet, captured and replayed from another underlay address: authentic, so it would roam the tunnel.

@@ -17,10 +17,18 @@ test('two nodes on an IPv6 underlay ([::1]) handshake and pass packets both ways
   const b = await mesh.node({ vpnIp: B, name: 'b', udp: 'kernel', config: listen });
   const port = b.node.udp.localPort;
   assert.ok(port > 0);
-  const a = await mesh.node({ vpnIp: A, name: 'a', udp: 'kernel', config: listen, staticHostMap: { [B]: [`[::1]:${port}`] } });
+  const a = await mesh.node({
+    vpnIp: A,
+    name: 'a',
+    udp: 'kernel',
+    config: listen,
+    staticHostMap: { [B]: [`[::1]:${port}`] },
+  });
 
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'over ipv6' }));
-  await waitFor(() => b.tun.written.length === 1, { what: () => `the packet at b\n${a.logs.join('\n')}\n${b.logs.join('\n')}` });
+  await waitFor(() => b.tun.written.length === 1, {
+    what: () => `the packet at b\n${a.logs.join('\n')}\n${b.logs.join('\n')}`,
+  });
   assert.equal(udpPayloadText(b.tun.written[0]), 'over ipv6');
 
   const ab = a.tunnelTo(b)!;

@@ -38,9 +38,18 @@ function cipherOf(name: string): AeadCipher {
 test('the fixture holds vectors for both ciphers, with and without a prologue', () => {
   const ciphers = new Set(vectors.map((v) => cipherOf(v.protocol_name)));
   assert.deepEqual([...ciphers].sort(), ['aes', 'chachapoly']);
-  assert.ok(vectors.some((v) => v.init_prologue === ''), 'an empty-prologue (Nebula-configured) vector');
-  assert.ok(vectors.some((v) => v.handshake_hash !== undefined), 'a vector with a handshake hash');
-  assert.ok(vectors.some((v) => v.messages.length >= 6), 'a vector that reaches transport nonce 1');
+  assert.ok(
+    vectors.some((v) => v.init_prologue === ''),
+    'an empty-prologue (Nebula-configured) vector',
+  );
+  assert.ok(
+    vectors.some((v) => v.handshake_hash !== undefined),
+    'a vector with a handshake hash',
+  );
+  assert.ok(
+    vectors.some((v) => v.messages.length >= 6),
+    'a vector that reaches transport nonce 1',
+  );
 });
 
 vectors.forEach((v, index) => {

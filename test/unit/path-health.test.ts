@@ -51,7 +51,10 @@ test('unanswered traffic draws one probe after the timeout, then suspect, then g
     `probe@${t0 + 3 * DEFAULT_UNANSWERED_MS + GIVE_UP_MS}`,
     `suspect@${t0 + 4 * DEFAULT_UNANSWERED_MS + GIVE_UP_MS}`,
   ]);
-  assert.ok(2 * DEFAULT_UNANSWERED_MS <= 1000, 'suspect (and the relay failover) within 1 s of the first unanswered packet');
+  assert.ok(
+    2 * DEFAULT_UNANSWERED_MS <= 1000,
+    'suspect (and the relay failover) within 1 s of the first unanswered packet',
+  );
 });
 
 test('answered traffic never probes and sets the timeout from its round trips; an answer to the probe settles it', () => {

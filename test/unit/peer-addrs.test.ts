@@ -22,9 +22,14 @@ test('inNetworks agrees with a per-prefix check on random addresses and prefixes
     const base = r.pick(nets).addr.bytes.slice();
     if (r.chance(0.7)) base[r.int(base.length)] ^= 1 << r.int(8);
     else base.set(r.bytes(base.length));
-    const addr: VpnIp = base.length === 4 ? (((base[0] << 24) | (base[1] << 16) | (base[2] << 8) | base[3]) >>> 0) : vpnIp6FromBytes(base);
+    const addr: VpnIp =
+      base.length === 4 ? ((base[0] << 24) | (base[1] << 16) | (base[2] << 8) | base[3]) >>> 0 : vpnIp6FromBytes(base);
     if (typeof addr === 'number' && base.length === 16) return; // a mapped address drawn at random: IPv4 then
-    assert.equal(inNetworks(addr, nets), nets.some((n) => vpnIpInPrefix(addr, n)), `${String(addr)} in ${nets.map((n) => n.bits).join(',')}`);
+    assert.equal(
+      inNetworks(addr, nets),
+      nets.some((n) => vpnIpInPrefix(addr, n)),
+      `${String(addr)} in ${nets.map((n) => n.bits).join(',')}`,
+    );
   });
 });
 

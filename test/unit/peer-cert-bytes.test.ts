@@ -9,7 +9,12 @@ import { makeHostCert, makeTestCa } from './helpers/pki.js';
 
 test('a stored peer certificate decodes to the verified certificate, public key and signature included', () => {
   const ca = makeTestCa('stored CA');
-  const host = makeHostCert(ca, { ip: '10.99.0.7/24', name: 'stored-host', groups: ['web', 'ops'], subnets: ['10.200.0.0/16'] });
+  const host = makeHostCert(ca, {
+    ip: '10.99.0.7/24',
+    name: 'stored-host',
+    groups: ['web', 'ops'],
+    subnets: ['10.200.0.0/16'],
+  });
   const onWire = marshalCertificateForHandshake(host.cert);
   const stored = new PeerCertBytes(onWire, host.cert.details.publicKey);
 

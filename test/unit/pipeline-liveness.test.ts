@@ -32,7 +32,11 @@ async function setup(t: { after(fn: () => unknown): void }) {
 }
 
 /** Calls checkLiveness on `n` every 20 ms for `ms`, or until `done` holds. */
-async function drive(n: { node: Parameters<typeof checkLiveness>[0] }, ms: number, done: () => boolean = () => false): Promise<void> {
+async function drive(
+  n: { node: Parameters<typeof checkLiveness>[0] },
+  ms: number,
+  done: () => boolean = () => false,
+): Promise<void> {
   const until = performance.now() + ms;
   while (performance.now() < until && !done()) {
     checkLiveness(n.node);
@@ -55,13 +59,24 @@ test('a silent peer gets a test request after the alive interval and its tunnel 
   await drive(a, 2000, () => a.tunnelTo(b) === undefined);
   const elapsed = performance.now() - started;
   assert.equal(a.tunnelTo(b), undefined, 'the tunnel was removed');
-  assert.ok(elapsed >= ALIVE_MS + PENDING_MS, `removed after ${elapsed.toFixed(0)} ms, not before alive + pending deletion`);
+  assert.ok(
+    elapsed >= ALIVE_MS + PENDING_MS,
+    `removed after ${elapsed.toFixed(0)} ms, not before alive + pending deletion`,
+  );
   assert.equal(a.node.counters.get('tunnels-dead'), 1);
   assert.equal(a.node.counters.get('tunnels-closed', 'dead'), 1);
   assert.ok(a.logs.some((l) => l.includes('Tunnel status dead, removing')));
   const sent = a.memUdp!.sent.slice(sentBefore);
-  assert.equal(sent.filter((s) => isType(s.packet, MessageType.Test, 0)).length, 1, 'one test request before giving up');
-  assert.equal(sent.filter((s) => isType(s.packet, MessageType.CloseTunnel)).length, 0, 'no close is sent to a dead peer');
+  assert.equal(
+    sent.filter((s) => isType(s.packet, MessageType.Test, 0)).length,
+    1,
+    'one test request before giving up',
+  );
+  assert.equal(
+    sent.filter((s) => isType(s.packet, MessageType.CloseTunnel)).length,
+    0,
+    'no close is sent to a dead peer',
+  );
 });
 
 test('a peer that answers the test request keeps its tunnel', async (t) => {
@@ -102,7 +117,8 @@ test('answering a test request does not start a test of our own: one test per ch
     checkLiveness(b.node);
     await sleep(20);
   }
-  const testsBy = (n: typeof a, from: number) => n.memUdp!.sent.slice(from).filter((s) => isType(s.packet, MessageType.Test, 0)).length;
+  const testsBy = (n: typeof a, from: number) =>
+    n.memUdp!.sent.slice(from).filter((s) => isType(s.packet, MessageType.Test, 0)).length;
   assert.equal(testsBy(a, aBefore), 1, 'a tests its one-way traffic once');
   assert.equal(testsBy(b, bBefore), 0, 'b heard a test request before its reply was due for a check');
   assert.ok(a.tunnelTo(b) && b.tunnelTo(a));

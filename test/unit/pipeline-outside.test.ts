@@ -17,7 +17,10 @@ import { sleep, waitFor } from './helpers/wait.js';
 const A = '10.99.0.1';
 const B = '10.99.0.2';
 
-async function tunnel(t: { after(fn: () => unknown): void }, opts: { clockA?: Clock; clockB?: Clock; configB?: Record<string, unknown> } = {}) {
+async function tunnel(
+  t: { after(fn: () => unknown): void },
+  opts: { clockA?: Clock; clockB?: Clock; configB?: Record<string, unknown> } = {},
+) {
   const mesh = new TestMesh(t);
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock: opts.clockA });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock: opts.clockB, config: opts.configB });
@@ -51,7 +54,9 @@ test('an inner packet whose source IP is not in the peer certificate is dropped 
   const written = b.tun.written.length;
   // a's own outbound firewall would refuse it first ('local-not-ours'), so it goes straight onto the tunnel.
   sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: '10.99.0.50', dst: B, payload: 'spoofed' }));
-  await waitFor(() => b.node.counters.get('drops', 'firewall-in-remote-not-in-cert') === 1, { what: 'the firewall drop' });
+  await waitFor(() => b.node.counters.get('drops', 'firewall-in-remote-not-in-cert') === 1, {
+    what: 'the firewall drop',
+  });
   assert.equal(b.node.firewall().dropCounts.get('remote-not-in-cert'), 1);
   assert.equal(b.tun.written.length, written);
 
@@ -65,7 +70,12 @@ test('a packet that fails to decrypt is counted and changes nothing, even from a
   const packet = sealForTunnel(ab, MessageType.Message, 0, dataFor(a, b, 'held back'));
   const tampered = Buffer.from(packet);
   tampered[tampered.length - 1] ^= 0x01;
-  const state = { remote: ba.remote, lastRecvAt: ba.lastRecvAt, packetsIn: ba.packetsIn, written: b.tun.written.length };
+  const state = {
+    remote: ba.remote,
+    lastRecvAt: ba.lastRecvAt,
+    packetsIn: ba.packetsIn,
+    written: b.tun.written.length,
+  };
 
   evil.udp.send(tampered, b.addr);
   await waitFor(() => b.node.counters.get('drops', 'outside-decrypt') === 1, { what: 'the decrypt drop' });
@@ -171,7 +181,8 @@ test('short and garbage datagrams of every length 0..100 and every type never th
       for (let i = 0; i < length; i++) g[i] = Math.floor(random() * 256);
       if (length > 0) g[0] = 0x10 | type;
       // Half the handshake-typed ones look like a real stage 1 or stage 2 so that they reach the Noise layer.
-      if (type === MessageType.Handshake && length >= HEADER_LEN && length % 2 === 0) encodeHeader(g, 0, MessageType.Handshake, 0, 0, 1 + (length % 4) / 2);
+      if (type === MessageType.Handshake && length >= HEADER_LEN && length % 2 === 0)
+        encodeHeader(g, 0, MessageType.Handshake, 0, 0, 1 + (length % 4) / 2);
       assert.doesNotThrow(() => handleUdpPacket(b.node, g, from), `length ${length} type ${type}`);
       sent++;
     }
@@ -188,7 +199,9 @@ test('closeTunnel with a bad tag closes nothing, and an authenticated one closes
   const forged = Buffer.alloc(HEADER_LEN + 16, 0x42);
   encodeHeader(forged, 0, MessageType.CloseTunnel, 0, ab.remoteIndex, ab.sendCounter + 1);
   a.memUdp!.send(forged, b.addr);
-  await waitFor(() => b.node.counters.get('drops', 'outside-decrypt') === 1, { what: 'the forged close to be dropped' });
+  await waitFor(() => b.node.counters.get('drops', 'outside-decrypt') === 1, {
+    what: 'the forged close to be dropped',
+  });
   assert.equal(b.tunnelTo(a), ba, 'the tunnel survives a forged close (Nebula 1.6.1 would tear it down)');
   assert.equal(b.node.counters.get('tunnels-closed', 'peer-closed'), 0);
 

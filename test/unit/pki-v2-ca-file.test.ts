@@ -46,7 +46,10 @@ describe('daemon pki with v2 certificates', () => {
     assert.equal(pki.identity.initiatingVersion, 1);
     assert.equal(pki.identity.cert.details.name, 'h');
     assert.deepEqual(pki.warnings, []);
-    assert.equal(loadPki(configWith(ca.pem + ca2.pem, host2.pem + host.certPem, host.keyPem, 2), '/').identity.initiatingVersion, 2);
+    assert.equal(
+      loadPki(configWith(ca.pem + ca2.pem, host2.pem + host.certPem, host.keyPem, 2), '/').identity.initiatingVersion,
+      2,
+    );
   });
 
   it('a v2-only host starts with v2 and takes its overlay address from the first IPv4 network', () => {
@@ -82,10 +85,20 @@ describe('daemon pki with v2 certificates', () => {
     refused(configWith(ca.pem, host.certPem + host.certPem, host.keyPem), /^pki\.cert .*more than one v1 certificate/);
     refused(configWith(ca.pem, ca2.pem + host.certPem, host.keyPem), /^pki\.cert .*v2 certificate is a CA/);
     const elsewhere = makeHostCertV2(ca2, { name: 'h', networks: ['10.70.0.9/24'], keys });
-    refused(configWith(ca.pem + ca2.pem, elsewhere.pem + host.certPem, host.keyPem), /^pki\.cert .*different first networks/);
+    refused(
+      configWith(ca.pem + ca2.pem, elsewhere.pem + host.certPem, host.keyPem),
+      /^pki\.cert .*different first networks/,
+    );
   });
 
   it('refuses a pki.ca without a valid CA, naming pki.ca', () => {
-    refused(configWith('-----BEGIN NEBULA CERTIFICATE V2-----\n-----END NEBULA CERTIFICATE V2-----\n', host.certPem, host.keyPem), /^pki\.ca/);
+    refused(
+      configWith(
+        '-----BEGIN NEBULA CERTIFICATE V2-----\n-----END NEBULA CERTIFICATE V2-----\n',
+        host.certPem,
+        host.keyPem,
+      ),
+      /^pki\.ca/,
+    );
   });
 });

@@ -20,12 +20,23 @@ class FakeClient implements MappingClient {
   mode: 'ok' | 'fail' | 'hang' = 'ok';
   unmapHangs = false;
   externalPort = 40000;
-  constructor(readonly protocol: PortMapProtocol, private readonly lifetimeSec = 600) {}
+  constructor(
+    readonly protocol: PortMapProtocol,
+    private readonly lifetimeSec = 600,
+  ) {}
   async map(req: MapRequest): Promise<PortMapping> {
     this.maps.push(req);
     if (this.mode === 'hang') return new Promise(() => {});
     if (this.mode === 'fail') throw new Error(`${this.protocol} says no`);
-    return { protocol: this.protocol, gateway: req.gateway, externalIp: '11.0.113.2', externalPort: req.previous?.externalPort ?? this.externalPort, internalPort: req.internalPort, lifetimeSec: this.lifetimeSec, handle: null };
+    return {
+      protocol: this.protocol,
+      gateway: req.gateway,
+      externalIp: '11.0.113.2',
+      externalPort: req.previous?.externalPort ?? this.externalPort,
+      internalPort: req.internalPort,
+      lifetimeSec: this.lifetimeSec,
+      handle: null,
+    };
   }
   async unmap(m: PortMapping): Promise<void> {
     this.unmaps.push(m);
@@ -116,7 +127,11 @@ test('a renewal that keeps failing is retried until the mapping expires, then it
   assert.equal(pcp.maps.length, 3);
   clock.advance(300_000); // past expiry
   await settle();
-  assert.deepEqual(changes.map((c) => c?.protocol ?? null), ['pcp', null, 'nat-pmp'], 'withdrawn, then mapped anew');
+  assert.deepEqual(
+    changes.map((c) => c?.protocol ?? null),
+    ['pcp', null, 'nat-pmp'],
+    'withdrawn, then mapped anew',
+  );
   assert.equal(mapper.status().mapping?.protocol, 'nat-pmp');
   assert.ok(pcp.maps.length <= 3 + Math.ceil(300_000 / RENEW_RETRY_MS) + 1, `bounded renewals: ${pcp.maps.length}`);
 });
@@ -148,7 +163,10 @@ test('an address change releases the old mapping and maps again; a round still r
   assert.equal(pcp.unmaps.length, 1);
   assert.equal(pcp.maps.length, 2);
   assert.equal(mapper.status().state, 'mapped');
-  assert.deepEqual(changes.map((c) => c?.externalPort ?? null), [40000, null, 40000]);
+  assert.deepEqual(
+    changes.map((c) => c?.externalPort ?? null),
+    [40000, null, 40000],
+  );
 
   const late = setup();
   late.pcp.mode = 'hang';

@@ -48,16 +48,20 @@ test('port mapping is loaded and run only once its start delay has passed', { ti
   await pm.stop();
 });
 
-test('a node stopped during the start delay never starts port mapping, and start() returns', { timeout: 5000 }, async () => {
-  const clock = new ManualClock();
-  const asked = { n: 0 };
-  const pm = nodePortMap(clock, asked);
-  const started = pm.start();
-  clock.advance(PORTMAP_START_DELAY_MS / 2);
-  await pm.stop();
-  await started;
-  clock.advance(PORTMAP_START_DELAY_MS * 4);
-  await settle();
-  assert.equal(asked.n, 0);
-  assert.equal(pm.report(), null);
-});
+test(
+  'a node stopped during the start delay never starts port mapping, and start() returns',
+  { timeout: 5000 },
+  async () => {
+    const clock = new ManualClock();
+    const asked = { n: 0 };
+    const pm = nodePortMap(clock, asked);
+    const started = pm.start();
+    clock.advance(PORTMAP_START_DELAY_MS / 2);
+    await pm.stop();
+    await started;
+    clock.advance(PORTMAP_START_DELAY_MS * 4);
+    await settle();
+    assert.equal(asked.n, 0);
+    assert.equal(pm.report(), null);
+  },
+);

@@ -4,7 +4,14 @@ import { test } from 'node:test';
 import { ProtoReader as CertProtoReader } from '../../pkg/cert/proto-wire.js';
 import { decodeHandshakePayload, encodeHandshakePayload } from '../../pkg/handshake/payload.js';
 import { decodeMeta, MetaType } from '../../pkg/lighthouse/meta.js';
-import { fieldUint32, fieldUint64, ProtobufError, ProtoReader, readFields, WireType } from '../../pkg/protobuf/protobuf.js';
+import {
+  fieldUint32,
+  fieldUint64,
+  ProtobufError,
+  ProtoReader,
+  readFields,
+  WireType,
+} from '../../pkg/protobuf/protobuf.js';
 import { ControlType, decodeControl } from '../../pkg/relay/control.js';
 
 // The one codec accepts and refuses what Nebula's Go decoders do (pkg/protobuf/reader.ts, docs/wire-format.md
@@ -43,7 +50,10 @@ test('an unknown group is skipped as nebula.pb.go skips it, and the fields aroun
 
 test("gogo closes a group at any end tag (numbers unmatched), protowire (certificates) wants the group's own", () => {
   // 4b: field 9 start; 54: field 10 end.
-  assert.deepEqual(readFields(bytes('4b 54 0801')).map((f) => f.number), [9, 1]);
+  assert.deepEqual(
+    readFields(bytes('4b 54 0801')).map((f) => f.number),
+    [9, 1],
+  );
   const cert = new CertProtoReader(bytes('4b 54'));
   const [num, type] = cert.tag();
   assert.throws(() => cert.skip(num, type), isCertError);
@@ -71,7 +81,10 @@ test('a 10-byte varint: gogo drops the bits past 64, protowire refuses a last by
 
 test("gogo's field number is the tag's int32: above 2^29-1 an unknown field, 2^31 and 0 refused", () => {
   // Field 2^29, a varint: the tag 2^32 is 80 80 80 80 10.
-  assert.deepEqual(readFields(bytes('8080808010 01')).map((f) => f.number), [2 ** 29]);
+  assert.deepEqual(
+    readFields(bytes('8080808010 01')).map((f) => f.number),
+    [2 ** 29],
+  );
   // Field 2^31 (tag 2^34): its int32 is negative.
   assert.throws(() => readFields(bytes('8080808040 01')), isProtobufError);
   assert.throws(() => new ProtoReader(bytes('00 01'), 'gogo').tag(), isProtobufError);

@@ -19,7 +19,6 @@ import { seededRandom } from './helpers/seeded-random.js';
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 
-
 function assertOnlyProtobufError(fn: () => unknown, what: string): void {
   try {
     fn();
@@ -44,7 +43,12 @@ test('varints are written little-endian base 128 at the boundaries', () => {
 });
 
 test('zero, false and empty values are omitted, as proto3 requires for canonical output', () => {
-  const w = new ProtobufWriter().uint(1, 0).uint64(2, 0n).bool(3, false).bytes(4, new Uint8Array(0)).bytes(5, undefined);
+  const w = new ProtobufWriter()
+    .uint(1, 0)
+    .uint64(2, 0n)
+    .bool(3, false)
+    .bytes(4, new Uint8Array(0))
+    .bytes(5, undefined);
   w.string(6, '').packed(7, []);
   assert.equal(w.finish().length, 0);
 });
@@ -140,7 +144,11 @@ test('malformed input throws ProtobufError with code EPROTOBUF', () => {
     ['25 0102', 'truncated fixed32'],
   ];
   for (const [input, what] of bad) {
-    assert.throws(() => readFields(bytes(input)), (e: unknown) => e instanceof ProtobufError && e.code === 'EPROTOBUF', what);
+    assert.throws(
+      () => readFields(bytes(input)),
+      (e: unknown) => e instanceof ProtobufError && e.code === 'EPROTOBUF',
+      what,
+    );
   }
   assert.throws(() => readPackedUint32(bytes('ac')), ProtobufError);
   assert.throws(() => readPackedUint32(bytes('80808080808080808080 01')), ProtobufError);

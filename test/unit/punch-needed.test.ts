@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { SEEN_FIRST_V4, SEEN_FIRST_V6 } from '../../pkg/lighthouse/meta.js';
-import { isGlobalIpv6, needsPunch, onLocalNetwork, reportedAddresses, splitByPunch, type PunchView } from '../../pkg/punchy/punch-needed.js';
+import {
+  isGlobalIpv6,
+  needsPunch,
+  onLocalNetwork,
+  reportedAddresses,
+  splitByPunch,
+  type PunchView,
+} from '../../pkg/punchy/punch-needed.js';
 import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
 
 // Which of a peer's candidate addresses need the low-TTL punch and its settle before stage 1: only those where a
@@ -15,7 +22,14 @@ const LAN = [
 ];
 
 function view(o: Partial<PunchView> = {}): PunchView {
-  return { localNetworks: LAN, ourPublicIp: '198.51.100.1', peerPublicIp: '203.0.113.9', peerReported: [], peerUnNated: false, ...o };
+  return {
+    localNetworks: LAN,
+    ourPublicIp: '198.51.100.1',
+    peerPublicIp: '203.0.113.9',
+    peerReported: [],
+    peerUnNated: false,
+    ...o,
+  };
 }
 
 test('an address on the network of one of our interfaces needs no punch, judged by that interface prefix', () => {
@@ -35,13 +49,25 @@ test("the NAT's public address the lighthouse saw needs a punch", () => {
 });
 
 test("behind our own NAT: the peer's reported private addresses go at once, the shared public address still waits", () => {
-  const shared = view({ ourPublicIp: '203.0.113.9', peerPublicIp: '203.0.113.9', peerReported: [udpAddr('172.16.5.2', 4242)] });
+  const shared = view({
+    ourPublicIp: '203.0.113.9',
+    peerPublicIp: '203.0.113.9',
+    peerReported: [udpAddr('172.16.5.2', 4242)],
+  });
   assert.equal(needsPunch(udpAddr('172.16.5.2', 4242), shared), false, 'a private address on another LAN of our NAT');
   assert.equal(needsPunch(udpAddr('203.0.113.9', 4242), shared), true, 'hairpin through our NAT');
   assert.equal(needsPunch(udpAddr('172.16.5.3', 4242), shared), true, 'not an address the peer reported');
   const different = view({ peerReported: [udpAddr('172.16.5.2', 4242)] });
-  assert.equal(needsPunch(udpAddr('172.16.5.2', 4242), different), true, 'another NAT: its private address is no concern of ours, but not proven reachable');
-  const unknown = view({ ourPublicIp: undefined, peerPublicIp: undefined, peerReported: [udpAddr('172.16.5.2', 4242)] });
+  assert.equal(
+    needsPunch(udpAddr('172.16.5.2', 4242), different),
+    true,
+    'another NAT: its private address is no concern of ours, but not proven reachable',
+  );
+  const unknown = view({
+    ourPublicIp: undefined,
+    peerPublicIp: undefined,
+    peerReported: [udpAddr('172.16.5.2', 4242)],
+  });
   assert.equal(needsPunch(udpAddr('172.16.5.2', 4242), unknown), true, 'neither public address known');
 });
 

@@ -19,7 +19,8 @@ test('a node with punchy.punch sends each tunnel one keep-alive per interval, an
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock });
   await connect(a, b);
   const keepAlives = (): number =>
-    a.memUdp!.sent.filter((s) => s.packet.length === 1 && s.packet[0] === KEEPALIVE_BYTE[0] && sameAddr(s.to, b.addr)).length;
+    a.memUdp!.sent.filter((s) => s.packet.length === 1 && s.packet[0] === KEEPALIVE_BYTE[0] && sameAddr(s.to, b.addr))
+      .length;
   const before = keepAlives();
   for (let i = 0; i < 30; i++) clock.advance(1000);
   // Rounds start 10 s after the node did; 30 s of simulated time hold two or three of them.

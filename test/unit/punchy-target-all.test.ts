@@ -32,6 +32,9 @@ test('without target_all_remotes only the address in use is punched', () => {
 
 test('with target_all_remotes every known address is punched once, the one in use included once', () => {
   const { hostmap, udp, sent, inUse, other } = world();
-  assert.equal(punchAll(hostmap, udp, () => [inUse, other]), 2);
+  assert.equal(
+    punchAll(hostmap, udp, () => [inUse, other]),
+    2,
+  );
   assert.deepEqual(sent, ['198.51.100.2:4242', '192.168.1.2:4242']);
 });

@@ -29,16 +29,21 @@ test('a handshake whose known addresses are all dead asks the lighthouse again a
     config: { ...FAST, ...lh },
   });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [L], config: { ...FAST, ...lh } });
-  await waitFor(() => b.node.counters.get('lighthouse', 'update-sent') >= 1 && a.tunnelTo(L), { what: 'a and b at the lighthouse' });
+  await waitFor(() => b.node.counters.get('lighthouse', 'update-sent') >= 1 && a.tunnelTo(L), {
+    what: 'a and b at the lighthouse',
+  });
   const queriesBefore = a.node.counters.get('lighthouse', 'query-sent');
 
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'after the idle time' }));
   await waitFor(() => b.tun.written.length === 1, {
     timeoutMs: 2000,
-    what: () => `the packet at b (${a.node.counters.get('lighthouse', 'query-sent') - queriesBefore} queries)\n${a.logs.join('\n')}`,
+    what: () =>
+      `the packet at b (${a.node.counters.get('lighthouse', 'query-sent') - queriesBefore} queries)\n${a.logs.join('\n')}`,
   });
   assert.ok(sameAddr(a.tunnelTo(b)!.remote, underlayOf(B)), 'a reached b at the address the lighthouse gave');
-  const stage1ToDead = a.memUdp!.sent.filter((s) => dead.some((d) => sameAddr(d, s.to)) && isType(s.packet, MessageType.Handshake, 0, 1));
+  const stage1ToDead = a.memUdp!.sent.filter(
+    (s) => dead.some((d) => sameAddr(d, s.to)) && isType(s.packet, MessageType.Handshake, 0, 1),
+  );
   // The second attempt asked again, and the answer reached b before the fourth.
   assert.ok(stage1ToDead.length <= 3 * dead.length, `${stage1ToDead.length} stage 1s to the dead addresses`);
 });
@@ -47,14 +52,27 @@ test('a relay that lost its tunnel to one end tells the other end, which rebuild
   const mesh = new TestMesh(t);
   // A reports to the lighthouse every second, so it finds out within a second that R forgot it (recv_error).
   const end = { ...FAST, lighthouse: { hosts: [L], interval: 1 }, relay: { relays: [L], use_relays: true } };
-  const r = await mesh.node({ vpnIp: L, name: 'relay', tun: null, config: { ...FAST, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } } });
+  const r = await mesh.node({
+    vpnIp: L,
+    name: 'relay',
+    tun: null,
+    config: { ...FAST, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } },
+  });
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [L], config: end });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [L], config: end });
   // No direct path between a and b: the relay is the only one.
-  mesh.net.drop = (_p, src, dst) => (sameAddr(src, a.addr) && sameAddr(dst, b.addr)) || (sameAddr(src, b.addr) && sameAddr(dst, a.addr));
-  await waitFor(() => r.tunnelTo(a) && r.tunnelTo(b) && a.node.counters.get('lighthouse', 'update-sent') >= 1 && b.node.counters.get('lighthouse', 'update-sent') >= 1, {
-    what: 'a and b at the lighthouse',
-  });
+  mesh.net.drop = (_p, src, dst) =>
+    (sameAddr(src, a.addr) && sameAddr(dst, b.addr)) || (sameAddr(src, b.addr) && sameAddr(dst, a.addr));
+  await waitFor(
+    () =>
+      r.tunnelTo(a) &&
+      r.tunnelTo(b) &&
+      a.node.counters.get('lighthouse', 'update-sent') >= 1 &&
+      b.node.counters.get('lighthouse', 'update-sent') >= 1,
+    {
+      what: 'a and b at the lighthouse',
+    },
+  );
   await new Promise((resolve) => setTimeout(resolve, 20));
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'via the relay' }));
   await waitFor(() => b.tun.written.length === 1, { timeoutMs: 3000, what: 'the relayed tunnel' });

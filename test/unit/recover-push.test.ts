@@ -18,10 +18,17 @@ const FAST = { handshakes: { try_interval: '20ms', retries: 10 }, lighthouse: { 
 
 test('a peer restarted on another port is reached at once through the lighthouse push', async (t) => {
   const mesh = new TestMesh(t);
-  const lh = await mesh.node({ vpnIp: L, name: 'lh', tun: null, config: { handshakes: FAST.handshakes, lighthouse: { am_lighthouse: true } } });
+  const lh = await mesh.node({
+    vpnIp: L,
+    name: 'lh',
+    tun: null,
+    config: { handshakes: FAST.handshakes, lighthouse: { am_lighthouse: true } },
+  });
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [L], config: FAST });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [L], config: FAST });
-  await waitFor(() => a.tunnelTo(L) && b.node.counters.get('lighthouse', 'update-sent') >= 1, { what: 'a and b at the lighthouse' });
+  await waitFor(() => a.tunnelTo(L) && b.node.counters.get('lighthouse', 'update-sent') >= 1, {
+    what: 'a and b at the lighthouse',
+  });
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'hello' }));
   await waitFor(() => b.tun.written.length === 1, { what: 'the first tunnel' });
 
@@ -30,7 +37,14 @@ test('a peer restarted on another port is reached at once through the lighthouse
   await b.stop();
   mesh.net.drop = () => false;
   const startedAt = performance.now();
-  const b2 = await mesh.node({ vpnIp: B, name: 'b2', cert: b.cert, peers: [L], underlay: udpAddr(b.addr.address, 5000), config: FAST });
+  const b2 = await mesh.node({
+    vpnIp: B,
+    name: 'b2',
+    cert: b.cert,
+    peers: [L],
+    underlay: udpAddr(b.addr.address, 5000),
+    config: FAST,
+  });
   // a sends 50 packets a second meanwhile.
   const sender = setInterval(() => a.tun.inject(udpPacket({ src: A, dst: B, payload: 'a keeps sending' })), 20);
   t.after(() => clearInterval(sender));

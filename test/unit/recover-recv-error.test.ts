@@ -114,7 +114,11 @@ test('a peer restarted on the same address gets its new tunnel from the first re
 });
 
 test('listen.accept_recv_error (Nebula 1.11): never ignores recv_errors; private ignores them from public addresses', async (t) => {
-  for (const [mode, acted] of [['never', false], ['private', false], ['always', true]] as const) {
+  for (const [mode, acted] of [
+    ['never', false],
+    ['private', false],
+    ['always', true],
+  ] as const) {
     const { a, b } = await pair(t, { listen: { accept_recv_error: mode } });
     const testsBefore = testRequestsTo(a, b);
     // The test network's underlay addresses are 198.51.100.x, not private.

@@ -50,7 +50,8 @@ test('as the target, a request through a hop we do not advertise as our relay is
 
 test('as the target, a far end outside our VPN network, or the hop itself, is dropped', () => {
   const b = relayEnv(B, { tunnels: [R], relaysForUs: [R] });
-  for (const far of [parseIpv4('192.0.2.7'), parseIpv4('10.100.0.1'), R, B]) b.manager.onControl(b.tunnel(R), relayRequest(1, far, B));
+  for (const far of [parseIpv4('192.0.2.7'), parseIpv4('10.100.0.1'), R, B])
+    b.manager.onControl(b.tunnel(R), relayRequest(1, far, B));
   assert.equal(b.counters.get('drops', 'relay-request-bad-far-end'), 4);
   assert.deepEqual(b.sent, []);
   assert.equal(b.manager.table.size, 0);
@@ -58,7 +59,8 @@ test('as the target, a far end outside our VPN network, or the hop itself, is dr
 
 test('a relay starts no handshake toward a target outside its VPN network', () => {
   const r = relayEnv(R, { amRelay: true, tunnels: [A] });
-  for (let i = 0; i < 5000; i++) r.manager.onControl(r.tunnel(A), relayRequest(i + 1, A, (parseIpv4('192.0.2.0') + i) >>> 0));
+  for (let i = 0; i < 5000; i++)
+    r.manager.onControl(r.tunnel(A), relayRequest(i + 1, A, (parseIpv4('192.0.2.0') + i) >>> 0));
   assert.deepEqual(r.handshakes, []);
   assert.deepEqual(r.sent, []);
   assert.equal(r.counters.get('drops', 'relay-request-target-outside-network'), 5000);

@@ -56,7 +56,11 @@ for (const cipher of ['aes', 'chachapoly'] as const) {
       { type: h.type, subtype: h.subtype, remoteIndex: h.remoteIndex, counter: h.counter },
       { type: MessageType.Message, subtype: MessageSubType.Relay, remoteIndex: 0xcafe, counter: 3 },
     );
-    assert.deepEqual(new Uint8Array(outer.subarray(HEADER_LEN, HEADER_LEN + inner.length)), inner, 'the inner packet travels as is');
+    assert.deepEqual(
+      new Uint8Array(outer.subarray(HEADER_LEN, HEADER_LEN + inner.length)),
+      inner,
+      'the inner packet travels as is',
+    );
     const unwrapped = unwrapRelayed(receiver, h.counter, outer);
     assert.ok(unwrapped);
     assert.deepEqual(new Uint8Array(unwrapped), inner);

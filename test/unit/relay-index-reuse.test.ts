@@ -21,7 +21,10 @@ function nebula17Target(responderIndex: number) {
   return (m: ControlMessage): ControlMessage | undefined => {
     established ??= m.initiatorRelayIndex;
     if (m.initiatorRelayIndex !== established) return undefined;
-    return { ...response(responderIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp), ...(m.version ? { version: m.version } : {}) };
+    return {
+      ...response(responderIndex, m.initiatorRelayIndex, m.relayFromIp, m.relayToIp),
+      ...(m.version ? { version: m.version } : {}),
+    };
   };
 }
 
@@ -56,8 +59,14 @@ test('a requester that asks again under a new index (it re-handshook) gets a rel
   assert.equal(toA2[0].type, ControlType.CreateRelayResponse);
   assert.equal(toA2[0].initiatorRelayIndex, 112, "the requester's new index");
   const ra = toA2[0].responderRelayIndex;
-  assert.deepEqual({ ...r.manager.table.byIndex.get(ra) }, { remoteIndex: 112, state: 'established', terminal: false, hopIp: A, peerIp: B, localIndex: ra });
-  assert.deepEqual({ ...r.manager.table.byIndex.get(first) }, { remoteIndex: 222, state: 'established', terminal: false, hopIp: B, peerIp: A, localIndex: first });
+  assert.deepEqual(
+    { ...r.manager.table.byIndex.get(ra) },
+    { remoteIndex: 112, state: 'established', terminal: false, hopIp: A, peerIp: B, localIndex: ra },
+  );
+  assert.deepEqual(
+    { ...r.manager.table.byIndex.get(first) },
+    { remoteIndex: 222, state: 'established', terminal: false, hopIp: B, peerIp: A, localIndex: first },
+  );
   assert.equal(r.manager.table.size, 2, 'the old leg toward the requester is gone, nothing else is added');
 });
 
@@ -69,7 +78,10 @@ test('a v2 request is forwarded and answered in v2; a v1 request in v1', () => {
     r.manager.onControl(r.tunnel(A), asked);
     const forwarded = r.sent[0].m;
     assert.equal(forwarded.version, version === 2 ? 2 : undefined, `forwarded, v${version}`);
-    r.manager.onControl(r.tunnel(B), decodeControl(encodeControl(response(222, forwarded.initiatorRelayIndex, A, B), version)));
+    r.manager.onControl(
+      r.tunnel(B),
+      decodeControl(encodeControl(response(222, forwarded.initiatorRelayIndex, A, B), version)),
+    );
     assert.equal(r.sent[1].to, A);
     assert.equal(r.sent[1].m.version, version === 2 ? 2 : undefined, `answered, v${version}`);
 

@@ -20,10 +20,17 @@ const B: VpnIp[] = [ip('10.99.0.20'), 'fd00::20'];
 const wire = (m: ControlMessage): ControlMessage => decodeControl(encodeControl(m));
 
 function v2Request(initiatorRelayIndex: number, from: VpnIp, to: VpnIp): ControlMessage {
-  return wire({ type: ControlType.CreateRelayRequest, initiatorRelayIndex, responderRelayIndex: 0, relayFromIp: from, relayToIp: to, version: 2 });
+  return wire({
+    type: ControlType.CreateRelayRequest,
+    initiatorRelayIndex,
+    responderRelayIndex: 0,
+    relayFromIp: from,
+    relayToIp: to,
+    version: 2,
+  });
 }
 
-test('a relay forwards a v2 request naming the target by its IPv6 address; both legs are keyed by the tunnels\' primary addresses', () => {
+test("a relay forwards a v2 request naming the target by its IPv6 address; both legs are keyed by the tunnels' primary addresses", () => {
   const r = setup(R[0], { amRelay: true, myAddrs: R, vpnNetworks: NETWORKS });
   const a = r.addTunnel(A[0], A, 2);
   const b = r.addTunnel(B[0], B, 2);
@@ -36,7 +43,11 @@ test('a relay forwards a v2 request naming the target by its IPv6 address; both 
   assert.equal(forwarded.m.relayFromIp, 'fd00::10');
   const rb = forwarded.m.initiatorRelayIndex;
   assert.ok(r.manager.table.get(A[0], B[0]), 'requester leg under the primaries');
-  assert.equal(r.manager.table.get(B[0], A[0])?.localIndex, rb, 'target leg under the primaries: forwarding finds its partner');
+  assert.equal(
+    r.manager.table.get(B[0], A[0])?.localIndex,
+    rb,
+    'target leg under the primaries: forwarding finds its partner',
+  );
 
   r.manager.onControl(b, wire({ ...response(222, rb, 'fd00::10', 'fd00::20'), version: 2 }));
   const back = r.sent[1];
@@ -57,7 +68,10 @@ test('a request through a v1 hop for an IPv6 target is not sent and is counted, 
   const r2 = setup(A[0], { myAddrs: A, vpnNetworks: NETWORKS });
   r2.addTunnel(R[0], R, 2);
   r2.manager.sendViaRelays('fd00::20', new Uint8Array(16), [R[0]]);
-  assert.deepEqual(r2.sent.map((s) => [s.to, s.m.relayFromIp, s.m.relayToIp, s.m.version]), [[R[0], A[0], 'fd00::20', 2]]);
+  assert.deepEqual(
+    r2.sent.map((s) => [s.to, s.m.relayFromIp, s.m.relayToIp, s.m.version]),
+    [[R[0], A[0], 'fd00::20', 2]],
+  );
 });
 
 test('a dual-stack relay is one hop by either of its addresses', () => {
@@ -66,7 +80,7 @@ test('a dual-stack relay is one hop by either of its addresses', () => {
   assert.equal(r.manager.prepare('fd00::20', ['fd00::1']), 'requested');
   assert.equal(r.sent[0]?.to, R[0]);
   const entry = r.manager.table.get(R[0], 'fd00::20');
-  assert.equal(entry?.terminal, true, 'keyed by the hop\'s primary address');
+  assert.equal(entry?.terminal, true, "keyed by the hop's primary address");
   r.manager.sendViaRelays('fd00::20', new Uint8Array(16), [R[0]]);
   assert.equal(r.manager.table.size, 1, 'the same entry by the other address');
 
@@ -81,7 +95,10 @@ test('as the target, a relay we advertise by its IPv6 address is accepted when i
   const hop = r.addTunnel(R[0], R, 2);
   r.manager.onControl(hop, v2Request(444, 'fd00::10', 'fd00::20'));
   assert.equal(r.counters.get('drops', 'relay-request-hop-not-our-relay'), 0);
-  assert.deepEqual(r.sent.map((s) => [s.to, ControlType[s.m.type], s.m.initiatorRelayIndex, s.m.relayToIp]), [[R[0], 'CreateRelayResponse', 444, 'fd00::20']]);
+  assert.deepEqual(
+    r.sent.map((s) => [s.to, ControlType[s.m.type], s.m.initiatorRelayIndex, s.m.relayToIp]),
+    [[R[0], 'CreateRelayResponse', 444, 'fd00::20']],
+  );
   assert.equal(r.manager.table.get(R[0], 'fd00::10')?.terminal, true);
 });
 

@@ -56,8 +56,14 @@ test('a relay forwards the request to the target and the target response back to
   assert.equal(back.m.initiatorRelayIndex, 111, "the requester's own index");
   const ra = back.m.responderRelayIndex;
   assert.ok(ra !== 0 && ra !== rb);
-  assert.deepEqual({ ...r.manager.table.byIndex.get(ra) }, { remoteIndex: 111, state: 'established', terminal: false, hopIp: A, peerIp: B, localIndex: ra });
-  assert.deepEqual({ ...r.manager.table.byIndex.get(rb) }, { remoteIndex: 222, state: 'established', terminal: false, hopIp: B, peerIp: A, localIndex: rb });
+  assert.deepEqual(
+    { ...r.manager.table.byIndex.get(ra) },
+    { remoteIndex: 111, state: 'established', terminal: false, hopIp: A, peerIp: B, localIndex: ra },
+  );
+  assert.deepEqual(
+    { ...r.manager.table.byIndex.get(rb) },
+    { remoteIndex: 222, state: 'established', terminal: false, hopIp: B, peerIp: A, localIndex: rb },
+  );
 
   // A repeated request (the requester retries each handshake tick) is answered from the established pair.
   r.manager.onControl(r.tunnel(A), request(111, A, B));
@@ -73,18 +79,31 @@ test('the target accepts a request naming it, answers with its relay index, and 
   assert.equal(first.type, ControlType.CreateRelayResponse);
   assert.equal(first.initiatorRelayIndex, 333);
   const entry = b.manager.table.byIndex.get(first.responderRelayIndex)!;
-  assert.deepEqual({ state: entry.state, terminal: entry.terminal, hopIp: entry.hopIp, peerIp: entry.peerIp, remoteIndex: entry.remoteIndex }, {
-    state: 'established',
-    terminal: true,
-    hopIp: R,
-    peerIp: A,
-    remoteIndex: 333,
-  });
+  assert.deepEqual(
+    {
+      state: entry.state,
+      terminal: entry.terminal,
+      hopIp: entry.hopIp,
+      peerIp: entry.peerIp,
+      remoteIndex: entry.remoteIndex,
+    },
+    {
+      state: 'established',
+      terminal: true,
+      hopIp: R,
+      peerIp: A,
+      remoteIndex: 333,
+    },
+  );
 
   b.manager.onControl(b.tunnel(R), request(333, A, B));
   assert.equal(b.sent[1].m.responderRelayIndex, first.responderRelayIndex);
   b.manager.onControl(b.tunnel(R), request(444, A, B));
-  assert.notEqual(b.sent[2].m.responderRelayIndex, first.responderRelayIndex, 'a new initiator index replaces the entry');
+  assert.notEqual(
+    b.sent[2].m.responderRelayIndex,
+    first.responderRelayIndex,
+    'a new initiator index replaces the entry',
+  );
   assert.equal(b.manager.table.size, 1);
 });
 

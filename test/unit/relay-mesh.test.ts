@@ -20,7 +20,12 @@ async function relayed(t: { after(fn: () => unknown): void }) {
   const mesh = new TestMesh(t);
   const fast = { handshakes: { try_interval: '20ms' } };
   const end = { ...fast, lighthouse: { hosts: [R] }, relay: { relays: [R], use_relays: true } };
-  const r = await mesh.node({ vpnIp: R, name: 'relay', tun: null, config: { ...fast, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } } });
+  const r = await mesh.node({
+    vpnIp: R,
+    name: 'relay',
+    tun: null,
+    config: { ...fast, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } },
+  });
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [R], config: end });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [R], config: end });
   let direct = 0;
@@ -31,7 +36,9 @@ async function relayed(t: { after(fn: () => unknown): void }) {
   };
   // Both ends report to the lighthouse before anyone asks about them.
   const reported = (n: typeof a): boolean => n.node.counters.get('lighthouse', 'update-sent') >= 1;
-  await waitFor(() => r.tunnelTo(a) && r.tunnelTo(b) && reported(a) && reported(b), { what: 'a and b at the lighthouse' });
+  await waitFor(() => r.tunnelTo(a) && r.tunnelTo(b) && reported(a) && reported(b), {
+    what: 'a and b at the lighthouse',
+  });
   await sleep(20);
   return { mesh, r, a, b, directAttempts: () => direct };
 }

@@ -37,15 +37,24 @@ test('v2-only nodes set a relay up in the v2 layout and talk through it', async 
   const fast = { handshakes: { try_interval: '20ms' } };
   const end = { ...fast, lighthouse: { hosts: [R] }, relay: { relays: [R], use_relays: true } };
   const pki = (name: string, ip: string) => pkiOf(makeHost(c, name, ip, [2]), c);
-  const r = await mesh.node({ vpnIp: R, name: 'relay', tun: null, pki: pki('relay', R), config: { ...fast, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } } });
+  const r = await mesh.node({
+    vpnIp: R,
+    name: 'relay',
+    tun: null,
+    pki: pki('relay', R),
+    config: { ...fast, lighthouse: { am_lighthouse: true }, relay: { am_relay: true } },
+  });
   const atR = recordControl(r);
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [R], pki: pki('a', A), config: end });
   const atA = recordControl(a);
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [R], pki: pki('b', B), config: end });
   const atB = recordControl(b);
-  mesh.net.drop = (_p, src, dst) => (sameAddr(src, a.addr) && sameAddr(dst, b.addr)) || (sameAddr(src, b.addr) && sameAddr(dst, a.addr));
+  mesh.net.drop = (_p, src, dst) =>
+    (sameAddr(src, a.addr) && sameAddr(dst, b.addr)) || (sameAddr(src, b.addr) && sameAddr(dst, a.addr));
   const reported = (n: TestNode): boolean => n.node.counters.get('lighthouse', 'update-sent') >= 1;
-  await waitFor(() => r.tunnelTo(a) && r.tunnelTo(b) && reported(a) && reported(b), { what: 'a and b at the lighthouse' });
+  await waitFor(() => r.tunnelTo(a) && r.tunnelTo(b) && reported(a) && reported(b), {
+    what: 'a and b at the lighthouse',
+  });
   await sleep(20);
 
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'via the relay, v2' }));
@@ -59,5 +68,9 @@ test('v2-only nodes set a relay up in the v2 layout and talk through it', async 
   assert.ok(atR.includes('CreateRelayRequest v2') && atR.includes('CreateRelayResponse v2'), `at r: ${atR.join(', ')}`);
   assert.ok(atB.includes('CreateRelayRequest v2'), `at b: ${atB.join(', ')}`);
   assert.ok(atA.includes('CreateRelayResponse v2'), `at a: ${atA.join(', ')}`);
-  assert.deepEqual([...atR, ...atA, ...atB].filter((s) => !s.endsWith('v2')), [], 'nothing in v1');
+  assert.deepEqual(
+    [...atR, ...atA, ...atB].filter((s) => !s.endsWith('v2')),
+    [],
+    'nothing in v1',
+  );
 });

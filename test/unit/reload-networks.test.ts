@@ -24,11 +24,18 @@ test('a reload whose certificate has other networks than the running one is refu
   const pool = new CaPool();
   pool.addCaV2(ca2.cert);
   const mesh = new TestMesh(t);
-  const a = await mesh.node({ vpnIp: '10.99.0.1', name: 'a', pki: { caPool: pool, identity: identityOf({ v2: dual.v2 }, host.privateKey), warnings: [] } });
+  const a = await mesh.node({
+    vpnIp: '10.99.0.1',
+    name: 'a',
+    pki: { caPool: pool, identity: identityOf({ v2: dual.v2 }, host.privateKey), warnings: [] },
+  });
   const dir = mkdtempSync(join(tmpdir(), `mesh-reload-${process.pid}-`));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const write = (certPem: string): void => {
-    writeFileSync(join(dir, 'config.yml'), `pki:\n  ca: |\n${indent(ca2.pem)}  cert: |\n${indent(certPem)}  key: |\n${indent(host.keyPem)}`);
+    writeFileSync(
+      join(dir, 'config.yml'),
+      `pki:\n  ca: |\n${indent(ca2.pem)}  cert: |\n${indent(certPem)}  key: |\n${indent(host.keyPem)}`,
+    );
   };
   const v4only = makeHostCertV2(ca2, { name: 'a', networks: ['10.99.0.1/24'], keys });
   write(v4only.pem);

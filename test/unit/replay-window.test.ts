@@ -97,7 +97,6 @@ class SetModel {
   }
 }
 
-
 test('agrees with a Set-based model on thousands of random counter sequences', () => {
   const sequences = 3000;
   const length = 300;
@@ -111,12 +110,18 @@ test('agrees with a Set-based model on thousands of random counter sequences', (
     for (let step = 0; step < length; step++) {
       let c: number;
       const kind = rand();
-      if (kind < 0.35) c = top + 1 + int(4); // in order, small gaps
-      else if (kind < 0.55) c = top - int(REPLAY_WINDOW + 40); // late, around the window's edge
-      else if (kind < 0.7 && history.length > 0) c = history[int(history.length)]; // duplicate
-      else if (kind < 0.8) c = top + 1 + int(3 * REPLAY_WINDOW); // jump, sometimes past the window
-      else if (kind < 0.85) c = top + REPLAY_WINDOW - 2 + int(5); // jump right at 1024
-      else if (kind < 0.88) c = int(2 ** 52); // anywhere, far above 2^32 (headroom left below 2^53)
+      if (kind < 0.35)
+        c = top + 1 + int(4); // in order, small gaps
+      else if (kind < 0.55)
+        c = top - int(REPLAY_WINDOW + 40); // late, around the window's edge
+      else if (kind < 0.7 && history.length > 0)
+        c = history[int(history.length)]; // duplicate
+      else if (kind < 0.8)
+        c = top + 1 + int(3 * REPLAY_WINDOW); // jump, sometimes past the window
+      else if (kind < 0.85)
+        c = top + REPLAY_WINDOW - 2 + int(5); // jump right at 1024
+      else if (kind < 0.88)
+        c = int(2 ** 52); // anywhere, far above 2^32 (headroom left below 2^53)
       else c = int(8); // very old, including the pre-marked counters
       if (c < 0) c = 0;
       const expected = model.check(c);

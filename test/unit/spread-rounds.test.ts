@@ -10,7 +10,13 @@ function world(count: number, perTick = 64) {
   const clock = new ManualClock(1000);
   const items = new Set<number>(Array.from({ length: count }, (_, i) => i));
   const visits: Array<{ at: number; item: number }> = [];
-  const rounds = new SpreadRounds<number>({ clock, intervalMs: 10_000, perTick, items: () => items, visit: (item) => visits.push({ at: clock.now(), item }) });
+  const rounds = new SpreadRounds<number>({
+    clock,
+    intervalMs: 10_000,
+    perTick,
+    items: () => items,
+    visit: (item) => visits.push({ at: clock.now(), item }),
+  });
   return { clock, items, visits, rounds };
 }
 
@@ -49,7 +55,14 @@ test('a few items take one tick per interval, as the single pass did', () => {
   rounds.start();
   clock.advance(30_000);
   const ticks = perTime(visits);
-  assert.deepEqual([...ticks], [[11_000, 30], [21_000, 30], [31_000, 30]]);
+  assert.deepEqual(
+    [...ticks],
+    [
+      [11_000, 30],
+      [21_000, 30],
+      [31_000, 30],
+    ],
+  );
   rounds.stop();
 });
 
@@ -66,7 +79,10 @@ test('medium counts keep each tick at or under perTick; items added mid-round wa
   assert.ok(!visits.some((v) => v.item === 5000));
   clock.advance(10_000);
   assert.equal(visits.length, 2001);
-  assert.ok(visits.some((v) => v.item === 5000), 'the new item is in the next round');
+  assert.ok(
+    visits.some((v) => v.item === 5000),
+    'the new item is in the next round',
+  );
   rounds.stop();
 });
 

@@ -32,12 +32,16 @@ function builtinsLoadedBy(args: string[]): string[] {
     .map((m) => m.slice('NativeModule '.length));
 }
 
-test('the bundle loads no built-in that only some starts need', { skip: !existsSync(BUNDLE) && 'no dist/bin bundle: run make build' }, () => {
-  const loaded = builtinsLoadedBy(['-version']);
-  assert.ok(loaded.includes('net'), `the list is read (node:net is always loaded): ${loaded.join(' ')}`);
-  assert.deepEqual(
-    NOT_AT_START.filter((m) => loaded.includes(m)),
-    [],
-    'a top-level import of one of these built-ins: import it where it is used (await import)',
-  );
-});
+test(
+  'the bundle loads no built-in that only some starts need',
+  { skip: !existsSync(BUNDLE) && 'no dist/bin bundle: run make build' },
+  () => {
+    const loaded = builtinsLoadedBy(['-version']);
+    assert.ok(loaded.includes('net'), `the list is read (node:net is always loaded): ${loaded.join(' ')}`);
+    assert.deepEqual(
+      NOT_AT_START.filter((m) => loaded.includes(m)),
+      [],
+      'a top-level import of one of these built-ins: import it where it is used (await import)',
+    );
+  },
+);

@@ -22,12 +22,15 @@ const VPN = parseCidr('10.1.0.0/16');
 //   ip route add 10.9.0.0/24 via 10.1.0.2 dev probe0
 //   ip route add 10.8.0.0/24 nexthop via 10.1.0.2 dev probe0 weight 3 nexthop via 10.1.0.3 dev probe0
 //   ip route del 10.9.0.0/24
-const KERNEL_ADD = '3c000000180000066824156b8a0e000002180000fe0300011000000008000f00fe000000080001000a090000080005000a0100020800040002000000';
+const KERNEL_ADD =
+  '3c000000180000066824156b8a0e000002180000fe0300011000000008000f00fe000000080001000a090000080005000a0100020800040002000000';
 const KERNEL_MULTIPATH =
   '50000000180000066824156b8b0e000002180000fe0300011000000008000f00fe000000080001000a080000240009001000100202000000080005000a0100021000100002000000080005000a010003';
-const KERNEL_DEL = '3c000000190000006824156b8c0e000002180000fe0300011000000008000f00fe000000080001000a090000080005000a0100020800040002000000';
+const KERNEL_DEL =
+  '3c000000190000006824156b8c0e000002180000fe0300011000000008000f00fe000000080001000a090000080005000a0100020800040002000000';
 // The connected route the kernel adds for the TUN's own address (no gateway).
-const KERNEL_CONNECTED = '3c00000018000006000000000000000002100000fe02fd011000000008000f00fe000000080001000a010000080007000a0100010800040002000000';
+const KERNEL_CONNECTED =
+  '3c00000018000006000000000000000002100000fe02fd011000000008000f00fe000000080001000a010000080007000a0100010800040002000000';
 
 function show(c: RouteChange): string {
   return `${c.kind} ${formatCidr(c.dst)} t${c.table} m${c.metric} via ${c.gateways.map((g) => `${formatIpv4(g.vpnIp)}*${g.weight}`).join(',')}`;
@@ -40,10 +43,15 @@ function parse(buf: Uint8Array, tun = TUN) {
 
 test('kernel route messages: a gateway route, a weighted multipath route and a delete on the TUN', () => {
   assert.deepEqual(parse(Buffer.from(KERNEL_ADD, 'hex'), 2).changes, ['add 10.9.0.0/24 t254 m0 via 10.1.0.2*1']);
-  assert.deepEqual(parse(Buffer.from(KERNEL_MULTIPATH, 'hex'), 2).changes, ['add 10.8.0.0/24 t254 m0 via 10.1.0.2*3,10.1.0.3*1']);
+  assert.deepEqual(parse(Buffer.from(KERNEL_MULTIPATH, 'hex'), 2).changes, [
+    'add 10.8.0.0/24 t254 m0 via 10.1.0.2*3,10.1.0.3*1',
+  ]);
   assert.deepEqual(parse(Buffer.from(KERNEL_DEL, 'hex'), 2).changes, ['delete 10.9.0.0/24 t254 m0 via 10.1.0.2*1']);
   // A route added that we do not follow is a delete of its key (it may have replaced one of ours), no gateways.
-  assert.deepEqual(parse(Buffer.from(KERNEL_CONNECTED, 'hex'), 2), { changes: ['delete 10.1.0.0/16 t254 m0 via '], ignored: ['no-gateway 10.1.0.0/16'] });
+  assert.deepEqual(parse(Buffer.from(KERNEL_CONNECTED, 'hex'), 2), {
+    changes: ['delete 10.1.0.0/16 t254 m0 via '],
+    ignored: ['no-gateway 10.1.0.0/16'],
+  });
   // The same messages name another interface for a node whose TUN has another index: not ours.
   assert.deepEqual(parse(Buffer.from(KERNEL_ADD + KERNEL_MULTIPATH + KERNEL_DEL, 'hex'), 9), {
     changes: ['delete 10.9.0.0/24 t254 m0 via ', 'delete 10.8.0.0/24 t254 m0 via '],
@@ -89,8 +97,20 @@ test('route messages: a read cut short keeps the whole messages before the cut',
   assert.deepEqual(parse(Buffer.alloc(0)).changes, []);
 });
 
-function change(kind: 'add' | 'delete', dst: string, via: Array<[string, number]>, metric = 0, table = 254): RouteChange {
-  return { kind, dst: parseCidr(dst), table, metric, gateways: via.map(([g, weight]) => ({ vpnIp: parseIpv4(g), weight })) };
+function change(
+  kind: 'add' | 'delete',
+  dst: string,
+  via: Array<[string, number]>,
+  metric = 0,
+  table = 254,
+): RouteChange {
+  return {
+    kind,
+    dst: parseCidr(dst),
+    table,
+    metric,
+    gateways: via.map(([g, weight]) => ({ vpnIp: parseIpv4(g), weight })),
+  };
 }
 
 function via(t: SystemRouteTable, dst: string): string | null {
@@ -106,7 +126,20 @@ test('learned table: longest prefix, lowest metric per destination, a delete rem
   assert.equal(via(t, '192.168.5.1'), '/24 10.1.0.4');
   assert.equal(via(t, '192.168.6.1'), '/16 10.1.0.2');
   assert.equal(via(t, '10.9.0.1'), null);
-  assert.equal(t.apply(change('add', '192.168.5.0/24', [['10.1.0.5', 1], ['10.1.0.6', 2]], 10)), 'replaced');
+  assert.equal(
+    t.apply(
+      change(
+        'add',
+        '192.168.5.0/24',
+        [
+          ['10.1.0.5', 1],
+          ['10.1.0.6', 2],
+        ],
+        10,
+      ),
+    ),
+    'replaced',
+  );
   assert.equal(via(t, '192.168.5.1'), '/24 10.1.0.5,10.1.0.6');
   assert.equal(t.apply(change('delete', '192.168.5.0/24', [['10.1.0.5', 1]], 10)), 'removed');
   assert.equal(via(t, '192.168.5.1'), '/24 10.1.0.3', 'the metric-100 route is still in the kernel');
@@ -116,7 +149,10 @@ test('learned table: longest prefix, lowest metric per destination, a delete rem
   assert.equal(t.size, 1);
   assert.equal(t.apply(change('add', '0.0.0.0/0', [['10.1.0.7', 1]])), 'added');
   assert.equal(via(t, '8.8.8.8'), '/0 10.1.0.7');
-  assert.deepEqual(t.list().map((r) => formatCidr(r.dst)), ['192.168.0.0/16', '0.0.0.0/0']);
+  assert.deepEqual(
+    t.list().map((r) => formatCidr(r.dst)),
+    ['192.168.0.0/16', '0.0.0.0/0'],
+  );
 });
 
 test('learned table is bounded: a new route beyond the bound is refused, held ones still change', () => {
@@ -157,7 +193,12 @@ test('unsafe routes: the most specific of config and learned wins; learned wins 
   assert.equal(gw('172.20.0.1'), null);
 
   // A multipath kernel route: flows spread by weight over its gateways (1:3).
-  learned.apply(change('add', '172.16.0.0/12', [['10.1.0.4', 1], ['10.1.0.5', 3]]));
+  learned.apply(
+    change('add', '172.16.0.0/12', [
+      ['10.1.0.4', 1],
+      ['10.1.0.5', 3],
+    ]),
+  );
   const counts = new Map<string, number>();
   for (let port = 1000; port < 1400; port++) {
     const udp = Buffer.alloc(28);
@@ -179,7 +220,13 @@ test('watch: each route change is applied to the table; beyond the bound it is c
   const table = new SystemRouteTable(1);
   const counters = new Counters();
   const lines: string[] = [];
-  const watch = new SystemRouteWatch({ table, vpnNet: () => VPN, log: new Logger('info', 'text', (l) => lines.push(l)), clock: new ManualClock(), counters });
+  const watch = new SystemRouteWatch({
+    table,
+    vpnNet: () => VPN,
+    log: new Logger('info', 'text', (l) => lines.push(l)),
+    clock: new ManualClock(),
+    counters,
+  });
   (watch as unknown as { tunIndex: number }).tunIndex = TUN;
   watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9' }));
   watch.messages(routeMsg({ type: 'new', dst: '192.168.6.0/24', oif: TUN, gateway: '10.1.0.9' }));
@@ -195,9 +242,16 @@ test('watch: each route change is applied to the table; beyond the bound it is c
 test('watch: a followed route replaced in the kernel by one we do not follow (another device, no gateway) is dropped', () => {
   const table = new SystemRouteTable();
   const lines: string[] = [];
-  const watch = new SystemRouteWatch({ table, vpnNet: () => VPN, log: new Logger('info', 'text', (l) => lines.push(l)), clock: new ManualClock(), counters: new Counters() });
+  const watch = new SystemRouteWatch({
+    table,
+    vpnNet: () => VPN,
+    log: new Logger('info', 'text', (l) => lines.push(l)),
+    clock: new ManualClock(),
+    counters: new Counters(),
+  });
   (watch as unknown as { tunIndex: number }).tunIndex = TUN;
-  const add = () => watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9', metric: 5 }));
+  const add = () =>
+    watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9', metric: 5 }));
   add();
   watch.messages(routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: 3, gateway: '172.16.0.1', metric: 6 })); // another key
   assert.equal(via(table, '192.168.5.1'), '/24 10.1.0.9');
@@ -213,7 +267,13 @@ function watchWithSends(table: SystemRouteTable, clock = new ManualClock()) {
   const counters = new Counters();
   const sent: number[] = [];
   const lines: string[] = [];
-  const watch = new SystemRouteWatch({ table, vpnNet: () => VPN, log: new Logger('info', 'text', (l) => lines.push(l)), clock, counters });
+  const watch = new SystemRouteWatch({
+    table,
+    vpnNet: () => VPN,
+    log: new Logger('info', 'text', (l) => lines.push(l)),
+    clock,
+    counters,
+  });
   (watch as unknown as { tunIndex: number }).tunIndex = TUN;
   watch.send = (bytes) => {
     const b = Buffer.from(bytes);
@@ -244,7 +304,13 @@ test('watch: after lost events the table is re-read; routes gone meanwhile are d
   watch.messages(routeMsg({ type: 'new', dst: '192.168.4.0/24', oif: TUN, gateway: '10.1.0.4' })); // an event during the dump
   assert.equal(via(table, '192.168.2.1'), '/24 10.1.0.2', 'nothing removed before the dump ends');
   watch.messages(dumpEnd(seq));
-  assert.deepEqual(table.list().map((r) => formatCidr(r.dst)).sort(), ['192.168.1.0/24', '192.168.3.0/24', '192.168.4.0/24']);
+  assert.deepEqual(
+    table
+      .list()
+      .map((r) => formatCidr(r.dst))
+      .sort(),
+    ['192.168.1.0/24', '192.168.3.0/24', '192.168.4.0/24'],
+  );
   assert.equal(sent.length, 1);
 });
 
@@ -274,7 +340,8 @@ test('watch: events lost again during a dump, or a dump the kernel marks interru
   watch.messages(routeMsg({ type: 'new', dst: '192.168.1.0/24', oif: TUN, gateway: '10.1.0.2' }));
   watch.lost();
   for (let i = 0; i < 5; i++) {
-    if (i % 2 === 0) watch.lost(); // during dump i: no new request until it ends
+    if (i % 2 === 0)
+      watch.lost(); // during dump i: no new request until it ends
     else watch.messages(routeMsg({ type: 'new', dst: '10.5.0.0/16', oif: 3, dumpSeq: sent[i]!, interrupted: true })); // NLM_F_DUMP_INTR
     assert.equal(sent.length, i + 1);
     watch.messages(dumpEnd(sent[i]!));

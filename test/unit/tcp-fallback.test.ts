@@ -52,7 +52,9 @@ async function setup(heard: (since: number, lastFrameAt?: (vpnIp: number) => num
     relaysChanged: () => void calls.relaysChanged++,
     connect: (_to, timeoutMs) => {
       calls.connects++;
-      return connectFails ? Promise.reject(new Error('refused')) : connectTcp({ address: '127.0.0.1', port }, timeoutMs);
+      return connectFails
+        ? Promise.reject(new Error('refused'))
+        : connectTcp({ address: '127.0.0.1', port }, timeoutMs);
     },
   });
   const close = async (): Promise<void> => {
@@ -167,7 +169,9 @@ test('a link that brings nothing back while it is tested is closed and connected
     for (let round = 0; round < SILENT_ROUNDS; round++) s.clock.advance(UDP_RETRY_MS);
     await waitFor(() => s.calls.connects === 2, { what: 'a new connection' });
     assert.equal(s.counters.get('tcp', 'link-silent'), 1);
-    await waitFor(() => s.lhSide.length === 2 && (s.lhSide[0].destroyed || s.lhSide[0].readableEnded), { what: 'the old connection closed' });
+    await waitFor(() => s.lhSide.length === 2 && (s.lhSide[0].destroyed || s.lhSide[0].readableEnded), {
+      what: 'the old connection closed',
+    });
   } finally {
     await s.close();
   }

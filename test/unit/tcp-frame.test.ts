@@ -27,7 +27,10 @@ test('frames split at every byte boundary, or several in one chunk, come out who
     const out = collect(new FrameReader(), [stream.subarray(0, cut), stream.subarray(cut)]);
     assert.deepEqual(out.frames, expected, `cut at ${cut}`);
   }
-  const bytewise = collect(new FrameReader(), [...stream].map((b) => Buffer.from([b])));
+  const bytewise = collect(
+    new FrameReader(),
+    [...stream].map((b) => Buffer.from([b])),
+  );
   assert.deepEqual(bytewise.frames, expected);
 });
 

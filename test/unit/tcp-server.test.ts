@@ -25,7 +25,12 @@ async function open(port: number): Promise<{ socket: Socket; closed: () => boole
 
 test(`one source address gets ${MAX_PER_IP} connections; the next is closed at once`, async () => {
   const counters = new Counters();
-  const server = await TcpServer.listen('127.0.0.1', 0, { clock: new ManualClock(), counters, deliver: () => undefined, remotesInUse: () => new Set() });
+  const server = await TcpServer.listen('127.0.0.1', 0, {
+    clock: new ManualClock(),
+    counters,
+    deliver: () => undefined,
+    remotesInUse: () => new Set(),
+  });
   const clients: Array<{ socket: Socket; closed: () => boolean }> = [];
   try {
     for (let i = 0; i < MAX_PER_IP; i++) clients.push(await open(server.port));
@@ -47,7 +52,12 @@ test('a connection that completes no handshake is closed at the deadline; one a 
   const counters = new Counters();
   const inUse = new Set<string>();
   const from: UdpAddr[] = [];
-  const server = await TcpServer.listen('127.0.0.1', 0, { clock, counters, deliver: (_p, f) => from.push(f), remotesInUse: () => inUse });
+  const server = await TcpServer.listen('127.0.0.1', 0, {
+    clock,
+    counters,
+    deliver: (_p, f) => from.push(f),
+    remotesInUse: () => inUse,
+  });
   try {
     const idle = await open(server.port);
     const used = await open(server.port);

@@ -19,7 +19,10 @@ test('a plain device gets its MTU, queue length, address, link up and the networ
       'route replace 10.200.0.0/24 dev mesh1 mtu 1300 scope link src 10.200.0.1 proto kernel',
     ],
   );
-  assert.deepEqual(plan.map((c) => c.optional ?? false), [false, true, false, false, false]);
+  assert.deepEqual(
+    plan.map((c) => c.optional ?? false),
+    [false, true, false, false, false],
+  );
 });
 
 test('the device MTU is the largest route MTU, and routes below it advertise MSS = MTU - 40', () => {
@@ -32,7 +35,10 @@ test('the device MTU is the largest route MTU, and routes below it advertise MSS
   assert.equal(deviceMtu(cfg), 8800);
   const lines = planIpCommands('mesh1', cfg).map((c) => c.args.join(' '));
   assert.equal(lines[0], 'link set dev mesh1 mtu 8800 txqueuelen 1000');
-  assert.equal(lines[4], 'route replace 10.200.0.0/24 dev mesh1 mtu 1300 advmss 1260 scope link src 10.200.0.1 proto kernel');
+  assert.equal(
+    lines[4],
+    'route replace 10.200.0.0/24 dev mesh1 mtu 1300 advmss 1260 scope link src 10.200.0.1 proto kernel',
+  );
   assert.equal(lines[5], 'route replace 10.200.0.128/25 dev mesh1 mtu 8800 scope link');
 });
 
@@ -40,10 +46,7 @@ test('unsafe routes carry their metric and default to the tun MTU; CIDR text and
   const lines = planIpCommands('mesh1', {
     mtu: 1300,
     address,
-    unsafeRoutes: [
-      { route: '192.168.77.9/24', mtu: 1100, metric: 50 },
-      { route: parseCidr('172.16.0.0/12') },
-    ],
+    unsafeRoutes: [{ route: '192.168.77.9/24', mtu: 1100, metric: 50 }, { route: parseCidr('172.16.0.0/12') }],
   }).map((c) => c.args.join(' '));
   assert.equal(lines[5], 'route replace 192.168.77.0/24 dev mesh1 mtu 1100 advmss 1060 scope link metric 50');
   assert.equal(lines[6], 'route replace 172.16.0.0/12 dev mesh1 mtu 1300 scope link');
@@ -59,7 +62,10 @@ test('an unsafe route with install: false (Nebula 1.7+) is left out of the syste
       { route: '192.168.79.0/24' },
     ],
   }).map((c) => c.args.join(' '));
-  assert.deepEqual(lines.slice(5), ['route replace 192.168.78.0/24 dev mesh1 mtu 1300 scope link', 'route replace 192.168.79.0/24 dev mesh1 mtu 1300 scope link']);
+  assert.deepEqual(lines.slice(5), [
+    'route replace 192.168.78.0/24 dev mesh1 mtu 1300 scope link',
+    'route replace 192.168.79.0/24 dev mesh1 mtu 1300 scope link',
+  ]);
 });
 
 // Read-only commands on this host: `ip link show` changes nothing, and the missing device only makes a line fail.
@@ -71,11 +77,9 @@ test('one ip batch tolerates a failed optional command but fails naming the requ
     { args: ['link', 'show', 'dev', 'lo'] },
   ]);
   await assert.rejects(
-    runIpPlan([
-      { args: ['link', 'show', 'dev', 'lo'] },
-      { args: ['link', 'show', 'dev', MISSING] },
-    ]),
-    (err: Error & { code?: string }) => err.code === 'ETUNCONFIG' && err.message.includes(`link show dev ${MISSING}`) && !err.message.includes('dev lo;'),
+    runIpPlan([{ args: ['link', 'show', 'dev', 'lo'] }, { args: ['link', 'show', 'dev', MISSING] }]),
+    (err: Error & { code?: string }) =>
+      err.code === 'ETUNCONFIG' && err.message.includes(`link show dev ${MISSING}`) && !err.message.includes('dev lo;'),
   );
 });
 
@@ -101,11 +105,19 @@ test('every network of the certificate gets its address and its connected route;
 });
 
 test('an IPv6-only host needs no IPv4 address; the legacy single IPv4 address still works alone', () => {
-  const v6 = planIpCommands('mesh1', { mtu: 1280, networks: [parseIpPrefix('fd00::7/64')] }).map((c) => c.args.join(' '));
+  const v6 = planIpCommands('mesh1', { mtu: 1280, networks: [parseIpPrefix('fd00::7/64')] }).map((c) =>
+    c.args.join(' '),
+  );
   assert.ok(v6.includes('addr replace fd00::7/64 dev mesh1'));
   assert.ok(!v6.some((l) => /\d+\.\d+\.\d+\.\d+/.test(l)));
-  assert.deepEqual(tunNetworks({ mtu: 1300, address }).map((n) => formatIpPrefix(n)), ['10.200.0.1/24']);
-  assert.throws(() => planIpCommands('mesh1', { mtu: 1300, networks: [] }), (e: Error & { code?: string }) => e.code === 'ETUNCONFIG');
+  assert.deepEqual(
+    tunNetworks({ mtu: 1300, address }).map((n) => formatIpPrefix(n)),
+    ['10.200.0.1/24'],
+  );
+  assert.throws(
+    () => planIpCommands('mesh1', { mtu: 1300, networks: [] }),
+    (e: Error & { code?: string }) => e.code === 'ETUNCONFIG',
+  );
 });
 
 test('IPv6 routes and unsafe routes of any MTU: host bits cleared, MSS = MTU - 60 below the device MTU, metric kept', () => {
@@ -130,17 +142,35 @@ test('IPv6 routes and unsafe routes of any MTU: host bits cleared, MSS = MTU - 6
   ]);
 });
 
-test('the accept_ra sysctl path is the device\'s own and refuses names that would leave its directory', () => {
+test("the accept_ra sysctl path is the device's own and refuses names that would leave its directory", () => {
   assert.equal(ipv6ConfPath('mesh1', 'accept_ra'), '/proc/sys/net/ipv6/conf/mesh1/accept_ra');
   for (const bad of ['', '.', '..', '../all', 'a/b']) assert.throws(() => ipv6ConfPath(bad, 'accept_ra'), RangeError);
 });
 
 test('an IPv6 network or route below the IPv6 minimum MTU of 1280 is refused with a message naming it; IPv4 alone may go lower', () => {
   const refused = (cfg: Parameters<typeof planIpCommands>[1], what: RegExp): void =>
-    assert.throws(() => planIpCommands('mesh1', cfg), (e: Error & { code?: string }) => e.code === 'ETUNCONFIG' && what.test(e.message));
+    assert.throws(
+      () => planIpCommands('mesh1', cfg),
+      (e: Error & { code?: string }) => e.code === 'ETUNCONFIG' && what.test(e.message),
+    );
   refused({ mtu: 1279, networks: dualStack }, /IPv6 overlay needs tun\.mtu >= 1280, got 1279/);
-  refused({ mtu: 1300, networks: dualStack, routes: [{ route: 'fd00:cb::/64', mtu: 1200 }] }, /route fd00:cb::\/64 needs an MTU >= 1280, got 1200/);
-  refused({ mtu: 1300, networks: [parseIpPrefix('10.1.0.1/16')], unsafeRoutes: [{ route: 'fd77::/48', mtu: 1279 }] }, /fd77::\/48/);
-  assert.equal(planIpCommands('mesh1', { mtu: 1280, networks: dualStack, routes: [{ route: 'fd00:cb::/64' }] }).length, 10);
-  assert.ok(planIpCommands('mesh1', { mtu: 576, networks: [parseIpPrefix('10.1.0.1/16')], routes: [{ route: '10.2.0.0/16', mtu: 500 }] }));
+  refused(
+    { mtu: 1300, networks: dualStack, routes: [{ route: 'fd00:cb::/64', mtu: 1200 }] },
+    /route fd00:cb::\/64 needs an MTU >= 1280, got 1200/,
+  );
+  refused(
+    { mtu: 1300, networks: [parseIpPrefix('10.1.0.1/16')], unsafeRoutes: [{ route: 'fd77::/48', mtu: 1279 }] },
+    /fd77::\/48/,
+  );
+  assert.equal(
+    planIpCommands('mesh1', { mtu: 1280, networks: dualStack, routes: [{ route: 'fd00:cb::/64' }] }).length,
+    10,
+  );
+  assert.ok(
+    planIpCommands('mesh1', {
+      mtu: 576,
+      networks: [parseIpPrefix('10.1.0.1/16')],
+      routes: [{ route: '10.2.0.0/16', mtu: 500 }],
+    }),
+  );
 });

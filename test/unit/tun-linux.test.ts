@@ -8,7 +8,8 @@ import { LinuxTun } from '../../pkg/tun/linux.js';
 
 class FakeAddon implements TunAddon {
   calls: string[] = [];
-  poll: { buf: Uint8Array; lens: Uint32Array; slotSize: number; cb: (err: Error | null, n: number) => void } | null = null;
+  poll: { buf: Uint8Array; lens: Uint32Array; slotSize: number; cb: (err: Error | null, n: number) => void } | null =
+    null;
   batches: { buf: Uint8Array; offsets: number[]; lens: number[] }[] = [];
   writeResult = 1;
   accept = Infinity;
@@ -26,7 +27,13 @@ class FakeAddon implements TunAddon {
     this.batches.push({ buf, offsets: [...offsets.subarray(0, count)], lens: [...lens.subarray(0, count)] });
     return Math.min(count, this.accept);
   }
-  tun_poll_start(_fd: number, buf: Uint8Array, lens: Uint32Array, slotSize: number, cb: (err: Error | null, n: number) => void): TunPollHandle {
+  tun_poll_start(
+    _fd: number,
+    buf: Uint8Array,
+    lens: Uint32Array,
+    slotSize: number,
+    cb: (err: Error | null, n: number) => void,
+  ): TunPollHandle {
     this.calls.push('poll start');
     this.poll = { buf, lens, slotSize, cb };
     return {} as TunPollHandle;
@@ -130,6 +137,12 @@ test('close stops the watcher before closing the fd, once; later writes throw ET
   await tun.close();
   await tun.close();
   assert.deepEqual(addon.calls, ['poll start', 'poll stop', 'close 7']);
-  assert.throws(() => tun.write(new Uint8Array(20)), (e: unknown) => e instanceof TunError && e.code === 'ETUNCLOSED');
-  assert.throws(() => tun.writeBatch([new Uint8Array(20)]), (e: unknown) => e instanceof TunError && e.code === 'ETUNCLOSED');
+  assert.throws(
+    () => tun.write(new Uint8Array(20)),
+    (e: unknown) => e instanceof TunError && e.code === 'ETUNCLOSED',
+  );
+  assert.throws(
+    () => tun.writeBatch([new Uint8Array(20)]),
+    (e: unknown) => e instanceof TunError && e.code === 'ETUNCLOSED',
+  );
 });

@@ -51,7 +51,10 @@ test('write keeps a copy, so the caller may reuse its buffer at once', () => {
   const buf = packet(0x45, 9, 9);
   tun.write(buf);
   buf.fill(0);
-  assert.deepEqual(tun.written.map((p) => [...p]), [[0x45, 9, 9]]);
+  assert.deepEqual(
+    tun.written.map((p) => [...p]),
+    [[0x45, 9, 9]],
+  );
   assert.equal(tun.stats.writtenPackets, 1);
 });
 
@@ -60,7 +63,10 @@ test('writeBatch writes every packet in order and reports them all accepted', ()
   const heard: number[] = [];
   tun.onWrite((p) => heard.push(p[0]));
   assert.equal(tun.writeBatch([packet(1), packet(2), packet(3)]), 3);
-  assert.deepEqual(tun.written.map((p) => p[0]), [1, 2, 3]);
+  assert.deepEqual(
+    tun.written.map((p) => p[0]),
+    [1, 2, 3],
+  );
   assert.deepEqual(heard, [1, 2, 3]);
 });
 
@@ -72,7 +78,10 @@ test('after close, writes throw ETUNCLOSED and injected packets are dropped', as
   await tun.close();
   tun.inject(packet(1));
   assert.equal(delivered, 0);
-  assert.throws(() => tun.write(packet(1)), (e: unknown) => e instanceof TunError && e.code === 'ETUNCLOSED');
+  assert.throws(
+    () => tun.write(packet(1)),
+    (e: unknown) => e instanceof TunError && e.code === 'ETUNCLOSED',
+  );
   assert.equal(tun.name, 'mem7');
   assert.equal(tun.mtu, 1400);
 });

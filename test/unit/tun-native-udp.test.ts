@@ -35,7 +35,12 @@ function receive(addon: UdpAddon, fd: number, total: number, slotSize = 256): Pr
       const batch: Received[] = [];
       for (let k = 0; k < count; k++) {
         const r = meta.subarray(k * W, k * W + W);
-        batch.push({ payload: [...buf.subarray(r[0], r[0] + r[1])], family: r[2], port: r[3], addr: [...r.subarray(4)] });
+        batch.push({
+          payload: [...buf.subarray(r[0], r[0] + r[1])],
+          family: r[2],
+          port: r[3],
+          addr: [...r.subarray(4)],
+        });
       }
       batches.push(batch);
       seen += count;
@@ -113,7 +118,10 @@ test('datagrams the socket cannot send or a slot cannot hold are dropped, the re
     ]);
     assert.equal(addon.udp_sendmmsg(a.fd, buf, meta, 3), 2);
     const batches = await receive(addon, b.fd, 1, 256);
-    assert.deepEqual(batches.flat().map((d) => d.payload.length), [10]);
+    assert.deepEqual(
+      batches.flat().map((d) => d.payload.length),
+      [10],
+    );
   } finally {
     addon.udp_close(a.fd);
     addon.udp_close(b.fd);
@@ -134,43 +142,58 @@ test('bad arguments throw instead of touching memory out of range', { skip }, ()
   }
 });
 
-test('512 full-size datagrams sent as 8 sendmmsg batches all arrive intact, once each, in recvmmsg batches', { skip }, async () => {
-  const addon = loadNativeAddon();
-  const a = addon.udp_open('127.0.0.1', 0);
-  const b = addon.udp_open('127.0.0.1', 0);
-  // Room for every datagram in the receive queue, so a loss here is the addon's and not the kernel's.
-  addon.udp_set_buffers(b.fd, 8 << 20, 0);
-  try {
-    const size = 1300;
-    const perBatch = 64;
-    const batchesToSend = 8;
-    const total = perBatch * batchesToSend;
-    const buf = new Uint8Array(perBatch * size);
-    const meta = records(Array.from({ length: perBatch }, (_, i) => ({ off: i * size, len: size, family: 4, port: b.port, addr: [LOOPBACK] })));
-    const arriving = receive(addon, b.fd, total, 2048);
-    for (let batch = 0; batch < batchesToSend; batch++) {
-      // Each datagram carries its sequence number in its first two bytes and in its last byte's low bits.
-      for (let i = 0; i < perBatch; i++) {
-        const seq = batch * perBatch + i;
-        buf.fill(seq & 0xff, i * size, (i + 1) * size);
-        buf[i * size] = seq >> 8;
-        buf[i * size + 1] = seq & 0xff;
+test(
+  '512 full-size datagrams sent as 8 sendmmsg batches all arrive intact, once each, in recvmmsg batches',
+  { skip },
+  async () => {
+    const addon = loadNativeAddon();
+    const a = addon.udp_open('127.0.0.1', 0);
+    const b = addon.udp_open('127.0.0.1', 0);
+    // Room for every datagram in the receive queue, so a loss here is the addon's and not the kernel's.
+    addon.udp_set_buffers(b.fd, 8 << 20, 0);
+    try {
+      const size = 1300;
+      const perBatch = 64;
+      const batchesToSend = 8;
+      const total = perBatch * batchesToSend;
+      const buf = new Uint8Array(perBatch * size);
+      const meta = records(
+        Array.from({ length: perBatch }, (_, i) => ({
+          off: i * size,
+          len: size,
+          family: 4,
+          port: b.port,
+          addr: [LOOPBACK],
+        })),
+      );
+      const arriving = receive(addon, b.fd, total, 2048);
+      for (let batch = 0; batch < batchesToSend; batch++) {
+        // Each datagram carries its sequence number in its first two bytes and in its last byte's low bits.
+        for (let i = 0; i < perBatch; i++) {
+          const seq = batch * perBatch + i;
+          buf.fill(seq & 0xff, i * size, (i + 1) * size);
+          buf[i * size] = seq >> 8;
+          buf[i * size + 1] = seq & 0xff;
+        }
+        assert.equal(addon.udp_sendmmsg(a.fd, buf, meta, perBatch), perBatch);
       }
-      assert.equal(addon.udp_sendmmsg(a.fd, buf, meta, perBatch), perBatch);
+      const batches = await arriving;
+      const seen = new Set<number>();
+      for (const d of batches.flat()) {
+        assert.equal(d.payload.length, size);
+        const seq = (d.payload[0] << 8) | d.payload[1];
+        assert.ok(
+          d.payload.slice(2).every((x) => x === (seq & 0xff)),
+          `datagram ${seq} intact`,
+        );
+        assert.ok(!seen.has(seq), `datagram ${seq} once`);
+        seen.add(seq);
+      }
+      assert.equal(seen.size, total);
+      assert.ok(batches.length < total, `read in batches (${batches.length} reads for ${total} datagrams)`);
+    } finally {
+      addon.udp_close(a.fd);
+      addon.udp_close(b.fd);
     }
-    const batches = await arriving;
-    const seen = new Set<number>();
-    for (const d of batches.flat()) {
-      assert.equal(d.payload.length, size);
-      const seq = (d.payload[0] << 8) | d.payload[1];
-      assert.ok(d.payload.slice(2).every((x) => x === (seq & 0xff)), `datagram ${seq} intact`);
-      assert.ok(!seen.has(seq), `datagram ${seq} once`);
-      seen.add(seq);
-    }
-    assert.equal(seen.size, total);
-    assert.ok(batches.length < total, `read in batches (${batches.length} reads for ${total} datagrams)`);
-  } finally {
-    addon.udp_close(a.fd);
-    addon.udp_close(b.fd);
-  }
-});
+  },
+);

@@ -68,7 +68,10 @@ test('every listener sees every datagram, in the order the listeners were added'
   a.send(Buffer.of(2), { address: '127.0.0.1', port: b.localPort });
   const got = await done;
   assert.deepEqual(seen, ['first 1', 'first 2']);
-  assert.deepEqual(got.map((d) => d.bytes[0]), [1, 2]);
+  assert.deepEqual(
+    got.map((d) => d.bytes[0]),
+    [1, 2],
+  );
 });
 
 test('a datagram sent with a one-off TTL arrives, and a flush hands datagrams over at once', { skip }, async (t) => {
@@ -78,7 +81,10 @@ test('a datagram sent with a one-off TTL arrives, and a flush hands datagrams ov
   a.send(Buffer.of(8), { address: '127.0.0.1', port: b.localPort });
   a.flush();
   assert.equal(a.stats.sent, 2, 'flush sent synchronously');
-  assert.deepEqual((await arriving).map((d) => d.bytes[0]), [7, 8]);
+  assert.deepEqual(
+    (await arriving).map((d) => d.bytes[0]),
+    [7, 8],
+  );
 });
 
 test('a dual-stack socket reaches and reports IPv4 and IPv6 peers in their plain spelling', { skip }, async (t) => {

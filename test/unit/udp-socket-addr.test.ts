@@ -14,14 +14,23 @@ test('a dual-stack socket reports an IPv4 sender as its IPv4 address and an IPv6
   t.after(() => conn.close());
   const seen: UdpAddr[] = [];
   conn.onPacket((_packet, from) => seen.push(from));
-  for (const [type, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
+  for (const [type, host] of [
+    ['udp4', '127.0.0.1'],
+    ['udp6', '::1'],
+  ] as const) {
     const sender = dgram.createSocket(type);
     t.after(() => sender.close());
     await new Promise<void>((resolve) => sender.bind(0, host, resolve));
     sender.send(Uint8Array.of(1), conn.localPort, host);
-    await waitFor(() => seen.some((a) => a.port === sender.address().port), { timeoutMs: 2000, what: `a datagram from ${host}` });
+    await waitFor(() => seen.some((a) => a.port === sender.address().port), {
+      timeoutMs: 2000,
+      what: `a datagram from ${host}`,
+    });
   }
-  assert.deepEqual(seen.map((a) => a.address), ['127.0.0.1', '::1']);
+  assert.deepEqual(
+    seen.map((a) => a.address),
+    ['127.0.0.1', '::1'],
+  );
 });
 
 test('socketAddr folds the socket spelling of a mapped address; udpAddr folds every spelling', () => {

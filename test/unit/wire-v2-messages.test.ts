@@ -25,7 +25,8 @@ const V2_QUERY_V6 = '08 01 12 0f 32 0d 08 80 80 80 80 80 80 80 80 fd 01 10 05';
 const V2_UPDATE =
   '08 03 12 26 12 09 08 94 c8 cd b1 0c 10 92 21 22 0f 08 80 80 84 80 80 b7 c3 80 20 10 20 18 a0 1f 3a 08 10 81 80 8c d3 f0 ff 3f';
 // A reply about 10.99.0.5: V4AddrPorts, VpnAddr, RelayVpnAddrs.
-const V2_REPLY = '08 02 12 1f 12 09 08 94 c8 cd b1 0c 10 92 21 32 08 10 85 80 8c d3 f0 ff 3f 3a 08 10 81 80 8c d3 f0 ff 3f';
+const V2_REPLY =
+  '08 02 12 1f 12 09 08 94 c8 cd b1 0c 10 92 21 32 08 10 85 80 8c d3 f0 ff 3f 3a 08 10 81 80 8c d3 f0 ff 3f';
 // Nebula 1.7+'s Ack: v1 names the host (field 1), v2 is blank.
 const V1_ACK = '08 0a 12 05 08 85 80 8c 53';
 const V2_ACK = '08 0a 12 00';
@@ -39,7 +40,10 @@ test('v2 lighthouse messages decode to what the proto says and encode to the sam
   const query = decodeMeta(bytes(V2_QUERY));
   assert.equal(query.version, 2);
   assert.equal(query.vpnIp, ip('10.99.0.5'), 'an IPv4-mapped VpnAddr is the IPv4 host');
-  assert.equal(hex(encodeMeta({ type: MetaType.HostQuery, vpnIp: ip('10.99.0.5'), addrs: [], relays: [], version: 2 })), V2_QUERY.replace(/ /g, ''));
+  assert.equal(
+    hex(encodeMeta({ type: MetaType.HostQuery, vpnIp: ip('10.99.0.5'), addrs: [], relays: [], version: 2 })),
+    V2_QUERY.replace(/ /g, ''),
+  );
 
   const update = decodeMeta(bytes(V2_UPDATE));
   assert.deepEqual(update, {
@@ -74,7 +78,13 @@ test('an IPv6 VpnAddr and IPv6 relays are IPv6 VpnIps (canonical text), in the o
   const q = decodeMeta(bytes(V2_QUERY_V6));
   assert.equal(q.vpnIp, 'fd00::5');
   assert.equal(hex(encodeMeta(q)), V2_QUERY_V6.replace(/ /g, ''));
-  const m: MetaMessage = { type: MetaType.HostQueryReply, vpnIp: ip('10.99.0.5'), addrs: [], relays: [ip('10.99.0.1'), 'fd00::1'], version: 2 };
+  const m: MetaMessage = {
+    type: MetaType.HostQueryReply,
+    vpnIp: ip('10.99.0.5'),
+    addrs: [],
+    relays: [ip('10.99.0.1'), 'fd00::1'],
+    version: 2,
+  };
   const back = decodeMeta(encodeMeta(m));
   assert.deepEqual(back.relays, [ip('10.99.0.1'), 'fd00::1']);
   // A v1 message cannot carry them: the v1 encoding leaves them out.
@@ -97,14 +107,37 @@ test('a non-zero field 1 makes a message v1 even with v2 fields, as Nebula decid
 });
 
 test('the Ack decodes in both layouts', () => {
-  assert.deepEqual(decodeMeta(bytes(V1_ACK)), { type: MetaType.HostUpdateNotificationAck, vpnIp: ip('10.99.0.5'), addrs: [], relays: [] });
-  assert.deepEqual(decodeMeta(bytes(V2_ACK)), { type: MetaType.HostUpdateNotificationAck, vpnIp: 0, addrs: [], relays: [] });
-  assert.equal(hex(encodeMeta({ type: MetaType.HostUpdateNotificationAck, vpnIp: 0, addrs: [], relays: [], version: 2 })), V2_ACK.replace(/ /g, ''));
-  assert.equal(hex(encodeMeta({ type: MetaType.HostUpdateNotificationAck, vpnIp: ip('10.99.0.5'), addrs: [], relays: [] })), V1_ACK.replace(/ /g, ''));
+  assert.deepEqual(decodeMeta(bytes(V1_ACK)), {
+    type: MetaType.HostUpdateNotificationAck,
+    vpnIp: ip('10.99.0.5'),
+    addrs: [],
+    relays: [],
+  });
+  assert.deepEqual(decodeMeta(bytes(V2_ACK)), {
+    type: MetaType.HostUpdateNotificationAck,
+    vpnIp: 0,
+    addrs: [],
+    relays: [],
+  });
+  assert.equal(
+    hex(encodeMeta({ type: MetaType.HostUpdateNotificationAck, vpnIp: 0, addrs: [], relays: [], version: 2 })),
+    V2_ACK.replace(/ /g, ''),
+  );
+  assert.equal(
+    hex(encodeMeta({ type: MetaType.HostUpdateNotificationAck, vpnIp: ip('10.99.0.5'), addrs: [], relays: [] })),
+    V1_ACK.replace(/ /g, ''),
+  );
 });
 
 test('v2 relay control messages: golden bytes both ways', () => {
-  const req: ControlMessage = { type: ControlType.CreateRelayRequest, initiatorRelayIndex: 111, responderRelayIndex: 0, relayToIp: ip('10.99.0.20'), relayFromIp: ip('10.99.0.10'), version: 2 };
+  const req: ControlMessage = {
+    type: ControlType.CreateRelayRequest,
+    initiatorRelayIndex: 111,
+    responderRelayIndex: 0,
+    relayToIp: ip('10.99.0.20'),
+    relayFromIp: ip('10.99.0.10'),
+    version: 2,
+  };
   assert.equal(hex(encodeControl(req)), V2_RELAY_REQUEST.replace(/ /g, ''));
   assert.deepEqual(decodeControl(bytes(V2_RELAY_REQUEST)), req);
   const resp = decodeControl(bytes(V2_RELAY_RESPONSE));
@@ -120,7 +153,14 @@ test('v2 relay control messages: golden bytes both ways', () => {
 });
 
 test('v2 relay control with an IPv6 end: golden bytes both ways; the v1 layout cannot carry it and throws', () => {
-  const req: ControlMessage = { type: ControlType.CreateRelayRequest, initiatorRelayIndex: 111, responderRelayIndex: 0, relayToIp: 'fd00::20', relayFromIp: ip('10.99.0.10'), version: 2 };
+  const req: ControlMessage = {
+    type: ControlType.CreateRelayRequest,
+    initiatorRelayIndex: 111,
+    responderRelayIndex: 0,
+    relayToIp: 'fd00::20',
+    relayFromIp: ip('10.99.0.10'),
+    version: 2,
+  };
   assert.equal(hex(encodeControl(req)), V2_RELAY_REQUEST_V6.replace(/ /g, ''));
   assert.deepEqual(decodeControl(bytes(V2_RELAY_REQUEST_V6)), req);
   assert.throws(() => encodeControl({ ...req, version: undefined }), { code: 'ECONTROLV1IPV6' });
@@ -142,8 +182,21 @@ test('a v2 reply about an IPv6 host carries its V6AddrPorts, VpnAddr and IPv6 re
 });
 
 test('Addr: IPv4 is written mapped and read back as IPv4; mapped-looking IPv6 stays IPv6; junk throws ProtobufError', () => {
-  for (const text of ['10.99.0.5', '0.0.0.0', '255.255.255.255', 'fd00::5', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '::ffff:0:a63:5', '8000::1']) {
-    assert.equal(formatIpAddr(decodeNebulaAddr(encodeNebulaAddr(parseIpAddr(text)))), formatIpAddr(parseIpAddr(text)), text);
+  for (const text of [
+    '10.99.0.5',
+    '0.0.0.0',
+    '255.255.255.255',
+    'fd00::5',
+    '::',
+    'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    '::ffff:0:a63:5',
+    '8000::1',
+  ]) {
+    assert.equal(
+      formatIpAddr(decodeNebulaAddr(encodeNebulaAddr(parseIpAddr(text)))),
+      formatIpAddr(parseIpAddr(text)),
+      text,
+    );
   }
   assert.equal(decodeNebulaAddr(encodeNebulaAddr(parseIpAddr('::ffff:10.99.0.5'))).family, 4);
   assert.throws(() => decodeNebulaAddr(bytes('0a 00')), ProtobufError, 'Hi as bytes');

@@ -7,7 +7,8 @@ import { capYoungGeneration } from '../../pkg/daemon/young-generation.js';
 // The daemon keeps V8's young generation at its start-up size: a burst of surviving allocations (what a burst of
 // handshakes looks like to the heap) must not grow it.
 
-const newSpaceBytes = (): number => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? -1;
+const newSpaceBytes = (): number =>
+  getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? -1;
 
 test('after capYoungGeneration a burst of long-lived allocations does not grow the young generation', () => {
   const before = newSpaceBytes();

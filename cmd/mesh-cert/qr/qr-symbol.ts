@@ -25,5 +25,10 @@ export function encodeQr(bytes: Uint8Array, forceMask?: number): QrSymbol {
   if (bytes.length > MAX_QR_BYTES) throw new QrTooLongError(`${bytes.length} bytes do not fit in a QR code`);
   const symbol = qrcode.create([{ data: bytes, mode: 'byte' }], { errorCorrectionLevel: 'M', maskPattern: forceMask });
   const { modules } = symbol;
-  return { size: modules.size, version: symbol.version, mask: symbol.maskPattern, isDark: (x, y) => modules.get(y, x) === 1 };
+  return {
+    size: modules.size,
+    version: symbol.version,
+    mask: symbol.maskPattern,
+    isDark: (x, y) => modules.get(y, x) === 1,
+  };
 }

@@ -13,7 +13,10 @@ declare module 'qrcode/lib/core/qrcode.js' {
     maskPattern: number;
   }
   const qrcode: {
-    create(data: ByteSegment[], options: { errorCorrectionLevel: 'L' | 'M' | 'Q' | 'H'; maskPattern?: number }): QrSymbol;
+    create(
+      data: ByteSegment[],
+      options: { errorCorrectionLevel: 'L' | 'M' | 'Q' | 'H'; maskPattern?: number },
+    ): QrSymbol;
   };
   export default qrcode;
 }

@@ -19,7 +19,15 @@ import type { Logger } from '../../log/logger.js';
 import type { Counters } from '../../metrics/counters.js';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { decodePunch, decodeRecord, encodePunch, encodeRecord, keyOf, LIGHTHOUSE_ID, MAX_RECORD_BYTES } from './record.js';
+import {
+  decodePunch,
+  decodeRecord,
+  encodePunch,
+  encodeRecord,
+  keyOf,
+  LIGHTHOUSE_ID,
+  MAX_RECORD_BYTES,
+} from './record.js';
 import type { LighthouseStore, PunchRequest, RemoteHost, ServedHost, StoreOwner } from './store.js';
 
 /** Hosts of other lighthouses kept at most; a record for a new host beyond that is dropped (and counted). */
@@ -99,7 +107,10 @@ export class NatsStore implements LighthouseStore {
     const mine = this.written.get(key);
     this.written.delete(key);
     // Only our own revision: if another lighthouse wrote since (the host moved to it), its record stays.
-    if (mine && this.kv && this.reachable) this.kv.delete(key, { previousSeq: mine.revision }).catch(() => this.env.counters.inc('lighthouse', 'tier-withdraw-superseded'));
+    if (mine && this.kv && this.reachable)
+      this.kv
+        .delete(key, { previousSeq: mine.revision })
+        .catch(() => this.env.counters.inc('lighthouse', 'tier-withdraw-superseded'));
   }
 
   lookup(vpnIp: VpnIp): RemoteHost | undefined {
@@ -119,7 +130,8 @@ export class NatsStore implements LighthouseStore {
 
   requestPunch(servedBy: string, request: PunchRequest): void {
     // Not queued while NATS is away: a punch is only worth it now, and the client re-sends its query anyway.
-    if (!this.nc || !this.reachable || !LIGHTHOUSE_ID.test(servedBy)) return this.env.counters.inc('drops', 'lighthouse-tier-punch-unsent');
+    if (!this.nc || !this.reachable || !LIGHTHOUSE_ID.test(servedBy))
+      return this.env.counters.inc('drops', 'lighthouse-tier-punch-unsent');
     this.nc.publish(punchSubject(servedBy), encodePunch(request));
   }
 
@@ -139,7 +151,9 @@ export class NatsStore implements LighthouseStore {
   private async connect(): Promise<void> {
     const { config, id } = this.env;
     // connect() keeps trying until a server answers: the outage is logged (once) meanwhile.
-    const cancelWarning = after(this.env.clock, FIRST_CONNECT_WARNING_MS, () => this.wentDown(`no NATS server answered within ${FIRST_CONNECT_WARNING_MS} ms`));
+    const cancelWarning = after(this.env.clock, FIRST_CONNECT_WARNING_MS, () =>
+      this.wentDown(`no NATS server answered within ${FIRST_CONNECT_WARNING_MS} ms`),
+    );
     try {
       const { connect } = await import('./nats-client.js');
       const nc = await connect({
@@ -185,7 +199,11 @@ export class NatsStore implements LighthouseStore {
     this.syncing = true;
     try {
       const { jetstream, Kvm } = await import('./nats-client.js');
-      const kv = await new Kvm(jetstream(this.nc, { timeout: 2000 })).create(this.env.config.bucket, { ttl: this.ttl, history: 1, maxValueSize: MAX_RECORD_BYTES });
+      const kv = await new Kvm(jetstream(this.nc, { timeout: 2000 })).create(this.env.config.bucket, {
+        ttl: this.ttl,
+        history: 1,
+        maxValueSize: MAX_RECORD_BYTES,
+      });
       this.kv = kv;
       this.written.clear();
       this.queued.clear(); // puts still in flight on the old handle settle on their own
@@ -193,8 +211,10 @@ export class NatsStore implements LighthouseStore {
       const served = this.owner?.served() ?? [];
       for (const host of served) this.write(host, true);
       this.watch(kv);
-      if (this.downLogged) this.env.log.info('Lighthouse tier store reachable again, re-synced', { hosts: served.length });
-      else if (!this.everSynced) this.env.log.info('Lighthouse tier store connected', { bucket: this.env.config.bucket, id: this.env.id });
+      if (this.downLogged)
+        this.env.log.info('Lighthouse tier store reachable again, re-synced', { hosts: served.length });
+      else if (!this.everSynced)
+        this.env.log.info('Lighthouse tier store connected', { bucket: this.env.config.bucket, id: this.env.id });
       this.everSynced = true;
       this.downLogged = false;
       this.scheduleRefresh();
@@ -210,7 +230,9 @@ export class NatsStore implements LighthouseStore {
     this.reachable = false;
     if (this.closed || this.downLogged) return;
     this.downLogged = true;
-    this.env.log.warn('Lighthouse tier store unreachable, serving own hosts only', { error: why instanceof Error ? why.message : String(why) });
+    this.env.log.warn('Lighthouse tier store unreachable, serving own hosts only', {
+      error: why instanceof Error ? why.message : String(why),
+    });
   }
 
   private write(host: ServedHost, force: boolean): void {
@@ -237,30 +259,35 @@ export class NatsStore implements LighthouseStore {
       const mark = this.written.get(key);
       if (!mark) continue; // withdrawn meanwhile
       this.inFlight++;
-      kv.put(key, encodeRecord(host, this.env.id, unixMs(this.env.clock))).then(
-        (revision) => {
-          mark.revision = revision;
-          this.env.counters.inc('lighthouse', 'tier-write');
-        },
-        () => {
-          // Not written: the next change or refresh tries again.
-          if (this.written.get(key) === mark) this.written.delete(key);
-          this.env.counters.inc('lighthouse', 'tier-write-failed');
-        },
-      ).finally(() => {
-        this.inFlight--;
-        this.pump(kv);
-      });
+      kv.put(key, encodeRecord(host, this.env.id, unixMs(this.env.clock)))
+        .then(
+          (revision) => {
+            mark.revision = revision;
+            this.env.counters.inc('lighthouse', 'tier-write');
+          },
+          () => {
+            // Not written: the next change or refresh tries again.
+            if (this.written.get(key) === mark) this.written.delete(key);
+            this.env.counters.inc('lighthouse', 'tier-write-failed');
+          },
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.pump(kv);
+        });
     }
   }
 
   /** Every ttl/3 the served hosts are re-written, so a live host's record never reaches max_age. */
   private scheduleRefresh(): void {
-    this.retry(() => {
-      if (this.reachable) for (const host of this.owner?.served() ?? []) this.write(host, false);
-      this.sweep();
-      this.scheduleRefresh();
-    }, Math.max(250, Math.floor(this.ttl / 3)));
+    this.retry(
+      () => {
+        if (this.reachable) for (const host of this.owner?.served() ?? []) this.write(host, false);
+        this.sweep();
+        this.scheduleRefresh();
+      },
+      Math.max(250, Math.floor(this.ttl / 3)),
+    );
   }
 
   private retry(fn: () => void, ms: number): void {

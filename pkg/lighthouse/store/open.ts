@@ -15,5 +15,11 @@ export function openLighthouseStore(
   env: { vpnIp: VpnIp; clock: Clock; log: Logger; counters: Counters },
 ): LighthouseStore {
   if (!config || config.kind === 'memory') return new MemoryStore();
-  return new NatsStore({ config, id: config.id ?? defaultLighthouseId(env.vpnIp), clock: env.clock, log: env.log, counters: env.counters });
+  return new NatsStore({
+    config,
+    id: config.id ?? defaultLighthouseId(env.vpnIp),
+    clock: env.clock,
+    log: env.log,
+    counters: env.counters,
+  });
 }

@@ -83,7 +83,12 @@ export function decodeRecord(key: string, bytes: Uint8Array): RemoteHost {
 }
 
 export function encodePunch(request: PunchRequest): Uint8Array {
-  return json({ v: RECORD_VERSION, target: formatVpnIp(request.target), asker: formatVpnIp(request.asker), addrs: request.askerAddrs.map(formatAddr) });
+  return json({
+    v: RECORD_VERSION,
+    target: formatVpnIp(request.target),
+    asker: formatVpnIp(request.asker),
+    addrs: request.askerAddrs.map(formatAddr),
+  });
 }
 
 export function decodePunch(bytes: Uint8Array): PunchRequest {

@@ -17,7 +17,10 @@ import type { LighthouseStore, PunchRequest, ServedHost } from './store.js';
  * A served host as the store writes it, once under each of its overlay addresses (a dual-stack host is asked for by
  * either): its tunnel's address and its last update's addresses and relays.
  */
-export function servedHosts(host: HostInfo, entry: { reported: readonly UdpAddr[]; relays: readonly VpnIp[] }): ServedHost[] {
+export function servedHosts(
+  host: HostInfo,
+  entry: { reported: readonly UdpAddr[]; relays: readonly VpnIp[] },
+): ServedHost[] {
   const base = {
     learned: host.remote && !isTcpAddr(host.remote) ? host.remote : null,
     reported: entry.reported,
@@ -45,10 +48,18 @@ export function answerFromTier(
   const addrs = [...all.filter((a) => !a.address.includes(':')), ...all.filter((a) => a.address.includes(':'))];
   const seen = learned ? (learned.address.includes(':') ? SEEN_FIRST_V6 : SEEN_FIRST_V4) : 0;
   // encodeMeta leaves IPv6 relays out of a v1 message, as for the server's own answers.
-  env.send(from, { type: MetaType.HostQueryReply, vpnIp: target, addrs, relays: [...remote.relays], seen, ...layout(version) });
+  env.send(from, {
+    type: MetaType.HostQueryReply,
+    vpnIp: target,
+    addrs,
+    relays: [...remote.relays],
+    seen,
+    ...layout(version),
+  });
   env.counters.inc('lighthouse', 'query-tier');
   // Asking about ourselves needs no punch; asking about a host another lighthouse serves: that one tells it.
-  if (!addrsOf(from).includes(target)) store.requestPunch(remote.servedBy, { target, asker: from.vpnIp, askerAddrs: askerAddrs() });
+  if (!addrsOf(from).includes(target))
+    store.requestPunch(remote.servedBy, { target, asker: from.vpnIp, askerAddrs: askerAddrs() });
 }
 
 /** Another lighthouse's query reached a host we serve: it punches toward the asker, as for a query of our own. */

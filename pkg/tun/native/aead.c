@@ -42,7 +42,7 @@ struct aead_s {
   uint8_t key[AEAD_KEY_LEN];
   int cipher;
   bool closed;
-  EVP_CIPHER_CTX *ctx; // keyed with `key` while hot, NULL while cold
+  EVP_CIPHER_CTX *ctx;   // keyed with `key` while hot, NULL while cold
   aead_t *newer, *older; // the hot list, while ctx != NULL
 };
 
@@ -53,10 +53,14 @@ static struct {
 } hot;
 
 static void hot_unlink(aead_t *a) {
-  if (a->newer) a->newer->older = a->older;
-  else hot.newest = a->older;
-  if (a->older) a->older->newer = a->newer;
-  else hot.oldest = a->newer;
+  if (a->newer)
+    a->newer->older = a->older;
+  else
+    hot.newest = a->older;
+  if (a->older)
+    a->older->newer = a->newer;
+  else
+    hot.oldest = a->newer;
   a->newer = a->older = NULL;
   hot.count--;
 }
@@ -121,7 +125,7 @@ static void aead_clear(aead_t *a) {
 }
 
 static void aead_finalize(napi_env env, void *data, void *hint) {
-  aead_clear((aead_t *)data);
+  aead_clear((aead_t *) data);
   free(data);
 }
 
@@ -129,8 +133,8 @@ static void aead_finalize(napi_env env, void *data, void *hint) {
 static aead_t *get_aead(napi_env env, napi_value v) {
   napi_valuetype type;
   void *data = NULL;
-  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external || napi_get_value_external(env, v, &data) != napi_ok ||
-      data == NULL) {
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external ||
+      napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected an AEAD context");
     return NULL;
   }
@@ -143,15 +147,15 @@ static aead_t *get_aead(napi_env env, napi_value v) {
 }
 
 static bool valid_counter(double counter) {
-  return counter >= 0 && counter < AEAD_COUNTER_LIMIT && counter == (double)(uint64_t)counter;
+  return counter >= 0 && counter < AEAD_COUNTER_LIMIT && counter == (double) (uint64_t) counter;
 }
 
 static void write_nonce(int cipher, double counter, uint8_t nonce[AEAD_NONCE_LEN]) {
-  uint64_t n = (uint64_t)counter;
+  uint64_t n = (uint64_t) counter;
   memset(nonce, 0, 4);
   for (int i = 0; i < 8; i++) {
     int shift = cipher == AEAD_AES ? 8 * (7 - i) : 8 * i;
-    nonce[4 + i] = (uint8_t)(n >> shift);
+    nonce[4 + i] = (uint8_t) (n >> shift);
   }
 }
 
@@ -168,8 +172,8 @@ static int seal_one(EVP_CIPHER_CTX *ctx, int cipher, double counter, const uint8
   int outl = 0;
   write_nonce(cipher, counter, nonce);
   if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 1) != 1) return 0;
-  if (ad_len > 0 && EVP_CipherUpdate(ctx, NULL, &outl, ad, (int)ad_len) != 1) return 0;
-  if (len > 0 && EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1) return 0;
+  if (ad_len > 0 && EVP_CipherUpdate(ctx, NULL, &outl, ad, (int) ad_len) != 1) return 0;
+  if (len > 0 && EVP_CipherUpdate(ctx, out, &outl, in, (int) len) != 1) return 0;
   if (EVP_CipherFinal_ex(ctx, out + len, &outl) != 1) return 0;
   return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, out + len) == 1;
 }
@@ -185,8 +189,8 @@ static int open_one(EVP_CIPHER_CTX *ctx, int cipher, double counter, const uint8
   memcpy(tag, in + body, AEAD_TAG_LEN); // in place, the body's plaintext must not overwrite the tag first
   write_nonce(cipher, counter, nonce);
   if (ctx != NULL && EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 0) == 1 &&
-      (ad_len == 0 || EVP_CipherUpdate(ctx, NULL, &outl, ad, (int)ad_len) == 1) &&
-      (body == 0 || EVP_CipherUpdate(ctx, out, &outl, in, (int)body) == 1) &&
+      (ad_len == 0 || EVP_CipherUpdate(ctx, NULL, &outl, ad, (int) ad_len) == 1) &&
+      (body == 0 || EVP_CipherUpdate(ctx, out, &outl, in, (int) body) == 1) &&
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) == 1 &&
       EVP_CipherFinal_ex(ctx, out + body, &outl) == 1) {
     ok = 1;
@@ -222,7 +226,7 @@ napi_value aead_create(napi_env env, napi_callback_info info) {
     mt_throw_errno(env, "aead_create", ENOMEM);
     return NULL;
   }
-  a->cipher = (int)cipher;
+  a->cipher = (int) cipher;
   memcpy(a->key, key.data, AEAD_KEY_LEN);
   // Keyed now: a new tunnel is about to be used, and OpenSSL's refusal is better seen here than per packet.
   if (hot_ctx(a) == NULL) {
@@ -280,11 +284,11 @@ napi_value aead_seal(napi_env env, napi_callback_info info) {
     return NULL;
   }
   size_t total = pt.byte_length + AEAD_TAG_LEN;
-  if ((uint64_t)out_off + total > out.byte_length || pt.byte_length > INT32_MAX || ad.byte_length > INT32_MAX) {
+  if ((uint64_t) out_off + total > out.byte_length || pt.byte_length > INT32_MAX || ad.byte_length > INT32_MAX) {
     mt_throw_range(env, "AEAD output does not fit");
     return NULL;
   }
-  uint8_t *dst = (uint8_t *)out.data + out_off;
+  uint8_t *dst = (uint8_t *) out.data + out_off;
   if (partially_overlap(pt.data, pt.byte_length, dst, total)) {
     mt_throw_range(env, "AEAD output overlaps the plaintext");
     return NULL;
@@ -295,7 +299,7 @@ napi_value aead_seal(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value result;
-  napi_create_uint32(env, (uint32_t)total, &result);
+  napi_create_uint32(env, (uint32_t) total, &result);
   return result;
 }
 
@@ -346,7 +350,7 @@ static int get_batch(napi_env env, napi_value *argv, batch_args_t *b) {
       mt_get_view(env, argv[3], napi_float64_array, &counters) || mt_get_u32(env, argv[4], &b->count)) {
     return -1;
   }
-  if ((uint64_t)b->count * AEAD_META_WORDS > meta.length || b->count > counters.length) {
+  if ((uint64_t) b->count * AEAD_META_WORDS > meta.length || b->count > counters.length) {
     mt_throw_range(env, "AEAD batch count exceeds its records");
     return -1;
   }
@@ -371,21 +375,22 @@ napi_value aead_seal_batch(napi_env env, napi_callback_info info) {
   batch_args_t b;
   if (mt_get_args(env, info, 5, argv) || get_batch(env, argv, &b)) return NULL;
   for (uint32_t i = 0; i < b.count; i++) {
-    const uint32_t *m = b.meta + (size_t)i * AEAD_META_WORDS;
+    const uint32_t *m = b.meta + (size_t) i * AEAD_META_WORDS;
     if (!valid_counter(b.counters[i])) {
       mt_throw_range(env, "AEAD counter out of range");
       return NULL;
     }
-    if (!in_buf(&b, m[0], m[1]) || !in_buf(&b, m[2], m[3]) || !in_buf(&b, m[4], (uint64_t)m[3] + AEAD_TAG_LEN) ||
-        partially_overlap(b.buf + m[2], m[3], b.buf + m[4], (size_t)m[3] + AEAD_TAG_LEN)) {
+    if (!in_buf(&b, m[0], m[1]) || !in_buf(&b, m[2], m[3]) || !in_buf(&b, m[4], (uint64_t) m[3] + AEAD_TAG_LEN) ||
+        partially_overlap(b.buf + m[2], m[3], b.buf + m[4], (size_t) m[3] + AEAD_TAG_LEN)) {
       mt_throw_range(env, "AEAD batch record out of bounds");
       return NULL;
     }
   }
   EVP_CIPHER_CTX *ctx = hot_ctx(b.a);
   for (uint32_t i = 0; i < b.count; i++) {
-    const uint32_t *m = b.meta + (size_t)i * AEAD_META_WORDS;
-    if (ctx == NULL || !seal_one(ctx, b.a->cipher, b.counters[i], b.buf + m[0], m[1], b.buf + m[2], m[3], b.buf + m[4])) {
+    const uint32_t *m = b.meta + (size_t) i * AEAD_META_WORDS;
+    if (ctx == NULL ||
+        !seal_one(ctx, b.a->cipher, b.counters[i], b.buf + m[0], m[1], b.buf + m[2], m[3], b.buf + m[4])) {
       napi_throw_error(env, "EAEADSEAL", "OpenSSL failed to seal");
       return NULL;
     }
@@ -413,14 +418,15 @@ napi_value aead_open_batch(napi_env env, napi_callback_info info) {
   uint8_t *flags = ok.data;
   EVP_CIPHER_CTX *ctx = hot_ctx(b.a);
   for (uint32_t i = 0; i < b.count; i++) {
-    const uint32_t *m = b.meta + (size_t)i * AEAD_META_WORDS;
+    const uint32_t *m = b.meta + (size_t) i * AEAD_META_WORDS;
     flags[i] = 0;
     if (m[3] < AEAD_TAG_LEN || !in_buf(&b, m[0], m[1]) || !in_buf(&b, m[2], m[3]) ||
         !in_buf(&b, m[4], m[3] - AEAD_TAG_LEN) ||
         partially_overlap(b.buf + m[2], m[3] - AEAD_TAG_LEN, b.buf + m[4], m[3] - AEAD_TAG_LEN)) {
       continue;
     }
-    flags[i] = (uint8_t)open_one(ctx, b.a->cipher, b.counters[i], b.buf + m[0], m[1], b.buf + m[2], m[3], b.buf + m[4]);
+    flags[i] =
+        (uint8_t) open_one(ctx, b.a->cipher, b.counters[i], b.buf + m[0], m[1], b.buf + m[2], m[3], b.buf + m[4]);
     opened += flags[i];
   }
   napi_value result;

@@ -28,11 +28,11 @@ int mt_get_u32(napi_env env, napi_value v, uint32_t *out) {
 
 static size_t element_size(napi_typedarray_type type) {
   switch (type) {
-    case napi_uint32_array:
-    case napi_int32_array:
-      return 4;
-    default:
-      return 1;
+  case napi_uint32_array:
+  case napi_int32_array:
+    return 4;
+  default:
+    return 1;
   }
 }
 

@@ -49,7 +49,7 @@ uint64_t mt_csum_pseudo4(const uint8_t *ip_header, uint8_t protocol, uint16_t l4
 // a segment of `l4_len` bytes; the addresses straight from the fixed IPv6 header.
 uint64_t mt_csum_pseudo6(const uint8_t *ip_header, uint8_t protocol, uint32_t l4_len) {
   uint64_t sum = mt_csum_add(0, ip_header + 8, 32);
-  uint8_t tail[8] = {(uint8_t) (l4_len >> 24), (uint8_t) (l4_len >> 16), (uint8_t) (l4_len >> 8), (uint8_t) l4_len,
-                     0, 0, 0, protocol};
+  uint8_t tail[8] = {
+      (uint8_t) (l4_len >> 24), (uint8_t) (l4_len >> 16), (uint8_t) (l4_len >> 8), (uint8_t) l4_len, 0, 0, 0, protocol};
   return mt_csum_add(sum, tail, 8);
 }

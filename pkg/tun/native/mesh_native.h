@@ -86,14 +86,13 @@ typedef struct {
   size_t tso_len; // the packet being cut, 0 when none
   uint16_t gso_size;
   uint32_t next_segment, segments;
-  uint8_t tso[];  // slot_size + MT_TSO_MAX bytes when vnet: the head lands in a slot, the tail right behind its copy
+  uint8_t tso[]; // slot_size + MT_TSO_MAX bytes when vnet: the head lands in a slot, the tail right behind its copy
 } mt_tun_reader_t;
 uint32_t mt_tun_take(mt_tun_reader_t *s, mt_batch_t *b, uint32_t n, const mt_vnet_hdr_t *h, size_t len);
 
 // offload_probe.c: the offload steps on buffers instead of a TUN, for unit tests.
 napi_value offload_tso_cut(napi_env env, napi_callback_info info);
 napi_value offload_gro_join(napi_env env, napi_callback_info info);
-
 
 // udp.c
 void mt_udp_forget_fd(int fd);

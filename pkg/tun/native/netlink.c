@@ -1,8 +1,8 @@
-// Address changes from the kernel, for pkg/udp/address-watch.ts (and route changes, below): a NETLINK_ROUTE socket subscribed to the IPv4
-// and IPv6 address groups, read through the same batched poll as the TUN and UDP. JavaScript only needs to know
-// that something changed (it re-reads the addresses itself), so each message is handed over as its length and
-// its bytes are not looked at. This replaces an `ip -o monitor address` child process: one process less for the
-// daemon's lifetime, and no fork on the way to a cold start's first tunnel.
+// Address changes from the kernel, for pkg/udp/address-watch.ts (and route changes, below): a NETLINK_ROUTE socket
+// subscribed to the IPv4 and IPv6 address groups, read through the same batched poll as the TUN and UDP. JavaScript
+// only needs to know that something changed (it re-reads the addresses itself), so each message is handed over as its
+// length and its bytes are not looked at. This replaces an `ip -o monitor address` child process: one process less for
+// the daemon's lifetime, and no fork on the way to a cold start's first tunnel.
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>

@@ -101,7 +101,8 @@ static size_t tso_ip_header(const uint8_t *pkt, size_t len, uint8_t gso_type) {
     return ihl < IPV4_HLEN ? 0 : ihl;
   }
   // An extension header between IPv6 and TCP: not cut (Linux TCP sends none with TSO), dropped by the caller.
-  if (gso_type == VIRTIO_NET_HDR_GSO_TCPV6) return len >= IPV6_HLEN && is_ipv6(pkt) && pkt[6] == PROTO_TCP ? IPV6_HLEN : 0;
+  if (gso_type == VIRTIO_NET_HDR_GSO_TCPV6)
+    return len >= IPV6_HLEN && is_ipv6(pkt) && pkt[6] == PROTO_TCP ? IPV6_HLEN : 0;
   return 0;
 }
 
@@ -206,10 +207,10 @@ static int continues(const mt_seg_t *first, const mt_seg_t *prev, const mt_seg_t
   if (next->seq != prev->seq + prev->payload) return 0;
   if (!same_ip_fields(first->p, next->p, iphl)) return 0;
   const uint8_t *ta = first->p + iphl, *tb = next->p + iphl;
-  if (memcmp(ta, tb, 4) != 0) return 0;                                  // ports
-  if (memcmp(ta + 8, tb + 8, 4) != 0) return 0;                          // ack number
-  if (memcmp(ta + 14, tb + 14, 2) != 0) return 0;                        // window
-  return memcmp(ta + 20, tb + 20, first->hlen - iphl - TCP_HLEN) == 0;   // options (timestamps)
+  if (memcmp(ta, tb, 4) != 0) return 0;                                // ports
+  if (memcmp(ta + 8, tb + 8, 4) != 0) return 0;                        // ack number
+  if (memcmp(ta + 14, tb + 14, 2) != 0) return 0;                      // window
+  return memcmp(ta + 20, tb + 20, first->hlen - iphl - TCP_HLEN) == 0; // options (timestamps)
 }
 
 // The header of a group's super-packet (its first segment's, lengths and partial checksum set) and its vnet header.
@@ -258,8 +259,10 @@ uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, mt_sin
     memset(&h, 0, sizeof(h));
     struct iovec iov[2] = {{&h, sizeof(h)}, {(void *) pkts[from].data, pkts[from].len}};
     int r = sink(ctx, iov, 2);
-    if (r < 0) *err = -r;
-    else *accepted = (uint32_t) r;
+    if (r < 0)
+      *err = -r;
+    else
+      *accepted = (uint32_t) r;
     return 1;
   }
 
@@ -275,8 +278,10 @@ uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, mt_sin
     iov[i + 2].iov_len = segs[i].payload;
   }
   int r = sink(ctx, iov, (int) n + 2);
-  if (r < 0) *err = -r;
-  else *accepted = r ? n : 0;
+  if (r < 0)
+    *err = -r;
+  else
+    *accepted = r ? n : 0;
   return n;
 }
 

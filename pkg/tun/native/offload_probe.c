@@ -19,8 +19,9 @@ napi_value offload_tso_cut(napi_env env, napi_callback_info info) {
   mt_view_t hdr, pkt, slots, lens;
   uint32_t slot_size;
   if (mt_get_args(env, info, 5, argv) < 0 || mt_get_view(env, argv[0], napi_uint8_array, &hdr) < 0 ||
-      mt_get_view(env, argv[1], napi_uint8_array, &pkt) < 0 || mt_get_view(env, argv[2], napi_uint8_array, &slots) < 0 ||
-      mt_get_u32(env, argv[3], &slot_size) < 0 || mt_get_view(env, argv[4], napi_uint32_array, &lens) < 0) {
+      mt_get_view(env, argv[1], napi_uint8_array, &pkt) < 0 ||
+      mt_get_view(env, argv[2], napi_uint8_array, &slots) < 0 || mt_get_u32(env, argv[3], &slot_size) < 0 ||
+      mt_get_view(env, argv[4], napi_uint32_array, &lens) < 0) {
     return NULL;
   }
   if (hdr.byte_length < sizeof(mt_vnet_hdr_t)) {

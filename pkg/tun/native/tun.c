@@ -1,8 +1,8 @@
 // The TUN file descriptor: open (TUNSETIFF), read batches (driven by poll.c), write one packet or a batch, close.
 //
-// By default the device is opened with IFF_VNET_HDR and TCP offloads for IPv4 and IPv6 (offload.c): reads cut TSO super-packets
-// back into MTU-sized packets, batch writes join segments of one TCP flow. JS sees plain IP packets either way.
-// MESH_TUN_OFFLOAD=0 in the environment opens a plain device (for comparison, or a kernel that refuses).
+// By default the device is opened with IFF_VNET_HDR and TCP offloads for IPv4 and IPv6 (offload.c): reads cut TSO
+// super-packets back into MTU-sized packets, batch writes join segments of one TCP flow. JS sees plain IP packets
+// either way. MESH_TUN_OFFLOAD=0 in the environment opens a plain device (for comparison, or a kernel that refuses).
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -246,7 +246,8 @@ uint32_t mt_tun_take(mt_tun_reader_t *s, mt_batch_t *b, uint32_t n, const mt_vne
   uint8_t *slot = b->slots + (size_t) n * b->slot_size;
   if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
     if (len > b->slot_size) return n; // longer than the MTU slot: the kernel never sends one without GSO
-    if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && mt_csum_complete(slot, len, h->csum_start, h->csum_offset) < 0) return n;
+    if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && mt_csum_complete(slot, len, h->csum_start, h->csum_offset) < 0)
+      return n;
     b->meta[n++] = (uint32_t) len;
     return n;
   }

@@ -194,15 +194,15 @@ static int is_icmp_error(int err) {
 // Errors about one destination, which say nothing about the next datagram.
 static int is_per_packet_error(int err) {
   switch (err) {
-    case EPERM: // a firewall rule rejected it
-    case EACCES: // broadcast without SO_BROADCAST
-    case EINVAL:
-    case EMSGSIZE:
-    case EAFNOSUPPORT:
-    case EDESTADDRREQ:
-      return 1;
-    default:
-      return is_icmp_error(err);
+  case EPERM:  // a firewall rule rejected it
+  case EACCES: // broadcast without SO_BROADCAST
+  case EINVAL:
+  case EMSGSIZE:
+  case EAFNOSUPPORT:
+  case EDESTADDRREQ:
+    return 1;
+  default:
+    return is_icmp_error(err);
   }
 }
 

@@ -16,7 +16,10 @@ export function registerLive(lab: SyncDestroyable): void {
   if (hooked) return;
   hooked = true;
   process.on('exit', destroyAllSync);
-  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, status] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       destroyAllSync();
       process.exit(status);

@@ -45,7 +45,8 @@ export class TrafficCounter {
 
   async read(): Promise<CounterValue> {
     const { stdout } = await execIn(this.ns, 'nft', ['-j', 'list', 'chain', 'inet', TABLE, this.hook]);
-    const items = (JSON.parse(stdout) as { nftables: Array<{ rule?: { comment?: string; expr: unknown[] } }> }).nftables;
+    const items = (JSON.parse(stdout) as { nftables: Array<{ rule?: { comment?: string; expr: unknown[] } }> })
+      .nftables;
     const rule = items.find((item) => item.rule?.comment === this.id)?.rule;
     if (rule === undefined) throw new Error(`counter ${this.id} not found in ${this.ns}`);
     for (const expr of rule.expr as Array<{ counter?: CounterValue }>) {
@@ -61,7 +62,8 @@ export function forgetCounters(ns: string): void {
 }
 
 function countingTable(): string {
-  const chain = (hook: CountedHook) => `  chain ${hook} {\n    type filter hook ${hook} priority -10; policy accept;\n  }\n`;
+  const chain = (hook: CountedHook) =>
+    `  chain ${hook} {\n    type filter hook ${hook} priority -10; policy accept;\n  }\n`;
   return `table inet ${TABLE} {\n${chain('forward')}${chain('input')}${chain('output')}}\n`;
 }
 

@@ -33,7 +33,12 @@ export interface ExecOptions {
 }
 
 /** Runs `cmd args` in namespace `ns`; with ns === null it runs in the caller's own namespace. */
-export function execIn(ns: string | null, cmd: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export function execIn(
+  ns: string | null,
+  cmd: string,
+  args: readonly string[],
+  options: ExecOptions = {},
+): Promise<ExecResult> {
   const [file, argv] = ns === null ? [cmd, [...args]] : ['ip', ['netns', 'exec', ns, cmd, ...args]];
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
@@ -54,8 +59,16 @@ export function execIn(ns: string | null, cmd: string, args: readonly string[], 
           return;
         }
         if (errno !== null && (options.check ?? true)) {
-          const why = result.exitCode === null ? `killed by ${result.signal} (timeout ${timeoutMs} ms?)` : `exit ${result.exitCode}`;
-          reject(new ExecError(`${describe(ns, cmd, args)}: ${why}: ${result.stderr.trim() || result.stdout.trim()}`, result));
+          const why =
+            result.exitCode === null
+              ? `killed by ${result.signal} (timeout ${timeoutMs} ms?)`
+              : `exit ${result.exitCode}`;
+          reject(
+            new ExecError(
+              `${describe(ns, cmd, args)}: ${why}: ${result.stderr.trim() || result.stdout.trim()}`,
+              result,
+            ),
+          );
           return;
         }
         resolve(result);

@@ -81,7 +81,12 @@ export async function observeVerdicts(lab: Lab, from: Host, serverIp: string, ti
       }),
     ),
   ]);
-  const byFlow = flows.map((r, i) => ({ case: flowCases[i] as VerdictCase, outcome: r.outcome, ms: r.ms, token: r.token }));
+  const byFlow = flows.map((r, i) => ({
+    case: flowCases[i] as VerdictCase,
+    outcome: r.outcome,
+    ms: r.ms,
+    token: r.token,
+  }));
   return [...pings, ...byFlow];
 }
 

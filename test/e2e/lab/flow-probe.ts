@@ -179,7 +179,11 @@ export class FlowStream {
 }
 
 /** Starts a server in `host` that listens on every given port and waits until all of them are bound. */
-export async function startFlowServer(lab: Lab, host: Host, ports: { tcp?: number[]; udp?: number[]; ipv6?: boolean }): Promise<FlowServer> {
+export async function startFlowServer(
+  lab: Lab,
+  host: Host,
+  ports: { tcp?: number[]; udp?: number[]; ipv6?: boolean },
+): Promise<FlowServer> {
   const args = JSON.stringify({ tcp: ports.tcp ?? [], udp: ports.udp ?? [], ipv6: ports.ipv6 ?? false });
   const proc = await lab.spawn(host, process.execPath, ['-e', SERVER, args]);
   await proc.waitForLog(/flow server listening/, 5000);
@@ -189,7 +193,12 @@ export async function startFlowServer(lab: Lab, host: Host, ports: { tcp?: numbe
 let tokenSeq = 0;
 
 /** Tries every target at once from `host`; each ends answered, refused, reset or timeout (default 1 s). */
-export async function probeFlows(lab: Lab, host: Host, targets: FlowTarget[], options: { timeoutMs?: number } = {}): Promise<FlowResult[]> {
+export async function probeFlows(
+  lab: Lab,
+  host: Host,
+  targets: FlowTarget[],
+  options: { timeoutMs?: number } = {},
+): Promise<FlowResult[]> {
   const timeoutMs = options.timeoutMs ?? 1000;
   const probes = targets.map((t) => ({ ...t, token: `${host.name}-${t.proto}${t.port}-${++tokenSeq}` }));
   const args = JSON.stringify({ probes, timeoutMs });

@@ -71,7 +71,10 @@ export async function startFuzzTarget(
     if (alive(daemon)) daemon.kill('SIGKILL');
   });
   const tail = (): string => logs.join('').split('\n').slice(-30).join('\n');
-  await waitFor(() => logs.join('').includes(readyLog) || !alive(daemon), { timeoutMs: 10_000, what: () => `the daemon to log "${readyLog}"\n${tail()}` });
+  await waitFor(() => logs.join('').includes(readyLog) || !alive(daemon), {
+    timeoutMs: 10_000,
+    what: () => `the daemon to log "${readyLog}"\n${tail()}`,
+  });
   assert.ok(alive(daemon), `the daemon exited at start:\n${tail()}`);
   return { daemon, port, logs, tail };
 }

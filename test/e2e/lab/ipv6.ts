@@ -43,7 +43,11 @@ export async function addIpv6Underlay(lab: Lab, sites: Ipv6Site[]): Promise<Map<
 }
 
 async function enable(lab: Lab, host: Host, forward: boolean): Promise<void> {
-  const values = ['net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.all.accept_dad=0'];
+  const values = [
+    'net.ipv6.conf.all.disable_ipv6=0',
+    'net.ipv6.conf.default.disable_ipv6=0',
+    'net.ipv6.conf.all.accept_dad=0',
+  ];
   if (forward) values.push('net.ipv6.conf.all.forwarding=1');
   await lab.exec(host, 'sysctl', ['-q', '-w', ...values]);
 }

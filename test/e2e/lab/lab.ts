@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 import { formatIpv4, networkOf, parseCidr } from '../../../pkg/ip/ipv4.js';
-import { FLAT_BASE, hostInSlash24, PUBLIC_HOST_BASE, pointToPoint, ROUTER_WAN_BASE, routerLan, splitCidr } from './addressing.js';
+import {
+  FLAT_BASE,
+  hostInSlash24,
+  PUBLIC_HOST_BASE,
+  pointToPoint,
+  ROUTER_WAN_BASE,
+  routerLan,
+  splitCidr,
+} from './addressing.js';
 import { deleteNamespaceSync, registerLive, unregisterLive } from './cleanup.js';
 import { TrafficCounter, forgetCounters } from './counters.js';
 import type { CounterMatch } from './counters.js';
@@ -131,8 +139,12 @@ export class Lab {
     const ifA = this.claimIfName(ha, options.ifA ?? hb.name);
     const ifB = this.claimIfName(hb, options.ifB ?? ha.name);
     await this.exec(ha, 'ip', ['link', 'add', 'name', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', hb.ns]);
-    for (const [h, ifName, addr] of [[ha, ifA, options.addrA], [hb, ifB, options.addrB]] as const) {
-      if (options.mtu !== undefined) await this.exec(h, 'ip', ['link', 'set', 'dev', ifName, 'mtu', String(options.mtu)]);
+    for (const [h, ifName, addr] of [
+      [ha, ifA, options.addrA],
+      [hb, ifB, options.addrB],
+    ] as const) {
+      if (options.mtu !== undefined)
+        await this.exec(h, 'ip', ['link', 'set', 'dev', ifName, 'mtu', String(options.mtu)]);
       if (addr !== undefined) {
         await this.exec(h, 'ip', ['addr', 'add', addr, 'dev', ifName]);
         if (h.ip === '') h.ip = splitCidr(addr)[0];
@@ -149,7 +161,10 @@ export class Lab {
     for (let i = 0; i < n; i++) {
       const host = await this.addHost(names?.[i] ?? `h${this.flatCount + 1}`);
       this.flatCount++;
-      const { ifB } = await this.link(host, sw, { addrA: `${hostInSlash24(FLAT_BASE, this.flatCount)}/24`, ifA: 'eth0' });
+      const { ifB } = await this.link(host, sw, {
+        addrA: `${hostInSlash24(FLAT_BASE, this.flatCount)}/24`,
+        ifA: 'eth0',
+      });
       await this.exec(sw, 'ip', ['link', 'set', 'dev', ifB, 'master', 'br0']);
       hosts.push(host);
     }
@@ -195,7 +210,8 @@ export class Lab {
     await this.exec(host, 'ip', ['link', 'set', 'dev', LAN_IF, 'up']);
     await this.sysctl(host, { 'net.ipv4.ip_forward': 1 });
     await this.exec(host, 'nft', ['-f', '-'], { input: routerRuleset(kind) });
-    if (kind === 'none') await this.exec(inet, 'ip', ['route', 'add', `${formatIpv4(lanNet.ip)}/${prefix}`, 'via', p2p.far]);
+    if (kind === 'none')
+      await this.exec(inet, 'ip', ['route', 'add', `${formatIpv4(lanNet.ip)}/${prefix}`, 'via', p2p.far]);
 
     const router: Router = { ...host, kind, wanIp: p2p.far, lanIp, lanCidr: `${formatIpv4(lanNet.ip)}/${prefix}` };
     router.ip = p2p.far;
@@ -278,10 +294,14 @@ export class Lab {
   }
 
   /** Sets the router's UDP conntrack timeouts (seconds); unset fields keep their value. */
-  async setUdpTimeouts(router: HostRef, timeouts: { udpTimeoutSec?: number; udpStreamTimeoutSec?: number }): Promise<void> {
+  async setUdpTimeouts(
+    router: HostRef,
+    timeouts: { udpTimeoutSec?: number; udpStreamTimeoutSec?: number },
+  ): Promise<void> {
     const values: Record<string, number> = {};
     if (timeouts.udpTimeoutSec !== undefined) values['net.netfilter.nf_conntrack_udp_timeout'] = timeouts.udpTimeoutSec;
-    if (timeouts.udpStreamTimeoutSec !== undefined) values['net.netfilter.nf_conntrack_udp_timeout_stream'] = timeouts.udpStreamTimeoutSec;
+    if (timeouts.udpStreamTimeoutSec !== undefined)
+      values['net.netfilter.nf_conntrack_udp_timeout_stream'] = timeouts.udpStreamTimeoutSec;
     if (Object.keys(values).length > 0) await this.sysctl(router, values);
   }
 
@@ -308,7 +328,12 @@ export class Lab {
   }
 
   /** Starts a long-running process inside `ns`; destroy() kills its process group. */
-  async spawn(ns: HostRef, cmd: string, args: readonly string[] = [], options: SpawnInNsOptions = {}): Promise<LabProcess> {
+  async spawn(
+    ns: HostRef,
+    cmd: string,
+    args: readonly string[] = [],
+    options: SpawnInNsOptions = {},
+  ): Promise<LabProcess> {
     this.assertAlive();
     const host = this.host(ns);
     const logFile = options.logFile ?? this.path(`${host.name}-${basename(cmd)}-${++this.seq}.log`);

@@ -104,7 +104,7 @@ export async function startMiniupnpd(lab: Lab, router: Router, options: Miniupnp
       `lease_file=${leaseFile}`,
       `min_lifetime=${options.minLifetimeSec ?? 120}`,
       'uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b',
-      ...(options.extIp ?? (options.keepWan ? undefined : publicIp) ? [`ext_ip=${options.extIp ?? publicIp}`] : []),
+      ...((options.extIp ?? (options.keepWan ? undefined : publicIp)) ? [`ext_ip=${options.extIp ?? publicIp}`] : []),
       `allow 1024-65535 ${router.lanCidr} 1024-65535`,
       'deny 0-65535 0.0.0.0/0 0-65535',
       '',
@@ -117,6 +117,11 @@ export async function startMiniupnpd(lab: Lab, router: Router, options: Miniupnp
     proc,
     publicIp,
     rules: async () => (await lab.exec(router, 'nft', ['list', 'table', 'inet', 'filter'])).stdout,
-    leases: () => (existsSync(leaseFile) ? readFileSync(leaseFile, 'utf8').split('\n').filter((l) => l !== '') : []),
+    leases: () =>
+      existsSync(leaseFile)
+        ? readFileSync(leaseFile, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
+        : [],
   };
 }

@@ -21,7 +21,12 @@ export interface PlacedHost {
 }
 
 /** A host behind `levels` NATs of `kind` (each level its own router). */
-export async function placeBehind(lab: Lab, levels: Levels, name: string, kind: Exclude<NatKind, 'none'> = 'masq'): Promise<PlacedHost> {
+export async function placeBehind(
+  lab: Lab,
+  levels: Levels,
+  name: string,
+  kind: Exclude<NatKind, 'none'> = 'masq',
+): Promise<PlacedHost> {
   if (levels === 0) {
     const host = await lab.publicHost(name);
     return { host, wanIp: host.ip };
@@ -77,7 +82,10 @@ export async function natLevelsPair(
   const net = await OverlayNet.create(lab);
   await net.start(lhHost, { name: 'lh', lighthouse: true, relay: true, impl, tunDisabled: true });
   const punchy = { punch: true, respond: true };
-  const [na, nb] = await Promise.all([net.start(a.host, { name: 'a', impl, punchy }), net.start(b.host, { name: 'b', impl, punchy })]);
+  const [na, nb] = await Promise.all([
+    net.start(a.host, { name: 'a', impl, punchy }),
+    net.start(b.host, { name: 'b', impl, punchy }),
+  ]);
   const startedAt = performance.now();
   const measured = Promise.all([learnedTtl(na, impl, 5000), learnedTtl(nb, impl, 5000)]);
   if (start === 'settled') {
@@ -121,7 +129,12 @@ export interface NetcheckOutcome {
 }
 
 /** `mesh netcheck` of a mesh node behind one NAT of `kind`, with one public mesh lighthouse. */
-export async function netcheckBehind(lab: Lab, impl: OverlayImpl, kind: Exclude<NatKind, 'none'>, levels: 1 | 2 = 1): Promise<NetcheckOutcome> {
+export async function netcheckBehind(
+  lab: Lab,
+  impl: OverlayImpl,
+  kind: Exclude<NatKind, 'none'>,
+  levels: 1 | 2 = 1,
+): Promise<NetcheckOutcome> {
   const lhHost = await lab.publicHost('lh');
   const placed = await placeBehind(lab, levels, 'a', kind);
   const net = await OverlayNet.create(lab);
@@ -129,10 +142,22 @@ export async function netcheckBehind(lab: Lab, impl: OverlayImpl, kind: Exclude<
   const node = await net.start(placed.host, { name: 'a', impl, tunDisabled: true });
   await node.waitForLog(/Control socket listening/, 5000);
   const run = (json: boolean) =>
-    lab.exec(placed.host, process.execPath, [MESH_MAIN, 'netcheck', '-config', node.configPath, ...(json ? ['-json'] : [])], { check: false, timeoutMs: 20_000 });
+    lab.exec(
+      placed.host,
+      process.execPath,
+      [MESH_MAIN, 'netcheck', '-config', node.configPath, ...(json ? ['-json'] : [])],
+      { check: false, timeoutMs: 20_000 },
+    );
   const json = await run(true);
   if (json.exitCode !== 0) throw new Error(`netcheck failed: ${json.stderr}\n${lab.logTails()}`);
-  const report = JSON.parse(json.stdout) as { verdict: { mapping: string; filtering?: string; punchTtl?: number | null } };
+  const report = JSON.parse(json.stdout) as {
+    verdict: { mapping: string; filtering?: string; punchTtl?: number | null };
+  };
   const text = (await run(false)).stdout;
-  return { mapping: report.verdict.mapping, filtering: report.verdict.filtering, punchTtl: report.verdict.punchTtl, text };
+  return {
+    mapping: report.verdict.mapping,
+    filtering: report.verdict.filtering,
+    punchTtl: report.verdict.punchTtl,
+    text,
+  };
 }

@@ -16,9 +16,10 @@ export const LAN_IF = 'lan';
 
 export function routerRuleset(kind: NatKind): string {
   const translate = kind === 'masq' ? 'masquerade' : kind === 'random' ? 'masquerade random' : '';
-  const nat = translate === ''
-    ? ''
-    : `table ip lab_nat {
+  const nat =
+    translate === ''
+      ? ''
+      : `table ip lab_nat {
   chain postrouting {
     type nat hook postrouting priority 100; policy accept;
     oifname "${WAN_IF}" ${translate}
@@ -39,7 +40,9 @@ export function routerRuleset(kind: NatKind): string {
 /** A router's LANs kept apart: nothing forwarded between them, nothing from them to the WAN address (no hairpin). */
 export function isolationRuleset(wanIp: string, lans: string[]): string {
   const set = lans.map((l) => `"${l}"`).join(', ');
-  const between = lans.flatMap((from) => lans.filter((to) => to !== from).map((to) => `    iifname "${from}" oifname "${to}" drop`));
+  const between = lans.flatMap((from) =>
+    lans.filter((to) => to !== from).map((to) => `    iifname "${from}" oifname "${to}" drop`),
+  );
   return `table ip lab_isolate {
   chain forward {
     type filter hook forward priority 0; policy accept;

@@ -102,12 +102,21 @@ export class OverlayNet {
     const dir = lab.path(`overlay${id}`);
     mkdirSync(dir, { recursive: true });
     const ca = await createCa(dir, { name: options.caName ?? `Lab CA ${id}` });
-    return new OverlayNet(lab, id, dir, options.cidr ?? '10.99.0.0/24', ca, options, options.ipv6 === true ? randomUlaPrefix() : undefined);
+    return new OverlayNet(
+      lab,
+      id,
+      dir,
+      options.cidr ?? '10.99.0.0/24',
+      ca,
+      options,
+      options.ipv6 === true ? randomUlaPrefix() : undefined,
+    );
   }
 
   /** Host number n of the IPv6 overlay prefix, canonical text ('fd12:3456:789a:bcde::a' for 10). */
   ip6(n: number): string {
-    if (this.cidr6 === undefined) throw new Error('this overlay network has no IPv6 prefix (OverlayNet.create with ipv6: true)');
+    if (this.cidr6 === undefined)
+      throw new Error('this overlay network has no IPv6 prefix (OverlayNet.create with ipv6: true)');
     return `${this.cidr6.split('::/')[0]}::${n.toString(16)}`;
   }
 
@@ -130,7 +139,8 @@ export class OverlayNet {
     const isMesh = impl.name === 'mesh';
     const stack = options.stack ?? (this.cidr6 !== undefined && isMesh ? 'dual' : 'v4');
     const certVersion = options.certVersion ?? (this.cidr6 !== undefined && isMesh ? 2 : 1);
-    if (certVersion === 1 && stack !== 'v4') throw new Error(`node ${options.name}: IPv6 overlay addresses need a v2 certificate`);
+    if (certVersion === 1 && stack !== 'v4')
+      throw new Error(`node ${options.name}: IPv6 overlay addresses need a v2 certificate`);
     const networks: string[] = [];
     if (stack !== 'v6') networks.push(`${vpnIp4}/${prefix}`);
     if (stack !== 'v4') networks.push(`${this.ip6(hostNumber)}/64`);
@@ -180,10 +190,22 @@ export class OverlayNet {
       readyTimeoutMs: options.readyTimeoutMs,
       logFile: join(this.dir, `${options.name}.log`),
     });
-    const node = new OverlayNode(this.lab, options.name, host, vpnIp, options.endpoints ?? [`${host.ip}:${listenPort}`], configPath, config, impl, cert, proc, {
-      lighthouse: options.lighthouse ?? false,
-      relay: options.relay ?? false,
-    });
+    const node = new OverlayNode(
+      this.lab,
+      options.name,
+      host,
+      vpnIp,
+      options.endpoints ?? [`${host.ip}:${listenPort}`],
+      configPath,
+      config,
+      impl,
+      cert,
+      proc,
+      {
+        lighthouse: options.lighthouse ?? false,
+        relay: options.relay ?? false,
+      },
+    );
     this.nodes.push(node);
     return node;
   }
@@ -229,7 +251,8 @@ export class OverlayNode {
   /** The node's address of family `family`; throws naming the node when it has none. */
   address(family: 4 | 6): string {
     const ip = family === 4 ? this.vpnIp4 : this.vpnIp6;
-    if (ip === undefined) throw new Error(`node ${this.name} has no IPv${family} overlay address (${this.vpnIps.join(', ')})`);
+    if (ip === undefined)
+      throw new Error(`node ${this.name} has no IPv${family} overlay address (${this.vpnIps.join(', ')})`);
     return ip;
   }
 
@@ -254,7 +277,10 @@ export class OverlayNode {
   /** Starts the node again with its current config file (after stop(), or to replace a crashed process). */
   async restart(options: { wait?: boolean; readyTimeoutMs?: number } = {}): Promise<void> {
     await this.process.kill();
-    this.process = await startNode(this.lab, this.host, this.impl, this.configPath, { ...options, logFile: this.process.logFile });
+    this.process = await startNode(this.lab, this.host, this.impl, this.configPath, {
+      ...options,
+      logFile: this.process.logFile,
+    });
   }
 
   /** Merges `overrides` into the config file; call reload() or restart() to apply. */
@@ -275,7 +301,13 @@ export class OverlayNode {
  * it mesh cannot put its IPv6 networks on the TUN and exits ("IPv6 is disabled on this device"), as Nebula would.
  */
 export async function enableOverlayIpv6(lab: Lab, host: Host): Promise<void> {
-  await lab.exec(host, 'sysctl', ['-q', '-w', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0', 'net.ipv6.conf.default.accept_dad=0']);
+  await lab.exec(host, 'sysctl', [
+    '-q',
+    '-w',
+    'net.ipv6.conf.default.disable_ipv6=0',
+    'net.ipv6.conf.lo.disable_ipv6=0',
+    'net.ipv6.conf.default.accept_dad=0',
+  ]);
 }
 
 export function familyOf(ip: string): 4 | 6 {
@@ -285,6 +317,6 @@ export function familyOf(ip: string): 4 | 6 {
 /** fdXX:XXXX:XXXX:XXXX::/64 with random, non-zero groups (so the text is canonical: nothing to compress). */
 export function randomUlaPrefix(): string {
   const b = randomBytes(8);
-  const groups = [0xfd00 | b[0]!, ...[1, 3, 5].map((i) => ((b[i]! << 8) | b[i + 1]!) || 1)];
+  const groups = [0xfd00 | b[0]!, ...[1, 3, 5].map((i) => (b[i]! << 8) | b[i + 1]! || 1)];
   return `${groups.map((g) => g.toString(16)).join(':')}::/64`;
 }

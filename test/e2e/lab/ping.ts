@@ -27,7 +27,16 @@ export interface PingResult {
 export async function pingFrom(ns: string, ip: string, options: PingOptions = {}): Promise<PingResult> {
   const count = options.count ?? 1;
   const timeoutSec = options.timeoutSec ?? 2;
-  const args = [...(ip.includes(':') ? ['-6'] : []), '-n', '-c', String(count), '-w', String(timeoutSec), '-i', String(options.intervalSec ?? 0.2)];
+  const args = [
+    ...(ip.includes(':') ? ['-6'] : []),
+    '-n',
+    '-c',
+    String(count),
+    '-w',
+    String(timeoutSec),
+    '-i',
+    String(options.intervalSec ?? 0.2),
+  ];
   if (options.size !== undefined) args.push('-s', String(options.size));
   args.push(ip);
   const result = await execIn(ns, 'ping', args, { check: false, timeoutMs: timeoutSec * 1000 + 5000 });

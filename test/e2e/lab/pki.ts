@@ -70,13 +70,36 @@ export async function createCa(dir: string, options: CaOptions = {}): Promise<Ca
 export async function signHostCert(dir: string, ca: CaFiles, options: SignOptions): Promise<HostCertFiles> {
   const crt = join(dir, `${options.name}.crt`);
   const key = join(dir, `${options.name}.key`);
-  const args = ['sign', '-ca-crt', ca.crt, '-ca-key', ca.key, '-name', options.name, '-ip', options.vpnCidr, '-out-crt', crt, '-out-key', key];
+  const args = [
+    'sign',
+    '-ca-crt',
+    ca.crt,
+    '-ca-key',
+    ca.key,
+    '-name',
+    options.name,
+    '-ip',
+    options.vpnCidr,
+    '-out-crt',
+    crt,
+    '-out-key',
+    key,
+  ];
   pushList(args, '-groups', options.groups);
   pushList(args, '-subnets', options.subnets);
   if (options.duration !== undefined) args.push('-duration', options.duration);
   await execIn(null, nebulaCert(), args);
   const vpnIp = options.vpnCidr.split('/')[0] as string;
-  return { name: options.name, vpnCidr: options.vpnCidr, vpnIp, networks: [options.vpnCidr], vpnIps: [vpnIp], version: 1, crt, key };
+  return {
+    name: options.name,
+    vpnCidr: options.vpnCidr,
+    vpnIp,
+    networks: [options.vpnCidr],
+    vpnIps: [vpnIp],
+    version: 1,
+    crt,
+    key,
+  };
 }
 
 export interface SignV2Options {
@@ -91,7 +114,8 @@ export interface SignV2Options {
 }
 
 /** The mesh-cert executable `make build` writes (override with MESH_CERT_BIN). */
-export const meshCert = (): string => process.env.MESH_CERT_BIN ?? fileURLToPath(new URL('../../../bin/mesh-cert.cjs', import.meta.url));
+export const meshCert = (): string =>
+  process.env.MESH_CERT_BIN ?? fileURLToPath(new URL('../../../bin/mesh-cert.cjs', import.meta.url));
 
 /** A v2 host certificate (and with withV1 a v1 one on the same key, bundled) made by mesh-cert under `ca`. */
 export async function signHostCertV2(dir: string, ca: CaFiles, options: SignV2Options): Promise<HostCertFiles> {
@@ -101,22 +125,53 @@ export async function signHostCertV2(dir: string, ca: CaFiles, options: SignV2Op
   const key = join(dir, `${options.name}.key`);
   const pub = join(dir, `${options.name}.pub`);
   await execIn(null, meshCert(), ['keygen', '-out-key', key, '-out-pub', pub]);
-  const versions: Array<{ version: 1 | 2; networks: string[]; out: string }> = [{ version: 2, networks: options.networks, out: join(dir, `${options.name}.v2.crt`) }];
+  const versions: Array<{ version: 1 | 2; networks: string[]; out: string }> = [
+    { version: 2, networks: options.networks, out: join(dir, `${options.name}.v2.crt`) },
+  ];
   if (options.withV1 === true) {
     const v4 = options.networks.filter((n) => !n.includes(':'));
     if (v4.length === 0) throw new Error(`certificate ${options.name}: a v1 certificate needs an IPv4 network`);
     versions.push({ version: 1, networks: v4.slice(0, 1), out: join(dir, `${options.name}.v1.crt`) });
   }
   for (const v of versions) {
-    const args = ['sign', '-version', String(v.version), '-ca-crt', ca.crt, '-ca-key', ca.key, '-name', options.name, '-networks', v.networks.join(','), '-in-pub', pub, '-out-crt', v.out];
+    const args = [
+      'sign',
+      '-version',
+      String(v.version),
+      '-ca-crt',
+      ca.crt,
+      '-ca-key',
+      ca.key,
+      '-name',
+      options.name,
+      '-networks',
+      v.networks.join(','),
+      '-in-pub',
+      pub,
+      '-out-crt',
+      v.out,
+    ];
     pushList(args, '-groups', options.groups);
-    pushList(args, '-unsafe-networks', v.version === 2 ? options.unsafeNetworks : options.unsafeNetworks?.filter((n) => !n.includes(':')));
+    pushList(
+      args,
+      '-unsafe-networks',
+      v.version === 2 ? options.unsafeNetworks : options.unsafeNetworks?.filter((n) => !n.includes(':')),
+    );
     if (options.duration !== undefined) args.push('-duration', options.duration);
     await execIn(null, meshCert(), args);
   }
   writeFileSync(crt, versions.map((v) => readFileSync(v.out, 'utf8')).join(''));
   const vpnIps = options.networks.map((n) => n.split('/')[0] as string);
-  return { name: options.name, vpnCidr: primary, vpnIp: vpnIps[0] as string, networks: options.networks, vpnIps, version: options.withV1 === true ? '1+2' : 2, crt, key };
+  return {
+    name: options.name,
+    vpnCidr: primary,
+    vpnIp: vpnIps[0] as string,
+    networks: options.networks,
+    vpnIps,
+    version: options.withV1 === true ? '1+2' : 2,
+    crt,
+    key,
+  };
 }
 
 const v1FlagsByTool = new Map<string, Promise<string[]>>();
@@ -125,7 +180,9 @@ const v1FlagsByTool = new Map<string, Promise<string[]>>();
 function v1Flags(tool: string): Promise<string[]> {
   let flags = v1FlagsByTool.get(tool);
   if (flags === undefined) {
-    flags = execIn(null, tool, ['ca', '-h'], { check: false }).then((r) => (/^ {2}-version\b/m.test(r.stdout + r.stderr) ? ['-version', '1'] : []));
+    flags = execIn(null, tool, ['ca', '-h'], { check: false }).then((r) =>
+      /^ {2}-version\b/m.test(r.stdout + r.stderr) ? ['-version', '1'] : [],
+    );
     v1FlagsByTool.set(tool, flags);
   }
   return flags;

@@ -15,12 +15,22 @@ function out(step: string, extra: Record<string, unknown>): void {
 }
 
 function shown(m: PortMapping): Record<string, unknown> {
-  return { protocol: m.protocol, externalIp: m.externalIp, externalPort: m.externalPort, internalPort: m.internalPort, lifetimeSec: m.lifetimeSec };
+  return {
+    protocol: m.protocol,
+    externalIp: m.externalIp,
+    externalPort: m.externalPort,
+    internalPort: m.internalPort,
+    lifetimeSec: m.lifetimeSec,
+  };
 }
 
 async function main(): Promise<void> {
   const [protocol, portText, lifetimeText] = process.argv.slice(2);
-  const clients: Record<string, MappingClient> = { pcp: new PcpClient(), 'nat-pmp': new NatPmpClient(), upnp: new UpnpClient() };
+  const clients: Record<string, MappingClient> = {
+    pcp: new PcpClient(),
+    'nat-pmp': new NatPmpClient(),
+    upnp: new UpnpClient(),
+  };
   const client = clients[protocol as string];
   if (!client) throw new Error(`unknown protocol ${protocol}`);
   const gateway = await defaultGateway();

@@ -45,7 +45,10 @@ export interface PortmapScenarioOptions {
   extIp?: string;
 }
 
-export async function portmapScenario(scope: CleanupScope, options: PortmapScenarioOptions = {}): Promise<PortmapScenarioResult> {
+export async function portmapScenario(
+  scope: CleanupScope,
+  options: PortmapScenarioOptions = {},
+): Promise<PortmapScenarioResult> {
   const impl = options.impl ?? meshImpl;
   const lab = await Lab.create(scope);
   const lhHost = await lab.publicHost('lh');
@@ -57,21 +60,34 @@ export async function portmapScenario(scope: CleanupScope, options: PortmapScena
   const aIp = upnpd.publicIp;
   const inet = await lab.internet();
   const count = (saddr: string, daddr: string) => lab.trafficCounter(inet, { saddr, daddr, minUdpLength: 40 });
-  const [abDirect, baDirect, aRelay, bRelay] = await Promise.all([count(aIp, rb.wanIp), count(rb.wanIp, aIp), count(aIp, lhHost.ip), count(rb.wanIp, lhHost.ip)]);
+  const [abDirect, baDirect, aRelay, bRelay] = await Promise.all([
+    count(aIp, rb.wanIp),
+    count(rb.wanIp, aIp),
+    count(aIp, lhHost.ip),
+    count(rb.wanIp, lhHost.ip),
+  ]);
   if (options.extIp) await lab.exec(inet, 'ip', ['route', 'add', `${options.extIp}/32`, 'via', ra.wanIp]);
   const toExt = options.extIp ? await count(rb.wanIp, options.extIp) : null;
 
   const net = await OverlayNet.create(lab);
   await net.start(lhHost, { name: 'lh', lighthouse: true, relay: true, impl, tunDisabled: true });
   const punchy = { punch: true, respond: true };
-  const [na, nb] = await Promise.all([net.start(a, { name: 'a', impl, punchy }), net.start(b, { name: 'b', impl, punchy })]);
+  const [na, nb] = await Promise.all([
+    net.start(a, { name: 'a', impl, punchy }),
+    net.start(b, { name: 'b', impl, punchy }),
+  ]);
   // Timed from both nodes ready, as nat-grid and the recovery scenarios time a cold tunnel.
   const started = performance.now();
   const firstReplyMs = await reaches(lab, a, nb);
   const reverseFirstReplyMs = await reaches(lab, b, na);
 
   const settleMs = options.settleMs ?? 15_000;
-  const watch = async (from: typeof a, to: typeof nb, direct: typeof abDirect, relay: typeof aRelay): Promise<PortmapPath> => {
+  const watch = async (
+    from: typeof a,
+    to: typeof nb,
+    direct: typeof abDirect,
+    relay: typeof aRelay,
+  ): Promise<PortmapPath> => {
     const d0 = (await direct.read()).packets;
     const r0 = (await relay.read()).packets;
     const ping = await lab.ping(from, to.vpnIp, { count: 3, timeoutSec: 2, intervalSec: 0.1 });
@@ -96,5 +112,17 @@ export async function portmapScenario(scope: CleanupScope, options: PortmapScena
   }
   const reversePath = await watch(b, na, baDirect, bRelay);
   const toExtIp = toExt ? (await toExt.read()).packets : 0;
-  return { firstReplyMs, reverseFirstReplyMs, path, reversePath, directAfterMs, mappedIp: aIp, toExtIp, lab, a: na, b: nb, upnpd };
+  return {
+    firstReplyMs,
+    reverseFirstReplyMs,
+    path,
+    reversePath,
+    directAfterMs,
+    mappedIp: aIp,
+    toExtIp,
+    lab,
+    a: na,
+    b: nb,
+    upnpd,
+  };
 }

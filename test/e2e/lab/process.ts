@@ -54,7 +54,9 @@ export class LabProcess {
       return new Promise((resolve, reject) => {
         child.once('error', reject);
         child.once('spawn', () => {
-          const exited = new Promise<ExitInfo>((done) => child.once('exit', (exitCode, signal) => done({ exitCode, signal })));
+          const exited = new Promise<ExitInfo>((done) =>
+            child.once('exit', (exitCode, signal) => done({ exitCode, signal })),
+          );
           // The lab owns the lifetime; the test process must not wait for this child before exiting.
           child.unref();
           resolve(new LabProcess(ns, [cmd, ...args].join(' '), options.logFile, logStart, child.pid as number, exited));
@@ -76,7 +78,10 @@ export class LabProcess {
 
   /** The last `lines` lines of the log, for failure messages. */
   logTail(lines = 30): string {
-    return this.log().split('\n').slice(-lines - 1).join('\n');
+    return this.log()
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   }
 
   /**
@@ -89,7 +94,9 @@ export class LabProcess {
       const match = this.log().slice(since).match(pattern);
       if (match !== null) return match;
       if (!this.running) {
-        throw new LogWaitError(`${this.describe()} exited (${JSON.stringify(this.exitInfo)}) before logging ${pattern}\n${this.logTail()}`);
+        throw new LogWaitError(
+          `${this.describe()} exited (${JSON.stringify(this.exitInfo)}) before logging ${pattern}\n${this.logTail()}`,
+        );
       }
       if (Date.now() >= deadline) {
         throw new LogWaitError(`${this.describe()} did not log ${pattern} within ${timeoutMs} ms\n${this.logTail()}`);

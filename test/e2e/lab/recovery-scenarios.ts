@@ -72,7 +72,11 @@ async function inLab(options: ScenarioOptions, body: (lab: Lab) => Promise<Scena
  * 1. Host c roams from behind router A to behind router B, which is also the NAT of its peer b. B neither hairpins
  * nor routes between its two LANs, so after the move only the relay (the lighthouse) joins c and b.
  */
-export function moveBehindPeersNat(impl: OverlayImpl, sender: 'mover' | 'peer', options: ScenarioOptions = {}): Promise<ScenarioResult> {
+export function moveBehindPeersNat(
+  impl: OverlayImpl,
+  sender: 'mover' | 'peer',
+  options: ScenarioOptions = {},
+): Promise<ScenarioResult> {
   return inLab(options, async (lab) => {
     const lhHost = await lab.publicHost('lh');
     const ra = await lab.natRouter('masq');
@@ -125,7 +129,11 @@ async function directPair(lab: Lab, impl: OverlayImpl) {
  * new underlay address). The figure runs from the restart (the new process being spawned, start-up included) to
  * the first reply a gets.
  */
-export function peerRestart(impl: OverlayImpl, variant: RestartVariant, options: ScenarioOptions = {}): Promise<ScenarioResult> {
+export function peerRestart(
+  impl: OverlayImpl,
+  variant: RestartVariant,
+  options: ScenarioOptions = {},
+): Promise<ScenarioResult> {
   return inLab(options, async (lab) => {
     const rbNew = await lab.natRouter('masq', { name: 'rnew' });
     const { a, b, nb } = await directPair(lab, impl);
@@ -144,14 +152,21 @@ export function peerRestart(impl: OverlayImpl, variant: RestartVariant, options:
         beforeEvent: async () => {
           nb.process.killNow();
           // Polled, not awaited on `exited`: lab children are unref'd, so nothing else would keep node running.
-          await waitFor(() => !nb.process.running, { timeoutMs: 5000, intervalMs: 20, what: 'b to exit after SIGKILL' });
+          await waitFor(() => !nb.process.running, {
+            timeoutMs: 5000,
+            intervalMs: 20,
+            what: 'b to exit after SIGKILL',
+          });
           if (variant === 'random-port') nb.updateConfig({ listen: { port: 0 } });
           if (variant === 'new-address') await lab.moveBehind(b, rbNew);
           await sleep(DOWN_MS);
         },
       },
     );
-    return { ms: r.recoveryMs, detail: `${r.repliesBefore} replies before the kill; the restarted node was ready after ${readyMs} ms` };
+    return {
+      ms: r.recoveryMs,
+      detail: `${r.repliesBefore} replies before the kill; the restarted node was ready after ${readyMs} ms`,
+    };
   });
 }
 
@@ -186,7 +201,11 @@ export function peerKilledNoticed(impl: OverlayImpl, options: ScenarioOptions = 
  * idle 10 s (the lighthouse updates every 2 s keep only their lighthouse mappings), then one of them sends first.
  * The figure is the first reply of that fresh ping.
  */
-export function idlePastNatTimeouts(impl: OverlayImpl, firstSender: 'a' | 'b', options: ScenarioOptions = {}): Promise<ScenarioResult> {
+export function idlePastNatTimeouts(
+  impl: OverlayImpl,
+  firstSender: 'a' | 'b',
+  options: ScenarioOptions = {},
+): Promise<ScenarioResult> {
   return inLab(options, async (lab) => {
     const timeouts = { udpTimeoutSec: IDLE_NAT_TIMEOUT_SEC, udpStreamTimeoutSec: IDLE_NAT_TIMEOUT_SEC };
     const lhHost = await lab.publicHost('lh');
@@ -208,10 +227,18 @@ export function idlePastNatTimeouts(impl: OverlayImpl, firstSender: 'a' | 'b', o
 }
 
 /** Starts a lighthouse with a tun (so hosts can prove they reached it) and waits until each host has. */
-async function lighthouseKnows(lab: Lab, net: OverlayNet, lhHost: Host, impl: OverlayImpl, hosts: Host[], nodeConfig = {}): Promise<string[]> {
+async function lighthouseKnows(
+  lab: Lab,
+  net: OverlayNet,
+  lhHost: Host,
+  impl: OverlayImpl,
+  hosts: Host[],
+  nodeConfig = {},
+): Promise<string[]> {
   const lh = await net.start(lhHost, { name: 'lh', lighthouse: true, relay: true, impl });
   const vpnIps: string[] = [];
-  for (const host of hosts) vpnIps.push((await net.start(host, { name: host.name, impl, punchy: PUNCHY, config: nodeConfig })).vpnIp);
+  for (const host of hosts)
+    vpnIps.push((await net.start(host, { name: host.name, impl, punchy: PUNCHY, config: nodeConfig })).vpnIp);
   for (const host of hosts) await pingUntilReply(lab, host, lh.vpnIp, `${host.name} -> lighthouse`);
   // The host updates ride the first packets to the lighthouse; give them a moment to be filed.
   await sleep(300);
@@ -243,13 +270,21 @@ export function dualStackPeers(impl: OverlayImpl, options: ScenarioOptions = {})
     const rb = await lab.natRouter('masq');
     const a = await lab.hostBehind(ra, 'a');
     const b = await lab.hostBehind(rb, 'b');
-    const v6 = await addIpv6Underlay(lab, [{ router: ra, hosts: [a] }, { router: rb, hosts: [b] }]);
+    const v6 = await addIpv6Underlay(lab, [
+      { router: ra, hosts: [a] },
+      { router: rb, hosts: [b] },
+    ]);
     // Neighbour discovery on fresh links can take a moment; the overlay starts once the underlay answers.
-    await waitFor(async () => (await lab.exec(a, 'ping', ['-6', '-n', '-c', '1', '-w', '1', v6.get('b') as string], { check: false })).exitCode === 0, {
-      timeoutMs: 8000,
-      intervalMs: 0,
-      what: 'the lab IPv6 underlay a -> b to route (the environment, not the overlay)',
-    });
+    await waitFor(
+      async () =>
+        (await lab.exec(a, 'ping', ['-6', '-n', '-c', '1', '-w', '1', v6.get('b') as string], { check: false }))
+          .exitCode === 0,
+      {
+        timeoutMs: 8000,
+        intervalMs: 0,
+        what: 'the lab IPv6 underlay a -> b to route (the environment, not the overlay)',
+      },
+    );
     const net = await OverlayNet.create(lab);
     const [, bIp] = await lighthouseKnows(lab, net, lhHost, impl, [a, b], { listen: { host: '[::]' } });
     const ms = await firstReplyMs(lab, a, bIp, options.timeoutMs ?? 5000);
@@ -262,14 +297,65 @@ const firstReply = { kind: 'first reply', goalMs: LAN_FIRST_REPLY_GOAL_MS } as c
 
 /** Every scenario, in the issue's order, for the e2e test and bench/recovery.ts. */
 export const RECOVERY_SCENARIOS: Scenario[] = [
-  { id: 'move-mover-sends', title: "1a move behind the peer's own NAT, the mover pings", ...recovery, run: (i, o) => moveBehindPeersNat(i, 'mover', o) },
-  { id: 'move-peer-sends', title: "1b move behind the peer's own NAT, the peer pings", ...recovery, run: (i, o) => moveBehindPeersNat(i, 'peer', o) },
-  { id: 'restart-same-port', title: '2a peer SIGKILLed, restarts on the same port', ...recovery, run: (i, o) => peerRestart(i, 'same-port', o) },
-  { id: 'restart-random-port', title: '2b peer SIGKILLed, restarts on a random port', ...recovery, run: (i, o) => peerRestart(i, 'random-port', o) },
-  { id: 'restart-new-address', title: '2c peer SIGKILLed, restarts with a new underlay address', ...recovery, run: (i, o) => peerRestart(i, 'new-address', o) },
-  { id: 'killed-noticed', title: '2d peer SIGKILLed and gone: a notices (tunnel removed)', kind: 'noticed', goalMs: RECOVERY_GOAL_MS, run: (i, o) => peerKilledNoticed(i, o) },
-  { id: 'idle-b-first', title: '3a idle past both NAT timeouts, punch off, b sends first', ...recovery, run: (i, o) => idlePastNatTimeouts(i, 'b', o) },
-  { id: 'idle-a-first', title: '3b idle past both NAT timeouts, punch off, a sends first', ...recovery, run: (i, o) => idlePastNatTimeouts(i, 'a', o) },
-  { id: 'one-nat-cold', title: '4 two nodes behind one NAT, cold tunnel', ...firstReply, run: (i, o) => twoBehindOneNat(i, o) },
-  { id: 'dual-stack-cold', title: '5 dual-stack peers (unfiltered IPv6), cold tunnel', ...firstReply, run: (i, o) => dualStackPeers(i, o) },
+  {
+    id: 'move-mover-sends',
+    title: "1a move behind the peer's own NAT, the mover pings",
+    ...recovery,
+    run: (i, o) => moveBehindPeersNat(i, 'mover', o),
+  },
+  {
+    id: 'move-peer-sends',
+    title: "1b move behind the peer's own NAT, the peer pings",
+    ...recovery,
+    run: (i, o) => moveBehindPeersNat(i, 'peer', o),
+  },
+  {
+    id: 'restart-same-port',
+    title: '2a peer SIGKILLed, restarts on the same port',
+    ...recovery,
+    run: (i, o) => peerRestart(i, 'same-port', o),
+  },
+  {
+    id: 'restart-random-port',
+    title: '2b peer SIGKILLed, restarts on a random port',
+    ...recovery,
+    run: (i, o) => peerRestart(i, 'random-port', o),
+  },
+  {
+    id: 'restart-new-address',
+    title: '2c peer SIGKILLed, restarts with a new underlay address',
+    ...recovery,
+    run: (i, o) => peerRestart(i, 'new-address', o),
+  },
+  {
+    id: 'killed-noticed',
+    title: '2d peer SIGKILLed and gone: a notices (tunnel removed)',
+    kind: 'noticed',
+    goalMs: RECOVERY_GOAL_MS,
+    run: (i, o) => peerKilledNoticed(i, o),
+  },
+  {
+    id: 'idle-b-first',
+    title: '3a idle past both NAT timeouts, punch off, b sends first',
+    ...recovery,
+    run: (i, o) => idlePastNatTimeouts(i, 'b', o),
+  },
+  {
+    id: 'idle-a-first',
+    title: '3b idle past both NAT timeouts, punch off, a sends first',
+    ...recovery,
+    run: (i, o) => idlePastNatTimeouts(i, 'a', o),
+  },
+  {
+    id: 'one-nat-cold',
+    title: '4 two nodes behind one NAT, cold tunnel',
+    ...firstReply,
+    run: (i, o) => twoBehindOneNat(i, o),
+  },
+  {
+    id: 'dual-stack-cold',
+    title: '5 dual-stack peers (unfiltered IPv6), cold tunnel',
+    ...firstReply,
+    run: (i, o) => dualStackPeers(i, o),
+  },
 ];

@@ -65,7 +65,11 @@ export async function measureFirstReplyAfter(
   from: Host,
   target: string,
   event: () => Promise<void>,
-  { warmupMs = 1500, timeoutMs = 6000, beforeEvent }: { warmupMs?: number; timeoutMs?: number; beforeEvent?: () => Promise<void> } = {},
+  {
+    warmupMs = 1500,
+    timeoutMs = 6000,
+    beforeEvent,
+  }: { warmupMs?: number; timeoutMs?: number; beforeEvent?: () => Promise<void> } = {},
 ): Promise<Recovery> {
   const proc = await lab.spawn(from, 'stdbuf', ['-oL', 'ping', '-D', '-n', '-i', '0.1', '-W', '1', target]);
   try {
@@ -96,7 +100,17 @@ export async function measureFirstReplyAfter(
  * `timeoutMs`). Taken from ping's own figures (sequence number and round trip), so process start-up is not counted.
  */
 export async function firstReplyMs(lab: Lab, from: Host, target: string, timeoutMs = 5000): Promise<number | null> {
-  const proc = await lab.spawn(from, 'stdbuf', ['-oL', 'ping', '-D', '-n', '-i', '0.1', '-W', String(Math.ceil(timeoutMs / 1000)), target]);
+  const proc = await lab.spawn(from, 'stdbuf', [
+    '-oL',
+    'ping',
+    '-D',
+    '-n',
+    '-i',
+    '0.1',
+    '-W',
+    String(Math.ceil(timeoutMs / 1000)),
+    target,
+  ]);
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

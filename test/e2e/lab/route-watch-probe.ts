@@ -22,7 +22,13 @@ async function main(): Promise<void> {
   const table = new SystemRouteTable();
   const counters = new Counters();
   const lines: string[] = [];
-  const watch = new SystemRouteWatch({ table, vpnNet: () => parseCidr('10.1.0.0/16'), log: new Logger('warning', 'text', (l) => lines.push(l)), clock: systemClock, counters });
+  const watch = new SystemRouteWatch({
+    table,
+    vpnNet: () => parseCidr('10.1.0.0/16'),
+    log: new Logger('warning', 'text', (l) => lines.push(l)),
+    clock: systemClock,
+    counters,
+  });
   watch.open(bufferSize);
   execFileSync('ip', ['tuntap', 'add', 'dev', 'probe0', 'mode', 'tun']);
   execFileSync('ip', ['addr', 'add', '10.1.0.1/16', 'dev', 'probe0']);

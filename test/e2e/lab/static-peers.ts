@@ -17,7 +17,10 @@ export function startStaticPeers(net: OverlayNet, peers: StaticPeer[]): Promise<
     peers.map(({ host, ...options }) => {
       const others = peers.filter((o) => o.vpnIp !== options.vpnIp);
       const staticHostMap = Object.fromEntries(others.map((o) => [o.vpnIp, [endpoint(o)]]));
-      return net.start(host, { ...options, config: deepMerge({ static_host_map: staticHostMap }, options.config ?? {}) });
+      return net.start(host, {
+        ...options,
+        config: deepMerge({ static_host_map: staticHostMap }, options.config ?? {}),
+      });
     }),
   );
 }

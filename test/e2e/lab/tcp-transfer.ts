@@ -71,16 +71,36 @@ export class TcpSink {
 }
 
 /** A sink on `port` in `host`; `ipv6` listens on '::' (both families; needs IPv6 on in the namespace). */
-export async function startTcpSink(lab: Lab, host: Host, port: number, options: { ipv6?: boolean } = {}): Promise<TcpSink> {
-  const proc = await lab.spawn(host, process.execPath, ['-e', SINK, JSON.stringify({ port, ipv6: options.ipv6 ?? false })]);
+export async function startTcpSink(
+  lab: Lab,
+  host: Host,
+  port: number,
+  options: { ipv6?: boolean } = {},
+): Promise<TcpSink> {
+  const proc = await lab.spawn(host, process.execPath, [
+    '-e',
+    SINK,
+    JSON.stringify({ port, ipv6: options.ipv6 ?? false }),
+  ]);
   await proc.waitForLog(/sink listening/, 5000);
   return new TcpSink(proc, port);
 }
 
 /** Sends `bytes` (default 4 MiB) from `from` to the sink at ip:port and checks what arrived. */
-export async function tcpTransfer(lab: Lab, from: Host, ip: string, port: number, options: { bytes?: number; timeoutMs?: number } = {}): Promise<TransferResult> {
+export async function tcpTransfer(
+  lab: Lab,
+  from: Host,
+  ip: string,
+  port: number,
+  options: { bytes?: number; timeoutMs?: number } = {},
+): Promise<TransferResult> {
   const bytes = options.bytes ?? 4 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const { stdout } = await lab.exec(from, process.execPath, ['-e', SENDER, JSON.stringify({ ip, port, bytes, timeoutMs })], { timeoutMs: timeoutMs + 5000 });
+  const { stdout } = await lab.exec(
+    from,
+    process.execPath,
+    ['-e', SENDER, JSON.stringify({ ip, port, bytes, timeoutMs })],
+    { timeoutMs: timeoutMs + 5000 },
+  );
   return JSON.parse(stdout) as TransferResult;
 }

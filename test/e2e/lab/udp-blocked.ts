@@ -57,7 +57,10 @@ export interface UdpBlockedOptions {
   bBehindNat?: boolean;
 }
 
-export async function udpBlockedScenario(impl: OverlayImpl, options: UdpBlockedOptions = {}): Promise<UdpBlockedResult> {
+export async function udpBlockedScenario(
+  impl: OverlayImpl,
+  options: UdpBlockedOptions = {},
+): Promise<UdpBlockedResult> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const lab = await Lab.create(options.scope);
   try {
@@ -90,7 +93,18 @@ export async function udpBlockedScenario(impl: OverlayImpl, options: UdpBlockedO
       await bPing.proc.kill();
     }
     const path = aToBMs === null ? 'no path' : isMesh(impl) ? await pathTo(lab, a, b) : 'relayed';
-    const result: UdpBlockedResult = { aToBMs, bToAMs, path, backToUdpMs: null, udpAfter: 0, tcpAfter: 0, stillOnTcp: false, netcheck: '', status: '', detail: '' };
+    const result: UdpBlockedResult = {
+      aToBMs,
+      bToAMs,
+      path,
+      backToUdpMs: null,
+      udpAfter: 0,
+      tcpAfter: 0,
+      stillOnTcp: false,
+      netcheck: '',
+      status: '',
+      detail: '',
+    };
     if (isMesh(impl)) {
       const text = async (command: string): Promise<string> => {
         const r = await meshCommand(lab, a, command);
@@ -107,7 +121,8 @@ export async function udpBlockedScenario(impl: OverlayImpl, options: UdpBlockedO
       result.stillOnTcp = pinged && !leftTcp && (await status(lab, a))?.self.transport === 'tcp';
     }
     if (aToBMs === null || bToAMs === null) result.detail = lab.logTails(40);
-    if (options.unblock !== false && isMesh(impl) && aToBMs !== null) await measureBackToUdp(lab, router, ha, a, b, block, result);
+    if (options.unblock !== false && isMesh(impl) && aToBMs !== null)
+      await measureBackToUdp(lab, router, ha, a, b, block, result);
     return result;
   } finally {
     await lab.destroy();
@@ -159,7 +174,10 @@ function firstReplyAt(log: string, startedAt: number): number | null {
 }
 
 function meshCommand(lab: Lab, node: OverlayNode, command: string, ...args: string[]) {
-  return lab.exec(node.host, process.execPath, [MESH_MAIN, command, '-config', node.configPath, ...args], { check: false, timeoutMs: 30_000 });
+  return lab.exec(node.host, process.execPath, [MESH_MAIN, command, '-config', node.configPath, ...args], {
+    check: false,
+    timeoutMs: 30_000,
+  });
 }
 
 async function status(lab: Lab, node: OverlayNode): Promise<StatusReport | null> {
@@ -195,7 +213,10 @@ export interface MoveIntoBlockedResult {
  * behind a router that forwards no UDP but DNS. Both ping at 10 Hz throughout; the figures are the first replies
  * after the move.
  */
-export async function moveIntoUdpBlockedScenario(impl: OverlayImpl, options: UdpBlockedOptions = {}): Promise<MoveIntoBlockedResult> {
+export async function moveIntoUdpBlockedScenario(
+  impl: OverlayImpl,
+  options: UdpBlockedOptions = {},
+): Promise<MoveIntoBlockedResult> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const lab = await Lab.create(options.scope);
   try {
@@ -214,11 +235,14 @@ export async function moveIntoUdpBlockedScenario(impl: OverlayImpl, options: Udp
     let aToBMs: number | null = null;
     let bToAMs: number | null = null;
     try {
-      await waitFor(() => (firstReplyAt(aPing.log(), 0) !== null && firstReplyAt(bPing.log(), 0) !== null ? true : null), {
-        timeoutMs: 10_000,
-        intervalMs: 50,
-        what: `a and b talking before the move\n${lab.logTails(30)}`,
-      });
+      await waitFor(
+        () => (firstReplyAt(aPing.log(), 0) !== null && firstReplyAt(bPing.log(), 0) !== null ? true : null),
+        {
+          timeoutMs: 10_000,
+          intervalMs: 50,
+          what: `a and b talking before the move\n${lab.logTails(30)}`,
+        },
+      );
       // Timed from the end of the move: requests sent while it was under way may still have left by the old path.
       await lab.moveBehind(ha, hotel);
       const movedAt = Date.now();

@@ -75,6 +75,8 @@ export async function udpProbe(
 ): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? 3000;
   const args = JSON.stringify({ targets, localPort: options.localPort ?? 0, timeoutMs, ttl: options.ttl ?? 0 });
-  const { stdout } = await lab.exec(host, process.execPath, ['-e', PROBE_CLIENT, args], { timeoutMs: timeoutMs + 5000 });
+  const { stdout } = await lab.exec(host, process.execPath, ['-e', PROBE_CLIENT, args], {
+    timeoutMs: timeoutMs + 5000,
+  });
   return JSON.parse(stdout) as ProbeResult;
 }

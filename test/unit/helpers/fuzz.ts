@@ -78,7 +78,10 @@ function envNumber(name: string): number | undefined {
 /** An async body's iteration includes socket round trips and timers, which a loaded machine can stretch. */
 export const ASYNC_MAX_ITERATION_MS = 5000;
 
-function resolveBudget(b: FuzzBudget, defaultMaxIterationMs = 500): { iterations: number; ms: number; seed: number; maxIterationMs: number } {
+function resolveBudget(
+  b: FuzzBudget,
+  defaultMaxIterationMs = 500,
+): { iterations: number; ms: number; seed: number; maxIterationMs: number } {
   const ms = envNumber('MESH_FUZZ_MS');
   return {
     iterations: ms === undefined ? b.iterations : Number.MAX_SAFE_INTEGER,
@@ -90,7 +93,8 @@ function resolveBudget(b: FuzzBudget, defaultMaxIterationMs = 500): { iterations
 
 function checkIterationTime(started: number, maxIterationMs: number): void {
   const took = performance.now() - started;
-  if (took > maxIterationMs) throw new Error(`one input took ${took.toFixed(0)} ms (limit ${maxIterationMs} ms): a hang or a super-linear path`);
+  if (took > maxIterationMs)
+    throw new Error(`one input took ${took.toFixed(0)} ms (limit ${maxIterationMs} ms): a hang or a super-linear path`);
 }
 
 /** The PRNG of one iteration: derived from the run seed and the index, so one failing case replays alone. */
@@ -100,7 +104,10 @@ function iterationRand(seed: number, i: number): Rand {
 
 function fuzzFailure(name: string, seed: number, i: number, e: unknown): Error {
   const why = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  return new Error(`fuzz ${name}: failed at iteration ${i} of seed 0x${seed.toString(16)} (replay with MESH_FUZZ_SEED=${seed}): ${why}`, { cause: e });
+  return new Error(
+    `fuzz ${name}: failed at iteration ${i} of seed 0x${seed.toString(16)} (replay with MESH_FUZZ_SEED=${seed}): ${why}`,
+    { cause: e },
+  );
 }
 
 /** Runs `body` until the iteration or time budget runs out; a throw from `body` fails with the seed and iteration. */
@@ -122,7 +129,11 @@ export function runFuzz(name: string, budget: FuzzBudget, body: (r: Rand, i: num
 }
 
 /** `runFuzz` for bodies that await (sockets, timers). */
-export async function runFuzzAsync(name: string, budget: FuzzBudget, body: (r: Rand, i: number) => Promise<void>): Promise<FuzzStats> {
+export async function runFuzzAsync(
+  name: string,
+  budget: FuzzBudget,
+  body: (r: Rand, i: number) => Promise<void>,
+): Promise<FuzzStats> {
   const { iterations, ms, seed, maxIterationMs } = resolveBudget(budget, ASYNC_MAX_ITERATION_MS);
   const start = performance.now();
   const deadline = start + ms;
@@ -143,13 +154,24 @@ export async function runFuzzAsync(name: string, budget: FuzzBudget, body: (r: R
  * Calls `fn`; returns 'ok' or 'refused' when it threw an error `isOwn` accepts, and rethrows anything else with a
  * hex dump of the input: a parser must fail only with its own error.
  */
-export function expectOnly<T>(fn: () => T, isOwn: (e: unknown) => boolean, input?: Uint8Array | string): { ok: true; value: T } | { ok: false; error: unknown } {
+export function expectOnly<T>(
+  fn: () => T,
+  isOwn: (e: unknown) => boolean,
+  input?: Uint8Array | string,
+): { ok: true; value: T } | { ok: false; error: unknown } {
   try {
     return { ok: true, value: fn() };
   } catch (e) {
     if (isOwn(e)) return { ok: false, error: e };
-    const shown = input === undefined ? '' : typeof input === 'string' ? ` on ${JSON.stringify(input.slice(0, 400))}` : ` on ${hex(input)}`;
-    throw new Error(`threw a foreign error ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}${shown}`, { cause: e });
+    const shown =
+      input === undefined
+        ? ''
+        : typeof input === 'string'
+          ? ` on ${JSON.stringify(input.slice(0, 400))}`
+          : ` on ${hex(input)}`;
+    throw new Error(`threw a foreign error ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}${shown}`, {
+      cause: e,
+    });
   }
 }
 
@@ -304,7 +326,13 @@ const MUTATORS: readonly Mutator[] = [
 ];
 
 /** One to `maxEdits` random edits of `sample`; `samples` feeds splices. Never returns more than `maxLength` bytes. */
-export function mutate(r: Rand, sample: Uint8Array, samples: readonly Uint8Array[] = [], maxEdits = 4, maxLength = 4096): Uint8Array {
+export function mutate(
+  r: Rand,
+  sample: Uint8Array,
+  samples: readonly Uint8Array[] = [],
+  maxEdits = 4,
+  maxLength = 4096,
+): Uint8Array {
   let b = sample;
   const edits = 1 + r.int(maxEdits);
   for (let e = 0; e < edits; e++) b = r.pick(MUTATORS)(r, b, samples);
@@ -401,7 +429,49 @@ export function mutateDatagram(r: Rand, sample: Uint8Array, samples: readonly Ui
   }
 }
 
-const TEXT_PIECES = ['\n', ' ', '  ', '\t', ':', ': ', '- ', '-', '[', ']', '{', '}', ',', '"', "'", '#', '&a', '*a', '<<: ', '!!', '|', '>', '?', '%', '@', '`', '\\', '\u0000', '\uFEFF', '\uD800', 'null', 'true', '~', '0x', '1e999', '-1', '9007199254740993', '18446744073709551615', '0.0.0.0/0', '::', 'any'];
+const TEXT_PIECES = [
+  '\n',
+  ' ',
+  '  ',
+  '\t',
+  ':',
+  ': ',
+  '- ',
+  '-',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '"',
+  "'",
+  '#',
+  '&a',
+  '*a',
+  '<<: ',
+  '!!',
+  '|',
+  '>',
+  '?',
+  '%',
+  '@',
+  '`',
+  '\\',
+  '\u0000',
+  '\uFEFF',
+  '\uD800',
+  'null',
+  'true',
+  '~',
+  '0x',
+  '1e999',
+  '-1',
+  '9007199254740993',
+  '18446744073709551615',
+  '0.0.0.0/0',
+  '::',
+  'any',
+];
 
 /** Text edits: characters and YAML/JSON punctuation inserted, replaced or deleted, lines cut or repeated. */
 export function mutateText(r: Rand, text: string, maxEdits = 4, maxLength = 16_384): string {

@@ -128,7 +128,8 @@ export class TestMesh {
     const found: string[] = [];
     for (const { name, node } of this.nodes) {
       const drops = node.counters.snapshot().drops ?? {};
-      for (const [label, n] of Object.entries(drops)) if (label.endsWith('-exception') && n > 0) found.push(`${name}: drops{${label}}=${n}`);
+      for (const [label, n] of Object.entries(drops))
+        if (label.endsWith('-exception') && n > 0) found.push(`${name}: drops{${label}}=${n}`);
     }
     return found;
   }
@@ -136,7 +137,10 @@ export class TestMesh {
   private assertNoExceptions(): void {
     const caught = this.caughtExceptions();
     if (this.escaped.length === 0 && caught.length === 0) return;
-    const lines = [`exceptions were thrown while the mesh ran (call expectEscapedErrors() if the test means it):`, ...caught];
+    const lines = [
+      `exceptions were thrown while the mesh ran (call expectEscapedErrors() if the test means it):`,
+      ...caught,
+    ];
     if (this.escaped.length > 0) {
       const { source, error } = this.escaped[0];
       const first = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -164,7 +168,12 @@ export class TestMesh {
     const pki = o.pki ?? testPki(cert, o.trusted ?? [this.ca], config.pki.blocklist);
     // IPv4 local networks as ever; the IPv6 ones (a v2 certificate's) from its networks, as the daemon does.
     const { vpnNetworks, unsafeNetworks } = pki.identity;
-    const firewall = new Firewall(parseFirewallRules(config.firewall), { clock: systemClock, localNets: localNets(pki), vpnNetworks, unsafeNetworks });
+    const firewall = new Firewall(parseFirewallRules(config.firewall), {
+      clock: systemClock,
+      localNets: localNets(pki),
+      vpnNetworks,
+      unsafeNetworks,
+    });
     const staticHosts = await resolveStaticHosts(config.staticHostMap, pki.identity.vpnNetworks);
     const logs: string[] = [];
     const log = new Logger(config.logging.level, 'text', (line) => logs.push(line), true);

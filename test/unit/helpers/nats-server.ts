@@ -71,7 +71,10 @@ export class NatsServer {
     this.child = child;
     let log = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`nats-server did not get ready in ${READY_TIMEOUT_MS} ms: ${log.slice(-500)}`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`nats-server did not get ready in ${READY_TIMEOUT_MS} ms: ${log.slice(-500)}`)),
+        READY_TIMEOUT_MS,
+      );
       child.stderr?.on('data', (d: Buffer) => {
         log += d.toString();
         if (log.includes('Server is ready')) {

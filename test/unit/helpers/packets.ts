@@ -15,7 +15,8 @@ export interface UdpPacketSpec {
 
 /** A well-formed IPv4/UDP packet (header checksum set; UDP checksum 0, which IPv4 allows). */
 export function udpPacket(spec: UdpPacketSpec): Uint8Array {
-  const payload = typeof spec.payload === 'string' ? new TextEncoder().encode(spec.payload) : (spec.payload ?? new Uint8Array(0));
+  const payload =
+    typeof spec.payload === 'string' ? new TextEncoder().encode(spec.payload) : (spec.payload ?? new Uint8Array(0));
   const out = new Uint8Array(28 + payload.length);
   const v = new DataView(out.buffer);
   out[0] = 0x45;
@@ -70,5 +71,10 @@ export function headerOf(datagram: Uint8Array): Header {
 /** Whether a datagram carries this message type (and subtype, and for handshakes the stage in the counter). */
 export function isType(datagram: Uint8Array, type: MessageType, subtype?: number, counter?: number): boolean {
   const h = parseHeader(datagram);
-  return h !== null && h.type === type && (subtype === undefined || h.subtype === subtype) && (counter === undefined || h.counter === counter);
+  return (
+    h !== null &&
+    h.type === type &&
+    (subtype === undefined || h.subtype === subtype) &&
+    (counter === undefined || h.counter === counter)
+  );
 }

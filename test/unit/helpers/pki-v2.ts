@@ -32,7 +32,16 @@ export interface TestCaV2 {
 export function makeTestCaV2(name = 'mesh test CA v2'): TestCaV2 {
   const key: SigningKey = { curve: Curve.CURVE25519, privateKey: generateEd25519KeyPair().privateKey };
   const now = nowSeconds();
-  const details = { name, networks: [], unsafeNetworks: [], groups: [], isCA: true, notBefore: now - HOUR, notAfter: now + 30 * DAY, issuer: '' };
+  const details = {
+    name,
+    networks: [],
+    unsafeNetworks: [],
+    groups: [],
+    isCA: true,
+    notBefore: now - HOUR,
+    notAfter: now + 30 * DAY,
+    issuer: '',
+  };
   const cert = signCertificateV2({ details, curve: Curve.CURVE25519, publicKey: signingPublicKey(key) }, null, key);
   return { cert, key, fingerprint: anyFingerprint(cert), pem: anyCertificateToPem(cert) };
 }
@@ -48,7 +57,13 @@ export interface TestHostV2 {
 /** A v2 host certificate; `networks` like ["10.99.0.1/24"], `publicKey` to share a key with a v1 certificate. */
 export function makeHostCertV2(
   ca: TestCaV2,
-  o: { name: string; networks: string[]; unsafeNetworks?: string[]; groups?: string[]; keys?: { publicKey: Uint8Array; privateKey: Uint8Array } },
+  o: {
+    name: string;
+    networks: string[];
+    unsafeNetworks?: string[];
+    groups?: string[];
+    keys?: { publicKey: Uint8Array; privateKey: Uint8Array };
+  },
 ): TestHostV2 {
   const keys = o.keys ?? generateX25519KeyPair();
   const now = nowSeconds();
@@ -63,7 +78,13 @@ export function makeHostCertV2(
     issuer: '',
   };
   const v2 = signCertificateV2({ details, curve: Curve.CURVE25519, publicKey: keys.publicKey }, ca.cert, ca.key);
-  return { v2, privateKey: keys.privateKey, publicKey: keys.publicKey, fingerprint: anyFingerprint(v2), pem: anyCertificateToPem(v2) };
+  return {
+    v2,
+    privateKey: keys.privateKey,
+    publicKey: keys.publicKey,
+    fingerprint: anyFingerprint(v2),
+    pem: anyCertificateToPem(v2),
+  };
 }
 
 /** One host's certificates: v1 and/or v2, one key pair. */
@@ -76,11 +97,22 @@ export interface TestIdentity {
 }
 
 /** A host holding the versions asked for, signed by the v1 CA and the v2 CA, on one key pair. */
-export function makeHost(cas: { v1: TestCa; v2: TestCaV2 }, name: string, ip: string, versions: readonly CertVersion[]): TestIdentity {
+export function makeHost(
+  cas: { v1: TestCa; v2: TestCaV2 },
+  name: string,
+  ip: string,
+  versions: readonly CertVersion[],
+): TestIdentity {
   const v1 = makeHostCert(cas.v1, { name, ip: `${ip}/24` });
   const keys = { privateKey: v1.privateKey, publicKey: v1.cert.details.publicKey };
   const v2 = makeHostCertV2(cas.v2, { name, networks: [`${ip}/24`], keys });
-  return { name, ip, v1: versions.includes(1) ? v1 : undefined, v2: versions.includes(2) ? v2 : undefined, privateKey: v1.privateKey };
+  return {
+    name,
+    ip,
+    v1: versions.includes(1) ? v1 : undefined,
+    v2: versions.includes(2) ? v2 : undefined,
+    privateKey: v1.privateKey,
+  };
 }
 
 /** The Pki of a host: its certificates, and a pool trusting both CAs. */

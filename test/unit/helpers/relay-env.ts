@@ -33,7 +33,14 @@ export function relayEnv(me: VpnIp, opts: RelayEnvOptions = {}) {
    */
   const addTunnel = (vpnIp: VpnIp, vpnAddrs: VpnIp[] = [vpnIp], certVersion?: 1 | 2): HostInfo => {
     const octet = typeof vpnIp === 'number' ? vpnIp & 0xff : hostmap.byPrimary.size + 1;
-    const host = { vpnIp, vpnAddrs, certVersion, remote: udpAddr(`198.51.100.${octet}`, 4242), localIndex: hostmap.allocateIndex(), remoteIndex: typeof vpnIp === 'number' ? vpnIp : octet } as unknown as HostInfo;
+    const host = {
+      vpnIp,
+      vpnAddrs,
+      certVersion,
+      remote: udpAddr(`198.51.100.${octet}`, 4242),
+      localIndex: hostmap.allocateIndex(),
+      remoteIndex: typeof vpnIp === 'number' ? vpnIp : octet,
+    } as unknown as HostInfo;
     for (const a of vpnAddrs) hostmap.byVpnIp.set(a, host);
     hostmap.byPrimary.set(vpnIp, host);
     return host;
@@ -75,9 +82,26 @@ export function relayEnv(me: VpnIp, opts: RelayEnvOptions = {}) {
 }
 
 export function relayRequest(initiatorRelayIndex: number, from: VpnIp, to: VpnIp): ControlMessage {
-  return { type: ControlType.CreateRelayRequest, initiatorRelayIndex, responderRelayIndex: 0, relayFromIp: from, relayToIp: to };
+  return {
+    type: ControlType.CreateRelayRequest,
+    initiatorRelayIndex,
+    responderRelayIndex: 0,
+    relayFromIp: from,
+    relayToIp: to,
+  };
 }
 
-export function relayResponse(responderRelayIndex: number, initiatorRelayIndex: number, from: VpnIp, to: VpnIp): ControlMessage {
-  return { type: ControlType.CreateRelayResponse, initiatorRelayIndex, responderRelayIndex, relayFromIp: from, relayToIp: to };
+export function relayResponse(
+  responderRelayIndex: number,
+  initiatorRelayIndex: number,
+  from: VpnIp,
+  to: VpnIp,
+): ControlMessage {
+  return {
+    type: ControlType.CreateRelayResponse,
+    initiatorRelayIndex,
+    responderRelayIndex,
+    relayFromIp: from,
+    relayToIp: to,
+  };
 }

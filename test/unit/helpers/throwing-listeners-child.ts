@@ -20,7 +20,11 @@ const boom = (): never => {
 };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function throwOnEveryDatagram(conn: UdpConn, times: number, to = udpAddr('127.0.0.1', conn.localPort)): Promise<number> {
+async function throwOnEveryDatagram(
+  conn: UdpConn,
+  times: number,
+  to = udpAddr('127.0.0.1', conn.localPort),
+): Promise<number> {
   let seen = 0;
   conn.onPacket(() => {
     seen++;
@@ -34,7 +38,11 @@ async function throwOnEveryDatagram(conn: UdpConn, times: number, to = udpAddr('
 async function main(): Promise<void> {
   const counters = new Counters();
   const lines: string[] = [];
-  const uninstall = installLastResort({ log: new Logger('info', 'text', (l) => lines.push(l), true), counters, devices: [] });
+  const uninstall = installLastResort({
+    log: new Logger('info', 'text', (l) => lines.push(l), true),
+    counters,
+    devices: [],
+  });
   const seen: Record<string, number> = {};
 
   const dgram = await DgramConn.open({ host: '127.0.0.1', port: 0 });
@@ -58,7 +66,11 @@ async function main(): Promise<void> {
   tun.inject(new Uint8Array(20));
 
   // DNS: the outcome callback runs inside the datagram handler.
-  const dns = await DnsResponder.start({ host: '127.0.0.1', port: 0 }, { vpnNet: () => ({ ip: 0, mask: 0 }), hosts: () => [] }, boom);
+  const dns = await DnsResponder.start(
+    { host: '127.0.0.1', port: 0 },
+    { vpnNet: () => ({ ip: 0, mask: 0 }), hosts: () => [] },
+    boom,
+  );
   const client = await DgramConn.open({ host: '127.0.0.1', port: 0 });
   client.send(Buffer.from('any bytes: every datagram has an outcome'), udpAddr('127.0.0.1', dns.address().port));
   for (let i = 0; i < 200 && escapedErrors.count('dns') === 0; i++) await sleep(5);
@@ -74,7 +86,13 @@ async function main(): Promise<void> {
     handshakes: { pending: { size: 0 } },
     relays: { table: { byIndex: new Map() } },
   };
-  const exporter = await PrometheusExporter.start(source as never, { listen: '127.0.0.1:0', path: '/metrics', intervalMs: 60_000, namespace: 'm', subsystem: '' });
+  const exporter = await PrometheusExporter.start(source as never, {
+    listen: '127.0.0.1:0',
+    path: '/metrics',
+    intervalMs: 60_000,
+    namespace: 'm',
+    subsystem: '',
+  });
   const port = exporter.port;
   await new Promise<void>((resolve) => {
     const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => res.resume().on('end', resolve));

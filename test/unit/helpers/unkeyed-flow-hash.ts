@@ -19,7 +19,11 @@ export function unkeyedFlowHash(localIp: number, remoteIp: number, ports: number
  * `bits` bits all zero: in a table of 2^bits slots or fewer they all share one home slot. Walks the port space
  * in order, so the cost is about count * 2^bits hash evaluations.
  */
-export function flowsCollidingUnderUnkeyedHash(template: FirewallPacket, count: number, bits: number): FirewallPacket[] {
+export function flowsCollidingUnderUnkeyedHash(
+  template: FirewallPacket,
+  count: number,
+  bits: number,
+): FirewallPacket[] {
   const mask = 2 ** bits - 1;
   const tag = USED | (template.fragment ? FRAGMENT : 0) | template.protocol;
   const out: FirewallPacket[] = [];
