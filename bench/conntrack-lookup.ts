@@ -6,7 +6,7 @@
 //
 // The chosen flows share the low 16 bits of the unkeyed hash: the table holds 20000 flows in 65536 slots,
 // so under that hash they all start probing at one slot. The `ipv6` line runs the same ordinary flows as IPv6
-// packets (fd00::1 <- fd00::2) through the IPv6 table and Firewall.filter (docs/ipv6-C.md).
+// packets (fd00::1 <- fd00::2) through the IPv6 table and Firewall.filter (docs/ipv6.md).
 
 import { ManualClock } from '../pkg/clock/clock.js';
 import { ConntrackTable } from '../pkg/firewall/conntrack-table.js';

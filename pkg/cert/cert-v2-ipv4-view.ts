@@ -1,7 +1,7 @@
 // A v2 certificate seen through the v1 shape (NebulaCertificate) by the code that reads IPv4 uint32 networks (the
 // firewall's IPv4 fast path, the control plane's name and groups). Only the IPv4 networks show, so an IPv6-only host
 // certificate has an empty `ips` here: its overlay addresses come from the certificate's `networks` (see
-// certNetworks and docs/ipv6-A.md). The view is never signed, encoded or fingerprinted: those always go through the
+// certNetworks and docs/ipv6.md). The view is never signed, encoded or fingerprinted: those always go through the
 // v2 certificate itself (docs/certificates-v2.md, "Handshakes").
 
 import type { Ipv4Net } from '../ip/ipv4.js';

@@ -117,7 +117,7 @@ function required(r: ConfigReader, at: KeyPath, entry: Record<string, unknown>, 
   return v;
 }
 
-/** A route: an IPv4 CIDR, or an IPv6 one (Nebula 1.10+ with v2 certificates: docs/ipv6-A.md). */
+/** A route: an IPv4 CIDR, or an IPv6 one (Nebula 1.10+ with v2 certificates: docs/ipv6.md). */
 function vpnCidr(r: ConfigReader, path: KeyPath, v: unknown): string {
   if (typeof v !== 'string') throw r.typeError(path, 'an IPv4 or IPv6 CIDR like "10.0.0.0/24"', v);
   if (!isVpnCidr(v))

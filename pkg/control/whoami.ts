@@ -124,7 +124,7 @@ export function whoamiQuestion(me: VpnIp): MetaMessage {
 
 /**
  * Whoami is mesh-only and went in the v1 layout; a host named by an IPv6 address needs the v2 one (its Addr field),
- * which every mesh node that has IPv6 addresses decodes (docs/ipv6-B.md).
+ * which every mesh node that has IPv6 addresses decodes (docs/ipv6.md).
  */
 function whoamiLayout(named: VpnIp): { version?: 2 } {
   return layout(typeof named === 'string' ? 2 : 1);

@@ -40,7 +40,7 @@ export function localNets(pki: Pki): Ipv4Net[] {
 
 /**
  * Our local addresses as the firewall needs them: VPN addresses and unsafe networks from our certificate. The IPv4
- * ones as before; the firewall takes the IPv6 ones from vpnNetworks/unsafeNetworks (docs/ipv6-A.md).
+ * ones as before; the firewall takes the IPv6 ones from vpnNetworks/unsafeNetworks (docs/ipv6.md).
  */
 export function firewallNetworks(pki: Pki): FirewallNetworks {
   const { cert, vpnNetworks, unsafeNetworks } = pki.identity;

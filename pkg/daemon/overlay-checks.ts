@@ -1,4 +1,4 @@
-// Config checks that need the certificate: they hold only once we know our overlay networks (docs/ipv6-A.md).
+// Config checks that need the certificate: they hold only once we know our overlay networks (docs/ipv6.md).
 //
 //   tun.mtu          at least 1280 when a network is IPv6: the IPv6 minimum link MTU (RFC 8200, section 5); the
 //                    kernel refuses IPv6 on a smaller device, which would leave the node without its IPv6 address

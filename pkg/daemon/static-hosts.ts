@@ -1,5 +1,5 @@
 // static_host_map: overlay address (IPv4 or IPv6) -> underlay addresses. Names are resolved once at load, as Nebula
-// does. A key outside all of our networks is refused: no handshake with it could be accepted (docs/ipv6-A.md).
+// does. A key outside all of our networks is refused: no handshake with it could be accepted (docs/ipv6.md).
 
 import { parseHostPort, type HostPort } from '../config/index.js';
 import { isIP } from 'node:net';

@@ -4,7 +4,7 @@
 // reply (type 0 / 129), which then travels the inside pipeline like any packet read from a TUN (outbound firewall,
 // the tunnel, UDP). The reply is the request's size and goes only back through the tunnel it came from, so it can
 // make us send no more than we were sent. Unlike Nebula, checksums are verified first, and an IPv6 request to a
-// multicast group or behind extension headers gets no reply (docs/ipv6-D.md).
+// multicast group or behind extension headers gets no reply (docs/ipv6.md).
 
 import { finishChecksum, internetChecksum, onesSum } from '../firewall/checksum.js';
 

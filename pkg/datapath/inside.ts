@@ -1,6 +1,6 @@
 // The inside pipeline: packets read from the TUN device travel to a peer.
 //
-//   1. parse     the version nibble picks IPv4 (destination at 16..19) or IPv6 (24..39, docs/ipv6-A.md); the
+//   1. parse     the version nibble picks IPv4 (destination at 16..19) or IPv6 (24..39, docs/ipv6.md); the
 //                destination picks the peer (inside one of our networks, or an unsafe route's via). IPv6 packets
 //                the kernel sends on its own (link-local, multicast: router solicitations, MLD) are dropped here
 //   2. lookup    an established tunnel, or start a handshake and queue the packet (filtered when flushed)

@@ -205,7 +205,7 @@ function roam(ctx: DataPathContext, host: HostInfo, from: UdpAddr, now: number):
 }
 
 function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void {
-  // IPv4 with a sane header length, or IPv6 with its fixed header; the firewall reads the rest (docs/ipv6-A.md).
+  // IPv4 with a sane header length, or IPv6 with its fixed header; the firewall reads the rest (docs/ipv6.md).
   const version = packet.length > 0 ? packet[0] >> 4 : 0;
   if (version === 6) {
     if (packet.length < IPV6_HEADER_LEN) return drop(ctx, 'outside-not-ip');

@@ -10,7 +10,7 @@
 // hold each peer to a quota by evicting that peer's oldest unanswered flow (see docs/security-model.md).
 // An owner is a VpnIp (a number, or a string for an IPv6 address): a slot stores a small integer id for it,
 // handed out while the owner has flows toward us and taken back with its last one, so the ids in use never
-// outnumber the inbound flows (docs/ipv6-C.md).
+// outnumber the inbound flows (docs/ipv6.md).
 //
 // A table holds one address family: IPv4 flows in two uint32 arrays, as before IPv6; an IPv6 table (family 6)
 // keeps both 128-bit addresses in one array of eight words per slot, hashed byte by byte with FlowHash6, so
@@ -106,7 +106,7 @@ export class ConntrackTable {
 
   /**
    * find for an IPv4 table. The Firewall calls find4/find6 directly: a family test inside one lookup kept V8
-   * from inlining it and cost the IPv4 path about 20 ns per packet (docs/ipv6-C.md).
+   * from inlining it and cost the IPv4 path about 20 ns per packet (docs/ipv6.md).
    */
   find4(p: FirewallPacket): number {
     const ports = ((p.localPort << 16) | p.remotePort) >>> 0;

@@ -12,7 +12,7 @@ export type DropReason =
   | 'bad-header'
   /**
    * An IPv6 extension header chain the firewall will not judge: truncated, a header running past the packet, more
-   * than 8 headers or 1024 bytes of them, hop-by-hop not first, or two fragment headers (docs/ipv6-C.md).
+   * than 8 headers or 1024 bytes of them, hop-by-hop not first, or two fragment headers (docs/ipv6.md).
    */
   | 'bad-extension-header'
   /** The remote inner address is not one the peer's certificate covers (a spoofed source). */

@@ -22,7 +22,7 @@
 // another host's flow by spoofing its address; checking first closes that without changing what honest
 // peers see. Expiry is lazy (on lookup) plus `sweep()`, which the daemon calls periodically: no timers here.
 //
-// IPv6 (docs/ipv6-C.md): the same stages on the same record; addresses are checked against the IPv6 networks
+// IPv6 (docs/ipv6.md): the same stages on the same record; addresses are checked against the IPv6 networks
 // of the peer and of our certificate, flows live in a sibling conntrack table of the same kind, and the
 // per-peer quota and the shares count the flows of both tables together.
 
@@ -216,7 +216,7 @@ export class Firewall {
   }
 
   // A sibling of established, not a family argument to it: with the table passed in, V8 compiled the IPv4 path
-  // about 20 ns per packet slower (best-of-30 A/B, docs/ipv6-C.md).
+  // about 20 ns per packet slower (best-of-30 A/B, docs/ipv6.md).
   private established6(p: FirewallPacket, incoming: boolean, peer: FirewallPeer, now: number): boolean {
     const ct = this.conntrack6;
     const slot = ct.find6(p);

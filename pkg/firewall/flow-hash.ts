@@ -49,7 +49,7 @@ const BYTE_TABLES6 = 36;
 export const FLOW_HASH6_KEY_BYTES = (BYTE_TABLES6 * 256 + TAG_WORDS) * 4;
 
 /**
- * The same tabulation for IPv6 flows (docs/ipv6-C.md): every one of the 32 address bytes picks its own secret
+ * The same tabulation for IPv6 flows (docs/ipv6.md): every one of the 32 address bytes picks its own secret
  * word, so a peer choosing source addresses in an unsafe /64 cannot fold them onto one slot either.
  */
 export class FlowHash6 {

@@ -1,7 +1,7 @@
 // IPv6 addresses and networks in the form the firewall compares on its hot path: an address is four big-endian
 // 32-bit words, a network is its masked words plus the four word masks. Matching is four AND-compares, with no
 // string and no allocation per packet; IpPrefix (pkg/ip/prefix.ts) is only read when rules or peers are built.
-// See docs/ipv6-C.md.
+// See docs/ipv6.md.
 
 import type { IpPrefix } from '../ip/prefix.js';
 import { vpnIpBytes, type VpnIp } from '../ip/vpn-ip.js';

@@ -23,7 +23,7 @@
 // matched only by `proto: any` rules); a non-first fragment (offset != 0) stops the walk with the fragment
 // header's next header as protocol and no ports; only TCP and UDP carry ports; ICMPv6 echo request/reply put
 // their identifier in remotePort (conntrack only: rules ignore ICMP ports), both directions then are one flow.
-// Stricter than Nebula (fails closed, docs/ipv6-C.md): at most MAX_EXTENSION_HEADERS headers and
+// Stricter than Nebula (fails closed, docs/ipv6.md): at most MAX_EXTENSION_HEADERS headers and
 // MAX_EXTENSION_BYTES bytes of them, hop-by-hop only right after the fixed header (RFC 8200 4.1), one fragment
 // header at most, and every header must lie wholly inside the packet. The hop limit is not judged (the TTL of
 // IPv4 is not either). Payload length and checksums are not checked (the kernels on either end do that).

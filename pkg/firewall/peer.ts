@@ -1,5 +1,5 @@
 // What the firewall needs to know about the host at the other end of a tunnel, taken from its certificate
-// once per tunnel so the hot path does no certificate work. Addresses of both families (docs/ipv6-C.md):
+// once per tunnel so the hot path does no certificate work. Addresses of both families (docs/ipv6.md):
 // IPv4 sources are checked against `vpnIp`/`allowedNets` exactly as before IPv6, IPv6 sources against
 // `allowedNets6`, so an IPv4 packet never looks at IPv6 data and the reverse.
 

@@ -6,7 +6,7 @@
 // packet's remote address is in a listed CIDR; and each of those carries the local_cidr of the rules that put
 // it there, which the packet's local address must satisfy too (Nebula 1.7+: who AND local_cidr).
 // A CIDR of one family never holds an address of the other (Nebula 1.10+): an IPv4 packet is looked up among
-// the IPv4 networks only and an IPv6 packet among the IPv6 ones; `any` holds both (docs/ipv6-C.md).
+// the IPv4 networks only and an IPv6 packet among the IPv6 ones; `any` holds both (docs/ipv6.md).
 
 import { netContains, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import { anyNet6Contains, net6Contains, type Net6 } from './net6.js';

@@ -1,7 +1,7 @@
 // Who we are in handshakes: our certificates (v1, v2 or both, each sent without its public key, as Nebula does),
 // which of them starts our handshakes (pki.initiating_version), our X25519 static key pair, and the overlay
 // addresses and networks the certificates bind: every network of the v2 certificate (IPv4 and IPv6) when we hold
-// one, else the v1 certificate's (docs/certificates-v2.md, "Handshakes"; docs/ipv6-A.md).
+// one, else the v1 certificate's (docs/certificates-v2.md, "Handshakes"; docs/ipv6.md).
 
 import {
   certificateView,
@@ -43,7 +43,7 @@ export interface LocalIdentity {
   readonly publicKey: Uint8Array;
   /** Our primary overlay address: the first network's address (IPv4 or IPv6). */
   readonly vpnIp: VpnIp;
-  /** All our overlay addresses, certificate order: no peer may claim one (docs/ipv6-A.md). */
+  /** All our overlay addresses, certificate order: no peer may claim one (docs/ipv6.md). */
   readonly vpnAddrs: readonly VpnIp[];
   /** Our overlay networks (address with its prefix length), certificate order: the TUN's addresses and routes. */
   readonly vpnNetworks: readonly IpPrefix[];

@@ -1,4 +1,4 @@
-// Which of a peer certificate's addresses a tunnel answers for (docs/ipv6-A.md, "Handshake address rules"), as
+// Which of a peer certificate's addresses a tunnel answers for (docs/ipv6.md, "Handshake address rules"), as
 // Nebula 1.10.3 and 1.11.1 decide:
 //
 //   1. self    a certificate claiming one of our own addresses is refused outright ("Refusing to handshake with

@@ -2,7 +2,7 @@
 // static key (Nebula strips it from the payload), then every rule of the CA pool applies (CA, signature, validity,
 // constraints, blocklist). A v2 certificate is verified as itself against CAs of both versions; its networks of both
 // families are the peer's overlay addresses (`certAddrs`), and its IPv4 view (cert-v2-ipv4-view.ts) serves what
-// still reads v1-shaped certificates (docs/certificates-v2.md, "Handshakes"; docs/ipv6-A.md).
+// still reads v1-shaped certificates (docs/certificates-v2.md, "Handshakes"; docs/ipv6.md).
 
 import {
   anyFingerprint,

@@ -23,11 +23,11 @@ export class HostInfo {
   readonly localIndex: number;
   /** The peer's index, which we put in the header of every packet we send. */
   readonly remoteIndex: number;
-  /** The peer's primary overlay address: the first of `vpnAddrs` (docs/ipv6-A.md). */
+  /** The peer's primary overlay address: the first of `vpnAddrs` (docs/ipv6.md). */
   readonly vpnIp: VpnIp;
   /**
    * Every overlay address of the peer that this tunnel answers for, in certificate order: the certificate's
-   * addresses inside one of our networks (docs/ipv6-A.md, "A host's addresses"). The hostmap indexes the tunnel
+   * addresses inside one of our networks (docs/ipv6.md, "A host's addresses"). The hostmap indexes the tunnel
    * under each. Never empty; `vpnAddrs[0] === vpnIp`.
    */
   readonly vpnAddrs: readonly VpnIp[];

@@ -1,6 +1,6 @@
 // Orders a peer's candidate underlay addresses the way Nebula does (docs/wire-format.md, "Candidate order"): preferred
 // ranges first, then IPv6 before IPv4, public IPv4 before private, then by address bytes and port. Duplicates are
-// removed. Preferred ranges may be IPv6 (IpPrefix), as Nebula's preferred_ranges are netip.Prefixes (docs/ipv6-B.md).
+// removed. Preferred ranges may be IPv6 (IpPrefix), as Nebula's preferred_ranges are netip.Prefixes (docs/ipv6.md).
 
 import { netContains, parseIpv4, type Ipv4Net } from '../ip/ipv4.js';
 import { ipv6ToBigInt } from '../ip/ipv6.js';

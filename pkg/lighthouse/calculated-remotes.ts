@@ -3,7 +3,7 @@
 // 192.168.1.123:port. It lets two nodes on one LAN handshake before (or without) a lighthouse answer. Like Nebula,
 // the guesses are used only for peers without a static_host_map entry, alongside what lighthouses report.
 // IPv6 ranges take IPv6 masks the same way (as Nebula 1.11 applies them; the mask's family must be the
-// range's): VPN fd00::1:7b in fd00::/64 with mask 2001:db8:1::/64 -> 2001:db8:1::1:7b (docs/ipv6-B.md).
+// range's): VPN fd00::1:7b in fd00::/64 with mask 2001:db8:1::/64 -> 2001:db8:1::1:7b (docs/ipv6.md).
 
 import { netContains, parseCidr, prefixToMask, maskToPrefix, formatIpv4, type Ipv4, type Ipv4Net } from '../ip/ipv4.js';
 import { bigIntToIpv6, ipv6ToBigInt } from '../ip/ipv6.js';

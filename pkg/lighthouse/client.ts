@@ -7,7 +7,7 @@
 // HostUpdateNotificationAck (Nebula 1.7+, and mesh lighthouses) needs no action: like any packet on the tunnel it
 // tells the liveness check that the tunnel works, so no test packet follows the update.
 //
-// IPv6 overlay addresses (docs/ipv6-B.md), as Nebula 1.10's client: a query about an IPv6 host is not sent to a
+// IPv6 overlay addresses (docs/ipv6.md), as Nebula 1.10's client: a query about an IPv6 host is not sent to a
 // lighthouse whose tunnel is v1 (a v1 query names a uint32), a v1 update names our first address and is not sent
 // when that is IPv6, and a v1 update lists only our IPv4 relays. Each skip is counted ('v1-ipv6-skipped').
 // Answers are kept under the address they name (the one asked by).

@@ -1,5 +1,5 @@
 // `lighthouse.serve_dns`: a lighthouse answers DNS over UDP on `lighthouse.dns.host`:`lighthouse.dns.port` with
-// what it knows of the mesh, as Nebula 1.6.1 does, with the AAAA records of Nebula 1.10 (docs/ipv6-B.md):
+// what it knows of the mesh, as Nebula 1.6.1 does, with the AAAA records of Nebula 1.10 (docs/ipv6.md):
 //   A    <cert name>    -> the first IPv4 overlay address of each host of that name it has a tunnel to (or itself)
 //   AAAA <cert name>    -> the first IPv6 overlay address of each such host (Nebula 1.10: one per family)
 //   TXT  <overlay IP>   -> that host's certificate details (by any of its addresses, IPv6 too), and only to clients
@@ -131,7 +131,7 @@ function mayReadCerts(from: string, dir: DnsDirectory): boolean {
   } catch {
     return false;
   }
-  // 127.0.0.1 only, as Nebula 1.6.1 (1.10 takes any loopback address, ::1 too; docs/ipv6-B.md).
+  // 127.0.0.1 only, as Nebula 1.6.1 (1.10 takes any loopback address, ::1 too; docs/ipv6.md).
   if (ip === 0x7f000001) return true;
   const networks = dir.vpnNetworks?.();
   if (networks && networks.length > 0) return inNetworks(ip, networks);

@@ -14,7 +14,7 @@
 //
 // A message is v2 when field 1 is unset and field 6 or 7 is present (Nebula: a non-zero field 1 means v1).
 //
-// IPv6 overlay addresses (docs/ipv6-B.md): `vpnIp` and `relays` are VpnIp (pkg/ip/vpn-ip.ts), so an IPv6 host or
+// IPv6 overlay addresses (docs/ipv6.md): `vpnIp` and `relays` are VpnIp (pkg/ip/vpn-ip.ts), so an IPv6 host or
 // relay is simply an IPv6 VpnIp, written as an Addr in the v2 layout. The v1 layout has only uint32 fields: an IPv6
 // relay is left out of it (as Nebula 1.10's coalesceAnswers does) and a v1 message about an IPv6 host cannot be
 // written at all (MetaV1Ipv6Error); senders check `fitsLayout` first and skip and count such a message.

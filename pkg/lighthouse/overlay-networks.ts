@@ -1,4 +1,4 @@
-// Our overlay networks and a host's overlay addresses, as the lighthouse and relay code needs them (docs/ipv6-B.md):
+// Our overlay networks and a host's overlay addresses, as the lighthouse and relay code needs them (docs/ipv6.md):
 // a host with a v2 certificate may have several addresses of both families; the tunnel's primary address
 // (`HostInfo.vpnIp`) is the first of them (`HostInfo.vpnAddrs`), as Nebula 1.10's vpnAddrs[0].
 

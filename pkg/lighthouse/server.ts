@@ -15,7 +15,7 @@
 // Every accepted update draws a HostUpdateNotificationAck, as from Nebula 1.7 (smaller than the update, one per update):
 // the client's tunnel hears back, so its liveness check needs no test packet (datapath/liveness.ts).
 //
-// Several overlay addresses (docs/ipv6-B.md), as Nebula 1.10's lighthouse: a host is known under every address of
+// Several overlay addresses (docs/ipv6.md), as Nebula 1.10's lighthouse: a host is known under every address of
 // its tunnel (the hostmap finds it by any) and its entry lives under its primary one; a query for any address is
 // answered naming the address asked for. A v1 message cannot name an IPv6 host: a punch notification or push that
 // would need one is skipped and counted ('v1-ipv6-skipped'), and IPv6 relays are left out of v1 answers.

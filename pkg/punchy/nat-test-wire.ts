@@ -23,7 +23,7 @@
 // Inside the tunnel, NebulaMeta-shaped (field 1 the type as a one-byte varint, field 2 the details), on types
 // Nebula's enum does not have (a Nebula lighthouse is never sent them: only one that announced a second port):
 //
-//   NatTestRequest (100) { 1: asker VpnIp uint32 (its IPv4 address; 0 for an IPv6 one, docs/ipv6-B.md), 2: probeToken bytes(16), 3: echoToken bytes(16) }
+//   NatTestRequest (100) { 1: asker VpnIp uint32 (its IPv4 address; 0 for an IPv6 one, docs/ipv6.md), 2: probeToken bytes(16), 3: echoToken bytes(16) }
 //       probeToken: "where did your second port see this token from?"; echoToken: "send this token from your
 //       second port to where you see me". Either may be absent.
 //   NatTestReply   (101) { 1: asker VpnIp uint32, 2: probeToken bytes(16), 3: seenAt Ip4AndPort, 4: second port }

@@ -10,7 +10,7 @@
 //
 // The ends are VpnIp (pkg/ip/vpn-ip.ts): an IPv6 end is written as an Addr in the v2 layout only. A v1 message
 // cannot name one (ControlV1Ipv6Error); the relay manager checks `controlFitsLayout` and skips and counts, as Nebula
-// 1.10 refuses ("Refusing to CreateRelayRequest for a v1 relay with an ipv6 address"). See docs/ipv6-B.md.
+// 1.10 refuses ("Refusing to CreateRelayRequest for a v1 relay with an ipv6 address"). See docs/ipv6.md.
 
 import { ipAddrOfVpnIp, vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
 import type { MetaVersion } from '../lighthouse/meta.js';

@@ -17,7 +17,7 @@
 // Versions (docs/wire-format.md): a request we start goes in the layout of the hop's tunnel (v1, or v2 on a tunnel
 // made with v2 certificates); every other message answers or forwards one and goes in its layout, as Nebula 1.10+ does.
 //
-// Several overlay addresses (docs/ipv6-B.md): a hop or a peer may be named by any of its addresses (the hostmap finds
+// Several overlay addresses (docs/ipv6.md): a hop or a peer may be named by any of its addresses (the hostmap finds
 // a tunnel by each); entries are keyed by the tunnels' primary addresses (HostInfo.vpnIp), so a dual-stack relay is
 // reachable by either of its addresses. A message whose layout cannot carry its addresses (v1 and an IPv6 end) is
 // not sent and is counted ('relay' 'v1-ipv6-skipped'), as Nebula 1.10 refuses it.

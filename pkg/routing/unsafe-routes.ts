@@ -2,7 +2,7 @@
 // Those of the config, and with tun.use_system_route_table those learned from the kernel (system-routes.ts): the
 // most specific of both wins, a learned route over a configured one of the same prefix (as in Nebula 1.7+).
 // IPv6 routes (Nebula 1.10+, v2 certificates) live in a table of their own, looked up only for IPv6 destinations;
-// a gateway of either family is an overlay address (docs/ipv6-A.md). Routes learned from the kernel are IPv4 only.
+// a gateway of either family is an overlay address (docs/ipv6.md). Routes learned from the kernel are IPv4 only.
 
 import { netContains, parseCidr, type Ipv4Net } from '../ip/ipv4.js';
 import { parseIpPrefix, type IpPrefix } from '../ip/prefix.js';

@@ -4,7 +4,7 @@
 // Routes follow Nebula: the device MTU is the largest route MTU; each overlay network's own (connected) route is
 // replaced in place to carry the default MTU; every route whose MTU differs from the device's advertises an MSS
 // that fits it (MTU - 40 for IPv4, MTU - 60 for IPv6: its header is 20 bytes longer). A host has one address per
-// network of its certificate, IPv4 and IPv6 alike (docs/ipv6-D.md).
+// network of its certificate, IPv4 and IPv6 alike (docs/ipv6.md).
 
 import { execFile } from 'node:child_process';
 import { type Ipv4Net, maskToPrefix } from '../ip/ipv4.js';
@@ -84,7 +84,7 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
     // No IPv6 link-local address: no router solicitations or MLD reports the data path would only read and drop.
     { args: ['link', 'set', 'dev', dev, 'addrgenmode', 'none'], optional: true },
   ];
-  // A TUN is NOARP, so the kernel skips duplicate address detection for the IPv6 addresses too (docs/ipv6-D.md).
+  // A TUN is NOARP, so the kernel skips duplicate address detection for the IPv6 addresses too (docs/ipv6.md).
   for (const n of networks) plan.push({ args: ['addr', 'replace', formatIpPrefix(n), 'dev', dev] });
   plan.push({ args: ['link', 'set', 'dev', dev, 'up'] });
   for (const n of networks) {

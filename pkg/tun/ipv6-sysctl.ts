@@ -1,7 +1,7 @@
 // Per-device IPv6 settings iproute2 cannot make or show plainly: accept_ra = 0, so a router advertisement that came
 // through the tunnel can never add addresses or routes to the TUN (the overlay's routes are ours alone), and
 // whether IPv6 is on for the new device at all. Only the device's own sysctls, created with the device and gone
-// with it: nothing system-wide changes (docs/ipv6-D.md). Link-local addresses, and with them router
+// with it: nothing system-wide changes (docs/ipv6.md). Link-local addresses, and with them router
 // solicitations, are off already (addrgenmode none).
 
 // Synchronous: two tiny procfs files at setup, and node:fs is loaded at start anyway, where node:fs/promises is

@@ -7,7 +7,7 @@ import { OverlayNet } from './lab/overlay-net.js';
 import type { OverlayNode } from './lab/overlay-net.js';
 import { assertPings, assertTransfers } from './lab/overlay-check.js';
 
-// The IPv6 overlay between real mesh processes (issue 18, docs/ipv6-E.md): v2 certificates with an IPv4 and an
+// The IPv6 overlay between real mesh processes (issue 18, docs/ipv6.md): v2 certificates with an IPv4 and an
 // IPv6 network (a ULA /64 unique per run), a mesh lighthouse, and nodes that know only the lighthouse, so every
 // tunnel is found through it. Ping and a checked TCP transfer over each family, both directions.
 

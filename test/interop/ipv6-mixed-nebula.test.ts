@@ -11,7 +11,7 @@ import { assertPings, assertTransfers } from '../e2e/lab/overlay-check.js';
 // lighthouse hold a v1+v2 bundle on one key (v2: 10.99.0.n/24 and <ULA>::n/64; v1: the IPv4 network), nebula
 // holds a v1 certificate. 1.6.1 reads v1 only, so everything it does stays IPv4 and v1: its handshakes are answered
 // with the v1 certificate, and the lighthouse answers it in v1 messages without IPv6 information (Nebula 1.10's
-// rule for a v1 peer, docs/ipv6-E.md).
+// rule for a v1 peer, docs/ipv6.md).
 
 test(
   'nebula 1.6.1 (v1 only) keeps working over IPv4 with dual-stack mesh nodes holding v1+v2 bundles and a mesh lighthouse',

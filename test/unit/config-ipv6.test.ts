@@ -7,7 +7,7 @@ import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { parseVpnIp } from '../../pkg/ip/vpn-ip.js';
 import { UnsafeRouteTable } from '../../pkg/routing/unsafe-routes.js';
 
-// IPv6 overlay addresses in the config (docs/ipv6-A.md): static_host_map keys, lighthouse.hosts, relay.relays and
+// IPv6 overlay addresses in the config (docs/ipv6.md): static_host_map keys, lighthouse.hosts, relay.relays and
 // unsafe_routes accept them in canonical form; the checks against our certificate's networks name the key.
 
 const PKI = { ca: 'ca.crt', cert: 'host.crt', key: 'host.key' };

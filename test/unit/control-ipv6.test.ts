@@ -18,7 +18,7 @@ import { decodeMeta, encodeMeta, MetaType } from '../../pkg/lighthouse/meta.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 
-// `mesh status` and the HOST argument of ping/close-tunnel/print-cert with IPv6 overlay addresses (docs/ipv6-B.md):
+// `mesh status` and the HOST argument of ping/close-tunnel/print-cert with IPv6 overlay addresses (docs/ipv6.md):
 // addresses printed as RFC 5952 text, every address of a host listed, each tunnel once, `fd00::2` accepted.
 
 const ip = parseIpv4;

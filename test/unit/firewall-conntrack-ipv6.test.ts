@@ -1,4 +1,4 @@
-// Conntrack for IPv6 (docs/ipv6-C.md): the family-6 table against a Map model, per-owner lists with owners of
+// Conntrack for IPv6 (docs/ipv6.md): the family-6 table against a Map model, per-owner lists with owners of
 // both kinds (IPv4 numbers, IPv6 strings), bounded owner ids, and the per-peer quota with IPv6 owners.
 
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 // The indexed rule table against the specification read literally: a linear scan over every rule, for random
-// rules and packets of both families (IPv6 cidr/local_cidr, ICMPv6 under `proto: icmp`, docs/ipv6-C.md).
+// rules and packets of both families (IPv6 cidr/local_cidr, ICMPv6 under `proto: icmp`, docs/ipv6.md).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The firewall on IPv6 packets (docs/ipv6-C.md): the peer's and our own addresses of both families, rules with
+// The firewall on IPv6 packets (docs/ipv6.md): the peer's and our own addresses of both families, rules with
 // IPv6 cidr/local_cidr, `proto: icmp` for ICMPv6, conntrack replies and expiry, the default local range.
 
 import { test } from 'node:test';

@@ -20,7 +20,7 @@ const EXAMPLES = [
   'test/fixtures/config/nebula-1.7-1.11-keys.yml',
 ].map((f) => readFileSync(new URL(`../../../${f}`, import.meta.url), 'utf8'));
 
-// IPv6 overlay addresses wherever an overlay address goes (docs/ipv6-A.md), so mutations reach those parsers too.
+// IPv6 overlay addresses wherever an overlay address goes (docs/ipv6.md), so mutations reach those parsers too.
 const IPV6_OVERLAY = `pki: {ca: ca.crt, cert: host.crt, key: host.key}
 static_host_map:
   "fd00:9::1": ["[2001:db8::1]:4242", "192.0.2.1:4242"]

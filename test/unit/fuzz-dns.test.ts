@@ -44,7 +44,7 @@ const HOSTS = [cert('lh', '10.99.0.1/24'), cert('node1', '10.99.0.2/24'), cert('
 const DIR: DnsDirectory = {
   vpnNet: () => parseCidr('10.99.0.0/24'),
   vpnNetworks: () => [parseIpPrefix('10.99.0.0/24'), parseIpPrefix('fd00::/64')],
-  // node1 is dual-stack, so AAAA and TXT-by-IPv6 questions reach answers too (docs/ipv6-B.md).
+  // node1 is dual-stack, so AAAA and TXT-by-IPv6 questions reach answers too (docs/ipv6.md).
   hosts: () =>
     HOSTS.map((c, i) => ({
       vpnIp: c.details.ips[0].ip,

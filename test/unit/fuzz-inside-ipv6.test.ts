@@ -1,4 +1,4 @@
-// Fuzzing the inside pipeline's IPv6 path (docs/ipv6-A.md, "Data path") on a live dual-stack node: mutated and
+// Fuzzing the inside pipeline's IPv6 path (docs/ipv6.md, "Data path") on a live dual-stack node: mutated and
 // random packets from the TUN (valid IPv6 UDP/ICMPv6 samples to peers, to ourselves, to multicast and link-local
 // destinations, flipped, cut, spliced, with the version nibble forced to 6). Properties:
 //   - nothing throws (TestMesh fails the test on any caught or escaped exception)

@@ -12,7 +12,7 @@ import { udpPacket } from './helpers/packets.js';
 import { makeHostCertV2, makeTestCaV2, type TestCaV2 } from './helpers/pki-v2.js';
 import { waitFor } from './helpers/wait.js';
 
-// Dual-stack and IPv6-only v2 certificates between in-process nodes (docs/ipv6-A.md): the handshake keeps the
+// Dual-stack and IPv6-only v2 certificates between in-process nodes (docs/ipv6.md): the handshake keeps the
 // peer's addresses inside our networks (and refuses a certificate claiming ours, or with none inside), the hostmap
 // finds the tunnel by each, and IPv6 packets travel inside -> outside -> TUN.
 

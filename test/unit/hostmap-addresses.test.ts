@@ -6,7 +6,7 @@ import { HostMap } from '../../pkg/hostmap/hostmap.js';
 import { parseVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 
 // A tunnel with several overlay addresses (a dual-stack v2 certificate) is found by any of them, counted and
-// iterated once, and removed from all of them (docs/ipv6-A.md), on stand-in tunnels.
+// iterated once, and removed from all of them (docs/ipv6.md), on stand-in tunnels.
 
 let nextIndex = 1;
 function tunnel(...addrs: string[]): HostInfo {

@@ -18,7 +18,7 @@ import {
 
 // AAAA records (RFC 3596) from the lighthouse's DNS responder, as Nebula 1.10's dns_server.go: a host's name answers
 // A with its first IPv4 overlay address and AAAA with its first IPv6 one; TXT takes any of its addresses. A name
-// without an address of the asked family gets the empty NOERROR reply of any unanswered question (docs/ipv6-B.md).
+// without an address of the asked family gets the empty NOERROR reply of any unanswered question (docs/ipv6.md).
 
 const hex = (b: Uint8Array | null): string => Buffer.from(b ?? []).toString('hex');
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/ /g, ''), 'hex'));

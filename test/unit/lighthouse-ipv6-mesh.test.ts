@@ -11,7 +11,7 @@ import { TestMesh, underlayOf } from './helpers/mesh.js';
 import { makeHostCertV2, makeTestCaV2, type TestCaV2 } from './helpers/pki-v2.js';
 import { waitFor } from './helpers/wait.js';
 
-// Discovery over the IPv6 overlay between in-process nodes with real handshakes (docs/ipv6-B.md): a dual-stack
+// Discovery over the IPv6 overlay between in-process nodes with real handshakes (docs/ipv6.md): a dual-stack
 // lighthouse configured by its IPv6 address, a dual-stack node and an IPv6-only node. The first IPv6 packet makes
 // the node ask the lighthouse about an IPv6 host (v2 layout, VpnAddr), the answer brings its underlay address and the
 // packet arrives; nothing needed a static entry for the peer.

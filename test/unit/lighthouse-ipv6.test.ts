@@ -11,7 +11,7 @@ import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
-// Several overlay addresses per host on the lighthouse (docs/ipv6-B.md), as Nebula 1.10's lighthouse.go: a host is
+// Several overlay addresses per host on the lighthouse (docs/ipv6.md), as Nebula 1.10's lighthouse.go: a host is
 // found by any of its addresses and answered about naming the address asked; v1 tunnels never carry IPv6 (the
 // message is skipped and counted, or its IPv6 relays left out). Every message goes through the codec, as on the wire.
 

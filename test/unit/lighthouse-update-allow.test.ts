@@ -10,7 +10,7 @@ import { Counters } from '../../pkg/metrics/counters.js';
 import { udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 
 // A lighthouse keeps a host's reported underlay address only when remote_allow_list/remote_allow_ranges allow it for
-// every overlay address of the host, as the handshake judges it (docs/ipv6-A.md, "Handshake address rules" 5).
+// every overlay address of the host, as the handshake judges it (docs/ipv6.md, "Handshake address rules" 5).
 
 test("a dual-stack host's update keeps only the addresses allowed for all of its overlay addresses", () => {
   const v4 = parseVpnIp('10.99.0.9');

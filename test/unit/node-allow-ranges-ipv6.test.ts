@@ -12,7 +12,7 @@ import { udpPacket } from './helpers/packets.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 
 // lighthouse.remote_allow_ranges with an IPv6 overlay range judges IPv6-only peers inside it by its own list
-// (docs/ipv6-A.md, "Handshake address rules" 5).
+// (docs/ipv6.md, "Handshake address rules" 5).
 
 const FAST = { handshakes: { try_interval: '20ms', retries: 3 } };
 

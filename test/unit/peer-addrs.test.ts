@@ -7,7 +7,7 @@ import { parseVpnIp, vpnIp6FromBytes, vpnIpInPrefix, type VpnIp } from '../../pk
 import { runFuzz } from './helpers/fuzz.js';
 
 // The address rules of a handshake and the network check the data path runs on its cache misses
-// (docs/ipv6-A.md, "Handshake address rules").
+// (docs/ipv6.md, "Handshake address rules").
 
 const NETS = ['10.99.0.1/24', 'fd00:99::1/64'].map(parseIpPrefix);
 

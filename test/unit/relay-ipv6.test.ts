@@ -6,7 +6,7 @@ import type { VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { ControlType, decodeControl, encodeControl, type ControlMessage } from '../../pkg/relay/control.js';
 import { relayEnv as setup, relayResponse as response } from './helpers/relay-env.js';
 
-// Relays between hosts with several overlay addresses (docs/ipv6-B.md), as Nebula 1.10's relay_manager.go: the ends
+// Relays between hosts with several overlay addresses (docs/ipv6.md), as Nebula 1.10's relay_manager.go: the ends
 // are named by Addr in the v2 layout (IPv6 or mapped IPv4), a v1 message cannot name IPv6 (not sent, counted), and a
 // relay or peer may be named by any of its addresses: entries are keyed by the tunnels' primary addresses.
 

@@ -13,7 +13,7 @@ import { makeHostCertV2, makeTestCaV2 } from './helpers/pki-v2.js';
 
 // A reload keeps the TUN it started with, and the TUN holds every network of the certificate: a new certificate
 // with another set of networks (here the IPv6 one dropped) is refused, one with the same networks is taken
-// (docs/ipv6-A.md).
+// (docs/ipv6.md).
 
 test('a reload whose certificate has other networks than the running one is refused; the same networks reload', async (t) => {
   const ca = makeTestCa('v1 ca');

@@ -20,7 +20,7 @@
 // Only TCP straight behind the IP header is joined or cut: an IPv4 header without options on the write side, an
 // IPv6 header whose next header is TCP (any extension header -- hop-by-hop, routing, fragment, ... -- makes the
 // packet pass through on its own, as Linux GRO flushes it). Everything else passes through one packet at a time.
-// See docs/ipv6-D.md.
+// See docs/ipv6.md.
 #include <string.h>
 
 #include "mesh_native.h"

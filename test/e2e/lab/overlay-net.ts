@@ -19,7 +19,7 @@ import type { ExitInfo, LabProcess } from './process.js';
 //
 // With `ipv6: true` the network also has an IPv6 overlay prefix, a ULA /64 unique per network and run
 // (fdXX:XXXX:XXXX:XXXX::/64, RFC 4193 random global ID), and node n gets both 10.99.0.n and <prefix>::n (hex) in a
-// v2 certificate (docs/ipv6-E.md). A node's `stack` picks its families ('dual', 'v4', 'v6'); nebula 1.6.1 nodes
+// v2 certificate (docs/ipv6.md). A node's `stack` picks its families ('dual', 'v4', 'v6'); nebula 1.6.1 nodes
 // get v1 certificates and IPv4 only. Each node names the lighthouses and relays by an address of a family it has
 // (Nebula 1.10 keeps only the peer addresses inside our own networks).
 
