@@ -38,6 +38,7 @@ import {
 } from './meta.js';
 import { addrsOf, firstIpv4, isAddrOf, underlayInNetworks } from './overlay-networks.js';
 import { MemoryStore, type LighthouseStore, type ServedHost } from './store/store.js';
+import { TierPunchLimiter } from './store/punch-limit.js';
 import { answerFromTier, servedHosts, tierPunch } from './store/tier.js';
 
 /** Nebula keeps at most 10 reported addresses per host. */
@@ -88,11 +89,16 @@ export class LighthouseServer {
   private readonly meshHosts = new Set<VpnIp>();
   private readonly clock: Clock;
   private readonly store: LighthouseStore;
+  private readonly tierPunches: TierPunchLimiter;
 
   constructor(private readonly env: LighthouseServerEnv) {
     this.clock = env.clock ?? systemClock;
+    this.tierPunches = new TierPunchLimiter(this.clock);
     this.store = env.store ?? new MemoryStore();
-    this.store.attach({ served: () => this.served(), punchRequested: (request) => tierPunch(env, request) });
+    this.store.attach({
+      served: () => this.served(),
+      punchRequested: (request) => tierPunch(env, this.tierPunches, request),
+    });
   }
 
   handle(from: HostInfo, m: MetaMessage): void {

@@ -61,12 +61,19 @@ interface Sent {
   seen?: number;
 }
 
-function lighthouse(id: string, store: LighthouseStore | undefined, sent: Sent[], allow?: Record<string, boolean>) {
+function lighthouse(
+  id: string,
+  store: LighthouseStore | undefined,
+  sent: Sent[],
+  allow?: Record<string, boolean>,
+  clock?: ManualClock,
+) {
   const hosts = new Map<VpnIp, HostInfo>();
   const counters = new Counters();
   const allowList = new AllowList(allow);
   const server = new LighthouseServer({
     vpnNetworks: () => [VPN_PREFIX],
+    ...(clock ? { clock } : {}),
     remoteAllowed: (_vpnIp, addr) => allowList.allows(addr.address),
     hostFor: (vpnIp) => hosts.get(vpnIp),
     send: (to: HostInfo, m: MetaMessage) => {
@@ -117,8 +124,8 @@ function tier(allow?: Record<string, boolean>) {
     clock,
     twin,
     sent,
-    lh1: lighthouse('lh-1', twin.store('lh-1'), sent, allow),
-    lh3: lighthouse('lh-3', twin.store('lh-3'), sent, allow),
+    lh1: lighthouse('lh-1', twin.store('lh-1'), sent, allow, clock),
+    lh3: lighthouse('lh-3', twin.store('lh-3'), sent, allow, clock),
   };
 }
 
@@ -227,4 +234,28 @@ test('a punch request for a host we no longer serve is dropped, and a v1 host is
     .punchRequested({ target: ip('10.99.0.34'), asker: 'fd00::11', askerAddrs: [a('203.0.113.11', 4242)] });
   assert.deepEqual(sent, []);
   assert.equal(lh3.counters.get('lighthouse', 'v1-ipv6-skipped'), 1);
+});
+
+test('punch requests from the tier: one per second per target and asker, the asker named by an address the target can use', () => {
+  const { twin, sent, lh3, clock } = tier();
+  lh3.connect('10.99.0.34', a('198.51.100.34', 4000));
+  const owner = twin.owners.get('lh-3')!;
+  // A dual-stack asker whose primary is IPv6: the v1 tunnel is told its IPv4 address.
+  const request = {
+    target: ip('10.99.0.34'),
+    asker: 'fd00::11',
+    askers: ['fd00::11', ip('10.99.0.11')],
+    askerAddrs: [a('203.0.113.11', 4242)],
+  };
+  for (let i = 0; i < 50; i++) owner.punchRequested(request);
+  assert.equal(sent.length, 1, 'one notification for 50 requests within a second');
+  assert.equal(sent[0].type, MetaType.HostPunchNotification);
+  assert.equal(sent[0].vpnIp, '10.99.0.11');
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-rate'), 49);
+  clock.advance(1000);
+  owner.punchRequested(request);
+  assert.equal(sent.length, 2, 'a second later the pair may punch again');
+  // Another asker is not held back by the first one's limit.
+  owner.punchRequested({ ...request, asker: ip('10.99.0.12'), askers: [ip('10.99.0.12')] });
+  assert.equal(sent.length, 3);
 });

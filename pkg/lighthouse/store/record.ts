@@ -19,6 +19,8 @@ export const RECORD_VERSION = 1;
 /** As the server keeps (server.ts MAX_REPORTED, MAX_RELAYS): 10 reported per family, 16 relays per family. */
 const MAX_ADDRS = 20;
 const MAX_RELAY_ENTRIES = 32;
+/** Overlay addresses of one asker: a certificate's networks, a handful in practice. */
+const MAX_ASKERS = 8;
 /** A full record (10+10 reported IPv6 addresses, 2x16 IPv6 relays) is ~2.2 KB; anything larger is refused unread. */
 export const MAX_RECORD_BYTES = 4096;
 /** The longest certificate name shared (a DNS name's 253 characters). */
@@ -87,6 +89,7 @@ export function encodePunch(request: PunchRequest): Uint8Array {
     v: RECORD_VERSION,
     target: formatVpnIp(request.target),
     asker: formatVpnIp(request.asker),
+    ...(request.askers !== undefined ? { askers: request.askers.map(formatVpnIp) } : {}),
     addrs: request.askerAddrs.map(formatAddr),
   });
 }
@@ -96,6 +99,9 @@ export function decodePunch(bytes: Uint8Array): PunchRequest {
   return {
     target: ipField(o.target, 'target'),
     asker: ipField(o.asker, 'asker'),
+    ...(o.askers === undefined
+      ? {}
+      : { askers: listField(o.askers, 'askers', MAX_ASKERS).map((a) => ipField(a, 'askers')) }),
     askerAddrs: listField(o.addrs, 'addrs', MAX_ADDRS + 2).map((a) => addrField(a, 'addrs')),
   };
 }

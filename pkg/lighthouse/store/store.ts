@@ -34,7 +34,10 @@ export interface RemoteHost extends ServedHost {
 /** Another lighthouse asks the one serving `target` to tell it to punch toward `asker` (a HostPunchNotification). */
 export interface PunchRequest {
   readonly target: VpnIp;
+  /** The asker's primary address: what the allow lists judge its addresses by, and the rate limit's key. */
   readonly asker: VpnIp;
+  /** All of the asker's overlay addresses, primary first (absent from older writers: just `asker`). */
+  readonly askers?: readonly VpnIp[];
   readonly askerAddrs: readonly UdpAddr[];
 }
 

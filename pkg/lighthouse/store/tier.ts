@@ -11,6 +11,7 @@ import type { UdpAddr } from '../../udp/addr.js';
 import { fitsLayout, layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaVersion } from '../meta.js';
 import { addrsOf, underlayInNetworks } from '../overlay-networks.js';
 import type { LighthouseServerEnv } from '../server.js';
+import type { TierPunchLimiter } from './punch-limit.js';
 import type { LighthouseStore, PunchRequest, ServedHost } from './store.js';
 
 /**
@@ -59,18 +60,26 @@ export function answerFromTier(
   env.counters.inc('lighthouse', 'query-tier');
   // Asking about ourselves needs no punch; asking about a host another lighthouse serves: that one tells it.
   if (!addrsOf(from).includes(target))
-    store.requestPunch(remote.servedBy, { target, asker: from.vpnIp, askerAddrs: askerAddrs() });
+    store.requestPunch(remote.servedBy, { target, asker: from.vpnIp, askers: addrsOf(from), askerAddrs: askerAddrs() });
 }
 
-/** Another lighthouse's query reached a host we serve: it punches toward the asker, as for a query of our own. */
-export function tierPunch(env: LighthouseServerEnv, request: PunchRequest): void {
-  const { target, asker } = request;
+/**
+ * Another lighthouse's query reached a host we serve: it punches toward the asker, as for a query of our own, at most
+ * once a second per (target, asker) (punch-limit.ts). The asker is named by the first of its addresses that fits the
+ * target's tunnel (a v1 tunnel: IPv4 only) and of a family the target has, else the first that fits, as the server
+ * names a querier of its own.
+ */
+export function tierPunch(env: LighthouseServerEnv, limiter: TierPunchLimiter, request: PunchRequest): void {
+  const { target } = request;
   const host = env.hostFor(target);
   if (!host) return env.counters.inc('drops', 'lighthouse-tier-punch-unknown');
   const version = host.certVersion ?? 1;
-  // A v1 tunnel can only name an IPv4 asker (docs/ipv6.md).
-  if (!fitsLayout(asker, version)) return env.counters.inc('lighthouse', 'v1-ipv6-skipped');
-  const addrs = request.askerAddrs.filter((a) => acceptable(env, asker, a));
+  const families = new Set(addrsOf(host).map((a) => typeof a));
+  const fitting = (request.askers ?? [request.asker]).filter((a) => fitsLayout(a, version));
+  const asker = fitting.find((a) => families.has(typeof a)) ?? fitting[0];
+  if (asker === undefined) return env.counters.inc('lighthouse', 'v1-ipv6-skipped');
+  if (!limiter.allow(target, request.asker)) return env.counters.inc('drops', 'lighthouse-tier-punch-rate');
+  const addrs = request.askerAddrs.filter((a) => acceptable(env, request.asker, a));
   env.send(host, { type: MetaType.HostPunchNotification, vpnIp: asker, addrs, relays: [], ...layout(version) });
   env.counters.inc('lighthouse', 'tier-punch');
 }
