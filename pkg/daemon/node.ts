@@ -9,11 +9,11 @@ import type { DataPathContext } from '../datapath/context.js';
 import { handleTunPacket, sendToHost } from '../datapath/inside.js';
 import { checkLiveness } from '../datapath/liveness.js';
 import { accept, handleTunnelPacket, handleUdpNow, handleUdpPacket } from '../datapath/outside.js';
+import { dispatchHandshake } from '../datapath/handshake-dispatch.js';
 import { flushSealed, sendOnTunnel } from '../datapath/tunnel-sender.js';
 import type { Firewall, FirewallRules } from '../firewall/firewall.js';
 import {
   encodeHeader,
-  HandshakeSubType,
   HEADER_LEN,
   MessageSubType,
   MessageType,
@@ -356,12 +356,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (!h)
       return this.counters.inc('drops', inner.length < HEADER_LEN ? 'relay-inner-short' : 'relay-inner-bad-counter');
     if (h.type === MessageType.Handshake) {
-      if (h.subtype !== HandshakeSubType.IXPSK0) return this.counters.inc('drops', 'handshake-unknown-subtype');
       const src = { from: null, via, reply: (p: Uint8Array) => void this.relays.sendVia(via, p) };
-      if (h.counter === 1) this.handshakes.handleStage1(inner, src);
-      else if (h.counter === 2) this.handshakes.handleStage2(inner, h.remoteIndex, src);
-      else this.counters.inc('drops', 'handshake-bad-counter');
-      return;
+      return dispatchHandshake(this.handshakes, this.counters, inner, h, src);
     }
     if (h.type === MessageType.Message && h.subtype === MessageSubType.Relay)
       return this.counters.inc('drops', 'relay-nested');

@@ -39,6 +39,7 @@ import { writeToTun } from './tun-batch.js';
 import { NAT_ECHO_LEN } from '../punchy/nat-test-wire.js';
 import { sendOnTunnel } from './tunnel-sender.js';
 import { OpenBatch } from './open-batch.js';
+import { dispatchHandshake } from './handshake-dispatch.js';
 
 /** Roaming back to an address we just left is ignored this long: packets already in flight would flap it. */
 export const ROAMING_SUPPRESS_MS = 2000;
@@ -92,10 +93,10 @@ export function handleUdpNow(ctx: DataPathContext, packet: Buffer, from: UdpAddr
 function handleHandshake(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
   if (header.subtype !== HandshakeSubType.IXPSK0) return drop(ctx, 'handshake-unknown-subtype');
   if (!ctx.remoteAllowed(0, from)) return drop(ctx, 'handshake-remote-denied');
-  const src = { from, reply: (p: Uint8Array) => ctx.udp.send(p, from) };
-  if (header.counter === 1) ctx.handshakes.handleStage1(packet, src);
-  else if (header.counter === 2) ctx.handshakes.handleStage2(packet, header.remoteIndex, src);
-  else drop(ctx, 'handshake-bad-counter');
+  dispatchHandshake(ctx.handshakes, ctx.counters, packet, header, {
+    from,
+    reply: (p: Uint8Array) => ctx.udp.send(p, from),
+  });
 }
 
 /**
