@@ -60,6 +60,11 @@ export interface DnsDirectory {
   vpnNetworks?(): readonly IpPrefix[];
   /** The lighthouse itself and every host it has a tunnel to. */
   hosts(): Iterable<DnsHost>;
+  /**
+   * The hosts another lighthouse of the tier serves named `name` (any ASCII case), a few at most: looked up by name,
+   * never walked, so a question costs the same whatever the tier holds (docs/lighthouse-tier.md).
+   */
+  remoteNamed?(name: string): Iterable<DnsHost>;
 }
 
 // ---- answering (no sockets) ----
@@ -105,11 +110,12 @@ function addrsOfHost(h: DnsHost): readonly VpnIp[] {
 function addressesNamed(name: string, dir: DnsDirectory, family: 4 | 6): VpnIp[] {
   const wanted = asciiLower(name);
   const found = new Set<VpnIp>();
-  for (const h of dir.hosts()) {
-    if (asciiLower(h.certName) !== wanted) continue;
+  const add = (h: DnsHost): void => {
     const first = addrsOfHost(h).find((a) => (family === 4 ? typeof a === 'number' : typeof a === 'string'));
     if (first !== undefined) found.add(first);
-  }
+  };
+  for (const h of dir.hosts()) if (asciiLower(h.certName) === wanted) add(h);
+  for (const h of dir.remoteNamed?.(name) ?? []) add(h);
   return [...found];
 }
 
@@ -291,7 +297,7 @@ export interface DnsNode {
   currentConfig(): MeshConfig;
   /** lighthouse.store: the hosts the other lighthouses of a tier serve (lighthouse/store/). */
   readonly lighthouseStore?: {
-    remoteHosts(): Iterable<{ readonly vpnIp: number | string; readonly name?: string }>;
+    remoteHostsNamed(name: string): Iterable<{ readonly vpnIp: number | string; readonly name?: string }>;
   } | null;
 }
 
@@ -303,7 +309,9 @@ export function nodeDirectory(node: DnsNode): DnsDirectory {
       const self = node.identity();
       yield { vpnIp: self.vpnIp, vpnAddrs: self.vpnAddrs, certName: self.cert.details.name, cert: self.cert };
       yield* node.hostmap.byPrimary.values();
-      for (const h of node.lighthouseStore?.remoteHosts() ?? []) {
+    },
+    *remoteNamed(name) {
+      for (const h of node.lighthouseStore?.remoteHostsNamed(name) ?? []) {
         if (h.name !== undefined && !node.hostmap.byVpnIp.has(h.vpnIp)) yield { vpnIp: h.vpnIp, certName: h.name };
       }
     },

@@ -59,7 +59,9 @@ function lighthouse(remotes: RemoteHost[]): DnsNode {
     counters: new Counters(),
     identity: () => self,
     currentConfig: () => ({}) as MeshConfig,
-    lighthouseStore: { remoteHosts: () => remotes },
+    lighthouseStore: {
+      remoteHostsNamed: (name) => remotes.filter((r) => r.name?.toLowerCase() === name.toLowerCase()),
+    },
   };
 }
 

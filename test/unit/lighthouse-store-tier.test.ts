@@ -45,6 +45,8 @@ class TwinTier {
         return r && r.servedBy !== id && unixMs(this.clock) - r.writtenAt <= TTL ? r : undefined;
       },
       remoteHosts: () => [...this.records.values()].filter((r) => r.servedBy !== id),
+      remoteHostsNamed: (name) =>
+        [...this.records.values()].filter((r) => r.servedBy !== id && r.name?.toLowerCase() === name.toLowerCase()),
       requestPunch: (servedBy: string, request: PunchRequest) => this.owners.get(servedBy)?.punchRequested(request),
       close: async () => {},
     };

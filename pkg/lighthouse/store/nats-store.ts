@@ -28,6 +28,7 @@ import {
   LIGHTHOUSE_ID,
   MAX_RECORD_BYTES,
 } from './record.js';
+import { RemoteCache } from './remote-cache.js';
 import type { LighthouseStore, PunchRequest, RemoteHost, ServedHost, StoreOwner } from './store.js';
 
 /** Hosts of other lighthouses kept at most; a record for a new host beyond that is dropped (and counted). */
@@ -69,7 +70,7 @@ export class NatsStore implements LighthouseStore {
   private nc: NatsConnection | null = null;
   private kv: KV | null = null;
   private watcher: { stop(): void } | null = null;
-  private readonly cache = new Map<string, RemoteHost>();
+  private readonly cache = new RemoteCache((host) => this.fresh(host));
   private readonly written = new Map<string, Written>();
   private reachable = false;
   /** Whether the outage was logged: once per outage. */
@@ -124,8 +125,12 @@ export class NatsStore implements LighthouseStore {
     return host;
   }
 
-  *remoteHosts(): Iterable<RemoteHost> {
-    for (const host of this.cache.values()) if (this.fresh(host)) yield host;
+  remoteHosts(): Iterable<RemoteHost> {
+    return this.cache.values();
+  }
+
+  remoteHostsNamed(name: string): Iterable<RemoteHost> {
+    return this.cache.named(name);
   }
 
   requestPunch(servedBy: string, request: PunchRequest): void {
@@ -310,7 +315,7 @@ export class NatsStore implements LighthouseStore {
 
   /** Drops the records older than the TTL: the server's max_age removes them from the bucket without a word. */
   private sweep(): void {
-    for (const [key, host] of this.cache) if (!this.fresh(host)) this.cache.delete(key);
+    this.cache.sweep();
   }
 
   private onEntry(e: KvWatchEntry): void {

@@ -62,8 +62,10 @@ export interface LighthouseStore {
   withdraw(vpnIp: VpnIp): void;
   /** A host another lighthouse serves, if known and fresh. */
   lookup(vpnIp: VpnIp): RemoteHost | undefined;
-  /** The fresh hosts other lighthouses serve (for serve_dns). */
+  /** The fresh hosts other lighthouses serve. */
   remoteHosts(): Iterable<RemoteHost>;
+  /** The fresh hosts other lighthouses serve named `name` (any ASCII case), a few at most (for serve_dns). */
+  remoteHostsNamed(name: string): Iterable<RemoteHost>;
   /** Sends `request` to the lighthouse `servedBy`; dropped when the store is unreachable. */
   requestPunch(servedBy: string, request: PunchRequest): void;
   close(): Promise<void>;
@@ -79,6 +81,9 @@ export class MemoryStore implements LighthouseStore {
     return undefined;
   }
   remoteHosts(): Iterable<RemoteHost> {
+    return [];
+  }
+  remoteHostsNamed(): Iterable<RemoteHost> {
     return [];
   }
   requestPunch(): void {}
