@@ -114,8 +114,15 @@ function addressesNamed(name: string, dir: DnsDirectory, family: 4 | 6): VpnIp[]
     const first = addrsOfHost(h).find((a) => (family === 4 ? typeof a === 'number' : typeof a === 'string'));
     if (first !== undefined) found.add(first);
   };
-  for (const h of dir.hosts()) if (asciiLower(h.certName) === wanted) add(h);
-  for (const h of dir.remoteNamed?.(name) ?? []) add(h);
+  let local = false;
+  for (const h of dir.hosts()) {
+    if (asciiLower(h.certName) !== wanted) continue;
+    local = true;
+    add(h);
+  }
+  // A name from the tier is not CA-signed: it never adds to a name the lighthouse or one of its tunnels carries,
+  // whose certificate we checked ourselves (docs/lighthouse-tier.md).
+  if (!local) for (const h of dir.remoteNamed?.(name) ?? []) add(h);
   return [...found];
 }
 
@@ -311,8 +318,11 @@ export function nodeDirectory(node: DnsNode): DnsDirectory {
       yield* node.hostmap.byPrimary.values();
     },
     *remoteNamed(name) {
+      // Only addresses inside our overlay networks: a tier record may name any IP, a certificate may not.
+      const networks = node.identity().vpnNetworks;
       for (const h of node.lighthouseStore?.remoteHostsNamed(name) ?? []) {
-        if (h.name !== undefined && !node.hostmap.byVpnIp.has(h.vpnIp)) yield { vpnIp: h.vpnIp, certName: h.name };
+        if (h.name === undefined || node.hostmap.byVpnIp.has(h.vpnIp) || !inNetworks(h.vpnIp, networks)) continue;
+        yield { vpnIp: h.vpnIp, certName: h.name };
       }
     },
   };

@@ -10,6 +10,7 @@ import type { MeshConfig } from '../../pkg/config/index.js';
 import type { LocalIdentity } from '../../pkg/handshake/identity.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { nodeDirectory, respond, type DnsNode } from '../../pkg/lighthouse/dns-server.js';
 import { DnsType, encodeQuery, parseResponse } from '../../pkg/lighthouse/dns-wire.js';
 import type { RemoteHost } from '../../pkg/lighthouse/store/store.js';
@@ -49,7 +50,12 @@ function remote(vpnIp: string, name?: string): RemoteHost {
 }
 
 function lighthouse(remotes: RemoteHost[]): DnsNode {
-  const self = { cert: LH, vpnIp: LH.details.ips[0].ip, vpnNet: parseCidr('10.99.0.0/24') } as unknown as LocalIdentity;
+  const self = {
+    cert: LH,
+    vpnIp: LH.details.ips[0].ip,
+    vpnNet: parseCidr('10.99.0.0/24'),
+    vpnNetworks: [parseIpPrefix('10.99.0.0/24')],
+  } as unknown as LocalIdentity;
   const byVpnIp = new Map<Ipv4, HostInfo>([
     [parseIpv4('10.99.0.2'), { vpnIp: parseIpv4('10.99.0.2'), certName: 'local', cert: LOCAL } as HostInfo],
   ]);
@@ -91,4 +97,23 @@ test('a host with a tunnel here is named from its tunnel, not from the tier', ()
   const node = lighthouse([remote('10.99.0.2', 'renamed-elsewhere')]);
   assert.equal(ask(node, 'renamed-elsewhere', DnsType.A).length, 0);
   assert.equal(ask(node, 'local', DnsType.A).length, 1);
+});
+
+test('a tier name never adds to a name the lighthouse or one of its tunnels carries (tier names are not CA-signed)', () => {
+  const node = lighthouse([remote('10.99.0.40', 'local'), remote('10.99.0.41', 'LH1'), remote('10.99.0.42', 'free')]);
+  assert.deepEqual(
+    ask(node, 'local', DnsType.A).map((a) => ('address' in a ? formatIpv4(a.address as number) : a)),
+    ['10.99.0.2'],
+  );
+  assert.deepEqual(
+    ask(node, 'lh1', DnsType.A).map((a) => ('address' in a ? formatIpv4(a.address as number) : a)),
+    ['10.99.0.1'],
+  );
+  assert.equal(ask(node, 'free', DnsType.A).length, 1, 'a name nobody here carries is answered from the tier');
+});
+
+test('a tier record whose address is outside our overlay networks is never served by DNS', () => {
+  const node = lighthouse([remote('203.0.113.9', 'outside'), remote('10.99.0.50', 'inside')]);
+  assert.equal(ask(node, 'outside', DnsType.A).length, 0);
+  assert.equal(ask(node, 'inside', DnsType.A).length, 1);
 });

@@ -87,6 +87,10 @@ test('the schema refuses what a lighthouse never writes', () => {
   assert.throws(() => decodeRecord('10.1.0.5', bytes(padded)), RecordError, 'oversized');
   assert.throws(() => decodeRecord('10.1.0.5', bytes('[]')), RecordError);
   assert.throws(() => decodeRecord('not-an-ip', encodeRecord(HOST, 'lh-1', 1)), RecordError);
+  // An alias of the key: it would sit in the cache where neither a lookup nor the canonical delete finds it.
+  const aliased = bytes(JSON.stringify({ ...good, ip: '::ffff:10.1.0.5' }));
+  for (const alias of ['__ffff_10.1.0.5', '__ffff_a01_5'])
+    assert.throws(() => decodeRecord(alias, aliased), RecordError, alias);
 });
 
 test('a punch request round-trips', () => {

@@ -261,3 +261,20 @@ test('punch requests from the tier: one per second per target and asker, the ask
   owner.punchRequested({ ...request, asker: ip('10.99.0.12'), askers: [ip('10.99.0.12')] });
   assert.equal(sent.length, 3);
 });
+
+test('a tier record for an address outside our overlay networks is never answered', () => {
+  const { sent, clock, twin, lh1 } = tier();
+  const asker = lh1.connect('10.99.0.11', a('203.0.113.11', 4242));
+  const vpnIp = ip('192.0.2.50');
+  twin.records.set(vpnIp, {
+    vpnIp,
+    servedBy: 'lh-3',
+    writtenAt: unixMs(clock),
+    learned: a('198.51.100.50', 4242),
+    reported: [],
+    relays: [],
+  });
+  lh1.query(asker, '192.0.2.50');
+  assert.deepEqual(sent, []);
+  assert.equal(lh1.counters.get('lighthouse', 'query-unknown'), 1);
+});

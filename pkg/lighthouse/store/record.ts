@@ -71,6 +71,8 @@ export function decodeRecord(key: string, bytes: Uint8Array): RemoteHost {
     throw new RecordError('key is not an overlay address');
   }
   if (keyIp !== vpnIp) throw new RecordError('record names another host than its key');
+  // One key per host: an alias (`__ffff_10.1.0.5`, `010.1.0.5`) would be cached where no lookup or delete looks.
+  if (keyOf(vpnIp) !== key) throw new RecordError('key is not the canonical form of its address');
   if (typeof o.lh !== 'string' || !LIGHTHOUSE_ID.test(o.lh)) throw new RecordError('lh is not a lighthouse id');
   if (typeof o.t !== 'number' || !Number.isSafeInteger(o.t) || o.t < 0) throw new RecordError('t is not a time');
   return {

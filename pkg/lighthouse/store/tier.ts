@@ -9,7 +9,7 @@ import type { VpnIp } from '../../ip/vpn-ip.js';
 import { isTcpAddr } from '../../tcp/tcp-addr.js';
 import type { UdpAddr } from '../../udp/addr.js';
 import { fitsLayout, layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaVersion } from '../meta.js';
-import { addrsOf, underlayInNetworks } from '../overlay-networks.js';
+import { addrsOf, inNetworks, underlayInNetworks } from '../overlay-networks.js';
 import type { LighthouseServerEnv } from '../server.js';
 import type { TierPunchLimiter } from './punch-limit.js';
 import type { LighthouseStore, PunchRequest, ServedHost } from './store.js';
@@ -41,7 +41,8 @@ export function answerFromTier(
   askerAddrs: () => UdpAddr[],
 ): void {
   const remote = store.lookup(target);
-  if (!remote) return env.counters.inc('lighthouse', 'query-unknown');
+  // A record for an address outside our overlay networks names no host of ours, whatever NATS says.
+  if (!remote || !inNetworks(target, env.vpnNetworks())) return env.counters.inc('lighthouse', 'query-unknown');
   const learned = remote.learned && acceptable(env, target, remote.learned) ? remote.learned : null;
   const reported = remote.reported.filter((a) => acceptable(env, target, a));
   // As the server orders its own answers: IPv4 then IPv6, each learned-then-reported.
