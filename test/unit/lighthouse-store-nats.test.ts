@@ -127,6 +127,32 @@ test('a withdrawn host leaves the other lighthouses; a withdrawal never removes 
   assert.equal(lh3.store.lookup(ip('10.9.0.6'))?.servedBy, 'lh-2');
 });
 
+test('a withdrawal while a put is in flight deletes with the revision that put returns, so the record does not survive', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1');
+  const lh3 = lighthouse(nats, 'lh-3');
+  t.after(() => Promise.all([lh1.store.close(), lh3.store.close()]));
+  await online(lh1, lh3);
+  const hosts = Array.from({ length: 20 }, (_, i) => `10.9.1.${i + 1}`);
+  for (const h of hosts) lh1.serve(served(h, '198.51.100.5:4242'));
+  await waitFor(() => lh1.counters.get('lighthouse', 'tier-write') === hosts.length, { what: 'the first puts' });
+  // Each changed, then withdrawn in the same tick: the new put's revision is not known yet (a delete with the
+  // previous one would be refused after the put lands, and leave the record behind).
+  for (const h of hosts) {
+    lh1.serve(served(h, '198.51.100.6:4242'));
+    lh1.withdraw(ip(h));
+  }
+  lh1.serve(served('10.9.1.99', '198.51.100.99:4242'));
+  await waitFor(
+    () =>
+      lh3.store.lookup(ip('10.9.1.99')) !== undefined &&
+      lh1.counters.get('lighthouse', 'tier-withdraw') === hosts.length &&
+      hosts.every((h) => lh3.store.lookup(ip(h)) === undefined),
+    { timeoutMs: 3000, what: 'every withdrawn host gone from lh-3, each deleted by the revision its put got' },
+  );
+  assert.equal(lh1.counters.get('lighthouse', 'tier-withdraw-superseded'), 0);
+});
+
 test('a record older than the TTL is never served, though still cached (the check on read)', async (t) => {
   const nats = await NatsServer.start(t);
   const clock = new ManualClock();

@@ -57,12 +57,21 @@ export interface NatsStoreEnv {
   maxRemoteHosts?: number;
 }
 
+/** What we last wrote for a key: one object per key while we serve the host, updated in place by every write. */
 interface Written {
   /** The record without its time: a write that would change nothing but the time waits for the refresh. */
   content: string;
   at: number;
+  /** The revision our last acknowledged put got; 0 until one is. */
   revision: number;
+  /** A put of this key is in flight: a withdrawal waits for its revision (a delete with none deletes anything). */
+  putting: boolean;
+  /** Withdrawn while its put was in flight: the put's completion deletes the record it just wrote. */
+  withdrawn: boolean;
 }
+
+/** JetStream's "wrong last sequence": the key was written since our revision, by us or another lighthouse. */
+const WRONG_LAST_SEQUENCE = 10071;
 
 export class NatsStore implements LighthouseStore {
   readonly kind = 'nats';
@@ -107,11 +116,28 @@ export class NatsStore implements LighthouseStore {
     const key = keyOf(vpnIp);
     const mine = this.written.get(key);
     this.written.delete(key);
-    // Only our own revision: if another lighthouse wrote since (the host moved to it), its record stays.
-    if (mine && this.kv && this.reachable)
-      this.kv
-        .delete(key, { previousSeq: mine.revision })
-        .catch(() => this.env.counters.inc('lighthouse', 'tier-withdraw-superseded'));
+    this.queued.delete(key);
+    if (!mine) return;
+    mine.withdrawn = true;
+    // A put in flight: its completion deletes with the revision it returns (pump), so neither an unconditional
+    // delete nor a record landing after the delete.
+    if (!mine.putting && this.kv) this.deleteOurs(this.kv, key, mine.revision);
+  }
+
+  /** Deletes `key` only if its last write is still our `revision`: a host that moved on keeps its new record. */
+  private deleteOurs(kv: KV, key: string, revision: number): void {
+    // Never revision 0: nats.js then sends no condition at all and would delete another lighthouse's record.
+    if (revision === 0 || !this.reachable || this.kv !== kv) return;
+    kv.delete(key, { previousSeq: revision }).then(
+      () => this.env.counters.inc('lighthouse', 'tier-withdraw'),
+      (err: unknown) =>
+        this.env.counters.inc(
+          'lighthouse',
+          (err as { code?: unknown }).code === WRONG_LAST_SEQUENCE
+            ? 'tier-withdraw-superseded'
+            : 'tier-withdraw-failed',
+        ),
+    );
   }
 
   lookup(vpnIp: VpnIp): RemoteHost | undefined {
@@ -248,7 +274,10 @@ export class NatsStore implements LighthouseStore {
     const now = unixMs(this.env.clock);
     const last = this.written.get(key);
     if (!force && last && last.content === content && now - last.at < this.ttl / 3) return;
-    this.written.set(key, { content, at: now, revision: last?.revision ?? 0 });
+    if (last) {
+      last.content = content;
+      last.at = now;
+    } else this.written.set(key, { content, at: now, revision: 0, putting: false, withdrawn: false });
     this.queued.set(key, host);
     this.pump(kv);
   }
@@ -258,12 +287,20 @@ export class NatsStore implements LighthouseStore {
    * stalls the client (10000 puts: none acknowledged within two minutes); queued, they flow at the server's pace.
    */
   private pump(kv: KV): void {
-    while (this.inFlight < MAX_PUTS_IN_FLIGHT && this.queued.size > 0 && this.kv === kv) {
-      const [key, host] = this.queued.entries().next().value as [string, ServedHost];
-      this.queued.delete(key);
+    if (this.kv !== kv) return;
+    for (const [key, host] of this.queued) {
+      if (this.inFlight >= MAX_PUTS_IN_FLIGHT) return;
       const mark = this.written.get(key);
-      if (!mark) continue; // withdrawn meanwhile
+      if (!mark) {
+        this.queued.delete(key); // withdrawn meanwhile
+        continue;
+      }
+      // One put per key at a time, so the revision a withdrawal deletes with is the last one: this one waits for
+      // the pump that the put in flight runs when it completes (at most MAX_PUTS_IN_FLIGHT keys are skipped).
+      if (mark.putting) continue;
+      this.queued.delete(key);
       this.inFlight++;
+      mark.putting = true;
       kv.put(key, encodeRecord(host, this.env.id, unixMs(this.env.clock)))
         .then(
           (revision) => {
@@ -271,13 +308,15 @@ export class NatsStore implements LighthouseStore {
             this.env.counters.inc('lighthouse', 'tier-write');
           },
           () => {
-            // Not written: the next change or refresh tries again.
-            if (this.written.get(key) === mark) this.written.delete(key);
+            // Not written: the next change or refresh tries again (the revision stays the last one acknowledged).
+            mark.content = '';
             this.env.counters.inc('lighthouse', 'tier-write-failed');
           },
         )
         .finally(() => {
+          mark.putting = false;
           this.inFlight--;
+          if (mark.withdrawn) this.deleteOurs(kv, key, mark.revision);
           this.pump(kv);
         });
     }
