@@ -31,8 +31,13 @@ import {
 import { RemoteCache } from './remote-cache.js';
 import type { LighthouseStore, PunchRequest, RemoteHost, ServedHost, StoreOwner } from './store.js';
 
-/** Hosts of other lighthouses kept at most; a record for a new host beyond that is dropped (and counted). */
+/**
+ * Records of other lighthouses kept at most, by count and by estimated heap (remote-cache.ts recordCost); a record
+ * beyond either is dropped (and counted). A dual-stack host takes two records (one per address). 96 MiB holds
+ * 65536 typical records, or ~10000 of the largest a record may be (the count alone allowed ~640 MB).
+ */
 export const MAX_REMOTE_HOSTS = 65_536;
+export const MAX_REMOTE_BYTES = 96 * 1024 * 1024;
 /** Between attempts to set up the bucket while connected (a JetStream not ready yet after a server restart). */
 export const SYNC_RETRY_MS = 1000;
 /** A lighthouse started while NATS is away says so after this long. */
@@ -55,6 +60,8 @@ export interface NatsStoreEnv {
   counters: Counters;
   /** Default MAX_REMOTE_HOSTS (smaller in tests). */
   maxRemoteHosts?: number;
+  /** Default MAX_REMOTE_BYTES (smaller in tests). */
+  maxRemoteBytes?: number;
 }
 
 /** What we last wrote for a key: one object per key while we serve the host, updated in place by every write. */
@@ -79,7 +86,7 @@ export class NatsStore implements LighthouseStore {
   private nc: NatsConnection | null = null;
   private kv: KV | null = null;
   private watcher: { stop(): void } | null = null;
-  private readonly cache = new RemoteCache((host) => this.fresh(host));
+  private readonly cache: RemoteCache;
   private readonly written = new Map<string, Written>();
   private reachable = false;
   /** Whether the outage was logged: once per outage. */
@@ -96,6 +103,11 @@ export class NatsStore implements LighthouseStore {
 
   constructor(private readonly env: NatsStoreEnv) {
     this.ttl = env.config.ttlMs;
+    this.cache = new RemoteCache(
+      (host) => this.fresh(host),
+      env.maxRemoteHosts ?? MAX_REMOTE_HOSTS,
+      env.maxRemoteBytes ?? MAX_REMOTE_BYTES,
+    );
   }
 
   attach(owner: StoreOwner): void {
@@ -367,15 +379,17 @@ export class NatsStore implements LighthouseStore {
     }
     if (host.servedBy === this.env.id) return void this.cache.delete(e.key);
     if (!this.fresh(host)) return this.env.counters.inc('drops', 'lighthouse-tier-stale');
-    const max = this.env.maxRemoteHosts ?? MAX_REMOTE_HOSTS;
-    if (!this.cache.has(e.key) && this.cache.size >= max) {
+    if (!this.cache.fits(e.key, host)) {
       // Full: make room from what aged out, but sweep at most once a second (a sweep walks the whole cache).
       const now = this.env.clock.now();
       if (now - this.sweptAt >= 1000) {
         this.sweptAt = now;
         this.sweep();
       }
-      if (this.cache.size >= max) return this.env.counters.inc('drops', 'lighthouse-tier-full');
+      if (!this.cache.fits(e.key, host)) {
+        this.cache.delete(e.key); // what it replaced is no longer in the bucket: not served either
+        return this.env.counters.inc('drops', 'lighthouse-tier-full');
+      }
     }
     this.cache.set(e.key, host);
   }
