@@ -306,3 +306,25 @@ test('a re-sync of thousands of hosts reaches the other lighthouses (puts are qu
     what: `all ${hosts.length} hosts at lh-2`,
   });
 });
+
+test('a punch request whose handling throws is counted and dropped; the next one is handled (store calls never throw)', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1');
+  const lh2 = lighthouse(nats, 'lh-2');
+  t.after(() => Promise.all([lh1.store.close(), lh2.store.close()]));
+  await online(lh1, lh2);
+  let first = true;
+  const push = lh1.punches.push.bind(lh1.punches);
+  lh1.punches.push = (...r: PunchRequest[]) => {
+    if (first) {
+      first = false;
+      throw new Error('the owner failed');
+    }
+    return push(...r);
+  };
+  const request = { target: ip('10.9.0.5'), asker: ip('10.9.0.7'), askerAddrs: [udpAddr('203.0.113.7', 4242)] };
+  lh2.store.requestPunch('lh-1', request);
+  await waitFor(() => lh1.counters.get('drops', 'lighthouse-tier-punch-failed') === 1, { what: 'the failed punch' });
+  lh2.store.requestPunch('lh-1', request);
+  await waitFor(() => lh1.punches.length === 1, { what: 'the next punch request handled' });
+});

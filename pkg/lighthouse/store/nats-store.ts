@@ -175,7 +175,12 @@ export class NatsStore implements LighthouseStore {
     // Not queued while NATS is away: a punch is only worth it now, and the client re-sends its query anyway.
     if (!this.nc || !this.reachable || !LIGHTHOUSE_ID.test(servedBy))
       return this.env.counters.inc('drops', 'lighthouse-tier-punch-unsent');
-    this.nc.publish(punchSubject(servedBy), encodePunch(request));
+    try {
+      this.nc.publish(punchSubject(servedBy), encodePunch(request));
+    } catch {
+      // A connection closing under us: the contract says a store call never throws into the query path.
+      this.env.counters.inc('drops', 'lighthouse-tier-punch-unsent');
+    }
   }
 
   async close(): Promise<void> {
@@ -401,7 +406,12 @@ export class NatsStore implements LighthouseStore {
     } catch {
       return this.env.counters.inc('drops', 'lighthouse-tier-invalid');
     }
-    this.owner?.punchRequested(request);
+    // nats-core calls us without a try, from its socket parser: a throw must stop here.
+    try {
+      this.owner?.punchRequested(request);
+    } catch {
+      this.env.counters.inc('drops', 'lighthouse-tier-punch-failed');
+    }
   }
 
   /** Written within the TTL, and not in the future by more than one (clocks of the tier roughly in step). */
