@@ -328,3 +328,20 @@ test('a punch request whose handling throws is counted and dropped; the next one
   lh2.store.requestPunch('lh-1', request);
   await waitFor(() => lh1.punches.length === 1, { what: 'the next punch request handled' });
 });
+
+test('an invalid value put over a valid record removes the cached record too (the bucket no longer holds it)', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1');
+  t.after(() => lh1.store.close());
+  await online(lh1);
+  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
+  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
+  t.after(() => nc.close());
+  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  const good = { v: 1, ip: '10.9.0.10', lh: 'lh-9', t: Date.now(), learned: null, reported: [], relays: [] };
+  await kv.put(keyOf(ip('10.9.0.10')), JSON.stringify(good));
+  await waitFor(() => lh1.store.lookup(ip('10.9.0.10')), { what: 'the valid record' });
+  await kv.put(keyOf(ip('10.9.0.10')), JSON.stringify({ ...good, v: 99 }));
+  await waitFor(() => lh1.counters.get('drops', 'lighthouse-tier-invalid') === 1, { what: 'the invalid value' });
+  assert.equal(lh1.store.lookup(ip('10.9.0.10')), undefined);
+});

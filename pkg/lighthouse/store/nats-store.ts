@@ -380,6 +380,8 @@ export class NatsStore implements LighthouseStore {
     try {
       host = decodeRecord(e.key, e.value);
     } catch {
+      // With history 1 the bucket no longer holds what we cached for this key: it goes too.
+      this.cache.delete(e.key);
       return this.env.counters.inc('drops', 'lighthouse-tier-invalid');
     }
     if (host.servedBy === this.env.id) return void this.cache.delete(e.key);
