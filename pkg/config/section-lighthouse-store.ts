@@ -11,6 +11,7 @@
 //     ttl: 30s                         # how long a host's entry lives without a refresh
 //     id: lh-1                         # this lighthouse's id in the tier (default: its overlay address, '.' as '-')
 
+import { LIGHTHOUSE_ID } from '../lighthouse/store/record.js';
 import { ConfigErrorCode } from './errors.js';
 import type { ConfigReader } from './reader.js';
 import { readDurationMs, readMap, readString, readStringList } from './typed-values.js';
@@ -52,7 +53,7 @@ export function readLighthouseStore(r: ConfigReader): LighthouseStoreConfig {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(bucket))
     throw r.error(ConfigErrorCode.value, [...path, 'bucket'], 'a bucket name is letters, digits, "_" and "-"');
   const id = readString(r, [...path, 'id'], '');
-  if (id !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(id))
+  if (id !== '' && !LIGHTHOUSE_ID.test(id))
     throw r.error(ConfigErrorCode.value, [...path, 'id'], 'an id is 1-64 letters, digits, "_" and "-"');
   const optional = (key: string[]): string | undefined => readString(r, [...path, ...key], '') || undefined;
   const tls =
