@@ -88,6 +88,10 @@ export interface FleetStats {
   queries: number;
   /** Reply latency in ms, one per answered query. */
   replyMs: number[];
+  /** The host each reply in `replyMs` was about (same order): lets a caller split answers by who serves the host. */
+  replyTargets: number[];
+  /** Replies that named no address (counted in replyMs too). */
+  emptyReplies: number;
   /** Queries with no reply within the timeout. */
   unanswered: number;
   testRequests: number;
@@ -133,6 +137,8 @@ export class Fleet {
       updates: 0,
       queries: 0,
       replyMs: [],
+      replyTargets: [],
+      emptyReplies: 0,
       unanswered: 0,
       testRequests: 0,
       punchNotifications: 0,
@@ -300,6 +306,8 @@ export class Fleet {
       if (sentAt !== undefined) {
         this.pendingQueries.delete(key);
         this.stats.replyMs.push(performance.now() - sentAt);
+        this.stats.replyTargets.push(Number(m.vpnIp));
+        if (m.addrs.length === 0) this.stats.emptyReplies++;
       } else this.stats.lateReplies++;
     } else if (m.type === MetaType.HostPunchNotification) this.stats.punchNotifications++;
     else if (m.type === MetaType.HostUpdateNotificationAck) this.stats.acks++;
