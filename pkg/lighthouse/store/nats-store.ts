@@ -28,6 +28,7 @@ import {
   LIGHTHOUSE_ID,
   MAX_RECORD_BYTES,
 } from './record.js';
+import { drainInTurns, refreshDue, refreshTickMs, writtenAt } from './refresh-spread.js';
 import { RemoteCache } from './remote-cache.js';
 import type { LighthouseStore, PunchRequest, RemoteHost, ServedHost, StoreOwner } from './store.js';
 
@@ -62,6 +63,8 @@ export interface NatsStoreEnv {
   maxRemoteHosts?: number;
   /** Default MAX_REMOTE_BYTES (smaller in tests). */
   maxRemoteBytes?: number;
+  /** The refresh jitter's source (refresh-spread.ts); Math.random by default, seeded in tests. */
+  random?: () => number;
 }
 
 /** What we last wrote for a key: one object per key while we serve the host, updated in place by every write. */
@@ -291,10 +294,11 @@ export class NatsStore implements LighthouseStore {
     const now = unixMs(this.env.clock);
     const last = this.written.get(key);
     if (!force && last && last.content === content && now - last.at < this.ttl / 3) return;
+    const at = writtenAt(now, this.ttl, this.env.random ?? Math.random);
     if (last) {
       last.content = content;
-      last.at = now;
-    } else this.written.set(key, { content, at: now, revision: 0, putting: false, withdrawn: false });
+      last.at = at;
+    } else this.written.set(key, { content, at, revision: 0, putting: false, withdrawn: false });
     this.queued.set(key, host);
     this.pump(kv);
   }
@@ -339,16 +343,23 @@ export class NatsStore implements LighthouseStore {
     }
   }
 
-  /** Every ttl/3 the served hosts are re-written, so a live host's record never reaches max_age. */
+  /**
+   * Each served host is re-written within ttl/3 (plus one tick) of its last write, so a live host's record never
+   * reaches max_age; a tick writes only the records due, whose times are spread by writtenAt's jitter
+   * (refresh-spread.ts), instead of every record in one turn.
+   */
   private scheduleRefresh(): void {
-    this.retry(
-      () => {
-        if (this.reachable) for (const host of this.owner?.served() ?? []) this.write(host, false);
-        this.sweep();
-        this.scheduleRefresh();
-      },
-      Math.max(250, Math.floor(this.ttl / 3)),
-    );
+    this.retry(() => {
+      if (this.reachable) {
+        const now = unixMs(this.env.clock);
+        for (const host of this.owner?.served() ?? []) {
+          const last = this.written.get(keyOf(host.vpnIp));
+          if (!last || refreshDue(last.at, now, this.ttl)) this.write(host, false);
+        }
+      }
+      this.sweep();
+      this.scheduleRefresh();
+    }, refreshTickMs(this.ttl));
   }
 
   private retry(fn: () => void, ms: number): void {
@@ -363,7 +374,8 @@ export class NatsStore implements LighthouseStore {
       const entries = await kv.watch({ key: '>' });
       if (this.closed) return entries.stop();
       this.watcher = entries;
-      for await (const e of entries) this.onEntry(e);
+      // In turns: a burst of the others' refreshes must not hold queries and packets up (refresh-spread.ts).
+      await drainInTurns(entries, (e) => this.onEntry(e));
     };
     // A watch that fails or ends (its consumer gone with the server) waits for the next re-sync; never unhandled.
     follow().catch((err: unknown) => this.wentDown(err));
