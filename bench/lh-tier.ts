@@ -10,8 +10,9 @@
 //        [--settle-s 3] [--qps 500] [--window 256] [--ttl 30s] [--rounds 1] [--lh-core 1] [--nats-core 1]
 //        [--gen-core 0] [--log info] [--mesh-main PATH/dist/bin/mesh.cjs]
 //
-// --ttl is the store's TTL: each lighthouse re-writes every host it serves every ttl/3, all in one go, so the default
-// 30s puts a refresh burst into a 20 s steady phase; --ttl 300s keeps it out (an A/B of what the refresh costs).
+// --ttl is the store's TTL: each lighthouse re-writes every host it serves within each ttl/3 (spread over ticks since
+// refresh-spread.ts; before, all in one go), so the default 30s puts refreshes into a 20 s steady phase; --ttl 300s
+// keeps them out (an A/B of what the refresh costs).
 //
 // As root. Lab (one switch): nats 198.18.0.1, lh1..lh3 198.18.0.2-4 (10.99.0.1-3/16), gen 198.18.0.5 with one extra
 // address per 5000 nodes per fleet; fleet k's nodes are 10.99.(1 + 64k).0 on.
