@@ -1,7 +1,7 @@
 // What the control commands read from a running node. MeshNode satisfies it; naming only these members keeps the
 // commands honest about what they touch (everything here is read, except closeTunnel and starting a handshake).
 
-import type { Clock } from '../clock/clock.js';
+import { after, type Clock } from '../clock/clock.js';
 import type { PortMapReport } from '../portmap/node-portmap.js';
 import type { MeshConfig } from '../config/index.js';
 import type { LocalIdentity } from '../handshake/identity.js';
@@ -130,14 +130,24 @@ export async function tunnelTo(node: ControlledNode, vpnIp: VpnIp, timeoutMs: nu
     throw new ControlError(ControlErrorCode.badRequest, `${formatVpnIp(vpnIp)} is this node`);
   if (!inNetworks(vpnIp, me.vpnNetworks))
     throw new ControlError(ControlErrorCode.noHost, `${formatVpnIp(vpnIp)} is outside the overlay network`);
-  let host = node.hostmap.byVpnIp.get(vpnIp);
+  const host = node.hostmap.byVpnIp.get(vpnIp);
   if (host) return host;
+  // Told by the hostmap when the tunnel is installed (no polling), bounded on the node's clock.
+  const up = new Promise<HostInfo>((resolve, reject) => {
+    const done = (): void => {
+      stopListening();
+      cancelTimeout();
+    };
+    const stopListening = node.hostmap.onInstalled((h) => {
+      if (!h.vpnAddrs.includes(vpnIp)) return;
+      done();
+      resolve(h);
+    });
+    const cancelTimeout = after(node.clock, timeoutMs, () => {
+      done();
+      reject(new ControlError(ControlErrorCode.timeout, `no tunnel to ${formatVpnIp(vpnIp)} after ${timeoutMs} ms`));
+    });
+  });
   node.handshakes.start(vpnIp);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-    host = node.hostmap.byVpnIp.get(vpnIp);
-    if (host) return host;
-  }
-  throw new ControlError(ControlErrorCode.timeout, `no tunnel to ${formatVpnIp(vpnIp)} after ${timeoutMs} ms`);
+  return up;
 }

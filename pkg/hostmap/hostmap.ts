@@ -34,6 +34,14 @@ export class HostMap {
   private readonly candidatesByVpnIp = new Map<VpnIp, HostInfo[]>();
   /** Indexes held by pending handshakes, so that a new index never collides with one of them. */
   readonly reservedIndexes = new Set<number>();
+  /** Told of every tunnel installed (added or promoted), after the tables hold it: who waits for a tunnel. */
+  private readonly installedListeners = new Set<(host: HostInfo) => void>();
+
+  /** Calls `listener` with each tunnel installed from now on; returns the call that stops it. */
+  onInstalled(listener: (host: HostInfo) => void): () => void {
+    this.installedListeners.add(listener);
+    return () => void this.installedListeners.delete(listener);
+  }
 
   /** A random non-zero 32-bit index unused locally (Nebula tries 32 times, and so do we). */
   allocateIndex(): number {
@@ -148,6 +156,7 @@ export class HostMap {
     this.byIndex.set(host.localIndex, host);
     this.byRemoteIndex.set(host.remoteIndex, host);
     this.reservedIndexes.delete(host.localIndex);
+    for (const listener of this.installedListeners) listener(host);
     return old;
   }
 
