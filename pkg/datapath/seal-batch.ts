@@ -11,6 +11,7 @@
 import { encodeHeader, HEADER_LEN, type MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { AEAD_TAG_LEN, type Aead } from '../noise/aead.js';
+import { sealForTunnel } from './seal-packet.js';
 import { AEAD_META_WORDS as W, sealRecords } from '../noise/session-aead.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
@@ -50,7 +51,7 @@ export class SealBatch {
   add(host: HostInfo, conn: UdpConn, dest: UdpAddr, type: MessageType, subtype: number, payload: Uint8Array): void {
     const b = this.batch;
     const total = HEADER_LEN + payload.length + AEAD_TAG_LEN;
-    if (this.flushing) return this.sendOne(host, conn, dest, type, subtype, payload, host.nextCounter());
+    if (this.flushing) return this.sendOne(host, conn, dest, type, subtype, payload);
     if (!b.fits(total)) this.flush();
     const counter = host.nextCounter();
     const i = b.count;
@@ -111,12 +112,10 @@ export class SealBatch {
     type: MessageType,
     subtype: number,
     payload: Uint8Array,
-    counter: number,
   ): void {
-    const out = Buffer.allocUnsafe(HEADER_LEN + payload.length + AEAD_TAG_LEN);
-    encodeHeader(out, 0, type, subtype, host.remoteIndex, counter);
+    let out: Buffer;
     try {
-      host.keys.send.seal(counter, payload, out.subarray(0, HEADER_LEN), out, HEADER_LEN);
+      out = sealForTunnel(host, type, subtype, payload);
     } catch {
       return this.onDropped('seal-key-closed', 1);
     }

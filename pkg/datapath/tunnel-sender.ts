@@ -3,14 +3,13 @@
 // packets on a direct path are sealed in batches (seal-batch.ts: one crossing per tunnel per turn); anything else is
 // sealed and sent at once, after the pending batch, so the wire keeps the order of the calls.
 
-import { encodeHeader, HEADER_LEN, MessageSubType, MessageType, TestSubType } from '../header/header.js';
+import { MessageSubType, MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import { expectsAnswer } from './path-health.js';
 import { SealBatch } from './seal-batch.js';
-
-const TAG_LEN = 16;
+import { sealForTunnel } from './seal-packet.js';
 
 /** A test request, or a data packet the peer's side answers (path-health.ts): a reply is expected. */
 function expectsReply(type: MessageType, subtype: number, payload: Uint8Array): boolean {
@@ -18,13 +17,8 @@ function expectsReply(type: MessageType, subtype: number, payload: Uint8Array): 
   return type === MessageType.Message && subtype === MessageSubType.None && expectsAnswer(payload);
 }
 
-export function sealForTunnel(host: HostInfo, type: MessageType, subtype: number, payload: Uint8Array): Buffer {
-  const counter = host.nextCounter();
-  const out = Buffer.allocUnsafe(HEADER_LEN + payload.length + TAG_LEN);
-  encodeHeader(out, 0, type, subtype, host.remoteIndex, counter);
-  host.keys.send.seal(counter, payload, out.subarray(0, HEADER_LEN), out, HEADER_LEN);
-  return out;
-}
+/** Re-exported for the callers that seal one packet themselves (the TCP fallback's probe, tests). */
+export { sealForTunnel };
 
 const sealBatches = new WeakMap<DataPathContext, SealBatch>();
 
