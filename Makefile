@@ -18,7 +18,7 @@ node_modules/.installed: package.json package-lock.json
 
 # npm ci builds the addon too (binding.gyp); this rebuilds it when its C sources change afterwards.
 ADDON := build/Release/mesh_native.node
-$(ADDON): binding.gyp $(wildcard pkg/tun/native/*.c pkg/tun/native/*.h) | node_modules/.installed
+$(ADDON): binding.gyp $(wildcard pkg/native/*.c pkg/native/*.h) | node_modules/.installed
 	npx node-gyp rebuild
 	@touch $@
 
@@ -37,7 +37,7 @@ test: deps-check build lint
 # TypeScript, clang-format (.clang-format) for the addon's C. `make format` rewrites; `make lint` (part of `make test`)
 # fails on any difference.
 TS_SOURCES := 'cmd/**/*.ts' 'pkg/**/*.ts' 'test/**/*.ts' 'bench/**/*.ts' 'scripts/**/*.mjs' eslint.config.mjs
-C_SOURCES := $(wildcard pkg/tun/native/*.c pkg/tun/native/*.h)
+C_SOURCES := $(wildcard pkg/native/*.c pkg/native/*.h)
 
 lint: node_modules/.installed
 	npx prettier --check --log-level warn $(TS_SOURCES)

@@ -3,17 +3,17 @@
     {
       "target_name": "mesh_native",
       "sources": [
-        "pkg/tun/native/binding.c",
-        "pkg/tun/native/args.c",
-        "pkg/tun/native/errors.c",
-        "pkg/tun/native/tun.c",
-        "pkg/tun/native/poll.c",
-        "pkg/tun/native/udp.c",
-        "pkg/tun/native/checksum.c",
-        "pkg/tun/native/offload.c",
-        "pkg/tun/native/offload_probe.c",
-        "pkg/tun/native/netlink.c",
-        "pkg/tun/native/aead.c"
+        "pkg/native/binding.c",
+        "pkg/native/args.c",
+        "pkg/native/errors.c",
+        "pkg/native/tun.c",
+        "pkg/native/poll.c",
+        "pkg/native/udp.c",
+        "pkg/native/checksum.c",
+        "pkg/native/offload.c",
+        "pkg/native/offload_probe.c",
+        "pkg/native/netlink.c",
+        "pkg/native/aead.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
     }

@@ -2,7 +2,7 @@
 // into a recvmmsg poll, for 1 s. Moved out of the unit suite (a timed loop there could only assert "something
 // arrived"); run it with `node dist/bench/udp-loopback.js`.
 
-import { loadNativeAddon, UDP_META_WORDS } from '../pkg/tun/addon.js';
+import { loadNativeAddon, UDP_META_WORDS } from '../pkg/native/addon.js';
 
 const LOOPBACK = 0x7f000001;
 const W = UDP_META_WORDS;

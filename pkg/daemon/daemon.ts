@@ -92,7 +92,7 @@ export async function openUnderlay(listen: MeshConfig['listen'], log: Logger): P
     try {
       return await BatchConn.open({ ...opts, batchSize: listen.batch });
     } catch (e) {
-      if ((e as { code?: string }).code !== 'ETUNADDON') throw e;
+      if ((e as { code?: string }).code !== 'EADDON') throw e;
       log.warn('Batched UDP unavailable, using node:dgram', { error: (e as Error).message });
     }
   }

@@ -1,6 +1,6 @@
 // Packets the outside pipeline delivers during one turn of the event loop go to the TUN in one writeBatch call,
 // made from a microtask once the current batch of datagrams has been handled. One native call instead of one per
-// packet, and it lets the addon join consecutive segments of a TCP flow into one write (pkg/tun/native/offload.c),
+// packet, and it lets the addon join consecutive segments of a TCP flow into one write (pkg/native/offload.c),
 // so the kernel's TCP stack handles tens of segments at once. Order is kept. A TunWriter without writeBatch
 // (a test twin) gets its packets one by one, at once.
 //

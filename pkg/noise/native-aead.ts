@@ -1,4 +1,4 @@
-// The data path's AEAD in the addon (pkg/tun/native/aead.c): the same ciphers and nonce layout as the node:crypto
+// The data path's AEAD in the addon (pkg/native/aead.c): the same ciphers and nonce layout as the node:crypto
 // Aead in aead.ts, on the same OpenSSL node links, but with keyed OpenSSL contexts reused from packet to packet
 // (for the 1024 most recently used keys; others re-key one) instead of a new cipher object per packet, and sealing
 // straight into the caller's buffer. bench/aead.ts has the per-packet figures next to node:crypto's.
@@ -10,10 +10,10 @@
 // packet can still arrive for a tunnel being torn down; that must not throw).
 //
 // Batches: sealBatch/openBatch run N records of one buffer in one crossing (AEAD_META_WORDS per record, see
-// pkg/tun/addon.ts). openBatch only authenticates: the replay window and the firewall stay with the caller, after
+// pkg/native/addon.ts). openBatch only authenticates: the replay window and the firewall stay with the caller, after
 // it, so a packet that fails authentication never touches the window.
 
-import { AEAD_META_WORDS, loadNativeAddon, type AeadAddon, type AeadContext } from '../tun/addon.js';
+import { AEAD_META_WORDS, loadNativeAddon, type AeadAddon, type AeadContext } from '../native/addon.js';
 import {
   AEAD_KEY_LEN,
   AEAD_TAG_LEN,
@@ -69,7 +69,7 @@ export class NativeAead implements Aead {
   }
 
   /**
-   * Seals `count` records of `buf` (see pkg/tun/addon.ts; input = plaintext, output gets plaintext length + 16).
+   * Seals `count` records of `buf` (see pkg/native/addon.ts; input = plaintext, output gets plaintext length + 16).
    * Throws AeadCounterError or RangeError before sealing anything if any record is bad.
    */
   sealBatch(buf: Uint8Array, meta: Uint32Array, counters: Float64Array, count: number): void {

@@ -1,5 +1,5 @@
 // Route change messages from the kernel (rtnetlink RTM_NEWROUTE / RTM_DELROUTE, IPv4), as read from the socket of
-// pkg/tun/native/netlink.c, turned into what tun.use_system_route_table needs: a destination network and the VPN
+// pkg/native/netlink.c, turned into what tun.use_system_route_table needs: a destination network and the VPN
 // gateways of the route's next hops on our TUN (docs/compatibility.md). Pure: no sockets, no logging, so it can be
 // fed anything (test/unit/fuzz-netlink-route.test.ts).
 //

@@ -2,7 +2,7 @@
 // kernel's routes through our TUN whose gateway is a VPN address, as they change. `ip route add 10.9.0.0/24 via
 // 10.1.0.2 dev mesh1` makes packets for 10.9.0.0/24 go through the tunnel to 10.1.0.2 the moment the kernel
 // reports the route; `ip route del` stops it. Events, not polling: a netlink socket of the addon subscribed to IPv4
-// route changes (pkg/tun/native/netlink.c), whose messages netlink-route.ts parses.
+// route changes (pkg/native/netlink.c), whose messages netlink-route.ts parses.
 //
 // The socket is opened before the TUN exists (open()), so a route added right after the device appears is queued
 // by the kernel rather than missed; messages are read once the TUN's interface index is known (start()). Like
@@ -21,7 +21,7 @@ import { guarded } from '../log/escaped-errors.js';
 import type { Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/rate-limit.js';
 import type { Counters } from '../metrics/counters.js';
-import { loadNativeAddon, type NetlinkAddon, type NetlinkPollHandle } from '../tun/addon.js';
+import { loadNativeAddon, type NetlinkAddon, type NetlinkPollHandle } from '../native/addon.js';
 import { dumpRequest, parseRouteMessages } from './netlink-route.js';
 import { routeKey, type SystemRouteTable } from './system-routes.js';
 

@@ -2,7 +2,6 @@
 // underneath ('EPERM', 'EBUSY') when there is one.
 
 export type TunErrorCode =
-  | 'ETUNADDON' // the native addon is not built or will not load
   | 'ETUNOPEN' // /dev/net/tun or TUNSETIFF failed
   | 'ETUNCONFIG' // an `ip` command configuring address, MTU or routes failed
   | 'ETUNIO' // reading or writing the fd failed

@@ -1,7 +1,7 @@
 // A real Linux TUN device on an fd opened by the addon. Reads arrive in batches woken by the event loop (see
 // native/poll.c); writes are one native call per packet or per batch. Setup (addresses, routes) is in open.ts.
 
-import type { TunAddon, TunPollHandle } from './addon.js';
+import type { TunAddon, TunPollHandle } from '../native/addon.js';
 import type { PacketBatch, TunDevice, TunStats } from './device.js';
 import { guarded } from '../log/escaped-errors.js';
 import { TunError } from './errors.js';

@@ -2,7 +2,7 @@
 // back a LinuxTun. On any setup failure the fd is closed, which deletes the half-configured device.
 
 import { formatIpPrefix } from '../ip/prefix.js';
-import { loadNativeAddon } from './addon.js';
+import { loadNativeAddon } from '../native/addon.js';
 import type { TunDevice } from './device.js';
 import { TunError } from './errors.js';
 import { deviceMtu, planIpCommands, runIpPlan, tunNetworks, type TunConfig } from './iproute.js';

@@ -1,4 +1,4 @@
-// Underlay addresses as the addon's per-datagram records carry them (pkg/tun/native/udp.c): a family word and
+// Underlay addresses as the addon's per-datagram records carry them (pkg/native/udp.c): a family word and
 // four address words, IPv4 in the first as a uint32, IPv6 as four big-endian 32-bit words.
 //
 // Turning numbers into a UdpAddr costs a string per packet, and a string into numbers a parse per packet, so both

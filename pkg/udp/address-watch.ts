@@ -1,5 +1,5 @@
 // Notices when this host's underlay addresses change (a laptop moving from WiFi to 4G): a netlink socket in the
-// addon (pkg/tun/native/netlink.c), or `ip -o monitor address` without the addon, reports address events the moment
+// addon (pkg/native/netlink.c), or `ip -o monitor address` without the addon, reports address events the moment
 // they happen, and a slow poll covers systems with neither. Each event is
 // checked against the address set the caller reports (`snapshot`), so routine netlink noise (IPv6 lifetime
 // refreshes after a router advertisement, our own TUN coming up, addresses outside local_allow_list) is not a
@@ -9,7 +9,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { guarded } from '../log/escaped-errors.js';
-import { loadNativeAddon, type NetlinkAddon, type NetlinkPollHandle } from '../tun/addon.js';
+import { loadNativeAddon, type NetlinkAddon, type NetlinkPollHandle } from '../native/addon.js';
 
 const DEBOUNCE_MS = 100;
 const POLL_MS = 2000;

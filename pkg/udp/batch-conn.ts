@@ -1,4 +1,4 @@
-// UdpConn on the addon's batched UDP (pkg/tun/native/udp.c): recvmmsg batches woken by the event loop, and sends
+// UdpConn on the addon's batched UDP (pkg/native/udp.c): recvmmsg batches woken by the event loop, and sends
 // gathered into one sendmmsg per turn of the loop. One crossing between JavaScript and C per batch each way, and
 // no allocation per datagram beyond a Buffer view (received) and a copy into the send buffer (sent).
 //
@@ -10,7 +10,7 @@
 // Addresses cross as numbers (addr-record.ts). A one-off TTL rides in the record, so sendWithTtl needs no socket
 // option toggling and ordinary sends in the same batch keep the default TTL.
 
-import { loadNativeAddon, UDP_META_WORDS, type UdpAddon, type UdpPollHandle } from '../tun/addon.js';
+import { loadNativeAddon, UDP_META_WORDS, type UdpAddon, type UdpPollHandle } from '../native/addon.js';
 import type { UdpAddr } from './addr.js';
 import { guarded } from '../log/escaped-errors.js';
 import { AddrTable } from './addr-record.js';

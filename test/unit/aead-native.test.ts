@@ -1,4 +1,4 @@
-// The addon's AEAD (pkg/noise/native-aead.ts over pkg/tun/native/aead.c) against node:crypto and @noble/ciphers on
+// The addon's AEAD (pkg/noise/native-aead.ts over pkg/native/aead.c) against node:crypto and @noble/ciphers on
 // the same inputs, single packets and batches; its refusals (wrong tag, wrong AD, truncated, counters >= 2^53); use
 // after close; and that contexts created and closed do not leak. Skipped when the addon is not built.
 
@@ -14,7 +14,7 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { createAead, AeadCounterError, AEAD_TAG_LEN, type AeadCipher } from '../../pkg/noise/aead.js';
 import { AEAD_META_WORDS, AeadClosedError, NativeAead, nativeAeadAddon } from '../../pkg/noise/native-aead.js';
 import { createSessionAead } from '../../pkg/noise/session-aead.js';
-import { loadNativeAddon, type AeadAddon } from '../../pkg/tun/addon.js';
+import { loadNativeAddon, type AeadAddon } from '../../pkg/native/addon.js';
 import { Rand, runFuzz } from './helpers/fuzz.js';
 
 const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
@@ -339,7 +339,7 @@ test('MESH_AEAD=node selects node:crypto for session keys, once, and both backen
 });
 
 // The addon keeps OpenSSL contexts keyed for the 1024 most recently used keys and re-keys one for any other
-// (pkg/tun/native/aead.c): every key must still seal and open as node:crypto does, whichever context it lands on.
+// (pkg/native/aead.c): every key must still seal and open as node:crypto does, whichever context it lands on.
 test(
   '3000 contexts used round-robin, some closed midway, all agree with node:crypto (re-keyed contexts)',
   { skip },

@@ -1,4 +1,4 @@
-// Fuzzing the TUN offload entry points (pkg/tun/native/offload.c through the probe exports): what the kernel's
+// Fuzzing the TUN offload entry points (pkg/native/offload.c through the probe exports): what the kernel's
 // vnet header and packet say on a read, and whatever the data path hands to a write batch, are not trusted.
 // Inputs: mutations of valid IPv4/IPv6 TCP super-packets and segment runs, random vnet headers, random bytes.
 // Properties: never a crash or an exception other than the probes' own RangeError; nothing written outside the
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { loadNativeAddon, VNET_HDR_LEN } from '../../pkg/tun/addon.js';
+import { loadNativeAddon, VNET_HDR_LEN } from '../../pkg/native/addon.js';
 import { hex, mutate, randomBytes, runFuzz, type Rand } from './helpers/fuzz.js';
 import {
   ACK,

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TunAddon, TunPollHandle } from '../../pkg/tun/addon.js';
+import type { TunAddon, TunPollHandle } from '../../pkg/native/addon.js';
 import { TunError } from '../../pkg/tun/errors.js';
 import { LinuxTun } from '../../pkg/tun/linux.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { loadNativeAddon, UDP_META_WORDS, type UdpAddon } from '../../pkg/tun/addon.js';
+import { loadNativeAddon, UDP_META_WORDS, type UdpAddon } from '../../pkg/native/addon.js';
 
 const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
 const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';

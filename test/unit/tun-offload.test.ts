@@ -1,4 +1,4 @@
-// The TUN's TCP offloads (pkg/tun/native/offload.c) for IPv4 and IPv6, through the addon's probe exports: TSO
+// The TUN's TCP offloads (pkg/native/offload.c) for IPv4 and IPv6, through the addon's probe exports: TSO
 // super-packets the kernel hands us are cut into MTU-sized segments, and segments of one flow in a write batch
 // are joined into one super-packet. Every checksum is checked by the tests' own computation (helpers).
 
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { loadNativeAddon, VNET_HDR_LEN } from '../../pkg/tun/addon.js';
+import { loadNativeAddon, VNET_HDR_LEN } from '../../pkg/native/addon.js';
 import {
   ACK,
   checksum,

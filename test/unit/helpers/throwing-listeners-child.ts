@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     seen.batch = await throwOnEveryDatagram(batch, 3);
     await batch.close();
   } catch (e) {
-    if ((e as { code?: string }).code !== 'ETUNADDON') throw e;
+    if ((e as { code?: string }).code !== 'EADDON') throw e;
     seen.batch = -1; // no addon on this machine
   }
   const net = new MemoryNetwork();

@@ -1,6 +1,6 @@
 // Loads the native addon, mesh_native (binding.gyp builds it at `npm install`): TUN, batched UDP, netlink and the
-// data path's batched AEAD. Looked up by walking up from this file so the same code works from the repo
-// (dist/pkg/tun/ is three levels below the root), from the bundled executables (dist/bin/, where import.meta.url is
+// data path's batched AEAD, which is why it lives in its own folder and not under tun/. Looked up by walking up from
+// this file so the same code works from the repo (dist/pkg/native/ is three levels below the root), from the bundled executables (dist/bin/, where import.meta.url is
 // the bundle's), from a global install, and via symlinks (node resolves this module to its real path). Loaded
 // lazily, so MemoryTun users never need it.
 
@@ -8,9 +8,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TunError } from './errors.js';
 
-/** The C exports (pkg/tun/native/). Errors thrown by these carry `code` = errno name and `errno`. */
+/** The C exports (pkg/native/*.c). Errors thrown by these carry `code` = errno name and `errno`. */
 export interface TunAddon {
   tun_open(name: string): { fd: number; name: string };
   tun_close(fd: number): void;
@@ -139,7 +138,7 @@ export type UdpPollHandle = { readonly [pollHandle]: 'udp' };
 export type NetlinkPollHandle = { readonly [pollHandle]: 'netlink' };
 
 const ADDON_PATH = join('build', 'Release', 'mesh_native.node');
-// dist/pkg/tun -> dist/pkg -> dist -> package root (dist/bin: two levels); one spare level.
+// dist/pkg/native -> dist/pkg -> dist -> package root (dist/bin: two levels); one spare level.
 const LEVELS_UP = 4;
 
 type Addon = TunAddon & OffloadProbeAddon & UdpAddon & NetlinkAddon & AeadAddon;
@@ -152,7 +151,7 @@ export function loadNativeAddon(): Addon {
   try {
     cached = createRequire(import.meta.url)(path) as Addon;
   } catch (err) {
-    throw new TunError('ETUNADDON', `cannot load the native addon at ${path}`, { cause: err });
+    throw new AddonError(`cannot load the native addon at ${path}`, { cause: err });
   }
   return cached;
 }
@@ -164,5 +163,11 @@ function findAddon(): string {
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  throw new TunError('ETUNADDON', `the native addon (${ADDON_PATH}) is not built: run \`npx node-gyp rebuild\``);
+  throw new AddonError(`the native addon (${ADDON_PATH}) is not built: run \`npx node-gyp rebuild\``);
+}
+
+/** The addon is not built or will not load; callers that can run without it (MemoryTun, dgram UDP) test `code`. */
+export class AddonError extends Error {
+  override name = 'AddonError';
+  readonly code = 'EADDON';
 }
