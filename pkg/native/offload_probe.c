@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mesh_native.h"
+#include "packet_bounds.h"
 
 #define MAX_SLOT 65536
 
@@ -92,18 +93,9 @@ napi_value offload_gro_join(napi_env env, napi_callback_info info) {
       mt_get_view(env, argv[5], napi_uint32_array, &out_lens) < 0) {
     return NULL;
   }
-  if (count > offsets.length || count > lens.length) {
-    mt_throw_range(env, "count exceeds the offsets or lens array");
-    return NULL;
-  }
+  if (mt_check_packet_batch(env, &buf, &offsets, &lens, count) < 0) return NULL;
   const uint32_t *off = offsets.data;
   const uint32_t *len = lens.data;
-  for (uint32_t i = 0; i < count; i++) {
-    if ((uint64_t) off[i] + len[i] > buf.byte_length) {
-      mt_throw_range(env, "packet lies outside the buffer");
-      return NULL;
-    }
-  }
   buffer_sink_t sink = {.out = out.data, .cap = out.byte_length, .lens = out_lens.data, .max_records = out_lens.length};
   // Chunks of 64, as tun_writev_batch groups them.
   mt_pkt_t pkts[64];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mesh_native.h"
+#include "packet_bounds.h"
 
 // Which descriptors carry a virtio_net_hdr, so a write knows without a syscall. Set by tun_open, cleared by
 // tun_close; descriptors past the table are asked with TUNGETIFF.
@@ -175,18 +176,9 @@ napi_value tun_writev_batch(napi_env env, napi_callback_info info) {
       mt_get_view(env, argv[3], napi_uint32_array, &lens) < 0 || mt_get_u32(env, argv[4], &count) < 0) {
     return NULL;
   }
-  if (count > offsets.length || count > lens.length) {
-    mt_throw_range(env, "count exceeds the offsets or lens array");
-    return NULL;
-  }
+  if (mt_check_packet_batch(env, &buf, &offsets, &lens, count) < 0) return NULL;
   const uint32_t *off = offsets.data;
   const uint32_t *len = lens.data;
-  for (uint32_t i = 0; i < count; i++) {
-    if ((uint64_t) off[i] + len[i] > buf.byte_length) {
-      mt_throw_range(env, "packet lies outside the buffer");
-      return NULL;
-    }
-  }
 
   uint32_t written = 0;
   if (fd_has_vnet(fd)) {

@@ -354,3 +354,20 @@ test('the probes refuse arguments that do not fit instead of touching memory out
     RangeError,
   );
 });
+
+test(
+  'the batch bounds check shared with tun_writev_batch refuses a count past its arrays and an offset that wraps',
+  { skip },
+  () => {
+    const a = loadNativeAddon();
+    const pkt = tcpPacket({ family: 4, seq: 1, payload: patterned(100) });
+    const join = (offsets: Uint32Array, lens: Uint32Array, count: number) =>
+      a.offload_gro_join(pkt, offsets, lens, count, new Uint8Array(4096), new Uint32Array(4));
+    assert.equal(join(Uint32Array.of(0), Uint32Array.of(pkt.length), 1), 1, 'a packet that fits is written');
+    assert.throws(() => join(Uint32Array.of(0, 0), Uint32Array.of(pkt.length), 2), /count exceeds/);
+    assert.throws(() => join(Uint32Array.of(0), Uint32Array.of(pkt.length, 10), 2), /count exceeds/);
+    // 0xffffffff + 2 is 1 in 32 bits: inside the buffer unless the sum is taken wider.
+    assert.throws(() => join(Uint32Array.of(0xffffffff), Uint32Array.of(2), 1), /outside the buffer/);
+    assert.throws(() => join(Uint32Array.of(0, 1), Uint32Array.of(pkt.length, pkt.length), 2), /outside the buffer/);
+  },
+);
