@@ -345,3 +345,40 @@ test('an invalid value put over a valid record removes the cached record too (th
   await waitFor(() => lh1.counters.get('drops', 'lighthouse-tier-invalid') === 1, { what: 'the invalid value' });
   assert.equal(lh1.store.lookup(ip('10.9.0.10')), undefined);
 });
+
+test('an existing bucket with other settings is warned about once (naming the config key), used, and left as it was', async (t) => {
+  const nats = await NatsServer.start(t);
+  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
+  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
+  t.after(() => nc.close());
+  // As an operator (or a lighthouse with another lighthouse.store.ttl) could have created it.
+  const kv = await new Kvm(jetstream(nc)).create('mesh_test', { ttl: 60_000, history: 3, maxValueSize: 1024 });
+  const lh1 = lighthouse(nats, 'lh-1');
+  const lh2 = lighthouse(nats, 'lh-2');
+  t.after(() => Promise.all([lh1.store.close(), lh2.store.close()]));
+  await online(lh1, lh2);
+  await waitFor(() => lh1.counters.get('lighthouse', 'tier-bucket-settings-differ') === 1, { what: 'the warning' });
+  const warning = lh1.logs.filter((l) => l.includes('other settings'));
+  assert.equal(warning.length, 1, lh1.logs.join('\n'));
+  assert.match(warning[0], /60000 ms, lighthouse\.store\.ttl is 30000 ms/);
+  assert.match(warning[0], /keeps 3 values/);
+  assert.match(warning[0], /at most 1024 bytes/);
+  // Used as it is: the tier works through it.
+  lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
+  await waitFor(() => lh2.store.lookup(ip('10.9.0.5')), { what: 'lh-2 to see 10.9.0.5' });
+  // A re-sync (NATS restarted with its store) finds the same differences: not warned again.
+  await nats.stop();
+  await waitFor(() => !lh1.store.online, { what: 'the outage noticed' });
+  await nats.start();
+  await waitFor(() => lh1.logs.some((l) => l.includes('reachable again')), { timeoutMs: 8000, what: 'the re-sync' });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(lh1.counters.get('lighthouse', 'tier-bucket-settings-differ'), 1);
+  // Never changed: the bucket keeps the settings it was created with.
+  let settings: number[] = [];
+  // Our own connection may still be reconnecting: a few bounded tries.
+  for (let i = 0; i < 10 && settings.length === 0; i++) {
+    const status = await kv.status().catch(() => undefined);
+    if (status) settings = [status.ttl, status.history, status.maxValueSize];
+  }
+  assert.deepEqual(settings, [60_000, 3, 1024]);
+});

@@ -28,7 +28,9 @@ import {
   LIGHTHOUSE_ID,
   MAX_RECORD_BYTES,
 } from './record.js';
-import { drainInTurns, refreshDue, refreshTickMs, writtenAt } from './refresh-spread.js';
+import { bucketDifferences, type BucketSettings } from './bucket-settings.js';
+import { BucketWatch } from './bucket-watch.js';
+import { refreshDue, refreshTickMs, writtenAt } from './refresh-spread.js';
 import { RemoteCache } from './remote-cache.js';
 import type { LighthouseStore, PunchRequest, RemoteHost, ServedHost, StoreOwner } from './store.js';
 
@@ -88,7 +90,7 @@ export class NatsStore implements LighthouseStore {
   private owner: StoreOwner | null = null;
   private nc: NatsConnection | null = null;
   private kv: KV | null = null;
-  private watcher: { stop(): void } | null = null;
+  private readonly watcher: BucketWatch;
   private readonly cache: RemoteCache;
   private readonly written = new Map<string, Written>();
   private reachable = false;
@@ -98,6 +100,8 @@ export class NatsStore implements LighthouseStore {
   private syncing = false;
   private everSynced = false;
   private sweptAt = -Infinity;
+  /** The differences of the bucket's settings from ours last warned about: warned again only when they change. */
+  private warnedSettings = '';
   /** Records waiting for a put (pump), by key: a newer version of a queued host replaces the older. */
   private readonly queued = new Map<string, ServedHost>();
   private inFlight = 0;
@@ -111,6 +115,15 @@ export class NatsStore implements LighthouseStore {
       env.maxRemoteHosts ?? MAX_REMOTE_HOSTS,
       env.maxRemoteBytes ?? MAX_REMOTE_BYTES,
     );
+    this.watcher = new BucketWatch({
+      entry: (e) => this.onEntry(e),
+      // Nothing watches the bucket any more (its consumer gone, or a bucket deleted under us): down until a re-sync
+      // sets the bucket and the watch up again.
+      ended: (why) => {
+        this.wentDown(why);
+        this.retrySync();
+      },
+    });
   }
 
   attach(owner: StoreOwner): void {
@@ -189,7 +202,7 @@ export class NatsStore implements LighthouseStore {
   async close(): Promise<void> {
     this.closed = true;
     this.cancelTimer?.();
-    this.watcher?.stop();
+    this.watcher.stop();
     const nc = this.nc;
     this.nc = null;
     this.reachable = false;
@@ -250,18 +263,25 @@ export class NatsStore implements LighthouseStore {
     this.syncing = true;
     try {
       const { jetstream, Kvm } = await import('./nats-client.js');
+      const wanted: BucketSettings = { ttlMs: this.ttl, history: 1, maxValueSize: MAX_RECORD_BYTES };
+      // An existing bucket is taken as it is: checked (bucket-settings.ts), never changed.
       const kv = await new Kvm(jetstream(this.nc, { timeout: 2000 })).create(this.env.config.bucket, {
-        ttl: this.ttl,
-        history: 1,
-        maxValueSize: MAX_RECORD_BYTES,
+        ttl: wanted.ttlMs,
+        history: wanted.history,
+        maxValueSize: wanted.maxValueSize,
       });
       this.kv = kv;
+      void kv.status().then(
+        (found) =>
+          this.checkSettings(wanted, { ttlMs: found.ttl, history: found.history, maxValueSize: found.maxValueSize }),
+        () => {}, // not known this time: checked at the next sync
+      );
       this.written.clear();
       this.queued.clear(); // puts still in flight on the old handle settle on their own
       this.reachable = true;
       const served = this.owner?.served() ?? [];
       for (const host of served) this.write(host, true);
-      this.watch(kv);
+      this.watcher.start(kv);
       if (this.downLogged)
         this.env.log.info('Lighthouse tier store reachable again, re-synced', { hosts: served.length });
       else if (!this.everSynced)
@@ -271,10 +291,25 @@ export class NatsStore implements LighthouseStore {
       this.scheduleRefresh();
     } catch (err) {
       this.wentDown(err);
-      if (!this.closed && this.nc && !this.nc.isClosed()) this.retry(() => void this.sync(), SYNC_RETRY_MS);
+      this.retrySync();
     } finally {
       this.syncing = false;
     }
+  }
+
+  private checkSettings(wanted: BucketSettings, found: BucketSettings): void {
+    const differences = bucketDifferences(this.env.config.bucket, wanted, found);
+    const text = differences.join('; ');
+    if (text === this.warnedSettings || this.closed) return;
+    this.warnedSettings = text;
+    if (text === '') return;
+    this.env.counters.inc('lighthouse', 'tier-bucket-settings-differ');
+    this.env.log.warn('Lighthouse tier bucket exists with other settings, using it unchanged', { differences: text });
+  }
+
+  /** A sync again in SYNC_RETRY_MS while the connection lives (it also reconnects on its own, and syncs then). */
+  private retrySync(): void {
+    if (!this.closed && this.nc && !this.nc.isClosed()) this.retry(() => void this.sync(), SYNC_RETRY_MS);
   }
 
   private wentDown(why: unknown): void {
@@ -365,20 +400,6 @@ export class NatsStore implements LighthouseStore {
   private retry(fn: () => void, ms: number): void {
     this.cancelTimer?.();
     this.cancelTimer = this.closed ? null : after(this.env.clock, ms, fn);
-  }
-
-  private watch(kv: KV): void {
-    this.watcher?.stop();
-    this.watcher = null;
-    const follow = async (): Promise<void> => {
-      const entries = await kv.watch({ key: '>' });
-      if (this.closed) return entries.stop();
-      this.watcher = entries;
-      // In turns: a burst of the others' refreshes must not hold queries and packets up (refresh-spread.ts).
-      await drainInTurns(entries, (e) => this.onEntry(e));
-    };
-    // A watch that fails or ends (its consumer gone with the server) waits for the next re-sync; never unhandled.
-    follow().catch((err: unknown) => this.wentDown(err));
   }
 
   /** Drops the records older than the TTL: the server's max_age removes them from the bucket without a word. */
