@@ -5,10 +5,15 @@
 //         matters: a daemon woken from idle answers slower than one kept busy.
 //   cold  time from starting a's process to the first ping reply from b, through a lighthouse (lighthouse-lab.ts):
 //         lighthouse and b already up, a started fresh each trial while ping (every 5 ms) waits for its route.
+//   first first contact on running daemons: lighthouse, a and b started fresh each trial and left to register
+//         with the lighthouse (--settle ms), then a pings b, whom it never contacted: the time from the first echo
+//         request to the first reply (lighthouse query, answer, handshake, the queued packet and its reply). Process
+//         start is not in it (that is `cold`).
 //
 // Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
 //          --rtt-trials N (1: rounds of the RTT part, each running every implementation and variant once, in turn)
-//          --parts rtt,cold (both)  --variant name:KEY=VAL[,KEY=VAL]  an extra mesh RTT run with this environment
+//          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait before the ping)
+//          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (RTT and first contact) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
 
 import { parseArgs } from 'node:util';
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     'rtt-trials': { type: 'string', default: '1' },
     only: { type: 'string', default: 'nebula,mesh' },
     parts: { type: 'string', default: 'rtt,cold' },
+    settle: { type: 'string', default: '1500' },
     variant: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -36,6 +42,7 @@ const intervals = values.intervals.split(',').map(Number);
 const trials = Number(values.trials);
 const rttTrials = Number(values['rtt-trials']);
 const parts = values.parts.split(',');
+const settleMs = Number(values.settle);
 /** Extra mesh runs for the RTT part: [label, environment]. */
 const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map((spec) => {
   const colon = spec.indexOf(':');
@@ -51,6 +58,14 @@ const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map((spec) =
     Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   ];
 });
+
+/** Every implementation, then every mesh variant: [label, implementation, environment]. */
+function allRuns(): Array<[string, ImplName, NodeJS.ProcessEnv | undefined]> {
+  return [
+    ...impls.map((impl): [string, ImplName, undefined] => [impl, impl, undefined]),
+    ...variants.map(([label, env]): [string, ImplName, NodeJS.ProcessEnv] => [label, 'mesh', env]),
+  ];
+}
 
 async function rtt(lab: Lab, from: Host, ip: string, intervalSec: number): Promise<number[]> {
   const r = await lab.ping(from, ip, { count: pings, intervalSec, timeoutSec: Math.ceil(pings * intervalSec) + 5 });
@@ -69,10 +84,7 @@ async function rttRun(): Promise<string[]> {
       const raw = await rtt(pair.lab, pair.a, UNDERLAY.b, interval);
       lines.push(`| raw veth | ${interval * 1000} | ${median(raw).toFixed(3)} | ${quantile(raw, 0.99).toFixed(3)} |`);
     }
-    const runs: Array<[string, ImplName, NodeJS.ProcessEnv | undefined]> = [
-      ...impls.map((impl): [string, ImplName, undefined] => [impl, impl, undefined]),
-      ...variants.map(([label, env]): [string, ImplName, NodeJS.ProcessEnv] => [label, 'mesh', env]),
-    ];
+    const runs = allRuns();
     // Rounds alternate the runs, so load that changes during the bench falls on all of them alike; every daemon
     // starts fresh each round (its first pings are its cold ones).
     for (let round = 1; round <= rttTrials; round++) {
@@ -143,12 +155,61 @@ async function coldRun(): Promise<string[]> {
   });
 }
 
+/** How long a's first contact with b took: ping's own RTT of its first answered request, plus the requests before. */
+const FIRST_PING_INTERVAL_MS = 2;
+
+async function firstContact(lab: Lab, from: Host, ip: string): Promise<{ ms: number; seq: number }> {
+  // -c 1 with -w: ping sends every 2 ms until one reply (or the deadline), and times each reply from its request.
+  const args = ['-n', '-c', '1', '-w', '5', '-i', String(FIRST_PING_INTERVAL_MS / 1000), ip];
+  const r = await lab.exec(from, 'ping', args, { check: false, timeoutMs: 10_000 });
+  const m = /icmp_seq=(\d+) .*time=([\d.]+) ms/.exec(r.stdout);
+  if (m === null) throw new Error(`no reply from ${ip}:\n${r.stdout}${r.stderr}\n${lab.logTails()}`);
+  const seq = Number(m[1]);
+  return { ms: (seq - 1) * FIRST_PING_INTERVAL_MS + Number(m[2]), seq };
+}
+
+async function firstRun(): Promise<string[]> {
+  const lhLab = await LighthouseLab.create();
+  const runs = allRuns();
+  const samples = new Map<string, number[]>(runs.map(([label]) => [label, []]));
+  try {
+    for (let t = 1; t <= trials; t++) {
+      for (const [label, impl, env] of runs) {
+        try {
+          await lhLab.start(impl, 'lh', true, env);
+          await lhLab.start(impl, 'b', true, env);
+          await lhLab.start(impl, 'a', true, env);
+          await sleep(settleMs); // a and b handshake the lighthouse and report their addresses
+          const { ms, seq } = await firstContact(lhLab.lab, lhLab.hosts.a, LH_OVERLAY.b);
+          samples.get(label)?.push(ms);
+          console.error(`  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq})`);
+        } finally {
+          await lhLab.stopAll();
+        }
+      }
+    }
+  } finally {
+    await lhLab.destroy();
+  }
+  return runs.map(([label]) => {
+    const ms = samples.get(label) ?? [];
+    return `| ${label} | ${median(ms).toFixed(2)} | ${Math.min(...ms).toFixed(2)} | ${Math.max(...ms).toFixed(2)} |`;
+  });
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
   console.error(`latency: ${pings} pings, ${trials} cold trials per implementation`);
   if (parts.includes('rtt')) {
     const rttLines = await rttRun();
     console.log(['| overlay RTT | ping every ms | median ms | p99 ms |', '|---|---|---|---|', ...rttLines].join('\n'));
+    console.log();
+  }
+  if (parts.includes('first')) {
+    const firstLines = await firstRun();
+    console.log(
+      ['| first contact on running daemons | median ms | min | max |', '|---|---|---|---|', ...firstLines].join('\n'),
+    );
     console.log();
   }
   if (parts.includes('cold')) {

@@ -13,7 +13,7 @@ import { overlayConfig, writeOverlayConfig } from '../test/e2e/lab/overlay-confi
 import { startNode } from '../test/e2e/lab/overlay-node.js';
 import { createCa, signHostCert } from '../test/e2e/lab/pki.js';
 import type { LabProcess } from '../test/e2e/lab/process.js';
-import { IMPLS, type ImplName } from './bench-lab.js';
+import { IMPLS, meshWithNodeArgs, type ImplName } from './bench-lab.js';
 
 export const LH_OVERLAY = { lh: '10.99.0.1', a: '10.99.0.2', b: '10.99.0.3' } as const;
 type Role = keyof typeof LH_OVERLAY;
@@ -54,9 +54,16 @@ export class LighthouseLab {
     }
   }
 
-  /** Starts `impl` on `role`; `wait: false` returns as soon as the process runs. */
-  async start(impl: ImplName, role: Role, wait = true): Promise<LabProcess> {
-    const proc = await startNode(this.lab, this.hosts[role], IMPLS[impl], this.configs[role], { wait });
+  /**
+   * Starts `impl` on `role`; `wait: false` returns as soon as the process runs. `env` as PairLab.start's: NODE_ARGS
+   * and MESH_MAIN (another build) change how mesh runs, the rest is added to its environment.
+   */
+  async start(impl: ImplName, role: Role, wait = true, env?: NodeJS.ProcessEnv): Promise<LabProcess> {
+    const { NODE_ARGS: nodeArgs, MESH_MAIN: main, ...rest } = env ?? {};
+    const overlay =
+      impl === 'mesh' && (nodeArgs || main) ? meshWithNodeArgs(nodeArgs ? nodeArgs.split(' ') : [], main) : IMPLS[impl];
+    const spawnEnv = env === undefined ? undefined : { ...process.env, ...rest };
+    const proc = await startNode(this.lab, this.hosts[role], overlay, this.configs[role], { wait, env: spawnEnv });
     this.running.push(proc);
     return proc;
   }
