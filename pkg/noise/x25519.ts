@@ -12,6 +12,7 @@
 
 import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, type KeyObject } from 'node:crypto';
 import { NoiseError } from './errors.js';
+import { KeyObjectCache } from './key-object-cache.js';
 
 export const X25519_KEY_LEN = 32;
 
@@ -33,10 +34,11 @@ function importPublicKey(publicKey: Uint8Array): KeyObject {
   });
 }
 
-// The private key's own JWK export carries the public half (OpenSSL derived it at import): no second KeyObject, one
-// native wrapper fewer per handshake for the garbage collector to finalize (see hash.ts).
+// The public half OpenSSL derived at import, through a public KeyObject on the same key: the private key's own JWK
+// export would carry it too, with one KeyObject less, but also `d`, one more copy of the private key as a string
+// the JavaScript heap keeps unwiped until collected (~2 us dearer; bench/handshake-cost.ts).
 function publicKeyOf(privateKey: KeyObject): Uint8Array {
-  const { x } = privateKey.export({ format: 'jwk' });
+  const { x } = createPublicKey(privateKey).export({ format: 'jwk' });
   return new Uint8Array(Buffer.from(x as string, 'base64url'));
 }
 
@@ -53,19 +55,14 @@ export function importX25519Secret(privateKey: Uint8Array): X25519Secret {
   return { key, publicKey: publicKeyOf(key) };
 }
 
-const imported = new WeakMap<Uint8Array, X25519Secret>();
+const importedSecrets = new KeyObjectCache(importX25519Secret, true);
 
 /**
  * The imported form of a long-lived private key (our static key), imported on first use and kept as long as the
- * caller keeps `privateKey`. The bytes must not change afterwards.
+ * caller keeps `privateKey`; imported again if its bytes changed (see KeyObjectCache).
  */
 export function staticSecret(privateKey: Uint8Array): X25519Secret {
-  let secret = imported.get(privateKey);
-  if (secret === undefined) {
-    secret = importX25519Secret(privateKey);
-    imported.set(privateKey, secret);
-  }
-  return secret;
+  return importedSecrets.get(privateKey);
 }
 
 /**
@@ -85,20 +82,15 @@ export function generateX25519Secret(): X25519Secret {
 }
 
 // A handshake side meets each remote key twice (the peer's ephemeral key in ee and in es or se): imported once.
-const importedPublic = new WeakMap<Uint8Array, KeyObject>();
+const importedPublic = new KeyObjectCache(importPublicKey, false);
 
-/** X25519(secret, peer); `peerPublicKey` is imported once per array, so its bytes must not change afterwards. Throws NoiseError('ENOISEKEY') for a malformed or low-order peer key (all-zero output). */
+/** X25519(secret, peer), `peerPublicKey` imported once per array and bytes (see KeyObjectCache). Throws NoiseError('ENOISEKEY') for a malformed or low-order peer key (all-zero output). */
 export function x25519SharedSecret(secret: X25519Secret, peerPublicKey: Uint8Array): Buffer {
   if (peerPublicKey.length !== X25519_KEY_LEN) {
     throw new NoiseError('ENOISEKEY', `X25519 public key must be ${X25519_KEY_LEN} bytes, got ${peerPublicKey.length}`);
   }
   try {
-    let publicKey = importedPublic.get(peerPublicKey);
-    if (publicKey === undefined) {
-      publicKey = importPublicKey(peerPublicKey);
-      importedPublic.set(peerPublicKey, publicKey);
-    }
-    return diffieHellman({ privateKey: secret.key, publicKey });
+    return diffieHellman({ privateKey: secret.key, publicKey: importedPublic.get(peerPublicKey) });
   } catch {
     // OpenSSL refuses to derive the all-zero secret a low-order point gives (RFC 7748 section 6.1).
     throw new NoiseError('ENOISEKEY', 'peer public key is of low order');

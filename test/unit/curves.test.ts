@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 
 import { ed25519 as nobleEd25519, x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
@@ -161,4 +161,57 @@ test('an Ed25519 key is imported once per array: each of two kept keys verifies 
   // Another array with A's bytes is A's key too.
   assert.equal(ed25519Verify(sigA, msg, Uint8Array.from(keyA)), true);
   assert.equal(ed25519Verify(sigB, msg, Uint8Array.from(keyA)), false);
+});
+
+test('a kept array whose bytes change is imported again: Ed25519 verifies with the key it now holds', () => {
+  const [seedA, seedB] = [Uint8Array.from(randomBytes(32)), Uint8Array.from(randomBytes(32))];
+  const msg = Uint8Array.from(randomBytes(64));
+  const [sigA, sigB] = [ed25519Sign(msg, seedA), ed25519Sign(msg, seedB)];
+  const scratch = Uint8Array.from(ed25519PublicKey(seedA));
+  assert.equal(ed25519Verify(sigA, msg, scratch), true);
+  scratch.set(ed25519PublicKey(seedB)); // a reused buffer: same array, B's bytes
+  assert.equal(ed25519Verify(sigB, msg, scratch), true);
+  assert.equal(ed25519Verify(sigA, msg, scratch), false);
+  scratch[0] ^= 1; // one byte is enough
+  assert.equal(ed25519Verify(sigB, msg, scratch), false);
+});
+
+test('a kept array whose bytes change is imported again: X25519 peer and static keys', () => {
+  const me = generateX25519Secret();
+  const [peerA, peerB] = [generateX25519Secret(), generateX25519Secret()];
+  const peer = Uint8Array.from(peerA.publicKey);
+  assert.equal(toHex(x25519SharedSecret(me, peer)), toHex(x25519SharedSecret(peerA, me.publicKey)));
+  peer.set(peerB.publicKey);
+  assert.equal(toHex(x25519SharedSecret(me, peer)), toHex(x25519SharedSecret(peerB, me.publicKey)));
+
+  const [privA, privB] = [Uint8Array.from(randomBytes(32)), Uint8Array.from(randomBytes(32))];
+  const priv = Uint8Array.from(privA);
+  assert.equal(toHex(staticSecret(priv).publicKey), toHex(nobleX25519.getPublicKey(privA)));
+  priv.set(privB);
+  assert.equal(toHex(staticSecret(priv).publicKey), toHex(nobleX25519.getPublicKey(privB)));
+  assert.equal(staticSecret(priv), staticSecret(priv)); // and cached again for the new bytes
+});
+
+test("an X25519 key's public half is read without exporting its private half", () => {
+  // A private JWK export puts `d` in the heap as a string nothing can wipe (docs/security-model.md).
+  const privateProto = Object.getPrototypeOf(importX25519Secret(ALICE_PRIV).key) as {
+    export: (this: KeyObject, options?: unknown) => unknown;
+  };
+  const original = privateProto.export;
+  const exported: string[] = [];
+  privateProto.export = function (this: KeyObject, options?: unknown) {
+    exported.push(this.type);
+    return original.call(this, options);
+  };
+  try {
+    assert.equal(toHex(importX25519Secret(ALICE_PRIV).publicKey), ALICE_PUB);
+    generateX25519Secret();
+    staticSecret(Uint8Array.from(randomBytes(32)));
+  } finally {
+    privateProto.export = original;
+  }
+  assert.deepEqual(
+    exported.filter((t) => t === 'private'),
+    [],
+  );
 });
