@@ -41,3 +41,20 @@ test('tierUpSooner leaves the flags alone in the code-cache training run and whe
   assert.equal(tierUpSooner(['--interrupt-budget=8192'], {}), false);
   assert.equal(tierUpSooner(['--interrupt_budget=8192'], {}), false);
 });
+
+test('tierUpSooner leaves the budget alone when NODE_OPTIONS sets it, among other options', () => {
+  assert.equal(tierUpSooner([], { NODE_OPTIONS: '--interrupt-budget=8192' }), false);
+  assert.equal(tierUpSooner([], { NODE_OPTIONS: '--max-old-space-size=512  --interrupt_budget=8192 ' }), false);
+  assert.equal(tierUpSooner([], { NODE_OPTIONS: '--no-interrupt-budget' }), false);
+});
+
+test('the budget is lowered when NODE_OPTIONS has other options only', () => {
+  // In a child: the flag it sets is process-wide.
+  const script = `
+    import { tierUpSooner } from ${JSON.stringify(TIER_UP)};
+    process.stdout.write(String(tierUpSooner([], { NODE_OPTIONS: '--max-old-space-size=512 --trace-warnings' })));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'true');
+});
