@@ -10,10 +10,14 @@ import { MessageType, TestSubType } from '../header/header.js';
 import type { DataPathContext } from './context.js';
 import { sendOnTunnel } from './tunnel-sender.js';
 import { formatVpnIp } from '../ip/vpn-ip.js';
+import type { HostInfo } from '../hostmap/hostinfo.js';
 
 export function checkLiveness(ctx: DataPathContext): void {
   const now = ctx.clock.now();
-  for (const host of [...ctx.hostmap.byPrimary.values()]) {
+  // Runs every second over every tunnel: iterated in place rather than copied (a 40k-entry array a second on a
+  // lighthouse); only the dead, which closing removes from the map, are set aside and closed after the walk.
+  const dead: HostInfo[] = [];
+  for (const host of ctx.hostmap.byPrimary.values()) {
     if (host.checkAt === 0 || now < host.checkAt) continue;
     // A count, not a time: a packet in the same clock tick as the creation or the last check counts too.
     if (host.packetsIn > host.packetsInAtCheck) {
@@ -28,6 +32,9 @@ export function checkLiveness(ctx: DataPathContext): void {
       sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
       continue;
     }
+    dead.push(host);
+  }
+  for (const host of dead) {
     ctx.log.info('Tunnel status dead, removing', { vpnIp: formatVpnIp(host.vpnIp), certName: host.certName });
     ctx.counters.inc('tunnels-dead');
     ctx.closeTunnel(host, 'dead', false);

@@ -123,3 +123,33 @@ test('answering a test request does not start a test of our own: one test per ch
   assert.equal(testsBy(b, bBefore), 0, 'b heard a test request before its reply was due for a check');
   assert.ok(a.tunnelTo(b) && b.tunnelTo(a));
 });
+
+test('tunnels that die in the same check are all removed, and a live one beside them is kept', async (t) => {
+  const C = '10.99.0.3';
+  const D = '10.99.0.4';
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B, C, D], config: TIMERS });
+  const others = [
+    await mesh.node({ vpnIp: B, name: 'b', peers: [A], config: TIMERS }),
+    await mesh.node({ vpnIp: C, name: 'c', peers: [A], config: TIMERS }),
+    await mesh.node({ vpnIp: D, name: 'd', peers: [A], config: TIMERS }),
+  ];
+  for (const o of others) {
+    await connect(a, o);
+    await connect(o, a);
+  }
+  await sleep(ALIVE_MS + 20);
+  checkLiveness(a.node);
+  const [b, c, d] = others;
+  mesh.net.drop = (_p, src) => sameAddr(src, b.addr) || sameAddr(src, c.addr);
+  for (const dst of [B, C, D]) a.tun.inject(udpPacket({ src: A, dst, payload: 'anyone?' }));
+  // Called only after both checks are due, so b and c fail in one pass and die in one pass.
+  await sleep(ALIVE_MS + 20);
+  checkLiveness(a.node);
+  await sleep(PENDING_MS + 20);
+  checkLiveness(a.node);
+  assert.equal(a.tunnelTo(b), undefined);
+  assert.equal(a.tunnelTo(c), undefined);
+  assert.ok(a.tunnelTo(d), 'd answered its test request');
+  assert.equal(a.node.counters.get('tunnels-dead'), 2);
+});
