@@ -10,6 +10,9 @@
 // --env: extra environment for the mesh lighthouse (A/B of a lever switched by an environment variable).
 // --variant NAME=NODE_ARGS (repeatable): NAME, listed in --impls, runs the mesh lighthouse with extra node flags,
 // e.g. --variant 'ygen16=--min-semi-space-size=16' --impls mesh,ygen16,nebula.
+// --build NAME=PATH (repeatable): NAME, listed in --impls, runs the mesh lighthouse from another build's
+// dist/bin/mesh.cjs, e.g. --build before=/tmp/before/dist/bin/mesh.cjs --impls before,mesh,nebula (a before/after in
+// one run; a --variant of the same NAME adds its node flags to it).
 // As root. Lab: lh 198.18.0.1:4242 (10.99.0.1/16), gen 198.18.0.2 with one extra address per 5000 nodes.
 
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     env: { type: 'string' },
     'keep-logs': { type: 'string' },
     variant: { type: 'string', multiple: true },
+    build: { type: 'string', multiple: true },
   },
 });
 
@@ -58,6 +62,10 @@ const VARIANTS = new Map(
   (values.variant ?? []).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1).split(' ')]),
 );
 
+const BUILDS = new Map(
+  (values.build ?? []).map((v) => [v.slice(0, v.indexOf('=')), resolve(v.slice(v.indexOf('=') + 1))]),
+);
+
 async function runOne(
   lab: Lab,
   dir: string,
@@ -76,7 +84,8 @@ async function runOne(
     ...(values.prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.prof)}`] : []),
   ];
   let overlay = IMPLS[isMesh ? 'mesh' : 'nebula'];
-  if (isMesh && nodeArgs.length > 0) overlay = meshWithNodeArgs(nodeArgs);
+  const build = BUILDS.get(impl);
+  if (isMesh && (nodeArgs.length > 0 || build !== undefined)) overlay = meshWithNodeArgs(nodeArgs, build);
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (isMesh && values.env)
     for (const kv of values.env.split(',')) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
