@@ -99,3 +99,50 @@ export function iperfUdp(
     };
   });
 }
+
+export interface FloodResult {
+  /** The IP packet size asked for (UDP payload + 28 bytes of IPv4 and UDP headers). */
+  packetBytes: number;
+  sentPackets: number;
+  /** Arrived at the receiver (sent less what it counted lost). */
+  receivedPackets: number;
+  /** The sender's measured duration. */
+  seconds: number;
+  lossPercent: number;
+}
+
+/** IPv4 and UDP headers: a `packetBytes` IP packet carries packetBytes - 28 bytes of iperf3 payload. */
+export const IPV4_UDP_HEADERS = 28;
+
+/**
+ * UDP as fast as iperf3 can send (-b 0), `packetBytes`-byte IP packets, for `seconds`: packets per second sent
+ * and received. The sender is the bottleneck only when the path is faster than one iperf3 core.
+ */
+export function iperfUdpFlood(
+  lab: Lab,
+  from: Host,
+  to: Host,
+  toIp: string,
+  packetBytes: number,
+  seconds: number,
+): Promise<FloodResult> {
+  const payload = packetBytes - IPV4_UDP_HEADERS;
+  if (payload < 16) throw new RangeError(`iperf3 needs at least 16 bytes of UDP payload; ${packetBytes} is too small`);
+  return withServer(lab, to, async (port) => {
+    const json = await client(
+      lab,
+      from,
+      ['-c', toIp, '-p', String(port), '-u', '-b', '0', '-l', String(payload), '-w', '4M'],
+      seconds,
+    );
+    // end.sum: the sender's packet count and duration, with the loss the receiver reported back.
+    const sum = json.end.sum;
+    return {
+      packetBytes,
+      sentPackets: sum.packets,
+      receivedPackets: sum.packets - sum.lost_packets,
+      seconds: sum.seconds,
+      lossPercent: sum.lost_percent,
+    };
+  });
+}

@@ -10,6 +10,9 @@
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (e.g. mesh-dgram:MESH_UDP=dgram)
 //          --only mesh,nebula,<variant>  run just these   --parallel N  TCP flows at once (iperf3 -P; 1)
 //          --loss P  the underlay drops P% of packets each way (nftables ingress on both ends, GSO off; TCP under loss)
+//          --pps 64,1300  UDP packets per second at each IP packet size (bench/pps.ts: iperf3 -b 0, sent and received
+//                   pps, CPU of both daemons per million packets), after the TCP and UDP parts on the same daemons
+//          --pps-only  skip TCP and the fixed-load UDP (with --pps)
 //          --ipv6   also 'mesh-dual': mesh with dual-stack v2 certificates (bench-lab.ts), TCP over the overlay's IPv4
 //                   and its IPv6 addresses on the same tunnel, back to back (order alternating by round), printed
 //                   side by side with the IPv6/IPv4 ratio (issue 18's goal: IPv6 within 10% of IPv4). mesh only:
@@ -17,11 +20,13 @@
 // mesh seals and opens with the addon's AEAD when it is built (pkg/noise/session-aead.ts); to compare with
 // node:crypto in the same run: --variant mesh-nodecrypto:MESH_AEAD=node
 
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 
-import { OVERLAY, PairLab, type ImplName } from './bench-lab.js';
+import { OVERLAY, PairLab, UNDERLAY, type ImplName } from './bench-lab.js';
 import type { TcpResult } from './iperf.js';
 import { iperfTcp, iperfUdp, type UdpResult } from './iperf.js';
+import { fmtPps, measurePps, ppsReport, type PpsResult } from './pps.js';
 import { cpuTimes, median, type CpuTimes } from './proc-stats.js';
 
 interface Variant {
@@ -46,6 +51,8 @@ interface RunResult {
   retransmits: number;
   cpuSecPerGb: number;
   udp: UdpResult[];
+  /** --pps: one flood per packet size. */
+  pps: PpsResult[];
   /** A dual-stack run: both families, in the order measured. */
   families?: FamilyTcp[];
 }
@@ -61,6 +68,8 @@ const { values } = parseArgs({
     parallel: { type: 'string', default: '1' },
     loss: { type: 'string', default: '0' },
     ipv6: { type: 'boolean', default: false },
+    pps: { type: 'string', default: '' },
+    'pps-only': { type: 'boolean', default: false },
   },
 });
 
@@ -70,6 +79,8 @@ const udpLoads = values.udp.split(',').filter(Boolean).map(Number);
 const cipher = values.cipher === 'chachapoly' ? 'chachapoly' : 'aes';
 const parallel = Math.max(1, Number(values.parallel) || 1);
 const lossPercent = Math.max(0, Number(values.loss) || 0);
+const ppsSizes = values.pps.split(',').filter(Boolean).map(Number);
+const ppsOnly = values['pps-only'] && ppsSizes.length > 0;
 
 function variants(): Variant[] {
   const all: Variant[] = [
@@ -123,6 +134,7 @@ async function runDual(pair: PairLab, v: Variant, round: number): Promise<RunRes
     retransmits: v4.retransmits,
     cpuSecPerGb: v4.cpuSecPerGb,
     udp: [],
+    pps: [],
     families,
   };
 }
@@ -131,15 +143,19 @@ async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunRes
   if (v.dual === true) return runDual(pair, v, round);
   const { a, b } = await pair.start(v.impl, v.env);
   const before = [cpuTimes(a.pid), cpuTimes(b.pid)];
-  const tcp = await iperfTcp(pair.lab, pair.a, pair.b, OVERLAY.b, seconds, parallel);
+  const tcp: TcpResult = ppsOnly
+    ? { mbitPerSec: NaN, bytes: NaN, retransmits: NaN }
+    : await iperfTcp(pair.lab, pair.a, pair.b, OVERLAY.b, seconds, parallel);
   const after = [cpuTimes(a.pid), cpuTimes(b.pid)];
   const used = (i: number, k: keyof CpuTimes) => after[i][k] - before[i][k];
   const cpu = used(0, 'user') + used(0, 'system') + used(1, 'user') + used(1, 'system');
   const gb = tcp.bytes / 1e9;
   const split = `a ${(used(0, 'user') / gb).toFixed(1)}u+${(used(0, 'system') / gb).toFixed(1)}s, b ${(used(1, 'user') / gb).toFixed(1)}u+${(used(1, 'system') / gb).toFixed(1)}s`;
   const udp: UdpResult[] = [];
-  for (const load of udpLoads)
+  for (const load of ppsOnly ? [] : udpLoads)
     udp.push(await iperfUdp(pair.lab, pair.a, pair.b, OVERLAY.b, load, Math.min(seconds, 5)));
+  const pps: PpsResult[] = [];
+  for (const size of ppsSizes) pps.push(await measurePps(pair, OVERLAY.b, size, seconds, [a.pid, b.pid]));
   await pair.stop();
   const result = {
     label: v.label,
@@ -148,9 +164,10 @@ async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunRes
     retransmits: tcp.retransmits,
     cpuSecPerGb: cpu / gb,
     udp,
+    pps,
   };
   console.error(
-    `  round ${round} ${v.label}: tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB (${split}), udp ${udp.map(fmtUdp).join(' ')}`,
+    `  round ${round} ${v.label}: tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB (${split}), udp ${udp.map(fmtUdp).join(' ')}${pps.length > 0 ? `, pps ${pps.map(fmtPps).join('; ')}` : ''}`,
   );
   return result;
 }
@@ -159,16 +176,26 @@ function fmtUdp(u: UdpResult): string {
   return `${u.offeredMbit}M->${u.receivedMbit.toFixed(0)}M (${u.lossPercent.toFixed(2)}% lost)`;
 }
 
-async function rawVeth(pair: PairLab): Promise<{ tcpMbit: number; udp: UdpResult[] }> {
-  await pair.stop();
-  const tcp = await iperfTcp(pair.lab, pair.a, pair.b, '198.18.0.2', seconds, parallel);
-  const udp: UdpResult[] = [];
-  for (const load of udpLoads)
-    udp.push(await iperfUdp(pair.lab, pair.a, pair.b, '198.18.0.2', load, Math.min(seconds, 5)));
-  return { tcpMbit: tcp.mbitPerSec, udp };
+interface RawVeth {
+  tcpMbit: number;
+  udp: UdpResult[];
+  pps: PpsResult[];
 }
 
-function report(results: RunResult[], raw: { tcpMbit: number; udp: UdpResult[] }): void {
+async function rawVeth(pair: PairLab): Promise<RawVeth> {
+  await pair.stop();
+  const tcp = ppsOnly ? null : await iperfTcp(pair.lab, pair.a, pair.b, UNDERLAY.b, seconds, parallel);
+  const udp: UdpResult[] = [];
+  for (const load of ppsOnly ? [] : udpLoads)
+    udp.push(await iperfUdp(pair.lab, pair.a, pair.b, UNDERLAY.b, load, Math.min(seconds, 5)));
+  const pps: PpsResult[] = [];
+  for (const size of ppsSizes) pps.push(await measurePps(pair, UNDERLAY.b, size, seconds, []));
+  return { tcpMbit: tcp?.mbitPerSec ?? NaN, udp, pps };
+}
+
+function report(results: RunResult[], raw: RawVeth): void {
+  if (ppsSizes.length > 0) console.log(`${ppsReport(results, ppsSizes, raw.pps)}\n`);
+  if (ppsOnly) return;
   const labels = [...new Set(results.map((r) => r.label))];
   const lines: string[] = [];
   lines.push(
@@ -235,6 +262,13 @@ function familyReport(dual: RunResult[]): string {
   return lines.join('\n');
 }
 
+/** The machine's load (1, 5, 15 minutes): figures from this shared 2-core machine mean little without it. */
+function loadAverage(): string {
+  return `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')}`;
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
   const pair = await PairLab.create({ cipher, ipv6: values.ipv6 });
@@ -282,7 +316,7 @@ async function main(): Promise<void> {
       }
     }
     console.error(
-      `throughput: ${rounds} rounds, TCP ${seconds} s x ${parallel} flow(s), ${lossPercent}% underlay loss, UDP ${udpLoads.join('/')} Mbit/s, cipher ${cipher}`,
+      `throughput: ${rounds} rounds, TCP ${seconds} s x ${parallel} flow(s), ${lossPercent}% underlay loss, UDP ${udpLoads.join('/')} Mbit/s, pps at ${ppsSizes.join('/') || '-'} bytes, cipher ${cipher}, ${loadAverage()}`,
     );
     const results: RunResult[] = [];
     for (let round = 1; round <= rounds; round++) {
@@ -290,6 +324,7 @@ async function main(): Promise<void> {
     }
     const raw = await rawVeth(pair);
     report(results, raw);
+    console.log(`\n${loadAverage()} at the end`);
   } finally {
     await pair.destroy();
   }
