@@ -93,6 +93,24 @@ test('the schema refuses what a lighthouse never writes', () => {
     assert.throws(() => decodeRecord(alias, aliased), RecordError, alias);
 });
 
+test("a dual-stack host's record carries all of its overlay addresses; a single-address record stays as it was", () => {
+  const dual = { ...HOST, vpnAddrs: [HOST.vpnIp, parseVpnIp('fd00::5')] };
+  const back = decodeRecord('10.1.0.5', encodeRecord(dual, 'lh-1', 1));
+  assert.deepEqual(back.vpnAddrs?.map(formatVpnIp), ['10.1.0.5', 'fd00::5']);
+  const single = encodeRecord({ ...HOST, vpnAddrs: [HOST.vpnIp] }, 'lh-1', 1);
+  assert.equal((JSON.parse(text(single)) as { ips?: unknown }).ips, undefined);
+  assert.equal(decodeRecord('10.1.0.5', single).vpnAddrs, undefined);
+  const good = JSON.parse(text(encodeRecord(dual, 'lh-1', 1))) as Record<string, unknown>;
+  const refused: Array<[string, Record<string, unknown>]> = [
+    ["ips without the record's own address", { ...good, ips: ['10.1.0.6', 'fd00::5'] }],
+    ['9 ips', { ...good, ips: ['10.1.0.5', ...Array(8).fill('fd00::5')] }],
+    ['ips that are no addresses', { ...good, ips: ['10.1.0.5', 'host-5'] }],
+    ['ips not a list', { ...good, ips: '10.1.0.5' }],
+  ];
+  for (const [why, value] of refused)
+    assert.throws(() => decodeRecord('10.1.0.5', bytes(JSON.stringify(value))), RecordError, why);
+});
+
 test('a punch request round-trips', () => {
   const back = decodePunch(
     encodePunch({
@@ -113,7 +131,8 @@ function checkAccepted(h: RemoteHost | { askerAddrs: readonly { address: string;
     assert.ok(Number.isInteger(a.port) && a.port >= 0 && a.port <= 65535);
   }
   if (!('askerAddrs' in h)) {
-    assert.ok(h.reported.length <= 20 && h.relays.length <= 32);
+    assert.ok(h.reported.length <= 20 && h.relays.length <= 32 && (h.vpnAddrs?.length ?? 0) <= 8);
+    if (h.vpnAddrs) assert.ok(h.vpnAddrs.includes(h.vpnIp), 'ips leave out the own address');
     assert.match(h.servedBy, LIGHTHOUSE_ID);
   }
 }
@@ -122,6 +141,7 @@ test('fuzz: the record and punch decoders fail only with RecordError and accept 
   const records = [
     encodeRecord(HOST, 'lh-1', 1_700_000_000_000),
     encodeRecord({ ...HOST, learned: null, reported: [], relays: [] }, 'x', 0),
+    encodeRecord({ ...HOST, vpnAddrs: [HOST.vpnIp, parseVpnIp('fd00::5')] }, 'lh-2', 2),
   ];
   const punches = [encodePunch({ target: HOST.vpnIp, asker: parseIpv4('10.1.0.7'), askerAddrs: HOST.reported })];
   const stats = runFuzz('lighthouse-store-record', { iterations: 20_000, ms: 1500, seed: 2101 }, (r) => {

@@ -67,16 +67,16 @@ function lighthouse(
   id: string,
   store: LighthouseStore | undefined,
   sent: Sent[],
-  allow?: Record<string, boolean>,
+  allow?: Record<string, boolean> | ((vpnIp: VpnIp, addr: UdpAddr) => boolean),
   clock?: ManualClock,
 ) {
   const hosts = new Map<VpnIp, HostInfo>();
   const counters = new Counters();
-  const allowList = new AllowList(allow);
+  const allowList = new AllowList(typeof allow === 'function' ? undefined : allow);
   const server = new LighthouseServer({
     vpnNetworks: () => [VPN_PREFIX],
     ...(clock ? { clock } : {}),
-    remoteAllowed: (_vpnIp, addr) => allowList.allows(addr.address),
+    remoteAllowed: (vpnIp, addr) => (typeof allow === 'function' ? allow(vpnIp, addr) : allowList.allows(addr.address)),
     hostFor: (vpnIp) => hosts.get(vpnIp),
     send: (to: HostInfo, m: MetaMessage) => {
       if (m.type === MetaType.HostUpdateNotificationAck) return;
@@ -98,8 +98,10 @@ function lighthouse(
     remote: UdpAddr | null,
     reported: UdpAddr[] = [],
     relays: string[] = [],
+    moreAddrs: VpnIp[] = [],
   ): HostInfo => {
-    const h = { vpnIp: ip(vpnIp), remote } as unknown as HostInfo;
+    const vpnAddrs = moreAddrs.length > 0 ? [ip(vpnIp), ...moreAddrs] : undefined;
+    const h = { vpnIp: ip(vpnIp), remote, ...(vpnAddrs ? { vpnAddrs } : {}) } as unknown as HostInfo;
     hosts.set(h.vpnIp, h);
     server.handle(h, {
       type: MetaType.HostUpdateNotification,
@@ -277,4 +279,32 @@ test('a tier record for an address outside our overlay networks is never answere
   lh1.query(asker, '192.0.2.50');
   assert.deepEqual(sent, []);
   assert.equal(lh1.counters.get('lighthouse', 'query-unknown'), 1);
+});
+
+test('remote_allow_list judges a dual-stack host by every one of its addresses, as for its own report (AllowAll)', () => {
+  // The strict lighthouse's rule for IPv6 overlay addresses refuses 192.168.0.0/16 and 203.0.113.0/24.
+  const strict = (vpnIp: VpnIp, addr: UdpAddr) =>
+    !(typeof vpnIp === 'string' && /^(192\.168\.|203\.0\.113\.)/.test(addr.address));
+  const open = () => true;
+  /** A tier of lh-1 (the asker's) and lh-3 (the target's), both hosts dual-stack with an IPv4 primary. */
+  const run = (allow1: typeof strict, allow3: typeof strict) => {
+    const clock = new ManualClock();
+    const twin = new TwinTier(clock);
+    const sent: Sent[] = [];
+    const lh1 = lighthouse('lh-1', twin.store('lh-1'), sent, allow1, clock);
+    const lh3 = lighthouse('lh-3', twin.store('lh-3'), sent, allow3, clock);
+    const asker = lh1.connect('10.99.0.11', a('198.51.100.11', 4242), [a('203.0.113.11', 4242)], [], ['fd00::11']);
+    const target = [a('192.168.3.33', 4242), a('198.51.100.34', 4242)];
+    lh3.connect('10.99.0.33', a('198.51.100.33', 4000), target, [], ['fd00::33']);
+    lh1.query(asker, '10.99.0.33');
+    return { twin, sent };
+  };
+  // lh-1 strict: the target's record, read from the tier, keeps only what passes for fd00::33 as well.
+  const answered = run(strict, open);
+  assert.deepEqual(answered.twin.records.get(ip('10.99.0.33'))?.vpnAddrs, [ip('10.99.0.33'), 'fd00::33']);
+  assert.deepEqual(answered.sent[0].addrs, ['198.51.100.33:4000', '198.51.100.34:4242'], 'the reply at lh-1');
+  // lh-3 strict: what it tells its host about lh-1's asker passes for fd00::11 as well.
+  const punched = run(open, strict);
+  assert.equal(punched.sent[1].type, MetaType.HostPunchNotification);
+  assert.deepEqual(punched.sent[1].addrs, ['198.51.100.11:4242'], 'the punch at lh-3');
 });

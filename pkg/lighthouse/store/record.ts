@@ -2,7 +2,8 @@
 //
 //   bucket value, key = the host's overlay address (keyOf):
 //     {"v":1,"ip":"10.1.0.5","lh":"10-1-0-1","t":1765000000000,
-//      "learned":"198.51.100.7:4242","reported":["192.168.1.5:4242","[2001:db8::5]:4242"],"relays":["10.1.0.9"]}
+//      "learned":"198.51.100.7:4242","reported":["192.168.1.5:4242","[2001:db8::5]:4242"],"relays":["10.1.0.9"],
+//      "ips":["10.1.0.5","fd00::5"]}      (ips: all of a host's overlay addresses, when it has more than one)
 //   punch request, on subject mesh.lh.<lh>.punch:
 //     {"v":1,"target":"10.1.0.5","asker":"10.1.0.7","addrs":["203.0.113.9:4242"]}
 //
@@ -19,7 +20,7 @@ export const RECORD_VERSION = 1;
 /** As the server keeps (server.ts MAX_REPORTED, MAX_RELAYS): 10 reported per family, 16 relays per family. */
 const MAX_ADDRS = 20;
 const MAX_RELAY_ENTRIES = 32;
-/** Overlay addresses of one asker: a certificate's networks, a handful in practice. */
+/** Overlay addresses of one host (an asker, a record's `ips`): a certificate's networks, a handful in practice. */
 const MAX_ASKERS = 8;
 /** A full record (10+10 reported IPv6 addresses, 2x16 IPv6 relays) is ~2.2 KB; anything larger is refused unread. */
 export const MAX_RECORD_BYTES = 4096;
@@ -55,6 +56,8 @@ export function encodeRecord(host: ServedHost, servedBy: string, writtenAt: numb
     learned: host.learned ? formatAddr(host.learned) : null,
     reported: host.reported.map(formatAddr),
     relays: host.relays.map(formatVpnIp),
+    // Only for a host with several addresses: a single-address record stays as small as before.
+    ...(host.vpnAddrs && host.vpnAddrs.length > 1 ? { ips: host.vpnAddrs.map(formatVpnIp) } : {}),
     // A name DNS could not ask for is left out rather than making the whole record invalid for the readers.
     ...(host.name !== undefined && isShareableName(host.name) ? { name: host.name } : {}),
   });
@@ -75,8 +78,11 @@ export function decodeRecord(key: string, bytes: Uint8Array): RemoteHost {
   if (keyOf(vpnIp) !== key) throw new RecordError('key is not the canonical form of its address');
   if (typeof o.lh !== 'string' || !LIGHTHOUSE_ID.test(o.lh)) throw new RecordError('lh is not a lighthouse id');
   if (typeof o.t !== 'number' || !Number.isSafeInteger(o.t) || o.t < 0) throw new RecordError('t is not a time');
+  const vpnAddrs = o.ips === undefined ? undefined : listField(o.ips, 'ips', MAX_ASKERS).map((v) => ipField(v, 'ips'));
+  if (vpnAddrs && !vpnAddrs.includes(vpnIp)) throw new RecordError("ips leave out the record's own address");
   return {
     vpnIp,
+    ...(vpnAddrs ? { vpnAddrs } : {}),
     servedBy: o.lh,
     writtenAt: o.t,
     learned: o.learned === null ? null : addrField(o.learned, 'learned'),

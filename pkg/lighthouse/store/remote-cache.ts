@@ -9,14 +9,15 @@ import type { RemoteHost } from './store.js';
 export const MAX_PER_NAME_EXAMINED = 32;
 
 /**
- * Heap a cached record takes, estimated on the high side from its shape (per address, per relay, the name): 9.5 KB
- * for the largest record (21 addresses, 32 relays, a 253-character name), 1.3 KB for a typical one (3 addresses, no
+ * Heap a cached record takes, estimated on the high side from its shape (per address, per relay or overlay address,
+ * the name): 10 KB for the largest record (21 addresses, 32 relays, 8 overlay addresses, a 253-character name; 9.5 KB
+ * without the overlay addresses), 1.3 KB for a typical one (3 addresses, no
  * relay, a short name). Measured in node 20 for such objects built directly: 4.1 KB and 0.6 KB; the review measured
  * ~9.8 KB for the largest as the decoder leaves it.
  */
 export function recordCost(host: RemoteHost): number {
   const addrs = host.reported.length + (host.learned ? 1 : 0);
-  return 512 + 250 * addrs + 100 * host.relays.length + 2 * (host.name?.length ?? 0);
+  return 512 + 250 * addrs + 100 * (host.relays.length + (host.vpnAddrs?.length ?? 0)) + 2 * (host.name?.length ?? 0);
 }
 
 /** Lowercases ASCII only, as DNS compares names (RFC 4343). */

@@ -13,6 +13,11 @@ import type { UdpAddr } from '../../udp/addr.js';
 /** What a lighthouse knows about one host it serves: what it would answer to a query about it. */
 export interface ServedHost {
   readonly vpnIp: VpnIp;
+  /**
+   * All of the host's overlay addresses, primary first (absent from older writers: just vpnIp). remote_allow_list
+   * judges its underlay addresses by every one of them, as the server does for the host's own report.
+   */
+  readonly vpnAddrs?: readonly VpnIp[];
   /** The address the lighthouse sees the host's tunnel from; null when reached over TCP or a relay only. */
   readonly learned: UdpAddr | null;
   /** The addresses the host reported in its last update, already filtered by the allow lists. */
@@ -34,9 +39,12 @@ export interface RemoteHost extends ServedHost {
 /** Another lighthouse asks the one serving `target` to tell it to punch toward `asker` (a HostPunchNotification). */
 export interface PunchRequest {
   readonly target: VpnIp;
-  /** The asker's primary address: what the allow lists judge its addresses by, and the rate limit's key. */
+  /** The asker's primary address: the rate limit's key. */
   readonly asker: VpnIp;
-  /** All of the asker's overlay addresses, primary first (absent from older writers: just `asker`). */
+  /**
+   * All of the asker's overlay addresses, primary first (absent from older writers: just `asker`): what it is named
+   * by, and what remote_allow_list judges its addresses by (every one, with `asker`).
+   */
   readonly askers?: readonly VpnIp[];
   readonly askerAddrs: readonly UdpAddr[];
 }

@@ -16,19 +16,21 @@ import type { LighthouseStore, PunchRequest, ServedHost } from './store.js';
 
 /**
  * A served host as the store writes it, once under each of its overlay addresses (a dual-stack host is asked for by
- * either): its tunnel's address and its last update's addresses and relays.
+ * either): all of those addresses, its tunnel's address and its last update's addresses and relays.
  */
 export function servedHosts(
   host: HostInfo,
   entry: { reported: readonly UdpAddr[]; relays: readonly VpnIp[] },
 ): ServedHost[] {
+  const vpnAddrs = addrsOf(host);
   const base = {
+    vpnAddrs,
     learned: host.remote && !isTcpAddr(host.remote) ? host.remote : null,
     reported: entry.reported,
     relays: entry.relays,
     ...(host.certName !== undefined ? { name: host.certName } : {}),
   };
-  return addrsOf(host).map((vpnIp) => ({ vpnIp, ...base }));
+  return vpnAddrs.map((vpnIp) => ({ vpnIp, ...base }));
 }
 
 /** Answers `from`'s query about `target`, a host we have no tunnel to, from the tier; counts it unknown if none. */
@@ -43,8 +45,10 @@ export function answerFromTier(
   const remote = store.lookup(target);
   // A record for an address outside our overlay networks names no host of ours, whatever NATS says.
   if (!remote || !inNetworks(target, env.vpnNetworks())) return env.counters.inc('lighthouse', 'query-unknown');
-  const learned = remote.learned && acceptable(env, target, remote.learned) ? remote.learned : null;
-  const reported = remote.reported.filter((a) => acceptable(env, target, a));
+  // Judged by every address of the host, as the server judges the host's own report (Nebula's AllowAll).
+  const judgedBy = remote.vpnAddrs ?? [target];
+  const learned = remote.learned && acceptable(env, judgedBy, remote.learned) ? remote.learned : null;
+  const reported = remote.reported.filter((a) => acceptable(env, judgedBy, a));
   // As the server orders its own answers: IPv4 then IPv6, each learned-then-reported.
   const all = learned ? [learned, ...reported] : reported;
   const addrs = [...all.filter((a) => !a.address.includes(':')), ...all.filter((a) => a.address.includes(':'))];
@@ -80,13 +84,17 @@ export function tierPunch(env: LighthouseServerEnv, limiter: TierPunchLimiter, r
   const asker = fitting.find((a) => families.has(typeof a)) ?? fitting[0];
   if (asker === undefined) return env.counters.inc('lighthouse', 'v1-ipv6-skipped');
   if (!limiter.allow(target, request.asker)) return env.counters.inc('drops', 'lighthouse-tier-punch-rate');
-  const addrs = request.askerAddrs.filter((a) => acceptable(env, request.asker, a));
+  const judgedBy = [...new Set([request.asker, ...(request.askers ?? [])])];
+  const addrs = request.askerAddrs.filter((a) => acceptable(env, judgedBy, a));
   env.send(host, { type: MetaType.HostPunchNotification, vpnIp: asker, addrs, relays: [], ...layout(version) });
   env.counters.inc('lighthouse', 'tier-punch');
 }
 
-/** What the server keeps of a host's own report: no address inside our overlay networks, remote_allow_list passed. */
-function acceptable(env: LighthouseServerEnv, vpnIp: VpnIp, a: UdpAddr): boolean {
+/**
+ * What the server keeps of a host's own report: no address inside our overlay networks, remote_allow_list passed for
+ * every one of the host's overlay addresses `vpnAddrs`.
+ */
+function acceptable(env: LighthouseServerEnv, vpnAddrs: readonly VpnIp[], a: UdpAddr): boolean {
   if (underlayInNetworks(a, env.vpnNetworks())) return false;
-  return env.remoteAllowed(vpnIp, a);
+  return vpnAddrs.every((vpnIp) => env.remoteAllowed(vpnIp, a));
 }
