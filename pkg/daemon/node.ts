@@ -555,7 +555,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (this.learnedRoutes === null) return;
     const watch = new SystemRouteWatch({
       table: this.learnedRoutes,
-      vpnNet: () => this.identity().vpnNet,
+      vpnNetworks: () => this.identity().vpnNetworks,
       log: this.log,
       clock: this.clock,
       counters: this.counters,

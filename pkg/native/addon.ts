@@ -80,7 +80,7 @@ export const UDP_META_WORDS = 8;
 export interface NetlinkAddon {
   /** A non-blocking NETLINK_ROUTE socket subscribed to IPv4 and IPv6 address changes. */
   netlink_open_addr_watch(): number;
-  /** One subscribed to IPv4 route changes (tun.use_system_route_table); rcvbuf > 0 sets its receive buffer. */
+  /** One subscribed to IPv4 and IPv6 route changes (tun.use_system_route_table); rcvbuf > 0 sets its buffer size. */
   netlink_open_route_watch(rcvbuf: number): number;
   /** As tun_poll_start: one length per message in `lens` (0 when the kernel reported lost events). */
   netlink_poll_start(

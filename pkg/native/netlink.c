@@ -39,8 +39,9 @@ napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info) {
   return open_netlink(env, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, 0);
 }
 
-// netlink_open_route_watch(rcvbuf): fd subscribed to IPv4 route changes, for pkg/routing/system-route-watch.ts
-// (tun.use_system_route_table). Unlike address events, these messages are read: JavaScript parses each route.
+// netlink_open_route_watch(rcvbuf): fd subscribed to IPv4 and IPv6 route changes, for
+// pkg/routing/system-route-watch.ts (tun.use_system_route_table). Unlike address events, these messages are read:
+// JavaScript parses each route.
 // rcvbuf > 0 sets the receive buffer, for hosts where a routing daemon changes many routes at once.
 napi_value netlink_open_route_watch(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -48,7 +49,7 @@ napi_value netlink_open_route_watch(napi_env env, napi_callback_info info) {
   int32_t rcvbuf = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc >= 1 && napi_get_value_int32(env, argv[0], &rcvbuf) != napi_ok) rcvbuf = 0;
-  return open_netlink(env, RTMGRP_IPV4_ROUTE, rcvbuf);
+  return open_netlink(env, RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE, rcvbuf);
 }
 
 static uint32_t netlink_read_batch(mt_batch_t *b, int *err) {

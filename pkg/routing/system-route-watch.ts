@@ -1,8 +1,9 @@
 // tun.use_system_route_table (Nebula 1.7+, Linux): as well as the config's unsafe_routes, follow the
 // kernel's routes through our TUN whose gateway is a VPN address, as they change. `ip route add 10.9.0.0/24 via
 // 10.1.0.2 dev mesh1` makes packets for 10.9.0.0/24 go through the tunnel to 10.1.0.2 the moment the kernel
-// reports the route; `ip route del` stops it. Events, not polling: a netlink socket of the addon subscribed to IPv4
-// route changes (pkg/native/netlink.c), whose messages netlink-route.ts parses.
+// reports the route; `ip route del` stops it. IPv6 the same (`ip -6 route add fd01::/64 via fd00::2 dev mesh1`,
+// a gateway in one of our IPv6 overlay networks; docs/ipv6.md). Events, not polling: a netlink socket of the addon
+// subscribed to IPv4 and IPv6 route changes (pkg/native/netlink.c), whose messages netlink-route.ts parses.
 //
 // The socket is opened before the TUN exists (open()), so a route added right after the device appears is queued
 // by the kernel rather than missed; messages are read once the TUN's interface index is known (start()). Like
@@ -10,13 +11,14 @@
 //
 // When the socket overflows (a routing daemon changing thousands of routes at once) the kernel drops events, so the
 // learned table may miss an add or keep a deleted route. That is counted (drops{system-routes-lost}), logged once
-// per minute, and repaired: we ask the kernel for all its IPv4 routes (a dump, answered on the same socket), keep
-// those of the dump and of the events that arrive meanwhile, and drop the rest when the dump ends. Nebula only
-// loses them; tun.use_system_route_table_buffer_size raises the buffer as in Nebula.
+// per minute, and repaired: we ask the kernel for all its routes of both families (one dump, answered on the same
+// socket), keep those of the dump and of the events that arrive meanwhile, and drop the rest when the dump ends.
+// Nebula only loses them; tun.use_system_route_table_buffer_size raises the buffer as in Nebula.
 
 import { readFileSync, readSync, writeSync } from 'node:fs';
 import { after, type Clock } from '../clock/clock.js';
-import { formatCidr, formatIpv4, type Ipv4Net } from '../ip/ipv4.js';
+import { formatIpPrefix, type IpPrefix } from '../ip/prefix.js';
+import { formatVpnIp } from '../ip/vpn-ip.js';
 import { guarded } from '../log/escaped-errors.js';
 import type { Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/rate-limit.js';
@@ -40,8 +42,8 @@ const MAX_FRUITLESS_POLLS = 3;
 
 export interface SystemRouteWatchEnv {
   readonly table: SystemRouteTable;
-  /** Our VPN network, read per message (a reload may bring a new certificate). */
-  readonly vpnNet: () => Ipv4Net;
+  /** Our VPN networks (both families): a learned gateway lies in one. Read per message (a reload may change them). */
+  readonly vpnNetworks: () => readonly IpPrefix[];
   readonly log: Logger;
   readonly clock: Clock;
   readonly counters: Counters;
@@ -141,7 +143,7 @@ export class SystemRouteWatch {
     const { changes, ignored, ended, failed, interrupted, answering } = parseRouteMessages(
       bytes,
       this.tunIndex,
-      this.env.vpnNet(),
+      this.env.vpnNetworks(),
     );
     if (this.resync !== null) {
       if (answering.includes(this.resync.seq)) this.armDumpTimer();
@@ -149,9 +151,9 @@ export class SystemRouteWatch {
     }
     for (const r of ignored) {
       this.env.log.debug('Ignoring route update', {
-        route: formatCidr(r.dst),
+        route: formatIpPrefix(r.dst),
         reason: r.reason,
-        via: r.gateways.map(formatIpv4).join(','),
+        via: r.gateways.map(formatVpnIp).join(','),
       });
     }
     for (const change of changes) {
@@ -159,8 +161,8 @@ export class SystemRouteWatch {
       if (this.resync !== null && change.kind === 'add') this.resync.seen.add(routeKey(change));
       if (result === 'unknown' || result === 'unchanged') continue; // 'unknown': mostly routes of other devices
       const fields = {
-        destination: formatCidr(change.dst),
-        via: change.gateways.map((g) => `${formatIpv4(g.vpnIp)}:${g.weight}`).join(','),
+        destination: formatIpPrefix(change.dst),
+        via: change.gateways.map((g) => `${formatVpnIp(g.vpnIp)}:${g.weight}`).join(','),
         table: change.table,
         metric: change.metric,
       };
@@ -170,6 +172,8 @@ export class SystemRouteWatch {
           ...fields,
           max: this.env.table.size,
         });
+      } else if (change.kind === 'delete-hops' && result === 'replaced') {
+        this.changeLog.info('Removing next hops of route', fields);
       } else if (result === 'added' || result === 'replaced') {
         this.changeLog.info('Adding route', fields);
       } else if (result === 'removed') {
@@ -257,7 +261,7 @@ export class SystemRouteWatch {
     }
     for (const gone of this.env.table.retainOnly(seen)) {
       this.changeLog.info('Removing route', {
-        destination: formatCidr(gone.dst),
+        destination: formatIpPrefix(gone.dst),
         table: gone.table,
         metric: gone.metric,
         reason: 'not in the route table any more',

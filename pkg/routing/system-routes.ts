@@ -1,14 +1,15 @@
 // The routes learned from the system route table (tun.use_system_route_table): the kernel's routes through our TUN
 // with a VPN gateway, kept as the kernel keeps them, by destination, table and metric. For a destination held
 // several times (two tables, two metrics) the lowest metric is followed; a delete removes only the route it names,
-// so the others stay. Lookups go by prefix length, longest first, over only the lengths in use: at most 33 map
-// probes per packet whatever the table size.
+// so the others stay. IPv4 and IPv6 routes are held apart, each indexed by prefix length: a lookup probes only the
+// lengths in use, longest first (at most 33 map probes for IPv4, 129 for IPv6, whatever the table size).
 //
-// Bounded (MAX_SYSTEM_ROUTES): beyond it a new route is refused and counted, so a routing daemon flooding the table
-// cannot grow our memory without limit; routes already held still update and delete.
+// Bounded (MAX_SYSTEM_ROUTES, both families together): beyond it a new route is refused and counted, so a routing
+// daemon flooding the table cannot grow our memory without limit; routes already held still update and delete.
 
-import type { Ipv4, Ipv4Net } from '../ip/ipv4.js';
-import { maskToPrefix, prefixToMask } from '../ip/ipv4.js';
+import { prefixToMask, type Ipv4 } from '../ip/ipv4.js';
+import { formatIpPrefix, ipv4FromUint32, ipv6Addr, type IpPrefix } from '../ip/prefix.js';
+import { vpnIpBytes } from '../ip/vpn-ip.js';
 import { bucketGateways, type Gateway } from './ecmp.js';
 import type { RouteChange, SystemGateway } from './netlink-route.js';
 
@@ -18,22 +19,89 @@ export type ApplyResult = 'added' | 'replaced' | 'unchanged' | 'removed' | 'unkn
 
 /** What tells two kernel routes apart (with the TOS, which nobody sets on these): destination, table, metric. */
 export function routeKey(change: Pick<RouteChange, 'dst' | 'table' | 'metric'>): string {
-  return `${change.dst.ip}/${maskToPrefix(change.dst.mask)} ${change.table}/${change.metric}`;
+  return `${formatIpPrefix(change.dst)} ${change.table}/${change.metric}`;
+}
+
+export interface LearnedRoute {
+  readonly dst: IpPrefix;
+  readonly gateways: readonly Gateway[];
+}
+
+interface Variant {
+  readonly metric: number;
+  /** As the kernel gave them, for a delete of some of them (IPv6). */
+  readonly hops: readonly SystemGateway[];
+  readonly gateways: Gateway[];
 }
 
 interface Held {
   /** `${table}/${metric}` -> its gateways. */
-  readonly variants: Map<string, { metric: number; gateways: Gateway[] }>;
+  readonly variants: Map<string, Variant>;
   /** The variant with the lowest metric: what lookups return. */
   best: Gateway[];
 }
 
-export class SystemRouteTable {
+/** One family's routes by prefix length; K is the masked address (uint32 for IPv4, bigint for IPv6). */
+class PrefixIndex<K> {
   /** Per prefix length: network address -> the routes held for it. */
-  private readonly byLength = new Map<number, Map<Ipv4, Held>>();
+  readonly byLength = new Map<number, Map<K, Held>>();
   /** Prefix lengths in use, longest first. */
-  private lengths: number[] = [];
+  lengths: number[] = [];
+
+  constructor(readonly mask: (addr: K, len: number) => K) {}
+
+  get(len: number, key: K): Held | undefined {
+    return this.byLength.get(len)?.get(key);
+  }
+
+  set(len: number, key: K, held: Held): void {
+    let nets = this.byLength.get(len);
+    if (nets === undefined) {
+      nets = new Map();
+      this.byLength.set(len, nets);
+      this.lengths = [...this.byLength.keys()].sort((a, b) => b - a);
+    }
+    nets.set(key, held);
+  }
+
+  delete(len: number, key: K): void {
+    const nets = this.byLength.get(len)!;
+    nets.delete(key);
+    if (nets.size > 0) return;
+    this.byLength.delete(len);
+    this.lengths = this.lengths.filter((l) => l !== len);
+  }
+
+  match(addr: K): { prefixLen: number; gateways: readonly Gateway[] } | null {
+    for (const len of this.lengths) {
+      const held = this.byLength.get(len)!.get(this.mask(addr, len));
+      if (held !== undefined) return { prefixLen: len, gateways: held.best };
+    }
+    return null;
+  }
+}
+
+const MASKS6: bigint[] = Array.from({ length: 129 }, (_, len) =>
+  len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(128 - len),
+);
+
+function bigintOf(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+function bytesOf(n: bigint): Uint8Array {
+  const b = new Uint8Array(16);
+  for (let i = 15; i >= 0; i--, n >>= 8n) b[i] = Number(n & 0xffn);
+  return b;
+}
+
+export class SystemRouteTable {
+  private readonly v4 = new PrefixIndex<number>((a, len) => (a & prefixToMask(len)) >>> 0);
+  private readonly v6 = new PrefixIndex<bigint>((a, len) => a & MASKS6[len]!);
   private count = 0;
+  private changes = 0;
 
   constructor(private readonly max = MAX_SYSTEM_ROUTES) {}
 
@@ -42,94 +110,108 @@ export class SystemRouteTable {
     return this.count;
   }
 
+  /** Counts every change to what lookups return, so a caller may cache an answer until it moves. */
+  get version(): number {
+    return this.changes;
+  }
+
   apply(change: RouteChange): ApplyResult {
-    const len = maskToPrefix(change.dst.mask);
-    const key = `${change.table}/${change.metric}`;
-    let nets = this.byLength.get(len);
-    let held = nets?.get(change.dst.ip);
-    if (change.kind === 'delete') {
-      if (held === undefined || !held.variants.delete(key)) return 'unknown';
-      this.count--;
-      if (held.variants.size === 0) {
-        nets!.delete(change.dst.ip);
-        if (nets!.size === 0) this.dropLength(len);
-      } else {
+    const result =
+      change.dst.addr.family === 4
+        ? this.applyTo(this.v4, bigEndianU32(change.dst.addr.bytes), change)
+        : this.applyTo(this.v6, bigintOf(change.dst.addr.bytes), change);
+    if (result !== 'unchanged' && result !== 'unknown' && result !== 'full') this.changes++;
+    return result;
+  }
+
+  private applyTo<K>(index: PrefixIndex<K>, key: K, change: RouteChange): ApplyResult {
+    const len = change.dst.bits;
+    const variantKey = `${change.table}/${change.metric}`;
+    const held = index.get(len, key);
+    const before = held?.variants.get(variantKey);
+    if (change.kind !== 'add') {
+      if (held === undefined || before === undefined) return 'unknown';
+      const left = change.kind === 'delete-hops' ? withoutHops(before.hops, change.gateways) : [];
+      if (left.length === before.hops.length) return 'unknown'; // none of the hops named is one we follow
+      if (left.length > 0) {
+        held.variants.set(variantKey, variant(change.metric, left));
         held.best = lowest(held);
+        return 'replaced';
       }
+      held.variants.delete(variantKey);
+      this.count--;
+      if (held.variants.size === 0) index.delete(len, key);
+      else held.best = lowest(held);
       return 'removed';
     }
-    const gateways = bucketGateways(change.gateways);
-    const before = held?.variants.get(key);
+    const next = variant(change.metric, change.gateways);
     if (before !== undefined) {
-      if (sameGateways(before.gateways, gateways)) return 'unchanged';
-      held!.variants.set(key, { metric: change.metric, gateways });
+      if (sameGateways(before.gateways, next.gateways)) return 'unchanged';
+      held!.variants.set(variantKey, next);
       held!.best = lowest(held!);
       return 'replaced';
     }
     if (this.count >= this.max) return 'full';
-    if (nets === undefined) {
-      nets = new Map();
-      this.byLength.set(len, nets);
-      this.lengths = [...this.byLength.keys()].sort((a, b) => b - a);
-    }
-    if (held === undefined) {
-      held = { variants: new Map(), best: gateways };
-      nets.set(change.dst.ip, held);
-    }
-    held.variants.set(key, { metric: change.metric, gateways });
-    held.best = lowest(held);
+    const target = held ?? { variants: new Map(), best: next.gateways };
+    if (held === undefined) index.set(len, key, target);
+    target.variants.set(variantKey, next);
+    target.best = lowest(target);
     this.count++;
     return 'added';
   }
 
-  /** The most specific learned route holding `dst`: its prefix length and gateways, or null. */
+  /** The most specific learned IPv4 route holding `dst`: its prefix length and gateways, or null. */
   match(dst: Ipv4): { prefixLen: number; gateways: readonly Gateway[] } | null {
-    for (const len of this.lengths) {
-      const held = this.byLength.get(len)!.get((dst & prefixToMask(len)) >>> 0);
-      if (held !== undefined) return { prefixLen: len, gateways: held.best };
-    }
-    return null;
+    return this.v4.match(dst);
   }
 
-  /** Every learned destination with the gateways followed (`mesh status`, tests). */
-  list(): Array<{ dst: Ipv4Net; gateways: readonly Gateway[] }> {
-    const out: Array<{ dst: Ipv4Net; gateways: readonly Gateway[] }> = [];
-    for (const len of this.lengths) {
-      for (const [ip, held] of this.byLength.get(len)!)
-        out.push({ dst: { ip, mask: prefixToMask(len) }, gateways: held.best });
-    }
+  /** The same for an IPv6 destination (a VpnIp's canonical text). */
+  match6(dst: string): { prefixLen: number; gateways: readonly Gateway[] } | null {
+    if (this.v6.lengths.length === 0) return null;
+    return this.v6.match(bigintOf(vpnIpBytes(dst)));
+  }
+
+  /** Every learned destination with the gateways followed (`mesh status`, tests): IPv4 first, longest first. */
+  list(): LearnedRoute[] {
+    const out: LearnedRoute[] = [];
+    this.each((dst, held) => out.push({ dst, gateways: held.best }));
     return out;
   }
 
   /** Removes every route whose key (routeKey) is not in `keep`; returns those removed. */
   retainOnly(keep: ReadonlySet<string>): RouteChange[] {
     const removed: RouteChange[] = [];
-    for (const len of [...this.lengths]) {
-      for (const [ip, held] of [...this.byLength.get(len)!]) {
-        for (const [variant, v] of [...held.variants]) {
-          const [table, metric] = variant.split('/').map(Number);
-          // Learned gateways are IPv4 (parsed from IPv4 route messages), so the narrowing holds.
-          const gateways = v.gateways as readonly SystemGateway[];
-          const change: RouteChange = {
-            kind: 'delete',
-            dst: { ip, mask: prefixToMask(len) },
-            table: table!,
-            metric: metric!,
-            gateways,
-          };
-          if (keep.has(routeKey(change))) continue;
-          this.apply(change);
-          removed.push(change);
-        }
+    const gone: RouteChange[] = [];
+    this.each((dst, held) => {
+      for (const [variantKey, v] of held.variants) {
+        const [table, metric] = variantKey.split('/').map(Number);
+        const change: RouteChange = { kind: 'delete', dst, table: table!, metric: metric!, gateways: v.hops };
+        if (!keep.has(routeKey(change))) gone.push(change);
       }
-    }
+    });
+    for (const change of gone) if (this.apply(change) === 'removed') removed.push(change);
     return removed;
   }
 
-  private dropLength(len: number): void {
-    this.byLength.delete(len);
-    this.lengths = this.lengths.filter((l) => l !== len);
+  private each(visit: (dst: IpPrefix, held: Held) => void): void {
+    for (const len of this.v4.lengths)
+      for (const [ip, held] of this.v4.byLength.get(len)!) visit({ addr: ipv4FromUint32(ip), bits: len }, held);
+    for (const len of this.v6.lengths)
+      for (const [n, held] of this.v6.byLength.get(len)!) visit({ addr: ipv6Addr(bytesOf(n)), bits: len }, held);
   }
+}
+
+function bigEndianU32(b: Uint8Array): number {
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+function variant(metric: number, hops: readonly SystemGateway[]): Variant {
+  return { metric, hops, gateways: bucketGateways(hops) };
+}
+
+/** `hops` without those named in `gone` (by gateway: the kernel holds one next hop per gateway and device). */
+function withoutHops(hops: readonly SystemGateway[], gone: readonly SystemGateway[]): SystemGateway[] {
+  return hops.filter((h) => !gone.some((g) => g.vpnIp === h.vpnIp));
 }
 
 function sameGateways(a: readonly Gateway[], b: readonly Gateway[]): boolean {
@@ -137,7 +219,7 @@ function sameGateways(a: readonly Gateway[], b: readonly Gateway[]): boolean {
 }
 
 function lowest(held: Held): Gateway[] {
-  let best: { metric: number; gateways: Gateway[] } | null = null;
+  let best: Variant | null = null;
   for (const v of held.variants.values()) if (best === null || v.metric < best.metric) best = v;
   return best!.gateways;
 }

@@ -2,7 +2,8 @@
 // Those of the config, and with tun.use_system_route_table those learned from the kernel (system-routes.ts): the
 // most specific of both wins, a learned route over a configured one of the same prefix (as in Nebula 1.7+).
 // IPv6 routes (Nebula 1.10+, v2 certificates) live in a table of their own, looked up only for IPv6 destinations;
-// a gateway of either family is an overlay address (docs/ipv6.md). Routes learned from the kernel are IPv4 only.
+// a gateway of either family is an overlay address (docs/ipv6.md). Routes learned from the kernel come in both
+// families too, and combine with the config's the same way.
 
 import { netContains, parseCidr, type Ipv4Net } from '../ip/ipv4.js';
 import { parseIpPrefix, type IpPrefix } from '../ip/prefix.js';
@@ -81,14 +82,24 @@ export class UnsafeRouteTable {
     return learned?.gateways ?? null;
   }
 
-  /** The last IPv6 destination looked up and its answer: a burst is one flow, and the lookup parses the text. */
-  private last6: { dst: string; gateways: readonly Gateway[] | null } | null = null;
+  /**
+   * The last IPv6 destination looked up and its answer: a burst is one flow, and the lookup parses the text. Kept
+   * while the learned table's version is the one it was answered under.
+   */
+  private last6: { dst: string; learnedVersion: number; gateways: readonly Gateway[] | null } | null = null;
 
   private gatewaysFor6(dst: string): readonly Gateway[] | null {
-    if (this.entries6.length === 0) return null;
-    if (this.last6 !== null && this.last6.dst === dst) return this.last6.gateways;
-    const gateways = this.entries6.find((e) => vpnIpInPrefix(dst, e.route))?.gateways ?? null;
-    this.last6 = { dst, gateways };
+    if (this.entries6.length === 0 && this.learned === null) return null;
+    const learnedVersion = this.learned?.version ?? 0;
+    const last = this.last6;
+    if (last !== null && last.dst === dst && last.learnedVersion === learnedVersion) return last.gateways;
+    const learned = this.learned?.match6(dst) ?? null;
+    const configured = this.entries6.find((e) => vpnIpInPrefix(dst, e.route)) ?? null;
+    const gateways =
+      learned !== null && (configured === null || learned.prefixLen >= configured.route.bits)
+        ? learned.gateways
+        : (configured?.gateways ?? null);
+    this.last6 = { dst, learnedVersion, gateways };
     return gateways;
   }
 

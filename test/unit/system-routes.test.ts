@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../pkg/clock/clock.js';
-import { formatCidr, formatIpv4, parseCidr, parseIpv4 } from '../../pkg/ip/ipv4.js';
-import { formatVpnIp } from '../../pkg/ip/vpn-ip.js';
+import { parseIpv4 } from '../../pkg/ip/ipv4.js';
+import { formatIpPrefix, parseIpPrefix } from '../../pkg/ip/prefix.js';
+import { formatVpnIp, parseVpnIp } from '../../pkg/ip/vpn-ip.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { parseRouteMessages, type RouteChange } from '../../pkg/routing/netlink-route.js';
@@ -16,7 +17,7 @@ import { UnsafeRouteTable } from '../../pkg/routing/unsafe-routes.js';
 import { dumpEnd, routeMsg } from './helpers/netlink-route-msg.js';
 
 const TUN = 7;
-const VPN = parseCidr('10.1.0.0/16');
+const VPN = [parseIpPrefix('10.1.0.0/16'), parseIpPrefix('fd00:1::/64')];
 
 // Read from a Linux 6.x netlink socket in a namespace whose TUN (10.1.0.1/16) had index 2:
 //   ip route add 10.9.0.0/24 via 10.1.0.2 dev probe0
@@ -33,12 +34,12 @@ const KERNEL_CONNECTED =
   '3c00000018000006000000000000000002100000fe02fd011000000008000f00fe000000080001000a010000080007000a0100010800040002000000';
 
 function show(c: RouteChange): string {
-  return `${c.kind} ${formatCidr(c.dst)} t${c.table} m${c.metric} via ${c.gateways.map((g) => `${formatIpv4(g.vpnIp)}*${g.weight}`).join(',')}`;
+  return `${c.kind} ${formatIpPrefix(c.dst)} t${c.table} m${c.metric} via ${c.gateways.map((g) => `${formatVpnIp(g.vpnIp)}*${g.weight}`).join(',')}`;
 }
 
 function parse(buf: Uint8Array, tun = TUN) {
   const p = parseRouteMessages(buf, tun, VPN);
-  return { changes: p.changes.map(show), ignored: p.ignored.map((i) => `${i.reason} ${formatCidr(i.dst)}`) };
+  return { changes: p.changes.map(show), ignored: p.ignored.map((i) => `${i.reason} ${formatIpPrefix(i.dst)}`) };
 }
 
 test('kernel route messages: a gateway route, a weighted multipath route and a delete on the TUN', () => {
@@ -64,7 +65,8 @@ test('route messages: only next hops on our TUN with a VPN gateway count; RTA_VI
     routeMsg({ type: 'new', dst: '192.168.5.0/24', oif: TUN, gateway: '10.1.0.9', metric: 50, table: 1000 }),
     routeMsg({ type: 'new', dst: '192.168.6.0/24', oif: TUN, gateway: '172.16.0.1' }), // gateway outside the VPN
     routeMsg({ type: 'new', dst: '192.168.7.0/24', oif: 3, gateway: '10.1.0.9' }), // another interface
-    routeMsg({ type: 'new', dst: '192.168.8.0/24', family: 10, oif: TUN, gateway: '10.1.0.9' }), // not IPv4
+    routeMsg({ type: 'new', dst: '192.168.8.0/24', family: 28, oif: TUN, gateway: '10.1.0.9' }), // MPLS
+    routeMsg({ type: 'new', dst: '192.168.9.0/24', family: 10, oif: TUN, gateway: '10.1.0.9' }), // IPv6, 4-byte addresses
     routeMsg({
       type: 'new',
       dst: '0.0.0.0/0',
@@ -98,7 +100,7 @@ test('route messages: a read cut short keeps the whole messages before the cut',
 });
 
 function change(
-  kind: 'add' | 'delete',
+  kind: RouteChange['kind'],
   dst: string,
   via: Array<[string, number]>,
   metric = 0,
@@ -106,15 +108,15 @@ function change(
 ): RouteChange {
   return {
     kind,
-    dst: parseCidr(dst),
+    dst: parseIpPrefix(dst),
     table,
     metric,
-    gateways: via.map(([g, weight]) => ({ vpnIp: parseIpv4(g), weight })),
+    gateways: via.map(([g, weight]) => ({ vpnIp: parseVpnIp(g), weight })),
   };
 }
 
 function via(t: SystemRouteTable, dst: string): string | null {
-  const m = t.match(parseIpv4(dst));
+  const m = dst.includes(':') ? t.match6(formatVpnIp(parseVpnIp(dst))) : t.match(parseIpv4(dst));
   return m === null ? null : `/${m.prefixLen} ${m.gateways.map((g) => formatVpnIp(g.vpnIp)).join(',')}`;
 }
 
@@ -150,7 +152,7 @@ test('learned table: longest prefix, lowest metric per destination, a delete rem
   assert.equal(t.apply(change('add', '0.0.0.0/0', [['10.1.0.7', 1]])), 'added');
   assert.equal(via(t, '8.8.8.8'), '/0 10.1.0.7');
   assert.deepEqual(
-    t.list().map((r) => formatCidr(r.dst)),
+    t.list().map((r) => formatIpPrefix(r.dst)),
     ['192.168.0.0/16', '0.0.0.0/0'],
   );
 });
@@ -222,7 +224,7 @@ test('watch: each route change is applied to the table; beyond the bound it is c
   const lines: string[] = [];
   const watch = new SystemRouteWatch({
     table,
-    vpnNet: () => VPN,
+    vpnNetworks: () => VPN,
     log: new Logger('info', 'text', (l) => lines.push(l)),
     clock: new ManualClock(),
     counters,
@@ -244,7 +246,7 @@ test('watch: a followed route replaced in the kernel by one we do not follow (an
   const lines: string[] = [];
   const watch = new SystemRouteWatch({
     table,
-    vpnNet: () => VPN,
+    vpnNetworks: () => VPN,
     log: new Logger('info', 'text', (l) => lines.push(l)),
     clock: new ManualClock(),
     counters: new Counters(),
@@ -269,7 +271,7 @@ function watchWithSends(table: SystemRouteTable, clock = new ManualClock()) {
   const lines: string[] = [];
   const watch = new SystemRouteWatch({
     table,
-    vpnNet: () => VPN,
+    vpnNetworks: () => VPN,
     log: new Logger('info', 'text', (l) => lines.push(l)),
     clock,
     counters,
@@ -279,7 +281,7 @@ function watchWithSends(table: SystemRouteTable, clock = new ManualClock()) {
     const b = Buffer.from(bytes);
     assert.equal(b.readUInt16LE(4), 26, 'RTM_GETROUTE');
     assert.equal(b.readUInt16LE(6), 0x301, 'NLM_F_REQUEST | NLM_F_DUMP');
-    assert.equal(b[16], 2, 'AF_INET');
+    assert.equal(b[16], 0, 'AF_UNSPEC: both families');
     sent.push(b.readUInt32LE(8));
   };
   return { watch, counters, sent, lines };
@@ -307,7 +309,7 @@ test('watch: after lost events the table is re-read; routes gone meanwhile are d
   assert.deepEqual(
     table
       .list()
-      .map((r) => formatCidr(r.dst))
+      .map((r) => formatIpPrefix(r.dst))
       .sort(),
     ['192.168.1.0/24', '192.168.3.0/24', '192.168.4.0/24'],
   );
@@ -388,4 +390,173 @@ test('watch: a dump silent for 1 s is asked again (its answer may have been drop
   clock.advance(5000);
   assert.equal(sent.length, 9);
   assert.equal(via(table, '192.168.1.1'), null);
+});
+
+// Read from a Linux 6.18 netlink socket in a namespace whose TUN (10.1.0.1/16, fd00:1::1/64) had index 2:
+//   ip -6 route add fd01::/64 via fd00:1::2 dev probe0
+//   ip -6 route add fd02::/64 nexthop via fd00:1::2 dev probe0 weight 3 nexthop via fd00:1::3 dev probe0
+//   ip -6 route del fd02::/64 via fd00:1::2 dev probe0      (the kernel deletes that next hop only)
+//   ip -6 route del fd02::/64                               (the one left)
+//   ip route add 10.9.0.0/24 via inet6 fd00:1::2 dev probe0 (an IPv4 route via an IPv6 gateway: RTA_VIA)
+const KERNEL6_ADD =
+  '8800000018000006c666156bd71300000a400000fe0300011000000008000f00fe00000014000100fd010000000000000000000000000000080006000004000014000500fd000001000000000000000000000002080004000200000024000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000';
+const KERNEL6_MULTIPATH =
+  'a800000018000004c666156be31300000a400000fe0300010000000008000f00fe00000014000100fd02000000000000000000000000000008000600000400003c0009001c0010020200000014000500fd0000010000000000000000000000021c0010000200000014000500fd00000100000000000000000000000324000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000';
+const KERNEL6_DEL_HOP =
+  '8800000019000000c666156be81300000a400000fe0300011000000008000f00fe00000014000100fd020000000000000000000000000000080006000004000014000500fd000001000000000000000000000002080004000200000024000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000';
+const KERNEL6_DEL_LAST =
+  '8800000019000000c666156bfd1300000a400000fe0300011000000008000f00fe00000014000100fd020000000000000000000000000000080006000004000014000500fd000001000000000000000000000003080004000200000024000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000';
+const KERNEL_VIA_INET6 =
+  '4c00000018000006c666156bff13000002180000fe0300010000000008000f00fe000000080001000a090000160012000a00fd00000100000000000000000000000200000800040002000000';
+
+test('kernel IPv6 route messages: a gateway route, a weighted multipath route, next hops deleted one at a time, an IPv4 route via inet6', () => {
+  const table = new SystemRouteTable();
+  const step = (hex: string, expected: string) => {
+    const { changes } = parseRouteMessages(Buffer.from(hex, 'hex'), 2, VPN);
+    assert.deepEqual(changes.map(show), [expected]);
+    table.apply(changes[0]!);
+  };
+  step(KERNEL6_ADD, 'add fd01::/64 t254 m1024 via fd00:1::2*1');
+  step(KERNEL6_MULTIPATH, 'add fd02::/64 t254 m1024 via fd00:1::2*3,fd00:1::3*1');
+  assert.equal(via(table, 'fd01::9'), '/64 fd00:1::2');
+  assert.equal(via(table, 'fd02::9'), '/64 fd00:1::2,fd00:1::3');
+  step(KERNEL6_DEL_HOP, 'delete-hops fd02::/64 t254 m1024 via fd00:1::2*1');
+  assert.equal(via(table, 'fd02::9'), '/64 fd00:1::3', 'the kernel still routes fd02::/64 via fd00:1::3');
+  step(KERNEL6_DEL_LAST, 'delete-hops fd02::/64 t254 m1024 via fd00:1::3*1');
+  assert.equal(via(table, 'fd02::9'), null);
+  assert.equal(via(table, 'fd01::9'), '/64 fd00:1::2');
+  step(KERNEL_VIA_INET6, 'add 10.9.0.0/24 t254 m0 via fd00:1::2*1');
+  assert.equal(via(table, '10.9.0.1'), '/24 fd00:1::2');
+  assert.equal(table.size, 2);
+});
+
+test('IPv6 route messages: gateways outside the VPN networks are ignored, a mapped gateway is IPv4, host bits cleared', () => {
+  const buf = Buffer.concat([
+    routeMsg({ type: 'new', dst: 'fd05::/48', oif: TUN, gateway: 'fd00:2::1' }), // outside fd00:1::/64
+    routeMsg({
+      type: 'new',
+      dst: 'fd06:0:0:1ff::/56',
+      metric: 7,
+      nexthops: [
+        { ifindex: TUN, gateway: '::ffff:a01:4', weight: 2 }, // ::ffff:10.1.0.4
+        { ifindex: 3, gateway: 'fd00:1::5' }, // another interface
+        { ifindex: TUN, gateway: 'fd00:1::6', asVia: true },
+      ],
+    }),
+    routeMsg({ type: 'new', dst: 'fd07::/64', oif: TUN }), // on the tun, no gateway
+    routeMsg({ type: 'del', dst: 'fd07::/64', oif: TUN, gateway: 'fd00:1::6' }),
+  ]);
+  assert.deepEqual(parse(buf), {
+    changes: [
+      'delete fd05::/48 t254 m0 via ',
+      'add fd06:0:0:100::/56 t254 m7 via 10.1.0.4*2,fd00:1::6*1',
+      'delete fd07::/64 t254 m0 via ',
+      'delete-hops fd07::/64 t254 m0 via fd00:1::6*1',
+    ],
+    ignored: ['gateway-outside-vpn fd05::/48', 'no-gateway fd07::/64'],
+  });
+  // A v6-only host: no IPv4 network, so an IPv4 gateway is outside.
+  const v6only = parseRouteMessages(routeMsg({ type: 'new', dst: '10.9.0.0/24', oif: TUN, gateway: '10.1.0.2' }), TUN, [
+    parseIpPrefix('fd00:1::/64'),
+  ]);
+  assert.deepEqual(v6only.changes.map(show), ['delete 10.9.0.0/24 t254 m0 via ']);
+});
+
+test('unsafe routes, IPv6: the most specific of config and learned wins, learned wins a tie, answers follow the learned table', () => {
+  const learned = new SystemRouteTable();
+  const routes = new UnsafeRouteTable([{ route: 'fd05::/48', via: [{ gateway: 'fd00:1::2', weight: 1 }] }], learned);
+  const up = () => true;
+  const gw = (dst: string, packet?: Uint8Array) => {
+    const g = routes.gatewayFor(parseVpnIp(dst), packet, up);
+    return g === null ? null : formatVpnIp(g);
+  };
+  assert.equal(gw('fd05::1'), 'fd00:1::2');
+  // Asked again after the learned table changed: not the answer kept for the last destination.
+  learned.apply(change('add', 'fd05::/48', [['fd00:1::3', 1]]));
+  assert.equal(gw('fd05::1'), 'fd00:1::3', 'same prefix as the config: learned');
+  learned.apply(change('add', 'fd05:0:0:1::/64', [['fd00:1::4', 1]]));
+  assert.equal(gw('fd05:0:0:1::1'), 'fd00:1::4');
+  assert.equal(gw('fd05:0:0:2::1'), 'fd00:1::3');
+  learned.apply(change('delete-hops', 'fd05::/48', [['fd00:1::3', 1]]));
+  assert.equal(gw('fd05:0:0:2::1'), 'fd00:1::2', 'the config route again');
+  assert.equal(gw('fd09::1'), null);
+  learned.apply(change('add', '::/0', [['fd00:1::7', 1]]));
+  assert.equal(gw('fd09::1'), 'fd00:1::7', 'a learned IPv6 default route');
+  assert.equal(gw('10.200.0.1'), null, 'the IPv6 default does not route IPv4');
+
+  // A multipath kernel route: IPv6 UDP flows spread by weight over its gateways (1:3).
+  learned.apply(
+    change('add', 'fd0a::/64', [
+      ['fd00:1::4', 1],
+      ['fd00:1::5', 3],
+    ]),
+  );
+  const counts = new Map<string, number>();
+  for (let port = 1000; port < 1400; port++) {
+    const udp = Buffer.alloc(48);
+    udp[0] = 0x60;
+    udp.writeUInt16BE(8, 4);
+    udp[6] = 17;
+    udp.writeUInt16BE(port, 40);
+    udp.writeUInt16BE(53, 42);
+    const g = gw('fd0a::1', udp)!;
+    counts.set(g, (counts.get(g) ?? 0) + 1);
+  }
+  const share = (counts.get('fd00:1::5') ?? 0) / 400;
+  assert.ok(share > 0.65 && share < 0.85, `fd00:1::5 took ${share} of the flows (weight 3 of 4)`);
+});
+
+test('learned table: IPv4 and IPv6 share the bound; a next-hop delete of hops not held changes nothing', () => {
+  const t = new SystemRouteTable(2);
+  assert.equal(t.apply(change('add', '192.168.0.0/24', [['10.1.0.2', 1]])), 'added');
+  assert.equal(t.apply(change('add', 'fd01::/64', [['fd00:1::2', 1]])), 'added');
+  assert.equal(t.apply(change('add', 'fd02::/64', [['fd00:1::2', 1]])), 'full');
+  assert.equal(t.apply(change('delete-hops', 'fd01::/64', [['fd00:1::9', 1]])), 'unknown');
+  assert.equal(via(t, 'fd01::1'), '/64 fd00:1::2');
+  assert.equal(t.apply(change('delete', 'fd01::/64', [])), 'removed', 'a replacement we do not follow: gone whole');
+  assert.equal(t.apply(change('add', 'fd02::/64', [['fd00:1::2', 1]])), 'added');
+  assert.deepEqual(
+    t.list().map((r) => formatIpPrefix(r.dst)),
+    ['192.168.0.0/24', 'fd02::/64'],
+  );
+});
+
+test('watch: after lost events the re-read covers IPv6 routes too; a next-hop delete is logged as such', () => {
+  const table = new SystemRouteTable();
+  const { watch, sent, lines } = watchWithSends(table);
+  watch.messages(routeMsg({ type: 'new', dst: 'fd01::/64', oif: TUN, gateway: 'fd00:1::2', metric: 1024 }));
+  watch.messages(routeMsg({ type: 'new', dst: 'fd02::/64', oif: TUN, gateway: 'fd00:1::2', metric: 1024 })); // deleted while lost
+  watch.messages(
+    routeMsg({
+      type: 'new',
+      dst: 'fd03::/64',
+      metric: 1024,
+      nexthops: [
+        { ifindex: TUN, gateway: 'fd00:1::2' },
+        { ifindex: TUN, gateway: 'fd00:1::3' },
+      ],
+    }),
+  );
+  watch.messages(routeMsg({ type: 'del', dst: 'fd03::/64', oif: TUN, gateway: 'fd00:1::2', metric: 1024 }));
+  assert.ok(lines.some((l) => l.includes('Removing next hops of route') && l.includes('fd03::/64')));
+  assert.equal(via(table, 'fd03::1'), '/64 fd00:1::3');
+  watch.lost();
+  const seq = sent[0]!;
+  watch.messages(
+    Buffer.concat([
+      routeMsg({ type: 'new', dst: 'fd01::/64', oif: TUN, gateway: 'fd00:1::2', metric: 1024, dumpSeq: seq }),
+      routeMsg({ type: 'new', dst: 'fd03::/64', oif: TUN, gateway: 'fd00:1::3', metric: 1024, dumpSeq: seq }),
+      routeMsg({ type: 'new', dst: 'fd04::/64', oif: TUN, gateway: 'fd00:1::4', metric: 1024, dumpSeq: seq }), // missed
+      routeMsg({ type: 'new', dst: '10.9.0.0/24', oif: TUN, gateway: '10.1.0.2', dumpSeq: seq }),
+      dumpEnd(seq),
+    ]),
+  );
+  assert.deepEqual(
+    table
+      .list()
+      .map((r) => formatIpPrefix(r.dst))
+      .sort(),
+    ['10.9.0.0/24', 'fd01::/64', 'fd03::/64', 'fd04::/64'],
+  );
+  assert.equal(via(table, 'fd02::1'), null);
 });

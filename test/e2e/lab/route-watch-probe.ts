@@ -8,7 +8,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { systemClock } from '../../../pkg/clock/clock.js';
-import { parseCidr } from '../../../pkg/ip/ipv4.js';
+import { parseIpPrefix } from '../../../pkg/ip/prefix.js';
 import { Logger } from '../../../pkg/log/logger.js';
 import { Counters } from '../../../pkg/metrics/counters.js';
 import { SystemRouteWatch } from '../../../pkg/routing/system-route-watch.js';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const watch = new SystemRouteWatch({
     table,
-    vpnNet: () => parseCidr('10.1.0.0/16'),
+    vpnNetworks: () => [parseIpPrefix('10.1.0.0/16'), parseIpPrefix('fd00:1::/64')],
     log: new Logger('warning', 'text', (l) => lines.push(l)),
     clock: systemClock,
     counters,

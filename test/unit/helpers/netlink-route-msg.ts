@@ -1,19 +1,21 @@
 // Builds rtnetlink route messages (RTM_NEWROUTE / RTM_DELROUTE) laid out as the kernel sends them, for the tests
-// of pkg/routing/netlink-route.ts. Written from the rtnetlink(7) layout, independently of the parser.
+// of pkg/routing/netlink-route.ts. Written from the rtnetlink(7) layout, independently of the parser. The family
+// follows the destination's text (IPv4 or IPv6); a gateway of the other family goes as RTA_VIA, as the kernel
+// sends `ip route add 10.9.0.0/24 via inet6 fd00::2`.
 
 export interface NextHopSpec {
   ifindex: number;
   gateway?: string;
   /** As `ip route ... weight N`: the kernel stores N - 1 in rtnh_hops. */
   weight?: number;
-  /** Give the gateway as RTA_VIA (family + address) instead of RTA_GATEWAY. */
+  /** RTA_VIA (family + address) instead of RTA_GATEWAY; a gateway of the other family always goes as RTA_VIA. */
   asVia?: boolean;
 }
 
 export interface RouteMsgSpec {
   type: 'new' | 'del';
-  dst: string; // "10.9.0.0/24"
-  family?: number; // default AF_INET (2)
+  dst: string; // "10.9.0.0/24" or "fd01::/64"
+  family?: number; // default AF_INET (2) or AF_INET6 (10), by the destination
   table?: number; // default 254 (main), in rtm_table and RTA_TABLE
   metric?: number;
   oif?: number;
@@ -26,6 +28,22 @@ export interface RouteMsgSpec {
 
 function ip4(text: string): Buffer {
   return Buffer.from(text.split('.').map(Number));
+}
+
+/** IPv6 text (no embedded IPv4) as 16 bytes. */
+function ip6(text: string): Buffer {
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const groups = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
+  const h = groups(head);
+  const t = groups(tail);
+  const all = tail === undefined ? h : [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => out.writeUInt16BE(g, 2 * i));
+  return out;
+}
+
+function ipBytes(text: string): Buffer {
+  return text.includes(':') ? ip6(text) : ip4(text);
 }
 
 function attr(type: number, value: Buffer): Buffer {
@@ -43,32 +61,35 @@ function u32(v: number): Buffer {
   return b;
 }
 
-function gatewayAttr(gateway: string, asVia: boolean | undefined): Buffer {
-  if (!asVia) return attr(5, ip4(gateway));
-  const via = Buffer.alloc(6);
-  via.writeUInt16LE(2, 0);
-  ip4(gateway).copy(via, 2);
+function gatewayAttr(gateway: string, asVia: boolean | undefined, routeV6: boolean): Buffer {
+  const v6 = gateway.includes(':');
+  if (!asVia && v6 === routeV6) return attr(5, ipBytes(gateway));
+  const addr = ipBytes(gateway);
+  const via = Buffer.alloc(2 + addr.length);
+  via.writeUInt16LE(v6 ? 10 : 2, 0);
+  addr.copy(via, 2);
   return attr(18, via);
 }
 
 export function routeMsg(spec: RouteMsgSpec): Buffer {
   const [net, len] = spec.dst.split('/');
   const table = spec.table ?? 254;
+  const v6 = net!.includes(':');
   const rtm = Buffer.alloc(12);
-  rtm.writeUInt8(spec.family ?? 2, 0);
+  rtm.writeUInt8(spec.family ?? (v6 ? 10 : 2), 0);
   rtm.writeUInt8(Number(len), 1);
   rtm.writeUInt8(table < 256 ? table : 252, 4); // RT_TABLE_COMPAT for ids above 255, as the kernel does
   rtm.writeUInt8(3, 5); // RTPROT_BOOT
   rtm.writeUInt8(0, 6); // RT_SCOPE_UNIVERSE
   rtm.writeUInt8(1, 7); // RTN_UNICAST
   const attrs: Buffer[] = [attr(15, u32(table))];
-  if (Number(len) > 0) attrs.push(attr(1, ip4(net)));
+  if (Number(len) > 0) attrs.push(attr(1, ipBytes(net!)));
   if (spec.metric !== undefined) attrs.push(attr(6, u32(spec.metric)));
-  if (spec.gateway !== undefined) attrs.push(attr(5, ip4(spec.gateway)));
+  if (spec.gateway !== undefined) attrs.push(gatewayAttr(spec.gateway, false, v6));
   if (spec.oif !== undefined) attrs.push(attr(4, u32(spec.oif)));
   if (spec.nexthops !== undefined) {
     const hops = spec.nexthops.map((h) => {
-      const inner = h.gateway === undefined ? Buffer.alloc(0) : gatewayAttr(h.gateway, h.asVia);
+      const inner = h.gateway === undefined ? Buffer.alloc(0) : gatewayAttr(h.gateway, h.asVia, v6);
       const head = Buffer.alloc(8);
       head.writeUInt16LE(8 + inner.length, 0);
       head.writeUInt8((h.weight ?? 1) - 1, 3);
