@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { Lab } from './lab/lab.js';
 import type { Host } from './lab/lab.js';
 import { meshImpl } from './lab/mesh-impl.js';
-import { OverlayNet } from './lab/nebula.js';
+import { enableOverlayIpv6, OverlayNet, randomUlaPrefix } from './lab/overlay-net.js';
 import { startStaticPeers } from './lab/static-peers.js';
 import { sleep, waitFor } from './lab/wait.js';
 
@@ -71,6 +71,66 @@ test('use_system_route_table: a route added at runtime via a VPN gateway is foll
   await route('del', UNSAFE);
   await route('add', UNSAFE, 'dev', dev);
   await noReply('route via b deleted');
+});
+
+// The same over IPv6 (Nebula 1.10+ learns both families): a and b are dual-stack (v2 certificates). b's certificate
+// also carries a random ULA /64, whose ::1 b holds on lo. a follows `ip -6 route ... via <b's IPv6 overlay
+// address>` on its TUN, then an IPv4 route via that IPv6 address (`via inet6`, RTA_VIA); each deleted, it stops.
+test("use_system_route_table, IPv6: a route via a dual-stack peer's IPv6 overlay address is followed; deleted, it is not", async (t) => {
+  const lab = await Lab.create(t);
+  const [hB, hA] = (await lab.flat(2, ['b', 'a'])) as Host[];
+  await lab.exec(hB!, 'ip', ['addr', 'add', `${BEHIND_GW}/32`, 'dev', 'lo']);
+  const unsafe6 = randomUlaPrefix();
+  const behind6 = `${unsafe6.split('::/')[0]}::1`;
+  const net = await OverlayNet.create(lab, { ipv6: true });
+  const [b] = await startStaticPeers(net, [
+    {
+      host: hB!,
+      name: 'b',
+      vpnIp: GW,
+      impl: meshImpl,
+      subnets: [UNSAFE, unsafe6],
+      firewall: {
+        outbound: [{ port: 'any', proto: 'any', host: 'any' }],
+        inbound: [{ proto: 'icmp', host: 'any', local_cidr: 'any' }],
+      },
+    },
+    { host: hA!, name: 'a', vpnIp: '10.99.0.2', impl: meshImpl, config: { tun: { use_system_route_table: true } } },
+  ]);
+  await lab.exec(hB!, 'ip', ['-6', 'addr', 'add', `${behind6}/128`, 'dev', 'lo']);
+  const gw6 = b!.address(6);
+  // static_host_map names b by its IPv4 address: the tunnel starts there and then holds both of b's addresses.
+  assert.ok((await lab.ping(hA!, GW, { count: 3, timeoutSec: 3 })).ok, 'a -> b over the tunnel');
+  assert.ok((await lab.ping(hA!, gw6, { count: 2, timeoutSec: 2 })).ok, `a -> b over the tunnel (${gw6})`);
+  const dev = /dev (\S+)/.exec((await lab.exec(hA!, 'ip', ['-6', 'route', 'get', gw6])).stdout)?.[1];
+  assert.ok(dev, 'a has a tun device');
+  const noReply = async (dst: string, when: string) => {
+    const p = await lab.ping(hA!, dst, { count: 2, timeoutSec: 1 });
+    assert.equal(p.rttMs.length, 0, `${when}: a -> ${dst} must get no reply: ${JSON.stringify(p)}`);
+  };
+  const replyWithin = async (dst: string, when: string) => {
+    await waitFor(async () => (await lab.ping(hA!, dst, { count: 1, timeoutSec: 1 })).ok, {
+      timeoutMs: 5000,
+      intervalMs: 0,
+      what: () => `${when}: a -> ${dst}\n${lab.logTails(20)}`,
+    });
+  };
+  const ip = (...args: string[]) => lab.exec(hA!, 'ip', args);
+
+  await ip('-6', 'route', 'add', unsafe6, 'dev', dev);
+  await noReply(behind6, 'an IPv6 route on the tun without a gateway');
+  await ip('-6', 'route', 'replace', unsafe6, 'via', gw6, 'dev', dev);
+  await replyWithin(behind6, `IPv6 route via ${gw6} added`);
+  await ip('-6', 'route', 'del', unsafe6);
+  await ip('-6', 'route', 'add', unsafe6, 'dev', dev);
+  await noReply(behind6, `IPv6 route via ${gw6} deleted`);
+
+  await ip('route', 'add', UNSAFE, 'dev', dev);
+  await noReply(BEHIND_GW, 'an IPv4 route on the tun without a gateway');
+  await ip('route', 'replace', UNSAFE, 'via', 'inet6', gw6, 'dev', dev);
+  await replyWithin(BEHIND_GW, `IPv4 route via inet6 ${gw6} added`);
+  await ip('route', 'replace', UNSAFE, 'dev', dev);
+  await noReply(BEHIND_GW, `IPv4 route via inet6 ${gw6} replaced by one without a gateway`);
 });
 
 // A routing daemon changing thousands of routes at once overflows the route socket (here a 4 KB buffer:
@@ -152,14 +212,22 @@ test('use_system_route_table: after lost route events (socket buffer overflow) t
 
 // The watch alone (lab/route-watch-probe.ts) with its event loop blocked while 2000 routes are added, then deleted:
 // the socket overflows before any read, so libuv reports the poll as failed (POLLERR) instead of readable. The
-// watch takes the error off the socket, polls again and re-reads the table.
-test('use_system_route_table: a route socket that overflowed before any read (POLLERR) is read again and re-read', async (t) => {
+// watch takes the error off the socket, polls again and re-reads the table (one dump of both families): once with
+// IPv4 routes, once with IPv6 ones.
+for (const family of [4, 6] as const) {
+  test(`use_system_route_table: a route socket that overflowed before any read (POLLERR) is read again and re-read (IPv${family} routes)`, async (t) => {
+    await overflowedSocketIsReRead(t, family);
+  });
+}
+
+async function overflowedSocketIsReRead(t: TestContext, family: 4 | 6): Promise<void> {
   const lab = await Lab.create(t);
   const [h] = (await lab.flat(1, ['w'])) as Host[];
+  if (family === 6) await enableOverlayIpv6(lab, h!);
   const out = await lab.exec(
     h!,
     process.execPath,
-    [resolve('dist/test/e2e/lab/route-watch-probe.js'), '2000', '4096'],
+    [resolve('dist/test/e2e/lab/route-watch-probe.js'), '2000', '4096', String(family)],
     { timeoutMs: 20_000 },
   );
   const r = JSON.parse(out.stdout.trim()) as {
@@ -177,4 +245,4 @@ test('use_system_route_table: a route socket that overflowed before any read (PO
     r.lost > 0,
     `the environment did not overflow the route socket (2000 routes, 4 KB buffer, loop blocked); nothing was tested: ${out.stdout}`,
   );
-});
+}

@@ -3,8 +3,10 @@
 // 10.1.0.2 in one `ip -batch` each while the event loop is blocked (execFileSync), so the route socket overflows
 // before a single read: the poll then reports an error (POLLERR) rather than data. Prints one JSON line:
 // the learned table's size after the adds and after the deletes, the lost-event count and whether the watch died.
+// With family 6 the TUN also gets fd00:1::1/64 and the routes are IPv6 /64s via fd00:1::2 (IPv6 must be enabled
+// for new interfaces in the namespace).
 //
-//   ip netns exec NS node dist/test/e2e/lab/route-watch-probe.js <count> <buffer bytes>
+//   ip netns exec NS node dist/test/e2e/lab/route-watch-probe.js <count> <buffer bytes> [4|6]
 
 import { execFileSync } from 'node:child_process';
 import { systemClock } from '../../../pkg/clock/clock.js';
@@ -19,6 +21,7 @@ const SETTLE_MS = 2500;
 async function main(): Promise<void> {
   const count = Number(process.argv[2]);
   const bufferSize = Number(process.argv[3]);
+  const family = process.argv[4] === '6' ? 6 : 4;
   const table = new SystemRouteTable();
   const counters = new Counters();
   const lines: string[] = [];
@@ -32,10 +35,16 @@ async function main(): Promise<void> {
   watch.open(bufferSize);
   execFileSync('ip', ['tuntap', 'add', 'dev', 'probe0', 'mode', 'tun']);
   execFileSync('ip', ['addr', 'add', '10.1.0.1/16', 'dev', 'probe0']);
+  if (family === 6) execFileSync('ip', ['-6', 'addr', 'add', 'fd00:1::1/64', 'dev', 'probe0', 'nodad']);
   execFileSync('ip', ['link', 'set', 'probe0', 'up']);
   watch.start('probe0');
   let adds = '';
-  for (let i = 0; i < count; i++) adds += `route add 172.${16 + (i >> 8)}.${i & 255}.0/24 via 10.1.0.2 dev probe0\n`;
+  for (let i = 0; i < count; i++) {
+    adds +=
+      family === 4
+        ? `route add 172.${16 + (i >> 8)}.${i & 255}.0/24 via 10.1.0.2 dev probe0\n`
+        : `route add fd01:${i.toString(16)}::/64 via fd00:1::2 dev probe0\n`;
+  }
   const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   execFileSync('ip', ['-batch', '-'], { input: adds });
   await settle();
