@@ -7,8 +7,10 @@ import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
-import { MetaType, SEEN_FIRST_V4, type MetaMessage } from '../../pkg/lighthouse/meta.js';
+import { encodeMeta, MetaType, SEEN_FIRST_V4, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { LighthouseServer } from '../../pkg/lighthouse/server.js';
+import { TIER_PUNCHES_PER_SECOND } from '../../pkg/lighthouse/store/punch-limit.js';
+import { decodePunch, encodePunch } from '../../pkg/lighthouse/store/record.js';
 import type {
   LighthouseStore,
   PunchRequest,
@@ -25,6 +27,7 @@ import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 // comes first; the memory store (the default) shares nothing.
 
 const VPN_PREFIX = parseIpPrefix('10.99.0.0/24');
+const VPN6_PREFIX = parseIpPrefix('fd00::/64');
 const ip = parseIpv4;
 const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
 const TTL = 30_000;
@@ -72,14 +75,17 @@ function lighthouse(
 ) {
   const hosts = new Map<VpnIp, HostInfo>();
   const counters = new Counters();
+  /** Every message sent but acks, as sent (for their encoded size). */
+  const metas: MetaMessage[] = [];
   const allowList = new AllowList(typeof allow === 'function' ? undefined : allow);
   const server = new LighthouseServer({
-    vpnNetworks: () => [VPN_PREFIX],
+    vpnNetworks: () => [VPN_PREFIX, VPN6_PREFIX],
     ...(clock ? { clock } : {}),
     remoteAllowed: (vpnIp, addr) => (typeof allow === 'function' ? allow(vpnIp, addr) : allowList.allows(addr.address)),
     hostFor: (vpnIp) => hosts.get(vpnIp),
     send: (to: HostInfo, m: MetaMessage) => {
       if (m.type === MetaType.HostUpdateNotificationAck) return;
+      metas.push(m);
       sent.push({
         from: id,
         to: formatVpnIp(to.vpnIp),
@@ -117,7 +123,7 @@ function lighthouse(
     hosts.delete(ip(vpnIp));
     server.forget(ip(vpnIp));
   };
-  return { server, counters, connect, query, disconnect };
+  return { server, counters, metas, connect, query, disconnect };
 }
 
 function tier(allow?: Record<string, boolean>) {
@@ -307,4 +313,57 @@ test('remote_allow_list judges a dual-stack host by every one of its addresses, 
   const punched = run(open, strict);
   assert.equal(punched.sent[1].type, MetaType.HostPunchNotification);
   assert.deepEqual(punched.sent[1].addrs, ['198.51.100.11:4242'], 'the punch at lh-3');
+});
+
+test('a punch request naming an asker outside our overlay, or the target itself, makes the host punch nowhere', () => {
+  const { twin, sent, lh3 } = tier();
+  lh3.connect('10.99.0.34', a('198.51.100.34', 4000));
+  const owner = twin.owners.get('lh-3')!;
+  const askerAddrs = [a('203.0.113.11', 4242)];
+  owner.punchRequested({ target: ip('10.99.0.34'), asker: ip('192.0.2.7'), askerAddrs });
+  owner.punchRequested({ target: ip('10.99.0.34'), asker: ip('10.99.0.11'), askers: ['2001:db8::11'], askerAddrs });
+  owner.punchRequested({ target: ip('10.99.0.34'), asker: ip('10.99.0.34'), askerAddrs });
+  assert.deepEqual(sent, []);
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-asker'), 3);
+  owner.punchRequested({ target: ip('10.99.0.34'), asker: ip('10.99.0.11'), askerAddrs });
+  assert.equal(sent.length, 1, 'an asker of our overlay is punched toward');
+});
+
+test('a publisher naming a new asker each time cannot make a lighthouse send more than it sent, nor more than the budget', () => {
+  const { twin, lh3, clock } = tier();
+  const targets = ['10.99.0.31', '10.99.0.32', '10.99.0.33', '10.99.0.34'];
+  for (const t of targets) lh3.connect(t, a('198.51.100.34', 4000));
+  const owner = twin.owners.get('lh-3')!;
+  // As many asker addresses as a request may carry (22), all IPv4: a notification takes at most 11 of them.
+  const askerAddrs = Array.from({ length: 22 }, (_, i) => a(`203.0.113.${i + 1}`, 4242));
+  let bytesIn = 0;
+  let smallestIn = Infinity;
+  const publish = (target: string, asker: number): void => {
+    const wire = encodePunch({ target: ip(target), asker: ip(`10.99.0.${asker}`), askerAddrs });
+    bytesIn += wire.length;
+    smallestIn = Math.min(smallestIn, wire.length);
+    owner.punchRequested(decodePunch(wire)); // exactly what nats-store.ts hands over
+  };
+  // 150 askers x 4 targets = 600 pairs, each sent 5 times within one second: 3000 requests.
+  for (let round = 0; round < 5; round++) for (const t of targets) for (let k = 100; k < 250; k++) publish(t, k);
+  const notifications = lh3.metas.filter((m) => m.type === MetaType.HostPunchNotification);
+  assert.equal(notifications.length, TIER_PUNCHES_PER_SECOND, 'the budget of one second, whatever the pairs');
+  // The pairs let through are refused again as pairs, the others by the spent budget.
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-rate'), 4 * TIER_PUNCHES_PER_SECOND);
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-rate-all'), 3000 - 5 * TIER_PUNCHES_PER_SECOND);
+  // On the wire each notification is its encoding plus the 16-byte header and the 16-byte AEAD tag.
+  const sizes = notifications.map((m) => encodeMeta(m).length + 32);
+  assert.ok(Math.max(...sizes) < smallestIn, `a notification (${Math.max(...sizes)} B) outgrows a request`);
+  assert.ok(
+    sizes.reduce((x, y) => x + y, 0) < bytesIn,
+    `sent ${sizes.reduce((x, y) => x + y, 0)} B for ${bytesIn} B received`,
+  );
+  assert.ok(
+    notifications.every((m) => m.addrs.length === 11),
+    'capped per family as a querier',
+  );
+  // A rate, not a cap: the next second lets the next pairs through.
+  clock.advance(1000);
+  publish('10.99.0.31', 250);
+  assert.equal(lh3.metas.filter((m) => m.type === MetaType.HostPunchNotification).length, 501);
 });

@@ -10,7 +10,7 @@ import { isTcpAddr } from '../../tcp/tcp-addr.js';
 import type { UdpAddr } from '../../udp/addr.js';
 import { fitsLayout, layout, MetaType, SEEN_FIRST_V4, SEEN_FIRST_V6, type MetaVersion } from '../meta.js';
 import { addrsOf, inNetworks, underlayInNetworks } from '../overlay-networks.js';
-import type { LighthouseServerEnv } from '../server.js';
+import { MAX_REPORTED, type LighthouseServerEnv } from '../server.js';
 import type { TierPunchLimiter } from './punch-limit.js';
 import type { LighthouseStore, PunchRequest, ServedHost } from './store.js';
 
@@ -70,24 +70,39 @@ export function answerFromTier(
 
 /**
  * Another lighthouse's query reached a host we serve: it punches toward the asker, as for a query of our own, at most
- * once a second per (target, asker) (punch-limit.ts). The asker is named by the first of its addresses that fits the
- * target's tunnel (a v1 tunnel: IPv4 only) and of a family the target has, else the first that fits, as the server
- * names a querier of its own.
+ * once a second per (target, asker) and TIER_PUNCHES_PER_SECOND in all (punch-limit.ts). The asker must be a host of
+ * our overlay (every one of its addresses inside our networks) other than the target. It is named by the first of its
+ * addresses that fits the target's tunnel (a v1 tunnel: IPv4 only) and of a family the target has, else the first
+ * that fits, as the server names a querier of its own; its underlay addresses are capped per family as a querier's
+ * (its learned address and MAX_REPORTED reported ones).
  */
 export function tierPunch(env: LighthouseServerEnv, limiter: TierPunchLimiter, request: PunchRequest): void {
   const { target } = request;
   const host = env.hostFor(target);
   if (!host) return env.counters.inc('drops', 'lighthouse-tier-punch-unknown');
+  const judgedBy = [...new Set([request.asker, ...(request.askers ?? [])])];
+  const networks = env.vpnNetworks();
+  // Whoever can publish on the tier's subjects could otherwise make our hosts punch toward any address it names.
+  if (!judgedBy.every((a) => inNetworks(a, networks) && !addrsOf(host).includes(a)))
+    return env.counters.inc('drops', 'lighthouse-tier-punch-asker');
   const version = host.certVersion ?? 1;
   const families = new Set(addrsOf(host).map((a) => typeof a));
   const fitting = (request.askers ?? [request.asker]).filter((a) => fitsLayout(a, version));
   const asker = fitting.find((a) => families.has(typeof a)) ?? fitting[0];
   if (asker === undefined) return env.counters.inc('lighthouse', 'v1-ipv6-skipped');
-  if (!limiter.allow(target, request.asker)) return env.counters.inc('drops', 'lighthouse-tier-punch-rate');
-  const judgedBy = [...new Set([request.asker, ...(request.askers ?? [])])];
-  const addrs = request.askerAddrs.filter((a) => acceptable(env, judgedBy, a));
+  const refused = limiter.refusal(target, request.asker);
+  if (refused === 'pair') return env.counters.inc('drops', 'lighthouse-tier-punch-rate');
+  if (refused === 'all') return env.counters.inc('drops', 'lighthouse-tier-punch-rate-all');
+  const addrs = capAskerAddrs(request.askerAddrs).filter((a) => acceptable(env, judgedBy, a));
   env.send(host, { type: MetaType.HostPunchNotification, vpnIp: asker, addrs, relays: [], ...layout(version) });
   env.counters.inc('lighthouse', 'tier-punch');
+}
+
+/** At most MAX_REPORTED + 1 of each family (a querier's learned address and reported ones), in their order. */
+function capAskerAddrs(addrs: readonly UdpAddr[]): UdpAddr[] {
+  const v4 = addrs.filter((a) => !a.address.includes(':')).slice(0, MAX_REPORTED + 1);
+  const v6 = addrs.filter((a) => a.address.includes(':')).slice(0, MAX_REPORTED + 1);
+  return [...v4, ...v6];
 }
 
 /**
