@@ -382,3 +382,27 @@ test('an existing bucket with other settings is warned about once (naming the co
   }
   assert.deepEqual(settings, [60_000, 3, 1024]);
 });
+
+test('a bucket deleted while connected is created again at the next put, with every served host re-written', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1');
+  t.after(() => lh1.store.close());
+  await online(lh1);
+  lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
+  await waitFor(() => lh1.counters.get('lighthouse', 'tier-write') === 1, { what: 'the first put' });
+  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
+  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
+  t.after(() => nc.close());
+  await (await new Kvm(jetstream(nc)).open('mesh_test')).destroy();
+  // The next change finds no bucket: the store re-syncs, which creates it and writes both hosts.
+  lh1.serve(served('10.9.0.6', '198.51.100.6:4242'));
+  await waitFor(() => lh1.logs.some((l) => l.includes('reachable again')), { timeoutMs: 5000, what: 'the re-sync' });
+  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  let keys: string[] = [];
+  for (let i = 0; i < 50 && keys.length < 2; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 50));
+    keys = [];
+    for await (const k of await kv.keys()) keys.push(k);
+  }
+  assert.deepEqual(keys.sort(), ['10.9.0.5', '10.9.0.6'], 'both records in the new bucket');
+});

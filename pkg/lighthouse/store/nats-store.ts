@@ -82,6 +82,9 @@ interface Written {
   withdrawn: boolean;
 }
 
+/** What nats.js calls a put that no stream took (no responders): the bucket is gone, or JetStream with it. */
+const NO_BUCKET = 'JetStreamNotEnabled';
+
 /** JetStream's "wrong last sequence": the key was written since our revision, by us or another lighthouse. */
 const WRONG_LAST_SEQUENCE = 10071;
 
@@ -363,10 +366,17 @@ export class NatsStore implements LighthouseStore {
             mark.revision = revision;
             this.env.counters.inc('lighthouse', 'tier-write');
           },
-          () => {
+          (err: unknown) => {
             // Not written: the next change or refresh tries again (the revision stays the last one acknowledged).
             mark.content = '';
             this.env.counters.inc('lighthouse', 'tier-write-failed');
+            // Nothing took the put: the bucket was deleted under us (its watch does not say so, it waits for the
+            // stream to come back). A re-sync creates it again; the failures of the other puts in flight re-arm
+            // the same one timer.
+            if ((err as { name?: unknown }).name === NO_BUCKET && this.kv === kv) {
+              this.wentDown(err);
+              this.retrySync();
+            }
           },
         )
         .finally(() => {
