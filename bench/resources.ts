@@ -6,6 +6,9 @@
 // namespace b: that many in-process mesh peers, each with its own certificate and socket. Certificates are made in
 // memory (a /16 overlay, so a thousand peers fit); target and peers share the CA. CPU seconds per GB come from
 // throughput.ts.
+//
+// --build label=path (repeatable) adds a mesh row run from another build's dist/bin/mesh.cjs (e.g.
+// before=/tmp/before/dist/bin/mesh.cjs), to compare builds in one run; --only lists labels (nebula, mesh, builds).
 
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,32 +31,46 @@ const { values } = parseArgs({
     'node-args': { type: 'string' },
     /** After each reading, a heap snapshot of the mesh target (Heap.*.heapsnapshot in the current directory). */
     'heap-snapshots': { type: 'boolean', default: false },
+    build: { type: 'string', multiple: true, default: [] },
   },
 });
 const steps = values.steps.split(',').map(Number);
-const impls = values.only.split(',') as ImplName[];
+/** Extra mesh builds: label -> that build's dist/bin/mesh.cjs. */
+const builds = new Map(
+  values.build.map((spec) => {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new Error(`--build wants label=path, got ${spec}`);
+    return [spec.slice(0, eq), spec.slice(eq + 1)] as const;
+  }),
+);
+const impls = [...values.only.split(','), ...builds.keys()];
 const settleMs = Number(values.settle);
 
 const TARGET_VPN = '10.100.0.1';
 const PREFIX = 16;
 
 interface Row {
-  impl: ImplName;
+  impl: string;
   idleMb: number;
   /** CPU of the idle daemon (timers, polls), in ms per second: what an idle laptop pays. */
   idleCpuMsPerS: number;
   withTunnels: Array<{ tunnels: number; mb: number; anonMb: number }>;
 }
 
-async function measure(lab: Lab, impl: ImplName, dir: string, specPath: string): Promise<Row> {
+async function measure(lab: Lab, impl: string, dir: string, specPath: string): Promise<Row> {
   const [a, b] = [lab.allHosts().find((h) => h.name === 'a'), lab.allHosts().find((h) => h.name === 'b')];
   if (!a || !b) throw new Error('lab hosts missing');
-  const snapshots = impl === 'mesh' && values['heap-snapshots'];
+  const build = builds.get(impl);
+  const isMesh = impl === 'mesh' || build !== undefined;
+  const snapshots = isMesh && values['heap-snapshots'];
   const nodeArgs = [
     ...(values['node-args']?.split(' ') ?? []),
     ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : []),
   ];
-  const overlay = impl === 'mesh' && nodeArgs.length > 0 ? meshWithNodeArgs(nodeArgs) : IMPLS[impl];
+  const overlay =
+    isMesh && (nodeArgs.length > 0 || build !== undefined)
+      ? meshWithNodeArgs(nodeArgs, build)
+      : IMPLS[impl as ImplName];
   // A snapshot doubles the heap for a while, so it is taken after the reading and given time to finish.
   const snapshot = async (): Promise<void> => {
     if (!snapshots) return;
