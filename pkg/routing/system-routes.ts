@@ -2,7 +2,9 @@
 // with a VPN gateway, kept as the kernel keeps them, by destination, table and metric. For a destination held
 // several times (two tables, two metrics) the lowest metric is followed; a delete removes only the route it names,
 // so the others stay. IPv4 and IPv6 routes are held apart, each indexed by prefix length: a lookup probes only the
-// lengths in use, longest first (at most 33 map probes for IPv4, 129 for IPv6, whatever the table size).
+// lengths in use, longest first (at most 33 map probes for IPv4, 129 for IPv6, whatever the table size). An IPv4
+// network is keyed by its uint32, an IPv6 one by the hex digits its prefix covers: not a bigint, whose Map hash in
+// V8 looks at the low bits only, so /64s (all zero there) would share one bucket (13 us a lookup at 2000 routes).
 //
 // Bounded (MAX_SYSTEM_ROUTES, both families together): beyond it a new route is refused and counted, so a routing
 // daemon flooding the table cannot grow our memory without limit; routes already held still update and delete.
@@ -41,14 +43,15 @@ interface Held {
   best: Gateway[];
 }
 
-/** One family's routes by prefix length; K is the masked address (uint32 for IPv4, bigint for IPv6). */
-class PrefixIndex<K> {
+/** One family's routes by prefix length; K is the masked address (uint32 for IPv4, hex digits for IPv6). */
+class PrefixIndex<A, K> {
   /** Per prefix length: network address -> the routes held for it. */
   readonly byLength = new Map<number, Map<K, Held>>();
   /** Prefix lengths in use, longest first. */
   lengths: number[] = [];
 
-  constructor(readonly mask: (addr: K, len: number) => K) {}
+  /** `mask(addr, len)`: the key of the network of `len` bits holding `addr`. */
+  constructor(readonly mask: (addr: A, len: number) => K) {}
 
   get(len: number, key: K): Held | undefined {
     return this.byLength.get(len)?.get(key);
@@ -72,7 +75,7 @@ class PrefixIndex<K> {
     this.lengths = this.lengths.filter((l) => l !== len);
   }
 
-  match(addr: K): { prefixLen: number; gateways: readonly Gateway[] } | null {
+  match(addr: A): { prefixLen: number; gateways: readonly Gateway[] } | null {
     for (const len of this.lengths) {
       const held = this.byLength.get(len)!.get(this.mask(addr, len));
       if (held !== undefined) return { prefixLen: len, gateways: held.best };
@@ -81,25 +84,34 @@ class PrefixIndex<K> {
   }
 }
 
-const MASKS6: bigint[] = Array.from({ length: 129 }, (_, len) =>
-  len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(128 - len),
-);
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
-function bigintOf(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
-  return n;
+/** 16 bytes as 32 hex digits. */
+function hexOf(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += HEX[b]!;
+  return out;
 }
 
-function bytesOf(n: bigint): Uint8Array {
+/** The key of the /len network holding the address of 32 hex digits `hex`: the digits it covers, the last masked. */
+function networkKey6(hex: string, len: number): string {
+  const whole = len >> 2;
+  const rest = len & 3;
+  if (rest === 0) return hex.slice(0, whole);
+  return hex.slice(0, whole) + (Number.parseInt(hex[whole]!, 16) & (0xf0 >> rest) & 0xf).toString(16);
+}
+
+/** The network address of a key (networkKey6), as 16 bytes. */
+function bytesOfKey6(key: string): Uint8Array {
+  const hex = key.padEnd(32, '0');
   const b = new Uint8Array(16);
-  for (let i = 15; i >= 0; i--, n >>= 8n) b[i] = Number(n & 0xffn);
+  for (let i = 0; i < 16; i++) b[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return b;
 }
 
 export class SystemRouteTable {
-  private readonly v4 = new PrefixIndex<number>((a, len) => (a & prefixToMask(len)) >>> 0);
-  private readonly v6 = new PrefixIndex<bigint>((a, len) => a & MASKS6[len]!);
+  private readonly v4 = new PrefixIndex<number, number>((a, len) => (a & prefixToMask(len)) >>> 0);
+  private readonly v6 = new PrefixIndex<string, string>(networkKey6);
   private count = 0;
   private changes = 0;
 
@@ -119,12 +131,12 @@ export class SystemRouteTable {
     const result =
       change.dst.addr.family === 4
         ? this.applyTo(this.v4, bigEndianU32(change.dst.addr.bytes), change)
-        : this.applyTo(this.v6, bigintOf(change.dst.addr.bytes), change);
+        : this.applyTo(this.v6, networkKey6(hexOf(change.dst.addr.bytes), change.dst.bits), change);
     if (result !== 'unchanged' && result !== 'unknown' && result !== 'full') this.changes++;
     return result;
   }
 
-  private applyTo<K>(index: PrefixIndex<K>, key: K, change: RouteChange): ApplyResult {
+  private applyTo<A, K>(index: PrefixIndex<A, K>, key: K, change: RouteChange): ApplyResult {
     const len = change.dst.bits;
     const variantKey = `${change.table}/${change.metric}`;
     const held = index.get(len, key);
@@ -168,7 +180,7 @@ export class SystemRouteTable {
   /** The same for an IPv6 destination (a VpnIp's canonical text). */
   match6(dst: string): { prefixLen: number; gateways: readonly Gateway[] } | null {
     if (this.v6.lengths.length === 0) return null;
-    return this.v6.match(bigintOf(vpnIpBytes(dst)));
+    return this.v6.match(hexOf(vpnIpBytes(dst)));
   }
 
   /** Every learned destination with the gateways followed (`mesh status`, tests): IPv4 first, longest first. */
@@ -197,7 +209,8 @@ export class SystemRouteTable {
     for (const len of this.v4.lengths)
       for (const [ip, held] of this.v4.byLength.get(len)!) visit({ addr: ipv4FromUint32(ip), bits: len }, held);
     for (const len of this.v6.lengths)
-      for (const [n, held] of this.v6.byLength.get(len)!) visit({ addr: ipv6Addr(bytesOf(n)), bits: len }, held);
+      for (const [key, held] of this.v6.byLength.get(len)!)
+        visit({ addr: ipv6Addr(bytesOfKey6(key)), bits: len }, held);
   }
 }
 

@@ -560,3 +560,24 @@ test('watch: after lost events the re-read covers IPv6 routes too; a next-hop de
   );
   assert.equal(via(table, 'fd02::1'), null);
 });
+
+test('learned table, IPv6: prefixes of any length match by their bits, not only whole hex digits', () => {
+  const t = new SystemRouteTable();
+  t.apply(change('add', 'fd05:0:0:8000::/49', [['fd00:1::2', 1]]));
+  t.apply(change('add', 'fd05::/47', [['fd00:1::3', 1]]));
+  t.apply(change('add', 'fd05:0:0:8000::7/128', [['fd00:1::4', 1]]));
+  t.apply(change('add', '::/0', [['fd00:1::5', 1]]));
+  assert.equal(via(t, 'fd05:0:0:8001::1'), '/49 fd00:1::2');
+  assert.equal(via(t, 'fd05:0:0:ffff::1'), '/49 fd00:1::2');
+  assert.equal(via(t, 'fd05:0:0:7fff::1'), '/47 fd00:1::3', 'bit 49 clear: not in the /49');
+  assert.equal(via(t, 'fd05:0:1::1'), '/47 fd00:1::3', 'bit 48 set: still in the /47');
+  assert.equal(via(t, 'fd05:0:2::1'), '/0 fd00:1::5', 'bit 47 set: not in the /47');
+  assert.equal(via(t, 'fd05:0:0:8000::7'), '/128 fd00:1::4');
+  assert.equal(via(t, 'fd05:0:0:8000::6'), '/49 fd00:1::2');
+  assert.deepEqual(
+    t.list().map((r) => formatIpPrefix(r.dst)),
+    ['fd05:0:0:8000::7/128', 'fd05:0:0:8000::/49', 'fd05::/47', '::/0'],
+  );
+  assert.deepEqual(t.retainOnly(new Set()).length, 4, 'keys turn back into the routes they hold');
+  assert.equal(t.size, 0);
+});
