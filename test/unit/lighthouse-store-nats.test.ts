@@ -7,7 +7,7 @@ import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { NatsStore } from '../../pkg/lighthouse/store/nats-store.js';
-import { keyOf } from '../../pkg/lighthouse/store/record.js';
+import { keyOf, MAX_RECORD_BYTES } from '../../pkg/lighthouse/store/record.js';
 import type { PunchRequest, ServedHost } from '../../pkg/lighthouse/store/store.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
@@ -383,18 +383,21 @@ test('an existing bucket with other settings is warned about once (naming the co
   assert.deepEqual(settings, [60_000, 3, 1024]);
 });
 
-test('a bucket deleted while connected is created again at the next put, with every served host re-written', async (t) => {
+test('a bucket deleted and created again while connected is noticed: served hosts re-written, the watch restarted on it', async (t) => {
   const nats = await NatsServer.start(t);
-  const lh1 = lighthouse(nats, 'lh-1');
-  t.after(() => lh1.store.close());
-  await online(lh1);
+  // A short TTL: the refresh tick (which checks the bucket is still the one synced with) every 250 ms.
+  const lh1 = lighthouse(nats, 'lh-1', { ttlMs: 3000 });
+  const lh2 = lighthouse(nats, 'lh-2', { ttlMs: 3000 });
+  t.after(() => Promise.all([lh1.store.close(), lh2.store.close()]));
+  await online(lh1, lh2);
   lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
   await waitFor(() => lh1.counters.get('lighthouse', 'tier-write') === 1, { what: 'the first put' });
   const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
   const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
   t.after(() => nc.close());
+  // Deleted and at once created again (as another lighthouse's re-sync would): only its creation time tells.
   await (await new Kvm(jetstream(nc)).open('mesh_test')).destroy();
-  // The next change finds no bucket: the store re-syncs, which creates it and writes both hosts.
+  await new Kvm(jetstream(nc)).create('mesh_test', { ttl: 3000, history: 1, maxValueSize: MAX_RECORD_BYTES });
   lh1.serve(served('10.9.0.6', '198.51.100.6:4242'));
   await waitFor(() => lh1.logs.some((l) => l.includes('reachable again')), { timeoutMs: 5000, what: 'the re-sync' });
   const kv = await new Kvm(jetstream(nc)).open('mesh_test');
@@ -405,4 +408,29 @@ test('a bucket deleted while connected is created again at the next put, with ev
     for await (const k of await kv.keys()) keys.push(k);
   }
   assert.deepEqual(keys.sort(), ['10.9.0.5', '10.9.0.6'], 'both records in the new bucket');
+  // lh-2 serves nothing: its tick finds another bucket and re-syncs, its watch started from scratch.
+  await waitFor(() => lh2.store.lookup(ip('10.9.0.6')), { timeoutMs: 5000, what: 'lh-2 to see the new bucket' });
+  assert.equal(lh2.counters.get('lighthouse', 'tier-bucket-lost'), 1);
+});
+
+test('a bucket deleted while connected is created again by the next refresh tick, with the served hosts', async (t) => {
+  const nats = await NatsServer.start(t);
+  const lh1 = lighthouse(nats, 'lh-1', { ttlMs: 3000 });
+  t.after(() => lh1.store.close());
+  await online(lh1);
+  lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
+  await waitFor(() => lh1.counters.get('lighthouse', 'tier-write') === 1, { what: 'the first put' });
+  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
+  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
+  t.after(() => nc.close());
+  await (await new Kvm(jetstream(nc)).open('mesh_test')).destroy();
+  await waitFor(() => lh1.counters.get('lighthouse', 'tier-bucket-lost') === 1, { what: 'the loss noticed' });
+  await waitFor(() => lh1.logs.some((l) => l.includes('reachable again')), { timeoutMs: 5000, what: 'the re-sync' });
+  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  let value: string | undefined;
+  for (let i = 0; i < 50 && !value; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 50));
+    value = (await kv.get('10.9.0.5'))?.string();
+  }
+  assert.match(value ?? '', /"lh":"lh-1"/);
 });

@@ -82,9 +82,6 @@ interface Written {
   withdrawn: boolean;
 }
 
-/** What nats.js calls a put that no stream took (no responders): the bucket is gone, or JetStream with it. */
-const NO_BUCKET = 'JetStreamNotEnabled';
-
 /** JetStream's "wrong last sequence": the key was written since our revision, by us or another lighthouse. */
 const WRONG_LAST_SEQUENCE = 10071;
 
@@ -105,6 +102,10 @@ export class NatsStore implements LighthouseStore {
   private sweptAt = -Infinity;
   /** The differences of the bucket's settings from ours last warned about: warned again only when they change. */
   private warnedSettings = '';
+  /** The settings we create the bucket with. */
+  private readonly wanted: BucketSettings;
+  /** When the bucket we synced with was created (JetStream's stream info): another time means another bucket. */
+  private bucketCreated: string | null = null;
   /** Records waiting for a put (pump), by key: a newer version of a queued host replaces the older. */
   private readonly queued = new Map<string, ServedHost>();
   private inFlight = 0;
@@ -113,6 +114,7 @@ export class NatsStore implements LighthouseStore {
 
   constructor(private readonly env: NatsStoreEnv) {
     this.ttl = env.config.ttlMs;
+    this.wanted = { ttlMs: this.ttl, history: 1, maxValueSize: MAX_RECORD_BYTES };
     this.cache = new RemoteCache(
       (host) => this.fresh(host),
       env.maxRemoteHosts ?? MAX_REMOTE_HOSTS,
@@ -266,19 +268,16 @@ export class NatsStore implements LighthouseStore {
     this.syncing = true;
     try {
       const { jetstream, Kvm } = await import('./nats-client.js');
-      const wanted: BucketSettings = { ttlMs: this.ttl, history: 1, maxValueSize: MAX_RECORD_BYTES };
-      // An existing bucket is taken as it is: checked (bucket-settings.ts), never changed.
+      const { wanted } = this;
+      // An existing bucket is taken as it is: checked (checkBucket), never changed.
       const kv = await new Kvm(jetstream(this.nc, { timeout: 2000 })).create(this.env.config.bucket, {
         ttl: wanted.ttlMs,
         history: wanted.history,
         maxValueSize: wanted.maxValueSize,
       });
       this.kv = kv;
-      void kv.status().then(
-        (found) =>
-          this.checkSettings(wanted, { ttlMs: found.ttl, history: found.history, maxValueSize: found.maxValueSize }),
-        () => {}, // not known this time: checked at the next sync
-      );
+      this.bucketCreated = null;
+      this.checkBucket(kv);
       this.written.clear();
       this.queued.clear(); // puts still in flight on the old handle settle on their own
       this.reachable = true;
@@ -298,6 +297,39 @@ export class NatsStore implements LighthouseStore {
     } finally {
       this.syncing = false;
     }
+  }
+
+  /**
+   * Whether `kv` is still the bucket we synced with, and its settings: at a sync and at every refresh tick. Deleted
+   * (and perhaps created again by another lighthouse), our watch would never say so: nats.js re-creates its consumer
+   * from the old stream's sequence, so it takes nothing of the new bucket (measured: nothing within 40 s). Another
+   * bucket, or none, is a re-sync, which starts the watch from scratch.
+   */
+  private checkBucket(kv: KV): void {
+    kv.status().then(
+      (found) => {
+        if (this.kv !== kv || !this.reachable) return;
+        const created = found.streamInfo.created;
+        if (this.bucketCreated !== null && created !== this.bucketCreated) return this.bucketLost('bucket replaced');
+        this.bucketCreated = created;
+        this.checkSettings(this.wanted, {
+          ttlMs: found.ttl,
+          history: found.history,
+          maxValueSize: found.maxValueSize,
+        });
+      },
+      (err: unknown) => {
+        // Other failures (a timeout, the connection going) are the status events' business.
+        if (this.kv === kv && this.reachable && (err as { name?: unknown }).name === 'StreamNotFoundError')
+          this.bucketLost(err);
+      },
+    );
+  }
+
+  private bucketLost(why: unknown): void {
+    this.env.counters.inc('lighthouse', 'tier-bucket-lost');
+    this.wentDown(why);
+    this.retrySync();
   }
 
   private checkSettings(wanted: BucketSettings, found: BucketSettings): void {
@@ -366,17 +398,10 @@ export class NatsStore implements LighthouseStore {
             mark.revision = revision;
             this.env.counters.inc('lighthouse', 'tier-write');
           },
-          (err: unknown) => {
+          () => {
             // Not written: the next change or refresh tries again (the revision stays the last one acknowledged).
             mark.content = '';
             this.env.counters.inc('lighthouse', 'tier-write-failed');
-            // Nothing took the put: the bucket was deleted under us (its watch does not say so, it waits for the
-            // stream to come back). A re-sync creates it again; the failures of the other puts in flight re-arm
-            // the same one timer.
-            if ((err as { name?: unknown }).name === NO_BUCKET && this.kv === kv) {
-              this.wentDown(err);
-              this.retrySync();
-            }
           },
         )
         .finally(() => {
@@ -395,7 +420,8 @@ export class NatsStore implements LighthouseStore {
    */
   private scheduleRefresh(): void {
     this.retry(() => {
-      if (this.reachable) {
+      if (this.reachable && this.kv) {
+        this.checkBucket(this.kv);
         const now = unixMs(this.env.clock);
         for (const host of this.owner?.served() ?? []) {
           const last = this.written.get(keyOf(host.vpnIp));
