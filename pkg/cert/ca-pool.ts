@@ -114,10 +114,11 @@ export class CaPool {
 
   /**
    * Nebula's `Verify`, rules in Nebula's order; throws CertVerifyError naming the first rule broken, otherwise
-   * returns the issuing CA.
+   * returns the issuing CA. `fingerprint`: `cert`'s, when the caller has taken it already (a handshake keeps it).
    */
-  verify(cert: NebulaCertificate, nowSeconds: number): NebulaCertificate {
-    if (this.isBlocklisted(cert)) throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
+  verify(cert: NebulaCertificate, nowSeconds: number, fingerprint?: string): NebulaCertificate {
+    if (this.isBlocklisted(cert, fingerprint))
+      throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
     if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
     const ca = this.cas.get(cert.details.issuer);
     if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
@@ -134,10 +135,11 @@ export class CaPool {
   /**
    * `verify` for a certificate of either version against CAs of either version, in Nebula 1.10's order (its curve
    * check after the CA lookup). A v1 certificate under a v1 CA is judged exactly as `verify` judges it; any other
-   * pair by the constraint rules of 1.10 (ca-constraints.ts).
+   * pair by the constraint rules of 1.10 (ca-constraints.ts). `fingerprint` as for `verify`.
    */
-  verifyAny(cert: AnyCertificate, nowSeconds: number): AnyCertificate {
-    if (this.isBlocklisted(cert)) throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
+  verifyAny(cert: AnyCertificate, nowSeconds: number, fingerprint?: string): AnyCertificate {
+    if (this.isBlocklisted(cert, fingerprint))
+      throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
     if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
     const ca = this.getAnyCa(cert.details.issuer);
     if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
@@ -160,10 +162,10 @@ export class CaPool {
   }
 
   // A certificate whose fingerprint cannot even be computed is treated as blocked, as Nebula does.
-  private isBlocklisted(cert: AnyCertificate): boolean {
+  private isBlocklisted(cert: AnyCertificate, known: string | undefined): boolean {
     let fp: string;
     try {
-      fp = anyFingerprint(cert);
+      fp = known ?? anyFingerprint(cert);
     } catch {
       return true;
     }

@@ -79,9 +79,24 @@ function v1PeerAddresses(cert: NebulaCertificate, vpnIp: number): FirewallPeerAd
  * Verifies a peer certificate of either version against the pool and returns its CA: a v1 certificate under a v1
  * CA by Nebula 1.6's rules and messages exactly, any other pair by 1.10's. Throws CertVerifyError.
  */
-export function verifyPresented(cert: AnyCertificate, pool: CaPool, nowSeconds: number): AnyCertificate {
-  if (!isCertificateV2(cert) && pool.getCa(cert.details.issuer) !== undefined) return pool.verify(cert, nowSeconds);
-  return pool.verifyAny(cert, nowSeconds);
+export function verifyPresented(
+  cert: AnyCertificate,
+  pool: CaPool,
+  nowSeconds: number,
+  fingerprint?: string,
+): AnyCertificate {
+  if (!isCertificateV2(cert) && pool.getCa(cert.details.issuer) !== undefined)
+    return pool.verify(cert, nowSeconds, fingerprint);
+  return pool.verifyAny(cert, nowSeconds, fingerprint);
+}
+
+/** `cert`'s fingerprint, or undefined when it cannot be taken (the pool then refuses the certificate as blocked). */
+function fingerprintOrUndefined(cert: AnyCertificate): string | undefined {
+  try {
+    return anyFingerprint(cert);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Decodes and verifies a handshake certificate of `version` (CertVersion 0 and 1 mean v1). */
@@ -101,9 +116,11 @@ export function verifyPeerCert(
   } catch (e) {
     throw new PeerCertError('EBADCERT', `malformed certificate: ${(e as Error).message}`);
   }
+  // Taken once, for the blocklist check and for the tunnel (a SHA-256 of the re-marshalled certificate, ~7 us).
+  const fingerprint = fingerprintOrUndefined(presented);
   let ca: AnyCertificate;
   try {
-    ca = verifyPresented(presented, pool, nowSeconds);
+    ca = verifyPresented(presented, pool, nowSeconds, fingerprint);
   } catch (e) {
     throw new PeerCertError((e as { code?: string }).code ?? 'EINVALIDCERT', (e as Error).message);
   }
@@ -132,7 +149,7 @@ export function verifyPeerCert(
     cert,
     version,
     stored: new PeerCertBytes(certBytes, remoteStatic, version),
-    fingerprint: anyFingerprint(presented),
+    fingerprint: fingerprint ?? anyFingerprint(presented), // defined: the pool refused the certificate otherwise
     vpnIp,
     certAddrs,
     validUntil: Math.min(cert.details.notAfter, ca.details.notAfter),
