@@ -5,6 +5,7 @@
 import type { Clock } from '../clock/clock.js';
 import { HEADER_LEN, MessageType, parseHeader } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { TunnelEvents } from '../hostmap/hostmap.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import {
@@ -50,6 +51,8 @@ export interface BirthdayEnv {
   punchTtl?(): number;
   /** Opens one of the symmetric side's sockets; default a node:dgram socket on an ephemeral port. */
   openSocket?(): Promise<UdpConn>;
+  /** Closed tunnels: the socket one was moved onto goes with it. */
+  tunnelEvents: TunnelEvents;
 }
 
 /**
@@ -70,7 +73,13 @@ export class Birthday {
   /** Sockets that carry a tunnel, closed with the node. */
   readonly owned = new Set<UdpConn>();
 
-  constructor(private readonly env: BirthdayEnv) {}
+  constructor(private readonly env: BirthdayEnv) {
+    env.tunnelEvents.onClosed((host) => {
+      if (!host.conn) return;
+      this.owned.delete(host.conn);
+      void host.conn.close();
+    });
+  }
 
   /** Symmetric side: ask the peer to probe, then open SOCKETS mappings toward its public address. */
   async start(host: HostInfo, peerPublic: UdpAddr): Promise<void> {

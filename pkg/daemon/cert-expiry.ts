@@ -6,6 +6,7 @@
 
 import { after, unixMs, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { TunnelEvents } from '../hostmap/hostmap.js';
 
 /** The longest the timer waits before looking again (the old fixed re-check interval). */
 export const MAX_WAIT_MS = 30_000;
@@ -17,6 +18,8 @@ export interface CertExpiryEnv {
   tunnels(): Iterable<HostInfo>;
   /** Closes a tunnel whose certificate expired (and tells the peer). */
   expired(host: HostInfo): void;
+  /** Installed tunnels: each may expire before the one the timer waits for. */
+  tunnelEvents: TunnelEvents;
 }
 
 export class CertExpiryWatch {
@@ -24,7 +27,9 @@ export class CertExpiryWatch {
   /** Unix ms the armed timer fires at; Infinity when none is armed. */
   private armedFor = Infinity;
 
-  constructor(private readonly env: CertExpiryEnv) {}
+  constructor(private readonly env: CertExpiryEnv) {
+    env.tunnelEvents.onInstalled((host) => this.added(host));
+  }
 
   /** A tunnel came up: its certificate may expire before the one the timer waits for. */
   added(host: HostInfo): void {

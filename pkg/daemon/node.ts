@@ -101,7 +101,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly clock: Clock;
   readonly log: Logger;
   readonly counters = new Counters();
-  readonly hostmap = new HostMap();
+  /** A tunnel event listener that throws is logged: the other listeners and the tables go on. */
+  readonly hostmap = new HostMap((e) => this.log.error('Tunnel event listener failed', { error: (e as Error).stack }));
   readonly handshakes: HandshakeManager;
   readonly cipher: NoiseCipher;
   readonly tryIntervalMs: number;
@@ -204,6 +205,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         this.log.info('Tunnel peer certificate expired, closing', { vpnIp: formatVpnIp(host.vpnIp) });
         this.closeTunnel(host, 'invalid-cert', true);
       },
+      tunnelEvents: this.hostmap,
     });
     this.birthday = new Birthday({
       log: this.log,
@@ -221,6 +223,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       onUdp: (packet, from) => this.onUdp(packet, from),
       stopped: () => this.stopped,
       punchTtl: () => this.punchTtl(),
+      tunnelEvents: this.hostmap,
     });
     if (c.lighthouse.amLighthouse) this.lighthouseServer = this.makeLighthouseServer();
     if (this.lighthouses.length > 0) this.lighthouseClient = this.makeLighthouseClient();
@@ -240,6 +243,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
       hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
       send: (host, m) => this.sendMeta(host, m),
+      tunnelEvents: this.hostmap,
       counters: this.counters,
       clock: this.clock,
     });
@@ -308,6 +312,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       },
       schedule: (ms, fn) => this.schedule(ms, fn),
       counters: this.counters,
+      tunnelEvents: this.hostmap,
     });
   }
 
@@ -756,7 +761,6 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   established(host: HostInfo, queued: Uint8Array[], replaced: HostInfo | undefined): void {
     if (replaced) this.counters.inc('tunnels-replaced');
-    this.certExpiry.added(host);
     for (const packet of queued) sendToHost(this, host, packet);
     if (this.lighthouseClient?.isLighthouse(host.vpnIp)) {
       this.lighthouseClient.lighthouseUp(host);
@@ -850,17 +854,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void {
     if (notifyPeer) sendOnTunnel(this, host, MessageType.CloseTunnel, NoSubType, new Uint8Array(0));
-    this.hostmap.remove(host);
-    // Under every address: a lighthouse answer or a relay may be kept under the one it was asked by.
-    for (const addr of host.vpnAddrs) {
-      this.lighthouseServer?.forget(addr);
-      this.relays.tunnelGone(addr);
-      this.lighthouseClient?.forget(addr);
-    }
-    if (host.conn) {
-      this.birthday.owned.delete(host.conn);
-      void host.conn.close();
-    }
+    // The lighthouse server and client, the relays and birthday punching forget the peer on the closed event.
+    this.hostmap.close(host);
     this.counters.inc('tunnels-closed', reason);
     // The keys are wiped now rather than when the collector gets to them (a tunnel replaced by a newer handshake
     // is left to the collector: timers and relays may still hold it).

@@ -13,6 +13,7 @@
 // Answers are kept under the address they name (the one asked by).
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { TunnelEvents } from '../hostmap/hostmap.js';
 import type { IpPrefix } from '../ip/prefix.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from '../metrics/counters.js';
@@ -54,6 +55,8 @@ export interface LighthouseClientEnv {
   sendTestRequestTo(vpnIp: VpnIp): void;
   schedule(ms: number, fn: () => void): void;
   counters: Counters;
+  /** Closed tunnels: the answers about their hosts go with them. */
+  tunnelEvents: TunnelEvents;
 }
 
 export class LighthouseClient {
@@ -67,7 +70,12 @@ export class LighthouseClient {
   private self: UdpAddr[] = [];
   private selfView: UdpAddr[] = [];
 
-  constructor(private readonly env: LighthouseClientEnv) {}
+  constructor(private readonly env: LighthouseClientEnv) {
+    // Under every address: an answer is kept under the address it was asked by.
+    env.tunnelEvents.onClosed((host) => {
+      for (const addr of host.vpnAddrs) this.forget(addr);
+    });
+  }
 
   /**
    * Whether `vpnIp` is a configured lighthouse, or an address of a tunnel to one: a dual-stack lighthouse configured

@@ -22,6 +22,7 @@
 
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { TunnelEvents } from '../hostmap/hostmap.js';
 import type { IpPrefix } from '../ip/prefix.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from '../metrics/counters.js';
@@ -74,6 +75,8 @@ export interface LighthouseServerEnv {
   /** The tunnel to a host by any of its overlay addresses. */
   hostFor(vpnIp: VpnIp): HostInfo | undefined;
   send(host: HostInfo, message: MetaMessage): void;
+  /** Closed tunnels: what their hosts reported goes with them. */
+  tunnelEvents: TunnelEvents;
   counters: Counters;
   clock?: Clock;
   /** lighthouse.store: what the other lighthouses of a tier serve (store/store.ts); default MemoryStore (none). */
@@ -95,6 +98,10 @@ export class LighthouseServer {
     this.clock = env.clock ?? systemClock;
     this.tierPunches = new TierPunchLimiter(this.clock);
     this.store = env.store ?? new MemoryStore();
+    // Under every address: an entry is kept under the primary one, but forgetting the others costs nothing.
+    env.tunnelEvents.onClosed((host) => {
+      for (const addr of host.vpnAddrs) this.forget(addr);
+    });
     this.store.attach({
       served: () => this.served(),
       punchRequested: (request) => tierPunch(env, this.tierPunches, request),

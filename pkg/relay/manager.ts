@@ -77,6 +77,10 @@ export class RelayManager {
     this.table = new RelayTable(env.hostmap, undefined, () => env.counters.inc('relay', 'evicted-hop-full'));
     this.handshakeQuota = new RelayHandshakeQuota((vpnIp) => env.handshakePending(vpnIp));
     this.targetLog = new RateLimitedLog(env.log, env.clock, TARGET_LOG_LIMIT);
+    // Under every address: a relay may be kept under the one it was asked by.
+    env.hostmap.onClosed((host) => {
+      for (const addr of host.vpnAddrs) this.tunnelGone(addr);
+    });
   }
 
   private isMine(vpnIp: VpnIp): boolean {

@@ -7,6 +7,7 @@ import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { connect, TestMesh } from './helpers/mesh.js';
 import { udpPacket } from './helpers/packets.js';
 import { makeHostCert } from './helpers/pki.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // pki.disconnect_invalid: a tunnel whose peer certificate expires while it is up is closed at the expiry (Nebula
 // 1.6.1: 0.3-4.6 s after it; mesh used to look every 30 s). Time is simulated: a ManualClock runs the nodes' wall
@@ -75,6 +76,7 @@ function fakeHost(certValidUntil: number): HostInfo {
 function watchOver(clock: ManualClock, hosts: Set<HostInfo>, enabled = true) {
   const closed: HostInfo[] = [];
   const watch = new CertExpiryWatch({
+    tunnelEvents: new HostMap(),
     clock,
     enabled: () => enabled,
     tunnels: () => hosts,

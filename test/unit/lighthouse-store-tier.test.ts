@@ -18,6 +18,7 @@ import type {
 } from '../../pkg/lighthouse/store/store.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // The lighthouse server in a tier (pkg/lighthouse/store/tier.ts, docs/lighthouse-tier.md), through an in-memory
 // twin of the shared store: a query about a host another lighthouse serves is answered from the tier, filtered as
@@ -74,6 +75,7 @@ function lighthouse(
   const counters = new Counters();
   const allowList = new AllowList(allow);
   const server = new LighthouseServer({
+    tunnelEvents: new HostMap(),
     vpnNetworks: () => [VPN_PREFIX],
     ...(clock ? { clock } : {}),
     remoteAllowed: (_vpnIp, addr) => allowList.allows(addr.address),

@@ -15,6 +15,7 @@ import { Whoami } from '../../pkg/control/whoami.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { tcpAddr } from '../../pkg/tcp/tcp-addr.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 function host(vpnIp: string, remote: UdpAddr | null): HostInfo {
   return { vpnIp: parseIpv4(vpnIp), remote } as unknown as HostInfo;
@@ -24,6 +25,7 @@ test('a query about a TCP-attached host is answered with its reported addresses 
   const hosts = new Map<VpnIp, HostInfo>();
   const sent: Array<{ to: VpnIp; m: MetaMessage }> = [];
   const server = new LighthouseServer({
+    tunnelEvents: new HostMap(),
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: () => true,
     hostFor: (ip) => hosts.get(ip),
