@@ -4,23 +4,14 @@
 
 import { systemClock, unixMs, type Clock } from '../clock/clock.js';
 import type { CaPool } from '../cert/index.js';
-import { parseHostPort, type MeshConfig } from '../config/index.js';
+import type { MeshConfig } from '../config/index.js';
 import type { DataPathContext } from '../datapath/context.js';
 import { handleTunPacket, sendToHost } from '../datapath/inside.js';
 import { checkLiveness } from '../datapath/liveness.js';
-import { accept, handleTunnelPacket, handleUdpNow, handleUdpPacket } from '../datapath/outside.js';
-import { dispatchHandshake } from '../datapath/handshake-dispatch.js';
+import { handleUdpNow, handleUdpPacket } from '../datapath/outside.js';
 import { flushSealed, sendOnTunnel } from '../datapath/tunnel-sender.js';
 import type { Firewall, FirewallRules } from '../firewall/firewall.js';
-import {
-  encodeHeader,
-  HEADER_LEN,
-  MessageSubType,
-  MessageType,
-  NoSubType,
-  parseHeader,
-  TestSubType,
-} from '../header/header.js';
+import { encodeHeader, HEADER_LEN, MessageType, NoSubType, TestSubType } from '../header/header.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
 import { verifyPresented } from '../handshake/peer-cert.js';
@@ -40,29 +31,30 @@ import { openLighthouseStore } from '../lighthouse/store/open.js';
 import type { LighthouseStore } from '../lighthouse/store/store.js';
 import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS, PUNCH_TTL } from '../punchy/nat-punch.js';
 import { splitByPunch, type LocalNetwork } from '../punchy/punch-needed.js';
-import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchHost } from '../punchy/punchy.js';
+import { PUNCH_INTERVAL_MS, punchHost } from '../punchy/punchy.js';
 import { SpreadRounds } from '../punchy/spread-rounds.js';
 import { UnsafeRouteTable } from '../routing/unsafe-routes.js';
 import { SystemRouteTable } from '../routing/system-routes.js';
 import { SystemRouteWatch } from '../routing/system-route-watch.js';
 import { CalculatedRemotes } from '../lighthouse/calculated-remotes.js';
 import { firewallNetworks } from './firewall-setup.js';
-import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
+import { decodeControl, type ControlMessage } from '../relay/control.js';
 import { RelayManager } from '../relay/manager.js';
-import type { RelayEntry } from '../relay/relay-table.js';
 import type { Logger } from '../log/logger.js';
 import { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { openTun, type TunDevice } from '../tun/tun.js';
-import { addrKey, udpAddr, type UdpAddr } from '../udp/addr.js';
+import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
 import { NodePortMap, type PortMapReport } from '../portmap/node-portmap.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
+import { LighthouseClientWiring } from './lighthouse-client-wiring.js';
+import { LighthouseServerWiring } from './lighthouse-server-wiring.js';
+import { RelayWiring } from './relay-wiring.js';
 import { NatTests } from './nat-tests.js';
 import type { MeasuredMapping } from '../punchy/birthday-policy.js';
 import { SECOND_PORT_DEFAULT } from '../config/section-lighthouse.js';
-import { peerMoved } from './peer-moved.js';
 import { PathFinder } from './path-finder.js';
 import { portBehaviour } from '../punchy/nat-kind.js';
 import { CertExpiryWatch } from './cert-expiry.js';
@@ -141,13 +133,14 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** NAT tests: the second port of a lighthouse, a node's measurement of its NAT (daemon/nat-tests.ts). */
   natTests: NatTests | null = null;
   private readonly certExpiry: CertExpiryWatch;
-  private lighthouses: VpnIp[];
+  /** lighthouse.hosts (none on a lighthouse), replaced on reload. */
+  lighthouses: VpnIp[];
   private readonly intervals: NodeJS.Timeout[] = [];
   /** punchy.punch: the keep-alives, spread over their interval; null when off. */
   private punches: SpreadRounds<HostInfo> | null = null;
   private addressWatch: AddressWatch | null = null;
   /** portmap.enabled (pkg/portmap/): the gateway forwards our listen port; null when off or without lighthouses. */
-  private portMap: NodePortMap | null = null;
+  portMap: NodePortMap | null = null;
   /** The TCP fallback (tcp-transport.ts); null when this node neither serves TCP nor falls back to it. */
   tcp: TcpTransport | null = null;
   private handshakeTicker: NodeJS.Timeout | null = null;
@@ -184,7 +177,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.remoteAllowRanges = allowRanges(c);
     this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseVpnIp);
     this.handshakes = new HandshakeManager(this);
-    this.relays = this.makeRelayManager();
+    this.relays = new RelayManager(new RelayWiring(this));
     this.paths = new PathFinder(this);
     // Owned here, not by the control service: a lighthouse answers whoami (and announces its second port) whether or
     // not a control socket is open; `mesh status|ping|netcheck` only read these.
@@ -226,7 +219,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       tunnelEvents: this.hostmap,
     });
     if (c.lighthouse.amLighthouse) this.lighthouseServer = this.makeLighthouseServer();
-    if (this.lighthouses.length > 0) this.lighthouseClient = this.makeLighthouseClient();
+    if (this.lighthouses.length > 0) this.lighthouseClient = new LighthouseClient(new LighthouseClientWiring(this));
   }
 
   private makeLighthouseServer(): LighthouseServer {
@@ -237,23 +230,14 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       counters: this.counters,
     });
     this.lighthouseStore = store;
-    return new LighthouseServer({
-      store,
-      vpnNetworks: () => this.identity().vpnNetworks,
-      remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
-      hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
-      send: (host, m) => this.sendMeta(host, m),
-      tunnelEvents: this.hostmap,
-      counters: this.counters,
-      clock: this.clock,
-    });
+    return new LighthouseServer(new LighthouseServerWiring(this, store));
   }
 
   /**
    * This host's underlay addresses as we would report them: local_allow_list applied, the VPN network (our own TUN)
    * and link-local left out. Roaming detection compares the same set, so only a change we would report is a move.
    */
-  private ownAddresses(advertise: UdpAddr[] = []): UdpAddr[] {
+  ownAddresses(advertise: UdpAddr[] = []): UdpAddr[] {
     // Built once per config (the watcher polls every 2 s); a reload brings a new config object.
     if (this.addressFilter?.config !== this.config) {
       const localAllow = this.config.lighthouse.localAllowList;
@@ -270,109 +254,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     return localAddresses({ port: this.udp.localPort, vpnNet, vpnNetworks, advertise, allow, interfaces });
   }
 
-  private makeLighthouseClient(): LighthouseClient {
-    const advertise = this.config.lighthouse.advertiseAddrs.flatMap((a) => {
-      const parsed = parseHostPort(a);
-      if (typeof parsed !== 'string') return [udpAddr(parsed.host, parsed.port)];
-      this.log.warn('Ignoring lighthouse.advertise_addrs entry', { entry: a, error: parsed });
-      return [];
-    });
-    return new LighthouseClient({
-      lighthouses: () => this.lighthouses,
-      vpnAddrs: () => this.identity().vpnAddrs,
-      vpnNetworks: () => this.identity().vpnNetworks,
-      hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
-      startHandshake: (vpnIp) => {
-        if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
-      },
-      learned: (vpnIp) => {
-        this.paths.addressesLearned(vpnIp);
-        // On TCP only a relay carries a handshake: the relays this answer named are used now, not at the next
-        // attempt of the backoff (~200 ms sooner two seconds into a start).
-        if (this.tcp?.fallback?.transport === 'tcp') this.handshakes.sendNow(vpnIp);
-      },
-      moved: (vpnIp, addrs) => {
-        const host = this.hostmap.byVpnIp.get(vpnIp);
-        if (host) peerMoved(this, host, addrs);
-      },
-      openMapping: (addr) => this.openMapping(addr),
-      send: (host, m) => this.sendMeta(host, m),
-      ownAddresses: () => [...this.ownAddresses(advertise), ...(this.portMap?.advertised() ?? [])],
-      selfSeen: () => this.portMap?.seenChanged(),
-      relays: () => this.advertisedRelays(),
-      remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
-      punch: (addr) => this.udp.send(PUNCH_BYTE, addr),
-      punchDelayMs: () => this.config.punchy.delayMs,
-      respond: () => this.config.punchy.respond,
-      respondDelayMs: () => this.config.punchy.respondDelayMs,
-      sendTestRequestTo: (vpnIp) => {
-        const host = this.hostmap.byVpnIp.get(vpnIp);
-        if (host) this.sendTestRequest(host);
-        else this.handshakes.start(vpnIp);
-      },
-      schedule: (ms, fn) => this.schedule(ms, fn),
-      counters: this.counters,
-      tunnelEvents: this.hostmap,
-    });
-  }
-
-  private makeRelayManager(): RelayManager {
-    return new RelayManager({
-      hostmap: this.hostmap,
-      counters: this.counters,
-      log: this.log,
-      clock: this.clock,
-      myAddrs: () => this.identity().vpnAddrs,
-      vpnNetworks: () => this.identity().vpnNetworks,
-      amRelay: () => this.config.relay.amRelay,
-      relaysForUs: () => this.advertisedRelays(),
-      sendControl: (host, m) => this.sendControl(host, m),
-      startHandshake: (vpnIp) => {
-        if (this.hostmap.byVpnIp.has(vpnIp) || this.handshakes.pending.has(vpnIp)) return false;
-        return this.handshakes.start(vpnIp) !== undefined;
-      },
-      handshakePending: (vpnIp) => this.handshakes.pending.has(vpnIp),
-      send: (packet, to) => this.udp.send(packet, to),
-      relayReady: (vpnIp) => {
-        this.handshakes.sendNow(vpnIp);
-        this.paths.relayReady(vpnIp);
-      },
-      acceptOnHop: (hop, length, from) => accept(this, hop, length, from),
-      deliverInner: (inner, via) => this.deliverRelayed(inner, via),
-      relayLost: (host) => this.handshakes.replace(host),
-    });
-  }
-
   /** relay.relays, and while UDP is blocked the servers we reach over TCP (peers reach us through them). */
-  private advertisedRelays(): VpnIp[] {
+  advertisedRelays(): VpnIp[] {
     if (this.config.relay.amRelay) return [];
     const configured = this.config.relay.relays.map(parseVpnIp);
     const overTcp = this.tcp?.fallback?.tcpAttached() ?? [];
     return overTcp.length === 0 ? configured : [...new Set([...configured, ...overTcp])];
-  }
-
-  private sendControl(host: HostInfo, m: ControlMessage): void {
-    sendOnTunnel(this, host, MessageType.Control, NoSubType, encodeControl(m));
-  }
-
-  /** An inner packet that reached us through a relay: handshakes answer back through it, the rest as usual. */
-  private deliverRelayed(inner: Uint8Array, via: RelayEntry): void {
-    const h = parseHeader(inner);
-    if (!h)
-      return this.counters.inc('drops', inner.length < HEADER_LEN ? 'relay-inner-short' : 'relay-inner-bad-counter');
-    if (h.type === MessageType.Handshake) {
-      const src = { from: null, via, reply: (p: Uint8Array) => void this.relays.sendVia(via, p) };
-      return dispatchHandshake(this.handshakes, this.counters, inner, h, src);
-    }
-    if (h.type === MessageType.Message && h.subtype === MessageSubType.Relay)
-      return this.counters.inc('drops', 'relay-nested');
-    const host = this.hostmap.byIndex.get(h.remoteIndex);
-    const previousRecvAt = host?.lastRecvAt ?? 0;
-    const packetsIn = host?.packetsIn ?? 0;
-    handleTunnelPacket(this, inner, h, null);
-    // Authenticated (counted) and still current: the peer may be telling us its direct path went dead.
-    if (host && host.packetsIn > packetsIn && this.hostmap.byVpnIp.get(host.vpnIp) === host)
-      this.paths.arrivedViaRelay(host, via, previousRecvAt);
   }
 
   /** PathEnv: a relay to fail over to (daemon/path-finder.ts), through a relay the lighthouse named for the peer. */
@@ -394,7 +281,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (relays.length > 0) this.relays.sendViaRelays(vpnIp, packet, relays);
   }
 
-  private sendMeta(host: HostInfo, m: MetaMessage): void {
+  sendMeta(host: HostInfo, m: MetaMessage): void {
     sendOnTunnel(this, host, MessageType.LightHouse, NoSubType, encodeMeta(m));
   }
 
