@@ -49,6 +49,7 @@ import { AddressWatch } from '../udp/address-watch.js';
 import { NodePortMap, type PortMapReport } from '../portmap/node-portmap.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
+import { BirthdayWiring } from './birthday-wiring.js';
 import { LighthouseClientWiring } from './lighthouse-client-wiring.js';
 import { LighthouseServerWiring } from './lighthouse-server-wiring.js';
 import { RelayWiring } from './relay-wiring.js';
@@ -200,24 +201,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       },
       tunnelEvents: this.hostmap,
     });
-    this.birthday = new Birthday({
-      log: this.log,
-      counters: this.counters,
-      clock: this.clock,
-      schedule: (ms, fn) => this.schedule(ms, fn),
-      sendTest: (host, payload, to) => sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, payload, to),
-      isCurrent: (host) => this.hostmap.byVpnIp.get(host.vpnIp) === host,
-      natViews: {
-        self: () => this.lighthouseClient?.selfNatView() ?? [],
-        peer: (ip) => this.lighthouseClient?.natViewOf(ip) ?? [],
-        selfMeasured: () => this.natMapping(),
-        ask: (ip) => this.lighthouseClient?.query(ip),
-      },
-      onUdp: (packet, from) => this.onUdp(packet, from),
-      stopped: () => this.stopped,
-      punchTtl: () => this.punchTtl(),
-      tunnelEvents: this.hostmap,
-    });
+    this.birthday = new Birthday(new BirthdayWiring(this));
     if (c.lighthouse.amLighthouse) this.lighthouseServer = this.makeLighthouseServer();
     if (this.lighthouses.length > 0) this.lighthouseClient = new LighthouseClient(new LighthouseClientWiring(this));
   }
@@ -508,7 +492,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   /** Bad input must never take the daemon down: any throw on a packet is counted and the packet dropped. */
-  private onUdp(packet: Buffer, from: UdpAddr, overTcp = false): void {
+  onUdp(packet: Buffer, from: UdpAddr, overTcp = false): void {
     try {
       const fallback = this.tcp?.fallback;
       // udpWhileOnTcp looks at what the packet did right after handling it: its data may not wait for the batch.
@@ -846,6 +830,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** The running config (the last one applied, at start or by a good reload). */
   currentConfig(): MeshConfig {
     return this.config;
+  }
+
+  /** Whether stop() began: work still under way (a probe run) ends. */
+  isStopped(): boolean {
+    return this.stopped;
   }
 }
 
