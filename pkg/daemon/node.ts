@@ -54,6 +54,7 @@ import { LighthouseClientWiring } from './lighthouse-client-wiring.js';
 import { LighthouseServerWiring } from './lighthouse-server-wiring.js';
 import { RelayWiring } from './relay-wiring.js';
 import { NatTests } from './nat-tests.js';
+import { NatTestsWiring } from './nat-tests-wiring.js';
 import type { MeasuredMapping } from '../punchy/birthday-policy.js';
 import { SECOND_PORT_DEFAULT } from '../config/section-lighthouse.js';
 import { PathFinder } from './path-finder.js';
@@ -63,7 +64,7 @@ import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
 import { openTcpTransport, udpWhileOnTcp, type TcpNodeEnv, type TcpTransport } from './tcp-transport.js';
 import { RttProbes } from '../control/rtt-probes.js';
-import { Whoami, whoamiQuestion } from '../control/whoami.js';
+import { Whoami } from '../control/whoami.js';
 
 export interface NodeSetup {
   config: MeshConfig;
@@ -587,20 +588,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       ? null
       : (setup.openSecondPort ?? (() => DgramConn.open({ host: this.config.listen.host, port: second?.port ?? 0 })));
     return NatTests.open(
-      {
-        clock: this.clock,
-        log: this.log,
-        counters: this.counters,
-        myIp: () => this.identity().vpnIp,
-        sendInTunnel: (host, payload) => sendOnTunnel(this, host, MessageType.LightHouse, NoSubType, payload),
-        // v1 layout for an IPv4 primary as before, v2 for an IPv6 one (a v1 message cannot carry it).
-        sendWhoami: (host) => this.sendMeta(host, whoamiQuestion(this.identity().vpnIp)),
-        udp: () => this.udp,
-        lighthouseTunnel: () =>
-          this.lighthouses.map((ip) => this.hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null),
-        schedule: (ms, fn) => this.schedule(ms, fn),
-        measured: () => this.paths.punchTtlLearned(),
-      },
+      new NatTestsWiring(this),
       open ? second : null,
       open ?? (() => Promise.reject(new Error('no second port'))),
     );
