@@ -11,15 +11,20 @@ import type { TunnelEvents } from '../hostmap/hostmap.js';
 /** The longest the timer waits before looking again (the old fixed re-check interval). */
 export const MAX_WAIT_MS = 30_000;
 
-export interface CertExpiryEnv {
-  clock: Clock;
-  /** pki.disconnect_invalid, as configured now. */
-  enabled(): boolean;
+/** The tunnels whose peer certificates are watched. */
+export interface ExpiringTunnels {
+  /** Every established tunnel once: a recheck looks at all of them. */
   tunnels(): Iterable<HostInfo>;
   /** Closes a tunnel whose certificate expired (and tells the peer). */
   expired(host: HostInfo): void;
   /** Installed tunnels: each may expire before the one the timer waits for. */
-  tunnelEvents: TunnelEvents;
+  readonly tunnelEvents: TunnelEvents;
+}
+
+export interface CertExpiryEnv extends ExpiringTunnels {
+  readonly clock: Clock;
+  /** pki.disconnect_invalid as configured now (a reload may turn it off or on). */
+  enabled(): boolean;
 }
 
 export class CertExpiryWatch {

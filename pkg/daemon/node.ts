@@ -60,11 +60,13 @@ import { SECOND_PORT_DEFAULT } from '../config/section-lighthouse.js';
 import { PathFinder } from './path-finder.js';
 import { portBehaviour } from '../punchy/nat-kind.js';
 import { CertExpiryWatch } from './cert-expiry.js';
+import { CertExpiryWiring } from './cert-expiry-wiring.js';
 import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
 import { openTcpTransport, udpWhileOnTcp, type TcpNodeEnv, type TcpTransport } from './tcp-transport.js';
 import { RttProbes } from '../control/rtt-probes.js';
 import { Whoami } from '../control/whoami.js';
+import { WhoamiWiring } from './whoami-wiring.js';
 
 export interface NodeSetup {
   config: MeshConfig;
@@ -186,22 +188,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.probes = new RttProbes(this.clock, (host, payload) =>
       sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, payload),
     );
-    this.whoami = new Whoami({
-      clock: this.clock,
-      myIp: () => this.identity().vpnIp,
-      sendMeta: (host, m) => this.sendMeta(host, m),
-      probePort: () => this.natTests?.probePort?.port ?? 0,
-    });
-    this.certExpiry = new CertExpiryWatch({
-      clock: this.clock,
-      enabled: () => this.config.pki.disconnectInvalid,
-      tunnels: () => this.hostmap.byPrimary.values(),
-      expired: (host) => {
-        this.log.info('Tunnel peer certificate expired, closing', { vpnIp: formatVpnIp(host.vpnIp) });
-        this.closeTunnel(host, 'invalid-cert', true);
-      },
-      tunnelEvents: this.hostmap,
-    });
+    this.whoami = new Whoami(new WhoamiWiring(this));
+    this.certExpiry = new CertExpiryWatch(new CertExpiryWiring(this));
     this.birthday = new Birthday(new BirthdayWiring(this));
     if (c.lighthouse.amLighthouse) this.lighthouseServer = this.makeLighthouseServer();
     if (this.lighthouses.length > 0) this.lighthouseClient = new LighthouseClient(new LighthouseClientWiring(this));

@@ -134,3 +134,32 @@ test('no timer is armed without disconnect_invalid or without tunnels', () => {
   none.watch.recheck();
   assert.equal((clock as unknown as { timers: unknown[] }).timers.length, 0);
 });
+
+test('a tunnel the hostmap installs is watched through its installed event, with nobody calling added', () => {
+  const clock = new ManualClock(0);
+  const hostmap = new HostMap();
+  const closed: HostInfo[] = [];
+  const watch = new CertExpiryWatch({
+    tunnelEvents: hostmap,
+    clock,
+    enabled: () => true,
+    tunnels: () => hostmap.hosts(),
+    expired: (h) => {
+      hostmap.close(h);
+      closed.push(h);
+    },
+  });
+  watch.recheck(); // no tunnels: nothing armed
+  const nowS = Math.floor(unixMs(clock) / 1000);
+  const soon = {
+    vpnIp: 1,
+    vpnAddrs: [1],
+    localIndex: hostmap.allocateIndex(),
+    remoteIndex: 7,
+    certValidUntil: nowS + 10,
+  } as unknown as HostInfo;
+  hostmap.add(soon);
+  clock.advance((nowS + 10) * 1000 - unixMs(clock) + 1);
+  assert.deepEqual(closed, [soon]);
+  watch.stop();
+});

@@ -75,11 +75,11 @@ function lighthouse(
   const counters = new Counters();
   const allowList = new AllowList(allow);
   const server = new LighthouseServer({
-    tunnelEvents: new HostMap(),
     vpnNetworks: () => [VPN_PREFIX],
     ...(clock ? { clock } : {}),
     remoteAllowed: (_vpnIp, addr) => allowList.allows(addr.address),
     hostFor: (vpnIp) => hosts.get(vpnIp),
+    tunnelEvents: new HostMap(),
     send: (to: HostInfo, m: MetaMessage) => {
       if (m.type === MetaType.HostUpdateNotificationAck) return;
       sent.push({

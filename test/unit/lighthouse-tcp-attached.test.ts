@@ -55,7 +55,7 @@ test('a query about a TCP-attached host is answered with its reported addresses 
 
 test('a whoami from a TCP-attached host is answered without its virtual address, in a message that encodes validly', () => {
   const sent: MetaMessage[] = [];
-  const whoami = new Whoami({ myIp: () => parseIpv4('10.99.0.1'), sendMeta: (_h, m) => sent.push(m) });
+  const whoami = new Whoami({ myIp: () => parseIpv4('10.99.0.1'), send: (_h, m) => sent.push(m) });
   const blocked = host('10.99.0.3', tcpAddr('203.0.113.7', 5));
   const ask = encodeMeta({ type: MetaType.HostWhoami, vpnIp: blocked.vpnIp, addrs: [], relays: [] });
   assert.ok(whoami.onMeta(blocked, ask));
