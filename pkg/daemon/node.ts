@@ -47,6 +47,7 @@ import { openTun, type TunDevice } from '../tun/tun.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
 import { NodePortMap, type PortMapReport } from '../portmap/node-portmap.js';
+import { PortMapWiring } from './portmap-wiring.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
 import { BirthdayWiring } from './birthday-wiring.js';
@@ -376,15 +377,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   private startPortMap(lifetimeSec: number): void {
-    const portMap = new NodePortMap({
-      clock: this.clock,
-      log: this.log,
-      counters: this.counters,
-      lifetimeSec,
-      localPort: () => this.udp.localPort,
-      seenIp: () => (this.lighthouseClient?.selfNatView()[0] ?? this.lighthouseClient?.selfAddresses()[0])?.address,
-      sendUpdate: () => this.lighthouseClient?.sendUpdate(),
-    });
+    const portMap = new NodePortMap(new PortMapWiring(this, lifetimeSec));
     this.portMap = portMap;
     portMap.start().catch((e) => this.log.warn('Port mapping did not start', { error: (e as Error).message }));
   }
