@@ -46,6 +46,7 @@ import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { openTun, type TunDevice } from '../tun/tun.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
+import { AddressWatchWiring } from './address-watch-wiring.js';
 import { NodePortMap, type PortMapReport } from '../portmap/node-portmap.js';
 import { PortMapWiring } from './portmap-wiring.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
@@ -339,17 +340,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     // After the lighthouse handshake went out too: its netlink socket is quick to open, but without the addon it
     // is another child process (`ip monitor`).
     if (setup.watchAddresses ?? true) {
-      node.addressWatch = new AddressWatch(
-        () => node.ownAddresses().map((a) => a.address),
-        () => node.paths.addressLost(),
-        (addrs, lostAny) => {
-          node.paths.localAddressesChanged(addrs, lostAny);
-          node.natTests?.addressesChanged();
-          node.tcp?.fallback?.addressesChanged();
-          node.portMap?.refresh();
-          node.lighthouseClient?.askAboutSelf();
-        },
-      );
+      node.addressWatch = new AddressWatch(new AddressWatchWiring(node));
       node.addressWatch.start();
     }
     try {
