@@ -34,7 +34,7 @@ export class LighthouseClientWiring implements LighthouseClientEnv {
   // LighthouseTunnels
 
   lighthouses(): readonly VpnIp[] {
-    return this.node.lighthouses;
+    return this.node.lighthouseHosts();
   }
 
   hostFor(vpnIp: VpnIp): HostInfo | undefined {

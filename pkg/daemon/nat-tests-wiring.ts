@@ -25,8 +25,11 @@ export class NatTestsWiring implements NatTestsEnv {
   }
 
   lighthouseTunnel(): HostInfo | undefined {
-    const { hostmap, lighthouses } = this.node;
-    return lighthouses.map((ip) => hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null);
+    const hostmap = this.node.hostmap;
+    return this.node
+      .lighthouseHosts()
+      .map((ip) => hostmap.byVpnIp.get(ip))
+      .find((h) => h !== undefined && h.remote !== null);
   }
 
   sendInTunnel(host: HostInfo, payload: Uint8Array): void {

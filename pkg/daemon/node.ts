@@ -139,8 +139,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** NAT tests: the second port of a lighthouse, a node's measurement of its NAT (daemon/nat-tests.ts). */
   natTests: NatTests | null = null;
   private readonly certExpiry: CertExpiryWatch;
-  /** lighthouse.hosts (none on a lighthouse), replaced on reload. */
-  lighthouses: VpnIp[];
+  private lighthouses: VpnIp[];
   private readonly intervals: NodeJS.Timeout[] = [];
   /** punchy.punch: the keep-alives, spread over their interval; null when off. */
   private punches: SpreadRounds<HostInfo> | null = null;
@@ -790,6 +789,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** The running config (the last one applied, at start or by a good reload). */
   currentConfig(): MeshConfig {
     return this.config;
+  }
+
+  /** lighthouse.hosts as configured now (none on a lighthouse): the wirings read it at each use. */
+  lighthouseHosts(): readonly VpnIp[] {
+    return this.lighthouses;
   }
 
   /** Whether stop() began: work still under way (a probe run) ends. */
