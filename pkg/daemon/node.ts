@@ -1,6 +1,7 @@
 // A running mesh node: owns the UDP socket, the TUN device, the tunnel tables, the handshake machine and the
 // firewall, and wires the inside and outside pipelines between them. Lighthouse, punchy and relay features hang
-// off the hooks of `DataPathContext`.
+// off the hooks of `DataPathContext`. Each collaborator sees the node through the named roles its module declares,
+// implemented in daemon/<name>-wiring.ts, and hears of closed tunnels through the hostmap's events.
 
 import { systemClock, unixMs, type Clock } from '../clock/clock.js';
 import type { CaPool } from '../cert/index.js';
@@ -255,6 +256,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (relays.length > 0) this.relays.sendViaRelays(vpnIp, packet, relays);
   }
 
+  /** A lighthouse (meta) message on `host`'s tunnel: the lighthouse client and server, whoami and NAT tests send so. */
   sendMeta(host: HostInfo, m: MetaMessage): void {
     sendOnTunnel(this, host, MessageType.LightHouse, NoSubType, encodeMeta(m));
   }
