@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 
 import { systemClock } from '../pkg/clock/clock.js';
 import type { HostInfo } from '../pkg/hostmap/hostinfo.js';
+import { HostMap } from '../pkg/hostmap/hostmap.js';
 import type { Ipv4 } from '../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../pkg/ip/prefix.js';
 import type { VpnIp } from '../pkg/ip/vpn-ip.js';
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
       remoteAllowed: () => true,
       hostFor: (ip: VpnIp) => hosts.get(ip),
       send: () => void sent++,
+      tunnelEvents: new HostMap(),
       counters: new Counters(),
       ...(s ? { store: s } : {}),
     });

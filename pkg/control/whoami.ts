@@ -14,16 +14,16 @@ import { after, systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import { decodeMeta, layout, MetaType, type MetaMessage } from '../lighthouse/meta.js';
+import type { MetaSender } from '../lighthouse/meta-sender.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { ControlError, ControlErrorCode } from './protocol.js';
 
-export interface WhoamiEnv {
+export interface WhoamiEnv extends MetaSender {
   /** Timers for the waits (default: real time). */
-  clock?: Clock;
+  readonly clock?: Clock;
   /** Our primary overlay address: the one a whoami names us by. */
   myIp(): VpnIp;
-  sendMeta(host: HostInfo, m: MetaMessage): void;
   /** A lighthouse's second UDP port (lighthouse/probe-port.ts), announced in the reply; 0 or absent: none. */
   probePort?(): number;
 }
@@ -53,7 +53,7 @@ export class Whoami {
       const list = this.waiting.get(peer.vpnIp) ?? [];
       list.push(waiter);
       this.waiting.set(peer.vpnIp, list);
-      this.env.sendMeta(peer, whoamiQuestion(this.env.myIp()));
+      this.env.send(peer, whoamiQuestion(this.env.myIp()));
     });
   }
 
@@ -90,7 +90,7 @@ export class Whoami {
       // A host attached over TCP (docs/tcp-fallback.md) has no UDP address we could tell it: its virtual one is not.
       const addrs = from.remote && !isTcpAddr(from.remote) ? [from.remote] : [];
       const probePort = this.env.probePort?.() ?? 0;
-      this.env.sendMeta(from, {
+      this.env.send(from, {
         type: MetaType.HostWhoamiReply,
         vpnIp: from.vpnIp,
         addrs,

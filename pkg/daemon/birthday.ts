@@ -5,6 +5,7 @@
 import type { Clock } from '../clock/clock.js';
 import { HEADER_LEN, MessageType, parseHeader } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { TunnelEvents } from '../hostmap/hostmap.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
 import {
@@ -25,31 +26,48 @@ import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 
-export interface BirthdayEnv {
-  log: Logger;
-  counters: Counters;
-  clock: Clock;
-  /** Runs `fn` after `ms` unless the node stopped; a throw is logged, never fatal. */
-  schedule(ms: number, fn: () => void): void;
+/** The tunnels birthday punching works on: tests go inside them, and only the current one is worth probing for. */
+export interface BirthdayTunnels {
   /** Sends an authenticated test request on `host`'s tunnel, to `to` instead of its current path when given. */
   sendTest(host: HostInfo, payload: Uint8Array, to?: UdpAddr): void;
-  /** Whether `host` is still the tunnel for its VPN IP. */
+  /** Whether `host` is still the tunnel for its VPN IP: a replaced one is probed for no longer. */
   isCurrent(host: HostInfo): boolean;
-  /** The lighthouses' NAT views (LighthouseClient.selfNatView / natViewOf); null without lighthouses. */
-  natViews: {
-    self(): readonly UdpAddr[];
-    peer(vpnIp: VpnIp): readonly UdpAddr[];
-    selfMeasured?(): MeasuredMapping;
-    /** Asks the lighthouses about `vpnIp`; their answer comes back as Birthday.peerViewLearned. */
-    ask?(vpnIp: VpnIp): void;
-  } | null;
+  /** Closed tunnels: the socket one was moved onto goes with it. */
+  readonly tunnelEvents: TunnelEvents;
+}
+
+/** What the lighthouses saw of us and of a peer: who probes, and where to (punchy/birthday-policy.ts). */
+export interface NatViews {
+  /** Our IPv4 NAT view (LighthouseClient.selfNatView). */
+  self(): readonly UdpAddr[];
+  /** A peer's IPv4 NAT view (LighthouseClient.natViewOf). */
+  peer(vpnIp: VpnIp): readonly UdpAddr[];
+  /** Our NAT's mapping as measured against a lighthouse's second port; a rewriting NAT never probes. */
+  selfMeasured?(): MeasuredMapping;
+  /** Asks the lighthouses about `vpnIp`; their answer comes back as Birthday.peerViewLearned. */
+  ask?(vpnIp: VpnIp): void;
+}
+
+/** The symmetric side's extra sockets: how they are opened and punched, and where what they receive goes. */
+export interface BirthdaySockets {
   /** Every datagram a chosen socket receives goes through the outside pipeline. */
   onUdp(packet: Buffer, from: UdpAddr): void;
-  stopped(): boolean;
   /** The IP TTL of the sockets' punches; default PUNCH_TTL (the node's is learned: punchy/nat-discovery.ts). */
   punchTtl?(): number;
   /** Opens one of the symmetric side's sockets; default a node:dgram socket on an ephemeral port. */
   openSocket?(): Promise<UdpConn>;
+}
+
+export interface BirthdayEnv extends BirthdayTunnels, BirthdaySockets {
+  /** The lighthouses' NAT views; null without lighthouses (then nobody is probed). */
+  readonly natViews: NatViews | null;
+  readonly log: Logger;
+  readonly counters: Counters;
+  readonly clock: Clock;
+  /** Runs `fn` after `ms` unless the node stopped; a throw is logged, never fatal. */
+  schedule(ms: number, fn: () => void): void;
+  /** The node stopped: a probe run ends. */
+  stopped(): boolean;
 }
 
 /**
@@ -70,7 +88,13 @@ export class Birthday {
   /** Sockets that carry a tunnel, closed with the node. */
   readonly owned = new Set<UdpConn>();
 
-  constructor(private readonly env: BirthdayEnv) {}
+  constructor(private readonly env: BirthdayEnv) {
+    env.tunnelEvents.onClosed((host) => {
+      if (!host.conn) return;
+      this.owned.delete(host.conn);
+      void host.conn.close();
+    });
+  }
 
   /** Symmetric side: ask the peer to probe, then open SOCKETS mappings toward its public address. */
   async start(host: HostInfo, peerPublic: UdpAddr): Promise<void> {

@@ -6,17 +6,25 @@
 
 import { after, unixMs, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { TunnelEvents } from '../hostmap/hostmap.js';
 
 /** The longest the timer waits before looking again (the old fixed re-check interval). */
 export const MAX_WAIT_MS = 30_000;
 
-export interface CertExpiryEnv {
-  clock: Clock;
-  /** pki.disconnect_invalid, as configured now. */
-  enabled(): boolean;
+/** The tunnels whose peer certificates are watched. */
+export interface ExpiringTunnels {
+  /** Every established tunnel once: a recheck looks at all of them. */
   tunnels(): Iterable<HostInfo>;
   /** Closes a tunnel whose certificate expired (and tells the peer). */
   expired(host: HostInfo): void;
+  /** Installed tunnels: each may expire before the one the timer waits for. */
+  readonly tunnelEvents: TunnelEvents;
+}
+
+export interface CertExpiryEnv extends ExpiringTunnels {
+  readonly clock: Clock;
+  /** pki.disconnect_invalid as configured now (a reload may turn it off or on). */
+  enabled(): boolean;
 }
 
 export class CertExpiryWatch {
@@ -24,7 +32,9 @@ export class CertExpiryWatch {
   /** Unix ms the armed timer fires at; Infinity when none is armed. */
   private armedFor = Infinity;
 
-  constructor(private readonly env: CertExpiryEnv) {}
+  constructor(private readonly env: CertExpiryEnv) {
+    env.tunnelEvents.onInstalled((host) => this.added(host));
+  }
 
   /** A tunnel came up: its certificate may expire before the one the timer waits for. */
   added(host: HostInfo): void {

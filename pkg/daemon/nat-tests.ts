@@ -17,18 +17,25 @@ import type { VpnIp } from '../ip/vpn-ip.js';
 /** After our addresses change, the lighthouse tunnel needs a moment to follow before we measure again. */
 export const REMEASURE_DELAY_MS = 1500;
 
-export interface NatTestsEnv {
-  clock: Clock;
-  log: Logger;
-  counters: Counters;
-  myIp(): VpnIp;
-  /** A lighthouse payload inside `host`'s tunnel. */
-  sendInTunnel(host: HostInfo, payload: Uint8Array): void;
-  sendWhoami(host: HostInfo): void;
-  /** The listen socket. */
-  udp(): UdpConn;
-  /** A tunnel to a lighthouse that is up, if any. */
+/** The lighthouse tunnel a measurement runs on, and what it sends inside it. */
+export interface NatTestTunnels {
+  /** A tunnel to a lighthouse that is up, if any: a measurement after our addresses changed runs on it. */
   lighthouseTunnel(): HostInfo | undefined;
+  /** A lighthouse payload inside `host`'s tunnel (NAT test requests and replies). */
+  sendInTunnel(host: HostInfo, payload: Uint8Array): void;
+  /** A whoami question on `host`'s tunnel: its reply names the lighthouse's second port. */
+  sendWhoami(host: HostInfo): void;
+}
+
+export interface NatTestsEnv extends NatTestTunnels {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly counters: Counters;
+  /** Our primary overlay address: a whoami reply about anybody else is not ours. */
+  myIp(): VpnIp;
+  /** The listen socket, whichever it is now (the TCP fallback may stand in for it): probes leave from it. */
+  udp(): UdpConn;
+  /** Runs `fn` later unless the node stopped. */
   schedule(ms: number, fn: () => void): void;
   /** A measurement finished (the punch TTL may have changed). */
   measured?(): void;
@@ -46,9 +53,9 @@ export class NatTests {
       clock: env.clock,
       log: env.log,
       counters: env.counters,
-      myIp: env.myIp,
-      sendWhoami: env.sendWhoami,
-      sendInTunnel: env.sendInTunnel,
+      myIp: () => env.myIp(),
+      sendWhoami: (host) => env.sendWhoami(host),
+      sendInTunnel: (host, payload) => env.sendInTunnel(host, payload),
       sendBare: (packet, to, ttl) => {
         const udp = env.udp();
         if (ttl === undefined) udp.send(packet, to);
@@ -67,7 +74,11 @@ export class NatTests {
     open: () => Promise<UdpConn>,
   ): Promise<NatTests> {
     const probePort = secondPort?.enabled
-      ? new ProbePort(await open(), { clock: env.clock, counters: env.counters, sendInTunnel: env.sendInTunnel })
+      ? new ProbePort(await open(), {
+          clock: env.clock,
+          counters: env.counters,
+          sendInTunnel: (host, payload) => env.sendInTunnel(host, payload),
+        })
       : null;
     return new NatTests(env, probePort);
   }

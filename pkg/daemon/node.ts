@@ -1,26 +1,18 @@
 // A running mesh node: owns the UDP socket, the TUN device, the tunnel tables, the handshake machine and the
 // firewall, and wires the inside and outside pipelines between them. Lighthouse, punchy and relay features hang
-// off the hooks of `DataPathContext`.
+// off the hooks of `DataPathContext`. Each collaborator sees the node through the named roles its module declares,
+// implemented in daemon/<name>-wiring.ts, and hears of closed tunnels through the hostmap's events.
 
 import { systemClock, unixMs, type Clock } from '../clock/clock.js';
 import type { CaPool } from '../cert/index.js';
-import { parseHostPort, type MeshConfig } from '../config/index.js';
+import type { MeshConfig } from '../config/index.js';
 import type { DataPathContext } from '../datapath/context.js';
 import { handleTunPacket, sendToHost } from '../datapath/inside.js';
 import { checkLiveness } from '../datapath/liveness.js';
-import { accept, handleTunnelPacket, handleUdpNow, handleUdpPacket } from '../datapath/outside.js';
-import { dispatchHandshake } from '../datapath/handshake-dispatch.js';
+import { handleUdpNow, handleUdpPacket } from '../datapath/outside.js';
 import { flushSealed, sendOnTunnel } from '../datapath/tunnel-sender.js';
 import type { Firewall, FirewallRules } from '../firewall/firewall.js';
-import {
-  encodeHeader,
-  HEADER_LEN,
-  MessageSubType,
-  MessageType,
-  NoSubType,
-  parseHeader,
-  TestSubType,
-} from '../header/header.js';
+import { encodeHeader, HEADER_LEN, MessageType, NoSubType, TestSubType } from '../header/header.js';
 import type { LocalIdentity } from '../handshake/identity.js';
 import { HandshakeManager, type HandshakeEnv } from '../handshake/manager.js';
 import { verifyPresented } from '../handshake/peer-cert.js';
@@ -40,37 +32,44 @@ import { openLighthouseStore } from '../lighthouse/store/open.js';
 import type { LighthouseStore } from '../lighthouse/store/store.js';
 import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS, PUNCH_TTL } from '../punchy/nat-punch.js';
 import { splitByPunch, type LocalNetwork } from '../punchy/punch-needed.js';
-import { PUNCH_BYTE, PUNCH_INTERVAL_MS, punchHost } from '../punchy/punchy.js';
+import { PUNCH_INTERVAL_MS, punchHost } from '../punchy/punchy.js';
 import { SpreadRounds } from '../punchy/spread-rounds.js';
 import { UnsafeRouteTable } from '../routing/unsafe-routes.js';
 import { SystemRouteTable } from '../routing/system-routes.js';
 import { SystemRouteWatch } from '../routing/system-route-watch.js';
 import { CalculatedRemotes } from '../lighthouse/calculated-remotes.js';
 import { firewallNetworks } from './firewall-setup.js';
-import { decodeControl, encodeControl, type ControlMessage } from '../relay/control.js';
+import { decodeControl, type ControlMessage } from '../relay/control.js';
 import { RelayManager } from '../relay/manager.js';
-import type { RelayEntry } from '../relay/relay-table.js';
 import type { Logger } from '../log/logger.js';
 import { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { openTun, type TunDevice } from '../tun/tun.js';
-import { addrKey, udpAddr, type UdpAddr } from '../udp/addr.js';
+import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
+import { AddressWatchWiring } from './address-watch-wiring.js';
 import { NodePortMap, type PortMapReport } from '../portmap/node-portmap.js';
+import { PortMapWiring } from './portmap-wiring.js';
 import { DgramConn, type UdpConn } from '../udp/udp-conn.js';
 import { Birthday } from './birthday.js';
+import { BirthdayWiring } from './birthday-wiring.js';
+import { LighthouseClientWiring } from './lighthouse-client-wiring.js';
+import { LighthouseServerWiring } from './lighthouse-server-wiring.js';
+import { RelayWiring } from './relay-wiring.js';
 import { NatTests } from './nat-tests.js';
+import { NatTestsWiring } from './nat-tests-wiring.js';
 import type { MeasuredMapping } from '../punchy/birthday-policy.js';
 import { SECOND_PORT_DEFAULT } from '../config/section-lighthouse.js';
-import { peerMoved } from './peer-moved.js';
 import { PathFinder } from './path-finder.js';
 import { portBehaviour } from '../punchy/nat-kind.js';
 import { CertExpiryWatch } from './cert-expiry.js';
+import { CertExpiryWiring } from './cert-expiry-wiring.js';
 import type { Pki } from './pki.js';
 import { isPrivateAddress } from './private-address.js';
 import { openTcpTransport, udpWhileOnTcp, type TcpNodeEnv, type TcpTransport } from './tcp-transport.js';
 import { RttProbes } from '../control/rtt-probes.js';
-import { Whoami, whoamiQuestion } from '../control/whoami.js';
+import { Whoami } from '../control/whoami.js';
+import { WhoamiWiring } from './whoami-wiring.js';
 
 export interface NodeSetup {
   config: MeshConfig;
@@ -101,7 +100,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly clock: Clock;
   readonly log: Logger;
   readonly counters = new Counters();
-  readonly hostmap = new HostMap();
+  /** A tunnel event listener that throws is logged: the other listeners and the tables go on. */
+  readonly hostmap = new HostMap((e) => this.log.error('Tunnel event listener failed', { error: (e as Error).stack }));
   readonly handshakes: HandshakeManager;
   readonly cipher: NoiseCipher;
   readonly tryIntervalMs: number;
@@ -146,7 +146,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   private punches: SpreadRounds<HostInfo> | null = null;
   private addressWatch: AddressWatch | null = null;
   /** portmap.enabled (pkg/portmap/): the gateway forwards our listen port; null when off or without lighthouses. */
-  private portMap: NodePortMap | null = null;
+  portMap: NodePortMap | null = null;
   /** The TCP fallback (tcp-transport.ts); null when this node neither serves TCP nor falls back to it. */
   tcp: TcpTransport | null = null;
   private handshakeTicker: NodeJS.Timeout | null = null;
@@ -183,47 +183,18 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.remoteAllowRanges = allowRanges(c);
     this.lighthouses = c.lighthouse.amLighthouse ? [] : c.lighthouse.hosts.map(parseVpnIp);
     this.handshakes = new HandshakeManager(this);
-    this.relays = this.makeRelayManager();
+    this.relays = new RelayManager(new RelayWiring(this));
     this.paths = new PathFinder(this);
     // Owned here, not by the control service: a lighthouse answers whoami (and announces its second port) whether or
     // not a control socket is open; `mesh status|ping|netcheck` only read these.
     this.probes = new RttProbes(this.clock, (host, payload) =>
       sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, payload),
     );
-    this.whoami = new Whoami({
-      clock: this.clock,
-      myIp: () => this.identity().vpnIp,
-      sendMeta: (host, m) => this.sendMeta(host, m),
-      probePort: () => this.natTests?.probePort?.port ?? 0,
-    });
-    this.certExpiry = new CertExpiryWatch({
-      clock: this.clock,
-      enabled: () => this.config.pki.disconnectInvalid,
-      tunnels: () => this.hostmap.byPrimary.values(),
-      expired: (host) => {
-        this.log.info('Tunnel peer certificate expired, closing', { vpnIp: formatVpnIp(host.vpnIp) });
-        this.closeTunnel(host, 'invalid-cert', true);
-      },
-    });
-    this.birthday = new Birthday({
-      log: this.log,
-      counters: this.counters,
-      clock: this.clock,
-      schedule: (ms, fn) => this.schedule(ms, fn),
-      sendTest: (host, payload, to) => sendOnTunnel(this, host, MessageType.Test, TestSubType.Request, payload, to),
-      isCurrent: (host) => this.hostmap.byVpnIp.get(host.vpnIp) === host,
-      natViews: {
-        self: () => this.lighthouseClient?.selfNatView() ?? [],
-        peer: (ip) => this.lighthouseClient?.natViewOf(ip) ?? [],
-        selfMeasured: () => this.natMapping(),
-        ask: (ip) => this.lighthouseClient?.query(ip),
-      },
-      onUdp: (packet, from) => this.onUdp(packet, from),
-      stopped: () => this.stopped,
-      punchTtl: () => this.punchTtl(),
-    });
+    this.whoami = new Whoami(new WhoamiWiring(this));
+    this.certExpiry = new CertExpiryWatch(new CertExpiryWiring(this));
+    this.birthday = new Birthday(new BirthdayWiring(this));
     if (c.lighthouse.amLighthouse) this.lighthouseServer = this.makeLighthouseServer();
-    if (this.lighthouses.length > 0) this.lighthouseClient = this.makeLighthouseClient();
+    if (this.lighthouses.length > 0) this.lighthouseClient = new LighthouseClient(new LighthouseClientWiring(this));
   }
 
   private makeLighthouseServer(): LighthouseServer {
@@ -234,22 +205,14 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       counters: this.counters,
     });
     this.lighthouseStore = store;
-    return new LighthouseServer({
-      store,
-      vpnNetworks: () => this.identity().vpnNetworks,
-      remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
-      hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
-      send: (host, m) => this.sendMeta(host, m),
-      counters: this.counters,
-      clock: this.clock,
-    });
+    return new LighthouseServer(new LighthouseServerWiring(this, store));
   }
 
   /**
    * This host's underlay addresses as we would report them: local_allow_list applied, the VPN network (our own TUN)
    * and link-local left out. Roaming detection compares the same set, so only a change we would report is a move.
    */
-  private ownAddresses(advertise: UdpAddr[] = []): UdpAddr[] {
+  ownAddresses(advertise: UdpAddr[] = []): UdpAddr[] {
     // Built once per config (the watcher polls every 2 s); a reload brings a new config object.
     if (this.addressFilter?.config !== this.config) {
       const localAllow = this.config.lighthouse.localAllowList;
@@ -266,108 +229,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     return localAddresses({ port: this.udp.localPort, vpnNet, vpnNetworks, advertise, allow, interfaces });
   }
 
-  private makeLighthouseClient(): LighthouseClient {
-    const advertise = this.config.lighthouse.advertiseAddrs.flatMap((a) => {
-      const parsed = parseHostPort(a);
-      if (typeof parsed !== 'string') return [udpAddr(parsed.host, parsed.port)];
-      this.log.warn('Ignoring lighthouse.advertise_addrs entry', { entry: a, error: parsed });
-      return [];
-    });
-    return new LighthouseClient({
-      lighthouses: () => this.lighthouses,
-      vpnAddrs: () => this.identity().vpnAddrs,
-      vpnNetworks: () => this.identity().vpnNetworks,
-      hostFor: (vpnIp) => this.hostmap.byVpnIp.get(vpnIp),
-      startHandshake: (vpnIp) => {
-        if (!this.hostmap.byVpnIp.has(vpnIp)) this.handshakes.start(vpnIp);
-      },
-      learned: (vpnIp) => {
-        this.paths.addressesLearned(vpnIp);
-        // On TCP only a relay carries a handshake: the relays this answer named are used now, not at the next
-        // attempt of the backoff (~200 ms sooner two seconds into a start).
-        if (this.tcp?.fallback?.transport === 'tcp') this.handshakes.sendNow(vpnIp);
-      },
-      moved: (vpnIp, addrs) => {
-        const host = this.hostmap.byVpnIp.get(vpnIp);
-        if (host) peerMoved(this, host, addrs);
-      },
-      openMapping: (addr) => this.openMapping(addr),
-      send: (host, m) => this.sendMeta(host, m),
-      ownAddresses: () => [...this.ownAddresses(advertise), ...(this.portMap?.advertised() ?? [])],
-      selfSeen: () => this.portMap?.seenChanged(),
-      relays: () => this.advertisedRelays(),
-      remoteAllowed: (vpnIp, addr) => this.remoteAllowed(vpnIp, addr),
-      punch: (addr) => this.udp.send(PUNCH_BYTE, addr),
-      punchDelayMs: () => this.config.punchy.delayMs,
-      respond: () => this.config.punchy.respond,
-      respondDelayMs: () => this.config.punchy.respondDelayMs,
-      sendTestRequestTo: (vpnIp) => {
-        const host = this.hostmap.byVpnIp.get(vpnIp);
-        if (host) this.sendTestRequest(host);
-        else this.handshakes.start(vpnIp);
-      },
-      schedule: (ms, fn) => this.schedule(ms, fn),
-      counters: this.counters,
-    });
-  }
-
-  private makeRelayManager(): RelayManager {
-    return new RelayManager({
-      hostmap: this.hostmap,
-      counters: this.counters,
-      log: this.log,
-      clock: this.clock,
-      myAddrs: () => this.identity().vpnAddrs,
-      vpnNetworks: () => this.identity().vpnNetworks,
-      amRelay: () => this.config.relay.amRelay,
-      relaysForUs: () => this.advertisedRelays(),
-      sendControl: (host, m) => this.sendControl(host, m),
-      startHandshake: (vpnIp) => {
-        if (this.hostmap.byVpnIp.has(vpnIp) || this.handshakes.pending.has(vpnIp)) return false;
-        return this.handshakes.start(vpnIp) !== undefined;
-      },
-      handshakePending: (vpnIp) => this.handshakes.pending.has(vpnIp),
-      send: (packet, to) => this.udp.send(packet, to),
-      relayReady: (vpnIp) => {
-        this.handshakes.sendNow(vpnIp);
-        this.paths.relayReady(vpnIp);
-      },
-      acceptOnHop: (hop, length, from) => accept(this, hop, length, from),
-      deliverInner: (inner, via) => this.deliverRelayed(inner, via),
-      relayLost: (host) => this.handshakes.replace(host),
-    });
-  }
-
   /** relay.relays, and while UDP is blocked the servers we reach over TCP (peers reach us through them). */
-  private advertisedRelays(): VpnIp[] {
+  advertisedRelays(): VpnIp[] {
     if (this.config.relay.amRelay) return [];
     const configured = this.config.relay.relays.map(parseVpnIp);
     const overTcp = this.tcp?.fallback?.tcpAttached() ?? [];
     return overTcp.length === 0 ? configured : [...new Set([...configured, ...overTcp])];
-  }
-
-  private sendControl(host: HostInfo, m: ControlMessage): void {
-    sendOnTunnel(this, host, MessageType.Control, NoSubType, encodeControl(m));
-  }
-
-  /** An inner packet that reached us through a relay: handshakes answer back through it, the rest as usual. */
-  private deliverRelayed(inner: Uint8Array, via: RelayEntry): void {
-    const h = parseHeader(inner);
-    if (!h)
-      return this.counters.inc('drops', inner.length < HEADER_LEN ? 'relay-inner-short' : 'relay-inner-bad-counter');
-    if (h.type === MessageType.Handshake) {
-      const src = { from: null, via, reply: (p: Uint8Array) => void this.relays.sendVia(via, p) };
-      return dispatchHandshake(this.handshakes, this.counters, inner, h, src);
-    }
-    if (h.type === MessageType.Message && h.subtype === MessageSubType.Relay)
-      return this.counters.inc('drops', 'relay-nested');
-    const host = this.hostmap.byIndex.get(h.remoteIndex);
-    const previousRecvAt = host?.lastRecvAt ?? 0;
-    const packetsIn = host?.packetsIn ?? 0;
-    handleTunnelPacket(this, inner, h, null);
-    // Authenticated (counted) and still current: the peer may be telling us its direct path went dead.
-    if (host && host.packetsIn > packetsIn && this.hostmap.byVpnIp.get(host.vpnIp) === host)
-      this.paths.arrivedViaRelay(host, via, previousRecvAt);
   }
 
   /** PathEnv: a relay to fail over to (daemon/path-finder.ts), through a relay the lighthouse named for the peer. */
@@ -389,7 +256,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (relays.length > 0) this.relays.sendViaRelays(vpnIp, packet, relays);
   }
 
-  private sendMeta(host: HostInfo, m: MetaMessage): void {
+  /** A lighthouse (meta) message on `host`'s tunnel: the lighthouse client and server, whoami and NAT tests send so. */
+  sendMeta(host: HostInfo, m: MetaMessage): void {
     sendOnTunnel(this, host, MessageType.LightHouse, NoSubType, encodeMeta(m));
   }
 
@@ -473,17 +341,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     // After the lighthouse handshake went out too: its netlink socket is quick to open, but without the addon it
     // is another child process (`ip monitor`).
     if (setup.watchAddresses ?? true) {
-      node.addressWatch = new AddressWatch(
-        () => node.ownAddresses().map((a) => a.address),
-        () => node.paths.addressLost(),
-        (addrs, lostAny) => {
-          node.paths.localAddressesChanged(addrs, lostAny);
-          node.natTests?.addressesChanged();
-          node.tcp?.fallback?.addressesChanged();
-          node.portMap?.refresh();
-          node.lighthouseClient?.askAboutSelf();
-        },
-      );
+      node.addressWatch = new AddressWatch(new AddressWatchWiring(node));
       node.addressWatch.start();
     }
     try {
@@ -511,15 +369,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   private startPortMap(lifetimeSec: number): void {
-    const portMap = new NodePortMap({
-      clock: this.clock,
-      log: this.log,
-      counters: this.counters,
-      lifetimeSec,
-      localPort: () => this.udp.localPort,
-      seenIp: () => (this.lighthouseClient?.selfNatView()[0] ?? this.lighthouseClient?.selfAddresses()[0])?.address,
-      sendUpdate: () => this.lighthouseClient?.sendUpdate(),
-    });
+    const portMap = new NodePortMap(new PortMapWiring(this, lifetimeSec));
     this.portMap = portMap;
     portMap.start().catch((e) => this.log.warn('Port mapping did not start', { error: (e as Error).message }));
   }
@@ -616,7 +466,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   /** Bad input must never take the daemon down: any throw on a packet is counted and the packet dropped. */
-  private onUdp(packet: Buffer, from: UdpAddr, overTcp = false): void {
+  onUdp(packet: Buffer, from: UdpAddr, overTcp = false): void {
     try {
       const fallback = this.tcp?.fallback;
       // udpWhileOnTcp looks at what the packet did right after handling it: its data may not wait for the batch.
@@ -711,20 +561,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       ? null
       : (setup.openSecondPort ?? (() => DgramConn.open({ host: this.config.listen.host, port: second?.port ?? 0 })));
     return NatTests.open(
-      {
-        clock: this.clock,
-        log: this.log,
-        counters: this.counters,
-        myIp: () => this.identity().vpnIp,
-        sendInTunnel: (host, payload) => sendOnTunnel(this, host, MessageType.LightHouse, NoSubType, payload),
-        // v1 layout for an IPv4 primary as before, v2 for an IPv6 one (a v1 message cannot carry it).
-        sendWhoami: (host) => this.sendMeta(host, whoamiQuestion(this.identity().vpnIp)),
-        udp: () => this.udp,
-        lighthouseTunnel: () =>
-          this.lighthouses.map((ip) => this.hostmap.byVpnIp.get(ip)).find((h) => h !== undefined && h.remote !== null),
-        schedule: (ms, fn) => this.schedule(ms, fn),
-        measured: () => this.paths.punchTtlLearned(),
-      },
+      new NatTestsWiring(this),
       open ? second : null,
       open ?? (() => Promise.reject(new Error('no second port'))),
     );
@@ -756,7 +593,6 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   established(host: HostInfo, queued: Uint8Array[], replaced: HostInfo | undefined): void {
     if (replaced) this.counters.inc('tunnels-replaced');
-    this.certExpiry.added(host);
     for (const packet of queued) sendToHost(this, host, packet);
     if (this.lighthouseClient?.isLighthouse(host.vpnIp)) {
       this.lighthouseClient.lighthouseUp(host);
@@ -850,17 +686,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   closeTunnel(host: HostInfo, reason: string, notifyPeer: boolean): void {
     if (notifyPeer) sendOnTunnel(this, host, MessageType.CloseTunnel, NoSubType, new Uint8Array(0));
-    this.hostmap.remove(host);
-    // Under every address: a lighthouse answer or a relay may be kept under the one it was asked by.
-    for (const addr of host.vpnAddrs) {
-      this.lighthouseServer?.forget(addr);
-      this.relays.tunnelGone(addr);
-      this.lighthouseClient?.forget(addr);
-    }
-    if (host.conn) {
-      this.birthday.owned.delete(host.conn);
-      void host.conn.close();
-    }
+    // The lighthouse server and client, the relays and birthday punching forget the peer on the closed event.
+    this.hostmap.close(host);
     this.counters.inc('tunnels-closed', reason);
     // The keys are wiped now rather than when the collector gets to them (a tunnel replaced by a newer handshake
     // is left to the collector: timers and relays may still hold it).
@@ -964,6 +791,16 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /** The running config (the last one applied, at start or by a good reload). */
   currentConfig(): MeshConfig {
     return this.config;
+  }
+
+  /** lighthouse.hosts as configured now (none on a lighthouse): the wirings read it at each use. */
+  lighthouseHosts(): readonly VpnIp[] {
+    return this.lighthouses;
+  }
+
+  /** Whether stop() began: work still under way (a probe run) ends. */
+  isStopped(): boolean {
+    return this.stopped;
   }
 }
 

@@ -21,7 +21,25 @@ export const MAX_CANDIDATES = 4096;
 
 const NONE: readonly HostInfo[] = [];
 
-export class HostMap {
+/**
+ * The tunnel lifecycle as the collaborators that keep something per peer see it (lighthouse answers, relay entries,
+ * birthday sockets, certificate expiry): each subscribes itself instead of the node calling each by hand.
+ */
+export interface TunnelEvents {
+  /** A tunnel was installed (added or promoted), after the tables hold it. */
+  onInstalled(listener: (host: HostInfo) => void): () => void;
+  /**
+   * A tunnel was closed for good (closeTunnel: dead, closed by the peer or the operator, invalid certificate,
+   * shutdown), after the tables dropped it. A tunnel replaced by a newer handshake, or a candidate that goes, is not
+   * closed: what was kept for its peer holds for the new tunnel (docs/state-machines.md).
+   */
+  onClosed(listener: (host: HostInfo) => void): () => void;
+}
+
+/** Where a listener's throw goes: the tables are consistent and the other listeners ran by then. */
+export type ListenerFailed = (error: unknown) => void;
+
+export class HostMap implements TunnelEvents {
   /** Each tunnel under every one of its addresses (`HostInfo.vpnAddrs`): look up here (or `get`). */
   readonly byVpnIp = new Map<VpnIp, HostInfo>();
   /** Each tunnel once, under its primary address (`HostInfo.vpnIp`): iterate this (or `hosts()`). */
@@ -36,11 +54,25 @@ export class HostMap {
   readonly reservedIndexes = new Set<number>();
   /** Told of every tunnel installed (added or promoted), after the tables hold it: who waits for a tunnel. */
   private readonly installedListeners = new Set<(host: HostInfo) => void>();
+  /** Told of every tunnel closed (`close`), after the tables dropped it: who keeps something per peer. */
+  private readonly closedListeners = new Set<(host: HostInfo) => void>();
+
+  /**
+   * `listenerFailed`: a listener's throw is handed there (the node logs it); without one it is thrown again once
+   * every listener ran, so that a test sees it.
+   */
+  constructor(private readonly listenerFailed?: ListenerFailed) {}
 
   /** Calls `listener` with each tunnel installed from now on; returns the call that stops it. */
   onInstalled(listener: (host: HostInfo) => void): () => void {
     this.installedListeners.add(listener);
     return () => void this.installedListeners.delete(listener);
+  }
+
+  /** Calls `listener` with each tunnel closed from now on; returns the call that stops it. */
+  onClosed(listener: (host: HostInfo) => void): () => void {
+    this.closedListeners.add(listener);
+    return () => void this.closedListeners.delete(listener);
   }
 
   /** A random non-zero 32-bit index unused locally (Nebula tries 32 times, and so do we). */
@@ -119,6 +151,15 @@ export class HostMap {
     return this.install(host);
   }
 
+  /**
+   * Takes a tunnel out for good and tells the closed listeners. `remove` alone is for a tunnel that gives way to
+   * another one of the same peer (replaced, or a candidate): nothing is closed then.
+   */
+  close(host: HostInfo): void {
+    this.remove(host);
+    this.tell(this.closedListeners, host);
+  }
+
   remove(host: HostInfo): void {
     if (this.byPrimary.get(host.vpnIp) === host) this.byPrimary.delete(host.vpnIp);
     for (const addr of host.vpnAddrs) if (this.byVpnIp.get(addr) === host) this.byVpnIp.delete(addr);
@@ -156,8 +197,22 @@ export class HostMap {
     this.byIndex.set(host.localIndex, host);
     this.byRemoteIndex.set(host.remoteIndex, host);
     this.reservedIndexes.delete(host.localIndex);
-    for (const listener of this.installedListeners) listener(host);
+    this.tell(this.installedListeners, host);
     return old;
+  }
+
+  /** Every listener hears of `host` whatever another one threw (one bad subscriber must not starve the others). */
+  private tell(listeners: ReadonlySet<(host: HostInfo) => void>, host: HostInfo): void {
+    let failed: { error: unknown } | null = null;
+    for (const listener of listeners) {
+      try {
+        listener(host);
+      } catch (error) {
+        if (this.listenerFailed) this.listenerFailed(error);
+        else failed ??= { error };
+      }
+    }
+    if (failed) throw failed.error;
   }
 
   /** Established tunnels (each once). */

@@ -13,11 +13,13 @@
 // Answers are kept under the address they name (the one asked by).
 
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { TunnelEvents } from '../hostmap/hostmap.js';
 import type { IpPrefix } from '../ip/prefix.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { fitsLayout, layout, MetaType, SEEN_FIRST_V4, type MetaMessage } from './meta.js';
+import type { MetaSender } from './meta-sender.js';
 import { addrsOf, underlayInNetworks } from './overlay-networks.js';
 import { reportedAddresses } from '../punchy/punch-needed.js';
 import { capPerFamily, tunnelVersion } from './server.js';
@@ -26,34 +28,65 @@ import { capPerFamily, tunnelVersion } from './server.js';
  * the wait from punchy.respond_delay. */
 export const RESPOND_DELAY_MS = 5000;
 
-export interface LighthouseClientEnv {
+/** The tunnels the client talks on: to the lighthouses, and to the hosts a lighthouse is recognised by. */
+export interface LighthouseTunnels {
+  /** lighthouse.hosts as configured now (a reload may change them). */
   lighthouses(): readonly VpnIp[];
-  /** Our overlay addresses, primary first (LocalIdentity.vpnAddrs). */
+  /** The tunnel to a host by any of its overlay addresses: queries and updates go on a lighthouse's. */
+  hostFor(vpnIp: VpnIp): HostInfo | undefined;
+  /** A lighthouse we have no tunnel to: start one (none when a tunnel exists); what waits for it goes when it is up. */
+  startHandshake(vpnIp: VpnIp): void;
+}
+
+/** What we tell the lighthouses about ourselves, and what we accept in their answers about others. */
+export interface SelfReport {
+  /** Our overlay addresses, primary first (LocalIdentity.vpnAddrs): an answer about one is an answer about us. */
   vpnAddrs(): readonly VpnIp[];
   /** Our overlay networks: an answer's underlay address inside one is no way to reach anybody. */
   vpnNetworks(): readonly IpPrefix[];
-  hostFor(vpnIp: VpnIp): HostInfo | undefined;
-  startHandshake(vpnIp: VpnIp): void;
-  send(host: HostInfo, message: MetaMessage): void;
+  /** The underlay addresses an update reports (local_allow_list applied, advertise_addrs and a port mapping added). */
   ownAddresses(): UdpAddr[];
-  /** A lighthouse answered about us (where it sees us may have changed). */
-  selfSeen?(): void;
+  /** The relays an update names for us (peers reach us through them). */
   relays(): VpnIp[];
+  /** lighthouse.remote_allow_list (and _ranges): an answered address the operator ruled out is never tried. */
   remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean;
+}
+
+/** Answering a punch notification: a lighthouse says `vpnIp` is trying to reach us at these addresses. */
+export interface PunchBack {
+  /** A full-TTL punch, sent after punchy.delay as Nebula does: it helps a nebula peer too. */
   punch(addr: UdpAddr): void;
   /** Low-TTL punch: opens our NAT toward `addr` at once without reaching the far NAT. */
   openMapping(addr: UdpAddr): void;
-  /** A lighthouse told us where `vpnIp` is (new handshake candidates, or a direct path for a relayed tunnel). */
-  learned(vpnIp: VpnIp): void;
-  /** A lighthouse pushed new addresses of `vpnIp` (see server.ts): a tunnel not at one of them has lost its path. */
-  moved?(vpnIp: VpnIp, addrs: readonly UdpAddr[]): void;
+  /** punchy.respond: a test request on the tunnel to `vpnIp`, or a handshake when there is none. */
+  sendTestRequestTo(vpnIp: VpnIp): void;
+}
+
+/** punchy.delay, .respond and .respond_delay as configured now: read at each notification, so a reload applies. */
+export interface PunchSettings {
   punchDelayMs(): number;
   respond(): boolean;
   /** punchy.respond_delay (Nebula 1.7+); RESPOND_DELAY_MS when absent. */
   respondDelayMs?(): number;
-  sendTestRequestTo(vpnIp: VpnIp): void;
+}
+
+/** What the answers mean to the rest of the node (path finding, the handshake retries, port mapping). */
+export interface LighthouseClientEvents {
+  /** A lighthouse told us where `vpnIp` is (new handshake candidates, or a direct path for a relayed tunnel). */
+  learned(vpnIp: VpnIp): void;
+  /** A lighthouse pushed new addresses of `vpnIp` (see server.ts): a tunnel not at one of them has lost its path. */
+  moved?(vpnIp: VpnIp, addrs: readonly UdpAddr[]): void;
+  /** A lighthouse answered about us (where it sees us may have changed). */
+  selfSeen?(): void;
+}
+
+export interface LighthouseClientEnv
+  extends LighthouseTunnels, SelfReport, MetaSender, PunchBack, PunchSettings, LighthouseClientEvents {
+  /** Runs `fn` later unless the node stopped (the delayed punch and respond). */
   schedule(ms: number, fn: () => void): void;
   counters: Counters;
+  /** Closed tunnels: the answers about their hosts go with them. */
+  tunnelEvents: TunnelEvents;
 }
 
 export class LighthouseClient {
@@ -67,7 +100,12 @@ export class LighthouseClient {
   private self: UdpAddr[] = [];
   private selfView: UdpAddr[] = [];
 
-  constructor(private readonly env: LighthouseClientEnv) {}
+  constructor(private readonly env: LighthouseClientEnv) {
+    // Under every address: an answer is kept under the address it was asked by.
+    env.tunnelEvents.onClosed((host) => {
+      for (const addr of host.vpnAddrs) this.forget(addr);
+    });
+  }
 
   /**
    * Whether `vpnIp` is a configured lighthouse, or an address of a tunnel to one: a dual-stack lighthouse configured

@@ -22,6 +22,7 @@
 
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
+import type { TunnelEvents } from '../hostmap/hostmap.js';
 import type { IpPrefix } from '../ip/prefix.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from '../metrics/counters.js';
@@ -36,6 +37,7 @@ import {
   type MetaMessage,
   type MetaVersion,
 } from './meta.js';
+import type { MetaSender } from './meta-sender.js';
 import { addrsOf, firstIpv4, isAddrOf, underlayInNetworks } from './overlay-networks.js';
 import { MemoryStore, type LighthouseStore, type ServedHost } from './store/store.js';
 import { TierPunchLimiter } from './store/punch-limit.js';
@@ -67,17 +69,27 @@ interface Watch {
   askers: Map<VpnIp, { at: number; asked: VpnIp }>;
 }
 
-export interface LighthouseServerEnv {
-  /** Our overlay networks (all of our certificate's): reported addresses inside them are refused. */
-  vpnNetworks(): readonly IpPrefix[];
-  remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean;
+/** The tunnels of the hosts we serve: a host is served only while it has one, and answered on it. */
+export interface ServedTunnels {
   /** The tunnel to a host by any of its overlay addresses. */
   hostFor(vpnIp: VpnIp): HostInfo | undefined;
-  send(host: HostInfo, message: MetaMessage): void;
-  counters: Counters;
-  clock?: Clock;
+  /** Closed tunnels: what their hosts reported goes with them. */
+  readonly tunnelEvents: TunnelEvents;
+}
+
+/** Which reported addresses a host's update may store. */
+export interface UpdatePolicy {
+  /** Our overlay networks (all of our certificate's): reported addresses inside them are refused. */
+  vpnNetworks(): readonly IpPrefix[];
+  /** lighthouse.remote_allow_list (and _ranges) as configured now. */
+  remoteAllowed(vpnIp: VpnIp, addr: UdpAddr): boolean;
+}
+
+export interface LighthouseServerEnv extends ServedTunnels, UpdatePolicy, MetaSender {
+  readonly counters: Counters;
+  readonly clock?: Clock;
   /** lighthouse.store: what the other lighthouses of a tier serve (store/store.ts); default MemoryStore (none). */
-  store?: LighthouseStore;
+  readonly store?: LighthouseStore;
 }
 
 export class LighthouseServer {
@@ -95,6 +107,10 @@ export class LighthouseServer {
     this.clock = env.clock ?? systemClock;
     this.tierPunches = new TierPunchLimiter(this.clock);
     this.store = env.store ?? new MemoryStore();
+    // Under every address: an entry is kept under the primary one, but forgetting the others costs nothing.
+    env.tunnelEvents.onClosed((host) => {
+      for (const addr of host.vpnAddrs) this.forget(addr);
+    });
     this.store.attach({
       served: () => this.served(),
       punchRequested: (request) => tierPunch(env, this.tierPunches, request),

@@ -17,19 +17,25 @@ import type { PortMapping } from './types.js';
  */
 export const PORTMAP_START_DELAY_MS = 500;
 
-export interface NodePortMapEnv {
-  clock: Clock;
-  log: Logger;
-  /** Answers that were not acceptable (not from the gateway, not ours, malformed) count as drops. */
-  counters?: Counters;
-  lifetimeSec: number;
+/** What the mapping depends on in the node, and who hears that the advertised mapping changed. */
+export interface PortMapNode {
+  /** Our listen port: the internal port of the mapping. */
   localPort(): number;
-  /** The IP a lighthouse sees us at (its answer about ourselves), if any answered. */
+  /** The IP a lighthouse sees us at (its answer about ourselves), if any answered: a mapping is judged against it. */
   seenIp(): string | undefined;
   /** Re-send our addresses to the lighthouses (the advertised mapping changed). */
   sendUpdate(): void;
+}
+
+export interface NodePortMapEnv extends PortMapNode {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Answers that were not acceptable (not from the gateway, not ours, malformed) count as drops. */
+  readonly counters?: Counters;
+  /** portmap.lifetime: the lease asked for. */
+  readonly lifetimeSec: number;
   /** Where the mapping servers are; absent means the system's default gateway (gateway.ts). */
-  gateway?: () => Promise<string | null>;
+  readonly gateway?: () => Promise<string | null>;
 }
 
 /** What `mesh netcheck` and status show about port mapping. */

@@ -38,31 +38,58 @@ import { unwrapRelayed, wrapRelayed } from './frame.js';
 import { RelayHandshakeQuota } from './handshake-quota.js';
 import { RelayTable, type RelayEntry } from './relay-table.js';
 
-export interface RelayEnv {
-  hostmap: HostMap;
-  counters: Counters;
-  log: Logger;
-  clock: Clock;
+/** Who we are on the overlay: requests we start name us, and only our networks are relayed to or accepted. */
+export interface RelayIdentity {
   /** Our overlay addresses, primary first (LocalIdentity.vpnAddrs): requests we start name the first. */
   myAddrs(): readonly VpnIp[];
   /** Our overlay networks: the only targets we relay to, and far ends we accept. */
   vpnNetworks(): readonly IpPrefix[];
+}
+
+/** relay.am_relay and relay.relays as configured now (a reload may change them). */
+export interface RelaySettings {
   amRelay(): boolean;
   /** The relays we advertise (relay.relays; none when we are a relay): the only hops we accept relays through. */
   relaysForUs(): readonly VpnIp[];
-  sendControl(host: HostInfo, m: ControlMessage): void;
+}
+
+/** The handshakes a relay waits for: to a hop we have no tunnel to, or to a target we relay for. */
+export interface RelayHandshakes {
   /** Starts a handshake unless a tunnel or a handshake to `vpnIp` exists; returns whether it started one. */
   startHandshake(vpnIp: VpnIp): boolean;
+  /** Whether one is pending: the per-requester quota counts only those (handshake-quota.ts). */
   handshakePending(vpnIp: VpnIp): boolean;
+}
+
+/** How relay traffic leaves: control messages inside a hop's tunnel, relayed packets as bare datagrams. */
+export interface RelaySender {
+  sendControl(host: HostInfo, m: ControlMessage): void;
   send(packet: Uint8Array, to: UdpAddr): void;
-  /** A relay to `vpnIp` became usable: retry its handshake now. */
-  relayReady(vpnIp: VpnIp): void;
+}
+
+/** Where relayed packets go in the receive pipeline. */
+export interface RelayedDelivery {
   /** Authenticated outer packet on a hop tunnel: roaming and liveness as for any packet. */
   acceptOnHop(hop: HostInfo, length: number, from: UdpAddr): void;
   /** An inner packet for us (we are an end of the relay). */
   deliverInner(inner: Uint8Array, via: RelayEntry): void;
+}
+
+/** What a relay's state means to the handshakes and paths of the peer behind it. */
+export interface RelayEvents {
+  /** A relay to `vpnIp` became usable: retry its handshake now. */
+  relayReady(vpnIp: VpnIp): void;
   /** The relay under `host`, a tunnel we reach only through relays, went: handshake again (relay and direct). */
   relayLost?(host: HostInfo): void;
+}
+
+export interface RelayEnv
+  extends RelayIdentity, RelaySettings, RelayHandshakes, RelaySender, RelayedDelivery, RelayEvents {
+  /** The tunnels relays ride on and lead to; its closed event takes their entries. */
+  readonly hostmap: HostMap;
+  readonly counters: Counters;
+  readonly log: Logger;
+  readonly clock: Clock;
 }
 
 /** "Relay established as target" lines: one per far end a hop names, so a hop could otherwise flood the log. */
@@ -77,6 +104,10 @@ export class RelayManager {
     this.table = new RelayTable(env.hostmap, undefined, () => env.counters.inc('relay', 'evicted-hop-full'));
     this.handshakeQuota = new RelayHandshakeQuota((vpnIp) => env.handshakePending(vpnIp));
     this.targetLog = new RateLimitedLog(env.log, env.clock, TARGET_LOG_LIMIT);
+    // Under every address: a relay may be kept under the one it was asked by.
+    env.hostmap.onClosed((host) => {
+      for (const addr of host.vpnAddrs) this.tunnelGone(addr);
+    });
   }
 
   private isMine(vpnIp: VpnIp): boolean {

@@ -17,6 +17,16 @@ const POLL_MS = 2000;
 const NETLINK_SLOTS = 16;
 const NETLINK_SLOT_SIZE = 256;
 
+/** Who hears of this host's address changes (the node: daemon/address-watch-wiring.ts). */
+export interface AddressListener {
+  /** The addresses as the listener would report them: only a change to this set is a change. */
+  snapshot(): string[];
+  /** An address we had is gone: said at once, so traffic is held before a route even exists. */
+  addressLost(): void;
+  /** The set settled after a change; `lostAny`: an earlier address is missing (a move), else the set only grew. */
+  addressesChanged(addresses: string[], lostAny: boolean): void;
+}
+
 export class AddressWatch {
   private netlink: { addon: NetlinkAddon; fd: number; handle: NetlinkPollHandle } | null = null;
   private child: ChildProcess | null = null;
@@ -25,11 +35,14 @@ export class AddressWatch {
   /** The set last reported through onChange (or seen at start). */
   private last: string;
 
-  constructor(
-    private readonly snapshot: () => string[],
-    private readonly onLost: () => void,
-    private readonly onChange: (addresses: string[], lostAny: boolean) => void,
-  ) {
+  private readonly snapshot: () => string[];
+  private readonly onLost: () => void;
+  private readonly onChange: (addresses: string[], lostAny: boolean) => void;
+
+  constructor(listener: AddressListener) {
+    this.snapshot = () => listener.snapshot();
+    this.onLost = () => listener.addressLost();
+    this.onChange = (addresses, lostAny) => listener.addressesChanged(addresses, lostAny);
     this.last = this.key();
   }
 

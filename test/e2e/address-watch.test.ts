@@ -14,7 +14,7 @@ const WATCHER = `
 import { networkInterfaces } from 'node:os';
 import { AddressWatch } from ${JSON.stringify(WATCH_JS)};
 const addresses = () => Object.values(networkInterfaces()).flat().filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address);
-const watch = new AddressWatch(addresses, () => console.log('lost'), (now, moved) => console.log('change ' + now.join(',') + (moved ? ' moved' : '')));
+const watch = new AddressWatch({ snapshot: addresses, addressLost: () => console.log('lost'), addressesChanged: (now, moved) => console.log('change ' + now.join(',') + (moved ? ' moved' : '')) });
 watch.start();
 console.log('ready');
 setTimeout(() => { watch.stop(); process.exit(0); }, 20000);

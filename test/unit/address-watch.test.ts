@@ -7,11 +7,11 @@ import { sleep } from './helpers/wait.js';
 function watch(initial: string[]) {
   let addresses = initial;
   const events: string[] = [];
-  const w = new AddressWatch(
-    () => addresses,
-    () => events.push('hold'),
-    (now, lostAny) => events.push(`change ${now.join(',')}${lostAny ? ' moved' : ''}`),
-  );
+  const w = new AddressWatch({
+    snapshot: () => addresses,
+    addressLost: () => events.push('hold'),
+    addressesChanged: (now, lostAny) => events.push(`change ${now.join(',')}${lostAny ? ' moved' : ''}`),
+  });
   return { w, events, set: (a: string[]) => (addresses = a) };
 }
 

@@ -27,6 +27,7 @@ import {
   probeTarget,
 } from '../../pkg/punchy/birthday-policy.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
 const host = (vpnIp: string, remote: UdpAddr | null = null): HostInfo =>
@@ -56,6 +57,7 @@ function harness(views: { self: UdpAddr[]; peers: Map<VpnIp, UdpAddr[]> }, extra
     onUdp: () => {},
     stopped: () => false,
     ...extra,
+    tunnelEvents: new HostMap(),
   });
   /** Moves time on to `until`, running due timers in order. */
   const runUntil = (until: number): void => {
@@ -162,6 +164,7 @@ function lighthouseRoundTrip(
   const lighthouse = host('10.99.0.1', a('192.0.2.1', 4242));
   const replies: MetaMessage[] = [];
   const server = new LighthouseServer({
+    tunnelEvents: new HostMap(),
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: () => true,
     hostFor: (ip) => (ip === target.vpnIp ? target : undefined),
@@ -172,6 +175,7 @@ function lighthouseRoundTrip(
   server.handle(target, { type: MetaType.HostUpdateNotification, vpnIp: target.vpnIp, addrs: reported, relays: [] });
   server.handle(querier, { type: MetaType.HostQuery, vpnIp: target.vpnIp, addrs: [], relays: [] });
   const client = new LighthouseClient({
+    tunnelEvents: new HostMap(),
     lighthouses: () => [lighthouse.vpnIp],
     vpnAddrs: () => [querier.vpnIp],
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],

@@ -18,6 +18,7 @@ import { Counters } from '../../pkg/metrics/counters.js';
 import { BIRTHDAY_PROBE, BIRTHDAY_REQUEST, PROBES } from '../../pkg/punchy/birthday.js';
 import { PEER_RUN_INTERVAL_MS } from '../../pkg/punchy/birthday-policy.js';
 import { udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // We keep ports (seen at our public IP with our own port); the peer's NAT rewrites them.
 const SELF_PRESERVING = [udpAddr('198.51.100.1', 4242), udpAddr('192.168.0.2', 4242)];
@@ -34,6 +35,7 @@ function prober() {
   const known = new Map<VpnIp, UdpAddr[]>();
   const counters = new Counters();
   const birthday = new Birthday({
+    tunnelEvents: new HostMap(),
     log: new Logger('error', 'text', () => {}),
     counters,
     clock,

@@ -7,6 +7,7 @@ import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { connect, TestMesh } from './helpers/mesh.js';
 import { udpPacket } from './helpers/packets.js';
 import { makeHostCert } from './helpers/pki.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // pki.disconnect_invalid: a tunnel whose peer certificate expires while it is up is closed at the expiry (Nebula
 // 1.6.1: 0.3-4.6 s after it; mesh used to look every 30 s). Time is simulated: a ManualClock runs the nodes' wall
@@ -75,6 +76,7 @@ function fakeHost(certValidUntil: number): HostInfo {
 function watchOver(clock: ManualClock, hosts: Set<HostInfo>, enabled = true) {
   const closed: HostInfo[] = [];
   const watch = new CertExpiryWatch({
+    tunnelEvents: new HostMap(),
     clock,
     enabled: () => enabled,
     tunnels: () => hosts,
@@ -131,4 +133,33 @@ test('no timer is armed without disconnect_invalid or without tunnels', () => {
   const none = watchOver(clock, new Set());
   none.watch.recheck();
   assert.equal((clock as unknown as { timers: unknown[] }).timers.length, 0);
+});
+
+test('a tunnel the hostmap installs is watched through its installed event, with nobody calling added', () => {
+  const clock = new ManualClock(0);
+  const hostmap = new HostMap();
+  const closed: HostInfo[] = [];
+  const watch = new CertExpiryWatch({
+    tunnelEvents: hostmap,
+    clock,
+    enabled: () => true,
+    tunnels: () => hostmap.hosts(),
+    expired: (h) => {
+      hostmap.close(h);
+      closed.push(h);
+    },
+  });
+  watch.recheck(); // no tunnels: nothing armed
+  const nowS = Math.floor(unixMs(clock) / 1000);
+  const soon = {
+    vpnIp: 1,
+    vpnAddrs: [1],
+    localIndex: hostmap.allocateIndex(),
+    remoteIndex: 7,
+    certValidUntil: nowS + 10,
+  } as unknown as HostInfo;
+  hostmap.add(soon);
+  clock.advance((nowS + 10) * 1000 - unixMs(clock) + 1);
+  assert.deepEqual(closed, [soon]);
+  watch.stop();
 });

@@ -133,7 +133,7 @@ test('whoami with an IPv6 primary address: the question and the answer go in the
   const out: Array<{ to: VpnIp; bytes: Uint8Array }> = [];
   const asker = new Whoami({
     myIp: () => 'fd00::1',
-    sendMeta: (h, m) => out.push({ to: h.vpnIp, bytes: encodeMeta(m) }),
+    send: (h, m) => out.push({ to: h.vpnIp, bytes: encodeMeta(m) }),
   });
   const lighthouse = {
     vpnIp: ip('10.99.0.9'),
@@ -151,7 +151,7 @@ test('whoami with an IPv6 primary address: the question and the answer go in the
 
   // The lighthouse side answers the asker by its (IPv6) tunnel address.
   const replies: Uint8Array[] = [];
-  const responder = new Whoami({ myIp: () => ip('10.99.0.9'), sendMeta: (_h, m) => replies.push(encodeMeta(m)) });
+  const responder = new Whoami({ myIp: () => ip('10.99.0.9'), send: (_h, m) => replies.push(encodeMeta(m)) });
   const me = { vpnIp: 'fd00::1', vpnAddrs: ['fd00::1'], remote: udpAddr('203.0.113.1', 4000) } as unknown as HostInfo;
   assert.equal(responder.onMeta(me, out[0].bytes), true);
   assert.deepEqual(decodeMeta(replies[0]).vpnIp, 'fd00::1');

@@ -99,7 +99,7 @@ describe('whoami', () => {
 
   it('answers a peer with the underlay address its tunnel uses', () => {
     const out: Array<{ host: HostInfo; m: MetaMessage }> = [];
-    const w = new Whoami({ myIp: () => me, sendMeta: (host, m) => out.push({ host, m }) });
+    const w = new Whoami({ myIp: () => me, send: (host, m) => out.push({ host, m }) });
     const asker = fakeHost('10.99.0.2', 11, udpAddr('203.0.113.7', 40001));
     const handled = w.onMeta(
       asker,
@@ -114,7 +114,7 @@ describe('whoami', () => {
 
   it('resolves a question with the addresses in the answer from that peer', async () => {
     let question: MetaMessage | undefined;
-    const w = new Whoami({ myIp: () => me, sendMeta: (_h, m) => (question = m) });
+    const w = new Whoami({ myIp: () => me, send: (_h, m) => (question = m) });
     const lh = fakeHost('10.99.0.1', 11);
     const answer = w.ask(lh, 1000);
     assert.equal(question?.type, MetaType.HostWhoami);
@@ -128,7 +128,7 @@ describe('whoami', () => {
 
   it('times out on the injected clock, and clear() (the node stopping) ends every wait at once', async () => {
     const clock = new ManualClock(1000);
-    const w = new Whoami({ clock, myIp: () => me, sendMeta: () => {} });
+    const w = new Whoami({ clock, myIp: () => me, send: () => {} });
     const lh = fakeHost('10.99.0.1', 11);
     const timedOut = w.ask(lh, 500);
     clock.advance(499);
@@ -145,7 +145,7 @@ describe('whoami', () => {
   });
 
   it('takes only whoami messages and leaves every other lighthouse message to the node', () => {
-    const w = new Whoami({ myIp: () => me, sendMeta: () => {} });
+    const w = new Whoami({ myIp: () => me, send: () => {} });
     const lh = fakeHost('10.99.0.1', 11);
     assert.equal(w.onMeta(lh, encodeMeta({ type: MetaType.HostQuery, vpnIp: me, addrs: [], relays: [] })), false);
     assert.equal(w.onMeta(lh, encodeMeta({ type: MetaType.HostWhoami, vpnIp: lh.vpnIp, addrs: [], relays: [] })), true);
@@ -153,7 +153,7 @@ describe('whoami', () => {
 
   it('gives up with ETIMEOUT when the peer does not know the question (a Nebula lighthouse)', async () => {
     const clock = new ManualClock(0);
-    const w = new Whoami({ clock, myIp: () => me, sendMeta: () => {} });
+    const w = new Whoami({ clock, myIp: () => me, send: () => {} });
     const asked = w.ask(fakeHost('10.99.0.1', 11), 20);
     clock.advance(20);
     await assert.rejects(asked, (e: unknown) => e instanceof ControlError && e.code === ControlErrorCode.timeout);

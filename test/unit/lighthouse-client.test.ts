@@ -12,6 +12,7 @@ import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/li
 import { MAX_REPORTED } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // The node side of discovery (docs/wire-format.md, "Lighthouse messages"): reports and queries to every lighthouse,
 // answers kept per lighthouse, punch notifications turned into punches, and nothing accepted from a host that is not a
@@ -43,6 +44,7 @@ function setup(
   const allow = new AllowList(options.allow);
   const lighthouses = (options.lighthouses ?? [LH1]).map(ip);
   const client = new LighthouseClient({
+    tunnelEvents: new HostMap(),
     lighthouses: () => lighthouses,
     vpnAddrs: () => [ip(ME)],
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],

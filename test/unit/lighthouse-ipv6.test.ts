@@ -10,6 +10,7 @@ import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/li
 import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // Several overlay addresses per host on the lighthouse (docs/ipv6.md), as Nebula 1.10's lighthouse.go: a host is
 // found by any of its addresses and answered about naming the address asked; v1 tunnels never carry IPv6 (the
@@ -33,6 +34,7 @@ function serverSetup() {
   const wire: Wire[] = [];
   const counters = new Counters();
   const server = new LighthouseServer({
+    tunnelEvents: new HostMap(),
     vpnNetworks: () => NETWORKS,
     remoteAllowed: () => true,
     hostFor: (vpnIp) => tunnels.get(vpnIp),
@@ -141,6 +143,7 @@ function clientSetup(certVersion: 1 | 2, me: VpnIp[]) {
   const wire: Wire[] = [];
   const counters = new Counters();
   const client = new LighthouseClient({
+    tunnelEvents: new HostMap(),
     lighthouses: () => [LH],
     vpnAddrs: () => me,
     vpnNetworks: () => NETWORKS,

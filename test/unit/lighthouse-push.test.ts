@@ -11,6 +11,7 @@ import { LighthouseServer, PUSH_ASKER_TTL_MS, PUSH_ASKERS_PER_HOST } from '../..
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 import { seededRandom } from './helpers/seeded-random.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // The lighthouse push (mesh only): a host's changed addresses go to the mesh hosts that recently asked about it,
 // each query paying for at most one push. Driven through a fake env: hosts are plain records, sends are recorded.
@@ -24,6 +25,7 @@ function setup() {
   const pushes: Array<{ to: string; vpnIp: string; addrs: string[] }> = [];
   const punches: Array<{ to: string; vpnIp: string }> = [];
   const server = new LighthouseServer({
+    tunnelEvents: new HostMap(),
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: () => true,
     hostFor: (vpnIp) => hosts.get(vpnIp),

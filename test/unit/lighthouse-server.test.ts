@@ -10,6 +10,7 @@ import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/li
 import { LighthouseServer, MAX_RELAYS, MAX_REPORTED } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // The lighthouse's bookkeeping (docs/wire-format.md, "What a lighthouse keeps"; nebula 1.6.1 lighthouse.go): learned
 // address = the tunnel's remote, reported addresses from HostUpdateNotification; HostQuery answered with both and a
@@ -38,6 +39,7 @@ function setup(options: { allow?: Record<string, boolean> } = {}) {
   const allow = new AllowList(options.allow);
   const allowCalls: string[] = [];
   const server = new LighthouseServer({
+    tunnelEvents: new HostMap(),
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: (vpnIp, addr) => {
       allowCalls.push(`${formatVpnIp(vpnIp)} ${addrKey(addr)}`);

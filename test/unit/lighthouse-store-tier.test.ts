@@ -20,6 +20,7 @@ import type {
 } from '../../pkg/lighthouse/store/store.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // The lighthouse server in a tier (pkg/lighthouse/store/tier.ts, docs/lighthouse-tier.md), through an in-memory
 // twin of the shared store: a query about a host another lighthouse serves is answered from the tier, filtered as
@@ -83,6 +84,7 @@ function lighthouse(
     ...(clock ? { clock } : {}),
     remoteAllowed: (vpnIp, addr) => (typeof allow === 'function' ? allow(vpnIp, addr) : allowList.allows(addr.address)),
     hostFor: (vpnIp) => hosts.get(vpnIp),
+    tunnelEvents: new HostMap(),
     send: (to: HostInfo, m: MetaMessage) => {
       if (m.type === MetaType.HostUpdateNotificationAck) return;
       metas.push(m);

@@ -15,6 +15,7 @@ import { Whoami } from '../../pkg/control/whoami.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { tcpAddr } from '../../pkg/tcp/tcp-addr.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 function host(vpnIp: string, remote: UdpAddr | null): HostInfo {
   return { vpnIp: parseIpv4(vpnIp), remote } as unknown as HostInfo;
@@ -24,6 +25,7 @@ test('a query about a TCP-attached host is answered with its reported addresses 
   const hosts = new Map<VpnIp, HostInfo>();
   const sent: Array<{ to: VpnIp; m: MetaMessage }> = [];
   const server = new LighthouseServer({
+    tunnelEvents: new HostMap(),
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: () => true,
     hostFor: (ip) => hosts.get(ip),
@@ -53,7 +55,7 @@ test('a query about a TCP-attached host is answered with its reported addresses 
 
 test('a whoami from a TCP-attached host is answered without its virtual address, in a message that encodes validly', () => {
   const sent: MetaMessage[] = [];
-  const whoami = new Whoami({ myIp: () => parseIpv4('10.99.0.1'), sendMeta: (_h, m) => sent.push(m) });
+  const whoami = new Whoami({ myIp: () => parseIpv4('10.99.0.1'), send: (_h, m) => sent.push(m) });
   const blocked = host('10.99.0.3', tcpAddr('203.0.113.7', 5));
   const ask = encodeMeta({ type: MetaType.HostWhoami, vpnIp: blocked.vpnIp, addrs: [], relays: [] });
   assert.ok(whoami.onMeta(blocked, ask));

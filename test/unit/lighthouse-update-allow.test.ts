@@ -8,6 +8,7 @@ import { MetaType } from '../../pkg/lighthouse/meta.js';
 import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // A lighthouse keeps a host's reported underlay address only when remote_allow_list/remote_allow_ranges allow it for
 // every overlay address of the host, as the handshake judges it (docs/ipv6.md, "Handshake address rules" 5).
@@ -23,6 +24,7 @@ test("a dual-stack host's update keeps only the addresses allowed for all of its
   // The IPv6 address's range denies 203.0.113.0/24; the IPv4 address is allowed everything.
   const allowed = (ip: VpnIp, a: UdpAddr): boolean => !(typeof ip === 'string' && a.address.startsWith('203.0.113.'));
   const server = new LighthouseServer({
+    tunnelEvents: new HostMap(),
     vpnNetworks: () => [parseIpPrefix('10.99.0.1/24'), parseIpPrefix('fd00:99::1/64')],
     remoteAllowed: allowed,
     hostFor: (ip) => (host.vpnAddrs.includes(ip) ? host : undefined),

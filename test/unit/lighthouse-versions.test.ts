@@ -10,6 +10,7 @@ import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/li
 import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { HostMap } from '../../pkg/hostmap/hostmap.js';
 
 // Which layout lighthouse messages go in (docs/wire-format.md): a lighthouse answers a query and acknowledges an
 // update in the version of the request, and punches in the version of the punched host's tunnel; a client sends in
@@ -38,6 +39,7 @@ function serverSetup() {
   const wire: Wire[] = [];
   const counters = new Counters();
   const server = new LighthouseServer({
+    tunnelEvents: new HostMap(),
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
     remoteAllowed: () => true,
     hostFor: (vpnIp) => hosts.get(vpnIp),
@@ -132,6 +134,7 @@ function clientSetup(certVersion: 1 | 2) {
   const counters = new Counters();
   const lh = host(LH, certVersion);
   const client = new LighthouseClient({
+    tunnelEvents: new HostMap(),
     lighthouses: () => [LH],
     vpnAddrs: () => [ip('10.99.0.2')],
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],

@@ -78,7 +78,7 @@ export function relayEnv(me: VpnIp, opts: RelayEnvOptions = {}) {
     deliverInner: () => {},
   });
   const tunnel = (vpnIp: VpnIp): HostInfo => hostmap.byVpnIp.get(vpnIp)!;
-  return { manager, sent, handshakes, pending, ready, counters, clock, logLines, tunnel, addTunnel };
+  return { manager, hostmap, sent, handshakes, pending, ready, counters, clock, logLines, tunnel, addTunnel };
 }
 
 export function relayRequest(initiatorRelayIndex: number, from: VpnIp, to: VpnIp): ControlMessage {
