@@ -167,7 +167,7 @@ async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunRes
     pps,
   };
   console.error(
-    `  round ${round} ${v.label}: tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB (${split}), udp ${udp.map(fmtUdp).join(' ')}${pps.length > 0 ? `, pps ${pps.map(fmtPps).join('; ')}` : ''}`,
+    `  round ${round} ${v.label}: ${ppsOnly ? '' : `tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB (${split}), udp ${udp.map(fmtUdp).join(' ')}`}${pps.length > 0 ? `, pps ${pps.map(fmtPps).join('; ')}` : ''}`,
   );
   return result;
 }
@@ -316,7 +316,7 @@ async function main(): Promise<void> {
       }
     }
     console.error(
-      `throughput: ${rounds} rounds, TCP ${seconds} s x ${parallel} flow(s), ${lossPercent}% underlay loss, UDP ${udpLoads.join('/')} Mbit/s, pps at ${ppsSizes.join('/') || '-'} bytes, cipher ${cipher}, ${loadAverage()}`,
+      `throughput: ${rounds} rounds, ${ppsOnly ? 'no TCP, no fixed-load UDP' : `TCP ${seconds} s x ${parallel} flow(s), UDP ${udpLoads.join('/') || '-'} Mbit/s`}, ${lossPercent}% underlay loss, pps at ${ppsSizes.join('/') || '-'} bytes, cipher ${cipher}, ${loadAverage()}`,
     );
     const results: RunResult[] = [];
     for (let round = 1; round <= rounds; round++) {
