@@ -11,6 +11,7 @@ import { checkLiveness } from '../datapath/liveness.js';
 import { accept, handleTunnelPacket, handleUdpNow, handleUdpPacket } from '../datapath/outside.js';
 import { dispatchHandshake } from '../datapath/handshake-dispatch.js';
 import { flushSealed, sendOnTunnel } from '../datapath/tunnel-sender.js';
+import { Pipelines } from '../datapath/pipelines.js';
 import type { Firewall, FirewallRules } from '../firewall/firewall.js';
 import {
   encodeHeader,
@@ -98,6 +99,7 @@ export interface NodeSetup {
 }
 
 export class MeshNode implements DataPathContext, HandshakeEnv {
+  readonly pipelines: Pipelines = new Pipelines(this);
   readonly clock: Clock;
   readonly log: Logger;
   readonly counters = new Counters();

@@ -1,14 +1,13 @@
 // Encrypts one payload for one tunnel and sends it: header with the peer's index and our next counter, AEAD with
 // the header as associated data (docs/wire-format.md), then UDP to the tunnel's remote, or through a relay. Data
-// packets on a direct path are sealed in batches (seal-batch.ts: one crossing per tunnel per turn); anything else is
-// sealed and sent at once, after the pending batch, so the wire keeps the order of the calls.
+// packets on a direct path are sealed in batches (the node's seal batch, seal-batch.ts: one crossing per tunnel per
+// turn); anything else is sealed and sent at once, after the pending batch, so the wire keeps the order of the calls.
 
 import { MessageSubType, MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import { expectsAnswer } from './path-health.js';
-import { SealBatch } from './seal-batch.js';
 import { sealForTunnel } from './seal-packet.js';
 
 /** A test request, or a data packet the peer's side answers (path-health.ts): a reply is expected. */
@@ -20,20 +19,9 @@ function expectsReply(type: MessageType, subtype: number, payload: Uint8Array): 
 /** Re-exported for the callers that seal one packet themselves (the TCP fallback's probe, tests). */
 export { sealForTunnel };
 
-const sealBatches = new WeakMap<DataPathContext, SealBatch>();
-
-function sealBatchOf(ctx: DataPathContext): SealBatch {
-  let batch = sealBatches.get(ctx);
-  if (batch === undefined) {
-    batch = new SealBatch((reason, n) => ctx.counters.inc('drops', reason, n));
-    sealBatches.set(ctx, batch);
-  }
-  return batch;
-}
-
 /** Seals and sends the data packets batched so far (normally a microtask does this at the end of the turn). */
 export function flushSealed(ctx: DataPathContext): void {
-  sealBatches.get(ctx)?.flush();
+  ctx.pipelines.inside.flushSealed();
 }
 
 export function sendOnTunnel(
@@ -48,9 +36,9 @@ export function sendOnTunnel(
   const dest = to ?? host.remote;
   let left = true;
   if (dest && to === undefined && type === MessageType.Message && subtype === MessageSubType.None) {
-    sealBatchOf(ctx).add(host, host.conn ?? ctx.udp, dest, type, subtype, payload);
+    ctx.pipelines.inside.sealBatch().add(host, host.conn ?? ctx.udp, dest, type, subtype, payload);
   } else {
-    flushSealed(ctx);
+    ctx.pipelines.inside.flushSealed();
     left = sendNow(ctx, host, sealForTunnel(host, type, subtype, payload), dest);
   }
   // Only what goes on the tunnel's own path says anything about that path (not probes of other addresses). A
