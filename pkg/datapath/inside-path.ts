@@ -5,6 +5,7 @@
 import { vpnIp6FromBytes, type VpnIp } from '../ip/vpn-ip.js';
 import type { DataPathContext } from './context.js';
 import { SealBatch } from './seal-batch.js';
+import { SealAccounting } from './tunnel-sender.js';
 
 export class InsidePath {
   private seals: SealBatch | null = null;
@@ -17,7 +18,7 @@ export class InsidePath {
 
   /** Step 4's batch; made at the first data packet (a node that only talks to lighthouses never needs one). */
   sealBatch(): SealBatch {
-    return (this.seals ??= new SealBatch((reason, n) => this.ctx.counters.inc('drops', reason, n)));
+    return (this.seals ??= new SealBatch(new SealAccounting(this.ctx)));
   }
 
   /** Seals and sends the data packets batched so far. */

@@ -6,7 +6,8 @@
 // on its own, so nothing overtakes a pending data packet on the wire either.
 //
 // A key closed between the add and the flush (its tunnel torn down by a packet handled meanwhile) seals nothing:
-// those packets are dropped and counted (drops{seal-key-closed}), as a packet for a tunnel that is gone is.
+// those packets are dropped and counted (drops{seal-key-closed}), as a packet for a tunnel that is gone is. Only
+// what was sealed and handed to the socket counts as sent (SealOutcomes.sent: the tunnel's statistics, liveness).
 
 import { encodeHeader, HEADER_LEN, type MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -29,8 +30,17 @@ function sealAll(
   ok.fill(1, 0, count);
 }
 
+/** What became of the batched packets: the tunnel sender's statistics and drop counters (tunnel-sender.ts). */
+export interface SealOutcomes {
+  /** `count` packets of `host`, `bytes` payload bytes in all, were sealed and handed to the socket. */
+  sent(host: HostInfo, count: number, bytes: number): void;
+  /** Packets lost: 'seal-key-closed' (their key was closed first), 'send-exception' (the socket threw). */
+  dropped(reason: 'seal-key-closed' | 'send-exception', count: number): void;
+}
+
 export class SealBatch {
   private readonly batch = new CryptoBatch();
+  private readonly hosts: HostInfo[] = [];
   private readonly conns: UdpConn[] = [];
   private readonly dests: UdpAddr[] = [];
   private readonly lengths: number[] = [];
@@ -38,10 +48,7 @@ export class SealBatch {
   private flushing = false;
   private readonly flushNow = (): void => this.flush();
 
-  constructor(
-    /** Packets lost: 'seal-key-closed' (their key was closed first), 'send-exception' (the socket threw). */
-    private readonly onDropped: (reason: 'seal-key-closed' | 'send-exception', count: number) => void,
-  ) {}
+  constructor(private readonly outcomes: SealOutcomes) {}
 
   get pending(): number {
     return this.batch.count;
@@ -59,6 +66,7 @@ export class SealBatch {
     encodeHeader(b.chunk, at, type, subtype, host.remoteIndex, counter);
     b.chunk.set(payload, at + HEADER_LEN);
     b.setMeta(i, at, HEADER_LEN, at + HEADER_LEN, payload.length, at + HEADER_LEN);
+    this.hosts[i] = host;
     this.conns[i] = conn;
     this.dests[i] = dest;
     this.lengths[i] = total;
@@ -77,6 +85,10 @@ export class SealBatch {
     this.flushing = true;
     let dropped = 0;
     let thrown = 0;
+    // What was sent is reported per run of one tunnel's packets (a batch is nearly always one run).
+    let runHost: HostInfo | null = null;
+    let runCount = 0;
+    let runBytes = 0;
     try {
       b.run(sealAll);
       const { meta, ok, chunk } = b;
@@ -86,22 +98,35 @@ export class SealBatch {
           continue;
         }
         const at = meta[i * W]!;
+        const length = this.lengths[i]!;
         // A send that throws (UdpConn promises it does not) loses its packet, not the rest of the batch: this runs
         // from a microtask, where an exception would end the process.
         try {
-          this.conns[i]!.send(chunk.subarray(at, at + this.lengths[i]!), this.dests[i]!);
+          this.conns[i]!.send(chunk.subarray(at, at + length), this.dests[i]!);
         } catch {
           thrown++;
+          continue;
         }
+        const host = this.hosts[i]!;
+        if (host !== runHost) {
+          if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes);
+          runHost = host;
+          runCount = 0;
+          runBytes = 0;
+        }
+        runCount++;
+        runBytes += length - HEADER_LEN - AEAD_TAG_LEN;
       }
     } finally {
       b.clear();
+      this.hosts.length = 0;
       this.conns.length = 0;
       this.dests.length = 0;
       this.flushing = false;
     }
-    if (dropped !== 0) this.onDropped('seal-key-closed', dropped);
-    if (thrown !== 0) this.onDropped('send-exception', thrown);
+    if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes);
+    if (dropped !== 0) this.outcomes.dropped('seal-key-closed', dropped);
+    if (thrown !== 0) this.outcomes.dropped('send-exception', thrown);
   }
 
   /** A send from within a flush (nothing does this today): sealed and sent on its own. */
@@ -117,8 +142,9 @@ export class SealBatch {
     try {
       out = sealForTunnel(host, type, subtype, payload);
     } catch {
-      return this.onDropped('seal-key-closed', 1);
+      return this.outcomes.dropped('seal-key-closed', 1);
     }
     conn.send(out, dest);
+    this.outcomes.sent(host, 1, payload.length);
   }
 }

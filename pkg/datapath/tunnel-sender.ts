@@ -2,12 +2,14 @@
 // the header as associated data (docs/wire-format.md), then UDP to the tunnel's remote, or through a relay. Data
 // packets on a direct path are sealed in batches (the node's seal batch, seal-batch.ts: one crossing per tunnel per
 // turn); anything else is sealed and sent at once, after the pending batch, so the wire keeps the order of the calls.
+// A packet counts as sent (statistics, liveness) once it was sealed and handed to the socket.
 
 import { MessageSubType, MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import { expectsAnswer } from './path-health.js';
+import type { SealOutcomes } from './seal-batch.js';
 import { sealForTunnel } from './seal-packet.js';
 
 /** A test request, or a data packet the peer's side answers (path-health.ts): a reply is expected. */
@@ -34,7 +36,7 @@ export function sendOnTunnel(
   to?: UdpAddr,
 ): void {
   const dest = to ?? host.remote;
-  let left = true;
+  let left = false;
   if (dest && to === undefined && type === MessageType.Message && subtype === MessageSubType.None) {
     ctx.pipelines.inside.sealBatch().add(host, host.conn ?? ctx.udp, dest, type, subtype, payload);
   } else {
@@ -45,15 +47,32 @@ export function sendOnTunnel(
   // relayed tunnel whose relay entry is gone has no path at all: what we meant to send there is unanswered all the
   // same, and the detector is what notices it (otherwise nothing ever would: liveness only checks sent traffic).
   if (to === undefined && expectsReply(type, subtype, payload)) ctx.answerableSent?.(host, type === MessageType.Test);
-  if (!left) return;
+  if (left) countSent(ctx, host, 1, payload.length);
+}
+
+/** The tunnel's statistics for packets sealed and handed to the socket, at once or by the seal batch. */
+function countSent(ctx: DataPathContext, host: HostInfo, count: number, bytes: number): void {
   const now = ctx.clock.now();
   host.lastSendAt = now;
-  host.packetsOut++;
-  host.bytesOut += payload.length;
+  host.packetsOut += count;
+  host.bytesOut += bytes;
   if (host.checkAt === 0) {
     // Liveness (docs/state-machines.md): anything sent schedules a check that the peer was heard from since the
     // last check (checkLiveness).
     host.checkAt = now + ctx.timers.aliveIntervalMs;
+  }
+}
+
+/** What the node's seal batch reports back (inside-path.ts makes one per node). */
+export class SealAccounting implements SealOutcomes {
+  constructor(private readonly ctx: DataPathContext) {}
+
+  sent(host: HostInfo, count: number, bytes: number): void {
+    countSent(this.ctx, host, count, bytes);
+  }
+
+  dropped(reason: 'seal-key-closed' | 'send-exception', count: number): void {
+    this.ctx.counters.inc('drops', reason, count);
   }
 }
 

@@ -10,7 +10,7 @@ import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { CryptoBatch, type RecordOp } from '../../pkg/datapath/crypto-batch.js';
 import { flushOpened, handleUdpPacket } from '../../pkg/datapath/outside.js';
-import { sealForTunnel, sendOnTunnel } from '../../pkg/datapath/tunnel-sender.js';
+import { flushSealed, sealForTunnel, sendOnTunnel } from '../../pkg/datapath/tunnel-sender.js';
 import { HEADER_LEN, MessageType, TestSubType } from '../../pkg/header/header.js';
 import { AEAD_TAG_LEN, createAead, type Aead, type AeadCipher } from '../../pkg/noise/aead.js';
 import { NativeAead, nativeAeadAddon } from '../../pkg/noise/native-aead.js';
@@ -278,4 +278,22 @@ test('a key closed between the add and the seal sends nothing and is counted', a
   a.node.closeTunnel(ab, 'test', false);
   await waitFor(() => a.node.counters.get('drops', 'seal-key-closed') === 1, { what: 'the drop' });
   assert.equal(sent.length, mark);
+});
+
+test('only what was sealed and sent counts as sent: not a batched packet whose key was closed first', async (t) => {
+  const { a, ab } = await pair(t);
+  const counted = udpPacket({ src: A, dst: B, payload: 'counted' });
+  const { packetsOut, bytesOut } = ab;
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, counted);
+  flushSealed(a.node);
+  assert.equal(ab.packetsOut, packetsOut + 1);
+  assert.equal(ab.bytesOut, bytesOut + counted.length);
+
+  ab.lastSendAt = -1;
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'too late' }));
+  a.node.closeTunnel(ab, 'test', false);
+  await waitFor(() => a.node.counters.get('drops', 'seal-key-closed') === 1, { what: 'the drop' });
+  assert.equal(ab.packetsOut, packetsOut + 1, 'the dropped packet is not counted');
+  assert.equal(ab.bytesOut, bytesOut + counted.length);
+  assert.equal(ab.lastSendAt, -1, 'nothing was sent');
 });
