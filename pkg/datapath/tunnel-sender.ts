@@ -2,7 +2,9 @@
 // the header as associated data (docs/wire-format.md), then UDP to the tunnel's remote, or through a relay. Data
 // packets on a direct path are sealed in batches (the node's seal batch, seal-batch.ts: one crossing per tunnel per
 // turn); anything else is sealed and sent at once, after the pending batch, so the wire keeps the order of the calls.
-// A packet counts as sent (statistics, liveness) once it was sealed and handed to the socket.
+// Packets sealed elsewhere (relay frames, the TCP fallback's probe) keep a tunnel's counters in wire order too: the
+// batch takes its counters when it is sealed (seal-batch.ts). A packet counts as sent (statistics, liveness) once it
+// was sealed and handed to the socket.
 
 import { MessageSubType, MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
