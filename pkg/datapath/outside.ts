@@ -57,11 +57,15 @@ export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpA
   if (packet.length === NAT_ECHO_LEN && ctx.onBareDatagram?.(packet, from)) return;
   const path = ctx.pipelines.outside;
   if (path.sources.insideVpnNet(from.address, ctx.identity())) return drop(ctx, 'outside-from-vpn-net');
-  // The node's own header record: what runs while the batch below completes may be another node's pipeline.
   const header = path.header;
   // The length was checked, so a refused header carries a counter no honest sender reaches (2^53 or more).
   if (!readHeaderInto(packet, header)) return drop(ctx, 'outside-bad-counter');
-  if (header.type !== MessageType.Message || header.subtype !== MessageSubType.None) path.flushOpened();
+  if (header.type !== MessageType.Message || header.subtype !== MessageSubType.None) {
+    path.flushOpened();
+    // Completing the batch delivered data, and whatever that ran may have handled datagrams of its own through this
+    // pipeline (a TUN write listener can): this datagram's header is read again.
+    readHeaderInto(packet, header);
+  }
   switch (header.type) {
     case MessageType.Handshake:
       return handleHandshake(ctx, packet, header, from);

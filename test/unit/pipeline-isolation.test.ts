@@ -1,6 +1,7 @@
 // Two nodes in one process keep their pipeline state apart (pkg/datapath/pipelines.ts): the header being dispatched,
-// the open and TUN batches. What one node's pipeline sets off may run another node's pipeline synchronously (a TUN
-// write listener, as in a mesh nested inside another), and neither may see the other's state.
+// the open and TUN batches. What one node's pipeline sets off may run another node's pipeline, or its own again,
+// synchronously (a TUN write listener, as in a mesh nested inside another), and no datagram may be dispatched by
+// another's header.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,6 +51,28 @@ test("a close is dispatched by its own header while the data before it runs anot
   assert.equal(b.tun.written.length - before, FULL_BATCH, 'the data delivered');
   assert.equal(c.node.counters.get('drops', 'outside-unknown-index'), 1, 'c handled its datagram');
   assert.equal(b.node.counters.get('drops', 'outside-unknown-index'), 0, "b never dispatched by c's header");
+  assert.equal(b.tunnelTo(a), undefined, 'b closed the tunnel');
+});
+
+test('a close is dispatched by its own header while the data before it runs the same pipeline again', async (t) => {
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
+  await connect(a, b);
+  const ab = a.tunnelTo(b)!;
+  // b's TUN hands a datagram back to b's own outside pipeline the moment b writes (once).
+  let handedOver = false;
+  b.tun.onWrite(() => {
+    if (handedOver) return;
+    handedOver = true;
+    handleUdpPacket(b.node, strayDatagram(), a.addr);
+  });
+  for (let i = 0; i < FULL_BATCH; i++)
+    handleUdpPacket(b.node, sealForTunnel(ab, MessageType.Message, 0, udpPacket({ src: A, dst: B })), a.addr);
+  handleUdpPacket(b.node, sealForTunnel(ab, MessageType.CloseTunnel, 0, new Uint8Array(0)), a.addr);
+
+  assert.ok(handedOver);
+  assert.equal(b.node.counters.get('drops', 'outside-unknown-index'), 1, 'only the stray datagram');
   assert.equal(b.tunnelTo(a), undefined, 'b closed the tunnel');
 });
 
