@@ -7,8 +7,8 @@
 // Each packet takes its tunnel's counter (and gets its header) when the batch is sealed, in the order the packets
 // were added: a packet sealed on its own meanwhile (a relay frame on the hop's tunnel, pkg/relay/frame.ts, or the
 // TCP fallback's UDP probe) takes a lower counter and leaves first, so a tunnel's counters go out in order however
-// many of those a turn sends; the peer's replay window only ever sees them in order (docs/wire-format.md, "Counters
-// and the replay window").
+// many of those a turn sends, and none falls behind the peer's replay window on our account (docs/wire-format.md,
+// "Counters and the replay window").
 //
 // A key closed between the add and the flush (its tunnel torn down by a packet handled meanwhile) seals nothing:
 // those packets are dropped and counted (drops{seal-key-closed}), as a packet for a tunnel that is gone is. Only
