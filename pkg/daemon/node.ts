@@ -11,6 +11,7 @@ import { handleTunPacket, sendToHost } from '../datapath/inside.js';
 import { checkLiveness } from '../datapath/liveness.js';
 import { handleUdpNow, handleUdpPacket } from '../datapath/outside.js';
 import { flushSealed, sendOnTunnel } from '../datapath/tunnel-sender.js';
+import { Pipelines } from '../datapath/pipelines.js';
 import type { Firewall, FirewallRules } from '../firewall/firewall.js';
 import { encodeHeader, HEADER_LEN, MessageType, NoSubType, TestSubType } from '../header/header.js';
 import type { LocalIdentity } from '../handshake/identity.js';
@@ -97,6 +98,7 @@ export interface NodeSetup {
 }
 
 export class MeshNode implements DataPathContext, HandshakeEnv {
+  readonly pipelines: Pipelines = new Pipelines(this);
   readonly clock: Clock;
   readonly log: Logger;
   readonly counters = new Counters();

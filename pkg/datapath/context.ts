@@ -12,6 +12,7 @@ import type { Counters } from '../metrics/counters.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
+import type { Pipelines } from './pipelines.js';
 
 export interface TunWriter {
   write(packet: Uint8Array): void;
@@ -20,6 +21,8 @@ export interface TunWriter {
 }
 
 export interface DataPathContext {
+  /** This node's batches, scratch header and caches (pipelines.ts): made once per node, shared with no other. */
+  readonly pipelines: Pipelines;
   clock: Clock;
   log: Logger;
   counters: Counters;

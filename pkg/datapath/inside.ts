@@ -11,7 +11,7 @@
 import { MessageSubType, MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { readIpv4 } from '../ip/ipv4.js';
-import { vpnIp6FromBytes, type VpnIp } from '../ip/vpn-ip.js';
+import type { VpnIp } from '../ip/vpn-ip.js';
 import type { DataPathContext } from './context.js';
 import { logDroppedPacket } from './drop-log.js';
 import { sendOnTunnel } from './tunnel-sender.js';
@@ -43,33 +43,11 @@ function handleTunPacket6(ctx: DataPathContext, packet: Uint8Array): void {
   const d0 = packet[IPV6_DST_OFFSET];
   if (d0 === 0xff) return drop(ctx, 'inside-ipv6-multicast');
   if (d0 === 0xfe && (packet[IPV6_DST_OFFSET + 1] & 0xc0) === 0x80) return drop(ctx, 'inside-ipv6-link-local');
-  const dst = destination6(packet);
+  const dst = ctx.pipelines.inside.destination6(packet, IPV6_DST_OFFSET);
   // An IPv4-mapped destination (::ffff:a.b.c.d) names an IPv4 host, which an IPv6 packet cannot reach.
   if (typeof dst === 'number') return drop(ctx, 'inside-ipv6-mapped');
   if (ctx.identity().vpnAddrs.includes(dst)) return drop(ctx, 'inside-to-self');
   route(ctx, dst, packet);
-}
-
-// The last IPv6 destination and its text: a burst from the TUN is nearly always one flow, and making the string
-// (then parsing it back for the network check) cost ~1.1 us a packet, the check below ~20 ns.
-const lastDst6 = new Uint8Array(16);
-let lastDst6Text: VpnIp | null = null;
-
-function destination6(packet: Uint8Array): VpnIp {
-  if (lastDst6Text !== null) {
-    let same = true;
-    for (let i = 0; i < 16; i++) {
-      if (packet[IPV6_DST_OFFSET + i] !== lastDst6[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return lastDst6Text;
-  }
-  const dst = vpnIp6FromBytes(packet, IPV6_DST_OFFSET);
-  lastDst6.set(packet.subarray(IPV6_DST_OFFSET, IPV6_DST_OFFSET + 16));
-  lastDst6Text = dst;
-  return dst;
 }
 
 function route(ctx: DataPathContext, dst: VpnIp, packet: Uint8Array): void {

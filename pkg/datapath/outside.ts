@@ -28,17 +28,13 @@ import {
   TestSubType,
 } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import { netContains, parseIpv4 } from '../ip/ipv4.js';
-import { formatVpnIp, parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
-import { NO_IPV4_NET, type LocalIdentity } from '../handshake/identity.js';
-import { inNetworks } from '../handshake/peer-addrs.js';
+import { formatVpnIp } from '../ip/vpn-ip.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import { logDroppedPacket } from './drop-log.js';
 import { writeToTun } from './tun-batch.js';
 import { NAT_ECHO_LEN } from '../punchy/nat-test-wire.js';
 import { sendOnTunnel } from './tunnel-sender.js';
-import { OpenBatch } from './open-batch.js';
 import { dispatchHandshake } from './handshake-dispatch.js';
 
 /** Roaming back to an address we just left is ignored this long: packets already in flight would flap it. */
@@ -55,19 +51,24 @@ export const RECV_ERROR_INTERVAL_MS = 1000;
  */
 export const RECV_ERROR_PROOF_WAIT_MS = 100;
 
-const header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
-
 export function handleUdpPacket(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
   if (packet.length < HEADER_LEN) return drop(ctx, packet.length === 1 ? 'punch' : 'outside-short');
   // A NatEcho is 21 bytes, which no Nebula packet is (header and AEAD tag alone are 32).
   if (packet.length === NAT_ECHO_LEN && ctx.onBareDatagram?.(packet, from)) return;
-  if (isInsideVpnNet(ctx, from)) return drop(ctx, 'outside-from-vpn-net');
+  const path = ctx.pipelines.outside;
+  if (path.sources.insideVpnNet(from.address, ctx.identity())) return drop(ctx, 'outside-from-vpn-net');
+  const header = path.header;
   // The length was checked, so a refused header carries a counter no honest sender reaches (2^53 or more).
   if (!readHeaderInto(packet, header)) return drop(ctx, 'outside-bad-counter');
-  if (header.type !== MessageType.Message || header.subtype !== MessageSubType.None) flushOpened(ctx);
+  if (header.type !== MessageType.Message || header.subtype !== MessageSubType.None) {
+    path.flushOpened();
+    // Completing the batch delivered data, and whatever that ran may have handled datagrams of its own through this
+    // pipeline (a TUN write listener can): this datagram's header is read again.
+    readHeaderInto(packet, header);
+  }
   switch (header.type) {
     case MessageType.Handshake:
-      return handleHandshake(ctx, packet, from);
+      return handleHandshake(ctx, packet, header, from);
     case MessageType.RecvError:
       return handleRecvError(ctx, header.remoteIndex, from);
     case MessageType.Message:
@@ -90,7 +91,7 @@ export function handleUdpNow(ctx: DataPathContext, packet: Buffer, from: UdpAddr
   flushOpened(ctx);
 }
 
-function handleHandshake(ctx: DataPathContext, packet: Buffer, from: UdpAddr): void {
+function handleHandshake(ctx: DataPathContext, packet: Buffer, header: Header, from: UdpAddr): void {
   if (header.subtype !== HandshakeSubType.IXPSK0) return drop(ctx, 'handshake-unknown-subtype');
   if (!ctx.remoteAllowed(0, from)) return drop(ctx, 'handshake-remote-denied');
   dispatchHandshake(ctx.handshakes, ctx.counters, packet, header, {
@@ -115,7 +116,7 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: 
   if (!host.replay.check(counter)) return drop(ctx, 'outside-replay');
   // Relayed data (from = null) is opened at once: its relay looks at what each packet did right after handling it.
   if (from !== null && type === MessageType.Message && subtype === MessageSubType.None) {
-    return openBatchOf(ctx).add(host, packet, counter, from);
+    return ctx.pipelines.outside.openBatch().add(host, packet, counter, from);
   }
   const plaintext = host.keys.recv.open(counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN));
   if (plaintext === null) return drop(ctx, 'outside-decrypt');
@@ -140,30 +141,13 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: 
   }
 }
 
-const openBatches = new WeakMap<DataPathContext, OpenBatch>();
-
-function openBatchOf(ctx: DataPathContext): OpenBatch {
-  let batch = openBatches.get(ctx);
-  if (batch === undefined) {
-    batch = new OpenBatch(
-      (host, plaintext, counter, from) => openedData(ctx, host, plaintext, counter, from),
-      (err) => {
-        ctx.counters.inc('drops', 'outside-exception');
-        ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
-      },
-    );
-    openBatches.set(ctx, batch);
-  }
-  return batch;
-}
-
 /** Completes steps 5-7 for the data packets batched so far (normally a microtask does this after each batch). */
 export function flushOpened(ctx: DataPathContext): void {
-  openBatches.get(ctx)?.flush();
+  ctx.pipelines.outside.flushOpened();
 }
 
-/** Steps 5-7 of a data packet, once its batch was opened (null: it did not authenticate). */
-function openedData(
+/** Steps 5-7 of a data packet, once the node's open batch (outside-path.ts) opened it (null: it did not authenticate). */
+export function openedData(
   ctx: DataPathContext,
   host: HostInfo,
   plaintext: Buffer | null,
@@ -259,48 +243,6 @@ function sendRecvError(ctx: DataPathContext, remoteIndex: number, to: UdpAddr): 
 }
 
 const IPV6_HEADER_LEN = 40;
-
-// The verdict for the last sender's address: parsing the address for every datagram showed in profiles, and a
-// batch of datagrams nearly always comes from one or a few senders. Kept per identity (a reload may bring networks).
-let lastSource = '';
-let lastIdentity: object | null = null;
-let lastInside = false;
-
-/** Whether a datagram came from inside one of our overlay networks (our own TUN routes it back: a loop). */
-function isInsideVpnNet(ctx: DataPathContext, from: UdpAddr): boolean {
-  const address = from.address;
-  const id = ctx.identity();
-  if (address !== lastSource || id !== lastIdentity) {
-    lastInside = sourceInside(address, id);
-    lastSource = address;
-    lastIdentity = id;
-  }
-  return lastInside;
-}
-
-/**
- * The IPv4 fast path as before (one network, uint32 compare); other networks (IPv6 ones, a second IPv4 one) only
- * when the certificate has them, and IPv6 text is parsed only then.
- */
-function sourceInside(address: string, id: LocalIdentity): boolean {
-  const several = id.vpnNetworks.length > 1;
-  if (!address.includes(':')) {
-    const ip = parseIpv4(address);
-    return (id.vpnNet !== NO_IPV4_NET && netContains(id.vpnNet, ip)) || (several && inNetworks(ip, id.vpnNetworks));
-  }
-  if (id.vpnNet !== NO_IPV4_NET && !several) return false; // one IPv4 network: no IPv6 one to be inside
-  const ip = parseSource(address);
-  return ip !== null && inNetworks(ip, id.vpnNetworks);
-}
-
-function parseSource(address: string): VpnIp | null {
-  try {
-    // A zone (fe80::1%eth0) is an underlay link-local address, never an overlay one.
-    return address.includes('%') ? null : parseVpnIp(address);
-  } catch {
-    return null;
-  }
-}
 
 function drop(ctx: DataPathContext, reason: string): void {
   ctx.counters.inc('drops', reason);

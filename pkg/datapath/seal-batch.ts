@@ -1,12 +1,18 @@
 // Step 4 of the inside pipeline (encrypt) for data packets, batched: the packets of one TUN read (a TSO burst is
-// tens of segments) are written into a CryptoBatch, header first, as they pass steps 1-3, and sealed together, one
-// addon crossing per tunnel, from a microtask at the end of the read (the addon runs microtasks right after each
-// batch, before the UDP socket's own end-of-turn flush hands the datagrams to sendmmsg). Each gets its counter when
-// it is added, so counters follow the order packets were sent in; tunnel-sender.ts flushes before it sends anything
-// on its own, so nothing overtakes a pending data packet on the wire either.
+// tens of segments) are copied into a CryptoBatch as they pass steps 1-3, and sealed together, one addon crossing per
+// tunnel, from a microtask at the end of the read (the addon runs microtasks right after each batch, before the UDP
+// socket's own end-of-turn flush hands the datagrams to sendmmsg). sendOnTunnel (tunnel-sender.ts) flushes before it
+// sends anything else, so nothing it sends overtakes a pending data packet.
+//
+// Each packet takes its tunnel's counter (and gets its header) when the batch is sealed, in the order the packets
+// were added: a packet sealed on its own meanwhile (a relay frame on the hop's tunnel, pkg/relay/frame.ts, or the
+// TCP fallback's UDP probe) takes a lower counter and leaves first, so a tunnel's counters go out in order however
+// many of those a turn sends, and none falls behind the peer's replay window on our account (docs/wire-format.md,
+// "Counters and the replay window").
 //
 // A key closed between the add and the flush (its tunnel torn down by a packet handled meanwhile) seals nothing:
-// those packets are dropped and counted (drops{seal-key-closed}), as a packet for a tunnel that is gone is.
+// those packets are dropped and counted (drops{seal-key-closed}), as a packet for a tunnel that is gone is. Only
+// what was sealed and handed to the socket counts as sent (SealOutcomes.sent: the tunnel's statistics, liveness).
 
 import { encodeHeader, HEADER_LEN, type MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -29,8 +35,19 @@ function sealAll(
   ok.fill(1, 0, count);
 }
 
+/** What became of the batched packets: the tunnel sender's statistics and drop counters (tunnel-sender.ts). */
+export interface SealOutcomes {
+  /** `count` packets of `host`, `bytes` payload bytes in all, were sealed and handed to the socket. */
+  sent(host: HostInfo, count: number, bytes: number): void;
+  /** Packets lost: 'seal-key-closed' (their key was closed first), 'send-exception' (the socket threw). */
+  dropped(reason: 'seal-key-closed' | 'send-exception', count: number): void;
+}
+
 export class SealBatch {
   private readonly batch = new CryptoBatch();
+  private readonly hosts: HostInfo[] = [];
+  private readonly types: MessageType[] = [];
+  private readonly subtypes: number[] = [];
   private readonly conns: UdpConn[] = [];
   private readonly dests: UdpAddr[] = [];
   private readonly lengths: number[] = [];
@@ -38,27 +55,25 @@ export class SealBatch {
   private flushing = false;
   private readonly flushNow = (): void => this.flush();
 
-  constructor(
-    /** Packets lost: 'seal-key-closed' (their key was closed first), 'send-exception' (the socket threw). */
-    private readonly onDropped: (reason: 'seal-key-closed' | 'send-exception', count: number) => void,
-  ) {}
+  constructor(private readonly outcomes: SealOutcomes) {}
 
   get pending(): number {
     return this.batch.count;
   }
 
-  /** Takes the tunnel's next counter now; `payload` is copied, the caller may reuse it at once. */
+  /** The tunnel's counter is taken at the flush; `payload` is copied, the caller may reuse it at once. */
   add(host: HostInfo, conn: UdpConn, dest: UdpAddr, type: MessageType, subtype: number, payload: Uint8Array): void {
     const b = this.batch;
     const total = HEADER_LEN + payload.length + AEAD_TAG_LEN;
     if (this.flushing) return this.sendOne(host, conn, dest, type, subtype, payload);
     if (!b.fits(total)) this.flush();
-    const counter = host.nextCounter();
     const i = b.count;
-    const at = b.add(host.keys.send, counter, total);
-    encodeHeader(b.chunk, at, type, subtype, host.remoteIndex, counter);
+    const at = b.add(host.keys.send, 0, total);
     b.chunk.set(payload, at + HEADER_LEN);
     b.setMeta(i, at, HEADER_LEN, at + HEADER_LEN, payload.length, at + HEADER_LEN);
+    this.hosts[i] = host;
+    this.types[i] = type;
+    this.subtypes[i] = subtype;
     this.conns[i] = conn;
     this.dests[i] = dest;
     this.lengths[i] = total;
@@ -77,7 +92,12 @@ export class SealBatch {
     this.flushing = true;
     let dropped = 0;
     let thrown = 0;
+    // What was sent is reported per run of one tunnel's packets (a batch is nearly always one run).
+    let runHost: HostInfo | null = null;
+    let runCount = 0;
+    let runBytes = 0;
     try {
+      this.takeCounters(n);
       b.run(sealAll);
       const { meta, ok, chunk } = b;
       for (let i = 0; i < n; i++) {
@@ -86,22 +106,48 @@ export class SealBatch {
           continue;
         }
         const at = meta[i * W]!;
+        const length = this.lengths[i]!;
         // A send that throws (UdpConn promises it does not) loses its packet, not the rest of the batch: this runs
         // from a microtask, where an exception would end the process.
         try {
-          this.conns[i]!.send(chunk.subarray(at, at + this.lengths[i]!), this.dests[i]!);
+          this.conns[i]!.send(chunk.subarray(at, at + length), this.dests[i]!);
         } catch {
           thrown++;
+          continue;
         }
+        const host = this.hosts[i]!;
+        if (host !== runHost) {
+          if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes);
+          runHost = host;
+          runCount = 0;
+          runBytes = 0;
+        }
+        runCount++;
+        runBytes += length - HEADER_LEN - AEAD_TAG_LEN;
       }
     } finally {
       b.clear();
+      this.hosts.length = 0;
+      this.types.length = 0;
+      this.subtypes.length = 0;
       this.conns.length = 0;
       this.dests.length = 0;
       this.flushing = false;
     }
-    if (dropped !== 0) this.onDropped('seal-key-closed', dropped);
-    if (thrown !== 0) this.onDropped('send-exception', thrown);
+    if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes);
+    if (dropped !== 0) this.outcomes.dropped('seal-key-closed', dropped);
+    if (thrown !== 0) this.outcomes.dropped('send-exception', thrown);
+  }
+
+  /** Each pending packet's counter, in the order they were added, and the header that carries it. */
+  private takeCounters(n: number): void {
+    const { meta, counters, chunk } = this.batch;
+    for (let i = 0; i < n; i++) {
+      const host = this.hosts[i]!;
+      const counter = host.nextCounter();
+      counters[i] = counter;
+      encodeHeader(chunk, meta[i * W]!, this.types[i]!, this.subtypes[i]!, host.remoteIndex, counter);
+    }
   }
 
   /** A send from within a flush (nothing does this today): sealed and sent on its own. */
@@ -117,8 +163,9 @@ export class SealBatch {
     try {
       out = sealForTunnel(host, type, subtype, payload);
     } catch {
-      return this.onDropped('seal-key-closed', 1);
+      return this.outcomes.dropped('seal-key-closed', 1);
     }
     conn.send(out, dest);
+    this.outcomes.sent(host, 1, payload.length);
   }
 }

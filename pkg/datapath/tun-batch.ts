@@ -5,6 +5,7 @@
 // (a test twin) gets its packets one by one, at once.
 //
 // Ownership: the packets must stay unchanged until the flush; the pipeline hands over freshly decrypted buffers.
+// Each node keeps the batch for its own device (outside-path.ts).
 
 import { icmpEchoReply } from './echo-responder.js';
 import { handleTunPacket } from './inside.js';
@@ -12,13 +13,15 @@ import type { DataPathContext, TunWriter } from './context.js';
 
 const FLUSH_AT = 64;
 
-class TunBatch {
+export type BatchTunWriter = TunWriter & { writeBatch(packets: readonly Uint8Array[]): number };
+
+export class TunBatch {
   private packets: Uint8Array[] = [];
   private queued = false;
   private readonly flushNow = (): void => this.flush();
 
   constructor(
-    private readonly tun: TunWriter & { writeBatch(packets: readonly Uint8Array[]): number },
+    readonly tun: BatchTunWriter,
     private readonly ctx: DataPathContext,
   ) {}
 
@@ -46,18 +49,11 @@ class TunBatch {
   }
 }
 
-const batches = new WeakMap<TunWriter, TunBatch>();
-
 export function writeToTun(ctx: DataPathContext, packet: Uint8Array): void {
   const tun = ctx.tun;
   if (tun === null) return answerWithoutTun(ctx, packet);
   if (tun.writeBatch === undefined) return tun.write(packet);
-  let batch = batches.get(tun);
-  if (batch === undefined) {
-    batch = new TunBatch(tun as TunWriter & { writeBatch(packets: readonly Uint8Array[]): number }, ctx);
-    batches.set(tun, batch);
-  }
-  batch.add(packet);
+  ctx.pipelines.outside.tunBatchFor(tun as BatchTunWriter).add(packet);
 }
 
 /** tun.disabled: echo requests are answered (echo-responder.ts), everything else has nowhere to go. */

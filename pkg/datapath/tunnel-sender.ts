@@ -1,14 +1,17 @@
 // Encrypts one payload for one tunnel and sends it: header with the peer's index and our next counter, AEAD with
 // the header as associated data (docs/wire-format.md), then UDP to the tunnel's remote, or through a relay. Data
-// packets on a direct path are sealed in batches (seal-batch.ts: one crossing per tunnel per turn); anything else is
-// sealed and sent at once, after the pending batch, so the wire keeps the order of the calls.
+// packets on a direct path are sealed in batches (the node's seal batch, seal-batch.ts: one crossing per tunnel per
+// turn); anything else is sealed and sent at once, after the pending batch, so the wire keeps the order of the calls.
+// Packets sealed elsewhere (relay frames, the TCP fallback's probe) keep a tunnel's counters in wire order too: the
+// batch takes its counters when it is sealed (seal-batch.ts). A packet counts as sent (statistics, liveness) once it
+// was sealed and handed to the socket.
 
 import { MessageSubType, MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import { expectsAnswer } from './path-health.js';
-import { SealBatch } from './seal-batch.js';
+import type { SealOutcomes } from './seal-batch.js';
 import { sealForTunnel } from './seal-packet.js';
 
 /** A test request, or a data packet the peer's side answers (path-health.ts): a reply is expected. */
@@ -20,20 +23,9 @@ function expectsReply(type: MessageType, subtype: number, payload: Uint8Array): 
 /** Re-exported for the callers that seal one packet themselves (the TCP fallback's probe, tests). */
 export { sealForTunnel };
 
-const sealBatches = new WeakMap<DataPathContext, SealBatch>();
-
-function sealBatchOf(ctx: DataPathContext): SealBatch {
-  let batch = sealBatches.get(ctx);
-  if (batch === undefined) {
-    batch = new SealBatch((reason, n) => ctx.counters.inc('drops', reason, n));
-    sealBatches.set(ctx, batch);
-  }
-  return batch;
-}
-
 /** Seals and sends the data packets batched so far (normally a microtask does this at the end of the turn). */
 export function flushSealed(ctx: DataPathContext): void {
-  sealBatches.get(ctx)?.flush();
+  ctx.pipelines.inside.flushSealed();
 }
 
 export function sendOnTunnel(
@@ -46,26 +38,43 @@ export function sendOnTunnel(
   to?: UdpAddr,
 ): void {
   const dest = to ?? host.remote;
-  let left = true;
+  let left = false;
   if (dest && to === undefined && type === MessageType.Message && subtype === MessageSubType.None) {
-    sealBatchOf(ctx).add(host, host.conn ?? ctx.udp, dest, type, subtype, payload);
+    ctx.pipelines.inside.sealBatch().add(host, host.conn ?? ctx.udp, dest, type, subtype, payload);
   } else {
-    flushSealed(ctx);
+    ctx.pipelines.inside.flushSealed();
     left = sendNow(ctx, host, sealForTunnel(host, type, subtype, payload), dest);
   }
   // Only what goes on the tunnel's own path says anything about that path (not probes of other addresses). A
   // relayed tunnel whose relay entry is gone has no path at all: what we meant to send there is unanswered all the
   // same, and the detector is what notices it (otherwise nothing ever would: liveness only checks sent traffic).
   if (to === undefined && expectsReply(type, subtype, payload)) ctx.answerableSent?.(host, type === MessageType.Test);
-  if (!left) return;
+  if (left) countSent(ctx, host, 1, payload.length);
+}
+
+/** The tunnel's statistics for packets sealed and handed to the socket, at once or by the seal batch. */
+function countSent(ctx: DataPathContext, host: HostInfo, count: number, bytes: number): void {
   const now = ctx.clock.now();
   host.lastSendAt = now;
-  host.packetsOut++;
-  host.bytesOut += payload.length;
+  host.packetsOut += count;
+  host.bytesOut += bytes;
   if (host.checkAt === 0) {
     // Liveness (docs/state-machines.md): anything sent schedules a check that the peer was heard from since the
     // last check (checkLiveness).
     host.checkAt = now + ctx.timers.aliveIntervalMs;
+  }
+}
+
+/** What the node's seal batch reports back (inside-path.ts makes one per node). */
+export class SealAccounting implements SealOutcomes {
+  constructor(private readonly ctx: DataPathContext) {}
+
+  sent(host: HostInfo, count: number, bytes: number): void {
+    countSent(this.ctx, host, count, bytes);
+  }
+
+  dropped(reason: 'seal-key-closed' | 'send-exception', count: number): void {
+    this.ctx.counters.inc('drops', reason, count);
   }
 }
 

@@ -10,11 +10,12 @@ import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { CryptoBatch, type RecordOp } from '../../pkg/datapath/crypto-batch.js';
 import { flushOpened, handleUdpPacket } from '../../pkg/datapath/outside.js';
-import { sealForTunnel, sendOnTunnel } from '../../pkg/datapath/tunnel-sender.js';
+import { flushSealed, sealForTunnel, sendOnTunnel } from '../../pkg/datapath/tunnel-sender.js';
 import { HEADER_LEN, MessageType, TestSubType } from '../../pkg/header/header.js';
 import { AEAD_TAG_LEN, createAead, type Aead, type AeadCipher } from '../../pkg/noise/aead.js';
 import { NativeAead, nativeAeadAddon } from '../../pkg/noise/native-aead.js';
 import { AEAD_META_WORDS as W, openRecords, sealRecords } from '../../pkg/noise/session-aead.js';
+import { wrapRelayed } from '../../pkg/relay/frame.js';
 import { Rand } from './helpers/fuzz.js';
 import { connect, TestMesh } from './helpers/mesh.js';
 import { headerOf, udpPacket, udpPayloadText } from './helpers/packets.js';
@@ -278,4 +279,46 @@ test('a key closed between the add and the seal sends nothing and is counted', a
   a.node.closeTunnel(ab, 'test', false);
   await waitFor(() => a.node.counters.get('drops', 'seal-key-closed') === 1, { what: 'the drop' });
   assert.equal(sent.length, mark);
+});
+
+test('only what was sealed and sent counts as sent: not a batched packet whose key was closed first', async (t) => {
+  const { a, ab } = await pair(t);
+  const counted = udpPacket({ src: A, dst: B, payload: 'counted' });
+  const { packetsOut, bytesOut } = ab;
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, counted);
+  flushSealed(a.node);
+  assert.equal(ab.packetsOut, packetsOut + 1);
+  assert.equal(ab.bytesOut, bytesOut + counted.length);
+
+  ab.lastSendAt = -1;
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'too late' }));
+  a.node.closeTunnel(ab, 'test', false);
+  await waitFor(() => a.node.counters.get('drops', 'seal-key-closed') === 1, { what: 'the drop' });
+  assert.equal(ab.packetsOut, packetsOut + 1, 'the dropped packet is not counted');
+  assert.equal(ab.bytesOut, bytesOut + counted.length);
+  assert.equal(ab.lastSendAt, -1, 'nothing was sent');
+});
+
+test("data pending in the batch takes its counter when sealed: a window's worth of packets sealed on their own meanwhile (a relay frame, the TCP probe's way) cannot push it out of the peer's window", async (t) => {
+  const { a, b, ab } = await pair(t);
+  const sent = a.memUdp!.sent;
+  const mark = sent.length;
+  const before = b.tun.written.length;
+  const WINDOW = 1024;
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'pending' }));
+  // What the relay manager sends on the hop's tunnel (the relay index is unknown to b, which drops it).
+  a.memUdp!.send(wrapRelayed(ab, 0x1234, new Uint8Array(32)), b.addr);
+  for (let i = 0; i < WINDOW + 8; i++)
+    a.memUdp!.send(sealForTunnel(ab, MessageType.Test, TestSubType.Reply, new Uint8Array(0)), b.addr);
+  await waitFor(() => b.tun.written.length > before || b.node.counters.get('drops', 'outside-replay') > 0, {
+    what: 'the data delivered or dropped',
+  });
+  assert.deepEqual(b.tun.written.slice(before).map(udpPayloadText), ['pending']);
+  assert.equal(b.node.counters.get('drops', 'outside-replay'), 0);
+  const counters = sent.slice(mark).map((s) => headerOf(s.packet).counter);
+  assert.equal(counters.length, WINDOW + 10);
+  assert.ok(
+    counters.every((c, i) => i === 0 || c > counters[i - 1]!),
+    "a tunnel's counters leave in order",
+  );
 });

@@ -1,0 +1,45 @@
+// What the outside pipeline (outside.ts) keeps for one node between datagrams: the header being dispatched, the last
+// sender's loop-check verdict, the data packets waiting to be opened and the plaintexts waiting for the TUN. One per
+// node (DataPathContext.pipelines), never module state: two nodes in one process (the unit tests run many) must not
+// read each other's header or add to each other's batches.
+
+import type { Header } from '../header/header.js';
+import type { DataPathContext } from './context.js';
+import { OpenBatch } from './open-batch.js';
+import { openedData } from './outside.js';
+import { SourceCheck } from './source-check.js';
+import { TunBatch, type BatchTunWriter } from './tun-batch.js';
+
+export class OutsidePath {
+  /** Step 1 reads each datagram's header into this one record instead of allocating one per datagram. */
+  readonly header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
+  /** Step 1's loop check, with the last sender's verdict. */
+  readonly sources = new SourceCheck();
+  private opens: OpenBatch | null = null;
+  private tunBatch: TunBatch | null = null;
+
+  constructor(private readonly ctx: DataPathContext) {}
+
+  /** Step 5's batch; made at the first data packet (a node that only talks to lighthouses never needs one). */
+  openBatch(): OpenBatch {
+    return (this.opens ??= new OpenBatch(
+      (host, plaintext, counter, from) => openedData(this.ctx, host, plaintext, counter, from),
+      (err) => {
+        this.ctx.counters.inc('drops', 'outside-exception');
+        this.ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
+      },
+    ));
+  }
+
+  /** Completes steps 5-7 for the data packets batched so far. */
+  flushOpened(): void {
+    this.opens?.flush();
+  }
+
+  /** Step 7's batch for `tun` (the node's device; a new one if the node was given another). */
+  tunBatchFor(tun: BatchTunWriter): TunBatch {
+    const batch = this.tunBatch;
+    if (batch !== null && batch.tun === tun) return batch;
+    return (this.tunBatch = new TunBatch(tun, this.ctx));
+  }
+}
