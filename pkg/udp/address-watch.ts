@@ -1,6 +1,7 @@
 // Notices when this host's underlay addresses change (a laptop moving from WiFi to 4G): a netlink socket in the
 // addon (pkg/native/netlink.c), or `ip -o monitor address` without the addon, reports address events the moment
-// they happen, and a slow poll covers systems with neither. Each event is
+// they happen, and a poll covers systems with neither (every 2 s) and, as a backstop, those with one (every minute:
+// each look at the interfaces costs ~0.2 ms of CPU and a wake-up of an idle daemon). Each event is
 // checked against the address set the caller reports (`snapshot`), so routine netlink noise (IPv6 lifetime
 // refreshes after a router advertisement, our own TUN coming up, addresses outside local_allow_list) is not a
 // move. `onLost` fires at once when an address we had is gone (callers hold traffic before a route even exists);
@@ -12,7 +13,10 @@ import { guarded } from '../log/escaped-errors.js';
 import { loadNativeAddon, type NetlinkAddon, type NetlinkPollHandle } from '../native/addon.js';
 
 const DEBOUNCE_MS = 100;
-const POLL_MS = 2000;
+/** The poll's interval while no event source works (no addon and no `ip`, or the source failed). */
+export const POLL_MS = 2000;
+/** The poll's interval while netlink or `ip monitor` reports events: only a backstop for an event lost on the way. */
+export const BACKSTOP_POLL_MS = 60_000;
 // Message bytes are never looked at (a longer message is cut to its slot), so small slots do.
 const NETLINK_SLOTS = 16;
 const NETLINK_SLOT_SIZE = 256;
@@ -32,6 +36,8 @@ export class AddressWatch {
   private child: ChildProcess | null = null;
   private poll: NodeJS.Timeout | null = null;
   private debounce: NodeJS.Timeout | null = null;
+  private pollEveryMs = 0;
+  private stopped = false;
   /** The set last reported through onChange (or seen at start). */
   private last: string;
 
@@ -47,12 +53,29 @@ export class AddressWatch {
   }
 
   start(): void {
-    if (!this.startNetlink()) this.startMonitor();
+    const events = this.startNetlink() || this.startMonitor();
+    this.pollEvery(events ? BACKSTOP_POLL_MS : POLL_MS);
+  }
+
+  /** How often the interfaces are polled now (0 before start). */
+  get pollIntervalMs(): number {
+    return this.pollEveryMs;
+  }
+
+  private pollEvery(ms: number): void {
+    if (this.stopped || ms === this.pollEveryMs) return;
+    if (this.poll) clearInterval(this.poll);
+    this.pollEveryMs = ms;
     this.poll = setInterval(
       guarded('address-watch', () => this.check()),
-      POLL_MS,
+      ms,
     );
     this.poll.unref();
+  }
+
+  /** The event source failed (netlink socket error, `ip monitor` gone): the poll alone notices changes now. */
+  private eventsLost(): void {
+    this.pollEvery(POLL_MS);
   }
 
   private startNetlink(): boolean {
@@ -72,27 +95,36 @@ export class AddressWatch {
       new Uint32Array(NETLINK_SLOTS),
       NETLINK_SLOT_SIZE,
       guarded('address-watch', (err: Error | null) => {
-        if (err)
-          this.stopNetlink(); // the slow poll still covers us
-        else this.netlinkEvent();
+        if (err) {
+          this.stopNetlink();
+          this.eventsLost();
+        } else this.netlinkEvent();
       }),
     );
     this.netlink = { addon, fd, handle };
     return true;
   }
 
-  private startMonitor(): void {
+  private startMonitor(): boolean {
     try {
       this.child = spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      this.child.on('error', () => (this.child = null));
+      // No `ip` (spawn's error) or it ended: nothing reports events any more.
+      const lost = (): void => {
+        this.child = null;
+        this.eventsLost();
+      };
+      this.child.on('error', lost);
+      this.child.on('exit', lost);
       this.child.stdout?.on(
         'data',
         guarded('address-watch', () => this.netlinkEvent()),
       );
       this.child.unref();
       (this.child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+      return true;
     } catch {
       this.child = null;
+      return false;
     }
   }
 
@@ -136,6 +168,7 @@ export class AddressWatch {
   }
 
   stop(): void {
+    this.stopped = true;
     this.stopNetlink();
     this.child?.kill();
     if (this.poll) clearInterval(this.poll);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { AddressWatch } from '../../pkg/udp/address-watch.js';
+import { AddressWatch, BACKSTOP_POLL_MS, POLL_MS } from '../../pkg/udp/address-watch.js';
 import { sleep } from './helpers/wait.js';
 
 function watch(initial: string[]) {
@@ -55,4 +55,33 @@ test('an added address (a second interface coming up) is reported without holdin
   await sleep(150);
   w.stop();
   assert.deepEqual(events, ['change 198.18.0.2,198.18.9.9']);
+});
+
+// An idle daemon's wake-ups: each poll lists the interfaces (~0.2 ms of CPU). While netlink (or `ip monitor`)
+// reports changes the poll is only a backstop; when that source fails, the poll is all there is and runs often.
+// Needs the addon or iputils' `ip`, as the daemon does. eventsLost is what the netlink socket's error callback and
+// `ip monitor`'s exit call.
+function eventsLost(w: AddressWatch): void {
+  (w as unknown as { eventsLost(): void }).eventsLost();
+}
+
+test('with an event source the interfaces are polled once a minute; after the source fails, every 2 s', () => {
+  const { w } = watch(['198.18.0.2']);
+  assert.equal(w.pollIntervalMs, 0);
+  w.start();
+  try {
+    assert.equal(w.pollIntervalMs, BACKSTOP_POLL_MS);
+    eventsLost(w);
+    assert.equal(w.pollIntervalMs, POLL_MS);
+  } finally {
+    w.stop();
+  }
+});
+
+test('a stopped watch does not start polling again when its monitor exits (stop() killed it)', () => {
+  const { w } = watch(['198.18.0.2']);
+  w.start();
+  w.stop();
+  eventsLost(w);
+  assert.equal(w.pollIntervalMs, BACKSTOP_POLL_MS);
 });
