@@ -68,8 +68,8 @@ export class RelayWiring implements RelayEnv {
     sendOnTunnel(this.node, host, MessageType.Control, NoSubType, encodeControl(m));
   }
 
-  send(packet: Uint8Array, to: UdpAddr): void {
-    this.node.udp.send(packet, to);
+  sendOnHop(hop: HostInfo, frame: Uint8Array): void {
+    if (hop.remote) (hop.conn ?? this.node.udp).send(frame, hop.remote);
   }
 
   // RelayedDelivery

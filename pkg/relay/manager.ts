@@ -64,7 +64,11 @@ export interface RelayHandshakes {
 /** How relay traffic leaves: control messages inside a hop's tunnel, relayed packets as bare datagrams. */
 export interface RelaySender {
   sendControl(host: HostInfo, m: ControlMessage): void;
-  send(packet: Uint8Array, to: UdpAddr): void;
+  /**
+   * A relay frame to the hop's current address, from the socket its tunnel uses: a tunnel moved onto a birthday
+   * socket (daemon/birthday.ts) is reachable only from that socket's NAT mapping.
+   */
+  sendOnHop(hop: HostInfo, frame: Uint8Array): void;
 }
 
 /** Where relayed packets go in the receive pipeline. */
@@ -159,7 +163,7 @@ export class RelayManager {
         this.requestVia(hop, entry, target);
         continue;
       }
-      env.send(wrapRelayed(hop, entry.remoteIndex, packet), hop.remote);
+      env.sendOnHop(hop, wrapRelayed(hop, entry.remoteIndex, packet));
     }
   }
 
@@ -209,7 +213,7 @@ export class RelayManager {
   sendVia(entry: RelayEntry, inner: Uint8Array): boolean {
     const hop = this.env.hostmap.byVpnIp.get(entry.hopIp);
     if (!hop?.remote || entry.state !== 'established') return false;
-    this.env.send(wrapRelayed(hop, entry.remoteIndex, inner), hop.remote);
+    this.env.sendOnHop(hop, wrapRelayed(hop, entry.remoteIndex, inner));
     return true;
   }
 

@@ -72,7 +72,7 @@ export function relayEnv(me: VpnIp, opts: RelayEnvOptions = {}) {
       return true;
     },
     handshakePending: (vpnIp) => pending.has(vpnIp),
-    send: () => {},
+    sendOnHop: () => {},
     relayReady: (vpnIp) => ready.push(vpnIp),
     acceptOnHop: () => {},
     deliverInner: () => {},
