@@ -1,13 +1,13 @@
 // In-process mesh nodes for unit tests: real MeshNodes (real handshakes, pipelines, firewall and timers) on a
-// MemoryNetwork underlay with MemoryTun devices. Every node is stopped when its test ends.
+// MemoryNetwork underlay with MemoryTun devices. Every node is stopped when its test ends. A node's timers and its
+// firewall run on its `clock`: the system's by default, or a ManualClock the test advances (wait.ts advanceUntil).
 //
 //   const mesh = new TestMesh(t);
 //   const a = await mesh.node({ vpnIp: '10.99.0.1', peers: ['10.99.0.2'] });
 //   const b = await mesh.node({ vpnIp: '10.99.0.2' });
 //   a.tun.inject(udpPacket({ src: a.vpnIpText, dst: b.vpnIpText }));
 
-import type { Clock } from '../../../pkg/clock/clock.js';
-import { systemClock } from '../../../pkg/clock/clock.js';
+import { ManualClock, systemClock, type Clock } from '../../../pkg/clock/clock.js';
 import { validateConfig, type MeshConfig } from '../../../pkg/config/index.js';
 import { localNets } from '../../../pkg/daemon/firewall-setup.js';
 import { MeshNode, type NodeSetup } from '../../../pkg/daemon/node.js';
@@ -25,7 +25,7 @@ import { addrKey, udpAddr, type UdpAddr } from '../../../pkg/udp/addr.js';
 import { MemoryNetwork, type MemoryUdp } from '../../../pkg/udp/memory-udp.js';
 import { udpPacket } from './packets.js';
 import { makeHostCert, makeTestCa, testPki, type TestCa, type TestHostCert } from './pki.js';
-import { waitFor } from './wait.js';
+import { advanceUntil, waitFor } from './wait.js';
 import { deepMerge } from '../../e2e/lab/overlay-config.js';
 
 export const VPN_PREFIX = 24;
@@ -169,7 +169,7 @@ export class TestMesh {
     // IPv4 local networks as ever; the IPv6 ones (a v2 certificate's) from its networks, as the daemon does.
     const { vpnNetworks, unsafeNetworks } = pki.identity;
     const firewall = new Firewall(parseFirewallRules(config.firewall), {
-      clock: systemClock,
+      clock: o.clock ?? systemClock,
       localNets: localNets(pki),
       vpnNetworks,
       unsafeNetworks,
@@ -216,13 +216,18 @@ export class TestMesh {
   }
 }
 
-/** Sends one packet from `a` to `b` through the TUNs and waits until it comes out of b's: the tunnel is up. */
+/**
+ * Sends one packet from `a` to `b` through the TUNs and waits until it comes out of b's: the tunnel is up. Nodes on
+ * a ManualClock wait in simulated time (the clock is advanced), others in real time.
+ */
 export async function connect(a: TestNode, b: TestNode, payload = 'hello'): Promise<void> {
   const before = b.tun.written.length;
   a.tun.inject(udpPacket({ src: a.vpnIpText, dst: b.vpnIpText, payload }));
-  await waitFor(() => b.tun.written.length > before && a.tunnelTo(b) && b.tunnelTo(a), {
-    what: () => `a packet ${a.vpnIpText} -> ${b.vpnIpText}\n${a.logs.join('\n')}\n${b.logs.join('\n')}`,
-  });
+  const up = (): boolean => b.tun.written.length > before && a.tunnelTo(b) !== undefined && b.tunnelTo(a) !== undefined;
+  const what = (): string => `a packet ${a.vpnIpText} -> ${b.vpnIpText}\n${a.logs.join('\n')}\n${b.logs.join('\n')}`;
+  const clock = a.node.clock;
+  if (clock instanceof ManualClock) await advanceUntil(clock, up, { what });
+  else await waitFor(up, { what });
 }
 
 export { deepMerge };
