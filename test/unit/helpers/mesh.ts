@@ -161,6 +161,9 @@ export class TestMesh {
         listen: { host: '0.0.0.0', port: 4242 },
         firewall: ALLOW_ALL_FIREWALL,
         logging: { level: o.logLevel ?? 'info' },
+        // Off unless a test turns it on: an in-process node must not ask the test machine's own gateway to map a
+        // port (NAT-PMP, UPnP on the real network), and its real retry timers would hold the test's process ~2 s.
+        portmap: { enabled: false },
       },
       o.config ?? {},
     );
