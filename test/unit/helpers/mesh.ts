@@ -1,11 +1,14 @@
 // In-process mesh nodes for unit tests: real MeshNodes (real handshakes, pipelines, firewall and timers) on a
 // MemoryNetwork underlay with MemoryTun devices. Every node is stopped when its test ends. A node's timers and its
-// firewall run on its `clock`: the system's by default, or a ManualClock the test advances (wait.ts advanceUntil).
+// firewall run on its `clock` (the mesh's by default): the system's, or a ManualClock the test advances with
+// wait.ts advanceUntil()/advanceFor(), so protocol timers pass without sleeping.
 //
-//   const mesh = new TestMesh(t);
+//   const clock = new ManualClock(1_000_000);
+//   const mesh = new TestMesh(t, { clock });
 //   const a = await mesh.node({ vpnIp: '10.99.0.1', peers: ['10.99.0.2'] });
 //   const b = await mesh.node({ vpnIp: '10.99.0.2' });
 //   a.tun.inject(udpPacket({ src: a.vpnIpText, dst: b.vpnIpText }));
+//   await advanceUntil(clock, () => b.tun.written.length === 1);
 
 import { ManualClock, systemClock, type Clock } from '../../../pkg/clock/clock.js';
 import { validateConfig, type MeshConfig } from '../../../pkg/config/index.js';
@@ -55,6 +58,7 @@ export interface TestNodeOptions {
   pki?: Pki;
   /** Raw config keys deep-merged over the defaults (before validation). */
   config?: Record<string, unknown>;
+  /** Default: the mesh's clock. */
   clock?: Clock;
   /** Default: a new MemoryTun. null: no TUN (a relay or lighthouse). */
   tun?: MemoryTun | null;
@@ -101,11 +105,15 @@ export class TestMesh {
   private escapedExpected = false;
   private readonly nodes: Array<{ name: string; node: MeshNode; stop: () => Promise<void> }> = [];
 
+  /** The clock of nodes started without one of their own. */
+  readonly clock: Clock;
+
   constructor(
     private readonly t: AfterHook,
-    ca?: TestCa,
+    opts: { ca?: TestCa; clock?: Clock } = {},
   ) {
-    this.ca = ca ?? makeTestCa();
+    this.ca = opts.ca ?? makeTestCa();
+    this.clock = opts.clock ?? systemClock;
     const unwatch = escapedErrors.watch((source, error) => this.escaped.push({ source, error }));
     // Registered first, so it runs first: it stops the nodes itself, so exceptions while stopping count too.
     t.after(async () => {
@@ -172,7 +180,7 @@ export class TestMesh {
     // IPv4 local networks as ever; the IPv6 ones (a v2 certificate's) from its networks, as the daemon does.
     const { vpnNetworks, unsafeNetworks } = pki.identity;
     const firewall = new Firewall(parseFirewallRules(config.firewall), {
-      clock: o.clock ?? systemClock,
+      clock: o.clock ?? this.clock,
       localNets: localNets(pki),
       vpnNetworks,
       unsafeNetworks,
@@ -189,7 +197,7 @@ export class TestMesh {
       firewall,
       staticHosts,
       log,
-      clock: o.clock,
+      clock: o.clock ?? this.clock,
       udp: memUdp ?? undefined,
       tun,
       watchAddresses: false,
