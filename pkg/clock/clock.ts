@@ -1,9 +1,16 @@
 // Time is injected so that protocol logic is testable without sleeping: every time decision reads now() (conntrack
 // expiry, handshake retries, liveness, roaming suppression), wall time comes from unixMs() (handshake Time, certificate
-// validity), and one-shot protocol timers go through after() (path health, the recv_error proof wait, a stage 1 waiting
-// for its punch to settle, certificate expiry), which ManualClock fires on advance(). Periodic tasks (the handshake
-// ticker, liveness, punchy keep-alives, lighthouse updates) and the daemon's schedule() are still real timers in
-// daemon/node.ts; their tests call the task itself (tick(), checkLiveness()) after advancing a ManualClock.
+// validity), and every protocol timer runs on the clock: one-shot ones through after() (path health, the recv_error
+// proof wait, a stage 1 waiting for its punch to settle, certificate expiry, the daemon's schedule(), RTT probe
+// timeouts, the TCP fallback's waits, the lighthouse store's refresh) and periodic ones through every() (the
+// handshake ticker, liveness, the firewall sweep, relay upgrades, lighthouse updates; punchy keep-alives are spread
+// rounds of after()). ManualClock fires both on advance(), so a test drives a whole node in simulated time.
+//
+// Real timers remain only where the wait is about something outside the process that does not run on our clock:
+// a socket or a peer process (the 50 ms for close datagrams to leave in MeshNode.stop(), a TCP connect timeout, the
+// control client's socket timeouts, NAT-PMP/PCP/UPnP retries against the real gateway, the NATS close flush), the
+// address watch's poll of the kernel's interfaces, and the metrics exporter's sampling, which decides nothing for the
+// protocol.
 
 export interface Clock {
   /** Milliseconds, monotonic for `SystemClock` (not wall time: see `unixMs`). */
