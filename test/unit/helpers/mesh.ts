@@ -10,7 +10,7 @@
 //   a.tun.inject(udpPacket({ src: a.vpnIpText, dst: b.vpnIpText }));
 //   await advanceUntil(clock, () => b.tun.written.length === 1);
 
-import { ManualClock, systemClock, type Clock } from '../../../pkg/clock/clock.js';
+import { systemClock, type Clock } from '../../../pkg/clock/clock.js';
 import { validateConfig, type MeshConfig } from '../../../pkg/config/index.js';
 import { localNets } from '../../../pkg/daemon/firewall-setup.js';
 import { MeshNode, type NodeSetup } from '../../../pkg/daemon/node.js';
@@ -28,7 +28,7 @@ import { addrKey, udpAddr, type UdpAddr } from '../../../pkg/udp/addr.js';
 import { MemoryNetwork, type MemoryUdp } from '../../../pkg/udp/memory-udp.js';
 import { udpPacket } from './packets.js';
 import { makeHostCert, makeTestCa, testPki, type TestCa, type TestHostCert } from './pki.js';
-import { advanceUntil, waitFor } from './wait.js';
+import { until } from './wait.js';
 import { deepMerge } from '../../e2e/lab/overlay-config.js';
 
 export const VPN_PREFIX = 24;
@@ -236,9 +236,7 @@ export async function connect(a: TestNode, b: TestNode, payload = 'hello'): Prom
   a.tun.inject(udpPacket({ src: a.vpnIpText, dst: b.vpnIpText, payload }));
   const up = (): boolean => b.tun.written.length > before && a.tunnelTo(b) !== undefined && b.tunnelTo(a) !== undefined;
   const what = (): string => `a packet ${a.vpnIpText} -> ${b.vpnIpText}\n${a.logs.join('\n')}\n${b.logs.join('\n')}`;
-  const clock = a.node.clock;
-  if (clock instanceof ManualClock) await advanceUntil(clock, up, { what });
-  else await waitFor(up, { what });
+  await until(a.node.clock, up, { what });
 }
 
 export { deepMerge };

@@ -3,7 +3,7 @@
 // MemoryNetwork delivers on microtasks) get a few event-loop turns after each, so nothing sleeps. sleep()/waitFor()
 // are for what runs on real time: sockets, child processes, nodes on the system clock.
 
-import type { ManualClock } from '../../../pkg/clock/clock.js';
+import { ManualClock, type Clock } from '../../../pkg/clock/clock.js';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -68,6 +68,18 @@ export async function advanceFor(clock: ManualClock, ms: number, stepMs = 10): P
     clock.advance(Math.min(stepMs, end - clock.now()));
     await settle();
   }
+}
+
+/**
+ * Waits on `clock`'s time: advanceUntil() for a ManualClock, waitFor() in real time for any other. For helpers that
+ * are given nodes, not the test's clock (the nodes' clock is `node.clock`).
+ */
+export function until<T>(
+  clock: Clock,
+  probe: () => T | undefined | null | false,
+  opts: AdvanceOptions = {},
+): Promise<T> {
+  return clock instanceof ManualClock ? advanceUntil(clock, probe, opts) : waitFor(probe, opts);
 }
 
 function describe(what: string | (() => string) | undefined): string {
