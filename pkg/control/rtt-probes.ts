@@ -14,7 +14,7 @@
 // probes must never exceed 16 bytes.
 
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../clock/clock.js';
+import { after, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import type { UdpAddr } from '../udp/addr.js';
@@ -36,7 +36,8 @@ interface Pending {
   host: HostInfo;
   sentAt: number;
   resolve(r: ProbeResult): void;
-  timer: NodeJS.Timeout;
+  /** Cancels the probe's timeout. */
+  cancelTimeout: () => void;
 }
 
 export class RttProbes {
@@ -63,11 +64,12 @@ export class RttProbes {
     const key = nonce.toString('hex');
     const payload = Buffer.concat([PROBE_MAGIC, nonce]);
     return new Promise<ProbeResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      // On the node's clock, as the RTT itself is: the timeout is a protocol decision, not a socket's.
+      const cancelTimeout = after(this.clock, timeoutMs, () => {
         this.finish(key);
         reject(new ControlError(ControlErrorCode.timeout, `no reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(key, { host, sentAt: this.clock.now(), resolve, timer });
+      });
+      this.pending.set(key, { host, sentAt: this.clock.now(), resolve, cancelTimeout });
       this.waitingIndexes.set(host.localIndex, (this.waitingIndexes.get(host.localIndex) ?? 0) + 1);
       this.send(host, payload);
     });
@@ -107,7 +109,7 @@ export class RttProbes {
   private finish(key: string): void {
     const p = this.pending.get(key);
     if (!p) return;
-    clearTimeout(p.timer);
+    p.cancelTimeout();
     this.pending.delete(key);
     const n = (this.waitingIndexes.get(p.host.localIndex) ?? 1) - 1;
     if (n <= 0) this.waitingIndexes.delete(p.host.localIndex);

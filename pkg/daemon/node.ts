@@ -3,7 +3,7 @@
 // off the hooks of `DataPathContext`. Each collaborator sees the node through the named roles its module declares,
 // implemented in daemon/<name>-wiring.ts, and hears of closed tunnels through the hostmap's events.
 
-import { systemClock, unixMs, type Clock } from '../clock/clock.js';
+import { after, every as everyOn, systemClock, unixMs, type Clock } from '../clock/clock.js';
 import type { CaPool } from '../cert/index.js';
 import type { MeshConfig } from '../config/index.js';
 import type { DataPathContext } from '../datapath/context.js';
@@ -143,7 +143,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   natTests: NatTests | null = null;
   private readonly certExpiry: CertExpiryWatch;
   private lighthouses: VpnIp[];
-  private readonly intervals: NodeJS.Timeout[] = [];
+  /** Cancels the periodic tasks started by every(). */
+  private readonly periodic: Array<() => void> = [];
   /** punchy.punch: the keep-alives, spread over their interval; null when off. */
   private punches: SpreadRounds<HostInfo> | null = null;
   private addressWatch: AddressWatch | null = null;
@@ -151,7 +152,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   portMap: NodePortMap | null = null;
   /** The TCP fallback (tcp-transport.ts); null when this node neither serves TCP nor falls back to it. */
   tcp: TcpTransport | null = null;
-  private handshakeTicker: NodeJS.Timeout | null = null;
+  /** Cancels the handshake ticker while one runs (handshakePending). */
+  private handshakeTicker: (() => void) | null = null;
   private addressFilter: {
     config: MeshConfig;
     allow: AllowList | undefined;
@@ -388,18 +390,13 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
    */
   handshakePending(): void {
     if (this.handshakeTicker !== null || this.stopped) return;
-    const ticker = setInterval(
-      () => {
-        this.runTimerTask(() => this.handshakes.tick());
-        if (this.handshakes.pending.size === 0 || this.stopped) {
-          clearInterval(ticker);
-          this.handshakeTicker = null;
-        }
-      },
-      Math.max(10, Math.min(25, this.tryIntervalMs)),
-    );
-    ticker.unref();
-    this.handshakeTicker = ticker;
+    this.handshakeTicker = everyOn(this.clock, Math.max(10, Math.min(25, this.tryIntervalMs)), () => {
+      this.runTimerTask(() => this.handshakes.tick());
+      if (this.handshakes.pending.size === 0 || this.stopped) {
+        this.handshakeTicker?.();
+        this.handshakeTicker = null;
+      }
+    });
   }
 
   /** Subscribed before the TUN exists, so a route added the moment it appears is queued, not missed. */
@@ -437,9 +434,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   private every(ms: number, fn: () => void): void {
-    const t = setInterval(() => this.runTimerTask(fn), ms);
-    t.unref();
-    this.intervals.push(t);
+    this.periodic.push(everyOn(this.clock, ms, () => this.runTimerTask(fn)));
   }
 
   /** A timer task that throws is logged; the timer goes on. */
@@ -579,14 +574,14 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   schedule(ms: number, fn: () => void): void {
-    setTimeout(() => {
+    after(this.clock, ms, () => {
       if (this.stopped) return;
       try {
         fn();
       } catch (e) {
         this.log.error('Scheduled task failed', { error: (e as Error).stack });
       }
-    }, ms).unref();
+    });
   }
 
   queryLighthouse(vpnIp: VpnIp): void {
@@ -768,10 +763,11 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     if (this.stopped) return;
     this.stopped = true;
     for (const host of [...this.hostmap.byPrimary.values()]) this.closeTunnel(host, 'shutdown', true);
-    for (const t of this.intervals) clearInterval(t);
+    for (const cancel of this.periodic) cancel();
     this.punches?.stop();
     this.certExpiry.stop();
-    if (this.handshakeTicker !== null) clearInterval(this.handshakeTicker);
+    this.handshakeTicker?.();
+    this.handshakeTicker = null;
     this.addressWatch?.stop();
     this.systemRouteWatch?.stop();
     this.tcp?.fallback?.stop();
@@ -782,7 +778,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     await this.portMap?.stop();
     await this.natTests?.close();
     await this.lighthouseStore?.close(); // after the tunnels: their records were withdrawn
-    // Give the close datagrams a moment to leave before the socket goes.
+    // Give the close datagrams a moment to leave before the socket goes: a real wait (the kernel's socket does not
+    // run on our clock).
     await new Promise((r) => setTimeout(r, 50));
     await this.udp.close();
     await this.tun?.close();

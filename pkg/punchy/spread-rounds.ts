@@ -36,7 +36,7 @@ export class SpreadRounds<T> {
     this.maxTicks = Math.max(1, Math.floor(opts.intervalMs / (opts.minTickMs ?? 100)));
   }
 
-  /** The first round starts one interval from now, as a setInterval's first run would. */
+  /** The first round starts one interval from now, as a periodic timer's first run would (Clock.every). */
   start(): void {
     if (this.cancel === null) this.schedule(this.opts.intervalMs, () => this.startRound());
   }

@@ -82,13 +82,21 @@ describe('RTT probes', () => {
     assert.equal((await second).rttMs, 2);
   });
 
-  it('rejects with ETIMEOUT when no reply comes, and stops waiting on the tunnel', async () => {
-    const probes = new RttProbes(new ManualClock(), () => {});
+  it('rejects with ETIMEOUT when no reply comes in time on its clock, and stops waiting on the tunnel', async () => {
+    const clock = new ManualClock();
+    const probes = new RttProbes(clock, () => {});
     const host = fakeHost('10.99.0.2', 11);
-    await assert.rejects(
-      probes.probe(host, 20),
-      (e: unknown) => e instanceof ControlError && e.code === ControlErrorCode.timeout,
-    );
+    let settled = false;
+    const result = probes.probe(host, 5000).finally(() => (settled = true));
+    result.catch(() => {});
+    clock.advance(4999);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'still waiting 1 ms before the timeout');
+    assert.ok(probes.awaits(11));
+    clock.advance(1);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, true, 'rejected at the timeout on the clock, without real time passing');
+    await assert.rejects(result, (e: unknown) => e instanceof ControlError && e.code === ControlErrorCode.timeout);
     assert.equal(probes.awaits(11), false);
     assert.equal(probes.active, false);
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { parseFirewallRules } from '../../pkg/firewall/firewall.js';
 import type { CertVersion } from '../../pkg/hostmap/hostinfo.js';
 import { resolveStaticHosts } from '../../pkg/daemon/static-hosts.js';
@@ -10,12 +11,13 @@ import { makeHostCert, makeTestCa } from './helpers/pki.js';
 import { udpPacket } from './helpers/packets.js';
 import { makeHost, makeHostCertV2, makeTestCaV2, pkiOf } from './helpers/pki-v2.js';
 import { connect, TestMesh, type TestNode } from './helpers/mesh.js';
-import { waitFor } from './helpers/wait.js';
+import { advanceFor, advanceUntil, until } from './helpers/wait.js';
 
 // Certificate versions in handshakes between in-process nodes (docs/certificates-v2.md, "Handshakes"): the
 // version each side presents, the responder's answer in the initiator's version, and the re-handshake rules of
 // Nebula 1.10 (version-rules.ts), ported from the mixed-version scenarios of Nebula's e2e/tunnels_test.go
-// (TestCertUpgrade, TestCertDowngrade, TestCertMismatchCorrection) as behaviour tests.
+// (TestCertUpgrade, TestCertDowngrade, TestCertMismatchCorrection) as behaviour tests. Simulated time (a ManualClock
+// per test): handshake retries and re-handshakes run without sleeping.
 
 const A = '10.99.0.1';
 const B = '10.99.0.2';
@@ -33,12 +35,13 @@ async function pair(
   a: { versions: CertVersion[]; initiating?: CertVersion },
   b: { versions: CertVersion[]; initiating?: CertVersion },
 ) {
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const ha = makeHost(c, 'a', A, a.versions);
   const hb = makeHost(c, 'b', B, b.versions);
   const na = await mesh.node({ vpnIp: A, name: 'a', peers: [B], config: FAST, pki: pkiOf(ha, c, a.initiating) });
   const nb = await mesh.node({ vpnIp: B, name: 'b', peers: [A], config: FAST, pki: pkiOf(hb, c, b.initiating) });
-  return { mesh, a: na, b: nb, ha, hb };
+  return { clock, mesh, a: na, b: nb, ha, hb };
 }
 
 /** The versions each side's tunnel records: [peer's certificate, ours] at a, then at b. */
@@ -49,7 +52,8 @@ function versions(a: TestNode, b: TestNode): string {
 }
 
 async function settle(a: TestNode, b: TestNode, expected: string): Promise<void> {
-  await waitFor(
+  await until(
+    a.node.clock,
     () => a.node.handshakes.pending.size === 0 && b.node.handshakes.pending.size === 0 && versions(a, b) === expected,
     {
       what: () => `${expected}, have ${versions(a, b)}\n${a.logs.join('\n')}\n${b.logs.join('\n')}`,
@@ -111,10 +115,10 @@ test('the responder answers in the version the initiator used when it holds it',
 test("a responder without the initiator's version answers with its own, and nobody re-handshakes for nothing", async (t) => {
   const c = cas();
   // a starts with v2; b holds v1 only (and trusts the v2 CA): it answers v1. a cannot do better (b has no v2).
-  const { a, b } = await pair(t, c, { versions: [1, 2], initiating: 2 }, { versions: [1] });
+  const { clock, a, b } = await pair(t, c, { versions: [1, 2], initiating: 2 }, { versions: [1] });
   await connect(a, b);
   await settle(a, b, 'a sees 1/2, b sees 2/1');
-  await new Promise((r) => setTimeout(r, 100));
+  await advanceFor(clock, 100);
   assert.equal(rehandshakes(a) + rehandshakes(b), 0);
   assert.equal(a.node.counters.get('handshakes', 'ok'), 1);
 });
@@ -180,14 +184,14 @@ test('an upgrade of pki.initiating_version alone (1 -> 2 on reload) moves the tu
 
 test('a reload with a new certificate of the same version (other groups) re-handshakes; the peer sees the new one', async (t) => {
   const c = cas();
-  const { a, b, ha } = await pair(t, c, { versions: [1] }, { versions: [1] });
+  const { clock, a, b, ha } = await pair(t, c, { versions: [1] }, { versions: [1] });
   await connect(a, b);
   await settle(a, b, 'a sees 1/1, b sees 1/1');
   const renewed = makeHostCert(c.v1, { name: 'a', ip: `${A}/24`, groups: ['renewed'] });
   // The same key pair: only the certificate changes, as when a certificate is renewed.
   const same = signCertificate({ ...renewed.cert.details, publicKey: ha.v1!.cert.details.publicKey }, c.v1.privateKey);
   await reload(a, pkiOf({ ...ha, v1: { ...ha.v1!, cert: same } }, c));
-  await waitFor(() => b.tunnelTo(a)?.peer.groups.has('renewed'), {
+  await advanceUntil(clock, () => b.tunnelTo(a)?.peer.groups.has('renewed'), {
     what: () => `b sees the renewed certificate\n${a.logs.join('\n')}`,
   });
   assert.ok(
@@ -199,7 +203,8 @@ test('a reload with a new certificate of the same version (other groups) re-hand
 
 test('a v2 peer certificate whose only network is outside ours (IPv6 to an IPv4-only node) is accepted with a note, as Nebula 1.10/1.11', async (t) => {
   const c = cas();
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const ha = makeHost(c, 'a', A, [2]);
   const na = await mesh.node({ vpnIp: A, name: 'a', peers: [B], config: FAST, pki: pkiOf(ha, c) });
   // b's certificate holds an IPv6 network only; its node runs on a v1 identity of the same key, but presents
@@ -221,8 +226,10 @@ test('a v2 peer certificate whose only network is outside ours (IPv6 to an IPv4-
   };
   const nb = await mesh.node({ vpnIp: B, name: 'b', peers: [A], config: FAST, pki: { ...pkiB, identity: forged } });
   nb.tun.inject(udpPacket({ src: B, dst: A, payload: 'x' }));
-  await waitFor(() => na.logs.some((l) => l.includes('no vpnNetworks in common')), { what: () => na.logs.join('\n') });
-  await waitFor(() => na.node.hostmap.get('fd00::2') !== undefined, { what: () => na.logs.join('\n') });
+  await advanceUntil(clock, () => na.logs.some((l) => l.includes('no vpnNetworks in common')), {
+    what: () => na.logs.join('\n'),
+  });
+  await advanceUntil(clock, () => na.node.hostmap.get('fd00::2') !== undefined, { what: () => na.logs.join('\n') });
   assert.equal(na.node.counters.get('handshakes', 'no-networks-in-common') > 0, true);
   // Its packet's IPv4 source is no address of its certificate: the firewall drops it.
   assert.equal(na.tun.written.length, 0);

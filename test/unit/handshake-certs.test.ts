@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { MessageType } from '../../pkg/header/header.js';
 import { addrKey, sameAddr } from '../../pkg/udp/addr.js';
 import { connect, TestMesh, VPN_PREFIX, type TestNode } from './helpers/mesh.js';
 import { isType, udpPacket } from './helpers/packets.js';
 import { makeExpiredHostCert, makeHostCert, makeTestCa, type TestCa, type TestHostCert } from './helpers/pki.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { advanceFor, advanceUntil } from './helpers/wait.js';
 
 // Who gets a tunnel: the peer's certificate must come from a CA we trust, be valid now, not be blocklisted, and
 // carry the VPN IP we meant to reach. Each refusal is checked from both ends of the handshake: the bad peer
-// initiating (we refuse its stage 1 and answer nothing) and us initiating (we refuse its stage 2).
+// initiating (we refuse its stage 1 and answer nothing) and us initiating (we refuse its stage 2). The handshake
+// retries run on simulated time (one ManualClock per test), so waiting for a handshake to give up takes no sleep.
 
 const A = '10.99.0.1';
 const X = '10.99.0.2';
@@ -47,7 +49,8 @@ const badPeers: BadPeer[] = [
 ];
 
 async function goodAndBad(t: { after(fn: () => unknown): void }, bad: BadPeer) {
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const other = makeTestCa('another CA');
   const good = await mesh.node({ vpnIp: A, name: 'good', peers: [X], config: FAST });
   // The bad peer trusts both CAs, so it would happily talk to us: only our checks keep it out.
@@ -60,14 +63,16 @@ async function goodAndBad(t: { after(fn: () => unknown): void }, bad: BadPeer) {
     config: FAST,
   });
   bad.setup?.(good, x);
-  return { mesh, good, x };
+  return { clock, mesh, good, x };
 }
 
 for (const bad of badPeers) {
   test(`a peer whose certificate is ${bad.what} gets no answer to its stage 1 and no tunnel`, async (t) => {
-    const { good, x } = await goodAndBad(t, bad);
+    const { clock, good, x } = await goodAndBad(t, bad);
     x.tun.inject(udpPacket({ src: X, dst: A, payload: 'let me in' }));
-    await waitFor(() => x.node.handshakes.pending.size === 0, { what: "the bad peer's handshake to give up" });
+    await advanceUntil(clock, () => x.node.handshakes.pending.size === 0, {
+      what: "the bad peer's handshake to give up",
+    });
 
     assert.ok(good.node.counters.get('drops', 'handshake-invalid') >= 1);
     assert.ok(
@@ -85,9 +90,9 @@ for (const bad of badPeers) {
   });
 
   test(`a handshake we start to a peer whose certificate is ${bad.what} is refused at stage 2 and gives no tunnel`, async (t) => {
-    const { good, x } = await goodAndBad(t, bad);
+    const { clock, good, x } = await goodAndBad(t, bad);
     good.tun.inject(udpPacket({ src: A, dst: X, payload: 'for the bad peer' }));
-    await waitFor(() => good.node.handshakes.pending.size === 0, { what: 'our handshake to give up' });
+    await advanceUntil(clock, () => good.node.handshakes.pending.size === 0, { what: 'our handshake to give up' });
 
     assert.ok(good.node.counters.get('drops', 'handshake-invalid') >= 1);
     assert.ok(
@@ -101,18 +106,21 @@ for (const bad of badPeers) {
 }
 
 test('a host answering for the VPN IP we meant to reach with another certificate IP gets no tunnel and is closed and not retried', async (t) => {
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   // a's static_host_map sends 10.99.0.2 to c's address; c's certificate says 10.99.0.3.
   const c = await mesh.node({ vpnIp: C, name: 'c', config: FAST });
   const a = await mesh.node({ vpnIp: A, name: 'a', staticHostMap: { [X]: [addrKey(c.addr)] }, config: FAST });
   a.tun.inject(udpPacket({ src: A, dst: X, payload: 'for 10.99.0.2' }));
 
-  await waitFor(() => a.node.counters.get('drops', 'handshake-wrong-host') === 1, { what: 'the wrong-host drop' });
+  await advanceUntil(clock, () => a.node.counters.get('drops', 'handshake-wrong-host') === 1, {
+    what: 'the wrong-host drop',
+  });
   assert.ok(a.logs.some((l) => l.includes('Incorrect host responded to handshake') && l.includes(`haveVpnIp=${C}`)));
-  await waitFor(() => c.node.hostmap.size === 0, { what: 'c to close the tunnel it answered' });
+  await advanceUntil(clock, () => c.node.hostmap.size === 0, { what: 'c to close the tunnel it answered' });
   assert.equal(c.node.counters.get('tunnels-closed', 'peer-closed'), 1, "a's close tunnel reached c");
 
-  await waitFor(() => a.node.handshakes.pending.size === 0, { what: 'the handshake to give up' });
+  await advanceUntil(clock, () => a.node.handshakes.pending.size === 0, { what: 'the handshake to give up' });
   assert.equal(a.node.hostmap.size, 0);
   const stage1ToC = a.memUdp!.sent.filter(
     (s) => sameAddr(s.to, c.addr) && isType(s.packet, MessageType.Handshake, 0, 1),
@@ -123,10 +131,11 @@ test('a host answering for the VPN IP we meant to reach with another certificate
 });
 
 test('a peer with a valid certificate from the same CA gets a tunnel (control for the refusals above)', async (t) => {
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const good = await mesh.node({ vpnIp: A, peers: [X], config: FAST });
   const x = await mesh.node({ vpnIp: X, peers: [A], config: FAST });
   await connect(x, good);
-  await sleep(10);
+  await advanceFor(clock, 10);
   assert.equal(good.node.counters.get('drops', 'handshake-invalid'), 0);
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { CaPool } from '../../pkg/cert/index.js';
 import type { Pki } from '../../pkg/daemon/pki.js';
 import { identityOf } from '../../pkg/handshake/identity.js';
@@ -10,7 +11,7 @@ import { ICMPV6, ipv6Packet, TCP, UDP } from './firewall-fixtures.js';
 import { TestMesh, type TestNode } from './helpers/mesh.js';
 import { udpPacket } from './helpers/packets.js';
 import { makeHostCertV2, makeTestCaV2, type TestCaV2 } from './helpers/pki-v2.js';
-import { waitFor } from './helpers/wait.js';
+import { advanceFor, advanceUntil } from './helpers/wait.js';
 
 // Dual-stack and IPv6-only v2 certificates between in-process nodes (docs/ipv6.md): the handshake keeps the
 // peer's addresses inside our networks (and refuses a certificate claiming ours, or with none inside), the hostmap
@@ -35,9 +36,10 @@ async function pair(
   t: { after(fn: () => unknown): void },
   aNets: string[],
   bNets: string[],
-): Promise<{ a: TestNode; b: TestNode }> {
+): Promise<{ clock: ManualClock; a: TestNode; b: TestNode }> {
   const ca = makeTestCaV2();
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const pa = pkiFor(ca, 'a', aNets);
   const pb = pkiFor(ca, 'b', bNets);
   // Static entries for every address of the peer inside our networks, so a handshake toward either finds it.
@@ -59,7 +61,7 @@ async function pair(
     pki: pb,
     staticHostMap: statics(pb, [A4, A6], UNDERLAY_A),
   });
-  return { a, b };
+  return { clock, a, b };
 }
 
 function udp6(src: string, dst: string): Uint8Array {
@@ -71,10 +73,10 @@ function drops(n: TestNode, reason: string): number {
 }
 
 test('dual-stack peers: an IPv6 packet starts the handshake, arrives, and one tunnel serves both addresses', async (t) => {
-  const { a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
+  const { clock, a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
   const packet = udp6(A6, B6);
   a.tun.inject(packet);
-  await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(packet))), {
+  await advanceUntil(clock, () => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(packet))), {
     what: () => `${a.logs.join('\n')}\n${b.logs.join('\n')}`,
   });
   const tunnel = a.node.hostmap.get(B6);
@@ -87,16 +89,18 @@ test('dual-stack peers: an IPv6 packet starts the handshake, arrives, and one tu
   const started = a.node.counters.get('handshakes', 'started');
   const before = b.tun.written.length;
   a.tun.inject(udpPacket({ src: A4, dst: B4, payload: 'v4' }));
-  await waitFor(() => b.tun.written.length > before);
+  await advanceUntil(clock, () => b.tun.written.length > before);
   assert.equal(a.node.counters.get('handshakes', 'started'), started);
   assert.equal(b.tunnelTo(A6), b.tunnelTo(A4));
 });
 
 test('an IPv6-only peer and a dual-stack one: each tunnel holds every address of the certificate, as Nebula 1.10/1.11', async (t) => {
-  const { a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B6}/64`]);
+  const { clock, a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B6}/64`]);
   const packet = udp6(A6, B6);
   a.tun.inject(packet);
-  await waitFor(() => b.tun.written.length > 0, { what: () => `${a.logs.join('\n')}\n${b.logs.join('\n')}` });
+  await advanceUntil(clock, () => b.tun.written.length > 0, {
+    what: () => `${a.logs.join('\n')}\n${b.logs.join('\n')}`,
+  });
   assert.deepEqual(a.node.hostmap.get(B6)?.vpnAddrs, [B6]);
   // b has no IPv4 network, yet a's IPv4 address is a's too (Nebula keeps all; b's TUN routes nothing to it).
   const atB = b.node.hostmap.get(A6);
@@ -110,7 +114,9 @@ test('an IPv6-only peer and a dual-stack one: each tunnel holds every address of
 test('a certificate claiming one of our addresses is refused ("myself"); one with none inside our networks is accepted with a note', async (t) => {
   const claims = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${A6}/128`]);
   claims.b.tun.inject(udpPacket({ src: B4, dst: A4, payload: 'x' }));
-  await waitFor(() => drops(claims.a, 'handshake-self') > 0, { what: () => claims.a.logs.join('\n') });
+  await advanceUntil(claims.clock, () => drops(claims.a, 'handshake-self') > 0, {
+    what: () => claims.a.logs.join('\n'),
+  });
   assert.ok(claims.a.logs.some((l) => l.includes('Refusing to handshake with myself')));
   assert.equal(claims.a.node.hostmap.size + claims.a.node.hostmap.candidates.size, 0);
 
@@ -118,7 +124,7 @@ test('a certificate claiming one of our addresses is refused ("myself"); one wit
   // answered and closes: a's side is what is judged here.
   const none = await pair(t, [`${A6}/64`], [`${B4}/24`, 'fd00:98::2/64']);
   none.b.tun.inject(udpPacket({ src: B4, dst: A4, payload: 'x' }));
-  await waitFor(() => (none.a.node.counters.get('handshakes', 'promoted') ?? 0) > 0, {
+  await advanceUntil(none.clock, () => (none.a.node.counters.get('handshakes', 'promoted') ?? 0) > 0, {
     what: () => none.a.logs.join('\n'),
   });
   assert.ok(none.a.node.counters.get('handshakes', 'no-networks-in-common') > 0);
@@ -131,14 +137,14 @@ test('a certificate claiming one of our addresses is refused ("myself"); one wit
 });
 
 test('IPv6 packets the kernel sends on its own (multicast, link-local) and packets to ourselves are dropped, never a handshake', async (t) => {
-  const { a } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
+  const { clock, a } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
   a.tun.inject(udp6('fe80::1', 'ff02::2'));
   a.tun.inject(udp6('fe80::1', 'fe80::2'));
   a.tun.inject(udp6(A6, A6));
   a.tun.inject(udp6(A6, '::ffff:10.99.0.2'));
   a.tun.inject(udp6(A6, 'fd01::5'));
   a.tun.inject(new Uint8Array([0x60, 0, 0, 0]));
-  await waitFor(() => drops(a, 'inside-no-route') === 1);
+  await advanceUntil(clock, () => drops(a, 'inside-no-route') === 1);
   assert.equal(drops(a, 'inside-ipv6-multicast'), 1);
   assert.equal(drops(a, 'inside-ipv6-link-local'), 1);
   assert.equal(drops(a, 'inside-to-self'), 1);
@@ -150,7 +156,8 @@ test('IPv6 packets the kernel sends on its own (multicast, link-local) and packe
 
 test('an IPv6 unsafe route sends packets for its range to its IPv6 gateway, whose certificate holds the range', async (t) => {
   const ca = makeTestCaV2();
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const pa = pkiFor(ca, 'a', [`${A6}/64`]);
   const hb = makeHostCertV2(ca, { name: 'b', networks: [`${B6}/64`], unsafeNetworks: ['fd77:1::/48'] });
   const poolB = new CaPool();
@@ -173,7 +180,7 @@ test('an IPv6 unsafe route sends packets for its range to its IPv6 gateway, whos
   });
   const packet = udp6(A6, 'fd77:1::5');
   a.tun.inject(packet);
-  await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(packet))), {
+  await advanceUntil(clock, () => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(packet))), {
     what: () => JSON.stringify([a.node.counters.snapshot().drops, b.node.counters.snapshot().drops]),
   });
   assert.ok(a.node.hostmap.get(B6));
@@ -182,7 +189,8 @@ test('an IPv6 unsafe route sends packets for its range to its IPv6 gateway, whos
 
 test('IPv6 through the inbound firewall: ICMPv6 allowed by rule arrives, TCP is refused with an IPv6 RST back through the tunnel', async (t) => {
   const ca = makeTestCaV2();
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const pa = pkiFor(ca, 'a', [`${A6}/64`]);
   const pb = pkiFor(ca, 'b', [`${B6}/64`]);
   const fw = {
@@ -196,13 +204,15 @@ test('IPv6 through the inbound firewall: ICMPv6 allowed by rule arrives, TCP is 
   const b = await mesh.node({ vpnIp: B4, name: 'b', config: { ...FAST, ...fw }, pki: pb });
   const echo = ipv6Packet({ src: A6, dst: B6, proto: ICMPV6, icmpType: 128, payload: 8 });
   a.tun.inject(echo);
-  await waitFor(() => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(echo))), {
+  await advanceUntil(clock, () => b.tun.written.some((p) => Buffer.from(p).equals(Buffer.from(echo))), {
     what: () => JSON.stringify(b.node.counters.snapshot().drops),
   });
   const syn = ipv6Packet({ src: A6, dst: B6, proto: TCP, srcPort: 40000, dstPort: 22, tcpFlags: 0x02 });
   const before = a.tun.written.length;
   a.tun.inject(syn);
-  await waitFor(() => a.tun.written.length > before, { what: () => JSON.stringify(b.node.counters.snapshot().drops) });
+  await advanceUntil(clock, () => a.tun.written.length > before, {
+    what: () => JSON.stringify(b.node.counters.snapshot().drops),
+  });
   const rst = a.tun.written[a.tun.written.length - 1];
   assert.equal(rst[0] >> 4, 6, 'an IPv6 packet');
   assert.equal(rst[6], TCP);
@@ -220,14 +230,14 @@ test('IPv6 through the inbound firewall: ICMPv6 allowed by rule arrives, TCP is 
 });
 
 test('IPv6 and IPv4 packets to a dual-stack peer at once: the first handshake to finish takes both queues, no tunnel is replaced', async (t) => {
-  const { a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
+  const { clock, a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
   a.tun.inject(udp6(A6, B6));
   a.tun.inject(udpPacket({ src: A4, dst: B4, payload: 'v4' }));
   assert.equal(a.node.handshakes.pending.size, 2, 'two addresses, not yet known to be one peer');
-  await waitFor(() => b.tun.written.length >= 2 && a.node.handshakes.pending.size === 0, {
+  await advanceUntil(clock, () => b.tun.written.length >= 2 && a.node.handshakes.pending.size === 0, {
     what: () => `${a.logs.join('\n')}\n${b.logs.join('\n')}`,
   });
-  await new Promise((r) => setTimeout(r, 200));
+  await advanceFor(clock, 200);
   assert.equal(a.node.counters.get('handshakes', 'ok'), 1);
   assert.equal(a.node.counters.get('handshakes', 'joined'), 1);
   assert.equal(a.node.counters.get('tunnels-replaced') ?? 0, 0);
@@ -237,9 +247,9 @@ test('IPv6 and IPv4 packets to a dual-stack peer at once: the first handshake to
 });
 
 test('closing a dual-stack tunnel forgets what was kept under each of its addresses (relays, lighthouse answers)', async (t) => {
-  const { a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
+  const { clock, a, b } = await pair(t, [`${A4}/24`, `${A6}/64`], [`${B4}/24`, `${B6}/64`]);
   a.tun.inject(udp6(A6, B6));
-  await waitFor(() => b.tun.written.length > 0);
+  await advanceUntil(clock, () => b.tun.written.length > 0);
   const gone: string[] = [];
   const tunnelGone = a.node.relays.tunnelGone.bind(a.node.relays);
   a.node.relays.tunnelGone = (ip) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { encodeHandshakePayload } from '../../pkg/handshake/payload.js';
 import { PENDING_QUEUE_LIMIT } from '../../pkg/handshake/pending.js';
 import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
@@ -8,20 +9,21 @@ import { IxInitiator } from '../../pkg/noise/ix.js';
 import { sameAddr } from '../../pkg/udp/addr.js';
 import { connect, TestMesh, type TestNode } from './helpers/mesh.js';
 import { headerOf, isType, udpPacket, udpPayloadText } from './helpers/packets.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { advanceFor, advanceUntil } from './helpers/wait.js';
 
 // The handshake machine inside real in-process nodes: Noise IX over a MemoryNetwork, packets in and out of
-// MemoryTun devices, real (short) handshake timers.
+// MemoryTun devices, short handshake timers on simulated time (one ManualClock): nothing sleeps.
 
 const A = '10.99.0.1';
 const B = '10.99.0.2';
 const FAST = { handshakes: { try_interval: '20ms', retries: 3 } };
 
 async function pair(t: { after(fn: () => unknown): void }, config: Record<string, unknown> = FAST) {
+  const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t);
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], config });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], config });
-  return { mesh, a, b };
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config });
+  return { clock, mesh, a, b };
 }
 
 function stage1Sent(n: TestNode): Uint8Array[] {
@@ -33,13 +35,13 @@ function stage2Sent(n: TestNode): Uint8Array[] {
 }
 
 test('two nodes complete a handshake and an IPv4 packet crosses the tunnel both ways', async (t) => {
-  const { a, b } = await pair(t);
+  const { clock, a, b } = await pair(t);
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'ping from a' }));
-  await waitFor(() => b.tun.written.length === 1, { what: 'the packet at b' });
+  await advanceUntil(clock, () => b.tun.written.length === 1, { what: 'the packet at b' });
   assert.equal(udpPayloadText(b.tun.written[0]), 'ping from a');
 
   b.tun.inject(udpPacket({ src: B, dst: A, payload: 'pong from b' }));
-  await waitFor(() => a.tun.written.length === 1, { what: 'the reply at a' });
+  await advanceUntil(clock, () => a.tun.written.length === 1, { what: 'the reply at a' });
   assert.equal(udpPayloadText(a.tun.written[0]), 'pong from b');
 
   const ab = a.tunnelTo(b)!;
@@ -59,14 +61,14 @@ test('two nodes complete a handshake and an IPv4 packet crosses the tunnel both 
 });
 
 test('packets sent while the handshake is pending are queued, bounded at 100, and delivered in order once it completes', async (t) => {
-  const { a, b } = await pair(t);
+  const { clock, a, b } = await pair(t);
   // inject() is synchronous and datagrams are delivered on a later microtask: all 150 arrive while pending.
   for (let i = 0; i < 150; i++) a.tun.inject(udpPacket({ src: A, dst: B, payload: `packet ${i}` }));
   assert.equal(a.node.handshakes.pending.get(b.vpnIp)?.queue.length, PENDING_QUEUE_LIMIT);
   assert.equal(a.node.counters.get('drops', 'pending-queue-full'), 50);
 
-  await waitFor(() => b.tun.written.length === PENDING_QUEUE_LIMIT, { what: '100 packets at b' });
-  await sleep(50);
+  await advanceUntil(clock, () => b.tun.written.length === PENDING_QUEUE_LIMIT, { what: '100 packets at b' });
+  await advanceFor(clock, 50);
   assert.equal(b.tun.written.length, PENDING_QUEUE_LIMIT, 'nothing beyond the queue limit arrives');
   assert.deepEqual(
     b.tun.written.map(udpPayloadText),
@@ -98,11 +100,12 @@ test('a retransmitted stage 1 is answered with the byte-identical cached stage 2
 });
 
 test('the responder drops its stage-1/stage-2 copies once the initiator has sent an authenticated packet', async (t) => {
-  const { a, b } = await pair(t);
+  const { clock, a, b } = await pair(t);
   await connect(a, b);
   const atB = b.tunnelTo(a)!;
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'first data' }));
-  await waitFor(() => b.tun.written.length === 1, { what: 'the packet at b' });
+  // The second at b: connect()'s packet was the first.
+  await advanceUntil(clock, () => b.tun.written.length === 2, { what: 'the packet at b' });
   assert.equal(atB.stage1, undefined);
   assert.equal(atB.stage2Packet, undefined);
   // A late copy of the completed handshake's stage 1 is no new tunnel: it is too old and draws a test request.
@@ -112,7 +115,7 @@ test('the responder drops its stage-1/stage-2 copies once the initiator has sent
 });
 
 test('a stage 1 from an existing peer with an older handshake Time is ignored as too old and answered with a test request', async (t) => {
-  const { a, b } = await pair(t);
+  const { clock, a, b } = await pair(t);
   await connect(a, b);
   const before = b.tunnelTo(a)!;
 
@@ -134,7 +137,9 @@ test('a stage 1 from an existing peer with an older handshake Time is ignored as
   const answeredBefore = testsAnsweredByA();
   a.memUdp!.send(stage1, b.addr);
 
-  await waitFor(() => b.node.counters.get('drops', 'handshake-too-old') === 1, { what: 'the too-old drop' });
+  await advanceUntil(clock, () => b.node.counters.get('drops', 'handshake-too-old') === 1, {
+    what: 'the too-old drop',
+  });
   assert.ok(b.logs.some((l) => l.includes('Handshake too old')));
   const sent = b.memUdp!.sent.slice(sentBefore);
   assert.equal(
@@ -145,21 +150,23 @@ test('a stage 1 from an existing peer with an older handshake Time is ignored as
   const test = sent.find((s) => isType(s.packet, MessageType.Test, 0));
   assert.ok(test, 'b sent a test request over the existing tunnel');
   assert.equal(headerOf(test.packet).remoteIndex, before.remoteIndex);
-  await waitFor(() => testsAnsweredByA() > answeredBefore, { what: "a's test reply" });
+  await advanceUntil(clock, () => testsAnsweredByA() > answeredBefore, { what: "a's test reply" });
   assert.equal(b.tunnelTo(a), before, 'the existing tunnel is kept');
   assert.equal(b.node.counters.get('handshakes', 'ok'), 1);
 });
 
 test('simultaneous handshakes end with exactly one tunnel on each side, the higher VPN IP as initiator, and traffic flows', async (t) => {
-  const { a, b } = await pair(t);
+  const { clock, a, b } = await pair(t);
   // Both sides send stage 1 before either datagram is delivered.
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'from a' }));
   b.tun.inject(udpPacket({ src: B, dst: A, payload: 'from b' }));
   assert.equal(stage1Sent(a).length, 1);
   assert.equal(stage1Sent(b).length, 1);
 
-  await waitFor(() => a.tun.written.length === 1 && b.tun.written.length === 1, { what: 'both packets delivered' });
-  await sleep(100);
+  await advanceUntil(clock, () => a.tun.written.length === 1 && b.tun.written.length === 1, {
+    what: 'both packets delivered',
+  });
+  await advanceFor(clock, 100);
   assert.equal(udpPayloadText(b.tun.written[0]), 'from a');
   assert.equal(udpPayloadText(a.tun.written[0]), 'from b');
   assert.equal(a.node.hostmap.size, 1);
@@ -177,42 +184,42 @@ test('simultaneous handshakes end with exactly one tunnel on each side, the high
   assert.equal(b.node.counters.get('handshakes', 'ok'), 1);
 
   b.tun.inject(udpPacket({ src: B, dst: A, payload: 'after' }));
-  await waitFor(() => a.tun.written.length === 2, { what: 'a second packet' });
+  await advanceUntil(clock, () => a.tun.written.length === 2, { what: 'a second packet' });
 });
 
 test('handshake retries stop after handshakes.retries and the queued packets are dropped', async (t) => {
   const retries = 2;
-  const { mesh, a, b } = await pair(t, { handshakes: { try_interval: '20ms', retries } });
+  const { clock, mesh, a, b } = await pair(t, { handshakes: { try_interval: '20ms', retries } });
   mesh.net.drop = (_p, src, dst) => sameAddr(src, a.addr) && sameAddr(dst, b.addr);
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'lost' }));
-  await waitFor(() => a.node.handshakes.pending.size === 0, { what: 'the handshake to give up' });
+  await advanceUntil(clock, () => a.node.handshakes.pending.size === 0, { what: 'the handshake to give up' });
 
   assert.equal(stage1Sent(a).length, retries + 1, 'the first attempt and `retries` more');
   assert.equal(a.node.counters.get('handshakes', 'timeout'), 1);
   assert.ok(a.logs.some((l) => l.includes('Handshake timed out') && l.includes('queued=1')));
-  await sleep(100);
+  await advanceFor(clock, 100);
   assert.equal(stage1Sent(a).length, retries + 1, 'nothing more after giving up');
 
   // The path opens: a new packet starts a new handshake, and only it arrives.
   mesh.net.drop = () => false;
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'new' }));
-  await waitFor(() => b.tun.written.length === 1, { what: 'the new packet' });
-  await sleep(50);
+  await advanceUntil(clock, () => b.tun.written.length === 1, { what: 'the new packet' });
+  await advanceFor(clock, 50);
   assert.deepEqual(b.tun.written.map(udpPayloadText), ['new']);
 });
 
 test('a peer that restarts without closing gets a new tunnel that replaces the old one', async (t) => {
-  const { mesh, a, b } = await pair(t);
+  const { clock, mesh, a, b } = await pair(t);
   await connect(a, b);
   const old = b.tunnelTo(a)!;
   // A crash: a's close tunnel never reaches b. The restarted node has the same certificate and address.
   mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
   await a.stop();
   mesh.net.drop = () => false;
-  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], config: FAST });
+  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], clock, config: FAST });
 
   a2.tun.inject(udpPacket({ src: A, dst: B, payload: 'after restart' }));
-  await waitFor(() => b.tun.written.length === 2, { what: 'the packet from the restarted peer' });
+  await advanceUntil(clock, () => b.tun.written.length === 2, { what: 'the packet from the restarted peer' });
   assert.equal(udpPayloadText(b.tun.written[1]), 'after restart');
   const fresh = b.tunnelTo(a2)!;
   assert.notEqual(fresh, old);
@@ -223,21 +230,23 @@ test('a peer that restarts without closing gets a new tunnel that replaces the o
 });
 
 test('after a peer restarts, its first recv_error makes us handshake again while the old tunnel stays in service', async (t) => {
-  const { mesh, a, b } = await pair(t);
+  const { clock, mesh, a, b } = await pair(t);
   await connect(a, b);
   const old = b.tunnelTo(a)!;
   mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
   await a.stop();
   mesh.net.drop = () => false;
-  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], config: FAST });
+  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], clock, config: FAST });
 
   // b still believes in the old tunnel: a2 answers its packet with recv_error, and b sends a test request and a
   // stage 1 at once. a2 answers only the stage 1, whose stage 2 replaces the old tunnel.
   b.tun.inject(udpPacket({ src: B, dst: A, payload: 'lost on the old tunnel' }));
-  await waitFor(() => b.tunnelTo(a2) && b.tunnelTo(a2) !== old && a2.tunnelTo(b), { what: 'the new tunnel' });
+  await advanceUntil(clock, () => b.tunnelTo(a2) && b.tunnelTo(a2) !== old && a2.tunnelTo(b), {
+    what: 'the new tunnel',
+  });
   assert.equal(b.node.counters.get('handshakes', 'replacement-started'), 1, 'the first recv_error was enough');
   assert.equal(b.node.counters.get('tunnels-replaced'), 1);
   b.tun.inject(udpPacket({ src: B, dst: A, payload: 'on the new tunnel' }));
-  await waitFor(() => a2.tun.written.length === 1, { what: 'the packet at the restarted peer' });
+  await advanceUntil(clock, () => a2.tun.written.length === 1, { what: 'the packet at the restarted peer' });
   assert.equal(udpPayloadText(a2.tun.written[0]), 'on the new tunnel');
 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { connect, TestMesh } from './helpers/mesh.js';
-import { sleep } from './helpers/wait.js';
+import { advanceFor } from './helpers/wait.js';
 
 // lighthouse.remote_allow_list and remote_allow_ranges decide which underlay addresses a peer may use.
 
@@ -12,7 +13,8 @@ const C = '10.99.0.6';
 const FAST = { handshakes: { try_interval: '20ms', retries: 3 } };
 
 test('remote_allow_ranges judges peers inside a range by its own list, and others by remote_allow_list', async (t) => {
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   // B (inside 10.99.0.0/30) may not use its address 198.51.100.2; C (outside the range) may use 198.51.100.6.
   const config = {
     ...FAST,
@@ -27,7 +29,7 @@ test('remote_allow_ranges judges peers inside a range by its own list, and other
   await connect(c, a);
   assert.ok(a.tunnelTo(c), 'C, outside the range, is allowed by remote_allow_list');
   await assert.rejects(connect(b, a), 'B is refused by its range list');
-  await sleep(100);
+  await advanceFor(clock, 100);
   assert.equal(a.tunnelTo(b), undefined);
   assert.ok(a.node.counters.get('drops', 'handshake-remote-denied') > 0);
 });

@@ -6,11 +6,11 @@ import { WARM_RELAY_CHECK_MS } from '../../pkg/daemon/path-finder.js';
 import { sameAddr, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 import { TestMesh, type TestNode } from './helpers/mesh.js';
 import { icmpEcho, isIcmpEcho } from './helpers/packets.js';
-import { sleep } from './helpers/wait.js';
+import { settle } from './helpers/wait.js';
 
 // A tunnel whose path dies (datapath/path-health.ts, daemon/path-finder.ts), on in-process nodes: the detector's
-// timers run on a ManualClock, so outages are measured in simulated ms; datagrams travel on microtasks, and the
-// few real timers (handshake ticker, punch settle) get a moment of real time each simulated step.
+// timers, the handshake ticker and the punch settle included, run on a ManualClock, so outages are measured in
+// simulated ms; datagrams travel on microtasks, which settle() lets run after each simulated step.
 
 const R = '10.99.0.1';
 const A = '10.99.0.10';
@@ -56,9 +56,8 @@ class Pinger {
       const got = this.from.tun.written;
       for (; this.seenReplies < got.length; this.seenReplies++)
         if (isIcmpEcho(got[this.seenReplies], 0)) this.replies.push(this.clock.now());
-      await sleep(1);
       this.clock.advance(STEP_MS);
-      await new Promise((r) => setImmediate(r));
+      await settle();
     }
   }
 
@@ -126,7 +125,6 @@ test(
     const healedAt = clock.now();
     for (let i = 0; i < 100 && (a.tunnelTo(b)?.remote === null || b.tunnelTo(a)?.remote === null); i++) {
       await pinger.run(50);
-      await sleep(10); // the punch settle before the direct probes is a real timer
     }
     assert.ok(a.tunnelTo(b)?.remote && sameAddr(a.tunnelTo(b)!.remote, b.addr), 'a is direct again');
     assert.ok(b.tunnelTo(a)?.remote && sameAddr(b.tunnelTo(a)!.remote, a.addr), 'b is direct again');

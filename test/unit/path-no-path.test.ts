@@ -5,7 +5,7 @@ import { ManualClock } from '../../pkg/clock/clock.js';
 import { sameAddr } from '../../pkg/udp/addr.js';
 import { TestMesh, type TestNode } from './helpers/mesh.js';
 import { icmpEcho, isIcmpEcho } from './helpers/packets.js';
-import { sleep } from './helpers/wait.js';
+import { settle } from './helpers/wait.js';
 
 // A relayed tunnel whose relay entry is gone (the relay dropped its leg, or our tunnel to the relay was replaced)
 // has no path at all: every packet is dropped before it leaves. Such traffic is still traffic the peer should
@@ -32,9 +32,8 @@ async function ping(
     for (; answered < b.tun.written.length; answered++)
       if (isIcmpEcho(b.tun.written[answered], 8)) b.tun.inject(icmpEcho(B, A, 0));
     for (; seen < a.tun.written.length; seen++) if (isIcmpEcho(a.tun.written[seen], 0)) replies++;
-    await sleep(1);
     clock.advance(10);
-    await new Promise((r) => setImmediate(r));
+    await settle();
   }
   return replies;
 }

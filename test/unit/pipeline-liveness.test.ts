@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { checkLiveness } from '../../pkg/datapath/liveness.js';
 import { MessageType } from '../../pkg/header/header.js';
 import { sameAddr } from '../../pkg/udp/addr.js';
 import { connect, TestMesh } from './helpers/mesh.js';
 import { isType, udpPacket } from './helpers/packets.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { advanceFor, advanceUntil } from './helpers/wait.js';
 
 // The connection manager (docs/state-machines.md, "Liveness") with short timers from the config
 // (timers.connection_alive_interval and timers.pending_deletion_interval, 100 ms each). The node checks once a second;
-// the tests call checkLiveness every 20 ms instead so that they take a fraction of that.
+// the tests call checkLiveness every 20 ms instead, so that a check comes soon after each deadline. Time is
+// simulated (one ManualClock for both nodes): nothing sleeps.
 
 const A = '10.99.0.1';
 const B = '10.99.0.2';
@@ -19,28 +21,30 @@ const PENDING_MS = 100;
 const TIMERS = { timers: { connection_alive_interval: `${ALIVE_MS}ms`, pending_deletion_interval: `${PENDING_MS}ms` } };
 
 async function setup(t: { after(fn: () => unknown): void }) {
+  const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t);
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], config: TIMERS });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], config: TIMERS });
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: TIMERS });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: TIMERS });
   await connect(a, b);
   await connect(b, a);
   // Let a check that the handshake traffic scheduled come and go, so the next send schedules a fresh one.
-  await sleep(ALIVE_MS + 20);
+  await advanceFor(clock, ALIVE_MS + 20);
   checkLiveness(a.node);
   checkLiveness(a.node);
-  return { mesh, a, b };
+  return { clock, mesh, a, b };
 }
 
-/** Calls checkLiveness on `n` every 20 ms for `ms`, or until `done` holds. */
+/** Calls checkLiveness on `n` every 20 ms of simulated time for `ms`, or until `done` holds. */
 async function drive(
+  clock: ManualClock,
   n: { node: Parameters<typeof checkLiveness>[0] },
   ms: number,
   done: () => boolean = () => false,
 ): Promise<void> {
-  const until = performance.now() + ms;
-  while (performance.now() < until && !done()) {
+  const until = clock.now() + ms;
+  while (clock.now() < until && !done()) {
     checkLiveness(n.node);
-    await sleep(20);
+    await advanceFor(clock, 20);
   }
 }
 
@@ -50,18 +54,18 @@ test('the config sets the liveness timers', async (t) => {
 });
 
 test('a silent peer gets a test request after the alive interval and its tunnel is removed after pending deletion', async (t) => {
-  const { mesh, a, b } = await setup(t);
+  const { clock, mesh, a, b } = await setup(t);
   mesh.net.drop = (_p, src) => sameAddr(src, b.addr);
   const sentBefore = a.memUdp!.sent.length;
-  const started = performance.now();
+  const started = clock.now();
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'anyone?' }));
 
-  await drive(a, 2000, () => a.tunnelTo(b) === undefined);
-  const elapsed = performance.now() - started;
+  await drive(clock, a, 2000, () => a.tunnelTo(b) === undefined);
+  const elapsed = clock.now() - started;
   assert.equal(a.tunnelTo(b), undefined, 'the tunnel was removed');
   assert.ok(
-    elapsed >= ALIVE_MS + PENDING_MS,
-    `removed after ${elapsed.toFixed(0)} ms, not before alive + pending deletion`,
+    elapsed >= ALIVE_MS + PENDING_MS && elapsed <= ALIVE_MS + PENDING_MS + 60,
+    `removed after ${elapsed.toFixed(0)} ms: after alive + pending deletion, within a few checks of it`,
   );
   assert.equal(a.node.counters.get('tunnels-dead'), 1);
   assert.equal(a.node.counters.get('tunnels-closed', 'dead'), 1);
@@ -80,29 +84,36 @@ test('a silent peer gets a test request after the alive interval and its tunnel 
 });
 
 test('a peer that answers the test request keeps its tunnel', async (t) => {
-  const { a, b } = await setup(t);
+  const { clock, a, b } = await setup(t);
   const tunnel = a.tunnelTo(b);
   const sentBefore = a.memUdp!.sent.length;
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'one way only' }));
 
-  await drive(a, 3 * (ALIVE_MS + PENDING_MS));
+  await drive(clock, a, 3 * (ALIVE_MS + PENDING_MS));
   assert.equal(a.tunnelTo(b), tunnel);
   assert.equal(a.node.counters.get('tunnels-dead'), 0);
   const tests = a.memUdp!.sent.slice(sentBefore).filter((s) => isType(s.packet, MessageType.Test, 0));
   assert.equal(tests.length, 1, 'the one-way traffic was checked with a test request');
-  await waitFor(() => tunnel!.pendingDeletion === false && tunnel!.checkAt === 0, { what: 'the check to clear' });
+  await advanceUntil(
+    clock,
+    () => {
+      checkLiveness(a.node);
+      return tunnel!.pendingDeletion === false && tunnel!.checkAt === 0;
+    },
+    { stepMs: 20, what: 'the check to clear' },
+  );
 });
 
 test('a tunnel that carries nothing is never checked', async (t) => {
-  const { a, b } = await setup(t);
+  const { clock, a, b } = await setup(t);
   const sentBefore = a.memUdp!.sent.length;
-  await drive(a, 2 * (ALIVE_MS + PENDING_MS));
+  await drive(clock, a, 2 * (ALIVE_MS + PENDING_MS));
   assert.ok(a.tunnelTo(b));
   assert.equal(a.memUdp!.sent.length, sentBefore, 'no test requests on an idle tunnel');
 });
 
 test('answering a test request does not start a test of our own: one test per check on a one-way tunnel, not a ping-pong', async (t) => {
-  const { a, b } = await setup(t);
+  const { clock, a, b } = await setup(t);
   // b's check of the handshake traffic too, so both sides start from a passed check.
   checkLiveness(b.node);
   checkLiveness(b.node);
@@ -111,11 +122,11 @@ test('answering a test request does not start a test of our own: one test per ch
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'one way only' }));
   // Eight alive intervals with both sides checking: before, b's test reply scheduled a check on b that nothing
   // after it passed, so b tested a, whose reply made a test b again, for as long as the tunnel lived.
-  const until = performance.now() + 8 * ALIVE_MS;
-  while (performance.now() < until) {
+  const until = clock.now() + 8 * ALIVE_MS;
+  while (clock.now() < until) {
     checkLiveness(a.node);
     checkLiveness(b.node);
-    await sleep(20);
+    await advanceFor(clock, 20);
   }
   const testsBy = (n: typeof a, from: number) =>
     n.memUdp!.sent.slice(from).filter((s) => isType(s.packet, MessageType.Test, 0)).length;

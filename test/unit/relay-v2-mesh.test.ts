@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { ControlType, decodeControl } from '../../pkg/relay/control.js';
 import { sameAddr } from '../../pkg/udp/addr.js';
@@ -8,7 +9,7 @@ import { TestMesh, type TestNode } from './helpers/mesh.js';
 import { udpPacket, udpPayloadText } from './helpers/packets.js';
 import { makeHost, makeTestCaV2, pkiOf } from './helpers/pki-v2.js';
 import { makeTestCa } from './helpers/pki.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { advanceFor, advanceUntil } from './helpers/wait.js';
 
 // Three in-process nodes with v2-only certificates (docs/wire-format.md, "Relays"): R is the lighthouse and a relay,
 // A and B cannot reach each other. Every relay control message on the way is in the v2 layout (RelayToAddr /
@@ -33,7 +34,8 @@ function recordControl(n: TestNode): string[] {
 
 test('v2-only nodes set a relay up in the v2 layout and talk through it', async (t) => {
   const c = { v1: makeTestCa('v1 ca'), v2: makeTestCaV2('v2 ca') };
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const fast = { handshakes: { try_interval: '20ms' } };
   const end = { ...fast, lighthouse: { hosts: [R] }, relay: { relays: [R], use_relays: true } };
   const pki = (name: string, ip: string) => pkiOf(makeHost(c, name, ip, [2]), c);
@@ -52,13 +54,13 @@ test('v2-only nodes set a relay up in the v2 layout and talk through it', async 
   mesh.net.drop = (_p, src, dst) =>
     (sameAddr(src, a.addr) && sameAddr(dst, b.addr)) || (sameAddr(src, b.addr) && sameAddr(dst, a.addr));
   const reported = (n: TestNode): boolean => n.node.counters.get('lighthouse', 'update-sent') >= 1;
-  await waitFor(() => r.tunnelTo(a) && r.tunnelTo(b) && reported(a) && reported(b), {
+  await advanceUntil(clock, () => r.tunnelTo(a) && r.tunnelTo(b) && reported(a) && reported(b), {
     what: 'a and b at the lighthouse',
   });
-  await sleep(20);
+  await advanceFor(clock, 20);
 
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'via the relay, v2' }));
-  await waitFor(() => b.tun.written.length === 1, {
+  await advanceUntil(clock, () => b.tun.written.length === 1, {
     timeoutMs: 5000,
     what: () => `the packet at b; r got ${atR.join(', ')}; a got ${atA.join(', ')}; b got ${atB.join(', ')}`,
   });

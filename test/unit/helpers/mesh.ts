@@ -1,13 +1,16 @@
 // In-process mesh nodes for unit tests: real MeshNodes (real handshakes, pipelines, firewall and timers) on a
-// MemoryNetwork underlay with MemoryTun devices. Every node is stopped when its test ends.
+// MemoryNetwork underlay with MemoryTun devices. Every node is stopped when its test ends. A node's timers and its
+// firewall run on its `clock` (the mesh's by default): the system's, or a ManualClock the test advances with
+// wait.ts advanceUntil()/advanceFor(), so protocol timers pass without sleeping.
 //
-//   const mesh = new TestMesh(t);
+//   const clock = new ManualClock(1_000_000);
+//   const mesh = new TestMesh(t, { clock });
 //   const a = await mesh.node({ vpnIp: '10.99.0.1', peers: ['10.99.0.2'] });
 //   const b = await mesh.node({ vpnIp: '10.99.0.2' });
 //   a.tun.inject(udpPacket({ src: a.vpnIpText, dst: b.vpnIpText }));
+//   await advanceUntil(clock, () => b.tun.written.length === 1);
 
-import type { Clock } from '../../../pkg/clock/clock.js';
-import { systemClock } from '../../../pkg/clock/clock.js';
+import { systemClock, type Clock } from '../../../pkg/clock/clock.js';
 import { validateConfig, type MeshConfig } from '../../../pkg/config/index.js';
 import { localNets } from '../../../pkg/daemon/firewall-setup.js';
 import { MeshNode, type NodeSetup } from '../../../pkg/daemon/node.js';
@@ -25,7 +28,7 @@ import { addrKey, udpAddr, type UdpAddr } from '../../../pkg/udp/addr.js';
 import { MemoryNetwork, type MemoryUdp } from '../../../pkg/udp/memory-udp.js';
 import { udpPacket } from './packets.js';
 import { makeHostCert, makeTestCa, testPki, type TestCa, type TestHostCert } from './pki.js';
-import { waitFor } from './wait.js';
+import { until } from './wait.js';
 import { deepMerge } from '../../e2e/lab/overlay-config.js';
 
 export const VPN_PREFIX = 24;
@@ -55,6 +58,7 @@ export interface TestNodeOptions {
   pki?: Pki;
   /** Raw config keys deep-merged over the defaults (before validation). */
   config?: Record<string, unknown>;
+  /** Default: the mesh's clock. */
   clock?: Clock;
   /** Default: a new MemoryTun. null: no TUN (a relay or lighthouse). */
   tun?: MemoryTun | null;
@@ -101,11 +105,15 @@ export class TestMesh {
   private escapedExpected = false;
   private readonly nodes: Array<{ name: string; node: MeshNode; stop: () => Promise<void> }> = [];
 
+  /** The clock of nodes started without one of their own. */
+  readonly clock: Clock;
+
   constructor(
     private readonly t: AfterHook,
-    ca?: TestCa,
+    opts: { ca?: TestCa; clock?: Clock } = {},
   ) {
-    this.ca = ca ?? makeTestCa();
+    this.ca = opts.ca ?? makeTestCa();
+    this.clock = opts.clock ?? systemClock;
     const unwatch = escapedErrors.watch((source, error) => this.escaped.push({ source, error }));
     // Registered first, so it runs first: it stops the nodes itself, so exceptions while stopping count too.
     t.after(async () => {
@@ -161,6 +169,9 @@ export class TestMesh {
         listen: { host: '0.0.0.0', port: 4242 },
         firewall: ALLOW_ALL_FIREWALL,
         logging: { level: o.logLevel ?? 'info' },
+        // Off unless a test turns it on: an in-process node must not ask the test machine's own gateway to map a
+        // port (NAT-PMP, UPnP on the real network), and its real retry timers would hold the test's process ~2 s.
+        portmap: { enabled: false },
       },
       o.config ?? {},
     );
@@ -169,7 +180,7 @@ export class TestMesh {
     // IPv4 local networks as ever; the IPv6 ones (a v2 certificate's) from its networks, as the daemon does.
     const { vpnNetworks, unsafeNetworks } = pki.identity;
     const firewall = new Firewall(parseFirewallRules(config.firewall), {
-      clock: systemClock,
+      clock: o.clock ?? this.clock,
       localNets: localNets(pki),
       vpnNetworks,
       unsafeNetworks,
@@ -186,7 +197,7 @@ export class TestMesh {
       firewall,
       staticHosts,
       log,
-      clock: o.clock,
+      clock: o.clock ?? this.clock,
       udp: memUdp ?? undefined,
       tun,
       watchAddresses: false,
@@ -216,13 +227,16 @@ export class TestMesh {
   }
 }
 
-/** Sends one packet from `a` to `b` through the TUNs and waits until it comes out of b's: the tunnel is up. */
+/**
+ * Sends one packet from `a` to `b` through the TUNs and waits until it comes out of b's: the tunnel is up. Nodes on
+ * a ManualClock wait in simulated time (the clock is advanced), others in real time.
+ */
 export async function connect(a: TestNode, b: TestNode, payload = 'hello'): Promise<void> {
   const before = b.tun.written.length;
   a.tun.inject(udpPacket({ src: a.vpnIpText, dst: b.vpnIpText, payload }));
-  await waitFor(() => b.tun.written.length > before && a.tunnelTo(b) && b.tunnelTo(a), {
-    what: () => `a packet ${a.vpnIpText} -> ${b.vpnIpText}\n${a.logs.join('\n')}\n${b.logs.join('\n')}`,
-  });
+  const up = (): boolean => b.tun.written.length > before && a.tunnelTo(b) !== undefined && b.tunnelTo(a) !== undefined;
+  const what = (): string => `a packet ${a.vpnIpText} -> ${b.vpnIpText}\n${a.logs.join('\n')}\n${b.logs.join('\n')}`;
+  await until(a.node.clock, up, { what });
 }
 
 export { deepMerge };

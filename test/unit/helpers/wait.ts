@@ -1,4 +1,9 @@
-// Bounded polling for tests whose nodes run real timers.
+// Waiting in tests. Nodes on a ManualClock (every protocol timer is on the node's clock, pkg/clock/clock.ts) are
+// driven with advanceUntil()/advanceFor(): simulated time moves in steps and the datagrams in flight (a
+// MemoryNetwork delivers on microtasks) get a few event-loop turns after each, so nothing sleeps. sleep()/waitFor()
+// are for what runs on real time: sockets, child processes, nodes on the system clock.
+
+import { ManualClock, type Clock } from '../../../pkg/clock/clock.js';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -13,10 +18,70 @@ export async function waitFor<T>(
   for (;;) {
     const value = probe();
     if (value !== undefined && value !== null && value !== false) return value;
-    if (performance.now() > deadline) {
-      const what = typeof opts.what === 'function' ? opts.what() : (opts.what ?? 'condition');
-      throw new Error(`timed out waiting for ${what}`);
-    }
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${describe(opts.what)}`);
     await sleep(5);
   }
+}
+
+/**
+ * Lets what is in flight run to its end: `turns` event-loop turns (each drains the microtasks, where a
+ * MemoryNetwork's deliveries and the pipelines' batch flushes run). No real time passes beyond the turns.
+ */
+export async function settle(turns = 3): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+export interface AdvanceOptions {
+  /** Simulated milliseconds per step (default 10): the timers due in a step run before its deliveries. */
+  stepMs?: number;
+  /** Simulated milliseconds before giving up (default 3000, as waitFor's real ones). */
+  timeoutMs?: number;
+  what?: string | (() => string);
+}
+
+/**
+ * waitFor on simulated time: settles, then advances `clock` a step at a time (settling after each) until `probe`
+ * returns a value that is not undefined/null/false; throws once `timeoutMs` of simulated time passed without it.
+ */
+export async function advanceUntil<T>(
+  clock: ManualClock,
+  probe: () => T | undefined | null | false,
+  opts: AdvanceOptions = {},
+): Promise<T> {
+  const step = opts.stepMs ?? 10;
+  const deadline = clock.now() + (opts.timeoutMs ?? 3000);
+  await settle();
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (clock.now() >= deadline) throw new Error(`timed out (simulated) waiting for ${describe(opts.what)}`);
+    clock.advance(Math.min(step, deadline - clock.now()));
+    await settle();
+  }
+}
+
+/** Runs `ms` of simulated time on `clock` in steps of `stepMs`, settling after each (deliveries run in between). */
+export async function advanceFor(clock: ManualClock, ms: number, stepMs = 10): Promise<void> {
+  const end = clock.now() + ms;
+  await settle();
+  while (clock.now() < end) {
+    clock.advance(Math.min(stepMs, end - clock.now()));
+    await settle();
+  }
+}
+
+/**
+ * Waits on `clock`'s time: advanceUntil() for a ManualClock, waitFor() in real time for any other. For helpers that
+ * are given nodes, not the test's clock (the nodes' clock is `node.clock`).
+ */
+export function until<T>(
+  clock: Clock,
+  probe: () => T | undefined | null | false,
+  opts: AdvanceOptions = {},
+): Promise<T> {
+  return clock instanceof ManualClock ? advanceUntil(clock, probe, opts) : waitFor(probe, opts);
+}
+
+function describe(what: string | (() => string) | undefined): string {
+  return typeof what === 'function' ? what() : (what ?? 'condition');
 }

@@ -1,0 +1,92 @@
+// ManualClock's timers (pkg/clock/clock.ts): one-shot and periodic timers fire during advance() in time order, each
+// seeing its own due time; timers set or cancelled by a timer take effect within the same advance().
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock, after, every, type Clock } from '../../pkg/clock/clock.js';
+
+test('one-shot and periodic timers interleave in time order, each run seeing its due time', () => {
+  const clock = new ManualClock(1000);
+  const runs: string[] = [];
+  every(clock, 100, () => runs.push(`tick@${clock.now()}`));
+  after(clock, 250, () => runs.push(`once@${clock.now()}`));
+  after(clock, 100, () => runs.push(`early@${clock.now()}`)); // due with the first tick, set after it: runs after it
+  // Due with the second tick, set before that tick was re-armed (at 1100): runs before it.
+  after(clock, 200, () => runs.push(`set-first@${clock.now()}`));
+  clock.advance(350);
+  assert.deepEqual(runs, ['tick@1100', 'early@1100', 'set-first@1200', 'tick@1200', 'once@1250', 'tick@1300']);
+  assert.equal(clock.now(), 1350, 'the clock ends where it was told to');
+});
+
+test('a periodic timer fires once per period passed, over several advances and in one long one', () => {
+  const clock = new ManualClock();
+  let n = 0;
+  every(clock, 30, () => n++);
+  for (let i = 0; i < 10; i++) clock.advance(10); // t = 100: due at 30, 60, 90
+  assert.equal(n, 3);
+  clock.advance(10_000); // due at 120 ... 10080
+  assert.equal(n, 3 + 333);
+});
+
+test('a timer set by a timer runs in the same advance when it is due by its end, and not before its time', () => {
+  const clock = new ManualClock();
+  const runs: string[] = [];
+  after(clock, 10, () => {
+    runs.push(`outer@${clock.now()}`);
+    after(clock, 0, () => runs.push(`zero@${clock.now()}`));
+    after(clock, 50, () => runs.push(`later@${clock.now()}`));
+    every(clock, 20, () => runs.push(`child-tick@${clock.now()}`));
+  });
+  clock.advance(55);
+  assert.deepEqual(runs, ['outer@10', 'zero@10', 'child-tick@30', 'child-tick@50']);
+  clock.advance(5);
+  assert.deepEqual(runs.slice(4), ['later@60']);
+});
+
+test('cancel during advance: a periodic timer cancelling itself, and a timer cancelling another one due later', () => {
+  const clock = new ManualClock();
+  const runs: string[] = [];
+  let fired = 0;
+  const stop = every(clock, 10, () => {
+    fired++;
+    if (fired === 3) stop();
+  });
+  let cancelVictim = (): void => {};
+  after(clock, 15, () => {
+    runs.push('killer');
+    cancelVictim();
+  });
+  cancelVictim = after(clock, 16, () => runs.push('victim'));
+  clock.advance(1000);
+  assert.equal(fired, 3, 'the periodic timer stopped at its third run');
+  assert.deepEqual(runs, ['killer']);
+  assert.equal(clock.pending, 0, 'nothing left armed');
+});
+
+test('a cancelled periodic timer stays cancelled, and a zero period does not hold advance() in one instant', () => {
+  const clock = new ManualClock();
+  let n = 0;
+  const cancel = every(clock, 5, () => n++);
+  clock.advance(12);
+  cancel();
+  clock.advance(100);
+  assert.equal(n, 2);
+  let z = 0;
+  const cancelZero = every(clock, 0, () => z++);
+  clock.advance(3);
+  cancelZero();
+  assert.equal(z, 3, 'a zero period counts as 1 ms');
+});
+
+test('a clock without timers of its own gets real ones from the after()/every() helpers', async () => {
+  const bare: Clock = { now: () => performance.now() };
+  let ticks = 0;
+  let once = 0;
+  const cancel = every(bare, 5, () => ticks++);
+  after(bare, 10, () => once++);
+  // The helpers' real timers are unref'd: a ref'd one keeps the test alive meanwhile.
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  cancel();
+  assert.equal(once, 1);
+  assert.ok(ticks >= 2, `${ticks} real ticks in 60 ms`);
+});
