@@ -138,7 +138,8 @@ test('answering a test request does not start a test of our own: one test per ch
 test('tunnels that die in the same check are all removed, and a live one beside them is kept', async (t) => {
   const C = '10.99.0.3';
   const D = '10.99.0.4';
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B, C, D], config: TIMERS });
   const others = [
     await mesh.node({ vpnIp: B, name: 'b', peers: [A], config: TIMERS }),
@@ -149,15 +150,15 @@ test('tunnels that die in the same check are all removed, and a live one beside 
     await connect(a, o);
     await connect(o, a);
   }
-  await sleep(ALIVE_MS + 20);
+  await advanceFor(clock, ALIVE_MS + 20);
   checkLiveness(a.node);
   const [b, c, d] = others;
   mesh.net.drop = (_p, src) => sameAddr(src, b.addr) || sameAddr(src, c.addr);
   for (const dst of [B, C, D]) a.tun.inject(udpPacket({ src: A, dst, payload: 'anyone?' }));
   // Called only after both checks are due, so b and c fail in one pass and die in one pass.
-  await sleep(ALIVE_MS + 20);
+  await advanceFor(clock, ALIVE_MS + 20);
   checkLiveness(a.node);
-  await sleep(PENDING_MS + 20);
+  await advanceFor(clock, PENDING_MS + 20);
   checkLiveness(a.node);
   assert.equal(a.tunnelTo(b), undefined);
   assert.equal(a.tunnelTo(c), undefined);
