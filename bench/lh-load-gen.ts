@@ -17,7 +17,7 @@ import { fingerprint, parseCertificatesPem } from '../pkg/cert/index.js';
 import type { AeadCipher } from '../pkg/noise/aead.js';
 import type { TestCa } from '../test/unit/helpers/pki.js';
 import { Fleet, type SimNode } from './lh-load-fleet.js';
-import { cpuSeconds, quantile, rssMb } from './proc-stats.js';
+import { cpuSeconds, cpuTimes, quantile, rssMb } from './proc-stats.js';
 
 export interface LoadSpec {
   caPem: string;
@@ -47,6 +47,9 @@ export interface LoadResult {
   lhCpuUsPerHandshake: number;
   rssAfterJoinMiB: number;
   steadyCpuPct: number;
+  /** Of steadyCpuPct: the kernel's part (system time), and the main thread's (JavaScript, GC on it, its syscalls). */
+  steadySysPct: number;
+  steadyMainThreadPct: number;
   rssMiB: number;
   updates: number;
   queries: number;
@@ -102,12 +105,23 @@ async function join(fleet: Fleet, spec: LoadSpec): Promise<{ ms: number; cpuS: n
   return { ms: lastAnswerAt - t0, cpuS: cpuAtLast - cpu0 };
 }
 
-async function steady(fleet: Fleet, spec: LoadSpec): Promise<{ cpuPct: number }> {
+/** CPU seconds (user + system) of the thread `tid` of `pid`: the main thread when tid = pid. */
+function threadCpuSeconds(pid: number, tid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+}
+
+async function steady(
+  fleet: Fleet,
+  spec: LoadSpec,
+): Promise<{ cpuPct: number; sysPct: number; mainThreadPct: number }> {
   const up = fleet.nodes.filter((n) => n.phase === 'up');
   const perTickQueries = (spec.queriesPerSec * 10) / 1000;
   let queryCredit = 0;
   fleet.stats = Fleet.emptyStats();
-  const cpu0 = cpuSeconds(spec.lighthouse.pid);
+  const pid = spec.lighthouse.pid;
+  const [cpu0, sys0, main0] = [cpuSeconds(pid), cpuTimes(pid).system, threadCpuSeconds(pid, pid)];
   const t0 = performance.now();
   let lastQueryTick = t0;
   while (performance.now() - t0 < spec.steadyMs) {
@@ -125,12 +139,13 @@ async function steady(fleet: Fleet, spec: LoadSpec): Promise<{ cpuPct: number }>
     }
     await sleep(2);
   }
-  const cpuS = cpuSeconds(spec.lighthouse.pid) - cpu0;
+  const [cpuS, sysS, mainS] = [cpuSeconds(pid) - cpu0, cpuTimes(pid).system - sys0, threadCpuSeconds(pid, pid) - main0];
   const ms = performance.now() - t0;
   // Let the last queries come back (or time out) before counting.
   await sleep(spec.queryTimeoutMs);
   fleet.expireQueries(0);
-  return { cpuPct: (100 * cpuS * 1000) / ms };
+  const pct = (seconds: number): number => (100 * seconds * 1000) / ms;
+  return { cpuPct: pct(cpuS), sysPct: pct(sysS), mainThreadPct: pct(mainS) };
 }
 
 async function main(): Promise<void> {
@@ -174,6 +189,8 @@ async function main(): Promise<void> {
     lhCpuUsPerHandshake: Math.round((j.cpuS * 1e6) / Math.max(1, joinStats.answered)),
     rssAfterJoinMiB: Math.round(rssAfterJoinMiB),
     steadyCpuPct: Number(s.cpuPct.toFixed(1)),
+    steadySysPct: Number(s.sysPct.toFixed(1)),
+    steadyMainThreadPct: Number(s.mainThreadPct.toFixed(1)),
     rssMiB: Math.round(rssMb(spec.lighthouse.pid)),
     updates: st.updates,
     queries: st.queries,
