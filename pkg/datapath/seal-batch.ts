@@ -8,7 +8,8 @@
 // were added: a packet sealed on its own meanwhile (a relay frame on the hop's tunnel, pkg/relay/frame.ts, or the
 // TCP fallback's UDP probe) takes a lower counter and leaves first, so a tunnel's counters go out in order however
 // many of those a turn sends, and none falls behind the peer's replay window on our account (docs/wire-format.md,
-// "Counters and the replay window").
+// "Counters and the replay window"). A packet added while a flush is sending (a socket's send that re-enters the
+// pipeline) waits for the next flush: sealed at once it would take a higher counter than the records still to leave.
 //
 // A key closed between the add and the flush (its tunnel torn down by a packet handled meanwhile) seals nothing:
 // those packets are dropped and counted (drops{seal-key-closed}), as a packet for a tunnel that is gone is. Only
@@ -17,7 +18,6 @@
 import { encodeHeader, HEADER_LEN, type MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { AEAD_TAG_LEN, type Aead } from '../noise/aead.js';
-import { sealForTunnel } from './seal-packet.js';
 import { AEAD_META_WORDS as W, sealRecords } from '../noise/session-aead.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
@@ -43,6 +43,15 @@ export interface SealOutcomes {
   dropped(reason: 'seal-key-closed' | 'send-exception', count: number): void;
 }
 
+interface LatePacket {
+  host: HostInfo;
+  conn: UdpConn;
+  dest: UdpAddr;
+  type: MessageType;
+  subtype: number;
+  payload: Uint8Array;
+}
+
 export class SealBatch {
   private readonly batch = new CryptoBatch();
   private readonly hosts: HostInfo[] = [];
@@ -53,6 +62,8 @@ export class SealBatch {
   private readonly lengths: number[] = [];
   private queued = false;
   private flushing = false;
+  /** Packets added during a flush, for the next one (payloads copied). */
+  private late: LatePacket[] = [];
   private readonly flushNow = (): void => this.flush();
 
   constructor(private readonly outcomes: SealOutcomes) {}
@@ -65,7 +76,10 @@ export class SealBatch {
   add(host: HostInfo, conn: UdpConn, dest: UdpAddr, type: MessageType, subtype: number, payload: Uint8Array): void {
     const b = this.batch;
     const total = HEADER_LEN + payload.length + AEAD_TAG_LEN;
-    if (this.flushing) return this.sendOne(host, conn, dest, type, subtype, payload);
+    if (this.flushing) {
+      this.late.push({ host, conn, dest, type, subtype, payload: Uint8Array.from(payload) });
+      return;
+    }
     if (!b.fits(total)) this.flush();
     const i = b.count;
     const at = b.add(host.keys.send, 0, total);
@@ -133,6 +147,7 @@ export class SealBatch {
       this.conns.length = 0;
       this.dests.length = 0;
       this.flushing = false;
+      this.addLate();
     }
     if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes);
     if (dropped !== 0) this.outcomes.dropped('seal-key-closed', dropped);
@@ -150,22 +165,11 @@ export class SealBatch {
     }
   }
 
-  /** A send from within a flush (nothing does this today): sealed and sent on its own. */
-  private sendOne(
-    host: HostInfo,
-    conn: UdpConn,
-    dest: UdpAddr,
-    type: MessageType,
-    subtype: number,
-    payload: Uint8Array,
-  ): void {
-    let out: Buffer;
-    try {
-      out = sealForTunnel(host, type, subtype, payload);
-    } catch {
-      return this.outcomes.dropped('seal-key-closed', 1);
-    }
-    conn.send(out, dest);
-    this.outcomes.sent(host, 1, payload.length);
+  /** What was added during the flush starts the next batch (its flush queued on a microtask by add). */
+  private addLate(): void {
+    if (this.late.length === 0) return;
+    const late = this.late;
+    this.late = [];
+    for (const p of late) this.add(p.host, p.conn, p.dest, p.type, p.subtype, p.payload);
   }
 }

@@ -322,3 +322,33 @@ test("data pending in the batch takes its counter when sealed: a window's worth 
     "a tunnel's counters leave in order",
   );
 });
+
+test('a data packet added while the batch is being sent waits for the next flush: its counter comes after the whole batch', async (t) => {
+  const { a, b, ab } = await pair(t);
+  const sent = a.memUdp!.sent;
+  const mark = sent.length;
+  const before = b.tun.written.length;
+  const udp = a.memUdp!;
+  const send = udp.send.bind(udp);
+  let reentered = false;
+  // The socket's first send re-enters the pipeline, as a send that synchronously hands us a packet would.
+  udp.send = (packet, to) => {
+    send(packet, to);
+    if (reentered) return;
+    reentered = true;
+    sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'late' }));
+  };
+  t.after(() => {
+    udp.send = send;
+  });
+  const payloads = ['r1', 'r2', 'r3'];
+  a.tun.injectBatch(payloads.map((s) => udpPacket({ src: A, dst: B, payload: s })));
+  await waitFor(() => b.tun.written.length >= before + 4, { what: 'the read and the late packet delivered' });
+  const counters = sent.slice(mark).map((s) => headerOf(s.packet).counter);
+  assert.equal(counters.length, 4);
+  assert.ok(
+    counters.every((c, i) => i === 0 || c > counters[i - 1]!),
+    `a tunnel's counters leave in order: ${counters.join(' ')}`,
+  );
+  assert.deepEqual(b.tun.written.slice(before).map(udpPayloadText), [...payloads, 'late']);
+});
