@@ -13,7 +13,8 @@
 //
 // A key closed between the add and the flush (its tunnel torn down by a packet handled meanwhile) seals nothing:
 // those packets are dropped and counted (drops{seal-key-closed}), as a packet for a tunnel that is gone is. Only
-// what was sealed and handed to the socket counts as sent (SealOutcomes.sent: the tunnel's statistics, liveness).
+// what was sealed and handed to the socket counts as sent (SealOutcomes.sent: the tunnel's statistics, liveness, and
+// the path-health detector's note that a reply is due).
 
 import { encodeHeader, HEADER_LEN, type MessageType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -37,8 +38,11 @@ function sealAll(
 
 /** What became of the batched packets: the tunnel sender's statistics and drop counters (tunnel-sender.ts). */
 export interface SealOutcomes {
-  /** `count` packets of `host`, `bytes` payload bytes in all, were sealed and handed to the socket. */
-  sent(host: HostInfo, count: number, bytes: number): void;
+  /**
+   * `count` packets of `host`, `bytes` payload bytes in all, were sealed and handed to the socket; `answerable`:
+   * at least one of them was added as one the peer's side answers (path-health.ts).
+   */
+  sent(host: HostInfo, count: number, bytes: number, answerable: boolean): void;
   /** Packets lost: 'seal-key-closed' (their key was closed first), 'send-exception' (the socket threw). */
   dropped(reason: 'seal-key-closed' | 'send-exception', count: number): void;
 }
@@ -50,6 +54,7 @@ interface LatePacket {
   type: MessageType;
   subtype: number;
   payload: Uint8Array;
+  answerable: boolean;
 }
 
 export class SealBatch {
@@ -60,6 +65,7 @@ export class SealBatch {
   private readonly conns: UdpConn[] = [];
   private readonly dests: UdpAddr[] = [];
   private readonly lengths: number[] = [];
+  private readonly answerable: boolean[] = [];
   private queued = false;
   private flushing = false;
   /** Packets added during a flush, for the next one (payloads copied). */
@@ -72,12 +78,23 @@ export class SealBatch {
     return this.batch.count;
   }
 
-  /** The tunnel's counter is taken at the flush; `payload` is copied, the caller may reuse it at once. */
-  add(host: HostInfo, conn: UdpConn, dest: UdpAddr, type: MessageType, subtype: number, payload: Uint8Array): void {
+  /**
+   * The tunnel's counter is taken at the flush; `payload` is copied, the caller may reuse it at once. `answerable`:
+   * the peer's side answers it, reported with the packet once it was sent (SealOutcomes.sent).
+   */
+  add(
+    host: HostInfo,
+    conn: UdpConn,
+    dest: UdpAddr,
+    type: MessageType,
+    subtype: number,
+    payload: Uint8Array,
+    answerable: boolean,
+  ): void {
     const b = this.batch;
     const total = HEADER_LEN + payload.length + AEAD_TAG_LEN;
     if (this.flushing) {
-      this.late.push({ host, conn, dest, type, subtype, payload: Uint8Array.from(payload) });
+      this.late.push({ host, conn, dest, type, subtype, payload: Uint8Array.from(payload), answerable });
       return;
     }
     if (!b.fits(total)) this.flush();
@@ -91,6 +108,7 @@ export class SealBatch {
     this.conns[i] = conn;
     this.dests[i] = dest;
     this.lengths[i] = total;
+    this.answerable[i] = answerable;
     if (!this.queued) {
       this.queued = true;
       queueMicrotask(this.flushNow);
@@ -110,6 +128,7 @@ export class SealBatch {
     let runHost: HostInfo | null = null;
     let runCount = 0;
     let runBytes = 0;
+    let runAnswerable = false;
     try {
       this.takeCounters(n);
       b.run(sealAll);
@@ -131,12 +150,14 @@ export class SealBatch {
         }
         const host = this.hosts[i]!;
         if (host !== runHost) {
-          if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes);
+          if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes, runAnswerable);
           runHost = host;
           runCount = 0;
           runBytes = 0;
+          runAnswerable = false;
         }
         runCount++;
+        runAnswerable ||= this.answerable[i]!;
         runBytes += length - HEADER_LEN - AEAD_TAG_LEN;
       }
     } finally {
@@ -146,10 +167,11 @@ export class SealBatch {
       this.subtypes.length = 0;
       this.conns.length = 0;
       this.dests.length = 0;
+      this.answerable.length = 0;
       this.flushing = false;
       this.addLate();
     }
-    if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes);
+    if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes, runAnswerable);
     if (dropped !== 0) this.outcomes.dropped('seal-key-closed', dropped);
     if (thrown !== 0) this.outcomes.dropped('send-exception', thrown);
   }
@@ -170,6 +192,6 @@ export class SealBatch {
     if (this.late.length === 0) return;
     const late = this.late;
     this.late = [];
-    for (const p of late) this.add(p.host, p.conn, p.dest, p.type, p.subtype, p.payload);
+    for (const p of late) this.add(p.host, p.conn, p.dest, p.type, p.subtype, p.payload, p.answerable);
   }
 }

@@ -3,8 +3,8 @@
 // packets on a direct path are sealed in batches (the node's seal batch, seal-batch.ts: one crossing per tunnel per
 // turn); anything else is sealed and sent at once, after the pending batch, so the wire keeps the order of the calls.
 // Packets sealed elsewhere (relay frames, the TCP fallback's probe) keep a tunnel's counters in wire order too: the
-// batch takes its counters when it is sealed (seal-batch.ts). A packet counts as sent (statistics, liveness) once it
-// was sealed and handed to the socket.
+// batch takes its counters when it is sealed (seal-batch.ts). A packet counts as sent (statistics, liveness, the
+// path-health detector's answerable send) once it was sealed and handed to the socket.
 
 import { MessageSubType, MessageType, TestSubType } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -38,17 +38,18 @@ export function sendOnTunnel(
   to?: UdpAddr,
 ): void {
   const dest = to ?? host.remote;
-  let left = false;
+  // Only what goes on the tunnel's own path says anything about that path (not probes of other addresses).
+  const answerable = to === undefined && expectsReply(type, subtype, payload);
   if (dest && to === undefined && type === MessageType.Message && subtype === MessageSubType.None) {
-    ctx.pipelines.inside.sealBatch().add(host, host.conn ?? ctx.udp, dest, type, subtype, payload);
-  } else {
-    ctx.pipelines.inside.flushSealed();
-    left = sendNow(ctx, host, sealForTunnel(host, type, subtype, payload), dest);
+    // Reported by the batch once sealed and sent (SealAccounting.sent), answerable or not.
+    ctx.pipelines.inside.sealBatch().add(host, host.conn ?? ctx.udp, dest, type, subtype, payload, answerable);
+    return;
   }
-  // Only what goes on the tunnel's own path says anything about that path (not probes of other addresses). A
-  // relayed tunnel whose relay entry is gone has no path at all: what we meant to send there is unanswered all the
+  ctx.pipelines.inside.flushSealed();
+  const left = sendNow(ctx, host, sealForTunnel(host, type, subtype, payload), dest);
+  // A relayed tunnel whose relay entry is gone has no path at all: what we meant to send there is unanswered all the
   // same, and the detector is what notices it (otherwise nothing ever would: liveness only checks sent traffic).
-  if (to === undefined && expectsReply(type, subtype, payload)) ctx.answerableSent?.(host, type === MessageType.Test);
+  if (answerable) ctx.answerableSent?.(host, type === MessageType.Test);
   if (left) countSent(ctx, host, 1, payload.length);
 }
 
@@ -69,7 +70,8 @@ function countSent(ctx: DataPathContext, host: HostInfo, count: number, bytes: n
 export class SealAccounting implements SealOutcomes {
   constructor(private readonly ctx: DataPathContext) {}
 
-  sent(host: HostInfo, count: number, bytes: number): void {
+  sent(host: HostInfo, count: number, bytes: number, answerable: boolean): void {
+    if (answerable) this.ctx.answerableSent?.(host, false);
     countSent(this.ctx, host, count, bytes);
   }
 

@@ -16,9 +16,10 @@ import { AEAD_TAG_LEN, createAead, type Aead, type AeadCipher } from '../../pkg/
 import { NativeAead, nativeAeadAddon } from '../../pkg/noise/native-aead.js';
 import { AEAD_META_WORDS as W, openRecords, sealRecords } from '../../pkg/noise/session-aead.js';
 import { wrapRelayed } from '../../pkg/relay/frame.js';
+import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { Rand } from './helpers/fuzz.js';
 import { connect, TestMesh } from './helpers/mesh.js';
-import { headerOf, udpPacket, udpPayloadText } from './helpers/packets.js';
+import { headerOf, icmpEcho, udpPacket, udpPayloadText } from './helpers/packets.js';
 import { waitFor } from './helpers/wait.js';
 
 const CIPHERS: AeadCipher[] = ['aes', 'chachapoly'];
@@ -351,4 +352,27 @@ test('a data packet added while the batch is being sent waits for the next flush
     `a tunnel's counters leave in order: ${counters.join(' ')}`,
   );
   assert.deepEqual(b.tun.written.slice(before).map(udpPayloadText), [...payloads, 'late']);
+});
+
+test('a batched packet the peer answers tells the path-health detector once it was sealed and sent, not at the add', async (t) => {
+  const { a, ab } = await pair(t);
+  const told: HostInfo[] = [];
+  const node = a.node as unknown as { answerableSent(host: HostInfo, test: boolean): void };
+  node.answerableSent = (host, test) => {
+    assert.equal(test, false, 'a data packet, not a test request');
+    told.push(host);
+  };
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, icmpEcho(A, B, 8));
+  assert.equal(told.length, 0, 'nothing is said while the packet waits in the batch');
+  flushSealed(a.node);
+  assert.deepEqual(told, [ab], 'sealed and sent: a reply is due');
+
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'one-way' }));
+  flushSealed(a.node);
+  assert.equal(told.length, 1, 'UDP is not answerable');
+
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, icmpEcho(A, B, 8, 1));
+  a.node.closeTunnel(ab, 'test', false);
+  await waitFor(() => a.node.counters.get('drops', 'seal-key-closed') === 1, { what: 'the drop' });
+  assert.equal(told.length, 1, 'a packet whose key was closed before the seal was never sent: no reply is due');
 });
