@@ -4,7 +4,8 @@
 //
 // Inbound drops are triggered by peers and outbound ones by any local program, so each direction has its own
 // budget (a peer's flood of refused packets cannot hide our own outbound drops) and lines beyond it are counted in
-// the next line's `suppressed=` (docs/security-model.md). With debug off, nothing is parsed or formatted.
+// the next line's `suppressed=` (docs/security-model.md). The budgets are the node's (Pipelines.dropLog), not the
+// Logger's: nodes that share a Logger each keep their own. With debug off, nothing is parsed or formatted.
 
 import type { Clock } from '../clock/clock.js';
 import { newFirewallPacket, parseIpv4Packet } from '../firewall/packet.js';
@@ -20,21 +21,10 @@ export type DropDirection = 'inbound' | 'outbound';
 
 const IPV6_HEADER_LEN = 40;
 
-interface Limiters {
-  inbound: RateLimiter;
-  outbound: RateLimiter;
-}
-
-// Kept per logger (one per node) rather than on the node, so that the pipelines need nothing more from their context.
-const limitersByLog = new WeakMap<Logger, Limiters>();
-
-function limitersOf(log: Logger): Limiters {
-  let l = limitersByLog.get(log);
-  if (!l) {
-    l = { inbound: new RateLimiter(DROP_LOG_LIMIT), outbound: new RateLimiter(DROP_LOG_LIMIT) };
-    limitersByLog.set(log, l);
-  }
-  return l;
+/** One node's drop-line budgets, one per direction (held by its Pipelines). */
+export class DropLogLimits {
+  readonly inbound = new RateLimiter(DROP_LOG_LIMIT);
+  readonly outbound = new RateLimiter(DROP_LOG_LIMIT);
 }
 
 /**
@@ -43,14 +33,14 @@ function limitersOf(log: Logger): Limiters {
  * header only (the firewall's verdict named the reason; ports behind extension headers are not worth a parse here).
  */
 export function logDroppedPacket(
-  ctx: { log: Logger; clock: Clock },
+  ctx: { log: Logger; clock: Clock; pipelines: { readonly dropLog: DropLogLimits } },
   direction: DropDirection,
   reason: string,
   packet: Uint8Array,
   vpnIp: VpnIp | null,
 ): void {
   if (!ctx.log.enabled('debug')) return;
-  const suppressed = limitersOf(ctx.log)[direction].admit(ctx.clock.now());
+  const suppressed = ctx.pipelines.dropLog[direction].admit(ctx.clock.now());
   if (suppressed < 0) return;
   const fields: LogFields = { vpnIp: vpnIp === null ? undefined : formatVpnIp(vpnIp), reason };
   const p = newFirewallPacket();

@@ -1,13 +1,17 @@
 // One node's pipeline state (inside-path.ts, outside-path.ts): the node makes one and hands it to the pipelines
-// through DataPathContext.pipelines, so every batch, scratch record and cache belongs to exactly one node.
+// through DataPathContext.pipelines, so every batch, scratch record, cache and drop-log budget belongs to exactly one
+// node.
 
 import type { DataPathContext } from './context.js';
+import { DropLogLimits } from './drop-log.js';
 import { InsidePath } from './inside-path.js';
 import { OutsidePath } from './outside-path.js';
 
 export class Pipelines {
   readonly inside: InsidePath;
   readonly outside: OutsidePath;
+  /** The drop lines' rate limits (drop-log.ts). */
+  readonly dropLog = new DropLogLimits();
 
   constructor(ctx: DataPathContext) {
     this.inside = new InsidePath(ctx);

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
 import { DROP_LOG_LIMIT } from '../../pkg/datapath/drop-log.js';
-import { connect, TestMesh } from './helpers/mesh.js';
+import { Logger } from '../../pkg/log/logger.js';
+import { ALLOW_ALL_FIREWALL, connect, TestMesh } from './helpers/mesh.js';
 import { udpPacket } from './helpers/packets.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
@@ -90,4 +91,21 @@ test('with debug off nothing is logged for drops', async (t) => {
   await sleep(20);
   assert.equal(b.node.counters.get('drops', 'firewall-in-no-rule'), 1);
   assert.equal(dropLines(a.logs, 'outbound').length + dropLines(b.logs, 'inbound').length, 0);
+});
+
+test('nodes that share one Logger keep their own drop-line budgets', async (t) => {
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
+  const lines: string[] = [];
+  const log = new Logger('debug', 'text', (line) => lines.push(line), true);
+  const firewall = ALLOW_ALL_FIREWALL;
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], log, config: { firewall } });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], log, config: { firewall } });
+  const flood = 3 * DROP_LOG_LIMIT.burst;
+  for (let i = 0; i < flood; i++) a.tun.inject(udpPacket({ src: A, dst: '192.0.2.5' }));
+  for (let i = 0; i < flood; i++) b.tun.inject(udpPacket({ src: B, dst: '192.0.2.6' }));
+  const fromA = dropLines(lines, 'outbound').filter((l) => l.includes('remoteIp=192.0.2.5'));
+  const fromB = dropLines(lines, 'outbound').filter((l) => l.includes('remoteIp=192.0.2.6'));
+  assert.equal(fromA.length, DROP_LOG_LIMIT.burst, "a's budget");
+  assert.equal(fromB.length, DROP_LOG_LIMIT.burst, "b's budget: a's flood did not spend it");
 });

@@ -68,6 +68,8 @@ export interface TestNodeOptions {
   setup?: Pick<NodeSetup, 'tcp' | 'secondPort' | 'openSecondPort'>;
   underlay?: UdpAddr;
   logLevel?: LogLevel;
+  /** A Logger shared with other nodes (its level wins over logLevel); default: the node's own, writing to `logs`. */
+  log?: Logger;
   /** The networks the node's interfaces are on (default: the test machine's own). */
   localNetworks?: LocalNetwork[];
 }
@@ -83,6 +85,7 @@ export interface TestNode {
   addr: UdpAddr;
   cert: TestHostCert;
   config: MeshConfig;
+  /** The node's log lines (none when it was given a shared `log`). */
   logs: string[];
   /** The tunnel to a peer (by any of its overlay addresses, IPv4 or IPv6 text), if one is up. */
   tunnelTo(vpnIp: string | TestNode): HostInfo | undefined;
@@ -187,7 +190,7 @@ export class TestMesh {
     });
     const staticHosts = await resolveStaticHosts(config.staticHostMap, pki.identity.vpnNetworks);
     const logs: string[] = [];
-    const log = new Logger(config.logging.level, 'text', (line) => logs.push(line), true);
+    const log = o.log ?? new Logger(config.logging.level, 'text', (line) => logs.push(line), true);
     const addr = o.underlay ?? underlayOf(o.vpnIp);
     const memUdp = (o.udp ?? 'memory') === 'memory' ? this.net.bind(addr.address, addr.port) : null;
     const tun = o.tun === undefined ? new MemoryTun({ name: `mem-${o.name ?? o.vpnIp}` }) : o.tun;
