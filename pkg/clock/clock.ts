@@ -55,9 +55,30 @@ export function after(clock: Clock, ms: number, fn: () => void): () => void {
   return clock.after ? clock.after(ms, fn) : realTimer(ms, fn);
 }
 
-/** A periodic timer on `clock` (a real interval when the clock has no timers of its own); returns a cancel function. */
+/**
+ * A periodic timer on `clock`; returns a cancel function. A clock with one-shot timers but no periodic ones gets
+ * `after` re-armed on itself (a periodic timer on real time would leave such a clock's owner half on real time); a
+ * clock with no timers at all gets a real interval.
+ */
 export function every(clock: Clock, ms: number, fn: () => void): () => void {
-  return clock.every ? clock.every(ms, fn) : realInterval(ms, fn);
+  if (clock.every) return clock.every(ms, fn);
+  if (clock.after) return everyByAfter(clock as Clock & Pick<Required<Clock>, 'after'>, ms, fn);
+  return realInterval(ms, fn);
+}
+
+/** `fn` every `ms` on the clock's one-shot timers: re-armed before each run (as ManualClock does), so a run may cancel. */
+function everyByAfter(clock: Clock & Pick<Required<Clock>, 'after'>, ms: number, fn: () => void): () => void {
+  let cancelled = false;
+  const run = (): void => {
+    if (cancelled) return;
+    cancelNext = clock.after(ms, run);
+    fn();
+  };
+  let cancelNext = clock.after(ms, run);
+  return () => {
+    cancelled = true;
+    cancelNext();
+  };
 }
 
 /** A ManualClock timer: one-shot when `period` is 0. */

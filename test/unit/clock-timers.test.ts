@@ -90,3 +90,29 @@ test('a clock without timers of its own gets real ones from the after()/every() 
   assert.equal(once, 1);
   assert.ok(ticks >= 2, `${ticks} real ticks in 60 ms`);
 });
+
+test('a clock with one-shot timers but no periodic ones runs every() on its own after(), not on real time', async () => {
+  const manual = new ManualClock(0);
+  const armed: number[] = [];
+  const onlyAfter: Clock = {
+    now: () => manual.now(),
+    after: (ms, fn) => {
+      armed.push(ms);
+      return manual.after(ms, fn);
+    },
+  };
+  const runs: number[] = [];
+  const cancel = every(onlyAfter, 5, () => {
+    runs.push(manual.now());
+    if (runs.length === 4) cancel();
+  });
+  // Real time passes, the clock does not: nothing may run.
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.deepEqual(runs, [], 'no run on real time');
+  manual.advance(12);
+  assert.deepEqual(runs, [5, 10], 'once per period of the clock');
+  manual.advance(100);
+  assert.deepEqual(runs, [5, 10, 15, 20], 'a run may cancel its own timer');
+  assert.equal(manual.pending, 0, 'nothing left armed');
+  assert.ok(armed.every((ms) => ms === 5));
+});
