@@ -230,7 +230,7 @@ export class RelayManager {
    * path again at once instead of sending into an entry we no longer have. One message per pair, and pairs exist
    * only at the ends' requests.
    */
-  tunnelGone(vpnIp: VpnIp): void {
+  private tunnelGone(vpnIp: VpnIp): void {
     const env = this.env;
     for (const e of this.table.forgetTunnel(vpnIp)) {
       if (e.terminal || e.peerIp !== vpnIp || e.remoteIndex === 0) continue;

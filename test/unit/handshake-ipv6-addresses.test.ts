@@ -251,10 +251,12 @@ test('closing a dual-stack tunnel forgets what was kept under each of its addres
   a.tun.inject(udp6(A6, B6));
   await advanceUntil(clock, () => b.tun.written.length > 0);
   const gone: string[] = [];
-  const tunnelGone = a.node.relays.tunnelGone.bind(a.node.relays);
-  a.node.relays.tunnelGone = (ip) => {
+  // What the relay manager forgets when it hears the tunnel closed, under each address.
+  const table = a.node.relays.table;
+  const forgetTunnel = table.forgetTunnel.bind(table);
+  table.forgetTunnel = (ip) => {
     gone.push(String(ip));
-    tunnelGone(ip);
+    return forgetTunnel(ip);
   };
   a.node.closeTunnel(a.node.hostmap.get(B6)!, 'test', false);
   assert.deepEqual(gone, [String(parseVpnIp(B4)), B6]);
