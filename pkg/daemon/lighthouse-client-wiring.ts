@@ -1,5 +1,6 @@
 // The lighthouse client's view of the node (lighthouse/client.ts LighthouseClientEnv): each role it asks for,
-// answered from the node's tables, config and path finder. Config is read at each call, so a reload applies.
+// answered from the node's tables, config and path finder. Config is read at each call, so a reload applies; that
+// includes lighthouse.advertise_addrs, as Nebula 1.6.1 reloads it (parsed again only when a reload changed it).
 
 import { parseHostPort } from '../config/index.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
@@ -17,18 +18,35 @@ import { peerMoved } from './peer-moved.js';
 export class LighthouseClientWiring implements LighthouseClientEnv {
   readonly counters: Counters;
   readonly tunnelEvents: TunnelEvents;
-  /** lighthouse.advertise_addrs, parsed once (a bad entry is warned about here, not at every update). */
-  private readonly advertise: UdpAddr[];
+  /** lighthouse.advertise_addrs as last parsed, and the entries it was parsed from. */
+  private advertise: { entries: readonly string[]; addrs: UdpAddr[] } | null = null;
 
   constructor(private readonly node: MeshNode) {
     this.counters = node.counters;
     this.tunnelEvents = node.hostmap;
-    this.advertise = node.currentConfig().lighthouse.advertiseAddrs.flatMap((a) => {
+    this.advertised();
+  }
+
+  /**
+   * lighthouse.advertise_addrs of the current config. Parsed when its entries change (a reload), not at every
+   * update, so a bad entry is warned about once per config that has it.
+   */
+  private advertised(): UdpAddr[] {
+    const entries = this.node.currentConfig().lighthouse.advertiseAddrs;
+    const last = this.advertise;
+    if (last !== null && (last.entries === entries || sameEntries(last.entries, entries))) {
+      last.entries = entries;
+      return last.addrs;
+    }
+    const addrs = entries.flatMap((a) => {
       const parsed = parseHostPort(a);
       if (typeof parsed !== 'string') return [udpAddr(parsed.host, parsed.port)];
-      node.log.warn('Ignoring lighthouse.advertise_addrs entry', { entry: a, error: parsed });
+      this.node.log.warn('Ignoring lighthouse.advertise_addrs entry', { entry: a, error: parsed });
       return [];
     });
+    if (last !== null) this.node.log.info('lighthouse.advertise_addrs has changed');
+    this.advertise = { entries, addrs };
+    return addrs;
   }
 
   // LighthouseTunnels
@@ -56,7 +74,7 @@ export class LighthouseClientWiring implements LighthouseClientEnv {
   }
 
   ownAddresses(): UdpAddr[] {
-    return [...this.node.ownAddresses(this.advertise), ...(this.node.portMap?.advertised() ?? [])];
+    return [...this.node.ownAddresses(this.advertised()), ...(this.node.portMap?.advertised() ?? [])];
   }
 
   relays(): VpnIp[] {
@@ -124,4 +142,8 @@ export class LighthouseClientWiring implements LighthouseClientEnv {
   schedule(ms: number, fn: () => void): void {
     this.node.schedule(ms, fn);
   }
+}
+
+function sameEntries(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
