@@ -41,14 +41,7 @@ export class AddressWatch {
   /** The set last reported through onChange (or seen at start). */
   private last: string;
 
-  private readonly snapshot: () => string[];
-  private readonly onLost: () => void;
-  private readonly onChange: (addresses: string[], lostAny: boolean) => void;
-
-  constructor(listener: AddressListener) {
-    this.snapshot = () => listener.snapshot();
-    this.onLost = () => listener.addressLost();
-    this.onChange = (addresses, lostAny) => listener.addressesChanged(addresses, lostAny);
+  constructor(private readonly listener: AddressListener) {
     this.last = this.key();
   }
 
@@ -137,7 +130,7 @@ export class AddressWatch {
   }
 
   private key(): string {
-    return [...this.snapshot()].sort().join(',');
+    return [...this.listener.snapshot()].sort().join(',');
   }
 
   private lostSince(last: string, now: string): boolean {
@@ -149,7 +142,7 @@ export class AddressWatch {
   netlinkEvent(): void {
     const now = this.key();
     if (this.debounce === null && now === this.last) return;
-    if (this.lostSince(this.last, now)) this.onLost();
+    if (this.lostSince(this.last, now)) this.listener.addressLost();
     if (this.debounce) clearTimeout(this.debounce);
     this.debounce = setTimeout(
       guarded('address-watch', () => this.check()),
@@ -164,7 +157,7 @@ export class AddressWatch {
     if (key === this.last) return;
     const lostAny = this.lostSince(this.last, key);
     this.last = key;
-    this.onChange(key === '' ? [] : key.split(','), lostAny);
+    this.listener.addressesChanged(key === '' ? [] : key.split(','), lostAny);
   }
 
   stop(): void {
