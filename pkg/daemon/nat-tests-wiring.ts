@@ -1,6 +1,7 @@
 // The NAT tests' view of the node (daemon/nat-tests.ts NatTestsEnv): the node's tunnel to a lighthouse, its listen
 // socket, and the path finder told when a measurement changes the punch TTL.
 
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock/clock.js';
 import { sendOnTunnel } from '../datapath/tunnel-sender.js';
 import { MessageType, NoSubType } from '../header/header.js';
@@ -8,7 +9,8 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Logger } from '../log/logger.js';
 import type { Counters } from '../metrics/counters.js';
-import type { UdpConn } from '../udp/udp-conn.js';
+import { TOKEN_LEN } from '../punchy/nat-test-wire.js';
+import type { UdpAddr } from '../udp/addr.js';
 import { whoamiQuestion } from '../control/whoami.js';
 import type { NatTestsEnv } from './nat-tests.js';
 import type { MeshNode } from './node.js';
@@ -45,8 +47,16 @@ export class NatTestsWiring implements NatTestsEnv {
     return this.node.identity().vpnIp;
   }
 
-  udp(): UdpConn {
-    return this.node.udp;
+  /** From the listen socket, whichever it is now (the TCP fallback may stand in for it). */
+  sendBare(packet: Uint8Array, to: UdpAddr, ttl?: number): void {
+    const udp = this.node.udp;
+    if (ttl === undefined) udp.send(packet, to);
+    // Without per-packet TTL control no TTL can be learned: the probe is not sent and the ramp finds nothing.
+    else udp.sendWithTtl?.(packet, to, ttl);
+  }
+
+  randomToken(): Uint8Array {
+    return randomBytes(TOKEN_LEN);
   }
 
   schedule(ms: number, fn: () => void): void {

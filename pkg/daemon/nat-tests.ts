@@ -1,18 +1,13 @@
 // NAT tests wired to a node: a lighthouse's second port (lighthouse/probe-port.ts) and a node's measurement of its
 // own NAT against a lighthouse's (punchy/nat-discovery.ts), with the routing of their in-tunnel messages.
 
-import { randomBytes } from 'node:crypto';
-import type { Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
-import { ProbePort } from '../lighthouse/probe-port.js';
+import { ProbePort, type ProbePortEnv } from '../lighthouse/probe-port.js';
 import { decodeMeta, MetaType } from '../lighthouse/meta.js';
-import type { Logger } from '../log/logger.js';
-import type { Counters } from '../metrics/counters.js';
-import { NatDiscovery, type NatTestResult } from '../punchy/nat-discovery.js';
-import { NAT_ECHO_LEN, natTestType, NatTestType, TOKEN_LEN } from '../punchy/nat-test-wire.js';
+import { NatDiscovery, type NatDiscoveryEnv, type NatTestResult } from '../punchy/nat-discovery.js';
+import { NAT_ECHO_LEN, natTestType, NatTestType } from '../punchy/nat-test-wire.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
-import type { VpnIp } from '../ip/vpn-ip.js';
 
 /** After our addresses change, the lighthouse tunnel needs a moment to follow before we measure again. */
 export const REMEASURE_DELAY_MS = 1500;
@@ -27,18 +22,13 @@ export interface NatTestTunnels {
   sendWhoami(host: HostInfo): void;
 }
 
-export interface NatTestsEnv extends NatTestTunnels {
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly counters: Counters;
-  /** Our primary overlay address: a whoami reply about anybody else is not ours. */
-  myIp(): VpnIp;
-  /** The listen socket, whichever it is now (the TCP fallback may stand in for it): probes leave from it. */
-  udp(): UdpConn;
+/**
+ * The node as the NAT tests see it: the roles of the measurement (NatDiscoveryEnv: our address, bare probes from the
+ * listen socket, tokens, the measured event) and of the second port (ProbePortEnv) are handed on as they are.
+ */
+export interface NatTestsEnv extends NatTestTunnels, NatDiscoveryEnv, ProbePortEnv {
   /** Runs `fn` later unless the node stopped. */
   schedule(ms: number, fn: () => void): void;
-  /** A measurement finished (the punch TTL may have changed). */
-  measured?(): void;
 }
 
 export class NatTests {
@@ -49,22 +39,7 @@ export class NatTests {
     /** Set on a lighthouse with lighthouse.second_port enabled. */
     readonly probePort: ProbePort | null,
   ) {
-    this.discovery = new NatDiscovery({
-      clock: env.clock,
-      log: env.log,
-      counters: env.counters,
-      myIp: () => env.myIp(),
-      sendWhoami: (host) => env.sendWhoami(host),
-      sendInTunnel: (host, payload) => env.sendInTunnel(host, payload),
-      sendBare: (packet, to, ttl) => {
-        const udp = env.udp();
-        if (ttl === undefined) udp.send(packet, to);
-        // Without per-packet TTL control no TTL can be learned: the probe is not sent and the ramp finds nothing.
-        else udp.sendWithTtl?.(packet, to, ttl);
-      },
-      randomToken: () => randomBytes(TOKEN_LEN),
-      measured: () => env.measured?.(),
-    });
+    this.discovery = new NatDiscovery(env);
   }
 
   /** Opens the second port when `secondPort` says so (a lighthouse); `open` defaults to a node:dgram socket. */
@@ -73,13 +48,7 @@ export class NatTests {
     secondPort: { enabled: boolean; port: number } | null,
     open: () => Promise<UdpConn>,
   ): Promise<NatTests> {
-    const probePort = secondPort?.enabled
-      ? new ProbePort(await open(), {
-          clock: env.clock,
-          counters: env.counters,
-          sendInTunnel: (host, payload) => env.sendInTunnel(host, payload),
-        })
-      : null;
+    const probePort = secondPort?.enabled ? new ProbePort(await open(), env) : null;
     return new NatTests(env, probePort);
   }
 
