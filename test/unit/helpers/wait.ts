@@ -26,6 +26,14 @@ export async function waitFor<T>(
 /**
  * Lets what is in flight run to its end: `turns` event-loop turns (each drains the microtasks, where a
  * MemoryNetwork's deliveries and the pipelines' batch flushes run). No real time passes beyond the turns.
+ *
+ * Why a fixed count rather than "until the MemoryNetwork has nothing in flight": its deliveries are microtasks and a
+ * turn ends only when the microtask queue is empty, so a datagram, the answer it draws and the answer to that (a
+ * chain of any length) are all delivered within the first turn; at a turn's end the network never has anything in
+ * flight, so it has nothing to tell. What one turn can leave behind is work that hops to a later macrotask (a
+ * setImmediate such as the lighthouse store's spread refresh, an I/O or threadpool callback); the two further turns
+ * give such hops room, and a chain of more hops than that runs after the next step. (In-process mesh tests on a
+ * ManualClock pass with one turn: recover-idle, path-failover, pipeline-liveness, handshake-cert-versions, relay-mesh.)
  */
 export async function settle(turns = 3): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
