@@ -95,6 +95,8 @@ export interface NodeSetup {
   /** The TCP fallback (tcp-transport.ts): a listener for lighthouses and relays, the fallback for others. The
    * daemon turns it on; in-process test nodes leave it off unless they test it. */
   tcp?: boolean;
+  /** Where the port mapping servers are (NodePortMapEnv.gateway); default: the system's gateway. Tests fake one. */
+  portmapGateway?: () => Promise<string | null>;
 }
 
 export class MeshNode implements DataPathContext, HandshakeEnv {
@@ -368,12 +370,12 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       cipher: node.cipher,
     });
     // After the start-up work: the mapping protocols are loaded and run only now, off the start path.
-    if (c.portmap?.enabled && node.lighthouseClient) node.startPortMap(c.portmap.lifetimeSec);
+    if (c.portmap?.enabled && node.lighthouseClient) node.startPortMap(c.portmap.lifetimeSec, setup.portmapGateway);
     return node;
   }
 
-  private startPortMap(lifetimeSec: number): void {
-    const portMap = new NodePortMap(new PortMapWiring(this, lifetimeSec));
+  private startPortMap(lifetimeSec: number, gateway?: () => Promise<string | null>): void {
+    const portMap = new NodePortMap(new PortMapWiring(this, lifetimeSec, gateway));
     this.portMap = portMap;
     portMap.start().catch((e) => this.log.warn('Port mapping did not start', { error: (e as Error).message }));
   }

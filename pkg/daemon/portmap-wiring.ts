@@ -15,6 +15,7 @@ export class PortMapWiring implements NodePortMapEnv {
   constructor(
     private readonly node: MeshNode,
     readonly lifetimeSec: number,
+    readonly gateway?: () => Promise<string | null>,
   ) {
     this.clock = node.clock;
     this.log = node.log;

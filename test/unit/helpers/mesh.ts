@@ -64,8 +64,9 @@ export interface TestNodeOptions {
   tun?: MemoryTun | null;
   /** 'memory' (default): bound on the mesh's MemoryNetwork at `underlay`. 'kernel': the node opens a real socket. */
   udp?: 'memory' | 'kernel';
-  /** What the daemon adds to an in-process node's setup: the TCP listener and the lighthouse's second port. */
-  setup?: Pick<NodeSetup, 'tcp' | 'secondPort' | 'openSecondPort'>;
+  /** What the daemon adds to an in-process node's setup: the TCP listener, the lighthouse's second port, and where
+   * port mapping finds its gateway (with config portmap.enabled: a fake one on loopback, portmap-node-mesh.test.ts). */
+  setup?: Pick<NodeSetup, 'tcp' | 'secondPort' | 'openSecondPort' | 'portmapGateway'>;
   underlay?: UdpAddr;
   logLevel?: LogLevel;
   /** A Logger shared with other nodes (its level wins over logLevel); default: the node's own, writing to `logs`. */
