@@ -13,7 +13,7 @@
 // Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
 //          --rtt-trials N (1: rounds of the RTT part, each running every implementation and variant once, in turn)
 //          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait before the ping)
-//          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (RTT and first contact) with this environment
+//          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
 
 import { readFileSync, readdirSync } from 'node:fs';
@@ -128,20 +128,21 @@ async function firstReply(lab: Lab, from: Host, ip: string, deadline: number): P
 
 async function coldRun(): Promise<string[]> {
   const lhLab = await LighthouseLab.create();
-  const samples = new Map<ImplName, number[]>(impls.map((i) => [i, []]));
+  const runs = allRuns();
+  const samples = new Map<string, number[]>(runs.map(([label]) => [label, []]));
   try {
     for (let t = 1; t <= trials; t++) {
-      for (const impl of impls) {
-        await lhLab.start(impl, 'lh');
-        await lhLab.start(impl, 'b');
+      for (const [label, impl, env] of runs) {
+        await lhLab.start(impl, 'lh', true, env);
+        await lhLab.start(impl, 'b', true, env);
         await sleep(1000); // b reports itself to the lighthouse
         const t0 = Date.now();
         try {
-          await lhLab.start(impl, 'a', false);
+          await lhLab.start(impl, 'a', false, env);
           const reply = await firstReply(lhLab.lab, lhLab.hosts.a, LH_OVERLAY.b, t0 + 20_000);
           const ms = reply - t0;
-          samples.get(impl)?.push(ms);
-          console.error(`  cold ${impl} trial ${t}: ${ms.toFixed(0)} ms`);
+          samples.get(label)?.push(ms);
+          console.error(`  cold ${label} trial ${t}: ${ms.toFixed(0)} ms`);
         } finally {
           await lhLab.stopAll();
         }
@@ -150,9 +151,9 @@ async function coldRun(): Promise<string[]> {
   } finally {
     await lhLab.destroy();
   }
-  return impls.map((impl) => {
-    const ms = samples.get(impl) ?? [];
-    return `| ${impl} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)} | ${Math.max(...ms).toFixed(0)} |`;
+  return runs.map(([label]) => {
+    const ms = samples.get(label) ?? [];
+    return `| ${label} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)} | ${Math.max(...ms).toFixed(0)} |`;
   });
 }
 
