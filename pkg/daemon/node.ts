@@ -702,8 +702,9 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   /**
    * Applies a validated reload (SIGHUP). What Nebula 1.6.1 reloads: certificates and CA bundle with the blocklist
    * (for new handshakes; existing tunnels are re-checked when pki.disconnect_invalid is set), firewall rules (flows
-   * re-checked on their next packet), punchy respond/delay, lighthouse hosts and allow lists, static hosts,
-   * send_recv_error and logging. The listen socket, tun device and cipher need a restart.
+   * re-checked on their next packet), punchy respond/delay, lighthouse hosts, allow lists and advertise_addrs (read
+   * by the lighthouse client's wiring at each update), static hosts, send_recv_error and logging. The listen socket,
+   * tun device and cipher need a restart.
    */
   applyReload(next: {
     config: MeshConfig;
