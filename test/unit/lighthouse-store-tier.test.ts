@@ -10,7 +10,7 @@ import { AllowList } from '../../pkg/lighthouse/allow-list.js';
 import { encodeMeta, MetaType, SEEN_FIRST_V4, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { TIER_PUNCHES_PER_SECOND } from '../../pkg/lighthouse/store/punch-limit.js';
-import { decodePunch, encodePunch } from '../../pkg/lighthouse/store/record.js';
+import { decodePunch, encodePunch, RecordError } from '../../pkg/lighthouse/store/record.js';
 import type {
   LighthouseStore,
   PunchRequest,
@@ -368,4 +368,31 @@ test('a publisher naming a new asker each time cannot make a lighthouse send mor
   clock.advance(1000);
   publish('10.99.0.31', 250);
   assert.equal(lh3.metas.filter((m) => m.type === MetaType.HostPunchNotification).length, 501);
+});
+
+test('the pair limit holds for the asker the notification names, however the request names its primary', () => {
+  const { twin, sent, lh3 } = tier();
+  lh3.connect('10.99.0.34', a('198.51.100.34', 4000)); // a v1 tunnel: told an IPv4 asker only
+  const owner = twin.owners.get('lh-3')!;
+  const askerAddrs = [a('203.0.113.11', 4242)];
+  // A new IPv6 primary each time, the same IPv4 address named: one notification, not one per primary.
+  for (let i = 1; i <= 10; i++)
+    owner.punchRequested({
+      target: ip('10.99.0.34'),
+      asker: `fd00::${i + 100}`,
+      askers: [`fd00::${i + 100}`, ip('10.99.0.11')],
+      askerAddrs,
+    });
+  assert.deepEqual(
+    sent.map((s) => s.vpnIp),
+    ['10.99.0.11'],
+  );
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-rate'), 9);
+});
+
+test('a punch request whose askers do not start with its asker is refused by the decoder', () => {
+  const request = { target: ip('10.99.0.34'), asker: ip('10.99.0.100'), askerAddrs: [a('203.0.113.11', 4242)] };
+  assert.throws(() => decodePunch(encodePunch({ ...request, askers: [ip('10.99.0.11')] })), RecordError);
+  assert.throws(() => decodePunch(encodePunch({ ...request, askers: [ip('10.99.0.11'), ip('10.99.0.100')] })));
+  assert.equal(decodePunch(encodePunch({ ...request, askers: [ip('10.99.0.100'), 'fd00::100'] })).asker, request.asker);
 });

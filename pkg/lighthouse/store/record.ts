@@ -104,12 +104,16 @@ export function encodePunch(request: PunchRequest): Uint8Array {
 
 export function decodePunch(bytes: Uint8Array): PunchRequest {
   const o = parseObject(bytes);
+  const asker = ipField(o.asker, 'asker');
+  const askers =
+    o.askers === undefined ? undefined : listField(o.askers, 'askers', MAX_ASKERS).map((a) => ipField(a, 'askers'));
+  // The writer puts `asker` first; a request naming one asker and punching toward another would slip past the
+  // per-asker bound (docs/lighthouse-tier.md, Bounded punches).
+  if (askers && askers[0] !== asker) throw new RecordError('askers do not start with asker');
   return {
     target: ipField(o.target, 'target'),
-    asker: ipField(o.asker, 'asker'),
-    ...(o.askers === undefined
-      ? {}
-      : { askers: listField(o.askers, 'askers', MAX_ASKERS).map((a) => ipField(a, 'askers')) }),
+    asker,
+    ...(askers ? { askers } : {}),
     askerAddrs: listField(o.addrs, 'addrs', MAX_ADDRS + 2).map((a) => addrField(a, 'addrs')),
   };
 }

@@ -39,11 +39,11 @@ export interface RemoteHost extends ServedHost {
 /** Another lighthouse asks the one serving `target` to tell it to punch toward `asker` (a HostPunchNotification). */
 export interface PunchRequest {
   readonly target: VpnIp;
-  /** The asker's primary address: the rate limit's key. */
+  /** The asker's primary address. */
   readonly asker: VpnIp;
   /**
-   * All of the asker's overlay addresses, primary first (absent from older writers: just `asker`): what it is named
-   * by, and what remote_allow_list judges its addresses by (every one, with `asker`).
+   * All of the asker's overlay addresses, `asker` first (absent from older writers: just `asker`): what it is named
+   * by (the rate limit's key is the address named), and what remote_allow_list judges its addresses by (every one).
    */
   readonly askers?: readonly VpnIp[];
   readonly askerAddrs: readonly UdpAddr[];

@@ -70,7 +70,7 @@ export function answerFromTier(
 
 /**
  * Another lighthouse's query reached a host we serve: it punches toward the asker, as for a query of our own, at most
- * once a second per (target, asker) and TIER_PUNCHES_PER_SECOND in all (punch-limit.ts). The asker must be a host of
+ * once a second per (target, asker named) and TIER_PUNCHES_PER_SECOND in all (punch-limit.ts). The asker must be a host of
  * our overlay (every one of its addresses inside our networks) other than the target. It is named by the first of its
  * addresses that fits the target's tunnel (a v1 tunnel: IPv4 only) and of a family the target has, else the first
  * that fits, as the server names a querier of its own; its underlay addresses are capped per family as a querier's
@@ -90,7 +90,8 @@ export function tierPunch(env: LighthouseServerEnv, limiter: TierPunchLimiter, r
   const fitting = (request.askers ?? [request.asker]).filter((a) => fitsLayout(a, version));
   const asker = fitting.find((a) => families.has(typeof a)) ?? fitting[0];
   if (asker === undefined) return env.counters.inc('lighthouse', 'v1-ipv6-skipped');
-  const refused = limiter.refusal(target, request.asker);
+  // Keyed by the address the notification names: that is where the host punches.
+  const refused = limiter.refusal(target, asker);
   if (refused === 'pair') return env.counters.inc('drops', 'lighthouse-tier-punch-rate');
   if (refused === 'all') return env.counters.inc('drops', 'lighthouse-tier-punch-rate-all');
   const addrs = capAskerAddrs(request.askerAddrs).filter((a) => acceptable(env, judgedBy, a));
