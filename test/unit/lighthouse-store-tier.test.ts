@@ -396,3 +396,41 @@ test('a punch request whose askers do not start with its asker is refused by the
   assert.throws(() => decodePunch(encodePunch({ ...request, askers: [ip('10.99.0.11'), ip('10.99.0.100')] })));
   assert.equal(decodePunch(encodePunch({ ...request, askers: [ip('10.99.0.100'), 'fd00::100'] })).asker, request.asker);
 });
+
+test('a dual-stack asker with one address outside our networks is punched toward by the one inside (mixed tier)', () => {
+  const { twin, sent, lh3 } = tier();
+  // A v2 dual-stack target; the asker's IPv6 address lies in a network this lighthouse does not carry.
+  const host = lh3.connect('10.99.0.34', a('198.51.100.34', 4000), [], [], ['fd00::34']);
+  Object.assign(host, { certVersion: 2 });
+  const owner = twin.owners.get('lh-3')!;
+  const askerAddrs = [a('203.0.113.11', 4242)];
+  owner.punchRequested({
+    target: ip('10.99.0.34'),
+    asker: '2001:db8::11',
+    askers: ['2001:db8::11', ip('10.99.0.11')],
+    askerAddrs,
+  });
+  owner.punchRequested({
+    target: ip('10.99.0.34'),
+    asker: ip('10.99.0.12'),
+    askers: [ip('10.99.0.12'), '2001:db8::12'],
+    askerAddrs,
+  });
+  assert.deepEqual(
+    sent.map((s) => [s.type, s.vpnIp, s.addrs]),
+    [
+      [MetaType.HostPunchNotification, '10.99.0.11', ['203.0.113.11:4242']],
+      [MetaType.HostPunchNotification, '10.99.0.12', ['203.0.113.11:4242']],
+    ],
+  );
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-asker'), 0);
+  // Still no punch for an asker sharing an address with the target.
+  owner.punchRequested({
+    target: ip('10.99.0.34'),
+    asker: ip('10.99.0.13'),
+    askers: [ip('10.99.0.13'), 'fd00::34'],
+    askerAddrs,
+  });
+  assert.equal(sent.length, 2);
+  assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-asker'), 1);
+});

@@ -70,24 +70,28 @@ export function answerFromTier(
 
 /**
  * Another lighthouse's query reached a host we serve: it punches toward the asker, as for a query of our own, at most
- * once a second per (target, asker named) and TIER_PUNCHES_PER_SECOND in all (punch-limit.ts). The asker must be a host of
- * our overlay (every one of its addresses inside our networks) other than the target. It is named by the first of its
- * addresses that fits the target's tunnel (a v1 tunnel: IPv4 only) and of a family the target has, else the first
- * that fits, as the server names a querier of its own; its underlay addresses are capped per family as a querier's
- * (its learned address and MAX_REPORTED reported ones).
+ * once a second per (target, asker named) and TIER_PUNCHES_PER_SECOND in all (punch-limit.ts). The asker must not be
+ * the target (none of its addresses the target's) and is named by the first of its addresses inside our networks that
+ * fits the target's tunnel (a v1 tunnel: IPv4 only) and of a family the target has, else the first of ours that fits,
+ * as the server names a querier of its own; none inside our networks: no punch. Its underlay addresses are capped per
+ * family as a querier's (its learned address and MAX_REPORTED reported ones) and judged by all of its addresses.
  */
 export function tierPunch(env: LighthouseServerEnv, limiter: TierPunchLimiter, request: PunchRequest): void {
   const { target } = request;
   const host = env.hostFor(target);
   if (!host) return env.counters.inc('drops', 'lighthouse-tier-punch-unknown');
   const judgedBy = [...new Set([request.asker, ...(request.askers ?? [])])];
+  const targetAddrs = addrsOf(host);
+  if (judgedBy.some((a) => targetAddrs.includes(a))) return env.counters.inc('drops', 'lighthouse-tier-punch-asker');
+  // Only the address we name must be ours: lighthouses of a tier may carry different networks (one on an IPv4-only
+  // v1 certificate, hosts dual-stack), and the others still judge the asker's underlay addresses below.
   const networks = env.vpnNetworks();
+  const ours = (request.askers ?? [request.asker]).filter((a) => inNetworks(a, networks));
   // Whoever can publish on the tier's subjects could otherwise make our hosts punch toward any address it names.
-  if (!judgedBy.every((a) => inNetworks(a, networks) && !addrsOf(host).includes(a)))
-    return env.counters.inc('drops', 'lighthouse-tier-punch-asker');
+  if (ours.length === 0) return env.counters.inc('drops', 'lighthouse-tier-punch-asker');
   const version = host.certVersion ?? 1;
-  const families = new Set(addrsOf(host).map((a) => typeof a));
-  const fitting = (request.askers ?? [request.asker]).filter((a) => fitsLayout(a, version));
+  const families = new Set(targetAddrs.map((a) => typeof a));
+  const fitting = ours.filter((a) => fitsLayout(a, version));
   const asker = fitting.find((a) => families.has(typeof a)) ?? fitting[0];
   if (asker === undefined) return env.counters.inc('lighthouse', 'v1-ipv6-skipped');
   // Keyed by the address the notification names: that is where the host punches.
