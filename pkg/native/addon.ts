@@ -78,7 +78,7 @@ export const UDP_META_WORDS = 8;
 /** Address and route change events (native/netlink.c), for pkg/udp/address-watch.ts and
  * pkg/routing/system-route-watch.ts. */
 export interface NetlinkAddon {
-  /** A non-blocking NETLINK_ROUTE socket subscribed to IPv4 and IPv6 address changes. */
+  /** A non-blocking NETLINK_ROUTE socket subscribed to IPv4 and IPv6 address changes and to link changes. */
   netlink_open_addr_watch(): number;
   /** One subscribed to IPv4 and IPv6 route changes (tun.use_system_route_table); rcvbuf > 0 sets its buffer size. */
   netlink_open_route_watch(rcvbuf: number): number;

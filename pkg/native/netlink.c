@@ -1,8 +1,10 @@
 // Address changes from the kernel, for pkg/udp/address-watch.ts (and route changes, below): a NETLINK_ROUTE socket
-// subscribed to the IPv4 and IPv6 address groups, read through the same batched poll as the TUN and UDP. JavaScript
-// only needs to know that something changed (it re-reads the addresses itself), so each message is handed over as its
-// length and its bytes are not looked at. This replaces an `ip -o monitor address` child process: one process less for
-// the daemon's lifetime, and no fork on the way to a cold start's first tunnel.
+// subscribed to the IPv4 and IPv6 address groups and to link changes (a carrier lost or regained takes an interface's
+// addresses out of, or back into, the set the watch compares, with no address event), read through the same batched
+// poll as the TUN and UDP. JavaScript only needs to know that something changed (it re-reads the addresses itself), so
+// each message is handed over as its length and its bytes are not looked at. This replaces an `ip -o monitor address
+// link` child process: one process less for the daemon's lifetime, and no fork on the way to a cold start's first
+// tunnel.
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -36,7 +38,7 @@ static napi_value open_netlink(napi_env env, uint32_t groups, int32_t rcvbuf) {
 
 // netlink_open_addr_watch(): fd, non-blocking, in the calling thread's network namespace.
 napi_value netlink_open_addr_watch(napi_env env, napi_callback_info info) {
-  return open_netlink(env, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, 0);
+  return open_netlink(env, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK, 0);
 }
 
 // netlink_open_route_watch(rcvbuf): fd subscribed to IPv4 and IPv6 route changes, for

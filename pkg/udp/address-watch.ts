@@ -1,7 +1,9 @@
 // Notices when this host's underlay addresses change (a laptop moving from WiFi to 4G): a netlink socket in the
-// addon (pkg/native/netlink.c), or `ip -o monitor address` without the addon, reports address events the moment
-// they happen, and a poll covers systems with neither (every 2 s) and, as a backstop, those with one (every minute:
-// each look at the interfaces costs ~0.2 ms of CPU and a wake-up of an idle daemon). Each event is
+// addon (pkg/native/netlink.c), or `ip -o monitor address link` without the addon, reports address and link events
+// the moment they happen (link events because a carrier lost or regained takes an interface's addresses out of, or
+// back into, the snapshot with no address event: node lists only interfaces that are up and running), and a poll
+// covers systems with neither (every 2 s) and, as a backstop, those with one (every minute: each look at the
+// interfaces costs ~0.2 ms of CPU and a wake-up of an idle daemon). Each event is
 // checked against the address set the caller reports (`snapshot`), so routine netlink noise (IPv6 lifetime
 // refreshes after a router advertisement, our own TUN coming up, addresses outside local_allow_list) is not a
 // move. `onLost` fires at once when an address we had is gone (callers hold traffic before a route even exists);
@@ -100,7 +102,7 @@ export class AddressWatch {
 
   private startMonitor(): boolean {
     try {
-      this.child = spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      this.child = spawn('ip', ['-o', 'monitor', 'address', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
       // No `ip` (spawn's error) or it ended: nothing reports events any more.
       const lost = (): void => {
         this.child = null;

@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { AddressWatch, BACKSTOP_POLL_MS, POLL_MS } from '../../pkg/udp/address-watch.js';
-import { sleep } from './helpers/wait.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 function watch(initial: string[]) {
   let addresses = initial;
@@ -84,4 +87,33 @@ test('a stopped watch does not start polling again when its monitor exits (stop(
   w.stop();
   eventsLost(w);
   assert.equal(w.pollIntervalMs, BACKSTOP_POLL_MS);
+});
+
+// A carrier lost takes an interface's addresses out of the snapshot with no address event, so the `ip monitor`
+// fallback must ask for link events too. This `ip` prints one line per link change only when asked for links, as
+// the real one does (a carrier flip is a link message); the snapshot has already lost its address when it does.
+const FAKE_IP = `#!/bin/sh
+for object in "$@"; do
+  if [ "$object" = link ]; then echo "3: c0: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 state DOWN"; fi
+done
+exec sleep 10
+`;
+
+test('the ip monitor fallback hears of a carrier lost from a link event, without waiting for the poll', async () => {
+  const bin = mkdtempSync(join(tmpdir(), 'address-watch-ip-'));
+  writeFileSync(join(bin, 'ip'), FAKE_IP);
+  chmodSync(join(bin, 'ip'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path ?? ''}`;
+  const { w, events, set } = watch(['198.18.0.2']);
+  try {
+    set([]); // the carrier went: node no longer lists the interface's address
+    assert.ok((w as unknown as { startMonitor(): boolean }).startMonitor());
+    await waitFor(() => events.includes('change  moved'), { timeoutMs: 1500, what: () => events.join('; ') });
+    assert.deepEqual(events, ['hold', 'change  moved']);
+  } finally {
+    w.stop();
+    process.env.PATH = path;
+    rmSync(bin, { recursive: true, force: true });
+  }
 });
