@@ -15,6 +15,7 @@ import {
   encodeRecord,
   keyOf,
   LIGHTHOUSE_ID,
+  MAX_OVERLAY_ADDRS,
   MAX_RECORD_BYTES,
   RecordError,
   vpnIpOfKey,
@@ -109,6 +110,23 @@ test("a dual-stack host's record carries all of its overlay addresses; a single-
   ];
   for (const [why, value] of refused)
     assert.throws(() => decodeRecord('10.1.0.5', bytes(JSON.stringify(value))), RecordError, why);
+});
+
+test('a host with more overlay addresses than the bound is still read back: its records and its punch requests', () => {
+  // Nine networks (nothing bounds a certificate's): every record of the host decodes, its own address kept.
+  const nine = [HOST.vpnIp, ...Array.from({ length: 8 }, (_, i) => parseVpnIp(`fd00::${i + 1}`))];
+  assert.ok(nine.length > MAX_OVERLAY_ADDRS);
+  for (const vpnIp of nine) {
+    const back = decodeRecord(keyOf(vpnIp), encodeRecord({ ...HOST, vpnIp, vpnAddrs: nine }, 'lh-1', 1));
+    assert.equal(back.vpnAddrs?.length, MAX_OVERLAY_ADDRS, formatVpnIp(vpnIp));
+    assert.ok(back.vpnAddrs?.includes(vpnIp), `${formatVpnIp(vpnIp)} among its ips`);
+    assert.deepEqual(back.vpnAddrs?.slice(0, MAX_OVERLAY_ADDRS - 1), nine.slice(0, MAX_OVERLAY_ADDRS - 1), 'in order');
+  }
+  const punch = decodePunch(
+    encodePunch({ target: parseIpv4('10.1.0.7'), asker: HOST.vpnIp, askers: nine, askerAddrs: [] }),
+  );
+  assert.equal(punch.asker, HOST.vpnIp);
+  assert.deepEqual(punch.askers, nine.slice(0, MAX_OVERLAY_ADDRS));
 });
 
 test('a punch request round-trips', () => {

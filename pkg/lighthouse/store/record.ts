@@ -3,7 +3,7 @@
 //   bucket value, key = the host's overlay address (keyOf):
 //     {"v":1,"ip":"10.1.0.5","lh":"10-1-0-1","t":1765000000000,
 //      "learned":"198.51.100.7:4242","reported":["192.168.1.5:4242","[2001:db8::5]:4242"],"relays":["10.1.0.9"],
-//      "ips":["10.1.0.5","fd00::5"]}      (ips: all of a host's overlay addresses, when it has more than one)
+//      "ips":["10.1.0.5","fd00::5"]}      (ips: its overlay addresses, at most 8, when it has more than one)
 //   punch request, on subject mesh.lh.<lh>.punch:
 //     {"v":1,"target":"10.1.0.5","asker":"10.1.0.7","addrs":["203.0.113.9:4242"]}
 //
@@ -20,8 +20,12 @@ export const RECORD_VERSION = 1;
 /** As the server keeps (server.ts MAX_REPORTED, MAX_RELAYS): 10 reported per family, 16 relays per family. */
 const MAX_ADDRS = 20;
 const MAX_RELAY_ENTRIES = 32;
-/** Overlay addresses of one host (an asker, a record's `ips`): a certificate's networks, a handful in practice. */
-const MAX_ASKERS = 8;
+/**
+ * Overlay addresses of one host written and read (a record's `ips`, a punch request's `askers`): a certificate's
+ * networks, a handful in practice, but nothing bounds their number, so the writer keeps the first MAX_OVERLAY_ADDRS
+ * (capOverlayAddrs) and a reader accepts exactly what a writer can write.
+ */
+export const MAX_OVERLAY_ADDRS = 8;
 /** A full record (10+10 reported IPv6 addresses, 2x16 IPv6 relays) is ~2.2 KB; anything larger is refused unread. */
 export const MAX_RECORD_BYTES = 4096;
 /** The longest certificate name shared (a DNS name's 253 characters). */
@@ -57,7 +61,9 @@ export function encodeRecord(host: ServedHost, servedBy: string, writtenAt: numb
     reported: host.reported.map(formatAddr),
     relays: host.relays.map(formatVpnIp),
     // Only for a host with several addresses: a single-address record stays as small as before.
-    ...(host.vpnAddrs && host.vpnAddrs.length > 1 ? { ips: host.vpnAddrs.map(formatVpnIp) } : {}),
+    ...(host.vpnAddrs && host.vpnAddrs.length > 1
+      ? { ips: capOverlayAddrs(host.vpnIp, host.vpnAddrs).map(formatVpnIp) }
+      : {}),
     // A name DNS could not ask for is left out rather than making the whole record invalid for the readers.
     ...(host.name !== undefined && isShareableName(host.name) ? { name: host.name } : {}),
   });
@@ -78,7 +84,8 @@ export function decodeRecord(key: string, bytes: Uint8Array): RemoteHost {
   if (keyOf(vpnIp) !== key) throw new RecordError('key is not the canonical form of its address');
   if (typeof o.lh !== 'string' || !LIGHTHOUSE_ID.test(o.lh)) throw new RecordError('lh is not a lighthouse id');
   if (typeof o.t !== 'number' || !Number.isSafeInteger(o.t) || o.t < 0) throw new RecordError('t is not a time');
-  const vpnAddrs = o.ips === undefined ? undefined : listField(o.ips, 'ips', MAX_ASKERS).map((v) => ipField(v, 'ips'));
+  const vpnAddrs =
+    o.ips === undefined ? undefined : listField(o.ips, 'ips', MAX_OVERLAY_ADDRS).map((v) => ipField(v, 'ips'));
   if (vpnAddrs && !vpnAddrs.includes(vpnIp)) throw new RecordError("ips leave out the record's own address");
   return {
     vpnIp,
@@ -97,7 +104,9 @@ export function encodePunch(request: PunchRequest): Uint8Array {
     v: RECORD_VERSION,
     target: formatVpnIp(request.target),
     asker: formatVpnIp(request.asker),
-    ...(request.askers !== undefined ? { askers: request.askers.map(formatVpnIp) } : {}),
+    ...(request.askers !== undefined
+      ? { askers: capOverlayAddrs(request.asker, request.askers).map(formatVpnIp) }
+      : {}),
     addrs: request.askerAddrs.map(formatAddr),
   });
 }
@@ -106,7 +115,9 @@ export function decodePunch(bytes: Uint8Array): PunchRequest {
   const o = parseObject(bytes);
   const asker = ipField(o.asker, 'asker');
   const askers =
-    o.askers === undefined ? undefined : listField(o.askers, 'askers', MAX_ASKERS).map((a) => ipField(a, 'askers'));
+    o.askers === undefined
+      ? undefined
+      : listField(o.askers, 'askers', MAX_OVERLAY_ADDRS).map((a) => ipField(a, 'askers'));
   // The writer puts `asker` first; a request naming one asker and punching toward another would slip past the
   // per-asker bound (docs/lighthouse-tier.md, Bounded punches).
   if (askers && askers[0] !== asker) throw new RecordError('askers do not start with asker');
@@ -116,6 +127,16 @@ export function decodePunch(bytes: Uint8Array): PunchRequest {
     ...(askers ? { askers } : {}),
     askerAddrs: listField(o.addrs, 'addrs', MAX_ADDRS + 2).map((a) => addrField(a, 'addrs')),
   };
+}
+
+/**
+ * At most MAX_OVERLAY_ADDRS of a host's overlay addresses, in their order, `own` (the record's address, the asker)
+ * always among them. A host with more is judged by remote_allow_list on the ones kept (docs/lighthouse-tier.md).
+ */
+export function capOverlayAddrs(own: VpnIp, all: readonly VpnIp[]): readonly VpnIp[] {
+  if (all.length <= MAX_OVERLAY_ADDRS) return all;
+  const head = all.slice(0, MAX_OVERLAY_ADDRS);
+  return head.includes(own) ? head : [...all.slice(0, MAX_OVERLAY_ADDRS - 1), own];
 }
 
 function json(value: unknown): Uint8Array {
