@@ -17,6 +17,9 @@ import { sleep, waitFor } from './lab/wait.js';
 const GW = '10.99.0.1';
 const UNSAFE = '192.168.200.0/24';
 const BEHIND_GW = '192.168.200.1';
+// After a learned route is deleted, the gateway-less route that keeps packets entering mesh gets this metric (the
+// learned one has the default, 1024 for IPv6 and 0 for IPv4), so it does not replace the learned route.
+const ASIDE_METRIC = '2048';
 
 test('use_system_route_table: a route added at runtime via a VPN gateway is followed; replaced or deleted, it is not', async (t) => {
   const lab = await Lab.create(t);
@@ -69,7 +72,9 @@ test('use_system_route_table: a route added at runtime via a VPN gateway is foll
   await route('replace', UNSAFE, 'via', GW, 'dev', dev);
   await replyWithin('route via b added again');
   await route('del', UNSAFE);
-  await route('add', UNSAFE, 'dev', dev);
+  // Another metric: a route of its own, not a replacement of the learned one (a replacement without a gateway
+  // would end it by itself), so only the delete can have stopped it.
+  await route('add', UNSAFE, 'dev', dev, 'metric', ASIDE_METRIC);
   await noReply('route via b deleted');
 });
 
@@ -122,7 +127,7 @@ test("use_system_route_table, IPv6: a route via a dual-stack peer's IPv6 overlay
   await ip('-6', 'route', 'replace', unsafe6, 'via', gw6, 'dev', dev);
   await replyWithin(behind6, `IPv6 route via ${gw6} added`);
   await ip('-6', 'route', 'del', unsafe6);
-  await ip('-6', 'route', 'add', unsafe6, 'dev', dev);
+  await ip('-6', 'route', 'add', unsafe6, 'dev', dev, 'metric', ASIDE_METRIC); // only the delete can stop it
   await noReply(behind6, `IPv6 route via ${gw6} deleted`);
 
   await ip('route', 'add', UNSAFE, 'dev', dev);
