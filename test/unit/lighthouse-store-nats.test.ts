@@ -11,7 +11,15 @@ import { keyOf, MAX_RECORD_BYTES } from '../../pkg/lighthouse/store/record.js';
 import type { PunchRequest, ServedHost } from '../../pkg/lighthouse/store/store.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
-import { NATS_PASSWORD, NATS_READER, NATS_READER_PASSWORD, NATS_USER, NatsServer } from './helpers/nats-server.js';
+import {
+  NATS_NO_WATCH,
+  NATS_NO_WATCH_PASSWORD,
+  NATS_PASSWORD,
+  NATS_READER,
+  NATS_READER_PASSWORD,
+  NATS_USER,
+  NatsServer,
+} from './helpers/nats-server.js';
 import { waitFor } from './helpers/wait.js';
 
 // The NATS JetStream store of a lighthouse tier (pkg/lighthouse/store/nats-store.ts, docs/lighthouse-tier.md)
@@ -35,13 +43,19 @@ function served(vpnIp: string, learned: string | null, reported: string[] = []):
 function lighthouse(
   nats: NatsServer,
   id: string,
-  options: { clock?: Clock; ttlMs?: number; hosts?: ServedHost[]; maxRemoteHosts?: number } = {},
+  options: {
+    clock?: Clock;
+    ttlMs?: number;
+    hosts?: ServedHost[];
+    maxRemoteHosts?: number;
+    user?: [string, string];
+  } = {},
 ) {
   const config: NatsStoreConfig = {
     kind: 'nats',
     servers: [nats.url],
-    user: NATS_USER,
-    password: NATS_PASSWORD,
+    user: options.user?.[0] ?? NATS_USER,
+    password: options.user?.[1] ?? NATS_PASSWORD,
     bucket: 'mesh_test',
     ttlMs: options.ttlMs ?? 30_000,
   };
@@ -433,4 +447,29 @@ test('a bucket deleted while connected is created again by the next refresh tick
     value = (await kv.get('10.9.0.5'))?.string();
   }
   assert.match(value ?? '', /"lh":"lh-1"/);
+});
+
+test('a watch NATS refuses at once: re-syncs back off, hosts are not re-written, one warning and no "reachable again"', async (t) => {
+  const nats = await NatsServer.start(t);
+  const clock = new ManualClock();
+  const hosts = Array.from({ length: 50 }, (_, i) => served(`10.9.2.${i + 1}`, '198.51.100.5:4242'));
+  // A TTL far beyond the simulated time: nothing is due for its refresh, any write seen is the re-sync's.
+  const lh = lighthouse(nats, 'lh-1', { clock, ttlMs: 300_000, hosts, user: [NATS_NO_WATCH, NATS_NO_WATCH_PASSWORD] });
+  t.after(() => lh.store.close());
+  const ended = () => lh.counters.get('lighthouse', 'tier-watch-ended');
+  const writes = () => lh.counters.get('lighthouse', 'tier-write');
+  await waitFor(() => ended() === 1 && writes() === hosts.length, { what: 'the first sync and its refused watch' });
+  // 30 s of simulated time, a second at a time: every re-sync due runs and fails before the next step.
+  for (let s = 1; s <= 30; s++) {
+    clock.advance(1000);
+    const before = ended();
+    // A re-sync that fails takes ~5-10 ms on loopback; a step with none due waits this long for nothing.
+    await waitFor(() => ended() > before, { timeoutMs: 60, what: 'a re-sync' }).catch(() => {});
+  }
+  // Re-syncs at 1, 3, 7, 15 s (the next at 31 s): without the backoff one every second.
+  assert.ok(ended() <= 6, `${ended()} watches in 30 s`);
+  assert.ok(ended() >= 3, `${ended()} watches in 30 s: the re-syncs go on`);
+  assert.equal(writes(), hosts.length, 'a re-sync on the same bucket re-writes nothing unchanged');
+  assert.equal(lh.logs.filter((l) => l.includes('unreachable')).length, 1, lh.logs.join('\n'));
+  assert.equal(lh.logs.filter((l) => /reachable again|store connected/.test(l)).length, 0, lh.logs.join('\n'));
 });

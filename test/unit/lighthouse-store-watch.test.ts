@@ -61,9 +61,12 @@ function handBucket() {
 function owner() {
   const seen: string[] = [];
   const ends: unknown[] = [];
+  const state = { setUp: 0 };
   return {
     seen,
     ends,
+    state,
+    watching: () => void state.setUp++,
     entry: (e: KvWatchEntry) => void seen.push(e.key),
     ended: (why: unknown) => void ends.push(why),
   };
@@ -74,9 +77,11 @@ test('a watch that ends without an error is reported ended, once', async () => {
   const watch = new BucketWatch(o);
   const bucket = handBucket();
   watch.start(bucket);
+  assert.equal(o.state.setUp, 0, 'not set up before kv.watch() resolves');
   bucket.settle();
   bucket.watches[0].push(entry('10.9.0.5'));
   await waitFor(() => o.seen.length === 1, { what: 'the entry' });
+  assert.equal(o.state.setUp, 1, 'set up once kv.watch() resolved');
   bucket.watches[0].push('end');
   await waitFor(() => o.ends.length === 1, { what: 'the end reported' });
   assert.match(String(o.ends[0]), /watch ended/);
@@ -90,6 +95,7 @@ test('a watch that fails is reported ended with its error', async () => {
   watch.start({ watch: () => Promise.reject(new Error('stream not found')) });
   await waitFor(() => o.ends.length === 1, { what: 'the failure reported' });
   assert.match(String(o.ends[0]), /stream not found/);
+  assert.equal(o.state.setUp, 0, 'a watch that never came up is never reported set up');
 });
 
 test('a re-start while the previous watch is still being set up leaves one watcher: the older is stopped and silent', async () => {
@@ -109,6 +115,7 @@ test('a re-start while the previous watch is still being set up leaves one watch
   assert.deepEqual(o.seen, ['10.9.0.2']);
   assert.equal(newer.stopped, false);
   assert.deepEqual(o.ends, [], 'the stopped one does not count as an end');
+  assert.equal(o.state.setUp, 1, 'only the newer one is reported set up');
 });
 
 test('stop() ends the watch quietly: no end reported, nothing delivered after', async () => {

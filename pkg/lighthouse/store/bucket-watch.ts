@@ -18,6 +18,8 @@ export interface WatchableBucket {
 }
 
 export interface BucketWatchOwner {
+  /** The current watch is set up (its consumer created): the bucket is watched from now on. */
+  watching(): void;
   /** An entry of the current watch. */
   entry(e: KvWatchEntry): void;
   /** The current watch failed or ended: nothing watches the bucket until the next start. */
@@ -40,6 +42,7 @@ export class BucketWatch {
       const entries = await kv.watch({ key: '>' });
       if (!live()) return entries.stop();
       this.current = entries;
+      this.owner.watching();
       // In turns: a burst of the others' refreshes must not hold queries and packets up (refresh-spread.ts).
       await drainInTurns(entries, (e) => {
         if (live()) this.owner.entry(e);

@@ -10,7 +10,10 @@
 //
 // NATS unreachable: lookups keep answering from the cache until its records age out, our own hosts are served as
 // ever (the server never waits for the store), one warning is logged; when NATS returns, the bucket is re-created
-// if it is gone, every served host re-written and the watch restarted, and one line says so.
+// if it is gone, every served host re-written (on the same bucket: only what changed or is due), the watch restarted,
+// and one line says so once the watch is set up. A watch that fails or a bucket lost again re-syncs with a backoff
+// (RESYNC_BACKOFF_MAX_MS), so a NATS-side fault (a user denied consumer creation) costs a few requests a minute, not
+// every served host re-written every second.
 
 import { unixMs, after, type Clock } from '../../clock/clock.js';
 import type { NatsStoreConfig } from '../../config/section-lighthouse-store.js';
@@ -43,6 +46,12 @@ export const MAX_REMOTE_HOSTS = 65_536;
 export const MAX_REMOTE_BYTES = 96 * 1024 * 1024;
 /** Between attempts to set up the bucket while connected (a JetStream not ready yet after a server restart). */
 export const SYNC_RETRY_MS = 1000;
+/**
+ * A re-sync after the watch ended or the bucket was lost waits SYNC_RETRY_MS, doubled for each one that follows up
+ * to this; reset once a watch delivered an entry or ran WATCH_HEALTHY_MS.
+ */
+export const RESYNC_BACKOFF_MAX_MS = 60_000;
+export const WATCH_HEALTHY_MS = 60_000;
 /** A lighthouse started while NATS is away says so after this long. */
 export const FIRST_CONNECT_WARNING_MS = 3000;
 /** How long a stopping lighthouse waits for NATS to take its last withdrawals. */
@@ -106,6 +115,12 @@ export class NatsStore implements LighthouseStore {
   private readonly wanted: BucketSettings;
   /** When the bucket we synced with was created (JetStream's stream info): another time means another bucket. */
   private bucketCreated: string | null = null;
+  /** The wait before the next re-sync after a watch ended or a bucket was lost (resyncLater). */
+  private resyncDelayMs = SYNC_RETRY_MS;
+  /** When (clock.now()) the current watch was started. */
+  private watchStartedAt = -Infinity;
+  /** Served hosts at the last sync, for the line that says the tier is back. */
+  private syncedHosts = 0;
   /** Records waiting for a put (pump), by key: a newer version of a queued host replaces the older. */
   private readonly queued = new Map<string, ServedHost>();
   private inFlight = 0;
@@ -121,12 +136,17 @@ export class NatsStore implements LighthouseStore {
       env.maxRemoteBytes ?? MAX_REMOTE_BYTES,
     );
     this.watcher = new BucketWatch({
-      entry: (e) => this.onEntry(e),
+      watching: () => this.watchSetUp(),
+      entry: (e) => {
+        this.resyncDelayMs = SYNC_RETRY_MS; // a watch that delivers works: the next fault starts the backoff afresh
+        this.onEntry(e);
+      },
       // Nothing watches the bucket any more (its consumer gone, or a bucket deleted under us): down until a re-sync
       // sets the bucket and the watch up again.
       ended: (why) => {
+        this.env.counters.inc('lighthouse', 'tier-watch-ended');
         this.wentDown(why);
-        this.retrySync();
+        this.resyncLater();
       },
     });
   }
@@ -275,21 +295,25 @@ export class NatsStore implements LighthouseStore {
         history: wanted.history,
         maxValueSize: wanted.maxValueSize,
       });
+      const found = await kv.status();
+      if (this.closed) return;
+      // The bucket we wrote into before still holds what we wrote within ttl/3: only what changed or is due is
+      // written again. Another bucket (created anew, NATS restarted without its store) gets every record.
+      const sameBucket = this.bucketCreated !== null && found.streamInfo.created === this.bucketCreated;
       this.kv = kv;
-      this.bucketCreated = null;
-      this.checkBucket(kv);
-      this.written.clear();
-      this.queued.clear(); // puts still in flight on the old handle settle on their own
+      this.bucketCreated = found.streamInfo.created;
+      this.checkSettings(wanted, { ttlMs: found.ttl, history: found.history, maxValueSize: found.maxValueSize });
+      if (!sameBucket) {
+        this.written.clear();
+        this.queued.clear(); // puts still in flight on the old handle settle on their own
+      }
       this.reachable = true;
       const served = this.owner?.served() ?? [];
-      for (const host of served) this.write(host, true);
+      this.syncedHosts = served.length;
+      for (const host of served) this.write(host, !sameBucket);
+      this.pump(kv); // what was queued for the old handle goes through this one
+      this.watchStartedAt = this.env.clock.now();
       this.watcher.start(kv);
-      if (this.downLogged)
-        this.env.log.info('Lighthouse tier store reachable again, re-synced', { hosts: served.length });
-      else if (!this.everSynced)
-        this.env.log.info('Lighthouse tier store connected', { bucket: this.env.config.bucket, id: this.env.id });
-      this.everSynced = true;
-      this.downLogged = false;
       this.scheduleRefresh();
     } catch (err) {
       this.wentDown(err);
@@ -329,7 +353,28 @@ export class NatsStore implements LighthouseStore {
   private bucketLost(why: unknown): void {
     this.env.counters.inc('lighthouse', 'tier-bucket-lost');
     this.wentDown(why);
-    this.retrySync();
+    this.resyncLater();
+  }
+
+  /** The watch of the last sync is set up: the tier works again, and the line saying so is logged now, not before. */
+  private watchSetUp(): void {
+    if (this.downLogged)
+      this.env.log.info('Lighthouse tier store reachable again, re-synced', { hosts: this.syncedHosts });
+    else if (!this.everSynced)
+      this.env.log.info('Lighthouse tier store connected', { bucket: this.env.config.bucket, id: this.env.id });
+    this.everSynced = true;
+    this.downLogged = false;
+  }
+
+  /**
+   * A re-sync after the watch ended or the bucket was lost, with a backoff: a fault that recurs at once (a consumer
+   * NATS refuses to create) would otherwise re-sync every SYNC_RETRY_MS for as long as it lasts.
+   */
+  private resyncLater(): void {
+    if (this.env.clock.now() - this.watchStartedAt >= WATCH_HEALTHY_MS) this.resyncDelayMs = SYNC_RETRY_MS;
+    const delay = this.resyncDelayMs;
+    this.resyncDelayMs = Math.min(2 * delay, RESYNC_BACKOFF_MAX_MS);
+    this.retrySync(delay);
   }
 
   private checkSettings(wanted: BucketSettings, found: BucketSettings): void {
@@ -342,9 +387,9 @@ export class NatsStore implements LighthouseStore {
     this.env.log.warn('Lighthouse tier bucket exists with other settings, using it unchanged', { differences: text });
   }
 
-  /** A sync again in SYNC_RETRY_MS while the connection lives (it also reconnects on its own, and syncs then). */
-  private retrySync(): void {
-    if (!this.closed && this.nc && !this.nc.isClosed()) this.retry(() => void this.sync(), SYNC_RETRY_MS);
+  /** A sync again in `ms` while the connection lives (it also reconnects on its own, and syncs then). */
+  private retrySync(ms = SYNC_RETRY_MS): void {
+    if (!this.closed && this.nc && !this.nc.isClosed()) this.retry(() => void this.sync(), ms);
   }
 
   private wentDown(why: unknown): void {

@@ -1,6 +1,7 @@
 // A real nats-server (Debian's, with JetStream) for the lighthouse tier tests: its own temp store dir, a free
-// loopback port (or a given address), and two users: `lighthouse` (may write the bucket and the punch subjects) and
-// `reader` (may read, never publish outside its inbox: the bucket is written only by lighthouses). Killed and its
+// loopback port (or a given address), and three users: `lighthouse` (may write the bucket and the punch subjects),
+// `reader` (may read, never publish outside its inbox: the bucket is written only by lighthouses) and
+// `lighthouse-no-watch` (a lighthouse NATS refuses consumers: its bucket watch fails at once). Killed and its
 // directory removed when the test ends, even on failure. stop()/start() kill and restart it on the same port and
 // store dir, for the "NATS killed and restarted" cases.
 
@@ -14,6 +15,9 @@ export const NATS_USER = 'lighthouse';
 export const NATS_PASSWORD = 'tier-secret-1';
 export const NATS_READER = 'reader';
 export const NATS_READER_PASSWORD = 'tier-secret-2';
+/** A lighthouse user whose consumers NATS refuses (a permission mistake): its bucket watch fails at once. */
+export const NATS_NO_WATCH = 'lighthouse-no-watch';
+export const NATS_NO_WATCH_PASSWORD = 'tier-secret-3';
 const READY_TIMEOUT_MS = 5000;
 
 export interface NatsServerOptions {
@@ -62,6 +66,7 @@ export class NatsServer {
         '  users: [',
         `    { user: ${NATS_USER}, password: "${NATS_PASSWORD}" }`,
         `    { user: ${NATS_READER}, password: "${NATS_READER_PASSWORD}", permissions: { publish: { allow: ["_INBOX.>", "$JS.API.CONSUMER.>", "$JS.API.STREAM.INFO.>", "$JS.API.DIRECT.GET.>", "$JS.API.INFO"] } } }`,
+        `    { user: ${NATS_NO_WATCH}, password: "${NATS_NO_WATCH_PASSWORD}", permissions: { publish: { deny: ["$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DURABLE.CREATE.>"] } } }`,
         '  ]',
         '}',
       ].join('\n'),
