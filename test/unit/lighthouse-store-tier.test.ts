@@ -336,7 +336,8 @@ test('a publisher naming a new asker each time cannot make a lighthouse send mor
   const targets = ['10.99.0.31', '10.99.0.32', '10.99.0.33', '10.99.0.34'];
   for (const t of targets) lh3.connect(t, a('198.51.100.34', 4000));
   const owner = twin.owners.get('lh-3')!;
-  // As many asker addresses as a request may carry (22), all IPv4: a notification takes at most 11 of them.
+  // As many asker addresses as a request may carry (22), all IPv4: a notification takes at most 11 of them. (With the
+  // shortest IPv6 literals a notification is the larger one: the worst-case test below.)
   const askerAddrs = Array.from({ length: 22 }, (_, i) => a(`203.0.113.${i + 1}`, 4242));
   let bytesIn = 0;
   let smallestIn = Infinity;
@@ -433,4 +434,20 @@ test('a dual-stack asker with one address outside our networks is punched toward
   });
   assert.equal(sent.length, 2);
   assert.equal(lh3.counters.get('drops', 'lighthouse-tier-punch-asker'), 1);
+});
+
+test('worst case on the wire: with the shortest IPv6 literals a notification is larger than its request, at most 1.2 times', () => {
+  for (const certVersion of [1, 2]) {
+    const { twin, lh3 } = tier();
+    Object.assign(lh3.connect('10.99.0.34', a('198.51.100.34', 4000)), { certVersion });
+    // `"[1::]:1",` is 10 bytes of JSON; its Ip6AndPort is ~13: the shape that turns the sizes round.
+    const askerAddrs = Array.from({ length: 11 }, (_, i) => a(`${(i + 1).toString(16)}::`, 1));
+    const wire = encodePunch({ target: ip('10.99.0.34'), asker: ip('10.99.0.1'), askerAddrs });
+    twin.owners.get('lh-3')!.punchRequested(decodePunch(wire));
+    assert.equal(lh3.metas.length, 1);
+    // On the wire: the encoding plus the 16-byte header and the 16-byte AEAD tag.
+    const out = encodeMeta(lh3.metas[0]).length + 32;
+    assert.equal(lh3.metas[0].addrs.length, 11);
+    assert.ok(out <= 1.2 * wire.length, `v${certVersion}: ${wire.length} B in, ${out} B out`);
+  }
 });
