@@ -26,7 +26,7 @@ import type { TunnelEvents } from '../hostmap/hostmap.js';
 import type { IpPrefix } from '../ip/prefix.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from '../metrics/counters.js';
-import { addrKey, type UdpAddr } from '../udp/addr.js';
+import { addrKey, isIpv6Addr, type UdpAddr } from '../udp/addr.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
 import {
   fitsLayout,
@@ -135,17 +135,19 @@ export class LighthouseServer {
     const named = version === 1 || m.vpnIp !== 0;
     if (named && !isAddrOf(from, m.vpnIp)) return this.env.counters.inc('drops', 'lighthouse-update-wrong-vpnip');
     const networks = this.env.vpnNetworks();
-    const reported = capPerFamily(m.addrs)
-      .filter((a) => !underlayInNetworks(a, networks))
-      // Every address of the sender, as the handshake judges it (Nebula 1.10 AllowAll over its addresses).
-      .filter((a) => addrsOf(from).every((ip) => this.env.remoteAllowed(ip, a)));
-    // At most MAX_RELAYS of each family (docs/security-model.md).
-    const relays = [
-      ...m.relays.filter((r) => typeof r === 'number').slice(0, MAX_RELAYS),
-      ...m.relays.filter((r) => typeof r === 'string').slice(0, MAX_RELAYS),
-    ];
-    const entry = { reported, relays };
-    this.entries.set(from.vpnIp, entry);
+    // Nodes repeat the same update every 10 s: the entry it would make is the one kept, which then stays (no
+    // garbage per update, and no young entry to promote to the old generation).
+    let entry = this.entries.get(from.vpnIp);
+    if (!entry || !this.sameEntry(from, m, networks, entry)) {
+      const reported = capPerFamily(m.addrs).filter((a) => this.mayStore(from, a, networks));
+      // At most MAX_RELAYS of each family (docs/security-model.md).
+      const relays = [
+        ...m.relays.filter((r) => typeof r === 'number').slice(0, MAX_RELAYS),
+        ...m.relays.filter((r) => typeof r === 'string').slice(0, MAX_RELAYS),
+      ];
+      entry = { reported, relays };
+      this.entries.set(from.vpnIp, entry);
+    }
     for (const served of servedHosts(from, entry)) this.store.changed(served);
     this.env.counters.inc('lighthouse', 'update');
     // v1 names the host (its first address, IPv4 on a v1 tunnel), as Nebula 1.7+ does; v2 is blank.
@@ -160,6 +162,44 @@ export class LighthouseServer {
         ...layout(version),
       });
     this.pushIfMoved(from);
+  }
+
+  /** Whether an update may store `a`: outside our overlay networks and allowed by remote_allow_list. */
+  private mayStore(from: HostInfo, a: UdpAddr, networks: readonly IpPrefix[]): boolean {
+    if (underlayInNetworks(a, networks)) return false;
+    // Every address of the sender, as the handshake judges it (Nebula 1.10 AllowAll over its addresses).
+    for (const ip of addrsOf(from)) if (!this.env.remoteAllowed(ip, a)) return false;
+    return true;
+  }
+
+  /**
+   * Whether update `m` makes exactly `entry` (the same addresses and relays in the same order), judged as the update
+   * path judges it, policy included (remote_allow_list may have been reloaded), without building anything.
+   */
+  private sameEntry(from: HostInfo, m: MetaMessage, networks: readonly IpPrefix[], entry: Entry): boolean {
+    let kept = 0;
+    // capPerFamily's order: the first MAX_REPORTED IPv4 addresses, then the first MAX_REPORTED IPv6 ones.
+    for (let pass = 0; pass < 2; pass++) {
+      let taken = 0;
+      for (const a of m.addrs) {
+        if (isIpv6Addr(a) !== (pass === 1)) continue;
+        if (taken++ === MAX_REPORTED) break;
+        if (!this.mayStore(from, a, networks)) continue;
+        const had = entry.reported[kept++];
+        if (had === undefined || had.port !== a.port || had.address !== a.address) return false;
+      }
+    }
+    if (kept !== entry.reported.length) return false;
+    kept = 0;
+    for (let pass = 0; pass < 2; pass++) {
+      let taken = 0;
+      for (const r of m.relays) {
+        if ((typeof r === 'string') !== (pass === 1)) continue;
+        if (taken++ === MAX_RELAYS) break;
+        if (entry.relays[kept++] !== r) return false;
+      }
+    }
+    return kept === entry.relays.length;
   }
 
   /** Tells the recent mesh askers about `host` its new addresses, if they differ from what we last told. */

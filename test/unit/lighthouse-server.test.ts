@@ -36,7 +36,11 @@ function setup(options: { allow?: Record<string, boolean> } = {}) {
   const sent: Sent[] = [];
   const acks: Sent[] = [];
   const counters = new Counters();
-  const allow = new AllowList(options.allow);
+  let allow = new AllowList(options.allow);
+  // remote_allow_list reloaded.
+  const setAllow = (rules: Record<string, boolean>): void => {
+    allow = new AllowList(rules);
+  };
   const allowCalls: string[] = [];
   const server = new LighthouseServer({
     tunnelEvents: new HostMap(),
@@ -66,7 +70,7 @@ function setup(options: { allow?: Record<string, boolean> } = {}) {
     server.handle(from, { type: MetaType.HostUpdateNotification, vpnIp, addrs, relays: relays.map(ip) });
   const query = (from: HostInfo, target: string): void =>
     server.handle(from, { type: MetaType.HostQuery, vpnIp: ip(target), addrs: [], relays: [] });
-  return { server, hosts, sent, acks, counters, allowCalls, connect, update, query };
+  return { server, hosts, sent, acks, counters, allowCalls, setAllow, connect, update, query };
 }
 
 test('a host update is stored as that host reported it', () => {
@@ -84,6 +88,53 @@ test('a new update replaces the whole reported list', () => {
   assert.deepEqual(server.reportedOf(ip('10.99.0.3')).map(addrKey), ['192.168.7.7:4000']);
   update(n, []);
   assert.deepEqual(server.reportedOf(ip('10.99.0.3')), []);
+});
+
+test('a repeated update keeps the entry it made; any difference, a reloaded remote_allow_list included, makes a new one', () => {
+  const { server, sent, setAllow, connect, update, query } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  const querier = connect('10.99.0.4', a('198.51.100.14', 4242));
+  const reported = (): readonly UdpAddr[] => server.reportedOf(ip('10.99.0.3'));
+  const relaysTold = (): string[] => {
+    query(querier, '10.99.0.3');
+    return sent[sent.length - 2].relays; // the reply; the punch notification follows it
+  };
+  // Fresh objects of the same values each time, as decodeMeta makes them; one address inside our network (refused).
+  const addrs = (port = 4242): UdpAddr[] => [
+    a('10.99.0.9', 1),
+    a('2001:db8::3', port),
+    a('192.168.1.2', port),
+    a('198.51.100.3', port),
+  ];
+  update(n, addrs(), ['10.99.1.1', '10.99.1.2']);
+  const first = reported();
+  assert.deepEqual(first.map(addrKey), ['192.168.1.2:4242', '198.51.100.3:4242', '[2001:db8::3]:4242']);
+  update(n, addrs(), ['10.99.1.1', '10.99.1.2']);
+  assert.equal(reported(), first, 'the same update keeps the entry');
+  assert.deepEqual(relaysTold(), ['10.99.1.1', '10.99.1.2']);
+
+  update(n, addrs(4000), ['10.99.1.1', '10.99.1.2']);
+  assert.deepEqual(reported().map(addrKey), ['192.168.1.2:4000', '198.51.100.3:4000', '[2001:db8::3]:4000']);
+  update(n, addrs(4000).slice(0, 3), ['10.99.1.1', '10.99.1.2']);
+  assert.deepEqual(reported().map(addrKey), ['192.168.1.2:4000', '[2001:db8::3]:4000'], 'a shorter list');
+  update(n, addrs(4000).slice(0, 3), ['10.99.1.1']);
+  assert.deepEqual(relaysTold(), ['10.99.1.1'], 'fewer relays');
+  update(n, addrs(4000).slice(0, 3), ['10.99.1.1', '10.99.1.3']);
+  assert.deepEqual(relaysTold(), ['10.99.1.1', '10.99.1.3'], 'another relay');
+
+  const kept = reported();
+  setAllow({ '192.168.0.0/16': false });
+  update(n, addrs(4000).slice(0, 3), ['10.99.1.1', '10.99.1.3']);
+  assert.notEqual(reported(), kept);
+  assert.deepEqual(reported().map(addrKey), ['[2001:db8::3]:4000'], 'the same update under the reloaded list');
+
+  // Past the cap of each family: the same capped entry, kept.
+  const many = (): UdpAddr[] => Array.from({ length: MAX_REPORTED + 3 }, (_, i) => a(`198.51.100.${i + 1}`, 4242));
+  update(n, many());
+  const capped = reported();
+  assert.equal(capped.length, MAX_REPORTED);
+  update(n, many());
+  assert.equal(reported(), capped);
 });
 
 test(`at most ${MAX_REPORTED} reported addresses are kept, the first ones`, () => {

@@ -1,0 +1,141 @@
+// What a lighthouse pays per host update, in process: N HostUpdateNotifications of the shape real nodes send every
+// 10 s (v1 layout, naming the sender, two IPv4 and one IPv6 underlay address, no relays, the same as the last one),
+// each decoded (decodeMeta) and handled (LighthouseServer.handle, which answers with a HostUpdateNotificationAck,
+// encoded here as the node would). Reports CPU microseconds and bytes allocated per update, for this build and,
+// with --before DIST_ROOT, another build's dist/ in alternating rounds of the same run.
+//
+//   node dist/bench/lh-update-cost.js [--updates N] [--hosts H] [--rounds R] [--before /tmp/s8-before/dist]
+//
+// Bytes allocated: the heap's growth over a batch run right after a full collection, with a young generation too big
+// to be collected within the batch (the bench re-runs itself with --expose-gc and a 64 MB semi-space).
+
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+interface MetaModule {
+  encodeMeta(m: object, v?: number): Uint8Array;
+  decodeMeta(b: Uint8Array): object;
+}
+interface ServerModule {
+  LighthouseServer: new (env: object) => { handle(from: object, m: object): void };
+}
+interface Impl {
+  name: string;
+  /** One update from each host, in turn. */
+  run(n: number): void;
+}
+
+const args = process.argv.slice(2);
+function opt(name: string, dflt: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
+}
+const updates = Number(opt('updates', '50000'));
+const hostCount = Number(opt('hosts', '2000'));
+const rounds = Number(opt('rounds', '4'));
+const before = opt('before', '');
+const ALLOC_BATCH = 2000;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+async function load(name: string, root: string): Promise<Impl> {
+  const imp = async <T>(path: string): Promise<T> => (await import(pathToFileURL(`${root}/${path}`).href)) as T;
+  const meta = await imp<MetaModule>('pkg/lighthouse/meta.js');
+  const { LighthouseServer } = await imp<ServerModule>('pkg/lighthouse/server.js');
+  const { Counters } = await imp<{ Counters: new () => object }>('pkg/metrics/counters.js');
+  const { parseIpPrefix } = await imp<{ parseIpPrefix(t: string): object }>('pkg/ip/prefix.js');
+  const networks = [parseIpPrefix('10.128.0.0/16')];
+  const hosts = new Map<number, object>();
+  let sent = 0;
+  const server = new LighthouseServer({
+    counters: new Counters(),
+    hostFor: (v: number) => hosts.get(v),
+    tunnelEvents: { onClosed: () => () => undefined },
+    vpnNetworks: () => networks,
+    remoteAllowed: () => true,
+    // As the node does: every message the server sends is encoded (and then sealed, left out here).
+    send: (_to: object, m: object) => {
+      sent += meta.encodeMeta(m).length;
+    },
+  });
+  const base = (10 << 24) | (128 << 16);
+  const msgs: { host: object; bytes: Uint8Array }[] = [];
+  for (let i = 0; i < hostCount; i++) {
+    const vpnIp = (base + 1 + i) >>> 0;
+    const host = {
+      vpnIp,
+      vpnAddrs: [vpnIp],
+      remote: { address: `203.0.${(i >> 8) & 255}.${i & 255}`, port: 40000 + (i % 2000) },
+      certVersion: 1,
+    };
+    hosts.set(vpnIp, host);
+    const addrs = [
+      { address: `192.168.${(i >> 8) & 255}.${i & 255}`, port: 4242 },
+      { address: `172.16.${(i >> 8) & 255}.${i & 255}`, port: 4242 },
+      { address: `2001:db8::${(i + 1).toString(16)}`, port: 4242 },
+    ];
+    msgs.push({ host, bytes: meta.encodeMeta({ type: 3, vpnIp, addrs, relays: [] }) });
+  }
+  return {
+    name,
+    run(n: number): void {
+      for (let i = 0; i < n; i++) {
+        const { host, bytes } = msgs[i % msgs.length];
+        server.handle(host, meta.decodeMeta(bytes));
+      }
+      if (sent < 0) throw new Error('unreachable'); // keeps `sent` observed
+    },
+  };
+}
+
+function measure(impl: Impl): { usPerUpdate: number; bytesPerUpdate: number } {
+  gc?.();
+  const h0 = process.memoryUsage().heapUsed;
+  impl.run(ALLOC_BATCH);
+  const bytesPerUpdate = (process.memoryUsage().heapUsed - h0) / ALLOC_BATCH;
+  gc?.();
+  const c0 = process.cpuUsage();
+  impl.run(updates);
+  const c = process.cpuUsage(c0);
+  return { usPerUpdate: (c.user + c.system) / updates, bytesPerUpdate };
+}
+
+async function main(): Promise<void> {
+  if (!gc) {
+    const r = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64', process.argv[1], ...args],
+      { stdio: 'inherit' },
+    );
+    process.exit(r.status ?? 1);
+  }
+  const here = resolve(new URL('..', import.meta.url).pathname);
+  const impls = [await load('after', here)];
+  if (before) impls.unshift(await load('before', resolve(before)));
+  for (const impl of impls) impl.run(hostCount * 3); // warm-up: every host has an entry, the code is optimised
+  const results = new Map<string, { us: number[]; bytes: number[] }>(impls.map((i) => [i.name, { us: [], bytes: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const impl of r % 2 === 0 ? impls : [...impls].reverse()) {
+      const m = measure(impl);
+      const acc = results.get(impl.name);
+      acc?.us.push(m.usPerUpdate);
+      acc?.bytes.push(m.bytesPerUpdate);
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(
+    `updates ${updates} x ${rounds} rounds, ${hostCount} hosts, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  for (const [name, { us, bytes }] of results) {
+    console.log(
+      `${name.padEnd(7)} ${median(us).toFixed(2)} us/update (${us.map((u) => u.toFixed(2)).join(' ')})  ` +
+        `${Math.round(median(bytes))} bytes/update`,
+    );
+  }
+}
+
+await main();
