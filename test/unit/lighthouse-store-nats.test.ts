@@ -473,3 +473,29 @@ test('a watch NATS refuses at once: re-syncs back off, hosts are not re-written,
   assert.equal(lh.logs.filter((l) => l.includes('unreachable')).length, 1, lh.logs.join('\n'));
   assert.equal(lh.logs.filter((l) => /reachable again|store connected/.test(l)).length, 0, lh.logs.join('\n'));
 });
+
+test('the re-sync backoff starts afresh once a watch delivered: a bucket lost twice is re-synced after 1 s both times', async (t) => {
+  const nats = await NatsServer.start(t);
+  const clock = new ManualClock();
+  // TTL 3 s: the refresh tick, which notices a lost bucket, every 250 ms.
+  const lh = lighthouse(nats, 'lh-1', { clock, ttlMs: 3000, hosts: [served('10.9.0.5', '198.51.100.5:4242')] });
+  t.after(() => lh.store.close());
+  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
+  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
+  t.after(() => nc.close());
+  const resynced = () => lh.logs.filter((l) => l.includes('reachable again')).length;
+  await waitFor(() => lh.logs.some((l) => l.includes('store connected')), { what: 'the first sync' });
+  for (let round = 1; round <= 2; round++) {
+    await waitFor(() => lh.counters.get('lighthouse', 'tier-write') === round, { what: `write ${round}` });
+    await new Promise((r) => setTimeout(r, 100)); // the watch delivers our own record (~ms on loopback)
+    await (await new Kvm(jetstream(nc)).open('mesh_test')).destroy();
+    for (let i = 0; i < 4 && lh.counters.get('lighthouse', 'tier-bucket-lost') < round; i++) {
+      clock.advance(250);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(lh.counters.get('lighthouse', 'tier-bucket-lost'), round, 'the loss noticed by a tick');
+    // Without the reset the second loss would wait 2 s.
+    clock.advance(1000);
+    await waitFor(() => resynced() === round, { timeoutMs: 1000, what: `re-sync ${round} after 1 s` });
+  }
+});
