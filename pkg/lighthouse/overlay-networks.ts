@@ -37,6 +37,10 @@ export { inNetworks };
  * into the tunnel itself), so Nebula's lighthouse refuses such reported addresses (myVpnNetworksTable).
  */
 export function underlayInNetworks(a: UdpAddr, networks: readonly IpPrefix[]): boolean {
+  // Judged on every reported address of every host update: a plain dotted quad (what decodeMeta writes) is read
+  // without a regular expression or a substring; anything else goes the general way.
+  const dotted = dottedQuad(a.address);
+  if (dotted >= 0) return inNetworks(dotted, networks);
   let v: VpnIp;
   try {
     v = parseVpnIp(a.address);
@@ -44,4 +48,29 @@ export function underlayInNetworks(a: UdpAddr, networks: readonly IpPrefix[]): b
     return false; // a scoped or otherwise non-plain literal is no overlay address
   }
   return inNetworks(v, networks);
+}
+
+/**
+ * `text` as a uint32 when it is four dot-separated decimal octets of 1 to 3 digits, each at most 255 (what
+ * parseVpnIp reads the same way), else -1.
+ */
+export function dottedQuad(text: string): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      octet = octet * 10 + (c - 0x30);
+      if (++digits > 3 || octet > 255) return -1;
+    } else if (c === 0x2e && digits > 0 && dots < 3) {
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + octet;
 }
