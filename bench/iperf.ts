@@ -89,12 +89,11 @@ export function iperfUdp(
       ['-c', toIp, '-p', String(port), '-u', '-b', `${offeredMbit}M`, '-l', String(payload), '-w', '4M'],
       seconds,
     );
-    const sum = json.end.sum;
-    const received = json.end.sum_received ?? sum;
+    const { sent, received } = udpEnds(json);
     return {
       offeredMbit,
-      receivedMbit: ((sum.packets - sum.lost_packets) * payload * 8) / (seconds * 1e6),
-      lossPercent: sum.lost_percent,
+      receivedMbit: (received.bytes * 8) / (received.seconds * 1e6),
+      lossPercent: lossPercent(sent.packets, received.packets),
       bytes: received.bytes,
     };
   });
@@ -104,10 +103,13 @@ export interface FloodResult {
   /** The IP packet size asked for (UDP payload + 28 bytes of IPv4 and UDP headers). */
   packetBytes: number;
   sentPackets: number;
-  /** Arrived at the receiver (sent less what it counted lost). */
-  receivedPackets: number;
   /** The sender's measured duration. */
-  seconds: number;
+  sentSeconds: number;
+  /** Datagrams the receiver read (its own count; packets lost after the last one that arrived are not in it). */
+  receivedPackets: number;
+  /** The receiver's measured duration. */
+  receivedSeconds: number;
+  /** Sent packets that never arrived, gaps and tail alike. */
   lossPercent: number;
 }
 
@@ -135,14 +137,43 @@ export function iperfUdpFlood(
       ['-c', toIp, '-p', String(port), '-u', '-b', '0', '-l', String(payload), '-w', '4M'],
       seconds,
     );
-    // end.sum: the sender's packet count and duration, with the loss the receiver reported back.
-    const sum = json.end.sum;
+    const { sent, received } = udpEnds(json);
     return {
       packetBytes,
-      sentPackets: sum.packets,
-      receivedPackets: sum.packets - sum.lost_packets,
-      seconds: sum.seconds,
-      lossPercent: sum.lost_percent,
+      sentPackets: sent.packets,
+      sentSeconds: sent.seconds,
+      receivedPackets: received.packets,
+      receivedSeconds: received.seconds,
+      lossPercent: lossPercent(sent.packets, received.packets),
     };
   });
+}
+
+/** What one side of a UDP test counted. */
+export interface UdpEnd {
+  packets: number;
+  bytes: number;
+  seconds: number;
+}
+
+/**
+ * The sender's and the receiver's own counts from a UDP client report. end.sum mixes them (the sender's packets less
+ * the receiver's sequence gaps), so packets still queued in the daemons when the test stops (tail loss: no later
+ * sequence number arrives to show a gap) would count as received. sum_received carries what the server reported back:
+ * its highest sequence number seen less its gaps, the bytes it read and its own duration.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- iperf3's JSON report, read field by field
+export function udpEnds(json: Record<string, any>): { sent: UdpEnd; received: UdpEnd } {
+  const s = json.end?.sum_sent;
+  const r = json.end?.sum_received;
+  if (s === undefined || r === undefined) throw new Error('iperf3 report without end.sum_sent / end.sum_received');
+  return {
+    sent: { packets: s.packets, bytes: s.bytes, seconds: s.seconds },
+    received: { packets: r.packets - r.lost_packets, bytes: r.bytes, seconds: r.seconds },
+  };
+}
+
+/** Percent of `sent` that did not arrive (0 when more arrived than the sender counted: duplicates). */
+export function lossPercent(sent: number, received: number): number {
+  return sent > 0 ? Math.max(0, (100 * (sent - received)) / sent) : 0;
 }

@@ -36,8 +36,8 @@ export async function measurePps(
   const used = cpu() - before;
   return {
     packetBytes,
-    sentPps: flood.sentPackets / flood.seconds,
-    receivedPps: flood.receivedPackets / flood.seconds,
+    sentPps: flood.sentPackets / flood.sentSeconds,
+    receivedPps: flood.receivedPackets / flood.receivedSeconds,
     lossPercent: flood.lossPercent,
     cpuSecPerMpkt: daemons.length === 0 ? NaN : used / (flood.receivedPackets / 1e6),
   };

@@ -1,7 +1,8 @@
 // Throughput, mesh against nebula 1.6.1 in the same run: `node dist/bench/throughput.js [options]` as root.
 //
 // Two hosts on one veth pair (bench-lab.ts), overlay MTU 1300, identical certificates and config files. Each round
-// runs every implementation in turn (nebula, mesh, then any variants), each freshly started:
+// runs every implementation in turn, each freshly started, in the order nebula, mesh, variants in odd rounds and the
+// reverse in even ones (a load trend on the shared machine then falls on both sides alike):
 //   - TCP: iperf3 a -> b through the overlay for --seconds, receiver goodput; CPU seconds of both daemons per GB
 //   - UDP: iperf3 at each fixed offered load in --udp (Mbit/s), 1200-byte datagrams, what arrived and the loss
 // and once per run the raw veth (TCP and the same UDP loads without any overlay), the physical limit.
@@ -102,6 +103,11 @@ function variants(): Variant[] {
   ];
   const only = values.only?.split(',');
   return only ? all.filter((v) => only.includes(v.label)) : all;
+}
+
+/** The runs of one round: as listed in odd rounds, reversed in even ones. */
+function roundOrder<T>(runs: readonly T[], round: number): T[] {
+  return round % 2 === 1 ? [...runs] : [...runs].reverse();
 }
 
 /** TCP a -> b over each family on one running dual-stack pair, IPv4 first in odd rounds, IPv6 first in even ones. */
@@ -320,7 +326,7 @@ async function main(): Promise<void> {
     );
     const results: RunResult[] = [];
     for (let round = 1; round <= rounds; round++) {
-      for (const v of variants()) results.push(await runOnce(pair, v, round));
+      for (const v of roundOrder(variants(), round)) results.push(await runOnce(pair, v, round));
     }
     const raw = await rawVeth(pair);
     report(results, raw);
