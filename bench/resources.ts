@@ -8,7 +8,8 @@
 // throughput.ts.
 //
 // --build label=path (repeatable) adds a mesh row run from another build's dist/bin/mesh.cjs (e.g.
-// before=/tmp/before/dist/bin/mesh.cjs), to compare builds in one run; --only lists labels (nebula, mesh, builds).
+// before=/tmp/before/dist/bin/mesh.cjs), to compare builds in one run; --only lists the labels to run (nebula, mesh,
+// builds' labels), in that order; without it: nebula, mesh, then every build.
 
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ import { anonRssMb, cpuSeconds, rssMb } from './proc-stats.js';
 const { values } = parseArgs({
   options: {
     steps: { type: 'string', default: '100,1000' },
-    only: { type: 'string', default: 'nebula,mesh' },
+    only: { type: 'string' },
     settle: { type: 'string', default: '15000' },
     'node-args': { type: 'string' },
     /** After each reading, a heap snapshot of the mesh target (Heap.*.heapsnapshot in the current directory). */
@@ -43,7 +44,13 @@ const builds = new Map(
     return [spec.slice(0, eq), spec.slice(eq + 1)] as const;
   }),
 );
-const impls = [...values.only.split(','), ...builds.keys()];
+/** --only's labels as given, each once; without it nebula, mesh and every --build. */
+const impls = values.only !== undefined ? [...new Set(values.only.split(','))] : ['nebula', 'mesh', ...builds.keys()];
+for (const label of impls) {
+  if (label !== 'nebula' && label !== 'mesh' && !builds.has(label)) {
+    throw new Error(`--only ${label}: not nebula, mesh or a --build label`);
+  }
+}
 const settleMs = Number(values.settle);
 
 const TARGET_VPN = '10.100.0.1';
