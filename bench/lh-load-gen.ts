@@ -47,7 +47,10 @@ export interface LoadResult {
   lhCpuUsPerHandshake: number;
   rssAfterJoinMiB: number;
   steadyCpuPct: number;
-  /** Of steadyCpuPct: the kernel's part (system time), and the main thread's (JavaScript, GC on it, its syscalls). */
+  /**
+   * Of steadyCpuPct: the kernel's part (system time), and the thread with tid = pid's: for mesh its main thread
+   * (JavaScript, GC on it, its syscalls); for nebula no particular work (Go schedules goroutines on any thread).
+   */
   steadySysPct: number;
   steadyMainThreadPct: number;
   rssMiB: number;
