@@ -55,7 +55,8 @@ export function importX25519Secret(privateKey: Uint8Array): X25519Secret {
   return { key, publicKey: publicKeyOf(key) };
 }
 
-const importedSecrets = new KeyObjectCache(importX25519Secret, true);
+/** staticSecret's imports; exported for the test that checks it keeps no copy of a private key (curves.test). */
+export const importedSecrets = new KeyObjectCache(importX25519Secret, true);
 
 /**
  * The imported form of a long-lived private key (our static key), imported on first use and kept as long as the
