@@ -15,9 +15,9 @@ export const TIER_PUNCH_INTERVAL_MS = 1000;
 /** Pairs remembered; past this the oldest are forgotten (a forgotten pair may punch again at once). */
 export const TIER_PUNCH_PAIRS = 4096;
 /**
- * Punch notifications from the tier per second, all pairs together, and the most let through at once: several times what a lighthouse would forward in
- * bench/lh-tier.js (500 queries/s over a tier of three, two thirds answered from the tier: about 110/s per lighthouse,
- * estimated from its load, not counted).
+ * Punch notifications from the tier per second, all pairs together, and the most let through at once: several times
+ * what a lighthouse would forward in bench/lh-tier.js (500 queries/s over a tier of three, two thirds answered from
+ * the tier: about 110/s per lighthouse, estimated from its load, not counted).
  */
 export const TIER_PUNCHES_PER_SECOND = 500;
 

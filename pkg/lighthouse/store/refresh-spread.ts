@@ -5,7 +5,10 @@
 
 /** The refresh timer fires this many times per ttl/3, each re-writing only the records due. */
 export const REFRESH_TICKS_PER_PERIOD = 4;
-/** A record's next refresh comes up to this share of ttl/3 early, drawn per write, so hosts written together drift apart. */
+/**
+ * A record's next refresh comes up to this share of ttl/3 early, drawn per write, so hosts written together drift
+ * apart.
+ */
 export const REFRESH_JITTER_SHARE = 0.5;
 /** Watch entries taken in one turn before the event loop runs again (queries, packets). */
 export const WATCH_ENTRIES_PER_TURN = 64;
