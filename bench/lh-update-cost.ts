@@ -6,12 +6,13 @@
 //
 //   node dist/bench/lh-update-cost.js [--updates N] [--hosts H] [--rounds R] [--before /tmp/s8-before/dist]
 //
-// Bytes allocated: the heap's growth over a batch run right after a full collection, with a young generation too big
-// to be collected within the batch (the bench re-runs itself with --expose-gc and a 64 MB semi-space).
+// Bytes allocated: the young-generation collections over the timed span times its size (the bench re-runs itself with
+// a 1 MB semi-space); the heap's growth over a short batch proved erratic (V8's allocation areas).
 
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 interface MetaModule {
@@ -36,7 +37,8 @@ const updates = Number(opt('updates', '50000'));
 const hostCount = Number(opt('hosts', '2000'));
 const rounds = Number(opt('rounds', '4'));
 const before = opt('before', '');
-const ALLOC_BATCH = 2000;
+/** The young generation's size: every collection of it marks that much allocated. */
+const SEMI_SPACE_MB = 1;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -90,23 +92,42 @@ async function load(name: string, root: string): Promise<Impl> {
   };
 }
 
-function measure(impl: Impl): { usPerUpdate: number; bytesPerUpdate: number } {
+/** Minor collections seen so far ('gc' entries come asynchronously: read after a turn of the event loop). */
+let scavenges = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+  }
+}).observe({ entryTypes: ['gc'] });
+const turn = (): Promise<void> => new Promise((done) => setTimeout(done, 10));
+
+async function measure(impl: Impl): Promise<{ usPerUpdate: number; bytesPerUpdate: number }> {
   gc?.();
-  const h0 = process.memoryUsage().heapUsed;
-  impl.run(ALLOC_BATCH);
-  const bytesPerUpdate = (process.memoryUsage().heapUsed - h0) / ALLOC_BATCH;
-  gc?.();
+  await turn();
+  const s0 = scavenges;
   const c0 = process.cpuUsage();
   impl.run(updates);
   const c = process.cpuUsage(c0);
-  return { usPerUpdate: (c.user + c.system) / updates, bytesPerUpdate };
+  await turn();
+  // Each minor collection follows SEMI_SPACE_MB of allocation (less what survived, little in a steady state).
+  return {
+    usPerUpdate: (c.user + c.system) / updates,
+    bytesPerUpdate: ((scavenges - s0) * SEMI_SPACE_MB * 2 ** 20) / updates,
+  };
 }
 
 async function main(): Promise<void> {
   if (!gc) {
     const r = spawnSync(
       process.execPath,
-      ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64', process.argv[1], ...args],
+      [
+        '--expose-gc',
+        `--min-semi-space-size=${SEMI_SPACE_MB}`,
+        `--max-semi-space-size=${SEMI_SPACE_MB}`,
+        process.argv[1],
+        ...args,
+      ],
       { stdio: 'inherit' },
     );
     process.exit(r.status ?? 1);
@@ -114,11 +135,11 @@ async function main(): Promise<void> {
   const here = resolve(new URL('..', import.meta.url).pathname);
   const impls = [await load('after', here)];
   if (before) impls.unshift(await load('before', resolve(before)));
-  for (const impl of impls) impl.run(hostCount * 3); // warm-up: every host has an entry, the code is optimised
+  for (const impl of impls) impl.run(Math.max(hostCount * 3, 50_000)); // warm-up: every host has an entry, the code is optimised
   const results = new Map<string, { us: number[]; bytes: number[] }>(impls.map((i) => [i.name, { us: [], bytes: [] }]));
   for (let r = 0; r < rounds; r++) {
     for (const impl of r % 2 === 0 ? impls : [...impls].reverse()) {
-      const m = measure(impl);
+      const m = await measure(impl);
       const acc = results.get(impl.name);
       acc?.us.push(m.usPerUpdate);
       acc?.bytes.push(m.bytesPerUpdate);

@@ -22,16 +22,7 @@
 import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
 import { bigIntToIpv6, ipv6ToBigInt } from '../ip/ipv6.js';
 import { ipAddrOfVpnIp, vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
-import {
-  fieldBytes,
-  fieldEnum,
-  fieldRepeatedUint32,
-  fieldUint32,
-  fieldUint64,
-  ProtobufError,
-  ProtobufWriter,
-  readFields,
-} from '../protobuf/protobuf.js';
+import { ProtobufError, ProtobufWriter, ProtoReader, readPackedUint32, WireType } from '../protobuf/protobuf.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { decodeNebulaAddr, encodeNebulaAddr } from '../protobuf/nebula-addr.js';
 
@@ -132,41 +123,80 @@ export function encodeMeta(m: MetaMessage, version: MetaVersion = 1): Uint8Array
   return new ProtobufWriter().uint(1, m.type).message(2, details.finish()).finish();
 }
 
+// Decoded in one pass over each message with the reader's visitor (protobuf/reader.ts `next`), not as a field list:
+// a lighthouse decodes every host update of every node, and a list of field objects per message was most of the
+// garbage it made per update. Accepted and refused exactly as gogo's generated Unmarshal (docs/wire-format.md).
 export function decodeMeta(buf: Uint8Array): MetaMessage {
   let type = MetaType.None;
   let detailsBytes: Uint8Array | undefined;
-  for (const f of readFields(buf)) {
-    if (f.number === 1) type = fieldEnum(f) as MetaType;
-    else if (f.number === 2) detailsBytes = fieldBytes(f);
+  const r = new ProtoReader(buf, 'gogo');
+  while (r.next()) {
+    if (r.fieldNumber === 1) {
+      r.expect(WireType.Varint);
+      type = r.uint32() as MetaType; // an enum: compared with the known values only, kept unsigned (fields.ts)
+    } else if (r.fieldNumber === 2) {
+      r.expect(WireType.Bytes);
+      detailsBytes = r.bytes();
+    } else r.skipField();
   }
   if (!detailsBytes) throw new ProtobufError('lighthouse message without details');
   const m: MetaMessage = { type, vpnIp: 0, addrs: [], relays: [] };
-  const v6: UdpAddr[] = [];
+  let v6: UdpAddr[] | undefined;
   let vpnAddr: VpnIp | undefined;
-  const relayAddrs: VpnIp[] = [];
-  for (const f of readFields(detailsBytes)) {
-    if (f.number === 1) m.vpnIp = fieldUint32(f);
-    else if (f.number === 2) m.addrs.push(decodeIp4AndPort(fieldBytes(f)));
-    else if (f.number === 3 && (type === MetaType.HostQueryReply || type === MetaType.HostMovedNotification)) {
-      m.seen = fieldUint32(f) & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
-    } else if (f.number === 3 && type === MetaType.HostWhoamiReply) m.probePort = fieldUint32(f) & 0xffff;
-    else if (f.number === 3)
-      fieldUint32(f); // Nebula's Counter: unused, but a wrong wire type is refused
-    else if (f.number === 4) v6.push(decodeIp6AndPort(fieldBytes(f)));
-    else if (f.number === 5) m.relays.push(...fieldRepeatedUint32(f));
-    else if (f.number === 6) vpnAddr = vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f)));
-    else if (f.number === 7) relayAddrs.push(vpnIpFromIpAddr(decodeNebulaAddr(fieldBytes(f))));
+  let relayAddrs: VpnIp[] | undefined;
+  const d = new ProtoReader(detailsBytes, 'gogo');
+  while (d.next()) {
+    switch (d.fieldNumber) {
+      case 1:
+        d.expect(WireType.Varint);
+        m.vpnIp = d.uint32();
+        break;
+      case 2:
+        d.expect(WireType.Bytes);
+        m.addrs.push(decodeIp4AndPort(d.bytes()));
+        break;
+      case 3: {
+        d.expect(WireType.Varint); // Nebula's Counter: unused by Nebula, but a wrong wire type is refused
+        const value = d.uint32();
+        if (type === MetaType.HostQueryReply || type === MetaType.HostMovedNotification) {
+          m.seen = value & (SEEN_FIRST_V4 | SEEN_FIRST_V6);
+        } else if (type === MetaType.HostWhoamiReply) m.probePort = value & 0xffff;
+        break;
+      }
+      case 4:
+        d.expect(WireType.Bytes);
+        (v6 ??= []).push(decodeIp6AndPort(d.bytes()));
+        break;
+      case 5:
+        // Repeated uint32: packed, or a single one (Go accepts both).
+        if (d.wireType === WireType.Varint) m.relays.push(d.uint32());
+        else {
+          d.expect(WireType.Bytes);
+          m.relays.push(...readPackedUint32(d.bytes()));
+        }
+        break;
+      case 6:
+        d.expect(WireType.Bytes);
+        vpnAddr = vpnIpFromIpAddr(decodeNebulaAddr(d.bytes()));
+        break;
+      case 7:
+        d.expect(WireType.Bytes);
+        (relayAddrs ??= []).push(vpnIpFromIpAddr(decodeNebulaAddr(d.bytes())));
+        break;
+      default:
+        d.skipField();
+    }
   }
   // An IPv4-mapped Ip6AndPort decodes as IPv4 (udp/addr.ts) and takes its place among the IPv4 ones, where
   // encodeMeta writes it back: all IPv4 first, then all IPv6, and a re-encoded message decodes in the same order.
-  m.addrs.push(...v6.filter((a) => !isIpv6Addr(a)), ...v6.filter((a) => isIpv6Addr(a)));
+  if (v6) m.addrs.push(...v6.filter((a) => !isIpv6Addr(a)), ...v6.filter((a) => isIpv6Addr(a)));
   // As Nebula decides it: a non-zero field 1 makes the message v1, whatever else it carries.
   // A VpnAddr of 0.0.0.0 names nobody, as an unset one (so the message re-encodes as it decoded).
-  if (m.vpnIp === 0 && ((vpnAddr !== undefined && vpnAddr !== 0) || relayAddrs.length > 0)) {
+  if (m.vpnIp === 0 && ((vpnAddr !== undefined && vpnAddr !== 0) || relayAddrs !== undefined)) {
     m.version = 2;
     if (vpnAddr !== undefined) m.vpnIp = vpnAddr;
-    m.relays.push(...relayAddrs);
-  } else {
+    if (relayAddrs) m.relays.push(...relayAddrs);
+  } else if (relayAddrs) {
     // Nebula reads the v2 relay list of a v1 message too (GetRelays); IPv6 ones have no place in a v1 exchange.
     m.relays.push(...relayAddrs.filter((r) => typeof r === 'number'));
   }
@@ -176,9 +206,15 @@ export function decodeMeta(buf: Uint8Array): MetaMessage {
 function decodeIp4AndPort(buf: Uint8Array): UdpAddr {
   let ip = 0;
   let port = 0;
-  for (const f of readFields(buf)) {
-    if (f.number === 1) ip = fieldUint32(f);
-    else if (f.number === 2) port = fieldUint32(f);
+  const r = new ProtoReader(buf, 'gogo');
+  while (r.next()) {
+    if (r.fieldNumber === 1) {
+      r.expect(WireType.Varint);
+      ip = r.uint32();
+    } else if (r.fieldNumber === 2) {
+      r.expect(WireType.Varint);
+      port = r.uint32();
+    } else r.skipField();
   }
   if (port > 65535) throw new ProtobufError('port out of range');
   return udpAddr(formatIpv4(ip), port);
@@ -188,10 +224,18 @@ function decodeIp6AndPort(buf: Uint8Array): UdpAddr {
   let hi = 0n;
   let lo = 0n;
   let port = 0;
-  for (const f of readFields(buf)) {
-    if (f.number === 1) hi = fieldUint64(f);
-    else if (f.number === 2) lo = fieldUint64(f);
-    else if (f.number === 3) port = fieldUint32(f);
+  const r = new ProtoReader(buf, 'gogo');
+  while (r.next()) {
+    if (r.fieldNumber === 1) {
+      r.expect(WireType.Varint);
+      hi = r.uint64();
+    } else if (r.fieldNumber === 2) {
+      r.expect(WireType.Varint);
+      lo = r.uint64();
+    } else if (r.fieldNumber === 3) {
+      r.expect(WireType.Varint);
+      port = r.uint32();
+    } else r.skipField();
   }
   if (port > 65535) throw new ProtobufError('port out of range');
   return udpAddr(bigIntToIpv6((hi << 64n) | lo), port);

@@ -116,6 +116,34 @@ export class ProtoReader {
     return lo !== 0 || hi !== 0;
   }
 
+  /** The tag `next` read last. */
+  fieldNumber = 0;
+  wireType = 0;
+
+  /**
+   * Reads the next tag into fieldNumber and wireType (refused as by `tag`); false at the end of the message. For a
+   * decoder that visits a message's fields in one pass (lighthouse/meta.ts, read on every host update) rather than
+   * listing them first (fields.ts): it then reads the value, or skips it with `skipField`.
+   */
+  next(): boolean {
+    if (this.done()) return false;
+    const [fieldNumber, wireType] = this.tag();
+    this.fieldNumber = fieldNumber;
+    this.wireType = wireType;
+    return true;
+  }
+
+  /** A known field sent with another wire type: gogo refuses the whole message (as fields.ts's accessors do). */
+  expect(wireType: WireType): void {
+    if (this.wireType !== wireType)
+      throw this.fail(`field ${this.fieldNumber}: wrong wire type ${this.wireType}, expected ${wireType}`);
+  }
+
+  /** Skips the value of the field `next` read, as readFields passes over a field no decoder asks for. */
+  skipField(): void {
+    this.skip(this.fieldNumber, this.wireType);
+  }
+
   /** Returns [fieldNumber, wireType]; refuses what the decoder of `rules` refuses in a tag. */
   tag(): [number, number] {
     const { lo, hi } = this.varint64();
