@@ -21,6 +21,7 @@ import {
   NatsServer,
 } from './helpers/nats-server.js';
 import { waitFor } from './helpers/wait.js';
+import type { KV } from '@nats-io/kv';
 
 // The NATS JetStream store of a lighthouse tier (pkg/lighthouse/store/nats-store.ts, docs/lighthouse-tier.md)
 // against a real nats-server 2.9 started by the test: what one lighthouse writes another finds, punch requests
@@ -87,6 +88,17 @@ type Lh = ReturnType<typeof lighthouse>;
 
 async function online(...lhs: Lh[]): Promise<void> {
   for (const lh of lhs) await waitFor(() => lh.store.online, { timeoutMs: 5000, what: 'the store online' });
+}
+
+/** The bucket's keys once there are `n` (polled, at most 50 times): a re-sync's puts land a little after its line. */
+async function bucketKeys(kv: KV, n: number): Promise<string[]> {
+  let keys: string[] = [];
+  for (let i = 0; i < 50 && keys.length < n; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 50));
+    keys = [];
+    for await (const k of await kv.keys()) keys.push(k);
+  }
+  return keys;
 }
 
 test('a host one lighthouse serves is found by another through the bucket; its punch request reaches the serving one', async (t) => {
@@ -415,12 +427,7 @@ test('a bucket deleted and created again while connected is noticed: served host
   lh1.serve(served('10.9.0.6', '198.51.100.6:4242'));
   await waitFor(() => lh1.logs.some((l) => l.includes('reachable again')), { timeoutMs: 5000, what: 'the re-sync' });
   const kv = await new Kvm(jetstream(nc)).open('mesh_test');
-  let keys: string[] = [];
-  for (let i = 0; i < 50 && keys.length < 2; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 50));
-    keys = [];
-    for await (const k of await kv.keys()) keys.push(k);
-  }
+  const keys = await bucketKeys(kv, 2);
   assert.deepEqual(keys.sort(), ['10.9.0.5', '10.9.0.6'], 'both records in the new bucket');
   // lh-2 serves nothing: its tick finds another bucket and re-syncs, its watch started from scratch.
   await waitFor(() => lh2.store.lookup(ip('10.9.0.6')), { timeoutMs: 5000, what: 'lh-2 to see the new bucket' });
@@ -441,12 +448,8 @@ test('a bucket deleted while connected is created again by the next refresh tick
   await waitFor(() => lh1.counters.get('lighthouse', 'tier-bucket-lost') === 1, { what: 'the loss noticed' });
   await waitFor(() => lh1.logs.some((l) => l.includes('reachable again')), { timeoutMs: 5000, what: 'the re-sync' });
   const kv = await new Kvm(jetstream(nc)).open('mesh_test');
-  let value: string | undefined;
-  for (let i = 0; i < 50 && !value; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 50));
-    value = (await kv.get('10.9.0.5'))?.string();
-  }
-  assert.match(value ?? '', /"lh":"lh-1"/);
+  assert.deepEqual(await bucketKeys(kv, 1), ['10.9.0.5']);
+  assert.match((await kv.get('10.9.0.5'))?.string() ?? '', /"lh":"lh-1"/);
 });
 
 test('a watch NATS refuses at once: re-syncs back off, hosts are not re-written, one warning and no "reachable again"', async (t) => {
@@ -498,4 +501,48 @@ test('the re-sync backoff starts afresh once a watch delivered: a bucket lost tw
     clock.advance(1000);
     await waitFor(() => resynced() === round, { timeoutMs: 1000, what: `re-sync ${round} after 1 s` });
   }
+});
+
+test('while only the watch is down our records are still refreshed: none ages out between backed-off re-syncs', async (t) => {
+  const nats = await NatsServer.start(t);
+  const clock = new ManualClock();
+  const ttlMs = 30_000;
+  const hosts = Array.from({ length: 5 }, (_, i) => served(`10.9.3.${i + 1}`, '198.51.100.5:4242'));
+  // NATS refuses this user's watch but takes its puts: the re-syncs back off to 32 s, beyond the TTL.
+  const lh = lighthouse(nats, 'lh-1', { clock, ttlMs, hosts, user: [NATS_NO_WATCH, NATS_NO_WATCH_PASSWORD] });
+  t.after(() => lh.store.close());
+  await waitFor(
+    () => lh.counters.get('lighthouse', 'tier-watch-ended') === 1 && lh.counters.get('lighthouse', 'tier-write') === 5,
+    { what: 'the first sync and its refused watch' },
+  );
+  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
+  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
+  t.after(() => nc.close());
+  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  const oldestAge = async () => {
+    let oldest = 0;
+    for (const key of await bucketKeys(kv, hosts.length)) {
+      const { t: writtenAt } = JSON.parse((await kv.get(key))?.string() ?? '{"t":0}') as { t: number };
+      oldest = Math.max(oldest, clock.unixMs() - writtenAt);
+    }
+    return oldest;
+  };
+  // A record is re-written within ttl/3 plus one tick (12.5 s) of its last write; ttl/2 leaves room for a put on its
+  // way. 70 s of simulated time, with re-syncs at 1, 3, 7, 15, 31 and 63 s: without the refresh only those write.
+  const bound = ttlMs / 2;
+  for (let s = 1; s <= 70; s++) {
+    clock.advance(1000);
+    await new Promise((r) => setTimeout(r, 10));
+    if (s % 5 !== 0) continue;
+    // The puts of this step may still be on their way: a few bounded looks.
+    let age = await oldestAge();
+    for (let i = 0; i < 20 && age > bound; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      age = await oldestAge();
+    }
+    assert.ok(age <= bound, `at ${s} s a record in the bucket was written ${age} ms ago`);
+  }
+  assert.ok(lh.counters.get('lighthouse', 'tier-watch-ended') <= 7, 'the re-syncs still back off');
+  assert.equal(lh.logs.filter((l) => l.includes('unreachable')).length, 1, lh.logs.join('\n'));
+  assert.equal(lh.logs.filter((l) => /reachable again|store connected/.test(l)).length, 0, lh.logs.join('\n'));
 });

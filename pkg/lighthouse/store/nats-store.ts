@@ -13,7 +13,9 @@
 // if it is gone, every served host re-written (on the same bucket: only what changed or is due), the watch restarted,
 // and one line says so once the watch is set up. A watch that fails or a bucket lost again re-syncs with a backoff
 // (RESYNC_BACKOFF_MAX_MS), so a NATS-side fault (a user denied consumer creation) costs a few requests a minute, not
-// every served host re-written every second.
+// every served host re-written every second. While only the watch is down (connected, the bucket there) our records
+// are still written and refreshed on their own timer: a backoff longer than the TTL does not age them out of the
+// bucket between re-syncs.
 
 import { unixMs, after, type Clock } from '../../clock/clock.js';
 import type { NatsStoreConfig } from '../../config/section-lighthouse-store.js';
@@ -102,7 +104,13 @@ export class NatsStore implements LighthouseStore {
   private readonly watcher: BucketWatch;
   private readonly cache: RemoteCache;
   private readonly written = new Map<string, Written>();
+  /** The bucket is set up and watched: the tier works (`online`). */
   private reachable = false;
+  /**
+   * Puts go to `kv`: from a sync until the connection or the bucket goes. A watch that ended alone leaves it, so our
+   * records are written and refreshed while its re-sync waits for its backoff.
+   */
+  private writable = false;
   /** Whether the outage was logged: once per outage. */
   private downLogged = false;
   private closed = false;
@@ -124,7 +132,9 @@ export class NatsStore implements LighthouseStore {
   /** Records waiting for a put (pump), by key: a newer version of a queued host replaces the older. */
   private readonly queued = new Map<string, ServedHost>();
   private inFlight = 0;
-  private cancelTimer: (() => void) | null = null;
+  /** The refresh tick and the next re-sync: two timers, so a re-sync waiting for its backoff stops no refresh. */
+  private cancelRefresh: (() => void) | null = null;
+  private cancelResync: (() => void) | null = null;
   private readonly ttl: number;
 
   constructor(private readonly env: NatsStoreEnv) {
@@ -145,7 +155,7 @@ export class NatsStore implements LighthouseStore {
       // sets the bucket and the watch up again.
       ended: (why) => {
         this.env.counters.inc('lighthouse', 'tier-watch-ended');
-        this.wentDown(why);
+        this.watchDown(why);
         this.resyncLater();
       },
     });
@@ -162,7 +172,7 @@ export class NatsStore implements LighthouseStore {
   }
 
   changed(host: ServedHost): void {
-    if (this.reachable) this.write(host, false);
+    if (this.writable) this.write(host, false);
   }
 
   withdraw(vpnIp: VpnIp): void {
@@ -180,7 +190,7 @@ export class NatsStore implements LighthouseStore {
   /** Deletes `key` only if its last write is still our `revision`: a host that moved on keeps its new record. */
   private deleteOurs(kv: KV, key: string, revision: number): void {
     // Never revision 0: nats.js then sends no condition at all and would delete another lighthouse's record.
-    if (revision === 0 || !this.reachable || this.kv !== kv) return;
+    if (revision === 0 || !this.writable || this.kv !== kv) return;
     kv.delete(key, { previousSeq: revision }).then(
       () => this.env.counters.inc('lighthouse', 'tier-withdraw'),
       (err: unknown) =>
@@ -226,11 +236,13 @@ export class NatsStore implements LighthouseStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.cancelTimer?.();
+    this.cancelRefresh?.();
+    this.cancelResync?.();
     this.watcher.stop();
     const nc = this.nc;
     this.nc = null;
     this.reachable = false;
+    this.writable = false;
     if (!nc) return;
     // The withdrawals of the tunnels just closed are on their way: a flush (bounded) lets the server see them.
     await Promise.race([nc.flush().catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_FLUSH_MS))]);
@@ -308,6 +320,8 @@ export class NatsStore implements LighthouseStore {
         this.queued.clear(); // puts still in flight on the old handle settle on their own
       }
       this.reachable = true;
+      this.writable = true;
+      this.cancelResync?.(); // this sync is the one it waited for
       const served = this.owner?.served() ?? [];
       this.syncedHosts = served.length;
       for (const host of served) this.write(host, !sameBucket);
@@ -389,10 +403,20 @@ export class NatsStore implements LighthouseStore {
 
   /** A sync again in `ms` while the connection lives (it also reconnects on its own, and syncs then). */
   private retrySync(ms = SYNC_RETRY_MS): void {
-    if (!this.closed && this.nc && !this.nc.isClosed()) this.retry(() => void this.sync(), ms);
+    this.cancelResync?.();
+    this.cancelResync = null;
+    if (!this.closed && this.nc && !this.nc.isClosed())
+      this.cancelResync = after(this.env.clock, ms, () => void this.sync());
   }
 
+  /** The connection or the bucket is gone: nothing is written or watched until a sync sets them up again. */
   private wentDown(why: unknown): void {
+    this.writable = false;
+    this.watchDown(why);
+  }
+
+  /** The watch is gone (or everything is: wentDown); puts go on while `writable`. Logged once per outage. */
+  private watchDown(why: unknown): void {
     this.reachable = false;
     if (this.closed || this.downLogged) return;
     this.downLogged = true;
@@ -464,23 +488,22 @@ export class NatsStore implements LighthouseStore {
    * (refresh-spread.ts), instead of every record in one turn.
    */
   private scheduleRefresh(): void {
-    this.retry(() => {
-      if (this.reachable && this.kv) {
-        this.checkBucket(this.kv);
-        const now = unixMs(this.env.clock);
-        for (const host of this.owner?.served() ?? []) {
-          const last = this.written.get(keyOf(host.vpnIp));
-          if (!last || refreshDue(last.at, now, this.ttl)) this.write(host, false);
-        }
-      }
-      this.sweep();
-      this.scheduleRefresh();
-    }, refreshTickMs(this.ttl));
-  }
-
-  private retry(fn: () => void, ms: number): void {
-    this.cancelTimer?.();
-    this.cancelTimer = this.closed ? null : after(this.env.clock, ms, fn);
+    this.cancelRefresh?.();
+    this.cancelRefresh = this.closed
+      ? null
+      : after(this.env.clock, refreshTickMs(this.ttl), () => {
+          if (this.writable && this.kv) {
+            // While the watch is down its re-sync is pending, and checks the bucket itself.
+            if (this.reachable) this.checkBucket(this.kv);
+            const now = unixMs(this.env.clock);
+            for (const host of this.owner?.served() ?? []) {
+              const last = this.written.get(keyOf(host.vpnIp));
+              if (!last || refreshDue(last.at, now, this.ttl)) this.write(host, false);
+            }
+          }
+          this.sweep();
+          this.scheduleRefresh();
+        });
   }
 
   /** Drops the records older than the TTL: the server's max_age removes them from the bucket without a word. */
