@@ -5,7 +5,7 @@
 import type { IpPrefix } from '../ip/prefix.js';
 import { inNetworks } from '../handshake/peer-addrs.js';
 import { parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
-import type { UdpAddr } from '../udp/addr.js';
+import { isIpv6Literal, type UdpAddr } from '../udp/addr.js';
 
 /** What we read of a tunnel: its primary address and all its usable ones (primary first). */
 export interface AddressedHost {
@@ -41,6 +41,9 @@ export function underlayInNetworks(a: UdpAddr, networks: readonly IpPrefix[]): b
   // without a regular expression or a substring; anything else goes the general way.
   const dotted = dottedQuad(a.address);
   if (dotted >= 0) return inNetworks(dotted, networks);
+  // IPv4 networks only (the common case) hold no IPv6 address, and an IPv6 literal is read as IPv4 only in the
+  // IPv4-mapped form, whose ffff hextet is spelled with four f's: without one it is outside, unparsed.
+  if (isIpv6Literal(a.address) && !hasIpv6Network(networks) && !hasFourFs(a.address)) return false;
   let v: VpnIp;
   try {
     v = parseVpnIp(a.address);
@@ -48,6 +51,22 @@ export function underlayInNetworks(a: UdpAddr, networks: readonly IpPrefix[]): b
     return false; // a scoped or otherwise non-plain literal is no overlay address
   }
   return inNetworks(v, networks);
+}
+
+function hasIpv6Network(networks: readonly IpPrefix[]): boolean {
+  for (const n of networks) if (n.addr.family === 6) return true;
+  return false;
+}
+
+/** Whether `text` has four f's (either case) in a row. */
+function hasFourFs(text: string): boolean {
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i) | 0x20; // lower case for letters
+    run = c === 0x66 ? run + 1 : 0;
+    if (run === 4) return true;
+  }
+  return false;
 }
 
 /**

@@ -1,18 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseIpPrefix } from '../../pkg/ip/prefix.js';
+import { parseIpPrefix, type IpPrefix } from '../../pkg/ip/prefix.js';
 import { parseVpnIp } from '../../pkg/ip/vpn-ip.js';
 import { dottedQuad, inNetworks, underlayInNetworks } from '../../pkg/lighthouse/overlay-networks.js';
 import { seededRandom } from './helpers/seeded-random.js';
 
-// underlayInNetworks judges every reported address of every host update; its dotted-quad path must say exactly what
-// the general parse (parseVpnIp) says, for any string.
+// underlayInNetworks judges every reported address of every host update; its shortcuts must say exactly what the
+// general parse (parseVpnIp) says, for any string.
 
 const networks = [parseIpPrefix('10.99.0.0/16'), parseIpPrefix('192.168.7.0/24'), parseIpPrefix('fd00::/8')];
+/** IPv4 networks only: an IPv6 spelling is outside unless it is an IPv4-mapped one. */
+const v4Networks = networks.slice(0, 2);
 
-/** The general way, as underlayInNetworks judged every address before its dotted-quad path. */
-function general(address: string): boolean {
+/** The general way, as underlayInNetworks judged every address before its shortcuts. */
+function general(address: string, networks: readonly IpPrefix[]): boolean {
   try {
     return inNetworks(parseVpnIp(address), networks);
   } catch {
@@ -45,16 +47,25 @@ test('underlayInNetworks agrees with the general parse on seeded random addresse
         `10.99.${octet()}.${octet()}`,
         `192.168.7.${octet()}`,
         `${octet()}.${octet()}.${octet()}.${octet()}`,
+        // IPv4-mapped spellings (IPv4 addresses, so inside IPv4 networks), and IPv6 ones.
+        `::${random() < 0.5 ? 'ffff' : 'FfFf'}:10.99.${octet()}.${octet()}`,
+        `0:0:0:0:0:ffff:a63:${Math.floor(random() * 65536).toString(16)}`,
+        `::ffff:c0a8:7${Math.floor(random() * 256)
+          .toString(16)
+          .padStart(2, '0')}`,
+        `fd00::${Math.floor(random() * 65536).toString(16)}`,
       ];
       text = shapes[Math.floor(random() * shapes.length)];
       if (random() < 0.2) text = text.slice(0, Math.floor(random() * text.length)) + pick('.:x 9');
     } else {
       const length = Math.floor(random() * 18);
-      text = Array.from({ length }, () => pick('0123456789.:fdf ')).join('');
+      text = Array.from({ length }, () => pick('0123456789.:fdFf ')).join('');
     }
-    const want = general(text);
-    if (want) inside++;
-    assert.equal(underlayInNetworks({ address: text, port: 4242 }, networks), want, JSON.stringify(text));
+    for (const nets of [networks, v4Networks]) {
+      const want = general(text, nets);
+      if (want) inside++;
+      assert.equal(underlayInNetworks({ address: text, port: 4242 }, nets), want, JSON.stringify(text));
+    }
   }
   assert.ok(inside > 100, `only ${inside} addresses inside the networks: the test would not see a wrong verdict`);
 });
