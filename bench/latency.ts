@@ -5,14 +5,15 @@
 //         matters: a daemon woken from idle answers slower than one kept busy.
 //   cold  time from starting a's process to the first ping reply from b, through a lighthouse (lighthouse-lab.ts):
 //         lighthouse and b already up, a started fresh each trial while ping (every 5 ms) waits for its route.
-//   first first contact on running daemons: lighthouse, a and b started fresh each trial and left to register
-//         with the lighthouse (--settle ms), then a pings b, whom it never contacted: the time from the first echo
-//         request to the first reply (lighthouse query, answer, handshake, the queued packet and its reply). Process
-//         start is not in it (that is `cold`).
+//   first first contact on running daemons: lighthouse, a and b started fresh each trial; once a and b have logged
+//         their tunnel to the lighthouse up (their host updates go out on it) and --settle ms more, a pings b, whom
+//         it never contacted: the time from the first echo request entering a's TUN to the first reply (lighthouse
+//         query, answer, handshake, the queued packet and its reply; bench/first-contact.ts). Process start is not in
+//         it (that is `cold`). Each trial logs how many messages a sent the lighthouse meanwhile (one query expected).
 //
 // Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
 //          --rtt-trials N (1: rounds of the RTT part, each running every implementation and variant once, in turn)
-//          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait before the ping)
+//          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait after registration)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
 
@@ -22,6 +23,7 @@ import { parseArgs } from 'node:util';
 import type { Host, Lab } from '../test/e2e/lab/lab.js';
 import { sleep } from '../test/e2e/lab/wait.js';
 import { OVERLAY, PairLab, UNDERLAY, type ImplName } from './bench-lab.js';
+import { firstContact, LighthouseInbound, waitRegistered } from './first-contact.js';
 import { LH_OVERLAY, LighthouseLab } from './lighthouse-lab.js';
 import { median, quantile } from './proc-stats.js';
 
@@ -61,7 +63,7 @@ const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map((spec) =
 });
 
 /** Every implementation, then every mesh variant: [label, implementation, environment]. */
-function allRuns(): Array<[string, ImplName, NodeJS.ProcessEnv | undefined]> {
+function allRuns(): Run[] {
   return [
     ...impls.map((impl): [string, ImplName, undefined] => [impl, impl, undefined]),
     ...variants.map(([label, env]): [string, ImplName, NodeJS.ProcessEnv] => [label, 'mesh', env]),
@@ -126,48 +128,58 @@ async function firstReply(lab: Lab, from: Host, ip: string, deadline: number): P
   throw new Error(`no reply from ${ip} in time`);
 }
 
+type Run = [label: string, impl: ImplName, env: NodeJS.ProcessEnv | undefined];
+
+/** lighthouse-lab.ts: the lighthouse listens on 4242, a's TUN is bench<role>. */
+const LIGHTHOUSE_PORT = 4242;
+const A_TUN = 'bencha';
+
+/**
+ * Every run `trials` times, the runs in turn within each trial (so a load trend falls on all alike): `trial` starts
+ * what it needs on `lhLab` and returns its sample; every daemon is stopped after each. Samples by label.
+ */
+async function trialsPerRun<T>(
+  lhLab: LighthouseLab,
+  runs: readonly Run[],
+  trial: (run: Run, t: number) => Promise<T>,
+): Promise<Map<string, T[]>> {
+  const samples = new Map<string, T[]>(runs.map(([label]) => [label, []]));
+  for (let t = 1; t <= trials; t++) {
+    for (const run of runs) {
+      try {
+        samples.get(run[0])?.push(await trial(run, t));
+      } finally {
+        await lhLab.stopAll();
+      }
+    }
+  }
+  return samples;
+}
+
+/** A table row's label, median, min and max of `ms` (its cells; the caller closes the row). */
+function rangeRow(label: string, ms: readonly number[], digits: number): string {
+  return `| ${label} | ${median([...ms]).toFixed(digits)} | ${Math.min(...ms).toFixed(digits)} | ${Math.max(...ms).toFixed(digits)} |`;
+}
+
 async function coldRun(): Promise<string[]> {
   const lhLab = await LighthouseLab.create();
   const runs = allRuns();
-  const samples = new Map<string, number[]>(runs.map(([label]) => [label, []]));
   try {
-    for (let t = 1; t <= trials; t++) {
-      for (const [label, impl, env] of runs) {
-        await lhLab.start(impl, 'lh', true, env);
-        await lhLab.start(impl, 'b', true, env);
-        await sleep(1000); // b reports itself to the lighthouse
-        const t0 = Date.now();
-        try {
-          await lhLab.start(impl, 'a', false, env);
-          const reply = await firstReply(lhLab.lab, lhLab.hosts.a, LH_OVERLAY.b, t0 + 20_000);
-          const ms = reply - t0;
-          samples.get(label)?.push(ms);
-          console.error(`  cold ${label} trial ${t}: ${ms.toFixed(0)} ms`);
-        } finally {
-          await lhLab.stopAll();
-        }
-      }
-    }
+    const samples = await trialsPerRun(lhLab, runs, async ([label, impl, env], t) => {
+      await lhLab.start(impl, 'lh', true, env);
+      await lhLab.start(impl, 'b', true, env);
+      await sleep(1000); // b reports itself to the lighthouse
+      const t0 = Date.now();
+      await lhLab.start(impl, 'a', false, env);
+      const reply = await firstReply(lhLab.lab, lhLab.hosts.a, LH_OVERLAY.b, t0 + 20_000);
+      const ms = reply - t0;
+      console.error(`  cold ${label} trial ${t}: ${ms.toFixed(0)} ms`);
+      return ms;
+    });
+    return runs.map(([label]) => rangeRow(label, samples.get(label) ?? [], 0));
   } finally {
     await lhLab.destroy();
   }
-  return runs.map(([label]) => {
-    const ms = samples.get(label) ?? [];
-    return `| ${label} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)} | ${Math.max(...ms).toFixed(0)} |`;
-  });
-}
-
-/** How long a's first contact with b took: ping's own RTT of its first answered request, plus the requests before. */
-const FIRST_PING_INTERVAL_MS = 2;
-
-async function firstContact(lab: Lab, from: Host, ip: string): Promise<{ ms: number; seq: number }> {
-  // -c 1 with -w: ping sends every 2 ms until one reply (or the deadline), and times each reply from its request.
-  const args = ['-n', '-c', '1', '-w', '5', '-i', String(FIRST_PING_INTERVAL_MS / 1000), ip];
-  const r = await lab.exec(from, 'ping', args, { check: false, timeoutMs: 10_000 });
-  const m = /icmp_seq=(\d+) .*time=([\d.]+) ms/.exec(r.stdout);
-  if (m === null) throw new Error(`no reply from ${ip}:\n${r.stdout}${r.stderr}\n${lab.logTails()}`);
-  const seq = Number(m[1]);
-  return { ms: (seq - 1) * FIRST_PING_INTERVAL_MS + Number(m[2]), seq };
 }
 
 /** CPU time a process has run so far, all its threads, in ms (the scheduler's nanosecond count, not ticks). */
@@ -179,41 +191,55 @@ function cpuMs(pid: number): number {
   return ns / 1e6;
 }
 
+interface FirstSample {
+  ms: number;
+  /** CPU ms a and b spent on the first contact (from just before the ping to its reply): load-proof, unlike ms. */
+  cpuMs: number;
+  /** Messages a sent the lighthouse during the contact: 1 is one query answered; more, a retry or something else. */
+  lighthouseMessages: number;
+}
+
 async function firstRun(): Promise<string[]> {
   const lhLab = await LighthouseLab.create();
   const runs = allRuns();
-  const samples = new Map<string, number[]>(runs.map(([label]) => [label, []]));
-  // CPU ms a and b spent on the first contact (from just before the ping to its reply): load-proof, unlike the time.
-  const cpu = new Map<string, number[]>(runs.map(([label]) => [label, []]));
   try {
-    for (let t = 1; t <= trials; t++) {
-      for (const [label, impl, env] of runs) {
-        try {
-          await lhLab.start(impl, 'lh', true, env);
-          const b = await lhLab.start(impl, 'b', true, env);
-          const a = await lhLab.start(impl, 'a', true, env);
-          await sleep(settleMs); // a and b handshake the lighthouse and report their addresses
-          const before = cpuMs(a.pid) + cpuMs(b.pid);
-          const { ms, seq } = await firstContact(lhLab.lab, lhLab.hosts.a, LH_OVERLAY.b);
-          const used = cpuMs(a.pid) + cpuMs(b.pid) - before;
-          samples.get(label)?.push(ms);
-          cpu.get(label)?.push(used);
-          console.error(
-            `  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms`,
-          );
-        } finally {
-          await lhLab.stopAll();
-        }
-      }
+    const inbound = await LighthouseInbound.install(lhLab.lab, lhLab.hosts.lh, lhLab.hosts.a.ip, LIGHTHOUSE_PORT);
+    const samples = await trialsPerRun(lhLab, runs, async ([label, impl, env], t): Promise<FirstSample> => {
+      await lhLab.start(impl, 'lh', true, env);
+      const b = await lhLab.start(impl, 'b', true, env);
+      const a = await lhLab.start(impl, 'a', true, env);
+      const waited = await waitRegistered([a, b], LH_OVERLAY.lh, 10_000);
+      await sleep(settleMs); // startup work (JIT, timers) out of the way
+      const [cpu0, lh0] = [cpuMs(a.pid) + cpuMs(b.pid), await inbound.packets()];
+      const { ms, seq } = await firstContact(lhLab.lab, lhLab.hosts.a, A_TUN, LH_OVERLAY.b);
+      const used = cpuMs(a.pid) + cpuMs(b.pid) - cpu0;
+      const lighthouseMessages = (await inbound.packets()) - lh0;
+      console.error(
+        `  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms, ${lighthouseMessages} message(s) a -> lighthouse; registered after ${waited.toFixed(0)} ms`,
+      );
+      return { ms, cpuMs: used, lighthouseMessages };
+    });
+    const rows = runs.map(([label]) => {
+      const all = samples.get(label) ?? [];
+      const cpu = median(all.map((s) => s.cpuMs)).toFixed(2);
+      return `${rangeRow(
+        label,
+        all.map((s) => s.ms),
+        2,
+      )} ${cpu} |`;
+    });
+    const retried = runs
+      .map(([label]) => [label, (samples.get(label) ?? []).filter((s) => s.lighthouseMessages > 1).length] as const)
+      .filter(([, n]) => n > 0);
+    if (retried.length > 0) {
+      console.error(
+        `  more than one message a -> lighthouse in: ${retried.map(([label, n]) => `${label} ${n} of ${trials}`).join(', ')}`,
+      );
     }
+    return rows;
   } finally {
     await lhLab.destroy();
   }
-  return runs.map(([label]) => {
-    const ms = samples.get(label) ?? [];
-    const range = `${median(ms).toFixed(2)} | ${Math.min(...ms).toFixed(2)} | ${Math.max(...ms).toFixed(2)}`;
-    return `| ${label} | ${range} | ${median(cpu.get(label) ?? []).toFixed(2)} |`;
-  });
 }
 
 async function main(): Promise<void> {
