@@ -9,6 +9,8 @@ export class AddressWatchWiring implements AddressListener {
   constructor(private readonly node: MeshNode) {}
 
   snapshot(): string[] {
+    // Called on every interface event and poll: whatever changed, the kept networks are read again.
+    this.node.localNetworks.invalidate();
     return this.node.ownAddresses().map((a) => a.address);
   }
 

@@ -33,6 +33,7 @@ import { openLighthouseStore } from '../lighthouse/store/open.js';
 import type { LighthouseStore } from '../lighthouse/store/store.js';
 import { DIRECT_UPGRADE_INTERVAL_MS, PUNCH_SETTLE_MS, PUNCH_TTL } from '../punchy/nat-punch.js';
 import { splitByPunch, type LocalNetwork } from '../punchy/punch-needed.js';
+import { LocalNetworksCache } from '../punchy/local-networks-cache.js';
 import { PUNCH_INTERVAL_MS, punchHost } from '../punchy/punchy.js';
 import { SpreadRounds } from '../punchy/spread-rounds.js';
 import { UnsafeRouteTable } from '../routing/unsafe-routes.js';
@@ -84,7 +85,7 @@ export interface NodeSetup {
   tun?: TunDevice | null;
   /** Watch for local address changes (roaming); off for in-process test nodes. Default true. */
   watchAddresses?: boolean;
-  /** The networks our interfaces are on (punchy/punch-needed.ts); default: read from the system each time. */
+  /** The networks our interfaces are on (punchy/punch-needed.ts); default: the system's, kept between address events. */
   localNetworks?: () => LocalNetwork[];
   /**
    * A lighthouse's second port for NAT tests (daemon/nat-tests.ts), a node:dgram socket unless `openSecondPort`
@@ -114,7 +115,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly dropLocalBroadcast: boolean;
   readonly dropMulticast: boolean;
   readonly punchSettleMs = PUNCH_SETTLE_MS;
-  private readonly localNetworks: () => LocalNetwork[];
+  /** Kept between address-watch events (punchy/local-networks-cache.ts). */
+  readonly localNetworks: LocalNetworksCache;
   udp!: UdpConn;
   tun: TunDevice | null = null;
   private config: MeshConfig;
@@ -171,7 +173,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.staticHosts = setup.staticHosts;
     this.log = setup.log;
     this.clock = setup.clock ?? systemClock;
-    this.localNetworks = setup.localNetworks ?? interfaceNetworks;
+    this.localNetworks = new LocalNetworksCache(setup.localNetworks ?? interfaceNetworks, setup.watchAddresses ?? true);
     this.cipher = c.cipher;
     this.tryIntervalMs = c.handshakes.tryIntervalMs;
     this.retries = c.handshakes.retries;
@@ -504,7 +506,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     const learned = client?.addressesOf(vpnIp) ?? [];
     const ours = client?.selfNatView()[0] ?? client?.selfAddresses()[0];
     return splitByPunch(addrs, {
-      localNetworks: this.localNetworks(),
+      localNetworks: this.localNetworks.get(),
       ourPublicIp: ours?.address,
       peerPublicIp: (client?.natViewOf(vpnIp)[0] ?? learned[0])?.address,
       peerReported: client?.reportedOf(vpnIp) ?? [],
