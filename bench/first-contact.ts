@@ -4,7 +4,7 @@
 // receive time of the first reply (ping -D); both read the same realtime clock. ping sends every 2 ms until one reply,
 // so a first request the daemon drops is still timed from the first one. Before the ping, a and b must be registered
 // with the lighthouse: each has logged its tunnel to it up (its queued host update goes out on it at once), and a
-// counter on the lighthouse shows how many messages a sent it during the contact (one query is the expected case).
+// counter on the lighthouse shows how many messages a sent it during the contact (2 for both implementations so far).
 
 import type { Host, Lab } from '../test/e2e/lab/lab.js';
 import type { LabProcess } from '../test/e2e/lab/process.js';
