@@ -3,6 +3,8 @@
 
 import { Daemon, prepare } from '../../pkg/daemon/daemon.js';
 import { installLastResort } from '../../pkg/daemon/last-resort.js';
+import { warmUp } from '../../pkg/daemon/warm-up.js';
+import { scheduleWarmUp } from '../../pkg/daemon/warm-up-schedule.js';
 import { capYoungGeneration } from '../../pkg/daemon/young-generation.js';
 import { tierUpSooner } from '../../pkg/launch/tier-up.js';
 import { version } from '../../pkg/version/version.js';
@@ -51,9 +53,12 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
   });
   capYoungGeneration();
   tierUpSooner();
+  // A first contact's code run once in process while idle, so the first real one runs warm (issue 19).
+  const cancelWarmUp = scheduleWarmUp({ tunnels: node.hostmap, clock: node.clock, log: node.log }, warmUp);
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {
       daemon.node.log.info('Caught signal, shutting down', { signal });
+      cancelWarmUp();
       void daemon.stop().then(() => resolve(0));
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));

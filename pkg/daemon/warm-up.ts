@@ -1,0 +1,189 @@
+// A first contact's handshake and first packets, run once in process between two throwaway in-memory nodes after
+// start-up, so a running daemon's first real contact runs code V8 has already seen (issue 19: without it, the
+// handshake's ~10 ms of CPU is mostly the interpreter collecting type feedback on first call). The two nodes have
+// their own CA, certificates, hostmaps, counters and firewalls, a private MemoryNetwork and MemoryTuns: nothing is
+// sent on a real socket or TUN and nothing is left in the real node. Both are stopped before this resolves.
+
+import {
+  CaPool,
+  certificateToPem,
+  encodePem,
+  fingerprint,
+  generateEd25519KeyPair,
+  generateX25519KeyPair,
+  signCertificate,
+  X25519_PRIVATE_KEY_BANNER,
+  type NebulaCertificate,
+} from '../cert/index.js';
+import { after, type Clock } from '../clock/clock.js';
+import { validateConfig } from '../config/index.js';
+import { Firewall, parseFirewallRules } from '../firewall/firewall.js';
+import { localIdentity } from '../handshake/identity.js';
+import { parseCidr, parseIpv4 } from '../ip/ipv4.js';
+import { Logger } from '../log/logger.js';
+import { MemoryTun } from '../tun/memory.js';
+import { MemoryNetwork } from '../udp/memory-udp.js';
+import { localNets } from './firewall-setup.js';
+import { MeshNode } from './node.js';
+import { resolveStaticHosts } from './static-hosts.js';
+
+const HOUR = 3600;
+/** Overlay and underlay addresses of the throwaway pair: they exist only on the private MemoryNetwork. */
+const PAIR = [
+  { vpnIp: '100.127.255.1', underlay: '192.0.2.1' },
+  { vpnIp: '100.127.255.2', underlay: '192.0.2.2' },
+] as const;
+const PORT = 4242;
+/** Data packets each way after the handshake: the first ones a real contact's queued packet and its reply take. */
+const DATA_PACKETS = 4;
+/** The warm-up gives up (and stops the pair) after this long: it is an optimisation, never a wait. */
+const TIMEOUT_MS = 2000;
+
+interface Throwaway {
+  node: MeshNode;
+  tun: MemoryTun;
+}
+
+function hostCert(
+  caKey: Uint8Array,
+  ca: NebulaCertificate,
+  vpnIp: string,
+): { cert: NebulaCertificate; key: Uint8Array } {
+  const keys = generateX25519KeyPair();
+  const now = Math.floor(Date.now() / 1000);
+  const cert = signCertificate(
+    {
+      name: `warm-up ${vpnIp}`,
+      ips: [parseCidr(`${vpnIp}/30`)],
+      subnets: [],
+      groups: [],
+      notBefore: now - HOUR,
+      notAfter: now + HOUR,
+      publicKey: keys.publicKey,
+      isCA: false,
+      issuer: fingerprint(ca),
+    },
+    caKey,
+  );
+  return { cert, key: keys.privateKey };
+}
+
+async function startThrowaway(
+  net: MemoryNetwork,
+  ca: NebulaCertificate,
+  caKey: Uint8Array,
+  self: (typeof PAIR)[number],
+  peer: (typeof PAIR)[number],
+  clock: Clock,
+): Promise<Throwaway> {
+  const { cert, key } = hostCert(caKey, ca, self.vpnIp);
+  const { config } = validateConfig(
+    {
+      pki: {
+        ca: certificateToPem(ca),
+        cert: certificateToPem(cert),
+        key: encodePem(X25519_PRIVATE_KEY_BANNER, key),
+      },
+      static_host_map: { [peer.vpnIp]: [`${peer.underlay}:${PORT}`] },
+      listen: { host: '0.0.0.0', port: PORT },
+      firewall: {
+        outbound: [{ port: 'any', proto: 'any', host: 'any' }],
+        inbound: [{ port: 'any', proto: 'any', host: 'any' }],
+      },
+      logging: { level: 'error' },
+      portmap: { enabled: false },
+    },
+    undefined,
+    'warm-up.yml',
+  );
+  const caPool = new CaPool();
+  caPool.addCa(ca);
+  const pki = { caPool, identity: localIdentity(cert, key), warnings: [] };
+  const { vpnNetworks, unsafeNetworks } = pki.identity;
+  const firewall = new Firewall(parseFirewallRules(config.firewall), {
+    clock,
+    localNets: localNets(pki),
+    vpnNetworks,
+    unsafeNetworks,
+  });
+  const tun = new MemoryTun({ name: 'warm-up', poison: false });
+  const node = await MeshNode.start({
+    config,
+    pki,
+    firewall,
+    staticHosts: await resolveStaticHosts(config.staticHostMap, vpnNetworks),
+    clock,
+    log: new Logger('error', 'text', () => {}, true),
+    udp: net.bind(self.underlay, PORT),
+    tun,
+    watchAddresses: false,
+    localNetworks: () => [],
+  });
+  return { node, tun };
+}
+
+/** An IPv4/UDP packet `from` -> `to` (checksum left zero: nothing on the path checks it). */
+function udpPacket(from: string, to: string, seq: number): Uint8Array {
+  const out = new Uint8Array(28 + 32);
+  const v = new DataView(out.buffer);
+  out[0] = 0x45;
+  v.setUint16(2, out.length);
+  out[8] = 64;
+  out[9] = 17;
+  v.setUint32(12, parseIpv4(from));
+  v.setUint32(16, parseIpv4(to));
+  v.setUint16(20, 40000 + seq);
+  v.setUint16(22, 9);
+  v.setUint16(24, 8 + 32);
+  return out;
+}
+
+/** Resolves when `tun` has had `count` packets written, or rejects after the timeout. */
+function written(tun: MemoryTun, count: number, timeout: Promise<never>): Promise<void> {
+  const done = new Promise<void>((resolve) => {
+    if (tun.written.length >= count) resolve();
+    else tun.onWrite(() => tun.written.length >= count && resolve());
+  });
+  return Promise.race([done, timeout]);
+}
+
+/** Runs the warm-up; resolves once both throwaway nodes are stopped, whether it completed or not. */
+export async function warmUp(clock: Clock): Promise<void> {
+  const ca = generateEd25519KeyPair();
+  const now = Math.floor(Date.now() / 1000);
+  const caCert = signCertificate(
+    {
+      name: 'warm-up CA',
+      ips: [],
+      subnets: [],
+      groups: [],
+      notBefore: now - HOUR,
+      notAfter: now + HOUR,
+      publicKey: ca.publicKey,
+      isCA: true,
+      issuer: '',
+    },
+    ca.privateKey,
+  );
+  const net = new MemoryNetwork();
+  const started: Throwaway[] = [];
+  let cancelTimeout = (): void => {};
+  const timeout = new Promise<never>((_, reject) => {
+    cancelTimeout = after(clock, TIMEOUT_MS, () => reject(new Error('warm-up timed out')));
+  });
+  timeout.catch(() => {});
+  try {
+    started.push(await startThrowaway(net, caCert, ca.privateKey, PAIR[0], PAIR[1], clock));
+    started.push(await startThrowaway(net, caCert, ca.privateKey, PAIR[1], PAIR[0], clock));
+    const [a, b] = started;
+    for (let i = 0; i < DATA_PACKETS; i++) {
+      a.tun.inject(udpPacket(PAIR[0].vpnIp, PAIR[1].vpnIp, i));
+      await written(b.tun, i + 1, timeout);
+      b.tun.inject(udpPacket(PAIR[1].vpnIp, PAIR[0].vpnIp, i));
+      await written(a.tun, i + 1, timeout);
+    }
+  } finally {
+    cancelTimeout();
+    await Promise.all(started.map((t) => t.node.stop()));
+  }
+}
