@@ -87,7 +87,8 @@ function lighthouse(
 type Lh = ReturnType<typeof lighthouse>;
 
 async function online(...lhs: Lh[]): Promise<void> {
-  for (const lh of lhs) await waitFor(() => lh.store.online, { timeoutMs: 5000, what: 'the store online' });
+  for (const lh of lhs)
+    await waitFor(() => lh.store.online, { timeoutMs: 5000, what: () => `the store online:\n${lh.logs.join('\n')}` });
 }
 
 /** The bucket's keys once there are `n` (polled, at most 50 times): a re-sync's puts land a little after its line. */

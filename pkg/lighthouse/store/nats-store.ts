@@ -33,6 +33,7 @@ import {
   LIGHTHOUSE_ID,
   MAX_RECORD_BYTES,
 } from './record.js';
+import { createBucket } from './bucket-create.js';
 import { bucketDifferences, type BucketSettings } from './bucket-settings.js';
 import { BucketWatch } from './bucket-watch.js';
 import { refreshDue, refreshTickMs, writtenAt } from './refresh-spread.js';
@@ -301,12 +302,16 @@ export class NatsStore implements LighthouseStore {
     try {
       const { jetstream, Kvm } = await import('./nats-client.js');
       const { wanted } = this;
-      // An existing bucket is taken as it is: checked (checkBucket), never changed.
-      const kv = await new Kvm(jetstream(this.nc, { timeout: 2000 })).create(this.env.config.bucket, {
-        ttl: wanted.ttlMs,
-        history: wanted.history,
-        maxValueSize: wanted.maxValueSize,
-      });
+      // An existing bucket is taken as it is: checked (checkBucket), never changed. One another lighthouse creates
+      // at the same moment is opened (bucket-create.ts).
+      const kvm = new Kvm(jetstream(this.nc, { timeout: 2000 }));
+      const kv = await createBucket(() =>
+        kvm.create(this.env.config.bucket, {
+          ttl: wanted.ttlMs,
+          history: wanted.history,
+          maxValueSize: wanted.maxValueSize,
+        }),
+      );
       const found = await kv.status();
       if (this.closed) return;
       // The bucket we wrote into before still holds what we wrote within ttl/3: only what changed or is due is
