@@ -43,8 +43,20 @@ export interface FirstContact {
   seq: number;
 }
 
+/** Told when the ping starts and when it has its reply, so what it measures leaves the capture's startup out. */
+export interface ContactWindow {
+  opened(): void;
+  closed(): void;
+}
+
 /** Pings `ip` from `from` (TUN `tunDev`) every 2 ms until one reply; times it from the first request's capture. */
-export async function firstContact(lab: Lab, from: Host, tunDev: string, ip: string): Promise<FirstContact> {
+export async function firstContact(
+  lab: Lab,
+  from: Host,
+  tunDev: string,
+  ip: string,
+  window: ContactWindow,
+): Promise<FirstContact> {
   const capture = await lab.spawn(from, 'tcpdump', [
     '-i',
     tunDev,
@@ -57,10 +69,12 @@ export async function firstContact(lab: Lab, from: Host, tunDev: string, ip: str
   ]);
   try {
     await capture.waitForLog(/listening on/, 5000);
+    window.opened();
     const r = await lab.exec(from, 'ping', ['-D', '-n', '-c', '1', '-w', '5', '-i', '0.002', ip], {
       check: false,
       timeoutMs: 10_000,
     });
+    window.closed();
     const reply = parseFirstReply(r.stdout);
     if (reply === null) throw new Error(`no reply from ${ip}:\n${r.stdout}${r.stderr}\n${lab.logTails()}`);
     await Promise.race([capture.exited, new Promise((done) => setTimeout(done, 2000))]);

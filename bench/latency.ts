@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import type { Host, Lab } from '../test/e2e/lab/lab.js';
 import { sleep } from '../test/e2e/lab/wait.js';
 import { OVERLAY, PairLab, UNDERLAY, type ImplName } from './bench-lab.js';
-import { firstContact, LighthouseInbound, waitRegistered } from './first-contact.js';
+import { firstContact, LighthouseInbound, waitRegistered, type ContactWindow } from './first-contact.js';
 import { LH_OVERLAY, LighthouseLab } from './lighthouse-lab.js';
 import { median, quantile } from './proc-stats.js';
 
@@ -191,6 +191,26 @@ function cpuMs(pid: number): number {
   return ns / 1e6;
 }
 
+/** CPU ms the daemons `pids` ran between the ping's start and its reply (the packet capture's startup left out). */
+class DaemonCpu implements ContactWindow {
+  private startMs = 0;
+  usedMs = NaN;
+
+  constructor(private readonly pids: readonly number[]) {}
+
+  opened(): void {
+    this.startMs = this.total();
+  }
+
+  closed(): void {
+    this.usedMs = this.total() - this.startMs;
+  }
+
+  private total(): number {
+    return this.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  }
+}
+
 interface FirstSample {
   ms: number;
   /** CPU ms a and b spent on the first contact (from just before the ping to its reply): load-proof, unlike ms. */
@@ -210,9 +230,10 @@ async function firstRun(): Promise<string[]> {
       const a = await lhLab.start(impl, 'a', true, env);
       const waited = await waitRegistered([a, b], LH_OVERLAY.lh, 10_000);
       await sleep(settleMs); // startup work (JIT, timers) out of the way
-      const [cpu0, lh0] = [cpuMs(a.pid) + cpuMs(b.pid), await inbound.packets()];
-      const { ms, seq } = await firstContact(lhLab.lab, lhLab.hosts.a, A_TUN, LH_OVERLAY.b);
-      const used = cpuMs(a.pid) + cpuMs(b.pid) - cpu0;
+      const lh0 = await inbound.packets();
+      const cpu = new DaemonCpu([a.pid, b.pid]);
+      const { ms, seq } = await firstContact(lhLab.lab, lhLab.hosts.a, A_TUN, LH_OVERLAY.b, cpu);
+      const used = cpu.usedMs;
       const lighthouseMessages = (await inbound.packets()) - lh0;
       console.error(
         `  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms, ${lighthouseMessages} message(s) a -> lighthouse; registered after ${waited.toFixed(0)} ms`,
