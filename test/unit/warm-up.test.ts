@@ -13,8 +13,8 @@ import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { connect, TestMesh } from './helpers/mesh.js';
 
-// The daemon's warm-up (issue 19): one in-process first contact between two throwaway nodes, so the first real one
-// runs code V8 has seen. It must complete, send nothing the real node sees and leave nothing in it.
+// The daemon's warm-up (issue 19): one in-process first contact through a lighthouse between throwaway nodes, so the
+// first real one runs code V8 has seen. It must complete, send nothing the real node sees and leave nothing in it.
 
 test(
   'the warm-up completes a handshake and data both ways, and leaves no state or handle in a running node',
