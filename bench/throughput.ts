@@ -14,6 +14,10 @@
 //          --pps 64,1300  UDP packets per second at each IP packet size (bench/pps.ts: iperf3 -b 0, sent and received
 //                   pps, CPU of both daemons per million packets), after the TCP and UDP parts on the same daemons
 //          --pps-only  skip TCP and the fixed-load UDP (with --pps)
+//          --diag   after each TCP run: both daemons' drop/handshake/tunnel counters, the kernel's UDP/TCP counters
+//                   that grew, the TUNs' errors; the sender's `ss -ti` during the run (bench/tcp-diag.ts)
+//          --lose-syn  b drops every second SYN to iperf3 (after the tunnel): each connection's first SYN is
+//                   lost and retransmitted, as happens to some connections at --loss 20
 //          --ipv6   also 'mesh-dual': mesh with dual-stack v2 certificates (bench-lab.ts), TCP over the overlay's IPv4
 //                   and its IPv6 addresses on the same tunnel, back to back (order alternating by round), printed
 //                   side by side with the IPv6/IPv4 ratio (issue 18's goal: IPv6 within 10% of IPv4). mesh only:
@@ -29,6 +33,7 @@ import type { TcpResult } from './iperf.js';
 import { iperfTcp, iperfUdp, type UdpResult } from './iperf.js';
 import { fmtPps, measurePps, ppsReport, type PpsResult } from './pps.js';
 import { cpuTimes, median, type CpuTimes } from './proc-stats.js';
+import * as tcpDiag from './tcp-diag.js';
 
 interface Variant {
   label: string;
@@ -71,6 +76,8 @@ const { values } = parseArgs({
     ipv6: { type: 'boolean', default: false },
     pps: { type: 'string', default: '' },
     'pps-only': { type: 'boolean', default: false },
+    diag: { type: 'boolean', default: false },
+    'lose-syn': { type: 'boolean', default: false },
   },
 });
 
@@ -82,6 +89,7 @@ const parallel = Math.max(1, Number(values.parallel) || 1);
 const lossPercent = Math.max(0, Number(values.loss) || 0);
 const ppsSizes = values.pps.split(',').filter(Boolean).map(Number);
 const ppsOnly = values['pps-only'] && ppsSizes.length > 0;
+const diag = values.diag;
 
 function variants(): Variant[] {
   const all: Variant[] = [
@@ -149,10 +157,18 @@ async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunRes
   if (v.dual === true) return runDual(pair, v, round);
   const { a, b } = await pair.start(v.impl, v.env);
   const before = [cpuTimes(a.pid), cpuTimes(b.pid)];
+  if (diag) for (const h of [pair.a, pair.b]) await tcpDiag.resetKernelCounters(pair.lab, h);
+  const sockets = diag ? sampleSender(pair) : Promise.resolve([]);
   const tcp: TcpResult = ppsOnly
     ? { mbitPerSec: NaN, bytes: NaN, retransmits: NaN }
     : await iperfTcp(pair.lab, pair.a, pair.b, OVERLAY.b, seconds, parallel);
   const after = [cpuTimes(a.pid), cpuTimes(b.pid)];
+  if (diag) {
+    console.error(`  round ${round} ${v.label} tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, sender sockets:`);
+    for (const s of await sockets) console.error(`    ${s}`);
+    console.error(`   a:\n${await tcpDiag.report(pair.lab, pair.a, 'bencha')}`);
+    console.error(`   b:\n${await tcpDiag.report(pair.lab, pair.b, 'benchb')}`);
+  }
   const used = (i: number, k: keyof CpuTimes) => after[i][k] - before[i][k];
   const cpu = used(0, 'user') + used(0, 'system') + used(1, 'user') + used(1, 'system');
   const gb = tcp.bytes / 1e9;
@@ -176,6 +192,18 @@ async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunRes
     `  round ${round} ${v.label}: ${ppsOnly ? '' : `tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, ${result.cpuSecPerGb.toFixed(2)} CPU s/GB (${split}), udp ${udp.map(fmtUdp).join(' ')}`}${pps.length > 0 ? `, pps ${pps.map(fmtPps).join('; ')}` : ''}`,
   );
   return result;
+}
+
+/** --diag: `ss -ti` of the iperf3 sender's busiest socket every half second while the TCP run lasts. */
+async function sampleSender(pair: PairLab): Promise<string[]> {
+  const samples: string[] = [];
+  for (let i = 1; i <= 2 * seconds + 8; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const line = await tcpDiag.senderSockets(pair.lab, pair.a);
+    if (line === '') break;
+    samples.push(`t=${i / 2}s ${line}`);
+  }
+  return samples;
 }
 
 function fmtUdp(u: UdpResult): string {
@@ -279,6 +307,8 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
   const pair = await PairLab.create({ cipher, ipv6: values.ipv6 });
   try {
+    if (diag) for (const c of [pair.configs.a, pair.configs.b]) tcpDiag.enableStats(c);
+    if (values['lose-syn']) await tcpDiag.loseEverySecondSyn(pair.lab, pair.b);
     if (lossPercent > 0) {
       // nftables, not netem (this kernel has no sch_netem): each end drops a random P% of the packets arriving on its
       // eth0. Dropped as they come off the wire: with GSO on, one dropped skb would be tens of segments at once (a
