@@ -4,11 +4,13 @@
 //   idle ──answerable send──▶ waiting ──timeout, nothing authenticated back──▶ probing (one test request)
 //     ▲                          │                                               │ timeout, still nothing
 //     └──── any authenticated packet since ◀──────────────────────────────────── suspect ──giveUpMs──▶ gave up
+//                                                            (a test request every giveUpMs / SUSPECT_PROBES)
 //
 // Only traffic that should draw an answer starts the clock (TCP, ICMP echo requests, test requests): one-way UDP
 // never makes a path suspect. "Answered" is any authenticated packet on the tunnel (host.lastRecvAt), whatever path
-// it came by. Each tunnel holds at most one timer, and a probe goes out at most once per timeout while our own
-// traffic stays unanswered: what this sends is bounded by what we send, never by what anyone else sends.
+// it came by. Each tunnel holds at most one timer, and a probe goes out at most once per timeout (SUSPECT_PROBES
+// per GIVE_UP_MS while suspect) while our own traffic stays unanswered: what this sends is bounded by what we send,
+// never by what anyone else sends.
 // How this fits into a tunnel's life: docs/state-machines.md, "Path health".
 
 import { after, type Clock } from '../clock/clock.js';
@@ -21,6 +23,12 @@ export const MAX_UNANSWERED_MS = 700;
 export const DEFAULT_UNANSWERED_MS = 400;
 /** After a path became suspect (failed over, fresh addresses asked for): how long before a new handshake. */
 export const GIVE_UP_MS = 1000;
+/**
+ * Test requests while suspect (the one the suspect step sends included), evenly over GIVE_UP_MS. A path losing a
+ * fifth of the packets each way loses a round trip about a third of the time: one unanswered probe says little, so
+ * giving up takes every one of these unanswered too (docs/state-machines.md, "Path health").
+ */
+export const SUSPECT_PROBES = 4;
 
 export interface PathHealthEnv {
   clock: Clock;
@@ -42,6 +50,8 @@ interface PathState {
   since: number | null;
   /** When the current phase began (probe sent, suspected). */
   phaseAt: number;
+  /** Test requests sent since the path became suspect. */
+  suspectProbes: number;
   /** Smoothed RTT (ms), undefined until measured. */
   srtt: number | undefined;
   /** When the oldest test request still unanswered went out (null: none), for an RTT sample from its reply. */
@@ -124,7 +134,7 @@ export class PathHealth {
   private stateOf(host: HostInfo): PathState {
     let st = this.states.get(host);
     if (!st) {
-      st = { phase: 'idle', since: null, phaseAt: 0, srtt: undefined, testAt: null, cancel: null };
+      st = { phase: 'idle', since: null, phaseAt: 0, suspectProbes: 0, srtt: undefined, testAt: null, cancel: null };
       this.states.set(host, st);
     }
     return st;
@@ -163,6 +173,11 @@ export class PathHealth {
     }
     if (st.phase === 'suspect') {
       if (answeredSince(st.phaseAt)) return this.settle(st);
+      if (st.suspectProbes < SUSPECT_PROBES) {
+        st.suspectProbes++;
+        this.arm(host, st, this.nextSuspectCheck(st));
+        return this.env.probe(host);
+      }
       this.settle(st);
       this.env.giveUp(host);
     }
@@ -171,8 +186,14 @@ export class PathHealth {
   private enterSuspect(host: HostInfo, st: PathState): void {
     st.phase = 'suspect';
     st.phaseAt = this.env.clock.now();
-    this.arm(host, st, st.phaseAt + GIVE_UP_MS);
+    st.suspectProbes = 1; // the suspect step sends a test request itself
+    this.arm(host, st, this.nextSuspectCheck(st));
     this.env.suspect(host);
+  }
+
+  /** The next probe while suspect, or (all of them sent) the give-up, GIVE_UP_MS after the path became suspect. */
+  private nextSuspectCheck(st: PathState): number {
+    return st.phaseAt + (GIVE_UP_MS * st.suspectProbes) / SUSPECT_PROBES;
   }
 
   /** Back to idle; traffic still unanswered after the last authenticated packet starts a new wait at once. */
