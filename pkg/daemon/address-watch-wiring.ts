@@ -9,8 +9,9 @@ export class AddressWatchWiring implements AddressListener {
   constructor(private readonly node: MeshNode) {}
 
   snapshot(): string[] {
-    // Called on every interface event and poll: whatever changed, the kept networks are read again.
-    this.node.localNetworks.invalidate();
+    // Called on every interface event and poll (and when the watch starts): whatever changed, the kept networks are
+    // read again.
+    this.node.localNetworks.refresh();
     return this.node.ownAddresses().map((a) => a.address);
   }
 
