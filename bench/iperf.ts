@@ -8,6 +8,14 @@ export interface TcpResult {
   mbitPerSec: number;
   bytes: number;
   retransmits: number;
+  /**
+   * How long the receiver and the sender each counted (iperf3's sum_received / sum_sent seconds). The receiver's
+   * clock starts before the sender's first byte, as soon as the server starts the test; under loss iperf3's own
+   * control messages cross the same lossy tunnel and can hold the sender back for seconds (TCP retransmission
+   * timeouts), which the receiver's rate then counts as time with nothing sent.
+   */
+  receiverSeconds?: number;
+  senderSeconds?: number;
 }
 
 export interface UdpResult {
@@ -68,6 +76,8 @@ export function iperfTcp(
       mbitPerSec: received.bits_per_second / 1e6,
       bytes: received.bytes,
       retransmits: json.end.sum_sent.retransmits ?? 0,
+      receiverSeconds: received.seconds,
+      senderSeconds: json.end.sum_sent.seconds,
     };
   });
 }

@@ -164,7 +164,9 @@ async function runOnce(pair: PairLab, v: Variant, round: number): Promise<RunRes
     : await iperfTcp(pair.lab, pair.a, pair.b, OVERLAY.b, seconds, parallel);
   const after = [cpuTimes(a.pid), cpuTimes(b.pid)];
   if (diag) {
-    console.error(`  round ${round} ${v.label} tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s, sender sockets:`);
+    console.error(
+      `  round ${round} ${v.label} tcp ${tcp.mbitPerSec.toFixed(0)} Mbit/s over the receiver's ${tcp.receiverSeconds?.toFixed(2)} s (sender's ${tcp.senderSeconds?.toFixed(2)} s: ${((tcp.bytes * 8) / 1e6 / (tcp.senderSeconds ?? NaN)).toFixed(0)} Mbit/s), sender sockets:`,
+    );
     for (const s of await sockets) console.error(`    ${s}`);
     console.error(`   a:\n${await tcpDiag.report(pair.lab, pair.a, 'bencha')}`);
     console.error(`   b:\n${await tcpDiag.report(pair.lab, pair.b, 'benchb')}`);
