@@ -2,6 +2,7 @@
 // a host with a v2 certificate may have several addresses of both families; the tunnel's primary address
 // (`HostInfo.vpnIp`) is the first of them (`HostInfo.vpnAddrs`), as Nebula 1.10's vpnAddrs[0].
 
+import { dottedQuad } from '../ip/ipv4.js';
 import type { IpPrefix } from '../ip/prefix.js';
 import { inNetworks } from '../handshake/peer-addrs.js';
 import { parseVpnIp, type VpnIp } from '../ip/vpn-ip.js';
@@ -67,29 +68,4 @@ function hasFourFs(text: string): boolean {
     if (run === 4) return true;
   }
   return false;
-}
-
-/**
- * `text` as a uint32 when it is four dot-separated decimal octets of 1 to 3 digits, each at most 255 (what
- * parseVpnIp reads the same way), else -1.
- */
-export function dottedQuad(text: string): number {
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) {
-      octet = octet * 10 + (c - 0x30);
-      if (++digits > 3 || octet > 255) return -1;
-    } else if (c === 0x2e && digits > 0 && dots < 3) {
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return value * 256 + octet;
 }
