@@ -129,6 +129,14 @@ export class RelayManager {
   }
 
   /** A request to `hop` for a relay to `target`, naming us by our first address its layout can carry. */
+  /** Our end of a relay to `target` through `hop`: the one in the table, or a new one in state requested. */
+  private terminalVia(hop: HostInfo, target: VpnIp): RelayEntry {
+    // Keyed by the hop's primary address: a relay named by its other address is the same hop.
+    const entry = this.table.get(hop.vpnIp, target);
+    if (entry?.terminal) return entry;
+    return this.table.add({ remoteIndex: 0, state: 'requested', terminal: true, hopIp: hop.vpnIp, peerIp: target });
+  }
+
   private requestVia(hop: HostInfo, entry: RelayEntry, target: VpnIp): void {
     const version = hop.certVersion ?? 1;
     // Nebula names its first address (myVpnAddrs[0]); on a v1 tunnel that is our v1 certificate's IPv4 address.
@@ -148,17 +156,7 @@ export class RelayManager {
         continue;
       }
       if (isAddrOf(hop, target)) continue;
-      // Keyed by the hop's primary address: a relay named by its other address is the same hop.
-      let entry = this.table.get(hop.vpnIp, target);
-      if (!entry || !entry.terminal) {
-        entry = this.table.add({
-          remoteIndex: 0,
-          state: 'requested',
-          terminal: true,
-          hopIp: hop.vpnIp,
-          peerIp: target,
-        });
-      }
+      const entry = this.terminalVia(hop, target);
       if (entry.state === 'requested') {
         this.requestVia(hop, entry, target);
         continue;
@@ -179,16 +177,7 @@ export class RelayManager {
       if (this.isMine(relayIp) || relayIp === target) continue;
       const hop = env.hostmap.byVpnIp.get(relayIp);
       if (!hop?.remote || isAddrOf(hop, target)) continue;
-      let entry = this.table.get(hop.vpnIp, target);
-      if (!entry || !entry.terminal)
-        entry = this.table.add({
-          remoteIndex: 0,
-          state: 'requested',
-          terminal: true,
-          hopIp: hop.vpnIp,
-          peerIp: target,
-        });
-      this.requestVia(hop, entry, target);
+      this.requestVia(hop, this.terminalVia(hop, target), target);
       return 'requested';
     }
     return 'none';
