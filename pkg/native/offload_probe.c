@@ -94,17 +94,11 @@ napi_value offload_gro_join(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (mt_check_packet_batch(env, &buf, &offsets, &lens, count) < 0) return NULL;
-  const uint32_t *off = offsets.data;
-  const uint32_t *len = lens.data;
   buffer_sink_t sink = {.out = out.data, .cap = out.byte_length, .lens = out_lens.data, .max_records = out_lens.length};
-  // Chunks of 64, as tun_writev_batch groups them.
-  mt_pkt_t pkts[64];
-  for (uint32_t base = 0; base < count; base += 64) {
-    uint32_t chunk = count - base < 64 ? count - base : 64;
-    for (uint32_t i = 0; i < chunk; i++) {
-      pkts[i].data = (const uint8_t *) buf.data + off[base + i];
-      pkts[i].len = len[base + i];
-    }
+  // Grouped as tun_writev_batch groups them (mt_pkt_group, packet_bounds.h).
+  mt_pkt_t pkts[MT_PKT_GROUP];
+  for (uint32_t base = 0; base < count; base += MT_PKT_GROUP) {
+    uint32_t chunk = mt_pkt_group(pkts, &buf, &offsets, &lens, base, count);
     for (uint32_t i = 0; i < chunk;) {
       int err;
       uint32_t accepted;

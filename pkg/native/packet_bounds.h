@@ -26,4 +26,21 @@ static inline int mt_check_packet_batch(napi_env env, const mt_view_t *buf, cons
   return 0;
 }
 
+// Packets per group handed to the GRO join: tun_writev_batch writes a batch in groups of this many, and its probe
+// groups the same way.
+#define MT_PKT_GROUP 64
+
+// Fills `pkts` with the next group of a checked batch, packets base.. (at most MT_PKT_GROUP); returns how many.
+static inline uint32_t mt_pkt_group(mt_pkt_t *pkts, const mt_view_t *buf, const mt_view_t *offsets,
+                                    const mt_view_t *lens, uint32_t base, uint32_t count) {
+  const uint32_t *off = offsets->data;
+  const uint32_t *len = lens->data;
+  uint32_t n = count - base < MT_PKT_GROUP ? count - base : MT_PKT_GROUP;
+  for (uint32_t i = 0; i < n; i++) {
+    pkts[i].data = (const uint8_t *) buf->data + off[base + i];
+    pkts[i].len = len[base + i];
+  }
+  return n;
+}
+
 #endif

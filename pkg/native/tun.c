@@ -177,18 +177,12 @@ napi_value tun_writev_batch(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (mt_check_packet_batch(env, &buf, &offsets, &lens, count) < 0) return NULL;
-  const uint32_t *off = offsets.data;
-  const uint32_t *len = lens.data;
 
   uint32_t written = 0;
   if (fd_has_vnet(fd)) {
-    mt_pkt_t pkts[64];
-    for (uint32_t base = 0; base < count; base += 64) {
-      uint32_t chunk = count - base < 64 ? count - base : 64;
-      for (uint32_t i = 0; i < chunk; i++) {
-        pkts[i].data = (const uint8_t *) buf.data + off[base + i];
-        pkts[i].len = len[base + i];
-      }
+    mt_pkt_t pkts[MT_PKT_GROUP];
+    for (uint32_t base = 0; base < count; base += MT_PKT_GROUP) {
+      uint32_t chunk = mt_pkt_group(pkts, &buf, &offsets, &lens, base, count);
       for (uint32_t i = 0; i < chunk;) {
         int err;
         uint32_t accepted;
@@ -203,6 +197,8 @@ napi_value tun_writev_batch(napi_env env, napi_callback_info info) {
       }
     }
   } else {
+    const uint32_t *off = offsets.data;
+    const uint32_t *len = lens.data;
     for (uint32_t i = 0; i < count; i++) {
       int r = write_packet(fd, (const uint8_t *) buf.data + off[i], len[i]);
       if (is_full(r)) break;
