@@ -2,7 +2,11 @@
 //
 //   RTT   an established tunnel a -> b on the veth pair (bench-lab.ts): --pings echo requests at each of
 //         --intervals (seconds apart), median and p99 of the replies; the raw veth for reference. The interval
-//         matters: a daemon woken from idle answers slower than one kept busy.
+//         matters: a daemon woken from idle answers slower than one kept busy. With --lead-in-ms (1000) every
+//         interval starts on freshly started daemons (the first ping crossed, then at once) and its first
+//         lead-in-ms worth of pings are the lead-in, reported on their own: the steady columns are the --pings after
+//         it, so neither a fresh tunnel's start-up (V8 compiling, the warm-up) nor the steady state hides the other.
+//         --lead-in-ms 0 is the old measure: one start per round, every interval in turn on it, all pings counted.
 //   cold  time from starting a's process to the first ping reply from b, through a lighthouse (lighthouse-lab.ts):
 //         lighthouse and b already up, a started fresh each trial while ping (every 5 ms) waits for its route.
 //   first first contact on running daemons: lighthouse, a and b started fresh each trial; once a and b have logged
@@ -13,11 +17,13 @@
 //
 // Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
 //          --rtt-trials N (1: rounds of the RTT part, each running every implementation and variant once, in turn)
+//          --lead-in-ms MS (1000, see RTT)  --series DIR (RTT: each run's replies as CSV, seq,at_ms,rtt_ms)
 //          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait after registration)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
 
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import type { Host, Lab } from '../test/e2e/lab/lab.js';
@@ -25,6 +31,7 @@ import { sleep } from '../test/e2e/lab/wait.js';
 import { OVERLAY, PairLab, UNDERLAY, type ImplName } from './bench-lab.js';
 import { firstContact, LighthouseInbound, waitRegistered, type ContactWindow } from './first-contact.js';
 import { LH_OVERLAY, LighthouseLab } from './lighthouse-lab.js';
+import { pingSeries, seriesCsv, splitLeadIn, type PingReply } from './ping-series.js';
 import { median, quantile } from './proc-stats.js';
 
 const { values } = parseArgs({
@@ -37,6 +44,8 @@ const { values } = parseArgs({
     parts: { type: 'string', default: 'rtt,cold' },
     settle: { type: 'string', default: '1500' },
     variant: { type: 'string', multiple: true, default: [] },
+    'lead-in-ms': { type: 'string', default: '1000' },
+    series: { type: 'string' },
   },
 });
 const impls = values.only.split(',') as ImplName[];
@@ -46,6 +55,8 @@ const trials = Number(values.trials);
 const rttTrials = Number(values['rtt-trials']);
 const parts = values.parts.split(',');
 const settleMs = Number(values.settle);
+const leadInMs = Number(values['lead-in-ms']);
+const seriesDir = values.series;
 /** Extra mesh runs for the RTT part: [label, environment]. */
 const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map((spec) => {
   const colon = spec.indexOf(':');
@@ -79,25 +90,69 @@ function fmt(ms: number[]): string {
   return `median ${median(ms).toFixed(3)} ms, p99 ${quantile(ms, 0.99).toFixed(3)} ms (${ms.length} replies)`;
 }
 
+/** Pings of the lead-in at `intervalSec`: --lead-in-ms worth of them. */
+function leadInPings(intervalSec: number): number {
+  return Math.ceil(leadInMs / (intervalSec * 1000));
+}
+
+/** The slowest replies with their place in the series: where they sit tells start-up, timer and load apart. */
+function slowest(replies: readonly PingReply[], n: number): string {
+  if (replies.length === 0) return '';
+  const t0 = replies[0].atMs;
+  return [...replies]
+    .sort((x, y) => y.rttMs - x.rttMs)
+    .slice(0, n)
+    .map((r) => `#${r.seq}@${((r.atMs - t0) / 1000).toFixed(2)}s ${r.rttMs}`)
+    .join(' ');
+}
+
+/** One table row: label, interval, steady median and p99, lead-in median, p99 and max ("-" without a lead-in). */
+function rttRow(name: string, intervalSec: number, steady: number[], leadIn: number[]): string {
+  const cells = [median(steady), quantile(steady, 0.99)].map((v) => v.toFixed(3));
+  const lead =
+    leadIn.length === 0
+      ? ['-', '-', '-']
+      : [median(leadIn), quantile(leadIn, 0.99), Math.max(...leadIn)].map((v) => v.toFixed(3));
+  return `| ${name} | ${intervalSec * 1000} | ${[...cells, ...lead].join(' | ')} |`;
+}
+
+/** One measured interval on running daemons: the lead-in (when asked for) and the steady pings, one ping process. */
+async function rttInterval(pair: PairLab, name: string, intervalSec: number): Promise<string> {
+  const lead = leadInMs > 0 ? leadInPings(intervalSec) : 0;
+  const replies = await pingSeries(pair.lab, pair.a, OVERLAY.b, lead + pings, intervalSec);
+  const split = splitLeadIn(replies, lead);
+  const steady = split.steady.map((r) => r.rttMs);
+  const leadIn = split.leadIn.map((r) => r.rttMs);
+  console.error(`  rtt ${name} every ${intervalSec * 1000} ms: ${fmt(steady)}`);
+  if (lead > 0) console.error(`    lead-in (${lead} pings): ${fmt(leadIn)}`);
+  console.error(`    slowest (seq@time rtt): ${slowest(replies, 8)}`);
+  if (seriesDir !== undefined) {
+    mkdirSync(seriesDir, { recursive: true });
+    const file = `${name.replace(/[^\w.-]+/g, '_')}-${intervalSec * 1000}ms.csv`;
+    writeFileSync(join(seriesDir, file), seriesCsv(replies));
+  }
+  return rttRow(name, intervalSec, steady, leadIn);
+}
+
 async function rttRun(): Promise<string[]> {
   const pair = await PairLab.create();
   const lines: string[] = [];
   try {
     for (const interval of intervals) {
       const raw = await rtt(pair.lab, pair.a, UNDERLAY.b, interval);
-      lines.push(`| raw veth | ${interval * 1000} | ${median(raw).toFixed(3)} | ${quantile(raw, 0.99).toFixed(3)} |`);
+      lines.push(rttRow('raw veth', interval, raw, []));
     }
     const runs = allRuns();
     // Rounds alternate the runs, so load that changes during the bench falls on all of them alike; every daemon
-    // starts fresh each round (its first pings are its cold ones).
+    // starts fresh each round (its first pings are its cold ones), and with a lead-in for each interval too, so
+    // every interval's lead-in is a fresh tunnel's.
     for (let round = 1; round <= rttTrials; round++) {
       for (const [label, impl, env] of runs) {
-        await pair.start(impl, env);
+        const name = rttTrials > 1 ? `${label} #${round}` : label;
+        if (leadInMs <= 0) await pair.start(impl, env);
         for (const interval of intervals) {
-          const ms = await rtt(pair.lab, pair.a, OVERLAY.b, interval);
-          const name = rttTrials > 1 ? `${label} #${round}` : label;
-          console.error(`  rtt ${name} every ${interval * 1000} ms: ${fmt(ms)}`);
-          lines.push(`| ${name} | ${interval * 1000} | ${median(ms).toFixed(3)} | ${quantile(ms, 0.99).toFixed(3)} |`);
+          if (leadInMs > 0) await pair.start(impl, env);
+          lines.push(await rttInterval(pair, name, interval));
         }
         await pair.stop();
       }
@@ -267,7 +322,9 @@ async function main(): Promise<void> {
   console.error(`latency: ${pings} pings, ${trials} cold trials per implementation`);
   if (parts.includes('rtt')) {
     const rttLines = await rttRun();
-    console.log(['| overlay RTT | ping every ms | median ms | p99 ms |', '|---|---|---|---|', ...rttLines].join('\n'));
+    const head =
+      '| overlay RTT | ping every ms | median ms | p99 ms | lead-in median ms | lead-in p99 ms | lead-in max ms |';
+    console.log([head, '|---|---|---|---|---|---|---|', ...rttLines].join('\n'));
     console.log();
   }
   if (parts.includes('first')) {
