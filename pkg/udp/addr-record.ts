@@ -13,13 +13,60 @@ import type { UdpAddr } from './addr.js';
 /** [family (4|6), addr0, addr1, addr2, addr3] */
 export type AddrWords = readonly [number, number, number, number, number];
 
-/** Remembered senders per family before the table starts over (a flood of spoofed sources must not grow it). */
-const TABLE_LIMIT = 4096;
+/**
+ * Senders remembered per family: the last ADDR_GENERATION distinct ones, and up to as many before them (RecentMap).
+ * Every sender of a working set up to this size (a lighthouse's tunnels, each heard from every few seconds) is found
+ * again, and a flood of spoofed sources costs at most twice this many entries (~130 bytes each). One table cleared
+ * at 4096 made a lighthouse of 10k nodes build a new UdpAddr (a string, an object, Map and WeakMap entries, garbage
+ * once the table was cleared) for nearly every datagram.
+ */
+export const ADDR_GENERATION = 65536;
+
+/**
+ * A map bounded at two generations: keys are added to the current one; when it is full it becomes the previous one
+ * and the previous one is dropped. A key found in the previous generation moves to the current one, so what is
+ * used within a generation's span stays.
+ */
+export class RecentMap<K, V> {
+  private current = new Map<K, V>();
+  private previous = new Map<K, V>();
+
+  constructor(private readonly generation: number) {}
+
+  get(key: K): V | undefined {
+    const v = this.current.get(key);
+    if (v !== undefined) return v;
+    const old = this.previous.get(key);
+    if (old !== undefined) {
+      this.previous.delete(key);
+      this.add(key, old);
+    }
+    return old;
+  }
+
+  add(key: K, v: V): void {
+    if (this.current.size >= this.generation) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(key, v);
+  }
+
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+}
 
 export class AddrTable {
-  private readonly v4 = new Map<number, UdpAddr>();
-  private readonly v6 = new Map<string, UdpAddr>();
+  private readonly v4: RecentMap<number, UdpAddr>;
+  private readonly v6: RecentMap<string, UdpAddr>;
+  /** Filled when we first send to an address (toWords), not on receipt: most senders are only answered by tunnel. */
   private readonly words = new WeakMap<UdpAddr, AddrWords | null>();
+
+  constructor(generation = ADDR_GENERATION) {
+    this.v4 = new RecentMap(generation);
+    this.v6 = new RecentMap(generation);
+  }
 
   /** The sender in record `r` of `meta` (words r+2 .. r+7). */
   fromRecord(meta: Uint32Array, r: number): UdpAddr {
@@ -29,10 +76,8 @@ export class AddrTable {
       const key = ip * 65536 + port;
       let addr = this.v4.get(key);
       if (addr === undefined) {
-        if (this.v4.size >= TABLE_LIMIT) this.v4.clear();
         addr = { address: formatIpv4(ip), port };
-        this.v4.set(key, addr);
-        this.words.set(addr, [4, ip, 0, 0, 0]);
+        this.v4.add(key, addr);
       }
       return addr;
     }
@@ -41,10 +86,8 @@ export class AddrTable {
     const key = `${address}/${port}`;
     let addr = this.v6.get(key);
     if (addr === undefined) {
-      if (this.v6.size >= TABLE_LIMIT) this.v6.clear();
       addr = { address, port };
-      this.v6.set(key, addr);
-      this.words.set(addr, w);
+      this.v6.add(key, addr);
     }
     return addr;
   }
