@@ -88,19 +88,25 @@ static EVP_CIPHER_CTX *hot_ctx(aead_t *a) {
     return a->ctx;
   }
   EVP_CIPHER_CTX *ctx = NULL;
+  const EVP_CIPHER *cipher = evp_of(a->cipher);
   if (hot.count >= HOT_LIMIT) {
     aead_t *victim = hot.oldest;
     hot_unlink(victim);
     ctx = victim->ctx;
     victim->ctx = NULL;
-    // Re-keying below overwrites the victim's key schedule; the cipher may differ, so the context is reset first.
-    EVP_CIPHER_CTX_reset(ctx);
+    // Re-keying below overwrites the victim's key schedule. Of the same cipher (the rule: one cipher per network),
+    // the context is keyed as it is: a reset would free and clear OpenSSL's cipher state and the init fetch and
+    // allocate it again, twice the key schedule's cost on a lighthouse whose every packet finds its tunnel cold.
+    if (a->cipher == victim->cipher)
+      cipher = NULL;
+    else
+      EVP_CIPHER_CTX_reset(ctx);
   } else {
     ctx = EVP_CIPHER_CTX_new();
     if (ctx == NULL) return NULL;
   }
   // Both ciphers default to a 12-byte nonce; the key is set here, the nonce per packet.
-  if (EVP_CipherInit_ex(ctx, evp_of(a->cipher), NULL, a->key, NULL, 1) != 1) {
+  if (EVP_CipherInit_ex(ctx, cipher, NULL, a->key, NULL, 1) != 1) {
     EVP_CIPHER_CTX_free(ctx);
     return NULL;
   }
