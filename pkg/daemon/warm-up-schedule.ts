@@ -2,6 +2,13 @@
 // first tunnel is installed (normally a lighthouse's), or after a fallback delay on a node with no tunnel yet (no
 // lighthouse, or one that does not answer). Deferred like port mapping, so start-up and the lighthouse
 // registration, which a first contact waits for, never wait for it. Runs once per process.
+//
+// Idle means the data path too: the warm-up holds the event loop for tens of ms (~19 ms of CPU, 30-60 ms of wall
+// time on a loaded machine), and every packet that arrives meanwhile waits for it. A tunnel's first traffic often
+// starts right after its install (the packet that triggered the handshake), so when the time comes the warm-up
+// waits until no tunnel has sent or received for WARM_UP_QUIET_MS. A node whose data path never goes quiet that long
+// within WARM_UP_GIVE_UP_MS skips it: its later first contact costs what it did before the warm-up existed, where
+// running anyway would stall every flow it carries (bench/latency.js: a 43 ms reply at 1 ms pings).
 
 import { after, type Clock } from '../clock/clock.js';
 import type { TunnelEvents } from '../hostmap/hostmap.js';
@@ -11,10 +18,29 @@ import type { Logger } from '../log/logger.js';
 export const WARM_UP_IDLE_MS = 200;
 /** A node that installed no tunnel by then warms up anyway: a lighthouse that answers later must not delay it. */
 export const WARM_UP_FALLBACK_MS = 3000;
+/** No tunnel sent or received for this long: the warm-up's stall delays no packet that was flowing. */
+export const WARM_UP_QUIET_MS = 200;
+/** From when the warm-up was due: a data path busy all that while never gets it. */
+export const WARM_UP_GIVE_UP_MS = 60_000;
+
+/** A tunnel's last traffic, as the quiet check reads it (HostInfo: ms of the node's clock, 0 for never). */
+export interface WarmUpTunnelTraffic {
+  readonly lastSendAt: number;
+  readonly lastRecvAt: number;
+}
 
 /** The node's tunnels as the schedule sees them: installs to come, and how many are up already. */
 export interface WarmUpTunnels extends TunnelEvents {
   readonly size: number;
+  /** Every established tunnel: when it last sent or received tells whether the data path is quiet. */
+  hosts(): Iterable<WarmUpTunnelTraffic>;
+}
+
+/** When any tunnel last sent or received (0: none ever did). */
+function lastTraffic(tunnels: WarmUpTunnels): number {
+  let last = 0;
+  for (const h of tunnels.hosts()) last = Math.max(last, h.lastSendAt, h.lastRecvAt);
+  return last;
 }
 
 /** What the schedule needs from the node: its tunnels, clock and log. */
@@ -28,11 +54,8 @@ export interface WarmUpHost {
 export function scheduleWarmUp(host: WarmUpHost, run: (clock: Clock) => Promise<void>): () => void {
   let cancelTimer = (): void => {};
   let done = false;
-  const start = (): void => {
-    if (done) return;
-    done = true;
-    unsubscribe();
-    cancelTimer();
+  let dueAt = -1;
+  const runNow = (): void => {
     const cpu = process.cpuUsage();
     run(host.clock).then(
       () => {
@@ -41,6 +64,27 @@ export function scheduleWarmUp(host: WarmUpHost, run: (clock: Clock) => Promise<
       },
       (e: unknown) => host.log.debug('Warm-up did not complete', { error: (e as Error).message }),
     );
+  };
+  // Due: runs once the data path has been quiet WARM_UP_QUIET_MS, checked again when that much has passed since
+  // the last packet (one timer per deferral, none while idle), or skipped at WARM_UP_GIVE_UP_MS.
+  const start = (): void => {
+    if (done) return;
+    unsubscribe();
+    cancelTimer();
+    const now = host.clock.now();
+    if (dueAt < 0) dueAt = now;
+    const quietAt = lastTraffic(host.tunnels) + WARM_UP_QUIET_MS;
+    if (quietAt <= now) {
+      done = true;
+      runNow();
+      return;
+    }
+    if (quietAt > dueAt + WARM_UP_GIVE_UP_MS) {
+      done = true;
+      host.log.debug('Warm-up skipped: the data path was never quiet', { waitedMs: now - dueAt });
+      return;
+    }
+    cancelTimer = after(host.clock, quietAt - now, start);
   };
   const installed = (): void => {
     cancelTimer();

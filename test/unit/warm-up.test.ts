@@ -6,8 +6,11 @@ import { warmUp } from '../../pkg/daemon/warm-up.js';
 import {
   scheduleWarmUp,
   WARM_UP_FALLBACK_MS,
+  WARM_UP_GIVE_UP_MS,
   WARM_UP_IDLE_MS,
+  WARM_UP_QUIET_MS,
   type WarmUpTunnels,
+  type WarmUpTunnelTraffic,
 } from '../../pkg/daemon/warm-up-schedule.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { Logger } from '../../pkg/log/logger.js';
@@ -65,6 +68,11 @@ test('the warm-up costs bounded CPU when its code has run before (the daemon has
 class FakeTunnels implements WarmUpTunnels {
   readonly installed = new Set<(host: HostInfo) => void>();
   size = 0;
+  /** One tunnel's traffic times, moved by the test as packets would. */
+  readonly traffic = { lastSendAt: 0, lastRecvAt: 0 };
+  hosts(): Iterable<WarmUpTunnelTraffic> {
+    return [this.traffic];
+  }
   onInstalled(listener: (host: HostInfo) => void): () => void {
     this.installed.add(listener);
     return () => this.installed.delete(listener);
@@ -124,4 +132,37 @@ test('a tunnel already up when the daemon schedules the warm-up counts as the fi
   s.clock.advance(WARM_UP_IDLE_MS);
   assert.deepEqual(s.runs, [WARM_UP_IDLE_MS]);
   assert.equal(s.tunnels.installed.size, 0);
+});
+
+test('the warm-up waits while the data path is busy and runs once it has been quiet for a while', () => {
+  const s = schedule();
+  s.tunnels.install();
+  // Pings every 10 ms from the install on, for a second: the warm-up's stall would delay the ones it overlaps.
+  for (let t = 0; t < 1000; t += 10) {
+    s.tunnels.traffic[t % 20 === 0 ? 'lastSendAt' : 'lastRecvAt'] = s.clock.now();
+    s.clock.advance(10);
+    assert.deepEqual(s.runs, [], `ran at ${s.clock.now()} ms while traffic flowed`);
+  }
+  const last = 990;
+  s.clock.advance(last + WARM_UP_QUIET_MS - s.clock.now() - 1);
+  assert.deepEqual(s.runs, []);
+  s.clock.advance(1);
+  assert.deepEqual(s.runs, [last + WARM_UP_QUIET_MS], 'once quiet for WARM_UP_QUIET_MS');
+  s.clock.advance(WARM_UP_GIVE_UP_MS * 2);
+  assert.equal(s.runs.length, 1);
+  assert.equal(s.clock.pending, 0, 'no timer left behind');
+});
+
+test('a data path that is never quiet skips the warm-up at the give-up bound, leaving no timer', () => {
+  const s = schedule();
+  s.tunnels.install();
+  const busyUntil = WARM_UP_IDLE_MS + WARM_UP_GIVE_UP_MS + 1000;
+  for (let t = 0; t < busyUntil; t += 50) {
+    s.tunnels.traffic.lastRecvAt = s.clock.now();
+    s.clock.advance(50);
+  }
+  s.clock.advance(WARM_UP_GIVE_UP_MS);
+  assert.deepEqual(s.runs, [], 'skipped, not run late into traffic');
+  assert.equal(s.clock.pending, 0, 'no timer left behind');
+  assert.equal(s.tunnels.installed.size, 0, 'no listener left behind');
 });
