@@ -308,9 +308,10 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
         items: () => node.hostmap.byPrimary.values(),
         visit: (h) => {
           if (node.hostmap.byVpnIp.get(h.vpnIp) !== h) return;
-          node.runTimerTask(() =>
-            punchHost(h, node.udp, node.config.punchy.targetAllRemotes ? (x) => node.candidates(x.vpnIp) : undefined),
-          );
+          const allRemotes = node.config.punchy.targetAllRemotes
+            ? (x: HostInfo) => node.candidates(x.vpnIp)
+            : undefined;
+          node.runTimerTask(() => punchHost(h, node.udp, allRemotes, node.clock.now()));
         },
       });
       node.punches.start();

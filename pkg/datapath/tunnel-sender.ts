@@ -50,13 +50,20 @@ export function sendOnTunnel(
   // A relayed tunnel whose relay entry is gone has no path at all: what we meant to send there is unanswered all the
   // same, and the detector is what notices it (otherwise nothing ever would: liveness only checks sent traffic).
   if (answerable) ctx.answerableSent?.(host, type === MessageType.Test);
-  if (left) countSent(ctx, host, 1, payload.length);
+  if (left) countSent(ctx, host, 1, payload.length, dest);
 }
 
-/** The tunnel's statistics for packets sealed and handed to the socket, at once or by the seal batch. */
-function countSent(ctx: DataPathContext, host: HostInfo, count: number, bytes: number): void {
+/**
+ * The tunnel's statistics for packets sealed and handed to the socket, at once or by the seal batch; `to`: where
+ * they went (null: through a relay).
+ */
+function countSent(ctx: DataPathContext, host: HostInfo, count: number, bytes: number, to: UdpAddr | null): void {
   const now = ctx.clock.now();
   host.lastSendAt = now;
+  if (to !== null && to === host.remote) {
+    host.sentTo = to;
+    host.sentToAt = now;
+  }
   host.packetsOut += count;
   host.bytesOut += bytes;
   if (host.checkAt === 0) {
@@ -72,7 +79,8 @@ export class SealAccounting implements SealOutcomes {
 
   sent(host: HostInfo, count: number, bytes: number, answerable: boolean): void {
     if (answerable) this.ctx.answerableSent?.(host, false);
-    countSent(this.ctx, host, count, bytes);
+    // The batch sends to the remote of the tunnel when its packets were added (tunnel-sender.ts sendOnTunnel).
+    countSent(this.ctx, host, count, bytes, host.remote);
   }
 
   dropped(reason: 'seal-key-closed' | 'send-exception', count: number): void {

@@ -65,6 +65,12 @@ export class HostInfo {
 
   lastRecvAt: number;
   lastSendAt = 0;
+  /**
+   * The last tunnel packet sent straight to `remote` (its address object then) and when: the punch keep-alive
+   * skips a tunnel that sent there within its interval (punchy/punchy.ts).
+   */
+  sentTo: UdpAddr | null = null;
+  sentToAt = 0;
   /** Liveness: when the next check is due (0 = none scheduled) and whether a test request is outstanding. */
   checkAt = 0;
   /** Liveness: packetsIn when the last check passed (0: the tunnel's creation); a check passes when it grew since. */
