@@ -19,6 +19,7 @@ import { IxInitiator, IxResponder } from '../noise/ix.js';
 import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import { chooseCandidateSlot, type CandidateSource } from './candidate-slots.js';
+import { CandidateTestRequests } from './candidate-test-requests.js';
 import { credentialFor, type HandshakeCredential, type LocalIdentity } from './identity.js';
 import {
   decodeHandshakePayload,
@@ -104,6 +105,7 @@ export const RETRANSMIT_MEMORY_MS = 30_000;
  */
 export const HANDSHAKE_TIME_SKEW_MS = 1000;
 export { CANDIDATE_HOLD_MS, MAX_CANDIDATES_PER_VPN_IP } from './candidate-slots.js';
+export { CANDIDATE_TEST_DELAY_MS } from './candidate-test-requests.js';
 /**
  * A handshake we start toward a peer whose stage 1 we answered less than this ago waits out the rest before sending
  * its own stage 1: the peer proves its candidate within a round trip, and a newer stage 1 of ours would make it
@@ -132,8 +134,19 @@ export class HandshakeManager {
   /** Lines that anyone able to send us a datagram can trigger. */
   private readonly remoteLog: RateLimitedLog;
 
+  /** The test requests of candidates whose peer has not used them yet (candidate-test-requests.ts). */
+  private readonly candidateTests: CandidateTestRequests;
+
   constructor(private readonly env: HandshakeEnv) {
     this.remoteLog = new RateLimitedLog(env.log, env.clock, REMOTE_LOG_LIMIT);
+    this.candidateTests = new CandidateTestRequests({
+      clock: env.clock,
+      isCandidate: (host) => env.hostmap.isCandidate(host),
+      sendTestRequest: (host) => env.sendTestRequest(host),
+      flushSends: () => env.flushSends?.(),
+      // The only failure expected is a socket closed by a stopping node.
+      sendFailed: (e) => env.log.debug('Delayed candidate test request failed', { error: e.message }),
+    });
   }
 
   /** Unix nanoseconds, strictly increasing: a restarted or repeated handshake must carry a larger Time. */
@@ -161,6 +174,8 @@ export class HandshakeManager {
     if (!p) {
       const env = this.env;
       const wait = this.candidateProofWait(vpnIp);
+      // We wait for a fresh candidate's proof: ask for it now rather than when its test request falls due.
+      if (wait > 0) for (const c of env.hostmap.candidatesFor(vpnIp)) this.candidateTests.sendNow(c);
       // A peer we know no address of (or only one) waits for the lighthouses' answer: ask before building stage 1
       // (a key pair and two DHs, ~1 ms in a process that has run them once), so that work overlaps the round trip.
       const askedFirst = wait === 0 && this.stage1Targets(vpnIp, replacing ?? null).length <= 1;
@@ -417,6 +432,7 @@ export class HandshakeManager {
     if (slot === 'held') return this.drop('handshake-candidate-held');
     if (slot) {
       env.hostmap.remove(slot);
+      this.candidateTests.cancel(slot);
       this.drop('handshake-candidate-replaced');
     }
     const localIndex = env.hostmap.allocateIndex();
@@ -558,7 +574,7 @@ export class HandshakeManager {
       if (env.hostmap.addCandidate(host)) this.drop('handshake-candidates-full');
       if (t.racing) this.racedBy.set(host, t.racing);
       t.src.reply(t.answered.stage2);
-      // Stage 2 leaves before the test request below and whatever else this turn handles.
+      // Stage 2 leaves before whatever else this turn handles.
       env.flushSends?.();
       env.counters.inc('handshakes', 'candidate');
       env.log.debug('Handshake answered, new tunnel held until the peer uses it', {
@@ -566,9 +582,10 @@ export class HandshakeManager {
         udpAddr: t.src.from ? addrKey(t.src.from) : 'relay',
         localIndex: t.localIndex,
       });
-      // The real peer answers at once, which promotes the candidate even when it has nothing to send; whoever
-      // forged or replayed the stage 1 cannot. 32 bytes, at most once per CANDIDATE_HOLD_MS, source and overlay IP.
-      env.sendTestRequest(host);
+      // The real peer's first packet promotes the candidate; one with nothing to send gets a test request after
+      // CANDIDATE_TEST_DELAY_MS, which it answers and whoever forged or replayed the stage 1 cannot. 32 bytes, at
+      // most once per CANDIDATE_HOLD_MS, source and overlay IP.
+      this.candidateTests.schedule(host);
       return;
     }
     // Our handshakes toward the peer's other addresses (a dual-stack peer asked by both at once) would each make a
@@ -675,6 +692,7 @@ export class HandshakeManager {
       queued = ours.queue.splice(0);
       this.abandon(ours);
     }
+    this.candidateTests.cancel(host);
     const replaced = env.hostmap.promote(host);
     env.counters.inc('handshakes', 'ok');
     env.counters.inc('handshakes', 'promoted');
