@@ -15,6 +15,7 @@ import type { CertVersion } from '../hostmap/hostinfo.js';
 import type { Ipv4Net } from '../ip/ipv4.js';
 import type { IpPrefix } from '../ip/prefix.js';
 import { vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
+import { importX25519Secret, type X25519Secret } from '../noise/x25519.js';
 
 /** One certificate we can present: what the handshake carries and what a tunnel records about it. */
 export interface HandshakeCredential {
@@ -132,6 +133,23 @@ export function identityOf(certs: IdentityCerts, privateKey: Uint8Array): LocalI
     unsafeNetworks: view.unsafeNetworks,
     vpnNet: first ? { ip: (first.ip & first.mask) >>> 0, mask: first.mask } : NO_IPV4_NET,
   };
+}
+
+// An identity is immutable, and a reload builds a new one: its static key is imported once, on its first handshake.
+const staticKeys = new WeakMap<LocalIdentity, X25519Secret>();
+
+/**
+ * Our static private key, imported (pkg/noise/x25519.ts). Each handshake takes it from here: the import cache it
+ * would otherwise go through hashes the private key on every use to notice bytes changed in place (~5 us of a
+ * lighthouse's handshake; bench/handshake-cost.ts), and an identity's key bytes never change.
+ */
+export function staticKeyOf(id: LocalIdentity): X25519Secret {
+  let key = staticKeys.get(id);
+  if (key === undefined) {
+    key = importX25519Secret(id.privateKey);
+    staticKeys.set(id, key);
+  }
+  return key;
 }
 
 /** A v1-only identity (Nebula 1.6's): the form most tests and tools build. */

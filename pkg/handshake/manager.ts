@@ -20,7 +20,7 @@ import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
 import { chooseCandidateSlot, type CandidateSource } from './candidate-slots.js';
 import { CandidateTestRequests } from './candidate-test-requests.js';
-import { credentialFor, type HandshakeCredential, type LocalIdentity } from './identity.js';
+import { credentialFor, staticKeyOf, type HandshakeCredential, type LocalIdentity } from './identity.js';
 import {
   decodeHandshakePayload,
   encodeHandshakePayload,
@@ -190,6 +190,7 @@ export class HandshakeManager {
         cipher: env.cipher,
         staticPrivate: id.privateKey,
         staticPublic: id.publicKey,
+        staticKey: staticKeyOf(id),
       });
       const cred = credentialFor(id, certVersion ?? id.initiatingVersion);
       const payload = encodeHandshakePayload({
@@ -379,7 +380,12 @@ export class HandshakeManager {
       return;
     }
     const id = env.identity();
-    const responder = new IxResponder({ cipher: env.cipher, staticPrivate: id.privateKey, staticPublic: id.publicKey });
+    const responder = new IxResponder({
+      cipher: env.cipher,
+      staticPrivate: id.privateKey,
+      staticPublic: id.publicKey,
+      staticKey: staticKeyOf(id),
+    });
     let peer: VerifiedPeer;
     let initiatorIndex: number;
     let time: number;

@@ -40,6 +40,8 @@ export interface HandshakeStateOptions {
   initiator: boolean;
   /** Our static key pair; the private key is imported once and cached for as long as the caller keeps it. */
   s: KeyPair;
+  /** `s.privateKey` already imported, when the caller holds it so; then no import or cache lookup here. */
+  sKey?: X25519Secret;
   prologue?: Uint8Array;
   /** Fixed ephemeral private key, for test vectors only; normally a fresh random key is drawn. */
   e?: Uint8Array;
@@ -68,7 +70,7 @@ export class HandshakeState {
     }
     if (opts.e !== undefined && opts.e.length !== DHLEN)
       throw new NoiseError('ENOISEKEY', `ephemeral key must be ${DHLEN} bytes`);
-    this.s = staticSecret(opts.s.privateKey);
+    this.s = opts.sKey ?? staticSecret(opts.s.privateKey);
     this.fixedEphemeral = opts.e === undefined ? undefined : importX25519Secret(opts.e);
     const ss = SymmetricState.initialize(opts.cipher, PROTOCOL_NAME[opts.cipher]);
     // Mixed even when empty (Nebula's case), which makes h = SHA256(h).

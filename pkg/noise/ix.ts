@@ -14,12 +14,15 @@ import type { Aead, AeadCipher } from './aead.js';
 import { NoiseError } from './errors.js';
 import { HandshakeState } from './handshake-state.js';
 import { createSessionAead } from './session-aead.js';
+import type { X25519Secret } from './x25519.js';
 
 export interface IxOptions {
   cipher: AeadCipher;
   staticPrivate: Uint8Array;
   /** Must be the X25519 public key of `staticPrivate`; not re-derived here, that costs a scalar multiplication. */
   staticPublic: Uint8Array;
+  /** `staticPrivate` imported, when the caller holds it so (a daemon's identity): used instead of importing it. */
+  staticKey?: X25519Secret;
   /** Nebula uses the empty prologue (the default); published test vectors use others. */
   prologue?: Uint8Array;
   /** Fixed ephemeral private key, for test vectors only. */
@@ -111,6 +114,7 @@ function newHandshakeState(opts: IxOptions, initiator: boolean): HandshakeState 
     cipher: opts.cipher,
     initiator,
     s: { privateKey: opts.staticPrivate, publicKey: opts.staticPublic },
+    sKey: opts.staticKey,
     prologue: opts.prologue,
     e: opts.ephemeralPrivate,
   });
