@@ -20,7 +20,7 @@
 // written at all (MetaV1Ipv6Error); senders check `fitsLayout` first and skip and count such a message.
 
 import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
-import { bigIntToIpv6, ipv6ToBigInt } from '../ip/ipv6.js';
+import { formatIpv6Groups, ipv6ToBigInt } from '../ip/ipv6.js';
 import { ipAddrOfVpnIp, vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
 import { ProtobufError, ProtobufWriter, ProtoReader, readPackedUint32, WireType } from '../protobuf/protobuf.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
@@ -220,23 +220,30 @@ function decodeIp4AndPort(buf: Uint8Array): UdpAddr {
   return udpAddr(formatIpv4(ip), port);
 }
 
+/**
+ * The two uint64 halves are read as 32-bit words straight into the address's eight groups: a lighthouse decodes one
+ * of these in every host update of a dual-stack node, and the bigint route (uint64s, a shift, sixteen masks and
+ * shifts) was most of the garbage the update made.
+ */
 function decodeIp6AndPort(buf: Uint8Array): UdpAddr {
-  let hi = 0n;
-  let lo = 0n;
+  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
   let port = 0;
   const r = new ProtoReader(buf, 'gogo');
   while (r.next()) {
-    if (r.fieldNumber === 1) {
+    if (r.fieldNumber === 1 || r.fieldNumber === 2) {
       r.expect(WireType.Varint);
-      hi = r.uint64();
-    } else if (r.fieldNumber === 2) {
-      r.expect(WireType.Varint);
-      lo = r.uint64();
+      // A repeated field keeps its last value, as Go's decoder does.
+      const { lo, hi } = r.varint64();
+      const at = r.fieldNumber === 1 ? 0 : 4;
+      groups[at] = hi >>> 16;
+      groups[at + 1] = hi & 0xffff;
+      groups[at + 2] = lo >>> 16;
+      groups[at + 3] = lo & 0xffff;
     } else if (r.fieldNumber === 3) {
       r.expect(WireType.Varint);
       port = r.uint32();
     } else r.skipField();
   }
   if (port > 65535) throw new ProtobufError('port out of range');
-  return udpAddr(bigIntToIpv6((hi << 64n) | lo), port);
+  return udpAddr(formatIpv6Groups(groups), port);
 }
