@@ -21,7 +21,7 @@
 // Bytes to sign: rawDetails || curve byte || publicKey. Fingerprint: SHA-256 of rawDetails || curve byte ||
 // publicKey || signature, in lowercase hex.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IpPrefix } from '../ip/prefix.js';
 import { derInt64, derTlv } from './der.js';
 import { CertError } from './errors.js';
@@ -97,10 +97,8 @@ export function bytesToSignV2(rawDetails: Uint8Array, curve: number, publicKey: 
 /** Lowercase hex SHA-256 over rawDetails || curve || publicKey || signature. */
 export function fingerprintV2(c: NebulaCertificateV2): string {
   if (c.rawDetails.length === 0) throw new CertError('ECERTENCODE', 'certificate did not contain details');
-  return createHash('sha256')
-    .update(bytesToSignV2(c.rawDetails, c.curve, c.publicKey))
-    .update(c.signature)
-    .digest('hex');
+  // One-shot, as v1's fingerprint (signature.ts): no Hash object per handshake.
+  return hash('sha256', Buffer.concat([bytesToSignV2(c.rawDetails, c.curve, c.publicKey), c.signature]), 'hex');
 }
 
 /** The full certificate, as written to PEM files. */
