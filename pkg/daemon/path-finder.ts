@@ -160,8 +160,11 @@ export class PathFinder {
     m.warmedAt = now;
     const client = this.env.lighthouseClient;
     if (!client || client.isLighthouse(host.vpnIp)) return;
-    // A peer that started the tunnel was never looked up, so its relays are unknown: ask once per tunnel.
-    if (this.env.prepareRelay(host.vpnIp) === 'none' && !m.askedRelays && client.relaysFor(host.vpnIp).length === 0) {
+    // A peer that started the tunnel was never looked up, so its relays are unknown: ask once per tunnel. A peer we
+    // looked up is known (an answer without relays is an answer): asking again on the first packet after the
+    // handshake cost the lighthouse a second query and the peer a second punch notification, in the middle of every
+    // first contact (issue 19).
+    if (this.env.prepareRelay(host.vpnIp) === 'none' && !m.askedRelays && !client.hasAnswer(host.vpnIp)) {
       m.askedRelays = true;
       client.query(host.vpnIp);
     }

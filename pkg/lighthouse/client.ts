@@ -298,6 +298,14 @@ export class LighthouseClient {
     return this.relaysOf.get(vpnIp) ?? [];
   }
 
+  /**
+   * Whether a lighthouse told us about `vpnIp` (answered a query or pushed its addresses) since its tunnel last
+   * closed: then `relaysFor` is what the lighthouses know, an empty list included.
+   */
+  hasAnswer(vpnIp: VpnIp): boolean {
+    return this.answers.has(vpnIp);
+  }
+
   forget(vpnIp: VpnIp): void {
     this.answers.delete(vpnIp);
     this.reported.delete(vpnIp);
