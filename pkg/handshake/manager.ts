@@ -590,8 +590,10 @@ export class HandshakeManager {
       });
       // The real peer's first packet promotes the candidate; one with nothing to send gets a test request after
       // CANDIDATE_TEST_DELAY_MS, which it answers and whoever forged or replayed the stage 1 cannot. 32 bytes, at
-      // most once per CANDIDATE_HOLD_MS, source and overlay IP.
-      this.candidateTests.schedule(host);
+      // most once per CANDIDATE_HOLD_MS, source and overlay IP. Our own handshake to the peer, whose queue the
+      // promotion hands over, asks for the proof at once (a peer that won the race may have nothing to send).
+      if (t.racing) env.sendTestRequest(host);
+      else this.candidateTests.schedule(host);
       return;
     }
     // Our handshakes toward the peer's other addresses (a dual-stack peer asked by both at once) would each make a

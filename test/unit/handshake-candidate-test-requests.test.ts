@@ -150,3 +150,17 @@ test('our own traffic to a peer with an unproven candidate asks for its proof at
   assert.equal(testRequestsSent(b), 1);
   assert.equal(b.node.counters.get('handshakes', 'promoted'), 1);
 });
+
+test('when both start at once and the peer that stays initiator has nothing to send, our queued packet goes within a round trip', async (t) => {
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
+  // b (the higher overlay IP) stays the initiator and has nothing queued; a's handshake, with a packet, gives way.
+  b.node.handshakes.start(parseVpnIp(A));
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'from a' }));
+  const sentAt = clock.now();
+  await advanceUntil(clock, () => b.tun.written.length > 0, { stepMs: 1 });
+  assert.ok(clock.now() - sentAt < CANDIDATE_TEST_DELAY_MS, `a's packet at b after ${clock.now() - sentAt} ms`);
+  assert.equal(a.node.counters.get('drops', 'handshake-race') + b.node.counters.get('drops', 'handshake-race'), 1);
+});
