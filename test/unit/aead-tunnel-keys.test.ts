@@ -31,3 +31,23 @@ test('tunnels carry data on native session keys, and closeTunnel closes both', {
   assert.equal(ab.keys.recv.open(3, late.subarray(HEADER_LEN), h), null);
   await connect(a, b, 'a new tunnel after the close');
 });
+
+test('a control packet is sealed in place from a copy: it opens to the payload, which is left as it was', async (t) => {
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: '10.1.0.1', name: 'a', peers: ['10.1.0.2'] });
+  const b = await mesh.node({ vpnIp: '10.1.0.2', name: 'b', peers: ['10.1.0.1'] });
+  await connect(a, b);
+  const ab = a.tunnelTo(b)!;
+  const ba = b.tunnelTo(a)!;
+  // Small payloads live on the JS heap, larger ones in a Buffer's memory; the empty one is a test request.
+  for (const size of [0, 9, 64, 65, 1200]) {
+    const payload = Uint8Array.from({ length: size }, (_, i) => (i * 7 + size) & 0xff);
+    const copy = Uint8Array.from(payload);
+    const packet = sealForTunnel(ab, MessageType.LightHouse, 0, payload);
+    assert.equal(packet.length, HEADER_LEN + size + 16);
+    assert.deepEqual(payload, copy, `payload of ${size} bytes untouched`);
+    const counter = Number(packet.readBigUInt64BE(8));
+    const opened = ba.keys.recv.open(counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN));
+    assert.deepEqual(opened === null ? null : Uint8Array.from(opened), copy, `payload of ${size} bytes`);
+  }
+});
