@@ -171,7 +171,11 @@ export function accept(ctx: DataPathContext, host: HostInfo, length: number, fro
   host.packetsIn++;
   host.bytesIn += length;
   if (host.stage2Packet !== undefined) ctx.handshakes.peerHasStage2(host);
-  if (from && !sameAddr(from, host.remote)) roam(ctx, host, from, now);
+  if (from === null) return;
+  // Proven by the tunnel's key: the socket keeps this sender among the long-lived ones, where a spoofed flood
+  // cannot push it out (docs/security-model.md).
+  ctx.udp.senders?.keep(from);
+  if (!sameAddr(from, host.remote)) roam(ctx, host, from, now);
 }
 
 function roam(ctx: DataPathContext, host: HostInfo, from: UdpAddr, now: number): void {

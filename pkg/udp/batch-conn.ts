@@ -13,7 +13,7 @@
 import { loadNativeAddon, UDP_META_WORDS, type UdpAddon, type UdpPollHandle } from '../native/addon.js';
 import type { UdpAddr } from './addr.js';
 import { guarded } from '../log/escaped-errors.js';
-import { AddrTable } from './addr-record.js';
+import { AddrTable, type SenderCache } from './addr-record.js';
 import type { UdpConn } from './udp-conn.js';
 
 const W = UDP_META_WORDS;
@@ -68,6 +68,8 @@ const MAX_UDP_PAYLOAD = 65507;
 export class BatchConn implements UdpConn {
   readonly stats: BatchConnStats = { received: 0, receiveBatches: 0, sent: 0, sendBatches: 0, sendDrops: 0 };
   private readonly addrs = new AddrTable();
+  /** The data path keeps authenticated senders here (UdpConn.senders); the rest stay in a small table. */
+  readonly senders: SenderCache = this.addrs;
   private readonly recvBuf: Buffer;
   private readonly recvMeta: Uint32Array;
   private readonly slotSize: number;

@@ -6,6 +6,7 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { guarded } from '../log/escaped-errors.js';
 import { isIpv6Addr, socketAddr, type UdpAddr } from './addr.js';
+import type { SenderCache } from './addr-record.js';
 
 /**
  * Buffer contract. Received: `packet` is valid only until the callback returns (a batched connection reuses its
@@ -25,6 +26,11 @@ export interface UdpConn {
   send(packet: Uint8Array, to: UdpAddr): void;
   /** Sends with a one-off IP TTL (NAT traversal: open our own mapping without reaching the far NAT). */
   sendWithTtl?(packet: Uint8Array, to: UdpAddr, ttl: number): void;
+  /**
+   * Connections that remember senders (BatchConn): where the data path names a sender an authenticated packet came
+   * from, so that it stays remembered while unauthenticated ones churn a small table (pkg/udp/addr-record.ts).
+   */
+  readonly senders?: SenderCache;
   /** Batched connections: hand what `send` gathered to the kernel now rather than at the end of the turn. */
   flush?(): void;
   close(): Promise<void>;
