@@ -28,6 +28,7 @@ import { MemoryTun } from '../tun/memory.js';
 import { MemoryNetwork } from '../udp/memory-udp.js';
 import { localNets } from './firewall-setup.js';
 import { MeshNode } from './node.js';
+import { warmUpPacket } from './warm-up-packets.js';
 import { resolveStaticHosts } from './static-hosts.js';
 
 const HOUR = 3600;
@@ -42,7 +43,10 @@ const PAIR = [
 ] as const;
 type Role = typeof LH | (typeof PAIR)[number];
 const PORT = 4242;
-/** Data packets each way after the handshake: the first ones a real contact's queued packet and its reply take. */
+/**
+ * Data packets each way after the handshake: the first ones a real contact's queued packet and its reply take, of
+ * each kind a contact starts with (warm-up-packets.ts).
+ */
 const DATA_PACKETS = 4;
 /** The warm-up gives up (and stops the pair) after this long: it is an optimisation, never a wait. */
 const TIMEOUT_MS = 2000;
@@ -138,22 +142,6 @@ async function startThrowaway(
   return { node, tun };
 }
 
-/** An IPv4/UDP packet `from` -> `to` (checksum left zero: nothing on the path checks it). */
-function udpPacket(from: string, to: string, seq: number): Uint8Array {
-  const out = new Uint8Array(28 + 32);
-  const v = new DataView(out.buffer);
-  out[0] = 0x45;
-  v.setUint16(2, out.length);
-  out[8] = 64;
-  out[9] = 17;
-  v.setUint32(12, parseIpv4(from));
-  v.setUint32(16, parseIpv4(to));
-  v.setUint16(20, 40000 + seq);
-  v.setUint16(22, 9);
-  v.setUint16(24, 8 + 32);
-  return out;
-}
-
 /** Resolves when `node` has a tunnel to `vpnIp`. */
 function tunnelUp(node: MeshNode, vpnIp: string): Promise<void> {
   const ip = parseIpv4(vpnIp) as VpnIp;
@@ -211,9 +199,9 @@ export async function warmUp(clock: Clock): Promise<void> {
     // The host updates that follow the lighthouse handshakes: a's query must find b.
     for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
     for (let i = 0; i < DATA_PACKETS; i++) {
-      a.tun.inject(udpPacket(PAIR[0].vpnIp, PAIR[1].vpnIp, i));
+      a.tun.inject(warmUpPacket(PAIR[0].vpnIp, PAIR[1].vpnIp, i, false));
       await written(b.tun, i + 1, timeout);
-      b.tun.inject(udpPacket(PAIR[1].vpnIp, PAIR[0].vpnIp, i));
+      b.tun.inject(warmUpPacket(PAIR[1].vpnIp, PAIR[0].vpnIp, i, true));
       await written(a.tun, i + 1, timeout);
     }
   } finally {
