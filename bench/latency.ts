@@ -7,6 +7,8 @@
 //         lead-in-ms worth of pings are the lead-in, reported on their own: the steady columns are the --pings after
 //         it, so neither a fresh tunnel's start-up (V8 compiling, the warm-up) nor the steady state hides the other.
 //         --lead-in-ms 0 is the old measure: one start per round, every interval in turn on it, all pings counted.
+//         --rtt-idle-ms MS waits that long between the first ping crossing and the measured ones: the order of a node
+//         whose first tunnel is a lighthouse's (its idle-time work, e.g. the warm-up, done before traffic starts).
 //   cold  time from starting a's process to the first ping reply from b, through a lighthouse (lighthouse-lab.ts):
 //         lighthouse and b already up, a started fresh each trial while ping (every 5 ms) waits for its route.
 //   first first contact on running daemons: lighthouse, a and b started fresh each trial; once a and b have logged
@@ -17,7 +19,7 @@
 //
 // Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
 //          --rtt-trials N (1: rounds of the RTT part, each running every implementation and variant once, in turn)
-//          --lead-in-ms MS (1000, see RTT)  --series DIR (RTT: each run's replies as CSV, seq,at_ms,rtt_ms)
+//          --lead-in-ms MS (1000, see RTT)  --rtt-idle-ms MS (0, see RTT)  --series DIR (RTT: each run's replies as CSV, seq,at_ms,rtt_ms)
 //          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait after registration)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '1500' },
     variant: { type: 'string', multiple: true, default: [] },
     'lead-in-ms': { type: 'string', default: '1000' },
+    'rtt-idle-ms': { type: 'string', default: '0' },
     series: { type: 'string' },
   },
 });
@@ -56,6 +59,7 @@ const rttTrials = Number(values['rtt-trials']);
 const parts = values.parts.split(',');
 const settleMs = Number(values.settle);
 const leadInMs = Number(values['lead-in-ms']);
+const rttIdleMs = Number(values['rtt-idle-ms']);
 const seriesDir = values.series;
 /** Extra mesh runs for the RTT part: [label, environment]. */
 const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map((spec) => {
@@ -134,6 +138,12 @@ async function rttInterval(pair: PairLab, name: string, intervalSec: number): Pr
   return rttRow(name, intervalSec, steady, leadIn);
 }
 
+/** Starts `impl` on the pair (the first ping has crossed once this resolves), then idles --rtt-idle-ms. */
+async function start(pair: PairLab, impl: ImplName, env: NodeJS.ProcessEnv | undefined): Promise<void> {
+  await pair.start(impl, env);
+  if (rttIdleMs > 0) await sleep(rttIdleMs);
+}
+
 async function rttRun(): Promise<string[]> {
   const pair = await PairLab.create();
   const lines: string[] = [];
@@ -149,9 +159,9 @@ async function rttRun(): Promise<string[]> {
     for (let round = 1; round <= rttTrials; round++) {
       for (const [label, impl, env] of runs) {
         const name = rttTrials > 1 ? `${label} #${round}` : label;
-        if (leadInMs <= 0) await pair.start(impl, env);
+        if (leadInMs <= 0) await start(pair, impl, env);
         for (const interval of intervals) {
-          if (leadInMs > 0) await pair.start(impl, env);
+          if (leadInMs > 0) await start(pair, impl, env);
           lines.push(await rttInterval(pair, name, interval));
         }
         await pair.stop();
