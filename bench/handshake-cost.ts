@@ -4,11 +4,15 @@
 // HandshakeManager.handleStage1 (pkg/handshake/manager.ts): the Noise messages, the payload, the peer certificate's
 // verification against the CA pool, the candidate tunnel, stage 2 and its delayed test request, and the promotion by
 // the peer's first packet (peerHasStage2, as pkg/datapath/outside.ts calls it); no sockets, so no system calls.
-// CPU time (process.cpuUsage, GC threads included), so load from other processes on the machine does not inflate
-// it. Run: `node dist/bench/handshake-cost.js [handshakes] [rounds]`.
+// CPU time (process.cpuUsage, GC threads included): other processes on the machine inflate it less than wall time,
+// but still, through shared caches and clock frequency (rounds here spread by 10-30% under load), hence the A/B in
+// one process. Run: `node dist/bench/handshake-cost.js [handshakes] [rounds] [OTHER_DIST]`; OTHER_DIST (another build's
+// dist/ directory) runs its responder path in rounds alternating with this build's, in the same process.
 
 import { randomBytes } from 'node:crypto';
 import { execSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { CaPool, marshalCertificateForHandshake } from '../pkg/cert/index.js';
 import { ManualClock } from '../pkg/clock/clock.js';
@@ -26,6 +30,8 @@ import { makeHostCert, makeTestCa } from '../test/unit/helpers/pki.js';
 
 const count = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 3);
+/** Another build's dist/ directory (e.g. /tmp/before/dist): its responder path alternates with this one's. */
+const otherRoot = process.argv[4];
 
 function opts(): IxOptions {
   const staticPrivate = Uint8Array.from(randomBytes(32));
@@ -98,18 +104,61 @@ function stage1Packets(): Uint8Array[] {
   });
 }
 
-function lighthouse(): { manager: HandshakeManager; hostmap: HostMap } {
-  const hostmap = new HostMap();
+/** The modules the responder path runs on, from this build or another one's dist/ (an A/B in one process). */
+interface Build {
+  name: string;
+  HandshakeManager: typeof HandshakeManager;
+  HostMap: typeof HostMap;
+  ManualClock: typeof ManualClock;
+  Logger: typeof Logger;
+  Counters: typeof Counters;
+  udpAddr: typeof udpAddr;
+  pool: CaPool;
+  identity: ReturnType<typeof localIdentity>;
+}
+
+const thisBuild: Build = {
+  name: 'this build',
+  HandshakeManager,
+  HostMap,
+  ManualClock,
+  Logger,
+  Counters,
+  udpAddr,
+  pool,
+  identity: lhIdentity,
+};
+
+async function otherBuild(root: string): Promise<Build> {
+  const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(resolve(root, path)).href)) as T;
+  const cert = await load<{ CaPool: typeof CaPool }>('pkg/cert/index.js');
+  const id = await load<{ localIdentity: typeof localIdentity }>('pkg/handshake/identity.js');
+  return {
+    name: root,
+    HandshakeManager: (await load<{ HandshakeManager: typeof HandshakeManager }>('pkg/handshake/manager.js'))
+      .HandshakeManager,
+    HostMap: (await load<{ HostMap: typeof HostMap }>('pkg/hostmap/hostmap.js')).HostMap,
+    ManualClock: (await load<{ ManualClock: typeof ManualClock }>('pkg/clock/clock.js')).ManualClock,
+    Logger: (await load<{ Logger: typeof Logger }>('pkg/log/logger.js')).Logger,
+    Counters: (await load<{ Counters: typeof Counters }>('pkg/metrics/counters.js')).Counters,
+    udpAddr: (await load<{ udpAddr: typeof udpAddr }>('pkg/udp/addr.js')).udpAddr,
+    pool: cert.CaPool.fromPem(ca.pem),
+    identity: id.localIdentity(lhCert.cert, lhCert.privateKey),
+  };
+}
+
+function lighthouse(b: Build): { manager: HandshakeManager; hostmap: HostMap } {
+  const hostmap = new b.HostMap();
   const env: HandshakeEnv = {
     hostmap,
-    clock: new ManualClock(1_000_000),
-    log: new Logger('info', 'text', () => {}),
-    counters: new Counters(),
+    clock: new b.ManualClock(1_000_000),
+    log: new b.Logger('info', 'text', () => {}),
+    counters: new b.Counters(),
     cipher: 'aes',
     tryIntervalMs: 100,
     retries: 10,
-    identity: () => lhIdentity,
-    caPool: () => pool,
+    identity: () => b.identity,
+    caPool: () => b.pool,
     candidates: () => [],
     send: () => {},
     remoteAllowed: () => true,
@@ -122,14 +171,14 @@ function lighthouse(): { manager: HandshakeManager; hostmap: HostMap } {
     sendTestRequest: (host) => host.keys.send.seal(1, new Uint8Array(0), new Uint8Array(HEADER_LEN)),
     sendClose: () => {},
   };
-  return { manager: new HandshakeManager(env), hostmap };
+  return { manager: new b.HandshakeManager(env), hostmap };
 }
 
-function respondAll(packets: Uint8Array[]): number {
-  const { manager, hostmap } = lighthouse();
+function respondAll(b: Build, packets: Uint8Array[]): number {
+  const { manager, hostmap } = lighthouse(b);
   return cpuUs(() => {
     packets.forEach((packet, i) => {
-      manager.handleStage1(packet, { from: udpAddr(`198.18.${1 + (i >> 8)}.${i & 255}`, 4242), reply: () => {} });
+      manager.handleStage1(packet, { from: b.udpAddr(`198.18.${1 + (i >> 8)}.${i & 255}`, 4242), reply: () => {} });
       const candidate = hostmap.candidatesFor(nodes[i].cert.details.ips[0].ip)[0];
       if (candidate) manager.peerHasStage2(candidate);
     });
@@ -138,10 +187,13 @@ function respondAll(packets: Uint8Array[]): number {
   });
 }
 
-respondAll(stage1Packets().slice(0, 200)); // warm-up
-const managerUs: number[] = [];
-for (let r = 0; r < rounds; r++) managerUs.push(respondAll(stage1Packets()) / count);
-managerUs.sort((a, b) => a - b);
+// With a second dist/ root, its rounds alternate with this build's, so load from other processes on the machine
+// falls on both alike.
+const builds = [thisBuild, ...(otherRoot === undefined ? [] : [await otherBuild(otherRoot)])];
+const managerUs = builds.map(() => [] as number[]);
+for (const b of builds) respondAll(b, stage1Packets().slice(0, 200)); // warm-up
+for (let r = 0; r < rounds; r++) builds.forEach((b, i) => managerUs[i].push(respondAll(b, stage1Packets()) / count));
+for (const us of managerUs) us.sort((a, b) => a - b);
 
 const load = execSync('uptime')
   .toString()
@@ -150,8 +202,13 @@ const load = execSync('uptime')
 console.log(`${count} handshakes, ${load}`);
 console.log(`responder (read stage 1 + write stage 2): ${(respond / count).toFixed(1)} us CPU each`);
 console.log(`initiator (write stage 1 + read stage 2): ${((write1 + read2) / count).toFixed(1)} us CPU each`);
-console.log(
-  `lighthouse responder path (handleStage1 with certificate verification, candidate, promotion): ` +
-    `${managerUs[Math.floor(rounds / 2)].toFixed(1)} us CPU each (median of ${rounds} rounds: ` +
-    `${managerUs.map((u) => u.toFixed(1)).join(', ')})`,
-);
+// The minimum too: other processes on the 2-core machine slow a round down (caches, frequency) even in CPU time,
+// never up, so for an A/B of two builds under load the minimum is the steadier figure.
+builds.forEach((b, i) => {
+  const us = managerUs[i];
+  console.log(
+    `lighthouse responder path (handleStage1 with certificate verification, candidate, promotion), ${b.name}: ` +
+      `${us[Math.floor(rounds / 2)].toFixed(1)} us CPU each, minimum ${us[0].toFixed(1)} ` +
+      `(${rounds} rounds: ${us.map((u) => u.toFixed(1)).join(', ')})`,
+  );
+});
