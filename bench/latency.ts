@@ -19,7 +19,8 @@
 //
 // Options: --pings N (500)  --intervals 0.001,0.01  --trials N (5, per implementation, alternating)  --only mesh,nebula
 //          --rtt-trials N (1: rounds of the RTT part, each running every implementation and variant once, in turn)
-//          --lead-in-ms MS (1000, see RTT)  --rtt-idle-ms MS (0, see RTT)  --series DIR (RTT: each run's replies as CSV, seq,at_ms,rtt_ms)
+//          --lead-in-ms MS (1000, see RTT)  --rtt-idle-ms MS (0, see RTT)
+//          --series DIR (RTT: each run's replies as CSV, seq,at_ms,rtt_ms)
 //          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait after registration)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
