@@ -1,0 +1,212 @@
+// What one daemon does per wake-up while a pings it every --interval seconds (issue 19: the 1 s ping RTT), mesh
+// against nebula 1.6.1 on the same lab (bench-lab.ts PairLab). `node dist/bench/wake-probe.js [options]` as root.
+//
+// Per run: the pair starts, settles --settle ms (start-up work and mesh's warm-up out of the way), then a pings b
+// --pings times while the kernel's software counters for b's process are read around the pings (perf stat -p:
+// task-clock, context switches, migrations, page faults; the hardware counters where the machine has them) along
+// with every thread's schedstat (CPU ns, run-queue wait ns, time slices). All of it is divided by the pings.
+// With --record a system-wide `perf record` of the scheduler and syscall tracepoints runs over the same pings and
+// its file is kept in --out for `perf script` / `perf sched` (what ran, on which core, from wake-up to TUN write).
+//
+// Options: --pings N (20)  --interval S (1)  --settle MS (3000)  --only nebula,mesh  --record  --sample  --out DIR
+//          --rounds N (1)  --analyze FILE --pids A,B  (the packet paths of a kept --record file, no lab)
+//          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (as in latency.js)
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { sleep } from '../test/e2e/lab/wait.js';
+import { OVERLAY, PairLab, type ImplName } from './bench-lab.js';
+import { describePaths, packetPaths } from './packet-paths.js';
+import { median, quantile } from './proc-stats.js';
+
+const { values } = parseArgs({
+  options: {
+    pings: { type: 'string', default: '20' },
+    interval: { type: 'string', default: '1' },
+    settle: { type: 'string', default: '3000' },
+    only: { type: 'string', default: 'nebula,mesh' },
+    record: { type: 'boolean', default: false },
+    sample: { type: 'boolean', default: false },
+    out: { type: 'string', default: '/tmp/wake-probe' },
+    rounds: { type: 'string', default: '1' },
+    analyze: { type: 'string' },
+    pids: { type: 'string', default: '' },
+    variant: { type: 'string', multiple: true, default: [] },
+  },
+});
+const pings = Number(values.pings);
+const intervalSec = Number(values.interval);
+
+const EVENTS = [
+  'task-clock',
+  'context-switches',
+  'cpu-migrations',
+  'page-faults',
+  'major-faults',
+  'cycles',
+  'instructions',
+  'cache-misses',
+  'iTLB-load-misses',
+  'dTLB-load-misses',
+];
+const TRACEPOINTS = [
+  'sched:sched_switch',
+  'sched:sched_wakeup',
+  'sched:sched_migrate_task',
+  'raw_syscalls:sys_enter',
+  'raw_syscalls:sys_exit',
+  'exceptions:page_fault_user',
+];
+
+type Run = [label: string, impl: ImplName, env: NodeJS.ProcessEnv | undefined];
+
+function parseVariant(spec: string): [string, NodeJS.ProcessEnv] {
+  const colon = spec.indexOf(':');
+  const pairs =
+    colon < 0
+      ? []
+      : spec
+          .slice(colon + 1)
+          .split(',')
+          .filter(Boolean);
+  const env = Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return [colon < 0 ? spec : spec.slice(0, colon), env];
+}
+
+/** Per thread of `pid`: [name, cpu ns, run-queue wait ns, slices]. */
+function schedstat(pid: number): Map<string, [string, number, number, number]> {
+  const out = new Map<string, [string, number, number, number]>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [cpu, wait, slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ');
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      out.set(tid, [name, Number(cpu), Number(wait), Number(slices)]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** A started tool, stopped with SIGINT (perf prints or writes its file on it); resolves with its stderr. */
+function tool(cmd: string, args: string[]): { stop: () => Promise<string> } {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  return {
+    stop: async () => {
+      child.kill('SIGINT');
+      await Promise.race([exited, sleep(10_000)]);
+      return err;
+    },
+  };
+}
+
+/** perf stat -x, output: event -> value (NaN where not supported). */
+function perfStat(csv: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of csv.split('\n')) {
+    const cells = line.split(',');
+    if (cells.length < 3) continue;
+    out.set(cells[2].replace(/:u$/, ''), Number(cells[0]));
+  }
+  return out;
+}
+
+async function probe(pair: PairLab, [label, impl, env]: Run, round: number): Promise<string[]> {
+  const running = await pair.start(impl, env);
+  await sleep(Number(values.settle));
+  const pid = running.b.pid;
+  const before = schedstat(pid);
+  const stat = tool('perf', ['stat', '-x,', '-e', EVENTS.join(','), '-p', String(pid)]);
+  const file = join(values.out, `${label}-${round}.data`);
+  // --record: the whole machine's scheduler and syscall events; --sample: b alone, a sample every 50 us of its CPU
+  // time (a software clock that only runs while b does, so it wakes nothing while b is idle).
+  const pids = `${running.a.pid},${running.b.pid}`;
+  const rec = values.record
+    ? tool('perf', ['record', '-q', '-p', pids, '-o', file, ...TRACEPOINTS.flatMap((e) => ['-e', e])])
+    : values.sample
+      ? tool('perf', ['record', '-q', '-e', 'task-clock', '-c', '50000', '-p', String(pid), '-o', file])
+      : null;
+  await sleep(300); // the tools attached
+  const r = await pair.lab.ping(pair.a, OVERLAY.b, {
+    count: pings,
+    intervalSec,
+    timeoutSec: Math.ceil(pings * intervalSec) + 5,
+  });
+  const counters = perfStat(await stat.stop());
+  if (rec) await rec.stop();
+  const after = schedstat(pid);
+  const n = r.rttMs.length;
+  const lines = [
+    `${label} #${round}: rtt median ${median(r.rttMs).toFixed(3)} p99 ${quantile(r.rttMs, 0.99).toFixed(3)} ms (${n} replies): ${r.rttMs.map((x) => x.toFixed(2)).join(' ')}`,
+  ];
+  const per = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? 'n/a' : (v / n).toFixed(2));
+  lines.push(`  b per ping: ${EVENTS.map((e) => `${e} ${per(counters.get(e))}`).join(', ')} (task-clock in ms)`);
+  for (const [tid, [name, cpu, wait, slices]] of after) {
+    const was = before.get(tid) ?? [name, 0, 0, 0];
+    const dSlices = slices - was[3];
+    if (dSlices === 0) continue;
+    lines.push(
+      `  thread ${name} (${tid}): cpu ${((cpu - was[1]) / n / 1000).toFixed(1)} us, run-queue wait ${((wait - was[2]) / n / 1000).toFixed(1)} us, slices ${(dSlices / n).toFixed(2)} per ping`,
+    );
+  }
+  if (values.record) {
+    lines.push(`  perf record: ${file}`);
+    for (const [who, pid] of [
+      ['a', running.a.pid],
+      ['b', running.b.pid],
+    ] as const)
+      lines.push(`  ${who} packet paths: ${describePaths(packetPaths(await perfScript(file), pid))}`);
+  }
+  return lines;
+}
+
+/** `perf script` of a recorded file: one event a line (pid/tid, time, event, its fields). */
+export async function perfScript(file: string): Promise<string> {
+  const child = spawn('perf', ['script', '-i', file, '-F', 'pid,tid,time,event,trace'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((done) => child.once('exit', () => done()));
+  return out;
+}
+
+async function main(): Promise<void> {
+  if (values.analyze !== undefined) {
+    const script = await perfScript(values.analyze);
+    for (const pid of values.pids.split(',').map(Number))
+      console.log(`${pid} packet paths: ${describePaths(packetPaths(script, pid))}`);
+    return;
+  }
+  if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
+  mkdirSync(values.out, { recursive: true });
+  const runs: Run[] = [
+    ...values.only.split(',').map((impl): Run => [impl, impl as ImplName, undefined]),
+    ...values.variant.map((spec): Run => {
+      const [label, env] = parseVariant(spec);
+      return [label, 'mesh', env];
+    }),
+  ];
+  const pair = await PairLab.create();
+  try {
+    for (let round = 1; round <= Number(values.rounds); round++) {
+      for (const run of runs) {
+        for (const line of await probe(pair, run, round)) console.log(line);
+        await pair.stop();
+      }
+    }
+  } finally {
+    await pair.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
