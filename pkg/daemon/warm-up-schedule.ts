@@ -3,10 +3,10 @@
 // lighthouse, or one that does not answer). Deferred like port mapping, so start-up and the lighthouse
 // registration, which a first contact waits for, never wait for it. Runs once per process.
 //
-// Idle means the data path too: the warm-up holds the event loop for tens of ms (~19 ms of CPU, 30-60 ms of wall
-// time on a loaded machine), and every packet that arrives meanwhile waits for it. A tunnel's first traffic often
-// starts right after its install (the packet that triggered the handshake), so when the time comes the warm-up
-// waits until no tunnel has sent or received for WARM_UP_QUIET_MS. A node whose data path never goes quiet that long
+// Idle means the data path too: the warm-up takes ~19 ms of CPU, and a packet that arrives while it holds the event
+// loop waits for it. A tunnel's first traffic often starts right after its install (the packet that triggered the
+// handshake), so when the time comes the warm-up waits until no tunnel has sent or received for WARM_UP_QUIET_MS,
+// and once running it hands the loop back between its datagrams and waits while real packets flow (warm-up.ts). A node whose data path never goes quiet that long
 // within WARM_UP_GIVE_UP_MS skips it: its later first contact costs what it did before the warm-up existed, where
 // running anyway would stall every flow it carries (bench/latency.js: a 43 ms reply at 1 ms pings).
 
@@ -18,8 +18,13 @@ import type { Logger } from '../log/logger.js';
 export const WARM_UP_IDLE_MS = 200;
 /** A node that installed no tunnel by then warms up anyway: a lighthouse that answers later must not delay it. */
 export const WARM_UP_FALLBACK_MS = 3000;
-/** No tunnel sent or received for this long: the warm-up's stall delays no packet that was flowing. */
-export const WARM_UP_QUIET_MS = 200;
+/**
+ * No tunnel sent or received for this long: the warm-up starts. Short, because a node's first real contact often
+ * comes soon after its lighthouse registration, and a warm-up pushed into it makes that contact slower
+ * (test/e2e/recover-first-packet: 33-80 ms with 200 ms, against 5-9 ms when it ran before the contact); traffic that
+ * starts while it runs makes its hops wait (warm-up.ts, YieldingPacer).
+ */
+export const WARM_UP_QUIET_MS = 50;
 /** From when the warm-up was due: a data path busy all that while never gets it. */
 export const WARM_UP_GIVE_UP_MS = 60_000;
 
@@ -34,6 +39,12 @@ export interface WarmUpTunnels extends TunnelEvents {
   readonly size: number;
   /** Every established tunnel: when it last sent or received tells whether the data path is quiet. */
   hosts(): Iterable<WarmUpTunnelTraffic>;
+}
+
+/** Whether the real node's data path carried a packet recently: the warm-up yields to it. */
+export interface RealDataPath {
+  /** True when no tunnel sent or received within the last `ms` of the node's clock. */
+  quietFor(ms: number): boolean;
 }
 
 /** When any tunnel last sent or received (0: none ever did). */
@@ -51,13 +62,19 @@ export interface WarmUpHost {
 }
 
 /** Schedules `run` once; returns a cancel function (the daemon's stop calls it, so a stopping node never starts it). */
-export function scheduleWarmUp(host: WarmUpHost, run: (clock: Clock) => Promise<void>): () => void {
+export function scheduleWarmUp(
+  host: WarmUpHost,
+  run: (clock: Clock, realPath: RealDataPath) => Promise<void>,
+): () => void {
   let cancelTimer = (): void => {};
   let done = false;
   let dueAt = -1;
+  const realPath: RealDataPath = {
+    quietFor: (ms) => lastTraffic(host.tunnels) + ms <= host.clock.now(),
+  };
   const runNow = (): void => {
     const cpu = process.cpuUsage();
-    run(host.clock).then(
+    run(host.clock, realPath).then(
       () => {
         const used = process.cpuUsage(cpu);
         host.log.debug('Warm-up done', { cpuMs: Math.round((used.user + used.system) / 100) / 10 });

@@ -1,12 +1,22 @@
 // The in-memory twin of UdpConn: sockets on a shared MemoryNetwork deliver to each other by address on the next
-// microtask, so pipeline tests run real packets through both nodes without the kernel. `drop` lets a test lose
-// or inspect datagrams.
+// microtask (or when a DeliveryPacer says so), so pipeline tests run real packets through both nodes without the
+// kernel. `drop` lets a test lose or inspect datagrams.
 
 import { guarded } from '../log/escaped-errors.js';
 import { addrKey, type UdpAddr } from './addr.js';
 import type { UdpConn } from './udp-conn.js';
 
+/** Decides when a datagram in flight arrives: `arrive` is called once, or never if the pacer was closed. */
+export interface DeliveryPacer {
+  pace(arrive: () => void): void;
+}
+
+/** The default: every datagram arrives on the next microtask, before any I/O callback of the process runs. */
+const NEXT_MICROTASK: DeliveryPacer = { pace: (arrive) => queueMicrotask(arrive) };
+
 export class MemoryNetwork {
+  constructor(private readonly pacer: DeliveryPacer = NEXT_MICROTASK) {}
+
   private readonly sockets = new Map<string, MemoryUdp>();
   /** Return true to drop a datagram in flight. */
   drop: (packet: Uint8Array, from: UdpAddr, to: UdpAddr) => boolean = () => false;
@@ -24,7 +34,7 @@ export class MemoryNetwork {
     if (!target) return;
     const copy = Buffer.from(packet);
     this.delivered++;
-    queueMicrotask(() => target.receive(copy, from));
+    this.pacer.pace(() => target.receive(copy, from));
   }
 
   unbind(conn: MemoryUdp): void {

@@ -65,6 +65,34 @@ test('the warm-up costs bounded CPU when its code has run before (the daemon has
   assert.ok((used.user + used.system) / 1000 < 200, `warm-up took ${(used.user + used.system) / 1000} ms CPU`);
 });
 
+test('the warm-up holds its datagrams while the real data path is busy, and completes once it is quiet', async () => {
+  // The throwaway nodes run on this clock; the real data path is the test's switch. Their stop waits ~50 ms of real
+  // time, so the loops below give real time too (a few ms per step), bounded.
+  const clock = new ManualClock();
+  let busy = true;
+  let doneAt = -1;
+  const run = warmUp(clock, { quietFor: () => !busy }).then(() => (doneAt = clock.now()));
+  const step = (ms: number): Promise<void> =>
+    new Promise((resolve) =>
+      setTimeout(() => {
+        clock.advance(ms);
+        resolve();
+      }, 2),
+    );
+  // 400 ms of real traffic (simulated), in more real time than an unheld warm-up takes (~100 ms): no throwaway
+  // datagram arrives, so it cannot finish.
+  for (let i = 0; i < 100; i++) await step(4);
+  assert.equal(doneAt, -1, 'the warm-up went on while the real data path was busy');
+  busy = false;
+  const quietFrom = clock.now();
+  for (let i = 0; i < 1000 && doneAt < 0; i++) await step(1);
+  await run;
+  // Its timeout (2 s of its clock from its start) had not come: it completed rather than gave up.
+  assert.ok(doneAt >= quietFrom && doneAt < 2000, `done at ${doneAt} ms`);
+  clock.advance(1000);
+  assert.equal(clock.pending, 0, 'no timer left behind');
+});
+
 class FakeTunnels implements WarmUpTunnels {
   readonly installed = new Set<(host: HostInfo) => void>();
   size = 0;
@@ -157,9 +185,10 @@ test('a data path that is never quiet skips the warm-up at the give-up bound, le
   const s = schedule();
   s.tunnels.install();
   const busyUntil = WARM_UP_IDLE_MS + WARM_UP_GIVE_UP_MS + 1000;
-  for (let t = 0; t < busyUntil; t += 50) {
+  const step = WARM_UP_QUIET_MS / 2;
+  for (let t = 0; t < busyUntil; t += step) {
     s.tunnels.traffic.lastRecvAt = s.clock.now();
-    s.clock.advance(50);
+    s.clock.advance(step);
   }
   s.clock.advance(WARM_UP_GIVE_UP_MS);
   assert.deepEqual(s.runs, [], 'skipped, not run late into traffic');
