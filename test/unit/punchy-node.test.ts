@@ -25,7 +25,12 @@ test('a node with punchy.punch sends each tunnel one keep-alive per interval, an
     a.memUdp!.sent.filter((s) => s.packet.length === 1 && s.packet[0] === KEEPALIVE_BYTE[0] && sameAddr(s.to, b.addr))
       .length;
   const before = keepAlives();
-  for (let i = 0; i < 30; i++) clock.advance(1000);
+  // A turn after each step: b's candidate test request (50 ms after its stage 2) and a's answer cross the
+  // in-memory network, as they would between real nodes, so the tunnel is not given up as unanswered.
+  for (let i = 0; i < 30; i++) {
+    clock.advance(1000);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   // Rounds start 10 s after the node did; 30 s of simulated time hold two or three of them.
   const inThirty = keepAlives() - before;
   assert.ok(inThirty >= 2 && inThirty <= 3, `${inThirty} keep-alives in 30 s`);
