@@ -54,7 +54,11 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
   capYoungGeneration();
   tierUpSooner();
   // A first contact's code run once in process while idle, so the first real one runs warm (issue 19).
-  const cancelWarmUp = scheduleWarmUp({ tunnels: node.hostmap, clock: node.clock, log: node.log }, warmUp);
+  // MESH_WARM_UP=0 leaves it out, so benchmarks can measure what it costs the steady data path in the same run.
+  const cancelWarmUp =
+    process.env.MESH_WARM_UP === '0'
+      ? () => {}
+      : scheduleWarmUp({ tunnels: node.hostmap, clock: node.clock, log: node.log }, warmUp);
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {
       daemon.node.log.info('Caught signal, shutting down', { signal });

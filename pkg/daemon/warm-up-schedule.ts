@@ -6,9 +6,10 @@
 // Idle means the data path too: the warm-up takes ~19 ms of CPU, and a packet that arrives while it holds the event
 // loop waits for it. A tunnel's first traffic often starts right after its install (the packet that triggered the
 // handshake), so when the time comes the warm-up waits until no tunnel has sent or received for WARM_UP_QUIET_MS,
-// and once running it hands the loop back between its datagrams and waits while real packets flow (warm-up.ts). A node whose data path never goes quiet that long
-// within WARM_UP_GIVE_UP_MS skips it: its later first contact costs what it did before the warm-up existed, where
-// running anyway would stall every flow it carries (bench/latency.js: a 43 ms reply at 1 ms pings).
+// and once running it hands the loop back between its datagrams and waits while real packets flow (warm-up.ts). A
+// node whose data path never goes quiet that long within WARM_UP_GIVE_UP_MS skips it: its later first contact costs
+// what it did before the warm-up existed, where running anyway would stall every flow it carries (bench/latency.js:
+// a 43 ms reply at 1 ms pings).
 
 import { after, type Clock } from '../clock/clock.js';
 import type { TunnelEvents } from '../hostmap/hostmap.js';

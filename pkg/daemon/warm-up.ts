@@ -25,10 +25,11 @@ import { parseCidr, parseIpv4 } from '../ip/ipv4.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import { Logger } from '../log/logger.js';
 import { MemoryTun } from '../tun/memory.js';
-import { MemoryNetwork, type DeliveryPacer } from '../udp/memory-udp.js';
+import { MemoryNetwork } from '../udp/memory-udp.js';
 import { localNets } from './firewall-setup.js';
 import { MeshNode } from './node.js';
 import { warmUpPacket } from './warm-up-packets.js';
+import { YieldingPacer } from './warm-up-pacer.js';
 import type { RealDataPath } from './warm-up-schedule.js';
 import { resolveStaticHosts } from './static-hosts.js';
 
@@ -51,59 +52,6 @@ const PORT = 4242;
 const DATA_PACKETS = 4;
 /** The warm-up gives up (and stops the pair) after this long: it is an optimisation, never a wait. */
 const TIMEOUT_MS = 2000;
-/** A throwaway datagram waits while the real data path carried a packet within this long, checked again after it. */
-export const WARM_UP_YIELD_MS = 20;
-
-/**
- * Hands the throwaway network's datagrams over one event-loop turn at a time (setImmediate), so real I/O runs
- * between the warm-up's steps instead of after a whole in-memory contact, and holds them while the real node's data
- * path is busy: a real packet waits for one step's work at most, not for the warm-up (a 43 ms reply at 1 ms pings,
- * 33-80 ms first replies in test/e2e/recover-first-packet, when it ran as one chain of microtasks). Closed, it drops
- * what it holds: nothing reaches a stopped throwaway node.
- */
-class YieldingPacer implements DeliveryPacer {
-  private closed = false;
-  private readonly cancels = new Set<() => void>();
-  private arrivals: Array<() => void> = [];
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly realPath: RealDataPath,
-  ) {}
-
-  pace(arrive: () => void): void {
-    const immediate = setImmediate(() => {
-      this.cancels.delete(cancelImmediate);
-      if (this.closed) return;
-      if (this.realPath.quietFor(WARM_UP_YIELD_MS)) {
-        arrive();
-        const waiting = this.arrivals;
-        this.arrivals = [];
-        for (const resolve of waiting) resolve();
-        return;
-      }
-      const cancelTimer = after(this.clock, WARM_UP_YIELD_MS, () => {
-        this.cancels.delete(cancelTimer);
-        this.pace(arrive);
-      });
-      this.cancels.add(cancelTimer);
-    });
-    const cancelImmediate = (): void => clearImmediate(immediate);
-    this.cancels.add(cancelImmediate);
-  }
-
-  /** Resolves once the next datagram has arrived (and its receiver has handled it). */
-  nextArrival(): Promise<void> {
-    return new Promise((resolve) => this.arrivals.push(resolve));
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const cancel of this.cancels) cancel();
-    this.cancels.clear();
-  }
-}
-
 /** A real data path that never carries anything (a warm-up run on its own, as in tests). */
 const NO_REAL_PATH: RealDataPath = { quietFor: () => true };
 
