@@ -774,6 +774,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     this.certExpiry.stop();
     this.handshakeTicker?.();
     this.handshakeTicker = null;
+    this.handshakes.stop();
     this.addressWatch?.stop();
     this.systemRouteWatch?.stop();
     this.tcp?.fallback?.stop();

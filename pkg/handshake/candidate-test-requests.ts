@@ -34,7 +34,8 @@ export interface CandidateTestEnv {
 export class CandidateTestRequests {
   /** Candidate -> when its test request is due, in that order. */
   private readonly due = new Map<HostInfo, number>();
-  private timerArmed = false;
+  /** Cancels the armed timer; null when none is armed. */
+  private cancelTimer: (() => void) | null = null;
 
   constructor(private readonly env: CandidateTestEnv) {}
 
@@ -50,7 +51,7 @@ export class CandidateTestRequests {
       return;
     }
     this.due.set(host, this.env.clock.now() + CANDIDATE_TEST_DELAY_MS);
-    if (!this.timerArmed) this.arm(CANDIDATE_TEST_DELAY_MS);
+    if (this.cancelTimer === null) this.arm(CANDIDATE_TEST_DELAY_MS);
   }
 
   /** The candidate was used (promoted) or is gone: no test request. */
@@ -63,13 +64,19 @@ export class CandidateTestRequests {
     if (this.due.delete(host) && this.env.isCandidate(host)) this.env.sendTestRequest(host);
   }
 
+  /** The node stops: no test request goes any more, and no timer is left on the clock. */
+  stop(): void {
+    this.due.clear();
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+  }
+
   private arm(ms: number): void {
-    this.timerArmed = true;
-    after(this.env.clock, ms, () => this.fire());
+    this.cancelTimer = after(this.env.clock, ms, () => this.fire());
   }
 
   private fire(): void {
-    this.timerArmed = false;
+    this.cancelTimer = null;
     const now = this.env.clock.now();
     let sent = 0;
     for (const [host, at] of this.due) {

@@ -305,6 +305,11 @@ export class HandshakeManager {
   }
 
   /** Retransmits and timeouts of pending handshakes; only needed while `pending` is not empty. */
+  /** The node stops: candidates' delayed test requests are dropped with their timer. */
+  stop(): void {
+    this.candidateTests.stop();
+  }
+
   tick(): void {
     const now = this.env.clock.now();
     for (const p of [...this.pending.values()]) {

@@ -109,6 +109,18 @@ test('past MAX_DELAYED_TEST_REQUESTS waiting, a test request goes at once (the w
   assert.equal(requests.waiting, 0);
 });
 
+test('stopped, the waiting test requests are dropped with their timer', () => {
+  const clock = new ManualClock(1000);
+  const { requests, sent, answer } = tests(clock);
+  answer('held');
+  assert.equal(clock.pending, 1);
+  requests.stop();
+  assert.equal(clock.pending, 0, 'no timer left on the clock');
+  clock.advance(10 * CANDIDATE_TEST_DELAY_MS);
+  assert.deepEqual(sent, []);
+  assert.equal(requests.waiting, 0);
+});
+
 const A = '10.99.0.1';
 const B = '10.99.0.2';
 
