@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { HEADER_LEN, MessageType } from '../../pkg/header/header.js';
 import { sealForTunnel } from '../../pkg/datapath/tunnel-sender.js';
-import { AeadClosedError, NativeAead } from '../../pkg/noise/native-aead.js';
+import { createAead, type Aead } from '../../pkg/noise/aead.js';
+import { AeadClosedError, NativeAead, nativeAeadAddon } from '../../pkg/noise/native-aead.js';
 import { connect, TestMesh } from './helpers/mesh.js';
 
 const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
@@ -49,5 +50,26 @@ test('a control packet is sealed in place from a copy: it opens to the payload, 
     const counter = Number(packet.readBigUInt64BE(8));
     const opened = ba.keys.recv.open(counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN));
     assert.deepEqual(opened === null ? null : Uint8Array.from(opened), copy, `payload of ${size} bytes`);
+  }
+});
+
+test('both AEAD backends seal in place (plaintext exactly where the ciphertext goes) as they seal from elsewhere', () => {
+  const addon = nativeAeadAddon();
+  const key = Uint8Array.from({ length: 32 }, (_, i) => i * 5 + 1);
+  const ad = Uint8Array.from({ length: HEADER_LEN }, (_, i) => i);
+  for (const cipher of ['aes', 'chachapoly'] as const) {
+    const backends: Array<[string, Aead]> = [['node:crypto', createAead(cipher, key)]];
+    if (addon) backends.push(['addon', new NativeAead(addon, cipher, key)]);
+    for (const [name, aead] of backends) {
+      for (const size of [0, 1, 64, 65, 1300]) {
+        const payload = Uint8Array.from({ length: size }, (_, i) => (i * 13 + size) & 0xff);
+        const expected = Uint8Array.from(aead.seal(7, payload, ad));
+        const out = Buffer.alloc(HEADER_LEN + size + 16, 0xaa);
+        out.set(payload, HEADER_LEN);
+        const sealed = aead.seal(7, out.subarray(HEADER_LEN, HEADER_LEN + size), ad, out, HEADER_LEN);
+        assert.deepEqual(Uint8Array.from(sealed), expected, `${name} ${cipher}, ${size} bytes`);
+      }
+      aead.close();
+    }
   }
 });
