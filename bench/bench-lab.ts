@@ -189,3 +189,20 @@ export function meshWithNodeArgs(nodeArgs: string[], main = MESH_MAIN): OverlayI
   const args = [...words.slice(0, node), process.execPath, ...words.slice(node + 1), ...nodeArgs, main];
   return { ...meshImpl, command: (configPath) => ({ cmd: 'env', args: [...args, '-config', configPath] }) };
 }
+
+/**
+ * A benchmark's `--variant name:KEY=VAL[,KEY=VAL]` option: an extra mesh run labelled `name` with that environment
+ * (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds).
+ */
+export function parseVariant(spec: string): [string, NodeJS.ProcessEnv] {
+  const colon = spec.indexOf(':');
+  const pairs =
+    colon < 0
+      ? []
+      : spec
+          .slice(colon + 1)
+          .split(',')
+          .filter(Boolean);
+  const env = Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return [colon < 0 ? spec : spec.slice(0, colon), env];
+}

@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 
 import type { Host, Lab } from '../test/e2e/lab/lab.js';
 import { sleep } from '../test/e2e/lab/wait.js';
-import { OVERLAY, PairLab, UNDERLAY, type ImplName } from './bench-lab.js';
+import { OVERLAY, PairLab, parseVariant, UNDERLAY, type ImplName } from './bench-lab.js';
 import { firstContact, LighthouseInbound, waitRegistered, type ContactWindow } from './first-contact.js';
 import { LH_OVERLAY, LighthouseLab } from './lighthouse-lab.js';
 import { pingSeries, seriesCsv, splitLeadIn, type PingReply } from './ping-series.js';
@@ -63,20 +63,7 @@ const leadInMs = Number(values['lead-in-ms']);
 const rttIdleMs = Number(values['rtt-idle-ms']);
 const seriesDir = values.series;
 /** Extra mesh runs for the RTT part: [label, environment]. */
-const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map((spec) => {
-  const colon = spec.indexOf(':');
-  const pairs =
-    colon < 0
-      ? []
-      : spec
-          .slice(colon + 1)
-          .split(',')
-          .filter(Boolean);
-  return [
-    colon < 0 ? spec : spec.slice(0, colon),
-    Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
-  ];
-});
+const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map(parseVariant);
 
 /** Every implementation, then every mesh variant: [label, implementation, environment]. */
 function allRuns(): Run[] {

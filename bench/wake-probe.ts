@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { sleep } from '../test/e2e/lab/wait.js';
-import { OVERLAY, PairLab, type ImplName } from './bench-lab.js';
+import { OVERLAY, PairLab, parseVariant, type ImplName } from './bench-lab.js';
 import { describePaths, packetPaths } from './packet-paths.js';
 import { median, quantile } from './proc-stats.js';
 
@@ -62,19 +62,6 @@ const TRACEPOINTS = [
 ];
 
 type Run = [label: string, impl: ImplName, env: NodeJS.ProcessEnv | undefined];
-
-function parseVariant(spec: string): [string, NodeJS.ProcessEnv] {
-  const colon = spec.indexOf(':');
-  const pairs =
-    colon < 0
-      ? []
-      : spec
-          .slice(colon + 1)
-          .split(',')
-          .filter(Boolean);
-  const env = Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  return [colon < 0 ? spec : spec.slice(0, colon), env];
-}
 
 /** Per thread of `pid`: [name, cpu ns, run-queue wait ns, slices]. */
 function schedstat(pid: number): Map<string, [string, number, number, number]> {
