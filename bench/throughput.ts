@@ -28,7 +28,7 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 
-import { OVERLAY, PairLab, UNDERLAY, type ImplName } from './bench-lab.js';
+import { OVERLAY, PairLab, parseVariant, UNDERLAY, type ImplName } from './bench-lab.js';
 import type { TcpResult } from './iperf.js';
 import { iperfTcp, iperfUdp, type UdpResult } from './iperf.js';
 import { fmtPps, measurePps, ppsReport, type PpsResult } from './pps.js';
@@ -96,15 +96,7 @@ function variants(): Variant[] {
     { label: 'nebula', impl: 'nebula' },
     { label: 'mesh', impl: 'mesh' },
     ...values.variant.map((spec): Variant => {
-      const colon = spec.indexOf(':');
-      const label = colon < 0 ? spec : spec.slice(0, colon);
-      const envText = colon < 0 ? '' : spec.slice(colon + 1);
-      const env = Object.fromEntries(
-        envText
-          .split(',')
-          .filter(Boolean)
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      );
+      const [label, env] = parseVariant(spec);
       return { label, impl: 'mesh', env };
     }),
     ...(values.ipv6 ? [{ label: 'mesh-dual', impl: 'mesh', dual: true } satisfies Variant] : []),
