@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
 import {
@@ -124,15 +124,21 @@ test('stopped, the waiting test requests are dropped with their timer', () => {
 const A = '10.99.0.1';
 const B = '10.99.0.2';
 
+/** a and b on one ManualClock, not yet connected. */
+async function meshPair(t: TestContext): Promise<{ clock: ManualClock; a: TestNode; b: TestNode }> {
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
+  return { clock, a, b };
+}
+
 function testRequestsSent(node: TestNode): number {
   return node.memUdp!.sent.filter((d) => isType(d.packet, MessageType.Test, TestSubType.Request)).length;
 }
 
 test('a peer with nothing to send proves its candidate through the one delayed test request', async (t) => {
-  const clock = new ManualClock(1_000_000);
-  const mesh = new TestMesh(t, { clock });
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
+  const { clock, a, b } = await meshPair(t);
   // A handshake with no packet queued: a sends nothing on the tunnel of its own accord.
   a.node.handshakes.start(parseVpnIp(B));
   await advanceUntil(clock, () => a.tunnelTo(b) !== undefined, { stepMs: 1 });
@@ -149,10 +155,7 @@ test('a peer with nothing to send proves its candidate through the one delayed t
 });
 
 test('our own traffic to a peer with an unproven candidate asks for its proof at once, not after the delay', async (t) => {
-  const clock = new ManualClock(1_000_000);
-  const mesh = new TestMesh(t, { clock });
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
+  const { clock, a, b } = await meshPair(t);
   a.node.handshakes.start(parseVpnIp(B));
   await advanceUntil(clock, () => a.tunnelTo(b) !== undefined, { stepMs: 1 });
   const sentAt = clock.now();
@@ -164,10 +167,7 @@ test('our own traffic to a peer with an unproven candidate asks for its proof at
 });
 
 test('when both start at once and the peer that stays initiator has nothing to send, our queued packet goes within a round trip', async (t) => {
-  const clock = new ManualClock(1_000_000);
-  const mesh = new TestMesh(t, { clock });
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
+  const { clock, a, b } = await meshPair(t);
   // b (the higher overlay IP) stays the initiator and has nothing queued; a's handshake, with a packet, gives way.
   b.node.handshakes.start(parseVpnIp(A));
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'from a' }));

@@ -2,7 +2,7 @@
 // keep-alive byte per 10 s interval, and a tunnel closed since the last round gets none; a tunnel that sent to its
 // remote within the interval needs none.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
@@ -15,7 +15,8 @@ const A = '10.99.0.1';
 const B = '10.99.0.2';
 const PUNCH = { punchy: { punch: true } };
 
-test('a node with punchy.punch sends each tunnel one keep-alive per interval, and none once it is closed', async (t) => {
+/** a (with punchy.punch) and b connected on a ManualClock; keepAlives counts a's keep-alive bytes to b. */
+async function punchPair(t: TestContext) {
   const mesh = new TestMesh(t);
   const clock = new ManualClock(1_000_000);
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: PUNCH });
@@ -24,6 +25,11 @@ test('a node with punchy.punch sends each tunnel one keep-alive per interval, an
   const keepAlives = (): number =>
     a.memUdp!.sent.filter((s) => s.packet.length === 1 && s.packet[0] === KEEPALIVE_BYTE[0] && sameAddr(s.to, b.addr))
       .length;
+  return { clock, a, b, keepAlives };
+}
+
+test('a node with punchy.punch sends each tunnel one keep-alive per interval, and none once it is closed', async (t) => {
+  const { clock, a, b, keepAlives } = await punchPair(t);
   const before = keepAlives();
   // A turn after each step: b's candidate test request (50 ms after its stage 2) and a's answer cross the
   // in-memory network, as they would between real nodes, so the tunnel is not given up as unanswered.
@@ -43,14 +49,7 @@ test('a node with punchy.punch sends each tunnel one keep-alive per interval, an
 });
 
 test('a tunnel that sends to its remote within each interval gets no keep-alive, and gets them again once quiet', async (t) => {
-  const mesh = new TestMesh(t);
-  const clock = new ManualClock(1_000_000);
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: PUNCH });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock });
-  await connect(a, b);
-  const keepAlives = (): number =>
-    a.memUdp!.sent.filter((s) => s.packet.length === 1 && s.packet[0] === KEEPALIVE_BYTE[0] && sameAddr(s.to, b.addr))
-      .length;
+  const { clock, a, b, keepAlives } = await punchPair(t);
   const before = keepAlives();
   // A packet every 5 s keeps the mappings open by itself (a lighthouse's acks do the same).
   for (let i = 0; i < 30; i++) {
