@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
 import { TestMesh, type TestNode } from './helpers/mesh.js';
 import { icmpEcho, isIcmpEcho } from './helpers/packets.js';
-import { waitFor } from './helpers/wait.js';
+import { advanceFor, advanceUntil } from './helpers/wait.js';
 
 // What a first contact through a lighthouse costs the lighthouse and the peer (issue 19): a asks once where b is,
 // and the lighthouse tells b once to punch toward a. The first answerable packet on the new tunnel used to ask the
 // lighthouse again (about b's relays, already in the answer), which made the lighthouse answer again and send b a
 // second punch notification, all in the middle of the contact. A peer that started the tunnel was never looked up:
-// its relays are asked about once (path-finder.ts answerableSent).
+// its relays are asked about once (path-finder.ts answerableSent). The nodes run on simulated time, so a retry
+// under load cannot add a message, and a late second question would show in the seconds advanced after the contact.
 
 const L = '10.99.0.10';
 const A = '10.99.0.1';
@@ -19,7 +21,8 @@ const LH_ADDR = udpAddr('198.51.100.10', 4242);
 const REPORT_NOTHING = { '0.0.0.0/0': false, '::/0': false };
 
 async function lab(t: { after(fn: () => unknown): void }) {
-  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t, { clock });
   const lh = await mesh.node({
     vpnIp: L,
     name: 'lighthouse',
@@ -39,38 +42,56 @@ async function lab(t: { after(fn: () => unknown): void }) {
     });
   const a = await node(A, 'a', 1);
   const b = await node(B, 'b', 2);
-  await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(b) && lh.node.counters.get('lighthouse', 'update') >= 2, {
-    what: 'a and b at the lighthouse',
-  });
-  return { lh, a, b };
+  await advanceUntil(
+    clock,
+    () => lh.tunnelTo(a) && lh.tunnelTo(b) && lh.node.counters.get('lighthouse', 'update') >= 2,
+    {
+      what: 'a and b at the lighthouse',
+      stepMs: 1,
+    },
+  );
+  return { clock, lh, a, b };
 }
 
 /** `from` pings `to` (never contacted) and `to` answers; resolves once the reply is written to `from`'s TUN. */
-async function pingAndReply(from: TestNode, to: TestNode, seq: number): Promise<void> {
+async function pingAndReply(clock: ManualClock, from: TestNode, to: TestNode, seq: number): Promise<void> {
   from.tun.inject(icmpEcho(from.vpnIpText, to.vpnIpText, 8, seq));
-  await waitFor(() => to.tun.written.some((p) => isIcmpEcho(p, 8)), { what: `${to.vpnIpText} got the request` });
+  await advanceUntil(clock, () => to.tun.written.some((p) => isIcmpEcho(p, 8)), {
+    what: `${to.vpnIpText} got the request`,
+    stepMs: 1,
+  });
   to.tun.inject(icmpEcho(to.vpnIpText, from.vpnIpText, 0, seq));
-  await waitFor(() => from.tun.written.some((p) => isIcmpEcho(p, 0)), { what: `${from.vpnIpText} got the reply` });
+  await advanceUntil(clock, () => from.tun.written.some((p) => isIcmpEcho(p, 0)), {
+    what: `${from.vpnIpText} got the reply`,
+    stepMs: 1,
+  });
 }
 
 test('a first contact through a lighthouse asks it once, and the peer gets one punch notification', async (t) => {
-  const { lh, a, b } = await lab(t);
+  const { clock, lh, a, b } = await lab(t);
   const queries0 = lh.node.counters.get('lighthouse', 'query');
-  await pingAndReply(a, b, 1);
+  await pingAndReply(clock, a, b, 1);
   // A second answerable packet each way: the tunnel's later packets ask nothing either.
   a.tun.inject(icmpEcho(A, B, 8, 2));
-  await waitFor(() => b.tun.written.filter((p) => isIcmpEcho(p, 8)).length === 2, { what: 'the second request' });
+  await advanceUntil(clock, () => b.tun.written.filter((p) => isIcmpEcho(p, 8)).length === 2, {
+    what: 'the second request',
+    stepMs: 1,
+  });
+  await advanceFor(clock, 3000);
   assert.equal(a.node.counters.get('lighthouse', 'query-sent'), 1, 'a asked the lighthouse about b once');
   assert.equal(lh.node.counters.get('lighthouse', 'query') - queries0, 1, 'the lighthouse answered one query');
   assert.equal(b.node.counters.get('lighthouse', 'punch-notification'), 1, 'b was told to punch once');
 });
 
 test('the peer that never looked the initiator up asks the lighthouse about its relays once', async (t) => {
-  const { a, b } = await lab(t);
-  await pingAndReply(a, b, 1);
+  const { clock, a, b } = await lab(t);
+  await pingAndReply(clock, a, b, 1);
   // b's answerable packets to a: b learned a only from its handshake, so it asks where a is (its relays) once.
   for (let seq = 1; seq <= 3; seq++) b.tun.inject(icmpEcho(B, A, 8, seq));
-  await waitFor(() => a.tun.written.filter((p) => isIcmpEcho(p, 8)).length === 3, { what: "b's requests at a" });
-  await waitFor(() => b.node.counters.get('lighthouse', 'query-sent') === 1, { what: "b's question about a" });
-  assert.equal(b.node.counters.get('lighthouse', 'query-sent'), 1);
+  await advanceUntil(clock, () => a.tun.written.filter((p) => isIcmpEcho(p, 8)).length === 3, {
+    what: "b's requests at a",
+    stepMs: 1,
+  });
+  await advanceFor(clock, 3000);
+  assert.equal(b.node.counters.get('lighthouse', 'query-sent'), 1, 'b asked about a once, and not again later');
 });
