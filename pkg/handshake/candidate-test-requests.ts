@@ -50,6 +50,8 @@ export class CandidateTestRequests {
       this.env.sendTestRequest(host);
       return;
     }
+    // Deleted first, so a host scheduled again goes to the end: the map stays in due order.
+    this.due.delete(host);
     this.due.set(host, this.env.clock.now() + CANDIDATE_TEST_DELAY_MS);
     if (this.cancelTimer === null) this.arm(CANDIDATE_TEST_DELAY_MS);
   }

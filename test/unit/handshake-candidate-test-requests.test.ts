@@ -109,6 +109,20 @@ test('past MAX_DELAYED_TEST_REQUESTS waiting, a test request goes at once (the w
   assert.equal(requests.waiting, 0);
 });
 
+test('a candidate scheduled again waits its new delay without holding up those due before it', () => {
+  const clock = new ManualClock(1000);
+  const { requests, sent, answer } = tests(clock);
+  const first = answer('first');
+  clock.advance(10);
+  const second = answer('second');
+  clock.advance(CANDIDATE_TEST_DELAY_MS - 20);
+  requests.schedule(first);
+  clock.advance(25);
+  assert.deepEqual(sent, [second], 'second is due and goes, though first was added before it');
+  clock.advance(CANDIDATE_TEST_DELAY_MS);
+  assert.deepEqual(sent, [second, first]);
+});
+
 test('stopped, the waiting test requests are dropped with their timer', () => {
   const clock = new ManualClock(1000);
   const { requests, sent, answer } = tests(clock);
