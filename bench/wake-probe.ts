@@ -5,7 +5,7 @@
 // --pings times while the kernel's software counters for b's process are read around the pings (perf stat -p:
 // task-clock, context switches, migrations, page faults; the hardware counters where the machine has them) along
 // with every thread's schedstat (CPU ns, run-queue wait ns, time slices). All of it is divided by the pings.
-// With --record a system-wide `perf record` of the scheduler and syscall tracepoints runs over the same pings and
+// With --record a `perf record` of a's and b's scheduler and syscall tracepoints runs over the same pings and
 // its file is kept in --out for `perf script` / `perf sched` (what ran, on which core, from wake-up to TUN write).
 //
 // Options: --pings N (20)  --interval S (1)  --settle MS (3000)  --only nebula,mesh  --record  --sample  --out DIR
@@ -83,7 +83,8 @@ function tool(cmd: string, args: string[]): { stop: () => Promise<string> } {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // 'close', not 'exit': the process can end before its stderr's last chunk was read.
+  const exited = new Promise<void>((done) => child.once('close', () => done()));
   return {
     stop: async () => {
       child.kill('SIGINT');
@@ -111,7 +112,7 @@ async function probe(pair: PairLab, [label, impl, env]: Run, round: number): Pro
   const before = schedstat(pid);
   const stat = tool('perf', ['stat', '-x,', '-e', EVENTS.join(','), '-p', String(pid)]);
   const file = join(values.out, `${label}-${round}.data`);
-  // --record: the whole machine's scheduler and syscall events; --sample: b alone, a sample every 50 us of its CPU
+  // --record: a's and b's scheduler and syscall events; --sample: b alone, a sample every 50 us of its CPU
   // time (a software clock that only runs while b does, so it wakes nothing while b is idle).
   const pids = `${running.a.pid},${running.b.pid}`;
   const rec = values.record
@@ -160,7 +161,8 @@ export async function perfScript(file: string): Promise<string> {
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((done) => child.once('exit', () => done()));
+  // 'close': every chunk of stdout has been read ('exit' can come first and cut the last events off).
+  await new Promise<void>((done) => child.once('close', () => done()));
   return out;
 }
 
