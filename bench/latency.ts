@@ -60,6 +60,13 @@ const rttTrials = Number(values['rtt-trials']);
 const parts = values.parts.split(',');
 const settleMs = Number(values.settle);
 const leadInMs = Number(values['lead-in-ms']);
+// ping numbers its echo requests in 16 bits: beyond that, the split into lead-in and the rest (by sequence) breaks.
+for (const interval of intervals) {
+  if (Math.ceil(leadInMs / (interval * 1000)) + pings > 65535) {
+    console.error(`latency: lead-in and --pings at a ${interval} s interval exceed ping's 65535 sequence numbers`);
+    process.exit(2);
+  }
+}
 const rttIdleMs = Number(values['rtt-idle-ms']);
 const seriesDir = values.series;
 /** Extra mesh runs for the RTT part: [label, environment]. */

@@ -66,6 +66,11 @@ profile.samples.forEach((id, i) => {
   selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 });
 
+if (selfUs.size === 0) {
+  console.error(`no samples between ${values['from-s']} s and ${values['to-s']} s of ${file}`);
+  process.exit(2);
+}
+
 const byFunction = new Map<string, number>();
 const inclusive = new Map<string, number>();
 let total = 0;
