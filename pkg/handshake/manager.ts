@@ -304,12 +304,12 @@ export class HandshakeManager {
     if (p) this.sendStage1(p);
   }
 
-  /** Retransmits and timeouts of pending handshakes; only needed while `pending` is not empty. */
   /** The node stops: candidates' delayed test requests are dropped with their timer. */
   stop(): void {
     this.candidateTests.stop();
   }
 
+  /** Retransmits and timeouts of pending handshakes; only needed while `pending` is not empty. */
   tick(): void {
     const now = this.env.clock.now();
     for (const p of [...this.pending.values()]) {
