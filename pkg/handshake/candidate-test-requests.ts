@@ -36,6 +36,7 @@ export class CandidateTestRequests {
   private readonly due = new Map<HostInfo, number>();
   /** Cancels the armed timer; null when none is armed. */
   private cancelTimer: (() => void) | null = null;
+  private stopped = false;
 
   constructor(private readonly env: CandidateTestEnv) {}
 
@@ -46,6 +47,7 @@ export class CandidateTestRequests {
 
   /** `host` was just answered as a candidate: its test request goes in CANDIDATE_TEST_DELAY_MS unless it is used. */
   schedule(host: HostInfo): void {
+    if (this.stopped) return; // a stage 1 answered while the node stops: nobody will use the candidate
     if (this.due.size >= MAX_DELAYED_TEST_REQUESTS) {
       this.env.sendTestRequest(host);
       return;
@@ -68,6 +70,7 @@ export class CandidateTestRequests {
 
   /** The node stops: no test request goes any more, and no timer is left on the clock. */
   stop(): void {
+    this.stopped = true;
     this.due.clear();
     this.cancelTimer?.();
     this.cancelTimer = null;

@@ -130,6 +130,8 @@ test('stopped, the waiting test requests are dropped with their timer', () => {
   assert.equal(clock.pending, 1);
   requests.stop();
   assert.equal(clock.pending, 0, 'no timer left on the clock');
+  answer('answered while stopping');
+  assert.equal(clock.pending, 0, 'a candidate answered after the stop arms nothing');
   clock.advance(10 * CANDIDATE_TEST_DELAY_MS);
   assert.deepEqual(sent, []);
   assert.equal(requests.waiting, 0);
