@@ -39,8 +39,9 @@ export const AEAD_NONCE_LEN = 12;
  * Buffer contract: inputs are only read during the call. `seal` returns ciphertext ‖ 16-byte tag: a view of
  * `out` at `outOffset` when `out` is given (it must have room for plaintext.length + 16 bytes), otherwise
  * a fresh Buffer. `plaintext` may be exactly out[outOffset, outOffset + plaintext.length) (sealed in place, as
- * pkg/datapath/seal-packet.ts does); any other overlap of `plaintext` and `out` is not allowed. `open` returns a fresh Buffer with the plaintext, or null when the input is shorter than
- * a tag, the counter is not an integer in [0, 2^53), or it does not authenticate; it never throws on bad input.
+ * pkg/datapath/seal-packet.ts does); any other overlap of `plaintext` and `out` is not allowed. `open` returns a
+ * fresh Buffer with the plaintext, or null when the input is shorter than a tag, the counter is not an integer in
+ * [0, 2^53), or it does not authenticate; it never throws on bad input.
  * `seal` throws AeadCounterError for a counter outside [0, 2^53): that counter is our own, so it is a bug, and
  * sealing under a rounded nonce could reuse one.
  */
