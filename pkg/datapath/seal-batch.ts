@@ -39,10 +39,11 @@ function sealAll(
 /** What became of the batched packets: the tunnel sender's statistics and drop counters (tunnel-sender.ts). */
 export interface SealOutcomes {
   /**
-   * `count` packets of `host`, `bytes` payload bytes in all, were sealed and handed to the socket; `answerable`:
-   * at least one of them was added as one the peer's side answers (path-health.ts).
+   * `count` packets of `host`, `bytes` payload bytes in all, were sealed and handed to the socket for `to` (the
+   * address they were added for, which the tunnel's remote may no longer be: a roam between the add and the flush);
+   * `answerable`: at least one of them was added as one the peer's side answers (path-health.ts).
    */
-  sent(host: HostInfo, count: number, bytes: number, answerable: boolean): void;
+  sent(host: HostInfo, count: number, bytes: number, answerable: boolean, to: UdpAddr): void;
   /** Packets lost: 'seal-key-closed' (their key was closed first), 'send-exception' (the socket threw). */
   dropped(reason: 'seal-key-closed' | 'send-exception', count: number): void;
 }
@@ -124,8 +125,9 @@ export class SealBatch {
     this.flushing = true;
     let dropped = 0;
     let thrown = 0;
-    // What was sent is reported per run of one tunnel's packets (a batch is nearly always one run).
+    // What was sent is reported per run of one tunnel's packets to one address (a batch is nearly always one run).
     let runHost: HostInfo | null = null;
+    let runDest: UdpAddr | null = null;
     let runCount = 0;
     let runBytes = 0;
     let runAnswerable = false;
@@ -149,9 +151,11 @@ export class SealBatch {
           continue;
         }
         const host = this.hosts[i]!;
-        if (host !== runHost) {
-          if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes, runAnswerable);
+        const dest = this.dests[i]!;
+        if (host !== runHost || dest !== runDest) {
+          if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes, runAnswerable, runDest!);
           runHost = host;
+          runDest = dest;
           runCount = 0;
           runBytes = 0;
           runAnswerable = false;
@@ -171,7 +175,7 @@ export class SealBatch {
       this.flushing = false;
       this.addLate();
     }
-    if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes, runAnswerable);
+    if (runHost !== null) this.outcomes.sent(runHost, runCount, runBytes, runAnswerable, runDest!);
     if (dropped !== 0) this.outcomes.dropped('seal-key-closed', dropped);
     if (thrown !== 0) this.outcomes.dropped('send-exception', thrown);
   }

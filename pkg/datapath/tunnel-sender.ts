@@ -77,10 +77,11 @@ function countSent(ctx: DataPathContext, host: HostInfo, count: number, bytes: n
 export class SealAccounting implements SealOutcomes {
   constructor(private readonly ctx: DataPathContext) {}
 
-  sent(host: HostInfo, count: number, bytes: number, answerable: boolean): void {
+  sent(host: HostInfo, count: number, bytes: number, answerable: boolean, to: UdpAddr): void {
     if (answerable) this.ctx.answerableSent?.(host, false);
-    // The batch sends to the remote of the tunnel when its packets were added (tunnel-sender.ts sendOnTunnel).
-    countSent(this.ctx, host, count, bytes, host.remote);
+    // Where the batch sent them (the tunnel's remote when they were added), not the remote now: after a roam between
+    // the add and the flush, the new remote was not sent to and still needs its keep-alive (punchy/punchy.ts).
+    countSent(this.ctx, host, count, bytes, to);
   }
 
   dropped(reason: 'seal-key-closed' | 'send-exception', count: number): void {

@@ -15,7 +15,9 @@ import { HEADER_LEN, MessageType, TestSubType } from '../../pkg/header/header.js
 import { AEAD_TAG_LEN, createAead, type Aead, type AeadCipher } from '../../pkg/noise/aead.js';
 import { NativeAead, nativeAeadAddon } from '../../pkg/noise/native-aead.js';
 import { AEAD_META_WORDS as W, openRecords, sealRecords } from '../../pkg/noise/session-aead.js';
+import { sentToRemoteRecently } from '../../pkg/punchy/punchy.js';
 import { wrapRelayed } from '../../pkg/relay/frame.js';
+import { sameAddr, udpAddr } from '../../pkg/udp/addr.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { Rand } from './helpers/fuzz.js';
 import { connect, TestMesh } from './helpers/mesh.js';
@@ -298,6 +300,33 @@ test('only what was sealed and sent counts as sent: not a batched packet whose k
   assert.equal(ab.packetsOut, packetsOut + 1, 'the dropped packet is not counted');
   assert.equal(ab.bytesOut, bytesOut + counted.length);
   assert.equal(ab.lastSendAt, -1, 'nothing was sent');
+});
+
+test('a batched packet counts as sent to the address it was added for, not to a remote the tunnel roamed to before the flush', async (t) => {
+  const { a, b, ab } = await pair(t);
+  const sent = a.memUdp!.sent;
+  const mark = sent.length;
+  const { packetsOut } = ab;
+  const old = ab.remote!;
+  const roamed = udpAddr('203.0.113.7', 4242);
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'for the old address' }));
+  // A roam in the same turn (an authenticated packet from the new address handled before the batch's microtask).
+  ab.remote = roamed;
+  flushSealed(a.node);
+  assert.equal(sent.length, mark + 1);
+  assert.ok(sameAddr(sent[mark]!.to, b.addr), 'the packet went where it was sealed for');
+  assert.notEqual(ab.sentTo, roamed, 'the new remote was not sent to: its keep-alive is still due');
+  assert.equal(sentToRemoteRecently(ab, a.node.clock.now()), false);
+
+  // One tunnel's packets to two addresses in one batch: each run reports its own address.
+  ab.remote = old;
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'old' }));
+  ab.remote = roamed;
+  sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'new' }));
+  flushSealed(a.node);
+  assert.equal(ab.packetsOut, packetsOut + 3);
+  assert.equal(ab.sentTo, roamed, 'the last run went to the remote the tunnel has now');
+  ab.remote = old;
 });
 
 test("data pending in the batch takes its counter when sealed: a window's worth of packets sealed on their own meanwhile (a relay frame, the TCP probe's way) cannot push it out of the peer's window", async (t) => {
