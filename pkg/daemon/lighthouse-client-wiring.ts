@@ -2,6 +2,7 @@
 // answered from the node's tables, config and path finder. Config is read at each call, so a reload applies; that
 // includes lighthouse.advertise_addrs, as Nebula 1.6.1 reloads it (parsed again only when a reload changed it).
 
+import type { Clock } from '../clock/clock.js';
 import { parseHostPort } from '../config/index.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { TunnelEvents } from '../hostmap/hostmap.js';
@@ -16,12 +17,14 @@ import type { MeshNode } from './node.js';
 import { peerMoved } from './peer-moved.js';
 
 export class LighthouseClientWiring implements LighthouseClientEnv {
+  readonly clock: Clock;
   readonly counters: Counters;
   readonly tunnelEvents: TunnelEvents;
   /** lighthouse.advertise_addrs as last parsed, and the entries it was parsed from. */
   private advertise: { entries: readonly string[]; addrs: UdpAddr[] } | null = null;
 
   constructor(private readonly node: MeshNode) {
+    this.clock = node.clock;
     this.counters = node.counters;
     this.tunnelEvents = node.hostmap;
     this.advertised();

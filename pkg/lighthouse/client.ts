@@ -12,6 +12,7 @@
 // when that is IPv6, and a v1 update lists only our IPv4 relays. Each skip is counted ('v1-ipv6-skipped').
 // Answers are kept under the address they name (the one asked by).
 
+import type { Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { TunnelEvents } from '../hostmap/hostmap.js';
 import type { IpPrefix } from '../ip/prefix.js';
@@ -27,6 +28,13 @@ import { capPerFamily, tunnelVersion } from './server.js';
 /** Nebula waits 5 s after a punch notification before it handshakes from its side (punchy.respond); 1.7+ reads
  * the wait from punchy.respond_delay. */
 export const RESPOND_DELAY_MS = 5000;
+/**
+ * An answer tells what the peer's relays are (hasAnswer) for this long after it came. A peer reports its relays to
+ * the lighthouses with every update, every lighthouse.interval (10 s by default), so an older answer may lack some it
+ * reported since; a first contact's handshake (5.5 s at Nebula's default timing, asking again every second attempt)
+ * ends well within it.
+ */
+export const ANSWER_FRESH_MS = 10_000;
 
 /** The tunnels the client talks on: to the lighthouses, and to the hosts a lighthouse is recognised by. */
 export interface LighthouseTunnels {
@@ -84,6 +92,8 @@ export interface LighthouseClientEnv
   extends LighthouseTunnels, SelfReport, MetaSender, PunchBack, PunchSettings, LighthouseClientEvents {
   /** Runs `fn` later unless the node stopped (the delayed punch and respond). */
   schedule(ms: number, fn: () => void): void;
+  /** When each answer came (hasAnswer goes by its age). */
+  clock: Clock;
   counters: Counters;
   /** Closed tunnels: the answers about their hosts go with them. */
   tunnelEvents: TunnelEvents;
@@ -249,6 +259,7 @@ export class LighthouseClient {
     perLighthouseOf(this.answers, m.vpnIp).set(lighthouse, {
       addrs: capped.filter(usable),
       seenV4: seenFirstV4(m, capped, usable),
+      at: this.env.clock.now(),
     });
     perLighthouseOf(this.reported, m.vpnIp).set(
       lighthouse,
@@ -299,11 +310,17 @@ export class LighthouseClient {
   }
 
   /**
-   * Whether a lighthouse told us about `vpnIp` (answered a query or pushed its addresses) since its tunnel last
-   * closed: then `relaysFor` is what the lighthouses know, an empty list included.
+   * Whether a lighthouse told us about `vpnIp` (answered a query or pushed its addresses) within ANSWER_FRESH_MS and
+   * since its tunnel last closed: then `relaysFor` is what the lighthouses know, an empty list included. An older
+   * answer (a lookup whose handshake failed, hours before the tunnel that is made now) says nothing of relays the
+   * peer gained since; its addresses stay handshake candidates all the same.
    */
   hasAnswer(vpnIp: VpnIp): boolean {
-    return this.answers.has(vpnIp);
+    const perLighthouse = this.answers.get(vpnIp);
+    if (!perLighthouse) return false;
+    const now = this.env.clock.now();
+    for (const answer of perLighthouse.values()) if (now - answer.at < ANSWER_FRESH_MS) return true;
+    return false;
   }
 
   forget(vpnIp: VpnIp): void {
@@ -327,6 +344,8 @@ interface Answer {
   addrs: UdpAddr[];
   /** The first IPv4 address of `addrs` is the one the lighthouse saw the host's packets come from. */
   seenV4: boolean;
+  /** When it came (env.clock). */
+  at: number;
 }
 
 /**

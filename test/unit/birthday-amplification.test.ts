@@ -175,6 +175,7 @@ function lighthouseRoundTrip(
   server.handle(target, { type: MetaType.HostUpdateNotification, vpnIp: target.vpnIp, addrs: reported, relays: [] });
   server.handle(querier, { type: MetaType.HostQuery, vpnIp: target.vpnIp, addrs: [], relays: [] });
   const client = new LighthouseClient({
+    clock: new ManualClock(1_000_000),
     tunnelEvents: new HostMap(),
     lighthouses: () => [lighthouse.vpnIp],
     vpnAddrs: () => [querier.vpnIp],

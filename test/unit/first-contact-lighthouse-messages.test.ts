@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
+import { ANSWER_FRESH_MS } from '../../pkg/lighthouse/client.js';
 import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
 import { TestMesh, type TestNode } from './helpers/mesh.js';
 import { icmpEcho, isIcmpEcho } from './helpers/packets.js';
@@ -20,7 +21,8 @@ const B = '10.99.0.2';
 const LH_ADDR = udpAddr('198.51.100.10', 4242);
 const REPORT_NOTHING = { '0.0.0.0/0': false, '::/0': false };
 
-async function lab(t: { after(fn: () => unknown): void }) {
+/** `bAdvertises`: addresses b reports besides the one the lighthouse sees it at. */
+async function lab(t: { after(fn: () => unknown): void }, bAdvertises: string[] = []) {
   const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t, { clock });
   const lh = await mesh.node({
@@ -31,17 +33,17 @@ async function lab(t: { after(fn: () => unknown): void }) {
     config: { lighthouse: { am_lighthouse: true } },
   });
   const staticHostMap = { [L]: [addrKey(LH_ADDR)] };
-  const node = (vpnIp: string, name: string, last: number) =>
+  const node = (vpnIp: string, name: string, last: number, advertise: string[] = []) =>
     mesh.node({
       vpnIp,
       name,
       underlay: udpAddr(`192.168.7.${last}`, 4242),
       staticHostMap,
       localNetworks: [{ address: `192.168.7.${last}`, prefixLength: 24 }],
-      config: { lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING } },
+      config: { lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING, advertise_addrs: advertise } },
     });
   const a = await node(A, 'a', 1);
-  const b = await node(B, 'b', 2);
+  const b = await node(B, 'b', 2, bAdvertises);
   await advanceUntil(
     clock,
     () => lh.tunnelTo(a) && lh.tunnelTo(b) && lh.node.counters.get('lighthouse', 'update') >= 2,
@@ -94,4 +96,18 @@ test('the peer that never looked the initiator up asks the lighthouse about its 
   });
   await advanceFor(clock, 3000);
   assert.equal(b.node.counters.get('lighthouse', 'query-sent'), 1, 'b asked about a once, and not again later');
+});
+
+test("a lookup older than the answer's freshness does not stand for the peer's relays: the first contact asks once", async (t) => {
+  // b reports a second address, so a's handshake has two to try and does not ask the lighthouse again itself.
+  const { clock, a, b } = await lab(t, ['192.168.7.102:4242']);
+  const client = a.node.lighthouseClient!;
+  client.query(b.vpnIp);
+  await advanceUntil(clock, () => client.addressesOf(b.vpnIp).length === 2, { what: 'the answer', stepMs: 1 });
+  // No tunnel comes of it; the answer ages (its handshake failed, say, long before this contact).
+  await advanceFor(clock, ANSWER_FRESH_MS);
+  assert.equal(a.node.counters.get('lighthouse', 'query-sent'), 1);
+  await pingAndReply(clock, a, b, 1);
+  await advanceFor(clock, 3000);
+  assert.equal(a.node.counters.get('lighthouse', 'query-sent'), 2, "a asked about b's relays once on the new tunnel");
 });

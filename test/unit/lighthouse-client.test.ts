@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
-import { LighthouseClient, RESPOND_DELAY_MS } from '../../pkg/lighthouse/client.js';
+import { ANSWER_FRESH_MS, LighthouseClient, RESPOND_DELAY_MS } from '../../pkg/lighthouse/client.js';
 import { orderAddresses } from '../../pkg/lighthouse/address-order.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
 import { MAX_REPORTED } from '../../pkg/lighthouse/server.js';
@@ -43,7 +44,9 @@ function setup(
   const counters = new Counters();
   const allow = new AllowList(options.allow);
   const lighthouses = (options.lighthouses ?? [LH1]).map(ip);
+  const clock = new ManualClock(1_000_000);
   const client = new LighthouseClient({
+    clock,
     tunnelEvents: new HostMap(),
     lighthouses: () => lighthouses,
     vpnAddrs: () => [ip(ME)],
@@ -79,7 +82,7 @@ function setup(
   };
   const reply = (from: string, target: string, addrs: UdpAddr[], relays: string[] = []): void =>
     client.handle(host(from), { type: MetaType.HostQueryReply, vpnIp: ip(target), addrs, relays: relays.map(ip) });
-  return { client, log, counters, up, runTimers, reply };
+  return { client, clock, log, counters, up, runTimers, reply };
 }
 
 test('a query goes to every lighthouse that has a tunnel', () => {
@@ -223,6 +226,23 @@ test('forgetting a host drops the answers about it', () => {
   reply(LH1, '10.99.0.3', [a('203.0.113.2', 4242)]);
   client.forget(ip('10.99.0.3'));
   assert.deepEqual(client.addressesOf(ip('10.99.0.3')), []);
+});
+
+test(`an answer says what the peer's relays are for ${ANSWER_FRESH_MS} ms; an older one keeps its addresses only`, () => {
+  const { client, clock, up, reply } = setup({ lighthouses: [LH1, LH2] });
+  up(LH1);
+  up(LH2);
+  const peer = ip('10.99.0.3');
+  assert.equal(client.hasAnswer(peer), false, 'never answered');
+  reply(LH1, '10.99.0.3', [a('192.0.2.3', 4242)]);
+  clock.advance(ANSWER_FRESH_MS - 1);
+  assert.equal(client.hasAnswer(peer), true, 'an answer without relays is an answer');
+  clock.advance(1);
+  assert.equal(client.hasAnswer(peer), false, 'too old to tell which relays the peer has now');
+  assert.deepEqual(client.addressesOf(peer).map(addrKey), ['192.0.2.3:4242'], 'still a handshake candidate');
+  // Any lighthouse's fresh answer will do.
+  reply(LH2, '10.99.0.3', [a('192.0.2.3', 4242)]);
+  assert.equal(client.hasAnswer(peer), true);
 });
 
 test('a punch notification opens our NAT toward every usable address at once, then punches after punchy.delay', () => {

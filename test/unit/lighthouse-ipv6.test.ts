@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
@@ -143,6 +144,7 @@ function clientSetup(certVersion: 1 | 2, me: VpnIp[]) {
   const wire: Wire[] = [];
   const counters = new Counters();
   const client = new LighthouseClient({
+    clock: new ManualClock(1_000_000),
     tunnelEvents: new HostMap(),
     lighthouses: () => [LH],
     vpnAddrs: () => me,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
@@ -134,6 +135,7 @@ function clientSetup(certVersion: 1 | 2) {
   const counters = new Counters();
   const lh = host(LH, certVersion);
   const client = new LighthouseClient({
+    clock: new ManualClock(1_000_000),
     tunnelEvents: new HostMap(),
     lighthouses: () => [LH],
     vpnAddrs: () => [ip('10.99.0.2')],

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { HostMap } from '../../pkg/hostmap/hostmap.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
@@ -54,6 +55,7 @@ function lighthouse(hostmap: HostMap) {
 
 function client(hostmap: HostMap) {
   const client = new LighthouseClient({
+    clock: new ManualClock(1_000_000),
     tunnelEvents: hostmap,
     lighthouses: () => [LH],
     vpnAddrs: () => [ip('10.99.0.2')],
