@@ -30,11 +30,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import type { Host, Lab } from '../test/e2e/lab/lab.js';
+import type { PingOptions } from '../test/e2e/lab/ping.js';
 import { sleep } from '../test/e2e/lab/wait.js';
 import { OVERLAY, PairLab, parseVariant, UNDERLAY, type ImplName } from './bench-lab.js';
 import { firstContact, LighthouseInbound, waitRegistered, type ContactWindow } from './first-contact.js';
 import { LH_OVERLAY, LighthouseLab } from './lighthouse-lab.js';
-import { pingSeries, seriesCsv, splitLeadIn, type PingReply } from './ping-series.js';
+import { parsePingSeries, seriesCsv, splitLeadIn, type PingReply } from './ping-series.js';
 import { median, quantile } from './proc-stats.js';
 
 const { values } = parseArgs({
@@ -80,9 +81,13 @@ function allRuns(): Run[] {
   ];
 }
 
+/** `count` echo requests `intervalSec` apart, with 5 s beyond the run for the last replies. */
+function pingRun(count: number, intervalSec: number): PingOptions {
+  return { count, intervalSec, timeoutSec: Math.ceil(count * intervalSec) + 5 };
+}
+
 async function rtt(lab: Lab, from: Host, ip: string, intervalSec: number): Promise<number[]> {
-  const r = await lab.ping(from, ip, { count: pings, intervalSec, timeoutSec: Math.ceil(pings * intervalSec) + 5 });
-  return r.rttMs;
+  return (await lab.ping(from, ip, pingRun(pings, intervalSec))).rttMs;
 }
 
 function fmt(ms: number[]): string {
@@ -118,7 +123,8 @@ function rttRow(name: string, intervalSec: number, steady: number[], leadIn: num
 /** One measured interval on running daemons: the lead-in (when asked for) and the steady pings, one ping process. */
 async function rttInterval(pair: PairLab, name: string, intervalSec: number): Promise<string> {
   const lead = leadInMs > 0 ? leadInPings(intervalSec) : 0;
-  const replies = await pingSeries(pair.lab, pair.a, OVERLAY.b, lead + pings, intervalSec);
+  const run = await pair.lab.ping(pair.a, OVERLAY.b, { ...pingRun(lead + pings, intervalSec), timestamps: true });
+  const replies = parsePingSeries(run.output);
   const split = splitLeadIn(replies, lead);
   const steady = split.steady.map((r) => r.rttMs);
   const leadIn = split.leadIn.map((r) => r.rttMs);

@@ -1,8 +1,7 @@
-// One ping run kept as a series: every reply with its sequence number and the wall-clock time it arrived (ping -D),
-// so a benchmark can split a fresh tunnel's first pings from its steady state and show where the slow replies sit
-// (the first ones, periodic, or scattered) instead of folding them all into one p99.
-
-import type { Host, Lab } from '../test/e2e/lab/lab.js';
+// One ping run kept as a series: every reply with its sequence number and the wall-clock time it arrived (the
+// output of the lab's ping with `timestamps`, test/e2e/lab/ping.ts), so a benchmark can split a fresh tunnel's first
+// pings from its steady state and show where the slow replies sit (the first ones, periodic, or scattered) instead of
+// folding them all into one p99.
 
 export interface PingReply {
   /** icmp_seq: 1 for the first request sent. */
@@ -22,20 +21,6 @@ export function parsePingSeries(output: string): PingReply[] {
     if (m !== null) replies.push({ seq: Number(m[2]), atMs: Number(m[1]) * 1000, rttMs: Number(m[3]) });
   }
   return replies;
-}
-
-/** `count` echo requests `intervalSec` apart from `from` to `ip`; every reply in arrival order. */
-export async function pingSeries(
-  lab: Lab,
-  from: Host,
-  ip: string,
-  count: number,
-  intervalSec: number,
-): Promise<PingReply[]> {
-  const deadlineSec = Math.ceil(count * intervalSec) + 5;
-  const args = ['-D', '-n', '-c', String(count), '-w', String(deadlineSec), '-i', String(intervalSec), ip];
-  const r = await lab.exec(from, 'ping', args, { check: false, timeoutMs: deadlineSec * 1000 + 5000 });
-  return parsePingSeries(r.stdout);
 }
 
 /** The replies split at request `leadIn`: the fresh tunnel's lead-in (seq <= leadIn) and the steady rest. */

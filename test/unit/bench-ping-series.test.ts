@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { parsePingSeries, seriesCsv, splitLeadIn } from '../../bench/ping-series.js';
+import { parsePing, pingArgs } from '../e2e/lab/ping.js';
 
 // bench/latency.ts's RTT part splits a fresh tunnel's lead-in from its steady state by ping -D's replies; a
 // mis-parse would silently move slow replies from one to the other.
@@ -40,4 +41,23 @@ test('the lead-in is the replies to the first N requests by sequence number, wha
 
 test('the CSV gives times from the first reply', () => {
   assert.equal(seriesCsv(parsePingSeries(OUTPUT)), 'seq,at_ms,rtt_ms\n1,0.000,0.612\n2,1.000,43.2\n4,4.000,0.14\n');
+});
+
+test("the lab's ping asks for timestamps with `timestamps` only, and its output reads both ways", () => {
+  assert.deepEqual(pingArgs('10.99.0.2', { count: 1500, intervalSec: 0.01, timeoutSec: 20, timestamps: true }), [
+    '-D',
+    '-n',
+    '-c',
+    '1500',
+    '-w',
+    '20',
+    '-i',
+    '0.01',
+    '10.99.0.2',
+  ]);
+  assert.deepEqual(pingArgs('fd00::2'), ['-6', '-n', '-c', '1', '-w', '2', '-i', '0.2', 'fd00::2']);
+  const r = parsePing(OUTPUT, 4);
+  assert.deepEqual(r.rttMs, [0.612, 43.2, 0.14]);
+  assert.deepEqual(r.errors, ['[1733500000.102500] From 10.99.0.1 icmp_seq=3 Destination Host Unreachable']);
+  assert.deepEqual(parsePingSeries(r.output), parsePingSeries(OUTPUT));
 });
