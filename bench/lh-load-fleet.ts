@@ -214,7 +214,7 @@ export class Fleet {
       details,
       signature: new Uint8Array(sign(null, marshalDetails(details), this.caKey)),
     };
-    const initiator = new IxInitiator({ cipher: this.opts.cipher, staticPrivate, staticPublic });
+    const initiator = new IxInitiator({ cipher: this.opts.cipher, staticKey: staticPrivate });
     const payload = encodeHandshakePayload({
       cert: marshalCertificateForHandshake(cert),
       initiatorIndex: node.id + 1,

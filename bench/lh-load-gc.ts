@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   const x = (await import(pathToFileURL(`${root}/pkg/noise/x25519.js`).href)) as X25519Module;
   const opts = (): object => {
     const staticPrivate = Uint8Array.from(randomBytes(32));
-    return { cipher: 'aes', staticPrivate, staticPublic: x.staticSecret(staticPrivate).publicKey };
+    const staticKey = x.staticSecret(staticPrivate);
+    // Both forms of IxOptions: builds before review F14 read the pair (and an imported staticKey), later ones staticKey.
+    return { cipher: 'aes', staticKey, staticPrivate, staticPublic: staticKey.publicKey };
   };
   const responder = opts();
   const payload = new Uint8Array(300); // about a v1 certificate and the indexes

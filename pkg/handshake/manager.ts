@@ -188,8 +188,6 @@ export class HandshakeManager {
       env.hostmap.reservedIndexes.add(localIndex);
       const initiator = new IxInitiator({
         cipher: env.cipher,
-        staticPrivate: id.privateKey,
-        staticPublic: id.publicKey,
         staticKey: staticKeyOf(id),
       });
       const cred = credentialFor(id, certVersion ?? id.initiatingVersion);
@@ -387,8 +385,6 @@ export class HandshakeManager {
     const id = env.identity();
     const responder = new IxResponder({
       cipher: env.cipher,
-      staticPrivate: id.privateKey,
-      staticPublic: id.publicKey,
       staticKey: staticKeyOf(id),
     });
     let peer: VerifiedPeer;

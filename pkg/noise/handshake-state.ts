@@ -30,18 +30,14 @@ export const IX_MESSAGE_PATTERNS: readonly (readonly Token[])[] = [
   ['e', 'ee', 'se', 's', 'es'],
 ];
 
-export interface KeyPair {
-  publicKey: Uint8Array;
-  privateKey: Uint8Array;
-}
-
 export interface HandshakeStateOptions {
   cipher: AeadCipher;
   initiator: boolean;
-  /** Our static key pair; the private key is imported once and cached for as long as the caller keeps it. */
-  s: KeyPair;
-  /** `s.privateKey` already imported, when the caller holds it so; then no import or cache lookup here. */
-  sKey?: X25519Secret;
+  /**
+   * Our static key: imported, or raw private bytes that are imported once and cached for as long as the caller keeps
+   * the array (staticSecret). Its public half is the import's.
+   */
+  s: X25519Secret | Uint8Array;
   prologue?: Uint8Array;
   /** Fixed ephemeral private key, for test vectors only; normally a fresh random key is drawn. */
   e?: Uint8Array;
@@ -65,12 +61,11 @@ export class HandshakeState {
 
   constructor(opts: HandshakeStateOptions) {
     this.initiator = opts.initiator;
-    if (opts.s.publicKey.length !== DHLEN || opts.s.privateKey.length !== DHLEN) {
-      throw new NoiseError('ENOISEKEY', `static keys must be ${DHLEN} bytes`);
-    }
+    if (opts.s instanceof Uint8Array && opts.s.length !== DHLEN)
+      throw new NoiseError('ENOISEKEY', `static private key must be ${DHLEN} bytes`);
     if (opts.e !== undefined && opts.e.length !== DHLEN)
       throw new NoiseError('ENOISEKEY', `ephemeral key must be ${DHLEN} bytes`);
-    this.s = opts.sKey ?? staticSecret(opts.s.privateKey);
+    this.s = opts.s instanceof Uint8Array ? staticSecret(opts.s) : opts.s;
     this.fixedEphemeral = opts.e === undefined ? undefined : importX25519Secret(opts.e);
     const ss = SymmetricState.initialize(opts.cipher, PROTOCOL_NAME[opts.cipher]);
     // Mixed even when empty (Nebula's case), which makes h = SHA256(h).

@@ -18,11 +18,12 @@ import type { X25519Secret } from './x25519.js';
 
 export interface IxOptions {
   cipher: AeadCipher;
-  staticPrivate: Uint8Array;
-  /** Must be the X25519 public key of `staticPrivate`; not re-derived here, that costs a scalar multiplication. */
-  staticPublic: Uint8Array;
-  /** `staticPrivate` imported, when the caller holds it so (a daemon's identity): used instead of importing it. */
-  staticKey?: X25519Secret;
+  /**
+   * Our static key, once: imported (a daemon's identity, imported once by staticKeyOf) or its raw 32 private bytes
+   * (imported on first use and kept while the caller keeps the array, staticSecret). The public key the handshake
+   * presents is always the import's, so no separately passed public key can disagree with it.
+   */
+  staticKey: X25519Secret | Uint8Array;
   /** Nebula uses the empty prologue (the default); published test vectors use others. */
   prologue?: Uint8Array;
   /** Fixed ephemeral private key, for test vectors only. */
@@ -113,8 +114,7 @@ function newHandshakeState(opts: IxOptions, initiator: boolean): HandshakeState 
   return new HandshakeState({
     cipher: opts.cipher,
     initiator,
-    s: { privateKey: opts.staticPrivate, publicKey: opts.staticPublic },
-    sKey: opts.staticKey,
+    s: opts.staticKey,
     prologue: opts.prologue,
     e: opts.ephemeralPrivate,
   });

@@ -21,8 +21,7 @@ function forgedStage1(victim: OverlayNode): Buffer {
   const forger = generateX25519KeyPair();
   const initiator = new IxInitiator({
     cipher: 'aes',
-    staticPrivate: forger.privateKey,
-    staticPublic: forger.publicKey,
+    staticKey: forger.privateKey,
   });
   const details = new ProtobufWriter()
     .bytes(1, marshalCertificateForHandshake(cert))

@@ -46,7 +46,7 @@ async function pair(t: { after(fn: () => unknown): void }) {
  */
 function forgedStage1(victim: TestNode, cipher: AeadCipher, time: bigint): Uint8Array {
   const forger = generateX25519KeyPair();
-  const initiator = new IxInitiator({ cipher, staticPrivate: forger.privateKey, staticPublic: forger.publicKey });
+  const initiator = new IxInitiator({ cipher, staticKey: forger.privateKey });
   const details = new ProtobufWriter()
     .bytes(1, victim.node.identity().handshakeCert)
     .uint(2, 0x5eed)

@@ -123,8 +123,7 @@ test('a stage 1 from an existing peer with an older handshake Time is ignored as
   const id = a.node.identity();
   const initiator = new IxInitiator({
     cipher: a.config.cipher,
-    staticPrivate: id.privateKey,
-    staticPublic: id.publicKey,
+    staticKey: id.privateKey,
   });
   const msg = initiator.writeMessage1(
     encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex: 12345, responderIndex: 0, time: 1n }),

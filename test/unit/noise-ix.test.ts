@@ -22,8 +22,8 @@ function isNoiseError(code: NoiseErrorCode) {
 function handshake(cipher: AeadCipher, initOpts: Partial<IxOptions> = {}, respOpts: Partial<IxOptions> = {}) {
   const alice = keyPair();
   const bob = keyPair();
-  const initiator = new IxInitiator({ cipher, ...alice, ...initOpts });
-  const responder = new IxResponder({ cipher, ...bob, ...respOpts });
+  const initiator = new IxInitiator({ cipher, staticKey: alice.staticPrivate, ...initOpts });
+  const responder = new IxResponder({ cipher, staticKey: bob.staticPrivate, ...respOpts });
   return { alice, bob, initiator, responder };
 }
 
@@ -113,8 +113,8 @@ for (const cipher of CIPHERS) {
 test('an AES initiator and a ChaCha responder fail at message 2, as mismatched Nebula nodes do', () => {
   const alice = keyPair();
   const bob = keyPair();
-  const initiator = new IxInitiator({ cipher: 'aes', ...alice });
-  const responder = new IxResponder({ cipher: 'chachapoly', ...bob });
+  const initiator = new IxInitiator({ cipher: 'aes', staticKey: alice.staticPrivate });
+  const responder = new IxResponder({ cipher: 'chachapoly', staticKey: bob.staticPrivate });
   responder.readMessage1(initiator.writeMessage1(new Uint8Array(0)));
   const { message } = responder.writeMessage2(new Uint8Array(0));
   assert.throws(() => initiator.readMessage2(message), isNoiseError('ENOISEAUTH'));
@@ -137,8 +137,8 @@ test("a message 2 read on a fork leaves the initiator ready for another host's m
   const { initiator } = handshake('aes');
   const msg1 = initiator.writeMessage1(new Uint8Array(0));
   // Message 1 went to two addresses and two hosts answer it: a wrong one first, then the right one.
-  const wrong = new IxResponder({ cipher: 'aes', ...keyPair() });
-  const right = new IxResponder({ cipher: 'aes', ...keyPair() });
+  const wrong = new IxResponder({ cipher: 'aes', staticKey: keyPair().staticPrivate });
+  const right = new IxResponder({ cipher: 'aes', staticKey: keyPair().staticPrivate });
   wrong.readMessage1(msg1);
   right.readMessage1(msg1);
   const fromWrong = wrong.writeMessage2(Buffer.from('wrong'));
@@ -216,8 +216,8 @@ for (const cipher of CIPHERS) {
     const aliceE = x25519.utils.randomSecretKey();
     const bobE = x25519.utils.randomSecretKey();
 
-    const initiator = new IxInitiator({ cipher, ...alice, ephemeralPrivate: aliceE });
-    const responder = new IxResponder({ cipher, ...bob, ephemeralPrivate: bobE });
+    const initiator = new IxInitiator({ cipher, staticKey: alice.staticPrivate, ephemeralPrivate: aliceE });
+    const responder = new IxResponder({ cipher, staticKey: bob.staticPrivate, ephemeralPrivate: bobE });
     const stage1 = Buffer.alloc(HEADER_LEN);
     encodeHeader(stage1, 0, MessageType.Handshake, 0, 0, 1);
     const packet1 = Buffer.concat([stage1, initiator.writeMessage1(Buffer.from('cert A'))]);
@@ -225,10 +225,8 @@ for (const cipher of CIPHERS) {
     const reply = responder.writeMessage2(Buffer.from('cert B'));
     const done = initiator.readMessage2(reply.message);
 
-    const sI = { privateKey: alice.staticPrivate, publicKey: alice.staticPublic };
-    const sR = { privateKey: bob.staticPrivate, publicKey: bob.staticPublic };
-    const hsI = new HandshakeState({ cipher, initiator: true, s: sI, e: aliceE });
-    const hsR = new HandshakeState({ cipher, initiator: false, s: sR, e: bobE });
+    const hsI = new HandshakeState({ cipher, initiator: true, s: alice.staticPrivate, e: aliceE });
+    const hsR = new HandshakeState({ cipher, initiator: false, s: bob.staticPrivate, e: bobE });
     hsR.readMessage(hsI.writeMessage(Buffer.from('cert A')));
     hsI.readMessage(hsR.writeMessage(Buffer.from('cert B')));
     const [k1, k2] = hsI.split();

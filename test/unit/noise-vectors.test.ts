@@ -61,15 +61,13 @@ vectors.forEach((v, index) => {
     const cipher = cipherOf(v.protocol_name);
     const initiator = new IxInitiator({
       cipher,
-      staticPrivate: hex(v.init_static),
-      staticPublic: x25519.getPublicKey(hex(v.init_static)),
+      staticKey: hex(v.init_static),
       prologue: hex(v.init_prologue),
       ephemeralPrivate: hex(v.init_ephemeral),
     });
     const responder = new IxResponder({
       cipher,
-      staticPrivate: hex(v.resp_static),
-      staticPublic: x25519.getPublicKey(hex(v.resp_static)),
+      staticKey: hex(v.resp_static),
       prologue: hex(v.resp_prologue),
       ephemeralPrivate: hex(v.resp_ephemeral),
     });

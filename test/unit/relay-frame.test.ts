@@ -16,8 +16,8 @@ import { unwrapRelayed, wrapRelayed } from '../../pkg/relay/frame.js';
 function hopPair(cipher: AeadCipher): { sender: HostInfo; receiver: HostInfo } {
   const i = generateX25519KeyPair();
   const r = generateX25519KeyPair();
-  const initiator = new IxInitiator({ cipher, staticPrivate: i.privateKey, staticPublic: i.publicKey });
-  const responder = new IxResponder({ cipher, staticPrivate: r.privateKey, staticPublic: r.publicKey });
+  const initiator = new IxInitiator({ cipher, staticKey: i.privateKey });
+  const responder = new IxResponder({ cipher, staticKey: r.privateKey });
   responder.readMessage1(initiator.writeMessage1(new Uint8Array(0)));
   const { message, keys: responderKeys } = responder.writeMessage2(new Uint8Array(0));
   const { keys: initiatorKeys } = initiator.readMessage2(message);
