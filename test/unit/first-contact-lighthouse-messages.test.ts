@@ -3,8 +3,9 @@ import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
 import { ANSWER_FRESH_MS } from '../../pkg/lighthouse/client.js';
-import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
-import { TestMesh, type TestNode } from './helpers/mesh.js';
+import { udpAddr } from '../../pkg/udp/addr.js';
+import { A_VPN_IP as A, B_VPN_IP as B, lighthousePair } from './helpers/lighthouse-pair.js';
+import type { TestNode } from './helpers/mesh.js';
 import { icmpEcho, isIcmpEcho } from './helpers/packets.js';
 import { advanceFor, advanceUntil } from './helpers/wait.js';
 
@@ -15,44 +16,13 @@ import { advanceFor, advanceUntil } from './helpers/wait.js';
 // its relays are asked about once (path-finder.ts answerableSent). The nodes run on simulated time, so a retry
 // under load cannot add a message, and a late second question would show in the seconds advanced after the contact.
 
-const L = '10.99.0.10';
-const A = '10.99.0.1';
-const B = '10.99.0.2';
-const LH_ADDR = udpAddr('198.51.100.10', 4242);
-const REPORT_NOTHING = { '0.0.0.0/0': false, '::/0': false };
+const LAN_B = { address: '192.168.7.2', prefixLength: 24 };
 
 /** `bAdvertises`: addresses b reports besides the one the lighthouse sees it at. */
 async function lab(t: { after(fn: () => unknown): void }, bAdvertises: string[] = []) {
   const clock = new ManualClock(1_000_000);
-  const mesh = new TestMesh(t, { clock });
-  const lh = await mesh.node({
-    vpnIp: L,
-    name: 'lighthouse',
-    tun: null,
-    underlay: LH_ADDR,
-    config: { lighthouse: { am_lighthouse: true } },
-  });
-  const staticHostMap = { [L]: [addrKey(LH_ADDR)] };
-  const node = (vpnIp: string, name: string, last: number, advertise: string[] = []) =>
-    mesh.node({
-      vpnIp,
-      name,
-      underlay: udpAddr(`192.168.7.${last}`, 4242),
-      staticHostMap,
-      localNetworks: [{ address: `192.168.7.${last}`, prefixLength: 24 }],
-      config: { lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING, advertise_addrs: advertise } },
-    });
-  const a = await node(A, 'a', 1);
-  const b = await node(B, 'b', 2, bAdvertises);
-  await advanceUntil(
-    clock,
-    () => lh.tunnelTo(a) && lh.tunnelTo(b) && lh.node.counters.get('lighthouse', 'update') >= 2,
-    {
-      what: 'a and b at the lighthouse',
-      stepMs: 1,
-    },
-  );
-  return { clock, lh, a, b };
+  const b = { underlay: udpAddr('192.168.7.2', 4242), localNetworks: [LAN_B], advertise: bAdvertises };
+  return { clock, ...(await lighthousePair(t, clock, b)) };
 }
 
 /** `from` pings `to` (never contacted) and `to` answers; resolves once the reply is written to `from`'s TUN. */

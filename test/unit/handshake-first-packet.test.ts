@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import { ManualClock } from '../../pkg/clock/clock.js';
 import { MessageType } from '../../pkg/header/header.js';
 import { PUNCH_SETTLE_MS } from '../../pkg/punchy/nat-punch.js';
-import type { LocalNetwork } from '../../pkg/punchy/punch-needed.js';
 import { addrKey, sameAddr, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
-import { TestMesh, type TestNode } from './helpers/mesh.js';
+import { A_VPN_IP as A, B_VPN_IP as B, lighthousePair } from './helpers/lighthouse-pair.js';
+import type { TestNode } from './helpers/mesh.js';
 import { isType, udpPacket, udpPayloadText } from './helpers/packets.js';
 import { settle, waitFor } from './helpers/wait.js';
 
@@ -14,53 +14,11 @@ import { settle, waitFor } from './helpers/wait.js';
 // peer's in the way (here: on our own LAN), and only a NATed public address waits PUNCH_SETTLE_MS after its
 // low-TTL punch. Simulated time (one ManualClock): the LAN case must complete without the clock moving at all.
 
-const L = '10.99.0.10';
-const A = '10.99.0.1';
-const B = '10.99.0.2';
-const LH_ADDR = udpAddr('198.51.100.10', 4242);
-/** No interface address of the test machine is reported; each node reports only what the test advertises. */
-const REPORT_NOTHING = { '0.0.0.0/0': false, '::/0': false };
-const A_LAN: LocalNetwork[] = [{ address: '192.168.7.1', prefixLength: 24 }];
-
 async function lab(t: { after(fn: () => unknown): void }, b: { underlay: UdpAddr; advertise: string[] }) {
   const clock = new ManualClock(1_000_000);
-  const mesh = new TestMesh(t);
-  const end = (advertise: string[]) => ({
-    lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING, advertise_addrs: advertise },
-    handshakes: { try_interval: '100ms' },
-  });
-  const lh = await mesh.node({
-    vpnIp: L,
-    name: 'lighthouse',
-    tun: null,
-    clock,
-    underlay: LH_ADDR,
-    config: { lighthouse: { am_lighthouse: true } },
-  });
-  const staticHostMap = { [L]: [addrKey(LH_ADDR)] };
-  const a = await mesh.node({
-    vpnIp: A,
-    name: 'a',
-    clock,
-    underlay: udpAddr('192.168.7.1', 4242),
-    staticHostMap,
-    localNetworks: A_LAN,
-    config: end([]),
-  });
-  const bn = await mesh.node({
-    vpnIp: B,
-    name: 'b',
-    clock,
-    underlay: b.underlay,
-    staticHostMap,
-    localNetworks: [],
-    config: end(b.advertise),
-  });
+  const { mesh, a, b: bn } = await lighthousePair(t, clock, { ...b, localNetworks: [] });
   const punches: UdpAddr[] = [];
   Object.assign(a.memUdp!, { sendWithTtl: (_p: Uint8Array, to: UdpAddr) => punches.push(to) });
-  await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(bn) && lh.node.counters.get('lighthouse', 'update') >= 2, {
-    what: 'a and b at the lighthouse',
-  });
   return { clock, mesh, a, b: bn, punches };
 }
 

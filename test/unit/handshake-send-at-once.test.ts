@@ -7,7 +7,8 @@ import { PUNCH_SETTLE_MS } from '../../pkg/punchy/nat-punch.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import type { LocalNetwork } from '../../pkg/punchy/punch-needed.js';
 import { addrKey, sameAddr, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
-import { TestMesh, type TestNode } from './helpers/mesh.js';
+import { A_VPN_IP as A, B_VPN_IP as B, LH_ADDR, lighthousePair } from './helpers/lighthouse-pair.js';
+import type { TestNode } from './helpers/mesh.js';
 import { isType, udpPacket } from './helpers/packets.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -16,14 +17,8 @@ import { waitFor } from './helpers/wait.js';
 // turn that built it (batched UDP sends, pkg/udp/batch-conn.ts); a stage 1 waiting for a punch leaves when it settled.
 // The memory socket delivers at once; its flush() here only records which datagrams a flush would have handed over.
 
-const L = '10.99.0.10';
-const A = '10.99.0.1';
-const B = '10.99.0.2';
-const LH_ADDR = udpAddr('198.51.100.10', 4242);
-const A_ADDR = udpAddr('192.168.7.1', 4242);
 const B_ADDR = udpAddr('192.168.7.2', 4242);
 const LAN: LocalNetwork[] = [{ address: '192.168.7.1', prefixLength: 24 }];
-const REPORT_NOTHING = { '0.0.0.0/0': false, '::/0': false };
 
 interface Flush {
   /** How many datagrams the socket had been given when flush() was called. */
@@ -34,33 +29,7 @@ interface Flush {
 
 async function lab(t: { after(fn: () => unknown): void }, bAddr = B_ADDR) {
   const clock = new ManualClock(1_000_000);
-  const mesh = new TestMesh(t);
-  const config = {
-    lighthouse: { hosts: [L], local_allow_list: REPORT_NOTHING },
-    handshakes: { try_interval: '100ms' },
-  };
-  const lh = await mesh.node({
-    vpnIp: L,
-    name: 'lighthouse',
-    tun: null,
-    clock,
-    underlay: LH_ADDR,
-    config: { lighthouse: { am_lighthouse: true } },
-  });
-  const staticHostMap = { [L]: [addrKey(LH_ADDR)] };
-  const a = await mesh.node({
-    vpnIp: A,
-    name: 'a',
-    clock,
-    underlay: A_ADDR,
-    staticHostMap,
-    localNetworks: LAN,
-    config,
-  });
-  const b = await mesh.node({ vpnIp: B, name: 'b', clock, underlay: bAddr, staticHostMap, localNetworks: LAN, config });
-  await waitFor(() => lh.tunnelTo(a) && lh.tunnelTo(b) && lh.node.counters.get('lighthouse', 'update') >= 2, {
-    what: 'a and b at the lighthouse',
-  });
+  const { a, b } = await lighthousePair(t, clock, { underlay: bAddr, localNetworks: LAN });
   return { clock, a, b, aFlushes: recordFlushes(a, B), bFlushes: recordFlushes(b, A) };
 }
 
