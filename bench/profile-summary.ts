@@ -12,18 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
-
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import { tallyProfile, type Profile } from './profile-tally.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -39,61 +28,20 @@ if (!file) {
   process.exit(2);
 }
 const top = Number(topText ?? 40);
-const fromUs = Number(values['from-s']) * 1e6;
-const toUs = Number(values['to-s']) * 1e6;
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const parentOf = new Map<number, number>();
-for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-
-function nameOf(n: ProfileNode): string {
-  const { functionName, url, lineNumber } = n.callFrame;
-  const where = url ? `${url.replace(/^.*\/(dist|node_modules)\//, '')}:${lineNumber + 1}` : '';
-  return `${functionName || '(anonymous)'} ${where}`.trim();
-}
-
-// Sample i is taken at the sum of the deltas up to it.
-const selfUs = new Map<number, number>();
-let at = 0;
-let first = Infinity;
-let last = 0;
-profile.samples.forEach((id, i) => {
-  at += profile.timeDeltas[i] ?? 0;
-  if (at < fromUs || at > toUs) return;
-  first = Math.min(first, at);
-  last = at;
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+const tally = tallyProfile(profile, {
+  fromUs: Number(values['from-s']) * 1e6,
+  toUs: Number(values['to-s']) * 1e6,
+  inclusive: values.inclusive,
 });
-
-if (selfUs.size === 0) {
+if (tally.span === null) {
   console.error(`no samples between ${values['from-s']} s and ${values['to-s']} s of ${file}`);
   process.exit(2);
 }
 
-const byFunction = new Map<string, number>();
-const inclusive = new Map<string, number>();
-let total = 0;
-for (const [id, us] of selfUs) {
-  const n = byId.get(id);
-  if (!n) continue;
-  const key = nameOf(n);
-  byFunction.set(key, (byFunction.get(key) ?? 0) + us);
-  total += us;
-  if (!values.inclusive || key === '(idle)') continue;
-  // Each function on the stack once (recursion would count it twice).
-  const seen = new Set<string>();
-  for (let p: number | undefined = id; p !== undefined; p = parentOf.get(p)) {
-    const name = nameOf(byId.get(p)!);
-    if (seen.has(name)) continue;
-    seen.add(name);
-    inclusive.set(name, (inclusive.get(name) ?? 0) + us);
-  }
-}
-
-const idle = byFunction.get('(idle)') ?? 0;
-const busy = total - idle;
-const span = first === Infinity ? '' : ` (samples ${(first / 1e6).toFixed(1)}-${(last / 1e6).toFixed(1)} s)`;
+const total = tally.totalUs;
+const busy = total - tally.idleUs;
+const span = ` (samples ${(tally.span.firstUs / 1e6).toFixed(1)}-${(tally.span.lastUs / 1e6).toFixed(1)} s)`;
 console.log(
   `total ${(total / 1e6).toFixed(2)} s${span}, busy ${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(1)}%)`,
 );
@@ -107,8 +55,8 @@ function print(table: Map<string, number>): void {
   }
 }
 console.log('self time:');
-print(byFunction);
+print(tally.self);
 if (values.inclusive) {
   console.log('inclusive time (the function and what it called):');
-  print(inclusive);
+  print(tally.inclusive);
 }
