@@ -31,8 +31,25 @@ export interface CaPoolLoadOptions {
   v2?: 'skip' | 'load';
 }
 
+/**
+ * How many certificates a pool remembers as signed by one of its CAs (see `CaPool.signatureVerified`): a lighthouse's
+ * nodes re-handshake with the same certificate, and its Ed25519 verification is ~110 of a handshake's ~550 us
+ * (bench/handshake-cost.ts, "re-handshaking"). About 100 bytes of heap an entry, so at most ~6.5 MB.
+ */
+export const MAX_SIGNATURES_REMEMBERED = 65536;
+
 function isExpired(c: AnyCertificate, nowSeconds: number): boolean {
   return c.details.notBefore > nowSeconds || c.details.notAfter < nowSeconds;
+}
+
+/** `cert`'s fingerprint: `known` when the caller took it already, undefined when it cannot be taken. */
+function fingerprintOf(cert: AnyCertificate, known: string | undefined): string | undefined {
+  if (known !== undefined) return known;
+  try {
+    return anyFingerprint(cert);
+  } catch {
+    return undefined;
+  }
 }
 
 export class CaPool {
@@ -46,6 +63,26 @@ export class CaPool {
   readonly blocklist = new Set<string>();
   /** CAs that were already expired when the pool was loaded; the daemon logs a warning for each. */
   readonly expiredCas: AnyCertificate[] = [];
+  /**
+   * Fingerprints of certificates whose signature a CA of this pool verified, oldest first. A fingerprint is the
+   * SHA-256 of what the signature covers and the signature itself (v1: the canonical marshal of both; v2: the signed
+   * bytes and the signature), and the issuer it names picks the same CA for the pool's lifetime, so the signature of
+   * a certificate with a remembered fingerprint verifies again: only that check is skipped. Blocklist, CA lookup,
+   * curve, expiry and constraints run every time; a reload builds a new pool, so a removed CA takes its entries
+   * along. Only certificates a CA signed get in, and at most MAX_SIGNATURES_REMEMBERED, the oldest leaving first
+   * (docs/security-model.md).
+   */
+  private readonly signatureVerified = new Set<string>();
+
+  constructor(
+    /** The bound of `signatureVerified` (tests set a small one). */
+    private readonly maxSignaturesRemembered = MAX_SIGNATURES_REMEMBERED,
+  ) {}
+
+  /** How many certificates the pool remembers as signed by one of its CAs. */
+  get signaturesRemembered(): number {
+    return this.signatureVerified.size;
+  }
 
   /**
    * Loads a bundle of one or more CA certificates. Every block must be a self-signed CA. Some expired CAs are
@@ -117,14 +154,14 @@ export class CaPool {
    * returns the issuing CA. `fingerprint`: `cert`'s, when the caller has taken it already (a handshake keeps it).
    */
   verify(cert: NebulaCertificate, nowSeconds: number, fingerprint?: string): NebulaCertificate {
-    if (this.isBlocklisted(cert, fingerprint))
-      throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
+    const fp = fingerprintOf(cert, fingerprint);
+    if (this.isBlocklisted(cert, fp)) throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
     if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
     const ca = this.cas.get(cert.details.issuer);
     if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
     if (isCertExpired(ca, nowSeconds)) throw new CertVerifyError('ECERTCAEXPIRED', 'root certificate is expired');
     if (isCertExpired(cert, nowSeconds)) throw new CertVerifyError('ECERTEXPIRED', 'certificate is expired');
-    if (!checkSignature(cert, ca.details.publicKey)) {
+    if (!this.signedByCa(fp, () => checkSignature(cert, ca.details.publicKey))) {
       throw new CertVerifyError('ECERTSIGNATURE', 'certificate signature did not match');
     }
     const broken = checkRootConstraints(cert, ca);
@@ -138,8 +175,8 @@ export class CaPool {
    * pair by the constraint rules of 1.10 (ca-constraints.ts). `fingerprint` as for `verify`.
    */
   verifyAny(cert: AnyCertificate, nowSeconds: number, fingerprint?: string): AnyCertificate {
-    if (this.isBlocklisted(cert, fingerprint))
-      throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
+    const fp = fingerprintOf(cert, fingerprint);
+    if (this.isBlocklisted(cert, fp)) throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
     if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
     const ca = this.getAnyCa(cert.details.issuer);
     if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
@@ -150,7 +187,7 @@ export class CaPool {
     }
     if (isExpired(ca, nowSeconds)) throw new CertVerifyError('ECERTCAEXPIRED', 'root certificate is expired');
     if (isExpired(cert, nowSeconds)) throw new CertVerifyError('ECERTEXPIRED', 'certificate is expired');
-    if (!anyCheckSignature(cert, caView.publicKey)) {
+    if (!this.signedByCa(fp, () => anyCheckSignature(cert, caView.publicKey))) {
       throw new CertVerifyError('ECERTSIGNATURE', 'certificate signature did not match');
     }
     const broken =
@@ -162,14 +199,22 @@ export class CaPool {
   }
 
   // A certificate whose fingerprint cannot even be computed is treated as blocked, as Nebula does.
-  private isBlocklisted(cert: AnyCertificate, known: string | undefined): boolean {
-    let fp: string;
-    try {
-      fp = known ?? anyFingerprint(cert);
-    } catch {
-      return true;
-    }
+  private isBlocklisted(cert: AnyCertificate, fp: string | undefined): boolean {
+    if (fp === undefined) return true;
     return this.blocklist.has(fp) || (this.blocklist.size > 0 && this.isBlocklistedP256Twin(cert));
+  }
+
+  /** `check()` (the signature check of the certificate `fp` names) unless it passed before (signatureVerified). */
+  private signedByCa(fp: string | undefined, check: () => boolean): boolean {
+    if (fp === undefined) return check();
+    if (this.signatureVerified.has(fp)) return true;
+    if (!check()) return false;
+    if (this.signatureVerified.size >= this.maxSignaturesRemembered) {
+      const oldest = this.signatureVerified.values().next();
+      if (oldest.done !== true) this.signatureVerified.delete(oldest.value);
+    }
+    this.signatureVerified.add(fp);
+    return true;
   }
 
   // A P-256 signature verifies with S or n - S, and each form gives another fingerprint: both are checked, as
