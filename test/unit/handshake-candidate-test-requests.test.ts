@@ -192,3 +192,15 @@ test('when both start at once and the peer that stays initiator has nothing to s
   assert.ok(clock.now() - sentAt < CANDIDATE_TEST_DELAY_MS, `a's packet at b after ${clock.now() - sentAt} ms`);
   assert.equal(a.node.counters.get('drops', 'handshake-race') + b.node.counters.get('drops', 'handshake-race'), 1);
 });
+
+test('a node stopping with an unproven candidate sends it no test request while its socket is still open', async (t) => {
+  const { clock, a, b } = await meshPair(t);
+  a.node.handshakes.start(parseVpnIp(B));
+  await advanceUntil(clock, () => a.tunnelTo(b) !== undefined, { stepMs: 1 });
+  assert.equal(b.tunnelTo(a), undefined, 'b holds an unproven candidate');
+  // MeshNode.stop waits a real 50 ms for close datagrams before closing the socket; the delay passes meanwhile.
+  const stopping = b.node.stop();
+  clock.advance(2 * CANDIDATE_TEST_DELAY_MS);
+  await stopping;
+  assert.equal(testRequestsSent(b), 0);
+});
