@@ -10,6 +10,7 @@
 //
 // Options: --pings N (20)  --interval S (1)  --settle MS (3000)  --only nebula,mesh  --record  --sample  --out DIR
 //          --rounds N (1)  --analyze FILE --pids A,B  (the packet paths of a kept --record file, no lab)
+//          --idle-gap MS (100)  a packet after this long without one is a cold path (5 with --interval 0.01)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (as in latency.js)
 
 import { spawn } from 'node:child_process';
@@ -19,7 +20,7 @@ import { parseArgs } from 'node:util';
 
 import { sleep } from '../test/e2e/lab/wait.js';
 import { OVERLAY, PairLab, parseVariant, type ImplName } from './bench-lab.js';
-import { describePaths, packetPaths } from './packet-paths.js';
+import { describePaths, IDLE_GAP_S, packetPaths } from './packet-paths.js';
 import { median, quantile } from './proc-stats.js';
 
 const { values } = parseArgs({
@@ -35,8 +36,10 @@ const { values } = parseArgs({
     analyze: { type: 'string' },
     pids: { type: 'string', default: '' },
     variant: { type: 'string', multiple: true, default: [] },
+    'idle-gap': { type: 'string', default: String(IDLE_GAP_S * 1000) },
   },
 });
+const idleGapS = Number(values['idle-gap']) / 1000;
 const pings = Number(values.pings);
 const intervalSec = Number(values.interval);
 
@@ -112,13 +115,13 @@ async function probe(pair: PairLab, [label, impl, env]: Run, round: number): Pro
   const before = schedstat(pid);
   const stat = tool('perf', ['stat', '-x,', '-e', EVENTS.join(','), '-p', String(pid)]);
   const file = join(values.out, `${label}-${round}.data`);
-  // --record: a's and b's scheduler and syscall events; --sample: b alone, a sample every 50 us of its CPU
-  // time (a software clock that only runs while b does, so it wakes nothing while b is idle).
+  // --record: a's and b's scheduler and syscall events; --sample: b alone, a sample with its call chain every 20 us
+  // of its CPU time (a software clock that only runs while b does, so it wakes nothing while b is idle).
   const pids = `${running.a.pid},${running.b.pid}`;
   const rec = values.record
     ? tool('perf', ['record', '-q', '-p', pids, '-o', file, ...TRACEPOINTS.flatMap((e) => ['-e', e])])
     : values.sample
-      ? tool('perf', ['record', '-q', '-e', 'task-clock', '-c', '50000', '-p', String(pid), '-o', file])
+      ? tool('perf', ['record', '-q', '-g', '-e', 'task-clock', '-c', '20000', '-p', String(pid), '-o', file])
       : null;
   await sleep(300); // the tools attached
   const r = await pair.lab.ping(pair.a, OVERLAY.b, {
@@ -145,11 +148,12 @@ async function probe(pair: PairLab, [label, impl, env]: Run, round: number): Pro
   }
   if (values.record) {
     lines.push(`  perf record: ${file}`);
+    const script = await perfScript(file);
     for (const [who, pid] of [
       ['a', running.a.pid],
       ['b', running.b.pid],
     ] as const)
-      lines.push(`  ${who} packet paths: ${describePaths(packetPaths(await perfScript(file), pid))}`);
+      lines.push(`  ${who} packet paths: ${describePaths(packetPaths(script, pid, idleGapS))}`);
   }
   return lines;
 }
@@ -170,13 +174,16 @@ async function main(): Promise<void> {
   if (values.analyze !== undefined) {
     const script = await perfScript(values.analyze);
     for (const pid of values.pids.split(',').map(Number))
-      console.log(`${pid} packet paths: ${describePaths(packetPaths(script, pid))}`);
+      console.log(`${pid} packet paths: ${describePaths(packetPaths(script, pid, idleGapS))}`);
     return;
   }
   if (process.getuid?.() !== 0) throw new Error('run as root: the lab needs network namespaces');
   mkdirSync(values.out, { recursive: true });
   const runs: Run[] = [
-    ...values.only.split(',').map((impl): Run => [impl, impl as ImplName, undefined]),
+    ...values.only
+      .split(',')
+      .filter(Boolean)
+      .map((impl): Run => [impl, impl as ImplName, undefined]),
     ...values.variant.map((spec): Run => {
       const [label, env] = parseVariant(spec);
       return [label, 'mesh', env];

@@ -56,3 +56,32 @@ test("reads that are no packets and 8-byte event-fd writes are not a path's ends
     [[150, true]],
   );
 });
+
+test('each path says what the packet came from, the epoll wake-up before its read, and the syscalls on its way', () => {
+  const script = [
+    exit(7, 300.0, 281, 1), // epoll_pwait returns
+    exit(7, 300.00002, 19, 84), // readv from the TUN, 20 us after the wake-up
+    enter(7, 300.00003, 19, 'c, 7ffd, 3, 0, 0, 0'), // a second read ...
+    exit(7, 300.000031, 19, -11), // ... that found nothing
+    enter(7, 300.0001, 307, 'b, 7ffd, 1, 40, 0, 0'), // sendmmsg
+    exit(7, 300.004, 281, 1), // 4 ms later
+    exit(7, 300.004005, 299, 1), // recvmmsg, 5 us after its wake-up
+    enter(7, 300.00406, 20, 'c, 7ffd, 2, 1, 0, 0'), // writev to the TUN
+    exit(7, 300.02, 299, 1), // no epoll return before this one
+    enter(7, 300.02005, 20, 'c, 7ffd, 2, 1, 0, 0'),
+  ].join('\n');
+  const paths = packetPaths(script, 7, 0.003);
+  assert.deepEqual(
+    paths.map((p) => [p.via, Math.round(p.wakeUs), p.syscalls, p.cold]),
+    [
+      ['tun', 20, 1, true],
+      ['udp', 5, 0, true],
+      ['udp', -1, 0, true],
+    ],
+  );
+  // With the default gap (100 ms) only the first is after idle.
+  assert.deepEqual(
+    packetPaths(script, 7).map((p) => p.cold),
+    [true, false, false],
+  );
+});
