@@ -148,19 +148,14 @@ export class LighthouseServer {
       entry = { reported, relays };
       this.entries.set(from.vpnIp, entry);
     }
-    for (const served of servedHosts(from, entry)) this.store.changed(served);
+    // The memory store keeps nothing of ours (store/store.ts): the records are built only for a store that publishes
+    // them (a tier's), not as garbage on every update of every node.
+    if (this.store.kind !== 'memory') for (const served of servedHosts(from, entry)) this.store.changed(served);
     this.env.counters.inc('lighthouse', 'update');
     // v1 names the host (its first address, IPv4 on a v1 tunnel), as Nebula 1.7+ does; v2 is blank.
     const ackNames = version === 1 ? firstIpv4(addrsOf(from)) : 0;
     if (ackNames === undefined) this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
-    else
-      this.env.send(from, {
-        type: MetaType.HostUpdateNotificationAck,
-        vpnIp: ackNames,
-        addrs: [],
-        relays: [],
-        ...layout(version),
-      });
+    else this.env.send(from, ackMessage(ackNames, version));
     this.pushIfMoved(from);
   }
 
@@ -347,6 +342,20 @@ export class LighthouseServer {
   reportedOf(vpnIp: VpnIp): readonly UdpAddr[] {
     return this.entries.get(vpnIp)?.reported ?? [];
   }
+}
+
+/** Shared by every ack: an encoder only reads a message's lists. */
+const NO_ADDRS: UdpAddr[] = [];
+const NO_RELAYS: VpnIp[] = [];
+
+/**
+ * A HostUpdateNotificationAck naming `vpnIp` (0: blank) in layout `version`: one object literal per layout, not a
+ * spread of layout(version) into a new one per update (a copy through V8's generic CopyDataProperties each time).
+ */
+function ackMessage(vpnIp: VpnIp, version: MetaVersion): MetaMessage {
+  const type = MetaType.HostUpdateNotificationAck;
+  if (version === 2) return { type, vpnIp, addrs: NO_ADDRS, relays: NO_RELAYS, version: 2 };
+  return { type, vpnIp, addrs: NO_ADDRS, relays: NO_RELAYS };
 }
 
 /** Nebula keeps up to MAX_REPORTED addresses of each family, taken before any filtering. */
