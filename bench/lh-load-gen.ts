@@ -11,6 +11,7 @@
 //    through the join too), and `queriesPerSec` HostQuery go out from random nodes about random other nodes; reply latency per query,
 //    unanswered after `queryTimeoutMs`, the lighthouse's CPU share and RSS, its liveness test requests.
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 import { fingerprint, parseCertificatesPem } from '../pkg/cert/index.js';
@@ -36,6 +37,11 @@ export interface LoadSpec {
   steadyMs: number;
   queriesPerSec: number;
   queryTimeoutMs: number;
+  /**
+   * --perf-steady: `perf record -g` of the lighthouse's main thread (tid = pid) for the steady phase into this
+   * file (perf report reads it; with --perf-basic-prof in a --variant, JIT frames are named).
+   */
+  perfOut?: string;
 }
 
 export interface LoadResult {
@@ -108,6 +114,13 @@ async function join(fleet: Fleet, spec: LoadSpec): Promise<{ ms: number; cpuS: n
   return { ms: lastAnswerAt - t0, cpuS: cpuAtLast - cpu0 };
 }
 
+/** Ends a perf record (SIGINT makes it write its file) and waits for it, at most 30 s. */
+async function stopPerf(perf: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((r) => perf.once('exit', () => r()));
+  perf.kill('SIGINT');
+  await Promise.race([exited, sleep(30_000)]);
+}
+
 /** CPU seconds (user + system) of the thread `tid` of `pid`: the main thread when tid = pid. */
 function threadCpuSeconds(pid: number, tid: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
@@ -125,6 +138,9 @@ async function steady(
   fleet.stats = Fleet.emptyStats();
   const pid = spec.lighthouse.pid;
   const [cpu0, sys0, main0] = [cpuSeconds(pid), cpuTimes(pid).system, threadCpuSeconds(pid, pid)];
+  const perf = spec.perfOut
+    ? spawn('perf', ['record', '-q', '-g', '-t', String(pid), '-o', spec.perfOut], { stdio: 'ignore' })
+    : null;
   const t0 = performance.now();
   let lastQueryTick = t0;
   while (performance.now() - t0 < spec.steadyMs) {
@@ -144,6 +160,7 @@ async function steady(
   }
   const [cpuS, sysS, mainS] = [cpuSeconds(pid) - cpu0, cpuTimes(pid).system - sys0, threadCpuSeconds(pid, pid) - main0];
   const ms = performance.now() - t0;
+  if (perf) await stopPerf(perf);
   // Let the last queries come back (or time out) before counting.
   await sleep(spec.queryTimeoutMs);
   fleet.expireQueries(0);

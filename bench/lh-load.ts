@@ -7,9 +7,13 @@
 //
 // --prof DIR: the mesh lighthouse runs with --cpu-prof into DIR (bench/profile-summary.js reads it).
 // --keep-logs DIR: each lighthouse's log is copied there (with a variant adding --trace-gc: its GC pauses).
+// --perf-steady DIR: perf record -g of the lighthouse's main thread over the steady phase, one perf-IMPL-N-*.data
+// per run in DIR (perf report -i FILE; add --variant 'NAME=--perf-basic-prof' to name JIT frames).
 // --env: extra environment for the mesh lighthouse (A/B of a lever switched by an environment variable).
 // --variant NAME=NODE_ARGS (repeatable): NAME, listed in --impls, runs the mesh lighthouse with extra node flags,
 // e.g. --variant 'ygen16=--min-semi-space-size=16' --impls mesh,ygen16,nebula.
+// --variant-env NAME=K=V[,K=V] (repeatable): NAME, listed in --impls, runs the mesh lighthouse with that extra
+// environment (an A/B of a lever switched by an environment variable, in alternating order, in one run).
 // --build NAME=PATH (repeatable): NAME, listed in --impls, runs the mesh lighthouse from another build's
 // dist/bin/mesh.cjs, e.g. --build before=/tmp/before/dist/bin/mesh.cjs --impls before,mesh,nebula (a before/after in
 // one run; a --variant of the same NAME adds its node flags to it).
@@ -42,6 +46,8 @@ const { values } = parseArgs({
     'keep-logs': { type: 'string' },
     variant: { type: 'string', multiple: true },
     build: { type: 'string', multiple: true },
+    'perf-steady': { type: 'string' },
+    'variant-env': { type: 'string', multiple: true },
   },
 });
 
@@ -60,6 +66,10 @@ function pinned(impl: OverlayImpl, core: number): OverlayImpl {
 
 const VARIANTS = new Map(
   (values.variant ?? []).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1).split(' ')]),
+);
+
+const VARIANT_ENVS = new Map(
+  (values['variant-env'] ?? []).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1).split(',')]),
 );
 
 const BUILDS = new Map(
@@ -89,9 +99,13 @@ async function runOne(
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (isMesh && values.env)
     for (const kv of values.env.split(',')) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+  for (const kv of VARIANT_ENVS.get(impl) ?? []) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   const lh: LabProcess = await startNode(lab, lhHost, pinned(overlay, 1), config, { env });
   try {
-    const full: LoadSpec = { ...spec, nodes: n, lighthouse: { ...LH, pid: lh.pid } };
+    const perfOut = values['perf-steady']
+      ? join(resolve(values['perf-steady']), `perf-${impl}-${n}-${Date.now()}.data`)
+      : undefined;
+    const full: LoadSpec = { ...spec, nodes: n, lighthouse: { ...LH, pid: lh.pid }, perfOut };
     const specPath = join(dir, `spec-${impl}-${n}.json`);
     writeFileSync(specPath, JSON.stringify(full));
     const gen = await lab.spawn(genHost, 'taskset', [
