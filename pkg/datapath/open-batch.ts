@@ -16,6 +16,7 @@ import { AEAD_TAG_LEN } from '../noise/aead.js';
 import { AEAD_META_WORDS as W, openRecords } from '../noise/session-aead.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { CryptoBatch } from './crypto-batch.js';
+import { atTurnEnd } from '../schedule/turn-end.js';
 
 export type OnOpened = (host: HostInfo, plaintext: Buffer | null, counter: number, from: UdpAddr) => void;
 
@@ -56,7 +57,7 @@ export class OpenBatch {
     this.froms[i] = from;
     if (!this.queued) {
       this.queued = true;
-      queueMicrotask(this.flushNow);
+      atTurnEnd(this.flushNow);
     }
   }
 

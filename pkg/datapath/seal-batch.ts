@@ -23,6 +23,7 @@ import { AEAD_META_WORDS as W, sealRecords } from '../noise/session-aead.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 import { CryptoBatch } from './crypto-batch.js';
+import { atTurnEnd } from '../schedule/turn-end.js';
 
 function sealAll(
   aead: Aead,
@@ -112,7 +113,7 @@ export class SealBatch {
     this.answerable[i] = answerable;
     if (!this.queued) {
       this.queued = true;
-      queueMicrotask(this.flushNow);
+      atTurnEnd(this.flushNow);
     }
   }
 

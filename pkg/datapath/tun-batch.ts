@@ -10,6 +10,7 @@
 import { icmpEchoReply } from './echo-responder.js';
 import { handleTunPacket } from './inside.js';
 import type { DataPathContext, TunWriter } from './context.js';
+import { atTurnEnd } from '../schedule/turn-end.js';
 
 const FLUSH_AT = 64;
 
@@ -17,6 +18,8 @@ export type BatchTunWriter = TunWriter & { writeBatch(packets: readonly Uint8Arr
 
 export class TunBatch {
   private packets: Uint8Array[] = [];
+  // The array of the previous flush, emptied: a turn with one packet allocates no array for it.
+  private spare: Uint8Array[] = [];
   private queued = false;
   private readonly flushNow = (): void => this.flush();
 
@@ -30,7 +33,7 @@ export class TunBatch {
     if (this.packets.length >= FLUSH_AT) return this.flush();
     if (!this.queued) {
       this.queued = true;
-      queueMicrotask(this.flushNow);
+      atTurnEnd(this.flushNow);
     }
   }
 
@@ -38,7 +41,7 @@ export class TunBatch {
     this.queued = false;
     const packets = this.packets;
     if (packets.length === 0) return;
-    this.packets = [];
+    this.packets = this.spare;
     try {
       this.tun.writeBatch(packets);
     } catch (e) {
@@ -46,6 +49,8 @@ export class TunBatch {
       this.ctx.counters.inc('drops', 'tun-write-failed');
       this.ctx.log.debug('TUN write failed', { error: (e as Error).message });
     }
+    packets.length = 0;
+    this.spare = packets;
   }
 }
 

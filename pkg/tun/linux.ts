@@ -28,6 +28,9 @@ export class LinuxTun implements TunDevice {
   private batchOffsets = new Uint32Array(DEFAULT_BATCH_SIZE);
   private batchLens = new Uint32Array(DEFAULT_BATCH_SIZE);
   private staging = new Uint8Array(0);
+  // The whole-buffer view handed to the addon for packets that share one ArrayBuffer: made again only when the
+  // buffer changes (the pipeline's output chunk is long-lived), not once per write.
+  private sharedView: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly addon: TunAddon,
@@ -135,21 +138,24 @@ export class LinuxTun implements TunDevice {
       total += p.byteLength;
       if (p.buffer !== shared) allShared = false;
     }
+    const { batchOffsets, batchLens } = this;
     if (allShared) {
-      packets.forEach((p, i) => {
-        this.batchOffsets[i] = p.byteOffset;
-        this.batchLens[i] = p.byteLength;
-      });
-      return new Uint8Array(shared);
+      for (let i = 0; i < packets.length; i++) {
+        batchOffsets[i] = packets[i].byteOffset;
+        batchLens[i] = packets[i].byteLength;
+      }
+      if (this.sharedView.buffer !== shared) this.sharedView = new Uint8Array(shared);
+      return this.sharedView;
     }
     if (this.staging.length < total) this.staging = new Uint8Array(Math.max(total, this.staging.length * 2));
     let off = 0;
-    packets.forEach((p, i) => {
+    for (let i = 0; i < packets.length; i++) {
+      const p = packets[i];
       this.staging.set(p, off);
-      this.batchOffsets[i] = off;
-      this.batchLens[i] = p.byteLength;
+      batchOffsets[i] = off;
+      batchLens[i] = p.byteLength;
       off += p.byteLength;
-    });
+    }
     return this.staging;
   }
 

@@ -109,6 +109,31 @@ test('writeBatch of views into one buffer passes their offsets without copying',
   assert.deepEqual(addon.batches[0].lens, [60, 20]);
 });
 
+test('writeBatch passes the buffer of each call, reusing its view while the buffer stays the same', () => {
+  const addon = new FakeAddon();
+  const tun = new LinuxTun(addon, 7, 'fake0', 1300);
+  const first = new Uint8Array(256);
+  const second = new Uint8Array(512);
+  tun.writeBatch([first.subarray(10, 30)]);
+  tun.writeBatch([second.subarray(40, 60)]);
+  tun.writeBatch([second.subarray(100, 120), second.subarray(200, 220)]);
+  tun.writeBatch([first.subarray(0, 8)]);
+  assert.deepEqual(
+    addon.batches.map((b) => [
+      b.buf.buffer === first.buffer ? 'first' : b.buf.buffer === second.buffer ? 'second' : '?',
+      b.offsets,
+    ]),
+    [
+      ['first', [10]],
+      ['second', [40]],
+      ['second', [100, 200]],
+      ['first', [0]],
+    ],
+  );
+  assert.equal(addon.batches[1].buf, addon.batches[2].buf, 'one view per buffer, not one per call');
+  assert.equal(addon.batches[0].buf.byteLength, 256);
+});
+
 test('writeBatch of separate buffers copies them back to back into one staging buffer', () => {
   const addon = new FakeAddon();
   const tun = new LinuxTun(addon, 7, 'fake0', 1300);
