@@ -125,7 +125,15 @@ export class AddrTable implements SenderCache {
   /** Filled when we first send to an address (toWords), not on receipt: most senders are only answered by tunnel. */
   private readonly words = new WeakMap<UdpAddr, AddrWords | null>();
 
-  constructor(heard = HEARD_GENERATION, kept = KEPT_GENERATION) {
+  /**
+   * `remember` false: no sender is looked up or kept, each datagram gets a new address object (what the tables
+   * replaced; MESH_UDP_SENDERS=0 through BatchConn, so a benchmark can compare both in one run).
+   */
+  constructor(
+    heard = HEARD_GENERATION,
+    kept = KEPT_GENERATION,
+    private readonly remember = true,
+  ) {
     this.v4 = new SenderTables(heard, kept);
     this.v6 = new SenderTables(heard, kept);
   }
@@ -133,6 +141,7 @@ export class AddrTable implements SenderCache {
   /** The sender in record `r` of `meta` (words r+2 .. r+7). */
   fromRecord(meta: Uint32Array, r: number): UdpAddr {
     const port = meta[r + 3];
+    if (!this.remember) return { address: formatRecordAddress(meta, r), port };
     if ((meta[r + 2] & 0xff) === 4) {
       const ip = meta[r + 4];
       const key = ip * 65536 + port;
@@ -169,7 +178,7 @@ export class AddrTable implements SenderCache {
 
   /** SenderCache: `from` sent a packet that opened under a tunnel's key; it joins the kept senders. */
   keep(from: UdpAddr): void {
-    if (this.kept.has(from)) return;
+    if (!this.remember || this.kept.has(from)) return;
     const w = this.toWords(from);
     if (w === null) return;
     this.kept.add(from);
@@ -205,6 +214,12 @@ export function parseAddrWords(address: string): AddrWords | null {
   // An IPv4-mapped address is that IPv4 address: one peer, one spelling (see addr.ts).
   if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) return [4, words[3], 0, 0, 0];
   return [6, words[0], words[1], words[2], words[3]];
+}
+
+/** The text of the address in record `r` of `meta`. */
+function formatRecordAddress(meta: Uint32Array, r: number): string {
+  if ((meta[r + 2] & 0xff) === 4) return formatIpv4(meta[r + 4]);
+  return formatIpv6([6, meta[r + 4], meta[r + 5], meta[r + 6], meta[r + 7]]);
 }
 
 /** RFC 5952 text of the four address words (pkg/ip/ipv6.ts writes it as Go's netip does). */

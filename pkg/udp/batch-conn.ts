@@ -15,6 +15,7 @@ import type { UdpAddr } from './addr.js';
 import { guarded } from '../log/escaped-errors.js';
 import { AddrTable, type SenderCache } from './addr-record.js';
 import type { UdpConn } from './udp-conn.js';
+import { atTurnEnd } from '../schedule/turn-end.js';
 
 const W = UDP_META_WORDS;
 const TTL_SHIFT = 8;
@@ -67,7 +68,8 @@ const MAX_UDP_PAYLOAD = 65507;
 
 export class BatchConn implements UdpConn {
   readonly stats: BatchConnStats = { received: 0, receiveBatches: 0, sent: 0, sendBatches: 0, sendDrops: 0 };
-  private readonly addrs = new AddrTable();
+  /** MESH_UDP_SENDERS=0: a new address object per datagram instead of the sender tables (a benchmark's A/B). */
+  private readonly addrs = new AddrTable(undefined, undefined, process.env.MESH_UDP_SENDERS !== '0');
   /** The data path keeps authenticated senders here (UdpConn.senders); the rest stay in a small table. */
   readonly senders: SenderCache = this.addrs;
   private readonly recvBuf: Buffer;
@@ -210,7 +212,7 @@ export class BatchConn implements UdpConn {
     this.sendBytes = offset + length;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(this.flushNow);
+      atTurnEnd(this.flushNow);
     }
   }
 

@@ -55,6 +55,23 @@ test('a working set of 10000 kept senders, heard from in turn, gets the same add
   assert.deepEqual(first[17], { address: '198.18.0.1', port: 10_017 });
 });
 
+test('without remembering (MESH_UDP_SENDERS=0), each datagram gets a new object with its text, and nothing is held', () => {
+  const table = new AddrTable(undefined, undefined, false);
+  const v4 = v4Record(((198 << 24) | (18 << 16) | 7) >>> 0, 4242);
+  const v6 = v6Record([0x20010db8, 0, 0, 1], 4243);
+  for (let i = 0; i < 3; i++) {
+    const a = table.fromRecord(v4, 0);
+    const b = table.fromRecord(v4, 0);
+    assert.notEqual(a, b);
+    assert.deepEqual(a, { address: '198.18.0.7', port: 4242 });
+    table.keep(a);
+    const c = table.fromRecord(v6, 0);
+    assert.deepEqual(c, { address: '2001:db8::1', port: 4243 });
+    table.keep(c);
+  }
+  assert.equal(table.size, 0);
+});
+
 test('an address from a record converts back to its record words when we send to it', () => {
   const table = new AddrTable();
   const ip = ((203 << 24) | (0 << 16) | (113 << 8) | 7) >>> 0;
