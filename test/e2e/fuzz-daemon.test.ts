@@ -95,15 +95,19 @@ test('a running daemon fed thousands of random and mutated datagrams stays up, n
     );
 
   // Bursts of 100 with a short pause, so the loopback socket buffers never overflow.
-  const stats = await runFuzzAsync('daemon-udp', { iterations: 100, ms: 4000, seed: 0xdae }, async (r) => {
-    for (let k = 0; k < 100; k++) {
-      const b = r.chance(0.15) ? randomBytes(r, 200) : mutateDatagram(r, r.pick(captured), captured);
-      await send(b);
-      sent++;
-      bytesOut += b.length;
-    }
-    await sleep(5);
-  });
+  const stats = await runFuzzAsync(
+    'daemon-udp',
+    { iterations: 100, minIterations: 20, ms: 4000, seed: 0xdae },
+    async (r) => {
+      for (let k = 0; k < 100; k++) {
+        const b = r.chance(0.15) ? randomBytes(r, 200) : mutateDatagram(r, r.pick(captured), captured);
+        await send(b);
+        sent++;
+        bytesOut += b.length;
+      }
+      await sleep(5);
+    },
+  );
   await sleep(200);
   t.diagnostic(
     `${sent} datagrams (${bytesOut} B) in ${stats.ms.toFixed(0)} ms; ${repliesIn} replies (${bytesIn} B) back`,

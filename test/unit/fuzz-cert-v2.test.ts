@@ -247,7 +247,7 @@ test('fuzz DER reader: elements walk forward within bounds and fail only with De
 test('fuzz v2 certificates: mutated certificates decode or fail with CertError; what decodes verifies, prints and re-marshals', () => {
   let decoded = 0;
   let refusedByContent = 0;
-  runFuzz('certificate-v2', { iterations: 6_000, ms: 1500, seed: 0xce2f }, (r) => {
+  runFuzz('certificate-v2', { iterations: 6_000, minIterations: 1500, ms: 1500, seed: 0xce2f }, (r) => {
     const sample = r.pick(SAMPLES);
     const b = r.chance(0.6) ? mutateTree(r, sample) : mutate(r, sample, SAMPLES);
     const handshake = r.chance(0.3);

@@ -72,7 +72,7 @@ test('fuzz proto-wire: varint64 reads every boundary value exactly, and a reader
 
 test('fuzz certificates: mutated certificates decode or fail with CertError; what decodes verifies, prints and re-marshals', () => {
   let decoded = 0;
-  runFuzz('certificate', { iterations: 6_000, ms: 1500, seed: 0xce27 }, (r) => {
+  runFuzz('certificate', { iterations: 6_000, minIterations: 1000, ms: 1500, seed: 0xce27 }, (r) => {
     const b = r.chance(0.5) ? mutateProto(r, r.pick(SAMPLES), SAMPLES) : mutate(r, r.pick(SAMPLES), SAMPLES);
     const viaHandshake = r.chance(0.3);
     const c = expectOnly(

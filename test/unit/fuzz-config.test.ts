@@ -51,7 +51,7 @@ function load(text: string, over?: string): unknown {
 
 test('fuzz config text: mutated YAML loads or fails with ConfigError', (t) => {
   let loaded = 0;
-  const stats = runFuzz('config-yaml', { iterations: 3_000, ms: 2000, seed: 0xc0f1 }, (r) => {
+  const stats = runFuzz('config-yaml', { iterations: 3_000, minIterations: 300, ms: 2000, seed: 0xc0f1 }, (r) => {
     const text = mutateText(r, r.pick(EXAMPLES), 6);
     const over = r.chance(0.2) ? r.pick(EXAMPLES) : undefined;
     if (expectOnly(() => load(text, over), isConfigError, text).ok) loaded++;
@@ -131,7 +131,7 @@ function mutateTree(r: Rand, tree: unknown): unknown {
 test('fuzz config values: a setting of the wrong type or out of range fails with ConfigError', (t) => {
   const trees = EXAMPLES.map((text) => parseYamlDocument(text, 'example.yml').value);
   let loaded = 0;
-  const stats = runFuzz('config-values', { iterations: 20_000, ms: 1200, seed: 0xc0f2 }, (r) => {
+  const stats = runFuzz('config-values', { iterations: 20_000, minIterations: 2000, ms: 1200, seed: 0xc0f2 }, (r) => {
     let tree: unknown = r.pick(trees);
     for (let n = 1 + r.int(3); n > 0; n--) tree = mutateTree(r, tree);
     const result = expectOnly(() => validateConfig(tree, undefined, 'fuzz.yml'), isConfigError, JSON.stringify(tree));

@@ -102,7 +102,7 @@ test('fuzz control socket: random bytes and mangled requests never take the serv
   t.after(() => server.close());
 
   let connections = 0;
-  await runFuzzAsync('control-socket', { iterations: 60, ms: 2000, seed: 0xc2 }, async (r) => {
+  await runFuzzAsync('control-socket', { iterations: 60, minIterations: 20, ms: 2000, seed: 0xc2 }, async (r) => {
     const socket = createConnection(server.path);
     connections++;
     let received = 0;

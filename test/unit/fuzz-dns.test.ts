@@ -117,7 +117,7 @@ test('fuzz DNS wire: parseQuery and parseResponse fail only with DnsError', () =
 test('fuzz DNS responder: never throws, and from outside the overlay replies no more than the query plus one name', (t) => {
   let answered = 0;
   let worst = 0;
-  runFuzz('dns-respond', { iterations: 30_000, ms: 1000, seed: 0xd46 }, (r) => {
+  runFuzz('dns-respond', { iterations: 30_000, minIterations: 3000, ms: 1000, seed: 0xd46 }, (r) => {
     const b = r.chance(0.2) ? randomBytes(r, 80) : mutate(r, r.pick(SAMPLES), SAMPLES, 4, 600);
     const from = r.pick([
       '10.1.1.1',
@@ -177,7 +177,7 @@ test('fuzz DNS listener: random and mutated datagrams on 127.0.0.1, then a real 
   let sent = 0;
   let sentBytes = 0;
   // Bursts of 50 with a wait for the server to see each, so the loopback socket buffer never drops any.
-  await runFuzzAsync('dns-listener', { iterations: 40, ms: 1500, seed: 0xd47 }, async (r) => {
+  await runFuzzAsync('dns-listener', { iterations: 40, minIterations: 11, ms: 1500, seed: 0xd47 }, async (r) => {
     for (let k = 0; k < 50; k++) {
       const b = r.chance(0.3) ? randomBytes(r, 100) : mutate(r, r.pick(SAMPLES), SAMPLES, 4, 600);
       if (b.length === 0) continue; // a zero-length datagram is legal but nothing to fuzz

@@ -37,7 +37,7 @@ const SAMPLES = [icmpEcho('10.99.0.2', '10.99.0.1', 8, 3), echo6Request(0), echo
 
 test('fuzz: the echo responder answers only intact requests, never with more bytes, always with a valid reply', () => {
   let replies = 0;
-  const stats = runFuzz('echo-responder', { iterations: 30_000, ms: 1500, seed: 0xec40 }, (r) => {
+  const stats = runFuzz('echo-responder', { iterations: 30_000, minIterations: 1000, ms: 1500, seed: 0xec40 }, (r) => {
     const roll = r.int(100);
     const input =
       roll < 10 ? r.pick(SAMPLES) : roll < 90 ? mutate(r, r.pick(SAMPLES), SAMPLES, 3, 1600) : randomBytes(r, 200);

@@ -73,7 +73,7 @@ test('fuzz firewall packets: never throw, known verdicts, and reject replies are
   const parsed = newFirewallPacket();
   let replies = 0;
   let replies6 = 0;
-  runFuzz('firewall-packets', { iterations: 30_000, ms: 1000, seed: 0xf17e }, (r: Rand) => {
+  runFuzz('firewall-packets', { iterations: 30_000, minIterations: 3500, ms: 1000, seed: 0xf17e }, (r: Rand) => {
     const b = r.chance(0.2) ? randomBytes(r, 80) : mutate(r, r.pick(samples), samples, 3, 200);
     if (r.chance(0.01)) clock.advance(60_000);
     const incoming = r.chance(0.7);
@@ -171,7 +171,7 @@ function someRule(r: Rand): Record<string, unknown> {
 
 test('fuzz firewall rules: any rule section loads or fails with FirewallConfigError', () => {
   let loaded = 0;
-  runFuzz('firewall-rules', { iterations: 20_000, ms: 800, seed: 0xf17f }, (r) => {
+  runFuzz('firewall-rules', { iterations: 20_000, minIterations: 2000, ms: 800, seed: 0xf17f }, (r) => {
     const section: Record<string, unknown> = {};
     if (r.chance(0.9))
       section.inbound = r.chance(0.9)

@@ -25,15 +25,19 @@ test('fuzz: handshake payloads with CertVersion decode or fail with ProtobufErro
     encodeHandshakePayload({ cert: v2Bytes, initiatorIndex: 7, responderIndex: 0, time: 10n ** 18n, certVersion: 2 }),
     encodeHandshakePayload({ cert: v1Bytes, initiatorIndex: 7, responderIndex: 9, time: 10n ** 18n }),
   ];
-  const stats = runFuzz('handshake payload v2', { iterations: 20_000, ms: 1500, seed: 0x1717 }, (r) => {
-    const input = mutateProto(r, r.pick(samples), samples);
-    const out = expectOnly(
-      () => decodeHandshakePayload(input),
-      (e) => e instanceof ProtobufError,
-      input,
-    );
-    if (out.ok) assert.ok([1, 2, null].includes(payloadCertVersion(out.value)));
-  });
+  const stats = runFuzz(
+    'handshake payload v2',
+    { iterations: 20_000, minIterations: 101, ms: 1500, seed: 0x1717 },
+    (r) => {
+      const input = mutateProto(r, r.pick(samples), samples);
+      const out = expectOnly(
+        () => decodeHandshakePayload(input),
+        (e) => e instanceof ProtobufError,
+        input,
+      );
+      if (out.ok) assert.ok([1, 2, null].includes(payloadCertVersion(out.value)));
+    },
+  );
   assert.ok(stats.iterations > 100, String(stats.iterations));
 });
 
@@ -41,21 +45,25 @@ test('fuzz: mutated v2 handshake certificates are refused with PeerCertError, as
   const now = nowSeconds();
   assert.equal(verifyPeerCert(v2Bytes, key, pool, now, 2).fingerprint, host.v2!.fingerprint);
   let accepted = 0;
-  const stats = runFuzz('handshake cert v2', { iterations: 10_000, ms: 1500, seed: 0x2222 }, (r) => {
-    const input = mutate(r, v2Bytes, [v1Bytes], 3, 2048);
-    for (const version of [1, 2] as const) {
-      const out = expectOnly(
-        () => verifyPeerCert(input, key, pool, now, version),
-        (e) => e instanceof PeerCertError,
-        input,
-      );
-      if (out.ok) {
-        accepted++;
-        // Only bytes that still carry the genuine signed details and signature can pass.
-        assert.equal(out.value.fingerprint, version === 2 ? host.v2!.fingerprint : host.v1!.fingerprint);
+  const stats = runFuzz(
+    'handshake cert v2',
+    { iterations: 10_000, minIterations: 101, ms: 1500, seed: 0x2222 },
+    (r) => {
+      const input = mutate(r, v2Bytes, [v1Bytes], 3, 2048);
+      for (const version of [1, 2] as const) {
+        const out = expectOnly(
+          () => verifyPeerCert(input, key, pool, now, version),
+          (e) => e instanceof PeerCertError,
+          input,
+        );
+        if (out.ok) {
+          accepted++;
+          // Only bytes that still carry the genuine signed details and signature can pass.
+          assert.equal(out.value.fingerprint, version === 2 ? host.v2!.fingerprint : host.v1!.fingerprint);
+        }
       }
-    }
-  });
+    },
+  );
   assert.ok(stats.iterations > 100, String(stats.iterations));
   assert.ok(accepted < stats.iterations, 'mutations are refused');
 });

@@ -57,6 +57,23 @@ test('an async body (socket and timer waits) is allowed longer per iteration tha
   assert.equal(stats.iterations, 1);
 });
 
+test('a stalled machine makes a fuzz loop slower, not shorter than its floor of iterations', async () => {
+  // Each iteration outlasts the whole 1 ms budget, as on a loaded machine: the floor still runs, the cap still holds.
+  const stall = (): void => {
+    const until = performance.now() + 3;
+    while (performance.now() < until);
+  };
+  assert.equal(runFuzz('floor', { iterations: 100, minIterations: 5, ms: 1, seed: 1 }, stall).iterations, 5);
+  assert.equal(runFuzz('no floor', { iterations: 100, ms: 1, seed: 1 }, stall).iterations, 1);
+  assert.equal(runFuzz('capped', { iterations: 3, minIterations: 5, ms: 1, seed: 1 }, stall).iterations, 3);
+  const slow = await runFuzzAsync(
+    'floor',
+    { iterations: 100, minIterations: 4, ms: 1, seed: 1 },
+    () => new Promise((resolve) => setTimeout(resolve, 3)),
+  );
+  assert.equal(slow.iterations, 4);
+});
+
 test('mutators stay within their bounds and keep protobuf framing consistent', () => {
   const r = new Rand(3);
   const sample = Uint8Array.from([0x0a, 0x04, 0x08, 0x01, 0x10, 0x02, 0x10, 0x05]);

@@ -67,7 +67,7 @@ test('fuzz the inside IPv6 path: no exception, handshakes only toward routable a
     started.push(String(vpnIp));
     return start(vpnIp, ...rest);
   };
-  runFuzz('inside IPv6 packets', { iterations: 3000, ms: 3000 }, (r) => {
+  runFuzz('inside IPv6 packets', { iterations: 3000, minIterations: 300, ms: 3000 }, (r) => {
     const packet = r.chance(0.1) ? randomBytes(r, 80) : mutate(r, r.pick(samples), samples, 3, 256);
     if (packet.length > 0 && r.chance(0.8)) packet[0] = 0x60 | (packet[0] & 0x0f);
     a.tun.inject(packet);

@@ -68,7 +68,7 @@ const SAMPLES: Uint8Array[] = [
 
 test('fuzz: route messages parse without throwing; changes stay inside the VPN and the table stays bounded', () => {
   const table = new SystemRouteTable(64);
-  const stats = runFuzz('netlink-route', { iterations: 30_000, ms: 1500, seed: 0x5e7a }, (r) => {
+  const stats = runFuzz('netlink-route', { iterations: 30_000, minIterations: 101, ms: 1500, seed: 0x5e7a }, (r) => {
     const roll = r.int(100);
     // Some samples as they are, so the properties are also checked on what certainly parses.
     const input =

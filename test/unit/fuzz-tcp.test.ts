@@ -53,7 +53,7 @@ function cuts(r: Rand, stream: Buffer): Buffer[] {
 }
 
 test('fuzz: the frame reader agrees with a one-shot parse however the stream is cut, and holds at most one frame', () => {
-  const stats = runFuzz('tcp-frame-reader', { iterations: 20_000, ms: 1500, seed: 0x7c9f }, (r) => {
+  const stats = runFuzz('tcp-frame-reader', { iterations: 20_000, minIterations: 101, ms: 1500, seed: 0x7c9f }, (r) => {
     const stream = randomStream(r);
     const reader = new FrameReader();
     const frames: string[] = [];

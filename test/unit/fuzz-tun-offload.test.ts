@@ -70,7 +70,7 @@ function randomVnetHeader(r: Rand): Uint8Array {
 
 test('fuzz: cutting reads never writes outside its slots and yields only whole, valid segments', { skip }, () => {
   const addon = loadNativeAddon();
-  const stats = runFuzz('tun-tso-cut', { iterations: 4000, ms: 2000, seed: 0x7501 }, (r) => {
+  const stats = runFuzz('tun-tso-cut', { iterations: 4000, minIterations: 400, ms: 2000, seed: 0x7501 }, (r) => {
     const hdr = randomVnetHeader(r);
     const slotSize = r.pick([48, 64, 128, 1344, 1500]);
     const slotCount = 1 + r.int(8);
@@ -106,7 +106,7 @@ test(
   { skip },
   () => {
     const addon = loadNativeAddon();
-    const stats = runFuzz('tun-gro-join', { iterations: 3000, ms: 2000, seed: 0x9e0 }, (r) => {
+    const stats = runFuzz('tun-gro-join', { iterations: 3000, minIterations: 300, ms: 2000, seed: 0x9e0 }, (r) => {
       const count = 1 + r.int(12);
       const start = r.int(SEGMENTS.length);
       const valid = r.chance(0.5); // valid segments of random shape, or mutations (mostly broken ones)

@@ -72,25 +72,29 @@ function checkVpnIp(v: VpnIp, what: string, b: Uint8Array): void {
 
 test('fuzz v2 lighthouse messages: decode fails only with ProtobufError; decode(encode(m)) == m', () => {
   const samples = Array.from({ length: 8 }, (_, i) => encodeMeta(someMeta(new Rand(200 + i))));
-  const stats = runFuzz('lighthouse-meta-v2', { iterations: 20_000, ms: 900, seed: 0x2ed }, (r) => {
-    const b = r.chance(0.2) ? randomBytes(r, 64) : mutateProto(r, r.pick(samples), samples);
-    const m = expectOnly(() => decodeMeta(b), isProtobufError, b);
-    if (!m.ok) return;
-    checkVpnIp(m.value.vpnIp, 'vpnIp', b);
-    for (const v of m.value.relays) checkVpnIp(v, 'relay', b);
-    if (m.value.version !== 2)
-      assert.ok(
-        [m.value.vpnIp, ...m.value.relays].every((v) => typeof v === 'number'),
-        `IPv6 in a v1 message from ${hex(b)}`,
-      );
-    assert.deepEqual(decodeMeta(encodeMeta(m.value)), m.value, `message ${hex(b)}`);
-  });
+  const stats = runFuzz(
+    'lighthouse-meta-v2',
+    { iterations: 20_000, minIterations: 1001, ms: 900, seed: 0x2ed },
+    (r) => {
+      const b = r.chance(0.2) ? randomBytes(r, 64) : mutateProto(r, r.pick(samples), samples);
+      const m = expectOnly(() => decodeMeta(b), isProtobufError, b);
+      if (!m.ok) return;
+      checkVpnIp(m.value.vpnIp, 'vpnIp', b);
+      for (const v of m.value.relays) checkVpnIp(v, 'relay', b);
+      if (m.value.version !== 2)
+        assert.ok(
+          [m.value.vpnIp, ...m.value.relays].every((v) => typeof v === 'number'),
+          `IPv6 in a v1 message from ${hex(b)}`,
+        );
+      assert.deepEqual(decodeMeta(encodeMeta(m.value)), m.value, `message ${hex(b)}`);
+    },
+  );
   assert.ok(stats.iterations > 1000, `only ${stats.iterations} iterations`);
 });
 
 test('fuzz v2 relay control: decode fails only with ProtobufError, yields 32-bit fields, and decode(encode(m)) == m', () => {
   const samples = Array.from({ length: 6 }, (_, i) => encodeControl(someControl(new Rand(300 + i))));
-  const stats = runFuzz('relay-control-v2', { iterations: 20_000, ms: 700, seed: 0x2c7 }, (r) => {
+  const stats = runFuzz('relay-control-v2', { iterations: 20_000, minIterations: 1001, ms: 700, seed: 0x2c7 }, (r) => {
     const b = r.chance(0.2)
       ? randomBytes(r, 64)
       : r.chance(0.5)

@@ -105,7 +105,7 @@ test('fuzz: the one-pass decodeMeta accepts, refuses and reads what the field-li
   });
   let accepted = 0;
   let refused = 0;
-  runFuzz('lighthouse-meta-visitor', { iterations: 20_000, ms: 1500, seed: 0x19 }, (r) => {
+  runFuzz('lighthouse-meta-visitor', { iterations: 20_000, minIterations: 7000, ms: 1500, seed: 0x19 }, (r) => {
     const b = r.chance(0.1) ? randomBytes(r, 64) : mutateProto(r, r.pick(samples), samples);
     const want = expectOnly(() => byFieldList(b), isProtobufError, b);
     const got = expectOnly(() => decodeMeta(b), isProtobufError, b);

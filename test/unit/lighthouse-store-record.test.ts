@@ -162,17 +162,21 @@ test('fuzz: the record and punch decoders fail only with RecordError and accept 
     encodeRecord({ ...HOST, vpnAddrs: [HOST.vpnIp, parseVpnIp('fd00::5')] }, 'lh-2', 2),
   ];
   const punches = [encodePunch({ target: HOST.vpnIp, asker: parseIpv4('10.1.0.7'), askerAddrs: HOST.reported })];
-  const stats = runFuzz('lighthouse-store-record', { iterations: 20_000, ms: 1500, seed: 2101 }, (r) => {
-    const asRecord = r.chance(0.7);
-    const samples = asRecord ? records : punches;
-    const sample = r.pick(samples);
-    const input = r.chance(0.5)
-      ? mutate(r, sample, samples, 4, MAX_RECORD_BYTES + 64)
-      : bytes(mutateText(r, text(sample), 4, MAX_RECORD_BYTES + 64));
-    const out = asRecord
-      ? expectOnly(() => decodeRecord('10.1.0.5', input), isRecordError, input)
-      : expectOnly(() => decodePunch(input), isRecordError, input);
-    if (out.ok) checkAccepted(out.value);
-  });
+  const stats = runFuzz(
+    'lighthouse-store-record',
+    { iterations: 20_000, minIterations: 1001, ms: 1500, seed: 2101 },
+    (r) => {
+      const asRecord = r.chance(0.7);
+      const samples = asRecord ? records : punches;
+      const sample = r.pick(samples);
+      const input = r.chance(0.5)
+        ? mutate(r, sample, samples, 4, MAX_RECORD_BYTES + 64)
+        : bytes(mutateText(r, text(sample), 4, MAX_RECORD_BYTES + 64));
+      const out = asRecord
+        ? expectOnly(() => decodeRecord('10.1.0.5', input), isRecordError, input)
+        : expectOnly(() => decodePunch(input), isRecordError, input);
+      if (out.ok) checkAccepted(out.value);
+    },
+  );
   assert.ok(stats.iterations > 1000, `only ${stats.iterations} iterations`);
 });

@@ -158,7 +158,7 @@ test('fuzz NAT test codecs: bare decoders never throw, in-tunnel decoders throw 
     encodeNatTestRequest({ vpnIp: 5, probeToken: token(1), echoToken: token(2) }),
     encodeNatTestReply({ vpnIp: 5, probeToken: token(1), seenAt: udpAddr('198.51.100.7', 4242), probePort: 50000 }),
   ];
-  const stats = runFuzz('nat-test', { iterations: 20_000, ms: 800, seed: 0x4e41 }, (r) => {
+  const stats = runFuzz('nat-test', { iterations: 20_000, minIterations: 101, ms: 800, seed: 0x4e41 }, (r) => {
     const b = r.chance(0.2) ? randomBytes(r, 80) : mutate(r, r.pick(bare), bare);
     decodeNatProbe(b);
     decodeNatEcho(b);
@@ -178,7 +178,7 @@ test("fuzz a lighthouse's second port: hostile datagrams never make it send, and
     encodeNatEcho(token(1)),
     encodeNatTestRequest({ vpnIp: 1, echoToken: token(1) }),
   ];
-  const stats = runFuzz('probe-port', { iterations: 20_000, ms: 800, seed: 0x5052 }, (r, i) => {
+  const stats = runFuzz('probe-port', { iterations: 20_000, minIterations: 101, ms: 800, seed: 0x5052 }, (r, i) => {
     const b = r.chance(0.3) ? randomBytes(r, 100) : mutate(r, r.pick(seeds), seeds);
     lh.port.onDatagram(b, udpAddr(`198.51.${r.int(256)}.${r.int(256)}`, 1 + r.int(65535)));
     if (i % 50 === 0) lh.clock.advance(r.int(2000));
@@ -203,7 +203,7 @@ test("fuzz the listen socket's NatEcho check: it never throws, and takes nothing
   });
   const seeds = [encodeNatEcho(token(1)), encodeNatProbe(token(1))];
   let taken = 0;
-  const stats = runFuzz('nat-echo', { iterations: 20_000, ms: 500, seed: 0x4543 }, (r) => {
+  const stats = runFuzz('nat-echo', { iterations: 20_000, minIterations: 101, ms: 500, seed: 0x4543 }, (r) => {
     const b = r.chance(0.3) ? randomBytes(r, 40) : mutate(r, r.pick(seeds), seeds);
     if (d.onDatagram(Buffer.from(b), udpAddr('203.0.113.1', 1 + r.int(65535)))) taken++;
   });
@@ -226,9 +226,13 @@ test("fuzz a lighthouse's second port on a real socket (127.0.0.1): nothing come
   const send = (b: Uint8Array): Promise<void> =>
     new Promise((resolve) => client.send(b, port.port, '127.0.0.1', () => resolve()));
   try {
-    const stats = await runFuzzAsync('probe-port-socket', { iterations: 400, ms: 1000, seed: 0x5053 }, async (r) => {
-      await send(r.chance(0.3) ? randomBytes(r, 200) : mutate(r, r.pick(seeds), seeds));
-    });
+    const stats = await runFuzzAsync(
+      'probe-port-socket',
+      { iterations: 400, minIterations: 11, ms: 1000, seed: 0x5053 },
+      async (r) => {
+        await send(r.chance(0.3) ? randomBytes(r, 200) : mutate(r, r.pick(seeds), seeds));
+      },
+    );
     // A last valid probe still lands (in a new rate window): the listener survived whatever came before.
     await new Promise((r) => setTimeout(r, 50));
     clock.advance(2000);

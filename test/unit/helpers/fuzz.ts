@@ -1,6 +1,6 @@
 // Bounded, seeded fuzzing for the test suite: a loop that stops at an iteration count or a wall-clock deadline,
-// whichever comes first, random inputs and mutators of valid samples, and failures that name the seed and the
-// iteration so a run can be replayed exactly.
+// whichever comes first (the deadline only once a floor of iterations ran), random inputs and mutators of valid
+// samples, and failures that name the seed and the iteration so a run can be replayed exactly.
 //
 //   runFuzz('header', { iterations: 20_000, ms: 1500 }, (r) => { const b = mutate(r, pick(r, samples)); ... });
 //
@@ -17,6 +17,12 @@ export interface FuzzBudget {
   ms: number;
   /** The run seed when MESH_FUZZ_SEED is not set. */
   seed?: number;
+  /**
+   * Iterations that run even past `ms` (never more than `iterations`): a test that asserts it fuzzed at least this
+   * many inputs then runs longer on a loaded machine instead of failing, since a stall there (descheduled, a GC)
+   * eats the wall-clock budget, not the code under test.
+   */
+  minIterations?: number;
   /**
    * One iteration taking longer than this fails as a hang (a pointer loop, a quadratic path). Generous, because
    * the suite shares a small machine: default 500 ms for runFuzz, and ASYNC_MAX_ITERATION_MS for runFuzzAsync,
@@ -81,10 +87,11 @@ export const ASYNC_MAX_ITERATION_MS = 5000;
 function resolveBudget(
   b: FuzzBudget,
   defaultMaxIterationMs = 500,
-): { iterations: number; ms: number; seed: number; maxIterationMs: number } {
+): { iterations: number; minIterations: number; ms: number; seed: number; maxIterationMs: number } {
   const ms = envNumber('MESH_FUZZ_MS');
   return {
     iterations: ms === undefined ? b.iterations : Number.MAX_SAFE_INTEGER,
+    minIterations: b.minIterations ?? 0,
     ms: ms ?? b.ms,
     seed: (envNumber('MESH_FUZZ_SEED') ?? b.seed ?? 0x6d657368) >>> 0,
     maxIterationMs: b.maxIterationMs ?? defaultMaxIterationMs,
@@ -110,13 +117,16 @@ function fuzzFailure(name: string, seed: number, i: number, e: unknown): Error {
   );
 }
 
-/** Runs `body` until the iteration or time budget runs out; a throw from `body` fails with the seed and iteration. */
+/**
+ * Runs `body` until the iteration or time budget runs out (the time budget only once `minIterations` ran); a throw
+ * from `body` fails with the seed and iteration.
+ */
 export function runFuzz(name: string, budget: FuzzBudget, body: (r: Rand, i: number) => void): FuzzStats {
-  const { iterations, ms, seed, maxIterationMs } = resolveBudget(budget);
+  const { iterations, minIterations, ms, seed, maxIterationMs } = resolveBudget(budget);
   const start = performance.now();
   const deadline = start + ms;
   let i = 0;
-  for (; i < iterations && performance.now() < deadline; i++) {
+  for (; i < iterations && (i < minIterations || performance.now() < deadline); i++) {
     try {
       const started = performance.now();
       body(iterationRand(seed, i), i);
@@ -134,11 +144,11 @@ export async function runFuzzAsync(
   budget: FuzzBudget,
   body: (r: Rand, i: number) => Promise<void>,
 ): Promise<FuzzStats> {
-  const { iterations, ms, seed, maxIterationMs } = resolveBudget(budget, ASYNC_MAX_ITERATION_MS);
+  const { iterations, minIterations, ms, seed, maxIterationMs } = resolveBudget(budget, ASYNC_MAX_ITERATION_MS);
   const start = performance.now();
   const deadline = start + ms;
   let i = 0;
-  for (; i < iterations && performance.now() < deadline; i++) {
+  for (; i < iterations && (i < minIterations || performance.now() < deadline); i++) {
     try {
       const started = performance.now();
       await body(iterationRand(seed, i), i);
