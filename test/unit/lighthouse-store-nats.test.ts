@@ -491,11 +491,27 @@ test('the re-sync backoff starts afresh once a watch delivered: a bucket lost tw
   await waitFor(() => lh.logs.some((l) => l.includes('store connected')), { what: 'the first sync' });
   for (let round = 1; round <= 2; round++) {
     await waitFor(() => lh.counters.get('lighthouse', 'tier-write') === round, { what: `write ${round}` });
-    await new Promise((r) => setTimeout(r, 100)); // the watch delivers our own record (~ms on loopback)
-    await (await new Kvm(jetstream(nc)).open('mesh_test')).destroy();
-    for (let i = 0; i < 4 && lh.counters.get('lighthouse', 'tier-bucket-lost') < round; i++) {
+    // The watch has delivered once another lighthouse's record, put after ours, is served (a fixed 100 ms sleep was
+    // a guess: a delivery later than that left the backoff doubled, and the re-sync 2 s away).
+    const other = ip(`10.9.4.${round}`);
+    const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+    const record = {
+      v: 1,
+      ip: `10.9.4.${round}`,
+      lh: 'lh-9',
+      t: clock.unixMs(),
+      learned: null,
+      reported: [],
+      relays: [],
+    };
+    await kv.put(keyOf(other), JSON.stringify(record));
+    await waitFor(() => lh.store.lookup(other), { what: `the watch to deliver round ${round}'s record` });
+    await kv.destroy();
+    // Each tick's look at the bucket is a NATS round trip: waited for in real time, with the clock still.
+    const lost = () => lh.counters.get('lighthouse', 'tier-bucket-lost') === round;
+    for (let i = 0; i < 4 && !lost(); i++) {
       clock.advance(250);
-      await new Promise((r) => setTimeout(r, 50));
+      await waitFor(lost, { timeoutMs: 1000 }).catch(() => {});
     }
     assert.equal(lh.counters.get('lighthouse', 'tier-bucket-lost'), round, 'the loss noticed by a tick');
     // Without the reset the second loss would wait 2 s.
