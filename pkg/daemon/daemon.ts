@@ -85,7 +85,10 @@ export async function startDaemon(configPath: string, log?: Logger): Promise<Mes
  * The listen socket: batched through the addon (recvmmsg/sendmmsg, listen.batch datagrams per read) unless the
  * addon cannot load, then node:dgram. MESH_UDP=dgram forces the fallback (benchmarks compare the two).
  */
-export async function openUnderlay(listen: MeshConfig['listen'], log: Logger): Promise<UdpConn> {
+export async function openUnderlay(
+  listen: Pick<MeshConfig['listen'], 'host' | 'port' | 'batch' | 'readBuffer' | 'writeBuffer'>,
+  log: Logger,
+): Promise<UdpConn> {
   const host = bareHost(listen.host);
   const opts = { host, port: listen.port, readBuffer: listen.readBuffer, writeBuffer: listen.writeBuffer };
   if (process.env.MESH_UDP !== 'dgram') {

@@ -1,10 +1,13 @@
-// A first contact through a lighthouse, run once in process between throwaway in-memory nodes after start-up, so a
-// running daemon's first real contact runs code V8 has already seen (issue 19: without it, the contact's ~10 ms of
-// CPU was mostly the interpreter collecting type feedback on first call). A lighthouse and two nodes with their own
-// CA, certificates, hostmaps, counters and firewalls, on a private MemoryNetwork with MemoryTuns: `a` queries the
-// lighthouse for `b`, handshakes and exchanges a few packets. Nothing is sent on a real socket or TUN and nothing is
-// left in the real node: all three are stopped before this resolves. It costs
-// ~19 ms of CPU, once per process.
+// A first contact through a lighthouse, run once in process between throwaway nodes after start-up, so a running
+// daemon's first real contact runs code V8 has already seen (issue 19: without it, the contact's ~10 ms of CPU was
+// mostly the interpreter collecting type feedback on first call). A lighthouse and two nodes with their own CA,
+// certificates, hostmaps, counters and firewalls: `a` queries the lighthouse for `b`, handshakes and exchanges a few
+// packets. They run on the daemon's own I/O classes, so the data path's call sites see no other class than in
+// production (in-memory twins made V8 throw out ~15 optimized data-path functions per node, "wrong map", when the
+// warm-up followed real traffic): the daemon's UDP class on sockets bound to 127.0.0.1 port 0, and LinuxTun on one
+// end of a socketpair (pkg/tun/socketpair.ts). Nothing is sent on the real socket or TUN and nothing is left in the
+// real node: all three are stopped and their descriptors closed before this resolves. It costs ~20-60 ms of CPU,
+// once per process.
 
 import {
   CaPool,
@@ -24,27 +27,29 @@ import { localIdentity } from '../handshake/identity.js';
 import { parseCidr, parseIpv4 } from '../ip/ipv4.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import { Logger } from '../log/logger.js';
-import { MemoryTun } from '../tun/memory.js';
-import { MemoryNetwork } from '../udp/memory-udp.js';
+import { TunPair } from '../tun/socketpair.js';
+import type { UdpConn } from '../udp/udp-conn.js';
+import { openUnderlay } from './daemon.js';
 import { localNets } from './firewall-setup.js';
 import { MeshNode } from './node.js';
 import { warmUpPacket } from './warm-up-packets.js';
-import { YieldingPacer } from './warm-up-pacer.js';
+import { QuietGate } from './warm-up-pacer.js';
 import type { RealDataPath } from './warm-up-schedule.js';
 import { resolveStaticHosts } from './static-hosts.js';
 
 const HOUR = 3600;
 /**
- * Overlay and underlay addresses of the throwaway nodes: they exist only on the private MemoryNetwork. `a` finds
- * `b` through the lighthouse, as a real first contact does: query, answer, punch notification, handshake.
+ * Overlay addresses of the throwaway nodes (only their own CA knows them). `a` finds `b` through the lighthouse, as a
+ * real first contact does: query, answer, punch notification, handshake.
  */
-const LH = { vpnIp: '100.127.255.3', underlay: '192.0.2.3' } as const;
-const PAIR = [
-  { vpnIp: '100.127.255.1', underlay: '192.0.2.1' },
-  { vpnIp: '100.127.255.2', underlay: '192.0.2.2' },
-] as const;
+const LH = { vpnIp: '100.127.255.3' } as const;
+const PAIR = [{ vpnIp: '100.127.255.1' }, { vpnIp: '100.127.255.2' }] as const;
 type Role = typeof LH | (typeof PAIR)[number];
-const PORT = 4242;
+/** Their sockets: loopback, a port the kernel picks. */
+const UNDERLAY_HOST = '127.0.0.1';
+/** Datagrams per receive batch: a throwaway node gets one or two at a time (the class is what matters). */
+const UDP_BATCH = 4;
+const TUN_MTU = 1300;
 /**
  * Data packets each way after the handshake: the first ones a real contact's queued packet and its reply take, of
  * each kind a contact starts with (warm-up-packets.ts).
@@ -57,7 +62,8 @@ const NO_REAL_PATH: RealDataPath = { quietFor: () => true };
 
 interface Throwaway {
   node: MeshNode;
-  tun: MemoryTun;
+  udp: UdpConn;
+  tun: TunPair;
 }
 
 function hostCert(
@@ -66,15 +72,16 @@ function hostCert(
   vpnIp: string,
 ): { cert: NebulaCertificate; key: Uint8Array } {
   const keys = generateX25519KeyPair();
-  const now = Math.floor(Date.now() / 1000);
   const cert = signCertificate(
     {
       name: `warm-up ${vpnIp}`,
       ips: [parseCidr(`${vpnIp}/30`)],
       subnets: [],
       groups: [],
-      notBefore: now - HOUR,
-      notAfter: now + HOUR,
+      // The CA's own validity: a clock second later than the CA's, an hour from then would outlive its signer, and
+      // every handshake with this node would be refused ("expires after signing certificate").
+      notBefore: ca.details.notBefore,
+      notAfter: ca.details.notAfter,
       publicKey: keys.publicKey,
       isCA: false,
       issuer: fingerprint(ca),
@@ -84,14 +91,26 @@ function hostCert(
   return { cert, key: keys.privateKey };
 }
 
+/** Starts one throwaway node; `lhPort` is the throwaway lighthouse's (0 for the lighthouse itself). */
 async function startThrowaway(
-  net: MemoryNetwork,
   ca: NebulaCertificate,
   caKey: Uint8Array,
   self: Role,
+  lhPort: number,
   clock: Clock,
+  opened: Array<{ close(): Promise<void> }>,
 ): Promise<Throwaway> {
   const { cert, key } = hostCert(caKey, ca, self.vpnIp);
+  const log = new Logger('error', 'text', () => {}, true);
+  // The daemon's own classes: whatever openUnderlay picks for the real socket, a LinuxTun for the real TUN.
+  const udp = await openUnderlay(
+    { host: UNDERLAY_HOST, port: 0, batch: UDP_BATCH, readBuffer: 0, writeBuffer: 0 },
+    log,
+  );
+  opened.push(udp);
+  const port = udp.localPort;
+  const tun = TunPair.open('warm-up', TUN_MTU);
+  opened.push(tun);
   const { config } = validateConfig(
     {
       pki: {
@@ -99,17 +118,17 @@ async function startThrowaway(
         cert: certificateToPem(cert),
         key: encodePem(X25519_PRIVATE_KEY_BANNER, key),
       },
-      static_host_map: self === LH ? {} : { [LH.vpnIp]: [`${LH.underlay}:${PORT}`] },
-      // Only the memory address is reported: the host's own interface addresses mean nothing on the MemoryNetwork.
+      static_host_map: self === LH ? {} : { [LH.vpnIp]: [`${UNDERLAY_HOST}:${lhPort}`] },
+      // Only the loopback address is reported: traffic stays on loopback.
       lighthouse:
         self === LH
           ? { am_lighthouse: true }
           : {
               hosts: [LH.vpnIp],
-              advertise_addrs: [`${self.underlay}:${PORT}`],
+              advertise_addrs: [`${UNDERLAY_HOST}:${port}`],
               local_allow_list: { '0.0.0.0/0': false, '::/0': false },
             },
-      listen: { host: '0.0.0.0', port: PORT },
+      listen: { host: UNDERLAY_HOST, port, batch: UDP_BATCH },
       firewall: {
         outbound: [{ port: 'any', proto: 'any', host: 'any' }],
         inbound: [{ port: 'any', proto: 'any', host: 'any' }],
@@ -130,20 +149,19 @@ async function startThrowaway(
     vpnNetworks,
     unsafeNetworks,
   });
-  const tun = new MemoryTun({ name: 'warm-up', poison: false });
   const node = await MeshNode.start({
     config,
     pki,
     firewall,
     staticHosts: await resolveStaticHosts(config.staticHostMap, vpnNetworks),
     clock,
-    log: new Logger('error', 'text', () => {}, true),
-    udp: net.bind(self.underlay, PORT),
-    tun,
+    log,
+    udp,
+    tun: tun.tun,
     watchAddresses: false,
     localNetworks: () => [],
   });
-  return { node, tun };
+  return { node, udp, tun };
 }
 
 /** Resolves when `node` has a tunnel to `vpnIp`. */
@@ -159,13 +177,24 @@ function tunnelUp(node: MeshNode, vpnIp: string): Promise<void> {
   });
 }
 
-/** Resolves when `tun` has had `count` packets written, or rejects after the timeout. */
-function written(tun: MemoryTun, count: number, timeout: Promise<never>): Promise<void> {
+/** Resolves when the node has written `count` packets to `tun`, or rejects after the timeout. */
+function written(tun: TunPair, count: number, timeout: Promise<never>): Promise<void> {
   const done = new Promise<void>((resolve) => {
-    if (tun.written.length >= count) resolve();
-    else tun.onWrite(() => tun.written.length >= count && resolve());
+    if (tun.written >= count) resolve();
+    else tun.onWrite(() => tun.written >= count && resolve());
   });
   return Promise.race([done, timeout]);
+}
+
+/** Resolves after the next datagram `udp` receives has been handled by its node (listeners run in order added). */
+function datagramArrivals(udp: UdpConn): () => Promise<void> {
+  const waiting = new Set<() => void>();
+  udp.onPacket(() => {
+    const now = [...waiting];
+    waiting.clear();
+    for (const resolve of now) resolve();
+  });
+  return () => new Promise((resolve) => waiting.add(resolve));
 }
 
 /** Runs the warm-up; resolves once both throwaway nodes are stopped, whether it completed or not. */
@@ -186,35 +215,47 @@ export async function warmUp(clock: Clock, realPath: RealDataPath = NO_REAL_PATH
     },
     ca.privateKey,
   );
-  const pacer = new YieldingPacer(clock, realPath);
-  const net = new MemoryNetwork(pacer);
+  const gate = new QuietGate(clock, realPath);
   const started: Throwaway[] = [];
+  const opened: Array<{ close(): Promise<void> }> = [];
   let cancelTimeout = (): void => {};
   const timeout = new Promise<never>((_, reject) => {
     cancelTimeout = after(clock, TIMEOUT_MS, () => reject(new Error('warm-up timed out')));
   });
   timeout.catch(() => {});
+  // Every step the warm-up drives waits for the real data path to be quiet first (QuietGate).
+  const step = (): Promise<void> => Promise.race([gate.pass(), timeout]);
   try {
-    started.push(await startThrowaway(net, caCert, ca.privateKey, LH, clock));
-    const a = await startThrowaway(net, caCert, ca.privateKey, PAIR[0], clock);
+    await step();
+    const lh = await startThrowaway(caCert, ca.privateKey, LH, 0, clock, opened);
+    started.push(lh);
+    const lhPort = lh.udp.localPort;
+    await step();
+    const a = await startThrowaway(caCert, ca.privateKey, PAIR[0], lhPort, clock, opened);
     started.push(a);
-    const b = await startThrowaway(net, caCert, ca.privateKey, PAIR[1], clock);
+    await step();
+    const b = await startThrowaway(caCert, ca.privateKey, PAIR[1], lhPort, clock, opened);
     started.push(b);
     await Promise.race([Promise.all([a, b].map((n) => tunnelUp(n.node, LH.vpnIp))), timeout]);
-    // The host updates that follow the lighthouse handshakes: a's query must find b. Each datagram takes its own
-    // turn (YieldingPacer), and more while the real node is busy; the timeout bounds the wait.
-    const lighthouse = started[0].node.lighthouseServer;
+    // The host updates that follow the lighthouse handshakes: a's query must find b. Checked after each datagram
+    // the lighthouse handles; the timeout bounds the wait.
+    const lighthouse = lh.node.lighthouseServer;
     const bIp = parseIpv4(PAIR[1].vpnIp) as VpnIp;
-    while ((lighthouse?.reportedOf(bIp).length ?? 0) === 0) await Promise.race([pacer.nextArrival(), timeout]);
+    const nextDatagram = datagramArrivals(lh.udp);
+    while ((lighthouse?.reportedOf(bIp).length ?? 0) === 0) await Promise.race([nextDatagram(), timeout]);
     for (let i = 0; i < DATA_PACKETS; i++) {
+      await step();
       a.tun.inject(warmUpPacket(PAIR[0].vpnIp, PAIR[1].vpnIp, i, false));
       await written(b.tun, i + 1, timeout);
+      await step();
       b.tun.inject(warmUpPacket(PAIR[1].vpnIp, PAIR[0].vpnIp, i, true));
       await written(a.tun, i + 1, timeout);
     }
   } finally {
     cancelTimeout();
-    pacer.close();
+    gate.close();
     await Promise.all(started.map((t) => t.node.stop()));
+    // What a node that failed to start did not close (each close is idempotent); TUN pairs after their node.
+    await Promise.all(opened.map((o) => o.close()));
   }
 }

@@ -28,6 +28,15 @@ export interface TunAddon {
   tun_poll_stop(handle: TunPollHandle): void;
 }
 
+/** A TUN stand-in for in-process runs of the real TUN code (pkg/tun/socketpair.ts). */
+export interface TunPairAddon {
+  /**
+   * Two ends of a non-blocking AF_UNIX SOCK_SEQPACKET pair: the first works as a TUN without offloads (whole packets
+   * per read and write) for every TunAddon call, the second is its other side. Both close with tun_close.
+   */
+  tun_socketpair(): [number, number];
+}
+
 /**
  * The TUN's offload steps (native/offload_probe.c) on buffers instead of a device, for unit tests: exactly the
  * code a read (TSO cutting) or a tun_writev_batch (GRO joining) runs. A vnet header is VNET_HDR_LEN bytes, host
@@ -141,7 +150,7 @@ const ADDON_PATH = join('build', 'Release', 'mesh_native.node');
 // dist/pkg/native -> dist/pkg -> dist -> package root (dist/bin: two levels); one spare level.
 const LEVELS_UP = 4;
 
-type Addon = TunAddon & OffloadProbeAddon & UdpAddon & NetlinkAddon & AeadAddon;
+type Addon = TunAddon & TunPairAddon & OffloadProbeAddon & UdpAddon & NetlinkAddon & AeadAddon;
 
 let cached: Addon | undefined;
 

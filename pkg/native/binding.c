@@ -14,6 +14,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "tun_writev_batch", tun_writev_batch);
   export_fn(env, exports, "tun_poll_start", tun_poll_start);
   export_fn(env, exports, "tun_poll_stop", mt_poll_stop);
+  export_fn(env, exports, "tun_socketpair", tun_socketpair);
   export_fn(env, exports, "offload_tso_cut", offload_tso_cut);
   export_fn(env, exports, "offload_gro_join", offload_gro_join);
 

@@ -78,6 +78,7 @@ napi_value tun_close(napi_env env, napi_callback_info info);
 napi_value tun_write(napi_env env, napi_callback_info info);
 napi_value tun_writev_batch(napi_env env, napi_callback_info info);
 napi_value tun_poll_start(napi_env env, napi_callback_info info);
+napi_value tun_socketpair(napi_env env, napi_callback_info info);
 // The offloading reader's state and its step for one packet read (vnet header `h`, `len` bytes: the head in slot
 // n, the rest in tso + slot_size); returns the new slot count. offload_probe.c drives it in unit tests.
 #define MT_TSO_MAX 65536

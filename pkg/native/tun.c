@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "mesh_native.h"
@@ -290,4 +291,27 @@ static uint32_t tun_read_batch(mt_batch_t *b, int *err) {
 // tun_poll_start(fd, buf, lens: Uint32Array, slotSize, cb(err, count)): handle for tun_poll_stop.
 napi_value tun_poll_start(napi_env env, napi_callback_info info) {
   return mt_poll_start(env, info, tun_read_batch, 1, "mesh:tun");
+}
+
+// tun_socketpair(): [fd0, fd1], the two ends of a non-blocking AF_UNIX SOCK_SEQPACKET pair. fd0 stands in for a TUN
+// without offloads: one whole packet per read and per write, so tun_poll_start, tun_write and tun_writev_batch work
+// on it unchanged; fd1 is the other side (the start-up warm-up's throwaway nodes run their TUN code on such a pair,
+// docs/state-machines.md "Start-up warm-up"). Stop any poll on an end before closing the other: a closed peer
+// makes the end readable at EOF for ever. Both ends close with tun_close.
+napi_value tun_socketpair(napi_env env, napi_callback_info info) {
+  (void) info;
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0) {
+    mt_throw_errno(env, "socketpair", errno);
+    return NULL;
+  }
+  remember_vnet(fds[0], 0);
+  remember_vnet(fds[1], 0);
+  napi_value result, fd;
+  napi_create_array_with_length(env, 2, &result);
+  for (uint32_t i = 0; i < 2; i++) {
+    napi_create_int32(env, fds[i], &fd);
+    napi_set_element(env, result, i, fd);
+  }
+  return result;
 }

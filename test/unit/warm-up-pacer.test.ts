@@ -2,46 +2,54 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
-import { WARM_UP_YIELD_MS, YieldingPacer } from '../../pkg/daemon/warm-up-pacer.js';
+import { QuietGate, WARM_UP_YIELD_MS } from '../../pkg/daemon/warm-up-pacer.js';
 
-// The warm-up's throwaway datagrams (pkg/daemon/warm-up-pacer.ts): one per event-loop turn, in the order sent, and
-// none while the real data path is busy.
+// Where the warm-up waits before each step it drives (pkg/daemon/warm-up-pacer.ts): a later event-loop turn, and none
+// while the real data path is busy.
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-test('held datagrams arrive in the order sent, one per turn, once the real path is quiet', async () => {
+test('a step passes on a later turn when the real path is quiet, and waits while it is busy', async () => {
   const clock = new ManualClock();
-  let busy = true;
-  const pacer = new YieldingPacer(clock, { quietFor: () => !busy });
-  const arrived: string[] = [];
-  pacer.pace(() => arrived.push('a'));
+  let busy = false;
+  const gate = new QuietGate(clock, { quietFor: () => !busy });
+  let passed = 0;
+  void gate.pass().then(() => passed++);
+  assert.equal(passed, 0, 'never in the same turn: real I/O gets its turn first');
   await turn();
-  assert.deepEqual(arrived.slice(), [], 'nothing arrives while the real path is busy');
+  await turn();
+  assert.equal(passed, 1);
+
+  busy = true;
+  void gate.pass().then(() => passed++);
+  await turn();
+  await turn();
+  clock.advance(WARM_UP_YIELD_MS * 5);
+  await turn();
+  assert.equal(passed, 1, 'no step while real packets flow');
   busy = false;
-  pacer.pace(() => arrived.push('b'));
-  pacer.pace(() => arrived.push('c'));
+  clock.advance(WARM_UP_YIELD_MS - 1);
   await turn();
-  assert.deepEqual(arrived.slice(), [], 'a held datagram is not overtaken by a later one');
-  clock.advance(WARM_UP_YIELD_MS);
-  assert.deepEqual(arrived.slice(), ['a'], 'one datagram per wake-up');
+  assert.equal(passed, 1, 'looked at again only after WARM_UP_YIELD_MS');
+  clock.advance(1);
   await turn();
-  assert.deepEqual(arrived.slice(), ['a', 'b']);
-  await turn();
-  assert.deepEqual(arrived.slice(), ['a', 'b', 'c']);
-  assert.equal(clock.pending, 0, 'no timer left once the queue is empty');
+  assert.equal(passed, 2);
+  assert.equal(clock.pending, 0, 'no timer left once passed');
 });
 
-test('a closed pacer drops what it holds and arms nothing', async () => {
+test('a closed gate lets no step through and arms nothing', async () => {
   const clock = new ManualClock();
-  const pacer = new YieldingPacer(clock, { quietFor: () => false });
-  const arrived: string[] = [];
-  pacer.pace(() => arrived.push('a'));
+  const gate = new QuietGate(clock, { quietFor: () => false });
+  let passed = 0;
+  void gate.pass().then(() => passed++);
   await turn();
   assert.equal(clock.pending, 1, 'waiting for the real path');
-  pacer.close();
-  pacer.pace(() => arrived.push('b'));
+  gate.close();
+  assert.equal(clock.pending, 0);
+  void gate.pass().then(() => passed++);
   clock.advance(WARM_UP_YIELD_MS * 10);
   await turn();
-  assert.deepEqual(arrived.slice(), []);
+  await turn();
+  assert.equal(passed, 0);
   assert.equal(clock.pending, 0);
 });
