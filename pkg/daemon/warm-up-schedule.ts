@@ -7,9 +7,9 @@
 // loop waits for it. A tunnel's first traffic often starts right after its install (the packet that triggered the
 // handshake), so when the time comes the warm-up waits until no tunnel has sent or received for WARM_UP_QUIET_MS,
 // and once running it hands the loop back between its datagrams and waits while real packets flow (warm-up.ts). A
-// node whose data path never goes quiet that long within WARM_UP_GIVE_UP_MS skips it: its later first contact costs
-// what it did before the warm-up existed, where running anyway would stall every flow it carries (bench/latency.js:
-// a 43 ms reply at 1 ms pings).
+// node whose data path never goes quiet that long (a lighthouse with thousands of nodes, a stream started at boot)
+// runs it at WARM_UP_GIVE_UP_MS without waiting for quiet: its steps are still one datagram per I/O callback, so a
+// real packet waits for one datagram's work at most, and its first contacts then run warm like any node's.
 
 import { after, type Clock } from '../clock/clock.js';
 import type { TunnelEvents } from '../hostmap/hostmap.js';
@@ -26,7 +26,7 @@ export const WARM_UP_FALLBACK_MS = 3000;
  * starts while it runs makes its hops wait (warm-up.ts, YieldingPacer).
  */
 export const WARM_UP_QUIET_MS = 50;
-/** From when the warm-up was due: a data path busy all that while never gets it. */
+/** From when the warm-up was due: a data path busy all that while gets it then, without waiting for quiet. */
 export const WARM_UP_GIVE_UP_MS = 60_000;
 
 /** A tunnel's last traffic, as the quiet check reads it (HostInfo: ms of the node's clock, 0 for never). */
@@ -47,6 +47,9 @@ export interface RealDataPath {
   /** True when no tunnel sent or received within the last `ms` of the node's clock. */
   quietFor(ms: number): boolean;
 }
+
+/** What a warm-up run at the give-up bound yields to: nothing but the event loop's other callbacks. */
+const NEVER_BUSY: RealDataPath = { quietFor: () => true };
 
 /** When any tunnel last sent or received (0: none ever did). */
 function lastTraffic(tunnels: WarmUpTunnels): number {
@@ -73,9 +76,9 @@ export function scheduleWarmUp(
   const realPath: RealDataPath = {
     quietFor: (ms) => lastTraffic(host.tunnels) + ms <= host.clock.now(),
   };
-  const runNow = (): void => {
+  const runNow = (yieldTo: RealDataPath): void => {
     const cpu = process.cpuUsage();
-    run(host.clock, realPath).then(
+    run(host.clock, yieldTo).then(
       () => {
         const used = process.cpuUsage(cpu);
         host.log.debug('Warm-up done', { cpuMs: Math.round((used.user + used.system) / 100) / 10 });
@@ -84,7 +87,7 @@ export function scheduleWarmUp(
     );
   };
   // Due: runs once the data path has been quiet WARM_UP_QUIET_MS, checked again when that much has passed since
-  // the last packet (one timer per deferral, none while idle), or skipped at WARM_UP_GIVE_UP_MS.
+  // the last packet (one timer per deferral, none while idle), or at WARM_UP_GIVE_UP_MS regardless.
   const start = (): void => {
     if (done) return;
     unsubscribe();
@@ -94,12 +97,16 @@ export function scheduleWarmUp(
     const quietAt = lastTraffic(host.tunnels) + WARM_UP_QUIET_MS;
     if (quietAt <= now) {
       done = true;
-      runNow();
+      runNow(realPath);
       return;
     }
-    if (quietAt > dueAt + WARM_UP_GIVE_UP_MS) {
-      done = true;
-      host.log.debug('Warm-up skipped: the data path was never quiet', { waitedMs: now - dueAt });
+    const giveUpAt = dueAt + WARM_UP_GIVE_UP_MS;
+    if (quietAt > giveUpAt) {
+      cancelTimer = after(host.clock, giveUpAt - now, () => {
+        done = true;
+        host.log.debug('Warm-up on a busy data path: it was never quiet', { waitedMs: WARM_UP_GIVE_UP_MS });
+        runNow(NEVER_BUSY);
+      });
       return;
     }
     cancelTimer = after(host.clock, quietAt - now, start);
