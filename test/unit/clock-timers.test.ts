@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock, after, every, type Clock } from '../../pkg/clock/clock.js';
+import { waitFor } from './helpers/wait.js';
 
 test('one-shot and periodic timers interleave in time order, each run seeing its due time', () => {
   const clock = new ManualClock(1000);
@@ -84,11 +85,11 @@ test('a clock without timers of its own gets real ones from the after()/every() 
   let once = 0;
   const cancel = every(bare, 5, () => ticks++);
   after(bare, 10, () => once++);
-  // The helpers' real timers are unref'd: a ref'd one keeps the test alive meanwhile.
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  // The helpers' real timers are unref'd: waitFor's ref'd ones keep the test alive meanwhile. Awaited, not slept on:
+  // a loop that wakes late from a fixed 60 ms wait runs the interval once and then the wait's own timer.
+  await waitFor(() => ticks >= 2 && once >= 1, { what: () => `2 real ticks and the one-shot (${ticks}, ${once})` });
   cancel();
   assert.equal(once, 1);
-  assert.ok(ticks >= 2, `${ticks} real ticks in 60 ms`);
 });
 
 test('a clock with one-shot timers but no periodic ones runs every() on its own after(), not on real time', async () => {
