@@ -101,10 +101,6 @@ class SenderTables<V> {
     this.kept = new RecentMap(kept);
   }
 
-  get(key: number): V | undefined {
-    return this.kept.get(key) ?? this.heard.get(key);
-  }
-
   keep(key: number, v: V): void {
     this.heard.delete(key);
     this.kept.add(key, v);
@@ -122,6 +118,12 @@ export class AddrTable implements SenderCache {
   private readonly seed = randomInt(0x7fffffff);
   /** The objects keep() took, so a kept sender's packets cost one lookup here and nothing else. */
   private readonly kept = new WeakSet<UdpAddr>();
+  /**
+   * The last sender fromRecord found among the kept: the data path keeps the sender of every packet that opened,
+   * right after fromRecord gave it, so this spares keep() a WeakSet lookup per datagram (with 10k senders in turn,
+   * a lighthouse's, every such lookup missed the CPU's caches).
+   */
+  private lastKept: UdpAddr | null = null;
   /** Filled when we first send to an address (toWords), not on receipt: most senders are only answered by tunnel. */
   private readonly words = new WeakMap<UdpAddr, AddrWords | null>();
 
@@ -145,7 +147,9 @@ export class AddrTable implements SenderCache {
     if ((meta[r + 2] & 0xff) === 4) {
       const ip = meta[r + 4];
       const key = ip * 65536 + port;
-      let addr = this.v4.get(key);
+      const kept = this.v4.kept.get(key);
+      if (kept !== undefined) return (this.lastKept = kept);
+      let addr = this.v4.heard.get(key);
       if (addr === undefined) {
         addr = { address: formatIpv4(ip), port };
         this.v4.heard.add(key, addr);
@@ -159,7 +163,8 @@ export class AddrTable implements SenderCache {
     const w2 = meta[r + 6] | 0;
     const w3 = meta[r + 7] | 0;
     const key = v6Key(this.seed, w0, w1, w2, w3, port);
-    const found = this.v6.get(key);
+    const kept = this.v6.kept.get(key);
+    const found = kept ?? this.v6.heard.get(key);
     if (
       found !== undefined &&
       found.w0 === w0 &&
@@ -168,6 +173,7 @@ export class AddrTable implements SenderCache {
       found.w3 === w3 &&
       found.addr.port === port
     ) {
+      if (found === kept) this.lastKept = found.addr;
       return found.addr;
     }
     const addr = { address: formatIpv6([6, w0 >>> 0, w1 >>> 0, w2 >>> 0, w3 >>> 0]), port };
@@ -178,7 +184,7 @@ export class AddrTable implements SenderCache {
 
   /** SenderCache: `from` sent a packet that opened under a tunnel's key; it joins the kept senders. */
   keep(from: UdpAddr): void {
-    if (!this.remember || this.kept.has(from)) return;
+    if (from === this.lastKept || !this.remember || this.kept.has(from)) return;
     const w = this.toWords(from);
     if (w === null) return;
     this.kept.add(from);
