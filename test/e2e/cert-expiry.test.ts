@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { Lab } from './lab/lab.js';
+import { loadNote } from './lab/load.js';
 import { execIn } from './lab/exec.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet } from './lab/nebula.js';
@@ -63,7 +64,7 @@ test(
   async (t) => {
     const ms = await expiryToClose(t, meshImpl);
     t.diagnostic(`mesh: closed ${ms} ms after notAfter`);
-    assert.ok(ms >= 0 && ms <= 1000, `closed ${ms} ms after notAfter`);
+    assert.ok(ms >= 0 && ms <= 1000, `closed ${ms} ms after notAfter (${loadNote()})`);
   },
 );
 

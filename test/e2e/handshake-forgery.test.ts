@@ -7,6 +7,7 @@ import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.j
 import { IxInitiator } from '../../pkg/noise/ix.js';
 import { ProtobufWriter } from '../../pkg/protobuf/protobuf.js';
 import { Lab } from './lab/lab.js';
+import { loadNote } from './lab/load.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { nebulaImpl, OverlayNet, type OverlayNode } from './lab/nebula.js';
 import { sleep } from './lab/wait.js';
@@ -108,7 +109,7 @@ test('a forged stage 1 with Time 2^64-1 leaves a working mesh tunnel without a g
   );
   assert.ok(replies.length - after >= 5, `ping ran before the forgery\n${ping.log()}`);
   assert.ok(after >= 20, `replies kept coming after the forgery (${after})\n${lab.logTails(40)}`);
-  assert.ok(longestGapMs < 1000, `longest gap ${longestGapMs} ms\n${lab.logTails(40)}`);
+  assert.ok(longestGapMs < 1000, `longest gap ${longestGapMs} ms (${loadNote()})\n${lab.logTails(40)}`);
 });
 
 // The restarted peer has the higher overlay IP: while its own handshake is pending it drops ours as a race (Nebula
@@ -161,7 +162,7 @@ for (const impl of [meshImpl, nebulaImpl]) {
     );
     assert.ok(
       firstMs(two1) <= 1000 && firstMs(one2) <= 1000,
-      `first replies after ${firstMs(two1)} / ${firstMs(one2)} ms\n${lab.logTails(40)}`,
+      `first replies after ${firstMs(two1)} / ${firstMs(one2)} ms (${loadNote()})\n${lab.logTails(40)}`,
     );
     assert.ok(
       two1.length >= 25 && one2.length >= 25,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { Lab } from './lab/lab.js';
+import { loadNote } from './lab/load.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { natLevelsPair, type Levels } from './lab/nat-levels.js';
 
@@ -31,7 +32,7 @@ for (const [la, lb, first] of cases) {
     // came from the low-TTL punch. With the old fixed TTL 2 it took 1370-1384 ms in every case but 2x1 a first.
     assert.ok(
       r.directAfterMs !== null && r.directAfterMs < 1000,
-      `direct only after ${r.directAfterMs} ms\n${lab.logTails(40)}`,
+      `direct only after ${r.directAfterMs} ms (${loadNote()})\n${lab.logTails(40)}`,
     );
   });
 }
@@ -52,7 +53,7 @@ for (const [la, lb] of [
     assert.equal(r.path, 'direct', lab.logTails(40));
     assert.ok(
       r.directAfterMs !== null && r.directAfterMs < 1000,
-      `direct only after ${r.directAfterMs} ms\n${lab.logTails(40)}`,
+      `direct only after ${r.directAfterMs} ms (${loadNote()})\n${lab.logTails(40)}`,
     );
   });
 }

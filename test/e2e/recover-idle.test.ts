@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { loadNote } from './lab/load.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { nebulaImpl } from './lab/nebula-impl.js';
 import { idlePastNatTimeouts } from './lab/recovery-scenarios.js';
@@ -32,7 +33,7 @@ for (const first of ['b', 'a'] as const) {
       );
       assert.ok(
         result.ms !== null && result.ms <= GOAL_MS,
-        `first reply after ${result.ms} ms, goal ${GOAL_MS} ms\n${result.detail}`,
+        `first reply after ${result.ms} ms, goal ${GOAL_MS} ms (${loadNote()})\n${result.detail}`,
       );
     },
   );

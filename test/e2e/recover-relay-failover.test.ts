@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { loadNote } from './lab/load.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { nebulaImpl } from './lab/nebula-impl.js';
 import { moveBehindPeersNat } from './lab/recovery-scenarios.js';
@@ -26,7 +27,7 @@ for (const sender of ['mover', 'peer'] as const) {
       }
       assert.ok(
         r.ms !== null && r.ms <= GOAL_MS,
-        `first reply ${r.ms} ms after the move, goal ${GOAL_MS} ms\n${r.detail}`,
+        `first reply ${r.ms} ms after the move, goal ${GOAL_MS} ms (${loadNote()})\n${r.detail}`,
       );
     },
   );

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { loadNote } from './lab/load.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { nebulaImpl } from './lab/nebula-impl.js';
 import { peerRestart, type RestartVariant } from './lab/recovery-scenarios.js';
@@ -37,7 +38,7 @@ for (const { variant, goalMs } of CASES) {
       );
       assert.ok(
         result.ms !== null && result.ms <= goalMs,
-        `recovery ${result.ms} ms, goal ${goalMs} ms\n${result.detail}`,
+        `recovery ${result.ms} ms, goal ${goalMs} ms (${loadNote()})\n${result.detail}`,
       );
     },
   );

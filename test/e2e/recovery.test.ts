@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { loadNote } from './lab/load.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import type { OverlayImpl } from './lab/overlay-node.js';
 import { RECOVERY_SCENARIOS } from './lab/recovery-scenarios.js';
@@ -32,7 +33,7 @@ for (const scenario of RECOVERY_SCENARIOS) {
       );
       assert.ok(
         result.ms !== null && result.ms <= scenario.goalMs,
-        `${scenario.kind} ${result.ms} ms, goal ${scenario.goalMs} ms\n${result.detail}`,
+        `${scenario.kind} ${result.ms} ms, goal ${scenario.goalMs} ms (${loadNote()})\n${result.detail}`,
       );
     },
   );

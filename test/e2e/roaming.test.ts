@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { Lab } from './lab/lab.js';
+import { loadNote } from './lab/load.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet } from './lab/nebula.js';
 import { measureRecovery } from './lab/recovery.js';
@@ -40,7 +41,7 @@ for (const sender of ['mover', 'other'] as const) {
     assert.ok(result.repliesBefore > 5, 'ping ran before the move');
     assert.ok(
       result.recoveryMs !== null && result.recoveryMs < 2000,
-      `recovered in ${result.recoveryMs} ms\n${lab.logTails(40)}`,
+      `recovered in ${result.recoveryMs} ms (${loadNote()})\n${lab.logTails(40)}`,
     );
   });
 }
