@@ -24,13 +24,16 @@ const MAPPED_PORT = 40123;
  * A PCP server that grants every MAP request `externalIp`:MAPPED_PORT for the lifetime asked (a delete, lifetime 0,
  * is granted too). Bound on a loopback address of its own, at the PCP port the client sends to.
  */
-async function fakePcpGateway(externalIp: string): Promise<{ ip: string; requests: number; close(): void }> {
+async function fakePcpGateway(
+  externalIp: string,
+): Promise<{ ip: string; requests: number; distinctRequests: Set<string>; close(): void }> {
   const ip = `127.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
   const sock: Socket = createSocket('udp4');
-  const state = { ip, requests: 0, close: () => sock.close() };
+  const state = { ip, requests: 0, distinctRequests: new Set<string>(), close: () => sock.close() };
   sock.on('message', (req, from) => {
     if (req.length !== PCP_MAP_LEN || req[0] !== 2 || req[1] !== 1) return;
     state.requests++;
+    state.distinctRequests.add(req.toString('hex'));
     const res = Buffer.from(req);
     res[1] = 0x80 | 1; // a MAP response
     res[3] = 0; // success
@@ -89,7 +92,9 @@ test('a node with port mapping on reports the mapped address to its lighthouse o
     what: () =>
       `the mapped address at the lighthouse: ${reported().join(' ')}; ${JSON.stringify(a.node.portMapReport())}\n${a.logs.join('\n')}`,
   });
-  assert.equal(gateway.requests, 1, 'one MAP request');
+  // A retry (the answer not read within the exchange's 250 ms of real time, on a loaded machine) resends the same
+  // bytes: it is the same request.
+  assert.equal(gateway.distinctRequests.size, 1, `one MAP request (${gateway.requests} sent with its retries)`);
   assert.ok((lh.node.counters.get('lighthouse', 'update') ?? 0) > updates);
   const report = a.node.portMapReport();
   assert.equal(report?.advertised, true);
