@@ -10,6 +10,7 @@
 
 import type { Aead } from '../noise/aead.js';
 import { AEAD_META_WORDS } from '../noise/session-aead.js';
+import { releaseSlots } from './reused-slots.js';
 
 const W = AEAD_META_WORDS;
 /** Records per crossing at most: a full TUN or UDP read (64 packets by default). */
@@ -27,8 +28,8 @@ export type RecordOp = (
 ) => void;
 
 export class CryptoBatch {
-  /** The key of each record. */
-  readonly aeads: Aead[] = [];
+  /** The key of each record (slots past `count` are stale: reused-slots.ts). */
+  readonly aeads: (Aead | undefined)[] = [];
   /** [adOffset, adLength, inputOffset, inputLength, outputOffset] per record, in `chunk`. */
   readonly meta = new Uint32Array(MAX_RECORDS * W);
   readonly counters = new Float64Array(MAX_RECORDS);
@@ -122,7 +123,7 @@ export class CryptoBatch {
 
   /** Forgets the pending records (their bytes stay where they are, for whoever holds views of them). */
   clear(): void {
-    this.aeads.length = 0;
+    releaseSlots(this.aeads, this.count);
     this.count = 0;
   }
 

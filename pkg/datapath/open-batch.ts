@@ -16,14 +16,16 @@ import { AEAD_TAG_LEN } from '../noise/aead.js';
 import { AEAD_META_WORDS as W, openRecords } from '../noise/session-aead.js';
 import type { UdpAddr } from '../udp/addr.js';
 import { CryptoBatch } from './crypto-batch.js';
+import { releaseSlots } from './reused-slots.js';
 import { atTurnEnd } from '../schedule/turn-end.js';
 
 export type OnOpened = (host: HostInfo, plaintext: Buffer | null, counter: number, from: UdpAddr) => void;
 
 export class OpenBatch {
   private readonly batch = new CryptoBatch();
-  private readonly hosts: HostInfo[] = [];
-  private readonly froms: UdpAddr[] = [];
+  // Per record, written by index up to the batch's count (reused-slots.ts).
+  private readonly hosts: (HostInfo | undefined)[] = [];
+  private readonly froms: (UdpAddr | undefined)[] = [];
   private queued = false;
   private flushing = false;
   private readonly flushNow = (): void => this.flush();
@@ -86,8 +88,8 @@ export class OpenBatch {
       }
     } finally {
       b.clear();
-      this.hosts.length = 0;
-      this.froms.length = 0;
+      releaseSlots(this.hosts, n);
+      releaseSlots(this.froms, n);
       this.flushing = false;
     }
   }

@@ -23,6 +23,7 @@ import { AEAD_META_WORDS as W, sealRecords } from '../noise/session-aead.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 import { CryptoBatch } from './crypto-batch.js';
+import { releaseSlots } from './reused-slots.js';
 import { atTurnEnd } from '../schedule/turn-end.js';
 
 function sealAll(
@@ -61,11 +62,12 @@ interface LatePacket {
 
 export class SealBatch {
   private readonly batch = new CryptoBatch();
-  private readonly hosts: HostInfo[] = [];
+  // Per record, written by index up to the batch's count (reused-slots.ts).
+  private readonly hosts: (HostInfo | undefined)[] = [];
   private readonly types: MessageType[] = [];
   private readonly subtypes: number[] = [];
-  private readonly conns: UdpConn[] = [];
-  private readonly dests: UdpAddr[] = [];
+  private readonly conns: (UdpConn | undefined)[] = [];
+  private readonly dests: (UdpAddr | undefined)[] = [];
   private readonly lengths: number[] = [];
   private readonly answerable: boolean[] = [];
   private queued = false;
@@ -167,12 +169,10 @@ export class SealBatch {
       }
     } finally {
       b.clear();
-      this.hosts.length = 0;
-      this.types.length = 0;
-      this.subtypes.length = 0;
-      this.conns.length = 0;
-      this.dests.length = 0;
-      this.answerable.length = 0;
+      // The numbers and flags hold nothing alive: they are simply overwritten by the next batch.
+      releaseSlots(this.hosts, n);
+      releaseSlots(this.conns, n);
+      releaseSlots(this.dests, n);
       this.flushing = false;
       this.addLate();
     }
