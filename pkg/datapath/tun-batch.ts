@@ -16,9 +16,14 @@ const FLUSH_AT = 64;
 
 export type BatchTunWriter = TunWriter & { writeBatch(packets: readonly Uint8Array[]): number };
 
+/** What a written packet's slot holds until the slot is reused: nothing of the packet's buffer stays reachable. */
+const NO_PACKET = new Uint8Array(0);
+
 export class TunBatch {
+  // This turn's packets are slots [0, count) of `packets`; the previous flush's array is the spare. Both keep their
+  // stores from turn to turn: emptied with `length = 0`, V8 would allocate a store again each turn (reused-slots.ts).
   private packets: Uint8Array[] = [];
-  // The array of the previous flush, emptied: a turn with one packet allocates no array for it.
+  private count = 0;
   private spare: Uint8Array[] = [];
   private queued = false;
   private readonly flushNow = (): void => this.flush();
@@ -29,8 +34,8 @@ export class TunBatch {
   ) {}
 
   add(packet: Uint8Array): void {
-    this.packets.push(packet);
-    if (this.packets.length >= FLUSH_AT) return this.flush();
+    this.packets[this.count++] = packet;
+    if (this.count >= FLUSH_AT) return this.flush();
     if (!this.queued) {
       this.queued = true;
       atTurnEnd(this.flushNow);
@@ -39,9 +44,13 @@ export class TunBatch {
 
   private flush(): void {
     this.queued = false;
+    const n = this.count;
+    if (n === 0) return;
     const packets = this.packets;
-    if (packets.length === 0) return;
     this.packets = this.spare;
+    this.count = 0;
+    // writeBatch writes the whole array: a turn with as many packets as the last one changes nothing here.
+    if (packets.length !== n) packets.length = n;
     try {
       this.tun.writeBatch(packets);
     } catch (e) {
@@ -49,7 +58,7 @@ export class TunBatch {
       this.ctx.counters.inc('drops', 'tun-write-failed');
       this.ctx.log.debug('TUN write failed', { error: (e as Error).message });
     }
-    packets.length = 0;
+    packets.fill(NO_PACKET);
     this.spare = packets;
   }
 }
