@@ -11,6 +11,8 @@
 // Options: --pings N (20)  --interval S (1)  --settle MS (3000)  --only nebula,mesh  --record  --sample  --out DIR
 //          --rounds N (1)  --analyze FILE --pids A,B  (the packet paths of a kept --record file, no lab)
 //          --idle-gap MS (100)  a packet after this long without one is a cold path (5 with --interval 0.01)
+//          --event E  one more event for --record (repeatable), e.g. a uprobe made with `perf probe -x <addon> --add
+//                     on_readable`: the packet paths then show where the time from the wake-up to the read goes
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (as in latency.js)
 
 import { spawn } from 'node:child_process';
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     pids: { type: 'string', default: '' },
     variant: { type: 'string', multiple: true, default: [] },
     'idle-gap': { type: 'string', default: String(IDLE_GAP_S * 1000) },
+    event: { type: 'string', multiple: true, default: [] },
   },
 });
 const idleGapS = Number(values['idle-gap']) / 1000;
@@ -119,7 +122,15 @@ async function probe(pair: PairLab, [label, impl, env]: Run, round: number): Pro
   // of its CPU time (a software clock that only runs while b does, so it wakes nothing while b is idle).
   const pids = `${running.a.pid},${running.b.pid}`;
   const rec = values.record
-    ? tool('perf', ['record', '-q', '-p', pids, '-o', file, ...TRACEPOINTS.flatMap((e) => ['-e', e])])
+    ? tool('perf', [
+        'record',
+        '-q',
+        '-p',
+        pids,
+        '-o',
+        file,
+        ...[...TRACEPOINTS, ...values.event].flatMap((e) => ['-e', e]),
+      ])
     : values.sample
       ? tool('perf', ['record', '-q', '-g', '-e', 'task-clock', '-c', '20000', '-p', String(pid), '-o', file])
       : null;
