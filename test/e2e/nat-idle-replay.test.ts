@@ -5,6 +5,7 @@ import { Lab } from './lab/lab.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet } from './lab/nebula.js';
 import { readUdpDatagrams } from './lab/pcap.js';
+import { startTcpdump } from './lab/tcpdump.js';
 import { sleep, waitFor } from './lab/wait.js';
 
 // NAT mappings that time out, and packets replayed from somewhere else.
@@ -56,7 +57,7 @@ test('a tunnel packet replayed from another host is not delivered again and does
   });
   assert.ok((await lab.ping(h1!, n2.vpnIp, { count: 1, timeoutSec: 5 })).ok);
   const pcap = lab.path('wire.pcap');
-  const capture = await lab.spawn(h2!, 'tcpdump', [
+  const capture = await startTcpdump(lab, h2!, [
     '-i',
     'any',
     '--immediate-mode',
@@ -69,7 +70,7 @@ test('a tunnel packet replayed from another host is not delivered again and does
     'port',
     '4242',
   ]);
-  const tun = await lab.spawn(h2!, 'tcpdump', [
+  const tun = await startTcpdump(lab, h2!, [
     '-i',
     'any',
     '--immediate-mode',
@@ -78,12 +79,15 @@ test('a tunnel packet replayed from another host is not delivered again and does
     'icmp[icmptype] == icmp-echo and dst host',
     n2.vpnIp,
   ]);
-  await sleep(1000);
   assert.equal((await lab.ping(h1!, n2.vpnIp, { count: 3, timeoutSec: 5 })).rttMs.length, 3);
-  await sleep(300);
+  // The 3 requests arrived (they were answered); tcpdump writes each to the file as it reads it (-U).
+  const tunnelDatagrams = () => readUdpDatagrams(pcap).filter((d) => d.payload.length > 16);
+  await waitFor(() => tunnelDatagrams().length >= 3, {
+    timeoutMs: 5000,
+    what: () => `3 tunnel datagrams in the capture (have ${tunnelDatagrams().length})`,
+  });
   await capture.kill();
-  const captured = readUdpDatagrams(pcap).filter((d) => d.payload.length > 16);
-  assert.ok(captured.length >= 3);
+  const captured = tunnelDatagrams();
   // Host three replays everything from its own address, from the same source port the real sender used.
   const script = `
     const s = require('node:dgram').createSocket('udp4');

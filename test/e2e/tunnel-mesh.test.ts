@@ -6,6 +6,7 @@ import { Lab } from './lab/lab.js';
 import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet } from './lab/nebula.js';
 import { readUdpDatagrams } from './lab/pcap.js';
+import { startTcpdump } from './lab/tcpdump.js';
 import { sleep, waitFor } from './lab/wait.js';
 
 // Two real mesh processes in network namespaces, with real TUN devices, on a flat underlay.
@@ -45,7 +46,7 @@ test('garbage and replayed datagrams leave the tunnel working and deliver nothin
 
   // Capture real tunnel datagrams arriving at two, and every ICMP echo request two's TUN hands to its kernel.
   const pcap = lab.path('two-udp.pcap');
-  const udpCapture = await lab.spawn(h2, 'tcpdump', [
+  const udpCapture = await startTcpdump(lab, h2, [
     '-i',
     'any',
     '--immediate-mode',
@@ -58,7 +59,7 @@ test('garbage and replayed datagrams leave the tunnel working and deliver nothin
     'port',
     '4242',
   ]);
-  const tunCapture = await lab.spawn(h2, 'tcpdump', [
+  const tunCapture = await startTcpdump(lab, h2, [
     '-i',
     'any',
     '--immediate-mode',
@@ -67,13 +68,16 @@ test('garbage and replayed datagrams leave the tunnel working and deliver nothin
     'icmp[icmptype] == icmp-echo and dst host',
     vpn2,
   ]);
-  await sleep(1000);
   const pings = await lab.ping(h1, vpn2, { count: 5, timeoutSec: 5 });
   assert.equal(pings.rttMs.length, 5);
-  await sleep(300);
+  // The 5 requests arrived (they were answered); tcpdump writes each to the file as it reads it (-U).
+  const tunnelDatagrams = () => readUdpDatagrams(pcap).filter((d) => d.payload.length > 16);
+  await waitFor(() => tunnelDatagrams().length >= 5, {
+    timeoutMs: 5000,
+    what: () => `5 tunnel datagrams in the capture (have ${tunnelDatagrams().length})`,
+  });
   await udpCapture.kill();
-  const captured = readUdpDatagrams(pcap).filter((d) => d.payload.length > 16);
-  assert.ok(captured.length >= 5, `captured ${captured.length} tunnel datagrams`);
+  const captured = tunnelDatagrams();
 
   // Replay every captured datagram (from a fresh source port too), then throw garbage of every shape at it.
   const script = `

@@ -27,6 +27,7 @@ export function readUdpDatagrams(path: string): CapturedDatagram[] {
   let off = 24;
   while (off + 16 <= buf.length) {
     const inclLen = u32(off + 8);
+    if (off + 16 + inclLen > buf.length) break; // a record tcpdump is still writing
     const frame = buf.subarray(off + 16, off + 16 + inclLen);
     off += 16 + inclLen;
     const ip = frame.subarray(linkLen);
