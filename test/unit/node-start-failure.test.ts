@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 
+import { freeUdpAndTcpPort } from './helpers/free-port.js';
 import { TestMesh } from './helpers/mesh.js';
 
 // A start that fails after the socket (here: the lighthouse's second port is taken) stops what it opened so far: the
@@ -9,10 +10,8 @@ import { TestMesh } from './helpers/mesh.js';
 
 test('a lighthouse whose second port cannot open fails to start and leaves no TCP listener behind', async (t) => {
   const mesh = new TestMesh(t);
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  // Free for UDP too: the node binds its UDP socket there first, and must fail only at the second port.
+  const port = await freeUdpAndTcpPort();
 
   await assert.rejects(
     mesh.node({

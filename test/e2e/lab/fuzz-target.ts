@@ -4,10 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeUdpAndTcpPort } from '../../unit/helpers/free-port.js';
 import { ALLOW_ALL_FIREWALL, type TestMesh } from '../../unit/helpers/mesh.js';
 import { makeHostCert } from '../../unit/helpers/pki.js';
 import { sleep, waitFor } from '../../unit/helpers/wait.js';
@@ -23,14 +23,6 @@ export interface FuzzTarget {
   tail(): string;
 }
 
-export async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
 export function alive(p: ChildProcess): boolean {
   return p.exitCode === null && p.signalCode === null;
 }
@@ -44,7 +36,8 @@ export async function startFuzzTarget(
 ): Promise<FuzzTarget> {
   const dir = mkdtempSync(join(tmpdir(), `fuzz-daemon-${process.pid}-`));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freeUdpPort();
+  // Its TCP listener takes the same number: free for both, or the daemon could fail to start for another's socket.
+  const port = await freeUdpAndTcpPort();
   const cert = makeHostCert(mesh.ca, { name: 'daemon', ip: `${vpnIp}/24` });
   const configPath = join(dir, 'config.yml');
   // JSON is YAML: the config as the daemon reads it from disk.
