@@ -30,6 +30,7 @@ import {
 import { usablePeerAddrs } from './peer-addrs.js';
 import { PendingHandshake } from './pending.js';
 import { verifyPeerCert, type VerifiedPeer } from './peer-cert.js';
+import { Stage2Flush } from './stage2-flush.js';
 import { versionRehandshake } from './version-rules.js';
 import { compareVpnIp, formatVpnIp, type VpnIp } from '../ip/vpn-ip.js';
 
@@ -136,9 +137,12 @@ export class HandshakeManager {
 
   /** The test requests of candidates whose peer has not used them yet (candidate-test-requests.ts). */
   private readonly candidateTests: CandidateTestRequests;
+  /** Whether a stage 2 we answered is flushed at once or shares the next flush (stage2-flush.ts). */
+  private readonly stage2Flush: Stage2Flush;
 
   constructor(private readonly env: HandshakeEnv) {
     this.remoteLog = new RateLimitedLog(env.log, env.clock, REMOTE_LOG_LIMIT);
+    this.stage2Flush = new Stage2Flush(env.clock);
     this.candidateTests = new CandidateTestRequests({
       clock: env.clock,
       isCandidate: (host) => env.hostmap.isCandidate(host),
@@ -581,8 +585,9 @@ export class HandshakeManager {
       if (env.hostmap.addCandidate(host)) this.drop('handshake-candidates-full');
       if (t.racing) this.racedBy.set(host, t.racing);
       t.src.reply(t.answered.stage2);
-      // Stage 2 leaves before whatever else this turn handles.
-      env.flushSends?.();
+      // Stage 2 leaves before whatever else this turn handles, unless one left within the last few ms: then it
+      // goes with the next one or at the end of the turn (stage2-flush.ts).
+      if (this.stage2Flush.due()) env.flushSends?.();
       env.counters.inc('handshakes', 'candidate');
       env.log.debug('Handshake answered, new tunnel held until the peer uses it', {
         vpnIp: formatVpnIp(host.vpnIp),
