@@ -46,6 +46,15 @@ test('an input that takes longer than the per-iteration limit fails as a hang', 
   );
 });
 
+test('an iteration stalled without using CPU (as when a loaded machine deschedules the process) is not a hang', () => {
+  // Atomics.wait blocks the thread as a descheduled process is blocked: wall time passes, CPU time does not.
+  const blocked = new Int32Array(new SharedArrayBuffer(4));
+  const stats = runFuzz('stalled', { iterations: 2, ms: 1000, seed: 1, maxIterationMs: 5 }, () => {
+    Atomics.wait(blocked, 0, 0, 30);
+  });
+  assert.equal(stats.iterations, 2);
+});
+
 test('an async body (socket and timer waits) is allowed longer per iteration than a synchronous one', async () => {
   assert.ok(ASYNC_MAX_ITERATION_MS >= 5000);
   // 600 ms is over runFuzz's 500 ms default and well under the async default.
