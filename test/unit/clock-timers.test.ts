@@ -88,6 +88,10 @@ test('a clock without timers of its own gets real ones from the after()/every() 
   // The helpers' real timers are unref'd: waitFor's ref'd ones keep the test alive meanwhile. Awaited, not slept on:
   // a loop that wakes late from a fixed 60 ms wait runs the interval once and then the wait's own timer.
   await waitFor(() => ticks >= 2 && once >= 1, { what: () => `2 real ticks and the one-shot (${ticks}, ${once})` });
+  // Four more ticks (~20 ms, two of the one-shot's periods) before asking whether it ran once: a one-shot that repeats
+  // has run again by then.
+  const ticksAtOnce = ticks;
+  await waitFor(() => ticks >= ticksAtOnce + 4, { what: () => `4 more real ticks (${ticks - ticksAtOnce})` });
   cancel();
   assert.equal(once, 1);
 });
