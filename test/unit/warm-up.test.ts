@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { ManualClock, systemClock } from '../../pkg/clock/clock.js';
@@ -60,6 +60,30 @@ test(
     assert.equal(readdirSync('/proc/self/fd').length, before.descriptors, 'no descriptor left open');
   },
 );
+
+test('the throwaway nodes run on sockets and socketpairs, the I/O classes of a daemon, not in-memory twins', async () => {
+  // In-memory twins made V8 throw out the data path's optimized code ("wrong map") when real traffic had run first.
+  const sockets = (): number =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false; // closed meanwhile
+      }
+    }).length;
+  const before = sockets();
+  let most = before;
+  let running = true;
+  const run = warmUp(systemClock).finally(() => (running = false));
+  for (let i = 0; i < 5000 && running; i++) {
+    most = Math.max(most, sockets());
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await run;
+  // Three UDP sockets and three socketpairs (two ends each) at once, all closed again.
+  assert.ok(most - before >= 9, `at most ${most - before} sockets of the warm-up open at once`);
+  assert.equal(sockets(), before);
+});
 
 test('the warm-up costs bounded CPU when its code has run before (the daemon has run its start-up)', async () => {
   await warmUp(systemClock);
