@@ -58,7 +58,7 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
   const cancelWarmUp =
     process.env.MESH_WARM_UP === '0'
       ? () => {}
-      : scheduleWarmUp({ tunnels: node.hostmap, clock: node.clock, log: node.log }, warmUp);
+      : scheduleWarmUp({ tunnels: node.hostmap, clock: node.clock, log: node.log, counters: node.counters }, warmUp);
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {
       daemon.node.log.info('Caught signal, shutting down', { signal });

@@ -15,6 +15,7 @@
 import { after, type Clock } from '../clock/clock.js';
 import type { TunnelEvents } from '../hostmap/hostmap.js';
 import type { Logger } from '../log/logger.js';
+import type { Counters } from '../metrics/counters.js';
 
 /** After the first tunnel is installed: its handshake's remaining packets and first updates are done by then. */
 export const WARM_UP_IDLE_MS = 200;
@@ -59,12 +60,27 @@ function lastTraffic(tunnels: WarmUpTunnels): number {
   return last;
 }
 
-/** What the schedule needs from the node: its tunnels, clock and log. */
+/** What the schedule needs from the node: its tunnels, clock, log and counters (where the outcome is counted). */
 export interface WarmUpHost {
   readonly tunnels: WarmUpTunnels;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly counters: Counters;
 }
+
+/** What a warm-up run rejects with when it gave up at its own timeout (counted apart from other failures). */
+export class WarmUpTimedOut extends Error {
+  constructor(ms: number) {
+    super(`warm-up timed out after ${ms} ms`);
+    this.name = 'WarmUpTimedOut';
+  }
+}
+
+/**
+ * The counter that says how the run ended, label 'done', 'timed-out' or 'failed' (at most one increment per
+ * process): a benchmark reads it from the metrics to tell a run with the warm-up from one without.
+ */
+export const WARM_UP_COUNTER = 'warm-up';
 
 /** Schedules `run` once; returns a cancel function (the daemon's stop calls it, so a stopping node never starts it). */
 export function scheduleWarmUp(
@@ -81,10 +97,15 @@ export function scheduleWarmUp(
     const cpu = process.cpuUsage();
     run(host.clock, yieldTo).then(
       () => {
+        host.counters.inc(WARM_UP_COUNTER, 'done');
         const used = process.cpuUsage(cpu);
         host.log.debug('Warm-up done', { cpuMs: Math.round((used.user + used.system) / 100) / 10 });
       },
-      (e: unknown) => host.log.debug('Warm-up did not complete', { error: (e as Error).message }),
+      (e: unknown) => {
+        // Once per process at most, so info: the first real contacts will run cold (issue 19).
+        host.counters.inc(WARM_UP_COUNTER, e instanceof WarmUpTimedOut ? 'timed-out' : 'failed');
+        host.log.info('Warm-up did not complete: first contacts run cold', { error: (e as Error).message });
+      },
     );
   };
   // Due: runs once the data path has been quiet WARM_UP_QUIET_MS, checked again when that much has passed since

@@ -34,7 +34,7 @@ import { localNets } from './firewall-setup.js';
 import { MeshNode } from './node.js';
 import { warmUpPacket } from './warm-up-packets.js';
 import { QuietGate } from './warm-up-pacer.js';
-import type { RealDataPath } from './warm-up-schedule.js';
+import { WarmUpTimedOut, type RealDataPath } from './warm-up-schedule.js';
 import { resolveStaticHosts } from './static-hosts.js';
 
 const HOUR = 3600;
@@ -220,7 +220,7 @@ export async function warmUp(clock: Clock, realPath: RealDataPath = NO_REAL_PATH
   const opened: Array<{ close(): Promise<void> }> = [];
   let cancelTimeout = (): void => {};
   const timeout = new Promise<never>((_, reject) => {
-    cancelTimeout = after(clock, TIMEOUT_MS, () => reject(new Error('warm-up timed out')));
+    cancelTimeout = after(clock, TIMEOUT_MS, () => reject(new WarmUpTimedOut(TIMEOUT_MS)));
   });
   timeout.catch(() => {});
   // Every step the warm-up drives waits for the real data path to be quiet first (QuietGate).

@@ -9,13 +9,16 @@ import {
   WARM_UP_FALLBACK_MS,
   WARM_UP_GIVE_UP_MS,
   WARM_UP_IDLE_MS,
+  WARM_UP_COUNTER,
   WARM_UP_QUIET_MS,
+  WarmUpTimedOut,
   type RealDataPath,
   type WarmUpTunnels,
   type WarmUpTunnelTraffic,
 } from '../../pkg/daemon/warm-up-schedule.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { Logger } from '../../pkg/log/logger.js';
+import { Counters } from '../../pkg/metrics/counters.js';
 import { connect, TestMesh } from './helpers/mesh.js';
 
 // The daemon's warm-up (issue 19): one in-process first contact through a lighthouse between throwaway nodes, so the
@@ -94,7 +97,7 @@ test('the warm-up costs bounded CPU when its code has run before (the daemon has
   assert.ok((used.user + used.system) / 1000 < 200, `warm-up took ${(used.user + used.system) / 1000} ms CPU`);
 });
 
-test('the warm-up holds its datagrams while the real data path is busy, and completes once it is quiet', async () => {
+test('no warm-up step starts while the real data path is busy, and it completes once it is quiet', async () => {
   // The throwaway nodes run on this clock; the real data path is the test's switch. Their stop waits ~50 ms of real
   // time, so the loops below give real time too (a few ms per step), bounded.
   const clock = new ManualClock();
@@ -145,23 +148,31 @@ class FakeTunnels implements WarmUpTunnels {
 interface Scheduled {
   clock: ManualClock;
   tunnels: FakeTunnels;
+  counters: Counters;
+  /** The node's log lines at info and above. */
+  logged: string[];
   /** When the warm-up ran, and what it was told to yield to. */
   runs: number[];
   yieldTo: RealDataPath[];
   cancel: () => void;
 }
 
-function schedule(tunnelsUp = 0): Scheduled {
+/** A schedule whose run records when it ran and then ends as `outcome` says (resolves unless it throws). */
+function schedule(tunnelsUp = 0, outcome: () => void = () => {}): Scheduled {
   const clock = new ManualClock();
   const tunnels = new FakeTunnels();
   tunnels.size = tunnelsUp;
+  const counters = new Counters();
+  const logged: string[] = [];
+  const log = new Logger('info', 'text', (line) => logged.push(line), true);
   const runs: number[] = [];
   const yieldTo: RealDataPath[] = [];
-  const cancel = scheduleWarmUp({ tunnels, clock, log: new Logger('error', 'text', () => {}) }, async (c, path) => {
+  const cancel = scheduleWarmUp({ tunnels, clock, log, counters }, async (c, path) => {
     runs.push(c.now());
     yieldTo.push(path);
+    outcome();
   });
-  return { clock, tunnels, runs, yieldTo, cancel };
+  return { clock, tunnels, counters, logged, runs, yieldTo, cancel };
 }
 
 test('the warm-up runs once, a short idle after the first tunnel is installed', () => {
@@ -250,4 +261,44 @@ test('a warm-up run once the data path went quiet yields to it', () => {
   assert.equal(s.yieldTo[0].quietFor(1), false, 'a packet just now: busy');
   s.clock.advance(5);
   assert.equal(s.yieldTo[0].quietFor(5), true);
+});
+
+test("the warm-up's outcome is counted on the node's counters, and a failure is logged at info", async () => {
+  // A benchmark reads the counter to tell a run with the warm-up from one without (it needs loopback, the addon
+  // and six descriptors, and gives up after 2 s).
+  const outcomes = [
+    { label: 'done', end: (): void => {} },
+    {
+      label: 'timed-out',
+      end: (): void => {
+        throw new WarmUpTimedOut(2000);
+      },
+    },
+    {
+      label: 'failed',
+      end: (): void => {
+        throw new Error('the native addon is not built');
+      },
+    },
+  ];
+  for (const { label, end } of outcomes) {
+    const s = schedule(0, end);
+    s.clock.advance(WARM_UP_FALLBACK_MS);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(s.runs.length, 1);
+    assert.deepEqual(s.counters.snapshot()[WARM_UP_COUNTER], { [label]: 1 }, `a run that ended ${label}`);
+    const failures = s.logged.filter((l) => l.includes('Warm-up did not complete'));
+    assert.equal(failures.length, label === 'done' ? 0 : 1, s.logged.join('\n'));
+  }
+});
+
+test('a warm-up held past its timeout rejects as timed out, which the schedule counts apart from failures', async () => {
+  const clock = new ManualClock();
+  // A real data path that never goes quiet: no step starts, so only the timeout can end it.
+  const run = warmUp(clock, { quietFor: () => false });
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+  clock.advance(2000);
+  await assert.rejects(run, WarmUpTimedOut);
+  clock.advance(1000);
+  assert.equal(clock.pending, 0, 'no timer left behind');
 });
