@@ -2,8 +2,8 @@
 // their datagrams is handled in its own I/O callback, between the real node's; what the warm-up drives itself (a
 // throwaway node's start, a packet into a throwaway TUN) waits at a QuietGate: for a later event-loop turn, and while
 // the real data path carried a packet within WARM_UP_YIELD_MS. A step sets off a few datagrams at most, so a real
-// packet waits for one datagram's or one node start's work (the longest turn: ~15 ms in a cold process, 5-7 ms
-// after), and no step starts while real packets flow.
+// packet waits for one step's work at most (a datagram's, a node's preparation or start: the longest 8-29 ms in a
+// cold process, 3-11 ms once warm; docs/state-machines.md), and no step starts while real packets flow.
 
 import { after, type Clock } from '../clock/clock.js';
 import type { RealDataPath } from './warm-up-schedule.js';

@@ -31,7 +31,7 @@ import { TunPair } from '../tun/socketpair.js';
 import type { UdpConn } from '../udp/udp-conn.js';
 import { openUnderlay } from './daemon.js';
 import { localNets } from './firewall-setup.js';
-import { MeshNode } from './node.js';
+import { MeshNode, type NodeSetup } from './node.js';
 import { warmUpPacket } from './warm-up-packets.js';
 import { QuietGate } from './warm-up-pacer.js';
 import { WarmUpTimedOut, type RealDataPath } from './warm-up-schedule.js';
@@ -66,6 +66,13 @@ interface Throwaway {
   tun: TunPair;
 }
 
+/** A throwaway node before its start: its keys, certificate, config, firewall and open sockets. */
+interface Prepared {
+  readonly setup: NodeSetup;
+  readonly udp: UdpConn;
+  readonly tun: TunPair;
+}
+
 function hostCert(
   caKey: Uint8Array,
   ca: NebulaCertificate,
@@ -91,15 +98,18 @@ function hostCert(
   return { cert, key: keys.privateKey };
 }
 
-/** Starts one throwaway node; `lhPort` is the throwaway lighthouse's (0 for the lighthouse itself). */
-async function startThrowaway(
+/**
+ * Prepares one throwaway node (`lhPort` is the throwaway lighthouse's, 0 for the lighthouse itself). Its start is a
+ * step of its own: in one step the two held the event loop for 15-25 ms in a cold process (docs/state-machines.md).
+ */
+async function prepareThrowaway(
   ca: NebulaCertificate,
   caKey: Uint8Array,
   self: Role,
   lhPort: number,
   clock: Clock,
   opened: Array<{ close(): Promise<void> }>,
-): Promise<Throwaway> {
+): Promise<Prepared> {
   const { cert, key } = hostCert(caKey, ca, self.vpnIp);
   const log = new Logger('error', 'text', () => {}, true);
   // The daemon's own classes: whatever openUnderlay picks for the real socket, a LinuxTun for the real TUN.
@@ -149,7 +159,7 @@ async function startThrowaway(
     vpnNetworks,
     unsafeNetworks,
   });
-  const node = await MeshNode.start({
+  const setup: NodeSetup = {
     config,
     pki,
     firewall,
@@ -160,8 +170,13 @@ async function startThrowaway(
     tun: tun.tun,
     watchAddresses: false,
     localNetworks: () => [],
-  });
-  return { node, udp, tun };
+  };
+  return { setup, udp, tun };
+}
+
+async function startThrowaway(prepared: Prepared): Promise<Throwaway> {
+  const node = await MeshNode.start(prepared.setup);
+  return { node, udp: prepared.udp, tun: prepared.tun };
 }
 
 /** Resolves when `node` has a tunnel to `vpnIp`. */
@@ -225,17 +240,21 @@ export async function warmUp(clock: Clock, realPath: RealDataPath = NO_REAL_PATH
   timeout.catch(() => {});
   // Every step the warm-up drives waits for the real data path to be quiet first (QuietGate).
   const step = (): Promise<void> => Promise.race([gate.pass(), timeout]);
+  // A node's preparation (keys, certificate, config, sockets: ~5-12 ms in a cold process) and its start (~1-3 ms)
+  // are two steps.
+  const throwaway = async (self: Role, lhPort: number): Promise<Throwaway> => {
+    await step();
+    const prepared = await prepareThrowaway(caCert, ca.privateKey, self, lhPort, clock, opened);
+    await step();
+    const node = await startThrowaway(prepared);
+    started.push(node);
+    return node;
+  };
   try {
-    await step();
-    const lh = await startThrowaway(caCert, ca.privateKey, LH, 0, clock, opened);
-    started.push(lh);
+    const lh = await throwaway(LH, 0);
     const lhPort = lh.udp.localPort;
-    await step();
-    const a = await startThrowaway(caCert, ca.privateKey, PAIR[0], lhPort, clock, opened);
-    started.push(a);
-    await step();
-    const b = await startThrowaway(caCert, ca.privateKey, PAIR[1], lhPort, clock, opened);
-    started.push(b);
+    const a = await throwaway(PAIR[0], lhPort);
+    const b = await throwaway(PAIR[1], lhPort);
     await Promise.race([Promise.all([a, b].map((n) => tunnelUp(n.node, LH.vpnIp))), timeout]);
     // The host updates that follow the lighthouse handshakes: a's query must find b. Checked after each datagram
     // the lighthouse handles; the timeout bounds the wait.
