@@ -2,9 +2,8 @@
 // four address words, IPv4 in the first as a uint32, IPv6 as four big-endian 32-bit words.
 //
 // Turning numbers into a UdpAddr costs a string per packet, and a string into numbers a parse per packet, so both
-// directions are remembered: a sender heard again while it holds its cache slot gets the very same UdpAddr object
-// back (sameAddr is then a cheap comparison, and a roam check allocates nothing), and an address we send to is
-// parsed once.
+// directions are remembered: a sender seen again gets the very same UdpAddr object back (sameAddr is then a cheap
+// comparison, and a roam check allocates nothing), and an address we send to is parsed once.
 
 import { randomInt } from 'node:crypto';
 import { isIPv4 } from 'node:net';
@@ -16,109 +15,189 @@ import type { UdpAddr } from './addr.js';
 export type AddrWords = readonly [number, number, number, number, number];
 
 /**
- * Slots of the sender cache (direct-mapped by a seeded hash of the address and port): all the senders a socket
- * remembers, whatever floods it. A few peers sending a lot (a tunnel's bulk traffic) each keep their slot and get
- * their UdpAddr back at the cost of an array read; a lighthouse's 10k-40k nodes, each heard every few seconds, miss
- * and get a new UdpAddr, which cost less than the lookup in a table of them all did (bench/lh-load, below).
+ * Every sender, authenticated or not, per family: the last HEARD_GENERATION distinct ones and up to as many before
+ * them (RecentMap). This is all a flood of spoofed sources can fill (docs/security-model.md: nothing
+ * unauthenticated grows state without a tight bound): 200k distinct senders leave 1.0 MB (IPv4) and 3.7 MB (IPv6)
+ * held, where two generations of 65536 for everyone held 9.7 and 35.6 MB, and a flood entry is dropped after 4096-8192
+ * further new senders rather than living long enough to be promoted to the old generation.
  */
-export const SENDER_SLOTS = 512;
+export const HEARD_GENERATION = 4096;
+
+/**
+ * Senders an authenticated packet came from (SenderCache.keep), per family: the last KEPT_GENERATION distinct ones
+ * and up to as many before them. Every sender of a lighthouse's working set (10k-40k tunnels, each heard from every
+ * few seconds) finds its very UdpAddr again. Bounded by generations rather than released with the last tunnel using
+ * the address: no hostmap hook, and only a peer holding a tunnel key can add entries (by spoofing sources of packets
+ * it sealed), which then churns this table and never grows it. An evicted sender is kept again by its next
+ * authenticated packet; nothing depends on identity for correctness (sameAddr compares values).
+ * Measured (node --expose-gc, heapUsed over 200k distinct senders): ~140 B an IPv4 entry, ~500 B an IPv6 one (most
+ * of it the formatted text, a tree of concatenated pieces) - not the ~130 B once written here for both.
+ */
+export const KEPT_GENERATION = 65536;
 
 /**
  * What the data path tells the socket about a sender once a packet from it opened under a tunnel's key
- * (pkg/datapath/outside.ts, step 6): from then on a datagram from an unauthenticated source cannot take its slot.
+ * (pkg/datapath/outside.ts, step 6): from then on it is found again among the kept senders.
  */
 export interface SenderCache {
   keep(from: UdpAddr): void;
 }
 
-/** A remembered sender: its words (as int32, unboxed) and port confirm a hit, since the slot is only a hash. */
-interface Sender {
-  readonly family: number;
+/**
+ * A map bounded at two generations: keys are added to the current one; when it is full it becomes the previous one
+ * and the previous one is dropped. A key found in the previous generation moves to the current one, so what is
+ * used within a generation's span stays.
+ */
+export class RecentMap<K, V> {
+  private current = new Map<K, V>();
+  private previous = new Map<K, V>();
+
+  constructor(private readonly generation: number) {}
+
+  get(key: K): V | undefined {
+    const v = this.current.get(key);
+    if (v !== undefined) return v;
+    const old = this.previous.get(key);
+    if (old !== undefined) {
+      this.previous.delete(key);
+      this.add(key, old);
+    }
+    return old;
+  }
+
+  add(key: K, v: V): void {
+    if (this.current.size >= this.generation) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(key, v);
+  }
+
+  delete(key: K): void {
+    if (!this.current.delete(key)) this.previous.delete(key);
+  }
+
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+}
+
+/** An IPv6 sender: its words (as int32, unboxed) and port confirm a hit, since the key is only a hash of them. */
+interface V6Sender {
   readonly w0: number;
   readonly w1: number;
   readonly w2: number;
   readonly w3: number;
   readonly addr: UdpAddr;
-  /** Sent an authenticated packet (SenderCache.keep): only another kept sender takes the slot. */
-  kept: boolean;
 }
 
-/**
- * Senders' UdpAddr objects by their record words, and records' words by UdpAddr (for sends).
- *
- * Why a small direct-mapped cache and not a table of every sender (what sessions 8-9 had, two generations of 65536
- * kept and 4096 heard per family): at a lighthouse of 10k nodes its
- * lookup missed the CPU's caches on every datagram (3.7% of the main thread in perf against 0.5% for a new object,
- * and no more GC), 0.2-0.3 points of steady CPU in 7 lab pairs; in a bulk flow from one peer it saved
- * 0.4-0.6 CPU s per million 64-byte packets over a new object each (3 of 3 pairs), which the cache keeps.
- */
+/** One family's senders: the small table every datagram may fill and the large one only keep() fills. */
+class SenderTables<V> {
+  readonly heard: RecentMap<number, V>;
+  readonly kept: RecentMap<number, V>;
+
+  constructor(heard: number, kept: number) {
+    this.heard = new RecentMap(heard);
+    this.kept = new RecentMap(kept);
+  }
+
+  keep(key: number, v: V): void {
+    this.heard.delete(key);
+    this.kept.add(key, v);
+  }
+
+  get size(): number {
+    return this.heard.size + this.kept.size;
+  }
+}
+
 export class AddrTable implements SenderCache {
-  private readonly slots: (Sender | null)[] = new Array<Sender | null>(SENDER_SLOTS).fill(null);
+  private readonly v4: SenderTables<UdpAddr>;
+  private readonly v6: SenderTables<V6Sender>;
+  /** Per table, so an outsider cannot pick IPv6 sources whose keys collide (a collision only costs a new object). */
+  private readonly seed = randomInt(0x7fffffff);
+  /** The objects keep() took, so a kept sender's packets cost one lookup here and nothing else. */
+  private readonly kept = new WeakSet<UdpAddr>();
   /**
-   * The sender fromRecord last returned, with its slot: the data path keeps the sender of every packet that opened
-   * right after fromRecord gave it, and keep() then needs neither a parse nor a lookup.
+   * The last sender fromRecord found among the kept: the data path keeps the sender of every packet that opened,
+   * right after fromRecord gave it, so this spares keep() a WeakSet lookup per datagram (with 10k senders in turn,
+   * a lighthouse's, every such lookup missed the CPU's caches).
    */
-  private last: Sender | null = null;
-  private lastSlot = 0;
+  private lastKept: UdpAddr | null = null;
   /** Filled when we first send to an address (toWords), not on receipt: most senders are only answered by tunnel. */
   private readonly words = new WeakMap<UdpAddr, AddrWords | null>();
 
   /**
-   * `remember` false: a new object for every datagram, nothing held (MESH_UDP_SENDERS=0, for comparison). `seed`:
-   * per table, so an outsider cannot aim its sources at a slot (tests fix it).
+   * `remember` false: no sender is looked up or kept, each datagram gets a new address object (what the tables
+   * replaced; MESH_UDP_SENDERS=0 through BatchConn, so a benchmark can compare both in one run).
    */
   constructor(
+    heard = HEARD_GENERATION,
+    kept = KEPT_GENERATION,
     private readonly remember = true,
-    private readonly seed = randomInt(0x7fffffff),
-  ) {}
+  ) {
+    this.v4 = new SenderTables(heard, kept);
+    this.v6 = new SenderTables(heard, kept);
+  }
 
   /** The sender in record `r` of `meta` (words r+2 .. r+7). */
   fromRecord(meta: Uint32Array, r: number): UdpAddr {
     const port = meta[r + 3];
-    if (!this.remember) return newSender(meta, r).addr;
-    const family = meta[r + 2] & 0xff;
+    if (!this.remember) return { address: formatRecordAddress(meta, r), port };
+    if ((meta[r + 2] & 0xff) === 4) {
+      const ip = meta[r + 4];
+      const key = ip * 65536 + port;
+      const kept = this.v4.kept.get(key);
+      if (kept !== undefined) return (this.lastKept = kept);
+      let addr = this.v4.heard.get(key);
+      if (addr === undefined) {
+        addr = { address: formatIpv4(ip), port };
+        this.v4.heard.add(key, addr);
+      }
+      return addr;
+    }
+    // Looked up by its numbers; the text is formatted only for a sender not found. A hit took 0.78-1.08 us and
+    // 40-940 B of garbage per datagram when keyed by the text, 0.04-0.09 us and none now (10k senders in turn).
     const w0 = meta[r + 4] | 0;
     const w1 = meta[r + 5] | 0;
     const w2 = meta[r + 6] | 0;
     const w3 = meta[r + 7] | 0;
-    const slot = senderKey(this.seed, w0, w1, w2, w3, port | (family << 16)) & (SENDER_SLOTS - 1);
-    const s = this.slots[slot];
+    const key = v6Key(this.seed, w0, w1, w2, w3, port);
+    const kept = this.v6.kept.get(key);
+    const found = kept ?? this.v6.heard.get(key);
     if (
-      s !== null &&
-      s.w0 === w0 &&
-      s.w1 === w1 &&
-      s.w2 === w2 &&
-      s.w3 === w3 &&
-      s.family === family &&
-      s.addr.port === port
+      found !== undefined &&
+      found.w0 === w0 &&
+      found.w1 === w1 &&
+      found.w2 === w2 &&
+      found.w3 === w3 &&
+      found.addr.port === port
     ) {
-      this.last = s;
-      this.lastSlot = slot;
-      return s.addr;
+      if (found === kept) this.lastKept = found.addr;
+      return found.addr;
     }
-    const fresh = newSender(meta, r);
-    // A kept sender's slot is not given to a source nobody authenticated yet (keep() may still give it).
-    if (s === null || !s.kept) this.slots[slot] = fresh;
-    this.last = fresh;
-    this.lastSlot = slot;
-    return fresh.addr;
+    const addr = { address: formatIpv6([6, w0 >>> 0, w1 >>> 0, w2 >>> 0, w3 >>> 0]), port };
+    // A colliding kept sender stays where it is; this one is remembered among the heard.
+    this.v6.heard.add(key, { w0, w1, w2, w3, addr });
+    return addr;
   }
 
-  /** SenderCache: `from` sent a packet that opened under a tunnel's key; it holds its slot from now on. */
+  /** SenderCache: `from` sent a packet that opened under a tunnel's key; it joins the kept senders. */
   keep(from: UdpAddr): void {
-    const last = this.last;
-    // Only the sender of the datagram being handled is kept: the data path keeps no other (a sender given by an
-    // earlier datagram is kept by its own next packet).
-    if (last === null || last.addr !== from) return;
-    last.kept = true;
-    this.slots[this.lastSlot] = last;
+    if (from === this.lastKept || !this.remember || this.kept.has(from)) return;
+    const w = this.toWords(from);
+    if (w === null) return;
+    this.kept.add(from);
+    if (w[0] === 4) this.v4.keep(w[1] * 65536 + from.port, from);
+    else {
+      const [w0, w1, w2, w3] = [w[1] | 0, w[2] | 0, w[3] | 0, w[4] | 0];
+      this.v6.keep(v6Key(this.seed, w0, w1, w2, w3, from.port), { w0, w1, w2, w3, addr: from });
+    }
   }
 
-  /** Senders held. */
+  /** Entries held, both tables and both families. */
   get size(): number {
-    let n = 0;
-    for (const s of this.slots) if (s !== null) n++;
-    return n;
+    return this.v4.size + this.v6.size;
   }
 
   /** The record words for `addr`, or null when it is not an IP literal (a zone id, a name). */
@@ -132,13 +211,6 @@ export class AddrTable implements SenderCache {
   }
 }
 
-function newSender(meta: Uint32Array, r: number): Sender {
-  const family = meta[r + 2] & 0xff;
-  const [w0, w1, w2, w3] = [meta[r + 4] | 0, meta[r + 5] | 0, meta[r + 6] | 0, meta[r + 7] | 0];
-  const address = family === 4 ? formatIpv4(w0 >>> 0) : formatIpv6([6, w0 >>> 0, w1 >>> 0, w2 >>> 0, w3 >>> 0]);
-  return { family, w0, w1, w2, w3, addr: { address, port: meta[r + 3] }, kept: false };
-}
-
 export function parseAddrWords(address: string): AddrWords | null {
   if (isIPv4(address)) return [4, parseIpv4(address), 0, 0, 0];
   const hextets = parseIpv6Groups(address); // null for a zone id or a name
@@ -148,6 +220,12 @@ export function parseAddrWords(address: string): AddrWords | null {
   // An IPv4-mapped address is that IPv4 address: one peer, one spelling (see addr.ts).
   if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) return [4, words[3], 0, 0, 0];
   return [6, words[0], words[1], words[2], words[3]];
+}
+
+/** The text of the address in record `r` of `meta`. */
+function formatRecordAddress(meta: Uint32Array, r: number): string {
+  if ((meta[r + 2] & 0xff) === 4) return formatIpv4(meta[r + 4]);
+  return formatIpv6([6, meta[r + 4], meta[r + 5], meta[r + 6], meta[r + 7]]);
 }
 
 /** RFC 5952 text of the four address words (pkg/ip/ipv6.ts writes it as Go's netip does). */
@@ -160,8 +238,11 @@ export function formatIpv6(w: AddrWords): string {
   return formatIpv6Groups(groups);
 }
 
-/** A seeded 32-bit mix of the four address words and the port (murmur3's steps); its low bits pick the slot. */
-function senderKey(seed: number, w0: number, w1: number, w2: number, w3: number, port: number): number {
+/**
+ * A seeded 32-bit mix of the four address words and the port (murmur3's steps), as a signed integer: a small
+ * integer for V8, so neither the key nor the entry holds a boxed number.
+ */
+function v6Key(seed: number, w0: number, w1: number, w2: number, w3: number, port: number): number {
   let h = seed;
   h = Math.imul(h ^ w0, 0xcc9e2d51);
   h = Math.imul((h << 13) | (h >>> 19), 0x1b873593) ^ w1;

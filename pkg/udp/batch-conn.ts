@@ -68,9 +68,9 @@ const MAX_UDP_PAYLOAD = 65507;
 
 export class BatchConn implements UdpConn {
   readonly stats: BatchConnStats = { received: 0, receiveBatches: 0, sent: 0, sendBatches: 0, sendDrops: 0 };
-  /** MESH_UDP_SENDERS=0: a new address object per datagram instead of the sender cache (a benchmark's A/B). */
-  private readonly addrs = new AddrTable(process.env.MESH_UDP_SENDERS !== '0');
-  /** The data path keeps authenticated senders here (UdpConn.senders): unauthenticated ones cannot take their slots. */
+  /** MESH_UDP_SENDERS=0: a new address object per datagram instead of the sender tables (a benchmark's A/B). */
+  private readonly addrs = new AddrTable(undefined, undefined, process.env.MESH_UDP_SENDERS !== '0');
+  /** The data path keeps authenticated senders here (UdpConn.senders); the rest stay in a small table. */
   readonly senders: SenderCache = this.addrs;
   private readonly recvBuf: Buffer;
   private readonly recvMeta: Uint32Array;
