@@ -46,6 +46,11 @@ const KNOWN: Record<string, { metric: string; label: string; help: string }> = {
   },
   roams: { metric: 'roams_total', label: 'label', help: 'Peers that moved to a new underlay address.' },
   'recv-errors': { metric: 'recv_errors_total', label: 'label', help: 'recv_error messages received.' },
+  'warm-up': {
+    metric: 'warm_up_total',
+    label: 'outcome',
+    help: 'The start-up warm-up: done, timed-out or failed (at most one per process).',
+  },
 };
 
 /** Handshake drops that mean a handshake failed (the rest are duplicates and races, harmless). */

@@ -77,6 +77,7 @@ describe('node metrics', () => {
     src.counters.inc('drops', 'outside-replay', 5);
     src.counters.inc('lighthouse', 'query', 6);
     src.counters.inc('roams');
+    src.counters.inc('warm-up', 'done');
     src.counters.inc('brand-new', 'x');
     src.tunnels.set(1, tunnel(1, { address: '1.2.3.4', port: 1 }, 1));
     src.tunnels.set(2, tunnel(2, null, 1));
@@ -86,6 +87,7 @@ describe('node metrics', () => {
       'mesh_drops_total{reason="outside-replay"} 5',
       'mesh_lighthouse_messages_total{event="query"} 6',
       'mesh_roams_total 1',
+      'mesh_warm_up_total{outcome="done"} 1',
       'mesh_brand_new_total{label="x"} 1',
       'mesh_handshake_failures_total{reason="timeout"} 1',
       'mesh_handshake_failures_total{reason="wrong-host"} 2',
