@@ -10,7 +10,7 @@
 
 import type { Aead } from '../noise/aead.js';
 import { AEAD_META_WORDS } from '../noise/session-aead.js';
-import { releaseSlots } from './reused-slots.js';
+import { releaseSlots, reusedSlots } from './reused-slots.js';
 
 const W = AEAD_META_WORDS;
 /** Records per crossing at most: a full TUN or UDP read (64 packets by default). */
@@ -29,7 +29,7 @@ export type RecordOp = (
 
 export class CryptoBatch {
   /** The key of each record (slots past `count` are stale: reused-slots.ts). */
-  readonly aeads: (Aead | undefined)[] = [];
+  readonly aeads = reusedSlots<Aead | undefined>(MAX_RECORDS, undefined);
   /** [adOffset, adLength, inputOffset, inputLength, outputOffset] per record, in `chunk`. */
   readonly meta = new Uint32Array(MAX_RECORDS * W);
   readonly counters = new Float64Array(MAX_RECORDS);

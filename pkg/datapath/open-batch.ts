@@ -15,8 +15,8 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import { AEAD_TAG_LEN } from '../noise/aead.js';
 import { AEAD_META_WORDS as W, openRecords } from '../noise/session-aead.js';
 import type { UdpAddr } from '../udp/addr.js';
-import { CryptoBatch } from './crypto-batch.js';
-import { releaseSlots } from './reused-slots.js';
+import { CryptoBatch, MAX_RECORDS } from './crypto-batch.js';
+import { releaseSlots, reusedSlots } from './reused-slots.js';
 import { atTurnEnd } from '../schedule/turn-end.js';
 
 export type OnOpened = (host: HostInfo, plaintext: Buffer | null, counter: number, from: UdpAddr) => void;
@@ -24,8 +24,8 @@ export type OnOpened = (host: HostInfo, plaintext: Buffer | null, counter: numbe
 export class OpenBatch {
   private readonly batch = new CryptoBatch();
   // Per record, written by index up to the batch's count (reused-slots.ts).
-  private readonly hosts: (HostInfo | undefined)[] = [];
-  private readonly froms: (UdpAddr | undefined)[] = [];
+  private readonly hosts = reusedSlots<HostInfo | undefined>(MAX_RECORDS, undefined);
+  private readonly froms = reusedSlots<UdpAddr | undefined>(MAX_RECORDS, undefined);
   private queued = false;
   private flushing = false;
   private readonly flushNow = (): void => this.flush();

@@ -9,3 +9,14 @@
 export function releaseSlots(slots: unknown[], count: number): void {
   for (let i = 0; i < count; i++) slots[i] = undefined;
 }
+
+/**
+ * `count` slots holding `empty`, for an array reused batch after batch. Its elements kind is that of its values from
+ * the start (packed; objects, or small integers for an `empty` of 0) and every slot a batch writes is in bounds, so a
+ * fresh instance looks to optimized code like one that has carried traffic: an empty `[]` starts as small integers and
+ * grows on its first stores, and code V8 optimized on a used instance (the start-up warm-up's) was thrown out when a
+ * fresh one met it ("wrong map", "out of bounds").
+ */
+export function reusedSlots<T>(count: number, empty: T): T[] {
+  return Array.from({ length: count }, () => empty);
+}

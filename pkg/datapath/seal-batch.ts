@@ -22,8 +22,8 @@ import { AEAD_TAG_LEN, type Aead } from '../noise/aead.js';
 import { AEAD_META_WORDS as W, sealRecords } from '../noise/session-aead.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { UdpConn } from '../udp/udp-conn.js';
-import { CryptoBatch } from './crypto-batch.js';
-import { releaseSlots } from './reused-slots.js';
+import { CryptoBatch, MAX_RECORDS } from './crypto-batch.js';
+import { releaseSlots, reusedSlots } from './reused-slots.js';
 import { atTurnEnd } from '../schedule/turn-end.js';
 
 function sealAll(
@@ -63,13 +63,13 @@ interface LatePacket {
 export class SealBatch {
   private readonly batch = new CryptoBatch();
   // Per record, written by index up to the batch's count (reused-slots.ts).
-  private readonly hosts: (HostInfo | undefined)[] = [];
-  private readonly types: MessageType[] = [];
-  private readonly subtypes: number[] = [];
-  private readonly conns: (UdpConn | undefined)[] = [];
-  private readonly dests: (UdpAddr | undefined)[] = [];
-  private readonly lengths: number[] = [];
-  private readonly answerable: boolean[] = [];
+  private readonly hosts = reusedSlots<HostInfo | undefined>(MAX_RECORDS, undefined);
+  private readonly types = reusedSlots<MessageType>(MAX_RECORDS, 0);
+  private readonly subtypes = reusedSlots(MAX_RECORDS, 0);
+  private readonly conns = reusedSlots<UdpConn | undefined>(MAX_RECORDS, undefined);
+  private readonly dests = reusedSlots<UdpAddr | undefined>(MAX_RECORDS, undefined);
+  private readonly lengths = reusedSlots(MAX_RECORDS, 0);
+  private readonly answerable = reusedSlots(MAX_RECORDS, false);
   private queued = false;
   private flushing = false;
   /** Packets added during a flush, for the next one (payloads copied). */

@@ -11,6 +11,7 @@ import { icmpEchoReply } from './echo-responder.js';
 import { handleTunPacket } from './inside.js';
 import type { DataPathContext, TunWriter } from './context.js';
 import { atTurnEnd } from '../schedule/turn-end.js';
+import { reusedSlots } from './reused-slots.js';
 
 const FLUSH_AT = 64;
 
@@ -22,9 +23,10 @@ const NO_PACKET = new Uint8Array(0);
 export class TunBatch {
   // This turn's packets are slots [0, count) of `packets`; the previous flush's array is the spare. Both keep their
   // stores from turn to turn: emptied with `length = 0`, V8 would allocate a store again each turn (reused-slots.ts).
-  private packets: Uint8Array[] = [];
+  // They start as a one-packet turn leaves them (reusedSlots: a fresh batch meets code optimized on a used one).
+  private packets = reusedSlots<Uint8Array>(1, NO_PACKET);
   private count = 0;
-  private spare: Uint8Array[] = [];
+  private spare = reusedSlots<Uint8Array>(1, NO_PACKET);
   private queued = false;
   private readonly flushNow = (): void => this.flush();
 

@@ -8,6 +8,9 @@ import { TunError } from './errors.js';
 
 export const DEFAULT_BATCH_SIZE = 64;
 
+/** What a delivered packet's slot holds once the consumer returned. */
+const NO_PACKET = new Uint8Array(0);
+
 export interface LinuxTunOptions {
   /** Packets per read batch (slots in the read buffer). */
   batchSize?: number;
@@ -19,7 +22,11 @@ export class LinuxTun implements TunDevice {
   private readonly slotSize: number;
   private readonly readBuf: Uint8Array;
   private readonly readLens: Uint32Array;
-  private readonly packets: Uint8Array[] = [];
+  // The batch handed to the consumer: one array kept from read to read, its length that of the last read. Emptied
+  // with `length = 0`, V8 would allocate its store again on every read (152 B). It starts as a one-packet read leaves
+  // it, an array of objects: an empty `[]` is one of small integers until its first store, and code V8 optimized on a
+  // used device (the start-up warm-up's) was thrown out when a fresh one met it ("wrong map").
+  private readonly packets: Uint8Array[] = [NO_PACKET];
   private consumer: ((batch: PacketBatch) => void) | null = null;
   private errorHandler: ((err: Error) => void) | null = null;
   private poll: TunPollHandle | null = null;
@@ -118,12 +125,15 @@ export class LinuxTun implements TunDevice {
     const { readBuf, readLens, slotSize, packets } = this;
     for (let i = 0; i < count; i++) {
       const start = i * slotSize;
-      packets.push(readBuf.subarray(start, start + readLens[i]));
+      packets[i] = readBuf.subarray(start, start + readLens[i]);
     }
+    // A read of as many packets as the last one changes nothing here.
+    if (packets.length !== count) packets.length = count;
     this.stats.readPackets += count;
     this.stats.readBatches++;
     consumer(packets);
-    packets.length = 0; // the views die with the callback (see PacketBatch)
+    // The views die with the callback (see PacketBatch): a batch kept past it holds no bytes of a later read.
+    packets.fill(NO_PACKET);
   }
 
   /**
