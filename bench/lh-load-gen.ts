@@ -42,6 +42,8 @@ export interface LoadSpec {
    * file (perf report reads it; with --perf-basic-prof in a --variant, JIT frames are named).
    */
   perfOut?: string;
+  /** Every thread of the lighthouse in perfOut (nebula: Go runs its work on any thread), not only tid = pid. */
+  perfAllThreads?: boolean;
 }
 
 export interface LoadResult {
@@ -139,7 +141,9 @@ async function steady(
   const pid = spec.lighthouse.pid;
   const [cpu0, sys0, main0] = [cpuSeconds(pid), cpuTimes(pid).system, threadCpuSeconds(pid, pid)];
   const perf = spec.perfOut
-    ? spawn('perf', ['record', '-q', '-g', '-t', String(pid), '-o', spec.perfOut], { stdio: 'ignore' })
+    ? spawn('perf', ['record', '-q', '-g', spec.perfAllThreads ? '-p' : '-t', String(pid), '-o', spec.perfOut], {
+        stdio: 'ignore',
+      })
     : null;
   const t0 = performance.now();
   let lastQueryTick = t0;

@@ -7,8 +7,9 @@
 //
 // --prof DIR: the mesh lighthouse runs with --cpu-prof into DIR (bench/profile-summary.js reads it).
 // --keep-logs DIR: each lighthouse's log is copied there (with a variant adding --trace-gc: its GC pauses).
-// --perf-steady DIR: perf record -g of the lighthouse's main thread over the steady phase, one perf-IMPL-N-*.data
-// per run in DIR (perf report -i FILE; add --variant 'NAME=--perf-basic-prof' to name JIT frames).
+// --perf-steady DIR: perf record -g of the lighthouse's main thread (nebula: all its threads) over the steady
+// phase, one perf-IMPL-N-*.data per run in DIR (perf report -i FILE; a --variant 'NAME=--perf-basic-prof' names JIT
+// frames).
 // --env: extra environment for the mesh lighthouse (A/B of a lever switched by an environment variable).
 // --variant NAME=NODE_ARGS (repeatable): NAME, listed in --impls, runs the mesh lighthouse with extra node flags,
 // e.g. --variant 'ygen16=--min-semi-space-size=16' --impls mesh,ygen16,nebula.
@@ -105,7 +106,7 @@ async function runOne(
     const perfOut = values['perf-steady']
       ? join(resolve(values['perf-steady']), `perf-${impl}-${n}-${Date.now()}.data`)
       : undefined;
-    const full: LoadSpec = { ...spec, nodes: n, lighthouse: { ...LH, pid: lh.pid }, perfOut };
+    const full: LoadSpec = { ...spec, nodes: n, lighthouse: { ...LH, pid: lh.pid }, perfOut, perfAllThreads: !isMesh };
     const specPath = join(dir, `spec-${impl}-${n}.json`);
     writeFileSync(specPath, JSON.stringify(full));
     const gen = await lab.spawn(genHost, 'taskset', [
