@@ -42,14 +42,19 @@ function isExpired(c: AnyCertificate, nowSeconds: number): boolean {
   return c.details.notBefore > nowSeconds || c.details.notAfter < nowSeconds;
 }
 
-/** `cert`'s fingerprint: `known` when the caller took it already, undefined when it cannot be taken. */
-function fingerprintOf(cert: AnyCertificate, known: string | undefined): string | undefined {
-  if (known !== undefined) return known;
+/** `cert`'s fingerprint, undefined when it cannot be taken. */
+function fingerprintOf(cert: AnyCertificate): string | undefined {
   try {
     return anyFingerprint(cert);
   } catch {
     return undefined;
   }
+}
+
+/** A certificate a pool accepted: the CA that signed it, and its fingerprint as the pool computed it. */
+export interface PoolVerdict<C extends AnyCertificate> {
+  ca: C;
+  fingerprint: string;
 }
 
 export class CaPool {
@@ -151,11 +156,20 @@ export class CaPool {
 
   /**
    * Nebula's `Verify`, rules in Nebula's order; throws CertVerifyError naming the first rule broken, otherwise
-   * returns the issuing CA. `fingerprint`: `cert`'s, when the caller has taken it already (a handshake keeps it).
+   * returns the issuing CA.
    */
-  verify(cert: NebulaCertificate, nowSeconds: number, fingerprint?: string): NebulaCertificate {
-    const fp = fingerprintOf(cert, fingerprint);
-    if (this.isBlocklisted(cert, fp)) throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
+  verify(cert: NebulaCertificate, nowSeconds: number): NebulaCertificate {
+    return this.verifyWithFingerprint(cert, nowSeconds).ca;
+  }
+
+  /**
+   * `verify`, also returning the fingerprint the pool took of `cert` (a handshake keeps it for the tunnel). The pool
+   * takes it itself, never from a caller: it decides whether the signature is checked (signatureVerified).
+   */
+  verifyWithFingerprint(cert: NebulaCertificate, nowSeconds: number): PoolVerdict<NebulaCertificate> {
+    const fp = fingerprintOf(cert);
+    if (fp === undefined || this.isBlocklisted(cert, fp))
+      throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
     if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
     const ca = this.cas.get(cert.details.issuer);
     if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
@@ -166,17 +180,23 @@ export class CaPool {
     }
     const broken = checkRootConstraints(cert, ca);
     if (broken !== null) throw broken;
-    return ca;
+    return { ca, fingerprint: fp };
   }
 
   /**
    * `verify` for a certificate of either version against CAs of either version, in Nebula 1.10's order (its curve
    * check after the CA lookup). A v1 certificate under a v1 CA is judged exactly as `verify` judges it; any other
-   * pair by the constraint rules of 1.10 (ca-constraints.ts). `fingerprint` as for `verify`.
+   * pair by the constraint rules of 1.10 (ca-constraints.ts).
    */
-  verifyAny(cert: AnyCertificate, nowSeconds: number, fingerprint?: string): AnyCertificate {
-    const fp = fingerprintOf(cert, fingerprint);
-    if (this.isBlocklisted(cert, fp)) throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
+  verifyAny(cert: AnyCertificate, nowSeconds: number): AnyCertificate {
+    return this.verifyAnyWithFingerprint(cert, nowSeconds).ca;
+  }
+
+  /** `verifyAny`, also returning the fingerprint the pool took of `cert`, as `verifyWithFingerprint` does. */
+  verifyAnyWithFingerprint(cert: AnyCertificate, nowSeconds: number): PoolVerdict<AnyCertificate> {
+    const fp = fingerprintOf(cert);
+    if (fp === undefined || this.isBlocklisted(cert, fp))
+      throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
     if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
     const ca = this.getAnyCa(cert.details.issuer);
     if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
@@ -195,18 +215,19 @@ export class CaPool {
         ? checkRootConstraints(cert, ca)
         : checkCaConstraints(caView, certView);
     if (broken !== null) throw broken;
-    return ca;
+    return { ca, fingerprint: fp };
   }
 
-  // A certificate whose fingerprint cannot even be computed is treated as blocked, as Nebula does.
-  private isBlocklisted(cert: AnyCertificate, fp: string | undefined): boolean {
-    if (fp === undefined) return true;
+  // A certificate whose fingerprint cannot even be computed is treated as blocked (by the callers), as Nebula does.
+  private isBlocklisted(cert: AnyCertificate, fp: string): boolean {
     return this.blocklist.has(fp) || (this.blocklist.size > 0 && this.isBlocklistedP256Twin(cert));
   }
 
-  /** `check()` (the signature check of the certificate `fp` names) unless it passed before (signatureVerified). */
-  private signedByCa(fp: string | undefined, check: () => boolean): boolean {
-    if (fp === undefined) return check();
+  /**
+   * `check()` (the signature check of the certificate `fp` names) unless it passed before (signatureVerified). `fp`
+   * is always the pool's own fingerprint of the certificate being checked, never one a caller handed in.
+   */
+  private signedByCa(fp: string, check: () => boolean): boolean {
     if (this.signatureVerified.has(fp)) return true;
     if (!check()) return false;
     if (this.signatureVerified.size >= this.maxSignaturesRemembered) {

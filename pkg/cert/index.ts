@@ -61,7 +61,7 @@ export {
 } from './cert-any.js';
 export { certificateFromPemBlock, parseAnyCertificatesPem, parseV1CertificatesSkippingV2 } from './cert-pem-any.js';
 export { checkCaConstraints } from './ca-constraints.js';
-export type { CaPoolLoadOptions } from './ca-pool.js';
+export type { CaPoolLoadOptions, PoolVerdict } from './ca-pool.js';
 export { formatCertificateJsonV2, formatCertificateTextV2, formatCertificatesJsonArray } from './print-v2.js';
 export {
   ECDSA_P256_PRIVATE_KEY_BANNER,

@@ -5,7 +5,6 @@
 // still reads v1-shaped certificates (docs/certificates-v2.md, "Handshakes"; docs/ipv6.md).
 
 import {
-  anyFingerprint,
   certificateView,
   ipv4ViewOfV2,
   isCertificateV2,
@@ -16,6 +15,7 @@ import {
   type CaPool,
   type NebulaCertificate,
   type NebulaCertificateV2,
+  type PoolVerdict,
 } from '../cert/index.js';
 import type { CertVersion } from '../hostmap/hostinfo.js';
 import { firewallPeerAddresses, type FirewallPeer } from '../firewall/firewall.js';
@@ -79,24 +79,19 @@ function v1PeerAddresses(cert: NebulaCertificate, vpnIp: number): FirewallPeerAd
  * Verifies a peer certificate of either version against the pool and returns its CA: a v1 certificate under a v1
  * CA by Nebula 1.6's rules and messages exactly, any other pair by 1.10's. Throws CertVerifyError.
  */
-export function verifyPresented(
+export function verifyPresented(cert: AnyCertificate, pool: CaPool, nowSeconds: number): AnyCertificate {
+  return verifyPresentedWithFingerprint(cert, pool, nowSeconds).ca;
+}
+
+/** `verifyPresented`, also returning the fingerprint the pool took of the certificate (the tunnel keeps it). */
+function verifyPresentedWithFingerprint(
   cert: AnyCertificate,
   pool: CaPool,
   nowSeconds: number,
-  fingerprint?: string,
-): AnyCertificate {
+): PoolVerdict<AnyCertificate> {
   if (!isCertificateV2(cert) && pool.getCa(cert.details.issuer) !== undefined)
-    return pool.verify(cert, nowSeconds, fingerprint);
-  return pool.verifyAny(cert, nowSeconds, fingerprint);
-}
-
-/** `cert`'s fingerprint, or undefined when it cannot be taken (the pool then refuses the certificate as blocked). */
-function fingerprintOrUndefined(cert: AnyCertificate): string | undefined {
-  try {
-    return anyFingerprint(cert);
-  } catch {
-    return undefined;
-  }
+    return pool.verifyWithFingerprint(cert, nowSeconds);
+  return pool.verifyAnyWithFingerprint(cert, nowSeconds);
 }
 
 /** Decodes and verifies a handshake certificate of `version` (CertVersion 0 and 1 mean v1). */
@@ -116,11 +111,11 @@ export function verifyPeerCert(
   } catch (e) {
     throw new PeerCertError('EBADCERT', `malformed certificate: ${(e as Error).message}`);
   }
-  // Taken once, for the blocklist check and for the tunnel (a SHA-256 of the re-marshalled certificate, ~7 us).
-  const fingerprint = fingerprintOrUndefined(presented);
-  let ca: AnyCertificate;
+  // The pool takes the fingerprint once (a SHA-256 of the re-marshalled certificate, ~7 us), for its blocklist check
+  // and signature memory, and hands it back for the tunnel.
+  let verdict: PoolVerdict<AnyCertificate>;
   try {
-    ca = verifyPresented(presented, pool, nowSeconds, fingerprint);
+    verdict = verifyPresentedWithFingerprint(presented, pool, nowSeconds);
   } catch (e) {
     throw new PeerCertError((e as { code?: string }).code ?? 'EINVALIDCERT', (e as Error).message);
   }
@@ -149,16 +144,16 @@ export function verifyPeerCert(
     cert,
     version,
     stored: new PeerCertBytes(certBytes, remoteStatic, version),
-    fingerprint: fingerprint ?? anyFingerprint(presented), // defined: the pool refused the certificate otherwise
+    fingerprint: verdict.fingerprint,
     vpnIp,
     certAddrs,
-    validUntil: Math.min(cert.details.notAfter, ca.details.notAfter),
+    validUntil: Math.min(cert.details.notAfter, verdict.ca.details.notAfter),
     firewallPeer: {
       ...addresses,
       name: cert.details.name,
       groups,
       issuer,
-      caName: certificateView(ca).name,
+      caName: certificateView(verdict.ca).name,
     },
   };
 }

@@ -74,6 +74,22 @@ describe('a CA pool remembering verified signatures', () => {
     rejects(() => pool.verifyAny(forged, T0), 'ECERTSIGNATURE');
   });
 
+  it('keys its memory on the fingerprint it computes itself: a remembered one passed along with a forgery opens nothing', () => {
+    const ca = makeCa();
+    const pool = poolOf(ca);
+    const good = makeHost(ca, { name: 'good' });
+    pool.verify(good, T0);
+    const other = makeHost(ca, { name: 'forged' });
+    const signature = Uint8Array.from(other.signature);
+    signature[3] ^= 1;
+    const forged: NebulaCertificate = { details: other.details, signature };
+    // Called as the pool of 307b519 was (a caller-supplied fingerprint decided whether the signature was checked).
+    const withFingerprint = (method: 'verify' | 'verifyAny') => () =>
+      Reflect.apply(pool[method], pool, [forged, T0, fingerprint(good)]) as unknown;
+    rejects(withFingerprint('verify'), 'ECERTSIGNATURE');
+    rejects(withFingerprint('verifyAny'), 'ECERTSIGNATURE');
+  });
+
   it('remembers at most its bound, forgetting the oldest first', () => {
     const ca = makeCa();
     const pool = poolOf(ca, 2);
