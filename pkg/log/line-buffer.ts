@@ -3,16 +3,30 @@
 // (as Nebula does), and the lines of one receive batch now leave in one write at the end of the task
 // (atTurnEnd, as the sockets flush), or at once past MAX_PENDING_CHARS. Nothing waits longer than the task that
 // logged it; a process that exits flushes what is left on its way out ('exit'), so a fatal line is not lost.
+// Warnings and worse leave at once (writeNow, after the lines queued before them, so the order is kept): they are
+// rare, and they are the lines that explain a task that never ends (a busy loop, a stuck call) before a watchdog's
+// SIGKILL takes the queue with it (docs/differences-from-nebula.md, "Configuration and operation").
 
 import { atTurnEnd } from '../schedule/turn-end.js';
 
 /** Characters held at most before a write regardless of the task (a task that logs a lot still writes as it goes). */
 export const MAX_PENDING_CHARS = 64 * 1024;
 
-export class LineBuffer {
+/** Where a Logger's lines go (pkg/log/logger.ts). */
+export interface LogOutput {
+  /** A line that may wait for the end of the task. */
+  write(line: string): void;
+  /** A line that leaves now, after every line written before it. */
+  writeNow(line: string): void;
+}
+
+export class LineBuffer implements LogOutput {
   private pending = '';
   private flushQueued = false;
-  private readonly flushNow = (): void => this.flush();
+  private readonly flushAtTurnEnd = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   constructor(
     /** Where the text goes: whole lines, each with its '\n'. */
@@ -27,13 +41,21 @@ export class LineBuffer {
     if (this.pending.length >= MAX_PENDING_CHARS) return this.flush();
     if (!this.flushQueued) {
       this.flushQueued = true;
-      this.defer(this.flushNow);
+      this.defer(this.flushAtTurnEnd);
     }
   }
 
-  /** Writes whatever is queued now. Never throws: a log line must not take the turn that wrote it down. */
+  /** Writes what is queued and `line` with its newline, in one write. */
+  writeNow(line: string): void {
+    this.pending += line + '\n';
+    this.flush();
+  }
+
+  /**
+   * Writes whatever is queued now (a flush still queued for the end of the task then finds nothing). Never throws: a
+   * log line must not take the turn that wrote it down.
+   */
   flush(): void {
-    this.flushQueued = false;
     const text = this.pending;
     if (text === '') return;
     this.pending = '';

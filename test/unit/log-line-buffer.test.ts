@@ -3,7 +3,7 @@
 // And the text format itself, which the line buffer carries unchanged.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +33,23 @@ test("one task's lines leave in one write at its end, in order", () => {
   buffer.write('four');
   runDeferred();
   assert.deepEqual(writes, ['one\ntwo\nthree\n', 'four\n']);
+});
+
+test('a warning or an error leaves at once, after the lines queued before it; info and debug wait for the task', () => {
+  const { buffer, writes, runDeferred } = manual();
+  const log = new Logger('debug', 'text', buffer, true);
+  log.info('before');
+  log.debug('also before');
+  assert.deepEqual(writes, [], 'info and debug wait');
+  log.error('stuck');
+  assert.deepEqual(writes, ['level=info msg="before"\nlevel=debug msg="also before"\nlevel=error msg="stuck"\n']);
+  log.info('after');
+  log.warn('warned');
+  assert.equal(writes.length, 2, 'a warning leaves at once too');
+  assert.equal(writes[1], 'level=info msg="after"\nlevel=warning msg="warned"\n');
+  log.info('last');
+  runDeferred();
+  assert.deepEqual(writes.slice(2), ['level=info msg="last"\n'], 'one flush at the end of the task, nothing twice');
 });
 
 test('a backlog of MAX_PENDING_CHARS is written at once, without waiting for the task to end', () => {
@@ -70,6 +87,41 @@ test('a process that exits right after logging still writes the line (flushed on
   );
   assert.equal(child.status, 3, child.stderr);
   assert.equal(child.stderr, 'level=error msg="fatal thing" code=3\nlevel=info msg="and after it"\n');
+});
+
+test('an error logged by a task that never ends is on stderr before the process is killed', async () => {
+  const logger = fileURLToPath(new URL('../../pkg/log/logger.js', import.meta.url));
+  // The child logs, then spins (bounded at 20 s) as a hung task would; it is killed once the line arrives, or at 10 s.
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { Logger } = await import(${JSON.stringify(logger)});
+       const log = new Logger('info', 'text', undefined, true);
+       log.info('queued first');
+       log.error('about to hang');
+       const end = Date.now() + 20_000;
+       while (Date.now() < end);`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  const expected = 'level=info msg="queued first"\nlevel=error msg="about to hang"\n';
+  try {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.length < expected.length) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  } finally {
+    child.kill('SIGKILL');
+  }
+  assert.equal(stderr, expected);
 });
 
 test('the text format: fields in order, undefined ones left out, values with spaces, quotes or = quoted', () => {
