@@ -4,8 +4,10 @@
 // it is written, before whatever else the turn handles. In a burst of stage 1s (a lighthouse after a restart,
 // thousands of nodes joining) every one of them used to be flushed alone: one sendmmsg per handshake. Now those
 // that follow within the gap wait in the socket's queue for the next stage 2 that is due or for the end of the turn
-// (the socket flushes its queue then), so a receive batch's stage 2s share system calls; none waits longer than the
-// gap plus one handshake's work (docs/state-machines.md, responder step 7).
+// (the socket flushes its queue then), so a receive batch's stage 2s share system calls. A deferred one waits at
+// most the gap (when the next due stage 2 follows), or else the rest of the turn: the receive batch's other work
+// (host updates, queries, data) and the end-of-turn flushes queued before the socket's, typically a few ms at a
+// lighthouse (docs/state-machines.md, responder step 7).
 
 import type { Clock } from '../clock/clock.js';
 
