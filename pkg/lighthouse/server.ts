@@ -148,9 +148,9 @@ export class LighthouseServer {
       entry = { reported, relays };
       this.entries.set(from.vpnIp, entry);
     }
-    // The memory store keeps nothing of ours (store/store.ts): the records are built only for a store that publishes
-    // them (a tier's), not as garbage on every update of every node.
-    if (this.store.kind !== 'memory') for (const served of servedHosts(from, entry)) this.store.changed(served);
+    // Records are built only for a store that publishes them (a tier's, store/store.ts), not as garbage on every
+    // update of every node.
+    if (this.store.publishes) for (const served of servedHosts(from, entry)) this.store.changed(served);
     this.env.counters.inc('lighthouse', 'update');
     // v1 names the host (its first address, IPv4 on a v1 tunnel), as Nebula 1.7+ does; v2 is blank.
     const ackNames = version === 1 ? firstIpv4(addrsOf(from)) : 0;

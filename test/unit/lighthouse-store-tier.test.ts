@@ -41,6 +41,7 @@ class TwinTier {
   store(id: string): LighthouseStore {
     return {
       kind: 'nats',
+      publishes: true,
       attach: (owner) => void this.owners.set(id, owner),
       changed: (h: ServedHost) => void this.records.set(h.vpnIp, { ...h, servedBy: id, writtenAt: unixMs(this.clock) }),
       withdraw: (vpnIp) => void (this.records.get(vpnIp)?.servedBy === id && this.records.delete(vpnIp)),

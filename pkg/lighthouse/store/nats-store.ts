@@ -99,6 +99,7 @@ const WRONG_LAST_SEQUENCE = 10071;
 
 export class NatsStore implements LighthouseStore {
   readonly kind = 'nats';
+  readonly publishes = true;
   private owner: StoreOwner | null = null;
   private nc: NatsConnection | null = null;
   private kv: KV | null = null;

@@ -63,6 +63,11 @@ export interface StoreOwner {
  */
 export interface LighthouseStore {
   readonly kind: 'memory' | 'nats';
+  /**
+   * Whether `changed` publishes the served hosts' records (to a tier). The server builds the records only for a store
+   * that does: on a lone lighthouse they would be garbage on every update of every node.
+   */
+  readonly publishes: boolean;
   attach(owner: StoreOwner): void;
   /** A served host's record changed (an update, a new learned address). */
   changed(host: ServedHost): void;
@@ -82,6 +87,7 @@ export interface LighthouseStore {
 /** `lighthouse.store: memory`: one lighthouse alone, as Nebula's. */
 export class MemoryStore implements LighthouseStore {
   readonly kind = 'memory';
+  readonly publishes = false;
   attach(): void {}
   changed(): void {}
   withdraw(): void {}
