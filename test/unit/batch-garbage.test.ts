@@ -83,6 +83,9 @@ test(
       open.add(host, packet, i, dest);
       open.flush();
     });
+    // Bounds for Node 20's V8: ~400 / ~280 bytes measured, ~1000 / ~740 with the arrays emptied by `length = 0`.
+    // New-space bytes per call move with V8's version and flags: after a Node update, measure both ways and set the
+    // bounds between them again.
     assert.ok(sealed < 700, `${sealed.toFixed(0)} bytes per one-packet seal batch`);
     assert.ok(opened < 500, `${opened.toFixed(0)} bytes per one-packet open batch`);
   },
