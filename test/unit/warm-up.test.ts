@@ -6,6 +6,7 @@ import { ManualClock, systemClock } from '../../pkg/clock/clock.js';
 import { warmUp } from '../../pkg/daemon/warm-up.js';
 import {
   scheduleWarmUp,
+  WARM_UP_EXCHANGES,
   WARM_UP_FALLBACK_MS,
   WARM_UP_GIVE_UP_MS,
   WARM_UP_IDLE_MS,
@@ -97,6 +98,20 @@ test('the warm-up costs bounded CPU when its code has run before (the daemon has
   assert.ok((used.user + used.system) / 1000 < 200, `warm-up took ${(used.user + used.system) / 1000} ms CPU`);
 });
 
+test("the daemon's long warm-up completes within its timeout, its exchanges costing more CPU than a short one's", async () => {
+  await warmUp(systemClock);
+  const cpuOf = async (exchanges: number): Promise<number> => {
+    const cpu = process.cpuUsage();
+    await warmUp(systemClock, undefined, exchanges);
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / 1000;
+  };
+  const short = await cpuOf(4);
+  const long = await cpuOf(WARM_UP_EXCHANGES);
+  // ~300 more packets through both throwaway nodes; rejected with WarmUpTimedOut if they took over 2 s.
+  assert.ok(long > short + 10, `${WARM_UP_EXCHANGES} exchanges took ${long} ms CPU, 4 took ${short}`);
+});
+
 test('no warm-up step starts while the real data path is busy, and it completes once it is quiet', async () => {
   // The throwaway nodes run on this clock; the real data path is the test's switch. Their stop waits ~50 ms of real
   // time, so the loops below give real time too (a few ms per step), bounded.
@@ -151,9 +166,10 @@ interface Scheduled {
   counters: Counters;
   /** The node's log lines at info and above. */
   logged: string[];
-  /** When the warm-up ran, and what it was told to yield to. */
+  /** When the warm-up ran, what it was told to yield to, and how many packets each way it was asked for. */
   runs: number[];
   yieldTo: RealDataPath[];
+  exchanges: number[];
   cancel: () => void;
 }
 
@@ -167,12 +183,14 @@ function schedule(tunnelsUp = 0, outcome: () => void = () => {}): Scheduled {
   const log = new Logger('info', 'text', (line) => logged.push(line), true);
   const runs: number[] = [];
   const yieldTo: RealDataPath[] = [];
-  const cancel = scheduleWarmUp({ tunnels, clock, log, counters }, async (c, path) => {
+  const exchanges: number[] = [];
+  const cancel = scheduleWarmUp({ tunnels, clock, log, counters }, async (c, path, count) => {
     runs.push(c.now());
     yieldTo.push(path);
+    exchanges.push(count);
     outcome();
   });
-  return { clock, tunnels, counters, logged, runs, yieldTo, cancel };
+  return { clock, tunnels, counters, logged, runs, yieldTo, exchanges, cancel };
 }
 
 test('the warm-up runs once, a short idle after the first tunnel is installed', () => {
@@ -186,6 +204,8 @@ test('the warm-up runs once, a short idle after the first tunnel is installed', 
   s.tunnels.install();
   s.clock.advance(WARM_UP_FALLBACK_MS * 2);
   assert.deepEqual(s.runs, [500 + WARM_UP_IDLE_MS], 'once per process');
+  assert.deepEqual(s.exchanges, [WARM_UP_EXCHANGES], "the daemon's warm-up is the long one");
+  assert.ok(WARM_UP_EXCHANGES >= 100, 'enough exchanges for V8 to optimize the data path');
   assert.equal(s.tunnels.installed.size, 0, 'no listener left behind');
   assert.equal(s.clock.pending, 0, 'no timer left behind');
 });
