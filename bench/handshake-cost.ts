@@ -19,7 +19,7 @@ import { CaPool, marshalCertificateForHandshake } from '../pkg/cert/index.js';
 import { ManualClock } from '../pkg/clock/clock.js';
 import { encodeHeader, HandshakeSubType, HEADER_LEN, MessageType } from '../pkg/header/header.js';
 import { localIdentity } from '../pkg/handshake/identity.js';
-import { HandshakeManager, type HandshakeEnv } from '../pkg/handshake/manager.js';
+import { HandshakeManager } from '../pkg/handshake/manager.js';
 import { encodeHandshakePayload } from '../pkg/handshake/payload.js';
 import { HostMap } from '../pkg/hostmap/hostmap.js';
 import { Logger } from '../pkg/log/logger.js';
@@ -28,6 +28,7 @@ import { IxInitiator, IxResponder, type IxOptions } from '../pkg/noise/ix.js';
 import { importX25519Secret } from '../pkg/noise/x25519.js';
 import { udpAddr } from '../pkg/udp/addr.js';
 import { makeHostCert, makeTestCa } from '../test/unit/helpers/pki.js';
+import { responderEnv } from '../test/unit/helpers/responder-env.js';
 
 const count = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -153,31 +154,19 @@ function lighthouse(
 ): { manager: HandshakeManager; hostmap: HostMap; sealed: { testRequests: number } } {
   const hostmap = new b.HostMap();
   const sealed = { testRequests: 0 };
-  const env: HandshakeEnv = {
+  const env = responderEnv({
     hostmap,
     clock: new b.ManualClock(1_000_000),
     log: new b.Logger('info', 'text', () => {}),
     counters: new b.Counters(),
-    cipher: 'aes',
-    tryIntervalMs: 100,
-    retries: 10,
     identity: () => b.identity,
     caPool: () => pool,
-    candidates: () => [],
-    send: () => {},
-    remoteAllowed: () => true,
-    openMapping: () => {},
-    punchSettleMs: 100,
-    splitByPunch: (_vpnIp, addrs) => ({ direct: [...addrs], punched: [] }),
-    queryLighthouse: () => {},
-    established: () => {},
     // What the daemon's sendOnTunnel does short of the socket: seal an empty test request.
     sendTestRequest: (host) => {
       sealed.testRequests++;
       host.keys.send.seal(1, new Uint8Array(0), new Uint8Array(HEADER_LEN));
     },
-    sendClose: () => {},
-  };
+  });
   return { manager: new b.HandshakeManager(env), hostmap, sealed };
 }
 

@@ -18,6 +18,7 @@ import { Counters } from '../../pkg/metrics/counters.js';
 import { IxInitiator } from '../../pkg/noise/ix.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 import { makeHostCert, makeTestCa } from './helpers/pki.js';
+import { responderEnv } from './helpers/responder-env.js';
 
 function lighthouse(): {
   manager: HandshakeManager;
@@ -31,31 +32,20 @@ function lighthouse(): {
   const identity = localIdentity(lh.cert, lh.privateKey);
   const clock = new ManualClock(1_000_000);
   const io = { replies: 0, flushes: 0, repliesAtFlush: [] as number[] };
-  const manager = new HandshakeManager({
-    hostmap: new HostMap(),
-    clock,
-    log: new Logger('error', 'text', () => {}),
-    counters: new Counters(),
-    cipher: 'aes',
-    tryIntervalMs: 100,
-    retries: 10,
-    identity: () => identity,
-    caPool: () => pool,
-    candidates: () => [],
-    send: () => {},
-    remoteAllowed: () => true,
-    openMapping: () => {},
-    punchSettleMs: 100,
-    splitByPunch: (_vpnIp, addrs) => ({ direct: [...addrs], punched: [] }),
-    queryLighthouse: () => {},
-    established: () => {},
-    sendTestRequest: () => {},
-    sendClose: () => {},
-    flushSends: () => {
-      io.flushes++;
-      io.repliesAtFlush.push(io.replies);
-    },
-  });
+  const manager = new HandshakeManager(
+    responderEnv({
+      hostmap: new HostMap(),
+      clock,
+      log: new Logger('error', 'text', () => {}),
+      counters: new Counters(),
+      identity: () => identity,
+      caPool: () => pool,
+      flushSends: () => {
+        io.flushes++;
+        io.repliesAtFlush.push(io.replies);
+      },
+    }),
+  );
   const stage1 = (i: number): Uint8Array => {
     const node = makeHostCert(ca, { name: `node ${i}`, ip: `10.99.1.${i}/16` });
     const msg = new IxInitiator({ cipher: 'aes', staticKey: node.privateKey }).writeMessage1(
