@@ -15,12 +15,11 @@ import { execSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { CaPool, marshalCertificateForHandshake } from '../pkg/cert/index.js';
+import { CaPool } from '../pkg/cert/index.js';
 import { ManualClock } from '../pkg/clock/clock.js';
-import { encodeHeader, HandshakeSubType, HEADER_LEN, MessageType } from '../pkg/header/header.js';
+import { HEADER_LEN } from '../pkg/header/header.js';
 import { localIdentity } from '../pkg/handshake/identity.js';
 import { HandshakeManager } from '../pkg/handshake/manager.js';
-import { encodeHandshakePayload } from '../pkg/handshake/payload.js';
 import { HostMap } from '../pkg/hostmap/hostmap.js';
 import { Logger } from '../pkg/log/logger.js';
 import { Counters } from '../pkg/metrics/counters.js';
@@ -28,7 +27,7 @@ import { IxInitiator, IxResponder, type IxOptions } from '../pkg/noise/ix.js';
 import { importX25519Secret } from '../pkg/noise/x25519.js';
 import { udpAddr } from '../pkg/udp/addr.js';
 import { makeHostCert, makeTestCa } from '../test/unit/helpers/pki.js';
-import { responderEnv } from '../test/unit/helpers/responder-env.js';
+import { responderEnv, stage1Packet } from '../test/unit/helpers/responder-env.js';
 
 const count = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -84,23 +83,7 @@ const nodes = Array.from({ length: count }, (_, i) =>
 );
 
 function stage1Packets(): Uint8Array[] {
-  return nodes.map((n, i) => {
-    const msg = new IxInitiator({
-      cipher: 'aes',
-      staticKey: n.privateKey,
-    }).writeMessage1(
-      encodeHandshakePayload({
-        cert: marshalCertificateForHandshake(n.cert),
-        initiatorIndex: i + 1,
-        responderIndex: 0,
-        time: BigInt(Date.now()) * 1_000_000n,
-      }),
-    );
-    const out = new Uint8Array(HEADER_LEN + msg.length);
-    encodeHeader(out, 0, MessageType.Handshake, HandshakeSubType.IXPSK0, 0, 1);
-    out.set(msg, HEADER_LEN);
-    return out;
-  });
+  return nodes.map((n, i) => stage1Packet(n, i + 1));
 }
 
 /** The modules the responder path runs on, from this build or another one's dist/ (an A/B in one process). */

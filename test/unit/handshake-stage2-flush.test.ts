@@ -5,20 +5,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { CaPool, marshalCertificateForHandshake } from '../../pkg/cert/index.js';
+import { CaPool } from '../../pkg/cert/index.js';
 import { ManualClock } from '../../pkg/clock/clock.js';
-import { encodeHeader, HandshakeSubType, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
 import { localIdentity } from '../../pkg/handshake/identity.js';
 import { HandshakeManager } from '../../pkg/handshake/manager.js';
-import { encodeHandshakePayload } from '../../pkg/handshake/payload.js';
 import { STAGE2_FLUSH_GAP_MS } from '../../pkg/handshake/stage2-flush.js';
 import { HostMap } from '../../pkg/hostmap/hostmap.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
-import { IxInitiator } from '../../pkg/noise/ix.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 import { makeHostCert, makeTestCa } from './helpers/pki.js';
-import { responderEnv } from './helpers/responder-env.js';
+import { responderEnv, stage1Packet } from './helpers/responder-env.js';
 
 function lighthouse(): {
   manager: HandshakeManager;
@@ -46,21 +43,8 @@ function lighthouse(): {
       },
     }),
   );
-  const stage1 = (i: number): Uint8Array => {
-    const node = makeHostCert(ca, { name: `node ${i}`, ip: `10.99.1.${i}/16` });
-    const msg = new IxInitiator({ cipher: 'aes', staticKey: node.privateKey }).writeMessage1(
-      encodeHandshakePayload({
-        cert: marshalCertificateForHandshake(node.cert),
-        initiatorIndex: i,
-        responderIndex: 0,
-        time: BigInt(Date.now()) * 1_000_000n,
-      }),
-    );
-    const out = new Uint8Array(HEADER_LEN + msg.length);
-    encodeHeader(out, 0, MessageType.Handshake, HandshakeSubType.IXPSK0, 0, 1);
-    out.set(msg, HEADER_LEN);
-    return out;
-  };
+  const stage1 = (i: number): Uint8Array =>
+    stage1Packet(makeHostCert(ca, { name: `node ${i}`, ip: `10.99.1.${i}/16` }), i);
   return { manager, clock, stage1, io };
 }
 
