@@ -87,15 +87,21 @@ export class WarmUpTimedOut extends Error {
 }
 
 /**
- * The counter that says how the run ended, label 'done', 'timed-out' or 'failed' (at most one increment per
- * process): a benchmark reads it from the metrics to tell a run with the warm-up from one without.
+ * The counter that says how the run ended, label 'done', 'cut-short', 'timed-out' or 'failed' (at most one increment
+ * per process): a benchmark reads it from the metrics to tell a run with the warm-up from one without.
  */
 export const WARM_UP_COUNTER = 'warm-up';
+
+/**
+ * How a run that resolved ended: 'cut-short' when real traffic began after its handshake and first packets, so it
+ * left the rest of its exchanges to the real flow (which warms the same path) instead of waiting on it to its timeout.
+ */
+export type WarmUpOutcome = 'done' | 'cut-short';
 
 /** Schedules `run` once; returns a cancel function (the daemon's stop calls it, so a stopping node never starts it). */
 export function scheduleWarmUp(
   host: WarmUpHost,
-  run: (clock: Clock, realPath: RealDataPath, exchanges: number) => Promise<void>,
+  run: (clock: Clock, realPath: RealDataPath, exchanges: number) => Promise<WarmUpOutcome | void>,
 ): () => void {
   let cancelTimer = (): void => {};
   let done = false;
@@ -106,10 +112,13 @@ export function scheduleWarmUp(
   const runNow = (yieldTo: RealDataPath): void => {
     const cpu = process.cpuUsage();
     run(host.clock, yieldTo, WARM_UP_EXCHANGES).then(
-      () => {
-        host.counters.inc(WARM_UP_COUNTER, 'done');
+      (outcome) => {
+        host.counters.inc(WARM_UP_COUNTER, outcome ?? 'done');
         const used = process.cpuUsage(cpu);
-        host.log.debug('Warm-up done', { cpuMs: Math.round((used.user + used.system) / 100) / 10 });
+        host.log.debug('Warm-up done', {
+          outcome: outcome ?? 'done',
+          cpuMs: Math.round((used.user + used.system) / 100) / 10,
+        });
       },
       (e: unknown) => {
         // Once per process at most, so info: the first real contacts will run cold (issue 19).

@@ -37,7 +37,7 @@ import { localNets } from './firewall-setup.js';
 import { MeshNode, type NodeSetup } from './node.js';
 import { warmUpPacket } from './warm-up-packets.js';
 import { QuietGate } from './warm-up-pacer.js';
-import { WarmUpTimedOut, type RealDataPath } from './warm-up-schedule.js';
+import { WarmUpTimedOut, type RealDataPath, type WarmUpOutcome } from './warm-up-schedule.js';
 import { resolveStaticHosts } from './static-hosts.js';
 
 const HOUR = 3600;
@@ -223,7 +223,7 @@ export async function warmUp(
   clock: Clock,
   realPath: RealDataPath = NO_REAL_PATH,
   exchanges = DATA_PACKETS,
-): Promise<void> {
+): Promise<WarmUpOutcome> {
   const ca = generateEd25519KeyPair();
   const now = Math.floor(Date.now() / 1000);
   const caCert = signCertificate(
@@ -272,14 +272,20 @@ export async function warmUp(
     const bIp = parseIpv4(PAIR[1].vpnIp) as VpnIp;
     const nextDatagram = datagramArrivals(lh.udp);
     while ((lighthouse?.reportedOf(bIp).length ?? 0) === 0) await Promise.race([nextDatagram(), timeout]);
+    // Past the packets a first contact starts with, a real flow that began meanwhile warms the same path: the
+    // exchanges stop rather than hold the throwaway nodes until the timeout waiting for it to pause (a run that does
+    // not yield, at the schedule's give-up bound, never stops here).
+    const exchangeStep = async (i: number): Promise<boolean> =>
+      i < DATA_PACKETS ? (await step(), true) : Promise.race([gate.passUnlessBusy(), timeout]);
     for (let i = 0; i < Math.max(exchanges, DATA_PACKETS); i++) {
-      await step();
+      if (!(await exchangeStep(i))) return 'cut-short';
       a.tun.inject(warmUpPacket(PAIR[0].vpnIp, PAIR[1].vpnIp, i, false));
       await written(b.tun, i + 1, timeout);
-      await step();
+      if (!(await exchangeStep(i))) return 'cut-short';
       b.tun.inject(warmUpPacket(PAIR[1].vpnIp, PAIR[0].vpnIp, i, true));
       await written(a.tun, i + 1, timeout);
     }
+    return 'done';
   } finally {
     cancelTimeout();
     gate.close();
