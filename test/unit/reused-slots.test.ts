@@ -18,7 +18,8 @@ import type { UdpConn } from '../../pkg/udp/udp-conn.js';
 // instance's must have the hidden class (map) and length of one that has carried packets. Code V8 optimized on the
 // start-up warm-up's instances runs on the real node's fresh ones; an array that started as an empty `[]` (small
 // integers, length 0) made that code deopt on the first real packet: "wrong map" in TunBatch.add, "out of bounds"
-// in CryptoBatch.add.
+// in CryptoBatch.add. %HaveSameMap is V8's own test hook (Node 20 here): if a Node update turns this red with no code
+// change, check with --trace-deopt whether the real traffic after the warm-up deopts again before changing the test.
 
 setFlagsFromString('--allow-natives-syntax');
 const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: unknown, b: unknown) => boolean;
