@@ -38,22 +38,6 @@ export class QuietGate {
     });
   }
 
-  /**
-   * Resolves on a later event-loop turn with whether the real path has been quiet WARM_UP_YIELD_MS, without waiting
-   * for it to be (a step the warm-up can skip); never once closed.
-   */
-  passUnlessBusy(): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.closed) return;
-      this.cancelWake?.();
-      const immediate = setImmediate(() => {
-        this.cancelWake = null;
-        if (!this.closed) resolve(this.realPath.quietFor(WARM_UP_YIELD_MS));
-      });
-      this.cancelWake = () => clearImmediate(immediate);
-    });
-  }
-
   /** Disarms the pending wait, if any: its step never starts. */
   close(): void {
     this.closed = true;

@@ -3,16 +3,15 @@
 // lighthouse, or one that does not answer). Deferred like port mapping, so start-up and the lighthouse
 // registration, which a first contact waits for, never wait for it. Runs once per process.
 //
-// Idle means the data path too: the warm-up takes ~100-200 ms of CPU in a cold process, and a packet that arrives while
-// it holds the event loop waits for it. A tunnel's first traffic often starts right after its install (the packet that
-// triggered the handshake), so when the time comes the warm-up waits until no tunnel has sent or received for
-// WARM_UP_QUIET_MS, and once running it hands the loop back between its datagrams and waits while real packets flow
-// (warm-up.ts). A node whose data path never goes quiet that long (a lighthouse with thousands of nodes, a stream
-// started at boot) runs it at WARM_UP_GIVE_UP_MS without waiting for quiet: it still hands the loop back between its
-// steps (a throwaway datagram, a throwaway node's preparation or start; warm-up-pacer.ts), so a real packet waits for
-// one step at most, not for the whole warm-up: the longest is 8-29 ms in a cold process on a loaded 2-core machine
-// (median 11), 3-11 ms when its code has run before (docs/state-machines.md), and its first contacts then run warm like
-// any node's.
+// Idle means the data path too: the warm-up takes ~19 ms of CPU, and a packet that arrives while it holds the event
+// loop waits for it. A tunnel's first traffic often starts right after its install (the packet that triggered the
+// handshake), so when the time comes the warm-up waits until no tunnel has sent or received for WARM_UP_QUIET_MS,
+// and once running it hands the loop back between its datagrams and waits while real packets flow (warm-up.ts). A
+// node whose data path never goes quiet that long (a lighthouse with thousands of nodes, a stream started at boot)
+// runs it at WARM_UP_GIVE_UP_MS without waiting for quiet: it still hands the loop back between its steps (a throwaway
+// datagram, a throwaway node's preparation or start; warm-up-pacer.ts), so a real packet waits for one step at most,
+// not for the whole warm-up: the longest is 8-29 ms in a cold process on a loaded 2-core machine (median 11), 3-11 ms
+// when its code has run before (docs/state-machines.md), and its first contacts then run warm like any node's.
 
 import { after, type Clock } from '../clock/clock.js';
 import type { TunnelEvents } from '../hostmap/hostmap.js';
@@ -32,14 +31,6 @@ export const WARM_UP_FALLBACK_MS = 3000;
 export const WARM_UP_QUIET_MS = 50;
 /** From when the warm-up was due: a data path busy all that while gets it then, without waiting for quiet. */
 export const WARM_UP_GIVE_UP_MS = 60_000;
-/**
- * Data packets each way the daemon's warm-up exchanges (warm-up.ts), so V8 has optimized the data path before real
- * traffic comes: with 4 the first real pings at 10 ms intervals were where it optimized (70-74 optimizing compiles
- * per node after the warm-up, replies of 3-8 ms at repeatable packet numbers 55-127: lead-in p99 3.4-4.1 ms); with
- * 300, 16-32 compiles and a lead-in p99 of 1.8-2.2 ms (4 of 5 rounds), first contact unchanged, for ~65-90 ms more
- * CPU once per process. 150 had the best lead-in but made first contact ~1.2 ms slower in two runs.
- */
-export const WARM_UP_EXCHANGES = 300;
 
 /** A tunnel's last traffic, as the quiet check reads it (HostInfo: ms of the node's clock, 0 for never). */
 export interface WarmUpTunnelTraffic {
@@ -87,21 +78,15 @@ export class WarmUpTimedOut extends Error {
 }
 
 /**
- * The counter that says how the run ended, label 'done', 'cut-short', 'timed-out' or 'failed' (at most one increment
- * per process): a benchmark reads it from the metrics to tell a run with the warm-up from one without.
+ * The counter that says how the run ended, label 'done', 'timed-out' or 'failed' (at most one increment per
+ * process): a benchmark reads it from the metrics to tell a run with the warm-up from one without.
  */
 export const WARM_UP_COUNTER = 'warm-up';
-
-/**
- * How a run that resolved ended: 'cut-short' when real traffic began after its handshake and first packets, so it
- * left the rest of its exchanges to the real flow (which warms the same path) instead of waiting on it to its timeout.
- */
-export type WarmUpOutcome = 'done' | 'cut-short';
 
 /** Schedules `run` once; returns a cancel function (the daemon's stop calls it, so a stopping node never starts it). */
 export function scheduleWarmUp(
   host: WarmUpHost,
-  run: (clock: Clock, realPath: RealDataPath, exchanges: number) => Promise<WarmUpOutcome | void>,
+  run: (clock: Clock, realPath: RealDataPath) => Promise<void>,
 ): () => void {
   let cancelTimer = (): void => {};
   let done = false;
@@ -111,14 +96,11 @@ export function scheduleWarmUp(
   };
   const runNow = (yieldTo: RealDataPath): void => {
     const cpu = process.cpuUsage();
-    run(host.clock, yieldTo, WARM_UP_EXCHANGES).then(
-      (outcome) => {
-        host.counters.inc(WARM_UP_COUNTER, outcome ?? 'done');
+    run(host.clock, yieldTo).then(
+      () => {
+        host.counters.inc(WARM_UP_COUNTER, 'done');
         const used = process.cpuUsage(cpu);
-        host.log.debug('Warm-up done', {
-          outcome: outcome ?? 'done',
-          cpuMs: Math.round((used.user + used.system) / 100) / 10,
-        });
+        host.log.debug('Warm-up done', { cpuMs: Math.round((used.user + used.system) / 100) / 10 });
       },
       (e: unknown) => {
         // Once per process at most, so info: the first real contacts will run cold (issue 19).

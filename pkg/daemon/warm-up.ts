@@ -1,16 +1,13 @@
 // A first contact through a lighthouse, run once in process between throwaway nodes after start-up, so a running
 // daemon's first real contact runs code V8 has already seen (issue 19: without it, the contact's ~10 ms of CPU was
 // mostly the interpreter collecting type feedback on first call). A lighthouse and two nodes with their own CA,
-// certificates, hostmaps, counters and firewalls: `a` queries the lighthouse for `b`, handshakes and exchanges
-// packets (a few in tests, WARM_UP_EXCHANGES each way in a daemon: enough for V8 to optimize the data path, so the
-// first real packets are not the ones it optimizes on; docs/state-machines.md). They run on the daemon's own I/O
-// classes, so the data path's call sites see no other class than in production (in-memory twins made V8 throw out
-// ~15 optimized data-path functions per node, "wrong map", when the warm-up followed real traffic): the daemon's UDP
-// class on sockets bound to 127.0.0.1 port 0, and LinuxTun on one end of a socketpair (pkg/tun/socketpair.ts).
-// Nothing is sent on the real socket or TUN and nothing is left in the real node: all three are stopped and their
-// descriptors closed before this resolves. It costs ~120-130 ms of CPU in a cold process with a few exchanges,
-// ~65-90 ms more with the daemon's (each exchange is a step of its own, so the longest event-loop hold stays that of
-// one step), once per process.
+// certificates, hostmaps, counters and firewalls: `a` queries the lighthouse for `b`, handshakes and exchanges a few
+// packets. They run on the daemon's own I/O classes, so the data path's call sites see no other class than in
+// production (in-memory twins made V8 throw out ~15 optimized data-path functions per node, "wrong map", when the
+// warm-up followed real traffic): the daemon's UDP class on sockets bound to 127.0.0.1 port 0, and LinuxTun on one
+// end of a socketpair (pkg/tun/socketpair.ts). Nothing is sent on the real socket or TUN and nothing is left in the
+// real node: all three are stopped and their descriptors closed before this resolves. It costs ~20-60 ms of CPU,
+// once per process.
 
 import {
   CaPool,
@@ -37,7 +34,7 @@ import { localNets } from './firewall-setup.js';
 import { MeshNode, type NodeSetup } from './node.js';
 import { warmUpPacket } from './warm-up-packets.js';
 import { QuietGate } from './warm-up-pacer.js';
-import { WarmUpTimedOut, type RealDataPath, type WarmUpOutcome } from './warm-up-schedule.js';
+import { WarmUpTimedOut, type RealDataPath } from './warm-up-schedule.js';
 import { resolveStaticHosts } from './static-hosts.js';
 
 const HOUR = 3600;
@@ -215,15 +212,8 @@ function datagramArrivals(udp: UdpConn): () => Promise<void> {
   return () => new Promise((resolve) => waiting.add(resolve));
 }
 
-/**
- * Runs the warm-up; resolves once both throwaway nodes are stopped, whether it completed or not. `exchanges`: packets
- * each way after the handshake, at least DATA_PACKETS (the daemon's schedule asks for WARM_UP_EXCHANGES).
- */
-export async function warmUp(
-  clock: Clock,
-  realPath: RealDataPath = NO_REAL_PATH,
-  exchanges = DATA_PACKETS,
-): Promise<WarmUpOutcome> {
+/** Runs the warm-up; resolves once both throwaway nodes are stopped, whether it completed or not. */
+export async function warmUp(clock: Clock, realPath: RealDataPath = NO_REAL_PATH): Promise<void> {
   const ca = generateEd25519KeyPair();
   const now = Math.floor(Date.now() / 1000);
   const caCert = signCertificate(
@@ -272,20 +262,14 @@ export async function warmUp(
     const bIp = parseIpv4(PAIR[1].vpnIp) as VpnIp;
     const nextDatagram = datagramArrivals(lh.udp);
     while ((lighthouse?.reportedOf(bIp).length ?? 0) === 0) await Promise.race([nextDatagram(), timeout]);
-    // Past the packets a first contact starts with, a real flow that began meanwhile warms the same path: the
-    // exchanges stop rather than hold the throwaway nodes until the timeout waiting for it to pause (a run that does
-    // not yield, at the schedule's give-up bound, never stops here).
-    const exchangeStep = async (i: number): Promise<boolean> =>
-      i < DATA_PACKETS ? (await step(), true) : Promise.race([gate.passUnlessBusy(), timeout]);
-    for (let i = 0; i < Math.max(exchanges, DATA_PACKETS); i++) {
-      if (!(await exchangeStep(i))) return 'cut-short';
+    for (let i = 0; i < DATA_PACKETS; i++) {
+      await step();
       a.tun.inject(warmUpPacket(PAIR[0].vpnIp, PAIR[1].vpnIp, i, false));
       await written(b.tun, i + 1, timeout);
-      if (!(await exchangeStep(i))) return 'cut-short';
+      await step();
       b.tun.inject(warmUpPacket(PAIR[1].vpnIp, PAIR[0].vpnIp, i, true));
       await written(a.tun, i + 1, timeout);
     }
-    return 'done';
   } finally {
     cancelTimeout();
     gate.close();
