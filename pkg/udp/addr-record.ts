@@ -119,9 +119,10 @@ export class AddrTable implements SenderCache {
   /** The objects keep() took, so a kept sender's packets cost one lookup here and nothing else. */
   private readonly kept = new WeakSet<UdpAddr>();
   /**
-   * The last sender fromRecord found among the kept: the data path keeps the sender of every packet that opened,
-   * right after fromRecord gave it, so this spares keep() a WeakSet lookup per datagram (with 10k senders in turn,
-   * a lighthouse's, every such lookup missed the CPU's caches).
+   * The last sender fromRecord found among the kept. The data path keeps the senders of a receive batch's packets
+   * that opened at the end of the turn, after fromRecord ran for the whole batch, so this matches the batch's last
+   * kept sender only (a lighthouse's batch of one datagram: every one); the others fall back to the WeakSet lookup,
+   * which with 10k senders in turn missed the CPU's caches.
    */
   private lastKept: UdpAddr | null = null;
   /** Filled when we first send to an address (toWords), not on receipt: most senders are only answered by tunnel. */
