@@ -27,7 +27,8 @@ import { IxInitiator, IxResponder, type IxOptions } from '../pkg/noise/ix.js';
 import { importX25519Secret } from '../pkg/noise/x25519.js';
 import { udpAddr } from '../pkg/udp/addr.js';
 import { makeHostCert, makeTestCa } from '../test/unit/helpers/pki.js';
-import { responderEnv, stage1Packet } from '../test/unit/helpers/responder-env.js';
+import { responderEnv } from '../test/unit/helpers/responder-env.js';
+import { stage1Packet } from '../test/unit/helpers/stage1.js';
 
 const count = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 3);

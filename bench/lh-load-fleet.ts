@@ -24,10 +24,9 @@ import {
   type CertDetails,
   type NebulaCertificate,
 } from '../pkg/cert/index.js';
-import { encodeHandshakePayload, decodeHandshakePayload } from '../pkg/handshake/payload.js';
+import { decodeHandshakePayload } from '../pkg/handshake/payload.js';
 import {
   encodeHeader,
-  HandshakeSubType,
   HEADER_LEN,
   MessageType,
   NoSubType,
@@ -38,10 +37,11 @@ import {
 import { formatIpv4, parseCidr, parseIpv4, type Ipv4 } from '../pkg/ip/ipv4.js';
 import { decodeMeta, encodeMeta, MetaType } from '../pkg/lighthouse/meta.js';
 import type { Aead, AeadCipher } from '../pkg/noise/aead.js';
-import { IxInitiator } from '../pkg/noise/ix.js';
+import type { IxInitiator } from '../pkg/noise/ix.js';
 import { staticSecret } from '../pkg/noise/x25519.js';
 import { udpAddr } from '../pkg/udp/addr.js';
 import type { TestCa } from '../test/unit/helpers/pki.js';
+import { writeStage1 } from '../test/unit/helpers/stage1.js';
 
 export interface FleetOptions {
   ca: TestCa;
@@ -67,7 +67,7 @@ interface SimNode {
   readonly port: number;
   sock: Socket | null;
   initiator: IxInitiator | null;
-  stage1: Buffer | null;
+  stage1: Uint8Array | null;
   phase: Phase;
   lhIndex: number;
   send: Aead | null;
@@ -214,19 +214,14 @@ export class Fleet {
       details,
       signature: new Uint8Array(sign(null, marshalDetails(details), this.caKey)),
     };
-    const initiator = new IxInitiator({ cipher: this.opts.cipher, staticKey: staticPrivate });
-    const payload = encodeHandshakePayload({
+    const { packet, initiator } = writeStage1({
+      cipher: this.opts.cipher,
+      staticKey: staticPrivate,
       cert: marshalCertificateForHandshake(cert),
       initiatorIndex: node.id + 1,
-      responderIndex: 0,
-      time: BigInt(Date.now()) * 1_000_000n,
     });
-    const msg = initiator.writeMessage1(payload);
-    const out = Buffer.alloc(HEADER_LEN + msg.length);
-    encodeHeader(out, 0, MessageType.Handshake, HandshakeSubType.IXPSK0, 0, 1);
-    out.set(msg, HEADER_LEN);
     node.initiator = initiator;
-    node.stage1 = out;
+    node.stage1 = packet;
   }
 
   private bind(ip: string, port: number): Promise<Socket> {

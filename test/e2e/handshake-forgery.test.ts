@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { generateX25519KeyPair, marshalCertificateForHandshake, parseCertificatesPem } from '../../pkg/cert/index.js';
-import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
-import { IxInitiator } from '../../pkg/noise/ix.js';
-import { ProtobufWriter } from '../../pkg/protobuf/protobuf.js';
+import { marshalCertificateForHandshake, parseCertificatesPem } from '../../pkg/cert/index.js';
+import { forgedStage1 } from '../unit/helpers/stage1.js';
 import { Lab } from './lab/lab.js';
 import { loadNote } from './lab/load.js';
 import { meshImpl } from './lab/mesh-impl.js';
@@ -16,26 +14,17 @@ import { sleep } from './lab/wait.js';
 // certificate (it travels in clear in every stage 1), sends two a stage 1 with one's certificate and public key and
 // Time 2^64-1, while one pings two at 10 Hz. The working tunnel must stay in service: no gap in replies over 1 s.
 
-/** Stage 1 claiming to be `victim`: its certificate and public static key, our own ephemeral key, Time 2^64-1. */
-function forgedStage1(victim: OverlayNode): Buffer {
+/**
+ * Stage 1 claiming to be `victim` (helpers/stage1.ts): its certificate and public static key, Time 2^64-1; in base64
+ * for the sending child.
+ */
+function forgedBase64(victim: OverlayNode): string {
   const [cert] = parseCertificatesPem(readFileSync(victim.cert.crt, 'utf8'));
-  const forger = generateX25519KeyPair();
-  const initiator = new IxInitiator({
-    cipher: 'aes',
-    staticKey: forger.privateKey,
-  });
-  const details = new ProtobufWriter()
-    .bytes(1, marshalCertificateForHandshake(cert))
-    .uint(2, 0x5eed)
-    .uint64(5, (1n << 64n) - 1n)
-    .finish();
-  const msg = initiator.writeMessage1(new ProtobufWriter().message(1, details).finish());
-  // Message 1 is e ‖ s ‖ payload in clear, with nothing authenticated: the static key can be anyone's.
-  msg.set(cert.details.publicKey, 32);
-  const out = Buffer.alloc(HEADER_LEN + msg.length);
-  encodeHeader(out, 0, MessageType.Handshake, 0, 0, 1);
-  out.set(msg, HEADER_LEN);
-  return out;
+  const forged = forgedStage1(
+    { handshakeCert: marshalCertificateForHandshake(cert), publicKey: cert.details.publicKey },
+    (1n << 64n) - 1n,
+  );
+  return Buffer.from(forged).toString('base64');
 }
 
 const SEND_ONCE = `
@@ -86,11 +75,7 @@ test('a forged stage 1 with Time 2^64-1 leaves a working mesh tunnel without a g
   const ping = await lab.spawn(h1!, 'stdbuf', ['-oL', 'ping', '-D', '-n', '-i', '0.1', '-W', '1', vpn2]);
   await sleep(1000);
   const forgedAt = Date.now() / 1000;
-  await lab.exec(attacker!, 'node', [
-    '-e',
-    SEND_ONCE,
-    JSON.stringify([h2!.ip, 4242, forgedStage1(one).toString('base64')]),
-  ]);
+  await lab.exec(attacker!, 'node', ['-e', SEND_ONCE, JSON.stringify([h2!.ip, 4242, forgedBase64(one)])]);
   await sleep(3000);
   await ping.kill();
 
@@ -138,7 +123,7 @@ for (const impl of [meshImpl, nebulaImpl]) {
     const warm = await lab.ping(h1!, vpn2, { count: 1, timeoutSec: 5 });
     assert.ok(warm.ok, `tunnel up\n${lab.logTails()}`);
 
-    const forgeries = Array.from({ length: 10 }, () => forgedStage1(two).toString('base64'));
+    const forgeries = Array.from({ length: 10 }, () => forgedBase64(two));
     const forger = await lab.spawn(attacker!, 'node', [
       '-e',
       SEND_EACH_EVERY,

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { generateX25519KeyPair } from '../../pkg/cert/index.js';
 import { ManualClock } from '../../pkg/clock/clock.js';
 import {
   CANDIDATE_HOLD_MS,
@@ -10,14 +9,12 @@ import {
   MAX_CANDIDATES_PER_VPN_IP,
   RETRANSMIT_MEMORY_MS,
 } from '../../pkg/handshake/manager.js';
-import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
-import type { AeadCipher } from '../../pkg/noise/aead.js';
-import { IxInitiator } from '../../pkg/noise/ix.js';
-import { ProtobufWriter } from '../../pkg/protobuf/protobuf.js';
+import { MessageType } from '../../pkg/header/header.js';
 import { sameAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 import type { MemoryUdp } from '../../pkg/udp/memory-udp.js';
 import { connect, TestMesh, type TestNode } from './helpers/mesh.js';
 import { isType, udpPacket, udpPayloadText } from './helpers/packets.js';
+import { forgedStage1 } from './helpers/stage1.js';
 import { waitFor } from './helpers/wait.js';
 
 // IX stage 1 travels in clear (e ‖ s ‖ payload, no MAC), so anyone who has seen a host's stage 1 can send one with
@@ -37,27 +34,6 @@ async function pair(t: { after(fn: () => unknown): void }) {
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: NEBULA_TIMING });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: NEBULA_TIMING });
   return { clock, mesh, a, b };
-}
-
-/**
- * A stage 1 claiming to come from `victim`: its handshake certificate and public static key, the forger's own
- * ephemeral key. Written with the forger's key pair, then the static key (bytes 32-63, in clear) swapped for the
- * victim's, which message 1 allows because nothing in it is authenticated.
- */
-function forgedStage1(victim: TestNode, cipher: AeadCipher, time: bigint): Uint8Array {
-  const forger = generateX25519KeyPair();
-  const initiator = new IxInitiator({ cipher, staticKey: forger.privateKey });
-  const details = new ProtobufWriter()
-    .bytes(1, victim.node.identity().handshakeCert)
-    .uint(2, 0x5eed)
-    .uint64(5, time)
-    .finish();
-  const msg = initiator.writeMessage1(new ProtobufWriter().message(1, details).finish());
-  msg.set(victim.node.identity().publicKey, 32);
-  const out = new Uint8Array(HEADER_LEN + msg.length);
-  encodeHeader(out, 0, MessageType.Handshake, 0, 0, 1);
-  out.set(msg, HEADER_LEN);
-  return out;
 }
 
 /** A host on the underlay that records what reaches it. */
@@ -115,7 +91,7 @@ test('a forged stage 1 for a peer with a working tunnel leaves that tunnel carry
     steps: 30,
     stepMs: 100,
     during: (step) => {
-      if (step === 10) attacker.udp.send(forgedStage1(a, a.config.cipher, MAX_UINT64), b.addr);
+      if (step === 10) attacker.udp.send(forgedStage1(a.node.identity(), MAX_UINT64, a.config.cipher), b.addr);
     },
   });
 
@@ -143,7 +119,7 @@ test('after a forged stage 1 with Time 2^64-1 the real peer, restarted, gets its
   await connect(a, b);
   const old = b.tunnelTo(a)!;
   const attacker = attackerAt(mesh, '203.0.113.66');
-  attacker.udp.send(forgedStage1(a, a.config.cipher, MAX_UINT64), b.addr);
+  attacker.udp.send(forgedStage1(a.node.identity(), MAX_UINT64, a.config.cipher), b.addr);
   await settle();
   assert.equal(b.node.hostmap.candidatesFor(a.vpnIp).length, 1, 'the forgery is held as a candidate');
 
@@ -188,7 +164,7 @@ for (const periodMs of [900, 1000]) {
     await connect(a, b);
     const old = a.tunnelTo(b)!;
     const attacker = attackerAt(mesh, '203.0.113.66');
-    const forge = () => attacker.udp.send(forgedStage1(b, b.config.cipher, MAX_UINT64), a.addr);
+    const forge = () => attacker.udp.send(forgedStage1(b.node.identity(), MAX_UINT64, b.config.cipher), a.addr);
     forge();
     await settle();
     clock.advance(500);
@@ -228,7 +204,8 @@ test('forgeries from 8 addresses every 100 ms neither keep out nor push out a re
   const attackers = Array.from({ length: 8 }, (_, i) => attackerAt(mesh, `203.0.113.${10 + i}`));
   let sent = 0;
   const forgeAll = () => {
-    for (const attacker of attackers) attacker.udp.send(forgedStage1(b, b.config.cipher, MAX_UINT64), a.addr);
+    for (const attacker of attackers)
+      attacker.udp.send(forgedStage1(b.node.identity(), MAX_UINT64, b.config.cipher), a.addr);
     sent += attackers.length;
   };
   forgeAll();
@@ -265,7 +242,7 @@ test('forgeries from 8 addresses every 100 ms neither keep out nor push out a re
 test('a forged stage 1 for a peer without a tunnel is only a candidate: our own traffic reaches the peer within CANDIDATE_PROOF_WAIT_MS', async (t) => {
   const { clock, mesh, a, b } = await pair(t);
   const attacker = attackerAt(mesh, '203.0.113.66');
-  attacker.udp.send(forgedStage1(a, a.config.cipher, MAX_UINT64), b.addr);
+  attacker.udp.send(forgedStage1(a.node.identity(), MAX_UINT64, a.config.cipher), b.addr);
   await settle();
   assert.equal(b.tunnelTo(a), undefined, 'nothing in the send path');
   const [forged] = b.node.hostmap.candidatesFor(a.vpnIp);
@@ -422,7 +399,7 @@ test('an unproven candidate is dropped after RETRANSMIT_MEMORY_MS and one source
   await connect(a, b);
   const attacker = attackerAt(mesh, '203.0.113.66');
   for (let i = 0; i < 5; i++) {
-    attacker.udp.send(forgedStage1(a, a.config.cipher, BigInt(i + 1) << 61n), b.addr);
+    attacker.udp.send(forgedStage1(a.node.identity(), BigInt(i + 1) << 61n, a.config.cipher), b.addr);
     await settle();
     clock.advance(CANDIDATE_HOLD_MS / 2);
   }

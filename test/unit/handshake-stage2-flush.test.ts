@@ -15,7 +15,8 @@ import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { udpAddr } from '../../pkg/udp/addr.js';
 import { makeHostCert, makeTestCa } from './helpers/pki.js';
-import { responderEnv, stage1Packet } from './helpers/responder-env.js';
+import { responderEnv } from './helpers/responder-env.js';
+import { stage1Packet } from './helpers/stage1.js';
 
 function lighthouse(): {
   manager: HandshakeManager;

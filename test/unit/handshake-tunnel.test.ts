@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
-import { encodeHandshakePayload } from '../../pkg/handshake/payload.js';
 import { PENDING_QUEUE_LIMIT } from '../../pkg/handshake/pending.js';
-import { encodeHeader, HEADER_LEN, MessageType } from '../../pkg/header/header.js';
-import { IxInitiator } from '../../pkg/noise/ix.js';
+import { MessageType } from '../../pkg/header/header.js';
 import { sameAddr } from '../../pkg/udp/addr.js';
 import { connect, TestMesh, type TestNode } from './helpers/mesh.js';
 import { headerOf, isType, udpPacket, udpPayloadText } from './helpers/packets.js';
+import { writeStage1 } from './helpers/stage1.js';
 import { advanceFor, advanceUntil } from './helpers/wait.js';
 
 // The handshake machine inside real in-process nodes: Noise IX over a MemoryNetwork, packets in and out of
@@ -121,16 +120,13 @@ test('a stage 1 from an existing peer with an older handshake Time is ignored as
 
   // A genuine stage 1 from a's key and certificate, but with a Time older than the one of the tunnel.
   const id = a.node.identity();
-  const initiator = new IxInitiator({
+  const { packet: stage1 } = writeStage1({
     cipher: a.config.cipher,
     staticKey: id.privateKey,
+    cert: id.handshakeCert,
+    initiatorIndex: 12345,
+    time: 1n,
   });
-  const msg = initiator.writeMessage1(
-    encodeHandshakePayload({ cert: id.handshakeCert, initiatorIndex: 12345, responderIndex: 0, time: 1n }),
-  );
-  const stage1 = new Uint8Array(HEADER_LEN + msg.length);
-  encodeHeader(stage1, 0, MessageType.Handshake, 0, 0, 1);
-  stage1.set(msg, HEADER_LEN);
   const sentBefore = b.memUdp!.sent.length;
   const testsAnsweredByA = (): number => a.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Test, 1)).length;
   const answeredBefore = testsAnsweredByA();
