@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
-import type { NebulaCertificate } from '../../pkg/cert/index.js';
 import { parseCidr } from '../../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { DnsResponder, respond, type DnsDirectory, type DnsOutcome } from '../../pkg/lighthouse/dns-server.js';
@@ -19,28 +18,16 @@ import {
   type DnsReply,
 } from '../../pkg/lighthouse/dns-wire.js';
 import { expectOnly, hex, mutate, randomBytes, runFuzz, runFuzzAsync } from './helpers/fuzz.js';
+import { unsignedCert } from './helpers/pki.js';
 import { waitFor } from './helpers/wait.js';
 
 const isDnsError = (e: unknown): boolean => e instanceof DnsError;
 
-function cert(name: string, cidr: string): NebulaCertificate {
-  return {
-    details: {
-      name,
-      ips: [parseCidr(cidr)],
-      subnets: [],
-      groups: ['g'],
-      notBefore: 0,
-      notAfter: 2 ** 40,
-      publicKey: new Uint8Array(32),
-      isCA: false,
-      issuer: '',
-    },
-    signature: new Uint8Array(64),
-  };
-}
-
-const HOSTS = [cert('lh', '10.99.0.1/24'), cert('node1', '10.99.0.2/24'), cert('Node1', '10.99.0.3/24')];
+const HOSTS = [
+  ['lh', '10.99.0.1/24'],
+  ['node1', '10.99.0.2/24'],
+  ['Node1', '10.99.0.3/24'],
+].map(([name, cidr]) => unsignedCert(name, cidr, { groups: ['g'], notAfter: 2 ** 40 }));
 const DIR: DnsDirectory = {
   vpnNet: () => parseCidr('10.99.0.0/24'),
   vpnNetworks: () => [parseIpPrefix('10.99.0.0/24'), parseIpPrefix('fd00::/64')],

@@ -15,6 +15,7 @@ import {
   parseResponse,
   replySize,
 } from '../../pkg/lighthouse/dns-wire.js';
+import { unsignedCert } from './helpers/pki.js';
 
 // AAAA records (RFC 3596) from the lighthouse's DNS responder, as Nebula 1.10's dns_server.go: a host's name answers
 // A with its first IPv4 overlay address and AAAA with its first IPv6 one; TXT takes any of its addresses. A name
@@ -23,26 +24,9 @@ import {
 const hex = (b: Uint8Array | null): string => Buffer.from(b ?? []).toString('hex');
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/ /g, ''), 'hex'));
 
-function cert(name: string, cidr: string): NebulaCertificate {
-  return {
-    details: {
-      name,
-      ips: [parseCidr(cidr)],
-      subnets: [],
-      groups: [],
-      notBefore: 0,
-      notAfter: 0,
-      publicKey: new Uint8Array(32),
-      isCA: false,
-      issuer: '',
-    },
-    signature: new Uint8Array(64),
-  };
-}
-
-const DUAL = cert('dual', '10.99.0.2/24');
-const V4 = cert('four', '10.99.0.3/24');
-const V6 = cert('six', '10.99.0.4/24');
+const DUAL = unsignedCert('dual', '10.99.0.2/24');
+const V4 = unsignedCert('four', '10.99.0.3/24');
+const V6 = unsignedCert('six', '10.99.0.4/24');
 
 function directory(): DnsDirectory {
   const hosts: Array<{ vpnIp: VpnIp; vpnAddrs: VpnIp[]; certName: string; cert: NebulaCertificate }> = [

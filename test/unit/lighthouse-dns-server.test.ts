@@ -19,6 +19,7 @@ import {
 import { DnsRcode, DnsType, encodeQuery, parseResponse, type DnsResponse } from '../../pkg/lighthouse/dns-wire.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
+import { unsignedCert } from './helpers/pki.js';
 
 // The lighthouse's DNS answers. The golden replies are what nebula 1.6.1 (serve_dns on a lighthouse, tun disabled,
 // in a private network namespace) sent back to the same query bytes, with one node "Node1" (10.99.0.2/24, groups
@@ -27,33 +28,14 @@ import { Counters } from '../../pkg/metrics/counters.js';
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 const hex = (b: Uint8Array | null): string => (b ? Buffer.from(b).toString('hex') : 'none');
 
-function cert(name: string, cidr: string, extra: Partial<NebulaCertificate['details']> = {}): NebulaCertificate {
-  const ips = [parseCidr(cidr)];
-  return {
-    details: {
-      name,
-      ips,
-      subnets: [],
-      groups: [],
-      notBefore: 0,
-      notAfter: 0,
-      publicKey: new Uint8Array(32),
-      isCA: false,
-      issuer: '',
-      ...extra,
-    },
-    signature: new Uint8Array(64),
-  };
-}
-
-const NODE1 = cert('Node1', '10.99.0.2/24', {
+const NODE1 = unsignedCert('Node1', '10.99.0.2/24', {
   groups: ['g1', 'g2'],
   notBefore: 1795458388,
   notAfter: 1826994387,
   publicKey: bytes('d641b60d3435cd3a6e2ebd9f7a26f71907242dc171c666616d728481b4ade365'),
   issuer: '4aa88e850ab23c1696b20797c3a3e3c13e727a7828ae5996479795e7067f75da',
 });
-const LH = cert('lh', '10.99.0.1/24');
+const LH = unsignedCert('lh', '10.99.0.1/24');
 
 function directory(...peers: NebulaCertificate[]): DnsDirectory {
   const all = [LH, ...peers].map((c) => ({ vpnIp: c.details.ips[0].ip, certName: c.details.name, cert: c }));
@@ -152,7 +134,7 @@ test('the lighthouse answers for its own name and its own certificate', () => {
 });
 
 test('two hosts with one name both come back; other types and TXT names that are not IPs get no answer', () => {
-  const twin = cert('node1', '10.99.0.5/24');
+  const twin = unsignedCert('node1', '10.99.0.5/24');
   const dir = directory(NODE1, twin);
   assert.equal(ask('node1', DnsType.A, '10.1.1.1', dir).answers.length, 2);
   for (const [name, type] of [
@@ -168,7 +150,7 @@ test('two hosts with one name both come back; other types and TXT names that are
 });
 
 test('certTxt lists subnets and IPs the way Go prints them', () => {
-  const c = cert('r', '10.99.0.9/24', {
+  const c = unsignedCert('r', '10.99.0.9/24', {
     subnets: [parseCidr('192.168.0.0/16'), parseCidr('172.16.0.0/12')],
     isCA: true,
   });

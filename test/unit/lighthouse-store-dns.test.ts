@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import type { NebulaCertificate } from '../../pkg/cert/index.js';
 import type { MeshConfig } from '../../pkg/config/index.js';
 import type { LocalIdentity } from '../../pkg/handshake/identity.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
@@ -16,26 +15,10 @@ import { DnsType, encodeQuery, parseResponse } from '../../pkg/lighthouse/dns-wi
 import type { RemoteHost } from '../../pkg/lighthouse/store/store.js';
 import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
+import { unsignedCert } from './helpers/pki.js';
 
-function cert(name: string, cidr: string): NebulaCertificate {
-  return {
-    details: {
-      name,
-      ips: [parseCidr(cidr)],
-      subnets: [],
-      groups: [],
-      notBefore: 0,
-      notAfter: 0,
-      publicKey: new Uint8Array(32),
-      isCA: false,
-      issuer: '',
-    },
-    signature: new Uint8Array(64),
-  };
-}
-
-const LH = cert('lh1', '10.99.0.1/24');
-const LOCAL = cert('local', '10.99.0.2/24');
+const LH = unsignedCert('lh1', '10.99.0.1/24');
+const LOCAL = unsignedCert('local', '10.99.0.2/24');
 
 function remote(vpnIp: string, name?: string): RemoteHost {
   return {

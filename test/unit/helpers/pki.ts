@@ -1,5 +1,6 @@
 // Certificates built in memory for in-process node tests: a CA, host certificates it signs (valid now, or with
-// chosen times), their PEM forms for a config's inline pki section, and the `Pki` a MeshNode runs with.
+// chosen times), their PEM forms for a config's inline pki section, the `Pki` a MeshNode runs with, and unsigned
+// certificates for code that never verifies them.
 
 import {
   CaPool,
@@ -108,4 +109,30 @@ export function testPki(host: TestHostCert, trusted: readonly TestCa[], blocklis
   for (const ca of trusted) caPool.addCa(ca.cert);
   caPool.setBlocklist(blocklist);
   return { caPool, identity: localIdentity(host.cert, host.privateKey), warnings: [] };
+}
+
+/**
+ * A host certificate with only a name and an overlay address, unsigned (a zero signature, no issuer), for code that
+ * reads a peer's certificate without verifying it (the DNS answers); `extra` overrides any other detail.
+ */
+export function unsignedCert(
+  name: string,
+  cidr: string,
+  extra: Partial<NebulaCertificate['details']> = {},
+): NebulaCertificate {
+  return {
+    details: {
+      name,
+      ips: [parseCidr(cidr)],
+      subnets: [],
+      groups: [],
+      notBefore: 0,
+      notAfter: 0,
+      publicKey: new Uint8Array(32),
+      isCA: false,
+      issuer: '',
+      ...extra,
+    },
+    signature: new Uint8Array(64),
+  };
 }
