@@ -11,6 +11,7 @@ import { newFirewallPacket, type FirewallPacket } from '../../pkg/firewall/packe
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import { TCP, UDP, ipv4Packet, ipv6Packet, peer, seededRandom } from './firewall-fixtures.js';
+import { runAgainstMap } from './helpers/conntrack-model.js';
 
 /** Address words that differ in one word only, each word in turn, so no word may be ignored. */
 const WORDS: [number, number, number, number][] = [
@@ -28,52 +29,27 @@ function keyOf(p: FirewallPacket): string {
 
 function modelRun(hashKey: Uint8Array | undefined, steps: number) {
   const random = seededRandom(61);
-  const table = new ConntrackTable(hashKey, 6);
-  const model = new Map<string, { expires: number; incoming: boolean }>();
   const p = newFirewallPacket();
   p.ipv6 = true;
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
-  let now = 0;
-  let hits = 0;
-  for (let step = 0; step < steps; step++) {
-    p.local6!.set(pick(WORDS));
-    p.remote6!.set(pick(WORDS));
-    p.localPort = Math.floor(random() * 8);
-    p.remotePort = 80 + Math.floor(random() * 3);
-    p.protocol = pick([6, 17, 58]);
-    p.fragment = random() < 0.1;
-    const slot = table.find(p);
-    const expected = model.get(keyOf(p));
-    assert.equal(slot >= 0, expected !== undefined, `step ${step}`);
-    const action = random();
-    if (slot < 0) {
-      if (action < 0.7) {
-        const expires = now + Math.floor(random() * 1000);
-        const incoming = random() < 0.5;
-        table.insert(p, expires, incoming, 5, 'fd00::9');
-        model.set(keyOf(p), { expires, incoming });
-      }
-    } else {
-      hits++;
-      assert.equal(table.expiresAt(slot), expected!.expires);
-      assert.equal(table.incomingAt(slot), expected!.incoming);
-      assert.equal(table.rulesVersionAt(slot), 5);
-      if (action < 0.3) {
-        table.removeAt(slot);
-        model.delete(keyOf(p));
-      } else if (action < 0.6) {
-        const expires = now + Math.floor(random() * 1000);
-        table.refresh(slot, expires);
-        expected!.expires = expires;
-      }
-    }
-    if (step % 997 === 0) {
-      now += 300;
-      table.sweep(now);
-      for (const [key, entry] of model) if (entry.expires <= now) model.delete(key);
-    }
-    assert.equal(table.size, model.size);
-  }
+  const table = new ConntrackTable(hashKey, 6);
+  const { hits } = runAgainstMap({
+    table,
+    packet: p,
+    random,
+    steps,
+    nextFlow: () => {
+      p.local6!.set(pick(WORDS));
+      p.remote6!.set(pick(WORDS));
+      p.localPort = Math.floor(random() * 8);
+      p.remotePort = 80 + Math.floor(random() * 3);
+      p.protocol = pick([6, 17, 58]);
+      p.fragment = random() < 0.1;
+      return keyOf(p);
+    },
+    owner: () => 'fd00::9',
+    rulesVersion: 5,
+  });
   assert.ok(hits > steps / 10 && table.size > 100, `hits ${hits}, size ${table.size}`);
 }
 

@@ -4,6 +4,7 @@ import { ConntrackTable } from '../../pkg/firewall/conntrack-table.js';
 import { FLOW_HASH_KEY_BYTES, FlowHash } from '../../pkg/firewall/flow-hash.js';
 import { newFirewallPacket, type FirewallPacket } from '../../pkg/firewall/packet.js';
 import { seededRandom } from './firewall-fixtures.js';
+import { runAgainstMap } from './helpers/conntrack-model.js';
 import { flowsCollidingUnderUnkeyedHash, unkeyedFlowHash } from './helpers/unkeyed-flow-hash.js';
 
 function keyOf(p: FirewallPacket): string {
@@ -12,52 +13,24 @@ function keyOf(p: FirewallPacket): string {
 
 test('the conntrack table agrees with a Map through random inserts, removals and sweeps', () => {
   const random = seededRandom(7);
-  const table = new ConntrackTable();
-  const model = new Map<string, { expires: number; incoming: boolean }>();
   const p = newFirewallPacket();
-  const pick = () => {
-    // A small key space so that hits, misses and long probe runs all happen.
-    p.localIp = 0x0a000001 + Math.floor(random() * 3);
-    p.remoteIp = 0x0a000100 + Math.floor(random() * 40);
-    p.localPort = Math.floor(random() * 20);
-    p.remotePort = 80 + Math.floor(random() * 3);
-    p.protocol = [1, 6, 17][Math.floor(random() * 3)];
-    p.fragment = random() < 0.1;
-  };
-  let now = 0;
-  for (let step = 0; step < 200_000; step++) {
-    pick();
-    const slot = table.find(p);
-    const expected = model.get(keyOf(p));
-    assert.equal(slot >= 0, expected !== undefined, `step ${step}`);
-    const action = random();
-    if (slot < 0) {
-      if (action < 0.7) {
-        const expires = now + Math.floor(random() * 1000);
-        const incoming = random() < 0.5;
-        table.insert(p, expires, incoming, 3, p.remoteIp);
-        model.set(keyOf(p), { expires, incoming });
-      }
-    } else {
-      assert.equal(table.expiresAt(slot), expected!.expires);
-      assert.equal(table.incomingAt(slot), expected!.incoming);
-      assert.equal(table.rulesVersionAt(slot), 3);
-      if (action < 0.3) {
-        table.removeAt(slot);
-        model.delete(keyOf(p));
-      } else if (action < 0.6) {
-        const expires = now + Math.floor(random() * 1000);
-        table.refresh(slot, expires);
-        expected!.expires = expires;
-      }
-    }
-    if (step % 997 === 0) {
-      now += 300;
-      table.sweep(now);
-      for (const [key, entry] of model) if (entry.expires <= now) model.delete(key);
-    }
-    assert.equal(table.size, model.size);
-  }
+  runAgainstMap({
+    table: new ConntrackTable(),
+    packet: p,
+    random,
+    steps: 200_000,
+    nextFlow: () => {
+      p.localIp = 0x0a000001 + Math.floor(random() * 3);
+      p.remoteIp = 0x0a000100 + Math.floor(random() * 40);
+      p.localPort = Math.floor(random() * 20);
+      p.remotePort = 80 + Math.floor(random() * 3);
+      p.protocol = [1, 6, 17][Math.floor(random() * 3)];
+      p.fragment = random() < 0.1;
+      return keyOf(p);
+    },
+    owner: () => p.remoteIp,
+    rulesVersion: 3,
+  });
 });
 
 test('the table grows past its initial capacity and shrinks back after a sweep', () => {
