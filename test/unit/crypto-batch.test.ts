@@ -6,8 +6,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gcm } from '@noble/ciphers/aes.js';
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { CryptoBatch, type RecordOp } from '../../pkg/datapath/crypto-batch.js';
 import { flushOpened, handleUdpPacket } from '../../pkg/datapath/outside.js';
 import { flushSealed, sealForTunnel, sendOnTunnel } from '../../pkg/datapath/tunnel-sender.js';
@@ -21,31 +19,12 @@ import { sameAddr, udpAddr } from '../../pkg/udp/addr.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { Rand } from './helpers/fuzz.js';
 import { connect, TestMesh } from './helpers/mesh.js';
+import { EDGE_COUNTERS, nobleAead } from './helpers/noble-aead.js';
 import { headerOf, icmpEcho, udpPacket, udpPayloadText } from './helpers/packets.js';
 import { waitFor } from './helpers/wait.js';
 
 const CIPHERS: AeadCipher[] = ['aes', 'chachapoly'];
-const EDGE_COUNTERS = [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
 const native = nativeAeadAddon() !== null;
-
-function nonceOf(cipher: AeadCipher, counter: number): Uint8Array {
-  const n = new Uint8Array(12);
-  const v = new DataView(n.buffer);
-  const high = Math.floor(counter / 2 ** 32);
-  if (cipher === 'aes') {
-    v.setUint32(4, high);
-    v.setUint32(8, counter >>> 0);
-  } else {
-    v.setUint32(4, counter >>> 0, true);
-    v.setUint32(8, high, true);
-  }
-  return n;
-}
-
-function noble(cipher: AeadCipher, key: Uint8Array, counter: number, ad: Uint8Array) {
-  const nonce = nonceOf(cipher, counter);
-  return cipher === 'aes' ? gcm(key, nonce, ad) : chacha20poly1305(key, nonce, ad);
-}
 
 const sealOp: RecordOp = (aead, buf, meta, counters, count, ok) => {
   sealRecords(aead, buf, meta, counters, count);
@@ -97,7 +76,7 @@ test('batched seal and open of mixed tunnels equal @noble/ciphers and node:crypt
         seal.chunk.subarray(at[i]! + HEADER_LEN, at[i]! + HEADER_LEN + rec.pt.length + AEAD_TAG_LEN),
       );
       const key = tuns[rec.tunnel]!.key;
-      assert.deepEqual(body, noble(cipher, key, rec.counter, rec.ad).encrypt(rec.pt), `noble, ${what}`);
+      assert.deepEqual(body, nobleAead(cipher, key, rec.counter, rec.ad).encrypt(rec.pt), `noble, ${what}`);
       assert.deepEqual(
         body,
         new Uint8Array(createAead(cipher, key).seal(rec.counter, rec.pt, rec.ad)),
@@ -138,7 +117,7 @@ test('batched seal and open of mixed tunnels equal @noble/ciphers and node:crypt
       const what = `${cipher} record ${i}${spoiled.has(i) ? ` (${spoiled.get(i)})` : ''}`;
       let expected: Uint8Array | null;
       try {
-        expected = noble(cipher, tuns[input.rec.tunnel]!.key, input.rec.counter, input.rec.ad).decrypt(input.body);
+        expected = nobleAead(cipher, tuns[input.rec.tunnel]!.key, input.rec.counter, input.rec.ad).decrypt(input.body);
         if (input.counter !== input.rec.counter || input.ad !== input.rec.ad) expected = null;
       } catch {
         expected = null;
