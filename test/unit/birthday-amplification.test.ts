@@ -28,6 +28,7 @@ import {
 } from '../../pkg/punchy/birthday-policy.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 import { HostMap } from '../../pkg/hostmap/hostmap.js';
+import { lighthouseClientEnv } from './helpers/lighthouse-client-env.js';
 
 const a = (address: string, port: number): UdpAddr => udpAddr(address, port);
 const host = (vpnIp: string, remote: UdpAddr | null = null): HostInfo =>
@@ -174,27 +175,14 @@ function lighthouseRoundTrip(
   });
   server.handle(target, { type: MetaType.HostUpdateNotification, vpnIp: target.vpnIp, addrs: reported, relays: [] });
   server.handle(querier, { type: MetaType.HostQuery, vpnIp: target.vpnIp, addrs: [], relays: [] });
-  const client = new LighthouseClient({
-    clock: new ManualClock(1_000_000),
-    tunnelEvents: new HostMap(),
-    lighthouses: () => [lighthouse.vpnIp],
-    vpnAddrs: () => [querier.vpnIp],
-    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
-    hostFor: () => undefined,
-    startHandshake: () => {},
-    send: () => {},
-    ownAddresses: () => [],
-    relays: () => [],
-    remoteAllowed: (_vpnIp: number, addr: UdpAddr) => clientAllows(addr),
-    punch: () => {},
-    openMapping: () => {},
-    learned: () => {},
-    punchDelayMs: () => 0,
-    respond: () => false,
-    sendTestRequestTo: () => {},
-    schedule: () => {},
-    counters: new Counters(),
-  });
+  const client = new LighthouseClient(
+    lighthouseClientEnv({
+      lighthouses: () => [lighthouse.vpnIp],
+      vpnAddrs: () => [querier.vpnIp],
+      hostFor: () => undefined,
+      remoteAllowed: (_vpnIp: number, addr: UdpAddr) => clientAllows(addr),
+    }),
+  );
   const reply = replies.find((m) => m.type === MetaType.HostQueryReply);
   assert.ok(reply);
   client.handle(lighthouse, reply);

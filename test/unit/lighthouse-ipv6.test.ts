@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ManualClock } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
@@ -12,6 +11,7 @@ import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 import { HostMap } from '../../pkg/hostmap/hostmap.js';
+import { lighthouseClientEnv } from './helpers/lighthouse-client-env.js';
 
 // Several overlay addresses per host on the lighthouse (docs/ipv6.md), as Nebula 1.10's lighthouse.go: a host is
 // found by any of its addresses and answered about naming the address asked; v1 tunnels never carry IPv6 (the
@@ -143,27 +143,18 @@ function clientSetup(certVersion: 1 | 2, me: VpnIp[]) {
   const lh = host([LH], certVersion, udpAddr('198.51.100.1', 4242));
   const wire: Wire[] = [];
   const counters = new Counters();
-  const client = new LighthouseClient({
-    clock: new ManualClock(1_000_000),
-    tunnelEvents: new HostMap(),
-    lighthouses: () => [LH],
-    vpnAddrs: () => me,
-    vpnNetworks: () => NETWORKS,
-    hostFor: (vpnIp) => (vpnIp === LH ? lh : undefined),
-    startHandshake: () => {},
-    learned: () => {},
-    send: (to, m) => wire.push({ to: formatVpnIp(to.vpnIp), m: decodeMeta(encodeMeta(m)) }),
-    ownAddresses: () => [udpAddr('192.0.2.2', 4242)],
-    relays: () => [ip('10.99.0.9'), 'fd00::9'],
-    remoteAllowed: () => true,
-    punch: () => {},
-    openMapping: () => {},
-    punchDelayMs: () => 0,
-    respond: () => false,
-    sendTestRequestTo: () => {},
-    schedule: () => {},
-    counters,
-  });
+  const client = new LighthouseClient(
+    lighthouseClientEnv({
+      lighthouses: () => [LH],
+      vpnAddrs: () => me,
+      vpnNetworks: () => NETWORKS,
+      hostFor: (vpnIp) => (vpnIp === LH ? lh : undefined),
+      send: (to, m) => wire.push({ to: formatVpnIp(to.vpnIp), m: decodeMeta(encodeMeta(m)) }),
+      ownAddresses: () => [udpAddr('192.0.2.2', 4242)],
+      relays: () => [ip('10.99.0.9'), 'fd00::9'],
+      counters,
+    }),
+  );
   return { client, wire, counters, lh };
 }
 

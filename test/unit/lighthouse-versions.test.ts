@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ManualClock } from '../../pkg/clock/clock.js';
 import { parseIpPrefix } from '../../pkg/ip/prefix.js';
 import { formatVpnIp, type VpnIp } from '../../pkg/ip/vpn-ip.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
@@ -12,6 +11,7 @@ import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 import { HostMap } from '../../pkg/hostmap/hostmap.js';
+import { lighthouseClientEnv } from './helpers/lighthouse-client-env.js';
 
 // Which layout lighthouse messages go in (docs/wire-format.md): a lighthouse answers a query and acknowledges an
 // update in the version of the request, and punches in the version of the punched host's tunnel; a client sends in
@@ -134,30 +134,20 @@ function clientSetup(certVersion: 1 | 2) {
   const sent: Wire[] = [];
   const counters = new Counters();
   const lh = host(LH, certVersion);
-  const client = new LighthouseClient({
-    clock: new ManualClock(1_000_000),
-    tunnelEvents: new HostMap(),
-    lighthouses: () => [LH],
-    vpnAddrs: () => [ip('10.99.0.2')],
-    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
-    hostFor: (vpnIp) => (vpnIp === LH ? lh : undefined),
-    startHandshake: () => {},
-    learned: () => {},
-    send: (to, m) => {
-      const bytes = encodeMeta(m);
-      sent.push({ to: formatVpnIp(to.vpnIp), bytes, m: decodeMeta(bytes) });
-    },
-    ownAddresses: () => [udpAddr('192.0.2.2', 4242)],
-    relays: () => [ip('10.99.0.9')],
-    remoteAllowed: () => true,
-    punch: () => {},
-    openMapping: () => {},
-    punchDelayMs: () => 0,
-    respond: () => false,
-    sendTestRequestTo: () => {},
-    schedule: () => {},
-    counters,
-  });
+  const client = new LighthouseClient(
+    lighthouseClientEnv({
+      lighthouses: () => [LH],
+      vpnAddrs: () => [ip('10.99.0.2')],
+      hostFor: (vpnIp) => (vpnIp === LH ? lh : undefined),
+      send: (to, m) => {
+        const bytes = encodeMeta(m);
+        sent.push({ to: formatVpnIp(to.vpnIp), bytes, m: decodeMeta(bytes) });
+      },
+      ownAddresses: () => [udpAddr('192.0.2.2', 4242)],
+      relays: () => [ip('10.99.0.9')],
+      counters,
+    }),
+  );
   return { client, sent, counters, lh };
 }
 

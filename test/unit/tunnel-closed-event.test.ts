@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ManualClock } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { HostMap } from '../../pkg/hostmap/hostmap.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
@@ -13,6 +12,7 @@ import { LighthouseServer } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr } from '../../pkg/udp/addr.js';
 import { relayEnv } from './helpers/relay-env.js';
+import { lighthouseClientEnv } from './helpers/lighthouse-client-env.js';
 
 // The hostmap's closed event (docs/state-machines.md, "Tunnel lifecycle"): what the lighthouse server and client
 // and the relay table keep per peer goes when its tunnel is closed, through their own subscriptions, and stays when
@@ -54,27 +54,14 @@ function lighthouse(hostmap: HostMap) {
 }
 
 function client(hostmap: HostMap) {
-  const client = new LighthouseClient({
-    clock: new ManualClock(1_000_000),
-    tunnelEvents: hostmap,
-    lighthouses: () => [LH],
-    vpnAddrs: () => [ip('10.99.0.2')],
-    vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
-    hostFor: (vpnIp) => hostmap.get(vpnIp),
-    startHandshake: () => {},
-    learned: () => {},
-    send: () => {},
-    ownAddresses: () => [],
-    relays: () => [],
-    remoteAllowed: () => true,
-    punch: () => {},
-    openMapping: () => {},
-    punchDelayMs: () => 0,
-    respond: () => false,
-    sendTestRequestTo: () => {},
-    schedule: () => {},
-    counters: new Counters(),
-  });
+  const client = new LighthouseClient(
+    lighthouseClientEnv({
+      tunnelEvents: hostmap,
+      lighthouses: () => [LH],
+      vpnAddrs: () => [ip('10.99.0.2')],
+      hostFor: (vpnIp) => hostmap.get(vpnIp),
+    }),
+  );
   const lhTunnel = tunnel(hostmap, [LH], 1);
   hostmap.add(lhTunnel);
   const answer = (target: VpnIp): void =>
