@@ -18,7 +18,7 @@ import { mutateDatagram, randomBytes, runFuzzAsync, type Rand } from '../unit/he
 import { TestMesh } from '../unit/helpers/mesh.js';
 import { udpPacket } from '../unit/helpers/packets.js';
 import { waitFor } from '../unit/helpers/wait.js';
-import { alive, startFuzzTarget } from './lab/fuzz-target.js';
+import { alive, fuzzPeer, startFuzzTarget } from './lab/fuzz-target.js';
 
 const D = '10.99.0.1';
 const A = '10.99.0.2';
@@ -67,23 +67,7 @@ test('a running daemon fed hundreds of random TCP streams stays up, never amplif
   const { daemon, port, logs, tail } = await startFuzzTarget(t, mesh, D, 'Accepting TCP');
 
   const captured: Uint8Array[] = [];
-  const a = await mesh.node({
-    vpnIp: A,
-    name: 'a',
-    udp: 'kernel',
-    underlay: { address: '127.0.0.1', port: 0 },
-    config: {
-      listen: { host: '127.0.0.1', port: 0 },
-      lighthouse: { hosts: [D] },
-      handshakes: { try_interval: '50ms' },
-    },
-    staticHostMap: { [D]: [`127.0.0.1:${port}`] },
-  });
-  const send = a.node.udp.send.bind(a.node.udp);
-  a.node.udp.send = (packet: Uint8Array, to: UdpAddr) => {
-    captured.push(Uint8Array.from(packet));
-    send(packet, to);
-  };
+  const a = await fuzzPeer(mesh, { vpnIp: A, name: 'a', targetVpnIp: D, targetAt: `127.0.0.1:${port}`, captured });
   a.tun.inject(udpPacket({ src: A, dst: D, payload: 'hello daemon' }));
   await waitFor(() => a.tunnelTo(D), { timeoutMs: 5000, what: () => `a's tunnel to the daemon\n${tail()}` });
   sendOnTunnel(a.node, a.tunnelTo(D)!, MessageType.Test, 0, new Uint8Array([1, 2, 3]));
@@ -131,18 +115,7 @@ test('a running daemon fed hundreds of random TCP streams stays up, never amplif
     what: () => `a test reply on the old tunnel\n${tail()}`,
   });
   // A fresh stage 1 (a seen one draws no answer from another address): from a node whose UDP goes nowhere.
-  const c = await mesh.node({
-    vpnIp: C,
-    name: 'c',
-    udp: 'kernel',
-    underlay: { address: '127.0.0.1', port: 0 },
-    config: {
-      listen: { host: '127.0.0.1', port: 0 },
-      lighthouse: { hosts: [D] },
-      handshakes: { try_interval: '50ms' },
-    },
-    staticHostMap: { [D]: ['127.0.0.1:9'] },
-  });
+  const c = await fuzzPeer(mesh, { vpnIp: C, name: 'c', targetVpnIp: D, targetAt: '127.0.0.1:9' });
   let fresh: Uint8Array | null = null;
   const cSend = c.node.udp.send.bind(c.node.udp);
   c.node.udp.send = (packet: Uint8Array, to: UdpAddr) => {

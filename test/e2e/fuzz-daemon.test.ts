@@ -13,12 +13,11 @@ import { test } from 'node:test';
 import { sendOnTunnel } from '../../pkg/datapath/tunnel-sender.js';
 import { MessageType } from '../../pkg/header/header.js';
 import { encodeMeta, MetaType } from '../../pkg/lighthouse/meta.js';
-import type { UdpAddr } from '../../pkg/udp/addr.js';
 import { mutateDatagram, randomBytes, runFuzzAsync } from '../unit/helpers/fuzz.js';
 import { TestMesh, type TestNode } from '../unit/helpers/mesh.js';
 import { udpPacket } from '../unit/helpers/packets.js';
 import { sleep, waitFor } from '../unit/helpers/wait.js';
-import { alive, startFuzzTarget } from './lab/fuzz-target.js';
+import { alive, fuzzPeer, startFuzzTarget } from './lab/fuzz-target.js';
 
 const D = '10.99.0.1';
 const A = '10.99.0.2';
@@ -30,27 +29,8 @@ test('a running daemon fed thousands of random and mutated datagrams stays up, n
 
   // A real peer on a kernel socket; what it sends the daemon becomes the fuzzer's seeds.
   const captured: Uint8Array[] = [];
-  const peer = async (vpnIp: string, name: string): Promise<TestNode> => {
-    const n = await mesh.node({
-      vpnIp,
-      name,
-      udp: 'kernel',
-      underlay: { address: '127.0.0.1', port: 0 },
-      config: {
-        listen: { host: '127.0.0.1', port: 0 },
-        lighthouse: { hosts: [D] },
-        handshakes: { try_interval: '50ms' },
-      },
-      staticHostMap: { [D]: [`127.0.0.1:${port}`] },
-    });
-    const udp = n.node.udp;
-    const send = udp.send.bind(udp);
-    udp.send = (packet: Uint8Array, to: UdpAddr) => {
-      captured.push(Uint8Array.from(packet));
-      send(packet, to);
-    };
-    return n;
-  };
+  const peer = (vpnIp: string, name: string): Promise<TestNode> =>
+    fuzzPeer(mesh, { vpnIp, name, targetVpnIp: D, targetAt: `127.0.0.1:${port}`, captured });
   const a = await peer(A, 'a');
   a.tun.inject(udpPacket({ src: A, dst: D, payload: 'hello daemon' }));
   await waitFor(() => a.tunnelTo(D), {

@@ -1,14 +1,16 @@
 // The shipped daemon (dist/bin/mesh.cjs; `make build` first) as a fuzzing target on 127.0.0.1: a lighthouse and relay
 // with tun.disabled, its own CA from the test's TestMesh, debug logs collected in memory, killed at the end of the
-// test. Used by the UDP and TCP daemon fuzzers (fuzz-daemon*.test.ts); only loopback traffic.
+// test; and the in-process peers that talk to it. Used by the UDP and TCP daemon fuzzers (fuzz-daemon*.test.ts);
+// only loopback traffic.
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { UdpAddr } from '../../../pkg/udp/addr.js';
 import { freeUdpAndTcpPort } from '../../unit/helpers/free-port.js';
-import { ALLOW_ALL_FIREWALL, type TestMesh } from '../../unit/helpers/mesh.js';
+import { ALLOW_ALL_FIREWALL, type TestMesh, type TestNode } from '../../unit/helpers/mesh.js';
 import { makeHostCert } from '../../unit/helpers/pki.js';
 import { sleep, waitFor } from '../../unit/helpers/wait.js';
 import { MESH_MAIN } from './mesh-impl.js';
@@ -70,4 +72,37 @@ export async function startFuzzTarget(
   });
   assert.ok(alive(daemon), `the daemon exited at start:\n${tail()}`);
   return { daemon, port, logs, tail };
+}
+
+/**
+ * An in-process node on a kernel socket on 127.0.0.1 whose lighthouse is the target (`targetVpnIp` at `targetAt`),
+ * retrying handshakes every 50 ms. With `captured`, every datagram it sends is copied there: real traffic, for the
+ * fuzzers' seeds.
+ */
+export async function fuzzPeer(
+  mesh: TestMesh,
+  o: { vpnIp: string; name: string; targetVpnIp: string; targetAt: string; captured?: Uint8Array[] },
+): Promise<TestNode> {
+  const n = await mesh.node({
+    vpnIp: o.vpnIp,
+    name: o.name,
+    udp: 'kernel',
+    underlay: { address: '127.0.0.1', port: 0 },
+    config: {
+      listen: { host: '127.0.0.1', port: 0 },
+      lighthouse: { hosts: [o.targetVpnIp] },
+      handshakes: { try_interval: '50ms' },
+    },
+    staticHostMap: { [o.targetVpnIp]: [o.targetAt] },
+  });
+  const captured = o.captured;
+  if (captured) {
+    const udp = n.node.udp;
+    const send = udp.send.bind(udp);
+    udp.send = (packet: Uint8Array, to: UdpAddr) => {
+      captured.push(Uint8Array.from(packet));
+      send(packet, to);
+    };
+  }
+  return n;
 }
