@@ -1,31 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, ConfigErrorCode, loadConfig } from '../../pkg/config/index.js';
 import { MAX_EXPANDED_VALUES } from '../../pkg/config/yaml-source.js';
 import { reloadDaemon } from '../../pkg/daemon/daemon.js';
 import { TestMesh } from './helpers/mesh.js';
+import { configDir, PKI_YAML } from './helpers/config-dir.js';
 
 // YAML aliases are shared by the parser but walked as copies by everything after it (the merge of a config
 // directory, the readers), so a few lines of aliases can stand for billions of values. A config that expands to
 // more than MAX_EXPANDED_VALUES is refused with one error, fast, at start, `-test` and reload alike.
 
 const MESH_MAIN = fileURLToPath(new URL('../../cmd/mesh/main.js', import.meta.url));
-const PKI = 'pki:\n  ca: ca.crt\n  cert: host.crt\n  key: host.key\n';
 // "Fast" with room for a loaded 2-core CI: refusing takes ~0.2 s, the unbounded expansion took 17.9 s (minutes at
 // 9 levels). Node's own start-up counts against the same bound in the -test case.
 const REFUSED_WITHIN_MS = 5000;
-
-function tempDir(t: TestContext, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), `mesh-alias-${process.pid}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return dir;
-}
 
 /** The classic: 9 levels of lists of 9 aliases to the level below, under `key`, starting on line `firstLine`. */
 function billionLaughs(key: string): string {
@@ -62,7 +53,7 @@ test(
   'a billion-laughs file is refused fast with one error naming the file and the line of the alias',
   { timeout: 15_000 },
   (t) => {
-    const dir = tempDir(t, { 'config.yml': `${PKI}${billionLaughs('firewall')}` });
+    const dir = configDir(t, { 'config.yml': `${PKI_YAML}${billionLaughs('firewall')}` });
     const file = join(dir, 'config.yml');
     const { err, ms } = loadError(file);
     assert.equal(err.code, ConfigErrorCode.tooLarge);
@@ -79,7 +70,7 @@ test(
   (t) => {
     // 6 levels are ~415k values; twice plus a reference to the top is ~1.2M: merging them used to copy every one.
     const half = (key: string): string => `${aliasMaps(key, 6)}  again: [*m5]\n`;
-    const dir = tempDir(t, { '10-base.yml': `${PKI}${half('shared')}`, '20-more.yml': half('shared') });
+    const dir = configDir(t, { '10-base.yml': `${PKI_YAML}${half('shared')}`, '20-more.yml': half('shared') });
     assert.doesNotThrow(() => loadConfig(join(dir, '10-base.yml')), 'one file alone is within the limit');
     const { err, ms } = loadError(dir);
     assert.equal(err.code, ConfigErrorCode.tooLarge);
@@ -91,8 +82,8 @@ test(
 
 test('an ordinary use of anchors, aliases and merge keys is accepted', (t) => {
   const rules = Array.from({ length: 500 }, (_, i) => `    - {<<: *rule, port: ${i + 1}}`).join('\n');
-  const dir = tempDir(t, {
-    'config.yml': `${PKI}x-rule: &rule {proto: tcp, host: any}\nfirewall:\n  outbound: [*rule]\n  inbound:\n${rules}\n`,
+  const dir = configDir(t, {
+    'config.yml': `${PKI_YAML}x-rule: &rule {proto: tcp, host: any}\nfirewall:\n  outbound: [*rule]\n  inbound:\n${rules}\n`,
   });
   const loaded = loadConfig(join(dir, 'config.yml'));
   assert.equal(loaded.config.firewall.inbound.length, 500);
@@ -102,7 +93,10 @@ test(
   'mesh -test on a config directory with an alias bomb exits 1 with one error line, fast',
   { timeout: 15_000 },
   (t) => {
-    const dir = tempDir(t, { '10-base.yml': `${PKI}${aliasMaps('shared', 8)}`, '20-more.yml': aliasMaps('shared', 8) });
+    const dir = configDir(t, {
+      '10-base.yml': `${PKI_YAML}${aliasMaps('shared', 8)}`,
+      '20-more.yml': aliasMaps('shared', 8),
+    });
     const started = performance.now();
     const run = spawnSync(process.execPath, [MESH_MAIN, '-test', '-config', dir], {
       encoding: 'utf8',
@@ -121,7 +115,10 @@ test('a reload with an alias bomb is refused at once and the running config stay
   const mesh = new TestMesh(t);
   const a = await mesh.node({ vpnIp: '10.99.0.1' });
   const before = a.node.currentConfig();
-  const dir = tempDir(t, { '10-base.yml': `${PKI}${aliasMaps('shared', 8)}`, '20-more.yml': aliasMaps('shared', 8) });
+  const dir = configDir(t, {
+    '10-base.yml': `${PKI_YAML}${aliasMaps('shared', 8)}`,
+    '20-more.yml': aliasMaps('shared', 8),
+  });
   const started = performance.now();
   const outcome = await reloadDaemon(a.node, dir);
   const ms = performance.now() - started;

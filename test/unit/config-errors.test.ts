@@ -1,20 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { ConfigError, ConfigErrorCode, loadConfig } from '../../pkg/config/index.js';
-
-// Four lines, so the snippet under test starts on line 5.
-const PKI = 'pki:\n  ca: ca.crt\n  cert: host.crt\n  key: host.key\n';
-
-function tempDir(t: TestContext, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), `mesh-config-${process.pid}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return dir;
-}
+import { configDir, PKI_YAML } from './helpers/config-dir.js';
 
 function loadError(path: string): ConfigError {
   try {
@@ -27,7 +17,7 @@ function loadError(path: string): ConfigError {
 }
 
 test('a wrong value names file, line and key in one line', (t) => {
-  const dir = tempDir(t, { 'config.yml': `${PKI}listen:\n  port: abc\n` });
+  const dir = configDir(t, { 'config.yml': `${PKI_YAML}listen:\n  port: abc\n` });
   const err = loadError(join(dir, 'config.yml'));
   assert.equal(err.message, `${join(dir, 'config.yml')}:6: listen.port: expected an integer 0-65535, got "abc"`);
   assert.equal(err.code, ConfigErrorCode.type);
@@ -466,7 +456,7 @@ const BAD_VALUES: BadValue[] = [
 
 for (const bad of BAD_VALUES) {
   test(`${bad.name} is an error naming its key and line`, (t) => {
-    const dir = tempDir(t, { 'c.yml': PKI + bad.yaml });
+    const dir = configDir(t, { 'c.yml': PKI_YAML + bad.yaml });
     const err = loadError(join(dir, 'c.yml'));
     assert.equal(err.code, bad.code, err.message);
     assert.equal(err.key, bad.key, err.message);
@@ -478,14 +468,14 @@ for (const bad of BAD_VALUES) {
 }
 
 test('a missing required pki key names the key, and the pki line when there is one', (t) => {
-  const dir = tempDir(t, { 'c.yml': 'pki:\n  ca: ca.crt\n  key: host.key\n' });
+  const dir = configDir(t, { 'c.yml': 'pki:\n  ca: ca.crt\n  key: host.key\n' });
   const err = loadError(join(dir, 'c.yml'));
   assert.equal(err.code, ConfigErrorCode.missing);
   assert.equal(err.key, 'pki.cert');
   assert.equal(err.line, 1); // the nearest written ancestor: the pki map
   assert.match(err.message, /pki\.cert: required/);
 
-  const none = tempDir(t, { 'c.yml': 'listen:\n  port: 1\n' });
+  const none = configDir(t, { 'c.yml': 'listen:\n  port: 1\n' });
   const err2 = loadError(join(none, 'c.yml'));
   assert.equal(err2.key, 'pki.ca');
   assert.equal(err2.line, undefined);
@@ -493,7 +483,7 @@ test('a missing required pki key names the key, and the pki line when there is o
 });
 
 test('an error in the second file of a directory names that file', (t) => {
-  const dir = tempDir(t, { '01-pki.yml': PKI, '02-listen.yml': '# listen\nlisten:\n  port: "x"\n' });
+  const dir = configDir(t, { '01-pki.yml': PKI_YAML, '02-listen.yml': '# listen\nlisten:\n  port: "x"\n' });
   const err = loadError(dir);
   assert.equal(err.file, join(dir, '02-listen.yml'));
   assert.equal(err.line, 3);
@@ -507,12 +497,12 @@ test('a missing config path is an error naming it', () => {
 });
 
 test('a directory with no yml or yaml files is an error', (t) => {
-  const dir = tempDir(t, { 'readme.txt': 'hello' });
+  const dir = configDir(t, { 'readme.txt': 'hello' });
   assert.equal(loadError(dir).code, ConfigErrorCode.notFound);
 });
 
 test('a dangling yml symlink in a config directory is an error naming it', (t) => {
-  const dir = tempDir(t, { 'a.yml': PKI });
+  const dir = configDir(t, { 'a.yml': PKI_YAML });
   symlinkSync(join(dir, 'gone'), join(dir, 'b.yml'));
   const err = loadError(dir);
   assert.equal(err.code, ConfigErrorCode.notFound);
@@ -520,13 +510,13 @@ test('a dangling yml symlink in a config directory is an error naming it', (t) =
 });
 
 test('a pki value that is not a string is an error', (t) => {
-  const dir = tempDir(t, { 'c.yml': 'pki:\n  ca: 5\n  cert: host.crt\n  key: host.key\n' });
+  const dir = configDir(t, { 'c.yml': 'pki:\n  ca: 5\n  cert: host.crt\n  key: host.key\n' });
   const err = loadError(join(dir, 'c.yml'));
   assert.equal(err.message, `${join(dir, 'c.yml')}:2: pki.ca: expected a string, got 5`);
 });
 
 test('an empty file and a comments-only file are errors naming the file', (t) => {
-  const dir = tempDir(t, { 'empty.yml': '', 'comments.yml': '# nothing here\n\n' });
+  const dir = configDir(t, { 'empty.yml': '', 'comments.yml': '# nothing here\n\n' });
   for (const name of ['empty.yml', 'comments.yml']) {
     const err = loadError(join(dir, name));
     assert.equal(err.code, ConfigErrorCode.empty);
@@ -535,7 +525,7 @@ test('an empty file and a comments-only file are errors naming the file', (t) =>
 });
 
 test('a YAML syntax error names the file and line', (t) => {
-  const dir = tempDir(t, { 'c.yml': `${PKI}listen:\n  port: [4242\n` });
+  const dir = configDir(t, { 'c.yml': `${PKI_YAML}listen:\n  port: [4242\n` });
   const err = loadError(join(dir, 'c.yml'));
   assert.equal(err.code, ConfigErrorCode.syntax);
   assert.equal(err.file, join(dir, 'c.yml'));
@@ -544,13 +534,13 @@ test('a YAML syntax error names the file and line', (t) => {
 });
 
 test('a duplicated key is a syntax error on the duplicate line', (t) => {
-  const dir = tempDir(t, { 'c.yml': `${PKI}cipher: aes\ncipher: chachapoly\n` });
+  const dir = configDir(t, { 'c.yml': `${PKI_YAML}cipher: aes\ncipher: chachapoly\n` });
   const err = loadError(join(dir, 'c.yml'));
   assert.equal(err.code, ConfigErrorCode.syntax);
   assert.equal(err.line, 6);
 });
 
 test('a top level that is not a map is an error', (t) => {
-  const dir = tempDir(t, { 'c.yml': '- a\n- b\n' });
+  const dir = configDir(t, { 'c.yml': '- a\n- b\n' });
   assert.equal(loadError(join(dir, 'c.yml')).code, ConfigErrorCode.type);
 });

@@ -1,33 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TestContext } from 'node:test';
 import { loadConfig } from '../../pkg/config/index.js';
 import type { MeshConfig } from '../../pkg/config/index.js';
 import { ManualClock } from '../../pkg/clock/clock.js';
 import { Firewall, parseFirewallRules } from '../../pkg/firewall/firewall.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { UDP, ipv4Packet, peer } from './firewall-fixtures.js';
+import { configDir, PKI_YAML } from './helpers/config-dir.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = join(REPO, 'test/fixtures/config');
 const EXAMPLES = join(REPO, 'examples');
 
-const PKI = 'pki:\n  ca: ca.crt\n  cert: host.crt\n  key: host.key\n';
-
-/** Writes files into a fresh temp directory (removed after the test) and returns its path. */
-function tempDir(t: TestContext, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), `mesh-config-${process.pid}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return dir;
-}
-
 test("a config holding only pki gets Nebula's code default for every other key (1.6.1's, or the newest release's where they differ)", (t) => {
-  const dir = tempDir(t, { 'config.yml': PKI });
+  const dir = configDir(t, { 'config.yml': PKI_YAML });
   const loaded = loadConfig(join(dir, 'config.yml'));
   const expected: MeshConfig = {
     pki: {
@@ -317,7 +305,7 @@ test('locate names the file and line each merged key was written at', () => {
 });
 
 test('locate falls back to the nearest written ancestor, and gives undefined for a key never written', (t) => {
-  const dir = tempDir(t, { 'c.yml': `${PKI}tun:\n  mtu: 1300\n` });
+  const dir = configDir(t, { 'c.yml': `${PKI_YAML}tun:\n  mtu: 1300\n` });
   const { locate } = loadConfig(join(dir, 'c.yml'));
   assert.deepEqual(locate(['tun', 'dev']), { file: join(dir, 'c.yml'), line: 5 });
   assert.deepEqual(locate(['pki', 'key']), { file: join(dir, 'c.yml'), line: 4 });
@@ -325,13 +313,13 @@ test('locate falls back to the nearest written ancestor, and gives undefined for
 });
 
 test('a file path is loaded whatever its extension', (t) => {
-  const dir = tempDir(t, { 'mesh.conf': `${PKI}cipher: chachapoly\n` });
+  const dir = configDir(t, { 'mesh.conf': `${PKI_YAML}cipher: chachapoly\n` });
   assert.equal(loadConfig(join(dir, 'mesh.conf')).config.cipher, 'chachapoly');
 });
 
 test('an unknown key is a warning naming file:line and the key, not an error', (t) => {
-  const dir = tempDir(t, {
-    'c.yml': `${PKI}listen:\n  port: 4242\n  prot: 1\nlighthose:\n  hosts: []\ntun:\n  unsafe_routes:\n    - route: 172.16.0.0/24\n      via: 10.0.0.1\n      metrc: 5\n`,
+  const dir = configDir(t, {
+    'c.yml': `${PKI_YAML}listen:\n  port: 4242\n  prot: 1\nlighthose:\n  hosts: []\ntun:\n  unsafe_routes:\n    - route: 172.16.0.0/24\n      via: 10.0.0.1\n      metrc: 5\n`,
   });
   const { warnings, config } = loadConfig(join(dir, 'c.yml'));
   const file = join(dir, 'c.yml');
@@ -344,8 +332,8 @@ test('an unknown key is a warning naming file:line and the key, not an error', (
 });
 
 test('the contents of sshd and firewall rules are kept raw without unknown-key warnings', (t) => {
-  const dir = tempDir(t, {
-    'c.yml': `${PKI}sshd:\n  enabled: true\n  whatever: 1\nfirewall:\n  inbound:\n    - port: any\n      proto: any\n      frobnicate: yes\n`,
+  const dir = configDir(t, {
+    'c.yml': `${PKI_YAML}sshd:\n  enabled: true\n  whatever: 1\nfirewall:\n  inbound:\n    - port: any\n      proto: any\n      frobnicate: yes\n`,
   });
   const { warnings, config } = loadConfig(join(dir, 'c.yml'));
   assert.deepEqual(warnings, []);
@@ -354,26 +342,26 @@ test('the contents of sshd and firewall rules are kept raw without unknown-key w
 });
 
 test('deprecated pki.blacklist is read into the blocklist, after pki.blocklist, with a warning', (t) => {
-  const dir = tempDir(t, { 'c.yml': `${PKI}  blocklist: [aa, bb]\n  blacklist: [bb, cc]\n` });
+  const dir = configDir(t, { 'c.yml': `${PKI_YAML}  blocklist: [aa, bb]\n  blacklist: [bb, cc]\n` });
   const { config, warnings } = loadConfig(join(dir, 'c.yml'));
   assert.deepEqual(config.pki.blocklist, ['aa', 'bb', 'cc']);
   assert.match(warnings.join('\n'), /c\.yml:6: pki\.blacklist: deprecated/);
 });
 
 test('deprecated local_range joins preferred_ranges once, with a warning', (t) => {
-  const dir = tempDir(t, {
-    'c.yml': `${PKI}preferred_ranges: ["10.0.0.0/8", "192.168.0.0/16"]\nlocal_range: 192.168.0.0/16\n`,
+  const dir = configDir(t, {
+    'c.yml': `${PKI_YAML}preferred_ranges: ["10.0.0.0/8", "192.168.0.0/16"]\nlocal_range: 192.168.0.0/16\n`,
   });
   const { config, warnings } = loadConfig(join(dir, 'c.yml'));
   assert.deepEqual(config.preferredRanges, ['10.0.0.0/8', '192.168.0.0/16']);
   assert.match(warnings.join('\n'), /local_range: deprecated/);
 
-  const only = tempDir(t, { 'c.yml': `${PKI}local_range: "172.16.0.0/24"\n` });
+  const only = configDir(t, { 'c.yml': `${PKI_YAML}local_range: "172.16.0.0/24"\n` });
   assert.deepEqual(loadConfig(join(only, 'c.yml')).config.preferredRanges, ['172.16.0.0/24']);
 });
 
 test('top-level punchy: true and punch_back: true stand for punchy.punch and punchy.respond', (t) => {
-  const dir = tempDir(t, { 'c.yml': `${PKI}punchy: true\npunch_back: yes\n` });
+  const dir = configDir(t, { 'c.yml': `${PKI_YAML}punchy: true\npunch_back: yes\n` });
   const { config, warnings } = loadConfig(join(dir, 'c.yml'));
   assert.deepEqual(config.punchy, {
     punch: true,
@@ -386,31 +374,31 @@ test('top-level punchy: true and punch_back: true stand for punchy.punch and pun
 });
 
 test('punchy.respond wins over the deprecated punch_back when both are set', (t) => {
-  const dir = tempDir(t, { 'c.yml': `${PKI}punchy:\n  respond: false\npunch_back: true\n` });
+  const dir = configDir(t, { 'c.yml': `${PKI_YAML}punchy:\n  respond: false\npunch_back: true\n` });
   assert.equal(loadConfig(join(dir, 'c.yml')).config.punchy.respond, false);
 });
 
 test('deprecated tun.routines and listen.routines are used only when routines is absent', (t) => {
-  const old = tempDir(t, { 'c.yml': `${PKI}tun:\n  routines: 2\nlisten:\n  routines: 4\n` });
+  const old = configDir(t, { 'c.yml': `${PKI_YAML}tun:\n  routines: 2\nlisten:\n  routines: 4\n` });
   const loaded = loadConfig(join(old, 'c.yml'));
   assert.equal(loaded.config.routines, 4);
   assert.equal(loaded.warnings.filter((w) => w.includes('deprecated, use routines')).length, 2);
 
-  const both = tempDir(t, { 'c.yml': `${PKI}routines: 3\ntun:\n  routines: 2\n` });
+  const both = configDir(t, { 'c.yml': `${PKI_YAML}routines: 3\ntun:\n  routines: 2\n` });
   assert.equal(loadConfig(join(both, 'c.yml')).config.routines, 3);
 });
 
 test('routine_cache_timeout defaults to 1s with several routines and to 0 with one', (t) => {
-  const many = tempDir(t, { 'c.yml': `${PKI}routines: 2\n` });
+  const many = configDir(t, { 'c.yml': `${PKI_YAML}routines: 2\n` });
   assert.equal(loadConfig(join(many, 'c.yml')).config.firewall.conntrack.routineCacheTimeoutMs, 1000);
-  const one = tempDir(t, { 'c.yml': PKI });
+  const one = configDir(t, { 'c.yml': PKI_YAML });
   assert.equal(loadConfig(join(one, 'c.yml')).config.firewall.conntrack.routineCacheTimeoutMs, 0);
 });
 
 test('max_connections_per_host: 0 turns the per-peer flow quota off, like 0 for max_connections', (t) => {
   const conntrack =
     'firewall:\n  inbound:\n    - { port: any, proto: any, host: any }\n  conntrack:\n    max_connections: 100\n    max_connections_per_host: 0\n';
-  const dir = tempDir(t, { 'c.yml': PKI + conntrack });
+  const dir = configDir(t, { 'c.yml': PKI_YAML + conntrack });
   const { config } = loadConfig(join(dir, 'c.yml'));
   assert.equal(config.firewall.conntrack.maxConnectionsPerHost, 0);
   const rules = parseFirewallRules(config.firewall);
@@ -433,7 +421,7 @@ test('max_connections_per_host: 0 turns the per-peer flow quota off, like 0 for 
 });
 
 test('an empty (null) section or key counts as absent', (t) => {
-  const dir = tempDir(t, { 'c.yml': `${PKI}lighthouse:\ntun:\n  routes:\n  mtu:\nfirewall:\n  inbound:\n` });
+  const dir = configDir(t, { 'c.yml': `${PKI_YAML}lighthouse:\ntun:\n  routes:\n  mtu:\nfirewall:\n  inbound:\n` });
   const { config } = loadConfig(join(dir, 'c.yml'));
   assert.equal(config.tun.mtu, 1300);
   assert.deepEqual(config.tun.routes, []);
@@ -442,8 +430,8 @@ test('an empty (null) section or key counts as absent', (t) => {
 });
 
 test('YAML anchors and << merge keys work as in Nebula', (t) => {
-  const dir = tempDir(t, {
-    'c.yml': `${PKI}x-rule: &icmp\n  port: any\n  proto: icmp\nfirewall:\n  inbound:\n    - <<: *icmp\n      host: any\n`,
+  const dir = configDir(t, {
+    'c.yml': `${PKI_YAML}x-rule: &icmp\n  port: any\n  proto: icmp\nfirewall:\n  inbound:\n    - <<: *icmp\n      host: any\n`,
   });
   const { config, warnings } = loadConfig(join(dir, 'c.yml'));
   assert.deepEqual(config.firewall.inbound, [{ port: 'any', proto: 'icmp', host: 'any' }]);
@@ -451,8 +439,8 @@ test('YAML anchors and << merge keys work as in Nebula', (t) => {
 });
 
 test('static_host_map keys and lighthouse hosts are compared in canonical dotted form', (t) => {
-  const dir = tempDir(t, {
-    'c.yml': `${PKI}static_host_map:\n  "10.0.0.1": ["1.2.3.4:4242"]\nlighthouse:\n  hosts: [" 10.0.0.1"]\n`,
+  const dir = configDir(t, {
+    'c.yml': `${PKI_YAML}static_host_map:\n  "10.0.0.1": ["1.2.3.4:4242"]\nlighthouse:\n  hosts: [" 10.0.0.1"]\n`,
   });
   const { config } = loadConfig(join(dir, 'c.yml'));
   assert.deepEqual(config.lighthouse.hosts, ['10.0.0.1']);

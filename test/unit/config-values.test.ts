@@ -1,9 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import {
   ConfigError,
   ConfigErrorCode,
@@ -14,16 +11,10 @@ import {
   validateConfig,
 } from '../../pkg/config/index.js';
 import { bareHost } from '../../pkg/config/addresses.js';
+import { configDir } from './helpers/config-dir.js';
 
 const PKI = { ca: 'ca.crt', cert: 'host.crt', key: 'host.key' };
 const PEM = '-----BEGIN NEBULA CERTIFICATE-----\nAAAA\n-----END NEBULA CERTIFICATE-----\n';
-
-function tempDir(t: TestContext, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), `mesh-config-${process.pid}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return dir;
-}
 
 function thrown(fn: () => unknown): ConfigError {
   try {
@@ -158,13 +149,13 @@ test('readPemSource returns inline PEM unchanged', () => {
 });
 
 test('readPemSource reads a relative path from the config directory and an absolute path as is', (t) => {
-  const dir = tempDir(t, { 'ca.crt': PEM });
+  const dir = configDir(t, { 'ca.crt': PEM });
   assert.equal(readPemSource('ca.crt', dir, 'pki.ca'), PEM);
   assert.equal(readPemSource(join(dir, 'ca.crt'), '/elsewhere', 'pki.ca'), PEM);
 });
 
 test('readPemSource errors name the key and the file it tried', (t) => {
-  const dir = tempDir(t, { 'notpem.txt': 'hello' });
+  const dir = configDir(t, { 'notpem.txt': 'hello' });
   const missing = thrown(() => readPemSource('host.key', dir, 'pki.key'));
   assert.equal(missing.code, ConfigErrorCode.pem);
   assert.equal(missing.key, 'pki.key');
