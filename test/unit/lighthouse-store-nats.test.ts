@@ -21,7 +21,7 @@ import {
   NatsServer,
 } from './helpers/nats-server.js';
 import { waitFor } from './helpers/wait.js';
-import type { KV } from '@nats-io/kv';
+import type { KV, Kvm } from '@nats-io/kv';
 
 // The NATS JetStream store of a lighthouse tier (pkg/lighthouse/store/nats-store.ts, docs/lighthouse-tier.md)
 // against a real nats-server 2.9 started by the test: what one lighthouse writes another finds, punch requests
@@ -89,6 +89,21 @@ type Lh = ReturnType<typeof lighthouse>;
 async function online(...lhs: Lh[]): Promise<void> {
   for (const lh of lhs)
     await waitFor(() => lh.store.online, { timeoutMs: 5000, what: () => `the store online:\n${lh.logs.join('\n')}` });
+}
+
+/**
+ * The test's own NATS client beside the lighthouses (as `user`, closed after the test): the key-value manager that
+ * opens, creates or destroys the bucket they share.
+ */
+async function bucketManager(
+  t: { after(fn: () => unknown): void },
+  nats: NatsServer,
+  o: { user: string; pass: string; timeout?: number } = { user: NATS_USER, pass: NATS_PASSWORD },
+): Promise<Kvm> {
+  const client = await import('../../pkg/lighthouse/store/nats-client.js');
+  const nc = await client.connect({ servers: nats.url, user: o.user, pass: o.pass });
+  t.after(() => nc.close());
+  return new client.Kvm(client.jetstream(nc, o.timeout === undefined ? undefined : { timeout: o.timeout }));
 }
 
 /** The bucket's keys once there are `n` (polled, at most 50 times): a re-sync's puts land a little after its line. */
@@ -200,10 +215,8 @@ test('a hostile bucket value is refused and counted, and nothing of it is served
   const lh1 = lighthouse(nats, 'lh-1');
   t.after(() => lh1.store.close());
   await online(lh1);
-  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
-  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
-  t.after(() => nc.close());
-  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  const kvm = await bucketManager(t, nats);
+  const kv = await kvm.open('mesh_test');
   const now = Date.now();
   const bad = [
     // names another host than its key
@@ -259,10 +272,8 @@ test('only lighthouses write: a reader cannot put into the bucket', async (t) =>
   const lh1 = lighthouse(nats, 'lh-1');
   t.after(() => lh1.store.close());
   await online(lh1);
-  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
-  const nc = await connect({ servers: nats.url, user: NATS_READER, pass: NATS_READER_PASSWORD });
-  t.after(() => nc.close());
-  const kv = await new Kvm(jetstream(nc, { timeout: 1000 })).open('mesh_test');
+  const kvm = await bucketManager(t, nats, { user: NATS_READER, pass: NATS_READER_PASSWORD, timeout: 1000 });
+  const kv = await kvm.open('mesh_test');
   await assert.rejects(kv.put(keyOf(ip('10.9.0.5')), '{}'));
 });
 
@@ -361,10 +372,8 @@ test('an invalid value put over a valid record removes the cached record too (th
   const lh1 = lighthouse(nats, 'lh-1');
   t.after(() => lh1.store.close());
   await online(lh1);
-  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
-  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
-  t.after(() => nc.close());
-  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  const kvm = await bucketManager(t, nats);
+  const kv = await kvm.open('mesh_test');
   const good = { v: 1, ip: '10.9.0.10', lh: 'lh-9', t: Date.now(), learned: null, reported: [], relays: [] };
   await kv.put(keyOf(ip('10.9.0.10')), JSON.stringify(good));
   await waitFor(() => lh1.store.lookup(ip('10.9.0.10')), { what: 'the valid record' });
@@ -375,11 +384,9 @@ test('an invalid value put over a valid record removes the cached record too (th
 
 test('an existing bucket with other settings is warned about once (naming the config key), used, and left as it was', async (t) => {
   const nats = await NatsServer.start(t);
-  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
-  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
-  t.after(() => nc.close());
+  const kvm = await bucketManager(t, nats);
   // As an operator (or a lighthouse with another lighthouse.store.ttl) could have created it.
-  const kv = await new Kvm(jetstream(nc)).create('mesh_test', { ttl: 60_000, history: 3, maxValueSize: 1024 });
+  const kv = await kvm.create('mesh_test', { ttl: 60_000, history: 3, maxValueSize: 1024 });
   const lh1 = lighthouse(nats, 'lh-1');
   const lh2 = lighthouse(nats, 'lh-2');
   t.after(() => Promise.all([lh1.store.close(), lh2.store.close()]));
@@ -419,15 +426,13 @@ test('a bucket deleted and created again while connected is noticed: served host
   await online(lh1, lh2);
   lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
   await waitFor(() => lh1.counters.get('lighthouse', 'tier-write') === 1, { what: 'the first put' });
-  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
-  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
-  t.after(() => nc.close());
+  const kvm = await bucketManager(t, nats);
   // Deleted and at once created again (as another lighthouse's re-sync would): only its creation time tells.
-  await (await new Kvm(jetstream(nc)).open('mesh_test')).destroy();
-  await new Kvm(jetstream(nc)).create('mesh_test', { ttl: 3000, history: 1, maxValueSize: MAX_RECORD_BYTES });
+  await (await kvm.open('mesh_test')).destroy();
+  await kvm.create('mesh_test', { ttl: 3000, history: 1, maxValueSize: MAX_RECORD_BYTES });
   lh1.serve(served('10.9.0.6', '198.51.100.6:4242'));
   await waitFor(() => lh1.logs.some((l) => l.includes('reachable again')), { timeoutMs: 5000, what: 'the re-sync' });
-  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  const kv = await kvm.open('mesh_test');
   const keys = await bucketKeys(kv, 2);
   assert.deepEqual(keys.sort(), ['10.9.0.5', '10.9.0.6'], 'both records in the new bucket');
   // lh-2 serves nothing: its tick finds another bucket and re-syncs, its watch started from scratch.
@@ -442,13 +447,11 @@ test('a bucket deleted while connected is created again by the next refresh tick
   await online(lh1);
   lh1.serve(served('10.9.0.5', '198.51.100.5:4242'));
   await waitFor(() => lh1.counters.get('lighthouse', 'tier-write') === 1, { what: 'the first put' });
-  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
-  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
-  t.after(() => nc.close());
-  await (await new Kvm(jetstream(nc)).open('mesh_test')).destroy();
+  const kvm = await bucketManager(t, nats);
+  await (await kvm.open('mesh_test')).destroy();
   await waitFor(() => lh1.counters.get('lighthouse', 'tier-bucket-lost') === 1, { what: 'the loss noticed' });
   await waitFor(() => lh1.logs.some((l) => l.includes('reachable again')), { timeoutMs: 5000, what: 'the re-sync' });
-  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  const kv = await kvm.open('mesh_test');
   assert.deepEqual(await bucketKeys(kv, 1), ['10.9.0.5']);
   assert.match((await kv.get('10.9.0.5'))?.string() ?? '', /"lh":"lh-1"/);
 });
@@ -484,9 +487,7 @@ test('the re-sync backoff starts afresh once a watch delivered: a bucket lost tw
   // TTL 3 s: the refresh tick, which notices a lost bucket, every 250 ms.
   const lh = lighthouse(nats, 'lh-1', { clock, ttlMs: 3000, hosts: [served('10.9.0.5', '198.51.100.5:4242')] });
   t.after(() => lh.store.close());
-  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
-  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
-  t.after(() => nc.close());
+  const kvm = await bucketManager(t, nats);
   const resynced = () => lh.logs.filter((l) => l.includes('reachable again')).length;
   await waitFor(() => lh.logs.some((l) => l.includes('store connected')), { what: 'the first sync' });
   for (let round = 1; round <= 2; round++) {
@@ -494,7 +495,7 @@ test('the re-sync backoff starts afresh once a watch delivered: a bucket lost tw
     // The watch has delivered once another lighthouse's record, put after ours, is served (a fixed 100 ms sleep was
     // a guess: a delivery later than that left the backoff doubled, and the re-sync 2 s away).
     const other = ip(`10.9.4.${round}`);
-    const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+    const kv = await kvm.open('mesh_test');
     const record = {
       v: 1,
       ip: `10.9.4.${round}`,
@@ -532,10 +533,8 @@ test('while only the watch is down our records are still refreshed: none ages ou
     () => lh.counters.get('lighthouse', 'tier-watch-ended') === 1 && lh.counters.get('lighthouse', 'tier-write') === 5,
     { what: 'the first sync and its refused watch' },
   );
-  const { connect, jetstream, Kvm } = await import('../../pkg/lighthouse/store/nats-client.js');
-  const nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
-  t.after(() => nc.close());
-  const kv = await new Kvm(jetstream(nc)).open('mesh_test');
+  const kvm = await bucketManager(t, nats);
+  const kv = await kvm.open('mesh_test');
   const oldestAge = async () => {
     let oldest = 0;
     for (const key of await bucketKeys(kv, hosts.length)) {
