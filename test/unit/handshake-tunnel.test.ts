@@ -33,6 +33,17 @@ function stage2Sent(n: TestNode): Uint8Array[] {
   return n.memUdp!.sent.filter((s) => isType(s.packet, MessageType.Handshake, 0, 2)).map((s) => s.packet);
 }
 
+/**
+ * A crash of `a` (node a at A): its close tunnel never reaches anybody. The restarted node, a2, has the same
+ * certificate and address.
+ */
+async function crashAndRestart(mesh: TestMesh, clock: ManualClock, a: TestNode): Promise<TestNode> {
+  mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
+  await a.stop();
+  mesh.net.drop = () => false;
+  return mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], clock, config: FAST });
+}
+
 test('two nodes complete a handshake and an IPv4 packet crosses the tunnel both ways', async (t) => {
   const { clock, a, b } = await pair(t);
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'ping from a' }));
@@ -207,11 +218,7 @@ test('a peer that restarts without closing gets a new tunnel that replaces the o
   const { clock, mesh, a, b } = await pair(t);
   await connect(a, b);
   const old = b.tunnelTo(a)!;
-  // A crash: a's close tunnel never reaches b. The restarted node has the same certificate and address.
-  mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
-  await a.stop();
-  mesh.net.drop = () => false;
-  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], clock, config: FAST });
+  const a2 = await crashAndRestart(mesh, clock, a);
 
   a2.tun.inject(udpPacket({ src: A, dst: B, payload: 'after restart' }));
   await advanceUntil(clock, () => b.tun.written.length === 2, { what: 'the packet from the restarted peer' });
@@ -228,10 +235,7 @@ test('after a peer restarts, its first recv_error makes us handshake again while
   const { clock, mesh, a, b } = await pair(t);
   await connect(a, b);
   const old = b.tunnelTo(a)!;
-  mesh.net.drop = (p, src) => sameAddr(src, a.addr) && isType(p, MessageType.CloseTunnel);
-  await a.stop();
-  mesh.net.drop = () => false;
-  const a2 = await mesh.node({ vpnIp: A, name: 'a2', cert: a.cert, peers: [B], clock, config: FAST });
+  const a2 = await crashAndRestart(mesh, clock, a);
 
   // b still believes in the old tunnel: a2 answers its packet with recv_error, and b sends a test request and a
   // stage 1 at once. a2 answers only the stage 1, whose stage 2 replaces the old tunnel.

@@ -29,6 +29,15 @@ export function alive(p: ChildProcess): boolean {
   return p.exitCode === null && p.signalCode === null;
 }
 
+/** The lines of the daemon's output that tell of an exception (the first five, for a failure message). */
+export function exceptionLines(logs: readonly string[]): string[] {
+  return logs
+    .join('')
+    .split('\n')
+    .filter((l) => /exception|uncaught|fatal|timer task failed/i.test(l))
+    .slice(0, 5);
+}
+
 /** Starts the daemon as `vpnIp` and waits for `readyLog` in its output (fails if it exits first). */
 export async function startFuzzTarget(
   t: { after(fn: () => unknown): void },
