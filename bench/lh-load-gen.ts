@@ -14,9 +14,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-import { fingerprint, parseCertificatesPem } from '../pkg/cert/index.js';
 import type { AeadCipher } from '../pkg/noise/aead.js';
-import type { TestCa } from '../test/unit/helpers/pki.js';
+import { testCaFrom } from '../test/unit/helpers/pki.js';
 import { Fleet, type SimNode } from './lh-load-fleet.js';
 import { cpuSeconds, cpuTimes, quantile, rssMb } from './proc-stats.js';
 
@@ -174,13 +173,7 @@ async function steady(
 
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as LoadSpec;
-  const caCert = parseCertificatesPem(spec.caPem)[0];
-  const ca: TestCa = {
-    cert: caCert,
-    privateKey: Buffer.from(spec.caKeyHex, 'hex'),
-    fingerprint: fingerprint(caCert),
-    pem: spec.caPem,
-  };
+  const ca = testCaFrom(spec.caPem, Buffer.from(spec.caKeyHex, 'hex'));
   const fleet = new Fleet({
     ca,
     cipher: spec.cipher,

@@ -15,10 +15,9 @@
 
 import { readFileSync } from 'node:fs';
 
-import { fingerprint, parseCertificatesPem } from '../pkg/cert/index.js';
 import type { AeadCipher } from '../pkg/noise/aead.js';
 import { parseIpv4 } from '../pkg/ip/ipv4.js';
-import type { TestCa } from '../test/unit/helpers/pki.js';
+import { testCaFrom } from '../test/unit/helpers/pki.js';
 import { Fleet, type FleetStats, type SimNode } from './lh-load-fleet.js';
 import { cpuSeconds, quantile, rssMb } from './proc-stats.js';
 
@@ -170,13 +169,7 @@ async function steady(runs: FleetRun[], spec: TierSpec): Promise<{ ms: number }>
 
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as TierSpec;
-  const caCert = parseCertificatesPem(spec.caPem)[0];
-  const ca: TestCa = {
-    cert: caCert,
-    privateKey: Buffer.from(spec.caKeyHex, 'hex'),
-    fingerprint: fingerprint(caCert),
-    pem: spec.caPem,
-  };
+  const ca = testCaFrom(spec.caPem, Buffer.from(spec.caKeyHex, 'hex'));
   const total = spec.fleets.reduce((s, f) => s + f.nodes, 0);
   const runs: FleetRun[] = spec.fleets.map((f) => ({
     spec: f,

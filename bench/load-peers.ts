@@ -9,7 +9,6 @@
 
 import { readFileSync } from 'node:fs';
 
-import { fingerprint, parseCertificatesPem } from '../pkg/cert/index.js';
 import { validateConfig } from '../pkg/config/index.js';
 import { localNets } from '../pkg/daemon/firewall-setup.js';
 import { MeshNode } from '../pkg/daemon/node.js';
@@ -19,7 +18,7 @@ import { formatIpv4, parseIpv4 } from '../pkg/ip/ipv4.js';
 import { Logger } from '../pkg/log/logger.js';
 import { systemClock } from '../pkg/clock/clock.js';
 import { DgramConn } from '../pkg/udp/udp-conn.js';
-import { makeHostCert, testPki, type TestCa } from '../test/unit/helpers/pki.js';
+import { makeHostCert, testCaFrom, testPki, type TestCa } from '../test/unit/helpers/pki.js';
 
 interface Spec {
   caPem: string;
@@ -63,13 +62,7 @@ async function startPeer(spec: Spec, ca: TestCa, index: number): Promise<MeshNod
 
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as Spec;
-  const caCert = parseCertificatesPem(spec.caPem)[0];
-  const ca: TestCa = {
-    cert: caCert,
-    privateKey: Buffer.from(spec.caKeyHex, 'hex'),
-    fingerprint: fingerprint(caCert),
-    pem: spec.caPem,
-  };
+  const ca = testCaFrom(spec.caPem, Buffer.from(spec.caKeyHex, 'hex'));
   const target = parseIpv4(spec.target.vpnIp);
   const peers: MeshNode[] = [];
   const proceed = (): Promise<void> => new Promise((resolve) => process.once('SIGUSR2', () => resolve()));

@@ -9,6 +9,7 @@ import {
   fingerprint,
   generateEd25519KeyPair,
   generateX25519KeyPair,
+  parseCertificatesPem,
   signCertificate,
   X25519_PRIVATE_KEY_BANNER,
   type NebulaCertificate,
@@ -50,6 +51,15 @@ export function makeTestCa(name = 'mesh test CA'): TestCa {
     keys.privateKey,
   );
   return { cert, privateKey: keys.privateKey, fingerprint: fingerprint(cert), pem: certificateToPem(cert) };
+}
+
+/**
+ * A CA made elsewhere, back from its PEM and its key (a bench hands both to its load generator's process in a spec
+ * file, the key in hex).
+ */
+export function testCaFrom(pem: string, privateKey: Uint8Array): TestCa {
+  const [cert] = parseCertificatesPem(pem);
+  return { cert, privateKey, fingerprint: fingerprint(cert), pem };
 }
 
 export interface HostCertOptions {
