@@ -655,6 +655,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   onLighthouseMessage(host: HostInfo, payload: Uint8Array, _from: UdpAddr | null): void {
     if (this.natTests?.onMeta(host, payload)) return;
     if (this.whoami.onMeta(host, payload)) return;
+    // A host's update that repeats its last one byte for byte is not decoded again (lighthouse/server.ts).
+    if (this.lighthouseServer?.handleRepeatedUpdate(host, payload)) return;
     let m: MetaMessage;
     try {
       m = decodeMeta(payload);
@@ -662,7 +664,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       return this.counters.inc('drops', 'lighthouse-malformed');
     }
     if (m.type === MetaType.HostQuery || m.type === MetaType.HostUpdateNotification) {
-      if (this.lighthouseServer) this.lighthouseServer.handle(host, m);
+      if (this.lighthouseServer) this.lighthouseServer.handle(host, m, payload);
       else this.counters.inc('drops', 'lighthouse-not-a-lighthouse');
     } else if (this.lighthouseClient) this.lighthouseClient.handle(host, m);
     else this.counters.inc('drops', 'lighthouse-no-lighthouses');

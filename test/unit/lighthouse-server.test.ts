@@ -7,7 +7,7 @@ import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { parseIpv4 } from '../../pkg/ip/ipv4.js';
 import { AllowList } from '../../pkg/lighthouse/allow-list.js';
 import { decodeMeta, encodeMeta, MetaType, type MetaMessage } from '../../pkg/lighthouse/meta.js';
-import { LighthouseServer, MAX_RELAYS, MAX_REPORTED } from '../../pkg/lighthouse/server.js';
+import { LighthouseServer, MAX_RELAYS, MAX_REMEMBERED_UPDATE, MAX_REPORTED } from '../../pkg/lighthouse/server.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { addrKey, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 import { HostMap } from '../../pkg/hostmap/hostmap.js';
@@ -135,6 +135,75 @@ test('a repeated update keeps the entry it made; any difference, a reloaded remo
   assert.equal(capped.length, MAX_REPORTED);
   update(n, many());
   assert.equal(reported(), capped);
+});
+
+// MeshNode.onLighthouseMessage asks handleRepeatedUpdate first and decodes only when it says no.
+test('an update whose bytes repeat the last accepted one is handled as it without decoding: acked, judged anew, kept as it was', () => {
+  const { server, acks, setAllow, connect } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  const reported = (): string[] => server.reportedOf(ip('10.99.0.3')).map(addrKey);
+  const msg: MetaMessage = {
+    type: MetaType.HostUpdateNotification,
+    vpnIp: ip('10.99.0.3'),
+    addrs: [a('192.168.1.2', 4242), a('2001:db8::3', 4242)],
+    relays: [],
+  };
+  const bytes = Buffer.from(encodeMeta(msg));
+  assert.equal(server.handleRepeatedUpdate(n, bytes), false, 'nothing accepted yet: decode it');
+  server.handle(n, decodeMeta(bytes), bytes);
+  assert.equal(acks.length, 1);
+  const entry = server.reportedOf(ip('10.99.0.3'));
+
+  // A fresh buffer of the same bytes, as every datagram is: a repeat; acked as the decoded update would be.
+  assert.equal(server.handleRepeatedUpdate(n, Buffer.from(bytes)), true);
+  assert.equal(acks.length, 2);
+  assert.deepEqual(acks[1], acks[0]);
+  assert.equal(server.reportedOf(ip('10.99.0.3')), entry, 'the same entry kept');
+
+  // The kept bytes are a copy: the caller's buffer may be reused (a pool's) after the call.
+  bytes.fill(0);
+  assert.equal(server.handleRepeatedUpdate(n, bytes), false, 'zeroed bytes are no repeat');
+  const again = Buffer.from(encodeMeta(msg));
+  assert.equal(server.handleRepeatedUpdate(n, again), true, 'the bytes as they were when accepted');
+
+  // One byte off (the port), or a different length: decoded.
+  const moved = Buffer.from(encodeMeta({ ...msg, addrs: [a('192.168.1.2', 4243), a('2001:db8::3', 4242)] }));
+  assert.equal(server.handleRepeatedUpdate(n, moved), false);
+  assert.equal(server.handleRepeatedUpdate(n, again.subarray(0, again.length - 1)), false);
+
+  // remote_allow_list reloaded: the repeat is judged under the new list, as decoding it would be.
+  setAllow({ '192.168.0.0/16': false });
+  assert.equal(server.handleRepeatedUpdate(n, again), true);
+  assert.deepEqual(reported(), ['[2001:db8::3]:4242']);
+  assert.equal(acks.length, 4);
+
+  // Another host's tunnel (the sender's address is checked, as for a decoded update), and a closed tunnel: no repeat.
+  const other = connect('10.99.0.4', a('203.0.113.4', 4242));
+  assert.equal(server.handleRepeatedUpdate(other, again), false);
+  server.forget(ip('10.99.0.3'));
+  assert.equal(server.handleRepeatedUpdate(n, again), false);
+});
+
+test(`an update larger than ${MAX_REMEMBERED_UPDATE} bytes is not kept for the repeat check (decoded every time)`, () => {
+  const { server, acks, connect } = setup();
+  const n = connect('10.99.0.3', a('203.0.113.2', 4242));
+  const msg = (count: number): MetaMessage => ({
+    type: MetaType.HostUpdateNotification,
+    vpnIp: ip('10.99.0.3'),
+    addrs: Array.from({ length: count }, (_, i) => a(`2001:db8::${i + 1}`, 4242)),
+    relays: Array.from({ length: MAX_RELAYS }, (_, i) => ip(`10.99.1.${i + 1}`)),
+  });
+  // More addresses than are kept (the cap applies after decoding): a datagram may carry them.
+  const big = Buffer.from(encodeMeta(msg(3 * MAX_REPORTED)));
+  assert.ok(big.length > MAX_REMEMBERED_UPDATE, `${big.length} bytes`);
+  server.handle(n, decodeMeta(big), big);
+  assert.equal(acks.length, 1, 'accepted');
+  assert.equal(server.handleRepeatedUpdate(n, big), false);
+  // A small one after it is kept again.
+  const small = Buffer.from(encodeMeta(msg(1)));
+  server.handle(n, decodeMeta(small), small);
+  assert.equal(server.handleRepeatedUpdate(n, small), true);
+  assert.equal(server.handleRepeatedUpdate(n, big), false);
 });
 
 test(`at most ${MAX_REPORTED} reported addresses are kept, the first ones`, () => {
