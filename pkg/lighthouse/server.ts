@@ -286,12 +286,18 @@ export class LighthouseServer {
   }
 
   private addressesOf(host: HostInfo): UdpAddr[] {
-    const entry = this.entries.get(host.vpnIp);
+    const reported = this.entries.get(host.vpnIp)?.reported ?? NO_ADDRS;
     // A host attached over TCP (pkg/tcp) is reached through its relays only: its virtual address is no UDP address.
-    const learned = host.remote && !isTcpAddr(host.remote) ? [host.remote] : [];
-    // v4 first then v6, each learned-then-reported, duplicates kept: what Nebula 1.6.1 sends.
-    const all = [...learned, ...(entry?.reported ?? [])];
-    return [...all.filter((a) => !a.address.includes(':')), ...all.filter((a) => a.address.includes(':'))];
+    const learned = host.remote && !isTcpAddr(host.remote) ? host.remote : null;
+    // v4 first then v6, each learned-then-reported, duplicates kept: what Nebula 1.6.1 sends. One array, built in
+    // two passes (every query builds two of these: the answer's and the punch notification's).
+    const out: UdpAddr[] = [];
+    for (let pass = 0; pass < 2; pass++) {
+      const v6 = pass === 1;
+      if (learned !== null && learned.address.includes(':') === v6) out.push(learned);
+      for (const a of reported) if (a.address.includes(':') === v6) out.push(a);
+    }
+    return out;
   }
 
   /** SEEN_* bits for a reply about `host`: only a direct tunnel shows us its source address (see meta.ts). */
@@ -314,15 +320,17 @@ export class LighthouseServer {
     // Not ours: another lighthouse of the tier may serve it (store/tier.ts); our own view always comes first.
     if (!targetHost) return answerFromTier(this.env, this.store, from, target, version, () => this.addressesOf(from));
     const addrs = this.addressesOf(targetHost);
-    // Named by the address asked for, as Nebula does; a v1 query can only have asked by an IPv4 address.
-    this.env.send(from, {
-      type: MetaType.HostQueryReply,
-      vpnIp: target,
-      addrs,
-      relays: this.relaysFor(targetHost.vpnIp),
-      seen: this.seenOf(targetHost),
-      ...layout(version),
-    });
+    // Named by the address asked for, as Nebula does; a v1 query can only have asked by an IPv4 address. One literal
+    // per layout, not a spread of layout(version) (see ackMessage).
+    const type = MetaType.HostQueryReply;
+    const relays = this.relaysFor(targetHost.vpnIp);
+    const seen = this.seenOf(targetHost);
+    this.env.send(
+      from,
+      version === 2
+        ? { type, vpnIp: target, addrs, relays, seen, version }
+        : { type, vpnIp: target, addrs, relays, seen },
+    );
     // Asking about ourselves (mesh nodes do, to learn how their NAT maps them) needs no punch.
     if (aboutSelf) return;
     if (this.meshHosts.has(from.vpnIp)) this.watch(from.vpnIp, targetHost.vpnIp, target, addrs);
@@ -337,17 +345,17 @@ export class LighthouseServer {
    */
   private sendPunchNotification(target: HostInfo, querier: HostInfo): void {
     const version = tunnelVersion(target);
-    const families = new Set(addrsOf(target).map((a) => typeof a));
-    const fitting = addrsOf(querier).filter((a) => fitsLayout(a, version));
-    const named = fitting.find((a) => families.has(typeof a)) ?? fitting[0];
+    const named = punchName(addrsOf(target), addrsOf(querier), version);
     if (named === undefined) return this.env.counters.inc('lighthouse', 'v1-ipv6-skipped');
-    this.env.send(target, {
-      type: MetaType.HostPunchNotification,
-      vpnIp: named,
-      addrs: this.addressesOf(querier),
-      relays: [],
-      ...layout(version),
-    });
+    const type = MetaType.HostPunchNotification;
+    const addrs = this.addressesOf(querier);
+    // One literal per layout, not a spread of layout(version) (see ackMessage).
+    this.env.send(
+      target,
+      version === 2
+        ? { type, vpnIp: named, addrs, relays: NO_RELAYS, version }
+        : { type, vpnIp: named, addrs, relays: NO_RELAYS },
+    );
   }
 
   /**
@@ -387,6 +395,24 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * Which of the querier's addresses a punch notification names (sendPunchNotification): the first that fits the
+ * layout and is of a family the target has, else the first that fits; undefined if none fits.
+ */
+function punchName(
+  targetAddrs: readonly VpnIp[],
+  querierAddrs: readonly VpnIp[],
+  version: MetaVersion,
+): VpnIp | undefined {
+  let first: VpnIp | undefined;
+  for (const a of querierAddrs) {
+    if (!fitsLayout(a, version)) continue;
+    first ??= a;
+    for (const t of targetAddrs) if (typeof t === typeof a) return a;
+  }
+  return first;
 }
 
 /** Shared by every ack: an encoder only reads a message's lists. */
