@@ -5,7 +5,10 @@
 // (LighthouseServer.handleRepeatedUpdate, where the build has it). Reports CPU microseconds and bytes allocated per update, for this build and,
 // with --before DIST_ROOT, another build's dist/ in alternating rounds of the same run.
 //
-//   node dist/bench/lh-update-cost.js [--updates N] [--hosts H] [--rounds R] [--before /tmp/s8-before/dist]
+//   node dist/bench/lh-update-cost.js [--updates N] [--hosts H] [--rounds R] [--before /tmp/s8-before/dist] [--queries]
+//
+// --queries: N HostQuery messages instead (each host asks for another; decoded, answered with a HostQueryReply and a
+// HostPunchNotification to the host asked about, both encoded).
 //
 // Bytes allocated: the young-generation collections over the timed span times its size (the bench re-runs itself with
 // a 1 MB semi-space); the heap's growth over a short batch proved erratic (V8's allocation areas).
@@ -29,7 +32,7 @@ interface ServerModule {
 }
 interface Impl {
   name: string;
-  /** One update from each host, in turn. */
+  /** One update from each host, in turn; with --queries, one query from each host for another one instead. */
   run(n: number): void;
 }
 
@@ -42,6 +45,8 @@ const updates = Number(opt('updates', '50000'));
 const hostCount = Number(opt('hosts', '2000'));
 const rounds = Number(opt('rounds', '4'));
 const before = opt('before', '');
+/** Queries (each answered with a reply and a punch notification to the host asked about) instead of updates. */
+const queries = args.includes('--queries');
 /** The young generation's size: every collection of it marks that much allocated. */
 const SEMI_SPACE_MB = 1;
 
@@ -85,9 +90,22 @@ async function load(name: string, root: string): Promise<Impl> {
     ];
     msgs.push({ host, bytes: meta.encodeMeta({ type: 3, vpnIp, addrs, relays: [] }) });
   }
+  // Every host has reported its addresses before any query (a steady lighthouse).
+  for (const { host, bytes } of msgs) server.handle(host, meta.decodeMeta(bytes), bytes);
+  const asks = msgs.map(({ host }, i) => ({
+    host,
+    bytes: meta.encodeMeta({ type: 1, vpnIp: base + 1 + ((i * 7 + 3) % hostCount), addrs: [], relays: [] }),
+  }));
   return {
     name,
     run(n: number): void {
+      if (queries) {
+        for (let i = 0; i < n; i++) {
+          const { host, bytes } = asks[i % asks.length];
+          server.handle(host, meta.decodeMeta(bytes), bytes);
+        }
+        return;
+      }
       // As the node does (MeshNode.onLighthouseMessage): a repeat of the host's last update is not decoded again.
       for (let i = 0; i < n; i++) {
         const { host, bytes } = msgs[i % msgs.length];
@@ -154,14 +172,14 @@ async function main(): Promise<void> {
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(
-    `updates ${updates} x ${rounds} rounds, ${hostCount} hosts, load ${loadavg()
+    `${queries ? 'queries' : 'updates'} ${updates} x ${rounds} rounds, ${hostCount} hosts, load ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
   for (const [name, { us, bytes }] of results) {
     console.log(
-      `${name.padEnd(7)} ${median(us).toFixed(2)} us/update (${us.map((u) => u.toFixed(2)).join(' ')})  ` +
-        `${Math.round(median(bytes))} bytes/update`,
+      `${name.padEnd(7)} ${median(us).toFixed(2)} us/${queries ? 'query' : 'update'} (${us.map((u) => u.toFixed(2)).join(' ')})  ` +
+        `${Math.round(median(bytes))} bytes/${queries ? 'query' : 'update'}`,
     );
   }
 }
