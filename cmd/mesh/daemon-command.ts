@@ -3,7 +3,9 @@
 
 import { Daemon, prepare } from '../../pkg/daemon/daemon.js';
 import { installLastResort } from '../../pkg/daemon/last-resort.js';
+import { ProcessMajorGcs } from '../../pkg/daemon/major-gcs.js';
 import { warmUp } from '../../pkg/daemon/warm-up.js';
+import { scheduleRewarm } from '../../pkg/daemon/warm-up-rewarm.js';
 import { scheduleWarmUp } from '../../pkg/daemon/warm-up-schedule.js';
 import { capYoungGeneration } from '../../pkg/daemon/young-generation.js';
 import { idleHelperThreads } from '../../pkg/launch/helper-threads.js';
@@ -62,10 +64,13 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
   tierUpSooner();
   // A first contact's code run once in process while idle, so the first real one runs warm (issue 19).
   // MESH_WARM_UP=0 leaves it out, so benchmarks can measure what it costs the steady data path in the same run.
-  const cancelWarmUp =
+  // Run again later once V8 may have discarded what it warmed (pkg/daemon/warm-up-rewarm.ts).
+  const warmUpHost = { tunnels: node.hostmap, clock: node.clock, log: node.log, counters: node.counters };
+  const cancelWarmUps =
     process.env.MESH_WARM_UP === '0'
-      ? () => {}
-      : scheduleWarmUp({ tunnels: node.hostmap, clock: node.clock, log: node.log, counters: node.counters }, warmUp);
+      ? []
+      : [scheduleWarmUp(warmUpHost, warmUp), scheduleRewarm(warmUpHost, new ProcessMajorGcs(), warmUp)];
+  const cancelWarmUp = (): void => cancelWarmUps.forEach((cancel) => cancel());
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {
       daemon.node.log.info('Caught signal, shutting down', { signal });

@@ -83,56 +83,80 @@ export class WarmUpTimedOut extends Error {
  */
 export const WARM_UP_COUNTER = 'warm-up';
 
-/** Schedules `run` once; returns a cancel function (the daemon's stop calls it, so a stopping node never starts it). */
-export function scheduleWarmUp(
+/** A warm-up run: the throwaway first contact (warm-up.ts), told what to yield to. */
+export type WarmUpRun = (clock: Clock, realPath: RealDataPath) => Promise<void>;
+
+/**
+ * Runs `run` once no tunnel sent or received for `quietMs`, checked again when that much has passed since the last
+ * packet (one timer per deferral, none while idle), or WARM_UP_GIVE_UP_MS after this call regardless, then without
+ * waiting for quiet. How it ended is counted under `counter` ('done', 'timed-out' or 'failed'); `ended` is told
+ * after that. Returns a cancel function: a run not started yet never starts.
+ */
+export function runWhenQuiet(
   host: WarmUpHost,
-  run: (clock: Clock, realPath: RealDataPath) => Promise<void>,
+  quietMs: number,
+  counter: string,
+  run: WarmUpRun,
+  ended: () => void = () => {},
 ): () => void {
   let cancelTimer = (): void => {};
   let done = false;
-  let dueAt = -1;
+  const dueAt = host.clock.now();
   const realPath: RealDataPath = {
     quietFor: (ms) => lastTraffic(host.tunnels) + ms <= host.clock.now(),
   };
   const runNow = (yieldTo: RealDataPath): void => {
+    done = true;
     const cpu = process.cpuUsage();
     run(host.clock, yieldTo).then(
       () => {
-        host.counters.inc(WARM_UP_COUNTER, 'done');
+        host.counters.inc(counter, 'done');
         const used = process.cpuUsage(cpu);
-        host.log.debug('Warm-up done', { cpuMs: Math.round((used.user + used.system) / 100) / 10 });
+        host.log.debug('Warm-up done', { counter, cpuMs: Math.round((used.user + used.system) / 100) / 10 });
+        ended();
       },
       (e: unknown) => {
-        // Once per process at most, so info: the first real contacts will run cold (issue 19).
-        host.counters.inc(WARM_UP_COUNTER, e instanceof WarmUpTimedOut ? 'timed-out' : 'failed');
-        host.log.info('Warm-up did not complete: first contacts run cold', { error: (e as Error).message });
+        // Once per process (or per re-warm interval) at most, so info: the first real contacts will run cold.
+        host.counters.inc(counter, e instanceof WarmUpTimedOut ? 'timed-out' : 'failed');
+        host.log.info('Warm-up did not complete: first contacts run cold', { counter, error: (e as Error).message });
+        ended();
       },
     );
   };
-  // Due: runs once the data path has been quiet WARM_UP_QUIET_MS, checked again when that much has passed since
-  // the last packet (one timer per deferral, none while idle), or at WARM_UP_GIVE_UP_MS regardless.
-  const start = (): void => {
+  const check = (): void => {
     if (done) return;
-    unsubscribe();
-    cancelTimer();
     const now = host.clock.now();
-    if (dueAt < 0) dueAt = now;
-    const quietAt = lastTraffic(host.tunnels) + WARM_UP_QUIET_MS;
-    if (quietAt <= now) {
-      done = true;
-      runNow(realPath);
-      return;
-    }
+    const quietAt = lastTraffic(host.tunnels) + quietMs;
+    if (quietAt <= now) return runNow(realPath);
     const giveUpAt = dueAt + WARM_UP_GIVE_UP_MS;
     if (quietAt > giveUpAt) {
       cancelTimer = after(host.clock, giveUpAt - now, () => {
-        done = true;
-        host.log.debug('Warm-up on a busy data path: it was never quiet', { waitedMs: WARM_UP_GIVE_UP_MS });
+        host.log.debug('Warm-up on a busy data path: it was never quiet', { counter, waitedMs: WARM_UP_GIVE_UP_MS });
         runNow(NEVER_BUSY);
       });
       return;
     }
-    cancelTimer = after(host.clock, quietAt - now, start);
+    cancelTimer = after(host.clock, quietAt - now, check);
+  };
+  check();
+  return () => {
+    done = true;
+    cancelTimer();
+  };
+}
+
+/** Schedules `run` once; returns a cancel function (the daemon's stop calls it, so a stopping node never starts it). */
+export function scheduleWarmUp(host: WarmUpHost, run: WarmUpRun): () => void {
+  let cancelTimer = (): void => {};
+  let cancelRun = (): void => {};
+  let due = false;
+  // Due: runs once the data path has been quiet WARM_UP_QUIET_MS, or at WARM_UP_GIVE_UP_MS regardless.
+  const start = (): void => {
+    if (due) return;
+    due = true;
+    unsubscribe();
+    cancelTimer();
+    cancelRun = runWhenQuiet(host, WARM_UP_QUIET_MS, WARM_UP_COUNTER, run);
   };
   const installed = (): void => {
     cancelTimer();
@@ -144,8 +168,9 @@ export function scheduleWarmUp(
   // The daemon's start-up can finish after the lighthouse's tunnel is up (its answer beat the last await).
   if (host.tunnels.size > 0) installed();
   return () => {
-    done = true;
+    due = true;
     unsubscribe();
     cancelTimer();
+    cancelRun();
   };
 }

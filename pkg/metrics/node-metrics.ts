@@ -51,6 +51,11 @@ const KNOWN: Record<string, { metric: string; label: string; help: string }> = {
     label: 'outcome',
     help: 'The start-up warm-up: done, timed-out or failed (at most one per process).',
   },
+  'warm-up-again': {
+    metric: 'warm_up_again_total',
+    label: 'outcome',
+    help: 'The warm-up run again after major GCs may have discarded its code: done, timed-out or failed.',
+  },
 };
 
 /** Handshake drops that mean a handshake failed (the rest are duplicates and races, harmless). */

@@ -13,13 +13,10 @@ import {
   WARM_UP_QUIET_MS,
   WarmUpTimedOut,
   type RealDataPath,
-  type WarmUpTunnels,
-  type WarmUpTunnelTraffic,
 } from '../../pkg/daemon/warm-up-schedule.js';
-import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
-import { Logger } from '../../pkg/log/logger.js';
 import { Counters } from '../../pkg/metrics/counters.js';
 import { connect, TestMesh } from './helpers/mesh.js';
+import { FakeTunnels, fakeWarmUpHost } from './helpers/warm-up-host.js';
 import { waitFor } from './helpers/wait.js';
 
 // The daemon's warm-up (issue 19): one in-process first contact through a lighthouse between throwaway nodes, so the
@@ -104,6 +101,28 @@ test('the warm-up costs bounded CPU when its code has run before (the daemon has
   assert.ok((used.user + used.system) / 1000 < 200, `warm-up took ${(used.user + used.system) / 1000} ms CPU`);
 });
 
+test(
+  'run again in the same process (the re-warm, warm-up-rewarm.ts), it leaves no descriptor or handle',
+  { timeout: 20_000 },
+  async () => {
+    await warmUp(systemClock);
+    const resources = (): string => process.getActiveResourcesInfo().sort().join(',');
+    await waitFor(() => !resources().includes('Immediate'), { timeoutMs: 1000, what: resources });
+    const before = { resources: resources(), descriptors: readdirSync('/proc/self/fd').length };
+    for (let i = 0; i < 3; i++) {
+      const clock = new ManualClock();
+      await warmUp(clock);
+      clock.advance(1000);
+      assert.equal(clock.pending, 0, `run ${i}: the throwaway nodes are stopped and the timeout cancelled`);
+      assert.equal(readdirSync('/proc/self/fd').length, before.descriptors, `run ${i}: no descriptor left open`);
+    }
+    await waitFor(() => resources() === before.resources, {
+      timeoutMs: 1000,
+      what: () => `the active resources of before the runs (${before.resources}), now ${resources()}`,
+    });
+  },
+);
+
 test('no warm-up step starts while the real data path is busy, and it completes once it is quiet', async () => {
   // The throwaway nodes run on this clock; the real data path is the test's switch. Their stop waits ~50 ms of real
   // time, so the loops below give real time too (a few ms per step), bounded.
@@ -132,26 +151,6 @@ test('no warm-up step starts while the real data path is busy, and it completes 
   assert.equal(clock.pending, 0, 'no timer left behind');
 });
 
-class FakeTunnels implements WarmUpTunnels {
-  readonly installed = new Set<(host: HostInfo) => void>();
-  size = 0;
-  /** One tunnel's traffic times, moved by the test as packets would. */
-  readonly traffic = { lastSendAt: 0, lastRecvAt: 0 };
-  hosts(): Iterable<WarmUpTunnelTraffic> {
-    return [this.traffic];
-  }
-  onInstalled(listener: (host: HostInfo) => void): () => void {
-    this.installed.add(listener);
-    return () => this.installed.delete(listener);
-  }
-  onClosed(): () => void {
-    return () => {};
-  }
-  install(): void {
-    for (const l of [...this.installed]) l({} as HostInfo);
-  }
-}
-
 interface Scheduled {
   clock: ManualClock;
   tunnels: FakeTunnels;
@@ -166,15 +165,12 @@ interface Scheduled {
 
 /** A schedule whose run records when it ran and then ends as `outcome` says (resolves unless it throws). */
 function schedule(tunnelsUp = 0, outcome: () => void = () => {}): Scheduled {
-  const clock = new ManualClock();
-  const tunnels = new FakeTunnels();
+  const host = fakeWarmUpHost();
+  const { clock, tunnels, counters, logged } = host;
   tunnels.size = tunnelsUp;
-  const counters = new Counters();
-  const logged: string[] = [];
-  const log = new Logger('info', 'text', (line) => logged.push(line), true);
   const runs: number[] = [];
   const yieldTo: RealDataPath[] = [];
-  const cancel = scheduleWarmUp({ tunnels, clock, log, counters }, async (c, path) => {
+  const cancel = scheduleWarmUp(host, async (c, path) => {
     runs.push(c.now());
     yieldTo.push(path);
     outcome();

@@ -1,0 +1,58 @@
+// The warm-up's second phase: the same throwaway first contact (warm-up.ts) run again later in a long-running
+// daemon, once V8 may have discarded what the first run warmed. V8 flushes the bytecode of functions not run during
+// its last 5 major GCs (--flush-bytecode, on by default in Node 20), and a first contact's code (handshake, lighthouse
+// query and answer, the queued first packet) runs only when a new peer comes: in process, after ~25 major GCs with
+// that code unused, V8 discarded ~930 functions and the next first contact took 6.0-7.6 ms of CPU against 4.0-5.8
+// without them (docs/state-machines.md "Start-up warm-up"). So after REWARM_AFTER_MAJOR_GCS major GCs since the last
+// run, at most once per REWARM_MIN_INTERVAL_MS, it runs again once the data path has been quiet REWARM_QUIET_MS, with
+// the first run's pacing (a step waits while real packets flow; warm-up-pacer.ts) and give-up. A node with no major
+// GC (an idle one allocates little) never runs it; one with many runs it every REWARM_MIN_INTERVAL_MS at most.
+
+import { after } from '../clock/clock.js';
+import type { MajorGcs } from './major-gcs.js';
+import { runWhenQuiet, type WarmUpHost, type WarmUpRun } from './warm-up-schedule.js';
+
+/** Below V8's --bytecode-old-age (5): the code the last run warmed is still there when the re-warm is due. */
+export const REWARM_AFTER_MAJOR_GCS = 3;
+/** The CPU bound: one run (~25-40 ms of CPU once its code is warm) per this long at most. */
+export const REWARM_MIN_INTERVAL_MS = 10 * 60_000;
+/** Longer than the first run's quiet: nothing waits on a re-warm, so it waits for a pause in the traffic. */
+export const REWARM_QUIET_MS = 1000;
+/** Its outcomes ('done', 'timed-out', 'failed'), counted apart from the first run's (metric warm_up_again_total). */
+export const REWARM_COUNTER = 'warm-up-again';
+
+/**
+ * Re-runs the warm-up as said above; returns a cancel function (the daemon's stop calls it). Starts counting now: the
+ * first run is due within seconds of the daemon's start, far less than REWARM_MIN_INTERVAL_MS.
+ */
+export function scheduleRewarm(host: WarmUpHost, gcs: MajorGcs, run: WarmUpRun): () => void {
+  let majorGcs = 0;
+  let lastRunAt = host.clock.now();
+  /** A wait for the interval's end, or a pending or running re-warm; null when neither. */
+  let cancelPending: (() => void) | null = null;
+  let stopped = false;
+  const ended = (): void => {
+    cancelPending = null;
+    majorGcs = 0; // the GCs during the run count for nothing: its code ran after them
+    lastRunAt = host.clock.now();
+  };
+  const due = (): void => {
+    cancelPending = runWhenQuiet(host, REWARM_QUIET_MS, REWARM_COUNTER, run, () => {
+      if (!stopped) ended();
+    });
+  };
+  const onGc = (): void => {
+    majorGcs++;
+    if (majorGcs < REWARM_AFTER_MAJOR_GCS || cancelPending !== null) return;
+    const wait = lastRunAt + REWARM_MIN_INTERVAL_MS - host.clock.now();
+    if (wait <= 0) due();
+    else cancelPending = after(host.clock, wait, due);
+  };
+  const unsubscribe = gcs.onMajorGc(onGc);
+  return () => {
+    stopped = true;
+    unsubscribe();
+    cancelPending?.();
+    cancelPending = null;
+  };
+}

@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+import type { Clock } from '../../pkg/clock/clock.js';
+import { ProcessMajorGcs, type MajorGcs } from '../../pkg/daemon/major-gcs.js';
+import {
+  REWARM_AFTER_MAJOR_GCS,
+  REWARM_COUNTER,
+  REWARM_MIN_INTERVAL_MS,
+  REWARM_QUIET_MS,
+  scheduleRewarm,
+} from '../../pkg/daemon/warm-up-rewarm.js';
+import { WARM_UP_GIVE_UP_MS, WarmUpTimedOut, type RealDataPath } from '../../pkg/daemon/warm-up-schedule.js';
+import { fakeWarmUpHost, type FakeWarmUpHost } from './helpers/warm-up-host.js';
+import { waitFor } from './helpers/wait.js';
+
+// The warm-up's second phase (pkg/daemon/warm-up-rewarm.ts): the throwaway first contact run again once V8 may have
+// discarded the bytecode the first run warmed (after major GCs), at most once per interval, when the data path is
+// quiet, never in the middle of traffic unless it never pauses.
+
+/** Major GCs the test fires by hand. */
+class FakeGcs implements MajorGcs {
+  readonly listeners = new Set<() => void>();
+  onMajorGc(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  fire(n = 1): void {
+    for (let i = 0; i < n; i++) for (const l of [...this.listeners]) l();
+  }
+}
+
+interface Rewarm {
+  host: FakeWarmUpHost;
+  gcs: FakeGcs;
+  /** When each run started, what it yielded to, and how to end it (runs stay pending until ended). */
+  runs: Array<{ at: number; yieldTo: RealDataPath; end: (e?: Error) => void }>;
+  cancel: () => void;
+}
+
+function rewarm(): Rewarm {
+  const host = fakeWarmUpHost();
+  const gcs = new FakeGcs();
+  const runs: Rewarm['runs'] = [];
+  const run = (clock: Clock, yieldTo: RealDataPath): Promise<void> =>
+    new Promise((resolve, reject) => {
+      runs.push({ at: clock.now(), yieldTo, end: (e) => (e ? reject(e) : resolve()) });
+    });
+  const cancel = scheduleRewarm(host, gcs, run);
+  return { host, gcs, runs, cancel };
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('the re-warm waits for its interval and its major GCs, then runs once the data path is quiet', async () => {
+  const s = rewarm();
+  // An idle node: no major GC, no re-warm, however long it runs, and no timer meanwhile.
+  s.host.clock.advance(REWARM_MIN_INTERVAL_MS * 3);
+  assert.equal(s.runs.length, 0);
+  assert.equal(s.host.clock.pending, 0, 'no timer while no GC came');
+  s.gcs.fire(REWARM_AFTER_MAJOR_GCS - 1);
+  s.host.clock.advance(REWARM_MIN_INTERVAL_MS);
+  assert.equal(s.runs.length, 0, 'one GC short');
+  s.gcs.fire();
+  const at = s.host.clock.now();
+  assert.deepEqual(
+    s.runs.map((r) => r.at),
+    [at],
+    'quiet since ever: at once',
+  );
+  // GCs while it runs do not start another.
+  s.gcs.fire(REWARM_AFTER_MAJOR_GCS * 2);
+  s.host.clock.advance(REWARM_MIN_INTERVAL_MS);
+  assert.equal(s.runs.length, 1);
+  s.runs[0].end();
+  await turn();
+  assert.deepEqual(s.host.counters.snapshot()[REWARM_COUNTER], { done: 1 });
+
+  // The count and the interval start again when a run ends: GCs soon after wait for the interval's end.
+  const endedAt = s.host.clock.now();
+  s.host.clock.advance(1000);
+  s.gcs.fire(REWARM_AFTER_MAJOR_GCS - 1);
+  assert.equal(s.host.clock.pending, 0, 'the GCs during the run count for nothing');
+  s.gcs.fire();
+  s.host.clock.advance(REWARM_MIN_INTERVAL_MS - 1000 - 1);
+  assert.equal(s.runs.length, 1, 'not within the interval');
+  s.host.clock.advance(1);
+  assert.deepEqual(
+    s.runs.map((r) => r.at),
+    [at, endedAt + REWARM_MIN_INTERVAL_MS],
+  );
+  s.runs[1].end();
+  await turn();
+  s.cancel();
+  assert.equal(s.gcs.listeners.size, 0, 'no listener left behind');
+  assert.equal(s.host.clock.pending, 0, 'no timer left behind');
+});
+
+test('a due re-warm pauses while real packets flow and starts once they paused REWARM_QUIET_MS', () => {
+  const s = rewarm();
+  s.host.clock.advance(REWARM_MIN_INTERVAL_MS);
+  // Pings every 100 ms for 5 s: nothing starts in between (the first run's 50 ms quiet would have).
+  for (let t = 0; t < 5000; t += 100) {
+    s.host.tunnels.traffic.lastRecvAt = s.host.clock.now();
+    if (t === 0) s.gcs.fire(REWARM_AFTER_MAJOR_GCS);
+    s.host.clock.advance(100);
+    assert.equal(s.runs.length, 0, `ran at ${s.host.clock.now()} ms while traffic flowed`);
+  }
+  const last = s.host.tunnels.traffic.lastRecvAt;
+  s.host.clock.advance(last + REWARM_QUIET_MS - s.host.clock.now() - 1);
+  assert.equal(s.runs.length, 0);
+  s.host.clock.advance(1);
+  assert.deepEqual(
+    s.runs.map((r) => r.at),
+    [last + REWARM_QUIET_MS],
+  );
+  // Its steps yield to real packets (warm-up-pacer.ts reads this).
+  s.host.tunnels.traffic.lastSendAt = s.host.clock.now();
+  assert.equal(s.runs[0].yieldTo.quietFor(1), false);
+  s.cancel();
+});
+
+test('on a data path that never pauses the re-warm runs at the give-up bound; cancelled, it never runs', () => {
+  const s = rewarm();
+  s.host.clock.advance(REWARM_MIN_INTERVAL_MS);
+  s.host.tunnels.traffic.lastRecvAt = s.host.clock.now();
+  s.gcs.fire(REWARM_AFTER_MAJOR_GCS);
+  const dueAt = s.host.clock.now();
+  for (let t = 0; t <= WARM_UP_GIVE_UP_MS; t += 100) {
+    s.host.tunnels.traffic.lastRecvAt = s.host.clock.now();
+    s.host.clock.advance(100);
+  }
+  assert.deepEqual(
+    s.runs.map((r) => r.at),
+    [dueAt + WARM_UP_GIVE_UP_MS],
+  );
+  assert.equal(s.runs[0].yieldTo.quietFor(REWARM_QUIET_MS), true, 'its steps do not wait for a pause');
+  s.cancel();
+
+  const c = rewarm();
+  c.host.clock.advance(REWARM_MIN_INTERVAL_MS);
+  c.host.tunnels.traffic.lastRecvAt = c.host.clock.now();
+  c.gcs.fire(REWARM_AFTER_MAJOR_GCS);
+  c.cancel();
+  c.host.clock.advance(WARM_UP_GIVE_UP_MS * 2);
+  assert.equal(c.runs.length, 0);
+  assert.equal(c.host.clock.pending, 0, 'no timer left behind');
+  assert.equal(c.gcs.listeners.size, 0, 'no listener left behind');
+});
+
+test("the re-warm's outcomes are counted apart from the first run's, and it is tried again after a failure", async () => {
+  const s = rewarm();
+  const outcomes: Array<[string, Error | undefined]> = [
+    ['timed-out', new WarmUpTimedOut(2000)],
+    ['failed', new Error('no descriptors left')],
+    ['done', undefined],
+  ];
+  for (const [i, [, error]] of outcomes.entries()) {
+    s.host.clock.advance(REWARM_MIN_INTERVAL_MS);
+    s.gcs.fire(REWARM_AFTER_MAJOR_GCS);
+    assert.equal(s.runs.length, i + 1);
+    s.runs[i].end(error);
+    await turn();
+  }
+  assert.deepEqual(s.host.counters.snapshot(), { [REWARM_COUNTER]: { 'timed-out': 1, failed: 1, done: 1 } });
+  assert.equal(s.host.logged.filter((l) => l.includes('Warm-up did not complete')).length, 2, s.host.logged.join('\n'));
+  s.cancel();
+});
+
+test('ProcessMajorGcs tells its listeners after a major GC, and stops observing once none is left', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void; // a forced GC is a full mark-compact
+  const gcs = new ProcessMajorGcs();
+  let seen = 0;
+  const off = gcs.onMajorGc(() => seen++);
+  gc();
+  await waitFor(() => seen > 0, { timeoutMs: 2000, what: () => 'a major GC reported' });
+  off();
+  const before = seen;
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(seen, before, 'none after its listener left');
+});
