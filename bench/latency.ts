@@ -285,6 +285,17 @@ interface FirstSample {
   lighthouseMessages: number;
 }
 
+/**
+ * With NODE_ARGS=--trace-opt/--trace-deopt in a variant: V8's optimizing compiles and deopts a and b logged during
+ * the contact (a cold contact shows as compiles; code optimized on the warm-up's objects and thrown out as deopts).
+ */
+function v8Traces(logs: string[]): string {
+  const count = (re: RegExp) => logs.map((l) => l.match(re)?.length ?? 0).join('+');
+  const opt = count(/\[compiling method/g);
+  const deopt = count(/\[bailout \(kind: deopt/g);
+  return opt === '0+0' && deopt === '0+0' ? '' : `; V8 compiles a+b ${opt}, deopts ${deopt}`;
+}
+
 async function firstRun(): Promise<string[]> {
   const lhLab = await LighthouseLab.create();
   const runs = allRuns();
@@ -298,11 +309,13 @@ async function firstRun(): Promise<string[]> {
       await sleep(settleMs); // startup work (JIT, timers) out of the way
       const lh0 = await inbound.packets();
       const cpu = new DaemonCpu([a.pid, b.pid]);
+      const logsAt = [a.log().length, b.log().length];
       const { ms, seq } = await firstContact(lhLab.lab, lhLab.hosts.a, A_TUN, LH_OVERLAY.b, cpu);
       const used = cpu.usedMs;
+      const v8 = v8Traces([a.log().slice(logsAt[0]), b.log().slice(logsAt[1])]);
       const lighthouseMessages = (await inbound.packets()) - lh0;
       console.error(
-        `  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms, ${lighthouseMessages} message(s) a -> lighthouse; registered after ${waited.toFixed(0)} ms`,
+        `  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms, ${lighthouseMessages} message(s) a -> lighthouse; registered after ${waited.toFixed(0)} ms${v8}`,
       );
       return { ms, cpuMs: used, lighthouseMessages };
     });
