@@ -13,8 +13,7 @@
         "pkg/native/offload.c",
         "pkg/native/offload_probe.c",
         "pkg/native/netlink.c",
-        "pkg/native/aead.c",
-        "pkg/native/sched.c"
+        "pkg/native/aead.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
     }

@@ -8,7 +8,6 @@ import { warmUp } from '../../pkg/daemon/warm-up.js';
 import { scheduleRewarm } from '../../pkg/daemon/warm-up-rewarm.js';
 import { scheduleWarmUp } from '../../pkg/daemon/warm-up-schedule.js';
 import { capYoungGeneration } from '../../pkg/daemon/young-generation.js';
-import { idleHelperThreads } from '../../pkg/launch/helper-threads.js';
 import { tierUpSooner } from '../../pkg/launch/tier-up.js';
 import { version } from '../../pkg/version/version.js';
 import type { CliIo } from './cli-io.js';
@@ -43,15 +42,9 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout(`${configPath}: config and certificates are valid\n`);
     return 0;
   }
-  // V8's helper threads to SCHED_IDLE before the daemon starts libuv's thread pool (pkg/launch/helper-threads.ts).
-  const helperThreads = idleHelperThreads();
   const daemon = await Daemon.start(configPath);
   // From here on an exception no handler caught is logged and the daemon keeps serving (pkg/daemon/last-resort.ts).
   const { node } = daemon;
-  if (helperThreads.failed.length > 0) {
-    const failed = helperThreads.failed.map((f) => `${f.tid}:${f.code}`).join(' ');
-    node.log.warn('Helper threads keep their scheduling', { idled: helperThreads.idled, failed });
-  }
   installLastResort({
     log: node.log,
     counters: node.counters,

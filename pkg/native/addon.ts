@@ -138,12 +138,6 @@ export interface AeadAddon {
 
 export const AEAD_META_WORDS = 5;
 
-/** Scheduling of the process's own threads (native/sched.c), for pkg/launch/helper-threads.ts. */
-export interface ThreadAddon {
-  /** Puts thread `tid` of this process at SCHED_IDLE; ESRCH when no thread of this process has that id. */
-  thread_set_idle(tid: number): void;
-}
-
 declare const aeadContext: unique symbol;
 export type AeadContext = { readonly [aeadContext]: true };
 
@@ -156,7 +150,7 @@ const ADDON_PATH = join('build', 'Release', 'mesh_native.node');
 // dist/pkg/native -> dist/pkg -> dist -> package root (dist/bin: two levels); one spare level.
 const LEVELS_UP = 4;
 
-type Addon = TunAddon & TunPairAddon & OffloadProbeAddon & UdpAddon & NetlinkAddon & AeadAddon & ThreadAddon;
+type Addon = TunAddon & TunPairAddon & OffloadProbeAddon & UdpAddon & NetlinkAddon & AeadAddon;
 
 let cached: Addon | undefined;
 

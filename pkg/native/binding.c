@@ -38,8 +38,6 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "aead_seal_batch", aead_seal_batch);
   export_fn(env, exports, "aead_open_batch", aead_open_batch);
 
-  export_fn(env, exports, "thread_set_idle", thread_set_idle);
-
   return exports;
 }
 

@@ -115,7 +115,4 @@ napi_value aead_open(napi_env env, napi_callback_info info);
 napi_value aead_seal_batch(napi_env env, napi_callback_info info);
 napi_value aead_open_batch(napi_env env, napi_callback_info info);
 
-// sched.c
-napi_value thread_set_idle(napi_env env, napi_callback_info info);
-
 #endif
