@@ -21,6 +21,9 @@
 //          --rtt-trials N (1: rounds of the RTT part, each running every implementation and variant once, in turn)
 //          --lead-in-ms MS (1000, see RTT)  --rtt-idle-ms MS (0, see RTT)
 //          --series DIR (RTT: each run's replies as CSV, seq,at_ms,rtt_ms)
+//          --sched DIR (RTT: a system-wide perf record of the scheduler over each ping run, kept in DIR, and its 8
+//          slowest replies with what had the CPUs meanwhile: a's and b's main and helper threads, ping, the rest of
+//          the machine, idle (bench/slow-replies.ts). perf's set-up adds a second before each run's pings)
 //          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait after registration)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
@@ -32,11 +35,12 @@ import { parseArgs } from 'node:util';
 import type { Host, Lab } from '../test/e2e/lab/lab.js';
 import type { PingOptions } from '../test/e2e/lab/ping.js';
 import { sleep } from '../test/e2e/lab/wait.js';
-import { OVERLAY, PairLab, parseVariant, UNDERLAY, type ImplName } from './bench-lab.js';
+import { OVERLAY, PairLab, parseVariant, UNDERLAY, type ImplName, type RunningPair } from './bench-lab.js';
 import { firstContact, LighthouseInbound, waitRegistered, type ContactWindow } from './first-contact.js';
 import { LH_OVERLAY, LighthouseLab } from './lighthouse-lab.js';
 import { parsePingSeries, seriesCsv, splitLeadIn, type PingReply } from './ping-series.js';
 import { median, quantile } from './proc-stats.js';
+import { recordSched, slowRepliesOf } from './slow-replies.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,6 +55,7 @@ const { values } = parseArgs({
     'lead-in-ms': { type: 'string', default: '1000' },
     'rtt-idle-ms': { type: 'string', default: '0' },
     series: { type: 'string' },
+    sched: { type: 'string' },
   },
 });
 const impls = values.only.split(',') as ImplName[];
@@ -70,6 +75,7 @@ for (const interval of intervals) {
 }
 const rttIdleMs = Number(values['rtt-idle-ms']);
 const seriesDir = values.series;
+const schedDir = values.sched;
 /** Extra mesh runs for the RTT part: [label, environment]. */
 const variants: Array<[string, NodeJS.ProcessEnv]> = values.variant.map(parseVariant);
 
@@ -121,9 +127,14 @@ function rttRow(name: string, intervalSec: number, steady: number[], leadIn: num
 }
 
 /** One measured interval on running daemons: the lead-in (when asked for) and the steady pings, one ping process. */
-async function rttInterval(pair: PairLab, name: string, intervalSec: number): Promise<string> {
+async function rttInterval(pair: PairLab, running: RunningPair, name: string, intervalSec: number): Promise<string> {
   const lead = leadInMs > 0 ? leadInPings(intervalSec) : 0;
+  const schedFile =
+    schedDir === undefined ? undefined : join(schedDir, `${fileName(name)}-${intervalSec * 1000}ms.perf`);
+  if (schedDir !== undefined) mkdirSync(schedDir, { recursive: true });
+  const recording = schedFile === undefined ? undefined : await recordSched(schedFile);
   const run = await pair.lab.ping(pair.a, OVERLAY.b, { ...pingRun(lead + pings, intervalSec), timestamps: true });
+  await recording?.stop();
   const replies = parsePingSeries(run.output);
   const split = splitLeadIn(replies, lead);
   const steady = split.steady.map((r) => r.rttMs);
@@ -131,18 +142,31 @@ async function rttInterval(pair: PairLab, name: string, intervalSec: number): Pr
   console.error(`  rtt ${name} every ${intervalSec * 1000} ms: ${fmt(steady)}`);
   if (lead > 0) console.error(`    lead-in (${lead} pings): ${fmt(leadIn)}`);
   console.error(`    slowest (seq@time rtt): ${slowest(replies, 8)}`);
+  if (schedFile !== undefined) {
+    const pids = { a: running.a.pid, b: running.b.pid };
+    const report = await slowRepliesOf(schedFile, split.steady, pids, 8);
+    console.error(
+      `    steady's slowest, ms of CPU in each one's window (${schedFile}):\n${report.replace(/^/gm, '      ')}`,
+    );
+  }
   if (seriesDir !== undefined) {
     mkdirSync(seriesDir, { recursive: true });
-    const file = `${name.replace(/[^\w.-]+/g, '_')}-${intervalSec * 1000}ms.csv`;
+    const file = `${fileName(name)}-${intervalSec * 1000}ms.csv`;
     writeFileSync(join(seriesDir, file), seriesCsv(replies));
   }
   return rttRow(name, intervalSec, steady, leadIn);
 }
 
+/** A run's label as a file name. */
+function fileName(name: string): string {
+  return name.replace(/[^\w.-]+/g, '_');
+}
+
 /** Starts `impl` on the pair (the first ping has crossed once this resolves), then idles --rtt-idle-ms. */
-async function start(pair: PairLab, impl: ImplName, env: NodeJS.ProcessEnv | undefined): Promise<void> {
-  await pair.start(impl, env);
+async function start(pair: PairLab, impl: ImplName, env: NodeJS.ProcessEnv | undefined): Promise<RunningPair> {
+  const running = await pair.start(impl, env);
   if (rttIdleMs > 0) await sleep(rttIdleMs);
+  return running;
 }
 
 async function rttRun(): Promise<string[]> {
@@ -160,10 +184,10 @@ async function rttRun(): Promise<string[]> {
     for (let round = 1; round <= rttTrials; round++) {
       for (const [label, impl, env] of runs) {
         const name = rttTrials > 1 ? `${label} #${round}` : label;
-        if (leadInMs <= 0) await start(pair, impl, env);
+        let running = leadInMs <= 0 ? await start(pair, impl, env) : undefined;
         for (const interval of intervals) {
-          if (leadInMs > 0) await start(pair, impl, env);
-          lines.push(await rttInterval(pair, name, interval));
+          if (leadInMs > 0 || running === undefined) running = await start(pair, impl, env);
+          lines.push(await rttInterval(pair, running, name, interval));
         }
         await pair.stop();
       }
