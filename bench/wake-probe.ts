@@ -14,6 +14,10 @@
 //          --event E  one more event for --record (repeatable), e.g. a uprobe made with `perf probe -x <addon> --add
 //                     on_readable`: the packet paths then show where the time from the wake-up to the read goes
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run with this environment (as in latency.js)
+//          --gaps S,S,...  instead of --interval: one ping after each of these idle gaps (seconds), the list repeated
+//                     --pings times, all in one process; the replies by gap (bench/gap-mix.ts: what the gap itself
+//                     costs, the process's state held equal)
+//          --prime N  N pings 10 ms apart after --settle, before the measured ones (a process that has run packets)
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
@@ -22,6 +26,7 @@ import { parseArgs } from 'node:util';
 
 import { sleep } from '../test/e2e/lab/wait.js';
 import { OVERLAY, PairLab, parseVariant, type ImplName } from './bench-lab.js';
+import { describeGapRows, gapSchedule, parseGaps, summarizeByGap, type GapSample } from './gap-mix.js';
 import { describePaths, IDLE_GAP_S, packetPaths } from './packet-paths.js';
 import { median, quantile } from './proc-stats.js';
 
@@ -40,11 +45,15 @@ const { values } = parseArgs({
     variant: { type: 'string', multiple: true, default: [] },
     'idle-gap': { type: 'string', default: String(IDLE_GAP_S * 1000) },
     event: { type: 'string', multiple: true, default: [] },
+    gaps: { type: 'string' },
+    prime: { type: 'string', default: '0' },
   },
 });
 const idleGapS = Number(values['idle-gap']) / 1000;
 const pings = Number(values.pings);
 const intervalSec = Number(values.interval);
+const gaps = values.gaps === undefined ? undefined : parseGaps(values.gaps);
+const primePings = Number(values.prime);
 
 const EVENTS = [
   'task-clock',
@@ -114,6 +123,8 @@ function perfStat(csv: string): Map<string, number> {
 async function probe(pair: PairLab, [label, impl, env]: Run, round: number): Promise<string[]> {
   const running = await pair.start(impl, env);
   await sleep(Number(values.settle));
+  if (primePings > 0)
+    await pair.lab.ping(pair.a, OVERLAY.b, { count: primePings, intervalSec: 0.01, timeoutSec: primePings / 100 + 5 });
   const pid = running.b.pid;
   const before = schedstat(pid);
   const stat = tool('perf', ['stat', '-x,', '-e', EVENTS.join(','), '-p', String(pid)]);
@@ -135,18 +146,31 @@ async function probe(pair: PairLab, [label, impl, env]: Run, round: number): Pro
       ? tool('perf', ['record', '-q', '-g', '-e', 'task-clock', '-c', '20000', '-p', String(pid), '-o', file])
       : null;
   await sleep(300); // the tools attached
-  const r = await pair.lab.ping(pair.a, OVERLAY.b, {
-    count: pings,
-    intervalSec,
-    timeoutSec: Math.ceil(pings * intervalSec) + 5,
-  });
+  const samples: GapSample[] = [];
+  let rttMs: number[];
+  if (gaps === undefined) {
+    const r = await pair.lab.ping(pair.a, OVERLAY.b, {
+      count: pings,
+      intervalSec,
+      timeoutSec: Math.ceil(pings * intervalSec) + 5,
+    });
+    rttMs = r.rttMs;
+  } else {
+    for (const gapS of gapSchedule(gaps, pings)) {
+      await sleep(gapS * 1000);
+      const r = await pair.lab.ping(pair.a, OVERLAY.b, { count: 1, timeoutSec: 1 });
+      samples.push({ gapS, rttMs: r.rttMs[0] });
+    }
+    rttMs = samples.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs]));
+  }
   const counters = perfStat(await stat.stop());
   if (rec) await rec.stop();
   const after = schedstat(pid);
-  const n = r.rttMs.length;
+  const n = rttMs.length;
   const lines = [
-    `${label} #${round}: rtt median ${median(r.rttMs).toFixed(3)} p99 ${quantile(r.rttMs, 0.99).toFixed(3)} ms (${n} replies): ${r.rttMs.map((x) => x.toFixed(2)).join(' ')}`,
+    `${label} #${round}: rtt median ${median(rttMs).toFixed(3)} p99 ${quantile(rttMs, 0.99).toFixed(3)} ms (${n} replies): ${rttMs.map((x) => x.toFixed(2)).join(' ')}`,
   ];
+  if (gaps !== undefined) lines.push(`  by gap: ${describeGapRows(summarizeByGap(samples))}`);
   const per = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? 'n/a' : (v / n).toFixed(2));
   lines.push(`  b per ping: ${EVENTS.map((e) => `${e} ${per(counters.get(e))}`).join(', ')} (task-clock in ms)`);
   for (const [tid, [name, cpu, wait, slices]] of after) {
