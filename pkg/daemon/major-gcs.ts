@@ -2,42 +2,48 @@
 // the bytecode of a function not run during its last few major GCs (--flush-bytecode, on by default in Node 20;
 // --bytecode-old-age=5), so the code the warm-up ran goes cold again after that many, however long they take.
 
-import { constants, PerformanceObserver, type NodeGCPerformanceDetail, type PerformanceEntry } from 'node:perf_hooks';
-
-/** A 'gc' entry's kind (Node 16+ puts it in the entry's detail; the typings leave detail off the base class). */
-function gcKind(entry: PerformanceEntry): number | undefined {
-  return (entry as PerformanceEntry & { detail?: NodeGCPerformanceDetail }).detail?.kind;
-}
-
-/** Tells listeners after each major GC. */
+/** Tells listeners after major GCs (at least one since the last time; two in a row may be told once). */
 export interface MajorGcs {
   onMajorGc(listener: () => void): () => void;
 }
 
 /**
- * The process's major GCs, from a perf_hooks 'gc' observer (Node reports each GC as an entry after it ran; the
- * observer holds no handle, so it keeps no process alive). Observed only while someone listens.
+ * The process's major GCs, seen through a sentinel object registered in a FinalizationRegistry: V8 clears a
+ * registry's cells only when it marks the whole heap, never in a scavenge (Node 20, V8 11.3; the unit test
+ * warm-up-rewarm checks it), so the sentinel's callback runs after the next major GC, and a new sentinel waits for
+ * the one after. It costs nothing per scavenge, which a perf_hooks 'gc' observer does not: that one reports every GC,
+ * and on a young generation kept small (young-generation.ts) a busy data path scavenges often (~50 us of CPU more per
+ * scavenge with it, in process). Registered only while someone listens; a registry holds no handle.
  */
 export class ProcessMajorGcs implements MajorGcs {
   private readonly listeners = new Set<() => void>();
-  private observer: PerformanceObserver | null = null;
+  private readonly registry = new FinalizationRegistry<undefined>(() => this.collected());
+  /** The sentinel's unregister token: a sentinel is waiting for a major GC while `armed`. */
+  private readonly token = {};
+  private armed = false;
 
   onMajorGc(listener: () => void): () => void {
     this.listeners.add(listener);
-    if (this.observer === null) {
-      this.observer = new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) {
-          if (gcKind(entry) !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
-          for (const l of [...this.listeners]) l();
-        }
-      });
-      this.observer.observe({ entryTypes: ['gc'] });
-    }
+    this.arm();
     return () => {
       this.listeners.delete(listener);
-      if (this.listeners.size > 0 || this.observer === null) return;
-      this.observer.disconnect();
-      this.observer = null;
+      if (this.listeners.size > 0 || !this.armed) return;
+      this.registry.unregister(this.token);
+      this.armed = false;
     };
+  }
+
+  private arm(): void {
+    if (this.armed) return;
+    this.armed = true;
+    // Unreachable at once: only the next major GC collects it.
+    this.registry.register({}, undefined, this.token);
+  }
+
+  private collected(): void {
+    this.armed = false;
+    if (this.listeners.size === 0) return;
+    this.arm();
+    for (const l of [...this.listeners]) l();
   }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { constants, PerformanceObserver, type NodeGCPerformanceDetail, type PerformanceEntry } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -169,17 +170,46 @@ test("the re-warm's outcomes are counted apart from the first run's, and it is t
   s.cancel();
 });
 
-test('ProcessMajorGcs tells its listeners after a major GC, and stops observing once none is left', async () => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void; // a forced GC is a full mark-compact
-  const gcs = new ProcessMajorGcs();
-  let seen = 0;
-  const off = gcs.onMajorGc(() => seen++);
-  gc();
-  await waitFor(() => seen > 0, { timeoutMs: 2000, what: () => 'a major GC reported' });
-  off();
-  const before = seen;
-  gc();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(seen, before, 'none after its listener left');
-});
+test(
+  'ProcessMajorGcs tells its listeners after major GCs, never after scavenges alone, and stops once none is left',
+  {
+    timeout: 20_000,
+  },
+  async (t) => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void; // a forced GC is a full mark-compact
+    // The oracle: perf_hooks' own report of every GC, by kind (its entries arrive a turn or so after the GC).
+    const kinds = { major: 0, minor: 0 };
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        const kind = (entry as PerformanceEntry & { detail?: NodeGCPerformanceDetail }).detail?.kind;
+        if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) kinds.major++;
+        if (kind === constants.NODE_PERFORMANCE_GC_MINOR) kinds.minor++;
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    t.after(() => observer.disconnect());
+    const gcs = new ProcessMajorGcs();
+    let seen = 0;
+    const off = gcs.onMajorGc(() => seen++);
+    // Short-lived garbage: scavenges, and no major GC unless V8 decides on one (then it may be told).
+    let kept: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 5000; i++) kept = new Array<number>(16).fill(i);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(kept.length > 0 && kinds.minor > 0, `scavenges ran (${kinds.minor})`);
+    assert.ok(seen <= kinds.major, `told ${seen} times after ${kinds.major} major GCs and ${kinds.minor} scavenges`);
+    for (let i = 0; i < 3; i++) {
+      const before = seen;
+      gc();
+      await waitFor(() => seen > before, { timeoutMs: 2000, what: () => `major GC ${i} told` });
+    }
+    off();
+    const before = seen;
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(seen, before, 'none after its listener left');
+  },
+);
