@@ -86,8 +86,9 @@ export function threadOwners(events: readonly SchedEvent[]): Map<number, number>
 /**
  * Seconds to add to a wall-clock time (ms since the epoch / 1000) to get perf's clock: the median, over the replies,
  * of the distance between request k's transmit on a's TUN and its send time (its reply's time minus its RTT). The
- * ping process is the one named `pingComm` that wakes a's main thread most often (other people's pings may run on
- * the machine); its k-th transmit is request k. Undefined when that ping or its transmits are not in the events.
+ * ping process is the one named `pingComm` that wakes a's threads most often (other people's pings may run on the
+ * machine; a's TUN reader is its main thread in mesh, another thread in Nebula); its k-th transmit is request k.
+ * Undefined when that ping or its transmits are not in the events.
  */
 export function wallToPerfOffset(
   replies: readonly PingReply[],
@@ -95,10 +96,11 @@ export function wallToPerfOffset(
   pingComm: string,
   pidA: number,
 ): number | undefined {
+  const owners = threadOwners(events);
   const wakers = new Map<number, number>();
   for (const e of events) {
-    if (e.kind === 'wakeup' && e.target === pidA && e.comm === pingComm)
-      wakers.set(e.pid, (wakers.get(e.pid) ?? 0) + 1);
+    if (e.kind !== 'wakeup' || e.comm !== pingComm || owners.get(e.target) !== pidA) continue;
+    wakers.set(e.pid, (wakers.get(e.pid) ?? 0) + 1);
   }
   const ping = [...wakers].sort((x, y) => y[1] - x[1])[0]?.[0];
   if (ping === undefined) return undefined;

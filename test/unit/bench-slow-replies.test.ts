@@ -76,6 +76,10 @@ test("the wall clock's offset to perf's: request k is the k-th transmit of the p
   const offset = wallToPerfOffset(three, events, 'ping', A);
   assert.ok(offset !== undefined && Math.abs(offset - -5000.25) < 1e-6, `offset ${offset}`);
   assert.equal(wallToPerfOffset(three, events, 'ping', 999), undefined, 'no ping wakes that pid');
+  // Nebula reads its TUN on a thread other than its first: ping wakes a's thread 101.
+  const other = parseSchedEvents(SCRIPT.replaceAll(`comm=node pid=${A} `, 'comm=node pid=101 '));
+  const viaThread = wallToPerfOffset(three, other, 'ping', A);
+  assert.ok(viaThread !== undefined && Math.abs(viaThread - -5000.25) < 1e-6, `via a's thread ${viaThread}`);
   const noXmits = parseSchedEvents(
     SCRIPT.split('\n')
       .filter((l) => !l.includes('net_dev_xmit'))
