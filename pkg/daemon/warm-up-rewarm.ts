@@ -5,12 +5,19 @@
 // that code unused, V8 discarded ~930 functions and the next first contact took 6.0-7.6 ms of CPU against 4.0-5.8
 // without them (docs/state-machines.md "Start-up warm-up"). So after REWARM_AFTER_MAJOR_GCS major GCs since the last
 // run, at most once per REWARM_MIN_INTERVAL_MS, it runs again once the data path has been quiet REWARM_QUIET_MS, with
-// the first run's pacing (a step waits while real packets flow; warm-up-pacer.ts) and give-up. A node with no major
-// GC (an idle one allocates little) never runs it; one with many runs it every REWARM_MIN_INTERVAL_MS at most.
+// the first run's pacing (a step waits while real packets flow; warm-up-pacer.ts). A node with no major GC (an idle
+// one allocates little) never runs it; one with many runs it every REWARM_MIN_INTERVAL_MS at most.
+//
+// Unlike the first run it skips the round at the give-up bound (WARM_UP_GIVE_UP_MS) instead of running without
+// waiting for quiet: the first run's trade (once per process, so its first contacts run warm) would recur here every
+// interval on exactly the busiest nodes (a lighthouse with hundreds of nodes, a node carrying a stream), each time
+// 25-47 ms of CPU in steps real datagrams queue behind. Nothing waits on a re-warm, and a node that busy runs its
+// data path's code all the time; the skipped round is counted (warm-up-again{skipped}) and tried again after the
+// interval, with the GCs it saw still counted (the code did not run).
 
 import { after } from '../clock/clock.js';
 import type { MajorGcs } from './major-gcs.js';
-import { runWhenQuiet, type WarmUpHost, type WarmUpRun } from './warm-up-schedule.js';
+import { runWhenQuiet, type QuietRunEnd, type WarmUpHost, type WarmUpRun } from './warm-up-schedule.js';
 
 /** Below V8's --bytecode-old-age (5): the code the last run warmed is still there when the re-warm is due. */
 export const REWARM_AFTER_MAJOR_GCS = 3;
@@ -18,7 +25,7 @@ export const REWARM_AFTER_MAJOR_GCS = 3;
 export const REWARM_MIN_INTERVAL_MS = 10 * 60_000;
 /** Longer than the first run's quiet: nothing waits on a re-warm, so it waits for a pause in the traffic. */
 export const REWARM_QUIET_MS = 1000;
-/** Its outcomes ('done', 'timed-out', 'failed'), counted apart from the first run's (metric warm_up_again_total). */
+/** Its outcomes ('done', 'timed-out', 'failed', 'skipped'), counted apart from the first run's. */
 export const REWARM_COUNTER = 'warm-up-again';
 
 /**
@@ -31,14 +38,14 @@ export function scheduleRewarm(host: WarmUpHost, gcs: MajorGcs, run: WarmUpRun):
   /** A wait for the interval's end, or a pending or running re-warm; null when neither. */
   let cancelPending: (() => void) | null = null;
   let stopped = false;
-  const ended = (): void => {
+  const ended = (how: QuietRunEnd): void => {
     cancelPending = null;
-    majorGcs = 0; // the GCs during the run count for nothing: its code ran after them
+    if (how === 'ran') majorGcs = 0; // the GCs during the run count for nothing: its code ran after them
     lastRunAt = host.clock.now();
   };
   const due = (): void => {
-    cancelPending = runWhenQuiet(host, REWARM_QUIET_MS, REWARM_COUNTER, run, () => {
-      if (!stopped) ended();
+    cancelPending = runWhenQuiet(host, REWARM_QUIET_MS, REWARM_COUNTER, run, 'skip', (how) => {
+      if (!stopped) ended(how);
     });
   };
   const onGc = (): void => {

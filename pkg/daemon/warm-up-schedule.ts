@@ -87,17 +87,27 @@ export const WARM_UP_COUNTER = 'warm-up';
 export type WarmUpRun = (clock: Clock, realPath: RealDataPath) => Promise<void>;
 
 /**
+ * What runWhenQuiet does when the data path was never quiet until WARM_UP_GIVE_UP_MS: 'run-anyway' runs without
+ * waiting for quiet (its steps no longer wait for real packets either), 'skip' does not run and counts 'skipped'.
+ */
+export type AtGiveUp = 'run-anyway' | 'skip';
+
+/** How a runWhenQuiet ended, for its `ended`: the run ran (whatever its outcome), or was skipped at the give-up. */
+export type QuietRunEnd = 'ran' | 'skipped';
+
+/**
  * Runs `run` once no tunnel sent or received for `quietMs`, checked again when that much has passed since the last
- * packet (one timer per deferral, none while idle), or WARM_UP_GIVE_UP_MS after this call regardless, then without
- * waiting for quiet. How it ended is counted under `counter` ('done', 'timed-out' or 'failed'); `ended` is told
- * after that. Returns a cancel function: a run not started yet never starts.
+ * packet (one timer per deferral, none while idle), or at WARM_UP_GIVE_UP_MS after this call as `atGiveUp` says. How
+ * it ended is counted under `counter` ('done', 'timed-out', 'failed' or 'skipped'); `ended` is told after that.
+ * Returns a cancel function: a run not started yet never starts.
  */
 export function runWhenQuiet(
   host: WarmUpHost,
   quietMs: number,
   counter: string,
   run: WarmUpRun,
-  ended: () => void = () => {},
+  atGiveUp: AtGiveUp,
+  ended: (how: QuietRunEnd) => void = () => {},
 ): () => void {
   let cancelTimer = (): void => {};
   let done = false;
@@ -113,13 +123,13 @@ export function runWhenQuiet(
         host.counters.inc(counter, 'done');
         const used = process.cpuUsage(cpu);
         host.log.debug('Warm-up done', { counter, cpuMs: Math.round((used.user + used.system) / 100) / 10 });
-        ended();
+        ended('ran');
       },
       (e: unknown) => {
         // Once per process (or per re-warm interval) at most, so info: the first real contacts will run cold.
         host.counters.inc(counter, e instanceof WarmUpTimedOut ? 'timed-out' : 'failed');
         host.log.info('Warm-up did not complete: first contacts run cold', { counter, error: (e as Error).message });
-        ended();
+        ended('ran');
       },
     );
   };
@@ -131,8 +141,15 @@ export function runWhenQuiet(
     const giveUpAt = dueAt + WARM_UP_GIVE_UP_MS;
     if (quietAt > giveUpAt) {
       cancelTimer = after(host.clock, giveUpAt - now, () => {
-        host.log.debug('Warm-up on a busy data path: it was never quiet', { counter, waitedMs: WARM_UP_GIVE_UP_MS });
-        runNow(NEVER_BUSY);
+        host.log.debug('Warm-up on a busy data path: it was never quiet', {
+          counter,
+          waitedMs: WARM_UP_GIVE_UP_MS,
+          atGiveUp,
+        });
+        if (atGiveUp === 'run-anyway') return runNow(NEVER_BUSY);
+        done = true;
+        host.counters.inc(counter, 'skipped');
+        ended('skipped');
       });
       return;
     }
@@ -156,7 +173,8 @@ export function scheduleWarmUp(host: WarmUpHost, run: WarmUpRun): () => void {
     due = true;
     unsubscribe();
     cancelTimer();
-    cancelRun = runWhenQuiet(host, WARM_UP_QUIET_MS, WARM_UP_COUNTER, run);
+    // Once per process, so worth a run that no longer waits for quiet on a data path that never pauses (see above).
+    cancelRun = runWhenQuiet(host, WARM_UP_QUIET_MS, WARM_UP_COUNTER, run, 'run-anyway');
   };
   const installed = (): void => {
     cancelTimer();

@@ -54,7 +54,7 @@ const KNOWN: Record<string, { metric: string; label: string; help: string }> = {
   'warm-up-again': {
     metric: 'warm_up_again_total',
     label: 'outcome',
-    help: 'The warm-up run again after major GCs may have discarded its code: done, timed-out or failed.',
+    help: 'The warm-up run again after major GCs may have discarded its code: done, timed-out, failed or skipped.',
   },
 };
 

@@ -123,21 +123,33 @@ test('a due re-warm pauses while real packets flow and starts once they paused R
   s.cancel();
 });
 
-test('on a data path that never pauses the re-warm runs at the give-up bound; cancelled, it never runs', () => {
+test('on a data path that never pauses the re-warm skips its round at the give-up; cancelled, it never runs', () => {
   const s = rewarm();
   s.host.clock.advance(REWARM_MIN_INTERVAL_MS);
   s.host.tunnels.traffic.lastRecvAt = s.host.clock.now();
   s.gcs.fire(REWARM_AFTER_MAJOR_GCS);
   const dueAt = s.host.clock.now();
-  for (let t = 0; t <= WARM_UP_GIVE_UP_MS; t += 100) {
+  for (let t = 0; t <= WARM_UP_GIVE_UP_MS + 1000; t += 100) {
     s.host.tunnels.traffic.lastRecvAt = s.host.clock.now();
     s.host.clock.advance(100);
   }
+  // Unlike the first run it does not run without waiting for quiet: a busy node would get that every interval.
+  assert.equal(s.runs.length, 0, 'no run while the data path never paused');
+  assert.deepEqual(s.host.counters.snapshot()[REWARM_COUNTER], { skipped: 1 });
+  assert.equal(s.host.clock.pending, 0, 'no timer after the skipped round');
+  // Tried again after the interval from the skip; the GCs it saw still count (the code did not run), so one more
+  // GC is enough, and this time the data path pauses.
+  const skippedAt = dueAt + WARM_UP_GIVE_UP_MS;
+  s.gcs.fire();
+  s.host.clock.advance(skippedAt + REWARM_MIN_INTERVAL_MS - s.host.clock.now() - 1);
+  assert.equal(s.runs.length, 0, 'not within the interval after the skip');
+  s.host.clock.advance(1);
   assert.deepEqual(
     s.runs.map((r) => r.at),
-    [dueAt + WARM_UP_GIVE_UP_MS],
+    [skippedAt + REWARM_MIN_INTERVAL_MS],
   );
-  assert.equal(s.runs[0].yieldTo.quietFor(REWARM_QUIET_MS), true, 'its steps do not wait for a pause');
+  s.host.tunnels.traffic.lastSendAt = s.host.clock.now();
+  assert.equal(s.runs[0].yieldTo.quietFor(1), false, 'its steps yield to real packets');
   s.cancel();
 
   const c = rewarm();
