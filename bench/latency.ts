@@ -25,6 +25,7 @@
 //          slowest replies with what had the CPUs meanwhile: a's and b's main and helper threads, ping, the rest of
 //          the machine, idle (bench/slow-replies.ts). perf's set-up adds a second before each run's pings)
 //          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait after registration)
+//          --windows (first: each contact's a and b pids and window, for bench/contact-stages.ts with --cpu-prof)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
 
@@ -56,6 +57,7 @@ const { values } = parseArgs({
     'rtt-idle-ms': { type: 'string', default: '0' },
     series: { type: 'string' },
     sched: { type: 'string' },
+    windows: { type: 'boolean', default: false },
   },
 });
 const impls = values.only.split(',') as ImplName[];
@@ -288,11 +290,17 @@ class DaemonCpu implements ContactWindow {
 
   constructor(private readonly pids: readonly number[]) {}
 
+  /** The window on the monotonic clock (µs), the clock of a .cpuprofile's startTime (--windows). */
+  fromUs = 0n;
+  toUs = 0n;
+
   opened(): void {
     this.startMs = this.total();
+    this.fromUs = process.hrtime.bigint() / 1000n;
   }
 
   closed(): void {
+    this.toUs = process.hrtime.bigint() / 1000n;
     this.usedMs = this.total() - this.startMs;
   }
 
@@ -341,6 +349,9 @@ async function firstRun(): Promise<string[]> {
       console.error(
         `  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms, ${lighthouseMessages} message(s) a -> lighthouse; registered after ${waited.toFixed(0)} ms${v8}`,
       );
+      if (values.windows) {
+        console.error(`  contact window: a pid ${a.pid}, b pid ${b.pid}, monotonic ${cpu.fromUs}-${cpu.toUs} us`);
+      }
       return { ms, cpuMs: used, lighthouseMessages };
     });
     const rows = runs.map(([label]) => {
