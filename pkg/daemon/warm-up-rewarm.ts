@@ -5,8 +5,9 @@
 // that code unused, V8 discarded ~930 functions and the next first contact took 6.0-7.6 ms of CPU against 4.0-5.8
 // without them (docs/state-machines.md "Start-up warm-up"). So after REWARM_AFTER_MAJOR_GCS major GCs since the last
 // run, at most once per REWARM_MIN_INTERVAL_MS, it runs again once the data path has been quiet REWARM_QUIET_MS, with
-// the first run's pacing (a step waits while real packets flow; warm-up-pacer.ts). A node with no major GC (an idle
-// one allocates little) never runs it; one with many runs it every REWARM_MIN_INTERVAL_MS at most.
+// the first run's pacing (a step waits while real packets flow; warm-up-pacer.ts). A tunnel install starts the count
+// again as a run does (a real first contact ran the same code). A node with no major GC (an idle one allocates
+// little) never runs it; one with many and no new peers runs it every REWARM_MIN_INTERVAL_MS at most.
 //
 // Unlike the first run it skips the round at the give-up bound (WARM_UP_GIVE_UP_MS) instead of running without
 // waiting for quiet: the first run's trade (once per process, so its first contacts run warm) would recur here every
@@ -35,31 +36,49 @@ export const REWARM_COUNTER = 'warm-up-again';
 export function scheduleRewarm(host: WarmUpHost, gcs: MajorGcs, run: WarmUpRun): () => void {
   let majorGcs = 0;
   let lastRunAt = host.clock.now();
-  /** A wait for the interval's end, or a pending or running re-warm; null when neither. */
-  let cancelPending: (() => void) | null = null;
+  /** Cancels a wait for the interval's end or for a quiet data path (nothing once the run started); null: none. */
+  let cancelWaiting: (() => void) | null = null;
+  /** A re-warm is running (it cannot be stopped midway; it ends by its own timeout at the latest). */
+  let running = false;
   let stopped = false;
   const ended = (how: QuietRunEnd): void => {
-    cancelPending = null;
+    cancelWaiting = null;
+    running = false;
     if (how === 'ran') majorGcs = 0; // the GCs during the run count for nothing: its code ran after them
     lastRunAt = host.clock.now();
   };
+  const started: WarmUpRun = (clock, yieldTo) => {
+    running = true;
+    return run(clock, yieldTo);
+  };
   const due = (): void => {
-    cancelPending = runWhenQuiet(host, REWARM_QUIET_MS, REWARM_COUNTER, run, 'skip', (how) => {
+    cancelWaiting = runWhenQuiet(host, REWARM_QUIET_MS, REWARM_COUNTER, started, 'skip', (how) => {
       if (!stopped) ended(how);
     });
   };
   const onGc = (): void => {
     majorGcs++;
-    if (majorGcs < REWARM_AFTER_MAJOR_GCS || cancelPending !== null) return;
+    if (majorGcs < REWARM_AFTER_MAJOR_GCS || cancelWaiting !== null || running) return;
     const wait = lastRunAt + REWARM_MIN_INTERVAL_MS - host.clock.now();
     if (wait <= 0) due();
-    else cancelPending = after(host.clock, wait, due);
+    else cancelWaiting = after(host.clock, wait, due);
   };
-  const unsubscribe = gcs.onMajorGc(onGc);
+  // A tunnel installed: a real first contact (or a re-handshake) just ran the code a re-warm would run, which makes
+  // it young again as a run does, so the count starts again and a re-warm waiting to run has nothing left to do (a
+  // node that handshakes with new peers regularly never needs one). The interval is left as it is: it bounds the
+  // re-warm's own CPU.
+  const onInstalled = (): void => {
+    majorGcs = 0;
+    cancelWaiting?.();
+    cancelWaiting = null;
+  };
+  const unsubscribeGcs = gcs.onMajorGc(onGc);
+  const unsubscribeInstalls = host.tunnels.onInstalled(onInstalled);
   return () => {
     stopped = true;
-    unsubscribe();
-    cancelPending?.();
-    cancelPending = null;
+    unsubscribeGcs();
+    unsubscribeInstalls();
+    cancelWaiting?.();
+    cancelWaiting = null;
   };
 }

@@ -163,6 +163,44 @@ test('on a data path that never pauses the re-warm skips its round at the give-u
   assert.equal(c.gcs.listeners.size, 0, 'no listener left behind');
 });
 
+test('a tunnel install (a real first contact) starts the count again and drops a waiting re-warm', async () => {
+  const s = rewarm();
+  s.host.clock.advance(REWARM_MIN_INTERVAL_MS);
+  // Between GCs: the count starts again, so the interval passes with no run and no timer.
+  s.gcs.fire(REWARM_AFTER_MAJOR_GCS - 1);
+  s.host.tunnels.install();
+  s.gcs.fire();
+  s.host.clock.advance(REWARM_MIN_INTERVAL_MS);
+  assert.equal(s.runs.length, 0, 'the GCs before the install counted');
+  assert.equal(s.host.clock.pending, 0);
+  // Waiting for a quiet data path: dropped, nothing runs when it goes quiet.
+  s.host.tunnels.traffic.lastRecvAt = s.host.clock.now();
+  s.gcs.fire(REWARM_AFTER_MAJOR_GCS - 1);
+  assert.equal(s.host.clock.pending, 1, 'waits for quiet');
+  s.host.tunnels.install();
+  s.host.clock.advance(REWARM_QUIET_MS * 2);
+  assert.equal(s.runs.length, 0, 'a re-warm waiting for quiet still ran');
+  assert.equal(s.host.clock.pending, 0, 'no timer left after the install');
+  // Running: it runs to its end (it cannot be stopped midway), and the next waits for the interval from there.
+  s.gcs.fire(REWARM_AFTER_MAJOR_GCS);
+  assert.equal(s.runs.length, 1);
+  s.host.tunnels.install();
+  s.gcs.fire(REWARM_AFTER_MAJOR_GCS);
+  assert.equal(s.runs.length, 1, 'a second run beside the running one');
+  s.runs[0].end();
+  await turn();
+  // Waiting for the interval's end: dropped too.
+  s.host.clock.advance(1000);
+  s.gcs.fire(REWARM_AFTER_MAJOR_GCS);
+  assert.equal(s.host.clock.pending, 1, 'waits for the interval');
+  s.host.tunnels.install();
+  assert.equal(s.host.clock.pending, 0, 'the wait for the interval left after the install');
+  s.host.clock.advance(REWARM_MIN_INTERVAL_MS);
+  assert.equal(s.runs.length, 1);
+  s.cancel();
+  assert.equal(s.host.tunnels.installed.size, 0, 'no install listener left behind');
+});
+
 test("the re-warm's outcomes are counted apart from the first run's, and it is tried again after a failure", async () => {
   const s = rewarm();
   const outcomes: Array<[string, Error | undefined]> = [
