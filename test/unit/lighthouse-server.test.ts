@@ -139,7 +139,7 @@ test('a repeated update keeps the entry it made; any difference, a reloaded remo
 
 // MeshNode.onLighthouseMessage asks handleRepeatedUpdate first and decodes only when it says no.
 test('an update whose bytes repeat the last accepted one is handled as it without decoding: acked, judged anew, kept as it was', () => {
-  const { server, acks, setAllow, connect } = setup();
+  const { server, acks, counters, setAllow, connect } = setup();
   const n = connect('10.99.0.3', a('203.0.113.2', 4242));
   const reported = (): string[] => server.reportedOf(ip('10.99.0.3')).map(addrKey);
   const msg: MetaMessage = {
@@ -177,9 +177,23 @@ test('an update whose bytes repeat the last accepted one is handled as it withou
   assert.deepEqual(reported(), ['[2001:db8::3]:4242']);
   assert.equal(acks.length, 4);
 
-  // Another host's tunnel (the sender's address is checked, as for a decoded update), and a closed tunnel: no repeat.
+  // Host 10.99.0.3's bytes on the tunnel of a host that has an accepted update of its own: no repeat (they are not
+  // its own last bytes), so the caller decodes them, and the decoded update is dropped at the sender check, unacked
+  // and not kept as the other host's last update.
   const other = connect('10.99.0.4', a('203.0.113.4', 4242));
-  assert.equal(server.handleRepeatedUpdate(other, again), false);
+  const own = Buffer.from(encodeMeta({ ...msg, vpnIp: ip('10.99.0.4'), addrs: [a('192.168.1.4', 4242)] }));
+  server.handle(other, decodeMeta(own), own);
+  assert.equal(server.handleRepeatedUpdate(other, Buffer.from(own)), true, 'its own bytes are kept for it');
+  const otherEntry = server.reportedOf(ip('10.99.0.4'));
+  const acked = acks.length;
+  assert.equal(server.handleRepeatedUpdate(other, again), false, "another host's bytes repeated on this tunnel");
+  server.handle(other, decodeMeta(again), again);
+  assert.equal(acks.length, acked, 'no ack for a wrong sender');
+  assert.equal(counters.snapshot().drops?.['lighthouse-update-wrong-vpnip'], 1);
+  assert.equal(server.handleRepeatedUpdate(other, again), false, 'the dropped bytes were not kept');
+  assert.equal(server.reportedOf(ip('10.99.0.4')), otherEntry, "the other host's entry as it was");
+  assert.deepEqual(reported(), ['[2001:db8::3]:4242'], "the named host's entry untouched");
+  // A closed tunnel: no repeat.
   server.forget(ip('10.99.0.3'));
   assert.equal(server.handleRepeatedUpdate(n, again), false);
 });
