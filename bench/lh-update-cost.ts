@@ -2,8 +2,8 @@
 // 10 s (v1 layout, naming the sender, two IPv4 and one IPv6 underlay address, no relays, the same as the last one),
 // each decoded (decodeMeta) and handled (LighthouseServer.handle, which answers with a HostUpdateNotificationAck,
 // encoded here as the node would), or, as the node does, handled as a repeat of the host's last update
-// (LighthouseServer.handleRepeatedUpdate, where the build has it). Reports CPU microseconds and bytes allocated per update, for this build and,
-// with --before DIST_ROOT, another build's dist/ in alternating rounds of the same run.
+// (LighthouseServer.handleRepeatedUpdate, where the build has it). Reports CPU microseconds and bytes allocated per
+// update, for this build and, with --before DIST_ROOT, another build's dist/ in alternating rounds of the same run.
 //
 //   node dist/bench/lh-update-cost.js [--updates N] [--hosts H] [--rounds R] [--before /tmp/s8-before/dist] [--queries]
 //

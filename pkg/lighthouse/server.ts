@@ -142,8 +142,9 @@ export class LighthouseServer {
   /**
    * Nodes repeat the same update every 10 s: one whose bytes are those of the host's last accepted update is handled
    * as that update's decoded message, without decoding it again (bench/lh-update-cost.ts, in process: 4.6-5.5 ->
-   * 0.6-0.9 us and 3440 -> 419 bytes of garbage per update; the decoding was most of both). The same message goes the same way through update(): the
-   * sender's address checked, the policy judged anew (remote_allow_list may have been reloaded), acked, pushed.
+   * 0.6-0.9 us and 3440 -> 419 bytes of garbage per update; the decoding was most of both). The same message goes
+   * the same way through update(): the sender's address checked, the policy judged anew (remote_allow_list may have
+   * been reloaded), acked, pushed.
    * False: not such a repeat; the caller decodes and calls handle().
    */
   handleRepeatedUpdate(from: HostInfo, payload: Uint8Array): boolean {
@@ -384,7 +385,10 @@ export class LighthouseServer {
   }
 }
 
-/** Keeps `payload` (copied: it may be a view into a shared pool) and `m` as the entry's last update, up to the size bound. */
+/**
+ * Keeps `payload` (copied: it may be a view into a shared pool) and `m` as the entry's last update, up to the size
+ * bound.
+ */
 function remember(entry: Entry, m: MetaMessage, payload: Uint8Array): void {
   if (payload.length > MAX_REMEMBERED_UPDATE) entry.last = null;
   else if (entry.last === null || !sameBytes(entry.last.bytes, payload))
