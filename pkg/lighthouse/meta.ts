@@ -19,8 +19,8 @@
 // relay is left out of it (as Nebula 1.10's coalesceAnswers does) and a v1 message about an IPv6 host cannot be
 // written at all (MetaV1Ipv6Error); senders check `fitsLayout` first and skip and count such a message.
 
-import { dottedQuad, formatIpv4, parseIpv4 } from '../ip/ipv4.js';
-import { formatIpv6Groups, ipv6ToBigInt, parseIpv6Groups } from '../ip/ipv6.js';
+import { formatIpv4, parseIpv4 } from '../ip/ipv4.js';
+import { formatIpv6Groups, ipv6ToBigInt } from '../ip/ipv6.js';
 import { ipAddrOfVpnIp, vpnIpFromIpAddr, type VpnIp } from '../ip/vpn-ip.js';
 import {
   ProtobufError,
@@ -33,6 +33,7 @@ import {
 } from '../protobuf/protobuf.js';
 import { isIpv6Addr, udpAddr, type UdpAddr } from '../udp/addr.js';
 import { decodeNebulaAddr, encodeNebulaAddr } from '../protobuf/nebula-addr.js';
+import { encodeV1Sized, isVarint } from './meta-v1-sized.js';
 
 export enum MetaType {
   None = 0,
@@ -104,7 +105,8 @@ export function encodeMeta(m: MetaMessage, version: MetaVersion = 1): Uint8Array
   const v = m.version ?? version;
   if (!fitsLayout(m.vpnIp, v)) throw new MetaV1Ipv6Error(`a v1 lighthouse message cannot name ${m.vpnIp}`);
   if (m.addrs.length === 0 && m.relays.length === 0 && (v === 1 || m.vpnIp === 0)) return encodeBareMeta(m, v);
-  return v === 1 ? encodeV1Sized(m) : encodeMetaFields(m, v);
+  // What the sized writer does not take goes to encodeMetaFields, which refuses it with its error.
+  return (v === 1 ? encodeV1Sized(m) : null) ?? encodeMetaFields(m, v);
 }
 
 /**
@@ -136,136 +138,6 @@ function encodeBareMeta(m: MetaMessage, v: MetaVersion): Uint8Array {
     writeVarint(out, at, counter);
   }
   return out;
-}
-
-/** Each address's numbers between encodeV1Sized's two passes: IPv4 [ip], IPv6 [hi word 1, hi word 2, lo 1, lo 2]. */
-let addrWords = new Uint32Array(64);
-
-/**
- * A v1 message with addresses or relays (a query's reply, a punch notification, an update), measured first and
- * written straight into one array of its size: the general encoder made a writer and two copies per address and
- * BigInt halves per IPv6 address, ~8 KB of garbage and ~6 us per query a lighthouse answers (a reply and a punch
- * notification). The same bytes as encodeMetaFields (lighthouse-meta-sized test); anything it does not take (a value
- * no varint holds, an address that is not a literal) goes to encodeMetaFields, which refuses it with its error.
- */
-function encodeV1Sized(m: MetaMessage): Uint8Array {
-  const vpnIp = m.vpnIp as number;
-  const counter = m.seen ?? m.probePort ?? 0;
-  const addrs = m.addrs;
-  if (!isVarint(m.type) || !isVarint(vpnIp) || !isVarint(counter)) return encodeMetaFields(m, 1);
-  if (addrWords.length < 4 * addrs.length) addrWords = new Uint32Array(4 * addrs.length);
-  const words = addrWords;
-  let detailsLen = (vpnIp !== 0 ? 1 + varintSize(vpnIp) : 0) + (counter !== 0 ? 1 + varintSize(counter) : 0);
-  for (let i = 0; i < addrs.length; i++) {
-    const { address, port } = addrs[i]!;
-    if (!isVarint(port)) return encodeMetaFields(m, 1);
-    let inner = port !== 0 ? 1 + varintSize(port) : 0;
-    if (address.includes(':')) {
-      const g = parseIpv6Groups(address);
-      if (g === null) return encodeMetaFields(m, 1);
-      const w = 4 * i;
-      words[w] = ((g[0]! << 16) | g[1]!) >>> 0;
-      words[w + 1] = ((g[2]! << 16) | g[3]!) >>> 0;
-      words[w + 2] = ((g[4]! << 16) | g[5]!) >>> 0;
-      words[w + 3] = ((g[6]! << 16) | g[7]!) >>> 0;
-      inner += uint64FieldSize(words[w]!, words[w + 1]!) + uint64FieldSize(words[w + 2]!, words[w + 3]!);
-    } else {
-      const ip = dottedQuad(address);
-      if (ip < 0) return encodeMetaFields(m, 1);
-      words[4 * i] = ip;
-      inner += ip !== 0 ? 1 + varintSize(ip) : 0;
-    }
-    detailsLen += 1 + varintSize(inner) + inner;
-  }
-  let relaysLen = 0;
-  for (const r of m.relays) {
-    if (typeof r !== 'number') continue; // IPv6 relays have no place in v1
-    if (!isVarint(r)) return encodeMetaFields(m, 1);
-    relaysLen += varintSize(r);
-  }
-  if (relaysLen > 0) detailsLen += 1 + varintSize(relaysLen) + relaysLen;
-  const typeLen = m.type !== 0 ? 1 + varintSize(m.type) : 0;
-  const out = new Uint8Array(typeLen + 1 + varintSize(detailsLen) + detailsLen);
-  let at = 0;
-  if (m.type !== 0) {
-    out[at++] = 0x08; // NebulaMeta field 1, varint
-    at = writeVarint(out, at, m.type);
-  }
-  out[at++] = 0x12; // field 2, the details
-  at = writeVarint(out, at, detailsLen);
-  if (vpnIp !== 0) {
-    out[at++] = 0x08;
-    at = writeVarint(out, at, vpnIp);
-  }
-  // In encodeMetaFields' order: IPv4 addresses (field 2), IPv6 ones (field 4), the counter (3), the relays (5).
-  for (let pass = 0; pass < 2; pass++) {
-    for (let i = 0; i < addrs.length; i++) {
-      const { address, port } = addrs[i]!;
-      const v6 = address.includes(':');
-      if (v6 !== (pass === 1)) continue;
-      const w = 4 * i;
-      const portLen = port !== 0 ? 1 + varintSize(port) : 0;
-      if (v6) {
-        out[at++] = 0x22; // field 4, bytes
-        at = writeVarint(
-          out,
-          at,
-          uint64FieldSize(words[w]!, words[w + 1]!) + uint64FieldSize(words[w + 2]!, words[w + 3]!) + portLen,
-        );
-        at = writeUint64Field(out, at, 0x08, words[w]!, words[w + 1]!);
-        at = writeUint64Field(out, at, 0x10, words[w + 2]!, words[w + 3]!);
-        if (port !== 0) {
-          out[at++] = 0x18;
-          at = writeVarint(out, at, port);
-        }
-      } else {
-        const ip = words[w]!;
-        out[at++] = 0x12; // field 2, bytes
-        at = writeVarint(out, at, (ip !== 0 ? 1 + varintSize(ip) : 0) + portLen);
-        if (ip !== 0) {
-          out[at++] = 0x08;
-          at = writeVarint(out, at, ip);
-        }
-        if (port !== 0) {
-          out[at++] = 0x10;
-          at = writeVarint(out, at, port);
-        }
-      }
-    }
-  }
-  if (counter !== 0) {
-    out[at++] = 0x18;
-    at = writeVarint(out, at, counter);
-  }
-  if (relaysLen > 0) {
-    out[at++] = 0x2a; // field 5, packed
-    at = writeVarint(out, at, relaysLen);
-    for (const r of m.relays) if (typeof r === 'number') at = writeVarint(out, at, r);
-  }
-  return out;
-}
-
-/** Key and value of a uint64 field whose value is the 64 bits hi:lo, or 0 when it is zero (proto3 omits it). */
-function uint64FieldSize(hi: number, lo: number): number {
-  if (hi === 0) return lo === 0 ? 0 : 1 + varintSize(lo);
-  return 1 + Math.ceil((64 - Math.clz32(hi)) / 7);
-}
-
-/** Writes key `key` and the varint of the 64 bits hi:lo (nothing when zero), seven bits at a time from the low end. */
-function writeUint64Field(out: Uint8Array, at: number, key: number, hi: number, lo: number): number {
-  if (hi === 0 && lo === 0) return at;
-  out[at++] = key;
-  while (hi !== 0 || lo > 0x7f) {
-    out[at++] = (lo & 0x7f) | 0x80;
-    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-    hi >>>= 7;
-  }
-  out[at++] = lo;
-  return at;
-}
-
-function isVarint(v: number): boolean {
-  return Number.isSafeInteger(v) && v >= 0;
 }
 
 /** encodeMeta for any message (exported for the test that compares the bare path with it). */

@@ -1,4 +1,4 @@
-// encodeMeta's path for v1 messages with addresses or relays (lighthouse/meta.ts encodeV1Sized: every query reply,
+// encodeMeta's path for v1 messages with addresses or relays (lighthouse/meta-v1-sized.ts: every query reply,
 // punch notification and host update) writes exactly what the general field-by-field encoder writes, and refuses
 // what it refuses with the same error.
 
