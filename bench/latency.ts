@@ -274,19 +274,23 @@ async function coldRun(): Promise<string[]> {
   }
 }
 
-/** CPU time a process has run so far, all its threads, in ms (the scheduler's nanosecond count, not ticks). */
+/** CPU time a thread has run so far, in ms (the scheduler's nanosecond count, not ticks). */
+function threadCpuMs(pid: number, tid: number | string): number {
+  return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+}
+
+/** CPU time a process has run so far, all its threads, in ms. */
 function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-  }
-  return ns / 1e6;
+  return readdirSync(`/proc/${pid}/task`).reduce((sum, task) => sum + threadCpuMs(pid, task), 0);
 }
 
 /** CPU ms the daemons `pids` ran between the ping's start and its reply (the packet capture's startup left out). */
 class DaemonCpu implements ContactWindow {
   private startMs = 0;
   usedMs = NaN;
+  private mainStartMs = 0;
+  /** Of usedMs, the daemons' main threads': the rest ran on V8's helper threads (optimizing compiles, GC). */
+  mainMs = NaN;
 
   constructor(private readonly pids: readonly number[]) {}
 
@@ -295,6 +299,7 @@ class DaemonCpu implements ContactWindow {
   toUs = 0n;
 
   opened(): void {
+    this.mainStartMs = this.mains();
     this.startMs = this.total();
     this.fromUs = process.hrtime.bigint() / 1000n;
   }
@@ -302,6 +307,11 @@ class DaemonCpu implements ContactWindow {
   closed(): void {
     this.toUs = process.hrtime.bigint() / 1000n;
     this.usedMs = this.total() - this.startMs;
+    this.mainMs = this.mains() - this.mainStartMs;
+  }
+
+  private mains(): number {
+    return this.pids.reduce((sum, pid) => sum + threadCpuMs(pid, pid), 0);
   }
 
   private total(): number {
@@ -347,7 +357,7 @@ async function firstRun(): Promise<string[]> {
       const v8 = v8Traces([a.log().slice(logsAt[0]), b.log().slice(logsAt[1])]);
       const lighthouseMessages = (await inbound.packets()) - lh0;
       console.error(
-        `  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms, ${lighthouseMessages} message(s) a -> lighthouse; registered after ${waited.toFixed(0)} ms${v8}`,
+        `  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms (main threads ${cpu.mainMs.toFixed(2)}), ${lighthouseMessages} message(s) a -> lighthouse; registered after ${waited.toFixed(0)} ms${v8}`,
       );
       if (values.windows) {
         console.error(`  contact window: a pid ${a.pid}, b pid ${b.pid}, monotonic ${cpu.fromUs}-${cpu.toUs} us`);
