@@ -5,7 +5,6 @@ import { Daemon, prepare } from '../../pkg/daemon/daemon.js';
 import { installLastResort } from '../../pkg/daemon/last-resort.js';
 import { ProcessMajorGcs } from '../../pkg/daemon/major-gcs.js';
 import { warmUp } from '../../pkg/daemon/warm-up.js';
-import { scheduleDataPathWarmUp } from '../../pkg/daemon/warm-up-data-path.js';
 import { scheduleRewarm } from '../../pkg/daemon/warm-up-rewarm.js';
 import { scheduleWarmUp } from '../../pkg/daemon/warm-up-schedule.js';
 import { capYoungGeneration } from '../../pkg/daemon/young-generation.js';
@@ -59,18 +58,11 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
   // A first contact's code run once in process while idle, so the first real one runs warm (issue 19).
   // MESH_WARM_UP=0 leaves it out, so benchmarks can measure what it costs the steady data path in the same run.
   // Run again later once V8 may have discarded what it warmed (pkg/daemon/warm-up-rewarm.ts).
-  // Then once with many data packets, so the data path is optimized before real traffic (warm-up-data-path.ts);
-  // MESH_WARM_UP_DATA_PATH=0 leaves that run out.
   const warmUpHost = { tunnels: node.hostmap, clock: node.clock, log: node.log, counters: node.counters };
-  const dataPath = process.env.MESH_WARM_UP_DATA_PATH === '0' ? null : scheduleDataPathWarmUp(warmUpHost, node, warmUp);
   const cancelWarmUps =
     process.env.MESH_WARM_UP === '0'
       ? []
-      : [
-          scheduleWarmUp(warmUpHost, dataPath?.after(warmUp) ?? warmUp),
-          scheduleRewarm(warmUpHost, new ProcessMajorGcs(), warmUp),
-          () => dataPath?.cancel(),
-        ];
+      : [scheduleWarmUp(warmUpHost, warmUp), scheduleRewarm(warmUpHost, new ProcessMajorGcs(), warmUp)];
   const cancelWarmUp = (): void => cancelWarmUps.forEach((cancel) => cancel());
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {

@@ -119,11 +119,6 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   readonly localNetworks: LocalNetworksCache;
   udp!: UdpConn;
   tun: TunDevice | null = null;
-  /**
-   * Datagrams and TUN packets received, handshakes and lighthouse messages included: the data-path warm-up yields to
-   * any (warm-up-data-path.ts). A count, so the receive path pays one increment and no clock read.
-   */
-  received = 0;
   private config: MeshConfig;
   private pki: Pki;
   private fw: Firewall;
@@ -474,7 +469,6 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   /** Bad input must never take the daemon down: any throw on a packet is counted and the packet dropped. */
   onUdp(packet: Buffer, from: UdpAddr, overTcp = false): void {
-    this.received++;
     try {
       const fallback = this.tcp?.fallback;
       // udpWhileOnTcp looks at what the packet did right after handling it: its data may not wait for the batch.
@@ -488,7 +482,6 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
   }
 
   private onTun(packet: Uint8Array): void {
-    this.received++;
     try {
       handleTunPacket(this, packet);
     } catch (e) {

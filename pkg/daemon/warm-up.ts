@@ -212,17 +212,8 @@ function datagramArrivals(udp: UdpConn): () => Promise<void> {
   return () => new Promise((resolve) => waiting.add(resolve));
 }
 
-/**
- * Runs the warm-up; resolves once both throwaway nodes are stopped, whether it completed or not. `exchanges`: data
- * packets each way after the handshake, at least DATA_PACKETS (the data-path run asks for more, with a longer
- * `timeoutMs`: warm-up-data-path.ts).
- */
-export async function warmUp(
-  clock: Clock,
-  realPath: RealDataPath = NO_REAL_PATH,
-  exchanges = DATA_PACKETS,
-  timeoutMs = TIMEOUT_MS,
-): Promise<void> {
+/** Runs the warm-up; resolves once both throwaway nodes are stopped, whether it completed or not. */
+export async function warmUp(clock: Clock, realPath: RealDataPath = NO_REAL_PATH): Promise<void> {
   const ca = generateEd25519KeyPair();
   const now = Math.floor(Date.now() / 1000);
   const caCert = signCertificate(
@@ -244,7 +235,7 @@ export async function warmUp(
   const opened: Array<{ close(): Promise<void> }> = [];
   let cancelTimeout = (): void => {};
   const timeout = new Promise<never>((_, reject) => {
-    cancelTimeout = after(clock, timeoutMs, () => reject(new WarmUpTimedOut(timeoutMs)));
+    cancelTimeout = after(clock, TIMEOUT_MS, () => reject(new WarmUpTimedOut(TIMEOUT_MS)));
   });
   timeout.catch(() => {});
   // Every step the warm-up drives waits for the real data path to be quiet first (QuietGate).
@@ -271,7 +262,7 @@ export async function warmUp(
     const bIp = parseIpv4(PAIR[1].vpnIp) as VpnIp;
     const nextDatagram = datagramArrivals(lh.udp);
     while ((lighthouse?.reportedOf(bIp).length ?? 0) === 0) await Promise.race([nextDatagram(), timeout]);
-    for (let i = 0; i < Math.max(exchanges, DATA_PACKETS); i++) {
+    for (let i = 0; i < DATA_PACKETS; i++) {
       await step();
       a.tun.inject(warmUpPacket(PAIR[0].vpnIp, PAIR[1].vpnIp, i, false));
       await written(b.tun, i + 1, timeout);

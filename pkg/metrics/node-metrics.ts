@@ -56,11 +56,6 @@ const KNOWN: Record<string, { metric: string; label: string; help: string }> = {
     label: 'outcome',
     help: 'The warm-up run again after major GCs may have discarded its code: done, timed-out, failed or skipped.',
   },
-  'warm-up-data-path': {
-    metric: 'warm_up_data_path_total',
-    label: 'outcome',
-    help: 'The warm-up run with many data packets, once per process: done, timed-out, failed or skipped.',
-  },
 };
 
 /** Handshake drops that mean a handshake failed (the rest are duplicates and races, harmless). */
