@@ -167,12 +167,7 @@ export class CaPool {
    * takes it itself, never from a caller: it decides whether the signature is checked (signatureVerified).
    */
   verifyWithFingerprint(cert: NebulaCertificate, nowSeconds: number): PoolVerdict<NebulaCertificate> {
-    const fp = fingerprintOf(cert);
-    if (fp === undefined || this.isBlocklisted(cert, fp))
-      throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
-    if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
-    const ca = this.cas.get(cert.details.issuer);
-    if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
+    const { fingerprint: fp, ca } = this.issuerOf(cert, (issuer) => this.cas.get(issuer));
     if (isCertExpired(ca, nowSeconds)) throw new CertVerifyError('ECERTCAEXPIRED', 'root certificate is expired');
     if (isCertExpired(cert, nowSeconds)) throw new CertVerifyError('ECERTEXPIRED', 'certificate is expired');
     if (!this.signedByCa(fp, () => checkSignature(cert, ca.details.publicKey))) {
@@ -194,12 +189,7 @@ export class CaPool {
 
   /** `verifyAny`, also returning the fingerprint the pool took of `cert`, as `verifyWithFingerprint` does. */
   verifyAnyWithFingerprint(cert: AnyCertificate, nowSeconds: number): PoolVerdict<AnyCertificate> {
-    const fp = fingerprintOf(cert);
-    if (fp === undefined || this.isBlocklisted(cert, fp))
-      throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
-    if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
-    const ca = this.getAnyCa(cert.details.issuer);
-    if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
+    const { fingerprint: fp, ca } = this.issuerOf(cert, (issuer) => this.getAnyCa(issuer));
     const caView = certificateView(ca);
     const certView = certificateView(cert);
     if (caView.curve !== certView.curve) {
@@ -218,7 +208,24 @@ export class CaPool {
     return { ca, fingerprint: fp };
   }
 
-  // A certificate whose fingerprint cannot even be computed is treated as blocked (by the callers), as Nebula does.
+  /**
+   * The rules both verifications start with, in Nebula's order: not blocked (a certificate whose fingerprint cannot
+   * even be computed counts as blocked, as in Nebula), an issuer named, that issuer one of `lookup`'s CAs. Returns
+   * the pool's own fingerprint of `cert` and the CA.
+   */
+  private issuerOf<C extends AnyCertificate>(
+    cert: AnyCertificate,
+    lookup: (issuer: string) => C | undefined,
+  ): PoolVerdict<C> {
+    const fp = fingerprintOf(cert);
+    if (fp === undefined || this.isBlocklisted(cert, fp))
+      throw new CertVerifyError('ECERTBLOCKED', 'certificate has been blocked');
+    if (cert.details.issuer === '') throw new CertVerifyError('ECERTNOISSUER', 'no issuer in certificate');
+    const ca = lookup(cert.details.issuer);
+    if (ca === undefined) throw new CertVerifyError('ECERTUNKNOWNCA', 'could not find ca for the certificate');
+    return { ca, fingerprint: fp };
+  }
+
   private isBlocklisted(cert: AnyCertificate, fp: string): boolean {
     return this.blocklist.has(fp) || (this.blocklist.size > 0 && this.isBlocklistedP256Twin(cert));
   }
