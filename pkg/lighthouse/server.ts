@@ -20,6 +20,7 @@
 // answered naming the address asked for. A v1 message cannot name an IPv6 host: a punch notification or push that
 // would need one is skipped and counted ('v1-ipv6-skipped'), and IPv6 relays are left out of v1 answers.
 
+import { sameBytes } from '../bytes/same-bytes.js';
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { TunnelEvents } from '../hostmap/hostmap.js';
@@ -393,12 +394,6 @@ function remember(entry: Entry, m: MetaMessage, payload: Uint8Array): void {
   if (payload.length > MAX_REMEMBERED_UPDATE) entry.last = null;
   else if (entry.last === null || !sameBytes(entry.last.bytes, payload))
     entry.last = { bytes: Uint8Array.from(payload), message: m };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

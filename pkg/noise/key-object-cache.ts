@@ -6,16 +6,12 @@
 
 import { hash } from 'node:crypto';
 
+import { sameBytes } from '../bytes/same-bytes.js';
+
 interface Entry<T> {
   /** The imported bytes, or for a secret key their SHA-256: no second copy of a private key to outlive it. */
   readonly seen: Uint8Array;
   readonly value: T;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export class KeyObjectCache<T> {

@@ -2,6 +2,8 @@
 // No npm client for PCP fits (see manager.ts), and the message is a fixed 60 bytes (pcp-wire.ts).
 
 import { randomBytes } from 'node:crypto';
+
+import { sameBytes } from '../bytes/same-bytes.js';
 import { exchange } from './gateway-exchange.js';
 import {
   encodePcpMap,
@@ -15,10 +17,6 @@ import type { MappingClient, MapRequest, PortMapping } from './types.js';
 
 interface PcpHandle {
   nonce: Uint8Array;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 export class PcpClient implements MappingClient {
