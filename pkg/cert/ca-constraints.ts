@@ -23,8 +23,18 @@ function text(n: IpPrefix): string {
   return n.bits >= 0 ? formatIpPrefix(n) : 'invalid Prefix';
 }
 
-/** The first constraint `sub` breaks, or null. Messages are Nebula 1.10's. */
-export function checkCaConstraints(signer: CertificateView, sub: ConstrainedFields): CertVerifyError | null {
+/** What every certificate version shares: its validity period and its groups (the v1 check uses these too). */
+export interface SpanAndGroups {
+  notBefore: number;
+  notAfter: number;
+  groups: readonly string[];
+}
+
+/**
+ * The rules every version of the check starts with, in Nebula's order and with its messages: `sub` valid only
+ * inside the signer's validity, and only with groups the signer has (if it names any).
+ */
+export function checkSpanAndGroups(signer: SpanAndGroups, sub: SpanAndGroups): CertVerifyError | null {
   if (sub.notAfter > signer.notAfter) {
     return new CertVerifyError('ECERTEXPIRESAFTERCA', 'certificate expires after signing certificate');
   }
@@ -37,6 +47,13 @@ export function checkCaConstraints(signer: CertificateView, sub: ConstrainedFiel
       return new CertVerifyError('ECERTGROUP', `certificate contained a group not present on the signing ca: ${bad}`);
     }
   }
+  return null;
+}
+
+/** The first constraint `sub` breaks, or null. Messages are Nebula 1.10's. */
+export function checkCaConstraints(signer: CertificateView, sub: ConstrainedFields): CertVerifyError | null {
+  const spanOrGroups = checkSpanAndGroups(signer, sub);
+  if (spanOrGroups !== null) return spanOrGroups;
   if (signer.networks.length > 0) {
     const bad = sub.networks.find((n) => !within(n, signer.networks));
     if (bad !== undefined) {

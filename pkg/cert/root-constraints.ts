@@ -3,6 +3,7 @@
 
 import type { Ipv4Net } from '../ip/ipv4.js';
 import { formatNet } from './net-text.js';
+import { checkSpanAndGroups } from './ca-constraints.js';
 import { CertVerifyError } from './errors.js';
 import type { NebulaCertificate } from './types.js';
 
@@ -30,19 +31,8 @@ function netAllowed(net: Ipv4Net, allowed: Ipv4Net[]): boolean {
 export function checkRootConstraints(cert: NebulaCertificate, ca: NebulaCertificate): CertVerifyError | null {
   const d = cert.details;
   const caD = ca.details;
-  if (caD.notAfter < d.notAfter) {
-    return new CertVerifyError('ECERTEXPIRESAFTERCA', 'certificate expires after signing certificate');
-  }
-  if (caD.notBefore > d.notBefore) {
-    return new CertVerifyError('ECERTVALIDBEFORECA', 'certificate is valid before the signing certificate');
-  }
-  if (caD.groups.length > 0) {
-    const allowed = new Set(caD.groups);
-    const bad = d.groups.find((g) => !allowed.has(g));
-    if (bad !== undefined) {
-      return new CertVerifyError('ECERTGROUP', `certificate contained a group not present on the signing ca: ${bad}`);
-    }
-  }
+  const spanOrGroups = checkSpanAndGroups(caD, d);
+  if (spanOrGroups !== null) return spanOrGroups;
   if (caD.ips.length > 0) {
     const bad = d.ips.find((ip) => !netAllowed(ip, caD.ips));
     if (bad !== undefined) {
