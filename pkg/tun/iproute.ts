@@ -65,6 +65,20 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
   const maxMtu = deviceMtu(cfg);
   const mtuArgs = (mtu: number, family: 4 | 6): string[] =>
     mtu === maxMtu ? ['mtu', String(mtu)] : ['mtu', String(mtu), 'advmss', String(mtu - (family === 4 ? 40 : 60))];
+  // Every route the device gets: on the link, with its MTU (and MSS when below the device's), then its own tail.
+  const routeReplace = (net: IpPrefix, mtu: number, tail: string[]): IpCommand => ({
+    args: [
+      'route',
+      'replace',
+      formatIpPrefix(net),
+      'dev',
+      dev,
+      ...mtuArgs(mtu, net.addr.family),
+      'scope',
+      'link',
+      ...tail,
+    ],
+  });
   const networks = tunNetworks(cfg);
   if (networks.length === 0) throw new TunError('ETUNCONFIG', `tun ${dev}: no overlay address to configure`);
   checkIpv6Mtus(dev, cfg, networks);
@@ -96,52 +110,13 @@ export function planIpCommands(dev: string, cfg: TunConfig): IpCommand[] {
       n.addr.family === 4
         ? ['src', formatIpAddr(n.addr), 'proto', 'kernel']
         : ['proto', 'kernel', 'metric', String(IPV6_CONNECTED_METRIC)];
-    plan.push({
-      args: [
-        'route',
-        'replace',
-        formatIpPrefix(masked(n)),
-        'dev',
-        dev,
-        ...mtuArgs(cfg.mtu, n.addr.family),
-        'scope',
-        'link',
-        ...tail,
-      ],
-    });
+    plan.push(routeReplace(masked(n), cfg.mtu, tail));
   }
-  for (const r of cfg.routes ?? []) {
-    const net = routePrefix(r.route);
-    plan.push({
-      args: [
-        'route',
-        'replace',
-        formatIpPrefix(net),
-        'dev',
-        dev,
-        ...mtuArgs(r.mtu ?? cfg.mtu, net.addr.family),
-        'scope',
-        'link',
-      ],
-    });
-  }
+  for (const r of cfg.routes ?? []) plan.push(routeReplace(routePrefix(r.route), r.mtu ?? cfg.mtu, []));
   for (const r of cfg.unsafeRoutes ?? []) {
     if (r.install === false) continue;
-    const net = routePrefix(r.route);
     const metric = r.metric ? ['metric', String(r.metric)] : [];
-    plan.push({
-      args: [
-        'route',
-        'replace',
-        formatIpPrefix(net),
-        'dev',
-        dev,
-        ...mtuArgs(r.mtu ?? cfg.mtu, net.addr.family),
-        'scope',
-        'link',
-        ...metric,
-      ],
-    });
+    plan.push(routeReplace(routePrefix(r.route), r.mtu ?? cfg.mtu, metric));
   }
   return plan;
 }
