@@ -5,6 +5,7 @@
 import type { DataPathContext } from './context.js';
 import { DropLogLimits } from './drop-log.js';
 import { InsidePath } from './inside-path.js';
+import { LivenessWheel } from './liveness-wheel.js';
 import { OutsidePath } from './outside-path.js';
 
 export class Pipelines {
@@ -12,6 +13,8 @@ export class Pipelines {
   readonly outside: OutsidePath;
   /** The drop lines' rate limits (drop-log.ts). */
   readonly dropLog = new DropLogLimits();
+  /** The tunnels whose liveness check is scheduled, by when it is due (liveness.ts). */
+  readonly liveness = new LivenessWheel();
 
   constructor(ctx: DataPathContext) {
     this.inside = new InsidePath(ctx);

@@ -70,6 +70,7 @@ function countSent(ctx: DataPathContext, host: HostInfo, count: number, bytes: n
     // Liveness (docs/state-machines.md): anything sent schedules a check that the peer was heard from since the
     // last check (checkLiveness).
     host.checkAt = now + ctx.timers.aliveIntervalMs;
+    ctx.pipelines.liveness.schedule(host);
   }
 }
 
