@@ -121,7 +121,9 @@ function encodeBareMeta(m: MetaMessage, v: MetaVersion): Uint8Array {
   if (!isVarint(m.type) || !isVarint(named) || !isVarint(counter)) return encodeMetaFields(m, v);
   const detailsLen = (named !== 0 ? 1 + varintSize(named) : 0) + (counter !== 0 ? 1 + varintSize(counter) : 0);
   const typeLen = m.type !== 0 ? 1 + varintSize(m.type) : 0;
-  const out = new Uint8Array(typeLen + 1 + varintSize(detailsLen) + detailsLen);
+  // A slice of node's Buffer pool, not an array of its own: a new Uint8Array is also an ArrayBuffer and a backing
+  // store on the heap (~220 bytes of young garbage per ack, against ~100 for a pooled slice).
+  const out = Buffer.allocUnsafe(typeLen + 1 + varintSize(detailsLen) + detailsLen);
   let at = 0;
   if (m.type !== 0) {
     out[at++] = 0x08; // field 1, varint
