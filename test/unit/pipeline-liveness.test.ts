@@ -165,3 +165,19 @@ test('tunnels that die in the same check are all removed, and a live one beside 
   assert.ok(a.tunnelTo(d), 'd answered its test request');
   assert.equal(a.node.counters.get('tunnels-dead'), 2);
 });
+
+test('a tunnel closed before its check comes due is not checked: no test request on it, not counted dead', async (t) => {
+  const { clock, mesh, a, b } = await setup(t);
+  mesh.net.drop = (_p, src) => sameAddr(src, b.addr);
+  const tunnel = a.tunnelTo(b)!;
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'then closed' }));
+  await advanceFor(clock, 20);
+  assert.notEqual(tunnel.checkAt, 0, 'the send scheduled a check');
+  a.node.closeTunnel(tunnel, 'test', false);
+  const sentBefore = a.memUdp!.sent.length;
+  await drive(clock, a, 2 * (ALIVE_MS + PENDING_MS));
+  const tests = a.memUdp!.sent.slice(sentBefore).filter((s) => isType(s.packet, MessageType.Test, 0));
+  assert.equal(tests.length, 0, 'no test request on the closed tunnel');
+  assert.equal(a.node.counters.get('tunnels-dead') ?? 0, 0);
+  assert.equal(tunnel.checkAt, 0, 'its check was dropped when it came due');
+});
