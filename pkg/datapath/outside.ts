@@ -35,6 +35,7 @@ import { logDroppedPacket } from './drop-log.js';
 import { writeToTun } from './tun-batch.js';
 import { NAT_ECHO_LEN } from '../punchy/nat-test-wire.js';
 import { sendOnTunnel } from './tunnel-sender.js';
+import { openForTunnel } from './open-packet.js';
 import { dispatchHandshake } from './handshake-dispatch.js';
 
 /** Roaming back to an address we just left is ignored this long: packets already in flight would flap it. */
@@ -118,7 +119,7 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: 
   if (from !== null && type === MessageType.Message && subtype === MessageSubType.None) {
     return ctx.pipelines.outside.openBatch().add(host, packet, counter, from);
   }
-  const plaintext = host.keys.recv.open(counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN));
+  const plaintext = openForTunnel(host, packet, counter);
   if (plaintext === null) return drop(ctx, 'outside-decrypt');
   if (!host.replay.update(counter)) return drop(ctx, 'outside-replay');
   accept(ctx, host, plaintext.length, from);
