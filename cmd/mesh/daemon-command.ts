@@ -8,6 +8,7 @@ import { warmUp } from '../../pkg/daemon/warm-up.js';
 import { scheduleRewarm } from '../../pkg/daemon/warm-up-rewarm.js';
 import { scheduleWarmUp } from '../../pkg/daemon/warm-up-schedule.js';
 import { capYoungGeneration } from '../../pkg/daemon/young-generation.js';
+import { feedbackFromFirstCall } from '../../pkg/launch/eager-feedback.js';
 import { tierUpSooner } from '../../pkg/launch/tier-up.js';
 import { version } from '../../pkg/version/version.js';
 import type { CliIo } from './cli-io.js';
@@ -42,6 +43,8 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout(`${configPath}: config and certificates are valid\n`);
     return 0;
   }
+  // Before the start: its lighthouse handshakes and the warm-up then leave feedback a first contact runs with.
+  feedbackFromFirstCall();
   const daemon = await Daemon.start(configPath);
   // From here on an exception no handler caught is logged and the daemon keeps serving (pkg/daemon/last-resort.ts).
   const { node } = daemon;

@@ -1,0 +1,39 @@
+// Makes V8 give every function its feedback vector on its first call, so a daemon's rare paths (a first contact with a
+// new peer: the lighthouse answer, the handshake, the first flow) run with working inline caches.
+//
+// By default (`--lazy-feedback-allocation`) V8 allocates a function's feedback vector only after it has run bytecode
+// worth about 8 times its own size (about 8 calls of a function without loops): until then none of its property loads,
+// calls or stores cache what they found, and each one takes V8's generic lookup. The code of a first contact runs a few
+// times per process: once for each lighthouse at start and once in the start-up warm-up (pkg/daemon/warm-up.ts), never
+// 8 times, so a running node's first contact with a new peer still ran without feedback however warm its bytecode was.
+// Lab, first contact on running daemons (bench/latency.js --parts first, 8 trials each, one run, the same build with
+// and without this call): median 5.83 ms, a+b CPU 5.77 without it, 4.71 / 5.03 with it.
+//
+// Set at run time, as pkg/launch/tier-up.ts and pkg/daemon/young-generation.ts do: a V8 flag on the command line
+// changes V8's flag hash before node loads its internal modules, which then compile without their built-in code cache.
+// V8 reads the flag when a function is first called (its feedback cell is made then), so setting it before the daemon
+// starts covers the start-up handshakes, the warm-up and every contact after; functions called before it (the launcher,
+// the command line's parsing) keep the lazy allocation. The price is a vector for each function the daemon ever calls,
+// including those that run once at start: idle RSS 55.7 MiB against 54.5 without (bench/resources.js, one run; KiB per
+// tunnel within its noise) (docs/state-machines.md, "How long").
+
+import { setFlagsFromString } from 'node:v8';
+import { WRITE_CODE_CACHE_ENV } from './code-cache.js';
+
+const LAZY_FLAG = /^--(no-)?lazy[-_]feedback[-_]allocation$/;
+
+/**
+ * Turns V8's lazy feedback allocation off for the rest of the process's life. Returns false, changing nothing, in the
+ * build's code-cache training run (its flags must stay as they started, pkg/launch/code-cache.ts) and when node's
+ * command line or NODE_OPTIONS already sets the flag (an explicit choice, e.g. a benchmark's variant, wins).
+ */
+export function feedbackFromFirstCall(
+  execArgv: readonly string[] = process.execArgv,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (env[WRITE_CODE_CACHE_ENV] === '1') return false;
+  if (execArgv.some((arg) => LAZY_FLAG.test(arg))) return false;
+  if ((env.NODE_OPTIONS ?? '').split(/\s+/).some((arg) => LAZY_FLAG.test(arg))) return false;
+  setFlagsFromString('--no-lazy-feedback-allocation');
+  return true;
+}
