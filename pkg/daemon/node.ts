@@ -47,6 +47,7 @@ import type { Logger } from '../log/logger.js';
 import { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
 import { openTun, type TunDevice } from '../tun/tun.js';
+import type { PacketBatch } from '../tun/device.js';
 import { addrKey, type UdpAddr } from '../udp/addr.js';
 import { AddressWatch } from '../udp/address-watch.js';
 import { AddressWatchWiring } from './address-watch-wiring.js';
@@ -360,9 +361,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       throw err;
     }
     if (node.tun) node.startSystemRouteWatch(node.tun.name);
-    node.tun?.onPackets((batch) => {
-      for (const packet of batch) node.onTun(packet);
-    });
+    node.tun?.onPackets((batch) => node.onTunRead(batch));
     node.log.info('Mesh node started', {
       vpnIp: formatVpnIp(id.vpnIp),
       // Only for several addresses, so an IPv4-only node's line stays as it was.
@@ -478,6 +477,17 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     } catch (e) {
       this.counters.inc('drops', 'outside-exception');
       this.log.debug('Exception on outside packet', { udpAddr: addrKey(from), error: (e as Error).message });
+    }
+  }
+
+  /** One read from the TUN: its data packets are sealed and sent when the read's last was handled (inside-path.ts). */
+  private onTunRead(batch: PacketBatch): void {
+    const inside = this.pipelines.inside;
+    inside.beginTunRead();
+    try {
+      for (let i = 0; i < batch.length; i++) this.onTun(batch[i]!);
+    } finally {
+      inside.endTunRead();
     }
   }
 

@@ -9,6 +9,8 @@ import { SealAccounting } from './tunnel-sender.js';
 
 export class InsidePath {
   private seals: SealBatch | null = null;
+  /** Inside a TUN read (beginTunRead, endTunRead): its data packets are sealed when it ends. */
+  private inRead = false;
   // The last IPv6 destination and its text: a burst from the TUN is nearly always one flow, and making the string
   // (then parsing it back for the network check) cost ~1.1 us a packet, the comparison ~20 ns.
   private readonly lastDst6 = new Uint8Array(16);
@@ -18,7 +20,27 @@ export class InsidePath {
 
   /** Step 4's batch; made at the first data packet (a node that only talks to lighthouses never needs one). */
   sealBatch(): SealBatch {
-    return (this.seals ??= new SealBatch(new SealAccounting(this.ctx)));
+    if (this.seals === null) {
+      this.seals = new SealBatch(new SealAccounting(this.ctx));
+      if (this.inRead) this.seals.hold();
+    }
+    return this.seals;
+  }
+
+  /**
+   * A batch of packets read from the TUN starts: its data packets are sealed and sent at endTunRead, right after the
+   * last of them, instead of from a microtask at the end of the turn (seal-batch.ts hold). The reader must call
+   * endTunRead, also when a packet's handling throws.
+   */
+  beginTunRead(): void {
+    this.inRead = true;
+    this.seals?.hold();
+  }
+
+  /** The TUN read ends: what it added is sealed and sent now. */
+  endTunRead(): void {
+    this.inRead = false;
+    this.seals?.release();
   }
 
   /** Seals and sends the data packets batched so far. */

@@ -1,8 +1,10 @@
 // Step 4 of the inside pipeline (encrypt) for data packets, batched: the packets of one TUN read (a TSO burst is
 // tens of segments) are copied into a CryptoBatch as they pass steps 1-3, and sealed together, one addon crossing per
-// tunnel, from a microtask at the end of the read (the addon runs microtasks right after each batch, before the UDP
-// socket's own end-of-turn flush hands the datagrams to sendmmsg). sendOnTunnel (tunnel-sender.ts) flushes before it
-// sends anything else, so nothing it sends overtakes a pending data packet.
+// tunnel, when the read ends: the node holds the batch over each TUN read and releases it at the read's end (hold,
+// release); packets added outside a read (a handshake's queued packets, a reject reply) are sealed from a microtask
+// at the end of the turn. sendOnTunnel (tunnel-sender.ts) flushes before it sends anything else, so nothing it sends
+// overtakes a pending data packet. The sealed datagrams go to the kernel at once (UdpConn.flush), before the tunnels'
+// statistics and the path-health detector hear of them: a lone packet's bookkeeping is not on its way to the wire.
 //
 // Each packet takes its tunnel's counter (and gets its header) when the batch is sealed, in the order the packets
 // were added: a packet sealed on its own meanwhile (a relay frame on the hop's tunnel, pkg/relay/frame.ts, or the
@@ -72,6 +74,8 @@ export class SealBatch {
   private readonly answerable = reusedSlots(MAX_RECORDS, false);
   private queued = false;
   private flushing = false;
+  /** Held (hold, release): adds wait for release() instead of queueing a flush at the end of the turn. */
+  private held = false;
   /** Packets added during a flush, for the next one (payloads copied). */
   private late: LatePacket[] = [];
   private readonly flushNow = (): void => this.flush();
@@ -113,10 +117,24 @@ export class SealBatch {
     this.dests[i] = dest;
     this.lengths[i] = total;
     this.answerable[i] = answerable;
-    if (!this.queued) {
+    if (!this.queued && !this.held) {
       this.queued = true;
       atTurnEnd(this.flushNow);
     }
+  }
+
+  /**
+   * Packets added from now on are sealed at release() (or by a flush meanwhile), not at the end of the turn: one
+   * hop less for a TUN read's packets, whose end the reader knows. The holder must release, even when it throws.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Ends a hold and seals and sends what it kept. */
+  release(): void {
+    this.held = false;
+    this.flush();
   }
 
   /** Seals what is pending and sends it, in the order it was added. */
@@ -134,6 +152,8 @@ export class SealBatch {
     let runCount = 0;
     let runBytes = 0;
     let runAnswerable = false;
+    // The socket of the records being sent: each one's datagrams go to the kernel when the next socket's start.
+    let conn: UdpConn | null = null;
     try {
       this.takeCounters(n);
       b.run(sealAll);
@@ -145,10 +165,15 @@ export class SealBatch {
         }
         const at = meta[i * W]!;
         const length = this.lengths[i]!;
+        const to = this.conns[i]!;
+        if (to !== conn) {
+          conn?.flush?.();
+          conn = to;
+        }
         // A send that throws (UdpConn promises it does not) loses its packet, not the rest of the batch: this runs
         // from a microtask, where an exception would end the process.
         try {
-          this.conns[i]!.send(chunk.subarray(at, at + length), this.dests[i]!);
+          to.send(chunk.subarray(at, at + length), this.dests[i]!);
         } catch {
           thrown++;
           continue;
@@ -168,6 +193,12 @@ export class SealBatch {
         runBytes += length - HEADER_LEN - AEAD_TAG_LEN;
       }
     } finally {
+      // Sent before anything is reported (the report runs the path-health detector: see the top of this file).
+      try {
+        conn?.flush?.();
+      } catch {
+        // Like a send's: UdpConn promises it does not throw; the batch's bookkeeping must still run.
+      }
       b.clear();
       // The numbers and flags hold nothing alive: they are simply overwritten by the next batch.
       releaseSlots(this.hosts, n);
