@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../pkg/clock/clock.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { KEEPALIVE_BYTE, PUNCH_INTERVAL_MS, sentToRemoteRecently } from '../../pkg/punchy/punchy.js';
-import { sameAddr, udpAddr } from '../../pkg/udp/addr.js';
-import { connect, TestMesh } from './helpers/mesh.js';
+import { addrKey, sameAddr, udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
+import { connect, TestMesh, underlayOf } from './helpers/mesh.js';
 import { udpPacket } from './helpers/packets.js';
 
 const A = '10.99.0.1';
@@ -77,4 +77,33 @@ test('a send counts for the keep-alive only if it went to the remote the tunnel 
   assert.equal(sentToRemoteRecently(host, 1001), false);
   host.remote = null;
   assert.equal(sentToRemoteRecently(host, 1001), false);
+});
+
+test('with target_all_remotes a tunnel that sends to its remote still punches its other addresses each interval', async (t) => {
+  const mesh = new TestMesh(t);
+  const clock = new ManualClock(1_000_000);
+  const other = udpAddr('192.0.2.77', 4242);
+  const a = await mesh.node({
+    vpnIp: A,
+    name: 'a',
+    clock,
+    staticHostMap: { [B]: [addrKey(underlayOf(B)), addrKey(other)] },
+    config: { punchy: { punch: true, target_all_remotes: true } },
+  });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock });
+  await connect(a, b);
+  const punchesTo = (to: UdpAddr): number =>
+    a.memUdp!.sent.filter((s) => s.packet.length === 1 && s.packet[0] === KEEPALIVE_BYTE[0] && sameAddr(s.to, to))
+      .length;
+  const before = { remote: punchesTo(b.addr), other: punchesTo(other) };
+  for (let i = 0; i < 30; i++) {
+    if (i % 5 === 0) {
+      a.tun.inject(udpPacket({ src: A, dst: B, payload: `tick ${i}` }));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    clock.advance(1000);
+  }
+  assert.equal(punchesTo(b.addr), before.remote, 'the remote in use was sent to: no keep-alive there');
+  const others = punchesTo(other) - before.other;
+  assert.ok(others >= 2 && others <= 3, `${others} keep-alives to the other address in 30 s`);
 });
