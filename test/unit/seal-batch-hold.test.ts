@@ -5,6 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { InsidePath } from '../../pkg/datapath/inside-path.js';
 import { SealBatch, type SealOutcomes } from '../../pkg/datapath/seal-batch.js';
 import { MessageSubType, MessageType } from '../../pkg/header/header.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
@@ -122,4 +123,18 @@ test('a held batch queues no flush for the turn end: what is added waits for rel
   assert.equal(log.length, 4);
   await turnEnds();
   assert.deepEqual(log.slice(4), ['send', 'flush', 'sent 1']);
+});
+
+test('a seal batch first made during a TUN read is held like one made before it', async (t) => {
+  const { a, ab } = await pair(t);
+  const log: string[] = [];
+  const conn = new LoggingConn(log);
+  // A pipeline that has not sealed anything yet: its batch is made at the read's first data packet.
+  const inside = new InsidePath(a.node);
+  inside.beginTunRead();
+  inside.sealBatch().add(ab, conn, TO, MessageType.Message, MessageSubType.None, udpPacket({ src: A, dst: B }), false);
+  await turnEnds();
+  assert.deepEqual(log, [], 'held until the read ends');
+  inside.endTunRead();
+  assert.deepEqual(log, ['send', 'flush']);
 });
