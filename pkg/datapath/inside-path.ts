@@ -18,7 +18,7 @@ export class InsidePath {
 
   constructor(private readonly ctx: DataPathContext) {}
 
-  /** Step 4's batch; made at the first data packet (a node that only talks to lighthouses never needs one). */
+  /** Step 4's batch; the node's pipelines make it at its start (pipelines.ts), before any tunnel needs it. */
   sealBatch(): SealBatch {
     if (this.seals === null) {
       this.seals = new SealBatch(new SealAccounting(this.ctx));

@@ -20,7 +20,7 @@ export class OutsidePath {
 
   constructor(private readonly ctx: DataPathContext) {}
 
-  /** Step 5's batch; made at the first data packet (a node that only talks to lighthouses never needs one). */
+  /** Step 5's batch; the node's pipelines make it at its start (pipelines.ts), before any tunnel needs it. */
   openBatch(): OpenBatch {
     return (this.opens ??= new OpenBatch(
       (host, plaintext, counter, from) => openedData(this.ctx, host, plaintext, counter, from),
