@@ -26,7 +26,8 @@ export class LivenessWheel {
 
   /**
    * Takes every host out whose checkAt is at or before `now` and calls `visit` with it, in due order by slot.
-   * Hosts of the current slot not due yet stay filed. `visit` may schedule hosts again (into later slots).
+   * Hosts of the current slot not due yet stay filed. `visit` may schedule hosts again (into later slots). If
+   * `visit` throws, the host it threw for counts as taken and every host not visited yet stays filed.
    */
   takeDue(now: number, visit: (host: HostInfo) => void): void {
     const last = Math.floor(now / SLOT_MS);
@@ -37,16 +38,24 @@ export class LivenessWheel {
       const hosts = this.slots.get(slot)!;
       this.slots.delete(slot);
       let waiting: HostInfo[] | null = null;
-      for (const host of hosts) {
-        // checkAt 0: nothing is scheduled (not a state the node leaves a filed host in; tolerated, not visited).
-        if (host.checkAt === 0) continue;
-        if (host.checkAt <= now) visit(host);
-        else (waiting ??= []).push(host);
-      }
-      if (waiting !== null) {
-        // Only the current slot can hold hosts due later in it; a visit may have filed new ones there meanwhile.
-        const refiled = this.slots.get(slot);
-        this.slots.set(slot, refiled === undefined ? waiting : [...waiting, ...refiled]);
+      let next = 0;
+      try {
+        while (next < hosts.length) {
+          const host = hosts[next++];
+          // checkAt 0: nothing is scheduled (not a state the node leaves a filed host in; tolerated, not visited).
+          if (host.checkAt === 0) continue;
+          if (host.checkAt <= now) visit(host);
+          else (waiting ??= []).push(host);
+        }
+      } finally {
+        // Hosts not visited stay filed: the current slot's not due yet, and, when a visit threw (the caller's send
+        // of a test request failed), the rest of this slot behind it, which the next take visits. Later due slots
+        // were not taken out. A visit may have filed new hosts into this slot meanwhile.
+        const kept = next < hosts.length ? [...(waiting ?? []), ...hosts.slice(next)] : waiting;
+        if (kept !== null) {
+          const refiled = this.slots.get(slot);
+          this.slots.set(slot, refiled === undefined ? kept : [...kept, ...refiled]);
+        }
       }
     }
   }

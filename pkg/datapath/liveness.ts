@@ -18,32 +18,37 @@ export function checkLiveness(ctx: DataPathContext): void {
   // Only the tunnels whose check is due (liveness-wheel.ts), not all of them every second; the dead, which closing
   // removes from the map, are set aside and closed after the walk.
   const dead: HostInfo[] = [];
-  ctx.pipelines.liveness.takeDue(now, (host) => {
-    // A tunnel closed or replaced since its check was scheduled. Cleared, so that a candidate promoted later (it
-    // was sent on before) is filed again by its next send rather than never checked.
-    if (byPrimary.get(host.vpnIp) !== host) {
-      host.checkAt = 0;
-      return;
+  try {
+    ctx.pipelines.liveness.takeDue(now, (host) => {
+      // A tunnel closed or replaced since its check was scheduled. Cleared, so that a candidate promoted later (it
+      // was sent on before) is filed again by its next send rather than never checked.
+      if (byPrimary.get(host.vpnIp) !== host) {
+        host.checkAt = 0;
+        return;
+      }
+      // A count, not a time: a packet in the same clock tick as the creation or the last check counts too.
+      if (host.packetsIn > host.packetsInAtCheck) {
+        host.checkAt = 0;
+        host.pendingDeletion = false;
+        host.packetsInAtCheck = host.packetsIn;
+        return;
+      }
+      if (!host.pendingDeletion) {
+        host.pendingDeletion = true;
+        host.checkAt = now + ctx.timers.pendingDeletionIntervalMs;
+        ctx.pipelines.liveness.schedule(host);
+        sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
+        return;
+      }
+      dead.push(host);
+    });
+  } finally {
+    // The dead found before a visit threw (a test request's send failed) are closed all the same: taken out of the
+    // wheel, they would not come round again.
+    for (const host of dead) {
+      ctx.log.info('Tunnel status dead, removing', { vpnIp: formatVpnIp(host.vpnIp), certName: host.certName });
+      ctx.counters.inc('tunnels-dead');
+      ctx.closeTunnel(host, 'dead', false);
     }
-    // A count, not a time: a packet in the same clock tick as the creation or the last check counts too.
-    if (host.packetsIn > host.packetsInAtCheck) {
-      host.checkAt = 0;
-      host.pendingDeletion = false;
-      host.packetsInAtCheck = host.packetsIn;
-      return;
-    }
-    if (!host.pendingDeletion) {
-      host.pendingDeletion = true;
-      host.checkAt = now + ctx.timers.pendingDeletionIntervalMs;
-      ctx.pipelines.liveness.schedule(host);
-      sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Request, new Uint8Array(0));
-      return;
-    }
-    dead.push(host);
-  });
-  for (const host of dead) {
-    ctx.log.info('Tunnel status dead, removing', { vpnIp: formatVpnIp(host.vpnIp), certName: host.certName });
-    ctx.counters.inc('tunnels-dead');
-    ctx.closeTunnel(host, 'dead', false);
   }
 }

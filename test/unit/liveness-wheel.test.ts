@@ -87,3 +87,24 @@ test('seeded: the wheel visits exactly the hosts a walk over all of them would f
     assert.equal(wheel.size, filed.size, `step ${step}: hosts filed`);
   }
 });
+
+test('a visit that throws takes only its own host: the rest of the slot and later due slots stay filed', () => {
+  const wheel = new LivenessWheel();
+  const first = host(2_100);
+  const second = host(2_200);
+  const later = host(3_100);
+  const notDue = host(3_900);
+  for (const h of [first, second, later, notDue]) wheel.schedule(h);
+  assert.throws(
+    () =>
+      wheel.takeDue(3_500, (x) => {
+        if (x === first) throw new Error('send failed');
+      }),
+    /send failed/,
+  );
+  assert.equal(wheel.size, 3, 'only the host the visit threw for is out');
+  const seen: HostInfo[] = [];
+  wheel.takeDue(3_500, (x) => seen.push(x));
+  assert.deepEqual(seen, [second, later]);
+  assert.equal(wheel.size, 1, 'the host not due yet stays');
+});

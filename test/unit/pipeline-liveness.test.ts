@@ -181,3 +181,85 @@ test('a tunnel closed before its check comes due is not checked: no test request
   assert.equal(a.node.counters.get('tunnels-dead') ?? 0, 0);
   assert.equal(tunnel.checkAt, 0, 'its check was dropped when it came due');
 });
+
+test('a test request whose send throws costs no other tunnel its check: both silent peers are removed', async (t) => {
+  const C = '10.99.0.3';
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B, C], clock, config: TIMERS });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: TIMERS });
+  const c = await mesh.node({ vpnIp: C, name: 'c', peers: [A], clock, config: TIMERS });
+  await connect(a, b);
+  await connect(a, c);
+  await advanceFor(clock, 3 * ALIVE_MS);
+  for (let i = 0; i < 20; i++) {
+    checkLiveness(a.node);
+    await advanceFor(clock, 20);
+  }
+  mesh.net.drop = (_p, src) => sameAddr(src, b.addr) || sameAddr(src, c.addr);
+  // Both checks are filed in the same tick, so they come due in the same slot.
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'x' }));
+  a.tun.inject(udpPacket({ src: A, dst: C, payload: 'x' }));
+  await advanceFor(clock, 10);
+  const udp = a.memUdp!;
+  const send = udp.send.bind(udp);
+  let throws = 1;
+  udp.send = (p: Uint8Array, to: Parameters<typeof send>[1]) => {
+    if (throws > 0 && isType(p, MessageType.Test, 0)) {
+      throws--;
+      throw new Error('EPERM, once');
+    }
+    return send(p, to);
+  };
+  let thrown = 0;
+  for (let i = 0; i < 100 && (a.tunnelTo(b) !== undefined || a.tunnelTo(c) !== undefined); i++) {
+    try {
+      checkLiveness(a.node);
+    } catch (err) {
+      // As the node's timer task does: a throw is logged and the next tick comes.
+      assert.match(String(err), /EPERM/);
+      thrown++;
+    }
+    await advanceFor(clock, 20);
+  }
+  assert.equal(thrown, 1, 'one send threw');
+  assert.equal(a.tunnelTo(b), undefined, 'b removed');
+  assert.equal(a.tunnelTo(c), undefined, 'c removed');
+});
+
+test('a tunnel found dead in the check where another test request throws is removed all the same', async (t) => {
+  const C = '10.99.0.3';
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B, C], clock, config: TIMERS });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: TIMERS });
+  const c = await mesh.node({ vpnIp: C, name: 'c', peers: [A], clock, config: TIMERS });
+  await connect(a, b);
+  await connect(a, c);
+  await advanceFor(clock, 3 * ALIVE_MS);
+  for (let i = 0; i < 20; i++) {
+    checkLiveness(a.node);
+    await advanceFor(clock, 20);
+  }
+  mesh.net.drop = (_p, src) => sameAddr(src, b.addr) || sameAddr(src, c.addr);
+  // Early in a 1 s slot of the wheel, so b's pending deletion and c's first check, ~100 ms apart, share one.
+  await advanceFor(clock, 1000 - (clock.now() % 1000) + 50);
+  const udp = a.memUdp!;
+  const send = udp.send.bind(udp);
+  let tests = 0;
+  udp.send = (p: Uint8Array, to: Parameters<typeof send>[1]) => {
+    // The first test request (b's) goes out; the second (c's, in the check that finds b dead) fails.
+    if (isType(p, MessageType.Test, 0) && ++tests === 2) throw new Error('EPERM, once');
+    return send(p, to);
+  };
+  // b's check comes due ALIVE_MS after its packet: its test request goes out and its pending deletion is filed
+  // PENDING_MS later; c's packet right after files c's first check for the same moment, behind b's.
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'x' }));
+  await advanceFor(clock, ALIVE_MS);
+  checkLiveness(a.node);
+  assert.equal(tests, 1, "b's test request sent");
+  a.tun.inject(udpPacket({ src: A, dst: C, payload: 'x' }));
+  await advanceFor(clock, PENDING_MS);
+  assert.throws(() => checkLiveness(a.node), /EPERM/, "c's test request threw, in the check that found b dead");
+  assert.equal(a.tunnelTo(b), undefined, 'b, found dead in that check, removed');
+});
