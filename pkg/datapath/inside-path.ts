@@ -8,22 +8,21 @@ import { SealBatch } from './seal-batch.js';
 import { SealAccounting } from './tunnel-sender.js';
 
 export class InsidePath {
-  private seals: SealBatch | null = null;
-  /** Inside a TUN read (beginTunRead, endTunRead): its data packets are sealed when it ends. */
-  private inRead = false;
+  // Made with the node, not at its first data packet: on a running node that is a first contact's queued packet,
+  // which would wait for it (15-60 us in the interpreter). Only SealBatch's record chunks wait for the first packet;
+  // SealAccounting reads the context only when a batch reports, so the node may build this before the rest of itself.
+  private readonly seals: SealBatch;
   // The last IPv6 destination and its text: a burst from the TUN is nearly always one flow, and making the string
   // (then parsing it back for the network check) cost ~1.1 us a packet, the comparison ~20 ns.
   private readonly lastDst6 = new Uint8Array(16);
   private lastDst6Text: VpnIp | null = null;
 
-  constructor(private readonly ctx: DataPathContext) {}
+  constructor(ctx: DataPathContext) {
+    this.seals = new SealBatch(new SealAccounting(ctx));
+  }
 
-  /** Step 4's batch; the node's pipelines make it at its start (pipelines.ts), before any tunnel needs it. */
+  /** Step 4's batch, the node's one for its life. */
   sealBatch(): SealBatch {
-    if (this.seals === null) {
-      this.seals = new SealBatch(new SealAccounting(this.ctx));
-      if (this.inRead) this.seals.hold();
-    }
     return this.seals;
   }
 
@@ -33,19 +32,17 @@ export class InsidePath {
    * endTunRead, also when a packet's handling throws.
    */
   beginTunRead(): void {
-    this.inRead = true;
-    this.seals?.hold();
+    this.seals.hold();
   }
 
   /** The TUN read ends: what it added is sealed and sent now. */
   endTunRead(): void {
-    this.inRead = false;
-    this.seals?.release();
+    this.seals.release();
   }
 
   /** Seals and sends the data packets batched so far. */
   flushSealed(): void {
-    this.seals?.flush();
+    this.seals.flush();
   }
 
   /** The destination of an IPv6 packet (at least 40 bytes) as an overlay address. */

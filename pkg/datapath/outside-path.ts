@@ -15,25 +15,29 @@ export class OutsidePath {
   readonly header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
   /** Step 1's loop check, with the last sender's verdict. */
   readonly sources = new SourceCheck();
-  private opens: OpenBatch | null = null;
+  // Made with the node, not at its first data packet, as inside-path.ts's seal batch is (the same first contact would
+  // wait for it). Its callbacks read the context only when a batch is opened.
+  private readonly opens: OpenBatch;
   private tunBatch: TunBatch | null = null;
 
-  constructor(private readonly ctx: DataPathContext) {}
-
-  /** Step 5's batch; the node's pipelines make it at its start (pipelines.ts), before any tunnel needs it. */
-  openBatch(): OpenBatch {
-    return (this.opens ??= new OpenBatch(
-      (host, plaintext, counter, from) => openedData(this.ctx, host, plaintext, counter, from),
+  constructor(private readonly ctx: DataPathContext) {
+    this.opens = new OpenBatch(
+      (host, plaintext, counter, from) => openedData(ctx, host, plaintext, counter, from),
       (err) => {
-        this.ctx.counters.inc('drops', 'outside-exception');
-        this.ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
+        ctx.counters.inc('drops', 'outside-exception');
+        ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
       },
-    ));
+    );
+  }
+
+  /** Step 5's batch, the node's one for its life. */
+  openBatch(): OpenBatch {
+    return this.opens;
   }
 
   /** Completes steps 5-7 for the data packets batched so far. */
   flushOpened(): void {
-    this.opens?.flush();
+    this.opens.flush();
   }
 
   /** Step 7's batch for `tun` (the node's device; a new one if the node was given another). */

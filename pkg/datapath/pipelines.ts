@@ -19,11 +19,5 @@ export class Pipelines {
   constructor(ctx: DataPathContext) {
     this.inside = new InsidePath(ctx);
     this.outside = new OutsidePath(ctx);
-    // The seal and open batches are the node's, not a tunnel's: made here, at the node's start, rather than at the
-    // first data packet, which on a running node is a first contact's queued packet (a lighthouse's messages use
-    // neither), so that contact waited for them: 15-60 us each in the interpreter, on both nodes. Their record
-    // chunks are still taken at the first packet.
-    this.inside.sealBatch();
-    this.outside.openBatch();
   }
 }
