@@ -18,7 +18,7 @@ import { wrapRelayed } from '../../pkg/relay/frame.js';
 import { sameAddr, udpAddr } from '../../pkg/udp/addr.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { Rand } from './helpers/fuzz.js';
-import { connect, TestMesh } from './helpers/mesh.js';
+import { connectedPair } from './helpers/mesh.js';
 import { EDGE_COUNTERS, nobleAead } from './helpers/noble-aead.js';
 import { headerOf, icmpEcho, udpPacket, udpPayloadText } from './helpers/packets.js';
 import { waitFor } from './helpers/wait.js';
@@ -182,16 +182,8 @@ async function crossings(kind: 'openBatch' | 'sealBatch', fn: () => Promise<void
 const A = '10.99.0.1';
 const B = '10.99.0.2';
 
-async function pair(t: { after(fn: () => unknown): void }) {
-  const mesh = new TestMesh(t);
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
-  await connect(a, b);
-  return { mesh, a, b, ab: a.tunnelTo(b)!, ba: b.tunnelTo(a)! };
-}
-
 test('a received batch opens in one crossing; a forged packet does not move the window, a duplicate is dropped, order kept', async (t) => {
-  const { a, b, ab } = await pair(t);
+  const { a, b, ab } = await connectedPair(t);
   const data = (s: string) => udpPacket({ src: A, dst: B, payload: s });
   const p1 = sealForTunnel(ab, MessageType.Message, 0, data('one'));
   const p2 = sealForTunnel(ab, MessageType.Message, 0, data('two'));
@@ -211,7 +203,7 @@ test('a received batch opens in one crossing; a forged packet does not move the 
 });
 
 test('a packet that is not data completes the pending batch first: data, then the close, in one batch', async (t) => {
-  const { a, b, ab } = await pair(t);
+  const { a, b, ab } = await connectedPair(t);
   const before = b.tun.written.length;
   const data = sealForTunnel(ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'last words' }));
   const close = sealForTunnel(ab, MessageType.CloseTunnel, 0, new Uint8Array(0));
@@ -225,7 +217,7 @@ test('a packet that is not data completes the pending batch first: data, then th
 });
 
 test('a TUN read is sealed in one crossing, counters in order; a test request sent after data leaves after it', async (t) => {
-  const { a, b, ab } = await pair(t);
+  const { a, b, ab } = await connectedPair(t);
   const sent = a.memUdp!.sent;
   const start = sent.length;
   const before = b.tun.written.length;
@@ -254,7 +246,7 @@ test('a TUN read is sealed in one crossing, counters in order; a test request se
 });
 
 test('a key closed between the add and the seal sends nothing and is counted', async (t) => {
-  const { a, ab } = await pair(t);
+  const { a, ab } = await connectedPair(t);
   const sent = a.memUdp!.sent;
   const mark = sent.length;
   sendOnTunnel(a.node, ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload: 'too late' }));
@@ -264,7 +256,7 @@ test('a key closed between the add and the seal sends nothing and is counted', a
 });
 
 test('only what was sealed and sent counts as sent: not a batched packet whose key was closed first', async (t) => {
-  const { a, ab } = await pair(t);
+  const { a, ab } = await connectedPair(t);
   const counted = udpPacket({ src: A, dst: B, payload: 'counted' });
   const { packetsOut, bytesOut } = ab;
   sendOnTunnel(a.node, ab, MessageType.Message, 0, counted);
@@ -282,7 +274,7 @@ test('only what was sealed and sent counts as sent: not a batched packet whose k
 });
 
 test('a batched packet counts as sent to the address it was added for, not to a remote the tunnel roamed to before the flush', async (t) => {
-  const { a, b, ab } = await pair(t);
+  const { a, b, ab } = await connectedPair(t);
   const sent = a.memUdp!.sent;
   const mark = sent.length;
   const { packetsOut } = ab;
@@ -309,7 +301,7 @@ test('a batched packet counts as sent to the address it was added for, not to a 
 });
 
 test("data pending in the batch takes its counter when sealed: a window's worth of packets sealed on their own meanwhile (a relay frame, the TCP probe's way) cannot push it out of the peer's window", async (t) => {
-  const { a, b, ab } = await pair(t);
+  const { a, b, ab } = await connectedPair(t);
   const sent = a.memUdp!.sent;
   const mark = sent.length;
   const before = b.tun.written.length;
@@ -333,7 +325,7 @@ test("data pending in the batch takes its counter when sealed: a window's worth 
 });
 
 test('a data packet added while the batch is being sent waits for the next flush: its counter comes after the whole batch', async (t) => {
-  const { a, b, ab } = await pair(t);
+  const { a, b, ab } = await connectedPair(t);
   const sent = a.memUdp!.sent;
   const mark = sent.length;
   const before = b.tun.written.length;
@@ -363,7 +355,7 @@ test('a data packet added while the batch is being sent waits for the next flush
 });
 
 test('a batched packet the peer answers tells the path-health detector once it was sealed and sent, not at the add', async (t) => {
-  const { a, ab } = await pair(t);
+  const { a, ab } = await connectedPair(t);
   const told: HostInfo[] = [];
   const node = a.node as unknown as { answerableSent(host: HostInfo, test: boolean): void };
   node.answerableSent = (host, test) => {

@@ -5,26 +5,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InsidePath } from '../../pkg/datapath/inside-path.js';
 import { SealBatch, type SealOutcomes } from '../../pkg/datapath/seal-batch.js';
 import { MessageSubType, MessageType } from '../../pkg/header/header.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
 import { udpAddr, type UdpAddr } from '../../pkg/udp/addr.js';
 import type { UdpConn } from '../../pkg/udp/udp-conn.js';
-import { connect, TestMesh } from './helpers/mesh.js';
+import { connectedPair } from './helpers/mesh.js';
 import { headerOf, udpPacket, udpPayloadText } from './helpers/packets.js';
 import { waitFor } from './helpers/wait.js';
 
 const A = '10.99.0.1';
 const B = '10.99.0.2';
-
-async function pair(t: { after(fn: () => unknown): void }) {
-  const mesh = new TestMesh(t);
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
-  await connect(a, b);
-  return { a, b, ab: a.tunnelTo(b)! };
-}
 
 /** A socket that only writes down what happens to it, in order, into `log`. */
 class LoggingConn implements UdpConn {
@@ -58,7 +49,7 @@ function turnEnds(): Promise<void> {
 const TO: UdpAddr = udpAddr('192.0.2.9', 4242);
 
 test("a TUN read's data packets are sealed and handed to the socket when the read ends, before the turn's end", async (t) => {
-  const { a, b, ab } = await pair(t);
+  const { a, b, ab } = await connectedPair(t);
   const sent = a.memUdp!.sent;
   const mark = sent.length;
   const before = b.tun.written.length;
@@ -87,7 +78,7 @@ test("a TUN read's data packets are sealed and handed to the socket when the rea
 });
 
 test('sealed datagrams go to the kernel (the socket flushed) before the batch reports them sent', async (t) => {
-  const { ab } = await pair(t);
+  const { ab } = await connectedPair(t);
   const log: string[] = [];
   const conn = new LoggingConn(log);
   const other = new LoggingConn(log);
@@ -103,7 +94,7 @@ test('sealed datagrams go to the kernel (the socket flushed) before the batch re
 });
 
 test('a held batch queues no flush for the turn end: what is added waits for release, then leaves in one flush', async (t) => {
-  const { ab } = await pair(t);
+  const { ab } = await connectedPair(t);
   const log: string[] = [];
   const conn = new LoggingConn(log);
   const batch = new SealBatch(loggingOutcomes(log));
@@ -123,18 +114,4 @@ test('a held batch queues no flush for the turn end: what is added waits for rel
   assert.equal(log.length, 4);
   await turnEnds();
   assert.deepEqual(log.slice(4), ['send', 'flush', 'sent 1']);
-});
-
-test('a seal batch first made during a TUN read is held like one made before it', async (t) => {
-  const { a, ab } = await pair(t);
-  const log: string[] = [];
-  const conn = new LoggingConn(log);
-  // A pipeline that has not sealed anything yet: its batch is made at the read's first data packet.
-  const inside = new InsidePath(a.node);
-  inside.beginTunRead();
-  inside.sealBatch().add(ab, conn, TO, MessageType.Message, MessageSubType.None, udpPacket({ src: A, dst: B }), false);
-  await turnEnds();
-  assert.deepEqual(log, [], 'held until the read ends');
-  inside.endTunRead();
-  assert.deepEqual(log, ['send', 'flush']);
 });

@@ -243,4 +243,24 @@ export async function connect(a: TestNode, b: TestNode, payload = 'hello'): Prom
   await until(a.node.clock, up, { what });
 }
 
+/** Two nodes with each other as peers and the tunnel between them up. */
+export interface ConnectedPair {
+  mesh: TestMesh;
+  a: TestNode;
+  b: TestNode;
+  /** a's tunnel to b. */
+  ab: HostInfo;
+  /** b's tunnel to a. */
+  ba: HostInfo;
+}
+
+/** Nodes a and b (10.99.0.1, 10.99.0.2 unless given) on a new mesh, connected (connect): the data-path tests' start. */
+export async function connectedPair(t: AfterHook, [ipA, ipB] = ['10.99.0.1', '10.99.0.2']): Promise<ConnectedPair> {
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: ipA, name: 'a', peers: [ipB] });
+  const b = await mesh.node({ vpnIp: ipB, name: 'b', peers: [ipA] });
+  await connect(a, b);
+  return { mesh, a, b, ab: a.tunnelTo(b)!, ba: b.tunnelTo(a)! };
+}
+
 export { deepMerge };
