@@ -17,8 +17,7 @@
 // including those that run once at start: idle RSS 55.7 MiB against 54.5 without (bench/resources.js, one run; KiB per
 // tunnel within its noise) (docs/state-machines.md, "How long").
 
-import { setFlagsFromString } from 'node:v8';
-import { WRITE_CODE_CACHE_ENV } from './code-cache.js';
+import { setDaemonV8Flag } from './daemon-v8-flag.js';
 
 const LAZY_FLAG = /^--(no-)?lazy[-_]feedback[-_]allocation$/;
 
@@ -31,9 +30,5 @@ export function feedbackFromFirstCall(
   execArgv: readonly string[] = process.execArgv,
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
-  if (env[WRITE_CODE_CACHE_ENV] === '1') return false;
-  if (execArgv.some((arg) => LAZY_FLAG.test(arg))) return false;
-  if ((env.NODE_OPTIONS ?? '').split(/\s+/).some((arg) => LAZY_FLAG.test(arg))) return false;
-  setFlagsFromString('--no-lazy-feedback-allocation');
-  return true;
+  return setDaemonV8Flag('--no-lazy-feedback-allocation', LAZY_FLAG, execArgv, env);
 }

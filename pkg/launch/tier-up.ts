@@ -18,8 +18,7 @@
 // budget starts or restarts after this call see the smaller one, which the data path's do (it first runs on the
 // first packet).
 
-import { setFlagsFromString } from 'node:v8';
-import { WRITE_CODE_CACHE_ENV } from './code-cache.js';
+import { setDaemonV8Flag } from './daemon-v8-flag.js';
 
 /** Bytes of bytecode a function runs between V8's checks whether to optimize it (V8's default: 67584). */
 export const DAEMON_INTERRUPT_BUDGET = 4096;
@@ -35,12 +34,7 @@ export function tierUpSooner(
   execArgv: readonly string[] = process.execArgv,
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
-  if (env[WRITE_CODE_CACHE_ENV] === '1') return false;
-  if (execArgv.some((arg) => BUDGET_FLAG.test(arg))) return false;
-  // NODE_OPTIONS does not show in execArgv. Node 20 refuses to start with this V8 flag there (exit 9, "not allowed
-  // in NODE_OPTIONS"), so this guards a node that allows it rather than one we run on today. Split on white space
-  // only: node's own quoting matters for values, and this flag's value has no spaces.
-  if ((env.NODE_OPTIONS ?? '').split(/\s+/).some((arg) => BUDGET_FLAG.test(arg))) return false;
-  setFlagsFromString(`--interrupt-budget=${DAEMON_INTERRUPT_BUDGET}`);
-  return true;
+  // Node 20 refuses to start with this V8 flag in NODE_OPTIONS (exit 9, "not allowed in NODE_OPTIONS"), so that
+  // part of the guard is for a node that allows it rather than one we run on today.
+  return setDaemonV8Flag(`--interrupt-budget=${DAEMON_INTERRUPT_BUDGET}`, BUDGET_FLAG, execArgv, env);
 }
