@@ -56,7 +56,7 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
       { name: 'tun', device: node.tun },
     ],
   });
-  capYoungGeneration();
+  capYoungGeneration({ amLighthouse: node.lighthouseServer !== null });
   tierUpSooner();
   // A first contact's code run once in process while idle, so the first real one runs warm (issue 19).
   // MESH_WARM_UP=0 leaves it out, so benchmarks can measure what it costs the steady data path in the same run.
