@@ -1,4 +1,4 @@
-// Keeps V8's young generation at its initial size (1 MB semi-spaces) for the daemon's lifetime.
+// Keeps V8's young generation at its initial size (1 MB semi-spaces) for the daemon's lifetime, except a lighthouse's.
 //
 // V8 grows the young generation, up to 16 MB semi-spaces, while many young objects survive, which a burst of
 // handshakes causes, and the resident set keeps most of that afterwards. The data path's garbage
