@@ -44,7 +44,7 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   // Before the start: its lighthouse handshakes and the warm-up then leave feedback a first contact runs with.
-  feedbackFromFirstCall();
+  const eagerFeedback = feedbackFromFirstCall();
   const daemon = await Daemon.start(configPath);
   // From here on an exception no handler caught is logged and the daemon keeps serving (pkg/daemon/last-resort.ts).
   const { node } = daemon;
@@ -57,7 +57,8 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
     ],
   });
   capYoungGeneration({ amLighthouse: node.lighthouseServer !== null });
-  tierUpSooner();
+  const tierUp = tierUpSooner();
+  node.log.debug('V8 flags set at start', { eagerFeedback, tierUp });
   // A first contact's code run once in process while idle, so the first real one runs warm (issue 19).
   // MESH_WARM_UP=0 leaves it out, so benchmarks can measure what it costs the steady data path in the same run.
   // Run again later once V8 may have discarded what it warmed (pkg/daemon/warm-up-rewarm.ts).

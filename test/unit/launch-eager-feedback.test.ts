@@ -48,3 +48,19 @@ test('feedbackFromFirstCall leaves the flags alone in the code-cache training ru
     false,
   );
 });
+
+test("node's modules a daemon loads later are loaded before the flag is set, while their code cache still fits", () => {
+  // A flag set at run time changes V8's flag hash: a module first loaded after it compiles from source.
+  const script = `
+    import { feedbackFromFirstCall, DAEMON_BUILTINS } from ${JSON.stringify(EAGER)};
+    const loaded = (id) => process.moduleLoadList.includes('NativeModule ' + id);
+    const before = DAEMON_BUILTINS.filter(loaded);
+    feedbackFromFirstCall([], {});
+    process.stdout.write(JSON.stringify({ before, after: DAEMON_BUILTINS.filter(loaded), all: DAEMON_BUILTINS }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const { before, after, all } = JSON.parse(r.stdout) as Record<string, string[]>;
+  assert.notDeepEqual(before, all, 'a fresh node already has them all: the check proves nothing');
+  assert.deepEqual(after, all);
+});
