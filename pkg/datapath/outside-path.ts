@@ -6,11 +6,11 @@
 import type { Header } from '../header/header.js';
 import type { DataPathContext } from './context.js';
 import { OpenBatch } from './open-batch.js';
-import { openedData } from './outside.js';
+import { DataOutcomes, type TunFlusher } from './open-outcomes.js';
 import { SourceCheck } from './source-check.js';
 import { TunBatch, type BatchTunWriter } from './tun-batch.js';
 
-export class OutsidePath {
+export class OutsidePath implements TunFlusher {
   /** Step 1 reads each datagram's header into this one record instead of allocating one per datagram. */
   readonly header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
   /** Step 1's loop check, with the last sender's verdict. */
@@ -21,13 +21,7 @@ export class OutsidePath {
   private tunBatch: TunBatch | null = null;
 
   constructor(private readonly ctx: DataPathContext) {
-    this.opens = new OpenBatch(
-      (host, plaintext, counter, from) => openedData(ctx, host, plaintext, counter, from),
-      (err) => {
-        ctx.counters.inc('drops', 'outside-exception');
-        ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
-      },
-    );
+    this.opens = new OpenBatch(new DataOutcomes(ctx, this));
   }
 
   /** Step 5's batch, the node's one for its life. */
@@ -38,6 +32,11 @@ export class OutsidePath {
   /** Completes steps 5-7 for the data packets batched so far. */
   flushOpened(): void {
     this.opens.flush();
+  }
+
+  /** Writes step 7's batch now instead of at the turn's end (an open batch's packets are decided). */
+  flushTun(): void {
+    this.tunBatch?.flush();
   }
 
   /** Step 7's batch for `tun` (the node's device; a new one if the node was given another). */

@@ -44,7 +44,8 @@ export class TunBatch {
     }
   }
 
-  private flush(): void {
+  /** Writes the packets added so far (the outside path calls this once an open batch is decided). */
+  flush(): void {
     this.queued = false;
     const n = this.count;
     if (n === 0) return;
