@@ -1,7 +1,8 @@
 // Step 5 of the outside pipeline (decrypt) for data packets, batched: the packets of one received batch are copied
 // into a CryptoBatch as they pass steps 1-4 (header, lookup, replay check), and opened together, one addon crossing
-// per tunnel, when the batch ends: from a microtask (the addon runs microtasks right after each batch of datagrams,
-// before it reads the next), or at once before anything else is handled (outside.ts flushes before every packet that
+// per tunnel, when the batch ends: when the socket reports the end of the received batch (UdpConn.onReceiveBatch;
+// the node holds this batch in between, hold/release), else from a microtask (the addon runs microtasks right after
+// each batch of datagrams, before it reads the next), or at once before anything else is handled (outside.ts flushes before every packet that
 // is not a data packet, so a handshake, close or control message never overtakes data that arrived before it).
 //
 // Only packets that came straight from the socket are batched (relayed ones are opened at once: the relay looks at
@@ -45,6 +46,8 @@ export class OpenBatch {
   /** Per record of the batch being delivered: 1 when `opened` accepted it. */
   private readonly accepted = new Uint8Array(MAX_RECORDS);
   private queued = false;
+  /** Held (hold, release): adds wait for release() instead of queueing a flush at the end of the turn. */
+  private held = false;
   private flushing = false;
   private readonly flushNow = (): void => this.flush();
 
@@ -68,10 +71,24 @@ export class OpenBatch {
     b.setMeta(i, at, HEADER_LEN, at + HEADER_LEN, length - HEADER_LEN, at + HEADER_LEN);
     this.hosts[i] = host;
     this.froms[i] = from;
-    if (!this.queued) {
+    if (!this.queued && !this.held) {
       this.queued = true;
       atTurnEnd(this.flushNow);
     }
+  }
+
+  /**
+   * Packets added from now on are opened at release() (or by a flush meanwhile), not at the end of the turn: one hop
+   * less for a received batch's packets, whose end the socket reports. The holder must release, even when it throws.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Ends a hold and opens and delivers what it kept. */
+  release(): void {
+    this.held = false;
+    this.flush();
   }
 
   get pending(): number {

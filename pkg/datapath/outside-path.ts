@@ -9,8 +9,9 @@ import { OpenBatch } from './open-batch.js';
 import { DataOutcomes, type TunFlusher } from './open-outcomes.js';
 import { SourceCheck } from './source-check.js';
 import { TunBatch, type BatchTunWriter } from './tun-batch.js';
+import type { ReceiveBatchBounds } from '../udp/udp-conn.js';
 
-export class OutsidePath implements TunFlusher {
+export class OutsidePath implements TunFlusher, ReceiveBatchBounds {
   /** Step 1 reads each datagram's header into this one record instead of allocating one per datagram. */
   readonly header: Header = { version: 0, type: 0, subtype: 0, reserved: 0, remoteIndex: 0, counter: 0 };
   /** Step 1's loop check, with the last sender's verdict. */
@@ -19,6 +20,8 @@ export class OutsidePath implements TunFlusher {
   // wait for it). Its callbacks read the context only when a batch is opened.
   private readonly opens: OpenBatch;
   private tunBatch: TunBatch | null = null;
+  /** Inside a received batch (receiveBatchStarts, receiveBatchEnds): the open and TUN batches are held. */
+  private inBatch = false;
 
   constructor(private readonly ctx: DataPathContext) {
     this.opens = new OpenBatch(new DataOutcomes(ctx, this));
@@ -27,6 +30,23 @@ export class OutsidePath implements TunFlusher {
   /** Step 5's batch, the node's one for its life. */
   openBatch(): OpenBatch {
     return this.opens;
+  }
+
+  /** The socket starts handing over a received batch: its data packets are opened when it ends (open-batch.ts hold). */
+  receiveBatchStarts(): void {
+    this.inBatch = true;
+    this.opens.hold();
+    this.tunBatch?.hold();
+  }
+
+  /** The received batch was handed over: steps 5-7 for its data packets now, not at the turn's end. */
+  receiveBatchEnds(): void {
+    this.inBatch = false;
+    try {
+      this.opens.release();
+    } finally {
+      this.tunBatch?.release();
+    }
   }
 
   /** Completes steps 5-7 for the data packets batched so far. */
@@ -43,6 +63,11 @@ export class OutsidePath implements TunFlusher {
   tunBatchFor(tun: BatchTunWriter): TunBatch {
     const batch = this.tunBatch;
     if (batch !== null && batch.tun === tun) return batch;
-    return (this.tunBatch = new TunBatch(tun, this.ctx));
+    // A batch replaced while the old one is held: the old one's packets are written now, in order, before any of
+    // the new one's, which is held as the old one was.
+    batch?.release();
+    const made = (this.tunBatch = new TunBatch(tun, this.ctx));
+    if (this.inBatch) made.hold();
+    return made;
   }
 }

@@ -19,6 +19,14 @@ import type { SenderCache } from './addr-record.js';
  * kernel together at the end of the current turn of the event loop (before any timer or I/O callback runs), in
  * the order they were made.
  */
+/** Where a received batch starts and ends (UdpConn.onReceiveBatch). */
+export interface ReceiveBatchBounds {
+  /** Before the batch's first datagram goes to the onPacket listeners. */
+  receiveBatchStarts(): void;
+  /** After its last one, also when a listener threw. */
+  receiveBatchEnds(): void;
+}
+
 export interface UdpConn {
   readonly localPort: number;
   /** Adds a listener; every datagram goes to every listener, in the order they were added (as node:dgram does). */
@@ -33,6 +41,11 @@ export interface UdpConn {
   readonly senders?: SenderCache;
   /** Batched connections: hand what `send` gathered to the kernel now rather than at the end of the turn. */
   flush?(): void;
+  /**
+   * Batched connections: `bounds` learns where each received batch starts and ends (around its datagrams' onPacket
+   * calls), so a consumer that gathers a batch's datagrams finishes them at its end, without a turn-end hop.
+   */
+  onReceiveBatch?(bounds: ReceiveBatchBounds): void;
   close(): Promise<void>;
 }
 
