@@ -54,9 +54,13 @@ export class OutsidePath implements TunFlusher, ReceiveBatchBounds {
     this.opens.flush();
   }
 
-  /** Writes step 7's batch now instead of at the turn's end (an open batch's packets are decided). */
+  /**
+   * An open batch's packets are decided: step 7's batch is written now instead of at the turn's end, unless more of
+   * the received batch is to come (a full open batch, or one completed before a control packet, mid-batch): its TUN
+   * packets then go in one write with the rest at the batch's end, as before, for the addon to join (tun-batch.ts).
+   */
   flushTun(): void {
-    this.tunBatch?.flush();
+    if (!this.inBatch) this.tunBatch?.flush();
   }
 
   /** Step 7's batch for `tun` (the node's device; a new one if the node was given another). */

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { handleUdpPacket } from '../../pkg/datapath/outside.js';
 import { sealForTunnel } from '../../pkg/datapath/tunnel-sender.js';
-import { MessageType } from '../../pkg/header/header.js';
+import { MessageType, TestSubType } from '../../pkg/header/header.js';
 import { BatchConn } from '../../pkg/udp/batch-conn.js';
 import { connectedPair } from './helpers/mesh.js';
 import { udpPacket, udpPayloadText } from './helpers/packets.js';
@@ -76,4 +76,28 @@ test('inside a received batch, data packets are opened and written when it ends,
   handleUdpPacket(b.node, seal('three'), a.addr);
   assert.equal(b.tun.written.length, before + 2);
   await waitFor(() => b.tun.written.length === before + 3, { what: 'the packet outside a batch' });
+});
+
+test('an open batch completed mid-batch (a control packet) leaves its TUN packets for the one write at the end', async (t) => {
+  const { a, b, ab } = await connectedPair(t);
+  const outside = b.node.pipelines.outside;
+  const writes: string[][] = [];
+  const tun = b.tun;
+  const writeBatch = tun.writeBatch.bind(tun);
+  tun.writeBatch = (packets) => {
+    writes.push(packets.map(udpPayloadText));
+    return writeBatch(packets);
+  };
+  const data = (s: string): Buffer =>
+    sealForTunnel(ab, MessageType.Message, 0, udpPacket({ src: a.vpnIpText, dst: b.vpnIpText, payload: s }));
+  const testRequest = sealForTunnel(ab, MessageType.Test, TestSubType.Request, new Uint8Array(0));
+  const packetsIn = b.tunnelTo(a)!.packetsIn;
+  outside.receiveBatchStarts();
+  handleUdpPacket(b.node, data('one'), a.addr);
+  handleUdpPacket(b.node, testRequest, a.addr);
+  assert.equal(b.tunnelTo(a)!.packetsIn, packetsIn + 2, 'the data before the control packet was opened first');
+  handleUdpPacket(b.node, data('two'), a.addr);
+  assert.deepEqual(writes, [], 'nothing written before the batch ends');
+  outside.receiveBatchEnds();
+  assert.deepEqual(writes, [['one', 'two']]);
 });
