@@ -6,7 +6,7 @@ import type { HostInfo } from '../hostmap/hostinfo.js';
 import type { UdpAddr } from '../udp/addr.js';
 import type { DataPathContext } from './context.js';
 import type { OpenOutcomes } from './open-batch.js';
-import { account, openedData } from './outside.js';
+import { account, openedData, outsideException } from './outside.js';
 
 /** What the TUN write of a decided batch needs: the node's outside path (outside-path.ts). */
 export interface TunFlusher {
@@ -33,7 +33,6 @@ export class DataOutcomes implements OpenOutcomes {
   }
 
   failed(err: unknown): void {
-    this.ctx.counters.inc('drops', 'outside-exception');
-    this.ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
+    outsideException(this.ctx, err);
   }
 }

@@ -161,8 +161,20 @@ export function openedData(
   if (plaintext === null) return dropped(ctx, 'outside-decrypt');
   if (!host.replay.update(counter)) return dropped(ctx, 'outside-replay');
   adopt(ctx, host, from);
-  deliver(ctx, host, plaintext);
+  // Accepted from here on, whatever its delivery does: a throw there (the firewall, the TUN queue) costs the packet,
+  // not its receive statistics, which liveness reads; the batch accounts every record this returns true for.
+  try {
+    deliver(ctx, host, plaintext);
+  } catch (err) {
+    outsideException(ctx, err);
+  }
   return true;
+}
+
+/** A packet whose handling threw: counted and logged at debug (the sender may trigger it at will). */
+export function outsideException(ctx: DataPathContext, err: unknown): void {
+  ctx.counters.inc('drops', 'outside-exception');
+  ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
 }
 
 /** Step 6 for an authenticated packet that is not a replay. */

@@ -105,3 +105,32 @@ test("a batch's packets reach the TUN before its statistics, after the replay ch
     `the reject reply goes to the roamed address, not ${sent.map((s) => `${s.to.address}:${s.to.port}`).join(' ')}`,
   );
 });
+
+test("a packet whose delivery throws is still counted as received: liveness reads the tunnel's statistics", async (t) => {
+  const mesh = new TestMesh(t);
+  mesh.expectEscapedErrors();
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B] });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A] });
+  await connect(a, b);
+  const ab = a.tunnelTo(b)!;
+  const ba = b.tunnelTo(a)!;
+  const firewall = b.node.firewall();
+  const filter = firewall.filter.bind(firewall);
+  firewall.filter = (packet, ...rest) => {
+    if (udpPayloadText(packet) === 'throws') throw new Error('firewall bug');
+    return filter(packet, ...rest);
+  };
+  const written: string[] = [];
+  b.tun.onWrite((p) => written.push(udpPayloadText(p)));
+  const packetsIn = ba.packetsIn;
+  const exceptions = b.node.counters.get('drops', 'outside-exception') ?? 0;
+  // One batch, as from one recvmmsg.
+  for (const payload of ['one', 'throws', 'two']) {
+    const p = sealForTunnel(ab, MessageType.Message, 0, udpPacket({ src: A, dst: B, payload }));
+    handleUdpPacket(b.node, p, a.addr);
+  }
+  await waitFor(() => written.length >= 2, { what: 'the two other packets delivered' });
+  assert.deepEqual(written, ['one', 'two']);
+  assert.equal(ba.packetsIn, packetsIn + 3, 'all three authenticated packets counted as received');
+  assert.equal((b.node.counters.get('drops', 'outside-exception') ?? 0) - exceptions, 1);
+});
