@@ -14,14 +14,15 @@
 // Not on a lighthouse: its heap holds every host it serves (~250 MB at 40k nodes), and each scavenge pays a cost
 // that grows with the old generation, not with the garbage (at 40k nodes, 1 MB semi-spaces: ~6 scavenges a second
 // of ~1.5 ms; 16 MB ones: one every ~2.5 s, of ~5.4 ms). Left to V8's growth, its young generation grows in the burst
-// of handshakes when its hosts join, as this cap exists to prevent on other nodes; on a lighthouse that is ~1 point
-// of one core's steady CPU at 40k nodes for ~80 MB of resident memory (bench/lh-load.ts; RESULTS.md, session 12).
+// of handshakes when its hosts join, as this cap exists to prevent on other nodes. At 40k nodes, one bench/lh-load.ts
+// run, the same build capped and not: steady CPU 12.8 -> 10.7 % of one core, RSS 252 -> 272 MiB (bench/RESULTS.md,
+// session 12).
 // MESH_YOUNG_CAP=1 caps a lighthouse's too (an A/B in one bench run).
 
 import { setFlagsFromString } from 'node:v8';
 import { WRITE_CODE_CACHE_ENV } from '../launch/code-cache.js';
 
-export function capYoungGeneration(role: { amLighthouse: boolean } = { amLighthouse: false }): void {
+export function capYoungGeneration(role: { amLighthouse: boolean }): void {
   // The build's code-cache training run must keep the flags it started with (pkg/launch/code-cache.ts).
   if (process.env[WRITE_CODE_CACHE_ENV] === '1') return;
   if (role.amLighthouse && process.env.MESH_YOUNG_CAP !== '1') return;

@@ -2,8 +2,9 @@
 // into a CryptoBatch as they pass steps 1-4 (header, lookup, replay check), and opened together, one addon crossing
 // per tunnel, when the batch ends: when the socket reports the end of the received batch (UdpConn.onReceiveBatch;
 // the node holds this batch in between, hold/release), else from a microtask (the addon runs microtasks right after
-// each batch of datagrams, before it reads the next), or at once before anything else is handled (outside.ts flushes before every packet that
-// is not a data packet, so a handshake, close or control message never overtakes data that arrived before it).
+// each batch of datagrams, before it reads the next), or at once before anything else is handled (outside.ts
+// flushes before every packet that is not a data packet, so a handshake, close or control message never overtakes
+// data that arrived before it).
 //
 // Only packets that came straight from the socket are batched (relayed ones are opened at once: the relay looks at
 // what each did). Order is the pipeline's: `opened` gets every record in arrival order, with null for one that did

@@ -1,8 +1,8 @@
 // The tables of established tunnels: by peer overlay address (the send path), by our local index (the receive
 // path) and by the peer's index (recv_error lookups). A peer may have several overlay addresses (IPv4 and IPv6
 // networks of a v2 certificate): `byVpnIp` holds a tunnel under every one of them, as Nebula 1.10's hostmap does,
-// and `byPrimary` under its primary address only, so that iterating it visits each tunnel once (docs/ipv6.md). Index allocation lives here because local indexes must be unique
-// across established and pending tunnels.
+// and `byPrimary` under its primary address only, so that iterating it visits each tunnel once (docs/ipv6.md).
+// Index allocation lives here because local indexes must be unique across established and pending tunnels.
 //
 // A candidate is a tunnel we answered a stage 1 for and that has not carried an authenticated packet yet. Stage 1
 // travels in clear, so anyone who saw the peer's certificate can send one; a candidate is therefore only reachable by

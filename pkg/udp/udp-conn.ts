@@ -8,17 +8,6 @@ import { guarded } from '../log/escaped-errors.js';
 import { isIpv6Addr, socketAddr, type UdpAddr } from './addr.js';
 import type { SenderCache } from './addr-record.js';
 
-/**
- * Buffer contract. Received: `packet` is valid only until the callback returns (a batched connection reuses its
- * receive buffer for the next batch); whoever keeps bytes past that copies them. `from` is immutable and may be
- * kept. Sent: the bytes belong to the connection from `send` on; do not change them afterwards (node:dgram hands
- * them to the kernel a tick later, a batched connection copies them at once).
- *
- * Errors: an exception thrown by an `onPacket` listener is caught by the connection and reported to
- * pkg/log/escaped-errors.ts; it drops that datagram and nothing else. `send` never throws for a transient error, it counts and drops. Sends may be gathered and handed to the
- * kernel together at the end of the current turn of the event loop (before any timer or I/O callback runs), in
- * the order they were made.
- */
 /** Where a received batch starts and ends (UdpConn.onReceiveBatch). */
 export interface ReceiveBatchBounds {
   /** Before the batch's first datagram goes to the onPacket listeners. */
@@ -27,6 +16,17 @@ export interface ReceiveBatchBounds {
   receiveBatchEnds(): void;
 }
 
+/**
+ * Buffer contract. Received: `packet` is valid only until the callback returns (a batched connection reuses its
+ * receive buffer for the next batch); whoever keeps bytes past that copies them. `from` is immutable and may be
+ * kept. Sent: the bytes belong to the connection from `send` on; do not change them afterwards (node:dgram hands
+ * them to the kernel a tick later, a batched connection copies them at once).
+ *
+ * Errors: an exception thrown by an `onPacket` listener is caught by the connection and reported to
+ * pkg/log/escaped-errors.ts; it drops that datagram and nothing else. `send` never throws for a transient error, it
+ * counts and drops. Sends may be gathered and handed to the kernel together at the end of the current turn of the
+ * event loop (before any timer or I/O callback runs), in the order they were made.
+ */
 export interface UdpConn {
   readonly localPort: number;
   /** Adds a listener; every datagram goes to every listener, in the order they were added (as node:dgram does). */
