@@ -284,11 +284,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     try {
       if (setup.tcp) node.tcp = await openTcpTransport(node.udp, node.tcpEnv());
       if (node.tcp) node.udp = node.tcp.underlay;
-      else {
-        // A received batch's data packets are opened and written when the socket reports its end (outside-path.ts).
-        node.udp.onReceiveBatch?.(node.pipelines.outside);
-        node.udp.onPacket((packet, from) => node.onUdp(packet, from));
-      }
+      else node.udp.onPacket((packet, from) => node.onUdp(packet, from));
       node.tcp?.fallback?.start();
       node.natTests = await node.openNatTests(setup);
     } catch (err) {

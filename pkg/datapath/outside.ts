@@ -147,67 +147,36 @@ export function flushOpened(ctx: DataPathContext): void {
   ctx.pipelines.outside.flushOpened();
 }
 
-/**
- * Steps 5-7 of a data packet, once the node's open batch (outside-path.ts) opened it (null: it did not authenticate),
- * up to its TUN write: true when it was accepted, and the batch runs `account` for it after writing the TUN.
- */
+/** Steps 5-7 of a data packet, once the node's open batch (outside-path.ts) opened it (null: it did not authenticate). */
 export function openedData(
   ctx: DataPathContext,
   host: HostInfo,
   plaintext: Buffer | null,
   counter: number,
   from: UdpAddr,
-): boolean {
-  if (plaintext === null) return dropped(ctx, 'outside-decrypt');
-  if (!host.replay.update(counter)) return dropped(ctx, 'outside-replay');
-  adopt(ctx, host, from);
-  // Accepted from here on, whatever its delivery does: a throw there (the firewall, the TUN queue) costs the packet,
-  // not its receive statistics, which liveness reads; the batch accounts every record this returns true for.
-  try {
-    deliver(ctx, host, plaintext);
-  } catch (err) {
-    outsideException(ctx, err);
-  }
-  return true;
+): void {
+  if (plaintext === null) return drop(ctx, 'outside-decrypt');
+  if (!host.replay.update(counter)) return drop(ctx, 'outside-replay');
+  accept(ctx, host, plaintext.length, from);
+  deliver(ctx, host, plaintext);
 }
 
-/** A packet whose handling threw: counted and logged at debug (the sender may trigger it at will). */
-export function outsideException(ctx: DataPathContext, err: unknown): void {
-  ctx.counters.inc('drops', 'outside-exception');
-  ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
-}
-
-/** Step 6 for an authenticated packet that is not a replay. */
 export function accept(ctx: DataPathContext, host: HostInfo, length: number, from: UdpAddr | null): void {
-  adopt(ctx, host, from);
-  account(ctx, host, length, from);
-}
-
-/**
- * The part of step 6 the packet's delivery and the packets after it depend on: the tunnel's replacement and promotion,
- * and roaming (a firewall reject reply goes to the address the packet came from). Always before `deliver`.
- */
-function adopt(ctx: DataPathContext, host: HostInfo, from: UdpAddr | null): void {
+  const now = ctx.clock.now();
+  host.lastRecvAt = now;
   if (host.recvErrors !== 0) {
     // The peer still has this tunnel: the recv_error was forged (or stale), so its replacement is not needed.
     host.recvErrors = 0;
     ctx.handshakes.tunnelAnswered(host);
   }
-  if (host.stage2Packet !== undefined) ctx.handshakes.peerHasStage2(host);
-  if (from !== null && !sameAddr(from, host.remote)) roam(ctx, host, from, ctx.clock.now());
-}
-
-/**
- * The rest of step 6, statistics no packet's fate depends on: a batch of data packets runs it after their TUN write
- * (open-batch.ts), everything else right after `adopt`.
- */
-export function account(ctx: DataPathContext, host: HostInfo, length: number, from: UdpAddr | null): void {
-  host.lastRecvAt = ctx.clock.now();
   host.packetsIn++;
   host.bytesIn += length;
+  if (host.stage2Packet !== undefined) ctx.handshakes.peerHasStage2(host);
+  if (from === null) return;
   // Proven by the tunnel's key: the socket keeps this sender among the long-lived ones, where a spoofed flood
   // cannot push it out (docs/security-model.md).
-  if (from !== null) ctx.udp.senders?.keep(from);
+  ctx.udp.senders?.keep(from);
+  if (!sameAddr(from, host.remote)) roam(ctx, host, from, now);
 }
 
 function roam(ctx: DataPathContext, host: HostInfo, from: UdpAddr, now: number): void {
@@ -282,10 +251,4 @@ const IPV6_HEADER_LEN = 40;
 
 function drop(ctx: DataPathContext, reason: string): void {
   ctx.counters.inc('drops', reason);
-}
-
-/** drop, for a step that answers whether the packet was accepted. */
-function dropped(ctx: DataPathContext, reason: string): false {
-  ctx.counters.inc('drops', reason);
-  return false;
 }

@@ -28,8 +28,6 @@ export class TunBatch {
   private count = 0;
   private spare = reusedSlots<Uint8Array>(1, NO_PACKET);
   private queued = false;
-  /** Held (hold, release): adds wait for release() instead of queueing a flush at the end of the turn. */
-  private held = false;
   private readonly flushNow = (): void => this.flush();
 
   constructor(
@@ -40,28 +38,13 @@ export class TunBatch {
   add(packet: Uint8Array): void {
     this.packets[this.count++] = packet;
     if (this.count >= FLUSH_AT) return this.flush();
-    if (!this.queued && !this.held) {
+    if (!this.queued) {
       this.queued = true;
       atTurnEnd(this.flushNow);
     }
   }
 
-  /**
-   * Packets added from now on are written at release() (or by a flush meanwhile), not at the end of the turn: the
-   * outside path holds the batch while the socket hands over a received batch. The holder must release.
-   */
-  hold(): void {
-    this.held = true;
-  }
-
-  /** Ends a hold and writes what it kept. */
-  release(): void {
-    this.held = false;
-    this.flush();
-  }
-
-  /** Writes the packets added so far (the outside path calls this once an open batch is decided). */
-  flush(): void {
+  private flush(): void {
     this.queued = false;
     const n = this.count;
     if (n === 0) return;

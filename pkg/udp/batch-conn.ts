@@ -2,8 +2,7 @@
 // gathered into one sendmmsg per turn of the loop. One crossing between JavaScript and C per batch each way, and
 // no allocation per datagram beyond a Buffer view (received) and a copy into the send buffer (sent).
 //
-//   receive  kernel --recvmmsg--> recvBuf slots + records --one call--> onPacket(view, from) per datagram,
-//            between the batch's bounds (onReceiveBatch: starts, ends)
+//   receive  kernel --recvmmsg--> recvBuf slots + records --one call--> onPacket(view, from) per datagram
 //   send     send(packet, to) copies into sendBuf + a record; the first one of a turn queues a microtask that
 //            hands them all to sendmmsg (the addon's callbacks run microtasks before returning to the loop, so a
 //            batch of TUN packets or UDP datagrams goes out as one batch). A full send buffer flushes at once.
@@ -15,7 +14,7 @@ import { loadNativeAddon, UDP_META_WORDS, type UdpAddon, type UdpPollHandle } fr
 import type { UdpAddr } from './addr.js';
 import { guarded } from '../log/escaped-errors.js';
 import { AddrTable, type SenderCache } from './addr-record.js';
-import type { ReceiveBatchBounds, UdpConn } from './udp-conn.js';
+import type { UdpConn } from './udp-conn.js';
 import { atTurnEnd } from '../schedule/turn-end.js';
 
 const W = UDP_META_WORDS;
@@ -83,7 +82,6 @@ export class BatchConn implements UdpConn {
   private flushQueued = false;
   private readonly flushNow = (): void => this.flush();
   private listeners: Array<(packet: Buffer, from: UdpAddr) => void> = [];
-  private bounds: ReceiveBatchBounds | null = null;
   private errorHandler: ((err: Error) => void) | null = null;
   private poll: UdpPollHandle | null = null;
   private closed = false;
@@ -145,11 +143,6 @@ export class BatchConn implements UdpConn {
     this.poll = this.addon.udp_poll_start(this.fd, this.recvBuf, this.recvMeta, this.slotSize, (err, count) =>
       this.deliver(err, count),
     );
-  }
-
-  /** One consumer of batch bounds (the node's outside pipeline); set it before the first onPacket. */
-  onReceiveBatch(bounds: ReceiveBatchBounds): void {
-    this.bounds = bounds;
   }
 
   /** Read failures end receiving; without a handler the error is thrown from the event loop. */
@@ -231,20 +224,15 @@ export class BatchConn implements UdpConn {
       else throw err;
       return;
     }
-    const { recvBuf, recvMeta, addrs, listeners, bounds } = this;
+    const { recvBuf, recvMeta, addrs, listeners } = this;
     this.stats.received += count;
     this.stats.receiveBatches++;
-    bounds?.receiveBatchStarts();
-    try {
-      for (let i = 0; i < count; i++) {
-        const r = i * W;
-        const offset = recvMeta[r];
-        const packet = recvBuf.subarray(offset, offset + recvMeta[r + 1]);
-        const from = addrs.fromRecord(recvMeta, r);
-        for (let k = 0; k < listeners.length; k++) listeners[k](packet, from);
-      }
-    } finally {
-      bounds?.receiveBatchEnds();
+    for (let i = 0; i < count; i++) {
+      const r = i * W;
+      const offset = recvMeta[r];
+      const packet = recvBuf.subarray(offset, offset + recvMeta[r + 1]);
+      const from = addrs.fromRecord(recvMeta, r);
+      for (let k = 0; k < listeners.length; k++) listeners[k](packet, from);
     }
   }
 }

@@ -8,14 +8,6 @@ import { guarded } from '../log/escaped-errors.js';
 import { isIpv6Addr, socketAddr, type UdpAddr } from './addr.js';
 import type { SenderCache } from './addr-record.js';
 
-/** Where a received batch starts and ends (UdpConn.onReceiveBatch). */
-export interface ReceiveBatchBounds {
-  /** Before the batch's first datagram goes to the onPacket listeners. */
-  receiveBatchStarts(): void;
-  /** After its last one, also when a listener threw. */
-  receiveBatchEnds(): void;
-}
-
 /**
  * Buffer contract. Received: `packet` is valid only until the callback returns (a batched connection reuses its
  * receive buffer for the next batch); whoever keeps bytes past that copies them. `from` is immutable and may be
@@ -41,11 +33,6 @@ export interface UdpConn {
   readonly senders?: SenderCache;
   /** Batched connections: hand what `send` gathered to the kernel now rather than at the end of the turn. */
   flush?(): void;
-  /**
-   * Batched connections: `bounds` learns where each received batch starts and ends (around its datagrams' onPacket
-   * calls), so a consumer that gathers a batch's datagrams finishes them at its end, without a turn-end hop.
-   */
-  onReceiveBatch?(bounds: ReceiveBatchBounds): void;
   close(): Promise<void>;
 }
 

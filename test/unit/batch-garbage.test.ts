@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { OpenBatch, type OpenOutcomes } from '../../pkg/datapath/open-batch.js';
+import { OpenBatch } from '../../pkg/datapath/open-batch.js';
 import { releaseSlots } from '../../pkg/datapath/reused-slots.js';
 import { SealBatch, type SealOutcomes } from '../../pkg/datapath/seal-batch.js';
 import type { HostInfo } from '../../pkg/hostmap/hostinfo.js';
@@ -26,7 +26,6 @@ const gc = (() => {
 })();
 
 const outcomes: SealOutcomes = { sent() {}, dropped() {} };
-const noOutcomes: OpenOutcomes = { opened: () => false, decided() {}, accounted() {}, failed() {} };
 const conn = { send() {} } as unknown as UdpConn;
 const dest = udpAddr('10.0.0.1', 4242);
 
@@ -75,7 +74,10 @@ test(
       seal.add(host, conn, dest, 1, 0, payload, true);
       seal.flush();
     });
-    const open = new OpenBatch(noOutcomes);
+    const open = new OpenBatch(
+      () => {},
+      () => {},
+    );
     const packet = new Uint8Array(16 + 84 + 16).fill(3);
     const opened = bytesPerCall((i) => {
       open.add(host, packet, i, dest);
@@ -91,7 +93,10 @@ test(
 
 test('a batch that is done keeps none of its records alive', { skip }, async () => {
   const seal = new SealBatch(outcomes);
-  const open = new OpenBatch(noOutcomes);
+  const open = new OpenBatch(
+    () => {},
+    () => {},
+  );
   // The tunnel lives only inside this function: afterwards only the batches could still reach it.
   const gone = ((): WeakRef<HostInfo> => {
     const host = fakeHost();

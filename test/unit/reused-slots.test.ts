@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 
 import type { DataPathContext } from '../../pkg/datapath/context.js';
-import { OpenBatch, type OpenOutcomes } from '../../pkg/datapath/open-batch.js';
+import { OpenBatch } from '../../pkg/datapath/open-batch.js';
 import { reusedSlots } from '../../pkg/datapath/reused-slots.js';
 import { SealBatch, type SealOutcomes } from '../../pkg/datapath/seal-batch.js';
 import { TunBatch, type BatchTunWriter } from '../../pkg/datapath/tun-batch.js';
@@ -63,13 +63,18 @@ test("a fresh seal or open batch's per-record arrays are like a used one's", () 
   const crypto = (b: object): Map<string, unknown[]> => arrays((b as { batch: object }).batch, ['aeads']);
   assertLikeUsed(crypto(new SealBatch(outcomes)), crypto(used));
 
-  const noOutcomes: OpenOutcomes = { opened: () => false, decided() {}, accounted() {}, failed() {} };
-  const usedOpen = new OpenBatch(noOutcomes);
+  const usedOpen = new OpenBatch(
+    () => {},
+    () => {},
+  );
   for (let i = 0; i < 3; i++) {
     usedOpen.add(host, new Uint8Array(16 + 40 + 16), i + 1, dest);
     usedOpen.flush();
   }
-  const fresh = new OpenBatch(noOutcomes);
+  const fresh = new OpenBatch(
+    () => {},
+    () => {},
+  );
   assertLikeUsed(arrays(fresh, ['hosts', 'froms']), arrays(usedOpen, ['hosts', 'froms']));
   assertLikeUsed(crypto(fresh), crypto(usedOpen));
 });
