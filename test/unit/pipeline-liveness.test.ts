@@ -16,6 +16,7 @@ import { advanceFor, advanceUntil } from './helpers/wait.js';
 
 const A = '10.99.0.1';
 const B = '10.99.0.2';
+const C = '10.99.0.3';
 const ALIVE_MS = 100;
 const PENDING_MS = 100;
 const TIMERS = { timers: { connection_alive_interval: `${ALIVE_MS}ms`, pending_deletion_interval: `${PENDING_MS}ms` } };
@@ -136,7 +137,6 @@ test('answering a test request does not start a test of our own: one test per ch
 });
 
 test('tunnels that die in the same check are all removed, and a live one beside them is kept', async (t) => {
-  const C = '10.99.0.3';
   const D = '10.99.0.4';
   const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t, { clock });
@@ -182,8 +182,8 @@ test('a tunnel closed before its check comes due is not checked: no test request
   assert.equal(tunnel.checkAt, 0, 'its check was dropped when it came due');
 });
 
-test('a test request whose send throws costs no other tunnel its check: both silent peers are removed', async (t) => {
-  const C = '10.99.0.3';
+/** a with tunnels to b and c, the handshake's checks come and gone, then b and c silent (nothing from them arrives). */
+async function silentPeersOfA(t: { after(fn: () => unknown): void }) {
   const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t);
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B, C], clock, config: TIMERS });
@@ -197,6 +197,11 @@ test('a test request whose send throws costs no other tunnel its check: both sil
     await advanceFor(clock, 20);
   }
   mesh.net.drop = (_p, src) => sameAddr(src, b.addr) || sameAddr(src, c.addr);
+  return { clock, a, b, c };
+}
+
+test('a test request whose send throws costs no other tunnel its check: both silent peers are removed', async (t) => {
+  const { clock, a, b, c } = await silentPeersOfA(t);
   // Both checks are filed in the same tick, so they come due in the same slot.
   a.tun.inject(udpPacket({ src: A, dst: B, payload: 'x' }));
   a.tun.inject(udpPacket({ src: A, dst: C, payload: 'x' }));
@@ -228,20 +233,7 @@ test('a test request whose send throws costs no other tunnel its check: both sil
 });
 
 test('a tunnel found dead in the check where another test request throws is removed all the same', async (t) => {
-  const C = '10.99.0.3';
-  const clock = new ManualClock(1_000_000);
-  const mesh = new TestMesh(t);
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B, C], clock, config: TIMERS });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: TIMERS });
-  const c = await mesh.node({ vpnIp: C, name: 'c', peers: [A], clock, config: TIMERS });
-  await connect(a, b);
-  await connect(a, c);
-  await advanceFor(clock, 3 * ALIVE_MS);
-  for (let i = 0; i < 20; i++) {
-    checkLiveness(a.node);
-    await advanceFor(clock, 20);
-  }
-  mesh.net.drop = (_p, src) => sameAddr(src, b.addr) || sameAddr(src, c.addr);
+  const { clock, a, b } = await silentPeersOfA(t);
   // Early in a 1 s slot of the wheel, so b's pending deletion and c's first check, ~100 ms apart, share one.
   await advanceFor(clock, 1000 - (clock.now() % 1000) + 50);
   const udp = a.memUdp!;
