@@ -19,7 +19,10 @@ import type { HostInfo } from './hostinfo.js';
  */
 export const MAX_CANDIDATES = 4096;
 
-/** The largest local index we draw (allocateIndex): 2^31 - 1, the largest small integer of V8 on 64-bit. */
+/**
+ * The largest local index we draw (allocateIndex): 2^31 - 1, the largest small integer (Smi) of node's 64-bit V8,
+ * which has no pointer compression (31-bit Smis: a build with it would need 2^30 - 1; hostmap-index.test asks V8).
+ */
 export const MAX_LOCAL_INDEX = 0x7fff_ffff;
 
 const NONE: readonly HostInfo[] = [];
@@ -89,7 +92,8 @@ export class HostMap implements TunnelEvents {
    */
   allocateIndex(): number {
     for (let i = 0; i < 32; i++) {
-      const idx = randomInt(1, MAX_LOCAL_INDEX + 1);
+      // `| 0`: randomInt computes in doubles and returns a boxed number; the Smi is what byIndex must hold.
+      const idx = randomInt(1, MAX_LOCAL_INDEX + 1) | 0;
       if (!this.byIndex.has(idx) && !this.reservedIndexes.has(idx)) return idx;
     }
     throw new Error('could not allocate a unique local index');
