@@ -255,3 +255,48 @@ test('a tunnel found dead in the check where another test request throws is remo
   assert.throws(() => checkLiveness(a.node), /EPERM/, "c's test request threw, in the check that found b dead");
   assert.equal(a.tunnelTo(b), undefined, 'b, found dead in that check, removed');
 });
+
+/** The remote index a packet `a` sent carries (the header's bytes 4-7): which tunnel it went on. */
+function remoteIndexOf(packet: Uint8Array): number {
+  return new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint32(4);
+}
+
+test('a tunnel replaced by a new handshake while its check is filed: the old one is not checked, the new one is', async (t) => {
+  const { clock, mesh, a, b } = await setup(t);
+  mesh.net.drop = (_p, src) => sameAddr(src, b.addr);
+  const old = a.tunnelTo(b)!;
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'one way, then b restarts' }));
+  await advanceFor(clock, 10);
+  assert.notEqual(old.checkAt, 0, "the send filed the old tunnel's check");
+  // b restarts with its certificate and address (its close is lost) and reaches a first: a new handshake, whose
+  // tunnel replaces the old one at a while the old one's check is still filed.
+  await b.stop();
+  mesh.net.drop = () => false;
+  const b2 = await mesh.node({ vpnIp: B, name: 'b2', cert: b.cert, peers: [A], clock, config: TIMERS });
+  await connect(b2, a);
+  const fresh = a.tunnelTo(b2)!;
+  assert.notEqual(fresh, old, 'replaced');
+  assert.notEqual(old.checkAt, 0, "the old tunnel's check is still filed");
+  // Traffic both ways on the new tunnel files its first check, which passes (the old one's comes due meanwhile);
+  // then b2 falls silent and a sends on the new tunnel, which files the new tunnel's next check.
+  await connect(a, b2);
+  await connect(b2, a);
+  assert.notEqual(fresh.checkAt, 0, "the new tunnel's first check is filed");
+  await drive(clock, a, ALIVE_MS + 40);
+  assert.equal(fresh.checkAt, 0, "the new tunnel's first check passed");
+  mesh.net.drop = (_p, src) => sameAddr(src, b2.addr);
+  const sentBefore = a.memUdp!.sent.length;
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'one way on the new tunnel' }));
+
+  await drive(clock, a, 3 * (ALIVE_MS + PENDING_MS), () => a.tunnelTo(b2) === undefined);
+  assert.equal(old.checkAt, 0, "the old tunnel's check came due and was dropped");
+  const tests = a.memUdp!.sent.slice(sentBefore).filter((s) => isType(s.packet, MessageType.Test, 0));
+  assert.deepEqual(
+    tests.map((s) => remoteIndexOf(s.packet)),
+    [fresh.remoteIndex],
+    'one test request, on the new tunnel; none on the old one',
+  );
+  assert.equal(a.tunnelTo(b2), undefined, 'the silent new tunnel was removed');
+  assert.equal(a.node.counters.get('tunnels-dead'), 1, 'counted dead once: the new tunnel, not the old one as well');
+  assert.equal(a.node.hostmap.byIndex.has(old.localIndex), false, 'nothing keeps the old tunnel');
+});
