@@ -11,6 +11,7 @@
         "pkg/native/udp.c",
         "pkg/native/checksum.c",
         "pkg/native/offload.c",
+        "pkg/native/offload_udp.c",
         "pkg/native/offload_probe.c",
         "pkg/native/netlink.c",
         "pkg/native/aead.c"

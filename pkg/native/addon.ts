@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The C exports (pkg/native/*.c). Errors thrown by these carry `code` = errno name and `errno`. */
 export interface TunAddon {
-  tun_open(name: string): { fd: number; name: string };
+  /** `offload`: IFF_VNET_HDR with the TCP offloads; `udpOffload`: the kernel took the UDP ones too (Linux >= 6.2). */
+  tun_open(name: string): { fd: number; name: string; offload?: boolean; udpOffload?: boolean };
   tun_close(fd: number): void;
   /** 1 if the kernel took the packet, 0 if it dropped it. */
   tun_write(fd: number, buf: Uint8Array, off: number, len: number): number;
@@ -47,6 +48,15 @@ export interface OffloadProbeAddon {
   offload_tso_cut(hdr: Uint8Array, pkt: Uint8Array, slots: Uint8Array, slotSize: number, lens: Uint32Array): number;
   /** The writes tun_writev_batch makes for these packets, back to back in `out` (each vnet header + packet). */
   offload_gro_join(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lens: Uint32Array,
+    count: number,
+    out: Uint8Array,
+    outLens: Uint32Array,
+  ): number;
+  /** offload_gro_join on a device that took the UDP offloads too (TUN_F_USO4/6): UDP datagrams join as well. */
+  offload_gro_join_udp(
     buf: Uint8Array,
     offsets: Uint32Array,
     lens: Uint32Array,

@@ -17,6 +17,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "tun_socketpair", tun_socketpair);
   export_fn(env, exports, "offload_tso_cut", offload_tso_cut);
   export_fn(env, exports, "offload_gro_join", offload_gro_join);
+  export_fn(env, exports, "offload_gro_join_udp", offload_gro_join_udp);
 
   export_fn(env, exports, "udp_open", udp_open);
   export_fn(env, exports, "udp_set_buffers", udp_set_buffers);

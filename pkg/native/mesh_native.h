@@ -55,20 +55,34 @@ uint16_t mt_csum_fold(uint64_t sum);
 uint64_t mt_csum_pseudo4(const uint8_t *ip_header, uint8_t protocol, uint16_t l4_len);
 uint64_t mt_csum_pseudo6(const uint8_t *ip_header, uint8_t protocol, uint32_t l4_len);
 
-// offload.c: TSO cutting on read, GRO joining on write (TUN with IFF_VNET_HDR), IPv4 and IPv6 TCP.
+// offload.c: TSO cutting on read, GRO joining on write (TUN with IFF_VNET_HDR), IPv4 and IPv6 TCP; offload_udp.c
+// the same for UDP (USO, where the kernel took TUN_F_USO4/6).
 typedef struct virtio_net_hdr mt_vnet_hdr_t;
+// Older kernel headers lack the UDP segmentation offload (Linux 6.2); the values are the kernel's ABI.
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
 typedef struct {
   const uint8_t *data;
   uint32_t len;
 } mt_pkt_t;
 // Where a joined (or single) packet goes: 1 taken, 0 refused, -errno on failure. iov[0] is its vnet header.
 typedef int (*mt_sink_t)(void *ctx, struct iovec *iov, int iovcnt);
+// The longest header of a joined packet: IPv6 and TCP with 40 bytes of options.
+#define MT_GRO_HEADER_MAX 100
 int mt_csum_complete(uint8_t *pkt, size_t len, uint16_t start, uint16_t offset);
 uint32_t mt_tso_count(const uint8_t *pkt, size_t len, uint8_t gso_type, uint16_t gso_size);
 size_t mt_tso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap);
-uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, mt_sink_t sink, void *ctx, int *err,
+uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, int uso, mt_sink_t sink, void *ctx, int *err,
                      uint32_t *accepted);
-uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *err, uint32_t *accepted);
+uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int uso, int *err,
+                      uint32_t *accepted);
+// offload_udp.c: the datagrams of a UDP super-packet (gso_type UDP_L4) and the UDP group starting at pkts[from]
+// (mt_udp_join fills `header`, *h and iov[0 .. n] as offload.c's TCP join does; returns n, < 2 when none).
+uint32_t mt_uso_count(const uint8_t *pkt, size_t len, uint16_t gso_size);
+size_t mt_uso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap);
+uint32_t mt_udp_join(const mt_pkt_t *pkts, uint32_t from, uint32_t count, uint8_t *header, mt_vnet_hdr_t *h,
+                     struct iovec *iov);
 
 // tun.c
 int mt_vnet_write(int fd, const mt_vnet_hdr_t *hdr, const uint8_t *data, size_t len);
@@ -94,6 +108,7 @@ uint32_t mt_tun_take(mt_tun_reader_t *s, mt_batch_t *b, uint32_t n, const mt_vne
 // offload_probe.c: the offload steps on buffers instead of a TUN, for unit tests.
 napi_value offload_tso_cut(napi_env env, napi_callback_info info);
 napi_value offload_gro_join(napi_env env, napi_callback_info info);
+napi_value offload_gro_join_udp(napi_env env, napi_callback_info info);
 
 // udp.c
 void mt_udp_forget_fd(int fd);

@@ -19,65 +19,24 @@
 //
 // Only TCP straight behind the IP header is joined or cut: an IPv4 header without options on the write side, an
 // IPv6 header whose next header is TCP (any extension header -- hop-by-hop, routing, fragment, ... -- makes the
-// packet pass through on its own, as Linux GRO flushes it). Everything else passes through one packet at a time.
-// See docs/ipv6.md.
+// packet pass through on its own, as Linux GRO flushes it). UDP datagrams are cut and joined the same way by
+// offload_udp.c where the kernel took TUN_F_USO4/6 (docs/ipv6.md "Offloads"). Everything else passes
+// through one packet at a time. See docs/ipv6.md.
 #include <string.h>
 
+#include "ip_fields.h"
 #include "mesh_native.h"
 
-#define IPV4_HLEN 20
-#define IPV6_HLEN 40
 #define TCP_HLEN 20
-#define PROTO_TCP 6
-#define PROTO_UDP 17
 #define UDP_CSUM_OFFSET 6
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_PSH 0x08
 #define TCP_FLAG_ACK 0x10
 #define TCP_FLAG_CWR 0x80
-#define GRO_MAX_SEGMENTS 64
-#define IP_MAX_LEN 65535 // IPv4 total length, IPv6 payload length: 16-bit fields
-
-static inline uint16_t rd16(const uint8_t *p) {
-  return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p) {
-  return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-static inline void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t) (v >> 8), p[1] = (uint8_t) v;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t) (v >> 24), p[1] = (uint8_t) (v >> 16), p[2] = (uint8_t) (v >> 8), p[3] = (uint8_t) v;
-}
-
-static inline int is_ipv6(const uint8_t *ip) {
-  return (ip[0] >> 4) == 6;
-}
-
-static void ipv4_set_checksum(uint8_t *ip, size_t ihl) {
-  ip[10] = ip[11] = 0;
-  uint16_t c = (uint16_t) ~mt_csum_fold(mt_csum_add(0, ip, ihl));
-  memcpy(ip + 10, &c, 2);
-}
 
 // The pseudo-header sum of the TCP segment of `l4_len` bytes behind the IP header `ip` of either family.
 static uint64_t tcp_pseudo(const uint8_t *ip, uint32_t l4_len) {
-  return is_ipv6(ip) ? mt_csum_pseudo6(ip, PROTO_TCP, l4_len) : mt_csum_pseudo4(ip, PROTO_TCP, (uint16_t) l4_len);
-}
-
-// Sets the lengths of a packet of `total` bytes whose IP header is `iphl` long (IPv4: total length and header
-// checksum; IPv6: payload length, there is no header checksum).
-static void ip_set_length(uint8_t *ip, size_t iphl, size_t total) {
-  if (is_ipv6(ip)) {
-    wr16(ip + 4, (uint16_t) (total - IPV6_HLEN));
-  } else {
-    wr16(ip + 2, (uint16_t) total);
-    ipv4_set_checksum(ip, iphl);
-  }
+  return l4_pseudo(ip, PROTO_TCP, l4_len);
 }
 
 // ---- read side ----
@@ -107,6 +66,7 @@ static size_t tso_ip_header(const uint8_t *pkt, size_t len, uint8_t gso_type) {
 }
 
 uint32_t mt_tso_count(const uint8_t *pkt, size_t len, uint8_t gso_type, uint16_t gso_size) {
+  if (gso_type == VIRTIO_NET_HDR_GSO_UDP_L4) return mt_uso_count(pkt, len, gso_size);
   size_t iphl = tso_ip_header(pkt, len, gso_type);
   if (gso_size == 0 || iphl == 0 || len < iphl + TCP_HLEN) return 0;
   size_t hlen = iphl + (size_t) (pkt[iphl + 12] >> 4) * 4;
@@ -115,8 +75,11 @@ uint32_t mt_tso_count(const uint8_t *pkt, size_t len, uint8_t gso_type, uint16_t
   return (uint32_t) ((payload + gso_size - 1) / gso_size);
 }
 
-// Segment `index` of a packet mt_tso_count accepted, written to out[0 .. cap); returns its length (0: none/no room).
+// Segment `index` of a packet mt_tso_count accepted (TCP or UDP), written to out[0 .. cap); returns its length (0:
+// none/no room).
 size_t mt_tso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap) {
+  // mt_tso_count accepted it, so the protocol byte says which kind of super-packet this is.
+  if ((is_ipv6(pkt) ? pkt[6] : pkt[9]) == PROTO_UDP) return mt_uso_segment(pkt, len, gso_size, index, out, cap);
   size_t iphl = is_ipv6(pkt) ? IPV6_HLEN : (size_t) (pkt[0] & 0x0f) * 4;
   size_t hlen = iphl + (size_t) (pkt[iphl + 12] >> 4) * 4;
   size_t start = hlen + (size_t) index * gso_size;
@@ -159,18 +122,8 @@ typedef struct {
 } mt_seg_t;
 
 static int parse_segment(const uint8_t *p, uint32_t len, mt_seg_t *s) {
-  uint32_t iphl;
-  if (len >= IPV4_HLEN + TCP_HLEN && p[0] == 0x45) {
-    if (p[9] != PROTO_TCP || rd16(p + 2) != len) return 0;
-    if ((rd16(p + 6) & 0x3fff) != 0) return 0; // MF set or a fragment offset
-    if (mt_csum_fold(mt_csum_add(0, p, IPV4_HLEN)) != 0xffff) return 0;
-    iphl = IPV4_HLEN;
-  } else if (len >= IPV6_HLEN + TCP_HLEN && is_ipv6(p)) {
-    if (p[6] != PROTO_TCP || rd16(p + 4) != len - IPV6_HLEN) return 0; // an extension header, or not TCP
-    iphl = IPV6_HLEN;
-  } else {
-    return 0;
-  }
+  uint32_t iphl = joinable_ip_header(p, len, PROTO_TCP, TCP_HLEN);
+  if (iphl == 0) return 0;
   const uint8_t *tcp = p + iphl;
   uint32_t hlen = iphl + (uint32_t) (tcp[12] >> 4) * 4;
   if (hlen < iphl + TCP_HLEN || hlen >= len) return 0;
@@ -183,14 +136,6 @@ static int parse_segment(const uint8_t *p, uint32_t len, mt_seg_t *s) {
   s->payload = len - hlen;
   s->seq = rd32(tcp + 4);
   return 1;
-}
-
-// The IP fields that must match for two segments to be one flow and be joined (Linux GRO's rules): IPv4 TOS,
-// TTL, DF and the addresses; IPv6 version/traffic class/flow label, hop limit and the addresses.
-static int same_ip_fields(const uint8_t *a, const uint8_t *b, uint32_t iphl) {
-  if (iphl == IPV6_HLEN) return memcmp(a, b, 4) == 0 && a[7] == b[7] && memcmp(a + 8, b + 8, 32) == 0;
-  if (a[1] != b[1] || a[8] != b[8] || (a[6] & 0x40) != (b[6] & 0x40)) return 0;
-  return memcmp(a + 12, b + 12, 8) == 0;
 }
 
 // Whether `next` continues the group that starts with `first` and so far ends with `prev` (the rules Linux GRO
@@ -234,50 +179,52 @@ static void group_header(const mt_seg_t *segs, uint32_t n, uint32_t total, uint8
   h->csum_offset = 16;
 }
 
-// Hands packets[from ..) to `sink`, starting a group at `from`; returns how many packets the group took (>= 1),
-// and sets *accepted to how many of them the sink took. A packet that starts no group goes alone behind an all-zero
-// vnet header (a plain packet, checksums complete).
-uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, mt_sink_t sink, void *ctx, int *err,
-                     uint32_t *accepted) {
+// The TCP group starting at pkts[from]: returns how many segments it joins (< 2: none), and for a group fills
+// `header` (MT_GRO_HEADER_MAX bytes), *h, and iov[0] (the header) .. iov[n] (the segments' payloads).
+static uint32_t tcp_join(const mt_pkt_t *pkts, uint32_t from, uint32_t count, uint8_t *header, mt_vnet_hdr_t *h,
+                         struct iovec *iov) {
   mt_seg_t segs[GRO_MAX_SEGMENTS];
+  if (!parse_segment(pkts[from].data, pkts[from].len, &segs[0])) return 0;
+  uint32_t n = 1;
+  uint32_t total = segs[0].len;
+  while (n < GRO_MAX_SEGMENTS && from + n < count && parse_segment(pkts[from + n].data, pkts[from + n].len, &segs[n]) &&
+         continues(&segs[0], &segs[n - 1], &segs[n], total)) {
+    total += segs[n].payload;
+    n++;
+  }
+  if (n < 2) return n;
+  group_header(segs, n, total, header, h);
+  iov[0].iov_base = header;
+  iov[0].iov_len = segs[0].hlen;
+  for (uint32_t i = 0; i < n; i++) {
+    iov[i + 1].iov_base = (void *) (segs[i].p + segs[i].hlen);
+    iov[i + 1].iov_len = segs[i].payload;
+  }
+  return n;
+}
+
+// Hands packets[from ..) to `sink`, starting a group at `from` (TCP, or UDP when `uso`: the device takes UDP
+// super-packets); returns how many packets the group took (>= 1), and sets *accepted to how many of them the sink
+// took. A packet that starts no group goes alone behind an all-zero vnet header (a plain packet, checksums
+// complete).
+uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, int uso, mt_sink_t sink, void *ctx, int *err,
+                     uint32_t *accepted) {
   mt_vnet_hdr_t h;
+  uint8_t header[MT_GRO_HEADER_MAX];
+  struct iovec iov[GRO_MAX_SEGMENTS + 2];
   *err = 0;
   *accepted = 0;
-  uint32_t n = 0;
-  uint32_t total = 0;
-  if (parse_segment(pkts[from].data, pkts[from].len, &segs[0])) {
+  uint32_t n = tcp_join(pkts, from, count, header, &h, iov + 1);
+  if (n < 2 && uso) n = mt_udp_join(pkts, from, count, header, &h, iov + 1);
+  if (n < 2) {
     n = 1;
-    total = segs[0].len;
-    while (n < GRO_MAX_SEGMENTS && from + n < count &&
-           parse_segment(pkts[from + n].data, pkts[from + n].len, &segs[n]) &&
-           continues(&segs[0], &segs[n - 1], &segs[n], total)) {
-      total += segs[n].payload;
-      n++;
-    }
-  }
-  if (n <= 1) {
     memset(&h, 0, sizeof(h));
-    struct iovec iov[2] = {{&h, sizeof(h)}, {(void *) pkts[from].data, pkts[from].len}};
-    int r = sink(ctx, iov, 2);
-    if (r < 0)
-      *err = -r;
-    else
-      *accepted = (uint32_t) r;
-    return 1;
+    iov[1].iov_base = (void *) pkts[from].data;
+    iov[1].iov_len = pkts[from].len;
   }
-
-  uint8_t header[IPV6_HLEN + 60];
-  group_header(segs, n, total, header, &h);
-  struct iovec iov[GRO_MAX_SEGMENTS + 2];
   iov[0].iov_base = &h;
   iov[0].iov_len = sizeof(h);
-  iov[1].iov_base = header;
-  iov[1].iov_len = segs[0].hlen;
-  for (uint32_t i = 0; i < n; i++) {
-    iov[i + 2].iov_base = (void *) (segs[i].p + segs[i].hlen);
-    iov[i + 2].iov_len = segs[i].payload;
-  }
-  int r = sink(ctx, iov, (int) n + 2);
+  int r = sink(ctx, iov, (int) n + 2 - (n == 1));
   if (r < 0)
     *err = -r;
   else
@@ -289,6 +236,7 @@ static int fd_sink(void *ctx, struct iovec *iov, int iovcnt) {
   return mt_vnet_writev(*(int *) ctx, iov, iovcnt);
 }
 
-uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *err, uint32_t *accepted) {
-  return mt_gro_emit(pkts, from, count, fd_sink, &fd, err, accepted);
+uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int uso, int *err,
+                      uint32_t *accepted) {
+  return mt_gro_emit(pkts, from, count, uso, fd_sink, &fd, err, accepted);
 }

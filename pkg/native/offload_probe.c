@@ -6,6 +6,7 @@
 //       segments past the last slot are dropped here, where the device would deliver them with the next batch).
 //   offload_gro_join(buf, offsets, lens, count, out, outLens): records -- the writes a tun_writev_batch of those
 //       packets makes, back to back in `out`, each record vnet header + packet, its length in outLens.
+//   offload_gro_join_udp(...): the same on a device that took the UDP offloads too (TUN_F_USO4/6).
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ static int buffer_sink(void *ctx, struct iovec *iov, int iovcnt) {
   return 1;
 }
 
-napi_value offload_gro_join(napi_env env, napi_callback_info info) {
+static napi_value gro_join(napi_env env, napi_callback_info info, int uso) {
   napi_value argv[6];
   mt_view_t buf, offsets, lens, out, out_lens;
   uint32_t count;
@@ -102,7 +103,7 @@ napi_value offload_gro_join(napi_env env, napi_callback_info info) {
     for (uint32_t i = 0; i < chunk;) {
       int err;
       uint32_t accepted;
-      i += mt_gro_emit(pkts, i, chunk, buffer_sink, &sink, &err, &accepted);
+      i += mt_gro_emit(pkts, i, chunk, uso, buffer_sink, &sink, &err, &accepted);
       if (err) {
         mt_throw_range(env, "the output buffer or its lengths array is too small");
         return NULL;
@@ -112,4 +113,12 @@ napi_value offload_gro_join(napi_env env, napi_callback_info info) {
   napi_value result;
   napi_create_uint32(env, (uint32_t) sink.records, &result);
   return result;
+}
+
+napi_value offload_gro_join(napi_env env, napi_callback_info info) {
+  return gro_join(env, info, 0);
+}
+
+napi_value offload_gro_join_udp(napi_env env, napi_callback_info info) {
+  return gro_join(env, info, 1);
 }

@@ -1,8 +1,10 @@
 // The TUN file descriptor: open (TUNSETIFF), read batches (driven by poll.c), write one packet or a batch, close.
 //
 // By default the device is opened with IFF_VNET_HDR and TCP offloads for IPv4 and IPv6 (offload.c): reads cut TSO
-// super-packets back into MTU-sized packets, batch writes join segments of one TCP flow. JS sees plain IP packets
-// either way. MESH_TUN_OFFLOAD=0 in the environment opens a plain device (for comparison, or a kernel that refuses).
+// super-packets back into MTU-sized packets, batch writes join segments of one TCP flow. Where the kernel takes
+// them (Linux >= 6.2), UDP segmentation offloads too (offload_udp.c): batch writes join datagrams of one UDP flow.
+// JS sees plain IP packets either way. MESH_TUN_OFFLOAD=0 in the environment opens a plain device (for comparison,
+// or a kernel that refuses); MESH_TUN_USO=0 keeps the TCP offloads but not the UDP ones.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -16,25 +18,44 @@
 #include "mesh_native.h"
 #include "packet_bounds.h"
 
-// Which descriptors carry a virtio_net_hdr, so a write knows without a syscall. Set by tun_open, cleared by
-// tun_close; descriptors past the table are asked with TUNGETIFF.
+// Which descriptors carry a virtio_net_hdr (VNET_HDR) and which of those took the UDP offloads too (VNET_USO), so
+// a write knows without a syscall. Set by tun_open, cleared by tun_close; descriptors past the table are asked
+// with TUNGETIFF (which cannot tell the offloads: they get TCP joins only).
 #define VNET_TABLE 4096
+#define VNET_HDR 1
+#define VNET_USO 2
+// Older kernel headers lack them (Linux 6.2); the values are the kernel's ABI.
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 static uint8_t vnet_fds[VNET_TABLE];
 
 static int fd_has_vnet(int fd) {
   if (fd >= 0 && fd < VNET_TABLE) return vnet_fds[fd];
   struct ifreq ifr;
   memset(&ifr, 0, sizeof(ifr));
-  return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+  return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR) ? VNET_HDR : 0;
 }
 
 static void remember_vnet(int fd, int vnet) {
   if (fd >= 0 && fd < VNET_TABLE) vnet_fds[fd] = (uint8_t) vnet;
 }
 
-static int offload_wanted(void) {
-  const char *v = getenv("MESH_TUN_OFFLOAD");
+static int env_not_zero(const char *name) {
+  const char *v = getenv(name);
   return v == NULL || strcmp(v, "0") != 0;
+}
+
+// Sets the offloads of a vnet device; returns VNET_HDR, or VNET_HDR | VNET_USO when the kernel took the UDP ones
+// as well (before 6.2 it refuses unknown flags with EINVAL, and the TCP ones alone are set).
+static int set_offloads(int fd) {
+  const unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  if (env_not_zero("MESH_TUN_USO") && ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
+    return VNET_HDR | VNET_USO;
+  // Without the offloads the header stays (all zero on reads); the device then simply behaves as a plain one.
+  ioctl(fd, TUNSETOFFLOAD, tcp);
+  return VNET_HDR;
 }
 
 // tun_open(name: string): { fd, name }. An empty name lets the kernel pick one ("tun0", ...); a name with "%d"
@@ -60,7 +81,7 @@ napi_value tun_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  int vnet = offload_wanted();
+  int vnet = env_not_zero("MESH_TUN_OFFLOAD");
   struct ifreq ifr;
   memset(&ifr, 0, sizeof(ifr));
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
@@ -71,18 +92,19 @@ napi_value tun_open(napi_env env, napi_callback_info info) {
     mt_throw_errno(env, "TUNSETIFF", err);
     return NULL;
   }
-  // Without the offloads the header stays (all zero on reads); the device then simply behaves as a plain one.
-  if (vnet) ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
-  remember_vnet(fd, vnet);
+  int mode = vnet ? set_offloads(fd) : 0;
+  remember_vnet(fd, mode);
 
-  napi_value result, fd_value, name_value, offload_value;
+  napi_value result, fd_value, name_value, offload_value, udp_offload_value;
   napi_create_object(env, &result);
   napi_create_int32(env, fd, &fd_value);
   napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &name_value);
   napi_get_boolean(env, vnet, &offload_value);
+  napi_get_boolean(env, (mode & VNET_USO) != 0, &udp_offload_value);
   napi_set_named_property(env, result, "fd", fd_value);
   napi_set_named_property(env, result, "name", name_value);
   napi_set_named_property(env, result, "offload", offload_value);
+  napi_set_named_property(env, result, "udpOffload", udp_offload_value);
   return result;
 }
 
@@ -180,14 +202,15 @@ napi_value tun_writev_batch(napi_env env, napi_callback_info info) {
   if (mt_check_packet_batch(env, &buf, &offsets, &lens, count) < 0) return NULL;
 
   uint32_t written = 0;
-  if (fd_has_vnet(fd)) {
+  int mode = fd_has_vnet(fd);
+  if (mode) {
     mt_pkt_t pkts[MT_PKT_GROUP];
     for (uint32_t base = 0; base < count; base += MT_PKT_GROUP) {
       uint32_t chunk = mt_pkt_group(pkts, &buf, &offsets, &lens, base, count);
       for (uint32_t i = 0; i < chunk;) {
         int err;
         uint32_t accepted;
-        i += mt_gro_write(fd, pkts, i, chunk, &err, &accepted);
+        i += mt_gro_write(fd, pkts, i, chunk, (mode & VNET_USO) != 0, &err, &accepted);
         if (err == EAGAIN || err == ENOBUFS) goto done;
         if (err) {
           if (written > 0) goto done;

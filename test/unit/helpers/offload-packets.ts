@@ -4,6 +4,7 @@
 export const GSO_NONE = 0;
 export const GSO_TCPV4 = 1;
 export const GSO_TCPV6 = 4;
+export const GSO_UDP_L4 = 5;
 export const NEEDS_CSUM = 1;
 export const ACK = 0x10;
 export const PSH = 0x08;
@@ -92,6 +93,64 @@ export function tcpPacket(spec: TcpSpec): Uint8Array {
   const c = checksum(p, t, p.length, (spec.family === 6 ? ipv6Pseudo : ipv4Pseudo)(p, tcpLen, 6));
   p[t + 16] = c >> 8;
   p[t + 17] = c & 0xff;
+  return p;
+}
+
+export interface UdpSpec {
+  family: 4 | 6;
+  payload: Uint8Array;
+  sport?: number;
+  dport?: number;
+  /** IPv4 id (0x1234 by default). */
+  id?: number;
+  /** IPv6 flow label / IPv4 TOS; hop limit / TTL. */
+  flowLabel?: number;
+  hopLimit?: number;
+  /** IPv4 flags and fragment offset word (DF, 0x4000, by default); 0x2000 is MF. */
+  fragment?: number;
+  /** IPv6 only: an 8-byte hop-by-hop options header between IPv6 and UDP. */
+  hopByHop?: boolean;
+  /** Send no checksum (zero, IPv4's "none"). */
+  noChecksum?: boolean;
+  /** Last byte of the source address (fd00::1 / 10.0.0.1 by default). */
+  srcLast?: number;
+}
+
+/** A UDP datagram of either family with correct checksums (unless asked for none). */
+export function udpPacket(spec: UdpSpec): Uint8Array {
+  const ext = spec.family === 6 && spec.hopByHop ? 8 : 0;
+  const iphl = spec.family === 6 ? 40 : 20;
+  const udpLen = 8 + spec.payload.length;
+  const p = new Uint8Array(iphl + ext + udpLen);
+  const u = iphl + ext;
+  if (spec.family === 6) {
+    const fl = spec.flowLabel ?? 0x12345;
+    p.set([0x60, (fl >> 16) & 0x0f, (fl >> 8) & 0xff, fl & 0xff]);
+    const plen = ext + udpLen;
+    p.set([plen >> 8, plen & 0xff, ext ? 0 : 17, spec.hopLimit ?? 64], 4);
+    p.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, spec.srcLast ?? 1], 8);
+    p.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 24);
+    if (ext) p.set([17, 0, 1, 4, 0, 0, 0, 0], 40); // next header UDP, length 0 (8 bytes), a PadN option
+  } else {
+    const total = p.length;
+    const id = spec.id ?? 0x1234;
+    const frag = spec.fragment ?? 0x4000;
+    p.set([0x45, spec.flowLabel ?? 0, total >> 8, total & 0xff, (id >> 8) & 0xff, id & 0xff, frag >> 8, frag & 0xff]);
+    p.set([spec.hopLimit ?? 64, 17, 0, 0], 8);
+    p.set([10, 0, 0, spec.srcLast ?? 1, 10, 0, 0, 2], 12);
+    const s = checksum(p, 0, 20);
+    p[10] = s >> 8;
+    p[11] = s & 0xff;
+  }
+  const sport = spec.sport ?? 40000;
+  const dport = spec.dport ?? 5201;
+  p.set([sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, udpLen >> 8, udpLen & 0xff], u);
+  p.set(spec.payload, u + 8);
+  if (!spec.noChecksum) {
+    const c = checksum(p, u, p.length, (spec.family === 6 ? ipv6Pseudo : ipv4Pseudo)(p, udpLen, 17)) || 0xffff;
+    p[u + 6] = c >> 8;
+    p[u + 7] = c & 0xff;
+  }
   return p;
 }
 
