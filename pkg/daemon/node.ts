@@ -737,6 +737,7 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
       changed.push('lighthouse.store (needs a restart to apply)');
     this.config = next.config;
     this.pki = next.pki;
+    this.handshakes.ephemeralKeys.drop(); // no key made ahead outlives a reload (ephemeral-keys.ts)
     this.fw.replaceRules(next.rules);
     this.fw.setLocalNetworks(firewallNetworks(next.pki)); // the new certificate's unsafe networks (Nebula 1.11)
     this.staticHosts = next.staticHosts;

@@ -15,6 +15,7 @@ import type { LogFields, Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/rate-limit.js';
 import type { Counters } from '../metrics/counters.js';
 import type { AeadCipher as NoiseCipher } from '../noise/aead.js';
+import { EphemeralKeys } from '../noise/ephemeral-keys.js';
 import { IxInitiator, IxResponder } from '../noise/ix.js';
 import type { RelayEntry } from '../relay/relay-table.js';
 import { addrKey, sameAddr, type UdpAddr } from '../udp/addr.js';
@@ -139,10 +140,13 @@ export class HandshakeManager {
   private readonly candidateTests: CandidateTestRequests;
   /** Whether a stage 2 we answered is flushed at once or shares the next flush (stage2-flush.ts). */
   private readonly stage2Flush: Stage2Flush;
+  /** Our next stage 1's or stage 2's ephemeral key, made ahead (ephemeral-keys.ts). */
+  readonly ephemeralKeys: EphemeralKeys;
 
   constructor(private readonly env: HandshakeEnv) {
     this.remoteLog = new RateLimitedLog(env.log, env.clock, REMOTE_LOG_LIMIT);
     this.stage2Flush = new Stage2Flush(env.clock);
+    this.ephemeralKeys = new EphemeralKeys(env.clock);
     this.candidateTests = new CandidateTestRequests({
       clock: env.clock,
       isCandidate: (host) => env.hostmap.isCandidate(host),
@@ -193,6 +197,7 @@ export class HandshakeManager {
       const initiator = new IxInitiator({
         cipher: env.cipher,
         staticKey: staticKeyOf(id),
+        ephemeralKeys: this.ephemeralKeys,
       });
       const cred = credentialFor(id, certVersion ?? id.initiatingVersion);
       const payload = encodeHandshakePayload({
@@ -306,9 +311,10 @@ export class HandshakeManager {
     if (p) this.sendStage1(p);
   }
 
-  /** The node stops: candidates' delayed test requests are dropped with their timer. */
+  /** The node stops: candidates' delayed test requests are dropped with their timer, the key made ahead with its. */
   stop(): void {
     this.candidateTests.stop();
+    this.ephemeralKeys.stop();
   }
 
   /** Retransmits and timeouts of pending handshakes; only needed while `pending` is not empty. */
@@ -390,6 +396,7 @@ export class HandshakeManager {
     const responder = new IxResponder({
       cipher: env.cipher,
       staticKey: staticKeyOf(id),
+      ephemeralKeys: this.ephemeralKeys,
     });
     let peer: VerifiedPeer;
     let initiatorIndex: number;

@@ -13,6 +13,7 @@
 
 import { AEAD_TAG_LEN, type AeadCipher } from './aead.js';
 import { DHLEN, MAX_MESSAGE_LEN, PROTOCOL_NAME } from './constants.js';
+import type { EphemeralKeySource } from './ephemeral-keys.js';
 import { NoiseError } from './errors.js';
 import { SymmetricState } from './symmetric-state.js';
 import {
@@ -41,6 +42,8 @@ export interface HandshakeStateOptions {
   prologue?: Uint8Array;
   /** Fixed ephemeral private key, for test vectors only; normally a fresh random key is drawn. */
   e?: Uint8Array;
+  /** Where a fresh ephemeral key comes from (one made ahead: ephemeral-keys.ts); absent means made on the spot. */
+  ephemeralKeys?: EphemeralKeySource;
 }
 
 /** The mutable part of the state, copied for each message and committed on success. */
@@ -55,6 +58,7 @@ export class HandshakeState {
   readonly initiator: boolean;
   private readonly s: X25519Secret;
   private readonly fixedEphemeral: X25519Secret | undefined;
+  private readonly ephemeralKeys: EphemeralKeySource | undefined;
   private state: Draft;
   private messageIndex = 0;
   private splitDone = false;
@@ -67,6 +71,7 @@ export class HandshakeState {
       throw new NoiseError('ENOISEKEY', `ephemeral key must be ${DHLEN} bytes`);
     this.s = opts.s instanceof Uint8Array ? staticSecret(opts.s) : opts.s;
     this.fixedEphemeral = opts.e === undefined ? undefined : importX25519Secret(opts.e);
+    this.ephemeralKeys = opts.ephemeralKeys;
     const ss = SymmetricState.initialize(opts.cipher, PROTOCOL_NAME[opts.cipher]);
     // Mixed even when empty (Nebula's case), which makes h = SHA256(h).
     ss.mixHash(opts.prologue ?? new Uint8Array(0));
@@ -100,7 +105,7 @@ export class HandshakeState {
       const parts: Uint8Array[] = [];
       for (const token of tokens) {
         if (token === 'e') {
-          draft.e = this.fixedEphemeral ?? generateX25519Secret();
+          draft.e = this.fixedEphemeral ?? this.ephemeralKeys?.take() ?? generateX25519Secret();
           parts.push(draft.e.publicKey);
           draft.ss.mixHash(draft.e.publicKey);
         } else if (token === 's') {

@@ -11,6 +11,7 @@
 // Each becomes a session Aead (session-aead.ts: the addon's OpenSSL context when it loads) and is wiped here.
 
 import type { Aead, AeadCipher } from './aead.js';
+import type { EphemeralKeySource } from './ephemeral-keys.js';
 import { NoiseError } from './errors.js';
 import { HandshakeState } from './handshake-state.js';
 import { createSessionAead } from './session-aead.js';
@@ -28,6 +29,8 @@ export interface IxOptions {
   prologue?: Uint8Array;
   /** Fixed ephemeral private key, for test vectors only. */
   ephemeralPrivate?: Uint8Array;
+  /** Where the ephemeral key comes from (a node's EphemeralKeys); absent means made on the spot. */
+  ephemeralKeys?: EphemeralKeySource;
 }
 
 /** The transport keys of one tunnel, as AEADs: the raw keys never leave this package. */
@@ -117,6 +120,7 @@ function newHandshakeState(opts: IxOptions, initiator: boolean): HandshakeState 
     s: opts.staticKey,
     prologue: opts.prologue,
     e: opts.ephemeralPrivate,
+    ephemeralKeys: opts.ephemeralKeys,
   });
 }
 
