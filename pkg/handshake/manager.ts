@@ -614,6 +614,10 @@ export class HandshakeManager {
     const queued = [...t.queued, ...this.endPendingFor(host)];
     const replaced = env.hostmap.add(host);
     env.counters.inc('handshakes', 'ok');
+    env.established(host, queued, replaced);
+    // What waited for the tunnel goes now, not after the rest of the turn, nor after the log line below (its
+    // formatting and write are ~0.1 ms in a first contact, on the path of the packet that started it).
+    env.flushSends?.();
     env.log.info(`Handshake completed (${t.initiator ? 'initiator' : 'responder'})`, {
       vpnIp: formatVpnIp(host.vpnIp),
       vpnAddrs: host.vpnAddrs.length > 1 ? host.vpnAddrs.map(formatVpnIp).join(',') : undefined,
@@ -625,9 +629,6 @@ export class HandshakeManager {
       remoteIndex: t.remoteIndex,
       ...t.logFields,
     });
-    env.established(host, queued, replaced);
-    // What waited for the tunnel goes now, not after the rest of the turn.
-    env.flushSends?.();
     this.checkVersions(host);
   }
 
