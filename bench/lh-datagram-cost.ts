@@ -15,14 +15,15 @@
 
 import { spawnSync } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+
+import { benchCa, loadBuild, openBenchUnderlay, startInProcessNode } from './in-process-node.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const LH_IP = '100.127.253.1';
 const NODE_IP = '100.127.253.2';
-const HOUR = 3600;
 /** Updates handled before the timed span: the path optimized, the sender table and caches filled. */
 const WARM = 20_000;
 
@@ -58,115 +59,25 @@ for (let t = 0; t < Number(values.trials); t++) {
 
 /** One build's lighthouse, fed `n` updates after WARM; returns the result line. */
 async function measure(dist: string, n: number, heap: boolean): Promise<string> {
-  const cert = (await import(join(dist, 'pkg/cert/index.js'))) as typeof import('../pkg/cert/index.js');
-  const clockMod = (await import(join(dist, 'pkg/clock/clock.js'))) as typeof import('../pkg/clock/clock.js');
-  const config = (await import(join(dist, 'pkg/config/index.js'))) as typeof import('../pkg/config/index.js');
-  const fw = (await import(join(dist, 'pkg/firewall/firewall.js'))) as typeof import('../pkg/firewall/firewall.js');
-  const identity = (await import(
-    join(dist, 'pkg/handshake/identity.js')
-  )) as typeof import('../pkg/handshake/identity.js');
-  const logger = (await import(join(dist, 'pkg/log/logger.js'))) as typeof import('../pkg/log/logger.js');
-  const daemon = (await import(join(dist, 'pkg/daemon/daemon.js'))) as typeof import('../pkg/daemon/daemon.js');
-  const fwSetup = (await import(
-    join(dist, 'pkg/daemon/firewall-setup.js')
-  )) as typeof import('../pkg/daemon/firewall-setup.js');
-  const nodeMod = (await import(join(dist, 'pkg/daemon/node.js'))) as typeof import('../pkg/daemon/node.js');
-  const statics = (await import(
-    join(dist, 'pkg/daemon/static-hosts.js')
-  )) as typeof import('../pkg/daemon/static-hosts.js');
-  const ipv4 = (await import(join(dist, 'pkg/ip/ipv4.js'))) as typeof import('../pkg/ip/ipv4.js');
-  const outside = (await import(join(dist, 'pkg/datapath/outside.js'))) as typeof import('../pkg/datapath/outside.js');
-  const meta = (await import(join(dist, 'pkg/lighthouse/meta.js'))) as typeof import('../pkg/lighthouse/meta.js');
-  const header = (await import(join(dist, 'pkg/header/header.js'))) as typeof import('../pkg/header/header.js');
-  const addr = (await import(join(dist, 'pkg/udp/addr.js'))) as typeof import('../pkg/udp/addr.js');
-
-  const clock = clockMod.systemClock;
-  const now = Math.floor(Date.now() / 1000);
-  const ca = cert.generateEd25519KeyPair();
-  const caCert = cert.signCertificate(
-    {
-      name: 'lh-datagram-cost CA',
-      ips: [],
-      subnets: [],
-      groups: [],
-      notBefore: now - HOUR,
-      notAfter: now + HOUR,
-      publicKey: ca.publicKey,
-      isCA: true,
-      issuer: '',
-    },
-    ca.privateKey,
-  );
-  const log = new logger.Logger('error', 'text', () => {}, true);
-  const sockets = await Promise.all(
-    [0, 1].map(() =>
-      daemon.openUnderlay({ host: '127.0.0.1', port: 0, batch: 64, readBuffer: 0, writeBuffer: 0 }, log),
-    ),
-  );
-  const ips = [LH_IP, NODE_IP];
+  const mods = await loadBuild(dist);
+  const { ipv4, header, outside, meta, addr } = mods;
+  const ca = benchCa(mods, 'lh-datagram-cost CA');
+  const sockets = await Promise.all([0, 1].map(() => openBenchUnderlay(mods)));
   const nodes: Array<import('../pkg/daemon/node.js').MeshNode> = [];
-  for (const i of [0, 1]) {
-    const keys = cert.generateX25519KeyPair();
-    const hostCert = cert.signCertificate(
-      {
-        name: `lh-datagram-cost ${ips[i]}`,
-        ips: [ipv4.parseCidr(`${ips[i]}/24`)],
-        subnets: [],
-        groups: [],
-        notBefore: caCert.details.notBefore,
-        notAfter: caCert.details.notAfter,
-        publicKey: keys.publicKey,
-        isCA: false,
-        issuer: cert.fingerprint(caCert),
-      },
-      ca.privateKey,
-    );
-    const lighthouse =
-      i === 0 ? { am_lighthouse: true } : { hosts: [LH_IP], interval: 3600 /* the bench sends the updates */ };
-    const { config: cfg } = config.validateConfig(
-      {
-        pki: {
-          ca: cert.certificateToPem(caCert),
-          cert: cert.certificateToPem(hostCert),
-          key: cert.encodePem(cert.X25519_PRIVATE_KEY_BANNER, keys.privateKey),
-        },
-        static_host_map: i === 1 ? { [LH_IP]: [`127.0.0.1:${sockets[0].localPort}`] } : {},
-        listen: { host: '127.0.0.1', port: sockets[i].localPort },
-        lighthouse,
+  // The lighthouse, then the client, which finds it in its static host map.
+  const roles = [
+    { ip: LH_IP, config: { lighthouse: { am_lighthouse: true }, tun: { disabled: true } } },
+    {
+      ip: NODE_IP,
+      config: {
+        static_host_map: { [LH_IP]: [`127.0.0.1:${sockets[0].localPort}`] },
+        lighthouse: { hosts: [LH_IP], interval: 3600 /* the bench sends the updates */ },
         tun: { disabled: true },
-        firewall: {
-          outbound: [{ port: 'any', proto: 'any', host: 'any' }],
-          inbound: [{ port: 'any', proto: 'any', host: 'any' }],
-        },
-        logging: { level: 'error' },
-        portmap: { enabled: false },
       },
-      undefined,
-      'lh-datagram-cost.yml',
-    );
-    const caPool = new cert.CaPool();
-    caPool.addCa(caCert);
-    const pki = { caPool, identity: identity.localIdentity(hostCert, keys.privateKey), warnings: [] };
-    const { vpnNetworks, unsafeNetworks } = pki.identity;
-    const firewall = new fw.Firewall(fw.parseFirewallRules(cfg.firewall), {
-      clock,
-      localNets: fwSetup.localNets(pki),
-      vpnNetworks,
-      unsafeNetworks,
-    });
-    nodes.push(
-      await nodeMod.MeshNode.start({
-        config: cfg,
-        pki,
-        firewall,
-        staticHosts: await statics.resolveStaticHosts(cfg.staticHostMap, vpnNetworks),
-        clock,
-        log,
-        udp: sockets[i],
-        watchAddresses: false,
-        localNetworks: () => [],
-      }),
-    );
+    },
+  ];
+  for (const [i, role] of roles.entries()) {
+    nodes.push(await startInProcessNode(mods, ca, { bench: 'lh-datagram-cost', udp: sockets[i]!, ...role }));
   }
   const [lh, client] = [nodes[0]!, nodes[1]!];
   const deadline = Date.now() + 10_000;

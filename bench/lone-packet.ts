@@ -14,12 +14,13 @@
 // `node dist/bench/lone-packet.js [--rounds N] [--warm N] [--gap-ms MS] [--thrash-kb N] [--build name=DIST ...]`
 // In-process and single-threaded: no bench lock needed.
 
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { benchCa, loadBuild, openBenchUnderlay, startInProcessNode } from './in-process-node.js';
+
 const HERE = dirname(fileURLToPath(import.meta.url));
-const HOUR = 3600;
 
 const { values } = parseArgs({
   options: {
@@ -69,123 +70,32 @@ process.exit(0);
 
 async function openPair(dist: string, tag: number): Promise<Pair> {
   // The build under test, loaded from its own dist (its own module instances and addon).
-  const cert = (await import(join(dist, 'pkg/cert/index.js'))) as typeof import('../pkg/cert/index.js');
-  const clockMod = (await import(join(dist, 'pkg/clock/clock.js'))) as typeof import('../pkg/clock/clock.js');
-  const config = (await import(join(dist, 'pkg/config/index.js'))) as typeof import('../pkg/config/index.js');
-  const fw = (await import(join(dist, 'pkg/firewall/firewall.js'))) as typeof import('../pkg/firewall/firewall.js');
-  const identity = (await import(
-    join(dist, 'pkg/handshake/identity.js')
-  )) as typeof import('../pkg/handshake/identity.js');
-  const logger = (await import(join(dist, 'pkg/log/logger.js'))) as typeof import('../pkg/log/logger.js');
-  const tunPair = (await import(join(dist, 'pkg/tun/socketpair.js'))) as typeof import('../pkg/tun/socketpair.js');
-  const daemon = (await import(join(dist, 'pkg/daemon/daemon.js'))) as typeof import('../pkg/daemon/daemon.js');
-  const fwSetup = (await import(
-    join(dist, 'pkg/daemon/firewall-setup.js')
-  )) as typeof import('../pkg/daemon/firewall-setup.js');
-  const nodeMod = (await import(join(dist, 'pkg/daemon/node.js'))) as typeof import('../pkg/daemon/node.js');
-  const statics = (await import(
-    join(dist, 'pkg/daemon/static-hosts.js')
-  )) as typeof import('../pkg/daemon/static-hosts.js');
-  const packets = (await import(
-    join(dist, 'pkg/daemon/warm-up-packets.js')
-  )) as typeof import('../pkg/daemon/warm-up-packets.js');
-  const ipv4 = (await import(join(dist, 'pkg/ip/ipv4.js'))) as typeof import('../pkg/ip/ipv4.js');
-
-  const clock = clockMod.systemClock;
-  const now = Math.floor(Date.now() / 1000);
-  const ca = cert.generateEd25519KeyPair();
-  const caCert = cert.signCertificate(
-    {
-      name: 'lone-packet CA',
-      ips: [],
-      subnets: [],
-      groups: [],
-      notBefore: now - HOUR,
-      notAfter: now + HOUR,
-      publicKey: ca.publicKey,
-      isCA: true,
-      issuer: '',
-    },
-    ca.privateKey,
-  );
-  const log = new logger.Logger('error', 'text', () => {}, true);
+  const mods = await loadBuild(dist);
+  const ca = benchCa(mods, 'lone-packet CA');
   const opened: Array<{ close(): Promise<void> }> = [];
-  const sockets = await Promise.all(
-    [0, 1].map(() =>
-      daemon.openUnderlay({ host: '127.0.0.1', port: 0, batch: 64, readBuffer: 0, writeBuffer: 0 }, log),
-    ),
-  );
+  const sockets = await Promise.all([0, 1].map(() => openBenchUnderlay(mods)));
   opened.push(...sockets);
-  const tuns = [tunPair.TunPair.open(`lone-a${tag}`, 1300), tunPair.TunPair.open(`lone-b${tag}`, 1300)];
+  const tuns = [mods.tunPair.TunPair.open(`lone-a${tag}`, 1300), mods.tunPair.TunPair.open(`lone-b${tag}`, 1300)];
   opened.push(...tuns);
   const ips = ['100.127.254.1', '100.127.254.2'];
   const nodes: Array<{ stop(): Promise<void> }> = [];
   for (const i of [0, 1]) {
-    const keys = cert.generateX25519KeyPair();
-    const hostCert = cert.signCertificate(
-      {
-        name: `lone-packet ${ips[i]}`,
-        ips: [ipv4.parseCidr(`${ips[i]}/24`)],
-        subnets: [],
-        groups: [],
-        notBefore: caCert.details.notBefore,
-        notAfter: caCert.details.notAfter,
-        publicKey: keys.publicKey,
-        isCA: false,
-        issuer: cert.fingerprint(caCert),
-      },
-      ca.privateKey,
-    );
     const other = 1 - i;
-    const { config: cfg } = config.validateConfig(
-      {
-        pki: {
-          ca: cert.certificateToPem(caCert),
-          cert: cert.certificateToPem(hostCert),
-          key: cert.encodePem(cert.X25519_PRIVATE_KEY_BANNER, keys.privateKey),
-        },
-        static_host_map: { [ips[other]]: [`127.0.0.1:${sockets[other].localPort}`] },
-        listen: { host: '127.0.0.1', port: sockets[i].localPort },
-        firewall: {
-          outbound: [{ port: 'any', proto: 'any', host: 'any' }],
-          inbound: [{ port: 'any', proto: 'any', host: 'any' }],
-        },
-        logging: { level: 'error' },
-        portmap: { enabled: false },
-      },
-      undefined,
-      'lone-packet.yml',
-    );
-    const caPool = new cert.CaPool();
-    caPool.addCa(caCert);
-    const pki = { caPool, identity: identity.localIdentity(hostCert, keys.privateKey), warnings: [] };
-    const { vpnNetworks, unsafeNetworks } = pki.identity;
-    const firewall = new fw.Firewall(fw.parseFirewallRules(cfg.firewall), {
-      clock,
-      localNets: fwSetup.localNets(pki),
-      vpnNetworks,
-      unsafeNetworks,
-    });
     nodes.push(
-      await nodeMod.MeshNode.start({
-        config: cfg,
-        pki,
-        firewall,
-        staticHosts: await statics.resolveStaticHosts(cfg.staticHostMap, vpnNetworks),
-        clock,
-        log,
-        udp: sockets[i],
-        tun: tuns[i].tun,
-        watchAddresses: false,
-        localNetworks: () => [],
+      await startInProcessNode(mods, ca, {
+        bench: 'lone-packet',
+        ip: ips[i]!,
+        udp: sockets[i]!,
+        tun: tuns[i]!.tun,
+        config: { static_host_map: { [ips[other]!]: [`127.0.0.1:${sockets[other]!.localPort}`] } },
       }),
     );
   }
 
   const A_IP = '100.127.254.1';
   const B_IP = '100.127.254.2';
-  const request = packets.warmUpPacket(A_IP, B_IP, 0, false);
-  const reply = packets.warmUpPacket(B_IP, A_IP, 0, true);
+  const request = mods.warmUpPackets.warmUpPacket(A_IP, B_IP, 0, false);
+  const reply = mods.warmUpPackets.warmUpPacket(B_IP, A_IP, 0, true);
   let answered: (() => void) | null = null;
   tuns[1].onWrite(() => tuns[1].inject(reply));
   tuns[0].onWrite(() => answered?.());

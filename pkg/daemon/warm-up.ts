@@ -18,9 +18,8 @@ import {
   generateX25519KeyPair,
   signCertificate,
   X25519_PRIVATE_KEY_BANNER,
-  type NebulaCertificate,
 } from '../cert/index.js';
-import { after, type Clock } from '../clock/clock.js';
+import { after, unixMs, type Clock } from '../clock/clock.js';
 import { validateConfig } from '../config/index.js';
 import { Firewall, parseFirewallRules } from '../firewall/firewall.js';
 import { localIdentity } from '../handshake/identity.js';
@@ -32,12 +31,31 @@ import type { UdpConn } from '../udp/udp-conn.js';
 import { openUnderlay } from './daemon.js';
 import { localNets } from './firewall-setup.js';
 import { MeshNode, type NodeSetup } from './node.js';
+import { throwawayCa, throwawayNodeSetup, type NodeSetupModules, type ThrowawayCa } from './throwaway-node.js';
 import { warmUpPacket } from './warm-up-packets.js';
 import { QuietGate } from './warm-up-pacer.js';
 import { WarmUpTimedOut, type RealDataPath } from './warm-up-schedule.js';
 import { resolveStaticHosts } from './static-hosts.js';
 
-const HOUR = 3600;
+/** The daemon's own modules, which the throwaway nodes are made with (throwaway-node.ts). */
+const MODULES: NodeSetupModules = {
+  cert: {
+    CaPool,
+    certificateToPem,
+    encodePem,
+    fingerprint,
+    generateEd25519KeyPair,
+    generateX25519KeyPair,
+    signCertificate,
+    X25519_PRIVATE_KEY_BANNER,
+  },
+  config: { validateConfig },
+  firewall: { Firewall, parseFirewallRules },
+  identity: { localIdentity },
+  firewallSetup: { localNets },
+  staticHosts: { resolveStaticHosts },
+  ipv4: { parseCidr },
+};
 /**
  * Overlay addresses of the throwaway nodes (only their own CA knows them). `a` finds `b` through the lighthouse, as a
  * real first contact does: query, answer, punch notification, handshake.
@@ -73,44 +91,17 @@ interface Prepared {
   readonly tun: TunPair;
 }
 
-function hostCert(
-  caKey: Uint8Array,
-  ca: NebulaCertificate,
-  vpnIp: string,
-): { cert: NebulaCertificate; key: Uint8Array } {
-  const keys = generateX25519KeyPair();
-  const cert = signCertificate(
-    {
-      name: `warm-up ${vpnIp}`,
-      ips: [parseCidr(`${vpnIp}/30`)],
-      subnets: [],
-      groups: [],
-      // The CA's own validity: a clock second later than the CA's, an hour from then would outlive its signer, and
-      // every handshake with this node would be refused ("expires after signing certificate").
-      notBefore: ca.details.notBefore,
-      notAfter: ca.details.notAfter,
-      publicKey: keys.publicKey,
-      isCA: false,
-      issuer: fingerprint(ca),
-    },
-    caKey,
-  );
-  return { cert, key: keys.privateKey };
-}
-
 /**
  * Prepares one throwaway node (`lhPort` is the throwaway lighthouse's, 0 for the lighthouse itself). Its start is a
  * step of its own: in one step the two held the event loop for 15-25 ms in a cold process (docs/state-machines.md).
  */
 async function prepareThrowaway(
-  ca: NebulaCertificate,
-  caKey: Uint8Array,
+  ca: ThrowawayCa,
   self: Role,
   lhPort: number,
   clock: Clock,
   opened: Array<{ close(): Promise<void> }>,
 ): Promise<Prepared> {
-  const { cert, key } = hostCert(caKey, ca, self.vpnIp);
   const log = new Logger('error', 'text', () => {}, true);
   // The daemon's own classes: whatever openUnderlay picks for the real socket, a LinuxTun for the real TUN.
   const udp = await openUnderlay(
@@ -121,13 +112,10 @@ async function prepareThrowaway(
   const port = udp.localPort;
   const tun = TunPair.open('warm-up', TUN_MTU);
   opened.push(tun);
-  const { config } = validateConfig(
-    {
-      pki: {
-        ca: certificateToPem(ca),
-        cert: certificateToPem(cert),
-        key: encodePem(X25519_PRIVATE_KEY_BANNER, key),
-      },
+  const setup = await throwawayNodeSetup(MODULES, ca, {
+    name: `warm-up ${self.vpnIp}`,
+    vpnCidr: `${self.vpnIp}/30`,
+    settings: {
       static_host_map: self === LH ? {} : { [LH.vpnIp]: [`${UNDERLAY_HOST}:${lhPort}`] },
       // Only the loopback address is reported: traffic stays on loopback.
       lighthouse:
@@ -139,38 +127,13 @@ async function prepareThrowaway(
               local_allow_list: { '0.0.0.0/0': false, '::/0': false },
             },
       listen: { host: UNDERLAY_HOST, port, batch: UDP_BATCH },
-      firewall: {
-        outbound: [{ port: 'any', proto: 'any', host: 'any' }],
-        inbound: [{ port: 'any', proto: 'any', host: 'any' }],
-      },
-      logging: { level: 'error' },
-      portmap: { enabled: false },
     },
-    undefined,
-    'warm-up.yml',
-  );
-  const caPool = new CaPool();
-  caPool.addCa(ca);
-  const pki = { caPool, identity: localIdentity(cert, key), warnings: [] };
-  const { vpnNetworks, unsafeNetworks } = pki.identity;
-  const firewall = new Firewall(parseFirewallRules(config.firewall), {
-    clock,
-    localNets: localNets(pki),
-    vpnNetworks,
-    unsafeNetworks,
-  });
-  const setup: NodeSetup = {
-    config,
-    pki,
-    firewall,
-    staticHosts: await resolveStaticHosts(config.staticHostMap, vpnNetworks),
-    clock,
-    log,
+    source: 'warm-up.yml',
     udp,
     tun: tun.tun,
-    watchAddresses: false,
-    localNetworks: () => [],
-  };
+    clock,
+    log,
+  });
   return { setup, udp, tun };
 }
 
@@ -214,22 +177,7 @@ function datagramArrivals(udp: UdpConn): () => Promise<void> {
 
 /** Runs the warm-up; resolves once both throwaway nodes are stopped, whether it completed or not. */
 export async function warmUp(clock: Clock, realPath: RealDataPath = NO_REAL_PATH): Promise<void> {
-  const ca = generateEd25519KeyPair();
-  const now = Math.floor(Date.now() / 1000);
-  const caCert = signCertificate(
-    {
-      name: 'warm-up CA',
-      ips: [],
-      subnets: [],
-      groups: [],
-      notBefore: now - HOUR,
-      notAfter: now + HOUR,
-      publicKey: ca.publicKey,
-      isCA: true,
-      issuer: '',
-    },
-    ca.privateKey,
-  );
+  const ca = throwawayCa(MODULES, 'warm-up CA', unixMs(clock));
   const gate = new QuietGate(clock, realPath);
   const started: Throwaway[] = [];
   const opened: Array<{ close(): Promise<void> }> = [];
@@ -244,7 +192,7 @@ export async function warmUp(clock: Clock, realPath: RealDataPath = NO_REAL_PATH
   // are two steps.
   const throwaway = async (self: Role, lhPort: number): Promise<Throwaway> => {
     await step();
-    const prepared = await prepareThrowaway(caCert, ca.privateKey, self, lhPort, clock, opened);
+    const prepared = await prepareThrowaway(ca, self, lhPort, clock, opened);
     await step();
     const node = await startThrowaway(prepared);
     started.push(node);
