@@ -26,6 +26,8 @@
 //          the machine, idle (bench/slow-replies.ts). perf's set-up adds a second before each run's pings)
 //          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait after registration)
 //          --windows (first: each contact's a and b pids and window, for bench/contact-stages.ts with --cpu-prof)
+//          --wire (first: tcpdump on a's and b's eth0 and TUN; each contact's packets and its stages' wall times,
+//          medians per run at the end: bench/contact-wire.ts)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
 
@@ -37,6 +39,8 @@ import type { Host, Lab } from '../test/e2e/lab/lab.js';
 import type { PingOptions } from '../test/e2e/lab/ping.js';
 import { sleep } from '../test/e2e/lab/wait.js';
 import { OVERLAY, PairLab, parseVariant, UNDERLAY, type ImplName, type RunningPair } from './bench-lab.js';
+import { WireStages, wireNames, wirePoints } from './contact-wire-lab.js';
+import { ContactWire } from './contact-wire.js';
 import { firstContact, LighthouseInbound, waitRegistered, type ContactWindow } from './first-contact.js';
 import { LH_OVERLAY, LighthouseLab } from './lighthouse-lab.js';
 import { parsePingSeries, seriesCsv, splitLeadIn, type PingReply } from './ping-series.js';
@@ -58,6 +62,7 @@ const { values } = parseArgs({
     series: { type: 'string' },
     sched: { type: 'string' },
     windows: { type: 'boolean', default: false },
+    wire: { type: 'boolean', default: false },
   },
 });
 const impls = values.only.split(',') as ImplName[];
@@ -340,6 +345,7 @@ function v8Traces(logs: string[]): string {
 
 async function firstRun(): Promise<string[]> {
   const lhLab = await LighthouseLab.create();
+  const wireStages = new WireStages();
   const runs = allRuns();
   try {
     const inbound = await LighthouseInbound.install(lhLab.lab, lhLab.hosts.lh, lhLab.hosts.a.ip, LIGHTHOUSE_PORT);
@@ -352,7 +358,9 @@ async function firstRun(): Promise<string[]> {
       const lh0 = await inbound.packets();
       const cpu = new DaemonCpu([a.pid, b.pid]);
       const logsAt = [a.log().length, b.log().length];
+      const wire = values.wire ? await ContactWire.start(lhLab.lab, wirePoints(lhLab)) : null;
       const { ms, seq } = await firstContact(lhLab.lab, lhLab.hosts.a, A_TUN, LH_OVERLAY.b, cpu);
+      if (wire !== null) wireStages.add(label, t, await wire.stop(wireNames(lhLab)));
       const used = cpu.usedMs;
       const v8 = v8Traces([a.log().slice(logsAt[0]), b.log().slice(logsAt[1])]);
       const lighthouseMessages = (await inbound.packets()) - lh0;
@@ -380,6 +388,7 @@ async function firstRun(): Promise<string[]> {
       return `${label} ${Math.min(...n)}-${Math.max(...n)}`;
     });
     console.error(`  messages a -> lighthouse per contact (min-max): ${messages.join(', ')}`);
+    if (values.wire) console.error(wireStages.summary(runs.map(([label]) => label)));
     return rows;
   } finally {
     await lhLab.destroy();
