@@ -27,7 +27,10 @@ import { setDaemonV8Flag } from './daemon-v8-flag.js';
 
 const LAZY_FLAG = /^--(no-)?lazy[-_]feedback[-_]allocation$/;
 
-/** Node's modules a daemon loads in its first seconds that its bundle does not load at once (see above). */
+/**
+ * Node's modules a daemon loads in its first seconds that its bundle does not load at once (see above). A hand list:
+ * test/unit/daemon-flag-builtins.test.ts starts the built daemon and fails on any built-in it loads after the flag.
+ */
 export const DAEMON_BUILTINS = ['perf_hooks', 'cluster', 'http', 'readline', 'fs/promises', 'dns'] as const;
 
 /**
