@@ -1,4 +1,5 @@
-// Keeps V8's young generation at its initial size (1 MB semi-spaces) for the daemon's lifetime, except a lighthouse's.
+// Keeps V8's young generation at its initial size (1 MB semi-spaces) for the daemon's lifetime, except a lighthouse's,
+// which grows with its heap.
 //
 // V8 grows the young generation, up to 16 MB semi-spaces, while many young objects survive, which a burst of
 // handshakes causes, and the resident set keeps most of that afterwards. The data path's garbage
@@ -11,20 +12,32 @@
 // which cost 9 ms of the cold tunnel (95 -> 104 ms). The growth factor is read each time the young generation
 // would grow, so changing it later takes effect.
 //
-// Not on a lighthouse: its heap holds every host it serves (~250 MB at 40k nodes), and each scavenge pays a cost
-// that grows with the old generation, not with the garbage (at 40k nodes, 1 MB semi-spaces: ~6 scavenges a second
-// of ~1.5 ms; 16 MB ones: one every ~2.5 s, of ~5.4 ms). Left to V8's growth, its young generation grows in the burst
-// of handshakes when its hosts join, as this cap exists to prevent on other nodes. At 40k nodes, one bench/lh-load.ts
-// run, the same build capped and not: steady CPU 12.8 -> 10.7 % of one core, RSS 252 -> 272 MiB (bench/RESULTS.md,
-// session 12).
-// MESH_YOUNG_CAP=1 caps a lighthouse's too (an A/B in one bench run).
+// A lighthouse's grows, to semi-spaces of a twelfth of its heap (young-generation-ceiling.ts: 8 MB at 10k nodes, V8's
+// own 16 MB from ~100 MB of heap, ~16k nodes): its heap holds every host it serves, each scavenge pays a cost that
+// grows with the old generation, not with the garbage, and a burst of handshakes (its hosts joining) is young objects
+// that survive, copied once per scavenge until promoted. bench/lh-load.ts with --trace-gc, the same build given
+// `--max-semi-space-size` (bench/RESULTS.md, session 13; one run per node count, load 2-8 in the 40k one): scavenge
+// time in the join burst per handshake, scavenges steady, lighthouse RSS, by semi-space size:
+//   10k nodes   1 MB: 126 us, 1.33/s of 2.2 ms, 122 MiB   8 MB: 72 us, 0.33/s of 3.4 ms, 134 MiB
+//              16 MB:  74 us, 0.17/s of 7.4 ms, 150 MiB
+//   40k nodes   1 MB: 331 us, 6.5/s of 5.6 ms, 248 MiB    8 MB: 183 us, 0.9/s of 11.0 ms, 269 MiB
+//              16 MB: 146 us, 0.5/s of 11.4 ms, 276 MiB
+// At 10k 16 MB buys nothing over 8 for 16 MiB more (above Nebula's ~125); at 40k it still saves 37 us a handshake
+// and 4.6 ms of scavenges a second. MESH_YOUNG_CAP=1 caps a lighthouse's at 1 MB too, MESH_YOUNG_CAP=0 leaves it to
+// V8 alone (A/Bs in one bench run).
 
 import { setFlagsFromString } from 'node:v8';
 import { WRITE_CODE_CACHE_ENV } from '../launch/code-cache.js';
+import { ceilYoungGeneration } from './young-generation-ceiling.js';
 
 export function capYoungGeneration(role: { amLighthouse: boolean }): void {
   // The build's code-cache training run must keep the flags it started with (pkg/launch/code-cache.ts).
   if (process.env[WRITE_CODE_CACHE_ENV] === '1') return;
-  if (role.amLighthouse && process.env.MESH_YOUNG_CAP !== '1') return;
+  const lighthouseRule = process.env.MESH_YOUNG_CAP;
+  if (role.amLighthouse && lighthouseRule === '0') return;
+  if (role.amLighthouse && lighthouseRule !== '1') {
+    ceilYoungGeneration();
+    return;
+  }
   setFlagsFromString('--semi-space-growth-factor=1');
 }
