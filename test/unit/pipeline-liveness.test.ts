@@ -300,3 +300,47 @@ test('a tunnel replaced by a new handshake while its check is filed: the old one
   assert.equal(a.node.counters.get('tunnels-dead'), 1, 'counted dead once: the new tunnel, not the old one as well');
   assert.equal(a.node.hostmap.byIndex.has(old.localIndex), false, 'nothing keeps the old tunnel');
 });
+
+test('a candidate sent on before its promotion: its check is dropped while it is a candidate, and after the promotion its next send is checked', async (t) => {
+  const clock = new ManualClock(1_000_000);
+  const mesh = new TestMesh(t);
+  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: TIMERS });
+  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: TIMERS });
+  // b's handshake reaches a, nothing else of b's: a holds a candidate, unused, so a sends a test request on it
+  // (candidate-test-requests.ts), which files the candidate's check.
+  mesh.net.drop = (p, src) => sameAddr(src, b.addr) && !isType(p, MessageType.Handshake);
+  b.tun.inject(udpPacket({ src: B, dst: A, payload: 'lost' }));
+  await advanceUntil(clock, () => a.node.hostmap.candidatesFor(b.vpnIp).length > 0, {
+    what: "a's candidate",
+  });
+  const candidate = a.node.hostmap.candidatesFor(b.vpnIp)[0]!;
+  await advanceUntil(clock, () => candidate.checkAt !== 0, { what: "the candidate's test request" });
+  // Its check comes due while it is still a candidate: dropped, not a test of the (absent) tunnel.
+  await drive(clock, a, ALIVE_MS + 40);
+  assert.ok(a.node.hostmap.isCandidate(candidate), 'still a candidate');
+  assert.equal(candidate.checkAt, 0, "the candidate's check was dropped when it came due");
+  // b's next packet gets through: the candidate is promoted. a's next send files its check, which passes (b's packet
+  // came in since the tunnel was made).
+  mesh.net.drop = () => false;
+  await connect(b, a);
+  assert.equal(a.tunnelTo(b), candidate, 'promoted');
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'the first send on the promoted tunnel' }));
+  await advanceFor(clock, 10);
+  assert.notEqual(candidate.checkAt, 0, "a's next send filed the promoted tunnel's check");
+  await drive(clock, a, ALIVE_MS + 40);
+  assert.equal(candidate.checkAt, 0, 'checked');
+  assert.equal(candidate.packetsInAtCheck, candidate.packetsIn, "and passed on b's packet");
+  // Then b falls silent and a sends once more: a test request on it, and its removal.
+  mesh.net.drop = (_p, src) => sameAddr(src, b.addr);
+  const sentBefore = a.memUdp!.sent.length;
+  a.tun.inject(udpPacket({ src: A, dst: B, payload: 'one way on the promoted tunnel' }));
+  await drive(clock, a, 3 * (ALIVE_MS + PENDING_MS), () => a.tunnelTo(b) === undefined);
+  const tests = a.memUdp!.sent.slice(sentBefore).filter((s) => isType(s.packet, MessageType.Test, 0));
+  assert.deepEqual(
+    tests.map((s) => remoteIndexOf(s.packet)),
+    [candidate.remoteIndex],
+    'one test request on it',
+  );
+  assert.equal(a.tunnelTo(b), undefined, 'the silent promoted tunnel was removed');
+  assert.equal(a.node.counters.get('tunnels-dead'), 1);
+});
