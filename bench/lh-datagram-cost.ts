@@ -13,12 +13,12 @@
 // alternating --trials times, so before/after compare within one run (e.g. --build before=/tmp/s12-before/dist
 // --build now=dist). In-process and single-threaded: no bench lock.
 
-import { spawnSync } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { alternateBuilds, parseBuilds } from './alternate-builds.js';
 import { benchCa, loadBuild, openBenchUnderlay, startInProcessNode } from './in-process-node.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -43,19 +43,13 @@ if (values.child !== undefined) {
   process.exit(0);
 }
 
-const builds = (values.build.length > 0 ? values.build : [`this=${resolve(HERE, '..')}`]).map((spec) => {
-  const [name, dist] = spec.split('=', 2) as [string, string];
-  return { name, dist: resolve(dist) };
-});
-for (let t = 0; t < Number(values.trials); t++) {
-  for (const b of t % 2 === 0 ? builds : [...builds].reverse()) {
-    const args = [fileURLToPath(import.meta.url), '--child', b.dist, '--updates', String(values.updates)];
-    if (values.heap) args.push('--heap');
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0) throw new Error(`${b.name} failed (${r.status}):\n${r.stderr}`);
-    console.log(`${b.name.padEnd(10)} ${r.stdout.trim()}`);
-  }
-}
+const childArgs = ['--updates', String(values.updates), ...(values.heap ? ['--heap'] : [])];
+alternateBuilds(
+  fileURLToPath(import.meta.url),
+  parseBuilds(values.build, resolve(HERE, '..')),
+  Number(values.trials),
+  childArgs,
+);
 
 /** One build's lighthouse, fed `n` updates after WARM; returns the result line. */
 async function measure(dist: string, n: number, heap: boolean): Promise<string> {

@@ -11,11 +11,11 @@
 // --build (repeatable; default: this tree's dist): each build runs in a child process of its own, the builds
 // alternating --trials times, so before/after compare within one run. In-process and single-threaded: no bench lock.
 
-import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { alternateBuilds, parseBuilds } from './alternate-builds.js';
 import type { DataPathContext } from '../pkg/datapath/context.js';
 import type { HostInfo } from '../pkg/hostmap/hostinfo.js';
 
@@ -43,19 +43,13 @@ if (values.child !== undefined) {
   process.exit(0);
 }
 
-const builds = (values.build.length > 0 ? values.build : [`this=${resolve(HERE, '..')}`]).map((spec) => {
-  const [name, dist] = spec.split('=', 2) as [string, string];
-  return { name, dist: resolve(dist) };
-});
-for (let t = 0; t < Number(values.trials); t++) {
-  for (const b of t % 2 === 0 ? builds : [...builds].reverse()) {
-    const args = [fileURLToPath(import.meta.url), '--child', b.dist];
-    for (const k of ['tunnels', 'seconds', 'thrash-kb'] as const) args.push(`--${k}`, String(values[k]));
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0) throw new Error(`${b.name} failed (${r.status}):\n${r.stderr}`);
-    console.log(`${b.name.padEnd(10)} ${r.stdout.trim()}`);
-  }
-}
+const childArgs = (['tunnels', 'seconds', 'thrash-kb'] as const).flatMap((k) => [`--${k}`, String(values[k])]);
+alternateBuilds(
+  fileURLToPath(import.meta.url),
+  parseBuilds(values.build, resolve(HERE, '..')),
+  Number(values.trials),
+  childArgs,
+);
 
 /** One build's N tunnels checked for `seconds` ticks after the warm ones; returns the result line. */
 async function measure(dist: string, n: number, seconds: number, thrashKb: number): Promise<string> {

@@ -18,6 +18,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { parseBuilds } from './alternate-builds.js';
 import { benchCa, loadBuild, openBenchUnderlay, startInProcessNode } from './in-process-node.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -42,10 +43,7 @@ const rounds = Number(values.rounds);
 const warm = Number(values.warm);
 const gapMs = Number(values['gap-ms']);
 const thrash = Buffer.alloc(Number(values['thrash-kb']) * 1024);
-const builds = (values.build.length > 0 ? values.build : [`this=${resolve(HERE, '..')}`]).map((spec) => {
-  const [name, dist] = spec.split('=', 2) as [string, string];
-  return { name, dist };
-});
+const builds = parseBuilds(values.build, resolve(HERE, '..'));
 const pairs: Pair[] = [];
 for (let i = 0; i < builds.length; i++) pairs.push(await openPair(builds[i]!.dist, i));
 const rtts: number[][] = builds.map(() => []);

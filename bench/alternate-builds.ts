@@ -1,0 +1,36 @@
+// The in-process benches' way to compare builds within one run (bench/lh-datagram-cost.ts, bench/liveness-tick.ts):
+// each build measured in a child process of its own (the bench's own script with `--child DIST`), the builds taking
+// turns, their order reversed every other trial so neither always runs first, each child's result line printed
+// under its build's name. bench/lone-packet.ts, which holds its builds in one process, reads the same --build specs.
+
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export interface Build {
+  readonly name: string;
+  /** The build's dist folder, absolute. */
+  readonly dist: string;
+}
+
+/** `--build name=DIST` specs (none: this tree's dist, `thisDist`, as "this"). */
+export function parseBuilds(specs: readonly string[], thisDist: string): Build[] {
+  return (specs.length > 0 ? specs : [`this=${thisDist}`]).map((spec) => {
+    const [name, dist] = spec.split('=', 2) as [string, string];
+    return { name, dist: resolve(dist) };
+  });
+}
+
+/**
+ * Runs `script --child DIST ...childArgs` for every build, `trials` rounds, and prints each child's output after its
+ * build's name. Throws on a child that fails or takes over 5 minutes.
+ */
+export function alternateBuilds(script: string, builds: readonly Build[], trials: number, childArgs: string[]): void {
+  for (let t = 0; t < trials; t++) {
+    for (const b of t % 2 === 0 ? builds : [...builds].reverse()) {
+      const args = [script, '--child', b.dist, ...childArgs];
+      const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 300_000 });
+      if (r.status !== 0) throw new Error(`${b.name} failed (${r.status}):\n${r.stderr}`);
+      console.log(`${b.name.padEnd(10)} ${r.stdout.trim()}`);
+    }
+  }
+}
