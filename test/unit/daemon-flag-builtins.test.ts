@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { configDir } from './helpers/config-dir.js';
-import { makeHostCert, makeTestCa } from './helpers/pki.js';
+import { loopbackDaemonConfig } from './helpers/loopback-daemon.js';
 
 // A V8 flag set at run time changes V8's flag hash, so every node built-in first loaded after it compiles without its
 // code cache (pkg/launch/eager-feedback.ts: 7 such modules cost 11-18 ms against ~4). The daemon loads the ones it
@@ -37,23 +36,11 @@ test(
   'a daemon loads no node built-in after its first run-time V8 flag (DAEMON_BUILTINS is complete)',
   { skip: !existsSync(BUNDLE) && 'no dist/bin bundle: run make build', timeout: 20_000 },
   async (t) => {
-    const ca = makeTestCa();
-    const host = makeHostCert(ca, { name: 'flag-builtins', ip: '10.99.0.1/24' });
-    const dir = configDir(t, {
-      'ca.crt': ca.pem,
-      'host.crt': host.certPem,
-      'host.key': host.keyPem,
-      'preload.cjs': PRELOAD,
+    const { dir, config } = loopbackDaemonConfig(t, {
+      name: 'flag-builtins',
+      logLevel: 'info',
+      files: { 'preload.cjs': PRELOAD },
     });
-    const config = join(dir, 'config.yml');
-    const any = '[{ port: any, proto: any, host: any }]';
-    writeFileSync(
-      config,
-      `pki: { ca: ${join(dir, 'ca.crt')}, cert: ${join(dir, 'host.crt')}, key: ${join(dir, 'host.key')} }\n` +
-        `listen: { host: 127.0.0.1, port: 0 }\ntun: { disabled: true }\nportmap: { enabled: false }\n` +
-        `control: { socket: ${join(dir, 'control.sock')} }\nlogging: { level: info }\n` +
-        `firewall: { outbound: ${any}, inbound: ${any} }\n`,
-    );
     const { MESH_WRITE_CODE_CACHE: _training, NODE_OPTIONS: _options, MESH_WARM_UP: _warm, ...env } = process.env;
     const child = spawn(process.execPath, ['-r', join(dir, 'preload.cjs'), BUNDLE, '-config', config], {
       env,

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { configDir } from './helpers/config-dir.js';
-import { makeHostCert, makeTestCa } from './helpers/pki.js';
+import { loopbackDaemonConfig } from './helpers/loopback-daemon.js';
 
 // `mesh -config` sets its V8 flags at run time (pkg/launch/eager-feedback.ts before the start, pkg/launch/tier-up.ts
 // after it) and says at debug level which it set. The functions have their own tests; this one guards that the daemon
@@ -18,18 +15,7 @@ test(
   'a daemon sets its V8 flags at start: eager feedback and the lower interrupt budget',
   { timeout: 15_000 },
   async (t) => {
-    const ca = makeTestCa();
-    const host = makeHostCert(ca, { name: 'v8-flags', ip: '10.99.0.1/24' });
-    const dir = configDir(t, { 'ca.crt': ca.pem, 'host.crt': host.certPem, 'host.key': host.keyPem });
-    const config = join(dir, 'config.yml');
-    const any = '[{ port: any, proto: any, host: any }]';
-    writeFileSync(
-      config,
-      `pki: { ca: ${join(dir, 'ca.crt')}, cert: ${join(dir, 'host.crt')}, key: ${join(dir, 'host.key')} }\n` +
-        `listen: { host: 127.0.0.1, port: 0 }\ntun: { disabled: true }\nportmap: { enabled: false }\n` +
-        `control: { socket: ${join(dir, 'control.sock')} }\nlogging: { level: debug }\n` +
-        `firewall: { outbound: ${any}, inbound: ${any} }\n`,
-    );
+    const { config } = loopbackDaemonConfig(t, { name: 'v8-flags', logLevel: 'debug' });
     const { MESH_WRITE_CODE_CACHE: _training, NODE_OPTIONS: _options, ...env } = process.env;
     const child = spawn(process.execPath, [MESH_MAIN, '-config', config], {
       env: { ...env, MESH_WARM_UP: '0' },
