@@ -21,11 +21,17 @@ const ALIVE_MS = 100;
 const PENDING_MS = 100;
 const TIMERS = { timers: { connection_alive_interval: `${ALIVE_MS}ms`, pending_deletion_interval: `${PENDING_MS}ms` } };
 
-async function setup(t: { after(fn: () => unknown): void }) {
+/** a and b on one ManualClock with the short timers, each the other's peer, no tunnel yet. */
+async function twoNodes(t: { after(fn: () => unknown): void }) {
   const clock = new ManualClock(1_000_000);
   const mesh = new TestMesh(t);
   const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: TIMERS });
   const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: TIMERS });
+  return { clock, mesh, a, b };
+}
+
+async function setup(t: { after(fn: () => unknown): void }) {
+  const { clock, mesh, a, b } = await twoNodes(t);
   await connect(a, b);
   await connect(b, a);
   // Let a check that the handshake traffic scheduled come and go, so the next send schedules a fresh one.
@@ -302,10 +308,7 @@ test('a tunnel replaced by a new handshake while its check is filed: the old one
 });
 
 test('a candidate sent on before its promotion: its check is dropped while it is a candidate, and after the promotion its next send is checked', async (t) => {
-  const clock = new ManualClock(1_000_000);
-  const mesh = new TestMesh(t);
-  const a = await mesh.node({ vpnIp: A, name: 'a', peers: [B], clock, config: TIMERS });
-  const b = await mesh.node({ vpnIp: B, name: 'b', peers: [A], clock, config: TIMERS });
+  const { clock, mesh, a, b } = await twoNodes(t);
   // b's handshake reaches a, nothing else of b's: a holds a candidate, unused, so a sends a test request on it
   // (candidate-test-requests.ts), which files the candidate's check.
   mesh.net.drop = (p, src) => sameAddr(src, b.addr) && !isType(p, MessageType.Handshake);
