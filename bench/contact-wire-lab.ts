@@ -5,20 +5,28 @@ import { CONTACT_STAGES, stageTimes, timeline, type WirePacket } from './contact
 import type { LighthouseLab } from './lighthouse-lab.js';
 import { median } from './proc-stats.js';
 
-/** a's and b's underlay (every UDP datagram) and TUN (the echo request and reply). */
-export function wirePoints(lhLab: LighthouseLab) {
-  const { a, b } = lhLab.hosts;
+/**
+ * a's and the contacted peer's underlay (every UDP datagram) and TUN (the echo request and reply). The peer is named
+ * b in the stages whichever it is (c: latency.ts first --second).
+ */
+export function wirePoints(lhLab: LighthouseLab, peer: 'b' | 'c' = 'b') {
+  const { a } = lhLab.hosts;
   return [
     { where: 'a.tun', host: a, dev: 'bencha', filter: 'icmp' },
     { where: 'a.eth', host: a, dev: 'eth0', filter: 'udp' },
-    { where: 'b.eth', host: b, dev: 'eth0', filter: 'udp' },
-    { where: 'b.tun', host: b, dev: 'benchb', filter: 'icmp' },
+    { where: 'b.eth', host: lhLab.hosts[peer], dev: 'eth0', filter: 'udp' },
+    { where: 'b.tun', host: lhLab.hosts[peer], dev: `bench${peer}`, filter: 'icmp' },
   ];
 }
 
-/** Underlay address -> role, for naming datagrams. */
-export function wireNames(lhLab: LighthouseLab): Map<string, string> {
-  return new Map(Object.entries(lhLab.hosts).map(([role, host]) => [host.ip, role]));
+/** Underlay address -> role, for naming datagrams; the contacted peer is b. */
+export function wireNames(lhLab: LighthouseLab, peer: 'b' | 'c' = 'b'): Map<string, string> {
+  const names = new Map(Object.entries(lhLab.hosts).map(([role, host]) => [host.ip, role]));
+  if (peer !== 'b') {
+    names.set(lhLab.hosts.b.ip, 'other');
+    names.set(lhLab.hosts[peer].ip, 'b');
+  }
+  return names;
 }
 
 /** Every trial's stages by run label; prints each contact's packets as it comes. */

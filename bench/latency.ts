@@ -28,6 +28,8 @@
 //          --windows (first: each contact's a and b pids and window, for bench/contact-stages.ts with --cpu-prof)
 //          --wire (first: tcpdump on a's and b's eth0 and TUN; each contact's packets and its stages' wall times,
 //          medians per run at the end: bench/contact-wire.ts)
+//          --second (first: then a contacts c, a second peer it never contacted, --settle ms after b: its own rows,
+//          "<run> 2nd"; what is faster there was first-time-in-process cost on a's side, c's being its first)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
 //          (MESH_MAIN=<other build>/dist/bin/mesh.cjs compares builds, MESH_AEAD=node the node:crypto backend)
 
@@ -63,6 +65,7 @@ const { values } = parseArgs({
     sched: { type: 'string' },
     windows: { type: 'boolean', default: false },
     wire: { type: 'boolean', default: false },
+    second: { type: 'boolean', default: false },
   },
 });
 const impls = values.only.split(',') as ImplName[];
@@ -325,6 +328,8 @@ class DaemonCpu implements ContactWindow {
 }
 
 interface FirstSample {
+  /** --second: a's contact with c after b's. */
+  second?: Omit<FirstSample, 'second'>;
   ms: number;
   /** CPU ms a and b spent on the first contact (from just before the ping to its reply): load-proof, unlike ms. */
   cpuMs: number;
@@ -352,8 +357,9 @@ async function firstRun(): Promise<string[]> {
     const samples = await trialsPerRun(lhLab, runs, async ([label, impl, env], t): Promise<FirstSample> => {
       await lhLab.start(impl, 'lh', true, env);
       const b = await lhLab.start(impl, 'b', true, env);
+      const c = values.second ? await lhLab.start(impl, 'c', true, env) : null;
       const a = await lhLab.start(impl, 'a', true, env);
-      const waited = await waitRegistered([a, b], LH_OVERLAY.lh, 10_000);
+      const waited = await waitRegistered(c === null ? [a, b] : [a, b, c], LH_OVERLAY.lh, 10_000);
       await sleep(settleMs); // startup work (JIT, timers) out of the way
       const lh0 = await inbound.packets();
       const cpu = new DaemonCpu([a.pid, b.pid]);
@@ -370,16 +376,34 @@ async function firstRun(): Promise<string[]> {
       if (values.windows) {
         console.error(`  contact window: a pid ${a.pid}, b pid ${b.pid}, monotonic ${cpu.fromUs}-${cpu.toUs} us`);
       }
-      return { ms, cpuMs: used, lighthouseMessages };
+      if (c === null) return { ms, cpuMs: used, lighthouseMessages };
+      await sleep(settleMs);
+      const lh1 = await inbound.packets();
+      const cpu2 = new DaemonCpu([a.pid, c.pid]);
+      const wire2 = values.wire ? await ContactWire.start(lhLab.lab, wirePoints(lhLab, 'c')) : null;
+      const second = await firstContact(lhLab.lab, lhLab.hosts.a, A_TUN, LH_OVERLAY.c, cpu2);
+      if (wire2 !== null) wireStages.add(`${label} 2nd`, t, await wire2.stop(wireNames(lhLab, 'c')));
+      const messages2 = (await inbound.packets()) - lh1;
+      console.error(
+        `  first ${label} trial ${t}, second peer: ${second.ms.toFixed(2)} ms, a+c CPU ${cpu2.usedMs.toFixed(2)} ms (main threads ${cpu2.mainMs.toFixed(2)}), ${messages2} message(s) a -> lighthouse`,
+      );
+      return {
+        ms,
+        cpuMs: used,
+        lighthouseMessages,
+        second: { ms: second.ms, cpuMs: cpu2.usedMs, lighthouseMessages: messages2 },
+      };
     });
-    const rows = runs.map(([label]) => {
+    const rows = runs.flatMap(([label]) => {
       const all = samples.get(label) ?? [];
-      const cpu = median(all.map((s) => s.cpuMs)).toFixed(2);
-      return `${rangeRow(
-        label,
-        all.map((s) => s.ms),
-        2,
-      )} ${cpu} |`;
+      const row = (name: string, of: ReadonlyArray<Omit<FirstSample, 'second'>>) =>
+        `${rangeRow(
+          name,
+          of.map((s) => s.ms),
+          2,
+        )} ${median(of.map((s) => s.cpuMs)).toFixed(2)} |`;
+      const seconds = all.flatMap((s) => (s.second === undefined ? [] : [s.second]));
+      return seconds.length === 0 ? [row(label, all)] : [row(label, all), row(`${label} 2nd`, seconds)];
     });
     // A count, not a verdict: both implementations sent 2 in every trial measured so far; more means the contact
     // waited on the lighthouse longer (e.g. a query resent).
@@ -388,7 +412,10 @@ async function firstRun(): Promise<string[]> {
       return `${label} ${Math.min(...n)}-${Math.max(...n)}`;
     });
     console.error(`  messages a -> lighthouse per contact (min-max): ${messages.join(', ')}`);
-    if (values.wire) console.error(wireStages.summary(runs.map(([label]) => label)));
+    if (values.wire) {
+      const labels = runs.flatMap(([label]) => (values.second ? [label, `${label} 2nd`] : [label]));
+      console.error(wireStages.summary(labels));
+    }
     return rows;
   } finally {
     await lhLab.destroy();

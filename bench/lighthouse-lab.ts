@@ -3,6 +3,7 @@
 // query, a handshake, and then the packet. The same files run either implementation.
 //
 //   lh 198.18.0.1 / 10.99.0.1      a 198.18.0.2 / 10.99.0.2      b 198.18.0.3 / 10.99.0.3
+//   c 198.18.0.4 / 10.99.0.4 (a second peer a never contacted: latency.ts first --second)
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { createCa, signHostCert } from '../test/e2e/lab/pki.js';
 import type { LabProcess } from '../test/e2e/lab/process.js';
 import { IMPLS, meshWithNodeArgs, type ImplName } from './bench-lab.js';
 
-export const LH_OVERLAY = { lh: '10.99.0.1', a: '10.99.0.2', b: '10.99.0.3' } as const;
+export const LH_OVERLAY = { lh: '10.99.0.1', a: '10.99.0.2', b: '10.99.0.3', c: '10.99.0.4' } as const;
 type Role = keyof typeof LH_OVERLAY;
 
 export class LighthouseLab {
@@ -30,13 +31,13 @@ export class LighthouseLab {
   static async create(): Promise<LighthouseLab> {
     const lab = await Lab.create();
     try {
-      const [lh, a, b] = await lab.flat(3, ['lh', 'a', 'b']);
-      const hosts = { lh, a, b };
+      const [lh, a, b, c] = await lab.flat(4, ['lh', 'a', 'b', 'c']);
+      const hosts = { lh, a, b, c };
       const dir = lab.path('pki');
       mkdirSync(dir, { recursive: true });
       const ca = await createCa(dir, { name: 'bench CA' });
       const configs = {} as Record<Role, string>;
-      for (const role of ['lh', 'a', 'b'] as const) {
+      for (const role of ['lh', 'a', 'b', 'c'] as const) {
         const cert = await signHostCert(dir, ca, { name: role, vpnCidr: `${LH_OVERLAY[role]}/24` });
         const config = overlayConfig({
           pki: { ca: ca.crt, cert: cert.crt, key: cert.key },
