@@ -12,7 +12,6 @@ import { meshImpl } from './lab/mesh-impl.js';
 import { OverlayNet } from './lab/nebula.js';
 
 const PORT = 7009;
-const MAX_PAYLOAD = 1300 - 28; // the overlay MTU less IPv4 and UDP headers
 
 /** Datagram i: its index in the first 4 bytes, then (i * 31 + k * 7) & 0xff at byte k. Shared by both scripts. */
 const CONTENT = `
@@ -27,8 +26,8 @@ function datagram(i, size) {
 /** Collects datagrams until all arrived or the time is up, then prints one JSON line. */
 const RECEIVER = `${CONTENT}
 const dgram = require('node:dgram');
-const { port, sizes, timeoutMs } = JSON.parse(process.argv[1]);
-const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
+const { port, sizes, timeoutMs, type } = JSON.parse(process.argv[1]);
+const s = dgram.createSocket({ type, recvBufferSize: 8 << 20 });
 const seen = new Set();
 const bad = [];
 let outOfOrder = 0, last = -1, duplicates = 0;
@@ -56,8 +55,8 @@ setTimeout(finish, timeoutMs);
 /** Sends the datagrams from one connected socket in bursts (so the daemons see batches), then exits. */
 const SENDER = `${CONTENT}
 const dgram = require('node:dgram');
-const { ip, port, sizes, burst } = JSON.parse(process.argv[1]);
-const s = dgram.createSocket('udp4');
+const { ip, port, sizes, burst, type } = JSON.parse(process.argv[1]);
+const s = dgram.createSocket(type);
 s.connect(port, ip, async () => {
   for (let i = 0; i < sizes.length; i += burst) {
     const sends = [];
@@ -71,7 +70,7 @@ s.connect(port, ip, async () => {
 `;
 
 /** Runs of one size (the last often shorter) between single odd sizes, from a fixed seed. */
-function mixedSizes(total: number, seed: number): number[] {
+function mixedSizes(total: number, seed: number, maxPayload: number): number[] {
   let x = seed;
   const next = (n: number): number => {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -79,7 +78,7 @@ function mixedSizes(total: number, seed: number): number[] {
   };
   const sizes: number[] = [];
   while (sizes.length < total) {
-    const size = 4 + next(MAX_PAYLOAD - 3);
+    const size = 4 + next(maxPayload - 3);
     const run = 1 + next(16);
     for (let k = 0; k < run && sizes.length < total; k++) sizes.push(size);
     if (next(2) === 0 && sizes.length < total) sizes.push(4 + next(size - 3)); // a shorter last one
@@ -94,41 +93,51 @@ async function tunWrites(lab: Lab, host: Host): Promise<number> {
   return links[0].stats64.rx.packets;
 }
 
-test('a UDP flood of mixed sizes crosses the overlay with every datagram intact, in fewer TUN writes', async (t) => {
-  const lab = await LabClass.create(t);
-  const [h1, h2] = await lab.flat(2);
-  const net = await OverlayNet.create(lab, {});
-  const vpn1 = '10.99.0.1';
-  const vpn2 = '10.99.0.2';
-  await net.start(h1!, { name: 'one', impl: meshImpl, config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } } });
-  await net.start(h2!, { name: 'two', impl: meshImpl, config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } } });
-  const warm = await lab.ping(h1!, vpn2, { count: 1, timeoutSec: 5 });
-  assert.ok(warm.ok, lab.logTails());
+for (const family of [4, 6] as const) {
+  test(`a UDP flood of mixed sizes crosses the overlay over IPv${family} with every datagram intact, in fewer TUN writes`, async (t) => {
+    const lab = await LabClass.create(t);
+    const [h1, h2] = await lab.flat(2);
+    const net = await OverlayNet.create(lab, { ipv6: family === 6 });
+    const vpn1 = '10.99.0.1';
+    const vpn2 = '10.99.0.2';
+    await net.start(h1!, { name: 'one', impl: meshImpl, config: { static_host_map: { [vpn2]: [`${h2!.ip}:4242`] } } });
+    const two = await net.start(h2!, {
+      name: 'two',
+      impl: meshImpl,
+      config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } },
+    });
+    const target = family === 6 ? two.vpnIp6! : vpn2;
+    // The tunnel first (over IPv4, as the static host map names it), then the target's family answering.
+    assert.ok((await lab.ping(h1!, vpn2, { count: 1, timeoutSec: 5 })).ok, lab.logTails());
+    const warm = await lab.ping(h1!, target, { count: 3, timeoutSec: 5 });
+    assert.ok(warm.rttMs.length > 0, lab.logTails());
 
-  const sizes = mixedSizes(600, 0x5eed);
-  const receiver = await lab.spawn(h2!, process.execPath, [
-    '-e',
-    RECEIVER,
-    JSON.stringify({ port: PORT, sizes, timeoutMs: 15_000 }),
-  ]);
-  await receiver.waitForLog(/receiver listening/, 5000);
-  const writesBefore = await tunWrites(lab, h2!);
-  await lab.exec(h1!, process.execPath, ['-e', SENDER, JSON.stringify({ ip: vpn2, port: PORT, sizes, burst: 48 })], {
-    timeoutMs: 20_000,
+    // The overlay MTU less the IP and UDP headers.
+    const sizes = mixedSizes(600, 0x5eed + family, 1300 - (family === 6 ? 48 : 28));
+    const type = family === 6 ? 'udp6' : 'udp4';
+    const receiver = await lab.spawn(h2!, process.execPath, [
+      '-e',
+      RECEIVER,
+      JSON.stringify({ port: PORT, sizes, timeoutMs: 15_000, type }),
+    ]);
+    await receiver.waitForLog(/receiver listening/, 5000);
+    const writesBefore = await tunWrites(lab, h2!);
+    const args = JSON.stringify({ ip: target, port: PORT, sizes, burst: 48, type });
+    await lab.exec(h1!, process.execPath, ['-e', SENDER, args], { timeoutMs: 20_000 });
+    const line = await receiver.waitForLog(/^\{.*\}$/m, 20_000);
+    const writes = (await tunWrites(lab, h2!)) - writesBefore;
+    const report = JSON.parse(line[0]) as {
+      received: number;
+      missing: number[];
+      bad: unknown[];
+      outOfOrder: number;
+      duplicates: number;
+    };
+    t.diagnostic(`${report.received} of ${sizes.length} datagrams in ${writes} TUN writes`);
+    assert.deepEqual(report.bad, [], 'datagrams that arrived altered');
+    assert.equal(report.duplicates, 0);
+    assert.equal(report.outOfOrder, 0);
+    assert.deepEqual(report.missing, [], `datagrams that never arrived\n${lab.logTails()}`);
+    assert.ok(writes < sizes.length, `${writes} TUN writes for ${sizes.length} datagrams: nothing was joined`);
   });
-  const line = await receiver.waitForLog(/^\{.*\}$/m, 20_000);
-  const writes = (await tunWrites(lab, h2!)) - writesBefore;
-  const report = JSON.parse(line[0]) as {
-    received: number;
-    missing: number[];
-    bad: unknown[];
-    outOfOrder: number;
-    duplicates: number;
-  };
-  t.diagnostic(`${report.received} of ${sizes.length} datagrams in ${writes} TUN writes`);
-  assert.deepEqual(report.bad, [], 'datagrams that arrived altered');
-  assert.equal(report.duplicates, 0);
-  assert.equal(report.outOfOrder, 0);
-  assert.deepEqual(report.missing, [], `datagrams that never arrived\n${lab.logTails()}`);
-  assert.ok(writes < sizes.length, `${writes} TUN writes for ${sizes.length} datagrams: nothing was joined`);
-});
+}
