@@ -12,11 +12,16 @@ export interface Build {
   readonly dist: string;
 }
 
-/** `--build name=DIST` specs (none: this tree's dist, `thisDist`, as "this"). */
+/**
+ * `--build name=DIST` specs (none: this tree's dist, `thisDist`, as "this"). The name ends at the first '=', so a DIST
+ * may hold '=' too; a spec without '=' or with an empty name or DIST is refused rather than measured as some other
+ * folder.
+ */
 export function parseBuilds(specs: readonly string[], thisDist: string): Build[] {
   return (specs.length > 0 ? specs : [`this=${thisDist}`]).map((spec) => {
-    const [name, dist] = spec.split('=', 2) as [string, string];
-    return { name, dist: resolve(dist) };
+    const at = spec.indexOf('=');
+    if (at <= 0 || at === spec.length - 1) throw new Error(`--build ${JSON.stringify(spec)}: expected NAME=DIST`);
+    return { name: spec.slice(0, at), dist: resolve(spec.slice(at + 1)) };
   });
 }
 
