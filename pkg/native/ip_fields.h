@@ -63,13 +63,15 @@ static inline int same_ip_fields(const uint8_t *a, const uint8_t *b, uint32_t ip
   return memcmp(a + 12, b + 12, 8) == 0;
 }
 
-// The IP header length of a packet that may be joined: IPv4 without options and not a fragment, its total length
+// The IP header length of a packet that may be joined: IPv4 without options, no flag but DF, its total length
 // the packet's and its header checksum correct, or IPv6 without extension headers and its payload length the
 // packet's; the transport `proto` straight behind it and at least `min_l4` bytes of it. 0 for anything else.
 static inline uint32_t joinable_ip_header(const uint8_t *p, uint32_t len, uint8_t proto, uint32_t min_l4) {
   if (len >= IPV4_HLEN + min_l4 && p[0] == 0x45) {
     if (p[9] != proto || rd16(p + 2) != len) return 0;
-    if ((rd16(p + 6) & 0x3fff) != 0) return 0; // MF set or a fragment offset
+    // Any flag or offset bit but DF: MF, a fragment offset, or the reserved bit (which same_ip_fields does not
+    // compare, so a later packet's would be lost to the first one's in the join; Linux GRO flushes on it too).
+    if ((rd16(p + 6) & 0xbfff) != 0) return 0;
     if (mt_csum_fold(mt_csum_add(0, p, IPV4_HLEN)) != 0xffff) return 0;
     return IPV4_HLEN;
   }

@@ -132,6 +132,8 @@ const NOT_JOINED: [string, (i: number) => Partial<UdpSpec>][] = [
   ['another TTL / hop limit', (i) => ({ hopLimit: 64 - i })],
   ['another TOS / flow label', (i) => ({ flowLabel: 0x10 + i })],
   ['IPv4 fragments (MF)', () => ({ fragment: 0x2000 })],
+  // The reserved flag bit in the middle one (DF + reserved): joined, it would come back with the first one's flags.
+  ['IPv4 the reserved flag bit', (i) => ({ fragment: i === 1 ? 0xc000 : 0x4000 })],
 ];
 
 for (const family of [4, 6] as const) {

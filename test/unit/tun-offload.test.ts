@@ -259,6 +259,22 @@ test(
   },
 );
 
+test('an IPv4 segment with a flag bit but DF set (the reserved one too) passes alone, unchanged', { skip }, () => {
+  const packets = flow(4, 3, 1000);
+  const odd = packets[1];
+  odd[6] |= 0x80; // DF + the reserved bit: joined, it would come back with the first segment's flags
+  odd[10] = odd[11] = 0;
+  const c = checksum(odd, 0, 20);
+  odd[10] = c >> 8;
+  odd[11] = c & 0xff;
+  const records = join(packets);
+  assert.deepEqual(
+    records.map((r) => r.hdr.gsoType),
+    [GSO_NONE, GSO_NONE, GSO_NONE],
+  );
+  assert.deepEqual(records[1].packet, odd);
+});
+
 test(
   'IPv6 segments with an extension header, a bad checksum or a wrong payload length are written alone, unchanged',
   { skip },
