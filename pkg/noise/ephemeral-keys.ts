@@ -10,6 +10,12 @@
 // What it keeps is one key: never handed out twice (take() forgets it before returning it), made only from fresh
 // random bytes, and dropped when the node stops or reloads (drop()); like every ephemeral key, it is a KeyObject
 // that OpenSSL frees once collected (x25519.ts: KeyObjects cannot be wiped from JavaScript). docs/security-model.md.
+//
+// A key waiting unused is a forward-secrecy window: whoever reads the process memory once (static key + waiting
+// ephemeral) can decrypt the next session passively. So a key made ahead lives at most MAX_AGE_MS: then it is
+// replaced by a fresh one, and take() never hands out one that old even when the timer ran late. Replacing rather
+// than only dropping keeps the lever for the common first contact, the one after a long idle, for ~50 us of CPU a
+// minute on an idle node (docs/security-model.md "Session keys").
 
 import { after, type Clock } from '../clock/clock.js';
 import { generateX25519Secret, type X25519Secret } from './x25519.js';
@@ -23,9 +29,15 @@ export interface EphemeralKeySource {
 /** How long after a key is taken the next is made. */
 export const REFILL_AFTER_MS = 20;
 
+/** How long a key made ahead may wait unused before it is replaced (the forward-secrecy window). */
+export const MAX_AGE_MS = 60_000;
+
 export class EphemeralKeys implements EphemeralKeySource {
   private ready: X25519Secret | null = null;
-  private cancelRefill: (() => void) | null = null;
+  /** When `ready` was made, on the clock. */
+  private madeAt = 0;
+  /** The one timer: the refill while no key is ready, the key's replacement at MAX_AGE_MS while one is. */
+  private cancelTimer: (() => void) | null = null;
   private stopped = false;
 
   constructor(
@@ -36,10 +48,10 @@ export class EphemeralKeys implements EphemeralKeySource {
   }
 
   take(): X25519Secret {
-    const key = this.ready ?? this.make();
-    this.ready = null;
+    const fresh = this.ready !== null && this.clock.now() - this.madeAt < MAX_AGE_MS ? this.ready : null;
+    this.forget();
     this.refillLater();
-    return key;
+    return fresh ?? this.make();
   }
 
   /** The public half of the key made ahead, or null when none is ready (tests: which message carried it). */
@@ -49,23 +61,43 @@ export class EphemeralKeys implements EphemeralKeySource {
 
   /** Forgets the key made ahead (a reload); the next is made later, as after a take. */
   drop(): void {
-    this.ready = null;
+    this.forget();
     this.refillLater();
   }
 
   /** Forgets the key made ahead and makes no more ahead (the node stops); take() still makes one on the spot. */
   stop(): void {
     this.stopped = true;
+    this.forget();
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+  }
+
+  /** Drops the ready key and its replacement timer (a refill already armed stays: a burst gets one refill). */
+  private forget(): void {
+    if (this.ready === null) return;
     this.ready = null;
-    this.cancelRefill?.();
-    this.cancelRefill = null;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
   }
 
   private refillLater(): void {
-    if (this.stopped || this.cancelRefill !== null) return;
-    this.cancelRefill = after(this.clock, REFILL_AFTER_MS, () => {
-      this.cancelRefill = null;
-      if (!this.stopped && this.ready === null) this.ready = this.make();
+    if (this.stopped || this.cancelTimer !== null) return;
+    this.cancelTimer = after(this.clock, REFILL_AFTER_MS, () => {
+      this.cancelTimer = null;
+      this.makeAhead();
+    });
+  }
+
+  /** Makes the key ahead and arms its replacement MAX_AGE_MS later (the old one is forgotten before it). */
+  private makeAhead(): void {
+    if (this.stopped) return;
+    this.ready = null;
+    this.ready = this.make();
+    this.madeAt = this.clock.now();
+    this.cancelTimer = after(this.clock, MAX_AGE_MS, () => {
+      this.cancelTimer = null;
+      this.makeAhead();
     });
   }
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 
 import { ManualClock } from '../../pkg/clock/clock.js';
 import { HEADER_LEN } from '../../pkg/header/header.js';
-import { EphemeralKeys, REFILL_AFTER_MS } from '../../pkg/noise/ephemeral-keys.js';
+import { EphemeralKeys, MAX_AGE_MS, REFILL_AFTER_MS } from '../../pkg/noise/ephemeral-keys.js';
 import { IxInitiator, IxResponder } from '../../pkg/noise/ix.js';
 import { generateX25519Secret, type X25519Secret } from '../../pkg/noise/x25519.js';
 import { connect, TestMesh, type TestNode } from './helpers/mesh.js';
@@ -12,7 +12,8 @@ import { testPki } from './helpers/pki.js';
 import { advanceFor } from './helpers/wait.js';
 
 // A node's next handshake message takes an ephemeral key made ahead (pkg/noise/ephemeral-keys.ts): handed out once,
-// made again REFILL_AFTER_MS later, forgotten at a reload and at stop, and made on the spot when none is ready.
+// made again REFILL_AFTER_MS later, replaced once MAX_AGE_MS old, forgotten at a reload and at stop, and made on the
+// spot when none is ready.
 
 /** An EphemeralKeys on a manual clock whose keys are counted. */
 function keysOn(clock: ManualClock): { keys: EphemeralKeys; made: X25519Secret[] } {
@@ -45,6 +46,57 @@ test('a key made ahead is handed out once; the next is made REFILL_AFTER_MS afte
   assert.equal(keys.take(), made[2]);
   const all = new Set(made.map((k) => Buffer.from(k.publicKey).toString('hex')));
   assert.equal(all.size, made.length, 'every key distinct');
+});
+
+test('a key made ahead is replaced once MAX_AGE_MS old: after that, take() never returns it', () => {
+  const clock = new ManualClock();
+  const { keys, made } = keysOn(clock);
+  clock.advance(REFILL_AFTER_MS);
+  const old = made[0];
+  clock.advance(MAX_AGE_MS - 1);
+  assert.deepEqual(keys.readyPublicKey, old.publicKey, 'kept until MAX_AGE_MS');
+  clock.advance(1);
+  assert.equal(made.length, 2, 'a fresh one made in its place (the lever stays for a contact after a long idle)');
+  assert.notDeepEqual(keys.readyPublicKey, old.publicKey);
+  clock.advance(MAX_AGE_MS * 3);
+  assert.equal(made.length, 5, 'one replacement per MAX_AGE_MS while idle, no more');
+  const taken = keys.take();
+  assert.equal(taken, made[4], 'the newest');
+  assert.ok(!made.slice(0, 4).includes(taken));
+  assert.equal(clock.pending, 1, 'the replacement timer gave way to the one refill');
+  keys.stop();
+  assert.equal(clock.pending, 0, 'nothing armed after stop');
+});
+
+test('take() refuses a key older than MAX_AGE_MS even when its replacement timer has not run (a late timer)', () => {
+  let now = 0;
+  const timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+  const lateClock = {
+    now: () => now,
+    after: (ms: number, fn: () => void) => {
+      const timer = { at: now + ms, fn, cancelled: false };
+      timers.push(timer);
+      return () => {
+        timer.cancelled = true;
+      };
+    },
+  };
+  const made: X25519Secret[] = [];
+  const keys = new EphemeralKeys(lateClock, () => {
+    const k = generateX25519Secret();
+    made.push(k);
+    return k;
+  });
+  now = REFILL_AFTER_MS;
+  timers[0].fn(); // the refill runs; its replacement timer (timers[1]) never does
+  assert.equal(made.length, 1);
+  assert.equal(timers.length, 2);
+  now += MAX_AGE_MS;
+  const taken = keys.take();
+  assert.notEqual(taken, made[0], 'the aged key is not handed out');
+  assert.equal(made.length, 2, 'made on the spot instead');
+  assert.equal(keys.readyPublicKey, null, 'and the aged one forgotten');
+  assert.ok(timers[1].cancelled, 'its replacement timer cancelled');
 });
 
 test('drop (a reload) forgets the key made ahead and makes another later; stop makes none ahead again', () => {
