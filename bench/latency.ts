@@ -27,7 +27,8 @@
 //          --parts rtt,cold (rtt,first,cold: any of them)  --settle MS (1500: first's wait after registration)
 //          --windows (first: each contact's a and b pids and window, for bench/contact-stages.ts with --cpu-prof)
 //          --wire (first: tcpdump on a's and b's eth0 and TUN; each contact's packets and its stages' wall times,
-//          medians per run at the end: bench/contact-wire.ts)
+//          medians per run at the end: bench/contact-wire.ts. The four captures wake per packet on a 2-core machine,
+//          so that run's ms and CPU rows are labelled "(with captures)": not comparable with a run without --wire)
 //          --second (first: then a contacts c, a second peer it never contacted, --settle ms after b: its own rows,
 //          "<run> 2nd"; what is faster there was first-time-in-process cost on a's side, c's being its first)
 //          --variant name:KEY=VAL[,KEY=VAL]  an extra mesh run (in every part) with this environment
@@ -352,6 +353,8 @@ async function firstRun(): Promise<string[]> {
   const lhLab = await LighthouseLab.create();
   const wireStages = new WireStages();
   const runs = allRuns();
+  // The captures' own cost lands in the contact's wall time and a+b CPU: say so wherever those are printed.
+  const captured = values.wire ? ' (with captures)' : '';
   try {
     const inbound = await LighthouseInbound.install(lhLab.lab, lhLab.hosts.lh, lhLab.hosts.a.ip, LIGHTHOUSE_PORT);
     const samples = await trialsPerRun(lhLab, runs, async ([label, impl, env], t): Promise<FirstSample> => {
@@ -371,7 +374,7 @@ async function firstRun(): Promise<string[]> {
       const v8 = v8Traces([a.log().slice(logsAt[0]), b.log().slice(logsAt[1])]);
       const lighthouseMessages = (await inbound.packets()) - lh0;
       console.error(
-        `  first ${label} trial ${t}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms (main threads ${cpu.mainMs.toFixed(2)}), ${lighthouseMessages} message(s) a -> lighthouse; registered after ${waited.toFixed(0)} ms${v8}`,
+        `  first ${label} trial ${t}${captured}: ${ms.toFixed(2)} ms (reply to request ${seq}), a+b CPU ${used.toFixed(2)} ms (main threads ${cpu.mainMs.toFixed(2)}), ${lighthouseMessages} message(s) a -> lighthouse; registered after ${waited.toFixed(0)} ms${v8}`,
       );
       if (values.windows) {
         console.error(`  contact window: a pid ${a.pid}, b pid ${b.pid}, monotonic ${cpu.fromUs}-${cpu.toUs} us`);
@@ -385,7 +388,7 @@ async function firstRun(): Promise<string[]> {
       if (wire2 !== null) wireStages.add(`${label} 2nd`, t, await wire2.stop(wireNames(lhLab, 'c')));
       const messages2 = (await inbound.packets()) - lh1;
       console.error(
-        `  first ${label} trial ${t}, second peer: ${second.ms.toFixed(2)} ms, a+c CPU ${cpu2.usedMs.toFixed(2)} ms (main threads ${cpu2.mainMs.toFixed(2)}), ${messages2} message(s) a -> lighthouse`,
+        `  first ${label} trial ${t}, second peer${captured}: ${second.ms.toFixed(2)} ms, a+c CPU ${cpu2.usedMs.toFixed(2)} ms (main threads ${cpu2.mainMs.toFixed(2)}), ${messages2} message(s) a -> lighthouse`,
       );
       return {
         ms,
@@ -403,7 +406,8 @@ async function firstRun(): Promise<string[]> {
           2,
         )} ${median(of.map((s) => s.cpuMs)).toFixed(2)} |`;
       const seconds = all.flatMap((s) => (s.second === undefined ? [] : [s.second]));
-      return seconds.length === 0 ? [row(label, all)] : [row(label, all), row(`${label} 2nd`, seconds)];
+      const first = row(`${label}${captured}`, all);
+      return seconds.length === 0 ? [first] : [first, row(`${label} 2nd${captured}`, seconds)];
     });
     // A count, not a verdict: both implementations sent 2 in every trial measured so far; more means the contact
     // waited on the lighthouse longer (e.g. a query resent).
