@@ -56,7 +56,7 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
       { name: 'tun', device: node.tun },
     ],
   });
-  capYoungGeneration({ amLighthouse: node.lighthouseServer !== null });
+  capYoungGeneration({ amLighthouse: node.lighthouseServer !== null, udp: node.udp });
   const tierUp = tierUpSooner();
   node.log.debug('V8 flags set at start', { eagerFeedback, tierUp });
   // A first contact's code run once in process while idle, so the first real one runs warm (issue 19).

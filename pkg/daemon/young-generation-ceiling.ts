@@ -4,18 +4,32 @@
 // V8 takes its semi-space limit from the command line only (`--max-semi-space-size` set at run time is ignored: the
 // heap was configured at start), and a flag on the command line costs the start-up its code caches
 // (young-generation.ts). What it does read at run time is the growth factor, each time it would grow the young
-// generation: 2 (its default) lets it double, 1 keeps it. So after each scavenge (a perf_hooks 'gc' observer, ~50 us
-// a scavenge: a lighthouse scavenges about once a second once its hosts have joined, a few hundred times while 10k-40k
-// of them join) the factor is set from the young generation's size against the ceiling the heap now calls for. V8
-// may also shrink the young generation (when little is allocated); the next scavenge lets it grow back.
+// generation: 2 (its default) lets it double, 1 keeps it. So the factor is set from the young generation's size
+// against the ceiling the heap now calls for, checked at two moments:
+// - every CHECK_EVERY_DATAGRAMS datagrams the lighthouse receives, synchronously, inside the receive turn. A
+//   perf_hooks 'gc' entry reaches JavaScript only after the turn (node queues it with setImmediate), and a lighthouse
+//   handles up to 4 recvmmsg batches of 64 datagrams in one turn (pkg/native/poll.c), each stage 1 a handshake that
+//   leaves ~11 KB surviving a scavenge (~45 KB allocated; lh-load at 10k nodes, --trace-gc-verbose: 450 MB allocated
+//   and 100-115 MB surviving over the join): ~2.8 MB surviving in the largest turn, enough for V8 to grow twice
+//   before an observer runs. Measured: in one lh-load run at 10k none of the 3 growths passed the ceiling (its turns
+//   were mostly smaller), but a burst of ~2.6 MB surviving a turn (young-generation-ceiling.test.ts, 5 rounds a
+//   turn) grew past it with the observer alone in 3 of 3 runs, to V8's 32 MiB against 8. 16 datagrams leave ~180 KB
+//   surviving between two checks, under the smallest semi-space (1 MB), so at most one growth, which from a power
+//   of two below the ceiling ends at most at it. A check is two V8 statistics calls (~1.7 us): ~0.1 us a datagram.
+// - after each scavenge (a perf_hooks 'gc' observer, ~50 us a scavenge), for growth while few datagrams arrive.
+// V8 may also shrink the young generation (when little is allocated); the next scavenge lets it grow back. A ceiling
+// that falls (the heap shrank after a full collection) holds the young generation where it is: V8 shrinks it only
+// when little is allocated.
 
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 
 const MiB = 1 << 20;
-/** V8's own initial and largest semi-spaces on a 64-bit build (Node 20). */
+/** V8's own initial and largest semi-spaces on a 64-bit build with 2 GB or more of memory (Node 20). */
 export const MIN_SEMI_SPACE = 1 * MiB;
 export const MAX_SEMI_SPACE = 16 * MiB;
+/** How many received datagrams between two synchronous checks (see above: under one growth's worth of survivors). */
+export const CHECK_EVERY_DATAGRAMS = 16;
 
 /**
  * The semi-space size for a heap with `heapUsedBytes` in use: a twelfth of it, rounded up to a power of two, from
@@ -36,25 +50,53 @@ export function youngGenerationBytes(): number {
 /** V8's own growth factor (its default), under the ceiling. */
 const GROWS = 2;
 
+/** Where a lighthouse's datagrams arrive: its UDP socket (pkg/udp/udp-conn.ts), whose listeners run in the turn. */
+export interface ReceivedDatagrams {
+  onPacket(cb: () => void): void;
+}
+
 /**
  * Lets the young generation grow (as V8 decides) while its semi-spaces are below semiSpaceCeiling of the heap in use,
- * and holds it once they reach it. Returns a function that stops watching (the factor stays as it was last set).
+ * and holds it once they reach it. The factor stays as it was last set after stop().
  */
-export function ceilYoungGeneration(): () => void {
+export class YoungGenerationCeiling {
   // V8's default until we set it: setting a flag to the value it has would still change V8's flag hash.
-  let factor = GROWS;
-  const check = (): void => {
-    const wanted = youngGenerationBytes() >= 2 * semiSpaceCeiling(getHeapStatistics().used_heap_size) ? 1 : GROWS;
-    if (wanted === factor) return;
-    factor = wanted;
-    setFlagsFromString(`--semi-space-growth-factor=${factor}`);
-  };
-  const scavenges = new PerformanceObserver((list) => {
-    if (list.getEntries().some(isScavenge)) check();
+  private factor = GROWS;
+  private sinceCheck = 0;
+  private stopped = false;
+  private readonly scavenges = new PerformanceObserver((list) => {
+    if (!this.stopped && list.getEntries().some(isScavenge)) this.check();
   });
-  check();
-  scavenges.observe({ entryTypes: ['gc'] });
-  return () => scavenges.disconnect();
+
+  constructor(received: ReceivedDatagrams) {
+    this.check();
+    this.scavenges.observe({ entryTypes: ['gc'] });
+    received.onPacket(() => this.datagramReceived());
+  }
+
+  /** The receive path's event: one datagram handled; every CHECK_EVERY_DATAGRAMS-th checks at once. */
+  datagramReceived(): void {
+    if (this.stopped || ++this.sinceCheck < CHECK_EVERY_DATAGRAMS) return;
+    this.sinceCheck = 0;
+    this.check();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.scavenges.disconnect();
+  }
+
+  private check(): void {
+    const wanted = youngGenerationBytes() >= 2 * semiSpaceCeiling(getHeapStatistics().used_heap_size) ? 1 : GROWS;
+    if (wanted === this.factor) return;
+    this.factor = wanted;
+    setFlagsFromString(`--semi-space-growth-factor=${wanted}`);
+  }
+}
+
+/** Holds a lighthouse's young generation under the ceiling from now on (the class says how). */
+export function ceilYoungGeneration(received: ReceivedDatagrams): YoungGenerationCeiling {
+  return new YoungGenerationCeiling(received);
 }
 
 function isScavenge(entry: PerformanceEntry): boolean {

@@ -23,20 +23,25 @@
 //   40k nodes   1 MB: 331 us, 6.5/s of 5.6 ms, 248 MiB    8 MB: 183 us, 0.9/s of 11.0 ms, 269 MiB
 //              16 MB: 146 us, 0.5/s of 11.4 ms, 276 MiB
 // At 10k 16 MB buys nothing over 8 for 16 MiB more (above Nebula's ~125); at 40k it still saves 37 us a handshake
-// and 4.6 ms of scavenges a second. MESH_YOUNG_CAP=1 caps a lighthouse's at 1 MB too, MESH_YOUNG_CAP=0 leaves it to
+// and 4.6 ms of scavenges a second. Those rows are fixed semi-spaces from the command line, not this run-time ceiling;
+// the ceiling itself, lh-load at 10k nodes, the shipped build against MESH_YOUNG_CAP=0 (V8's growth alone): RSS
+// 132-135 vs 155-165 MiB over session 13's runs (Nebula 133-136); one run with --trace-gc-verbose, same build, load
+// ~1: young generation at most 16 vs 32 MiB, RSS 126 vs 153 MiB, CPU 759 vs 745 us a handshake, steady 6.7 vs 5.4 %
+// (one run each: within what runs vary). MESH_YOUNG_CAP=1 caps a lighthouse's at 1 MB too, MESH_YOUNG_CAP=0 leaves it to
 // V8 alone (A/Bs in one bench run).
 
 import { setFlagsFromString } from 'node:v8';
 import { WRITE_CODE_CACHE_ENV } from '../launch/code-cache.js';
-import { ceilYoungGeneration } from './young-generation-ceiling.js';
+import { ceilYoungGeneration, type ReceivedDatagrams } from './young-generation-ceiling.js';
 
-export function capYoungGeneration(role: { amLighthouse: boolean }): void {
+/** `udp`: where a lighthouse's datagrams arrive, whose turns the ceiling is checked in (young-generation-ceiling.ts). */
+export function capYoungGeneration(node: { amLighthouse: boolean; udp: ReceivedDatagrams }): void {
   // The build's code-cache training run must keep the flags it started with (pkg/launch/code-cache.ts).
   if (process.env[WRITE_CODE_CACHE_ENV] === '1') return;
   const lighthouseRule = process.env.MESH_YOUNG_CAP;
-  if (role.amLighthouse && lighthouseRule === '0') return;
-  if (role.amLighthouse && lighthouseRule !== '1') {
-    ceilYoungGeneration();
+  if (node.amLighthouse && lighthouseRule === '0') return;
+  if (node.amLighthouse && lighthouseRule !== '1') {
+    ceilYoungGeneration(node.udp);
     return;
   }
   setFlagsFromString('--semi-space-growth-factor=1');
