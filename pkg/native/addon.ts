@@ -16,8 +16,18 @@ export interface TunAddon {
   tun_close(fd: number): void;
   /** 1 if the kernel took the packet, 0 if it dropped it. */
   tun_write(fd: number, buf: Uint8Array, off: number, len: number): number;
-  /** Returns how many of the `count` packets the kernel accepted. */
-  tun_writev_batch(fd: number, buf: Uint8Array, offsets: Uint32Array, lens: Uint32Array, count: number): number;
+  /**
+   * Returns how many of the `count` packets the kernel accepted. A joined write the kernel refuses is written again
+   * packet by packet (a refused UDP one ends UDP joins on the fd) and adds one to `refusals[0]`, when given.
+   */
+  tun_writev_batch(
+    fd: number,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lens: Uint32Array,
+    count: number,
+    refusals?: Uint32Array,
+  ): number;
   /** Slot i of `buf` starts at i * slotSize; `cb` runs once per batch with the count (lengths land in `lens`). */
   tun_poll_start(
     fd: number,
@@ -46,7 +56,10 @@ export interface TunPairAddon {
 export interface OffloadProbeAddon {
   /** What one read of `hdr` + `pkt` yields: packets in slots[i * slotSize ..], lengths in `lens`; returns the count. */
   offload_tso_cut(hdr: Uint8Array, pkt: Uint8Array, slots: Uint8Array, slotSize: number, lens: Uint32Array): number;
-  /** The writes tun_writev_batch makes for these packets, back to back in `out` (each vnet header + packet). */
+  /**
+   * The writes tun_writev_batch makes for these packets, back to back in `out` (each vnet header + packet). With
+   * `refuseGsoType` (>= 0) the buffer refuses writes of that gso_type as a kernel would; `refusals` as there.
+   */
   offload_gro_join(
     buf: Uint8Array,
     offsets: Uint32Array,
@@ -54,6 +67,8 @@ export interface OffloadProbeAddon {
     count: number,
     out: Uint8Array,
     outLens: Uint32Array,
+    refuseGsoType?: number,
+    refusals?: Uint32Array,
   ): number;
   /** offload_gro_join on a device that took the UDP offloads too (TUN_F_USO4/6): UDP datagrams join as well. */
   offload_gro_join_udp(
@@ -63,6 +78,8 @@ export interface OffloadProbeAddon {
     count: number,
     out: Uint8Array,
     outLens: Uint32Array,
+    refuseGsoType?: number,
+    refusals?: Uint32Array,
   ): number;
 }
 

@@ -51,3 +51,13 @@ int mt_get_view(napi_env env, napi_value v, napi_typedarray_type type, mt_view_t
   out->byte_length = out->length * element_size(type);
   return 0;
 }
+
+int mt_get_args_upto(napi_env env, napi_callback_info info, size_t want, size_t max, napi_value *argv, size_t *argc) {
+  *argc = max;
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok || *argc < want) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "missing arguments");
+    return -1;
+  }
+  if (*argc > max) *argc = max;
+  return 0;
+}

@@ -25,6 +25,8 @@ void mt_throw_range(napi_env env, const char *msg);
 
 // args.c (each returns 0 on success, or throws a TypeError and returns -1)
 int mt_get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
+// `want` arguments or up to `max` (the rest optional); *argc says how many were given.
+int mt_get_args_upto(napi_env env, napi_callback_info info, size_t want, size_t max, napi_value *argv, size_t *argc);
 int mt_get_i32(napi_env env, napi_value v, int32_t *out);
 int mt_get_u32(napi_env env, napi_value v, uint32_t *out);
 int mt_get_view(napi_env env, napi_value v, napi_typedarray_type type, mt_view_t *out);
@@ -73,10 +75,17 @@ typedef int (*mt_sink_t)(void *ctx, struct iovec *iov, int iovcnt);
 int mt_csum_complete(uint8_t *pkt, size_t len, uint16_t start, uint16_t offset);
 uint32_t mt_tso_count(const uint8_t *pkt, size_t len, uint8_t gso_type, uint16_t gso_size);
 size_t mt_tso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap);
-uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, int uso, mt_sink_t sink, void *ctx, int *err,
-                     uint32_t *accepted);
-uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int uso, int *err,
-                      uint32_t *accepted);
+// What one mt_gro_emit did: err, the errno of a failed write (0: none); accepted, how many packets the sink took;
+// refused, 1 when the sink refused a joined write and its packets went one by one instead.
+typedef struct {
+  int err;
+  uint32_t accepted;
+  uint32_t refused;
+} mt_emit_t;
+// *uso: whether UDP datagrams may join (the device took the UDP offloads); cleared when one such write is refused.
+uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *uso, mt_sink_t sink, void *ctx,
+                     mt_emit_t *out);
+uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *uso, mt_emit_t *out);
 // offload_udp.c: the datagrams of a UDP super-packet (gso_type UDP_L4) and the UDP group starting at pkts[from]
 // (mt_udp_join fills `header`, *h and iov[0 .. n] as offload.c's TCP join does; returns n, < 2 when none).
 uint32_t mt_uso_count(const uint8_t *pkt, size_t len, uint16_t gso_size);

@@ -203,19 +203,33 @@ static uint32_t tcp_join(const mt_pkt_t *pkts, uint32_t from, uint32_t count, ui
   return n;
 }
 
-// Hands packets[from ..) to `sink`, starting a group at `from` (TCP, or UDP when `uso`: the device takes UDP
-// super-packets); returns how many packets the group took (>= 1), and sets *accepted to how many of them the sink
-// took. A packet that starts no group goes alone behind an all-zero vnet header (a plain packet, checksums
-// complete).
-uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, int uso, mt_sink_t sink, void *ctx, int *err,
-                     uint32_t *accepted) {
+// pkts[from .. from + n) one by one behind an all-zero vnet header (plain packets, checksums complete), until the
+// first failure.
+static void emit_each(const mt_pkt_t *pkts, uint32_t from, uint32_t n, mt_sink_t sink, void *ctx, mt_emit_t *out) {
+  mt_vnet_hdr_t h;
+  memset(&h, 0, sizeof(h));
+  for (uint32_t i = from; i < from + n; i++) {
+    struct iovec iov[2] = {{&h, sizeof(h)}, {(void *) pkts[i].data, pkts[i].len}};
+    int r = sink(ctx, iov, 2);
+    if (r < 0) {
+      out->err = -r;
+      return;
+    }
+    out->accepted += (uint32_t) r;
+  }
+}
+
+// Hands packets[from ..) to `sink`, starting a group at `from` (TCP, or UDP while *uso: the device takes UDP
+// super-packets); returns how many packets the group took (>= 1) and fills *out. A packet that starts no group
+// goes alone behind an all-zero vnet header (a plain packet, checksums complete).
+uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *uso, mt_sink_t sink, void *ctx,
+                     mt_emit_t *out) {
   mt_vnet_hdr_t h;
   uint8_t header[MT_GRO_HEADER_MAX];
   struct iovec iov[GRO_MAX_SEGMENTS + 2];
-  *err = 0;
-  *accepted = 0;
+  memset(out, 0, sizeof(*out));
   uint32_t n = tcp_join(pkts, from, count, header, &h, iov + 1);
-  if (n < 2 && uso) n = mt_udp_join(pkts, from, count, header, &h, iov + 1);
+  if (n < 2 && *uso) n = mt_udp_join(pkts, from, count, header, &h, iov + 1);
   if (n < 2) {
     n = 1;
     memset(&h, 0, sizeof(h));
@@ -225,10 +239,18 @@ uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, int us
   iov[0].iov_base = &h;
   iov[0].iov_len = sizeof(h);
   int r = sink(ctx, iov, (int) n + 2 - (n == 1));
-  if (r < 0)
-    *err = -r;
-  else
-    *accepted = r ? n : 0;
+  if (r == 0 && n >= 2) {
+    // The kernel refused the joined packet (virtio_net_hdr_to_skb's checks differ across versions): its packets
+    // must not be lost with it, so they go one by one, and a refused UDP_L4 write ends UDP joins on this device
+    // (docs/ipv6.md "Offloads").
+    if (h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4) *uso = 0;
+    out->refused = 1;
+    emit_each(pkts, from, n, sink, ctx, out);
+  } else if (r < 0) {
+    out->err = -r;
+  } else {
+    out->accepted = r ? n : 0;
+  }
   return n;
 }
 
@@ -236,7 +258,6 @@ static int fd_sink(void *ctx, struct iovec *iov, int iovcnt) {
   return mt_vnet_writev(*(int *) ctx, iov, iovcnt);
 }
 
-uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int uso, int *err,
-                      uint32_t *accepted) {
-  return mt_gro_emit(pkts, from, count, uso, fd_sink, &fd, err, accepted);
+uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *uso, mt_emit_t *out) {
+  return mt_gro_emit(pkts, from, count, uso, fd_sink, &fd, out);
 }

@@ -184,40 +184,51 @@ napi_value tun_write(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// tun_writev_batch(fd, buf, offsets, lens, count): packet i is buf[offsets[i] .. offsets[i] + lens[i]). A TUN
-// takes one packet per write(), so this is one JS crossing and `count` syscalls. Returns how many packets the
+// tun_writev_batch(fd, buf, offsets, lens, count[, refusals]): packet i is buf[offsets[i] .. offsets[i] + lens[i]).
+// A TUN takes one packet per write(), so this is one JS crossing and `count` syscalls. Returns how many packets the
 // kernel accepted; refused packets are skipped, and it stops at the first EAGAIN/ENOBUFS (the queue is full,
-// the rest would drop too).
+// the rest would drop too). A joined write the kernel refuses is written again one packet at a time (and a
+// refused UDP one ends UDP joins on the fd); refusals[0] (a Uint32Array) is increased by how many were refused.
 napi_value tun_writev_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+  napi_value argv[6];
+  size_t argc;
   int32_t fd;
   uint32_t count;
-  mt_view_t buf, offsets, lens;
-  if (mt_get_args(env, info, 5, argv) < 0 || mt_get_i32(env, argv[0], &fd) < 0 ||
+  mt_view_t buf, offsets, lens, refusals = {0};
+  if (mt_get_args_upto(env, info, 5, 6, argv, &argc) < 0 || mt_get_i32(env, argv[0], &fd) < 0 ||
       mt_get_view(env, argv[1], napi_uint8_array, &buf) < 0 ||
       mt_get_view(env, argv[2], napi_uint32_array, &offsets) < 0 ||
-      mt_get_view(env, argv[3], napi_uint32_array, &lens) < 0 || mt_get_u32(env, argv[4], &count) < 0) {
+      mt_get_view(env, argv[3], napi_uint32_array, &lens) < 0 || mt_get_u32(env, argv[4], &count) < 0 ||
+      (argc > 5 && mt_get_view(env, argv[5], napi_uint32_array, &refusals) < 0)) {
     return NULL;
   }
   if (mt_check_packet_batch(env, &buf, &offsets, &lens, count) < 0) return NULL;
+  if (argc > 5 && refusals.length == 0) {
+    mt_throw_range(env, "refusals needs one element");
+    return NULL;
+  }
 
   uint32_t written = 0;
   int mode = fd_has_vnet(fd);
   if (mode) {
+    int uso = (mode & VNET_USO) != 0;
     mt_pkt_t pkts[MT_PKT_GROUP];
     for (uint32_t base = 0; base < count; base += MT_PKT_GROUP) {
       uint32_t chunk = mt_pkt_group(pkts, &buf, &offsets, &lens, base, count);
       for (uint32_t i = 0; i < chunk;) {
-        int err;
-        uint32_t accepted;
-        i += mt_gro_write(fd, pkts, i, chunk, (mode & VNET_USO) != 0, &err, &accepted);
-        if (err == EAGAIN || err == ENOBUFS) goto done;
-        if (err) {
+        mt_emit_t e;
+        i += mt_gro_write(fd, pkts, i, chunk, &uso, &e);
+        written += e.accepted;
+        if (e.refused) {
+          if (refusals.length > 0) ((uint32_t *) refusals.data)[0] += e.refused;
+          if (!uso) remember_vnet(fd, mode & ~VNET_USO);
+        }
+        if (e.err == EAGAIN || e.err == ENOBUFS) goto done;
+        if (e.err) {
           if (written > 0) goto done;
-          mt_throw_errno(env, "write", err);
+          mt_throw_errno(env, "write", e.err);
           return NULL;
         }
-        written += accepted;
       }
     }
   } else {

@@ -20,6 +20,8 @@ export interface TunStats {
   writtenPackets: number;
   /** Packets dropped on write: the kernel queue was full, or it refused the packet (not IP). */
   writeDrops: number;
+  /** Joined writes the kernel refused, whose packets then went one by one (docs/ipv6.md "Offloads"). */
+  joinRefusals: number;
 }
 
 export interface TunDevice {

@@ -17,7 +17,7 @@ export interface LinuxTunOptions {
 }
 
 export class LinuxTun implements TunDevice {
-  readonly stats: TunStats = { readPackets: 0, readBatches: 0, writtenPackets: 0, writeDrops: 0 };
+  readonly stats: TunStats = { readPackets: 0, readBatches: 0, writtenPackets: 0, writeDrops: 0, joinRefusals: 0 };
 
   private readonly slotSize: number;
   private readonly readBuf: Uint8Array;
@@ -38,6 +38,8 @@ export class LinuxTun implements TunDevice {
   // The whole-buffer view handed to the addon for packets that share one ArrayBuffer: made again only when the
   // buffer changes (the pipeline's output chunk is long-lived), not once per write.
   private sharedView: Uint8Array = new Uint8Array(0);
+  // Where tun_writev_batch counts the joined writes the kernel refused (moved into stats after each call).
+  private readonly refusals = new Uint32Array(1);
 
   constructor(
     private readonly addon: TunAddon,
@@ -89,9 +91,13 @@ export class LinuxTun implements TunDevice {
     const source = this.batchSource(packets);
     let accepted: number;
     try {
-      accepted = this.addon.tun_writev_batch(this.fd, source, this.batchOffsets, this.batchLens, count);
+      accepted = this.addon.tun_writev_batch(this.fd, source, this.batchOffsets, this.batchLens, count, this.refusals);
     } catch (err) {
       throw ioError('write', this.name, err);
+    }
+    if (this.refusals[0] !== 0) {
+      this.stats.joinRefusals += this.refusals[0];
+      this.refusals[0] = 0;
     }
     this.stats.writtenPackets += accepted;
     this.stats.writeDrops += count - accepted;

@@ -19,7 +19,7 @@ const POISON = 0xee;
 export class MemoryTun implements TunDevice {
   readonly name: string;
   readonly mtu: number;
-  readonly stats: TunStats = { readPackets: 0, readBatches: 0, writtenPackets: 0, writeDrops: 0 };
+  readonly stats: TunStats = { readPackets: 0, readBatches: 0, writtenPackets: 0, writeDrops: 0, joinRefusals: 0 };
   /** Copies of every packet written, in order. */
   readonly written: Uint8Array[] = [];
   closed = false;

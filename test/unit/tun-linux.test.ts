@@ -15,6 +15,8 @@ class FakeAddon implements TunAddon {
   batches: { buf: Uint8Array; offsets: number[]; lens: number[] }[] = [];
   writeResult = 1;
   accept = Infinity;
+  /** Joined writes the next tun_writev_batch reports as refused by the kernel. */
+  refuse = 0;
 
   tun_open(): { fd: number; name: string } {
     return { fd: 7, name: 'fake0' };
@@ -25,8 +27,16 @@ class FakeAddon implements TunAddon {
   tun_write(_fd: number, _buf: Uint8Array, _off: number, _len: number): number {
     return this.writeResult;
   }
-  tun_writev_batch(_fd: number, buf: Uint8Array, offsets: Uint32Array, lens: Uint32Array, count: number): number {
+  tun_writev_batch(
+    _fd: number,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lens: Uint32Array,
+    count: number,
+    refusals?: Uint32Array,
+  ): number {
     this.batches.push({ buf, offsets: [...offsets.subarray(0, count)], lens: [...lens.subarray(0, count)] });
+    if (refusals !== undefined) refusals[0] += this.refuse;
     return Math.min(count, this.accept);
   }
   tun_poll_start(
@@ -74,7 +84,7 @@ test('each readable callback becomes one batch of views with the kernel lengths'
   assert.deepEqual(seen, [[[0x45, 1], [0x45, 2, 2], [0x45]], [[0x45, 9]]]);
   assert.equal(addon.poll!.slotSize, 1344, 'slots are the MTU rounded up with room to spot oversize packets');
   assert.equal(addon.poll!.buf.length, 8 * 1344);
-  assert.deepEqual(tun.stats, { readPackets: 4, readBatches: 2, writtenPackets: 0, writeDrops: 0 });
+  assert.deepEqual(tun.stats, { readPackets: 4, readBatches: 2, writtenPackets: 0, writeDrops: 0, joinRefusals: 0 });
 });
 
 test('a batch kept past its callback holds no packet bytes (its slots are emptied)', () => {
@@ -197,6 +207,17 @@ test('packets the kernel does not accept are counted as write drops', () => {
   tun.write(new Uint8Array(20));
   assert.equal(tun.stats.writtenPackets, 1);
   assert.equal(tun.stats.writeDrops, 3);
+});
+
+test('joined writes the kernel refused (their packets written one by one) are counted in stats.joinRefusals', () => {
+  const addon = new FakeAddon();
+  const tun = new LinuxTun(addon, 7, 'fake0', 1300);
+  addon.refuse = 2;
+  tun.writeBatch([new Uint8Array(20), new Uint8Array(20)]);
+  addon.refuse = 0;
+  tun.writeBatch([new Uint8Array(20)]);
+  assert.equal(tun.stats.joinRefusals, 2, 'counted once each, not again on the next batch');
+  assert.equal(tun.stats.writtenPackets, 3);
 });
 
 test('close stops the watcher before closing the fd, once; later writes throw ETUNCLOSED', async () => {

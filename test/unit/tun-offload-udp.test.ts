@@ -32,8 +32,11 @@ interface Write {
   packet: Uint8Array;
 }
 
-/** The writes a batch of `packets` becomes on a device with the UDP offloads (or without, `uso` false). */
-function join(packets: Uint8Array[], uso = true): Write[] {
+/**
+ * The writes a batch of `packets` becomes on a device with the UDP offloads (or without, `uso` false); with `refuse`,
+ * on a device that refuses writes of that gso_type (counted in `refuse.refusals[0]`).
+ */
+function join(packets: Uint8Array[], uso = true, refuse?: { gsoType: number; refusals: Uint32Array }): Write[] {
   const total = packets.reduce((s, p) => s + p.length, 0);
   const buf = new Uint8Array(total);
   const offsets = new Uint32Array(packets.length);
@@ -49,6 +52,8 @@ function join(packets: Uint8Array[], uso = true): Write[] {
     packets.length,
     out,
     outLens,
+    refuse?.gsoType ?? -1,
+    refuse?.refusals ?? new Uint32Array(1),
   );
   const writes: Write[] = [];
   for (let i = 0, at = 0; i < n; at += outLens[i], i++) {
@@ -199,6 +204,25 @@ test('at most 64 datagrams per write, and no write past the 16-bit IP length', {
   // 1400-byte datagrams: the 47th would take the IPv4 total length past 65535.
   assert.deepEqual(shape(join(flow(4, 50, 1400))), [46, 4]);
 });
+
+test(
+  'a joined write the kernel refuses loses no datagram: they go one by one, and UDP joins stop (TCP ones do not)',
+  {
+    skip,
+  },
+  () => {
+    const first = flow(4, 5, 500);
+    const tcp = [0, 1, 2].map((i) => tcpPacket({ family: 4, seq: 1000 + i * 500, payload: patterned(500, i) }));
+    const later = flow(4, 4, 600, 600, { sport: 40001 });
+    const packets = [...first, ...tcp, ...later];
+    const refusals = new Uint32Array(1);
+    const writes = join(packets, true, { gsoType: GSO_UDP_L4, refusals });
+    assert.deepEqual(shape(writes), [1, 1, 1, 1, 1, 3, 1, 1, 1, 1]);
+    assert.equal(refusals[0], 1, 'one refused write: the later flow was not offered joined');
+    const alone = writes.filter((w) => w.hdr.gsoType === GSO_NONE).map((w) => w.packet);
+    assert.deepEqual(alone, [...first, ...later], 'every datagram written, unchanged and in order');
+  },
+);
 
 test('empty datagrams are written alone (a segment size of zero means nothing to the kernel)', { skip }, () => {
   assert.deepEqual(shape(join(flow(4, 3, 0))), [1, 1, 1]);
