@@ -8,11 +8,13 @@ import { makeHostCert, makeTestCa } from './pki.js';
 
 /**
  * Writes the CA, certificate, key and config.yml (logging at `logLevel`) into a fresh directory, removed after the
- * test, with `files` beside them; returns the directory and the config's path.
+ * test, with `files` beside them; returns the directory and the config's path. `port`: the UDP port (default 0, the
+ * kernel's pick; a lighthouse needs a fixed one). `extraConfig`: more top-level YAML lines (e.g. `lighthouse:
+ * { am_lighthouse: true }`).
  */
 export function loopbackDaemonConfig(
   t: { after(fn: () => unknown): void },
-  o: { name: string; logLevel: string; files?: Record<string, string> },
+  o: { name: string; logLevel: string; files?: Record<string, string>; port?: number; extraConfig?: string },
 ): { dir: string; config: string } {
   const ca = makeTestCa();
   const host = makeHostCert(ca, { name: o.name, ip: '10.99.0.1/24' });
@@ -22,9 +24,10 @@ export function loopbackDaemonConfig(
   writeFileSync(
     config,
     `pki: { ca: ${join(dir, 'ca.crt')}, cert: ${join(dir, 'host.crt')}, key: ${join(dir, 'host.key')} }\n` +
-      `listen: { host: 127.0.0.1, port: 0 }\ntun: { disabled: true }\nportmap: { enabled: false }\n` +
+      `listen: { host: 127.0.0.1, port: ${o.port ?? 0} }\ntun: { disabled: true }\nportmap: { enabled: false }\n` +
       `control: { socket: ${join(dir, 'control.sock')} }\nlogging: { level: ${o.logLevel} }\n` +
-      `firewall: { outbound: ${any}, inbound: ${any} }\n`,
+      `firewall: { outbound: ${any}, inbound: ${any} }\n` +
+      (o.extraConfig === undefined ? '' : `${o.extraConfig}\n`),
   );
   return { dir, config };
 }
