@@ -141,6 +141,9 @@ export interface TunConfig {
   useSystemRouteTable: boolean;
   /** tun.use_system_route_table_buffer_size: the route socket's receive buffer in bytes; 0 = the system default. */
   useSystemRouteTableBufferSize: number;
+  /** tun.udp_offload (mesh-only, default true): join a write batch's datagrams of one UDP flow into one TUN write
+   * where the kernel takes UDP segmentation offloads (docs/ipv6.md "Offloads"); false writes each alone. */
+  udpOffload: boolean;
 }
 
 export interface LoggingConfig {

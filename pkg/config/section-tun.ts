@@ -22,6 +22,7 @@ export function readTun(r: ConfigReader): TunConfig {
     mtu: readInt(r, ['tun', 'mtu'], DEFAULTS.tunMtu, DEFAULTS.minMtu, DEFAULTS.maxMtu),
     routes: readRoutes(r),
     unsafeRoutes: readUnsafeRoutes(r),
+    udpOffload: readBool(r, ['tun', 'udp_offload'], true),
     ...readSystemRouteTable(r),
   };
 }

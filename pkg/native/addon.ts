@@ -11,8 +11,11 @@ import { fileURLToPath } from 'node:url';
 
 /** The C exports (pkg/native/*.c). Errors thrown by these carry `code` = errno name and `errno`. */
 export interface TunAddon {
-  /** `offload`: IFF_VNET_HDR with the TCP offloads; `udpOffload`: the kernel took the UDP ones too (Linux >= 6.2). */
-  tun_open(name: string): { fd: number; name: string; offload?: boolean; udpOffload?: boolean };
+  /**
+   * `offload`: IFF_VNET_HDR with the TCP offloads; `udpOffload`: the kernel took the UDP ones too (Linux >= 6.2),
+   * asked for unless `udpOffload` is false (tun.udp_offload) or MESH_TUN_USO=0.
+   */
+  tun_open(name: string, udpOffload?: boolean): { fd: number; name: string; offload?: boolean; udpOffload?: boolean };
   tun_close(fd: number): void;
   /** 1 if the kernel took the packet, 0 if it dropped it. */
   tun_write(fd: number, buf: Uint8Array, off: number, len: number): number;

@@ -47,22 +47,29 @@ static int env_not_zero(const char *name) {
   return v == NULL || strcmp(v, "0") != 0;
 }
 
-// Sets the offloads of a vnet device; returns VNET_HDR, or VNET_HDR | VNET_USO when the kernel took the UDP ones
-// as well (before 6.2 it refuses unknown flags with EINVAL, and the TCP ones alone are set).
-static int set_offloads(int fd) {
+// Sets the offloads of a vnet device; returns VNET_HDR, or VNET_HDR | VNET_USO when `udp` asks for the UDP ones and
+// the kernel took them as well (before 6.2 it refuses unknown flags with EINVAL, and the TCP ones alone are set).
+static int set_offloads(int fd, int udp) {
   const unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-  if (env_not_zero("MESH_TUN_USO") && ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
+  if (udp && env_not_zero("MESH_TUN_USO") && ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
     return VNET_HDR | VNET_USO;
   // Without the offloads the header stays (all zero on reads); the device then simply behaves as a plain one.
   ioctl(fd, TUNSETOFFLOAD, tcp);
   return VNET_HDR;
 }
 
-// tun_open(name: string): { fd, name }. An empty name lets the kernel pick one ("tun0", ...); a name with "%d"
-// is a template the kernel fills in. The device is not persistent: closing the fd deletes it and its routes.
+// tun_open(name: string[, udpOffload: boolean]): { fd, name, offload, udpOffload }. An empty name lets the kernel
+// pick one ("tun0", ...); a name with "%d" is a template the kernel fills in. The device is not persistent: closing
+// the fd deletes it and its routes. udpOffload false (tun.udp_offload) asks for no UDP offloads, as MESH_TUN_USO=0.
 napi_value tun_open(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (mt_get_args(env, info, 1, argv) < 0) return NULL;
+  napi_value argv[2];
+  size_t argc;
+  bool udp = true;
+  if (mt_get_args_upto(env, info, 1, 2, argv, &argc) < 0) return NULL;
+  if (argc > 1 && napi_get_value_bool(env, argv[1], &udp) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "udpOffload must be a boolean");
+    return NULL;
+  }
 
   char name[IFNAMSIZ + 1];
   size_t name_len = 0;
@@ -92,7 +99,7 @@ napi_value tun_open(napi_env env, napi_callback_info info) {
     mt_throw_errno(env, "TUNSETIFF", err);
     return NULL;
   }
-  int mode = vnet ? set_offloads(fd) : 0;
+  int mode = vnet ? set_offloads(fd, udp) : 0;
   remember_vnet(fd, mode);
 
   napi_value result, fd_value, name_value, offload_value, udp_offload_value;

@@ -12,13 +12,15 @@ import { LinuxTun, type LinuxTunOptions } from './linux.js';
 export interface OpenTunOptions extends TunConfig, LinuxTunOptions {
   /** Interface name; absent or '' lets the kernel choose ("tun0"); "mesh%d" is a kernel-filled template. */
   name?: string;
+  /** false: no UDP segmentation offloads, each datagram its own TUN write (tun.udp_offload, docs/ipv6.md). */
+  udpOffload?: boolean;
 }
 
 export async function openTun(opts: OpenTunOptions): Promise<TunDevice> {
   const addon = loadNativeAddon();
   let opened: { fd: number; name: string };
   try {
-    opened = addon.tun_open(opts.name ?? '');
+    opened = addon.tun_open(opts.name ?? '', opts.udpOffload ?? true);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new TunError('ETUNOPEN', `cannot create tun ${JSON.stringify(opts.name ?? '')}: ${detail}`, { cause: err });

@@ -108,8 +108,18 @@ async function tunWrites(lab: Lab, host: Host): Promise<number> {
   return links[0].stats64.rx.packets;
 }
 
-for (const family of [4, 6] as const) {
-  test(`a UDP flood of mixed sizes crosses the overlay over IPv${family} with every datagram intact, in fewer TUN writes`, async (t) => {
+// tun.udp_offload: false on the receiving daemon: the same flood, one TUN write per datagram.
+const CASES = [
+  { family: 4, udpOffload: true },
+  { family: 6, udpOffload: true },
+  { family: 4, udpOffload: false },
+] as const;
+
+for (const { family, udpOffload } of CASES) {
+  const name = udpOffload
+    ? `a UDP flood of mixed sizes crosses the overlay over IPv${family} with every datagram intact, in fewer TUN writes`
+    : `with tun.udp_offload false a UDP flood over IPv${family} arrives intact, one TUN write per datagram`;
+  test(name, async (t) => {
     const lab = await LabClass.create(t);
     const [h1, h2] = await lab.flat(2);
     const net = await OverlayNet.create(lab, { ipv6: family === 6 });
@@ -119,7 +129,7 @@ for (const family of [4, 6] as const) {
     const two = await net.start(h2!, {
       name: 'two',
       impl: meshImpl,
-      config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] } },
+      config: { static_host_map: { [vpn1]: [`${h1!.ip}:4242`] }, tun: { udp_offload: udpOffload } },
     });
     const target = family === 6 ? two.vpnIp6! : vpn2;
     // The tunnel first (over IPv4, as the static host map names it), then the target's family answering.
@@ -154,6 +164,10 @@ for (const family of [4, 6] as const) {
     assert.equal(report.outOfOrder, 0);
     assert.deepEqual(report.missing, [], `datagrams that never arrived\n${lab.logTails()}`);
     // Intact and in order either way; joined only where the receiving daemon's kernel took the UDP offloads.
+    if (!udpOffload) {
+      assert.equal(writes, sizes.length, 'tun.udp_offload false: every datagram its own TUN write');
+      return;
+    }
     if (!(await kernelTakesUso(lab, h2!))) {
       t.skip('the kernel refuses TUN_F_USO4/6 (Linux < 6.2) or MESH_TUN_USO=0: datagrams are written one by one');
       return;

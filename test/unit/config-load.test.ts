@@ -63,6 +63,7 @@ test("a config holding only pki gets Nebula's code default for every other key (
       mtu: 1300,
       routes: [],
       unsafeRoutes: [],
+      udpOffload: true, // mesh-only (docs/ipv6.md "Offloads")
       useSystemRouteTable: false,
       useSystemRouteTableBufferSize: 0,
     },
@@ -224,6 +225,7 @@ test('every key of the every-key fixture lands in the typed config', () => {
         install: true,
       },
     ],
+    udpOffload: false,
     useSystemRouteTable: false,
     useSystemRouteTableBufferSize: 0,
   });

@@ -103,6 +103,18 @@ test('unsafe route mtu 0 means the tun MTU, as in Nebula', () => {
   assert.equal(config.tun.unsafeRoutes[0].mtu, undefined);
 });
 
+test('tun.udp_offload is on unless set false, takes only a boolean, and is a known key', () => {
+  assert.equal(validateConfig({ pki: PKI }).config.tun.udpOffload, true);
+  const off = validateConfig({ pki: PKI, tun: { udp_offload: false } });
+  assert.equal(off.config.tun.udpOffload, false);
+  assert.deepEqual(off.warnings, []);
+  assert.equal(validateConfig({ pki: PKI, tun: { udp_offload: 'off' } }).config.tun.udpOffload, false);
+  assert.equal(
+    thrown(() => validateConfig({ pki: PKI, tun: { udp_offload: 'sometimes' } })).code,
+    ConfigErrorCode.type,
+  );
+});
+
 test('validateConfig without a locator names <config> and the key', () => {
   const err = thrown(() => validateConfig({ pki: PKI, listen: { port: 'abc' } }));
   assert.equal(err.message, '<config>: listen.port: expected an integer 0-65535, got "abc"');
