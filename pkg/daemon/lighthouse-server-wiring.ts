@@ -42,4 +42,8 @@ export class LighthouseServerWiring implements LighthouseServerEnv {
   send(host: HostInfo, message: MetaMessage): void {
     this.node.sendMeta(host, message);
   }
+
+  flushSends(): void {
+    this.node.flushSends();
+  }
 }

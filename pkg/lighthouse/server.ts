@@ -98,6 +98,12 @@ export interface LighthouseServerEnv extends ServedTunnels, UpdatePolicy, MetaSe
   readonly clock?: Clock;
   /** lighthouse.store: what the other lighthouses of a tier serve (store/store.ts); default MemoryStore (none). */
   readonly store?: LighthouseStore;
+  /**
+   * Hands what was sent so far to the socket now instead of at the end of the turn (the node's sends are gathered
+   * into one sendmmsg per turn): a query's answer leaves before its punch notification is built. Absent: sends
+   * leave whenever the sender hands them on.
+   */
+  flushSends?(): void;
 }
 
 export class LighthouseServer {
@@ -335,6 +341,9 @@ export class LighthouseServer {
     );
     // Asking about ourselves (mesh nodes do, to learn how their NAT maps them) needs no punch.
     if (aboutSelf) return;
+    // The asker's handshake waits on the answer; the punch notification and the bookkeeping wait on nothing: the
+    // answer leaves first, on its own (one more sendmmsg per query, as Nebula's sendto per message).
+    this.env.flushSends?.();
     if (this.meshHosts.has(from.vpnIp)) this.watch(from.vpnIp, targetHost.vpnIp, target, addrs);
     this.sendPunchNotification(targetHost, from);
   }

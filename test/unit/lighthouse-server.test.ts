@@ -42,6 +42,8 @@ function setup(options: { allow?: Record<string, boolean> } = {}) {
     allow = new AllowList(rules);
   };
   const allowCalls: string[] = [];
+  // How many messages had been sent at each flushSends (the answer handed to the socket before the rest).
+  const flushedAt: number[] = [];
   const server = new LighthouseServer({
     tunnelEvents: new HostMap(),
     vpnNetworks: () => [parseIpPrefix('10.99.0.0/24')],
@@ -59,6 +61,7 @@ function setup(options: { allow?: Record<string, boolean> } = {}) {
         addrs: m.addrs.map(addrKey),
         relays: m.relays.map(formatVpnIp),
       }),
+    flushSends: () => flushedAt.push(sent.length),
     counters,
   });
   const connect = (vpnIp: string, remote: UdpAddr | null): HostInfo => {
@@ -70,7 +73,7 @@ function setup(options: { allow?: Record<string, boolean> } = {}) {
     server.handle(from, { type: MetaType.HostUpdateNotification, vpnIp, addrs, relays: relays.map(ip) });
   const query = (from: HostInfo, target: string): void =>
     server.handle(from, { type: MetaType.HostQuery, vpnIp: ip(target), addrs: [], relays: [] });
-  return { server, hosts, sent, acks, counters, allowCalls, setAllow, connect, update, query };
+  return { server, hosts, sent, acks, counters, allowCalls, flushedAt, setAllow, connect, update, query };
 }
 
 test('a host update is stored as that host reported it', () => {
@@ -295,6 +298,22 @@ test('a query is answered with the learned address then the reported ones, and t
       relays: [],
     },
   ]);
+});
+
+test("a query's answer is handed to the socket before the punch notification is built; one about the asker itself needs no flush", () => {
+  const { sent, flushedAt, connect, update, query } = setup();
+  const target = connect('10.99.0.3', a('203.0.113.2', 4242));
+  const querier = connect('10.99.0.4', a('198.51.100.14', 4242));
+  update(target, [a('192.168.1.2', 4242)]);
+  query(querier, '10.99.0.3');
+  assert.deepEqual(
+    sent.map((m) => m.type),
+    [MetaType.HostQueryReply, MetaType.HostPunchNotification],
+  );
+  assert.deepEqual(flushedAt, [1], 'flushed once, right after the answer: the asker waits on it, nobody on the punch');
+  query(querier, '10.99.0.4');
+  assert.equal(sent.length, 3, 'answered about itself');
+  assert.deepEqual(flushedAt, [1], 'nothing follows that answer in the query: the turn end sends it');
 });
 
 test('answers list IPv4 before IPv6, each family learned first', () => {
