@@ -11,9 +11,16 @@ export const DEFAULT_BATCH_SIZE = 64;
 /** What a delivered packet's slot holds once the consumer returned. */
 const NO_PACKET = new Uint8Array(0);
 
+/** Where the device counts what operators should see (the node's Counters: the control socket, Prometheus). */
+export interface TunCounters {
+  inc(name: string, label?: string, by?: number): void;
+}
+
 export interface LinuxTunOptions {
   /** Packets per read batch (slots in the read buffer). */
   batchSize?: number;
+  /** Joined writes the kernel refused go to `tun{join-refused}` here too (docs/ipv6.md "Offloads"). */
+  counters?: TunCounters;
 }
 
 export class LinuxTun implements TunDevice {
@@ -40,6 +47,7 @@ export class LinuxTun implements TunDevice {
   private sharedView: Uint8Array = new Uint8Array(0);
   // Where tun_writev_batch counts the joined writes the kernel refused (moved into stats after each call).
   private readonly refusals = new Uint32Array(1);
+  private readonly counters: TunCounters | undefined;
 
   constructor(
     private readonly addon: TunAddon,
@@ -49,6 +57,7 @@ export class LinuxTun implements TunDevice {
     opts: LinuxTunOptions = {},
   ) {
     const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.counters = opts.counters;
     // Slots a little larger than the MTU, so an oversized packet shows up as such instead of silently truncated.
     this.slotSize = (mtu + 64) & ~63;
     this.readBuf = new Uint8Array(this.slotSize * batchSize);
@@ -97,6 +106,7 @@ export class LinuxTun implements TunDevice {
     }
     if (this.refusals[0] !== 0) {
       this.stats.joinRefusals += this.refusals[0];
+      this.counters?.inc('tun', 'join-refused', this.refusals[0]);
       this.refusals[0] = 0;
     }
     this.stats.writtenPackets += accepted;

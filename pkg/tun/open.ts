@@ -25,7 +25,10 @@ export async function openTun(opts: OpenTunOptions): Promise<TunDevice> {
     const detail = err instanceof Error ? err.message : String(err);
     throw new TunError('ETUNOPEN', `cannot create tun ${JSON.stringify(opts.name ?? '')}: ${detail}`, { cause: err });
   }
-  const tun = new LinuxTun(addon, opened.fd, opened.name, deviceMtu(opts), { batchSize: opts.batchSize });
+  const tun = new LinuxTun(addon, opened.fd, opened.name, deviceMtu(opts), {
+    batchSize: opts.batchSize,
+    counters: opts.counters,
+  });
   try {
     const plan = planIpCommands(opened.name, opts);
     const ipv6 = tunNetworks(opts).filter((n) => n.addr.family === 6);

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { TunAddon, TunPollHandle } from '../../pkg/native/addon.js';
+import { Counters } from '../../pkg/metrics/counters.js';
 import { TunError } from '../../pkg/tun/errors.js';
 import { LinuxTun } from '../../pkg/tun/linux.js';
 
@@ -211,12 +212,14 @@ test('packets the kernel does not accept are counted as write drops', () => {
 
 test('joined writes the kernel refused (their packets written one by one) are counted in stats.joinRefusals', () => {
   const addon = new FakeAddon();
-  const tun = new LinuxTun(addon, 7, 'fake0', 1300);
+  const counters = new Counters();
+  const tun = new LinuxTun(addon, 7, 'fake0', 1300, { counters });
   addon.refuse = 2;
   tun.writeBatch([new Uint8Array(20), new Uint8Array(20)]);
   addon.refuse = 0;
   tun.writeBatch([new Uint8Array(20)]);
   assert.equal(tun.stats.joinRefusals, 2, 'counted once each, not again on the next batch');
+  assert.equal(counters.get('tun', 'join-refused'), 2, 'and in the counters operators read');
   assert.equal(tun.stats.writtenPackets, 3);
 });
 
