@@ -86,12 +86,9 @@ typedef struct {
 uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *uso, mt_sink_t sink, void *ctx,
                      mt_emit_t *out);
 uint32_t mt_gro_write(int fd, const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *uso, mt_emit_t *out);
-// offload_udp.c: the datagrams of a UDP super-packet (gso_type UDP_L4) and the UDP group starting at pkts[from]
-// (mt_udp_join fills `header`, *h and iov[0 .. n] as offload.c's TCP join does; returns n, < 2 when none).
+// offload_udp.c: the datagrams of a UDP super-packet (gso_type UDP_L4); its join rule is in gro_rule.h.
 uint32_t mt_uso_count(const uint8_t *pkt, size_t len, uint16_t gso_size);
 size_t mt_uso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap);
-uint32_t mt_udp_join(const mt_pkt_t *pkts, uint32_t from, uint32_t count, uint8_t *header, mt_vnet_hdr_t *h,
-                     struct iovec *iov);
 
 // tun.c
 int mt_vnet_write(int fd, const mt_vnet_hdr_t *hdr, const uint8_t *data, size_t len);

@@ -24,6 +24,7 @@
 // through one packet at a time. See docs/ipv6.md.
 #include <string.h>
 
+#include "gro_rule.h"
 #include "ip_fields.h"
 #include "mesh_native.h"
 
@@ -75,6 +76,21 @@ uint32_t mt_tso_count(const uint8_t *pkt, size_t len, uint8_t gso_type, uint16_t
   return (uint32_t) ((payload + gso_size - 1) / gso_size);
 }
 
+size_t mt_cut_segment(const uint8_t *pkt, size_t len, size_t iphl, size_t hlen, uint16_t gso_size, uint32_t index,
+                      uint8_t *out, size_t cap) {
+  size_t start = hlen + (size_t) index * gso_size;
+  if (start >= len) return 0;
+  size_t seg = len - start < gso_size ? len - start : gso_size;
+  size_t total = hlen + seg;
+  if (total > cap || total - iphl > IP_MAX_LEN) return 0;
+  memcpy(out, pkt, hlen);
+  memcpy(out + hlen, pkt + start, seg);
+  // IPv4: each segment its own IP id, as the kernel's TSO does (IPv6 has no id outside a fragment header).
+  if (!is_ipv6(pkt)) wr16(out + 4, (uint16_t) (rd16(pkt + 4) + index));
+  ip_set_length(out, iphl, total);
+  return total;
+}
+
 // Segment `index` of a packet mt_tso_count accepted (TCP or UDP), written to out[0 .. cap); returns its length (0:
 // none/no room).
 size_t mt_tso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap) {
@@ -82,46 +98,82 @@ size_t mt_tso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_
   if ((is_ipv6(pkt) ? pkt[6] : pkt[9]) == PROTO_UDP) return mt_uso_segment(pkt, len, gso_size, index, out, cap);
   size_t iphl = is_ipv6(pkt) ? IPV6_HLEN : (size_t) (pkt[0] & 0x0f) * 4;
   size_t hlen = iphl + (size_t) (pkt[iphl + 12] >> 4) * 4;
-  size_t start = hlen + (size_t) index * gso_size;
-  if (start >= len) return 0;
-  size_t seg = len - start < gso_size ? len - start : gso_size;
-  size_t total = hlen + seg;
-  if (total > cap || total - iphl > IP_MAX_LEN) return 0;
-  int last = start + seg == len;
-  memcpy(out, pkt, hlen);
-  memcpy(out + hlen, pkt + start, seg);
-
-  // IPv4: each segment its own IP id, as the kernel's TSO does (IPv6 has no id outside a fragment header).
-  if (!is_ipv6(pkt)) wr16(out + 4, (uint16_t) (rd16(pkt + 4) + index));
-  ip_set_length(out, iphl, total);
-
+  size_t total = mt_cut_segment(pkt, len, iphl, hlen, gso_size, index, out, cap);
+  if (total == 0) return 0;
+  int last = hlen + (size_t) (index + 1) * gso_size >= len;
   uint8_t *tcp = out + iphl;
   wr32(tcp + 4, rd32(pkt + iphl + 4) + (uint32_t) (index * gso_size));
   if (!last) tcp[13] &= (uint8_t) ~(TCP_FLAG_FIN | TCP_FLAG_PSH);
   if (index > 0) tcp[13] &= (uint8_t) ~TCP_FLAG_CWR;
   tcp[16] = tcp[17] = 0;
-  uint64_t sum = tcp_pseudo(out, (uint32_t) (total - iphl));
-  uint16_t c = (uint16_t) ~mt_csum_fold(mt_csum_add(sum, tcp, total - iphl));
+  uint16_t c = l4_checksum(out, iphl, PROTO_TCP, total);
   memcpy(tcp + 16, &c, 2);
   return total;
 }
 
 // ---- write side ----
 
+// The steps of a join both transports share (gro_rule.h): whether `next` continues the group that starts with
+// `first` and so far ends with `prev` (`total` bytes so far) -- headers of one length, the first one's payload size
+// but a shorter last one, the 16-bit IP length not passed, the same IP fields and ports -- and then the rule's own.
+static int continues(const mt_gro_rule_t *rule, const mt_gro_pkt_t *first, const mt_gro_pkt_t *prev,
+                     const mt_gro_pkt_t *next, uint32_t index, uint32_t total) {
+  uint32_t iphl = first->iphl;
+  if (next->iphl != iphl || next->hlen != first->hlen) return 0;
+  if (prev->payload != first->payload || next->payload > first->payload) return 0;
+  // The length field: IPv4's total length counts its header, IPv6's payload length does not.
+  uint32_t length_field = total + next->payload - (iphl == IPV6_HLEN ? IPV6_HLEN : 0);
+  if (length_field > IP_MAX_LEN) return 0;
+  if (!same_ip_fields(first->p, next->p, iphl)) return 0;
+  if (memcmp(first->p + iphl, next->p + iphl, 4) != 0) return 0; // ports
+  return rule->continues(first, prev, next, index);
+}
+
+// The header of a group's super-packet (its first packet's, lengths and partial checksum set) and its vnet header.
+static void group_header(const mt_gro_rule_t *rule, const mt_gro_pkt_t *group, uint32_t n, uint32_t total,
+                         uint8_t *header, mt_vnet_hdr_t *h) {
+  const mt_gro_pkt_t *first = &group[0];
+  uint32_t iphl = first->iphl;
+  memcpy(header, first->p, first->hlen);
+  ip_set_length(header, iphl, total);
+  memset(h, 0, sizeof(*h));
+  h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  h->hdr_len = (uint16_t) first->hlen;
+  h->gso_size = (uint16_t) first->payload;
+  h->csum_start = (uint16_t) iphl;
+  h->csum_offset = rule->csum_offset;
+  rule->header(group, n, total, header, h);
+  uint16_t pseudo = mt_csum_fold(l4_pseudo(header, rule->proto, total - iphl));
+  memcpy(header + iphl + rule->csum_offset, &pseudo, 2);
+}
+
+uint32_t mt_gro_join(const mt_gro_rule_t *rule, const mt_pkt_t *pkts, uint32_t from, uint32_t count, uint8_t *header,
+                     mt_vnet_hdr_t *h, struct iovec *iov) {
+  mt_gro_pkt_t group[GRO_MAX_SEGMENTS];
+  if (!rule->parse(pkts[from].data, pkts[from].len, &group[0])) return 0;
+  uint32_t n = 1;
+  uint32_t total = group[0].len;
+  while (n < GRO_MAX_SEGMENTS && from + n < count && rule->parse(pkts[from + n].data, pkts[from + n].len, &group[n]) &&
+         continues(rule, &group[0], &group[n - 1], &group[n], n, total)) {
+    total += group[n].payload;
+    n++;
+  }
+  if (n < 2) return n;
+  group_header(rule, group, n, total, header, h);
+  iov[0].iov_base = header;
+  iov[0].iov_len = group[0].hlen;
+  for (uint32_t i = 0; i < n; i++) {
+    iov[i + 1].iov_base = (void *) (group[i].p + group[i].hlen);
+    iov[i + 1].iov_len = group[i].payload;
+  }
+  return n;
+}
+
 // A TCP segment that may join a group: IPv4 without options and not a fragment, or IPv6 without extension
 // headers; flags ACK or ACK|PSH, some payload, the IP lengths matching the packet, and the checksums correct (the
 // joined packet's checksum is left to the kernel as partial, so a segment that would have failed verification
 // must not hide inside it).
-typedef struct {
-  const uint8_t *p;
-  uint32_t len;
-  uint32_t iphl;
-  uint32_t hlen;
-  uint32_t payload;
-  uint32_t seq;
-} mt_seg_t;
-
-static int parse_segment(const uint8_t *p, uint32_t len, mt_seg_t *s) {
+static int tcp_parse(const uint8_t *p, uint32_t len, mt_gro_pkt_t *s) {
   uint32_t iphl = joinable_ip_header(p, len, PROTO_TCP, TCP_HLEN);
   if (iphl == 0) return 0;
   const uint8_t *tcp = p + iphl;
@@ -138,70 +190,27 @@ static int parse_segment(const uint8_t *p, uint32_t len, mt_seg_t *s) {
   return 1;
 }
 
-// Whether `next` continues the group that starts with `first` and so far ends with `prev` (the rules Linux GRO
-// applies: same flow and header fields, in-order sequence, equal-sized segments but for a shorter last one, and
-// a PSH ends the group). `total` is the group's length so far.
-static int continues(const mt_seg_t *first, const mt_seg_t *prev, const mt_seg_t *next, uint32_t total) {
+// TCP's own rules (Linux GRO's): an in-order sequence, a PSH ends the group, and the same ack, window and options.
+static int tcp_continues(const mt_gro_pkt_t *first, const mt_gro_pkt_t *prev, const mt_gro_pkt_t *next,
+                         uint32_t index) {
   uint32_t iphl = first->iphl;
-  if (next->iphl != iphl || next->hlen != first->hlen) return 0;
-  if (prev->payload != first->payload || next->payload > first->payload) return 0;
-  // The length field: IPv4's total length counts its header, IPv6's payload length does not.
-  uint32_t length_field = total + next->payload - (iphl == IPV6_HLEN ? IPV6_HLEN : 0);
-  if (length_field > IP_MAX_LEN) return 0;
   if (prev->p[iphl + 13] & TCP_FLAG_PSH) return 0;
   if (next->seq != prev->seq + prev->payload) return 0;
-  if (!same_ip_fields(first->p, next->p, iphl)) return 0;
   const uint8_t *ta = first->p + iphl, *tb = next->p + iphl;
-  if (memcmp(ta, tb, 4) != 0) return 0;                                // ports
   if (memcmp(ta + 8, tb + 8, 4) != 0) return 0;                        // ack number
   if (memcmp(ta + 14, tb + 14, 2) != 0) return 0;                      // window
   return memcmp(ta + 20, tb + 20, first->hlen - iphl - TCP_HLEN) == 0; // options (timestamps)
 }
 
-// The header of a group's super-packet (its first segment's, lengths and partial checksum set) and its vnet header.
-static void group_header(const mt_seg_t *segs, uint32_t n, uint32_t total, uint8_t *header, mt_vnet_hdr_t *h) {
-  const mt_seg_t *first = &segs[0];
-  uint32_t iphl = first->iphl;
-  memcpy(header, first->p, first->hlen);
-  ip_set_length(header, iphl, total);
-  uint8_t *tcp = header + iphl;
-  tcp[13] |= segs[n - 1].p[iphl + 13] & TCP_FLAG_PSH;
-  tcp[16] = tcp[17] = 0;
-  uint16_t pseudo = mt_csum_fold(tcp_pseudo(header, total - iphl));
-  memcpy(tcp + 16, &pseudo, 2);
-
-  memset(h, 0, sizeof(*h));
-  h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+// The group's PSH (from its last segment) and gso_type.
+static void tcp_header(const mt_gro_pkt_t *group, uint32_t n, uint32_t total, uint8_t *header, mt_vnet_hdr_t *h) {
+  uint32_t iphl = group[0].iphl;
+  header[iphl + 13] |= group[n - 1].p[iphl + 13] & TCP_FLAG_PSH;
   h->gso_type = iphl == IPV6_HLEN ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
-  h->hdr_len = (uint16_t) first->hlen;
-  h->gso_size = (uint16_t) first->payload;
-  h->csum_start = (uint16_t) iphl;
-  h->csum_offset = 16;
 }
 
-// The TCP group starting at pkts[from]: returns how many segments it joins (< 2: none), and for a group fills
-// `header` (MT_GRO_HEADER_MAX bytes), *h, and iov[0] (the header) .. iov[n] (the segments' payloads).
-static uint32_t tcp_join(const mt_pkt_t *pkts, uint32_t from, uint32_t count, uint8_t *header, mt_vnet_hdr_t *h,
-                         struct iovec *iov) {
-  mt_seg_t segs[GRO_MAX_SEGMENTS];
-  if (!parse_segment(pkts[from].data, pkts[from].len, &segs[0])) return 0;
-  uint32_t n = 1;
-  uint32_t total = segs[0].len;
-  while (n < GRO_MAX_SEGMENTS && from + n < count && parse_segment(pkts[from + n].data, pkts[from + n].len, &segs[n]) &&
-         continues(&segs[0], &segs[n - 1], &segs[n], total)) {
-    total += segs[n].payload;
-    n++;
-  }
-  if (n < 2) return n;
-  group_header(segs, n, total, header, h);
-  iov[0].iov_base = header;
-  iov[0].iov_len = segs[0].hlen;
-  for (uint32_t i = 0; i < n; i++) {
-    iov[i + 1].iov_base = (void *) (segs[i].p + segs[i].hlen);
-    iov[i + 1].iov_len = segs[i].payload;
-  }
-  return n;
-}
+static const mt_gro_rule_t tcp_rule = {
+    .proto = PROTO_TCP, .csum_offset = 16, .parse = tcp_parse, .continues = tcp_continues, .header = tcp_header};
 
 // pkts[from .. from + n) one by one behind an all-zero vnet header (plain packets, checksums complete), until the
 // first failure.
@@ -228,8 +237,8 @@ uint32_t mt_gro_emit(const mt_pkt_t *pkts, uint32_t from, uint32_t count, int *u
   uint8_t header[MT_GRO_HEADER_MAX];
   struct iovec iov[GRO_MAX_SEGMENTS + 2];
   memset(out, 0, sizeof(*out));
-  uint32_t n = tcp_join(pkts, from, count, header, &h, iov + 1);
-  if (n < 2 && *uso) n = mt_udp_join(pkts, from, count, header, &h, iov + 1);
+  uint32_t n = mt_gro_join(&tcp_rule, pkts, from, count, header, &h, iov + 1);
+  if (n < 2 && *uso) n = mt_gro_join(&mt_udp_rule, pkts, from, count, header, &h, iov + 1);
   if (n < 2) {
     n = 1;
     memset(&h, 0, sizeof(h));

@@ -17,6 +17,7 @@
 // datagram the receiver would have dropped). Anything else is written alone.
 #include <string.h>
 
+#include "gro_rule.h"
 #include "ip_fields.h"
 #include "mesh_native.h"
 
@@ -46,37 +47,20 @@ uint32_t mt_uso_count(const uint8_t *pkt, size_t len, uint16_t gso_size) {
 // no room).
 size_t mt_uso_segment(const uint8_t *pkt, size_t len, uint16_t gso_size, uint32_t index, uint8_t *out, size_t cap) {
   size_t iphl = is_ipv6(pkt) ? IPV6_HLEN : (size_t) (pkt[0] & 0x0f) * 4;
-  size_t hlen = iphl + UDP_HLEN;
-  size_t start = hlen + (size_t) index * gso_size;
-  if (start >= len) return 0;
-  size_t seg = len - start < gso_size ? len - start : gso_size;
-  size_t total = hlen + seg;
-  if (total > cap || total - iphl > IP_MAX_LEN) return 0;
-  memcpy(out, pkt, hlen);
-  memcpy(out + hlen, pkt + start, seg);
-
-  if (!is_ipv6(pkt)) wr16(out + 4, (uint16_t) (rd16(pkt + 4) + index));
-  ip_set_length(out, iphl, total);
+  size_t total = mt_cut_segment(pkt, len, iphl, iphl + UDP_HLEN, gso_size, index, out, cap);
+  if (total == 0) return 0;
   uint8_t *udp = out + iphl;
   wr16(udp + 4, (uint16_t) (total - iphl));
   udp[6] = udp[7] = 0;
-  uint16_t c =
-      (uint16_t) ~mt_csum_fold(mt_csum_add(l4_pseudo(out, PROTO_UDP, (uint32_t) (total - iphl)), udp, total - iphl));
+  uint16_t c = l4_checksum(out, iphl, PROTO_UDP, total);
   if (c == 0) c = 0xffff; // zero means "no checksum" (RFC 768); IPv6 forbids it (RFC 8200 8.1)
   memcpy(udp + 6, &c, 2);
   return total;
 }
 
-// ---- write side ----
+// ---- write side: the UDP rule of offload.c's join (gro_rule.h) ----
 
-typedef struct {
-  const uint8_t *p;
-  uint32_t len;
-  uint32_t iphl;
-  uint32_t payload;
-} udp_dgram_t;
-
-static int parse_datagram(const uint8_t *p, uint32_t len, udp_dgram_t *d) {
+static int udp_parse(const uint8_t *p, uint32_t len, mt_gro_pkt_t *d) {
   uint32_t iphl = joinable_ip_header(p, len, PROTO_UDP, UDP_HLEN);
   if (iphl == 0) return 0;
   const uint8_t *udp = p + iphl;
@@ -87,61 +71,27 @@ static int parse_datagram(const uint8_t *p, uint32_t len, udp_dgram_t *d) {
   d->p = p;
   d->len = len;
   d->iphl = iphl;
+  d->hlen = iphl + UDP_HLEN;
   d->payload = l4_len - UDP_HLEN;
+  d->seq = 0;
   return 1;
 }
 
-// Whether `next`, the group's datagram number `index`, continues the group that starts with `first` and so far
-// ends with `prev`; `total` is the group's length so far.
-static int continues(const udp_dgram_t *first, const udp_dgram_t *prev, const udp_dgram_t *next, uint32_t index,
-                     uint32_t total) {
-  uint32_t iphl = first->iphl;
-  if (next->iphl != iphl) return 0;
-  if (prev->payload != first->payload || next->payload > first->payload) return 0;
-  uint32_t length_field = total + next->payload - (iphl == IPV6_HLEN ? IPV6_HLEN : 0);
-  if (length_field > IP_MAX_LEN) return 0;
-  if (!same_ip_fields(first->p, next->p, iphl)) return 0;
-  if (memcmp(first->p + iphl, next->p + iphl, 4) != 0) return 0; // ports
-  // Segmentation gives datagram i the first one's IPv4 id plus i.
-  return iphl == IPV6_HLEN || rd16(next->p + 4) == (uint16_t) (rd16(first->p + 4) + index);
+// Segmentation gives datagram `index` the first one's IPv4 id plus `index`.
+static int udp_continues(const mt_gro_pkt_t *first, const mt_gro_pkt_t *prev, const mt_gro_pkt_t *next,
+                         uint32_t index) {
+  return first->iphl == IPV6_HLEN || rd16(next->p + 4) == (uint16_t) (rd16(first->p + 4) + index);
 }
 
-static void group_header(const udp_dgram_t *first, uint32_t total, uint8_t *header, mt_vnet_hdr_t *h) {
-  uint32_t iphl = first->iphl;
-  memcpy(header, first->p, iphl + UDP_HLEN);
-  ip_set_length(header, iphl, total);
-  uint8_t *udp = header + iphl;
-  wr16(udp + 4, (uint16_t) (total - iphl));
-  uint16_t pseudo = mt_csum_fold(l4_pseudo(header, PROTO_UDP, total - iphl));
-  memcpy(udp + 6, &pseudo, 2);
-
-  memset(h, 0, sizeof(*h));
-  h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+// The super-packet's UDP length (the whole payload) and gso_type.
+static void udp_header(const mt_gro_pkt_t *group, uint32_t n, uint32_t total, uint8_t *header, mt_vnet_hdr_t *h) {
+  uint32_t iphl = group[0].iphl;
+  wr16(header + iphl + 4, (uint16_t) (total - iphl));
   h->gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
-  h->hdr_len = (uint16_t) (iphl + UDP_HLEN);
-  h->gso_size = (uint16_t) first->payload;
-  h->csum_start = (uint16_t) iphl;
-  h->csum_offset = UDP_CSUM_OFFSET;
 }
 
-uint32_t mt_udp_join(const mt_pkt_t *pkts, uint32_t from, uint32_t count, uint8_t *header, mt_vnet_hdr_t *h,
-                     struct iovec *iov) {
-  udp_dgram_t d[GRO_MAX_SEGMENTS];
-  if (!parse_datagram(pkts[from].data, pkts[from].len, &d[0])) return 0;
-  uint32_t n = 1;
-  uint32_t total = d[0].len;
-  while (n < GRO_MAX_SEGMENTS && from + n < count && parse_datagram(pkts[from + n].data, pkts[from + n].len, &d[n]) &&
-         continues(&d[0], &d[n - 1], &d[n], n, total)) {
-    total += d[n].payload;
-    n++;
-  }
-  if (n < 2) return n;
-  group_header(&d[0], total, header, h);
-  iov[0].iov_base = header;
-  iov[0].iov_len = d[0].iphl + UDP_HLEN;
-  for (uint32_t i = 0; i < n; i++) {
-    iov[i + 1].iov_base = (void *) (d[i].p + d[i].iphl + UDP_HLEN);
-    iov[i + 1].iov_len = d[i].payload;
-  }
-  return n;
-}
+const mt_gro_rule_t mt_udp_rule = {.proto = PROTO_UDP,
+                                   .csum_offset = UDP_CSUM_OFFSET,
+                                   .parse = udp_parse,
+                                   .continues = udp_continues,
+                                   .header = udp_header};
