@@ -5,31 +5,22 @@
 // kernel's segmentation turns back into exactly the packets it joined.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { loadNativeAddon, VNET_HDR_LEN } from '../../pkg/native/addon.js';
 import { hex, mutate, randomBytes, runFuzz, type Rand } from './helpers/fuzz.js';
 import {
-  checksum,
   GSO_NONE,
   GSO_TCPV4,
   GSO_TCPV6,
   GSO_UDP_L4,
+  kernelSegments,
   l4ChecksumOk,
   NEEDS_CSUM,
   patterned,
-  readVnetHeader,
   tcpPacket,
   udpPacket,
   vnetHeader,
 } from './helpers/offload-packets.js';
-
-const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
-const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';
-const GUARD = 64;
-const CANARY = 0xa5;
-const SLOT = 2048; // room for the longest packet a batch here holds
+import { fuzzCut, probeJoin, skipWithoutAddon as skip } from './helpers/offload-probe.js';
 
 const SUPER_PACKETS: Uint8Array[] = [
   udpPacket({ family: 6, payload: patterned(5000) }),
@@ -38,24 +29,6 @@ const SUPER_PACKETS: Uint8Array[] = [
   udpPacket({ family: 4, payload: patterned(20_000, 3), noChecksum: true }),
   tcpPacket({ family: 4, seq: 5, payload: patterned(4000) }),
 ];
-
-function guarded(size: number): { view: Uint8Array; intact: () => boolean } {
-  const whole = new Uint8Array(size + 2 * GUARD).fill(CANARY);
-  const view = whole.subarray(GUARD, GUARD + size);
-  const intact = (): boolean => {
-    for (let i = 0; i < GUARD; i++) if (whole[i] !== CANARY || whole[GUARD + size + i] !== CANARY) return false;
-    return true;
-  };
-  return { view, intact };
-}
-
-function cut(hdr: Uint8Array, pkt: Uint8Array, slotSize: number, slotCount: number) {
-  const slots = guarded(slotSize * slotCount);
-  const lens = new Uint32Array(slotCount);
-  const n = loadNativeAddon().offload_tso_cut(hdr, pkt, slots.view, slotSize, lens);
-  const packets = Array.from({ length: n }, (_, i) => slots.view.slice(i * slotSize, i * slotSize + lens[i]));
-  return { packets, intact: slots.intact(), lens: Array.from(lens.subarray(0, n)) };
-}
 
 test('fuzz: cutting UDP reads never writes outside its slots and yields only whole, valid datagrams', { skip }, () => {
   const stats = runFuzz('tun-uso-cut', { iterations: 4000, minIterations: 400, ms: 2000, seed: 0x0d17 }, (r) => {
@@ -67,20 +40,8 @@ test('fuzz: cutting UDP reads never writes outside its slots and yields only who
       csumStart: r.pick([20, 40, r.int(65536)]),
       csumOffset: r.pick([6, 16, r.int(65536)]),
     });
-    const slotSize = r.pick([48, 64, 128, 1344, 1500]);
-    const slotCount = 1 + r.int(8);
-    const roll = r.int(100);
-    const pkt =
-      roll < 20
-        ? r.pick(SUPER_PACKETS)
-        : roll < 90
-          ? mutate(r, r.pick(SUPER_PACKETS), SUPER_PACKETS, 4, slotSize + 65536)
-          : randomBytes(r, 2048);
-    const got = cut(hdr, pkt, slotSize, slotCount);
-    const ctx = `hdr ${hex(hdr)} slot ${slotSize}x${slotCount} pkt ${hex(pkt, 80)}`;
-    assert.ok(got.intact, `wrote outside the slots: ${ctx}`);
-    assert.ok(got.packets.length <= slotCount, ctx);
-    got.packets.forEach((seg, i) => {
+    const { packets, slotSize, ctx } = fuzzCut(r, hdr, SUPER_PACKETS, 20);
+    packets.forEach((seg, i) => {
       assert.ok(seg.length > 0 && seg.length <= slotSize, `datagram ${i} length ${seg.length}: ${ctx}`);
       if ((hdr[1] & 0x7f) !== GSO_UDP_L4) return;
       const v6 = seg[0] >> 4 === 6;
@@ -123,43 +84,30 @@ test(
   'fuzz: joining UDP writes never writes outside its buffer, and every write is one packet unchanged or a join that segments back into its packets',
   { skip },
   () => {
-    const addon = loadNativeAddon();
     const stats = runFuzz('tun-uso-join', { iterations: 3000, minIterations: 300, ms: 2000, seed: 0x5e9 }, (r) => {
       const packets = randomBatch(r);
       const count = packets.length;
-      const total = packets.reduce((s, p) => s + p.length, 0);
-      const buf = new Uint8Array(total);
-      const offsets = new Uint32Array(count);
-      const lens = new Uint32Array(count);
-      packets.reduce((off, p, i) => (buf.set(p, off), (offsets[i] = off), (lens[i] = p.length), off + p.length), 0);
-      const out = guarded(total + count * (VNET_HDR_LEN + 100));
-      const outLens = new Uint32Array(count);
-      const n = addon.offload_gro_join_udp(buf, offsets, lens, count, out.view, outLens);
-      assert.ok(out.intact(), 'wrote outside the output buffer');
+      const { writes, intact } = probeJoin(packets, { uso: true });
+      assert.ok(intact, 'wrote outside the output buffer');
       let next = 0;
-      for (let k = 0, at = 0; k < n; at += outLens[k], k++) {
-        const raw = out.view.subarray(at, at + outLens[k]);
-        const hdr = readVnetHeader(raw);
-        const packet = raw.slice(VNET_HDR_LEN);
+      writes.forEach(({ hdr, packet }, k) => {
         if (hdr.gsoType === GSO_NONE) {
           assert.deepEqual(packet, packets[next++], `write ${k} is not packet ${next - 1} unchanged`);
-          continue;
+          return;
         }
-        // The kernel's side: complete the partial checksum, then segment (our reader cuts exactly as it does).
-        const c = checksum(packet, hdr.csumStart, packet.length);
-        packet[hdr.csumStart + hdr.csumOffset] = c >> 8;
-        packet[hdr.csumStart + hdr.csumOffset + 1] = c & 0xff;
-        const back = cut(raw.subarray(0, VNET_HDR_LEN), packet, SLOT, 64).packets;
+        // The kernel's side, from its rules (the helpers' oracle, not our reader's cut).
+        const back = kernelSegments(hdr, packet);
         assert.ok(back.length >= 2 && next + back.length <= count, `write ${k} joins ${back.length}`);
         if (hdr.gsoType === GSO_UDP_L4) {
           assert.deepEqual(back, packets.slice(next, next + back.length), `write ${k} does not segment back`);
         } else {
+          // TCP joins do not ask for IPv4 ids counting up, so only the payloads are the same.
           assert.ok(hdr.gsoType === GSO_TCPV4 || hdr.gsoType === GSO_TCPV6, `write ${k} gso type ${hdr.gsoType}`);
           const payloads = (ps: Uint8Array[]) => ps.map((p) => hex(p.subarray(hdr.hdrLen), 4096));
           assert.deepEqual(payloads(back), payloads(packets.slice(next, next + back.length)), `write ${k}`);
         }
         next += back.length;
-      }
+      });
       assert.equal(next, count, 'every packet written exactly once');
     });
     assert.ok(stats.iterations > 0);

@@ -6,11 +6,8 @@
 // packet of the batch unchanged or a join of the next ones whose payloads and checksum add up, in order.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { loadNativeAddon, VNET_HDR_LEN } from '../../pkg/native/addon.js';
-import { hex, mutate, randomBytes, runFuzz, type Rand } from './helpers/fuzz.js';
+import { mutate, randomBytes, runFuzz, type Rand } from './helpers/fuzz.js';
 import {
   ACK,
   checksum,
@@ -21,15 +18,10 @@ import {
   NEEDS_CSUM,
   patterned,
   PSH,
-  readVnetHeader,
   tcpPacket,
   vnetHeader,
 } from './helpers/offload-packets.js';
-
-const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
-const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';
-const GUARD = 64;
-const CANARY = 0xa5;
+import { fuzzCut, probeJoin, skipWithoutAddon as skip } from './helpers/offload-probe.js';
 
 const SUPER_PACKETS: Uint8Array[] = [
   tcpPacket({ family: 6, seq: 1, flags: ACK | PSH, payload: patterned(5000) }),
@@ -45,17 +37,6 @@ const SEGMENTS: Uint8Array[] = [6, 4].flatMap((family) =>
   ),
 );
 
-/** A buffer of `size` bytes between two guard zones; returns the view and a check that the guards are intact. */
-function guarded(size: number): { view: Uint8Array; intact: () => boolean } {
-  const whole = new Uint8Array(size + 2 * GUARD).fill(CANARY);
-  const view = whole.subarray(GUARD, GUARD + size);
-  const intact = (): boolean => {
-    for (let i = 0; i < GUARD; i++) if (whole[i] !== CANARY || whole[GUARD + size + i] !== CANARY) return false;
-    return true;
-  };
-  return { view, intact };
-}
-
 function randomVnetHeader(r: Rand): Uint8Array {
   if (r.chance(0.1)) return r.bytes(10 + r.int(4));
   return vnetHeader({
@@ -69,29 +50,13 @@ function randomVnetHeader(r: Rand): Uint8Array {
 }
 
 test('fuzz: cutting reads never writes outside its slots and yields only whole, valid segments', { skip }, () => {
-  const addon = loadNativeAddon();
   const stats = runFuzz('tun-tso-cut', { iterations: 4000, minIterations: 400, ms: 2000, seed: 0x7501 }, (r) => {
     const hdr = randomVnetHeader(r);
-    const slotSize = r.pick([48, 64, 128, 1344, 1500]);
-    const slotCount = 1 + r.int(8);
-    const roll = r.int(100);
-    const pkt =
-      roll < 15
-        ? r.pick(SUPER_PACKETS)
-        : roll < 90
-          ? mutate(r, r.pick(SUPER_PACKETS), SUPER_PACKETS, 4, slotSize + 65536)
-          : randomBytes(r, 2048);
-    const slots = guarded(slotSize * slotCount);
-    const lens = new Uint32Array(slotCount);
-    const n = addon.offload_tso_cut(hdr, pkt, slots.view, slotSize, lens);
-    const ctx = `hdr ${hex(hdr)} slot ${slotSize}x${slotCount} pkt ${hex(pkt, 80)}`;
-    assert.ok(slots.intact(), `wrote outside the slots: ${ctx}`);
-    assert.ok(n <= slotCount, ctx);
+    const { packets, slotSize, ctx } = fuzzCut(r, hdr, SUPER_PACKETS, 15);
     const gso = hdr[1] & 0x7f;
-    for (let i = 0; i < n; i++) {
-      assert.ok(lens[i] > 0 && lens[i] <= slotSize, `segment ${i} length ${lens[i]}: ${ctx}`);
+    for (const [i, seg] of packets.entries()) {
+      assert.ok(seg.length > 0 && seg.length <= slotSize, `segment ${i} length ${seg.length}: ${ctx}`);
       if (gso !== GSO_TCPV4 && gso !== GSO_TCPV6) continue;
-      const seg = slots.view.subarray(i * slotSize, i * slotSize + lens[i]);
       assert.equal(seg[0] >> 4, gso === GSO_TCPV6 ? 6 : 4, ctx);
       const lengthField = gso === GSO_TCPV6 ? ((seg[4] << 8) | seg[5]) + 40 : (seg[2] << 8) | seg[3];
       assert.equal(lengthField, seg.length, `segment ${i} length field: ${ctx}`);
@@ -105,7 +70,6 @@ test(
   'fuzz: joining writes never writes outside its buffer, and every write is one packet unchanged or a sound join',
   { skip },
   () => {
-    const addon = loadNativeAddon();
     const stats = runFuzz('tun-gro-join', { iterations: 3000, minIterations: 300, ms: 2000, seed: 0x9e0 }, (r) => {
       const count = 1 + r.int(12);
       const start = r.int(SEGMENTS.length);
@@ -129,19 +93,10 @@ test(
         const inOrder = SEGMENTS[(start + i) % SEGMENTS.length];
         return roll < 60 ? inOrder : roll < 92 ? mutate(r, inOrder, SEGMENTS, 3, 2048) : randomBytes(r, 200);
       });
-      const total = packets.reduce((s, p) => s + p.length, 0);
-      const buf = new Uint8Array(total);
-      const offsets = new Uint32Array(count);
-      const lens = new Uint32Array(count);
-      packets.reduce((off, p, i) => (buf.set(p, off), (offsets[i] = off), (lens[i] = p.length), off + p.length), 0);
-      const out = guarded(total + count * (VNET_HDR_LEN + 100));
-      const outLens = new Uint32Array(count);
-      const n = addon.offload_gro_join(buf, offsets, lens, count, out.view, outLens);
-      assert.ok(out.intact(), 'wrote outside the output buffer');
+      const { writes, intact } = probeJoin(packets);
+      assert.ok(intact, 'wrote outside the output buffer');
       let next = 0;
-      for (let k = 0, at = 0; k < n; at += outLens[k], k++) {
-        const hdr = readVnetHeader(out.view.subarray(at));
-        const packet = out.view.subarray(at + VNET_HDR_LEN, at + outLens[k]);
+      for (const [k, { hdr, packet }] of writes.entries()) {
         if (hdr.gsoType === GSO_NONE) {
           assert.deepEqual(packet, packets[next++], `write ${k} is not packet ${next - 1} unchanged`);
           continue;

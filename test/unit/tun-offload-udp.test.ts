@@ -3,71 +3,39 @@
 // and a UDP_L4 super-packet the kernel hands us is cut into its datagrams. Checksums are the tests' own (helpers).
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { loadNativeAddon, VNET_HDR_LEN } from '../../pkg/native/addon.js';
 import {
-  checksum,
   GSO_NONE,
   GSO_UDP_L4,
   ipv4HeaderChecksumOk,
+  kernelSegments,
   l4ChecksumOk,
   NEEDS_CSUM,
   patterned,
-  readVnetHeader,
   tcpPacket,
   udpPacket,
   vnetHeader,
   type UdpSpec,
-  type VnetHeader,
 } from './helpers/offload-packets.js';
+import {
+  completeChecksum,
+  probeCut,
+  probeJoin,
+  skipWithoutAddon as skip,
+  type JoinOptions,
+  type ProbeWrite as Write,
+} from './helpers/offload-probe.js';
 
-const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
-const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';
 const SLOT = 1344;
 
-interface Write {
-  hdr: VnetHeader;
-  packet: Uint8Array;
+/** The writes a batch of `packets` becomes on a device with the UDP offloads (or without, `uso` false). */
+function join(packets: Uint8Array[], uso = true, refuse?: JoinOptions['refuse']): Write[] {
+  return probeJoin(packets, { uso, refuse }).writes;
 }
 
-/**
- * The writes a batch of `packets` becomes on a device with the UDP offloads (or without, `uso` false); with `refuse`,
- * on a device that refuses writes of that gso_type (counted in `refuse.refusals[0]`).
- */
-function join(packets: Uint8Array[], uso = true, refuse?: { gsoType: number; refusals: Uint32Array }): Write[] {
-  const total = packets.reduce((s, p) => s + p.length, 0);
-  const buf = new Uint8Array(total);
-  const offsets = new Uint32Array(packets.length);
-  const lens = new Uint32Array(packets.length);
-  packets.reduce((off, p, i) => (buf.set(p, off), (offsets[i] = off), (lens[i] = p.length), off + p.length), 0);
-  const out = new Uint8Array(total + packets.length * (VNET_HDR_LEN + 100));
-  const outLens = new Uint32Array(packets.length);
-  const addon = loadNativeAddon();
-  const n = (uso ? addon.offload_gro_join_udp : addon.offload_gro_join)(
-    buf,
-    offsets,
-    lens,
-    packets.length,
-    out,
-    outLens,
-    refuse?.gsoType ?? -1,
-    refuse?.refusals ?? new Uint32Array(1),
-  );
-  const writes: Write[] = [];
-  for (let i = 0, at = 0; i < n; at += outLens[i], i++) {
-    writes.push({ hdr: readVnetHeader(out.subarray(at)), packet: out.slice(at + VNET_HDR_LEN, at + outLens[i]) });
-  }
-  return writes;
-}
-
-/** What one read of `hdr` + `pkt` delivers: the reader's cut, which is also what the kernel's segmentation does. */
+/** What one read of `hdr` + `pkt` delivers (the reader's cut). */
 function cut(hdr: Uint8Array, pkt: Uint8Array, slots = 80): Uint8Array[] {
-  const buf = new Uint8Array(SLOT * slots);
-  const lens = new Uint32Array(slots);
-  const n = loadNativeAddon().offload_tso_cut(hdr, pkt, buf, SLOT, lens);
-  return Array.from({ length: n }, (_, i) => buf.slice(i * SLOT, i * SLOT + lens[i]));
+  return probeCut(hdr, pkt, SLOT, slots).packets;
 }
 
 /** A flow's datagrams: `count` of `size` payload bytes (the last `lastSize`), IPv4 ids counting up from 100. */
@@ -77,19 +45,10 @@ function flow(family: 4 | 6, count: number, size: number, lastSize = size, extra
   );
 }
 
-/** A joined write back into datagrams, as the kernel segments it for a socket without UDP_GRO. */
+/** A joined write back into datagrams, as the kernel segments it for a socket without UDP_GRO (an oracle of the
+ * test helpers', not our reader's cut). */
 function segmentBack(w: Write): Uint8Array[] {
-  const h = w.hdr;
-  return cut(vnetHeader({ ...h, gsoType: h.gsoType }), completeChecksum(w));
-}
-
-function completeChecksum(w: Write): Uint8Array {
-  const p = w.packet.slice();
-  const at = w.hdr.csumStart + w.hdr.csumOffset;
-  const c = checksum(p, w.hdr.csumStart, p.length);
-  p[at] = c >> 8;
-  p[at + 1] = c & 0xff;
-  return p;
+  return kernelSegments(w.hdr, w.packet);
 }
 
 /** How many datagrams each write carries (1 for a plain one). */
@@ -117,7 +76,7 @@ for (const family of [4, 6] as const) {
       );
       assert.equal(w.packet.length, iphl + 8 + 4 * 1000 + 300);
       assert.equal((w.packet[iphl + 4] << 8) | w.packet[iphl + 5], 8 + 4300, 'the UDP length is the whole payload');
-      assert.ok(l4ChecksumOk(completeChecksum(w)), 'the partial checksum completes to a valid one');
+      assert.ok(l4ChecksumOk(completeChecksum(w.hdr, w.packet)), 'the partial checksum completes to a valid one');
       if (family === 4) assert.ok(ipv4HeaderChecksumOk(w.packet));
       assert.deepEqual(segmentBack(w), packets, 'segmentation gives back every datagram byte for byte');
     },

@@ -3,10 +3,8 @@
 // are joined into one super-packet. Every checksum is checked by the tests' own computation (helpers).
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { loadNativeAddon, VNET_HDR_LEN } from '../../pkg/native/addon.js';
+import { loadNativeAddon } from '../../pkg/native/addon.js';
 import {
   ACK,
   checksum,
@@ -21,7 +19,6 @@ import {
   patterned,
   PSH,
   readU32,
-  readVnetHeader,
   SYN,
   tcpPacket,
   TIMESTAMP_OPTION,
@@ -30,40 +27,18 @@ import {
   type TcpSpec,
   type VnetHeader,
 } from './helpers/offload-packets.js';
+import { completeChecksum, probeCut, probeJoin, skipWithoutAddon as skip } from './helpers/offload-probe.js';
 
-const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
-const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';
 const SLOT = 1344;
 
 /** What the reader delivers for one read of `hdr` + `pkt`. */
 function cut(hdr: Uint8Array, pkt: Uint8Array, slots = 64): Uint8Array[] {
-  const buf = new Uint8Array(SLOT * slots);
-  const lens = new Uint32Array(slots);
-  const n = loadNativeAddon().offload_tso_cut(hdr, pkt, buf, SLOT, lens);
-  return Array.from({ length: n }, (_, i) => buf.slice(i * SLOT, i * SLOT + lens[i]));
+  return probeCut(hdr, pkt, SLOT, slots).packets;
 }
 
 /** The writes a batch of `packets` becomes: each a vnet header and a packet. */
 function join(packets: Uint8Array[]): { hdr: VnetHeader; packet: Uint8Array }[] {
-  const total = packets.reduce((s, p) => s + p.length, 0);
-  const buf = new Uint8Array(total);
-  const offsets = new Uint32Array(packets.length);
-  const lens = new Uint32Array(packets.length);
-  let off = 0;
-  packets.forEach((p, i) => {
-    buf.set(p, off);
-    offsets[i] = off;
-    lens[i] = p.length;
-    off += p.length;
-  });
-  const out = new Uint8Array(total + packets.length * (VNET_HDR_LEN + 100));
-  const outLens = new Uint32Array(packets.length);
-  const n = loadNativeAddon().offload_gro_join(buf, offsets, lens, packets.length, out, outLens);
-  const records = [];
-  for (let i = 0, at = 0; i < n; at += outLens[i], i++) {
-    records.push({ hdr: readVnetHeader(out.subarray(at)), packet: out.slice(at + VNET_HDR_LEN, at + outLens[i]) });
-  }
-  return records;
+  return probeJoin(packets).writes;
 }
 
 /** A flow's consecutive segments of `mss` bytes each (the last `lastLen`), sequence numbers from `seq`. */
@@ -73,16 +48,6 @@ function flow(family: 4 | 6, count: number, mss: number, extra: Partial<TcpSpec>
     const len = i === count - 1 ? lastLen : mss;
     return tcpPacket({ family, seq: seq + i * mss, payload: patterned(len, i), ...extra });
   });
-}
-
-/** The kernel's side of NEEDS_CSUM: the full checksum over [csumStart, end) with the partial sum in place. */
-function completeChecksum(hdr: VnetHeader, packet: Uint8Array): Uint8Array {
-  const p = packet.slice();
-  const at = hdr.csumStart + hdr.csumOffset;
-  const c = checksum(p, hdr.csumStart, p.length);
-  p[at] = c >> 8;
-  p[at + 1] = c & 0xff;
-  return p;
 }
 
 const tcpOf = (p: Uint8Array): number => (p[0] >> 4 === 6 ? 40 : 20);

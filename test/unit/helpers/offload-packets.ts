@@ -54,6 +54,42 @@ export interface TcpSpec {
 
 export const TIMESTAMP_OPTION = Uint8Array.of(1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9);
 
+/** The IP fields a test packet may set; the rest are fixed (fd00::1 / 10.0.0.1 to fd00::2 / 10.0.0.2). */
+interface IpSpec {
+  family: 4 | 6;
+  /** IPv6 flow label / IPv4 TOS; hop limit / TTL. */
+  flowLabel?: number;
+  hopLimit?: number;
+  /** Last byte of the source address. */
+  srcLast?: number;
+  /** IPv4 id (0x1234 by default) and flags/fragment offset word (DF by default). */
+  id?: number;
+  fragment?: number;
+}
+
+/** p's IP header for a `proto` packet filling all of p, behind it `ext` bytes of an IPv6 hop-by-hop header. */
+function writeIpHeader(p: Uint8Array, spec: IpSpec, proto: number, ext: number): void {
+  if (spec.family === 6) {
+    const fl = spec.flowLabel ?? 0x12345;
+    p.set([0x60, (fl >> 16) & 0x0f, (fl >> 8) & 0xff, fl & 0xff]);
+    const plen = p.length - 40;
+    p.set([plen >> 8, plen & 0xff, ext ? 0 : proto, spec.hopLimit ?? 64], 4);
+    p.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, spec.srcLast ?? 1], 8);
+    p.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 24);
+    if (ext) p.set([proto, 0, 1, 4, 0, 0, 0, 0], 40); // next header `proto`, length 0 (8 bytes), a PadN option
+    return;
+  }
+  const total = p.length;
+  const id = spec.id ?? 0x1234;
+  const frag = spec.fragment ?? 0x4000;
+  p.set([0x45, spec.flowLabel ?? 0, total >> 8, total & 0xff, (id >> 8) & 0xff, id & 0xff, frag >> 8, frag & 0xff]);
+  p.set([spec.hopLimit ?? 64, proto, 0, 0], 8);
+  p.set([10, 0, 0, spec.srcLast ?? 1, 10, 0, 0, 2], 12);
+  const s = checksum(p, 0, 20);
+  p[10] = s >> 8;
+  p[11] = s & 0xff;
+}
+
 /** A TCP packet of either family with correct checksums. */
 export function tcpPacket(spec: TcpSpec): Uint8Array {
   const options = spec.options ?? TIMESTAMP_OPTION;
@@ -62,22 +98,7 @@ export function tcpPacket(spec: TcpSpec): Uint8Array {
   const tcpLen = 20 + options.length + spec.payload.length;
   const p = new Uint8Array(iphl + ext + tcpLen);
   const t = iphl + ext;
-  if (spec.family === 6) {
-    const fl = spec.flowLabel ?? 0x12345;
-    p.set([0x60, (fl >> 16) & 0x0f, (fl >> 8) & 0xff, fl & 0xff]);
-    const plen = ext + tcpLen;
-    p.set([plen >> 8, plen & 0xff, ext ? 0 : 6, spec.hopLimit ?? 64], 4);
-    p.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, spec.srcLast ?? 1], 8);
-    p.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 24);
-    if (ext) p.set([6, 0, 1, 4, 0, 0, 0, 0], 40); // next header TCP, length 0 (8 bytes), a PadN option
-  } else {
-    const total = p.length;
-    p.set([0x45, spec.flowLabel ?? 0, total >> 8, total & 0xff, 0x12, 0x34, 0x40, 0, spec.hopLimit ?? 64, 6, 0, 0]);
-    p.set([10, 0, 0, spec.srcLast ?? 1, 10, 0, 0, 2], 12);
-    const s = checksum(p, 0, 20);
-    p[10] = s >> 8;
-    p[11] = s & 0xff;
-  }
+  writeIpHeader(p, spec, 6, ext);
   const sport = spec.sport ?? 40000;
   const dport = spec.dport ?? 5201;
   const ack = spec.ack ?? 0x01020304;
@@ -123,25 +144,7 @@ export function udpPacket(spec: UdpSpec): Uint8Array {
   const udpLen = 8 + spec.payload.length;
   const p = new Uint8Array(iphl + ext + udpLen);
   const u = iphl + ext;
-  if (spec.family === 6) {
-    const fl = spec.flowLabel ?? 0x12345;
-    p.set([0x60, (fl >> 16) & 0x0f, (fl >> 8) & 0xff, fl & 0xff]);
-    const plen = ext + udpLen;
-    p.set([plen >> 8, plen & 0xff, ext ? 0 : 17, spec.hopLimit ?? 64], 4);
-    p.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, spec.srcLast ?? 1], 8);
-    p.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 24);
-    if (ext) p.set([17, 0, 1, 4, 0, 0, 0, 0], 40); // next header UDP, length 0 (8 bytes), a PadN option
-  } else {
-    const total = p.length;
-    const id = spec.id ?? 0x1234;
-    const frag = spec.fragment ?? 0x4000;
-    p.set([0x45, spec.flowLabel ?? 0, total >> 8, total & 0xff, (id >> 8) & 0xff, id & 0xff, frag >> 8, frag & 0xff]);
-    p.set([spec.hopLimit ?? 64, 17, 0, 0], 8);
-    p.set([10, 0, 0, spec.srcLast ?? 1, 10, 0, 0, 2], 12);
-    const s = checksum(p, 0, 20);
-    p[10] = s >> 8;
-    p[11] = s & 0xff;
-  }
+  writeIpHeader(p, spec, 17, ext);
   const sport = spec.sport ?? 40000;
   const dport = spec.dport ?? 5201;
   p.set([sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, udpLen >> 8, udpLen & 0xff], u);
@@ -229,4 +232,56 @@ export function patterned(length: number, seed = 0): Uint8Array {
   const b = new Uint8Array(length);
   for (let i = 0; i < length; i++) b[i] = (seed + i * 7) & 0xff;
   return b;
+}
+
+function setU16(b: Uint8Array, off: number, v: number): void {
+  b[off] = (v >> 8) & 0xff;
+  b[off + 1] = v & 0xff;
+}
+
+/**
+ * What the kernel's segmentation (tcp_gso_segment, __udp_gso_segment) gives back for a GSO super-packet, written from
+ * its rules and not with the addon's cutter, so a join is checked against an oracle that shares none of its
+ * assumptions. Each segment: the packet's IP and transport headers (their lengths read from the packet, not from
+ * `hdr`) and the next `hdr.gsoSize` payload bytes; IPv4 id the first one's + i, total length and header checksum
+ * computed again; IPv6 payload length; UDP length; TCP sequence number + i * gsoSize, FIN and PSH kept only on the
+ * last, CWR only on the first; the transport checksum from scratch over the pseudo-header (UDP: 0 goes as 0xffff).
+ */
+export function kernelSegments(hdr: VnetHeader, packet: Uint8Array): Uint8Array[] {
+  const v6 = packet[0] >> 4 === 6;
+  const iphl = v6 ? 40 : (packet[0] & 0x0f) * 4;
+  const proto = v6 ? packet[6] : packet[9];
+  const hlen = iphl + (proto === 17 ? 8 : (packet[iphl + 12] >> 4) * 4);
+  const payload = packet.subarray(hlen);
+  const segments: Uint8Array[] = [];
+  for (let i = 0, at = 0; at < payload.length; i++, at += hdr.gsoSize) {
+    const slice = payload.subarray(at, Math.min(at + hdr.gsoSize, payload.length));
+    const last = at + hdr.gsoSize >= payload.length;
+    const s = new Uint8Array(hlen + slice.length);
+    s.set(packet.subarray(0, hlen));
+    s.set(slice, hlen);
+    if (v6) {
+      setU16(s, 4, s.length - 40);
+    } else {
+      setU16(s, 2, s.length);
+      setU16(s, 4, (((packet[4] << 8) | packet[5]) + i) & 0xffff);
+      setU16(s, 10, 0);
+      setU16(s, 10, checksum(s, 0, iphl));
+    }
+    const l4Len = s.length - iphl;
+    const pseudo = (v6 ? ipv6Pseudo : ipv4Pseudo)(s, l4Len, proto);
+    if (proto === 17) {
+      setU16(s, iphl + 4, l4Len);
+      setU16(s, iphl + 6, 0);
+      setU16(s, iphl + 6, checksum(s, iphl, s.length, pseudo) || 0xffff);
+    } else {
+      writeU32(s, iphl + 4, (readU32(packet, iphl + 4) + i * hdr.gsoSize) >>> 0);
+      if (!last) s[iphl + 13] &= ~(FIN | PSH);
+      if (i > 0) s[iphl + 13] &= ~CWR;
+      setU16(s, iphl + 16, 0);
+      setU16(s, iphl + 16, checksum(s, iphl, s.length, pseudo));
+    }
+    segments.push(s);
+  }
+  return segments;
 }
