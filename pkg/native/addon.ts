@@ -59,32 +59,27 @@ export interface TunPairAddon {
 export interface OffloadProbeAddon {
   /** What one read of `hdr` + `pkt` yields: packets in slots[i * slotSize ..], lengths in `lens`; returns the count. */
   offload_tso_cut(hdr: Uint8Array, pkt: Uint8Array, slots: Uint8Array, slotSize: number, lens: Uint32Array): number;
-  /**
-   * The writes tun_writev_batch makes for these packets, back to back in `out` (each vnet header + packet). With
-   * `refuseGsoType` (>= 0) the buffer refuses writes of that gso_type as a kernel would; `refusals` as there.
-   */
-  offload_gro_join(
-    buf: Uint8Array,
-    offsets: Uint32Array,
-    lens: Uint32Array,
-    count: number,
-    out: Uint8Array,
-    outLens: Uint32Array,
-    refuseGsoType?: number,
-    refusals?: Uint32Array,
-  ): number;
+  /** The writes tun_writev_batch makes for these packets (GroJoinProbe). */
+  offload_gro_join: GroJoinProbe;
   /** offload_gro_join on a device that took the UDP offloads too (TUN_F_USO4/6): UDP datagrams join as well. */
-  offload_gro_join_udp(
-    buf: Uint8Array,
-    offsets: Uint32Array,
-    lens: Uint32Array,
-    count: number,
-    out: Uint8Array,
-    outLens: Uint32Array,
-    refuseGsoType?: number,
-    refusals?: Uint32Array,
-  ): number;
+  offload_gro_join_udp: GroJoinProbe;
 }
+
+/**
+ * The writes tun_writev_batch makes for the packets buf[offsets[i] .. + lens[i]), back to back in `out` (each vnet
+ * header + packet, its length in `outLens`); returns how many. With `refuseGsoType` (>= 0) the buffer refuses writes
+ * of that gso_type as a kernel would, and `refusals[0]` counts them as tun_writev_batch's does.
+ */
+export type GroJoinProbe = (
+  buf: Uint8Array,
+  offsets: Uint32Array,
+  lens: Uint32Array,
+  count: number,
+  out: Uint8Array,
+  outLens: Uint32Array,
+  refuseGsoType?: number,
+  refusals?: Uint32Array,
+) => number;
 
 export const VNET_HDR_LEN = 10;
 
