@@ -224,6 +224,18 @@ test(
   },
 );
 
+test('segments of another port or address are not joined into the flow (the check TCP and UDP share)', { skip }, () => {
+  for (const extra of [{ sport: 40001 }, { dport: 5202 }, { srcLast: 9 }] as Partial<TcpSpec>[]) {
+    const packets = flow(6, 3, 1000);
+    packets[1] = tcpPacket({ family: 6, seq: seqOf(packets[1]), payload: patterned(1000, 1), ...extra });
+    assert.deepEqual(
+      join(packets).map((r) => r.hdr.gsoType),
+      [GSO_NONE, GSO_NONE, GSO_NONE],
+      JSON.stringify(extra),
+    );
+  }
+});
+
 test('an IPv4 segment with a flag bit but DF set (the reserved one too) passes alone, unchanged', { skip }, () => {
   const packets = flow(4, 3, 1000);
   const odd = packets[1];
