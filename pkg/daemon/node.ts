@@ -343,6 +343,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
               // Every network of our certificate(s), both families: each gets its address and connected route.
               networks: id.vpnNetworks,
               txQueueLen: c.tun.txQueue,
+              udpOffload: c.tun.udpOffload,
+              counters: node.counters,
               routes: c.tun.routes.map((r) => ({ route: r.route, mtu: r.mtu })),
               unsafeRoutes: c.tun.unsafeRoutes.map((r) => ({
                 route: r.route,
