@@ -485,20 +485,24 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
     }
   }
 
-  /** One read from the TUN: its data packets are sealed and sent when the read's last was handled (inside-path.ts). */
+  /**
+   * One read from the TUN: its data packets are sealed and sent when the read's last was handled (inside-path.ts),
+   * and all are judged at one time, the clock read once per read (docs/state-machines.md, "Data path time").
+   */
   private onTunRead(batch: PacketBatch): void {
     const inside = this.pipelines.inside;
     inside.beginTunRead();
     try {
-      for (let i = 0; i < batch.length; i++) this.onTun(batch[i]!);
+      const now = this.clock.now();
+      for (let i = 0; i < batch.length; i++) this.onTun(batch[i]!, now);
     } finally {
       inside.endTunRead();
     }
   }
 
-  private onTun(packet: Uint8Array): void {
+  private onTun(packet: Uint8Array, now: number): void {
     try {
-      handleTunPacket(this, packet);
+      handleTunPacket(this, packet, now);
     } catch (e) {
       this.counters.inc('drops', 'inside-exception');
       this.log.debug('Exception on inside packet', { error: (e as Error).message });
@@ -610,7 +614,8 @@ export class MeshNode implements DataPathContext, HandshakeEnv {
 
   established(host: HostInfo, queued: Uint8Array[], replaced: HostInfo | undefined): void {
     if (replaced) this.counters.inc('tunnels-replaced');
-    for (const packet of queued) sendToHost(this, host, packet);
+    const now = this.clock.now();
+    for (const packet of queued) sendToHost(this, host, packet, now);
     if (this.lighthouseClient?.isLighthouse(host.vpnIp)) {
       this.lighthouseClient.lighthouseUp(host);
       this.natTests?.lighthouseUp(host);

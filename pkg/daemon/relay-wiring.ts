@@ -75,7 +75,7 @@ export class RelayWiring implements RelayEnv {
   // RelayedDelivery
 
   acceptOnHop(hop: HostInfo, length: number, from: UdpAddr): void {
-    accept(this.node, hop, length, from);
+    accept(this.node, hop, length, from, this.node.clock.now());
   }
 
   /** An inner packet that reached us through a relay: handshakes answer back through it, the rest as usual. */

@@ -9,7 +9,12 @@
 // not authenticate; the replay window is only updated there, after the open, so a packet failing to open never moves it
 // (docs/security-model.md). A packet added while the batch is being delivered (nothing does this today) is opened
 // and delivered on its own at once.
+//
+// Time: the clock is read once per opened batch, and every record of it is handed that one time (lastRecvAt, the
+// inbound firewall's conntrack): nothing after the open needs finer time than a batch takes (docs/state-machines.md,
+// "Data path time"), and a read per packet was ~10% of a receiver's CPU in a 64-byte flood.
 
+import { systemClock, type Clock } from '../clock/clock.js';
 import { HEADER_LEN } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { AEAD_TAG_LEN } from '../noise/aead.js';
@@ -19,7 +24,8 @@ import { CryptoBatch, MAX_RECORDS } from './crypto-batch.js';
 import { releaseSlots, reusedSlots } from './reused-slots.js';
 import { atTurnEnd } from '../schedule/turn-end.js';
 
-export type OnOpened = (host: HostInfo, plaintext: Buffer | null, counter: number, from: UdpAddr) => void;
+/** `now`: the batch's time, read once when it was opened. */
+export type OnOpened = (host: HostInfo, plaintext: Buffer | null, counter: number, from: UdpAddr, now: number) => void;
 
 export class OpenBatch {
   private readonly batch = new CryptoBatch();
@@ -34,6 +40,8 @@ export class OpenBatch {
     private readonly onOpened: OnOpened,
     /** What onOpened threw for one record (that record is lost, the rest of the batch goes on). */
     private readonly onError: (err: unknown) => void,
+    /** Read once per opened batch (and per packet opened on its own); the node's clock in a node. */
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {}
 
   /** `packet` (header ‖ ciphertext ‖ tag, at least HEADER_LEN bytes) is copied; the caller may reuse it at once. */
@@ -45,6 +53,7 @@ export class OpenBatch {
         aead.open(counter, packet.subarray(HEADER_LEN), packet.subarray(0, HEADER_LEN)),
         counter,
         from,
+        this.clock.now(),
       );
     }
     const b = this.batch;
@@ -76,12 +85,13 @@ export class OpenBatch {
     this.flushing = true;
     try {
       b.run(openRecords);
+      const now = this.clock.now();
       const { meta, ok, counters, chunk } = b;
       for (let i = 0; i < n; i++) {
         const at = meta[i * W + 4]!;
         const plaintext = ok[i] ? chunk.subarray(at, at + meta[i * W + 3]! - AEAD_TAG_LEN) : null;
         try {
-          this.onOpened(this.hosts[i]!, plaintext, counters[i]!, this.froms[i]!);
+          this.onOpened(this.hosts[i]!, plaintext, counters[i]!, this.froms[i]!, now);
         } catch (err) {
           this.onError(err);
         }

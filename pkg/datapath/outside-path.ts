@@ -22,11 +22,13 @@ export class OutsidePath {
 
   constructor(private readonly ctx: DataPathContext) {
     this.opens = new OpenBatch(
-      (host, plaintext, counter, from) => openedData(ctx, host, plaintext, counter, from),
+      (host, plaintext, counter, from, now) => openedData(ctx, host, plaintext, counter, from, now),
       (err) => {
         ctx.counters.inc('drops', 'outside-exception');
         ctx.log.debug('Exception on outside packet', { error: (err as Error).message });
       },
+      // The node's clock, looked up when a batch is opened: the node sets it after making its pipelines.
+      { now: () => ctx.clock.now() },
     );
   }
 

@@ -122,10 +122,11 @@ export function handleTunnelPacket(ctx: DataPathContext, packet: Uint8Array, h: 
   const plaintext = openForTunnel(host, packet, counter);
   if (plaintext === null) return drop(ctx, 'outside-decrypt');
   if (!host.replay.update(counter)) return drop(ctx, 'outside-replay');
-  accept(ctx, host, plaintext.length, from);
+  const now = ctx.clock.now();
+  accept(ctx, host, plaintext.length, from, now);
   switch (type) {
     case MessageType.Message:
-      return deliver(ctx, host, plaintext);
+      return deliver(ctx, host, plaintext, now);
     case MessageType.Test:
       if (subtype === TestSubType.Request) {
         sendOnTunnel(ctx, host, MessageType.Test, TestSubType.Reply, plaintext);
@@ -147,22 +148,26 @@ export function flushOpened(ctx: DataPathContext): void {
   ctx.pipelines.outside.flushOpened();
 }
 
-/** Steps 5-7 of a data packet, once the node's open batch (outside-path.ts) opened it (null: it did not authenticate). */
+/**
+ * Steps 5-7 of a data packet, once the node's open batch (outside-path.ts) opened it (null: it did not authenticate);
+ * `now` is the batch's time (open-batch.ts).
+ */
 export function openedData(
   ctx: DataPathContext,
   host: HostInfo,
   plaintext: Buffer | null,
   counter: number,
   from: UdpAddr,
+  now: number,
 ): void {
   if (plaintext === null) return drop(ctx, 'outside-decrypt');
   if (!host.replay.update(counter)) return drop(ctx, 'outside-replay');
-  accept(ctx, host, plaintext.length, from);
-  deliver(ctx, host, plaintext);
+  accept(ctx, host, plaintext.length, from, now);
+  deliver(ctx, host, plaintext, now);
 }
 
-export function accept(ctx: DataPathContext, host: HostInfo, length: number, from: UdpAddr | null): void {
-  const now = ctx.clock.now();
+/** Step 6 for an authenticated packet that arrived at `now` (its batch's time when it was opened in one). */
+export function accept(ctx: DataPathContext, host: HostInfo, length: number, from: UdpAddr | null, now: number): void {
   host.lastRecvAt = now;
   if (host.recvErrors !== 0) {
     // The peer still has this tunnel: the recv_error was forged (or stale), so its replacement is not needed.
@@ -194,14 +199,14 @@ function roam(ctx: DataPathContext, host: HostInfo, from: UdpAddr, now: number):
   ctx.counters.inc('roams');
 }
 
-function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array): void {
+function deliver(ctx: DataPathContext, host: HostInfo, packet: Uint8Array, now: number): void {
   // IPv4 with a sane header length, or IPv6 with its fixed header; the firewall reads the rest (docs/ipv6.md).
   const version = packet.length > 0 ? packet[0] >> 4 : 0;
   if (version === 6) {
     if (packet.length < IPV6_HEADER_LEN) return drop(ctx, 'outside-not-ip');
   } else if (packet.length < 20 || version !== 4 || (packet[0] & 0x0f) < 5) return drop(ctx, 'outside-not-ip');
   const firewall = ctx.firewall();
-  const reason = firewall.filter(packet, true, host.peer);
+  const reason = firewall.filter(packet, true, host.peer, now);
   if (reason !== null) {
     if (firewall.actionFor(true) === 'reject') {
       const reply = firewall.rejectReply(packet, true);

@@ -77,5 +77,5 @@ function answerWithoutTun(ctx: DataPathContext, packet: Uint8Array): void {
   const reply = icmpEchoReply(packet);
   if (reply === null) return;
   ctx.counters.inc('echo-replies');
-  handleTunPacket(ctx, reply);
+  handleTunPacket(ctx, reply, ctx.clock.now());
 }

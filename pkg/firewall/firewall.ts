@@ -136,16 +136,20 @@ export class Firewall {
     return this.rules;
   }
 
-  /** null = allow. `incoming` = the packet came out of a tunnel from `peer`; otherwise it goes into one to `peer`. */
-  filter(packet: Uint8Array, incoming: boolean, peer: FirewallPeer): DropReason | null {
+  /**
+   * null = allow. `incoming` = the packet came out of a tunnel from `peer`; otherwise it goes into one to `peer`.
+   * `now` is the time its flow is judged and refreshed at: the data path passes its batch's time (read once per
+   * received batch or TUN read, docs/state-machines.md "Data path time"); other callers get the clock's.
+   */
+  filter(packet: Uint8Array, incoming: boolean, peer: FirewallPeer, now?: number): DropReason | null {
     const p = this.packet;
     // The version nibble decides; everything but 6 is judged as IPv4 was before IPv6 (short-packet, not-ipv4).
-    if (packet.length > 0 && packet[0] >>> 4 === 6) return this.filter6(packet, incoming, peer);
+    if (packet.length > 0 && packet[0] >>> 4 === 6) return this.filter6(packet, incoming, peer, now);
     const malformed = parseIpv4Packet(packet, incoming, p);
     if (malformed !== null) return this.drop(malformed);
     if (!remoteAllowed(p.remoteIp, peer)) return this.drop('remote-not-in-cert');
 
-    const now = this.clock.now();
+    now ??= this.clock.now();
     if (this.established(p, incoming, peer, now)) return null;
 
     if (!this.isLocal(p.localIp)) return this.drop('local-not-ours');
@@ -158,14 +162,14 @@ export class Firewall {
   }
 
   /** The same stages for an IPv6 packet. */
-  private filter6(packet: Uint8Array, incoming: boolean, peer: FirewallPeer): DropReason | null {
+  private filter6(packet: Uint8Array, incoming: boolean, peer: FirewallPeer, now?: number): DropReason | null {
     const p = this.packet;
     const malformed = parseIpv6Packet(packet, incoming, p);
     if (malformed !== null) return this.drop(malformed);
     if (peer.allowedNets6 === undefined || !anyNet6Contains(peer.allowedNets6, p.remote6!))
       return this.drop('remote-not-in-cert');
 
-    const now = this.clock.now();
+    now ??= this.clock.now();
     const ct = this.conntrack6;
     if (this.established6(p, incoming, peer, now)) return null;
 
