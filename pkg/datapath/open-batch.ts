@@ -14,7 +14,7 @@
 // inbound firewall's conntrack): nothing after the open needs finer time than a batch takes (docs/state-machines.md,
 // "Data path time"), and a read per packet was ~10% of a receiver's CPU in a 64-byte flood.
 
-import { systemClock, type Clock } from '../clock/clock.js';
+import type { Clock } from '../clock/clock.js';
 import { HEADER_LEN } from '../header/header.js';
 import type { HostInfo } from '../hostmap/hostinfo.js';
 import { AEAD_TAG_LEN } from '../noise/aead.js';
@@ -40,8 +40,9 @@ export class OpenBatch {
     private readonly onOpened: OnOpened,
     /** What onOpened threw for one record (that record is lost, the rest of the batch goes on). */
     private readonly onError: (err: unknown) => void,
-    /** Read once per opened batch (and per packet opened on its own); the node's clock in a node. */
-    private readonly clock: Pick<Clock, 'now'> = systemClock,
+    /** Read once per opened batch (and per packet opened on its own); the node's clock in a node. Required: a data-path
+     *  class never falls back to real time on its own (time is injected, docs/state-machines.md "Data path time"). */
+    private readonly clock: Pick<Clock, 'now'>,
   ) {}
 
   /** `packet` (header ‖ ciphertext ‖ tag, at least HEADER_LEN bytes) is copied; the caller may reuse it at once. */

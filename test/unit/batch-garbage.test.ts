@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { OpenBatch } from '../../pkg/datapath/open-batch.js';
 import { releaseSlots } from '../../pkg/datapath/reused-slots.js';
 import { SealBatch, type SealOutcomes } from '../../pkg/datapath/seal-batch.js';
@@ -28,6 +29,7 @@ const gc = (() => {
 const outcomes: SealOutcomes = { sent() {}, dropped() {} };
 const conn = { send() {} } as unknown as UdpConn;
 const dest = udpAddr('10.0.0.1', 4242);
+const clock = new ManualClock();
 
 function fakeHost(): HostInfo {
   const aead = new NativeAead(addon!, 'aes', new Uint8Array(32).fill(7));
@@ -77,6 +79,7 @@ test(
     const open = new OpenBatch(
       () => {},
       () => {},
+      clock,
     );
     const packet = new Uint8Array(16 + 84 + 16).fill(3);
     const opened = bytesPerCall((i) => {
@@ -96,6 +99,7 @@ test('a batch that is done keeps none of its records alive', { skip }, async () 
   const open = new OpenBatch(
     () => {},
     () => {},
+    clock,
   );
   // The tunnel lives only inside this function: afterwards only the batches could still reach it.
   const gone = ((): WeakRef<HostInfo> => {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 
 import type { DataPathContext } from '../../pkg/datapath/context.js';
+import { ManualClock } from '../../pkg/clock/clock.js';
 import { OpenBatch } from '../../pkg/datapath/open-batch.js';
 import { reusedSlots } from '../../pkg/datapath/reused-slots.js';
 import { SealBatch, type SealOutcomes } from '../../pkg/datapath/seal-batch.js';
@@ -43,6 +44,7 @@ function assertLikeUsed(fresh: Map<string, unknown[]>, used: Map<string, unknown
 const ctx = { counters: { inc() {} }, log: { debug() {} } } as unknown as DataPathContext;
 const conn = { send() {} } as unknown as UdpConn;
 const dest = udpAddr('10.0.0.1', 4242);
+const clock = new ManualClock();
 
 function fakeHost(): HostInfo {
   const aead = createAead('aes', new Uint8Array(32).fill(7));
@@ -66,6 +68,7 @@ test("a fresh seal or open batch's per-record arrays are like a used one's", () 
   const usedOpen = new OpenBatch(
     () => {},
     () => {},
+    clock,
   );
   for (let i = 0; i < 3; i++) {
     usedOpen.add(host, new Uint8Array(16 + 40 + 16), i + 1, dest);
@@ -74,6 +77,7 @@ test("a fresh seal or open batch's per-record arrays are like a used one's", () 
   const fresh = new OpenBatch(
     () => {},
     () => {},
+    clock,
   );
   assertLikeUsed(arrays(fresh, ['hosts', 'froms']), arrays(usedOpen, ['hosts', 'froms']));
   assertLikeUsed(crypto(fresh), crypto(usedOpen));
