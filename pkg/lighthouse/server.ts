@@ -28,6 +28,7 @@ import type { IpPrefix } from '../ip/prefix.js';
 import type { VpnIp } from '../ip/vpn-ip.js';
 import type { Counters } from '../metrics/counters.js';
 import { addrKey, isIpv6Addr, type UdpAddr } from '../udp/addr.js';
+import { OncePerTurn } from '../schedule/once-per-turn.js';
 import { isTcpAddr } from '../tcp/tcp-addr.js';
 import {
   fitsLayout,
@@ -100,8 +101,8 @@ export interface LighthouseServerEnv extends ServedTunnels, UpdatePolicy, MetaSe
   readonly store?: LighthouseStore;
   /**
    * Hands what was sent so far to the socket now instead of at the end of the turn (the node's sends are gathered
-   * into one sendmmsg per turn): a query's answer leaves before its punch notification is built. Absent: sends
-   * leave whenever the sender hands them on.
+   * into one sendmmsg per turn): a query's answer leaves before its punch notification is built, once per turn (the
+   * first such answer of a receive batch). Absent: sends leave whenever the sender hands them on.
    */
   flushSends?(): void;
 }
@@ -113,6 +114,8 @@ export class LighthouseServer {
   private readonly watches = new Map<VpnIp, Watch>();
   /** Hosts (primary addresses) with a tunnel to us that asked about themselves: they run mesh and get the push. */
   private readonly meshHosts = new Set<VpnIp>();
+  /** Whether this turn's first punched query answer was already handed to the socket ahead of the turn's end. */
+  private readonly answerFlush = new OncePerTurn();
   private readonly clock: Clock;
   private readonly store: LighthouseStore;
   private readonly tierPunches: TierPunchLimiter;
@@ -342,8 +345,9 @@ export class LighthouseServer {
     // Asking about ourselves (mesh nodes do, to learn how their NAT maps them) needs no punch.
     if (aboutSelf) return;
     // The asker's handshake waits on the answer; the punch notification and the bookkeeping wait on nothing: the
-    // answer leaves first, on its own (one more sendmmsg per query, as Nebula's sendto per message).
-    this.env.flushSends?.();
+    // answer leaves first, on its own. Only the first answer of a turn (a receive batch): the rest of a burst of
+    // queries leave with the batch's end-of-turn sendmmsg, so a burst costs one extra system call, not one per query.
+    if (this.answerFlush.take()) this.env.flushSends?.();
     if (this.meshHosts.has(from.vpnIp)) this.watch(from.vpnIp, targetHost.vpnIp, target, addrs);
     this.sendPunchNotification(targetHost, from);
   }

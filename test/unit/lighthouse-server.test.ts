@@ -316,6 +316,20 @@ test("a query's answer is handed to the socket before the punch notification is 
   assert.deepEqual(flushedAt, [1], 'nothing follows that answer in the query: the turn end sends it');
 });
 
+test("a burst of queries in one turn hands one answer to the socket ahead of the turn's end, not one per query", async () => {
+  const { sent, flushedAt, connect, update, query } = setup();
+  const target = connect('10.99.0.3', a('203.0.113.2', 4242));
+  update(target, [a('192.168.1.2', 4242)]);
+  // Ten first contacts answered from one receive batch (one turn), as after a lighthouse restart.
+  const queriers = Array.from({ length: 10 }, (_, i) => connect(`10.99.0.${10 + i}`, a('198.51.100.14', 4000 + i)));
+  for (const querier of queriers) query(querier, '10.99.0.3');
+  assert.equal(sent.length, 20, 'every query answered and punched');
+  assert.deepEqual(flushedAt, [1], "only the turn's first answer is flushed at once; the rest leave at the turn's end");
+  await new Promise((resolve) => setImmediate(resolve));
+  query(queriers[0], '10.99.0.3');
+  assert.deepEqual(flushedAt, [1, 21], "the next turn's first answer leaves at once again");
+});
+
 test('answers list IPv4 before IPv6, each family learned first', () => {
   const { sent, connect, update, query } = setup();
   const target = connect('10.99.0.3', a('2001:db8::3', 4242));
