@@ -27,8 +27,11 @@
 // the ceiling itself, lh-load at 10k nodes, the shipped build against MESH_YOUNG_CAP=0 (V8's growth alone): RSS
 // 132-135 vs 155-165 MiB over session 13's runs (Nebula 133-136); one run with --trace-gc-verbose, same build, load
 // ~1: young generation at most 16 vs 32 MiB, RSS 126 vs 153 MiB, CPU 759 vs 745 us a handshake, steady 6.7 vs 5.4 %
-// (one run each: within what runs vary). MESH_YOUNG_CAP=1 caps a lighthouse's at 1 MB too, MESH_YOUNG_CAP=0 leaves it to
-// V8 alone (A/Bs in one bench run).
+// (one run each: within what runs vary). Alternating three times each in one run at 10k, the ceiling against V8's
+// growth alone: steady CPU 6.70 vs 6.63 %, but 784 vs 671 us a handshake in the join, since the ceiling follows a
+// heap still small while hosts arrive and holds the semi-spaces at 1-4 MB then (the 1 MB row above); a floor under
+// it is the open lever (bench/RESULTS.md, session 13). MESH_YOUNG_CAP=1 caps a lighthouse's at 1 MB too,
+// MESH_YOUNG_CAP=0 leaves it to V8 alone (A/Bs in one bench run).
 
 import { setFlagsFromString } from 'node:v8';
 import { WRITE_CODE_CACHE_ENV } from '../launch/code-cache.js';
