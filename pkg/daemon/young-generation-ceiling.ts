@@ -28,15 +28,22 @@ const MiB = 1 << 20;
 /** V8's own initial and largest semi-spaces on a 64-bit build with 2 GB or more of memory (Node 20). */
 export const MIN_SEMI_SPACE = 1 * MiB;
 export const MAX_SEMI_SPACE = 16 * MiB;
+/**
+ * The lowest ceiling, whatever the heap: a join fills the heap only as hosts arrive, and a ceiling that followed the
+ * heap alone held the semi-spaces at 1-4 MB through most of it, where scavenges cost ~75% more a handshake
+ * (young-generation.ts gives the figures).
+ */
+export const CEILING_FLOOR = 8 * MiB;
 /** How many received datagrams between two synchronous checks (see above: under one growth's worth of survivors). */
 export const CHECK_EVERY_DATAGRAMS = 16;
 
 /**
  * The semi-space size for a heap with `heapUsedBytes` in use: a twelfth of it, rounded up to a power of two, from
- * 1 to 16 MB. A lighthouse's heap holds its hosts (~60 MB at 10k nodes: 8 MB; ~160 MB at 40k: 16 MB).
+ * CEILING_FLOOR (8 MB) to 16 MB. A lighthouse's heap holds its hosts (~60 MB at 10k nodes: 8 MB; ~160 MB at 40k:
+ * 16 MB).
  */
 export function semiSpaceCeiling(heapUsedBytes: number): number {
-  let size = MIN_SEMI_SPACE;
+  let size = CEILING_FLOOR;
   while (size < MAX_SEMI_SPACE && size * 12 < heapUsedBytes) size *= 2;
   return size;
 }
