@@ -6,16 +6,18 @@
 // (young-generation.ts). What it does read at run time is the growth factor, each time it would grow the young
 // generation: 2 (its default) lets it double, 1 keeps it. So the factor is set from the young generation's size
 // against the ceiling the heap now calls for, checked at two moments:
-// - every CHECK_EVERY_DATAGRAMS datagrams the lighthouse receives, synchronously, inside the receive turn. A
-//   perf_hooks 'gc' entry reaches JavaScript only after the turn (node queues it with setImmediate), and a lighthouse
-//   handles up to 4 recvmmsg batches of 64 datagrams in one turn (pkg/native/poll.c), each stage 1 a handshake that
-//   leaves ~11 KB surviving a scavenge (~45 KB allocated; lh-load at 10k nodes, --trace-gc-verbose: 450 MB allocated
-//   and 100-115 MB surviving over the join): ~2.8 MB surviving in the largest turn, enough for V8 to grow twice
-//   before an observer runs. Measured: in one lh-load run at 10k none of the 3 growths passed the ceiling (its turns
-//   were mostly smaller), but a burst of ~2.6 MB surviving a turn (young-generation-ceiling.test.ts, 5 rounds a
-//   turn) grew past it with the observer alone in 3 of 3 runs, to V8's 32 MiB against 8. 16 datagrams leave ~180 KB
-//   surviving between two checks, under the smallest semi-space (1 MB), so at most one growth, which from a power
-//   of two below the ceiling ends at most at it. A check is two V8 statistics calls (~1.7 us): ~0.1 us a datagram.
+// - at the end of a receive batch once CHECK_EVERY_DATAGRAMS datagrams have arrived since the last check,
+//   synchronously, inside the receive turn (UdpConn.onBatchEnd: one call a batch, not one a datagram). A perf_hooks
+//   'gc' entry reaches JavaScript only after the turn (node queues it with setImmediate), and a lighthouse handles up
+//   to 4 recvmmsg batches of 64 datagrams in one turn (pkg/native/poll.c), each stage 1 a handshake that allocates
+//   ~45 KB and leaves ~11 KB surviving a scavenge (lh-load at 10k nodes, --trace-gc-verbose: 450 MB allocated and
+//   100-115 MB surviving over the join): ~2.8 MB surviving in the largest turn, enough for V8 to grow twice before an
+//   observer runs. Measured: a burst of ~2.6 MB surviving a turn (young-generation-ceiling.test.ts) grew past the
+//   ceiling with the observer alone in 3 of 3 runs, to V8's 32 MiB against 8. Between two checks fewer than 16 + 64
+//   datagrams arrive (a check is due after 16, at the end of a batch of at most 64): ~3.5 MB allocated, under a
+//   4 MB semi-space (half the floor), so from 4 MB on at most one scavenge and one growth, which from below the
+//   ceiling ends at most at it (smaller ones may grow more than once, but not past the floor). A check is two V8
+//   statistics calls (~1.7 us): ~0.03 us a datagram in full batches.
 // - after each scavenge (a perf_hooks 'gc' observer, ~50 us a scavenge), for growth while few datagrams arrive.
 // V8 may also shrink the young generation (when little is allocated); the next scavenge lets it grow back. A ceiling
 // that falls (the heap shrank after a full collection) holds the young generation where it is: V8 shrinks it only
@@ -34,7 +36,7 @@ export const MAX_SEMI_SPACE = 16 * MiB;
  * (young-generation.ts gives the figures).
  */
 export const CEILING_FLOOR = 8 * MiB;
-/** How many received datagrams between two synchronous checks (see above: under one growth's worth of survivors). */
+/** How many received datagrams at least between two synchronous checks (see above: at most one growth between). */
 export const CHECK_EVERY_DATAGRAMS = 16;
 
 /**
@@ -59,7 +61,8 @@ const GROWS = 2;
 
 /** Where a lighthouse's datagrams arrive: its UDP socket (pkg/udp/udp-conn.ts), whose listeners run in the turn. */
 export interface ReceivedDatagrams {
-  onPacket(cb: () => void): void;
+  /** Absent (a test's in-memory socket): checked after scavenges only. */
+  onBatchEnd?(cb: (count: number) => void): void;
 }
 
 /**
@@ -78,12 +81,14 @@ export class YoungGenerationCeiling {
   constructor(received: ReceivedDatagrams) {
     this.check();
     this.scavenges.observe({ entryTypes: ['gc'] });
-    received.onPacket(() => this.datagramReceived());
+    received.onBatchEnd?.((count) => this.batchReceived(count));
   }
 
-  /** The receive path's event: one datagram handled; every CHECK_EVERY_DATAGRAMS-th checks at once. */
-  datagramReceived(): void {
-    if (this.stopped || ++this.sinceCheck < CHECK_EVERY_DATAGRAMS) return;
+  /** The receive path's event: a batch of `count` datagrams handled; checks at once every CHECK_EVERY_DATAGRAMS. */
+  batchReceived(count: number): void {
+    if (this.stopped) return;
+    this.sinceCheck += count;
+    if (this.sinceCheck < CHECK_EVERY_DATAGRAMS) return;
     this.sinceCheck = 0;
     this.check();
   }

@@ -17,6 +17,7 @@ export type PacketListener = (packet: Buffer, from: UdpAddr, overTcp?: boolean) 
 
 export class TcpUnderlay implements UdpConn {
   private readonly listeners: PacketListener[] = [];
+  private readonly batchEnds: Array<(count: number) => void> = [];
   private readonly routes = new Map<string, TcpLink>();
   server: TcpServer | null = null;
 
@@ -32,6 +33,12 @@ export class TcpUnderlay implements UdpConn {
     this.listeners.push(cb);
   }
 
+  /** The UDP connection's batches, and each frame over TCP as a batch of one (node hands them over one by one). */
+  onBatchEnd(cb: (count: number) => void): void {
+    this.udp.onBatchEnd?.(cb);
+    this.batchEnds.push(cb);
+  }
+
   /** A datagram or a frame for the listeners. */
   deliver(packet: Buffer, from: UdpAddr, overTcp: boolean): void {
     // As the UDP connection guards its listeners: a throw drops that packet and nothing else.
@@ -40,6 +47,14 @@ export class TcpUnderlay implements UdpConn {
         l(packet, from, overTcp);
       } catch (e) {
         escapedErrors.report(overTcp ? 'tcp' : 'udp', e);
+      }
+    }
+    if (!overTcp) return;
+    for (const end of this.batchEnds) {
+      try {
+        end(1);
+      } catch (e) {
+        escapedErrors.report('tcp', e);
       }
     }
   }

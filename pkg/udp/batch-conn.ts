@@ -82,6 +82,7 @@ export class BatchConn implements UdpConn {
   private flushQueued = false;
   private readonly flushNow = (): void => this.flush();
   private listeners: Array<(packet: Buffer, from: UdpAddr) => void> = [];
+  private batchEnds: Array<(count: number) => void> = [];
   private errorHandler: ((err: Error) => void) | null = null;
   private poll: UdpPollHandle | null = null;
   private closed = false;
@@ -145,6 +146,11 @@ export class BatchConn implements UdpConn {
     );
   }
 
+  /** Adds a listener for each receive batch's end (UdpConn.onBatchEnd), called after every `onPacket` listener. */
+  onBatchEnd(cb: (count: number) => void): void {
+    this.batchEnds = [...this.batchEnds, guarded('udp', cb)];
+  }
+
   /** Read failures end receiving; without a handler the error is thrown from the event loop. */
   onError(cb: (err: Error) => void): void {
     this.errorHandler = cb;
@@ -181,6 +187,7 @@ export class BatchConn implements UdpConn {
     this.flush();
     this.closed = true;
     this.listeners = [];
+    this.batchEnds = [];
     // The watcher must leave epoll before the descriptor number can be reused.
     if (this.poll !== null) this.addon.udp_poll_stop(this.poll);
     this.poll = null;
@@ -224,7 +231,7 @@ export class BatchConn implements UdpConn {
       else throw err;
       return;
     }
-    const { recvBuf, recvMeta, addrs, listeners } = this;
+    const { recvBuf, recvMeta, addrs, listeners, batchEnds } = this;
     this.stats.received += count;
     this.stats.receiveBatches++;
     for (let i = 0; i < count; i++) {
@@ -234,5 +241,6 @@ export class BatchConn implements UdpConn {
       const from = addrs.fromRecord(recvMeta, r);
       for (let k = 0; k < listeners.length; k++) listeners[k](packet, from);
     }
+    for (let k = 0; k < batchEnds.length; k++) batchEnds[k](count);
   }
 }

@@ -23,6 +23,12 @@ export interface UdpConn {
   readonly localPort: number;
   /** Adds a listener; every datagram goes to every listener, in the order they were added (as node:dgram does). */
   onPacket(cb: (packet: Buffer, from: UdpAddr) => void): void;
+  /**
+   * Adds a listener called once a receive batch has gone to every `onPacket` listener, in the same turn, with how
+   * many datagrams it held (node:dgram: one). For work due every so many datagrams without a call per datagram
+   * (pkg/daemon/young-generation-ceiling.ts); it does not start receiving.
+   */
+  onBatchEnd?(cb: (count: number) => void): void;
   send(packet: Uint8Array, to: UdpAddr): void;
   /** Sends with a one-off IP TTL (NAT traversal: open our own mapping without reaching the far NAT). */
   sendWithTtl?(packet: Uint8Array, to: UdpAddr, ttl: number): void;
@@ -85,6 +91,14 @@ export class DgramConn implements UdpConn {
     this.socket.on(
       'message',
       guarded('udp', (msg: Buffer, rinfo: RemoteInfo) => cb(msg, socketAddr(rinfo.address, rinfo.port))),
+    );
+  }
+
+  onBatchEnd(cb: (count: number) => void): void {
+    // node:dgram hands datagrams over one by one: each is a batch of one.
+    this.socket.on(
+      'message',
+      guarded('udp', () => cb(1)),
     );
   }
 

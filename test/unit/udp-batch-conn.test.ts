@@ -74,6 +74,35 @@ test('every listener sees every datagram, in the order the listeners were added'
   );
 });
 
+test(
+  "a receive batch's end is reported once, after every listener saw its datagrams, with its count",
+  {
+    skip,
+  },
+  async (t) => {
+    const [a, b] = await pair(t);
+    const ends: Array<{ count: number; seen: number }> = [];
+    let seen = 0;
+    b.onPacket(() => seen++);
+    b.onBatchEnd((count) => ends.push({ count, seen }));
+    const done = collect(b, 5);
+    for (let i = 0; i < 5; i++) a.send(Buffer.of(i), { address: '127.0.0.1', port: b.localPort });
+    await done;
+    // The kernel may split them over wake-ups; each end follows its own batch's datagrams, and together they count 5.
+    assert.ok(ends.length >= 1 && ends.length <= 5, `${ends.length} batch ends`);
+    assert.equal(
+      ends.reduce((sum, e) => sum + e.count, 0),
+      5,
+    );
+    let through = 0;
+    for (const e of ends) {
+      through += e.count;
+      assert.equal(e.seen, through);
+    }
+    assert.equal(ends.length, b.stats.receiveBatches);
+  },
+);
+
 test('a datagram sent with a one-off TTL arrives, and a flush hands datagrams over at once', { skip }, async (t) => {
   const [a, b] = await pair(t);
   const arriving = collect(b, 2);

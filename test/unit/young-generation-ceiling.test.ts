@@ -28,16 +28,16 @@ interface Burst {
   ballastMiB: number;
   /** Rounds of 5000 surviving objects (~520 KB) in one turn of the event loop. */
   roundsPerTurn: number;
-  /** Datagrams the receive path reports per round (each a share of the round's objects), 0 for none. */
+  /** Datagrams per round (each a share of the round's objects), reported in receive batches of 64; 0 for none. */
   datagramsPerRound: number;
 }
 
 /**
  * In a process of its own (the growth factor is global to V8): the young generation's size before, the largest seen
  * over a burst of surviving allocations after `ballastMiB` of heap was taken by one long-lived array, and the largest
- * the ceiling allowed: twice semiSpaceCeiling of the most heap in use seen where the ceiling may check (each datagram,
- * each turn). The heap in use counts dead objects of the old generation until a full collection, so the ceiling
- * moves within a burst.
+ * the ceiling allowed: twice semiSpaceCeiling of the most heap in use seen where the ceiling may check (each receive
+ * batch's end, each turn). The heap in use counts dead objects of the old generation until a full collection, so the
+ * ceiling moves within a burst.
  */
 function burstInChild(b: Burst): { before: number; peak: number; allowed: number } {
   const url = JSON.stringify(new URL('../../pkg/daemon/young-generation-ceiling.js', import.meta.url).href);
@@ -48,9 +48,15 @@ function burstInChild(b: Burst): { before: number; peak: number; allowed: number
     const before = youngGenerationBytes();
     let mostUsed = 0;
     const noteHeap = () => (mostUsed = Math.max(mostUsed, getHeapStatistics().used_heap_size));
-    let check = () => {};
-    const received = () => (check(), noteHeap());
-    const ceiling = ${b.ceiled} ? ceilYoungGeneration({ onPacket: (cb) => (check = cb) }) : { stop() {} };
+    let batchEnd = (count) => {};
+    let inBatch = 0;
+    const received = () => {
+      if (++inBatch < 64) return;
+      inBatch = 0;
+      batchEnd(64);
+      noteHeap();
+    };
+    const ceiling = ${b.ceiled} ? ceilYoungGeneration({ onBatchEnd: (cb) => (batchEnd = cb) }) : { stop() {} };
     const perDatagram = ${b.datagramsPerRound} > 0 ? Math.ceil(5000 / ${b.datagramsPerRound}) : 5001;
     const kept = [];
     let peak = before;
@@ -89,9 +95,10 @@ test('on a small heap the young generation grows in a burst to the floor and no 
   assert.ok(free.peak > free.allowed, `without a ceiling it grew to ${free.peak} bytes only (${free.allowed})`);
 });
 
-test("a burst within one turn stays under the ceiling: the lighthouse's receive path checks it every 16 datagrams", () => {
+test("a burst within one turn stays under the ceiling: the lighthouse's receive path checks it each batch's end", () => {
   // 50 rounds (~26 MB surviving) in each turn, as 100 datagrams a round (~5 KB of survivors each, half a stage 1's on
-  // a lighthouse): the 'gc' observer runs only between turns, so alone it lets V8 grow past the floor, to its limit.
+  // a lighthouse), in receive batches of 64: the 'gc' observer runs only between turns, so alone it lets V8 grow past
+  // the floor, to its limit.
   const ceiled = burstInChild({ ceiled: true, ballastMiB: 0, roundsPerTurn: 50, datagramsPerRound: 100 });
   assert.ok(ceiled.peak <= ceiled.allowed, `grew to ${ceiled.peak} bytes within turns (${ceiled.allowed})`);
   // The same turns with no datagram reported: the test above can fail.

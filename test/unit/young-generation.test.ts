@@ -14,7 +14,7 @@ const newSpaceBytes = (): number =>
 test('after capYoungGeneration a burst of long-lived allocations does not grow the young generation', () => {
   const before = newSpaceBytes();
   assert.ok(before > 0);
-  capYoungGeneration({ amLighthouse: false, udp: { onPacket() {} } });
+  capYoungGeneration({ amLighthouse: false, udp: { onBatchEnd() {} } });
   const kept: unknown[] = [];
   for (let round = 0; round < 40; round++) {
     for (let i = 0; i < 20_000; i++) kept.push({ i, list: [i] });
@@ -50,11 +50,11 @@ function grownInChild(call: string, env: NodeJS.ProcessEnv = {}): { before: numb
 }
 
 test("a lighthouse's young generation grows in a burst of long-lived allocations; MESH_YOUNG_CAP=1 caps it", () => {
-  const lighthouse = grownInChild('capYoungGeneration({ amLighthouse: true, udp: { onPacket() {} } })');
+  const lighthouse = grownInChild('capYoungGeneration({ amLighthouse: true, udp: { onBatchEnd() {} } })');
   assert.ok(lighthouse.after > 4 * lighthouse.before, `grew from ${lighthouse.before} to ${lighthouse.after} bytes`);
-  const node = grownInChild('capYoungGeneration({ amLighthouse: false, udp: { onPacket() {} } })');
+  const node = grownInChild('capYoungGeneration({ amLighthouse: false, udp: { onBatchEnd() {} } })');
   assert.ok(node.after <= 2 * node.before, `a node's grew from ${node.before} to ${node.after} bytes`);
-  const capped = grownInChild('capYoungGeneration({ amLighthouse: true, udp: { onPacket() {} } })', {
+  const capped = grownInChild('capYoungGeneration({ amLighthouse: true, udp: { onBatchEnd() {} } })', {
     MESH_YOUNG_CAP: '1',
   });
   assert.ok(capped.after <= 2 * capped.before, `capped, grew from ${capped.before} to ${capped.after} bytes`);
