@@ -9,6 +9,7 @@
         "pkg/native/tun.c",
         "pkg/native/poll.c",
         "pkg/native/udp.c",
+        "pkg/native/udp_gro.c",
         "pkg/native/checksum.c",
         "pkg/native/offload.c",
         "pkg/native/offload_udp.c",

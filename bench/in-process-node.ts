@@ -92,7 +92,7 @@ export async function startInProcessNode(
 /** The build's socket on 127.0.0.1, a port the kernel picks (the daemon's own UDP class). */
 export function openBenchUnderlay(mods: BuildModules): Promise<UdpConn> {
   return mods.daemon.openUnderlay(
-    { host: '127.0.0.1', port: 0, batch: 64, readBuffer: 0, writeBuffer: 0 },
+    { host: '127.0.0.1', port: 0, batch: 64, readBuffer: 0, writeBuffer: 0, gro: true },
     benchLog(mods),
   );
 }

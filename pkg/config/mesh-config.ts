@@ -82,6 +82,11 @@ export interface ListenConfig {
   acceptRecvError: SendRecvError;
   /** SO_MARK for outgoing packets (Nebula 1.10+); 0 = none. */
   soMark: number;
+  /**
+   * listen.gro (mesh-only, default true): receive a peer's run of equal-sized datagrams as one (UDP_GRO) and cut it
+   * in the addon (docs/ipv6.md "The underlay socket"). false, or MESH_UDP_GRO=0, takes datagrams one by one.
+   */
+  gro: boolean;
 }
 
 export interface PunchyConfig {

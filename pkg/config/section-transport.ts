@@ -39,6 +39,7 @@ export function readListen(r: ConfigReader): ListenConfig {
     sendRecvError: readSendRecvError(r, ['listen', 'send_recv_error']),
     acceptRecvError: readSendRecvError(r, ['listen', 'accept_recv_error']),
     soMark: readInt(r, ['listen', 'so_mark'], 0, 0, 2 ** 32 - 1),
+    gro: readBool(r, ['listen', 'gro'], true),
   };
 }
 

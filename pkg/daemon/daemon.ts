@@ -86,14 +86,14 @@ export async function startDaemon(configPath: string, log?: Logger): Promise<Mes
  * addon cannot load, then node:dgram. MESH_UDP=dgram forces the fallback (benchmarks compare the two).
  */
 export async function openUnderlay(
-  listen: Pick<MeshConfig['listen'], 'host' | 'port' | 'batch' | 'readBuffer' | 'writeBuffer'>,
+  listen: Pick<MeshConfig['listen'], 'host' | 'port' | 'batch' | 'readBuffer' | 'writeBuffer' | 'gro'>,
   log: Logger,
 ): Promise<UdpConn> {
   const host = bareHost(listen.host);
   const opts = { host, port: listen.port, readBuffer: listen.readBuffer, writeBuffer: listen.writeBuffer };
   if (process.env.MESH_UDP !== 'dgram') {
     try {
-      return await BatchConn.open({ ...opts, batchSize: listen.batch });
+      return await BatchConn.open({ ...opts, batchSize: listen.batch, gro: listen.gro });
     } catch (e) {
       if ((e as { code?: string }).code !== 'EADDON') throw e;
       log.warn('Batched UDP unavailable, using node:dgram', { error: (e as Error).message });

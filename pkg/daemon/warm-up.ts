@@ -105,7 +105,7 @@ async function prepareThrowaway(
   const log = new Logger('error', 'text', () => {}, true);
   // The daemon's own classes: whatever openUnderlay picks for the real socket, a LinuxTun for the real TUN.
   const udp = await openUnderlay(
-    { host: UNDERLAY_HOST, port: 0, batch: UDP_BATCH, readBuffer: 0, writeBuffer: 0 },
+    { host: UNDERLAY_HOST, port: 0, batch: UDP_BATCH, readBuffer: 0, writeBuffer: 0, gro: true },
     log,
   );
   opened.push(udp);

@@ -93,6 +93,24 @@ export interface UdpAddon {
   udp_open(host: string, port: number): { fd: number; port: number };
   /** Asks for buffer sizes (0 = leave as is), past the sysctl cap when privileged; returns what was granted. */
   udp_set_buffers(fd: number, rcvbuf: number, sndbuf: number): { rcvbuf: number; sndbuf: number };
+  /**
+   * UDP_GRO on the socket: a peer's run of equal-sized datagrams (sent with UDP_SEGMENT) is received as one and cut
+   * into the batch by the addon (native/udp_gro.c). Returns whether the kernel took it (false: datagrams one by one).
+   */
+  udp_set_gro(fd: number, on: boolean): boolean;
+  /**
+   * For tests: `data` as one received message with `control` as its control data and `flags` as its msg_flags, cut
+   * in batches of `batch` slots; the datagrams in slots[i * slotSize ..], records (8 words) in `meta`; the count.
+   */
+  udp_gro_cut(
+    data: Uint8Array,
+    control: Uint8Array,
+    flags: number,
+    slotSize: number,
+    batch: number,
+    slots: Uint8Array,
+    meta: Uint32Array,
+  ): number;
   /** Sends `count` datagrams described by `meta`; returns how many went out (stops when the buffer is full). */
   udp_sendmmsg(fd: number, buf: Uint8Array, meta: Uint32Array, count: number): number;
   /** As tun_poll_start; record k of `meta` describes datagram k of the batch (its slot is in `offset`). */

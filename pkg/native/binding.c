@@ -22,6 +22,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "udp_open", udp_open);
   export_fn(env, exports, "udp_set_buffers", udp_set_buffers);
   export_fn(env, exports, "udp_sendmmsg", udp_sendmmsg);
+  export_fn(env, exports, "udp_set_gro", udp_set_gro);
+  export_fn(env, exports, "udp_gro_cut", udp_gro_cut);
   export_fn(env, exports, "udp_poll_start", udp_poll_start);
   export_fn(env, exports, "udp_poll_stop", mt_poll_stop);
   export_fn(env, exports, "udp_close", tun_close); // closing a descriptor is the same for all three

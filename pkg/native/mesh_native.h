@@ -9,6 +9,7 @@
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 // A JS typed array seen from C: its bytes and element count (valid while the array is reachable from JS).
@@ -118,6 +119,18 @@ napi_value offload_gro_join_udp(napi_env env, napi_callback_info info);
 
 // udp.c
 void mt_udp_forget_fd(int fd);
+// Words 2..7 of a datagram's record (family, port, address) for a sender; a recvmmsg that retries EINTR and ICMP
+// errors and returns how many messages came (0 when none; *err set for a failure other than "nothing queued").
+void mt_udp_addr_to_meta(const struct sockaddr_storage *from, uint32_t *record);
+struct mmsghdr; // <sys/socket.h> declares it under _GNU_SOURCE only
+int mt_udp_recvmmsg(int fd, struct mmsghdr *msgs, uint32_t want, int *err);
+// udp_gro.c: coalesced receives (UDP_GRO), cut into the batch; at most this many datagrams in one message.
+#define MT_GRO_MAX_SEGMENTS 64
+int mt_udp_gro_on(int fd);
+void mt_udp_gro_forget(int fd);
+uint32_t mt_udp_gro_read(mt_batch_t *b, int *err);
+napi_value udp_set_gro(napi_env env, napi_callback_info info);
+napi_value udp_gro_cut(napi_env env, napi_callback_info info);
 napi_value udp_open(napi_env env, napi_callback_info info);
 napi_value udp_set_buffers(napi_env env, napi_callback_info info);
 napi_value udp_sendmmsg(napi_env env, napi_callback_info info);

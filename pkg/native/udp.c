@@ -245,6 +245,11 @@ static int fd_families[NO_GSO_TABLE];
 
 void mt_udp_forget_fd(int fd) {
   if (fd >= 0 && fd < NO_GSO_TABLE) no_gso_fds[fd] = 0, fd_families[fd] = 0;
+  mt_udp_gro_forget(fd);
+}
+
+void mt_udp_addr_to_meta(const struct sockaddr_storage *from, uint32_t *record) {
+  addr_to_meta((const mt_sockaddr_t *) from, record);
 }
 
 static int cached_family(int fd) {
@@ -406,9 +411,21 @@ out:;
   return result;
 }
 
+int mt_udp_recvmmsg(int fd, struct mmsghdr *msgs, uint32_t want, int *err) {
+  for (int attempt = 0;; attempt++) {
+    int r = recvmmsg(fd, msgs, want, MSG_DONTWAIT, NULL);
+    if (r >= 0) return r;
+    if ((errno == EINTR || is_icmp_error(errno)) && attempt < 8) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && !is_icmp_error(errno)) *err = errno;
+    return 0;
+  }
+}
+
 // One recvmmsg per batch. A datagram larger than its slot arrives cut short (MSG_TRUNC) and is dropped here, so
-// the records stay dense: record k describes the k-th good datagram wherever its slot is.
+// the records stay dense: record k describes the k-th good datagram wherever its slot is. A socket with UDP_GRO
+// (udp_set_gro) has its own reader, which cuts coalesced runs (udp_gro.c).
 static uint32_t udp_read_batch(mt_batch_t *b, int *err) {
+  if (mt_udp_gro_on(b->fd)) return mt_udp_gro_read(b, err);
   struct mmsghdr msgs[MMSG_MAX];
   struct iovec iov[MMSG_MAX];
   mt_sockaddr_t from[MMSG_MAX];
@@ -423,14 +440,7 @@ static uint32_t udp_read_batch(mt_batch_t *b, int *err) {
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
   *err = 0;
-  int r;
-  for (int attempt = 0;; attempt++) {
-    r = recvmmsg(b->fd, msgs, want, MSG_DONTWAIT, NULL);
-    if (r >= 0) break;
-    if ((errno == EINTR || is_icmp_error(errno)) && attempt < 8) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK && !is_icmp_error(errno)) *err = errno;
-    return 0;
-  }
+  int r = mt_udp_recvmmsg(b->fd, msgs, want, err);
   uint32_t n = 0;
   for (int i = 0; i < r; i++) {
     if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;

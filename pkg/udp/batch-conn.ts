@@ -31,6 +31,11 @@ export interface BatchConnOptions {
   readBuffer?: number;
   /** SO_SNDBUF in bytes (0 or absent: the kernel default; a full buffer is waited out, see udp.c). */
   writeBuffer?: number;
+  /**
+   * Receive a peer's coalesced runs whole (UDP_GRO, cut by the addon; docs/ipv6.md "The underlay socket"). Default
+   * true unless MESH_UDP_GRO=0; listen.gro. Where the kernel refuses, datagrams arrive one by one as before.
+   */
+  gro?: boolean;
   /** Datagrams per recvmmsg batch; default 64. */
   batchSize?: number;
   /** Largest datagram received whole; larger ones are dropped by the addon. Default 9216 (a 9001-byte MTU). */
@@ -93,6 +98,8 @@ export class BatchConn implements UdpConn {
     readonly localPort: number,
     batchSize: number,
     maxDatagram: number,
+    /** Whether the socket receives coalesced runs (UDP_GRO). */
+    readonly gro = false,
   ) {
     this.slotSize = (maxDatagram + 63) & ~63;
     // Not zero-filled: untouched pages stay out of the resident set (a 1300-byte datagram touches one page of its
@@ -123,12 +130,14 @@ export class BatchConn implements UdpConn {
         { cause: err },
       );
     }
+    const gro = (opts.gro ?? true) && process.env.MESH_UDP_GRO !== '0' && addon.udp_set_gro(opened.fd, true);
     return new BatchConn(
       addon,
       opened.fd,
       opened.port,
       opts.batchSize ?? DEFAULT_BATCH,
       opts.maxDatagram ?? DEFAULT_MAX_DATAGRAM,
+      gro,
     );
   }
 

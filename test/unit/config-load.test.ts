@@ -48,6 +48,7 @@ test("a config holding only pki gets Nebula's code default for every other key (
       sendRecvError: 'always',
       acceptRecvError: 'always',
       soMark: 0,
+      gro: true, // mesh-only (docs/ipv6.md "The underlay socket")
     },
     routines: 1,
     punchy: { punch: false, respond: false, delayMs: 1000, respondDelayMs: 5000, targetAllRemotes: false },
@@ -189,6 +190,7 @@ test('every key of the every-key fixture lands in the typed config', () => {
     sendRecvError: 'private',
     acceptRecvError: 'always',
     soMark: 0,
+    gro: false,
   });
   assert.equal(config.routines, 2);
   assert.deepEqual(config.punchy, {

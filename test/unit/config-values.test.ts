@@ -115,6 +115,14 @@ test('tun.udp_offload is on unless set false, takes only a boolean, and is a kno
   );
 });
 
+test('listen.gro is on unless set false, takes only a boolean, and is a known key', () => {
+  assert.equal(validateConfig({ pki: PKI }).config.listen.gro, true);
+  const off = validateConfig({ pki: PKI, listen: { gro: false } });
+  assert.equal(off.config.listen.gro, false);
+  assert.deepEqual(off.warnings, []);
+  assert.equal(thrown(() => validateConfig({ pki: PKI, listen: { gro: 'sometimes' } })).code, ConfigErrorCode.type);
+});
+
 test('validateConfig without a locator names <config> and the key', () => {
   const err = thrown(() => validateConfig({ pki: PKI, listen: { port: 'abc' } }));
   assert.equal(err.message, '<config>: listen.port: expected an integer 0-65535, got "abc"');

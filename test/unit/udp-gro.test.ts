@@ -1,0 +1,113 @@
+// Coalesced receives on the underlay socket (pkg/native/udp_gro.c, docs/ipv6.md "The underlay socket") over
+// loopback: runs sent with UDP_SEGMENT reach a socket with UDP_GRO as one message each, which the addon cuts back
+// into the datagrams that were sent, in order, from the right sender, across batches smaller than a run.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { loadNativeAddon, UDP_META_WORDS, type UdpAddon } from '../../pkg/native/addon.js';
+
+const built = existsSync(fileURLToPath(new URL('../../../build/Release/mesh_native.node', import.meta.url)));
+const skip = built ? false : 'the addon is not built (npx node-gyp rebuild)';
+const LOOPBACK = 0x7f000001;
+const W = UDP_META_WORDS;
+
+interface Got {
+  payload: Buffer;
+  port: number;
+  addr: number;
+}
+
+/** Polls `fd` with `slots` slots of `slotSize` until `total` datagrams arrived; fails after 5 s. */
+function receive(addon: UdpAddon, fd: number, total: number, slots: number, slotSize: number): Promise<Got[][]> {
+  const buf = new Uint8Array(slots * slotSize);
+  const meta = new Uint32Array(slots * W);
+  return new Promise((resolve, reject) => {
+    const batches: Got[][] = [];
+    let seen = 0;
+    const timer = setTimeout(() => {
+      addon.udp_poll_stop(handle);
+      reject(new Error(`only ${seen} of ${total} datagrams arrived`));
+    }, 5000);
+    const handle = addon.udp_poll_start(fd, buf, meta, slotSize, (err, count) => {
+      if (err) return reject(err);
+      const batch: Got[] = [];
+      for (let k = 0; k < count; k++) {
+        const r = meta.subarray(k * W, k * W + W);
+        assert.ok(r[0] + r[1] <= buf.length);
+        batch.push({ payload: Buffer.from(buf.subarray(r[0], r[0] + r[1])), port: r[3], addr: r[4] });
+      }
+      batches.push(batch);
+      seen += count;
+      if (seen >= total) {
+        clearTimeout(timer);
+        addon.udp_poll_stop(handle);
+        resolve(batches);
+      }
+    });
+  });
+}
+
+/** Runs of `count` datagrams of `size` bytes (the last of each `last` bytes), each datagram numbered in its bytes. */
+function datagrams(runs: { count: number; size: number; last: number }[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const run of runs) {
+    for (let i = 0; i < run.count; i++) {
+      const d = Buffer.alloc(i === run.count - 1 ? run.last : run.size);
+      for (let k = 0; k < d.length; k++) d[k] = (out.length * 7 + k) & 0xff;
+      if (d.length >= 2) d.writeUInt16BE(out.length, 0);
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+function send(addon: UdpAddon, fd: number, port: number, packets: Buffer[]): number {
+  const buf = Buffer.concat(packets);
+  const meta = new Uint32Array(packets.length * W);
+  let off = 0;
+  packets.forEach((p, i) => {
+    meta.set([off, p.length, 4, port, LOOPBACK, 0, 0, 0], i * W);
+    off += p.length;
+  });
+  return addon.udp_sendmmsg(fd, buf, meta, packets.length);
+}
+
+const RUNS = [
+  { count: 64, size: 96, last: 96 },
+  { count: 40, size: 1332, last: 700 },
+  { count: 1, size: 50, last: 50 },
+  { count: 9, size: 200, last: 13 },
+];
+
+for (const gro of [true, false]) {
+  for (const slots of [64, 7, 1]) {
+    test(
+      `UDP_GRO ${gro ? 'on' : 'off'}, ${slots}-slot batches: every datagram once, in order, intact`,
+      { skip },
+      async () => {
+        const addon = loadNativeAddon();
+        const a = addon.udp_open('127.0.0.1', 0);
+        const b = addon.udp_open('127.0.0.1', 0);
+        try {
+          assert.equal(addon.udp_set_gro(b.fd, gro), gro, 'the kernel takes UDP_GRO (Linux >= 5.0)');
+          const sent = datagrams(RUNS);
+          assert.equal(send(addon, a.fd, b.port, sent), sent.length);
+          const batches = await receive(addon, b.fd, sent.length, slots, 1536);
+          const got = batches.flat();
+          assert.equal(got.length, sent.length);
+          got.forEach((g, i) => {
+            assert.ok(g.payload.equals(sent[i]), `datagram ${i}: ${g.payload.length} bytes, sent ${sent[i].length}`);
+            assert.equal(g.port, a.port);
+            assert.equal(g.addr, LOOPBACK);
+          });
+          assert.ok(batches.every((batch) => batch.length <= slots));
+        } finally {
+          addon.udp_close(a.fd);
+          addon.udp_close(b.fd);
+        }
+      },
+    );
+  }
+}
