@@ -36,6 +36,10 @@
 // Largest message one recvmsg can return: a UDP payload is at most 65507 bytes (IPv4) or 65527 (IPv6).
 #define GRO_REGION 65536
 #define GRO_FD_TABLE 4096
+// About as many datagrams as one wakeup of the plain reader takes (poll.c: 4 batches of 64) per recvmmsg: the
+// messages asked for are this over the datagrams per message of the last read, so runs held back for the next
+// batches never keep the event loop from the TUN and timers much longer than single datagrams would.
+#define GRO_DATAGRAMS_PER_READ 256
 
 typedef union {
   char buf[CMSG_SPACE(sizeof(int))];
@@ -43,9 +47,10 @@ typedef union {
 } mt_gro_cmsg_t;
 
 typedef struct {
-  uint32_t count;  // messages the last recvmmsg returned
-  uint32_t cur;    // the message being handed out
-  uint32_t offset; // where its next datagram starts
+  uint32_t count;       // messages the last recvmmsg returned
+  uint32_t cur;         // the message being handed out
+  uint32_t offset;      // where its next datagram starts
+  uint32_t per_message; // datagrams per message in the last read, rounded up; before the first, the most
   uint32_t seg[GRO_MESSAGES];
   uint32_t addr[GRO_MESSAGES][META_WORDS]; // words 2..7 of each message's records (family, port, address)
   struct mmsghdr msgs[GRO_MESSAGES];
@@ -107,7 +112,9 @@ static uint32_t emit(mt_gro_reader_t *s, mt_batch_t *b, uint32_t n) {
 static mt_gro_reader_t *reader_state(mt_batch_t *b) {
   if (b->state == NULL) {
     // calloc of this size maps fresh zero pages: only the pages messages reach become resident.
-    b->state = calloc(1, sizeof(mt_gro_reader_t) + (size_t) GRO_MESSAGES * GRO_REGION); // freed with the poll
+    mt_gro_reader_t *s = calloc(1, sizeof(mt_gro_reader_t) + (size_t) GRO_MESSAGES * GRO_REGION);
+    if (s != NULL) s->per_message = MT_GRO_MAX_SEGMENTS;
+    b->state = s; // freed with the poll
   }
   return b->state;
 }
@@ -115,10 +122,14 @@ static mt_gro_reader_t *reader_state(mt_batch_t *b) {
 // Takes `count` messages as recvmmsg left them in s (their lengths, senders, control data): sizes and addresses.
 static void gro_take(mt_gro_reader_t *s, uint32_t count, uint32_t slot_size) {
   s->count = count, s->cur = 0, s->offset = 0;
+  uint32_t datagrams = 0;
   for (uint32_t i = 0; i < count; i++) {
     s->seg[i] = gro_segment_size(&s->msgs[i].msg_hdr, s->msgs[i].msg_len, slot_size);
-    if (s->seg[i] != 0) mt_udp_addr_to_meta(&s->from[i], s->addr[i]);
+    if (s->seg[i] == 0) continue;
+    mt_udp_addr_to_meta(&s->from[i], s->addr[i]);
+    datagrams += s->msgs[i].msg_len > s->seg[i] ? (s->msgs[i].msg_len - 1) / s->seg[i] + 1 : 1;
   }
+  if (count > 0) s->per_message = datagrams > count ? (datagrams + count - 1) / count : 1;
 }
 
 uint32_t mt_udp_gro_read(mt_batch_t *b, int *err) {
@@ -128,12 +139,17 @@ uint32_t mt_udp_gro_read(mt_batch_t *b, int *err) {
     *err = ENOMEM;
     return 0;
   }
-  uint32_t n = emit(s, b, 0);
-  if (s->cur < s->count || n >= b->slot_count) {
+  // Held datagrams go first, and a call that hands some out reads nothing new: poll.c then calls again only while
+  // some are held or the batch is full, and the socket (level-triggered) wakes it for the rest.
+  if (s->cur < s->count) {
+    uint32_t n = emit(s, b, 0);
     b->pending = s->cur < s->count;
     return n;
   }
-  uint32_t want = b->slot_count - n < GRO_MESSAGES ? b->slot_count - n : GRO_MESSAGES;
+  uint32_t want = GRO_DATAGRAMS_PER_READ / (s->per_message > 0 ? s->per_message : 1);
+  if (want > b->slot_count) want = b->slot_count;
+  if (want > GRO_MESSAGES) want = GRO_MESSAGES;
+  if (want == 0) want = 1;
   for (uint32_t i = 0; i < want; i++) {
     s->iov[i].iov_base = s->region + (size_t) i * GRO_REGION;
     s->iov[i].iov_len = GRO_REGION;
@@ -148,7 +164,7 @@ uint32_t mt_udp_gro_read(mt_batch_t *b, int *err) {
   }
   int r = mt_udp_recvmmsg(b->fd, s->msgs, want, err);
   gro_take(s, r > 0 ? (uint32_t) r : 0, b->slot_size);
-  n = emit(s, b, n);
+  uint32_t n = emit(s, b, 0);
   b->pending = s->cur < s->count;
   return n;
 }

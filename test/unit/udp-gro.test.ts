@@ -111,3 +111,43 @@ for (const gro of [true, false]) {
     );
   }
 }
+
+test('runs held back for later batches do not keep the event loop from other work', { skip }, async () => {
+  const addon = loadNativeAddon();
+  const a = addon.udp_open('127.0.0.1', 0);
+  const b = addon.udp_open('127.0.0.1', 0);
+  try {
+    assert.equal(addon.udp_set_gro(b.fd, true), true);
+    addon.udp_set_buffers(b.fd, 8 << 20, 0);
+    // 40 runs of 64 datagrams queued before the first read: one recvmmsg could take them all (2560 datagrams).
+    const sent = datagrams(Array.from({ length: 40 }, () => ({ count: 64, size: 96, last: 96 })));
+    for (let run = 0; run < 40; run++) {
+      assert.equal(send(addon, a.fd, b.port, sent.slice(run * 64, run * 64 + 64)), 64);
+    }
+    const slots = 64;
+    const buf = new Uint8Array(slots * 1536);
+    const meta = new Uint32Array(slots * W);
+    let seen = 0;
+    let beforeOtherWork = -1;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${seen} of ${sent.length} arrived`)), 5000);
+      const handle = addon.udp_poll_start(b.fd, buf, meta, 1536, (err, count) => {
+        if (err) return reject(err);
+        if (seen === 0) setImmediate(() => (beforeOtherWork = seen));
+        seen += count;
+        if (seen >= sent.length) {
+          if (beforeOtherWork < 0) beforeOtherWork = seen; // all of them before the loop went on
+          clearTimeout(timer);
+          addon.udp_poll_stop(handle);
+          resolve();
+        }
+      });
+    });
+    assert.equal(seen, sent.length);
+    // The plain reader takes 4 batches of 64 a wakeup (pkg/native/poll.c); the first read of runs asks for 4.
+    assert.ok(beforeOtherWork > 0 && beforeOtherWork <= 4 * 64, `${beforeOtherWork} datagrams in one wakeup`);
+  } finally {
+    addon.udp_close(a.fd);
+    addon.udp_close(b.fd);
+  }
+});
