@@ -9,7 +9,7 @@
 // - at the end of a receive batch once CHECK_EVERY_DATAGRAMS datagrams have arrived since the last check,
 //   synchronously, inside the receive turn (UdpConn.onBatchEnd: one call a batch, not one a datagram). A perf_hooks
 //   'gc' entry reaches JavaScript only after the turn (node queues it with setImmediate), and a lighthouse handles up
-//   to 4 recvmmsg batches of 64 datagrams in one turn (pkg/native/poll.c), each stage 1 a handshake that allocates
+//   to 4 receive batches of 64 datagrams in one turn (pkg/native/poll.c), each stage 1 a handshake that allocates
 //   ~45 KB and leaves ~11 KB surviving a scavenge (lh-load at 10k nodes, --trace-gc-verbose: 450 MB allocated and
 //   100-115 MB surviving over the join): ~2.8 MB surviving in the largest turn, enough for V8 to grow twice before an
 //   observer runs. Measured: a burst of ~2.6 MB surviving a turn (young-generation-ceiling.test.ts) grew past the

@@ -35,7 +35,8 @@ int mt_get_view(napi_env env, napi_value v, napi_typedarray_type type, mt_view_t
 // poll.c: batched reads woken by libuv. A reader fills up to slot_count slots without blocking and returns how
 // many; *err is set for a failure other than "nothing more to read". A reader may keep its own `state` (freed
 // with the poll) and set `pending` when it holds packets it has read but not yet handed out (the rest of a cut
-// TSO packet): the poll then calls it again before waiting for the fd.
+// TSO packet): the poll then calls it again before waiting for the fd (within its budget of batches a loop
+// iteration, from an idle handle: docs/state-machines.md "Receive batches").
 typedef struct {
   int fd;
   uint8_t *slots;

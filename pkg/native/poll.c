@@ -15,8 +15,11 @@
 
 #include "mesh_native.h"
 
-// Batches per wakeup before yielding to the rest of the loop; the poll is level-triggered, so the rest waits
-// (a reader with packets pending is drained first: see mt_batch_t).
+// Batches per loop iteration, whichever handle reads them: then the rest of the loop (timers, setImmediate, the
+// other polls) runs. The poll is level-triggered, so what the socket still holds wakes it again; what a reader
+// holds itself (`pending`, see mt_batch_t) cannot wait for that, so an idle handle (which keeps the loop from
+// blocking) reads it, still within the budget, one iteration after another until none is held. A check handle,
+// run once per iteration, gives the budget back (docs/state-machines.md "Receive batches").
 #define ROUNDS_PER_WAKEUP 4
 
 uint32_t mt_read_each(mt_batch_t *b, int *err) {
@@ -36,6 +39,9 @@ uint32_t mt_read_each(mt_batch_t *b, int *err) {
 
 typedef struct {
   uv_poll_t poll;
+  uv_idle_t held;  // active while the reader holds packets the budget left: the loop must not block on the fd
+  uv_check_t turn; // active once a batch was read this iteration: gives the budget back after the poll phase
+  uint32_t spent;  // batches read this iteration
   napi_env env;
   mt_batch_t batch;
   mt_reader_t read_batch;
@@ -44,18 +50,19 @@ typedef struct {
   napi_async_cleanup_hook_handle cleanup;
   int active;       // watcher running; cleared by stop
   int tearing_down; // the environment is going away: no more calls into JS or napi references
-  int uv_closed;    // libuv is done with the handle
+  int open_handles; // poll, held, turn: libuv is done with them at 0
   int js_released;  // the JS external was finalized
 } mt_poll_t;
 
 static void maybe_free(mt_poll_t *p) {
-  if (!p->uv_closed || !p->js_released) return;
+  if (p->open_handles > 0 || !p->js_released) return;
   free(p->batch.state);
   free(p);
 }
 
 static void on_uv_closed(uv_handle_t *handle) {
   mt_poll_t *p = handle->data;
+  if (--p->open_handles > 0) return;
   if (!p->tearing_down) {
     napi_delete_reference(p->env, p->buf_ref);
     napi_delete_reference(p->env, p->meta_ref);
@@ -64,7 +71,6 @@ static void on_uv_closed(uv_handle_t *handle) {
     napi_async_destroy(p->env, p->async);
   }
   napi_remove_async_cleanup_hook(p->cleanup);
-  p->uv_closed = 1;
   maybe_free(p);
 }
 
@@ -72,7 +78,11 @@ static void stop(mt_poll_t *p) {
   if (!p->active) return;
   p->active = 0;
   uv_poll_stop(&p->poll);
+  uv_idle_stop(&p->held);
+  uv_check_stop(&p->turn);
   uv_close((uv_handle_t *) &p->poll, on_uv_closed);
+  uv_close((uv_handle_t *) &p->held, on_uv_closed);
+  uv_close((uv_handle_t *) &p->turn, on_uv_closed);
 }
 
 // Node tears references down itself at teardown; we only have to get libuv to close the handle.
@@ -108,33 +118,61 @@ static void call_js(mt_poll_t *p, int err, uint32_t count) {
   }
 }
 
+// After the poll phase (and setImmediate): the next iteration may read ROUNDS_PER_WAKEUP batches again.
+static void on_turn_end(uv_check_t *handle) {
+  mt_poll_t *p = handle->data;
+  p->spent = 0;
+  uv_check_stop(handle);
+}
+
+static void on_held(uv_idle_t *handle);
+
+// Reads batches while the iteration's budget lasts and there may be more: the batch came back full, or the reader
+// still holds packets. Called from the poll (the fd is readable) and from `held` (the reader holds packets).
+static void read_rounds(mt_poll_t *p) {
+  napi_handle_scope scope;
+  napi_open_handle_scope(p->env, &scope);
+  while (p->active && p->spent < ROUNDS_PER_WAKEUP) {
+    if (p->spent++ == 0) uv_check_start(&p->turn, on_turn_end);
+    int err;
+    uint32_t n = p->read_batch(&p->batch, &err);
+    if (err) stop(p);
+    // A batch read before the error is still delivered, then the error on its own.
+    if (n > 0) call_js(p, 0, n);
+    if (err) {
+      call_js(p, err, 0);
+      break;
+    }
+    if (n < p->batch.slot_count && !p->batch.pending) break;
+  }
+  // Packets the reader already holds cannot wait for the fd to become readable again (it may never be).
+  if (p->active && p->batch.pending) {
+    uv_idle_start(&p->held, on_held);
+  } else {
+    uv_idle_stop(&p->held);
+  }
+  napi_close_handle_scope(p->env, scope);
+}
+
+static void on_held(uv_idle_t *handle) {
+  mt_poll_t *p = handle->data;
+  if (p->tearing_down) return;
+  read_rounds(p);
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events) {
   mt_poll_t *p = handle->data;
   if (p->tearing_down) return;
-  napi_handle_scope scope;
-  napi_open_handle_scope(p->env, &scope);
-
   if (status < 0) {
+    napi_handle_scope scope;
+    napi_open_handle_scope(p->env, &scope);
     stop(p);
     call_js(p, -status, 0);
-  } else {
-    for (int round = 0; p->active; round++) {
-      int err;
-      uint32_t n = p->read_batch(&p->batch, &err);
-      if (err) stop(p);
-      // A batch read before the error is still delivered, then the error on its own.
-      if (n > 0) call_js(p, 0, n);
-      if (err) {
-        call_js(p, err, 0);
-        break;
-      }
-      if (n < p->batch.slot_count) break;
-      // Packets the reader already holds cannot wait for the fd to become readable again.
-      if (round + 1 >= ROUNDS_PER_WAKEUP && !p->batch.pending) break;
-    }
+    napi_close_handle_scope(p->env, scope);
+    return;
   }
-
-  napi_close_handle_scope(p->env, scope);
+  // With the budget spent the fd stays readable and wakes us in the next iteration, after the rest of the loop.
+  read_rounds(p);
 }
 
 // <object>_poll_start(fd, buf: Uint8Array, meta: Uint32Array, slotSize, cb): handle. Slot i is
@@ -174,6 +212,8 @@ napi_value mt_poll_start(napi_env env, napi_callback_info info, mt_reader_t read
   p->batch.slot_count = (uint32_t) slot_count;
   p->read_batch = reader;
   p->poll.data = p;
+  p->held.data = p;
+  p->turn.data = p;
 
   uv_loop_t *loop;
   napi_get_uv_event_loop(env, &loop);
@@ -183,6 +223,12 @@ napi_value mt_poll_start(napi_env env, napi_callback_info info, mt_reader_t read
     mt_throw_errno(env, "uv_poll_init", -err);
     return NULL;
   }
+  // Neither keeps the loop alive on its own: the poll does, as before.
+  uv_idle_init(loop, &p->held);
+  uv_check_init(loop, &p->turn);
+  uv_unref((uv_handle_t *) &p->held);
+  uv_unref((uv_handle_t *) &p->turn);
+  p->open_handles = 3;
 
   napi_value handle, resource_name;
   napi_create_external(env, p, on_finalize, NULL, &handle);

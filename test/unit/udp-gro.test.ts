@@ -151,3 +151,63 @@ test('runs held back for later batches do not keep the event loop from other wor
     addon.udp_close(b.fd);
   }
 });
+
+for (const gro of [true, false]) {
+  test(
+    `UDP_GRO ${gro ? 'on' : 'off'}: runs queued faster than they are handed out, at most 4 batches between two setImmediates`,
+    { skip },
+    async () => {
+      const addon = loadNativeAddon();
+      const a = addon.udp_open('127.0.0.1', 0);
+      const b = addon.udp_open('127.0.0.1', 0);
+      try {
+        assert.equal(addon.udp_set_gro(b.fd, gro), gro);
+        addon.udp_set_buffers(b.fd, 8 << 20, 0);
+        const run = datagrams([{ count: 64, size: 64, last: 64 }]);
+        // Single datagrams first: the reader's first read takes them and then asks for many messages at once
+        // (udp_gro.c sizes a read by the last one's datagrams per message), which here turn out to be full runs.
+        for (let i = 0; i < 4; i++) assert.equal(send(addon, a.fd, b.port, [Buffer.alloc(100, i)]), 1);
+        const slots = 64;
+        const buf = new Uint8Array(slots * 1536);
+        const meta = new Uint32Array(slots * W);
+        const BATCHES = 200;
+        let batches = 0;
+        let sinceImmediate = 0;
+        let most = 0;
+        await new Promise<void>((resolve, reject) => {
+          let done = false;
+          const finish = (err?: Error) => {
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            addon.udp_poll_stop(handle);
+            if (err) reject(err);
+            else resolve();
+          };
+          const timer = setTimeout(() => finish(new Error(`only ${batches} of ${BATCHES} batches`)), 5000);
+          const tick = () => {
+            most = Math.max(most, sinceImmediate);
+            sinceImmediate = 0;
+            if (!done) setImmediate(tick);
+          };
+          setImmediate(tick);
+          const handle = addon.udp_poll_start(b.fd, buf, meta, 1536, (err) => {
+            if (err) return finish(err);
+            batches++;
+            sinceImmediate++;
+            // The first batch queues 64 runs behind it; every batch after queues two more than it took.
+            for (let k = 0; k < (batches === 1 ? 64 : 2); k++) send(addon, a.fd, b.port, run);
+            if (batches >= BATCHES) finish();
+          });
+        });
+        most = Math.max(most, sinceImmediate);
+        assert.equal(batches, BATCHES);
+        // pkg/native/poll.c: ROUNDS_PER_WAKEUP batches a loop iteration, held datagrams included.
+        assert.ok(most >= 1 && most <= 4, `${most} batches between two setImmediates`);
+      } finally {
+        addon.udp_close(a.fd);
+        addon.udp_close(b.fd);
+      }
+    },
+  );
+}
