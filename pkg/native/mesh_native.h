@@ -126,7 +126,7 @@ void mt_udp_addr_to_meta(const struct sockaddr_storage *from, uint32_t *record);
 struct mmsghdr; // <sys/socket.h> declares it under _GNU_SOURCE only
 int mt_udp_recvmmsg(int fd, struct mmsghdr *msgs, uint32_t want, int *err);
 // udp_gro.c: coalesced receives (UDP_GRO), cut into the batch; at most this many datagrams in one message.
-#define MT_GRO_MAX_SEGMENTS 64
+#define MT_GRO_MAX_SEGMENTS 128
 int mt_udp_gro_on(int fd);
 void mt_udp_gro_forget(int fd);
 uint32_t mt_udp_gro_read(mt_batch_t *b, int *err);

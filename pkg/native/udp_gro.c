@@ -10,7 +10,9 @@
 // cut short or carries a malformed UDP_GRO record, when the segment size is 0 or larger than a slot, when it would
 // make more than MT_GRO_MAX_SEGMENTS datagrams, or when it is a single datagram longer than a slot.
 //
-// MT_GRO_MAX_SEGMENTS is 64: what the kernel's own receive coalescing builds at most, and what our sends use (udp.c).
+// MT_GRO_MAX_SEGMENTS is 128: the most a sender's kernel puts in one UDP_SEGMENT send (Linux 6.18 takes 128 and
+// refuses 129), and such a run crosses a veth or loopback whole; our own sends use at most 64 (udp.c). The count
+// costs nothing to allow: the region bounds the memory and `pending` hands out any number (docs/ipv6.md).
 // Messages land in a region of this reader's own (a run may be up to 64 KiB, a slot 9 KiB) and are copied into the
 // slots; a run that does not fit in the batch's free slots is handed out from there in the next batch (`pending`).
 // The regions are allocated with the first read and touched only as far as messages fill them.
@@ -50,7 +52,7 @@ typedef struct {
   uint32_t count;       // messages the last recvmmsg returned
   uint32_t cur;         // the message being handed out
   uint32_t offset;      // where its next datagram starts
-  uint32_t per_message; // datagrams per message in the last read, rounded up; before the first, the most
+  uint32_t per_message; // datagrams per message in the last read, rounded up; before the first, 64
   uint32_t seg[GRO_MESSAGES];
   uint32_t addr[GRO_MESSAGES][META_WORDS]; // words 2..7 of each message's records (family, port, address)
   struct mmsghdr msgs[GRO_MESSAGES];
@@ -76,6 +78,8 @@ static uint32_t gro_segment_size(const struct msghdr *h, uint32_t len, uint32_t 
   for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR((struct msghdr *) h, c)) {
     if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO) continue;
     if (found || c->cmsg_len != CMSG_LEN(sizeof(int))) return 0; // twice, or not one int: malformed
+    // CMSG_FIRSTHDR vouches only for the record's header: its int must lie inside the control data too.
+    if ((size_t) ((char *) c - (char *) h->msg_control) + c->cmsg_len > h->msg_controllen) return 0;
     memcpy(&size, CMSG_DATA(c), sizeof(int));
     found = 1;
   }
@@ -113,8 +117,8 @@ static mt_gro_reader_t *reader_state(mt_batch_t *b) {
   if (b->state == NULL) {
     // calloc of this size maps fresh zero pages: only the pages messages reach become resident.
     mt_gro_reader_t *s = calloc(1, sizeof(mt_gro_reader_t) + (size_t) GRO_MESSAGES * GRO_REGION);
-    if (s != NULL) s->per_message = MT_GRO_MAX_SEGMENTS;
-    b->state = s; // freed with the poll
+    if (s != NULL) s->per_message = 64; // before the first read: full runs as we send them (udp.c)
+    b->state = s;                       // freed with the poll
   }
   return b->state;
 }
@@ -216,6 +220,9 @@ napi_value udp_gro_cut(napi_env env, napi_callback_info info) {
     return NULL;
   }
   memcpy(s->region, data.data, data.byte_length);
+  // Past the control data the bytes are not zero but a plausible segment size (100) in every int, as stale memory
+  // after a real record could be: a parse that reads past msg_controllen takes it (fuzz-udp-gro's cut records).
+  for (size_t i = 0; i < (256 + sizeof(uint64_t)) / sizeof(uint32_t); i++) ((uint32_t *) ctrl)[i] = 100;
   memcpy(ctrl, control.data, control.byte_length);
   struct sockaddr_in *from = (struct sockaddr_in *) &s->from[0];
   from->sin_family = AF_INET, from->sin_port = htons(4242), from->sin_addr.s_addr = htonl(0xc0000201);
