@@ -30,8 +30,9 @@
 // (one run each: within what runs vary). Alternating three times each in one run at 10k, the ceiling against V8's
 // growth alone: steady CPU 6.70 vs 6.63 %, but 784 vs 671 us a handshake in the join, since a ceiling that followed
 // the heap alone held the semi-spaces at 1-4 MB while hosts arrived and the heap was still small (the 1 MB row
-// above); hence the floor of 8 MB (bench/RESULTS.md, sessions 13 and 14). MESH_YOUNG_CAP=1 caps a lighthouse's at
-// 1 MB too, MESH_YOUNG_CAP=0 leaves it to V8 alone (A/Bs in one bench run).
+// above); hence the floor of 8 MB: the same A/B with it (session 14), 742 us a handshake against 779 uncapped and 797
+// without the floor, steady CPU 6.37 / 6.53 / 6.47 %, RSS 134 / 155 / 133 MiB (bench/RESULTS.md, sessions 13 and
+// 14). MESH_YOUNG_CAP=1 caps a lighthouse's at 1 MB too, MESH_YOUNG_CAP=0 leaves it to V8 alone (A/Bs in one run).
 
 import { setFlagsFromString } from 'node:v8';
 import { WRITE_CODE_CACHE_ENV } from '../launch/code-cache.js';
