@@ -99,6 +99,11 @@ export interface HandshakeEnv {
   handshakeFailed?(vpnIp: VpnIp): void;
 }
 
+/**
+ * A promoted candidate's 'Handshake completed' line and version check wait this long after the packet that promoted
+ * it, so that the packet's answer leaves first (promote; docs/state-machines.md, "Responder and candidate tunnels").
+ */
+export const PROMOTED_AFTERMATH_MS = 1;
 /** Nebula's initiator gives up after ~5.5 s of retransmits; a stage 1 older than this is never seen again. */
 export const RETRANSMIT_MEMORY_MS = 30_000;
 /**
@@ -133,6 +138,8 @@ export class HandshakeManager {
   /** A candidate answered while our own handshake to its peer was pending: that handshake, which it supersedes. */
   private readonly racedBy = new WeakMap<HostInfo, PendingHandshake>();
   private lastTimeNs = 0;
+  /** Set by stop(): a promotion's deferred line and version check (promote) do nothing after it. */
+  private stopped = false;
   /** Lines that anyone able to send us a datagram can trigger. */
   private readonly remoteLog: RateLimitedLog;
 
@@ -313,6 +320,7 @@ export class HandshakeManager {
 
   /** The node stops: candidates' delayed test requests are dropped with their timer, the key made ahead with its. */
   stop(): void {
+    this.stopped = true;
     this.candidateTests.stop();
     this.ephemeralKeys.stop();
   }
@@ -718,18 +726,27 @@ export class HandshakeManager {
     const replaced = env.hostmap.promote(host);
     env.counters.inc('handshakes', 'ok');
     env.counters.inc('handshakes', 'promoted');
-    env.log.info('Handshake completed (responder)', {
-      vpnIp: formatVpnIp(host.vpnIp),
-      vpnAddrs: host.vpnAddrs.length > 1 ? host.vpnAddrs.map(formatVpnIp).join(',') : undefined,
-      certName: host.certName,
-      certVersion: host.certVersion,
-      udpAddr: host.remote ? addrKey(host.remote) : 'relay',
-      localIndex: host.localIndex,
-      remoteIndex: host.remoteIndex,
-      replacedLocalIndex: replaced?.localIndex ?? 'none',
-    });
     env.established(host, queued, replaced);
-    this.checkVersions(host);
+    // The line and the version check wait PROMOTED_AFTERMATH_MS: the promoting packet is usually a first contact's
+    // first, still being delivered, and its answer (an echo reply or SYN-ACK the kernel makes while we write the
+    // packet to the TUN) is read and sent first. Formatting and writing the line were ~0.1 ms of that round trip
+    // (docs/state-machines.md, "Responder and candidate tunnels").
+    const remote = host.remote;
+    const replacedLocalIndex = replaced?.localIndex ?? 'none';
+    after(env.clock, PROMOTED_AFTERMATH_MS, () => {
+      if (this.stopped) return;
+      env.log.info('Handshake completed (responder)', {
+        vpnIp: formatVpnIp(host.vpnIp),
+        vpnAddrs: host.vpnAddrs.length > 1 ? host.vpnAddrs.map(formatVpnIp).join(',') : undefined,
+        certName: host.certName,
+        certVersion: host.certVersion,
+        udpAddr: remote ? addrKey(remote) : 'relay',
+        localIndex: host.localIndex,
+        remoteIndex: host.remoteIndex,
+        replacedLocalIndex,
+      });
+      this.checkVersions(host);
+    });
   }
 
   /**

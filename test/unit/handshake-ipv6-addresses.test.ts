@@ -5,6 +5,7 @@ import { ManualClock } from '../../pkg/clock/clock.js';
 import { CaPool } from '../../pkg/cert/index.js';
 import type { Pki } from '../../pkg/daemon/pki.js';
 import { identityOf } from '../../pkg/handshake/identity.js';
+import { PROMOTED_AFTERMATH_MS } from '../../pkg/handshake/manager.js';
 import { inNetworks } from '../../pkg/handshake/peer-addrs.js';
 import { parseVpnIp } from '../../pkg/ip/vpn-ip.js';
 import { ICMPV6, ipv6Packet, TCP, UDP } from './firewall-fixtures.js';
@@ -129,6 +130,7 @@ test('a certificate claiming one of our addresses is refused ("myself"); one wit
   });
   assert.ok(none.a.node.counters.get('handshakes', 'no-networks-in-common') > 0);
   assert.ok(none.a.logs.some((l) => l.includes('Handshake message received, but no vpnNetworks in common.')));
+  none.clock.advance(PROMOTED_AFTERMATH_MS); // the promotion's line follows it (manager.ts, promote)
   assert.ok(
     none.a.logs.some(
       (l) => l.includes('Handshake completed (responder)') && l.includes('vpnAddrs=10.99.0.2,fd00:98::2'),
