@@ -16,8 +16,10 @@
 //   ceiling with the observer alone in 3 of 3 runs, to V8's 32 MiB against 8. Between two checks fewer than 16 + 64
 //   datagrams arrive (a check is due after 16, at the end of a batch of at most 64): ~3.5 MB allocated, under a
 //   4 MB semi-space (half the floor), so from 4 MB on at most one scavenge and one growth, which from below the
-//   ceiling ends at most at it (smaller ones may grow more than once, but not past the floor). A check is two V8
-//   statistics calls (~1.7 us): ~0.03 us a datagram in full batches.
+//   ceiling ends at most at it (smaller ones may grow more than once, but not past the floor). That holds for the
+//   default batch (listen.batch 64, Nebula's too); a lighthouse configured with far larger batches may let V8 grow
+//   once past the ceiling in a burst (RSS, not correctness). A check is two V8 statistics calls (~1.7 us): ~0.03 us
+//   a datagram in full batches.
 // - after each scavenge (a perf_hooks 'gc' observer, ~50 us a scavenge), for growth while few datagrams arrive.
 // V8 may also shrink the young generation (when little is allocated); the next scavenge lets it grow back. A ceiling
 // that falls (the heap shrank after a full collection) holds the young generation where it is: V8 shrinks it only
