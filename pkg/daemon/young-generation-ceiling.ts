@@ -20,6 +20,10 @@
 //   default batch (listen.batch 64, Nebula's too); a lighthouse configured with far larger batches may let V8 grow
 //   once past the ceiling in a burst (RSS, not correctness). A check is two V8 statistics calls (~1.7 us): ~0.03 us
 //   a datagram in full batches.
+//   Only while the young generation may grow: once held (factor 1) V8 cannot grow it, and what may let it grow again
+//   (the heap, and so the ceiling, rising; V8 shrinking it) happens in collections, after which the observer below
+//   checks. So a lighthouse at its ceiling (10k nodes, steady) makes no check between scavenges; the checks every
+//   16 datagrams were 0.8% of its CPU there (perf, bench/RESULTS.md session 14).
 // - after each scavenge (a perf_hooks 'gc' observer, ~50 us a scavenge), for growth while few datagrams arrive.
 // V8 may also shrink the young generation (when little is allocated); the next scavenge lets it grow back. A ceiling
 // that falls (the heap shrank after a full collection) holds the young generation where it is: V8 shrinks it only
@@ -86,9 +90,12 @@ export class YoungGenerationCeiling {
     received.onBatchEnd?.((count) => this.batchReceived(count));
   }
 
-  /** The receive path's event: a batch of `count` datagrams handled; checks at once every CHECK_EVERY_DATAGRAMS. */
+  /**
+   * The receive path's event: a batch of `count` datagrams handled; checks at once every CHECK_EVERY_DATAGRAMS while
+   * the young generation may grow (held, only a collection can change that: the observer checks then).
+   */
   batchReceived(count: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.factor !== GROWS) return;
     this.sinceCheck += count;
     if (this.sinceCheck < CHECK_EVERY_DATAGRAMS) return;
     this.sinceCheck = 0;
