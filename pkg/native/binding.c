@@ -40,6 +40,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "aead_open", aead_open);
   export_fn(env, exports, "aead_seal_batch", aead_seal_batch);
   export_fn(env, exports, "aead_open_batch", aead_open_batch);
+  export_fn(env, exports, "aead_seal_single", aead_seal_single);
+  export_fn(env, exports, "aead_open_single", aead_open_single);
 
   return exports;
 }

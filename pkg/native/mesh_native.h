@@ -149,5 +149,7 @@ napi_value aead_seal(napi_env env, napi_callback_info info);
 napi_value aead_open(napi_env env, napi_callback_info info);
 napi_value aead_seal_batch(napi_env env, napi_callback_info info);
 napi_value aead_open_batch(napi_env env, napi_callback_info info);
+napi_value aead_seal_single(napi_env env, napi_callback_info info);
+napi_value aead_open_single(napi_env env, napi_callback_info info);
 
 #endif

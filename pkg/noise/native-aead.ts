@@ -10,8 +10,10 @@
 // packet can still arrive for a tunnel being torn down; that must not throw).
 //
 // Batches: sealBatch/openBatch run N records of one buffer in one crossing (AEAD_META_WORDS per record, see
-// pkg/native/addon.ts). openBatch only authenticates: the replay window and the firewall stay with the caller, after
-// it, so a packet that fails authentication never touches the window.
+// pkg/native/addon.ts); a batch of one (a lighthouse's usual case) crosses with the record as numbers instead
+// (aead_seal_single/aead_open_single: the same checks, fewer argument conversions). openBatch only authenticates: the
+// replay window and the firewall stay with the caller, after it, so a packet that fails authentication never touches
+// the window.
 
 import { AEAD_META_WORDS, loadNativeAddon, type AeadAddon, type AeadContext } from '../native/addon.js';
 import {
@@ -78,6 +80,10 @@ export class NativeAead implements Aead {
       const c = counters[i]!;
       if (!Number.isSafeInteger(c) || c < 0) throw new AeadCounterError(`AEAD counter out of range: ${c}`);
     }
+    if (count === 1 && meta.length >= AEAD_META_WORDS) {
+      this.addon.aead_seal_single(ctx, buf, counters[0]!, meta[0]!, meta[1]!, meta[2]!, meta[3]!, meta[4]!);
+      return;
+    }
     this.addon.aead_seal_batch(ctx, buf, meta, counters, count);
   }
 
@@ -87,6 +93,20 @@ export class NativeAead implements Aead {
     if (ctx === null) {
       ok.fill(0, 0, count);
       return 0;
+    }
+    if (count === 1 && meta.length >= AEAD_META_WORDS && counters.length >= 1 && ok.length >= 1) {
+      const opened = this.addon.aead_open_single(
+        ctx,
+        buf,
+        counters[0]!,
+        meta[0]!,
+        meta[1]!,
+        meta[2]!,
+        meta[3]!,
+        meta[4]!,
+      );
+      ok[0] = opened ? 1 : 0;
+      return ok[0];
     }
     return this.addon.aead_open_batch(ctx, buf, meta, counters, count, ok);
   }

@@ -120,6 +120,77 @@ test('batches seal and open like single packets; per-packet flags; in place', { 
   }
 });
 
+/** A record's five words as the single calls' trailing arguments. */
+function fields(m: Uint32Array): [number, number, number, number, number] {
+  return [m[0]!, m[1]!, m[2]!, m[3]!, m[4]!];
+}
+
+test(
+  "a batch of one crosses as numbers (aead_seal_single/aead_open_single): the batch call's bytes and refusals",
+  { skip },
+  () => {
+    const r = new Rand(23);
+    const a = addon();
+    for (const cipher of CIPHERS) {
+      const key = r.bytes(32);
+      const native = new NativeAead(a, cipher, key);
+      const ctx = a.aead_create(CIPHERS.indexOf(cipher) as 0 | 1, key);
+      const node = createAead(cipher, key);
+      for (const c of cases(r, 16)) {
+        // ad at 3, plaintext after it, sealed elsewhere in the buffer (outOff != inputOff) through NativeAead.
+        const adOff = 3;
+        const ptOff = adOff + c.ad.length;
+        const outOff = ptOff + c.pt.length + 5;
+        const buf = new Uint8Array(outOff + c.pt.length + AEAD_TAG_LEN + 2);
+        buf.set(c.ad, adOff);
+        buf.set(c.pt, ptOff);
+        const twin = buf.slice();
+        const meta = new Uint32Array([adOff, c.ad.length, ptOff, c.pt.length, outOff]);
+        native.sealBatch(buf, meta, new Float64Array([c.counter]), 1);
+        const sealed = buf.subarray(outOff, outOff + c.pt.length + AEAD_TAG_LEN);
+        assert.deepEqual(Buffer.from(sealed), node.seal(c.counter, c.pt, c.ad));
+        assert.equal(a.aead_seal_batch(ctx, twin, meta, new Float64Array([c.counter]), 1), 1);
+        assert.deepEqual(twin, buf, 'the same bytes as the batch call, nothing else touched');
+        // Open back in place over the plaintext's old place; a flipped tag or a wrong counter refuses and wipes.
+        const openMeta = new Uint32Array([adOff, c.ad.length, outOff, c.pt.length + AEAD_TAG_LEN, ptOff]);
+        buf.fill(0xee, ptOff, ptOff + c.pt.length);
+        const ok = new Uint8Array(1).fill(9);
+        assert.equal(native.openBatch(buf, openMeta, new Float64Array([c.counter]), 1, ok), 1);
+        assert.equal(ok[0], 1);
+        assert.deepEqual(buf.subarray(ptOff, ptOff + c.pt.length), c.pt);
+        buf[outOff + c.pt.length + AEAD_TAG_LEN - 1]! ^= 1;
+        buf.fill(0xee, ptOff, ptOff + c.pt.length);
+        assert.equal(native.openBatch(buf, openMeta, new Float64Array([c.counter]), 1, ok), 0);
+        assert.equal(ok[0], 0);
+        assert.ok(
+          buf.subarray(ptOff, ptOff + c.pt.length).every((b) => b === 0),
+          'unauthenticated output wiped',
+        );
+        buf[outOff + c.pt.length + AEAD_TAG_LEN - 1]! ^= 1;
+        const next = c.counter + 1 < 2 ** 53 ? c.counter + 1 : c.counter - 1;
+        assert.equal(a.aead_open_single(ctx, buf, next, ...fields(openMeta)), false, 'wrong counter');
+        assert.equal(a.aead_open_single(ctx, buf, c.counter, ...fields(openMeta)), true);
+      }
+      // What the batch call refuses, the single one refuses the same way.
+      const buf = new Uint8Array(64);
+      assert.throws(() => a.aead_seal_single(ctx, buf, 1, 0, 0, 60, 10, 0), RangeError, 'input past the end');
+      assert.throws(() => a.aead_seal_single(ctx, buf, 1, 0, 0, 0, 10, 50), RangeError, 'output past the end');
+      assert.throws(() => a.aead_seal_single(ctx, buf, 1, 0, 0, 0, 20, 1), RangeError, 'partial overlap');
+      assert.throws(() => a.aead_seal_single(ctx, buf, 2 ** 53, 0, 0, 0, 10, 0), RangeError, 'counter');
+      assert.equal(a.aead_seal_single(ctx, buf, 1, 0, 4, 4, 10, 4), 26, 'in place: plaintext + tag');
+      assert.equal(a.aead_open_single(ctx, buf, 1, 0, 4, 4, 26, 4), true);
+      assert.equal(a.aead_open_single(ctx, buf, 1, 0, 0, 40, 40, 0), false, 'input past the end');
+      assert.equal(a.aead_open_single(ctx, buf, 1, 0, 0, 0, 15, 0), false, 'shorter than a tag');
+      assert.equal(a.aead_open_single(ctx, buf, 2 ** 53, 0, 4, 4, 26, 4), false, 'counter');
+      a.aead_close(ctx);
+      const closed = (e: unknown) => (e as { code?: string }).code === 'EAEADCLOSED';
+      assert.throws(() => a.aead_seal_single(ctx, buf, 1, 0, 4, 4, 10, 4), closed);
+      assert.throws(() => a.aead_open_single(ctx, buf, 1, 0, 4, 4, 26, 4), closed);
+      native.close();
+    }
+  },
+);
+
 test('refused: wrong tag, wrong AD, flipped ciphertext, wrong counter, truncated or short input', { skip }, () => {
   const key = new Uint8Array(32).fill(3);
   for (const cipher of CIPHERS) {
