@@ -15,8 +15,8 @@
 // microsecond; bench/aead.ts "cold"). Keying transfers ownership, so no EVP context ever holds a key its owner no
 // longer has; a closed context's EVP context is freed (OpenSSL clears it). The hot list is process-wide and not locked:
 // contexts are created and used on the main thread only, and a second napi_env (a worker) is refused.
-// EVP_CIPHER_meth_dup is deprecated in OpenSSL 3.0 (still exported by node, which is what we link against); see evp_of.
-#define OPENSSL_SUPPRESS_DEPRECATED
+// EVP_CIPHER_meth_dup is deprecated in OpenSSL 3.0 (still exported by node's OpenSSL); evp_of looks it up at run time.
+#include <dlfcn.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -82,14 +82,21 @@ static void hot_push(aead_t *a) {
 // same libcrypto AES-GCM and ChaCha20-Poly1305 code (AES-NI, CLMUL/AVX GHASH), with the nonce and tag calls going
 // straight to it. Measured by instruction count: seal + open of a 64-byte packet 5384 -> 3391 (AES-GCM), 7362 -> 5446
 // (ChaCha20-Poly1305) (docs/security-model.md "Session keys"). Under FIPS the provider must do the work, so the copy
-// is not used; nor if OpenSSL will not make it.
+// is not used; nor if OpenSSL will not make it. EVP_CIPHER_meth_dup is looked up at run time, not linked: a node
+// whose OpenSSL was built without deprecated functions lacks it, and then the provider's cipher is used (as with
+// MESH_AEAD_PROVIDER=1, which the tests use to run that path).
+typedef EVP_CIPHER *(*meth_dup_fn)(const EVP_CIPHER *);
 static const EVP_CIPHER *evp_of(int cipher) {
   static EVP_CIPHER *copies[2];
   static bool tried[2];
   const EVP_CIPHER *provided = cipher == AEAD_AES ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
   if (!tried[cipher]) {
     tried[cipher] = true;
-    if (!EVP_default_properties_is_fips_enabled(NULL)) copies[cipher] = EVP_CIPHER_meth_dup(provided);
+    const char *force_provider = getenv("MESH_AEAD_PROVIDER");
+    meth_dup_fn meth_dup = (meth_dup_fn) dlsym(RTLD_DEFAULT, "EVP_CIPHER_meth_dup");
+    if (meth_dup != NULL && !EVP_default_properties_is_fips_enabled(NULL) &&
+        !(force_provider != NULL && strcmp(force_provider, "1") == 0))
+      copies[cipher] = meth_dup(provided);
   }
   return copies[cipher] != NULL ? copies[cipher] : provided;
 }

@@ -440,3 +440,50 @@ test(
     assert.ok(perContext < 1024, `${perContext.toFixed(0)} bytes per live context`);
   },
 );
+
+// The addon runs OpenSSL's ciphers from method copies unless FIPS is on or node's OpenSSL lacks the copy function;
+// MESH_AEAD_PROVIDER=1 takes that other path, the provider's ciphers (pkg/native/aead.c, evp_of). Both must seal as
+// node:crypto does and refuse a wrong tag, singly and in batches.
+test(
+  'the provider-cipher path (MESH_AEAD_PROVIDER=1) agrees with node:crypto and with the default path',
+  { skip },
+  () => {
+    const native = new URL('../../pkg/noise/native-aead.js', import.meta.url).href;
+    const nodeAead = new URL('../../pkg/noise/aead.js', import.meta.url).href;
+    const script = `import { NativeAead, nativeAeadAddon, AEAD_META_WORDS } from ${JSON.stringify(native)};
+    import { createAead } from ${JSON.stringify(nodeAead)};
+    const out = [];
+    for (const cipher of ['aes', 'chachapoly']) {
+      const key = new Uint8Array(32).fill(cipher === 'aes' ? 7 : 9);
+      const a = new NativeAead(nativeAeadAddon(), cipher, key);
+      const ref = createAead(cipher, key);
+      const ad = new Uint8Array(16).fill(1), pt = new Uint8Array(100).fill(2);
+      const sealed = a.seal(2 ** 32 + 5, pt, ad);
+      if (!Buffer.from(ref.seal(2 ** 32 + 5, pt, ad)).equals(sealed)) throw new Error(cipher + ': seal differs');
+      if (a.open(2 ** 32 + 5, sealed, ad) === null) throw new Error(cipher + ': open refused');
+      const bad = Buffer.from(sealed); bad[bad.length - 1] ^= 1;
+      if (a.open(2 ** 32 + 5, bad, ad) !== null) throw new Error(cipher + ': wrong tag accepted');
+      // A batch of two records: [ad offset, ad length, input offset, input length, output offset] each.
+      const buf = new Uint8Array(512); buf.fill(3, 0, 16); buf.fill(4, 16, 80); buf.fill(3, 200, 216); buf.fill(5, 216, 246);
+      const meta = new Uint32Array(2 * AEAD_META_WORDS); meta.set([0, 16, 16, 64, 16, 200, 16, 216, 30, 216]);
+      a.sealBatch(buf, meta, new Float64Array([1, 2]), 2);
+      const want = ref.seal(2, new Uint8Array(30).fill(5), new Uint8Array(16).fill(3));
+      if (!Buffer.from(want).equals(Buffer.from(buf.subarray(216, 216 + 46)))) throw new Error(cipher + ': batch differs');
+      out.push(Buffer.from(sealed).toString('hex'));
+      a.close();
+    }
+    process.stdout.write(out.join(' '));`;
+    const run = (env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+    const provider = run({ MESH_AEAD_PROVIDER: '1' });
+    const copies = run({ MESH_AEAD_PROVIDER: '' });
+    assert.equal(provider.status, 0, provider.stderr);
+    assert.equal(copies.status, 0, copies.stderr);
+    assert.equal(provider.stdout, copies.stdout);
+    assert.equal(provider.stdout.split(' ').length, 2);
+  },
+);
