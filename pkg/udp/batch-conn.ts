@@ -98,8 +98,6 @@ export class BatchConn implements UdpConn {
     readonly localPort: number,
     batchSize: number,
     maxDatagram: number,
-    /** Whether the socket receives coalesced runs (UDP_GRO). */
-    readonly gro = false,
   ) {
     this.slotSize = (maxDatagram + 63) & ~63;
     // Not zero-filled: untouched pages stay out of the resident set (a 1300-byte datagram touches one page of its
@@ -130,14 +128,14 @@ export class BatchConn implements UdpConn {
         { cause: err },
       );
     }
-    const gro = (opts.gro ?? true) && process.env.MESH_UDP_GRO !== '0' && addon.udp_set_gro(opened.fd, true);
+    // Where the kernel refuses, the addon's reader takes datagrams one by one (udp_set_gro returns false).
+    if ((opts.gro ?? true) && process.env.MESH_UDP_GRO !== '0') addon.udp_set_gro(opened.fd, true);
     return new BatchConn(
       addon,
       opened.fd,
       opened.port,
       opts.batchSize ?? DEFAULT_BATCH,
       opts.maxDatagram ?? DEFAULT_MAX_DATAGRAM,
-      gro,
     );
   }
 
