@@ -43,6 +43,13 @@ export interface LoadSpec {
   perfOut?: string;
   /** Every thread of the lighthouse in perfOut (nebula: Go runs its work on any thread), not only tid = pid. */
   perfAllThreads?: boolean;
+  /**
+   * --perf-join: `perf record -g` of every thread of the lighthouse (V8's GC helpers and node's crypto run off the
+   * main thread too) from the first stage 1 to the last stage 2, into this file.
+   */
+  perfJoinOut?: string;
+  /** perf record's sampling options for perfJoinOut instead of `-g` (e.g. `--call-graph=dwarf,16384 -F 1000`). */
+  perfJoinArgs?: string[];
 }
 
 export interface LoadResult {
@@ -84,6 +91,15 @@ async function join(fleet: Fleet, spec: LoadSpec): Promise<{ ms: number; cpuS: n
   const pending = new Set<SimNode>();
   let next = 0;
   let lastAnswerAt = 0;
+  const perf = spec.perfJoinOut
+    ? spawn(
+        'perf',
+        ['record', '-q', ...(spec.perfJoinArgs ?? ['-g']), '-p', String(spec.lighthouse.pid), '-o', spec.perfJoinOut],
+        { stdio: 'ignore' },
+      )
+    : null;
+  // perf attaches to every thread before it records: a handshake sent earlier would not be in the file.
+  if (perf) await sleep(500);
   const cpu0 = cpuSeconds(spec.lighthouse.pid);
   let cpuAtLast = cpu0;
   const t0 = performance.now();
@@ -110,6 +126,7 @@ async function join(fleet: Fleet, spec: LoadSpec): Promise<{ ms: number; cpuS: n
     if (answeredSeen >= spec.nodes) break;
     await sleep(1);
   }
+  if (perf) await stopPerf(perf);
   // The stage 2s not read yet (each node then sends its first update).
   await fleet.finishAll();
   return { ms: lastAnswerAt - t0, cpuS: cpuAtLast - cpu0 };

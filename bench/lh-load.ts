@@ -10,6 +10,9 @@
 // --perf-steady DIR: perf record -g of the lighthouse's main thread (nebula: all its threads) over the steady
 // phase, one perf-IMPL-N-*.data per run in DIR (perf report -i FILE; a --variant 'NAME=--perf-basic-prof' names JIT
 // frames).
+// --perf-join DIR: perf record -g of every thread of the lighthouse over the join (first stage 1 to last stage 2),
+// one perf-join-IMPL-N-*.data per run in DIR (bench/perf-split.js groups its samples by what they are);
+// --perf-join-args 'ARGS' replaces its -g (e.g. '--call-graph=dwarf,16384 -F 500': callers through libc and OpenSSL).
 // --env: extra environment for the mesh lighthouse (A/B of a lever switched by an environment variable).
 // --variant NAME=NODE_ARGS (repeatable): NAME, listed in --impls, runs the mesh lighthouse with extra node flags,
 // e.g. --variant 'ygen16=--min-semi-space-size=16' --impls mesh,ygen16,nebula.
@@ -48,6 +51,8 @@ const { values } = parseArgs({
     variant: { type: 'string', multiple: true },
     build: { type: 'string', multiple: true },
     'perf-steady': { type: 'string' },
+    'perf-join': { type: 'string' },
+    'perf-join-args': { type: 'string' },
     'variant-env': { type: 'string', multiple: true },
   },
 });
@@ -106,7 +111,18 @@ async function runOne(
     const perfOut = values['perf-steady']
       ? join(resolve(values['perf-steady']), `perf-${impl}-${n}-${Date.now()}.data`)
       : undefined;
-    const full: LoadSpec = { ...spec, nodes: n, lighthouse: { ...LH, pid: lh.pid }, perfOut, perfAllThreads: !isMesh };
+    const perfJoinOut = values['perf-join']
+      ? join(resolve(values['perf-join']), `perf-join-${impl}-${n}-${Date.now()}.data`)
+      : undefined;
+    const full: LoadSpec = {
+      ...spec,
+      nodes: n,
+      lighthouse: { ...LH, pid: lh.pid },
+      perfOut,
+      perfAllThreads: !isMesh,
+      perfJoinOut,
+      perfJoinArgs: values['perf-join-args']?.split(' '),
+    };
     const specPath = join(dir, `spec-${impl}-${n}.json`);
     writeFileSync(specPath, JSON.stringify(full));
     const gen = await lab.spawn(genHost, 'taskset', [
