@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import type { AeadCipher } from '../pkg/noise/aead.js';
 import { testCaFrom } from '../test/unit/helpers/pki.js';
 import { Fleet, type SimNode } from './lh-load-fleet.js';
-import { cpuSeconds, cpuTimes, quantile, rssMb } from './proc-stats.js';
+import { anonRssMb, cpuSeconds, cpuTimes, quantile, rssMb } from './proc-stats.js';
 
 export interface LoadSpec {
   caPem: string;
@@ -68,6 +68,11 @@ export interface LoadResult {
   steadySysPct: number;
   steadyMainThreadPct: number;
   rssMiB: number;
+  /**
+   * Of rssMiB, the anonymous part (heaps, malloc): the rest is the executable's and libraries' pages, shared and
+   * clean (node's binary: ~40 MiB of a lighthouse's RSS, Nebula's ~10).
+   */
+  anonMiB: number;
   updates: number;
   queries: number;
   replyP50Ms: number;
@@ -226,6 +231,7 @@ async function main(): Promise<void> {
     steadySysPct: Number(s.sysPct.toFixed(1)),
     steadyMainThreadPct: Number(s.mainThreadPct.toFixed(1)),
     rssMiB: Math.round(rssMb(spec.lighthouse.pid)),
+    anonMiB: Math.round(anonRssMb(spec.lighthouse.pid)),
     updates: st.updates,
     queries: st.queries,
     replyP50Ms: Number(quantile(st.replyMs, 0.5).toFixed(2)),

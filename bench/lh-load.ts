@@ -12,7 +12,7 @@
 // frames).
 // --perf-join DIR: perf record -g of every thread of the lighthouse over the join (first stage 1 to last stage 2),
 // one perf-join-IMPL-N-*.data per run in DIR (bench/perf-split.js groups its samples by what they are);
-// --perf-join-args 'ARGS' replaces its -g (e.g. '--call-graph=dwarf,16384 -F 500': callers through libc and OpenSSL).
+// --perf-join-args='ARGS' replaces its -g (e.g. --perf-join-args='--call-graph=dwarf,16384 -F 500': callers through libc and OpenSSL).
 // --env: extra environment for the mesh lighthouse (A/B of a lever switched by an environment variable).
 // --variant NAME=NODE_ARGS (repeatable): NAME, listed in --impls, runs the mesh lighthouse with extra node flags,
 // e.g. --variant 'ygen16=--min-semi-space-size=16' --impls mesh,ygen16,nebula.
@@ -193,7 +193,7 @@ async function main(): Promise<void> {
       `lighthouse on core 1, generator on core 0; updates every ${values['update-s']} s, ${values.qps} queries/s, ${values['steady-s']} s steady, window ${values.window}, log ${values.log}`,
     );
     console.log(
-      '| nodes | impl | up | handshakes/s | lh CPU us/handshake | resent | steady CPU % (sys / main thread, mesh only) | RSS MiB | query p50 / p99 / max ms | unanswered | test req /tunnel/min |',
+      '| nodes | impl | up | handshakes/s | lh CPU us/handshake | resent | steady CPU % (sys / main thread, mesh only) | RSS MiB (anonymous) | query p50 / p99 / max ms | unanswered | test req /tunnel/min |',
     );
     console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (let round = 0; round < Number(values.rounds); round++) {
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
           // Go runs goroutines on any of its threads: nebula's thread with tid = pid is an arbitrary slice of its CPU.
           const mainThread = impl === 'nebula' ? '-' : String(r.steadyMainThreadPct);
           console.log(
-            `| ${n} | ${impl} | ${r.up} | ${r.handshakesPerSec} | ${r.lhCpuUsPerHandshake} | ${r.resent} | ${r.steadyCpuPct} (${r.steadySysPct} / ${mainThread}) | ${r.rssMiB} | ${r.replyP50Ms} / ${r.replyP99Ms} / ${r.replyMaxMs} | ${r.unanswered}/${r.queries} | ${r.testRequestsPerTunnelMin} |`,
+            `| ${n} | ${impl} | ${r.up} | ${r.handshakesPerSec} | ${r.lhCpuUsPerHandshake} | ${r.resent} | ${r.steadyCpuPct} (${r.steadySysPct} / ${mainThread}) | ${r.rssMiB} (${r.anonMiB}) | ${r.replyP50Ms} / ${r.replyP99Ms} / ${r.replyMaxMs} | ${r.unanswered}/${r.queries} | ${r.testRequestsPerTunnelMin} |`,
           );
           console.error(JSON.stringify({ impl, ...r }));
         }
